@@ -1,0 +1,7 @@
+#include "kop/version.h"
+
+namespace kop {
+
+std::string_view version() { return KOP_VERSION; }
+
+}  // namespace kop
