@@ -1,0 +1,179 @@
+#include "encode.h"
+
+#include <cstdint>
+
+namespace kop::log::internal {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when the byte there starts none.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char cc = byte(i + k);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not valid UTF-8.
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n;
+}
+
+void append(fmt::memory_buffer& out, std::string_view s) {
+  out.append(s.data(), s.data() + s.size());
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+void append_json_string(fmt::memory_buffer& out, std::string_view s) {
+  out.push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        append(out, "\\ufffd");
+        ++i;
+      } else {
+        append(out, s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        append(out, "\\\"");
+        break;
+      case '\\':
+        append(out, "\\\\");
+        break;
+      case '\n':
+        append(out, "\\n");
+        break;
+      case '\r':
+        append(out, "\\r");
+        break;
+      case '\t':
+        append(out, "\\t");
+        break;
+      case '\b':
+        append(out, "\\b");
+        break;
+      case '\f':
+        append(out, "\\f");
+        break;
+      default:
+        if (c < 0x20) {
+          append(out, "\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xF]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+bool text_needs_quotes(std::string_view s) {
+  if (s.empty()) return true;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = utf8_sequence_length(s, i);
+      if (n == 0) return true;
+      i += n;
+      continue;
+    }
+    if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7F) return true;
+    ++i;
+  }
+  return false;
+}
+
+void append_text_value(fmt::memory_buffer& out, std::string_view s, bool always_quote) {
+  if (!always_quote && !text_needs_quotes(s)) {
+    append(out, s);
+    return;
+  }
+  out.push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        append(out, "\\x");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+        ++i;
+      } else {
+        append(out, s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        append(out, "\\\"");
+        break;
+      case '\\':
+        append(out, "\\\\");
+        break;
+      case '\n':
+        append(out, "\\n");
+        break;
+      case '\r':
+        append(out, "\\r");
+        break;
+      case '\t':
+        append(out, "\\t");
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          append(out, "\\x");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xF]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+void append_text_key(fmt::memory_buffer& out, std::string_view key) {
+  if (key.empty()) {
+    out.push_back('_');
+    return;
+  }
+  for (char ch : key) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-' || ch == '/';
+    out.push_back(ok ? ch : '_');
+  }
+}
+
+}  // namespace kop::log::internal
