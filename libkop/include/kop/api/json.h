@@ -1,0 +1,110 @@
+// kop/api/json.h: small, allocation-free helpers over RapidJSON values.
+//
+// Every part of libkop/api reads Kubernetes objects through these: member lookup by a
+// std::string_view key (no temporary std::string), typed reads that return std::nullopt on a
+// missing or wrong-typed field (never an assertion), and string construction into a given
+// allocator. They are public because views, the cache and operators need the same reads.
+//
+// Lifetime: a std::string_view returned here points into the value's storage and is valid as
+// long as that value is neither destroyed nor modified.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kop::api::json {
+
+using Value = rapidjson::Value;
+using Allocator = rapidjson::Document::AllocatorType;
+
+// The string held by `v`; empty when `v` is not a string.
+inline std::string_view as_string_view(const Value& v) {
+  return v.IsString() ? std::string_view(v.GetString(), v.GetStringLength()) : std::string_view();
+}
+
+// A non-owning RapidJSON string reference to `s` (for lookups; no copy, no allocation).
+inline rapidjson::GenericStringRef<char> ref(std::string_view s) {
+  static constexpr char kEmpty[] = "";
+  return rapidjson::GenericStringRef<char>(s.data() ? s.data() : kEmpty,
+                                           static_cast<rapidjson::SizeType>(s.size()));
+}
+
+// A string value owning a copy of `s` in `alloc`.
+inline Value make_string(std::string_view s, Allocator& alloc) {
+  return Value(s.data() ? s.data() : "", static_cast<rapidjson::SizeType>(s.size()), alloc);
+}
+
+// The member `key` of `obj`, or nullptr when `obj` is not an object or has no such member.
+inline const Value* find(const Value& obj, std::string_view key) {
+  if (!obj.IsObject()) return nullptr;
+  Value k(ref(key));
+  auto it = obj.FindMember(k);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+inline Value* find(Value& obj, std::string_view key) {
+  if (!obj.IsObject()) return nullptr;
+  Value k(ref(key));
+  auto it = obj.FindMember(k);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+inline const Value* find(const Value* obj, std::string_view key) {
+  return obj ? find(*obj, key) : nullptr;
+}
+
+// Typed member reads: std::nullopt when absent or of another JSON type.
+inline std::optional<std::string_view> get_string(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  if (!v || !v->IsString()) return std::nullopt;
+  return as_string_view(*v);
+}
+inline std::optional<int64_t> get_int(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  if (!v || !v->IsInt64()) return std::nullopt;
+  return v->GetInt64();
+}
+inline std::optional<bool> get_bool(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  if (!v || !v->IsBool()) return std::nullopt;
+  return v->GetBool();
+}
+inline std::optional<double> get_double(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  if (!v || !v->IsNumber()) return std::nullopt;
+  return v->GetDouble();
+}
+// The member as a string, or "" when absent/wrong-typed (for fields where "" means unset).
+inline std::string_view string_or_empty(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  return v ? as_string_view(*v) : std::string_view();
+}
+
+// The member when it is an object / array, else nullptr.
+inline const Value* find_object(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  return v && v->IsObject() ? v : nullptr;
+}
+inline const Value* find_array(const Value* obj, std::string_view key) {
+  const Value* v = find(obj, key);
+  return v && v->IsArray() ? v : nullptr;
+}
+
+// Sets (adds or replaces) member `key` of object `obj` to `v` (moved; `v` must have been built
+// with `alloc` or hold only constant strings). Returns the stored value.
+Value& set_member(Value& obj, std::string_view key, Value&& v, Allocator& alloc);
+
+// The object member `key` of `obj`, created (or replaced when not an object) if needed.
+Value& ensure_object(Value& obj, std::string_view key, Allocator& alloc);
+
+// Removes member `key`; true when it was there.
+bool remove_member(Value& obj, std::string_view key);
+
+// Compact JSON text of any value.
+std::string to_json(const Value& v);
+// Indented (2 spaces) JSON text of any value.
+std::string to_json_pretty(const Value& v);
+
+}  // namespace kop::api::json

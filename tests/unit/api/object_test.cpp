@@ -1,0 +1,445 @@
+#include "kop/api/object.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "kop/api/json.h"
+#include "kop/api/time.h"
+
+namespace kop::api {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kPod = R"({
+  "apiVersion": "v1",
+  "kind": "Pod",
+  "metadata": {
+    "name": "web-0",
+    "namespace": "default",
+    "uid": "7b3c2c8e-0001",
+    "resourceVersion": "12345",
+    "generation": 3,
+    "creationTimestamp": "2024-05-01T12:00:00Z",
+    "labels": {"app": "web", "tier": "frontend"},
+    "annotations": {"note": "hello"},
+    "ownerReferences": [
+      {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-rs", "uid": "rs-uid",
+       "controller": true, "blockOwnerDeletion": true},
+      {"apiVersion": "v1", "kind": "ConfigMap", "name": "cm", "uid": "cm-uid"}
+    ],
+    "finalizers": ["kop.io/a", "kop.io/b"],
+    "managedFields": [{"manager": "kubectl"}]
+  },
+  "spec": {
+    "containers": [{"name": "app", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}],
+    "weird/key": {"til~de": 7},
+    "enabled": true,
+    "ratio": 0.5
+  },
+  "status": {"phase": "Running"}
+})";
+
+Object pod() {
+  auto o = Object::parse(kPod);
+  EXPECT_TRUE(o.ok()) << o.status();
+  return *std::move(o);
+}
+
+TEST(ObjectTest, ParsesTypeAndMetadata) {
+  Object o = pod();
+  EXPECT_EQ(o.api_version(), "v1");
+  EXPECT_EQ(o.kind(), "Pod");
+  EXPECT_EQ(o.gvk(), (GroupVersionKind{"", "v1", "Pod"}));
+  EXPECT_EQ(o.name(), "web-0");
+  EXPECT_EQ(o.namespace_(), "default");
+  EXPECT_EQ(o.ns(), "default");
+  EXPECT_EQ(o.uid(), "7b3c2c8e-0001");
+  EXPECT_EQ(o.resource_version(), "12345");
+  EXPECT_EQ(o.generation(), 3);
+  EXPECT_EQ(o.creation_timestamp(), "2024-05-01T12:00:00Z");
+  ASSERT_TRUE(o.creation_time().has_value());
+  EXPECT_EQ(*o.creation_time(), absl::FromUnixSeconds(1714564800));
+  EXPECT_EQ(o.deletion_timestamp(), "");
+  EXPECT_FALSE(o.deletion_time().has_value());
+  EXPECT_FALSE(o.is_being_deleted());
+  EXPECT_EQ(o.key(), "default/web-0");
+  EXPECT_EQ(o.labels(), (StringMap{{"app", "web"}, {"tier", "frontend"}}));
+  EXPECT_EQ(o.label("app"), "web");
+  EXPECT_FALSE(o.label("missing").has_value());
+  EXPECT_EQ(o.annotations(), (StringMap{{"note", "hello"}}));
+  EXPECT_THAT(o.finalizers(), ElementsAre("kop.io/a", "kop.io/b"));
+  EXPECT_TRUE(o.has_finalizer("kop.io/b"));
+  EXPECT_TRUE(o.has_managed_fields());
+}
+
+TEST(ObjectTest, GroupedApiVersion) {
+  Object o("networking.k8s.io/v1", "Ingress");
+  EXPECT_EQ(o.gvk(), (GroupVersionKind{"networking.k8s.io", "v1", "Ingress"}));
+  Object p(GroupVersionKind{"apps", "v1", "Deployment"});
+  EXPECT_EQ(p.api_version(), "apps/v1");
+  EXPECT_EQ(p.kind(), "Deployment");
+}
+
+TEST(ObjectTest, OwnerReferences) {
+  Object o = pod();
+  auto refs = o.owner_references();
+  ASSERT_EQ(refs.size(), 2u);
+  EXPECT_EQ(refs[0].api_version, "apps/v1");
+  EXPECT_EQ(refs[0].kind, "ReplicaSet");
+  EXPECT_EQ(refs[0].name, "web-rs");
+  EXPECT_EQ(refs[0].uid, "rs-uid");
+  EXPECT_EQ(refs[0].controller, true);
+  EXPECT_EQ(refs[0].block_owner_deletion, true);
+  EXPECT_FALSE(refs[1].controller.has_value());
+  ASSERT_TRUE(o.controller_reference().has_value());
+  EXPECT_EQ(o.controller_reference()->name, "web-rs");
+
+  OwnerReference r{"v1", "Service", "svc", "svc-uid", false, std::nullopt};
+  o.set_owner_references({r});
+  ASSERT_EQ(o.owner_references().size(), 1u);
+  EXPECT_EQ(o.owner_references()[0], r);
+  EXPECT_FALSE(o.controller_reference().has_value());
+  EXPECT_EQ(o.at("/metadata/ownerReferences/0/blockOwnerDeletion"), nullptr);
+  o.set_owner_references({});
+  EXPECT_EQ(o.at("/metadata/ownerReferences"), nullptr);
+}
+
+TEST(ObjectTest, MissingFieldsReadAsEmpty) {
+  Object o;
+  EXPECT_EQ(o.to_json(), "{}");
+  EXPECT_EQ(o.name(), "");
+  EXPECT_EQ(o.generation(), 0);
+  EXPECT_TRUE(o.labels().empty());
+  EXPECT_TRUE(o.owner_references().empty());
+  EXPECT_TRUE(o.finalizers().empty());
+  EXPECT_FALSE(o.has_managed_fields());
+  EXPECT_EQ(o.spec(), nullptr);
+  EXPECT_EQ(o.gvk(), GroupVersionKind{});
+}
+
+TEST(ObjectTest, WrongTypedFieldsReadAsEmpty) {
+  auto o = Object::parse(
+      R"({"apiVersion": 1, "metadata": {"name": 5, "labels": ["x"], "generation": "3",
+          "finalizers": "f", "ownerReferences": {"a": 1}, "annotations": {"a": 1, "b": "ok"}}})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->api_version(), "");
+  EXPECT_EQ(o->name(), "");
+  EXPECT_TRUE(o->labels().empty());
+  EXPECT_EQ(o->generation(), 0);
+  EXPECT_TRUE(o->finalizers().empty());
+  EXPECT_TRUE(o->owner_references().empty());
+  EXPECT_EQ(o->annotations(), (StringMap{{"b", "ok"}}));
+  // Writes replace wrong-typed containers.
+  o->set_label("a", "b");
+  o->add_finalizer("f1");
+  EXPECT_EQ(o->labels(), (StringMap{{"a", "b"}}));
+  EXPECT_THAT(o->finalizers(), ElementsAre("f1"));
+}
+
+TEST(ObjectTest, ParseErrors) {
+  auto bad = Object::parse(R"({"a": )");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("offset"));
+  EXPECT_FALSE(Object::parse("[1,2]").ok());
+  EXPECT_FALSE(Object::parse("").ok());
+  EXPECT_FALSE(Object::parse("{} {}").ok());
+  // Not NUL-terminated input: only the view is parsed.
+  std::string text = R"({"kind":"Pod"}garbage)";
+  auto ok = Object::parse(std::string_view(text).substr(0, 14));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->kind(), "Pod");
+}
+
+TEST(ObjectTest, SerialiseRoundTrip) {
+  Object o = pod();
+  std::string compact = o.to_json();
+  EXPECT_EQ(compact.find('\n'), std::string::npos);
+  auto again = Object::parse(compact);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, o);
+  EXPECT_EQ(again->to_json(), compact);  // member order preserved
+  std::string pretty = o.to_json_pretty();
+  EXPECT_THAT(pretty, HasSubstr("\n  \"kind\": \"Pod\""));
+  auto from_pretty = Object::parse(pretty);
+  ASSERT_TRUE(from_pretty.ok());
+  EXPECT_EQ(*from_pretty, o);
+}
+
+TEST(ObjectTest, SemanticEquality) {
+  auto a = Object::parse(R"({"a": 1, "b": {"x": [1, 2], "y": "s"}})");
+  auto b = Object::parse(R"({"b": {"y": "s", "x": [1, 2]}, "a": 1.0})");
+  auto c = Object::parse(R"({"b": {"y": "s", "x": [2, 1]}, "a": 1})");
+  auto d = Object::parse(R"({"a": 1, "b": {"x": [1, 2], "y": "s"}, "c": null})");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_NE(*a, *c);
+  EXPECT_NE(*a, *d);
+}
+
+TEST(ObjectTest, CopyIsDeepAndMoveIsCheap) {
+  Object o = pod();
+  Object copy = o;
+  EXPECT_EQ(copy, o);
+  copy.set_name("other");
+  copy.set_label("app", "changed");
+  EXPECT_EQ(o.name(), "web-0");
+  EXPECT_EQ(o.label("app"), "web");
+
+  // A view taken before a move stays valid: the document itself is not moved.
+  std::string_view name = o.name();
+  const void* doc_before = &o.doc();
+  Object moved = std::move(o);
+  EXPECT_EQ(&moved.doc(), doc_before);
+  EXPECT_EQ(name, "web-0");
+  EXPECT_EQ(moved.name().data(), name.data());
+
+  // The moved-from object reads as {} and can be written again.
+  EXPECT_EQ(o.to_json(), "{}");  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(o.name(), "");
+  o.set_name("reborn");
+  EXPECT_EQ(o.name(), "reborn");
+
+  Object assigned;
+  assigned = moved;
+  EXPECT_EQ(assigned, moved);
+  assigned = Object("v1", "Secret");
+  EXPECT_EQ(assigned.kind(), "Secret");
+}
+
+TEST(ObjectTest, CopyOwnsItsStrings) {
+  std::unique_ptr<Object> original = std::make_unique<Object>(pod());
+  Object copy = *original;
+  original.reset();
+  EXPECT_EQ(copy.name(), "web-0");
+  EXPECT_EQ(copy.get_string("/spec/containers/0/image"), "nginx:1.25");
+}
+
+TEST(ObjectTest, MetadataSetters) {
+  Object o("v1", "ConfigMap");
+  o.set_name("cfg");
+  o.set_namespace("kube-system");
+  o.set_generate_name("cfg-");
+  o.set_uid("u-1");
+  o.set_resource_version("7");
+  o.set_generation(2);
+  o.set_creation_timestamp(absl::FromUnixSeconds(1714564800) + absl::Milliseconds(900));
+  o.set_label("a", "1");
+  o.set_label("a", "2");
+  o.set_annotation("x", "y");
+  EXPECT_EQ(o.name(), "cfg");
+  EXPECT_EQ(o.namespace_(), "kube-system");
+  EXPECT_EQ(o.generate_name(), "cfg-");
+  EXPECT_EQ(o.uid(), "u-1");
+  EXPECT_EQ(o.resource_version(), "7");
+  EXPECT_EQ(o.generation(), 2);
+  EXPECT_EQ(o.creation_timestamp(), "2024-05-01T12:00:00Z");
+  EXPECT_EQ(o.labels(), (StringMap{{"a", "2"}}));
+  EXPECT_EQ(o.annotation("x"), "y");
+  EXPECT_TRUE(o.remove_label("a"));
+  EXPECT_FALSE(o.remove_label("a"));
+  EXPECT_TRUE(o.remove_annotation("x"));
+  EXPECT_FALSE(o.remove_annotation("x"));
+
+  o.set_labels({{"k1", "v1"}, {"k2", "v2"}});
+  EXPECT_EQ(o.labels(), (StringMap{{"k1", "v1"}, {"k2", "v2"}}));
+  o.set_labels({});
+  EXPECT_EQ(o.at("/metadata/labels"), nullptr);
+  o.set_annotations({{"a", "b"}});
+  EXPECT_EQ(o.annotations(), (StringMap{{"a", "b"}}));
+  o.set_annotations({});
+  EXPECT_EQ(o.at("/metadata/annotations"), nullptr);
+
+  o.set_namespace("");
+  EXPECT_EQ(o.at("/metadata/namespace"), nullptr);
+  EXPECT_EQ(o.key(), "cfg");
+
+  o.set_deletion_timestamp(absl::FromUnixSeconds(1714564860));
+  o.set_deletion_grace_period_seconds(30);
+  EXPECT_TRUE(o.is_being_deleted());
+  EXPECT_EQ(o.deletion_timestamp(), "2024-05-01T12:01:00Z");
+  EXPECT_EQ(o.deletion_time(), absl::FromUnixSeconds(1714564860));
+  EXPECT_EQ(o.deletion_grace_period_seconds(), 30);
+  o.clear_deletion_timestamp();
+  EXPECT_FALSE(o.is_being_deleted());
+  EXPECT_FALSE(o.deletion_grace_period_seconds().has_value());
+}
+
+TEST(ObjectTest, Finalizers) {
+  Object o;
+  EXPECT_TRUE(o.add_finalizer("a"));
+  EXPECT_FALSE(o.add_finalizer("a"));
+  EXPECT_TRUE(o.add_finalizer("b"));
+  EXPECT_THAT(o.finalizers(), ElementsAre("a", "b"));
+  EXPECT_TRUE(o.remove_finalizer("a"));
+  EXPECT_FALSE(o.remove_finalizer("a"));
+  EXPECT_THAT(o.finalizers(), ElementsAre("b"));
+  EXPECT_TRUE(o.remove_finalizer("b"));
+  EXPECT_EQ(o.at("/metadata/finalizers"), nullptr);
+  o.set_finalizers({"x", "y"});
+  EXPECT_THAT(o.finalizers(), ElementsAre("x", "y"));
+  o.set_finalizers({});
+  EXPECT_TRUE(o.finalizers().empty());
+}
+
+TEST(ObjectTest, ManagedFieldsRemoval) {
+  Object o = pod();
+  o.clear_managed_fields();
+  EXPECT_FALSE(o.has_managed_fields());
+  EXPECT_EQ(o.name(), "web-0");
+  Object empty;
+  empty.clear_managed_fields();  // no metadata: nothing to do, no crash
+  EXPECT_EQ(empty.to_json(), "{}");
+}
+
+TEST(ObjectTest, MetadataOrderPreservedOnRemove) {
+  auto o = Object::parse(R"({"metadata":{"a":"1","managedFields":[],"b":"2","c":"3"}})");
+  ASSERT_TRUE(o.ok());
+  o->clear_managed_fields();
+  EXPECT_EQ(o->to_json(), R"({"metadata":{"a":"1","b":"2","c":"3"}})");
+}
+
+TEST(ObjectTest, JsonPointerReads) {
+  Object o = pod();
+  EXPECT_EQ(o.at(""), &o.doc());
+  EXPECT_EQ(o.get_string("/spec/containers/0/name"), "app");
+  EXPECT_EQ(o.get_int("/spec/containers/0/ports/0/containerPort"), 80);
+  EXPECT_EQ(o.get_bool("/spec/enabled"), true);
+  EXPECT_EQ(o.get_double("/spec/ratio"), 0.5);
+  EXPECT_EQ(o.get_int("/spec/weird~1key/til~0de"), 7);
+  EXPECT_FALSE(o.get_int("/spec/containers/0/name").has_value());  // wrong type
+  EXPECT_EQ(o.at("/spec/containers/1"), nullptr);                  // out of range
+  EXPECT_EQ(o.at("/spec/containers/00"), nullptr);                 // leading zero
+  EXPECT_EQ(o.at("/spec/containers/-"), nullptr);
+  EXPECT_EQ(o.at("spec"), nullptr);              // malformed: no leading slash
+  EXPECT_EQ(o.at("/spec/weird~2key"), nullptr);  // malformed escape
+  EXPECT_EQ(o.at("/status/phase/x"), nullptr);   // into a scalar
+  ASSERT_NE(o.spec(), nullptr);
+  EXPECT_TRUE(o.spec()->IsObject());
+  EXPECT_EQ(json::string_or_empty(o.status(), "phase"), "Running");
+  EXPECT_EQ(json::string_or_empty(o.metadata(), "name"), "web-0");
+}
+
+TEST(ObjectTest, JsonPointerWrites) {
+  Object o;
+  ASSERT_TRUE(o.set_string("/spec/rules/host", "a.example").ok());
+  EXPECT_EQ(o.get_string("/spec/rules/host"), "a.example");
+  ASSERT_TRUE(o.set_json("/spec/list", R"([{"n":1}])").ok());
+  ASSERT_TRUE(o.set_int("/spec/list/0/n", 2).ok());
+  EXPECT_EQ(o.get_int("/spec/list/0/n"), 2);
+  ASSERT_TRUE(o.set_int("/spec/list/-", 3).ok());
+  ASSERT_TRUE(o.set_int("/spec/list/2", 4).ok());  // index == size appends
+  EXPECT_EQ(o.at("/spec/list")->Size(), 3u);
+  ASSERT_TRUE(o.set_json("/spec/list/-", R"({})").ok());
+  ASSERT_TRUE(o.set_bool("/spec/list/3/deep/er", true).ok());
+  EXPECT_EQ(o.get_bool("/spec/list/3/deep/er"), true);
+  EXPECT_FALSE(o.set_int("/spec/list/9", 1).ok());
+  EXPECT_FALSE(o.set_int("/spec/rules/host/x", 1).ok());  // into a scalar
+  EXPECT_FALSE(o.set_int("no-slash", 1).ok());
+  EXPECT_FALSE(o.set_json("/x", "{").ok());
+  ASSERT_TRUE(o.set_double("/spec/d", 1.5).ok());
+  ASSERT_TRUE(o.set_null("/spec/n").ok());
+  EXPECT_TRUE(o.at("/spec/n")->IsNull());
+  ASSERT_TRUE(o.set_string("/spec/n/x", "into-null").ok());  // null parents become objects
+  EXPECT_EQ(o.get_string("/spec/n/x"), "into-null");
+  ASSERT_TRUE(o.set_string("/a~1b", "slash").ok());
+  EXPECT_EQ(json::string_or_empty(&o.doc(), "a/b"), "slash");
+
+  EXPECT_TRUE(o.remove("/spec/list/0"));
+  EXPECT_EQ(o.get_int("/spec/list/0"), 3);
+  EXPECT_TRUE(o.remove("/spec/rules"));
+  EXPECT_FALSE(o.remove("/spec/rules"));
+  EXPECT_FALSE(o.remove(""));
+  EXPECT_FALSE(o.remove("/spec/list/99"));
+
+  // Root replacement must keep the root an object.
+  rapidjson::Value arr(rapidjson::kArrayType);
+  EXPECT_FALSE(o.set("", arr).ok());
+  rapidjson::Document src;
+  src.Parse(R"({"kind":"Secret"})");
+  ASSERT_TRUE(o.set("", src).ok());
+  EXPECT_EQ(o.to_json(), R"({"kind":"Secret"})");
+}
+
+TEST(ObjectTest, SetCopiesTransientStrings) {
+  Object o;
+  {
+    std::string temp = "transient-value";
+    rapidjson::Value v(rapidjson::StringRef(temp.data(), temp.size()));  // not owned
+    ASSERT_TRUE(o.set("/spec/x", v).ok());
+    std::string key = "transient-key";
+    o.set_label(key, temp);
+    temp.assign(temp.size(), 'X');
+    key.assign(key.size(), 'Y');
+  }
+  EXPECT_EQ(o.get_string("/spec/x"), "transient-value");
+  EXPECT_EQ(o.label("transient-key"), "transient-value");
+}
+
+TEST(ObjectTest, MutableSections) {
+  Object o;
+  json::set_member(o.mutable_spec(), "replicas", rapidjson::Value(3), o.allocator());
+  json::set_member(o.mutable_status(), "ready", rapidjson::Value(true), o.allocator());
+  EXPECT_EQ(o.get_int("/spec/replicas"), 3);
+  EXPECT_EQ(o.get_bool("/status/ready"), true);
+  ASSERT_NE(o.mutable_at("/spec/replicas"), nullptr);
+  o.mutable_at("/spec/replicas")->SetInt(5);
+  EXPECT_EQ(o.get_int("/spec/replicas"), 5);
+}
+
+TEST(ObjectTest, FromValueAndDocument) {
+  rapidjson::Document d;
+  d.Parse(R"({"kind":"Pod","metadata":{"name":"p"}})");
+  auto a = Object::from_value(d);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->name(), "p");
+  auto b = Object::from_document(std::move(d));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*a, *b);
+  rapidjson::Value s("x");
+  EXPECT_FALSE(Object::from_value(s).ok());
+  rapidjson::Document arr;
+  arr.Parse("[]");
+  EXPECT_FALSE(Object::from_document(std::move(arr)).ok());
+}
+
+TEST(ObjectTest, SharedImmutableReadsFromManyThreads) {
+  ObjectPtr p = share(pod());
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([&] {
+      for (int j = 0; j < 1000; ++j) {
+        if (p->name() == "web-0" && p->labels().size() == 2 &&
+            p->get_int("/spec/containers/0/ports/0/containerPort") == 80) {
+          ok.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 4000);
+  Object mine = *p;  // mutation on a copy
+  mine.set_name("x");
+  EXPECT_EQ(p->name(), "web-0");
+}
+
+TEST(TimeTest, ParseAndFormat) {
+  EXPECT_EQ(parse_time("2024-05-01T12:00:00Z"), absl::FromUnixSeconds(1714564800));
+  EXPECT_EQ(parse_time("2024-05-01T14:00:00+02:00"), absl::FromUnixSeconds(1714564800));
+  EXPECT_EQ(parse_time("2024-05-01T12:00:00.250000Z"),
+            absl::FromUnixSeconds(1714564800) + absl::Milliseconds(250));
+  EXPECT_FALSE(parse_time("").has_value());
+  EXPECT_FALSE(parse_time("yesterday").has_value());
+  absl::Time t = absl::FromUnixSeconds(1714564800) + absl::Microseconds(123456);
+  EXPECT_EQ(format_time(t), "2024-05-01T12:00:00Z");
+  EXPECT_EQ(format_micro_time(t), "2024-05-01T12:00:00.123456Z");
+  EXPECT_EQ(format_micro_time(absl::FromUnixSeconds(1714564800)), "2024-05-01T12:00:00.000000Z");
+}
+
+}  // namespace
+}  // namespace kop::api
