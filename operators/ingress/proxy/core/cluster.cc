@@ -1,0 +1,261 @@
+// compile_cluster(): endpoints and load-balancing tables; diff_clusters(); stable_hash().
+#include "kop/proxy/cluster.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/text.h"
+
+namespace kop::proxy {
+namespace {
+
+constexpr uint32_t kNoEntry = UINT32_MAX;
+
+uint64_t mix(uint64_t h) {
+  // murmur3 fmix64
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+void build_ring(Cluster& c, uint32_t ring_size) {
+  std::size_t n = c.endpoints.size();
+  if (n == 0) return;
+  // Every endpoint gets replicas proportional to its weight (at least one).
+  std::size_t total_points = std::max<std::size_t>(ring_size, n);
+  c.ring.reserve(total_points + n);
+  std::string key;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Endpoint& e = c.endpoints[i];
+    std::size_t replicas = std::max<std::size_t>(
+        1,
+        static_cast<std::size_t>((static_cast<double>(total_points) * e.weight) / c.total_weight));
+    for (std::size_t k = 0; k < replicas; ++k) {
+      key = internal::cat(e.address_text, "_", k);
+      c.ring.emplace_back(stable_hash(key), i);
+    }
+  }
+  std::sort(c.ring.begin(), c.ring.end());
+}
+
+void build_maglev(Cluster& c, uint32_t table_size) {
+  std::size_t n = c.endpoints.size();
+  if (n == 0) return;
+  const uint64_t m = table_size;
+  std::vector<uint64_t> offset(n);
+  std::vector<uint64_t> skip(n);
+  std::vector<uint64_t> next(n, 0);
+  std::vector<uint64_t> count(n, 0);
+  uint32_t max_weight = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string& name = c.endpoints[i].address_text;
+    offset[i] = stable_hash(name, 0x6d61676c6576ULL) % m;
+    skip[i] = stable_hash(name, 0x736b6970ULL) % (m - 1) + 1;
+    max_weight = std::max(max_weight, c.endpoints[i].weight);
+  }
+  c.maglev.assign(m, kNoEntry);
+  uint64_t filled = 0;
+  for (uint64_t round = 1; filled < m; ++round) {
+    for (std::size_t i = 0; i < n && filled < m; ++i) {
+      // Weighted Maglev: endpoint i takes a slot in this round only while its share of slots
+      // stays within weight_i / max_weight of the rounds so far.
+      if (static_cast<uint64_t>(c.endpoints[i].weight) * round < count[i] * max_weight) continue;
+      uint64_t slot;
+      do {
+        slot = (offset[i] + next[i] * skip[i]) % m;
+        ++next[i];
+      } while (c.maglev[slot] != kNoEntry);
+      c.maglev[slot] = static_cast<uint32_t>(i);
+      ++count[i];
+      ++filled;
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t stable_hash(std::string_view data, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ mix(seed + 0x9e3779b97f4a7c15ULL);
+  for (unsigned char ch : data) {
+    h ^= ch;
+    h *= 0x100000001b3ULL;
+  }
+  return mix(h ^ data.size());
+}
+
+bool Cluster::hash_key(const RequestView& request, uint64_t* key) const {
+  switch (hash_on.on) {
+    case HashOn::kNone:
+      return false;
+    case HashOn::kSourceIp:
+      if (request.client_address.empty()) return false;
+      *key = stable_hash(request.client_address);
+      return true;
+    case HashOn::kHeader: {
+      std::string_view v;
+      if (!request.header(hash_on.name, &v)) return false;
+      *key = stable_hash(v);
+      return true;
+    }
+    case HashOn::kCookie: {
+      std::string_view v;
+      for (std::size_t nth = 0; request.header("cookie", nth, &v); ++nth) {
+        // "a=1; b=2": find name=value pairs.
+        while (!v.empty()) {
+          std::size_t semi = v.find(';');
+          std::string_view pair = v.substr(0, semi);
+          v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
+          while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t'))
+            pair.remove_prefix(1);
+          std::size_t eq = pair.find('=');
+          if (eq == std::string_view::npos) continue;
+          std::string_view name = pair.substr(0, eq);
+          while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+            name.remove_suffix(1);
+          if (name != hash_on.name) continue;
+          std::string_view value = pair.substr(eq + 1);
+          while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.remove_suffix(1);
+          if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+            value = value.substr(1, value.size() - 2);
+          *key = stable_hash(value);
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const ClusterConfig& config,
+                                                               const Cluster* previous) {
+  auto c = std::make_shared<Cluster>();
+  c->config = config;
+  c->name = config.name;
+  c->lb_policy = config.lb_policy;
+  c->hash_on = config.hash_on;
+  if (c->hash_on.on == HashOn::kHeader) c->hash_on.name = internal::to_lower(c->hash_on.name);
+  c->endpoints.reserve(config.endpoints.size());
+  for (const EndpointConfig& e : config.endpoints) {
+    if (e.weight == 0) return absl::InvalidArgumentError("endpoint weight must be positive");
+    c->endpoints.push_back(Endpoint{e.address, e.address.to_string(), e.weight});
+    c->total_weight += e.weight;
+    if (e.weight != config.endpoints.front().weight) c->equal_weights = false;
+  }
+  if (c->lb_policy == LbPolicy::kRandom && !c->equal_weights) {
+    c->cumulative_weights.reserve(c->endpoints.size());
+    uint64_t sum = 0;
+    for (const Endpoint& e : c->endpoints) c->cumulative_weights.push_back(sum += e.weight);
+  }
+  if (c->lb_policy == LbPolicy::kRingHash) build_ring(*c, config.ring_size);
+  if (c->lb_policy == LbPolicy::kMaglev) {
+    if (c->endpoints.size() >= config.maglev_table_size)
+      return absl::InvalidArgumentError("maglev_table_size must exceed the number of endpoints");
+    build_maglev(*c, config.maglev_table_size);
+  }
+  c->outlier = std::make_unique<OutlierDetector>(
+      config.outlier_detection, config.health_check ? &*config.health_check : nullptr,
+      c->endpoints.size());
+  if (previous != nullptr && previous->outlier) {
+    absl::flat_hash_map<std::string, uint32_t> old_index;
+    for (uint32_t i = 0; i < previous->endpoints.size(); ++i)
+      old_index.emplace(previous->endpoints[i].address_text, i);
+    for (uint32_t i = 0; i < c->endpoints.size(); ++i) {
+      auto it = old_index.find(c->endpoints[i].address_text);
+      if (it != old_index.end()) c->outlier->copy_state_from(*previous->outlier, it->second, i);
+    }
+  }
+  return std::shared_ptr<const Cluster>(std::move(c));
+}
+
+namespace {
+
+bool settings_equal(const ClusterConfig& a, const ClusterConfig& b) {
+  if (a.endpoints.size() < 64 && b.endpoints.size() < 64) {
+    ClusterConfig x = a;
+    ClusterConfig y = b;
+    x.endpoints.clear();
+    y.endpoints.clear();
+    return x == y;
+  }
+  // Large clusters: compare without copying the endpoints.
+  ClusterConfig x;
+  ClusterConfig y;
+  auto shallow = [](const ClusterConfig& from, ClusterConfig& to) {
+    to.name = from.name;
+    to.lb_policy = from.lb_policy;
+    to.hash_on = from.hash_on;
+    to.ring_size = from.ring_size;
+    to.maglev_table_size = from.maglev_table_size;
+    to.connect_timeout = from.connect_timeout;
+    to.idle_timeout = from.idle_timeout;
+    to.max_connections_per_endpoint = from.max_connections_per_endpoint;
+    to.max_connections = from.max_connections;
+    to.max_pending_requests = from.max_pending_requests;
+    to.outlier_detection = from.outlier_detection;
+    to.health_check = from.health_check;
+  };
+  shallow(a, x);
+  shallow(b, y);
+  // Guard: if a field is added to ClusterConfig and not copied above, the small-cluster path
+  // still compares it; this path is only an optimization for big endpoint lists.
+  return x == y;
+}
+
+}  // namespace
+
+ClusterDiff diff_clusters(const Config& prev, const Config& next) {
+  ClusterDiff d;
+  absl::flat_hash_map<std::string, const ClusterConfig*> old_by_name;
+  for (const auto& c : prev.clusters) old_by_name.emplace(c.name, &c);
+  absl::flat_hash_map<std::string, const ClusterConfig*> new_by_name;
+  for (const auto& c : next.clusters) new_by_name.emplace(c.name, &c);
+  for (const auto& c : prev.clusters)
+    if (!new_by_name.contains(c.name)) d.removed.push_back(c.name);
+  for (const auto& c : next.clusters) {
+    auto it = old_by_name.find(c.name);
+    if (it == old_by_name.end()) {
+      d.added.push_back(c.name);
+      continue;
+    }
+    const ClusterConfig& o = *it->second;
+    if (!settings_equal(o, c)) d.settings_changed.push_back(c.name);
+    if (o.endpoints == c.endpoints) continue;
+    EndpointChange ch;
+    absl::flat_hash_map<std::string, uint32_t> old_weight;
+    for (const auto& e : o.endpoints) old_weight.emplace(e.address.to_string(), e.weight);
+    absl::flat_hash_map<std::string, bool> present;
+    for (const auto& e : c.endpoints) {
+      std::string key = e.address.to_string();
+      present.emplace(key, true);
+      auto w = old_weight.find(key);
+      if (w == old_weight.end()) {
+        ch.added.push_back(e.address);
+      } else if (w->second != e.weight) {
+        ch.reweighted.push_back(e.address);
+      }
+    }
+    for (const auto& e : o.endpoints)
+      if (!present.contains(e.address.to_string())) ch.removed.push_back(e.address);
+    // Pure reordering changes nothing a pool cares about, but LB tables differ: still report.
+    d.endpoints_changed.emplace_back(c.name, std::move(ch));
+  }
+  return d;
+}
+
+bool routing_equal(const Config& prev, const Config& next) {
+  for (const auto& l : next.listeners) {
+    if (!l.tls) continue;
+    // Certificate files may have changed on disk: always re-read them.
+    for (const auto& c : l.tls->certificates)
+      if (!c.cert_file.empty() || !c.key_file.empty()) return false;
+  }
+  return prev.listeners == next.listeners && prev.virtual_hosts == next.virtual_hosts;
+}
+
+}  // namespace kop::proxy

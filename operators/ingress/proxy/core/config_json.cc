@@ -1,0 +1,315 @@
+// to_json(): Config -> the kop.proxy/v1 JSON schema, every field written (defaults included).
+#include <string>
+#include <string_view>
+
+#include "kop/proxy/config.h"
+#include "rapidjson/prettywriter.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace kop::proxy {
+namespace {
+
+template <typename W>
+class Out {
+ public:
+  explicit Out(W& w) : w_(w) {}
+
+  void key(std::string_view k) { w_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+  void str(std::string_view s) { w_.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+  void kv(std::string_view k, std::string_view v) { key(k), str(v); }
+  void kv(std::string_view k, const char* v) { key(k), str(v); }
+  void kv(std::string_view k, const std::string& v) { key(k), str(v); }
+  void kv(std::string_view k, bool v) { key(k), w_.Bool(v); }
+  void kv(std::string_view k, uint32_t v) { key(k), w_.Uint(v); }
+  void kv(std::string_view k, Millis v) { key(k), w_.Uint64(static_cast<uint64_t>(v.count())); }
+  void strings(std::string_view k, const std::vector<std::string>& v) {
+    key(k);
+    w_.StartArray();
+    for (const auto& s : v) str(s);
+    w_.EndArray();
+  }
+  void begin_object(std::string_view k) { key(k), w_.StartObject(); }
+  void begin_array(std::string_view k) { key(k), w_.StartArray(); }
+
+  void headers(std::string_view k, const HeaderMutation& m) {
+    begin_object(k);
+    auto values = [&](std::string_view name, const std::vector<HeaderValue>& vs) {
+      begin_array(name);
+      for (const auto& hv : vs) {
+        w_.StartObject();
+        kv("name", hv.name);
+        kv("value", hv.value);
+        w_.EndObject();
+      }
+      w_.EndArray();
+    };
+    values("add", m.add);
+    values("set", m.set);
+    strings("remove", m.remove);
+    w_.EndObject();
+  }
+
+  void route(const RouteConfig& r) {
+    w_.StartObject();
+    if (!r.name.empty()) kv("name", r.name);
+    begin_object("match");
+    switch (r.match.path.type) {
+      case PathMatchType::kExact:
+        kv("exact", r.match.path.value);
+        break;
+      case PathMatchType::kPrefix:
+        kv("prefix", r.match.path.value);
+        break;
+      case PathMatchType::kStringPrefix:
+        kv("string_prefix", r.match.path.value);
+        break;
+      case PathMatchType::kRegex:
+        kv("regex", r.match.path.value);
+        break;
+    }
+    begin_array("headers");
+    for (const auto& h : r.match.headers) {
+      w_.StartObject();
+      kv("name", h.name);
+      switch (h.type) {
+        case HeaderMatchType::kExact:
+          kv("exact", h.value);
+          break;
+        case HeaderMatchType::kPresent:
+          kv("present", true);
+          break;
+        case HeaderMatchType::kRegex:
+          kv("regex", h.value);
+          break;
+        case HeaderMatchType::kPrefix:
+          kv("prefix", h.value);
+          break;
+        case HeaderMatchType::kSuffix:
+          kv("suffix", h.value);
+          break;
+        case HeaderMatchType::kContains:
+          kv("contains", h.value);
+          break;
+      }
+      kv("invert", h.invert);
+      w_.EndObject();
+    }
+    w_.EndArray();
+    w_.EndObject();  // match
+    switch (r.action) {
+      case ActionType::kForward: {
+        const ForwardAction& f = r.forward;
+        begin_object("forward");
+        if (f.clusters.size() == 1 && f.clusters[0].weight == 1) {
+          kv("cluster", f.clusters[0].cluster);
+        } else {
+          begin_array("clusters");
+          for (const auto& wc : f.clusters) {
+            w_.StartObject();
+            kv("cluster", wc.cluster);
+            kv("weight", wc.weight);
+            w_.EndObject();
+          }
+          w_.EndArray();
+        }
+        if (f.prefix_rewrite) kv("prefix_rewrite", *f.prefix_rewrite);
+        kv("timeout_ms", f.timeout);
+        kv("idle_timeout_ms", f.idle_timeout);
+        begin_object("retry");
+        begin_array("retry_on");
+        static constexpr std::pair<RetryOn, const char*> kNames[] = {
+            {RetryOn::kConnectFailure, "connect-failure"},
+            {RetryOn::k5xx, "5xx"},
+            {RetryOn::kGatewayError, "gateway-error"},
+            {RetryOn::kReset, "reset"},
+            {RetryOn::kRetriableStatusCodes, "retriable-status-codes"}};
+        for (const auto& [bit, name] : kNames)
+          if (f.retry.retry_on & static_cast<uint32_t>(bit)) str(name);
+        w_.EndArray();
+        kv("num_retries", f.retry.num_retries);
+        kv("per_try_timeout_ms", f.retry.per_try_timeout);
+        kv("retry_non_idempotent", f.retry.retry_non_idempotent);
+        begin_array("retriable_status_codes");
+        for (uint32_t s : f.retry.retriable_status_codes) w_.Uint(s);
+        w_.EndArray();
+        w_.EndObject();  // retry
+        kv("websocket", f.websocket);
+        w_.EndObject();
+        break;
+      }
+      case ActionType::kRedirect: {
+        const RedirectAction& d = r.redirect;
+        begin_object("redirect");
+        if (d.scheme) kv("scheme", *d.scheme);
+        if (d.host) kv("host", *d.host);
+        if (d.port) kv("port", static_cast<uint32_t>(*d.port));
+        if (d.path) kv("path", *d.path);
+        if (d.prefix_rewrite) kv("prefix_rewrite", *d.prefix_rewrite);
+        kv("strip_query", d.strip_query);
+        kv("code", d.code);
+        w_.EndObject();
+        break;
+      }
+      case ActionType::kDirectResponse:
+        begin_object("direct_response");
+        kv("status", r.direct_response.status);
+        kv("body", r.direct_response.body);
+        kv("content_type", r.direct_response.content_type);
+        w_.EndObject();
+        break;
+    }
+    headers("request_headers", r.request_headers);
+    headers("response_headers", r.response_headers);
+    w_.EndObject();
+  }
+
+  void cluster(const ClusterConfig& c) {
+    w_.StartObject();
+    kv("name", c.name);
+    begin_array("endpoints");
+    for (const auto& e : c.endpoints) {
+      w_.StartObject();
+      kv("address", e.address.to_string());
+      kv("weight", e.weight);
+      w_.EndObject();
+    }
+    w_.EndArray();
+    kv("lb_policy", to_string(c.lb_policy));
+    if (c.hash_on.on != HashOn::kNone) {
+      begin_object("hash_on");
+      if (c.hash_on.on == HashOn::kHeader) kv("header", c.hash_on.name);
+      if (c.hash_on.on == HashOn::kCookie) kv("cookie", c.hash_on.name);
+      if (c.hash_on.on == HashOn::kSourceIp) kv("source_ip", true);
+      w_.EndObject();
+    }
+    kv("ring_size", c.ring_size);
+    kv("maglev_table_size", c.maglev_table_size);
+    kv("connect_timeout_ms", c.connect_timeout);
+    kv("idle_timeout_ms", c.idle_timeout);
+    kv("max_connections_per_endpoint", c.max_connections_per_endpoint);
+    kv("max_connections", c.max_connections);
+    kv("max_pending_requests", c.max_pending_requests);
+    const auto& d = c.outlier_detection;
+    begin_object("outlier_detection");
+    kv("enabled", d.enabled);
+    kv("consecutive_5xx", d.consecutive_5xx);
+    kv("consecutive_connect_failures", d.consecutive_connect_failures);
+    kv("base_ejection_time_ms", d.base_ejection_time);
+    kv("max_ejection_time_ms", d.max_ejection_time);
+    kv("max_ejection_percent", d.max_ejection_percent);
+    w_.EndObject();
+    if (c.health_check) {
+      const auto& h = *c.health_check;
+      begin_object("health_check");
+      kv("path", h.path);
+      kv("host", h.host);
+      kv("interval_ms", h.interval);
+      kv("timeout_ms", h.timeout);
+      kv("healthy_threshold", h.healthy_threshold);
+      kv("unhealthy_threshold", h.unhealthy_threshold);
+      begin_array("expected_statuses");
+      for (const auto& r : h.expected_statuses) {
+        if (r.start == r.end) {
+          w_.Uint(r.start);
+        } else {
+          str(std::to_string(r.start) + "-" + std::to_string(r.end));
+        }
+      }
+      w_.EndArray();
+      w_.EndObject();
+    }
+    w_.EndObject();
+  }
+
+  void config(const Config& c) {
+    w_.StartObject();
+    kv("version", c.version);
+    kv("generation", c.generation);
+    begin_array("listeners");
+    for (const auto& l : c.listeners) {
+      w_.StartObject();
+      kv("name", l.name);
+      kv("address", l.address.to_string());
+      if (l.tls) {
+        begin_object("tls");
+        begin_array("certificates");
+        for (const auto& cert : l.tls->certificates) {
+          w_.StartObject();
+          if (!cert.name.empty()) kv("name", cert.name);
+          strings("server_names", cert.server_names);
+          if (!cert.cert_file.empty()) kv("cert_file", cert.cert_file);
+          if (cert.cert_file.empty()) kv("cert_pem", cert.cert_pem);
+          if (!cert.key_file.empty()) kv("key_file", cert.key_file);
+          if (cert.key_file.empty()) kv("key_pem", cert.key_pem);
+          w_.EndObject();
+        }
+        w_.EndArray();
+        if (!l.tls->default_certificate.empty())
+          kv("default_certificate", l.tls->default_certificate);
+        kv("min_version", l.tls->min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
+        strings("alpn", l.tls->alpn);
+        w_.EndObject();
+      }
+      strings("virtual_hosts", l.virtual_hosts);
+      w_.EndObject();
+    }
+    w_.EndArray();
+    begin_array("virtual_hosts");
+    for (const auto& vh : c.virtual_hosts) {
+      w_.StartObject();
+      kv("name", vh.name);
+      strings("domains", vh.domains);
+      kv("route_order", vh.route_order == RouteOrder::kConfig ? "config" : "specificity");
+      begin_array("routes");
+      for (const auto& r : vh.routes) route(r);
+      w_.EndArray();
+      headers("request_headers", vh.request_headers);
+      headers("response_headers", vh.response_headers);
+      w_.EndObject();
+    }
+    w_.EndArray();
+    begin_array("clusters");
+    for (const auto& cl : c.clusters) cluster(cl);
+    w_.EndArray();
+    begin_object("admin");
+    kv("enabled", c.admin.enabled);
+    kv("address", c.admin.address.to_string());
+    w_.EndObject();
+    const ServerSettings& s = c.server;
+    begin_object("server");
+    kv("workers", s.workers);
+    kv("request_header_timeout_ms", s.request_header_timeout);
+    kv("idle_timeout_ms", s.idle_timeout);
+    kv("drain_timeout_ms", s.drain_timeout);
+    kv("max_request_header_bytes", s.max_request_header_bytes);
+    kv("max_uri_bytes", s.max_uri_bytes);
+    kv("http2_max_concurrent_streams", s.http2_max_concurrent_streams);
+    kv("access_log", s.access_log == AccessLogFormat::kJson   ? "json"
+                     : s.access_log == AccessLogFormat::kText ? "text"
+                                                              : "off");
+    kv("access_log_path", s.access_log_path);
+    w_.EndObject();
+    w_.EndObject();
+  }
+
+ private:
+  W& w_;
+};
+
+}  // namespace
+
+std::string to_json(const Config& config, bool pretty) {
+  rapidjson::StringBuffer buf;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    Out<rapidjson::PrettyWriter<rapidjson::StringBuffer>>(w).config(config);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    Out<rapidjson::Writer<rapidjson::StringBuffer>>(w).config(config);
+  }
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace kop::proxy

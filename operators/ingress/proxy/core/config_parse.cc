@@ -1,0 +1,607 @@
+// parse_config(): the kop.proxy/v1 JSON schema -> Config. Every error carries the JSON path.
+//
+// Internally a ParseError exception unwinds the recursive descent; it never leaves this file.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/text.h"
+#include "kop/proxy/config.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+
+namespace kop::proxy {
+namespace {
+
+using internal::cat;
+using internal::quote;
+using Value = rapidjson::Value;
+
+struct ParseError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& path, std::string_view what) {
+  throw ParseError{path.empty() ? std::string(what) : cat(path, ": ", what)};
+}
+
+std::string child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : cat(path, ".", key);
+}
+std::string item(const std::string& path, std::size_t i) {
+  return cat(path, "[", i, "]");
+}
+
+std::string_view type_name(const Value& v) {
+  if (v.IsNull()) return "null";
+  if (v.IsBool()) return "a boolean";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  if (v.IsArray()) return "an array";
+  return "an object";
+}
+
+std::string_view as_string(const Value& v, const std::string& path) {
+  if (!v.IsString()) fail(path, cat("expected a string, got ", type_name(v)));
+  return std::string_view(v.GetString(), v.GetStringLength());
+}
+
+bool as_bool(const Value& v, const std::string& path) {
+  if (!v.IsBool()) fail(path, cat("expected a boolean, got ", type_name(v)));
+  return v.GetBool();
+}
+
+uint64_t as_uint(const Value& v, const std::string& path, uint64_t min, uint64_t max) {
+  if (!v.IsUint64()) {
+    if (v.IsNumber()) fail(path, "expected a non-negative integer");
+    fail(path, cat("expected an integer, got ", type_name(v)));
+  }
+  uint64_t n = v.GetUint64();
+  if (n < min || n > max) fail(path, cat("value ", n, " out of range [", min, ", ", max, "]"));
+  return n;
+}
+
+// Walks one JSON object, remembering which keys were read, so unknown keys are reported.
+class Object {
+ public:
+  Object(const Value& v, std::string path) : v_(v), path_(std::move(path)) {
+    if (!v.IsObject()) fail(path_, cat("expected an object, got ", type_name(v)));
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      std::string_view k(it->name.GetString(), it->name.GetStringLength());
+      for (auto jt = v.MemberBegin(); jt != it; ++jt) {
+        if (k == std::string_view(jt->name.GetString(), jt->name.GetStringLength()))
+          fail(child(path_, k), "duplicate field");
+      }
+    }
+  }
+
+  const std::string& path() const { return path_; }
+  std::string at(std::string_view key) const { return child(path_, key); }
+
+  const Value* get(std::string_view key) {
+    known_.push_back(key);
+    auto it = v_.FindMember(rapidjson::StringRef(key.data(), key.size()));
+    if (it == v_.MemberEnd()) return nullptr;
+    return &it->value;
+  }
+  bool has(std::string_view key) const {
+    return v_.FindMember(rapidjson::StringRef(key.data(), key.size())) != v_.MemberEnd();
+  }
+  const Value& require(std::string_view key) {
+    const Value* v = get(key);
+    if (v == nullptr) fail(at(key), "required field missing");
+    return *v;
+  }
+
+  void str(std::string_view key, std::string* out, bool required = false) {
+    const Value* v = required ? &require(key) : get(key);
+    if (v != nullptr) *out = std::string(as_string(*v, at(key)));
+  }
+  void opt_str(std::string_view key, std::optional<std::string>* out) {
+    if (const Value* v = get(key)) *out = std::string(as_string(*v, at(key)));
+  }
+  void boolean(std::string_view key, bool* out) {
+    if (const Value* v = get(key)) *out = as_bool(*v, at(key));
+  }
+  template <typename T>
+  void uint(std::string_view key, T* out, uint64_t min, uint64_t max) {
+    if (const Value* v = get(key)) *out = static_cast<T>(as_uint(*v, at(key), min, max));
+  }
+  void millis(std::string_view key, Millis* out) {
+    if (const Value* v = get(key))
+      *out = Millis(static_cast<int64_t>(as_uint(*v, at(key), 0, 365ull * 24 * 3600 * 1000)));
+  }
+  void strings(std::string_view key, std::vector<std::string>* out) {
+    array(key, [&](const Value& e, const std::string& p) { out->emplace_back(as_string(e, p)); });
+  }
+  // Calls fn(element, path) for each element of an optional array field (replacing defaults).
+  void array(std::string_view key,
+             const std::function<void(const Value&, const std::string&)>& fn) {
+    const Value* v = get(key);
+    if (v == nullptr) return;
+    if (!v->IsArray()) fail(at(key), cat("expected an array, got ", type_name(*v)));
+    for (rapidjson::SizeType i = 0; i < v->Size(); ++i) fn((*v)[i], item(at(key), i));
+  }
+
+  // Reports the first field that no get() asked for.
+  void finish() const {
+    for (auto it = v_.MemberBegin(); it != v_.MemberEnd(); ++it) {
+      std::string_view k(it->name.GetString(), it->name.GetStringLength());
+      bool ok = false;
+      for (std::string_view kk : known_) ok = ok || kk == k;
+      if (!ok) fail(at(k), "unknown field");
+    }
+  }
+
+ private:
+  const Value& v_;
+  std::string path_;
+  std::vector<std::string_view> known_;
+};
+
+SocketAddress address(const Value& v, const std::string& path, bool allow_port_zero) {
+  auto parsed = parse_socket_address(as_string(v, path), allow_port_zero);
+  if (!parsed.ok()) fail(path, std::string(parsed.status().message()));
+  return *parsed;
+}
+
+HeaderMutation header_mutation(const Value& v, const std::string& path) {
+  HeaderMutation m;
+  Object o(v, path);
+  auto values = [&](std::string_view key, std::vector<HeaderValue>* out) {
+    o.array(key, [&](const Value& e, const std::string& p) {
+      Object h(e, p);
+      HeaderValue hv;
+      h.str("name", &hv.name, true);
+      h.str("value", &hv.value, true);
+      if (hv.name.empty()) fail(h.at("name"), "must not be empty");
+      h.finish();
+      out->push_back(std::move(hv));
+    });
+  };
+  values("add", &m.add);
+  values("set", &m.set);
+  o.strings("remove", &m.remove);
+  o.finish();
+  return m;
+}
+
+std::string_view one_of(Object& o, std::initializer_list<std::string_view> keys, bool required,
+                        std::string_view what) {
+  std::string_view found;
+  for (std::string_view k : keys) {
+    if (!o.has(k)) continue;
+    if (!found.empty()) fail(o.at(k), cat("only one of ", found, " and ", k, " may be set"));
+    found = k;
+  }
+  if (found.empty() && required) fail(o.path(), cat("one of ", what, " is required"));
+  return found;
+}
+
+HeaderMatch header_match(const Value& v, const std::string& path) {
+  Object o(v, path);
+  HeaderMatch m;
+  o.str("name", &m.name, true);
+  if (m.name.empty()) fail(o.at("name"), "must not be empty");
+  std::string_view kind = one_of(o, {"exact", "present", "regex", "prefix", "suffix", "contains"},
+                                 true, "exact, present, regex, prefix, suffix, contains");
+  if (kind == "present") {
+    if (!as_bool(o.require("present"), o.at("present")))
+      fail(o.at("present"), "must be true (use invert for absence)");
+    m.type = HeaderMatchType::kPresent;
+  } else {
+    o.str(kind, &m.value, true);
+    if (kind == "exact") m.type = HeaderMatchType::kExact;
+    if (kind == "regex") m.type = HeaderMatchType::kRegex;
+    if (kind == "prefix") m.type = HeaderMatchType::kPrefix;
+    if (kind == "suffix") m.type = HeaderMatchType::kSuffix;
+    if (kind == "contains") m.type = HeaderMatchType::kContains;
+  }
+  o.boolean("invert", &m.invert);
+  o.finish();
+  return m;
+}
+
+RouteMatch route_match(const Value& v, const std::string& path) {
+  Object o(v, path);
+  RouteMatch m;
+  std::string_view kind = one_of(o, {"exact", "prefix", "string_prefix", "regex"}, false, "");
+  if (!kind.empty()) {
+    o.str(kind, &m.path.value, true);
+    if (kind == "exact") m.path.type = PathMatchType::kExact;
+    if (kind == "prefix") m.path.type = PathMatchType::kPrefix;
+    if (kind == "string_prefix") m.path.type = PathMatchType::kStringPrefix;
+    if (kind == "regex") m.path.type = PathMatchType::kRegex;
+    if (m.path.type != PathMatchType::kRegex && (m.path.value.empty() || m.path.value[0] != '/'))
+      fail(o.at(kind), cat("path must start with '/': ", quote(m.path.value)));
+  }
+  o.array("headers",
+          [&](const Value& e, const std::string& p) { m.headers.push_back(header_match(e, p)); });
+  o.finish();
+  return m;
+}
+
+uint32_t retry_on_bit(std::string_view s, const std::string& path) {
+  if (s == "connect-failure") return static_cast<uint32_t>(RetryOn::kConnectFailure);
+  if (s == "5xx") return static_cast<uint32_t>(RetryOn::k5xx);
+  if (s == "gateway-error") return static_cast<uint32_t>(RetryOn::kGatewayError);
+  if (s == "reset") return static_cast<uint32_t>(RetryOn::kReset);
+  if (s == "retriable-status-codes") return static_cast<uint32_t>(RetryOn::kRetriableStatusCodes);
+  fail(path, cat("unknown retry condition ", quote(s),
+                 " (connect-failure, 5xx, gateway-error, reset, retriable-status-codes)"));
+}
+
+RetryPolicy retry_policy(const Value& v, const std::string& path) {
+  Object o(v, path);
+  RetryPolicy r;
+  if (o.has("retry_on")) r.retry_on = 0;
+  o.array("retry_on", [&](const Value& e, const std::string& p) {
+    r.retry_on |= retry_on_bit(as_string(e, p), p);
+  });
+  o.uint("num_retries", &r.num_retries, 0, 10);
+  o.millis("per_try_timeout_ms", &r.per_try_timeout);
+  o.boolean("retry_non_idempotent", &r.retry_non_idempotent);
+  o.array("retriable_status_codes", [&](const Value& e, const std::string& p) {
+    r.retriable_status_codes.push_back(static_cast<uint32_t>(as_uint(e, p, 100, 599)));
+  });
+  o.finish();
+  return r;
+}
+
+ForwardAction forward(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ForwardAction f;
+  std::string_view kind = one_of(o, {"cluster", "clusters"}, true, "cluster, clusters");
+  if (kind == "cluster") {
+    WeightedCluster wc;
+    o.str("cluster", &wc.cluster, true);
+    f.clusters.push_back(std::move(wc));
+  } else {
+    o.array("clusters", [&](const Value& e, const std::string& p) {
+      Object c(e, p);
+      WeightedCluster wc;
+      c.str("cluster", &wc.cluster, true);
+      c.uint("weight", &wc.weight, 0, 1000000);
+      c.finish();
+      f.clusters.push_back(std::move(wc));
+    });
+    if (f.clusters.empty()) fail(o.at("clusters"), "must not be empty");
+  }
+  o.opt_str("prefix_rewrite", &f.prefix_rewrite);
+  o.millis("timeout_ms", &f.timeout);
+  o.millis("idle_timeout_ms", &f.idle_timeout);
+  if (const Value* r = o.get("retry")) f.retry = retry_policy(*r, o.at("retry"));
+  o.boolean("websocket", &f.websocket);
+  o.finish();
+  return f;
+}
+
+RedirectAction redirect(const Value& v, const std::string& path) {
+  Object o(v, path);
+  RedirectAction r;
+  o.opt_str("scheme", &r.scheme);
+  if (r.scheme && *r.scheme != "http" && *r.scheme != "https")
+    fail(o.at("scheme"), cat("must be http or https, got ", quote(*r.scheme)));
+  o.opt_str("host", &r.host);
+  if (const Value* p = o.get("port"))
+    r.port = static_cast<uint16_t>(as_uint(*p, o.at("port"), 1, 65535));
+  one_of(o, {"path", "prefix_rewrite"}, false, "");
+  o.opt_str("path", &r.path);
+  o.opt_str("prefix_rewrite", &r.prefix_rewrite);
+  o.boolean("strip_query", &r.strip_query);
+  o.uint("code", &r.code, 0, 999);
+  if (r.code != 301 && r.code != 302 && r.code != 303 && r.code != 307 && r.code != 308)
+    fail(o.at("code"), cat("must be 301, 302, 303, 307 or 308, got ", r.code));
+  o.finish();
+  return r;
+}
+
+DirectResponseAction direct_response(const Value& v, const std::string& path) {
+  Object o(v, path);
+  DirectResponseAction d;
+  o.uint("status", &d.status, 100, 599);
+  o.str("body", &d.body);
+  o.str("content_type", &d.content_type);
+  o.finish();
+  return d;
+}
+
+RouteConfig route(const Value& v, const std::string& path) {
+  Object o(v, path);
+  RouteConfig r;
+  o.str("name", &r.name);
+  if (const Value* m = o.get("match")) r.match = route_match(*m, o.at("match"));
+  std::string_view kind = one_of(o, {"forward", "redirect", "direct_response"}, true,
+                                 "forward, redirect, direct_response");
+  if (kind == "forward") {
+    r.action = ActionType::kForward;
+    r.forward = forward(o.require("forward"), o.at("forward"));
+  } else if (kind == "redirect") {
+    r.action = ActionType::kRedirect;
+    r.redirect = redirect(o.require("redirect"), o.at("redirect"));
+  } else {
+    r.action = ActionType::kDirectResponse;
+    r.direct_response = direct_response(o.require("direct_response"), o.at("direct_response"));
+  }
+  if (const Value* h = o.get("request_headers"))
+    r.request_headers = header_mutation(*h, o.at("request_headers"));
+  if (const Value* h = o.get("response_headers"))
+    r.response_headers = header_mutation(*h, o.at("response_headers"));
+  o.finish();
+  return r;
+}
+
+VirtualHostConfig virtual_host(const Value& v, const std::string& path) {
+  Object o(v, path);
+  VirtualHostConfig vh;
+  o.str("name", &vh.name, true);
+  o.strings("domains", &vh.domains);
+  if (const Value* ro = o.get("route_order")) {
+    std::string_view s = as_string(*ro, o.at("route_order"));
+    if (s == "specificity") {
+      vh.route_order = RouteOrder::kSpecificity;
+    } else if (s == "config") {
+      vh.route_order = RouteOrder::kConfig;
+    } else {
+      fail(o.at("route_order"), cat("must be specificity or config, got ", quote(s)));
+    }
+  }
+  o.array("routes",
+          [&](const Value& e, const std::string& p) { vh.routes.push_back(route(e, p)); });
+  if (const Value* h = o.get("request_headers"))
+    vh.request_headers = header_mutation(*h, o.at("request_headers"));
+  if (const Value* h = o.get("response_headers"))
+    vh.response_headers = header_mutation(*h, o.at("response_headers"));
+  o.finish();
+  return vh;
+}
+
+TlsConfig tls(const Value& v, const std::string& path) {
+  Object o(v, path);
+  TlsConfig t;
+  o.array("certificates", [&](const Value& e, const std::string& p) {
+    Object c(e, p);
+    CertificateConfig cert;
+    c.str("name", &cert.name);
+    c.strings("server_names", &cert.server_names);
+    one_of(c, {"cert_pem", "cert_file"}, true, "cert_pem, cert_file");
+    one_of(c, {"key_pem", "key_file"}, true, "key_pem, key_file");
+    c.str("cert_pem", &cert.cert_pem);
+    c.str("cert_file", &cert.cert_file);
+    c.str("key_pem", &cert.key_pem);
+    c.str("key_file", &cert.key_file);
+    c.finish();
+    t.certificates.push_back(std::move(cert));
+  });
+  if (t.certificates.empty()) fail(o.at("certificates"), "at least one certificate is required");
+  o.str("default_certificate", &t.default_certificate);
+  if (const Value* mv = o.get("min_version")) {
+    std::string_view s = as_string(*mv, o.at("min_version"));
+    if (s == "1.2") {
+      t.min_version = TlsVersion::kTls12;
+    } else if (s == "1.3") {
+      t.min_version = TlsVersion::kTls13;
+    } else {
+      fail(o.at("min_version"), cat("must be \"1.2\" or \"1.3\", got ", quote(s)));
+    }
+  }
+  if (o.has("alpn")) t.alpn.clear();
+  o.array("alpn", [&](const Value& e, const std::string& p) {
+    std::string_view s = as_string(e, p);
+    if (s != "h2" && s != "http/1.1")
+      fail(p, cat("unsupported protocol ", quote(s), " (h2, http/1.1)"));
+    t.alpn.emplace_back(s);
+  });
+  o.finish();
+  return t;
+}
+
+ListenerConfig listener(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ListenerConfig l;
+  o.str("name", &l.name, true);
+  l.address = address(o.require("address"), o.at("address"), /*allow_port_zero=*/true);
+  if (const Value* t = o.get("tls")) l.tls = tls(*t, o.at("tls"));
+  o.strings("virtual_hosts", &l.virtual_hosts);
+  o.finish();
+  return l;
+}
+
+LbPolicy lb_policy(std::string_view s, const std::string& path) {
+  for (LbPolicy p : {LbPolicy::kRoundRobin, LbPolicy::kWeightedRoundRobin, LbPolicy::kLeastRequest,
+                     LbPolicy::kRandom, LbPolicy::kRingHash, LbPolicy::kMaglev}) {
+    if (to_string(p) == s) return p;
+  }
+  fail(path, cat("unknown policy ", quote(s),
+                 " (round_robin, weighted_round_robin, least_request, random, "
+                 "ring_hash, maglev)"));
+}
+
+StatusRange status_range(const Value& v, const std::string& path) {
+  if (v.IsNumber()) {
+    uint32_t s = static_cast<uint32_t>(as_uint(v, path, 100, 599));
+    return StatusRange{s, s};
+  }
+  std::string_view s = as_string(v, path);
+  std::size_t dash = s.find('-');
+  auto num = [&](std::string_view t) -> uint32_t {
+    uint32_t n = 0;
+    if (t.size() != 3) fail(path, cat("invalid status range ", quote(s)));
+    for (char c : t) {
+      if (c < '0' || c > '9') fail(path, cat("invalid status range ", quote(s)));
+      n = n * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (n < 100 || n > 599) fail(path, cat("invalid status range ", quote(s)));
+    return n;
+  };
+  if (dash == std::string_view::npos) {
+    uint32_t n = num(s);
+    return StatusRange{n, n};
+  }
+  StatusRange r{num(s.substr(0, dash)), num(s.substr(dash + 1))};
+  if (r.start > r.end) fail(path, cat("invalid status range ", quote(s)));
+  return r;
+}
+
+bool is_prime(uint32_t n) {
+  if (n < 2) return false;
+  for (uint32_t d = 2; d * d <= n; ++d)
+    if (n % d == 0) return false;
+  return true;
+}
+
+ClusterConfig cluster(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ClusterConfig c;
+  o.str("name", &c.name, true);
+  o.array("endpoints", [&](const Value& e, const std::string& p) {
+    EndpointConfig ep;
+    if (e.IsString()) {
+      ep.address = address(e, p, false);
+    } else {
+      Object eo(e, p);
+      ep.address = address(eo.require("address"), eo.at("address"), false);
+      eo.uint("weight", &ep.weight, 1, 128);
+      eo.finish();
+    }
+    c.endpoints.push_back(std::move(ep));
+  });
+  if (const Value* p = o.get("lb_policy"))
+    c.lb_policy = lb_policy(as_string(*p, o.at("lb_policy")), o.at("lb_policy"));
+  if (const Value* h = o.get("hash_on")) {
+    Object ho(*h, o.at("hash_on"));
+    std::string_view kind =
+        one_of(ho, {"header", "cookie", "source_ip"}, true, "header, cookie, source_ip");
+    if (kind == "source_ip") {
+      if (!as_bool(ho.require("source_ip"), ho.at("source_ip")))
+        fail(ho.at("source_ip"), "must be true");
+      c.hash_on.on = HashOn::kSourceIp;
+    } else {
+      ho.str(kind, &c.hash_on.name, true);
+      if (c.hash_on.name.empty()) fail(ho.at(kind), "must not be empty");
+      c.hash_on.on = kind == "header" ? HashOn::kHeader : HashOn::kCookie;
+    }
+    ho.finish();
+  }
+  o.uint("ring_size", &c.ring_size, 1, 8u << 20);
+  o.uint("maglev_table_size", &c.maglev_table_size, 3, 5000011);
+  if (!is_prime(c.maglev_table_size))
+    fail(o.at("maglev_table_size"), cat("must be prime, got ", c.maglev_table_size));
+  o.millis("connect_timeout_ms", &c.connect_timeout);
+  o.millis("idle_timeout_ms", &c.idle_timeout);
+  o.uint("max_connections_per_endpoint", &c.max_connections_per_endpoint, 0, UINT32_MAX);
+  o.uint("max_connections", &c.max_connections, 0, UINT32_MAX);
+  o.uint("max_pending_requests", &c.max_pending_requests, 0, UINT32_MAX);
+  if (const Value* od = o.get("outlier_detection")) {
+    Object oo(*od, o.at("outlier_detection"));
+    auto& d = c.outlier_detection;
+    oo.boolean("enabled", &d.enabled);
+    oo.uint("consecutive_5xx", &d.consecutive_5xx, 0, 1000000);
+    oo.uint("consecutive_connect_failures", &d.consecutive_connect_failures, 0, 1000000);
+    oo.millis("base_ejection_time_ms", &d.base_ejection_time);
+    oo.millis("max_ejection_time_ms", &d.max_ejection_time);
+    oo.uint("max_ejection_percent", &d.max_ejection_percent, 0, 100);
+    oo.finish();
+  }
+  if (const Value* hc = o.get("health_check")) {
+    Object ho(*hc, o.at("health_check"));
+    HealthCheckConfig h;
+    ho.str("path", &h.path);
+    if (h.path.empty() || h.path[0] != '/')
+      fail(ho.at("path"), cat("must start with '/': ", quote(h.path)));
+    ho.str("host", &h.host);
+    ho.millis("interval_ms", &h.interval);
+    ho.millis("timeout_ms", &h.timeout);
+    ho.uint("healthy_threshold", &h.healthy_threshold, 1, 1000);
+    ho.uint("unhealthy_threshold", &h.unhealthy_threshold, 1, 1000);
+    if (ho.has("expected_statuses")) h.expected_statuses.clear();
+    ho.array("expected_statuses", [&](const Value& e, const std::string& p) {
+      h.expected_statuses.push_back(status_range(e, p));
+    });
+    if (h.expected_statuses.empty()) fail(ho.at("expected_statuses"), "must not be empty");
+    ho.finish();
+    c.health_check = std::move(h);
+  }
+  o.finish();
+  return c;
+}
+
+AdminConfig admin(const Value& v, const std::string& path) {
+  Object o(v, path);
+  AdminConfig a;
+  o.boolean("enabled", &a.enabled);
+  if (const Value* ad = o.get("address")) a.address = address(*ad, o.at("address"), true);
+  o.finish();
+  return a;
+}
+
+ServerSettings server(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ServerSettings s;
+  o.uint("workers", &s.workers, 0, 1024);
+  o.millis("request_header_timeout_ms", &s.request_header_timeout);
+  o.millis("idle_timeout_ms", &s.idle_timeout);
+  o.millis("drain_timeout_ms", &s.drain_timeout);
+  o.uint("max_request_header_bytes", &s.max_request_header_bytes, 1024, 16u << 20);
+  o.uint("max_uri_bytes", &s.max_uri_bytes, 64, 16u << 20);
+  o.uint("http2_max_concurrent_streams", &s.http2_max_concurrent_streams, 1, 1u << 20);
+  if (const Value* al = o.get("access_log")) {
+    std::string_view f = as_string(*al, o.at("access_log"));
+    if (f == "off") {
+      s.access_log = AccessLogFormat::kOff;
+    } else if (f == "json") {
+      s.access_log = AccessLogFormat::kJson;
+    } else if (f == "text") {
+      s.access_log = AccessLogFormat::kText;
+    } else {
+      fail(o.at("access_log"), cat("must be off, json or text, got ", quote(f)));
+    }
+  }
+  o.str("access_log_path", &s.access_log_path);
+  o.finish();
+  return s;
+}
+
+Config config(const Value& v) {
+  Object o(v, "");
+  Config c;
+  std::string version;
+  o.str("version", &version, true);
+  if (version != kSchemaVersion)
+    fail("version",
+         cat("unsupported schema ", quote(version), " (expected ", quote(kSchemaVersion), ")"));
+  c.version = version;
+  o.str("generation", &c.generation);
+  o.array("listeners",
+          [&](const Value& e, const std::string& p) { c.listeners.push_back(listener(e, p)); });
+  o.array("virtual_hosts", [&](const Value& e, const std::string& p) {
+    c.virtual_hosts.push_back(virtual_host(e, p));
+  });
+  o.array("clusters",
+          [&](const Value& e, const std::string& p) { c.clusters.push_back(cluster(e, p)); });
+  if (const Value* a = o.get("admin")) c.admin = admin(*a, "admin");
+  if (const Value* s = o.get("server")) c.server = server(*s, "server");
+  o.finish();
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> parse_config(std::string_view json) {
+  rapidjson::Document doc;
+  // Default flags: trailing non-whitespace is an error (kParseErrorDocumentRootNotSingular).
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return absl::InvalidArgumentError(cat("invalid JSON at offset ", doc.GetErrorOffset(), ": ",
+                                          rapidjson::GetParseError_En(doc.GetParseError())));
+  }
+  try {
+    return config(doc);
+  } catch (const ParseError& e) {
+    return absl::InvalidArgumentError(e.message);
+  }
+}
+
+}  // namespace kop::proxy

@@ -1,0 +1,386 @@
+// validate(): the semantic checks of a parsed Config, plus address parsing and enum names.
+#include <arpa/inet.h>
+
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "core/text.h"
+#include "core/validate.h"
+#include "kop/proxy/certificate.h"
+#include "kop/proxy/config.h"
+#include "re2/re2.h"
+
+namespace kop::proxy {
+
+using internal::cat;
+using internal::quote;
+
+std::string SocketAddress::to_string() const {
+  if (host.find(':') != std::string::npos) return cat("[", host, "]:", port);
+  return cat(host, ":", port);
+}
+
+absl::StatusOr<SocketAddress> parse_socket_address(std::string_view text, bool allow_port_zero) {
+  SocketAddress out;
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text[0] == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return absl::InvalidArgumentError(
+          cat("invalid address ", quote(text), " (expected [v6]:port)"));
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    in6_addr a6;
+    if (!std::string(host).empty() && inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1)
+      return absl::InvalidArgumentError(cat("invalid IPv6 address ", quote(host)));
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos)
+      return absl::InvalidArgumentError(
+          cat("invalid address ", quote(text), " (expected host:port)"));
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      return absl::InvalidArgumentError(
+          cat("invalid address ", quote(text), " (IPv6 addresses need brackets: [v6]:port)"));
+    if (!internal::valid_domain(host, false))
+      return absl::InvalidArgumentError(cat("invalid host ", quote(host)));
+  }
+  if (host.empty()) return absl::InvalidArgumentError(cat("missing host in ", quote(text)));
+  uint32_t p = 0;
+  bool ok = !port.empty() && port.size() <= 5;
+  for (char c : port) {
+    if (c < '0' || c > '9') {
+      ok = false;
+      break;
+    }
+    p = p * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (!ok || p > 65535 || (p == 0 && !allow_port_zero))
+    return absl::InvalidArgumentError(cat("invalid port ", quote(port)));
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(p);
+  return out;
+}
+
+std::string_view to_string(LbPolicy policy) {
+  switch (policy) {
+    case LbPolicy::kRoundRobin:
+      return "round_robin";
+    case LbPolicy::kWeightedRoundRobin:
+      return "weighted_round_robin";
+    case LbPolicy::kLeastRequest:
+      return "least_request";
+    case LbPolicy::kRandom:
+      return "random";
+    case LbPolicy::kRingHash:
+      return "ring_hash";
+    case LbPolicy::kMaglev:
+      return "maglev";
+  }
+  return "?";
+}
+
+std::string_view to_string(PathMatchType type) {
+  switch (type) {
+    case PathMatchType::kExact:
+      return "Exact";
+    case PathMatchType::kPrefix:
+      return "Prefix";
+    case PathMatchType::kStringPrefix:
+      return "StringPrefix";
+    case PathMatchType::kRegex:
+      return "Regex";
+  }
+  return "?";
+}
+
+namespace {
+
+absl::Status error(std::string_view path, std::string_view what) {
+  return absl::InvalidArgumentError(cat(path, ": ", what));
+}
+
+bool valid_token(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_header_value(std::string_view v) {
+  for (char c : v)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+absl::Status check_regex(std::string_view path, const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  RE2 re(pattern, options);
+  if (!re.ok()) return error(path, cat("invalid regex ", quote(pattern), ": ", re.error()));
+  return absl::OkStatus();
+}
+
+absl::Status check_headers(std::string_view path, const HeaderMutation& m) {
+  for (std::size_t i = 0; i < m.add.size(); ++i) {
+    if (!valid_token(m.add[i].name))
+      return error(cat(path, ".add[", i, "].name"),
+                   cat("invalid header name ", quote(m.add[i].name)));
+    if (!valid_header_value(m.add[i].value))
+      return error(cat(path, ".add[", i, "].value"), "invalid characters in header value");
+  }
+  for (std::size_t i = 0; i < m.set.size(); ++i) {
+    if (!valid_token(m.set[i].name))
+      return error(cat(path, ".set[", i, "].name"),
+                   cat("invalid header name ", quote(m.set[i].name)));
+    if (!valid_header_value(m.set[i].value))
+      return error(cat(path, ".set[", i, "].value"), "invalid characters in header value");
+  }
+  for (std::size_t i = 0; i < m.remove.size(); ++i) {
+    if (!valid_token(m.remove[i]))
+      return error(cat(path, ".remove[", i, "]"), cat("invalid header name ", quote(m.remove[i])));
+  }
+  return absl::OkStatus();
+}
+
+bool is_wildcard_host(const std::string& h) {
+  return h == "0.0.0.0" || h == "::";
+}
+bool same_family(const std::string& a, const std::string& b) {
+  return (a.find(':') != std::string::npos) == (b.find(':') != std::string::npos);
+}
+// Two sockets that cannot both be bound: same port, and same host or one a wildcard of the
+// same family.
+bool conflict(const SocketAddress& a, const SocketAddress& b) {
+  if (a.port == 0 || b.port == 0 || a.port != b.port) return false;
+  if (internal::to_lower(a.host) == internal::to_lower(b.host)) return true;
+  return same_family(a.host, b.host) && (is_wildcard_host(a.host) || is_wildcard_host(b.host));
+}
+
+absl::Status validate_route(const std::string& p, const RouteConfig& r,
+                            const absl::flat_hash_set<std::string>& clusters) {
+  const PathMatch& pm = r.match.path;
+  if (pm.type == PathMatchType::kRegex) {
+    if (auto s = check_regex(p + ".match.regex", pm.value); !s.ok()) return s;
+  } else if (pm.value.empty() || pm.value[0] != '/') {
+    return error(cat(p, ".match"), cat("path must start with '/': ", quote(pm.value)));
+  }
+  for (std::size_t i = 0; i < r.match.headers.size(); ++i) {
+    const HeaderMatch& h = r.match.headers[i];
+    std::string hp = cat(p, ".match.headers[", i, "]");
+    if (!valid_token(h.name))
+      return error(hp + ".name", cat("invalid header name ", quote(h.name)));
+    if (h.type == HeaderMatchType::kRegex) {
+      if (auto s = check_regex(hp + ".regex", h.value); !s.ok()) return s;
+    }
+  }
+  switch (r.action) {
+    case ActionType::kForward: {
+      const ForwardAction& f = r.forward;
+      if (f.clusters.empty()) return error(p + ".forward", "one of cluster, clusters is required");
+      uint64_t total = 0;
+      for (std::size_t i = 0; i < f.clusters.size(); ++i) {
+        std::string cp = f.clusters.size() == 1 && f.clusters[0].weight == 1
+                             ? p + ".forward.cluster"
+                             : cat(p, ".forward.clusters[", i, "].cluster");
+        if (!clusters.contains(f.clusters[i].cluster))
+          return error(cp, cat("unknown cluster ", quote(f.clusters[i].cluster)));
+        total += f.clusters[i].weight;
+      }
+      if (total == 0) return error(p + ".forward.clusters", "weights sum to zero");
+      if (f.prefix_rewrite) {
+        if (pm.type == PathMatchType::kRegex)
+          return error(p + ".forward.prefix_rewrite", "not allowed with a regex path match");
+        if (f.prefix_rewrite->empty() || (*f.prefix_rewrite)[0] != '/')
+          return error(p + ".forward.prefix_rewrite",
+                       cat("must start with '/': ", quote(*f.prefix_rewrite)));
+      }
+      if (f.retry.per_try_timeout.count() > 0 && f.timeout.count() > 0 &&
+          f.retry.per_try_timeout > f.timeout)
+        return error(p + ".forward.retry.per_try_timeout_ms", "exceeds the route timeout");
+      break;
+    }
+    case ActionType::kRedirect: {
+      const RedirectAction& d = r.redirect;
+      if (d.path && (d.path->empty() || (*d.path)[0] != '/'))
+        return error(p + ".redirect.path", cat("must start with '/': ", quote(*d.path)));
+      if (d.prefix_rewrite && pm.type == PathMatchType::kRegex)
+        return error(p + ".redirect.prefix_rewrite", "not allowed with a regex path match");
+      if (d.host && (!internal::valid_domain(*d.host, false)))
+        return error(p + ".redirect.host", cat("invalid host ", quote(*d.host)));
+      break;
+    }
+    case ActionType::kDirectResponse:
+      if (r.direct_response.status < 100 || r.direct_response.status > 599)
+        return error(p + ".direct_response.status", "must be 100..599");
+      if (!valid_header_value(r.direct_response.content_type))
+        return error(p + ".direct_response.content_type", "invalid characters");
+      break;
+  }
+  if (auto s = check_headers(p + ".request_headers", r.request_headers); !s.ok()) return s;
+  return check_headers(p + ".response_headers", r.response_headers);
+}
+
+}  // namespace
+
+namespace internal {
+
+absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names) {
+  absl::flat_hash_set<std::string>& cluster_names = *names;
+  for (std::size_t i = 0; i < config.clusters.size(); ++i) {
+    const ClusterConfig& c = config.clusters[i];
+    std::string p = cat("clusters[", i, "]");
+    if (c.name.empty()) return error(p + ".name", "must not be empty");
+    if (!cluster_names.insert(c.name).second)
+      return error(p + ".name", cat("duplicate cluster name ", quote(c.name)));
+    absl::flat_hash_set<std::string> seen;
+    for (std::size_t j = 0; j < c.endpoints.size(); ++j) {
+      const EndpointConfig& e = c.endpoints[j];
+      std::string ep = cat(p, ".endpoints[", j, "]");
+      if (e.address.port == 0) return error(ep + ".address", "invalid port \"0\"");
+      if (e.weight == 0 || e.weight > 128) return error(ep + ".weight", "must be 1..128");
+      if (!seen.insert(e.address.to_string()).second)
+        return error(ep + ".address", cat("duplicate endpoint ", quote(e.address.to_string())));
+    }
+    if ((c.hash_on.on == HashOn::kHeader || c.hash_on.on == HashOn::kCookie) &&
+        !valid_token(c.hash_on.name))
+      return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on.name)));
+    if (c.lb_policy == LbPolicy::kMaglev && c.endpoints.size() >= c.maglev_table_size)
+      return error(p + ".maglev_table_size", "must exceed the number of endpoints");
+    if (c.outlier_detection.base_ejection_time > c.outlier_detection.max_ejection_time)
+      return error(p + ".outlier_detection.max_ejection_time_ms", "is below base_ejection_time_ms");
+    if (c.health_check) {
+      if (c.health_check->interval.count() == 0)
+        return error(p + ".health_check.interval_ms", "must be positive");
+      if (c.health_check->timeout.count() == 0)
+        return error(p + ".health_check.timeout_ms", "must be positive");
+      if (!valid_header_value(c.health_check->path) || c.health_check->path.empty() ||
+          c.health_check->path[0] != '/')
+        return error(p + ".health_check.path", "must start with '/'");
+    }
+  }
+
+  return absl::OkStatus();
+}
+
+absl::Status validate_routing(const Config& config,
+                              const absl::flat_hash_set<std::string>& cluster_names) {
+  absl::flat_hash_map<std::string, std::size_t> vhost_index;
+  for (std::size_t i = 0; i < config.virtual_hosts.size(); ++i) {
+    const VirtualHostConfig& vh = config.virtual_hosts[i];
+    std::string p = cat("virtual_hosts[", i, "]");
+    if (vh.name.empty()) return error(p + ".name", "must not be empty");
+    if (!vhost_index.emplace(vh.name, i).second)
+      return error(p + ".name", cat("duplicate virtual host name ", quote(vh.name)));
+    absl::flat_hash_set<std::string> domains;
+    for (std::size_t j = 0; j < vh.domains.size(); ++j) {
+      const std::string& d = vh.domains[j];
+      std::string dp = cat(p, ".domains[", j, "]");
+      if (d != "*" && !internal::valid_domain(d, true))
+        return error(
+            dp, cat("invalid domain ", quote(d), " (exact name, *.suffix for one label, or *)"));
+      if (!domains.insert(internal::to_lower(d)).second)
+        return error(dp, cat("duplicate domain ", quote(d)));
+    }
+    for (std::size_t j = 0; j < vh.routes.size(); ++j) {
+      if (auto s = validate_route(cat(p, ".routes[", j, "]"), vh.routes[j], cluster_names); !s.ok())
+        return s;
+    }
+    if (auto s = check_headers(p + ".request_headers", vh.request_headers); !s.ok()) return s;
+    if (auto s = check_headers(p + ".response_headers", vh.response_headers); !s.ok()) return s;
+  }
+
+  absl::flat_hash_set<std::string> listener_names;
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    const ListenerConfig& l = config.listeners[i];
+    std::string p = cat("listeners[", i, "]");
+    if (l.name.empty()) return error(p + ".name", "must not be empty");
+    if (!listener_names.insert(l.name).second)
+      return error(p + ".name", cat("duplicate listener name ", quote(l.name)));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (conflict(l.address, config.listeners[j].address))
+        return error(p + ".address", cat("conflicts with listeners[", j, "] (",
+                                         config.listeners[j].address.to_string(), ")"));
+    }
+    if (config.admin.enabled && conflict(l.address, config.admin.address))
+      return error(p + ".address", "conflicts with admin.address");
+    // Domains must be unique among the virtual hosts one listener serves.
+    absl::flat_hash_map<std::string, std::string> owner;
+    auto serve = [&](const VirtualHostConfig& vh) -> absl::Status {
+      for (const auto& d : vh.domains) {
+        auto [it, inserted] = owner.emplace(internal::to_lower(d), vh.name);
+        if (!inserted)
+          return error(p, cat("domain ", quote(d), " is served by virtual hosts ",
+                              quote(it->second), " and ", quote(vh.name)));
+      }
+      return absl::OkStatus();
+    };
+    if (l.virtual_hosts.empty()) {
+      for (const auto& vh : config.virtual_hosts)
+        if (auto s = serve(vh); !s.ok()) return s;
+    } else {
+      absl::flat_hash_set<std::string> listed;
+      for (std::size_t j = 0; j < l.virtual_hosts.size(); ++j) {
+        auto it = vhost_index.find(l.virtual_hosts[j]);
+        std::string vp = cat(p, ".virtual_hosts[", j, "]");
+        if (it == vhost_index.end())
+          return error(vp, cat("unknown virtual host ", quote(l.virtual_hosts[j])));
+        if (!listed.insert(l.virtual_hosts[j]).second)
+          return error(vp, cat("duplicate virtual host ", quote(l.virtual_hosts[j])));
+        if (auto s = serve(config.virtual_hosts[it->second]); !s.ok()) return s;
+      }
+    }
+    if (l.tls) {
+      const TlsConfig& t = *l.tls;
+      if (t.certificates.empty())
+        return error(p + ".tls.certificates", "at least one certificate is required");
+      if (t.alpn.empty()) return error(p + ".tls.alpn", "must not be empty");
+      absl::flat_hash_set<std::string> cert_names;
+      absl::flat_hash_set<std::string> sni_names;
+      for (std::size_t j = 0; j < t.certificates.size(); ++j) {
+        const CertificateConfig& c = t.certificates[j];
+        std::string cp = cat(p, ".tls.certificates[", j, "]");
+        std::string name = c.name.empty() ? cat("cert", j) : c.name;
+        if (!cert_names.insert(name).second)
+          return error(cp + ".name", cat("duplicate certificate name ", quote(name)));
+        for (std::size_t k = 0; k < c.server_names.size(); ++k) {
+          const std::string& sn = c.server_names[k];
+          std::string sp = cat(cp, ".server_names[", k, "]");
+          if (!internal::valid_domain(sn, true))
+            return error(sp, cat("invalid server name ", quote(sn)));
+          if (!sni_names.insert(internal::to_lower(sn)).second)
+            return error(sp, cat("server name ", quote(sn), " is used by two certificates"));
+        }
+        if (c.cert_pem.empty() == c.cert_file.empty())
+          return error(cp, "exactly one of cert_pem, cert_file is required");
+        if (c.key_pem.empty() == c.key_file.empty())
+          return error(cp, "exactly one of key_pem, key_file is required");
+        auto loaded = load_certificate(c);
+        if (!loaded.ok()) return error(cp, std::string(loaded.status().message()));
+      }
+      if (!t.default_certificate.empty() && !cert_names.contains(t.default_certificate))
+        return error(p + ".tls.default_certificate",
+                     cat("unknown certificate ", quote(t.default_certificate)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+absl::Status validate(const Config& config) {
+  if (config.version != kSchemaVersion)
+    return error("version", cat("unsupported schema ", quote(config.version)));
+  absl::flat_hash_set<std::string> cluster_names;
+  if (auto s = internal::validate_clusters(config, &cluster_names); !s.ok()) return s;
+  return internal::validate_routing(config, cluster_names);
+}
+
+}  // namespace kop::proxy

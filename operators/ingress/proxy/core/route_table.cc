@@ -1,0 +1,615 @@
+// RouteTable: compile() builds the indexes; find_virtual_host() and match() read them.
+#include "kop/proxy/route_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/text.h"
+#include "core/validate.h"
+#include "re2/re2.h"
+
+namespace kop::proxy {
+
+using internal::absl_view;
+using internal::cat;
+using internal::quote;
+
+struct RouteTable::Routing {
+  std::shared_ptr<const Config> source;  // RouteConfig/VirtualHostConfig pointers point here
+  std::vector<VirtualHost> virtual_hosts;
+  std::vector<Listener> listeners;
+  absl::flat_hash_map<std::string, uint32_t> listener_index;
+  std::vector<std::string> cluster_names;  // Route::clusters index -> cluster name
+  std::size_t route_count = 0;
+};
+
+namespace {
+
+constexpr std::size_t kMaxHost = 256;
+
+// Lowercases `in` into buf (no allocation). False when it does not fit.
+bool lower_into(std::string_view in, char (&buf)[kMaxHost], std::string_view* out) {
+  if (in.size() > kMaxHost) return false;
+  for (std::size_t i = 0; i < in.size(); ++i) buf[i] = internal::lower(in[i]);
+  *out = std::string_view(buf, in.size());
+  return true;
+}
+
+std::shared_ptr<const re2::RE2> compile_regex(const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_shared<const re2::RE2>(pattern, options);
+  return re->ok() ? re : nullptr;
+}
+
+bool full_match(const re2::RE2& re, std::string_view s) {
+  return RE2::FullMatch(re2::StringPiece(s.data(), s.size()), re);
+}
+
+int type_rank(PathMatchType t) {
+  switch (t) {
+    case PathMatchType::kExact:
+      return 0;
+    case PathMatchType::kRegex:
+      return 1;
+    case PathMatchType::kPrefix:
+      return 2;
+    case PathMatchType::kStringPrefix:
+      return 3;
+  }
+  return 4;
+}
+
+// Kubernetes Prefix: trailing slashes do not count ("/foo/" == "/foo"; "/" == "").
+std::string normalize_prefix(std::string_view p) {
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  return std::string(p);
+}
+
+// Sort order of RouteOrder::kSpecificity; `index` is the listed position.
+struct SortKey {
+  int rank;
+  std::size_t length;
+  std::string_view path;
+  std::size_t headers;
+  std::size_t index;
+};
+
+bool before(const SortKey& a, const SortKey& b) {
+  if (a.rank != b.rank) {
+    // Prefix and StringPrefix interleave by length; segment first at equal length and path.
+    bool a_prefix = a.rank >= 2;
+    bool b_prefix = b.rank >= 2;
+    if (!(a_prefix && b_prefix)) return a.rank < b.rank;
+  }
+  if (a.rank == 1) return a.index < b.index;  // regex: listed order
+  if (a.rank >= 2) {
+    if (a.length != b.length) return a.length > b.length;  // longest prefix first
+    if (a.path != b.path) return a.path < b.path;          // groups equal keys together
+    if (a.rank != b.rank) return a.rank < b.rank;          // segment before string prefix
+  } else if (a.path != b.path) {
+    return a.path < b.path;  // exact: group equal paths
+  }
+  if (a.headers != b.headers) return a.headers > b.headers;  // more header matches first
+  return a.index < b.index;
+}
+
+absl::Status compile_route(const RouteConfig& rc, std::string default_name,
+                           std::vector<std::string>& cluster_names,
+                           absl::flat_hash_map<std::string, uint32_t>& cluster_ids, Route* out) {
+  out->config = &rc;
+  out->name = rc.name.empty() ? std::move(default_name) : rc.name;
+  out->path_type = rc.match.path.type;
+  switch (out->path_type) {
+    case PathMatchType::kPrefix:
+      out->path = normalize_prefix(rc.match.path.value);
+      break;
+    case PathMatchType::kRegex:
+      out->path = rc.match.path.value;
+      out->path_regex = compile_regex(rc.match.path.value);
+      if (!out->path_regex)
+        return absl::InvalidArgumentError(cat("invalid regex ", quote(rc.match.path.value)));
+      break;
+    default:
+      out->path = rc.match.path.value;
+      break;
+  }
+  for (const HeaderMatch& hm : rc.match.headers) {
+    CompiledHeaderMatch c;
+    c.name = internal::to_lower(hm.name);
+    c.type = hm.type;
+    c.value = hm.value;
+    c.invert = hm.invert;
+    if (hm.type == HeaderMatchType::kRegex) {
+      c.regex = compile_regex(hm.value);
+      if (!c.regex) return absl::InvalidArgumentError(cat("invalid regex ", quote(hm.value)));
+    }
+    out->headers.push_back(std::move(c));
+  }
+  out->action = rc.action;
+  if (rc.action == ActionType::kForward) {
+    for (const WeightedCluster& wc : rc.forward.clusters) {
+      if (wc.weight == 0) continue;  // a zero-weight cluster is never picked
+      auto [it, inserted] =
+          cluster_ids.emplace(wc.cluster, static_cast<uint32_t>(cluster_names.size()));
+      if (inserted) cluster_names.push_back(wc.cluster);
+      out->total_weight += wc.weight;
+      out->clusters.push_back(RouteClusterRef{it->second, wc.weight, out->total_weight});
+    }
+  }
+  return absl::OkStatus();
+}
+
+void build_indexes(VirtualHost& vh) {
+  if (vh.order != RouteOrder::kSpecificity) return;
+  std::vector<uint32_t> lengths;
+  absl::flat_hash_map<uint32_t, bool> segment_only;
+  for (uint32_t i = 0; i < vh.routes.size(); ++i) {
+    const Route& r = vh.routes[i];
+    switch (r.path_type) {
+      case PathMatchType::kExact:
+        vh.exact.emplace(r.path, i);
+        break;  // keeps the first
+      case PathMatchType::kRegex:
+        vh.regex_routes.push_back(i);
+        break;
+      case PathMatchType::kPrefix:
+      case PathMatchType::kStringPrefix: {
+        vh.prefixes.emplace(r.path, i);
+        uint32_t len = static_cast<uint32_t>(r.path.size());
+        auto [it, inserted] = segment_only.emplace(len, r.path_type == PathMatchType::kPrefix);
+        if (inserted) lengths.push_back(len);
+        if (r.path_type == PathMatchType::kStringPrefix) it->second = false;
+        break;
+      }
+    }
+  }
+  std::sort(lengths.begin(), lengths.end(), std::greater<>());
+  vh.prefix_lengths = lengths;
+  for (uint32_t len : lengths) vh.length_segment_only.push_back(segment_only[len]);
+}
+
+absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
+    std::shared_ptr<const Config> source) {
+  auto routing = std::make_shared<RouteTable::Routing>();
+  routing->source = source;
+  const Config& config = *source;
+  absl::flat_hash_map<std::string, uint32_t> cluster_ids;
+  routing->virtual_hosts.resize(config.virtual_hosts.size());  // never resized again
+  uint32_t next_route_id = 0;
+  for (std::size_t v = 0; v < config.virtual_hosts.size(); ++v) {
+    const VirtualHostConfig& vc = config.virtual_hosts[v];
+    VirtualHost& vh = routing->virtual_hosts[v];
+    vh.id = static_cast<uint32_t>(v);
+    vh.name = vc.name;
+    vh.config = &vc;
+    vh.order = vc.route_order;
+    std::vector<Route> routes(vc.routes.size());
+    for (std::size_t r = 0; r < vc.routes.size(); ++r) {
+      if (auto s = compile_route(vc.routes[r], cat(vc.name, "/", r), routing->cluster_names,
+                                 cluster_ids, &routes[r]);
+          !s.ok())
+        return absl::InvalidArgumentError(
+            cat("virtual_hosts[", v, "].routes[", r, "]: ", s.message()));
+      routes[r].virtual_host = &vh;
+    }
+    if (vh.order == RouteOrder::kSpecificity) {
+      std::vector<uint32_t> order(routes.size());
+      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+      auto key = [&](uint32_t i) {
+        const Route& r = routes[i];
+        return SortKey{type_rank(r.path_type), r.path.size(), r.path, r.headers.size(), i};
+      };
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return before(key(a), key(b)); });
+      vh.routes.reserve(routes.size());
+      for (uint32_t i : order) vh.routes.push_back(std::move(routes[i]));
+    } else {
+      vh.routes = std::move(routes);
+    }
+    for (Route& r : vh.routes) r.id = next_route_id++;
+    build_indexes(vh);
+  }
+  routing->route_count = next_route_id;
+
+  absl::flat_hash_map<std::string, const VirtualHost*> vhost_by_name;
+  for (const VirtualHost& vh : routing->virtual_hosts) vhost_by_name.emplace(vh.name, &vh);
+  routing->listeners.resize(config.listeners.size());
+  for (std::size_t l = 0; l < config.listeners.size(); ++l) {
+    const ListenerConfig& lc = config.listeners[l];
+    Listener& li = routing->listeners[l];
+    li.id = static_cast<uint32_t>(l);
+    li.name = lc.name;
+    li.config = &lc;
+    routing->listener_index.emplace(lc.name, static_cast<uint32_t>(l));
+    auto serve = [&](const VirtualHost& vh) {
+      for (const std::string& d : vh.config->domains) {
+        std::string low = internal::to_lower(d);
+        if (low == "*") {
+          li.host_catch_all = &vh;
+        } else if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+          li.host_wildcard.emplace(low.substr(2), &vh);
+        } else {
+          if (!low.empty() && low.back() == '.') low.pop_back();
+          li.host_exact.emplace(low, &vh);
+        }
+      }
+    };
+    if (lc.virtual_hosts.empty()) {
+      for (const VirtualHost& vh : routing->virtual_hosts) serve(vh);
+    } else {
+      for (const std::string& name : lc.virtual_hosts) serve(*vhost_by_name.at(name));
+    }
+    if (lc.tls) {
+      li.tls = true;
+      for (std::size_t c = 0; c < lc.tls->certificates.size(); ++c) {
+        const CertificateConfig& cc = lc.tls->certificates[c];
+        ListenerCertificate cert;
+        cert.name = cc.name.empty() ? cat("cert", c) : cc.name;
+        auto material = load_certificate(cc);
+        if (!material.ok())
+          return absl::InvalidArgumentError(
+              cat("listeners[", l, "].tls.certificates[", c, "]: ", material.status().message()));
+        cert.material = std::move(*material);
+        for (const std::string& sn : cc.server_names) {
+          std::string low = internal::to_lower(sn);
+          if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+            li.sni_wildcard.emplace(low.substr(2), static_cast<uint32_t>(c));
+          } else {
+            li.sni_exact.emplace(low, static_cast<uint32_t>(c));
+          }
+          cert.server_names.push_back(std::move(low));
+        }
+        if (cert.name == lc.tls->default_certificate)
+          li.default_certificate = static_cast<uint32_t>(c);
+        li.certificates.push_back(std::move(cert));
+      }
+    }
+  }
+  return std::shared_ptr<const RouteTable::Routing>(std::move(routing));
+}
+
+// Looks a lowercase host (or SNI) name up: exact, then the one-label wildcard.
+template <typename V>
+const V* lookup_domain(const absl::flat_hash_map<std::string, V>& exact,
+                       const absl::flat_hash_map<std::string, V>& wildcard, std::string_view host) {
+  if (!exact.empty()) {
+    auto it = exact.find(absl_view(host));
+    if (it != exact.end()) return &it->second;
+  }
+  if (!wildcard.empty()) {
+    std::size_t dot = host.find('.');
+    if (dot != std::string_view::npos && dot > 0 && dot + 1 < host.size()) {
+      auto it = wildcard.find(absl_view(host.substr(dot + 1)));
+      if (it != wildcard.end()) return &it->second;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Route
+
+bool CompiledHeaderMatch::matches(const RequestView& request) const {
+  std::string_view v;
+  bool present = request.header(name, &v);
+  bool ok = false;
+  if (present) {
+    switch (type) {
+      case HeaderMatchType::kExact:
+        ok = v == value;
+        break;
+      case HeaderMatchType::kPresent:
+        ok = true;
+        break;
+      case HeaderMatchType::kRegex:
+        ok = full_match(*regex, v);
+        break;
+      case HeaderMatchType::kPrefix:
+        ok = v.starts_with(value);
+        break;
+      case HeaderMatchType::kSuffix:
+        ok = v.ends_with(value);
+        break;
+      case HeaderMatchType::kContains:
+        ok = v.find(value) != std::string_view::npos;
+        break;
+    }
+  }
+  return ok != invert;
+}
+
+bool Route::headers_match(const RequestView& request) const {
+  for (const CompiledHeaderMatch& h : headers)
+    if (!h.matches(request)) return false;
+  return true;
+}
+
+bool Route::path_matches(std::string_view p) const {
+  switch (path_type) {
+    case PathMatchType::kExact:
+      return p == path;
+    case PathMatchType::kStringPrefix:
+      return p.starts_with(path);
+    case PathMatchType::kRegex:
+      return full_match(*path_regex, p);
+    case PathMatchType::kPrefix:
+      // Element-wise: the prefix must end at a '/' boundary of the request path.
+      return p.starts_with(path) && (p.size() == path.size() || p[path.size()] == '/');
+  }
+  return false;
+}
+
+uint32_t Route::pick_cluster(uint64_t random) const {
+  if (clusters.size() == 1) return clusters[0].cluster;
+  uint64_t r = static_cast<uint64_t>((static_cast<unsigned __int128>(random) * total_weight) >> 64);
+  for (const RouteClusterRef& c : clusters)
+    if (r < c.cumulative) return c.cluster;
+  return clusters.back().cluster;
+}
+
+namespace {
+
+// The path with the matched part replaced by `replacement` (Exact: the whole path).
+void replace_prefix(const Route& route, std::string_view path, std::string_view replacement,
+                    std::string& out) {
+  std::string_view rest;
+  switch (route.path_type) {
+    case PathMatchType::kExact:
+      rest = {};
+      break;
+    case PathMatchType::kPrefix:
+    case PathMatchType::kStringPrefix:
+      rest = path.size() >= route.path.size() ? path.substr(route.path.size()) : std::string_view();
+      break;
+    case PathMatchType::kRegex:
+      rest = path;
+      replacement = {};
+      break;
+  }
+  std::size_t start = out.size();
+  out.append(replacement);
+  // "/foo" -> "/" on "/foo/bar" gives "/bar", not "//bar".
+  if (!rest.empty() && rest.front() == '/' && out.size() > start && out.back() == '/')
+    rest.remove_prefix(1);
+  out.append(rest);
+  if (out.size() == start) out.push_back('/');
+}
+
+}  // namespace
+
+void Route::rewrite_path(std::string_view p, std::string_view query, std::string& out) const {
+  if (action == ActionType::kForward && config->forward.prefix_rewrite) {
+    replace_prefix(*this, p, *config->forward.prefix_rewrite, out);
+  } else {
+    out.append(p);
+  }
+  if (!query.empty()) {
+    out.push_back('?');
+    out.append(query);
+  }
+}
+
+void Route::redirect_location(const RequestView& request, std::string_view request_scheme,
+                              std::string& out) const {
+  const RedirectAction& r = config->redirect;
+  std::string_view scheme = r.scheme ? std::string_view(*r.scheme) : request_scheme;
+  std::string_view host = r.host ? std::string_view(*r.host) : strip_host_port(request.host);
+  // Port: explicit; else keep the request's unless the scheme changes.
+  std::string_view port;
+  std::string port_text;
+  if (r.port) {
+    port_text = std::to_string(*r.port);
+    port = port_text;
+  } else if (!r.host && scheme == request_scheme) {
+    std::string_view h = request.host;
+    std::size_t close = h.rfind(']');
+    std::size_t colon = h.rfind(':');
+    if (colon != std::string_view::npos && (close == std::string_view::npos || colon > close))
+      port = h.substr(colon + 1);
+  }
+  if ((scheme == "http" && port == "80") || (scheme == "https" && port == "443")) port = {};
+  out.append(scheme);
+  out.append("://");
+  bool v6 = host.find(':') != std::string_view::npos;
+  if (v6) out.push_back('[');
+  out.append(host);
+  if (v6) out.push_back(']');
+  if (!port.empty()) {
+    out.push_back(':');
+    out.append(port);
+  }
+  if (r.path) {
+    out.append(*r.path);
+  } else if (r.prefix_rewrite) {
+    replace_prefix(*this, request.path, *r.prefix_rewrite, out);
+  } else {
+    out.append(request.path.empty() ? std::string_view("/") : request.path);
+  }
+  if (!r.strip_query && !request.query.empty()) {
+    out.push_back('?');
+    out.append(request.query);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RouteTable
+
+std::string_view strip_host_port(std::string_view h) {
+  if (!h.empty() && h.front() == '[') {
+    std::size_t close = h.find(']');
+    if (close == std::string_view::npos) return h;
+    return h.substr(1, close - 1);
+  }
+  std::size_t colon = h.find(':');
+  if (colon == std::string_view::npos) return h;
+  if (h.find(':', colon + 1) != std::string_view::npos) return h;  // bare IPv6: no port
+  return h.substr(0, colon);
+}
+
+absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(const Config& config,
+                                                                      const RouteTable* previous) {
+  if (config.version != kSchemaVersion)
+    return absl::InvalidArgumentError(cat("version: unsupported schema ", quote(config.version)));
+  absl::flat_hash_set<std::string> cluster_names;
+  if (auto s = internal::validate_clusters(config, &cluster_names); !s.ok()) return s;
+
+  auto table = std::shared_ptr<RouteTable>(new RouteTable());
+  table->config_ = std::make_shared<const Config>(config);
+  bool reuse = previous != nullptr && routing_equal(previous->config(), config);
+  if (reuse) {
+    for (const std::string& name : previous->routing_->cluster_names) {
+      if (!cluster_names.contains(name)) {
+        reuse = false;  // a referenced cluster is gone: full validation reports where
+        break;
+      }
+    }
+  }
+  if (reuse) {
+    table->routing_ = previous->routing_;
+  } else {
+    if (auto s = internal::validate_routing(config, cluster_names); !s.ok()) return s;
+    auto routing = build_routing(table->config_);
+    if (!routing.ok()) return routing.status();
+    table->routing_ = std::move(*routing);
+  }
+
+  // Clusters: first those routes reference (their index order), then the others.
+  absl::flat_hash_map<std::string, const ClusterConfig*> by_name;
+  for (const ClusterConfig& c : config.clusters) by_name.emplace(c.name, &c);
+  std::vector<const ClusterConfig*> ordered;
+  ordered.reserve(config.clusters.size());
+  absl::flat_hash_set<std::string> placed;
+  for (const std::string& name : table->routing_->cluster_names) {
+    ordered.push_back(by_name.at(name));
+    placed.insert(name);
+  }
+  for (const ClusterConfig& c : config.clusters)
+    if (!placed.contains(c.name)) ordered.push_back(&c);
+  for (const ClusterConfig* c : ordered) {
+    const Cluster* prev = nullptr;
+    if (previous != nullptr) {
+      if (auto idx = previous->cluster_index(c->name)) {
+        const auto& prev_ptr = previous->clusters_[*idx];
+        if (prev_ptr->config == *c) {
+          table->cluster_ids_.emplace(c->name, static_cast<uint32_t>(table->clusters_.size()));
+          table->clusters_.push_back(prev_ptr);
+          continue;
+        }
+        prev = prev_ptr.get();
+      }
+    }
+    auto compiled = compile_cluster(*c, prev);
+    if (!compiled.ok())
+      return absl::InvalidArgumentError(
+          cat("cluster ", quote(c->name), ": ", compiled.status().message()));
+    table->cluster_ids_.emplace(c->name, static_cast<uint32_t>(table->clusters_.size()));
+    table->clusters_.push_back(std::move(*compiled));
+  }
+  return std::shared_ptr<const RouteTable>(std::move(table));
+}
+
+const std::vector<Listener>& RouteTable::listeners() const {
+  return routing_->listeners;
+}
+const std::vector<VirtualHost>& RouteTable::virtual_hosts() const {
+  return routing_->virtual_hosts;
+}
+std::size_t RouteTable::route_count() const {
+  return routing_->route_count;
+}
+
+const Listener* RouteTable::find_listener(std::string_view name) const {
+  auto it = routing_->listener_index.find(absl_view(name));
+  return it == routing_->listener_index.end() ? nullptr : &routing_->listeners[it->second];
+}
+
+std::optional<uint32_t> RouteTable::cluster_index(std::string_view name) const {
+  auto it = cluster_ids_.find(absl_view(name));
+  if (it == cluster_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_view sni) const {
+  char buf[kMaxHost];
+  std::string_view name;
+  if (sni.empty() || !lower_into(sni, buf, &name)) return listener.default_certificate;
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  const uint32_t* idx = lookup_domain(listener.sni_exact, listener.sni_wildcard, name);
+  return idx != nullptr ? *idx : listener.default_certificate;
+}
+
+bool RouteTable::host_allowed_for_sni(const Listener& listener, std::string_view sni,
+                                      const VirtualHost* host_vhost) const {
+  if (sni.empty()) return true;
+  return find_virtual_host(listener, sni) == host_vhost;
+}
+
+const VirtualHost* RouteTable::find_virtual_host(const Listener& listener,
+                                                 std::string_view host_header) const {
+  std::string_view host = strip_host_port(host_header);
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  char buf[kMaxHost];
+  std::string_view low;
+  if (!host.empty() && lower_into(host, buf, &low)) {
+    if (const VirtualHost* const* vh =
+            lookup_domain(listener.host_exact, listener.host_wildcard, low))
+      return *vh;
+  }
+  return listener.host_catch_all;
+}
+
+const VirtualHost* RouteTable::find_virtual_host(std::string_view listener,
+                                                 std::string_view host_header) const {
+  const Listener* l = find_listener(listener);
+  return l == nullptr ? nullptr : find_virtual_host(*l, host_header);
+}
+
+const Route* RouteTable::match(const VirtualHost& vh, const RequestView& request) const {
+  std::string_view path = request.path;
+  const std::vector<Route>& routes = vh.routes;
+  if (vh.order == RouteOrder::kConfig) {
+    for (const Route& r : routes)
+      if (r.path_matches(path) && r.headers_match(request)) return &r;
+    return nullptr;
+  }
+  // 1. Exact.
+  if (!vh.exact.empty()) {
+    auto it = vh.exact.find(absl_view(path));
+    if (it != vh.exact.end()) {
+      for (uint32_t i = it->second;
+           i < routes.size() && routes[i].path_type == PathMatchType::kExact &&
+           routes[i].path == path;
+           ++i)
+        if (routes[i].headers_match(request)) return &routes[i];
+    }
+  }
+  // 2. Regex, listed order.
+  for (uint32_t i : vh.regex_routes) {
+    const Route& r = routes[i];
+    if (full_match(*r.path_regex, path) && r.headers_match(request)) return &r;
+  }
+  // 3. Prefixes, longest first.
+  for (std::size_t k = 0; k < vh.prefix_lengths.size(); ++k) {
+    uint32_t len = vh.prefix_lengths[k];
+    if (len > path.size()) continue;
+    bool boundary = len == path.size() || path[len] == '/';
+    if (!boundary && vh.length_segment_only[k]) continue;
+    std::string_view key = path.substr(0, len);
+    auto it = vh.prefixes.find(absl_view(key));
+    if (it == vh.prefixes.end()) continue;
+    for (uint32_t i = it->second; i < routes.size(); ++i) {
+      const Route& r = routes[i];
+      if (r.path_type != PathMatchType::kPrefix && r.path_type != PathMatchType::kStringPrefix)
+        break;
+      if (r.path != key) break;
+      if (r.path_type == PathMatchType::kPrefix && !boundary) continue;
+      if (r.headers_match(request)) return &r;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace kop::proxy

@@ -1,0 +1,19 @@
+// The two halves of validate(), so RouteTable::compile() can re-validate only the clusters
+// when it reuses the routing of the previous table (private to core/).
+#pragma once
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "kop/proxy/config.h"
+
+namespace kop::proxy::internal {
+
+// Clusters alone; fills `names` with the cluster names.
+absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names);
+// Listeners and virtual hosts (loads certificates), given the valid cluster names.
+absl::Status validate_routing(const Config& config,
+                              const absl::flat_hash_set<std::string>& cluster_names);
+
+}  // namespace kop::proxy::internal

@@ -1,0 +1,84 @@
+// Cluster: the compiled, immutable form of a ClusterConfig, shared by all workers.
+//
+// Holds the endpoints, the precomputed load-balancing tables (cumulative weights, the hash ring
+// or the Maglev table) and the shared OutlierDetector. RouteTable keeps clusters by
+// shared_ptr, so a new table whose cluster is unchanged reuses the same object (and every
+// worker's LoadBalancer and connection pool for it stays valid).
+// Threading: immutable after compile_cluster() except the OutlierDetector, which is
+// thread-safe. Any thread may read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kop/proxy/config.h"
+#include "kop/proxy/outlier_detector.h"
+#include "kop/proxy/request_view.h"
+
+namespace kop::proxy {
+
+struct Endpoint {
+  SocketAddress address;
+  std::string address_text;  // "host:port" / "[v6]:port", for logs and metrics
+  uint32_t weight = 1;
+};
+
+struct Cluster {
+  ClusterConfig config;  // as given
+  std::string name;
+  LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  HashPolicy hash_on;  // name lowercased for headers
+  std::vector<Endpoint> endpoints;
+  uint64_t total_weight = 0;
+  bool equal_weights = true;
+  std::vector<uint64_t> cumulative_weights;  // kRandom with unequal weights
+  // kRingHash: sorted (hash, endpoint) points.
+  std::vector<std::pair<uint64_t, uint32_t>> ring;
+  // kMaglev: table of endpoint indexes (size = a prime >= maglev_table_size).
+  std::vector<uint32_t> maglev;
+  // Shared passive/active health state (thread-safe).
+  std::unique_ptr<OutlierDetector> outlier;
+
+  OutlierDetector& health() const { return *outlier; }
+  // The hash key for consistent hashing from the request, per hash_on. False when the
+  // policy is not hashing or the header/cookie/client address is absent.
+  bool hash_key(const RequestView& request, uint64_t* key) const;
+};
+
+// Compiles one cluster. When `previous` is given (an older compiled cluster of the same name),
+// endpoints present in both keep their outlier/health state.
+absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const ClusterConfig& config,
+                                                               const Cluster* previous = nullptr);
+
+// A stable 64-bit hash (same value in every process and run) used for consistent hashing.
+uint64_t stable_hash(std::string_view data, uint64_t seed = 0);
+
+// What changed between two configs' clusters, so the server can update endpoints and pools
+// without rebuilding routing. Clusters are matched by name; endpoints by address.
+struct EndpointChange {
+  std::vector<SocketAddress> added;
+  std::vector<SocketAddress> removed;
+  std::vector<SocketAddress> reweighted;
+};
+struct ClusterDiff {
+  std::vector<std::string> added;    // cluster names only in `next`
+  std::vector<std::string> removed;  // cluster names only in `prev`
+  // Clusters whose settings (anything but endpoints) changed: pools should be rebuilt.
+  std::vector<std::string> settings_changed;
+  // Clusters whose endpoint list changed, with the per-endpoint changes.
+  std::vector<std::pair<std::string, EndpointChange>> endpoints_changed;
+  bool empty() const {
+    return added.empty() && removed.empty() && settings_changed.empty() &&
+           endpoints_changed.empty();
+  }
+};
+ClusterDiff diff_clusters(const Config& prev, const Config& next);
+
+// True when everything but clusters is equal: a RouteTable for `next` may then reuse the
+// compiled routing of the table for `prev` (RouteTable::compile does this by itself).
+bool routing_equal(const Config& prev, const Config& next);
+
+}  // namespace kop::proxy

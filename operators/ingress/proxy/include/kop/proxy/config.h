@@ -1,0 +1,334 @@
+// kop::proxy::Config: the declarative configuration the embedded proxy serves.
+//
+// The proxy knows nothing of Kubernetes: the ingress controller (or a file given to kop-proxy)
+// produces a Config, which is parsed from / rendered to the versioned JSON schema
+// "kop.proxy/v1" documented field by field in docs/proxy-config.md.
+//
+// Guarantees:
+//  - parse_config() rejects unknown fields and every error names the JSON path of the offending
+//    value, e.g. `clusters[2].endpoints[0].address: invalid port "99999"`.
+//  - to_json(parse_config(x)) parses back to an equal Config (operator== is defined on every
+//    struct), which is what the admin /config_dump shows.
+//  - validate() performs the semantic checks (references, duplicates, regexes, domains, weights,
+//    listener conflicts, certificates that fail to load). RouteTable::compile() calls it.
+// Threading: these are plain values; the functions are pure and may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace kop::proxy {
+
+// The only schema version this build understands (JSON field "version").
+inline constexpr std::string_view kSchemaVersion = "kop.proxy/v1";
+
+using Millis = std::chrono::milliseconds;
+
+// host:port. `host` is stored without brackets ("::1" for "[::1]:80"); it is an IP literal or
+// a DNS name. Listener ports may be 0 (ephemeral, for tests); endpoint ports are 1..65535.
+struct SocketAddress {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const;  // "[v6]:port" or "host:port"
+  bool operator==(const SocketAddress&) const = default;
+};
+// Parses "host:port", "[v6]:port". Error messages are meant to follow a JSON path.
+absl::StatusOr<SocketAddress> parse_socket_address(std::string_view text, bool allow_port_zero);
+
+// ---------------------------------------------------------------------------------------------
+// Listeners and TLS
+
+enum class TlsVersion { kTls12, kTls13 };
+
+struct CertificateConfig {
+  std::string name;  // unique within the listener; defaults to "cert<index>"
+  // SNI names this certificate serves: exact ("a.example.com") or one-label wildcards
+  // ("*.example.com"). Lowercased at compile time. Empty: only used as the default.
+  std::vector<std::string> server_names;
+  // Exactly one of (cert_pem, cert_file) and one of (key_pem, key_file) must be set.
+  std::string cert_pem;   // PEM chain, leaf first
+  std::string key_pem;    // PEM private key
+  std::string cert_file;  // path read at validation/compile time
+  std::string key_file;
+  bool operator==(const CertificateConfig&) const = default;
+};
+
+struct TlsConfig {
+  std::vector<CertificateConfig> certificates;  // at least one
+  // Name of the certificate served when SNI is absent or matches no server_name.
+  // Default: the first certificate.
+  std::string default_certificate;
+  TlsVersion min_version = TlsVersion::kTls12;         // default TLS 1.2; "1.3" selectable
+  std::vector<std::string> alpn = {"h2", "http/1.1"};  // default h2, http/1.1
+  bool operator==(const TlsConfig&) const = default;
+};
+
+struct ListenerConfig {
+  std::string name;              // unique, required
+  SocketAddress address;         // required
+  std::optional<TlsConfig> tls;  // absent: plain text (HTTP/1.1 and h2c prior knowledge)
+  // Names of the virtual hosts this listener serves. Default (empty): all virtual hosts.
+  std::vector<std::string> virtual_hosts;
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+enum class PathMatchType {
+  kExact,         // byte equality with the request path (query string excluded)
+  kPrefix,        // Kubernetes Prefix: element-wise on '/', trailing slash ignored
+  kStringPrefix,  // plain byte prefix
+  kRegex,         // RE2 full match of the path
+};
+
+struct PathMatch {
+  PathMatchType type = PathMatchType::kPrefix;
+  std::string value = "/";  // default: Prefix "/" (matches every path)
+  bool operator==(const PathMatch&) const = default;
+};
+
+enum class HeaderMatchType { kExact, kPresent, kRegex, kPrefix, kSuffix, kContains };
+
+struct HeaderMatch {
+  std::string name;  // case-insensitive; lowercased at compile time
+  HeaderMatchType type = HeaderMatchType::kExact;
+  std::string value;    // unused for kPresent; an RE2 pattern (full match) for kRegex
+  bool invert = false;  // match when the condition does NOT hold (absent header: not present)
+  bool operator==(const HeaderMatch&) const = default;
+};
+
+struct RouteMatch {
+  PathMatch path;
+  std::vector<HeaderMatch> headers;  // all must match
+  bool operator==(const RouteMatch&) const = default;
+};
+
+enum class RetryOn : uint32_t {
+  kConnectFailure = 1u << 0,        // the upstream connection could not be established
+  k5xx = 1u << 1,                   // any 5xx response (and the cases below)
+  kGatewayError = 1u << 2,          // 502, 503, 504
+  kReset = 1u << 3,                 // the upstream reset/closed before a response began
+  kRetriableStatusCodes = 1u << 4,  // a status listed in retriable_status_codes
+};
+
+struct RetryPolicy {
+  uint32_t retry_on = static_cast<uint32_t>(RetryOn::kConnectFailure);  // bit set of RetryOn
+  uint32_t num_retries = 1;           // default 1; 0 disables retries
+  Millis per_try_timeout{0};          // default 0: no per-try timeout (the route timeout applies)
+  bool retry_non_idempotent = false;  // default false: only connect-failure retries for POST...
+  std::vector<uint32_t> retriable_status_codes;  // with kRetriableStatusCodes
+  bool operator==(const RetryPolicy&) const = default;
+};
+
+struct WeightedCluster {
+  std::string cluster;
+  uint32_t weight = 1;  // default 1
+  bool operator==(const WeightedCluster&) const = default;
+};
+
+struct ForwardAction {
+  // One cluster ("cluster": "name") or several with weights ("clusters": [...]); either way
+  // stored here (a single cluster has weight 1).
+  std::vector<WeightedCluster> clusters;
+  // Replaces the matched path prefix (Prefix / StringPrefix / Exact routes) before forwarding.
+  std::optional<std::string> prefix_rewrite;
+  Millis timeout{15000};   // whole-request timeout; default 15s; 0 = none
+  Millis idle_timeout{0};  // stream idle timeout; default 0 = none
+  RetryPolicy retry;       // default: one retry on connect failure
+  bool websocket = false;  // allow Upgrade: websocket; default false
+  bool operator==(const ForwardAction&) const = default;
+};
+
+struct RedirectAction {
+  std::optional<std::string> scheme;          // "http" / "https"; default: keep
+  std::optional<std::string> host;            // default: keep
+  std::optional<uint16_t> port;               // default: keep (dropped when scheme changes)
+  std::optional<std::string> path;            // replaces the whole path
+  std::optional<std::string> prefix_rewrite;  // replaces the matched prefix
+  bool strip_query = false;                   // default false
+  uint32_t code = 301;                        // 301 (default), 302, 303, 307, 308
+  bool operator==(const RedirectAction&) const = default;
+};
+
+struct DirectResponseAction {
+  uint32_t status = 200;                    // 100..599, default 200
+  std::string body;                         // default empty
+  std::string content_type = "text/plain";  // default text/plain (only sent with a body)
+  bool operator==(const DirectResponseAction&) const = default;
+};
+
+struct HeaderValue {
+  std::string name;
+  std::string value;
+  bool operator==(const HeaderValue&) const = default;
+};
+
+struct HeaderMutation {
+  std::vector<HeaderValue> add;     // appended (an existing header of that name is kept)
+  std::vector<HeaderValue> set;     // replaces every header of that name
+  std::vector<std::string> remove;  // removed (applied before add/set)
+  bool empty() const { return add.empty() && set.empty() && remove.empty(); }
+  bool operator==(const HeaderMutation&) const = default;
+};
+
+enum class ActionType { kForward, kRedirect, kDirectResponse };
+
+struct RouteConfig {
+  std::string name;  // optional; used in metrics and logs. Default "<vhost>/<index>"
+  RouteMatch match;
+  ActionType action = ActionType::kForward;  // exactly one of forward/redirect/direct_response
+  ForwardAction forward;
+  RedirectAction redirect;
+  DirectResponseAction direct_response;
+  HeaderMutation request_headers;
+  HeaderMutation response_headers;
+  bool operator==(const RouteConfig&) const = default;
+};
+
+enum class RouteOrder {
+  kSpecificity,  // default: documented precedence (Exact, Regex, longest Prefix...)
+  kConfig,       // first match in the listed order
+};
+
+struct VirtualHostConfig {
+  std::string name;  // unique, required
+  // "example.com" (exact), "*.example.com" (exactly one extra label), "*" (catch-all).
+  std::vector<std::string> domains;
+  std::vector<RouteConfig> routes;
+  RouteOrder route_order = RouteOrder::kSpecificity;
+  HeaderMutation request_headers;   // applied after the route's
+  HeaderMutation response_headers;  // applied after the route's
+  bool operator==(const VirtualHostConfig&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Clusters
+
+enum class LbPolicy {
+  kRoundRobin,          // default; ignores weights
+  kWeightedRoundRobin,  // smooth weighted (earliest deadline first)
+  kLeastRequest,        // power of two choices on in-flight requests / weight
+  kRandom,              // weighted random
+  kRingHash,            // consistent hashing (ketama-like ring) on hash_on
+  kMaglev,              // consistent hashing (Maglev table) on hash_on
+};
+
+enum class HashOn { kNone, kHeader, kCookie, kSourceIp };
+
+struct HashPolicy {
+  HashOn on = HashOn::kNone;  // kNone with ring_hash/maglev: random endpoint
+  std::string name;           // header or cookie name (header lowercased at compile time)
+  bool operator==(const HashPolicy&) const = default;
+};
+
+struct EndpointConfig {
+  SocketAddress address;
+  uint32_t weight = 1;  // 1..128, default 1 (0 is rejected)
+  bool operator==(const EndpointConfig&) const = default;
+};
+
+struct OutlierDetectionConfig {
+  bool enabled = true;                        // default on
+  uint32_t consecutive_5xx = 5;               // default 5; 0 disables this trigger
+  uint32_t consecutive_connect_failures = 5;  // default 5 (also counts timeouts); 0 disables
+  Millis base_ejection_time{30000};           // default 30s; doubled at each repeat ejection
+  Millis max_ejection_time{300000};           // default 300s cap
+  uint32_t max_ejection_percent = 10;         // default 10; at least one endpoint may be ejected
+  bool operator==(const OutlierDetectionConfig&) const = default;
+};
+
+struct StatusRange {
+  uint32_t start = 200;  // inclusive
+  uint32_t end = 399;    // inclusive
+  bool operator==(const StatusRange&) const = default;
+};
+
+struct HealthCheckConfig {
+  std::string path = "/healthz";     // default /healthz
+  std::string host;                  // Host header; default: the endpoint address
+  Millis interval{5000};             // default 5s
+  Millis timeout{1000};              // default 1s
+  uint32_t healthy_threshold = 2;    // default 2 consecutive successes
+  uint32_t unhealthy_threshold = 3;  // default 3 consecutive failures
+  std::vector<StatusRange> expected_statuses = {StatusRange{200, 399}};  // default 200-399
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
+struct ClusterConfig {
+  std::string name;                       // unique, required
+  std::vector<EndpointConfig> endpoints;  // may be empty (requests get 503)
+  LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  HashPolicy hash_on;                  // for ring_hash / maglev
+  uint32_t ring_size = 4096;           // ring_hash: virtual nodes total (min), default 4096
+  uint32_t maglev_table_size = 65537;  // maglev: prime table size, default 65537
+  Millis connect_timeout{5000};        // default 5s
+  Millis idle_timeout{60000};          // pooled upstream connection idle timeout, default 60s
+  uint32_t max_connections_per_endpoint = 0;  // default 0 = unlimited
+  uint32_t max_connections = 0;               // per cluster per proxy; default 0 = unlimited
+  uint32_t max_pending_requests = 1024;       // waiting for a connection; default 1024
+  OutlierDetectionConfig outlier_detection;
+  std::optional<HealthCheckConfig> health_check;  // default: no active health check
+  bool operator==(const ClusterConfig&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Process-level settings
+
+struct AdminConfig {
+  bool enabled = true;                       // default true
+  SocketAddress address{"127.0.0.1", 9901};  // default 127.0.0.1:9901 (loopback)
+  bool operator==(const AdminConfig&) const = default;
+};
+
+enum class AccessLogFormat { kOff, kJson, kText };
+
+struct ServerSettings {
+  uint32_t workers = 0;                                // default 0: one per core
+  Millis request_header_timeout{10000};                // default 10s (slowloris)
+  Millis idle_timeout{60000};                          // client keep-alive idle; default 60s
+  Millis drain_timeout{10000};                         // graceful shutdown; default 10s
+  uint32_t max_request_header_bytes = 65536;           // default 64 KiB -> 431 beyond
+  uint32_t max_uri_bytes = 8192;                       // default 8 KiB -> 414 beyond
+  uint32_t http2_max_concurrent_streams = 128;         // default 128
+  AccessLogFormat access_log = AccessLogFormat::kOff;  // default off
+  std::string access_log_path;                         // default "" = stdout
+  bool operator==(const ServerSettings&) const = default;
+};
+
+struct Config {
+  std::string version = std::string(kSchemaVersion);
+  std::string generation;  // opaque revision label shown by /config_dump; default ""
+  std::vector<ListenerConfig> listeners;
+  std::vector<VirtualHostConfig> virtual_hosts;
+  std::vector<ClusterConfig> clusters;
+  AdminConfig admin;
+  ServerSettings server;
+  bool operator==(const Config&) const = default;
+};
+
+// Parses the JSON schema. Syntax and shape errors only (plus value ranges that are checkable
+// locally); semantic checks are validate()'s. Error messages start with the JSON path.
+absl::StatusOr<Config> parse_config(std::string_view json);
+
+// Renders every field (defaults included), so the output is self-describing and parses back
+// to an equal Config.
+std::string to_json(const Config& config, bool pretty = true);
+
+// Semantic checks: duplicate names, unknown cluster / virtual host references, invalid RE2
+// regexes, malformed domains and SNI names, zero total weights, listener address conflicts,
+// certificates that fail to load or whose key does not match. The error names the JSON path.
+absl::Status validate(const Config& config);
+
+// Names used in the JSON schema (also handy for logs and metrics labels).
+std::string_view to_string(LbPolicy policy);
+std::string_view to_string(PathMatchType type);
+
+}  // namespace kop::proxy

@@ -1,0 +1,187 @@
+// RouteTable: the compiled, immutable routing configuration shared by all worker threads.
+//
+// compile() validates a Config and builds lookup structures so that, per request,
+//   find_virtual_host(listener, Host)  and  match(virtual_host, request)
+// take no lock and do not allocate: domains are lowercased ahead of time and kept in
+// flat_hash_maps, exact paths in a hash map, prefixes in a hash map probed by length, regexes
+// precompiled with RE2.
+//
+// Virtual host selection (per listener; a listener serves the virtual hosts it lists, or all):
+// Host is compared case-insensitively with its port stripped ("[v6]:port" handled); an exact
+// domain beats a wildcard "*.example.com" (which matches exactly one extra label), which beats
+// the catch-all "*".
+//
+// Route precedence (RouteOrder::kSpecificity, the default; docs/proxy-config.md):
+//   1. Exact paths;
+//   2. Regex paths, in the order listed;
+//   3. Prefix and StringPrefix paths, longest first (Kubernetes Ingress: "longest matching
+//      path"); at equal length a segment Prefix comes before a StringPrefix.
+//   Among routes with the same path and type: more header matches first, then listed order.
+//   A route whose header matches fail is skipped and the search continues.
+// With RouteOrder::kConfig the first route in listed order that matches wins.
+//
+// Clusters are held by shared_ptr: compile(config, previous) reuses every cluster whose
+// ClusterConfig is unchanged and the whole routing part when only clusters changed (the
+// ingress controller's endpoint fast path), so workers keep their load balancers and pools.
+// Threading: immutable; any thread may call any method concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "kop/proxy/certificate.h"
+#include "kop/proxy/cluster.h"
+#include "kop/proxy/config.h"
+#include "kop/proxy/request_view.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace kop::proxy {
+
+struct VirtualHost;
+
+struct CompiledHeaderMatch {
+  std::string name;  // lowercase
+  HeaderMatchType type = HeaderMatchType::kExact;
+  std::string value;
+  std::shared_ptr<const re2::RE2> regex;  // kRegex
+  bool invert = false;
+  bool matches(const RequestView& request) const;
+};
+
+struct RouteClusterRef {
+  uint32_t cluster = 0;  // index into RouteTable::clusters()
+  uint32_t weight = 1;
+  uint64_t cumulative = 0;  // running sum including this one
+};
+
+struct Route {
+  uint32_t id = 0;   // unique in the table (dense: 0..routes-1), for metrics arrays
+  std::string name;  // config name or "<vhost>/<index>"
+  const VirtualHost* virtual_host = nullptr;
+  const RouteConfig* config = nullptr;  // points into RouteTable::config()
+  PathMatchType path_type = PathMatchType::kPrefix;
+  std::string path;  // Exact: as given; Prefix: without trailing '/'; StringPrefix: as given
+  std::shared_ptr<const re2::RE2> path_regex;
+  std::vector<CompiledHeaderMatch> headers;
+  ActionType action = ActionType::kForward;
+  // kForward: one or more clusters (weights), resolved to indexes.
+  std::vector<RouteClusterRef> clusters;
+  uint64_t total_weight = 0;
+
+  // Does the path part match? (exposed for tests; match() uses the indexes instead)
+  bool path_matches(std::string_view request_path) const;
+  bool headers_match(const RequestView& request) const;
+
+  // Picks a cluster index among `clusters` from a uniformly random number.
+  uint32_t pick_cluster(uint64_t random) const;
+
+  // Appends to `out` the upstream path (with "?query" when non-empty) after prefix_rewrite.
+  void rewrite_path(std::string_view path, std::string_view query, std::string& out) const;
+
+  // Appends to `out` the Location of a redirect route, from the request and the scheme and
+  // port it arrived on.
+  void redirect_location(const RequestView& request, std::string_view request_scheme,
+                         std::string& out) const;
+};
+
+struct VirtualHost {
+  uint32_t id = 0;
+  std::string name;
+  const VirtualHostConfig* config = nullptr;
+  std::vector<Route> routes;  // in precedence order (kSpecificity) or listed order (kConfig)
+  RouteOrder order = RouteOrder::kSpecificity;
+
+  // Indexes (kSpecificity only). Values index `routes`: the first route of a group with the
+  // same key; the group continues while routes[i] has the same path and type.
+  absl::flat_hash_map<std::string, uint32_t> exact;
+  std::vector<uint32_t> regex_routes;
+  // Prefix index: key = normalized prefix. prefix_lengths lists the distinct lengths,
+  // longest first; segment_only[k] tells that length k has only segment Prefix routes.
+  absl::flat_hash_map<std::string, uint32_t> prefixes;
+  std::vector<uint32_t> prefix_lengths;
+  std::vector<bool> length_segment_only;
+};
+
+struct ListenerCertificate {
+  std::string name;
+  std::vector<std::string> server_names;  // lowercase
+  CertificateMaterial material;
+};
+
+struct Listener {
+  uint32_t id = 0;
+  std::string name;
+  const ListenerConfig* config = nullptr;
+  bool tls = false;
+  std::vector<ListenerCertificate> certificates;
+  uint32_t default_certificate = 0;
+  // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
+  absl::flat_hash_map<std::string, uint32_t> sni_exact;
+  absl::flat_hash_map<std::string, uint32_t> sni_wildcard;
+  // Host -> virtual host for the virtual hosts this listener serves.
+  absl::flat_hash_map<std::string, const VirtualHost*> host_exact;
+  absl::flat_hash_map<std::string, const VirtualHost*> host_wildcard;  // key: suffix after "*."
+  const VirtualHost* host_catch_all = nullptr;
+};
+
+class RouteTable {
+ public:
+  // Validates and compiles. With `previous`, unchanged clusters are reused (same shared_ptr),
+  // surviving endpoints keep their outlier state, and when routing_equal() the compiled
+  // virtual hosts and listeners are shared with `previous` too.
+  static absl::StatusOr<std::shared_ptr<const RouteTable>> compile(
+      const Config& config, const RouteTable* previous = nullptr);
+
+  const Config& config() const { return *config_; }
+  std::shared_ptr<const Config> config_ptr() const { return config_; }
+
+  // ---- Listeners and TLS.
+  const std::vector<Listener>& listeners() const;
+  const Listener* find_listener(std::string_view name) const;
+  // Certificate index in listener.certificates for an SNI name (the default when no name
+  // matches or sni is empty). Exact names beat wildcards.
+  uint32_t certificate_for_sni(const Listener& listener, std::string_view sni) const;
+  // False when the request must get 421 Misdirected Request: SNI was sent and the virtual host
+  // it selects differs from the one Host selects (`host_vhost`, may be null).
+  bool host_allowed_for_sni(const Listener& listener, std::string_view sni,
+                            const VirtualHost* host_vhost) const;
+
+  // ---- Routing (no locks, no allocation).
+  const VirtualHost* find_virtual_host(const Listener& listener,
+                                       std::string_view host_header) const;
+  const VirtualHost* find_virtual_host(std::string_view listener,
+                                       std::string_view host_header) const;
+  const Route* match(const VirtualHost& vhost, const RequestView& request) const;
+
+  const std::vector<VirtualHost>& virtual_hosts() const;
+  std::size_t route_count() const;
+
+  // ---- Clusters.
+  const std::vector<std::shared_ptr<const Cluster>>& clusters() const { return clusters_; }
+  const Cluster& cluster(uint32_t index) const { return *clusters_[index]; }
+  std::optional<uint32_t> cluster_index(std::string_view name) const;
+
+  // Internal: the compiled listeners and virtual hosts (shared between tables).
+  struct Routing;
+
+ private:
+  std::shared_ptr<const Config> config_;
+  std::shared_ptr<const Routing> routing_;
+  std::vector<std::shared_ptr<const Cluster>> clusters_;
+  absl::flat_hash_map<std::string, uint32_t> cluster_ids_;
+};
+
+// Strips the port from a Host header value and validates its shape; returns the host part
+// ("[::1]:80" -> "::1", "Example.com:8080" -> "Example.com"). Not lowercased.
+std::string_view strip_host_port(std::string_view host_header);
+
+}  // namespace kop::proxy
