@@ -1,0 +1,671 @@
+// Exchange: routes one request, picks an endpoint, drives the upstream HTTP/1.1 connection
+// (with retries), and hands the response to the Downstream.
+#include <sys/uio.h>
+
+#include <cstring>
+
+#include "server.h"
+
+namespace kop::proxy::server {
+namespace {
+
+bool lookup_header(const void* ctx, std::string_view lower_name, std::size_t nth,
+                   std::string_view* value) {
+  const auto* h = static_cast<const h1::RequestHead*>(ctx);
+  for (uint32_t i = 0; i < h->header_count; ++i) {
+    if (iequals(h->headers[i].name, lower_name)) {
+      if (nth == 0) {
+        *value = h->headers[i].value;
+        return true;
+      }
+      --nth;
+    }
+  }
+  return false;
+}
+
+RequestView make_view(const DownRequest& r) {
+  RequestView v;
+  v.method = r.head->method;
+  v.path = r.head->path;
+  v.query = r.head->query;
+  v.host = r.head->host;
+  v.client_address = r.client_ip;
+  v.lookup = &lookup_header;
+  v.lookup_ctx = r.head;
+  return v;
+}
+
+bool name_in(std::string_view name, const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (iequals(name, n)) return true;
+  return false;
+}
+bool name_in(std::string_view name, const std::vector<HeaderValue>& values) {
+  for (const auto& v : values)
+    if (iequals(name, v.name)) return true;
+  return false;
+}
+
+void append_mutation(std::string& out, const HeaderMutation& m) {
+  for (const auto& v : m.set) out.append(v.name).append(": ").append(v.value).append("\r\n");
+  for (const auto& v : m.add) out.append(v.name).append(": ").append(v.value).append("\r\n");
+}
+
+bool mutation_drops(std::string_view name, const HeaderMutation& m) {
+  return name_in(name, m.remove) || name_in(name, m.set);
+}
+
+void append_num(std::string& out, uint64_t v) {
+  char b[24];
+  out.append(b, h1::to_dec(v, b));
+}
+
+void append_request_id(std::string& out, uint64_t a, uint64_t b) {
+  // UUID version 4 text form.
+  static const char kHex[] = "0123456789abcdef";
+  char u[36];
+  uint64_t hi = (a & 0xffffffffffff0fffull) | 0x4000ull;
+  uint64_t lo = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
+  int k = 0;
+  for (int i = 0; i < 16; ++i) {
+    uint64_t src = i < 8 ? hi : lo;
+    int shift = 56 - 8 * (i % 8);
+    unsigned byte = static_cast<unsigned>((src >> shift) & 0xff);
+    if (i == 4 || i == 6 || i == 8 || i == 10) u[k++] = '-';
+    u[k++] = kHex[byte >> 4];
+    u[k++] = kHex[byte & 15];
+  }
+  out.append(u, 36);
+}
+
+}  // namespace
+
+Exchange::~Exchange() {
+  if (active_) cancel();
+}
+
+void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& req,
+                     uint64_t start_ms) {
+  down_ = down;
+  ws_ = ws;
+  worker_.ref(ws);
+  req_ = req;
+  start_ms_ = start_ms;
+  active_ = true;
+  vhost_ = nullptr;
+  route_ = nullptr;
+  cs_ = nullptr;
+  endpoint_ = kNoEndpoint;
+  tried_count_ = 0;
+  stale_retry_used_ = false;
+  up_ = nullptr;
+  request_done_ = !req.has_body;
+  body_started_ = false;
+  response_started_ = false;
+  tunnel_ = false;
+  paused_response_ = false;
+  status_ = 0;
+  upstream_ms_ = 0;
+  upstream_address_.clear();
+  timer_.fn = &Exchange::on_timer;
+  timer_.self = this;
+
+  const RouteTable& rt = *ws->snap->table;
+  const h1::RequestHead& h = *req.head;
+  vhost_ = rt.find_virtual_host(*req.listener, h.host);
+  if (req.tls && !req.sni.empty() && !rt.host_allowed_for_sni(*req.listener, req.sni, vhost_))
+    return local_reply(421, "misdirected request\n");
+  if (!vhost_) return local_reply(404, "no virtual host\n");
+  view_ = make_view(req_);
+  route_ = rt.match(*vhost_, view_);
+  if (!route_) return local_reply(404, "no route\n");
+  switch (route_->action) {
+    case ActionType::kRedirect: {
+      std::string loc;
+      route_->redirect_location(view_, req.tls ? "https" : "http", loc);
+      std::string extra = "location: " + loc + "\r\n";
+      return local_reply(static_cast<int>(route_->config->redirect.code), "", extra);
+    }
+    case ActionType::kDirectResponse: {
+      const auto& d = route_->config->direct_response;
+      std::string extra;
+      if (!d.body.empty()) extra = "content-type: " + d.content_type + "\r\n";
+      return local_reply(static_cast<int>(d.status), d.body, extra, /*plain=*/false);
+    }
+    case ActionType::kForward:
+      break;
+  }
+  if (route_->clusters.empty()) return local_reply(503, "no cluster\n");
+  uint32_t ci = route_->clusters.size() == 1 ? route_->clusters[0].cluster
+                                             : route_->pick_cluster(worker_.random());
+  cs_ = ws->clusters[ci].get();
+  const ForwardAction& fw = route_->config->forward;
+  if (!fw.websocket) req_.upgrade_websocket = false;
+  attempts_left_ = 1 + std::min<uint32_t>(fw.retry.num_retries, 3);
+  uint64_t timeout = static_cast<uint64_t>(fw.timeout.count());
+  uint64_t per_try = static_cast<uint64_t>(fw.retry.per_try_timeout.count());
+  if (per_try && (!timeout || per_try < timeout)) timeout = per_try;
+  if (timeout) worker_.timers().arm(timer_, worker_.now(), timeout);
+  attempt();
+}
+
+void Exchange::attempt() {
+  const Cluster& cl = *cs_->cluster;
+  LbContext ctx;
+  ctx.now = MonoClock::now();
+  uint64_t hash = 0;
+  if (cl.lb_policy == LbPolicy::kRingHash || cl.lb_policy == LbPolicy::kMaglev) {
+    ctx.has_hash = cl.hash_key(view_, &hash);
+    ctx.hash = hash;
+  }
+  ctx.exclude = std::span<const uint32_t>(tried_, tried_count_);
+  uint32_t ep = cs_->lb->choose(ctx);
+  if (ep == kNoEndpoint) return fail(503, "no healthy upstream\n");
+  endpoint_ = ep;
+  if (tried_count_ < std::size(tried_)) tried_[tried_count_++] = ep;
+  cs_->lb->on_request_start(ep);
+  lb_active_ = true;
+  Pool& pool = *cs_->pools[ep];
+  if (UpConn* c = pool.take()) {
+    ++worker_.stats().upstream_reused;
+    c->owner = this;
+    c->state = UpConn::State::kBusy;
+    c->pool_keep = cs_->pools[ep];
+    up_ = c;
+    send_request_head();
+    return;
+  }
+  const ClusterConfig& cc = cl.config;
+  if ((cc.max_connections_per_endpoint && pool.open >= cc.max_connections_per_endpoint) ||
+      (cc.max_connections && cs_->open >= cc.max_connections)) {
+    return fail(503, "upstream connection limit\n");
+  }
+  auto* c = new UpConn(pool, cs_->pools[ep]);
+  c->cluster_state = cs_;
+  ++cs_->open;
+  c->owner = this;
+  up_ = c;
+  c->connect(static_cast<uint64_t>(cc.connect_timeout.count()));
+}
+
+void Exchange::on_upstream_connected(UpConn* c) {
+  if (c != up_) return;
+  send_request_head();
+}
+
+void Exchange::send_request_head() {
+  const h1::RequestHead& h = *req_.head;
+  const HeaderMutation& rm = route_->config->request_headers;
+  const HeaderMutation& vm = vhost_->config->request_headers;
+  bool mutate = !rm.empty() || !vm.empty();
+  std::string& o = head_buf_;
+  o.clear();
+  o.append(h.method).push_back(' ');
+  if (route_->config->forward.prefix_rewrite) {
+    route_->rewrite_path(h.path, h.query, o);
+  } else if (h.target[0] == '/') {
+    o.append(h.target);
+  } else {
+    o.append(h.path);
+    if (!h.query.empty()) o.append("?").append(h.query);
+  }
+  o.append(" HTTP/1.1\r\n");
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    const h1::Header& f = h.headers[i];
+    if (f.kind != h1::HeaderKind::kOther && f.kind != h1::HeaderKind::kHost &&
+        f.kind != h1::HeaderKind::kXRequestId && f.kind != h1::HeaderKind::kExpect)
+      continue;  // hop-by-hop, framing and the forwarding headers we regenerate
+    if (f.kind == h1::HeaderKind::kExpect) continue;  // the proxy answers 100-continue itself
+    if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
+    if (f.kind == h1::HeaderKind::kXRequestId && static_cast<int>(i) != h.request_id_index)
+      continue;
+    o.append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  if (h.host_index < 0) o.append("host: ").append(upstream_address_view()).append("\r\n");
+  o.append("x-forwarded-for: ");
+  if (h.xff_index >= 0) {
+    // Every X-Forwarded-For value, in order, then the client.
+    bool first = true;
+    for (uint32_t i = 0; i < h.header_count; ++i) {
+      if (h.headers[i].kind != h1::HeaderKind::kXForwardedFor) continue;
+      if (!first) o.append(", ");
+      o.append(h.headers[i].value);
+      first = false;
+    }
+    o.append(", ");
+  }
+  o.append(req_.client_ip).append("\r\n");
+  o.append(req_.tls ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n");
+  if (!h.host.empty()) o.append("x-forwarded-host: ").append(h.host).append("\r\n");
+  if (h.request_id_index < 0) {
+    o.append("x-request-id: ");
+    append_request_id(o, worker_.random(), worker_.random());
+    o.append("\r\n");
+  }
+  if (req_.upgrade_websocket) {
+    o.append("connection: upgrade\r\nupgrade: ").append(h.upgrade).append("\r\n");
+  }
+  request_chunked_ = false;
+  if (h.chunked) {
+    o.append("transfer-encoding: chunked\r\n");
+    request_chunked_ = true;
+  } else if (h.content_length > 0 || (h.content_length == 0 && !h.is_get_like)) {
+    o.append("content-length: ");
+    append_num(o, static_cast<uint64_t>(h.content_length));
+    o.append("\r\n");
+  }
+  if (mutate) {
+    append_mutation(o, rm);
+    append_mutation(o, vm);
+  }
+  o.append("\r\n");
+  upstream_address_ = up_->pool.address_text();
+  sent_ms_ = worker_.now();
+  rscan_ = 0;
+  iovec iov{o.data(), o.size()};
+  UpConn* c = up_;
+  if (!c->send(&iov, 1)) return on_upstream_error(c, false, false);
+  c->start_read();
+  if (!request_done_ || req_.upgrade_websocket) down_->request_body_ready();
+}
+
+bool Exchange::request_body(const char* data, size_t n) {
+  if (!up_ || n == 0) return true;
+  body_started_ = true;
+  UpConn* c = up_;
+  bool ok;
+  if (request_chunked_) {
+    char hex[20];
+    size_t hl = h1::to_hex(n, hex);
+    hex[hl++] = '\r';
+    hex[hl++] = '\n';
+    iovec iov[3] = {{hex, hl}, {const_cast<char*>(data), n}, {const_cast<char*>("\r\n"), 2}};
+    ok = c->send(iov, 3);
+  } else {
+    iovec iov{const_cast<char*>(data), n};
+    ok = c->send(&iov, 1);
+  }
+  if (!ok) {
+    on_upstream_error(c, false, false);
+    return false;
+  }
+  return !c->write_pending();
+}
+
+void Exchange::request_end() {
+  if (request_done_) return;
+  request_done_ = true;
+  if (!up_) return;
+  if (request_chunked_) {
+    iovec iov{const_cast<char*>("0\r\n\r\n"), 5};
+    UpConn* c = up_;
+    if (!c->send(&iov, 1)) return on_upstream_error(c, false, false);
+  }
+}
+
+void Exchange::on_upstream_writable(UpConn* c) {
+  if (c != up_) return;
+  down_->resume_request_body();
+}
+
+bool Exchange::tunnel_send(const char* data, size_t n) {
+  if (!up_) return true;
+  iovec iov{const_cast<char*>(data), n};
+  UpConn* c = up_;
+  if (!c->send(&iov, 1)) {
+    on_upstream_error(c, false, false);
+    return false;
+  }
+  return !c->write_pending();
+}
+
+void Exchange::tunnel_client_eof() {
+  if (!up_) return;
+  error_code ec;
+  up_->sock.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Exchange::on_upstream_data(UpConn* c) {
+  if (c != up_) return;
+  if (!response_started_) return handle_response_head();
+  pump_response_body();
+}
+
+void Exchange::handle_response_head() {
+  UpConn* c = up_;
+  for (;;) {
+    size_t len = h1::find_head_end(c->in.data(), c->in.size(), &rscan_);
+    if (!len) {
+      if (c->eof) return on_upstream_error(c, false, false);
+      if (c->in.size() >= 65536) return fail(502, "upstream response head too large\n");
+      c->start_read();
+      return;
+    }
+    rhead_.header_count = 0;
+    rhead_.content_length = -1;
+    rhead_.chunked = rhead_.conn_close = rhead_.conn_keep_alive = rhead_.conn_upgrade = false;
+    rhead_.upgrade = {};
+    const char* why = nullptr;
+    if (!h1::parse_response(c->in.data(), len, &rhead_, &why)) {
+      report(UpstreamResult::kReset);
+      return fail(502, "invalid upstream response\n");
+    }
+    if (rhead_.status >= 100 && rhead_.status < 200 && rhead_.status != 101) {
+      c->in.rpos += len;  // interim response (100 Continue was already answered by us)
+      rscan_ = 0;
+      continue;
+    }
+    break;
+  }
+  size_t len = rhead_.head_bytes;
+  upstream_ms_ = worker_.refresh_now() - sent_ms_;
+  TimerWheel::cancel(timer_);
+  int st = rhead_.status;
+  // Retry per policy on 5xx-class answers, before anything went downstream.
+  const RetryPolicy& rp = route_->config->forward.retry;
+  bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
+  if (st >= 500 && attempts_left_ > 1 && idempotent && !body_started_ && !req_.has_body) {
+    bool want = (rp.retry_on & uint32_t(RetryOn::k5xx)) ||
+                ((rp.retry_on & uint32_t(RetryOn::kGatewayError)) && st >= 502 && st <= 504);
+    if (!want && (rp.retry_on & uint32_t(RetryOn::kRetriableStatusCodes))) {
+      for (uint32_t code : rp.retriable_status_codes)
+        if (int(code) == st) want = true;
+    }
+    if (want) {
+      report(UpstreamResult::kHttp5xx);
+      release_upstream(false);
+      --attempts_left_;
+      ++worker_.stats().retries;
+      return attempt();
+    }
+  }
+  status_ = st;
+  response_started_ = true;
+  ResponseHead rh;
+  rh.status = st;
+  if (st == 101) {
+    if (!req_.upgrade_websocket) return fail(502, "unexpected upgrade from upstream\n");
+    rframing_ = Framing::kClose;
+    tunnel_ = true;
+    rh.upgrade = true;
+  } else if (req_.head->is_head || st == 204 || st == 304) {
+    rframing_ = Framing::kNone;
+    rh.no_body = true;
+    rh.content_length = rhead_.content_length;
+  } else if (rhead_.chunked) {
+    rframing_ = Framing::kChunked;
+    rchunk_.reset();
+  } else if (rhead_.content_length >= 0) {
+    rframing_ = Framing::kLength;
+    rremaining_ = rhead_.content_length;
+    rh.content_length = rhead_.content_length;
+  } else {
+    rframing_ = Framing::kClose;
+  }
+  reuse_ = rhead_.keep_alive() && rframing_ != Framing::kClose;
+  // Response fields: everything but hop-by-hop headers, then ours.
+  const HeaderMutation& rm = route_->config->response_headers;
+  const HeaderMutation& vm = vhost_->config->response_headers;
+  bool mutate = !rm.empty() || !vm.empty();
+  std::string& o = head_buf_;
+  o.clear();
+  for (uint32_t i = 0; i < rhead_.header_count; ++i) {
+    const h1::Header& f = rhead_.headers[i];
+    if (h1::is_hop_by_hop(f.kind)) continue;
+    if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
+    o.append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  o.append("x-kop-upstream-service-time: ");
+  append_num(o, upstream_ms_);
+  o.append("\r\n");
+  if (mutate) {
+    append_mutation(o, rm);
+    append_mutation(o, vm);
+  }
+  if (tunnel_) o.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
+  rh.fields = o;
+  c->in.rpos += len;
+  if (c->in.rpos == c->in.wpos) c->in.clear();
+  report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
+  uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
+  if (idle && !tunnel_) worker_.timers().arm(timer_, worker_.now(), idle);
+  down_->response_head(rh);
+  if (!active_) return;
+  if (rframing_ == Framing::kNone) {
+    if (c->in.size() > 0) reuse_ = false;
+    return finish_response(reuse_);
+  }
+  if (tunnel_) down_->request_body_ready();
+  if (!active_) return;
+  pump_response_body();
+}
+
+void Exchange::pump_response_body() {
+  UpConn* c = up_;
+  if (!c) return;
+  paused_response_ = false;
+  bool more = true;
+  switch (rframing_) {
+    case Framing::kLength: {
+      size_t take = c->in.size();
+      if (static_cast<int64_t>(take) > rremaining_) take = static_cast<size_t>(rremaining_);
+      if (take) {
+        const char* d = c->in.data();
+        c->in.rpos += take;
+        rremaining_ -= static_cast<int64_t>(take);
+        more = down_->response_body(d, take);
+        if (!active_) return;
+      }
+      if (rremaining_ == 0) {
+        if (c->in.rpos != c->in.wpos) reuse_ = false;  // extra bytes: not reusable
+        return finish_response(reuse_);
+      }
+      if (c->in.rpos == c->in.wpos) c->in.clear();
+      if (c->eof) return abort_response();
+      break;
+    }
+    case Framing::kChunked: {
+      h1::ChunkedDecoder::Segment segs[16];
+      for (;;) {
+        size_t consumed = 0, nseg = 0;
+        auto st = rchunk_.decode(c->in.data(), c->in.size(), segs, 16, &consumed, &nseg);
+        c->in.rpos += consumed;
+        for (size_t i = 0; i < nseg; ++i) {
+          more = down_->response_body(segs[i].data, segs[i].size) && more;
+          if (!active_) return;
+        }
+        if (st == h1::ChunkedDecoder::Status::kError) return abort_response();
+        if (st == h1::ChunkedDecoder::Status::kDone) {
+          if (c->in.rpos != c->in.wpos) reuse_ = false;
+          return finish_response(reuse_);
+        }
+        if (nseg < 16) break;
+      }
+      if (c->in.rpos == c->in.wpos) c->in.clear();
+      if (c->eof) return abort_response();
+      break;
+    }
+    case Framing::kClose: {
+      if (c->in.size()) {
+        const char* d = c->in.data();
+        size_t n = c->in.size();
+        c->in.clear();
+        more = down_->response_body(d, n);
+        if (!active_) return;
+      }
+      if (c->eof) return finish_response(false);
+      break;
+    }
+    case Framing::kNone:
+      return finish_response(reuse_);
+  }
+  if (!more) {
+    paused_response_ = true;
+    return;
+  }
+  c->start_read();
+}
+
+void Exchange::resume_response() {
+  if (!active_ || !paused_response_ || !up_) return;
+  pump_response_body();
+}
+
+void Exchange::abort_response() {
+  report(UpstreamResult::kReset);
+  release_upstream(false);
+  Downstream* d = down_;
+  finish();
+  d->abort();
+}
+
+void Exchange::finish_response(bool reuse) {
+  if (!request_done_ && !tunnel_) {
+    // The upstream answered before the whole request body went out: it cannot be reused,
+    // and the downstream closes after this response (Downstream sees the unread body).
+    reuse = false;
+  }
+  release_upstream(reuse);
+  Downstream* d = down_;
+  finish();
+  d->response_end();
+}
+
+void Exchange::report(UpstreamResult r) {
+  if (!cs_ || endpoint_ == kNoEndpoint) return;
+  cs_->cluster->health().report(endpoint_, r, MonoClock::now());
+}
+
+void Exchange::release_upstream(bool reuse) {
+  if (lb_active_) {
+    lb_active_ = false;
+    cs_->lb->on_request_end(endpoint_);
+  }
+  UpConn* c = up_;
+  if (!c) return;
+  up_ = nullptr;
+  c->owner = nullptr;
+  if (reuse && c->state == UpConn::State::kBusy && !c->write_pending() && !c->eof &&
+      c->in.size() == 0 && !worker_.draining())
+    c->release_to_pool();
+  else
+    c->close();
+}
+
+void Exchange::on_upstream_error(UpConn* c, bool connect_phase, bool timeout) {
+  if (c != up_) {
+    c->close();
+    return;
+  }
+  if (connect_phase) {
+    ++worker_.stats().upstream_connect_failures;
+    report(timeout ? UpstreamResult::kConnectTimeout : UpstreamResult::kConnectFailure);
+  } else if (!response_started_) {
+    report(UpstreamResult::kReset);
+  }
+  bool stale = c->reused && !connect_phase && c->in.size() == 0 && !response_started_;
+  release_upstream(false);
+  if (response_started_) {
+    if (rframing_ == Framing::kClose && !tunnel_) return finish_response(false);
+    Downstream* d = down_;
+    finish();
+    d->abort();
+    return;
+  }
+  // A pooled connection that the upstream closed just as we reused it: try again once on a
+  // fresh connection, whatever the method (nothing reached the application).
+  if (stale && !body_started_ && !stale_retry_used_) {
+    stale_retry_used_ = true;
+    --tried_count_;
+    return attempt();
+  }
+  retry_or_fail(connect_phase, timeout);
+}
+
+void Exchange::retry_or_fail(bool connect_phase, bool timeout) {
+  const RetryPolicy& rp = route_->config->forward.retry;
+  bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
+  bool can = attempts_left_ > 1 && !body_started_;
+  if (can) {
+    if (connect_phase)
+      can = (rp.retry_on & uint32_t(RetryOn::kConnectFailure)) != 0;
+    else
+      can = idempotent &&
+            (rp.retry_on & (uint32_t(RetryOn::kReset) | uint32_t(RetryOn::k5xx) |
+                            uint32_t(RetryOn::kGatewayError))) != 0 &&
+            !timeout;
+  }
+  if (can) {
+    --attempts_left_;
+    ++worker_.stats().retries;
+    return attempt();
+  }
+  if (timeout && !connect_phase) return fail(504, "upstream timeout\n");
+  fail(connect_phase && timeout ? 504 : 502,
+       connect_phase ? "upstream connect error\n" : "upstream connection reset\n");
+}
+
+void Exchange::on_timer(void* self) {
+  auto* e = static_cast<Exchange*>(self);
+  if (!e->active_) return;
+  if (e->response_started_) {
+    // Stream idle timeout while the body flows.
+    e->report(UpstreamResult::kTimeout);
+    return e->abort_response();
+  }
+  if (e->up_) e->report(UpstreamResult::kTimeout);
+  e->release_upstream(false);
+  e->fail(504, "upstream timeout\n");
+}
+
+void Exchange::fail(int status, std::string_view body) {
+  release_upstream(false);
+  if (response_started_) {
+    Downstream* d = down_;
+    finish();
+    d->abort();
+    return;
+  }
+  local_reply(status, body);
+}
+
+void Exchange::local_reply(int status, std::string_view body, std::string_view extra, bool plain) {
+  status_ = status;
+  response_started_ = true;
+  std::string& o = head_buf_;
+  o.clear();
+  o.append("server: kop\r\n");
+  if (plain && !body.empty()) o.append("content-type: text/plain\r\n");
+  o.append(extra);
+  ResponseHead rh;
+  rh.status = status;
+  rh.fields = o;
+  rh.content_length = static_cast<int64_t>(body.size());
+  rh.no_body = req_.head && req_.head->is_head;
+  Downstream* d = down_;
+  d->response_head(rh);
+  if (!active_) return;
+  if (!body.empty() && !rh.no_body) d->response_body(body.data(), body.size());
+  if (!active_) return;
+  finish();
+  d->response_end();
+}
+
+void Exchange::finish() {
+  if (!active_) return;
+  active_ = false;
+  TimerWheel::cancel(timer_);
+  if (up_) release_upstream(false);
+  WorkerSnapshot* ws = ws_;
+  ws_ = nullptr;
+  if (ws) worker_.unref(ws);
+}
+
+void Exchange::cancel() {
+  if (!active_) return;
+  release_upstream(false);
+  finish();
+}
+
+}  // namespace kop::proxy::server

@@ -1,0 +1,593 @@
+// Proxy: publishes configs to the workers, owns the listening sockets, the admin listener and
+// the access-log writer.
+#include "kop/proxy/proxy.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "fmt/format.h"
+#include "server.h"
+
+namespace kop::proxy::server {
+namespace {
+
+bool resolve(const SocketAddress& a, tcp::endpoint* out) {
+  error_code ec;
+  auto ip = asio::ip::make_address(a.host, ec);
+  if (!ec) {
+    *out = tcp::endpoint(ip, a.port);
+    return true;
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(a.host.c_str(), nullptr, &hints, &res) != 0 || !res) return false;
+  bool ok = false;
+  for (addrinfo* r = res; r && !ok; r = r->ai_next) {
+    if (r->ai_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(r->ai_addr);
+      *out = tcp::endpoint(asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)), a.port);
+      ok = true;
+    } else if (r->ai_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(r->ai_addr);
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &sin6->sin6_addr, 16);
+      *out = tcp::endpoint(asio::ip::address_v6(b), a.port);
+      ok = true;
+    }
+  }
+  ::freeaddrinfo(res);
+  return ok;
+}
+
+// A listening socket with SO_REUSEPORT (one per worker share the port).
+absl::StatusOr<int> listen_socket(const tcp::endpoint& ep) {
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (ep.protocol().family() == AF_INET6)
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0) {
+    int e = errno;
+    ::close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("bind ", ep.address().to_string(), ":", ep.port(), ": ", std::strerror(e)));
+  }
+  if (::listen(fd, 4096) != 0) {
+    int e = errno;
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("listen: ", std::strerror(e)));
+  }
+  return fd;
+}
+
+uint16_t bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+std::string prom_escape(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '\\' || c == '"') o.push_back('\\');
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o.push_back(c);
+  }
+  return o;
+}
+
+}  // namespace
+
+class ProxyImpl {
+ public:
+  explicit ProxyImpl(ProxyOptions o) : opts_(std::move(o)) {}
+  ~ProxyImpl() { shutdown(std::chrono::milliseconds(0)); }
+
+  absl::Status apply(const Config& config);
+  void shutdown(std::optional<std::chrono::milliseconds> grace);
+  std::optional<uint16_t> listener_port(std::string_view name) const {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = listeners_.find(std::string(name));
+    if (it == listeners_.end()) return std::nullopt;
+    return it->second.port;
+  }
+  std::optional<uint16_t> admin_port() const {
+    std::lock_guard<std::mutex> l(mu_);
+    if (admin_fd_ < 0) return std::nullopt;
+    return admin_port_;
+  }
+  uint64_t version() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return current_ ? current_->version : 0;
+  }
+  std::string metrics_text() const;
+  std::string config_dump() const;
+
+ private:
+  struct ListenerSock {
+    SocketAddress address;
+    uint16_t port = 0;
+  };
+  void event(std::string_view line) const {
+    if (opts_.on_event) opts_.on_event(line);
+  }
+  void admin_loop();
+  void log_loop();
+  void flush_logs();
+  std::string admin_response(std::string_view method, std::string_view path) const;
+
+  ProxyOptions opts_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::map<std::string, ListenerSock> listeners_;
+  uint64_t version_ = 0;
+  std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+  int admin_fd_ = -1;
+  uint16_t admin_port_ = 0;
+  std::thread admin_thread_;
+  std::thread log_thread_;
+  std::mutex log_mu_;
+  std::condition_variable log_cv_;
+  FILE* log_file_ = nullptr;
+  std::string log_path_;
+};
+
+absl::Status ProxyImpl::apply(const Config& config) {
+  if (stopped_ || stopping_) return absl::FailedPreconditionError("proxy is shut down");
+  std::shared_ptr<const Snapshot> prev;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    prev = current_;
+  }
+  auto refuse = [&](const absl::Status& s) {
+    ++reloads_failed_;
+    event(absl::StrCat("config refused: ", s.ToString()));
+    return s;
+  };
+  auto table = RouteTable::compile(config, prev ? prev->table.get() : nullptr);
+  if (!table.ok()) return refuse(table.status());
+  auto snap = std::make_shared<Snapshot>();
+  snap->table = *table;
+  const RouteTable& t = **table;
+  snap->settings = config.server;
+  snap->limits.max_head_bytes = config.server.max_request_header_bytes;
+  snap->limits.max_uri_bytes = config.server.max_uri_bytes;
+  snap->tls.resize(t.listeners().size());
+  for (const Listener& l : t.listeners()) {
+    if (!l.tls) continue;
+    const TlsContexts* previous = nullptr;
+    if (prev) {
+      if (const Listener* pl = prev->table->find_listener(l.name)) {
+        if (pl->id < prev->tls.size()) previous = prev->tls[pl->id].get();
+      }
+    }
+    auto ctxs = TlsContexts::build(l, previous);
+    if (!ctxs.ok())
+      return refuse(absl::InvalidArgumentError(
+          absl::StrCat("listeners[", l.name, "].tls: ", ctxs.status().message())));
+    snap->tls[l.id] = *ctxs;
+  }
+  for (const auto& c : t.clusters()) {
+    for (const Endpoint& ep : c->endpoints) {
+      if (snap->resolved.count(ep.address_text)) continue;
+      tcp::endpoint e;
+      if (resolve(ep.address, &e))
+        snap->resolved[ep.address_text] = e;
+      else
+        event(absl::StrCat("cannot resolve endpoint ", ep.address_text));
+    }
+  }
+  snap->config_json = to_json(config, true);
+
+  // Workers: fixed at the first apply.
+  size_t nworkers = workers_.size();
+  if (!started_) {
+    nworkers = opts_.workers ? opts_.workers : config.server.workers;
+    if (nworkers == 0) nworkers = std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  // Listening sockets for new or moved listeners.
+  struct NewListener {
+    std::string name;
+    SocketAddress address;
+    std::vector<int> fds;
+    uint16_t port = 0;
+  };
+  std::vector<NewListener> added;
+  std::vector<std::string> removed;
+  auto close_added = [&] {
+    for (auto& n : added)
+      for (int fd : n.fds) ::close(fd);
+  };
+  for (const ListenerConfig& lc : config.listeners) {
+    auto it = listeners_.find(lc.name);
+    if (it != listeners_.end() && it->second.address == lc.address) continue;
+    if (it != listeners_.end()) removed.push_back(lc.name);
+    NewListener n;
+    n.name = lc.name;
+    n.address = lc.address;
+    tcp::endpoint ep;
+    if (!resolve(lc.address, &ep)) {
+      close_added();
+      return refuse(absl::InvalidArgumentError(
+          absl::StrCat("listeners[", lc.name, "].address: cannot resolve ", lc.address.host)));
+    }
+    // A listener whose address equals a listener being removed would conflict: the old
+    // socket of the same name is closed first by remove/add ordering below; different names on
+    // the same address are rejected by validate().
+    for (size_t w = 0; w < nworkers; ++w) {
+      if (w > 0) ep.port(n.port);
+      auto fd = listen_socket(ep);
+      if (!fd.ok()) {
+        for (int f : n.fds) ::close(f);
+        close_added();
+        return refuse(absl::UnavailableError(
+            absl::StrCat("listeners[", lc.name, "]: ", fd.status().message())));
+      }
+      if (w == 0) n.port = bound_port(*fd);
+      n.fds.push_back(*fd);
+    }
+    added.push_back(std::move(n));
+  }
+  for (const auto& [name, ls] : listeners_) {
+    bool keep = false;
+    for (const ListenerConfig& lc : config.listeners)
+      if (lc.name == name) keep = true;
+    if (!keep) removed.push_back(name);
+  }
+
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    snap->version = ++version_;
+    current_ = snap;
+    for (const auto& name : removed) listeners_.erase(name);
+    for (const auto& n : added) listeners_[n.name] = ListenerSock{n.address, n.port};
+  }
+  if (!started_) {
+    for (size_t i = 0; i < nworkers; ++i) workers_.push_back(std::make_unique<Worker>(uint32_t(i)));
+  }
+  for (auto& w : workers_) w->publish(snap);
+  for (const auto& name : removed)
+    for (auto& w : workers_) w->remove_listener(name);
+  for (auto& n : added) {
+    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->add_listener(n.name, n.fds[i]);
+    event(absl::StrCat("listener ", n.name, " bound to ", n.address.host, ":", n.port));
+  }
+  for (const auto& name : removed) event(absl::StrCat("listener ", name, " closed"));
+  if (!started_) {
+    started_ = true;
+    for (auto& w : workers_) w->start();
+    if (config.admin.enabled) {
+      tcp::endpoint ep;
+      if (resolve(config.admin.address, &ep)) {
+        auto fd = listen_socket(ep);
+        if (fd.ok()) {
+          int flags = ::fcntl(*fd, F_GETFL);
+          ::fcntl(*fd, F_SETFL, flags | O_NONBLOCK);
+          admin_fd_ = *fd;
+          admin_port_ = bound_port(*fd);
+          admin_thread_ = std::thread([this] { admin_loop(); });
+          event(absl::StrCat("admin listener bound to ", config.admin.address.host, ":",
+                             admin_port_));
+        } else {
+          event(absl::StrCat("admin listener: ", fd.status().message()));
+        }
+      }
+    }
+    log_thread_ = std::thread([this] { log_loop(); });
+  } else {
+    ++reloads_ok_;
+  }
+  {
+    std::lock_guard<std::mutex> l(log_mu_);
+    if (config.server.access_log_path != log_path_) {
+      if (log_file_) std::fclose(log_file_);
+      log_file_ = nullptr;
+      log_path_ = config.server.access_log_path;
+      if (!log_path_.empty()) log_file_ = std::fopen(log_path_.c_str(), "a");
+    }
+  }
+  event(absl::StrCat("config version ", snap->version, " applied (", t.route_count(), " routes, ",
+                     t.clusters().size(), " clusters)"));
+  return absl::OkStatus();
+}
+
+void ProxyImpl::shutdown(std::optional<std::chrono::milliseconds> grace) {
+  if (stopped_) return;
+  stopping_ = true;
+  std::chrono::milliseconds g =
+      grace ? *grace : (current_ ? current_->settings.drain_timeout : std::chrono::milliseconds(0));
+  for (auto& w : workers_) w->drain();
+  auto deadline = std::chrono::steady_clock::now() + g;
+  for (;;) {
+    uint64_t active = 0;
+    for (auto& w : workers_) active += w->active_connections();
+    if (active == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& w : workers_) w->stop();
+  // The loops end once every aborted operation completed; give them a moment, then force.
+  auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& w : workers_) {
+    while (w->io().stopped() == false && std::chrono::steady_clock::now() < hard)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!w->io().stopped()) w->force_stop();
+    w->join();
+  }
+  if (admin_thread_.joinable()) admin_thread_.join();
+  if (admin_fd_ >= 0) ::close(admin_fd_);
+  admin_fd_ = -1;
+  log_cv_.notify_all();
+  if (log_thread_.joinable()) log_thread_.join();
+  flush_logs();
+  workers_.clear();
+  if (log_file_) std::fclose(log_file_);
+  log_file_ = nullptr;
+  stopped_ = true;
+  event("shut down");
+}
+
+void ProxyImpl::log_loop() {
+  std::unique_lock<std::mutex> l(log_mu_);
+  while (!stopping_) {
+    log_cv_.wait_for(l, std::chrono::milliseconds(100));
+    l.unlock();
+    flush_logs();
+    l.lock();
+  }
+}
+
+void ProxyImpl::flush_logs() {
+  std::string all;
+  for (auto& w : workers_) {
+    std::string mine;
+    {
+      std::lock_guard<std::mutex> l(w->log_mu_);
+      mine.swap(w->log_buf_);
+    }
+    all += mine;
+  }
+  if (all.empty()) return;
+  std::lock_guard<std::mutex> l(log_mu_);
+  FILE* f = log_file_ ? log_file_ : stdout;
+  std::fwrite(all.data(), 1, all.size(), f);
+  std::fflush(f);
+}
+
+void ProxyImpl::admin_loop() {
+  while (!stopping_) {
+    pollfd p{admin_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    int c = ::accept4(admin_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    timeval tv{2, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    std::string buf;
+    char tmp[4096];
+    size_t scan = 0, len = 0;
+    while (buf.size() < 65536) {
+      ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
+      if (n <= 0) break;
+      buf.append(tmp, static_cast<size_t>(n));
+      len = h1::find_head_end(buf.data(), buf.size(), &scan);
+      if (len) break;
+    }
+    std::string resp;
+    h1::RequestHead req;
+    h1::Error err;
+    if (len && h1::parse_request(buf.data(), len, h1::Limits{}, &req, &err)) {
+      resp = admin_response(req.method, req.path);
+    } else {
+      resp =
+          "HTTP/1.1 400 Bad Request\r\nserver: kop\r\ncontent-length: 12\r\nconnection: "
+          "close\r\n\r\nbad request\n";
+    }
+    size_t off = 0;
+    while (off < resp.size()) {
+      ssize_t n = ::send(c, resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    ::close(c);
+  }
+}
+
+std::string ProxyImpl::admin_response(std::string_view method, std::string_view path) const {
+  int status = 200;
+  std::string body;
+  std::string type = "text/plain; charset=utf-8";
+  if (method != "GET" && method != "HEAD") {
+    status = 405;
+    body = "method not allowed\n";
+  } else if (path == "/healthz") {
+    body = "ok\n";
+  } else if (path == "/ready") {
+    bool ready = started_ && !stopping_ && version() > 0;
+    status = ready ? 200 : 503;
+    body = ready ? "ready\n" : "not ready\n";
+  } else if (path == "/config_dump") {
+    body = config_dump();
+    type = "application/json";
+  } else if (path == "/metrics") {
+    body = metrics_text();
+    type = "text/plain; version=0.0.4";
+  } else {
+    status = 404;
+    body = "not found\n";
+  }
+  std::string r = fmt::format(
+      "HTTP/1.1 {} {}\r\nserver: kop\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: "
+      "close\r\n\r\n",
+      status, h1::reason_phrase(status), type, body.size());
+  if (method != "HEAD") r += body;
+  return r;
+}
+
+std::string ProxyImpl::config_dump() const {
+  std::shared_ptr<const Snapshot> s;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    s = current_;
+  }
+  if (!s) return "{\"version\":0,\"config\":null}\n";
+  return fmt::format("{{\"version\":{},\"generation\":\"{}\",\"config\":{}}}\n", s->version,
+                     prom_escape(s->table->config().generation), s->config_json);
+}
+
+std::string ProxyImpl::metrics_text() const {
+  std::shared_ptr<const Snapshot> snap;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    snap = current_;
+  }
+  // Collect on each worker's own thread (its counters are plain integers).
+  std::vector<Worker::Scrape> scrapes;
+  if (!stopping_) {
+    std::vector<std::future<Worker::Scrape>> futs;
+    for (auto& w : workers_) {
+      auto p = std::make_shared<std::promise<Worker::Scrape>>();
+      futs.push_back(p->get_future());
+      Worker* wp = w.get();
+      asio::post(w->io(), [wp, p] { p->set_value(wp->collect()); });
+    }
+    for (auto& f : futs) {
+      if (f.wait_for(std::chrono::seconds(2)) == std::future_status::ready)
+        scrapes.push_back(f.get());
+    }
+  }
+  WorkerStats total;
+  for (const auto& s : scrapes) {
+    const WorkerStats& w = s.stats;
+    total.downstream_active += w.downstream_active;
+    total.downstream_total += w.downstream_total;
+    total.upstream_active += w.upstream_active;
+    total.upstream_connects += w.upstream_connects;
+    total.upstream_connect_failures += w.upstream_connect_failures;
+    total.upstream_reused += w.upstream_reused;
+    total.retries += w.retries;
+    for (size_t i = 0; i <= kLatencyBuckets; ++i) total.latency_buckets[i] += w.latency_buckets[i];
+    total.latency_sum_ms += w.latency_sum_ms;
+    total.latency_count += w.latency_count;
+    for (const auto& [k, v] : w.requests) total.requests[k] += v;
+  }
+  std::string o;
+  o += "# HELP kop_proxy_requests_total Requests answered, by virtual host, route and status.\n";
+  o += "# TYPE kop_proxy_requests_total counter\n";
+  for (const auto& [k, v] : total.requests) {
+    o += fmt::format("kop_proxy_requests_total{{vhost=\"{}\",route=\"{}\",code=\"{}\"}} {}\n",
+                     prom_escape(std::get<0>(k)), prom_escape(std::get<1>(k)), std::get<2>(k), v);
+  }
+  o += "# HELP kop_proxy_request_duration_seconds Time from request head to response end.\n";
+  o += "# TYPE kop_proxy_request_duration_seconds histogram\n";
+  uint64_t cum = 0;
+  for (size_t i = 0; i < kLatencyBuckets; ++i) {
+    cum += total.latency_buckets[i];
+    o += fmt::format("kop_proxy_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
+                     kLatencyBucketsMs[i] / 1000.0, cum);
+  }
+  cum += total.latency_buckets[kLatencyBuckets];
+  o += fmt::format("kop_proxy_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cum);
+  o += fmt::format("kop_proxy_request_duration_seconds_sum {}\n", total.latency_sum_ms / 1000.0);
+  o += fmt::format("kop_proxy_request_duration_seconds_count {}\n", total.latency_count);
+  auto gauge = [&](const char* name, const char* help, const char* type, uint64_t v) {
+    o += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
+  };
+  gauge("kop_proxy_downstream_connections_active", "Open client connections.", "gauge",
+        total.downstream_active);
+  gauge("kop_proxy_downstream_connections_total", "Accepted client connections.", "counter",
+        total.downstream_total);
+  gauge("kop_proxy_upstream_connections_active", "Open upstream connections (idle and busy).",
+        "gauge", total.upstream_active);
+  gauge("kop_proxy_upstream_connections_total", "Upstream connections opened.", "counter",
+        total.upstream_connects);
+  gauge("kop_proxy_upstream_connect_failures_total", "Upstream connection failures.", "counter",
+        total.upstream_connect_failures);
+  gauge("kop_proxy_upstream_reused_total", "Requests sent on a pooled upstream connection.",
+        "counter", total.upstream_reused);
+  gauge("kop_proxy_upstream_retries_total", "Request retries.", "counter", total.retries);
+  o += "# HELP kop_proxy_upstream_endpoint_healthy 1 when the endpoint is healthy and not "
+       "ejected.\n# TYPE kop_proxy_upstream_endpoint_healthy gauge\n";
+  std::string ejections =
+      "# HELP kop_proxy_upstream_endpoint_ejections_total Outlier ejections.\n"
+      "# TYPE kop_proxy_upstream_endpoint_ejections_total counter\n";
+  if (snap) {
+    auto now = MonoClock::now();
+    for (const auto& c : snap->table->clusters()) {
+      for (size_t i = 0; i < c->endpoints.size(); ++i) {
+        std::string labels = fmt::format("cluster=\"{}\",endpoint=\"{}\"", prom_escape(c->name),
+                                         prom_escape(c->endpoints[i].address_text));
+        o += fmt::format("kop_proxy_upstream_endpoint_healthy{{{}}} {}\n", labels,
+                         c->health().available(i, now) ? 1 : 0);
+        ejections += fmt::format("kop_proxy_upstream_endpoint_ejections_total{{{}}} {}\n", labels,
+                                 c->health().ejections(i));
+      }
+    }
+  }
+  o += ejections;
+  o += "# HELP kop_proxy_config_reloads_total Config reloads by result.\n";
+  o += "# TYPE kop_proxy_config_reloads_total counter\n";
+  o += fmt::format("kop_proxy_config_reloads_total{{result=\"success\"}} {}\n", reloads_ok_.load());
+  o += fmt::format("kop_proxy_config_reloads_total{{result=\"failure\"}} {}\n",
+                   reloads_failed_.load());
+  gauge("kop_proxy_config_version", "Version of the active config.", "gauge",
+        snap ? snap->version : 0);
+  gauge("kop_proxy_workers", "Worker threads.", "gauge", workers_.size());
+  return o;
+}
+
+}  // namespace kop::proxy::server
+
+namespace kop::proxy {
+
+Proxy::Proxy(ProxyOptions options)
+    : impl_(std::make_unique<server::ProxyImpl>(std::move(options))) {}
+Proxy::~Proxy() = default;
+absl::Status Proxy::apply(const Config& config) {
+  return impl_->apply(config);
+}
+void Proxy::shutdown(std::optional<std::chrono::milliseconds> grace) {
+  impl_->shutdown(grace);
+}
+std::optional<uint16_t> Proxy::listener_port(std::string_view name) const {
+  return impl_->listener_port(name);
+}
+std::optional<uint16_t> Proxy::admin_port() const {
+  return impl_->admin_port();
+}
+uint64_t Proxy::version() const {
+  return impl_->version();
+}
+std::string Proxy::metrics_text() const {
+  return impl_->metrics_text();
+}
+std::string Proxy::config_dump() const {
+  return impl_->config_dump();
+}
+
+}  // namespace kop::proxy

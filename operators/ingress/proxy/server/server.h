@@ -1,0 +1,579 @@
+// Internal declarations of the data plane (not a public header): the published snapshot, the
+// per-worker state, timers, upstream connections and pools, the downstream connection and the
+// protocol-neutral Exchange that proxies one request.
+//
+// Request path, per worker thread, nothing shared but the immutable Snapshot:
+//   ClientConn (HTTP/1.1 framing, TLS) --DownRequest--> Exchange --> UpConn (pooled, HTTP/1.1)
+//   ClientConn <--Downstream interface (head, body, end)-- Exchange <-- UpConn
+// The Downstream interface is the protocol boundary: an HTTP/2 stream implements the same four
+// calls as ClientConn does.
+// I/O model: asio's reactor for readiness (async_receive, speculative and edge-triggered) and
+// direct non-blocking sendmsg for writes; nothing allocates per request on the fast path.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "asio.h"
+#include "http1.h"
+#include "kop/proxy/config.h"
+#include "kop/proxy/load_balancer.h"
+#include "kop/proxy/route_table.h"
+
+namespace kop::proxy::server {
+
+using Clock = std::chrono::steady_clock;
+
+class Worker;
+class ClientConn;
+class UpConn;
+class Pool;
+class Exchange;
+class TlsContexts;
+
+// ---------------------------------------------------------------------------------------------
+// Published configuration
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::shared_ptr<const RouteTable> table;
+  // Per listener id: the TLS contexts (null for plain listeners).
+  std::vector<std::shared_ptr<TlsContexts>> tls;
+  h1::Limits limits;
+  ServerSettings settings;
+  // Endpoint address text -> resolved socket address (resolved on the control thread).
+  std::unordered_map<std::string, tcp::endpoint> resolved;
+  std::string config_json;  // for /config_dump
+};
+
+// ---------------------------------------------------------------------------------------------
+// Timers: a hashed wheel per worker, 10 ms ticks; arm/cancel are O(1) list operations, so
+// per-request timeouts cost a few instructions.
+
+struct Timer {
+  Timer* prev = nullptr;
+  Timer* next = nullptr;
+  uint64_t expiry = 0;  // tick
+  void (*fn)(void*) = nullptr;
+  void* self = nullptr;
+  bool armed() const { return prev != nullptr; }
+};
+
+class TimerWheel {
+ public:
+  static constexpr uint64_t kTickMs = 10;
+  static constexpr unsigned kSlots = 1024;
+  TimerWheel();
+  void arm(Timer& t, uint64_t now_ms, uint64_t after_ms);
+  static void cancel(Timer& t) {
+    if (!t.prev) return;
+    t.prev->next = t.next;
+    t.next->prev = t.prev;
+    t.prev = t.next = nullptr;
+  }
+  void advance(uint64_t now_ms);
+
+ private:
+  Timer slots_[kSlots];
+  uint64_t tick_ = 0;
+};
+
+inline uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte buffer: [0, rpos) consumed, [rpos, wpos) data, [wpos, cap) free.
+
+struct Buffer {
+  std::unique_ptr<char[]> mem;
+  size_t cap = 0, rpos = 0, wpos = 0;
+  void reserve(size_t n);  // ensures cap >= n, keeps data
+  size_t size() const { return wpos - rpos; }
+  size_t free() const { return cap - wpos; }
+  char* data() { return mem.get() + rpos; }
+  char* end() { return mem.get() + wpos; }
+  void compact();  // moves data to offset 0
+  void append(const char* p, size_t n);
+  void consume(size_t n) {
+    rpos += n;
+    if (rpos == wpos) rpos = wpos = 0;
+  }
+  void clear() { rpos = wpos = 0; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Metrics: plain per-worker counters, read only on the worker's own thread (a scrape posts a
+// collector to every worker), so the request path has no shared atomics.
+
+inline constexpr double kLatencyBucketsMs[] = {1,   2.5, 5,    10,   25,   50,   100,
+                                               250, 500, 1000, 2500, 5000, 10000};
+inline constexpr size_t kLatencyBuckets = std::size(kLatencyBucketsMs);
+
+struct CodeCount {
+  uint16_t code = 0;
+  uint64_t count = 0;
+};
+struct RouteCounters {
+  CodeCount codes[6];
+  uint64_t other = 0;  // codes beyond the six slots (rare)
+  void add(int code) {
+    for (auto& c : codes) {
+      if (c.code == code) {
+        ++c.count;
+        return;
+      }
+      if (c.code == 0) {
+        c.code = static_cast<uint16_t>(code);
+        c.count = 1;
+        return;
+      }
+    }
+    ++other;
+  }
+};
+using MetricKey = std::tuple<std::string, std::string, int>;  // vhost, route, code
+
+struct WorkerStats {
+  uint64_t downstream_active = 0;
+  uint64_t downstream_total = 0;
+  uint64_t upstream_active = 0;
+  uint64_t upstream_connects = 0;
+  uint64_t upstream_connect_failures = 0;
+  uint64_t upstream_reused = 0;
+  uint64_t retries = 0;
+  uint64_t latency_buckets[kLatencyBuckets + 1] = {};
+  double latency_sum_ms = 0;
+  uint64_t latency_count = 0;
+  std::map<MetricKey, uint64_t> requests;  // folded from retired snapshots and unrouted
+};
+
+// ---------------------------------------------------------------------------------------------
+// Upstream connection pools (per worker, per endpoint address).
+
+class Pool {
+ public:
+  Pool(Worker& w, std::string address_text, tcp::endpoint ep)
+      : worker_(w), address_text_(std::move(address_text)), endpoint_(ep) {}
+  ~Pool();
+  UpConn* take();          // an idle connection, or nullptr
+  void put(UpConn* c);     // back to the idle list (LIFO)
+  void remove(UpConn* c);  // unlink an idle connection
+  Worker& worker() { return worker_; }
+  const tcp::endpoint& endpoint() const { return endpoint_; }
+  const std::string& address_text() const { return address_text_; }
+  uint32_t open = 0;  // connections of this pool (idle + busy + connecting)
+  uint64_t idle_timeout_ms = 60000;
+
+ private:
+  Worker& worker_;
+  std::string address_text_;
+  tcp::endpoint endpoint_;
+  UpConn* idle_ = nullptr;  // intrusive singly-linked... doubly via UpConn links
+};
+
+// Per worker, per compiled Cluster: the worker's LoadBalancer and its endpoints' pools.
+struct ClusterState {
+  std::shared_ptr<const Cluster> cluster;
+  std::unique_ptr<LoadBalancer> lb;
+  std::vector<std::shared_ptr<Pool>> pools;  // per endpoint index
+  uint32_t open = 0;                         // connections of this cluster on this worker
+};
+
+// A worker's view of one Snapshot. Refcounted (non-atomic: worker thread only); requests
+// hold it so that they finish on the table they started with.
+struct WorkerSnapshot {
+  std::shared_ptr<const Snapshot> snap;
+  std::vector<std::shared_ptr<ClusterState>> clusters;  // per cluster index
+  std::vector<RouteCounters> route_counters;            // per Route::id
+  uint32_t refs = 0;
+  Worker* worker = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Upstream connection (HTTP/1.1 client side).
+
+class UpConn {
+ public:
+  UpConn(Pool& pool, std::shared_ptr<Pool> keep);
+  ~UpConn();
+  enum class State { kConnecting, kIdle, kBusy, kClosed };
+
+  void connect(uint64_t timeout_ms);
+  // Sends iov; what the socket does not take now is copied and sent later. Returns false
+  // when the connection failed (the owner hears it through on_upstream_error too).
+  bool send(const struct iovec* iov, int n);
+  bool write_pending() const { return out_.size() > 0; }
+  void start_read();  // arms the (single) pending read if not armed
+  void close();       // closes; the object is freed when no asio operation refers to it
+  void release_to_pool();
+
+  Pool& pool;
+  Worker& worker;
+  std::shared_ptr<Pool> pool_keep;  // held while busy; idle connections belong to the pool
+  tcp::socket sock;
+  Buffer in;
+  Buffer out_;
+  State state = State::kConnecting;
+  Exchange* owner = nullptr;
+  bool reading = false;
+  bool writing = false;
+  bool reused = false;
+  bool eof = false;
+  bool detached = false;  // the pool is gone (closed by ~Pool)
+  UpConn* idle_prev = nullptr;
+  UpConn* idle_next = nullptr;
+  Timer timer;  // connect or idle timeout
+  uint32_t refs = 0;
+  ClusterState* cluster_state = nullptr;  // for per-cluster connection counting
+
+ private:
+  void on_read(const error_code& ec, size_t n);
+  void flush();
+  void unref();
+  static void on_timer(void* self);
+};
+
+// ---------------------------------------------------------------------------------------------
+// The protocol boundary. ClientConn (HTTP/1.1) implements it; an HTTP/2 stream would too.
+
+struct ResponseHead {
+  int status = 200;
+  // Header block already serialized as "name: value\r\n" lines (without the status line and
+  // without framing headers).
+  std::string_view fields;
+  int64_t content_length = -1;  // -1: unknown length (chunked or close-delimited)
+  bool no_body = false;         // HEAD, 204, 304
+  bool upgrade = false;         // 101 Switching Protocols: tunnel from now on
+};
+
+class Downstream {
+ public:
+  virtual ~Downstream() = default;
+  // The response head. Not written yet: it goes out with the first body bytes or at end.
+  virtual void response_head(const ResponseHead& head) = 0;
+  // Body bytes (always consumed). Returns false when the exchange must stop reading the
+  // upstream until Exchange::resume_response() is called.
+  virtual bool response_body(const char* data, size_t n) = 0;
+  // The response is complete.
+  virtual void response_end() = 0;
+  // The exchange is ready for the request body (upstream connected and head sent).
+  virtual void request_body_ready() = 0;
+  // The exchange can take more request body (after request_body() returned false).
+  virtual void resume_request_body() = 0;
+  // The exchange failed after the response head was sent: abort the downstream.
+  virtual void abort() = 0;
+};
+
+// The request as the exchange sees it (protocol-neutral; views valid for the exchange).
+struct DownRequest {
+  const h1::RequestHead* head = nullptr;
+  bool tls = false;
+  std::string_view sni;
+  std::string_view client_ip;
+  const Listener* listener = nullptr;
+  bool has_body = false;  // content_length > 0 or chunked
+  bool upgrade_websocket = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One proxied request: routing, retries, upstream I/O, response framing.
+
+class Exchange {
+ public:
+  explicit Exchange(Worker& w) : worker_(w) {}
+  ~Exchange();
+  // Starts the exchange. `ws` is held until finish.
+  void start(Downstream* down, WorkerSnapshot* ws, const DownRequest& req, uint64_t start_ms);
+  // Request body from the downstream (decoded data). Returns false when the downstream must
+  // pause until Downstream::resume_request_body().
+  bool request_body(const char* data, size_t n);
+  void request_end();
+  void resume_response();
+  // The downstream went away: stop, close the upstream.
+  void cancel();
+  bool active() const { return active_; }
+  int status() const { return status_; }
+  const Route* route() const { return route_; }
+  const VirtualHost* vhost() const { return vhost_; }
+  uint64_t upstream_time_ms() const { return upstream_ms_; }
+  const std::string& upstream_address() const { return upstream_address_; }
+  bool upgraded() const { return tunnel_; }
+  // After an upgrade: bytes from the client go here raw.
+  bool tunnel_send(const char* data, size_t n);
+  void tunnel_client_eof();
+
+  // From UpConn.
+  void on_upstream_connected(UpConn* c);
+  void on_upstream_data(UpConn* c);
+  void on_upstream_error(UpConn* c, bool connect_phase, bool timeout);
+  void on_upstream_writable(UpConn* c);
+
+ private:
+  friend class ClientConn;
+  void local_reply(int status, std::string_view body, std::string_view extra_fields = {},
+                   bool plain = true);
+  void abort_response();
+  void report(UpstreamResult r);
+  std::string_view upstream_address_view() const {
+    return up_ ? std::string_view(up_->pool.address_text()) : std::string_view();
+  }
+  void attempt();
+  void send_request_head();
+  void handle_response_head();
+  void pump_response_body();
+  void finish_response(bool reuse);
+  void fail(int status, std::string_view body);
+  friend class UpConn;
+  void retry_or_fail(bool connect_phase, bool timeout);
+  void release_upstream(bool reuse);
+  void finish();
+  static void on_timer(void* self);
+
+  Worker& worker_;
+  Downstream* down_ = nullptr;
+  WorkerSnapshot* ws_ = nullptr;
+  DownRequest req_;
+  const VirtualHost* vhost_ = nullptr;
+  const Route* route_ = nullptr;
+  ClusterState* cs_ = nullptr;
+  uint32_t endpoint_ = kNoEndpoint;
+  uint32_t tried_[4] = {};
+  uint32_t tried_count_ = 0;
+  uint32_t attempts_left_ = 0;
+  UpConn* up_ = nullptr;
+  Timer timer_;
+  bool active_ = false;
+  bool head_sent_downstream_ = false;
+  bool request_done_ = false;  // whole request body handed to the upstream
+  bool body_started_ = false;
+  bool response_started_ = false;
+  bool tunnel_ = false;
+  bool paused_response_ = false;
+  bool request_chunked_ = false;
+  bool stale_retry_used_ = false;
+  bool reuse_ = false;
+  bool lb_active_ = false;
+  RequestView view_;
+  int status_ = 0;
+  uint64_t start_ms_ = 0;
+  uint64_t sent_ms_ = 0;
+  uint64_t upstream_ms_ = 0;
+  // Response framing.
+  h1::ResponseHead rhead_;
+  size_t rscan_ = 0;
+  int64_t rremaining_ = 0;  // content-length body left
+  enum class Framing { kNone, kLength, kChunked, kClose } rframing_ = Framing::kNone;
+  h1::ChunkedDecoder rchunk_;
+  std::string head_buf_;  // serialized upstream request head / downstream response fields
+  std::string upstream_address_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// TLS contexts of one listener (one SSL_CTX per certificate; SNI selects, ALPN on every one).
+
+class TlsContexts {
+ public:
+  ~TlsContexts();
+  static absl::StatusOr<std::shared_ptr<TlsContexts>> build(const Listener& listener,
+                                                            const TlsContexts* previous);
+  SSL_CTX* default_ctx() const { return ctxs_[default_index_]; }
+  SSL_CTX* ctx(uint32_t i) const { return ctxs_[i]; }
+  // The PEM + settings identity of each context (to reuse contexts across reloads, which
+  // keeps session tickets valid).
+  std::vector<std::string> keys_;
+  std::vector<SSL_CTX*> ctxs_;
+  uint32_t default_index_ = 0;
+};
+
+// ex_data index on SSL objects pointing at the owning ClientConn.
+int ssl_conn_index();
+
+// ---------------------------------------------------------------------------------------------
+// Downstream HTTP/1.1 connection (plain or TLS).
+
+class ClientConn final : public Downstream {
+ public:
+  ClientConn(Worker& w, tcp::socket s, const std::string& listener_name);
+  ~ClientConn() override;
+  void start();
+  void shutdown_gracefully();  // close when idle; used by drain and listener removal
+  void force_close();
+  bool idle() const { return !exchange_.active() && state_ == State::kReadHead; }
+
+  // Downstream.
+  void response_head(const ResponseHead& head) override;
+  bool response_body(const char* data, size_t n) override;
+  void response_end() override;
+  void request_body_ready() override;
+  void resume_request_body() override;
+  void abort() override;
+
+  // TLS callback support.
+  const Listener* listener() const { return listener_; }
+  WorkerSnapshot* snapshot() const { return ws_; }
+  std::string sni_;
+
+  ClientConn* prev = nullptr;  // worker's connection list
+  ClientConn* next = nullptr;
+
+ private:
+  enum class State { kHandshake, kReadHead, kBody, kWaitResponse, kTunnel, kLinger, kClosed };
+  void read_more();
+  void on_read(const error_code& ec, size_t n);
+  void on_plain_data();
+  bool tls_decrypt();  // raw -> in_; false on fatal error
+  void process();
+  void start_request();
+  void feed_body();
+  void send_local(int status, std::string_view body, bool close);
+  bool write(const struct iovec* iov, int n);  // false: connection failed
+  void flush();
+  void on_write(const error_code& ec, size_t n);
+  void request_complete();
+  void close();
+  void linger_close();
+  void unref();
+  void record(int status);
+  void adopt_latest_snapshot();
+  static void on_timer(void* self);
+
+  Worker& worker_;
+  tcp::socket sock_;
+  std::string listener_name_;
+  const Listener* listener_ = nullptr;
+  WorkerSnapshot* ws_ = nullptr;
+  size_t keep_ = 0;  // in_ bytes [0, keep_) hold the active request head
+  bool in_process_ = false;
+  bool header_timer_ = false;  // the timer measures the header timeout (else idle)
+  State state_ = State::kReadHead;
+  Buffer in_;   // plaintext request bytes
+  Buffer out_;  // pending plaintext (plain) or ciphertext (TLS) not yet sent
+  Buffer raw_;  // TLS: ciphertext received
+  SSL* ssl_ = nullptr;
+  h1::RequestHead req_;
+  size_t scan_ = 0;
+  Exchange exchange_;
+  h1::ChunkedDecoder body_chunk_;
+  int64_t body_remaining_ = 0;
+  bool body_chunked_ = false;
+  bool body_done_ = true;
+  bool body_paused_ = false;
+  bool body_ready_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool keep_alive_ = true;
+  bool peer_eof_ = false;
+  bool closing_after_write_ = false;
+  bool draining_ = false;
+  bool response_chunked_ = false;
+  bool response_no_body_ = false;
+  bool head_pending_ = false;  // response head serialized in out_ but held back
+  bool write_blocked_response_ = false;
+  uint64_t request_start_ms_ = 0;
+  uint32_t requests_ = 0;
+  Timer timer_;
+  uint32_t refs_ = 0;
+  std::string client_ip_;
+  std::string log_method_, log_path_, log_host_;
+  std::string head_scratch_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Worker: one thread, one io_context, its listeners, connections, pools and counters.
+
+class Worker {
+ public:
+  Worker(uint32_t index);
+  ~Worker();
+  void start();
+  void join();
+  asio::io_context& io() { return io_; }
+  uint32_t index() const { return index_; }
+
+  // Control thread -> worker (posted).
+  void publish(std::shared_ptr<const Snapshot> snap);
+  void add_listener(std::string name, int fd);  // takes the listening fd
+  void remove_listener(std::string name);
+  void drain();       // stop accepting, close idle connections, close others when they go idle
+  void stop();        // closes everything; the thread ends when the last operation completed
+  void force_stop();  // any thread: stops the loop now
+
+  // Worker thread only.
+  WorkerSnapshot* current() { return current_; }
+  void ref(WorkerSnapshot* ws) { ++ws->refs; }
+  void unref(WorkerSnapshot* ws);
+  TimerWheel& timers() { return timers_; }
+  uint64_t now() const { return now_ms_; }
+  uint64_t refresh_now() { return now_ms_ = now_ms(); }
+  uint64_t random();
+  WorkerStats& stats() { return stats_; }
+  void add_conn(ClientConn* c);
+  void remove_conn(ClientConn* c);
+  bool draining() const { return draining_; }
+  void log_access(std::string_view line);
+  bool access_log_on() const { return access_log_ != AccessLogFormat::kOff; }
+  AccessLogFormat access_log_format() const { return access_log_; }
+  void record_latency(uint64_t ms);
+  void count_request(const VirtualHost* vh, const Route* r, int code, WorkerSnapshot* ws);
+
+  // Scrape: runs on the worker thread.
+  struct Scrape {
+    WorkerStats stats;
+    uint64_t idle_upstream = 0;
+  };
+  Scrape collect();
+  uint64_t active_connections() const { return active_conns_.load(std::memory_order_relaxed); }
+
+  // Access log lines (swapped out by the logger thread).
+  std::mutex log_mu_;
+  std::string log_buf_;
+
+ private:
+  struct Acceptor {
+    std::string name;
+    tcp::acceptor acc;
+    bool open = true;
+    explicit Acceptor(asio::io_context& io) : acc(io) {}
+  };
+  void accept(std::shared_ptr<Acceptor> a);
+  void tick();
+  void adopt(std::shared_ptr<const Snapshot> snap);
+  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap);
+  void fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into);
+
+  uint32_t index_;
+  asio::io_context io_;
+  asio::steady_timer ticker_;
+  std::thread thread_;
+  TimerWheel timers_;
+  uint64_t now_ms_ = 0;
+  uint64_t rng_;
+  WorkerSnapshot* current_ = nullptr;
+  std::vector<std::shared_ptr<Acceptor>> acceptors_;
+  std::vector<WorkerSnapshot*> live_;  // snapshots still referenced
+  std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> cluster_states_;
+  std::unordered_map<std::string, std::weak_ptr<Pool>> pools_;
+  ClientConn* conns_ = nullptr;
+  bool draining_ = false;
+  bool stopped_ = false;
+  WorkerStats stats_;
+  std::atomic<uint64_t> active_conns_{0};
+  AccessLogFormat access_log_ = AccessLogFormat::kOff;
+};
+
+}  // namespace kop::proxy::server

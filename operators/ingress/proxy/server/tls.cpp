@@ -1,0 +1,221 @@
+// TLS: one SSL_CTX per certificate (SNI picks), ALPN on every context, and a BIO that reads
+// ciphertext from the connection's buffer and appends output to its send buffer (no BIO pair
+// copies, no extra syscalls).
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "server.h"
+
+namespace kop::proxy::server {
+namespace {
+
+struct BioData {
+  Buffer* raw;
+  Buffer* out;
+};
+
+int bio_read(BIO* b, char* dst, int len) {
+  auto* d = static_cast<BioData*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  size_t avail = d->raw->size();
+  if (avail == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  size_t n = std::min(avail, static_cast<size_t>(len));
+  std::memcpy(dst, d->raw->data(), n);
+  d->raw->consume(n);
+  return static_cast<int>(n);
+}
+
+int bio_write(BIO* b, const char* src, int len) {
+  auto* d = static_cast<BioData*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  d->out->append(src, static_cast<size_t>(len));
+  return len;
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+    case BIO_CTRL_PUSH:
+    case BIO_CTRL_POP:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int bio_destroy(BIO* b) {
+  delete static_cast<BioData*>(BIO_get_data(b));
+  BIO_set_data(b, nullptr);
+  return 1;
+}
+
+BIO_METHOD* conn_bio_method() {
+  static BIO_METHOD* m = [] {
+    BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "kop-conn");
+    BIO_meth_set_read(bm, bio_read);
+    BIO_meth_set_write(bm, bio_write);
+    BIO_meth_set_ctrl(bm, bio_ctrl);
+    BIO_meth_set_destroy(bm, bio_destroy);
+    return bm;
+  }();
+  return m;
+}
+
+int sni_callback(SSL* ssl, int*, void*) {
+  auto* c = static_cast<ClientConn*>(SSL_get_ex_data(ssl, ssl_conn_index()));
+  if (!c) return SSL_TLSEXT_ERR_OK;
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;
+  std::string sni(name);
+  for (char& ch : sni)
+    if (ch >= 'A' && ch <= 'Z') ch = char(ch + 32);
+  const Listener* l = c->listener();
+  WorkerSnapshot* ws = c->snapshot();
+  if (!l || !ws || l->id >= ws->snap->tls.size() || !ws->snap->tls[l->id]) return SSL_TLSEXT_ERR_OK;
+  uint32_t i = ws->snap->table->certificate_for_sni(*l, sni);
+  const TlsContexts& t = *ws->snap->tls[l->id];
+  if (i < t.ctxs_.size() && t.ctxs_[i] != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, t.ctxs_[i]);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// HTTP/1.1 is what this data plane speaks; h2 is not offered until the HTTP/2 server exists,
+// so a client offering both gets http/1.1 (and one offering only h2 gets no ALPN).
+int alpn_callback(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                  unsigned int inlen, void*) {
+  static const unsigned char kH1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* sel = nullptr;
+  unsigned char sel_len = 0;
+  if (SSL_select_next_proto(&sel, &sel_len, kH1, sizeof kH1, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+    *out = sel;
+    *outlen = sel_len;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+std::string ssl_errors() {
+  std::string s;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!s.empty()) s += "; ";
+    s += buf;
+  }
+  return s;
+}
+
+absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion min_version) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return absl::InternalError("SSL_CTX_new failed");
+  auto fail = [&](std::string_view what) -> absl::StatusOr<SSL_CTX*> {
+    std::string e = ssl_errors();
+    SSL_CTX_free(ctx);
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate ", cert.name, ": ", std::string(what), ": ", e));
+  };
+  SSL_CTX_set_min_proto_version(
+      ctx, min_version == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  static const unsigned char kSid[] = "kop-proxy";
+  SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
+  // Certificate chain (leaf first) and key, from memory.
+  BIO* b = BIO_new_mem_buf(cert.material.cert_pem.data(),
+                           static_cast<int>(cert.material.cert_pem.size()));
+  X509* leaf = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+  if (!leaf) {
+    BIO_free(b);
+    return fail("cannot parse certificate");
+  }
+  int ok = SSL_CTX_use_certificate(ctx, leaf);
+  X509_free(leaf);
+  if (ok != 1) {
+    BIO_free(b);
+    return fail("cannot use certificate");
+  }
+  while (X509* extra = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+      X509_free(extra);
+      BIO_free(b);
+      return fail("cannot add chain certificate");
+    }
+  }
+  ERR_clear_error();  // the loop ends on a "no start line" error
+  BIO_free(b);
+  b = BIO_new_mem_buf(cert.material.key_pem.data(), static_cast<int>(cert.material.key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  if (!key) return fail("cannot parse private key");
+  ok = SSL_CTX_use_PrivateKey(ctx, key);
+  EVP_PKEY_free(key);
+  if (ok != 1 || SSL_CTX_check_private_key(ctx) != 1) return fail("private key does not match");
+  SSL_CTX_set_tlsext_servername_callback(ctx, sni_callback);
+  // Trap: after SNI switches the context, OpenSSL uses the new context's ALPN callback, so
+  // every context registers it.
+  SSL_CTX_set_alpn_select_cb(ctx, alpn_callback, nullptr);
+  return ctx;
+}
+
+}  // namespace
+
+int ssl_conn_index() {
+  static int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return idx;
+}
+
+BIO* make_conn_bio(Buffer* raw, Buffer* out) {
+  BIO* b = BIO_new(conn_bio_method());
+  BIO_set_data(b, new BioData{raw, out});
+  BIO_set_init(b, 1);
+  return b;
+}
+
+TlsContexts::~TlsContexts() {
+  for (SSL_CTX* c : ctxs_) SSL_CTX_free(c);
+}
+
+absl::StatusOr<std::shared_ptr<TlsContexts>> TlsContexts::build(const Listener& listener,
+                                                                const TlsContexts* previous) {
+  auto t = std::make_shared<TlsContexts>();
+  TlsVersion minv = listener.config && listener.config->tls ? listener.config->tls->min_version
+                                                            : TlsVersion::kTls12;
+  for (const ListenerCertificate& c : listener.certificates) {
+    std::string key = absl::StrCat(minv == TlsVersion::kTls13 ? "13|" : "12|", c.material.cert_pem,
+                                   "|", c.material.key_pem);
+    SSL_CTX* ctx = nullptr;
+    if (previous) {
+      for (size_t i = 0; i < previous->keys_.size(); ++i) {
+        if (previous->keys_[i] == key) {
+          ctx = previous->ctxs_[i];
+          SSL_CTX_up_ref(ctx);
+          break;
+        }
+      }
+    }
+    if (!ctx) {
+      auto made = make_ctx(c, minv);
+      if (!made.ok()) return made.status();
+      ctx = *made;
+    }
+    t->keys_.push_back(std::move(key));
+    t->ctxs_.push_back(ctx);
+  }
+  if (t->ctxs_.empty()) return absl::InvalidArgumentError("TLS listener without certificates");
+  t->default_index_ =
+      listener.default_certificate < t->ctxs_.size() ? listener.default_certificate : 0;
+  return t;
+}
+
+}  // namespace kop::proxy::server
