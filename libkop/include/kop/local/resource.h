@@ -1,0 +1,74 @@
+// The resource types kop::local serves: GVR <-> GVK, scope, subresources, and (for custom
+// resources) the CRD's schema and printer columns.
+//
+// The registry starts with the built-in kinds kop needs (namespaces, services, endpoints,
+// endpointslices, secrets, configmaps, events, serviceaccounts, pods, deployments, ingresses,
+// ingressclasses, leases, customresourcedefinitions). Creating a CustomResourceDefinition in the
+// store registers each of its served versions; deleting it removes them. Thread-safe: lookups
+// return shared pointers to immutable ResourceType values.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/local/json.h"
+
+namespace kop::local {
+
+struct PrinterColumn {
+  std::string name, type, json_path, description, format;
+  int priority = 0;
+};
+
+struct ResourceType {
+  std::string group;     // "" for the core group
+  std::string version;   // the version this entry serves
+  std::string resource;  // plural, lower case
+  std::string kind;
+  std::string singular;
+  bool namespaced = true;
+  bool has_status = false;         // the /status subresource exists
+  bool tracks_generation = false;  // metadata.generation is set and bumped on spec changes
+  bool custom = false;             // served from a CRD
+  std::string storage_version;     // the version objects are stored at (same group/resource)
+  std::vector<std::string> short_names;
+  std::vector<std::string> categories;
+  ObjectPtr schema;  // CRD openAPIV3Schema for this version (null for built-ins)
+  std::vector<PrinterColumn> columns;  // CRD additionalPrinterColumns
+
+  std::string api_version() const { return group.empty() ? version : group + "/" + version; }
+  std::string list_kind() const { return kind + "List"; }
+  // "ingresses.networking.k8s.io" / "pods": the storage identity shared by all versions.
+  std::string group_resource() const { return group.empty() ? resource : resource + "." + group; }
+};
+using ResourceTypePtr = std::shared_ptr<const ResourceType>;
+
+class Registry {
+ public:
+  Registry();  // with the built-in kinds
+
+  void add(ResourceType t);  // replaces an entry with the same group/version/resource
+  // Removes every version of group/resource.
+  void remove(std::string_view group, std::string_view resource);
+
+  ResourceTypePtr by_resource(std::string_view group, std::string_view version,
+                              std::string_view resource) const;
+  ResourceTypePtr by_kind(std::string_view group, std::string_view version, std::string_view kind) const;
+  // apiVersion ("v1", "apps/v1") + kind.
+  ResourceTypePtr by_api_version_kind(std::string_view api_version, std::string_view kind) const;
+  // Any served version of group/resource (the storage version when there is one).
+  ResourceTypePtr any_version(std::string_view group, std::string_view resource) const;
+  std::vector<ResourceTypePtr> all() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<ResourceTypePtr> types_;
+};
+
+// Splits "apps/v1" into {"apps", "v1"} and "v1" into {"", "v1"}.
+std::pair<std::string, std::string> split_api_version(std::string_view api_version);
+
+}  // namespace kop::local

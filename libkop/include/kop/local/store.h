@@ -1,0 +1,197 @@
+// kop::local::Store — an in-process Kubernetes API store with the API server's semantics.
+//
+// What it promises (each point is what kube-apiserver does; docs/local.md lists the places where
+// kop::local knowingly differs):
+//  - One global, monotonically increasing resourceVersion; every write that changes an object
+//    takes the next one. A write that changes nothing (a no-op update or patch) writes nothing
+//    and returns the stored object unchanged, as etcd3's GuaranteedUpdate does.
+//  - create: uid (random v4), creationTimestamp (RFC 3339, seconds), generation 1 for kinds that
+//    track it, generateName, AlreadyExists, NotFound for a missing namespace, Forbidden in a
+//    terminating one; status cleared when the kind has a status subresource.
+//  - update/patch: optimistic concurrency (409 Conflict when metadata.resourceVersion is stale; an
+//    empty resourceVersion is an unconditional update), generation bumped when anything but
+//    metadata and status changes, status ignored by main-resource writes and everything but
+//    status ignored by /status writes (for kinds with the subresource).
+//  - delete: finalizers keep the object with deletionTimestamp and deletionGracePeriodSeconds 0
+//    until an update empties them; propagationPolicy Background (default), Foreground
+//    (foregroundDeletion finalizer until blocking dependents are gone) and Orphan; garbage
+//    collection of dependents through ownerReferences; deleting a Namespace marks it Terminating,
+//    deletes what it holds, then removes it.
+//  - list: label and field selectors, limit/continue pagination over a consistent snapshot (an
+//    expired continue token is 410 Expired), resourceVersion "" / "0" / N with
+//    resourceVersionMatch NotOlderThan or Exact (Exact and continue served from the event
+//    history; older than the history is 410 Expired).
+//  - watch: from "" or "0" (synthetic ADDED events for what exists, then changes) or from a
+//    resourceVersion (replayed from a bounded per-resource history; too old is an ERROR event with
+//    a 410 Expired Status "too old resource version: X (Y)"); bookmarks on request; DELETED events
+//    carry the last state with the deletion's resourceVersion; a watcher that falls more than
+//    watch_buffer events behind is closed rather than blocking writers.
+//
+// Threading: every method is thread-safe. Writes are serialised by one mutex; watch fan-out
+// happens under it but only appends to per-watcher bounded queues. Garbage collection and the
+// namespace lifecycle run synchronously at the end of the write that made them necessary, so
+// tests observe a settled store when a call returns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/local/api_status.h"
+#include "kop/local/faults.h"
+#include "kop/local/json.h"
+#include "kop/local/resource.h"
+
+namespace kop::local {
+
+struct StoreOptions {
+  // Events kept per resource (group/resource) for watch resume, Exact lists and continue tokens.
+  // Older resourceVersions get 410 Expired. Defaults to 1000.
+  size_t history_size = 1000;
+  // Events queued for one watcher before it is closed as too slow. Defaults to 1000.
+  size_t watch_buffer = 1000;
+  // How often a watcher that asked for bookmarks receives one when idle. Defaults to 1 second
+  // (kube-apiserver sends them about once a minute; tests want them sooner).
+  std::chrono::milliseconds bookmark_interval{1000};
+  // Create default, kube-system, kube-public and kube-node-lease at start. Defaults to true.
+  bool create_system_namespaces = true;
+};
+
+struct GetOptions {
+  std::string resource_version;  // "" (latest), "0" (any), or N (not older than N)
+};
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  std::string resource_version;        // "", "0" or N
+  std::string resource_version_match;  // "", "NotOlderThan" or "Exact"
+  int64_t limit = 0;                   // 0: no paging
+  std::string continue_token;
+};
+
+struct ListResult {
+  std::vector<ObjectPtr> items;
+  std::string resource_version;
+  std::string continue_token;
+  std::optional<int64_t> remaining_item_count;
+};
+
+struct WatchOptions {
+  std::string label_selector;
+  std::string field_selector;
+  std::string resource_version;  // "" or "0": synthetic ADDED first; N: changes after N
+  bool allow_bookmarks = false;
+  // Ends the watch after this long (timeoutSeconds). Defaults to never.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+struct WriteOptions {
+  std::string field_manager;  // managedFields manager; empty means "unknown" writer
+  bool dry_run = false;       // validate and return the result without storing it
+};
+
+enum class PatchType { Merge, Json, StrategicMerge, Apply };
+// "application/merge-patch+json" etc. -> PatchType; nullopt when not a patch media type.
+std::optional<PatchType> patch_type_from_content_type(std::string_view content_type);
+
+struct PatchOptions : WriteOptions {
+  bool force = false;  // server-side apply: take ownership of conflicting fields
+};
+
+struct DeleteOptions {
+  std::string propagation_policy;  // "", "Background", "Foreground", "Orphan"
+  std::string precondition_uid;
+  std::string precondition_resource_version;
+  std::optional<int64_t> grace_period_seconds;
+  bool dry_run = false;
+};
+
+struct DeleteResult {
+  ObjectPtr object;         // the last state (removed) or the object now carrying deletionTimestamp
+  bool removed = false;   // true when the object is gone from the store
+};
+
+enum class EventType { Added, Modified, Deleted, Bookmark, Error };
+std::string_view to_string(EventType t);  // "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
+
+struct WatchEvent {
+  EventType type = EventType::Added;
+  ObjectPtr object;  // the object; for ERROR a Status object; for BOOKMARK kind/apiVersion/metadata.resourceVersion
+};
+
+class Watch;
+using WatchPtr = std::shared_ptr<Watch>;
+
+class Store {
+ public:
+  explicit Store(StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Registry& registry();
+  Faults& faults();
+  uint64_t current_resource_version() const;
+
+  // `type` names the version served; objects come back with that apiVersion.
+  Result<ObjectPtr> get(const ResourceType& type, std::string_view ns, std::string_view name,
+                      const GetOptions& opts = {});
+  // ns "" lists across namespaces (and is required for cluster-scoped kinds).
+  Result<ListResult> list(const ResourceType& type, std::string_view ns, const ListOptions& opts = {});
+  // Never fails for a known kind: errors (too old resourceVersion, injected faults) arrive as an
+  // ERROR event, as over HTTP. Bad selectors are 400 BadRequest.
+  Result<WatchPtr> watch(const ResourceType& type, std::string_view ns, const WatchOptions& opts = {});
+
+  Result<ObjectPtr> create(const ResourceType& type, std::string_view ns, JsonDoc obj,
+                         const WriteOptions& opts = {});
+  Result<ObjectPtr> update(const ResourceType& type, std::string_view ns, std::string_view name, JsonDoc obj,
+                         const WriteOptions& opts = {});
+  Result<ObjectPtr> update_status(const ResourceType& type, std::string_view ns, std::string_view name,
+                                JsonDoc obj, const WriteOptions& opts = {});
+  Result<ObjectPtr> patch(const ResourceType& type, std::string_view ns, std::string_view name, PatchType pt,
+                        std::string_view body, const PatchOptions& opts = {});
+  Result<ObjectPtr> patch_status(const ResourceType& type, std::string_view ns, std::string_view name,
+                               PatchType pt, std::string_view body, const PatchOptions& opts = {});
+  Result<DeleteResult> remove(const ResourceType& type, std::string_view ns, std::string_view name,
+                              const DeleteOptions& opts = {});
+  // deletecollection: deletes every object the selectors match; returns the deleted/terminating list.
+  Result<ListResult> remove_collection(const ResourceType& type, std::string_view ns, const ListOptions& sel,
+                                       const DeleteOptions& opts = {});
+
+  // Convenience for tests and the manifest loader: resolves apiVersion/kind from the object.
+  Result<ResourceTypePtr> type_of(const JsonValue& obj) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// A watch stream. One consumer thread calls next(); stop() may be called from any thread.
+class Watch {
+ public:
+  ~Watch();
+  // Waits up to `wait` for the next event. nullopt means nothing arrived in time, or the watch
+  // has ended (then ended() is true): stopped, timed out, closed by a fault, or too slow.
+  std::optional<WatchEvent> next(std::chrono::milliseconds wait);
+  bool ended() const;
+  void stop();
+
+  struct State;
+  Watch(std::shared_ptr<State> s, std::weak_ptr<Store::Impl> store);
+
+ private:
+  std::shared_ptr<State> s_;
+  std::weak_ptr<Store::Impl> store_;
+};
+
+// The list object the API server returns: {"kind":"<Kind>List","apiVersion":..,"metadata":{...},"items":[...]}.
+JsonDoc make_list(const ResourceType& type, const ListResult& r);
+
+}  // namespace kop::local

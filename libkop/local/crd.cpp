@@ -1,0 +1,486 @@
+#include "crd.h"
+
+#include <re2/re2.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "validation.h"
+
+namespace kop::local::crd {
+
+namespace {
+
+constexpr std::string_view kCrdGroup = "apiextensions.k8s.io";
+
+JsonValue condition(std::string_view type, std::string_view reason, std::string_view message, JsonAlloc& a,
+                    const std::string& now) {
+  JsonValue c(rapidjson::kObjectType);
+  c.AddMember("type", json::str(type, a), a);
+  c.AddMember("status", "True", a);
+  c.AddMember("lastTransitionTime", json::str(now, a), a);
+  c.AddMember("reason", json::str(reason, a), a);
+  c.AddMember("message", json::str(message, a), a);
+  return c;
+}
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string storage_version_of(const JsonValue& crd) {
+  if (const JsonValue* vs = json::path(crd, {"spec", "versions"}); vs && vs->IsArray()) {
+    for (auto& v : vs->GetArray()) {
+      if (auto* s = json::get(v, "storage"); s && s->IsTrue()) return std::string(json::get_string(v, "name"));
+    }
+    if (vs->Size() > 0) return std::string(json::get_string((*vs)[0], "name"));
+  }
+  return "";
+}
+
+}  // namespace
+
+void register_crd(Registry& reg, const JsonValue& crd) {
+  std::string group(json::path_string(crd, {"spec", "group"}));
+  const JsonValue* names = json::path(crd, {"spec", "names"});
+  if (!names) return;
+  std::string plural(json::get_string(*names, "plural"));
+  reg.remove(group, plural);
+  std::string storage = storage_version_of(crd);
+  const JsonValue* vs = json::path(crd, {"spec", "versions"});
+  if (!vs || !vs->IsArray()) return;
+  for (auto& v : vs->GetArray()) {
+    auto* served = json::get(v, "served");
+    if (served && served->IsFalse()) continue;
+    ResourceType t;
+    t.group = group;
+    t.version = std::string(json::get_string(v, "name"));
+    t.resource = plural;
+    t.kind = std::string(json::get_string(*names, "kind"));
+    t.singular = std::string(json::get_string(*names, "singular"));
+    if (t.singular.empty()) {
+      for (char c : t.kind) t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    t.namespaced = json::path_string(crd, {"spec", "scope"}) != "Cluster";
+    t.has_status = json::path(v, {"subresources", "status"}) != nullptr;
+    t.tracks_generation = true;
+    t.custom = true;
+    t.storage_version = storage;
+    if (const JsonValue* sn = json::get(*names, "shortNames"); sn && sn->IsArray()) {
+      for (auto& s : sn->GetArray()) t.short_names.emplace_back(json::view(s));
+    }
+    if (const JsonValue* cat = json::get(*names, "categories"); cat && cat->IsArray()) {
+      for (auto& s : cat->GetArray()) t.categories.emplace_back(json::view(s));
+    }
+    if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"}); sch && sch->IsObject()) {
+      t.schema = json::share(json::clone(*sch));
+    }
+    if (const JsonValue* cols = json::get(v, "additionalPrinterColumns"); cols && cols->IsArray()) {
+      for (auto& c : cols->GetArray()) {
+        PrinterColumn pc;
+        pc.name = std::string(json::get_string(c, "name"));
+        pc.type = std::string(json::get_string(c, "type"));
+        pc.json_path = std::string(json::get_string(c, "jsonPath"));
+        pc.description = std::string(json::get_string(c, "description"));
+        pc.format = std::string(json::get_string(c, "format"));
+        if (auto* p = json::get(c, "priority"); p && p->IsInt()) pc.priority = p->GetInt();
+        t.columns.push_back(std::move(pc));
+      }
+    }
+    reg.add(std::move(t));
+  }
+}
+
+bool status_is_current(const JsonValue& crd) {
+  const JsonValue* accepted = json::path(crd, {"status", "acceptedNames"});
+  const JsonValue* names = json::path(crd, {"spec", "names"});
+  if (!accepted || !names || !json::equal(*accepted, *names)) return false;
+  const JsonValue* conds = json::path(crd, {"status", "conditions"});
+  return conds && conds->IsArray() && conds->Size() >= 2;
+}
+
+void set_status(JsonDoc& crd) {
+  auto& a = crd.GetAllocator();
+  JsonValue st(rapidjson::kObjectType);
+  std::string now = now_rfc3339();
+  JsonValue conds(rapidjson::kArrayType);
+  conds.PushBack(condition("NamesAccepted", "NoConflicts", "no conflicts found", a, now), a);
+  conds.PushBack(condition("Established", "InitialNamesAccepted", "the initial names have been accepted", a, now), a);
+  st.AddMember("conditions", conds, a);
+  if (const JsonValue* names = json::path(crd, {"spec", "names"})) st.AddMember("acceptedNames", json::copy(*names, a), a);
+  JsonValue stored(rapidjson::kArrayType);
+  std::string sv = storage_version_of(crd);
+  if (const JsonValue* old = json::path(crd, {"status", "storedVersions"}); old && old->IsArray()) {
+    for (auto& v : old->GetArray()) {
+      if (json::view(v) != sv) stored.PushBack(json::copy(v, a), a);
+    }
+  }
+  stored.PushBack(json::str(sv, a), a);
+  st.AddMember("storedVersions", stored, a);
+  json::set(crd, "status", std::move(st), a);
+}
+
+std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old) {
+  (void)old;
+  FieldErrors errs;
+  std::string_view name = json::path_string(crd, {"metadata", "name"});
+  std::string_view group = json::path_string(crd, {"spec", "group"});
+  std::string_view plural = json::path_string(crd, {"spec", "names", "plural"});
+  std::string_view kind = json::path_string(crd, {"spec", "names", "kind"});
+  if (name != std::string(plural) + "." + std::string(group)) {
+    errs.push_back(field::invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"));
+  }
+  if (group.empty()) {
+    errs.push_back(field::required("spec.group"));
+  } else if (group.find('.') == std::string_view::npos) {
+    errs.push_back(field::invalid("spec.group", group, "should be a domain with at least one dot"));
+  }
+  if (plural.empty()) errs.push_back(field::required("spec.names.plural"));
+  if (kind.empty()) errs.push_back(field::required("spec.names.kind"));
+  std::string_view scope = json::path_string(crd, {"spec", "scope"});
+  if (scope != "Cluster" && scope != "Namespaced") {
+    if (scope.empty()) {
+      errs.push_back(field::required("spec.scope"));
+    } else {
+      errs.push_back(field::not_supported("spec.scope", scope, {"Cluster", "Namespaced"}));
+    }
+  }
+  const JsonValue* vs = json::path(crd, {"spec", "versions"});
+  if (!vs || !vs->IsArray() || vs->Empty()) {
+    errs.push_back(field::invalid_raw("spec.versions", "[]apiextensions.CustomResourceDefinitionVersion(nil)",
+                                      "must have exactly one version marked as storage version"));
+  } else {
+    int storage = 0;
+    for (rapidjson::SizeType i = 0; i < vs->Size(); ++i) {
+      const JsonValue& v = (*vs)[i];
+      if (auto* s = json::get(v, "storage"); s && s->IsTrue()) storage++;
+      std::string p = validation::idx("spec.versions", i);
+      if (!json::path(v, {"schema", "openAPIV3Schema"})) {
+        errs.push_back(field::required(p + ".schema.openAPIV3Schema", "schemas are required"));
+      }
+      std::string_view vn = json::get_string(v, "name");
+      for (auto& m : validation::is_dns1035_label(vn)) errs.push_back(field::invalid(p + ".name", vn, m));
+    }
+    if (storage != 1) {
+      errs.push_back(field::invalid_raw("spec.versions", "[]apiextensions.CustomResourceDefinitionVersion{...}",
+                                        "must have exactly one version marked as storage version"));
+    }
+  }
+  if (errs.empty()) return std::nullopt;
+  return errors::invalid(std::string(kCrdGroup), "CustomResourceDefinition", name, errs);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Structural schema: pruning, defaulting, validation.
+
+namespace {
+
+bool flag(const JsonValue& s, std::string_view k) {
+  const JsonValue* v = json::get(s, k);
+  return v && v->IsTrue();
+}
+
+// The schema for a member `k` of an object with schema `s`, or nullptr (unknown field).
+const JsonValue* member_schema(const JsonValue& s, std::string_view k) {
+  if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
+    if (const JsonValue* p = json::get(*props, k)) return p;
+  }
+  if (const JsonValue* ap = json::get(s, "additionalProperties"); ap && ap->IsObject()) return ap;
+  return nullptr;
+}
+
+bool keeps_unknown(const JsonValue& s) {
+  if (flag(s, "x-kubernetes-preserve-unknown-fields")) return true;
+  const JsonValue* ap = json::get(s, "additionalProperties");
+  return ap && (ap->IsTrue() || ap->IsObject());
+}
+
+void prune(JsonValue& v, const JsonValue& s, JsonAlloc& a, bool root) {
+  if (v.IsObject()) {
+    bool embedded = flag(s, "x-kubernetes-embedded-resource");
+    for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
+      std::string_view k = json::view(it->name);
+      if ((root || embedded) && (k == "apiVersion" || k == "kind" || k == "metadata")) {
+        ++it;
+        continue;
+      }
+      const JsonValue* ms = member_schema(s, k);
+      if (!ms) {
+        if (keeps_unknown(s)) {
+          ++it;
+          continue;
+        }
+        it = v.EraseMember(it);
+        continue;
+      }
+      // null for a non-nullable field without a default is dropped (structural defaulting).
+      if (it->value.IsNull() && !flag(*ms, "nullable")) {
+        if (!json::get(*ms, "default")) {
+          it = v.EraseMember(it);
+          continue;
+        }
+      }
+      prune(it->value, *ms, a, false);
+      ++it;
+    }
+  } else if (v.IsArray()) {
+    if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
+      for (auto& e : v.GetArray()) prune(e, *items, a, false);
+    }
+  }
+}
+
+void apply_defaults(JsonValue& v, const JsonValue& s, JsonAlloc& a) {
+  if (v.IsObject()) {
+    if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
+      for (auto& p : props->GetObject()) {
+        std::string_view k = json::view(p.name);
+        JsonValue* cur = json::get(v, k);
+        const JsonValue* def = json::get(p.value, "default");
+        if (def && (!cur || (cur->IsNull() && !flag(p.value, "nullable")))) {
+          json::set(v, k, json::copy(*def, a), a);
+        }
+      }
+    }
+    for (auto& m : v.GetObject()) {
+      const JsonValue* ms = member_schema(s, json::view(m.name));
+      if (ms) apply_defaults(m.value, *ms, a);
+    }
+  } else if (v.IsArray()) {
+    if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
+      for (auto& e : v.GetArray()) apply_defaults(e, *items, a);
+    }
+  }
+}
+
+std::string num_repr(const JsonValue& v) {
+  if (v.IsInt64()) return std::to_string(v.GetInt64());
+  if (v.IsUint64()) return std::to_string(v.GetUint64());
+  if (v.IsDouble()) {
+    double d = v.GetDouble();
+    if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(int64_t(d));
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", d);
+    return buf;
+  }
+  return json::dump(v);
+}
+
+// Go's %v of a decoded JSON value (err.Value in kube-openapi errors).
+std::string go_value(const JsonValue& v) {
+  if (v.IsString()) return field::quote(json::view(v));
+  if (v.IsNumber()) return num_repr(v);
+  if (v.IsBool()) return v.GetBool() ? "true" : "false";
+  if (v.IsNull()) return "null";
+  return field::repr(v);
+}
+
+struct RegexCache {
+  std::mutex mu;
+  std::map<std::string, std::unique_ptr<RE2>> m;
+  const RE2* get(const std::string& p) {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = m.find(p);
+    if (it == m.end()) {
+      RE2::Options o;
+      o.set_log_errors(false);
+      it = m.emplace(p, std::make_unique<RE2>(p, o)).first;
+    }
+    return it->second->ok() ? it->second.get() : nullptr;
+  }
+};
+RegexCache& regexes() {
+  static RegexCache c;
+  return c;
+}
+
+bool format_ok(std::string_view fmt, const JsonValue& v) {
+  if (!v.IsString()) return true;
+  std::string s(json::view(v));
+  if (fmt == "date-time" || fmt == "datetime") {
+    static const RE2 re(R"(^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
+    return RE2::FullMatch(s, re);
+  }
+  if (fmt == "date") {
+    static const RE2 re(R"(^\d{4}-\d{2}-\d{2}$)");
+    return RE2::FullMatch(s, re);
+  }
+  if (fmt == "ipv4") return validation::is_valid_ip(s).empty() && s.find(':') == std::string::npos;
+  if (fmt == "ipv6") return s.find(':') != std::string::npos && validation::is_valid_ip(s).empty();
+  if (fmt == "uuid") {
+    static const RE2 re(R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
+    return RE2::FullMatch(s, re);
+  }
+  if (fmt == "byte") {
+    static const RE2 re(R"(^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$)");
+    return RE2::FullMatch(s, re);
+  }
+  if (fmt == "hostname") return !s.empty() && s.size() <= 255 && validation::is_dns1123_subdomain(s).empty();
+  if (fmt == "email") return s.find('@') != std::string::npos && s.find('@') > 0 && s.back() != '@';
+  return true;  // other formats are accepted as the API server's list allows them
+}
+
+std::string type_of_value(const JsonValue& v) {
+  std::string_view t = json::type_name(v);
+  return std::string(t);
+}
+
+bool type_ok(std::string_view type, const JsonValue& v) {
+  if (type.empty()) return true;
+  std::string_view actual = json::type_name(v);
+  if (type == "number") return v.IsNumber();
+  if (type == "integer") return actual == "integer";
+  return type == actual;
+}
+
+void validate_value(const JsonValue& v, const JsonValue& s, const std::string& path, FieldErrors& errs, bool root) {
+  auto add_invalid = [&](const std::string& msg) { errs.push_back(field::invalid_raw(path, go_value(v), msg)); };
+  const std::string& name = path;
+  if (v.IsNull()) {
+    if (flag(s, "nullable")) return;
+  }
+  bool int_or_string = flag(s, "x-kubernetes-int-or-string");
+  std::string_view type = json::get_string(s, "type");
+  if (int_or_string) {
+    if (!(json::type_name(v) == "integer" || v.IsString())) {
+      errs.push_back(field::invalid_raw(path, field::quote(type_of_value(v)),
+                                        name + " in body must be of type integer,string: " +
+                                            field::quote(type_of_value(v))));
+      return;
+    }
+  } else if (!type.empty() && !type_ok(type, v)) {
+    errs.push_back(field::invalid_raw(path, field::quote(type_of_value(v)),
+                                      name + " in body must be of type " + std::string(type) + ": " +
+                                          field::quote(type_of_value(v))));
+    return;
+  }
+  if (const JsonValue* en = json::get(s, "enum"); en && en->IsArray()) {
+    bool found = false;
+    for (auto& e : en->GetArray()) found = found || json::equal(e, v);
+    if (!found) {
+      std::vector<std::string> vals;
+      for (auto& e : en->GetArray()) vals.push_back(e.IsString() ? std::string(json::view(e)) : json::dump(e));
+      FieldError fe = field::not_supported(path, "", vals);
+      fe.bad_value = go_value(v);
+      errs.push_back(std::move(fe));
+    }
+  }
+  if (v.IsString()) {
+    std::string_view sv = json::view(v);
+    // Lengths count runes, as Go's utf8.RuneCountInString.
+    size_t runes = 0;
+    for (unsigned char c : sv) runes += (c & 0xC0) != 0x80;
+    if (auto* m = json::get(s, "maxLength"); m && m->IsInt64() && int64_t(runes) > m->GetInt64()) {
+      add_invalid(name + " in body should be at most " + std::to_string(m->GetInt64()) + " chars long");
+    }
+    if (auto* m = json::get(s, "minLength"); m && m->IsInt64() && int64_t(runes) < m->GetInt64()) {
+      add_invalid(name + " in body should be at least " + std::to_string(m->GetInt64()) + " chars long");
+    }
+    if (std::string_view pat = json::get_string(s, "pattern"); !pat.empty()) {
+      const RE2* re = regexes().get(std::string(pat));
+      if (re && !RE2::PartialMatch(std::string(sv), *re)) {
+        add_invalid(name + " in body should match '" + std::string(pat) + "'");
+      }
+    }
+    if (std::string_view fmt = json::get_string(s, "format"); !fmt.empty() && !format_ok(fmt, v)) {
+      add_invalid(name + " in body must be of type " + std::string(fmt) + ": " + field::quote(sv));
+    }
+  }
+  if (v.IsNumber()) {
+    double d = v.GetDouble();
+    if (auto* m = json::get(s, "maximum"); m && m->IsNumber()) {
+      bool excl = flag(s, "exclusiveMaximum");
+      if (excl ? d >= m->GetDouble() : d > m->GetDouble()) {
+        add_invalid(name + " in body should be less than " + (excl ? "" : "or equal to ") + num_repr(*m));
+      }
+    }
+    if (auto* m = json::get(s, "minimum"); m && m->IsNumber()) {
+      bool excl = flag(s, "exclusiveMinimum");
+      if (excl ? d <= m->GetDouble() : d < m->GetDouble()) {
+        add_invalid(name + " in body should be greater than " + (excl ? "" : "or equal to ") + num_repr(*m));
+      }
+    }
+    if (auto* m = json::get(s, "multipleOf"); m && m->IsNumber() && m->GetDouble() != 0) {
+      double q = d / m->GetDouble();
+      if (std::fabs(q - std::round(q)) > 1e-9) add_invalid(name + " in body should be a multiple of " + num_repr(*m));
+    }
+    std::string_view fmt = json::get_string(s, "format");
+    if (fmt == "int32" && (d > 2147483647.0 || d < -2147483648.0)) {
+      add_invalid(name + " in body must be of type int32: " + field::quote(num_repr(v)));
+    }
+  }
+  if (v.IsArray()) {
+    int64_t n = v.Size();
+    if (auto* m = json::get(s, "maxItems"); m && m->IsInt64() && n > m->GetInt64()) {
+      errs.push_back(field::invalid_raw(path, std::to_string(n),
+                                        name + " in body should have at most " + std::to_string(m->GetInt64()) + " items"));
+    }
+    if (auto* m = json::get(s, "minItems"); m && m->IsInt64() && n < m->GetInt64()) {
+      errs.push_back(field::invalid_raw(path, std::to_string(n),
+                                        name + " in body should have at least " + std::to_string(m->GetInt64()) + " items"));
+    }
+    if (flag(s, "uniqueItems")) {
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+        for (rapidjson::SizeType j = i + 1; j < v.Size(); ++j) {
+          if (json::equal(v[i], v[j])) {
+            add_invalid(name + " in body shouldn't contain duplicates");
+            i = v.Size();
+            break;
+          }
+        }
+      }
+    }
+    if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) validate_value(v[i], *items, validation::idx(path, i), errs, false);
+    }
+  }
+  if (v.IsObject()) {
+    if (const JsonValue* req = json::get(s, "required"); req && req->IsArray()) {
+      for (auto& r : req->GetArray()) {
+        std::string_view k = json::view(r);
+        const JsonValue* m = json::get(v, k);
+        if (!m) errs.push_back(field::required(path.empty() ? std::string(k) : path + "." + std::string(k)));
+      }
+    }
+    int64_t n = v.MemberCount();
+    if (auto* m = json::get(s, "maxProperties"); m && m->IsInt64() && n > m->GetInt64()) {
+      add_invalid(name + " in body should have at most " + std::to_string(m->GetInt64()) + " properties");
+    }
+    if (auto* m = json::get(s, "minProperties"); m && m->IsInt64() && n < m->GetInt64()) {
+      add_invalid(name + " in body should have at least " + std::to_string(m->GetInt64()) + " properties");
+    }
+    for (auto& m : v.GetObject()) {
+      std::string_view k = json::view(m.name);
+      if (root && (k == "apiVersion" || k == "kind" || k == "metadata")) continue;
+      const JsonValue* ms = member_schema(s, k);
+      if (!ms) continue;
+      std::string child = path.empty() ? std::string(k) : path + "." + std::string(k);
+      validate_value(m.value, *ms, child, errs, false);
+    }
+  }
+}
+
+}  // namespace
+
+void default_custom(const ResourceType& t, JsonDoc& obj) {
+  if (!t.schema) return;
+  const JsonValue& s = t.schema->doc();
+  auto& a = obj.GetAllocator();
+  prune(obj, s, a, true);
+  apply_defaults(obj, s, a);
+}
+
+void validate_custom(const ResourceType& t, const JsonValue& obj, const JsonValue* old, FieldErrors& errs) {
+  (void)old;
+  if (!t.schema) return;
+  validate_value(obj, t.schema->doc(), "", errs, true);
+}
+
+}  // namespace kop::local::crd

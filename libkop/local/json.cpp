@@ -1,0 +1,166 @@
+#include "kop/local/json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cmath>
+
+namespace kop::local::json {
+
+std::optional<JsonDoc> parse(std::string_view text, std::string* error) {
+  JsonDoc d;
+  d.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+  if (d.HasParseError()) {
+    if (error) {
+      *error = std::string(rapidjson::GetParseError_En(d.GetParseError())) + " at offset " +
+               std::to_string(d.GetErrorOffset());
+    }
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::string dump(const JsonValue& v) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  v.Accept(w);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+std::string dump_pretty(const JsonValue& v) {
+  rapidjson::StringBuffer sb;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  w.SetIndent(' ', 2);
+  v.Accept(w);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+ObjectPtr share(JsonDoc&& d) {
+  if (!d.IsObject()) d.SetObject();
+  return kop::api::share(std::move(kop::api::Object::from_document(std::move(d))).value());
+}
+
+JsonDoc clone(const JsonValue& v) {
+  JsonDoc d;
+  d.CopyFrom(v, d.GetAllocator());
+  return d;
+}
+
+const JsonValue* get(const JsonValue& obj, std::string_view key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(JsonValue(ref(key)));
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+JsonValue* get(JsonValue& obj, std::string_view key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(JsonValue(ref(key)));
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+const JsonValue* path(const JsonValue& obj, std::initializer_list<std::string_view> keys) {
+  const JsonValue* cur = &obj;
+  for (auto k : keys) {
+    cur = get(*cur, k);
+    if (!cur) return nullptr;
+  }
+  return cur;
+}
+
+std::string_view get_string(const JsonValue& obj, std::string_view key) {
+  const JsonValue* v = get(obj, key);
+  return v ? view(*v) : std::string_view();
+}
+
+std::string_view path_string(const JsonValue& obj, std::initializer_list<std::string_view> keys) {
+  const JsonValue* v = path(obj, keys);
+  return v ? view(*v) : std::string_view();
+}
+
+void set(JsonValue& obj, std::string_view key, JsonValue value, JsonAlloc& a) {
+  if (!obj.IsObject()) obj.SetObject();
+  auto it = obj.FindMember(JsonValue(ref(key)));
+  if (it != obj.MemberEnd()) {
+    it->value = std::move(value);
+  } else {
+    obj.AddMember(str(key, a), std::move(value), a);
+  }
+}
+
+void set_string(JsonValue& obj, std::string_view key, std::string_view value, JsonAlloc& a) {
+  set(obj, key, str(value, a), a);
+}
+
+JsonValue& ensure_object(JsonValue& obj, std::string_view key, JsonAlloc& a) {
+  if (!obj.IsObject()) obj.SetObject();
+  auto it = obj.FindMember(JsonValue(ref(key)));
+  if (it == obj.MemberEnd()) {
+    obj.AddMember(str(key, a), JsonValue(rapidjson::kObjectType), a);
+    return (obj.MemberEnd() - 1)->value;
+  }
+  if (!it->value.IsObject()) it->value.SetObject();
+  return it->value;
+}
+
+bool erase(JsonValue& obj, std::string_view key) {
+  if (!obj.IsObject()) return false;
+  auto it = obj.FindMember(JsonValue(ref(key)));
+  if (it == obj.MemberEnd()) return false;
+  obj.EraseMember(it);
+  return true;
+}
+
+bool equal(const JsonValue& a, const JsonValue& b) {
+  if (a.IsNumber() && b.IsNumber()) {
+    if (a.IsInt64() && b.IsInt64()) return a.GetInt64() == b.GetInt64();
+    if (a.IsUint64() && b.IsUint64()) return a.GetUint64() == b.GetUint64();
+    return a.GetDouble() == b.GetDouble();
+  }
+  if (a.GetType() != b.GetType()) {
+    // true/false are distinct rapidjson types.
+    return false;
+  }
+  switch (a.GetType()) {
+    case rapidjson::kNullType:
+    case rapidjson::kTrueType:
+    case rapidjson::kFalseType:
+      return true;
+    case rapidjson::kStringType:
+      return view(a) == view(b);
+    case rapidjson::kArrayType: {
+      if (a.Size() != b.Size()) return false;
+      for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {
+        if (!equal(a[i], b[i])) return false;
+      }
+      return true;
+    }
+    case rapidjson::kObjectType: {
+      if (a.MemberCount() != b.MemberCount()) return false;
+      for (auto& m : a.GetObject()) {
+        auto it = b.FindMember(m.name);
+        if (it == b.MemberEnd() || !equal(m.value, it->value)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+std::string_view type_name(const JsonValue& v) {
+  if (v.IsNull()) return "null";
+  if (v.IsBool()) return "boolean";
+  if (v.IsString()) return "string";
+  if (v.IsArray()) return "array";
+  if (v.IsObject()) return "object";
+  if (v.IsInt64() || v.IsUint64()) return "integer";
+  if (v.IsDouble()) {
+    double d = v.GetDouble();
+    return (std::floor(d) == d && std::isfinite(d)) ? "integer" : "number";
+  }
+  return "unknown";
+}
+
+}  // namespace kop::local::json

@@ -1,0 +1,1471 @@
+#include "kop/local/store.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "apply.h"
+#include "crd.h"
+#include "patch.h"
+#include "selectors.h"
+#include "strategy.h"
+#include "validation.h"
+
+namespace kop::local {
+
+std::string_view to_string(EventType t) {
+  switch (t) {
+    case EventType::Added: return "ADDED";
+    case EventType::Modified: return "MODIFIED";
+    case EventType::Deleted: return "DELETED";
+    case EventType::Bookmark: return "BOOKMARK";
+    case EventType::Error: return "ERROR";
+  }
+  return "ERROR";
+}
+
+std::optional<PatchType> patch_type_from_content_type(std::string_view ct) {
+  auto semi = ct.find(';');
+  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  if (ct == "application/merge-patch+json") return PatchType::Merge;
+  if (ct == "application/json-patch+json") return PatchType::Json;
+  if (ct == "application/strategic-merge-patch+json") return PatchType::StrategicMerge;
+  if (ct == "application/apply-patch+yaml") return PatchType::Apply;
+  return std::nullopt;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 r(std::random_device{}() ^ (uint64_t(std::random_device{}()) << 32));
+  return r;
+}
+
+std::string new_uid() {
+  uint64_t a = rng()(), b = rng()();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", unsigned(a >> 32), unsigned((a >> 16) & 0xffff),
+                unsigned(a & 0xffff), unsigned(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string random_suffix() {
+  static constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string s;
+  for (int i = 0; i < 5; ++i) s += kAlphabet[rng()() % (sizeof kAlphabet - 1)];
+  return s;
+}
+
+std::optional<uint64_t> parse_rv(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  return v;
+}
+
+uint64_t rv_of(const JsonValue& obj) { return parse_rv(json::path_string(obj, {"metadata", "resourceVersion"})).value_or(0); }
+
+std::string b64url(std::string_view in) {
+  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += t[(v >> 6) & 63];
+    out += t[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += t[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> unb64url(std::string_view in) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-' || c == '+') return 62;
+    if (c == '_' || c == '/') return 63;
+    return -1;
+  };
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) return std::nullopt;
+    buf = (buf << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((buf >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+const JsonValue* meta_of(const JsonValue& obj) { return json::get(obj, "metadata"); }
+
+std::vector<std::string> finalizers_of(const JsonValue& obj) {
+  std::vector<std::string> out;
+  if (const JsonValue* f = json::path(obj, {"metadata", "finalizers"}); f && f->IsArray()) {
+    for (auto& v : f->GetArray()) out.emplace_back(json::view(v));
+  }
+  return out;
+}
+
+bool has_finalizer(const JsonValue& obj, std::string_view f) {
+  auto fs = finalizers_of(obj);
+  return std::find(fs.begin(), fs.end(), f) != fs.end();
+}
+
+void set_finalizers(JsonDoc& d, const std::vector<std::string>& fs) {
+  auto& a = d.GetAllocator();
+  JsonValue& meta = json::ensure_object(d, "metadata", a);
+  if (fs.empty()) {
+    json::erase(meta, "finalizers");
+    return;
+  }
+  JsonValue arr(rapidjson::kArrayType);
+  for (auto& f : fs) arr.PushBack(json::str(f, a), a);
+  json::set(meta, "finalizers", std::move(arr), a);
+}
+
+bool is_deleting(const JsonValue& obj) { return !json::path_string(obj, {"metadata", "deletionTimestamp"}).empty(); }
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Watch state
+
+struct Watch::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<WatchEvent> q;
+  bool closed = false;   // no further events will be queued
+  bool stopped = false;  // the consumer stopped
+  bool ended = false;
+  size_t cap = 1000;
+  int close_after = 0;  // fault: end after this many delivered events
+  int delivered = 0;
+
+  // filters (immutable after creation)
+  ResourceTypePtr type;
+  std::string ns;
+  LabelSelector labels;
+  FieldSelector fields;
+  uint64_t after_rv = 0;
+  bool bookmarks = false;
+  std::chrono::milliseconds bookmark_interval{1000};
+  Clock::time_point next_bookmark;
+  std::optional<Clock::time_point> deadline;
+};
+
+namespace {
+
+struct HistEvent {
+  uint64_t rv;
+  EventType type;
+  std::string key;
+  ObjectPtr obj;   // new state; for DELETED the last state carrying the deletion's resourceVersion
+  ObjectPtr prev;  // previous stored state (MODIFIED, DELETED)
+};
+
+struct Table {
+  std::map<std::string, ObjectPtr> objects;
+  std::deque<HistEvent> history;
+  uint64_t start_rv = 0;
+  bool evicted = false;
+  std::vector<std::shared_ptr<Watch::State>> watchers;
+
+  // The API server's "oldest - 1": watches from below it are too old.
+  uint64_t oldest_minus_one() const {
+    if (evicted && !history.empty()) return history.front().rv - 1;
+    return start_rv;
+  }
+};
+
+}  // namespace
+
+struct Store::Impl {
+  StoreOptions opts;
+  Registry registry;
+  Faults faults;
+  mutable std::mutex mu;
+  uint64_t rv = 1;
+  std::map<std::string, Table> tables;  // by group_resource
+  bool gc_dirty = false;
+
+  Table& table(const ResourceType& t) {
+    auto it = tables.find(t.group_resource());
+    if (it == tables.end()) {
+      it = tables.emplace(t.group_resource(), Table{}).first;
+      it->second.start_rv = rv;
+    }
+    return it->second;
+  }
+
+  std::string key_of(const ResourceType& t, std::string_view ns, std::string_view name) const {
+    if (!t.namespaced) return std::string(name);
+    return std::string(ns) + "/" + std::string(name);
+  }
+
+  // The stored object as `t`'s version presents it.
+  ObjectPtr present(const ResourceType& t, const ObjectPtr& p) const {
+    if (!p) return p;
+    std::string_view av = json::get_string(p->doc(), "apiVersion");
+    std::string want = t.api_version();
+    if (av == want) return p;
+    JsonDoc d = json::clone(p->doc());
+    json::set_string(d, "apiVersion", want, d.GetAllocator());
+    return json::share(std::move(d));
+  }
+
+  ApiStatus fault_status(int code, std::string_view verb, const ResourceType& t) {
+    switch (code) {
+      case 429: return errors::too_many_requests("Too many requests, please try again later.", 1);
+      case 410:
+        if (verb == "list") return errors::expired("The resourceVersion for the provided list is too old.");
+        return errors::expired("too old resource version: 1 (" + std::to_string(rv) + ")");
+      case 503: return errors::service_unavailable("injected fault: service unavailable");
+      case 504: return errors::timeout("injected fault", 1);
+      case 409: return errors::conflict_modified(t.group, t.resource, "");
+      default: return errors::internal("injected fault");
+    }
+  }
+
+  std::optional<ApiStatus> check_faults(std::string_view verb, const ResourceType& t) {
+    auto lat = faults.latency();
+    if (lat.count() > 0) std::this_thread::sleep_for(lat);
+    if (auto code = faults.take_failure(verb, t.resource)) return fault_status(*code, verb, t);
+    return std::nullopt;
+  }
+
+  // --- watch fan-out ---------------------------------------------------------------------------
+
+  static bool push(Watch::State& w, WatchEvent ev) {
+    std::lock_guard<std::mutex> l(w.mu);
+    if (w.closed || w.stopped) return false;
+    if (w.q.size() >= w.cap) {
+      // Too slow: the API server's cacher terminates such a watcher rather than block.
+      w.closed = true;
+      w.cv.notify_all();
+      return false;
+    }
+    w.q.push_back(std::move(ev));
+    w.cv.notify_all();
+    return true;
+  }
+
+  // What `w` sees of `ev`, per the cacher's rules (selectors: entering is ADDED, leaving DELETED).
+  std::optional<WatchEvent> convert(const Watch::State& w, const HistEvent& ev) const {
+    if (ev.rv <= w.after_rv) return std::nullopt;
+    if (!w.ns.empty()) {
+      if (ev.key.compare(0, w.ns.size() + 1, w.ns + "/") != 0) return std::nullopt;
+    }
+    auto passes = [&](const ObjectPtr& p) {
+      if (!p) return false;
+      const JsonValue& d = p->doc();
+      return w.labels.matches(json::path(d, {"metadata", "labels"})) && w.fields.matches(d);
+    };
+    bool cur = ev.type != EventType::Deleted && passes(ev.obj);
+    bool old = ev.type == EventType::Deleted ? passes(ev.obj) : passes(ev.prev);
+    if (ev.type == EventType::Deleted) {
+      if (!old) return std::nullopt;
+      return WatchEvent{EventType::Deleted, present(*w.type, ev.obj)};
+    }
+    if (cur && !old) return WatchEvent{EventType::Added, present(*w.type, ev.obj)};
+    if (cur && old) return WatchEvent{EventType::Modified, present(*w.type, ev.obj)};
+    if (!cur && old) {
+      JsonDoc d = json::clone(ev.prev->doc());
+      auto& a = d.GetAllocator();
+      json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(ev.rv), a);
+      return WatchEvent{EventType::Deleted, present(*w.type, json::share(std::move(d)))};
+    }
+    return std::nullopt;
+  }
+
+  void fan_out(Table& tab, const HistEvent& ev) {
+    auto& ws = tab.watchers;
+    for (size_t i = 0; i < ws.size();) {
+      auto& w = ws[i];
+      bool alive;
+      {
+        std::lock_guard<std::mutex> l(w->mu);
+        alive = !w->closed && !w->stopped;
+      }
+      if (alive) {
+        if (auto e = convert(*w, ev)) alive = push(*w, std::move(*e));
+      }
+      if (!alive) {
+        ws[i] = ws.back();
+        ws.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // --- commit ----------------------------------------------------------------------------------
+
+  // Stores `d` under `key` with the next resourceVersion and tells watchers.
+  ObjectPtr commit(Table& tab, const std::string& key, EventType type, JsonDoc d, ObjectPtr prev) {
+    uint64_t nrv = ++rv;
+    auto& a = d.GetAllocator();
+    json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv), a);
+    ObjectPtr p = json::share(std::move(d));
+    if (type == EventType::Deleted) {
+      tab.objects.erase(key);
+    } else {
+      tab.objects[key] = p;
+    }
+    tab.history.push_back({nrv, type, key, p, std::move(prev)});
+    while (tab.history.size() > std::max<size_t>(opts.history_size, 1)) {
+      tab.history.pop_front();
+      tab.evicted = true;
+    }
+    fan_out(tab, tab.history.back());
+    return p;
+  }
+
+  ObjectPtr commit_delete(Table& tab, const std::string& key, const ObjectPtr& last) {
+    gc_dirty = true;
+    return commit(tab, key, EventType::Deleted, json::clone(last->doc()), last);
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  ResourceTypePtr storage_type(const ResourceType& t) {
+    if (t.storage_version == t.version) return std::make_shared<const ResourceType>(t);
+    auto s = registry.by_resource(t.group, t.storage_version, t.resource);
+    return s ? s : std::make_shared<const ResourceType>(t);
+  }
+
+  // Normalises apiVersion/kind of an incoming object to `t` and then to storage.
+  std::optional<ApiStatus> check_type(const ResourceType& t, JsonDoc& d) {
+    if (!d.IsObject()) return errors::bad_request("the body of the request must be a JSON object");
+    auto& a = d.GetAllocator();
+    std::string_view av = json::get_string(d, "apiVersion");
+    std::string_view kind = json::get_string(d, "kind");
+    if (!av.empty() && av != t.api_version()) {
+      return errors::bad_request("the API version in the data (" + std::string(av) +
+                                 ") does not match the expected API version (" + t.api_version() + ")");
+    }
+    if (!kind.empty() && kind != t.kind) {
+      return errors::bad_request("the kind in the data (" + std::string(kind) + ") does not match the expected kind (" +
+                                 t.kind + ")");
+    }
+    std::string storage_av = t.group.empty() ? t.storage_version : t.group + "/" + t.storage_version;
+    json::set_string(d, "apiVersion", storage_av, a);
+    json::set_string(d, "kind", t.kind, a);
+    return std::nullopt;
+  }
+
+  const JsonValue* namespace_obj(std::string_view ns) {
+    auto it = tables.find("namespaces");
+    if (it == tables.end()) return nullptr;
+    auto o = it->second.objects.find(std::string(ns));
+    return o == it->second.objects.end() ? nullptr : &o->second->doc();
+  }
+
+  std::optional<ApiStatus> validate(const ResourceType& t, const JsonValue& obj, const JsonValue* old) {
+    FieldErrors errs;
+    validation::object_meta(t, obj, errs);
+    validation::builtin(t, obj, old, errs);
+    if (t.custom) crd::validate_custom(t, obj, old, errs);
+    if (!errs.empty()) {
+      return errors::invalid(t.group, t.kind, json::path_string(obj, {"metadata", "name"}), errs);
+    }
+    return std::nullopt;
+  }
+
+  // --- create ----------------------------------------------------------------------------------
+
+  Result<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d, const WriteOptions& o) {
+    if (auto e = check_type(t, d)) return *e;
+    auto& a = d.GetAllocator();
+    JsonValue& meta = json::ensure_object(d, "metadata", a);
+    if (t.namespaced) {
+      std::string_view bns = json::get_string(meta, "namespace");
+      if (!bns.empty() && !ns.empty() && bns != ns) {
+        return errors::bad_request("the namespace of the provided object does not match the namespace sent on the request");
+      }
+      if (ns.empty()) ns = bns;
+      if (!ns.empty()) json::set_string(meta, "namespace", std::string(ns), a);
+    } else {
+      json::erase(meta, "namespace");
+      ns = {};
+    }
+    std::string name(json::get_string(meta, "name"));
+    std::string_view gen = json::get_string(meta, "generateName");
+    if (name.empty() && !gen.empty()) {
+      name = std::string(gen) + random_suffix();
+      json::set_string(meta, "name", name, a);
+    }
+    if (t.namespaced && !ns.empty()) {
+      const JsonValue* nso = namespace_obj(ns);
+      if (!nso) return errors::not_found("", "namespaces", ns);
+      if (json::path_string(*nso, {"status", "phase"}) == "Terminating") {
+        ApiStatus s = errors::forbidden(t.group, t.resource, name.empty() ? std::string(gen) : name,
+                                        "unable to create new content in namespace " + std::string(ns) +
+                                            " because it is being terminated");
+        s.causes.push_back({"NamespaceTerminating", "namespace " + std::string(ns) + " is being terminated",
+                            "metadata.namespace"});
+        return s;
+      }
+    }
+    if (!json::get_string(meta, "resourceVersion").empty()) {
+      return errors::internal("resourceVersion should not be set on objects to be created");
+    }
+    json::erase(meta, "deletionTimestamp");
+    json::erase(meta, "deletionGracePeriodSeconds");
+    json::erase(meta, "selfLink");
+    json::set_string(meta, "uid", new_uid(), a);
+    json::set_string(meta, "creationTimestamp", now_rfc3339(), a);
+    if (t.tracks_generation) json::set(meta, "generation", JsonValue(int64_t(1)), a);
+    strategy::prepare_create(t, d);
+    if (t.custom) crd::default_custom(t, d);
+    if (auto e = validate(t, d, nullptr)) return *e;
+    if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
+      if (auto e = crd::validate_crd(d, nullptr)) return *e;
+    }
+    Table& tab = table(t);
+    std::string key = key_of(t, ns, name);
+    if (tab.objects.count(key)) return errors::already_exists(t.group, t.resource, name);
+    apply::track_update(t, nullptr, d, o.field_manager, "Update");
+    if (o.dry_run) return present(t, json::share(std::move(d)));
+    bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr;
+    ObjectPtr p = commit(tab, key, EventType::Added, std::move(d), nullptr);
+    if (owners) gc_dirty = true;
+    after_write(t, p);
+    return present(t, p);
+  }
+
+  // Side effects of a stored CRD (register/unregister its kinds) and status of new CRDs.
+  void after_write(const ResourceType& t, ObjectPtr& p) {
+    if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
+      crd::register_crd(registry, p->doc());
+      if (!crd::status_is_current(p->doc())) {
+        JsonDoc d = json::clone(p->doc());
+        crd::set_status(d);
+        Table& tab = table(t);
+        std::string key(json::path_string(d, {"metadata", "name"}));
+        p = commit(tab, key, EventType::Modified, std::move(d), p);
+      }
+    }
+  }
+
+  // --- update ----------------------------------------------------------------------------------
+
+  enum class Mode { Main, Status };
+
+  Result<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns, std::string_view name, JsonDoc d,
+                                  const WriteOptions& o, Mode mode, std::string_view operation = "Update") {
+    if (!t.namespaced) ns = {};
+    Table& tab = table(t);
+    std::string key = key_of(t, ns, name);
+    auto it = tab.objects.find(key);
+    if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+    ObjectPtr cur = it->second;
+    const JsonValue& old = cur->doc();
+    if (auto e = check_type(t, d)) return *e;
+    auto& a = d.GetAllocator();
+    JsonValue& meta = json::ensure_object(d, "metadata", a);
+    std::string_view bname = json::get_string(meta, "name");
+    if (bname.empty()) {
+      json::set_string(meta, "name", name, a);
+    } else if (bname != name) {
+      return errors::bad_request("the name of the object (" + std::string(bname) +
+                                 ") does not match the name on the URL (" + std::string(name) + ")");
+    }
+    if (t.namespaced) {
+      std::string_view bns = json::get_string(meta, "namespace");
+      if (!bns.empty() && bns != ns) {
+        return errors::bad_request("the namespace of the provided object does not match the namespace sent on the request");
+      }
+      json::set_string(meta, "namespace", ns, a);
+    }
+    std::string_view brv = json::get_string(meta, "resourceVersion");
+    if (!brv.empty()) {
+      auto n = parse_rv(brv);
+      if (!n) return errors::bad_request("invalid resource version: " + std::string(brv));
+      if (*n != rv_of(old)) return errors::conflict_modified(t.group, t.resource, name);
+    }
+    std::string_view buid = json::get_string(meta, "uid");
+    std::string_view ouid = json::path_string(old, {"metadata", "uid"});
+    if (!buid.empty() && buid != ouid) {
+      return errors::conflict(t.group, t.resource, name,
+                              "Precondition failed: UID in precondition: " + std::string(buid) +
+                                  ", UID in object meta: " + std::string(ouid));
+    }
+    if (mode == Mode::Status) {
+      strategy::prepare_status_update(t, old, d);
+    } else {
+      strategy::prepare_update(t, old, d);
+      if (t.custom) crd::default_custom(t, d);
+    }
+    // System fields always come from the stored object.
+    {
+      auto& a2 = d.GetAllocator();
+      JsonValue& m = json::ensure_object(d, "metadata", a2);
+      const JsonValue* om = meta_of(old);
+      for (auto k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                     "selfLink"}) {
+        if (const JsonValue* v = json::get(*om, k)) {
+          json::set(m, k, json::copy(*v, a2), a2);
+        } else {
+          json::erase(m, k);
+        }
+      }
+      if (!json::get(m, "managedFields")) {
+        if (const JsonValue* mf = json::get(*om, "managedFields")) json::set(m, "managedFields", json::copy(*mf, a2), a2);
+      }
+      json::set_string(m, "resourceVersion", std::to_string(rv_of(old)), a2);
+    }
+    if (is_deleting(old)) {
+      auto of = finalizers_of(old);
+      std::vector<std::string> added;
+      for (auto& f : finalizers_of(d)) {
+        if (std::find(of.begin(), of.end(), f) == of.end()) added.push_back(f);
+      }
+      if (!added.empty()) {
+        std::string repr = "[]string{";
+        for (size_t i = 0; i < added.size(); ++i) repr += (i ? ", " : "") + field::quote(added[i]);
+        repr += "}";
+        return errors::invalid(t.group, t.kind, name,
+                               {field::forbidden("metadata.finalizers",
+                                                 "no new finalizers can be added if the object is being deleted, "
+                                                 "found new finalizers " + repr)});
+      }
+    }
+    if (t.tracks_generation && strategy::spec_changed(old, d)) {
+      auto& a2 = d.GetAllocator();
+      int64_t g = 0;
+      if (auto* gv = json::path(old, {"metadata", "generation"}); gv && gv->IsInt64()) g = gv->GetInt64();
+      json::set(json::ensure_object(d, "metadata", a2), "generation", JsonValue(g + 1), a2);
+    }
+    if (auto e = validate(t, d, &old)) return *e;
+    if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
+      if (auto e = crd::validate_crd(d, &old)) return *e;
+    }
+    apply::track_update(t, &old, d, o.field_manager, operation);
+    if (json::equal(d, old)) return present(t, cur);  // no-op: nothing written
+    if (o.dry_run) return present(t, json::share(std::move(d)));
+    if (is_deleting(old) && finalizers_of(d).empty()) {
+      // The last finalizer is gone: the object is deleted (no MODIFIED first, as the API server).
+      ObjectPtr last = commit_delete(tab, key, cur);
+      after_remove(t, last);
+      return present(t, last);
+    }
+    bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr ||
+                  json::path(old, {"metadata", "ownerReferences"}) != nullptr;
+    ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
+    if (owners || is_deleting(old)) gc_dirty = true;
+    after_write(t, p);
+    return present(t, p);
+  }
+
+  // --- delete ----------------------------------------------------------------------------------
+
+  void after_remove(const ResourceType& t, const ObjectPtr& last) {
+    if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
+      std::string group(json::path_string(last->doc(), {"spec", "group"}));
+      std::string plural(json::path_string(last->doc(), {"spec", "names", "plural"}));
+      registry.remove(group, plural);
+      tables.erase(plural + "." + group);
+    }
+  }
+
+  Result<DeleteResult> delete_locked(const ResourceType& t, std::string_view ns, std::string_view name,
+                                     const DeleteOptions& o) {
+    if (!t.namespaced) ns = {};
+    Table& tab = table(t);
+    std::string key = key_of(t, ns, name);
+    auto it = tab.objects.find(key);
+    if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+    ObjectPtr cur = it->second;
+    const JsonValue& old = cur->doc();
+    if (!o.precondition_uid.empty() && o.precondition_uid != json::path_string(old, {"metadata", "uid"})) {
+      return errors::conflict(t.group, t.resource, name,
+                              "Precondition failed: UID in precondition: " + o.precondition_uid +
+                                  ", UID in object meta: " + std::string(json::path_string(old, {"metadata", "uid"})));
+    }
+    if (!o.precondition_resource_version.empty() &&
+        o.precondition_resource_version != json::path_string(old, {"metadata", "resourceVersion"})) {
+      return errors::conflict(t.group, t.resource, name,
+                              "Precondition failed: ResourceVersion in precondition: " +
+                                  o.precondition_resource_version + ", ResourceVersion in object meta: " +
+                                  std::string(json::path_string(old, {"metadata", "resourceVersion"})));
+    }
+    const std::string& pol = o.propagation_policy;
+    if (!pol.empty() && pol != "Orphan" && pol != "Background" && pol != "Foreground") {
+      return errors::invalid("meta.k8s.io", "DeleteOptions", "",
+                             {field::not_supported("propagationPolicy", pol, {"Foreground", "Background", "Orphan", "nil"})});
+    }
+    bool is_ns = t.group.empty() && t.resource == "namespaces";
+    if (is_ns && (name == "default" || name == "kube-system" || name == "kube-public")) {
+      return errors::forbidden("", "namespaces", name, "this namespace may not be deleted");
+    }
+    // Finalizers the propagation policy asks for (the registry's deletionFinalizersForGarbageCollection).
+    auto fins = finalizers_of(old);
+    auto drop = [&](std::string_view f) { std::erase(fins, std::string(f)); };
+    auto add = [&](std::string_view f) {
+      if (std::find(fins.begin(), fins.end(), f) == fins.end()) fins.emplace_back(f);
+    };
+    if (pol == "Orphan") {
+      drop("foregroundDeletion");
+      add("orphan");
+    } else if (pol == "Foreground") {
+      drop("orphan");
+      add("foregroundDeletion");
+    } else if (pol == "Background") {
+      drop("orphan");
+      drop("foregroundDeletion");
+    }
+    bool ns_pending = is_ns && !json::path_string(old, {"spec", "finalizers", "0"}).empty();
+    if (is_ns) {
+      const JsonValue* sf = json::path(old, {"spec", "finalizers"});
+      ns_pending = sf && sf->IsArray() && sf->Size() > 0;
+    }
+    if (!fins.empty() || ns_pending) {
+      // Graceful: mark and keep until the finalizers are removed.
+      JsonDoc d = json::clone(old);
+      auto& a = d.GetAllocator();
+      JsonValue& meta = json::ensure_object(d, "metadata", a);
+      bool changed = false;
+      if (!is_deleting(old)) {
+        json::set_string(meta, "deletionTimestamp", now_rfc3339(), a);
+        json::set(meta, "deletionGracePeriodSeconds", JsonValue(int64_t(0)), a);
+        if (auto* g = json::get(meta, "generation"); g && g->IsInt64() && g->GetInt64() > 0) {
+          json::set(meta, "generation", JsonValue(g->GetInt64() + 1), a);
+        }
+        if (is_ns) json::set_string(json::ensure_object(d, "status", a), "phase", "Terminating", a);
+        changed = true;
+      }
+      if (fins != finalizers_of(old)) {
+        set_finalizers(d, fins);
+        changed = true;
+      }
+      if (o.dry_run || !changed) return DeleteResult{present(t, o.dry_run ? json::share(std::move(d)) : cur), false};
+      ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
+      gc_dirty = true;
+      return DeleteResult{present(t, p), false};
+    }
+    if (o.dry_run) return DeleteResult{present(t, cur), true};
+    if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
+      // The CRD finalizer's work: instances go first.
+      std::string group(json::path_string(old, {"spec", "group"}));
+      std::string plural(json::path_string(old, {"spec", "names", "plural"}));
+      auto tt = tables.find(plural + "." + group);
+      if (tt != tables.end()) {
+        auto objs = tt->second.objects;
+        for (auto& [k, obj] : objs) commit_delete(tt->second, k, obj);
+      }
+    }
+    ObjectPtr last = commit_delete(tab, key, cur);
+    after_remove(t, last);
+    return DeleteResult{present(t, last), true};
+  }
+
+  // --- garbage collection and namespace lifecycle ------------------------------------------------
+
+  struct Loc {
+    ResourceTypePtr type;
+    std::string key;
+    ObjectPtr obj;
+  };
+
+  // Runs the namespace controller and the garbage collector until nothing changes.
+  void settle() {
+    for (int round = 0; round < 100; ++round) {
+      bool changed = settle_namespaces();
+      if (gc_dirty) {
+        gc_dirty = false;
+        changed = gc_pass() || changed;
+      }
+      if (!changed) break;
+    }
+  }
+
+  ResourceTypePtr type_for_table(const std::string& gr) {
+    auto dot = gr.find('.');
+    std::string res = gr.substr(0, dot);
+    std::string group = dot == std::string::npos ? "" : gr.substr(dot + 1);
+    return registry.any_version(group, res);
+  }
+
+  bool settle_namespaces() {
+    auto nt = tables.find("namespaces");
+    if (nt == tables.end()) return false;
+    std::vector<ObjectPtr> terminating;
+    for (auto& [k, o] : nt->second.objects) {
+      if (is_deleting(o->doc())) terminating.push_back(o);
+    }
+    bool changed = false;
+    for (auto& nso : terminating) {
+      std::string ns(json::path_string(nso->doc(), {"metadata", "name"}));
+      std::string prefix = ns + "/";
+      bool remaining = false;
+      std::vector<std::string> grs;
+      for (auto& [gr, tab] : tables) grs.push_back(gr);
+      for (auto& gr : grs) {
+        auto tt = tables.find(gr);
+        if (tt == tables.end()) continue;
+        auto type = type_for_table(gr);
+        if (!type || !type->namespaced) continue;
+        std::vector<std::pair<std::string, ObjectPtr>> victims;
+        for (auto it = tt->second.objects.lower_bound(prefix);
+             it != tt->second.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+          victims.emplace_back(it->first, it->second);
+        }
+        for (auto& [k, o] : victims) {
+          remaining = true;
+          if (is_deleting(o->doc())) continue;
+          std::string name(json::path_string(o->doc(), {"metadata", "name"}));
+          auto r = delete_locked(*type, ns, name, {});
+          changed = true;
+          (void)r;
+        }
+      }
+      if (remaining) {
+        // Something may have gone just now; check again.
+        remaining = false;
+        for (auto& [gr, tab] : tables) {
+          auto type = type_for_table(gr);
+          if (!type || !type->namespaced) continue;
+          auto it = tab.objects.lower_bound(prefix);
+          if (it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0) remaining = true;
+        }
+      }
+      if (remaining) continue;
+      // Empty: the namespace controller finalizes it.
+      auto& tab = tables["namespaces"];
+      auto it = tab.objects.find(ns);
+      if (it == tab.objects.end()) continue;
+      ObjectPtr cur = it->second;
+      const JsonValue* sf = json::path(cur->doc(), {"spec", "finalizers"});
+      if (sf && sf->IsArray() && sf->Size() > 0) {
+        JsonDoc d = json::clone(cur->doc());
+        json::erase(*json::get(d, "spec"), "finalizers");
+        cur = commit(tab, ns, EventType::Modified, std::move(d), cur);
+        changed = true;
+      }
+      if (finalizers_of(cur->doc()).empty()) {
+        commit_delete(tab, ns, cur);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  // One pass of the garbage collector (k8s.io/kubernetes/pkg/controller/garbagecollector).
+  bool gc_pass() {
+    bool changed = false;
+    // uid -> location of every object, and dependents per owner uid.
+    std::map<std::string, Loc> by_uid;
+    std::map<std::string, std::vector<Loc>> dependents;
+    for (auto& [gr, tab] : tables) {
+      auto type = type_for_table(gr);
+      if (!type) continue;
+      for (auto& [k, o] : tab.objects) {
+        std::string uid(json::path_string(o->doc(), {"metadata", "uid"}));
+        by_uid[uid] = Loc{type, k, o};
+        if (const JsonValue* refs = json::path(o->doc(), {"metadata", "ownerReferences"}); refs && refs->IsArray()) {
+          for (auto& r : refs->GetArray()) dependents[std::string(json::get_string(r, "uid"))].push_back(Loc{type, k, o});
+        }
+      }
+    }
+    auto exists = [&](const Loc& l) {
+      auto tt = tables.find(l.type->group_resource());
+      if (tt == tables.end()) return false;
+      auto it = tt->second.objects.find(l.key);
+      return it != tt->second.objects.end() && it->second == l.obj;
+    };
+    // Owners being deleted with Orphan or Foreground.
+    for (auto& [uid, loc] : by_uid) {
+      const JsonValue& od = loc.obj->doc();
+      if (!is_deleting(od)) continue;
+      if (has_finalizer(od, "orphan")) {
+        for (auto& dep : dependents[uid]) {
+          if (!exists(dep)) continue;
+          remove_owner_refs(dep, {uid});
+        }
+        remove_finalizer(loc, "orphan");
+        changed = true;
+      } else if (has_finalizer(od, "foregroundDeletion")) {
+        bool blocking = false;
+        for (auto& dep : dependents[uid]) {
+          auto tt = tables.find(dep.type->group_resource());
+          if (tt == tables.end()) continue;
+          auto it = tt->second.objects.find(dep.key);
+          if (it == tt->second.objects.end()) continue;
+          const JsonValue& dd = it->second->doc();
+          if (const JsonValue* refs = json::path(dd, {"metadata", "ownerReferences"}); refs && refs->IsArray()) {
+            for (auto& r : refs->GetArray()) {
+              if (json::get_string(r, "uid") == uid) {
+                if (auto* b = json::get(r, "blockOwnerDeletion"); b && b->IsTrue()) blocking = true;
+              }
+            }
+          }
+        }
+        if (!blocking) {
+          remove_finalizer(loc, "foregroundDeletion");
+          changed = true;
+        }
+      }
+    }
+    // Dependents whose owners are gone (or being deleted in the foreground).
+    for (auto& [gr, tab] : tables) {
+      (void)tab;
+      (void)gr;
+    }
+    std::vector<Loc> candidates;
+    for (auto& [uid, deps] : dependents) {
+      for (auto& d : deps) candidates.push_back(d);
+    }
+    std::set<std::string> seen;
+    for (auto& dep : candidates) {
+      if (!seen.insert(dep.type->group_resource() + "|" + dep.key).second) continue;
+      auto tt = tables.find(dep.type->group_resource());
+      if (tt == tables.end()) continue;
+      auto it = tt->second.objects.find(dep.key);
+      if (it == tt->second.objects.end()) continue;
+      Loc cur{dep.type, dep.key, it->second};
+      const JsonValue& dd = cur.obj->doc();
+      if (is_deleting(dd) && !has_finalizer(dd, "foregroundDeletion")) continue;
+      std::vector<std::string> solid, dangling, waiting;
+      const JsonValue* refs = json::path(dd, {"metadata", "ownerReferences"});
+      if (!refs || !refs->IsArray()) continue;
+      std::string ns(json::path_string(dd, {"metadata", "namespace"}));
+      for (auto& r : refs->GetArray()) {
+        std::string ruid(json::get_string(r, "uid"));
+        auto ot = registry.by_api_version_kind(json::get_string(r, "apiVersion"), json::get_string(r, "kind"));
+        if (!ot) {
+          solid.push_back(ruid);  // unresolvable kind: the collector cannot decide; leave it
+          continue;
+        }
+        auto otab = tables.find(ot->group_resource());
+        std::string okey = key_of(*ot, ns, json::get_string(r, "name"));
+        const JsonValue* owner = nullptr;
+        if (otab != tables.end()) {
+          auto oit = otab->second.objects.find(okey);
+          if (oit != otab->second.objects.end()) owner = &oit->second->doc();
+        }
+        if (!owner || json::path_string(*owner, {"metadata", "uid"}) != ruid) {
+          dangling.push_back(ruid);
+        } else if (is_deleting(*owner) && has_finalizer(*owner, "foregroundDeletion")) {
+          waiting.push_back(ruid);
+        } else {
+          solid.push_back(ruid);
+        }
+      }
+      if (!solid.empty()) {
+        if (!dangling.empty() || !waiting.empty()) {
+          std::vector<std::string> drop = dangling;
+          drop.insert(drop.end(), waiting.begin(), waiting.end());
+          remove_owner_refs(cur, drop);
+          changed = true;
+        }
+        continue;
+      }
+      if (is_deleting(dd)) continue;
+      DeleteOptions o;
+      if (!waiting.empty() && !dependents[std::string(json::path_string(dd, {"metadata", "uid"}))].empty()) {
+        o.propagation_policy = "Foreground";
+      } else if (has_finalizer(dd, "orphan")) {
+        o.propagation_policy = "Orphan";
+      } else if (has_finalizer(dd, "foregroundDeletion")) {
+        o.propagation_policy = "Foreground";
+      } else {
+        o.propagation_policy = "Background";
+      }
+      std::string name(json::path_string(dd, {"metadata", "name"}));
+      delete_locked(*cur.type, ns, name, o);
+      changed = true;
+    }
+    if (changed) gc_dirty = true;
+    return changed;
+  }
+
+  void remove_owner_refs(const Loc& l, const std::vector<std::string>& uids) {
+    auto tt = tables.find(l.type->group_resource());
+    if (tt == tables.end()) return;
+    auto it = tt->second.objects.find(l.key);
+    if (it == tt->second.objects.end()) return;
+    ObjectPtr cur = it->second;
+    JsonDoc d = json::clone(cur->doc());
+    auto& a = d.GetAllocator();
+    JsonValue* refs = json::get(*json::get(d, "metadata"), "ownerReferences");
+    if (!refs || !refs->IsArray()) return;
+    JsonValue kept(rapidjson::kArrayType);
+    for (auto& r : refs->GetArray()) {
+      std::string_view u = json::get_string(r, "uid");
+      if (std::find(uids.begin(), uids.end(), u) == uids.end()) kept.PushBack(json::copy(r, a), a);
+    }
+    if (kept.Size() == refs->Size()) return;
+    if (kept.Empty()) {
+      json::erase(*json::get(d, "metadata"), "ownerReferences");
+    } else {
+      *refs = std::move(kept);
+    }
+    commit(tt->second, l.key, EventType::Modified, std::move(d), cur);
+  }
+
+  void remove_finalizer(const Loc& l, std::string_view f) {
+    auto tt = tables.find(l.type->group_resource());
+    if (tt == tables.end()) return;
+    auto it = tt->second.objects.find(l.key);
+    if (it == tt->second.objects.end()) return;
+    ObjectPtr cur = it->second;
+    auto fins = finalizers_of(cur->doc());
+    std::erase(fins, std::string(f));
+    JsonDoc d = json::clone(cur->doc());
+    set_finalizers(d, fins);
+    const JsonValue* sf = json::path(d, {"spec", "finalizers"});
+    bool ns_pending = l.type->group.empty() && l.type->resource == "namespaces" && sf && sf->IsArray() && sf->Size();
+    if (fins.empty() && is_deleting(d) && !ns_pending) {
+      ObjectPtr last = commit_delete(tt->second, l.key, cur);
+      after_remove(*l.type, last);
+    } else {
+      commit(tt->second, l.key, EventType::Modified, std::move(d), cur);
+    }
+  }
+
+  // --- reads -----------------------------------------------------------------------------------
+
+  // The objects of `tab` as they were at `at` (undoing newer events from the history).
+  std::map<std::string, ObjectPtr> snapshot(const Table& tab, uint64_t at) const {
+    std::map<std::string, ObjectPtr> m = tab.objects;
+    for (auto it = tab.history.rbegin(); it != tab.history.rend() && it->rv > at; ++it) {
+      switch (it->type) {
+        case EventType::Added: m.erase(it->key); break;
+        case EventType::Modified:
+        case EventType::Deleted: m[it->key] = it->prev; break;
+        default: break;
+      }
+    }
+    return m;
+  }
+};
+
+// ------------------------------------------------------------------------------------------------
+
+Store::Store(StoreOptions options) : impl_(std::make_shared<Impl>()) {
+  impl_->opts = options;
+  if (options.create_system_namespaces) {
+    auto ns = impl_->registry.by_resource("", "v1", "namespaces");
+    for (auto n : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+      JsonDoc d(rapidjson::kObjectType);
+      auto& a = d.GetAllocator();
+      d.AddMember("apiVersion", "v1", a);
+      d.AddMember("kind", "Namespace", a);
+      JsonValue meta(rapidjson::kObjectType);
+      meta.AddMember("name", json::str(n, a), a);
+      d.AddMember("metadata", meta, a);
+      std::lock_guard<std::mutex> l(impl_->mu);
+      impl_->create_locked(*ns, "", std::move(d), {});
+    }
+  }
+}
+
+Store::~Store() {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  for (auto& [gr, tab] : impl_->tables) {
+    for (auto& w : tab.watchers) {
+      std::lock_guard<std::mutex> wl(w->mu);
+      w->closed = true;
+      w->cv.notify_all();
+    }
+  }
+}
+
+Registry& Store::registry() { return impl_->registry; }
+Faults& Store::faults() { return impl_->faults; }
+
+uint64_t Store::current_resource_version() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->rv;
+}
+
+Result<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
+  std::string_view av = json::get_string(obj, "apiVersion");
+  std::string_view kind = json::get_string(obj, "kind");
+  if (kind.empty()) return errors::bad_request("Object 'Kind' is missing in '" + json::dump(obj) + "'");
+  if (av.empty()) return errors::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
+  auto t = impl_->registry.by_api_version_kind(av, kind);
+  if (!t) {
+    return errors::not_found("", "", "");  // refined below
+  }
+  return t;
+}
+
+Result<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns, std::string_view name, const GetOptions& o) {
+  if (auto e = impl_->check_faults("get", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  if (!o.resource_version.empty() && o.resource_version != "0") {
+    auto n = parse_rv(o.resource_version);
+    if (!n) return errors::bad_request("invalid resource version: " + o.resource_version);
+    if (*n > impl_->rv) return errors::too_large_resource_version(*n, impl_->rv);
+  }
+  Table& tab = impl_->table(t);
+  auto it = tab.objects.find(impl_->key_of(t, t.namespaced ? ns : std::string_view(), name));
+  if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+  return impl_->present(t, it->second);
+}
+
+Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const ListOptions& o) {
+  if (auto e = impl_->check_faults("list", t)) return *e;
+  // ValidateListOptions
+  if (!o.resource_version_match.empty()) {
+    FieldErrors errs;
+    if (o.resource_version.empty()) {
+      errs.push_back(field::forbidden("resourceVersionMatch",
+                                      "resourceVersionMatch is forbidden unless resourceVersion is provided"));
+    }
+    if (!o.continue_token.empty()) {
+      errs.push_back(field::forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
+    }
+    if (o.resource_version_match != "Exact" && o.resource_version_match != "NotOlderThan") {
+      errs.push_back(field::not_supported("resourceVersionMatch", o.resource_version_match, {"Exact", "NotOlderThan", ""}));
+    }
+    if (o.resource_version_match == "Exact" && o.resource_version == "0") {
+      errs.push_back(field::forbidden("resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+    }
+    if (!errs.empty()) return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
+  }
+  auto ls = LabelSelector::parse(o.label_selector);
+  if (!ls) return ls.status();
+  auto fs = FieldSelector::parse(o.field_selector, t);
+  if (!fs) return fs.status();
+  if (!t.namespaced) ns = {};
+
+  std::lock_guard<std::mutex> l(impl_->mu);
+  Table& tab = impl_->table(t);
+  uint64_t current = impl_->rv;
+  std::optional<uint64_t> exact;  // the snapshot to read; nullopt = latest
+  std::string start;              // first key (relative to the prefix)
+  bool paging = o.limit > 0;
+  std::optional<uint64_t> from_rv;
+  if (!o.resource_version.empty()) {
+    from_rv = parse_rv(o.resource_version);
+    if (!from_rv) return errors::bad_request("invalid resource version: " + o.resource_version);
+  }
+  bool from_continue = false;
+  if (!o.continue_token.empty()) {
+    auto raw = unb64url(o.continue_token);
+    std::optional<JsonDoc> tok = raw ? json::parse(*raw) : std::nullopt;
+    if (!tok || json::get_string(*tok, "v") != "meta.k8s.io/v1") {
+      return errors::bad_request("invalid continue token: continue key is not valid: " +
+                                 std::string(raw ? "unsupported version" : "illegal base64 data"));
+    }
+    const JsonValue* rvv = json::get(*tok, "rv");
+    int64_t crv = rvv && rvv->IsInt64() ? rvv->GetInt64() : 0;
+    start = std::string(json::get_string(*tok, "start"));
+    if (crv == 0) {
+      return errors::bad_request(
+          "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    }
+    if (start.empty()) {
+      return errors::bad_request("invalid continue token: continue key is not valid: encoded start key empty (version meta.k8s.io/v1)");
+    }
+    if (!o.resource_version.empty() && o.resource_version != "0") {
+      return errors::bad_request("specifying resource version is not allowed when using continue");
+    }
+    if (crv > 0) exact = uint64_t(crv);
+    from_continue = true;
+  } else if (from_rv) {
+    if (o.resource_version == "0" && o.resource_version_match.empty()) {
+      paging = false;  // served from the watch cache, which ignores limit
+    } else if (o.resource_version_match == "Exact" || (o.resource_version_match.empty() && paging && *from_rv > 0)) {
+      exact = *from_rv;
+    } else if (*from_rv > current) {
+      return errors::too_large_resource_version(*from_rv, current);
+    }
+  }
+  if (exact) {
+    if (*exact > current) return errors::too_large_resource_version(*exact, current);
+    if (*exact < tab.oldest_minus_one()) {
+      if (from_continue) {
+        ApiStatus s = errors::expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new "
+            "list without the continue parameter, or use the continue token in this response to retrieve the "
+            "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
+            "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+            "up in the list.");
+        JsonDoc tokd(rapidjson::kObjectType);
+        auto& a = tokd.GetAllocator();
+        tokd.AddMember("v", "meta.k8s.io/v1", a);
+        tokd.AddMember("rv", int64_t(-1), a);
+        tokd.AddMember("start", json::str(start, a), a);
+        s.continue_token = b64url(json::dump(tokd));
+        return s;
+      }
+      return errors::expired("The resourceVersion for the provided list is too old.");
+    }
+  }
+  std::map<std::string, ObjectPtr> snap;
+  const std::map<std::string, ObjectPtr>* objs = &tab.objects;
+  if (exact && *exact != current) {
+    snap = impl_->snapshot(tab, *exact);
+    objs = &snap;
+  }
+  uint64_t at = exact ? *exact : current;
+  std::string prefix = (t.namespaced && !ns.empty()) ? std::string(ns) + "/" : std::string();
+  ListResult r;
+  r.resource_version = std::to_string(at);
+  auto it = objs->lower_bound(prefix + start);
+  std::string last_key;
+  bool more = false;
+  for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    const JsonValue& d = it->second->doc();
+    if (!ls->matches(json::path(d, {"metadata", "labels"})) || !fs->matches(d)) continue;
+    if (paging && int64_t(r.items.size()) >= o.limit) {
+      more = true;
+      break;
+    }
+    r.items.push_back(impl_->present(t, it->second));
+    last_key = it->first;
+  }
+  if (more) {
+    JsonDoc tokd(rapidjson::kObjectType);
+    auto& a = tokd.GetAllocator();
+    tokd.AddMember("v", "meta.k8s.io/v1", a);
+    tokd.AddMember("rv", int64_t(at), a);
+    std::string rel = last_key.substr(prefix.size());
+    rel.push_back('\0');
+    tokd.AddMember("start", json::str(rel, a), a);
+    r.continue_token = b64url(json::dump(tokd));
+    if (ls->empty() && fs->empty()) {
+      int64_t rem = 0;
+      for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) rem++;
+      r.remaining_item_count = rem;
+    }
+  }
+  return r;
+}
+
+Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const WatchOptions& o) {
+  auto state = std::make_shared<Watch::State>();
+  state->type = std::make_shared<const ResourceType>(t);
+  state->ns = t.namespaced ? std::string(ns) : std::string();
+  state->bookmarks = o.allow_bookmarks;
+  state->bookmark_interval = impl_->opts.bookmark_interval;
+  state->next_bookmark = Clock::now() + state->bookmark_interval;
+  if (o.timeout) state->deadline = Clock::now() + *o.timeout;
+  state->close_after = impl_->faults.watch_close_after();
+  auto fail_with = [&](ApiStatus s) -> Result<WatchPtr> {
+    state->q.push_back({EventType::Error, json::share(s.to_json())});
+    state->closed = true;
+    return std::make_shared<Watch>(state, impl_);
+  };
+  if (auto e = impl_->check_faults("watch", t)) return fail_with(*e);
+  auto ls = LabelSelector::parse(o.label_selector);
+  if (!ls) return ls.status();
+  auto fs = FieldSelector::parse(o.field_selector, t);
+  if (!fs) return fs.status();
+  state->labels = std::move(*ls);
+  state->fields = std::move(*fs);
+  std::optional<uint64_t> from;
+  if (!o.resource_version.empty() && o.resource_version != "0") {
+    from = parse_rv(o.resource_version);
+    if (!from) return errors::bad_request("invalid resource version: " + o.resource_version);
+  }
+
+  std::lock_guard<std::mutex> l(impl_->mu);
+  Table& tab = impl_->table(t);
+  uint64_t current = impl_->rv;
+  std::vector<WatchEvent> initial;
+  if (!from) {
+    std::string prefix = state->ns.empty() ? "" : state->ns + "/";
+    for (auto it = tab.objects.lower_bound(prefix);
+         it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      const JsonValue& d = it->second->doc();
+      if (!state->labels.matches(json::path(d, {"metadata", "labels"})) || !state->fields.matches(d)) continue;
+      initial.push_back({EventType::Added, impl_->present(t, it->second)});
+    }
+    state->after_rv = current;
+  } else {
+    if (*from < tab.oldest_minus_one()) {
+      return fail_with(errors::expired("too old resource version: " + std::to_string(*from) + " (" +
+                                       std::to_string(tab.oldest_minus_one()) + ")"));
+    }
+    state->after_rv = *from;
+    for (auto& ev : tab.history) {
+      if (auto e = impl_->convert(*state, ev)) initial.push_back(std::move(*e));
+    }
+    state->after_rv = std::max(*from, current);
+  }
+  state->cap = impl_->opts.watch_buffer + initial.size();
+  for (auto& e : initial) state->q.push_back(std::move(e));
+  tab.watchers.push_back(state);
+  return std::make_shared<Watch>(state, impl_);
+}
+
+Result<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj, const WriteOptions& o) {
+  if (auto e = impl_->check_faults("create", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto r = impl_->create_locked(t, ns, std::move(obj), o);
+  impl_->settle();
+  return r;
+}
+
+Result<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns, std::string_view name, JsonDoc obj,
+                                const WriteOptions& o) {
+  if (auto e = impl_->check_faults("update", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto r = impl_->update_locked(t, ns, name, std::move(obj), o, t.has_status ? Impl::Mode::Main : Impl::Mode::Main);
+  impl_->settle();
+  return r;
+}
+
+Result<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view ns, std::string_view name, JsonDoc obj,
+                                       const WriteOptions& o) {
+  if (!t.has_status) return errors::not_found(t.group, t.resource + "/status", name);
+  if (auto e = impl_->check_faults("update", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto r = impl_->update_locked(t, ns, name, std::move(obj), o, Impl::Mode::Status);
+  impl_->settle();
+  return r;
+}
+
+namespace {
+Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns, std::string_view name,
+                           PatchType pt, std::string_view body, const PatchOptions& o, bool status) {
+  if (!t.namespaced) ns = {};
+  Table& tab = impl.table(t);
+  std::string key = impl.key_of(t, ns, name);
+  auto it = tab.objects.find(key);
+  if (pt == PatchType::Apply) {
+    if (o.field_manager.empty()) {
+      return errors::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+    }
+    auto applied = apply::apply(t, it == tab.objects.end() ? nullptr : &it->second->doc(), body, o.field_manager,
+                                o.force, status);
+    if (!applied) return applied.status();
+    if (it == tab.objects.end()) {
+      JsonDoc d = std::move(*applied);
+      if (status) return errors::not_found(t.group, t.resource, name);
+      auto& a = d.GetAllocator();
+      JsonValue& meta = json::ensure_object(d, "metadata", a);
+      std::string_view bname = json::get_string(meta, "name");
+      if (!bname.empty() && bname != name) {
+        return errors::bad_request("the name of the object (" + std::string(bname) +
+                                   ") does not match the name on the URL (" + std::string(name) + ")");
+      }
+      json::set_string(meta, "name", name, a);
+      WriteOptions wo;
+      wo.dry_run = o.dry_run;
+      wo.field_manager = "";  // managedFields already set by apply
+      return impl.create_locked(t, ns, std::move(d), wo);
+    }
+    WriteOptions wo;
+    wo.dry_run = o.dry_run;
+    return impl.update_locked(t, ns, name, std::move(*applied), wo,
+                              status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main, "Apply");
+  }
+  if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+  // Patches apply to the object as the requested version presents it.
+  ObjectPtr cur = impl.present(t, it->second);
+  const JsonValue& orig = cur->doc();
+  Result<JsonDoc> patched = pt == PatchType::Merge  ? patch::merge(orig, body)
+                            : pt == PatchType::Json ? patch::json_patch(orig, body)
+                                                    : patch::strategic(t, orig, body);
+  if (!patched) return patched.status();
+  JsonDoc d = std::move(*patched);
+  auto& a = d.GetAllocator();
+  JsonValue& meta = json::ensure_object(d, "metadata", a);
+  if (json::get_string(meta, "resourceVersion").empty()) {
+    json::set_string(meta, "resourceVersion", json::path_string(orig, {"metadata", "resourceVersion"}), a);
+  }
+  return impl.update_locked(t, ns, name, std::move(d), o, status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main);
+}
+}  // namespace
+
+Result<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns, std::string_view name, PatchType pt,
+                               std::string_view body, const PatchOptions& o) {
+  if (auto e = impl_->check_faults("patch", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto r = do_patch(*impl_, t, ns, name, pt, body, o, false);
+  impl_->settle();
+  return r;
+}
+
+Result<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns, std::string_view name, PatchType pt,
+                                      std::string_view body, const PatchOptions& o) {
+  if (!t.has_status) return errors::not_found(t.group, t.resource + "/status", name);
+  if (auto e = impl_->check_faults("patch", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto r = do_patch(*impl_, t, ns, name, pt, body, o, true);
+  impl_->settle();
+  return r;
+}
+
+Result<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns, std::string_view name,
+                                   const DeleteOptions& o) {
+  if (auto e = impl_->check_faults("delete", t)) return *e;
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto r = impl_->delete_locked(t, ns, name, o);
+  impl_->settle();
+  return r;
+}
+
+Result<ListResult> Store::remove_collection(const ResourceType& t, std::string_view ns, const ListOptions& sel,
+                                            const DeleteOptions& o) {
+  if (auto e = impl_->check_faults("deletecollection", t)) return *e;
+  ListOptions lo;
+  lo.label_selector = sel.label_selector;
+  lo.field_selector = sel.field_selector;
+  auto l = list(t, ns, lo);
+  if (!l) return l;
+  ListResult out;
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  for (auto& item : l->items) {
+    const JsonValue& d = item->doc();
+    auto r = impl_->delete_locked(t, json::path_string(d, {"metadata", "namespace"}),
+                                  json::path_string(d, {"metadata", "name"}), o);
+    if (r) out.items.push_back(r->object);
+  }
+  out.resource_version = std::to_string(impl_->rv);
+  impl_->settle();
+  return out;
+}
+
+JsonDoc make_list(const ResourceType& t, const ListResult& r) {
+  JsonDoc d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("kind", json::str(t.list_kind(), a), a);
+  d.AddMember("apiVersion", json::str(t.api_version(), a), a);
+  JsonValue meta(rapidjson::kObjectType);
+  meta.AddMember("resourceVersion", json::str(r.resource_version, a), a);
+  if (!r.continue_token.empty()) meta.AddMember("continue", json::str(r.continue_token, a), a);
+  if (r.remaining_item_count) meta.AddMember("remainingItemCount", *r.remaining_item_count, a);
+  d.AddMember("metadata", meta, a);
+  JsonValue items(rapidjson::kArrayType);
+  items.Reserve(static_cast<rapidjson::SizeType>(r.items.size()), a);
+  for (auto& p : r.items) items.PushBack(json::copy(p->doc(), a), a);
+  d.AddMember("items", items, a);
+  return d;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+Watch::Watch(std::shared_ptr<State> s, std::weak_ptr<Store::Impl> store) : s_(std::move(s)), store_(std::move(store)) {}
+
+Watch::~Watch() { stop(); }
+
+void Watch::stop() {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->stopped = true;
+  s_->cv.notify_all();
+}
+
+bool Watch::ended() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->ended;
+}
+
+std::optional<WatchEvent> Watch::next(std::chrono::milliseconds wait) {
+  auto until = Clock::now() + wait;
+  for (;;) {
+    bool want_bookmark = false;
+    {
+      std::unique_lock<std::mutex> l(s_->mu);
+      if (s_->ended) return std::nullopt;
+      if (s_->stopped) {
+        s_->ended = true;
+        return std::nullopt;
+      }
+      auto now = Clock::now();
+      if (s_->deadline && now >= *s_->deadline) {
+        s_->ended = true;
+        s_->closed = true;
+        return std::nullopt;
+      }
+      if (!s_->q.empty()) {
+        WatchEvent ev = std::move(s_->q.front());
+        s_->q.pop_front();
+        s_->next_bookmark = now + s_->bookmark_interval;
+        s_->delivered++;
+        bool close = s_->close_after > 0 && s_->delivered >= s_->close_after;
+        if (!close && ev.type != EventType::Error) {
+          if (auto st = store_.lock()) close = st->faults.random_close();
+        }
+        if (close || ev.type == EventType::Error) {
+          s_->closed = true;
+          s_->q.clear();
+        }
+        return ev;
+      }
+      if (s_->closed) {
+        s_->ended = true;
+        return std::nullopt;
+      }
+      if (s_->bookmarks && now >= s_->next_bookmark) {
+        want_bookmark = true;
+      } else {
+        if (now >= until) return std::nullopt;
+        auto wake = until;
+        if (s_->bookmarks) wake = std::min(wake, s_->next_bookmark);
+        if (s_->deadline) wake = std::min(wake, *s_->deadline);
+        s_->cv.wait_until(l, wake);
+        continue;
+      }
+    }
+    if (want_bookmark) {
+      auto st = store_.lock();
+      if (!st) {
+        std::lock_guard<std::mutex> l(s_->mu);
+        s_->closed = true;
+        continue;
+      }
+      std::lock_guard<std::mutex> sl(st->mu);
+      std::lock_guard<std::mutex> l(s_->mu);
+      s_->next_bookmark = Clock::now() + s_->bookmark_interval;
+      if (!s_->q.empty() || s_->closed || s_->stopped) continue;
+      JsonDoc d(rapidjson::kObjectType);
+      auto& a = d.GetAllocator();
+      d.AddMember("kind", json::str(s_->type->kind, a), a);
+      d.AddMember("apiVersion", json::str(s_->type->api_version(), a), a);
+      JsonValue meta(rapidjson::kObjectType);
+      meta.AddMember("resourceVersion", json::str(std::to_string(st->rv), a), a);
+      d.AddMember("metadata", meta, a);
+      return WatchEvent{EventType::Bookmark, json::share(std::move(d))};
+    }
+  }
+}
+
+}  // namespace kop::local

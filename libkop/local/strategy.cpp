@@ -1,0 +1,202 @@
+#include "strategy.h"
+
+#include <random>
+
+namespace kop::local::strategy {
+
+namespace {
+
+bool is(const ResourceType& t, std::string_view group, std::string_view resource) {
+  return t.group == group && t.resource == resource;
+}
+
+JsonValue empty_status(const ResourceType& t, JsonAlloc& a) {
+  JsonValue st(rapidjson::kObjectType);
+  if (is(t, "", "services") || is(t, "networking.k8s.io", "ingresses")) {
+    st.AddMember("loadBalancer", JsonValue(rapidjson::kObjectType), a);
+  } else if (is(t, "", "namespaces")) {
+    st.AddMember("phase", "Active", a);
+  } else if (is(t, "", "pods")) {
+    st.AddMember("phase", "Pending", a);
+    st.AddMember("qosClass", "BestEffort", a);
+  }
+  return st;
+}
+
+// 10.96.0.0/12 service range, like kubeadm's default; .1 is the kubernetes service.
+std::string allocate_cluster_ip() {
+  static std::mt19937 rng(std::random_device{}());
+  uint32_t off = 2 + rng() % ((1u << 20) - 3);
+  uint32_t ip = (10u << 24) | (96u << 16) | off;
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
+         "." + std::to_string(ip & 255);
+}
+
+void copy_member(const JsonValue& from, JsonValue& to, std::string_view key, JsonAlloc& a) {
+  if (const JsonValue* v = json::get(from, key)) {
+    json::set(to, key, json::copy(*v, a), a);
+  } else {
+    json::erase(to, key);
+  }
+}
+
+}  // namespace
+
+void apply_defaults(const ResourceType& t, JsonDoc& obj) {
+  auto& a = obj.GetAllocator();
+  if (is(t, "", "services")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    if (!json::get(spec, "type")) json::set_string(spec, "type", "ClusterIP", a);
+    if (!json::get(spec, "sessionAffinity")) json::set_string(spec, "sessionAffinity", "None", a);
+    std::string_view type = json::get_string(spec, "type");
+    if (JsonValue* ports = json::get(spec, "ports"); ports && ports->IsArray()) {
+      for (auto& p : ports->GetArray()) {
+        if (!p.IsObject()) continue;
+        if (!json::get(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
+        if (!json::get(p, "targetPort") && type != "ExternalName") {
+          if (const JsonValue* port = json::get(p, "port")) json::set(p, "targetPort", json::copy(*port, a), a);
+        }
+      }
+    }
+    if ((type == "NodePort" || type == "LoadBalancer") && !json::get(spec, "externalTrafficPolicy")) {
+      json::set_string(spec, "externalTrafficPolicy", "Cluster", a);
+    }
+  } else if (is(t, "", "secrets")) {
+    if (json::get_string(obj, "type").empty()) json::set_string(obj, "type", "Opaque", a);
+  } else if (is(t, "discovery.k8s.io", "endpointslices")) {
+    if (JsonValue* ports = json::get(obj, "ports"); ports && ports->IsArray()) {
+      for (auto& p : ports->GetArray()) {
+        if (p.IsObject() && !json::get(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
+      }
+    }
+    if (JsonValue* eps = json::get(obj, "endpoints"); eps && eps->IsArray()) {
+      for (auto& e : eps->GetArray()) {
+        if (!e.IsObject()) continue;
+        JsonValue& cond = json::ensure_object(e, "conditions", a);
+        (void)cond;
+      }
+    }
+  } else if (is(t, "networking.k8s.io", "ingresses")) {
+    // no defaults in networking/v1 beyond pathType being required
+  } else if (is(t, "apps", "deployments")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    if (!json::get(spec, "replicas")) json::set(spec, "replicas", JsonValue(1), a);
+    if (!json::get(spec, "revisionHistoryLimit")) json::set(spec, "revisionHistoryLimit", JsonValue(10), a);
+    if (!json::get(spec, "progressDeadlineSeconds")) json::set(spec, "progressDeadlineSeconds", JsonValue(600), a);
+    if (!json::get(spec, "strategy")) {
+      JsonValue s(rapidjson::kObjectType);
+      s.AddMember("type", "RollingUpdate", a);
+      JsonValue ru(rapidjson::kObjectType);
+      ru.AddMember("maxUnavailable", "25%", a);
+      ru.AddMember("maxSurge", "25%", a);
+      s.AddMember("rollingUpdate", ru, a);
+      json::set(spec, "strategy", std::move(s), a);
+    }
+  } else if (is(t, "networking.k8s.io", "ingressclasses")) {
+    // none
+  }
+}
+
+void prepare_create(const ResourceType& t, JsonDoc& obj) {
+  auto& a = obj.GetAllocator();
+  if (t.has_status) json::set(obj, "status", empty_status(t, a), a);
+  if (is(t, "", "namespaces")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    JsonValue fin(rapidjson::kArrayType);
+    fin.PushBack("kubernetes", a);
+    json::set(spec, "finalizers", std::move(fin), a);
+  }
+  if (is(t, "", "services")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    std::string_view type = json::get_string(spec, "type");
+    if (type != "ExternalName") {
+      std::string_view ip = json::get_string(spec, "clusterIP");
+      if (ip.empty()) {
+        std::string nip = allocate_cluster_ip();
+        json::set_string(spec, "clusterIP", nip, a);
+        ip = json::get_string(spec, "clusterIP");
+      }
+      JsonValue ips(rapidjson::kArrayType);
+      ips.PushBack(json::str(ip, a), a);
+      if (!json::get(spec, "clusterIPs")) json::set(spec, "clusterIPs", std::move(ips), a);
+      if (!json::get(spec, "ipFamilies") && ip != "None") {
+        JsonValue fam(rapidjson::kArrayType);
+        fam.PushBack(ip.find(':') == std::string_view::npos ? "IPv4" : "IPv6", a);
+        json::set(spec, "ipFamilies", std::move(fam), a);
+      }
+      if (!json::get(spec, "ipFamilyPolicy")) json::set_string(spec, "ipFamilyPolicy", "SingleStack", a);
+    }
+    if (type == "NodePort" || type == "LoadBalancer") {
+      static std::mt19937 rng(std::random_device{}());
+      if (JsonValue* ports = json::get(spec, "ports"); ports && ports->IsArray()) {
+        for (auto& p : ports->GetArray()) {
+          if (p.IsObject() && !json::get(p, "nodePort")) json::set(p, "nodePort", JsonValue(30000 + int(rng() % 2768)), a);
+        }
+      }
+    }
+  }
+  apply_defaults(t, obj);
+}
+
+void prepare_update(const ResourceType& t, const JsonValue& old, JsonDoc& obj) {
+  auto& a = obj.GetAllocator();
+  if (t.has_status) copy_member(old, obj, "status", a);
+  if (is(t, "", "namespaces")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    const JsonValue* ospec = json::get(old, "spec");
+    if (ospec) copy_member(*ospec, spec, "finalizers", a);
+  }
+  if (is(t, "", "services")) {
+    // clusterIP is allocated once; an update that leaves it out keeps it (the API server's
+    // PrepareForUpdate + the "field is immutable" rule for a changed value).
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    const JsonValue* ospec = json::get(old, "spec");
+    if (ospec) {
+      for (auto k : {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"}) {
+        if (!json::get(spec, k) && json::get(*ospec, k)) copy_member(*ospec, spec, k, a);
+      }
+    }
+  }
+  apply_defaults(t, obj);
+}
+
+void prepare_status_update(const ResourceType& t, const JsonValue& old, JsonDoc& obj) {
+  (void)t;
+  JsonDoc out;
+  out.CopyFrom(old, out.GetAllocator());
+  auto& a = out.GetAllocator();
+  copy_member(obj, out, "status", a);
+  // managedFields may be sent to reset them; metadata.resourceVersion carries the precondition.
+  const JsonValue* meta = json::get(obj, "metadata");
+  JsonValue& ometa = json::ensure_object(out, "metadata", a);
+  if (meta) {
+    if (json::get(*meta, "managedFields")) copy_member(*meta, ometa, "managedFields", a);
+    copy_member(*meta, ometa, "resourceVersion", a);
+  } else {
+    json::erase(ometa, "resourceVersion");
+  }
+  obj.Swap(out);
+}
+
+bool spec_changed(const JsonValue& old, const JsonValue& obj) {
+  auto count = [](const JsonValue& v) {
+    size_t n = 0;
+    if (!v.IsObject()) return n;
+    for (auto& m : v.GetObject()) {
+      std::string_view k = json::view(m.name);
+      if (k != "metadata" && k != "status" && k != "apiVersion" && k != "kind") n++;
+    }
+    return n;
+  };
+  if (count(old) != count(obj)) return true;
+  if (!obj.IsObject()) return false;
+  for (auto& m : obj.GetObject()) {
+    std::string_view k = json::view(m.name);
+    if (k == "metadata" || k == "status" || k == "apiVersion" || k == "kind") continue;
+    const JsonValue* o = json::get(old, k);
+    if (!o || !json::equal(*o, m.value)) return true;
+  }
+  return false;
+}
+
+}  // namespace kop::local::strategy

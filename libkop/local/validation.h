@@ -1,0 +1,41 @@
+// Validation as kube-apiserver does it: apimachinery's name/label/annotation rules, ObjectMeta,
+// and the built-in kinds kop reads. Messages and field paths are the API server's own, so the
+// 422 Status causes match. Internal to kop::local.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/local/api_status.h"
+#include "kop/local/json.h"
+#include "kop/local/resource.h"
+
+namespace kop::local::validation {
+
+using Msgs = std::vector<std::string>;
+
+Msgs is_dns1123_label(std::string_view v);
+Msgs is_dns1123_subdomain(std::string_view v);
+Msgs is_dns1035_label(std::string_view v);
+Msgs is_qualified_name(std::string_view v);
+Msgs is_valid_label_value(std::string_view v);
+Msgs is_config_map_key(std::string_view v);
+Msgs is_valid_port_name(std::string_view v);
+Msgs is_wildcard_dns1123_subdomain(std::string_view v);
+Msgs is_valid_ip(std::string_view v);
+
+// Go's path helpers: "spec.rules[0].http".
+std::string idx(std::string_view base, size_t i);
+std::string key(std::string_view base, std::string_view k);  // base[k]
+
+// ObjectMeta (ValidateObjectMetaAccessor) for a create; `is_update` skips rules that only
+// apply to new objects.
+void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs);
+void labels(const JsonValue* labels, const std::string& path, FieldErrors& errs);
+
+// Built-in kinds (Ingress, IngressClass, Service, EndpointSlice, Secret, ConfigMap, Namespace,
+// CRD). `old` is null on create. Unknown kinds pass.
+void builtin(const ResourceType& t, const JsonValue& obj, const JsonValue* old, FieldErrors& errs);
+
+}  // namespace kop::local::validation
