@@ -1,0 +1,152 @@
+// kop-proxy over TLS: SNI certificate choice (openssl s_client), ALPN on every context, curl
+// over https, 421 for a Host of another virtual host, minimum version, session resumption.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "harness.h"
+
+namespace kop::proxy::e2e {
+namespace {
+
+class ProxyTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = make_cert(dir_, "a.example.com");
+    b_ = make_cert(dir_, "b.example.com");
+  }
+  std::string config(const std::string& tls_extra = "") {
+    auto cert = [](const std::string& name, const Cert& c) {
+      return "{\"name\":\"" + name + "\",\"server_names\":[\"" + name +
+             ".example.com\"],\"cert_file\":\"" + c.cert_file + "\",\"key_file\":\"" + c.key_file +
+             "\"}";
+    };
+    auto vhost = [](const std::string& name) {
+      return "{\"name\":\"" + name + "\",\"domains\":[\"" + name +
+             ".example.com\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"direct_response\":{"
+             "\"status\":200,\"body\":\"vhost " +
+             name + "\"}}]}";
+    };
+    return "{\"version\":\"kop.proxy/v1\",\"listeners\":[{\"name\":\"https\",\"address\":\"127."
+           "0.0.1:0\",\"tls\":{\"certificates\":[" +
+           cert("a", a_) + "," + cert("b", b_) + "],\"default_certificate\":\"a\"" + tls_extra +
+           "}}],\"virtual_hosts\":[" + vhost("a") + "," + vhost("b") +
+           "],\"clusters\":[],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{\"workers\":"
+           "2}}";
+  }
+  CmdResult s_client(uint16_t port, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {"openssl", "s_client", "-connect",
+                                     "127.0.0.1:" + std::to_string(port)};
+    for (const auto& e : extra) argv.push_back(e);
+    return run(argv, 10000, "");
+  }
+  CmdResult curl(uint16_t port, const std::string& sni_host,
+                 const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {"curl",
+                                     "-sS",
+                                     "-k",
+                                     "--resolve",
+                                     sni_host + ":" + std::to_string(port) + ":127.0.0.1",
+                                     "-w",
+                                     "\\n%{http_code} %{http_version}"};
+    for (const auto& e : extra) argv.push_back(e);
+    argv.push_back("https://" + sni_host + ":" + std::to_string(port) + "/");
+    return run(argv, 10000);
+  }
+  TempDir dir_;
+  Cert a_, b_;
+};
+
+TEST_F(ProxyTls, SniSelectsTheCertificate) {
+  ProxyProcess p(dir_, config());
+  ASSERT_TRUE(p.started()) << p.output();
+  uint16_t port = p.port("https");
+  auto b = s_client(port, {"-servername", "b.example.com"});
+  EXPECT_NE(b.out.find("CN = b.example.com"), std::string::npos) << b.out;
+  auto a = s_client(port, {"-servername", "a.example.com"});
+  EXPECT_NE(a.out.find("CN = a.example.com"), std::string::npos) << a.out;
+  auto none = s_client(port, {"-noservername"});
+  EXPECT_NE(none.out.find("CN = a.example.com"), std::string::npos) << none.out;
+  auto unknown = s_client(port, {"-servername", "zzz.example.org"});
+  EXPECT_NE(unknown.out.find("CN = a.example.com"), std::string::npos) << unknown.out;
+}
+
+TEST_F(ProxyTls, AlpnAnsweredOnEveryCertificateContext) {
+  ProxyProcess p(dir_, config());
+  ASSERT_TRUE(p.started()) << p.output();
+  for (const char* name : {"a.example.com", "b.example.com"}) {
+    auto r = s_client(p.port("https"), {"-servername", name, "-alpn", "h2,http/1.1"});
+    EXPECT_NE(r.out.find("ALPN protocol: http/1.1"), std::string::npos) << name << r.out;
+  }
+}
+
+TEST_F(ProxyTls, CurlOverTlsReachesTheSniVirtualHost) {
+  ProxyProcess p(dir_, config());
+  ASSERT_TRUE(p.started()) << p.output();
+  auto a = curl(p.port("https"), "a.example.com", {});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, "vhost a\n200 1.1");
+  auto b = curl(p.port("https"), "b.example.com", {"--http2"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(b.out.substr(0, 7), "vhost b");
+}
+
+TEST_F(ProxyTls, MisdirectedRequestWhenHostDiffersFromSni) {
+  ProxyProcess p(dir_, config());
+  ASSERT_TRUE(p.started()) << p.output();
+  auto r = curl(p.port("https"), "a.example.com", {"-H", "Host: b.example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("421"), std::string::npos) << r.out;
+  auto same = curl(p.port("https"), "a.example.com", {"-H", "Host: A.example.com:443"});
+  EXPECT_NE(same.out.find("vhost a"), std::string::npos) << same.out;
+}
+
+TEST_F(ProxyTls, MinimumVersionIsEnforced) {
+  ProxyProcess p(dir_, config(",\"min_version\":\"1.3\""));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto old = s_client(p.port("https"), {"-servername", "a.example.com", "-tls1_2"});
+  EXPECT_EQ(old.out.find("CN = a.example.com"), std::string::npos);
+  auto ok = s_client(p.port("https"), {"-servername", "a.example.com", "-tls1_3"});
+  EXPECT_NE(ok.out.find("TLSv1.3"), std::string::npos) << ok.out;
+  TempDir d2;
+  ProxyProcess p12(d2, config());
+  ASSERT_TRUE(p12.started());
+  auto v12 = s_client(p12.port("https"), {"-servername", "a.example.com", "-tls1_1"});
+  EXPECT_EQ(v12.out.find("Cipher is ECDHE"), std::string::npos) << v12.out;
+}
+
+TEST_F(ProxyTls, SessionsAreResumed) {
+  ProxyProcess p(dir_, config());
+  ASSERT_TRUE(p.started()) << p.output();
+  std::string sess = dir_.file("sess.pem");
+  auto first =
+      s_client(p.port("https"), {"-servername", "b.example.com", "-tls1_2", "-sess_out", sess});
+  EXPECT_NE(first.out.find("New, TLSv1.2"), std::string::npos) << first.out;
+  auto again =
+      s_client(p.port("https"), {"-servername", "b.example.com", "-tls1_2", "-sess_in", sess});
+  EXPECT_NE(again.out.find("Reused, TLSv1.2"), std::string::npos) << again.out;
+}
+
+TEST_F(ProxyTls, ProxiesToUpstreamWithForwardedProto) {
+  Backend be;
+  std::string cfg = config();
+  // Route vhost b to the backend instead of the direct response.
+  std::string from =
+      "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost b\"}}";
+  cfg.replace(cfg.find(from), from.size(),
+              "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
+  cfg.replace(
+      cfg.find("\"clusters\":[]"), 13,
+      "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+  ProxyProcess p(dir_, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  auto r = curl(p.port("https"), "b.example.com", {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("backend " + std::to_string(be.port())), std::string::npos) << r.out;
+  auto reqs = be.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].header("x-forwarded-proto"), "https");
+}
+
+}  // namespace
+}  // namespace kop::proxy::e2e
