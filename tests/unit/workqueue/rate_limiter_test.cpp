@@ -1,0 +1,147 @@
+#include "kop/workqueue/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+#include "kop/workqueue/rate_limiting_queue.h"
+#include "test_util.h"
+
+namespace kop::workqueue {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventually;
+
+TEST(ItemExponentialFailureRateLimiter, DoublesPerFailureFromFiveMilliseconds) {
+  ExponentialFailureOptions defaults;
+  EXPECT_EQ(defaults.base_delay, 5ms);
+  EXPECT_EQ(defaults.max_delay, 1000s);
+  ItemExponentialFailureRateLimiter<std::string> r;
+  EXPECT_EQ(r.when("a"), 5ms);
+  EXPECT_EQ(r.when("a"), 10ms);
+  EXPECT_EQ(r.when("a"), 20ms);
+  EXPECT_EQ(r.when("a"), 40ms);
+  EXPECT_EQ(r.when("b"), 5ms);  // per item
+  EXPECT_EQ(r.num_requeues("a"), 4);
+  EXPECT_EQ(r.num_requeues("b"), 1);
+  r.forget("a");
+  EXPECT_EQ(r.num_requeues("a"), 0);
+  EXPECT_EQ(r.when("a"), 5ms);
+}
+
+TEST(ItemExponentialFailureRateLimiter, CapsAtMaxDelayAndNeverOverflows) {
+  ItemExponentialFailureRateLimiter<int> r({.base_delay = 1ms, .max_delay = 1s});
+  Duration last{};
+  for (int i = 0; i < 10; ++i) last = r.when(1);
+  EXPECT_EQ(last, 512ms);
+  EXPECT_EQ(r.when(1), 1s);
+  for (int i = 0; i < 200; ++i) last = r.when(1);
+  EXPECT_EQ(last, 1s);
+  EXPECT_EQ(exponential_backoff(5ms, 1000s, 1000), 1000s);
+  EXPECT_EQ(exponential_backoff(5ms, 1000s, 17), 655360ms);
+  EXPECT_EQ(exponential_backoff(5ms, 1000s, 18), 1000s);
+}
+
+TEST(BucketRateLimiter, BurstThenOneTokenPerTenthOfASecond) {
+  BucketOptions defaults;
+  EXPECT_EQ(defaults.qps, 10);
+  EXPECT_EQ(defaults.burst, 100);
+  FakeClock clock;
+  BucketRateLimiter<int> r({.clock = &clock});
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.when(i), 0ns) << i;
+  EXPECT_EQ(r.when(100), 100ms);  // into debt: each reservation waits one more token
+  EXPECT_EQ(r.when(101), 200ms);
+  EXPECT_EQ(r.num_requeues(100), 0);
+  clock.step(1s);  // +10 tokens: debt of 2 repaid, 8 left
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(r.when(i), 0ns) << i;
+  EXPECT_EQ(r.when(0), 100ms);
+  clock.step(1000s);  // refills to the burst, not beyond
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.when(i), 0ns) << i;
+  EXPECT_EQ(r.when(0), 100ms);
+}
+
+TEST(BucketRateLimiter, DegenerateBuckets) {
+  FakeClock clock;
+  BucketRateLimiter<int> no_burst({.qps = 10, .burst = 0, .clock = &clock});
+  EXPECT_EQ(no_burst.when(1), Duration::max());
+  BucketRateLimiter<int> no_refill({.qps = 0, .burst = 1, .clock = &clock});
+  EXPECT_EQ(no_refill.when(1), 0ns);
+  EXPECT_EQ(no_refill.when(1), Duration::max());
+  BucketRateLimiter<int> unlimited(
+      {.qps = std::numeric_limits<double>::infinity(), .burst = 1, .clock = &clock});
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(unlimited.when(1), 0ns);
+}
+
+TEST(MaxOfRateLimiter, TakesTheLongestAndForgetsEverywhere) {
+  FakeClock clock;
+  auto exp = std::make_shared<ItemExponentialFailureRateLimiter<int>>(
+      ExponentialFailureOptions{.base_delay = 1ms, .max_delay = 1000s});
+  auto bucket = std::make_shared<BucketRateLimiter<int>>(
+      BucketOptions{.qps = 1, .burst = 1, .clock = &clock});
+  MaxOfRateLimiter<int> r({exp, bucket});
+  EXPECT_EQ(r.when(1), 1ms);  // bucket: 0, exponential: 1 ms
+  EXPECT_EQ(r.when(1), 1s);   // bucket: 1 s, exponential: 2 ms
+  EXPECT_EQ(r.when(1), 2s);   // bucket: 2 s, exponential: 4 ms
+  EXPECT_EQ(r.num_requeues(1), 3);
+  r.forget(1);
+  EXPECT_EQ(r.num_requeues(1), 0);
+  EXPECT_EQ(exp->num_requeues(1), 0);
+}
+
+TEST(DefaultControllerRateLimiter, IsMaxOfExponentialAndBucket) {
+  FakeClock clock;
+  auto r = default_controller_rate_limiter<int>(&clock);
+  EXPECT_EQ(r->when(1), 5ms);
+  EXPECT_EQ(r->when(1), 10ms);
+  for (int i = 2; i < 100; ++i) ASSERT_EQ(r->when(i), 5ms);  // 100 tokens used
+  EXPECT_EQ(r->when(100), 100ms);  // the bucket now dominates a first failure
+  EXPECT_EQ(r->num_requeues(1), 2);
+  r->forget(1);
+  EXPECT_EQ(r->num_requeues(1), 0);
+}
+
+TEST(RateLimitingQueue, AddRateLimitedDelaysByTheLimiter) {
+  FakeClock clock;
+  RateLimitingQueue<std::string> q(QueueOptions{.clock = &clock});
+  q.add_rate_limited("a");
+  EXPECT_EQ(q.num_requeues("a"), 1);
+  EXPECT_EQ(q.waiting(), 1u);
+  EXPECT_EQ(q.len(), 0u);
+  clock.step(4ms);
+  std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(q.len(), 0u);
+  clock.step(1ms);
+  ASSERT_TRUE(eventually([&] { return q.len() == 1; }));
+  ASSERT_EQ(q.get(), "a");
+  q.add_rate_limited("a");  // second failure: 10 ms
+  EXPECT_EQ(q.num_requeues("a"), 2);
+  q.done("a");
+  clock.step(9ms);
+  std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(q.len(), 0u);
+  clock.step(1ms);
+  ASSERT_TRUE(eventually([&] { return q.len() == 1; }));
+  q.forget("a");
+  EXPECT_EQ(q.num_requeues("a"), 0);
+  q.shutdown();
+  EXPECT_TRUE(q.shutting_down());
+}
+
+TEST(RateLimitingQueue, CustomLimiterAndDirectAdds) {
+  FakeClock clock;
+  auto limiter = std::make_shared<ItemExponentialFailureRateLimiter<int>>(
+      ExponentialFailureOptions{.base_delay = 1s, .max_delay = 10s});
+  RateLimitingQueue<int> q(QueueOptions{.clock = &clock}, limiter);
+  q.add_rate_limited(1);
+  q.add(2);
+  q.add_after(3, 0s);
+  EXPECT_EQ(q.len(), 2u);
+  EXPECT_EQ(limiter->num_requeues(1), 1);
+  clock.step(1s);
+  ASSERT_TRUE(eventually([&] { return q.len() == 3; }));
+}
+
+}  // namespace
+}  // namespace kop::workqueue
