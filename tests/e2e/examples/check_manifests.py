@@ -360,6 +360,137 @@ def run_cases(kind, schema, cases, status=False):
             print(f"ok   {kind} case '{name}' is {'valid' if want else 'invalid'}")
 
 
+# ---------------------------------------------------------------- 4. docs and wiring
+def check_doc_examples(root, schema):
+    """Every whole ingress.kop.dev object in a yaml block of the docs validates."""
+    count = 0
+    for rel in ("docs/migrating-from-contour.md", "docs/install.md", "examples/hello-pks/README.md"):
+        path = root / rel
+        if not path.exists():
+            fail(f"{rel}: missing")
+            continue
+        for block in re.findall(r"```yaml\n(.*?)```", path.read_text(), re.S):
+            try:
+                objs = [d for d in yaml.safe_load_all(block) if d is not None]
+            except yaml.YAMLError as e:
+                fail(f"{rel}: a yaml block does not parse: {e}")
+                continue
+            for d in objs:
+                if isinstance(d, dict) and d.get("apiVersion") == "ingress.kop.dev/v1beta1" and "kind" in d:
+                    count += 1
+                    errs = validate(d, schema[d["kind"]], "")
+                    if errs:
+                        fail(f"{rel}: {d['kind']} {d['metadata']['name']}: {'; '.join(errs)}")
+    print(f"ok   {count} ingress.kop.dev objects in the docs validate")
+
+
+def find(docs, kind, name=None, folder=None):
+    return [d for p, d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+            and (folder is None or folder in p.parts)]
+
+
+def expect(cond, msg):
+    if cond:
+        print("ok   " + msg)
+    else:
+        fail(msg)
+
+
+def check_hello_pks(root, docs):
+    """The tutorial's objects point at each other: selector, ports, backends, slices, Secret."""
+    for folder in ("cluster", "local"):
+        sub = [(p, d) for p, d in docs if "hello-pks" in p.parts and folder in p.parts]
+        dep = find(sub, "Deployment", "hello-pks")
+        svc = find(sub, "Service", "hello-pks")
+        if len(dep) != 1 or len(svc) != 1:
+            fail(f"hello-pks/{folder}: want one Deployment and one Service hello-pks")
+            continue
+        dep, svc = dep[0], svc[0]
+        pod = dep["spec"]["template"]
+        expect(dep["spec"]["replicas"] == 2, f"hello-pks/{folder}: 2 replicas")
+        expect(svc["spec"]["selector"] == {"app": "hello-pks"} and
+               pod["metadata"]["labels"].get("app") == "hello-pks",
+               f"hello-pks/{folder}: Service selects the Deployment's pods (app: hello-pks)")
+        port = svc["spec"]["ports"][0]
+        container_ports = [cp["containerPort"] for c in pod["spec"]["containers"] for cp in c["ports"]]
+        expect(port["port"] == 80 and port["targetPort"] == 8080 and 8080 in container_ports,
+               f"hello-pks/{folder}: Service 80 -> targetPort 8080 = containerPort")
+        for ing in find(sub, "Ingress"):
+            where = f"hello-pks/{folder}: Ingress {ing['metadata']['name']}"
+            rule = ing["spec"]["rules"][0]
+            path = rule["http"]["paths"][0]
+            expect(ing["apiVersion"] == "networking.k8s.io/v1" and rule["host"] == "hello-pks.example.com"
+                   and path["path"] == "/" and path["pathType"] == "Prefix"
+                   and path["backend"]["service"] == {"name": "hello-pks", "port": {"number": 80}},
+                   f"{where}: v1, host hello-pks.example.com, / Prefix -> hello-pks:80")
+            for tls in ing["spec"].get("tls", []):
+                expect(tls["secretName"] == "hello-pks-tls" and "hello-pks.example.com" in tls["hosts"],
+                       f"{where}: TLS from hello-pks-tls for the host")
+    local = [(p, d) for p, d in docs if "hello-pks" in p.parts and "local" in p.parts]
+    slices = find(local, "EndpointSlice")
+    ports = sorted(sl["ports"][0]["port"] for sl in slices)
+    expect(len(slices) == 2 and ports == [18081, 18082] and all(
+        sl["apiVersion"] == "discovery.k8s.io/v1" and sl["addressType"] == "IPv4"
+        and sl["metadata"]["labels"]["kubernetes.io/service-name"] == "hello-pks"
+        and sl["ports"][0]["name"] == "http" and len(sl["ports"]) == 1
+        and all(e["conditions"]["ready"] is True and e["addresses"] == ["127.0.0.1"] for e in sl["endpoints"])
+        for sl in slices), "hello-pks/local: two ready IPv4 slices of hello-pks on 18081 and 18082, port name http")
+    classes = {("annotation", i["metadata"].get("annotations", {}).get("kubernetes.io/ingress.class")) for i in
+               find(docs, "Ingress", folder="cluster")} | {("name", i["spec"].get("ingressClassName")) for i in
+                                                           find(docs, "Ingress", folder="cluster")}
+    expect(("annotation", "contour") in classes and ("name", "kop") in classes,
+           "hello-pks/cluster: one variant by annotation contour, one by ingressClassName kop")
+
+
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "*"}
+
+
+def check_deploy(root, docs):
+    dep = [(p, d) for p, d in docs if "deploy" in p.parts]
+    for role in find(dep, "ClusterRole") + find(dep, "Role"):
+        for rule in role["rules"]:
+            where = f"deploy: {role['kind']} {role['metadata']['name']} {rule['resources']}"
+            if "*" in rule["resources"] or "*" in rule["apiGroups"] or "*" in rule["verbs"]:
+                fail(f"{where}: wildcard")
+            writes = set(rule["verbs"]) & WRITE_VERBS
+            allowed = all(r.endswith("/status") or r in ("events", "leases") for r in rule["resources"])
+            if writes and not allowed:
+                fail(f"{where}: write verbs {sorted(writes)} on non-status resources")
+            if "delete" in rule["verbs"]:
+                fail(f"{where}: delete is never needed")
+    roles = find(dep, "Role")
+    expect(len(roles) == 1 and roles[0]["metadata"]["namespace"] == "kop-system"
+           and roles[0]["rules"][0]["resources"] == ["leases"],
+           "deploy: leases only through a Role in kop-system")
+    ic = find(dep, "IngressClass", "kop")
+    expect(len(ic) == 1 and ic[0]["spec"]["controller"] == "kop.dev/ingress-controller" and
+           ic[0]["metadata"]["annotations"].get("ingressclass.kubernetes.io/is-default-class") == "true",
+           "deploy: IngressClass kop, controller kop.dev/ingress-controller, default class")
+    d = find(dep, "Deployment", "kop-ingress")[0]
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    named = {p["name"]: p["containerPort"] for p in c["ports"]}
+    sc, psc = c["securityContext"], d["spec"]["template"]["spec"]["securityContext"]
+    expect(d["spec"]["replicas"] == 2 and "--ingress-class=kop" in c["args"]
+           and "--publish-service=kop-system/kop-ingress" in c["args"]
+           and sorted(named.values()) == [8000, 8080, 8443]
+           and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+           and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+           and named[c["readinessProbe"]["httpGet"]["port"]] == 8000
+           and named[c["livenessProbe"]["httpGet"]["port"]] == 8000,
+           "deploy: 2 replicas, class and publish-service args, ports, probes on 8000")
+    expect(psc.get("runAsNonRoot") is True and sc.get("readOnlyRootFilesystem") is True
+           and sc.get("allowPrivilegeEscalation") is False and sc["capabilities"]["drop"] == ["ALL"]
+           and "requests" in c["resources"] and "limits" in c["resources"],
+           "deploy: non-root, read-only root, no privilege escalation, no capabilities, resources")
+    sa = d["spec"]["template"]["spec"]["serviceAccountName"]
+    bound = {s["name"] for b in find(dep, "ClusterRoleBinding") + find(dep, "RoleBinding") for s in b["subjects"]}
+    expect(sa == "kop-ingress" and bound == {sa}, "deploy: bindings name the Deployment's ServiceAccount")
+    for svc in find(dep, "Service", "kop-ingress"):
+        m = {p["port"]: named.get(p["targetPort"], p["targetPort"]) for p in svc["spec"]["ports"]}
+        expect(m == {80: 8080, 443: 8443} and svc["spec"]["type"] in ("LoadBalancer", "NodePort"),
+               f"deploy: {svc['spec']['type']} Service 80->8080, 443->8443")
+
+
 def main():
     root = pathlib.Path(sys.argv[1]).resolve()
     files, docs = load_all(root)
@@ -383,6 +514,9 @@ def main():
                 fail(f"{path.relative_to(root)}: {d['kind']} {d['metadata']['name']}: {'; '.join(errs)}")
             else:
                 print(f"ok   {path.relative_to(root)}: {d['kind']} {d['metadata']['name']} validates")
+    check_doc_examples(root, schema)
+    check_hello_pks(root, docs)
+    check_deploy(root, docs)
     run_cases("IngressRoute", schema["IngressRoute"], IR_CASES)
     run_cases("IngressRoute status", schema["IngressRoute"], IR_STATUS_CASES, status=True)
     run_cases("TLSCertificateDelegation", schema["TLSCertificateDelegation"], TCD_CASES)
