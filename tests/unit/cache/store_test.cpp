@@ -167,7 +167,8 @@ TEST(Store, ConcurrentReadersAndWriterStayConsistent) {
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
       while (!done.load()) {
-        for (const auto& o : *store.by_index("app", "web")) {
+        auto web = store.by_index("app", "web");  // keep the StatusOr alive over the loop
+        for (const auto& o : *web) {
           if (o->label("app") != "web") ++bad;  // an index must never point at a stale value
         }
         (void)store.list();
