@@ -6,6 +6,7 @@
 # block others; pipelined requests, HEAD, 405, Connection: close and HTTP/1.0 are framed right;
 # identity falls back to POD_NAME/NODE_NAME and then to hostname(-port); SIGTERM exits 0 promptly
 # even with a connection open.
+# shellcheck disable=SC2154  # PORT_x and PID_x are assigned by start() through printf -v.
 set -uo pipefail
 
 app=${1:?usage: hello_app_test.sh PATH/TO/hello-pks-app}
