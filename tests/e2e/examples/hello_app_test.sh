@@ -119,11 +119,11 @@ check "identity defaults to hostname and hostname-port" "\"node\":\"$h\",\"pod\"
 
 check "bad --listen rejected" 2 "$("$app" --listen nonsense >/dev/null 2>&1; echo $?)"
 
-# SIGTERM with an idle connection open: exit 0 within 2 s.
+# SIGTERM with an idle connection open: exit 0 within 5 s (sanitizer builds add about 1 s at exit).
 exec 3<>"/dev/tcp/127.0.0.1/$PORT_a"
 kill -TERM "$PID_a"
 rc=timeout
-for _ in $(seq 40); do
+for _ in $(seq 100); do
   if ! kill -0 "$PID_a" 2>/dev/null; then wait "$PID_a"; rc=$?; break; fi
   sleep 0.05
 done
