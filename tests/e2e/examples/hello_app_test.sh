@@ -38,7 +38,7 @@ start() {
   "$app" --listen 127.0.0.1:0 "$@" >"$tmp/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
-  for _ in $(seq 100); do
+  for _ in $(seq 200); do
     grep -q '^listening on' "$tmp/$name.log" && break
     sleep 0.05
   done
@@ -111,7 +111,7 @@ check "identity from POD_NAME/NODE_NAME" '"node":"env-node","pod":"env-pod"' \
   "$(curl -sS --max-time 5 "http://127.0.0.1:$PORT_c/" | grep -o '"node":"[^"]*","pod":"[^"]*"')"
 env -u POD_NAME -u NODE_NAME "$app" --listen 127.0.0.1:0 >"$tmp/d.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q '^listening on' "$tmp/d.log" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q '^listening on' "$tmp/d.log" && break; sleep 0.05; done
 port_d=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/d.log")
 h=$(hostname)
 check "identity defaults to hostname and hostname-port" "\"node\":\"$h\",\"pod\":\"$h-$port_d\"" \
