@@ -426,8 +426,13 @@ def check_hello_pks(root, docs):
             for tls in ing["spec"].get("tls", []):
                 expect(tls["secretName"] == "hello-pks-tls" and "hello-pks.example.com" in tls["hosts"],
                        f"{where}: TLS from hello-pks-tls for the host")
-    local = [(p, d) for p, d in docs if "hello-pks" in p.parts and "local" in p.parts]
+    local = [(p, d) for p, d in docs if "hello-pks" in p.parts and p.parent.name == "local"]
     slices = find(local, "EndpointSlice")
+    old_api = [d for p, d in docs if "hello-pks" in p.parts and p.parent.name == "v1beta1"
+               and d["kind"] == "EndpointSlice"]
+    expect([d["apiVersion"] for d in old_api] == ["discovery.k8s.io/v1beta1"] * 2 and
+           [{**d, "apiVersion": "discovery.k8s.io/v1"} for d in old_api] == slices,
+           "hello-pks/local/v1beta1: the same two slices in discovery.k8s.io/v1beta1")
     ports = sorted(sl["ports"][0]["port"] for sl in slices)
     expect(len(slices) == 2 and ports == [18081, 18082] and all(
         sl["apiVersion"] == "discovery.k8s.io/v1" and sl["addressType"] == "IPv4"
