@@ -31,12 +31,12 @@ struct PkeyFree {
 };
 
 std::string openssl_error() {
-  unsigned long e = ERR_get_error();
+  unsigned long e = ERR_peek_last_error();
   ERR_clear_error();
-  if (e == 0) return "no PEM data found";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  return buf;
+  if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
+    return "no PEM data found";
+  const char* reason = ERR_reason_error_string(e);
+  return reason != nullptr ? reason : "unknown OpenSSL error";
 }
 
 absl::StatusOr<std::string> read_file(const std::string& path) {

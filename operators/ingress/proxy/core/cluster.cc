@@ -25,16 +25,18 @@ uint64_t mix(uint64_t h) {
 void build_ring(Cluster& c, uint32_t ring_size) {
   std::size_t n = c.endpoints.size();
   if (n == 0) return;
-  // Every endpoint gets replicas proportional to its weight (at least one).
-  std::size_t total_points = std::max<std::size_t>(ring_size, n);
-  c.ring.reserve(total_points + n);
+  // Each endpoint gets weight * 2^k points, 2^k the largest power of two keeping the ring within
+  // ring_size (at least one point per unit of weight). Because 2^k only changes when the total
+  // weight crosses a power-of-two boundary, adding or removing an endpoint usually leaves every
+  // other endpoint's points (and so its keys) exactly where they were.
+  uint64_t per_weight = 1;
+  while (c.total_weight * per_weight * 2 <= ring_size) per_weight *= 2;
+  c.ring.reserve(c.total_weight * per_weight);
   std::string key;
   for (uint32_t i = 0; i < n; ++i) {
     const Endpoint& e = c.endpoints[i];
-    std::size_t replicas = std::max<std::size_t>(
-        1,
-        static_cast<std::size_t>((static_cast<double>(total_points) * e.weight) / c.total_weight));
-    for (std::size_t k = 0; k < replicas; ++k) {
+    uint64_t replicas = e.weight * per_weight;
+    for (uint64_t k = 0; k < replicas; ++k) {
       key = internal::cat(e.address_text, "_", k);
       c.ring.emplace_back(stable_hash(key), i);
     }

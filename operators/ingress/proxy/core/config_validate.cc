@@ -286,7 +286,7 @@ absl::Status validate_routing(const Config& config,
       if (d != "*" && !internal::valid_domain(d, true))
         return error(
             dp, cat("invalid domain ", quote(d), " (exact name, *.suffix for one label, or *)"));
-      if (!domains.insert(internal::to_lower(d)).second)
+      if (!domains.insert(internal::normalize_domain(d)).second)
         return error(dp, cat("duplicate domain ", quote(d)));
     }
     for (std::size_t j = 0; j < vh.routes.size(); ++j) {
@@ -315,7 +315,7 @@ absl::Status validate_routing(const Config& config,
     absl::flat_hash_map<std::string, std::string> owner;
     auto serve = [&](const VirtualHostConfig& vh) -> absl::Status {
       for (const auto& d : vh.domains) {
-        auto [it, inserted] = owner.emplace(internal::to_lower(d), vh.name);
+        auto [it, inserted] = owner.emplace(internal::normalize_domain(d), vh.name);
         if (!inserted)
           return error(p, cat("domain ", quote(d), " is served by virtual hosts ",
                               quote(it->second), " and ", quote(vh.name)));
@@ -355,7 +355,7 @@ absl::Status validate_routing(const Config& config,
           std::string sp = cat(cp, ".server_names[", k, "]");
           if (!internal::valid_domain(sn, true))
             return error(sp, cat("invalid server name ", quote(sn)));
-          if (!sni_names.insert(internal::to_lower(sn)).second)
+          if (!sni_names.insert(internal::normalize_domain(sn)).second)
             return error(sp, cat("server name ", quote(sn), " is used by two certificates"));
         }
         if (c.cert_pem.empty() == c.cert_file.empty())

@@ -224,13 +224,12 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     routing->listener_index.emplace(lc.name, static_cast<uint32_t>(l));
     auto serve = [&](const VirtualHost& vh) {
       for (const std::string& d : vh.config->domains) {
-        std::string low = internal::to_lower(d);
+        std::string low = internal::normalize_domain(d);
         if (low == "*") {
           li.host_catch_all = &vh;
         } else if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
           li.host_wildcard.emplace(low.substr(2), &vh);
         } else {
-          if (!low.empty() && low.back() == '.') low.pop_back();
           li.host_exact.emplace(low, &vh);
         }
       }
@@ -252,7 +251,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
               cat("listeners[", l, "].tls.certificates[", c, "]: ", material.status().message()));
         cert.material = std::move(*material);
         for (const std::string& sn : cc.server_names) {
-          std::string low = internal::to_lower(sn);
+          std::string low = internal::normalize_domain(sn);
           if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
             li.sni_wildcard.emplace(low.substr(2), static_cast<uint32_t>(c));
           } else {

@@ -55,6 +55,12 @@ inline std::string to_lower(std::string_view s) {
   return out;
 }
 
+// Lowercase, without a trailing dot: the form domains and SNI names are compared in.
+inline std::string normalize_domain(std::string_view d) {
+  if (d.size() > 1 && d.back() == '.') d.remove_suffix(1);
+  return to_lower(d);
+}
+
 // JSON-ish quoting for error messages.
 inline std::string quote(std::string_view s) {
   std::string out = "\"";
@@ -77,8 +83,9 @@ inline bool valid_label(std::string_view label) {
   return true;
 }
 
-// "example.com", "*.example.com" (allow_wildcard), each label valid, total <= 253.
+// "example.com", "example.com." or "*.example.com" (allow_wildcard); labels valid, <= 253.
 inline bool valid_domain(std::string_view d, bool allow_wildcard) {
+  if (!d.empty() && d.back() == '.') d.remove_suffix(1);  // a fully qualified name
   if (d.empty() || d.size() > 253) return false;
   if (allow_wildcard && d.size() > 2 && d[0] == '*' && d[1] == '.') d.remove_prefix(2);
   while (true) {

@@ -1,6 +1,12 @@
+// RouteTable: virtual host selection, Kubernetes Ingress path matching, precedence, regex and
+// header matches, weighted clusters, SNI, rewrites and redirects, incremental compile.
 #include "kop/proxy/route_table.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <vector>
 
 #include "test_util.h"
 
@@ -8,58 +14,491 @@ namespace kop::proxy {
 namespace {
 
 using testing::compile_or_die;
+using testing::parse_or_die;
 
-constexpr std::string_view kBasic = R"({
+constexpr std::string_view kHosts = R"({
   "version": "kop.proxy/v1",
-  "listeners": [{"name": "http", "address": "0.0.0.0:8080"}],
+  "listeners": [{"name": "http", "address": "0.0.0.0:8080"},
+                {"name": "only-ip", "address": "0.0.0.0:8081", "virtual_hosts": ["ip"]}],
   "virtual_hosts": [
-    {"name": "exact", "domains": ["a.example.com"],
-     "routes": [{"name": "a", "forward": {"cluster": "c"}}]},
-    {"name": "wild", "domains": ["*.example.com"],
-     "routes": [{"name": "w", "forward": {"cluster": "c"}}]},
-    {"name": "any", "domains": ["*"],
-     "routes": [{"name": "any", "direct_response": {"status": 404}}]}
-  ],
-  "clusters": [{"name": "c", "endpoints": ["127.0.0.1:9000"]}]
+    {"name": "exact", "domains": ["a.example.com", "Upper.Example.com."]},
+    {"name": "wild", "domains": ["*.example.com"]},
+    {"name": "deep", "domains": ["*.b.example.com"]},
+    {"name": "ip", "domains": ["10.0.0.1"]},
+    {"name": "any", "domains": ["*"]}
+  ]
 })";
 
-TEST(RouteTable, HostSelection) {
-  auto t = compile_or_die(kBasic);
+TEST(RouteTableHosts, SelectionTable) {
+  auto t = compile_or_die(kHosts);
   ASSERT_NE(t, nullptr);
-  auto vh = [&](std::string_view host) {
-    const VirtualHost* v = t->find_virtual_host("http", host);
-    return v == nullptr ? std::string("<null>") : v->name;
+  struct Case {
+    std::string_view listener;
+    std::string_view host;
+    std::string_view want;
   };
-  EXPECT_EQ(vh("a.example.com"), "exact");
-  EXPECT_EQ(vh("A.Example.COM:8080"), "exact");
-  EXPECT_EQ(vh("b.example.com"), "wild");
-  EXPECT_EQ(vh("x.y.example.com"), "any");  // wildcard matches exactly one label
-  EXPECT_EQ(vh("example.com"), "any");
-  EXPECT_EQ(vh("[::1]:8080"), "any");
+  const Case cases[] = {
+      {"http", "a.example.com", "exact"},
+      {"http", "A.EXAMPLE.COM", "exact"},       // case-insensitive
+      {"http", "a.example.com:8080", "exact"},  // port stripped
+      {"http", "a.example.com.", "exact"},      // trailing dot
+      {"http", "upper.example.com", "exact"},   // configured with upper case and a dot
+      {"http", "b.example.com", "wild"},        // wildcard, one label
+      {"http", "B.Example.Com:443", "wild"},
+      {"http", "x.b.example.com", "deep"},  // the longer wildcard's one label
+      {"http", "x.y.example.com", "any"},   // two labels: not *.example.com
+      {"http", "example.com", "any"},       // the bare domain is not *.example.com
+      {"http", ".example.com", "any"},      // empty label
+      {"http", "10.0.0.1:80", "ip"},
+      {"http", "[::1]:8080", "any"},
+      {"http", "[::1]", "any"},
+      {"http", "", "any"},
+      {"http", std::string_view("a.example.com\0x", 15), "any"},
+      {"only-ip", "10.0.0.1", "ip"},
+      {"only-ip", "a.example.com", "<null>"},  // not served on this listener, no catch-all
+      {"nope", "a.example.com", "<null>"},     // unknown listener
+  };
+  for (const Case& c : cases) {
+    const VirtualHost* v = t->find_virtual_host(c.listener, c.host);
+    EXPECT_EQ(v == nullptr ? "<null>" : v->name, c.want) << c.listener << " " << c.host;
+  }
+  std::string long_host(300, 'a');
+  const VirtualHost* v = t->find_virtual_host("http", long_host);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->name, "any");
 }
 
-TEST(RouteTable, PrefixMatch) {
-  auto t = compile_or_die(R"({
-    "version": "kop.proxy/v1",
-    "listeners": [{"name": "http", "address": "0.0.0.0:8080"}],
-    "virtual_hosts": [{"name": "v", "domains": ["*"], "routes": [
-      {"name": "foo", "match": {"prefix": "/foo"}, "forward": {"cluster": "c"}},
-      {"name": "root", "match": {"prefix": "/"}, "forward": {"cluster": "c"}}]}],
-    "clusters": [{"name": "c", "endpoints": ["127.0.0.1:9000"]}]
-  })");
-  ASSERT_NE(t, nullptr);
-  const VirtualHost* v = t->find_virtual_host("http", "x");
-  ASSERT_NE(v, nullptr);
-  auto route = [&](std::string_view path) {
-    RequestView r;
-    r.method = "GET";
-    r.path = path;
-    const Route* m = t->match(*v, r);
-    return m == nullptr ? std::string("<null>") : m->name;
+TEST(RouteTableHosts, StripHostPort) {
+  EXPECT_EQ(strip_host_port("a.com:80"), "a.com");
+  EXPECT_EQ(strip_host_port("a.com"), "a.com");
+  EXPECT_EQ(strip_host_port("[::1]:80"), "::1");
+  EXPECT_EQ(strip_host_port("[fe80::1]"), "fe80::1");
+  EXPECT_EQ(strip_host_port("::1"), "::1");
+}
+
+// Builds a one-vhost table from (type, path) pairs; routes are named by their position.
+struct PathRoute {
+  std::string type;  // exact, prefix, string_prefix, regex
+  std::string path;
+  std::string headers_json = "";
+};
+
+std::shared_ptr<const RouteTable> table_of(const std::vector<PathRoute>& routes,
+                                           std::string_view order = "specificity") {
+  std::string json = R"({"version":"kop.proxy/v1","listeners":[{"name":"l","address":"0.0.0.0:80"}],
+    "clusters":[{"name":"c","endpoints":["127.0.0.1:1"]}],
+    "virtual_hosts":[{"name":"v","domains":["*"],"route_order":")" +
+                     std::string(order) + R"(","routes":[)";
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (i > 0) json += ",";
+    json += R"({"name":")" + std::to_string(i) + R"(","match":{")" + routes[i].type + R"(":")" +
+            routes[i].path + "\"";
+    if (!routes[i].headers_json.empty()) json += R"(,"headers":)" + routes[i].headers_json;
+    json += R"(},"forward":{"cluster":"c"}})";
+  }
+  json += "]}]}";
+  return compile_or_die(json);
+}
+
+std::string matched(const RouteTable& t, std::string_view path,
+                    std::vector<HeaderField> headers = {}) {
+  const VirtualHost* v = t.find_virtual_host("l", "x");
+  RequestView r;
+  r.method = "GET";
+  r.path = path;
+  r.headers = headers;
+  const Route* m = t.match(*v, r);
+  return m == nullptr ? "none" : m->name;
+}
+
+// https://kubernetes.io/docs/concepts/services-networking/ingress/#examples
+TEST(RouteTablePaths, KubernetesIngressExamples) {
+  struct Row {
+    std::vector<PathRoute> routes;
+    std::string_view request;
+    std::string_view want;  // route index or "none"
   };
-  EXPECT_EQ(route("/foo"), "foo");
-  EXPECT_EQ(route("/foo/bar"), "foo");
-  EXPECT_EQ(route("/foobar"), "root");
+  const Row rows[] = {
+      {{{"prefix", "/"}}, "/anything/at/all", "0"},
+      {{{"prefix", "/"}}, "/", "0"},
+      {{{"exact", "/foo"}}, "/foo", "0"},
+      {{{"exact", "/foo"}}, "/bar", "none"},
+      {{{"exact", "/foo"}}, "/foo/", "none"},
+      {{{"exact", "/foo/"}}, "/foo", "none"},
+      {{{"prefix", "/foo"}}, "/foo", "0"},
+      {{{"prefix", "/foo"}}, "/foo/", "0"},
+      {{{"prefix", "/foo/"}}, "/foo", "0"},
+      {{{"prefix", "/foo/"}}, "/foo/", "0"},
+      {{{"prefix", "/aaa/bb"}}, "/aaa/bbb", "none"},
+      {{{"prefix", "/aaa/bbb"}}, "/aaa/bbb", "0"},
+      {{{"prefix", "/aaa/bbb/"}}, "/aaa/bbb", "0"},       // ignores trailing slash
+      {{{"prefix", "/aaa/bbb"}}, "/aaa/bbb/", "0"},       // matches trailing slash
+      {{{"prefix", "/aaa/bbb"}}, "/aaa/bbb/ccc", "0"},    // matches subpath
+      {{{"prefix", "/aaa/bbb"}}, "/aaa/bbbxyz", "none"},  // not a string prefix
+      {{{"prefix", "/"}, {"prefix", "/aaa"}}, "/aaa/ccc", "1"},
+      {{{"prefix", "/"}, {"prefix", "/aaa"}, {"prefix", "/aaa/bbb"}}, "/aaa/bbb", "2"},
+      {{{"prefix", "/"}, {"prefix", "/aaa"}, {"prefix", "/aaa/bbb"}}, "/ccc", "0"},
+      {{{"prefix", "/aaa"}}, "/ccc", "none"},
+      {{{"prefix", "/foo"}, {"exact", "/foo"}}, "/foo", "1"},  // Exact preferred
+      {{{"exact", "/foo"}, {"prefix", "/foo"}}, "/foo", "0"},
+      {{{"exact", "/foo"}, {"prefix", "/foo"}}, "/foo/x", "1"},
+      // Exact is byte equality: case and escaping matter.
+      {{{"exact", "/Foo"}}, "/foo", "none"},
+      {{{"exact", "/a%20b"}}, "/a b", "none"},
+      {{{"prefix", "/Foo"}}, "/foo/x", "none"},
+  };
+  for (const Row& row : rows) {
+    auto t = table_of(row.routes);
+    ASSERT_NE(t, nullptr);
+    std::string desc;
+    for (const auto& r : row.routes) desc += r.type + ":" + r.path + " ";
+    EXPECT_EQ(matched(*t, row.request), row.want) << desc << "request " << row.request;
+  }
+}
+
+TEST(RouteTablePaths, StringPrefixAndPrecedence) {
+  auto t = table_of({{"string_prefix", "/foo"},
+                     {"prefix", "/foo"},
+                     {"prefix", "/foo/bar"},
+                     {"regex", "/foo/[0-9]+"},
+                     {"exact", "/foo/bar"},
+                     {"string_prefix", "/f"},
+                     {"regex", "/foo/1.*"}});
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(matched(*t, "/foo/bar"), "4");      // exact first
+  EXPECT_EQ(matched(*t, "/foo/123"), "3");      // regex before prefixes, listed order
+  EXPECT_EQ(matched(*t, "/foo/1x"), "6");       // the second regex
+  EXPECT_EQ(matched(*t, "/foo/bar/baz"), "2");  // longest prefix
+  EXPECT_EQ(matched(*t, "/foo"), "1");          // segment before string prefix at equal length
+  EXPECT_EQ(matched(*t, "/foo/x"), "1");
+  EXPECT_EQ(matched(*t, "/foobar"), "0");  // string prefix only
+  EXPECT_EQ(matched(*t, "/fx"), "5");
+  EXPECT_EQ(matched(*t, "/x"), "none");
+  EXPECT_EQ(matched(*t, "/foo/123/4"), "6");  // "/foo/[0-9]+" needs a full match; "/foo/1.*" has it
+  EXPECT_EQ(matched(*t, "/foo/23/4"), "1");
+}
+
+TEST(RouteTablePaths, ConfigOrderIsFirstMatch) {
+  auto t = table_of({{"prefix", "/"}, {"exact", "/foo"}}, "config");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(matched(*t, "/foo"), "0");
+  auto t2 = table_of({{"exact", "/foo"}, {"prefix", "/"}}, "config");
+  EXPECT_EQ(matched(*t2, "/foo"), "0");
+  EXPECT_EQ(matched(*t2, "/bar"), "1");
+}
+
+TEST(RouteTablePaths, RegexIsFullMatchOnPath) {
+  auto t = table_of({{"regex", "/item/[0-9]+"}, {"regex", "(?i)/CaSe"}});
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(matched(*t, "/item/42"), "0");
+  EXPECT_EQ(matched(*t, "/item/42/x"), "none");
+  EXPECT_EQ(matched(*t, "/x/item/42"), "none");
+  EXPECT_EQ(matched(*t, "/case"), "1");
+}
+
+TEST(RouteTableHeaders, MatchKinds) {
+  auto t = table_of({
+      {"prefix", "/", R"([{"name":"X-Exact","exact":"v"}])"},
+      {"prefix", "/", R"([{"name":"x-present","present":true}])"},
+      {"prefix", "/", R"([{"name":"x-re","regex":"[a-c]+[0-9]"}])"},
+      {"prefix", "/", R"([{"name":"x-pre","prefix":"ab"}])"},
+      {"prefix", "/", R"([{"name":"x-suf","suffix":"yz"}])"},
+      {"prefix", "/", R"([{"name":"x-con","contains":"mid"}])"},
+      {"prefix", "/",
+       R"([{"name":"x-inv","exact":"no","invert":true},{"name":"x-gate","present":true}])"},
+      {"prefix", "/"},
+  });
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(matched(*t, "/"), "7");
+  // Routes with the same path and two header matches sort before those with one.
+  EXPECT_EQ(matched(*t, "/", {{"x-gate", "1"}}), "6");
+  EXPECT_EQ(matched(*t, "/", {{"x-gate", "1"}, {"x-inv", "no"}}), "7");
+  EXPECT_EQ(matched(*t, "/", {{"x-gate", "1"}, {"x-inv", "yes"}}), "6");
+  EXPECT_EQ(matched(*t, "/", {{"x-exact", "v"}}), "0");
+  EXPECT_EQ(matched(*t, "/", {{"X-EXACT", "v"}}), "0");  // names are case-insensitive
+  EXPECT_EQ(matched(*t, "/", {{"x-exact", "V"}}), "7");  // values are not
+  EXPECT_EQ(matched(*t, "/", {{"x-present", ""}}), "1");
+  EXPECT_EQ(matched(*t, "/", {{"x-re", "abc1"}}), "2");
+  EXPECT_EQ(matched(*t, "/", {{"x-re", "abc1x"}}), "7");  // full match
+  EXPECT_EQ(matched(*t, "/", {{"x-pre", "abc"}}), "3");
+  EXPECT_EQ(matched(*t, "/", {{"x-suf", "xyz"}}), "4");
+  EXPECT_EQ(matched(*t, "/", {{"x-con", "amidb"}}), "5");
+  EXPECT_EQ(matched(*t, "/", {{"x-con", "amdb"}}), "7");
+}
+
+TEST(RouteTableHeaders, FailedHeadersFallThroughToShorterPrefix) {
+  auto t = table_of({{"prefix", "/api", R"([{"name":"x-canary","exact":"1"}])"},
+                     {"prefix", "/"},
+                     {"exact", "/api", R"([{"name":"x-canary","exact":"2"}])"}});
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(matched(*t, "/api", {{"x-canary", "2"}}), "2");
+  EXPECT_EQ(matched(*t, "/api", {{"x-canary", "1"}}), "0");
+  EXPECT_EQ(matched(*t, "/api", {{"x-canary", "3"}}), "1");
+  EXPECT_EQ(matched(*t, "/api/x", {{"x-canary", "1"}}), "0");
+  EXPECT_EQ(matched(*t, "/api/x"), "1");
+}
+
+TEST(RouteTableHeaders, LookupCallback) {
+  auto t = table_of({{"prefix", "/", R"([{"name":"x-a","exact":"2"}])"}, {"prefix", "/"}});
+  ASSERT_NE(t, nullptr);
+  const VirtualHost* v = t->find_virtual_host("l", "x");
+  RequestView r;
+  r.path = "/";
+  std::map<std::string, std::string> store{{"x-a", "2"}};
+  r.lookup_ctx = &store;
+  r.lookup = [](const void* ctx, std::string_view name, std::size_t nth, std::string_view* out) {
+    const auto& m = *static_cast<const std::map<std::string, std::string>*>(ctx);
+    auto it = m.find(std::string(name));
+    if (it == m.end() || nth > 0) return false;
+    *out = it->second;
+    return true;
+  };
+  EXPECT_EQ(t->match(*v, r)->name, "0");
+  store["x-a"] = "3";
+  EXPECT_EQ(t->match(*v, r)->name, "1");
+}
+
+TEST(RouteTableActions, WeightedClusterDistribution) {
+  auto t = compile_or_die(R"({"version":"kop.proxy/v1",
+    "clusters":[{"name":"a"},{"name":"b"},{"name":"c"}],
+    "virtual_hosts":[{"name":"v","domains":["*"],"routes":[{"forward":{"clusters":[
+      {"cluster":"a","weight":70},{"cluster":"b","weight":20},{"cluster":"c","weight":10},
+      {"cluster":"a","weight":0}]}}]}]})");
+  ASSERT_NE(t, nullptr);
+  const Route& r = t->virtual_hosts()[0].routes[0];
+  std::mt19937_64 rng(7);
+  std::map<std::string, int> counts;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) ++counts[t->cluster(r.pick_cluster(rng())).name];
+  EXPECT_NEAR(counts["a"], 0.7 * n, 0.01 * n);
+  EXPECT_NEAR(counts["b"], 0.2 * n, 0.01 * n);
+  EXPECT_NEAR(counts["c"], 0.1 * n, 0.01 * n);
+  EXPECT_EQ(t->cluster(r.pick_cluster(0)).name, "a");
+  EXPECT_EQ(t->cluster(r.pick_cluster(UINT64_MAX)).name, "c");
+}
+
+TEST(RouteTableActions, PrefixRewrite) {
+  auto t = compile_or_die(R"({"version":"kop.proxy/v1","clusters":[{"name":"c"}],
+    "virtual_hosts":[{"name":"v","domains":["*"],"routes":[
+      {"name":"p","match":{"prefix":"/api/"},"forward":{"cluster":"c","prefix_rewrite":"/"}},
+      {"name":"q","match":{"prefix":"/v1"},"forward":{"cluster":"c","prefix_rewrite":"/v2"}},
+      {"name":"s","match":{"string_prefix":"/str"},"forward":{"cluster":"c","prefix_rewrite":"/S"}},
+      {"name":"e","match":{"exact":"/old"},"forward":{"cluster":"c","prefix_rewrite":"/new"}},
+      {"name":"n","match":{"prefix":"/"},"forward":{"cluster":"c"}}]}]})");
+  ASSERT_NE(t, nullptr);
+  const VirtualHost& v = t->virtual_hosts()[0];
+  auto rewrite = [&](std::string_view path, std::string_view query = {}) {
+    RequestView r;
+    r.path = path;
+    const Route* route = t->match(v, r);
+    std::string out;
+    route->rewrite_path(path, query, out);
+    return out;
+  };
+  EXPECT_EQ(rewrite("/api/users"), "/users");
+  EXPECT_EQ(rewrite("/api"), "/");
+  EXPECT_EQ(rewrite("/api/"), "/");
+  EXPECT_EQ(rewrite("/v1/x", "a=1"), "/v2/x?a=1");
+  EXPECT_EQ(rewrite("/v1"), "/v2");
+  EXPECT_EQ(rewrite("/strange"), "/Sange");
+  EXPECT_EQ(rewrite("/old"), "/new");
+  EXPECT_EQ(rewrite("/other", "q"), "/other?q");
+}
+
+TEST(RouteTableActions, RedirectLocation) {
+  auto t = compile_or_die(R"({"version":"kop.proxy/v1",
+    "virtual_hosts":[{"name":"v","domains":["*"],"routes":[
+      {"name":"https","match":{"prefix":"/secure"},"redirect":{"scheme":"https"}},
+      {"name":"host","match":{"prefix":"/moved"},"redirect":{"host":"new.example.com","code":308}},
+      {"name":"port","match":{"prefix":"/port"},"redirect":{"port":8443,"strip_query":true}},
+      {"name":"path","match":{"prefix":"/p"},"redirect":{"path":"/landing"}},
+      {"name":"prefix","match":{"prefix":"/old"},"redirect":{"prefix_rewrite":"/new"}}]}]})");
+  ASSERT_NE(t, nullptr);
+  const VirtualHost& v = t->virtual_hosts()[0];
+  auto location = [&](std::string_view host, std::string_view path, std::string_view query) {
+    RequestView r;
+    r.host = host;
+    r.path = path;
+    r.query = query;
+    const Route* route = t->match(v, r);
+    EXPECT_EQ(route->action, ActionType::kRedirect);
+    std::string out;
+    route->redirect_location(r, "http", out);
+    return out;
+  };
+  EXPECT_EQ(location("a.com", "/secure/x", "q=1"), "https://a.com/secure/x?q=1");
+  EXPECT_EQ(location("a.com:8080", "/secure", ""), "https://a.com/secure");  // port dropped
+  EXPECT_EQ(location("a.com:8080", "/moved/x", ""), "http://new.example.com/moved/x");
+  EXPECT_EQ(location("[::1]:8080", "/port", "q"), "http://[::1]:8443/port");
+  EXPECT_EQ(location("a.com:8080", "/p", ""), "http://a.com:8080/landing");
+  EXPECT_EQ(location("a.com", "/old/page", ""), "http://a.com/new/page");
+  EXPECT_EQ(t->match(v, RequestView{.path = "/moved"})->config->redirect.code, 308u);
+}
+
+TEST(RouteTable, RouteIdsAreDenseAndRoutesKnowTheirVirtualHost) {
+  auto t = table_of({{"prefix", "/"}, {"exact", "/a"}, {"regex", "/r"}});
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->route_count(), 3u);
+  std::vector<bool> seen(3);
+  for (const VirtualHost& vh : t->virtual_hosts())
+    for (const Route& r : vh.routes) {
+      ASSERT_LT(r.id, 3u);
+      seen[r.id] = true;
+      EXPECT_EQ(r.virtual_host, &vh);
+    }
+  EXPECT_EQ(seen, (std::vector<bool>{true, true, true}));
+}
+
+TEST(RouteTable, CompileRefusesInvalidConfig) {
+  auto c = parse_or_die(R"({"version":"kop.proxy/v1","virtual_hosts":[{"name":"v","routes":[
+    {"forward":{"cluster":"missing"}}]}]})");
+  auto t = RouteTable::compile(c);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message(),
+            "virtual_hosts[0].routes[0].forward.cluster: unknown cluster \"missing\"");
+}
+
+// ---- TLS view.
+
+TEST(RouteTableTls, CertificateForSniAndMisdirectedRequests) {
+  auto a = testing::make_certificate({"a.example.com"});
+  auto w = testing::make_certificate({"*.example.com"});
+  auto d = testing::make_certificate({"default.example.com"});
+  Config c = parse_or_die(R"({"version":"kop.proxy/v1",
+    "listeners":[{"name":"tls","address":"0.0.0.0:443"}],
+    "virtual_hosts":[{"name":"a","domains":["a.example.com"]},
+                     {"name":"w","domains":["*.example.com"]},
+                     {"name":"any","domains":["*"]}]})");
+  TlsConfig tls;
+  auto cert = [](std::string name, const testing::TestCertificate& tc,
+                 std::vector<std::string> sn) {
+    CertificateConfig cc;
+    cc.name = std::move(name);
+    cc.cert_pem = tc.cert_pem;
+    cc.key_pem = tc.key_pem;
+    cc.server_names = std::move(sn);
+    return cc;
+  };
+  tls.certificates = {cert("a", a, {"A.example.com"}), cert("w", w, {"*.example.com"}),
+                      cert("d", d, {})};
+  tls.default_certificate = "d";
+  c.listeners[0].tls = tls;
+  auto compiled = RouteTable::compile(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const RouteTable& t = **compiled;
+  const Listener* l = t.find_listener("tls");
+  ASSERT_NE(l, nullptr);
+  EXPECT_TRUE(l->tls);
+  ASSERT_EQ(l->certificates.size(), 3u);
+  EXPECT_EQ(l->certificates[0].material.cert_pem, a.cert_pem);
+  EXPECT_EQ(t.certificate_for_sni(*l, "a.example.com"), 0u);
+  EXPECT_EQ(t.certificate_for_sni(*l, "A.EXAMPLE.COM"), 0u);
+  EXPECT_EQ(t.certificate_for_sni(*l, "b.example.com"), 1u);
+  EXPECT_EQ(t.certificate_for_sni(*l, "x.b.example.com"), 2u);  // one label only
+  EXPECT_EQ(t.certificate_for_sni(*l, "other.org"), 2u);
+  EXPECT_EQ(t.certificate_for_sni(*l, ""), 2u);
+
+  auto allowed = [&](std::string_view sni, std::string_view host) {
+    return t.host_allowed_for_sni(*l, sni, t.find_virtual_host(*l, host));
+  };
+  EXPECT_TRUE(allowed("a.example.com", "a.example.com"));
+  EXPECT_TRUE(allowed("a.example.com", "A.example.com:443"));
+  EXPECT_FALSE(allowed("a.example.com", "b.example.com"));  // 421: coalesced onto a's connection
+  EXPECT_TRUE(allowed("b.example.com", "c.example.com"));   // same wildcard virtual host
+  EXPECT_FALSE(allowed("b.example.com", "a.example.com"));
+  EXPECT_TRUE(allowed("", "a.example.com"));  // no SNI: nothing to compare
+  EXPECT_FALSE(allowed("other.org", "a.example.com"));
+}
+
+TEST(RouteTableTls, DefaultCertificateIsTheFirstWhenUnnamed) {
+  auto a = testing::make_certificate({"a.example.com"});
+  Config c = parse_or_die(
+      R"({"version":"kop.proxy/v1","listeners":[{"name":"tls","address":"0.0.0.0:443"}]})");
+  TlsConfig tls;
+  CertificateConfig cc;
+  cc.cert_pem = a.cert_pem;
+  cc.key_pem = a.key_pem;
+  cc.server_names = {"a.example.com"};
+  tls.certificates = {cc};
+  c.listeners[0].tls = tls;
+  auto t = RouteTable::compile(c);
+  ASSERT_TRUE(t.ok()) << t.status();
+  const Listener* l = (*t)->find_listener("tls");
+  EXPECT_EQ((*t)->certificate_for_sni(*l, "zzz"), 0u);
+  EXPECT_EQ(l->certificates[0].name, "cert0");
+}
+
+// ---- Incremental compile (the endpoint fast path).
+
+constexpr std::string_view kIncremental = R"({"version":"kop.proxy/v1",
+  "listeners":[{"name":"l","address":"0.0.0.0:80"}],
+  "virtual_hosts":[{"name":"v","domains":["*"],"routes":[
+    {"match":{"prefix":"/a"},"forward":{"cluster":"a"}},
+    {"match":{"prefix":"/b"},"forward":{"cluster":"b"}}]}],
+  "clusters":[{"name":"b","endpoints":["10.0.0.1:80","10.0.0.2:80"]},
+              {"name":"a","endpoints":["10.0.1.1:80"]}]})";
+
+TEST(RouteTableIncremental, EndpointChangeReusesRoutingAndUnchangedClusters) {
+  Config c1 = parse_or_die(kIncremental);
+  auto t1 = RouteTable::compile(c1);
+  ASSERT_TRUE(t1.ok());
+  const RouteTable& first = **t1;
+  // Endpoint 10.0.0.2 of b gets ejected in the first table.
+  uint32_t b1 = *first.cluster_index("b");
+  MonoTime now{std::chrono::seconds(100)};
+  for (int i = 0; i < 5; ++i) first.cluster(b1).health().report(1, UpstreamResult::kHttp5xx, now);
+  ASSERT_TRUE(first.cluster(b1).health().is_ejected(1, now));
+
+  Config c2 = c1;
+  c2.generation = "2";
+  c2.clusters[0].endpoints.push_back(EndpointConfig{SocketAddress{"10.0.0.3", 80}, 1});
+  c2.clusters[0].endpoints.erase(c2.clusters[0].endpoints.begin());  // drop 10.0.0.1
+  c2.clusters.push_back(ClusterConfig{.name = "unused"});
+  auto t2 = RouteTable::compile(c2, &first);
+  ASSERT_TRUE(t2.ok()) << t2.status();
+  const RouteTable& second = **t2;
+  EXPECT_EQ(&second.virtual_hosts(), &first.virtual_hosts());  // routing shared
+  EXPECT_EQ(second.config().generation, "2");
+  uint32_t a1 = *first.cluster_index("a");
+  uint32_t a2 = *second.cluster_index("a");
+  EXPECT_EQ(second.clusters()[a2], first.clusters()[a1]);  // unchanged cluster reused
+  uint32_t b2 = *second.cluster_index("b");
+  EXPECT_EQ(b2, b1);  // routes keep their cluster indexes
+  EXPECT_NE(second.clusters()[b2], first.clusters()[b1]);
+  const Cluster& nb = second.cluster(b2);
+  ASSERT_EQ(nb.endpoints.size(), 2u);
+  EXPECT_EQ(nb.endpoints[0].address_text, "10.0.0.2:80");
+  EXPECT_TRUE(nb.health().is_ejected(0, now));   // state carried over by address
+  EXPECT_FALSE(nb.health().is_ejected(1, now));  // the new endpoint starts fresh
+  ASSERT_TRUE(second.cluster_index("unused").has_value());
+
+  // Routes still resolve to the right clusters.
+  const VirtualHost* v = second.find_virtual_host("l", "x");
+  RequestView r;
+  r.path = "/b/x";
+  EXPECT_EQ(second.cluster(second.match(*v, r)->pick_cluster(0)).name, "b");
+  r.path = "/a";
+  EXPECT_EQ(second.cluster(second.match(*v, r)->pick_cluster(0)).name, "a");
+}
+
+TEST(RouteTableIncremental, RouteChangeRebuildsRouting) {
+  Config c1 = parse_or_die(kIncremental);
+  auto t1 = RouteTable::compile(c1);
+  ASSERT_TRUE(t1.ok());
+  Config c2 = c1;
+  c2.virtual_hosts[0].routes[0].match.path.value = "/aa";
+  auto t2 = RouteTable::compile(c2, t1->get());
+  ASSERT_TRUE(t2.ok());
+  EXPECT_NE(&(*t2)->virtual_hosts(), &(*t1)->virtual_hosts());
+  EXPECT_EQ((*t2)->clusters()[*(*t2)->cluster_index("a")],
+            (*t1)->clusters()[*(*t1)->cluster_index("a")]);
+  // Removing a cluster that routes use is refused even on the fast path.
+  Config c3 = c1;
+  c3.clusters.pop_back();
+  auto t3 = RouteTable::compile(c3, t1->get());
+  ASSERT_FALSE(t3.ok());
+  EXPECT_EQ(t3.status().message(),
+            "virtual_hosts[0].routes[0].forward.cluster: unknown cluster \"a\"");
 }
 
 }  // namespace

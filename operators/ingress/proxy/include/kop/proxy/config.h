@@ -266,8 +266,10 @@ struct ClusterConfig {
   std::string name;                       // unique, required
   std::vector<EndpointConfig> endpoints;  // may be empty (requests get 503)
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
-  HashPolicy hash_on;                  // for ring_hash / maglev
-  uint32_t ring_size = 4096;           // ring_hash: virtual nodes total (min), default 4096
+  HashPolicy hash_on;  // for ring_hash / maglev
+  // ring_hash: upper bound of the ring's points, default 4096. Each endpoint gets weight * 2^k
+  // points with 2^k the largest power of two that fits (at least 1 per unit of weight).
+  uint32_t ring_size = 4096;
   uint32_t maglev_table_size = 65537;  // maglev: prime table size, default 65537
   Millis connect_timeout{5000};        // default 5s
   Millis idle_timeout{60000};          // pooled upstream connection idle timeout, default 60s
