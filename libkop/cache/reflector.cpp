@@ -40,6 +40,20 @@ Reflector::Reflector(client::Client& client, ReflectorStore& store, ReflectorOpt
   if (!options_.transform) options_.transform = strip_managed_fields;
   if (options_.page_size < 0) options_.page_size = 0;
   log_ = log::named("cache.reflector").with_values("resource", options_.description);
+  metrics::Registry& reg = options_.registry ? *options_.registry : metrics::default_registry();
+  errors_total_ = &reg.counter_vec("kop_cache_reflector_errors_total",
+                                   "Failed list and watch calls of cache reflectors, by resource, "
+                                   "verb and API reason.",
+                                   {"resource", "verb", "reason"});
+  lists_total_ =
+      &reg.counter_vec("kop_cache_reflector_lists_total",
+                       "Complete lists (initial and relists) stored by cache reflectors.",
+                       {"resource"})
+           .with({options_.description});
+  events_total_ = &reg.counter_vec("kop_cache_reflector_watch_events_total",
+                                   "Watch events applied by cache reflectors (bookmarks included).",
+                                   {"resource"})
+                       .with({options_.description});
 }
 
 Reflector::~Reflector() {
@@ -91,7 +105,9 @@ absl::Status Reflector::named(std::string_view verb, const absl::Status& st) con
   return out;
 }
 
-void Reflector::record_error(const absl::Status& st) {
+void Reflector::record_error(std::string_view verb, const absl::Status& st) {
+  const std::string reason = client::reason_of(st);
+  errors_total_->with({options_.description, verb, reason.empty() ? "Unknown" : reason}).inc();
   {
     absl::MutexLock lock(&mu_);
     status_.last_error = st;
@@ -111,11 +127,15 @@ void Reflector::run() {
   bool need_list = true;
   while (!stop_.stopped()) {
     absl::Status st;
+    std::string_view verb = "list";
     if (need_list) {
       st = list();
       if (st.ok()) need_list = false;
     }
-    if (st.ok()) st = watch();
+    if (st.ok()) {
+      verb = "watch";
+      st = watch();
+    }
     if (stop_.stopped()) break;
     if (st.ok()) continue;  // a watch that ended normally resumes at once from the last RV
     if (client::is_gone(st)) {
@@ -123,7 +143,7 @@ void Reflector::run() {
       absl::MutexLock lock(&mu_);
       ++status_.relists_gone;
     }
-    record_error(st);
+    record_error(verb, st);
     if (!clock_.sleep(backoff_.next(), stop_)) break;
   }
 }
@@ -170,6 +190,7 @@ absl::Status Reflector::list() {
     status_.last_error = absl::OkStatus();
     ++status_.lists;
   }
+  lists_total_->inc();
   synced_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
@@ -241,6 +262,7 @@ absl::Status Reflector::watch() {
       absl::MutexLock lock(&mu_);
       if (!rv.empty()) status_.resource_version = std::move(rv);
       ++status_.watch_events;
+      events_total_->inc();
       if (!status_.last_error.ok()) status_.last_error = absl::OkStatus();
     }
   }

@@ -144,7 +144,19 @@ SharedInformer::SharedInformer(client::Client& client, InformerOptions options)
     : indexer_(std::move(options.indexers)),
       clock_(options.reflector.clock ? *options.reflector.clock : RealClock::instance()),
       default_resync_(options.default_resync_period),
-      reflector_(client, *this, reflector_options(options)) {}
+      reflector_(client, *this, reflector_options(options)) {
+  metrics::Registry& reg =
+      options.reflector.registry ? *options.reflector.registry : metrics::default_registry();
+  const std::string& resource = reflector_.description();
+  synced_gauge_ =
+      &reg.gauge_vec("kop_cache_informer_synced",
+                     "1 when the informer's first list is stored, else 0.", {"resource"})
+           .with({resource});
+  objects_gauge_ =
+      &reg.gauge_vec("kop_cache_objects", "Objects held by an informer's store.", {"resource"})
+           .with({resource});
+  synced_gauge_->set(0);
+}
 
 SharedInformer::~SharedInformer() {
   stop();
@@ -255,11 +267,14 @@ void SharedInformer::replace(Indexer::Replacement replacement, std::string_view)
     if (initial) l->mark_sync_point();
   }
   synced_ = true;
+  synced_gauge_->set(1);
+  objects_gauge_->set(static_cast<double>(indexer_.size()));
 }
 
 void SharedInformer::upsert(api::ObjectPtr obj) {
   absl::MutexLock lock(&dispatch_mu_);
   api::ObjectPtr old = indexer_.upsert(obj);
+  if (!old) objects_gauge_->inc();
   for (const auto& l : listeners_) {
     if (old) {
       l->push({Listener::Kind::kUpdate, old, obj, false});
@@ -278,7 +293,7 @@ void SharedInformer::update(api::ObjectPtr obj) {
 
 void SharedInformer::remove(api::ObjectPtr obj) {
   absl::MutexLock lock(&dispatch_mu_);
-  indexer_.remove(obj->key());
+  if (indexer_.remove(obj->key())) objects_gauge_->dec();
   for (const auto& l : listeners_) l->push({Listener::Kind::kDelete, nullptr, obj, false});
 }
 

@@ -199,7 +199,10 @@ TEST(Reflector, ForbiddenListIsNamedCountedAndBacksOffExponentially) {
   fc.queue_list(page({make_object("ns", "a", "1")}, "5"));
   auto w = fc.queue_watch();
   RecordingStore store;
-  Reflector r(fc, store, options(&clock));
+  metrics::Registry reg;
+  ReflectorOptions o = options(&clock);
+  o.registry = &reg;
+  Reflector r(fc, store, o);
   r.start();
   ASSERT_TRUE(eventually([&] { return r.status().errors >= 1; }));
   absl::Status err = r.status().last_error;
@@ -218,6 +221,15 @@ TEST(Reflector, ForbiddenListIsNamedCountedAndBacksOffExponentially) {
   }
   EXPECT_EQ(r.status().errors, 5u);
   EXPECT_TRUE(r.status().last_error.ok());  // cleared by the successful list
+  const std::string exposed = reg.expose();
+  EXPECT_NE(exposed.find("kop_cache_reflector_errors_total{resource=\"/v1, "
+                         "Resource=configmaps\",verb=\"list\",reason=\"Forbidden\"} 5"),
+            std::string::npos)
+      << exposed;
+  EXPECT_NE(exposed.find("kop_cache_reflector_lists_total{resource=\"/v1, "
+                         "Resource=configmaps\"} 1"),
+            std::string::npos)
+      << exposed;
 }
 
 TEST(Reflector, ErrorMessageNamesVerbAndKind) {

@@ -66,7 +66,10 @@ TEST(SharedInformer, HandlersSeeInitialListAndLiveChangesInOrder) {
   FakeClock clock;
   fc.queue_list(page({make_object("ns", "a", "1")}, "10"));
   auto w = fc.queue_watch();
-  SharedInformer inf(fc, options(&clock));
+  metrics::Registry reg;
+  InformerOptions o = options(&clock);
+  o.reflector.registry = &reg;
+  SharedInformer inf(fc, o);
   auto h1 = std::make_shared<Recorder>();
   auto h2 = std::make_shared<Recorder>();
   auto r1 = inf.add_event_handler(h1);
@@ -85,6 +88,13 @@ TEST(SharedInformer, HandlersSeeInitialListAndLiveChangesInOrder) {
   EXPECT_EQ(h1->seen(), want);
   EXPECT_EQ(h2->seen(), want);
   EXPECT_EQ(inf.indexer().size(), 1u);
+  const std::string exposed = reg.expose();
+  EXPECT_NE(exposed.find("kop_cache_objects{resource=\"/v1, Kind=ConfigMap\"} 1"),
+            std::string::npos)
+      << exposed;
+  EXPECT_NE(exposed.find("kop_cache_informer_synced{resource=\"/v1, Kind=ConfigMap\"} 1"),
+            std::string::npos)
+      << exposed;
 }
 
 TEST(SharedInformer, SlowHandlerDoesNotBlockOthers) {

@@ -16,7 +16,8 @@
 //     connection or server) is cancelled and restarted from the last resourceVersion.
 //   - Errors name the kind and the verb ("list networking.k8s.io/v1, Kind=Ingress: ...
 //     forbidden"); they are logged, counted in status().errors and kept in status().last_error
-//     (cleared by the next successful list or watch) for readiness checks.
+//     (cleared by the next successful list or watch) for readiness checks, and counted in the
+//     metric kop_cache_reflector_errors_total{resource,verb,reason}.
 // Lists are consistent reads (resourceVersion ""), paginated; a continue token that expired
 // mid-list (410) restarts the list from its first page.
 //
@@ -43,6 +44,7 @@
 #include "kop/cache/transform.h"
 #include "kop/client/client.h"
 #include "kop/log/log.h"
+#include "kop/metrics/registry.h"
 
 namespace kop::cache {
 
@@ -78,6 +80,9 @@ struct ReflectorOptions {
   // Applied to every object before it reaches the store. Defaults to strip_managed_fields.
   TransformFunc transform;
   uint64_t seed = 0;  // Randomness for jitter and timeouts; 0 (default) = random.
+  // Where the reflector's metrics go (kop_cache_reflector_*; see docs/cache.md). Defaults to
+  // metrics::default_registry().
+  metrics::Registry* registry = nullptr;
 };
 
 // A snapshot of a reflector's health, for readiness checks, metrics and tests.
@@ -117,7 +122,7 @@ class Reflector {
   absl::Status watch();
   void watchdog();
   absl::Status named(std::string_view verb, const absl::Status& st) const;
-  void record_error(const absl::Status& st);
+  void record_error(std::string_view verb, const absl::Status& st);
   void set_resource_version(std::string_view rv);
 
   client::Client& client_;
@@ -140,6 +145,9 @@ class Reflector {
   ReflectorStatus status_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 rng_;  // reflector thread only
   log::Logger log_;
+  metrics::CounterVec* errors_total_;
+  metrics::Counter* lists_total_;
+  metrics::Counter* events_total_;
 };
 
 // "group/version, Kind=K" for a ResourceRef naming a kind, else "group/version, Resource=r"

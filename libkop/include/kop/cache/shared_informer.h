@@ -27,6 +27,7 @@
 #include "kop/cache/store.h"
 #include "kop/cache/transform.h"
 #include "kop/client/client.h"
+#include "kop/metrics/registry.h"
 
 namespace kop::cache {
 
@@ -105,6 +106,8 @@ class SharedInformer final : private ReflectorStore {
 
   Indexer indexer_;
   Clock& clock_;
+  metrics::Gauge* synced_gauge_;   // kop_cache_informer_synced{resource}
+  metrics::Gauge* objects_gauge_;  // kop_cache_objects{resource}
   absl::Duration default_resync_;
   StopSignal stop_;
   std::thread resync_thread_;
