@@ -29,8 +29,15 @@ Registry::Registry() {
   add(builtin("", "v1", "secrets", "Secret", true, false, false, {}));
   add(builtin("", "v1", "configmaps", "ConfigMap", true, false, false, {"cm"}));
   add(builtin("", "v1", "events", "Event", true, false, false, {"ev"}));
-  add(builtin("", "v1", "serviceaccounts", "ServiceAccount", true, false, false, {"sa"}));
-  add(builtin("", "v1", "pods", "Pod", true, true, false, {"po"}));
+  {
+    // pods and serviceaccounts answer DELETE with the object (ReturnDeletedObject in their storage).
+    auto sa = builtin("", "v1", "serviceaccounts", "ServiceAccount", true, false, false, {"sa"});
+    sa.returns_deleted_object = true;
+    add(std::move(sa));
+    auto po = builtin("", "v1", "pods", "Pod", true, true, false, {"po"});
+    po.returns_deleted_object = true;
+    add(std::move(po));
+  }
   add(builtin("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false, true, {}));
   add(builtin("apps", "v1", "deployments", "Deployment", true, true, true, {"deploy"}));
   add(builtin("networking.k8s.io", "v1", "ingresses", "Ingress", true, true, true, {"ing"}));

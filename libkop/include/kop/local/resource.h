@@ -33,6 +33,7 @@ struct ResourceType {
   bool has_status = false;         // the /status subresource exists
   bool tracks_generation = false;  // metadata.generation is set and bumped on spec changes
   bool custom = false;             // served from a CRD
+  bool returns_deleted_object = false;  // DELETE answers with the object, not a Success Status
   std::string storage_version;     // the version objects are stored at (same group/resource)
   std::vector<std::string> short_names;
   std::vector<std::string> categories;
