@@ -1,5 +1,7 @@
 #include "patch.h"
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -221,11 +223,310 @@ Result<JsonDoc> json_patch(const JsonValue& orig, std::string_view text) {
 
 }  // namespace kop::local::patch
 
+// ------------------------------------------------------------------------------------------------
+// Strategic merge patch (k8s.io/apimachinery/pkg/util/strategicpatch), driven by the patchStrategy
+// and patchMergeKey struct tags of the built-in kinds kop uses.
+
 namespace kop::local::patch {
-Result<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig, std::string_view body) {
-  if (t.custom) {
-    return errors::unsupported_media_type("application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+
+namespace {
+
+struct ListStrategy {
+  enum Kind { Replace, MergeByKey, MergePrimitive } kind = Replace;
+  std::string key;
+};
+
+using StrategyTable = std::map<std::string, ListStrategy>;
+
+void add_pod_spec(StrategyTable& t, const std::string& p) {
+  auto mk = [](std::string k) { return ListStrategy{ListStrategy::MergeByKey, std::move(k)}; };
+  t[p + ".volumes"] = mk("name");
+  t[p + ".imagePullSecrets"] = mk("name");
+  t[p + ".hostAliases"] = mk("ip");
+  t[p + ".topologySpreadConstraints"] = mk("topologyKey");
+  for (auto c : {".containers", ".initContainers", ".ephemeralContainers"}) {
+    std::string cp = p + c;
+    t[cp] = mk("name");
+    t[cp + "[].ports"] = mk("containerPort");
+    t[cp + "[].env"] = mk("name");
+    t[cp + "[].volumeMounts"] = mk("mountPath");
+    t[cp + "[].volumeDevices"] = mk("devicePath");
   }
-  return merge(orig, body);
 }
+
+StrategyTable table_for(const ResourceType& t) {
+  StrategyTable m;
+  auto mk = [](std::string k) { return ListStrategy{ListStrategy::MergeByKey, std::move(k)}; };
+  m["metadata.finalizers"] = ListStrategy{ListStrategy::MergePrimitive, ""};
+  m["metadata.ownerReferences"] = mk("uid");
+  if (t.group.empty() && t.resource == "pods") {
+    add_pod_spec(m, "spec");
+    m["status.conditions"] = mk("type");
+    m["status.podIPs"] = mk("ip");
+  } else if (t.group == "apps" && t.resource == "deployments") {
+    add_pod_spec(m, "spec.template.spec");
+    m["status.conditions"] = mk("type");
+  } else if (t.group.empty() && t.resource == "services") {
+    m["spec.ports"] = mk("port");
+    m["status.conditions"] = mk("type");
+  } else if (t.group.empty() && t.resource == "serviceaccounts") {
+    m["secrets"] = mk("name");
+  } else if (t.group.empty() && t.resource == "namespaces") {
+    m["status.conditions"] = mk("type");
+  } else if (t.group == "apiextensions.k8s.io") {
+    m["status.conditions"] = mk("type");
+  }
+  // Everything else (Ingress rules and tls, EndpointSlice endpoints and ports, Endpoints
+  // subsets, ...) is atomic: a patch list replaces the stored one.
+  return m;
+}
+
+bool is_directive_key(std::string_view k) {
+  return k == "$patch" || k == "$retainKeys" || k.rfind("$setElementOrder/", 0) == 0 ||
+         k.rfind("$deleteFromPrimitiveList/", 0) == 0;
+}
+
+void strip_directives(JsonValue& v) {
+  if (v.IsObject()) {
+    for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
+      if (is_directive_key(json::view(it->name))) {
+        it = v.EraseMember(it);
+      } else {
+        strip_directives(it->value);
+        ++it;
+      }
+    }
+  } else if (v.IsArray()) {
+    for (auto& e : v.GetArray()) strip_directives(e);
+  }
+}
+
+struct Smp {
+  const StrategyTable& table;
+  JsonAlloc& a;
+  std::optional<std::string> error;
+
+  ListStrategy strategy(const std::string& path) const {
+    auto it = table.find(path);
+    return it == table.end() ? ListStrategy{} : it->second;
+  }
+
+  void merge_list(JsonValue& orig, const JsonValue& patch, const std::string& path) {
+    ListStrategy st = strategy(path);
+    // A {"$patch": "replace"} element replaces the whole list with the other elements.
+    bool replace = false;
+    for (auto& e : patch.GetArray()) {
+      if (e.IsObject() && json::get_string(e, "$patch") == "replace") replace = true;
+    }
+    if (st.kind == ListStrategy::Replace || replace || !orig.IsArray()) {
+      JsonValue out(rapidjson::kArrayType);
+      for (auto& e : patch.GetArray()) {
+        if (e.IsObject() && !json::get_string(e, "$patch").empty() && e.MemberCount() == 1) continue;
+        JsonValue c = json::copy(e, a);
+        strip_directives(c);
+        out.PushBack(std::move(c), a);
+      }
+      orig = std::move(out);
+      return;
+    }
+    if (st.kind == ListStrategy::MergePrimitive) {
+      for (auto& e : patch.GetArray()) {
+        bool found = false;
+        for (auto& o : orig.GetArray()) found = found || json::equal(o, e);
+        if (!found) orig.PushBack(json::copy(e, a), a);
+      }
+      return;
+    }
+    for (auto& e : patch.GetArray()) {
+      if (!e.IsObject()) {
+        error = "unexpected non-object element in a list merged by " + st.key;
+        return;
+      }
+      const JsonValue* kv = json::get(e, st.key);
+      if (!kv) {
+        error = "map: " + json::dump(e) + " does not contain declared merge key: " + st.key;
+        return;
+      }
+      rapidjson::SizeType idx = orig.Size();
+      for (rapidjson::SizeType i = 0; i < orig.Size(); ++i) {
+        const JsonValue* ok = json::get(orig[i], st.key);
+        if (ok && json::equal(*ok, *kv)) {
+          idx = i;
+          break;
+        }
+      }
+      std::string_view directive = json::get_string(e, "$patch");
+      if (directive == "delete") {
+        if (idx < orig.Size()) orig.Erase(orig.Begin() + idx);
+        continue;
+      }
+      if (idx < orig.Size()) {
+        merge_map(orig[idx], e, path + "[]");
+      } else {
+        JsonValue c(rapidjson::kObjectType);
+        merge_map(c, e, path + "[]");
+        orig.PushBack(std::move(c), a);
+      }
+    }
+  }
+
+  void order(JsonValue& list, const JsonValue& order_by, const std::string& path) {
+    if (!list.IsArray() || !order_by.IsArray()) return;
+    ListStrategy st = strategy(path);
+    JsonValue out(rapidjson::kArrayType);
+    std::vector<bool> used(list.Size(), false);
+    for (auto& o : order_by.GetArray()) {
+      for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+        if (used[i]) continue;
+        bool match = st.kind == ListStrategy::MergeByKey
+                         ? (json::get(list[i], st.key) && json::get(o, st.key) &&
+                            json::equal(*json::get(list[i], st.key), *json::get(o, st.key)))
+                         : json::equal(list[i], o);
+        if (match) {
+          used[i] = true;
+          out.PushBack(std::move(list[i]), a);
+          break;
+        }
+      }
+    }
+    for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+      if (!used[i]) out.PushBack(std::move(list[i]), a);
+    }
+    list = std::move(out);
+  }
+
+  void merge_map(JsonValue& orig, const JsonValue& patch, const std::string& path) {
+    if (!orig.IsObject()) orig.SetObject();
+    std::string_view directive = json::get_string(patch, "$patch");
+    if (directive == "replace") {
+      JsonValue c = json::copy(patch, a);
+      strip_directives(c);
+      orig = std::move(c);
+      return;
+    }
+    if (directive == "delete") {
+      orig.SetObject();
+      return;
+    }
+    for (auto& m : patch.GetObject()) {
+      std::string_view k = json::view(m.name);
+      if (is_directive_key(k)) continue;
+      std::string child = path.empty() ? std::string(k) : path + "." + std::string(k);
+      if (m.value.IsNull()) {
+        json::erase(orig, k);
+        continue;
+      }
+      JsonValue* cur = json::get(orig, k);
+      if (m.value.IsObject()) {
+        if (json::get_string(m.value, "$patch") == "delete") {
+          json::erase(orig, k);
+          continue;
+        }
+        if (!cur || !cur->IsObject()) {
+          json::set(orig, k, JsonValue(rapidjson::kObjectType), a);
+          cur = json::get(orig, k);
+        }
+        merge_map(*cur, m.value, child);
+      } else if (m.value.IsArray()) {
+        if (!cur) {
+          json::set(orig, k, JsonValue(rapidjson::kArrayType), a);
+          cur = json::get(orig, k);
+        }
+        merge_list(*cur, m.value, child);
+      } else {
+        json::set(orig, k, json::copy(m.value, a), a);
+      }
+      if (error) return;
+    }
+    for (auto& m : patch.GetObject()) {
+      std::string_view k = json::view(m.name);
+      if (k.rfind("$deleteFromPrimitiveList/", 0) == 0 && m.value.IsArray()) {
+        JsonValue* list = json::get(orig, k.substr(25));
+        if (list && list->IsArray()) {
+          for (auto& del : m.value.GetArray()) {
+            for (auto it = list->Begin(); it != list->End();) {
+              it = json::equal(*it, del) ? list->Erase(it) : it + 1;
+            }
+          }
+        }
+      } else if (k.rfind("$setElementOrder/", 0) == 0) {
+        std::string_view field = k.substr(17);
+        if (JsonValue* list = json::get(orig, field)) {
+          order(*list, m.value, path.empty() ? std::string(field) : path + "." + std::string(field));
+        }
+      }
+    }
+    if (const JsonValue* retain = json::get(patch, "$retainKeys"); retain && retain->IsArray()) {
+      for (auto it = orig.MemberBegin(); it != orig.MemberEnd();) {
+        bool keep = false;
+        for (auto& r : retain->GetArray()) keep = keep || json::view(r) == json::view(it->name);
+        it = keep ? it + 1 : orig.EraseMember(it);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Result<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig, std::string_view text) {
+  if (t.custom) {
+    return errors::unsupported_media_type(
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+  }
+  std::string err;
+  auto p = json::parse(text, &err);
+  if (!p) return errors::bad_request("error decoding patch: " + err);
+  if (!p->IsObject()) return errors::bad_request("unable to find api field in struct for the patch");
+  StrategyTable table = table_for(t);
+  JsonDoc out = json::clone(orig);
+  Smp smp{table, out.GetAllocator(), std::nullopt};
+  smp.merge_map(out, *p, "");
+  if (smp.error) return errors::bad_request(*smp.error);
+  return out;
+}
+
+ListInfo list_info(const ResourceType& t, const std::string& path) {
+  if (t.custom && t.schema) {
+    const JsonValue* s = &t.schema->doc();
+    size_t start = 0;
+    while (s && start < path.size()) {
+      size_t dot = path.find('.', start);
+      std::string seg = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
+      if (item) seg.resize(seg.size() - 2);
+      const JsonValue* props = json::get(*s, "properties");
+      const JsonValue* next = props ? json::get(*props, seg) : nullptr;
+      if (!next) {
+        const JsonValue* ap = json::get(*s, "additionalProperties");
+        next = ap && ap->IsObject() ? ap : nullptr;
+      }
+      s = next;
+      if (s && item) s = json::get(*s, "items");
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    ListInfo li;
+    if (!s) return li;
+    std::string_view lt = json::get_string(*s, "x-kubernetes-list-type");
+    if (lt == "set") li.kind = ListInfo::Set;
+    if (lt == "map") {
+      li.kind = ListInfo::Map;
+      if (const JsonValue* ks = json::get(*s, "x-kubernetes-list-map-keys"); ks && ks->IsArray()) {
+        for (auto& k : ks->GetArray()) li.keys.emplace_back(json::view(k));
+      }
+    }
+    return li;
+  }
+  StrategyTable table = table_for(t);
+  auto it = table.find(path);
+  ListInfo li;
+  if (it == table.end()) return li;
+  if (it->second.kind == ListStrategy::MergePrimitive) li.kind = ListInfo::Set;
+  if (it->second.kind == ListStrategy::MergeByKey) {
+    li.kind = ListInfo::Map;
+    li.keys.push_back(it->second.key);
+  }
+  return li;
+}
+
 }  // namespace kop::local::patch

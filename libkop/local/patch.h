@@ -3,7 +3,9 @@
 // $retainKeys, $setElementOrder, $deleteFromPrimitiveList). Internal to kop::local.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "kop/local/api_status.h"
 #include "kop/local/json.h"
@@ -20,5 +22,15 @@ Result<JsonDoc> json_patch(const JsonValue& orig, std::string_view patch);
 // Strategic merge patch for the built-in kinds in `t`; 415 for custom resources, as the API
 // server refuses them.
 Result<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig, std::string_view patch);
+
+// How a list at `path` ("spec.template.spec.containers", list items as "[]") merges, for both
+// strategic merge patch and server-side apply: atomic, a set of scalars, or a map keyed by `keys`.
+// Built-in kinds use their patchMergeKey tags; custom resources their schema's
+// x-kubernetes-list-type / x-kubernetes-list-map-keys (default atomic).
+struct ListInfo {
+  enum Kind { Atomic, Set, Map } kind = Atomic;
+  std::vector<std::string> keys;
+};
+ListInfo list_info(const ResourceType& t, const std::string& path);
 
 }  // namespace kop::local::patch
