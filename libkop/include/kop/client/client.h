@@ -28,22 +28,19 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kop/api/gvk.h"
-
-namespace kop::api {
-class Object;
-using ObjectPtr = std::shared_ptr<const Object>;
-}  // namespace kop::api
+#include "kop/api/object.h"
 
 namespace kop::client {
 
 // ---- addressing -------------------------------------------------------------------------------
 
 // Which objects a call is about. Set `resource` (the plural, as in the URL) when known; otherwise
-// set `kind` and the transport maps group/version/kind to the resource (RESTMapper). Whether the
-// resource is namespaced comes from the mapper too: `namespace_` is ignored for cluster-scoped
-// resources. For list and watch an empty `namespace_` means all namespaces and `name` must be
-// empty (a watch with `name` set watches that one object, through fieldSelector
-// metadata.name=NAME as client-go does).
+// set `kind` and the transport maps group/version/kind to the resource and its scope (RESTMapper):
+// `namespace_` is then ignored for cluster-scoped kinds. With `resource` set, the scope of a
+// built-in resource comes from kop/api/gvk.h's table; for others `namespace_` decides (set =
+// namespaced), as with client-go's dynamic client. For list and watch an empty `namespace_` means
+// all namespaces and `name` must be empty (a watch with `name` set watches that one object, through
+// fieldSelector metadata.name=NAME as client-go does).
 struct ResourceRef {
   std::string group;       // "" for the core group
   std::string version;     // "v1"
