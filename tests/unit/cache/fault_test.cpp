@@ -1,0 +1,167 @@
+// The informer under faults, against kop::local: watches dropped at random, forced 410s and a
+// short event history, while a writer creates, updates and deletes objects. When the writer
+// stops, the informer's store must equal the server's state and every handler must have seen
+// each object's final state (its last add/update carries the server's resourceVersion, and
+// objects that no longer exist were last reported deleted).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <thread>
+
+#include "kop/cache/shared_informer.h"
+#include "kop/client/errors.h"
+#include "kop/local/local_client.h"
+#include "kop/local/store.h"
+#include "test_util.h"
+
+namespace kop::cache {
+namespace {
+
+using testing::eventually;
+
+// Last state per key as a handler saw it: resourceVersion, or "" after a delete.
+class FinalStates : public EventHandler {
+ public:
+  void on_add(const api::ObjectPtr& obj, bool) override {
+    set(obj->key(), obj->resource_version());
+  }
+  void on_update(const api::ObjectPtr&, const api::ObjectPtr& obj) override {
+    set(obj->key(), obj->resource_version());
+  }
+  void on_delete(const api::ObjectPtr& obj, bool) override { set(obj->key(), ""); }
+  std::map<std::string, std::string> live() const {
+    absl::MutexLock lock(&mu_);
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : last_) {
+      if (!v.empty()) out[k] = v;
+    }
+    return out;
+  }
+
+ private:
+  void set(std::string key, std::string_view rv) {
+    absl::MutexLock lock(&mu_);
+    last_[std::move(key)] = std::string(rv);
+  }
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> last_;
+};
+
+std::map<std::string, std::string> server_state(client::Client& c, const client::ResourceRef& ref) {
+  auto list = c.list(ref);
+  EXPECT_TRUE(list.ok()) << list.status();
+  std::map<std::string, std::string> out;
+  if (!list.ok()) return out;
+  for (const auto& o : list->items) out[o->key()] = std::string(o->resource_version());
+  return out;
+}
+
+std::map<std::string, std::string> cache_state(const Indexer& idx) {
+  std::map<std::string, std::string> out;
+  for (const auto& o : idx.list()) out[o->key()] = std::string(o->resource_version());
+  return out;
+}
+
+TEST(InformerUnderFaults, EndsEqualToServerAndHandlersSawFinalStates) {
+  local::StoreOptions so;
+  so.history_size = 40;  // short history: resuming often hits 410 for real
+  so.bookmark_interval = std::chrono::milliseconds(50);
+  auto store = std::make_shared<local::Store>(so);
+  local::LocalClient client(store);
+  const client::ResourceRef all{"", "v1", "configmaps", {}, ""};
+  const client::ResourceRef in_default = all.in("default");
+
+  InformerOptions io;
+  io.reflector.ref = all;
+  io.reflector.page_size = 7;                            // many pages
+  io.reflector.backoff.initial = absl::Milliseconds(5);  // scaled down so the test is short
+  io.reflector.backoff.max = absl::Milliseconds(50);
+  metrics::Registry reg;
+  io.reflector.registry = &reg;
+  SharedInformer informer(client, io);
+  auto early = std::make_shared<FinalStates>();
+  auto slow = std::make_shared<FinalStates>();
+  informer.add_event_handler(early);
+  auto slow_wrapper = std::make_shared<EventHandlerFuncs>();
+  slow_wrapper->add = [&](const api::ObjectPtr& o, bool i) {
+    absl::SleepFor(absl::Microseconds(200));  // a slow handler must still end correct
+    slow->on_add(o, i);
+  };
+  slow_wrapper->update = [&](const api::ObjectPtr& a, const api::ObjectPtr& b) {
+    absl::SleepFor(absl::Microseconds(200));
+    slow->on_update(a, b);
+  };
+  slow_wrapper->del = [&](const api::ObjectPtr& o, bool u) { slow->on_delete(o, u); };
+  informer.add_event_handler(slow_wrapper);
+
+  // Some objects before the informer starts.
+  for (int i = 0; i < 20; ++i) {
+    api::Object cm("v1", "ConfigMap");
+    cm.set_name("pre-" + std::to_string(i));
+    cm.set_namespace("default");
+    ASSERT_TRUE(client.create(in_default, cm).ok());
+  }
+  store->faults().close_watches_randomly(0.05, 7);
+  informer.start();
+
+  std::mt19937 rng(12345);
+  std::shared_ptr<FinalStates> late;
+  HandlerRegistrationPtr late_reg;
+  for (int op = 0; op < 1500; ++op) {
+    if (op == 700) {  // a handler registered mid-stream
+      late = std::make_shared<FinalStates>();
+      late_reg = informer.add_event_handler(late);
+    }
+    if (op % 250 == 100) store->faults().fail("watch", 410, 2);  // forced 410 Expired
+    if (op % 400 == 300) store->faults().fail("list", 500, 1);   // a failing relist
+    std::string name = "obj-" + std::to_string(rng() % 60);
+    int what = rng() % 10;
+    if (what < 4) {
+      api::Object cm("v1", "ConfigMap");
+      cm.set_name(name);
+      cm.set_namespace("default");
+      (void)cm.set_string("/data/v", std::to_string(op));
+      (void)client.create(in_default, cm);  // AlreadyExists is fine
+    } else if (what < 8) {
+      api::Object cm("v1", "ConfigMap");
+      cm.set_name(name);
+      cm.set_namespace("default");
+      (void)cm.set_string("/data/v", std::to_string(op));
+      (void)client.update(in_default.named(name), cm);  // NotFound is fine
+    } else {
+      (void)client.remove(in_default.named(name));
+    }
+    absl::SleepFor(absl::Milliseconds(1));  // let watches interleave with writes
+  }
+  store->faults().clear();
+  const auto want = server_state(client, all);
+  ASSERT_GT(want.size(), 10u);
+
+  EXPECT_TRUE(
+      eventually([&] { return cache_state(informer.indexer()) == want; }, absl::Seconds(20)));
+  EXPECT_EQ(cache_state(informer.indexer()), want);
+  EXPECT_TRUE(eventually([&] { return early->live() == want; }, absl::Seconds(20)));
+  EXPECT_EQ(early->live(), want);
+  EXPECT_TRUE(eventually([&] { return slow->live() == want; }, absl::Seconds(20)));
+  EXPECT_EQ(slow->live(), want);
+  ASSERT_NE(late, nullptr);
+  EXPECT_TRUE(eventually([&] { return late->live() == want; }, absl::Seconds(20)));
+  EXPECT_EQ(late->live(), want);
+  EXPECT_TRUE(late_reg->has_synced());
+
+  // The faults really happened: watches were restarted and 410s forced relists.
+  ReflectorStatus st = informer.status();
+  EXPECT_GT(st.watches, 5u) << "watches";
+  EXPECT_GE(st.relists_gone, 1u) << "relists after 410";
+  EXPECT_GE(st.lists, 2u);
+  std::printf(
+      "faults: lists=%llu relists_gone=%llu watches=%llu events=%llu errors=%llu\n",
+      static_cast<unsigned long long>(st.lists), static_cast<unsigned long long>(st.relists_gone),
+      static_cast<unsigned long long>(st.watches), static_cast<unsigned long long>(st.watch_events),
+      static_cast<unsigned long long>(st.errors));
+  informer.stop();
+}
+
+}  // namespace
+}  // namespace kop::cache
