@@ -32,6 +32,24 @@ std::string allocate_cluster_ip() {
          "." + std::to_string(ip & 255);
 }
 
+std::string base64(std::string_view in) {
+  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
 void copy_member(const JsonValue& from, JsonValue& to, std::string_view key, JsonAlloc& a) {
   if (const JsonValue* v = json::get(from, key)) {
     json::set(to, key, json::copy(*v, a), a);
@@ -63,6 +81,12 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
     }
   } else if (is(t, "", "secrets")) {
     if (json::get_string(obj, "type").empty()) json::set_string(obj, "type", "Opaque", a);
+    // stringData is write-only: merged into data (base64) and dropped, as the API server does.
+    if (JsonValue* sd = json::get(obj, "stringData"); sd && sd->IsObject()) {
+      JsonValue& data = json::ensure_object(obj, "data", a);
+      for (auto& m : sd->GetObject()) json::set_string(data, json::view(m.name), base64(json::view(m.value)), a);
+      json::erase(obj, "stringData");
+    }
   } else if (is(t, "discovery.k8s.io", "endpointslices")) {
     if (JsonValue* ports = json::get(obj, "ports"); ports && ports->IsArray()) {
       for (auto& p : ports->GetArray()) {

@@ -1,0 +1,137 @@
+// CustomResourceDefinitions: registration, structural schema validation, defaulting, pruning,
+// status subresource, served versions, and deletion.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test_util.h"
+#include "yaml.h"
+
+namespace kop::local {
+namespace {
+
+using namespace testing;
+
+JsonDoc crd_doc() {
+  std::ifstream f(std::string(KOP_LOCAL_TESTDATA) + "/widgets-crd.yaml");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  JsonDoc d;
+  std::string err;
+  EXPECT_TRUE(yaml::parse_one(ss.str(), d, err)) << err;
+  return d;
+}
+
+class Crd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    auto r = s.create(*crds, "", crd_doc());
+    ASSERT_TRUE(r.ok()) << r.status().message;
+    created = *r;
+    w = s.registry().by_resource("example.com", "v1", "widgets");
+    ASSERT_TRUE(w);
+  }
+  Store s;
+  ObjectPtr created;
+  ResourceTypePtr w;
+};
+
+TEST_F(Crd, RegistersKindsAndStatus) {
+  EXPECT_TRUE(w->namespaced);
+  EXPECT_TRUE(w->has_status);
+  EXPECT_EQ(w->kind, "Widget");
+  EXPECT_EQ(w->short_names, std::vector<std::string>{"wd"});
+  ASSERT_EQ(w->columns.size(), 1u);
+  auto beta = s.registry().by_resource("example.com", "v1beta1", "widgets");
+  ASSERT_TRUE(beta);
+  EXPECT_FALSE(beta->has_status);
+  const JsonValue* conds = json::path(created->doc(), {"status", "conditions"});
+  ASSERT_TRUE(conds && conds->Size() == 2);
+  EXPECT_EQ(json::get_string((*conds)[1], "type"), "Established");
+  EXPECT_EQ(json::dump(*json::path(created->doc(), {"status", "storedVersions"})), R"(["v1"])");
+}
+
+TEST_F(Crd, ValidatesAgainstTheSchema) {
+  auto r = s.create(*w, "default",
+                    J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},
+                          "spec":{"size":"big","color":"pink","host":"UPPER","tags":["a","b","c"],"port":true}})"));
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> got;
+  for (auto& c : r.status().causes) got.push_back(c.field + ": " + c.message);
+  std::vector<std::string> want = {
+      R"(spec.size: Invalid value: "string": spec.size in body must be of type integer: "string")",
+      R"(spec.color: Unsupported value: "pink": supported values: "red", "green", "blue")",
+      R"(spec.host: Invalid value: "UPPER": spec.host in body should match '^[a-z.]+$')",
+      R"(spec.tags: Invalid value: 3: spec.tags in body should have at most 2 items)",
+      R"(spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean")",
+  };
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(r.status().kind, "Widget");
+  EXPECT_EQ(r.status().group, "example.com");
+  auto req = s.create(*w, "default", J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":11}})"));
+  ASSERT_FALSE(req.ok());
+  EXPECT_EQ(req.status().message,
+            R"(Widget.example.com "w" is invalid: spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10)");
+  auto missing = s.create(*w, "default", J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{}})"));
+  EXPECT_EQ(missing.status().causes[0].field, "spec.size");
+  EXPECT_EQ(missing.status().causes[0].message, "Required value");
+}
+
+TEST_F(Crd, DefaultsPrunesAndPreserves) {
+  auto r = s.create(*w, "default",
+                    J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},
+                          "spec":{"size":2,"port":"http","unknown":1,"routes":[{"name":"a"}],"extra":{"any":{"thing":1}}},
+                          "status":{"ready":true},"toplevel":"x"})"));
+  ASSERT_TRUE(r.ok()) << r.status().message;
+  const JsonValue& d = (*r)->doc();
+  EXPECT_EQ(json::path_string(d, {"spec", "color"}), "red");
+  EXPECT_EQ(json::path(d, {"spec", "unknown"}), nullptr);
+  EXPECT_EQ(json::get(d, "toplevel"), nullptr);
+  EXPECT_EQ(json::dump(*json::path(d, {"spec", "routes"})), R"([{"name":"a","weight":1}])");
+  EXPECT_EQ(json::dump(*json::path(d, {"spec", "extra"})), R"({"any":{"thing":1}})");
+  // Status is reset on create when the subresource exists.
+  EXPECT_EQ(json::dump(*json::get(d, "status")), "{}");
+  EXPECT_EQ(json::path(d, {"metadata", "generation"})->GetInt64(), 1);
+  auto st = s.patch_status(*w, "default", "w", PatchType::Merge, R"({"status":{"ready":true},"spec":{"size":9}})");
+  ASSERT_TRUE(st.ok()) << st.status().message;
+  EXPECT_EQ(json::path((*st)->doc(), {"status", "ready"})->GetBool(), true);
+  EXPECT_EQ(json::path((*st)->doc(), {"spec", "size"})->GetInt64(), 2);
+  EXPECT_EQ(json::path((*st)->doc(), {"metadata", "generation"})->GetInt64(), 1);
+  auto sp = s.patch(*w, "default", "w", PatchType::Merge, R"({"spec":{"size":3}})");
+  EXPECT_EQ(json::path((*sp)->doc(), {"metadata", "generation"})->GetInt64(), 2);
+  // Strategic merge patch is refused for custom resources.
+  EXPECT_EQ(s.patch(*w, "default", "w", PatchType::StrategicMerge, "{}").status().code, 415);
+  // The other served version presents the same object with its apiVersion.
+  auto beta = s.registry().by_resource("example.com", "v1beta1", "widgets");
+  auto b = s.get(*beta, "default", "w");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(json::get_string((*b)->doc(), "apiVersion"), "example.com/v1beta1");
+}
+
+TEST_F(Crd, DeletingTheCrdRemovesItsObjectsAndKind) {
+  ASSERT_TRUE(s.create(*w, "default", J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":1}})")).ok());
+  auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  auto watch = s.watch(*w, "default", {});
+  ASSERT_TRUE(watch.ok());
+  EXPECT_EQ(next(*watch)->type, EventType::Added);
+  auto d = s.remove(*crds, "", "widgets.example.com");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->removed);
+  auto ev = next(*watch);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->type, EventType::Deleted);
+  EXPECT_FALSE(s.registry().by_resource("example.com", "v1", "widgets"));
+}
+
+TEST_F(Crd, CrdValidation) {
+  auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  auto r = s.create(*crds, "", J(R"({"metadata":{"name":"wrong.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+      "names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().causes[0].message, R"(Invalid value: "wrong.example.com": must be spec.names.plural+"."+spec.group)");
+}
+
+}  // namespace
+}  // namespace kop::local
