@@ -25,19 +25,38 @@ LoadBalancer::LoadBalancer(const Cluster& cluster, uint64_t seed)
   // Start round robin at a random place so workers do not move in lockstep.
   rr_next_ = n == 0 ? 0 : static_cast<uint32_t>(next_random() % n);
   if (cluster.lb_policy == LbPolicy::kWeightedRoundRobin && n > 0) {
-    edf_deadline_.resize(n);
-    edf_heap_.resize(n);
+    edf_period_.resize(n);
     for (uint32_t i = 0; i < n; ++i) {
-      // A small random phase in [0, 1/w) breaks ties differently per worker.
-      double period = 1.0 / cluster.endpoints[i].weight;
-      edf_deadline_[i] = period * (static_cast<double>(next_random() % 1024) / 1024.0);
-      edf_heap_[i] = i;
+      edf_period_[i] = 1.0 / cluster.endpoints[i].weight;
+      // A small random phase in [0, period) breaks ties differently per worker.
+      double phase = edf_period_[i] * (static_cast<double>(next_random() % 1024) / 1024.0);
+      edf_heap_.push_back(EdfEntry{phase, i});
     }
-    auto later = [this](uint32_t a, uint32_t b) {
-      return edf_deadline_[a] > edf_deadline_[b] || (edf_deadline_[a] == edf_deadline_[b] && a > b);
-    };
-    std::make_heap(edf_heap_.begin(), edf_heap_.end(), later);
+    std::make_heap(edf_heap_.begin(), edf_heap_.end(), [](const EdfEntry& a, const EdfEntry& b) {
+      return a.deadline > b.deadline || (a.deadline == b.deadline && a.endpoint > b.endpoint);
+    });
   }
+}
+
+void LoadBalancer::edf_advance_top() {
+  // Replace-top: the root's deadline grows, sift it down (one pass instead of pop + push).
+  EdfEntry* h = edf_heap_.data();
+  std::size_t n = edf_heap_.size();
+  EdfEntry moving = h[0];
+  moving.deadline += edf_period_[moving.endpoint];
+  auto less = [](const EdfEntry& a, const EdfEntry& b) {
+    return a.deadline < b.deadline || (a.deadline == b.deadline && a.endpoint < b.endpoint);
+  };
+  std::size_t i = 0;
+  while (true) {
+    std::size_t l = 2 * i + 1;
+    if (l >= n) break;
+    std::size_t c = (l + 1 < n && less(h[l + 1], h[l])) ? l + 1 : l;
+    if (!less(h[c], moving)) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = moving;
 }
 
 uint64_t LoadBalancer::next_random() {
@@ -103,18 +122,12 @@ uint32_t LoadBalancer::pick_round_robin(const LbContext& ctx) {
 
 uint32_t LoadBalancer::pick_weighted_round_robin(const LbContext& ctx) {
   uint32_t n = static_cast<uint32_t>(edf_heap_.size());
-  auto later = [this](uint32_t a, uint32_t b) {
-    return edf_deadline_[a] > edf_deadline_[b] || (edf_deadline_[a] == edf_deadline_[b] && a > b);
-  };
-  // Pop entries in deadline order; unusable ones are rescheduled as if picked (they keep
+  // Take entries in deadline order; unusable ones are rescheduled as if picked (they keep
   // their place in the rotation), bounded by one pass over the endpoints.
   uint32_t excluded_candidate = kNoEndpoint;
   for (uint32_t attempt = 0; attempt < n; ++attempt) {
-    std::pop_heap(edf_heap_.begin(), edf_heap_.end(), later);
-    uint32_t i = edf_heap_.back();
-    edf_now_ = edf_deadline_[i];
-    edf_deadline_[i] += 1.0 / cluster_.endpoints[i].weight;
-    std::push_heap(edf_heap_.begin(), edf_heap_.end(), later);
+    uint32_t i = edf_heap_[0].endpoint;
+    edf_advance_top();
     if (!cluster_.outlier->available(i, ctx.now)) continue;
     if (!excluded(i, ctx)) return i;
     if (excluded_candidate == kNoEndpoint) excluded_candidate = i;

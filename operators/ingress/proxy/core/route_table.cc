@@ -18,7 +18,7 @@ struct RouteTable::Routing {
   std::shared_ptr<const Config> source;  // RouteConfig/VirtualHostConfig pointers point here
   std::vector<VirtualHost> virtual_hosts;
   std::vector<Listener> listeners;
-  absl::flat_hash_map<std::string, uint32_t> listener_index;
+  StringMap<uint32_t> listener_index;
   std::vector<std::string> cluster_names;  // Route::clusters index -> cluster name
   std::size_t route_count = 0;
 };
@@ -26,12 +26,33 @@ struct RouteTable::Routing {
 namespace {
 
 constexpr std::size_t kMaxHost = 256;
+using HostBuffer = char[kMaxHost + 8];  // room for the last 8-byte chunk
 
-// Lowercases `in` into buf (no allocation). False when it does not fit.
-bool lower_into(std::string_view in, char (&buf)[kMaxHost], std::string_view* out) {
+// Lowercases `in` into buf (no allocation), 8 bytes at a time. False when it does not fit.
+bool lower_into(std::string_view in, HostBuffer& buf, std::string_view* out) {
   if (in.size() > kMaxHost) return false;
-  for (std::size_t i = 0; i < in.size(); ++i) buf[i] = internal::lower(in[i]);
+  std::memcpy(buf, in.data(), in.size());
+  for (std::size_t i = 0; i < in.size(); i += 8) {
+    uint64_t x = internal::lower8(internal::load8(buf + i));
+    std::memcpy(buf + i, &x, 8);
+  }
   *out = std::string_view(buf, in.size());
+  return true;
+}
+
+// Host header -> the name compared with domains: port and one trailing dot stripped,
+// lowercased. "[v6]:port" keeps the bracketed address (it can only hit the catch-all).
+bool normalize_host(std::string_view host, HostBuffer& buf, std::string_view* out) {
+  if (!lower_into(host, buf, out)) return false;
+  std::string_view h = *out;
+  if (!h.empty() && h.front() != '[') {
+    // A port is at most 5 digits after the last ':'.
+    std::size_t i = h.size();
+    while (i > 0 && h.size() - i < 6 && h[i - 1] >= '0' && h[i - 1] <= '9') --i;
+    if (i > 0 && h[i - 1] == ':') h = h.substr(0, i - 1);
+  }
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  *out = h;
   return true;
 }
 
@@ -148,14 +169,16 @@ void build_indexes(VirtualHost& vh) {
     const Route& r = vh.routes[i];
     switch (r.path_type) {
       case PathMatchType::kExact:
-        vh.exact.emplace(r.path, i);
-        break;  // keeps the first
+        vh.exact.emplace(r.path, i);  // keeps the first of a group
+        vh.exact_lengths |= uint64_t{1} << std::min<std::size_t>(r.path.size(), 63);
+        break;
       case PathMatchType::kRegex:
         vh.regex_routes.push_back(i);
         break;
       case PathMatchType::kPrefix:
       case PathMatchType::kStringPrefix: {
         vh.prefixes.emplace(r.path, i);
+        if (r.path.empty() && vh.root_prefix == UINT32_MAX) vh.root_prefix = i;
         uint32_t len = static_cast<uint32_t>(r.path.size());
         auto [it, inserted] = segment_only.emplace(len, r.path_type == PathMatchType::kPrefix);
         if (inserted) lengths.push_back(len);
@@ -270,16 +293,16 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
 
 // Looks a lowercase host (or SNI) name up: exact, then the one-label wildcard.
 template <typename V>
-const V* lookup_domain(const absl::flat_hash_map<std::string, V>& exact,
-                       const absl::flat_hash_map<std::string, V>& wildcard, std::string_view host) {
+const V* lookup_domain(const StringMap<V>& exact, const StringMap<V>& wildcard,
+                       std::string_view host) {
   if (!exact.empty()) {
-    auto it = exact.find(absl_view(host));
+    auto it = exact.find(host);
     if (it != exact.end()) return &it->second;
   }
   if (!wildcard.empty()) {
     std::size_t dot = host.find('.');
     if (dot != std::string_view::npos && dot > 0 && dot + 1 < host.size()) {
-      auto it = wildcard.find(absl_view(host.substr(dot + 1)));
+      auto it = wildcard.find(host.substr(dot + 1));
       if (it != wildcard.end()) return &it->second;
     }
   }
@@ -521,18 +544,18 @@ std::size_t RouteTable::route_count() const {
 }
 
 const Listener* RouteTable::find_listener(std::string_view name) const {
-  auto it = routing_->listener_index.find(absl_view(name));
+  auto it = routing_->listener_index.find(name);
   return it == routing_->listener_index.end() ? nullptr : &routing_->listeners[it->second];
 }
 
 std::optional<uint32_t> RouteTable::cluster_index(std::string_view name) const {
-  auto it = cluster_ids_.find(absl_view(name));
+  auto it = cluster_ids_.find(name);
   if (it == cluster_ids_.end()) return std::nullopt;
   return it->second;
 }
 
 uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_view sni) const {
-  char buf[kMaxHost];
+  HostBuffer buf;
   std::string_view name;
   if (sni.empty() || !lower_into(sni, buf, &name)) return listener.default_certificate;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -548,13 +571,12 @@ bool RouteTable::host_allowed_for_sni(const Listener& listener, std::string_view
 
 const VirtualHost* RouteTable::find_virtual_host(const Listener& listener,
                                                  std::string_view host_header) const {
-  std::string_view host = strip_host_port(host_header);
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  char buf[kMaxHost];
-  std::string_view low;
-  if (!host.empty() && lower_into(host, buf, &low)) {
+  if (listener.host_exact.empty() && listener.host_wildcard.empty()) return listener.host_catch_all;
+  HostBuffer buf;
+  std::string_view host;
+  if (normalize_host(host_header, buf, &host) && !host.empty()) {
     if (const VirtualHost* const* vh =
-            lookup_domain(listener.host_exact, listener.host_wildcard, low))
+            lookup_domain(listener.host_exact, listener.host_wildcard, host))
       return *vh;
   }
   return listener.host_catch_all;
@@ -575,8 +597,8 @@ const Route* RouteTable::match(const VirtualHost& vh, const RequestView& request
     return nullptr;
   }
   // 1. Exact.
-  if (!vh.exact.empty()) {
-    auto it = vh.exact.find(absl_view(path));
+  if ((vh.exact_lengths >> std::min<std::size_t>(path.size(), 63)) & 1) {
+    auto it = vh.exact.find(path);
     if (it != vh.exact.end()) {
       for (uint32_t i = it->second;
            i < routes.size() && routes[i].path_type == PathMatchType::kExact &&
@@ -597,9 +619,15 @@ const Route* RouteTable::match(const VirtualHost& vh, const RequestView& request
     bool boundary = len == path.size() || path[len] == '/';
     if (!boundary && vh.length_segment_only[k]) continue;
     std::string_view key = path.substr(0, len);
-    auto it = vh.prefixes.find(absl_view(key));
-    if (it == vh.prefixes.end()) continue;
-    for (uint32_t i = it->second; i < routes.size(); ++i) {
+    uint32_t first;
+    if (len == 0) {
+      first = vh.root_prefix;  // Prefix "/": no hashing
+    } else {
+      auto it = vh.prefixes.find(key);
+      if (it == vh.prefixes.end()) continue;
+      first = it->second;
+    }
+    for (uint32_t i = first; i < routes.size(); ++i) {
       const Route& r = routes[i];
       if (r.path_type != PathMatchType::kPrefix && r.path_type != PathMatchType::kStringPrefix)
         break;

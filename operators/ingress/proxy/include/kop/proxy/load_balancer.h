@@ -73,10 +73,15 @@ class LoadBalancer {
   const Cluster& cluster_;
   uint64_t rng_state_;
   uint32_t rr_next_ = 0;
-  // EDF: per endpoint, the virtual time of its next pick (deadline) and the heap of indexes.
-  std::vector<double> edf_deadline_;
-  std::vector<uint32_t> edf_heap_;
-  double edf_now_ = 0;
+  // EDF: a binary min-heap of (deadline of the next pick, endpoint); picking advances the top's
+  // deadline by 1/weight and sifts it down.
+  struct EdfEntry {
+    double deadline;
+    uint32_t endpoint;
+  };
+  void edf_advance_top();
+  std::vector<EdfEntry> edf_heap_;
+  std::vector<double> edf_period_;
   std::vector<uint32_t> active_;
 };
 

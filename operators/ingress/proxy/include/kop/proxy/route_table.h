@@ -39,6 +39,7 @@
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/request_view.h"
+#include "kop/proxy/string_map.h"
 
 namespace re2 {
 class RE2;
@@ -102,13 +103,17 @@ struct VirtualHost {
 
   // Indexes (kSpecificity only). Values index `routes`: the first route of a group with the
   // same key; the group continues while routes[i] has the same path and type.
-  absl::flat_hash_map<std::string, uint32_t> exact;
+  StringMap<uint32_t> exact;
   std::vector<uint32_t> regex_routes;
   // Prefix index: key = normalized prefix. prefix_lengths lists the distinct lengths,
   // longest first; segment_only[k] tells that length k has only segment Prefix routes.
-  absl::flat_hash_map<std::string, uint32_t> prefixes;
+  StringMap<uint32_t> prefixes;
   std::vector<uint32_t> prefix_lengths;
   std::vector<bool> length_segment_only;
+  // Shortcuts: the routes of Prefix "/" (normalized ""), probed without hashing; bit k of
+  // exact_lengths is set when an Exact path of length k (k >= 63: any long one) exists.
+  uint32_t root_prefix = UINT32_MAX;
+  uint64_t exact_lengths = 0;
 };
 
 struct ListenerCertificate {
@@ -125,11 +130,11 @@ struct Listener {
   std::vector<ListenerCertificate> certificates;
   uint32_t default_certificate = 0;
   // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
-  absl::flat_hash_map<std::string, uint32_t> sni_exact;
-  absl::flat_hash_map<std::string, uint32_t> sni_wildcard;
+  StringMap<uint32_t> sni_exact;
+  StringMap<uint32_t> sni_wildcard;
   // Host -> virtual host for the virtual hosts this listener serves.
-  absl::flat_hash_map<std::string, const VirtualHost*> host_exact;
-  absl::flat_hash_map<std::string, const VirtualHost*> host_wildcard;  // key: suffix after "*."
+  StringMap<const VirtualHost*> host_exact;
+  StringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
   const VirtualHost* host_catch_all = nullptr;
 };
 
@@ -177,7 +182,7 @@ class RouteTable {
   std::shared_ptr<const Config> config_;
   std::shared_ptr<const Routing> routing_;
   std::vector<std::shared_ptr<const Cluster>> clusters_;
-  absl::flat_hash_map<std::string, uint32_t> cluster_ids_;
+  StringMap<uint32_t> cluster_ids_;
 };
 
 // Strips the port from a Host header value and validates its shape; returns the host part
