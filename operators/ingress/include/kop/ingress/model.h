@@ -1,0 +1,223 @@
+// kop::ingress model: the validated routing model kop-ingress builds from Kubernetes objects.
+//
+// build_model() is a pure function (no I/O, no clock, no globals): it takes a Snapshot of the
+// watched objects (Ingress, IngressClass, Service, EndpointSlice, TLS Secret, IngressRoute,
+// TLSCertificateDelegation, as the caches hold them) and returns the routing model: virtual
+// hosts with their routes, the clusters (Service ports with their ready endpoints) the routes
+// forward to, which Ingresses are ours, the status of every IngressRoute, and one Event per
+// rejected object or field. render() (render.h) turns a Model into a kop::proxy::Config.
+//
+// Guarantees:
+//  - The same Snapshot (in any order) gives the same Model: every list is sorted.
+//  - Bad input never takes other routes down: a missing Service, a Service port that does not
+//    exist, a missing or malformed Secret, an invalid path or regex affects only its own route
+//    (the route answers 503 or is skipped) or its own host's TLS, and yields an Event naming
+//    the object and the field.
+//  - Conflicts (two sources claiming the same host + path match, or the same TLS host) are
+//    resolved by oldest creationTimestamp, then namespace/name; each loser gets an Event.
+//  - Every Secret accepted carries a certificate and key that load and match (checked with the
+//    proxy's own loader), so the rendered Config never fails on a certificate.
+// Semantics are written down in docs/ingress.md.
+// Threading: plain values and pure functions; call from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/api/object.h"
+
+namespace kop::ingress {
+
+// The controller name IngressClasses must carry for kop-ingress to own them.
+inline constexpr std::string_view kControllerName = "kop.dev/ingress-controller";
+// The legacy class annotation and the default-class annotation of IngressClass.
+inline constexpr std::string_view kClassAnnotation = "kubernetes.io/ingress.class";
+inline constexpr std::string_view kDefaultClassAnnotation =
+    "ingressclass.kubernetes.io/is-default-class";
+inline constexpr std::string_view kForceSslRedirectAnnotation =
+    "ingress.kubernetes.io/force-ssl-redirect";
+
+struct ObjectRef {
+  std::string kind;  // "Ingress", "IngressRoute", "Service", "Secret", ...
+  std::string ns;
+  std::string name;
+  std::string key() const { return ns.empty() ? name : ns + "/" + name; }
+  auto operator<=>(const ObjectRef&) const = default;
+};
+
+// A Kubernetes Event to record against `object` (type Warning unless said otherwise).
+struct Event {
+  ObjectRef object;
+  std::string type = "Warning";
+  std::string reason;   // CamelCase, e.g. "ServiceNotFound", "HostPathConflict"
+  std::string field;    // JSON path of the field at fault, e.g. "spec.rules[0].http.paths[1]"
+  std::string message;  // human-readable, names the object and the field
+  auto operator<=>(const Event&) const = default;
+};
+
+struct Options {
+  // Value of the legacy annotation kubernetes.io/ingress.class that selects us. Default "kop".
+  std::string ingress_class = "kop";
+  // IngressClass.spec.controller that selects us. Default kop.dev/ingress-controller.
+  std::string controller_name = std::string(kControllerName);
+  // Own Ingresses that name no class at all. Default true (as Contour).
+  bool watch_ingress_without_class = true;
+};
+
+// The watched objects, as the caches hold them. Order does not matter.
+struct Snapshot {
+  std::vector<api::ObjectPtr> ingresses;
+  std::vector<api::ObjectPtr> ingress_classes;
+  std::vector<api::ObjectPtr> services;
+  std::vector<api::ObjectPtr> endpoint_slices;
+  std::vector<api::ObjectPtr> secrets;  // only type kubernetes.io/tls are considered
+  std::vector<api::ObjectPtr> ingress_routes;
+  std::vector<api::ObjectPtr> tls_delegations;
+};
+
+enum class PathKind {
+  kExact,         // byte equality
+  kPrefix,        // Kubernetes Prefix: element-wise on '/', trailing slash ignored
+  kStringPrefix,  // plain byte prefix (IngressRoute match)
+  kRegex,         // RE2 full match (Ingress ImplementationSpecific with regex characters)
+};
+
+struct PathRule {
+  PathKind kind = PathKind::kPrefix;
+  std::string value = "/";
+  auto operator<=>(const PathRule&) const = default;
+};
+
+enum class HeaderOp { kExact, kPresent, kContains, kNotExact, kNotPresent, kNotContains };
+
+struct HeaderCondition {
+  std::string name;  // lowercase
+  HeaderOp op = HeaderOp::kExact;
+  std::string value;
+  auto operator<=>(const HeaderCondition&) const = default;
+};
+
+enum class Strategy { kRoundRobin, kWeightedLeastRequest, kRandom, kCookie };
+
+struct HealthCheck {
+  std::string path = "/healthz";
+  std::string host;
+  std::chrono::milliseconds interval{5000};
+  std::chrono::milliseconds timeout{2000};
+  uint32_t unhealthy_threshold = 3;
+  uint32_t healthy_threshold = 2;
+  auto operator<=>(const HealthCheck&) const = default;
+};
+
+struct Endpoint {
+  std::string address;  // IP literal, or a DNS name for ExternalName Services
+  uint16_t port = 0;
+  auto operator<=>(const Endpoint&) const = default;
+};
+
+// One Service port as traffic reaches it. Name: "ns/service/port" plus "/strategy" and
+// "/hc<n>" suffixes when an IngressRoute asks for a non-default strategy or a health check.
+struct Cluster {
+  std::string name;
+  ObjectRef service;
+  std::string port;                 // the Service port as the backend named it ("80", "http")
+  std::vector<Endpoint> endpoints;  // sorted; ready endpoints only
+  bool external_name = false;       // endpoints is the Service's externalName, resolved by DNS
+  Strategy strategy = Strategy::kRoundRobin;
+  std::optional<HealthCheck> health_check;
+  bool operator==(const Cluster&) const = default;
+};
+
+struct WeightedCluster {
+  std::string cluster;
+  uint32_t weight = 1;
+  bool operator==(const WeightedCluster&) const = default;
+};
+
+struct Header {
+  std::string name;
+  std::string value;
+  bool operator==(const Header&) const = default;
+};
+
+struct HeaderPolicy {
+  std::vector<Header> set;
+  std::vector<std::string> remove;
+  bool operator==(const HeaderPolicy&) const = default;
+};
+
+enum class RouteAction {
+  kForward,      // to `clusters`
+  kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
+};
+
+struct Route {
+  PathRule path;
+  std::vector<HeaderCondition> headers;  // all must hold; sorted
+  RouteAction action = RouteAction::kForward;
+  std::vector<WeightedCluster> clusters;
+  std::optional<std::string> prefix_rewrite;
+  std::optional<std::chrono::milliseconds> timeout;  // 0 = none; unset = proxy default
+  std::optional<uint32_t> retries;
+  std::optional<std::chrono::milliseconds> per_try_timeout;
+  bool websocket = false;
+  HeaderPolicy request_headers;
+  HeaderPolicy response_headers;
+  // On the plain-HTTP listener this route answers 301 to https (TLS host with
+  // force-ssl-redirect, or an IngressRoute TLS virtual host without permitInsecure).
+  bool https_redirect = false;
+  ObjectRef source;   // the Ingress / IngressRoute that defined it
+  std::string field;  // where in `source`
+  bool operator==(const Route&) const = default;
+};
+
+struct Tls {
+  ObjectRef secret;
+  std::string cert_pem;
+  std::string key_pem;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  bool operator==(const Tls&) const = default;
+};
+
+struct VirtualHost {
+  std::string host;           // "example.com", "*.example.com", or "*" (all hosts)
+  std::vector<Route> routes;  // sorted by precedence (longest first, Exact before Prefix)
+  std::optional<Tls> tls;
+  bool operator==(const VirtualHost&) const = default;
+};
+
+enum class RouteStatus { kValid, kInvalid, kOrphaned };
+std::string_view to_string(RouteStatus status);
+
+struct IngressRouteStatus {
+  ObjectRef route;
+  int64_t generation = 0;
+  RouteStatus status = RouteStatus::kValid;
+  std::string description;
+  bool operator==(const IngressRouteStatus&) const = default;
+};
+
+struct Model {
+  std::vector<VirtualHost> virtual_hosts;                  // sorted by host
+  std::map<std::string, Cluster> clusters;                 // by name
+  std::vector<ObjectRef> owned_ingresses;                  // Ingresses of our class, sorted
+  std::vector<IngressRouteStatus> ingress_route_statuses;  // sorted by route
+  std::vector<Event> events;                               // sorted, no duplicates
+  bool operator==(const Model&) const = default;
+};
+
+// Whether `ingress` belongs to us by the rules of docs/ingress.md ("Class selection").
+bool is_ours(const api::Object& ingress, const std::vector<api::ObjectPtr>& ingress_classes,
+             const Options& options);
+
+Model build_model(const Snapshot& snapshot, const Options& options);
+
+// Human-readable dump of a model (events and statuses included), for tests and debugging.
+std::string describe(const Model& model);
+
+}  // namespace kop::ingress

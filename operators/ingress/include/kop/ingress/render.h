@@ -1,0 +1,42 @@
+// kop::ingress::render: the routing Model -> the embedded proxy's Config.
+//
+// A pure function with golden-file tests (tests/unit/ingress/render_golden_test.cpp): the same
+// Model and options always give the same Config, byte for byte once serialised.
+// Layout of the output:
+//  - listener "http" (plain) serves every virtual host as "http/<host>"; routes of TLS hosts
+//    that must not stay insecure (force-ssl-redirect, IngressRoute without permitInsecure)
+//    answer 301 to https there;
+//  - listener "https" (only when some host has a certificate and an https address is given)
+//    serves the TLS hosts as "https/<host>", one certificate per host chosen by SNI; its
+//    minimum TLS version is 1.3 only when every TLS host asks for 1.3 (the proxy sets it per
+//    listener);
+//  - one cluster per model Cluster, same name; routes that cannot be resolved answer 503.
+// Threading: pure; any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "kop/ingress/model.h"
+#include "kop/proxy/config.h"
+
+namespace kop::ingress {
+
+struct RenderOptions {
+  // Plain HTTP listener. Default 0.0.0.0:8080.
+  proxy::SocketAddress http_address{"0.0.0.0", 8080};
+  // HTTPS listener; nullopt disables it. Default 0.0.0.0:8443.
+  std::optional<proxy::SocketAddress> https_address = proxy::SocketAddress{"0.0.0.0", 8443};
+  // Port written into HTTP -> HTTPS redirects. Default 0: the https listener's port (dropped
+  // from the Location when it is 443).
+  uint16_t redirect_https_port = 0;
+  // Copied as they are. Defaults: the proxy's.
+  proxy::AdminConfig admin;
+  proxy::ServerSettings server;
+  // Cookie name for the Cookie strategy (consistent hashing on it). Default "kop-session".
+  std::string affinity_cookie = "kop-session";
+};
+
+proxy::Config render(const Model& model, const RenderOptions& options);
+
+}  // namespace kop::ingress

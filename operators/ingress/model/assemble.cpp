@@ -1,0 +1,171 @@
+// build_model(): runs the translators, then resolves conflicts and lays out virtual hosts.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "builder.h"
+#include "paths.h"
+#include "text_cat.h"
+
+namespace kop::ingress {
+namespace {
+
+using internal::cat;
+using internal::RouteCandidate;
+
+std::string_view kind_name(PathKind k) {
+  switch (k) {
+    case PathKind::kExact:
+      return "Exact";
+    case PathKind::kPrefix:
+      return "Prefix";
+    case PathKind::kStringPrefix:
+      return "StringPrefix";
+    case PathKind::kRegex:
+      return "Regex";
+  }
+  return "";
+}
+
+using MatchKey = std::pair<PathRule, std::vector<HeaderCondition>>;
+
+// Whether `routes` already answers what a merged-in route with `key` would: the same match,
+// or, for prefixes, the same path as a Prefix or StringPrefix with the same conditions.
+bool covered(const std::map<MatchKey, Route>& routes, const MatchKey& key) {
+  if (routes.count(key)) return true;
+  auto prefixish = [](PathKind k) {
+    return k == PathKind::kPrefix || k == PathKind::kStringPrefix;
+  };
+  if (!prefixish(key.first.kind)) return false;
+  for (const auto& [k, r] : routes)
+    if (prefixish(k.first.kind) && k.first.value == key.first.value && k.second == key.second)
+      return true;
+  return false;
+}
+
+bool older(const RouteCandidate& a, const RouteCandidate& b) {
+  if (a.age < b.age) return true;
+  if (b.age < a.age) return false;
+  return a.order < b.order;
+}
+
+}  // namespace
+
+Model build_model(const Snapshot& snapshot, const Options& options) {
+  internal::Builder b(snapshot, options);
+  internal::translate_ingresses(b);
+  internal::translate_ingress_routes(b);
+
+  // 1. One winner per (host, path, header conditions): the oldest source.
+  std::sort(b.routes.begin(), b.routes.end(), older);
+  std::map<std::string, std::map<MatchKey, Route>> hosts;
+  std::map<std::string, ObjectRef> owner_of_match;
+  for (auto& c : b.routes) {
+    auto& routes = hosts[c.host];
+    MatchKey key{c.route.path, c.route.headers};
+    auto [it, inserted] = routes.emplace(key, c.route);
+    if (!inserted) {
+      b.event(c.route.source, "HostPathConflict", c.route.field,
+              cat("host \"", c.host, "\" path ", kind_name(c.route.path.kind), " \"",
+                  c.route.path.value, "\" is already routed by ", it->second.source.kind, " ",
+                  it->second.source.key(), " (", it->second.field,
+                  "), which is older; this path is ignored"));
+    }
+  }
+
+  // 2. TLS: one Secret per host, the oldest binding wins.
+  std::sort(b.tls.begin(), b.tls.end(), [](const auto& x, const auto& y) { return x.age < y.age; });
+  std::map<std::string, internal::TlsCandidate> tls_by_host;
+  for (auto& t : b.tls) {
+    auto [it, inserted] = tls_by_host.emplace(t.host, t);
+    if (!inserted && it->second.tls.secret != t.tls.secret)
+      b.event(t.age.ref, "TLSConflict", t.field,
+              cat("host \"", t.host, "\" already takes its certificate from Secret ",
+                  it->second.tls.secret.key(), " of ", it->second.age.ref.kind, " ",
+                  it->second.age.ref.key(), ", which is older"));
+  }
+  for (auto& [host, t] : tls_by_host) hosts[host];  // a TLS host gets the catch-all routes
+
+  // 3. Rules without a host apply to every host: they join each host's routes unless that
+  //    host already routes the same match.
+  if (auto all = hosts.find("*"); all != hosts.end()) {
+    for (auto& [host, routes] : hosts)
+      if (host != "*")
+        for (const auto& [key, route] : all->second)
+          if (!covered(routes, key)) routes.emplace(key, route);
+  }
+
+  // 4. The default backend (oldest Ingress that has one) takes what no rule matches.
+  std::sort(b.default_backends.begin(), b.default_backends.end(), older);
+  if (!b.default_backends.empty()) {
+    const RouteCandidate& winner = b.default_backends.front();
+    for (size_t i = 1; i < b.default_backends.size(); ++i)
+      b.event(b.default_backends[i].route.source, "DefaultBackendConflict", "spec.defaultBackend",
+              cat("the default backend of ", winner.route.source.kind, " ",
+                  winner.route.source.key(), " is older and is used instead"));
+    hosts["*"];
+    MatchKey root{PathRule{}, {}};
+    for (auto& [host, routes] : hosts)
+      if (!covered(routes, root)) routes.emplace(root, winner.route);
+  }
+
+  Model m;
+  std::set<std::string> used_clusters;
+  for (auto& [host, routes] : hosts) {
+    if (routes.empty()) continue;
+    VirtualHost vh;
+    vh.host = host;
+    if (auto t = tls_by_host.find(host); t != tls_by_host.end()) vh.tls = t->second.tls;
+    for (auto& [key, route] : routes) {
+      Route r = route;
+      if (!vh.tls) r.https_redirect = false;  // nowhere to redirect to
+      for (const auto& wc : r.clusters) used_clusters.insert(wc.cluster);
+      vh.routes.push_back(std::move(r));
+    }
+    std::sort(vh.routes.begin(), vh.routes.end(), internal::route_precedes);
+    m.virtual_hosts.push_back(std::move(vh));
+  }
+  for (auto& [name, c] : b.clusters)
+    if (used_clusters.count(name)) m.clusters.emplace(name, std::move(c));
+  m.owned_ingresses = std::move(b.owned_ingresses);
+  std::sort(m.owned_ingresses.begin(), m.owned_ingresses.end());
+  m.ingress_route_statuses = std::move(b.route_statuses);
+  std::sort(m.ingress_route_statuses.begin(), m.ingress_route_statuses.end(),
+            [](const auto& x, const auto& y) { return x.route < y.route; });
+  m.events = std::move(b.events);
+  std::sort(m.events.begin(), m.events.end());
+  m.events.erase(std::unique(m.events.begin(), m.events.end()), m.events.end());
+  return m;
+}
+
+std::string describe(const Model& m) {
+  std::string out;
+  for (const auto& vh : m.virtual_hosts) {
+    out += cat(
+        "vhost ", vh.host,
+        vh.tls ? cat(" tls=", vh.tls->secret.key(), " min=", vh.tls->min_version) : std::string(),
+        "\n");
+    for (const auto& r : vh.routes) {
+      out += cat("  ", kind_name(r.path.kind), " ", r.path.value);
+      for (const auto& h : r.headers)
+        out += cat(" [", h.name, " op", static_cast<int>(h.op), " ", h.value, "]");
+      if (r.action == RouteAction::kUnavailable) out += cat(" -> 503");
+      for (const auto& c : r.clusters) out += cat(" -> ", c.cluster, "*", c.weight);
+      if (r.https_redirect) out += cat(" (http: 301 https)");
+      out += cat(" from ", r.source.kind, " ", r.source.key(), "\n");
+    }
+  }
+  for (const auto& [name, c] : m.clusters) {
+    out += cat("cluster ", name, c.external_name ? " (ExternalName)" : "", ":");
+    for (const auto& e : c.endpoints) out += cat(" ", e.address, ":", e.port);
+    out += cat("\n");
+  }
+  for (const auto& o : m.owned_ingresses) out += cat("owned ", o.key(), "\n");
+  for (const auto& s : m.ingress_route_statuses)
+    out += cat("status ", s.route.key(), " ", to_string(s.status), ": ", s.description, "\n");
+  for (const auto& e : m.events) out += cat("event ", e.type, " ", e.reason, " ", e.message, "\n");
+  return out;
+}
+
+}  // namespace kop::ingress

@@ -1,0 +1,260 @@
+// The Builder's shared services: indexes, Events, Service/EndpointSlice resolution, Secrets.
+#include "builder.h"
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "kop/proxy/certificate.h"
+#include "kop/proxy/config.h"
+#include "text_cat.h"
+
+namespace kop::ingress {
+
+std::string_view to_string(RouteStatus status) {
+  switch (status) {
+    case RouteStatus::kValid:
+      return "valid";
+    case RouteStatus::kInvalid:
+      return "invalid";
+    case RouteStatus::kOrphaned:
+      return "orphaned";
+  }
+  return "invalid";
+}
+
+namespace internal {
+
+const rapidjson::Value* member(const rapidjson::Value* v, const char* key) {
+  if (v == nullptr || !v->IsObject()) return nullptr;
+  auto it = v->FindMember(key);
+  return it == v->MemberEnd() ? nullptr : &it->value;
+}
+
+std::string_view str_of(const rapidjson::Value* v, const char* key) {
+  const rapidjson::Value* m = member(v, key);
+  if (m == nullptr || !m->IsString()) return {};
+  return {m->GetString(), m->GetStringLength()};
+}
+
+std::optional<int64_t> int_of(const rapidjson::Value* v, const char* key) {
+  const rapidjson::Value* m = member(v, key);
+  if (m == nullptr || !m->IsInt64()) return std::nullopt;
+  return m->GetInt64();
+}
+
+std::optional<bool> bool_of(const rapidjson::Value* v, const char* key) {
+  const rapidjson::Value* m = member(v, key);
+  if (m == nullptr || !m->IsBool()) return std::nullopt;
+  return m->GetBool();
+}
+
+std::vector<const rapidjson::Value*> items_of(const rapidjson::Value* v, const char* key) {
+  std::vector<const rapidjson::Value*> out;
+  const rapidjson::Value* m = member(v, key);
+  if (m == nullptr || !m->IsArray()) return out;
+  for (const auto& e : m->GetArray()) out.push_back(&e);
+  return out;
+}
+
+Age age_of(const api::Object& object, std::string_view kind) {
+  Age a;
+  a.created = object.creation_time().value_or(absl::InfiniteFuture());
+  a.ref = ObjectRef{std::string(kind), std::string(object.ns()), std::string(object.name())};
+  return a;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  if (text == "infinity") return std::chrono::milliseconds(0);
+  if (text.empty()) return std::nullopt;
+  double total_ms = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    if (i == start) return std::nullopt;
+    double value = 0;
+    try {
+      value = std::stod(std::string(text.substr(start, i - start)));
+    } catch (...) {
+      return std::nullopt;
+    }
+    size_t ustart = i;
+    while (i < text.size() && !((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    std::string_view unit = text.substr(ustart, i - ustart);
+    double scale = 0;
+    if (unit == "h")
+      scale = 3600e3;
+    else if (unit == "m")
+      scale = 60e3;
+    else if (unit == "s")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e-3;
+    else if (unit == "ns")
+      scale = 1e-6;
+    else
+      return std::nullopt;
+    total_ms += value * scale;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms + 0.5));
+}
+
+Builder::Builder(const Snapshot& snapshot, const Options& options)
+    : snapshot_(snapshot), options_(options) {
+  for (const auto& slice : snapshot_.endpoint_slices) {
+    auto service = slice->label("kubernetes.io/service-name");
+    if (!service) continue;
+    slices_[{std::string(slice->ns()), std::string(*service)}].push_back(slice.get());
+  }
+}
+
+void Builder::event(const ObjectRef& object, std::string reason, std::string field,
+                    std::string message) {
+  events.push_back(Event{object, "Warning", std::move(reason), std::move(field),
+                         cat(object.kind, " ", object.key(), ": ", field, ": ", message)});
+}
+
+const api::Object* Builder::find(const std::vector<api::ObjectPtr>& list, std::string_view ns,
+                                 std::string_view name) const {
+  for (const auto& o : list)
+    if (o->ns() == ns && o->name() == name) return o.get();
+  return nullptr;
+}
+
+namespace {
+std::string_view strategy_suffix(Strategy s) {
+  switch (s) {
+    case Strategy::kRoundRobin:
+      return "";
+    case Strategy::kWeightedLeastRequest:
+      return "/weightedleastrequest";
+    case Strategy::kRandom:
+      return "/random";
+    case Strategy::kCookie:
+      return "/cookie";
+  }
+  return "";
+}
+}  // namespace
+
+std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
+                                                    const std::string& field,
+                                                    const BackendSpec& spec) {
+  const api::Object* svc = find(snapshot_.services, spec.ns, spec.service);
+  if (svc == nullptr) {
+    event(source, "ServiceNotFound", field,
+          cat("Service \"", spec.ns, "/", spec.service, "\" not found"));
+    return std::nullopt;
+  }
+  const rapidjson::Value* svc_spec = svc->spec();
+  const rapidjson::Value* port = nullptr;
+  for (const rapidjson::Value* p : items_of(svc_spec, "ports")) {
+    if (spec.port_number ? int_of(p, "port") == spec.port_number
+                         : str_of(p, "name") == spec.port_name) {
+      port = p;
+      break;
+    }
+  }
+  std::string port_label =
+      spec.port_number ? std::to_string(*spec.port_number) : std::string(spec.port_name);
+  bool external = str_of(svc_spec, "type") == "ExternalName";
+  if (port == nullptr && !(external && spec.port_number)) {
+    event(source, "ServicePortNotFound", field,
+          cat("Service \"", spec.ns, "/", spec.service, "\" has no port \"", port_label, "\""));
+    return std::nullopt;
+  }
+  Cluster c;
+  c.service = ObjectRef{"Service", spec.ns, spec.service};
+  c.port = port_label;
+  c.strategy = spec.strategy;
+  c.health_check = spec.health_check;
+  c.name = cat(spec.ns, "/", spec.service, "/", port_label, strategy_suffix(spec.strategy));
+  if (external) {
+    c.external_name = true;
+    std::string_view host = str_of(svc_spec, "externalName");
+    int64_t number = port != nullptr ? int_of(port, "port").value_or(0) : *spec.port_number;
+    if (host.empty() || number <= 0 || number > 65535) {
+      event(source, "ServiceInvalid", field,
+            cat("ExternalName Service \"", spec.ns, "/", spec.service,
+                "\" has no externalName or port"));
+      return std::nullopt;
+    }
+    c.endpoints.push_back(Endpoint{std::string(host), static_cast<uint16_t>(number)});
+  } else {
+    // The target port comes from the EndpointSlices: their port whose name is the Service
+    // port's name (the EndpointSlice controller copies it), never from the Service.
+    std::string_view port_name = str_of(port, "name");
+    auto it = slices_.find({spec.ns, spec.service});
+    if (it != slices_.end()) {
+      for (const api::Object* slice : it->second) {
+        std::optional<int64_t> target;
+        for (const rapidjson::Value* sp : items_of(&slice->doc(), "ports"))
+          if (str_of(sp, "name") == port_name) target = int_of(sp, "port");
+        if (!target || *target <= 0 || *target > 65535) continue;
+        for (const rapidjson::Value* ep : items_of(&slice->doc(), "endpoints")) {
+          // conditions.ready unset means ready (discovery.k8s.io/v1).
+          if (bool_of(member(ep, "conditions"), "ready") == false) continue;
+          for (const rapidjson::Value* a : items_of(ep, "addresses"))
+            if (a->IsString())
+              c.endpoints.push_back(Endpoint{a->GetString(), static_cast<uint16_t>(*target)});
+        }
+      }
+    }
+    std::sort(c.endpoints.begin(), c.endpoints.end());
+    c.endpoints.erase(std::unique(c.endpoints.begin(), c.endpoints.end()), c.endpoints.end());
+  }
+  if (c.health_check) {
+    // Distinct health checks on one Service port need distinct clusters.
+    const HealthCheck& h = *c.health_check;
+    c.name =
+        cat(c.name, "/hc:", h.path, ":", h.interval.count(), ":", h.timeout.count(), ":",
+            h.healthy_threshold, ":", h.unhealthy_threshold, h.host.empty() ? "" : ":", h.host);
+  }
+  clusters[c.name] = c;
+  return c.name;
+}
+
+std::optional<Tls> Builder::load_tls(const ObjectRef& source, const std::string& field,
+                                     std::string_view ns, std::string_view name) {
+  const api::Object* secret = find(snapshot_.secrets, ns, name);
+  std::string key = cat(ns, "/", name);
+  if (secret == nullptr) {
+    event(source, "SecretNotFound", field, cat("TLS Secret \"", key, "\" not found"));
+    return std::nullopt;
+  }
+  if (secret->get_string("/type") != "kubernetes.io/tls") {
+    event(source, "SecretInvalid", field,
+          cat("Secret \"", key, "\" is not of type kubernetes.io/tls"));
+    return std::nullopt;
+  }
+  std::string crt, pkey;
+  auto crt64 = secret->get_string("/data/tls.crt");
+  auto key64 = secret->get_string("/data/tls.key");
+  if (!crt64 || !key64 ||
+      !absl::Base64Unescape(absl::string_view(crt64->data(), crt64->size()), &crt) ||
+      !absl::Base64Unescape(absl::string_view(key64->data(), key64->size()), &pkey) ||
+      crt.empty() || pkey.empty()) {
+    event(source, "SecretInvalid", field,
+          cat("Secret \"", key, "\" has no valid base64 tls.crt and tls.key"));
+    return std::nullopt;
+  }
+  proxy::CertificateConfig cc;
+  cc.cert_pem = crt;
+  cc.key_pem = pkey;
+  auto loaded = proxy::load_certificate(cc);
+  if (!loaded.ok()) {
+    event(source, "SecretInvalid", field,
+          cat("Secret \"", key, "\": ", std::string(loaded.status().message())));
+    return std::nullopt;
+  }
+  Tls tls;
+  tls.secret = ObjectRef{"Secret", std::string(ns), std::string(name)};
+  tls.cert_pem = std::move(crt);
+  tls.key_pem = std::move(pkey);
+  return tls;
+}
+
+}  // namespace internal
+}  // namespace kop::ingress

@@ -1,0 +1,130 @@
+// networking.k8s.io/v1 Ingress -> candidate routes, default backends and TLS bindings.
+#include <set>
+
+#include "builder.h"
+#include "paths.h"
+#include "text_cat.h"
+
+namespace kop::ingress::internal {
+namespace {
+
+// The backend of an Ingress path or defaultBackend: a cluster, or nullopt after an Event.
+std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, const ObjectRef& src,
+                                           const rapidjson::Value* backend,
+                                           const std::string& field) {
+  const rapidjson::Value* service = member(backend, "service");
+  if (service == nullptr) {
+    b.event(src, member(backend, "resource") ? "BackendUnsupported" : "BackendInvalid", field,
+            member(backend, "resource") ? "resource backends are not supported"
+                                        : "backend names no service");
+    return std::nullopt;
+  }
+  BackendSpec spec;
+  spec.ns = std::string(ing.ns());
+  spec.service = std::string(str_of(service, "name"));
+  const rapidjson::Value* port = member(service, "port");
+  if (auto n = int_of(port, "number"))
+    spec.port_number = n;
+  else
+    spec.port_name = std::string(str_of(port, "name"));
+  if (spec.service.empty() || (!spec.port_number && spec.port_name.empty())) {
+    b.event(src, "BackendInvalid", field + ".service", "service name and port are required");
+    return std::nullopt;
+  }
+  return b.resolve_backend(src, field + ".service", spec);
+}
+
+Route make_route(const ObjectRef& src, const std::string& field, PathRule path,
+                 std::optional<std::string> cluster, bool https_redirect) {
+  Route r;
+  r.path = std::move(path);
+  r.source = src;
+  r.field = field;
+  r.https_redirect = https_redirect;
+  if (cluster)
+    r.clusters.push_back(WeightedCluster{*cluster, 1});
+  else
+    r.action = RouteAction::kUnavailable;
+  return r;
+}
+
+}  // namespace
+
+void translate_ingresses(Builder& b) {
+  for (const auto& ptr : b.snapshot().ingresses) {
+    const api::Object& ing = *ptr;
+    if (ing.is_being_deleted()) continue;
+    if (!is_ours(ing, b.snapshot().ingress_classes, b.options())) continue;
+    Age age = age_of(ing, "Ingress");
+    const ObjectRef& src = age.ref;
+    b.owned_ingresses.push_back(src);
+    const rapidjson::Value* spec = ing.spec();
+    bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
+    int order = 0;
+
+    if (const rapidjson::Value* def = member(spec, "defaultBackend")) {
+      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend");
+      b.default_backends.push_back(RouteCandidate{
+          "*", make_route(src, "spec.defaultBackend", PathRule{}, cluster, false), age, order++});
+    }
+
+    auto rules = items_of(spec, "rules");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      std::string rfield = cat("spec.rules[", i, "]");
+      std::string host = "*";
+      if (std::string_view h = str_of(rules[i], "host"); !h.empty()) {
+        auto n = normalize_host(h);
+        if (!n.ok()) {
+          b.event(src, "HostInvalid", rfield + ".host", std::string(n.status().message()));
+          continue;
+        }
+        host = *n;
+      }
+      auto paths = items_of(member(rules[i], "http"), "paths");
+      for (size_t j = 0; j < paths.size(); ++j) {
+        std::string pfield = cat(rfield, ".http.paths[", j, "]");
+        std::string_view type = str_of(paths[j], "pathType");
+        if (type.empty()) type = "ImplementationSpecific";
+        auto rule = ingress_path_rule(type, str_of(paths[j], "path"));
+        if (!rule.ok()) {
+          b.event(src, "PathInvalid", pfield, std::string(rule.status().message()));
+          continue;
+        }
+        auto cluster =
+            ingress_backend(b, ing, src, member(paths[j], "backend"), pfield + ".backend");
+        b.routes.push_back(
+            RouteCandidate{host, make_route(src, pfield, *rule, cluster, force_ssl), age, order++});
+      }
+    }
+
+    auto tls = items_of(spec, "tls");
+    for (size_t i = 0; i < tls.size(); ++i) {
+      std::string tfield = cat("spec.tls[", i, "]");
+      std::string_view secret = str_of(tls[i], "secretName");
+      auto hosts = items_of(tls[i], "hosts");
+      if (secret.empty()) {
+        b.event(src, "SecretInvalid", tfield + ".secretName", "secretName is required");
+        continue;
+      }
+      if (hosts.empty()) {
+        b.event(src, "TLSHostsMissing", tfield + ".hosts",
+                "a TLS entry without hosts is not bound to any host; list the hosts it serves");
+        continue;
+      }
+      auto loaded = b.load_tls(src, tfield + ".secretName", ing.ns(), secret);
+      if (!loaded) continue;
+      for (size_t k = 0; k < hosts.size(); ++k) {
+        if (!hosts[k]->IsString()) continue;
+        auto n = normalize_host(hosts[k]->GetString());
+        if (!n.ok()) {
+          b.event(src, "HostInvalid", cat(tfield, ".hosts[", k, "]"),
+                  std::string(n.status().message()));
+          continue;
+        }
+        b.tls.push_back(TlsCandidate{*n, *loaded, age, tfield});
+      }
+    }
+  }
+}
+
+}  // namespace kop::ingress::internal

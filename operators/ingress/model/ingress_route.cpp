@@ -1,0 +1,322 @@
+// ingress.kop.dev/v1beta1 IngressRoute (+ TLSCertificateDelegation) -> candidate routes, TLS
+// bindings and statuses. Semantics in docs/ingress.md ("IngressRoute").
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_join.h"
+#include "builder.h"
+#include "paths.h"
+#include "text_cat.h"
+
+namespace kop::ingress::internal {
+namespace {
+
+struct Judgement {
+  RouteStatus status = RouteStatus::kOrphaned;
+  std::string description =
+      "this IngressRoute is not part of a delegation chain from a root IngressRoute";
+  bool decided = false;
+};
+
+struct RootContext {
+  std::string host;
+  bool tls = false;
+  Age age;
+};
+
+class RouteTranslator {
+ public:
+  explicit RouteTranslator(Builder& b) : b_(b) {}
+
+  void run() {
+    const auto& all = b_.snapshot().ingress_routes;
+    std::map<std::string, std::vector<const api::Object*>> by_fqdn;
+    for (const auto& ir : all) {
+      if (ir->is_being_deleted()) continue;
+      judgements_[key(*ir)];
+      if (member(ir->spec(), "virtualhost") == nullptr) continue;
+      std::string_view fqdn = str_of(member(ir->spec(), "virtualhost"), "fqdn");
+      auto host = normalize_host(fqdn);
+      if (fqdn.empty() || !host.ok() || host->front() == '*') {
+        judge(*ir, RouteStatus::kInvalid,
+              fqdn.empty() ? "spec.virtualhost.fqdn is required"
+                           : cat("spec.virtualhost.fqdn \"", fqdn,
+                                 "\" must be a DNS name without wildcard"));
+        continue;
+      }
+      by_fqdn[*host].push_back(ir.get());
+    }
+    for (auto& [fqdn, roots] : by_fqdn) {
+      if (roots.size() > 1) {
+        std::vector<std::string> names;
+        for (const api::Object* r : roots) names.push_back(r->key());
+        std::sort(names.begin(), names.end());
+        std::string desc = cat(
+            "fqdn \"", fqdn, "\" is used in multiple IngressRoutes: ", absl::StrJoin(names, ", "));
+        for (const api::Object* r : roots) judge(*r, RouteStatus::kInvalid, desc);
+        continue;
+      }
+      translate_root(*roots.front(), fqdn);
+    }
+    for (const auto& ir : all) {
+      auto it = judgements_.find(key(*ir));
+      if (it == judgements_.end()) continue;
+      b_.route_statuses.push_back(IngressRouteStatus{
+          ObjectRef{"IngressRoute", std::string(ir->ns()), std::string(ir->name())},
+          ir->generation(), it->second.status, it->second.description});
+    }
+  }
+
+ private:
+  static std::string key(const api::Object& o) { return o.key(); }
+
+  void judge(const api::Object& ir, RouteStatus status, std::string description) {
+    Judgement& j = judgements_[key(ir)];
+    // Invalid is final: a route valid through one root and invalid through another is shown
+    // as invalid, so the problem is seen.
+    if (j.decided && j.status == RouteStatus::kInvalid) return;
+    j.status = status;
+    j.description = std::move(description);
+    j.decided = true;
+  }
+
+  static ObjectRef ref(const api::Object& ir) {
+    return ObjectRef{"IngressRoute", std::string(ir.ns()), std::string(ir.name())};
+  }
+
+  bool delegation_allows(std::string_view secret_ns, std::string_view secret,
+                         std::string_view target_ns) {
+    for (const auto& d : b_.snapshot().tls_delegations) {
+      if (d->ns() != secret_ns) continue;
+      for (const rapidjson::Value* e : items_of(d->spec(), "delegations")) {
+        if (str_of(e, "secretName") != secret) continue;
+        for (const rapidjson::Value* t : items_of(e, "targetNamespaces"))
+          if (t->IsString() && (std::string_view(t->GetString()) == target_ns ||
+                                std::string_view(t->GetString()) == "*"))
+            return true;
+      }
+    }
+    return false;
+  }
+
+  void translate_root(const api::Object& root, const std::string& fqdn) {
+    const rapidjson::Value* vh = member(root.spec(), "virtualhost");
+    const rapidjson::Value* tls = member(vh, "tls");
+    ObjectRef src = ref(root);
+    if (bool_of(tls, "passthrough").value_or(false) || member(root.spec(), "tcpproxy")) {
+      judge(root, RouteStatus::kInvalid,
+            "tls.passthrough and tcpproxy are not supported by this kop-ingress");
+      return;
+    }
+    RootContext ctx{fqdn, false, age_of(root, "IngressRoute")};
+    if (tls != nullptr) {
+      std::string_view secret = str_of(tls, "secretName");
+      std::string_view secret_ns = root.ns();
+      if (auto slash = secret.find('/'); slash != std::string_view::npos) {
+        secret_ns = secret.substr(0, slash);
+        secret = secret.substr(slash + 1);
+        if (secret_ns != root.ns() && !delegation_allows(secret_ns, secret, root.ns())) {
+          judge(root, RouteStatus::kInvalid,
+                cat("TLS Secret \"", secret_ns, "/", secret, "\" is not delegated to namespace \"",
+                    root.ns(), "\" by a TLSCertificateDelegation"));
+          return;
+        }
+      }
+      if (auto loaded = b_.load_tls(src, "spec.virtualhost.tls.secretName", secret_ns, secret)) {
+        loaded->min_version = str_of(tls, "minimumProtocolVersion") == "1.3" ? "1.3" : "1.2";
+        b_.tls.push_back(TlsCandidate{fqdn, *loaded, ctx.age, "spec.virtualhost.tls"});
+        ctx.tls = true;
+      }
+    }
+    std::vector<std::string> chain{key(root)};
+    if (walk(root, ctx, "", {}, chain)) judge(root, RouteStatus::kValid, "valid IngressRoute");
+  }
+
+  // Adds the routes of `ir` (a root, or a child reached by delegation under `prefix` with the
+  // inherited header conditions). Returns false when `ir` is invalid.
+  bool walk(const api::Object& ir, const RootContext& ctx, const std::string& prefix,
+            const std::vector<HeaderCondition>& inherited, std::vector<std::string>& chain) {
+    auto routes = items_of(ir.spec(), "routes");
+    for (size_t i = 0; i < routes.size(); ++i) {
+      std::string_view match = str_of(routes[i], "match");
+      if (match.empty() || match.front() != '/') {
+        judge(ir, RouteStatus::kInvalid, cat("spec.routes[", i, "].match must start with '/'"));
+        return false;
+      }
+      if (!prefix.empty() && match.substr(0, prefix.size()) != prefix) {
+        judge(ir, RouteStatus::kInvalid,
+              cat("the path prefix \"", match,
+                  "\" does not match the parent's path "
+                  "prefix \"",
+                  prefix, "\""));
+        return false;
+      }
+    }
+    ObjectRef src = ref(ir);
+    for (size_t i = 0; i < routes.size(); ++i) {
+      const rapidjson::Value* r = routes[i];
+      std::string field = cat("spec.routes[", i, "]");
+      std::string match(str_of(r, "match"));
+      std::vector<HeaderCondition> headers = inherited;
+      if (!header_conditions(src, field, r, headers)) continue;
+      if (const rapidjson::Value* d = member(r, "delegate")) {
+        std::string ns(str_of(d, "namespace"));
+        if (ns.empty()) ns = std::string(ir.ns());
+        std::string name(str_of(d, "name"));
+        const api::Object* child = b_.find(b_.snapshot().ingress_routes, ns, name);
+        std::string child_key = cat(ns, "/", name);
+        if (child == nullptr || child->is_being_deleted()) {
+          b_.event(src, "DelegateNotFound", field + ".delegate",
+                   cat("IngressRoute \"", child_key, "\" not found"));
+          continue;
+        }
+        if (member(child->spec(), "virtualhost") != nullptr) {
+          b_.event(src, "DelegateInvalid", field + ".delegate",
+                   cat("IngressRoute \"", child_key,
+                       "\" is a root (has a virtualhost) and cannot be delegated to"));
+          continue;
+        }
+        if (std::find(chain.begin(), chain.end(), child_key) != chain.end()) {
+          chain.push_back(child_key);
+          judge(*child, RouteStatus::kInvalid,
+                cat("route creates a delegation cycle: ", absl::StrJoin(chain, " -> ")));
+          chain.pop_back();
+          continue;
+        }
+        chain.push_back(child_key);
+        if (walk(*child, ctx, match, headers, chain))
+          judge(*child, RouteStatus::kValid, "valid IngressRoute");
+        chain.pop_back();
+        continue;
+      }
+      add_route(ir, ctx, src, field, r, match, std::move(headers), static_cast<int>(i));
+    }
+    return true;
+  }
+
+  bool header_conditions(const ObjectRef& src, const std::string& field, const rapidjson::Value* r,
+                         std::vector<HeaderCondition>& out) {
+    auto list = items_of(r, "headersMatch");
+    for (size_t k = 0; k < list.size(); ++k) {
+      const rapidjson::Value* h = list[k];
+      HeaderCondition c;
+      std::string name(str_of(h, "name"));
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      c.name = name;
+      if (member(h, "exact"))
+        c.op = HeaderOp::kExact, c.value = str_of(h, "exact");
+      else if (member(h, "contains"))
+        c.op = HeaderOp::kContains, c.value = str_of(h, "contains");
+      else if (member(h, "notexact"))
+        c.op = HeaderOp::kNotExact, c.value = str_of(h, "notexact");
+      else if (bool_of(h, "present") == true)
+        c.op = HeaderOp::kPresent;
+      else if (bool_of(h, "notpresent") == true)
+        c.op = HeaderOp::kNotPresent;
+      else
+        c.name.clear();
+      if (c.name.empty()) {
+        b_.event(src, "HeaderMatchInvalid", cat(field, ".headersMatch[", k, "]"),
+                 "a header condition needs a name and one of exact, present, contains, "
+                 "notexact, notpresent");
+        return false;
+      }
+      out.push_back(std::move(c));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return true;
+  }
+
+  static HeaderPolicy header_policy(const rapidjson::Value* p) {
+    HeaderPolicy hp;
+    for (const rapidjson::Value* s : items_of(p, "set"))
+      hp.set.push_back(Header{std::string(str_of(s, "name")), std::string(str_of(s, "value"))});
+    for (const rapidjson::Value* s : items_of(p, "remove"))
+      if (s->IsString()) hp.remove.push_back(s->GetString());
+    return hp;
+  }
+
+  static Strategy strategy(std::string_view s) {
+    if (s == "WeightedLeastRequest") return Strategy::kWeightedLeastRequest;
+    if (s == "Random") return Strategy::kRandom;
+    if (s == "Cookie") return Strategy::kCookie;
+    return Strategy::kRoundRobin;
+  }
+
+  void add_route(const api::Object& ir, const RootContext& ctx, const ObjectRef& src,
+                 const std::string& field, const rapidjson::Value* r, const std::string& match,
+                 std::vector<HeaderCondition> headers, int order) {
+    Route route;
+    route.path = PathRule{PathKind::kStringPrefix, match};
+    route.headers = std::move(headers);
+    route.source = src;
+    route.field = field;
+    route.websocket = bool_of(r, "enableWebsockets").value_or(false);
+    route.https_redirect = ctx.tls && !bool_of(r, "permitInsecure").value_or(false);
+    if (std::string_view rw = str_of(r, "prefixRewrite"); !rw.empty())
+      route.prefix_rewrite = std::string(rw);
+    if (std::string_view t = str_of(member(r, "timeoutPolicy"), "request"); !t.empty()) {
+      route.timeout = parse_duration(t);
+      if (!route.timeout)
+        b_.event(src, "TimeoutInvalid", field + ".timeoutPolicy.request",
+                 cat("invalid duration \"", t, "\""));
+    }
+    if (const rapidjson::Value* rp = member(r, "retryPolicy")) {
+      route.retries =
+          static_cast<uint32_t>(std::clamp<int64_t>(int_of(rp, "count").value_or(1), 0, 10));
+      if (std::string_view t = str_of(rp, "perTryTimeout"); !t.empty())
+        route.per_try_timeout = parse_duration(t);
+    }
+    route.request_headers = header_policy(member(r, "requestHeadersPolicy"));
+    route.response_headers = header_policy(member(r, "responseHeadersPolicy"));
+
+    auto services = items_of(r, "services");
+    bool any_weight = std::any_of(services.begin(), services.end(),
+                                  [](const rapidjson::Value* s) { return member(s, "weight"); });
+    for (size_t k = 0; k < services.size(); ++k) {
+      const rapidjson::Value* s = services[k];
+      std::string sfield = cat(field, ".services[", k, "]");
+      BackendSpec spec;
+      spec.ns = std::string(ir.ns());
+      spec.service = std::string(str_of(s, "name"));
+      spec.port_number = int_of(s, "port");
+      spec.strategy = strategy(str_of(s, "strategy"));
+      if (const rapidjson::Value* hc = member(s, "healthCheck")) {
+        HealthCheck h;
+        if (auto p = str_of(hc, "path"); !p.empty()) h.path = std::string(p);
+        h.host = std::string(str_of(hc, "host"));
+        if (auto v = int_of(hc, "intervalSeconds")) h.interval = std::chrono::seconds(*v);
+        if (auto v = int_of(hc, "timeoutSeconds")) h.timeout = std::chrono::seconds(*v);
+        if (auto v = int_of(hc, "unhealthyThresholdCount"))
+          h.unhealthy_threshold = static_cast<uint32_t>(*v);
+        if (auto v = int_of(hc, "healthyThresholdCount"))
+          h.healthy_threshold = static_cast<uint32_t>(*v);
+        spec.health_check = h;
+      }
+      uint32_t weight = any_weight ? static_cast<uint32_t>(int_of(s, "weight").value_or(0)) : 1;
+      if (spec.service.empty() || !spec.port_number) {
+        b_.event(src, "BackendInvalid", sfield, "service name and port are required");
+        continue;
+      }
+      auto cluster = b_.resolve_backend(src, sfield, spec);
+      if (!cluster || weight == 0) continue;
+      route.clusters.push_back(WeightedCluster{*cluster, weight});
+    }
+    if (route.clusters.empty()) route.action = RouteAction::kUnavailable;
+    b_.routes.push_back(RouteCandidate{ctx.host, std::move(route), ctx.age, order});
+  }
+
+  Builder& b_;
+  std::map<std::string, Judgement> judgements_;
+};
+
+}  // namespace
+
+void translate_ingress_routes(Builder& b) {
+  RouteTranslator(b).run();
+}
+
+}  // namespace kop::ingress::internal

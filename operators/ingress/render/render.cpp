@@ -1,0 +1,185 @@
+// render(): Model -> proxy::Config (render.h describes the layout).
+#include "kop/ingress/render.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace kop::ingress {
+namespace {
+
+proxy::PathMatchType path_type(PathKind k) {
+  switch (k) {
+    case PathKind::kExact:
+      return proxy::PathMatchType::kExact;
+    case PathKind::kPrefix:
+      return proxy::PathMatchType::kPrefix;
+    case PathKind::kStringPrefix:
+      return proxy::PathMatchType::kStringPrefix;
+    case PathKind::kRegex:
+      return proxy::PathMatchType::kRegex;
+  }
+  return proxy::PathMatchType::kPrefix;
+}
+
+proxy::HeaderMatch header_match(const HeaderCondition& c) {
+  proxy::HeaderMatch h;
+  h.name = c.name;
+  h.value = c.value;
+  switch (c.op) {
+    case HeaderOp::kExact:
+      h.type = proxy::HeaderMatchType::kExact;
+      break;
+    case HeaderOp::kPresent:
+      h.type = proxy::HeaderMatchType::kPresent;
+      break;
+    case HeaderOp::kContains:
+      h.type = proxy::HeaderMatchType::kContains;
+      break;
+    case HeaderOp::kNotExact:
+      h.type = proxy::HeaderMatchType::kExact, h.invert = true;
+      break;
+    case HeaderOp::kNotPresent:
+      h.type = proxy::HeaderMatchType::kPresent, h.invert = true;
+      break;
+    case HeaderOp::kNotContains:
+      h.type = proxy::HeaderMatchType::kContains, h.invert = true;
+      break;
+  }
+  if (h.type == proxy::HeaderMatchType::kPresent) h.value.clear();
+  return h;
+}
+
+proxy::HeaderMutation mutation(const HeaderPolicy& p) {
+  proxy::HeaderMutation m;
+  for (const auto& s : p.set) m.set.push_back(proxy::HeaderValue{s.name, s.value});
+  m.remove = p.remove;
+  return m;
+}
+
+proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port) {
+  proxy::RouteConfig rc;
+  rc.name = absl::StrCat(r.source.kind, "/", r.source.key(), "/", r.field);
+  rc.match.path = proxy::PathMatch{path_type(r.path.kind), r.path.value};
+  for (const auto& h : r.headers) rc.match.headers.push_back(header_match(h));
+  if (plain && r.https_redirect) {
+    rc.action = proxy::ActionType::kRedirect;
+    rc.redirect.scheme = "https";
+    if (https_port != 443) rc.redirect.port = https_port;
+    rc.redirect.code = 301;
+    return rc;
+  }
+  if (r.action == RouteAction::kUnavailable) {
+    rc.action = proxy::ActionType::kDirectResponse;
+    rc.direct_response.status = 503;
+    rc.direct_response.body = "no backend available for this route\n";
+    return rc;
+  }
+  rc.action = proxy::ActionType::kForward;
+  for (const auto& c : r.clusters)
+    rc.forward.clusters.push_back(proxy::WeightedCluster{c.cluster, c.weight});
+  rc.forward.prefix_rewrite = r.prefix_rewrite;
+  if (r.timeout) rc.forward.timeout = *r.timeout;
+  if (r.retries) {
+    rc.forward.retry.retry_on = static_cast<uint32_t>(proxy::RetryOn::kConnectFailure) |
+                                static_cast<uint32_t>(proxy::RetryOn::k5xx);
+    rc.forward.retry.num_retries = *r.retries;
+    if (r.per_try_timeout) rc.forward.retry.per_try_timeout = *r.per_try_timeout;
+  }
+  rc.forward.websocket = r.websocket;
+  rc.request_headers = mutation(r.request_headers);
+  rc.response_headers = mutation(r.response_headers);
+  return rc;
+}
+
+proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& options) {
+  proxy::ClusterConfig cc;
+  cc.name = c.name;
+  for (const auto& e : c.endpoints)
+    cc.endpoints.push_back(proxy::EndpointConfig{proxy::SocketAddress{e.address, e.port}, 1});
+  switch (c.strategy) {
+    case Strategy::kRoundRobin:
+      cc.lb_policy = proxy::LbPolicy::kRoundRobin;
+      break;
+    case Strategy::kWeightedLeastRequest:
+      cc.lb_policy = proxy::LbPolicy::kLeastRequest;
+      break;
+    case Strategy::kRandom:
+      cc.lb_policy = proxy::LbPolicy::kRandom;
+      break;
+    case Strategy::kCookie:
+      cc.lb_policy = proxy::LbPolicy::kRingHash;
+      cc.hash_on = proxy::HashPolicy{proxy::HashOn::kCookie, options.affinity_cookie};
+      break;
+  }
+  if (c.health_check) {
+    proxy::HealthCheckConfig h;
+    h.path = c.health_check->path;
+    h.host = c.health_check->host;
+    h.interval = c.health_check->interval;
+    h.timeout = c.health_check->timeout;
+    h.healthy_threshold = c.health_check->healthy_threshold;
+    h.unhealthy_threshold = c.health_check->unhealthy_threshold;
+    cc.health_check = h;
+  }
+  return cc;
+}
+
+}  // namespace
+
+proxy::Config render(const Model& model, const RenderOptions& options) {
+  proxy::Config config;
+  config.admin = options.admin;
+  config.server = options.server;
+  for (const auto& [name, c] : model.clusters)
+    config.clusters.push_back(cluster_config(c, options));
+
+  uint16_t https_port = options.redirect_https_port;
+  if (https_port == 0) https_port = options.https_address ? options.https_address->port : 443;
+
+  proxy::ListenerConfig http;
+  http.name = "http";
+  http.address = options.http_address;
+  proxy::ListenerConfig https;
+  https.name = "https";
+  if (options.https_address) https.address = *options.https_address;
+  proxy::TlsConfig tls;
+  bool all_tls13 = true;
+  std::vector<proxy::VirtualHostConfig> secure;
+
+  for (const auto& vh : model.virtual_hosts) {
+    proxy::VirtualHostConfig plain;
+    plain.name = "http/" + vh.host;
+    plain.domains = {vh.host};
+    for (const auto& r : vh.routes) plain.routes.push_back(route_config(r, true, https_port));
+    http.virtual_hosts.push_back(plain.name);
+    config.virtual_hosts.push_back(std::move(plain));
+    if (vh.tls && options.https_address) {
+      proxy::VirtualHostConfig s;
+      s.name = "https/" + vh.host;
+      s.domains = {vh.host};
+      for (const auto& r : vh.routes) s.routes.push_back(route_config(r, false, https_port));
+      secure.push_back(std::move(s));
+      proxy::CertificateConfig cert;
+      cert.name = vh.host;
+      if (vh.host != "*") cert.server_names = {vh.host};
+      cert.cert_pem = vh.tls->cert_pem;
+      cert.key_pem = vh.tls->key_pem;
+      tls.certificates.push_back(std::move(cert));
+      all_tls13 = all_tls13 && vh.tls->min_version == "1.3";
+    }
+  }
+  config.listeners.push_back(std::move(http));
+  if (!tls.certificates.empty()) {
+    tls.min_version = all_tls13 ? proxy::TlsVersion::kTls13 : proxy::TlsVersion::kTls12;
+    for (auto& s : secure) {
+      https.virtual_hosts.push_back(s.name);
+      config.virtual_hosts.push_back(std::move(s));
+    }
+    https.tls = std::move(tls);
+    config.listeners.push_back(std::move(https));
+  }
+  return config;
+}
+
+}  // namespace kop::ingress
