@@ -524,6 +524,8 @@ bool ProxyProcess::reload(const std::string& config_json, bool signal, int timeo
   while (remaining_ms(deadline) > 0) {
     if (wait_for("kop-proxy: reloaded", 50, from)) return true;
     if (wait_for("kop-proxy: reload failed", 0, from)) return false;
+    std::lock_guard<std::mutex> l(mu_);
+    if (eof_) return false;  // the process is gone
   }
   return false;
 }

@@ -178,12 +178,12 @@ void Exchange::attempt() {
   }
   const ClusterConfig& cc = cl.config;
   if ((cc.max_connections_per_endpoint && pool.open >= cc.max_connections_per_endpoint) ||
-      (cc.max_connections && cs_->open >= cc.max_connections)) {
+      (cc.max_connections && *cs_->open >= cc.max_connections)) {
     return fail(503, "upstream connection limit\n");
   }
   auto* c = new UpConn(pool, cs_->pools[ep]);
-  c->cluster_state = cs_;
-  ++cs_->open;
+  c->cluster_open = cs_->open;
+  ++*cs_->open;
   c->owner = this;
   up_ = c;
   c->connect(static_cast<uint64_t>(cc.connect_timeout.count()));

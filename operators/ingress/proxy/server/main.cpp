@@ -54,9 +54,7 @@ absl::Status load(kop::proxy::Proxy& proxy, const std::string& path) {
   std::string text;
   if (!read_file(path, &text))
     return absl::NotFoundError("cannot read " + path + ": " + std::strerror(errno));
-  auto cfg = kop::proxy::parse_config(text);
-  if (!cfg.ok()) return cfg.status();
-  return proxy.apply(*cfg);
+  return proxy.apply_json(text);
 }
 
 int usage() {

@@ -123,6 +123,10 @@ class ProxyImpl {
   }
   std::string metrics_text() const;
   std::string config_dump() const;
+  void count_failure(const absl::Status& s) {
+    ++reloads_failed_;
+    event(absl::StrCat("config refused: ", s.ToString()));
+  }
 
  private:
   struct ListenerSock {
@@ -570,6 +574,14 @@ Proxy::Proxy(ProxyOptions options)
 Proxy::~Proxy() = default;
 absl::Status Proxy::apply(const Config& config) {
   return impl_->apply(config);
+}
+absl::Status Proxy::apply_json(std::string_view json) {
+  auto cfg = parse_config(json);
+  if (!cfg.ok()) {
+    impl_->count_failure(cfg.status());
+    return cfg.status();
+  }
+  return impl_->apply(*cfg);
 }
 void Proxy::shutdown(std::optional<std::chrono::milliseconds> grace) {
   impl_->shutdown(grace);

@@ -191,7 +191,9 @@ struct ClusterState {
   std::shared_ptr<const Cluster> cluster;
   std::unique_ptr<LoadBalancer> lb;
   std::vector<std::shared_ptr<Pool>> pools;  // per endpoint index
-  uint32_t open = 0;                         // connections of this cluster on this worker
+  // Connections of this cluster on this worker. Shared with the connections, which may outlive
+  // this state (a reload replaced the cluster while they were busy or idle).
+  std::shared_ptr<uint32_t> open = std::make_shared<uint32_t>(0);
 };
 
 // A worker's view of one Snapshot. Refcounted (non-atomic: worker thread only); requests
@@ -239,7 +241,7 @@ class UpConn {
   UpConn* idle_next = nullptr;
   Timer timer;  // connect or idle timeout
   uint32_t refs = 0;
-  ClusterState* cluster_state = nullptr;  // for per-cluster connection counting
+  std::shared_ptr<uint32_t> cluster_open;  // ClusterState::open
 
  private:
   void on_read(const error_code& ec, size_t n);

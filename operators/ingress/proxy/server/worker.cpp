@@ -145,7 +145,7 @@ UpConn::UpConn(Pool& p, std::shared_ptr<Pool> keep)
 UpConn::~UpConn() {
   if (!detached) --pool.open;
   --worker.stats().upstream_active;
-  if (cluster_state) --cluster_state->open;
+  if (cluster_open) --*cluster_open;
 }
 
 void UpConn::connect(uint64_t timeout_ms) {

@@ -51,6 +51,8 @@ class Proxy {
 
   // Validates, compiles and publishes `config`. On error nothing changes.
   absl::Status apply(const Config& config);
+  // parse_config(json) then apply(); a parse error also counts as a failed reload.
+  absl::Status apply_json(std::string_view json);
 
   // Graceful shutdown: stop accepting, wait up to `grace` (default: the Config's
   // drain_timeout) for in-flight requests, then close. Idempotent.

@@ -1,0 +1,223 @@
+// kop-proxy operations: hot reload under load (no failed request), refused configs, listeners
+// added and removed, reload on file change, admin endpoints and metrics, access log, graceful
+// shutdown.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace kop::proxy::e2e {
+namespace {
+
+std::string config(const std::vector<std::string>& backends, int generation,
+                   const std::string& extra_listeners = "", const std::string& server = "") {
+  std::string eps;
+  for (size_t i = 0; i < backends.size(); ++i)
+    eps += (i ? "," : "") + std::string("{\"address\":\"") + backends[i] + "\"}";
+  return "{\"version\":\"kop.proxy/v1\",\"generation\":\"g" + std::to_string(generation) +
+         "\",\"listeners\":[{\"name\":\"http\",\"address\":\"127.0.0.1:0\"}" + extra_listeners +
+         "],\"virtual_hosts\":[{\"name\":\"vh\",\"domains\":[\"*\"],\"routes\":["
+         "{\"name\":\"gen\",\"match\":{\"exact\":\"/gen\"},\"direct_response\":{\"status\":200,"
+         "\"body\":\"gen " +
+         std::to_string(generation) +
+         "\"}},{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}]}"
+         "],\"clusters\":[{\"name\":\"be\",\"endpoints\":[" +
+         eps + "]}],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{\"workers\":2" +
+         (server.empty() ? "" : "," + server) + "}}";
+}
+
+std::string get(const std::string& path, bool close = false) {
+  return "GET " + path + " HTTP/1.1\r\nHost: a\r\n" + (close ? "Connection: close\r\n" : "") +
+         "\r\n";
+}
+
+class ProxyOps : public ::testing::Test {
+ protected:
+  TempDir dir_;
+};
+
+TEST_F(ProxyOps, ReloadWhileRequestsRunLosesNothing) {
+  Backend b1, b2;
+  ProxyProcess p(dir_, config({b1.address()}, 0));
+  ASSERT_TRUE(p.started()) << p.output();
+  uint16_t port = p.port("http");
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        int fd = connect_to(port);
+        if (fd < 0) {
+          ++failed;
+          continue;
+        }
+        std::string pending;
+        // Keep-alive connections that live across many reloads.
+        for (int i = 0; i < 50 && !stop; ++i) {
+          if (!send_all(fd, get("/x"))) {
+            ++failed;
+            break;
+          }
+          Response r = read_response(fd, pending, 5000);
+          if (r.status == 200)
+            ++ok;
+          else {
+            ++failed;
+            break;
+          }
+        }
+        ::close(fd);
+      }
+    });
+  }
+  // 1000 config changes: alternate endpoints and the direct-response generation.
+  int reloads = 0;
+  for (int g = 1; g <= 1000; ++g) {
+    std::vector<std::string> eps = g % 2 ? std::vector<std::string>{b2.address()}
+                                         : std::vector<std::string>{b1.address(), b2.address()};
+    if (p.reload(config(eps, g)))
+      ++reloads;
+    else
+      break;
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(reloads, 1000) << p.output();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 200);
+  auto gen = http(port, get("/gen"));
+  EXPECT_EQ(gen.body, "gen 1000");
+}
+
+TEST_F(ProxyOps, InvalidConfigIsRefusedAndTheOldOneServes) {
+  Backend be;
+  ProxyProcess p(dir_, config({be.address()}, 1));
+  ASSERT_TRUE(p.started()) << p.output();
+  std::string bad = config({be.address()}, 2);
+  bad.replace(bad.find("\"cluster\":\"be\""), 14, "\"cluster\":\"nope\"");
+  EXPECT_FALSE(p.reload(bad));
+  EXPECT_TRUE(p.wait_for("reload failed, keeping version 1", 1000)) << p.output();
+  EXPECT_EQ(http(p.port("http"), get("/gen")).body, "gen 1");
+  EXPECT_FALSE(p.reload("{not json"));
+  EXPECT_EQ(http(p.port("http"), get("/gen")).body, "gen 1");
+  EXPECT_TRUE(p.reload(config({be.address()}, 3)));
+  EXPECT_EQ(http(p.port("http"), get("/gen")).body, "gen 3");
+  auto m = http(p.admin_port(), get("/metrics", true));
+  EXPECT_NE(m.body.find("kop_proxy_config_reloads_total{result=\"failure\"} 2"), std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("kop_proxy_config_reloads_total{result=\"success\"} 1"), std::string::npos);
+}
+
+TEST_F(ProxyOps, ReloadsWhenTheFileChangesWithoutSignal) {
+  Backend be;
+  ProxyProcess p(dir_, config({be.address()}, 1));
+  ASSERT_TRUE(p.started()) << p.output();
+  EXPECT_TRUE(p.reload(config({be.address()}, 7), /*signal=*/false));
+  EXPECT_EQ(http(p.port("http"), get("/gen")).body, "gen 7");
+}
+
+TEST_F(ProxyOps, ListenersAddedAndRemovedWithoutRestart) {
+  Backend be;
+  ProxyProcess p(dir_, config({be.address()}, 1));
+  ASSERT_TRUE(p.started()) << p.output();
+  int pid = p.pid();
+  ASSERT_TRUE(
+      p.reload(config({be.address()}, 2, ",{\"name\":\"extra\",\"address\":\"127.0.0.1:0\"}")));
+  uint16_t extra = p.port("extra");
+  ASSERT_NE(extra, 0);
+  EXPECT_EQ(http(extra, get("/gen")).body, "gen 2");
+  EXPECT_EQ(http(p.port("http"), get("/gen")).body, "gen 2");
+  ASSERT_TRUE(p.reload(config({be.address()}, 3)));
+  EXPECT_TRUE(p.wait_for("listener extra closed", 2000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_LT(connect_to(extra, 500), 0);
+  EXPECT_EQ(http(p.port("http"), get("/gen")).body, "gen 3");
+  EXPECT_EQ(p.pid(), pid);
+}
+
+TEST_F(ProxyOps, AdminEndpointsAndMetrics) {
+  Backend be;
+  ProxyProcess p(dir_, config({be.address()}, 4));
+  ASSERT_TRUE(p.started()) << p.output();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(http(p.port("http"), get("/x")).status, 200);
+  EXPECT_EQ(http(p.port("http"), get("/gen")).status, 200);
+  EXPECT_EQ(http(p.port("http"), "GET / HTTP/1.1\r\n\r\n").status, 400);
+  uint16_t admin = p.admin_port();
+  ASSERT_NE(admin, 0);
+  EXPECT_EQ(http(admin, get("/healthz", true)).status, 200);
+  EXPECT_EQ(http(admin, get("/ready", true)).status, 200);
+  auto dump = http(admin, get("/config_dump", true));
+  EXPECT_EQ(dump.status, 200);
+  EXPECT_NE(dump.body.find("\"version\":1"), std::string::npos) << dump.body;
+  EXPECT_NE(dump.body.find("\"generation\":\"g4\""), std::string::npos);
+  EXPECT_NE(dump.body.find("kop.proxy/v1"), std::string::npos);
+  auto m = http(admin, get("/metrics", true));
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("kop_proxy_requests_total{vhost=\"vh\",route=\"all\",code=\"200\"} 3"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("kop_proxy_requests_total{vhost=\"vh\",route=\"gen\",code=\"200\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("code=\"400\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_request_duration_seconds_count 4"), std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_upstream_endpoint_healthy{cluster=\"be\",endpoint=\"" +
+                        be.address() + "\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_upstream_connections_total"), std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_downstream_connections_active"), std::string::npos);
+  EXPECT_EQ(http(admin, get("/nope", true)).status, 404);
+}
+
+TEST_F(ProxyOps, AccessLogWritesOneJsonLinePerRequest) {
+  Backend be;
+  std::string log = dir_.file("access.log");
+  ProxyProcess p(dir_, config({be.address()}, 1, "",
+                              "\"access_log\":\"json\",\"access_log_path\":\"" + log + "\""));
+  ASSERT_TRUE(p.started()) << p.output();
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(http(p.port("http"), get("/logged?i=" + std::to_string(i))).status, 200);
+  std::string content;
+  for (int i = 0; i < 50; ++i) {
+    content = run({"cat", log}).out;
+    if (std::count(content.begin(), content.end(), '\n') >= 5) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(std::count(content.begin(), content.end(), '\n'), 5) << content;
+  EXPECT_NE(content.find("\"path\":\"/logged?i=3\""), std::string::npos) << content;
+  EXPECT_NE(content.find("\"status\":200"), std::string::npos);
+  EXPECT_NE(content.find("\"upstream\":\"" + be.address() + "\""), std::string::npos);
+}
+
+TEST_F(ProxyOps, GracefulShutdownFinishesInFlightRequests) {
+  Backend be([](const BackendRequest&) {
+    BackendResponse r;
+    r.delay_ms = 700;
+    r.body = "slow done";
+    return r;
+  });
+  ProxyProcess p(dir_, config({be.address()}, 1, "", "\"drain_timeout_ms\":5000"));
+  ASSERT_TRUE(p.started()) << p.output();
+  uint16_t port = p.port("http");
+  int fd = connect_to(port);
+  ASSERT_TRUE(send_all(fd, get("/slow")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::thread term([&] { EXPECT_EQ(p.terminate(10000), 0); });
+  std::string pending;
+  Response r = read_response(fd, pending, 5000);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "slow done");
+  EXPECT_EQ(r.header("connection"), "close");
+  ::close(fd);
+  term.join();
+  EXPECT_LT(connect_to(port, 500), 0);
+}
+
+}  // namespace
+}  // namespace kop::proxy::e2e
