@@ -1,0 +1,387 @@
+#include "kop/api/yaml.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "kop/api/json.h"
+
+namespace kop::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr std::string_view kManifests = R"(# Two objects and some empty documents.
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+  labels:
+    app: web
+  annotations:
+    port-as-string: "80"
+    enabled: yes
+spec:
+  selector: {app: web}
+  ports:
+  - name: http
+    port: 80
+    targetPort: "http"
+    protocol: TCP
+---
+---
+# only a comment
+...
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+spec:
+  rules:
+  - host: example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+)";
+
+TEST(YamlTest, MultiDocumentManifests) {
+  auto objs = parse_yaml_objects(kManifests, "web.yaml");
+  ASSERT_TRUE(objs.ok()) << objs.status();
+  ASSERT_EQ(objs->size(), 2u);
+  const Object& svc = (*objs)[0];
+  EXPECT_EQ(svc.kind(), "Service");
+  EXPECT_EQ(svc.namespace_(), "default");
+  EXPECT_EQ(svc.labels(), (StringMap{{"app", "web"}}));
+  EXPECT_EQ(svc.annotation("port-as-string"), "80");
+  EXPECT_EQ(svc.annotation("enabled"), "yes");  // YAML 1.1 boolean words stay strings
+  EXPECT_EQ(svc.get_int("/spec/ports/0/port"), 80);
+  EXPECT_EQ(svc.get_string("/spec/ports/0/targetPort"), "http");
+  EXPECT_EQ(svc.get_string("/spec/selector/app"), "web");
+  const Object& ing = (*objs)[1];
+  EXPECT_EQ(ing.gvk(), (GroupVersionKind{"networking.k8s.io", "v1", "Ingress"}));
+  EXPECT_EQ(ing.get_int("/spec/rules/0/http/paths/0/backend/service/port/number"), 80);
+}
+
+TEST(YamlTest, ScalarTypes) {
+  auto docs = yaml_to_json(R"(
+int: 80
+neg: -3
+plus: +7
+hex: 0x1F
+oct12: 0o17
+oct11: 0644
+zero: 0
+nine: 09
+big: 18446744073709551615
+float: 1.5
+exp: 1e3
+dot: .5
+quoted_int: "80"
+single_quoted: '80'
+bool_t: true
+bool_T: True
+bool_F: FALSE
+bool_q: "true"
+yes: yes
+no: no
+on: on
+null1: null
+null2: ~
+null3:
+str_null: "null"
+tagged_str: !!str 80
+tagged_int: !!int "5"
+tagged_float: !!float 2
+tagged_bool: !!bool "true"
+custom: !thing text
+inf: .inf
+nan: .nan
+version: 1.10
+ip: 10.0.0.1
+time: 2024-05-01T12:00:00Z
+colon: "a: b"
+empty_q: ""
+)");
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  ASSERT_EQ(docs->size(), 1u);
+  const rapidjson::Value& d = (*docs)[0];
+  auto is_int = [&](const char* k, int64_t v) {
+    const rapidjson::Value* x = json::find(d, k);
+    ASSERT_NE(x, nullptr) << k;
+    ASSERT_TRUE(x->IsInt64()) << k;
+    EXPECT_EQ(x->GetInt64(), v) << k;
+  };
+  auto is_str = [&](const char* k, std::string_view v) {
+    EXPECT_EQ(json::get_string(&d, k), v) << k;
+  };
+  auto is_bool = [&](const char* k, bool v) { EXPECT_EQ(json::get_bool(&d, k), v) << k; };
+  auto is_null = [&](const char* k) {
+    const rapidjson::Value* x = json::find(d, k);
+    ASSERT_NE(x, nullptr) << k;
+    EXPECT_TRUE(x->IsNull()) << k;
+  };
+  auto is_double = [&](const char* k, double v) {
+    const rapidjson::Value* x = json::find(d, k);
+    ASSERT_NE(x, nullptr) << k;
+    ASSERT_TRUE(x->IsDouble()) << k;
+    EXPECT_EQ(x->GetDouble(), v) << k;
+  };
+  is_int("int", 80);
+  is_int("neg", -3);
+  is_int("plus", 7);
+  is_int("hex", 31);
+  is_int("oct12", 15);
+  is_int("oct11", 420);
+  is_int("zero", 0);
+  is_int("nine", 9);
+  EXPECT_TRUE(json::find(d, "big")->IsUint64());
+  is_double("float", 1.5);
+  is_double("exp", 1000);
+  is_double("dot", 0.5);
+  is_str("quoted_int", "80");
+  is_str("single_quoted", "80");
+  is_bool("bool_t", true);
+  is_bool("bool_T", true);
+  is_bool("bool_F", false);
+  is_str("bool_q", "true");
+  is_str("yes", "yes");
+  is_str("no", "no");
+  is_str("on", "on");
+  is_null("null1");
+  is_null("null2");
+  is_null("null3");
+  is_str("str_null", "null");
+  is_str("tagged_str", "80");
+  is_int("tagged_int", 5);
+  is_double("tagged_float", 2);
+  is_bool("tagged_bool", true);
+  is_str("custom", "text");
+  is_str("inf", ".inf");
+  is_str("nan", ".nan");
+  is_double("version", 1.1);
+  is_str("ip", "10.0.0.1");
+  is_str("time", "2024-05-01T12:00:00Z");
+  is_str("colon", "a: b");
+  is_str("empty_q", "");
+}
+
+TEST(YamlTest, KeysAnchorsMergesAndBlocks) {
+  auto docs = yaml_to_json(R"(
+80: numeric key
+true: bool key
+base: &base
+  a: 1
+  b: 2
+derived:
+  <<: *base
+  b: 3
+  c: 4
+multi:
+  <<: [{x: 1}, {x: 2, y: 2}]
+list: &l [1, 2]
+again: *l
+literal: |
+  line one
+  line two
+folded: >
+  folded
+  text
+stripped: |-
+  no newline
+)");
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  const rapidjson::Value& d = (*docs)[0];
+  EXPECT_EQ(json::get_string(&d, "80"), "numeric key");
+  EXPECT_EQ(json::get_string(&d, "true"), "bool key");
+  const rapidjson::Value* derived = json::find(d, "derived");
+  EXPECT_EQ(json::get_int(derived, "a"), 1);
+  EXPECT_EQ(json::get_int(derived, "b"), 3);  // explicit key wins over the merge
+  EXPECT_EQ(json::get_int(derived, "c"), 4);
+  EXPECT_EQ(json::find(derived, "<<"), nullptr);
+  const rapidjson::Value* multi = json::find(d, "multi");
+  EXPECT_EQ(json::get_int(multi, "x"), 1);  // first merge source wins
+  EXPECT_EQ(json::get_int(multi, "y"), 2);
+  EXPECT_EQ(json::to_json(*json::find(d, "again")), "[1,2]");
+  EXPECT_EQ(json::get_string(&d, "literal"), "line one\nline two\n");
+  EXPECT_EQ(json::get_string(&d, "folded"), "folded text\n");
+  EXPECT_EQ(json::get_string(&d, "stripped"), "no newline");
+}
+
+TEST(YamlTest, ErrorsNameFileDocumentAndLine) {
+  // Syntax error in the third document (index 2; the empty one counts).
+  std::string_view text =
+      "apiVersion: v1\nkind: ConfigMap\n---\n---\napiVersion: v1\nkind: Pod\nspec: [1, 2\n";
+  auto r = parse_yaml_objects(text, "bad.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("bad.yaml:"));
+  EXPECT_THAT(r.status().message(), HasSubstr("document index 2"));
+
+  auto dup = parse_yaml_objects("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n",
+                                "dup.yaml");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_THAT(dup.status().message(),
+              HasSubstr("dup.yaml:5:3: document index 0: mapping key \"name\" already defined"));
+
+  auto no_kind = parse_yaml_objects("apiVersion: v1\nkind: Pod\n---\napiVersion: v1\n", "k.yaml");
+  ASSERT_FALSE(no_kind.ok());
+  EXPECT_THAT(no_kind.status().message(), HasSubstr("k.yaml:3:1: document index 1"));
+  EXPECT_THAT(no_kind.status().message(), HasSubstr("has no kind"));
+
+  auto scalar_root = parse_yaml_objects("just text\n", "s.yaml");
+  ASSERT_FALSE(scalar_root.ok());
+  EXPECT_THAT(scalar_root.status().message(), HasSubstr("is not a mapping"));
+
+  auto bad_int = yaml_to_json("a: !!int abc\n", "t.yaml");
+  ASSERT_FALSE(bad_int.ok());
+  EXPECT_THAT(bad_int.status().message(), HasSubstr("t.yaml:1:4: document index 0"));
+
+  auto complex_key = yaml_to_json("? [a, b]\n: c\n", "c.yaml");
+  EXPECT_FALSE(complex_key.ok());
+
+  auto bad_merge = yaml_to_json("a:\n  <<: 5\n", "m.yaml");
+  ASSERT_FALSE(bad_merge.ok());
+  EXPECT_THAT(bad_merge.status().message(), HasSubstr("m.yaml:2:3"));
+}
+
+TEST(YamlTest, AliasBombIsRejected) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    text += fmt::format("a{}: &a{} [", i, i);
+    for (int j = 0; j < 10; ++j) text += fmt::format("{}*a{}", j ? ", " : "", i - 1);
+    text += "]\n";
+  }
+  auto r = yaml_to_json(text, "bomb.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("too large"));
+}
+
+TEST(YamlTest, EmptyInputAndListExpansion) {
+  auto none = parse_yaml_objects("", "e.yaml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto only_comments = parse_yaml_objects("# nothing\n---\n# more\n", "e.yaml");
+  ASSERT_TRUE(only_comments.ok());
+  EXPECT_TRUE(only_comments->empty());
+
+  auto list = parse_yaml_objects(R"(apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: a}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: b}
+)");
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].name(), "b");
+
+  auto one = parse_yaml_object("apiVersion: v1\nkind: Secret\n");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->kind(), "Secret");
+  EXPECT_FALSE(parse_yaml_object(kManifests).ok());  // two objects
+}
+
+TEST(YamlTest, JsonIsYaml) {
+  auto objs = parse_yaml_objects(R"({"apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "x"}, "data": {"port": "80", "n": 1}})");
+  ASSERT_TRUE(objs.ok()) << objs.status();
+  ASSERT_EQ(objs->size(), 1u);
+  EXPECT_EQ((*objs)[0].get_string("/data/port"), "80");
+  EXPECT_EQ((*objs)[0].get_int("/data/n"), 1);
+}
+
+TEST(YamlRoundTripTest, JsonToYamlToJson) {
+  auto obj = Object::parse(R"({
+    "apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "cfg", "labels": {"a": "1"}, "annotations": {}},
+    "data": {
+      "port": "80", "flag": "true", "word": "yes", "nul": "null", "empty": "",
+      "float_like": "1.5", "octal_like": "0644", "hex_like": "0x10", "tilde": "~",
+      "colon": "key: value", "dash": "- item", "hash": "# not a comment",
+      "cert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+      "two_newlines": "a\n\n", "no_trailing": "a\nb", "leading_space": " a\nb\n",
+      "quote": "say \"hi\"", "unicode": "h\u00e9llo", "tab": "a\tb", "merge": "<<",
+      "star": "*alias", "amp": "&anchor", "brace": "{x}", "percent": "%x", "at": "@x"
+    },
+    "spec": {"n": 80, "neg": -1, "f": 0.25, "whole_float": 2.0, "big": 12345678901234,
+             "t": true, "f2": false, "z": null, "list": [1, "2", [], {}],
+             "nested": [{"a": [{"b": null}]}]}
+  })");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  std::string y = to_yaml(*obj);
+  auto back = parse_yaml_objects(y);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << y;
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0], *obj) << y << "\n" << (*back)[0].to_json_pretty();
+  EXPECT_EQ((*back)[0].to_json(), obj->to_json());  // member order kept too
+  // Certificates are written as literal blocks.
+  EXPECT_THAT(y, HasSubstr("cert: |\n"));
+}
+
+TEST(YamlRoundTripTest, YamlToJsonToYaml) {
+  auto objs = parse_yaml_objects(kManifests);
+  ASSERT_TRUE(objs.ok());
+  std::string y = to_yaml(std::span<const Object>(*objs));
+  EXPECT_THAT(y, HasSubstr("---\n"));
+  auto again = parse_yaml_objects(y);
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << y;
+  ASSERT_EQ(again->size(), objs->size());
+  for (size_t i = 0; i < objs->size(); ++i) EXPECT_EQ((*again)[i], (*objs)[i]);
+  // And through JSON text.
+  for (const Object& o : *objs) {
+    auto j = Object::parse(o.to_json());
+    ASSERT_TRUE(j.ok());
+    auto y2 = parse_yaml_object(to_yaml(*j));
+    ASSERT_TRUE(y2.ok());
+    EXPECT_EQ(*y2, o);
+  }
+}
+
+TEST(ManifestFileTest, LoadsYamlAndJson) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("kop_api_yaml_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "a.yaml") << kManifests;
+    std::ofstream(dir / "b.json") << R"({"apiVersion":"v1","kind":"List","items":[
+        {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}]})";
+    std::ofstream(dir / "c.json") << R"({"apiVersion":"v1","kind":"Namespace"})";
+    std::ofstream(dir / "d.json") << R"({"kind":"Namespace"})";
+  }
+  auto a = load_manifest_file((dir / "a.yaml").string());
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->size(), 2u);
+  auto b = load_manifest_file((dir / "b.json").string());
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_EQ((*b)[0].name(), "s");
+  auto c = load_manifest_file((dir / "c.json").string());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)[0].kind(), "Namespace");
+  auto d = load_manifest_file((dir / "d.json").string());
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), HasSubstr("has no apiVersion"));
+  auto missing = load_manifest_file((dir / "nope.yaml").string());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kop::api
