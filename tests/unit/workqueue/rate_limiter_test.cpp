@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kop/workqueue/rate_limiting_queue.h"
 #include "test_util.h"
@@ -141,6 +143,42 @@ TEST(RateLimitingQueue, CustomLimiterAndDirectAdds) {
   EXPECT_EQ(limiter->num_requeues(1), 1);
   clock.step(1s);
   ASSERT_TRUE(eventually([&] { return q.len() == 3; }));
+}
+
+// Workers that fail items at random and requeue them rate-limited, under the real clock: no item
+// is processed by two workers at once, every item ends up succeeding, and shutdown_with_drain
+// returns once the workers' items are done.
+TEST(RateLimitingQueueConcurrency, RetriesUnderLoad) {
+  constexpr int kWorkers = 4, kItems = 200, kFailuresPerItem = 3;
+  auto limiter = std::make_shared<ItemExponentialFailureRateLimiter<int>>(
+      ExponentialFailureOptions{.base_delay = 50us, .max_delay = 2ms});
+  RateLimitingQueue<int> q(QueueOptions{}, limiter);
+  std::vector<std::atomic<bool>> in_flight(kItems), succeeded(kItems);
+  std::atomic<int> overlaps{0}, successes{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&] {
+      while (auto item = q.get()) {
+        int k = *item;
+        if (in_flight[k].exchange(true)) overlaps.fetch_add(1);
+        bool fail = q.num_requeues(k) < kFailuresPerItem;
+        in_flight[k].store(false);
+        if (fail) {
+          q.add_rate_limited(k);
+        } else {
+          q.forget(k);
+          if (!succeeded[k].exchange(true)) successes.fetch_add(1);
+        }
+        q.done(k);
+      }
+    });
+  }
+  for (int k = 0; k < kItems; ++k) q.add(k);
+  ASSERT_TRUE(eventually([&] { return successes.load() == kItems; }, 20s));
+  q.shutdown_with_drain();
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  for (int k = 0; k < kItems; ++k) EXPECT_EQ(q.num_requeues(k), 0) << k;
 }
 
 }  // namespace

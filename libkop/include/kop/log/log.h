@@ -48,7 +48,8 @@ enum class Level : int { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3, kTrace = 
 enum class Format { kText, kJson };
 
 std::string_view level_name(Level level);  // "error", "warn", "info", "debug", "trace"
-// Parses "error".."trace" or a klog-style verbosity "0".."2" = info, debug, trace... ("0" is info).
+// Parses a level name ("error" .. "trace", also "warning"), case-insensitive, or a klog-style
+// verbosity: "0" = info, "1" = debug, "2" and above = trace.
 bool parse_level(std::string_view text, Level* out);
 
 struct Options {
