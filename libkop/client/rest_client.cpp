@@ -406,6 +406,15 @@ class RestClient::Impl {
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(fmt::format("server {:?}: {}", config_.server, e.what()));
     }
+    metrics::Registry& reg = options_.registry ? *options_.registry : metrics::default_registry();
+    requests_total_ =
+        &reg.counter_vec("rest_client_requests_total",
+                         "Number of HTTP requests, partitioned by status code, method, and host.",
+                         {"code", "method", "host"});
+    request_duration_ = &reg.histogram_vec(
+        "rest_client_request_duration_seconds",
+        "Request latency in seconds. Broken down by verb, and host.", {"verb", "host"},
+        {0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0});
     if (!options_.mapper) {
       options_.mapper = std::make_shared<DiscoveryRestMapper>(
           [this](std::string_view path) { return get_raw(path); });
@@ -446,6 +455,8 @@ class RestClient::Impl {
   }
 
   void record(const std::string& method, const std::string& code, absl::Duration took) {
+    requests_total_->with({code, method, host_}).inc();
+    request_duration_->with({method, host_}).observe(absl::ToDoubleSeconds(took));
     absl::MutexLock lock(&metrics_mu_);
     ++metrics_.requests_total[{code, method, host_}];
     auto& d = metrics_.request_duration[{method, host_}];
@@ -760,6 +771,8 @@ class RestClient::Impl {
   std::string client_cert_, client_key_;
   std::unique_ptr<http_client> client_;
   std::unique_ptr<http_client> watch_client_;
+  metrics::CounterVec* requests_total_ = nullptr;
+  metrics::HistogramVec* request_duration_ = nullptr;
   mutable absl::Mutex metrics_mu_;
   RestMetrics metrics_ ABSL_GUARDED_BY(metrics_mu_);
 };

@@ -494,6 +494,12 @@ TEST(RestClient, Metrics) {
   EXPECT_EQ((m.requests_total[{"200", "GET", host}]), 2u);
   EXPECT_EQ((m.requests_total[{"404", "GET", host}]), 1u);
   EXPECT_EQ((m.request_duration[{"GET", host}].first), 3u);
+  // Exported with client-go's names.
+  std::string text = metrics::default_registry().expose();
+  EXPECT_THAT(text, HasSubstr("rest_client_requests_total{code=\"404\",method=\"GET\",host=\"" +
+                              host + "\"} 1"));
+  EXPECT_THAT(text, HasSubstr("rest_client_request_duration_seconds_count{verb=\"GET\",host=\"" +
+                              host + "\"} 3"));
 }
 
 }  // namespace

@@ -24,8 +24,11 @@
 // Watches are streamed: each line of the chunked body is one event, parsed once, directly into
 // the Object handed out (no copy of the object, no second parse).
 //
-// Metrics: rest_client_requests_total{code,method,host} and rest_client_request_duration_seconds
-// {verb,host} are counted here (metrics() reads them) until libkop/metrics exists to export them.
+// Metrics (client-go's names and labels), in RestClientOptions::registry (default: kop::metrics'
+// default_registry()): rest_client_requests_total{code,method,host} and
+// rest_client_request_duration_seconds{verb,host} (client-go's buckets, 5 ms to 60 s). Watches
+// count as one request with method/verb "WATCH" when the stream opens. metrics() reads the same
+// numbers for this client alone.
 //
 // Threading: all methods may be called from any thread, concurrently.
 #pragma once
@@ -42,6 +45,7 @@
 #include "kop/client/client.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_mapper.h"
+#include "kop/metrics/registry.h"
 
 namespace kop::client {
 
@@ -60,6 +64,8 @@ struct RestClientOptions {
   // Resolves kinds to resources. Default nullptr = discovery through this client, falling back
   // to the built-in table.
   std::shared_ptr<RestMapper> mapper;
+  // Where the request metrics go. Default nullptr = kop::metrics::default_registry().
+  metrics::Registry* registry = nullptr;
 };
 
 // Request counters, keyed as the Prometheus series.
