@@ -1028,7 +1028,11 @@ Result<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
   if (av.empty()) return errors::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
   auto t = impl_->registry.by_api_version_kind(av, kind);
   if (!t) {
-    return errors::not_found("", "", "");  // refined below
+    ApiStatus s;
+    s.code = 404;
+    s.reason = "NotFound";
+    s.message = "no matches for kind \"" + std::string(kind) + "\" in version \"" + std::string(av) + "\"";
+    return s;
   }
   return t;
 }

@@ -1,0 +1,714 @@
+#include "rest.h"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "yaml.h"
+
+namespace kop::local::rest {
+
+namespace {
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) p = s.size();
+    if (p > start) out.emplace_back(s.substr(start, p - start));
+    start = p + 1;
+  }
+  return out;
+}
+
+Response json_response(int status, const JsonValue& v) {
+  Response r;
+  r.status = status;
+  r.body = json::dump(v);
+  return r;
+}
+
+Response status_response(const ApiStatus& s) {
+  Response r;
+  r.status = s.code;
+  r.body = s.to_json_string();
+  if (s.code == 429 || s.code == 503 || s.retry_after_seconds > 0) {
+    r.headers.emplace_back("Retry-After", std::to_string(std::max(1, s.retry_after_seconds)));
+  }
+  return r;
+}
+
+ApiStatus not_found_path() {
+  ApiStatus s;
+  s.code = 404;
+  s.reason = "NotFound";
+  s.message = "the server could not find the requested resource";
+  s.has_details = true;
+  return s;
+}
+
+bool truthy(const std::string& v) { return v == "1" || v == "true" || v == "True"; }
+
+std::string human_duration(int64_t secs) {
+  if (secs < 0) secs = 0;
+  if (secs < 120) return std::to_string(secs) + "s";
+  int64_t m = secs / 60;
+  if (m < 10) return std::to_string(m) + "m" + (secs % 60 ? std::to_string(secs % 60) + "s" : "");
+  if (m < 180) return std::to_string(m) + "m";
+  int64_t h = secs / 3600;
+  if (h < 8) return std::to_string(h) + "h" + ((m % 60) ? std::to_string(m % 60) + "m" : "");
+  if (h < 48) return std::to_string(h) + "h";
+  int64_t d = h / 24;
+  if (d < 8) return std::to_string(d) + "d" + ((h % 24) ? std::to_string(h % 24) + "h" : "");
+  if (d < 730) return std::to_string(d) + "d";
+  return std::to_string(d / 365) + "y";
+}
+
+int64_t parse_time(std::string_view ts) {
+  std::tm tm{};
+  std::string s(ts);
+  if (!strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
+  return timegm(&tm);
+}
+
+// ---- Table output (kubectl get) ---------------------------------------------------------------
+
+struct Column {
+  std::string name, type, format, description;
+  int priority = 0;
+  std::function<JsonValue(const JsonValue&, JsonAlloc&)> cell;
+};
+
+std::string ports_string(const JsonValue* ports) {
+  std::string s;
+  if (!ports || !ports->IsArray()) return "<none>";
+  for (auto& p : ports->GetArray()) {
+    if (!s.empty()) s += ",";
+    const JsonValue* port = json::get(p, "port");
+    s += port ? json::dump(*port) : "";
+    if (const JsonValue* np = json::get(p, "nodePort")) s += ":" + json::dump(*np);
+    s += "/" + std::string(json::get_string(p, "protocol"));
+  }
+  return s.empty() ? "<none>" : s;
+}
+
+// A tiny JSONPath subset for additionalPrinterColumns: ".a.b", ".a[0].b".
+const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
+  const JsonValue* cur = &obj;
+  size_t i = 0;
+  if (!p.empty() && p[0] == '{') p = p.substr(1, p.size() - 2);
+  while (cur && i < p.size()) {
+    if (p[i] == '.') {
+      ++i;
+      size_t j = i;
+      while (j < p.size() && p[j] != '.' && p[j] != '[') ++j;
+      if (j > i) cur = json::get(*cur, p.substr(i, j - i));
+      i = j;
+    } else if (p[i] == '[') {
+      size_t j = p.find(']', i);
+      if (j == std::string_view::npos) return nullptr;
+      std::string idx(p.substr(i + 1, j - i - 1));
+      if (!cur->IsArray() || idx.empty() || !std::isdigit(static_cast<unsigned char>(idx[0]))) return nullptr;
+      size_t n = std::stoul(idx);
+      cur = n < cur->Size() ? &(*cur)[static_cast<rapidjson::SizeType>(n)] : nullptr;
+      i = j + 1;
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+std::vector<Column> columns_for(const ResourceType& t) {
+  std::vector<Column> cols;
+  auto str = [](std::string s, JsonAlloc& a) { return json::str(s, a); };
+  cols.push_back({"Name", "string", "name", "Name must be unique within a namespace.", 0,
+                  [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"metadata", "name"}), a); }});
+  if (t.group.empty() && t.resource == "namespaces") {
+    cols.push_back({"Status", "string", "", "The status of the namespace", 0,
+                    [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"status", "phase"}), a); }});
+  } else if (t.group.empty() && (t.resource == "configmaps" || t.resource == "secrets")) {
+    if (t.resource == "secrets") {
+      cols.push_back({"Type", "string", "", "The type of the secret", 0,
+                      [](const JsonValue& o, JsonAlloc& a) { return json::str(json::get_string(o, "type"), a); }});
+    }
+    cols.push_back({"Data", "integer", "", "Number of data entries", 0, [](const JsonValue& o, JsonAlloc&) {
+                      int64_t n = 0;
+                      for (auto k : {"data", "binaryData"}) {
+                        if (const JsonValue* d = json::get(o, k); d && d->IsObject()) n += d->MemberCount();
+                      }
+                      return JsonValue(n);
+                    }});
+  } else if (t.group.empty() && t.resource == "services") {
+    cols.push_back({"Type", "string", "", "The type of the service.", 0,
+                    [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"spec", "type"}), a); }});
+    cols.push_back({"Cluster-IP", "string", "", "The IP address of the service.", 0, [](const JsonValue& o, JsonAlloc& a) {
+                      return json::str(json::path_string(o, {"spec", "clusterIP"}), a);
+                    }});
+    cols.push_back({"External-IP", "string", "", "The external IP address of the service.", 0,
+                    [str](const JsonValue&, JsonAlloc& a) { return str("<none>", a); }});
+    cols.push_back({"Port(s)", "string", "", "The ports of the service.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+                      return str(ports_string(json::path(o, {"spec", "ports"})), a);
+                    }});
+  } else if (t.group == "networking.k8s.io" && t.resource == "ingresses") {
+    cols.push_back({"Class", "string", "", "The class of the ingress.", 0, [](const JsonValue& o, JsonAlloc& a) {
+                      std::string_view c = json::path_string(o, {"spec", "ingressClassName"});
+                      return json::str(c.empty() ? "<none>" : c, a);
+                    }});
+    cols.push_back({"Hosts", "string", "", "The hosts of the ingress.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+                      std::string hosts;
+                      if (const JsonValue* rules = json::path(o, {"spec", "rules"}); rules && rules->IsArray()) {
+                        for (auto& r : rules->GetArray()) {
+                          std::string_view h = json::get_string(r, "host");
+                          if (!h.empty()) hosts += (hosts.empty() ? "" : ",") + std::string(h);
+                        }
+                      }
+                      return str(hosts.empty() ? "*" : hosts, a);
+                    }});
+    cols.push_back({"Address", "string", "", "The address of the ingress.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+                      std::string addr;
+                      if (const JsonValue* lb = json::path(o, {"status", "loadBalancer", "ingress"}); lb && lb->IsArray()) {
+                        for (auto& i : lb->GetArray()) {
+                          std::string_view v = json::get_string(i, "ip");
+                          if (v.empty()) v = json::get_string(i, "hostname");
+                          addr += (addr.empty() ? "" : ",") + std::string(v);
+                        }
+                      }
+                      return str(addr, a);
+                    }});
+    cols.push_back({"Ports", "string", "", "The ports of the ingress.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+                      const JsonValue* tls = json::path(o, {"spec", "tls"});
+                      return str(tls && tls->IsArray() && !tls->Empty() ? "80, 443" : "80", a);
+                    }});
+  } else if (t.group == "networking.k8s.io" && t.resource == "ingressclasses") {
+    cols.push_back({"Controller", "string", "", "Controller that is responsible for handling this class", 0,
+                    [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"spec", "controller"}), a); }});
+  } else if (t.custom) {
+    for (auto& pc : t.columns) {
+      std::string path = pc.json_path;
+      cols.push_back({pc.name, pc.type, pc.format, pc.description, pc.priority, [path](const JsonValue& o, JsonAlloc& a) {
+                        const JsonValue* v = json_path(o, path);
+                        return v ? json::copy(*v, a) : JsonValue();
+                      }});
+    }
+  }
+  cols.push_back({"Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0,
+                  [](const JsonValue& o, JsonAlloc& a) {
+                    int64_t created = parse_time(json::path_string(o, {"metadata", "creationTimestamp"}));
+                    return json::str(human_duration(std::time(nullptr) - created), a);
+                  }});
+  return cols;
+}
+
+JsonDoc make_table(const ResourceType& t, const std::vector<ObjectPtr>& items, std::string_view rv,
+                   std::string_view cont = {}) {
+  JsonDoc d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("kind", "Table", a);
+  d.AddMember("apiVersion", "meta.k8s.io/v1", a);
+  JsonValue meta(rapidjson::kObjectType);
+  if (!rv.empty()) meta.AddMember("resourceVersion", json::str(rv, a), a);
+  if (!cont.empty()) meta.AddMember("continue", json::str(cont, a), a);
+  d.AddMember("metadata", meta, a);
+  auto cols = columns_for(t);
+  JsonValue defs(rapidjson::kArrayType);
+  for (auto& c : cols) {
+    JsonValue cd(rapidjson::kObjectType);
+    cd.AddMember("name", json::str(c.name, a), a);
+    cd.AddMember("type", json::str(c.type, a), a);
+    cd.AddMember("format", json::str(c.format, a), a);
+    cd.AddMember("description", json::str(c.description, a), a);
+    cd.AddMember("priority", c.priority, a);
+    defs.PushBack(cd, a);
+  }
+  d.AddMember("columnDefinitions", defs, a);
+  JsonValue rows(rapidjson::kArrayType);
+  for (auto& it : items) {
+    const JsonValue& o = it->doc();
+    JsonValue row(rapidjson::kObjectType);
+    JsonValue cells(rapidjson::kArrayType);
+    for (auto& c : cols) cells.PushBack(c.cell(o, a), a);
+    row.AddMember("cells", cells, a);
+    JsonValue pom(rapidjson::kObjectType);
+    pom.AddMember("kind", "PartialObjectMetadata", a);
+    pom.AddMember("apiVersion", "meta.k8s.io/v1", a);
+    if (const JsonValue* m = json::get(o, "metadata")) pom.AddMember("metadata", json::copy(*m, a), a);
+    row.AddMember("object", pom, a);
+    rows.PushBack(row, a);
+  }
+  d.AddMember("rows", rows, a);
+  return d;
+}
+
+bool wants_table(const Request& req) {
+  auto it = req.headers.find("accept");
+  return it != req.headers.end() && it->second.find("as=Table") != std::string::npos;
+}
+
+// ---- discovery ----------------------------------------------------------------------------------
+
+std::vector<std::string> verbs_all() {
+  return {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+}
+
+JsonDoc resource_list(Store& store, std::string_view group, std::string_view version) {
+  JsonDoc d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("kind", "APIResourceList", a);
+  d.AddMember("apiVersion", "v1", a);
+  std::string gv = group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
+  d.AddMember("groupVersion", json::str(gv, a), a);
+  JsonValue res(rapidjson::kArrayType);
+  auto types = store.registry().all();
+  std::sort(types.begin(), types.end(), [](auto& x, auto& y) { return x->resource < y->resource; });
+  for (auto& t : types) {
+    if (t->group != group || t->version != version) continue;
+    JsonValue r(rapidjson::kObjectType);
+    r.AddMember("name", json::str(t->resource, a), a);
+    r.AddMember("singularName", json::str(t->singular, a), a);
+    r.AddMember("namespaced", t->namespaced, a);
+    r.AddMember("kind", json::str(t->kind, a), a);
+    JsonValue verbs(rapidjson::kArrayType);
+    for (auto& v : verbs_all()) verbs.PushBack(json::str(v, a), a);
+    r.AddMember("verbs", verbs, a);
+    if (!t->short_names.empty()) {
+      JsonValue sn(rapidjson::kArrayType);
+      for (auto& s : t->short_names) sn.PushBack(json::str(s, a), a);
+      r.AddMember("shortNames", sn, a);
+    }
+    if (!t->categories.empty()) {
+      JsonValue cat(rapidjson::kArrayType);
+      for (auto& s : t->categories) cat.PushBack(json::str(s, a), a);
+      r.AddMember("categories", cat, a);
+    }
+    res.PushBack(r, a);
+    if (t->has_status) {
+      JsonValue s(rapidjson::kObjectType);
+      s.AddMember("name", json::str(t->resource + "/status", a), a);
+      s.AddMember("singularName", "", a);
+      s.AddMember("namespaced", t->namespaced, a);
+      s.AddMember("kind", json::str(t->kind, a), a);
+      JsonValue verbs(rapidjson::kArrayType);
+      for (auto v : {"get", "patch", "update"}) verbs.PushBack(json::ref(v), a);
+      s.AddMember("verbs", verbs, a);
+      res.PushBack(s, a);
+    }
+  }
+  d.AddMember("resources", res, a);
+  return d;
+}
+
+JsonDoc group_list(Store& store) {
+  JsonDoc d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("kind", "APIGroupList", a);
+  d.AddMember("apiVersion", "v1", a);
+  std::map<std::string, std::vector<ResourceTypePtr>> groups;
+  for (auto& t : store.registry().all()) {
+    if (!t->group.empty()) groups[t->group].push_back(t);
+  }
+  JsonValue arr(rapidjson::kArrayType);
+  for (auto& [g, types] : groups) {
+    JsonValue go(rapidjson::kObjectType);
+    go.AddMember("name", json::str(g, a), a);
+    std::vector<std::string> versions;
+    std::string preferred;
+    for (auto& t : types) {
+      if (std::find(versions.begin(), versions.end(), t->version) == versions.end()) versions.push_back(t->version);
+      if (t->version == t->storage_version) preferred = t->version;
+    }
+    if (preferred.empty()) preferred = versions.front();
+    std::stable_sort(versions.begin(), versions.end(), [&](auto& x, auto& y) { return x == preferred && y != preferred; });
+    JsonValue vs(rapidjson::kArrayType);
+    for (auto& v : versions) {
+      JsonValue vo(rapidjson::kObjectType);
+      vo.AddMember("groupVersion", json::str(g + "/" + v, a), a);
+      vo.AddMember("version", json::str(v, a), a);
+      vs.PushBack(vo, a);
+    }
+    go.AddMember("versions", vs, a);
+    JsonValue pv(rapidjson::kObjectType);
+    pv.AddMember("groupVersion", json::str(g + "/" + preferred, a), a);
+    pv.AddMember("version", json::str(preferred, a), a);
+    go.AddMember("preferredVersion", pv, a);
+    arr.PushBack(go, a);
+  }
+  d.AddMember("groups", arr, a);
+  return d;
+}
+
+// ---- request parsing ---------------------------------------------------------------------------
+
+bool unsupported_body(const Request& req) {
+  auto ct = req.headers.find("content-type");
+  if (ct == req.headers.end() || req.body.empty()) return false;
+  const std::string& t = ct->second;
+  return t.find("json") == std::string::npos && t.find("yaml") == std::string::npos;
+}
+
+std::optional<JsonDoc> parse_body(const Request& req, std::string& err) {
+  auto ct = req.headers.find("content-type");
+  std::string type = ct == req.headers.end() ? "application/json" : ct->second;
+  if (type.find("yaml") != std::string::npos) {
+    JsonDoc d;
+    if (!yaml::parse_one(req.body, d, err)) return std::nullopt;
+    return d;
+  }
+  return json::parse(req.body, &err);
+}
+
+bool dry_run(const std::map<std::string, std::string>& q) {
+  auto it = q.find("dryRun");
+  return it != q.end() && it->second == "All";
+}
+
+// A minimal OpenAPI v3 (root index and per-group-version documents): just enough for kubectl to
+// see that PATCH of each kind takes the fieldValidation query parameter (so it validates on the
+// server instead of downloading the full schema), and no strategic-merge request body (so
+// client-side apply uses its built-in patch metadata). Schemas are not published.
+Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
+  auto types = store.registry().all();
+  auto gv_path = [](const ResourceType& t) { return t.group.empty() ? "api/" + t.version : "apis/" + t.group + "/" + t.version; };
+  if (segs.size() == 2) {
+    JsonDoc d(rapidjson::kObjectType);
+    auto& a = d.GetAllocator();
+    JsonValue paths(rapidjson::kObjectType);
+    for (auto& t : types) {
+      std::string p = gv_path(*t);
+      if (json::get(paths, p)) continue;
+      JsonValue e(rapidjson::kObjectType);
+      e.AddMember("serverRelativeURL", json::str("/openapi/v3/" + p + "?hash=kop-local", a), a);
+      paths.AddMember(json::str(p, a), e, a);
+    }
+    d.AddMember("paths", paths, a);
+    return json_response(200, d);
+  }
+  std::string want;
+  for (size_t i = 2; i < segs.size(); ++i) want += (i > 2 ? "/" : "") + segs[i];
+  JsonDoc d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("openapi", "3.0.0", a);
+  JsonValue info(rapidjson::kObjectType);
+  info.AddMember("title", "Kubernetes", a);
+  info.AddMember("version", "v1.20.2-kop-local", a);
+  d.AddMember("info", info, a);
+  JsonValue paths(rapidjson::kObjectType);
+  bool found = false;
+  for (auto& t : types) {
+    if (gv_path(*t) != want) continue;
+    found = true;
+    std::string base = "/" + gv_path(*t) + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource + "/{name}";
+    JsonValue op(rapidjson::kObjectType);
+    JsonValue gvk(rapidjson::kObjectType);
+    gvk.AddMember("group", json::str(t->group, a), a);
+    gvk.AddMember("version", json::str(t->version, a), a);
+    gvk.AddMember("kind", json::str(t->kind, a), a);
+    op.AddMember("x-kubernetes-group-version-kind", gvk, a);
+    JsonValue params(rapidjson::kArrayType);
+    for (auto name : {"dryRun", "fieldManager", "fieldValidation", "force"}) {
+      JsonValue p(rapidjson::kObjectType);
+      p.AddMember("name", json::ref(name), a);
+      p.AddMember("in", "query", a);
+      JsonValue sch(rapidjson::kObjectType);
+      sch.AddMember("type", "string", a);
+      p.AddMember("schema", sch, a);
+      params.PushBack(p, a);
+    }
+    op.AddMember("parameters", params, a);
+    JsonValue item(rapidjson::kObjectType);
+    item.AddMember("patch", op, a);
+    paths.AddMember(json::str(base, a), item, a);
+  }
+  if (!found) return status_response(not_found_path());
+  d.AddMember("paths", paths, a);
+  return json_response(200, d);
+}
+
+}  // namespace
+
+std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table) {
+  std::string obj;
+  if (table && (ev.type == EventType::Added || ev.type == EventType::Modified || ev.type == EventType::Deleted)) {
+    obj = json::dump(make_table(t, {ev.object}, json::path_string(ev.object->doc(), {"metadata", "resourceVersion"})));
+  } else {
+    obj = json::dump(ev.object->doc());
+  }
+  std::string out = "{\"type\":\"";
+  out += to_string(ev.type);
+  out += "\",\"object\":";
+  out += obj;
+  out += "}\n";
+  return out;
+}
+
+Response handle(Store& store, const Options& opts, const Request& req) {
+  if (!opts.token.empty()) {
+    auto it = req.headers.find("authorization");
+    if (it == req.headers.end() || it->second != "Bearer " + opts.token) {
+      return status_response(errors::unauthorized());
+    }
+  }
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  std::map<std::string, std::string> q;
+  if (auto qp = target.find('?'); qp != std::string_view::npos) {
+    for (auto& kv : split(target.substr(qp + 1), '&')) {
+      auto eq = kv.find('=');
+      q[url_decode(kv.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
+    }
+  }
+  auto segs = split(path, '/');
+  for (auto& s : segs) s = url_decode(s);
+
+  // ---- discovery and server info
+  if (req.method == "GET") {
+    if (segs.size() == 1 && segs[0] == "version") {
+      return json_response(200, *json::parse(R"({"major":"1","minor":"20","gitVersion":"v1.20.2-kop-local","gitCommit":"","gitTreeState":"clean","buildDate":"1970-01-01T00:00:00Z","goVersion":"c++20","compiler":"g++","platform":"linux/amd64"})"));
+    }
+    if (segs.size() == 1 && segs[0] == "api") {
+      JsonDoc d(rapidjson::kObjectType);
+      auto& a = d.GetAllocator();
+      d.AddMember("kind", "APIVersions", a);
+      JsonValue vs(rapidjson::kArrayType);
+      vs.PushBack("v1", a);
+      d.AddMember("versions", vs, a);
+      JsonValue sa(rapidjson::kArrayType);
+      JsonValue e(rapidjson::kObjectType);
+      e.AddMember("clientCIDR", "0.0.0.0/0", a);
+      e.AddMember("serverAddress", json::str(opts.server_address, a), a);
+      sa.PushBack(e, a);
+      d.AddMember("serverAddressByClientCIDRs", sa, a);
+      return json_response(200, d);
+    }
+    if (segs.size() == 1 && segs[0] == "apis") return json_response(200, group_list(store));
+    if (segs.size() == 2 && segs[0] == "api") {
+      if (segs[1] != "v1") return status_response(not_found_path());
+      return json_response(200, resource_list(store, "", "v1"));
+    }
+    if (segs.size() == 2 && segs[0] == "apis") {
+      JsonDoc gl = group_list(store);
+      for (auto& g : gl["groups"].GetArray()) {
+        if (json::get_string(g, "name") == segs[1]) {
+          JsonDoc d(rapidjson::kObjectType);
+          auto& a = d.GetAllocator();
+          d.AddMember("kind", "APIGroup", a);
+          d.AddMember("apiVersion", "v1", a);
+          for (auto& m : g.GetObject()) d.AddMember(JsonValue(m.name, a), JsonValue(m.value, a), a);
+          return json_response(200, d);
+        }
+      }
+      return status_response(not_found_path());
+    }
+    if (segs.size() == 3 && segs[0] == "apis") {
+      JsonDoc d = resource_list(store, segs[1], segs[2]);
+      if (d["resources"].Empty() && !store.registry().by_resource(segs[1], segs[2], "")) {
+        bool known = false;
+        for (auto& t : store.registry().all()) known = known || (t->group == segs[1] && t->version == segs[2]);
+        if (!known) return status_response(not_found_path());
+      }
+      return json_response(200, d);
+    }
+    if (!segs.empty() && segs[0] == "openapi" && segs.size() >= 2 && segs[1] == "v3") {
+      return openapi_v3(store, segs);
+    }
+    if (!segs.empty() && (segs[0] == "healthz" || segs[0] == "readyz" || segs[0] == "livez")) {
+      Response r;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = "ok";
+      return r;
+    }
+  }
+
+  // ---- resources: /api/v1/... or /apis/G/V/...
+  std::string group, version;
+  size_t i = 0;
+  if (segs.size() >= 2 && segs[0] == "api") {
+    version = segs[1];
+    i = 2;
+  } else if (segs.size() >= 3 && segs[0] == "apis") {
+    group = segs[1];
+    version = segs[2];
+    i = 3;
+  } else {
+    return status_response(not_found_path());
+  }
+  std::vector<std::string> rest(segs.begin() + static_cast<long>(i), segs.end());
+  std::string ns, resource, name, sub;
+  if (rest.size() >= 3 && rest[0] == "namespaces" && rest[2] != "status" && rest[2] != "finalize") {
+    ns = rest[1];
+    resource = rest[2];
+    if (rest.size() >= 4) name = rest[3];
+    if (rest.size() >= 5) sub = rest[4];
+    if (rest.size() > 5) return status_response(not_found_path());
+  } else if (!rest.empty()) {
+    resource = rest[0];
+    if (rest.size() >= 2) name = rest[1];
+    if (rest.size() >= 3) sub = rest[2];
+    if (rest.size() > 3) return status_response(not_found_path());
+  } else {
+    return status_response(not_found_path());
+  }
+  ResourceTypePtr t = store.registry().by_resource(group, version, resource);
+  if (!t) return status_response(not_found_path());
+  if (!t->namespaced && !ns.empty()) return status_response(not_found_path());
+  if (!sub.empty() && !(sub == "status" && t->has_status)) return status_response(not_found_path());
+  bool table = wants_table(req);
+
+  auto object_response = [&](int code, const ObjectPtr& p) {
+    if (table) return json_response(code, make_table(*t, {p}, json::path_string(p->doc(), {"metadata", "resourceVersion"})));
+    Response r;
+    r.status = code;
+    r.body = json::dump(p->doc());
+    return r;
+  };
+
+  const std::string& m = req.method;
+  if ((m == "POST" || m == "PUT") && unsupported_body(req)) {
+    // Protobuf and CBOR are not spoken; clients fall back to JSON on 415.
+    return status_response(errors::unsupported_media_type("application/json, application/yaml"));
+  }
+  if (m == "GET") {
+    bool watch = truthy(q["watch"]);
+    if (name.empty() || watch) {
+      if (watch) {
+        WatchOptions wo;
+        wo.label_selector = q["labelSelector"];
+        wo.field_selector = q["fieldSelector"];
+        if (!name.empty()) {
+          wo.field_selector = "metadata.name=" + name + (wo.field_selector.empty() ? "" : "," + wo.field_selector);
+        }
+        wo.resource_version = q["resourceVersion"];
+        wo.allow_bookmarks = truthy(q["allowWatchBookmarks"]);
+        if (!q["timeoutSeconds"].empty()) wo.timeout = std::chrono::seconds(std::stoll(q["timeoutSeconds"]));
+        if (!q["resourceVersionMatch"].empty()) {
+          return status_response(errors::invalid("meta.k8s.io", "ListOptions", "",
+                                                 {field::forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch")}));
+        }
+        auto w = store.watch(*t, ns, wo);
+        if (!w) return status_response(w.status());
+        Response r;
+        r.watch = *w;
+        r.watch_type = t;
+        r.watch_table = table;
+        return r;
+      }
+      ListOptions lo;
+      lo.label_selector = q["labelSelector"];
+      lo.field_selector = q["fieldSelector"];
+      lo.resource_version = q["resourceVersion"];
+      lo.resource_version_match = q["resourceVersionMatch"];
+      lo.continue_token = q["continue"];
+      if (!q["limit"].empty()) lo.limit = std::stoll(q["limit"]);
+      auto l = store.list(*t, ns, lo);
+      if (!l) return status_response(l.status());
+      if (table) return json_response(200, make_table(*t, l->items, l->resource_version, l->continue_token));
+      return json_response(200, make_list(*t, *l));
+    }
+    auto g = store.get(*t, ns, name, {q["resourceVersion"]});
+    if (!g) return status_response(g.status());
+    return object_response(200, *g);
+  }
+  if (m == "POST") {
+    if (!name.empty()) return status_response(errors::method_not_supported(t->group, t->resource, "create"));
+    std::string err;
+    auto body = parse_body(req, err);
+    if (!body) return status_response(errors::bad_request(err));
+    WriteOptions wo;
+    wo.field_manager = q["fieldManager"];
+    wo.dry_run = dry_run(q);
+    auto r = store.create(*t, ns, std::move(*body), wo);
+    if (!r) return status_response(r.status());
+    return object_response(201, *r);
+  }
+  if (m == "PUT") {
+    if (name.empty()) return status_response(errors::method_not_supported(t->group, t->resource, "update"));
+    std::string err;
+    auto body = parse_body(req, err);
+    if (!body) return status_response(errors::bad_request(err));
+    WriteOptions wo;
+    wo.field_manager = q["fieldManager"];
+    wo.dry_run = dry_run(q);
+    auto r = sub == "status" ? store.update_status(*t, ns, name, std::move(*body), wo)
+                             : store.update(*t, ns, name, std::move(*body), wo);
+    if (!r) return status_response(r.status());
+    return object_response(200, *r);
+  }
+  if (m == "PATCH") {
+    if (name.empty()) return status_response(errors::method_not_supported(t->group, t->resource, "patch"));
+    auto ct = req.headers.find("content-type");
+    auto pt = patch_type_from_content_type(ct == req.headers.end() ? "" : ct->second);
+    if (!pt) {
+      return status_response(errors::unsupported_media_type(
+          "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
+          "application/strategic-merge-patch+json"));
+    }
+    PatchOptions po;
+    po.field_manager = q["fieldManager"];
+    po.force = truthy(q["force"]);
+    po.dry_run = dry_run(q);
+    bool existed = store.get(*t, ns, name).ok();
+    auto r = sub == "status" ? store.patch_status(*t, ns, name, *pt, req.body, po)
+                             : store.patch(*t, ns, name, *pt, req.body, po);
+    if (!r) return status_response(r.status());
+    return object_response(*pt == PatchType::Apply && !existed ? 201 : 200, *r);
+  }
+  if (m == "DELETE") {
+    DeleteOptions d;
+    d.propagation_policy = q["propagationPolicy"];
+    d.dry_run = dry_run(q);
+    if (!q["gracePeriodSeconds"].empty()) d.grace_period_seconds = std::stoll(q["gracePeriodSeconds"]);
+    if (!req.body.empty()) {
+      auto b = json::parse(req.body);
+      if (b && b->IsObject()) {
+        if (std::string_view p = json::get_string(*b, "propagationPolicy"); !p.empty()) d.propagation_policy = std::string(p);
+        d.precondition_uid = std::string(json::path_string(*b, {"preconditions", "uid"}));
+        d.precondition_resource_version = std::string(json::path_string(*b, {"preconditions", "resourceVersion"}));
+        if (const JsonValue* dr = json::get(*b, "dryRun"); dr && dr->IsArray() && !dr->Empty()) d.dry_run = true;
+        if (const JsonValue* oc = json::get(*b, "orphanDependents"); oc && oc->IsBool() && d.propagation_policy.empty()) {
+          d.propagation_policy = oc->GetBool() ? "Orphan" : "Background";
+        }
+      }
+    }
+    if (name.empty()) {
+      ListOptions sel;
+      sel.label_selector = q["labelSelector"];
+      sel.field_selector = q["fieldSelector"];
+      auto r = store.remove_collection(*t, ns, sel, d);
+      if (!r) return status_response(r.status());
+      return json_response(200, make_list(*t, *r));
+    }
+    auto r = store.remove(*t, ns, name, d);
+    if (!r) return status_response(r.status());
+    if (r->removed && !t->returns_deleted_object) {
+      ApiStatus s;
+      s.code = 200;
+      s.has_details = true;
+      s.name = name;
+      s.group = t->group;
+      s.kind = t->resource;
+      s.uid = std::string(json::path_string(r->object->doc(), {"metadata", "uid"}));
+      return status_response(s);
+    }
+    return object_response(200, r->object);
+  }
+  return status_response(errors::method_not_supported(t->group, t->resource, m));
+}
+
+}  // namespace kop::local::rest
