@@ -448,9 +448,6 @@ struct Store::Impl {
         return s;
       }
     }
-    if (!json::get_string(meta, "resourceVersion").empty()) {
-      return errors::internal("resourceVersion should not be set on objects to be created");
-    }
     json::erase(meta, "deletionTimestamp");
     json::erase(meta, "deletionGracePeriodSeconds");
     json::erase(meta, "selfLink");
@@ -462,6 +459,10 @@ struct Store::Impl {
     if (auto e = validate(t, d, nullptr)) return *e;
     if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
       if (auto e = crd::validate_crd(d, nullptr)) return *e;
+    }
+    // etcd3's Create refuses a resourceVersion before it looks for an existing key.
+    if (!json::path_string(d, {"metadata", "resourceVersion"}).empty()) {
+      return errors::internal("resourceVersion should not be set on objects to be created");
     }
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
