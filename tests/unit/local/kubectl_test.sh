@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# kubectl against kop-local over HTTPS: get (table, -o json, -o yaml), get --watch, create -f,
+# replace -f, apply -f (client-side, strategic merge), apply --server-side -f, delete -f, and the
+# 422 message of an invalid Ingress. Exit 77 (skipped) when kubectl is missing.
+#   kubectl_test.sh PATH/TO/kop-local
+set -uo pipefail
+KOP_LOCAL=$1
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "SKIP: kubectl not installed (scripts/install-deps installs kubernetes-client)"
+  exit 77
+fi
+dir=$(mktemp -d)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$KOP_LOCAL" --listen 127.0.0.1:$port --write-kubeconfig "$dir/kubeconfig" >"$dir/log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do [ -s "$dir/kubeconfig" ] && break; sleep 0.1; done
+export KUBECONFIG=$dir/kubeconfig
+fails=0
+check() {  # check NAME EXPECTED-SUBSTRING COMMAND...
+  local name=$1 want=$2; shift 2
+  local out; out=$("$@" 2>&1)
+  if [[ "$out" == *"$want"* ]]; then echo "ok   $name"; else echo "FAIL $name: wanted [$want] in:"; echo "$out"; fails=$((fails+1)); fi
+}
+cat >"$dir/app.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+data:
+  color: blue
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1
+        env: [{name: A, value: "1"}]
+      - name: sidecar
+        image: busybox
+YAML
+check "get namespaces (table)" "kube-system" kubectl get namespaces
+check "create -f" "deployment.apps/web created" kubectl create -f "$dir/app.yaml"
+check "get -o json" '"color": "blue"' kubectl get configmap app -o json
+check "get -o yaml" "image: nginx:1" kubectl get deployment web -o yaml
+check "get table columns" "DATA" kubectl get configmaps
+sed -i 's/blue/green/' "$dir/app.yaml"
+check "replace -f" "configmap/app replaced" kubectl replace -f "$dir/app.yaml"
+check "replaced value" "green" kubectl get configmap app -o jsonpath='{.data.color}'
+sed -i 's/nginx:1/nginx:2/' "$dir/app.yaml"
+check "apply -f (client-side)" "deployment.apps/web configured" kubectl apply -f "$dir/app.yaml"
+check "strategic merge kept both containers" "nginx:2 busybox" kubectl get deployment web -o jsonpath='{.spec.template.spec.containers[*].image}'
+sed -i 's/green/red/' "$dir/app.yaml"
+check "apply --server-side" "serverside-applied" kubectl apply --server-side --force-conflicts -f "$dir/app.yaml"
+check "server-side applied value" "red" kubectl get configmap app -o jsonpath='{.data.color}'
+kubectl get configmaps --watch -o name >"$dir/watch.out" 2>&1 &
+wpid=$!
+sleep 1
+cat >"$dir/w.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: watched}
+YAML
+kubectl create -f "$dir/w.yaml" >/dev/null 2>&1
+sleep 1
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+check "get --watch saw the new object" "configmap/watched" cat "$dir/watch.out"
+cat >"$dir/bad.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: bad}
+spec:
+  rules:
+  - host: a.example.com
+    http:
+      paths:
+      - path: /
+        backend: {service: {name: web, port: {number: 80}}}
+YAML
+check "invalid ingress message" 'spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified' kubectl create -f "$dir/bad.yaml"
+check "delete -f" 'deployment.apps "web" deleted' kubectl delete -f "$dir/app.yaml"
+check "gone after delete" "NotFound" kubectl get deployment web
+check "wrong token is 401" "Unauthorized" kubectl --token=wrong get configmaps
+echo "kubectl: $fails failed"
+[ $fails -eq 0 ]
