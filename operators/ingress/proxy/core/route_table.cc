@@ -473,13 +473,35 @@ std::string_view strip_host_port(std::string_view h) {
 
 absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(const Config& config,
                                                                       const RouteTable* previous) {
+  return compile(std::make_shared<const Config>(config), previous);
+}
+
+absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
+    std::shared_ptr<const Config> shared_config, const RouteTable* previous) {
+  const Config& config = *shared_config;
   if (config.version != kSchemaVersion)
     return absl::InvalidArgumentError(cat("version: unsupported schema ", quote(config.version)));
+
+  // Clusters equal to one of the previous table are reused as they are (same shared_ptr).
+  std::vector<std::shared_ptr<const Cluster>> reused(config.clusters.size());
+  std::vector<bool> known_valid(config.clusters.size(), false);
+  if (previous != nullptr) {
+    for (std::size_t i = 0; i < config.clusters.size(); ++i) {
+      const ClusterConfig& c = config.clusters[i];
+      if (auto idx = previous->cluster_index(c.name)) {
+        const auto& prev_ptr = previous->clusters_[*idx];
+        if (prev_ptr->config == c) {
+          reused[i] = prev_ptr;
+          known_valid[i] = true;
+        }
+      }
+    }
+  }
   absl::flat_hash_set<std::string> cluster_names;
-  if (auto s = internal::validate_clusters(config, &cluster_names); !s.ok()) return s;
+  if (auto s = internal::validate_clusters(config, &cluster_names, &known_valid); !s.ok()) return s;
 
   auto table = std::shared_ptr<RouteTable>(new RouteTable());
-  table->config_ = std::make_shared<const Config>(config);
+  table->config_ = std::move(shared_config);
   bool reuse = previous != nullptr && routing_equal(previous->config(), config);
   if (reuse) {
     for (const std::string& name : previous->routing_->cluster_names) {
@@ -499,35 +521,35 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(const Conf
   }
 
   // Clusters: first those routes reference (their index order), then the others.
-  absl::flat_hash_map<std::string, const ClusterConfig*> by_name;
-  for (const ClusterConfig& c : config.clusters) by_name.emplace(c.name, &c);
-  std::vector<const ClusterConfig*> ordered;
+  StringMap<uint32_t> position;  // name -> index in config.clusters
+  for (uint32_t i = 0; i < config.clusters.size(); ++i)
+    position.emplace(config.clusters[i].name, i);
+  std::vector<uint32_t> ordered;
   ordered.reserve(config.clusters.size());
-  absl::flat_hash_set<std::string> placed;
+  std::vector<bool> placed(config.clusters.size(), false);
   for (const std::string& name : table->routing_->cluster_names) {
-    ordered.push_back(by_name.at(name));
-    placed.insert(name);
+    uint32_t i = position.at(name);
+    ordered.push_back(i);
+    placed[i] = true;
   }
-  for (const ClusterConfig& c : config.clusters)
-    if (!placed.contains(c.name)) ordered.push_back(&c);
-  for (const ClusterConfig* c : ordered) {
+  for (uint32_t i = 0; i < config.clusters.size(); ++i)
+    if (!placed[i]) ordered.push_back(i);
+  table->clusters_.reserve(ordered.size());
+  for (uint32_t i : ordered) {
+    const ClusterConfig& c = config.clusters[i];
+    table->cluster_ids_.emplace(c.name, static_cast<uint32_t>(table->clusters_.size()));
+    if (reused[i]) {
+      table->clusters_.push_back(std::move(reused[i]));
+      continue;
+    }
     const Cluster* prev = nullptr;
     if (previous != nullptr) {
-      if (auto idx = previous->cluster_index(c->name)) {
-        const auto& prev_ptr = previous->clusters_[*idx];
-        if (prev_ptr->config == *c) {
-          table->cluster_ids_.emplace(c->name, static_cast<uint32_t>(table->clusters_.size()));
-          table->clusters_.push_back(prev_ptr);
-          continue;
-        }
-        prev = prev_ptr.get();
-      }
+      if (auto idx = previous->cluster_index(c.name)) prev = previous->clusters_[*idx].get();
     }
-    auto compiled = compile_cluster(*c, prev);
+    auto compiled = compile_cluster(c, prev);
     if (!compiled.ok())
       return absl::InvalidArgumentError(
-          cat("cluster ", quote(c->name), ": ", compiled.status().message()));
-    table->cluster_ids_.emplace(c->name, static_cast<uint32_t>(table->clusters_.size()));
+          cat("cluster ", quote(c.name), ": ", compiled.status().message()));
     table->clusters_.push_back(std::move(*compiled));
   }
   return std::shared_ptr<const RouteTable>(std::move(table));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -10,8 +11,10 @@
 
 namespace kop::proxy::internal {
 
-// Clusters alone; fills `names` with the cluster names.
-absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names);
+// Clusters alone; fills `names` with the cluster names. Clusters i with (*known_valid)[i]
+// (equal to a cluster of the previous, valid table) only get the name checks.
+absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names,
+                               const std::vector<bool>* known_valid);
 // Listeners and virtual hosts (loads certificates), given the valid cluster names.
 absl::Status validate_routing(const Config& config,
                               const absl::flat_hash_set<std::string>& cluster_names);

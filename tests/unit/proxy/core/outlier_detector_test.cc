@@ -1,6 +1,7 @@
 // OutlierDetector: consecutive-failure ejection, backoff with a fake clock, the ejection cap,
-// active health-check thresholds, and concurrent reports from several workers.
+// active health-check thresholds, concurrent reports from several workers; retry decisions.
 #include "kop/proxy/outlier_detector.h"
+#include "kop/proxy/retry.h"
 
 #include <gtest/gtest.h>
 
@@ -162,6 +163,58 @@ TEST(OutlierDetector, ConcurrentWorkersEjectOnce) {
   EXPECT_EQ(ejected.load(), 1);
   EXPECT_EQ(d.ejections(0), 1u);
   EXPECT_TRUE(d.is_ejected(0, now));
+}
+
+}  // namespace
+}  // namespace kop::proxy
+
+// ---- Retry decisions and health-check statuses (retry.h).
+
+namespace kop::proxy {
+namespace {
+
+TEST(Retry, DefaultPolicyRetriesConnectFailuresOnceForAnyMethod) {
+  RetryPolicy p;  // connect-failure, one retry
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kConnectFailure, 0, "POST", 1));
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kConnectTimeout, 0, "GET", 1));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kConnectFailure, 0, "GET", 2));  // budget spent
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kHttp5xx, 503, "GET", 1));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kReset, 0, "GET", 1));
+}
+
+TEST(Retry, ConditionsAndIdempotency) {
+  RetryPolicy p;
+  p.retry_on =
+      static_cast<uint32_t>(RetryOn::kGatewayError) | static_cast<uint32_t>(RetryOn::kReset);
+  p.num_retries = 3;
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kHttp5xx, 503, "GET", 1));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kHttp5xx, 500, "GET", 1));  // not a gateway error
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kReset, 0, "PUT", 3));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kReset, 0, "PUT", 4));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kHttp5xx, 503, "POST", 1));      // not idempotent
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kConnectFailure, 0, "POST", 1));  // never sent
+  p.retry_non_idempotent = true;
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kHttp5xx, 503, "POST", 1));
+  p.retry_on = static_cast<uint32_t>(RetryOn::k5xx);
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kHttp5xx, 500, "GET", 1));
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kTimeout, 0, "GET", 1));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kSuccess, 404, "GET", 1));
+  p.retry_on = static_cast<uint32_t>(RetryOn::kRetriableStatusCodes);
+  p.retriable_status_codes = {409};
+  EXPECT_TRUE(should_retry(p, UpstreamResult::kSuccess, 409, "GET", 1));
+  EXPECT_FALSE(should_retry(p, UpstreamResult::kConnectFailure, 0, "GET", 1));
+  EXPECT_TRUE(is_idempotent_method("DELETE"));
+  EXPECT_FALSE(is_idempotent_method("PATCH"));
+}
+
+TEST(HealthCheck, ExpectedStatuses) {
+  HealthCheckConfig hc;  // default 200-399
+  EXPECT_TRUE(health_check_status_ok(hc, 200));
+  EXPECT_TRUE(health_check_status_ok(hc, 399));
+  EXPECT_FALSE(health_check_status_ok(hc, 404));
+  hc.expected_statuses = {{204, 204}, {500, 503}};
+  EXPECT_TRUE(health_check_status_ok(hc, 502));
+  EXPECT_FALSE(health_check_status_ok(hc, 200));
 }
 
 }  // namespace

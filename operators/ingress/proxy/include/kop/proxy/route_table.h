@@ -145,6 +145,9 @@ class RouteTable {
   // virtual hosts and listeners are shared with `previous` too.
   static absl::StatusOr<std::shared_ptr<const RouteTable>> compile(
       const Config& config, const RouteTable* previous = nullptr);
+  // The same without copying the Config (the table keeps `config`).
+  static absl::StatusOr<std::shared_ptr<const RouteTable>> compile(
+      std::shared_ptr<const Config> config, const RouteTable* previous = nullptr);
 
   const Config& config() const { return *config_; }
   std::shared_ptr<const Config> config_ptr() const { return config_; }
