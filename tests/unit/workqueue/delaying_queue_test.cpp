@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,42 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::eventually;
+
+TEST(FakeClock, WaitersWakeAtTheirDeadlineAndKeepEarlyNotifies) {
+  FakeClock clock;
+  TimePoint start = clock.now();
+  std::unique_ptr<Waiter> w = clock.new_waiter();
+  EXPECT_EQ(clock.waiter_count(), 1);
+  w->notify();
+  w->wait_until(TimePoint::max());  // the earlier notify is not lost: returns at once
+  std::atomic<bool> woke{false};
+  std::thread t([&] {
+    w->wait_until(start + 10s);
+    woke = true;
+  });
+  clock.step(5s);
+  std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(woke.load());
+  clock.step(5s);
+  t.join();
+  EXPECT_TRUE(woke.load());
+  EXPECT_EQ(clock.now() - start, 10s);
+  w.reset();
+  EXPECT_EQ(clock.waiter_count(), 0);
+}
+
+TEST(FakeClock, ConcurrentStepsAddUp) {
+  FakeClock clock;
+  TimePoint start = clock.now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 1000; ++j) clock.step(1ms);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(clock.now() - start, 4s);
+}
 
 class DelayingQueueTest : public ::testing::Test {
  protected:
