@@ -105,7 +105,9 @@ std::unique_ptr<Waiter> FakeClock::new_waiter() {
 }
 
 void FakeClock::step(Duration d) {
-  set(now() + d);
+  absl::MutexLock lock(&mu_);  // read and write under the lock, so concurrent steps add up
+  now_ns_.store(now_ns_.load() + d.count());
+  for (FakeWaiter* w : waiters_) w->time_moved();
 }
 
 void FakeClock::set(TimePoint t) {
