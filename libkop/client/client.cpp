@@ -13,6 +13,16 @@ std::string ResourceRef::to_string() const {
   return what;
 }
 
+ResourceRef ResourceRef::of(const api::Object& object) {
+  api::GroupVersionKind gvk = object.gvk();
+  return {gvk.group,
+          gvk.version,
+          {},
+          gvk.kind,
+          std::string(object.namespace_()),
+          std::string(object.name())};
+}
+
 std::string_view content_type(PatchType type) {
   switch (type) {
     case PatchType::kJsonMerge:

@@ -1,5 +1,6 @@
 #include "kop/client/rest_client.h"
 
+#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -450,16 +451,26 @@ class RestClient::Impl {
     auto auth = credentials_.authorization();
     if (!auth.ok()) return auth.status();
     if (!auth->empty()) h.add("Authorization", *auth);
-    if (!content_type.empty()) req.set_body(std::string(body), std::string(content_type));
+    if (!content_type.empty()) {
+      // A byte stream, not set_body(std::string): cpprest's string overload reads a
+      // streambuf<char> through a streambuf<unsigned char> (UBSan reports it).
+      std::vector<uint8_t> bytes(body.begin(), body.end());
+      size_t size = bytes.size();
+      req.set_body(concurrency::streams::bytestream::open_istream(std::move(bytes)), size,
+                   std::string(content_type));
+    }
     return req;
   }
 
-  void record(const std::string& method, const std::string& code, absl::Duration took) {
+  // `verb` is the method, except for watches: method GET, verb WATCH (client-go's labels).
+  void record(const std::string& method, const std::string& code, absl::Duration took,
+              const std::string& verb = {}) {
+    const std::string& v = verb.empty() ? method : verb;
     requests_total_->with({code, method, host_}).inc();
-    request_duration_->with({method, host_}).observe(absl::ToDoubleSeconds(took));
+    request_duration_->with({v, host_}).observe(absl::ToDoubleSeconds(took));
     absl::MutexLock lock(&metrics_mu_);
     ++metrics_.requests_total[{code, method, host_}];
-    auto& d = metrics_.request_duration[{method, host_}];
+    auto& d = metrics_.request_duration[{v, host_}];
     ++d.first;
     d.second += absl::ToDoubleSeconds(took);
   }
@@ -682,7 +693,7 @@ class RestClient::Impl {
     absl::Time start = absl::Now();
     try {
       http::http_response resp = watch_client_->request(*req, cts.get_token()).get();
-      record("WATCH", std::to_string(resp.status_code()), absl::Now() - start);
+      record("GET", std::to_string(resp.status_code()), absl::Now() - start, "WATCH");
       if (resp.status_code() != 200) {
         std::string body = resp.extract_utf8string(true).get();
         return status_from_response(resp.status_code(), "GET", body,
@@ -690,7 +701,7 @@ class RestClient::Impl {
       }
       return WatchStreamPtr(std::make_unique<RestWatchStream>(std::move(resp), std::move(cts)));
     } catch (const std::exception& e) {
-      record("WATCH", "<error>", absl::Now() - start);
+      record("GET", "<error>", absl::Now() - start, "WATCH");
       return absl::UnavailableError(
           fmt::format("GET {}{}: {}", config_.server, path_query, e.what()));
     }

@@ -100,6 +100,12 @@ TEST(RestMapper, DiscoveryMapsKindsAndCaches) {
   EXPECT_EQ(server.requests().back().path, "/apis/networking.k8s.io/v1/namespaces/web/ingresses/i");
   auto p = c->path_of(ResourceRef{"networking.k8s.io", "v1", "", "IngressClass", "ignored", "x"});
   EXPECT_EQ(*p, "/apis/networking.k8s.io/v1/ingressclasses/x");
+  // The ref of an object in hand.
+  auto obj = api::Object::parse(
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"i","namespace":"web"}})");
+  ASSERT_TRUE(obj.ok());
+  EXPECT_EQ(*c->path_of(ResourceRef::of(*obj)),
+            "/apis/networking.k8s.io/v1/namespaces/web/ingresses/i");
 }
 
 TEST(RestMapper, MissRefreshesDiscovery) {

@@ -57,6 +57,10 @@ struct ResourceRef {
                         std::string_view name = {}) {
     return {gvk.group, gvk.version, {}, gvk.kind, std::string(ns), std::string(name)};
   }
+  // Where `object` lives: its apiVersion and kind (mapped to the resource by the transport),
+  // metadata.namespace and metadata.name. For create/update of an object in hand:
+  //   client.create(ResourceRef::of(obj), obj);
+  static ResourceRef of(const api::Object& object);
   // The same collection with another namespace / name.
   ResourceRef in(std::string_view ns) const {
     ResourceRef r = *this;

@@ -27,7 +27,7 @@
 // Metrics (client-go's names and labels), in RestClientOptions::registry (default: kop::metrics'
 // default_registry()): rest_client_requests_total{code,method,host} and
 // rest_client_request_duration_seconds{verb,host} (client-go's buckets, 5 ms to 60 s). Watches
-// count as one request with method/verb "WATCH" when the stream opens. metrics() reads the same
+// count once when the stream opens (method GET, verb WATCH). metrics() reads the same
 // numbers for this client alone.
 //
 // Threading: all methods may be called from any thread, concurrently.
