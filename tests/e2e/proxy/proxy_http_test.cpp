@@ -365,6 +365,22 @@ TEST_F(ProxyHttp, WebSocketEchoThroughTheProxy) {
   EXPECT_EQ(r.status, 200);
 }
 
+TEST_F(ProxyHttp, Http2PriorKnowledgeOnPlainListener) {
+  Backend be;
+  ProxyProcess p(dir_, config(forward_all(), cluster("be", {be.address()})));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto r = run({"curl", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_version}",
+                "http://127.0.0.1:" + std::to_string(p.port("http")) + "/h2c"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "backend " + std::to_string(be.port()) + "\n\n2");
+  auto load = run({"h2load", "-n", "500", "-c", "2", "-m", "10",
+                   "http://127.0.0.1:" + std::to_string(p.port("http")) + "/"},
+                  60000);
+  EXPECT_NE(load.out.find("500 succeeded, 0 failed"), std::string::npos) << load.out;
+  // HTTP/1.1 still works on the same listener.
+  EXPECT_EQ(http(p.port("http"), get()).status, 200);
+}
+
 // ---- smuggling and malformed input: the right status, and nothing leaks upstream.
 
 class ProxySmuggling : public ProxyHttp {

@@ -75,9 +75,17 @@ TEST_F(ProxyTls, AlpnAnsweredOnEveryCertificateContext) {
   ProxyProcess p(dir_, config());
   ASSERT_TRUE(p.started()) << p.output();
   for (const char* name : {"a.example.com", "b.example.com"}) {
-    auto r = s_client(p.port("https"), {"-servername", name, "-alpn", "h2,http/1.1"});
-    EXPECT_NE(r.out.find("ALPN protocol: http/1.1"), std::string::npos) << name << r.out;
+    auto h2 = s_client(p.port("https"), {"-servername", name, "-alpn", "h2,http/1.1"});
+    EXPECT_NE(h2.out.find("ALPN protocol: h2"), std::string::npos) << name << h2.out;
+    auto h1 = s_client(p.port("https"), {"-servername", name, "-alpn", "http/1.1"});
+    EXPECT_NE(h1.out.find("ALPN protocol: http/1.1"), std::string::npos) << name << h1.out;
   }
+  // A listener configured for HTTP/1.1 only does not offer h2.
+  TempDir d2;
+  ProxyProcess h1only(d2, config(",\"alpn\":[\"http/1.1\"]"));
+  ASSERT_TRUE(h1only.started()) << h1only.output();
+  auto r = s_client(h1only.port("https"), {"-servername", "b.example.com", "-alpn", "h2,http/1.1"});
+  EXPECT_NE(r.out.find("ALPN protocol: http/1.1"), std::string::npos) << r.out;
 }
 
 TEST_F(ProxyTls, CurlOverTlsReachesTheSniVirtualHost) {
@@ -85,10 +93,10 @@ TEST_F(ProxyTls, CurlOverTlsReachesTheSniVirtualHost) {
   ASSERT_TRUE(p.started()) << p.output();
   auto a = curl(p.port("https"), "a.example.com", {});
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  EXPECT_EQ(a.out, "vhost a\n200 1.1");
+  EXPECT_EQ(a.out, "vhost a\n200 2");
   auto b = curl(p.port("https"), "b.example.com", {"--http2"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  EXPECT_EQ(b.out.substr(0, 7), "vhost b");
+  EXPECT_EQ(b.out, "vhost b\n200 2");
 }
 
 TEST_F(ProxyTls, MisdirectedRequestWhenHostDiffersFromSni) {
@@ -125,6 +133,41 @@ TEST_F(ProxyTls, SessionsAreResumed) {
   auto again =
       s_client(p.port("https"), {"-servername", "b.example.com", "-tls1_2", "-sess_in", sess});
   EXPECT_NE(again.out.find("Reused, TLSv1.2"), std::string::npos) << again.out;
+}
+
+TEST_F(ProxyTls, Http2StreamsToHttp1Upstream) {
+  Backend be([](const BackendRequest& q) {
+    BackendResponse r;
+    r.body = q.method + " " + q.target + " " + std::to_string(q.body.size());
+    if (q.target == "/chunked") r.chunked = true;
+    return r;
+  });
+  std::string cfg = config();
+  std::string from =
+      "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost b\"}}";
+  cfg.replace(cfg.find(from), from.size(),
+              "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
+  cfg.replace(
+      cfg.find("\"clusters\":[]"), 13,
+      "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+  ProxyProcess p(dir_, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  dir_.write("body.bin", std::string(200000, 'q'));
+  auto post = curl(p.port("https"), "b.example.com",
+                   {"--http2", "--data-binary", "@" + dir_.file("body.bin")});
+  ASSERT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_EQ(post.out, "POST / 200000\n200 2");
+  auto reqs = be.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].header("host"), "b.example.com:" + std::to_string(p.port("https")));
+  EXPECT_EQ(reqs[0].header("x-forwarded-proto"), "https");
+  // Many concurrent streams on few connections (h2load), every one answered.
+  auto load = run({"h2load", "-n", "2000", "-c", "4", "-m", "20", "-H", "host: b.example.com",
+                   "https://127.0.0.1:" + std::to_string(p.port("https")) + "/chunked"},
+                  60000);
+  EXPECT_NE(load.out.find("2000 succeeded, 0 failed"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("2000 2xx"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("Application protocol: h2"), std::string::npos);
 }
 
 TEST_F(ProxyTls, ProxiesToUpstreamWithForwardedProto) {

@@ -121,7 +121,7 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
       return;
     }
     if (state_ == State::kLinger || state_ == State::kReadHead || state_ == State::kHandshake ||
-        state_ == State::kBody)
+        state_ == State::kBody || state_ == State::kH2)
       return close();
     return;  // waiting for the response: finish it, then close
   }
@@ -136,6 +136,20 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
     if (state_ == State::kHandshake) return read_more();
   } else {
     in_.wpos += n;
+  }
+  if (state_ == State::kH2) {
+    ++refs_;
+    process();
+    if (h2_) h2_->reap();
+    --refs_;
+    if (state_ == State::kClosed) return unref();
+    if (h2_ && h2_->idle()) {
+      uint64_t t = static_cast<uint64_t>(ws_->snap->settings.idle_timeout.count());
+      if (t) worker_.timers().arm(timer_, worker_.now(), t);
+    } else {
+      TimerWheel::cancel(timer_);
+    }
+    return;
   }
   if (state_ == State::kReadHead && header_timer_ == false && in_.size() > 0) {
     header_timer_ = true;
@@ -161,6 +175,10 @@ bool ClientConn::tls_decrypt() {
         if (c >= 'A' && c <= 'Z') c = char(c + 32);
     }
     state_ = State::kReadHead;
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+    if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2' && !start_h2()) return false;
   }
   for (;;) {
     if (in_.free() < 1024) {
@@ -194,6 +212,36 @@ void ClientConn::process() {
   if (in_process_) return;
   in_process_ = true;
   while (state_ != State::kClosed) {
+    if (state_ == State::kH2) {
+      if (in_.size() > 0) {
+        bool ok = h2_->input(in_.data(), in_.size());
+        in_.clear();
+        if (!ok) {
+          in_process_ = false;
+          return close();
+        }
+      }
+      if (h2_->done() || peer_eof_) {
+        in_process_ = false;
+        return close();
+      }
+      in_process_ = false;
+      return read_more();
+    }
+    if (state_ == State::kReadHead && requests_ == 0 && !ssl_ && in_.size() > 0 &&
+        in_.data()[0] == 'P') {
+      // HTTP/2 prior knowledge (h2c): the client preface instead of a request line.
+      static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      size_t n = std::min(in_.size(), kPreface.size());
+      if (std::string_view(in_.data(), n) == kPreface.substr(0, n)) {
+        if (n < kPreface.size()) break;  // wait for the rest of the preface
+        if (!start_h2()) {
+          in_process_ = false;
+          return close();
+        }
+        continue;
+      }
+    }
     if (state_ == State::kReadHead) {
       if (in_.size() == 0) {
         if (peer_eof_) {
@@ -304,6 +352,17 @@ void ClientConn::start_request() {
       req_.conn_upgrade && req_.upgrade.size() == 9 && iequals(req_.upgrade, "websocket");
   state_ = body_done_ ? State::kWaitResponse : State::kBody;
   exchange_.start(this, ws_, dr, request_start_ms_);
+}
+
+bool ClientConn::start_h2() {
+  adopt_latest_snapshot();
+  if (!listener_) return false;
+  TimerWheel::cancel(timer_);
+  header_timer_ = false;
+  h2_ = std::make_unique<H2Session>(*this, worker_);
+  state_ = State::kH2;
+  ++requests_;
+  return h2_->start(ws_->snap->settings.http2_max_concurrent_streams);
 }
 
 void ClientConn::request_body_ready() {
@@ -581,6 +640,15 @@ void ClientConn::on_write(const error_code& ec, size_t n) {
   if (ec) return close();
   out_.consume(n);
   if (out_.size() > 0) return flush();
+  if (h2_) {
+    ++refs_;
+    h2_->flush();
+    h2_->reap();
+    --refs_;
+    if (state_ == State::kClosed) return unref();
+    if (h2_->done()) return close();
+    return;
+  }
   if (closing_after_write_) {
     if (state_ == State::kTunnel) return close();
     return linger_close();
@@ -615,6 +683,7 @@ void ClientConn::linger_close() {
 
 void ClientConn::on_timer(void* self) {
   auto* c = static_cast<ClientConn*>(self);
+  if (c->state_ == State::kH2 && c->h2_ && !c->h2_->idle()) return;
   if (c->state_ == State::kReadHead && c->in_.size() > 0) {
     // Slow headers (slowloris): 408 and close.
     return c->send_local(408, "request header timeout\n", true);
@@ -647,7 +716,12 @@ void ClientConn::close() {
 }
 
 void ClientConn::unref() {
-  if (refs_ == 0 && state_ == State::kClosed) delete this;
+  // Deleting is deferred to a clean stack: close() may run deep inside a chain of calls that
+  // still touches this connection or its exchange (a write error while streaming a response).
+  if (refs_ == 0 && state_ == State::kClosed && !delete_posted_) {
+    delete_posted_ = true;
+    asio::post(worker_.io(), [this] { delete this; });
+  }
 }
 
 void ClientConn::record(int status) {

@@ -510,6 +510,10 @@ ChunkedDecoder::Status ChunkedDecoder::decode(const char* data, size_t len, Segm
   return state_ == State::kDone ? Status::kDone : Status::kOk;
 }
 
+HeaderKind classify_header(std::string_view name) {
+  return classify(name);
+}
+
 std::string_view reason_phrase(int s) {
   switch (s) {
     case 100:

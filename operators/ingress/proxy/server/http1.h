@@ -177,6 +177,9 @@ class ChunkedDecoder {
   uint32_t trailer_bytes_ = 0;
 };
 
+// Classifies a header name (case-insensitive).
+HeaderKind classify_header(std::string_view name);
+
 // Reason phrase for a status code ("OK", "Not Found", ...); "Unknown" otherwise.
 std::string_view reason_phrase(int status);
 

@@ -11,6 +11,7 @@
 // direct non-blocking sendmsg for writes; nothing allocates per request on the fast path.
 #pragma once
 
+#include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 
 #include <atomic>
@@ -42,6 +43,8 @@ class UpConn;
 class Pool;
 class Exchange;
 class TlsContexts;
+class H2Session;
+class H2Stream;
 
 // ---------------------------------------------------------------------------------------------
 // Published configuration
@@ -406,12 +409,53 @@ class TlsContexts {
 int ssl_conn_index();
 
 // ---------------------------------------------------------------------------------------------
+// HTTP/2 server session of one connection (nghttp2); its streams are Downstreams.
+
+class H2Session {
+ public:
+  H2Session(ClientConn& conn, Worker& w);
+  ~H2Session();
+  bool start(uint32_t max_streams);
+  // Feeds received bytes. False on a fatal protocol error (close the connection).
+  bool input(const char* data, size_t n);
+  // Sends pending frames through the connection. Never frees streams (callers may be streams).
+  void flush();
+  // Frees closed streams; only from top-level handlers.
+  void reap();
+  bool done() const;
+  bool idle() const { return streams_.empty(); }
+  void shutdown();  // GOAWAY; the connection ends when the open streams are done
+  nghttp2_session* ng() { return ng_; }
+  Worker& worker() { return worker_; }
+  ClientConn& conn() { return conn_; }
+
+ private:
+  friend class H2Stream;
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
+                       const uint8_t*, size_t, uint8_t, void*);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  H2Stream* find(int32_t id);
+
+  ClientConn& conn_;
+  Worker& worker_;
+  nghttp2_session* ng_ = nullptr;
+  std::unordered_map<int32_t, H2Stream*> streams_;
+  std::vector<H2Stream*> dead_;
+  bool in_flush_ = false;
+  bool flush_again_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
 // Downstream HTTP/1.1 connection (plain or TLS).
 
 class ClientConn final : public Downstream {
  public:
   ClientConn(Worker& w, tcp::socket s, const std::string& listener_name);
   ~ClientConn() override;
+  void adopt_latest_snapshot();
   void start();
   void shutdown_gracefully();  // close when idle; used by drain and listener removal
   void force_close();
@@ -434,7 +478,10 @@ class ClientConn final : public Downstream {
   ClientConn* next = nullptr;
 
  private:
-  enum class State { kHandshake, kReadHead, kBody, kWaitResponse, kTunnel, kLinger, kClosed };
+  friend class H2Session;
+  friend class H2Stream;
+  enum class State { kHandshake, kReadHead, kBody, kWaitResponse, kTunnel, kLinger, kH2, kClosed };
+  bool start_h2();
   void read_more();
   void on_read(const error_code& ec, size_t n);
   void on_plain_data();
@@ -451,7 +498,6 @@ class ClientConn final : public Downstream {
   void linger_close();
   void unref();
   void record(int status);
-  void adopt_latest_snapshot();
   static void on_timer(void* self);
 
   Worker& worker_;
@@ -493,6 +539,8 @@ class ClientConn final : public Downstream {
   std::string client_ip_;
   std::string log_method_, log_path_, log_host_;
   std::string head_scratch_;
+  std::unique_ptr<H2Session> h2_;
+  bool delete_posted_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------

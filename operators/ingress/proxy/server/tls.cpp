@@ -88,17 +88,26 @@ int sni_callback(SSL* ssl, int*, void*) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-// HTTP/1.1 is what this data plane speaks; h2 is not offered until the HTTP/2 server exists,
-// so a client offering both gets http/1.1 (and one offering only h2 gets no ALPN).
-int alpn_callback(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                  unsigned int inlen, void*) {
-  static const unsigned char kH1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  unsigned char* sel = nullptr;
-  unsigned char sel_len = 0;
-  if (SSL_select_next_proto(&sel, &sel_len, kH1, sizeof kH1, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
-    *out = sel;
-    *outlen = sel_len;
-    return SSL_TLSEXT_ERR_OK;
+// Server preference: the listener's `alpn` list in order (default h2, http/1.1).
+int alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen,
+                  const unsigned char* in, unsigned int inlen, void*) {
+  auto* c = static_cast<ClientConn*>(SSL_get_ex_data(ssl, ssl_conn_index()));
+  static const std::vector<std::string> kDefault = {"h2", "http/1.1"};
+  const std::vector<std::string>* prefs = &kDefault;
+  if (c && c->listener() && c->listener()->config && c->listener()->config->tls)
+    prefs = &c->listener()->config->tls->alpn;
+  for (const std::string& want : *prefs) {
+    if (want != "h2" && want != "http/1.1") continue;  // what this server speaks
+    for (unsigned i = 0; i < inlen;) {
+      unsigned len = in[i];
+      if (i + 1 + len > inlen) break;
+      if (len == want.size() && std::memcmp(in + i + 1, want.data(), len) == 0) {
+        *out = in + i + 1;
+        *outlen = static_cast<unsigned char>(len);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      i += 1 + len;
+    }
   }
   return SSL_TLSEXT_ERR_NOACK;
 }

@@ -1,0 +1,412 @@
+// HTTP/2 server side (nghttp2): each stream is a Downstream driving its own Exchange, so h2
+// requests go through the same routing, retries and upstream HTTP/1.1 pools as HTTP/1.1 ones.
+#include <nghttp2/nghttp2.h>
+
+#include <cstring>
+
+#include "server.h"
+
+namespace kop::proxy::server {
+
+class H2Stream final : public Downstream {
+ public:
+  H2Stream(H2Session& s, int32_t id) : session_(s), id_(id), exchange_(s.worker()) {}
+  ~H2Stream() override {
+    if (exchange_.active()) exchange_.cancel();
+    if (ws_) session_.worker().unref(ws_);
+  }
+
+  // Request building (nghttp2 callbacks).
+  void add_header(std::string_view name, std::string_view value) {
+    if (!name.empty() && name[0] == ':') {
+      if (name == ":method")
+        method_.assign(value);
+      else if (name == ":path")
+        path_.assign(value);
+      else if (name == ":authority")
+        authority_.assign(value);
+      else if (name == ":scheme")
+        scheme_.assign(value);
+      return;
+    }
+    offsets_.push_back({store_.size(), name.size(), value.size()});
+    store_.append(name);
+    store_.append(value);
+  }
+  bool start(bool end_stream);
+  void data(const uint8_t* d, size_t n) {
+    if (!body_ready_) {
+      pending_.append(reinterpret_cast<const char*>(d), n);
+      return;
+    }
+    if (exchange_.active()) exchange_.request_body(reinterpret_cast<const char*>(d), n);
+  }
+  void end_of_request() {
+    request_ended_ = true;
+    if (body_ready_ && exchange_.active()) exchange_.request_end();
+  }
+
+  // Downstream.
+  void response_head(const ResponseHead& h) override;
+  bool response_body(const char* data, size_t n) override {
+    out_.append(data, n);
+    nghttp2_session_resume_data(session_.ng(), id_);
+    session_.flush();
+    return out_.size() - out_pos_ < 65536;
+  }
+  void response_end() override;
+  void request_body_ready() override {
+    body_ready_ = true;
+    if (!pending_.empty() && exchange_.active()) {
+      std::string p;
+      p.swap(pending_);
+      exchange_.request_body(p.data(), p.size());
+    }
+    if (request_ended_ && exchange_.active()) exchange_.request_end();
+  }
+  void resume_request_body() override {}
+  void abort() override {
+    record(exchange_.status() ? exchange_.status() : 502);
+    nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+    session_.flush();
+  }
+
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                           nghttp2_data_source* src, void*) {
+    auto* st = static_cast<H2Stream*>(src->ptr);
+    size_t avail = st->out_.size() - st->out_pos_;
+    size_t n = std::min(avail, length);
+    if (n) {
+      std::memcpy(buf, st->out_.data() + st->out_pos_, n);
+      st->out_pos_ += n;
+      if (st->out_pos_ == st->out_.size()) {
+        st->out_.clear();
+        st->out_pos_ = 0;
+        st->want_resume_ = true;
+      }
+    }
+    if (st->out_.empty() && st->body_done_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return static_cast<ssize_t>(n);
+    }
+    if (n == 0) return NGHTTP2_ERR_DEFERRED;
+    return static_cast<ssize_t>(n);
+  }
+
+  void maybe_resume() {
+    if (want_resume_ && exchange_.active()) {
+      want_resume_ = false;
+      exchange_.resume_response();
+    }
+  }
+
+  int32_t id() const { return id_; }
+  bool closed = false;
+
+ private:
+  void record(int status) {
+    if (recorded_) return;
+    recorded_ = true;
+    Worker& w = session_.worker();
+    w.record_latency(w.refresh_now() - start_ms_);
+    w.count_request(exchange_.vhost(), exchange_.route(), status, ws_);
+  }
+  struct Off {
+    size_t at, name_len, value_len;
+  };
+  H2Session& session_;
+  int32_t id_;
+  Exchange exchange_;
+  WorkerSnapshot* ws_ = nullptr;
+  std::string method_, path_, authority_, scheme_;
+  std::string store_;
+  std::vector<Off> offsets_;
+  h1::RequestHead head_;
+  std::string pending_;
+  std::string out_;
+  size_t out_pos_ = 0;
+  std::string resp_store_;
+  bool body_ready_ = false;
+  bool request_ended_ = false;
+  bool body_done_ = false;
+  bool want_resume_ = false;
+  bool recorded_ = false;
+  uint64_t start_ms_ = 0;
+  friend class H2Session;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+bool H2Stream::start(bool end_stream) {
+  ClientConn& c = session_.conn();
+  c.adopt_latest_snapshot();
+  if (!c.listener_) return false;
+  ws_ = c.ws_;
+  session_.worker().ref(ws_);
+  start_ms_ = session_.worker().refresh_now();
+  h1::RequestHead& h = head_;
+  h.header_count = 0;
+  // Views into store_ (stable from here on).
+  bool has_host = false;
+  for (const Off& o : offsets_) {
+    if (h.header_count == h1::kMaxHeaders) break;
+    h1::Header& f = h.headers[h.header_count];
+    f.name = std::string_view(store_.data() + o.at, o.name_len);
+    f.value = std::string_view(store_.data() + o.at + o.name_len, o.value_len);
+    f.kind = h1::classify_header(f.name);
+    switch (f.kind) {
+      case h1::HeaderKind::kHost:
+        if (has_host) continue;  // keep one
+        has_host = true;
+        h.host_index = static_cast<int>(h.header_count);
+        h.host = f.value;
+        break;
+      case h1::HeaderKind::kXForwardedFor:
+        if (h.xff_index < 0) h.xff_index = static_cast<int>(h.header_count);
+        break;
+      case h1::HeaderKind::kXRequestId:
+        if (h.request_id_index < 0) h.request_id_index = static_cast<int>(h.header_count);
+        break;
+      case h1::HeaderKind::kContentLength: {
+        int64_t cl = 0;
+        for (char ch : f.value) cl = cl * 10 + (ch - '0');  // nghttp2 validated it
+        h.content_length = cl;
+        break;
+      }
+      default:
+        break;
+    }
+    ++h.header_count;
+  }
+  if (!has_host && !authority_.empty() && h.header_count < h1::kMaxHeaders) {
+    h1::Header& f = h.headers[h.header_count];
+    f.name = "host";
+    f.value = authority_;
+    f.kind = h1::HeaderKind::kHost;
+    h.host_index = static_cast<int>(h.header_count++);
+    h.host = authority_;
+  }
+  h.method = method_;
+  h.target = path_;
+  h.version_minor = 1;
+  size_t q = path_.find('?');
+  std::string_view pv(path_);
+  h.path = q == std::string::npos ? pv : pv.substr(0, q);
+  h.query = q == std::string::npos ? std::string_view() : pv.substr(q + 1);
+  h.is_head = method_ == "HEAD";
+  h.is_get_like = method_ == "GET" || h.is_head || method_ == "OPTIONS" || method_ == "TRACE" ||
+                  method_ == "PUT" || method_ == "DELETE";
+  h.chunked = !end_stream && h.content_length < 0;
+  h.head_bytes = 0;
+  request_ended_ = end_stream;
+  DownRequest dr;
+  dr.head = &head_;
+  dr.tls = c.ssl_ != nullptr;
+  dr.sni = c.sni_;
+  dr.client_ip = c.client_ip_;
+  dr.listener = c.listener_;
+  dr.has_body = !end_stream;
+  if (path_.empty() || path_[0] != '/') {
+    // CONNECT and friends are not proxied.
+    nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_REFUSED_STREAM);
+    return true;
+  }
+  exchange_.start(this, ws_, dr, start_ms_);
+  return true;
+}
+
+void H2Stream::response_head(const ResponseHead& rh) {
+  std::vector<nghttp2_nv> nva;
+  resp_store_.clear();
+  char status[4];
+  h1::to_dec(static_cast<uint64_t>(rh.status), status);
+  // Field lines "name: value\r\n": lowercase names, drop connection-specific ones.
+  std::string_view f = rh.fields;
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  resp_store_.reserve(f.size() + 32);
+  while (!f.empty()) {
+    size_t eol = f.find("\r\n");
+    std::string_view line = f.substr(0, eol);
+    f.remove_prefix(eol == std::string_view::npos ? f.size() : eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    size_t at = resp_store_.size();
+    for (char ch : name) resp_store_.push_back(ch >= 'A' && ch <= 'Z' ? char(ch + 32) : ch);
+    std::string_view lname(resp_store_.data() + at, name.size());
+    h1::HeaderKind k = h1::classify_header(lname);
+    if (h1::is_hop_by_hop(k) && k != h1::HeaderKind::kContentLength) {
+      resp_store_.resize(at);
+      continue;
+    }
+    pairs.push_back({lname, value});
+  }
+  char cl[24];
+  size_t cl_len = 0;
+  if (rh.content_length >= 0) cl_len = h1::to_dec(static_cast<uint64_t>(rh.content_length), cl);
+  nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
+                 reinterpret_cast<uint8_t*>(status), 7, 3, NGHTTP2_NV_FLAG_NONE});
+  for (auto& [n, v] : pairs) {
+    if (n == "content-length") continue;
+    nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(n.data())),
+                   const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(v.data())), n.size(),
+                   v.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  if (cl_len)
+    nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("content-length")),
+                   reinterpret_cast<uint8_t*>(cl), 14, cl_len, NGHTTP2_NV_FLAG_NONE});
+  if (rh.upgrade) {
+    // HTTP/2 has no 101: the upgrade cannot be tunnelled over a stream.
+    nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  nghttp2_data_provider prov;
+  prov.source.ptr = this;
+  prov.read_callback = &H2Stream::read_body;
+  nghttp2_submit_response(session_.ng(), id_, nva.data(), nva.size(), rh.no_body ? nullptr : &prov);
+  if (rh.no_body) body_done_ = true;
+  session_.flush();
+}
+
+void H2Stream::response_end() {
+  record(exchange_.status());
+  body_done_ = true;
+  nghttp2_session_resume_data(session_.ng(), id_);
+  session_.flush();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+H2Session::H2Session(ClientConn& conn, Worker& w) : conn_(conn), worker_(w) {}
+
+H2Session::~H2Session() {
+  for (auto& [id, st] : streams_) delete st;
+  for (H2Stream* st : dead_) delete st;
+  if (ng_) nghttp2_session_del(ng_);
+}
+
+bool H2Session::start(uint32_t max_streams) {
+  nghttp2_session_callbacks* cb;
+  nghttp2_session_callbacks_new(&cb);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cb, &H2Session::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &H2Session::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &H2Session::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, &H2Session::on_stream_close);
+  int rv = nghttp2_session_server_new(&ng_, cb, this);
+  nghttp2_session_callbacks_del(cb);
+  if (rv != 0) return false;
+  nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams},
+                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
+  nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 2);
+  nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, 1 << 24);
+  flush();
+  return true;
+}
+
+bool H2Session::input(const char* data, size_t n) {
+  ssize_t r = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
+  if (r < 0) return false;
+  flush();
+  return true;
+}
+
+void H2Session::flush() {
+  if (in_flush_) {
+    flush_again_ = true;
+    return;
+  }
+  in_flush_ = true;
+  do {
+    flush_again_ = false;
+    // Back-pressure: stop producing while the socket has a lot queued.
+    while (conn_.out_.size() < (256u << 10) && conn_.state_ != ClientConn::State::kClosed) {
+      const uint8_t* out = nullptr;
+      ssize_t n = nghttp2_session_mem_send(ng_, &out);
+      if (n <= 0) break;
+      iovec iov{const_cast<uint8_t*>(out), static_cast<size_t>(n)};
+      if (!conn_.write(&iov, 1)) break;
+    }
+    // Streams whose buffer drained may produce more.
+    for (auto& [id, st] : streams_) st->maybe_resume();
+  } while (flush_again_);
+  in_flush_ = false;
+}
+
+void H2Session::reap() {
+  for (H2Stream* st : dead_) delete st;
+  dead_.clear();
+}
+
+bool H2Session::done() const {
+  return !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_);
+}
+
+void H2Session::shutdown() {
+  nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  flush();
+}
+
+H2Stream* H2Session::find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* u) {
+  auto* s = static_cast<H2Session*>(u);
+  if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  s->streams_[f->hd.stream_id] = new H2Stream(*s, f->hd.stream_id);
+  return 0;
+}
+
+int H2Session::on_header(nghttp2_session*, const nghttp2_frame* f, const uint8_t* name,
+                         size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* u) {
+  auto* s = static_cast<H2Session*>(u);
+  if (f->hd.type != NGHTTP2_HEADERS) return 0;
+  H2Stream* st = s->find(f->hd.stream_id);
+  if (!st) return 0;
+  st->add_header(std::string_view(reinterpret_cast<const char*>(name), namelen),
+                 std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  return 0;
+}
+
+int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* u) {
+  auto* s = static_cast<H2Session*>(u);
+  H2Stream* st = s->find(f->hd.stream_id);
+  if (!st) return 0;
+  bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    if (!st->start(end)) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  } else if (f->hd.type == NGHTTP2_DATA && end) {
+    st->end_of_request();
+  }
+  return 0;
+}
+
+int H2Session::on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t n,
+                             void* u) {
+  auto* s = static_cast<H2Session*>(u);
+  if (H2Stream* st = s->find(id)) st->data(d, n);
+  return 0;
+}
+
+int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* u) {
+  auto* s = static_cast<H2Session*>(u);
+  auto it = s->streams_.find(id);
+  if (it == s->streams_.end()) return 0;
+  H2Stream* st = it->second;
+  s->streams_.erase(it);
+  st->closed = true;
+  if (st->exchange_.active()) st->exchange_.cancel();
+  if (st->ws_) {
+    s->worker_.unref(st->ws_);
+    st->ws_ = nullptr;
+  }
+  s->dead_.push_back(st);
+  return 0;
+}
+
+}  // namespace kop::proxy::server
