@@ -2,7 +2,8 @@
 //   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured_loop*'
 //            proxy_core_instructions <case> <iterations>
 // then divide the reported Ir by <iterations>. Cases: lookup-big (1,000 hosts x 10 routes),
-// lookup-small (one host, one route: the proxy-compare setup), choose-<policy>.
+// lookup-small (one host, one route: the proxy-compare setup), lookup-catchall (the same with
+// the domain "*"), choose-<policy>.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -91,9 +92,11 @@ __attribute__((noinline)) std::size_t measured_loop_choose(const Cluster& c, Loa
 }
 
 int run(std::string_view which, long n) {
-  if (which == "lookup-big" || which == "lookup-small") {
+  if (which == "lookup-big" || which == "lookup-small" || which == "lookup-catchall") {
     bool big = which == "lookup-big";
-    auto t = *RouteTable::compile(big ? make_config(1000, 1000, 50) : make_config(1, 1, 1));
+    Config config = big ? make_config(1000, 1000, 50) : make_config(1, 1, 1);
+    if (which == "lookup-catchall") config.virtual_hosts[0].domains = {"*"};
+    auto t = *RouteTable::compile(config);
     std::vector<Req> reqs;
     const char* paths[] = {"/api/v1/users/42", "/",     "/healthz", "/static/app.js",
                            "/api/v2/orders",   "/login"};
@@ -130,7 +133,7 @@ int run(std::string_view which, long n) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s lookup-big|lookup-small|choose-<policy> iterations\n", argv[0]);
+    std::fprintf(stderr, "usage: %s lookup-big|lookup-small|lookup-catchall|choose-<policy> iterations\n", argv[0]);
     return 2;
   }
   int rc = kop::proxy::run(argv[1], std::atol(argv[2]));

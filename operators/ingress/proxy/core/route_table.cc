@@ -25,35 +25,24 @@ struct RouteTable::Routing {
 
 namespace {
 
-constexpr std::size_t kMaxHost = 256;
-using HostBuffer = char[kMaxHost + 8];  // room for the last 8-byte chunk
-
-// Lowercases `in` into buf (no allocation), 8 bytes at a time. False when it does not fit.
-bool lower_into(std::string_view in, HostBuffer& buf, std::string_view* out) {
-  if (in.size() > kMaxHost) return false;
-  std::memcpy(buf, in.data(), in.size());
-  for (std::size_t i = 0; i < in.size(); i += 8) {
-    uint64_t x = internal::lower8(internal::load8(buf + i));
-    std::memcpy(buf + i, &x, 8);
-  }
-  *out = std::string_view(buf, in.size());
-  return true;
-}
-
-// Host header -> the name compared with domains: port and one trailing dot stripped,
-// lowercased. "[v6]:port" keeps the bracketed address (it can only hit the catch-all).
-bool normalize_host(std::string_view host, HostBuffer& buf, std::string_view* out) {
-  if (!lower_into(host, buf, out)) return false;
-  std::string_view h = *out;
+// Host header -> the name compared (case-insensitively) with domains: port and one trailing
+// dot stripped. "[v6]:port" keeps the bracketed address (it can only hit the catch-all).
+std::string_view normalize_host(std::string_view h) {
   if (!h.empty() && h.front() != '[') {
     // A port is at most 5 digits after the last ':'.
-    std::size_t i = h.size();
-    while (i > 0 && h.size() - i < 6 && h[i - 1] >= '0' && h[i - 1] <= '9') --i;
-    if (i > 0 && h[i - 1] == ':') h = h.substr(0, i - 1);
+    std::size_t n = h.size();
+    std::size_t stop = n > 6 ? n - 6 : 0;
+    for (std::size_t i = n; i > stop; --i) {
+      char c = h[i - 1];
+      if (c == ':') {
+        h = std::string_view(h.data(), i - 1);
+        break;
+      }
+      if (static_cast<unsigned char>(c - '0') > 9) break;
+    }
   }
   if (!h.empty() && h.back() == '.') h.remove_suffix(1);
-  *out = h;
-  return true;
+  return h;
 }
 
 std::shared_ptr<const re2::RE2> compile_regex(const std::string& pattern) {
@@ -293,7 +282,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
 
 // Looks a lowercase host (or SNI) name up: exact, then the one-label wildcard.
 template <typename V>
-const V* lookup_domain(const StringMap<V>& exact, const StringMap<V>& wildcard,
+const V* lookup_domain(const ICaseStringMap<V>& exact, const ICaseStringMap<V>& wildcard,
                        std::string_view host) {
   if (!exact.empty()) {
     auto it = exact.find(host);
@@ -577,11 +566,9 @@ std::optional<uint32_t> RouteTable::cluster_index(std::string_view name) const {
 }
 
 uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_view sni) const {
-  HostBuffer buf;
-  std::string_view name;
-  if (sni.empty() || !lower_into(sni, buf, &name)) return listener.default_certificate;
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  const uint32_t* idx = lookup_domain(listener.sni_exact, listener.sni_wildcard, name);
+  if (!sni.empty() && sni.back() == '.') sni.remove_suffix(1);
+  if (sni.empty()) return listener.default_certificate;
+  const uint32_t* idx = lookup_domain(listener.sni_exact, listener.sni_wildcard, sni);
   return idx != nullptr ? *idx : listener.default_certificate;
 }
 
@@ -594,9 +581,8 @@ bool RouteTable::host_allowed_for_sni(const Listener& listener, std::string_view
 const VirtualHost* RouteTable::find_virtual_host(const Listener& listener,
                                                  std::string_view host_header) const {
   if (listener.host_exact.empty() && listener.host_wildcard.empty()) return listener.host_catch_all;
-  HostBuffer buf;
-  std::string_view host;
-  if (normalize_host(host_header, buf, &host) && !host.empty()) {
+  std::string_view host = normalize_host(host_header);
+  if (!host.empty()) {
     if (const VirtualHost* const* vh =
             lookup_domain(listener.host_exact, listener.host_wildcard, host))
       return *vh;

@@ -102,14 +102,6 @@ inline bool valid_domain(std::string_view d, bool allow_wildcard) {
 using kop::proxy::fast_hash;
 using kop::proxy::load8;
 
-// Lowercases ASCII 8 bytes at a time (SWAR): bytes 'A'..'Z' get 0x20 or'ed in.
-inline uint64_t lower8(uint64_t x) {
-  constexpr uint64_t ones = 0x0101010101010101ULL;
-  uint64_t low7 = x & (0x7f * ones);
-  uint64_t ge_a = low7 + (0x80 - 'A') * ones;      // high bit: byte >= 'A'
-  uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;  // high bit: byte > 'Z'
-  uint64_t upper = ge_a & ~gt_z & ~x & (0x80 * ones);
-  return x | (upper >> 2);
-}
+using kop::proxy::lower8;
 
 }  // namespace kop::proxy::internal

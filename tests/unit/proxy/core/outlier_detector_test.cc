@@ -1,13 +1,14 @@
 // OutlierDetector: consecutive-failure ejection, backoff with a fake clock, the ejection cap,
 // active health-check thresholds, concurrent reports from several workers; retry decisions.
 #include "kop/proxy/outlier_detector.h"
-#include "kop/proxy/retry.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include "kop/proxy/retry.h"
 
 namespace kop::proxy {
 namespace {

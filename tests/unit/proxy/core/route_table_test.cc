@@ -503,3 +503,36 @@ TEST(RouteTableIncremental, RouteChangeRebuildsRouting) {
 
 }  // namespace
 }  // namespace kop::proxy
+
+namespace kop::proxy {
+namespace {
+
+TEST(StringMap, CaseInsensitiveHashAndEqualityAgree) {
+  std::string base = "abcdefghijklmnopqrstuvwxyz0123456789.-_ABCDEFGHIJKLMNOP";
+  for (std::size_t n = 0; n <= base.size(); ++n) {
+    std::string lower = base.substr(0, n);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string upper = lower;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ICaseStringHash h;
+    ICaseStringEq eq;
+    EXPECT_EQ(h(std::string_view(lower)), h(std::string_view(upper))) << n;
+    EXPECT_TRUE(eq(lower, std::string_view(upper))) << n;
+    if (n > 0) {
+      std::string other = lower;
+      other[n - 1] = '@';  // '@' | 0x20 == '`': same fold, must still differ
+      std::string other2 = lower;
+      other2[n - 1] = '`';
+      EXPECT_FALSE(eq(other, std::string_view(other2))) << n;
+      other2[n / 2] = '#';
+      EXPECT_FALSE(eq(lower, std::string_view(other2))) << n;
+    }
+  }
+  ICaseStringMap<int> m;
+  m.emplace("shop.example.com", 1);
+  EXPECT_EQ(m.count(std::string_view("SHOP.Example.COM")), 1u);
+  EXPECT_EQ(m.count(std::string_view("shop.example.co")), 0u);
+}
+
+}  // namespace
+}  // namespace kop::proxy

@@ -130,11 +130,11 @@ struct Listener {
   std::vector<ListenerCertificate> certificates;
   uint32_t default_certificate = 0;
   // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
-  StringMap<uint32_t> sni_exact;
-  StringMap<uint32_t> sni_wildcard;
+  ICaseStringMap<uint32_t> sni_exact;
+  ICaseStringMap<uint32_t> sni_wildcard;
   // Host -> virtual host for the virtual hosts this listener serves.
-  StringMap<const VirtualHost*> host_exact;
-  StringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
+  ICaseStringMap<const VirtualHost*> host_exact;
+  ICaseStringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
   const VirtualHost* host_catch_all = nullptr;
 };
 
