@@ -39,7 +39,9 @@ std::string dump_pretty(const JsonValue& v) {
 
 ObjectPtr share(JsonDoc&& d) {
   if (!d.IsObject()) d.SetObject();
-  return kop::api::share(std::move(kop::api::Object::from_document(std::move(d))).value());
+  // Copied rather than adopted: a rapidjson::Document built by hand allocates 64 KiB chunks,
+  // while Object::from_value sizes the pool to the object. Stored objects live long and are many.
+  return kop::api::share(kop::api::Object::from_value(d).value());
 }
 
 JsonDoc clone(const JsonValue& v) {

@@ -229,6 +229,27 @@ struct Store::Impl {
   uint64_t rv = 1;
   std::map<std::string, Table> tables;  // by group_resource
   bool gc_dirty = false;
+  // Owner uid -> number of stored objects whose ownerReferences name it, so that only writes that
+  // matter to the garbage collector trigger its (whole-store) pass.
+  std::map<std::string, int, std::less<>> dependents;
+
+  void count_owners(const ObjectPtr& p, int delta) {
+    if (!p) return;
+    const JsonValue* refs = json::path(p->doc(), {"metadata", "ownerReferences"});
+    if (!refs || !refs->IsArray()) return;
+    for (auto& r : refs->GetArray()) {
+      auto it = dependents.try_emplace(std::string(json::get_string(r, "uid")), 0).first;
+      it->second += delta;
+      if (it->second <= 0) dependents.erase(it);
+    }
+  }
+
+  // Does a change to `obj` (deleted, or being deleted) concern the garbage collector?
+  bool matters_to_gc(const JsonValue& obj) {
+    if (json::path(obj, {"metadata", "ownerReferences"})) return true;
+    if (dependents.count(json::path_string(obj, {"metadata", "uid"}))) return true;
+    return has_finalizer(obj, "orphan") || has_finalizer(obj, "foregroundDeletion");
+  }
 
   Table& table(const ResourceType& t) {
     auto it = tables.find(t.group_resource());
@@ -348,6 +369,8 @@ struct Store::Impl {
     auto& a = d.GetAllocator();
     json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv), a);
     ObjectPtr p = json::share(std::move(d));
+    count_owners(prev, -1);
+    if (type != EventType::Deleted) count_owners(p, +1);
     if (type == EventType::Deleted) {
       tab.objects.erase(key);
     } else {
@@ -363,7 +386,7 @@ struct Store::Impl {
   }
 
   ObjectPtr commit_delete(Table& tab, const std::string& key, const ObjectPtr& last) {
-    gc_dirty = true;
+    if (matters_to_gc(last->doc())) gc_dirty = true;
     return commit(tab, key, EventType::Deleted, json::clone(last->doc()), last);
   }
 
@@ -595,7 +618,7 @@ struct Store::Impl {
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr ||
                   json::path(old, {"metadata", "ownerReferences"}) != nullptr;
     ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
-    if (owners || is_deleting(old)) gc_dirty = true;
+    if (owners || (is_deleting(old) && matters_to_gc(old))) gc_dirty = true;
     after_write(t, p);
     return present(t, p);
   }
@@ -683,7 +706,7 @@ struct Store::Impl {
       }
       if (o.dry_run || !changed) return DeleteResult{present(t, o.dry_run ? json::share(std::move(d)) : cur), false};
       ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
-      gc_dirty = true;
+      if (matters_to_gc(p->doc())) gc_dirty = true;
       return DeleteResult{present(t, p), false};
     }
     if (o.dry_run) return DeleteResult{present(t, cur), true};

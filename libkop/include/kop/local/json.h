@@ -33,7 +33,8 @@ std::optional<JsonDoc> parse(std::string_view text, std::string* error = nullptr
 std::string dump(const JsonValue& v);
 std::string dump_pretty(const JsonValue& v);
 
-// Wraps a document (root must be an object) for sharing without copying it.
+// Wraps a document (root must be an object, else it becomes {}) for sharing, compacted into an
+// Object sized for it.
 ObjectPtr share(JsonDoc&& d);
 inline const JsonValue& root(const ObjectPtr& p) { return p->doc(); }
 
