@@ -112,8 +112,8 @@ Builder::Builder(const Snapshot& snapshot, const Options& options)
 
 void Builder::event(const ObjectRef& object, std::string reason, std::string field,
                     std::string message) {
-  events.push_back(Event{object, "Warning", std::move(reason), std::move(field),
-                         cat(object.kind, " ", object.key(), ": ", field, ": ", message)});
+  std::string text = cat(object.kind, " ", object.key(), ": ", field, ": ", message);
+  events.push_back(Event{object, "Warning", std::move(reason), std::move(field), std::move(text)});
 }
 
 const api::Object* Builder::find(const std::vector<api::ObjectPtr>& list, std::string_view ns,

@@ -302,9 +302,13 @@ class RouteTranslator {
         continue;
       }
       auto cluster = b_.resolve_backend(src, sfield, spec);
-      if (!cluster || weight == 0) continue;
-      route.clusters.push_back(WeightedCluster{*cluster, weight});
+      if (cluster) route.clusters.push_back(WeightedCluster{*cluster, weight});
     }
+    // Weight 0 takes no traffic; when every weight is 0 the services share evenly.
+    if (std::all_of(route.clusters.begin(), route.clusters.end(),
+                    [](const WeightedCluster& w) { return w.weight == 0; }))
+      for (auto& w : route.clusters) w.weight = 1;
+    std::erase_if(route.clusters, [](const WeightedCluster& w) { return w.weight == 0; });
     if (route.clusters.empty()) route.action = RouteAction::kUnavailable;
     b_.routes.push_back(RouteCandidate{ctx.host, std::move(route), ctx.age, order});
   }
