@@ -4,11 +4,33 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <map>
+#include <new>
 #include <random>
 #include <vector>
 
+#include "kop/proxy/load_balancer.h"
 #include "test_util.h"
+
+// Counts heap allocations, to check that lookups do not allocate.
+namespace {
+std::atomic<long> g_allocations{0};
+volatile std::size_t benchmark_sink = 0;
+}  // namespace
+// noinline: GCC's -Wmismatched-new-delete misfires when these are inlined into callers.
+__attribute__((noinline)) void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+__attribute__((noinline)) void operator delete(void* p) noexcept {
+  std::free(p);
+}
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace kop::proxy {
 namespace {
@@ -532,6 +554,66 @@ TEST(StringMap, CaseInsensitiveHashAndEqualityAgree) {
   m.emplace("shop.example.com", 1);
   EXPECT_EQ(m.count(std::string_view("SHOP.Example.COM")), 1u);
   EXPECT_EQ(m.count(std::string_view("shop.example.co")), 0u);
+}
+
+}  // namespace
+}  // namespace kop::proxy
+
+namespace kop::proxy {
+namespace {
+
+TEST(RouteTable, LookupsAndChoicesDoNotAllocate) {
+  auto t = compile_or_die(R"({"version":"kop.proxy/v1",
+    "listeners":[{"name":"l","address":"0.0.0.0:80"}],
+    "clusters":[{"name":"c","endpoints":["10.0.0.1:80","10.0.0.2:80","10.0.0.3:80"],
+                 "lb_policy":"ring_hash","hash_on":{"header":"x-user"}}],
+    "virtual_hosts":[
+      {"name":"a","domains":["a.example.com","*.b.example.com"],"routes":[
+        {"match":{"exact":"/exact"},"forward":{"cluster":"c"}},
+        {"match":{"regex":"/r/[0-9]+"},"forward":{"cluster":"c"}},
+        {"match":{"prefix":"/api","headers":[{"name":"x-canary","regex":"y.*"}]},"forward":{"cluster":"c"}},
+        {"match":{"prefix":"/api"},"forward":{"cluster":"c"}},
+        {"match":{"string_prefix":"/s"},"forward":{"cluster":"c"}},
+        {"forward":{"cluster":"c"}}]},
+      {"name":"any","domains":["*"],"routes":[{"direct_response":{"status":404}}]}]})");
+  ASSERT_NE(t, nullptr);
+  const Listener* l = t->find_listener("l");
+  const Cluster& c = t->cluster(0);
+  LoadBalancer lb(c, 1);
+  HeaderField headers[] = {{"X-Canary", "yes"}, {"x-user", "bob"}};
+  const char* hosts[] = {"A.example.com:80", "x.b.example.com", "nope", "[::1]:80"};
+  const char* paths[] = {"/exact", "/r/12", "/api/x", "/sx", "/", "/r/x"};
+  long found = 0;
+  auto run = [&] {
+    for (const char* h : hosts) {
+      for (const char* p : paths) {
+        const VirtualHost* vh = t->find_virtual_host(*l, h);
+        RequestView r;
+        r.method = "GET";
+        r.path = p;
+        r.headers = headers;
+        const Route* route = t->match(*vh, r);
+        found += route != nullptr;
+        uint64_t key = 0;
+        LbContext ctx{.now = MonoClock::now()};
+        ctx.has_hash = c.hash_key(r, &key);
+        ctx.hash = key;
+        uint32_t e = lb.choose(ctx);
+        c.health().report(e, UpstreamResult::kSuccess, ctx.now);
+      }
+    }
+  };
+  run();  // warm-up: RE2 builds its DFA states lazily on first use
+  long before = g_allocations.load();
+  {
+    std::string probe(100, 'x');  // the counter does see allocations
+    EXPECT_GT(g_allocations.load() - before, 0);
+    benchmark_sink = probe.size();
+  }
+  before = g_allocations.load();
+  for (int i = 0; i < 100; ++i) run();
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_GT(found, 0);
 }
 
 }  // namespace
