@@ -150,7 +150,7 @@ struct ForwardAction {
 struct RedirectAction {
   std::optional<std::string> scheme;          // "http" / "https"; default: keep
   std::optional<std::string> host;            // default: keep
-  std::optional<uint16_t> port;               // default: keep (dropped when scheme changes)
+  std::optional<uint16_t> port;               // default: keep (dropped when scheme or host changes)
   std::optional<std::string> path;            // replaces the whole path
   std::optional<std::string> prefix_rewrite;  // replaces the matched prefix
   bool strip_query = false;                   // default false
