@@ -438,7 +438,8 @@ TEST_F(ProxySmuggling, ObsFoldAndBadCharacters) {
   expect_rejected("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n",
                   400);
   expect_rejected("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", 400);
-  expect_rejected(std::string("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\0b\r\n\r\n", 40), 400);
+  static const char kNul[] = "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\0b\r\n\r\n";
+  expect_rejected(std::string(kNul, sizeof kNul - 1), 400);
   expect_rejected("GET / HTTP/1.1\nHost: a\n\n", 400);
   expect_rejected("GET http://other.test/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   expect_rejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 501);
