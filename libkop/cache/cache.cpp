@@ -234,6 +234,7 @@ absl::StatusOr<std::vector<api::ObjectPtr>> Cache::list(const api::GroupVersionK
   for (api::ObjectPtr& obj : candidates) {
     if (options.index && !ns.empty() && obj->namespace_() != ns) continue;
     if (!labels_match(*obj, options.match_labels)) continue;
+    if (options.label_selector && !options.label_selector->matches(*obj)) continue;
     out.push_back(std::move(obj));
   }
   return out;

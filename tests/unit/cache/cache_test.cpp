@@ -84,6 +84,10 @@ TEST(Cache, OneSharedInformerPerKindAndReadsFromIt) {
   web.match_labels = {{"app", "web"}};
   EXPECT_EQ(keys(*cache.list(kConfigMap, web)),
             (std::vector<std::string>{"a/web", "b/web", "c/web"}));
+  CacheListOptions not_web;
+  not_web.namespace_ = "c";
+  not_web.label_selector = *api::LabelSelector::parse("app notin (web)");
+  EXPECT_EQ(keys(*cache.list(kConfigMap, not_web)), (std::vector<std::string>{"c/db"}));
 }
 
 TEST(Cache, ReadingAnUnwatchedKindIsAnErrorNotANewWatch) {

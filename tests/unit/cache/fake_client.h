@@ -254,7 +254,8 @@ class FakeClient : public client::Client {
     return unsupported();
   }
 
-  absl::Duration wait_ = absl::Seconds(2);
+  absl::Duration wait_ =
+      absl::Milliseconds(500);  // bounds the wait at stop() when nothing is queued
 
  private:
   static absl::Status unsupported() { return absl::UnimplementedError("fake: read-only"); }

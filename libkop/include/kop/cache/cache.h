@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "kop/api/gvk.h"
+#include "kop/api/labels.h"
 #include "kop/api/object.h"
 #include "kop/cache/informer.h"
 #include "kop/cache/shared_informer.h"
@@ -84,6 +85,8 @@ struct CacheListOptions {
   std::string namespace_;  // Defaults to "" = all namespaces the informer watches.
   // Equality label match: every key must be present with the value. Defaults to none.
   std::map<std::string, std::string, std::less<>> match_labels;
+  // A full label selector ("app in (a,b),!canary"), applied with match_labels. Defaults to none.
+  std::optional<api::LabelSelector> label_selector;
   // An index lookup (index name, value), e.g. a field index. Defaults to none.
   std::optional<std::pair<std::string, std::string>> index;
 };
