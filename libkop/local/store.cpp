@@ -413,6 +413,18 @@ struct Store::Impl {
                                  t.kind + ")");
     }
     std::string storage_av = t.group.empty() ? t.storage_version : t.group + "/" + t.storage_version;
+    if (av.empty() || kind.empty()) {
+      // Objects read back start with kind and apiVersion, as the API server writes them.
+      JsonValue out(rapidjson::kObjectType);
+      out.AddMember("kind", json::str(t.kind, a), a);
+      out.AddMember("apiVersion", json::str(storage_av, a), a);
+      for (auto& m : d.GetObject()) {
+        std::string_view k = json::view(m.name);
+        if (k != "kind" && k != "apiVersion") out.AddMember(m.name, m.value, a);
+      }
+      static_cast<JsonValue&>(d) = std::move(out);
+      return std::nullopt;
+    }
     json::set_string(d, "apiVersion", storage_av, a);
     json::set_string(d, "kind", t.kind, a);
     return std::nullopt;

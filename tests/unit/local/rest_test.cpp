@@ -1,0 +1,135 @@
+// The REST layer without sockets: paths, discovery, status codes, Status bodies, Table output,
+// deletecollection, watch encoding.
+#include <gtest/gtest.h>
+
+#include "rest.h"
+#include "test_util.h"
+
+namespace kop::local {
+namespace {
+
+using namespace testing;
+
+class Rest : public ::testing::Test {
+ protected:
+  rest::Response call(std::string method, std::string target, std::string body = {},
+                      std::map<std::string, std::string> headers = {}) {
+    rest::Request r{std::move(method), std::move(target), std::move(headers), std::move(body)};
+    if (!r.body.empty() && !r.headers.count("content-type")) r.headers["content-type"] = "application/json";
+    return rest::handle(store, opts, r);
+  }
+  JsonDoc body(const rest::Response& r) { return J(r.body); }
+  Store store;
+  rest::Options opts{"", "127.0.0.1:6443"};
+};
+
+TEST_F(Rest, Discovery) {
+  auto api = call("GET", "/api");
+  EXPECT_EQ(api.status, 200);
+  EXPECT_EQ(json::get_string(body(api), "kind"), "APIVersions");
+  auto v1 = body(call("GET", "/api/v1"));
+  bool pods_status = false, cms = false;
+  for (auto& r : v1["resources"].GetArray()) {
+    if (json::get_string(r, "name") == "pods/status") pods_status = true;
+    if (json::get_string(r, "name") == "configmaps") {
+      cms = true;
+      EXPECT_EQ(json::dump(*json::get(r, "shortNames")), R"(["cm"])");
+      EXPECT_TRUE(json::get(r, "namespaced")->GetBool());
+    }
+  }
+  EXPECT_TRUE(pods_status && cms);
+  auto apis = body(call("GET", "/apis"));
+  bool networking = false;
+  for (auto& g : apis["groups"].GetArray()) networking = networking || json::get_string(g, "name") == "networking.k8s.io";
+  EXPECT_TRUE(networking);
+  EXPECT_EQ(call("GET", "/apis/networking.k8s.io/v1").status, 200);
+  EXPECT_EQ(call("GET", "/apis/nope.example.com/v1").status, 404);
+  EXPECT_EQ(call("GET", "/version").status, 200);
+  EXPECT_EQ(call("GET", "/openapi/v2").status, 404);
+  auto oa = body(call("GET", "/openapi/v3"));
+  EXPECT_TRUE(json::path(oa, {"paths", "apis/networking.k8s.io/v1"}));
+  auto gv = body(call("GET", "/openapi/v3/api/v1"));
+  EXPECT_TRUE(json::path(gv, {"paths", "/api/v1/namespaces/{namespace}/configmaps/{name}", "patch"}));
+}
+
+TEST_F(Rest, VerbsAndStatusCodes) {
+  auto c = call("POST", "/api/v1/namespaces/default/configmaps", R"({"metadata":{"name":"a"},"data":{"k":"v"}})");
+  EXPECT_EQ(c.status, 201) << c.body;
+  EXPECT_EQ(c.body.substr(0, 37), R"({"kind":"ConfigMap","apiVersion":"v1")");
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/a").status, 200);
+  auto nf = call("GET", "/api/v1/namespaces/default/configmaps/zz");
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_EQ(nf.body, errors::not_found("", "configmaps", "zz").to_json_string());
+  auto list = body(call("GET", "/api/v1/configmaps?labelSelector=&limit=10"));
+  EXPECT_EQ(json::get_string(list, "kind"), "ConfigMapList");
+  EXPECT_EQ(call("PUT", "/api/v1/namespaces/default/configmaps/a", R"({"metadata":{"name":"a"},"data":{"k":"w"}})").status, 200);
+  auto p = call("PATCH", "/api/v1/namespaces/default/configmaps/a", R"({"data":{"x":"y"}})",
+                {{"content-type", "application/merge-patch+json"}});
+  EXPECT_EQ(p.status, 200) << p.body;
+  auto bad = call("PATCH", "/api/v1/namespaces/default/configmaps/a", "{}", {{"content-type", "text/plain"}});
+  EXPECT_EQ(bad.status, 415);
+  auto apply = call("PATCH", "/api/v1/namespaces/default/configmaps/b?fieldManager=m",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n", {{"content-type", "application/apply-patch+yaml"}});
+  EXPECT_EQ(apply.status, 201) << apply.body;
+  auto del = call("DELETE", "/api/v1/namespaces/default/configmaps/a");
+  EXPECT_EQ(del.status, 200);
+  EXPECT_EQ(json::get_string(body(del), "status"), "Success");
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/nothings").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/b/scale").status, 404);
+  // Cluster-scoped objects and the namespace subresource path.
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/status").status, 200);
+  auto proto = call("POST", "/api/v1/namespaces/default/configmaps", "\x6b\x38\x73\x00",
+                    {{"content-type", "application/vnd.kubernetes.protobuf"}});
+  EXPECT_EQ(proto.status, 415);
+}
+
+TEST_F(Rest, DeleteCollectionAndOptionsBody) {
+  for (auto n : {"a", "b", "c"}) {
+    call("POST", "/api/v1/namespaces/default/configmaps", std::string(R"({"metadata":{"name":")") + n + R"(","labels":{"x":")" + (std::string(n) == "c" ? "n" : "y") + R"("}}})");
+  }
+  auto d = call("DELETE", "/api/v1/namespaces/default/configmaps?labelSelector=x%3Dy");
+  EXPECT_EQ(d.status, 200);
+  EXPECT_EQ(body(d)["items"].Size(), 2u);
+  auto rest = body(call("GET", "/api/v1/namespaces/default/configmaps"));
+  EXPECT_EQ(rest["items"].Size(), 1u);
+  auto pre = call("DELETE", "/api/v1/namespaces/default/configmaps/c", R"({"preconditions":{"uid":"other"}})");
+  EXPECT_EQ(pre.status, 409);
+}
+
+TEST_F(Rest, TableOutput) {
+  call("POST", "/api/v1/namespaces/default/services", R"({"metadata":{"name":"web"},"spec":{"ports":[{"port":80}]}})");
+  auto t = call("GET", "/api/v1/namespaces/default/services", "",
+                {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}});
+  ASSERT_EQ(t.status, 200);
+  auto d = body(t);
+  EXPECT_EQ(json::get_string(d, "kind"), "Table");
+  std::vector<std::string> cols;
+  for (auto& c : d["columnDefinitions"].GetArray()) cols.emplace_back(json::get_string(c, "name"));
+  EXPECT_EQ(cols, (std::vector<std::string>{"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age"}));
+  ASSERT_EQ(d["rows"].Size(), 1u);
+  EXPECT_EQ(json::view(d["rows"][0]["cells"][0]), "web");
+  EXPECT_EQ(json::view(d["rows"][0]["cells"][4]), "80/TCP");
+  EXPECT_EQ(json::get_string(d["rows"][0]["object"], "kind"), "PartialObjectMetadata");
+}
+
+TEST_F(Rest, AuthAndWatchEncoding) {
+  opts.token = "t";
+  EXPECT_EQ(call("GET", "/api/v1/configmaps").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/configmaps", "", {{"authorization", "Bearer t"}}).status, 200);
+  auto w = call("GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0", "", {{"authorization", "Bearer t"}});
+  ASSERT_TRUE(w.watch);
+  auto cm = store.registry().by_resource("", "v1", "configmaps");
+  ASSERT_TRUE(store.create(*cm, "default", configmap("x")).ok());
+  auto ev = w.watch->next(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(ev);
+  std::string line = rest::encode_event(*ev, *cm, false);
+  EXPECT_EQ(line.substr(0, 26), R"({"type":"ADDED","object":{)");
+  EXPECT_EQ(line.back(), '\n');
+  auto rvm = call("GET", "/api/v1/configmaps?watch=true&resourceVersionMatch=Exact&resourceVersion=1", "",
+                  {{"authorization", "Bearer t"}});
+  EXPECT_EQ(rvm.status, 422);
+}
+
+}  // namespace
+}  // namespace kop::local
