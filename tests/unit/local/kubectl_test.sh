@@ -88,5 +88,24 @@ check "invalid ingress message" 'spec.rules[0].http.paths[0].pathType: Required 
 check "delete -f" 'deployment.apps "web" deleted' kubectl delete -f "$dir/app.yaml"
 check "gone after delete" "NotFound" kubectl get deployment web
 check "wrong token is 401" "Unauthorized" kubectl --token=wrong get configmaps
+# A second server fed by --crds and --manifests: printer columns of the CRD, objects in step.
+mkdir -p "$dir/crds" "$dir/manifests"
+cp "$(dirname "$0")/../../testdata/local/widgets-crd.yaml" "$dir/crds/"
+cat >"$dir/manifests/w.yaml" <<'YAML'
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: first}
+spec: {size: 7}
+YAML
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$KOP_LOCAL" --listen 127.0.0.1:$port2 --crds "$dir/crds" --manifests "$dir/manifests" --write-kubeconfig "$dir/kc2" >"$dir/log2" 2>&1 &
+pid2=$!
+for _ in $(seq 50); do [ -s "$dir/kc2" ] && break; sleep 0.1; done
+check "crd printer column" "SIZE" kubectl --kubeconfig "$dir/kc2" get widgets
+check "manifest object" "7" kubectl --kubeconfig "$dir/kc2" get widget first -o jsonpath='{.spec.size}'
+printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: second}\nspec: {size: 2}\n' >"$dir/manifests/w2.yaml"
+sleep 1.5
+check "manifest added while running" "second" kubectl --kubeconfig "$dir/kc2" get widgets -o name
+kill $pid2 2>/dev/null; wait $pid2 2>/dev/null
 echo "kubectl: $fails failed"
 [ $fails -eq 0 ]

@@ -269,3 +269,31 @@ TEST(Watch, InjectedErrorsForVerbs) {
 
 }  // namespace
 }  // namespace kop::local
+
+namespace kop::local {
+namespace {
+
+TEST(Faults, LatencyAndOtherCodes) {
+  Store s;
+  auto cm = testing::type(s, "", "v1", "configmaps");
+  s.faults().set_latency(std::chrono::milliseconds(60));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(s.list(*cm, "").ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(55));
+  s.faults().clear();
+  s.faults().fail("create", 503, 1);
+  s.faults().fail("get", 504, 1);
+  s.faults().fail("list", 410, 1);
+  EXPECT_EQ(s.create(*cm, "default", testing::configmap("a")).status().code, 503);
+  EXPECT_EQ(s.get(*cm, "default", "a").status().code, 504);
+  auto l = s.list(*cm, "");
+  EXPECT_EQ(l.status().code, 410);
+  EXPECT_EQ(l.status().message, "The resourceVersion for the provided list is too old.");
+  s.faults().fail("*", 500, -1);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.list(*cm, "").status().code, 500);
+  s.faults().clear();
+  EXPECT_TRUE(s.list(*cm, "").ok());
+}
+
+}  // namespace
+}  // namespace kop::local
