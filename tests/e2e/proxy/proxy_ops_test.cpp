@@ -175,6 +175,52 @@ TEST_F(ProxyOps, AdminEndpointsAndMetrics) {
   EXPECT_EQ(http(admin, get("/nope", true)).status, 404);
 }
 
+TEST_F(ProxyOps, ActiveHealthChecksTakeEndpointsOutAndBack) {
+  std::atomic<bool> sick{true};
+  Backend bad([&](const BackendRequest& q) {
+    BackendResponse r;
+    if (q.target == "/healthz" && sick) r.status = 503;
+    r.body = "bad";
+    return r;
+  });
+  Backend good([](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "good";
+    return r;
+  });
+  std::string cfg = config({bad.address(), good.address()}, 1);
+  cfg.replace(cfg.find("]}],\"admin\""), 4,
+              "],\"health_check\":{\"path\":\"/healthz\",\"interval_ms\":100,\"timeout_ms\":500,"
+              "\"unhealthy_threshold\":2,\"healthy_threshold\":2}}],");
+  ProxyProcess p(dir_, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  auto metric = [&] { return http(p.admin_port(), get("/metrics", true)).body; };
+  std::string bad_line =
+      "kop_proxy_upstream_endpoint_healthy{cluster=\"be\",endpoint=\"" + bad.address() + "\"} ";
+  bool out = false;
+  for (int i = 0; i < 50 && !out; ++i) {
+    out = metric().find(bad_line + "0") != std::string::npos;
+    if (!out) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(out) << metric();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(http(p.port("http"), get("/x")).body, "good");
+  // The probes reached the bad endpoint with the configured path.
+  bool probed = false;
+  for (const auto& r : bad.requests())
+    probed = probed || (r.target == "/healthz" && r.header("user-agent") == "kop-health-check");
+  EXPECT_TRUE(probed);
+  sick = false;
+  bool back = false;
+  for (int i = 0; i < 50 && !back; ++i) {
+    back = metric().find(bad_line + "1") != std::string::npos;
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(back);
+  int bad_hits = 0;
+  for (int i = 0; i < 10; ++i) bad_hits += http(p.port("http"), get("/x")).body == "bad";
+  EXPECT_GT(bad_hits, 0);
+}
+
 TEST_F(ProxyOps, AccessLogWritesOneJsonLinePerRequest) {
   Backend be;
   std::string log = dir_.file("access.log");

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
+#include "health_check.h"
 #include "server.h"
 
 namespace kop::proxy::server {
@@ -159,6 +160,7 @@ class ProxyImpl {
   std::condition_variable log_cv_;
   FILE* log_file_ = nullptr;
   std::string log_path_;
+  std::unique_ptr<HealthChecker> health_;
 };
 
 absl::Status ProxyImpl::apply(const Config& config) {
@@ -276,6 +278,10 @@ absl::Status ProxyImpl::apply(const Config& config) {
     for (size_t i = 0; i < nworkers; ++i) workers_.push_back(std::make_unique<Worker>(uint32_t(i)));
   }
   for (auto& w : workers_) w->publish(snap);
+  bool any_hc = false;
+  for (const auto& c : t.clusters()) any_hc = any_hc || c->config.health_check.has_value();
+  if (any_hc && !health_) health_ = std::make_unique<HealthChecker>();
+  if (health_) health_->update(snap);
   for (const auto& name : removed)
     for (auto& w : workers_) w->remove_listener(name);
   for (auto& n : added) {
@@ -326,6 +332,7 @@ void ProxyImpl::shutdown(std::optional<std::chrono::milliseconds> grace) {
   stopping_ = true;
   std::chrono::milliseconds g =
       grace ? *grace : (current_ ? current_->settings.drain_timeout : std::chrono::milliseconds(0));
+  health_.reset();
   for (auto& w : workers_) w->drain();
   auto deadline = std::chrono::steady_clock::now() + g;
   for (;;) {

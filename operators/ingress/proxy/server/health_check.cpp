@@ -1,0 +1,181 @@
+// Active HTTP health checks: one thread probes every endpoint of the clusters that configure a
+// health_check (GET path, Connection: close, status in expected_statuses within timeout) and
+// reports into the cluster's shared OutlierDetector, which load balancers consult. Probes of
+// one round run concurrently (non-blocking sockets, one poll loop), so a slow endpoint costs
+// its timeout once, not once per endpoint.
+#include "health_check.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace kop::proxy::server {
+struct HealthProbe {
+  std::shared_ptr<const Cluster> cluster;
+  size_t endpoint = 0;
+  int fd = -1;
+  bool connected = false;
+  std::string request;
+  size_t sent = 0;
+  std::string response;
+  bool done = false;
+  bool ok = false;
+};
+
+namespace {
+
+bool status_expected(const HealthCheckConfig& hc, int status) {
+  for (const StatusRange& r : hc.expected_statuses)
+    if (status >= int(r.start) && status <= int(r.end)) return true;
+  return false;
+}
+
+void finish(HealthProbe& p) {
+  if (p.fd >= 0) ::close(p.fd);
+  p.fd = -1;
+  p.done = true;
+}
+
+}  // namespace
+
+HealthChecker::HealthChecker() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+HealthChecker::~HealthChecker() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void HealthChecker::update(std::shared_ptr<const Snapshot> snap) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    snap_ = std::move(snap);
+  }
+  cv_.notify_all();
+}
+
+void HealthChecker::loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    std::shared_ptr<const Snapshot> snap = snap_;
+    auto now = Clock::now();
+    auto next = now + std::chrono::seconds(1);
+    std::vector<HealthProbe> probes;
+    if (snap) {
+      for (const auto& c : snap->table->clusters()) {
+        if (!c->config.health_check) continue;
+        const HealthCheckConfig& hc = *c->config.health_check;
+        for (size_t i = 0; i < c->endpoints.size(); ++i) {
+          std::string key = c->name + "|" + c->endpoints[i].address_text;
+          auto& due = due_[key];
+          if (due > now) {
+            next = std::min(next, due);
+            continue;
+          }
+          due = now + hc.interval;
+          next = std::min(next, due);
+          HealthProbe p;
+          p.cluster = c;
+          p.endpoint = i;
+          std::string host = hc.host.empty() ? c->endpoints[i].address_text : hc.host;
+          p.request = "GET " + hc.path + " HTTP/1.1\r\nHost: " + host +
+                      "\r\nUser-Agent: kop-health-check\r\nConnection: close\r\n\r\n";
+          probes.push_back(std::move(p));
+        }
+      }
+    }
+    if (!probes.empty()) {
+      l.unlock();
+      run(probes, *snap);
+      l.lock();
+      for (HealthProbe& p : probes) {
+        if (p.cluster->outlier) p.cluster->health().report_health_check(p.endpoint, p.ok);
+      }
+      continue;  // recompute the schedule
+    }
+    cv_.wait_until(l, next);
+  }
+}
+
+void HealthChecker::run(std::vector<HealthProbe>& probes, const Snapshot& snap) {
+  // Start every connection.
+  Clock::duration longest{0};
+  for (HealthProbe& p : probes) {
+    const auto& hc = *p.cluster->config.health_check;
+    longest = std::max<Clock::duration>(longest, hc.timeout);
+    auto r = snap.resolved.find(p.cluster->endpoints[p.endpoint].address_text);
+    if (r == snap.resolved.end()) {
+      finish(p);
+      continue;
+    }
+    const tcp::endpoint& ep = r->second;
+    p.fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (p.fd < 0) {
+      finish(p);
+      continue;
+    }
+    if (::connect(p.fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 && errno != EINPROGRESS)
+      finish(p);
+  }
+  auto deadline = Clock::now() + longest;
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<HealthProbe*> owners;
+    for (HealthProbe& p : probes) {
+      if (p.done) continue;
+      short ev = p.sent < p.request.size() ? POLLOUT : POLLIN;
+      fds.push_back({p.fd, ev, 0});
+      owners.push_back(&p);
+    }
+    if (fds.empty()) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n <= 0) continue;
+    for (size_t k = 0; k < fds.size(); ++k) {
+      HealthProbe& p = *owners[k];
+      if (!fds[k].revents) continue;
+      if (p.sent < p.request.size()) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+          finish(p);
+          continue;
+        }
+        ssize_t w =
+            ::send(p.fd, p.request.data() + p.sent, p.request.size() - p.sent, MSG_NOSIGNAL);
+        if (w <= 0) {
+          finish(p);
+          continue;
+        }
+        p.sent += static_cast<size_t>(w);
+        continue;
+      }
+      char buf[512];
+      ssize_t r = ::recv(p.fd, buf, sizeof buf, 0);
+      if (r > 0) p.response.append(buf, static_cast<size_t>(r));
+      // "HTTP/1.x SSS" is all we need.
+      if (p.response.size() >= 12 || r <= 0) {
+        if (p.response.size() >= 12 && p.response.compare(0, 7, "HTTP/1.") == 0) {
+          int status = std::atoi(p.response.c_str() + 9);
+          p.ok = status_expected(*p.cluster->config.health_check, status);
+        }
+        finish(p);
+      }
+    }
+  }
+  for (HealthProbe& p : probes)
+    if (!p.done) finish(p);  // timed out: not ok
+}
+
+}  // namespace kop::proxy::server

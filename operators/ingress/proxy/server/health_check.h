@@ -1,0 +1,39 @@
+// HealthChecker: the active HTTP health checks of every cluster with a health_check, on one
+// background thread, reporting into the clusters' shared OutlierDetector (see
+// health_check.cpp). update() hands it each newly published snapshot.
+// Threading: update() from the control thread; probes run on the checker's own thread.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server.h"
+
+namespace kop::proxy::server {
+
+struct HealthProbe;
+
+class HealthChecker {
+ public:
+  HealthChecker();
+  ~HealthChecker();
+  void update(std::shared_ptr<const Snapshot> snap);
+
+ private:
+  void loop();
+  void run(std::vector<HealthProbe>& probes, const Snapshot& snap);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::shared_ptr<const Snapshot> snap_;
+  std::map<std::string, Clock::time_point> due_;  // "cluster|endpoint" -> next probe
+  std::thread thread_;
+};
+
+}  // namespace kop::proxy::server
