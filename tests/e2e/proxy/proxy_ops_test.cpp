@@ -221,6 +221,50 @@ TEST_F(ProxyOps, ActiveHealthChecksTakeEndpointsOutAndBack) {
   EXPECT_GT(bad_hits, 0);
 }
 
+TEST_F(ProxyOps, RoundRobinSpreadsAndOutliersAreEjectedThenReturn) {
+  std::atomic<bool> failing{false};
+  Backend a([&](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "a";
+    if (failing) r.status = 500;
+    return r;
+  });
+  Backend b([](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "b";
+    return r;
+  });
+  std::string cfg = config({a.address(), b.address()}, 1);
+  cfg.replace(cfg.find("\"workers\":2"), 11, "\"workers\":1");  // one round-robin cursor
+  cfg.replace(cfg.find("]}],\"admin\""), 4,
+              "],\"outlier_detection\":{\"consecutive_5xx\":2,\"base_ejection_time_ms\":400,"
+              "\"max_ejection_percent\":50}}],");
+  ProxyProcess p(dir_, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  int na = 0, nb = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::string body = http(p.port("http"), get("/x")).body;
+    na += body == "a";
+    nb += body == "b";
+  }
+  EXPECT_EQ(na, 20);
+  EXPECT_EQ(nb, 20);
+  failing = true;
+  int errors = 0;
+  for (int i = 0; i < 20; ++i) errors += http(p.port("http"), get("/x")).status == 500;
+  EXPECT_EQ(errors, 2);  // two 5xx in a row eject a; then only b answers
+  failing = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  na = 0;
+  for (int i = 0; i < 10; ++i) na += http(p.port("http"), get("/x")).body == "a";
+  EXPECT_GT(na, 0);  // back after the ejection time
+  auto m = http(p.admin_port(), get("/metrics", true)).body;
+  EXPECT_NE(m.find("kop_proxy_upstream_endpoint_ejections_total{cluster=\"be\",endpoint=\"" +
+                   a.address() + "\"} 1"),
+            std::string::npos)
+      << m;
+}
+
 TEST_F(ProxyOps, AccessLogWritesOneJsonLinePerRequest) {
   Backend be;
   std::string log = dir_.file("access.log");
