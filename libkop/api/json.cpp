@@ -32,8 +32,11 @@ bool remove_member(Value& obj, std::string_view key) {
   return true;
 }
 
-std::string to_json(const Value& v) {
-  rapidjson::StringBuffer sb;
+std::string to_json(const Value& v, size_t size_hint) {
+  // RapidJSON's Writer has a fast path for its own StringBuffer (reserve, then unchecked puts);
+  // pre-sizing it and copying once beats writing into a std::string directly.
+  rapidjson::StringBuffer sb(nullptr,
+                             size_hint ? size_hint : rapidjson::StringBuffer::kDefaultCapacity);
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   v.Accept(w);
   return std::string(sb.GetString(), sb.GetSize());

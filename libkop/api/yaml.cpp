@@ -561,7 +561,9 @@ absl::StatusOr<std::vector<Object>> parse_yaml_objects(std::string_view text,
       continue;
     }
     if (auto s = check_object(d.doc, source, d.mark, d.index, "the document "); !s.ok()) return s;
-    auto obj = Object::from_document(std::move(d.doc));
+    // A copy rather than from_document(): the builder's pool has 64 KiB chunks, the copy's is
+    // sized to the object.
+    auto obj = Object::from_value(d.doc);
     if (!obj.ok()) return obj.status();
     out.push_back(*std::move(obj));
   }

@@ -428,6 +428,26 @@ TEST(ObjectTest, SharedImmutableReadsFromManyThreads) {
   EXPECT_EQ(p->name(), "web-0");
 }
 
+// Each Object's pool is sized for it: one chunk for a parsed or copied object (a default
+// rapidjson::Document would reserve 64 KiB), growing by small chunks on edits.
+TEST(ObjectTest, PoolsAreSizedToTheObject) {
+  Object o = pod();
+  size_t text = o.to_json().size();
+  EXPECT_GE(o.allocator().Size(), text);  // the DOM is about twice the compact text
+  EXPECT_LE(o.allocator().Capacity(), 3 * text);
+  Object copy = o;
+  EXPECT_EQ(copy.allocator().Size(), o.allocator().Size());
+  EXPECT_LE(copy.allocator().Capacity(), copy.allocator().Size() + 64);  // exact, one chunk
+  auto from_value = Object::from_value(o.doc());
+  ASSERT_TRUE(from_value.ok());
+  EXPECT_LE(from_value->allocator().Capacity(), from_value->allocator().Size() + 64);
+  size_t before = copy.allocator().Capacity();
+  copy.set_annotation("a-rather-long-annotation-key", "and a value that does not fit inline");
+  EXPECT_LE(copy.allocator().Capacity(), before + 2048);  // grows by small chunks
+  Object empty;
+  EXPECT_LT(empty.allocator().Capacity(), 1024u);
+}
+
 TEST(TimeTest, ParseAndFormat) {
   EXPECT_EQ(parse_time("2024-05-01T12:00:00Z"), absl::FromUnixSeconds(1714564800));
   EXPECT_EQ(parse_time("2024-05-01T14:00:00+02:00"), absl::FromUnixSeconds(1714564800));

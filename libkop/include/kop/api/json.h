@@ -102,8 +102,8 @@ Value& ensure_object(Value& obj, std::string_view key, Allocator& alloc);
 // Removes member `key`; true when it was there.
 bool remove_member(Value& obj, std::string_view key);
 
-// Compact JSON text of any value.
-std::string to_json(const Value& v);
+// Compact JSON text of any value. `size_hint` (bytes) pre-sizes the output.
+std::string to_json(const Value& v, size_t size_hint = 0);
 // Indented (2 spaces) JSON text of any value.
 std::string to_json_pretty(const Value& v);
 

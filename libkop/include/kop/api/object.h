@@ -16,9 +16,12 @@
 // remove() or mutable doc() use may invalidate them. Holding an ObjectPtr keeps them valid,
 // since a shared object is never modified.
 //
-// Memory: the document's pool allocator never frees; replacing a string keeps the old bytes
-// until the Object dies. Objects are short-lived or immutable, so this is the right trade; an
-// object mutated in a long loop should be re-copied (the copy is compact).
+// Memory: each Object owns a RapidJSON pool sized for it: parse() reserves about what the DOM of
+// compact JSON needs (~2x the text), a copy or from_value() exactly what the source needs, then
+// the pool grows in 1 KiB chunks. (A default rapidjson::Document would take 64 KiB per object.)
+// The pool never frees: replacing a string keeps the old bytes until the Object dies. Objects
+// are short-lived or immutable, so this is the right trade; an object mutated many times, or
+// parsed from pretty-printed text, should be re-copied before it is kept (the copy is compact).
 //
 // Invariant: the root is always a JSON object. Accessors tolerate anything (a missing or
 // wrong-typed field reads as absent), so raw doc() edits cannot make them crash.
@@ -72,12 +75,16 @@ class Object {
 
   // Parses JSON text. Errors (InvalidArgument) name the byte offset; the root must be an object.
   static absl::StatusOr<Object> parse(std::string_view json);
-  // Deep-copies an existing value; it must be a JSON object.
+  // Copies an existing value (it must be a JSON object) into a pool of exactly the needed size.
+  // As with rapidjson's CopyFrom, strings the source holds by reference (rapidjson::StringRef)
+  // stay references; every string parsed from text is copied.
   static absl::StatusOr<Object> from_value(const Value& value);
-  // Takes over a document without copying; its root must be a JSON object.
+  // Takes over a document without copying; its root must be a JSON object. The document keeps
+  // its own allocator (64 KiB chunks for a default rapidjson::Document; copy the Object to
+  // compact it before keeping many of them).
   static absl::StatusOr<Object> from_document(Document&& doc);
 
-  Object(const Object& other);  // deep copy
+  Object(const Object& other);  // deep copy, into a pool of exactly the needed size
   Object& operator=(const Object& other);
   Object(Object&& other) noexcept;  // `other` is left empty ({})
   Object& operator=(Object&& other) noexcept;
@@ -208,7 +215,8 @@ class Object {
   Allocator& allocator() { return doc().GetAllocator(); }
 
  private:
-  explicit Object(std::unique_ptr<Document> doc);
+  struct Storage;  // the document and the pool it allocates from
+  explicit Object(std::unique_ptr<Storage> storage);
   void set_meta_string(std::string_view key, std::string_view value);
   Value& mutable_meta_map(std::string_view key);
 
@@ -216,7 +224,7 @@ class Object {
 
   // Held by pointer so that a move is a pointer swap and never invalidates views of the value.
   // A moved-from Object has none and reads as {}; the next write creates a fresh document.
-  std::unique_ptr<Document> doc_;
+  std::unique_ptr<Storage> storage_;
 };
 
 using ObjectPtr = std::shared_ptr<const Object>;
