@@ -273,13 +273,18 @@ TEST_F(ProxyOps, AccessLogWritesOneJsonLinePerRequest) {
   ASSERT_TRUE(p.started()) << p.output();
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(http(p.port("http"), get("/logged?i=" + std::to_string(i))).status, 200);
+  auto h2 = run({"curl", "-sS", "--http2-prior-knowledge",
+                 "http://127.0.0.1:" + std::to_string(p.port("http")) + "/over-h2"});
+  EXPECT_EQ(h2.exit_code, 0) << h2.err;
   std::string content;
   for (int i = 0; i < 50; ++i) {
     content = run({"cat", log}).out;
-    if (std::count(content.begin(), content.end(), '\n') >= 5) break;
+    if (std::count(content.begin(), content.end(), '\n') >= 6) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(std::count(content.begin(), content.end(), '\n'), 5) << content;
+  EXPECT_EQ(std::count(content.begin(), content.end(), '\n'), 6) << content;
+  EXPECT_NE(content.find("\"protocol\":\"h2\""), std::string::npos) << content;
+  EXPECT_NE(content.find("\"path\":\"/over-h2\""), std::string::npos) << content;
   EXPECT_NE(content.find("\"path\":\"/logged?i=3\""), std::string::npos) << content;
   EXPECT_NE(content.find("\"status\":200"), std::string::npos);
   EXPECT_NE(content.find("\"upstream\":\"" + be.address() + "\""), std::string::npos);
