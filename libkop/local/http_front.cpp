@@ -13,7 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <list>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -72,7 +72,8 @@ struct HttpFront::Impl {
   std::thread accept_thread;
   std::mutex mu;
   std::set<int> fds;  // open connections, to shut down on stop
-  std::list<std::thread> conns;
+  int active = 0;      // connection threads still running (they are detached)
+  std::condition_variable idle;
   rest::Options rest_opts;
 
   template <class Stream>
@@ -153,12 +154,10 @@ struct HttpFront::Impl {
     } else {
       serve(sock, fd);
     }
-    {
-      std::lock_guard<std::mutex> l(mu);
-      fds.erase(fd);
-    }
     sock.shutdown(tcp::socket::shutdown_both, ec);
     sock.close(ec);
+    std::lock_guard<std::mutex> l(mu);
+    fds.erase(fd);
   }
 
   void accept_loop() {
@@ -176,8 +175,15 @@ struct HttpFront::Impl {
         sock.close(ec);
         continue;
       }
-      std::lock_guard<std::mutex> l(mu);
-      conns.emplace_back([this, s = std::move(sock)]() mutable { on_connection(std::move(s)); });
+      {
+        std::lock_guard<std::mutex> l(mu);
+        ++active;
+      }
+      std::thread([this, s = std::move(sock)]() mutable {
+        on_connection(std::move(s));
+        std::lock_guard<std::mutex> l(mu);
+        if (--active == 0) idle.notify_all();
+      }).detach();
     }
   }
 };
@@ -246,17 +252,12 @@ void HttpFront::stop() {
     im.acceptor->close(ec);
   }
   if (im.accept_thread.joinable()) im.accept_thread.join();
-  {
-    std::lock_guard<std::mutex> l(im.mu);
+  // Wake every connection thread (blocked reads fail, watches see `stopping`) and wait for them:
+  // they use this Impl.
+  std::unique_lock<std::mutex> l(im.mu);
+  while (im.active > 0) {
     for (int fd : im.fds) ::shutdown(fd, SHUT_RDWR);
-  }
-  std::list<std::thread> conns;
-  {
-    std::lock_guard<std::mutex> l(im.mu);
-    conns.swap(im.conns);
-  }
-  for (auto& t : conns) {
-    if (t.joinable()) t.join();
+    im.idle.wait_for(l, std::chrono::milliseconds(100));
   }
 }
 
