@@ -1,0 +1,78 @@
+// kop/controller/reconciler.h: what a user of libkop writes — a Reconciler.
+//
+// A controller calls reconcile(ctx, request) whenever something about the object named by the
+// request may have changed. The request carries only namespace and name (level-based, as
+// controller-runtime's reconcile.Request): the reconciler reads the current state (typically
+// from the cache) and drives the world towards it. The answer decides what happens next:
+//   - an error (non-OK status): retried after the rate limiter's delay (exponential per key);
+//   - Result{.requeue_after = d} with d > 0: reconciled again after d, failures forgotten;
+//   - Result{.requeue = true}: retried after the rate limiter's delay;
+//   - Result{}: done; the key's failure history is forgotten.
+// An exception escaping reconcile() is caught by the controller, counted
+// (controller_runtime_reconcile_panics_total) and treated as an error.
+//
+// Threading: reconcile() is called from the controller's worker threads, up to
+// max_concurrent_reconciles at once, never twice at once for the same request.
+#pragma once
+
+#include <absl/hash/hash.h>
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include <functional>
+#include <stop_token>
+#include <string>
+
+namespace kop::controller {
+
+// The object to reconcile.
+struct Request {
+  std::string namespace_;  // "" for cluster-scoped objects
+  std::string name;
+
+  // "namespace/name" (or "name"), as the cache keys objects.
+  std::string key() const { return namespace_.empty() ? name : namespace_ + "/" + name; }
+  bool operator==(const Request&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Request& r) {
+    return H::combine(std::move(h), r.namespace_, r.name);
+  }
+};
+
+struct Result {
+  // Retry through the rate limiter (as if the reconcile failed, but not counted as an error).
+  // Defaults to false.
+  bool requeue = false;
+  // Reconcile again after this long (takes precedence over `requeue`). Defaults to 0 = not.
+  absl::Duration requeue_after = absl::ZeroDuration();
+};
+
+// What a reconcile may look at besides the request.
+struct Context {
+  // Requested when the controller stops: a long reconcile should return early.
+  std::stop_token stop;
+  // The controller's name (logs).
+  std::string_view controller;
+  bool stopping() const { return stop.stop_requested(); }
+};
+
+class Reconciler {
+ public:
+  virtual ~Reconciler() = default;
+  virtual absl::StatusOr<Result> reconcile(const Context& ctx, const Request& request) = 0;
+};
+
+// A Reconciler from a function.
+class ReconcilerFunc : public Reconciler {
+ public:
+  using Fn = std::function<absl::StatusOr<Result>(const Context&, const Request&)>;
+  explicit ReconcilerFunc(Fn fn) : fn_(std::move(fn)) {}
+  absl::StatusOr<Result> reconcile(const Context& ctx, const Request& request) override {
+    return fn_(ctx, request);
+  }
+
+ private:
+  Fn fn_;
+};
+
+}  // namespace kop::controller
