@@ -230,9 +230,6 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
   std::string_view type = json::get_string(*spec, "type");
   std::string_view cip = json::get_string(*spec, "clusterIP");
   bool headless = cip == "None";
-  if (!type.empty() && type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer" && type != "ExternalName") {
-    errs.push_back(field::not_supported("spec.type", type, {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}));
-  }
   const V* ports = json::get(*spec, "ports");
   bool has_ports = ports && ports->IsArray() && !ports->Empty();
   if (type == "ExternalName") {
@@ -244,9 +241,6 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
     }
   } else if (!has_ports && !headless) {
     errs.push_back(field::required("spec.ports"));
-  }
-  if (!cip.empty() && !headless) {
-    for (auto& m : is_valid_ip(cip)) errs.push_back(field::invalid("spec.clusterIP", cip, m));
   }
   if (has_ports) {
     std::set<std::string> names, keys;
@@ -282,6 +276,22 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
                                                 field::quote(proto) + ", Port:" + std::to_string(pn) + "}"));
       }
     }
+  }
+  // The order of ValidateService: ports, selector, sessionAffinity, type, then cluster IPs.
+  labels(json::get(*spec, "selector"), "spec.selector", errs);
+  std::string_view aff = json::get_string(*spec, "sessionAffinity");
+  if (aff.empty()) {
+    errs.push_back(field::required("spec.sessionAffinity"));
+  } else if (aff != "ClientIP" && aff != "None") {
+    errs.push_back(field::not_supported("spec.sessionAffinity", aff, {"ClientIP", "None"}));
+  }
+  if (type.empty()) {
+    errs.push_back(field::required("spec.type"));
+  } else if (type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer" && type != "ExternalName") {
+    errs.push_back(field::not_supported("spec.type", type, {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}));
+  }
+  if (!cip.empty() && !headless) {
+    for (auto& m : is_valid_ip(cip)) errs.push_back(field::invalid("spec.clusterIP", cip, m));
   }
   if (old) {
     std::string_view ocip = json::path_string(*old, {"spec", "clusterIP"});

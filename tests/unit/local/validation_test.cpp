@@ -107,9 +107,10 @@ TEST_F(Validation, Service) {
   auto st = fail("services", "", R"({"metadata":{"name":"1web"},"spec":{"type":"Weird","ports":[{"port":70000},{"port":80,"name":"a"}]}})");
   std::vector<std::string> fields;
   for (auto& c : st.causes) fields.push_back(c.field);
-  EXPECT_EQ(fields, (std::vector<std::string>{"metadata.name", "spec.type", "spec.ports[0].name", "spec.ports[0].port",
-                                              "spec.ports[0].targetPort"}));
-  EXPECT_EQ(st.causes[3].message, "Invalid value: 70000: must be between 1 and 65535, inclusive");
+  // ValidateService's order: metadata, ports, ..., type.
+  EXPECT_EQ(fields, (std::vector<std::string>{"metadata.name", "spec.ports[0].name", "spec.ports[0].port",
+                                              "spec.ports[0].targetPort", "spec.type"}));
+  EXPECT_EQ(st.causes[2].message, "Invalid value: 70000: must be between 1 and 65535, inclusive");
   auto noports = fail("services", "", R"({"metadata":{"name":"np"},"spec":{}})");
   EXPECT_EQ(noports.causes[0].field, "spec.ports");
   ok("services", "", R"({"metadata":{"name":"headless"},"spec":{"clusterIP":"None"}})");
