@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -69,6 +70,14 @@ bool is_ip(std::string_view s) {
          s.find_first_of("ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ") == std::string_view::npos &&
          !(s.find(':') == std::string_view::npos &&
            s.find_first_of("abcdefABCDEF") != std::string_view::npos);
+}
+
+// client-go's recorder names Events "<object>.<unix nanoseconds in hex>".
+std::string event_name(const std::string& object) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llx",
+                static_cast<unsigned long long>(absl::ToUnixNanos(absl::Now())));
+  return object + "." + buf;
 }
 
 }  // namespace
@@ -297,8 +306,8 @@ void IngressController::record_events(const Model& model) {
     std::string ns = e.object.ns.empty() ? "default" : e.object.ns;
     std::string now = now_rfc3339();
     std::string json =
-        "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"generateName\":" +
-        json_string(e.object.name + ".") + ",\"namespace\":" + json_string(ns) +
+        "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":" +
+        json_string(event_name(e.object.name)) + ",\"namespace\":" + json_string(ns) +
         "},\"involvedObject\":{\"apiVersion\":" + json_string(api_version) +
         ",\"kind\":" + json_string(e.object.kind) + ",\"namespace\":" + json_string(e.object.ns) +
         ",\"name\":" + json_string(e.object.name) + ",\"fieldPath\":" + json_string(e.field) +
@@ -309,7 +318,7 @@ void IngressController::record_events(const Model& model) {
     auto obj = api::Object::parse(json);
     if (!obj.ok()) continue;
     auto r = client_.create(client::ResourceRef{"", "v1", "events", "Event", ns, ""}, *obj);
-    if (!r.ok()) logger().debug("cannot record Event", "error", r.status());
+    if (!r.ok()) logger().warn("cannot record Event", "error", r.status());
   }
 }
 
