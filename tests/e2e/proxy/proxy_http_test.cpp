@@ -383,6 +383,87 @@ TEST_F(ProxyHttp, Http2PriorKnowledgeOnPlainListener) {
 
 // ---- smuggling and malformed input: the right status, and nothing leaks upstream.
 
+// max_connections 1 on a slow backend, one worker: the second of two concurrent requests
+// waits in the cluster's pending queue for the first one's connection, then succeeds on it.
+// With max_pending_requests 0 it is refused with 503 and counted as a pending overflow.
+std::string limited_config(const std::string& addr, int max_pending) {
+  std::string c = config(
+      forward_all("be", ",\"timeout_ms\":5000"),
+      cluster("be", {addr},
+              ",\"max_connections\":1,\"max_pending_requests\":" + std::to_string(max_pending)));
+  c.replace(c.find("\"workers\":2"), 11, "\"workers\":1");
+  return c;
+}
+
+std::vector<Response> two_concurrent(uint16_t port) {
+  std::vector<Response> out(2);
+  std::thread a([&] { out[0] = http(port, get("/one")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // /one holds the connection
+  out[1] = http(port, get("/two"));
+  a.join();
+  return out;
+}
+
+TEST_F(ProxyHttp, PendingQueueWaitsForTheConnectionLimit) {
+  Backend be([&](const BackendRequest& q) {
+    BackendResponse r;
+    r.delay_ms = 400;
+    r.body = "path=" + q.target;
+    return r;
+  });
+  ProxyProcess p(dir_, limited_config(be.address(), 4));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto t0 = std::chrono::steady_clock::now();
+  auto rs = two_concurrent(p.port("http"));
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  EXPECT_EQ(rs[0].status, 200);
+  EXPECT_EQ(rs[0].body, "path=/one");
+  EXPECT_EQ(rs[1].status, 200);
+  EXPECT_EQ(rs[1].body, "path=/two");
+  EXPECT_GE(ms, 750);  // in sequence on the one connection, not in parallel
+  auto m = http(p.admin_port(), get("/metrics"));
+  EXPECT_NE(m.body.find("kop_proxy_upstream_rq_pending_total 1\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("kop_proxy_upstream_rq_pending_overflow_total 0\n"), std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_upstream_connections_total 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_upstream_rq_pending_active 0\n"), std::string::npos);
+}
+
+TEST_F(ProxyHttp, PendingQueueFullAnswers503AndCountsOverflow) {
+  Backend be([](const BackendRequest&) {
+    BackendResponse r;
+    r.delay_ms = 400;
+    return r;
+  });
+  ProxyProcess p(dir_, limited_config(be.address(), 0));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto rs = two_concurrent(p.port("http"));
+  EXPECT_EQ(rs[0].status, 200);
+  EXPECT_EQ(rs[1].status, 503);
+  EXPECT_EQ(rs[1].header("server"), "kop");
+  auto m = http(p.admin_port(), get("/metrics"));
+  EXPECT_NE(m.body.find("kop_proxy_upstream_rq_pending_overflow_total 1\n"), std::string::npos)
+      << m.body;
+}
+
+TEST_F(ProxyHttp, PendingRequestTimesOutWithTheRoute) {
+  Backend be([](const BackendRequest&) {
+    BackendResponse r;
+    r.delay_ms = 1500;
+    return r;
+  });
+  std::string c = limited_config(be.address(), 4);
+  c.replace(c.find("\"timeout_ms\":5000"), 17, "\"timeout_ms\":300");
+  ProxyProcess p(dir_, c);
+  ASSERT_TRUE(p.started()) << p.output();
+  auto rs = two_concurrent(p.port("http"));
+  EXPECT_EQ(rs[0].status, 504);
+  EXPECT_EQ(rs[1].status, 504);  // waited in the queue until the route timeout
+  auto m = http(p.admin_port(), get("/metrics"));
+  EXPECT_NE(m.body.find("kop_proxy_upstream_rq_pending_active 0\n"), std::string::npos) << m.body;
+}
+
 class ProxySmuggling : public ProxyHttp {
  protected:
   void SetUp() override {

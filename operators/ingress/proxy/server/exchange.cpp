@@ -99,6 +99,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   endpoint_ = kNoEndpoint;
   tried_count_ = 0;
   stale_retry_used_ = false;
+  woken_ = false;
   up_ = nullptr;
   request_done_ = !req.has_body;
   body_started_ = false;
@@ -168,6 +169,7 @@ void Exchange::attempt() {
   lb_active_ = true;
   Pool& pool = *cs_->pools[ep];
   if (UpConn* c = pool.take()) {
+    woken_ = false;
     ++worker_.stats().upstream_reused;
     c->owner = this;
     c->state = UpConn::State::kBusy;
@@ -179,14 +181,104 @@ void Exchange::attempt() {
   const ClusterConfig& cc = cl.config;
   if ((cc.max_connections_per_endpoint && pool.open >= cc.max_connections_per_endpoint) ||
       (cc.max_connections && *cs_->open >= cc.max_connections)) {
-    return fail(503, "upstream connection limit\n");
+    return enqueue_pending();
   }
+  woken_ = false;
   auto* c = new UpConn(pool, cs_->pools[ep]);
   c->cluster_open = cs_->open;
+  c->cluster_pending = cs_->pending;
   ++*cs_->open;
   c->owner = this;
   up_ = c;
   c->connect(static_cast<uint64_t>(cc.connect_timeout.count()));
+}
+
+void Exchange::enqueue_pending() {
+  // The endpoint was chosen for a connection we cannot open: undo that choice, so that the
+  // waiter chooses again (maybe another endpoint) when a connection frees up.
+  if (lb_active_) {
+    lb_active_ = false;
+    cs_->lb->on_request_end(endpoint_);
+  }
+  if (tried_count_ > 0) --tried_count_;
+  endpoint_ = kNoEndpoint;
+  PendingQueue& q = *cs_->pending;
+  WorkerStats& st = worker_.stats();
+  bool woken = woken_;
+  woken_ = false;
+  if (woken) {
+    // Still limited (another waiter or a new request took the connection): keep our place.
+    q.push_front(this);
+  } else {
+    if (q.size >= cs_->cluster->config.max_pending_requests) {
+      ++st.pending_overflow;
+      return fail(503, "upstream connection limit\n");
+    }
+    ++st.pending_total;
+    q.push_back(this);
+  }
+  pending_ = &q;
+  ++st.pending_active;
+}
+
+void Exchange::dequeue_pending() {
+  if (!pending_) return;
+  pending_->remove(this);
+  pending_ = nullptr;
+  --worker_.stats().pending_active;
+}
+
+void PendingQueue::push_back(Exchange* e) {
+  e->pend_next_ = nullptr;
+  e->pend_prev_ = tail;
+  if (tail)
+    tail->pend_next_ = e;
+  else
+    head = e;
+  tail = e;
+  ++size;
+}
+
+void PendingQueue::push_front(Exchange* e) {
+  e->pend_prev_ = nullptr;
+  e->pend_next_ = head;
+  if (head)
+    head->pend_prev_ = e;
+  else
+    tail = e;
+  head = e;
+  ++size;
+}
+
+void PendingQueue::remove(Exchange* e) {
+  if (e->pend_prev_)
+    e->pend_prev_->pend_next_ = e->pend_next_;
+  else
+    head = e->pend_next_;
+  if (e->pend_next_)
+    e->pend_next_->pend_prev_ = e->pend_prev_;
+  else
+    tail = e->pend_prev_;
+  e->pend_prev_ = e->pend_next_ = nullptr;
+  --size;
+}
+
+Exchange* PendingQueue::pop_front() {
+  Exchange* e = head;
+  if (e) remove(e);
+  return e;
+}
+
+void PendingQueue::wake(Worker& w, const std::shared_ptr<PendingQueue>& q) {
+  if (!q || !q->head) return;
+  asio::post(w.io(), [q] {
+    Exchange* e = q->head;
+    if (!e) return;
+    e->dequeue_pending();
+    if (!e->active_) return;
+    e->woken_ = true;
+    e->attempt();
+  });
 }
 
 void Exchange::on_upstream_connected(UpConn* c) {
@@ -656,6 +748,7 @@ void Exchange::finish() {
   if (!active_) return;
   active_ = false;
   TimerWheel::cancel(timer_);
+  dequeue_pending();
   if (up_) release_upstream(false);
   WorkerSnapshot* ws = ws_;
   ws_ = nullptr;

@@ -502,6 +502,9 @@ std::string ProxyImpl::metrics_text() const {
     total.upstream_connect_failures += w.upstream_connect_failures;
     total.upstream_reused += w.upstream_reused;
     total.retries += w.retries;
+    total.pending_active += w.pending_active;
+    total.pending_total += w.pending_total;
+    total.pending_overflow += w.pending_overflow;
     for (size_t i = 0; i <= kLatencyBuckets; ++i) total.latency_buckets[i] += w.latency_buckets[i];
     total.latency_sum_ms += w.latency_sum_ms;
     total.latency_count += w.latency_count;
@@ -542,6 +545,14 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_upstream_reused_total", "Requests sent on a pooled upstream connection.",
         "counter", total.upstream_reused);
   gauge("kop_proxy_upstream_retries_total", "Request retries.", "counter", total.retries);
+  gauge("kop_proxy_upstream_rq_pending_active",
+        "Requests waiting for an upstream connection (connection limits reached).", "gauge",
+        total.pending_active);
+  gauge("kop_proxy_upstream_rq_pending_total", "Requests that waited for an upstream connection.",
+        "counter", total.pending_total);
+  gauge("kop_proxy_upstream_rq_pending_overflow_total",
+        "Requests answered 503 because the cluster's pending queue was full.", "counter",
+        total.pending_overflow);
   o += "# HELP kop_proxy_upstream_endpoint_healthy 1 when the endpoint is healthy and not "
        "ejected.\n# TYPE kop_proxy_upstream_endpoint_healthy gauge\n";
   std::string ejections =

@@ -159,6 +159,9 @@ struct WorkerStats {
   uint64_t upstream_connect_failures = 0;
   uint64_t upstream_reused = 0;
   uint64_t retries = 0;
+  uint64_t pending_active = 0;    // requests waiting for an upstream connection (gauge)
+  uint64_t pending_total = 0;     // requests that had to wait
+  uint64_t pending_overflow = 0;  // requests refused (503): the pending queue was full
   uint64_t latency_buckets[kLatencyBuckets + 1] = {};
   double latency_sum_ms = 0;
   uint64_t latency_count = 0;
@@ -189,6 +192,22 @@ class Pool {
   UpConn* idle_ = nullptr;  // intrusive singly-linked... doubly via UpConn links
 };
 
+// Requests of one cluster on one worker waiting for an upstream connection because the
+// cluster's or an endpoint's connection limit is reached (intrusive FIFO, no allocation).
+// Shared with the connections, which wake one waiter when they close or go idle.
+struct PendingQueue {
+  Exchange* head = nullptr;
+  Exchange* tail = nullptr;
+  uint32_t size = 0;
+  void push_back(Exchange* e);
+  void push_front(Exchange* e);
+  void remove(Exchange* e);
+  Exchange* pop_front();
+  // A connection of the cluster closed or went idle: retries the first waiter on the next
+  // loop turn (never re-entering the exchange that released the connection).
+  static void wake(Worker& w, const std::shared_ptr<PendingQueue>& q);
+};
+
 // Per worker, per compiled Cluster: the worker's LoadBalancer and its endpoints' pools.
 struct ClusterState {
   std::shared_ptr<const Cluster> cluster;
@@ -197,6 +216,7 @@ struct ClusterState {
   // Connections of this cluster on this worker. Shared with the connections, which may outlive
   // this state (a reload replaced the cluster while they were busy or idle).
   std::shared_ptr<uint32_t> open = std::make_shared<uint32_t>(0);
+  std::shared_ptr<PendingQueue> pending = std::make_shared<PendingQueue>();
 };
 
 // A worker's view of one Snapshot. Refcounted (non-atomic: worker thread only); requests
@@ -244,7 +264,8 @@ class UpConn {
   UpConn* idle_next = nullptr;
   Timer timer;  // connect or idle timeout
   uint32_t refs = 0;
-  std::shared_ptr<uint32_t> cluster_open;  // ClusterState::open
+  std::shared_ptr<uint32_t> cluster_open;         // ClusterState::open
+  std::shared_ptr<PendingQueue> cluster_pending;  // ClusterState::pending
 
  private:
   void on_read(const error_code& ec, size_t n);
@@ -344,6 +365,10 @@ class Exchange {
   void finish_response(bool reuse);
   void fail(int status, std::string_view body);
   friend class UpConn;
+  friend struct PendingQueue;
+  // Waits in the cluster's pending queue (or 503 when it is full); the route timeout bounds it.
+  void enqueue_pending();
+  void dequeue_pending();
   void retry_or_fail(bool connect_phase, bool timeout);
   void release_upstream(bool reuse);
   void finish();
@@ -373,6 +398,11 @@ class Exchange {
   bool stale_retry_used_ = false;
   bool reuse_ = false;
   bool lb_active_ = false;
+  bool woken_ = false;  // attempt() runs for a woken waiter: back to the front if still limited
+  // Pending queue membership (cs_->pending); pending_ is set while queued.
+  PendingQueue* pending_ = nullptr;  // cs_ (held through ws_) owns it while we are queued
+  Exchange* pend_prev_ = nullptr;
+  Exchange* pend_next_ = nullptr;
   RequestView view_;
   int status_ = 0;
   uint64_t start_ms_ = 0;

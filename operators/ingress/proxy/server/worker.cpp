@@ -146,6 +146,7 @@ UpConn::~UpConn() {
   if (!detached) --pool.open;
   --worker.stats().upstream_active;
   if (cluster_open) --*cluster_open;
+  PendingQueue::wake(worker, cluster_pending);
 }
 
 void UpConn::connect(uint64_t timeout_ms) {
@@ -295,6 +296,7 @@ void UpConn::release_to_pool() {
   pool.put(this);
   if (pool.idle_timeout_ms) worker.timers().arm(timer, worker.now(), pool.idle_timeout_ms);
   start_read();
+  PendingQueue::wake(worker, cluster_pending);
   // Last: dropping the reference may destroy the pool, which closes this connection.
   std::shared_ptr<Pool> keep = std::move(pool_keep);
 }
