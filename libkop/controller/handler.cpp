@@ -1,5 +1,7 @@
 #include "kop/controller/handler.h"
 
+#include <algorithm>
+
 namespace kop::controller {
 namespace {
 
@@ -9,9 +11,17 @@ class MappingHandler : public Handler {
   explicit MappingHandler(std::function<std::vector<Request>(const api::Object&)> fn)
       : fn_(std::move(fn)) {}
   void create(const CreateEvent& e, Queue& q) override { add(e.object, q); }
+  // Old and new may map to the same requests: add each once, or a worker that picks up the
+  // first add at once would see the second as a new change and reconcile twice.
   void update(const UpdateEvent& e, Queue& q) override {
-    add(e.object_old, q);
-    add(e.object_new, q);
+    std::vector<Request> all;
+    for (const auto* obj : {&e.object_old, &e.object_new}) {
+      if (*obj == nullptr) continue;
+      for (auto& r : fn_(**obj)) {
+        if (std::find(all.begin(), all.end(), r) == all.end()) all.push_back(std::move(r));
+      }
+    }
+    for (const auto& r : all) q.add(r);
   }
   void del(const DeleteEvent& e, Queue& q) override { add(e.object, q); }
   void generic(const GenericEvent& e, Queue& q) override { add(e.object, q); }

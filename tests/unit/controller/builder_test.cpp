@@ -156,7 +156,9 @@ TEST(Builder, EventFilterDropsUpdatesThatDoNotPass) {
   run.settle();
   EXPECT_EQ(run.rec.calls("default/cm"), 1);  // data change filtered out
   run.env.edit(kConfigMap, "cm", [](api::Object& o) { o.set_label("tier", "web"); });
-  ASSERT_TRUE(eventually([&] { return run.rec.calls("default/cm") == 2; }));
+  ASSERT_TRUE(eventually([&] { return run.rec.calls("default/cm") == 2; }))
+      << run.rec.calls("default/cm")
+      << " rv=" << run.env.cache.get(kConfigMap, "default", "cm").value()->resource_version();
 }
 
 TEST(Builder, OwnsEnqueuesTheControllerOwner) {

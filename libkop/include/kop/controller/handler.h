@@ -8,7 +8,7 @@
 //     owner's version is ignored, group and kind must match;
 //   - enqueue_requests_from_map_func(fn): whatever fn maps the object to.
 // An update enqueues for both the old and the new object (an owner or mapping may have
-// changed). The queue deduplicates, so enqueueing the same request twice costs nothing.
+// changed), each distinct request once.
 //
 // Threading: called on informer handler threads; implementations must be thread-safe.
 #pragma once
