@@ -352,13 +352,20 @@ void H2Session::flush() {
   in_flush_ = true;
   do {
     flush_again_ = false;
+    // All frames nghttp2 has ready go out as one write (one TLS record and one send for a
+    // HEADERS + DATA pair, or for every stream answered in this turn) instead of one per frame.
     // Back-pressure: stop producing while the socket has a lot queued.
-    while (conn_.out_.size() < (256u << 10) && conn_.state_ != ClientConn::State::kClosed) {
+    batch_.clear();
+    while (conn_.out_.size() + batch_.size() < (256u << 10) &&
+           conn_.state_ != ClientConn::State::kClosed) {
       const uint8_t* out = nullptr;
       ssize_t n = nghttp2_session_mem_send(ng_, &out);
       if (n <= 0) break;
-      iovec iov{const_cast<uint8_t*>(out), static_cast<size_t>(n)};
-      if (!conn_.write(&iov, 1)) break;
+      batch_.append(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+    }
+    if (!batch_.empty() && conn_.state_ != ClientConn::State::kClosed) {
+      iovec iov{batch_.data(), batch_.size()};
+      conn_.write(&iov, 1);
     }
     // Streams whose buffer drained may produce more.
     for (auto& [id, st] : streams_) st->maybe_resume();
