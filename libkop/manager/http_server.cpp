@@ -1,5 +1,8 @@
 #include "kop/manager/http_server.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -59,6 +62,9 @@ absl::Status HttpServer::start() {
         if (impl->stopping.load()) return;
         continue;
       }
+      // A client that connects and sends nothing must not hold up probes for long.
+      timeval tv{5, 0};
+      setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
       beast::flat_buffer buffer;
       http::request<http::string_body> req;
       http::read(socket, buffer, req, aec);
