@@ -108,6 +108,10 @@ Builder::Builder(const Snapshot& snapshot, const Options& options)
     if (!service) continue;
     slices_[{std::string(slice->ns()), std::string(*service)}].push_back(slice.get());
   }
+  for (const auto& o : snapshot_.services)
+    services_.emplace(std::make_pair(std::string(o->ns()), std::string(o->name())), o.get());
+  for (const auto& o : snapshot_.secrets)
+    secrets_.emplace(std::make_pair(std::string(o->ns()), std::string(o->name())), o.get());
 }
 
 void Builder::event(const ObjectRef& object, std::string reason, std::string field,
@@ -142,7 +146,8 @@ std::string_view strategy_suffix(Strategy s) {
 std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
                                                     const std::string& field,
                                                     const BackendSpec& spec) {
-  const api::Object* svc = find(snapshot_.services, spec.ns, spec.service);
+  auto svc_it = services_.find({spec.ns, spec.service});
+  const api::Object* svc = svc_it == services_.end() ? nullptr : svc_it->second;
   if (svc == nullptr) {
     event(source, "ServiceNotFound", field,
           cat("Service \"", spec.ns, "/", spec.service, "\" not found"));
@@ -218,7 +223,8 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
 
 std::optional<Tls> Builder::load_tls(const ObjectRef& source, const std::string& field,
                                      std::string_view ns, std::string_view name) {
-  const api::Object* secret = find(snapshot_.secrets, ns, name);
+  auto secret_it = secrets_.find({std::string(ns), std::string(name)});
+  const api::Object* secret = secret_it == secrets_.end() ? nullptr : secret_it->second;
   std::string key = cat(ns, "/", name);
   if (secret == nullptr) {
     event(source, "SecretNotFound", field, cat("TLS Secret \"", key, "\" not found"));

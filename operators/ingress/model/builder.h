@@ -86,6 +86,9 @@ class Builder {
   const Options& options_;
   // (namespace, service name) -> EndpointSlices of that Service.
   std::map<std::pair<std::string, std::string>, std::vector<const api::Object*>> slices_;
+  // (namespace, name) -> Service / Secret, so resolving a backend is O(log n), not a scan.
+  std::map<std::pair<std::string, std::string>, const api::Object*> services_;
+  std::map<std::pair<std::string, std::string>, const api::Object*> secrets_;
 };
 
 // Tolerant JSON reads: absent or wrong-typed members read as absent.

@@ -1,0 +1,79 @@
+// kop-ingress build cost: Snapshot -> build_model -> render -> RouteTable::compile, at 1k and
+// 10k Ingresses (one host and one Prefix path each, a Service with 10 ready endpoints each),
+// and an endpoint-only change recompiled against the previous table (the fast path).
+//   meson setup build-bench -Dbenchmarks=true && ninja -C build-bench
+//   bench/ingress/ingress_build_bench build-bench/bench/ingress/ingress_build_bench
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "kop/ingress/model.h"
+#include "kop/ingress/render.h"
+#include "kop/proxy/route_table.h"
+
+namespace {
+
+using kop::api::Object;
+
+kop::api::ObjectPtr parse(const std::string& json) {
+  auto o = Object::parse(json);
+  return kop::api::share(std::move(*o));
+}
+
+kop::ingress::Snapshot make_snapshot(int n, int generation = 0) {
+  kop::ingress::Snapshot s;
+  for (int i = 0; i < n; ++i) {
+    std::string name = "app" + std::to_string(i);
+    s.services.push_back(
+        parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":")" + name +
+              R"(","namespace":"default"},"spec":{"ports":[{"name":"http","port":80}]}})"));
+    std::string eps;
+    for (int e = 0; e < 10; ++e) {
+      if (e) eps += ",";
+      eps += R"({"addresses":["10.)" + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+             "." + std::to_string(e + 1 + generation) + R"("],"conditions":{"ready":true}})";
+    }
+    s.endpoint_slices.push_back(parse(
+        R"({"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":")" +
+        name + R"(-1","namespace":"default","labels":{"kubernetes.io/service-name":")" + name +
+        R"("}},"addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[)" + eps +
+        "]}"));
+    s.ingresses.push_back(parse(
+        R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":")" + name +
+        R"(","namespace":"default"},"spec":{"rules":[{"host":")" + name +
+        R"(.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":")" +
+        name + R"(","port":{"number":80}}}}]}}]}})"));
+  }
+  return s;
+}
+
+void BM_BuildRenderCompile(benchmark::State& state) {
+  auto snap = make_snapshot(static_cast<int>(state.range(0)));
+  kop::ingress::RenderOptions ro;
+  ro.admin.enabled = false;
+  for (auto _ : state) {
+    auto model = kop::ingress::build_model(snap, {});
+    auto config = kop::ingress::render(model, ro);
+    auto table = kop::proxy::RouteTable::compile(config);
+    benchmark::DoNotOptimize(table);
+  }
+}
+BENCHMARK(BM_BuildRenderCompile)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+void BM_EndpointChangeFastPath(benchmark::State& state) {
+  int n = static_cast<int>(state.range(0));
+  kop::ingress::RenderOptions ro;
+  ro.admin.enabled = false;
+  auto a = kop::ingress::render(kop::ingress::build_model(make_snapshot(n, 0), {}), ro);
+  auto b = kop::ingress::render(kop::ingress::build_model(make_snapshot(n, 1), {}), ro);
+  auto prev = *kop::proxy::RouteTable::compile(a);
+  for (auto _ : state) {
+    auto next = kop::proxy::RouteTable::compile(b, prev.get());
+    benchmark::DoNotOptimize(next);
+  }
+}
+BENCHMARK(BM_EndpointChangeFastPath)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
