@@ -247,13 +247,18 @@ bool H2Stream::start(bool end_stream) {
 }
 
 void H2Stream::response_head(const ResponseHead& rh) {
-  std::vector<nghttp2_nv> nva;
+  // One pass over the serialized field lines straight into the session's reused nv array (no
+  // per-response vectors). resp_store_ is reserved up front so the lowercased names it holds
+  // never move while nva points at them.
+  std::vector<nghttp2_nv>& nva = session_.nva_;
+  nva.clear();
   resp_store_.clear();
   char status[4];
   h1::to_dec(static_cast<uint64_t>(rh.status), status);
+  nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
+                 reinterpret_cast<uint8_t*>(status), 7, 3, NGHTTP2_NV_FLAG_NONE});
   // Field lines "name: value\r\n": lowercase names, drop connection-specific ones.
   std::string_view f = rh.fields;
-  std::vector<std::pair<std::string_view, std::string_view>> pairs;
   resp_store_.reserve(f.size() + 32);
   while (!f.empty()) {
     size_t eol = f.find("\r\n");
@@ -268,23 +273,18 @@ void H2Stream::response_head(const ResponseHead& rh) {
     for (char ch : name) resp_store_.push_back(ch >= 'A' && ch <= 'Z' ? char(ch + 32) : ch);
     std::string_view lname(resp_store_.data() + at, name.size());
     h1::HeaderKind k = h1::classify_header(lname);
-    if (h1::is_hop_by_hop(k) && k != h1::HeaderKind::kContentLength) {
+    if ((h1::is_hop_by_hop(k) && k != h1::HeaderKind::kContentLength) ||
+        k == h1::HeaderKind::kContentLength) {
       resp_store_.resize(at);
-      continue;
+      continue;  // content-length is added below from the parsed value
     }
-    pairs.push_back({lname, value});
+    nva.push_back({reinterpret_cast<uint8_t*>(resp_store_.data() + at),
+                   const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
+                   lname.size(), value.size(), NGHTTP2_NV_FLAG_NONE});
   }
   char cl[24];
   size_t cl_len = 0;
   if (rh.content_length >= 0) cl_len = h1::to_dec(static_cast<uint64_t>(rh.content_length), cl);
-  nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
-                 reinterpret_cast<uint8_t*>(status), 7, 3, NGHTTP2_NV_FLAG_NONE});
-  for (auto& [n, v] : pairs) {
-    if (n == "content-length") continue;
-    nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(n.data())),
-                   const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(v.data())), n.size(),
-                   v.size(), NGHTTP2_NV_FLAG_NONE});
-  }
   if (cl_len)
     nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("content-length")),
                    reinterpret_cast<uint8_t*>(cl), 14, cl_len, NGHTTP2_NV_FLAG_NONE});

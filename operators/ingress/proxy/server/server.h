@@ -474,7 +474,8 @@ class H2Session {
   nghttp2_session* ng_ = nullptr;
   std::unordered_map<int32_t, H2Stream*> streams_;
   std::vector<H2Stream*> dead_;
-  std::string batch_;  // frames of one flush, written at once (capacity reused)
+  std::string batch_;            // frames of one flush, written at once (capacity reused)
+  std::vector<nghttp2_nv> nva_;  // response header array, reused by every stream's head
   bool in_flush_ = false;
   bool flush_again_ = false;
 };
