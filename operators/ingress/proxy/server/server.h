@@ -474,6 +474,8 @@ class H2Session {
   nghttp2_session* ng_ = nullptr;
   std::unordered_map<int32_t, H2Stream*> streams_;
   std::vector<H2Stream*> dead_;
+  static constexpr size_t kFreeStreams = 32;
+  std::vector<H2Stream*> free_;  // closed streams kept for reuse
   std::string batch_;            // frames of one flush, written at once (capacity reused)
   std::vector<nghttp2_nv> nva_;  // response header array, reused by every stream's head
   bool in_flush_ = false;
