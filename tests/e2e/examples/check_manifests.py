@@ -122,6 +122,8 @@ def check_structural(node, where, is_root_metadata=False):
 
 
 def column_resolves(schema, json_path):
+    # A filter such as [?(@.type=="Ready")] selects array items: walk it like an index.
+    json_path = re.sub(r"\[\?\(.*?\)\]", "[0]", json_path)
     node = schema
     for part in re.findall(r"\.([A-Za-z0-9_]+)(\[\d+\])?", json_path):
         name, index = part
