@@ -16,7 +16,7 @@ JsonDoc ApiStatus::to_json() const {
   if (!message.empty()) d.AddMember("message", json::str(message, a), a);
   if (!reason.empty()) d.AddMember("reason", json::str(reason, a), a);
   if (has_details) {
-    JsonValue det(rapidjson::kObjectType);
+    JsonValue det(rapidjson::kObjectType);  // {} when empty, as the API server writes it
     if (!name.empty()) det.AddMember("name", json::str(name, a), a);
     if (!group.empty()) det.AddMember("group", json::str(group, a), a);
     if (!kind.empty()) det.AddMember("kind", json::str(kind, a), a);
@@ -35,7 +35,7 @@ JsonDoc ApiStatus::to_json() const {
     if (retry_after_seconds > 0) det.AddMember("retryAfterSeconds", retry_after_seconds, a);
     d.AddMember("details", det, a);
   }
-  d.AddMember("code", code, a);
+  if (code < 200 || code >= 300) d.AddMember("code", code, a);  // Success Status has no code
   return d;
 }
 

@@ -37,6 +37,9 @@ struct FNode {
 // What a path element means, to walk values and print paths.
 struct Walker {
   const ResourceType& t;
+  // Update sets (a diff of whole objects) also own maps and lists themselves ("."); apply sets
+  // own leaves and list items only, as structured-merge-diff records them.
+  bool update = false;
 
   std::string key_repr(const JsonValue& item, const std::vector<std::string>& keys) const {
     // k:{"name":"c"}: the key fields, sorted by name, as compact JSON.
@@ -45,7 +48,11 @@ struct Walker {
     JsonDoc d(rapidjson::kObjectType);
     auto& a = d.GetAllocator();
     for (auto& k : ks) {
-      if (const JsonValue* v = json::get(item, k)) d.AddMember(json::str(k, a), json::copy(*v, a), a);
+      if (const JsonValue* v = json::get(item, k)) {
+        d.AddMember(json::str(k, a), json::copy(*v, a), a);
+      } else if (k == "protocol") {
+        d.AddMember(json::str(k, a), JsonValue("TCP"), a);  // a defaulted list-map key counts with its default
+      }
     }
     return "k:" + json::dump(d);
   }
@@ -58,6 +65,7 @@ struct Walker {
         FNode& c = n.kids["f:" + k];
         std::string cp = path.empty() ? k : path + "." + k;
         if (m.value.IsObject() && m.value.MemberCount() > 0) {
+          if (update && patch::is_map(t, cp)) c.self = true;
           build(m.value, cp, c);
         } else if (m.value.IsArray()) {
           build_list(m.value, cp, c);
@@ -69,6 +77,7 @@ struct Walker {
   void build_list(const JsonValue& arr, const std::string& path, FNode& n) const {
     patch::ListInfo li = patch::list_info(t, path);
     if (li.kind == patch::ListInfo::Atomic) return;  // owned whole: n stays a leaf
+    if (update && !arr.Empty()) n.self = true;
     for (auto& e : arr.GetArray()) {
       if (li.kind == patch::ListInfo::Set) {
         n.kids["v:" + json::dump(e)];
@@ -132,6 +141,16 @@ void leaves(const FNode& n, std::vector<std::string>& cur, std::vector<std::vect
   }
 }
 
+bool is_self(const FNode& n, const std::vector<std::string>& p) {
+  const FNode* cur = &n;
+  for (auto& e : p) {
+    auto it = cur->kids.find(e);
+    if (it == cur->kids.end()) return false;
+    cur = &it->second;
+  }
+  return cur->self;
+}
+
 bool contains(const FNode& n, const std::vector<std::string>& p, size_t i = 0) {
   if (i == p.size()) return n.leaf() || n.self;
   auto it = n.kids.find(p[i]);
@@ -151,13 +170,13 @@ void erase(FNode& n, const std::vector<std::string>& p, size_t i = 0) {
   if (it->second.empty()) n.kids.erase(it);
 }
 
-void insert(FNode& n, const std::vector<std::string>& p) {
+void insert(FNode& n, const std::vector<std::string>& p, bool self = false) {
   FNode* cur = &n;
   for (size_t i = 0; i < p.size(); ++i) {
     cur = &cur->kids[p[i]];
     if (p[i].rfind("k:", 0) == 0 && i + 1 < p.size()) cur->self = true;
   }
-  if (!p.empty() && p.back().rfind("k:", 0) == 0) cur->self = true;
+  if (self || (!p.empty() && p.back().rfind("k:", 0) == 0)) cur->self = true;
 }
 
 // Finds the value at a field-set path in an object; nullptr when absent.
@@ -176,6 +195,7 @@ const JsonValue* value_at(const JsonValue& obj, const std::vector<std::string>& 
         if (match) {
           for (auto& km : key->GetObject()) {
             const JsonValue* iv = json::get(item, json::view(km.name));
+            if (!iv && json::view(km.name) == "protocol" && json::view(km.value) == "TCP") continue;
             match = match && iv && json::equal(*iv, km.value);
           }
         }
@@ -329,6 +349,12 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
             for (auto& key : li.keys) {
               const JsonValue* ev = json::get(e, key);
               const JsonValue* ov = json::get(o, key);
+              if (key == "protocol" && (!ev || !ov)) {
+                // protocol defaults to TCP: a missing one matches TCP.
+                std::string_view es = ev ? json::view(*ev) : "TCP", os = ov ? json::view(*ov) : "TCP";
+                match = match && es == os;
+                continue;
+              }
               match = match && ev && ov && json::equal(*ev, *ov);
             }
             if (match) {
@@ -390,6 +416,8 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
       if (e.manager == manager && e.operation == "Apply") continue;
       for (auto& p : new_leaves) {
         if (!contains(e.set, p)) continue;
+        // Owning a map, list or list item itself ("."): shared, never a conflict by itself.
+        if (is_self(new_set, p)) continue;
         const JsonValue* lv = value_at(*live, p);
         const JsonValue* cv = value_at(cfg, p);
         bool same = lv && cv && (json::equal(*lv, *cv) || (lv->IsObject() && cv->IsObject()));
@@ -428,8 +456,22 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
   // Fields this manager applied before and no longer applies: removed unless someone else owns them.
   std::vector<std::vector<std::string>> old_leaves;
   leaves(old_set, cur, old_leaves);
+  std::stable_sort(old_leaves.begin(), old_leaves.end(), [](auto& x, auto& y) { return x.size() > y.size(); });
   for (auto& p : old_leaves) {
     if (contains(new_set, p)) continue;
+    if (is_self(old_set, p)) {
+      // The map/list/item itself: removed only once nothing is left in it.
+      const JsonValue* v = value_at(out, p);
+      if (v && ((v->IsObject() && v->MemberCount() > 0) || (v->IsArray() && !v->Empty()))) {
+        bool only_keys = false;
+        if (v->IsObject() && !p.empty() && p.back().rfind("k:", 0) == 0) {
+          // A list item keeps its key fields; it is empty when nothing else is left.
+          auto key = json::parse(std::string_view(p.back()).substr(2));
+          only_keys = key && key->IsObject() && key->MemberCount() == v->MemberCount();
+        }
+        if (!only_keys) continue;
+      }
+    }
     bool other = false;
     for (auto& e : es) {
       if (e.manager == manager && e.operation == "Apply") continue;
@@ -457,16 +499,16 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
 }
 
 void track_update(const ResourceType& t, const JsonValue* old, JsonDoc& obj, std::string_view manager,
-                  std::string_view operation) {
+                  std::string_view operation, const JsonValue* request) {
   if (manager.empty() || operation == "Apply") return;
   // A request may reset managedFields by sending [] (then nothing is tracked for it).
   if (const JsonValue* mf = json::path(obj, {"metadata", "managedFields"}); mf && mf->IsArray() && mf->Empty()) {
     json::erase(*json::get(obj, "metadata"), "managedFields");
     return;
   }
-  Walker w{t};
+  Walker w{t, true};
   // Compare status too: a status write is tracked like any other update.
-  JsonDoc now_t = trackable(obj, false, false);
+  JsonDoc now_t = trackable(request ? *request : obj, false, false);
   JsonDoc old_t = old ? trackable(*old, false, false) : JsonDoc(rapidjson::kObjectType);
   FNode now_set, old_set;
   w.build(now_t, "", now_set);
@@ -502,7 +544,7 @@ void track_update(const ResourceType& t, const JsonValue* old, JsonDoc& obj, std
     for (auto& p : removed) erase(e.set, p);
   }
   Entry& me = entry_for(es, manager, operation, t.api_version());
-  for (auto& p : changed) insert(me.set, p);
+  for (auto& p : changed) insert(me.set, p, is_self(now_set, p));
   me.time = now_rfc3339();
   me.api_version = t.api_version();
   write_entries(obj, es);

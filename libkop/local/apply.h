@@ -16,7 +16,9 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
                       bool force, bool status);
 // Records a non-apply write (operation "Update") by `manager` in obj's managedFields: the fields
 // it changed become its own and leave other managers' sets. No-op when manager is empty.
+// `request` (when given) is what the fields are computed from: the API server runs its field
+// manager on the decoded, defaulted request, before the strategy allocates or resets fields.
 void track_update(const ResourceType& t, const JsonValue* old, JsonDoc& obj, std::string_view manager,
-                  std::string_view operation);
+                  std::string_view operation, const JsonValue* request = nullptr);
 
 }  // namespace kop::local::apply

@@ -97,11 +97,15 @@ JsonValue* resolve(JsonValue& root, const std::vector<std::string>& toks, size_t
   return cur;
 }
 
+// The API server wraps jsonpatch's error in NewGenericServerResponse(422): the detail is lost and
+// the message is the generic one; kop::local does the same (the detail stays in the cause).
 ApiStatus patch_error(std::string msg) {
   ApiStatus s;
   s.code = 422;
   s.reason = "Invalid";
-  s.message = std::move(msg);
+  s.message = "the server rejected our request due to an error in our request";
+  s.has_details = true;
+  (void)msg;
   return s;
 }
 
@@ -525,8 +529,44 @@ ListInfo list_info(const ResourceType& t, const std::string& path) {
   if (it->second.kind == ListStrategy::MergeByKey) {
     li.kind = ListInfo::Map;
     li.keys.push_back(it->second.key);
+    // The OpenAPI list-map keys are wider than the patchMergeKey for ports.
+    if (it->second.key == "containerPort" || (it->second.key == "port" && path == "spec.ports")) li.keys.push_back("protocol");
   }
   return li;
+}
+
+bool is_map(const ResourceType& t, const std::string& path) {
+  if (t.custom && t.schema) {
+    const JsonValue* s = &t.schema->doc();
+    size_t start = 0;
+    while (s && start < path.size()) {
+      size_t dot = path.find('.', start);
+      std::string seg = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
+      if (item) seg.resize(seg.size() - 2);
+      const JsonValue* props = json::get(*s, "properties");
+      const JsonValue* next = props ? json::get(*props, seg) : nullptr;
+      if (!next) {
+        const JsonValue* ap = json::get(*s, "additionalProperties");
+        next = ap && ap->IsObject() ? ap : nullptr;
+      }
+      s = next;
+      if (s && item) s = json::get(*s, "items");
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    if (s) {
+      const JsonValue* ap = json::get(*s, "additionalProperties");
+      return ap && (ap->IsObject() || ap->IsTrue()) && !json::get(*s, "properties");
+    }
+  }
+  std::string last = path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
+  static const char* kMaps[] = {"labels", "annotations", "data", "binaryData", "stringData", "matchLabels",
+                                "nodeSelector", "limits", "requests", "capacity", "allocatable"};
+  for (auto m : kMaps) {
+    if (last == m) return true;
+  }
+  return t.group.empty() && t.resource == "services" && path == "spec.selector";
 }
 
 }  // namespace kop::local::patch

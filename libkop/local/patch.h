@@ -32,5 +32,8 @@ struct ListInfo {
   std::vector<std::string> keys;
 };
 ListInfo list_info(const ResourceType& t, const std::string& path);
+// Whether the object at `path` is a map (keys are data, e.g. labels, ConfigMap data, CRD
+// additionalProperties) rather than a struct; managedFields mark maps with ".".
+bool is_map(const ResourceType& t, const std::string& path);
 
 }  // namespace kop::local::patch

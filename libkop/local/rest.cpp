@@ -136,10 +136,30 @@ const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
   return cur;
 }
 
+// Column descriptions as kube-apiserver's printers take them from the API documentation.
+constexpr const char* kNameDescription =
+    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow "
+    "a client to request the generation of an appropriate name automatically. Name is primarily intended for creation "
+    "idempotence and configuration definition. Cannot be updated. More info: "
+    "http://kubernetes.io/docs/user-guide/identifiers#names";
+constexpr const char* kAgeDescription =
+    "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
+    "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is "
+    "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+constexpr const char* kConfigMapDataDescription =
+    "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values "
+    "with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the "
+    "keys in the BinaryData field, this is enforced during validation process.";
+constexpr const char* kSecretDataDescription =
+    "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized "
+    "form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value "
+    "here. Described in https://tools.ietf.org/html/rfc4648#section-4";
+
 std::vector<Column> columns_for(const ResourceType& t) {
   std::vector<Column> cols;
   auto str = [](std::string s, JsonAlloc& a) { return json::str(s, a); };
-  cols.push_back({"Name", "string", "name", "Name must be unique within a namespace.", 0,
+  cols.push_back({"Name", "string", "name", kNameDescription, 0,
                   [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"metadata", "name"}), a); }});
   if (t.group.empty() && t.resource == "namespaces") {
     cols.push_back({"Status", "string", "", "The status of the namespace", 0,
@@ -149,7 +169,8 @@ std::vector<Column> columns_for(const ResourceType& t) {
       cols.push_back({"Type", "string", "", "The type of the secret", 0,
                       [](const JsonValue& o, JsonAlloc& a) { return json::str(json::get_string(o, "type"), a); }});
     }
-    cols.push_back({"Data", "integer", "", "Number of data entries", 0, [](const JsonValue& o, JsonAlloc&) {
+    cols.push_back({"Data", "string", "", t.resource == "secrets" ? kSecretDataDescription : kConfigMapDataDescription, 0,
+                    [](const JsonValue& o, JsonAlloc&) {
                       int64_t n = 0;
                       for (auto k : {"data", "binaryData"}) {
                         if (const JsonValue* d = json::get(o, k); d && d->IsObject()) n += d->MemberCount();
@@ -209,7 +230,7 @@ std::vector<Column> columns_for(const ResourceType& t) {
                       }});
     }
   }
-  cols.push_back({"Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0,
+  cols.push_back({"Age", "string", "", kAgeDescription, 0,
                   [](const JsonValue& o, JsonAlloc& a) {
                     int64_t created = parse_time(json::path_string(o, {"metadata", "creationTimestamp"}));
                     return json::str(human_duration(std::time(nullptr) - created), a);
@@ -372,6 +393,15 @@ std::optional<JsonDoc> parse_body(const Request& req, std::string& err) {
     return d;
   }
   return json::parse(req.body, &err);
+}
+
+// The API server's default field manager: the User-Agent up to the first '/'.
+std::string manager_of(const Request& req, const std::string& param) {
+  if (!param.empty()) return param;
+  auto it = req.headers.find("user-agent");
+  if (it == req.headers.end()) return "unknown";
+  std::string ua = it->second.substr(0, it->second.find('/'));
+  return ua.empty() ? "unknown" : ua;
 }
 
 bool dry_run(const std::map<std::string, std::string>& q) {
@@ -631,7 +661,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     auto body = parse_body(req, err);
     if (!body) return status_response(errors::bad_request(err));
     WriteOptions wo;
-    wo.field_manager = q["fieldManager"];
+    wo.field_manager = manager_of(req, q["fieldManager"]);
     wo.dry_run = dry_run(q);
     auto r = store.create(*t, ns, std::move(*body), wo);
     if (!r) return status_response(r.status());
@@ -643,7 +673,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     auto body = parse_body(req, err);
     if (!body) return status_response(errors::bad_request(err));
     WriteOptions wo;
-    wo.field_manager = q["fieldManager"];
+    wo.field_manager = manager_of(req, q["fieldManager"]);
     wo.dry_run = dry_run(q);
     auto r = sub == "status" ? store.update_status(*t, ns, name, std::move(*body), wo)
                              : store.update(*t, ns, name, std::move(*body), wo);
@@ -660,7 +690,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
           "application/strategic-merge-patch+json"));
     }
     PatchOptions po;
-    po.field_manager = q["fieldManager"];
+    po.field_manager = *pt == PatchType::Apply ? q["fieldManager"] : manager_of(req, q["fieldManager"]);
     po.force = truthy(q["force"]);
     po.dry_run = dry_run(q);
     bool existed = store.get(*t, ns, name).ok();

@@ -255,7 +255,9 @@ struct Store::Impl {
     auto it = tables.find(t.group_resource());
     if (it == tables.end()) {
       it = tables.emplace(t.group_resource(), Table{}).first;
-      it->second.start_rv = rv;
+      // The API server's watch caches of built-in kinds start with the cluster (a fresh cluster
+      // serves watches from resourceVersion 1); a CRD's starts when the CRD is registered.
+      it->second.start_rv = t.custom ? rv : 1;
     }
     return it->second;
   }
@@ -489,6 +491,11 @@ struct Store::Impl {
     json::set_string(meta, "uid", new_uid(), a);
     json::set_string(meta, "creationTimestamp", now_rfc3339(), a);
     if (t.tracks_generation) json::set(meta, "generation", JsonValue(int64_t(1)), a);
+    // What the field manager sees: the request with API defaults, before the strategy resets
+    // status and allocates (cluster IPs, ...).
+    JsonDoc request = json::clone(d);
+    strategy::apply_defaults(t, request);
+    if (t.has_status) json::erase(request, "status");
     strategy::prepare_create(t, d);
     if (t.custom) crd::default_custom(t, d);
     if (auto e = validate(t, d, nullptr)) return *e;
@@ -502,7 +509,7 @@ struct Store::Impl {
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
     if (tab.objects.count(key)) return errors::already_exists(t.group, t.resource, name);
-    apply::track_update(t, nullptr, d, o.field_manager, "Update");
+    apply::track_update(t, nullptr, d, o.field_manager, "Update", &request);
     if (o.dry_run) return present(t, json::share(std::move(d)));
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr;
     ObjectPtr p = commit(tab, key, EventType::Added, std::move(d), nullptr);
@@ -1404,7 +1411,7 @@ Result<ListResult> Store::remove_collection(const ResourceType& t, std::string_v
   return out;
 }
 
-JsonDoc make_list(const ResourceType& t, const ListResult& r) {
+JsonDoc make_list(const ResourceType& t, const ListResult& r, bool strip_item_types) {
   JsonDoc d(rapidjson::kObjectType);
   auto& a = d.GetAllocator();
   d.AddMember("kind", json::str(t.list_kind(), a), a);
@@ -1416,7 +1423,16 @@ JsonDoc make_list(const ResourceType& t, const ListResult& r) {
   d.AddMember("metadata", meta, a);
   JsonValue items(rapidjson::kArrayType);
   items.Reserve(static_cast<rapidjson::SizeType>(r.items.size()), a);
-  for (auto& p : r.items) items.PushBack(json::copy(p->doc(), a), a);
+  bool strip = strip_item_types && !t.custom;
+  for (auto& p : r.items) {
+    JsonValue item(rapidjson::kObjectType);
+    for (auto& m : p->doc().GetObject()) {
+      std::string_view k = json::view(m.name);
+      if (strip && (k == "apiVersion" || k == "kind")) continue;
+      item.AddMember(JsonValue(m.name, a), JsonValue(m.value, a), a);
+    }
+    items.PushBack(item, a);
+  }
   d.AddMember("items", items, a);
   return d;
 }

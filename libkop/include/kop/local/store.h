@@ -192,6 +192,8 @@ class Watch {
 };
 
 // The list object the API server returns: {"kind":"<Kind>List","apiVersion":..,"metadata":{...},"items":[...]}.
-JsonDoc make_list(const ResourceType& type, const ListResult& r);
+// Items of built-in kinds carry no apiVersion/kind (the API server's typed lists omit them);
+// custom resources keep theirs. `strip_item_types` false keeps them always.
+JsonDoc make_list(const ResourceType& type, const ListResult& r, bool strip_item_types = true);
 
 }  // namespace kop::local
