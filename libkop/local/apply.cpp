@@ -61,6 +61,7 @@ struct Walker {
   void build(const JsonValue& v, const std::string& path, FNode& n) const {
     if (v.IsObject()) {
       for (auto& m : v.GetObject()) {
+        if (m.value.IsNull()) continue;  // null is no field (e.g. template creationTimestamp: null)
         std::string k(json::view(m.name));
         FNode& c = n.kids["f:" + k];
         std::string cp = path.empty() ? k : path + "." + k;

@@ -127,6 +127,44 @@ void set_status(JsonDoc& crd) {
   json::set(crd, "status", std::move(st), a);
 }
 
+namespace {
+// Structural-schema rule checked here: every x-kubernetes-list-map-keys property must be required
+// or have a default ("this property is in x-kubernetes-list-map-keys, so it must have a default or
+// be a required property").
+void check_list_map_keys(const JsonValue& s, const std::string& path, FieldErrors& errs) {
+  if (!s.IsObject()) return;
+  if (json::get_string(s, "x-kubernetes-list-type") == "map") {
+    const JsonValue* items = json::get(s, "items");
+    const JsonValue* keys = json::get(s, "x-kubernetes-list-map-keys");
+    if (items && keys && keys->IsArray()) {
+      const JsonValue* req = json::get(*items, "required");
+      for (auto& k : keys->GetArray()) {
+        std::string_view key = json::view(k);
+        bool required = false;
+        if (req && req->IsArray()) {
+          for (auto& r : req->GetArray()) required = required || json::view(r) == key;
+        }
+        const JsonValue* prop = json::path(*items, {"properties", key});
+        if (!required && !(prop && json::get(*prop, "default"))) {
+          errs.push_back(field::required(path + ".items.properties[" + std::string(key) + "].default",
+                                         "this property is in x-kubernetes-list-map-keys, so it must have a default or "
+                                         "be a required property"));
+        }
+      }
+    }
+  }
+  if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
+    for (auto& m : props->GetObject()) {
+      check_list_map_keys(m.value, path + ".properties[" + std::string(json::view(m.name)) + "]", errs);
+    }
+  }
+  if (const JsonValue* items = json::get(s, "items")) check_list_map_keys(*items, path + ".items", errs);
+  if (const JsonValue* ap = json::get(s, "additionalProperties"); ap && ap->IsObject()) {
+    check_list_map_keys(*ap, path + ".additionalProperties", errs);
+  }
+}
+}  // namespace
+
 std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old) {
   (void)old;
   FieldErrors errs;
@@ -162,7 +200,9 @@ std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old
       const JsonValue& v = (*vs)[i];
       if (auto* s = json::get(v, "storage"); s && s->IsTrue()) storage++;
       std::string p = validation::idx("spec.versions", i);
-      if (!json::path(v, {"schema", "openAPIV3Schema"})) {
+      if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"})) {
+        check_list_map_keys(*sch, p + ".schema.openAPIV3Schema", errs);
+      } else {
         errs.push_back(field::required(p + ".schema.openAPIV3Schema", "schemas are required"));
       }
       std::string_view vn = json::get_string(v, "name");

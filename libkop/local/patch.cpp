@@ -341,6 +341,15 @@ struct Smp {
       }
       return;
     }
+    // As strategicpatch does: the patch's elements (merged with their originals) in patch order,
+    // the originals the patch does not mention in their order, then the two merged by original
+    // position (mergeSortedSlice: an element without one, i.e. new, goes first).
+    struct Item {
+      JsonValue v;
+      long pos;  // index in the original list, -1 for new elements
+    };
+    std::vector<Item> patched, server_only;
+    std::vector<bool> touched(orig.Size(), false);
     for (auto& e : patch.GetArray()) {
       if (!e.IsObject()) {
         error = "unexpected non-object element in a list merged by " + st.key;
@@ -351,27 +360,32 @@ struct Smp {
         error = "map: " + json::dump(e) + " does not contain declared merge key: " + st.key;
         return;
       }
-      rapidjson::SizeType idx = orig.Size();
+      long idx = -1;
       for (rapidjson::SizeType i = 0; i < orig.Size(); ++i) {
         const JsonValue* ok = json::get(orig[i], st.key);
         if (ok && json::equal(*ok, *kv)) {
-          idx = i;
+          idx = long(i);
           break;
         }
       }
-      std::string_view directive = json::get_string(e, "$patch");
-      if (directive == "delete") {
-        if (idx < orig.Size()) orig.Erase(orig.Begin() + idx);
-        continue;
-      }
-      if (idx < orig.Size()) {
-        merge_map(orig[idx], e, path + "[]");
-      } else {
-        JsonValue c(rapidjson::kObjectType);
-        merge_map(c, e, path + "[]");
-        orig.PushBack(std::move(c), a);
-      }
+      if (idx >= 0) touched[size_t(idx)] = true;
+      if (json::get_string(e, "$patch") == "delete") continue;
+      JsonValue c(rapidjson::kObjectType);
+      if (idx >= 0) c = std::move(orig[rapidjson::SizeType(idx)]);
+      merge_map(c, e, path + "[]");
+      patched.push_back({std::move(c), idx});
     }
+    for (rapidjson::SizeType i = 0; i < orig.Size(); ++i) {
+      if (!touched[i]) server_only.push_back({std::move(orig[i]), long(i)});
+    }
+    JsonValue out(rapidjson::kArrayType);
+    size_t i = 0, j = 0;
+    while (i < server_only.size() || j < patched.size()) {
+      bool take_left = j >= patched.size() ||
+                       (i < server_only.size() && patched[j].pos >= 0 && server_only[i].pos < patched[j].pos);
+      out.PushBack(std::move(take_left ? server_only[i++].v : patched[j++].v), a);
+    }
+    orig = std::move(out);
   }
 
   void order(JsonValue& list, const JsonValue& order_by, const std::string& path) {

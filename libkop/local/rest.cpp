@@ -221,14 +221,17 @@ std::vector<Column> columns_for(const ResourceType& t) {
   } else if (t.group == "networking.k8s.io" && t.resource == "ingressclasses") {
     cols.push_back({"Controller", "string", "", "Controller that is responsible for handling this class", 0,
                     [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"spec", "controller"}), a); }});
-  } else if (t.custom) {
+  } else if (t.custom && !t.columns.empty()) {
     for (auto& pc : t.columns) {
       std::string path = pc.json_path;
-      cols.push_back({pc.name, pc.type, pc.format, pc.description, pc.priority, [path](const JsonValue& o, JsonAlloc& a) {
+      std::string desc = pc.description.empty() ? "Custom resource definition column (in JSONPath format): " + path
+                                                : pc.description;
+      cols.push_back({pc.name, pc.type, pc.format, desc, pc.priority, [path](const JsonValue& o, JsonAlloc& a) {
                         const JsonValue* v = json_path(o, path);
                         return v ? json::copy(*v, a) : JsonValue();
                       }});
     }
+    return cols;  // a CRD's printer columns replace the default Age column
   }
   cols.push_back({"Age", "string", "", kAgeDescription, 0,
                   [](const JsonValue& o, JsonAlloc& a) {

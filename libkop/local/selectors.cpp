@@ -80,8 +80,9 @@ Result<LabelSelector> LabelSelector::parse(std::string_view s) {
         r.op = Req::Op::In;
         if (!set_values(rest.substr(2))) return errors::bad_request("unable to parse requirement: found '" + std::string(rest) + "', expected: '('");
       } else {
-        return errors::bad_request("unable to parse requirement: found '" + std::string(rest) +
-                                   "', expected: in, notin, =, ==, !=, gt, lt");
+        std::string found(rest.substr(0, rest.find_first_of(" \t")));
+        return errors::bad_request("unable to parse requirement: found '" + found +
+                                   "', expected: '=', '!=', '==', 'in', notin'");
       }
     }
     if (r.key.empty()) return errors::bad_request("unable to parse requirement: found '', expected: identifier");
@@ -184,6 +185,10 @@ Result<FieldSelector> FieldSelector::parse(std::string_view s, const ResourceTyp
     }
     std::string field(trim(lhs));
     if (std::find(allowed.begin(), allowed.end(), field) == allowed.end()) {
+      if (allowed.size() == 2) {
+        // Kinds with only the default fields (DefaultClusterScopedAttr / DefaultNamespaceScopedAttr).
+        return errors::bad_request("\"" + field + "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"");
+      }
       return errors::bad_request("field label not supported: " + field);
     }
     size_t start = 0;

@@ -495,6 +495,7 @@ struct Store::Impl {
     // status and allocates (cluster IPs, ...).
     JsonDoc request = json::clone(d);
     strategy::apply_defaults(t, request);
+    if (t.custom) crd::default_custom(t, request);
     if (t.has_status) json::erase(request, "status");
     strategy::prepare_create(t, d);
     if (t.custom) crd::default_custom(t, d);
@@ -609,10 +610,12 @@ struct Store::Impl {
         std::string repr = "[]string{";
         for (size_t i = 0; i < added.size(); ++i) repr += (i ? ", " : "") + field::quote(added[i]);
         repr += "}";
-        return errors::invalid(t.group, t.kind, name,
-                               {field::forbidden("metadata.finalizers",
-                                                 "no new finalizers can be added if the object is being deleted, "
-                                                 "found new finalizers " + repr)});
+        // Twice, as kube-apiserver reports it: ObjectMeta update validation runs in BeforeUpdate and
+        // again in the strategy's ValidateUpdate.
+        FieldError fe = field::forbidden("metadata.finalizers",
+                                         "no new finalizers can be added if the object is being deleted, "
+                                         "found new finalizers " + repr);
+        return errors::invalid(t.group, t.kind, name, {fe, fe});
       }
     }
     if (t.tracks_generation && strategy::spec_changed(old, d)) {
@@ -632,7 +635,12 @@ struct Store::Impl {
       // The last finalizer is gone: the object is deleted (no MODIFIED first, as the API server).
       ObjectPtr last = commit_delete(tab, key, cur);
       after_remove(t, last);
-      return present(t, last);
+      // The answer is the object as the update left it (finalizers gone); the DELETED event
+      // carries the last stored state.
+      JsonDoc answer = json::clone(d);
+      json::set_string(json::ensure_object(answer, "metadata", answer.GetAllocator()), "resourceVersion",
+                       json::path_string(last->doc(), {"metadata", "resourceVersion"}), answer.GetAllocator());
+      return present(t, json::share(std::move(answer)));
     }
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr ||
                   json::path(old, {"metadata", "ownerReferences"}) != nullptr;
@@ -712,7 +720,8 @@ struct Store::Impl {
       bool changed = false;
       if (!is_deleting(old)) {
         json::set_string(meta, "deletionTimestamp", now_rfc3339(), a);
-        json::set(meta, "deletionGracePeriodSeconds", JsonValue(int64_t(0)), a);
+        // The namespace registry sets only deletionTimestamp; the generic one a 0 grace period.
+        if (!is_ns) json::set(meta, "deletionGracePeriodSeconds", JsonValue(int64_t(0)), a);
         if (auto* g = json::get(meta, "generation"); g && g->IsInt64() && g->GetInt64() > 0) {
           json::set(meta, "generation", JsonValue(g->GetInt64() + 1), a);
         }

@@ -60,8 +60,43 @@ void copy_member(const JsonValue& from, JsonValue& to, std::string_view key, Jso
 
 }  // namespace
 
+// SetDefaults_PodSpec / SetDefaults_Container (k8s.io/kubernetes/pkg/apis/core/v1/defaults.go).
+void pod_spec_defaults(JsonValue& spec, JsonAlloc& a) {
+  if (!spec.IsObject()) return;
+  auto def = [&](JsonValue& o, std::string_view k, JsonValue v) {
+    if (!json::get(o, k)) json::set(o, k, std::move(v), a);
+  };
+  def(spec, "dnsPolicy", json::str("ClusterFirst", a));
+  def(spec, "restartPolicy", json::str("Always", a));
+  def(spec, "schedulerName", json::str("default-scheduler", a));
+  def(spec, "securityContext", JsonValue(rapidjson::kObjectType));
+  def(spec, "terminationGracePeriodSeconds", JsonValue(int64_t(30)));
+  for (auto list : {"containers", "initContainers"}) {
+    JsonValue* cs = json::get(spec, list);
+    if (!cs || !cs->IsArray()) continue;
+    for (auto& c : cs->GetArray()) {
+      if (!c.IsObject()) continue;
+      std::string_view image = json::get_string(c, "image");
+      auto slash = image.rfind('/');
+      std::string_view last = slash == std::string_view::npos ? image : image.substr(slash + 1);
+      bool latest = image.find('@') == std::string_view::npos &&
+                    (last.find(':') == std::string_view::npos || last.substr(last.find(':') + 1) == "latest");
+      def(c, "imagePullPolicy", json::str(latest ? "Always" : "IfNotPresent", a));
+      def(c, "resources", JsonValue(rapidjson::kObjectType));
+      def(c, "terminationMessagePath", json::str("/dev/termination-log", a));
+      def(c, "terminationMessagePolicy", json::str("File", a));
+      if (JsonValue* ports = json::get(c, "ports"); ports && ports->IsArray()) {
+        for (auto& p : ports->GetArray()) {
+          if (p.IsObject()) def(p, "protocol", json::str("TCP", a));
+        }
+      }
+    }
+  }
+}
+
 void apply_defaults(const ResourceType& t, JsonDoc& obj) {
   auto& a = obj.GetAllocator();
+  if (is(t, "", "pods")) pod_spec_defaults(json::ensure_object(obj, "spec", a), a);
   if (is(t, "", "services")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     if (!json::get(spec, "type")) json::set_string(spec, "type", "ClusterIP", a);
@@ -107,6 +142,11 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
     if (!json::get(spec, "replicas")) json::set(spec, "replicas", JsonValue(1), a);
     if (!json::get(spec, "revisionHistoryLimit")) json::set(spec, "revisionHistoryLimit", JsonValue(10), a);
     if (!json::get(spec, "progressDeadlineSeconds")) json::set(spec, "progressDeadlineSeconds", JsonValue(600), a);
+    if (JsonValue* tmpl = json::get(spec, "template"); tmpl && tmpl->IsObject()) {
+      JsonValue& tmeta = json::ensure_object(*tmpl, "metadata", a);
+      if (!json::get(tmeta, "creationTimestamp")) json::set(tmeta, "creationTimestamp", JsonValue(), a);
+      pod_spec_defaults(json::ensure_object(*tmpl, "spec", a), a);
+    }
     if (!json::get(spec, "strategy")) {
       JsonValue s(rapidjson::kObjectType);
       s.AddMember("type", "RollingUpdate", a);
@@ -118,6 +158,17 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
     }
   } else if (is(t, "networking.k8s.io", "ingressclasses")) {
     // none
+  } else if (is(t, "apiextensions.k8s.io", "customresourcedefinitions")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    if (!json::get(spec, "conversion")) {
+      JsonValue conv(rapidjson::kObjectType);
+      conv.AddMember("strategy", "None", a);
+      json::set(spec, "conversion", std::move(conv), a);
+    }
+    JsonValue& names = json::ensure_object(spec, "names", a);
+    if (!json::get(names, "listKind") && !json::get_string(names, "kind").empty()) {
+      json::set_string(names, "listKind", std::string(json::get_string(names, "kind")) + "List", a);
+    }
   }
 }
 

@@ -131,6 +131,16 @@ TEST_F(Crd, CrdValidation) {
       "names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]}})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().causes[0].message, R"(Invalid value: "wrong.example.com": must be spec.names.plural+"."+spec.group)");
+  // A list-map key must be required or defaulted (found comparing with kube-apiserver v1.20).
+  auto lm = s.create(*crds, "", J(R"({"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+      "names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{
+      "type":"object","properties":{"spec":{"type":"object","properties":{"routes":{"type":"array","x-kubernetes-list-type":"map",
+      "x-kubernetes-list-map-keys":["name"],"items":{"type":"object","properties":{"name":{"type":"string"}}}}}}}}}}]}})"));
+  ASSERT_FALSE(lm.ok());
+  EXPECT_EQ(lm.status().causes[0].field,
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[routes].items.properties[name].default");
+  EXPECT_EQ(lm.status().causes[0].message,
+            "Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property");
 }
 
 }  // namespace

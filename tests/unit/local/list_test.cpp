@@ -40,7 +40,8 @@ TEST(List, SelectorsAndNamespaces) {
   o.field_selector = "metadata.name!=a,metadata.namespace=default";
   EXPECT_EQ(names(*s.list(*cm, "", o)), (std::vector<std::string>{"b"}));
   o.field_selector = "data.k=v";
-  EXPECT_EQ(s.list(*cm, "", o).status().message, "field label not supported: data.k");
+  EXPECT_EQ(s.list(*cm, "", o).status().message,
+            R"("data.k" is not a known field selector: only "metadata.name", "metadata.namespace")");
   auto sec = type(s, "", "v1", "secrets");
   ASSERT_TRUE(s.create(*sec, "default", J(R"({"metadata":{"name":"t"},"type":"kubernetes.io/dockercfg","data":{".dockercfg":"e30="}})")).ok());
   ASSERT_TRUE(s.create(*sec, "default", J(R"({"metadata":{"name":"o"}})")).ok());

@@ -52,10 +52,11 @@ TEST_F(Smp, ContainersMergeByName) {
   std::string dep = R"({"spec":{"template":{"spec":{"containers":[{"name":"a","image":"a:1","env":[{"name":"X","value":"1"}],"ports":[{"containerPort":80}]},{"name":"b","image":"b:1"}]}}}})";
   EXPECT_EQ(smp("deployments", "apps", dep, R"({"spec":{"template":{"spec":{"containers":[{"name":"b","image":"b:2"}]}}}})"),
             R"({"spec":{"template":{"spec":{"containers":[{"name":"a","image":"a:1","env":[{"name":"X","value":"1"}],"ports":[{"containerPort":80}]},{"name":"b","image":"b:2"}]}}}})");
-  // env by name, ports by containerPort, appended when new.
+  // env by name, ports by containerPort; new elements come before the untouched ones, as
+  // strategicpatch's mergeSortedSlice orders them (checked against kube-apiserver v1.20).
   EXPECT_EQ(smp("deployments", "apps", dep,
                 R"({"spec":{"template":{"spec":{"containers":[{"name":"a","env":[{"name":"Y","value":"2"}],"ports":[{"containerPort":443}]}]}}}})"),
-            R"({"spec":{"template":{"spec":{"containers":[{"name":"a","image":"a:1","env":[{"name":"X","value":"1"},{"name":"Y","value":"2"}],"ports":[{"containerPort":80},{"containerPort":443}]},{"name":"b","image":"b:1"}]}}}})");
+            R"({"spec":{"template":{"spec":{"containers":[{"name":"a","image":"a:1","env":[{"name":"Y","value":"2"},{"name":"X","value":"1"}],"ports":[{"containerPort":443},{"containerPort":80}]},{"name":"b","image":"b:1"}]}}}})");
   // $patch: delete removes one element; $patch: replace replaces the list.
   EXPECT_EQ(smp("deployments", "apps", dep, R"({"spec":{"template":{"spec":{"containers":[{"name":"a","$patch":"delete"}]}}}})"),
             R"({"spec":{"template":{"spec":{"containers":[{"name":"b","image":"b:1"}]}}}})");

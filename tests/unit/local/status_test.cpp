@@ -56,7 +56,8 @@ TEST(Selectors, LabelSelectorParsing) {
   EXPECT_TRUE(m(""));
   EXPECT_FALSE(LabelSelector::parse("app in web").ok());
   EXPECT_FALSE(LabelSelector::parse("a b").ok());
-  EXPECT_EQ(LabelSelector::parse("a b").status().code, 400);
+  EXPECT_EQ(LabelSelector::parse("a b").status().message,
+            "unable to parse requirement: found 'b', expected: '=', '!=', '==', 'in', notin'");
 }
 
 }  // namespace

@@ -159,7 +159,8 @@ TEST(Watch, SelectorsTurnModificationsIntoAddedAndDeleted) {
   auto wb = s.watch(*cm, "", bad);
   ASSERT_FALSE(wb.ok());
   EXPECT_EQ(wb.status().code, 400);
-  EXPECT_EQ(wb.status().message, "field label not supported: spec.nodeName");
+  EXPECT_EQ(wb.status().message,
+            R"("spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace")");
 }
 
 TEST(Watch, NamespaceScoped) {
