@@ -191,6 +191,7 @@ Msgs is_valid_ip(std::string_view v) {
       size_t dot = v.find('.', start);
       std::string_view p = v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
       ok = !p.empty() && p.size() <= 3;
+      if (!ok) break;  // a longer part would overflow n below
       int n = 0;
       for (char c : p) {
         ok = ok && c >= '0' && c <= '9';

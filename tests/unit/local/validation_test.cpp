@@ -111,6 +111,9 @@ TEST_F(Validation, Service) {
   EXPECT_EQ(fields, (std::vector<std::string>{"metadata.name", "spec.ports[0].name", "spec.ports[0].port",
                                               "spec.ports[0].targetPort", "spec.type"}));
   EXPECT_EQ(st.causes[2].message, "Invalid value: 70000: must be between 1 and 65535, inclusive");
+  // An overlong dotted part is not an IP (and must not overflow while parsing).
+  auto longip = fail("services", "", R"({"metadata":{"name":"lip"},"spec":{"clusterIP":"1.99999999999999999999.3.4","ports":[{"port":80}]}})");
+  EXPECT_EQ(longip.causes[0].field, "spec.clusterIP");
   auto noports = fail("services", "", R"({"metadata":{"name":"np"},"spec":{}})");
   EXPECT_EQ(noports.causes[0].field, "spec.ports");
   ok("services", "", R"({"metadata":{"name":"headless"},"spec":{"clusterIP":"None"}})");
