@@ -104,8 +104,8 @@ TEST(Controller, EventStormOnOneObjectIsMergedIntoFewReconciles) {
 }
 
 TEST(Controller, RequeueAfterWaitsExactlyThatLongOnTheClock) {
+  workqueue::FakeClock clock;  // outlives the controller that waits on it
   Harness h;
-  workqueue::FakeClock clock;
   h.env.create(kConfigMap, "later");
   std::atomic<int> calls{0};
   h.build({.name = "later", .clock = &clock},
@@ -126,8 +126,8 @@ TEST(Controller, RequeueAfterWaitsExactlyThatLongOnTheClock) {
 }
 
 TEST(Controller, ErrorsBackOffExponentiallyAndSuccessForgets) {
+  workqueue::FakeClock clock;  // outlives the controller that waits on it
   Harness h;
-  workqueue::FakeClock clock;
   h.env.create(kConfigMap, "flaky");
   std::atomic<int> calls{0};
   h.build({.name = "backoff", .clock = &clock},
@@ -159,8 +159,8 @@ TEST(Controller, ErrorsBackOffExponentiallyAndSuccessForgets) {
 }
 
 TEST(Controller, RequeueGoesThroughTheRateLimiter) {
+  workqueue::FakeClock clock;  // outlives the controller that waits on it
   Harness h;
-  workqueue::FakeClock clock;
   h.env.create(kConfigMap, "again");
   std::atomic<int> calls{0};
   h.build({.name = "requeue", .clock = &clock},
