@@ -2,6 +2,8 @@
 
 namespace kop {
 
-std::string_view version() { return KOP_VERSION; }
+std::string_view version() {
+  return KOP_VERSION;
+}
 
 }  // namespace kop

@@ -39,7 +39,9 @@ JsonDoc ApiStatus::to_json() const {
   return d;
 }
 
-std::string ApiStatus::to_json_string() const { return json::dump(to_json()); }
+std::string ApiStatus::to_json_string() const {
+  return json::dump(to_json());
+}
 
 ApiStatus ApiStatus::from_json(const JsonValue& v) {
   ApiStatus s;
@@ -53,7 +55,8 @@ ApiStatus ApiStatus::from_json(const JsonValue& v) {
     s.group = std::string(json::get_string(*d, "group"));
     s.kind = std::string(json::get_string(*d, "kind"));
     s.uid = std::string(json::get_string(*d, "uid"));
-    if (auto* r = json::get(*d, "retryAfterSeconds"); r && r->IsInt()) s.retry_after_seconds = r->GetInt();
+    if (auto* r = json::get(*d, "retryAfterSeconds"); r && r->IsInt())
+      s.retry_after_seconds = r->GetInt();
     if (auto* cs = json::get(*d, "causes"); cs && cs->IsArray()) {
       for (auto& c : cs->GetArray()) {
         s.causes.push_back({std::string(json::get_string(c, "reason")),
@@ -67,15 +70,24 @@ ApiStatus ApiStatus::from_json(const JsonValue& v) {
 
 std::string_view FieldError::reason(Type t) {
   switch (t) {
-    case Type::NotFound: return "FieldValueNotFound";
-    case Type::Required: return "FieldValueRequired";
-    case Type::Duplicate: return "FieldValueDuplicate";
-    case Type::Invalid: return "FieldValueInvalid";
-    case Type::NotSupported: return "FieldValueNotSupported";
-    case Type::Forbidden: return "FieldValueForbidden";
-    case Type::TooLong: return "FieldValueTooLong";
-    case Type::TooMany: return "FieldValueTooMany";
-    case Type::Internal: return "InternalError";
+    case Type::NotFound:
+      return "FieldValueNotFound";
+    case Type::Required:
+      return "FieldValueRequired";
+    case Type::Duplicate:
+      return "FieldValueDuplicate";
+    case Type::Invalid:
+      return "FieldValueInvalid";
+    case Type::NotSupported:
+      return "FieldValueNotSupported";
+    case Type::Forbidden:
+      return "FieldValueForbidden";
+    case Type::TooLong:
+      return "FieldValueTooLong";
+    case Type::TooMany:
+      return "FieldValueTooMany";
+    case Type::Internal:
+      return "InternalError";
   }
   return "FieldValueInvalid";
 }
@@ -83,15 +95,24 @@ std::string_view FieldError::reason(Type t) {
 static std::string_view type_string(FieldError::Type t) {
   using T = FieldError::Type;
   switch (t) {
-    case T::NotFound: return "Not found";
-    case T::Required: return "Required value";
-    case T::Duplicate: return "Duplicate value";
-    case T::Invalid: return "Invalid value";
-    case T::NotSupported: return "Unsupported value";
-    case T::Forbidden: return "Forbidden";
-    case T::TooLong: return "Too long";
-    case T::TooMany: return "Too many";
-    case T::Internal: return "Internal error";
+    case T::NotFound:
+      return "Not found";
+    case T::Required:
+      return "Required value";
+    case T::Duplicate:
+      return "Duplicate value";
+    case T::Invalid:
+      return "Invalid value";
+    case T::NotSupported:
+      return "Unsupported value";
+    case T::Forbidden:
+      return "Forbidden";
+    case T::TooLong:
+      return "Too long";
+    case T::TooMany:
+      return "Too many";
+    case T::Internal:
+      return "Internal error";
   }
   return "Invalid value";
 }
@@ -110,7 +131,9 @@ std::string FieldError::body() const {
   return s;
 }
 
-std::string FieldError::error() const { return field + ": " + body(); }
+std::string FieldError::error() const {
+  return field + ": " + body();
+}
 
 namespace field {
 
@@ -119,15 +142,33 @@ std::string quote(std::string_view in) {
   for (size_t i = 0; i < in.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(in[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\v': out += "\\v"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -157,7 +198,8 @@ FieldError invalid_raw(std::string f, std::string bad_repr, std::string detail) 
 FieldError invalid_int(std::string f, int64_t bad, std::string detail) {
   return {FieldError::Type::Invalid, std::move(f), std::to_string(bad), std::move(detail)};
 }
-FieldError not_supported(std::string f, std::string_view bad, const std::vector<std::string>& valid) {
+FieldError not_supported(std::string f, std::string_view bad,
+                         const std::vector<std::string>& valid) {
   std::string detail;
   if (!valid.empty()) {
     detail = "supported values: ";
@@ -205,8 +247,9 @@ std::string group_resource_string(std::string_view resource, std::string_view gr
 
 namespace errors {
 
-static ApiStatus with_details(int code, std::string reason, std::string message, std::string_view group,
-                              std::string_view kind, std::string_view name) {
+static ApiStatus with_details(int code, std::string reason, std::string message,
+                              std::string_view group, std::string_view kind,
+                              std::string_view name) {
   ApiStatus s;
   s.code = code;
   s.reason = std::move(reason);
@@ -227,29 +270,33 @@ static ApiStatus plain(int code, std::string reason, std::string message) {
 }
 
 ApiStatus not_found(std::string_view group, std::string_view resource, std::string_view name) {
-  return with_details(404, "NotFound",
-                      group_resource_string(resource, group) + " " + field::quote(name) + " not found",
-                      group, resource, name);
+  return with_details(
+      404, "NotFound",
+      group_resource_string(resource, group) + " " + field::quote(name) + " not found", group,
+      resource, name);
 }
 
 ApiStatus already_exists(std::string_view group, std::string_view resource, std::string_view name) {
-  return with_details(409, "AlreadyExists",
-                      group_resource_string(resource, group) + " " + field::quote(name) + " already exists",
-                      group, resource, name);
+  return with_details(
+      409, "AlreadyExists",
+      group_resource_string(resource, group) + " " + field::quote(name) + " already exists", group,
+      resource, name);
 }
 
 ApiStatus conflict(std::string_view group, std::string_view resource, std::string_view name,
                    std::string_view why) {
   return with_details(409, "Conflict",
-                      "Operation cannot be fulfilled on " + group_resource_string(resource, group) + " " +
-                          field::quote(name) + ": " + std::string(why),
+                      "Operation cannot be fulfilled on " + group_resource_string(resource, group) +
+                          " " + field::quote(name) + ": " + std::string(why),
                       group, resource, name);
 }
 
-ApiStatus conflict_modified(std::string_view group, std::string_view resource, std::string_view name) {
-  return conflict(group, resource, name,
-                  "the object has been modified; please apply your changes to the latest version and "
-                  "try again");
+ApiStatus conflict_modified(std::string_view group, std::string_view resource,
+                            std::string_view name) {
+  return conflict(
+      group, resource, name,
+      "the object has been modified; please apply your changes to the latest version and "
+      "try again");
 }
 
 ApiStatus forbidden(std::string_view group, std::string_view resource, std::string_view name,
@@ -260,8 +307,8 @@ ApiStatus forbidden(std::string_view group, std::string_view resource, std::stri
   } else if (name.empty()) {
     msg = group_resource_string(resource, group) + " is forbidden: " + std::string(why);
   } else {
-    msg = group_resource_string(resource, group) + " " + field::quote(name) + " is forbidden: " +
-          std::string(why);
+    msg = group_resource_string(resource, group) + " " + field::quote(name) +
+          " is forbidden: " + std::string(why);
   }
   return with_details(403, "Forbidden", std::move(msg), group, resource, name);
 }
@@ -284,21 +331,28 @@ ApiStatus invalid(std::string_view group, std::string_view kind, std::string_vie
   if (seen.size() > 1) agg = "[" + agg + "]";
   std::string gk(kind);
   if (!group.empty()) gk += "." + std::string(group);
-  ApiStatus s = with_details(422, "Invalid", gk + " " + field::quote(name) + " is invalid: " + agg, group,
-                             kind, name);
+  ApiStatus s = with_details(422, "Invalid", gk + " " + field::quote(name) + " is invalid: " + agg,
+                             group, kind, name);
   for (auto& e : errs) {
     s.causes.push_back({std::string(FieldError::reason(e.type)), e.body(), e.field});
   }
   return s;
 }
 
-ApiStatus expired(std::string message) { return plain(410, "Expired", std::move(message)); }
-ApiStatus gone(std::string message) { return plain(410, "Gone", std::move(message)); }
-ApiStatus bad_request(std::string message) { return plain(400, "BadRequest", std::move(message)); }
+ApiStatus expired(std::string message) {
+  return plain(410, "Expired", std::move(message));
+}
+ApiStatus gone(std::string message) {
+  return plain(410, "Gone", std::move(message));
+}
+ApiStatus bad_request(std::string message) {
+  return plain(400, "BadRequest", std::move(message));
+}
 ApiStatus unauthorized(std::string message) {
   return plain(401, "Unauthorized", message.empty() ? "Unauthorized" : std::move(message));
 }
-ApiStatus method_not_supported(std::string_view group, std::string_view resource, std::string_view action) {
+ApiStatus method_not_supported(std::string_view group, std::string_view resource,
+                               std::string_view action) {
   ApiStatus s = with_details(405, "MethodNotAllowed",
                              std::string(action) + " is not supported on resources of kind " +
                                  field::quote(group_resource_string(resource, group)),
@@ -335,7 +389,9 @@ ApiStatus unsupported_media_type(std::string content_type) {
                "the body of the request was in an unknown format - accepted media types include: " +
                    content_type);
 }
-ApiStatus not_acceptable(std::string message) { return plain(406, "NotAcceptable", std::move(message)); }
+ApiStatus not_acceptable(std::string message) {
+  return plain(406, "NotAcceptable", std::move(message));
+}
 ApiStatus service_unavailable(std::string message) {
   return plain(503, "ServiceUnavailable", std::move(message));
 }

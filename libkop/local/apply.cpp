@@ -51,7 +51,8 @@ struct Walker {
       if (const JsonValue* v = json::get(item, k)) {
         d.AddMember(json::str(k, a), json::copy(*v, a), a);
       } else if (k == "protocol") {
-        d.AddMember(json::str(k, a), JsonValue("TCP"), a);  // a defaulted list-map key counts with its default
+        d.AddMember(json::str(k, a), JsonValue("TCP"),
+                    a);  // a defaulted list-map key counts with its default
       }
     }
     return "k:" + json::dump(d);
@@ -103,7 +104,8 @@ JsonDoc trackable(const JsonValue& obj, bool has_status, bool status_write) {
     if (k == "metadata") {
       JsonValue meta(rapidjson::kObjectType);
       for (auto mk : {"labels", "annotations", "finalizers", "ownerReferences"}) {
-        if (const JsonValue* v = json::get(m.value, mk)) meta.AddMember(json::str(mk, a), json::copy(*v, a), a);
+        if (const JsonValue* v = json::get(m.value, mk))
+          meta.AddMember(json::str(mk, a), json::copy(*v, a), a);
       }
       if (meta.MemberCount() > 0) d.AddMember("metadata", meta, a);
       continue;
@@ -133,7 +135,8 @@ JsonValue to_json(const FNode& n, JsonAlloc& a) {
 }
 
 // Leaves (owned nodes) as paths of element names.
-void leaves(const FNode& n, std::vector<std::string>& cur, std::vector<std::vector<std::string>>& out) {
+void leaves(const FNode& n, std::vector<std::string>& cur,
+            std::vector<std::vector<std::string>>& out) {
   if (n.leaf() || n.self) out.push_back(cur);
   for (auto& [k, c] : n.kids) {
     cur.push_back(k);
@@ -309,7 +312,8 @@ void write_entries(JsonDoc& obj, const std::vector<Entry>& es) {
   }
 }
 
-Entry& entry_for(std::vector<Entry>& es, std::string_view manager, std::string_view op, const std::string& av) {
+Entry& entry_for(std::vector<Entry>& es, std::string_view manager, std::string_view op,
+                 const std::string& av) {
   for (auto& e : es) {
     if (e.manager == manager && e.operation == op) return e;
   }
@@ -318,7 +322,8 @@ Entry& entry_for(std::vector<Entry>& es, std::string_view manager, std::string_v
 }
 
 // Merges applied config `cfg` into `live` with list semantics from the schema.
-void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg, const std::string& path, JsonAlloc& a) {
+void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
+                   const std::string& path, JsonAlloc& a) {
   if (!cfg.IsObject()) {
     live.CopyFrom(cfg, a);
     return;
@@ -352,7 +357,8 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
               const JsonValue* ov = json::get(o, key);
               if (key == "protocol" && (!ev || !ov)) {
                 // protocol defaults to TCP: a missing one matches TCP.
-                std::string_view es = ev ? json::view(*ev) : "TCP", os = ov ? json::view(*ov) : "TCP";
+                std::string_view es = ev ? json::view(*ev) : "TCP",
+                                 os = ov ? json::view(*ov) : "TCP";
                 match = match && es == os;
                 continue;
               }
@@ -374,20 +380,24 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
 
 }  // namespace
 
-Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body, std::string_view manager,
-                      bool force, bool status) {
+Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body,
+                      std::string_view manager, bool force, bool status) {
   JsonDoc cfg;
   std::string err;
   if (!yaml::parse_one(body, cfg, err)) return errors::bad_request(err);
-  if (!cfg.IsObject()) return errors::bad_request("error decoding YAML: the applied configuration is not an object");
+  if (!cfg.IsObject())
+    return errors::bad_request("error decoding YAML: the applied configuration is not an object");
   std::string_view av = json::get_string(cfg, "apiVersion");
   std::string_view kind = json::get_string(cfg, "kind");
-  if (kind.empty()) return errors::bad_request("Object 'Kind' is missing in '" + json::dump(cfg) + "'");
+  if (kind.empty())
+    return errors::bad_request("Object 'Kind' is missing in '" + json::dump(cfg) + "'");
   if (av != t.api_version() || kind != t.kind) {
     return errors::bad_request("the API version in the data (" + std::string(av) +
-                               ") does not match the expected API version (" + t.api_version() + ")");
+                               ") does not match the expected API version (" + t.api_version() +
+                               ")");
   }
-  if (auto* mf = json::path(cfg, {"metadata", "managedFields"}); mf && !(mf->IsArray() && mf->Empty())) {
+  if (auto* mf = json::path(cfg, {"metadata", "managedFields"});
+      mf && !(mf->IsArray() && mf->Empty())) {
     return errors::bad_request("metadata.managedFields must be nil");
   }
   Walker w{t};
@@ -424,7 +434,8 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
         bool same = lv && cv && (json::equal(*lv, *cv) || (lv->IsObject() && cv->IsObject()));
         if (same) continue;
         std::string who = e.operation == "Update"
-                              ? field::quote(e.manager) + " using " + e.api_version + (e.time.empty() ? "" : " at " + e.time)
+                              ? field::quote(e.manager) + " using " + e.api_version +
+                                    (e.time.empty() ? "" : " at " + e.time)
                               : field::quote(e.manager);
         conflicts.push_back({"FieldManagerConflict", "conflict with " + who, path_string(p)});
         conflict_list.push_back({who, p});
@@ -438,7 +449,8 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
     s.has_details = true;
     s.causes = conflicts;
     if (conflicts.size() == 1) {
-      s.message = "Apply failed with 1 conflict: " + conflicts[0].message + ": " + conflicts[0].field;
+      s.message =
+          "Apply failed with 1 conflict: " + conflicts[0].message + ": " + conflicts[0].field;
     } else {
       std::map<std::string, std::vector<std::string>> by;
       for (auto& [who, p] : conflict_list) by[who].push_back(path_string(p));
@@ -454,10 +466,12 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
   }
   // Merge the configuration in.
   merge_applied(t, out, cfg, "", out.GetAllocator());
-  // Fields this manager applied before and no longer applies: removed unless someone else owns them.
+  // Fields this manager applied before and no longer applies: removed unless someone else owns
+  // them.
   std::vector<std::vector<std::string>> old_leaves;
   leaves(old_set, cur, old_leaves);
-  std::stable_sort(old_leaves.begin(), old_leaves.end(), [](auto& x, auto& y) { return x.size() > y.size(); });
+  std::stable_sort(old_leaves.begin(), old_leaves.end(),
+                   [](auto& x, auto& y) { return x.size() > y.size(); });
   for (auto& p : old_leaves) {
     if (contains(new_set, p)) continue;
     if (is_self(old_set, p)) {
@@ -490,7 +504,8 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
   }
   Entry& me = entry_for(es, manager, "Apply", api_version);
   JsonDoc scratch;
-  bool same_set = json::equal(to_json(me.set, scratch.GetAllocator()), to_json(new_set, scratch.GetAllocator()));
+  bool same_set = json::equal(to_json(me.set, scratch.GetAllocator()),
+                              to_json(new_set, scratch.GetAllocator()));
   me.set = new_set;
   me.api_version = api_version;
   if (!same_set || me.time.empty()) me.time = now_rfc3339();
@@ -499,11 +514,12 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
   return out;
 }
 
-void track_update(const ResourceType& t, const JsonValue* old, JsonDoc& obj, std::string_view manager,
-                  std::string_view operation, const JsonValue* request) {
+void track_update(const ResourceType& t, const JsonValue* old, JsonDoc& obj,
+                  std::string_view manager, std::string_view operation, const JsonValue* request) {
   if (manager.empty() || operation == "Apply") return;
   // A request may reset managedFields by sending [] (then nothing is tracked for it).
-  if (const JsonValue* mf = json::path(obj, {"metadata", "managedFields"}); mf && mf->IsArray() && mf->Empty()) {
+  if (const JsonValue* mf = json::path(obj, {"metadata", "managedFields"});
+      mf && mf->IsArray() && mf->Empty()) {
     json::erase(*json::get(obj, "metadata"), "managedFields");
     return;
   }

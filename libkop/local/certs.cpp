@@ -23,7 +23,9 @@ struct Free {
 template <class T>
 using Ptr = std::unique_ptr<T, Free>;
 
-Ptr<EVP_PKEY> new_key() { return Ptr<EVP_PKEY>(EVP_EC_gen("P-256")); }
+Ptr<EVP_PKEY> new_key() {
+  return Ptr<EVP_PKEY>(EVP_EC_gen("P-256"));
+}
 
 std::string pem_cert(X509* c) {
   Ptr<BIO> b(BIO_new(BIO_s_mem()));
@@ -62,7 +64,8 @@ Ptr<X509> make_cert(EVP_PKEY* key, X509* issuer, const std::string& cn) {
   X509_gmtime_adj(X509_getm_notAfter(c.get()), 365L * 24 * 3600);
   X509_set_pubkey(c.get(), key);
   X509_NAME* name = X509_get_subject_name(c.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(c.get(), issuer ? X509_get_subject_name(issuer) : name);
   return c;
 }

@@ -8,10 +8,10 @@
 namespace kop::local::certs {
 
 struct Bundle {
-  std::string ca_pem;         // the CA certificate (goes into kubeconfig certificate-authority-data)
-  std::string cert_pem;       // the serving certificate, signed by the CA
-  std::string key_pem;        // its private key
-  std::string error;          // non-empty when generation failed
+  std::string ca_pem;    // the CA certificate (goes into kubeconfig certificate-authority-data)
+  std::string cert_pem;  // the serving certificate, signed by the CA
+  std::string key_pem;   // its private key
+  std::string error;     // non-empty when generation failed
 };
 
 Bundle generate(const std::vector<std::string>& dns_names = {"localhost"},

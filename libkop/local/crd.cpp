@@ -15,8 +15,8 @@ namespace {
 
 constexpr std::string_view kCrdGroup = "apiextensions.k8s.io";
 
-JsonValue condition(std::string_view type, std::string_view reason, std::string_view message, JsonAlloc& a,
-                    const std::string& now) {
+JsonValue condition(std::string_view type, std::string_view reason, std::string_view message,
+                    JsonAlloc& a, const std::string& now) {
   JsonValue c(rapidjson::kObjectType);
   c.AddMember("type", json::str(type, a), a);
   c.AddMember("status", "True", a);
@@ -38,7 +38,8 @@ std::string now_rfc3339() {
 std::string storage_version_of(const JsonValue& crd) {
   if (const JsonValue* vs = json::path(crd, {"spec", "versions"}); vs && vs->IsArray()) {
     for (auto& v : vs->GetArray()) {
-      if (auto* s = json::get(v, "storage"); s && s->IsTrue()) return std::string(json::get_string(v, "name"));
+      if (auto* s = json::get(v, "storage"); s && s->IsTrue())
+        return std::string(json::get_string(v, "name"));
     }
     if (vs->Size() > 0) return std::string(json::get_string((*vs)[0], "name"));
   }
@@ -66,7 +67,8 @@ void register_crd(Registry& reg, const JsonValue& crd) {
     t.kind = std::string(json::get_string(*names, "kind"));
     t.singular = std::string(json::get_string(*names, "singular"));
     if (t.singular.empty()) {
-      for (char c : t.kind) t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char c : t.kind)
+        t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     t.namespaced = json::path_string(crd, {"spec", "scope"}) != "Cluster";
     t.has_status = json::path(v, {"subresources", "status"}) != nullptr;
@@ -79,7 +81,8 @@ void register_crd(Registry& reg, const JsonValue& crd) {
     if (const JsonValue* cat = json::get(*names, "categories"); cat && cat->IsArray()) {
       for (auto& s : cat->GetArray()) t.categories.emplace_back(json::view(s));
     }
-    if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"}); sch && sch->IsObject()) {
+    if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"});
+        sch && sch->IsObject()) {
       t.schema = json::share(json::clone(*sch));
     }
     if (const JsonValue* cols = json::get(v, "additionalPrinterColumns"); cols && cols->IsArray()) {
@@ -112,9 +115,12 @@ void set_status(JsonDoc& crd) {
   std::string now = now_rfc3339();
   JsonValue conds(rapidjson::kArrayType);
   conds.PushBack(condition("NamesAccepted", "NoConflicts", "no conflicts found", a, now), a);
-  conds.PushBack(condition("Established", "InitialNamesAccepted", "the initial names have been accepted", a, now), a);
+  conds.PushBack(condition("Established", "InitialNamesAccepted",
+                           "the initial names have been accepted", a, now),
+                 a);
   st.AddMember("conditions", conds, a);
-  if (const JsonValue* names = json::path(crd, {"spec", "names"})) st.AddMember("acceptedNames", json::copy(*names, a), a);
+  if (const JsonValue* names = json::path(crd, {"spec", "names"}))
+    st.AddMember("acceptedNames", json::copy(*names, a), a);
   JsonValue stored(rapidjson::kArrayType);
   std::string sv = storage_version_of(crd);
   if (const JsonValue* old = json::path(crd, {"status", "storedVersions"}); old && old->IsArray()) {
@@ -146,19 +152,22 @@ void check_list_map_keys(const JsonValue& s, const std::string& path, FieldError
         }
         const JsonValue* prop = json::path(*items, {"properties", key});
         if (!required && !(prop && json::get(*prop, "default"))) {
-          errs.push_back(field::required(path + ".items.properties[" + std::string(key) + "].default",
-                                         "this property is in x-kubernetes-list-map-keys, so it must have a default or "
-                                         "be a required property"));
+          errs.push_back(field::required(
+              path + ".items.properties[" + std::string(key) + "].default",
+              "this property is in x-kubernetes-list-map-keys, so it must have a default or "
+              "be a required property"));
         }
       }
     }
   }
   if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
     for (auto& m : props->GetObject()) {
-      check_list_map_keys(m.value, path + ".properties[" + std::string(json::view(m.name)) + "]", errs);
+      check_list_map_keys(m.value, path + ".properties[" + std::string(json::view(m.name)) + "]",
+                          errs);
     }
   }
-  if (const JsonValue* items = json::get(s, "items")) check_list_map_keys(*items, path + ".items", errs);
+  if (const JsonValue* items = json::get(s, "items"))
+    check_list_map_keys(*items, path + ".items", errs);
   if (const JsonValue* ap = json::get(s, "additionalProperties"); ap && ap->IsObject()) {
     check_list_map_keys(*ap, path + ".additionalProperties", errs);
   }
@@ -173,7 +182,8 @@ std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old
   std::string_view plural = json::path_string(crd, {"spec", "names", "plural"});
   std::string_view kind = json::path_string(crd, {"spec", "names", "kind"});
   if (name != std::string(plural) + "." + std::string(group)) {
-    errs.push_back(field::invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"));
+    errs.push_back(
+        field::invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"));
   }
   if (group.empty()) {
     errs.push_back(field::required("spec.group"));
@@ -192,7 +202,8 @@ std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old
   }
   const JsonValue* vs = json::path(crd, {"spec", "versions"});
   if (!vs || !vs->IsArray() || vs->Empty()) {
-    errs.push_back(field::invalid_raw("spec.versions", "[]apiextensions.CustomResourceDefinitionVersion(nil)",
+    errs.push_back(field::invalid_raw("spec.versions",
+                                      "[]apiextensions.CustomResourceDefinitionVersion(nil)",
                                       "must have exactly one version marked as storage version"));
   } else {
     int storage = 0;
@@ -206,10 +217,12 @@ std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old
         errs.push_back(field::required(p + ".schema.openAPIV3Schema", "schemas are required"));
       }
       std::string_view vn = json::get_string(v, "name");
-      for (auto& m : validation::is_dns1035_label(vn)) errs.push_back(field::invalid(p + ".name", vn, m));
+      for (auto& m : validation::is_dns1035_label(vn))
+        errs.push_back(field::invalid(p + ".name", vn, m));
     }
     if (storage != 1) {
-      errs.push_back(field::invalid_raw("spec.versions", "[]apiextensions.CustomResourceDefinitionVersion{...}",
+      errs.push_back(field::invalid_raw("spec.versions",
+                                        "[]apiextensions.CustomResourceDefinitionVersion{...}",
                                         "must have exactly one version marked as storage version"));
     }
   }
@@ -345,7 +358,8 @@ bool format_ok(std::string_view fmt, const JsonValue& v) {
   if (!v.IsString()) return true;
   std::string s(json::view(v));
   if (fmt == "date-time" || fmt == "datetime") {
-    static const RE2 re(R"(^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
+    static const RE2 re(
+        R"(^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
     return RE2::FullMatch(s, re);
   }
   if (fmt == "date") {
@@ -355,14 +369,16 @@ bool format_ok(std::string_view fmt, const JsonValue& v) {
   if (fmt == "ipv4") return validation::is_valid_ip(s).empty() && s.find(':') == std::string::npos;
   if (fmt == "ipv6") return s.find(':') != std::string::npos && validation::is_valid_ip(s).empty();
   if (fmt == "uuid") {
-    static const RE2 re(R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
+    static const RE2 re(
+        R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
     return RE2::FullMatch(s, re);
   }
   if (fmt == "byte") {
     static const RE2 re(R"(^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$)");
     return RE2::FullMatch(s, re);
   }
-  if (fmt == "hostname") return !s.empty() && s.size() <= 255 && validation::is_dns1123_subdomain(s).empty();
+  if (fmt == "hostname")
+    return !s.empty() && s.size() <= 255 && validation::is_dns1123_subdomain(s).empty();
   if (fmt == "email") return s.find('@') != std::string::npos && s.find('@') > 0 && s.back() != '@';
   return true;  // other formats are accepted as the API server's list allows them
 }
@@ -380,8 +396,11 @@ bool type_ok(std::string_view type, const JsonValue& v) {
   return type == actual;
 }
 
-void validate_value(const JsonValue& v, const JsonValue& s, const std::string& path, FieldErrors& errs, bool root) {
-  auto add_invalid = [&](const std::string& msg) { errs.push_back(field::invalid_raw(path, go_value(v), msg)); };
+void validate_value(const JsonValue& v, const JsonValue& s, const std::string& path,
+                    FieldErrors& errs, bool root) {
+  auto add_invalid = [&](const std::string& msg) {
+    errs.push_back(field::invalid_raw(path, go_value(v), msg));
+  };
   const std::string& name = path;
   if (v.IsNull()) {
     if (flag(s, "nullable")) return;
@@ -390,15 +409,15 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
   std::string_view type = json::get_string(s, "type");
   if (int_or_string) {
     if (!(json::type_name(v) == "integer" || v.IsString())) {
-      errs.push_back(field::invalid_raw(path, field::quote(type_of_value(v)),
-                                        name + " in body must be of type integer,string: " +
-                                            field::quote(type_of_value(v))));
+      errs.push_back(field::invalid_raw(
+          path, field::quote(type_of_value(v)),
+          name + " in body must be of type integer,string: " + field::quote(type_of_value(v))));
       return;
     }
   } else if (!type.empty() && !type_ok(type, v)) {
     errs.push_back(field::invalid_raw(path, field::quote(type_of_value(v)),
-                                      name + " in body must be of type " + std::string(type) + ": " +
-                                          field::quote(type_of_value(v))));
+                                      name + " in body must be of type " + std::string(type) +
+                                          ": " + field::quote(type_of_value(v))));
     return;
   }
   if (const JsonValue* en = json::get(s, "enum"); en && en->IsArray()) {
@@ -406,7 +425,8 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
     for (auto& e : en->GetArray()) found = found || json::equal(e, v);
     if (!found) {
       std::vector<std::string> vals;
-      for (auto& e : en->GetArray()) vals.push_back(e.IsString() ? std::string(json::view(e)) : json::dump(e));
+      for (auto& e : en->GetArray())
+        vals.push_back(e.IsString() ? std::string(json::view(e)) : json::dump(e));
       FieldError fe = field::not_supported(path, "", vals);
       fe.bad_value = go_value(v);
       errs.push_back(std::move(fe));
@@ -418,10 +438,12 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
     size_t runes = 0;
     for (unsigned char c : sv) runes += (c & 0xC0) != 0x80;
     if (auto* m = json::get(s, "maxLength"); m && m->IsInt64() && int64_t(runes) > m->GetInt64()) {
-      add_invalid(name + " in body should be at most " + std::to_string(m->GetInt64()) + " chars long");
+      add_invalid(name + " in body should be at most " + std::to_string(m->GetInt64()) +
+                  " chars long");
     }
     if (auto* m = json::get(s, "minLength"); m && m->IsInt64() && int64_t(runes) < m->GetInt64()) {
-      add_invalid(name + " in body should be at least " + std::to_string(m->GetInt64()) + " chars long");
+      add_invalid(name + " in body should be at least " + std::to_string(m->GetInt64()) +
+                  " chars long");
     }
     if (std::string_view pat = json::get_string(s, "pattern"); !pat.empty()) {
       const RE2* re = regexes().get(std::string(pat));
@@ -438,18 +460,21 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
     if (auto* m = json::get(s, "maximum"); m && m->IsNumber()) {
       bool excl = flag(s, "exclusiveMaximum");
       if (excl ? d >= m->GetDouble() : d > m->GetDouble()) {
-        add_invalid(name + " in body should be less than " + (excl ? "" : "or equal to ") + num_repr(*m));
+        add_invalid(name + " in body should be less than " + (excl ? "" : "or equal to ") +
+                    num_repr(*m));
       }
     }
     if (auto* m = json::get(s, "minimum"); m && m->IsNumber()) {
       bool excl = flag(s, "exclusiveMinimum");
       if (excl ? d <= m->GetDouble() : d < m->GetDouble()) {
-        add_invalid(name + " in body should be greater than " + (excl ? "" : "or equal to ") + num_repr(*m));
+        add_invalid(name + " in body should be greater than " + (excl ? "" : "or equal to ") +
+                    num_repr(*m));
       }
     }
     if (auto* m = json::get(s, "multipleOf"); m && m->IsNumber() && m->GetDouble() != 0) {
       double q = d / m->GetDouble();
-      if (std::fabs(q - std::round(q)) > 1e-9) add_invalid(name + " in body should be a multiple of " + num_repr(*m));
+      if (std::fabs(q - std::round(q)) > 1e-9)
+        add_invalid(name + " in body should be a multiple of " + num_repr(*m));
     }
     std::string_view fmt = json::get_string(s, "format");
     if (fmt == "int32" && (d > 2147483647.0 || d < -2147483648.0)) {
@@ -459,12 +484,14 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
   if (v.IsArray()) {
     int64_t n = v.Size();
     if (auto* m = json::get(s, "maxItems"); m && m->IsInt64() && n > m->GetInt64()) {
-      errs.push_back(field::invalid_raw(path, std::to_string(n),
-                                        name + " in body should have at most " + std::to_string(m->GetInt64()) + " items"));
+      errs.push_back(field::invalid_raw(
+          path, std::to_string(n),
+          name + " in body should have at most " + std::to_string(m->GetInt64()) + " items"));
     }
     if (auto* m = json::get(s, "minItems"); m && m->IsInt64() && n < m->GetInt64()) {
-      errs.push_back(field::invalid_raw(path, std::to_string(n),
-                                        name + " in body should have at least " + std::to_string(m->GetInt64()) + " items"));
+      errs.push_back(field::invalid_raw(
+          path, std::to_string(n),
+          name + " in body should have at least " + std::to_string(m->GetInt64()) + " items"));
     }
     if (flag(s, "uniqueItems")) {
       for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
@@ -478,7 +505,8 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
       }
     }
     if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
-      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) validate_value(v[i], *items, validation::idx(path, i), errs, false);
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+        validate_value(v[i], *items, validation::idx(path, i), errs, false);
     }
   }
   if (v.IsObject()) {
@@ -486,15 +514,19 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
       for (auto& r : req->GetArray()) {
         std::string_view k = json::view(r);
         const JsonValue* m = json::get(v, k);
-        if (!m) errs.push_back(field::required(path.empty() ? std::string(k) : path + "." + std::string(k)));
+        if (!m)
+          errs.push_back(
+              field::required(path.empty() ? std::string(k) : path + "." + std::string(k)));
       }
     }
     int64_t n = v.MemberCount();
     if (auto* m = json::get(s, "maxProperties"); m && m->IsInt64() && n > m->GetInt64()) {
-      add_invalid(name + " in body should have at most " + std::to_string(m->GetInt64()) + " properties");
+      add_invalid(name + " in body should have at most " + std::to_string(m->GetInt64()) +
+                  " properties");
     }
     if (auto* m = json::get(s, "minProperties"); m && m->IsInt64() && n < m->GetInt64()) {
-      add_invalid(name + " in body should have at least " + std::to_string(m->GetInt64()) + " properties");
+      add_invalid(name + " in body should have at least " + std::to_string(m->GetInt64()) +
+                  " properties");
     }
     for (auto& m : v.GetObject()) {
       std::string_view k = json::view(m.name);
@@ -517,7 +549,8 @@ void default_custom(const ResourceType& t, JsonDoc& obj) {
   apply_defaults(obj, s, a);
 }
 
-void validate_custom(const ResourceType& t, const JsonValue& obj, const JsonValue* old, FieldErrors& errs) {
+void validate_custom(const ResourceType& t, const JsonValue& obj, const JsonValue* old,
+                     FieldErrors& errs) {
   (void)old;
   if (!t.schema) return;
   validate_value(obj, t.schema->doc(), "", errs, true);

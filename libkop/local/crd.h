@@ -21,6 +21,7 @@ std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old
 // Structural schema of `t` applied to a custom resource: prune unknown fields, apply defaults.
 void default_custom(const ResourceType& t, JsonDoc& obj);
 // Schema validation (types, required, enum, pattern, bounds, formats, int-or-string ...).
-void validate_custom(const ResourceType& t, const JsonValue& obj, const JsonValue* old, FieldErrors& errs);
+void validate_custom(const ResourceType& t, const JsonValue& obj, const JsonValue* old,
+                     FieldErrors& errs);
 
 }  // namespace kop::local::crd

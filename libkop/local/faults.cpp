@@ -40,7 +40,8 @@ void Faults::clear() {
 std::optional<int> Faults::take_failure(std::string_view verb, std::string_view resource) {
   std::lock_guard<std::mutex> l(mu_);
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
-    if ((it->verb == "*" || it->verb == verb) && (it->resource.empty() || it->resource == resource)) {
+    if ((it->verb == "*" || it->verb == verb) &&
+        (it->resource.empty() || it->resource == resource)) {
       int code = it->code;
       if (it->times > 0 && --it->times == 0) rules_.erase(it);
       return code;

@@ -72,7 +72,7 @@ struct HttpFront::Impl {
   std::thread accept_thread;
   std::mutex mu;
   std::set<int> fds;  // open connections, to shut down on stop
-  int active = 0;      // connection threads still running (they are detached)
+  int active = 0;     // connection threads still running (they are detached)
   std::condition_variable idle;
   rest::Options rest_opts;
 
@@ -188,18 +188,22 @@ struct HttpFront::Impl {
   }
 };
 
-HttpFront::HttpFront(std::shared_ptr<Store> store, HttpFrontOptions options) : impl_(std::make_shared<Impl>()) {
+HttpFront::HttpFront(std::shared_ptr<Store> store, HttpFrontOptions options)
+    : impl_(std::make_shared<Impl>()) {
   impl_->store = std::move(store);
   impl_->opts = std::move(options);
 }
 
-HttpFront::~HttpFront() { stop(); }
+HttpFront::~HttpFront() {
+  stop();
+}
 
 absl::Status HttpFront::start() {
   auto& im = *impl_;
   std::string listen = im.opts.listen;
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError("--listen must be HOST:PORT, got " + listen);
+  if (colon == std::string::npos)
+    return absl::InvalidArgumentError("--listen must be HOST:PORT, got " + listen);
   im.host = listen.substr(0, colon);
   if (im.host.size() > 2 && im.host.front() == '[') im.host = im.host.substr(1, im.host.size() - 2);
   int port = std::atoi(listen.c_str() + colon + 1);
@@ -220,7 +224,8 @@ absl::Status HttpFront::start() {
     im.ca = im.opts.ca_pem;
     if (cert.empty()) {
       std::vector<std::string> ips = {"127.0.0.1", "::1"};
-      if (!im.host.empty() && im.host != "127.0.0.1" && im.host != "::1" && im.host != "0.0.0.0") ips.push_back(im.host);
+      if (!im.host.empty() && im.host != "127.0.0.1" && im.host != "::1" && im.host != "0.0.0.0")
+        ips.push_back(im.host);
       auto b = certs::generate({"localhost"}, ips);
       if (!b.error.empty()) return absl::InternalError("certificate generation failed: " + b.error);
       cert = b.cert_pem;
@@ -230,7 +235,8 @@ absl::Status HttpFront::start() {
     try {
       im.ssl = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
       im.ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                          asio::ssl::context::no_tlsv1_1);
       im.ssl->use_certificate_chain(asio::buffer(cert));
       im.ssl->use_private_key(asio::buffer(key), asio::ssl::context::pem);
     } catch (const std::exception& e) {
@@ -261,23 +267,30 @@ void HttpFront::stop() {
   }
 }
 
-int HttpFront::port() const { return impl_->port; }
+int HttpFront::port() const {
+  return impl_->port;
+}
 
 std::string HttpFront::url() const {
   std::string host = impl_->host.empty() || impl_->host == "0.0.0.0" ? "127.0.0.1" : impl_->host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return std::string(impl_->opts.tls ? "https://" : "http://") + host + ":" + std::to_string(impl_->port);
+  return std::string(impl_->opts.tls ? "https://" : "http://") + host + ":" +
+         std::to_string(impl_->port);
 }
 
-const std::string& HttpFront::ca_pem() const { return impl_->ca; }
+const std::string& HttpFront::ca_pem() const {
+  return impl_->ca;
+}
 
 std::string HttpFront::kubeconfig(std::string_view context_name) const {
   std::string ctx(context_name);
-  std::string y = "apiVersion: v1\nkind: Config\nclusters:\n- name: " + ctx + "\n  cluster:\n    server: " + url() + "\n";
+  std::string y = "apiVersion: v1\nkind: Config\nclusters:\n- name: " + ctx +
+                  "\n  cluster:\n    server: " + url() + "\n";
   if (!impl_->ca.empty()) y += "    certificate-authority-data: " + b64(impl_->ca) + "\n";
   y += "users:\n- name: " + ctx + "\n  user:\n";
   y += impl_->opts.token.empty() ? "    {}\n" : "    token: " + impl_->opts.token + "\n";
-  y += "contexts:\n- name: " + ctx + "\n  context:\n    cluster: " + ctx + "\n    user: " + ctx + "\n    namespace: default\n";
+  y += "contexts:\n- name: " + ctx + "\n  context:\n    cluster: " + ctx + "\n    user: " + ctx +
+       "\n    namespace: default\n";
   y += "current-context: " + ctx + "\n";
   return y;
 }

@@ -23,11 +23,14 @@
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 void usage() {
   std::fprintf(stderr,
-               "usage: kop-local --listen HOST:PORT [--crds DIR] [--manifests DIR] [--write-kubeconfig FILE]\n"
+               "usage: kop-local --listen HOST:PORT [--crds DIR] [--manifests DIR] "
+               "[--write-kubeconfig FILE]\n"
                "                 [--insecure-http] [--token TOKEN]\n");
 }
 
@@ -40,7 +43,8 @@ std::string random_token() {
 }
 
 void report(const char* what, const kop::local::SyncReport& r) {
-  for (auto& p : r.problems) std::fprintf(stderr, "kop-local: %s: %s\n", what, p.to_string().c_str());
+  for (auto& p : r.problems)
+    std::fprintf(stderr, "kop-local: %s: %s\n", what, p.to_string().c_str());
 }
 
 }  // namespace
@@ -85,11 +89,13 @@ int main(int argc, char** argv) {
   auto store = std::make_shared<kop::local::Store>();
   std::unique_ptr<kop::local::ManifestLoader> crd_loader, manifest_loader;
   if (!crds.empty()) {
-    crd_loader = std::make_unique<kop::local::ManifestLoader>(store, kop::local::ManifestLoaderOptions{crds});
+    crd_loader = std::make_unique<kop::local::ManifestLoader>(
+        store, kop::local::ManifestLoaderOptions{crds});
     report("crds", crd_loader->sync());
   }
   if (!manifests.empty()) {
-    manifest_loader = std::make_unique<kop::local::ManifestLoader>(store, kop::local::ManifestLoaderOptions{manifests});
+    manifest_loader = std::make_unique<kop::local::ManifestLoader>(
+        store, kop::local::ManifestLoaderOptions{manifests});
     report("manifests", manifest_loader->sync());
   }
   kop::local::HttpFront front(store, fo);

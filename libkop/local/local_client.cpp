@@ -24,37 +24,53 @@ client::ApiStatus to_client_status(const ApiStatus& s) {
   return c;
 }
 
-absl::Status to_absl(const ApiStatus& s) { return client::to_status(to_client_status(s)); }
+absl::Status to_absl(const ApiStatus& s) {
+  return client::to_status(to_client_status(s));
+}
 
 namespace {
 
-JsonDoc to_doc(const api::Object& o) { return json::clone(o.doc()); }
+JsonDoc to_doc(const api::Object& o) {
+  return json::clone(o.doc());
+}
 
 std::string rvm(client::ResourceVersionMatch m) {
   switch (m) {
-    case client::ResourceVersionMatch::kExact: return "Exact";
-    case client::ResourceVersionMatch::kNotOlderThan: return "NotOlderThan";
-    default: return "";
+    case client::ResourceVersionMatch::kExact:
+      return "Exact";
+    case client::ResourceVersionMatch::kNotOlderThan:
+      return "NotOlderThan";
+    default:
+      return "";
   }
 }
 
 PatchType patch_type(client::PatchType t) {
   switch (t) {
-    case client::PatchType::kJsonMerge: return PatchType::Merge;
-    case client::PatchType::kJsonPatch: return PatchType::Json;
-    case client::PatchType::kStrategicMerge: return PatchType::StrategicMerge;
-    case client::PatchType::kApply: return PatchType::Apply;
+    case client::PatchType::kJsonMerge:
+      return PatchType::Merge;
+    case client::PatchType::kJsonPatch:
+      return PatchType::Json;
+    case client::PatchType::kStrategicMerge:
+      return PatchType::StrategicMerge;
+    case client::PatchType::kApply:
+      return PatchType::Apply;
   }
   return PatchType::Merge;
 }
 
 client::WatchEvent::Type event_type(EventType t) {
   switch (t) {
-    case EventType::Added: return client::WatchEvent::Type::kAdded;
-    case EventType::Modified: return client::WatchEvent::Type::kModified;
-    case EventType::Deleted: return client::WatchEvent::Type::kDeleted;
-    case EventType::Bookmark: return client::WatchEvent::Type::kBookmark;
-    case EventType::Error: return client::WatchEvent::Type::kError;
+    case EventType::Added:
+      return client::WatchEvent::Type::kAdded;
+    case EventType::Modified:
+      return client::WatchEvent::Type::kModified;
+    case EventType::Deleted:
+      return client::WatchEvent::Type::kDeleted;
+    case EventType::Bookmark:
+      return client::WatchEvent::Type::kBookmark;
+    case EventType::Error:
+      return client::WatchEvent::Type::kError;
   }
   return client::WatchEvent::Type::kError;
 }
@@ -71,7 +87,8 @@ class LocalWatchStream : public client::WatchStream {
         client::WatchEvent out;
         out.type = event_type(ev->type);
         out.object = ev->object;
-        if (ev->type == EventType::Error) out.error = to_absl(ApiStatus::from_json(ev->object->doc()));
+        if (ev->type == EventType::Error)
+          out.error = to_absl(ApiStatus::from_json(ev->object->doc()));
         return std::optional<client::WatchEvent>(std::move(out));
       }
       if (w_->ended()) return std::optional<client::WatchEvent>();
@@ -91,8 +108,9 @@ LocalClient::LocalClient(std::shared_ptr<Store> store, LocalClientOptions option
     : store_(std::move(store)), options_(std::move(options)) {}
 
 absl::StatusOr<ResourceTypePtr> LocalClient::resolve(const client::ResourceRef& ref) const {
-  ResourceTypePtr t = ref.resource.empty() ? store_->registry().by_kind(ref.group, ref.version, ref.kind)
-                                           : store_->registry().by_resource(ref.group, ref.version, ref.resource);
+  ResourceTypePtr t = ref.resource.empty()
+                          ? store_->registry().by_kind(ref.group, ref.version, ref.kind)
+                          : store_->registry().by_resource(ref.group, ref.version, ref.resource);
   if (!t) {
     ApiStatus s;
     s.code = 404;
@@ -104,7 +122,8 @@ absl::StatusOr<ResourceTypePtr> LocalClient::resolve(const client::ResourceRef& 
   return t;
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::get(const client::ResourceRef& ref, const client::GetOptions& o) {
+absl::StatusOr<api::ObjectPtr> LocalClient::get(const client::ResourceRef& ref,
+                                                const client::GetOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   auto r = store_->get(**t, ref.namespace_, ref.name, {o.resource_version});
@@ -112,7 +131,8 @@ absl::StatusOr<api::ObjectPtr> LocalClient::get(const client::ResourceRef& ref, 
   return *r;
 }
 
-absl::StatusOr<client::ObjectList> LocalClient::list(const client::ResourceRef& ref, const client::ListOptions& o) {
+absl::StatusOr<client::ObjectList> LocalClient::list(const client::ResourceRef& ref,
+                                                     const client::ListOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   ListOptions lo;
@@ -142,17 +162,20 @@ absl::StatusOr<client::WatchStreamPtr> LocalClient::watch(const client::Resource
   wo.label_selector = o.label_selector;
   wo.field_selector = o.field_selector;
   if (!ref.name.empty()) {
-    wo.field_selector = "metadata.name=" + ref.name + (o.field_selector.empty() ? "" : "," + o.field_selector);
+    wo.field_selector =
+        "metadata.name=" + ref.name + (o.field_selector.empty() ? "" : "," + o.field_selector);
   }
   wo.resource_version = o.resource_version;
   wo.allow_bookmarks = o.allow_watch_bookmarks;
   if (o.timeout_seconds) wo.timeout = std::chrono::seconds(*o.timeout_seconds);
   auto w = store_->watch(**t, ref.namespace_, wo);
   if (!w) return to_absl(w.status());
-  return client::WatchStreamPtr(std::make_unique<LocalWatchStream>(std::move(*w), options_.watch_poll));
+  return client::WatchStreamPtr(
+      std::make_unique<LocalWatchStream>(std::move(*w), options_.watch_poll));
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::create(const client::ResourceRef& ref, const api::Object& object,
+absl::StatusOr<api::ObjectPtr> LocalClient::create(const client::ResourceRef& ref,
+                                                   const api::Object& object,
                                                    const client::CreateOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
@@ -164,7 +187,8 @@ absl::StatusOr<api::ObjectPtr> LocalClient::create(const client::ResourceRef& re
   return *r;
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::update(const client::ResourceRef& ref, const api::Object& object,
+absl::StatusOr<api::ObjectPtr> LocalClient::update(const client::ResourceRef& ref,
+                                                   const api::Object& object,
                                                    const client::UpdateOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
@@ -177,13 +201,15 @@ absl::StatusOr<api::ObjectPtr> LocalClient::update(const client::ResourceRef& re
   return *r;
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::patch(const client::ResourceRef& ref, client::PatchType type,
-                                                  std::string_view body, const client::PatchOptions& o) {
+absl::StatusOr<api::ObjectPtr> LocalClient::patch(const client::ResourceRef& ref,
+                                                  client::PatchType type, std::string_view body,
+                                                  const client::PatchOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   PatchOptions po;
   po.field_manager = o.field_manager;
-  if (po.field_manager.empty() && type != client::PatchType::kApply) po.field_manager = options_.default_field_manager;
+  if (po.field_manager.empty() && type != client::PatchType::kApply)
+    po.field_manager = options_.default_field_manager;
   po.dry_run = o.dry_run;
   po.force = o.force.value_or(false);
   auto r = store_->patch(**t, ref.namespace_, ref.name, patch_type(type), body, po);
@@ -191,15 +217,23 @@ absl::StatusOr<api::ObjectPtr> LocalClient::patch(const client::ResourceRef& ref
   return *r;
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::remove(const client::ResourceRef& ref, const client::DeleteOptions& o) {
+absl::StatusOr<api::ObjectPtr> LocalClient::remove(const client::ResourceRef& ref,
+                                                   const client::DeleteOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   DeleteOptions d;
   switch (o.propagation_policy) {
-    case client::PropagationPolicy::kOrphan: d.propagation_policy = "Orphan"; break;
-    case client::PropagationPolicy::kBackground: d.propagation_policy = "Background"; break;
-    case client::PropagationPolicy::kForeground: d.propagation_policy = "Foreground"; break;
-    default: break;
+    case client::PropagationPolicy::kOrphan:
+      d.propagation_policy = "Orphan";
+      break;
+    case client::PropagationPolicy::kBackground:
+      d.propagation_policy = "Background";
+      break;
+    case client::PropagationPolicy::kForeground:
+      d.propagation_policy = "Foreground";
+      break;
+    default:
+      break;
   }
   d.precondition_uid = o.precondition_uid.value_or("");
   d.precondition_resource_version = o.precondition_resource_version.value_or("");
@@ -211,14 +245,17 @@ absl::StatusOr<api::ObjectPtr> LocalClient::remove(const client::ResourceRef& re
   return r->object;
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::get_status(const client::ResourceRef& ref, const client::GetOptions& o) {
+absl::StatusOr<api::ObjectPtr> LocalClient::get_status(const client::ResourceRef& ref,
+                                                       const client::GetOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
-  if (!(*t)->has_status) return to_absl(errors::not_found((*t)->group, (*t)->resource + "/status", ref.name));
+  if (!(*t)->has_status)
+    return to_absl(errors::not_found((*t)->group, (*t)->resource + "/status", ref.name));
   return get(ref, o);
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::update_status(const client::ResourceRef& ref, const api::Object& object,
+absl::StatusOr<api::ObjectPtr> LocalClient::update_status(const client::ResourceRef& ref,
+                                                          const api::Object& object,
                                                           const client::UpdateOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
@@ -231,13 +268,16 @@ absl::StatusOr<api::ObjectPtr> LocalClient::update_status(const client::Resource
   return *r;
 }
 
-absl::StatusOr<api::ObjectPtr> LocalClient::patch_status(const client::ResourceRef& ref, client::PatchType type,
-                                                         std::string_view body, const client::PatchOptions& o) {
+absl::StatusOr<api::ObjectPtr> LocalClient::patch_status(const client::ResourceRef& ref,
+                                                         client::PatchType type,
+                                                         std::string_view body,
+                                                         const client::PatchOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   PatchOptions po;
   po.field_manager = o.field_manager;
-  if (po.field_manager.empty() && type != client::PatchType::kApply) po.field_manager = options_.default_field_manager;
+  if (po.field_manager.empty() && type != client::PatchType::kApply)
+    po.field_manager = options_.default_field_manager;
   po.dry_run = o.dry_run;
   po.force = o.force.value_or(false);
   auto r = store_->patch_status(**t, ref.namespace_, ref.name, patch_type(type), body, po);

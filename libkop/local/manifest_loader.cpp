@@ -22,7 +22,9 @@ std::string ManifestProblem::to_string() const {
 ManifestLoader::ManifestLoader(std::shared_ptr<Store> store, ManifestLoaderOptions options)
     : store_(std::move(store)), opts_(std::move(options)) {}
 
-ManifestLoader::~ManifestLoader() { stop(); }
+ManifestLoader::~ManifestLoader() {
+  stop();
+}
 
 namespace {
 
@@ -45,11 +47,12 @@ SyncReport ManifestLoader::sync() {
     problems_ = rep.problems;
     return rep;
   }
-  for (auto it = fs::recursive_directory_iterator(opts_.dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(opts_.dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     auto ext = it->path().extension().string();
-    if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(fs::relative(it->path(), opts_.dir).string());
+    if (ext == ".yaml" || ext == ".yml" || ext == ".json")
+      files.push_back(fs::relative(it->path(), opts_.dir).string());
   }
   std::sort(files.begin(), files.end());
   std::vector<Doc> docs;
@@ -84,7 +87,8 @@ SyncReport ManifestLoader::sync() {
       docs.push_back({f, d.index, std::move(d.doc), rank});
     }
   }
-  std::stable_sort(docs.begin(), docs.end(), [](const Doc& a, const Doc& b) { return a.rank < b.rank; });
+  std::stable_sort(docs.begin(), docs.end(),
+                   [](const Doc& a, const Doc& b) { return a.rank < b.rank; });
   std::map<Key, std::string> desired;
   for (auto& d : docs) {
     auto t = store_->type_of(d.obj);
@@ -93,14 +97,16 @@ SyncReport ManifestLoader::sync() {
     if (!t.ok() || !*t) {
       std::string msg = !t.ok() && t.status().reason == "BadRequest"
                             ? t.status().message
-                            : "no matches for kind \"" + std::string(kind) + "\" in version \"" + std::string(av) + "\"";
+                            : "no matches for kind \"" + std::string(kind) + "\" in version \"" +
+                                  std::string(av) + "\"";
       rep.problems.push_back({d.file, d.index, "", msg});
       continue;
     }
     const ResourceType& type = **t;
     std::string name(json::path_string(d.obj, {"metadata", "name"}));
     if (name.empty()) {
-      rep.problems.push_back({d.file, d.index, "metadata.name", "Required value: name is required in a manifest"});
+      rep.problems.push_back(
+          {d.file, d.index, "metadata.name", "Required value: name is required in a manifest"});
       continue;
     }
     std::string ns;
@@ -108,13 +114,14 @@ SyncReport ManifestLoader::sync() {
       ns = std::string(json::path_string(d.obj, {"metadata", "namespace"}));
       if (ns.empty()) {
         ns = opts_.default_namespace;
-        json::set_string(json::ensure_object(d.obj, "metadata", d.obj.GetAllocator()), "namespace", ns,
-                         d.obj.GetAllocator());
+        json::set_string(json::ensure_object(d.obj, "metadata", d.obj.GetAllocator()), "namespace",
+                         ns, d.obj.GetAllocator());
       }
     }
     Key key{type.group, type.resource, ns, name};
     if (auto it = desired.find(key); it != desired.end()) {
-      rep.problems.push_back({d.file, d.index, "", "duplicate of an object defined in " + it->second});
+      rep.problems.push_back(
+          {d.file, d.index, "", "duplicate of an object defined in " + it->second});
       continue;
     }
     auto before = store_->get(type, ns, name);

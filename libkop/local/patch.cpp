@@ -110,15 +110,16 @@ ApiStatus patch_error(std::string msg) {
 }
 
 // Removes the value at toks and returns it through `out`.
-std::optional<std::string> remove_at(JsonValue& root, const std::vector<std::string>& toks, JsonValue* out,
-                                     const std::string& path) {
+std::optional<std::string> remove_at(JsonValue& root, const std::vector<std::string>& toks,
+                                     JsonValue* out, const std::string& path) {
   if (toks.empty()) return "unable to remove the root";
   JsonValue* parent = resolve(root, toks, toks.size() - 1);
   if (!parent) return "doc is missing path: \"" + path + "\"";
   const std::string& last = toks.back();
   if (parent->IsObject()) {
     auto it = parent->FindMember(JsonValue(json::ref(last)));
-    if (it == parent->MemberEnd()) return "Unable to remove nonexistent key: " + last + ": missing value";
+    if (it == parent->MemberEnd())
+      return "Unable to remove nonexistent key: " + last + ": missing value";
     if (out) *out = std::move(it->value);
     parent->EraseMember(it);
     return std::nullopt;
@@ -135,8 +136,9 @@ std::optional<std::string> remove_at(JsonValue& root, const std::vector<std::str
   return "doc is missing path: \"" + path + "\"";
 }
 
-std::optional<std::string> add_at(JsonValue& root, const std::vector<std::string>& toks, JsonValue value,
-                                  JsonAlloc& a, const std::string& path, bool replace) {
+std::optional<std::string> add_at(JsonValue& root, const std::vector<std::string>& toks,
+                                  JsonValue value, JsonAlloc& a, const std::string& path,
+                                  bool replace) {
   if (toks.empty()) {
     root = std::move(value);
     return std::nullopt;
@@ -145,7 +147,8 @@ std::optional<std::string> add_at(JsonValue& root, const std::vector<std::string
   if (!parent) return "doc is missing path: \"" + path + "\": missing value";
   const std::string& last = toks.back();
   if (parent->IsObject()) {
-    if (replace && !json::get(*parent, last)) return "doc is missing key: " + path + ": missing value";
+    if (replace && !json::get(*parent, last))
+      return "doc is missing key: " + path + ": missing value";
     json::set(*parent, last, std::move(value), a);
     return std::nullopt;
   }
@@ -163,7 +166,8 @@ std::optional<std::string> add_at(JsonValue& root, const std::vector<std::string
     } else {
       parent->PushBack(JsonValue(), a);
       for (size_t i = parent->Size() - 1; i > idx; --i) {
-        (*parent)[static_cast<rapidjson::SizeType>(i)] = std::move((*parent)[static_cast<rapidjson::SizeType>(i - 1)]);
+        (*parent)[static_cast<rapidjson::SizeType>(i)] =
+            std::move((*parent)[static_cast<rapidjson::SizeType>(i - 1)]);
       }
       (*parent)[static_cast<rapidjson::SizeType>(idx)] = std::move(value);
     }
@@ -325,7 +329,8 @@ struct Smp {
     if (st.kind == ListStrategy::Replace || replace || !orig.IsArray()) {
       JsonValue out(rapidjson::kArrayType);
       for (auto& e : patch.GetArray()) {
-        if (e.IsObject() && !json::get_string(e, "$patch").empty() && e.MemberCount() == 1) continue;
+        if (e.IsObject() && !json::get_string(e, "$patch").empty() && e.MemberCount() == 1)
+          continue;
         JsonValue c = json::copy(e, a);
         strip_directives(c);
         out.PushBack(std::move(c), a);
@@ -381,8 +386,8 @@ struct Smp {
     JsonValue out(rapidjson::kArrayType);
     size_t i = 0, j = 0;
     while (i < server_only.size() || j < patched.size()) {
-      bool take_left = j >= patched.size() ||
-                       (i < server_only.size() && patched[j].pos >= 0 && server_only[i].pos < patched[j].pos);
+      bool take_left = j >= patched.size() || (i < server_only.size() && patched[j].pos >= 0 &&
+                                               server_only[i].pos < patched[j].pos);
       out.PushBack(std::move(take_left ? server_only[i++].v : patched[j++].v), a);
     }
     orig = std::move(out);
@@ -470,7 +475,8 @@ struct Smp {
       } else if (k.rfind("$setElementOrder/", 0) == 0) {
         std::string_view field = k.substr(17);
         if (JsonValue* list = json::get(orig, field)) {
-          order(*list, m.value, path.empty() ? std::string(field) : path + "." + std::string(field));
+          order(*list, m.value,
+                path.empty() ? std::string(field) : path + "." + std::string(field));
         }
       }
     }
@@ -494,7 +500,8 @@ Result<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig, std::str
   std::string err;
   auto p = json::parse(text, &err);
   if (!p) return errors::bad_request("error decoding patch: " + err);
-  if (!p->IsObject()) return errors::bad_request("unable to find api field in struct for the patch");
+  if (!p->IsObject())
+    return errors::bad_request("unable to find api field in struct for the patch");
   StrategyTable table = table_for(t);
   JsonDoc out = json::clone(orig);
   Smp smp{table, out.GetAllocator(), std::nullopt};
@@ -509,7 +516,8 @@ ListInfo list_info(const ResourceType& t, const std::string& path) {
     size_t start = 0;
     while (s && start < path.size()) {
       size_t dot = path.find('.', start);
-      std::string seg = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string seg =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
       if (item) seg.resize(seg.size() - 2);
       const JsonValue* props = json::get(*s, "properties");
@@ -544,7 +552,8 @@ ListInfo list_info(const ResourceType& t, const std::string& path) {
     li.kind = ListInfo::Map;
     li.keys.push_back(it->second.key);
     // The OpenAPI list-map keys are wider than the patchMergeKey for ports.
-    if (it->second.key == "containerPort" || (it->second.key == "port" && path == "spec.ports")) li.keys.push_back("protocol");
+    if (it->second.key == "containerPort" || (it->second.key == "port" && path == "spec.ports"))
+      li.keys.push_back("protocol");
   }
   return li;
 }
@@ -555,7 +564,8 @@ bool is_map(const ResourceType& t, const std::string& path) {
     size_t start = 0;
     while (s && start < path.size()) {
       size_t dot = path.find('.', start);
-      std::string seg = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string seg =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
       if (item) seg.resize(seg.size() - 2);
       const JsonValue* props = json::get(*s, "properties");
@@ -575,8 +585,9 @@ bool is_map(const ResourceType& t, const std::string& path) {
     }
   }
   std::string last = path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
-  static const char* kMaps[] = {"labels", "annotations", "data", "binaryData", "stringData", "matchLabels",
-                                "nodeSelector", "limits", "requests", "capacity", "allocatable"};
+  static const char* kMaps[] = {"labels",     "annotations", "data",         "binaryData",
+                                "stringData", "matchLabels", "nodeSelector", "limits",
+                                "requests",   "capacity",    "allocatable"};
   for (auto m : kMaps) {
     if (last == m) return true;
   }

@@ -4,14 +4,16 @@ namespace kop::local {
 
 namespace {
 ResourceType builtin(std::string group, std::string version, std::string resource, std::string kind,
-                     bool namespaced, bool status, bool generation, std::vector<std::string> short_names) {
+                     bool namespaced, bool status, bool generation,
+                     std::vector<std::string> short_names) {
   ResourceType t;
   t.group = std::move(group);
   t.version = std::move(version);
   t.resource = std::move(resource);
   t.kind = std::move(kind);
   t.singular.reserve(t.kind.size());
-  for (char c : t.kind) t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : t.kind)
+    t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   t.namespaced = namespaced;
   t.has_status = status;
   t.tracks_generation = generation;
@@ -30,7 +32,8 @@ Registry::Registry() {
   add(builtin("", "v1", "configmaps", "ConfigMap", true, false, false, {"cm"}));
   add(builtin("", "v1", "events", "Event", true, false, false, {"ev"}));
   {
-    // pods and serviceaccounts answer DELETE with the object (ReturnDeletedObject in their storage).
+    // pods and serviceaccounts answer DELETE with the object (ReturnDeletedObject in their
+    // storage).
     auto sa = builtin("", "v1", "serviceaccounts", "ServiceAccount", true, false, false, {"sa"});
     sa.returns_deleted_object = true;
     add(std::move(sa));
@@ -43,8 +46,8 @@ Registry::Registry() {
   add(builtin("networking.k8s.io", "v1", "ingresses", "Ingress", true, true, true, {"ing"}));
   add(builtin("networking.k8s.io", "v1", "ingressclasses", "IngressClass", false, false, true, {}));
   add(builtin("coordination.k8s.io", "v1", "leases", "Lease", true, false, false, {}));
-  add(builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false,
-              true, true, {"crd", "crds"}));
+  add(builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+              false, true, true, {"crd", "crds"}));
 }
 
 void Registry::add(ResourceType t) {
@@ -61,7 +64,9 @@ void Registry::add(ResourceType t) {
 
 void Registry::remove(std::string_view group, std::string_view resource) {
   std::lock_guard<std::mutex> l(mu_);
-  std::erase_if(types_, [&](const ResourceTypePtr& e) { return e->group == group && e->resource == resource; });
+  std::erase_if(types_, [&](const ResourceTypePtr& e) {
+    return e->group == group && e->resource == resource;
+  });
 }
 
 ResourceTypePtr Registry::by_resource(std::string_view group, std::string_view version,
@@ -82,7 +87,8 @@ ResourceTypePtr Registry::by_kind(std::string_view group, std::string_view versi
   return nullptr;
 }
 
-ResourceTypePtr Registry::by_api_version_kind(std::string_view api_version, std::string_view kind) const {
+ResourceTypePtr Registry::by_api_version_kind(std::string_view api_version,
+                                              std::string_view kind) const {
   auto [g, v] = split_api_version(api_version);
   return by_kind(g, v, kind);
 }

@@ -64,7 +64,9 @@ ApiStatus not_found_path() {
   return s;
 }
 
-bool truthy(const std::string& v) { return v == "1" || v == "true" || v == "True"; }
+bool truthy(const std::string& v) {
+  return v == "1" || v == "true" || v == "True";
+}
 
 std::string human_duration(int64_t secs) {
   if (secs < 0) secs = 0;
@@ -125,7 +127,8 @@ const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
       size_t j = p.find(']', i);
       if (j == std::string_view::npos) return nullptr;
       std::string idx(p.substr(i + 1, j - i - 1));
-      if (!cur->IsArray() || idx.empty() || !std::isdigit(static_cast<unsigned char>(idx[0]))) return nullptr;
+      if (!cur->IsArray() || idx.empty() || !std::isdigit(static_cast<unsigned char>(idx[0])))
+        return nullptr;
       size_t n = std::stoul(idx);
       cur = n < cur->Size() ? &(*cur)[static_cast<rapidjson::SizeType>(n)] : nullptr;
       i = j + 1;
@@ -138,64 +141,88 @@ const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
 
 // Column descriptions as kube-apiserver's printers take them from the API documentation.
 constexpr const char* kNameDescription =
-    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow "
-    "a client to request the generation of an appropriate name automatically. Name is primarily intended for creation "
+    "Name must be unique within a namespace. Is required when creating resources, although some "
+    "resources may allow "
+    "a client to request the generation of an appropriate name automatically. Name is primarily "
+    "intended for creation "
     "idempotence and configuration definition. Cannot be updated. More info: "
     "http://kubernetes.io/docs/user-guide/identifiers#names";
 constexpr const char* kAgeDescription =
-    "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
-    "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is "
-    "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+    "CreationTimestamp is a timestamp representing the server time when this object was created. "
+    "It is not "
+    "guaranteed to be set in happens-before order across separate operations. Clients may not set "
+    "this value. It is "
+    "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for "
+    "lists. More info: "
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 constexpr const char* kConfigMapDataDescription =
-    "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values "
-    "with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the "
+    "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', "
+    "'_' or '.'. Values "
+    "with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not "
+    "overlap with the "
     "keys in the BinaryData field, this is enforced during validation process.";
 constexpr const char* kSecretDataDescription =
-    "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized "
-    "form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value "
+    "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or "
+    "'.'. The serialized "
+    "form of the secret data is a base64 encoded string, representing the arbitrary (possibly "
+    "non-string) data value "
     "here. Described in https://tools.ietf.org/html/rfc4648#section-4";
 
 std::vector<Column> columns_for(const ResourceType& t) {
   std::vector<Column> cols;
   auto str = [](std::string s, JsonAlloc& a) { return json::str(s, a); };
-  cols.push_back({"Name", "string", "name", kNameDescription, 0,
-                  [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"metadata", "name"}), a); }});
+  cols.push_back(
+      {"Name", "string", "name", kNameDescription, 0, [](const JsonValue& o, JsonAlloc& a) {
+         return json::str(json::path_string(o, {"metadata", "name"}), a);
+       }});
   if (t.group.empty() && t.resource == "namespaces") {
     cols.push_back({"Status", "string", "", "The status of the namespace", 0,
-                    [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"status", "phase"}), a); }});
+                    [](const JsonValue& o, JsonAlloc& a) {
+                      return json::str(json::path_string(o, {"status", "phase"}), a);
+                    }});
   } else if (t.group.empty() && (t.resource == "configmaps" || t.resource == "secrets")) {
     if (t.resource == "secrets") {
-      cols.push_back({"Type", "string", "", "The type of the secret", 0,
-                      [](const JsonValue& o, JsonAlloc& a) { return json::str(json::get_string(o, "type"), a); }});
+      cols.push_back(
+          {"Type", "string", "", "The type of the secret", 0, [](const JsonValue& o, JsonAlloc& a) {
+             return json::str(json::get_string(o, "type"), a);
+           }});
     }
-    cols.push_back({"Data", "string", "", t.resource == "secrets" ? kSecretDataDescription : kConfigMapDataDescription, 0,
+    cols.push_back({"Data", "string", "",
+                    t.resource == "secrets" ? kSecretDataDescription : kConfigMapDataDescription, 0,
                     [](const JsonValue& o, JsonAlloc&) {
                       int64_t n = 0;
                       for (auto k : {"data", "binaryData"}) {
-                        if (const JsonValue* d = json::get(o, k); d && d->IsObject()) n += d->MemberCount();
+                        if (const JsonValue* d = json::get(o, k); d && d->IsObject())
+                          n += d->MemberCount();
                       }
                       return JsonValue(n);
                     }});
   } else if (t.group.empty() && t.resource == "services") {
-    cols.push_back({"Type", "string", "", "The type of the service.", 0,
-                    [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"spec", "type"}), a); }});
-    cols.push_back({"Cluster-IP", "string", "", "The IP address of the service.", 0, [](const JsonValue& o, JsonAlloc& a) {
+    cols.push_back(
+        {"Type", "string", "", "The type of the service.", 0, [](const JsonValue& o, JsonAlloc& a) {
+           return json::str(json::path_string(o, {"spec", "type"}), a);
+         }});
+    cols.push_back({"Cluster-IP", "string", "", "The IP address of the service.", 0,
+                    [](const JsonValue& o, JsonAlloc& a) {
                       return json::str(json::path_string(o, {"spec", "clusterIP"}), a);
                     }});
     cols.push_back({"External-IP", "string", "", "The external IP address of the service.", 0,
                     [str](const JsonValue&, JsonAlloc& a) { return str("<none>", a); }});
-    cols.push_back({"Port(s)", "string", "", "The ports of the service.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+    cols.push_back({"Port(s)", "string", "", "The ports of the service.", 0,
+                    [str](const JsonValue& o, JsonAlloc& a) {
                       return str(ports_string(json::path(o, {"spec", "ports"})), a);
                     }});
   } else if (t.group == "networking.k8s.io" && t.resource == "ingresses") {
-    cols.push_back({"Class", "string", "", "The class of the ingress.", 0, [](const JsonValue& o, JsonAlloc& a) {
+    cols.push_back({"Class", "string", "", "The class of the ingress.", 0,
+                    [](const JsonValue& o, JsonAlloc& a) {
                       std::string_view c = json::path_string(o, {"spec", "ingressClassName"});
                       return json::str(c.empty() ? "<none>" : c, a);
                     }});
-    cols.push_back({"Hosts", "string", "", "The hosts of the ingress.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+    cols.push_back({"Hosts", "string", "", "The hosts of the ingress.", 0,
+                    [str](const JsonValue& o, JsonAlloc& a) {
                       std::string hosts;
-                      if (const JsonValue* rules = json::path(o, {"spec", "rules"}); rules && rules->IsArray()) {
+                      if (const JsonValue* rules = json::path(o, {"spec", "rules"});
+                          rules && rules->IsArray()) {
                         for (auto& r : rules->GetArray()) {
                           std::string_view h = json::get_string(r, "host");
                           if (!h.empty()) hosts += (hosts.empty() ? "" : ",") + std::string(h);
@@ -203,9 +230,12 @@ std::vector<Column> columns_for(const ResourceType& t) {
                       }
                       return str(hosts.empty() ? "*" : hosts, a);
                     }});
-    cols.push_back({"Address", "string", "", "The address of the ingress.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+    cols.push_back({"Address", "string", "", "The address of the ingress.", 0,
+                    [str](const JsonValue& o, JsonAlloc& a) {
                       std::string addr;
-                      if (const JsonValue* lb = json::path(o, {"status", "loadBalancer", "ingress"}); lb && lb->IsArray()) {
+                      if (const JsonValue* lb =
+                              json::path(o, {"status", "loadBalancer", "ingress"});
+                          lb && lb->IsArray()) {
                         for (auto& i : lb->GetArray()) {
                           std::string_view v = json::get_string(i, "ip");
                           if (v.empty()) v = json::get_string(i, "hostname");
@@ -214,30 +244,36 @@ std::vector<Column> columns_for(const ResourceType& t) {
                       }
                       return str(addr, a);
                     }});
-    cols.push_back({"Ports", "string", "", "The ports of the ingress.", 0, [str](const JsonValue& o, JsonAlloc& a) {
+    cols.push_back({"Ports", "string", "", "The ports of the ingress.", 0,
+                    [str](const JsonValue& o, JsonAlloc& a) {
                       const JsonValue* tls = json::path(o, {"spec", "tls"});
                       return str(tls && tls->IsArray() && !tls->Empty() ? "80, 443" : "80", a);
                     }});
   } else if (t.group == "networking.k8s.io" && t.resource == "ingressclasses") {
-    cols.push_back({"Controller", "string", "", "Controller that is responsible for handling this class", 0,
-                    [](const JsonValue& o, JsonAlloc& a) { return json::str(json::path_string(o, {"spec", "controller"}), a); }});
+    cols.push_back({"Controller", "string", "",
+                    "Controller that is responsible for handling this class", 0,
+                    [](const JsonValue& o, JsonAlloc& a) {
+                      return json::str(json::path_string(o, {"spec", "controller"}), a);
+                    }});
   } else if (t.custom && !t.columns.empty()) {
     for (auto& pc : t.columns) {
       std::string path = pc.json_path;
-      std::string desc = pc.description.empty() ? "Custom resource definition column (in JSONPath format): " + path
-                                                : pc.description;
-      cols.push_back({pc.name, pc.type, pc.format, desc, pc.priority, [path](const JsonValue& o, JsonAlloc& a) {
+      std::string desc = pc.description.empty()
+                             ? "Custom resource definition column (in JSONPath format): " + path
+                             : pc.description;
+      cols.push_back({pc.name, pc.type, pc.format, desc, pc.priority,
+                      [path](const JsonValue& o, JsonAlloc& a) {
                         const JsonValue* v = json_path(o, path);
                         return v ? json::copy(*v, a) : JsonValue();
                       }});
     }
     return cols;  // a CRD's printer columns replace the default Age column
   }
-  cols.push_back({"Age", "string", "", kAgeDescription, 0,
-                  [](const JsonValue& o, JsonAlloc& a) {
-                    int64_t created = parse_time(json::path_string(o, {"metadata", "creationTimestamp"}));
-                    return json::str(human_duration(std::time(nullptr) - created), a);
-                  }});
+  cols.push_back(
+      {"Age", "string", "", kAgeDescription, 0, [](const JsonValue& o, JsonAlloc& a) {
+         int64_t created = parse_time(json::path_string(o, {"metadata", "creationTimestamp"}));
+         return json::str(human_duration(std::time(nullptr) - created), a);
+       }});
   return cols;
 }
 
@@ -273,7 +309,8 @@ JsonDoc make_table(const ResourceType& t, const std::vector<ObjectPtr>& items, s
     JsonValue pom(rapidjson::kObjectType);
     pom.AddMember("kind", "PartialObjectMetadata", a);
     pom.AddMember("apiVersion", "meta.k8s.io/v1", a);
-    if (const JsonValue* m = json::get(o, "metadata")) pom.AddMember("metadata", json::copy(*m, a), a);
+    if (const JsonValue* m = json::get(o, "metadata"))
+      pom.AddMember("metadata", json::copy(*m, a), a);
     row.AddMember("object", pom, a);
     rows.PushBack(row, a);
   }
@@ -297,7 +334,8 @@ JsonDoc resource_list(Store& store, std::string_view group, std::string_view ver
   auto& a = d.GetAllocator();
   d.AddMember("kind", "APIResourceList", a);
   d.AddMember("apiVersion", "v1", a);
-  std::string gv = group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
+  std::string gv =
+      group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
   d.AddMember("groupVersion", json::str(gv, a), a);
   JsonValue res(rapidjson::kArrayType);
   auto types = store.registry().all();
@@ -355,11 +393,13 @@ JsonDoc group_list(Store& store) {
     std::vector<std::string> versions;
     std::string preferred;
     for (auto& t : types) {
-      if (std::find(versions.begin(), versions.end(), t->version) == versions.end()) versions.push_back(t->version);
+      if (std::find(versions.begin(), versions.end(), t->version) == versions.end())
+        versions.push_back(t->version);
       if (t->version == t->storage_version) preferred = t->version;
     }
     if (preferred.empty()) preferred = versions.front();
-    std::stable_sort(versions.begin(), versions.end(), [&](auto& x, auto& y) { return x == preferred && y != preferred; });
+    std::stable_sort(versions.begin(), versions.end(),
+                     [&](auto& x, auto& y) { return x == preferred && y != preferred; });
     JsonValue vs(rapidjson::kArrayType);
     for (auto& v : versions) {
       JsonValue vo(rapidjson::kObjectType);
@@ -418,7 +458,9 @@ bool dry_run(const std::map<std::string, std::string>& q) {
 // client-side apply uses its built-in patch metadata). Schemas are not published.
 Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
   auto types = store.registry().all();
-  auto gv_path = [](const ResourceType& t) { return t.group.empty() ? "api/" + t.version : "apis/" + t.group + "/" + t.version; };
+  auto gv_path = [](const ResourceType& t) {
+    return t.group.empty() ? "api/" + t.version : "apis/" + t.group + "/" + t.version;
+  };
   if (segs.size() == 2) {
     JsonDoc d(rapidjson::kObjectType);
     auto& a = d.GetAllocator();
@@ -447,7 +489,8 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
   for (auto& t : types) {
     if (gv_path(*t) != want) continue;
     found = true;
-    std::string base = "/" + gv_path(*t) + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource + "/{name}";
+    std::string base = "/" + gv_path(*t) + (t->namespaced ? "/namespaces/{namespace}/" : "/") +
+                       t->resource + "/{name}";
     JsonValue op(rapidjson::kObjectType);
     JsonValue gvk(rapidjson::kObjectType);
     gvk.AddMember("group", json::str(t->group, a), a);
@@ -478,8 +521,10 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
 
 std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table) {
   std::string obj;
-  if (table && (ev.type == EventType::Added || ev.type == EventType::Modified || ev.type == EventType::Deleted)) {
-    obj = json::dump(make_table(t, {ev.object}, json::path_string(ev.object->doc(), {"metadata", "resourceVersion"})));
+  if (table && (ev.type == EventType::Added || ev.type == EventType::Modified ||
+                ev.type == EventType::Deleted)) {
+    obj = json::dump(make_table(
+        t, {ev.object}, json::path_string(ev.object->doc(), {"metadata", "resourceVersion"})));
   } else {
     obj = json::dump(ev.object->doc());
   }
@@ -504,7 +549,8 @@ Response handle(Store& store, const Options& opts, const Request& req) {
   if (auto qp = target.find('?'); qp != std::string_view::npos) {
     for (auto& kv : split(target.substr(qp + 1), '&')) {
       auto eq = kv.find('=');
-      q[url_decode(kv.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
+      q[url_decode(kv.substr(0, eq))] =
+          eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
     }
   }
   auto segs = split(path, '/');
@@ -513,7 +559,10 @@ Response handle(Store& store, const Options& opts, const Request& req) {
   // ---- discovery and server info
   if (req.method == "GET") {
     if (segs.size() == 1 && segs[0] == "version") {
-      return json_response(200, *json::parse(R"({"major":"1","minor":"20","gitVersion":"v1.20.2-kop-local","gitCommit":"","gitTreeState":"clean","buildDate":"1970-01-01T00:00:00Z","goVersion":"c++20","compiler":"g++","platform":"linux/amd64"})"));
+      return json_response(
+          200,
+          *json::parse(
+              R"({"major":"1","minor":"20","gitVersion":"v1.20.2-kop-local","gitCommit":"","gitTreeState":"clean","buildDate":"1970-01-01T00:00:00Z","goVersion":"c++20","compiler":"g++","platform":"linux/amd64"})"));
     }
     if (segs.size() == 1 && segs[0] == "api") {
       JsonDoc d(rapidjson::kObjectType);
@@ -553,7 +602,8 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       JsonDoc d = resource_list(store, segs[1], segs[2]);
       if (d["resources"].Empty() && !store.registry().by_resource(segs[1], segs[2], "")) {
         bool known = false;
-        for (auto& t : store.registry().all()) known = known || (t->group == segs[1] && t->version == segs[2]);
+        for (auto& t : store.registry().all())
+          known = known || (t->group == segs[1] && t->version == segs[2]);
         if (!known) return status_response(not_found_path());
       }
       return json_response(200, d);
@@ -605,7 +655,9 @@ Response handle(Store& store, const Options& opts, const Request& req) {
   bool table = wants_table(req);
 
   auto object_response = [&](int code, const ObjectPtr& p) {
-    if (table) return json_response(code, make_table(*t, {p}, json::path_string(p->doc(), {"metadata", "resourceVersion"})));
+    if (table)
+      return json_response(
+          code, make_table(*t, {p}, json::path_string(p->doc(), {"metadata", "resourceVersion"})));
     Response r;
     r.status = code;
     r.body = json::dump(p->doc());
@@ -625,14 +677,18 @@ Response handle(Store& store, const Options& opts, const Request& req) {
         wo.label_selector = q["labelSelector"];
         wo.field_selector = q["fieldSelector"];
         if (!name.empty()) {
-          wo.field_selector = "metadata.name=" + name + (wo.field_selector.empty() ? "" : "," + wo.field_selector);
+          wo.field_selector =
+              "metadata.name=" + name + (wo.field_selector.empty() ? "" : "," + wo.field_selector);
         }
         wo.resource_version = q["resourceVersion"];
         wo.allow_bookmarks = truthy(q["allowWatchBookmarks"]);
-        if (!q["timeoutSeconds"].empty()) wo.timeout = std::chrono::seconds(std::stoll(q["timeoutSeconds"]));
+        if (!q["timeoutSeconds"].empty())
+          wo.timeout = std::chrono::seconds(std::stoll(q["timeoutSeconds"]));
         if (!q["resourceVersionMatch"].empty()) {
-          return status_response(errors::invalid("meta.k8s.io", "ListOptions", "",
-                                                 {field::forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch")}));
+          return status_response(
+              errors::invalid("meta.k8s.io", "ListOptions", "",
+                              {field::forbidden("resourceVersionMatch",
+                                                "resourceVersionMatch is forbidden for watch")}));
         }
         auto w = store.watch(*t, ns, wo);
         if (!w) return status_response(w.status());
@@ -651,7 +707,8 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       if (!q["limit"].empty()) lo.limit = std::stoll(q["limit"]);
       auto l = store.list(*t, ns, lo);
       if (!l) return status_response(l.status());
-      if (table) return json_response(200, make_table(*t, l->items, l->resource_version, l->continue_token));
+      if (table)
+        return json_response(200, make_table(*t, l->items, l->resource_version, l->continue_token));
       return json_response(200, make_list(*t, *l));
     }
     auto g = store.get(*t, ns, name, {q["resourceVersion"]});
@@ -659,7 +716,8 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     return object_response(200, *g);
   }
   if (m == "POST") {
-    if (!name.empty()) return status_response(errors::method_not_supported(t->group, t->resource, "create"));
+    if (!name.empty())
+      return status_response(errors::method_not_supported(t->group, t->resource, "create"));
     std::string err;
     auto body = parse_body(req, err);
     if (!body) return status_response(errors::bad_request(err));
@@ -671,7 +729,8 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     return object_response(201, *r);
   }
   if (m == "PUT") {
-    if (name.empty()) return status_response(errors::method_not_supported(t->group, t->resource, "update"));
+    if (name.empty())
+      return status_response(errors::method_not_supported(t->group, t->resource, "update"));
     std::string err;
     auto body = parse_body(req, err);
     if (!body) return status_response(errors::bad_request(err));
@@ -684,16 +743,19 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     return object_response(200, *r);
   }
   if (m == "PATCH") {
-    if (name.empty()) return status_response(errors::method_not_supported(t->group, t->resource, "patch"));
+    if (name.empty())
+      return status_response(errors::method_not_supported(t->group, t->resource, "patch"));
     auto ct = req.headers.find("content-type");
     auto pt = patch_type_from_content_type(ct == req.headers.end() ? "" : ct->second);
     if (!pt) {
       return status_response(errors::unsupported_media_type(
-          "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
+          "application/json-patch+json, application/merge-patch+json, "
+          "application/apply-patch+yaml, "
           "application/strategic-merge-patch+json"));
     }
     PatchOptions po;
-    po.field_manager = *pt == PatchType::Apply ? q["fieldManager"] : manager_of(req, q["fieldManager"]);
+    po.field_manager =
+        *pt == PatchType::Apply ? q["fieldManager"] : manager_of(req, q["fieldManager"]);
     po.force = truthy(q["force"]);
     po.dry_run = dry_run(q);
     bool existed = store.get(*t, ns, name).ok();
@@ -706,15 +768,20 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     DeleteOptions d;
     d.propagation_policy = q["propagationPolicy"];
     d.dry_run = dry_run(q);
-    if (!q["gracePeriodSeconds"].empty()) d.grace_period_seconds = std::stoll(q["gracePeriodSeconds"]);
+    if (!q["gracePeriodSeconds"].empty())
+      d.grace_period_seconds = std::stoll(q["gracePeriodSeconds"]);
     if (!req.body.empty()) {
       auto b = json::parse(req.body);
       if (b && b->IsObject()) {
-        if (std::string_view p = json::get_string(*b, "propagationPolicy"); !p.empty()) d.propagation_policy = std::string(p);
+        if (std::string_view p = json::get_string(*b, "propagationPolicy"); !p.empty())
+          d.propagation_policy = std::string(p);
         d.precondition_uid = std::string(json::path_string(*b, {"preconditions", "uid"}));
-        d.precondition_resource_version = std::string(json::path_string(*b, {"preconditions", "resourceVersion"}));
-        if (const JsonValue* dr = json::get(*b, "dryRun"); dr && dr->IsArray() && !dr->Empty()) d.dry_run = true;
-        if (const JsonValue* oc = json::get(*b, "orphanDependents"); oc && oc->IsBool() && d.propagation_policy.empty()) {
+        d.precondition_resource_version =
+            std::string(json::path_string(*b, {"preconditions", "resourceVersion"}));
+        if (const JsonValue* dr = json::get(*b, "dryRun"); dr && dr->IsArray() && !dr->Empty())
+          d.dry_run = true;
+        if (const JsonValue* oc = json::get(*b, "orphanDependents");
+            oc && oc->IsBool() && d.propagation_policy.empty()) {
           d.propagation_policy = oc->GetBool() ? "Orphan" : "Background";
         }
       }

@@ -14,8 +14,8 @@
 namespace kop::local::rest {
 
 struct Request {
-  std::string method;  // GET, POST, PUT, PATCH, DELETE
-  std::string target;  // path?query as received
+  std::string method;                          // GET, POST, PUT, PATCH, DELETE
+  std::string target;                          // path?query as received
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };

@@ -31,7 +31,8 @@ std::vector<std::string_view> split_top(std::string_view s) {
 }
 
 bool valid_key_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == '/';
 }
 
 }  // namespace
@@ -42,7 +43,8 @@ Result<LabelSelector> LabelSelector::parse(std::string_view s) {
   if (s.empty()) return sel;
   for (auto part : split_top(s)) {
     part = trim(part);
-    if (part.empty()) return errors::bad_request("unable to parse requirement: found '', expected: identifier");
+    if (part.empty())
+      return errors::bad_request("unable to parse requirement: found '', expected: identifier");
     Req r;
     if (part[0] == '!') {
       r.key = std::string(trim(part.substr(1)));
@@ -75,20 +77,26 @@ Result<LabelSelector> LabelSelector::parse(std::string_view s) {
         r.values.emplace_back(trim(rest.substr(1)));
       } else if (rest.rfind("notin", 0) == 0) {
         r.op = Req::Op::NotIn;
-        if (!set_values(rest.substr(5))) return errors::bad_request("unable to parse requirement: found '" + std::string(rest) + "', expected: '('");
+        if (!set_values(rest.substr(5)))
+          return errors::bad_request("unable to parse requirement: found '" + std::string(rest) +
+                                     "', expected: '('");
       } else if (rest.rfind("in", 0) == 0) {
         r.op = Req::Op::In;
-        if (!set_values(rest.substr(2))) return errors::bad_request("unable to parse requirement: found '" + std::string(rest) + "', expected: '('");
+        if (!set_values(rest.substr(2)))
+          return errors::bad_request("unable to parse requirement: found '" + std::string(rest) +
+                                     "', expected: '('");
       } else {
         std::string found(rest.substr(0, rest.find_first_of(" \t")));
         return errors::bad_request("unable to parse requirement: found '" + found +
                                    "', expected: '=', '!=', '==', 'in', notin'");
       }
     }
-    if (r.key.empty()) return errors::bad_request("unable to parse requirement: found '', expected: identifier");
+    if (r.key.empty())
+      return errors::bad_request("unable to parse requirement: found '', expected: identifier");
     for (char c : r.key) {
       if (!valid_key_char(c)) {
-        return errors::bad_request("unable to parse requirement: invalid label key \"" + r.key + "\"");
+        return errors::bad_request("unable to parse requirement: invalid label key \"" + r.key +
+                                   "\"");
       }
     }
     sel.reqs_.push_back(std::move(r));
@@ -110,7 +118,8 @@ bool LabelSelector::matches(const JsonValue* labels) const {
         break;
       case Req::Op::Eq:
       case Req::Op::In:
-        if (!has || std::find(r.values.begin(), r.values.end(), val) == r.values.end()) return false;
+        if (!has || std::find(r.values.begin(), r.values.end(), val) == r.values.end())
+          return false;
         break;
       case Req::Op::NotEq:
       case Req::Op::NotIn:
@@ -139,17 +148,19 @@ std::vector<std::string> supported_fields(const ResourceType& t) {
   if (t.custom) return f;
   if (t.group.empty()) {
     if (t.resource == "pods") {
-      for (auto s : {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                     "status.phase", "status.podIP", "status.nominatedNodeName"})
+      for (auto s :
+           {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+            "status.phase", "status.podIP", "status.nominatedNodeName"})
         f.emplace_back(s);
     } else if (t.resource == "secrets") {
       f.emplace_back("type");
     } else if (t.resource == "namespaces") {
       f.emplace_back("status.phase");
     } else if (t.resource == "events") {
-      for (auto s : {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                     "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                     "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"})
+      for (auto s :
+           {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+            "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+            "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"})
         f.emplace_back(s);
     }
   }
@@ -186,15 +197,19 @@ Result<FieldSelector> FieldSelector::parse(std::string_view s, const ResourceTyp
     std::string field(trim(lhs));
     if (std::find(allowed.begin(), allowed.end(), field) == allowed.end()) {
       if (allowed.size() == 2) {
-        // Kinds with only the default fields (DefaultClusterScopedAttr / DefaultNamespaceScopedAttr).
-        return errors::bad_request("\"" + field + "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"");
+        // Kinds with only the default fields (DefaultClusterScopedAttr /
+        // DefaultNamespaceScopedAttr).
+        return errors::bad_request(
+            "\"" + field +
+            "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"");
       }
       return errors::bad_request("field label not supported: " + field);
     }
     size_t start = 0;
     while (true) {
       size_t dot = field.find('.', start);
-      r.path.push_back(field.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      r.path.push_back(
+          field.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
       if (dot == std::string::npos) break;
       start = dot + 1;
     }

@@ -21,11 +21,16 @@ namespace kop::local {
 
 std::string_view to_string(EventType t) {
   switch (t) {
-    case EventType::Added: return "ADDED";
-    case EventType::Modified: return "MODIFIED";
-    case EventType::Deleted: return "DELETED";
-    case EventType::Bookmark: return "BOOKMARK";
-    case EventType::Error: return "ERROR";
+    case EventType::Added:
+      return "ADDED";
+    case EventType::Modified:
+      return "MODIFIED";
+    case EventType::Deleted:
+      return "DELETED";
+    case EventType::Bookmark:
+      return "BOOKMARK";
+    case EventType::Error:
+      return "ERROR";
   }
   return "ERROR";
 }
@@ -64,8 +69,9 @@ std::string new_uid() {
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", unsigned(a >> 32), unsigned((a >> 16) & 0xffff),
-                unsigned(a & 0xffff), unsigned(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", unsigned(a >> 32),
+                unsigned((a >> 16) & 0xffff), unsigned(a & 0xffff), unsigned(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
 
@@ -86,7 +92,9 @@ std::optional<uint64_t> parse_rv(std::string_view s) {
   return v;
 }
 
-uint64_t rv_of(const JsonValue& obj) { return parse_rv(json::path_string(obj, {"metadata", "resourceVersion"})).value_or(0); }
+uint64_t rv_of(const JsonValue& obj) {
+  return parse_rv(json::path_string(obj, {"metadata", "resourceVersion"})).value_or(0);
+}
 
 std::string b64url(std::string_view in) {
   static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -138,7 +146,9 @@ std::optional<std::string> unb64url(std::string_view in) {
   return out;
 }
 
-const JsonValue* meta_of(const JsonValue& obj) { return json::get(obj, "metadata"); }
+const JsonValue* meta_of(const JsonValue& obj) {
+  return json::get(obj, "metadata");
+}
 
 std::vector<std::string> finalizers_of(const JsonValue& obj) {
   std::vector<std::string> out;
@@ -165,7 +175,9 @@ void set_finalizers(JsonDoc& d, const std::vector<std::string>& fs) {
   json::set(meta, "finalizers", std::move(arr), a);
 }
 
-bool is_deleting(const JsonValue& obj) { return !json::path_string(obj, {"metadata", "deletionTimestamp"}).empty(); }
+bool is_deleting(const JsonValue& obj) {
+  return !json::path_string(obj, {"metadata", "deletionTimestamp"}).empty();
+}
 
 }  // namespace
 
@@ -280,14 +292,20 @@ struct Store::Impl {
 
   ApiStatus fault_status(int code, std::string_view verb, const ResourceType& t) {
     switch (code) {
-      case 429: return errors::too_many_requests("Too many requests, please try again later.", 1);
+      case 429:
+        return errors::too_many_requests("Too many requests, please try again later.", 1);
       case 410:
-        if (verb == "list") return errors::expired("The resourceVersion for the provided list is too old.");
+        if (verb == "list")
+          return errors::expired("The resourceVersion for the provided list is too old.");
         return errors::expired("too old resource version: 1 (" + std::to_string(rv) + ")");
-      case 503: return errors::service_unavailable("injected fault: service unavailable");
-      case 504: return errors::timeout("injected fault", 1);
-      case 409: return errors::conflict_modified(t.group, t.resource, "");
-      default: return errors::internal("injected fault");
+      case 503:
+        return errors::service_unavailable("injected fault: service unavailable");
+      case 504:
+        return errors::timeout("injected fault", 1);
+      case 409:
+        return errors::conflict_modified(t.group, t.resource, "");
+      default:
+        return errors::internal("injected fault");
     }
   }
 
@@ -336,7 +354,8 @@ struct Store::Impl {
     if (!cur && old) {
       JsonDoc d = json::clone(ev.prev->doc());
       auto& a = d.GetAllocator();
-      json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(ev.rv), a);
+      json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion",
+                       std::to_string(ev.rv), a);
       return WatchEvent{EventType::Deleted, present(*w.type, json::share(std::move(d)))};
     }
     return std::nullopt;
@@ -369,7 +388,8 @@ struct Store::Impl {
   ObjectPtr commit(Table& tab, const std::string& key, EventType type, JsonDoc d, ObjectPtr prev) {
     uint64_t nrv = ++rv;
     auto& a = d.GetAllocator();
-    json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv), a);
+    json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv),
+                     a);
     ObjectPtr p = json::share(std::move(d));
     count_owners(prev, -1);
     if (type != EventType::Deleted) count_owners(p, +1);
@@ -408,13 +428,15 @@ struct Store::Impl {
     std::string_view kind = json::get_string(d, "kind");
     if (!av.empty() && av != t.api_version()) {
       return errors::bad_request("the API version in the data (" + std::string(av) +
-                                 ") does not match the expected API version (" + t.api_version() + ")");
+                                 ") does not match the expected API version (" + t.api_version() +
+                                 ")");
     }
     if (!kind.empty() && kind != t.kind) {
-      return errors::bad_request("the kind in the data (" + std::string(kind) + ") does not match the expected kind (" +
-                                 t.kind + ")");
+      return errors::bad_request("the kind in the data (" + std::string(kind) +
+                                 ") does not match the expected kind (" + t.kind + ")");
     }
-    std::string storage_av = t.group.empty() ? t.storage_version : t.group + "/" + t.storage_version;
+    std::string storage_av =
+        t.group.empty() ? t.storage_version : t.group + "/" + t.storage_version;
     if (av.empty() || kind.empty()) {
       // Objects read back start with kind and apiVersion, as the API server writes them.
       JsonValue out(rapidjson::kObjectType);
@@ -439,7 +461,8 @@ struct Store::Impl {
     return o == it->second.objects.end() ? nullptr : &o->second->doc();
   }
 
-  std::optional<ApiStatus> validate(const ResourceType& t, const JsonValue& obj, const JsonValue* old) {
+  std::optional<ApiStatus> validate(const ResourceType& t, const JsonValue& obj,
+                                    const JsonValue* old) {
     FieldErrors errs;
     validation::object_meta(t, obj, errs);
     validation::builtin(t, obj, old, errs);
@@ -452,14 +475,17 @@ struct Store::Impl {
 
   // --- create ----------------------------------------------------------------------------------
 
-  Result<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d, const WriteOptions& o) {
+  Result<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d,
+                                  const WriteOptions& o) {
     if (auto e = check_type(t, d)) return *e;
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
     if (t.namespaced) {
       std::string_view bns = json::get_string(meta, "namespace");
       if (!bns.empty() && !ns.empty() && bns != ns) {
-        return errors::bad_request("the namespace of the provided object does not match the namespace sent on the request");
+        return errors::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the "
+            "request");
       }
       if (ns.empty()) ns = bns;
       if (!ns.empty()) json::set_string(meta, "namespace", std::string(ns), a);
@@ -478,9 +504,10 @@ struct Store::Impl {
       if (!nso) return errors::not_found("", "namespaces", ns);
       if (json::path_string(*nso, {"status", "phase"}) == "Terminating") {
         ApiStatus s = errors::forbidden(t.group, t.resource, name.empty() ? std::string(gen) : name,
-                                        "unable to create new content in namespace " + std::string(ns) +
-                                            " because it is being terminated");
-        s.causes.push_back({"NamespaceTerminating", "namespace " + std::string(ns) + " is being terminated",
+                                        "unable to create new content in namespace " +
+                                            std::string(ns) + " because it is being terminated");
+        s.causes.push_back({"NamespaceTerminating",
+                            "namespace " + std::string(ns) + " is being terminated",
                             "metadata.namespace"});
         return s;
       }
@@ -537,8 +564,9 @@ struct Store::Impl {
 
   enum class Mode { Main, Status };
 
-  Result<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns, std::string_view name, JsonDoc d,
-                                  const WriteOptions& o, Mode mode, std::string_view operation = "Update") {
+  Result<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns, std::string_view name,
+                                  JsonDoc d, const WriteOptions& o, Mode mode,
+                                  std::string_view operation = "Update") {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
@@ -554,12 +582,15 @@ struct Store::Impl {
       json::set_string(meta, "name", name, a);
     } else if (bname != name) {
       return errors::bad_request("the name of the object (" + std::string(bname) +
-                                 ") does not match the name on the URL (" + std::string(name) + ")");
+                                 ") does not match the name on the URL (" + std::string(name) +
+                                 ")");
     }
     if (t.namespaced) {
       std::string_view bns = json::get_string(meta, "namespace");
       if (!bns.empty() && bns != ns) {
-        return errors::bad_request("the namespace of the provided object does not match the namespace sent on the request");
+        return errors::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the "
+            "request");
       }
       json::set_string(meta, "namespace", ns, a);
     }
@@ -587,8 +618,8 @@ struct Store::Impl {
       auto& a2 = d.GetAllocator();
       JsonValue& m = json::ensure_object(d, "metadata", a2);
       const JsonValue* om = meta_of(old);
-      for (auto k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
-                     "selfLink"}) {
+      for (auto k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                     "generation", "selfLink"}) {
         if (const JsonValue* v = json::get(*om, k)) {
           json::set(m, k, json::copy(*v, a2), a2);
         } else {
@@ -596,7 +627,8 @@ struct Store::Impl {
         }
       }
       if (!json::get(m, "managedFields")) {
-        if (const JsonValue* mf = json::get(*om, "managedFields")) json::set(m, "managedFields", json::copy(*mf, a2), a2);
+        if (const JsonValue* mf = json::get(*om, "managedFields"))
+          json::set(m, "managedFields", json::copy(*mf, a2), a2);
       }
       json::set_string(m, "resourceVersion", std::to_string(rv_of(old)), a2);
     }
@@ -610,18 +642,21 @@ struct Store::Impl {
         std::string repr = "[]string{";
         for (size_t i = 0; i < added.size(); ++i) repr += (i ? ", " : "") + field::quote(added[i]);
         repr += "}";
-        // Twice, as kube-apiserver reports it: ObjectMeta update validation runs in BeforeUpdate and
-        // again in the strategy's ValidateUpdate.
-        FieldError fe = field::forbidden("metadata.finalizers",
-                                         "no new finalizers can be added if the object is being deleted, "
-                                         "found new finalizers " + repr);
+        // Twice, as kube-apiserver reports it: ObjectMeta update validation runs in BeforeUpdate
+        // and again in the strategy's ValidateUpdate.
+        FieldError fe =
+            field::forbidden("metadata.finalizers",
+                             "no new finalizers can be added if the object is being deleted, "
+                             "found new finalizers " +
+                                 repr);
         return errors::invalid(t.group, t.kind, name, {fe, fe});
       }
     }
     if (t.tracks_generation && strategy::spec_changed(old, d)) {
       auto& a2 = d.GetAllocator();
       int64_t g = 0;
-      if (auto* gv = json::path(old, {"metadata", "generation"}); gv && gv->IsInt64()) g = gv->GetInt64();
+      if (auto* gv = json::path(old, {"metadata", "generation"}); gv && gv->IsInt64())
+        g = gv->GetInt64();
       json::set(json::ensure_object(d, "metadata", a2), "generation", JsonValue(g + 1), a2);
     }
     if (auto e = validate(t, d, &old)) return *e;
@@ -638,8 +673,9 @@ struct Store::Impl {
       // The answer is the object as the update left it (finalizers gone); the DELETED event
       // carries the last stored state.
       JsonDoc answer = json::clone(d);
-      json::set_string(json::ensure_object(answer, "metadata", answer.GetAllocator()), "resourceVersion",
-                       json::path_string(last->doc(), {"metadata", "resourceVersion"}), answer.GetAllocator());
+      json::set_string(
+          json::ensure_object(answer, "metadata", answer.GetAllocator()), "resourceVersion",
+          json::path_string(last->doc(), {"metadata", "resourceVersion"}), answer.GetAllocator());
       return present(t, json::share(std::move(answer)));
     }
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr ||
@@ -661,8 +697,8 @@ struct Store::Impl {
     }
   }
 
-  Result<DeleteResult> delete_locked(const ResourceType& t, std::string_view ns, std::string_view name,
-                                     const DeleteOptions& o) {
+  Result<DeleteResult> delete_locked(const ResourceType& t, std::string_view ns,
+                                     std::string_view name, const DeleteOptions& o) {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
@@ -670,28 +706,34 @@ struct Store::Impl {
     if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
     ObjectPtr cur = it->second;
     const JsonValue& old = cur->doc();
-    if (!o.precondition_uid.empty() && o.precondition_uid != json::path_string(old, {"metadata", "uid"})) {
-      return errors::conflict(t.group, t.resource, name,
-                              "Precondition failed: UID in precondition: " + o.precondition_uid +
-                                  ", UID in object meta: " + std::string(json::path_string(old, {"metadata", "uid"})));
+    if (!o.precondition_uid.empty() &&
+        o.precondition_uid != json::path_string(old, {"metadata", "uid"})) {
+      return errors::conflict(
+          t.group, t.resource, name,
+          "Precondition failed: UID in precondition: " + o.precondition_uid +
+              ", UID in object meta: " + std::string(json::path_string(old, {"metadata", "uid"})));
     }
     if (!o.precondition_resource_version.empty() &&
-        o.precondition_resource_version != json::path_string(old, {"metadata", "resourceVersion"})) {
-      return errors::conflict(t.group, t.resource, name,
-                              "Precondition failed: ResourceVersion in precondition: " +
-                                  o.precondition_resource_version + ", ResourceVersion in object meta: " +
-                                  std::string(json::path_string(old, {"metadata", "resourceVersion"})));
+        o.precondition_resource_version !=
+            json::path_string(old, {"metadata", "resourceVersion"})) {
+      return errors::conflict(
+          t.group, t.resource, name,
+          "Precondition failed: ResourceVersion in precondition: " +
+              o.precondition_resource_version + ", ResourceVersion in object meta: " +
+              std::string(json::path_string(old, {"metadata", "resourceVersion"})));
     }
     const std::string& pol = o.propagation_policy;
     if (!pol.empty() && pol != "Orphan" && pol != "Background" && pol != "Foreground") {
       return errors::invalid("meta.k8s.io", "DeleteOptions", "",
-                             {field::not_supported("propagationPolicy", pol, {"Foreground", "Background", "Orphan", "nil"})});
+                             {field::not_supported("propagationPolicy", pol,
+                                                   {"Foreground", "Background", "Orphan", "nil"})});
     }
     bool is_ns = t.group.empty() && t.resource == "namespaces";
     if (is_ns && (name == "default" || name == "kube-system" || name == "kube-public")) {
       return errors::forbidden("", "namespaces", name, "this namespace may not be deleted");
     }
-    // Finalizers the propagation policy asks for (the registry's deletionFinalizersForGarbageCollection).
+    // Finalizers the propagation policy asks for (the registry's
+    // deletionFinalizersForGarbageCollection).
     auto fins = finalizers_of(old);
     auto drop = [&](std::string_view f) { std::erase(fins, std::string(f)); };
     auto add = [&](std::string_view f) {
@@ -732,7 +774,8 @@ struct Store::Impl {
         set_finalizers(d, fins);
         changed = true;
       }
-      if (o.dry_run || !changed) return DeleteResult{present(t, o.dry_run ? json::share(std::move(d)) : cur), false};
+      if (o.dry_run || !changed)
+        return DeleteResult{present(t, o.dry_run ? json::share(std::move(d)) : cur), false};
       ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
       if (matters_to_gc(p->doc())) gc_dirty = true;
       return DeleteResult{present(t, p), false};
@@ -801,7 +844,8 @@ struct Store::Impl {
         if (!type || !type->namespaced) continue;
         std::vector<std::pair<std::string, ObjectPtr>> victims;
         for (auto it = tt->second.objects.lower_bound(prefix);
-             it != tt->second.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+             it != tt->second.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+             ++it) {
           victims.emplace_back(it->first, it->second);
         }
         for (auto& [k, o] : victims) {
@@ -820,7 +864,8 @@ struct Store::Impl {
           auto type = type_for_table(gr);
           if (!type || !type->namespaced) continue;
           auto it = tab.objects.lower_bound(prefix);
-          if (it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0) remaining = true;
+          if (it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0)
+            remaining = true;
         }
       }
       if (remaining) continue;
@@ -856,8 +901,10 @@ struct Store::Impl {
       for (auto& [k, o] : tab.objects) {
         std::string uid(json::path_string(o->doc(), {"metadata", "uid"}));
         by_uid[uid] = Loc{type, k, o};
-        if (const JsonValue* refs = json::path(o->doc(), {"metadata", "ownerReferences"}); refs && refs->IsArray()) {
-          for (auto& r : refs->GetArray()) dependents[std::string(json::get_string(r, "uid"))].push_back(Loc{type, k, o});
+        if (const JsonValue* refs = json::path(o->doc(), {"metadata", "ownerReferences"});
+            refs && refs->IsArray()) {
+          for (auto& r : refs->GetArray())
+            dependents[std::string(json::get_string(r, "uid"))].push_back(Loc{type, k, o});
         }
       }
     }
@@ -886,7 +933,8 @@ struct Store::Impl {
           auto it = tt->second.objects.find(dep.key);
           if (it == tt->second.objects.end()) continue;
           const JsonValue& dd = it->second->doc();
-          if (const JsonValue* refs = json::path(dd, {"metadata", "ownerReferences"}); refs && refs->IsArray()) {
+          if (const JsonValue* refs = json::path(dd, {"metadata", "ownerReferences"});
+              refs && refs->IsArray()) {
             for (auto& r : refs->GetArray()) {
               if (json::get_string(r, "uid") == uid) {
                 if (auto* b = json::get(r, "blockOwnerDeletion"); b && b->IsTrue()) blocking = true;
@@ -925,7 +973,8 @@ struct Store::Impl {
       std::string ns(json::path_string(dd, {"metadata", "namespace"}));
       for (auto& r : refs->GetArray()) {
         std::string ruid(json::get_string(r, "uid"));
-        auto ot = registry.by_api_version_kind(json::get_string(r, "apiVersion"), json::get_string(r, "kind"));
+        auto ot = registry.by_api_version_kind(json::get_string(r, "apiVersion"),
+                                               json::get_string(r, "kind"));
         if (!ot) {
           solid.push_back(ruid);  // unresolvable kind: the collector cannot decide; leave it
           continue;
@@ -956,7 +1005,8 @@ struct Store::Impl {
       }
       if (is_deleting(dd)) continue;
       DeleteOptions o;
-      if (!waiting.empty() && !dependents[std::string(json::path_string(dd, {"metadata", "uid"}))].empty()) {
+      if (!waiting.empty() &&
+          !dependents[std::string(json::path_string(dd, {"metadata", "uid"}))].empty()) {
         o.propagation_policy = "Foreground";
       } else if (has_finalizer(dd, "orphan")) {
         o.propagation_policy = "Orphan";
@@ -1008,7 +1058,8 @@ struct Store::Impl {
     JsonDoc d = json::clone(cur->doc());
     set_finalizers(d, fins);
     const JsonValue* sf = json::path(d, {"spec", "finalizers"});
-    bool ns_pending = l.type->group.empty() && l.type->resource == "namespaces" && sf && sf->IsArray() && sf->Size();
+    bool ns_pending = l.type->group.empty() && l.type->resource == "namespaces" && sf &&
+                      sf->IsArray() && sf->Size();
     if (fins.empty() && is_deleting(d) && !ns_pending) {
       ObjectPtr last = commit_delete(tt->second, l.key, cur);
       after_remove(*l.type, last);
@@ -1024,10 +1075,15 @@ struct Store::Impl {
     std::map<std::string, ObjectPtr> m = tab.objects;
     for (auto it = tab.history.rbegin(); it != tab.history.rend() && it->rv > at; ++it) {
       switch (it->type) {
-        case EventType::Added: m.erase(it->key); break;
+        case EventType::Added:
+          m.erase(it->key);
+          break;
         case EventType::Modified:
-        case EventType::Deleted: m[it->key] = it->prev; break;
-        default: break;
+        case EventType::Deleted:
+          m[it->key] = it->prev;
+          break;
+        default:
+          break;
       }
     }
     return m;
@@ -1065,8 +1121,12 @@ Store::~Store() {
   }
 }
 
-Registry& Store::registry() { return impl_->registry; }
-Faults& Store::faults() { return impl_->faults; }
+Registry& Store::registry() {
+  return impl_->registry;
+}
+Faults& Store::faults() {
+  return impl_->faults;
+}
 
 uint64_t Store::current_resource_version() const {
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1076,20 +1136,24 @@ uint64_t Store::current_resource_version() const {
 Result<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
   std::string_view av = json::get_string(obj, "apiVersion");
   std::string_view kind = json::get_string(obj, "kind");
-  if (kind.empty()) return errors::bad_request("Object 'Kind' is missing in '" + json::dump(obj) + "'");
-  if (av.empty()) return errors::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
+  if (kind.empty())
+    return errors::bad_request("Object 'Kind' is missing in '" + json::dump(obj) + "'");
+  if (av.empty())
+    return errors::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
   auto t = impl_->registry.by_api_version_kind(av, kind);
   if (!t) {
     ApiStatus s;
     s.code = 404;
     s.reason = "NotFound";
-    s.message = "no matches for kind \"" + std::string(kind) + "\" in version \"" + std::string(av) + "\"";
+    s.message =
+        "no matches for kind \"" + std::string(kind) + "\" in version \"" + std::string(av) + "\"";
     return s;
   }
   return t;
 }
 
-Result<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns, std::string_view name, const GetOptions& o) {
+Result<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns, std::string_view name,
+                             const GetOptions& o) {
   if (auto e = impl_->check_faults("get", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
   if (!o.resource_version.empty() && o.resource_version != "0") {
@@ -1109,17 +1173,22 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
   if (!o.resource_version_match.empty()) {
     FieldErrors errs;
     if (o.resource_version.empty()) {
-      errs.push_back(field::forbidden("resourceVersionMatch",
-                                      "resourceVersionMatch is forbidden unless resourceVersion is provided"));
+      errs.push_back(
+          field::forbidden("resourceVersionMatch",
+                           "resourceVersionMatch is forbidden unless resourceVersion is provided"));
     }
     if (!o.continue_token.empty()) {
-      errs.push_back(field::forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
+      errs.push_back(field::forbidden(
+          "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
     }
     if (o.resource_version_match != "Exact" && o.resource_version_match != "NotOlderThan") {
-      errs.push_back(field::not_supported("resourceVersionMatch", o.resource_version_match, {"Exact", "NotOlderThan", ""}));
+      errs.push_back(field::not_supported("resourceVersionMatch", o.resource_version_match,
+                                          {"Exact", "NotOlderThan", ""}));
     }
     if (o.resource_version_match == "Exact" && o.resource_version == "0") {
-      errs.push_back(field::forbidden("resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+      errs.push_back(field::forbidden(
+          "resourceVersionMatch",
+          "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
     }
     if (!errs.empty()) return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
   }
@@ -1153,10 +1222,13 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
     start = std::string(json::get_string(*tok, "start"));
     if (crv == 0) {
       return errors::bad_request(
-          "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+          "invalid continue token: continue key is not valid: incorrect encoded start "
+          "resourceVersion (version meta.k8s.io/v1)");
     }
     if (start.empty()) {
-      return errors::bad_request("invalid continue token: continue key is not valid: encoded start key empty (version meta.k8s.io/v1)");
+      return errors::bad_request(
+          "invalid continue token: continue key is not valid: encoded start key empty (version "
+          "meta.k8s.io/v1)");
     }
     if (!o.resource_version.empty() && o.resource_version != "0") {
       return errors::bad_request("specifying resource version is not allowed when using continue");
@@ -1166,7 +1238,8 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
   } else if (from_rv) {
     if (o.resource_version == "0" && o.resource_version_match.empty()) {
       paging = false;  // served from the watch cache, which ignores limit
-    } else if (o.resource_version_match == "Exact" || (o.resource_version_match.empty() && paging && *from_rv > 0)) {
+    } else if (o.resource_version_match == "Exact" ||
+               (o.resource_version_match.empty() && paging && *from_rv > 0)) {
       exact = *from_rv;
     } else if (*from_rv > current) {
       return errors::too_large_resource_version(*from_rv, current);
@@ -1177,10 +1250,14 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
     if (*exact < tab.oldest_minus_one()) {
       if (from_continue) {
         ApiStatus s = errors::expired(
-            "The provided continue parameter is too old to display a consistent list result. You can start a new "
-            "list without the continue parameter, or use the continue token in this response to retrieve the "
-            "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
-            "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+            "The provided continue parameter is too old to display a consistent list result. You "
+            "can start a new "
+            "list without the continue parameter, or use the continue token in this response to "
+            "retrieve the "
+            "remainder of the results. Continuing with the provided token results in an "
+            "inconsistent list - objects "
+            "that were created, modified, or deleted between the time the first chunk was returned "
+            "and now may show "
             "up in the list.");
         JsonDoc tokd(rapidjson::kObjectType);
         auto& a = tokd.GetAllocator();
@@ -1270,7 +1347,9 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
     for (auto it = tab.objects.lower_bound(prefix);
          it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
       const JsonValue& d = it->second->doc();
-      if (!state->labels.matches(json::path(d, {"metadata", "labels"})) || !state->fields.matches(d)) continue;
+      if (!state->labels.matches(json::path(d, {"metadata", "labels"})) ||
+          !state->fields.matches(d))
+        continue;
       initial.push_back({EventType::Added, impl_->present(t, it->second)});
     }
     state->after_rv = current;
@@ -1291,7 +1370,8 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
   return std::make_shared<Watch>(state, impl_);
 }
 
-Result<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj, const WriteOptions& o) {
+Result<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj,
+                                const WriteOptions& o) {
   if (auto e = impl_->check_faults("create", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->create_locked(t, ns, std::move(obj), o);
@@ -1299,17 +1379,18 @@ Result<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, Json
   return r;
 }
 
-Result<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns, std::string_view name, JsonDoc obj,
-                                const WriteOptions& o) {
+Result<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns, std::string_view name,
+                                JsonDoc obj, const WriteOptions& o) {
   if (auto e = impl_->check_faults("update", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = impl_->update_locked(t, ns, name, std::move(obj), o, t.has_status ? Impl::Mode::Main : Impl::Mode::Main);
+  auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
+                                t.has_status ? Impl::Mode::Main : Impl::Mode::Main);
   impl_->settle();
   return r;
 }
 
-Result<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view ns, std::string_view name, JsonDoc obj,
-                                       const WriteOptions& o) {
+Result<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view ns,
+                                       std::string_view name, JsonDoc obj, const WriteOptions& o) {
   if (!t.has_status) return errors::not_found(t.group, t.resource + "/status", name);
   if (auto e = impl_->check_faults("update", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1319,18 +1400,21 @@ Result<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view n
 }
 
 namespace {
-Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns, std::string_view name,
-                           PatchType pt, std::string_view body, const PatchOptions& o, bool status) {
+Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns,
+                           std::string_view name, PatchType pt, std::string_view body,
+                           const PatchOptions& o, bool status) {
   if (!t.namespaced) ns = {};
   Table& tab = impl.table(t);
   std::string key = impl.key_of(t, ns, name);
   auto it = tab.objects.find(key);
   if (pt == PatchType::Apply) {
     if (o.field_manager.empty()) {
-      return errors::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+      return errors::bad_request(
+          "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for "
+          "apply patch");
     }
-    auto applied = apply::apply(t, it == tab.objects.end() ? nullptr : &it->second->doc(), body, o.field_manager,
-                                o.force, status);
+    auto applied = apply::apply(t, it == tab.objects.end() ? nullptr : &it->second->doc(), body,
+                                o.field_manager, o.force, status);
     if (!applied) return applied.status();
     if (it == tab.objects.end()) {
       JsonDoc d = std::move(*applied);
@@ -1340,7 +1424,8 @@ Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string
       std::string_view bname = json::get_string(meta, "name");
       if (!bname.empty() && bname != name) {
         return errors::bad_request("the name of the object (" + std::string(bname) +
-                                   ") does not match the name on the URL (" + std::string(name) + ")");
+                                   ") does not match the name on the URL (" + std::string(name) +
+                                   ")");
       }
       json::set_string(meta, "name", name, a);
       WriteOptions wo;
@@ -1351,7 +1436,8 @@ Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string
     WriteOptions wo;
     wo.dry_run = o.dry_run;
     return impl.update_locked(t, ns, name, std::move(*applied), wo,
-                              status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main, "Apply");
+                              status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main,
+                              "Apply");
   }
   if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
   // Patches apply to the object as the requested version presents it.
@@ -1365,14 +1451,16 @@ Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string
   auto& a = d.GetAllocator();
   JsonValue& meta = json::ensure_object(d, "metadata", a);
   if (json::get_string(meta, "resourceVersion").empty()) {
-    json::set_string(meta, "resourceVersion", json::path_string(orig, {"metadata", "resourceVersion"}), a);
+    json::set_string(meta, "resourceVersion",
+                     json::path_string(orig, {"metadata", "resourceVersion"}), a);
   }
-  return impl.update_locked(t, ns, name, std::move(d), o, status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main);
+  return impl.update_locked(t, ns, name, std::move(d), o,
+                            status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main);
 }
 }  // namespace
 
-Result<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns, std::string_view name, PatchType pt,
-                               std::string_view body, const PatchOptions& o) {
+Result<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns, std::string_view name,
+                               PatchType pt, std::string_view body, const PatchOptions& o) {
   if (auto e = impl_->check_faults("patch", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = do_patch(*impl_, t, ns, name, pt, body, o, false);
@@ -1380,8 +1468,9 @@ Result<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns, std::
   return r;
 }
 
-Result<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns, std::string_view name, PatchType pt,
-                                      std::string_view body, const PatchOptions& o) {
+Result<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns,
+                                      std::string_view name, PatchType pt, std::string_view body,
+                                      const PatchOptions& o) {
   if (!t.has_status) return errors::not_found(t.group, t.resource + "/status", name);
   if (auto e = impl_->check_faults("patch", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1390,8 +1479,8 @@ Result<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns
   return r;
 }
 
-Result<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns, std::string_view name,
-                                   const DeleteOptions& o) {
+Result<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns,
+                                   std::string_view name, const DeleteOptions& o) {
   if (auto e = impl_->check_faults("delete", t)) return *e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->delete_locked(t, ns, name, o);
@@ -1399,8 +1488,8 @@ Result<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns, s
   return r;
 }
 
-Result<ListResult> Store::remove_collection(const ResourceType& t, std::string_view ns, const ListOptions& sel,
-                                            const DeleteOptions& o) {
+Result<ListResult> Store::remove_collection(const ResourceType& t, std::string_view ns,
+                                            const ListOptions& sel, const DeleteOptions& o) {
   if (auto e = impl_->check_faults("deletecollection", t)) return *e;
   ListOptions lo;
   lo.label_selector = sel.label_selector;
@@ -1448,9 +1537,12 @@ JsonDoc make_list(const ResourceType& t, const ListResult& r, bool strip_item_ty
 
 // ------------------------------------------------------------------------------------------------
 
-Watch::Watch(std::shared_ptr<State> s, std::weak_ptr<Store::Impl> store) : s_(std::move(s)), store_(std::move(store)) {}
+Watch::Watch(std::shared_ptr<State> s, std::weak_ptr<Store::Impl> store)
+    : s_(std::move(s)), store_(std::move(store)) {}
 
-Watch::~Watch() { stop(); }
+Watch::~Watch() {
+  stop();
+}
 
 void Watch::stop() {
   std::lock_guard<std::mutex> l(s_->mu);

@@ -28,8 +28,8 @@ std::string allocate_cluster_ip() {
   static std::mt19937 rng(std::random_device{}());
   uint32_t off = 2 + rng() % ((1u << 20) - 3);
   uint32_t ip = (10u << 24) | (96u << 16) | off;
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
-         "." + std::to_string(ip & 255);
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." +
+         std::to_string((ip >> 8) & 255) + "." + std::to_string(ip & 255);
 }
 
 std::string base64(std::string_view in) {
@@ -79,8 +79,9 @@ void pod_spec_defaults(JsonValue& spec, JsonAlloc& a) {
       std::string_view image = json::get_string(c, "image");
       auto slash = image.rfind('/');
       std::string_view last = slash == std::string_view::npos ? image : image.substr(slash + 1);
-      bool latest = image.find('@') == std::string_view::npos &&
-                    (last.find(':') == std::string_view::npos || last.substr(last.find(':') + 1) == "latest");
+      bool latest =
+          image.find('@') == std::string_view::npos &&
+          (last.find(':') == std::string_view::npos || last.substr(last.find(':') + 1) == "latest");
       def(c, "imagePullPolicy", json::str(latest ? "Always" : "IfNotPresent", a));
       def(c, "resources", JsonValue(rapidjson::kObjectType));
       def(c, "terminationMessagePath", json::str("/dev/termination-log", a));
@@ -107,11 +108,13 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
         if (!p.IsObject()) continue;
         if (!json::get(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
         if (!json::get(p, "targetPort") && type != "ExternalName") {
-          if (const JsonValue* port = json::get(p, "port")) json::set(p, "targetPort", json::copy(*port, a), a);
+          if (const JsonValue* port = json::get(p, "port"))
+            json::set(p, "targetPort", json::copy(*port, a), a);
         }
       }
     }
-    if ((type == "NodePort" || type == "LoadBalancer") && !json::get(spec, "externalTrafficPolicy")) {
+    if ((type == "NodePort" || type == "LoadBalancer") &&
+        !json::get(spec, "externalTrafficPolicy")) {
       json::set_string(spec, "externalTrafficPolicy", "Cluster", a);
     }
   } else if (is(t, "", "secrets")) {
@@ -119,7 +122,8 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
     // stringData is write-only: merged into data (base64) and dropped, as the API server does.
     if (JsonValue* sd = json::get(obj, "stringData"); sd && sd->IsObject()) {
       JsonValue& data = json::ensure_object(obj, "data", a);
-      for (auto& m : sd->GetObject()) json::set_string(data, json::view(m.name), base64(json::view(m.value)), a);
+      for (auto& m : sd->GetObject())
+        json::set_string(data, json::view(m.name), base64(json::view(m.value)), a);
       json::erase(obj, "stringData");
     }
   } else if (is(t, "discovery.k8s.io", "endpointslices")) {
@@ -140,11 +144,14 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
   } else if (is(t, "apps", "deployments")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     if (!json::get(spec, "replicas")) json::set(spec, "replicas", JsonValue(1), a);
-    if (!json::get(spec, "revisionHistoryLimit")) json::set(spec, "revisionHistoryLimit", JsonValue(10), a);
-    if (!json::get(spec, "progressDeadlineSeconds")) json::set(spec, "progressDeadlineSeconds", JsonValue(600), a);
+    if (!json::get(spec, "revisionHistoryLimit"))
+      json::set(spec, "revisionHistoryLimit", JsonValue(10), a);
+    if (!json::get(spec, "progressDeadlineSeconds"))
+      json::set(spec, "progressDeadlineSeconds", JsonValue(600), a);
     if (JsonValue* tmpl = json::get(spec, "template"); tmpl && tmpl->IsObject()) {
       JsonValue& tmeta = json::ensure_object(*tmpl, "metadata", a);
-      if (!json::get(tmeta, "creationTimestamp")) json::set(tmeta, "creationTimestamp", JsonValue(), a);
+      if (!json::get(tmeta, "creationTimestamp"))
+        json::set(tmeta, "creationTimestamp", JsonValue(), a);
       pod_spec_defaults(json::ensure_object(*tmpl, "spec", a), a);
     }
     if (!json::get(spec, "strategy")) {
@@ -199,13 +206,15 @@ void prepare_create(const ResourceType& t, JsonDoc& obj) {
         fam.PushBack(ip.find(':') == std::string_view::npos ? "IPv4" : "IPv6", a);
         json::set(spec, "ipFamilies", std::move(fam), a);
       }
-      if (!json::get(spec, "ipFamilyPolicy")) json::set_string(spec, "ipFamilyPolicy", "SingleStack", a);
+      if (!json::get(spec, "ipFamilyPolicy"))
+        json::set_string(spec, "ipFamilyPolicy", "SingleStack", a);
     }
     if (type == "NodePort" || type == "LoadBalancer") {
       static std::mt19937 rng(std::random_device{}());
       if (JsonValue* ports = json::get(spec, "ports"); ports && ports->IsArray()) {
         for (auto& p : ports->GetArray()) {
-          if (p.IsObject() && !json::get(p, "nodePort")) json::set(p, "nodePort", JsonValue(30000 + int(rng() % 2768)), a);
+          if (p.IsObject() && !json::get(p, "nodePort"))
+            json::set(p, "nodePort", JsonValue(30000 + int(rng() % 2768)), a);
         }
       }
     }

@@ -11,7 +11,9 @@ namespace {
 
 using V = JsonValue;
 
-bool is(const ResourceType& t, std::string_view g, std::string_view r) { return t.group == g && t.resource == r; }
+bool is(const ResourceType& t, std::string_view g, std::string_view r) {
+  return t.group == g && t.resource == r;
+}
 
 Msgs port_num(int64_t p) {
   if (p < 1 || p > 65535) return {"must be between 1 and 65535, inclusive"};
@@ -34,7 +36,8 @@ Msgs path_segment(std::string_view v) {
   if (v == "." || v == "..") return {"may not be '" + std::string(v) + "'"};
   Msgs m;
   for (auto bad : {"/", "%"}) {
-    if (v.find(bad) != std::string_view::npos) m.push_back("may not contain '" + std::string(bad) + "'");
+    if (v.find(bad) != std::string_view::npos)
+      m.push_back("may not contain '" + std::string(bad) + "'");
   }
   return m;
 }
@@ -42,7 +45,8 @@ Msgs path_segment(std::string_view v) {
 void typed_ref(const V* p, const std::string& path, FieldErrors& errs) {
   if (!p || !p->IsObject()) return;
   if (const V* g = json::get(*p, "apiGroup"); g && g->IsString()) {
-    for (auto& m : is_dns1123_subdomain(json::view(*g))) errs.push_back(field::invalid(path + ".apiGroup", json::view(*g), m));
+    for (auto& m : is_dns1123_subdomain(json::view(*g)))
+      errs.push_back(field::invalid(path + ".apiGroup", json::view(*g), m));
   }
   std::string_view kind = json::get_string(*p, "kind");
   if (kind.empty()) {
@@ -77,7 +81,8 @@ void ingress_backend(const V& b, const std::string& path, FieldErrors& errs) {
   if (name.empty()) {
     errs.push_back(field::required(path + ".service.name"));
   } else {
-    for (auto& m : is_dns1035_label(name)) errs.push_back(field::invalid(path + ".service.name", name, m));
+    for (auto& m : is_dns1035_label(name))
+      errs.push_back(field::invalid(path + ".service.name", name, m));
   }
   const V* port = json::get(*svc, "port");
   std::string_view pname = port ? json::get_string(*port, "name") : std::string_view();
@@ -86,7 +91,8 @@ void ingress_backend(const V& b, const std::string& path, FieldErrors& errs) {
   if (!pname.empty() && has_num) {
     errs.push_back(field::invalid(path, "", "cannot set both port name & port number"));
   } else if (!pname.empty()) {
-    for (auto& m : is_valid_port_name(pname)) errs.push_back(field::invalid(path + ".service.port.name", pname, m));
+    for (auto& m : is_valid_port_name(pname))
+      errs.push_back(field::invalid(path + ".service.port.name", pname, m));
   } else if (has_num) {
     for (auto& m : port_num(pnum->GetInt64())) {
       errs.push_back(field::invalid_int(path + ".service.port.number", pnum->GetInt64(), m));
@@ -96,7 +102,9 @@ void ingress_backend(const V& b, const std::string& path, FieldErrors& errs) {
   }
 }
 
-bool parses_as_ip(std::string_view h) { return is_valid_ip(h).empty(); }
+bool parses_as_ip(std::string_view h) {
+  return is_valid_ip(h).empty();
+}
 
 void ingress(const V& obj, FieldErrors& errs) {
   const V* spec = json::get(obj, "spec");
@@ -106,7 +114,8 @@ void ingress(const V& obj, FieldErrors& errs) {
   const V* def = json::get(*spec, "defaultBackend");
   bool has_rules = rules && rules->IsArray() && !rules->Empty();
   if (!has_rules && !def) {
-    errs.push_back(field::invalid_raw("spec", "[]networking.IngressRule(nil)", "either `defaultBackend` or `rules` must be specified"));
+    errs.push_back(field::invalid_raw("spec", "[]networking.IngressRule(nil)",
+                                      "either `defaultBackend` or `rules` must be specified"));
   }
   if (def) ingress_backend(*def, "spec.defaultBackend", errs);
   if (has_rules) {
@@ -115,11 +124,15 @@ void ingress(const V& obj, FieldErrors& errs) {
       std::string rp = idx("spec.rules", i);
       std::string_view host = json::get_string(r, "host");
       if (!host.empty()) {
-        if (parses_as_ip(host)) errs.push_back(field::invalid(rp + ".host", host, "must be a DNS name, not an IP address"));
+        if (parses_as_ip(host))
+          errs.push_back(
+              field::invalid(rp + ".host", host, "must be a DNS name, not an IP address"));
         if (host.find('*') != std::string_view::npos) {
-          for (auto& m : is_wildcard_dns1123_subdomain(host)) errs.push_back(field::invalid(rp + ".host", host, m));
+          for (auto& m : is_wildcard_dns1123_subdomain(host))
+            errs.push_back(field::invalid(rp + ".host", host, m));
         } else {
-          for (auto& m : is_dns1123_subdomain(host)) errs.push_back(field::invalid(rp + ".host", host, m));
+          for (auto& m : is_dns1123_subdomain(host))
+            errs.push_back(field::invalid(rp + ".host", host, m));
         }
       }
       const V* http = json::get(r, "http");
@@ -140,28 +153,34 @@ void ingress(const V& obj, FieldErrors& errs) {
         std::string_view ptype = json::view(*pt);
         std::string_view path = json::get_string(p, "path");
         if (ptype == "Exact" || ptype == "Prefix") {
-          if (path.empty() || path[0] != '/') errs.push_back(field::invalid(pp + ".path", path, "must be an absolute path"));
+          if (path.empty() || path[0] != '/')
+            errs.push_back(field::invalid(pp + ".path", path, "must be an absolute path"));
           if (!path.empty()) {
             for (auto seq : {"//", "/./", "/../", "%2f", "%2F"}) {
               if (path.find(seq) != std::string_view::npos) {
-                errs.push_back(field::invalid(pp + ".path", path, "must not contain '" + std::string(seq) + "'"));
+                errs.push_back(field::invalid(pp + ".path", path,
+                                              "must not contain '" + std::string(seq) + "'"));
               }
             }
             for (std::string_view suf : {"/..", "/."}) {
               if (path.size() >= suf.size() && path.substr(path.size() - suf.size()) == suf) {
-                errs.push_back(field::invalid(pp + ".path", path, "cannot end with '" + std::string(suf) + "'"));
+                errs.push_back(field::invalid(pp + ".path", path,
+                                              "cannot end with '" + std::string(suf) + "'"));
               }
             }
           }
         } else if (ptype == "ImplementationSpecific") {
-          if (!path.empty() && path[0] != '/') errs.push_back(field::invalid(pp + ".path", path, "must be an absolute path"));
+          if (!path.empty() && path[0] != '/')
+            errs.push_back(field::invalid(pp + ".path", path, "must be an absolute path"));
         } else {
-          errs.push_back(field::not_supported(pp + ".pathType", ptype, {"Exact", "ImplementationSpecific", "Prefix"}));
+          errs.push_back(field::not_supported(pp + ".pathType", ptype,
+                                              {"Exact", "ImplementationSpecific", "Prefix"}));
         }
         if (const V* b = json::get(p, "backend")) {
           ingress_backend(*b, pp + ".backend", errs);
         } else {
-          errs.push_back(field::invalid(pp + ".backend", "", "resource or service backend is required"));
+          errs.push_back(
+              field::invalid(pp + ".backend", "", "resource or service backend is required"));
         }
       }
     }
@@ -173,13 +192,15 @@ void ingress(const V& obj, FieldErrors& errs) {
         for (rapidjson::SizeType j = 0; j < hosts->Size(); ++j) {
           std::string_view h = json::view((*hosts)[j]);
           std::string hp = idx(idx("spec.tls", i) + ".hosts", j);
-          auto msgs = h.find('*') != std::string_view::npos ? is_wildcard_dns1123_subdomain(h) : is_dns1123_subdomain(h);
+          auto msgs = h.find('*') != std::string_view::npos ? is_wildcard_dns1123_subdomain(h)
+                                                            : is_dns1123_subdomain(h);
           for (auto& m : msgs) errs.push_back(field::invalid(hp, h, m));
         }
       }
       std::string_view sn = json::get_string(t, "secretName");
       if (!sn.empty()) {
-        for (auto& m : is_dns1123_subdomain(sn)) errs.push_back(field::invalid(idx("spec.tls", i) + ".secretName", sn, m));
+        for (auto& m : is_dns1123_subdomain(sn))
+          errs.push_back(field::invalid(idx("spec.tls", i) + ".secretName", sn, m));
       }
     }
   }
@@ -188,9 +209,10 @@ void ingress(const V& obj, FieldErrors& errs) {
       errs.push_back(field::invalid("spec.ingressClassName", json::view(*cls), m));
     }
     if (json::path(obj, {"metadata", "annotations", "kubernetes.io/ingress.class"})) {
-      errs.push_back(field::invalid("annotations.kubernetes.io/ingress.class",
-                                    json::path_string(obj, {"metadata", "annotations", "kubernetes.io/ingress.class"}),
-                                    "can not be set when the class field is also set"));
+      errs.push_back(field::invalid(
+          "annotations.kubernetes.io/ingress.class",
+          json::path_string(obj, {"metadata", "annotations", "kubernetes.io/ingress.class"}),
+          "can not be set when the class field is also set"));
     }
   }
 }
@@ -203,16 +225,21 @@ void ingress_class(const V& obj, const V* old, FieldErrors& errs) {
   } else {
     auto slash = ctrl.find('/');
     if (slash == std::string_view::npos || slash == 0 || slash + 1 == ctrl.size()) {
-      errs.push_back(field::invalid("spec.controller", ctrl, "must be a domain-prefixed path (such as \"acme.io/foo\")"));
+      errs.push_back(field::invalid("spec.controller", ctrl,
+                                    "must be a domain-prefixed path (such as \"acme.io/foo\")"));
     } else {
       std::string_view host = ctrl.substr(0, slash);
-      for (auto& m : is_dns1123_subdomain(host)) errs.push_back(field::invalid("spec.controller", host, m));
+      for (auto& m : is_dns1123_subdomain(host))
+        errs.push_back(field::invalid("spec.controller", host, m));
       std::string_view path = ctrl.substr(slash + 1);
       bool ok = true;
-      for (char c : path) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || std::string_view("/-._~%!$&'()*+,;=:").find(c) != std::string_view::npos);
+      for (char c : path)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) ||
+                    std::string_view("/-._~%!$&'()*+,;=:").find(c) != std::string_view::npos);
       if (!ok) {
-        errs.push_back(field::invalid("spec.controller", path,
-                                      "Invalid path (regex used for validation is '[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+')"));
+        errs.push_back(field::invalid(
+            "spec.controller", path,
+            "Invalid path (regex used for validation is '[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+')"));
       }
     }
   }
@@ -237,7 +264,8 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
     if (en.empty()) {
       errs.push_back(field::required("spec.externalName"));
     } else {
-      for (auto& m : is_dns1123_subdomain(en)) errs.push_back(field::invalid("spec.externalName", en, m));
+      for (auto& m : is_dns1123_subdomain(en))
+        errs.push_back(field::invalid("spec.externalName", en, m));
     }
   } else if (!has_ports && !headless) {
     errs.push_back(field::required("spec.ports"));
@@ -251,8 +279,10 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
       if (ports->Size() > 1 && name.empty()) {
         errs.push_back(field::required(pp + ".name"));
       } else if (!name.empty()) {
-        for (auto& m : is_dns1123_label(name)) errs.push_back(field::invalid(pp + ".name", name, m));
-        if (!names.insert(std::string(name)).second) errs.push_back(field::duplicate(pp + ".name", field::quote(name)));
+        for (auto& m : is_dns1123_label(name))
+          errs.push_back(field::invalid(pp + ".name", name, m));
+        if (!names.insert(std::string(name)).second)
+          errs.push_back(field::duplicate(pp + ".name", field::quote(name)));
       }
       const V* port = json::get(p, "port");
       int64_t pn = port && port->IsInt64() ? port->GetInt64() : 0;
@@ -263,7 +293,8 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
       }
       if (const V* tp = json::get(p, "targetPort")) {
         if (tp->IsInt64()) {
-          for (auto& m : port_num(tp->GetInt64())) errs.push_back(field::invalid_int(pp + ".targetPort", tp->GetInt64(), m));
+          for (auto& m : port_num(tp->GetInt64()))
+            errs.push_back(field::invalid_int(pp + ".targetPort", tp->GetInt64(), m));
         } else if (tp->IsString()) {
           for (auto& m : is_valid_port_name(json::view(*tp))) {
             errs.push_back(field::invalid(pp + ".targetPort", json::view(*tp), m));
@@ -272,8 +303,9 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
       }
       std::string key = std::to_string(pn) + "/" + std::string(proto);
       if (!keys.insert(key).second) {
-        errs.push_back(field::duplicate(pp, "core.ServicePort{Name:" + field::quote(name) + ", Protocol:" +
-                                                field::quote(proto) + ", Port:" + std::to_string(pn) + "}"));
+        errs.push_back(field::duplicate(pp, "core.ServicePort{Name:" + field::quote(name) +
+                                                ", Protocol:" + field::quote(proto) +
+                                                ", Port:" + std::to_string(pn) + "}"));
       }
     }
   }
@@ -287,8 +319,10 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
   }
   if (type.empty()) {
     errs.push_back(field::required("spec.type"));
-  } else if (type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer" && type != "ExternalName") {
-    errs.push_back(field::not_supported("spec.type", type, {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}));
+  } else if (type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer" &&
+             type != "ExternalName") {
+    errs.push_back(field::not_supported("spec.type", type,
+                                        {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}));
   }
   if (!cip.empty() && !headless) {
     for (auto& m : is_valid_ip(cip)) errs.push_back(field::invalid("spec.clusterIP", cip, m));
@@ -318,7 +352,8 @@ void endpoint_slice(const V& obj, const V* old, FieldErrors& errs) {
       if (!addrs || !addrs->IsArray() || addrs->Empty()) {
         errs.push_back(field::required(ep + ".addresses", "must contain at least 1 address"));
       } else {
-        if (addrs->Size() > 100) errs.push_back(field::too_many(ep + ".addresses", addrs->Size(), 100));
+        if (addrs->Size() > 100)
+          errs.push_back(field::too_many(ep + ".addresses", addrs->Size(), 100));
         for (rapidjson::SizeType j = 0; j < addrs->Size(); ++j) {
           std::string_view a = json::view((*addrs)[j]);
           std::string ap = idx(ep + ".addresses", j);
@@ -336,7 +371,8 @@ void endpoint_slice(const V& obj, const V* old, FieldErrors& errs) {
         }
       }
       if (const V* h = json::get(e, "hostname"); h && h->IsString()) {
-        for (auto& m : is_dns1123_label(json::view(*h))) errs.push_back(field::invalid(ep + ".hostname", json::view(*h), m));
+        for (auto& m : is_dns1123_label(json::view(*h)))
+          errs.push_back(field::invalid(ep + ".hostname", json::view(*h), m));
       }
     }
   }
@@ -348,15 +384,18 @@ void endpoint_slice(const V& obj, const V* old, FieldErrors& errs) {
       std::string pp = idx("ports", i);
       std::string_view name = json::get_string(p, "name");
       if (!name.empty()) {
-        for (auto& m : is_dns1123_label(name)) errs.push_back(field::invalid(pp + ".name", name, m));
+        for (auto& m : is_dns1123_label(name))
+          errs.push_back(field::invalid(pp + ".name", name, m));
       }
-      if (!names.insert(std::string(name)).second) errs.push_back(field::duplicate(pp + ".name", field::quote(name)));
+      if (!names.insert(std::string(name)).second)
+        errs.push_back(field::duplicate(pp + ".name", field::quote(name)));
       std::string_view proto = json::get_string(p, "protocol");
       if (proto != "TCP" && proto != "UDP" && proto != "SCTP") {
         errs.push_back(field::not_supported(pp + ".protocol", proto, {"SCTP", "TCP", "UDP"}));
       }
       if (const V* port = json::get(p, "port"); port && port->IsInt64()) {
-        for (auto& m : port_num(port->GetInt64())) errs.push_back(field::invalid_int(pp + ".port", port->GetInt64(), m));
+        for (auto& m : port_num(port->GetInt64()))
+          errs.push_back(field::invalid_int(pp + ".port", port->GetInt64(), m));
       }
     }
   }
@@ -376,9 +415,11 @@ void secret(const V& obj, const V* old, FieldErrors& errs) {
     if (const V* im = json::get(*old, "immutable"); im && im->IsTrue()) {
       const V* od = json::get(*old, "data");
       bool same = (od == nullptr) == (data == nullptr) && (!od || json::equal(*od, *data));
-      if (!same) errs.push_back(field::forbidden("data", "field is immutable when `immutable` is set"));
+      if (!same)
+        errs.push_back(field::forbidden("data", "field is immutable when `immutable` is set"));
       const V* ni = json::get(obj, "immutable");
-      if (!ni || !ni->IsTrue()) errs.push_back(field::forbidden("immutable", "field is immutable when `immutable` is set"));
+      if (!ni || !ni->IsTrue())
+        errs.push_back(field::forbidden("immutable", "field is immutable when `immutable` is set"));
     }
   }
   if (data && data->IsObject()) {
@@ -405,7 +446,8 @@ void secret(const V& obj, const V* old, FieldErrors& errs) {
       errs.push_back(field::required("data[password]"));
     }
   } else if (type == "kubernetes.io/service-account-token") {
-    if (json::path_string(obj, {"metadata", "annotations", "kubernetes.io/service-account.name"}).empty()) {
+    if (json::path_string(obj, {"metadata", "annotations", "kubernetes.io/service-account.name"})
+            .empty()) {
       errs.push_back(field::required("metadata.annotations[kubernetes.io/service-account.name]"));
     }
   }
@@ -423,7 +465,8 @@ void config_map(const V& obj, const V* old, FieldErrors& errs) {
       if (!seen.insert(std::string(k)).second) {
         errs.push_back(field::invalid(key(section, k), k, "duplicate of key present in data"));
       }
-      total += std::string_view(section) == "data" ? json::view(m.value).size() : b64_len(json::view(m.value));
+      total += std::string_view(section) == "data" ? json::view(m.value).size()
+                                                   : b64_len(json::view(m.value));
     }
   }
   if (total > 1024 * 1024) errs.push_back(field::too_long("", 1024 * 1024));
@@ -433,7 +476,8 @@ void config_map(const V& obj, const V* old, FieldErrors& errs) {
         const V* od = json::get(*old, section);
         const V* nd = json::get(obj, section);
         bool same = (od == nullptr) == (nd == nullptr) && (!od || json::equal(*od, *nd));
-        if (!same) errs.push_back(field::forbidden(section, "field is immutable when `immutable` is set"));
+        if (!same)
+          errs.push_back(field::forbidden(section, "field is immutable when `immutable` is set"));
       }
     }
   }

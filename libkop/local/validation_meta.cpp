@@ -7,7 +7,8 @@ namespace kop::local::validation {
 
 namespace {
 
-std::string regex_error(std::string msg, std::string_view fmt, std::initializer_list<std::string_view> ex) {
+std::string regex_error(std::string msg, std::string_view fmt,
+                        std::initializer_list<std::string_view> ex) {
   if (ex.size() == 0) return msg + " (regex used for validation is '" + std::string(fmt) + "')";
   msg += " (e.g. ";
   bool first = true;
@@ -20,10 +21,16 @@ std::string regex_error(std::string msg, std::string_view fmt, std::initializer_
   return msg;
 }
 
-std::string max_len_error(int n) { return "must be no more than " + std::to_string(n) + " characters"; }
+std::string max_len_error(int n) {
+  return "must be no more than " + std::to_string(n) + " characters";
+}
 
-bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool alnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 // [a-z0-9]([-a-z0-9]*[a-z0-9])?
 bool dns_label_ok(std::string_view v) {
@@ -44,10 +51,12 @@ bool qualified_ok(std::string_view v) {
 }
 
 constexpr std::string_view kLabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-constexpr std::string_view kSubdomainFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+constexpr std::string_view kSubdomainFmt =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 constexpr std::string_view kQualifiedFmt = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 constexpr std::string_view kQualifiedMsg =
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character";
 
 }  // namespace
 
@@ -55,9 +64,10 @@ Msgs is_dns1123_label(std::string_view v) {
   Msgs m;
   if (v.size() > 63) m.push_back(max_len_error(63));
   if (!dns_label_ok(v)) {
-    m.push_back(regex_error("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                            "and must start and end with an alphanumeric character",
-                            kLabelFmt, {"my-name", "123-abc"}));
+    m.push_back(regex_error(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character",
+        kLabelFmt, {"my-name", "123-abc"}));
   }
   return m;
 }
@@ -69,15 +79,17 @@ Msgs is_dns1123_subdomain(std::string_view v) {
   size_t start = 0;
   while (ok) {
     size_t dot = v.find('.', start);
-    std::string_view part = v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    std::string_view part =
+        v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     ok = dns_label_ok(part);
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   if (!ok) {
-    m.push_back(regex_error("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-                            "or '.', and must start and end with an alphanumeric character",
-                            kSubdomainFmt, {"example.com"}));
+    m.push_back(regex_error(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+        "or '.', and must start and end with an alphanumeric character",
+        kSubdomainFmt, {"example.com"}));
   }
   return m;
 }
@@ -87,9 +99,10 @@ Msgs is_dns1035_label(std::string_view v) {
   if (v.size() > 63) m.push_back(max_len_error(63));
   bool ok = dns_label_ok(v) && v.front() >= 'a' && v.front() <= 'z';
   if (!ok) {
-    m.push_back(regex_error("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
-                            "an alphabetic character, and end with an alphanumeric character",
-                            "[a-z]([-a-z0-9]*[a-z0-9])?", {"my-name", "abc-123"}));
+    m.push_back(regex_error(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+        "an alphabetic character, and end with an alphanumeric character",
+        "[a-z]([-a-z0-9]*[a-z0-9])?", {"my-name", "abc-123"}));
   }
   return m;
 }
@@ -110,8 +123,10 @@ Msgs is_qualified_name(std::string_view v) {
       for (auto& e : is_dns1123_subdomain(prefix)) m.push_back("prefix part " + e);
     }
   } else {
-    m.push_back("a qualified name " + regex_error(std::string(kQualifiedMsg), kQualifiedFmt, {"MyName", "my.name", "123-abc"}) +
-                " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+    m.push_back(
+        "a qualified name " +
+        regex_error(std::string(kQualifiedMsg), kQualifiedFmt, {"MyName", "my.name", "123-abc"}) +
+        " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
     return m;
   }
   if (name.empty()) {
@@ -120,7 +135,8 @@ Msgs is_qualified_name(std::string_view v) {
     m.push_back("name part " + max_len_error(63));
   }
   if (!qualified_ok(name)) {
-    m.push_back("name part " + regex_error(std::string(kQualifiedMsg), kQualifiedFmt, {"MyName", "my.name", "123-abc"}));
+    m.push_back("name part " + regex_error(std::string(kQualifiedMsg), kQualifiedFmt,
+                                           {"MyName", "my.name", "123-abc"}));
   }
   return m;
 }
@@ -129,9 +145,10 @@ Msgs is_valid_label_value(std::string_view v) {
   Msgs m;
   if (v.size() > 63) m.push_back(max_len_error(63));
   if (!v.empty() && !qualified_ok(v)) {
-    m.push_back(regex_error("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
-                            "or '.', and must start and end with an alphanumeric character",
-                            "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", {"MyValue", "my_value", "12345"}));
+    m.push_back(regex_error(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+        "or '.', and must start and end with an alphanumeric character",
+        "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", {"MyValue", "my_value", "12345"}));
   }
   return m;
 }
@@ -142,12 +159,16 @@ Msgs is_config_map_key(std::string_view v) {
   bool ok = !v.empty();
   for (char c : v) ok = ok && (alnum(c) || c == '-' || c == '_' || c == '.');
   if (!ok) {
-    m.push_back(regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                            "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
+    m.push_back(
+        regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                    "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
   }
-  if (v == ".") m.push_back("must not be '.'");
-  else if (v == "..") m.push_back("must not be '..'");
-  else if (v.rfind("..", 0) == 0) m.push_back("must not start with '..'");
+  if (v == ".")
+    m.push_back("must not be '.'");
+  else if (v == "..")
+    m.push_back("must not be '..'");
+  else if (v.rfind("..", 0) == 0)
+    m.push_back("must not start with '..'");
   return m;
 }
 
@@ -162,7 +183,8 @@ Msgs is_valid_port_name(std::string_view v) {
   if (!chars) m.push_back("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
   if (v.find("--") != std::string_view::npos) m.push_back("must not contain consecutive hyphens");
   if (!letter) m.push_back("must contain at least one letter (a-z)");
-  if (!v.empty() && (v.front() == '-' || v.back() == '-')) m.push_back("must not begin or end with a hyphen");
+  if (!v.empty() && (v.front() == '-' || v.back() == '-'))
+    m.push_back("must not begin or end with a hyphen");
   return m;
 }
 
@@ -171,10 +193,12 @@ Msgs is_wildcard_dns1123_subdomain(std::string_view v) {
   if (v.size() > 253) m.push_back(max_len_error(253));
   bool ok = v.size() > 2 && v.substr(0, 2) == "*." && is_dns1123_subdomain(v.substr(2)).empty();
   if (!ok) {
-    m.push_back(regex_error("a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, "
-                            "which must consist of lower case alphanumeric characters, '-' or '.' and end with an "
-                            "alphanumeric character",
-                            "\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", {"*.example.com"}));
+    m.push_back(regex_error(
+        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, "
+        "which must consist of lower case alphanumeric characters, '-' or '.' and end with an "
+        "alphanumeric character",
+        "\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        {"*.example.com"}));
   }
   return m;
 }
@@ -189,7 +213,8 @@ Msgs is_valid_ip(std::string_view v) {
     ok = true;
     while (ok) {
       size_t dot = v.find('.', start);
-      std::string_view p = v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+      std::string_view p =
+          v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
       ok = !p.empty() && p.size() <= 3;
       if (!ok) break;  // a longer part would overflow n below
       int n = 0;
@@ -205,14 +230,19 @@ Msgs is_valid_ip(std::string_view v) {
     ok = ok && parts == 4;
   } else {
     ok = v.size() >= 2;
-    for (char c : v) ok = ok && (std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.');
+    for (char c : v)
+      ok = ok && (std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.');
   }
   if (!ok) m.push_back("must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
   return m;
 }
 
-std::string idx(std::string_view base, size_t i) { return std::string(base) + "[" + std::to_string(i) + "]"; }
-std::string key(std::string_view base, std::string_view k) { return std::string(base) + "[" + std::string(k) + "]"; }
+std::string idx(std::string_view base, size_t i) {
+  return std::string(base) + "[" + std::to_string(i) + "]";
+}
+std::string key(std::string_view base, std::string_view k) {
+  return std::string(base) + "[" + std::string(k) + "]";
+}
 
 void labels(const JsonValue* labels, const std::string& path, FieldErrors& errs) {
   if (!labels || !labels->IsObject()) return;
@@ -238,10 +268,14 @@ Msgs check_name(NameRule r, std::string name, bool prefix) {
   // generateName may end in '-': apimachinery masks it before validating.
   if (prefix && !name.empty() && name.back() == '-') name.back() = 'a';
   switch (r) {
-    case NameRule::Label: return is_dns1123_label(name);
-    case NameRule::Dns1035: return is_dns1035_label(name);
-    case NameRule::Subdomain: return is_dns1123_subdomain(name);
-    case NameRule::None: return {};
+    case NameRule::Label:
+      return is_dns1123_label(name);
+    case NameRule::Dns1035:
+      return is_dns1035_label(name);
+    case NameRule::Subdomain:
+      return is_dns1123_subdomain(name);
+    case NameRule::None:
+      return {};
   }
   return {};
 }
@@ -256,25 +290,29 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
   std::string_view gen = json::get_string(*meta, "generateName");
   std::string_view name = json::get_string(*meta, "name");
   if (!gen.empty()) {
-    for (auto& e : check_name(rule, std::string(gen), true)) errs.push_back(field::invalid("metadata.generateName", gen, e));
+    for (auto& e : check_name(rule, std::string(gen), true))
+      errs.push_back(field::invalid("metadata.generateName", gen, e));
   }
   if (name.empty()) {
     errs.push_back(field::required("metadata.name", "name or generateName is required"));
   } else {
-    for (auto& e : check_name(rule, std::string(name), false)) errs.push_back(field::invalid("metadata.name", name, e));
+    for (auto& e : check_name(rule, std::string(name), false))
+      errs.push_back(field::invalid("metadata.name", name, e));
   }
   std::string_view ns = json::get_string(*meta, "namespace");
   if (t.namespaced) {
     if (ns.empty()) {
       errs.push_back(field::required("metadata.namespace"));
     } else {
-      for (auto& e : is_dns1123_label(ns)) errs.push_back(field::invalid("metadata.namespace", ns, e));
+      for (auto& e : is_dns1123_label(ns))
+        errs.push_back(field::invalid("metadata.namespace", ns, e));
     }
   } else if (!ns.empty()) {
     errs.push_back(field::forbidden("metadata.namespace", "not allowed on this type"));
   }
   if (auto* g = json::get(*meta, "generation"); g && g->IsInt64() && g->GetInt64() < 0) {
-    errs.push_back(field::invalid_int("metadata.generation", g->GetInt64(), "must be greater than or equal to 0"));
+    errs.push_back(field::invalid_int("metadata.generation", g->GetInt64(),
+                                      "must be greater than or equal to 0"));
   }
   labels(json::get(*meta, "labels"), "metadata.labels", errs);
   if (auto* ann = json::get(*meta, "annotations"); ann && ann->IsObject()) {
@@ -283,7 +321,8 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
       std::string k(json::view(m.name));
       std::string lower = k;
       for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      for (auto& e : is_qualified_name(lower)) errs.push_back(field::invalid("metadata.annotations", k, e));
+      for (auto& e : is_qualified_name(lower))
+        errs.push_back(field::invalid("metadata.annotations", k, e));
       total += k.size() + json::view(m.value).size();
     }
     if (total > 256 * 1024) errs.push_back(field::too_long("metadata.annotations", 256 * 1024));
@@ -295,16 +334,18 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
       std::string p = idx("metadata.finalizers", i);
       auto msgs = is_qualified_name(f);
       for (auto& e : msgs) errs.push_back(field::invalid(p, f, e));
-      if (msgs.empty() && f.find('/') == std::string_view::npos && f != "kubernetes" && f != "orphan" &&
-          f != "foregroundDeletion") {
-        errs.push_back(field::invalid(p, f, "name is neither a standard finalizer name nor is it fully qualified"));
+      if (msgs.empty() && f.find('/') == std::string_view::npos && f != "kubernetes" &&
+          f != "orphan" && f != "foregroundDeletion") {
+        errs.push_back(field::invalid(
+            p, f, "name is neither a standard finalizer name nor is it fully qualified"));
       }
       orphan = orphan || f == "orphan";
       foreground = foreground || f == "foregroundDeletion";
     }
     if (orphan && foreground) {
-      errs.push_back(field::invalid_raw("metadata.finalizers", json::dump(*fins),
-                                        "finalizer orphan and foregroundDeletion cannot be both set"));
+      errs.push_back(
+          field::invalid_raw("metadata.finalizers", json::dump(*fins),
+                             "finalizer orphan and foregroundDeletion cannot be both set"));
     }
   }
   if (auto* owners = json::get(*meta, "ownerReferences"); owners && owners->IsArray()) {
@@ -314,9 +355,12 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
       std::string p = idx("metadata.ownerReferences", i);
       if (json::get_string(o, "apiVersion").empty())
         errs.push_back(field::invalid(p + ".apiVersion", "", "version must not be empty"));
-      if (json::get_string(o, "kind").empty()) errs.push_back(field::invalid(p + ".kind", "", "kind must not be empty"));
-      if (json::get_string(o, "name").empty()) errs.push_back(field::invalid(p + ".name", "", "name must not be empty"));
-      if (json::get_string(o, "uid").empty()) errs.push_back(field::invalid(p + ".uid", "", "uid must not be empty"));
+      if (json::get_string(o, "kind").empty())
+        errs.push_back(field::invalid(p + ".kind", "", "kind must not be empty"));
+      if (json::get_string(o, "name").empty())
+        errs.push_back(field::invalid(p + ".name", "", "name must not be empty"));
+      if (json::get_string(o, "uid").empty())
+        errs.push_back(field::invalid(p + ".uid", "", "uid must not be empty"));
       if (auto* c = json::get(o, "controller"); c && c->IsTrue()) controllers++;
     }
     if (controllers > 1) {

@@ -111,11 +111,11 @@ JsonValue convert(const YAML::Node& n, JsonAlloc& a) {
       if (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "!!str") return json::str(s, a);
       if (tag == "?" || tag.empty()) {
         if (s == "~" || s == "null" || s == "Null" || s == "NULL" || s.empty()) return JsonValue();
-        if (s == "true" || s == "True" || s == "TRUE" || s == "yes" || s == "Yes" || s == "YES" || s == "on" ||
-            s == "On" || s == "ON" || s == "y" || s == "Y")
+        if (s == "true" || s == "True" || s == "TRUE" || s == "yes" || s == "Yes" || s == "YES" ||
+            s == "on" || s == "On" || s == "ON" || s == "y" || s == "Y")
           return JsonValue(true);
-        if (s == "false" || s == "False" || s == "FALSE" || s == "no" || s == "No" || s == "NO" || s == "off" ||
-            s == "Off" || s == "OFF" || s == "n" || s == "N")
+        if (s == "false" || s == "False" || s == "FALSE" || s == "no" || s == "No" || s == "NO" ||
+            s == "off" || s == "Off" || s == "OFF" || s == "n" || s == "N")
           return JsonValue(false);
         int64_t i;
         if (is_int(s, i)) return JsonValue(i);
@@ -148,7 +148,8 @@ bool parse_all(std::string_view text, std::vector<Document>& out, std::string& e
     }
     return true;
   } catch (const YAML::Exception& e) {
-    error = "error converting YAML to JSON: yaml: line " + std::to_string(e.mark.line + 1) + ": " + e.msg;
+    error = "error converting YAML to JSON: yaml: line " + std::to_string(e.mark.line + 1) + ": " +
+            e.msg;
     return false;
   }
 }

@@ -12,9 +12,9 @@
 namespace kop::local::yaml {
 
 struct Document {
-  JsonDoc doc;      // null when the document was empty
-  int index = 0;    // 0-based position in the stream
-  int line = 0;     // 1-based first line
+  JsonDoc doc;    // null when the document was empty
+  int index = 0;  // 0-based position in the stream
+  int line = 0;   // 1-based first line
 };
 
 // Parses a multi-document stream. On a syntax error returns false with `error` naming the line.

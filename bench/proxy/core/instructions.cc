@@ -133,7 +133,9 @@ int run(std::string_view which, long n) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s lookup-big|lookup-small|lookup-catchall|choose-<policy> iterations\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s lookup-big|lookup-small|lookup-catchall|choose-<policy> iterations\n",
+                 argv[0]);
     return 2;
   }
   int rc = kop::proxy::run(argv[1], std::atol(argv[2]));

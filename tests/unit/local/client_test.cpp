@@ -13,7 +13,9 @@ namespace {
 
 using client::ResourceRef;
 
-api::Object obj(std::string_view json) { return api::Object::parse(json).value(); }
+api::Object obj(std::string_view json) {
+  return api::Object::parse(json).value();
+}
 
 class LocalClientTest : public ::testing::Test {
  protected:
@@ -23,7 +25,9 @@ class LocalClientTest : public ::testing::Test {
 };
 
 TEST_F(LocalClientTest, CrudAndErrors) {
-  auto created = c.create(cms, obj(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"x":"1"}})"));
+  auto created = c.create(
+      cms,
+      obj(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"x":"1"}})"));
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ((*created)->namespace_(), "default");
   EXPECT_FALSE((*created)->uid().empty());
@@ -70,7 +74,8 @@ TEST_F(LocalClientTest, ByKindAndUnknownResource) {
 
 TEST_F(LocalClientTest, ListThenWatchFromItsVersion) {
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c.create(cms, obj(R"({"metadata":{"name":"c)" + std::to_string(i) + R"("}})")).ok());
+    ASSERT_TRUE(
+        c.create(cms, obj(R"({"metadata":{"name":"c)" + std::to_string(i) + R"("}})")).ok());
   }
   client::ListOptions lo;
   lo.limit = 2;
@@ -87,7 +92,9 @@ TEST_F(LocalClientTest, ListThenWatchFromItsVersion) {
   wo.resource_version = p1->resource_version;
   auto w = c.watch(cms, wo);
   ASSERT_TRUE(w.ok());
-  std::thread writer([&] { (void)c.patch(cms.named("c1"), client::PatchType::kJsonMerge, R"({"data":{"a":"b"}})"); });
+  std::thread writer([&] {
+    (void)c.patch(cms.named("c1"), client::PatchType::kJsonMerge, R"({"data":{"a":"b"}})");
+  });
   auto ev = (*w)->next();
   ASSERT_TRUE(ev.ok());
   ASSERT_TRUE(ev->has_value());
@@ -129,9 +136,11 @@ TEST_F(LocalClientTest, WatchOneObjectByName) {
 
 TEST_F(LocalClientTest, StatusSubresourceAndDeleteReturningObject) {
   ResourceRef pods{"", "v1", "pods", {}, "default", {}};
-  auto p = c.create(pods, obj(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}]}})"));
+  auto p = c.create(
+      pods, obj(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}]}})"));
   ASSERT_TRUE(p.ok()) << p.status();
-  auto st = c.patch_status(pods.named("p"), client::PatchType::kJsonMerge, R"({"status":{"phase":"Running"}})");
+  auto st = c.patch_status(pods.named("p"), client::PatchType::kJsonMerge,
+                           R"({"status":{"phase":"Running"}})");
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ((*st)->get_string("/status/phase").value_or(""), "Running");
   auto gs = c.get_status(pods.named("p"));

@@ -17,7 +17,9 @@ namespace {
 
 using client::ResourceRef;
 
-api::Object obj(std::string_view json) { return api::Object::parse(json).value(); }
+api::Object obj(std::string_view json) {
+  return api::Object::parse(json).value();
+}
 
 class Contract : public ::testing::TestWithParam<std::string> {
  protected:
@@ -55,10 +57,13 @@ class Contract : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(Contract, CrudAndErrors) {
-  auto created = c->create(cms, obj(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"x":"1"}})"));
+  auto created = c->create(
+      cms,
+      obj(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"x":"1"}})"));
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ((*created)->namespace_(), "default");
-  EXPECT_TRUE(client::is_already_exists(c->create(cms, obj(R"({"metadata":{"name":"a"}})")).status()));
+  EXPECT_TRUE(
+      client::is_already_exists(c->create(cms, obj(R"({"metadata":{"name":"a"}})")).status()));
   // A stored object (with a resourceVersion) cannot be created again: 500 as etcd3 answers.
   EXPECT_TRUE(client::is_internal(c->create(cms, **created).status()));
   auto got = c->get(cms.named("a"));
@@ -89,8 +94,9 @@ TEST_P(Contract, CrudAndErrors) {
 
   client::PatchOptions po;
   po.field_manager = "tester";
-  auto applied = c->patch(cms.named("b"), client::PatchType::kApply,
-                          R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"},"data":{"k":"v"}})", po);
+  auto applied = c->patch(
+      cms.named("b"), client::PatchType::kApply,
+      R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"},"data":{"k":"v"}})", po);
   ASSERT_TRUE(applied.ok()) << applied.status();
   EXPECT_TRUE((*applied)->has_managed_fields());
 
@@ -101,7 +107,8 @@ TEST_P(Contract, CrudAndErrors) {
 }
 
 TEST_P(Contract, InvalidCarriesCauses) {
-  auto r = c->create(ings, obj(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"i"},
+  auto r = c->create(
+      ings, obj(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"i"},
       "spec":{"rules":[{"http":{"paths":[{"path":"/","backend":{"service":{"name":"s","port":{"number":80}}}}]}}]}})"));
   ASSERT_TRUE(client::is_invalid(r.status())) << r.status();
   auto causes = client::causes_of(r.status());
@@ -113,7 +120,8 @@ TEST_P(Contract, InvalidCarriesCauses) {
 
 TEST_P(Contract, PagingAndWatchFromListVersion) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(c->create(cms, obj(R"({"metadata":{"name":"c)" + std::to_string(i) + R"("}})")).ok());
+    ASSERT_TRUE(
+        c->create(cms, obj(R"({"metadata":{"name":"c)" + std::to_string(i) + R"("}})")).ok());
   }
   client::ListOptions lo;
   lo.limit = 2;
@@ -132,7 +140,8 @@ TEST_P(Contract, PagingAndWatchFromListVersion) {
   wo.resource_version = rv;
   auto w = c->watch(cms, wo);
   ASSERT_TRUE(w.ok()) << w.status();
-  ASSERT_TRUE(c->patch(cms.named("c3"), client::PatchType::kJsonMerge, R"({"data":{"z":"1"}})").ok());
+  ASSERT_TRUE(
+      c->patch(cms.named("c3"), client::PatchType::kJsonMerge, R"({"data":{"z":"1"}})").ok());
   auto ev = (*w)->next();
   ASSERT_TRUE(ev.ok()) << ev.status();
   ASSERT_TRUE(ev->has_value());
@@ -149,7 +158,9 @@ TEST_P(Contract, TooOldWatchIsGone) {
   auto first = c->create(cms, obj(R"({"metadata":{"name":"g"}})"));
   ASSERT_TRUE(first.ok());
   for (int i = 0; i < 8; ++i) {
-    ASSERT_TRUE(c->patch(cms.named("g"), client::PatchType::kJsonMerge, "{\"data\":{\"n\":\"" + std::to_string(i) + "\"}}").ok());
+    ASSERT_TRUE(c->patch(cms.named("g"), client::PatchType::kJsonMerge,
+                         "{\"data\":{\"n\":\"" + std::to_string(i) + "\"}}")
+                    .ok());
   }
   client::WatchOptions wo;
   wo.resource_version = std::string((*first)->resource_version());
@@ -178,9 +189,14 @@ TEST_P(Contract, Bookmarks) {
 }
 
 TEST_P(Contract, StatusSubresource) {
-  ASSERT_TRUE(c->create(ings, obj(R"({"metadata":{"name":"i"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}}})")).ok());
-  auto st = c->patch_status(ings.named("i"), client::PatchType::kJsonMerge,
-                            R"({"status":{"loadBalancer":{"ingress":[{"ip":"10.0.0.1"}]}},"spec":{"defaultBackend":null}})");
+  ASSERT_TRUE(
+      c->create(
+           ings,
+           obj(R"({"metadata":{"name":"i"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}}})"))
+          .ok());
+  auto st = c->patch_status(
+      ings.named("i"), client::PatchType::kJsonMerge,
+      R"({"status":{"loadBalancer":{"ingress":[{"ip":"10.0.0.1"}]}},"spec":{"defaultBackend":null}})");
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ((*st)->get_string("/status/loadBalancer/ingress/0/ip").value_or(""), "10.0.0.1");
   EXPECT_TRUE((*st)->at("/spec/defaultBackend"));

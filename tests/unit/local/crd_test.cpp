@@ -70,11 +70,16 @@ TEST_F(Crd, ValidatesAgainstTheSchema) {
   EXPECT_EQ(got, want);
   EXPECT_EQ(r.status().kind, "Widget");
   EXPECT_EQ(r.status().group, "example.com");
-  auto req = s.create(*w, "default", J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":11}})"));
+  auto req = s.create(
+      *w, "default",
+      J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":11}})"));
   ASSERT_FALSE(req.ok());
-  EXPECT_EQ(req.status().message,
-            R"(Widget.example.com "w" is invalid: spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10)");
-  auto missing = s.create(*w, "default", J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{}})"));
+  EXPECT_EQ(
+      req.status().message,
+      R"(Widget.example.com "w" is invalid: spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10)");
+  auto missing = s.create(
+      *w, "default",
+      J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{}})"));
   EXPECT_EQ(missing.status().causes[0].field, "spec.size");
   EXPECT_EQ(missing.status().causes[0].message, "Required value");
 }
@@ -94,7 +99,8 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
   // Status is reset on create when the subresource exists.
   EXPECT_EQ(json::dump(*json::get(d, "status")), "{}");
   EXPECT_EQ(json::path(d, {"metadata", "generation"})->GetInt64(), 1);
-  auto st = s.patch_status(*w, "default", "w", PatchType::Merge, R"({"status":{"ready":true},"spec":{"size":9}})");
+  auto st = s.patch_status(*w, "default", "w", PatchType::Merge,
+                           R"({"status":{"ready":true},"spec":{"size":9}})");
   ASSERT_TRUE(st.ok()) << st.status().message;
   EXPECT_EQ(json::path((*st)->doc(), {"status", "ready"})->GetBool(), true);
   EXPECT_EQ(json::path((*st)->doc(), {"spec", "size"})->GetInt64(), 2);
@@ -111,7 +117,11 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
 }
 
 TEST_F(Crd, DeletingTheCrdRemovesItsObjectsAndKind) {
-  ASSERT_TRUE(s.create(*w, "default", J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":1}})")).ok());
+  ASSERT_TRUE(
+      s.create(
+           *w, "default",
+           J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":1}})"))
+          .ok());
   auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
   auto watch = s.watch(*w, "default", {});
   ASSERT_TRUE(watch.ok());
@@ -127,20 +137,27 @@ TEST_F(Crd, DeletingTheCrdRemovesItsObjectsAndKind) {
 
 TEST_F(Crd, CrdValidation) {
   auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
-  auto r = s.create(*crds, "", J(R"({"metadata":{"name":"wrong.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+  auto r = s.create(
+      *crds, "",
+      J(R"({"metadata":{"name":"wrong.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
       "names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]}})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().causes[0].message, R"(Invalid value: "wrong.example.com": must be spec.names.plural+"."+spec.group)");
+  EXPECT_EQ(r.status().causes[0].message,
+            R"(Invalid value: "wrong.example.com": must be spec.names.plural+"."+spec.group)");
   // A list-map key must be required or defaulted (found comparing with kube-apiserver v1.20).
-  auto lm = s.create(*crds, "", J(R"({"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+  auto lm = s.create(
+      *crds, "",
+      J(R"({"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
       "names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{
       "type":"object","properties":{"spec":{"type":"object","properties":{"routes":{"type":"array","x-kubernetes-list-type":"map",
       "x-kubernetes-list-map-keys":["name"],"items":{"type":"object","properties":{"name":{"type":"string"}}}}}}}}}}]}})"));
   ASSERT_FALSE(lm.ok());
   EXPECT_EQ(lm.status().causes[0].field,
-            "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[routes].items.properties[name].default");
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[routes].items."
+            "properties[name].default");
   EXPECT_EQ(lm.status().causes[0].message,
-            "Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property");
+            "Required value: this property is in x-kubernetes-list-map-keys, so it must have a "
+            "default or be a required property");
 }
 
 }  // namespace

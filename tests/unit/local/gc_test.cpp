@@ -15,13 +15,15 @@ class Gc : public ::testing::Test {
   ResourceTypePtr cm = type(s, "", "v1", "configmaps");
   ObjectPtr make(std::string name, std::string owners = "[]", std::string fins = "[]") {
     auto r = s.create(*cm, "default",
-                      J(R"({"metadata":{"name":")" + name + R"(","ownerReferences":)" + owners + R"(,"finalizers":)" + fins + "}}"));
+                      J(R"({"metadata":{"name":")" + name + R"(","ownerReferences":)" + owners +
+                        R"(,"finalizers":)" + fins + "}}"));
     EXPECT_TRUE(r.ok()) << r.status().message;
     return r.ok() ? *r : nullptr;
   }
   std::string ref(const ObjectPtr& o, bool block = false) {
-    return R"({"apiVersion":"v1","kind":"ConfigMap","name":")" + std::string(meta(o, "name")) + R"(","uid":")" +
-           std::string(meta(o, "uid")) + R"(")" + (block ? R"(,"blockOwnerDeletion":true)" : "") + "}";
+    return R"({"apiVersion":"v1","kind":"ConfigMap","name":")" + std::string(meta(o, "name")) +
+           R"(","uid":")" + std::string(meta(o, "uid")) + R"(")" +
+           (block ? R"(,"blockOwnerDeletion":true)" : "") + "}";
   }
   bool exists(std::string_view name) { return s.get(*cm, "default", name).ok(); }
 };
@@ -50,7 +52,9 @@ TEST_F(Gc, DependentWithAnotherLiveOwnerLosesOnlyTheDanglingReference) {
 }
 
 TEST_F(Gc, DanglingOwnerAtCreateIsCollected) {
-  make("orphaned", R"([{"apiVersion":"v1","kind":"ConfigMap","name":"ghost","uid":"00000000-0000-4000-8000-000000000000"}])");
+  make(
+      "orphaned",
+      R"([{"apiVersion":"v1","kind":"ConfigMap","name":"ghost","uid":"00000000-0000-4000-8000-000000000000"}])");
   EXPECT_FALSE(exists("orphaned"));
   // An owner of a kind the store does not know is left alone.
   make("unknown-kind", R"([{"apiVersion":"example.com/v1","kind":"Nope","name":"x","uid":"u"}])");
@@ -69,7 +73,8 @@ TEST_F(Gc, ForegroundWaitsForBlockingDependents) {
   auto d = s.remove(*cm, "default", "owner", o);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->removed);
-  EXPECT_EQ(json::dump(*json::path(d->object->doc(), {"metadata", "finalizers"})), R"(["foregroundDeletion"])");
+  EXPECT_EQ(json::dump(*json::path(d->object->doc(), {"metadata", "finalizers"})),
+            R"(["foregroundDeletion"])");
   EXPECT_FALSE(meta(d->object, "deletionTimestamp").empty());
   // Dependents are being deleted; the owner stays while the blocking one is there.
   EXPECT_FALSE(exists("plain"));
@@ -77,7 +82,9 @@ TEST_F(Gc, ForegroundWaitsForBlockingDependents) {
   ASSERT_TRUE(blocker.ok());
   EXPECT_FALSE(meta(*blocker, "deletionTimestamp").empty());
   EXPECT_TRUE(exists("owner"));
-  ASSERT_TRUE(s.patch(*cm, "default", "blocker", PatchType::Merge, R"({"metadata":{"finalizers":null}})").ok());
+  ASSERT_TRUE(
+      s.patch(*cm, "default", "blocker", PatchType::Merge, R"({"metadata":{"finalizers":null}})")
+          .ok());
   EXPECT_FALSE(exists("blocker"));
   EXPECT_FALSE(exists("owner"));
   // The owner's last event is DELETED.
@@ -110,14 +117,17 @@ TEST_F(Gc, OrphanWaitsForOtherFinalizers) {
   ASSERT_TRUE(s.remove(*cm, "default", "owner", o).ok());
   auto got = s.get(*cm, "default", "owner");
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(json::dump(*json::path((*got)->doc(), {"metadata", "finalizers"})), R"(["example.com/keep"])");
-  EXPECT_EQ(json::path((*s.get(*cm, "default", "child"))->doc(), {"metadata", "ownerReferences"}), nullptr);
+  EXPECT_EQ(json::dump(*json::path((*got)->doc(), {"metadata", "finalizers"})),
+            R"(["example.com/keep"])");
+  EXPECT_EQ(json::path((*s.get(*cm, "default", "child"))->doc(), {"metadata", "ownerReferences"}),
+            nullptr);
 }
 
 TEST_F(Gc, NamespaceDeletionRemovesContentThenNamespace) {
   auto ns = type(s, "", "v1", "namespaces");
   ASSERT_TRUE(s.create(*ns, "", J(R"({"metadata":{"name":"team"}})")).ok());
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.create(*cm, "team", configmap("c" + std::to_string(i), "team")).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(s.create(*cm, "team", configmap("c" + std::to_string(i), "team")).ok());
   auto sec = type(s, "", "v1", "secrets");
   ASSERT_TRUE(s.create(*sec, "team", J(R"({"metadata":{"name":"s"}})")).ok());
   WatchOptions wo;

@@ -18,7 +18,8 @@ std::vector<std::string> names(const ListResult& r) {
 TEST(List, SelectorsAndNamespaces) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
-  ASSERT_TRUE(s.create(*cm, "default", configmap("a", "default", R"({"app":"web","tier":"fe"})")).ok());
+  ASSERT_TRUE(
+      s.create(*cm, "default", configmap("a", "default", R"({"app":"web","tier":"fe"})")).ok());
   ASSERT_TRUE(s.create(*cm, "default", configmap("b", "default", R"({"app":"db"})")).ok());
   ASSERT_TRUE(s.create(*cm, "kube-system", configmap("c", "kube-system", R"({"app":"web"})")).ok());
   ListOptions o;
@@ -40,10 +41,15 @@ TEST(List, SelectorsAndNamespaces) {
   o.field_selector = "metadata.name!=a,metadata.namespace=default";
   EXPECT_EQ(names(*s.list(*cm, "", o)), (std::vector<std::string>{"b"}));
   o.field_selector = "data.k=v";
-  EXPECT_EQ(s.list(*cm, "", o).status().message,
-            R"("data.k" is not a known field selector: only "metadata.name", "metadata.namespace")");
+  EXPECT_EQ(
+      s.list(*cm, "", o).status().message,
+      R"("data.k" is not a known field selector: only "metadata.name", "metadata.namespace")");
   auto sec = type(s, "", "v1", "secrets");
-  ASSERT_TRUE(s.create(*sec, "default", J(R"({"metadata":{"name":"t"},"type":"kubernetes.io/dockercfg","data":{".dockercfg":"e30="}})")).ok());
+  ASSERT_TRUE(
+      s.create(
+           *sec, "default",
+           J(R"({"metadata":{"name":"t"},"type":"kubernetes.io/dockercfg","data":{".dockercfg":"e30="}})"))
+          .ok());
   ASSERT_TRUE(s.create(*sec, "default", J(R"({"metadata":{"name":"o"}})")).ok());
   ListOptions so;
   so.field_selector = "type=Opaque";
@@ -53,7 +59,8 @@ TEST(List, SelectorsAndNamespaces) {
 TEST(List, PaginationIsAConsistentSnapshot) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
-  for (int i = 0; i < 7; ++i) ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
+  for (int i = 0; i < 7; ++i)
+    ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
   ListOptions o;
   o.limit = 3;
   auto p1 = s.list(*cm, "default", o);
@@ -79,13 +86,17 @@ TEST(List, PaginationIsAConsistentSnapshot) {
   EXPECT_TRUE(p3->continue_token.empty());
   EXPECT_FALSE(p3->remaining_item_count);
   // A fresh list sees the changes.
-  EXPECT_EQ(names(*s.list(*cm, "default")), (std::vector<std::string>{"c0", "c1", "c2", "c3", "c35", "c5", "c6"}));
+  EXPECT_EQ(names(*s.list(*cm, "default")),
+            (std::vector<std::string>{"c0", "c1", "c2", "c3", "c35", "c5", "c6"}));
 }
 
 TEST(List, ContinueWithSelectorsHasNoRemainingCount) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i), "default", R"({"a":"b"})")).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(
+        s.create(*cm, "default", configmap("c" + std::to_string(i), "default", R"({"a":"b"})"))
+            .ok());
   ListOptions o;
   o.limit = 2;
   o.label_selector = "a=b";
@@ -101,18 +112,23 @@ TEST(List, ExpiredContinueTokenIs410) {
   so.history_size = 2;
   Store s(so);
   auto cm = type(s, "", "v1", "configmaps");
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
   ListOptions o;
   o.limit = 2;
   auto p1 = s.list(*cm, "default", o);
   ASSERT_TRUE(p1.ok());
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.patch(*cm, "default", "c0", PatchType::Merge, "{\"data\":{\"n\":\"" + std::to_string(i) + "\"}}").ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(s.patch(*cm, "default", "c0", PatchType::Merge,
+                        "{\"data\":{\"n\":\"" + std::to_string(i) + "\"}}")
+                    .ok());
   o.continue_token = p1->continue_token;
   auto p2 = s.list(*cm, "default", o);
   ASSERT_FALSE(p2.ok());
   EXPECT_EQ(p2.status().code, 410);
   EXPECT_EQ(p2.status().reason, "Expired");
-  EXPECT_EQ(p2.status().message.substr(0, 70), "The provided continue parameter is too old to display a consistent lis");
+  EXPECT_EQ(p2.status().message.substr(0, 70),
+            "The provided continue parameter is too old to display a consistent lis");
   // The inconsistent-continue token lists the rest at the latest version.
   ASSERT_FALSE(p2.status().continue_token.empty());
   o.continue_token = p2.status().continue_token;
@@ -158,18 +174,20 @@ TEST(List, ResourceVersionSemantics) {
   o.resource_version = std::to_string(s.current_resource_version() + 10);
   auto big = s.list(*cm, "default", o);
   EXPECT_EQ(big.status().code, 504);
-  EXPECT_EQ(big.status().message, "Timeout: Too large resource version: " + o.resource_version + ", current: " +
-                                      std::to_string(s.current_resource_version()));
+  EXPECT_EQ(big.status().message, "Timeout: Too large resource version: " + o.resource_version +
+                                      ", current: " + std::to_string(s.current_resource_version()));
   // Validation of the options, as ValidateListOptions.
   ListOptions v;
   v.resource_version_match = "Exact";
   auto inv = s.list(*cm, "", v);
   EXPECT_EQ(inv.status().code, 422);
-  EXPECT_EQ(inv.status().message,
-            R"(ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided)");
+  EXPECT_EQ(
+      inv.status().message,
+      R"(ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided)");
   v.resource_version = "0";
   inv = s.list(*cm, "", v);
-  EXPECT_EQ(inv.status().causes[0].message, R"(Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0")");
+  EXPECT_EQ(inv.status().causes[0].message,
+            R"(Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0")");
   // rv=0 with limit is served whole (the watch cache ignores limit).
   ListOptions z;
   z.resource_version = "0";
@@ -185,8 +203,10 @@ TEST(List, ListObjectShape) {
   auto r = s.list(*ing, "");
   ASSERT_TRUE(r.ok());
   JsonDoc d = make_list(*ing, *r);
-  EXPECT_EQ(json::dump(d), R"({"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{"resourceVersion":")" +
-                               r->resource_version + R"("},"items":[]})");
+  EXPECT_EQ(
+      json::dump(d),
+      R"({"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{"resourceVersion":")" +
+          r->resource_version + R"("},"items":[]})");
 }
 
 }  // namespace

@@ -18,8 +18,9 @@ namespace fs = std::filesystem;
 class Loader : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("kop-loader-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("kop-loader-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
@@ -118,8 +119,11 @@ metadata: {name: x}
   EXPECT_NE(r.problems[0].message.find("line"), std::string::npos) << r.problems[0].message;
   // Problems are in file order: invalid.yaml document 1 (validation), document 2 (unknown kind).
   EXPECT_EQ(r.problems[1].to_string(),
-            "invalid.yaml: document 1: spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified");
-  EXPECT_EQ(r.problems[2].to_string(), "invalid.yaml: document 2: no matches for kind \"Nothing\" in version \"example.com/v9\"");
+            "invalid.yaml: document 1: spec.rules[0].http.paths[0].pathType: Required value: "
+            "pathType must be specified");
+  EXPECT_EQ(
+      r.problems[2].to_string(),
+      "invalid.yaml: document 2: no matches for kind \"Nothing\" in version \"example.com/v9\"");
   EXPECT_TRUE(store->get(*cm, "default", "kept").ok());
   EXPECT_TRUE(store->get(*cm, "default", "good").ok());
   EXPECT_TRUE(store->get(*cm, "default", "fine").ok());

@@ -15,7 +15,8 @@ class Rest : public ::testing::Test {
   rest::Response call(std::string method, std::string target, std::string body = {},
                       std::map<std::string, std::string> headers = {}) {
     rest::Request r{std::move(method), std::move(target), std::move(headers), std::move(body)};
-    if (!r.body.empty() && !r.headers.count("content-type")) r.headers["content-type"] = "application/json";
+    if (!r.body.empty() && !r.headers.count("content-type"))
+      r.headers["content-type"] = "application/json";
     return rest::handle(store, opts, r);
   }
   JsonDoc body(const rest::Response& r) { return J(r.body); }
@@ -40,7 +41,8 @@ TEST_F(Rest, Discovery) {
   EXPECT_TRUE(pods_status && cms);
   auto apis = body(call("GET", "/apis"));
   bool networking = false;
-  for (auto& g : apis["groups"].GetArray()) networking = networking || json::get_string(g, "name") == "networking.k8s.io";
+  for (auto& g : apis["groups"].GetArray())
+    networking = networking || json::get_string(g, "name") == "networking.k8s.io";
   EXPECT_TRUE(networking);
   EXPECT_EQ(call("GET", "/apis/networking.k8s.io/v1").status, 200);
   EXPECT_EQ(call("GET", "/apis/nope.example.com/v1").status, 404);
@@ -49,11 +51,13 @@ TEST_F(Rest, Discovery) {
   auto oa = body(call("GET", "/openapi/v3"));
   EXPECT_TRUE(json::path(oa, {"paths", "apis/networking.k8s.io/v1"}));
   auto gv = body(call("GET", "/openapi/v3/api/v1"));
-  EXPECT_TRUE(json::path(gv, {"paths", "/api/v1/namespaces/{namespace}/configmaps/{name}", "patch"}));
+  EXPECT_TRUE(
+      json::path(gv, {"paths", "/api/v1/namespaces/{namespace}/configmaps/{name}", "patch"}));
 }
 
 TEST_F(Rest, VerbsAndStatusCodes) {
-  auto c = call("POST", "/api/v1/namespaces/default/configmaps", R"({"metadata":{"name":"a"},"data":{"k":"v"}})");
+  auto c = call("POST", "/api/v1/namespaces/default/configmaps",
+                R"({"metadata":{"name":"a"},"data":{"k":"v"}})");
   EXPECT_EQ(c.status, 201) << c.body;
   EXPECT_EQ(c.body.substr(0, 37), R"({"kind":"ConfigMap","apiVersion":"v1")");
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/a").status, 200);
@@ -62,14 +66,19 @@ TEST_F(Rest, VerbsAndStatusCodes) {
   EXPECT_EQ(nf.body, errors::not_found("", "configmaps", "zz").to_json_string());
   auto list = body(call("GET", "/api/v1/configmaps?labelSelector=&limit=10"));
   EXPECT_EQ(json::get_string(list, "kind"), "ConfigMapList");
-  EXPECT_EQ(call("PUT", "/api/v1/namespaces/default/configmaps/a", R"({"metadata":{"name":"a"},"data":{"k":"w"}})").status, 200);
+  EXPECT_EQ(call("PUT", "/api/v1/namespaces/default/configmaps/a",
+                 R"({"metadata":{"name":"a"},"data":{"k":"w"}})")
+                .status,
+            200);
   auto p = call("PATCH", "/api/v1/namespaces/default/configmaps/a", R"({"data":{"x":"y"}})",
                 {{"content-type", "application/merge-patch+json"}});
   EXPECT_EQ(p.status, 200) << p.body;
-  auto bad = call("PATCH", "/api/v1/namespaces/default/configmaps/a", "{}", {{"content-type", "text/plain"}});
+  auto bad = call("PATCH", "/api/v1/namespaces/default/configmaps/a", "{}",
+                  {{"content-type", "text/plain"}});
   EXPECT_EQ(bad.status, 415);
   auto apply = call("PATCH", "/api/v1/namespaces/default/configmaps/b?fieldManager=m",
-                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n", {{"content-type", "application/apply-patch+yaml"}});
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+                    {{"content-type", "application/apply-patch+yaml"}});
   EXPECT_EQ(apply.status, 201) << apply.body;
   auto del = call("DELETE", "/api/v1/namespaces/default/configmaps/a");
   EXPECT_EQ(del.status, 200);
@@ -86,19 +95,23 @@ TEST_F(Rest, VerbsAndStatusCodes) {
 
 TEST_F(Rest, DeleteCollectionAndOptionsBody) {
   for (auto n : {"a", "b", "c"}) {
-    call("POST", "/api/v1/namespaces/default/configmaps", std::string(R"({"metadata":{"name":")") + n + R"(","labels":{"x":")" + (std::string(n) == "c" ? "n" : "y") + R"("}}})");
+    call("POST", "/api/v1/namespaces/default/configmaps",
+         std::string(R"({"metadata":{"name":")") + n + R"(","labels":{"x":")" +
+             (std::string(n) == "c" ? "n" : "y") + R"("}}})");
   }
   auto d = call("DELETE", "/api/v1/namespaces/default/configmaps?labelSelector=x%3Dy");
   EXPECT_EQ(d.status, 200);
   EXPECT_EQ(body(d)["items"].Size(), 2u);
   auto rest = body(call("GET", "/api/v1/namespaces/default/configmaps"));
   EXPECT_EQ(rest["items"].Size(), 1u);
-  auto pre = call("DELETE", "/api/v1/namespaces/default/configmaps/c", R"({"preconditions":{"uid":"other"}})");
+  auto pre = call("DELETE", "/api/v1/namespaces/default/configmaps/c",
+                  R"({"preconditions":{"uid":"other"}})");
   EXPECT_EQ(pre.status, 409);
 }
 
 TEST_F(Rest, TableOutput) {
-  call("POST", "/api/v1/namespaces/default/services", R"({"metadata":{"name":"web"},"spec":{"ports":[{"port":80}]}})");
+  call("POST", "/api/v1/namespaces/default/services",
+       R"({"metadata":{"name":"web"},"spec":{"ports":[{"port":80}]}})");
   auto t = call("GET", "/api/v1/namespaces/default/services", "",
                 {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}});
   ASSERT_EQ(t.status, 200);
@@ -106,7 +119,8 @@ TEST_F(Rest, TableOutput) {
   EXPECT_EQ(json::get_string(d, "kind"), "Table");
   std::vector<std::string> cols;
   for (auto& c : d["columnDefinitions"].GetArray()) cols.emplace_back(json::get_string(c, "name"));
-  EXPECT_EQ(cols, (std::vector<std::string>{"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age"}));
+  EXPECT_EQ(cols, (std::vector<std::string>{"Name", "Type", "Cluster-IP", "External-IP", "Port(s)",
+                                            "Age"}));
   ASSERT_EQ(d["rows"].Size(), 1u);
   EXPECT_EQ(json::view(d["rows"][0]["cells"][0]), "web");
   EXPECT_EQ(json::view(d["rows"][0]["cells"][4]), "80/TCP");
@@ -117,7 +131,8 @@ TEST_F(Rest, AuthAndWatchEncoding) {
   opts.token = "t";
   EXPECT_EQ(call("GET", "/api/v1/configmaps").status, 401);
   EXPECT_EQ(call("GET", "/api/v1/configmaps", "", {{"authorization", "Bearer t"}}).status, 200);
-  auto w = call("GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0", "", {{"authorization", "Bearer t"}});
+  auto w = call("GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0", "",
+                {{"authorization", "Bearer t"}});
   ASSERT_TRUE(w.watch);
   auto cm = store.registry().by_resource("", "v1", "configmaps");
   ASSERT_TRUE(store.create(*cm, "default", configmap("x")).ok());
@@ -126,8 +141,9 @@ TEST_F(Rest, AuthAndWatchEncoding) {
   std::string line = rest::encode_event(*ev, *cm, false);
   EXPECT_EQ(line.substr(0, 26), R"({"type":"ADDED","object":{)");
   EXPECT_EQ(line.back(), '\n');
-  auto rvm = call("GET", "/api/v1/configmaps?watch=true&resourceVersionMatch=Exact&resourceVersion=1", "",
-                  {{"authorization", "Bearer t"}});
+  auto rvm =
+      call("GET", "/api/v1/configmaps?watch=true&resourceVersionMatch=Exact&resourceVersion=1", "",
+           {{"authorization", "Bearer t"}});
   EXPECT_EQ(rvm.status, 422);
 }
 

@@ -57,7 +57,8 @@ TEST(Store, ResourceVersionIsGlobalAndMonotonic) {
   uint64_t last = 0;
   for (int i = 0; i < 5; ++i) {
     auto a = s.create(*cm, "default", configmap("c" + std::to_string(i)));
-    auto b = s.create(*sec, "default", J(R"({"metadata":{"name":"s)" + std::to_string(i) + R"("}})"));
+    auto b =
+        s.create(*sec, "default", J(R"({"metadata":{"name":"s)" + std::to_string(i) + R"("}})"));
     ASSERT_TRUE(a.ok() && b.ok());
     uint64_t ra = std::stoull(std::string(rv(*a))), rb = std::stoull(std::string(rv(*b)));
     EXPECT_GT(ra, last);
@@ -79,8 +80,9 @@ TEST(Store, AlreadyExistsAndNotFound) {
   ASSERT_FALSE(nf.ok());
   EXPECT_EQ(nf.status().code, 404);
   EXPECT_EQ(nf.status().message, R"(configmaps "zz" not found)");
-  EXPECT_EQ(nf.status().to_json_string(),
-            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"zz\" not found","reason":"NotFound","details":{"name":"zz","kind":"configmaps"},"code":404})");
+  EXPECT_EQ(
+      nf.status().to_json_string(),
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"zz\" not found","reason":"NotFound","details":{"name":"zz","kind":"configmaps"},"code":404})");
   auto ing = type(s, "networking.k8s.io", "v1", "ingresses");
   auto nf2 = s.get(*ing, "default", "x");
   EXPECT_EQ(nf2.status().message, R"(ingresses.networking.k8s.io "x" not found)");
@@ -98,7 +100,9 @@ TEST(Store, GenerateName) {
   auto none = s.create(*cm, "default", J(R"({"metadata":{}})"));
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code, 422);
-  EXPECT_EQ(none.status().message, R"(ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required)");
+  EXPECT_EQ(
+      none.status().message,
+      R"(ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required)");
 }
 
 TEST(Store, MissingAndTerminatingNamespace) {
@@ -113,7 +117,8 @@ TEST(Store, MissingAndTerminatingNamespace) {
 
   ASSERT_TRUE(s.create(*ns, "", J(R"({"metadata":{"name":"t"}})")).ok());
   // A finalizer on the content keeps the namespace terminating.
-  ASSERT_TRUE(s.create(*cm, "t", J(R"({"metadata":{"name":"held","finalizers":["example.com/x"]}})")).ok());
+  ASSERT_TRUE(
+      s.create(*cm, "t", J(R"({"metadata":{"name":"held","finalizers":["example.com/x"]}})")).ok());
   auto d = s.remove(*ns, "", "t");
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->removed);
@@ -123,8 +128,9 @@ TEST(Store, MissingAndTerminatingNamespace) {
   auto refused = s.create(*cm, "t", configmap("b", "t"));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code, 403);
-  EXPECT_EQ(refused.status().message,
-            R"(configmaps "b" is forbidden: unable to create new content in namespace t because it is being terminated)");
+  EXPECT_EQ(
+      refused.status().message,
+      R"(configmaps "b" is forbidden: unable to create new content in namespace t because it is being terminated)");
   ASSERT_EQ(refused.status().causes.size(), 1u);
   EXPECT_EQ(refused.status().causes[0].type, "NamespaceTerminating");
   EXPECT_EQ(refused.status().causes[0].field, "metadata.namespace");
@@ -132,7 +138,8 @@ TEST(Store, MissingAndTerminatingNamespace) {
   auto held = s.get(*cm, "t", "held");
   ASSERT_TRUE(held.ok());
   EXPECT_FALSE(meta(*held, "deletionTimestamp").empty());
-  ASSERT_TRUE(s.patch(*cm, "t", "held", PatchType::Merge, R"({"metadata":{"finalizers":null}})").ok());
+  ASSERT_TRUE(
+      s.patch(*cm, "t", "held", PatchType::Merge, R"({"metadata":{"finalizers":null}})").ok());
   EXPECT_FALSE(s.get(*cm, "t", "held").ok());
   EXPECT_FALSE(s.get(*ns, "", "t").ok());
 }
@@ -143,7 +150,8 @@ TEST(Store, ImmortalNamespaces) {
   auto r = s.remove(*ns, "", "default");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code, 403);
-  EXPECT_EQ(r.status().message, R"(namespaces "default" is forbidden: this namespace may not be deleted)");
+  EXPECT_EQ(r.status().message,
+            R"(namespaces "default" is forbidden: this namespace may not be deleted)");
 }
 
 TEST(Store, OptimisticConcurrency) {
@@ -161,8 +169,9 @@ TEST(Store, OptimisticConcurrency) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code, 409);
   EXPECT_EQ(c.status().reason, "Conflict");
-  EXPECT_EQ(c.status().message,
-            R"(Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply your changes to the latest version and try again)");
+  EXPECT_EQ(
+      c.status().message,
+      R"(Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply your changes to the latest version and try again)");
   // Without a resourceVersion the update is unconditional.
   auto unc = s.update(*cm, "default", "a", J(R"({"metadata":{"name":"a"},"data":{"k":"v3"}})"));
   ASSERT_TRUE(unc.ok()) << unc.status().message;
@@ -175,7 +184,8 @@ TEST(Store, OptimisticConcurrency) {
   // Name mismatch is a bad request.
   auto bad = s.update(*cm, "default", "a", J(R"({"metadata":{"name":"b"}})"));
   EXPECT_EQ(bad.status().code, 400);
-  EXPECT_EQ(bad.status().message, "the name of the object (b) does not match the name on the URL (a)");
+  EXPECT_EQ(bad.status().message,
+            "the name of the object (b) does not match the name on the URL (a)");
 }
 
 TEST(Store, NoOpUpdateWritesNothing) {
@@ -196,7 +206,9 @@ TEST(Store, NoOpUpdateWritesNothing) {
 TEST(Store, GenerationBumpsOnSpecChangeOnly) {
   Store s;
   auto dep = type(s, "apps", "v1", "deployments");
-  auto a = s.create(*dep, "default", J(R"({"metadata":{"name":"d"},"spec":{"replicas":1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}})"));
+  auto a = s.create(
+      *dep, "default",
+      J(R"({"metadata":{"name":"d"},"spec":{"replicas":1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}})"));
   ASSERT_TRUE(a.ok()) << a.status().message;
   EXPECT_EQ(json::path((*a)->doc(), {"metadata", "generation"})->GetInt64(), 1);
   auto l = s.patch(*dep, "default", "d", PatchType::Merge, R"({"metadata":{"labels":{"x":"y"}}})");
@@ -213,20 +225,24 @@ TEST(Store, GenerationBumpsOnSpecChangeOnly) {
 TEST(Store, StatusSubresourceSeparation) {
   Store s;
   auto ing = type(s, "networking.k8s.io", "v1", "ingresses");
-  auto a = s.create(*ing, "default",
-                    J(R"({"metadata":{"name":"i"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})"));
+  auto a = s.create(
+      *ing, "default",
+      J(R"({"metadata":{"name":"i"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})"));
   ASSERT_TRUE(a.ok()) << a.status().message;
   // Status is cleared on create.
   EXPECT_EQ(json::dump(*json::get((*a)->doc(), "status")), R"({"loadBalancer":{}})");
   // A main-resource write ignores status.
-  auto m = s.patch(*ing, "default", "i", PatchType::Merge, R"({"status":{"loadBalancer":{"ingress":[{"ip":"9.9.9.9"}]}}})");
+  auto m = s.patch(*ing, "default", "i", PatchType::Merge,
+                   R"({"status":{"loadBalancer":{"ingress":[{"ip":"9.9.9.9"}]}}})");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(json::dump(*json::get((*m)->doc(), "status")), R"({"loadBalancer":{}})");
   // A status write changes only status.
-  auto st = s.patch_status(*ing, "default", "i", PatchType::Merge,
-                           R"({"spec":{"defaultBackend":null},"metadata":{"labels":{"x":"y"}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})");
+  auto st = s.patch_status(
+      *ing, "default", "i", PatchType::Merge,
+      R"({"spec":{"defaultBackend":null},"metadata":{"labels":{"x":"y"}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})");
   ASSERT_TRUE(st.ok()) << st.status().message;
-  EXPECT_EQ(json::dump(*json::get((*st)->doc(), "status")), R"({"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}})");
+  EXPECT_EQ(json::dump(*json::get((*st)->doc(), "status")),
+            R"({"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}})");
   EXPECT_NE(json::path((*st)->doc(), {"spec", "defaultBackend"}), nullptr);
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "labels"}), nullptr);
   // Kinds without the subresource have no /status.
@@ -240,13 +256,15 @@ TEST(Store, ResourceVersionMustNotBeSetOnCreate) {
   auto r = s.create(*cm, "default", J(R"({"metadata":{"name":"a","resourceVersion":"5"}})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code, 500);
-  EXPECT_EQ(r.status().message, "Internal error occurred: resourceVersion should not be set on objects to be created");
+  EXPECT_EQ(r.status().message,
+            "Internal error occurred: resourceVersion should not be set on objects to be created");
 }
 
 TEST(Store, TypeMismatchIsBadRequest) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
-  auto r = s.create(*cm, "default", J(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}})"));
+  auto r =
+      s.create(*cm, "default", J(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code, 400);
 }
@@ -254,21 +272,32 @@ TEST(Store, TypeMismatchIsBadRequest) {
 TEST(Store, FinalizersKeepObjectUntilEmptied) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
-  ASSERT_TRUE(s.create(*cm, "default", J(R"({"metadata":{"name":"f","finalizers":["example.com/a","example.com/b"]}})")).ok());
+  ASSERT_TRUE(
+      s.create(*cm, "default",
+               J(R"({"metadata":{"name":"f","finalizers":["example.com/a","example.com/b"]}})"))
+          .ok());
   auto d = s.remove(*cm, "default", "f");
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->removed);
   EXPECT_FALSE(meta(d->object, "deletionTimestamp").empty());
-  EXPECT_EQ(json::path(d->object->doc(), {"metadata", "deletionGracePeriodSeconds"})->GetInt64(), 0);
+  EXPECT_EQ(json::path(d->object->doc(), {"metadata", "deletionGracePeriodSeconds"})->GetInt64(),
+            0);
   // New finalizers cannot be added while deleting.
-  auto add = s.patch(*cm, "default", "f", PatchType::Merge, R"({"metadata":{"finalizers":["example.com/a","example.com/b","example.com/c"]}})");
+  auto add =
+      s.patch(*cm, "default", "f", PatchType::Merge,
+              R"({"metadata":{"finalizers":["example.com/a","example.com/b","example.com/c"]}})");
   ASSERT_FALSE(add.ok());
   EXPECT_EQ(add.status().code, 422);
-  EXPECT_EQ(add.status().causes[0].message,
-            R"(Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/c"})");
-  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json, R"([{"op":"remove","path":"/metadata/finalizers/0"}])").ok());
+  EXPECT_EQ(
+      add.status().causes[0].message,
+      R"(Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/c"})");
+  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json,
+                      R"([{"op":"remove","path":"/metadata/finalizers/0"}])")
+                  .ok());
   EXPECT_TRUE(s.get(*cm, "default", "f").ok());
-  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json, R"([{"op":"remove","path":"/metadata/finalizers"}])").ok());
+  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json,
+                      R"([{"op":"remove","path":"/metadata/finalizers"}])")
+                  .ok());
   EXPECT_EQ(s.get(*cm, "default", "f").status().code, 404);
 }
 
@@ -323,7 +352,8 @@ TEST(Store, ConcurrentWritersGetDistinctVersions) {
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        auto r = s.create(*cm, "default", configmap("t" + std::to_string(t) + "-" + std::to_string(i)));
+        auto r =
+            s.create(*cm, "default", configmap("t" + std::to_string(t) + "-" + std::to_string(i)));
         ASSERT_TRUE(r.ok());
         std::lock_guard<std::mutex> l(mu);
         rvs.insert(std::string(rv(*r)));

@@ -18,22 +18,33 @@ inline JsonDoc J(std::string_view text) {
   return d ? std::move(*d) : JsonDoc();
 }
 
-inline std::string S(const ObjectPtr& p) { return p ? json::dump(p->doc()) : "null"; }
-inline std::string_view meta(const ObjectPtr& p, std::string_view k) { return json::path_string(p->doc(), {"metadata", k}); }
-inline std::string_view rv(const ObjectPtr& p) { return meta(p, "resourceVersion"); }
+inline std::string S(const ObjectPtr& p) {
+  return p ? json::dump(p->doc()) : "null";
+}
+inline std::string_view meta(const ObjectPtr& p, std::string_view k) {
+  return json::path_string(p->doc(), {"metadata", k});
+}
+inline std::string_view rv(const ObjectPtr& p) {
+  return meta(p, "resourceVersion");
+}
 
-inline ResourceTypePtr type(Store& s, std::string_view group, std::string_view version, std::string_view resource) {
+inline ResourceTypePtr type(Store& s, std::string_view group, std::string_view version,
+                            std::string_view resource) {
   auto t = s.registry().by_resource(group, version, resource);
   EXPECT_TRUE(t) << resource;
   return t;
 }
 
-inline JsonDoc configmap(std::string_view name, std::string_view ns = "default", std::string_view labels = "{}") {
-  return J(std::string(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")") + std::string(name) +
-           R"(","namespace":")" + std::string(ns) + R"(","labels":)" + std::string(labels) + R"(},"data":{"k":"v"}})");
+inline JsonDoc configmap(std::string_view name, std::string_view ns = "default",
+                         std::string_view labels = "{}") {
+  return J(std::string(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")") +
+           std::string(name) + R"(","namespace":")" + std::string(ns) + R"(","labels":)" +
+           std::string(labels) + R"(},"data":{"k":"v"}})");
 }
 
 // Waits up to `ms` for the next event.
-inline std::optional<WatchEvent> next(const WatchPtr& w, int ms = 2000) { return w->next(std::chrono::milliseconds(ms)); }
+inline std::optional<WatchEvent> next(const WatchPtr& w, int ms = 2000) {
+  return w->next(std::chrono::milliseconds(ms));
+}
 
 }  // namespace kop::local::testing

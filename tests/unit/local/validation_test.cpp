@@ -25,12 +25,14 @@ class Validation : public ::testing::Test {
 };
 
 TEST_F(Validation, IngressPathTypeRequired) {
-  auto st = fail("ingresses", "networking.k8s.io",
-                 R"({"metadata":{"name":"i"},"spec":{"rules":[{"host":"a.example.com","http":{"paths":[{"path":"/","backend":{"service":{"name":"s","port":{"number":80}}}}]}}]}})");
+  auto st = fail(
+      "ingresses", "networking.k8s.io",
+      R"({"metadata":{"name":"i"},"spec":{"rules":[{"host":"a.example.com","http":{"paths":[{"path":"/","backend":{"service":{"name":"s","port":{"number":80}}}}]}}]}})");
   EXPECT_EQ(st.code, 422);
   EXPECT_EQ(st.reason, "Invalid");
-  EXPECT_EQ(st.message,
-            R"(Ingress.networking.k8s.io "i" is invalid: spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified)");
+  EXPECT_EQ(
+      st.message,
+      R"(Ingress.networking.k8s.io "i" is invalid: spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified)");
   ASSERT_EQ(st.causes.size(), 1u);
   EXPECT_EQ(st.causes[0].type, "FieldValueRequired");
   EXPECT_EQ(st.causes[0].message, "Required value: pathType must be specified");
@@ -69,26 +71,38 @@ TEST_F(Validation, IngressPathsAndBackends) {
 }
 
 TEST_F(Validation, IngressValidShapes) {
-  ok("ingresses", "networking.k8s.io", R"({"metadata":{"name":"host-only"},"spec":{"rules":[{"host":"a.example.com"}]}})");
+  ok("ingresses", "networking.k8s.io",
+     R"({"metadata":{"name":"host-only"},"spec":{"rules":[{"host":"a.example.com"}]}})");
   ok("ingresses", "networking.k8s.io",
      R"({"metadata":{"name":"full"},"spec":{"ingressClassName":"kop","tls":[{"hosts":["*.example.com"],"secretName":"tls"}],
         "rules":[{"host":"*.example.com","http":{"paths":[{"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"name":"http"}}}},
                                                           {"pathType":"ImplementationSpecific","backend":{"service":{"name":"api","port":{"number":8080}}}}]}}]}})");
   auto st = fail("ingresses", "networking.k8s.io", R"({"metadata":{"name":"empty"},"spec":{}})");
-  EXPECT_EQ(st.causes[0].message, "Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified");
-  auto both = fail("ingresses", "networking.k8s.io",
-                   R"({"metadata":{"name":"b"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"name":"http","number":80}}}}})");
-  EXPECT_EQ(both.causes[0].message, R"(Invalid value: "": cannot set both port name & port number)");
-  auto http_no_paths = fail("ingresses", "networking.k8s.io", R"({"metadata":{"name":"n"},"spec":{"rules":[{"http":{"paths":[]}}]}})");
+  EXPECT_EQ(st.causes[0].message,
+            "Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must "
+            "be specified");
+  auto both = fail(
+      "ingresses", "networking.k8s.io",
+      R"({"metadata":{"name":"b"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"name":"http","number":80}}}}})");
+  EXPECT_EQ(both.causes[0].message,
+            R"(Invalid value: "": cannot set both port name & port number)");
+  auto http_no_paths =
+      fail("ingresses", "networking.k8s.io",
+           R"({"metadata":{"name":"n"},"spec":{"rules":[{"http":{"paths":[]}}]}})");
   EXPECT_EQ(http_no_paths.causes[0].field, "spec.rules[0].http.paths");
-  auto tls = fail("ingresses", "networking.k8s.io", R"({"metadata":{"name":"t"},"spec":{"rules":[{"host":"a.b"}],"tls":[{"hosts":["Bad..host"]}]}})");
+  auto tls = fail(
+      "ingresses", "networking.k8s.io",
+      R"({"metadata":{"name":"t"},"spec":{"rules":[{"host":"a.b"}],"tls":[{"hosts":["Bad..host"]}]}})");
   EXPECT_EQ(tls.causes[0].field, "spec.tls[0].hosts[0]");
 }
 
 TEST_F(Validation, IngressClass) {
-  ok("ingressclasses", "networking.k8s.io", R"({"metadata":{"name":"kop"},"spec":{"controller":"kop.dev/ingress"}})");
-  auto st = fail("ingressclasses", "networking.k8s.io", R"({"metadata":{"name":"x"},"spec":{"controller":"nodomain"}})");
-  EXPECT_EQ(st.causes[0].message, R"(Invalid value: "nodomain": must be a domain-prefixed path (such as "acme.io/foo"))");
+  ok("ingressclasses", "networking.k8s.io",
+     R"({"metadata":{"name":"kop"},"spec":{"controller":"kop.dev/ingress"}})");
+  auto st = fail("ingressclasses", "networking.k8s.io",
+                 R"({"metadata":{"name":"x"},"spec":{"controller":"nodomain"}})");
+  EXPECT_EQ(st.causes[0].message,
+            R"(Invalid value: "nodomain": must be a domain-prefixed path (such as "acme.io/foo"))");
   auto ic = s.registry().by_resource("networking.k8s.io", "v1", "ingressclasses");
   auto u = s.patch(*ic, "", "kop", PatchType::Merge, R"({"spec":{"controller":"other.dev/x"}})");
   ASSERT_FALSE(u.ok());
@@ -96,59 +110,76 @@ TEST_F(Validation, IngressClass) {
 }
 
 TEST_F(Validation, Service) {
-  ok("services", "", R"({"metadata":{"name":"web"},"spec":{"ports":[{"port":80}],"selector":{"app":"web"}}})");
+  ok("services", "",
+     R"({"metadata":{"name":"web"},"spec":{"ports":[{"port":80}],"selector":{"app":"web"}}})");
   auto svc = s.registry().by_resource("", "v1", "services");
   auto got = s.get(*svc, "default", "web");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(json::path_string((*got)->doc(), {"spec", "type"}), "ClusterIP");
   EXPECT_EQ(json::path_string((*got)->doc(), {"spec", "ports"}).size(), 0u);
-  EXPECT_EQ(json::dump(*json::path((*got)->doc(), {"spec", "ports"})), R"([{"port":80,"protocol":"TCP","targetPort":80}])");
+  EXPECT_EQ(json::dump(*json::path((*got)->doc(), {"spec", "ports"})),
+            R"([{"port":80,"protocol":"TCP","targetPort":80}])");
   EXPECT_FALSE(json::path_string((*got)->doc(), {"spec", "clusterIP"}).empty());
-  auto st = fail("services", "", R"({"metadata":{"name":"1web"},"spec":{"type":"Weird","ports":[{"port":70000},{"port":80,"name":"a"}]}})");
+  auto st = fail(
+      "services", "",
+      R"({"metadata":{"name":"1web"},"spec":{"type":"Weird","ports":[{"port":70000},{"port":80,"name":"a"}]}})");
   std::vector<std::string> fields;
   for (auto& c : st.causes) fields.push_back(c.field);
   // ValidateService's order: metadata, ports, ..., type.
-  EXPECT_EQ(fields, (std::vector<std::string>{"metadata.name", "spec.ports[0].name", "spec.ports[0].port",
-                                              "spec.ports[0].targetPort", "spec.type"}));
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"metadata.name", "spec.ports[0].name", "spec.ports[0].port",
+                                      "spec.ports[0].targetPort", "spec.type"}));
   EXPECT_EQ(st.causes[2].message, "Invalid value: 70000: must be between 1 and 65535, inclusive");
   // An overlong dotted part is not an IP (and must not overflow while parsing).
-  auto longip = fail("services", "", R"({"metadata":{"name":"lip"},"spec":{"clusterIP":"1.99999999999999999999.3.4","ports":[{"port":80}]}})");
+  auto longip = fail(
+      "services", "",
+      R"({"metadata":{"name":"lip"},"spec":{"clusterIP":"1.99999999999999999999.3.4","ports":[{"port":80}]}})");
   EXPECT_EQ(longip.causes[0].field, "spec.clusterIP");
   auto noports = fail("services", "", R"({"metadata":{"name":"np"},"spec":{}})");
   EXPECT_EQ(noports.causes[0].field, "spec.ports");
   ok("services", "", R"({"metadata":{"name":"headless"},"spec":{"clusterIP":"None"}})");
-  ok("services", "", R"({"metadata":{"name":"ext"},"spec":{"type":"ExternalName","externalName":"db.example.com"}})");
+  ok("services", "",
+     R"({"metadata":{"name":"ext"},"spec":{"type":"ExternalName","externalName":"db.example.com"}})");
   // clusterIP is immutable.
-  auto im = s.patch(*svc, "default", "web", PatchType::Merge, R"({"spec":{"clusterIP":"10.0.0.9"}})");
+  auto im =
+      s.patch(*svc, "default", "web", PatchType::Merge, R"({"spec":{"clusterIP":"10.0.0.9"}})");
   ASSERT_FALSE(im.ok());
   EXPECT_EQ(im.status().causes[0].message, R"(Invalid value: "10.0.0.9": field is immutable)");
 }
 
 TEST_F(Validation, EndpointSlice) {
   auto eps = s.registry().by_resource("discovery.k8s.io", "v1", "endpointslices");
-  auto r = s.create(*eps, "default", J(R"({"metadata":{"name":"e"},"addressType":"IPv4","endpoints":[{"addresses":["10.0.0.1"]}],"ports":[{"name":"http","port":8080}]})"));
+  auto r = s.create(
+      *eps, "default",
+      J(R"({"metadata":{"name":"e"},"addressType":"IPv4","endpoints":[{"addresses":["10.0.0.1"]}],"ports":[{"name":"http","port":8080}]})"));
   ASSERT_TRUE(r.ok()) << r.status().message;
-  EXPECT_EQ(json::dump(*json::get((*r)->doc(), "ports")), R"([{"name":"http","port":8080,"protocol":"TCP"}])");
-  auto st = fail("endpointslices", "discovery.k8s.io",
-                 R"({"metadata":{"name":"b"},"addressType":"IPv4","endpoints":[{"addresses":[]},{"addresses":["::1"]}]})");
+  EXPECT_EQ(json::dump(*json::get((*r)->doc(), "ports")),
+            R"([{"name":"http","port":8080,"protocol":"TCP"}])");
+  auto st = fail(
+      "endpointslices", "discovery.k8s.io",
+      R"({"metadata":{"name":"b"},"addressType":"IPv4","endpoints":[{"addresses":[]},{"addresses":["::1"]}]})");
   EXPECT_EQ(st.causes[0].field, "endpoints[0].addresses");
   EXPECT_EQ(st.causes[0].message, "Required value: must contain at least 1 address");
   EXPECT_EQ(st.causes[1].field, "endpoints[1].addresses[0]");
   std::string many = R"({"metadata":{"name":"m"},"addressType":"IPv4","endpoints":[)";
-  for (int i = 0; i < 1001; ++i) many += std::string(i ? "," : "") + R"({"addresses":["10.0.0.1"]})";
+  for (int i = 0; i < 1001; ++i)
+    many += std::string(i ? "," : "") + R"({"addresses":["10.0.0.1"]})";
   many += "]}";
   auto tm = fail("endpointslices", "discovery.k8s.io", many);
   EXPECT_EQ(tm.causes[0].field, "endpoints");
   EXPECT_EQ(tm.causes[0].message, "Too many: 1001: must have at most 1000 items");
   auto noat = fail("endpointslices", "discovery.k8s.io", R"({"metadata":{"name":"n"}})");
   EXPECT_EQ(noat.causes[0].field, "addressType");
-  auto im = s.patch(*eps, "default", "e", PatchType::Merge, R"({"addressType":"IPv6","endpoints":[{"addresses":["::1"]}]})");
+  auto im = s.patch(*eps, "default", "e", PatchType::Merge,
+                    R"({"addressType":"IPv6","endpoints":[{"addresses":["::1"]}]})");
   ASSERT_FALSE(im.ok());
   EXPECT_EQ(im.status().causes[0].message, R"(Invalid value: "IPv6": field is immutable)");
 }
 
 TEST_F(Validation, Secret) {
-  auto st = fail("secrets", "", R"({"metadata":{"name":"t"},"type":"kubernetes.io/tls","data":{"tls.crt":"eA=="}})");
+  auto st =
+      fail("secrets", "",
+           R"({"metadata":{"name":"t"},"type":"kubernetes.io/tls","data":{"tls.crt":"eA=="}})");
   EXPECT_EQ(st.message, R"(Secret "t" is invalid: data[tls.key]: Required value)");
   auto keys = fail("secrets", "", R"({"metadata":{"name":"k"},"data":{"bad key":"eA=="}})");
   EXPECT_EQ(keys.causes[0].field, "data[bad key]");
@@ -156,7 +187,8 @@ TEST_F(Validation, Secret) {
   auto sz = fail("secrets", "", R"({"metadata":{"name":"big"},"data":{"a":")" + big + R"("}})");
   EXPECT_EQ(sz.causes[0].message, "Too long: must have at most 1048576 bytes");
   auto sec = s.registry().by_resource("", "v1", "secrets");
-  auto r = s.create(*sec, "default", J(R"({"metadata":{"name":"sd"},"stringData":{"user":"admin"}})"));
+  auto r =
+      s.create(*sec, "default", J(R"({"metadata":{"name":"sd"},"stringData":{"user":"admin"}})"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(json::dump(*json::get((*r)->doc(), "data")), R"({"user":"YWRtaW4="})");
   EXPECT_EQ(json::get((*r)->doc(), "stringData"), nullptr);
@@ -167,18 +199,24 @@ TEST_F(Validation, Secret) {
 }
 
 TEST_F(Validation, ObjectMeta) {
-  auto st = fail("configmaps", "", R"({"metadata":{"name":"Bad_Name","labels":{"a b":"c","ok":"-bad-"},"annotations":{"x/y/z":"1"},"finalizers":["plain"]}})");
+  auto st = fail(
+      "configmaps", "",
+      R"({"metadata":{"name":"Bad_Name","labels":{"a b":"c","ok":"-bad-"},"annotations":{"x/y/z":"1"},"finalizers":["plain"]}})");
   std::vector<std::string> fields;
   for (auto& c : st.causes) fields.push_back(c.field);
-  EXPECT_EQ(fields, (std::vector<std::string>{"metadata.name", "metadata.labels", "metadata.labels", "metadata.annotations",
-                                              "metadata.finalizers[0]"}));
-  EXPECT_EQ(st.causes[0].message,
-            R"(Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'))");
-  EXPECT_EQ(st.causes[4].message, R"(Invalid value: "plain": name is neither a standard finalizer name nor is it fully qualified)");
+  EXPECT_EQ(fields, (std::vector<std::string>{"metadata.name", "metadata.labels", "metadata.labels",
+                                              "metadata.annotations", "metadata.finalizers[0]"}));
+  EXPECT_EQ(
+      st.causes[0].message,
+      R"(Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'))");
+  EXPECT_EQ(
+      st.causes[4].message,
+      R"(Invalid value: "plain": name is neither a standard finalizer name nor is it fully qualified)");
   auto ns = s.registry().by_resource("", "v1", "namespaces");
   auto r = s.create(*ns, "", J(R"({"metadata":{"name":"has.dot"}})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().causes[0].message.substr(0, 50), R"(Invalid value: "has.dot": a lowercase RFC 1123 lab)");
+  EXPECT_EQ(r.status().causes[0].message.substr(0, 50),
+            R"(Invalid value: "has.dot": a lowercase RFC 1123 lab)");
 }
 
 }  // namespace

@@ -72,7 +72,9 @@ TEST(Watch, TooOldResourceVersionIs410Event) {
   auto first = s.create(*cm, "default", configmap("a"));
   std::string old(rv(*first));
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(s.patch(*cm, "default", "a", PatchType::Merge, "{\"data\":{\"k\":\"" + std::to_string(i) + "\"}}").ok());
+    ASSERT_TRUE(s.patch(*cm, "default", "a", PatchType::Merge,
+                        "{\"data\":{\"k\":\"" + std::to_string(i) + "\"}}")
+                    .ok());
   }
   WatchOptions o;
   o.resource_version = old;
@@ -88,8 +90,8 @@ TEST(Watch, TooOldResourceVersionIs410Event) {
   uint64_t cur = s.current_resource_version();
   EXPECT_EQ(st.message, "too old resource version: " + old + " (" + std::to_string(cur - 3) + ")");
   EXPECT_EQ(json::dump(e->object->doc()),
-            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" + st.message +
-                R"(","reason":"Expired","code":410})");
+            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" +
+                st.message + R"(","reason":"Expired","code":410})");
   EXPECT_FALSE(next(*w, 50));
   EXPECT_TRUE((*w)->ended());
   // The oldest still held is fine.
@@ -130,7 +132,9 @@ TEST(Watch, SelectorsTurnModificationsIntoAddedAndDeleted) {
   o.resource_version = std::to_string(s.current_resource_version());
   o.label_selector = "app=web";
   auto w = s.watch(*cm, "default", o);
-  ASSERT_TRUE(s.patch(*cm, "default", "a", PatchType::Merge, R"({"metadata":{"labels":{"app":"web"}}})").ok());
+  ASSERT_TRUE(
+      s.patch(*cm, "default", "a", PatchType::Merge, R"({"metadata":{"labels":{"app":"web"}}})")
+          .ok());
   auto e1 = next(*w);
   ASSERT_TRUE(e1);
   EXPECT_EQ(e1->type, EventType::Added);
@@ -138,7 +142,8 @@ TEST(Watch, SelectorsTurnModificationsIntoAddedAndDeleted) {
   auto e2 = next(*w);
   ASSERT_TRUE(e2);
   EXPECT_EQ(e2->type, EventType::Modified);
-  auto left = s.patch(*cm, "default", "a", PatchType::Merge, R"({"metadata":{"labels":{"app":"db"}}})");
+  auto left =
+      s.patch(*cm, "default", "a", PatchType::Merge, R"({"metadata":{"labels":{"app":"db"}}})");
   auto e3 = next(*w);
   ASSERT_TRUE(e3);
   EXPECT_EQ(e3->type, EventType::Deleted);
@@ -159,8 +164,9 @@ TEST(Watch, SelectorsTurnModificationsIntoAddedAndDeleted) {
   auto wb = s.watch(*cm, "", bad);
   ASSERT_FALSE(wb.ok());
   EXPECT_EQ(wb.status().code, 400);
-  EXPECT_EQ(wb.status().message,
-            R"("spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace")");
+  EXPECT_EQ(
+      wb.status().message,
+      R"("spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace")");
 }
 
 TEST(Watch, NamespaceScoped) {
@@ -184,7 +190,8 @@ TEST(Watch, SlowWatcherIsClosedNotBlocking) {
   WatchOptions o;
   o.resource_version = std::to_string(s.current_resource_version());
   auto w = s.watch(*cm, "default", o);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
   int n = 0;
   while (next(*w, 100)) ++n;
   EXPECT_EQ(n, 5);
@@ -223,7 +230,8 @@ TEST(Watch, FaultsCloseAfterNEventsAnd410) {
   auto cm = type(s, "", "v1", "configmaps");
   s.faults().close_watches_after(2);
   auto w = s.watch(*cm, "default", {});
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
   EXPECT_TRUE(next(*w));
   EXPECT_TRUE(next(*w));
   EXPECT_FALSE(next(*w, 50));
@@ -244,7 +252,8 @@ TEST(Watch, FaultsCloseAfterNEventsAnd410) {
 TEST(Watch, RandomCloseIsSeeded) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
   s.faults().close_watches_randomly(0.2, 7);
   auto w = s.watch(*cm, "default", {});
   int n = 0;

@@ -45,8 +45,8 @@ struct ApiStatus {
 template <class T>
 class Result {
  public:
-  Result(T v) : v_(std::move(v)) {}                     // NOLINT(runtime/explicit)
-  Result(ApiStatus s) : v_(std::move(s)) {}              // NOLINT(runtime/explicit)
+  Result(T v) : v_(std::move(v)) {}          // NOLINT(runtime/explicit)
+  Result(ApiStatus s) : v_(std::move(s)) {}  // NOLINT(runtime/explicit)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   const T& value() const& { return std::get<0>(v_); }
@@ -65,7 +65,17 @@ class Result {
 
 // field.Error (k8s.io/apimachinery/pkg/util/validation/field) with its message rules.
 struct FieldError {
-  enum class Type { NotFound, Required, Duplicate, Invalid, NotSupported, Forbidden, TooLong, TooMany, Internal };
+  enum class Type {
+    NotFound,
+    Required,
+    Duplicate,
+    Invalid,
+    NotSupported,
+    Forbidden,
+    TooLong,
+    TooMany,
+    Internal
+  };
   Type type = Type::Invalid;
   std::string field;
   // The bad value as Go's fmt would print it in ErrorBody: strings quoted (%q), numbers and
@@ -86,7 +96,8 @@ FieldError forbidden(std::string f, std::string detail);
 FieldError invalid(std::string f, std::string_view bad, std::string detail);  // string value
 FieldError invalid_raw(std::string f, std::string bad_repr, std::string detail);
 FieldError invalid_int(std::string f, int64_t bad, std::string detail);
-FieldError not_supported(std::string f, std::string_view bad, const std::vector<std::string>& valid);
+FieldError not_supported(std::string f, std::string_view bad,
+                         const std::vector<std::string>& valid);
 FieldError duplicate(std::string f, std::string bad_repr);
 FieldError not_found(std::string f, std::string bad_repr);
 FieldError too_long(std::string f, int max_len);
@@ -105,18 +116,20 @@ ApiStatus conflict(std::string_view group, std::string_view resource, std::strin
                    std::string_view why);
 // The optimistic-concurrency conflict ("the object has been modified; please apply your
 // changes to the latest version and try again").
-ApiStatus conflict_modified(std::string_view group, std::string_view resource, std::string_view name);
+ApiStatus conflict_modified(std::string_view group, std::string_view resource,
+                            std::string_view name);
 ApiStatus forbidden(std::string_view group, std::string_view resource, std::string_view name,
                     std::string_view why);
 ApiStatus invalid(std::string_view group, std::string_view kind, std::string_view name,
                   const FieldErrors& errs);
-ApiStatus expired(std::string message);          // 410 reason Expired
-ApiStatus gone(std::string message);             // 410 reason Gone
-ApiStatus bad_request(std::string message);      // 400
+ApiStatus expired(std::string message);      // 410 reason Expired
+ApiStatus gone(std::string message);         // 410 reason Gone
+ApiStatus bad_request(std::string message);  // 400
 ApiStatus unauthorized(std::string message = {});
-ApiStatus method_not_supported(std::string_view group, std::string_view resource, std::string_view action);
+ApiStatus method_not_supported(std::string_view group, std::string_view resource,
+                               std::string_view action);
 ApiStatus too_many_requests(std::string message, int retry_after_seconds);
-ApiStatus internal(std::string message);         // "Internal error occurred: ..."
+ApiStatus internal(std::string message);                          // "Internal error occurred: ..."
 ApiStatus timeout(std::string message, int retry_after_seconds);  // 504 "Timeout: ..."
 ApiStatus too_large_resource_version(uint64_t requested, uint64_t current);
 ApiStatus unsupported_media_type(std::string content_type);

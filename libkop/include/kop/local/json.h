@@ -36,11 +36,15 @@ std::string dump_pretty(const JsonValue& v);
 // Wraps a document (root must be an object, else it becomes {}) for sharing, compacted into an
 // Object sized for it.
 ObjectPtr share(JsonDoc&& d);
-inline const JsonValue& root(const ObjectPtr& p) { return p->doc(); }
+inline const JsonValue& root(const ObjectPtr& p) {
+  return p->doc();
+}
 
 // Deep copies.
 JsonDoc clone(const JsonValue& v);
-inline JsonValue copy(const JsonValue& v, JsonAlloc& a) { return JsonValue(v, a); }
+inline JsonValue copy(const JsonValue& v, JsonAlloc& a) {
+  return JsonValue(v, a);
+}
 
 // Member access that tolerates non-objects and missing members.
 const JsonValue* get(const JsonValue& obj, std::string_view key);

@@ -35,7 +35,8 @@ class LocalClient : public kop::client::Client {
  public:
   explicit LocalClient(std::shared_ptr<Store> store, LocalClientOptions options = {});
 
-  absl::StatusOr<api::ObjectPtr> get(const client::ResourceRef& ref, const client::GetOptions& options = {}) override;
+  absl::StatusOr<api::ObjectPtr> get(const client::ResourceRef& ref,
+                                     const client::GetOptions& options = {}) override;
   absl::StatusOr<client::ObjectList> list(const client::ResourceRef& ref,
                                           const client::ListOptions& options = {}) override;
   absl::StatusOr<client::WatchStreamPtr> watch(const client::ResourceRef& ref,
@@ -44,16 +45,19 @@ class LocalClient : public kop::client::Client {
                                         const client::CreateOptions& options = {}) override;
   absl::StatusOr<api::ObjectPtr> update(const client::ResourceRef& ref, const api::Object& object,
                                         const client::UpdateOptions& options = {}) override;
-  absl::StatusOr<api::ObjectPtr> patch(const client::ResourceRef& ref, client::PatchType type, std::string_view body,
+  absl::StatusOr<api::ObjectPtr> patch(const client::ResourceRef& ref, client::PatchType type,
+                                       std::string_view body,
                                        const client::PatchOptions& options = {}) override;
   absl::StatusOr<api::ObjectPtr> remove(const client::ResourceRef& ref,
                                         const client::DeleteOptions& options = {}) override;
   absl::StatusOr<api::ObjectPtr> get_status(const client::ResourceRef& ref,
                                             const client::GetOptions& options = {}) override;
-  absl::StatusOr<api::ObjectPtr> update_status(const client::ResourceRef& ref, const api::Object& object,
+  absl::StatusOr<api::ObjectPtr> update_status(const client::ResourceRef& ref,
+                                               const api::Object& object,
                                                const client::UpdateOptions& options = {}) override;
-  absl::StatusOr<api::ObjectPtr> patch_status(const client::ResourceRef& ref, client::PatchType type,
-                                              std::string_view body, const client::PatchOptions& options = {}) override;
+  absl::StatusOr<api::ObjectPtr> patch_status(const client::ResourceRef& ref,
+                                              client::PatchType type, std::string_view body,
+                                              const client::PatchOptions& options = {}) override;
 
   Store& store() { return *store_; }
 

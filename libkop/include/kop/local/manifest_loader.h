@@ -28,22 +28,23 @@
 namespace kop::local {
 
 struct ManifestLoaderOptions {
-  std::string dir;                             // the directory to mirror (required)
-  std::chrono::milliseconds poll{500};         // start(): how often to re-read. Defaults to 500 ms.
+  std::string dir;                      // the directory to mirror (required)
+  std::chrono::milliseconds poll{500};  // start(): how often to re-read. Defaults to 500 ms.
   std::string field_manager = "kop-local-manifests";  // Defaults to "kop-local-manifests".
-  std::string default_namespace = "default";   // for namespaced objects without one. Defaults to "default".
+  std::string default_namespace =
+      "default";  // for namespaced objects without one. Defaults to "default".
 };
 
 struct ManifestProblem {
-  std::string file;      // path relative to the directory
-  int document = -1;     // 0-based document index in the file; -1 for the whole file
-  std::string field;     // e.g. "spec.rules[0].http.paths[0].pathType"; empty when not about a field
+  std::string file;   // path relative to the directory
+  int document = -1;  // 0-based document index in the file; -1 for the whole file
+  std::string field;  // e.g. "spec.rules[0].http.paths[0].pathType"; empty when not about a field
   std::string message;
   std::string to_string() const;  // "file.yaml: document 2: spec.x: message"
 };
 
 struct SyncReport {
-  int applied = 0;   // objects created or changed
+  int applied = 0;  // objects created or changed
   int deleted = 0;
   int unchanged = 0;
   std::vector<ManifestProblem> problems;

@@ -30,14 +30,14 @@ struct ResourceType {
   std::string kind;
   std::string singular;
   bool namespaced = true;
-  bool has_status = false;         // the /status subresource exists
-  bool tracks_generation = false;  // metadata.generation is set and bumped on spec changes
-  bool custom = false;             // served from a CRD
+  bool has_status = false;              // the /status subresource exists
+  bool tracks_generation = false;       // metadata.generation is set and bumped on spec changes
+  bool custom = false;                  // served from a CRD
   bool returns_deleted_object = false;  // DELETE answers with the object, not a Success Status
-  std::string storage_version;     // the version objects are stored at (same group/resource)
+  std::string storage_version;          // the version objects are stored at (same group/resource)
   std::vector<std::string> short_names;
   std::vector<std::string> categories;
-  ObjectPtr schema;  // CRD openAPIV3Schema for this version (null for built-ins)
+  ObjectPtr schema;                    // CRD openAPIV3Schema for this version (null for built-ins)
   std::vector<PrinterColumn> columns;  // CRD additionalPrinterColumns
 
   std::string api_version() const { return group.empty() ? version : group + "/" + version; }
@@ -57,7 +57,8 @@ class Registry {
 
   ResourceTypePtr by_resource(std::string_view group, std::string_view version,
                               std::string_view resource) const;
-  ResourceTypePtr by_kind(std::string_view group, std::string_view version, std::string_view kind) const;
+  ResourceTypePtr by_kind(std::string_view group, std::string_view version,
+                          std::string_view kind) const;
   // apiVersion ("v1", "apps/v1") + kind.
   ResourceTypePtr by_api_version_kind(std::string_view api_version, std::string_view kind) const;
   // Any served version of group/resource (the storage version when there is one).

@@ -113,8 +113,8 @@ struct DeleteOptions {
 };
 
 struct DeleteResult {
-  ObjectPtr object;         // the last state (removed) or the object now carrying deletionTimestamp
-  bool removed = false;   // true when the object is gone from the store
+  ObjectPtr object;      // the last state (removed) or the object now carrying deletionTimestamp
+  bool removed = false;  // true when the object is gone from the store
 };
 
 enum class EventType { Added, Modified, Deleted, Bookmark, Error };
@@ -122,7 +122,8 @@ std::string_view to_string(EventType t);  // "ADDED", "MODIFIED", "DELETED", "BO
 
 struct WatchEvent {
   EventType type = EventType::Added;
-  ObjectPtr object;  // the object; for ERROR a Status object; for BOOKMARK kind/apiVersion/metadata.resourceVersion
+  ObjectPtr object;  // the object; for ERROR a Status object; for BOOKMARK
+                     // kind/apiVersion/metadata.resourceVersion
 };
 
 class Watch;
@@ -141,28 +142,33 @@ class Store {
 
   // `type` names the version served; objects come back with that apiVersion.
   Result<ObjectPtr> get(const ResourceType& type, std::string_view ns, std::string_view name,
-                      const GetOptions& opts = {});
+                        const GetOptions& opts = {});
   // ns "" lists across namespaces (and is required for cluster-scoped kinds).
-  Result<ListResult> list(const ResourceType& type, std::string_view ns, const ListOptions& opts = {});
+  Result<ListResult> list(const ResourceType& type, std::string_view ns,
+                          const ListOptions& opts = {});
   // Never fails for a known kind: errors (too old resourceVersion, injected faults) arrive as an
   // ERROR event, as over HTTP. Bad selectors are 400 BadRequest.
-  Result<WatchPtr> watch(const ResourceType& type, std::string_view ns, const WatchOptions& opts = {});
+  Result<WatchPtr> watch(const ResourceType& type, std::string_view ns,
+                         const WatchOptions& opts = {});
 
   Result<ObjectPtr> create(const ResourceType& type, std::string_view ns, JsonDoc obj,
-                         const WriteOptions& opts = {});
-  Result<ObjectPtr> update(const ResourceType& type, std::string_view ns, std::string_view name, JsonDoc obj,
-                         const WriteOptions& opts = {});
-  Result<ObjectPtr> update_status(const ResourceType& type, std::string_view ns, std::string_view name,
-                                JsonDoc obj, const WriteOptions& opts = {});
-  Result<ObjectPtr> patch(const ResourceType& type, std::string_view ns, std::string_view name, PatchType pt,
-                        std::string_view body, const PatchOptions& opts = {});
-  Result<ObjectPtr> patch_status(const ResourceType& type, std::string_view ns, std::string_view name,
-                               PatchType pt, std::string_view body, const PatchOptions& opts = {});
+                           const WriteOptions& opts = {});
+  Result<ObjectPtr> update(const ResourceType& type, std::string_view ns, std::string_view name,
+                           JsonDoc obj, const WriteOptions& opts = {});
+  Result<ObjectPtr> update_status(const ResourceType& type, std::string_view ns,
+                                  std::string_view name, JsonDoc obj,
+                                  const WriteOptions& opts = {});
+  Result<ObjectPtr> patch(const ResourceType& type, std::string_view ns, std::string_view name,
+                          PatchType pt, std::string_view body, const PatchOptions& opts = {});
+  Result<ObjectPtr> patch_status(const ResourceType& type, std::string_view ns,
+                                 std::string_view name, PatchType pt, std::string_view body,
+                                 const PatchOptions& opts = {});
   Result<DeleteResult> remove(const ResourceType& type, std::string_view ns, std::string_view name,
                               const DeleteOptions& opts = {});
-  // deletecollection: deletes every object the selectors match; returns the deleted/terminating list.
-  Result<ListResult> remove_collection(const ResourceType& type, std::string_view ns, const ListOptions& sel,
-                                       const DeleteOptions& opts = {});
+  // deletecollection: deletes every object the selectors match; returns the deleted/terminating
+  // list.
+  Result<ListResult> remove_collection(const ResourceType& type, std::string_view ns,
+                                       const ListOptions& sel, const DeleteOptions& opts = {});
 
   // Convenience for tests and the manifest loader: resolves apiVersion/kind from the object.
   Result<ResourceTypePtr> type_of(const JsonValue& obj) const;
@@ -191,9 +197,10 @@ class Watch {
   std::weak_ptr<Store::Impl> store_;
 };
 
-// The list object the API server returns: {"kind":"<Kind>List","apiVersion":..,"metadata":{...},"items":[...]}.
-// Items of built-in kinds carry no apiVersion/kind (the API server's typed lists omit them);
-// custom resources keep theirs. `strip_item_types` false keeps them always.
+// The list object the API server returns:
+// {"kind":"<Kind>List","apiVersion":..,"metadata":{...},"items":[...]}. Items of built-in kinds
+// carry no apiVersion/kind (the API server's typed lists omit them); custom resources keep theirs.
+// `strip_item_types` false keeps them always.
 JsonDoc make_list(const ResourceType& type, const ListResult& r, bool strip_item_types = true);
 
 }  // namespace kop::local

@@ -3,11 +3,12 @@
 // asio templates are expensive to compile.
 #pragma once
 
+#include <utility>  // first: see above
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <utility>
 
 namespace kop::proxy::server {
 namespace asio = boost::asio;

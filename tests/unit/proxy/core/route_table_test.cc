@@ -45,8 +45,12 @@ __attribute__((noinline)) void* operator new[](std::size_t n) {
 __attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace kop::proxy {
 namespace {

@@ -34,7 +34,8 @@ Parsed parse(const std::string& in, h1::Limits lim = {}) {
 }
 
 TEST(Http1Request, ParsesOriginForm) {
-  const auto& p = parse("GET /a/b?x=1 HTTP/1.1\r\nHost: Example.com\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n");
+  const auto& p =
+      parse("GET /a/b?x=1 HTTP/1.1\r\nHost: Example.com\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n");
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.head.method, "GET");
   EXPECT_EQ(p.head.path, "/a/b");
@@ -47,8 +48,9 @@ TEST(Http1Request, ParsesOriginForm) {
 }
 
 TEST(Http1Request, TrimsValueWhitespaceAndClassifiesConnection) {
-  auto p = parse("POST / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
-                 "Upgrade: websocket\r\nContent-Length:  12 \r\n\r\n");
+  auto p = parse(
+      "POST / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+      "Upgrade: websocket\r\nContent-Length:  12 \r\n\r\n");
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.head.content_length, 12);
   EXPECT_TRUE(p.head.conn_upgrade);
@@ -72,15 +74,15 @@ TEST(Http1Request, RejectsContentLengthWithTransferEncoding) {
 }
 
 TEST(Http1Request, RejectsDuplicateOrInvalidContentLength) {
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n")
-                .status,
-            400);
+  EXPECT_EQ(
+      parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").status,
+      400);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n").status, 400);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n").status, 400);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n")
-                .status,
-            400);
+  EXPECT_EQ(
+      parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n").status,
+      400);
 }
 
 TEST(Http1Request, RejectsUnsupportedTransferEncodings) {
@@ -197,10 +199,10 @@ TEST(Http1Chunked, DecodesInAnySplit) {
 
 TEST(Http1Chunked, RejectsBadSizesAndFraming) {
   h1::ChunkedDecoder::Status st;
-  for (const char* bad : {"x\r\nhello\r\n0\r\n\r\n", " 5\r\nhello\r\n0\r\n\r\n",
-                          "5 \r\nhello\r\n0\r\n\r\n", "5\nhello\r\n0\r\n\r\n",
-                          "5\r\nhelloXX0\r\n\r\n", "ffffffffffffffffff\r\n",
-                          "-5\r\nhello\r\n", "0x5\r\nhello\r\n0\r\n\r\n"}) {
+  for (const char* bad :
+       {"x\r\nhello\r\n0\r\n\r\n", " 5\r\nhello\r\n0\r\n\r\n", "5 \r\nhello\r\n0\r\n\r\n",
+        "5\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "ffffffffffffffffff\r\n",
+        "-5\r\nhello\r\n", "0x5\r\nhello\r\n0\r\n\r\n"}) {
     decode_all(bad, &st, 100);
     EXPECT_EQ(st, h1::ChunkedDecoder::Status::kError) << bad;
   }
