@@ -596,24 +596,7 @@ bool ClientConn::write(const struct iovec* iov, int n) {
     flush();
     return true;
   }
-  struct msghdr msg {};
-  msg.msg_iov = const_cast<struct iovec*>(iov);
-  msg.msg_iovlen = static_cast<size_t>(n);
-  ssize_t w = ::sendmsg(sock_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (w < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    w = 0;
-  }
-  size_t done = static_cast<size_t>(w);
-  for (int i = 0; i < n; ++i) {
-    size_t len = iov[i].iov_len;
-    if (done >= len) {
-      done -= len;
-      continue;
-    }
-    out_.append(static_cast<const char*>(iov[i].iov_base) + done, len - done);
-    done = 0;
-  }
+  if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_)) return false;
   if (out_.size() > 0) flush();
   return true;
 }

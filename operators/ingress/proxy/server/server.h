@@ -119,6 +119,10 @@ struct Buffer {
   void clear() { rpos = wpos = 0; }
 };
 
+// Writes `iov` to the non-blocking socket `fd` right away; whatever the kernel does not take is
+// appended to `pending` for the caller to flush later. Returns false on a hard socket error.
+bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending);
+
 // ---------------------------------------------------------------------------------------------
 // Metrics: plain per-worker counters, read only on the worker's own thread (a scrape posts a
 // collector to every worker), so the request path has no shared atomics.
