@@ -4,6 +4,8 @@
 
 #include "kop/local/http_front.h"
 
+#include "absl/strings/escaping.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -31,21 +33,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 std::string b64(std::string_view in) {
-  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
+  return absl::Base64Escape(absl::string_view(in.data(), in.size()));
 }
 
 // True when the peer has closed its side (readable with nothing to read).

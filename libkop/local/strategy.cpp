@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "absl/strings/escaping.h"
+
 namespace kop::local::strategy {
 
 namespace {
@@ -33,21 +35,7 @@ std::string allocate_cluster_ip() {
 }
 
 std::string base64(std::string_view in) {
-  static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
+  return absl::Base64Escape(absl::string_view(in.data(), in.size()));
 }
 
 void copy_member(const JsonValue& from, JsonValue& to, std::string_view key, JsonAlloc& a) {
