@@ -102,6 +102,27 @@ class LocalWatchStream : public client::WatchStream {
   std::chrono::milliseconds poll_;
 };
 
+// The store's options for a write from the client's; the default manager names writes that
+// name none (apply must name its own, as on the real server).
+template <typename ClientWriteOptions>
+WriteOptions write_options(const ClientWriteOptions& o, const std::string& default_manager) {
+  WriteOptions wo;
+  wo.field_manager = o.field_manager.empty() ? default_manager : o.field_manager;
+  wo.dry_run = o.dry_run;
+  return wo;
+}
+
+PatchOptions patch_options(client::PatchType type, const client::PatchOptions& o,
+                           const std::string& default_manager) {
+  PatchOptions po;
+  po.field_manager = o.field_manager;
+  if (po.field_manager.empty() && type != client::PatchType::kApply)
+    po.field_manager = default_manager;
+  po.dry_run = o.dry_run;
+  po.force = o.force.value_or(false);
+  return po;
+}
+
 }  // namespace
 
 LocalClient::LocalClient(std::shared_ptr<Store> store, LocalClientOptions options)
@@ -179,9 +200,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::create(const client::ResourceRef& re
                                                    const client::CreateOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
-  WriteOptions wo;
-  wo.field_manager = o.field_manager.empty() ? options_.default_field_manager : o.field_manager;
-  wo.dry_run = o.dry_run;
+  WriteOptions wo = write_options(o, options_.default_field_manager);
   auto r = store_->create(**t, ref.namespace_, to_doc(object), wo);
   if (!r) return to_absl(r.status());
   return *r;
@@ -192,9 +211,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::update(const client::ResourceRef& re
                                                    const client::UpdateOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
-  WriteOptions wo;
-  wo.field_manager = o.field_manager.empty() ? options_.default_field_manager : o.field_manager;
-  wo.dry_run = o.dry_run;
+  WriteOptions wo = write_options(o, options_.default_field_manager);
   std::string name = ref.name.empty() ? std::string(object.name()) : ref.name;
   auto r = store_->update(**t, ref.namespace_, name, to_doc(object), wo);
   if (!r) return to_absl(r.status());
@@ -206,12 +223,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::patch(const client::ResourceRef& ref
                                                   const client::PatchOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
-  PatchOptions po;
-  po.field_manager = o.field_manager;
-  if (po.field_manager.empty() && type != client::PatchType::kApply)
-    po.field_manager = options_.default_field_manager;
-  po.dry_run = o.dry_run;
-  po.force = o.force.value_or(false);
+  PatchOptions po = patch_options(type, o, options_.default_field_manager);
   auto r = store_->patch(**t, ref.namespace_, ref.name, patch_type(type), body, po);
   if (!r) return to_absl(r.status());
   return *r;
@@ -259,9 +271,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::update_status(const client::Resource
                                                           const client::UpdateOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
-  WriteOptions wo;
-  wo.field_manager = o.field_manager.empty() ? options_.default_field_manager : o.field_manager;
-  wo.dry_run = o.dry_run;
+  WriteOptions wo = write_options(o, options_.default_field_manager);
   std::string name = ref.name.empty() ? std::string(object.name()) : ref.name;
   auto r = store_->update_status(**t, ref.namespace_, name, to_doc(object), wo);
   if (!r) return to_absl(r.status());
@@ -274,12 +284,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::patch_status(const client::ResourceR
                                                          const client::PatchOptions& o) {
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
-  PatchOptions po;
-  po.field_manager = o.field_manager;
-  if (po.field_manager.empty() && type != client::PatchType::kApply)
-    po.field_manager = options_.default_field_manager;
-  po.dry_run = o.dry_run;
-  po.force = o.force.value_or(false);
+  PatchOptions po = patch_options(type, o, options_.default_field_manager);
   auto r = store_->patch_status(**t, ref.namespace_, ref.name, patch_type(type), body, po);
   if (!r) return to_absl(r.status());
   return *r;
