@@ -44,16 +44,30 @@ void append(fmt::memory_buffer& out, std::string_view s) {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-}  // namespace
+// How a quoted value is escaped: JSON and text agree on quotes, backslash and \n \r \t, and
+// differ on the rest (JSON: \b \f and \u00XX, a bad UTF-8 byte as U+FFFD; text: \xXX for bad
+// bytes, control bytes and DEL).
+enum class Escaping { kJson, kText };
 
-void append_json_string(fmt::memory_buffer& out, std::string_view s) {
+void append_hex_escape(fmt::memory_buffer& out, std::string_view prefix, unsigned char c) {
+  append(out, prefix);
+  out.push_back(kHex[c >> 4]);
+  out.push_back(kHex[c & 0xF]);
+}
+
+void append_quoted(fmt::memory_buffer& out, std::string_view s, Escaping how) {
+  const bool json = how == Escaping::kJson;
   out.push_back('"');
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t n = utf8_sequence_length(s, i);
       if (n == 0) {
-        append(out, "\\ufffd");
+        if (json) {
+          append(out, "\\ufffd");
+        } else {
+          append_hex_escape(out, "\\x", c);
+        }
         ++i;
       } else {
         append(out, s.substr(i, n));
@@ -77,17 +91,15 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
       case '\t':
         append(out, "\\t");
         break;
-      case '\b':
-        append(out, "\\b");
-        break;
-      case '\f':
-        append(out, "\\f");
-        break;
       default:
-        if (c < 0x20) {
-          append(out, "\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
+        if (json && c == '\b') {
+          append(out, "\\b");
+        } else if (json && c == '\f') {
+          append(out, "\\f");
+        } else if (json && c < 0x20) {
+          append_hex_escape(out, "\\u00", c);
+        } else if (!json && (c < 0x20 || c == 0x7F)) {
+          append_hex_escape(out, "\\x", c);
         } else {
           out.push_back(static_cast<char>(c));
         }
@@ -95,6 +107,12 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
     ++i;
   }
   out.push_back('"');
+}
+
+}  // namespace
+
+void append_json_string(fmt::memory_buffer& out, std::string_view s) {
+  append_quoted(out, s, Escaping::kJson);
 }
 
 bool text_needs_quotes(std::string_view s) {
@@ -118,50 +136,7 @@ void append_text_value(fmt::memory_buffer& out, std::string_view s, bool always_
     append(out, s);
     return;
   }
-  out.push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      size_t n = utf8_sequence_length(s, i);
-      if (n == 0) {
-        append(out, "\\x");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
-        ++i;
-      } else {
-        append(out, s.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        append(out, "\\\"");
-        break;
-      case '\\':
-        append(out, "\\\\");
-        break;
-      case '\n':
-        append(out, "\\n");
-        break;
-      case '\r':
-        append(out, "\\r");
-        break;
-      case '\t':
-        append(out, "\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          append(out, "\\x");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
+  append_quoted(out, s, Escaping::kText);
 }
 
 void append_text_key(fmt::memory_buffer& out, std::string_view key) {
