@@ -510,27 +510,38 @@ Result<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig, std::str
   return out;
 }
 
+namespace {
+
+// The CRD schema node at a dotted field path ("spec.rules[].http"; "[]" steps into items),
+// following additionalProperties where no property is named; null when the schema has none.
+const JsonValue* schema_at(const api::Object& schema, const std::string& path) {
+  const JsonValue* s = &schema.doc();
+  size_t start = 0;
+  while (s && start < path.size()) {
+    size_t dot = path.find('.', start);
+    std::string seg =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
+    if (item) seg.resize(seg.size() - 2);
+    const JsonValue* props = json::get(*s, "properties");
+    const JsonValue* next = props ? json::get(*props, seg) : nullptr;
+    if (!next) {
+      const JsonValue* ap = json::get(*s, "additionalProperties");
+      next = ap && ap->IsObject() ? ap : nullptr;
+    }
+    s = next;
+    if (s && item) s = json::get(*s, "items");
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return s;
+}
+
+}  // namespace
+
 ListInfo list_info(const ResourceType& t, const std::string& path) {
   if (t.custom && t.schema) {
-    const JsonValue* s = &t.schema->doc();
-    size_t start = 0;
-    while (s && start < path.size()) {
-      size_t dot = path.find('.', start);
-      std::string seg =
-          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
-      if (item) seg.resize(seg.size() - 2);
-      const JsonValue* props = json::get(*s, "properties");
-      const JsonValue* next = props ? json::get(*props, seg) : nullptr;
-      if (!next) {
-        const JsonValue* ap = json::get(*s, "additionalProperties");
-        next = ap && ap->IsObject() ? ap : nullptr;
-      }
-      s = next;
-      if (s && item) s = json::get(*s, "items");
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
+    const JsonValue* s = schema_at(*t.schema, path);
     ListInfo li;
     if (!s) return li;
     std::string_view lt = json::get_string(*s, "x-kubernetes-list-type");
@@ -560,25 +571,7 @@ ListInfo list_info(const ResourceType& t, const std::string& path) {
 
 bool is_map(const ResourceType& t, const std::string& path) {
   if (t.custom && t.schema) {
-    const JsonValue* s = &t.schema->doc();
-    size_t start = 0;
-    while (s && start < path.size()) {
-      size_t dot = path.find('.', start);
-      std::string seg =
-          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
-      if (item) seg.resize(seg.size() - 2);
-      const JsonValue* props = json::get(*s, "properties");
-      const JsonValue* next = props ? json::get(*props, seg) : nullptr;
-      if (!next) {
-        const JsonValue* ap = json::get(*s, "additionalProperties");
-        next = ap && ap->IsObject() ? ap : nullptr;
-      }
-      s = next;
-      if (s && item) s = json::get(*s, "items");
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
+    const JsonValue* s = schema_at(*t.schema, path);
     if (s) {
       const JsonValue* ap = json::get(*s, "additionalProperties");
       return ap && (ap->IsObject() || ap->IsTrue()) && !json::get(*s, "properties");
