@@ -639,6 +639,18 @@ void ClientConn::on_write(const error_code& ec, size_t n) {
   if (exchange_.active()) exchange_.resume_response();
 }
 
+void ClientConn::on_h2_flush() {
+  --refs_;
+  h2_->flush_posted_ = false;
+  if (state_ == State::kClosed) return unref();
+  ++refs_;
+  h2_->flush();
+  h2_->reap();
+  --refs_;
+  if (state_ == State::kClosed) return unref();
+  if (h2_->done() && out_.size() == 0 && !writing_) return close();  // else on_write closes
+}
+
 void ClientConn::linger_close() {
   if (state_ == State::kClosed || state_ == State::kLinger) return;
   if (ssl_) {

@@ -51,7 +51,7 @@ class H2Stream final : public Downstream {
   bool response_body(const char* data, size_t n) override {
     out_.append(data, n);
     nghttp2_session_resume_data(session_.ng(), id_);
-    session_.flush();
+    session_.schedule_flush();
     return out_.size() - out_pos_ < 65536;
   }
   void response_end() override;
@@ -68,7 +68,7 @@ class H2Stream final : public Downstream {
   void abort() override {
     record(exchange_.status() ? exchange_.status() : 502);
     nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-    session_.flush();
+    session_.schedule_flush();
   }
 
   static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
@@ -326,14 +326,14 @@ void H2Stream::response_head(const ResponseHead& rh) {
   prov.read_callback = &H2Stream::read_body;
   nghttp2_submit_response(session_.ng(), id_, nva.data(), nva.size(), rh.no_body ? nullptr : &prov);
   if (rh.no_body) body_done_ = true;
-  session_.flush();
+  session_.schedule_flush();
 }
 
 void H2Stream::response_end() {
   record(exchange_.status());
   body_done_ = true;
   nghttp2_session_resume_data(session_.ng(), id_);
-  session_.flush();
+  session_.schedule_flush();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,10 +367,27 @@ bool H2Session::start(uint32_t max_streams) {
 }
 
 bool H2Session::input(const char* data, size_t n) {
+  // Streams answered while the input is processed (local replies) go out with the flush below.
+  in_input_ = true;
   ssize_t r = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
+  in_input_ = false;
   if (r < 0) return false;
   flush();
   return true;
+}
+
+void H2Session::schedule_flush() {
+  if (in_flush_) {
+    flush_again_ = true;
+    return;
+  }
+  if (in_input_ || flush_posted_) return;
+  // One flush per event-loop turn: every stream answered by the upstream reads of this turn
+  // goes out in the same write (one TLS record, one send) instead of one per stream event.
+  // The posted handler runs after the completions already queued; it holds a connection ref.
+  flush_posted_ = true;
+  ++conn_.refs_;
+  asio::post(worker_.io(), [this] { conn_.on_h2_flush(); });
 }
 
 void H2Session::flush() {

@@ -454,6 +454,10 @@ class H2Session {
   bool input(const char* data, size_t n);
   // Sends pending frames through the connection. Never frees streams (callers may be streams).
   void flush();
+  // Stream events call this: one flush is posted for the end of the loop turn (or folded into
+  // the running input()/flush()).
+  void schedule_flush();
+  bool flush_posted_ = false;
   // Frees closed streams; only from top-level handlers.
   void reap();
   bool done() const;
@@ -484,6 +488,7 @@ class H2Session {
   std::vector<nghttp2_nv> nva_;  // response header array, reused by every stream's head
   bool in_flush_ = false;
   bool flush_again_ = false;
+  bool in_input_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -520,6 +525,7 @@ class ClientConn final : public Downstream {
   friend class H2Stream;
   enum class State { kHandshake, kReadHead, kBody, kWaitResponse, kTunnel, kLinger, kH2, kClosed };
   bool start_h2();
+  void on_h2_flush();  // the flush posted by H2Session::schedule_flush()
   void read_more();
   void on_read(const error_code& ec, size_t n);
   void on_plain_data();
