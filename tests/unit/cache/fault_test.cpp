@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "final_states.h"
 #include "kop/cache/cache.h"
 #include "kop/cache/shared_informer.h"
 #include "kop/client/errors.h"
@@ -21,48 +22,9 @@ namespace {
 
 using testing::eventually;
 
-// Last state per key as a handler saw it: resourceVersion, or "" after a delete.
-class FinalStates : public EventHandler {
- public:
-  void on_add(const api::ObjectPtr& obj, bool) override {
-    set(obj->key(), obj->resource_version());
-  }
-  void on_update(const api::ObjectPtr&, const api::ObjectPtr& obj) override {
-    set(obj->key(), obj->resource_version());
-  }
-  void on_delete(const api::ObjectPtr& obj, bool) override { set(obj->key(), ""); }
-  std::map<std::string, std::string> live() const {
-    absl::MutexLock lock(&mu_);
-    std::map<std::string, std::string> out;
-    for (const auto& [k, v] : last_) {
-      if (!v.empty()) out[k] = v;
-    }
-    return out;
-  }
-
- private:
-  void set(std::string key, std::string_view rv) {
-    absl::MutexLock lock(&mu_);
-    last_[std::move(key)] = std::string(rv);
-  }
-  mutable absl::Mutex mu_;
-  std::map<std::string, std::string> last_;
-};
-
-std::map<std::string, std::string> server_state(client::Client& c, const client::ResourceRef& ref) {
-  auto list = c.list(ref);
-  EXPECT_TRUE(list.ok()) << list.status();
-  std::map<std::string, std::string> out;
-  if (!list.ok()) return out;
-  for (const auto& o : list->items) out[o->key()] = std::string(o->resource_version());
-  return out;
-}
-
-std::map<std::string, std::string> cache_state(const Indexer& idx) {
-  std::map<std::string, std::string> out;
-  for (const auto& o : idx.list()) out[o->key()] = std::string(o->resource_version());
-  return out;
-}
+using testing::cache_state;
+using testing::FinalStates;
+using testing::server_state;
 
 TEST(InformerUnderFaults, EndsEqualToServerAndHandlersSawFinalStates) {
   local::StoreOptions so;
