@@ -530,6 +530,9 @@ class ClientConn final : public Downstream {
   void on_read(const error_code& ec, size_t n);
   void on_plain_data();
   bool tls_decrypt();  // raw -> in_; false on fatal error
+  // Drains this thread's OpenSSL error queue after a failed TLS call; returns false. Worker
+  // threads keep the queue empty this way instead of clearing it before every SSL call.
+  static bool tls_clear_errors();
   void process();
   void start_request();
   void feed_body();
@@ -583,6 +586,7 @@ class ClientConn final : public Downstream {
   std::string client_ip_;
   std::string log_method_, log_path_, log_host_;
   std::string head_scratch_;
+  std::string tls_scratch_;  // TLS: the pieces of one write, coalesced into one SSL_write
   std::unique_ptr<H2Session> h2_;
   bool delete_posted_ = false;
 };
