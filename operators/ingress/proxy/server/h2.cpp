@@ -276,39 +276,45 @@ bool H2Stream::start(bool end_stream) {
 
 void H2Stream::response_head(const ResponseHead& rh) {
   // One pass over the serialized field lines straight into the session's reused nv array (no
-  // per-response vectors). resp_store_ is reserved up front so the lowercased names it holds
-  // never move while nva points at them.
+  // per-response vectors). resp_store_ is sized once to the fields' length (an upper bound of
+  // the lowercased names it holds), so the names never move while nva points at them.
   std::vector<nghttp2_nv>& nva = session_.nva_;
   nva.clear();
-  resp_store_.clear();
   char status[4];
   h1::to_dec(static_cast<uint64_t>(rh.status), status);
   nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
                  reinterpret_cast<uint8_t*>(status), 7, 3, NGHTTP2_NV_FLAG_NONE});
   // Field lines "name: value\r\n": lowercase names, drop connection-specific ones.
-  std::string_view f = rh.fields;
-  resp_store_.reserve(f.size() + 32);
-  while (!f.empty()) {
-    size_t eol = f.find("\r\n");
-    std::string_view line = f.substr(0, eol);
-    f.remove_prefix(eol == std::string_view::npos ? f.size() : eol + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    size_t at = resp_store_.size();
-    for (char ch : name) resp_store_.push_back(ch >= 'A' && ch <= 'Z' ? char(ch + 32) : ch);
-    std::string_view lname(resp_store_.data() + at, name.size());
-    h1::HeaderKind k = h1::classify_header(lname);
-    if ((h1::is_hop_by_hop(k) && k != h1::HeaderKind::kContentLength) ||
-        k == h1::HeaderKind::kContentLength) {
-      resp_store_.resize(at);
-      continue;  // content-length is added below from the parsed value
+  const char* p = rh.fields.data();
+  const char* const end = p + rh.fields.size();
+  if (resp_store_.size() < rh.fields.size()) resp_store_.resize(rh.fields.size());
+  char* store = resp_store_.data();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    const char* next = nl ? nl + 1 : end;
+    if (line_end > p && line_end[-1] == '\r') --line_end;
+    const char* colon =
+        static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(line_end - p)));
+    if (!colon) {
+      p = next;
+      continue;
     }
-    nva.push_back({reinterpret_cast<uint8_t*>(resp_store_.data() + at),
-                   const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
-                   lname.size(), value.size(), NGHTTP2_NV_FLAG_NONE});
+    size_t name_len = static_cast<size_t>(colon - p);
+    char* name = store;
+    for (size_t i = 0; i < name_len; ++i) {
+      char ch = p[i];
+      name[i] = ch >= 'A' && ch <= 'Z' ? char(ch + 32) : ch;
+    }
+    const char* value = colon + 1;
+    while (value < line_end && *value == ' ') ++value;
+    p = next;
+    h1::HeaderKind k = h1::classify_header(std::string_view(name, name_len));
+    if (h1::is_hop_by_hop(k)) continue;  // content-length is added below from the parsed value
+    store += name_len;
+    nva.push_back({reinterpret_cast<uint8_t*>(name),
+                   const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value)), name_len,
+                   static_cast<size_t>(line_end - value), NGHTTP2_NV_FLAG_NONE});
   }
   char cl[24];
   size_t cl_len = 0;
