@@ -102,6 +102,8 @@ class H2Stream final : public Downstream {
 
   int32_t id() const { return id_; }
   bool closed = false;
+  H2Stream* link_prev_ = nullptr;  // the session's list of open streams
+  H2Stream* link_next_ = nullptr;
 
   // Makes a closed stream (exchange inactive, snapshot released) a fresh one for stream `id`,
   // keeping its buffers' capacity and without re-initialising the header arrays (~10 KB).
@@ -347,7 +349,11 @@ void H2Stream::response_end() {
 H2Session::H2Session(ClientConn& conn, Worker& w) : conn_(conn), worker_(w) {}
 
 H2Session::~H2Session() {
-  for (auto& [id, st] : streams_) delete st;
+  for (H2Stream* st = open_; st;) {
+    H2Stream* next = st->link_next_;
+    delete st;
+    st = next;
+  }
   for (H2Stream* st : dead_) delete st;
   for (H2Stream* st : free_) delete st;
   if (ng_) nghttp2_session_del(ng_);
@@ -420,7 +426,7 @@ void H2Session::flush() {
       conn_.write(&iov, 1);
     }
     // Streams whose buffer drained may produce more.
-    for (auto& [id, st] : streams_) st->maybe_resume();
+    for (H2Stream* st = open_; st; st = st->link_next_) st->maybe_resume();
   } while (flush_again_);
   in_flush_ = false;
 }
@@ -448,8 +454,11 @@ void H2Session::shutdown() {
 }
 
 H2Stream* H2Session::find(int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second;
+  // The header callbacks of one stream come in a row: remember the last one found.
+  if (last_ && last_->id() == id) return last_;
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, id));
+  if (st) last_ = st;
+  return st;
 }
 
 int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* u) {
@@ -463,7 +472,13 @@ int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* 
   } else {
     st = new H2Stream(*s, f->hd.stream_id);
   }
-  s->streams_[f->hd.stream_id] = st;
+  // nghttp2 keeps the stream's pointer (no map of our own, so no node allocated per stream).
+  nghttp2_session_set_stream_user_data(s->ng_, f->hd.stream_id, st);
+  st->link_prev_ = nullptr;
+  st->link_next_ = s->open_;
+  if (s->open_) s->open_->link_prev_ = st;
+  s->open_ = st;
+  s->last_ = st;
   return 0;
 }
 
@@ -500,10 +515,15 @@ int H2Session::on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_
 
 int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* u) {
   auto* s = static_cast<H2Session*>(u);
-  auto it = s->streams_.find(id);
-  if (it == s->streams_.end()) return 0;
-  H2Stream* st = it->second;
-  s->streams_.erase(it);
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(s->ng_, id));
+  if (!st || st->closed) return 0;
+  if (st->link_prev_)
+    st->link_prev_->link_next_ = st->link_next_;
+  else
+    s->open_ = st->link_next_;
+  if (st->link_next_) st->link_next_->link_prev_ = st->link_prev_;
+  st->link_prev_ = st->link_next_ = nullptr;
+  if (s->last_ == st) s->last_ = nullptr;
   st->closed = true;
   if (st->exchange_.active()) st->exchange_.cancel();
   if (st->ws_) {

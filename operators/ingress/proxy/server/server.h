@@ -461,7 +461,7 @@ class H2Session {
   // Frees closed streams; only from top-level handlers.
   void reap();
   bool done() const;
-  bool idle() const { return streams_.empty(); }
+  bool idle() const { return open_ == nullptr; }
   void shutdown();  // GOAWAY; the connection ends when the open streams are done
   nghttp2_session* ng() { return ng_; }
   Worker& worker() { return worker_; }
@@ -480,7 +480,8 @@ class H2Session {
   ClientConn& conn_;
   Worker& worker_;
   nghttp2_session* ng_ = nullptr;
-  std::unordered_map<int32_t, H2Stream*> streams_;
+  H2Stream* open_ = nullptr;  // open streams (intrusive list; nghttp2 maps ids to them)
+  H2Stream* last_ = nullptr;  // the stream find() returned last
   std::vector<H2Stream*> dead_;
   static constexpr size_t kFreeStreams = 32;
   std::vector<H2Stream*> free_;  // closed streams kept for reuse
