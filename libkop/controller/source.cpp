@@ -89,8 +89,9 @@ class KindSource : public Source {
     cache::HandlerRegistrationPtr reg;
     std::shared_ptr<cache::Informer> informer;
     {
+      // Cleared, so that start() may register again (a controller started anew).
       absl::MutexLock lock(&mu_);
-      bridge = bridge_;
+      bridge = std::move(bridge_);
       reg = std::move(registration_);
       informer = informer_;
     }

@@ -5,11 +5,17 @@
 // controller-runtime's reconcile.Request): the reconciler reads the current state (typically
 // from the cache) and drives the world towards it. The answer decides what happens next:
 //   - an error (non-OK status): retried after the rate limiter's delay (exponential per key);
+//   - a terminal error (terminal_error(status)): counted and logged as an error, never retried
+//     (controller-runtime's reconcile.TerminalError): for failures only a change of the object
+//     can fix (an invalid spec). The next event about the object reconciles it again;
 //   - Result{.requeue_after = d} with d > 0: reconciled again after d, failures forgotten;
 //   - Result{.requeue = true}: retried after the rate limiter's delay;
 //   - Result{}: done; the key's failure history is forgotten.
 // An exception escaping reconcile() is caught by the controller, counted
 // (controller_runtime_reconcile_panics_total) and treated as an error.
+// With ControllerOptions::reconcile_timeout, ctx.stop is also requested when the reconcile has
+// run that long (ctx.timed_out() then says so): the reconciler should return early, typically
+// with an error so the request is retried (nothing can interrupt a thread from outside).
 //
 // Threading: reconcile() is called from the controller's worker threads, up to
 // max_concurrent_reconciles at once, never twice at once for the same request.
@@ -19,6 +25,7 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include <atomic>
 #include <functional>
 #include <stop_token>
 #include <string>
@@ -49,12 +56,26 @@ struct Result {
 
 // What a reconcile may look at besides the request.
 struct Context {
-  // Requested when the controller stops: a long reconcile should return early.
+  // Requested when the controller stops, or when this reconcile has run for the controller's
+  // reconcile_timeout: a long reconcile should return early.
   std::stop_token stop;
   // The controller's name (logs).
   std::string_view controller;
+  // Set by the controller when reconcile_timeout is on; read it through timed_out(). Defaults to
+  // nullptr (no timeout).
+  const std::atomic<bool>* timeout_flag = nullptr;
   bool stopping() const { return stop.stop_requested(); }
+  // True once this reconcile has run past the controller's reconcile_timeout.
+  bool timed_out() const { return timeout_flag != nullptr && timeout_flag->load(); }
 };
+
+// `cause` marked terminal: returned from reconcile(), it is counted
+// (controller_runtime_terminal_reconcile_errors_total, besides the error counters) and not
+// retried. Keeps the code and message of `cause`; an OK `cause` becomes Unknown("terminal
+// error"). Any error wrapped again with its payloads kept stays terminal.
+absl::Status terminal_error(absl::Status cause);
+// Whether `status` was made by terminal_error().
+bool is_terminal_error(const absl::Status& status);
 
 class Reconciler {
  public:

@@ -8,7 +8,8 @@
 //     sees a complete cache.
 //   - ChannelSource: events pushed by user code (send()) as generic events — for triggers that
 //     do not come from the API (a timer, an external system).
-// stop() stops delivery (the controller's "stop intake" on shutdown).
+// stop() stops delivery (the controller's "stop intake" on shutdown); start() after stop()
+// delivers again (a kind source then replays the informer's current objects as adds).
 //
 // Threading: start/stop/wait_for_sync are called by the controller; ChannelSource::send from
 // any thread.
