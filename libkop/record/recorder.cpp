@@ -2,6 +2,8 @@
 
 #include <absl/strings/str_cat.h>
 #include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 
@@ -16,12 +18,31 @@ std::string rfc3339(absl::Time t) {
 
 const client::ResourceRef kEvents{"", "v1", "events", {}, {}, {}};
 
+constexpr std::string_view kCombinedPrefix = "(combined from similar events): ";
+
+// The merge patch of a repeated Event: what changes between two observations of it.
+std::string repeat_patch(int64_t count, absl::Time t, std::string_view message) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("count");
+  w.Int64(count);
+  w.Key("lastTimestamp");
+  std::string ts = rfc3339(t);
+  w.String(ts.data(), static_cast<rapidjson::SizeType>(ts.size()));
+  w.Key("message");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 }  // namespace
 
 Recorder::Recorder(client::Client& client, RecorderOptions options)
     : client_(client), options_(std::move(options)) {}
 
 bool Recorder::take_token(const std::string& key, absl::Time now) {
+  if (buckets_.size() >= options_.max_remembered && !buckets_.contains(key)) buckets_.clear();
   auto [it, fresh] = buckets_.try_emplace(key);
   Bucket& b = it->second;
   if (fresh) {
@@ -36,6 +57,22 @@ bool Recorder::take_token(const std::string& key, absl::Time now) {
   return true;
 }
 
+bool Recorder::combine(const std::string& similar_key, std::string_view message, absl::Time now) {
+  if (options_.similar_max == 0) return false;
+  if (similar_.size() >= options_.max_remembered && !similar_.contains(similar_key)) {
+    similar_.clear();
+  }
+  Similar& s = similar_[similar_key];
+  // A gap longer than the interval (or no record yet) starts the tracking afresh.
+  if (s.messages.empty() || now - s.last > options_.similar_interval) s = Similar{};
+  s.messages.insert(std::string(message));
+  s.last = now;
+  if (s.messages.size() < options_.similar_max) return false;
+  // Keep the set below the limit (any one goes), so every further message is combined too.
+  s.messages.erase(s.messages.begin());
+  return true;
+}
+
 absl::Status Recorder::event(const api::Object& regarding, std::string_view type,
                              std::string_view reason, std::string_view message) {
   if (type != kEventTypeNormal && type != kEventTypeWarning) {
@@ -46,10 +83,22 @@ absl::Status Recorder::event(const api::Object& regarding, std::string_view type
   std::string spam_key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", options_.component,
                                      options_.host, regarding.kind(), regarding.namespace_(),
                                      regarding.name(), regarding.uid(), regarding.api_version());
-  std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}", spam_key, type, reason, message);
+  std::string similar_key = fmt::format("{}\x1f{}\x1f{}", spam_key, type, reason);
   absl::Time t = now();
   // One event at a time: aggregation must see the previous write of the same event.
   absl::MutexLock lock(&mu_);
+  std::string combined_message;
+  std::string key;
+  if (combine(similar_key, message, t)) {
+    // Every combined message shares one Event (keyed without the message), updated in place.
+    combined_message =
+        absl::StrCat(absl::string_view(kCombinedPrefix.data(), kCombinedPrefix.size()),
+                     absl::string_view(message.data(), message.size()));
+    message = combined_message;
+    key = similar_key + "\x1f(combined)";
+  } else {
+    key = fmt::format("{}\x1f{}", similar_key, message);
+  }
   if (!take_token(spam_key, t)) {
     return absl::ResourceExhaustedError(
         fmt::format("event {} on {}/{} dropped by the spam filter (burst {})", reason, ns,
@@ -57,10 +106,9 @@ absl::Status Recorder::event(const api::Object& regarding, std::string_view type
   }
   if (auto it = remembered_.find(key); it != remembered_.end()) {
     Remembered& r = it->second;
-    std::string body =
-        fmt::format(R"({{"count":{},"lastTimestamp":"{}"}})", r.count + 1, rfc3339(t));
     auto patched =
-        client_.patch(kEvents.in(r.namespace_).named(r.name), client::PatchType::kJsonMerge, body);
+        client_.patch(kEvents.in(r.namespace_).named(r.name), client::PatchType::kJsonMerge,
+                      repeat_patch(r.count + 1, t, message));
     if (patched.ok()) {
       ++r.count;
       return absl::OkStatus();
