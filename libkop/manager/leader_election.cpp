@@ -87,41 +87,55 @@ void LeaderElector::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool LeaderElector::is_leader() const {
+  if (!leading_.load()) return false;
+  workqueue::TimePoint last{workqueue::Duration(last_renew_ns_.load())};
+  return clock_->now() - last < chrono(options_.renew_deadline);
+}
+
 void LeaderElector::wait(absl::Duration d) {
-  waiter_->wait_until(workqueue::add_saturating(clock_->now(), chrono(d)));
+  workqueue::TimePoint deadline = workqueue::add_saturating(clock_->now(), chrono(d));
+  sleeps_.fetch_add(1);  // after reading the clock: a step from now on ends this wait
+  waiter_->wait_until(deadline);
 }
 
 void LeaderElector::loop() {
   auto log = log::named("leader-election")
                  .with_values("lease", options_.lease_namespace + "/" + options_.lease_name,
                               "identity", options_.identity);
-  // Acquire.
   while (!stopping_.load()) {
-    if (try_acquire_or_renew()) break;
-    wait(options_.retry_period);
-  }
-  if (stopping_.load()) return;
-  leading_ = true;
-  status_gauge_->set(1);
-  log.info("became leader");
-  if (callbacks_.on_started_leading) callbacks_.on_started_leading();
-  // Renew until a renewal fails for renew_deadline, or we are stopped.
-  auto last_renew = clock_->now();
-  while (!stopping_.load()) {
-    wait(options_.retry_period);
-    if (stopping_.load()) break;
-    if (try_acquire_or_renew()) {
-      last_renew = clock_->now();
-    } else if (clock_->now() - last_renew >= chrono(options_.renew_deadline)) {
-      log.error("failed to renew the lease within the renew deadline: leadership lost");
-      break;
+    // Acquire.
+    while (!stopping_.load()) {
+      if (try_acquire_or_renew()) break;
+      wait(options_.retry_period);
     }
+    if (stopping_.load()) return;
+    auto last_renew = clock_->now();
+    last_renew_ns_ = last_renew.time_since_epoch().count();
+    leading_ = true;
+    status_gauge_->set(1);
+    log.info("became leader");
+    if (callbacks_.on_started_leading) callbacks_.on_started_leading();
+    // Renew until a renewal fails for renew_deadline, or we are stopped.
+    while (!stopping_.load()) {
+      wait(options_.retry_period);
+      if (stopping_.load()) break;
+      if (try_acquire_or_renew()) {
+        last_renew = clock_->now();
+        last_renew_ns_ = last_renew.time_since_epoch().count();
+      } else if (clock_->now() - last_renew >= chrono(options_.renew_deadline)) {
+        log.error("failed to renew the lease within the renew deadline: leadership lost");
+        break;
+      }
+    }
+    bool released_cleanly = stopping_.load() && options_.release_on_cancel;
+    if (released_cleanly) release();
+    leading_ = false;
+    status_gauge_->set(0);
+    if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
+    if (!options_.campaign_after_loss) return;
+    if (!stopping_.load()) log.info("campaigning again for the lease");
   }
-  bool released_cleanly = stopping_.load() && options_.release_on_cancel;
-  if (released_cleanly) release();
-  leading_ = false;
-  status_gauge_->set(0);
-  if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
 }
 
 bool LeaderElector::try_acquire_or_renew() {
@@ -187,9 +201,12 @@ void LeaderElector::release() {
   if (!got.ok()) return;
   if (api::LeaseView(**got).holder_identity().value_or("") != options_.identity) return;
   api::Object lease(**got);
+  // client-go's release: no holder, a 1 s lease, both times now, the transitions kept.
+  std::string now = micro_time(absl::Now());
   lease.set_string("/spec/holderIdentity", "").IgnoreError();
   lease.set_int("/spec/leaseDurationSeconds", 1).IgnoreError();
-  lease.set_string("/spec/renewTime", micro_time(absl::Now())).IgnoreError();
+  lease.set_string("/spec/acquireTime", now).IgnoreError();
+  lease.set_string("/spec/renewTime", now).IgnoreError();
   auto s = client_.update(ref, lease);
   if (!s.ok())
     log::named("leader-election").warn("releasing the lease failed", "error", s.status());

@@ -142,6 +142,7 @@ absl::Status Manager::start() {
   le.lease_name = options_.leader_election_id;
   le.lease_namespace = options_.leader_election_namespace;
   le.registry = registry_;
+  le.campaign_after_loss = !options_.exit_on_lost_lease;
   LeaderCallbacks cb;
   cb.on_started_leading = [this] { start_leader_work(); };
   cb.on_stopped_leading = [this] {
@@ -149,8 +150,11 @@ absl::Status Manager::start() {
       absl::MutexLock lock(&mu_);
       if (stopped_) return;  // a clean shutdown, not a loss
     }
-    log::named("manager").error("leader election lost");
+    auto log = log::named("manager");
+    log.error("leader election lost: stopping leader-only work");
+    // Another replica may lead soon: nothing is awaited (reconciles see ctx.stop).
     stop_leader_work(absl::ZeroDuration()).IgnoreError();
+    if (!options_.exit_on_lost_lease) log.info("campaigning for the lease again");
     absl::MutexLock lock(&mu_);
     lease_lost_ = true;
     if (options_.exit_on_lost_lease) done_ = true;
@@ -165,21 +169,31 @@ void Manager::start_leader_work() {
   leader_work_running_ = true;
   for (auto& r : runnables_) {
     if (!r.leader_only) continue;
-    if (auto s = r.start(); !s.ok())
+    if (auto s = r.start(); !s.ok()) {
       log::named("manager").error(s, "runnable failed to start", "runnable", r.name);
+      if (error_.ok()) error_ = absl::Status(s.code(), r.name + ": " + std::string(s.message()));
+      done_ = true;
+    }
   }
-  // A controller's start() waits for its cache to sync: one thread each, so the elector's
-  // thread (and other controllers) are not held up.
+  // A controller's start() waits for its cache to sync (and, in a new term, for the previous
+  // term's reconciles to end): one thread each, so the elector's thread (and other
+  // controllers) are not held up.
   for (auto& c : controllers_) {
     starters_.emplace_back([this, ctl = c.get()] {
       absl::Status s = ctl->start();
+      // Cancelled: stopped while starting (shutdown, or the Lease lost meanwhile).
       if (!s.ok() && !absl::IsCancelled(s) && !absl::IsFailedPrecondition(s)) {
         log::named("manager").error(s, "controller failed to start", "controller", ctl->name());
-        absl::MutexLock lock(&mu_);
-        done_ = true;
+        fail(s);
       }
     });
   }
+}
+
+void Manager::fail(absl::Status error) {
+  absl::MutexLock lock(&mu_);
+  if (error_.ok()) error_ = std::move(error);
+  done_ = true;
 }
 
 absl::Status Manager::stop_leader_work(absl::Duration timeout) {
@@ -209,6 +223,7 @@ absl::Status Manager::stop_leader_work(absl::Duration timeout) {
 absl::Status Manager::wait() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(&done_));
+  if (!error_.ok()) return error_;
   if (lease_lost_ && options_.exit_on_lost_lease) return absl::AbortedError("leader election lost");
   return absl::OkStatus();
 }
@@ -260,13 +275,17 @@ absl::Status Manager::run_until_signal() {
     absl::MutexLock lock(&mu_);
     if (done_) break;
   }
-  bool lost;
+  absl::Status ended;
   {
     absl::MutexLock lock(&mu_);
-    lost = lease_lost_ && options_.exit_on_lost_lease;
+    if (!error_.ok()) {
+      ended = error_;
+    } else if (lease_lost_ && options_.exit_on_lost_lease) {
+      ended = absl::AbortedError("leader election lost");
+    }
   }
   absl::Status s = stop();
-  if (lost) return absl::AbortedError("leader election lost");
+  if (!ended.ok()) return ended;
   return s;
 }
 

@@ -1,5 +1,7 @@
 // Leader election with two candidates against one kop::local store: one leader at a time,
-// failover when the leader stops (release) or hangs (lease expiry), and the Lease's fields.
+// failover when the leader stops (release) or hangs (lease expiry), and the Lease's fields —
+// in real time with short durations, and on a FakeClock with the default durations (15 s lease,
+// 10 s renew deadline, 2 s retry) where every bound is checked exactly.
 #include "kop/manager/leader_election.h"
 
 #include <absl/strings/match.h>
@@ -12,6 +14,7 @@
 #include "kop/api/views.h"
 #include "kop/local/local_client.h"
 #include "kop/local/store.h"
+#include "kop/workqueue/clock.h"
 
 namespace kop::manager {
 namespace {
@@ -62,18 +65,26 @@ struct Candidate {
   std::unique_ptr<LeaderElector> elector;
   std::atomic<int> started{0}, stopped{0};
 
-  Candidate(std::shared_ptr<local::Store> store, std::string id) : client(std::move(store)) {
+  // Real time, short durations; or, with `clock`, the default durations on that clock.
+  Candidate(std::shared_ptr<local::Store> store, std::string id,
+            workqueue::FakeClock* clock = nullptr, bool campaign_after_loss = false)
+      : client(std::move(store)) {
     LeaderElectionOptions o;
     o.lease_namespace = "default";
     o.lease_name = "op-lock";
     o.identity = std::move(id);
-    o.lease_duration = absl::Milliseconds(1000);
-    o.renew_deadline = absl::Milliseconds(600);
-    o.retry_period = absl::Milliseconds(100);
+    if (clock == nullptr) {
+      o.lease_duration = absl::Milliseconds(1000);
+      o.renew_deadline = absl::Milliseconds(600);
+      o.retry_period = absl::Milliseconds(100);
+    }
+    o.clock = clock;
+    o.campaign_after_loss = campaign_after_loss;
     o.registry = &registry;
     elector = std::make_unique<LeaderElector>(
         client, o, LeaderCallbacks{[this] { ++started; }, [this] { ++stopped; }, nullptr});
   }
+  ~Candidate() { client.mode = UnreliableClient::kOk; }  // a hung call returns: the join ends
   bool leader() const { return elector->is_leader(); }
 };
 
@@ -164,6 +175,186 @@ TEST(LeaderElection, HungLeaderIsReplacedWithinTheLeaseDuration) {
   ASSERT_TRUE(eventually([&] { return !a.leader(); }, std::chrono::seconds(3)));
   EXPECT_TRUE(b.leader());
   EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "b");
+}
+
+// ---- On a FakeClock, with the default durations ----------------------------------------------
+
+using std::chrono::seconds;
+constexpr auto kRetry = seconds(2);
+
+// Runs `c` and waits for its first attempt to end (it is asleep until the next one).
+void run(Candidate& c) {
+  ASSERT_TRUE(c.elector->run().ok());
+  ASSERT_TRUE(eventually([&] { return c.elector->sleeps() >= 1; }, seconds(5)));
+}
+
+// Steps the clock by one retry period and waits until each of `awake` has made its attempt and
+// gone back to sleep (or ended leading for good), so the next step cannot be missed.
+void tick(workqueue::FakeClock& clock, std::vector<Candidate*> awake) {
+  std::vector<uint64_t> sleeps;
+  std::vector<int> stops;
+  for (Candidate* c : awake) {
+    sleeps.push_back(c->elector->sleeps());
+    stops.push_back(c->stopped);
+  }
+  clock.step(kRetry);
+  for (size_t i = 0; i < awake.size(); ++i) {
+    ASSERT_TRUE(eventually(
+        [&] { return awake[i]->elector->sleeps() > sleeps[i] || awake[i]->stopped > stops[i]; },
+        seconds(5)))
+        << "candidate " << awake[i]->elector->identity() << " did not finish its attempt";
+  }
+}
+
+workqueue::Duration since(workqueue::FakeClock& clock, workqueue::TimePoint t) {
+  return clock.now() - t;
+}
+
+TEST(LeaderElectionFakeClock, HungLeaderIsReplacedWithinTheLeaseDurationOneLeaderAtATime) {
+  workqueue::FakeClock clock;
+  auto store = std::make_shared<local::Store>();
+  Candidate a(store, "a", &clock), b(store, "b", &clock);
+  run(a);
+  ASSERT_TRUE(a.leader());
+  run(b);
+  for (int i = 0; i < 3; ++i) {
+    tick(clock, {&a, &b});
+    ASSERT_TRUE(a.leader());
+    ASSERT_FALSE(b.leader());
+  }
+  // a hangs: from its next attempt on it is stuck in a call — no renewal, no release.
+  a.client.mode = UnreliableClient::kHang;
+  const auto last_renewal = clock.now();
+  bool overlap = false;
+  for (int i = 0; i < 12 && !b.leader(); ++i) {
+    tick(clock, {&b});
+    if (a.leader() && b.leader()) overlap = true;
+    // a claims leadership only within its renew deadline.
+    EXPECT_EQ(a.leader(), since(clock, last_renewal) < seconds(10))
+        << "at " << since(clock, last_renewal).count() << " ns after the last renewal";
+  }
+  ASSERT_TRUE(b.leader());
+  EXPECT_FALSE(overlap);
+  // Not before the lease duration (b cannot know a is gone), and within it plus the time b
+  // needs to notice: at most one retry period to see the last renewal, one to try again.
+  EXPECT_GE(since(clock, last_renewal), seconds(15));
+  EXPECT_LE(since(clock, last_renewal), seconds(15) + 2 * kRetry);
+  EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "b");
+  EXPECT_EQ(api::LeaseView(*lease(*store)).lease_transitions(), 1);
+  EXPECT_EQ(a.stopped.load(), 0);  // a's thread is still stuck in its call
+  // a's call returns: it sees b's Lease and steps down; b stays the leader.
+  a.client.mode = UnreliableClient::kOk;
+  ASSERT_TRUE(eventually([&] { return a.stopped == 1; }, seconds(5)));
+  EXPECT_FALSE(a.leader());
+  tick(clock, {&b});
+  EXPECT_TRUE(b.leader());
+}
+
+TEST(LeaderElectionFakeClock, LeaderThatCannotRenewStepsDownAtTheRenewDeadline) {
+  workqueue::FakeClock clock;
+  auto store = std::make_shared<local::Store>();
+  Candidate a(store, "a", &clock), b(store, "b", &clock);
+  run(a);
+  run(b);
+  tick(clock, {&a, &b});
+  a.client.mode = UnreliableClient::kFail;  // every call of a fails from now on
+  const auto last_renewal = clock.now();
+  std::optional<workqueue::Duration> a_down, b_up;
+  bool overlap = false;
+  for (int i = 0; i < 12 && !b_up; ++i) {
+    std::vector<Candidate*> awake{&b};
+    if (!a_down) awake.push_back(&a);
+    tick(clock, awake);
+    if (a.leader() && b.leader()) overlap = true;
+    if (!a_down && a.stopped == 1) a_down = since(clock, last_renewal);
+    if (!b_up && b.leader()) b_up = since(clock, last_renewal);
+  }
+  ASSERT_TRUE(a_down.has_value());
+  ASSERT_TRUE(b_up.has_value());
+  EXPECT_FALSE(overlap);
+  // a gives up exactly at its renew deadline (its attempts come every 2 s: at 10 s).
+  EXPECT_EQ(*a_down, seconds(10));
+  EXPECT_EQ(a.started.load(), 1);
+  EXPECT_GE(*b_up, seconds(15));
+  EXPECT_LE(*b_up, seconds(15) + 2 * kRetry);
+  // a did not release (it could not reach the API): b took over by expiry.
+  EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "b");
+}
+
+TEST(LeaderElectionFakeClock, StaleLeaseExpiresAfterTheLeaseDurationOnTheCandidatesClock) {
+  workqueue::FakeClock clock;
+  auto store = std::make_shared<local::Store>();
+  {
+    // A Lease left by a replica that died long ago: its old renewTime is not trusted (the
+    // clocks of two machines differ); the candidate waits a full lease duration from now.
+    local::LocalClient c(store);
+    api::Object l("coordination.k8s.io/v1", "Lease");
+    l.set_namespace("default");
+    l.set_name("op-lock");
+    ASSERT_TRUE(l.set_string("/spec/holderIdentity", "ghost").ok());
+    ASSERT_TRUE(l.set_int("/spec/leaseDurationSeconds", 15).ok());
+    ASSERT_TRUE(l.set_string("/spec/renewTime", "2001-01-01T00:00:00.000000Z").ok());
+    ASSERT_TRUE(l.set_int("/spec/leaseTransitions", 4).ok());
+    ASSERT_TRUE(c.create({"coordination.k8s.io", "v1", "leases", {}, "default", {}}, l).ok());
+  }
+  Candidate b(store, "b", &clock);
+  const auto t0 = clock.now();
+  run(b);
+  while (since(clock, t0) < seconds(14)) {
+    tick(clock, {&b});
+    ASSERT_FALSE(b.leader()) << "took a valid Lease after " << since(clock, t0).count() << " ns";
+  }
+  tick(clock, {&b});  // 16 s: more than the 15 s lease duration since b first saw it
+  EXPECT_TRUE(b.leader());
+  api::LeaseView v(*lease(*store));
+  EXPECT_EQ(v.holder_identity(), "b");
+  EXPECT_EQ(v.lease_transitions(), 5);
+  EXPECT_EQ(v.lease_duration_seconds(), 15);
+}
+
+TEST(LeaderElectionFakeClock, CampaignAfterLossLeadsAgainOnceTheLeaseIsFree) {
+  workqueue::FakeClock clock;
+  auto store = std::make_shared<local::Store>();
+  Candidate a(store, "a", &clock, /*campaign_after_loss=*/true), b(store, "b", &clock);
+  run(a);
+  run(b);
+  a.client.mode = UnreliableClient::kFail;
+  for (int i = 0; i < 12 && !b.leader(); ++i) tick(clock, {&a, &b});
+  ASSERT_TRUE(b.leader());
+  EXPECT_EQ(a.stopped.load(), 1);
+  a.client.mode = UnreliableClient::kOk;
+  // b renews: a keeps campaigning without taking it.
+  for (int i = 0; i < 10; ++i) {
+    tick(clock, {&a, &b});
+    ASSERT_FALSE(a.leader());
+    ASSERT_TRUE(b.leader());
+  }
+  b.elector->stop();  // releases
+  EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "");
+  tick(clock, {&a});
+  EXPECT_TRUE(a.leader());
+  EXPECT_EQ(a.started.load(), 2);  // a second term, with its callbacks
+  EXPECT_EQ(a.stopped.load(), 1);
+  EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "a");
+}
+
+TEST(LeaderElection, ReleaseOnStopClearsTheHolderAsClientGoDoes) {
+  auto store = std::make_shared<local::Store>();
+  Candidate a(store, "a");
+  ASSERT_TRUE(a.elector->run().ok());
+  ASSERT_TRUE(eventually([&] { return a.leader(); }, seconds(5)));
+  auto before = api::LeaseView(*lease(*store)).lease_transitions();
+  absl::Time stop_time = absl::Now() - absl::Milliseconds(1);
+  a.elector->stop();
+  api::LeaseView v(*lease(*store));
+  EXPECT_EQ(v.holder_identity().value_or("?"), "");
+  EXPECT_EQ(v.lease_duration_seconds(), 1);
+  EXPECT_EQ(v.lease_transitions(), before);
+  ASSERT_TRUE(v.renew_time().has_value());
+  ASSERT_TRUE(v.acquire_time().has_value());
+  EXPECT_GE(*v.renew_time(), stop_time);
+  EXPECT_EQ(*v.acquire_time(), *v.renew_time());
+  EXPECT_FALSE(a.leader());
 }
 
 }  // namespace

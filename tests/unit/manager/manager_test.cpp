@@ -1,6 +1,8 @@
 // The Manager against kop::local: /readyz before and after the caches sync over real HTTP,
-// /metrics and /healthz, graceful shutdown draining in-flight reconciles, and two managers
-// with leader election where only the leader reconciles and the other takes over.
+// /metrics and /healthz, graceful shutdown draining in-flight reconciles, wait() returning a
+// controller's cache-sync error, and two managers with leader election where only the leader
+// reconciles, the other takes over, and (without exit_on_lost_lease) the one that lost the
+// Lease campaigns again and restarts its leader-only work.
 #include "kop/manager/manager.h"
 
 #include <absl/strings/match.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 
 #include "http_get.h"
+#include "kop/client/errors.h"
 #include "kop/controller/builder.h"
 #include "kop/local/local_client.h"
 #include "kop/local/store.h"
@@ -178,6 +181,177 @@ TEST(Manager, LosingTheLeaseStopsLeaderWorkAndEndsWait) {
   EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
   EXPECT_FALSE(m.is_leader());
   m.stop().IgnoreError();
+}
+
+// A client whose role may not list Secrets (403 Forbidden, as an RBAC rule missing).
+class NoSecretsClient : public local::LocalClient {
+ public:
+  using LocalClient::LocalClient;
+  absl::StatusOr<client::ObjectList> list(const client::ResourceRef& r,
+                                          const client::ListOptions& o) override {
+    if (r.resource == "secrets" || r.kind == "Secret") {
+      return client::forbidden("", "secrets", "",
+                               "User \"system:serviceaccount:default:op\" cannot list resource "
+                               "\"secrets\" in API group \"\" at the cluster scope");
+    }
+    return LocalClient::list(r, o);
+  }
+};
+
+TEST(Manager, WaitReturnsACacheSyncErrorNamingTheKindAndTheVerb) {
+  auto store = std::make_shared<local::Store>();
+  NoSecretsClient client(store);
+  metrics::Registry registry;
+  Manager m(client, {.registry = &registry});
+  controller::ControllerOptions o{.name = "secret-watcher",
+                                  .cache_sync_timeout = absl::Milliseconds(300)};
+  o.registry = &registry;
+  auto c = controller::Builder(m.cache()).for_(kSecret).with_options(o).build(
+      std::make_shared<controller::ReconcilerFunc>(
+          [](const controller::Context&,
+             const controller::Request&) -> absl::StatusOr<controller::Result> {
+            ADD_FAILURE() << "reconciled without a synced cache";
+            return controller::Result{};
+          }));
+  ASSERT_TRUE(c.ok()) << c.status();
+  m.add_controller(std::move(*c));
+  ASSERT_TRUE(m.start().ok());
+  auto t0 = absl::Now();
+  absl::Status s = m.wait();  // ends on the error, without stop()
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(10));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "secret-watcher")) << s;  // the controller
+  EXPECT_TRUE(absl::StrContains(s.message(), "Kind=Secret")) << s;     // the kind
+  EXPECT_TRUE(absl::StrContains(s.message(), "list ")) << s;           // the verb
+  EXPECT_TRUE(absl::StrContains(s.message(), "forbidden")) << s;       // and why
+  EXPECT_TRUE(m.stop().ok());
+  EXPECT_EQ(m.wait().code(), absl::StatusCode::kDeadlineExceeded);  // still the error after stop
+}
+
+TEST(Manager, ALeaderOnlyRunnableThatFailsToStartEndsWaitWithItsError) {
+  auto store = std::make_shared<local::Store>();
+  local::LocalClient client(store);
+  metrics::Registry registry;
+  Manager m(client, {.registry = &registry});
+  m.add_runnable(
+      "webhook-certs", [] { return absl::UnavailableError("no certificate yet"); },
+      [](absl::Duration) { return absl::OkStatus(); }, true);
+  ASSERT_TRUE(m.start().ok());
+  absl::Status s = m.wait();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "webhook-certs: no certificate yet")) << s;
+  m.stop().IgnoreError();
+}
+
+// Forwards to a LocalClient; while `block_leases` is set, Lease calls fail (this replica is cut
+// off from the API for leader election, while its cache keeps working).
+class LeaseGateClient : public local::LocalClient {
+ public:
+  using LocalClient::LocalClient;
+  std::atomic<bool> block_leases{false};
+  absl::StatusOr<api::ObjectPtr> get(const client::ResourceRef& r,
+                                     const client::GetOptions& o) override {
+    if (blocked(r)) return absl::UnavailableError("lease calls blocked");
+    return LocalClient::get(r, o);
+  }
+  absl::StatusOr<api::ObjectPtr> update(const client::ResourceRef& r, const api::Object& obj,
+                                        const client::UpdateOptions& o) override {
+    if (blocked(r)) return absl::UnavailableError("lease calls blocked");
+    return LocalClient::update(r, obj, o);
+  }
+  absl::StatusOr<api::ObjectPtr> create(const client::ResourceRef& r, const api::Object& obj,
+                                        const client::CreateOptions& o) override {
+    if (blocked(r)) return absl::UnavailableError("lease calls blocked");
+    return LocalClient::create(r, obj, o);
+  }
+
+ private:
+  bool blocked(const client::ResourceRef& r) const {
+    return block_leases && r.group == "coordination.k8s.io";
+  }
+};
+
+TEST(Manager, WithoutExitOnLostLeaseItCampaignsAgainAndRestartsLeaderWork) {
+  auto store = std::make_shared<local::Store>();
+  LeaseGateClient client1(store);
+  local::LocalClient client2(store);
+  create_cm(client2, "a");
+  auto options = [](metrics::Registry* r, std::string id) {
+    ManagerOptions o{.leader_election = true, .leader_election_id = "rejoin", .registry = r};
+    o.exit_on_lost_lease = false;
+    o.leader_election_options.identity = std::move(id);
+    o.leader_election_options.lease_duration = absl::Milliseconds(1000);
+    o.leader_election_options.renew_deadline = absl::Milliseconds(600);
+    o.leader_election_options.retry_period = absl::Milliseconds(100);
+    return o;
+  };
+  metrics::Registry r1, r2;
+  std::atomic<int> calls1{0}, calls2{0}, task_starts{0}, task_stops{0};
+  Manager m1(client1, options(&r1, "one"));
+  m1.add_controller(counting_controller(m1, [&] { ++calls1; }));
+  m1.add_runnable(
+      "leader-task",
+      [&] {
+        ++task_starts;
+        return absl::OkStatus();
+      },
+      [&](absl::Duration) {
+        ++task_stops;
+        return absl::OkStatus();
+      },
+      true);
+  ASSERT_TRUE(m1.start().ok());
+  ASSERT_TRUE(eventually([&] { return calls1 == 1 && m1.is_leader(); }));
+  std::atomic<bool> wait_returned{false};
+  absl::Status wait_status;
+  std::thread waiter([&] {
+    wait_status = m1.wait();
+    wait_returned = true;
+  });
+  Manager m2(client2, options(&r2, "two"));
+  m2.add_controller(counting_controller(m2, [&] { ++calls2; }));
+  ASSERT_TRUE(m2.start().ok());
+
+  // m1 can no longer renew: it loses the Lease, m2 takes over; never both at once.
+  client1.block_leases = true;
+  bool overlap = false;
+  ASSERT_TRUE(eventually([&] {
+    if (m1.is_leader() && m2.is_leader()) overlap = true;
+    return m2.is_leader() && calls2 >= 1;
+  }));
+  EXPECT_FALSE(overlap);
+  ASSERT_TRUE(eventually([&] { return task_stops == 1; }));  // m1's leader-only work stopped
+  EXPECT_FALSE(wait_returned.load());                        // but m1 keeps running
+  EXPECT_EQ(m1.readyz().status, 200);                        // its cache included
+  // Changes are reconciled by the new leader only.
+  int calls1_after_loss = calls1;
+  client2
+      .patch(client::ResourceRef::of(kConfigMap, "default", "a"), client::PatchType::kJsonMerge,
+             R"({"metadata":{"annotations":{"x":"1"}}})")
+      .IgnoreError();
+  ASSERT_TRUE(eventually([&] { return calls2 >= 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(calls1.load(), calls1_after_loss);
+
+  // m1 reaches the API again; while m2 renews, m1 only waits.
+  client1.block_leases = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(m1.is_leader());
+  EXPECT_EQ(task_starts.load(), 1);
+  // m2 goes away (releasing the Lease): m1 wins again and restarts its leader-only work,
+  // reconciling every object again.
+  ASSERT_TRUE(m2.stop().ok());
+  ASSERT_TRUE(eventually([&] { return m1.is_leader() && calls1 > calls1_after_loss; }));
+  EXPECT_EQ(task_starts.load(), 2);
+  EXPECT_FALSE(wait_returned.load());
+  // And it reconciles new changes.
+  int before = calls1;
+  create_cm(client2, "b");
+  ASSERT_TRUE(eventually([&] { return calls1 > before; }));
+  EXPECT_TRUE(m1.stop().ok());
+  waiter.join();
+  EXPECT_TRUE(wait_status.ok()) << wait_status;
+  EXPECT_EQ(task_stops.load(), 2);
 }
 
 }  // namespace

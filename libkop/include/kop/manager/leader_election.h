@@ -9,12 +9,19 @@
 // carries the resourceVersion read, so two candidates racing for it cannot both win (409).
 // The leader renews every retry_period; if no renewal succeeded for renew_deadline it gives up
 // leadership (on_stopped_leading) — before lease_duration has passed, so that no other replica
-// can already be leading. stop() of a leader releases the Lease (holder cleared,
-// leaseDurationSeconds 1) when release_on_cancel, so a successor takes it at once.
+// can already be leading. is_leader() turns false as soon as renew_deadline has passed since
+// the last renewal, even while the elector's thread is stuck in a call that does not return
+// (a hung leader): two electors never both answer true when they share a clock's pace.
+// stop() of a leader releases the Lease when release_on_cancel, as client-go's ReleaseOnCancel
+// (holderIdentity cleared, leaseDurationSeconds 1, acquireTime and renewTime now,
+// leaseTransitions kept), so a successor takes it at once.
+// After losing leadership (not after stop()), the elector campaigns again when
+// campaign_after_loss is set (default: it ends, as client-go's Run returns).
 // Metric: leader_election_master_status{name} is 1 while leading, else 0.
 //
-// Threading: run() starts one thread; the callbacks are called on it, in order
-// started -> stopped, at most once each. is_leader() from any thread.
+// Threading: run() starts one thread; the callbacks are called on it, in order started ->
+// stopped (again for each new term with campaign_after_loss), each pair at most once per term.
+// is_leader() and the accessors from any thread.
 #pragma once
 
 #include <absl/base/thread_annotations.h>
@@ -50,6 +57,9 @@ struct LeaderElectionOptions {
   // LeaderElectionReleaseOnCancel is opt-in; kop releases by default so failover is immediate
   // after a clean shutdown).
   bool release_on_cancel = true;
+  // After losing the Lease (a failed renewal, not stop()), campaign again and call the
+  // callbacks again on a new win. Defaults to false (the elector's thread ends).
+  bool campaign_after_loss = false;
   // Time source for the decisions (expiry, deadlines, waits). Defaults to (nullptr means) the
   // real clock. Timestamps written into the Lease always use wall time.
   workqueue::Clock* clock = nullptr;
@@ -78,8 +88,12 @@ class LeaderElector {
   absl::Status run();
   // Stops campaigning; releases the Lease if leading (and release_on_cancel); joins the thread.
   void stop();
-  bool is_leader() const { return leading_.load(); }
+  // Leading, and the last renewal is younger than renew_deadline (see above).
+  bool is_leader() const;
   const std::string& identity() const { return options_.identity; }
+  // How many times the elector's thread has gone to sleep until its next attempt. A test on a
+  // FakeClock steps time once this has grown, so the step cannot be missed.
+  uint64_t sleeps() const { return sleeps_.load(); }
 
  private:
   void loop();
@@ -96,6 +110,9 @@ class LeaderElector {
   metrics::Gauge* status_gauge_;
   std::atomic<bool> leading_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> sleeps_{0};
+  // When the Lease was last taken or renewed, on clock_ (nanoseconds since its epoch).
+  std::atomic<int64_t> last_renew_ns_{0};
   std::thread thread_;
   // What we last saw of the Lease, and when (on our clock) it last changed.
   std::string observed_record_;

@@ -13,16 +13,33 @@
 //   - the leader only (every replica when leader_election is false): controllers and runnables
 //     added with leader_only = true, started when the Lease is won, each on its own thread (a
 //     controller waits for its informers to sync before its first reconcile).
-// Losing the Lease stops leader-only work at once; with exit_on_lost_lease (default, as
-// controller-runtime) wait() then returns Aborted("leader election lost") so the program exits
-// and restarts clean.
+// Losing the Lease (a renewal failing for renew_deadline) stops leader-only work at once (the
+// controllers' reconciles see ctx.stop; none is awaited). Then:
+//   - exit_on_lost_lease = true (default, as controller-runtime): wait() returns
+//     Aborted("leader election lost") so the program exits and restarts clean;
+//   - exit_on_lost_lease = false: the manager stays up (cache, endpoints and all-replica
+//     runnables keep running; wait() does not return) and campaigns for the Lease again; on
+//     winning it, it starts the leader-only work again: each controller first waits for the
+//     reconciles of its previous term to end, then starts with a fresh queue and reconciles
+//     every object again; each leader-only runnable's `start` is called again (after its
+//     `stop`, which got a zero timeout), so it must support being restarted.
+// Errors: a controller that cannot start (its caches did not sync within cache_sync_timeout,
+// e.g. because listing a kind is forbidden) or a leader-only runnable whose start fails ends
+// wait() with that error, as controller-runtime's Start returns it; the error names the
+// controller, the kind and the failing verb ("controller cm: timed out waiting for cache to be
+// synced for Kind /v1, Kind=Secret (last error: list /v1, Kind=Secret: ... forbidden ...)").
 // Endpoints: /metrics (Prometheus text of `registry`), /healthz and /readyz (200 "ok" when every
 // named check passes, else 500 listing "[-]name failed: reason"; ?verbose lists all). /readyz
 // has the check "informer-sync", failing until every informer of the cache has synced (its
 // message names the kinds not synced).
-// Shutdown (stop(), or SIGTERM/SIGINT in run_until_signal): stop intake and drain the
-// controllers' in-flight reconciles within graceful_shutdown_timeout, stop the other runnables,
-// release the Lease, stop the cache and the endpoints. A second signal exits at once (_exit(1)).
+// Shutdown (stop(), or SIGTERM/SIGINT in run_until_signal): stop intake (the controllers'
+// sources; queued requests are dropped) and drain the controllers' in-flight reconciles within
+// graceful_shutdown_timeout (their ctx.stop is requested), stop the other runnables, release
+// the Lease (holderIdentity cleared, leaseDurationSeconds 1, renewTime now) so another replica
+// takes over at once, stop the cache and the endpoints. run_until_signal() then returns OK
+// (DeadlineExceeded when reconciles outlived the timeout). A second SIGTERM/SIGINT while
+// shutting down exits the process at once with status 1 (_exit(1): no drain, no release), as
+// controller-runtime's second signal does os.Exit(1).
 //
 // Threading: add_*() before start(); start()/wait()/stop()/run_until_signal() from one thread
 // (stop() also from any other); accessors from any thread.
@@ -61,7 +78,8 @@ struct ManagerOptions {
   // LeaderElectionOptions (its namespace, name and registry are set from the fields here).
   LeaderElectionOptions leader_election_options;
   // After losing the Lease, wait() returns Aborted (and run_until_signal() returns it). Defaults
-  // to true (controller-runtime exits). False: leader-only work stops, the rest keeps running.
+  // to true (controller-runtime exits). False: leader-only work stops, the rest keeps running,
+  // and the manager campaigns again, restarting leader-only work when it wins (see above).
   bool exit_on_lost_lease = true;
   // host:port of /metrics. Defaults to "" = not served. Port 0 picks one (metrics_port()).
   std::string metrics_address;
@@ -99,12 +117,14 @@ class Manager {
   // Starts the endpoints, the cache, the all-replica runnables and leader election (or the
   // leader-only work at once). Returns after starting (not after sync).
   absl::Status start();
-  // Blocks until stop() or (with exit_on_lost_lease) the loss of the Lease.
+  // Blocks until stop(), a fatal error (returned; see above) or (with exit_on_lost_lease) the
+  // loss of the Lease (Aborted). OK after stop() alone.
   absl::Status wait();
   // Graceful shutdown (see above). DeadlineExceeded when reconciles were still running after
   // graceful_shutdown_timeout. Idempotent.
   absl::Status stop();
-  // start(), then wait for SIGTERM/SIGINT (or a lost Lease), then stop().
+  // start(), then wait for SIGTERM/SIGINT (or what ends wait()), then stop(). Returns the
+  // error that ended the wait, else stop()'s answer.
   absl::Status run_until_signal();
 
   bool is_leader() const;
@@ -124,6 +144,8 @@ class Manager {
   };
   void start_leader_work();
   absl::Status stop_leader_work(absl::Duration timeout);
+  // Records the first fatal error and ends wait().
+  void fail(absl::Status error);
   static HttpResponse run_checks(const std::vector<std::pair<std::string, Check>>& checks,
                                  const std::string& target, std::string_view what);
 
@@ -145,6 +167,7 @@ class Manager {
   bool leader_work_running_ ABSL_GUARDED_BY(mu_) = false;
   bool lease_lost_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> starters_ ABSL_GUARDED_BY(mu_);
 };
 
