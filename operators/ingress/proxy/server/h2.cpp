@@ -7,6 +7,9 @@
 #include "server.h"
 
 namespace kop::proxy::server {
+namespace {
+constexpr size_t kDeflateTableBytes = 1024;
+}  // namespace
 
 class H2Stream final : public Downstream {
  public:
@@ -367,7 +370,15 @@ bool H2Session::start(uint32_t max_streams) {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &H2Session::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &H2Session::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, &H2Session::on_stream_close);
-  int rv = nghttp2_session_server_new(&ng_, cb, this);
+  // A 1 KB HPACK encoder table instead of the 4 KB default: upstream `date` values (one new
+  // one per second) pile up in the table under one name, and nghttp2 compares each new value
+  // against every entry of that name, on every response. A small table keeps that chain short
+  // while the stable fields (server, content-type, small values) stay indexed.
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, kDeflateTableBytes);
+  int rv = nghttp2_session_server_new2(&ng_, cb, this, opt);
+  nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) return false;
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams},
