@@ -9,36 +9,16 @@
 
 #include <atomic>
 
+#include "harness.h"
 #include "kop/controller/builder.h"
-#include "test_env.h"
 
 namespace kop::controller {
 namespace {
 
 using testing::eventually;
+using testing::Harness;
 using testing::kConfigMap;
 using testing::Recorder;
-
-struct Harness {
-  testing::Env env;
-  std::unique_ptr<Controller> controller;
-
-  void build(ControllerOptions options, ReconcilerFunc::Fn fn, std::vector<Predicate> filter = {}) {
-    options.registry = &env.registry;
-    Builder b(env.cache);
-    b.for_(kConfigMap).with_options(std::move(options));
-    for (auto& p : filter) b.with_event_filter(p);
-    auto c = b.build(std::make_shared<ReconcilerFunc>(std::move(fn)));
-    ASSERT_TRUE(c.ok()) << c.status();
-    controller = std::move(*c);
-  }
-  void start() {
-    env.cache.start();
-    auto s = controller->start();
-    ASSERT_TRUE(s.ok()) << s;
-  }
-  std::string metrics() const { return env.registry.expose(); }
-};
 
 TEST(Controller, ReconcilesEveryObjectAfterTheCacheHasSynced) {
   Harness h;

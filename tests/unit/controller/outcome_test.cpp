@@ -7,38 +7,16 @@
 
 #include <atomic>
 
+#include "harness.h"
 #include "kop/controller/builder.h"
 #include "kop/controller/controller.h"
-#include "test_env.h"
 
 namespace kop::controller {
 namespace {
 
 using testing::eventually;
+using testing::Harness;
 using testing::kConfigMap;
-
-struct Harness {
-  testing::Env env;
-  std::unique_ptr<Controller> controller;
-
-  void build(ControllerOptions options, ReconcilerFunc::Fn fn) {
-    options.registry = &env.registry;
-    auto c = Builder(env.cache)
-                 .for_(kConfigMap)
-                 .with_options(std::move(options))
-                 .build(std::make_shared<ReconcilerFunc>(std::move(fn)));
-    ASSERT_TRUE(c.ok()) << c.status();
-    controller = std::move(*c);
-  }
-  void start() {
-    env.cache.start();
-    auto s = controller->start();
-    ASSERT_TRUE(s.ok()) << s;
-  }
-  bool has_metric(const std::string& line) const {
-    return absl::StrContains(env.registry.expose(), line);
-  }
-};
 
 TEST(TerminalError, KeepsCodeAndMessageAndSurvivesRewrapping) {
   absl::Status t = terminal_error(absl::InvalidArgumentError("spec.replicas must be >= 0"));

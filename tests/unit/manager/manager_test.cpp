@@ -58,6 +58,17 @@ std::unique_ptr<controller::Controller> counting_controller(Manager& m, std::fun
   return std::move(*c);
 }
 
+// Leader election on Lease default/`lease` as `id`, with short durations (1 s lease, 600 ms
+// renew deadline, 100 ms retry) so that failover happens within a test.
+ManagerOptions elected(metrics::Registry* r, std::string lease, std::string id) {
+  ManagerOptions o{.leader_election = true, .leader_election_id = std::move(lease), .registry = r};
+  o.leader_election_options.identity = std::move(id);
+  o.leader_election_options.lease_duration = absl::Milliseconds(1000);
+  o.leader_election_options.renew_deadline = absl::Milliseconds(600);
+  o.leader_election_options.retry_period = absl::Milliseconds(100);
+  return o;
+}
+
 TEST(Manager, ReadyzFailsUntilTheCachesSyncAndServesMetrics) {
   auto store = std::make_shared<local::Store>();
   local::LocalClient client(store);
@@ -129,12 +140,7 @@ TEST(Manager, OnlyTheLeaderReconcilesAndTheOtherTakesOver) {
   local::LocalClient client(store);
   create_cm(client, "a");
   auto options = [](metrics::Registry* r, std::string id) {
-    ManagerOptions o{.leader_election = true, .leader_election_id = "test-op", .registry = r};
-    o.leader_election_options.identity = std::move(id);
-    o.leader_election_options.lease_duration = absl::Milliseconds(1000);
-    o.leader_election_options.renew_deadline = absl::Milliseconds(600);
-    o.leader_election_options.retry_period = absl::Milliseconds(100);
-    return o;
+    return elected(r, "test-op", std::move(id));
   };
   metrics::Registry r1, r2;
   std::atomic<int> calls1{0}, calls2{0};
@@ -163,12 +169,7 @@ TEST(Manager, LosingTheLeaseStopsLeaderWorkAndEndsWait) {
   auto store = std::make_shared<local::Store>();
   local::LocalClient client(store);
   metrics::Registry r;
-  ManagerOptions o{.leader_election = true, .leader_election_id = "lost", .registry = &r};
-  o.leader_election_options.identity = "me";
-  o.leader_election_options.lease_duration = absl::Milliseconds(1000);
-  o.leader_election_options.renew_deadline = absl::Milliseconds(600);
-  o.leader_election_options.retry_period = absl::Milliseconds(100);
-  Manager m(client, o);
+  Manager m(client, elected(&r, "lost", "me"));
   ASSERT_TRUE(m.start().ok());
   ASSERT_TRUE(eventually([&] { return m.is_leader(); }));
   // Someone else takes the Lease (an admin, or a partition healed on the other side).
@@ -277,12 +278,8 @@ TEST(Manager, WithoutExitOnLostLeaseItCampaignsAgainAndRestartsLeaderWork) {
   local::LocalClient client2(store);
   create_cm(client2, "a");
   auto options = [](metrics::Registry* r, std::string id) {
-    ManagerOptions o{.leader_election = true, .leader_election_id = "rejoin", .registry = r};
+    ManagerOptions o = elected(r, "rejoin", std::move(id));
     o.exit_on_lost_lease = false;
-    o.leader_election_options.identity = std::move(id);
-    o.leader_election_options.lease_duration = absl::Milliseconds(1000);
-    o.leader_election_options.renew_deadline = absl::Milliseconds(600);
-    o.leader_election_options.retry_period = absl::Milliseconds(100);
     return o;
   };
   metrics::Registry r1, r2;
