@@ -170,6 +170,32 @@ TEST_F(ProxyTls, Http2StreamsToHttp1Upstream) {
   EXPECT_NE(load.out.find("Application protocol: h2"), std::string::npos);
 }
 
+// h2load -D stops at a deadline with streams still in flight, so client connections close
+// while upstream answers for their streams arrive in the same loop turn: the proxy must not
+// touch a closed connection (a flush posted after its deletion was posted crashed it).
+TEST_F(ProxyTls, Http2ClientsLeavingWithStreamsInFlight) {
+  Backend be;
+  std::string cfg = config();
+  std::string from =
+      "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost b\"}}";
+  cfg.replace(cfg.find(from), from.size(),
+              "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
+  cfg.replace(
+      cfg.find("\"clusters\":[]"), 13,
+      "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+  ProxyProcess p(dir_, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  std::string url = "https://127.0.0.1:" + std::to_string(p.port("https")) + "/";
+  for (int i = 0; i < 4; ++i) {
+    auto load =
+        run({"h2load", "-c", "20", "-m", "10", "-D", "1", "-H", "host: b.example.com", url}, 30000);
+    EXPECT_NE(load.out.find("Application protocol: h2"), std::string::npos) << load.out;
+  }
+  // Still serving (a crash would refuse this).
+  auto after = curl(p.port("https"), "b.example.com", {"--http2"});
+  EXPECT_EQ(after.exit_code, 0) << after.err << p.output();
+}
+
 TEST_F(ProxyTls, ProxiesToUpstreamWithForwardedProto) {
   Backend be;
   std::string cfg = config();

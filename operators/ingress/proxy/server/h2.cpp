@@ -405,6 +405,8 @@ void H2Session::schedule_flush() {
     return;
   }
   if (in_input_ || flush_posted_) return;
+  // A closed connection writes nothing, and its deletion may already be posted: no new ref.
+  if (conn_.state_ == ClientConn::State::kClosed) return;
   // One flush per event-loop turn: every stream answered by the upstream reads of this turn
   // goes out in the same write (one TLS record, one send) instead of one per stream event.
   // The posted handler runs after the completions already queued; it holds a connection ref.
