@@ -1,25 +1,31 @@
-// kop-ingress: the Ingress operator. One process holds the control loop (IngressController
-// over libkop caches) and the embedded L7 proxy it configures. Every flag is in docs/ingress.md.
+// kop-ingress: the Ingress operator. One process holds the control loop (IngressController, a
+// libkop controller run by a kop::manager::Manager with leader election for status writes) and
+// the embedded L7 proxy it configures. Every flag is in docs/ingress.md.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "../controllers/ingress_controller.h"
-#include "../controllers/manifest_dir.h"
-#include "health_server.h"
-#include "kop/cache/cache.h"
+#include "absl/time/time.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
 #include "kop/local/local_client.h"
+#include "kop/local/manifest_loader.h"
 #include "kop/local/store.h"
 #include "kop/log/log.h"
+#include "kop/manager/http_server.h"
+#include "kop/manager/manager.h"
 #include "kop/metrics/registry.h"
 #include "kop/proxy/proxy.h"
 #ifdef KOP_INGRESS_HAVE_HTTP_FRONT
@@ -44,7 +50,13 @@ Usage: kop-ingress [flags]
   --watch-ingress-without-class[=true|false]  own Ingresses without class (default true)
   --publish-service NS/NAME    copy this Service's load balancer address into Ingress status
   --publish-address ADDRS      comma-separated IPs/host names for Ingress status instead
-  --leader-elect[=true|false]  leader election for status writes (default true; see docs)
+  --leader-elect[=true|false]  only the Lease holder writes statuses and Events; every replica
+                               serves traffic (default true in a cluster, false with --manifests)
+  --leader-election-namespace NS  namespace of the Lease (default $POD_NAMESPACE, else the
+                               service account's namespace, else default)
+  --leader-election-id NAME    name of the Lease (default kop-ingress-<ingress class>)
+  --leader-election-lease-duration D  (default 15s)  --leader-election-renew-deadline D (10s)
+  --leader-election-retry-period D    (default 2s)   durations as 500ms, 15s, 1m
   --log-format text|json       log line format (default text)
   --log-level LEVEL            error, warn, info, debug, trace (default info)
   --workers N                  proxy worker threads (default: one per core)
@@ -58,7 +70,9 @@ struct Flags {
   std::string ingress_class = "kop";
   bool watch_without_class = true;
   std::string publish_service, publish_address;
-  bool leader_elect = true;
+  std::string leader_elect;  // "" = by mode (cluster: true, --manifests: false)
+  std::string le_namespace, le_id;
+  std::string le_lease_duration = "15s", le_renew_deadline = "10s", le_retry_period = "2s";
   std::string log_format = "text", log_level = "info";
   uint32_t workers = 0;
 };
@@ -74,6 +88,16 @@ int usage_error(const std::string& msg) {
   return 2;
 }
 
+// The namespace a pod runs in: $POD_NAMESPACE (examples/deploy sets it from the downward API),
+// else the service account's namespace file, else "default".
+std::string own_namespace() {
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
+  std::ifstream f("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+  std::string ns;
+  if (f && std::getline(f, ns) && !ns.empty()) return ns;
+  return "default";
+}
+
 absl::StatusOr<kop::proxy::SocketAddress> address(const std::string& text) {
   std::string t = text;
   if (!t.empty() && t[0] == ':') t = "0.0.0.0" + t;
@@ -84,20 +108,25 @@ absl::StatusOr<kop::proxy::SocketAddress> address(const std::string& text) {
 
 int main(int argc, char** argv) {
   Flags f;
-  std::map<std::string, std::string*> strings = {{"kubeconfig", &f.kubeconfig},
-                                                 {"manifests", &f.manifests},
-                                                 {"api-addr", &f.api_addr},
-                                                 {"http-addr", &f.http_addr},
-                                                 {"https-addr", &f.https_addr},
-                                                 {"admin-addr", &f.admin_addr},
-                                                 {"metrics-addr", &f.metrics_addr},
-                                                 {"ingress-class", &f.ingress_class},
-                                                 {"publish-service", &f.publish_service},
-                                                 {"publish-address", &f.publish_address},
-                                                 {"log-format", &f.log_format},
-                                                 {"log-level", &f.log_level}};
-  std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class},
-                                        {"leader-elect", &f.leader_elect}};
+  std::map<std::string, std::string*> strings = {
+      {"kubeconfig", &f.kubeconfig},
+      {"manifests", &f.manifests},
+      {"api-addr", &f.api_addr},
+      {"http-addr", &f.http_addr},
+      {"https-addr", &f.https_addr},
+      {"admin-addr", &f.admin_addr},
+      {"metrics-addr", &f.metrics_addr},
+      {"ingress-class", &f.ingress_class},
+      {"publish-service", &f.publish_service},
+      {"publish-address", &f.publish_address},
+      {"leader-election-namespace", &f.le_namespace},
+      {"leader-election-id", &f.le_id},
+      {"leader-election-lease-duration", &f.le_lease_duration},
+      {"leader-election-renew-deadline", &f.le_renew_deadline},
+      {"leader-election-retry-period", &f.le_retry_period},
+      {"log-format", &f.log_format},
+      {"log-level", &f.log_level}};
+  std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -111,6 +140,13 @@ int main(int argc, char** argv) {
       value = name.substr(eq + 1);
       name.resize(eq);
       has_value = true;
+    }
+    if (name == "leader-elect") {
+      bool on = true;
+      if (has_value && !parse_bool(value, &on))
+        return usage_error("--leader-elect takes true or false");
+      f.leader_elect = on ? "true" : "false";
+      continue;
     }
     if (auto b = bools.find(name); b != bools.end()) {
       if (has_value && !parse_bool(value, b->second))
@@ -166,11 +202,22 @@ int main(int argc, char** argv) {
   auto metrics_address = address(f.metrics_addr);
   if (!metrics_address.ok())
     return usage_error("--metrics-addr: " + std::string(metrics_address.status().message()));
-  if (f.leader_elect)
-    log.info(
-        "leader election is not available yet (it comes with libkop/manager): this "
-        "replica writes statuses and Events as if it were the leader; run one replica or "
-        "pass --leader-elect=false on all but one");
+  bool leader_elect = f.leader_elect.empty() ? f.manifests.empty() : f.leader_elect == "true";
+  kop::manager::LeaderElectionOptions le;
+  for (auto [flag, text, out] :
+       {std::tuple{"lease-duration", &f.le_lease_duration, &le.lease_duration},
+        std::tuple{"renew-deadline", &f.le_renew_deadline, &le.renew_deadline},
+        std::tuple{"retry-period", &f.le_retry_period, &le.retry_period}}) {
+    if (!absl::ParseDuration(*text, out) || *out <= absl::ZeroDuration())
+      return usage_error(std::string("--leader-election-") + flag + ": not a duration: " + *text);
+  }
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') le.identity = pod;
+  le.lease_namespace = f.le_namespace.empty() ? own_namespace() : f.le_namespace;
+  le.lease_name = f.le_id.empty() ? "kop-ingress-" + f.ingress_class : f.le_id;
+  if (leader_elect) {
+    if (absl::Status s = kop::manager::LeaderElector::validate(le); !s.ok())
+      return usage_error("leader election: " + std::string(s.message()));
+  }
 
   // Block the stop signals in every thread; main waits for them with sigwait().
   sigset_t stop_signals;
@@ -181,19 +228,22 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<kop::client::Client> client;
   std::shared_ptr<kop::local::Store> store;
-  std::unique_ptr<kop::ingress::ManifestDir> manifests;
+  std::unique_ptr<kop::local::ManifestLoader> manifests;
   if (!f.manifests.empty()) {
-    store = std::make_shared<kop::local::Store>();
-    client = std::make_shared<kop::local::LocalClient>(store);
-    manifests = std::make_unique<kop::ingress::ManifestDir>(
-        *client, kop::ingress::ManifestDirOptions{f.manifests});
-    absl::Status s = manifests->sync();
-    if (absl::IsNotFound(s)) {
-      log.error(s, "cannot read manifests");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(f.manifests, ec)) {
+      log.error(absl::NotFoundError(f.manifests + ": not a directory"), "cannot read manifests");
       return 1;
     }
-    if (!s.ok()) log.warn("some manifests were not applied", "error", s);
-    manifests->start();
+    store = std::make_shared<kop::local::Store>();
+    client = std::make_shared<kop::local::LocalClient>(store);
+    manifests = std::make_unique<kop::local::ManifestLoader>(
+        store, kop::local::ManifestLoaderOptions{f.manifests});
+    kop::local::SyncReport report = manifests->sync();
+    for (const auto& p : report.problems)
+      log.warn("manifest not applied", "problem", p.to_string());
+    log.info("manifests loaded", "dir", f.manifests, "applied", report.applied);
+    manifests->start();  // follows the directory (polled every 500 ms)
   } else {
     if (!f.api_addr.empty()) return usage_error("--api-addr needs --manifests");
     absl::StatusOr<kop::client::Config> config =
@@ -244,52 +294,69 @@ int main(int argc, char** argv) {
   };
   kop::proxy::Proxy proxy(proxy_options);
 
-  kop::cache::CacheOptions cache_options;
-  kop::ingress::configure_cache(cache_options, options.kinds);
-  kop::cache::Cache cache(*client, cache_options);
-  kop::ingress::IngressController controller(*client, cache, proxy, options);
+  kop::manager::ManagerOptions mo;
+  mo.leader_election = leader_elect;
+  mo.leader_election_id = le.lease_name;
+  mo.leader_election_namespace = le.lease_namespace;
+  mo.leader_election_options = le;
+  // Every replica serves traffic: losing the Lease only stops status writes here (healthz
+  // "leader-election" then fails, so the kubelet restarts the replica as a candidate).
+  mo.exit_on_lost_lease = false;
+  kop::ingress::configure_cache(mo.cache, options.kinds);
+  kop::manager::Manager mgr(*client, mo);
+  kop::ingress::IngressController controller(mgr, proxy, options);
+  // The Manager calls into the controller until it is stopped: stop it first on every way out.
+  struct StopFirst {
+    kop::manager::Manager& mgr;
+    kop::ingress::IngressController& controller;
+    ~StopFirst() {
+      controller.begin_shutdown();
+      mgr.stop().IgnoreError();
+    }
+  } stop_first{mgr, controller};
   if (absl::Status s = controller.setup(); !s.ok()) {
     log.error(s, "cannot set up the controller");
     return 1;
   }
 
-  kop::ingress::HealthServer health({
-      {"/healthz",
-       [] {
-         return kop::ingress::HttpAnswer{200, "text/plain", "ok\n"};
-       }},
-      {"/readyz",
-       [&] {
-         return controller.ready()
-                    ? kop::ingress::HttpAnswer{200, "text/plain", "ok\n"}
-                    : kop::ingress::HttpAnswer{503, "text/plain", "no config applied yet\n"};
-       }},
-      {"/metrics",
-       [&] {
-         return kop::ingress::HttpAnswer{
-             200, std::string(kop::metrics::kExpositionContentType),
-             kop::metrics::default_registry().expose() + proxy.metrics_text()};
-       }},
+  // The Manager's probes, on libkop's HTTP server, with the proxy's metrics after the
+  // registry's (one scrape sees the controller and the data path).
+  std::string metrics_listen = f.metrics_addr;
+  if (!metrics_listen.empty() && metrics_listen[0] == ':')
+    metrics_listen = "0.0.0.0" + metrics_listen;
+  kop::manager::HttpServer probes(metrics_listen);
+  probes.handle("/healthz", [&](const std::string& t) { return mgr.healthz(t); });
+  probes.handle("/readyz", [&](const std::string& t) { return mgr.readyz(t); });
+  probes.handle("/metrics", [&](const std::string&) {
+    return kop::manager::HttpResponse{200, std::string(kop::metrics::kExpositionContentType),
+                                      mgr.registry().expose() + proxy.metrics_text()};
   });
-  if (absl::Status s = health.start(*metrics_address); !s.ok()) {
+  if (absl::Status s = probes.start(); !s.ok()) {
     log.error(s, "cannot serve metrics");
     return 1;
   }
-
-  cache.start();
-  std::thread worker([&] { controller.run(); });
+  if (absl::Status s = mgr.start(); !s.ok()) {
+    log.error(s, "cannot start");
+    return 1;
+  }
   log.info("kop-ingress started", "http", f.http_addr, "https", f.https_addr, "metrics",
            f.metrics_addr, "ingress_class", f.ingress_class, "source",
-           f.manifests.empty() ? std::string("cluster") : "manifests " + f.manifests);
+           f.manifests.empty() ? std::string("cluster") : "manifests " + f.manifests,
+           "leader_elect", leader_elect, "lease",
+           leader_elect ? le.lease_namespace + "/" + le.lease_name : std::string("-"));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  log.info("stopping", "signal", sig);
+  log.info("stopping (a second signal exits at once)", "signal", sig);
+  std::thread([stop_signals] {
+    int again = 0;
+    sigwait(&stop_signals, &again);
+    _exit(1);
+  }).detach();
   if (manifests) manifests->stop();
-  controller.stop();
-  worker.join();
-  cache.stop();
-  health.stop();
+  controller.begin_shutdown();
+  if (absl::Status s = mgr.stop(); !s.ok()) log.warn("graceful shutdown incomplete", "error", s);
+  probes.stop();
   proxy.shutdown();
   return 0;
 }

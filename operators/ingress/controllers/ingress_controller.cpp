@@ -1,4 +1,4 @@
-// IngressController: caches -> model -> render -> proxy, then statuses and Events.
+// IngressController: caches -> model -> render -> proxy, then (leader) statuses and Events.
 #include "ingress_controller.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -11,6 +11,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kop/client/errors.h"
+#include "kop/controller/builder.h"
+#include "kop/controller/handler.h"
+#include "kop/controller/predicate.h"
 #include "kop/log/log.h"
 #include "kop/metrics/registry.h"
 
@@ -100,49 +103,112 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds) {
   options.by_object[kinds.endpoint_slice] = slices;
 }
 
-IngressController::IngressController(client::Client& client, cache::Cache& cache,
-                                     proxy::Proxy& proxy, ControllerOptions options)
-    : client_(client),
-      cache_(cache),
+class IngressController::BuildReconciler : public controller::Reconciler {
+ public:
+  explicit BuildReconciler(IngressController& owner) : owner_(owner) {}
+  absl::StatusOr<controller::Result> reconcile(const controller::Context&,
+                                               const controller::Request&) override {
+    absl::Status s = owner_.reconcile();
+    if (!s.ok()) {
+      logger().error(s, "build failed");
+      return s;  // retried through the controller's rate limiter
+    }
+    return controller::Result{};
+  }
+
+ private:
+  IngressController& owner_;
+};
+
+IngressController::IngressController(manager::Manager& manager, proxy::Proxy& proxy,
+                                     ControllerOptions options)
+    : manager_(manager),
+      client_(manager.client()),
+      cache_(manager.cache()),
       proxy_(proxy),
-      options_(std::move(options)),
-      queue_(workqueue::QueueOptions{"kop_ingress_build"}) {}
+      options_(std::move(options)) {}
 
 IngressController::~IngressController() {
-  stop();
+  if (controller_) stop_controller(absl::ZeroDuration()).IgnoreError();
 }
 
 absl::Status IngressController::setup() {
+  if (controller_) return absl::FailedPreconditionError("IngressController: setup() twice");
+  // Every event of every watched kind asks for the one build.
+  auto to_build = controller::enqueue_requests_from_map_func(
+      [](const api::Object&) { return std::vector<controller::Request>{kBuildRequest}; });
+  controller::ControllerOptions co;
+  co.name = options_.name;
+  co.max_concurrent_reconciles = 1;
+  co.cache_sync_timeout = options_.cache_sync_timeout;
+  co.registry = &manager_.registry();
+  controller::Builder b(cache_);
+  b.named(options_.name)
+      .with_options(co)
+      .with_event_filter(controller::resource_version_changed());  // resyncs change nothing
   const Kinds& k = options_.kinds;
   for (const auto* gvk : {&k.ingress, &k.ingress_class, &k.service, &k.secret, &k.endpoint_slice,
-                          &k.ingress_route, &k.tls_delegation}) {
-    auto informer = cache_.get_informer(*gvk);
-    if (!informer.ok()) return informer.status();
-    auto handler = std::make_shared<cache::EventHandlerFuncs>();
-    auto enqueue = [this] { queue_.add("build"); };
-    handler->add = [enqueue](const api::ObjectPtr&, bool) { enqueue(); };
-    handler->update = [enqueue](const api::ObjectPtr& a, const api::ObjectPtr& b) {
-      if (a != b) enqueue();  // a resync (same object) changes nothing
-    };
-    handler->del = [enqueue](const api::ObjectPtr&, bool) { enqueue(); };
-    (*informer)->add_event_handler(handler);
-  }
-  queue_.add("build");  // an empty cluster still gets its (empty) config and listeners
+                          &k.ingress_route, &k.tls_delegation})
+    b.watches(*gvk, to_build);
+  auto built = b.build(std::make_shared<BuildReconciler>(*this));
+  if (!built.ok()) return built.status();
+  controller_ = std::move(*built);
+  // An empty cluster still gets its (empty) config and listeners: one build after the sync.
+  controller_->queue().add(kBuildRequest);
+
+  manager_.add_runnable(
+      "ingress-build", [this] { return start_controller(); },
+      [this](absl::Duration timeout) { return stop_controller(timeout); }, /*leader_only=*/false);
+  manager_.add_runnable(
+      "ingress-status",
+      [this] {
+        leading_.store(true);
+        logger().info("leading: writing statuses and Events");
+        // Write the statuses now, not at the next change.
+        controller_->queue().add(kBuildRequest);
+        return absl::OkStatus();
+      },
+      [this](absl::Duration) {
+        leading_.store(false);
+        if (!shutting_down_.load()) {
+          lease_lost_.store(true);
+          logger().error("leadership lost: statuses and Events are no longer written here");
+        }
+        return absl::OkStatus();
+      },
+      /*leader_only=*/true);
+  manager_.add_readyz_check("proxy-config", [this]() -> absl::Status {
+    return ready() ? absl::OkStatus() : absl::UnavailableError("no config applied yet");
+  });
+  manager_.add_healthz_check("ingress-controller", [this]() -> absl::Status {
+    absl::MutexLock lock(&start_mu_);
+    return start_status_;
+  });
+  manager_.add_healthz_check("leader-election", [this]() -> absl::Status {
+    return lease_lost() ? absl::UnavailableError("the Lease was lost; restart to campaign again")
+                        : absl::OkStatus();
+  });
   return absl::OkStatus();
 }
 
-void IngressController::run() {
-  while (true) {
-    std::optional<std::string> item = queue_.get();
-    if (!item) return;
-    absl::Status s = build();
-    if (!s.ok()) logger().error(s, "build failed");
-    queue_.done(*item);
-  }
+absl::Status IngressController::start_controller() {
+  // Controller::start() waits for the caches to sync; the Manager wants start() to return at
+  // once, so it runs on its own thread.
+  starter_ = std::thread([this] {
+    absl::Status s = controller_->start();
+    if (!s.ok() && !absl::IsCancelled(s) && !shutting_down_.load()) {
+      logger().error(s, "the ingress controller did not start");
+      absl::MutexLock lock(&start_mu_);
+      start_status_ = s;
+    }
+  });
+  return absl::OkStatus();
 }
 
-void IngressController::stop() {
-  queue_.shutdown();
+absl::Status IngressController::stop_controller(absl::Duration timeout) {
+  absl::Status s = controller_->stop(timeout);
+  if (starter_.joinable()) starter_.join();
+  return s;
 }
 
 absl::StatusOr<std::vector<api::ObjectPtr>> IngressController::list(
@@ -152,7 +218,7 @@ absl::StatusOr<std::vector<api::ObjectPtr>> IngressController::list(
   return informer->list();
 }
 
-absl::Status IngressController::build() {
+absl::Status IngressController::reconcile() {
   auto start = std::chrono::steady_clock::now();
   const Kinds& k = options_.kinds;
   Snapshot snap;
@@ -197,10 +263,11 @@ absl::Status IngressController::build() {
   ready_.store(true);
   m.build_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  if (options_.write_status) {
+  if (leading_.load()) {
     write_ingress_status(snap, model);
     write_route_status(snap, model);
     record_events(model);
+    status_passes_.fetch_add(1);
   }
   return absl::OkStatus();
 }

@@ -1,40 +1,53 @@
-// kop::ingress::IngressController: the control loop of kop-ingress.
+// kop::ingress::IngressController: the control loop of kop-ingress, run by a kop::manager.
 //
-// It watches, through a libkop Cache, Ingress and IngressClass (networking.k8s.io/v1), Service
-// and Secret (v1; Secrets selected server-side with fieldSelector type=kubernetes.io/tls, see
-// configure_cache()), EndpointSlice (discovery.k8s.io/v1, or v1beta1 on older servers),
-// IngressRoute and TLSCertificateDelegation (ingress.kop.dev/v1beta1). Every change of any of
-// them enqueues the one key "build" on a kop::workqueue (deduplicated: a burst of changes makes
-// one build). A build reads the caches into a Snapshot, builds the Model (model.h), renders a
-// proxy::Config (render.h) and applies it to the embedded Proxy only when it differs from the
-// last one applied; the proxy reuses its compiled routing when only clusters (endpoints)
-// changed, so an EndpointSlice change never rebuilds the route table, and new endpoints are
-// live in the same atomic swap as any route that needs them.
-// Then, when write_status is on (the leader; every replica serves traffic): Ingress
-// status.loadBalancer (from --publish-service or --publish-address) on our Ingresses, cleared
-// on Ingresses we stopped owning; IngressRoute status (currentStatus, description, conditions
-// with type Valid and observedGeneration); one Event per rejected object and field.
-// The shape follows controller-runtime's Reconciler (one reconcile of a singleton key) so it
-// moves onto libkop/controller when that exists.
-// Threading: setup() before the cache starts, from the owning thread; run() on one worker
-// thread until stop() (any thread); ready()/builds() from any thread.
+// It watches, through the Manager's Cache, Ingress and IngressClass (networking.k8s.io/v1),
+// Service and Secret (v1; Secrets selected server-side with fieldSelector type=kubernetes.io/tls,
+// see configure_cache()), EndpointSlice (discovery.k8s.io/v1, or v1beta1 on older servers),
+// IngressRoute and TLSCertificateDelegation (ingress.kop.dev/v1beta1). It is a libkop
+// controller::Controller whose sources map every event of any of these kinds to one singleton
+// request (kBuildRequest): the workqueue's dedup makes a burst of changes one build, and a
+// change during a build one more build after it. A build reads the caches into a Snapshot,
+// builds the Model (model.h), renders a proxy::Config (render.h) and applies it to the embedded
+// Proxy only when it differs from the last one applied; the proxy reuses its compiled routing
+// when only clusters (endpoints) changed, so an EndpointSlice change never rebuilds the route
+// table, and new endpoints are live in the same atomic swap as any route that needs them.
+//
+// Every replica builds and applies (the controller is an all-replica runnable of the Manager:
+// every replica serves traffic). Statuses and Events are written by the leader only: a
+// leader-only runnable turns status writing on when this replica wins the Lease (every replica
+// when the Manager has no leader election) and enqueues a build at once, so a new leader writes
+// the statuses without waiting for a change; it turns writing off when leadership ends.
+// Statuses: Ingress status.loadBalancer (from --publish-service or --publish-address) on our
+// Ingresses, cleared on Ingresses we stopped owning; IngressRoute status (currentStatus,
+// description, conditions with type Valid and observedGeneration); one Warning Event per
+// rejected object and field (involvedObject + fieldPath), once per process per distinct message.
+// Probes added to the Manager: readyz "proxy-config" (a config has been applied), healthz
+// "ingress-controller" (the controller started: its caches synced within cache_sync_timeout) and
+// "leader-election" (this replica did not lose the Lease while running: the elector does not
+// campaign again, so a liveness probe restarts the replica to make it a candidate again).
+//
+// Threading: setup() before Manager::start(), from the owning thread; begin_shutdown() from any
+// thread before Manager::stop(); the accessors from any thread. Reconciles run on the
+// controller's single worker thread.
 #pragma once
 
 #include <atomic>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
+#include "kop/controller/controller.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
+#include "kop/manager/manager.h"
 #include "kop/proxy/proxy.h"
-#include "kop/workqueue/queue.h"
 
 namespace kop::ingress {
 
@@ -50,8 +63,11 @@ struct Kinds {
 };
 
 // Adds the per-kind cache settings kop-ingress needs (TLS Secrets only, selected by the
-// server; plural names of the CRDs) to `options`.
+// server; plural names of the CRDs) to `options` (the Manager's ManagerOptions::cache).
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {});
+
+// The one request every event maps to.
+inline const controller::Request kBuildRequest{"", "build"};
 
 struct ControllerOptions {
   Options model;         // class selection; defaults as Options
@@ -61,48 +77,72 @@ struct ControllerOptions {
   std::string publish_service;
   // Addresses (IPs or host names, comma-separated) published instead. Default "".
   std::string publish_address;
-  // Write statuses and Events (the leader). Default true.
-  bool write_status = true;
   // Event source component. Default "kop-ingress".
   std::string component = "kop-ingress";
+  // The libkop controller's name (metrics label, queue name, logs). Default "kop-ingress".
+  std::string name = "kop-ingress";
+  // How long the controller waits for every watched kind to sync before it gives up (healthz
+  // "ingress-controller" then fails). Default 2 minutes (controller-runtime's).
+  absl::Duration cache_sync_timeout = absl::Minutes(2);
 };
 
 class IngressController {
  public:
-  IngressController(client::Client& client, cache::Cache& cache, proxy::Proxy& proxy,
-                    ControllerOptions options);
+  IngressController(manager::Manager& manager, proxy::Proxy& proxy, ControllerOptions options);
   ~IngressController();
+  IngressController(const IngressController&) = delete;
+  IngressController& operator=(const IngressController&) = delete;
 
-  // Creates the informers and registers the handlers.
+  // Builds the libkop controller and registers it with the Manager (all-replica runnable
+  // "ingress-build", leader-only runnable "ingress-status", the probes above). Once, before
+  // Manager::start().
   absl::Status setup();
-  // Processes builds until stop().
-  void run();
-  void stop();
+  // The process is stopping: leadership ending from now on is a release, not a lost Lease.
+  void begin_shutdown() { shutting_down_.store(true); }
+
   // A config has been applied to the proxy at least once.
   bool ready() const { return ready_.load(); }
+  // This replica writes statuses and Events now (it leads, or there is no leader election).
+  bool writing_status() const { return leading_.load(); }
+  // Leadership ended while the process was not stopping.
+  bool lease_lost() const { return lease_lost_.load(); }
   uint64_t builds() const { return builds_.load(); }
   uint64_t applies() const { return applies_.load(); }
-
-  // One build now, on the calling thread (run() calls it; tests may too).
-  absl::Status build();
+  // Status passes (reconciles that wrote or checked the statuses as the leader).
+  uint64_t status_passes() const { return status_passes_.load(); }
 
  private:
+  class BuildReconciler;
+
+  // One reconcile of kBuildRequest: build + apply, then statuses and Events when leading.
+  absl::Status reconcile();
   absl::StatusOr<std::vector<api::ObjectPtr>> list(const api::GroupVersionKind& gvk);
   void write_ingress_status(const Snapshot& snapshot, const Model& model);
   void write_route_status(const Snapshot& snapshot, const Model& model);
   void record_events(const Model& model);
   std::string published_addresses_json(const Snapshot& snapshot) const;
+  absl::Status start_controller();
+  absl::Status stop_controller(absl::Duration timeout);
 
+  manager::Manager& manager_;
   client::Client& client_;
   cache::Cache& cache_;
   proxy::Proxy& proxy_;
   ControllerOptions options_;
-  workqueue::Queue<std::string> queue_;
+  std::unique_ptr<controller::Controller> controller_;
+  std::thread starter_;
+  absl::Mutex start_mu_;
+  absl::Status start_status_ ABSL_GUARDED_BY(start_mu_);
+  // Touched only by the reconciling thread (max_concurrent_reconciles is 1).
   std::optional<proxy::Config> last_applied_;
   std::set<std::string> recorded_events_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> leading_{false};
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> lease_lost_{false};
   std::atomic<uint64_t> builds_{0};
   std::atomic<uint64_t> applies_{0};
+  std::atomic<uint64_t> status_passes_{0};
 };
 
 }  // namespace kop::ingress

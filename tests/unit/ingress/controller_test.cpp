@@ -1,24 +1,31 @@
-// IngressController against kop::local and the real embedded proxy on 127.0.0.1 port 0:
-// objects created through the client become routes served over a real socket; Ingress and
-// IngressRoute statuses and Events are written; the --manifests follower applies, updates and
-// deletes from a directory.
+// IngressController on a kop::manager::Manager against kop::local and the real embedded proxy
+// on 127.0.0.1 port 0. Objects come from a directory followed by libkop/local's ManifestLoader
+// (what --manifests uses): they become routes served over a real socket; Ingress and
+// IngressRoute statuses and Events are written; edits of the files are followed. Two replicas
+// on one store: both serve, only the Lease holder writes status, and when it stops the other
+// takes over within the lease duration, writes status at once and clears it from an Ingress we
+// stop owning.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "../../../operators/ingress/controllers/ingress_controller.h"
-#include "../../../operators/ingress/controllers/manifest_dir.h"
 #include "kop/local/local_client.h"
+#include "kop/local/manifest_loader.h"
 #include "test_util.h"
 
 namespace kop::ingress {
 namespace {
+
+using std::chrono::milliseconds;
 
 std::string http_get(uint16_t port, std::string_view host, std::string_view path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -43,89 +50,135 @@ std::string http_get(uint16_t port, std::string_view host, std::string_view path
   return out.substr(0, out.find("\r\n"));
 }
 
+// Polls `f` every 50 ms for up to `limit`.
 template <typename F>
-bool eventually(F f) {
-  for (int i = 0; i < 100; ++i) {
+bool eventually(F f, milliseconds limit = milliseconds(10000)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
     if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(milliseconds(50));
   }
-  return false;
+  return f();
 }
+
+// The app: a listener on 127.0.0.1 that answers every request 200 "ok".
+class App {
+ public:
+  App() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    listen(fd_, 64);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[4096];
+        recv(c, buf, sizeof buf, 0);
+        const char* resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        send(c, resp, strlen(resp), MSG_NOSIGNAL);
+        close(c);
+      }
+    });
+  }
+  ~App() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// One kop-ingress replica: its proxy, Manager (own cache) and controller, on the shared store.
+struct Replica {
+  proxy::Proxy proxy;
+  std::unique_ptr<manager::Manager> mgr;
+  std::unique_ptr<IngressController> controller;
+  bool stopped = false;
+
+  void start(client::Client& client, const std::string& name, const std::string& publish,
+             bool leader_election) {
+    ControllerOptions o;
+    o.name = "kop-ingress-" + name;
+    o.render.http_address = {"127.0.0.1", 0};
+    o.render.https_address.reset();
+    o.render.admin.enabled = false;
+    o.render.server.workers = 1;
+    o.publish_address = publish;
+    manager::ManagerOptions mo;
+    mo.leader_election = leader_election;
+    mo.leader_election_id = "kop-ingress-test";
+    mo.leader_election_namespace = "default";
+    mo.leader_election_options.identity = name;
+    // Short Lease; not released on stop, so a stopped leader looks like a crashed one and the
+    // other replica must wait for the Lease to expire.
+    mo.leader_election_options.lease_duration = absl::Milliseconds(1000);
+    mo.leader_election_options.renew_deadline = absl::Milliseconds(600);
+    mo.leader_election_options.retry_period = absl::Milliseconds(100);
+    mo.leader_election_options.release_on_cancel = false;
+    mo.exit_on_lost_lease = false;
+    mo.graceful_shutdown_timeout = absl::Seconds(5);
+    configure_cache(mo.cache, o.kinds);
+    mgr = std::make_unique<manager::Manager>(client, mo);
+    controller = std::make_unique<IngressController>(*mgr, proxy, o);
+    ASSERT_TRUE(controller->setup().ok());
+    // Not ready before the caches run and a config is applied.
+    EXPECT_EQ(mgr->readyz().status, 500);
+    ASSERT_TRUE(mgr->start().ok());
+  }
+  void stop() {
+    if (stopped || !mgr) return;
+    stopped = true;
+    controller->begin_shutdown();
+    EXPECT_TRUE(mgr->stop().ok());
+  }
+  ~Replica() {
+    stop();
+    proxy.shutdown(milliseconds(0));
+  }
+  uint16_t port() { return proxy.listener_port("http").value_or(0); }
+};
 
 class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::make_shared<local::Store>();
     client_ = std::make_unique<local::LocalClient>(store_);
-    dir_ =
-        std::filesystem::temp_directory_path() / ("kop-ingress-test-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kop-ingress-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
     for (const char* crd :
          {"ingressroutes.ingress.kop.dev.yaml", "tlscertificatedelegations.ingress.kop.dev.yaml"})
       std::filesystem::copy_file(std::string(KOP_INGRESS_SOURCE_ROOT) + "/crds/" + crd, dir_ / crd);
+    loader_ = std::make_unique<local::ManifestLoader>(
+        store_, local::ManifestLoaderOptions{dir_.string(), milliseconds(50)});
   }
   void TearDown() override {
-    if (controller_) controller_->stop();
-    if (worker_.joinable()) worker_.join();
-    if (cache_) cache_->stop();
-    proxy_.shutdown(std::chrono::milliseconds(0));
+    loader_->stop();
     std::filesystem::remove_all(dir_);
   }
   void write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
   }
-  void start() {
-    ControllerOptions o;
-    o.render.http_address = {"127.0.0.1", 0};
-    o.render.https_address.reset();
-    o.render.admin.enabled = false;
-    o.render.server.workers = 1;
-    o.publish_address = "192.0.2.10,lb.example.com";
-    cache::CacheOptions co;
-    configure_cache(co, o.kinds);
-    cache_ = std::make_unique<cache::Cache>(*client_, co);
-    controller_ = std::make_unique<IngressController>(*client_, *cache_, proxy_, o);
-    ASSERT_TRUE(controller_->setup().ok());
-    cache_->start();
-    worker_ = std::thread([this] { controller_->run(); });
-    ASSERT_TRUE(eventually([&] { return controller_->ready(); }));
+  std::string ingress_ip() {
+    auto o = client_->get(ingress_ref_);
+    if (!o.ok()) return "error";
+    return std::string((*o)->get_string("/status/loadBalancer/ingress/0/ip").value_or(""));
   }
-  uint16_t port() { return proxy_.listener_port("http").value_or(0); }
 
-  std::shared_ptr<local::Store> store_;
-  std::unique_ptr<local::LocalClient> client_;
-  std::filesystem::path dir_;
-  proxy::Proxy proxy_;
-  std::unique_ptr<cache::Cache> cache_;
-  std::unique_ptr<IngressController> controller_;
-  std::thread worker_;
-};
-
-TEST_F(ControllerTest, ManifestsBecomeRoutesStatusesAndEvents) {
-  // The app answers on a real socket: a tiny listener that replies 200.
-  int app = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  ASSERT_EQ(bind(app, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  listen(app, 16);
-  socklen_t len = sizeof a;
-  getsockname(app, reinterpret_cast<sockaddr*>(&a), &len);
-  int app_port = ntohs(a.sin_port);
-  std::atomic<bool> stop{false};
-  std::thread app_thread([&] {
-    while (!stop) {
-      int c = accept(app, nullptr, nullptr);
-      if (c < 0) break;
-      char buf[4096];
-      recv(c, buf, sizeof buf, 0);
-      const char* resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-      send(c, resp, strlen(resp), MSG_NOSIGNAL);
-      close(c);
-    }
-  });
-
-  write("app.yaml", R"(
+  std::string app_yaml(int app_port, std::string_view ingress_class = "kop") {
+    return R"(
 apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: default}
@@ -136,19 +189,39 @@ kind: EndpointSlice
 metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
 addressType: IPv4
 ports: [{name: http, port: )" +
-                        std::to_string(app_port) + R"(}]
+           std::to_string(app_port) + R"(}]
 endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: web, namespace: default}
+metadata:
+  name: web
+  namespace: default
+  annotations: {kubernetes.io/ingress.class: )" +
+           std::string(ingress_class) + R"(}
 spec:
   rules:
   - host: web.example.com
     http:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
-      - {path: /missing, pathType: Prefix, backend: {service: {name: nope, port: {number: 80}}}}
+)";
+  }
+
+  std::shared_ptr<local::Store> store_;
+  std::unique_ptr<local::LocalClient> client_;
+  std::filesystem::path dir_;
+  std::unique_ptr<local::ManifestLoader> loader_;
+  client::ResourceRef ingress_ref_{"networking.k8s.io", "v1",      "ingresses",
+                                   "Ingress",           "default", "web"};
+};
+
+TEST_F(ControllerTest, ManifestsBecomeRoutesStatusesAndEvents) {
+  App app;
+  write(
+      "app.yaml",
+      app_yaml(app.port()) +
+          R"(      - {path: /missing, pathType: Prefix, backend: {service: {name: nope, port: {number: 80}}}}
 ---
 apiVersion: ingress.kop.dev/v1beta1
 kind: IngressRoute
@@ -157,20 +230,23 @@ spec:
   virtualhost: {fqdn: ir.example.com}
   routes: [{match: /, services: [{name: web, port: 80}]}]
 )");
-  ManifestDir manifests(*client_, ManifestDirOptions{dir_.string(), std::chrono::milliseconds(50)});
-  ASSERT_TRUE(manifests.sync().ok());
-  start();
-  manifests.start();
+  local::SyncReport report = loader_->sync();
+  ASSERT_TRUE(report.problems.empty()) << report.problems[0].to_string();
+  Replica r;
+  r.start(*client_, "single", "192.0.2.10,lb.example.com", /*leader_election=*/false);
+  ASSERT_TRUE(eventually([&] { return r.controller->ready(); }));
+  EXPECT_TRUE(eventually([&] { return r.mgr->readyz().status == 200; }));
+  EXPECT_TRUE(r.controller->writing_status());  // no leader election: every replica writes
+  loader_->start();
 
   EXPECT_TRUE(
-      eventually([&] { return http_get(port(), "web.example.com", "/") == "HTTP/1.1 200 OK"; }));
-  EXPECT_EQ(http_get(port(), "ir.example.com", "/x"), "HTTP/1.1 200 OK");
-  EXPECT_EQ(http_get(port(), "web.example.com", "/missing"), "HTTP/1.1 503 Service Unavailable");
-  EXPECT_EQ(http_get(port(), "unknown.example.com", "/"), "HTTP/1.1 404 Not Found");
+      eventually([&] { return http_get(r.port(), "web.example.com", "/") == "HTTP/1.1 200 OK"; }));
+  EXPECT_EQ(http_get(r.port(), "ir.example.com", "/x"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(http_get(r.port(), "web.example.com", "/missing"), "HTTP/1.1 503 Service Unavailable");
+  EXPECT_EQ(http_get(r.port(), "unknown.example.com", "/"), "HTTP/1.1 404 Not Found");
 
-  client::ResourceRef ing{"networking.k8s.io", "v1", "ingresses", "Ingress", "default", "web"};
   EXPECT_TRUE(eventually([&] {
-    auto o = client_->get(ing);
+    auto o = client_->get(ingress_ref_);
     return o.ok() && (*o)->get_string("/status/loadBalancer/ingress/0/ip") == "192.0.2.10" &&
            (*o)->get_string("/status/loadBalancer/ingress/1/hostname") == "lb.example.com";
   }));
@@ -187,26 +263,108 @@ spec:
     if (!events.ok()) return false;
     for (const auto& e : events->items)
       if (e->get_string("/reason") == "ServiceNotFound" &&
-          e->get_string("/involvedObject/name") == "web")
+          e->get_string("/involvedObject/name") == "web" &&
+          e->get_string("/involvedObject/fieldPath").value_or("").find("backend") !=
+              std::string_view::npos)
         return true;
     return false;
   }));
 
-  // Removing the Ingress from the files removes its routes.
+  // A burst of changes makes few builds (deduplicated), and an unchanged config is not
+  // re-applied: touching an unrelated object's labels builds but does not apply.
+  uint64_t applies = r.controller->applies();
+  uint64_t builds = r.controller->builds();
   std::string text = testing::read_file((dir_ / "app.yaml").string());
-  size_t from = text.find("---\napiVersion: networking.k8s.io/v1");
-  size_t to = text.find("---\napiVersion: ingress.kop.dev/v1beta1");
+  std::string labelled = text;
+  labelled.replace(labelled.find("metadata: {name: web, namespace: default}"),
+                   std::strlen("metadata: {name: web, namespace: default}"),
+                   "metadata: {name: web, namespace: default, labels: {x: y}}");
+  write("app.yaml", labelled);
+  EXPECT_TRUE(eventually([&] { return r.controller->builds() > builds; }));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(r.controller->applies(), applies);
+
+  // Removing the Ingress from the files removes its routes; the IngressRoute stays.
+  size_t from = labelled.find("---\napiVersion: networking.k8s.io/v1");
+  size_t to = labelled.find("---\napiVersion: ingress.kop.dev/v1beta1");
   ASSERT_LT(from, to);
-  text.erase(from, to - from);
-  write("app.yaml", text);
+  labelled.erase(from, to - from);
+  write("app.yaml", labelled);
   EXPECT_TRUE(eventually(
-      [&] { return http_get(port(), "web.example.com", "/") == "HTTP/1.1 404 Not Found"; }));
-  EXPECT_EQ(http_get(port(), "ir.example.com", "/"), "HTTP/1.1 200 OK");
-  manifests.stop();
-  stop = true;
-  shutdown(app, SHUT_RDWR);
-  close(app);
-  app_thread.join();
+      [&] { return http_get(r.port(), "web.example.com", "/") == "HTTP/1.1 404 Not Found"; }));
+  EXPECT_EQ(http_get(r.port(), "ir.example.com", "/"), "HTTP/1.1 200 OK");
+  EXPECT_GT(r.controller->applies(), applies);
+
+  // Deleting the file deletes its objects.
+  std::filesystem::remove(dir_ / "app.yaml");
+  EXPECT_TRUE(eventually(
+      [&] { return http_get(r.port(), "ir.example.com", "/") == "HTTP/1.1 404 Not Found"; }));
+  loader_->stop();
+  r.stop();
+}
+
+TEST_F(ControllerTest, TwoReplicasBothServeOnlyTheLeaderWritesStatusAndFailover) {
+  App app;
+  write("app.yaml", app_yaml(app.port()));
+  ASSERT_TRUE(loader_->sync().problems.empty());
+  loader_->start();
+
+  Replica a, b;
+  a.start(*client_, "replica-a", "192.0.2.1", /*leader_election=*/true);
+  // a takes the free Lease first; b then waits as a candidate.
+  ASSERT_TRUE(eventually([&] { return a.mgr->is_leader(); }));
+  b.start(*client_, "replica-b", "192.0.2.2", /*leader_election=*/true);
+
+  // Both proxies get the config and serve.
+  EXPECT_TRUE(
+      eventually([&] { return http_get(a.port(), "web.example.com", "/") == "HTTP/1.1 200 OK"; }));
+  EXPECT_TRUE(
+      eventually([&] { return http_get(b.port(), "web.example.com", "/") == "HTTP/1.1 200 OK"; }));
+  EXPECT_TRUE(eventually([&] { return b.mgr->readyz().status == 200; }));
+
+  // Only the leader writes: the status carries a's address, b never wrote anything.
+  EXPECT_TRUE(eventually([&] { return ingress_ip() == "192.0.2.1"; }));
+  EXPECT_TRUE(a.controller->writing_status());
+  // A change that both replicas build: b still does not write.
+  uint64_t b_builds = b.controller->builds();
+  write("app.yaml", app_yaml(app.port()) +
+                        "      - {path: /v2, pathType: Prefix, backend: {service: {name: web, "
+                        "port: {number: 80}}}}\n");
+  EXPECT_TRUE(eventually([&] { return b.controller->builds() > b_builds; }));
+  EXPECT_TRUE(eventually(
+      [&] { return http_get(b.port(), "web.example.com", "/v2") == "HTTP/1.1 200 OK"; }));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_FALSE(b.mgr->is_leader());
+  EXPECT_FALSE(b.controller->writing_status());
+  EXPECT_EQ(b.controller->status_passes(), 0u);
+  EXPECT_EQ(ingress_ip(), "192.0.2.1");
+
+  // The leader stops without releasing the Lease (as if it crashed): b takes over once the
+  // Lease expires (1 s) and writes its status at once, with no object changing.
+  a.stop();
+  auto stopped_at = std::chrono::steady_clock::now();
+  EXPECT_FALSE(b.mgr->is_leader()) << "the Lease was not released: b must wait for its expiry";
+  ASSERT_TRUE(eventually([&] { return b.mgr->is_leader(); }, milliseconds(5000)));
+  auto took = std::chrono::steady_clock::now() - stopped_at;
+  EXPECT_LE(took, milliseconds(1000 + 500)) << "lease 1 s + retry 100 ms + slack";
+  EXPECT_TRUE(eventually([&] { return ingress_ip() == "192.0.2.2"; }, milliseconds(3000)));
+  EXPECT_TRUE(b.mgr->is_leader());
+  EXPECT_TRUE(b.controller->writing_status());
+  EXPECT_FALSE(b.controller->lease_lost());
+  EXPECT_EQ(b.mgr->healthz().status, 200);
+  // b still serves.
+  EXPECT_EQ(http_get(b.port(), "web.example.com", "/"), "HTTP/1.1 200 OK");
+
+  // An Ingress we stop owning (another class) loses its routes and the address we published.
+  write("app.yaml", app_yaml(app.port(), "other"));
+  EXPECT_TRUE(eventually(
+      [&] { return http_get(b.port(), "web.example.com", "/") == "HTTP/1.1 404 Not Found"; }));
+  EXPECT_TRUE(eventually([&] { return ingress_ip() == ""; }));
+  auto o = client_->get(ingress_ref_);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ((*o)->at("/status/loadBalancer/ingress"), nullptr);
+  loader_->stop();
+  b.stop();
 }
 
 }  // namespace
