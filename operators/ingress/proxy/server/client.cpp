@@ -204,9 +204,10 @@ bool ClientConn::tls_decrypt() {
     int r = SSL_read(ssl_, in_.end(), static_cast<int>(in_.free()));
     if (r > 0) {
       in_.wpos += static_cast<size_t>(r);
-      // All ciphertext consumed and nothing left of the record: another SSL_read could only
-      // fail with WANT_READ, so skip that call and its error lookup.
-      if (raw_.size() == 0 && SSL_pending(ssl_) == 0) break;
+      // All ciphertext consumed and nothing buffered inside OpenSSL (read-ahead bytes or the
+      // rest of a record): another SSL_read could only fail with WANT_READ, so skip that call
+      // and its error lookup.
+      if (raw_.size() == 0 && !SSL_has_pending(ssl_)) break;
       continue;
     }
     int e = SSL_get_error(ssl_, r);

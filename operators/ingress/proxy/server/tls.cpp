@@ -137,6 +137,9 @@ absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion mi
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read-ahead: a record is pulled from the connection's buffer in one BIO read instead of
+  // two (header, then body). tls_decrypt() checks SSL_has_pending() for what is buffered.
+  SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   static const unsigned char kSid[] = "kop-proxy";
   SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
