@@ -104,6 +104,25 @@ HeaderKind classify(std::string_view n) {
   return HeaderKind::kOther;
 }
 
+// Skips field-value bytes (kT.value) in [p, end): eight at a time while a word holds none of
+// the bytes that end or break a value (controls below 0x20, HTAB included, and DEL), then one at
+// a time; the same stopping byte as the per-byte loop alone, in about a quarter of the steps.
+inline const char* skip_value_bytes(const char* p, const char* end) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;  // some byte < 0x20
+    uint64_t x = w ^ (0x7f * kOnes);
+    uint64_t del = (x - kOnes) & ~x & kHigh;  // some byte == 0x7f
+    if (below_space | del) break;
+    p += 8;
+  }
+  while (p < end && kT.value[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
 inline std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -126,7 +145,7 @@ const char* parse_fields(const char* base, const char* p, const char* end, Head*
     std::string_view n(name, p - name);
     ++p;
     const char* v = p;
-    while (p < end && kT.value[static_cast<unsigned char>(*p)]) ++p;
+    p = skip_value_bytes(p, end);
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return "invalid character in field value";
     std::string_view value = trim_ows(std::string_view(v, p - v));
     p += 2;

@@ -104,6 +104,23 @@ TEST(Http1Request, RejectsObsFoldAndBadFieldSyntax) {
   EXPECT_EQ(parse("GET / HTTP/1.1\nHost: a\r\n\r\n").status, 400);
 }
 
+// Values are scanned eight bytes at a time: a bad byte at every offset of a long value (and in
+// the short tail) must still be found, and tabs and obs-text inside long values still pass.
+TEST(Http1Request, LongValuesRejectBadBytesAtAnyOffset) {
+  for (char bad : {'\x01', '\x7f', '\n', '\0'}) {
+    for (size_t at = 0; at < 37; ++at) {
+      std::string v(37, 'v');
+      v[at] = bad;
+      auto p = parse("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + v + "\r\n\r\n");
+      EXPECT_EQ(p.status, 400) << "byte " << int(bad) << " at " << at;
+    }
+  }
+  std::string ok = "a\tb c\x80\xff" + std::string(40, 'x') + "\t" + std::string(9, 'y');
+  auto p = parse("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + ok + "\r\n\r\n");
+  ASSERT_TRUE(p.ok) << p.status;
+  EXPECT_EQ(p.head.headers[1].value, ok);
+}
+
 TEST(Http1Request, RequiresExactlyOneHostOnHttp11) {
   EXPECT_EQ(parse("GET / HTTP/1.1\r\n\r\n").status, 400);
   EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
