@@ -2,6 +2,7 @@
 // (with retries), and hands the response to the Downstream.
 #include <sys/uio.h>
 
+#include <cassert>
 #include <cstring>
 
 #include "server.h"
@@ -56,15 +57,9 @@ bool mutation_drops(std::string_view name, const HeaderMutation& m) {
   return name_in(name, m.remove) || name_in(name, m.set);
 }
 
-void append_num(std::string& out, uint64_t v) {
-  char b[24];
-  out.append(b, h1::to_dec(v, b));
-}
-
-void append_request_id(std::string& out, uint64_t a, uint64_t b) {
-  // UUID version 4 text form.
+// Writes the 36 characters of a request id (UUID version 4 text form) at u.
+void format_request_id(char* u, uint64_t a, uint64_t b) {
   static const char kHex[] = "0123456789abcdef";
-  char u[36];
   uint64_t hi = (a & 0xffffffffffff0fffull) | 0x4000ull;
   uint64_t lo = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
   int k = 0;
@@ -76,8 +71,46 @@ void append_request_id(std::string& out, uint64_t a, uint64_t b) {
     u[k++] = kHex[byte >> 4];
     u[k++] = kHex[byte & 15];
   }
-  out.append(u, 36);
 }
+
+// Writes the bulk of a head through a raw cursor: the caller sizes the string once to an upper
+// bound, so each of the many small pieces costs one inlined copy instead of a capacity check and
+// a call per std::string::append. done() trims the string to what was written.
+class HeadWriter {
+ public:
+  HeadWriter(std::string& out, size_t bound) : out_(out) {
+    size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
+  }
+  void put(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void field(std::string_view name, std::string_view value) {
+    put(name);
+    put(": ");
+    put(value);
+    put("\r\n");
+  }
+  void num(uint64_t v) { p_ += h1::to_dec(v, p_); }
+  void request_id(uint64_t a, uint64_t b) {
+    format_request_id(p_, a, b);
+    p_ += 36;
+  }
+  void done() {
+    assert(p_ <= out_.data() + out_.size() && "head bound too small");
+    out_.resize(static_cast<size_t>(p_ - out_.data()));
+  }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+// Slack of a head's upper bound for the fields the proxy adds (forwarding headers, request id,
+// framing, upgrade, service time: about 220 bytes at most) besides the variable parts counted.
+constexpr size_t kAddedFieldsBound = 320;
 
 }  // namespace
 
@@ -303,6 +336,11 @@ void Exchange::send_request_head() {
     if (!h.query.empty()) o.append("?").append(h.query);
   }
   o.append(" HTTP/1.1\r\n");
+  size_t bound = kAddedFieldsBound + req_.client_ip.size() + h.host.size() + h.upgrade.size() +
+                 upstream_address_view().size();
+  for (uint32_t i = 0; i < h.header_count; ++i)
+    bound += h.headers[i].name.size() + h.headers[i].value.size() + 6;  // ": ", CRLF or ", "
+  HeadWriter w(o, bound);
   for (uint32_t i = 0; i < h.header_count; ++i) {
     const h1::Header& f = h.headers[i];
     if (f.kind != h1::HeaderKind::kOther && f.kind != h1::HeaderKind::kHost &&
@@ -312,41 +350,44 @@ void Exchange::send_request_head() {
     if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
     if (f.kind == h1::HeaderKind::kXRequestId && static_cast<int>(i) != h.request_id_index)
       continue;
-    o.append(f.name).append(": ").append(f.value).append("\r\n");
+    w.field(f.name, f.value);
   }
-  if (h.host_index < 0) o.append("host: ").append(upstream_address_view()).append("\r\n");
-  o.append("x-forwarded-for: ");
+  if (h.host_index < 0) w.field("host", upstream_address_view());
+  w.put("x-forwarded-for: ");
   if (h.xff_index >= 0) {
     // Every X-Forwarded-For value, in order, then the client.
     bool first = true;
     for (uint32_t i = 0; i < h.header_count; ++i) {
       if (h.headers[i].kind != h1::HeaderKind::kXForwardedFor) continue;
-      if (!first) o.append(", ");
-      o.append(h.headers[i].value);
+      if (!first) w.put(", ");
+      w.put(h.headers[i].value);
       first = false;
     }
-    o.append(", ");
+    w.put(", ");
   }
-  o.append(req_.client_ip).append("\r\n");
-  o.append(req_.tls ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n");
-  if (!h.host.empty()) o.append("x-forwarded-host: ").append(h.host).append("\r\n");
+  w.put(req_.client_ip);
+  w.put("\r\n");
+  w.put(req_.tls ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n");
+  if (!h.host.empty()) w.field("x-forwarded-host", h.host);
   if (h.request_id_index < 0) {
-    o.append("x-request-id: ");
-    append_request_id(o, worker_.random(), worker_.random());
-    o.append("\r\n");
+    w.put("x-request-id: ");
+    w.request_id(worker_.random(), worker_.random());
+    w.put("\r\n");
   }
   if (req_.upgrade_websocket) {
-    o.append("connection: upgrade\r\nupgrade: ").append(h.upgrade).append("\r\n");
+    w.put("connection: upgrade\r\n");
+    w.field("upgrade", h.upgrade);
   }
   request_chunked_ = false;
   if (h.chunked) {
-    o.append("transfer-encoding: chunked\r\n");
+    w.put("transfer-encoding: chunked\r\n");
     request_chunked_ = true;
   } else if (h.content_length > 0 || (h.content_length == 0 && !h.is_get_like)) {
-    o.append("content-length: ");
-    append_num(o, static_cast<uint64_t>(h.content_length));
-    o.append("\r\n");
+    w.put("content-length: ");
+    w.num(static_cast<uint64_t>(h.content_length));
+    w.put("\r\n");
   }
+  w.done();
   if (mutate) {
     append_mutation(o, rm);
     append_mutation(o, vm);
@@ -502,15 +543,20 @@ void Exchange::handle_response_head() {
   bool mutate = !rm.empty() || !vm.empty();
   std::string& o = head_buf_;
   o.clear();
+  size_t bound = kAddedFieldsBound;
+  for (uint32_t i = 0; i < rhead_.header_count; ++i)
+    bound += rhead_.headers[i].name.size() + rhead_.headers[i].value.size() + 4;
+  HeadWriter w(o, bound);
   for (uint32_t i = 0; i < rhead_.header_count; ++i) {
     const h1::Header& f = rhead_.headers[i];
     if (h1::is_hop_by_hop(f.kind)) continue;
     if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
-    o.append(f.name).append(": ").append(f.value).append("\r\n");
+    w.field(f.name, f.value);
   }
-  o.append("x-kop-upstream-service-time: ");
-  append_num(o, upstream_ms_);
-  o.append("\r\n");
+  w.put("x-kop-upstream-service-time: ");
+  w.num(upstream_ms_);
+  w.put("\r\n");
+  w.done();
   if (mutate) {
     append_mutation(o, rm);
     append_mutation(o, vm);
