@@ -168,8 +168,11 @@ class ControllerTest : public ::testing::Test {
     loader_->stop();
     std::filesystem::remove_all(dir_);
   }
+  // Atomically (write + rename), so the loader's poll never reads a half-written file.
   void write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
+    std::filesystem::path tmp = dir_ / (name + ".tmp");
+    std::ofstream(tmp) << text;
+    std::filesystem::rename(tmp, dir_ / name);
   }
   std::string ingress_ip() {
     auto o = client_->get(ingress_ref_);
@@ -365,6 +368,45 @@ TEST_F(ControllerTest, TwoReplicasBothServeOnlyTheLeaderWritesStatusAndFailover)
   EXPECT_EQ((*o)->at("/status/loadBalancer/ingress"), nullptr);
   loader_->stop();
   b.stop();
+}
+
+TEST_F(ControllerTest, LosingTheLeaseStopsStatusWritesKeepsServingAndFailsHealthz) {
+  App app;
+  write("app.yaml", app_yaml(app.port()));
+  ASSERT_TRUE(loader_->sync().problems.empty());
+  Replica a;
+  a.start(*client_, "replica-a", "192.0.2.1", /*leader_election=*/true);
+  ASSERT_TRUE(eventually([&] { return ingress_ip() == "192.0.2.1"; }));
+  EXPECT_EQ(a.mgr->healthz().status, 200);
+
+  // Another holder takes the Lease behind a's back: a cannot renew, gives up after the renew
+  // deadline (600 ms), stops writing and reports it on /healthz, but keeps serving.
+  client::ResourceRef lease{"coordination.k8s.io", "v1", "leases", "Lease", "default",
+                            "kop-ingress-test"};
+  ASSERT_TRUE(eventually([&] {
+    auto got = client_->get(lease);
+    if (!got.ok()) return false;
+    api::Object next(**got);
+    if (!next.set_string("/spec/holderIdentity", "intruder").ok()) return false;
+    if (!next.set_int("/spec/leaseDurationSeconds", 60).ok()) return false;
+    return client_->update(lease, next).ok();
+  }));
+  ASSERT_TRUE(eventually([&] { return a.controller->lease_lost(); }, milliseconds(5000)));
+  EXPECT_FALSE(a.controller->writing_status());
+  EXPECT_EQ(a.mgr->healthz().status, 500);
+  EXPECT_NE(a.mgr->healthz("/healthz?verbose").body.find("[-]leader-election failed"),
+            std::string::npos);
+  // Not the leader any more: a change is served but not written into the status.
+  write("app.yaml", app_yaml(app.port()) +
+                        "      - {path: /v2, pathType: Prefix, backend: {service: {name: web, "
+                        "port: {number: 80}}}}\n");
+  loader_->sync();
+  EXPECT_TRUE(eventually(
+      [&] { return http_get(a.port(), "web.example.com", "/v2") == "HTTP/1.1 200 OK"; }));
+  uint64_t passes = a.controller->status_passes();
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(a.controller->status_passes(), passes);
+  a.stop();
 }
 
 }  // namespace
