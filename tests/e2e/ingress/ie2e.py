@@ -133,7 +133,7 @@ class Env:
                 p.send_signal(signal.SIGTERM)
         for name, p in reversed(self.procs):
             try:
-                p.wait(5)
+                p.wait(15)  # a sanitizer build's leak check at exit takes a while
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
@@ -348,18 +348,24 @@ def main(test):
             print(f"SKIP: {tool} not installed")
             return 77
     env = Env(sys.argv[1], os.path.basename(sys.argv[0]).split(".")[0])
+    rc = 1
     try:
         test(env)
-        say("PASS")
-        return 0
+        rc = 0
     except Failure as e:
         env.failed = True
         say(f"FAIL: {e}")
-        return 1
     except Exception:
         env.failed = True
         import traceback
         traceback.print_exc()
-        return 1
     finally:
         env.close()
+    # A kop process that crashed or exited non-zero at the end (sanitizer reports included)
+    # fails the test even when every check passed.
+    if rc == 0 and env.failed:
+        say("FAIL: a kop process did not exit cleanly")
+        rc = 1
+    if rc == 0:
+        say("PASS")
+    return rc
