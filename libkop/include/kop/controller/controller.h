@@ -109,6 +109,7 @@ class Controller {
   workqueue::RateLimitingQueue<Request>& queue();
   // Reconciles in progress now.
   int active_workers() const { return active_.load(); }
+  // Between a start() (from its beginning, while it waits for the sync) and the next stop().
   bool started() const;
 
  private:
