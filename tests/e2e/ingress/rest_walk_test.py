@@ -2,8 +2,9 @@
 """The hello-pks walk over the REST transport: kop-ingress --kubeconfig pointing at kop-local's
 HTTP front (not --manifests), the tutorial objects applied with kubectl, then the tutorial's curl
 commands: 404 for an unknown host, 200 from both backends with Host hello-pks.example.com,
-`curl -k --http2` over HTTPS answered with HTTP/2 200, and status.loadBalancer set from
---publish-address. Finally the Ingress is deleted with kubectl and the host answers 404.
+`curl -k --http2` over HTTPS answered with HTTP/2 200 (and `--http1.1` with HTTP/1.1 200),
+and status.loadBalancer set from --publish-address. Finally the Ingress is deleted with kubectl
+and the host answers 404.
 
   rest_walk_test.py BUILD_DIR
 """
@@ -88,6 +89,11 @@ def test(env):
     check(rc == 0 and version == "2" and '"pod":"hello-pks-' in body,
           f"https GET: rc={rc} version={version!r} body={body!r} {err}")
     say("curl -k --http2 https -> HTTP/2 200")
+    rc, out, err = curl("-k", "--http1.1", "--resolve", resolve, "-w", "\n%{http_version}", url)
+    body, version = out.rsplit("\n", 1) if "\n" in out else (out, "")
+    check(rc == 0 and version == "1.1" and '"pod":"hello-pks-' in body,
+          f"https HTTP/1.1: rc={rc} version={version!r} body={body!r} {err}")
+    say("curl -k --http1.1 https -> 200 over HTTP/1.1")
 
     def lb():
         got = api.get("Ingress", "default", "hello-pks")
