@@ -34,6 +34,19 @@ class ProxyTls : public ::testing::Test {
            "],\"clusters\":[],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{\"workers\":"
            "2}}";
   }
+  // config() with vhost b forwarded to `be` (cluster "be") instead of its direct response.
+  std::string config_to_backend(const Backend& be) {
+    std::string cfg = config();
+    std::string from =
+        "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost "
+        "b\"}}";
+    cfg.replace(cfg.find(from), from.size(),
+                "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
+    cfg.replace(
+        cfg.find("\"clusters\":[]"), 13,
+        "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+    return cfg;
+  }
   CmdResult s_client(uint16_t port, const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {"openssl", "s_client", "-connect",
                                      "127.0.0.1:" + std::to_string(port)};
@@ -142,14 +155,7 @@ TEST_F(ProxyTls, Http2StreamsToHttp1Upstream) {
     if (q.target == "/chunked") r.chunked = true;
     return r;
   });
-  std::string cfg = config();
-  std::string from =
-      "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost b\"}}";
-  cfg.replace(cfg.find(from), from.size(),
-              "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
-  cfg.replace(
-      cfg.find("\"clusters\":[]"), 13,
-      "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+  std::string cfg = config_to_backend(be);
   ProxyProcess p(dir_, cfg);
   ASSERT_TRUE(p.started()) << p.output();
   dir_.write("body.bin", std::string(200000, 'q'));
@@ -175,14 +181,7 @@ TEST_F(ProxyTls, Http2StreamsToHttp1Upstream) {
 // touch a closed connection (a flush posted after its deletion was posted crashed it).
 TEST_F(ProxyTls, Http2ClientsLeavingWithStreamsInFlight) {
   Backend be;
-  std::string cfg = config();
-  std::string from =
-      "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost b\"}}";
-  cfg.replace(cfg.find(from), from.size(),
-              "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
-  cfg.replace(
-      cfg.find("\"clusters\":[]"), 13,
-      "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+  std::string cfg = config_to_backend(be);
   ProxyProcess p(dir_, cfg);
   ASSERT_TRUE(p.started()) << p.output();
   std::string url = "https://127.0.0.1:" + std::to_string(p.port("https")) + "/";
@@ -198,15 +197,7 @@ TEST_F(ProxyTls, Http2ClientsLeavingWithStreamsInFlight) {
 
 TEST_F(ProxyTls, ProxiesToUpstreamWithForwardedProto) {
   Backend be;
-  std::string cfg = config();
-  // Route vhost b to the backend instead of the direct response.
-  std::string from =
-      "{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,\"body\":\"vhost b\"}}";
-  cfg.replace(cfg.find(from), from.size(),
-              "{\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}");
-  cfg.replace(
-      cfg.find("\"clusters\":[]"), 13,
-      "\"clusters\":[{\"name\":\"be\",\"endpoints\":[{\"address\":\"" + be.address() + "\"}]}]");
+  std::string cfg = config_to_backend(be);
   ProxyProcess p(dir_, cfg);
   ASSERT_TRUE(p.started()) << p.output();
   auto r = curl(p.port("https"), "b.example.com", {});
