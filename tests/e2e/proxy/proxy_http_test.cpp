@@ -592,5 +592,36 @@ TEST_F(ProxySmuggling, IdleKeepAliveIsClosed) {
   ::close(fd);
 }
 
+// HTTP/2 (prior knowledge): the client sends one request and then nothing, not even a SETTINGS
+// ack, so the stream's end (the response) comes after the connection's last read. The idle
+// timeout must still start then and close the connection.
+TEST_F(ProxySmuggling, IdleHttp2ConnectionIsClosedAfterItsLastStream) {
+  TempDir d2;
+  ProxyProcess p(d2,
+                 config(forward_all(), cluster("be", {be_->address()}), "\"idle_timeout_ms\":300"));
+  ASSERT_TRUE(p.started());
+  int fd = connect_to(p.port("http"));
+  std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  out += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);  // empty SETTINGS
+  // HEADERS, stream 1, END_STREAM|END_HEADERS: GET http / with :authority "a" (HPACK).
+  const std::string block = std::string(
+      "\x82\x86\x84\x01\x01"
+      "a",
+      6);
+  out +=
+      std::string("\x00\x00", 2) + char(block.size()) + std::string("\x01\x05\x00\x00\x00\x01", 6);
+  out += block;
+  send_all(fd, out);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string got = read_until_close(fd, 5000);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  ::close(fd);
+  EXPECT_EQ(be_->request_count(), 1u);
+  EXPECT_GT(got.size(), 9u);  // the server's frames (SETTINGS, HEADERS, DATA, GOAWAY)
+  EXPECT_LT(ms, 2000) << "the connection was not closed by the idle timeout";
+}
+
 }  // namespace
 }  // namespace kop::proxy::e2e

@@ -150,12 +150,7 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
     if (h2_) h2_->reap();
     --refs_;
     if (state_ == State::kClosed) return unref();
-    if (h2_ && h2_->idle()) {
-      uint64_t t = static_cast<uint64_t>(ws_->snap->settings.idle_timeout.count());
-      if (t) worker_.timers().arm(timer_, worker_.now(), t);
-    } else {
-      TimerWheel::cancel(timer_);
-    }
+    h2_watch_idle();
     return;
   }
   if (state_ == State::kReadHead && header_timer_ == false && in_.size() > 0) {
@@ -662,6 +657,7 @@ void ClientConn::on_write(const error_code& ec, size_t n) {
     --refs_;
     if (state_ == State::kClosed) return unref();
     if (h2_->done()) return close();
+    h2_watch_idle();
     return;
   }
   if (closing_after_write_) {
@@ -681,6 +677,18 @@ void ClientConn::on_h2_flush() {
   --refs_;
   if (state_ == State::kClosed) return unref();
   if (h2_->done() && out_.size() == 0 && !writing_) return close();  // else on_write closes
+  h2_watch_idle();
+}
+
+void ClientConn::h2_watch_idle() {
+  // The idle timeout runs while no stream is open; the last stream usually ends in a flush
+  // after the last read, so both places (re)arm it.
+  if (h2_ && h2_->idle()) {
+    uint64_t t = static_cast<uint64_t>(ws_->snap->settings.idle_timeout.count());
+    if (t) worker_.timers().arm(timer_, worker_.now(), t);
+  } else {
+    TimerWheel::cancel(timer_);
+  }
 }
 
 void ClientConn::linger_close() {

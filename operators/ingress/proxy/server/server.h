@@ -502,6 +502,7 @@ class ClientConn final : public Downstream {
   void adopt_latest_snapshot();
   void start();
   void shutdown_gracefully();  // close when idle; used by drain and listener removal
+  void h2_watch_idle();        // arm the idle timeout when no h2 stream is open, else cancel it
   void force_close();
   bool idle() const { return !exchange_.active() && state_ == State::kReadHead; }
 
