@@ -53,8 +53,17 @@ bool older(const RouteCandidate& a, const RouteCandidate& b) {
 }  // namespace
 
 Model build_model(const Snapshot& snapshot, const Options& options) {
+  return build_model(snapshot, options, nullptr);
+}
+
+Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* cache) {
   internal::Builder b(snapshot, options);
-  internal::translate_ingresses(b);
+  if (cache != nullptr) {
+    if (!cache->ingresses_) *cache = BuildCache();  // a moved-from cache starts afresh
+    internal::translate_ingresses_cached(b, *cache->ingresses_);
+  } else {
+    internal::translate_ingresses(b);
+  }
   internal::translate_ingress_routes(b);
 
   // 1. One winner per (host, path, header conditions): the oldest source.

@@ -103,15 +103,48 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 
 Builder::Builder(const Snapshot& snapshot, const Options& options)
     : snapshot_(snapshot), options_(options) {
+  slices_.reserve(snapshot_.endpoint_slices.size());
   for (const auto& slice : snapshot_.endpoint_slices) {
     auto service = slice->label("kubernetes.io/service-name");
     if (!service) continue;
-    slices_[{std::string(slice->ns()), std::string(*service)}].push_back(slice.get());
+    slices_[NsName{slice->ns(), *service}].push_back(&slice);
   }
-  for (const auto& o : snapshot_.services)
-    services_.emplace(std::make_pair(std::string(o->ns()), std::string(o->name())), o.get());
-  for (const auto& o : snapshot_.secrets)
-    secrets_.emplace(std::make_pair(std::string(o->ns()), std::string(o->name())), o.get());
+  services_.reserve(snapshot_.services.size());
+  for (const auto& o : snapshot_.services) services_.emplace(NsName{o->ns(), o->name()}, &o);
+  secrets_.reserve(snapshot_.secrets.size());
+  for (const auto& o : snapshot_.secrets) secrets_.emplace(NsName{o->ns(), o->name()}, &o);
+}
+
+const api::ObjectPtr* Builder::service(std::string_view ns, std::string_view name) const {
+  auto it = services_.find(NsName{ns, name});
+  return it == services_.end() ? nullptr : it->second;
+}
+
+const api::ObjectPtr* Builder::secret(std::string_view ns, std::string_view name) const {
+  auto it = secrets_.find(NsName{ns, name});
+  return it == secrets_.end() ? nullptr : it->second;
+}
+
+const std::vector<const api::ObjectPtr*>& Builder::slices(std::string_view ns,
+                                                          std::string_view name) const {
+  static const std::vector<const api::ObjectPtr*> kNone;
+  auto it = slices_.find(NsName{ns, name});
+  return it == slices_.end() ? kNone : it->second;
+}
+
+void Builder::note_read(bool is_secret, std::string_view ns, std::string_view name) {
+  if (recording == nullptr) return;
+  for (const auto& r : recording->reads)
+    if (r.secret == is_secret && r.ns == ns && r.name == name) return;
+  Recording::Read r;
+  r.secret = is_secret;
+  r.ns = std::string(ns);
+  r.name = std::string(name);
+  const api::ObjectPtr* o = is_secret ? secret(ns, name) : service(ns, name);
+  if (o != nullptr) r.object = *o;
+  if (!is_secret)
+    for (const api::ObjectPtr* s : slices(ns, name)) r.slices.push_back(*s);
+  recording->reads.push_back(std::move(r));
 }
 
 void Builder::event(const ObjectRef& object, std::string reason, std::string field,
@@ -146,8 +179,9 @@ std::string_view strategy_suffix(Strategy s) {
 std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
                                                     const std::string& field,
                                                     const BackendSpec& spec) {
-  auto svc_it = services_.find({spec.ns, spec.service});
-  const api::Object* svc = svc_it == services_.end() ? nullptr : svc_it->second;
+  note_read(false, spec.ns, spec.service);
+  const api::ObjectPtr* svc_ptr = service(spec.ns, spec.service);
+  const api::Object* svc = svc_ptr == nullptr ? nullptr : svc_ptr->get();
   if (svc == nullptr) {
     event(source, "ServiceNotFound", field,
           cat("Service \"", spec.ns, "/", spec.service, "\" not found"));
@@ -191,9 +225,9 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
     // The target port comes from the EndpointSlices: their port whose name is the Service
     // port's name (the EndpointSlice controller copies it), never from the Service.
     std::string_view port_name = str_of(port, "name");
-    auto it = slices_.find({spec.ns, spec.service});
-    if (it != slices_.end()) {
-      for (const api::Object* slice : it->second) {
+    {
+      for (const api::ObjectPtr* slice_ptr : slices(spec.ns, spec.service)) {
+        const api::Object* slice = slice_ptr->get();
         std::optional<int64_t> target;
         for (const rapidjson::Value* sp : items_of(&slice->doc(), "ports"))
           if (str_of(sp, "name") == port_name) target = int_of(sp, "port");
@@ -217,14 +251,17 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
         cat(c.name, "/hc:", h.path, ":", h.interval.count(), ":", h.timeout.count(), ":",
             h.healthy_threshold, ":", h.unhealthy_threshold, h.host.empty() ? "" : ":", h.host);
   }
-  clusters[c.name] = c;
-  return c.name;
+  if (recording != nullptr) recording->clusters.push_back(c);
+  std::string name = c.name;
+  clusters[name] = std::move(c);
+  return name;
 }
 
 std::optional<Tls> Builder::load_tls(const ObjectRef& source, const std::string& field,
                                      std::string_view ns, std::string_view name) {
-  auto secret_it = secrets_.find({std::string(ns), std::string(name)});
-  const api::Object* secret = secret_it == secrets_.end() ? nullptr : secret_it->second;
+  note_read(true, ns, name);
+  const api::ObjectPtr* secret_ptr = secret(ns, name);
+  const api::Object* secret = secret_ptr == nullptr ? nullptr : secret_ptr->get();
   std::string key = cat(ns, "/", name);
   if (secret == nullptr) {
     event(source, "SecretNotFound", field, cat("TLS Secret \"", key, "\" not found"));

@@ -6,11 +6,13 @@
 
 #include <absl/time/time.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -52,6 +54,34 @@ struct BackendSpec {
   std::optional<HealthCheck> health_check;
 };
 
+// (namespace, name) as views into the snapshot's objects, which outlive the Builder.
+struct NsName {
+  std::string_view ns;
+  std::string_view name;
+  bool operator==(const NsName&) const = default;
+};
+struct NsNameHash {
+  size_t operator()(const NsName& k) const {
+    size_t h = std::hash<std::string_view>()(k.ns);
+    return h ^
+           (std::hash<std::string_view>()(k.name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
+
+// The objects one translation read besides its own source, and the clusters it registered:
+// what build_cache.cpp needs to replay the translation or to tell that it is stale.
+struct Recording {
+  struct Read {
+    bool secret = false;  // a Secret; otherwise a Service and its EndpointSlices
+    std::string ns;
+    std::string name;
+    api::ObjectPtr object;  // null when it did not exist
+    std::vector<api::ObjectPtr> slices;
+  };
+  std::vector<Read> reads;
+  std::vector<Cluster> clusters;
+};
+
 class Builder {
  public:
   Builder(const Snapshot& snapshot, const Options& options);
@@ -73,6 +103,15 @@ class Builder {
   const api::Object* find(const std::vector<api::ObjectPtr>& list, std::string_view ns,
                           std::string_view name) const;
 
+  // Index lookups (null / empty when absent).
+  const api::ObjectPtr* service(std::string_view ns, std::string_view name) const;
+  const api::ObjectPtr* secret(std::string_view ns, std::string_view name) const;
+  const std::vector<const api::ObjectPtr*>& slices(std::string_view ns,
+                                                   std::string_view name) const;
+
+  // While set, resolve_backend() and load_tls() note what they read and register into it.
+  Recording* recording = nullptr;
+
   std::vector<RouteCandidate> routes;
   std::vector<RouteCandidate> default_backends;  // host "*", path Prefix "/"
   std::vector<TlsCandidate> tls;
@@ -84,11 +123,14 @@ class Builder {
  private:
   const Snapshot& snapshot_;
   const Options& options_;
+  void note_read(bool secret, std::string_view ns, std::string_view name);
+
   // (namespace, service name) -> EndpointSlices of that Service.
-  std::map<std::pair<std::string, std::string>, std::vector<const api::Object*>> slices_;
-  // (namespace, name) -> Service / Secret, so resolving a backend is O(log n), not a scan.
-  std::map<std::pair<std::string, std::string>, const api::Object*> services_;
-  std::map<std::pair<std::string, std::string>, const api::Object*> secrets_;
+  std::unordered_map<NsName, std::vector<const api::ObjectPtr*>, NsNameHash> slices_;
+  // (namespace, name) -> Service / Secret, so resolving a backend is O(1), not a scan. Keys
+  // are views into the objects: no string is copied to index a snapshot.
+  std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> services_;
+  std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> secrets_;
 };
 
 // Tolerant JSON reads: absent or wrong-typed members read as absent.
@@ -101,6 +143,11 @@ std::vector<const rapidjson::Value*> items_of(const rapidjson::Value* v, const c
 
 // Translators.
 void translate_ingresses(Builder& b);
+// One Ingress (skipped when being deleted or not ours).
+void translate_ingress(Builder& b, const api::Object& ing);
+// All Ingresses, each replayed from `cache` when still valid (build_cache.cpp).
+struct IngressCache;
+void translate_ingresses_cached(Builder& b, IngressCache& cache);
 void translate_ingress_routes(Builder& b);
 
 // Parses a Go duration ("1s", "250ms", "1m30s"; "infinity" = 0).

@@ -51,10 +51,13 @@ Route make_route(const ObjectRef& src, const std::string& field, PathRule path,
 }  // namespace
 
 void translate_ingresses(Builder& b) {
-  for (const auto& ptr : b.snapshot().ingresses) {
-    const api::Object& ing = *ptr;
-    if (ing.is_being_deleted()) continue;
-    if (!is_ours(ing, b.snapshot().ingress_classes, b.options())) continue;
+  for (const auto& ptr : b.snapshot().ingresses) translate_ingress(b, *ptr);
+}
+
+void translate_ingress(Builder& b, const api::Object& ing) {
+  {
+    if (ing.is_being_deleted()) return;
+    if (!is_ours(ing, b.snapshot().ingress_classes, b.options())) return;
     Age age = age_of(ing, "Ingress");
     const ObjectRef& src = age.ref;
     b.owned_ingresses.push_back(src);

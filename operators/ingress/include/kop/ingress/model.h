@@ -18,12 +18,19 @@
 //  - Every Secret accepted carries a certificate and key that load and match (checked with the
 //    proxy's own loader), so the rendered Config never fails on a certificate.
 // Semantics are written down in docs/ingress.md.
-// Threading: plain values and pure functions; call from any thread.
+// Incremental builds: build_model(snapshot, options, &cache) gives exactly the Model of
+// build_model(snapshot, options), but takes each Ingress' translation from `cache` when that
+// Ingress and everything its translation read (the Services, EndpointSlices and Secrets it
+// names, the IngressClasses, the Options) are the same objects as in the previous build, so an
+// EndpointSlice change re-translates only the Ingresses that route to that Service.
+// Threading: plain values and pure functions; call from any thread. A BuildCache is used by
+// one build at a time (the caller serialises builds that share it).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -216,6 +223,33 @@ bool is_ours(const api::Object& ingress, const std::vector<api::ObjectPtr>& ingr
              const Options& options);
 
 Model build_model(const Snapshot& snapshot, const Options& options);
+
+namespace internal {
+struct IngressCache;
+}
+
+// What build_model() derived from each Ingress, kept across builds. Objects are "the same"
+// when they are the same ObjectPtr (the caches share unchanged objects) or carry the same
+// non-empty uid and resourceVersion. The cache holds the objects it remembers (an ObjectPtr
+// each) until the next build drops those no longer in the snapshot.
+class BuildCache {
+ public:
+  BuildCache();
+  ~BuildCache();
+  BuildCache(BuildCache&&) noexcept;
+  BuildCache& operator=(BuildCache&&) noexcept;
+
+  // Ingresses whose translation the last build took from the cache / translated again.
+  size_t reused() const;
+  size_t translated() const;
+
+ private:
+  friend Model build_model(const Snapshot&, const Options&, BuildCache*);
+  std::unique_ptr<internal::IngressCache> ingresses_;
+};
+
+// The same Model as build_model(snapshot, options); `cache` (may be null) makes it incremental.
+Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* cache);
 
 // Human-readable dump of a model (events and statuses included), for tests and debugging.
 std::string describe(const Model& model);
