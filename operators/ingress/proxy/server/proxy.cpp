@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
 #include "health_check.h"
@@ -161,6 +162,11 @@ class ProxyImpl {
   FILE* log_file_ = nullptr;
   std::string log_path_;
   std::unique_ptr<HealthChecker> health_;
+  // The last /config_dump body and the snapshot version it serialises: repeated dumps of the
+  // same version cost nothing, and no apply pays for a dump nobody asked for.
+  mutable std::mutex dump_mu_;
+  mutable uint64_t dump_version_ ABSL_GUARDED_BY(dump_mu_) = 0;
+  mutable std::string dump_ ABSL_GUARDED_BY(dump_mu_);
 };
 
 absl::Status ProxyImpl::apply(const Config& config) {
@@ -208,7 +214,8 @@ absl::Status ProxyImpl::apply(const Config& config) {
         event(absl::StrCat("cannot resolve endpoint ", ep.address_text));
     }
   }
-  snap->config_json = to_json(config, true);
+  // /config_dump is serialised when asked (config_dump()), not here: at 1k virtual hosts the
+  // pretty-printed Config is megabytes, and most applies are never dumped.
 
   // Workers: fixed at the first apply.
   size_t nworkers = workers_.size();
@@ -467,8 +474,16 @@ std::string ProxyImpl::config_dump() const {
     s = current_;
   }
   if (!s) return "{\"version\":0,\"config\":null}\n";
-  return fmt::format("{{\"version\":{},\"generation\":\"{}\",\"config\":{}}}\n", s->version,
-                     prom_escape(s->table->config().generation), s->config_json);
+  // The table holds the applied Config as it was given (RouteTable::compile copies it), so the
+  // dump serialises exactly what apply() received.
+  std::lock_guard<std::mutex> l(dump_mu_);
+  if (dump_version_ != s->version || dump_.empty()) {
+    const Config& config = s->table->config();
+    dump_ = fmt::format("{{\"version\":{},\"generation\":\"{}\",\"config\":{}}}\n", s->version,
+                        prom_escape(config.generation), to_json(config, true));
+    dump_version_ = s->version;
+  }
+  return dump_;
 }
 
 std::string ProxyImpl::metrics_text() const {
