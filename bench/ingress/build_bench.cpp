@@ -99,6 +99,28 @@ void BM_EndpointChangeIncremental(benchmark::State& state) {
   }
   state.counters["reused"] = static_cast<double>(cache.reused());
 }
+// build_model alone for one endpoint change, without and with a BuildCache.
+void BM_BuildModelEndpointChange(benchmark::State& state) {
+  int n = static_cast<int>(state.range(0));
+  bool cached = state.range(1) != 0;
+  auto snap = make_snapshot(n, 0);
+  auto other = make_snapshot(1, 1).endpoint_slices[0];
+  auto original = snap.endpoint_slices[0];
+  kop::ingress::BuildCache cache;
+  benchmark::DoNotOptimize(kop::ingress::build_model(snap, {}, &cache));
+  bool flip = false;
+  for (auto _ : state) {
+    flip = !flip;
+    snap.endpoint_slices[0] = flip ? other : original;
+    auto model = kop::ingress::build_model(snap, {}, cached ? &cache : nullptr);
+    benchmark::DoNotOptimize(model);
+  }
+}
+BENCHMARK(BM_BuildModelEndpointChange)
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Unit(benchmark::kMillisecond);
+
 BENCHMARK(BM_EndpointChangeIncremental)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -73,7 +73,8 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
   for (auto& c : b.routes) {
     auto& routes = hosts[c.host];
     MatchKey key{c.route.path, c.route.headers};
-    auto [it, inserted] = routes.emplace(key, c.route);
+    // try_emplace leaves c.route alone when the match is taken (the Event below reads it).
+    auto [it, inserted] = routes.try_emplace(std::move(key), std::move(c.route));
     if (!inserted) {
       b.event(c.route.source, "HostPathConflict", c.route.field,
               cat("host \"", c.host, "\" path ", kind_name(c.route.path.kind), " \"",
@@ -127,7 +128,7 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
     vh.host = host;
     if (auto t = tls_by_host.find(host); t != tls_by_host.end()) vh.tls = t->second.tls;
     for (auto& [key, route] : routes) {
-      Route r = route;
+      Route r = std::move(route);             // `hosts` is not read after this loop
       if (!vh.tls) r.https_redirect = false;  // nowhere to redirect to
       for (const auto& wc : r.clusters) used_clusters.insert(wc.cluster);
       vh.routes.push_back(std::move(r));
