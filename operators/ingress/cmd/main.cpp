@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../controllers/ingress_controller.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
@@ -41,7 +42,10 @@ Usage: kop-ingress [flags]
   --kubeconfig PATH            kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --manifests DIR              no cluster: load DIR's YAML files into an in-process API store
                                (kop::local) and follow changes to them
-  --api-addr HOST:PORT         with --manifests: serve the store's Kubernetes API (kubectl)
+  --api-addr HOST:PORT         with --manifests: serve the store's Kubernetes API (kubectl);
+                               prints a kubeconfig (with a bearer token made at start)
+  --kube-api-qps N             client-side rate limit of API requests (default 20)
+  --kube-api-burst N           burst of that limit (default 30)
   --http-addr HOST:PORT        plain HTTP listener (default :8080)
   --https-addr HOST:PORT       HTTPS listener (default :8443; "" disables)
   --admin-addr HOST:PORT       proxy admin listener, /config_dump /metrics (default 127.0.0.1:9001)
@@ -75,6 +79,8 @@ struct Flags {
   std::string le_lease_duration = "15s", le_renew_deadline = "10s", le_retry_period = "2s";
   std::string log_format = "text", log_level = "info";
   uint32_t workers = 0;
+  // controller-runtime's defaults (client-go's own are 5/10).
+  std::string kube_api_qps = "20", kube_api_burst = "30";
 };
 
 bool parse_bool(const std::string& v, bool* out) {
@@ -96,6 +102,21 @@ std::string own_namespace() {
   std::string ns;
   if (f && std::getline(f, ns) && !ns.empty()) return ns;
   return "default";
+}
+
+// 32 random bytes from the kernel, hex: the bearer token of --api-addr (never logged).
+absl::StatusOr<std::string> random_token() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char bytes[32];
+  if (!urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes))
+    return absl::UnavailableError("cannot read /dev/urandom");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char b : bytes) {
+    token += kHex[b >> 4];
+    token += kHex[b & 15];
+  }
+  return token;
 }
 
 absl::StatusOr<kop::proxy::SocketAddress> address(const std::string& text) {
@@ -125,7 +146,9 @@ int main(int argc, char** argv) {
       {"leader-election-renew-deadline", &f.le_renew_deadline},
       {"leader-election-retry-period", &f.le_retry_period},
       {"log-format", &f.log_format},
-      {"log-level", &f.log_level}};
+      {"log-level", &f.log_level},
+      {"kube-api-qps", &f.kube_api_qps},
+      {"kube-api-burst", &f.kube_api_burst}};
   std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -202,6 +225,12 @@ int main(int argc, char** argv) {
   auto metrics_address = address(f.metrics_addr);
   if (!metrics_address.ok())
     return usage_error("--metrics-addr: " + std::string(metrics_address.status().message()));
+  double kube_api_qps = 0;
+  int kube_api_burst = 0;
+  if (!absl::SimpleAtod(f.kube_api_qps, &kube_api_qps) || kube_api_qps < 0)
+    return usage_error("--kube-api-qps: not a number >= 0: " + f.kube_api_qps);
+  if (!absl::SimpleAtoi(f.kube_api_burst, &kube_api_burst) || kube_api_burst < 1)
+    return usage_error("--kube-api-burst: not an integer >= 1: " + f.kube_api_burst);
   bool leader_elect = f.leader_elect.empty() ? f.manifests.empty() : f.leader_elect == "true";
   kop::manager::LeaderElectionOptions le;
   for (auto [flag, text, out] :
@@ -254,6 +283,8 @@ int main(int argc, char** argv) {
       log.error(config.status(), "cannot load the cluster configuration");
       return 1;
     }
+    config->qps = kube_api_qps;
+    config->burst = kube_api_burst;
     auto rest = kop::client::RestClient::create(*config);
     if (!rest.ok()) {
       log.error(rest.status(), "cannot create the API client");
@@ -274,6 +305,14 @@ int main(int argc, char** argv) {
   if (!f.api_addr.empty()) {
     kop::local::HttpFrontOptions fo;
     fo.listen = f.api_addr;
+    // The front requires this token and the printed kubeconfig carries it, so kubectl works
+    // with that kubeconfig as is (no "Please enter Username" prompt).
+    auto token = random_token();
+    if (!token.ok()) {
+      log.error(token.status(), "cannot make the API token");
+      return 1;
+    }
+    fo.token = *std::move(token);
     front = std::make_unique<kop::local::HttpFront>(store, fo);
     if (absl::Status s = front->start(); !s.ok()) {
       log.error(s, "cannot serve the API", "addr", f.api_addr);
@@ -299,8 +338,8 @@ int main(int argc, char** argv) {
   mo.leader_election_id = le.lease_name;
   mo.leader_election_namespace = le.lease_namespace;
   mo.leader_election_options = le;
-  // Every replica serves traffic: losing the Lease only stops status writes here (healthz
-  // "leader-election" then fails, so the kubelet restarts the replica as a candidate).
+  // Every replica serves traffic: losing the Lease only stops status writes here; the Manager
+  // campaigns again and status writing resumes when this replica wins.
   mo.exit_on_lost_lease = false;
   kop::ingress::configure_cache(mo.cache, options.kinds);
   kop::manager::Manager mgr(*client, mo);

@@ -1,15 +1,13 @@
 // IngressController: caches -> model -> render -> proxy, then (leader) statuses and Events.
 #include "ingress_controller.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <chrono>
-#include <cstdio>
+#include <initializer_list>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "json_text.h"
 #include "kop/client/errors.h"
 #include "kop/controller/builder.h"
 #include "kop/controller/handler.h"
@@ -48,25 +46,6 @@ struct Metrics {
   }
 };
 
-std::string now_rfc3339() {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-}
-
-std::string json_string(std::string_view s) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  return buf.GetString();
-}
-
-std::string value_json(const rapidjson::Value* v) {
-  if (v == nullptr) return "null";
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v->Accept(w);
-  return buf.GetString();
-}
-
 bool is_ip(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789.:abcdefABCDEF") == std::string_view::npos &&
          (s.find('.') != std::string_view::npos || s.find(':') != std::string_view::npos) &&
@@ -75,12 +54,37 @@ bool is_ip(std::string_view s) {
            s.find_first_of("abcdefABCDEF") != std::string_view::npos);
 }
 
-// client-go's recorder names Events "<object>.<unix nanoseconds in hex>".
-std::string event_name(const std::string& object) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%llx",
-                static_cast<unsigned long long>(absl::ToUnixNanos(absl::Now())));
-  return object + "." + buf;
+// Whether an update changed anything but the status (and the resourceVersion and managedFields
+// that every write changes): our own status writes must not cause builds.
+bool only_status_changed(const api::Object& before, const api::Object& after) {
+  const rapidjson::Value& a = before.doc();
+  const rapidjson::Value& b = after.doc();
+  if (!a.IsObject() || !b.IsObject()) return false;
+  auto same_except = [](const rapidjson::Value& x, const rapidjson::Value& y,
+                        std::initializer_list<std::string_view> skip) {
+    auto skipped = [&](const rapidjson::Value& name) {
+      std::string_view n(name.GetString(), name.GetStringLength());
+      for (std::string_view s : skip)
+        if (n == s) return true;
+      return false;
+    };
+    size_t nx = 0, ny = 0;
+    for (auto m = x.MemberBegin(); m != x.MemberEnd(); ++m) {
+      if (skipped(m->name)) continue;
+      ++nx;
+      auto o = y.FindMember(m->name);
+      if (o == y.MemberEnd() || !(o->value == m->value)) return false;
+    }
+    for (auto m = y.MemberBegin(); m != y.MemberEnd(); ++m)
+      if (!skipped(m->name)) ++ny;
+    return nx == ny;
+  };
+  auto ma = a.FindMember("metadata");
+  auto mb = b.FindMember("metadata");
+  if (ma == a.MemberEnd() || mb == b.MemberEnd() || !ma->value.IsObject() || !mb->value.IsObject())
+    return false;
+  return same_except(a, b, {"status", "metadata"}) &&
+         same_except(ma->value, mb->value, {"resourceVersion", "managedFields"});
 }
 
 }  // namespace
@@ -126,7 +130,13 @@ IngressController::IngressController(manager::Manager& manager, proxy::Proxy& pr
       client_(manager.client()),
       cache_(manager.cache()),
       proxy_(proxy),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      status_(client_, cache_,
+              StatusWriterOptions{.ingress = options_.kinds.ingress,
+                                  .ingress_route = options_.kinds.ingress_route,
+                                  .component = options_.component,
+                                  .retry_base = options_.status_retry_base,
+                                  .may_write = [&manager] { return manager.is_leader(); }}) {}
 
 IngressController::~IngressController() {
   if (controller_) stop_controller(absl::ZeroDuration()).IgnoreError();
@@ -147,9 +157,17 @@ absl::Status IngressController::setup() {
       .with_options(co)
       .with_event_filter(controller::resource_version_changed());  // resyncs change nothing
   const Kinds& k = options_.kinds;
-  for (const auto* gvk : {&k.ingress, &k.ingress_class, &k.service, &k.secret, &k.endpoint_slice,
-                          &k.ingress_route, &k.tls_delegation})
+  // Status-only updates of Ingresses and IngressRoutes (the status writer's own writes) change
+  // nothing a build reads. Services keep them: --publish-service reads a Service's status.
+  controller::Predicate not_status_only;
+  not_status_only.update = [](const controller::UpdateEvent& e) {
+    return !e.object_old || !e.object_new || !only_status_changed(*e.object_old, *e.object_new);
+  };
+  for (const auto* gvk :
+       {&k.ingress_class, &k.service, &k.secret, &k.endpoint_slice, &k.tls_delegation})
     b.watches(*gvk, to_build);
+  for (const auto* gvk : {&k.ingress, &k.ingress_route})
+    b.watches(*gvk, to_build, {not_status_only});
   auto built = b.build(std::make_shared<BuildReconciler>(*this));
   if (!built.ok()) return built.status();
   controller_ = std::move(*built);
@@ -162,17 +180,19 @@ absl::Status IngressController::setup() {
   manager_.add_runnable(
       "ingress-status",
       [this] {
-        leading_.store(true);
+        // Called again each time the Lease is won again: the writer writes at once what
+        // differs from the last build.
+        status_.set_writing(true);
         logger().info("leading: writing statuses and Events");
-        // Write the statuses now, not at the next change.
-        controller_->queue().add(kBuildRequest);
         return absl::OkStatus();
       },
       [this](absl::Duration) {
-        leading_.store(false);
+        status_.set_writing(false);
         if (!shutting_down_.load()) {
-          lease_lost_.store(true);
-          logger().error("leadership lost: statuses and Events are no longer written here");
+          lease_losses_.fetch_add(1);
+          logger().warn(
+              "leadership lost: still serving; statuses and Events are written again when this "
+              "replica wins the Lease again");
         }
         return absl::OkStatus();
       },
@@ -184,16 +204,13 @@ absl::Status IngressController::setup() {
     absl::MutexLock lock(&start_mu_);
     return start_status_;
   });
-  manager_.add_healthz_check("leader-election", [this]() -> absl::Status {
-    return lease_lost() ? absl::UnavailableError("the Lease was lost; restart to campaign again")
-                        : absl::OkStatus();
-  });
   return absl::OkStatus();
 }
 
 absl::Status IngressController::start_controller() {
   // Controller::start() waits for the caches to sync; the Manager wants start() to return at
   // once, so it runs on its own thread.
+  status_.start();
   starter_ = std::thread([this] {
     absl::Status s = controller_->start();
     if (!s.ok() && !absl::IsCancelled(s) && !shutting_down_.load()) {
@@ -208,6 +225,7 @@ absl::Status IngressController::start_controller() {
 absl::Status IngressController::stop_controller(absl::Duration timeout) {
   absl::Status s = controller_->stop(timeout);
   if (starter_.joinable()) starter_.join();
+  status_.stop();
   return s;
 }
 
@@ -263,12 +281,8 @@ absl::Status IngressController::reconcile() {
   ready_.store(true);
   m.build_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  if (leading_.load()) {
-    write_ingress_status(snap, model);
-    write_route_status(snap, model);
-    record_events(model);
-    status_passes_.fetch_add(1);
-  }
+  // The API is written on the status writer's thread, never here.
+  status_.publish(desired_status(snap, model));
   return absl::OkStatus();
 }
 
@@ -279,8 +293,8 @@ std::string IngressController::published_addresses_json(const Snapshot& snapshot
     for (absl::string_view a : absl::StrSplit(options_.publish_address, ',', absl::SkipEmpty())) {
       std::string_view addr(a.data(), a.size());
       if (out.size() > 1) out += ",";
-      out +=
-          std::string("{\"") + (is_ip(addr) ? "ip" : "hostname") + "\":" + json_string(addr) + "}";
+      out += std::string("{\"") + (is_ip(addr) ? "ip" : "hostname") +
+             "\":" + json_text::quote(addr) + "}";
     }
     return out + "]";
   }
@@ -291,102 +305,28 @@ std::string IngressController::published_addresses_json(const Snapshot& snapshot
     for (const auto& s : snapshot.services)
       if (s->ns() == ns && s->name() == name) {
         const rapidjson::Value* v = s->at("/status/loadBalancer/ingress");
-        return v && v->IsArray() ? value_json(v) : "[]";
+        return v && v->IsArray() ? json_text::of(v) : "[]";
       }
   }
   return "[]";
 }
 
-void IngressController::write_ingress_status(const Snapshot& snapshot, const Model& model) {
-  std::string desired = published_addresses_json(snapshot);
+std::shared_ptr<const DesiredStatus> IngressController::desired_status(const Snapshot& snapshot,
+                                                                       const Model& model) const {
+  auto d = std::make_shared<DesiredStatus>();
+  std::string published = published_addresses_json(snapshot);
   std::set<std::string> owned;
   for (const auto& r : model.owned_ingresses) owned.insert(r.key());
   for (const auto& ing : snapshot.ingresses) {
-    const rapidjson::Value* current = ing->at("/status/loadBalancer/ingress");
-    std::string current_json =
-        current && current->IsArray() && current->Size() > 0 ? value_json(current) : "[]";
-    std::string want;
+    std::string key = std::string(ing->ns()) + "/" + std::string(ing->name());
     if (owned.count(ing->key()))
-      want = desired;
-    else if (desired != "[]" && current_json == desired)
-      want = "[]";  // no longer ours
-    else
-      continue;
-    if (want == current_json) continue;
-    api::Object next(*ing);
-    absl::Status s =
-        next.set_json("/status/loadBalancer", want == "[]" ? "{}" : "{\"ingress\":" + want + "}");
-    if (s.ok()) {
-      auto r = client_.update_status(
-          client::ResourceRef::of(options_.kinds.ingress, ing->ns(), ing->name()), next);
-      s = r.status();
-    }
-    if (!s.ok()) logger().warn("cannot update Ingress status", "ingress", ing->key(), "error", s);
+      d->ingresses[key] = DesiredStatus::IngressStatus{published, ""};
+    else if (published != "[]")
+      d->ingresses[key] = DesiredStatus::IngressStatus{"[]", published};  // no longer ours
   }
-}
-
-void IngressController::write_route_status(const Snapshot& snapshot, const Model& model) {
-  for (const auto& st : model.ingress_route_statuses) {
-    api::ObjectPtr ir;
-    for (const auto& o : snapshot.ingress_routes)
-      if (o->ns() == st.route.ns && o->name() == st.route.name) ir = o;
-    if (!ir) continue;
-    std::string_view current = ir->get_string("/status/currentStatus").value_or("");
-    std::string_view desc = ir->get_string("/status/description").value_or("");
-    int64_t observed = ir->get_int("/status/observedGeneration").value_or(-1);
-    std::string status(to_string(st.status));
-    if (current == status && desc == st.description && observed == st.generation) continue;
-    std::string reason = st.status == RouteStatus::kValid     ? "Valid"
-                         : st.status == RouteStatus::kInvalid ? "Invalid"
-                                                              : "Orphaned";
-    std::string gen = std::to_string(st.generation);
-    std::string json =
-        "{\"currentStatus\":" + json_string(status) +
-        ",\"description\":" + json_string(st.description) + ",\"observedGeneration\":" + gen +
-        ",\"conditions\":[{\"type\":\"Valid\",\"status\":\"" +
-        (st.status == RouteStatus::kValid ? "True" : "False") + "\",\"observedGeneration\":" + gen +
-        ",\"lastTransitionTime\":\"" + now_rfc3339() + "\",\"reason\":\"" + reason +
-        "\",\"message\":" + json_string(st.description) + "}]}";
-    api::Object next(*ir);
-    absl::Status s = next.set_json("/status", json);
-    if (s.ok())
-      s = client_
-              .update_status(
-                  client::ResourceRef::of(options_.kinds.ingress_route, ir->ns(), ir->name()), next)
-              .status();
-    if (!s.ok()) logger().warn("cannot update IngressRoute status", "route", ir->key(), "error", s);
-  }
-}
-
-void IngressController::record_events(const Model& model) {
-  // The same rejection is recorded once per process (the API server would aggregate repeats
-  // into a count anyway); the set is bounded by the number of distinct rejections.
-  for (const auto& e : model.events) {
-    std::string key =
-        e.object.kind + "|" + e.object.key() + "|" + e.reason + "|" + e.field + "|" + e.message;
-    if (!recorded_events_.insert(key).second) continue;
-    logger().warn("rejected", "kind", e.object.kind, "object", e.object.key(), "reason", e.reason,
-                  "field", e.field, "message", e.message);
-    std::string api_version = e.object.kind == "IngressRoute" ? "ingress.kop.dev/v1beta1"
-                              : e.object.kind == "Ingress"    ? "networking.k8s.io/v1"
-                                                              : "v1";
-    std::string ns = e.object.ns.empty() ? "default" : e.object.ns;
-    std::string now = now_rfc3339();
-    std::string json =
-        "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":" +
-        json_string(event_name(e.object.name)) + ",\"namespace\":" + json_string(ns) +
-        "},\"involvedObject\":{\"apiVersion\":" + json_string(api_version) +
-        ",\"kind\":" + json_string(e.object.kind) + ",\"namespace\":" + json_string(e.object.ns) +
-        ",\"name\":" + json_string(e.object.name) + ",\"fieldPath\":" + json_string(e.field) +
-        "},\"reason\":" + json_string(e.reason) + ",\"message\":" + json_string(e.message) +
-        ",\"type\":" + json_string(e.type) +
-        ",\"source\":{\"component\":" + json_string(options_.component) +
-        "},\"firstTimestamp\":\"" + now + "\",\"lastTimestamp\":\"" + now + "\",\"count\":1}";
-    auto obj = api::Object::parse(json);
-    if (!obj.ok()) continue;
-    auto r = client_.create(client::ResourceRef{"", "v1", "events", "Event", ns, ""}, *obj);
-    if (!r.ok()) logger().warn("cannot record Event", "error", r.status());
-  }
+  d->routes = model.ingress_route_statuses;
+  d->events = model.events;
+  return d;
 }
 
 }  // namespace kop::ingress

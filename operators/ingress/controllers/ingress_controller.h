@@ -13,18 +13,23 @@
 // table, and new endpoints are live in the same atomic swap as any route that needs them.
 //
 // Every replica builds and applies (the controller is an all-replica runnable of the Manager:
-// every replica serves traffic). Statuses and Events are written by the leader only: a
-// leader-only runnable turns status writing on when this replica wins the Lease (every replica
-// when the Manager has no leader election) and enqueues a build at once, so a new leader writes
-// the statuses without waiting for a change; it turns writing off when leadership ends.
+// every replica serves traffic). A build never waits on the API: after applying the config it
+// publishes the statuses and Events the model asks for to a StatusWriter (status_writer.h),
+// whose own thread writes, on the leader only, what differs from the cached objects, retrying
+// failures with backoff. A leader-only runnable turns writing on when this replica wins the
+// Lease (every replica when the Manager has no leader election): the writer then writes at
+// once from the last build, without waiting for a change; it turns writing off when
+// leadership ends. Losing the Lease while running (not stopping) keeps the replica serving;
+// the Manager (exit_on_lost_lease = false) campaigns again and writing resumes when it wins.
+// Updates of Ingresses and IngressRoutes that change only their status (our own writes) do
+// not trigger builds.
 // Statuses: Ingress status.loadBalancer (from --publish-service or --publish-address) on our
 // Ingresses, cleared on Ingresses we stopped owning; IngressRoute status (currentStatus,
-// description, conditions with type Valid and observedGeneration); one Warning Event per
-// rejected object and field (involvedObject + fieldPath), once per process per distinct message.
+// description, conditions with type Valid and observedGeneration); a Warning Event per
+// rejected object and field through kop::record::Recorder (message "<Kind> <ns/name>: <field>:
+// <what>"), recorded when the rejection appears.
 // Probes added to the Manager: readyz "proxy-config" (a config has been applied), healthz
-// "ingress-controller" (the controller started: its caches synced within cache_sync_timeout) and
-// "leader-election" (this replica did not lose the Lease while running: the elector does not
-// campaign again, so a liveness probe restarts the replica to make it a candidate again).
+// "ingress-controller" (the controller started: its caches synced within cache_sync_timeout).
 //
 // Threading: setup() before Manager::start(), from the owning thread; begin_shutdown() from any
 // thread before Manager::stop(); the accessors from any thread. Reconciles run on the
@@ -48,6 +53,7 @@
 #include "kop/ingress/render.h"
 #include "kop/manager/manager.h"
 #include "kop/proxy/proxy.h"
+#include "status_writer.h"
 
 namespace kop::ingress {
 
@@ -84,6 +90,8 @@ struct ControllerOptions {
   // How long the controller waits for every watched kind to sync before it gives up (healthz
   // "ingress-controller" then fails). Default 2 minutes (controller-runtime's).
   absl::Duration cache_sync_timeout = absl::Minutes(2);
+  // First retry delay of a failed status or Event write (doubles up to 30 s). Default 100 ms.
+  absl::Duration status_retry_base = absl::Milliseconds(100);
 };
 
 class IngressController {
@@ -103,23 +111,25 @@ class IngressController {
   // A config has been applied to the proxy at least once.
   bool ready() const { return ready_.load(); }
   // This replica writes statuses and Events now (it leads, or there is no leader election).
-  bool writing_status() const { return leading_.load(); }
-  // Leadership ended while the process was not stopping.
-  bool lease_lost() const { return lease_lost_.load(); }
+  bool writing_status() const { return status_.writing(); }
+  // Times leadership ended while the process was not stopping (the Manager campaigns again).
+  uint64_t lease_losses() const { return lease_losses_.load(); }
   uint64_t builds() const { return builds_.load(); }
   uint64_t applies() const { return applies_.load(); }
-  // Status passes (reconciles that wrote or checked the statuses as the leader).
-  uint64_t status_passes() const { return status_passes_.load(); }
+  // Status writer passes (each compares the desired statuses with the cache, as the leader).
+  uint64_t status_passes() const { return status_.passes(); }
+  // Status subresource writes done, and Events written, by this replica.
+  uint64_t status_writes() const { return status_.writes(); }
+  uint64_t events_recorded() const { return status_.events_recorded(); }
 
  private:
   class BuildReconciler;
 
-  // One reconcile of kBuildRequest: build + apply, then statuses and Events when leading.
+  // One reconcile of kBuildRequest: build + apply, then publish the desired statuses.
   absl::Status reconcile();
   absl::StatusOr<std::vector<api::ObjectPtr>> list(const api::GroupVersionKind& gvk);
-  void write_ingress_status(const Snapshot& snapshot, const Model& model);
-  void write_route_status(const Snapshot& snapshot, const Model& model);
-  void record_events(const Model& model);
+  std::shared_ptr<const DesiredStatus> desired_status(const Snapshot& snapshot,
+                                                      const Model& model) const;
   std::string published_addresses_json(const Snapshot& snapshot) const;
   absl::Status start_controller();
   absl::Status stop_controller(absl::Duration timeout);
@@ -135,14 +145,12 @@ class IngressController {
   absl::Status start_status_ ABSL_GUARDED_BY(start_mu_);
   // Touched only by the reconciling thread (max_concurrent_reconciles is 1).
   std::optional<proxy::Config> last_applied_;
-  std::set<std::string> recorded_events_;
+  StatusWriter status_;
   std::atomic<bool> ready_{false};
-  std::atomic<bool> leading_{false};
   std::atomic<bool> shutting_down_{false};
-  std::atomic<bool> lease_lost_{false};
+  std::atomic<uint64_t> lease_losses_{0};
   std::atomic<uint64_t> builds_{0};
   std::atomic<uint64_t> applies_{0};
-  std::atomic<uint64_t> status_passes_{0};
 };
 
 }  // namespace kop::ingress

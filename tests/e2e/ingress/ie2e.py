@@ -287,25 +287,37 @@ def start_kop_local(env):
 class Ingress:
     """A running kop-ingress; its ports."""
 
-    def __init__(self, env, kubeconfig, extra=()):
+    def __init__(self, env, kubeconfig, extra=(), name="kop-ingress", wait_ready=True):
         self.env = env
+        self.name = name
         self.http, self.https, self.admin, self.metrics = (free_port() for _ in range(4))
         argv = [env.binary("operators/ingress/cmd/kop-ingress"), "--kubeconfig", kubeconfig,
                 "--http-addr", f"127.0.0.1:{self.http}", "--https-addr", f"127.0.0.1:{self.https}",
                 "--admin-addr", f"127.0.0.1:{self.admin}",
                 "--metrics-addr", f"127.0.0.1:{self.metrics}", "--ingress-class", "contour",
                 "--workers", "2", *extra]
-        self.proc = env.start("kop-ingress", argv)
-        wait_for("kop-ingress /readyz", self.ready, 30)
+        self.proc = env.start(name, argv)
+        if wait_ready:
+            wait_for(f"{name} /readyz", self.ready, 30)
 
     def ready(self):
-        check(self.proc.poll() is None, "kop-ingress exited:\n" + self.env.log("kop-ingress"))
+        check(self.proc.poll() is None, f"{self.name} exited:\n" + self.env.log(self.name))
         return get(self.metrics, "localhost", "/readyz")[0] == 200
 
     def metric(self, name):
         _, body = get(self.metrics, "localhost", "/metrics")
         m = re.search(r"^" + re.escape(name) + r"(?:\{[^}]*\})? ([0-9.e+]+)$", body, re.M)
         return float(m.group(1)) if m else None
+
+    def metric_sum(self, name, **labels):
+        """The sum of every series of `name` whose labels include `labels` (0 when none)."""
+        _, body = get(self.metrics, "localhost", "/metrics")
+        total = 0.0
+        for m in re.finditer(r"^" + re.escape(name) + r"(\{[^}]*\})? ([0-9.e+]+)$", body, re.M):
+            got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+            if all(got.get(k) == v for k, v in labels.items()):
+                total += float(m.group(2))
+        return total
 
 
 def start_backend(env, app, address, port, pod):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """kop-ingress without a cluster: --manifests DIR with --api-addr, so kubectl works against the
 running instance. The hello-pks objects come from files; then
-- kubectl (with the kubeconfig kop-ingress prints) lists them, applies a second Ingress whose
+- kubectl, with the kubeconfig kop-ingress prints used as is (an https server with its CA and a
+  bearer token made at start; the API refuses requests without it), lists them, applies a second Ingress whose
   host then answers 200 through the proxy, and deletes it (404 again);
 - editing ingress.yaml in DIR (a new host) is followed: the new host answers, the old one 404;
 - removing the EndpointSlice file leaves the Service without endpoints: 503.
@@ -19,15 +20,21 @@ from ie2e import HOST, check, say, wait_for
 
 
 def kubectl(kubeconfig, *args, stdin=None):
-    # The printed kubeconfig has an https server and `user: {}` (the front takes no token), and
-    # kubectl then asks for a username on stdin ("Please enter Username"); any bearer token
-    # avoids the prompt. Reported: the printed kubeconfig should work with kubectl as is.
-    r = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--token=unused",
-                        "--request-timeout=10s", *args],
-                       input=stdin, capture_output=True, text=True, timeout=30)
+    # stdin is closed unless given: a kubeconfig without credentials would make kubectl prompt
+    # ("Please enter Username") and fail here instead of hanging.
+    r = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=10s", *args],
+                       input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=30)
     check(r.returncode == 0, f"kubectl {' '.join(args)} failed: {r.stderr}")
     say(f"kubectl {' '.join(args)} -> {r.stdout.strip()[:160]}")
     return r.stdout
+
+
+def yaml_token(text):
+    for line in text.splitlines():
+        if line.strip().startswith("token:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def test(env):
@@ -73,6 +80,16 @@ def test(env):
     wait_for(f"Host: {HOST} to answer 200 (from the files)", lambda: routed(HOST, 200), 30)
     wait_for("the kubeconfig on stdout",
              lambda: "current-context" in open(kubeconfig).read(), 10)
+    with open(kubeconfig) as f:
+        config = yaml_token(f.read())
+    check(config and len(config) >= 32, "the printed kubeconfig has no bearer token")
+    check(config not in env.log("kop-ingress"), "the token is in kop-ingress' log")
+    r = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--token=wrong",
+                        "--request-timeout=10s", "get", "ingress"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and ("nauthorized" in r.stderr or "provide credentials" in r.stderr),
+          f"a wrong token was accepted: rc={r.returncode} {r.stderr}")
+    say("a wrong token is refused (401)")
     names = kubectl(kubeconfig, "get", "ingress,service,endpointslice", "-o", "name")
     for want in ("ingress.networking.k8s.io/hello-pks", "service/hello-pks",
                  "endpointslice.discovery.k8s.io/hello-pks-local"):

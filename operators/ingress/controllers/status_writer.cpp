@@ -1,0 +1,330 @@
+// StatusWriter: the leader's separate path from desired statuses to API writes.
+#include "status_writer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "json_text.h"
+#include "kop/client/errors.h"
+#include "kop/log/log.h"
+#include "kop/metrics/registry.h"
+
+namespace kop::ingress {
+namespace {
+
+const kop::log::Logger& logger() {
+  static const kop::log::Logger l = kop::log::Logger().with_name("ingress-status");
+  return l;
+}
+
+struct Metrics {
+  metrics::Counter& writes;
+  metrics::Counter& errors;
+  metrics::Counter& events;
+  static Metrics& get() {
+    metrics::Registry& r = metrics::default_registry();
+    static Metrics m{
+        r.counter("kop_ingress_status_writes_total", "Ingress/IngressRoute status writes done."),
+        r.counter("kop_ingress_status_write_errors_total",
+                  "Status and Event writes that failed (retried with backoff)."),
+        r.counter("kop_ingress_events_recorded_total", "Events written through the recorder."),
+    };
+    return m;
+  }
+};
+
+std::string key_of(std::string_view ns, std::string_view name) {
+  return std::string(ns) + "/" + std::string(name);
+}
+
+std::pair<std::string, std::string> split_key(const std::string& key) {
+  auto slash = key.find('/');
+  if (slash == std::string::npos) return {"", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+std::string event_key(const Event& e) {
+  return e.object.kind + "|" + e.object.key() + "|" + e.reason + "|" + e.field + "|" + e.message;
+}
+
+std::string api_version_of(const std::string& kind) {
+  if (kind == "IngressRoute" || kind == "TLSCertificateDelegation")
+    return "ingress.kop.dev/v1beta1";
+  if (kind == "Ingress" || kind == "IngressClass") return "networking.k8s.io/v1";
+  if (kind == "EndpointSlice") return "discovery.k8s.io/v1";
+  return "v1";
+}
+
+}  // namespace
+
+StatusWriter::StatusWriter(client::Client& client, cache::Cache& cache, StatusWriterOptions options)
+    : client_(client),
+      cache_(cache),
+      options_(std::move(options)),
+      recorder_(client, record::RecorderOptions{.component = options_.component}) {}
+
+StatusWriter::~StatusWriter() {
+  stop();
+}
+
+void StatusWriter::start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void StatusWriter::stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void StatusWriter::publish(std::shared_ptr<const DesiredStatus> desired) {
+  absl::MutexLock lock(&mu_);
+  desired_ = std::move(desired);
+  dirty_ = true;
+  cv_.SignalAll();
+}
+
+void StatusWriter::set_writing(bool on) {
+  absl::MutexLock lock(&mu_);
+  if (on && !writing_) {
+    dirty_ = true;  // write at once what differs, no change needed
+    rerecord_ = true;
+  }
+  writing_ = on;
+  cv_.SignalAll();
+}
+
+bool StatusWriter::writing() const {
+  absl::MutexLock lock(&mu_);
+  return writing_;
+}
+
+void StatusWriter::run() {
+  while (true) {
+    std::shared_ptr<const DesiredStatus> desired;
+    {
+      absl::MutexLock lock(&mu_);
+      while (true) {
+        if (stopping_) return;
+        if (writing_ && desired_ &&
+            (dirty_ ||
+             (earliest_retry_ != absl::InfiniteFuture() && absl::Now() >= earliest_retry_)))
+          break;
+        absl::Time deadline = writing_ ? earliest_retry_ : absl::InfiniteFuture();
+        cv_.WaitWithDeadline(&mu_, deadline);
+      }
+      dirty_ = false;
+      desired = desired_;
+      if (rerecord_) {
+        rerecord_ = false;
+        recorded_.clear();
+      }
+    }
+    pass(*desired);
+  }
+}
+
+bool StatusWriter::keep_going(const DesiredStatus& desired) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || !writing_ || desired_.get() != &desired) return false;
+  }
+  return !options_.may_write || options_.may_write();
+}
+
+void StatusWriter::pass(const DesiredStatus& desired) {
+  passes_.fetch_add(1);
+  earliest_retry_ = absl::InfiniteFuture();
+  for (const auto& [key, want] : desired.ingresses) {
+    if (!keep_going(desired)) return;
+    ingress(key, want);
+  }
+  for (const auto& st : desired.routes) {
+    if (!keep_going(desired)) return;
+    route(st);
+  }
+  if (!keep_going(desired)) return;
+  events(desired);
+}
+
+bool StatusWriter::backing_off(const std::string& key, absl::Time now) {
+  auto it = retries_.find(key);
+  if (it == retries_.end() || it->second.next <= now) return false;
+  earliest_retry_ = std::min(earliest_retry_, it->second.next);
+  return true;
+}
+
+void StatusWriter::failed(const std::string& key, const absl::Status& status, absl::Time now) {
+  Retry& r = retries_[key];
+  ++r.failures;
+  absl::Duration delay = options_.retry_base;
+  for (int i = 1; i < r.failures && delay < options_.retry_max; ++i) delay *= 2;
+  delay = std::min(delay, options_.retry_max);
+  r.next = now + delay;
+  earliest_retry_ = std::min(earliest_retry_, r.next);
+  write_errors_.fetch_add(1);
+  Metrics::get().errors.inc();
+  // A conflict only means the cache was behind: expected now and then, so not a warning.
+  if (client::is_conflict(status))
+    logger().debug("status write conflict, retrying", "object", key, "retry_in",
+                   absl::FormatDuration(delay));
+  else
+    logger().warn("status write failed, retrying", "object", key, "error", status, "failures",
+                  r.failures, "retry_in", absl::FormatDuration(delay));
+}
+
+StatusWriter::Outcome StatusWriter::ingress(const std::string& key,
+                                            const DesiredStatus::IngressStatus& want) {
+  const std::string wkey = "Ingress|" + key;
+  absl::Time now = absl::Now();
+  std::shared_ptr<cache::Informer> informer = cache_.find_informer(options_.ingress);
+  auto [ns, name] = split_key(key);
+  api::ObjectPtr obj = informer ? informer->get(ns, name) : nullptr;
+  if (!obj) {  // deleted meanwhile
+    retries_.erase(wkey);
+    written_.erase(wkey);
+    return Outcome::kDone;
+  }
+  const rapidjson::Value* current = obj->at("/status/loadBalancer/ingress");
+  std::string current_json =
+      current && current->IsArray() && current->Size() > 0 ? json_text::of(current) : "[]";
+  if (current_json == want.want ||
+      (!want.clear_only_if.empty() && current_json != want.clear_only_if)) {
+    retries_.erase(wkey);
+    written_.erase(wkey);
+    return Outcome::kDone;
+  }
+  if (auto w = written_.find(wkey); w != written_.end()) {
+    if (w->second.base_resource_version == obj->resource_version() && w->second.value == want.want)
+      return Outcome::kDone;  // our write has not come back through the watch yet
+    written_.erase(w);
+  }
+  if (backing_off(wkey, now)) return Outcome::kBackoff;
+  api::Object next(*obj);
+  absl::Status s = next.set_json("/status/loadBalancer",
+                                 want.want == "[]" ? "{}" : "{\"ingress\":" + want.want + "}");
+  if (s.ok())
+    s = client_.update_status(client::ResourceRef::of(options_.ingress, ns, name), next).status();
+  if (!s.ok()) {
+    failed(wkey, s, now);
+    return Outcome::kBackoff;
+  }
+  retries_.erase(wkey);
+  written_[wkey] = Written{std::string(obj->resource_version()), want.want};
+  writes_.fetch_add(1);
+  Metrics::get().writes.inc();
+  return Outcome::kWritten;
+}
+
+StatusWriter::Outcome StatusWriter::route(const IngressRouteStatus& st) {
+  const std::string key = key_of(st.route.ns, st.route.name);
+  const std::string wkey = "IngressRoute|" + key;
+  absl::Time now = absl::Now();
+  std::shared_ptr<cache::Informer> informer = cache_.find_informer(options_.ingress_route);
+  api::ObjectPtr ir = informer ? informer->get(st.route.ns, st.route.name) : nullptr;
+  if (!ir) {
+    retries_.erase(wkey);
+    written_.erase(wkey);
+    return Outcome::kDone;
+  }
+  std::string status(to_string(st.status));
+  std::string value = status + "|" + std::to_string(st.generation) + "|" + st.description;
+  if (ir->get_string("/status/currentStatus").value_or("") == status &&
+      ir->get_string("/status/description").value_or("") == st.description &&
+      ir->get_int("/status/observedGeneration").value_or(-1) == st.generation) {
+    retries_.erase(wkey);
+    written_.erase(wkey);
+    return Outcome::kDone;
+  }
+  if (auto w = written_.find(wkey); w != written_.end()) {
+    if (w->second.base_resource_version == ir->resource_version() && w->second.value == value)
+      return Outcome::kDone;
+    written_.erase(w);
+  }
+  if (backing_off(wkey, now)) return Outcome::kBackoff;
+  std::string reason = st.status == RouteStatus::kValid     ? "Valid"
+                       : st.status == RouteStatus::kInvalid ? "Invalid"
+                                                            : "Orphaned";
+  std::string gen = std::to_string(st.generation);
+  std::string json =
+      "{\"currentStatus\":" + json_text::quote(status) +
+      ",\"description\":" + json_text::quote(st.description) + ",\"observedGeneration\":" + gen +
+      ",\"conditions\":[{\"type\":\"Valid\",\"status\":\"" +
+      (st.status == RouteStatus::kValid ? "True" : "False") + "\",\"observedGeneration\":" + gen +
+      ",\"lastTransitionTime\":\"" +
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()) + "\",\"reason\":\"" +
+      reason + "\",\"message\":" + json_text::quote(st.description) + "}]}";
+  api::Object next(*ir);
+  absl::Status s = next.set_json("/status", json);
+  if (s.ok())
+    s = client_
+            .update_status(
+                client::ResourceRef::of(options_.ingress_route, st.route.ns, st.route.name), next)
+            .status();
+  if (!s.ok()) {
+    failed(wkey, s, now);
+    return Outcome::kBackoff;
+  }
+  retries_.erase(wkey);
+  written_[wkey] = Written{std::string(ir->resource_version()), value};
+  writes_.fetch_add(1);
+  Metrics::get().writes.inc();
+  return Outcome::kWritten;
+}
+
+void StatusWriter::events(const DesiredStatus& desired) {
+  std::set<std::string> current;
+  for (const Event& e : desired.events) {
+    std::string key = event_key(e);
+    current.insert(key);
+    if (recorded_.count(key)) continue;
+    if (!keep_going(desired)) return;  // the rest on the next pass
+    absl::Time now = absl::Now();
+    if (backing_off("Event|" + key, now)) continue;
+    // The object as the cache has it (uid, resourceVersion), else its reference alone.
+    api::ObjectPtr regarding;
+    const api::GroupVersionKind* gvk = e.object.kind == "Ingress"        ? &options_.ingress
+                                       : e.object.kind == "IngressRoute" ? &options_.ingress_route
+                                                                         : nullptr;
+    if (gvk != nullptr)
+      if (auto informer = cache_.find_informer(*gvk))
+        regarding = informer->get(e.object.ns, e.object.name);
+    if (!regarding) {
+      auto parsed = api::Object::parse(
+          "{\"apiVersion\":" + json_text::quote(api_version_of(e.object.kind)) +
+          ",\"kind\":" + json_text::quote(e.object.kind) +
+          ",\"metadata\":{\"name\":" + json_text::quote(e.object.name) +
+          (e.object.ns.empty() ? "" : ",\"namespace\":" + json_text::quote(e.object.ns)) + "}}");
+      if (!parsed.ok()) continue;
+      regarding = std::make_shared<const api::Object>(std::move(*parsed));
+    }
+    logger().warn("rejected", "kind", e.object.kind, "object", e.object.key(), "reason", e.reason,
+                  "field", e.field, "message", e.message);
+    absl::Status s = recorder_.event(*regarding, e.type, e.reason, e.message);
+    if (s.ok() || absl::IsResourceExhausted(s)) {
+      // ResourceExhausted: the spam filter dropped it on purpose; not retried.
+      recorded_.insert(key);
+      retries_.erase("Event|" + key);
+      if (s.ok()) {
+        events_recorded_.fetch_add(1);
+        Metrics::get().events.inc();
+      }
+    } else {
+      failed("Event|" + key, s, now);
+    }
+  }
+  // A rejection that went away is recorded again if it comes back.
+  for (auto it = recorded_.begin(); it != recorded_.end();)
+    it = current.count(*it) ? std::next(it) : recorded_.erase(it);
+}
+
+}  // namespace kop::ingress

@@ -1,0 +1,147 @@
+// kop::ingress::StatusWriter: writes the statuses and Events the builds decided, on its own
+// thread, so a build never waits on the API server.
+//
+// A build publishes a DesiredStatus (publish(): swaps a pointer under a short lock, never
+// blocks on I/O). The writer thread, while writing is on (set_writing(true): this replica leads,
+// or there is no leader election), makes passes over the latest DesiredStatus: for each
+// object it reads the current object from the Manager's cache and writes only what differs
+// (an Ingress' status.loadBalancer, an IngressRoute's currentStatus/description/
+// observedGeneration and Valid condition), so a steady state writes nothing. A write is an
+// update of the status subresource based on the cached resourceVersion; a conflict or any error
+// is retried for that object alone with exponential backoff (retry_base doubling up to
+// retry_max), while the other objects go on. A write whose result has not reached the cache yet
+// is not repeated. A newer DesiredStatus published during a pass ends the pass and starts a new
+// one over the newer one (objects already written then compare equal and are skipped).
+// Events go through kop::record::Recorder (aggregation, similar-event combining and the spam
+// filter of client-go's EventCorrelator): an Event is recorded when its rejection appears in a
+// build (not again while it persists; again if it goes away and comes back), and every current
+// rejection once when writing is turned on after having been off.
+// Turning writing off (or may_write answering false) stops the pass before its next write
+// (a write in flight completes).
+//
+// Threading: start()/stop() from the owning thread; publish(), set_writing() and the
+// accessors from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "kop/cache/cache.h"
+#include "kop/client/client.h"
+#include "kop/ingress/model.h"
+#include "kop/record/recorder.h"
+
+namespace kop::ingress {
+
+// What the statuses should be, as of one build.
+struct DesiredStatus {
+  struct IngressStatus {
+    // status.loadBalancer.ingress wanted, as a JSON array ("[]" = none).
+    std::string want;
+    // Set on Ingresses we do not own: clear the status only when it is exactly this (the
+    // addresses we publish), so what another controller wrote is left alone.
+    std::string clear_only_if;
+  };
+  std::map<std::string, IngressStatus> ingresses;  // by "namespace/name"
+  std::vector<IngressRouteStatus> routes;
+  std::vector<Event> events;
+};
+
+struct StatusWriterOptions {
+  api::GroupVersionKind ingress{"networking.k8s.io", "v1", "Ingress"};
+  api::GroupVersionKind ingress_route{"ingress.kop.dev", "v1beta1", "IngressRoute"};
+  // Event source component. Default "kop-ingress".
+  std::string component = "kop-ingress";
+  // First retry delay of a failed write; doubles per failure. Default 100 ms.
+  absl::Duration retry_base = absl::Milliseconds(100);
+  // Longest retry delay. Default 30 s.
+  absl::Duration retry_max = absl::Seconds(30);
+  // Asked before every write as well: false stops the pass (e.g. Manager::is_leader(), which
+  // turns false once the renew deadline passes even before leadership formally ends, so a
+  // replica that was frozen never writes after its term). Default unset = always true.
+  std::function<bool()> may_write;
+};
+
+class StatusWriter {
+ public:
+  StatusWriter(client::Client& client, cache::Cache& cache, StatusWriterOptions options);
+  ~StatusWriter();
+  StatusWriter(const StatusWriter&) = delete;
+  StatusWriter& operator=(const StatusWriter&) = delete;
+
+  void start();
+  void stop();
+  // The latest desired statuses (replaces any earlier one not yet written).
+  void publish(std::shared_ptr<const DesiredStatus> desired);
+  void set_writing(bool on);
+  bool writing() const;
+
+  // Passes made while writing (each compares every object once at most).
+  uint64_t passes() const { return passes_.load(); }
+  // Status writes (PUTs of a status subresource) that succeeded / failed.
+  uint64_t writes() const { return writes_.load(); }
+  uint64_t write_errors() const { return write_errors_.load(); }
+  // Events handed to the Recorder and written (created or aggregated).
+  uint64_t events_recorded() const { return events_recorded_.load(); }
+
+ private:
+  struct Retry {
+    int failures = 0;
+    absl::Time next;
+  };
+  // What we wrote on an object, based on which resourceVersion: until the cache shows another
+  // resourceVersion, the write has not come back through the watch and is not repeated.
+  struct Written {
+    std::string base_resource_version;
+    std::string value;
+  };
+  enum class Outcome { kDone, kWritten, kBackoff, kAborted };
+
+  void run();
+  // One pass; false when it was cut short (writing off, stop, or a newer DesiredStatus).
+  void pass(const DesiredStatus& desired);
+  bool keep_going(const DesiredStatus& desired);
+  Outcome ingress(const std::string& key, const DesiredStatus::IngressStatus& want);
+  Outcome route(const IngressRouteStatus& want);
+  void events(const DesiredStatus& desired);
+  bool backing_off(const std::string& key, absl::Time now);
+  void failed(const std::string& key, const absl::Status& status, absl::Time now);
+
+  client::Client& client_;
+  cache::Cache& cache_;
+  const StatusWriterOptions options_;
+  record::Recorder recorder_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::shared_ptr<const DesiredStatus> desired_ ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Writing was turned on again: record every current rejection once more.
+  bool rerecord_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Touched by the writer thread only.
+  std::map<std::string, Retry> retries_;
+  std::map<std::string, Written> written_;
+  std::set<std::string> recorded_;  // event keys of the rejections recorded and still current
+  absl::Time earliest_retry_ = absl::InfiniteFuture();
+
+  std::atomic<uint64_t> passes_{0};
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> events_recorded_{0};
+};
+
+}  // namespace kop::ingress
