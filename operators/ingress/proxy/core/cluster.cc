@@ -104,31 +104,10 @@ bool Cluster::hash_key(const RequestView& request, uint64_t* key) const {
       return true;
     }
     case HashOn::kCookie: {
-      std::string_view v;
-      for (std::size_t nth = 0; request.header("cookie", nth, &v); ++nth) {
-        // "a=1; b=2": find name=value pairs.
-        while (!v.empty()) {
-          std::size_t semi = v.find(';');
-          std::string_view pair = v.substr(0, semi);
-          v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
-          while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t'))
-            pair.remove_prefix(1);
-          std::size_t eq = pair.find('=');
-          if (eq == std::string_view::npos) continue;
-          std::string_view name = pair.substr(0, eq);
-          while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
-            name.remove_suffix(1);
-          if (name != hash_on.name) continue;
-          std::string_view value = pair.substr(eq + 1);
-          while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-            value.remove_suffix(1);
-          if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-            value = value.substr(1, value.size() - 2);
-          *key = stable_hash(value);
-          return true;
-        }
-      }
-      return false;
+      std::string_view value;
+      if (!find_cookie(request, hash_on.name, &value)) return false;
+      *key = stable_hash(value);
+      return true;
     }
   }
   return false;
@@ -153,6 +132,12 @@ absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const ClusterConf
     c->cumulative_weights.reserve(c->endpoints.size());
     uint64_t sum = 0;
     for (const Endpoint& e : c->endpoints) c->cumulative_weights.push_back(sum += e.weight);
+  }
+  if (c->hash_on.on == HashOn::kCookie && c->hash_on.set_cookie) {
+    c->affinity_ids.reserve(c->endpoints.size());
+    for (uint32_t i = 0; i < c->endpoints.size(); ++i)
+      c->affinity_ids.emplace_back(affinity_id(c->endpoints[i].address_text), i);
+    std::sort(c->affinity_ids.begin(), c->affinity_ids.end());
   }
   if (c->lb_policy == LbPolicy::kRingHash) build_ring(*c, config.ring_size);
   if (c->lb_policy == LbPolicy::kMaglev) {

@@ -179,7 +179,12 @@ class Out {
     if (c.hash_on.on != HashOn::kNone) {
       begin_object("hash_on");
       if (c.hash_on.on == HashOn::kHeader) kv("header", c.hash_on.name);
-      if (c.hash_on.on == HashOn::kCookie) kv("cookie", c.hash_on.name);
+      if (c.hash_on.on == HashOn::kCookie) {
+        kv("cookie", c.hash_on.name);
+        kv("set_cookie", c.hash_on.set_cookie);
+        kv("cookie_ttl_ms", c.hash_on.cookie_ttl);
+        kv("cookie_path", c.hash_on.cookie_path);
+      }
       if (c.hash_on.on == HashOn::kSourceIp) kv("source_ip", true);
       w_.EndObject();
     }
@@ -242,6 +247,8 @@ class Out {
           if (cert.cert_file.empty()) kv("cert_pem", cert.cert_pem);
           if (!cert.key_file.empty()) kv("key_file", cert.key_file);
           if (cert.key_file.empty()) kv("key_pem", cert.key_pem);
+          if (cert.min_version)
+            kv("min_version", *cert.min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
           w_.EndObject();
         }
         w_.EndArray();
@@ -249,6 +256,18 @@ class Out {
           kv("default_certificate", l.tls->default_certificate);
         kv("min_version", l.tls->min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
         strings("alpn", l.tls->alpn);
+        // Written only when present, so configs without passthrough dump as before.
+        if (!l.tls->passthrough.empty()) {
+          begin_array("passthrough");
+          for (const auto& pt : l.tls->passthrough) {
+            w_.StartObject();
+            strings("server_names", pt.server_names);
+            kv("cluster", pt.cluster);
+            kv("idle_timeout_ms", pt.idle_timeout);
+            w_.EndObject();
+          }
+          w_.EndArray();
+        }
         w_.EndObject();
       }
       strings("virtual_hosts", l.virtual_hosts);

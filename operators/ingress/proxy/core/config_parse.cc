@@ -358,6 +358,13 @@ VirtualHostConfig virtual_host(const Value& v, const std::string& path) {
   return vh;
 }
 
+TlsVersion tls_version(const Value& v, const std::string& path) {
+  std::string_view s = as_string(v, path);
+  if (s == "1.2") return TlsVersion::kTls12;
+  if (s != "1.3") fail(path, cat("must be \"1.2\" or \"1.3\", got ", quote(s)));
+  return TlsVersion::kTls13;
+}
+
 TlsConfig tls(const Value& v, const std::string& path) {
   Object o(v, path);
   TlsConfig t;
@@ -372,21 +379,25 @@ TlsConfig tls(const Value& v, const std::string& path) {
     c.str("cert_file", &cert.cert_file);
     c.str("key_pem", &cert.key_pem);
     c.str("key_file", &cert.key_file);
+    if (const Value* mv = c.get("min_version"))
+      cert.min_version = tls_version(*mv, c.at("min_version"));
     c.finish();
     t.certificates.push_back(std::move(cert));
   });
-  if (t.certificates.empty()) fail(o.at("certificates"), "at least one certificate is required");
+  o.array("passthrough", [&](const Value& e, const std::string& p) {
+    Object po(e, p);
+    TlsPassthroughConfig pt;
+    po.strings("server_names", &pt.server_names);
+    if (pt.server_names.empty()) fail(po.at("server_names"), "at least one name is required");
+    po.str("cluster", &pt.cluster, true);
+    po.millis("idle_timeout_ms", &pt.idle_timeout);
+    po.finish();
+    t.passthrough.push_back(std::move(pt));
+  });
+  if (t.certificates.empty() && t.passthrough.empty())
+    fail(o.at("certificates"), "at least one certificate is required (or a passthrough entry)");
   o.str("default_certificate", &t.default_certificate);
-  if (const Value* mv = o.get("min_version")) {
-    std::string_view s = as_string(*mv, o.at("min_version"));
-    if (s == "1.2") {
-      t.min_version = TlsVersion::kTls12;
-    } else if (s == "1.3") {
-      t.min_version = TlsVersion::kTls13;
-    } else {
-      fail(o.at("min_version"), cat("must be \"1.2\" or \"1.3\", got ", quote(s)));
-    }
-  }
+  if (const Value* mv = o.get("min_version")) t.min_version = tls_version(*mv, o.at("min_version"));
   if (o.has("alpn")) t.alpn.clear();
   o.array("alpn", [&](const Value& e, const std::string& p) {
     std::string_view s = as_string(e, p);
@@ -482,6 +493,11 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
       ho.str(kind, &c.hash_on.name, true);
       if (c.hash_on.name.empty()) fail(ho.at(kind), "must not be empty");
       c.hash_on.on = kind == "header" ? HashOn::kHeader : HashOn::kCookie;
+    }
+    if (c.hash_on.on == HashOn::kCookie) {
+      ho.boolean("set_cookie", &c.hash_on.set_cookie);
+      ho.millis("cookie_ttl_ms", &c.hash_on.cookie_ttl);
+      ho.str("cookie_path", &c.hash_on.cookie_path);
     }
     ho.finish();
   }

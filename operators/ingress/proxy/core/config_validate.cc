@@ -254,6 +254,13 @@ absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::st
     if ((c.hash_on.on == HashOn::kHeader || c.hash_on.on == HashOn::kCookie) &&
         !valid_token(c.hash_on.name))
       return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on.name)));
+    if (c.hash_on.on == HashOn::kCookie && !c.hash_on.cookie_path.empty()) {
+      const std::string& cp = c.hash_on.cookie_path;
+      // Written into a Set-Cookie attribute: no separator or control byte may end it early.
+      bool ok = cp[0] == '/';
+      for (char ch : cp) ok = ok && ch != ';' && ch != ',' && static_cast<unsigned char>(ch) > 0x20;
+      if (!ok) return error(p + ".hash_on.cookie_path", cat("invalid cookie path ", quote(cp)));
+    }
     if (c.lb_policy == LbPolicy::kMaglev && c.endpoints.size() >= c.maglev_table_size)
       return error(p + ".maglev_table_size", "must exceed the number of endpoints");
     if (c.outlier_detection.base_ejection_time > c.outlier_detection.max_ejection_time)
@@ -341,8 +348,9 @@ absl::Status validate_routing(const Config& config,
     }
     if (l.tls) {
       const TlsConfig& t = *l.tls;
-      if (t.certificates.empty())
-        return error(p + ".tls.certificates", "at least one certificate is required");
+      if (t.certificates.empty() && t.passthrough.empty())
+        return error(p + ".tls.certificates",
+                     "at least one certificate is required (or a passthrough entry)");
       if (t.alpn.empty()) return error(p + ".tls.alpn", "must not be empty");
       absl::flat_hash_set<std::string> cert_names;
       absl::flat_hash_set<std::string> sni_names;
@@ -366,6 +374,22 @@ absl::Status validate_routing(const Config& config,
           return error(cp, "exactly one of key_pem, key_file is required");
         auto loaded = load_certificate(c);
         if (!loaded.ok()) return error(cp, std::string(loaded.status().message()));
+      }
+      for (std::size_t j = 0; j < t.passthrough.size(); ++j) {
+        const TlsPassthroughConfig& pt = t.passthrough[j];
+        std::string pp = cat(p, ".tls.passthrough[", j, "]");
+        if (pt.server_names.empty()) return error(pp + ".server_names", "must not be empty");
+        for (std::size_t k = 0; k < pt.server_names.size(); ++k) {
+          const std::string& sn = pt.server_names[k];
+          std::string sp = cat(pp, ".server_names[", k, "]");
+          if (!internal::valid_domain(sn, true) || sn == "*")
+            return error(sp, cat("invalid server name ", quote(sn)));
+          if (!sni_names.insert(internal::normalize_domain(sn)).second)
+            return error(sp, cat("server name ", quote(sn),
+                                 " is used twice (by certificates or passthrough entries)"));
+        }
+        if (!cluster_names.contains(pt.cluster))
+          return error(pp + ".cluster", cat("unknown cluster ", quote(pt.cluster)));
       }
       if (!t.default_certificate.empty() && !cert_names.contains(t.default_certificate))
         return error(p + ".tls.default_certificate",

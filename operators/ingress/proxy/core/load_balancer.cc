@@ -94,6 +94,7 @@ uint32_t LoadBalancer::fallback_scan(const LbContext& ctx, uint32_t start) {
 
 uint32_t LoadBalancer::choose(const LbContext& ctx) {
   if (cluster_.endpoints.empty()) return kNoEndpoint;
+  if (ctx.preferred < cluster_.endpoints.size() && usable(ctx.preferred, ctx)) return ctx.preferred;
   switch (cluster_.lb_policy) {
     case LbPolicy::kRoundRobin:
       return pick_round_robin(ctx);

@@ -271,9 +271,31 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
           }
           cert.server_names.push_back(std::move(low));
         }
+        cert.min_version = lc.tls->min_version;
+        if (cc.min_version && *cc.min_version == TlsVersion::kTls13)
+          cert.min_version = TlsVersion::kTls13;
         if (cert.name == lc.tls->default_certificate)
           li.default_certificate = static_cast<uint32_t>(c);
         li.certificates.push_back(std::move(cert));
+      }
+      for (const TlsPassthroughConfig& pc : lc.tls->passthrough) {
+        ListenerPassthrough pt;
+        pt.name = cat("passthrough/", pc.server_names.empty() ? "" : pc.server_names[0]);
+        pt.config = &pc;
+        auto [it, inserted] =
+            cluster_ids.emplace(pc.cluster, static_cast<uint32_t>(routing->cluster_names.size()));
+        if (inserted) routing->cluster_names.push_back(pc.cluster);
+        pt.cluster = it->second;
+        auto index = static_cast<uint32_t>(li.passthrough.size());
+        for (const std::string& sn : pc.server_names) {
+          std::string low = internal::normalize_domain(sn);
+          if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+            li.passthrough_wildcard.emplace(low.substr(2), index);
+          } else {
+            li.passthrough_exact.emplace(low, index);
+          }
+        }
+        li.passthrough.push_back(std::move(pt));
       }
     }
   }
@@ -570,6 +592,16 @@ uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_v
   if (sni.empty()) return listener.default_certificate;
   const uint32_t* idx = lookup_domain(listener.sni_exact, listener.sni_wildcard, sni);
   return idx != nullptr ? *idx : listener.default_certificate;
+}
+
+const ListenerPassthrough* RouteTable::passthrough_for_sni(const Listener& listener,
+                                                           std::string_view sni) const {
+  if (listener.passthrough.empty()) return nullptr;
+  if (!sni.empty() && sni.back() == '.') sni.remove_suffix(1);
+  if (sni.empty()) return nullptr;
+  const uint32_t* idx =
+      lookup_domain(listener.passthrough_exact, listener.passthrough_wildcard, sni);
+  return idx != nullptr ? &listener.passthrough[*idx] : nullptr;
 }
 
 bool RouteTable::host_allowed_for_sni(const Listener& listener, std::string_view sni,

@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client_hello.h"
 #include "fmt/format.h"
 #include "server.h"
+#include "tcp_proxy.h"
 
 namespace kop::proxy::server {
 
@@ -54,22 +56,31 @@ void ClientConn::start() {
   listener_ = ws_->snap->table->find_listener(listener_name_);
   if (!listener_) return close();
   in_.reserve(kInitialBuffer);
-  if (listener_->tls) {
-    const auto& tls = ws_->snap->tls[listener_->id];
-    if (!tls) return close();
-    ssl_ = SSL_new(tls->default_ctx());
-    if (!ssl_) return close();
-    SSL_set_ex_data(ssl_, ssl_conn_index(), this);
-    BIO* bio = make_conn_bio(&raw_, &out_);
-    SSL_set_bio(ssl_, bio, bio);
-    SSL_set_accept_state(ssl_);
-    raw_.reserve(17 * 1024);
-    state_ = State::kHandshake;
+  if (listener_->tls && !listener_->passthrough.empty()) {
+    // TLS passthrough: the ClientHello decides (on_client_hello); the header timeout bounds it.
+    in_.reserve(hello::kMaxBufferedBytes);
+    state_ = State::kSniff;
+  } else if (listener_->tls && !start_tls()) {
+    return close();
   }
   header_timer_ = true;
   worker_.timers().arm(timer_, worker_.refresh_now(),
                        static_cast<uint64_t>(ws_->snap->settings.request_header_timeout.count()));
   read_more();
+}
+
+bool ClientConn::start_tls() {
+  const auto& tls = ws_->snap->tls[listener_->id];
+  if (!tls || tls->ctxs_.empty()) return false;
+  ssl_ = SSL_new(tls->default_ctx());
+  if (!ssl_) return false;
+  SSL_set_ex_data(ssl_, ssl_conn_index(), this);
+  BIO* bio = make_conn_bio(&raw_, &out_);
+  SSL_set_bio(ssl_, bio, bio);
+  SSL_set_accept_state(ssl_);
+  raw_.reserve(17 * 1024);
+  state_ = State::kHandshake;
+  return true;
 }
 
 void ClientConn::adopt_latest_snapshot() {
@@ -128,7 +139,7 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
       return;
     }
     if (state_ == State::kLinger || state_ == State::kReadHead || state_ == State::kHandshake ||
-        state_ == State::kBody || state_ == State::kH2)
+        state_ == State::kBody || state_ == State::kH2 || state_ == State::kSniff)
       return close();
     return;  // waiting for the response: finish it, then close
   }
@@ -143,6 +154,7 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
     if (state_ == State::kHandshake) return read_more();
   } else {
     in_.wpos += n;
+    if (state_ == State::kSniff) return on_client_hello();
   }
   if (state_ == State::kH2) {
     ++refs_;
@@ -731,7 +743,7 @@ void ClientConn::shutdown_gracefully() {
   keep_alive_ = false;
   if (state_ == State::kReadHead && !exchange_.active() && in_.size() == 0)
     close();
-  else if (state_ == State::kHandshake)
+  else if (state_ == State::kHandshake || state_ == State::kSniff)
     close();
 }
 
@@ -744,6 +756,7 @@ void ClientConn::close() {
   state_ = State::kClosed;
   TimerWheel::cancel(timer_);
   if (exchange_.active()) exchange_.cancel();
+  if (tcp_) tcp_->close();
   error_code ec;
   sock_.close(ec);
   worker_.remove_conn(this);

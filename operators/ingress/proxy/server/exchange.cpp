@@ -130,6 +130,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   route_ = nullptr;
   cs_ = nullptr;
   endpoint_ = kNoEndpoint;
+  set_cookie_ = kNoEndpoint;
   tried_count_ = 0;
   stale_retry_used_ = false;
   woken_ = false;
@@ -194,8 +195,13 @@ void Exchange::attempt() {
     ctx.hash = hash;
   }
   ctx.exclude = std::span<const uint32_t>(tried_, tried_count_);
+  std::string_view cookie;
+  if (cl.hash_on.set_cookie && find_cookie(view_, cl.hash_on.name, &cookie))
+    ctx.preferred = cl.affinity_endpoint(cookie);
   uint32_t ep = cs_->lb->choose(ctx);
   if (ep == kNoEndpoint) return fail(503, "no healthy upstream\n");
+  // Cookie affinity: (re)issue the cookie when the request did not name this endpoint.
+  if (cl.hash_on.set_cookie) set_cookie_ = ep == ctx.preferred ? kNoEndpoint : ep;
   endpoint_ = ep;
   if (tried_count_ < std::size(tried_)) tried_[tried_count_++] = ep;
   cs_->lb->on_request_start(ep);
@@ -557,6 +563,10 @@ void Exchange::handle_response_head() {
   w.num(upstream_ms_);
   w.put("\r\n");
   w.done();
+  // Cookie affinity (rare): appended after the sized part, so it needs no room in the bound.
+  if (set_cookie_ != kNoEndpoint)
+    cs_->cluster->append_set_cookie(
+        set_cookie_, route_->path_type == PathMatchType::kRegex ? "" : route_->path, o);
   if (mutate) {
     append_mutation(o, rm);
     append_mutation(o, vm);

@@ -520,6 +520,12 @@ std::string ProxyImpl::metrics_text() const {
     total.pending_active += w.pending_active;
     total.pending_total += w.pending_total;
     total.pending_overflow += w.pending_overflow;
+    total.passthrough_active += w.passthrough_active;
+    total.passthrough_total += w.passthrough_total;
+    total.passthrough_connect_failures += w.passthrough_connect_failures;
+    total.passthrough_bytes_up += w.passthrough_bytes_up;
+    total.passthrough_bytes_down += w.passthrough_bytes_down;
+    total.client_hello_rejected += w.client_hello_rejected;
     for (size_t i = 0; i <= kLatencyBuckets; ++i) total.latency_buckets[i] += w.latency_buckets[i];
     total.latency_sum_ms += w.latency_sum_ms;
     total.latency_count += w.latency_count;
@@ -568,6 +574,23 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_upstream_rq_pending_overflow_total",
         "Requests answered 503 because the cluster's pending queue was full.", "counter",
         total.pending_overflow);
+  gauge("kop_proxy_tls_passthrough_connections_active",
+        "TLS passthrough connections being relayed.", "gauge", total.passthrough_active);
+  gauge("kop_proxy_tls_passthrough_connections_total",
+        "Connections whose ClientHello selected a TLS passthrough entry.", "counter",
+        total.passthrough_total);
+  gauge("kop_proxy_tls_passthrough_connect_failures_total",
+        "Failed upstream connection attempts of TLS passthrough.", "counter",
+        total.passthrough_connect_failures);
+  gauge("kop_proxy_tls_passthrough_bytes_up_total",
+        "Bytes relayed client to upstream by ended TLS passthrough connections.", "counter",
+        total.passthrough_bytes_up);
+  gauge("kop_proxy_tls_passthrough_bytes_down_total",
+        "Bytes relayed upstream to client by ended TLS passthrough connections.", "counter",
+        total.passthrough_bytes_down);
+  gauge("kop_proxy_tls_client_hello_rejected_total",
+        "Connections closed on a malformed or oversized ClientHello (passthrough listeners).",
+        "counter", total.client_hello_rejected);
   o += "# HELP kop_proxy_upstream_endpoint_healthy 1 when the endpoint is healthy and not "
        "ejected.\n# TYPE kop_proxy_upstream_endpoint_healthy gauge\n";
   std::string ejections =

@@ -45,6 +45,7 @@ class Exchange;
 class TlsContexts;
 class H2Session;
 class H2Stream;
+class TcpProxy;
 
 // ---------------------------------------------------------------------------------------------
 // Published configuration
@@ -166,6 +167,13 @@ struct WorkerStats {
   uint64_t pending_active = 0;    // requests waiting for an upstream connection (gauge)
   uint64_t pending_total = 0;     // requests that had to wait
   uint64_t pending_overflow = 0;  // requests refused (503): the pending queue was full
+  // TLS passthrough (tcp_proxy.h) and the ClientHello reader in front of it.
+  uint64_t passthrough_active = 0;
+  uint64_t passthrough_total = 0;
+  uint64_t passthrough_connect_failures = 0;  // attempts that failed (each endpoint tried)
+  uint64_t passthrough_bytes_up = 0;          // client -> upstream
+  uint64_t passthrough_bytes_down = 0;        // upstream -> client
+  uint64_t client_hello_rejected = 0;         // malformed, oversized or unmatched hellos
   uint64_t latency_buckets[kLatencyBuckets + 1] = {};
   double latency_sum_ms = 0;
   uint64_t latency_count = 0;
@@ -386,6 +394,7 @@ class Exchange {
   const Route* route_ = nullptr;
   ClusterState* cs_ = nullptr;
   uint32_t endpoint_ = kNoEndpoint;
+  uint32_t set_cookie_ = kNoEndpoint;  // cookie affinity: Set-Cookie for this endpoint
   uint32_t tried_[4] = {};
   uint32_t tried_count_ = 0;
   uint32_t attempts_left_ = 0;
@@ -525,7 +534,23 @@ class ClientConn final : public Downstream {
  private:
   friend class H2Session;
   friend class H2Stream;
-  enum class State { kHandshake, kReadHead, kBody, kWaitResponse, kTunnel, kLinger, kH2, kClosed };
+  friend class TcpProxy;
+  // kSniff: reading the ClientHello of a TLS listener with passthrough entries (tcp_proxy.cpp);
+  // kPassthrough: relayed as raw TCP by tcp_.
+  enum class State {
+    kHandshake,
+    kReadHead,
+    kBody,
+    kWaitResponse,
+    kTunnel,
+    kLinger,
+    kH2,
+    kClosed,
+    kSniff,
+    kPassthrough
+  };
+  bool start_tls();        // TLS server state on the listener's default context
+  void on_client_hello();  // kSniff: in_ holds the bytes so far (tcp_proxy.cpp)
   bool start_h2();
   void on_h2_flush();  // the flush posted by H2Session::schedule_flush()
   void read_more();
@@ -590,6 +615,7 @@ class ClientConn final : public Downstream {
   std::string head_scratch_;
   std::string tls_scratch_;  // TLS: the pieces of one write, coalesced into one SSL_write
   std::unique_ptr<H2Session> h2_;
+  std::unique_ptr<TcpProxy> tcp_;  // kPassthrough
   bool delete_posted_ = false;
 };
 

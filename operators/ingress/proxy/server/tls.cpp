@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "client_hello.h"
 #include "server.h"
 
 namespace kop::proxy::server {
@@ -86,6 +87,29 @@ int sni_callback(SSL* ssl, int*, void*) {
   const TlsContexts& t = *ws->snap->tls[l->id];
   if (i < t.ctxs_.size() && t.ctxs_[i] != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, t.ctxs_[i]);
   return SSL_TLSEXT_ERR_OK;
+}
+
+// Per virtual host minimum version: before version negotiation, the SNI of the hello picks the
+// certificate and with it the floor (SSL_new copied the default certificate's). Runs on the
+// context the SSL was created with, so every context registers it.
+int client_hello_callback(SSL* ssl, int* alert, void*) {
+  auto* c = static_cast<ClientConn*>(SSL_get_ex_data(ssl, ssl_conn_index()));
+  if (!c) return SSL_CLIENT_HELLO_SUCCESS;
+  const Listener* l = c->listener();
+  WorkerSnapshot* ws = c->snapshot();
+  if (!l || !ws || l->certificates.empty()) return SSL_CLIENT_HELLO_SUCCESS;
+  std::string sni;
+  const unsigned char* ext = nullptr;
+  size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1 &&
+      !hello::parse_server_name(std::string_view(reinterpret_cast<const char*>(ext), len), &sni)) {
+    *alert = SSL_AD_DECODE_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  uint32_t i = ws->snap->table->certificate_for_sni(*l, sni);
+  TlsVersion v = i < l->certificates.size() ? l->certificates[i].min_version : TlsVersion::kTls12;
+  SSL_set_min_proto_version(ssl, v == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 // Server preference: the listener's `alpn` list in order (default h2, http/1.1).
@@ -173,6 +197,7 @@ absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion mi
   ok = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
   if (ok != 1 || SSL_CTX_check_private_key(ctx) != 1) return fail("private key does not match");
+  SSL_CTX_set_client_hello_cb(ctx, client_hello_callback, nullptr);
   SSL_CTX_set_tlsext_servername_callback(ctx, sni_callback);
   // Trap: after SNI switches the context, OpenSSL uses the new context's ALPN callback, so
   // every context registers it.
@@ -201,9 +226,9 @@ TlsContexts::~TlsContexts() {
 absl::StatusOr<std::shared_ptr<TlsContexts>> TlsContexts::build(const Listener& listener,
                                                                 const TlsContexts* previous) {
   auto t = std::make_shared<TlsContexts>();
-  TlsVersion minv = listener.config && listener.config->tls ? listener.config->tls->min_version
-                                                            : TlsVersion::kTls12;
   for (const ListenerCertificate& c : listener.certificates) {
+    // The context's own floor is the certificate's (clients without SNI get the default one).
+    TlsVersion minv = c.min_version;
     std::string key = absl::StrCat(minv == TlsVersion::kTls13 ? "13|" : "12|", c.material.cert_pem,
                                    "|", c.material.key_pem);
     SSL_CTX* ctx = nullptr;
@@ -224,7 +249,9 @@ absl::StatusOr<std::shared_ptr<TlsContexts>> TlsContexts::build(const Listener& 
     t->keys_.push_back(std::move(key));
     t->ctxs_.push_back(ctx);
   }
-  if (t->ctxs_.empty()) return absl::InvalidArgumentError("TLS listener without certificates");
+  // A passthrough-only listener has no certificate: hellos its entries do not match are refused.
+  if (t->ctxs_.empty() && listener.passthrough.empty())
+    return absl::InvalidArgumentError("TLS listener without certificates");
   t->default_index_ =
       listener.default_certificate < t->ctxs_.size() ? listener.default_certificate : 0;
   return t;

@@ -46,7 +46,25 @@ struct Cluster {
   // The hash key for consistent hashing from the request, per hash_on. False when the
   // policy is not hashing or the header/cookie/client address is absent.
   bool hash_key(const RequestView& request, uint64_t* key) const;
+
+  // ---- Cookie affinity (hash_on.set_cookie; core/affinity.cc).
+  // (affinity id, endpoint) sorted by id; the id is a stable hash of the endpoint's address, so
+  // it is the same in every worker, every replica and after a reload.
+  std::vector<std::pair<uint64_t, uint32_t>> affinity_ids;
+  // The endpoint a cookie value names, or kNoEndpoint (unknown or malformed value).
+  uint32_t affinity_endpoint(std::string_view cookie_value) const;
+  // The cookie value naming `endpoint` (16 lowercase hex digits).
+  std::string affinity_value(uint32_t endpoint) const;
+  // Appends "Set-Cookie: name=value; Path=...; [Max-Age=N; ]HttpOnly\r\n" for `endpoint`;
+  // `route_path` is used when hash_on.cookie_path is empty ("/" when that is empty too).
+  void append_set_cookie(uint32_t endpoint, std::string_view route_path, std::string& out) const;
 };
+
+// The affinity id of an endpoint address ("10.0.0.1:8080"): a stable hash with its own seed.
+uint64_t affinity_id(std::string_view address_text);
+
+// The value of cookie `name` in the request's Cookie headers (quotes stripped). False if absent.
+bool find_cookie(const RequestView& request, std::string_view name, std::string_view* value);
 
 // Compiles one cluster. When `previous` is given (an older compiled cluster of the same name),
 // endpoints present in both keep their outlier/health state.

@@ -57,16 +57,35 @@ struct CertificateConfig {
   std::string key_pem;    // PEM private key
   std::string cert_file;  // path read at validation/compile time
   std::string key_file;
+  // Minimum TLS version for connections whose SNI selects this certificate (a virtual host's
+  // own floor). Default: unset, the listener's min_version. It can only raise the listener's
+  // floor (the stricter of the two applies); TLS 1.2 is the floor everywhere.
+  std::optional<TlsVersion> min_version;
   bool operator==(const CertificateConfig&) const = default;
 };
 
+// TLS passthrough: connections whose ClientHello names one of `server_names` (SNI) are not
+// terminated; their bytes, the ClientHello included, are relayed as raw TCP to an endpoint of
+// `cluster` (its load balancing, connect timeout, outlier ejection and health checks apply).
+struct TlsPassthroughConfig {
+  // Exact ("db.example.com") or one-label wildcard ("*.example.com") SNI names; required.
+  // Exact beats wildcard, and a passthrough name beats a certificate's.
+  std::vector<std::string> server_names;
+  std::string cluster;           // required
+  Millis idle_timeout{3600000};  // no byte either way for this long closes both; default 1h
+  bool operator==(const TlsPassthroughConfig&) const = default;
+};
+
 struct TlsConfig {
-  std::vector<CertificateConfig> certificates;  // at least one
+  // At least one certificate, or none when `passthrough` is not empty (then a ClientHello
+  // matching no passthrough name is refused).
+  std::vector<CertificateConfig> certificates;
   // Name of the certificate served when SNI is absent or matches no server_name.
   // Default: the first certificate.
   std::string default_certificate;
   TlsVersion min_version = TlsVersion::kTls12;         // default TLS 1.2; "1.3" selectable
   std::vector<std::string> alpn = {"h2", "http/1.1"};  // default h2, http/1.1
+  std::vector<TlsPassthroughConfig> passthrough;       // default none
   bool operator==(const TlsConfig&) const = default;
 };
 
@@ -226,6 +245,14 @@ enum class HashOn { kNone, kHeader, kCookie, kSourceIp };
 struct HashPolicy {
   HashOn on = HashOn::kNone;  // kNone with ring_hash/maglev: random endpoint
   std::string name;           // header or cookie name (header lowercased at compile time)
+  // Cookie affinity (kCookie only). When set, a request without the cookie, or whose cookie
+  // names an endpoint that is gone or unavailable, gets an endpoint from the load balancer and
+  // the response carries `Set-Cookie: <name>=<value>` where the value identifies that
+  // endpoint; later requests with the cookie go to it while it is available. Default false
+  // (the cookie is only hashed, never set).
+  bool set_cookie = false;
+  Millis cookie_ttl{0};     // Max-Age of the cookie; default 0 = a session cookie
+  std::string cookie_path;  // Path attribute; default "": the matched route's path prefix
   bool operator==(const HashPolicy&) const = default;
 };
 

@@ -35,6 +35,8 @@ struct LbContext {
   bool has_hash = false;              // ring_hash / maglev: use `hash`
   uint64_t hash = 0;                  // from Cluster::hash_key()
   std::span<const uint32_t> exclude;  // endpoints already tried by this request
+  // Cookie affinity: this endpoint is returned when it is available and not excluded.
+  uint32_t preferred = UINT32_MAX;
 };
 
 class LoadBalancer {

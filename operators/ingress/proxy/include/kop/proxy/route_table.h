@@ -120,6 +120,15 @@ struct ListenerCertificate {
   std::string name;
   std::vector<std::string> server_names;  // lowercase
   CertificateMaterial material;
+  // The stricter of the listener's min_version and the certificate's own.
+  TlsVersion min_version = TlsVersion::kTls12;
+};
+
+// A TLS passthrough entry of a listener, compiled.
+struct ListenerPassthrough {
+  std::string name;      // "passthrough/<first server name>", for metrics and logs
+  uint32_t cluster = 0;  // index into RouteTable::clusters()
+  const TlsPassthroughConfig* config = nullptr;
 };
 
 struct Listener {
@@ -132,6 +141,10 @@ struct Listener {
   // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
   ICaseStringMap<uint32_t> sni_exact;
   ICaseStringMap<uint32_t> sni_wildcard;
+  // TLS passthrough: SNI names (as above) -> index into `passthrough`.
+  std::vector<ListenerPassthrough> passthrough;
+  ICaseStringMap<uint32_t> passthrough_exact;
+  ICaseStringMap<uint32_t> passthrough_wildcard;
   // Host -> virtual host for the virtual hosts this listener serves.
   ICaseStringMap<const VirtualHost*> host_exact;
   ICaseStringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
@@ -158,6 +171,9 @@ class RouteTable {
   // Certificate index in listener.certificates for an SNI name (the default when no name
   // matches or sni is empty). Exact names beat wildcards.
   uint32_t certificate_for_sni(const Listener& listener, std::string_view sni) const;
+  // The passthrough entry an SNI name selects (exact beats wildcard), or null: terminate TLS.
+  const ListenerPassthrough* passthrough_for_sni(const Listener& listener,
+                                                 std::string_view sni) const;
   // False when the request must get 421 Misdirected Request: SNI was sent and the virtual host
   // it selects differs from the one Host selects (`host_vhost`, may be null).
   bool host_allowed_for_sni(const Listener& listener, std::string_view sni,

@@ -1,0 +1,81 @@
+// Cookie affinity: the cookie value names an endpoint by a stable hash of its address, so a
+// client sticks to one endpoint across workers, replicas and reloads while it is available.
+// Encoding the endpoint (rather than hashing an opaque value onto the ring) makes stickiness
+// exact: adding endpoints never moves an existing session.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "kop/proxy/cluster.h"
+#include "kop/proxy/load_balancer.h"
+
+namespace kop::proxy {
+
+uint64_t affinity_id(std::string_view address_text) {
+  return stable_hash(address_text, 0x6b6f702d61666631ULL);
+}
+
+bool find_cookie(const RequestView& request, std::string_view name, std::string_view* value) {
+  std::string_view v;
+  for (std::size_t nth = 0; request.header("cookie", nth, &v); ++nth) {
+    // "a=1; b=2": name=value pairs separated by ';'.
+    while (!v.empty()) {
+      std::size_t semi = v.find(';');
+      std::string_view pair = v.substr(0, semi);
+      v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
+      while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+      std::size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view n = pair.substr(0, eq);
+      while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
+      if (n != name) continue;
+      std::string_view val = pair.substr(eq + 1);
+      while (!val.empty() && (val.back() == ' ' || val.back() == '\t')) val.remove_suffix(1);
+      if (val.size() >= 2 && val.front() == '"' && val.back() == '"')
+        val = val.substr(1, val.size() - 2);
+      *value = val;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint32_t Cluster::affinity_endpoint(std::string_view cookie_value) const {
+  if (cookie_value.size() != 16 || affinity_ids.empty()) return kNoEndpoint;
+  uint64_t id = 0;
+  for (char ch : cookie_value) {
+    int d;
+    if (ch >= '0' && ch <= '9')
+      d = ch - '0';
+    else if (ch >= 'a' && ch <= 'f')
+      d = ch - 'a' + 10;
+    else
+      return kNoEndpoint;
+    id = (id << 4) | static_cast<uint64_t>(d);
+  }
+  auto it = std::lower_bound(affinity_ids.begin(), affinity_ids.end(),
+                             std::pair<uint64_t, uint32_t>{id, 0});
+  if (it == affinity_ids.end() || it->first != id) return kNoEndpoint;
+  return it->second;
+}
+
+std::string Cluster::affinity_value(uint32_t endpoint) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t id = affinity_id(endpoints[endpoint].address_text);
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<std::size_t>(i)] = kHex[id & 15];
+  return out;
+}
+
+void Cluster::append_set_cookie(uint32_t endpoint, std::string_view route_path,
+                                std::string& out) const {
+  std::string_view path = hash_on.cookie_path;
+  if (path.empty()) path = route_path;
+  if (path.empty() || path.front() != '/') path = "/";
+  absl::StrAppend(&out, "set-cookie: ", hash_on.name, "=", affinity_value(endpoint),
+                  "; Path=", absl::string_view(path.data(), path.size()));
+  if (hash_on.cookie_ttl.count() > 0)
+    absl::StrAppend(&out, "; Max-Age=", (hash_on.cookie_ttl.count() + 999) / 1000);
+  absl::StrAppend(&out, "; HttpOnly\r\n");
+}
+
+}  // namespace kop::proxy

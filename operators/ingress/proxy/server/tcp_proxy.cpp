@@ -1,0 +1,276 @@
+// TLS passthrough: the ClientHello decision (ClientConn::on_client_hello) and the TCP relay
+// (TcpProxy, tcp_proxy.h).
+#include "tcp_proxy.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/write.hpp>
+#include <chrono>
+
+#include "client_hello.h"
+#include "fmt/format.h"
+
+namespace kop::proxy::server {
+namespace {
+constexpr size_t kRelayBuffer = 16384;
+constexpr uint32_t kMaxAttempts = 3;
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ClientConn: the ClientHello decides between terminating TLS here and passthrough.
+
+void ClientConn::on_client_hello() {
+  hello::Result r = hello::parse(std::string_view(in_.data(), in_.size()));
+  if (r.status == hello::Status::kNeedMore) {
+    if (in_.size() >= hello::kMaxBufferedBytes) return close();
+    return read_more();
+  }
+  if (r.status == hello::Status::kInvalid) {
+    ++worker_.stats().client_hello_rejected;
+    return close();
+  }
+  sni_ = std::move(r.sni);
+  if (const ListenerPassthrough* pt = ws_->snap->table->passthrough_for_sni(*listener_, sni_)) {
+    TimerWheel::cancel(timer_);
+    state_ = State::kPassthrough;
+    tcp_ = std::make_unique<TcpProxy>(*this, *pt);
+    std::string_view bytes(in_.data(), in_.size());
+    in_.clear();
+    tcp_->start(bytes.data(), bytes.size());  // copies: in_ is not written before it returns
+    return;
+  }
+  // Terminate here: the buffered bytes become the TLS engine's first input.
+  if (!start_tls()) {
+    ++worker_.stats().client_hello_rejected;  // no certificate on a passthrough-only listener
+    return close();
+  }
+  raw_.append(in_.data(), in_.size());
+  in_.clear();
+  if (!tls_decrypt()) return close();
+  if (state_ == State::kClosed) return;
+  read_more();
+}
+
+// ---------------------------------------------------------------------------------------------
+// TcpProxy
+
+TcpProxy::TcpProxy(ClientConn& conn, const ListenerPassthrough& entry)
+    : conn_(conn), worker_(conn.worker_), ws_(conn.ws_), entry_(entry), up_(conn.worker_.io()) {
+  worker_.ref(ws_);
+  timer_.fn = &TcpProxy::on_timer;
+  timer_.self = this;
+  WorkerStats& st = worker_.stats();
+  ++st.passthrough_active;
+  ++st.passthrough_total;
+}
+
+TcpProxy::~TcpProxy() {
+  TimerWheel::cancel(timer_);
+  if (lb_active_) cs_->lb->on_request_end(endpoint_);
+  --worker_.stats().passthrough_active;
+  worker_.unref(ws_);
+}
+
+tcp::socket& TcpProxy::socket(Side s) {
+  return s == Side::kUp ? up_ : conn_.sock_;
+}
+
+void TcpProxy::start(const char* data, size_t n) {
+  start_ms_ = last_activity_ms_ = worker_.refresh_now();
+  idle_ms_ = static_cast<uint64_t>(entry_.config->idle_timeout.count());
+  if (entry_.cluster >= ws_->clusters.size()) return end("no cluster");
+  cs_ = ws_->clusters[entry_.cluster].get();
+  to_up_.reserve(std::max(kRelayBuffer, n));
+  to_up_.append(data, n);
+  to_down_.reserve(kRelayBuffer);
+  attempt();
+}
+
+void TcpProxy::attempt() {
+  if (lb_active_) {
+    lb_active_ = false;
+    cs_->lb->on_request_end(endpoint_);
+  }
+  const Cluster& cl = *cs_->cluster;
+  LbContext ctx;
+  ctx.now = MonoClock::now();
+  ctx.exclude = std::span<const uint32_t>(tried_, tried_count_);
+  endpoint_ = cs_->lb->choose(ctx);
+  if (endpoint_ == kNoEndpoint) return end("no healthy upstream");
+  if (tried_count_ < std::size(tried_)) tried_[tried_count_++] = endpoint_;
+  cs_->lb->on_request_start(endpoint_);
+  lb_active_ = true;
+  const tcp::endpoint& addr = cs_->pools[endpoint_]->endpoint();
+  error_code ec;
+  if (up_.is_open()) up_.close(ec);
+  up_.open(addr.protocol(), ec);
+  if (!ec) up_.set_option(tcp::no_delay(true), ec);
+  if (ec) return end("upstream socket");
+  connecting_ = true;
+  connect_timed_out_ = false;
+  uint64_t timeout = static_cast<uint64_t>(cl.config.connect_timeout.count());
+  if (timeout) worker_.timers().arm(timer_, worker_.now(), timeout);
+  ++conn_.refs_;
+  up_.async_connect(addr, [this](const error_code& e) { on_connect(e); });
+}
+
+void TcpProxy::on_connect(const error_code& ec) {
+  connecting_ = false;
+  if (!op_done()) return;
+  TimerWheel::cancel(timer_);
+  const Cluster& cl = *cs_->cluster;
+  if (ec || connect_timed_out_) {
+    ++worker_.stats().passthrough_connect_failures;
+    cl.health().report(
+        endpoint_,
+        connect_timed_out_ ? UpstreamResult::kConnectTimeout : UpstreamResult::kConnectFailure,
+        MonoClock::now());
+    if (tried_count_ < kMaxAttempts && tried_count_ < cl.endpoints.size()) return attempt();
+    return end(connect_timed_out_ ? "upstream connect timeout" : "upstream connect failure");
+  }
+  cl.health().report(endpoint_, UpstreamResult::kSuccess, MonoClock::now());
+  connected_ = true;
+  last_activity_ms_ = worker_.refresh_now();
+  if (idle_ms_) worker_.timers().arm(timer_, worker_.now(), idle_ms_);
+  if (to_up_.size() > 0)
+    write(Side::kUp);  // the ClientHello first; the client side is read once it is out
+  else
+    read(Side::kDown);
+  read(Side::kUp);
+}
+
+bool TcpProxy::op_done() {
+  --conn_.refs_;
+  if (conn_.state_ == ClientConn::State::kClosed) {
+    conn_.unref();
+    return false;
+  }
+  return true;
+}
+
+void TcpProxy::read(Side from) {
+  Buffer& b = buffer_to(from == Side::kDown ? Side::kUp : Side::kDown);
+  b.clear();
+  ++conn_.refs_;
+  socket(from).async_receive(
+      asio::buffer(b.end(), b.free()),
+      [this, from](const error_code& ec, size_t n) { on_read(from, ec, n); });
+}
+
+void TcpProxy::on_read(Side from, const error_code& ec, size_t n) {
+  if (!op_done()) return;
+  Side to = from == Side::kDown ? Side::kUp : Side::kDown;
+  if (ec) {
+    if (ec != asio::error::eof) return end(from == Side::kDown ? "client reset" : "upstream reset");
+    (from == Side::kDown ? down_eof_ : up_eof_) = true;
+    shutdown_write(to);
+    return;
+  }
+  buffer_to(to).wpos += n;
+  (from == Side::kDown ? bytes_up_ : bytes_down_) += n;
+  last_activity_ms_ = worker_.now();
+  write(to);
+}
+
+void TcpProxy::write(Side to) {
+  Buffer& b = buffer_to(to);
+  ++conn_.refs_;
+  asio::async_write(socket(to), asio::buffer(b.data(), b.size()),
+                    [this, to](const error_code& ec, size_t n) { on_write(to, ec, n); });
+}
+
+void TcpProxy::on_write(Side to, const error_code& ec, size_t n) {
+  if (!op_done()) return;
+  if (ec) return end(to == Side::kUp ? "upstream write failed" : "client write failed");
+  buffer_to(to).consume(n);
+  last_activity_ms_ = worker_.now();
+  Side from = to == Side::kUp ? Side::kDown : Side::kUp;
+  // Everything read from `from` is out: read from it again (backpressure), unless it ended.
+  if (from == Side::kDown ? down_eof_ : up_eof_) return shutdown_write(to);
+  read(from);
+}
+
+void TcpProxy::shutdown_write(Side to) {
+  if (buffer_to(to).size() > 0) return;  // on_write passes the EOF on once the bytes are out
+  bool& shut = to == Side::kUp ? up_shut_ : down_shut_;
+  if (!shut) {
+    shut = true;
+    error_code ec;
+    socket(to).shutdown(tcp::socket::shutdown_send, ec);
+  }
+  if (up_shut_ && down_shut_) end("done");
+}
+
+void TcpProxy::on_timer(void* self) {
+  auto* t = static_cast<TcpProxy*>(self);
+  if (t->connecting_) {
+    // Aborts the connect; on_connect reports the timeout and tries the next endpoint.
+    t->connect_timed_out_ = true;
+    error_code ec;
+    t->up_.close(ec);
+    return;
+  }
+  uint64_t now = t->worker_.now();
+  uint64_t quiet = now - t->last_activity_ms_;
+  if (quiet >= t->idle_ms_) return t->end("idle timeout");
+  t->worker_.timers().arm(t->timer_, now, t->idle_ms_ - quiet);
+}
+
+void TcpProxy::end(std::string_view reason) {
+  if (ended_) return;
+  ended_ = true;
+  reason_ = reason;
+  WorkerStats& st = worker_.stats();
+  st.passthrough_bytes_up += bytes_up_;
+  st.passthrough_bytes_down += bytes_down_;
+  if (worker_.access_log_on()) log_access();
+  conn_.close();  // calls close() below
+}
+
+void TcpProxy::close() {
+  TimerWheel::cancel(timer_);
+  if (!ended_) {
+    ended_ = true;  // closed from outside (drain, stop): count and log what was relayed
+    reason_ = "closed by proxy";
+    WorkerStats& st = worker_.stats();
+    st.passthrough_bytes_up += bytes_up_;
+    st.passthrough_bytes_down += bytes_down_;
+    if (worker_.access_log_on()) log_access();
+  }
+  error_code ec;
+  up_.close(ec);
+}
+
+void TcpProxy::log_access() {
+  uint64_t ms = worker_.refresh_now() - start_ms_;
+  std::string upstream =
+      connected_ && cs_ ? cs_->cluster->endpoints[endpoint_].address_text : std::string();
+  const std::string& cluster = cs_ ? cs_->cluster->name : entry_.config->cluster;
+  std::string line;
+  if (worker_.access_log_format() == AccessLogFormat::kJson) {
+    // SNI names are letters, digits, '-' and '.' (client_hello.cpp), cluster names and
+    // addresses come from the validated config: nothing here needs escaping but the cluster.
+    std::string esc;
+    for (char c : cluster) {
+      if (c == '"' || c == '\\') esc.push_back('\\');
+      if (static_cast<unsigned char>(c) >= 0x20) esc.push_back(c);
+    }
+    line = fmt::format(
+        "{{\"time_ms\":{},\"client\":\"{}\",\"sni\":\"{}\",\"passthrough\":true,"
+        "\"cluster\":\"{}\",\"upstream\":\"{}\",\"bytes_up\":{},\"bytes_down\":{},"
+        "\"duration_ms\":{},\"end\":\"{}\",\"tls\":true}}\n",
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count(),
+        conn_.client_ip_, conn_.sni_, esc, upstream, bytes_up_, bytes_down_, ms, reason_);
+  } else {
+    line = fmt::format(
+        "{} \"TCP passthrough\" sni={} cluster={} upstream={} bytes_up={} bytes_down={} "
+        "duration_ms={} end=\"{}\"\n",
+        conn_.client_ip_, conn_.sni_, cluster, upstream.empty() ? "-" : upstream, bytes_up_,
+        bytes_down_, ms, reason_);
+  }
+  worker_.log_access(line);
+}
+
+}  // namespace kop::proxy::server
