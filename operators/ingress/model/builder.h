@@ -45,6 +45,11 @@ struct TlsCandidate {
   std::string field;
 };
 
+struct PassthroughCandidate {
+  Passthrough passthrough;
+  Age age;
+};
+
 struct BackendSpec {
   std::string ns;
   std::string service;
@@ -115,6 +120,7 @@ class Builder {
   std::vector<RouteCandidate> routes;
   std::vector<RouteCandidate> default_backends;  // host "*", path Prefix "/"
   std::vector<TlsCandidate> tls;
+  std::vector<PassthroughCandidate> passthroughs;
   std::map<std::string, Cluster> clusters;
   std::vector<ObjectRef> owned_ingresses;
   std::vector<IngressRouteStatus> route_statuses;

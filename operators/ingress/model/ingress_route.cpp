@@ -104,13 +104,13 @@ class RouteTranslator {
     const rapidjson::Value* vh = member(root.spec(), "virtualhost");
     const rapidjson::Value* tls = member(vh, "tls");
     ObjectRef src = ref(root);
-    if (bool_of(tls, "passthrough").value_or(false) || member(root.spec(), "tcpproxy")) {
-      judge(root, RouteStatus::kInvalid,
-            "tls.passthrough and tcpproxy are not supported by this kop-ingress");
-      return;
-    }
     RootContext ctx{fqdn, false, age_of(root, "IngressRoute")};
-    if (tls != nullptr) {
+    bool passthrough = bool_of(tls, "passthrough").value_or(false);
+    const rapidjson::Value* tcpproxy = member(root.spec(), "tcpproxy");
+    if (passthrough || tcpproxy != nullptr) {
+      if (!translate_passthrough(root, fqdn, ctx, passthrough, tcpproxy)) return;
+      ctx.tls = true;  // the host is served over TLS: its HTTP routes redirect to https
+    } else if (tls != nullptr) {
       std::string_view secret = str_of(tls, "secretName");
       std::string_view secret_ns = root.ns();
       if (auto slash = secret.find('/'); slash != std::string_view::npos) {
@@ -131,6 +131,81 @@ class RouteTranslator {
     }
     std::vector<std::string> chain{key(root)};
     if (walk(root, ctx, "", {}, chain)) judge(root, RouteStatus::kValid, "valid IngressRoute");
+  }
+
+  // virtualhost.tls.passthrough with tcpproxy: the fqdn's TLS connections are relayed to the
+  // tcpproxy Service (one; weights across several are not supported by the proxy's passthrough).
+  // False (and the root judged invalid) when the combination is not one kop-ingress serves.
+  bool translate_passthrough(const api::Object& root, const std::string& fqdn,
+                             const RootContext& ctx, bool passthrough,
+                             const rapidjson::Value* tcpproxy) {
+    const rapidjson::Value* tls = member(member(root.spec(), "virtualhost"), "tls");
+    if (!passthrough) {
+      judge(root, RouteStatus::kInvalid,
+            "tcpproxy requires spec.virtualhost.tls.passthrough: true (kop-ingress does not "
+            "terminate TLS in front of a TCP proxy)");
+      return false;
+    }
+    if (!str_of(tls, "secretName").empty()) {
+      judge(root, RouteStatus::kInvalid,
+            "spec.virtualhost.tls: passthrough and secretName are mutually exclusive");
+      return false;
+    }
+    const api::Object* owner = &root;  // the IngressRoute whose tcpproxy.services is used
+    if (const rapidjson::Value* d = member(tcpproxy, "delegate")) {
+      // One level, as Contour: the delegate (not a root) holds the services.
+      std::string ns(str_of(d, "namespace"));
+      if (ns.empty()) ns = std::string(root.ns());
+      std::string name(str_of(d, "name"));
+      const api::Object* child = b_.find(b_.snapshot().ingress_routes, ns, name);
+      if (child == nullptr || child->is_being_deleted()) {
+        judge(root, RouteStatus::kInvalid,
+              cat("spec.tcpproxy.delegate: IngressRoute \"", ns, "/", name, "\" not found"));
+        return false;
+      }
+      if (member(child->spec(), "virtualhost") != nullptr ||
+          member(member(child->spec(), "tcpproxy"), "delegate") != nullptr ||
+          items_of(member(child->spec(), "tcpproxy"), "services").empty()) {
+        judge(root, RouteStatus::kInvalid,
+              cat("spec.tcpproxy.delegate: IngressRoute \"", ns, "/", name,
+                  "\" must have no virtualhost and a tcpproxy with services"));
+        return false;
+      }
+      owner = child;
+      tcpproxy = member(child->spec(), "tcpproxy");
+    }
+    auto services = items_of(tcpproxy, "services");
+    if (tcpproxy == nullptr || services.empty()) {
+      judge(root, RouteStatus::kInvalid,
+            "spec.virtualhost.tls.passthrough requires spec.tcpproxy.services");
+      return false;
+    }
+    if (services.size() > 1) {
+      judge(root, RouteStatus::kInvalid,
+            "spec.tcpproxy.services: kop-ingress relays TLS passthrough to exactly one Service");
+      return false;
+    }
+    const rapidjson::Value* s = services[0];
+    BackendSpec spec;
+    spec.ns = std::string(owner->ns());
+    spec.service = std::string(str_of(s, "name"));
+    spec.port_number = int_of(s, "port");
+    spec.strategy = strategy(str_of(s, "strategy"));
+    if (spec.strategy == Strategy::kCookie) spec.strategy = Strategy::kRoundRobin;  // no HTTP
+    Passthrough pt;
+    pt.host = fqdn;
+    pt.source = ref(root);
+    ObjectRef backend_source = ref(*owner);
+    if (spec.service.empty() || !spec.port_number) {
+      b_.event(backend_source, "BackendInvalid", "spec.tcpproxy.services[0]",
+               "service name and port are required");
+    } else if (auto cluster =
+                   b_.resolve_backend(backend_source, "spec.tcpproxy.services[0]", spec)) {
+      pt.cluster = *cluster;
+    }
+    b_.passthroughs.push_back(PassthroughCandidate{std::move(pt), ctx.age});
+    if (owner != &root) judge(*owner, RouteStatus::kValid, "valid IngressRoute");
+    return true;
   }
 
   // Adds the routes of `ir` (a root, or a child reached by delegation under `prefix` with the

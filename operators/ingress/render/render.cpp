@@ -8,6 +8,10 @@
 namespace kop::ingress {
 namespace {
 
+// The cluster of passthrough hosts whose Service cannot be resolved (model cluster names have
+// a '/', so this one cannot collide).
+constexpr std::string_view kUnavailableCluster = "passthrough-unavailable";
+
 proxy::PathMatchType path_type(PathKind k) {
   switch (k) {
     case PathKind::kExact:
@@ -108,8 +112,13 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
       cc.lb_policy = proxy::LbPolicy::kRandom;
       break;
     case Strategy::kCookie:
+      // Sticky sessions: the proxy sets the cookie (naming the chosen endpoint) when a request
+      // lacks it; a cookie naming no available endpoint is hashed onto the ring.
       cc.lb_policy = proxy::LbPolicy::kRingHash;
-      cc.hash_on = proxy::HashPolicy{proxy::HashOn::kCookie, options.affinity_cookie};
+      cc.hash_on.on = proxy::HashOn::kCookie;
+      cc.hash_on.name = options.affinity_cookie;
+      cc.hash_on.set_cookie = true;
+      cc.hash_on.cookie_ttl = options.affinity_cookie_ttl;
       break;
   }
   if (c.health_check) {
@@ -144,7 +153,6 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
   https.name = "https";
   if (options.https_address) https.address = *options.https_address;
   proxy::TlsConfig tls;
-  bool all_tls13 = true;
   std::vector<proxy::VirtualHostConfig> secure;
 
   for (const auto& vh : model.virtual_hosts) {
@@ -165,13 +173,29 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
       if (vh.host != "*") cert.server_names = {vh.host};
       cert.cert_pem = vh.tls->cert_pem;
       cert.key_pem = vh.tls->key_pem;
+      // minimumProtocolVersion per virtual host: the proxy applies it to the SNI that selects
+      // this certificate; the listener keeps TLS 1.2 as the floor.
+      if (vh.tls->min_version == "1.3") cert.min_version = proxy::TlsVersion::kTls13;
       tls.certificates.push_back(std::move(cert));
-      all_tls13 = all_tls13 && vh.tls->min_version == "1.3";
+    }
+  }
+  if (options.https_address) {
+    bool unavailable = false;
+    for (const auto& p : model.passthroughs) {
+      proxy::TlsPassthroughConfig pt;
+      pt.server_names = {p.host};
+      pt.cluster = p.cluster.empty() ? std::string(kUnavailableCluster) : p.cluster;
+      unavailable = unavailable || p.cluster.empty();
+      tls.passthrough.push_back(std::move(pt));
+    }
+    if (unavailable) {
+      proxy::ClusterConfig none;  // no endpoints: such connections are closed
+      none.name = std::string(kUnavailableCluster);
+      config.clusters.push_back(std::move(none));
     }
   }
   config.listeners.push_back(std::move(http));
-  if (!tls.certificates.empty()) {
-    tls.min_version = all_tls13 ? proxy::TlsVersion::kTls13 : proxy::TlsVersion::kTls12;
+  if (!tls.certificates.empty() || !tls.passthrough.empty()) {
     for (auto& s : secure) {
       https.virtual_hosts.push_back(s.name);
       config.virtual_hosts.push_back(std::move(s));

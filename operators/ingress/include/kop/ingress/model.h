@@ -198,6 +198,15 @@ struct VirtualHost {
   bool operator==(const VirtualHost&) const = default;
 };
 
+// TLS passthrough (IngressRoute virtualhost.tls.passthrough with tcpproxy): connections whose
+// SNI is `host` are relayed as raw TCP to `cluster` (TLS is not terminated).
+struct Passthrough {
+  std::string host;     // the fqdn, lowercase
+  std::string cluster;  // "" when the tcpproxy Service cannot be resolved (connections close)
+  ObjectRef source;
+  bool operator==(const Passthrough&) const = default;
+};
+
 enum class RouteStatus { kValid, kInvalid, kOrphaned };
 std::string_view to_string(RouteStatus status);
 
@@ -211,6 +220,7 @@ struct IngressRouteStatus {
 
 struct Model {
   std::vector<VirtualHost> virtual_hosts;                  // sorted by host
+  std::vector<Passthrough> passthroughs;                   // sorted by host
   std::map<std::string, Cluster> clusters;                 // by name
   std::vector<ObjectRef> owned_ingresses;                  // Ingresses of our class, sorted
   std::vector<IngressRouteStatus> ingress_route_statuses;  // sorted by route

@@ -7,13 +7,18 @@
 //    that must not stay insecure (force-ssl-redirect, IngressRoute without permitInsecure)
 //    answer 301 to https there;
 //  - listener "https" (only when some host has a certificate and an https address is given)
-//    serves the TLS hosts as "https/<host>", one certificate per host chosen by SNI; its
-//    minimum TLS version is 1.3 only when every TLS host asks for 1.3 (the proxy sets it per
-//    listener);
+//    serves the TLS hosts as "https/<host>", one certificate per host chosen by SNI, each with
+//    its host's minimum TLS version (1.3 set on the certificate, 1.2 the listener's floor), and
+//    relays the TLS passthrough hosts (IngressRoute tls.passthrough + tcpproxy) as raw TCP to
+//    their cluster (cluster "passthrough-unavailable", without endpoints, when the Service
+//    cannot be resolved);
+//  - the Cookie strategy renders ring_hash on the affinity cookie with set_cookie: the proxy
+//    sets the cookie on the first response and keeps the session on that endpoint;
 //  - one cluster per model Cluster, same name; routes that cannot be resolved answer 503.
 // Threading: pure; any thread.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -35,6 +40,8 @@ struct RenderOptions {
   proxy::ServerSettings server;
   // Cookie name for the Cookie strategy (consistent hashing on it). Default "kop-session".
   std::string affinity_cookie = "kop-session";
+  // Max-Age of that cookie. Default 0: a session cookie (no Max-Age), like Contour's.
+  std::chrono::milliseconds affinity_cookie_ttl{0};
 };
 
 proxy::Config render(const Model& model, const RenderOptions& options);
