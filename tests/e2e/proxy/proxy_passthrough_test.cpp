@@ -235,6 +235,31 @@ HandshakeResult handshake(uint16_t port, const std::string& sni, size_t segment,
   return res;
 }
 
+// Connects, sends `bytes` (then a half-close if asked) and waits for the proxy to close:
+// what came back and how long the close took.
+struct UntilClose {
+  std::string got;
+  int64_t ms = 0;
+};
+UntilClose send_and_wait_close(uint16_t port, const std::string& bytes, bool half_close,
+                               int timeout_ms) {
+  UntilClose r;
+  int fd = connect_to(port);
+  if (fd < 0) {
+    r.got = "connect failed";
+    return r;
+  }
+  send_all(fd, bytes);
+  if (half_close) ::shutdown(fd, SHUT_WR);
+  auto t0 = std::chrono::steady_clock::now();
+  r.got = read_until_close(fd, timeout_ms);
+  r.ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  ::close(fd);
+  return r;
+}
+
 std::string cert_json(const std::string& name, const Cert& c, const std::string& extra = "") {
   return "{\"name\":\"" + name + "\",\"server_names\":[\"" + name + "\"],\"cert_file\":\"" +
          c.cert_file + "\",\"key_file\":\"" + c.key_file + "\"" + extra + "}";
@@ -351,17 +376,8 @@ TEST_F(ProxyPassthrough, MalformedOrTruncatedHellosAreClosed) {
   std::string hello = make_client_hello("pt.example.com");
   ASSERT_GT(hello.size(), 100u);
   auto closed_without_answer = [&](const std::string& bytes, bool half_close) {
-    int fd = connect_to(port);
-    EXPECT_GE(fd, 0);
-    send_all(fd, bytes);
-    if (half_close) ::shutdown(fd, SHUT_WR);
-    auto t0 = std::chrono::steady_clock::now();
-    std::string got = read_until_close(fd, 3000);
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-            .count();
-    ::close(fd);
-    return got.empty() && ms < 2500;
+    UntilClose r = send_and_wait_close(port, bytes, half_close, 3000);
+    return r.got.empty() && r.ms < 2500;
   };
   EXPECT_TRUE(closed_without_answer("GET / HTTP/1.1\r\nHost: pt.example.com\r\n\r\n", false));
   // Truncated: the peer ends before the hello is complete.
@@ -401,18 +417,12 @@ TEST_F(ProxyPassthrough, SlowHelloIsBoundedByTheHeaderTimeout) {
   cfg.replace(cfg.find("\"workers\":2"), 11, "\"workers\":2,\"request_header_timeout_ms\":300");
   ProxyProcess p(dir_, cfg);
   ASSERT_TRUE(p.started()) << p.output();
-  int fd = connect_to(p.port("https"));
-  std::string hello = make_client_hello("pt.example.com");
-  send_all(fd, hello.substr(0, 20));
-  auto t0 = std::chrono::steady_clock::now();
-  std::string got = read_until_close(fd, 3000);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-  ::close(fd);
-  EXPECT_TRUE(got.empty());
-  EXPECT_GE(ms, 200);
-  EXPECT_LT(ms, 2000);
+  UntilClose r =
+      send_and_wait_close(p.port("https"), make_client_hello("pt.example.com").substr(0, 20),
+                          /*half_close=*/false, 3000);
+  EXPECT_TRUE(r.got.empty());
+  EXPECT_GE(r.ms, 200);
+  EXPECT_LT(r.ms, 2000);
 }
 
 // Raw TCP behind the passthrough (the relay does not care what follows the hello): half-close
@@ -453,17 +463,11 @@ TEST_F(ProxyPassthrough, HalfCloseBackpressureAndIdleTimeout) {
   EXPECT_EQ(got.size(), expect_head.size() + (1u << 20));
 
   // Idle: nothing either way for 300 ms closes the client side.
-  fd = connect_to(port);
-  ASSERT_TRUE(send_all(fd, make_client_hello("idle.example.com")));
-  auto t0 = std::chrono::steady_clock::now();
-  std::string idle = read_until_close(fd, 4000);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-  ::close(fd);
-  EXPECT_TRUE(idle.empty());
-  EXPECT_GE(ms, 250);
-  EXPECT_LT(ms, 3000);
+  UntilClose idle =
+      send_and_wait_close(port, make_client_hello("idle.example.com"), /*half_close=*/false, 4000);
+  EXPECT_TRUE(idle.got.empty());
+  EXPECT_GE(idle.ms, 250);
+  EXPECT_LT(idle.ms, 3000);
 }
 
 TEST_F(ProxyPassthrough, UnreachableEndpointIsSkippedAndPassthroughOnlyListener) {
