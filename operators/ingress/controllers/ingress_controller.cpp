@@ -254,7 +254,7 @@ absl::Status IngressController::reconcile() {
     if (!objects.ok()) return objects.status();
     *p.out = std::move(*objects);
   }
-  Model model = build_model(snap, options_.model);
+  Model model = build_model(snap, options_.model, &build_cache_);
   proxy::Config config = render(model, options_.render);
   builds_.fetch_add(1);
   Metrics& m = Metrics::get();
@@ -275,8 +275,9 @@ absl::Status IngressController::reconcile() {
     applies_.fetch_add(1);
     m.applies.inc();
     logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(), "clusters",
-                  model.clusters.size(), "events", model.events.size(), "proxy_version",
-                  proxy_.version());
+                  model.clusters.size(), "events", model.events.size(), "ingresses_translated",
+                  build_cache_.translated(), "ingresses_reused", build_cache_.reused(),
+                  "proxy_version", proxy_.version());
   }
   ready_.store(true);
   m.build_seconds.observe(

@@ -7,10 +7,11 @@
 // controller::Controller whose sources map every event of any of these kinds to one singleton
 // request (kBuildRequest): the workqueue's dedup makes a burst of changes one build, and a
 // change during a build one more build after it. A build reads the caches into a Snapshot,
-// builds the Model (model.h), renders a proxy::Config (render.h) and applies it to the embedded
-// Proxy only when it differs from the last one applied; the proxy reuses its compiled routing
-// when only clusters (endpoints) changed, so an EndpointSlice change never rebuilds the route
-// table, and new endpoints are live in the same atomic swap as any route that needs them.
+// builds the Model (model.h) incrementally through a BuildCache (only the Ingresses whose
+// inputs changed are translated again), renders a proxy::Config (render.h) and applies it to the
+// embedded Proxy only when it differs from the last one applied; the proxy reuses its compiled
+// routing when only clusters (endpoints) changed, so an EndpointSlice change never rebuilds the
+// route table, and new endpoints are live in the same atomic swap as any route that needs them.
 //
 // Every replica builds and applies (the controller is an all-replica runnable of the Manager:
 // every replica serves traffic). A build never waits on the API: after applying the config it
@@ -145,6 +146,9 @@ class IngressController {
   absl::Status start_status_ ABSL_GUARDED_BY(start_mu_);
   // Touched only by the reconciling thread (max_concurrent_reconciles is 1).
   std::optional<proxy::Config> last_applied_;
+  // The model's incremental state: an Ingress whose inputs did not change since the last build
+  // (e.g. only another Service's EndpointSlice did) is not translated again.
+  BuildCache build_cache_;
   StatusWriter status_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
