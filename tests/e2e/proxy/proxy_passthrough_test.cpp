@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../common/tls_hello.h"
 #include "harness.h"
 
 namespace kop::proxy::e2e {
@@ -128,39 +129,6 @@ struct HandshakeResult {
   std::string reply;  // the server's answer to "ping\n" (the TLS backend's protocol)
 };
 
-std::string reframe(const std::string& record, size_t record_size) {
-  if (record_size == 0 || record.size() < 5) return record;
-  std::string out;
-  std::string payload = record.substr(5);
-  for (size_t i = 0; i < payload.size(); i += record_size) {
-    std::string part = payload.substr(i, record_size);
-    out += record.substr(0, 3);
-    out.push_back(static_cast<char>(part.size() >> 8));
-    out.push_back(static_cast<char>(part.size() & 0xff));
-    out += part;
-  }
-  return out;
-}
-
-// The first record OpenSSL sends for `sni` (a complete ClientHello record).
-std::string make_client_hello(const std::string& sni) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  SSL* ssl = SSL_new(ctx);
-  BIO* rb = BIO_new(BIO_s_mem());
-  BIO* wb = BIO_new(BIO_s_mem());
-  SSL_set_bio(ssl, rb, wb);
-  if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
-  SSL_set_connect_state(ssl);
-  SSL_do_handshake(ssl);
-  std::string out;
-  char buf[4096];
-  int n;
-  while ((n = BIO_read(wb, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  SSL_free(ssl);
-  SSL_CTX_free(ctx);
-  return out;
-}
-
 HandshakeResult handshake(uint16_t port, const std::string& sni, size_t segment, size_t record_size,
                           bool send_ping = true) {
   HandshakeResult res;
@@ -182,7 +150,7 @@ HandshakeResult handshake(uint16_t port, const std::string& sni, size_t segment,
     if (out.empty()) return true;
     if (first) {
       first = false;
-      out = reframe(out, record_size);
+      out = kop::testing::reframe_records(out, record_size);
       size_t step = segment ? segment : out.size();
       for (size_t i = 0; i < out.size(); i += step) {
         if (!send_all(fd, out.substr(i, step))) return false;
@@ -373,7 +341,7 @@ TEST_F(ProxyPassthrough, MalformedOrTruncatedHellosAreClosed) {
   ProxyProcess p(dir_, passthrough_config(be.address()));
   ASSERT_TRUE(p.started()) << p.output();
   uint16_t port = p.port("https");
-  std::string hello = make_client_hello("pt.example.com");
+  std::string hello = kop::testing::openssl_client_hello("pt.example.com");
   ASSERT_GT(hello.size(), 100u);
   auto closed_without_answer = [&](const std::string& bytes, bool half_close) {
     UntilClose r = send_and_wait_close(port, bytes, half_close, 3000);
@@ -417,9 +385,9 @@ TEST_F(ProxyPassthrough, SlowHelloIsBoundedByTheHeaderTimeout) {
   cfg.replace(cfg.find("\"workers\":2"), 11, "\"workers\":2,\"request_header_timeout_ms\":300");
   ProxyProcess p(dir_, cfg);
   ASSERT_TRUE(p.started()) << p.output();
-  UntilClose r =
-      send_and_wait_close(p.port("https"), make_client_hello("pt.example.com").substr(0, 20),
-                          /*half_close=*/false, 3000);
+  UntilClose r = send_and_wait_close(
+      p.port("https"), kop::testing::openssl_client_hello("pt.example.com").substr(0, 20),
+      /*half_close=*/false, 3000);
   EXPECT_TRUE(r.got.empty());
   EXPECT_GE(r.ms, 200);
   EXPECT_LT(r.ms, 2000);
@@ -450,7 +418,7 @@ TEST_F(ProxyPassthrough, HalfCloseBackpressureAndIdleTimeout) {
   ProxyProcess p(dir_, cfg);
   ASSERT_TRUE(p.started()) << p.output();
   uint16_t port = p.port("https");
-  std::string hello = make_client_hello("count.example.com");
+  std::string hello = kop::testing::openssl_client_hello("count.example.com");
   std::string payload(3 << 20, 'y');  // 3 MiB after the hello: more than any buffer
   int fd = connect_to(port);
   ASSERT_GE(fd, 0);
@@ -463,8 +431,8 @@ TEST_F(ProxyPassthrough, HalfCloseBackpressureAndIdleTimeout) {
   EXPECT_EQ(got.size(), expect_head.size() + (1u << 20));
 
   // Idle: nothing either way for 300 ms closes the client side.
-  UntilClose idle =
-      send_and_wait_close(port, make_client_hello("idle.example.com"), /*half_close=*/false, 4000);
+  UntilClose idle = send_and_wait_close(
+      port, kop::testing::openssl_client_hello("idle.example.com"), /*half_close=*/false, 4000);
   EXPECT_TRUE(idle.got.empty());
   EXPECT_GE(idle.ms, 250);
   EXPECT_LT(idle.ms, 3000);

@@ -8,40 +8,13 @@
 
 #include <string>
 
+#include "../../../common/tls_hello.h"
+
 namespace kop::proxy::server::hello {
 namespace {
 
-std::string openssl_hello(const std::string& sni, int max_version = 0) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (max_version) SSL_CTX_set_max_proto_version(ctx, max_version);
-  SSL* ssl = SSL_new(ctx);
-  BIO* rb = BIO_new(BIO_s_mem());
-  BIO* wb = BIO_new(BIO_s_mem());
-  SSL_set_bio(ssl, rb, wb);
-  if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
-  SSL_set_connect_state(ssl);
-  SSL_do_handshake(ssl);
-  std::string out;
-  char buf[4096];
-  int n;
-  while ((n = BIO_read(wb, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  SSL_free(ssl);
-  SSL_CTX_free(ctx);
-  return out;
-}
-
-// Re-frames a single-record hello into records of `size` payload bytes.
-std::string reframe(const std::string& record, size_t size) {
-  std::string out, payload = record.substr(5);
-  for (size_t i = 0; i < payload.size(); i += size) {
-    std::string part = payload.substr(i, size);
-    out += record.substr(0, 3);
-    out.push_back(static_cast<char>(part.size() >> 8));
-    out.push_back(static_cast<char>(part.size() & 0xff));
-    out += part;
-  }
-  return out;
-}
+using kop::testing::openssl_client_hello;
+using kop::testing::reframe_records;
 
 // A hand-built hello: `extensions` is the raw extensions block content (without its length).
 std::string build_hello(const std::string& extensions, bool with_extensions = true) {
@@ -91,26 +64,26 @@ std::string sni_ext(const std::string& name, int list_delta = 0, int name_delta 
 
 TEST(ClientHello, RealHellosYieldTheSni) {
   for (int v : {0, TLS1_2_VERSION}) {
-    std::string h = openssl_hello("Db.Example.COM", v);
+    std::string h = openssl_client_hello("Db.Example.COM", v);
     Result r = parse(h);
     EXPECT_EQ(r.status, Status::kDone) << r.error;
     EXPECT_EQ(r.sni, "db.example.com");
   }
-  Result none = parse(openssl_hello(""));
+  Result none = parse(openssl_client_hello(""));
   EXPECT_EQ(none.status, Status::kDone);
   EXPECT_EQ(none.sni, "");
   // Bytes after the hello (the client's next flight) do not matter.
-  EXPECT_EQ(parse(openssl_hello("a.b") + "\x14\x03\x03\x00\x01\x01").status, Status::kDone);
+  EXPECT_EQ(parse(openssl_client_hello("a.b") + "\x14\x03\x03\x00\x01\x01").status, Status::kDone);
 }
 
 TEST(ClientHello, EveryPrefixNeedsMoreAndSplitRecordsWork) {
-  std::string h = openssl_hello("split.example.com");
+  std::string h = openssl_client_hello("split.example.com");
   for (size_t n = 0; n < h.size(); ++n) {
     Result r = parse(std::string_view(h).substr(0, n));
     ASSERT_EQ(r.status, Status::kNeedMore) << "prefix " << n << ": " << r.error;
   }
   for (size_t size : {1u, 7u, 100u, 512u}) {
-    std::string m = reframe(h, size);
+    std::string m = reframe_records(h, size);
     if (size < 8) {
       // More than 64 records: refused (bounded work), which real clients never send.
       if ((h.size() - 5 + size - 1) / size > 64) {
