@@ -262,16 +262,19 @@ absl::Status IngressController::reconcile() {
   m.virtual_hosts.set(static_cast<double>(model.virtual_hosts.size()));
   m.clusters.set(static_cast<double>(model.clusters.size()));
   m.events.set(static_cast<double>(model.events.size()));
+  // The generation label is the only field that differs between two equal builds: borrow the
+  // applied one for the comparison.
+  if (last_applied_) config.generation = last_applied_->generation;
   if (!last_applied_ || !(*last_applied_ == config)) {
     config.generation = std::to_string(applies_.load() + 1);
-    proxy::Config compare = config;
-    absl::Status s = proxy_.apply(config);
+    // Moved, not copied: the proxy's table and last_applied_ share this one Config.
+    auto applied = std::make_shared<const proxy::Config>(std::move(config));
+    absl::Status s = proxy_.apply(applied);
     if (!s.ok()) {
       m.apply_errors.inc();
       return s;
     }
-    compare.generation.clear();
-    last_applied_ = std::move(compare);
+    last_applied_ = std::move(applied);
     applies_.fetch_add(1);
     m.applies.inc();
     logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(), "clusters",

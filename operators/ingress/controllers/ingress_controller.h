@@ -39,7 +39,6 @@
 
 #include <atomic>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -144,8 +143,10 @@ class IngressController {
   std::thread starter_;
   absl::Mutex start_mu_;
   absl::Status start_status_ ABSL_GUARDED_BY(start_mu_);
-  // Touched only by the reconciling thread (max_concurrent_reconciles is 1).
-  std::optional<proxy::Config> last_applied_;
+  // Touched only by the reconciling thread (max_concurrent_reconciles is 1). The last Config
+  // applied, shared with the proxy's route table (which keeps it for /config_dump): kept to
+  // skip applying an unchanged Config without holding a second copy of it.
+  std::shared_ptr<const proxy::Config> last_applied_;
   // The model's incremental state: an Ingress whose inputs did not change since the last build
   // (e.g. only another Service's EndpointSlice did) is not translated again.
   BuildCache build_cache_;

@@ -106,7 +106,7 @@ class ProxyImpl {
   explicit ProxyImpl(ProxyOptions o) : opts_(std::move(o)) {}
   ~ProxyImpl() { shutdown(std::chrono::milliseconds(0)); }
 
-  absl::Status apply(const Config& config);
+  absl::Status apply(std::shared_ptr<const Config> shared);
   void shutdown(std::optional<std::chrono::milliseconds> grace);
   std::optional<uint16_t> listener_port(std::string_view name) const {
     std::lock_guard<std::mutex> l(mu_);
@@ -169,8 +169,9 @@ class ProxyImpl {
   mutable std::string dump_ ABSL_GUARDED_BY(dump_mu_);
 };
 
-absl::Status ProxyImpl::apply(const Config& config) {
+absl::Status ProxyImpl::apply(std::shared_ptr<const Config> shared) {
   if (stopped_ || stopping_) return absl::FailedPreconditionError("proxy is shut down");
+  const Config& config = *shared;
   std::shared_ptr<const Snapshot> prev;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -181,7 +182,7 @@ absl::Status ProxyImpl::apply(const Config& config) {
     event(absl::StrCat("config refused: ", s.ToString()));
     return s;
   };
-  auto table = RouteTable::compile(config, prev ? prev->table.get() : nullptr);
+  auto table = RouteTable::compile(shared, prev ? prev->table.get() : nullptr);
   if (!table.ok()) return refuse(table.status());
   auto snap = std::make_shared<Snapshot>();
   snap->table = *table;
@@ -204,14 +205,17 @@ absl::Status ProxyImpl::apply(const Config& config) {
           absl::StrCat("listeners[", l.name, "].tls: ", ctxs.status().message())));
     snap->tls[l.id] = *ctxs;
   }
+  // Every endpoint is resolved again, reused clusters' too: a host name's addresses may have
+  // changed since the previous apply (a reload is how kop-proxy re-resolves them).
+  if (prev) snap->resolved.reserve(prev->resolved.size());
   for (const auto& c : t.clusters()) {
     for (const Endpoint& ep : c->endpoints) {
-      if (snap->resolved.count(ep.address_text)) continue;
-      tcp::endpoint e;
-      if (resolve(ep.address, &e))
-        snap->resolved[ep.address_text] = e;
-      else
+      auto [it, added] = snap->resolved.try_emplace(ep.address_text);
+      if (!added) continue;
+      if (!resolve(ep.address, &it->second)) {
+        snap->resolved.erase(it);
         event(absl::StrCat("cannot resolve endpoint ", ep.address_text));
+      }
     }
   }
   // /config_dump is serialised when asked (config_dump()), not here: at 1k virtual hosts the
@@ -474,8 +478,9 @@ std::string ProxyImpl::config_dump() const {
     s = current_;
   }
   if (!s) return "{\"version\":0,\"config\":null}\n";
-  // The table holds the applied Config as it was given (RouteTable::compile copies it), so the
-  // dump serialises exactly what apply() received.
+  // The table holds the applied Config as it was given (copied, or shared with the caller of
+  // apply(shared_ptr), which cannot change it), so the dump serialises exactly what apply()
+  // received.
   std::lock_guard<std::mutex> l(dump_mu_);
   if (dump_version_ != s->version || dump_.empty()) {
     const Config& config = s->table->config();
@@ -629,7 +634,10 @@ Proxy::Proxy(ProxyOptions options)
     : impl_(std::make_unique<server::ProxyImpl>(std::move(options))) {}
 Proxy::~Proxy() = default;
 absl::Status Proxy::apply(const Config& config) {
-  return impl_->apply(config);
+  return impl_->apply(std::make_shared<const Config>(config));
+}
+absl::Status Proxy::apply(std::shared_ptr<const Config> config) {
+  return impl_->apply(std::move(config));
 }
 absl::Status Proxy::apply_json(std::string_view json) {
   auto cfg = parse_config(json);
@@ -637,7 +645,7 @@ absl::Status Proxy::apply_json(std::string_view json) {
     impl_->count_failure(cfg.status());
     return cfg.status();
   }
-  return impl_->apply(*cfg);
+  return impl_->apply(std::make_shared<const Config>(std::move(*cfg)));
 }
 void Proxy::shutdown(std::optional<std::chrono::milliseconds> grace) {
   impl_->shutdown(grace);

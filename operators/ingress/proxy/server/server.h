@@ -24,6 +24,7 @@
 #include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,7 +60,6 @@ struct Snapshot {
   ServerSettings settings;
   // Endpoint address text -> resolved socket address (resolved on the control thread).
   std::unordered_map<std::string, tcp::endpoint> resolved;
-  std::string config_json;  // for /config_dump
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -680,6 +680,8 @@ class Worker {
   void tick();
   void adopt(std::shared_ptr<const Snapshot> snap);
   std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap);
+  // Erases the pools_ entries of unused_candidates_ whose pool is gone.
+  void forget_unused_pools();
   void fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into);
 
   uint32_t index_;
@@ -694,6 +696,8 @@ class Worker {
   std::vector<WorkerSnapshot*> live_;  // snapshots still referenced
   std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> cluster_states_;
   std::unordered_map<std::string, std::weak_ptr<Pool>> pools_;
+  // Addresses whose pool may have lost its last user (its cluster was dropped or replaced).
+  std::unordered_set<std::string> unused_candidates_;
   ClientConn* conns_ = nullptr;
   bool draining_ = false;
   bool stopped_ = false;

@@ -392,11 +392,14 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   ws->worker = this;
   const RouteTable& t = *snap->table;
   std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> states;
+  states.reserve(t.clusters().size());
+  std::vector<const ClusterState*> created;
   for (const auto& c : t.clusters()) {
     std::shared_ptr<ClusterState> cs;
     auto it = cluster_states_.find(c.get());
     if (it != cluster_states_.end()) {
-      cs = it->second;
+      cs = std::move(it->second);
+      cluster_states_.erase(it);  // what is left afterwards was dropped or replaced
     } else {
       cs = std::make_shared<ClusterState>();
       cs->cluster = c;
@@ -405,18 +408,20 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
         cs->pools.push_back(pool_for(ep, *snap));
         cs->pools.back()->idle_timeout_ms = static_cast<uint64_t>(c->config.idle_timeout.count());
       }
+      created.push_back(cs.get());
     }
     states[c.get()] = cs;
     ws->clusters.push_back(cs);
   }
+  // Only the pools of clusters dropped or replaced now can have lost their last user: scanning
+  // every pool here would cost O(endpoints) per reload. Addresses the new clusters use are in
+  // use (a replaced cluster usually keeps most of its endpoints).
+  for (const auto& dropped : cluster_states_)
+    for (const auto& p : dropped.second->pools) unused_candidates_.insert(p->address_text());
+  if (!unused_candidates_.empty())
+    for (const ClusterState* cs : created)
+      for (const auto& p : cs->pools) unused_candidates_.erase(p->address_text());
   cluster_states_ = std::move(states);
-  // Forget pools nobody uses any more (their idle connections close with them).
-  for (auto it = pools_.begin(); it != pools_.end();) {
-    if (it->second.expired())
-      it = pools_.erase(it);
-    else
-      ++it;
-  }
   ws->route_counters.resize(t.route_count());
   access_log_ = snap->settings.access_log;
   ws->snap = std::move(snap);
@@ -425,7 +430,26 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   WorkerSnapshot* old = current_;
   current_ = ws;
   if (old) unref(old);
+  forget_unused_pools();
   // Idle keep-alive connections switch to the new table at their next request; nothing to do.
+}
+
+void Worker::forget_unused_pools() {
+  // A candidate's pool may still be held by an older snapshot that a request is finishing on,
+  // by a busy connection, or by an unchanged cluster with the same endpoint address: it stays a
+  // candidate until its pool is gone (its idle connections closed with it). Candidates are
+  // addresses with a pools_ entry, so there are never more of them than pools.
+  for (auto it = unused_candidates_.begin(); it != unused_candidates_.end();) {
+    auto p = pools_.find(*it);
+    if (p == pools_.end()) {
+      it = unused_candidates_.erase(it);
+    } else if (p->second.expired()) {
+      pools_.erase(p);
+      it = unused_candidates_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void Worker::fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into) {

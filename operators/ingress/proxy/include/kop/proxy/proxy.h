@@ -51,6 +51,9 @@ class Proxy {
 
   // Validates, compiles and publishes `config`. On error nothing changes.
   absl::Status apply(const Config& config);
+  // The same without copying the Config: the compiled table keeps `config` (for /config_dump),
+  // so a caller that also keeps it (to compare the next one) holds the one copy. Not null.
+  absl::Status apply(std::shared_ptr<const Config> config);
   // parse_config(json) then apply(); a parse error also counts as a failed reload.
   absl::Status apply_json(std::string_view json);
 
