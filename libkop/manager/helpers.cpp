@@ -1,5 +1,7 @@
 #include "kop/manager/helpers.h"
 
+#include <optional>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -128,8 +130,14 @@ std::string merge_patch(const Value& from, const Value& to) {
   return "{" + diff_members(from, to) + "}";
 }
 
-absl::StatusOr<OperationResult> create_or_update(
-    client::Client& client, api::Object& obj,
+namespace {
+
+// The first half of create_or_update and create_or_patch: an object that does not exist is
+// mutated and created (kCreated); else `obj` becomes the mutated current state, `current` the
+// state before, and the result is kUnchanged when mutate changed nothing, nullopt when the
+// caller has a change to write.
+absl::StatusOr<std::optional<OperationResult>> fetch_and_mutate(
+    client::Client& client, api::Object& obj, api::Object& current,
     const std::function<absl::Status(api::Object&)>& mutate) {
   auto got = client.get(ref_of(obj));
   if (!got.ok()) {
@@ -140,10 +148,22 @@ absl::StatusOr<OperationResult> create_or_update(
     obj = **created;
     return OperationResult::kCreated;
   }
-  api::Object current(**got);
+  current = **got;
   obj = current;
   if (auto s = mutate(obj); !s.ok()) return s;
   if (obj == current) return OperationResult::kUnchanged;
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<OperationResult> create_or_update(
+    client::Client& client, api::Object& obj,
+    const std::function<absl::Status(api::Object&)>& mutate) {
+  api::Object current;
+  auto early = fetch_and_mutate(client, obj, current, mutate);
+  if (!early.ok()) return early.status();
+  if (early->has_value()) return **early;
   auto updated = client.update(ref_of(obj), obj);
   if (!updated.ok()) return updated.status();
   obj = **updated;
@@ -153,19 +173,10 @@ absl::StatusOr<OperationResult> create_or_update(
 absl::StatusOr<OperationResult> create_or_patch(
     client::Client& client, api::Object& obj,
     const std::function<absl::Status(api::Object&)>& mutate) {
-  auto got = client.get(ref_of(obj));
-  if (!got.ok()) {
-    if (!client::is_not_found(got.status())) return got.status();
-    if (auto s = mutate(obj); !s.ok()) return s;
-    auto created = client.create(ref_of(obj), obj);
-    if (!created.ok()) return created.status();
-    obj = **created;
-    return OperationResult::kCreated;
-  }
-  api::Object current(**got);
-  obj = current;
-  if (auto s = mutate(obj); !s.ok()) return s;
-  if (obj == current) return OperationResult::kUnchanged;
+  api::Object current;
+  auto early = fetch_and_mutate(client, obj, current, mutate);
+  if (!early.ok()) return early.status();
+  if (early->has_value()) return **early;
   // Status goes through its subresource; everything else through the main resource.
   api::Object before_main(current), after_main(obj);
   before_main.remove("/status");
