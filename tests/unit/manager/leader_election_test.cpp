@@ -94,6 +94,14 @@ api::ObjectPtr lease(local::Store& store) {
   return got.ok() ? *got : nullptr;
 }
 
+// a takes the Lease, then b campaigns too (and, with `settle`, has been refused for a while).
+void a_leads_then_b_campaigns(Candidate& a, Candidate& b, bool settle) {
+  ASSERT_TRUE(a.elector->run().ok());
+  ASSERT_TRUE(eventually([&] { return a.leader(); }, std::chrono::seconds(5)));
+  ASSERT_TRUE(b.elector->run().ok());
+  if (settle) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
 TEST(LeaderElection, ValidatesDurations) {
   LeaderElectionOptions o{.lease_namespace = "default", .lease_name = "x"};
   EXPECT_TRUE(LeaderElector::validate(o).ok());  // 15 s / 10 s / 2 s
@@ -105,9 +113,8 @@ TEST(LeaderElection, ValidatesDurations) {
 TEST(LeaderElection, OneLeaderAtATimeAndFailoverOnCleanStop) {
   auto store = std::make_shared<local::Store>();
   Candidate a(store, "a"), b(store, "b");
-  ASSERT_TRUE(a.elector->run().ok());
-  ASSERT_TRUE(eventually([&] { return a.leader(); }, std::chrono::seconds(5)));
-  ASSERT_TRUE(b.elector->run().ok());
+  a_leads_then_b_campaigns(a, b, /*settle=*/false);
+  if (HasFatalFailure()) return;
   // Both campaign for a while: never two leaders.
   for (int i = 0; i < 100; ++i) {
     ASSERT_FALSE(a.leader() && b.leader());
@@ -139,10 +146,8 @@ TEST(LeaderElection, OneLeaderAtATimeAndFailoverOnCleanStop) {
 TEST(LeaderElection, PartitionedLeaderStepsDownBeforeTheOtherTakesOver) {
   auto store = std::make_shared<local::Store>();
   Candidate a(store, "a"), b(store, "b");
-  ASSERT_TRUE(a.elector->run().ok());
-  ASSERT_TRUE(eventually([&] { return a.leader(); }, std::chrono::seconds(5)));
-  ASSERT_TRUE(b.elector->run().ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  a_leads_then_b_campaigns(a, b, /*settle=*/true);
+  if (HasFatalFailure()) return;
   auto t0 = std::chrono::steady_clock::now();
   a.client.mode = UnreliableClient::kFail;  // a cannot renew
   bool overlap = false;
@@ -163,10 +168,8 @@ TEST(LeaderElection, PartitionedLeaderStepsDownBeforeTheOtherTakesOver) {
 TEST(LeaderElection, HungLeaderIsReplacedWithinTheLeaseDuration) {
   auto store = std::make_shared<local::Store>();
   Candidate a(store, "a"), b(store, "b");
-  ASSERT_TRUE(a.elector->run().ok());
-  ASSERT_TRUE(eventually([&] { return a.leader(); }, std::chrono::seconds(5)));
-  ASSERT_TRUE(b.elector->run().ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  a_leads_then_b_campaigns(a, b, /*settle=*/true);
+  if (HasFatalFailure()) return;
   auto t0 = std::chrono::steady_clock::now();
   a.client.mode = UnreliableClient::kHang;  // a's process is stuck in a call
   ASSERT_TRUE(eventually([&] { return b.leader(); }, std::chrono::seconds(5)));
