@@ -124,8 +124,7 @@ void ClientConn::read_more() {
   }
   reading_ = true;
   ++refs_;
-  sock_.async_receive(asio::buffer(b->end(), b->free()),
-                      [this](const error_code& ec, size_t n) { on_read(ec, n); });
+  reader_.read(sock_, b->end(), b->free());
 }
 
 void ClientConn::on_read(const error_code& ec, size_t n) {

@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "asio.h"
+#include "edge_reader.h"
 #include "http1.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/load_balancer.h"
@@ -280,10 +281,13 @@ class UpConn {
   std::shared_ptr<PendingQueue> cluster_pending;  // ClusterState::pending
 
  private:
+  friend class EdgeReader<UpConn>;
   void on_read(const error_code& ec, size_t n);
   void flush();
   void unref();
   static void on_timer(void* self);
+
+  EdgeReader<UpConn> reader_{*this};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -535,6 +539,7 @@ class ClientConn final : public Downstream {
   friend class H2Session;
   friend class H2Stream;
   friend class TcpProxy;
+  friend class EdgeReader<ClientConn>;
   // kSniff: reading the ClientHello of a TLS listener with passthrough entries (tcp_proxy.cpp);
   // kPassthrough: relayed as raw TCP by tcp_.
   enum class State {
@@ -617,6 +622,7 @@ class ClientConn final : public Downstream {
   std::unique_ptr<H2Session> h2_;
   std::unique_ptr<TcpProxy> tcp_;  // kPassthrough
   bool delete_posted_ = false;
+  EdgeReader<ClientConn> reader_{*this};
 };
 
 // ---------------------------------------------------------------------------------------------

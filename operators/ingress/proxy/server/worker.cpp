@@ -260,8 +260,7 @@ void UpConn::start_read() {
   if (in.free() == 0) in.reserve(in.cap * 2);
   reading = true;
   ++refs;
-  sock.async_receive(asio::buffer(in.end(), in.free()),
-                     [this](const error_code& ec, size_t n) { on_read(ec, n); });
+  reader_.read(sock, in.end(), in.free());
 }
 
 void UpConn::on_read(const error_code& ec, size_t n) {
