@@ -182,9 +182,9 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
   if (options.https_address) {
     bool unavailable = false;
     for (const auto& p : model.passthroughs) {
-      proxy::TlsPassthroughConfig pt;
+      proxy::TcpProxyConfig pt;
       pt.server_names = {p.host};
-      pt.cluster = p.cluster.empty() ? std::string(kUnavailableCluster) : p.cluster;
+      pt.clusters = {{p.cluster.empty() ? std::string(kUnavailableCluster) : p.cluster, 1}};
       unavailable = unavailable || p.cluster.empty();
       tls.passthrough.push_back(std::move(pt));
     }

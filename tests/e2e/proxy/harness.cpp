@@ -558,6 +558,48 @@ int ProxyProcess::terminate(int timeout_ms) {
 
 // ---------------------------------------------------------------------------------------------
 
+ThreadServer::ThreadServer(std::function<void(int)> serve) : serve_(std::move(serve)) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(fd_, 512);
+  socklen_t len = sizeof a;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      ++accepted_;
+      conns_.emplace_back([this, c] {
+        serve_(c);
+        ::close(c);
+      });
+    }
+  });
+}
+
+ThreadServer::~ThreadServer() {
+  stop_ = true;
+  thread_.join();
+  for (auto& t : conns_) t.join();
+  ::close(fd_);
+}
+
+bool recv_some(int fd, std::string& into, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) <= 0) return false;
+  char buf[16384];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (n <= 0) return false;
+  into.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
 int connect_to(uint16_t port, int timeout_ms) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};

@@ -92,6 +92,29 @@ class Backend {
   std::vector<int> conn_fds_;
 };
 
+// A TCP listener on 127.0.0.1:0 whose connections are served one per thread by `serve(fd)`
+// (the fd is closed after it returns). Joins every thread when destroyed.
+class ThreadServer {
+ public:
+  explicit ThreadServer(std::function<void(int)> serve);
+  ~ThreadServer();
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  std::function<void(int)> serve_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+  std::vector<std::thread> conns_;
+};
+
+// Reads what is available within `ms` (or until EOF); false on EOF/error with nothing read.
+bool recv_some(int fd, std::string& into, int ms);
+
 // ---- the proxy process
 class ProxyProcess {
  public:

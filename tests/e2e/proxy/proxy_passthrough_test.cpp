@@ -26,64 +26,6 @@
 namespace kop::proxy::e2e {
 namespace {
 
-// A TCP listener on 127.0.0.1:0 whose connections are served one per thread by `serve(fd)`.
-class ThreadServer {
- public:
-  explicit ThreadServer(std::function<void(int)> serve) : serve_(std::move(serve)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 64);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) continue;
-        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        ++accepted_;
-        conns_.emplace_back([this, c] {
-          serve_(c);
-          ::close(c);
-        });
-      }
-    });
-  }
-  ~ThreadServer() {
-    stop_ = true;
-    thread_.join();
-    for (auto& t : conns_) t.join();
-    ::close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  int accepted() const { return accepted_.load(); }
-
- private:
-  std::function<void(int)> serve_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> accepted_{0};
-  std::thread thread_;
-  std::vector<std::thread> conns_;
-};
-
-// Reads what is available within `ms` (or until EOF); false on EOF/error with nothing read.
-bool recv_some(int fd, std::string& into, int ms) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, ms) <= 0) return false;
-  char buf[16384];
-  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-  if (n <= 0) return false;
-  into.append(buf, static_cast<size_t>(n));
-  return true;
-}
-
 // A TLS backend: handshake with its own certificate, read one line, answer
 // "backend says: <line>" and close.
 class TlsBackend {

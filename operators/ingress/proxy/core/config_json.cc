@@ -32,6 +32,35 @@ class Out {
   void begin_object(std::string_view k) { key(k), w_.StartObject(); }
   void begin_array(std::string_view k) { key(k), w_.StartArray(); }
 
+  // The short form for one cluster of weight 1, as it is usually written.
+  void cluster_choice(const std::vector<WeightedCluster>& clusters) {
+    if (clusters.size() == 1 && clusters[0].weight == 1) {
+      kv("cluster", clusters[0].cluster);
+      return;
+    }
+    begin_array("clusters");
+    for (const auto& wc : clusters) {
+      w_.StartObject();
+      kv("cluster", wc.cluster);
+      kv("weight", wc.weight);
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+
+  void relays(std::string_view k, const std::vector<TcpProxyConfig>& list) {
+    if (list.empty()) return;
+    begin_array(k);
+    for (const auto& pt : list) {
+      w_.StartObject();
+      strings("server_names", pt.server_names);
+      cluster_choice(pt.clusters);
+      kv("idle_timeout_ms", pt.idle_timeout);
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+
   void headers(std::string_view k, const HeaderMutation& m) {
     begin_object(k);
     auto values = [&](std::string_view name, const std::vector<HeaderValue>& vs) {
@@ -101,18 +130,7 @@ class Out {
       case ActionType::kForward: {
         const ForwardAction& f = r.forward;
         begin_object("forward");
-        if (f.clusters.size() == 1 && f.clusters[0].weight == 1) {
-          kv("cluster", f.clusters[0].cluster);
-        } else {
-          begin_array("clusters");
-          for (const auto& wc : f.clusters) {
-            w_.StartObject();
-            kv("cluster", wc.cluster);
-            kv("weight", wc.weight);
-            w_.EndObject();
-          }
-          w_.EndArray();
-        }
+        cluster_choice(f.clusters);
         if (f.prefix_rewrite) kv("prefix_rewrite", *f.prefix_rewrite);
         kv("timeout_ms", f.timeout);
         kv("idle_timeout_ms", f.idle_timeout);
@@ -256,18 +274,9 @@ class Out {
           kv("default_certificate", l.tls->default_certificate);
         kv("min_version", l.tls->min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
         strings("alpn", l.tls->alpn);
-        // Written only when present, so configs without passthrough dump as before.
-        if (!l.tls->passthrough.empty()) {
-          begin_array("passthrough");
-          for (const auto& pt : l.tls->passthrough) {
-            w_.StartObject();
-            strings("server_names", pt.server_names);
-            kv("cluster", pt.cluster);
-            kv("idle_timeout_ms", pt.idle_timeout);
-            w_.EndObject();
-          }
-          w_.EndArray();
-        }
+        // Written only when present, so configs without them dump as before.
+        relays("passthrough", l.tls->passthrough);
+        relays("tcp_proxy", l.tls->tcp_proxy);
         w_.EndObject();
       }
       strings("virtual_hosts", l.virtual_hosts);

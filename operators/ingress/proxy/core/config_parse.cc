@@ -250,14 +250,14 @@ RetryPolicy retry_policy(const Value& v, const std::string& path) {
   return r;
 }
 
-ForwardAction forward(const Value& v, const std::string& path) {
-  Object o(v, path);
-  ForwardAction f;
+// "cluster": "name" or "clusters": [{"cluster", "weight"}...] (forward actions, TCP relays).
+std::vector<WeightedCluster> cluster_choice(Object& o) {
+  std::vector<WeightedCluster> out;
   std::string_view kind = one_of(o, {"cluster", "clusters"}, true, "cluster, clusters");
   if (kind == "cluster") {
     WeightedCluster wc;
     o.str("cluster", &wc.cluster, true);
-    f.clusters.push_back(std::move(wc));
+    out.push_back(std::move(wc));
   } else {
     o.array("clusters", [&](const Value& e, const std::string& p) {
       Object c(e, p);
@@ -265,10 +265,17 @@ ForwardAction forward(const Value& v, const std::string& path) {
       c.str("cluster", &wc.cluster, true);
       c.uint("weight", &wc.weight, 0, 1000000);
       c.finish();
-      f.clusters.push_back(std::move(wc));
+      out.push_back(std::move(wc));
     });
-    if (f.clusters.empty()) fail(o.at("clusters"), "must not be empty");
+    if (out.empty()) fail(o.at("clusters"), "must not be empty");
   }
+  return out;
+}
+
+ForwardAction forward(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ForwardAction f;
+  f.clusters = cluster_choice(o);
   o.opt_str("prefix_rewrite", &f.prefix_rewrite);
   o.millis("timeout_ms", &f.timeout);
   o.millis("idle_timeout_ms", &f.idle_timeout);
@@ -384,16 +391,20 @@ TlsConfig tls(const Value& v, const std::string& path) {
     c.finish();
     t.certificates.push_back(std::move(cert));
   });
-  o.array("passthrough", [&](const Value& e, const std::string& p) {
+  auto relay = [&](const Value& e, const std::string& p) {
     Object po(e, p);
-    TlsPassthroughConfig pt;
+    TcpProxyConfig pt;
     po.strings("server_names", &pt.server_names);
     if (pt.server_names.empty()) fail(po.at("server_names"), "at least one name is required");
-    po.str("cluster", &pt.cluster, true);
+    pt.clusters = cluster_choice(po);
     po.millis("idle_timeout_ms", &pt.idle_timeout);
     po.finish();
-    t.passthrough.push_back(std::move(pt));
-  });
+    return pt;
+  };
+  o.array("passthrough",
+          [&](const Value& e, const std::string& p) { t.passthrough.push_back(relay(e, p)); });
+  o.array("tcp_proxy",
+          [&](const Value& e, const std::string& p) { t.tcp_proxy.push_back(relay(e, p)); });
   if (t.certificates.empty() && t.passthrough.empty())
     fail(o.at("certificates"), "at least one certificate is required (or a passthrough entry)");
   o.str("default_certificate", &t.default_certificate);

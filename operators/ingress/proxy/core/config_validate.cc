@@ -164,6 +164,24 @@ bool conflict(const SocketAddress& a, const SocketAddress& b) {
   return same_family(a.host, b.host) && (is_wildcard_host(a.host) || is_wildcard_host(b.host));
 }
 
+// A cluster choice (forward action or TCP relay) at `p`: known clusters, weights not all 0.
+absl::Status validate_cluster_choice(const std::string& p,
+                                     const std::vector<WeightedCluster>& choice,
+                                     const absl::flat_hash_set<std::string>& clusters) {
+  if (choice.empty()) return error(p, "one of cluster, clusters is required");
+  uint64_t total = 0;
+  for (std::size_t i = 0; i < choice.size(); ++i) {
+    std::string cp = choice.size() == 1 && choice[0].weight == 1
+                         ? p + ".cluster"
+                         : cat(p, ".clusters[", i, "].cluster");
+    if (!clusters.contains(choice[i].cluster))
+      return error(cp, cat("unknown cluster ", quote(choice[i].cluster)));
+    total += choice[i].weight;
+  }
+  if (total == 0) return error(p + ".clusters", "weights sum to zero");
+  return absl::OkStatus();
+}
+
 absl::Status validate_route(const std::string& p, const RouteConfig& r,
                             const absl::flat_hash_set<std::string>& clusters) {
   const PathMatch& pm = r.match.path;
@@ -184,17 +202,7 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
   switch (r.action) {
     case ActionType::kForward: {
       const ForwardAction& f = r.forward;
-      if (f.clusters.empty()) return error(p + ".forward", "one of cluster, clusters is required");
-      uint64_t total = 0;
-      for (std::size_t i = 0; i < f.clusters.size(); ++i) {
-        std::string cp = f.clusters.size() == 1 && f.clusters[0].weight == 1
-                             ? p + ".forward.cluster"
-                             : cat(p, ".forward.clusters[", i, "].cluster");
-        if (!clusters.contains(f.clusters[i].cluster))
-          return error(cp, cat("unknown cluster ", quote(f.clusters[i].cluster)));
-        total += f.clusters[i].weight;
-      }
-      if (total == 0) return error(p + ".forward.clusters", "weights sum to zero");
+      if (auto s = validate_cluster_choice(p + ".forward", f.clusters, clusters); !s.ok()) return s;
       if (f.prefix_rewrite) {
         if (pm.type == PathMatchType::kRegex)
           return error(p + ".forward.prefix_rewrite", "not allowed with a regex path match");
@@ -226,6 +234,23 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
   }
   if (auto s = check_headers(p + ".request_headers", r.request_headers); !s.ok()) return s;
   return check_headers(p + ".response_headers", r.response_headers);
+}
+
+// A passthrough or tcp_proxy entry at `p`; its names must not be in `names` (added to it),
+// which holds the names of `users`.
+absl::Status validate_relay(const std::string& p, const TcpProxyConfig& pt,
+                            const absl::flat_hash_set<std::string>& cluster_names,
+                            absl::flat_hash_set<std::string>& names, std::string_view users) {
+  if (pt.server_names.empty()) return error(p + ".server_names", "must not be empty");
+  for (std::size_t k = 0; k < pt.server_names.size(); ++k) {
+    const std::string& sn = pt.server_names[k];
+    std::string sp = cat(p, ".server_names[", k, "]");
+    if (!internal::valid_domain(sn, true) || sn == "*")
+      return error(sp, cat("invalid server name ", quote(sn)));
+    if (!names.insert(internal::normalize_domain(sn)).second)
+      return error(sp, cat("server name ", quote(sn), " is used twice (by ", users, ")"));
+  }
+  return validate_cluster_choice(p, pt.clusters, cluster_names);
 }
 
 }  // namespace
@@ -375,21 +400,37 @@ absl::Status validate_routing(const Config& config,
         auto loaded = load_certificate(c);
         if (!loaded.ok()) return error(cp, std::string(loaded.status().message()));
       }
+      absl::flat_hash_set<std::string> cert_server_names = sni_names;
+      absl::flat_hash_set<std::string> passthrough_names;
       for (std::size_t j = 0; j < t.passthrough.size(); ++j) {
-        const TlsPassthroughConfig& pt = t.passthrough[j];
         std::string pp = cat(p, ".tls.passthrough[", j, "]");
-        if (pt.server_names.empty()) return error(pp + ".server_names", "must not be empty");
-        for (std::size_t k = 0; k < pt.server_names.size(); ++k) {
-          const std::string& sn = pt.server_names[k];
+        if (auto s = validate_relay(pp, t.passthrough[j], cluster_names, sni_names,
+                                    "certificates or passthrough entries");
+            !s.ok())
+          return s;
+        for (const std::string& sn : t.passthrough[j].server_names)
+          passthrough_names.insert(internal::normalize_domain(sn));
+      }
+      // TLS-terminated TCP proxy names: served by a certificate (the handshake needs one), and
+      // not passthrough names (the hello would never reach the proxy's TLS).
+      absl::flat_hash_set<std::string> relayed;
+      for (std::size_t j = 0; j < t.tcp_proxy.size(); ++j) {
+        std::string pp = cat(p, ".tls.tcp_proxy[", j, "]");
+        const TcpProxyConfig& tp = t.tcp_proxy[j];
+        if (auto s = validate_relay(pp, tp, cluster_names, relayed, "tcp_proxy entries"); !s.ok())
+          return s;
+        for (std::size_t k = 0; k < tp.server_names.size(); ++k) {
+          std::string sn = internal::normalize_domain(tp.server_names[k]);
           std::string sp = cat(pp, ".server_names[", k, "]");
-          if (!internal::valid_domain(sn, true) || sn == "*")
-            return error(sp, cat("invalid server name ", quote(sn)));
-          if (!sni_names.insert(internal::normalize_domain(sn)).second)
-            return error(sp, cat("server name ", quote(sn),
-                                 " is used twice (by certificates or passthrough entries)"));
+          std::size_t dot = sn.find('.');
+          bool wildcard_cert = sn[0] != '*' && dot != std::string::npos &&
+                               cert_server_names.contains("*" + sn.substr(dot));
+          if (!cert_server_names.contains(sn) && !wildcard_cert)
+            return error(sp, cat("no certificate serves ", quote(tp.server_names[k])));
+          if (passthrough_names.contains(sn))
+            return error(sp,
+                         cat("server name ", quote(tp.server_names[k]), " is a passthrough name"));
         }
-        if (!cluster_names.contains(pt.cluster))
-          return error(pp + ".cluster", cat("unknown cluster ", quote(pt.cluster)));
       }
       if (!t.default_certificate.empty() && !cert_names.contains(t.default_certificate))
         return error(p + ".tls.default_certificate",

@@ -104,6 +104,22 @@ bool before(const SortKey& a, const SortKey& b) {
   return a.index < b.index;
 }
 
+// Resolves a cluster choice to cluster indexes with running weight sums (weight 0 dropped:
+// such a cluster is never picked).
+void compile_clusters(const std::vector<WeightedCluster>& choice,
+                      std::vector<std::string>& cluster_names,
+                      absl::flat_hash_map<std::string, uint32_t>& cluster_ids,
+                      std::vector<RouteClusterRef>* out, uint64_t* total_weight) {
+  for (const WeightedCluster& wc : choice) {
+    if (wc.weight == 0) continue;
+    auto [it, inserted] =
+        cluster_ids.emplace(wc.cluster, static_cast<uint32_t>(cluster_names.size()));
+    if (inserted) cluster_names.push_back(wc.cluster);
+    *total_weight += wc.weight;
+    out->push_back(RouteClusterRef{it->second, wc.weight, *total_weight});
+  }
+}
+
 absl::Status compile_route(const RouteConfig& rc, std::string default_name,
                            std::vector<std::string>& cluster_names,
                            absl::flat_hash_map<std::string, uint32_t>& cluster_ids, Route* out) {
@@ -137,17 +153,30 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
     out->headers.push_back(std::move(c));
   }
   out->action = rc.action;
-  if (rc.action == ActionType::kForward) {
-    for (const WeightedCluster& wc : rc.forward.clusters) {
-      if (wc.weight == 0) continue;  // a zero-weight cluster is never picked
-      auto [it, inserted] =
-          cluster_ids.emplace(wc.cluster, static_cast<uint32_t>(cluster_names.size()));
-      if (inserted) cluster_names.push_back(wc.cluster);
-      out->total_weight += wc.weight;
-      out->clusters.push_back(RouteClusterRef{it->second, wc.weight, out->total_weight});
+  if (rc.action == ActionType::kForward)
+    compile_clusters(rc.forward.clusters, cluster_names, cluster_ids, &out->clusters,
+                     &out->total_weight);
+  return absl::OkStatus();
+}
+
+// A TCP relay entry; its names go to `relays`' maps.
+void compile_relay(const TcpProxyConfig& pc, std::string_view kind,
+                   std::vector<std::string>& cluster_names,
+                   absl::flat_hash_map<std::string, uint32_t>& cluster_ids, SniRelays& relays) {
+  ListenerTcpProxy pt;
+  pt.name = cat(kind, "/", pc.server_names.empty() ? "" : pc.server_names[0]);
+  pt.config = &pc;
+  compile_clusters(pc.clusters, cluster_names, cluster_ids, &pt.clusters, &pt.total_weight);
+  auto index = static_cast<uint32_t>(relays.entries.size());
+  for (const std::string& sn : pc.server_names) {
+    std::string low = internal::normalize_domain(sn);
+    if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+      relays.wildcard.emplace(low.substr(2), index);
+    } else {
+      relays.exact.emplace(low, index);
     }
   }
-  return absl::OkStatus();
+  relays.entries.push_back(std::move(pt));
 }
 
 void build_indexes(VirtualHost& vh) {
@@ -278,25 +307,10 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
           li.default_certificate = static_cast<uint32_t>(c);
         li.certificates.push_back(std::move(cert));
       }
-      for (const TlsPassthroughConfig& pc : lc.tls->passthrough) {
-        ListenerPassthrough pt;
-        pt.name = cat("passthrough/", pc.server_names.empty() ? "" : pc.server_names[0]);
-        pt.config = &pc;
-        auto [it, inserted] =
-            cluster_ids.emplace(pc.cluster, static_cast<uint32_t>(routing->cluster_names.size()));
-        if (inserted) routing->cluster_names.push_back(pc.cluster);
-        pt.cluster = it->second;
-        auto index = static_cast<uint32_t>(li.passthrough.size());
-        for (const std::string& sn : pc.server_names) {
-          std::string low = internal::normalize_domain(sn);
-          if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
-            li.passthrough_wildcard.emplace(low.substr(2), index);
-          } else {
-            li.passthrough_exact.emplace(low, index);
-          }
-        }
-        li.passthrough.push_back(std::move(pt));
-      }
+      for (const TcpProxyConfig& pc : lc.tls->passthrough)
+        compile_relay(pc, "passthrough", routing->cluster_names, cluster_ids, li.passthrough);
+      for (const TcpProxyConfig& pc : lc.tls->tcp_proxy)
+        compile_relay(pc, "tcp_proxy", routing->cluster_names, cluster_ids, li.tcp_proxy);
     }
   }
   return std::shared_ptr<const RouteTable::Routing>(std::move(routing));
@@ -375,12 +389,23 @@ bool Route::path_matches(std::string_view p) const {
   return false;
 }
 
-uint32_t Route::pick_cluster(uint64_t random) const {
+namespace {
+uint32_t pick_weighted(const std::vector<RouteClusterRef>& clusters, uint64_t total_weight,
+                       uint64_t random) {
   if (clusters.size() == 1) return clusters[0].cluster;
   uint64_t r = static_cast<uint64_t>((static_cast<unsigned __int128>(random) * total_weight) >> 64);
   for (const RouteClusterRef& c : clusters)
     if (r < c.cumulative) return c.cluster;
   return clusters.back().cluster;
+}
+}  // namespace
+
+uint32_t Route::pick_cluster(uint64_t random) const {
+  return pick_weighted(clusters, total_weight, random);
+}
+
+uint32_t ListenerTcpProxy::pick_cluster(uint64_t random) const {
+  return pick_weighted(clusters, total_weight, random);
 }
 
 namespace {
@@ -594,14 +619,24 @@ uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_v
   return idx != nullptr ? *idx : listener.default_certificate;
 }
 
-const ListenerPassthrough* RouteTable::passthrough_for_sni(const Listener& listener,
-                                                           std::string_view sni) const {
-  if (listener.passthrough.empty()) return nullptr;
+namespace {
+const ListenerTcpProxy* relay_for_sni(const SniRelays& relays, std::string_view sni) {
+  if (relays.empty()) return nullptr;
   if (!sni.empty() && sni.back() == '.') sni.remove_suffix(1);
   if (sni.empty()) return nullptr;
-  const uint32_t* idx =
-      lookup_domain(listener.passthrough_exact, listener.passthrough_wildcard, sni);
-  return idx != nullptr ? &listener.passthrough[*idx] : nullptr;
+  const uint32_t* idx = lookup_domain(relays.exact, relays.wildcard, sni);
+  return idx != nullptr ? &relays.entries[*idx] : nullptr;
+}
+}  // namespace
+
+const ListenerTcpProxy* RouteTable::passthrough_for_sni(const Listener& listener,
+                                                        std::string_view sni) const {
+  return relay_for_sni(listener.passthrough, sni);
+}
+
+const ListenerTcpProxy* RouteTable::tcp_proxy_for_sni(const Listener& listener,
+                                                      std::string_view sni) const {
+  return relay_for_sni(listener.tcp_proxy, sni);
 }
 
 bool RouteTable::host_allowed_for_sni(const Listener& listener, std::string_view sni,

@@ -133,6 +133,7 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
   if (state_ == State::kClosed) return unref();
   if (ec) {
     peer_eof_ = true;
+    if (state_ == State::kTcpProxy) return tcp_->on_client_input(ec);
     if (state_ == State::kTunnel) {
       if (exchange_.active()) exchange_.tunnel_client_eof();
       return;
@@ -151,6 +152,7 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
     if (!tls_decrypt()) return close();
     if (state_ == State::kClosed) return;
     if (state_ == State::kHandshake) return read_more();
+    if (state_ == State::kTcpProxy) return tcp_->on_client_input({});
   } else {
     in_.wpos += n;
     if (state_ == State::kSniff) return on_client_hello();
@@ -191,10 +193,18 @@ bool ClientConn::tls_decrypt() {
         if (c >= 'A' && c <= 'Z') c = char(c + 32);
     }
     state_ = State::kReadHead;
-    const unsigned char* alpn = nullptr;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
-    if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2' && !start_h2()) return false;
+    if (const ListenerTcpProxy* tp = ws_->snap->table->tcp_proxy_for_sni(*listener_, sni_)) {
+      // TLS-terminated TCP proxy: the plaintext is relayed, never parsed as HTTP. The relay
+      // starts when the caller hands it the input (TcpProxy::on_client_input).
+      TimerWheel::cancel(timer_);
+      state_ = State::kTcpProxy;
+      tcp_ = std::make_unique<TcpProxy>(*this, *tp);
+    } else {
+      const unsigned char* alpn = nullptr;
+      unsigned alpn_len = 0;
+      SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+      if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2' && !start_h2()) return false;
+    }
   }
   for (;;) {
     if (in_.free() < 1024) {
@@ -661,6 +671,7 @@ void ClientConn::on_write(const error_code& ec, size_t n) {
   if (ec) return close();
   out_.consume(n);
   if (out_.size() > 0) return flush();
+  if (tcp_) return tcp_->on_client_drained();
   if (h2_) {
     ++refs_;
     h2_->flush();

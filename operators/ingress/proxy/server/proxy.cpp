@@ -525,11 +525,8 @@ std::string ProxyImpl::metrics_text() const {
     total.pending_active += w.pending_active;
     total.pending_total += w.pending_total;
     total.pending_overflow += w.pending_overflow;
-    total.passthrough_active += w.passthrough_active;
-    total.passthrough_total += w.passthrough_total;
-    total.passthrough_connect_failures += w.passthrough_connect_failures;
-    total.passthrough_bytes_up += w.passthrough_bytes_up;
-    total.passthrough_bytes_down += w.passthrough_bytes_down;
+    total.passthrough.add(w.passthrough);
+    total.tcp_proxy.add(w.tcp_proxy);
     total.client_hello_rejected += w.client_hello_rejected;
     for (size_t i = 0; i <= kLatencyBuckets; ++i) total.latency_buckets[i] += w.latency_buckets[i];
     total.latency_sum_ms += w.latency_sum_ms;
@@ -555,7 +552,7 @@ std::string ProxyImpl::metrics_text() const {
   o += fmt::format("kop_proxy_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cum);
   o += fmt::format("kop_proxy_request_duration_seconds_sum {}\n", total.latency_sum_ms / 1000.0);
   o += fmt::format("kop_proxy_request_duration_seconds_count {}\n", total.latency_count);
-  auto gauge = [&](const char* name, const char* help, const char* type, uint64_t v) {
+  auto gauge = [&](std::string_view name, std::string_view help, const char* type, uint64_t v) {
     o += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
   };
   gauge("kop_proxy_downstream_connections_active", "Open client connections.", "gauge",
@@ -579,20 +576,32 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_upstream_rq_pending_overflow_total",
         "Requests answered 503 because the cluster's pending queue was full.", "counter",
         total.pending_overflow);
-  gauge("kop_proxy_tls_passthrough_connections_active",
-        "TLS passthrough connections being relayed.", "gauge", total.passthrough_active);
-  gauge("kop_proxy_tls_passthrough_connections_total",
-        "Connections whose ClientHello selected a TLS passthrough entry.", "counter",
-        total.passthrough_total);
-  gauge("kop_proxy_tls_passthrough_connect_failures_total",
-        "Failed upstream connection attempts of TLS passthrough.", "counter",
-        total.passthrough_connect_failures);
-  gauge("kop_proxy_tls_passthrough_bytes_up_total",
-        "Bytes relayed client to upstream by ended TLS passthrough connections.", "counter",
-        total.passthrough_bytes_up);
-  gauge("kop_proxy_tls_passthrough_bytes_down_total",
-        "Bytes relayed upstream to client by ended TLS passthrough connections.", "counter",
-        total.passthrough_bytes_down);
+  struct Relay {
+    const char* prefix;
+    const char* what;
+    const char* selects;
+    const RelayCounters& n;
+  };
+  for (const Relay& r :
+       {Relay{"kop_proxy_tls_passthrough", "TLS passthrough",
+              "Connections whose ClientHello selected a TLS passthrough entry.", total.passthrough},
+        Relay{"kop_proxy_tls_tcp_proxy", "TLS-terminated TCP proxy",
+              "Connections whose SNI selected a TLS-terminated tcp_proxy entry.",
+              total.tcp_proxy}}) {
+    std::string p = r.prefix;
+    gauge(p + "_connections_active", fmt::format("{} connections being relayed.", r.what), "gauge",
+          r.n.active);
+    gauge(p + "_connections_total", r.selects, "counter", r.n.total);
+    gauge(p + "_connect_failures_total",
+          fmt::format("Failed upstream connection attempts of {}.", r.what), "counter",
+          r.n.connect_failures);
+    gauge(p + "_bytes_up_total",
+          fmt::format("Bytes relayed client to upstream by ended {} connections.", r.what),
+          "counter", r.n.bytes_up);
+    gauge(p + "_bytes_down_total",
+          fmt::format("Bytes relayed upstream to client by ended {} connections.", r.what),
+          "counter", r.n.bytes_down);
+  }
   gauge("kop_proxy_tls_client_hello_rejected_total",
         "Connections closed on a malformed or oversized ClientHello (passthrough listeners).",
         "counter", total.client_hello_rejected);

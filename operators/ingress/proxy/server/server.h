@@ -157,6 +157,21 @@ struct RouteCounters {
 };
 using MetricKey = std::tuple<std::string, std::string, int>;  // vhost, route, code
 
+struct RelayCounters {
+  uint64_t active = 0;
+  uint64_t total = 0;
+  uint64_t connect_failures = 0;  // attempts that failed (each endpoint tried)
+  uint64_t bytes_up = 0;          // client -> upstream, by ended connections
+  uint64_t bytes_down = 0;        // upstream -> client, by ended connections
+  void add(const RelayCounters& o) {
+    active += o.active;
+    total += o.total;
+    connect_failures += o.connect_failures;
+    bytes_up += o.bytes_up;
+    bytes_down += o.bytes_down;
+  }
+};
+
 struct WorkerStats {
   uint64_t downstream_active = 0;
   uint64_t downstream_total = 0;
@@ -168,13 +183,11 @@ struct WorkerStats {
   uint64_t pending_active = 0;    // requests waiting for an upstream connection (gauge)
   uint64_t pending_total = 0;     // requests that had to wait
   uint64_t pending_overflow = 0;  // requests refused (503): the pending queue was full
-  // TLS passthrough (tcp_proxy.h) and the ClientHello reader in front of it.
-  uint64_t passthrough_active = 0;
-  uint64_t passthrough_total = 0;
-  uint64_t passthrough_connect_failures = 0;  // attempts that failed (each endpoint tried)
-  uint64_t passthrough_bytes_up = 0;          // client -> upstream
-  uint64_t passthrough_bytes_down = 0;        // upstream -> client
-  uint64_t client_hello_rejected = 0;         // malformed, oversized or unmatched hellos
+  // TCP relays (tcp_proxy.h): TLS passthrough, TLS-terminated tcp_proxy; the ClientHello
+  // reader in front of passthrough.
+  RelayCounters passthrough;
+  RelayCounters tcp_proxy;
+  uint64_t client_hello_rejected = 0;  // malformed, oversized or unmatched hellos
   uint64_t latency_buckets[kLatencyBuckets + 1] = {};
   double latency_sum_ms = 0;
   uint64_t latency_count = 0;
@@ -541,7 +554,8 @@ class ClientConn final : public Downstream {
   friend class TcpProxy;
   friend class EdgeReader<ClientConn>;
   // kSniff: reading the ClientHello of a TLS listener with passthrough entries (tcp_proxy.cpp);
-  // kPassthrough: relayed as raw TCP by tcp_.
+  // kPassthrough: relayed as raw TCP by tcp_; kTcpProxy: TLS terminated here, the plaintext
+  // relayed as TCP by tcp_.
   enum class State {
     kHandshake,
     kReadHead,
@@ -552,7 +566,8 @@ class ClientConn final : public Downstream {
     kH2,
     kClosed,
     kSniff,
-    kPassthrough
+    kPassthrough,
+    kTcpProxy
   };
   bool start_tls();        // TLS server state on the listener's default context
   void on_client_hello();  // kSniff: in_ holds the bytes so far (tcp_proxy.cpp)
@@ -620,7 +635,7 @@ class ClientConn final : public Downstream {
   std::string head_scratch_;
   std::string tls_scratch_;  // TLS: the pieces of one write, coalesced into one SSL_write
   std::unique_ptr<H2Session> h2_;
-  std::unique_ptr<TcpProxy> tcp_;  // kPassthrough
+  std::unique_ptr<TcpProxy> tcp_;  // kPassthrough, kTcpProxy
   bool delete_posted_ = false;
   EdgeReader<ClientConn> reader_{*this};
 };

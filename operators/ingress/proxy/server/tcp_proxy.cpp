@@ -1,7 +1,8 @@
-// TLS passthrough: the ClientHello decision (ClientConn::on_client_hello) and the TCP relay
-// (TcpProxy, tcp_proxy.h).
+// TCP relays: the ClientHello decision of passthrough listeners (ClientConn::on_client_hello)
+// and the relay itself (TcpProxy, tcp_proxy.h), for passthrough and TLS-terminated tcp_proxy.
 #include "tcp_proxy.h"
 
+#include <openssl/err.h>
 #include <sys/socket.h>
 
 #include <boost/asio/write.hpp>
@@ -30,7 +31,7 @@ void ClientConn::on_client_hello() {
     return close();
   }
   sni_ = std::move(r.sni);
-  if (const ListenerPassthrough* pt = ws_->snap->table->passthrough_for_sni(*listener_, sni_)) {
+  if (const ListenerTcpProxy* pt = ws_->snap->table->passthrough_for_sni(*listener_, sni_)) {
     TimerWheel::cancel(timer_);
     state_ = State::kPassthrough;
     tcp_ = std::make_unique<TcpProxy>(*this, *pt);
@@ -48,27 +49,36 @@ void ClientConn::on_client_hello() {
   in_.clear();
   if (!tls_decrypt()) return close();
   if (state_ == State::kClosed) return;
+  if (state_ == State::kTcpProxy) return tcp_->on_client_input({});
   read_more();
 }
 
 // ---------------------------------------------------------------------------------------------
 // TcpProxy
 
-TcpProxy::TcpProxy(ClientConn& conn, const ListenerPassthrough& entry)
-    : conn_(conn), worker_(conn.worker_), ws_(conn.ws_), entry_(entry), up_(conn.worker_.io()) {
+TcpProxy::TcpProxy(ClientConn& conn, const ListenerTcpProxy& entry)
+    : conn_(conn),
+      worker_(conn.worker_),
+      ws_(conn.ws_),
+      entry_(entry),
+      tls_(conn.ssl_ != nullptr),
+      up_(conn.worker_.io()) {
   worker_.ref(ws_);
   timer_.fn = &TcpProxy::on_timer;
   timer_.self = this;
-  WorkerStats& st = worker_.stats();
-  ++st.passthrough_active;
-  ++st.passthrough_total;
+  ++counters().active;
+  ++counters().total;
 }
 
 TcpProxy::~TcpProxy() {
   TimerWheel::cancel(timer_);
   if (lb_active_) cs_->lb->on_request_end(endpoint_);
-  --worker_.stats().passthrough_active;
+  --counters().active;
   worker_.unref(ws_);
+}
+
+RelayCounters& TcpProxy::counters() {
+  return tls_ ? worker_.stats().tcp_proxy : worker_.stats().passthrough;
 }
 
 tcp::socket& TcpProxy::socket(Side s) {
@@ -76,14 +86,76 @@ tcp::socket& TcpProxy::socket(Side s) {
 }
 
 void TcpProxy::start(const char* data, size_t n) {
+  started_ = true;
   start_ms_ = last_activity_ms_ = worker_.refresh_now();
   idle_ms_ = static_cast<uint64_t>(entry_.config->idle_timeout.count());
-  if (entry_.cluster >= ws_->clusters.size()) return end("no cluster");
-  cs_ = ws_->clusters[entry_.cluster].get();
-  to_up_.reserve(std::max(kRelayBuffer, n));
-  to_up_.append(data, n);
+  // The cluster for this connection, by weight (validation guarantees one of weight > 0).
+  uint32_t cluster = entry_.clusters.empty() ? UINT32_MAX : entry_.pick_cluster(worker_.random());
+  if (cluster >= ws_->clusters.size()) return end("no cluster");
+  cs_ = ws_->clusters[cluster].get();
+  if (!tls_) {
+    to_up_.reserve(std::max(kRelayBuffer, n));
+    to_up_.append(data, n);
+  }
   to_down_.reserve(kRelayBuffer);
   attempt();
+}
+
+void TcpProxy::on_client_input(const error_code& ec) {
+  if (ended_) return;
+  if (ec && ec != asio::error::eof) return end("client reset");
+  if (!started_) return start(nullptr, 0);
+  last_activity_ms_ = worker_.now();
+  pump_client();
+}
+
+void TcpProxy::pump_client() {
+  if (ended_ || !connected_ || up_writing_ || down_eof_) return;
+  Buffer& in = conn_.in_;
+  // Ciphertext already received (the input buffer was full when it was decrypted last).
+  if (in.size() == 0 && (conn_.raw_.size() > 0 || SSL_has_pending(conn_.ssl_))) {
+    if (!conn_.tls_decrypt()) return end("client TLS error");
+    if (ended_) return;
+  }
+  if (in.size() > 0) {
+    up_writing_ = true;
+    ++conn_.refs_;
+    asio::async_write(up_, asio::buffer(in.data(), in.size()),
+                      [this](const error_code& e, size_t n) { on_write(Side::kUp, e, n); });
+    return;
+  }
+  if (conn_.peer_eof_) {
+    down_eof_ = true;
+    return shutdown_write(Side::kUp);
+  }
+  conn_.read_more();
+}
+
+void TcpProxy::write_client_tls() {
+  iovec iov{to_down_.data(), to_down_.size()};
+  bool ok = conn_.write(&iov, 1);
+  to_down_.clear();
+  if (!ok) return end("client write failed");
+  if (conn_.out_.size() > 0) {
+    down_writing_ = true;  // on_client_drained() continues
+    return;
+  }
+  client_written();
+}
+
+void TcpProxy::on_client_drained() {
+  if (ended_) return;
+  if (down_writing_) {
+    down_writing_ = false;
+    return client_written();
+  }
+  if (notify_sent_ && !down_shut_) shutdown_write(Side::kDown);
+}
+
+void TcpProxy::client_written() {
+  last_activity_ms_ = worker_.now();
+  if (up_eof_) return shutdown_write(Side::kDown);
+  read(Side::kUp);
 }
 
 void TcpProxy::attempt() {
@@ -120,7 +192,7 @@ void TcpProxy::on_connect(const error_code& ec) {
   TimerWheel::cancel(timer_);
   const Cluster& cl = *cs_->cluster;
   if (ec || connect_timed_out_) {
-    ++worker_.stats().passthrough_connect_failures;
+    ++counters().connect_failures;
     cl.health().report(
         endpoint_,
         connect_timed_out_ ? UpstreamResult::kConnectTimeout : UpstreamResult::kConnectFailure,
@@ -132,6 +204,10 @@ void TcpProxy::on_connect(const error_code& ec) {
   connected_ = true;
   last_activity_ms_ = worker_.refresh_now();
   if (idle_ms_) worker_.timers().arm(timer_, worker_.now(), idle_ms_);
+  if (tls_) {
+    read(Side::kUp);
+    return pump_client();  // what the client sent during the connect first
+  }
   if (to_up_.size() > 0)
     write(Side::kUp);  // the ClientHello first; the client side is read once it is out
   else
@@ -173,6 +249,7 @@ void TcpProxy::on_read(Side from, const error_code& ec, size_t n) {
 }
 
 void TcpProxy::write(Side to) {
+  if (tls_ && to == Side::kDown) return write_client_tls();
   Buffer& b = buffer_to(to);
   ++conn_.refs_;
   asio::async_write(socket(to), asio::buffer(b.data(), b.size()),
@@ -182,6 +259,13 @@ void TcpProxy::write(Side to) {
 void TcpProxy::on_write(Side to, const error_code& ec, size_t n) {
   if (!op_done()) return;
   if (ec) return end(to == Side::kUp ? "upstream write failed" : "client write failed");
+  if (tls_) {  // only upstream writes come here: the client's plaintext is out
+    up_writing_ = false;
+    conn_.in_.consume(n);
+    bytes_up_ += n;
+    last_activity_ms_ = worker_.now();
+    return pump_client();
+  }
   buffer_to(to).consume(n);
   last_activity_ms_ = worker_.now();
   Side from = to == Side::kUp ? Side::kDown : Side::kUp;
@@ -191,8 +275,20 @@ void TcpProxy::on_write(Side to, const error_code& ec, size_t n) {
 }
 
 void TcpProxy::shutdown_write(Side to) {
-  if (buffer_to(to).size() > 0) return;  // on_write passes the EOF on once the bytes are out
   bool& shut = to == Side::kUp ? up_shut_ : down_shut_;
+  if (tls_ && to == Side::kDown) {
+    // close_notify first, then the FIN, each once the bytes before it are out.
+    if (down_writing_ || shut) return;  // client_written() comes back here
+    if (!notify_sent_) {
+      notify_sent_ = true;
+      if (SSL_shutdown(conn_.ssl_) < 0) ERR_clear_error();
+      conn_.flush();
+      if (conn_.state_ == ClientConn::State::kClosed) return;
+    }
+    if (conn_.out_.size() > 0) return;  // on_client_drained() comes back here
+  } else if (buffer_to(to).size() > 0) {
+    return;  // on_write passes the EOF on once the bytes are out
+  }
   if (!shut) {
     shut = true;
     error_code ec;
@@ -220,10 +316,7 @@ void TcpProxy::end(std::string_view reason) {
   if (ended_) return;
   ended_ = true;
   reason_ = reason;
-  WorkerStats& st = worker_.stats();
-  st.passthrough_bytes_up += bytes_up_;
-  st.passthrough_bytes_down += bytes_down_;
-  if (worker_.access_log_on()) log_access();
+  account();
   conn_.close();  // calls close() below
 }
 
@@ -232,20 +325,24 @@ void TcpProxy::close() {
   if (!ended_) {
     ended_ = true;  // closed from outside (drain, stop): count and log what was relayed
     reason_ = "closed by proxy";
-    WorkerStats& st = worker_.stats();
-    st.passthrough_bytes_up += bytes_up_;
-    st.passthrough_bytes_down += bytes_down_;
-    if (worker_.access_log_on()) log_access();
+    account();
   }
   error_code ec;
   up_.close(ec);
+}
+
+void TcpProxy::account() {
+  RelayCounters& c = counters();
+  c.bytes_up += bytes_up_;
+  c.bytes_down += bytes_down_;
+  if (worker_.access_log_on()) log_access();
 }
 
 void TcpProxy::log_access() {
   uint64_t ms = worker_.refresh_now() - start_ms_;
   std::string upstream =
       connected_ && cs_ ? cs_->cluster->endpoints[endpoint_].address_text : std::string();
-  const std::string& cluster = cs_ ? cs_->cluster->name : entry_.config->cluster;
+  const std::string& cluster = cs_ ? cs_->cluster->name : entry_.name;
   std::string line;
   if (worker_.access_log_format() == AccessLogFormat::kJson) {
     // SNI names are letters, digits, '-' and '.' (client_hello.cpp), cluster names and
@@ -256,19 +353,20 @@ void TcpProxy::log_access() {
       if (static_cast<unsigned char>(c) >= 0x20) esc.push_back(c);
     }
     line = fmt::format(
-        "{{\"time_ms\":{},\"client\":\"{}\",\"sni\":\"{}\",\"passthrough\":true,"
+        "{{\"time_ms\":{},\"client\":\"{}\",\"sni\":\"{}\",\"passthrough\":{},"
         "\"cluster\":\"{}\",\"upstream\":\"{}\",\"bytes_up\":{},\"bytes_down\":{},"
         "\"duration_ms\":{},\"end\":\"{}\",\"tls\":true}}\n",
         std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::now().time_since_epoch())
             .count(),
-        conn_.client_ip_, conn_.sni_, esc, upstream, bytes_up_, bytes_down_, ms, reason_);
+        conn_.client_ip_, conn_.sni_, tls_ ? "false" : "true", esc, upstream, bytes_up_,
+        bytes_down_, ms, reason_);
   } else {
     line = fmt::format(
-        "{} \"TCP passthrough\" sni={} cluster={} upstream={} bytes_up={} bytes_down={} "
+        "{} \"{}\" sni={} cluster={} upstream={} bytes_up={} bytes_down={} "
         "duration_ms={} end=\"{}\"\n",
-        conn_.client_ip_, conn_.sni_, cluster, upstream.empty() ? "-" : upstream, bytes_up_,
-        bytes_down_, ms, reason_);
+        conn_.client_ip_, tls_ ? "TCP proxy" : "TCP passthrough", conn_.sni_, cluster,
+        upstream.empty() ? "-" : upstream, bytes_up_, bytes_down_, ms, reason_);
   }
   worker_.log_access(line);
 }

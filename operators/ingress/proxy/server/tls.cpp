@@ -117,6 +117,12 @@ int alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                   const unsigned char* in, unsigned int inlen, void*) {
   auto* c = static_cast<ClientConn*>(SSL_get_ex_data(ssl, ssl_conn_index()));
   static const std::vector<std::string> kDefault = {"h2", "http/1.1"};
+  // A TLS-terminated tcp_proxy name carries opaque bytes: no application protocol is agreed.
+  if (c && c->listener() && c->snapshot() && !c->listener()->tcp_proxy.empty()) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name && c->snapshot()->snap->table->tcp_proxy_for_sni(*c->listener(), name))
+      return SSL_TLSEXT_ERR_NOACK;
+  }
   const std::vector<std::string>* prefs = &kDefault;
   if (c && c->listener() && c->listener()->config && c->listener()->config->tls)
     prefs = &c->listener()->config->tls->alpn;

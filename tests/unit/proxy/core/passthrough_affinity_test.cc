@@ -1,8 +1,11 @@
-// Config schema additions: TLS passthrough entries, per-certificate minimum TLS version and
-// cookie affinity (parse, round trip, validation, compiled lookups, cookie encoding).
+// Config schema additions: TLS passthrough and TLS-terminated tcp_proxy entries (one cluster
+// or several by weight), per-certificate minimum TLS version and cookie affinity (parse, round
+// trip, validation, compiled lookups and weighted picks, cookie encoding).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
@@ -56,7 +59,7 @@ TEST_F(PassthroughConfig, ParsesRoundTripsAndCompiles) {
   ASSERT_TRUE(c.ok()) << c.status();
   const TlsConfig& t = *c->listeners[0].tls;
   ASSERT_EQ(t.passthrough.size(), 1u);
-  EXPECT_EQ(t.passthrough[0].cluster, "db");
+  EXPECT_EQ(t.passthrough[0].clusters, (std::vector<WeightedCluster>{{"db", 1}}));
   EXPECT_EQ(t.passthrough[0].idle_timeout, Millis(1234));
   EXPECT_EQ(t.certificates[0].min_version, TlsVersion::kTls13);
   auto again = parse_config(to_json(*c));
@@ -75,9 +78,10 @@ TEST_F(PassthroughConfig, ParsesRoundTripsAndCompiles) {
   auto table = RouteTable::compile(*c);
   ASSERT_TRUE(table.ok()) << table.status();
   const Listener& l = (*table)->listeners()[0];
-  const ListenerPassthrough* exact = (*table)->passthrough_for_sni(l, "db.example.com");
+  const ListenerTcpProxy* exact = (*table)->passthrough_for_sni(l, "db.example.com");
   ASSERT_NE(exact, nullptr);
-  EXPECT_EQ((*table)->cluster(exact->cluster).name, "db");
+  ASSERT_EQ(exact->clusters.size(), 1u);
+  EXPECT_EQ((*table)->cluster(exact->pick_cluster(12345)).name, "db");
   EXPECT_NE((*table)->passthrough_for_sni(l, "a.pg.example.com."), nullptr);
   EXPECT_EQ((*table)->passthrough_for_sni(l, "a.b.pg.example.com"), nullptr);  // one label
   EXPECT_EQ((*table)->passthrough_for_sni(l, "pg.example.com"), nullptr);
@@ -113,7 +117,7 @@ TEST_F(PassthroughConfig, ErrorsNameTheJsonPath) {
   EXPECT_EQ(parse_error(tls_config(R"({"passthrough": [{"cluster": "db"}]})")),
             "listeners[0].tls.passthrough[0].server_names: at least one name is required");
   EXPECT_EQ(parse_error(tls_config(R"({"passthrough": [{"server_names": ["a.b"]}]})")),
-            "listeners[0].tls.passthrough[0].cluster: required field missing");
+            "listeners[0].tls.passthrough[0]: one of cluster, clusters is required");
   EXPECT_EQ(parse_error(tls_config(
                 R"({"passthrough": [{"server_names": ["a.b"], "cluster": "db", "x": 1}]})")),
             "listeners[0].tls.passthrough[0].x: unknown field");
@@ -134,6 +138,123 @@ TEST_F(PassthroughConfig, ErrorsNameTheJsonPath) {
   EXPECT_EQ(validate_error(tls_config(
                 R"({"passthrough": [{"server_names": ["bad name"], "cluster": "db"}]})")),
             "listeners[0].tls.passthrough[0].server_names[0]: invalid server name \"bad name\"");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weighted clusters and TLS-terminated tcp_proxy entries.
+
+const char* kTwoClusters = R"({"name": "db", "endpoints": []}, {"name": "db2", "endpoints": []})";
+
+TEST_F(PassthroughConfig, TcpProxyAndWeightedClustersParseRoundTripAndCompile) {
+  std::string j = tls_config(R"({"certificates": [)" + cert() + R"(], "passthrough": [
+      {"server_names": ["pt.example.com"], "clusters": [{"cluster": "db", "weight": 1},
+                                                        {"cluster": "db2", "weight": 3}]}],
+      "tcp_proxy": [{"server_names": ["WEB.example.com"], "clusters": [
+          {"cluster": "db", "weight": 0}, {"cluster": "db2", "weight": 2}],
+        "idle_timeout_ms": 500}]})",
+                             kTwoClusters);
+  auto c = parse_config(j);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const TlsConfig& t = *c->listeners[0].tls;
+  ASSERT_EQ(t.tcp_proxy.size(), 1u);
+  EXPECT_EQ(t.tcp_proxy[0].clusters, (std::vector<WeightedCluster>{{"db", 0}, {"db2", 2}}));
+  EXPECT_EQ(t.tcp_proxy[0].idle_timeout, Millis(500));
+  EXPECT_EQ(t.passthrough[0].clusters, (std::vector<WeightedCluster>{{"db", 1}, {"db2", 3}}));
+  EXPECT_TRUE(validate(*c).ok()) << validate(*c);
+  std::string dumped = to_json(*c);
+  EXPECT_NE(dumped.find("\"tcp_proxy\""), std::string::npos) << dumped;
+  auto again = parse_config(dumped);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  // A single cluster of weight 1 is dumped in the short form, as before.
+  auto single = parse_config(
+      tls_config(R"({"passthrough": [{"server_names": ["db.example.com"], "cluster": "db"}]})"));
+  ASSERT_TRUE(single.ok());
+  EXPECT_NE(to_json(*single).find(R"("cluster": "db")"), std::string::npos) << to_json(*single);
+  EXPECT_EQ(to_json(*single).find("tcp_proxy"), std::string::npos);
+
+  auto table = RouteTable::compile(*c);
+  ASSERT_TRUE(table.ok()) << table.status();
+  const Listener& l = (*table)->listeners()[0];
+  const ListenerTcpProxy* tp = (*table)->tcp_proxy_for_sni(l, "web.example.com");
+  ASSERT_NE(tp, nullptr);
+  EXPECT_EQ(tp->name, "tcp_proxy/WEB.example.com");
+  EXPECT_EQ(tp->config->idle_timeout, Millis(500));
+  EXPECT_EQ((*table)->tcp_proxy_for_sni(l, "pt.example.com"), nullptr);
+  EXPECT_EQ((*table)->passthrough_for_sni(l, "web.example.com"), nullptr);
+  EXPECT_EQ((*table)->tcp_proxy_for_sni(l, ""), nullptr);
+  // Weight 0 never picked; 1:3 over evenly spread random numbers is exactly 1:3.
+  ASSERT_EQ(tp->clusters.size(), 1u);
+  const ListenerTcpProxy* pt = (*table)->passthrough_for_sni(l, "pt.example.com");
+  ASSERT_NE(pt, nullptr);
+  std::map<std::string, int> picks;
+  for (uint64_t i = 0; i < 400; ++i) {
+    uint64_t random = i * (UINT64_MAX / 400) + UINT64_MAX / 800;  // mid-points of 400 slices
+    ++picks[(*table)->cluster(pt->pick_cluster(random)).name];
+    EXPECT_EQ((*table)->cluster(tp->pick_cluster(random)).name, "db2");
+  }
+  EXPECT_EQ(picks["db"], 100);
+  EXPECT_EQ(picks["db2"], 300);
+}
+
+TEST_F(PassthroughConfig, TcpProxyErrorsNameTheField) {
+  auto validate_error = [](const std::string& j) {
+    auto c = parse_config(j);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return std::string();
+    absl::Status s = validate(*c);
+    EXPECT_FALSE(s.ok()) << j;
+    return std::string(s.message());
+  };
+  auto with_cert = [&](const std::string& rest) {
+    return tls_config(R"({"certificates": [)" + cert() + "], " + rest + "}", kTwoClusters);
+  };
+  EXPECT_EQ(validate_error(with_cert(
+                R"("tcp_proxy": [{"server_names": ["other.example.com"], "cluster": "db"}])")),
+            "listeners[0].tls.tcp_proxy[0].server_names[0]: no certificate serves "
+            "\"other.example.com\"");
+  EXPECT_EQ(validate_error(with_cert(
+                R"("tcp_proxy": [{"server_names": ["web.example.com"], "cluster": "nope"}])")),
+            "listeners[0].tls.tcp_proxy[0].cluster: unknown cluster \"nope\"");
+  EXPECT_EQ(validate_error(with_cert(R"("tcp_proxy": [{"server_names": ["web.example.com"],
+                "clusters": [{"cluster": "db", "weight": 0}, {"cluster": "db2", "weight": 0}]}])")),
+            "listeners[0].tls.tcp_proxy[0].clusters: weights sum to zero");
+  EXPECT_EQ(validate_error(with_cert(R"("tcp_proxy": [{"server_names": ["web.example.com"],
+                "clusters": [{"cluster": "db", "weight": 2}, {"cluster": "x", "weight": 1}]}])")),
+            "listeners[0].tls.tcp_proxy[0].clusters[1].cluster: unknown cluster \"x\"");
+  EXPECT_EQ(validate_error(with_cert(
+                R"("tcp_proxy": [{"server_names": ["web.example.com"], "cluster": "db"},
+                                 {"server_names": ["web.example.com"], "cluster": "db2"}])")),
+            "listeners[0].tls.tcp_proxy[1].server_names[0]: server name \"web.example.com\" is "
+            "used twice (by tcp_proxy entries)");
+  EXPECT_EQ(validate_error(with_cert(
+                R"("passthrough": [{"server_names": ["pt.example.com"], "cluster": "db"}],
+                   "tcp_proxy": [{"server_names": ["pt.example.com"], "cluster": "db"}])")),
+            "listeners[0].tls.tcp_proxy[0].server_names[0]: no certificate serves "
+            "\"pt.example.com\"");
+  // A wildcard certificate serves a name one label below it; a passthrough name still wins.
+  auto wc = testing::make_certificate({"*.example.org"});
+  std::string wild = R"({"name": "wild", "server_names": ["*.example.org"], "cert_pem": ")" +
+                     json_escape(wc.cert_pem) + R"(", "key_pem": ")" + json_escape(wc.key_pem) +
+                     "\"}";
+  auto ok = parse_config(tls_config(R"({"certificates": [)" + wild + R"(], "tcp_proxy": [
+      {"server_names": ["tcp.example.org"], "cluster": "db"}]})"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE(validate(*ok).ok()) << validate(*ok);
+  EXPECT_EQ(validate_error(tls_config(R"({"certificates": [)" + wild + R"(],
+      "passthrough": [{"server_names": ["tcp.example.org"], "cluster": "db"}],
+      "tcp_proxy": [{"server_names": ["tcp.example.org"], "cluster": "db"}]})")),
+            "listeners[0].tls.tcp_proxy[0].server_names[0]: server name \"tcp.example.org\" is "
+            "a passthrough name");
+  EXPECT_EQ(validate_error(tls_config(R"({"certificates": [)" + wild + R"(], "tcp_proxy": [
+      {"server_names": ["a.b.example.org"], "cluster": "db"}]})")),
+            "listeners[0].tls.tcp_proxy[0].server_names[0]: no certificate serves "
+            "\"a.b.example.org\"");
+  auto parse_error = parse_config(with_cert(R"("tcp_proxy": [{"server_names": ["web.example.com"],
+                "cluster": "db", "clusters": []}])"));
+  ASSERT_FALSE(parse_error.ok());
+  EXPECT_EQ(parse_error.status().message(),
+            "listeners[0].tls.tcp_proxy[0].clusters: only one of cluster and clusters may be set");
 }
 
 std::string cookie_cluster(const std::string& hash_on) {

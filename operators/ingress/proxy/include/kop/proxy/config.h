@@ -64,16 +64,30 @@ struct CertificateConfig {
   bool operator==(const CertificateConfig&) const = default;
 };
 
-// TLS passthrough: connections whose ClientHello names one of `server_names` (SNI) are not
-// terminated; their bytes, the ClientHello included, are relayed as raw TCP to an endpoint of
-// `cluster` (its load balancing, connect timeout, outlier ejection and health checks apply).
-struct TlsPassthroughConfig {
+struct WeightedCluster {
+  std::string cluster;
+  uint32_t weight = 1;  // default 1
+  bool operator==(const WeightedCluster&) const = default;
+};
+
+// A TCP relay of a TLS listener, used two ways:
+//  - TLS passthrough (TlsConfig::passthrough): connections whose ClientHello names one of
+//    `server_names` (SNI) are not terminated; their bytes, the ClientHello included, are
+//    relayed as raw TCP.
+//  - TLS-terminated TCP proxy (TlsConfig::tcp_proxy): the proxy completes the handshake with
+//    the certificate the SNI selects (no ALPN protocol is negotiated for these names), then
+//    relays the decrypted byte stream as TCP.
+// Each connection picks one of `clusters` by weight, then an endpoint of that cluster (its
+// load balancing, connect timeout, outlier ejection and health checks apply).
+struct TcpProxyConfig {
   // Exact ("db.example.com") or one-label wildcard ("*.example.com") SNI names; required.
   // Exact beats wildcard, and a passthrough name beats a certificate's.
   std::vector<std::string> server_names;
-  std::string cluster;           // required
+  // One cluster ("cluster": "name") or several with relative weights ("clusters": [...]);
+  // either way stored here (a single cluster has weight 1). Weight 0 takes no connection.
+  std::vector<WeightedCluster> clusters;
   Millis idle_timeout{3600000};  // no byte either way for this long closes both; default 1h
-  bool operator==(const TlsPassthroughConfig&) const = default;
+  bool operator==(const TcpProxyConfig&) const = default;
 };
 
 struct TlsConfig {
@@ -85,7 +99,10 @@ struct TlsConfig {
   std::string default_certificate;
   TlsVersion min_version = TlsVersion::kTls12;         // default TLS 1.2; "1.3" selectable
   std::vector<std::string> alpn = {"h2", "http/1.1"};  // default h2, http/1.1
-  std::vector<TlsPassthroughConfig> passthrough;       // default none
+  std::vector<TcpProxyConfig> passthrough;             // default none
+  // TLS-terminated TCP proxy entries; default none. Every name must be one a certificate
+  // serves (exact, or under a wildcard certificate) and no passthrough name.
+  std::vector<TcpProxyConfig> tcp_proxy;
   bool operator==(const TlsConfig&) const = default;
 };
 
@@ -145,12 +162,6 @@ struct RetryPolicy {
   bool retry_non_idempotent = false;  // default false: only connect-failure retries for POST...
   std::vector<uint32_t> retriable_status_codes;  // with kRetriableStatusCodes
   bool operator==(const RetryPolicy&) const = default;
-};
-
-struct WeightedCluster {
-  std::string cluster;
-  uint32_t weight = 1;  // default 1
-  bool operator==(const WeightedCluster&) const = default;
 };
 
 struct ForwardAction {

@@ -124,11 +124,22 @@ struct ListenerCertificate {
   TlsVersion min_version = TlsVersion::kTls12;
 };
 
-// A TLS passthrough entry of a listener, compiled.
-struct ListenerPassthrough {
-  std::string name;      // "passthrough/<first server name>", for metrics and logs
-  uint32_t cluster = 0;  // index into RouteTable::clusters()
-  const TlsPassthroughConfig* config = nullptr;
+// A TCP relay entry of a listener (TLS passthrough or TLS-terminated tcp_proxy), compiled.
+struct ListenerTcpProxy {
+  std::string name;  // "passthrough/<first server name>" or "tcp_proxy/<...>", for logs
+  std::vector<RouteClusterRef> clusters;  // weight > 0 only; at least one
+  uint64_t total_weight = 0;
+  const TcpProxyConfig* config = nullptr;
+  // Picks a cluster index (into RouteTable::clusters()) by weight from a uniform random number.
+  uint32_t pick_cluster(uint64_t random) const;
+};
+
+// SNI names (exact, and wildcard suffixes: "example.com" for "*.example.com") -> entry.
+struct SniRelays {
+  std::vector<ListenerTcpProxy> entries;
+  ICaseStringMap<uint32_t> exact;
+  ICaseStringMap<uint32_t> wildcard;
+  bool empty() const { return entries.empty(); }
 };
 
 struct Listener {
@@ -141,10 +152,8 @@ struct Listener {
   // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
   ICaseStringMap<uint32_t> sni_exact;
   ICaseStringMap<uint32_t> sni_wildcard;
-  // TLS passthrough: SNI names (as above) -> index into `passthrough`.
-  std::vector<ListenerPassthrough> passthrough;
-  ICaseStringMap<uint32_t> passthrough_exact;
-  ICaseStringMap<uint32_t> passthrough_wildcard;
+  SniRelays passthrough;  // TLS passthrough entries
+  SniRelays tcp_proxy;    // TLS-terminated TCP proxy entries
   // Host -> virtual host for the virtual hosts this listener serves.
   ICaseStringMap<const VirtualHost*> host_exact;
   ICaseStringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
@@ -172,8 +181,10 @@ class RouteTable {
   // matches or sni is empty). Exact names beat wildcards.
   uint32_t certificate_for_sni(const Listener& listener, std::string_view sni) const;
   // The passthrough entry an SNI name selects (exact beats wildcard), or null: terminate TLS.
-  const ListenerPassthrough* passthrough_for_sni(const Listener& listener,
-                                                 std::string_view sni) const;
+  const ListenerTcpProxy* passthrough_for_sni(const Listener& listener, std::string_view sni) const;
+  // The TLS-terminated tcp_proxy entry an SNI name selects (exact beats wildcard), or null:
+  // serve HTTP.
+  const ListenerTcpProxy* tcp_proxy_for_sni(const Listener& listener, std::string_view sni) const;
   // False when the request must get 421 Misdirected Request: SNI was sent and the virtual host
   // it selects differs from the one Host selects (`host_vhost`, may be null).
   bool host_allowed_for_sni(const Listener& listener, std::string_view sni,
