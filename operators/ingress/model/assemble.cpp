@@ -95,18 +95,24 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
                   it->second.tls.secret.key(), " of ", it->second.age.ref.kind, " ",
                   it->second.age.ref.key(), ", which is older"));
   }
-  // A passthrough host's TLS connections never reach the proxy's TLS: a certificate another
-  // object binds to that host is not served (with an Event), so the proxy config stays valid.
-  std::sort(b.passthroughs.begin(), b.passthroughs.end(),
+  // A tcpproxy host's TLS connections are relayed (passthrough) or terminated with the
+  // tcpproxy's own certificate: a certificate another object binds to that host is not served
+  // (with an Event), so the proxy config stays valid.
+  std::sort(b.tcp_proxies.begin(), b.tcp_proxies.end(),
             [](const auto& x, const auto& y) { return x.age < y.age; });
-  std::map<std::string, Passthrough> passthrough_by_host;
-  for (auto& p : b.passthroughs) passthrough_by_host.emplace(p.passthrough.host, p.passthrough);
-  for (auto& [host, p] : passthrough_by_host) {
+  std::map<std::string, TcpProxy> tcp_by_host;
+  for (auto& p : b.tcp_proxies) tcp_by_host.emplace(p.tcp_proxy.host, p.tcp_proxy);
+  for (auto& [host, p] : tcp_by_host) {
     auto t = tls_by_host.find(host);
     if (t == tls_by_host.end()) continue;
-    b.event(t->second.age.ref, "TLSHostIsPassthrough", t->second.field,
-            cat("host \"", host, "\" is TLS passthrough of IngressRoute ", p.source.key(),
-                ": this certificate is not served"));
+    if (p.tls)
+      b.event(t->second.age.ref, "TLSHostIsTCPProxy", t->second.field,
+              cat("host \"", host, "\" is the TLS-terminated tcpproxy of IngressRoute ",
+                  p.source.key(), ": this certificate is not served"));
+    else
+      b.event(t->second.age.ref, "TLSHostIsPassthrough", t->second.field,
+              cat("host \"", host, "\" is TLS passthrough of IngressRoute ", p.source.key(),
+                  ": this certificate is not served"));
     tls_by_host.erase(t);
   }
   for (auto& [host, t] : tls_by_host) hosts[host];  // a TLS host gets the catch-all routes
@@ -143,17 +149,17 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
     if (auto t = tls_by_host.find(host); t != tls_by_host.end()) vh.tls = t->second.tls;
     for (auto& [key, route] : routes) {
       Route r = std::move(route);  // `hosts` is not read after this loop
-      // Nowhere to redirect to without a certificate or a passthrough for the host.
-      if (!vh.tls && !passthrough_by_host.count(host)) r.https_redirect = false;
+      // Nowhere to redirect to without a certificate or a tcpproxy for the host.
+      if (!vh.tls && !tcp_by_host.count(host)) r.https_redirect = false;
       for (const auto& wc : r.clusters) used_clusters.insert(wc.cluster);
       vh.routes.push_back(std::move(r));
     }
     std::sort(vh.routes.begin(), vh.routes.end(), internal::route_precedes);
     m.virtual_hosts.push_back(std::move(vh));
   }
-  for (auto& [host, p] : passthrough_by_host) {
-    if (!p.cluster.empty()) used_clusters.insert(p.cluster);
-    m.passthroughs.push_back(std::move(p));
+  for (auto& [host, p] : tcp_by_host) {
+    for (const auto& wc : p.clusters) used_clusters.insert(wc.cluster);
+    m.tcp_proxies.push_back(std::move(p));
   }
   for (auto& [name, c] : b.clusters)
     if (used_clusters.count(name)) m.clusters.emplace(name, std::move(c));
@@ -185,9 +191,14 @@ std::string describe(const Model& m) {
       out += cat(" from ", r.source.kind, " ", r.source.key(), "\n");
     }
   }
-  for (const auto& p : m.passthroughs)
-    out += cat("passthrough ", p.host, " -> ", p.cluster.empty() ? "(unavailable)" : p.cluster,
-               " from ", p.source.kind, " ", p.source.key(), "\n");
+  for (const auto& p : m.tcp_proxies) {
+    out += cat(
+        p.tls ? cat("tcpproxy ", p.host, " tls=", p.tls->secret.key(), " min=", p.tls->min_version)
+              : cat("passthrough ", p.host));
+    if (p.clusters.empty()) out += " -> (unavailable)";
+    for (const auto& c : p.clusters) out += cat(" -> ", c.cluster, "*", c.weight);
+    out += cat(" from ", p.source.kind, " ", p.source.key(), "\n");
+  }
   for (const auto& [name, c] : m.clusters) {
     out += cat("cluster ", name, c.external_name ? " (ExternalName)" : "", ":");
     for (const auto& e : c.endpoints) out += cat(" ", e.address, ":", e.port);

@@ -45,8 +45,8 @@ struct TlsCandidate {
   std::string field;
 };
 
-struct PassthroughCandidate {
-  Passthrough passthrough;
+struct TcpProxyCandidate {
+  TcpProxy tcp_proxy;
   Age age;
 };
 
@@ -120,7 +120,7 @@ class Builder {
   std::vector<RouteCandidate> routes;
   std::vector<RouteCandidate> default_backends;  // host "*", path Prefix "/"
   std::vector<TlsCandidate> tls;
-  std::vector<PassthroughCandidate> passthroughs;
+  std::vector<TcpProxyCandidate> tcp_proxies;
   std::map<std::string, Cluster> clusters;
   std::vector<ObjectRef> owned_ingresses;
   std::vector<IngressRouteStatus> route_statuses;

@@ -107,10 +107,23 @@ class RouteTranslator {
     RootContext ctx{fqdn, false, age_of(root, "IngressRoute")};
     bool passthrough = bool_of(tls, "passthrough").value_or(false);
     const rapidjson::Value* tcpproxy = member(root.spec(), "tcpproxy");
-    if (passthrough || tcpproxy != nullptr) {
-      if (!translate_passthrough(root, fqdn, ctx, passthrough, tcpproxy)) return;
-      ctx.tls = true;  // the host is served over TLS: its HTTP routes redirect to https
-    } else if (tls != nullptr) {
+    if (passthrough && !str_of(tls, "secretName").empty()) {
+      judge(root, RouteStatus::kInvalid,
+            "spec.virtualhost.tls: passthrough and secretName are mutually exclusive");
+      return;
+    }
+    if (passthrough && tcpproxy == nullptr) {
+      judge(root, RouteStatus::kInvalid, "spec.virtualhost.tls.passthrough requires spec.tcpproxy");
+      return;
+    }
+    if (tcpproxy != nullptr && !passthrough && str_of(tls, "secretName").empty()) {
+      judge(root, RouteStatus::kInvalid,
+            "spec.tcpproxy requires spec.virtualhost.tls with secretName (TLS terminated by "
+            "kop-ingress) or passthrough: true");
+      return;
+    }
+    std::optional<Tls> certificate;
+    if (tls != nullptr && !passthrough) {
       std::string_view secret = str_of(tls, "secretName");
       std::string_view secret_ns = root.ns();
       if (auto slash = secret.find('/'); slash != std::string_view::npos) {
@@ -123,35 +136,41 @@ class RouteTranslator {
           return;
         }
       }
-      if (auto loaded = b_.load_tls(src, "spec.virtualhost.tls.secretName", secret_ns, secret)) {
-        loaded->min_version = str_of(tls, "minimumProtocolVersion") == "1.3" ? "1.3" : "1.2";
-        b_.tls.push_back(TlsCandidate{fqdn, *loaded, ctx.age, "spec.virtualhost.tls"});
+      certificate = b_.load_tls(src, "spec.virtualhost.tls.secretName", secret_ns, secret);
+      if (certificate)
+        certificate->min_version = str_of(tls, "minimumProtocolVersion") == "1.3" ? "1.3" : "1.2";
+      if (tcpproxy == nullptr && certificate) {
+        b_.tls.push_back(TlsCandidate{fqdn, *certificate, ctx.age, "spec.virtualhost.tls"});
         ctx.tls = true;
       }
+      if (tcpproxy != nullptr && !certificate) {
+        // Without its certificate the TLS-terminated tcpproxy cannot serve anything (as
+        // Contour, the root is invalid; the Event says what is wrong with the Secret).
+        judge(root, RouteStatus::kInvalid,
+              cat("spec.virtualhost.tls.secretName: TLS Secret \"", secret_ns, "/", secret,
+                  "\" cannot be used (see Events); spec.tcpproxy needs its certificate"));
+        return;
+      }
     }
+    // With a tcpproxy, TLS connections for the fqdn are relayed: the root's routes are served
+    // on plain HTTP only, without a redirect to https (as Contour).
+    if (tcpproxy != nullptr && !translate_tcpproxy(root, fqdn, ctx, tcpproxy, certificate)) return;
     std::vector<std::string> chain{key(root)};
     if (walk(root, ctx, "", {}, chain)) judge(root, RouteStatus::kValid, "valid IngressRoute");
   }
 
-  // virtualhost.tls.passthrough with tcpproxy: the fqdn's TLS connections are relayed to the
-  // tcpproxy Service (one; weights across several are not supported by the proxy's passthrough).
-  // False (and the root judged invalid) when the combination is not one kop-ingress serves.
-  bool translate_passthrough(const api::Object& root, const std::string& fqdn,
-                             const RootContext& ctx, bool passthrough,
-                             const rapidjson::Value* tcpproxy) {
-    const rapidjson::Value* tls = member(member(root.spec(), "virtualhost"), "tls");
-    if (!passthrough) {
-      judge(root, RouteStatus::kInvalid,
-            "tcpproxy requires spec.virtualhost.tls.passthrough: true (kop-ingress does not "
-            "terminate TLS in front of a TCP proxy)");
-      return false;
-    }
-    if (!str_of(tls, "secretName").empty()) {
-      judge(root, RouteStatus::kInvalid,
-            "spec.virtualhost.tls: passthrough and secretName are mutually exclusive");
-      return false;
-    }
+  // spec.tcpproxy of a root: the fqdn's TLS connections are relayed to its services (or those
+  // of the IngressRoute it delegates to), one picked per connection by weight; `certificate`
+  // set: TLS is terminated with it first. False (and the root judged invalid) when the
+  // tcpproxy is not one kop-ingress serves.
+  bool translate_tcpproxy(const api::Object& root, const std::string& fqdn, const RootContext& ctx,
+                          const rapidjson::Value* tcpproxy, const std::optional<Tls>& certificate) {
     const api::Object* owner = &root;  // the IngressRoute whose tcpproxy.services is used
+    if (member(tcpproxy, "delegate") != nullptr && member(tcpproxy, "services") != nullptr) {
+      judge(root, RouteStatus::kInvalid,
+            "spec.tcpproxy: services and delegate are mutually exclusive");
+      return false;
+    }
     if (const rapidjson::Value* d = member(tcpproxy, "delegate")) {
       // One level, as Contour: the delegate (not a root) holds the services.
       std::string ns(str_of(d, "namespace"));
@@ -175,35 +194,19 @@ class RouteTranslator {
       tcpproxy = member(child->spec(), "tcpproxy");
     }
     auto services = items_of(tcpproxy, "services");
-    if (tcpproxy == nullptr || services.empty()) {
+    if (services.empty()) {
       judge(root, RouteStatus::kInvalid,
-            "spec.virtualhost.tls.passthrough requires spec.tcpproxy.services");
+            "spec.tcpproxy.services: at least one Service is required (or spec.tcpproxy.delegate)");
       return false;
     }
-    if (services.size() > 1) {
-      judge(root, RouteStatus::kInvalid,
-            "spec.tcpproxy.services: kop-ingress relays TLS passthrough to exactly one Service");
-      return false;
-    }
-    const rapidjson::Value* s = services[0];
-    BackendSpec spec;
-    spec.ns = std::string(owner->ns());
-    spec.service = std::string(str_of(s, "name"));
-    spec.port_number = int_of(s, "port");
-    spec.strategy = strategy(str_of(s, "strategy"));
-    if (spec.strategy == Strategy::kCookie) spec.strategy = Strategy::kRoundRobin;  // no HTTP
-    Passthrough pt;
-    pt.host = fqdn;
-    pt.source = ref(root);
-    ObjectRef backend_source = ref(*owner);
-    if (spec.service.empty() || !spec.port_number) {
-      b_.event(backend_source, "BackendInvalid", "spec.tcpproxy.services[0]",
-               "service name and port are required");
-    } else if (auto cluster =
-                   b_.resolve_backend(backend_source, "spec.tcpproxy.services[0]", spec)) {
-      pt.cluster = *cluster;
-    }
-    b_.passthroughs.push_back(PassthroughCandidate{std::move(pt), ctx.age});
+    TcpProxy tp;
+    tp.host = fqdn;
+    tp.source = ref(root);
+    tp.tls = certificate;
+    // A Service that cannot be resolved takes no connection (Event); none left: the
+    // connections are closed.
+    tp.clusters = weighted_clusters(*owner, ref(*owner), "spec.tcpproxy", services, false);
+    b_.tcp_proxies.push_back(TcpProxyCandidate{std::move(tp), ctx.age});
     if (owner != &root) judge(*owner, RouteStatus::kValid, "valid IngressRoute");
     return true;
   }
@@ -321,6 +324,55 @@ class RouteTranslator {
     return Strategy::kRoundRobin;
   }
 
+  // The clusters of `services` (a route's, or a tcpproxy's under `field`) with their weights:
+  // relative, an absent weight is 0 when another service sets one, all 0 share evenly, and a
+  // weight-0 service takes nothing. A Service that cannot be resolved is left out (Event).
+  // `http`: health checks and the Cookie strategy apply (a TCP relay has neither).
+  std::vector<WeightedCluster> weighted_clusters(
+      const api::Object& ir, const ObjectRef& src, const std::string& field,
+      const std::vector<const rapidjson::Value*>& services, bool http) {
+    std::vector<WeightedCluster> out;
+    bool any_weight = std::any_of(services.begin(), services.end(),
+                                  [](const rapidjson::Value* s) { return member(s, "weight"); });
+    for (size_t k = 0; k < services.size(); ++k) {
+      const rapidjson::Value* s = services[k];
+      std::string sfield = cat(field, ".services[", k, "]");
+      BackendSpec spec;
+      spec.ns = std::string(ir.ns());
+      spec.service = std::string(str_of(s, "name"));
+      spec.port_number = int_of(s, "port");
+      spec.strategy = strategy(str_of(s, "strategy"));
+      if (!http && spec.strategy == Strategy::kCookie) spec.strategy = Strategy::kRoundRobin;
+      if (const rapidjson::Value* hc = member(s, "healthCheck"); hc != nullptr && http)
+        spec.health_check = health_check(hc);
+      uint32_t weight = any_weight ? static_cast<uint32_t>(int_of(s, "weight").value_or(0)) : 1;
+      if (spec.service.empty() || !spec.port_number) {
+        b_.event(src, "BackendInvalid", sfield, "service name and port are required");
+        continue;
+      }
+      auto cluster = b_.resolve_backend(src, sfield, spec);
+      if (cluster) out.push_back(WeightedCluster{*cluster, weight});
+    }
+    // Weight 0 takes no traffic; when every weight is 0 the services share evenly.
+    if (std::all_of(out.begin(), out.end(), [](const WeightedCluster& w) { return w.weight == 0; }))
+      for (auto& w : out) w.weight = 1;
+    std::erase_if(out, [](const WeightedCluster& w) { return w.weight == 0; });
+    return out;
+  }
+
+  static HealthCheck health_check(const rapidjson::Value* hc) {
+    HealthCheck h;
+    if (auto p = str_of(hc, "path"); !p.empty()) h.path = std::string(p);
+    h.host = std::string(str_of(hc, "host"));
+    if (auto v = int_of(hc, "intervalSeconds")) h.interval = std::chrono::seconds(*v);
+    if (auto v = int_of(hc, "timeoutSeconds")) h.timeout = std::chrono::seconds(*v);
+    if (auto v = int_of(hc, "unhealthyThresholdCount"))
+      h.unhealthy_threshold = static_cast<uint32_t>(*v);
+    if (auto v = int_of(hc, "healthyThresholdCount"))
+      h.healthy_threshold = static_cast<uint32_t>(*v);
+    return h;
+  }
+
   void add_route(const api::Object& ir, const RootContext& ctx, const ObjectRef& src,
                  const std::string& field, const rapidjson::Value* r, const std::string& match,
                  std::vector<HeaderCondition> headers, int order) {
@@ -348,42 +400,7 @@ class RouteTranslator {
     route.request_headers = header_policy(member(r, "requestHeadersPolicy"));
     route.response_headers = header_policy(member(r, "responseHeadersPolicy"));
 
-    auto services = items_of(r, "services");
-    bool any_weight = std::any_of(services.begin(), services.end(),
-                                  [](const rapidjson::Value* s) { return member(s, "weight"); });
-    for (size_t k = 0; k < services.size(); ++k) {
-      const rapidjson::Value* s = services[k];
-      std::string sfield = cat(field, ".services[", k, "]");
-      BackendSpec spec;
-      spec.ns = std::string(ir.ns());
-      spec.service = std::string(str_of(s, "name"));
-      spec.port_number = int_of(s, "port");
-      spec.strategy = strategy(str_of(s, "strategy"));
-      if (const rapidjson::Value* hc = member(s, "healthCheck")) {
-        HealthCheck h;
-        if (auto p = str_of(hc, "path"); !p.empty()) h.path = std::string(p);
-        h.host = std::string(str_of(hc, "host"));
-        if (auto v = int_of(hc, "intervalSeconds")) h.interval = std::chrono::seconds(*v);
-        if (auto v = int_of(hc, "timeoutSeconds")) h.timeout = std::chrono::seconds(*v);
-        if (auto v = int_of(hc, "unhealthyThresholdCount"))
-          h.unhealthy_threshold = static_cast<uint32_t>(*v);
-        if (auto v = int_of(hc, "healthyThresholdCount"))
-          h.healthy_threshold = static_cast<uint32_t>(*v);
-        spec.health_check = h;
-      }
-      uint32_t weight = any_weight ? static_cast<uint32_t>(int_of(s, "weight").value_or(0)) : 1;
-      if (spec.service.empty() || !spec.port_number) {
-        b_.event(src, "BackendInvalid", sfield, "service name and port are required");
-        continue;
-      }
-      auto cluster = b_.resolve_backend(src, sfield, spec);
-      if (cluster) route.clusters.push_back(WeightedCluster{*cluster, weight});
-    }
-    // Weight 0 takes no traffic; when every weight is 0 the services share evenly.
-    if (std::all_of(route.clusters.begin(), route.clusters.end(),
-                    [](const WeightedCluster& w) { return w.weight == 0; }))
-      for (auto& w : route.clusters) w.weight = 1;
-    std::erase_if(route.clusters, [](const WeightedCluster& w) { return w.weight == 0; });
+    route.clusters = weighted_clusters(ir, src, field, items_of(r, "services"), true);
     if (route.clusters.empty()) route.action = RouteAction::kUnavailable;
     b_.routes.push_back(RouteCandidate{ctx.host, std::move(route), ctx.age, order});
   }

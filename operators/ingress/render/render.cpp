@@ -8,7 +8,7 @@
 namespace kop::ingress {
 namespace {
 
-// The cluster of passthrough hosts whose Service cannot be resolved (model cluster names have
+// The cluster of tcpproxy hosts whose Services cannot be resolved (model cluster names have
 // a '/', so this one cannot collide).
 constexpr std::string_view kUnavailableCluster = "passthrough-unavailable";
 
@@ -134,6 +134,18 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
   return cc;
 }
 
+proxy::CertificateConfig certificate(const std::string& host, const Tls& t) {
+  proxy::CertificateConfig cert;
+  cert.name = host;
+  if (host != "*") cert.server_names = {host};
+  cert.cert_pem = t.cert_pem;
+  cert.key_pem = t.key_pem;
+  // minimumProtocolVersion per virtual host: the proxy applies it to the SNI that selects
+  // this certificate; the listener keeps TLS 1.2 as the floor.
+  if (t.min_version == "1.3") cert.min_version = proxy::TlsVersion::kTls13;
+  return cert;
+}
+
 }  // namespace
 
 proxy::Config render(const Model& model, const RenderOptions& options) {
@@ -168,25 +180,27 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
       s.domains = {vh.host};
       for (const auto& r : vh.routes) s.routes.push_back(route_config(r, false, https_port));
       secure.push_back(std::move(s));
-      proxy::CertificateConfig cert;
-      cert.name = vh.host;
-      if (vh.host != "*") cert.server_names = {vh.host};
-      cert.cert_pem = vh.tls->cert_pem;
-      cert.key_pem = vh.tls->key_pem;
-      // minimumProtocolVersion per virtual host: the proxy applies it to the SNI that selects
-      // this certificate; the listener keeps TLS 1.2 as the floor.
-      if (vh.tls->min_version == "1.3") cert.min_version = proxy::TlsVersion::kTls13;
-      tls.certificates.push_back(std::move(cert));
+      tls.certificates.push_back(certificate(vh.host, *vh.tls));
     }
   }
   if (options.https_address) {
     bool unavailable = false;
-    for (const auto& p : model.passthroughs) {
-      proxy::TcpProxyConfig pt;
-      pt.server_names = {p.host};
-      pt.clusters = {{p.cluster.empty() ? std::string(kUnavailableCluster) : p.cluster, 1}};
-      unavailable = unavailable || p.cluster.empty();
-      tls.passthrough.push_back(std::move(pt));
+    for (const auto& p : model.tcp_proxies) {
+      proxy::TcpProxyConfig relay;
+      relay.server_names = {p.host};
+      for (const auto& c : p.clusters)
+        relay.clusters.push_back(proxy::WeightedCluster{c.cluster, c.weight});
+      if (relay.clusters.empty()) {
+        relay.clusters.push_back(proxy::WeightedCluster{std::string(kUnavailableCluster), 1});
+        unavailable = true;
+      }
+      if (!p.tls) {
+        tls.passthrough.push_back(std::move(relay));
+        continue;
+      }
+      // TLS terminated with the tcpproxy's own certificate (the SNI selects it), then relayed.
+      tls.certificates.push_back(certificate(p.host, *p.tls));
+      tls.tcp_proxy.push_back(std::move(relay));
     }
     if (unavailable) {
       proxy::ClusterConfig none;  // no endpoints: such connections are closed
@@ -196,6 +210,14 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
   }
   config.listeners.push_back(std::move(http));
   if (!tls.certificates.empty() || !tls.passthrough.empty()) {
+    if (secure.empty() && !tls.certificates.empty()) {
+      // Only tcpproxy certificates: a listener without virtual hosts would serve all of them
+      // (the plain ones) to clients whose SNI selects no tcpproxy. One that matches no host
+      // instead ('-' cannot start a host name).
+      proxy::VirtualHostConfig none;
+      none.name = "https/-";
+      secure.push_back(std::move(none));
+    }
     for (auto& s : secure) {
       https.virtual_hosts.push_back(s.name);
       config.virtual_hosts.push_back(std::move(s));

@@ -198,13 +198,16 @@ struct VirtualHost {
   bool operator==(const VirtualHost&) const = default;
 };
 
-// TLS passthrough (IngressRoute virtualhost.tls.passthrough with tcpproxy): connections whose
-// SNI is `host` are relayed as raw TCP to `cluster` (TLS is not terminated).
-struct Passthrough {
-  std::string host;     // the fqdn, lowercase
-  std::string cluster;  // "" when the tcpproxy Service cannot be resolved (connections close)
+// IngressRoute tcpproxy: TLS connections whose SNI is `host` are relayed as TCP to one of
+// `clusters`, picked per connection by weight. Without `tls` (virtualhost.tls.passthrough) the
+// encrypted bytes are relayed untouched; with it (virtualhost.tls.secretName) the proxy
+// terminates TLS with that certificate and relays the plaintext.
+struct TcpProxy {
+  std::string host;                       // the fqdn, lowercase
+  std::vector<WeightedCluster> clusters;  // weights > 0; empty: no Service resolves (closed)
+  std::optional<Tls> tls;                 // TLS terminated here
   ObjectRef source;
-  bool operator==(const Passthrough&) const = default;
+  bool operator==(const TcpProxy&) const = default;
 };
 
 enum class RouteStatus { kValid, kInvalid, kOrphaned };
@@ -220,7 +223,7 @@ struct IngressRouteStatus {
 
 struct Model {
   std::vector<VirtualHost> virtual_hosts;                  // sorted by host
-  std::vector<Passthrough> passthroughs;                   // sorted by host
+  std::vector<TcpProxy> tcp_proxies;                       // sorted by host
   std::map<std::string, Cluster> clusters;                 // by name
   std::vector<ObjectRef> owned_ingresses;                  // Ingresses of our class, sorted
   std::vector<IngressRouteStatus> ingress_route_statuses;  // sorted by route

@@ -8,10 +8,12 @@
 //    answer 301 to https there;
 //  - listener "https" (only when some host has a certificate and an https address is given)
 //    serves the TLS hosts as "https/<host>", one certificate per host chosen by SNI, each with
-//    its host's minimum TLS version (1.3 set on the certificate, 1.2 the listener's floor), and
-//    relays the TLS passthrough hosts (IngressRoute tls.passthrough + tcpproxy) as raw TCP to
-//    their cluster (cluster "passthrough-unavailable", without endpoints, when the Service
-//    cannot be resolved);
+//    its host's minimum TLS version (1.3 set on the certificate, 1.2 the listener's floor),
+//    relays the TLS passthrough hosts (IngressRoute tls.passthrough + tcpproxy) as raw TCP
+//    ("passthrough" entries), and terminates the TLS-terminated tcpproxy hosts (tls.secretName
+//    + tcpproxy) with their certificate before relaying the plaintext ("tcp_proxy" entries);
+//    both pick a cluster per connection by the services' weights (cluster
+//    "passthrough-unavailable", without endpoints, when no Service can be resolved);
 //  - the Cookie strategy renders ring_hash on the affinity cookie with set_cookie: the proxy
 //    sets the cookie on the first response and keeps the session on that endpoint;
 //  - one cluster per model Cluster, same name; routes that cannot be resolved answer 503.
