@@ -69,13 +69,15 @@ void Reflector::start() {
 }
 
 void Reflector::stop() {
+  // stop_ first: whoever sees stopping_ (under mu_) then also sees stop_.stopped(), so run()
+  // ends quietly instead of reporting the watch that stop() cut (or refused) as a failure.
+  stop_.stop();
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
     if (active_ != nullptr) active_->cancel();
   }
-  stop_.stop();
   if (thread_.joinable()) thread_.join();
   if (watchdog_thread_.joinable()) watchdog_thread_.join();
 }

@@ -327,6 +327,30 @@ TEST(Reflector, ManagedFieldsStrippedByDefault) {
   EXPECT_EQ(obj->resource_version(), "3");
 }
 
+// Stopping is not a failure: a watch cut by stop() (and a watch call racing with it) records no
+// error and logs nothing at error level. Repeated because the window is between two threads.
+TEST(Reflector, StopDuringWatchRecordsNoError) {
+  for (int i = 0; i < 30; ++i) {
+    FakeClient fc;
+    fc.wait_ = absl::Milliseconds(1);
+    fc.set_list_fn([](const client::ResourceRef&,
+                      const client::ListOptions&) -> absl::StatusOr<client::ObjectList> {
+      return page({}, "5");
+    });
+    fc.set_watch_fn(
+        [](const client::ResourceRef&,
+           const client::WatchOptions&) -> absl::StatusOr<std::shared_ptr<testing::FakeWatch>> {
+          return std::make_shared<testing::FakeWatch>();
+        });
+    RecordingStore store;
+    Reflector r(fc, store, options(nullptr));
+    r.start();
+    ASSERT_TRUE(fc.wait_watch_calls(1));
+    r.stop();
+    EXPECT_EQ(r.status().errors, 0u) << "run " << i << ": " << r.status().last_error;
+  }
+}
+
 TEST(Reflector, StopInterruptsBackoff) {
   FakeClient fc;
   fc.wait_ = absl::Milliseconds(1);
