@@ -11,7 +11,8 @@
 // while no read is queued is remembered by the reactor, which then reads speculatively again.
 //
 // It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation), which is
-// stable for the Boost 1.74 that Debian 12 ships; any other Boost version uses async_receive.
+// stable for the Boost 1.74 that Debian 12 ships; any other Boost version (or a build with
+// KOP_EDGE_READER_PORTABLE defined, which the tests also run) uses async_receive.
 //
 // Contract: read() is used like async_receive: at most one read at a time, and the owner's
 // on_read(ec, n) runs later on the worker thread (never inside read()); end of stream is
@@ -26,10 +27,11 @@
 #include <boost/version.hpp>
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 
 #include "asio.h"
 
-#if BOOST_VERSION == 107400
+#if BOOST_VERSION == 107400 && !defined(KOP_EDGE_READER_PORTABLE)
 #define KOP_EDGE_READER_REACTOR 1
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
@@ -127,6 +129,8 @@ class EdgeReader {
   ~EdgeReader() {
 #if KOP_EDGE_READER_REACTOR
     if (op_ != nullptr) op_->orphan();
+#else
+    *alive_ = false;
 #endif
   }
   EdgeReader(const EdgeReader&) = delete;
@@ -141,8 +145,9 @@ class EdgeReader {
     }
     op_->start(*reactor_, s, p, cap);
 #else
-    s.async_receive(asio::buffer(p, cap),
-                    [this](const error_code& ec, size_t n) { owner_.on_read(ec, n); });
+    s.async_receive(asio::buffer(p, cap), [this, alive = alive_](const error_code& ec, size_t n) {
+      if (*alive) owner_.on_read(ec, n);
+    });
 #endif
   }
 
@@ -153,6 +158,8 @@ class EdgeReader {
   }
   edge_detail::RecvOp* op_ = nullptr;
   edge_detail::ad::reactor* reactor_ = nullptr;
+#else
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
 #endif
   Owner& owner_;
 };
