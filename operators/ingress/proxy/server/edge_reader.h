@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include <boost/version.hpp>
+#include <cassert>
 #include <cerrno>
 #include <cstddef>
 #include <memory>
@@ -62,6 +63,7 @@ class RecvOp : public ad::reactor_op {
         ctx_(ctx) {}
 
   void start(ad::reactor& reactor, tcp::socket& s, char* p, size_t cap) {
+    assert(!queued_ && "EdgeReader: one read at a time");  // a second push corrupts the queue
     ec_ = error_code();
     bytes_transferred_ = 0;
     p_ = p;
