@@ -334,6 +334,15 @@ def start_backend(env, app, address, port, pod):
     return p
 
 
+def backend_service(env, api, app, service_name, pod, address="127.0.0.2"):
+    """One hello-pks-app (pod POD) on ADDRESS behind a Service and its EndpointSlice."""
+    port = port_free_on([address])
+    start_backend(env, app, address, port, pod)
+    api.create(service(service_name))
+    api.create(endpoint_slice(pod, service_name, [address], port))
+    return port
+
+
 def get(port, host, path="/", address="127.0.0.1", timeout=5.0):
     """One HTTP/1.1 GET on a new connection: (status, body text)."""
     c = http.client.HTTPConnection(address, port, timeout=timeout)

@@ -23,10 +23,7 @@ ROUTED_BOUND = 5.0  # seconds from create to 200 (one watch event + one build of
 def test(env):
     app = env.binary("examples/hello-pks/hello-app/hello-pks-app")
     api, kubeconfig = ie2e.start_kop_local(env)
-    port = ie2e.port_free_on(["127.0.0.2"])
-    ie2e.start_backend(env, app, "127.0.0.2", port, "web-1")
-    api.create(ie2e.service("web"))
-    api.create(ie2e.endpoint_slice("web-1", "web", ["127.0.0.2"], port))
+    ie2e.backend_service(env, api, app, "web", "web-1")
     t0 = time.monotonic()
     for i in range(COUNT):
         api.create(ie2e.ingress(f"ing-{i}", f"h{i}.example.com", "web"))

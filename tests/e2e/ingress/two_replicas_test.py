@@ -30,10 +30,7 @@ A_IP, B_IP = "192.0.2.1", "192.0.2.2"
 def test(env):
     app = env.binary("examples/hello-pks/hello-app/hello-pks-app")
     api, kubeconfig = ie2e.start_kop_local(env)
-    port = ie2e.port_free_on(["127.0.0.2"])
-    ie2e.start_backend(env, app, "127.0.0.2", port, "hello-pks-1")
-    api.create(ie2e.service("hello-pks"))
-    api.create(ie2e.endpoint_slice("hello-pks-1", "hello-pks", ["127.0.0.2"], port))
+    ie2e.backend_service(env, api, app, "hello-pks", "hello-pks-1")
     api.create(ie2e.ingress("hello-pks", HOST, "hello-pks"))
 
     def lb():

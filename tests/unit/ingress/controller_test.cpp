@@ -182,6 +182,13 @@ class ControllerTest : public ::testing::Test {
     std::ofstream(tmp) << text;
     std::filesystem::rename(tmp, dir_ / name);
   }
+  // app.yaml's text with a label on the Service "web": a change that builds but routes the same.
+  static std::string with_service_label(std::string text) {
+    const std::string_view meta = "metadata: {name: web, namespace: default}";
+    text.replace(text.find(meta), meta.size(),
+                 "metadata: {name: web, namespace: default, labels: {x: y}}");
+    return text;
+  }
   std::string ingress_ip() {
     auto o = client_->get(ingress_ref_);
     if (!o.ok()) return "error";
@@ -288,11 +295,7 @@ spec:
   // re-applied: touching an unrelated object's labels builds but does not apply.
   uint64_t applies = r.controller->applies();
   uint64_t builds = r.controller->builds();
-  std::string text = testing::read_file((dir_ / "app.yaml").string());
-  std::string labelled = text;
-  labelled.replace(labelled.find("metadata: {name: web, namespace: default}"),
-                   std::strlen("metadata: {name: web, namespace: default}"),
-                   "metadata: {name: web, namespace: default, labels: {x: y}}");
+  std::string labelled = with_service_label(testing::read_file((dir_ / "app.yaml").string()));
   write("app.yaml", labelled);
   EXPECT_TRUE(eventually([&] { return r.controller->builds() > builds; }));
   std::this_thread::sleep_for(milliseconds(300));
@@ -532,11 +535,7 @@ spec:
   std::this_thread::sleep_for(milliseconds(500));
   int calls = slow.calls();
   uint64_t builds = r.controller->builds();
-  std::string labelled = text;
-  labelled.replace(labelled.find("metadata: {name: web, namespace: default}"),
-                   std::strlen("metadata: {name: web, namespace: default}"),
-                   "metadata: {name: web, namespace: default, labels: {x: y}}");
-  write("app.yaml", labelled);
+  write("app.yaml", with_service_label(text));
   EXPECT_TRUE(eventually([&] { return r.controller->builds() > builds; }));
   std::this_thread::sleep_for(milliseconds(500));
   EXPECT_EQ(slow.calls(), calls);

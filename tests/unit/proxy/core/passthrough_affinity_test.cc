@@ -39,6 +39,13 @@ std::string tls_config(const std::string& tls_body,
          clusters + "]}";
 }
 
+// to_json, parsed again, gives back the same Config.
+void expect_round_trip(const Config& c) {
+  auto again = parse_config(to_json(c));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, c);
+}
+
 class PassthroughConfig : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,9 +69,7 @@ TEST_F(PassthroughConfig, ParsesRoundTripsAndCompiles) {
   EXPECT_EQ(t.passthrough[0].clusters, (std::vector<WeightedCluster>{{"db", 1}}));
   EXPECT_EQ(t.passthrough[0].idle_timeout, Millis(1234));
   EXPECT_EQ(t.certificates[0].min_version, TlsVersion::kTls13);
-  auto again = parse_config(to_json(*c));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *c);
+  expect_round_trip(*c);
   // Defaults: 1 hour idle timeout, no per-certificate version; nothing written when absent.
   auto d = parse_config(
       tls_config(R"({"passthrough": [{"server_names": ["db.example.com"], "cluster": "db"}]})"));
@@ -163,9 +168,7 @@ TEST_F(PassthroughConfig, TcpProxyAndWeightedClustersParseRoundTripAndCompile) {
   EXPECT_TRUE(validate(*c).ok()) << validate(*c);
   std::string dumped = to_json(*c);
   EXPECT_NE(dumped.find("\"tcp_proxy\""), std::string::npos) << dumped;
-  auto again = parse_config(dumped);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *c);
+  expect_round_trip(*c);
   // A single cluster of weight 1 is dumped in the short form, as before.
   auto single = parse_config(
       tls_config(R"({"passthrough": [{"server_names": ["db.example.com"], "cluster": "db"}]})"));
@@ -272,9 +275,7 @@ TEST(CookieAffinity, ParsesRoundTripsAndValidates) {
   EXPECT_TRUE(h.set_cookie);
   EXPECT_EQ(h.cookie_ttl, Millis(60000));
   EXPECT_EQ(h.cookie_path, "/app");
-  auto again = parse_config(to_json(*c));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, *c);
+  expect_round_trip(*c);
   // Cookie options only with a cookie.
   EXPECT_FALSE(parse_config(cookie_cluster(R"({"header": "x", "set_cookie": true})")).ok());
   auto bad = parse_config(cookie_cluster(R"({"cookie": "s", "cookie_path": "/a; Secure"})"));
