@@ -265,6 +265,40 @@ TEST_F(ProxyOps, RoundRobinSpreadsAndOutliersAreEjectedThenReturn) {
       << m;
 }
 
+// The value of an unlabelled metric line "name value", or -1.
+double metric(const std::string& body, const std::string& name) {
+  size_t at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
+}
+
+// Each turn's writes go out in one io_uring call where the kernel allows it (this test's
+// machine does), and one by one with KOP_PROXY_IO_URING=0; /metrics says which.
+TEST_F(ProxyOps, SendBatchingIsReportedAndCanBeTurnedOff) {
+  Backend be;
+  for (bool on : {true, false}) {
+    if (!on) setenv("KOP_PROXY_IO_URING", "0", 1);
+    ProxyProcess p(dir_, config({be.address()}, 1));
+    unsetenv("KOP_PROXY_IO_URING");
+    ASSERT_TRUE(p.started()) << p.output();
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(http(p.port("http"), get("/up")).status, 200);
+    auto m = http(p.admin_port(), get("/metrics", true)).body;
+    double workers = metric(m, "kop_proxy_send_batching_workers");
+    double sends = metric(m, "kop_proxy_batched_sends_total");
+    double batches = metric(m, "kop_proxy_send_batches_total");
+    if (on) {
+      EXPECT_GE(workers, 1) << m;
+      // Each request: its head upstream and its response downstream.
+      EXPECT_GE(sends, 40) << m;
+      EXPECT_GE(batches, 1) << m;
+      EXPECT_LE(batches, sends) << m;
+    } else {
+      EXPECT_EQ(workers, 0) << m;
+      EXPECT_EQ(sends, 0) << m;
+      EXPECT_EQ(batches, 0) << m;
+    }
+  }
+}
+
 TEST_F(ProxyOps, AccessLogWritesOneJsonLinePerRequest) {
   Backend be;
   std::string log = dir_.file("access.log");

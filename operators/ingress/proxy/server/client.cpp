@@ -523,7 +523,7 @@ bool ClientConn::response_body(const char* data, size_t n) {
     close();
     return false;
   }
-  return out_.size() == 0;
+  return !output_blocked();
 }
 
 void ClientConn::response_end() {
@@ -638,7 +638,8 @@ bool ClientConn::write(const struct iovec* iov, int n) {
     flush();
     return state_ != State::kClosed;
   }
-  if (out_.size() > 0) {
+  if (out_.size() > 0 || worker_.send_batch().enabled()) {
+    // Behind output still pending, or queued for the end of this turn.
     for (int i = 0; i < n; ++i)
       out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
     flush();
@@ -651,17 +652,37 @@ bool ClientConn::write(const struct iovec* iov, int n) {
 
 void ClientConn::flush() {
   if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
+  if (worker_.send_batch().enabled()) {
+    writing_ = batched_ = true;
+    ++refs_;
+    worker_.send_batch().add(this);
+    return;
+  }
   // Try right away (TLS data has not been attempted yet).
   ssize_t w = ::send(sock_.native_handle(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   if (w > 0)
     out_.consume(static_cast<size_t>(w));
   else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     return close();
-  if (out_.size() == 0) return;
+  flush_async();
+}
+
+void ClientConn::flush_async() {
+  if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
   writing_ = true;
   ++refs_;
   sock_.async_write_some(asio::buffer(out_.data(), out_.size()),
                          [this](const error_code& ec, size_t n) { on_write(ec, n); });
+}
+
+void ClientConn::batch_done(int result) {
+  writing_ = batched_ = false;
+  --refs_;
+  if (state_ == State::kClosed) return unref();
+  if (result < 0 && result != -EAGAIN) return close();
+  if (result > 0) out_.consume(static_cast<size_t>(result));
+  if (out_.size() > 0) return flush_async();  // the socket is full: wait until it takes more
+  written();
 }
 
 void ClientConn::on_write(const error_code& ec, size_t n) {
@@ -670,7 +691,11 @@ void ClientConn::on_write(const error_code& ec, size_t n) {
   if (state_ == State::kClosed) return unref();
   if (ec) return close();
   out_.consume(n);
-  if (out_.size() > 0) return flush();
+  if (out_.size() > 0) return flush_async();
+  written();
+}
+
+void ClientConn::written() {
   if (tcp_) return tcp_->on_client_drained();
   if (h2_) {
     ++refs_;

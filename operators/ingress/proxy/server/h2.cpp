@@ -349,7 +349,8 @@ void H2Stream::response_end() {
 
 // ---------------------------------------------------------------------------------------------
 
-H2Session::H2Session(ClientConn& conn, Worker& w) : conn_(conn), worker_(w) {}
+H2Session::H2Session(ClientConn& conn, Worker& w)
+    : conn_(conn), worker_(w), alloc_(w.h2_allocator()) {}
 
 H2Session::~H2Session() {
   for (H2Stream* st = open_; st;) {
@@ -377,7 +378,7 @@ bool H2Session::start(uint32_t max_streams) {
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, kDeflateTableBytes);
-  int rv = nghttp2_session_server_new2(&ng_, cb, this, opt);
+  int rv = nghttp2_session_server_new3(&ng_, cb, this, opt, alloc_->mem());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) return false;

@@ -528,6 +528,9 @@ std::string ProxyImpl::metrics_text() const {
     total.passthrough.add(w.passthrough);
     total.tcp_proxy.add(w.tcp_proxy);
     total.client_hello_rejected += w.client_hello_rejected;
+    total.send_batches += w.send_batches;
+    total.batched_sends += w.batched_sends;
+    total.send_batching_on += w.send_batching_on;
     for (size_t i = 0; i <= kLatencyBuckets; ++i) total.latency_buckets[i] += w.latency_buckets[i];
     total.latency_sum_ms += w.latency_sum_ms;
     total.latency_count += w.latency_count;
@@ -568,6 +571,14 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_upstream_reused_total", "Requests sent on a pooled upstream connection.",
         "counter", total.upstream_reused);
   gauge("kop_proxy_upstream_retries_total", "Request retries.", "counter", total.retries);
+  gauge("kop_proxy_send_batching_workers",
+        "Workers sending each turn's writes in one io_uring system call (0: io_uring unavailable "
+        "or KOP_PROXY_IO_URING=0, writes are sent one by one).",
+        "gauge", total.send_batching_on);
+  gauge("kop_proxy_send_batches_total", "io_uring system calls that sent a turn's writes.",
+        "counter", total.send_batches);
+  gauge("kop_proxy_batched_sends_total", "Socket writes carried by those system calls.",
+        "counter", total.batched_sends);
   gauge("kop_proxy_upstream_rq_pending_active",
         "Requests waiting for an upstream connection (connection limits reached).", "gauge",
         total.pending_active);

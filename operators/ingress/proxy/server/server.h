@@ -29,7 +29,10 @@
 
 #include "absl/status/statusor.h"
 #include "asio.h"
+#include "buffer.h"
 #include "edge_reader.h"
+#include "h2_alloc.h"
+#include "send_batch.h"
 #include "http1.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/load_balancer.h"
@@ -101,26 +104,6 @@ inline uint64_t now_ms() {
           .count());
 }
 
-// ---------------------------------------------------------------------------------------------
-// Byte buffer: [0, rpos) consumed, [rpos, wpos) data, [wpos, cap) free.
-
-struct Buffer {
-  std::unique_ptr<char[]> mem;
-  size_t cap = 0, rpos = 0, wpos = 0;
-  void reserve(size_t n);  // ensures cap >= n, keeps data
-  size_t size() const { return wpos - rpos; }
-  size_t free() const { return cap - wpos; }
-  char* data() { return mem.get() + rpos; }
-  char* end() { return mem.get() + wpos; }
-  void compact();  // moves data to offset 0
-  void append(const char* p, size_t n);
-  void consume(size_t n) {
-    rpos += n;
-    if (rpos == wpos) rpos = wpos = 0;
-  }
-  void clear() { rpos = wpos = 0; }
-};
-
 // Writes `iov` to the non-blocking socket `fd` right away; whatever the kernel does not take is
 // appended to `pending` for the caller to flush later. Returns false on a hard socket error.
 bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending);
@@ -188,6 +171,9 @@ struct WorkerStats {
   RelayCounters passthrough;
   RelayCounters tcp_proxy;
   uint64_t client_hello_rejected = 0;  // malformed, oversized or unmatched hellos
+  uint64_t send_batches = 0;           // SendBatch system calls (filled in by a scrape)
+  uint64_t batched_sends = 0;          // the sends they carried
+  uint64_t send_batching_on = 0;       // workers batching (1 each)
   uint64_t latency_buckets[kLatencyBuckets + 1] = {};
   double latency_sum_ms = 0;
   uint64_t latency_count = 0;
@@ -258,7 +244,7 @@ struct WorkerSnapshot {
 // ---------------------------------------------------------------------------------------------
 // Upstream connection (HTTP/1.1 client side).
 
-class UpConn {
+class UpConn final : public BatchedWriter {
  public:
   UpConn(Pool& pool, std::shared_ptr<Pool> keep);
   ~UpConn();
@@ -270,6 +256,10 @@ class UpConn {
   bool send(const struct iovec* iov, int n);
   bool write_pending() const { return out_.size() > 0; }
   void start_read();  // arms the (single) pending read if not armed
+  // SendBatch (the request head of this turn goes out at its end).
+  int batch_fd() override { return state == State::kClosed ? -1 : sock.native_handle(); }
+  Buffer& batch_out() override { return out_; }
+  void batch_done(int result) override;
   void close();       // closes; the object is freed when no asio operation refers to it
   void release_to_pool();
 
@@ -296,7 +286,10 @@ class UpConn {
  private:
   friend class EdgeReader<UpConn>;
   void on_read(const error_code& ec, size_t n);
-  void flush();
+  void flush();        // at the end of the turn (SendBatch) or asynchronously
+  void flush_async();  // asio write: when the socket is full
+  void written();      // out_ drained
+  void write_failed();
   void unref();
   static void on_timer(void* self);
 
@@ -505,6 +498,7 @@ class H2Session {
 
   ClientConn& conn_;
   Worker& worker_;
+  std::shared_ptr<H2Allocator> alloc_;  // the worker's; outlives ng_
   nghttp2_session* ng_ = nullptr;
   H2Stream* open_ = nullptr;  // open streams (intrusive list; nghttp2 maps ids to them)
   H2Stream* last_ = nullptr;  // the stream find() returned last
@@ -521,7 +515,7 @@ class H2Session {
 // ---------------------------------------------------------------------------------------------
 // Downstream HTTP/1.1 connection (plain or TLS).
 
-class ClientConn final : public Downstream {
+class ClientConn final : public Downstream, public BatchedWriter {
  public:
   ClientConn(Worker& w, tcp::socket s, const std::string& listener_name);
   ~ClientConn() override;
@@ -539,6 +533,11 @@ class ClientConn final : public Downstream {
   void request_body_ready() override;
   void resume_request_body() override;
   void abort() override;
+
+  // SendBatch (this turn's output goes out at its end).
+  int batch_fd() override { return state_ == State::kClosed ? -1 : sock_.native_handle(); }
+  Buffer& batch_out() override { return out_; }
+  void batch_done(int result) override;
 
   // TLS callback support.
   const Listener* listener() const { return listener_; }
@@ -585,8 +584,16 @@ class ClientConn final : public Downstream {
   void feed_body();
   void send_local(int status, std::string_view body, bool close);
   bool write(const struct iovec* iov, int n);  // false: connection failed
-  void flush();
+  void flush();  // at the end of the turn (SendBatch), else now, then asynchronously
+  void flush_async();
   void on_write(const error_code& ec, size_t n);
+  void written();  // out_ drained: what waited for it goes on
+  // Backpressure for response bodies: output waits for a full socket (queued for this turn's
+  // batch does not count, up to a bound).
+  bool output_blocked() const {
+    return out_.size() > 0 && !(batched_ && out_.size() < kBatchedBytes);
+  }
+  static constexpr size_t kBatchedBytes = 64 * 1024;
   void request_complete();
   void close();
   void linger_close();
@@ -618,6 +625,7 @@ class ClientConn final : public Downstream {
   bool body_ready_ = false;
   bool reading_ = false;
   bool writing_ = false;
+  bool batched_ = false;  // writing_ through the worker's SendBatch
   bool keep_alive_ = true;
   bool peer_eof_ = false;
   bool closing_after_write_ = false;
@@ -668,6 +676,9 @@ class Worker {
   uint64_t now() const { return now_ms_; }
   uint64_t refresh_now() { return now_ms_ = now_ms(); }
   uint64_t random();
+  SendBatch& send_batch() { return batch_; }
+  // nghttp2's allocator for this worker's sessions (see h2_alloc.h).
+  const std::shared_ptr<H2Allocator>& h2_allocator() { return h2_alloc_; }
   WorkerStats& stats() { return stats_; }
   void add_conn(ClientConn* c);
   void remove_conn(ClientConn* c);
@@ -707,11 +718,13 @@ class Worker {
 
   uint32_t index_;
   asio::io_context io_;
+  SendBatch batch_;
   asio::steady_timer ticker_;
   std::thread thread_;
   TimerWheel timers_;
   uint64_t now_ms_ = 0;
   uint64_t rng_;
+  std::shared_ptr<H2Allocator> h2_alloc_ = std::make_shared<H2Allocator>();
   WorkerSnapshot* current_ = nullptr;
   std::vector<std::shared_ptr<Acceptor>> acceptors_;
   std::vector<WorkerSnapshot*> live_;  // snapshots still referenced

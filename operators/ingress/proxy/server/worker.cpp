@@ -62,34 +62,7 @@ void TimerWheel::advance(uint64_t now) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Buffer
-
-void Buffer::reserve(size_t n) {
-  if (cap >= n) return;
-  size_t c = cap ? cap : 4096;
-  while (c < n) c *= 2;
-  std::unique_ptr<char[]> m(new char[c]);
-  if (wpos) std::memcpy(m.get(), mem.get(), wpos);
-  mem = std::move(m);
-  cap = c;
-}
-
-void Buffer::compact() {
-  if (rpos == 0) return;
-  size_t n = wpos - rpos;
-  if (n) std::memmove(mem.get(), mem.get() + rpos, n);
-  rpos = 0;
-  wpos = n;
-}
-
-void Buffer::append(const char* p, size_t n) {
-  if (free() < n) {
-    compact();
-    if (free() < n) reserve(wpos + n);
-  }
-  std::memcpy(mem.get() + wpos, p, n);
-  wpos += n;
-}
+// Writes
 
 bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending) {
   struct msghdr msg {};
@@ -218,9 +191,11 @@ void UpConn::on_timer(void* self) {
 
 bool UpConn::send(const struct iovec* iov, int n) {
   if (state == State::kClosed) return false;
-  if (out_.size() > 0) {
+  if (out_.size() > 0 || worker.send_batch().enabled()) {
+    // Behind output still pending, or queued for the end of this turn.
     for (int i = 0; i < n; ++i)
       out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    flush();
     return true;
   }
   if (!send_now_or_buffer(sock.native_handle(), iov, n, out_)) return false;
@@ -230,6 +205,24 @@ bool UpConn::send(const struct iovec* iov, int n) {
 
 void UpConn::flush() {
   if (writing || out_.size() == 0 || state == State::kClosed) return;
+  if (!worker.send_batch().enabled()) return flush_async();
+  writing = true;
+  ++refs;
+  worker.send_batch().add(this);
+}
+
+void UpConn::batch_done(int result) {
+  writing = false;
+  --refs;
+  if (state == State::kClosed) return unref();
+  if (result < 0 && result != -EAGAIN) return write_failed();
+  if (result > 0) out_.consume(static_cast<size_t>(result));
+  if (out_.size() > 0) return flush_async();  // the socket is full: wait until it takes more
+  written();
+}
+
+void UpConn::flush_async() {
+  if (writing || out_.size() == 0 || state == State::kClosed) return;
   writing = true;
   ++refs;
   sock.async_write_some(asio::buffer(out_.data(), out_.size()),
@@ -237,17 +230,22 @@ void UpConn::flush() {
                           writing = false;
                           --refs;
                           if (state == State::kClosed) return unref();
-                          if (ec) {
-                            if (owner)
-                              owner->on_upstream_error(this, false, false);
-                            else
-                              close();
-                            return;
-                          }
+                          if (ec) return write_failed();
                           out_.consume(n);
-                          if (out_.size() > 0) return flush();
-                          if (owner) owner->on_upstream_writable(this);
+                          if (out_.size() > 0) return flush_async();
+                          written();
                         });
+}
+
+void UpConn::write_failed() {
+  if (owner)
+    owner->on_upstream_error(this, false, false);
+  else
+    close();
+}
+
+void UpConn::written() {
+  if (owner) owner->on_upstream_writable(this);
 }
 
 void UpConn::start_read() {
@@ -324,7 +322,7 @@ void UpConn::unref() {
 // Worker
 
 Worker::Worker(uint32_t index)
-    : index_(index), io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO), ticker_(io_) {
+    : index_(index), io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO), batch_(io_), ticker_(io_) {
   std::random_device rd;
   rng_ = (uint64_t(rd()) << 32) ^ rd() ^ (uint64_t(index) << 17) ^ 0x9E3779B97F4A7C15ull;
   now_ms_ = now_ms();
@@ -344,7 +342,10 @@ Worker::~Worker() {
 
 void Worker::start() {
   tick();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    batch_.open();
+    io_.run();
+  });
 }
 
 void Worker::join() {
@@ -619,6 +620,9 @@ void Worker::force_stop() {
 Worker::Scrape Worker::collect() {
   Scrape s;
   s.stats = stats_;
+  s.stats.send_batches = batch_.submits();
+  s.stats.batched_sends = batch_.sends();
+  s.stats.send_batching_on = batch_.enabled() ? 1 : 0;
   for (WorkerSnapshot* ws : live_) fold(ws, s.stats.requests);
   return s;
 }
