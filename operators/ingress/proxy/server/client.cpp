@@ -679,10 +679,14 @@ void ClientConn::batch_done(int result) {
   writing_ = batched_ = false;
   --refs_;
   if (state_ == State::kClosed) return unref();
-  if (result < 0 && result != -EAGAIN) return close();
-  if (result > 0) out_.consume(static_cast<size_t>(result));
-  if (out_.size() > 0) return flush_async();  // the socket is full: wait until it takes more
-  written();
+  switch (apply_batch_result(result, out_)) {
+    case BatchOutcome::kFailed:
+      return close();
+    case BatchOutcome::kFull:
+      return flush_async();
+    case BatchOutcome::kDrained:
+      return written();
+  }
 }
 
 void ClientConn::on_write(const error_code& ec, size_t n) {

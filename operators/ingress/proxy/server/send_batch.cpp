@@ -44,6 +44,12 @@ SendBatch::~SendBatch() {
   }
 }
 
+BatchOutcome apply_batch_result(int result, Buffer& out) {
+  if (result < 0 && result != -EAGAIN) return BatchOutcome::kFailed;
+  if (result > 0) out.consume(static_cast<size_t>(result));
+  return out.size() > 0 ? BatchOutcome::kFull : BatchOutcome::kDrained;
+}
+
 void SendBatch::add(BatchedWriter* w) {
   queue_.push_back(w);
   if (posted_) return;

@@ -37,6 +37,14 @@ class BatchedWriter {
   ~BatchedWriter() = default;
 };
 
+// What a writer makes of its batch_done result, after consuming the bytes the socket took.
+enum class BatchOutcome {
+  kFailed,   // a socket error: the connection is broken
+  kFull,     // bytes remain (the socket is full): send them asynchronously when it drains
+  kDrained,  // everything went out
+};
+BatchOutcome apply_batch_result(int result, Buffer& out);
+
 class SendBatch {
  public:
   // Ring entries: at most this many sends per system call (a longer queue takes several).

@@ -215,10 +215,14 @@ void UpConn::batch_done(int result) {
   writing = false;
   --refs;
   if (state == State::kClosed) return unref();
-  if (result < 0 && result != -EAGAIN) return write_failed();
-  if (result > 0) out_.consume(static_cast<size_t>(result));
-  if (out_.size() > 0) return flush_async();  // the socket is full: wait until it takes more
-  written();
+  switch (apply_batch_result(result, out_)) {
+    case BatchOutcome::kFailed:
+      return write_failed();
+    case BatchOutcome::kFull:
+      return flush_async();
+    case BatchOutcome::kDrained:
+      return written();
+  }
 }
 
 void UpConn::flush_async() {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/write.hpp>
+#include "loopback_pair.h"
 
 #include <chrono>
 #include <memory>
@@ -16,17 +16,7 @@
 namespace kop::proxy::server {
 namespace {
 
-struct Pair {
-  explicit Pair(asio::io_context& io) : near(io), far(io) {
-    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    far.connect(acc.local_endpoint());
-    acc.accept(near);
-    near.non_blocking(true);
-  }
-  void send(const std::string& s) { asio::write(far, asio::buffer(s)); }
-  tcp::socket near;  // read by the EdgeReader
-  tcp::socket far;   // the peer
-};
+using Pair = test_support::LoopbackPair;
 
 // Collects what on_read delivers, as ClientConn and UpConn would.
 struct Owner {

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio/read.hpp>
+#include "loopback_pair.h"
 
 #include <cerrno>
 #include <chrono>
@@ -29,22 +29,7 @@ struct SendBatchTestAccess {
 
 namespace {
 
-struct Pair {
-  explicit Pair(asio::io_context& io) : near(io), far(io) {
-    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    far.connect(acc.local_endpoint());
-    acc.accept(near);
-    near.non_blocking(true);
-  }
-  // Reads exactly n bytes the writer sent.
-  std::string receive(size_t n) {
-    std::string s(n, '\0');
-    asio::read(far, asio::buffer(s.data(), n));
-    return s;
-  }
-  tcp::socket near;  // written by the batch
-  tcp::socket far;   // the peer
-};
+using Pair = test_support::LoopbackPair;
 
 // A writer as ClientConn and UpConn are: its own buffer, queued once per turn.
 struct Writer final : BatchedWriter {
