@@ -54,9 +54,21 @@ void run_all(asio::io_context& io) {
   io.run_for(std::chrono::seconds(2));
 }
 
+// Whether this kernel and its seccomp profile let a process set up a ring (a container with
+// the runtime's default profile does not): the batching cases are skipped there, not failed.
+bool io_uring_available() {
+  io_uring ring;
+  if (io_uring_queue_init(4, &ring, 0) < 0) return false;
+  io_uring_queue_exit(&ring);
+  return true;
+}
+
 class SendBatchTest : public ::testing::Test {
  protected:
-  void SetUp() override { unsetenv("KOP_PROXY_IO_URING"); }
+  void SetUp() override {
+    unsetenv("KOP_PROXY_IO_URING");
+    if (!io_uring_available()) GTEST_SKIP() << "io_uring is not available here";
+  }
   asio::io_context io;
 };
 
