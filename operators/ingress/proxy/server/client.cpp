@@ -638,15 +638,9 @@ bool ClientConn::write(const struct iovec* iov, int n) {
     flush();
     return state_ != State::kClosed;
   }
-  if (out_.size() > 0 || worker_.send_batch().enabled()) {
-    // Behind output still pending, or queued for the end of this turn.
-    for (int i = 0; i < n; ++i)
-      out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-    flush();
-    return true;
-  }
-  if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_)) return false;
-  if (out_.size() > 0) flush();
+  if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_, worker_.send_batch().enabled()))
+    return false;
+  flush();
   return true;
 }
 

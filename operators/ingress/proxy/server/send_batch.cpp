@@ -17,8 +17,8 @@ SendBatch::SendBatch(asio::io_context& io) : io_(io), results_(kEntries), order_
   if (env && std::string_view(env) == "0") off_ = true;
 }
 
-// On the worker thread, at its first batch: the ring is single-issuer, bound to the thread
-// that creates it.
+// On the thread that runs the batches (the worker calls open() as its thread starts; else the
+// first batch does): the ring is single-issuer, bound to the thread that creates it.
 bool SendBatch::open_ring() {
   auto* ring = new io_uring;
   io_uring_params p{};

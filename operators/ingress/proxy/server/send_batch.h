@@ -12,8 +12,8 @@
 // the turn goes out in the same send). Each send is non-blocking (MSG_DONTWAIT), so all complete
 // inside the one system call; whatever the socket did not take is the writer's to send later
 // through its ordinary asynchronous path. Without io_uring (an old kernel, or a seccomp profile
-// that blocks it, as container runtimes' defaults do) enabled() is false and writers send at
-// once as before.
+// that blocks it, as container runtimes' defaults do) enabled() turns false when the ring cannot
+// be set up, and writers send at once as before.
 
 #include <cstddef>
 #include <vector>

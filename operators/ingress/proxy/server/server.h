@@ -105,8 +105,10 @@ inline uint64_t now_ms() {
 }
 
 // Writes `iov` to the non-blocking socket `fd` right away; whatever the kernel does not take is
-// appended to `pending` for the caller to flush later. Returns false on a hard socket error.
-bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending);
+// appended to `pending` for the caller to flush later. Behind output already pending, or when
+// the worker batches its sends (SendBatch), all of it is appended and nothing is sent here.
+// Returns false on a hard socket error.
+bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending, bool batching);
 
 // ---------------------------------------------------------------------------------------------
 // Metrics: plain per-worker counters, read only on the worker's own thread (a scrape posts a

@@ -64,7 +64,12 @@ void TimerWheel::advance(uint64_t now) {
 // ---------------------------------------------------------------------------------------------
 // Writes
 
-bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending) {
+bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending, bool batching) {
+  if (pending.size() > 0 || batching) {
+    for (int i = 0; i < n; ++i)
+      pending.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    return true;
+  }
   struct msghdr msg {};
   msg.msg_iov = const_cast<struct iovec*>(iov);
   msg.msg_iovlen = static_cast<size_t>(n);
@@ -191,15 +196,9 @@ void UpConn::on_timer(void* self) {
 
 bool UpConn::send(const struct iovec* iov, int n) {
   if (state == State::kClosed) return false;
-  if (out_.size() > 0 || worker.send_batch().enabled()) {
-    // Behind output still pending, or queued for the end of this turn.
-    for (int i = 0; i < n; ++i)
-      out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-    flush();
-    return true;
-  }
-  if (!send_now_or_buffer(sock.native_handle(), iov, n, out_)) return false;
-  if (out_.size() > 0) flush();
+  if (!send_now_or_buffer(sock.native_handle(), iov, n, out_, worker.send_batch().enabled()))
+    return false;
+  flush();
   return true;
 }
 
