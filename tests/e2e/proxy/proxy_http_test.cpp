@@ -260,6 +260,32 @@ TEST_F(ProxyHttp, FixedLengthResponseKeepsContentLength) {
   EXPECT_EQ(h.header("content-length"), "5000");
 }
 
+// An upstream response with no length ends when the upstream closes. Its last bytes and FIN
+// often arrive together (one epoll edge): the response must still end at once, not at the
+// route's timeout. Repeated, since whether they share an edge depends on timing.
+TEST_F(ProxyHttp, CloseDelimitedResponseEndsWhenTheUpstreamCloses) {
+  Backend be([](const BackendRequest& q) {
+    BackendResponse r;
+    r.close_delimited = true;
+    r.body = "until close " + q.target;
+    return r;
+  });
+  ProxyProcess p(dir_, config(forward_all("be", ",\"timeout_ms\":30000"),
+                              cluster("be", {be.address()})));
+  ASSERT_TRUE(p.started()) << p.output();
+  for (int i = 0; i < 20; ++i) {
+    std::string path = "/" + std::to_string(i);
+    auto r = http(p.port("http"), "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n", 3000);
+    ASSERT_EQ(r.status, 200) << "request " << i;
+    EXPECT_EQ(r.body, "until close " + path);
+    // The client's length is unknown too: the body goes chunked, the connection stays open.
+    EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  }
+  auto c = run({"curl", "-sS", "--http1.0", "http://127.0.0.1:" + std::to_string(p.port("http")) + "/old"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "until close /old");
+}
+
 TEST_F(ProxyHttp, LargeStreamingUploadAndDownload) {
   Backend be([](const BackendRequest& q) {
     BackendResponse r;

@@ -10,9 +10,16 @@
 // edge, and the next read is queued for that edge without a system call. An edge that arrives
 // while no read is queued is remembered by the reactor, which then reads speculatively again.
 //
-// It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation), which is
-// stable for the Boost 1.74 that Debian 12 ships; any other Boost version (or a build with
-// KOP_EDGE_READER_PORTABLE defined, which the tests also run) uses async_receive.
+// The peer's FIN is the exception: when it comes with the last bytes, epoll reports one edge
+// for both, and after the short read nothing would wake the next read. So the socket is also
+// watched for EPOLLRDHUP (one epoll_ctl per connection; Asio registers without it), and a short
+// read on an edge that carried RDHUP, HUP or ERR is not "exhausted": the next read tries recv()
+// at once and sees the end of stream (nginx's `pending_eof`).
+//
+// It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation, three
+// private members of the epoll reactor), which is stable for the Boost 1.74 that Debian 12
+// ships; any other Boost version (or a build with KOP_EDGE_READER_PORTABLE defined, which the
+// tests also run) uses async_receive.
 //
 // Contract: read() is used like async_receive: at most one read at a time, and the owner's
 // on_read(ec, n) runs later on the worker thread (never inside read()); end of stream is
@@ -22,13 +29,16 @@
 // Threading: the owner's worker thread only.
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <boost/version.hpp>
 #include <cassert>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include "asio.h"
 
@@ -36,6 +46,7 @@
 #define KOP_EDGE_READER_REACTOR 1
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/scheduler_operation.hpp>
 #endif
 
 namespace kop::proxy::server {
@@ -51,6 +62,50 @@ struct SocketImpl : tcp::socket {
     return (s.*(&SocketImpl::impl_)).get_implementation();
   }
 };
+
+static_assert(std::is_same_v<ad::reactor, ad::epoll_reactor>, "EdgeReader expects Asio's epoll reactor");
+using DescriptorState = std::remove_pointer_t<ad::epoll_reactor::per_descriptor_data>;
+
+// Private members of the epoll reactor, named where C++ skips access checks: in an explicit
+// template instantiation. Each Tag's friend get() returns the member pointer it was given.
+template <class Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type get(Tag) { return Member; }
+};
+struct EpollFd {
+  using type = int ad::epoll_reactor::*;
+  friend type get(EpollFd);
+};
+struct RegisteredEvents {  // what the descriptor is registered for; Asio's own MODs keep it
+  using type = uint32_t DescriptorState::*;
+  friend type get(RegisteredEvents);
+};
+struct ReadyEvents {  // the events of the edge being handled (the descriptor's task_result_)
+  using type = unsigned int ad::scheduler_operation::*;
+  friend type get(ReadyEvents);
+};
+template struct Expose<EpollFd, &ad::epoll_reactor::epoll_fd_>;
+template struct Expose<RegisteredEvents, &DescriptorState::registered_events_>;
+template struct Expose<ReadyEvents, &ad::scheduler_operation::task_result_>;
+
+// Adds EPOLLRDHUP to the descriptor's registration, once per socket. Failure only costs the
+// fallback: a peer's FIN is then seen by the next edge or timeout, as before.
+inline void watch_peer_close(ad::reactor& reactor, DescriptorState* state, int fd) {
+  if (state == nullptr) return;  // closed: start_op reports bad_descriptor
+  uint32_t& registered = state->*get(RegisteredEvents{});
+  if (registered == 0 || (registered & EPOLLRDHUP) != 0) return;  // not pollable, or done
+  epoll_event ev{};
+  ev.events = registered | EPOLLRDHUP;
+  ev.data.ptr = state;
+  if (::epoll_ctl(reactor.*get(EpollFd{}), EPOLL_CTL_MOD, fd, &ev) == 0) registered = ev.events;
+}
+
+// Whether the descriptor's last edge said the peer will send no more. descriptor_state derives
+// privately from scheduler_operation; the C-style cast is the one conversion that may name it.
+inline bool peer_closed(DescriptorState* state) {
+  auto* as_op = (ad::scheduler_operation*)state;  // NOLINT(cppcoreguidelines-pro-type-cstyle-cast)
+  return (as_op->*get(ReadyEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+}
 
 // The queued read. Heap-allocated and reused by one reader; when the reader goes first, the
 // operation frees itself when the reactor or the scheduler completes or destroys it.
@@ -70,6 +125,8 @@ class RecvOp : public ad::reactor_op {
     cap_ = cap;
     auto& impl = SocketImpl::of(s);
     fd_ = impl.socket_;
+    state_ = impl.reactor_data_;
+    watch_peer_close(reactor, state_, fd_);
     queued_ = true;
     reactor.start_op(ad::reactor::read_op, impl.socket_, impl.reactor_data_, this, false, true);
   }
@@ -91,8 +148,10 @@ class RecvOp : public ad::reactor_op {
     } while (r < 0 && errno == EINTR);
     if (r > 0) {
       o->bytes_transferred_ = static_cast<size_t>(r);
-      // A short read emptied the socket: the next data arrives with its own edge.
-      return o->bytes_transferred_ < o->cap_ ? done_and_exhausted : done;
+      // A short read emptied the socket: the next data arrives with its own edge. A FIN that
+      // came on the same edge will not: then the next read must try recv() at once.
+      bool exhausted = o->bytes_transferred_ < o->cap_ && !peer_closed(o->state_);
+      return exhausted ? done_and_exhausted : done;
     }
     if (r == 0) {
       o->ec_ = asio::error::eof;
@@ -117,6 +176,7 @@ class RecvOp : public ad::reactor_op {
   Done done_;
   void* ctx_;
   int fd_ = -1;
+  DescriptorState* state_ = nullptr;
   char* p_ = nullptr;
   size_t cap_ = 0;
   bool queued_ = false;

@@ -1,7 +1,8 @@
 // EdgeReader on real loopback TCP sockets: reads queued for an edge complete when data comes,
 // a full buffer is read again without waiting for an edge, an edge seen while no read was
-// queued is not lost, end of stream and close end a read, and a reader destroyed with its read
-// queued leaves nothing behind (the sanitizer build checks the memory).
+// queued is not lost, end of stream (also when it comes with the last bytes) and close end a
+// read, and a reader destroyed with its read queued leaves nothing behind (the sanitizer build
+// checks the memory).
 #include "edge_reader.h"
 
 #include <gtest/gtest.h>
@@ -117,6 +118,50 @@ TEST(EdgeReader, EndOfStreamIsEof) {
   run_until(io, [&] { return !o.reads.empty(); });
   ASSERT_EQ(o.reads.size(), 1u);
   EXPECT_EQ(o.reads[0].first, asio::error::eof);
+}
+
+// The peer's last bytes and its FIN arrive before the loop looks: epoll reports one edge for
+// both. The read takes the bytes; the FIN must still end the stream at the next read, with no
+// new edge to wake it (a half-closed request, a close-delimited response).
+TEST(EdgeReader, DataAndFinInOneEdgeEndsTheStream) {
+  asio::io_context io;
+  Pair p(io);
+  Owner o;
+  o.read(p.near);
+  io.restart();
+  io.poll();
+  p.send("tail");
+  p.far.shutdown(tcp::socket::shutdown_send);
+  run_until(io, [&] { return !o.reads.empty(); });
+  ASSERT_EQ(o.reads.size(), 1u);
+  EXPECT_EQ(o.reads[0].second, "tail");
+  o.read(p.near);
+  run_until(io, [&] { return o.reads.size() == 2; });
+  ASSERT_EQ(o.reads.size(), 2u) << "end of stream not seen after the last bytes";
+  EXPECT_EQ(o.reads[1].first, asio::error::eof);
+}
+
+// The same, with the edge consumed while no read was queued.
+TEST(EdgeReader, DataAndFinWhileNoReadIsQueuedEndTheStream) {
+  asio::io_context io;
+  Pair p(io);
+  Owner o;
+  p.send("one");
+  o.read(p.near);
+  run_until(io, [&] { return !o.reads.empty(); });
+  ASSERT_EQ(o.reads.size(), 1u);
+  p.send("two");
+  p.far.shutdown(tcp::socket::shutdown_send);
+  io.restart();
+  for (int i = 0; i < 5; ++i) io.run_one_for(std::chrono::milliseconds(20));
+  o.read(p.near);
+  run_until(io, [&] { return o.reads.size() == 2; });
+  ASSERT_EQ(o.reads.size(), 2u);
+  EXPECT_EQ(o.reads[1].second, "two");
+  o.read(p.near);
+  run_until(io, [&] { return o.reads.size() == 3; });
+  ASSERT_EQ(o.reads.size(), 3u) << "end of stream not seen after the last bytes";
+  EXPECT_EQ(o.reads[2].first, asio::error::eof);
 }
 
 TEST(EdgeReader, CloseAbortsTheQueuedRead) {
