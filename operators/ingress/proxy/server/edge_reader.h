@@ -16,9 +16,9 @@
 // read on an edge that carried RDHUP, HUP or ERR is not "exhausted": the next read tries recv()
 // at once and sees the end of stream (nginx's `pending_eof`).
 //
-// It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation, three
-// private members of the epoll reactor), which is stable for the Boost 1.74 that Debian 12
-// ships; any other Boost version (or a build with KOP_EDGE_READER_PORTABLE defined, which the
+// It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation, and in
+// edge_reader.cpp three private members of the epoll reactor), which is stable for the Boost
+// 1.74 that Debian 12 ships; any other Boost version (or a build with KOP_EDGE_READER_PORTABLE defined, which the
 // tests also run) uses async_receive.
 //
 // Contract: read() is used like async_receive: at most one read at a time, and the owner's
@@ -29,14 +29,12 @@
 // Threading: the owner's worker thread only.
 #pragma once
 
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <boost/version.hpp>
 #include <cassert>
 #include <cerrno>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <type_traits>
 
@@ -46,7 +44,6 @@
 #define KOP_EDGE_READER_REACTOR 1
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
-#include <boost/asio/detail/scheduler_operation.hpp>
 #endif
 
 namespace kop::proxy::server {
@@ -63,49 +60,17 @@ struct SocketImpl : tcp::socket {
   }
 };
 
-static_assert(std::is_same_v<ad::reactor, ad::epoll_reactor>, "EdgeReader expects Asio's epoll reactor");
+static_assert(std::is_same_v<ad::reactor, ad::epoll_reactor>,
+              "EdgeReader expects Asio's epoll reactor");
 using DescriptorState = std::remove_pointer_t<ad::epoll_reactor::per_descriptor_data>;
 
-// Private members of the epoll reactor, named where C++ skips access checks: in an explicit
-// template instantiation. Each Tag's friend get() returns the member pointer it was given.
-template <class Tag, typename Tag::type Member>
-struct Expose {
-  friend typename Tag::type get(Tag) { return Member; }
-};
-struct EpollFd {
-  using type = int ad::epoll_reactor::*;
-  friend type get(EpollFd);
-};
-struct RegisteredEvents {  // what the descriptor is registered for; Asio's own MODs keep it
-  using type = uint32_t DescriptorState::*;
-  friend type get(RegisteredEvents);
-};
-struct ReadyEvents {  // the events of the edge being handled (the descriptor's task_result_)
-  using type = unsigned int ad::scheduler_operation::*;
-  friend type get(ReadyEvents);
-};
-template struct Expose<EpollFd, &ad::epoll_reactor::epoll_fd_>;
-template struct Expose<RegisteredEvents, &DescriptorState::registered_events_>;
-template struct Expose<ReadyEvents, &ad::scheduler_operation::task_result_>;
+// Adds EPOLLRDHUP to the descriptor's registration, once per socket (edge_reader.cpp, which
+// alone reaches the reactor's private members). Failure only costs the fallback: a FIN that
+// came with the last bytes is then seen by the next edge or a timeout.
+void watch_peer_close(ad::reactor& reactor, DescriptorState* state, int fd);
 
-// Adds EPOLLRDHUP to the descriptor's registration, once per socket. Failure only costs the
-// fallback: a peer's FIN is then seen by the next edge or timeout, as before.
-inline void watch_peer_close(ad::reactor& reactor, DescriptorState* state, int fd) {
-  if (state == nullptr) return;  // closed: start_op reports bad_descriptor
-  uint32_t& registered = state->*get(RegisteredEvents{});
-  if (registered == 0 || (registered & EPOLLRDHUP) != 0) return;  // not pollable, or done
-  epoll_event ev{};
-  ev.events = registered | EPOLLRDHUP;
-  ev.data.ptr = state;
-  if (::epoll_ctl(reactor.*get(EpollFd{}), EPOLL_CTL_MOD, fd, &ev) == 0) registered = ev.events;
-}
-
-// Whether the descriptor's last edge said the peer will send no more. descriptor_state derives
-// privately from scheduler_operation; the C-style cast is the one conversion that may name it.
-inline bool peer_closed(DescriptorState* state) {
-  auto* as_op = (ad::scheduler_operation*)state;  // NOLINT(cppcoreguidelines-pro-type-cstyle-cast)
-  return (as_op->*get(ReadyEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
-}
+// Whether the descriptor's last edge said the peer will send no more (RDHUP, HUP or ERR).
+bool peer_closed(DescriptorState* state);
 
 // The queued read. Heap-allocated and reused by one reader; when the reader goes first, the
 // operation frees itself when the reactor or the scheduler completes or destroys it.
