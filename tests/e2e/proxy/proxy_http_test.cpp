@@ -1,5 +1,7 @@
 // kop-proxy end to end over HTTP/1.1: real curl and raw sockets against the real program.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -284,6 +286,40 @@ TEST_F(ProxyHttp, CloseDelimitedResponseEndsWhenTheUpstreamCloses) {
   auto c = run({"curl", "-sS", "--http1.0", "http://127.0.0.1:" + std::to_string(p.port("http")) + "/old"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "until close /old");
+}
+
+// A client that sends its whole request and then half-closes (`nc -N`, scripts) still gets
+// its answer, and then the connection closes: at once, not at a timeout. The socket is corked,
+// so the request and the FIN leave in one segment and reach the proxy as one epoll edge, after
+// the proxy has accepted the connection and waits for its first bytes.
+TEST_F(ProxyHttp, HalfClosedClientGetsItsAnswerThenTheClose) {
+  Backend be([](const BackendRequest& q) {
+    BackendResponse r;
+    if (q.target == "/slow") r.delay_ms = 200;
+    r.body = "answer " + q.target;
+    return r;
+  });
+  ProxyProcess p(dir_, config(forward_all("be", ",\"timeout_ms\":30000"),
+                              cluster("be", {be.address()})));
+  ASSERT_TRUE(p.started()) << p.output();
+  for (std::string path : {"/a", "/slow"}) {
+    int fd = connect_to(p.port("http"));
+    ASSERT_GE(fd, 0);
+    int on = 1;
+    ASSERT_EQ(::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // accepted, read queued
+    ASSERT_TRUE(send_all(fd, "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"));
+    ::shutdown(fd, SHUT_WR);  // sends the corked request with the FIN
+    auto t0 = std::chrono::steady_clock::now();
+    std::string got = read_until_close(fd, 3000);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+    ::close(fd);
+    EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << path << ": " << got;
+    EXPECT_NE(got.find("answer " + path), std::string::npos) << got;
+    EXPECT_LT(ms, 2500) << path << ": closed only by a timeout";
+  }
 }
 
 TEST_F(ProxyHttp, LargeStreamingUploadAndDownload) {
