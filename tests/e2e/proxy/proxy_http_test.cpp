@@ -272,8 +272,8 @@ TEST_F(ProxyHttp, CloseDelimitedResponseEndsWhenTheUpstreamCloses) {
     r.body = "until close " + q.target;
     return r;
   });
-  ProxyProcess p(dir_, config(forward_all("be", ",\"timeout_ms\":30000"),
-                              cluster("be", {be.address()})));
+  ProxyProcess p(dir_,
+                 config(forward_all("be", ",\"timeout_ms\":30000"), cluster("be", {be.address()})));
   ASSERT_TRUE(p.started()) << p.output();
   for (int i = 0; i < 20; ++i) {
     std::string path = "/" + std::to_string(i);
@@ -283,7 +283,8 @@ TEST_F(ProxyHttp, CloseDelimitedResponseEndsWhenTheUpstreamCloses) {
     // The client's length is unknown too: the body goes chunked, the connection stays open.
     EXPECT_EQ(r.header("transfer-encoding"), "chunked");
   }
-  auto c = run({"curl", "-sS", "--http1.0", "http://127.0.0.1:" + std::to_string(p.port("http")) + "/old"});
+  auto c = run(
+      {"curl", "-sS", "--http1.0", "http://127.0.0.1:" + std::to_string(p.port("http")) + "/old"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "until close /old");
 }
@@ -299,8 +300,8 @@ TEST_F(ProxyHttp, HalfClosedClientGetsItsAnswerThenTheClose) {
     r.body = "answer " + q.target;
     return r;
   });
-  ProxyProcess p(dir_, config(forward_all("be", ",\"timeout_ms\":30000"),
-                              cluster("be", {be.address()})));
+  ProxyProcess p(dir_,
+                 config(forward_all("be", ",\"timeout_ms\":30000"), cluster("be", {be.address()})));
   ASSERT_TRUE(p.started()) << p.output();
   for (std::string path : {"/a", "/slow"}) {
     int fd = connect_to(p.port("http"));
@@ -312,9 +313,9 @@ TEST_F(ProxyHttp, HalfClosedClientGetsItsAnswerThenTheClose) {
     ::shutdown(fd, SHUT_WR);  // sends the corked request with the FIN
     auto t0 = std::chrono::steady_clock::now();
     std::string got = read_until_close(fd, 3000);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - t0)
-                  .count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     ::close(fd);
     EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << path << ": " << got;
     EXPECT_NE(got.find("answer " + path), std::string::npos) << got;

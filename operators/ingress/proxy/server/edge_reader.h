@@ -18,8 +18,8 @@
 //
 // It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation, and in
 // edge_reader.cpp three private members of the epoll reactor), which is stable for the Boost
-// 1.74 that Debian 12 ships; any other Boost version (or a build with KOP_EDGE_READER_PORTABLE defined, which the
-// tests also run) uses async_receive.
+// 1.74 that Debian 12 ships; any other Boost version (or a build with KOP_EDGE_READER_PORTABLE
+// defined, which the tests also run) uses async_receive.
 //
 // Contract: read() is used like async_receive: at most one read at a time, and the owner's
 // on_read(ec, n) runs later on the worker thread (never inside read()); end of stream is
@@ -69,7 +69,9 @@ using DescriptorState = std::remove_pointer_t<ad::epoll_reactor::per_descriptor_
 // came with the last bytes is then seen by the next edge or a timeout.
 void watch_peer_close(ad::reactor& reactor, DescriptorState* state, int fd);
 
-// Whether the descriptor's last edge said the peer will send no more (RDHUP, HUP or ERR).
+// Whether the descriptor's last edge said the peer will send no more (RDHUP, HUP or ERR). For
+// a speculative read that is the edge before; once the peer closed, every later edge says so
+// too. A stale answer (a recycled descriptor state) costs one recv() that finds nothing.
 bool peer_closed(DescriptorState* state);
 
 // The queued read. Heap-allocated and reused by one reader; when the reader goes first, the
