@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace kop::proxy::e2e {
 namespace {
@@ -598,6 +599,22 @@ bool recv_some(int fd, std::string& into, int ms) {
   if (n <= 0) return false;
   into.append(buf, static_cast<size_t>(n));
   return true;
+}
+
+RefusedPort::RefusedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error(std::string("RefusedPort: ") + std::strerror(errno));
+  port_ = ntohs(a.sin_port);
+}
+
+RefusedPort::~RefusedPort() {
+  ::close(fd_);
 }
 
 int connect_to(uint16_t port, int timeout_ms) {

@@ -64,6 +64,21 @@ struct BackendResponse {
   bool no_answer = false;        // read the request, answer nothing, close
 };
 
+// A loopback address that refuses connections: a bound socket that never listens. Held for the
+// test's lifetime, so no other program (a test running alongside) can take the port meanwhile.
+class RefusedPort {
+ public:
+  RefusedPort();
+  ~RefusedPort();
+  RefusedPort(const RefusedPort&) = delete;
+  RefusedPort& operator=(const RefusedPort&) = delete;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
 class Backend {
  public:
   using Handler = std::function<BackendResponse(const BackendRequest&)>;

@@ -108,13 +108,8 @@ TEST_F(ProxyHttp, ServiceUnavailableWithoutEndpoints) {
 }
 
 TEST_F(ProxyHttp, BadGatewayOnConnectFailure) {
-  // A port nobody listens on: bind, note, close.
-  uint16_t dead;
-  {
-    Backend tmp;
-    dead = tmp.port();
-  }
-  ProxyProcess p(dir_, config(forward_all(), cluster("be", {"127.0.0.1:" + std::to_string(dead)})));
+  RefusedPort dead;
+  ProxyProcess p(dir_, config(forward_all(), cluster("be", {dead.address()})));
   ASSERT_TRUE(p.started()) << p.output();
   auto r = http(p.port("http"), get());
   EXPECT_EQ(r.status, 502);
@@ -155,13 +150,9 @@ TEST_F(ProxyHttp, GatewayTimeoutOnSlowUpstream) {
 
 TEST_F(ProxyHttp, RetriesConnectFailureOnAnotherEndpoint) {
   Backend good;
-  uint16_t dead;
-  {
-    Backend tmp;
-    dead = tmp.port();
-  }
+  RefusedPort dead;
   ProxyProcess p(dir_, config(forward_all("be", ",\"retry\":{\"num_retries\":2}"),
-                              cluster("be", {"127.0.0.1:" + std::to_string(dead), good.address()},
+                              cluster("be", {dead.address(), good.address()},
                                       ",\"outlier_detection\":{\"enabled\":false}")));
   ASSERT_TRUE(p.started()) << p.output();
   for (int i = 0; i < 10; ++i) {

@@ -382,16 +382,8 @@ TEST_F(ProxyPassthrough, HalfCloseBackpressureAndIdleTimeout) {
 
 TEST_F(ProxyPassthrough, UnreachableEndpointIsSkippedAndPassthroughOnlyListener) {
   TlsBackend be(backend_cert_);
-  // A port nothing listens on (bound then closed).
-  int tmp = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(tmp, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(tmp, reinterpret_cast<sockaddr*>(&a), &len);
-  std::string dead = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-  ::close(tmp);
+  RefusedPort unreachable;
+  std::string dead = unreachable.address();
   // No certificate at all: only passthrough names are served.
   std::string cfg =
       config("{\"passthrough\":[{\"server_names\":[\"pt.example.com\"],\"cluster\":\"tls\"}]}",
