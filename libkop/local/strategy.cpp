@@ -169,7 +169,14 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
 
 void prepare_create(const ResourceType& t, JsonDoc& obj) {
   auto& a = obj.GetAllocator();
-  if (t.has_status) json::set(obj, "status", empty_status(t, a), a);
+  if (t.has_status && t.custom) {
+    // apiextensions' PrepareForCreate: a created custom resource has no status at all (its
+    // schema may require status fields, e.g. Gateway API's status.parents, that only the
+    // controller writes through /status); defaulting may add one back afterwards.
+    json::erase(obj, "status");
+  } else if (t.has_status) {
+    json::set(obj, "status", empty_status(t, a), a);
+  }
   if (is(t, "", "namespaces")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     JsonValue fin(rapidjson::kArrayType);

@@ -8,7 +8,8 @@
 
 namespace kop::local::strategy {
 
-// Built-in defaults and create-time resets (status cleared for kinds with the subresource).
+// Built-in defaults and create-time resets for kinds with the status subresource: a built-in
+// kind gets its empty status, a custom resource none (the API server drops it).
 void prepare_create(const ResourceType& t, JsonDoc& obj);
 // Main-resource update: keeps the old status when the kind has the subresource, and the fields
 // the kind does not let an update change (Namespace spec.finalizers, Service clusterIP, ...).

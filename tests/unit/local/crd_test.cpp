@@ -96,8 +96,8 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
   EXPECT_EQ(json::get(d, "toplevel"), nullptr);
   EXPECT_EQ(json::dump(*json::path(d, {"spec", "routes"})), R"([{"name":"a","weight":1}])");
   EXPECT_EQ(json::dump(*json::path(d, {"spec", "extra"})), R"({"any":{"thing":1}})");
-  // Status is reset on create when the subresource exists.
-  EXPECT_EQ(json::dump(*json::get(d, "status")), "{}");
+  // Status is dropped on create when the subresource exists.
+  EXPECT_EQ(json::get(d, "status"), nullptr);
   EXPECT_EQ(json::path(d, {"metadata", "generation"})->GetInt64(), 1);
   auto st = s.patch_status(*w, "default", "w", PatchType::Merge,
                            R"({"status":{"ready":true},"spec":{"size":9}})");
@@ -158,6 +158,77 @@ TEST_F(Crd, CrdValidation) {
   EXPECT_EQ(lm.status().causes[0].message,
             "Required value: this property is in x-kubernetes-list-map-keys, so it must have a "
             "default or be a required property");
+}
+
+// A kind whose status schema has a required field, as Gateway API routes do (status.parents).
+// The API server drops the status of a created custom resource when the status subresource is
+// on, and keeps the stored one on a main-resource update, so status is never validated as the
+// client wrote it there; only a /status write is.
+class CrdStatusRequired : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    auto r = s.create(*crds, "", J(R"({"apiVersion":"apiextensions.k8s.io/v1",
+      "kind":"CustomResourceDefinition","metadata":{"name":"routes.example.com"},
+      "spec":{"group":"example.com","scope":"Namespaced",
+        "names":{"plural":"routes","singular":"route","kind":"Route"},
+        "versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},
+          "schema":{"openAPIV3Schema":{"type":"object","properties":{
+            "spec":{"type":"object","properties":{"host":{"type":"string"}}},
+            "status":{"type":"object","required":["parents"],"properties":{
+              "parents":{"type":"array","maxItems":2,"items":{"type":"object",
+                "required":["name"],"properties":{"name":{"type":"string"}}}}}}}}}}]}})"));
+    ASSERT_TRUE(r.ok()) << r.status().message;
+    t = s.registry().by_resource("example.com", "v1", "routes");
+    ASSERT_TRUE(t);
+  }
+  JsonDoc route(std::string_view status) {
+    return J(std::string(R"({"apiVersion":"example.com/v1","kind":"Route",
+      "metadata":{"name":"r"},"spec":{"host":"a"})") +
+             (status.empty() ? "" : ",\"status\":" + std::string(status)) + "}");
+  }
+  Store s;
+  ResourceTypePtr t;
+};
+
+TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
+  for (std::string_view status :
+       {"", "{}", R"({"parents":[{"name":"gw"}]})", R"({"parents":[{},{},{}]})"}) {
+    auto c = s.create(*t, "default", route(status));
+    ASSERT_TRUE(c.ok()) << status << ": " << c.status().message;
+    EXPECT_EQ(json::get((*c)->doc(), "status"), nullptr) << status;
+    ASSERT_TRUE(s.remove(*t, "default", "r").ok());
+  }
+  // Server-side apply creates through the same strategy.
+  auto ap = s.patch(*t, "default", "r", PatchType::Apply,
+                    R"({"apiVersion":"example.com/v1","kind":"Route","metadata":{"name":"r"},
+                        "spec":{"host":"b"},"status":{}})",
+                    {{.field_manager = "test"}});
+  ASSERT_TRUE(ap.ok()) << ap.status().message;
+  EXPECT_EQ(json::get((*ap)->doc(), "status"), nullptr);
+}
+
+TEST_F(CrdStatusRequired, MainUpdateKeepsTheStoredStatusAndStatusWritesAreValidated) {
+  ASSERT_TRUE(s.create(*t, "default", route("")).ok());
+  auto u = s.update(*t, "default", "r", route("{}"));
+  ASSERT_TRUE(u.ok()) << u.status().message;
+  EXPECT_EQ(json::get((*u)->doc(), "status"), nullptr);
+  // The /status subresource validates what it is given.
+  auto bad = s.patch_status(*t, "default", "r", PatchType::Merge, R"({"status":{}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message,
+            R"(Route.example.com "r" is invalid: status.parents: Required value)");
+  auto many = s.patch_status(*t, "default", "r", PatchType::Merge,
+                             R"({"status":{"parents":[{"name":"a"},{"name":"b"},{"name":"c"}]}})");
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.status().causes.at(0).field, "status.parents");
+  auto good = s.patch_status(*t, "default", "r", PatchType::Merge,
+                             R"({"status":{"parents":[{"name":"a"}]}})");
+  ASSERT_TRUE(good.ok()) << good.status().message;
+  // A main-resource update that carries another (even invalid) status keeps the stored one.
+  auto u2 = s.update(*t, "default", "r", route("{}"));
+  ASSERT_TRUE(u2.ok()) << u2.status().message;
+  EXPECT_EQ(json::dump(*json::get((*u2)->doc(), "status")), R"({"parents":[{"name":"a"}]})");
 }
 
 }  // namespace
