@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 
 #include "kop/api/json.h"
 
@@ -212,6 +213,11 @@ absl::StatusOr<FieldSelector> FieldSelector::parse(std::string_view text) {
     }
     sel.terms_.push_back(std::move(r));
   }
+  // apimachinery sorts the raw terms; "a==x" and "a=x" sort apart, so sorting again by the parsed
+  // form makes to_string() canonical and == independent of how a term was spelled.
+  std::stable_sort(sel.terms_.begin(), sel.terms_.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.field, a.negated, a.value) < std::tie(b.field, b.negated, b.value);
+  });
   return sel;
 }
 

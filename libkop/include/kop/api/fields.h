@@ -37,8 +37,8 @@ class FieldSelector {
   // Matches everything.
   FieldSelector() = default;
 
-  // Parses the string form; "" is everything. Terms are sorted, as apimachinery does. Errors
-  // (InvalidArgument) name the term and its byte position.
+  // Parses the string form; "" is everything. Terms are sorted (by field, operator, value), so
+  // to_string() is canonical. Errors (InvalidArgument) name the term and its byte position.
   static absl::StatusOr<FieldSelector> parse(std::string_view text);
 
   // field=value for one field (e.g. one_term("metadata.name", "x")).
