@@ -439,6 +439,9 @@ absl::StatusOr<std::vector<ParsedDoc>> parse_documents(std::string_view text,
 
 bool needs_quotes(std::string_view s) {
   if (s.empty()) return true;
+  // yaml-cpp writes some strings with a carriage return plain ("\r" alone), which read back as
+  // a line break; quoted, control characters are escaped.
+  if (s.find('\r') != std::string_view::npos) return true;
   Value probe;
   if (is_null_text(s) || bool_text(s) || int_text(s, probe) || float_text(s, probe)) return true;
   // YAML 1.1 readers (kubectl, PyYAML) would take these as booleans or floats.

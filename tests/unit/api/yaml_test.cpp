@@ -335,6 +335,20 @@ TEST(YamlRoundTripTest, JsonToYamlToJson) {
   EXPECT_THAT(y, HasSubstr("cert: |\n"));
 }
 
+// Found by fuzzing (tests/fuzz/api_json): a lone carriage return was written plain and read
+// back as an empty value.
+TEST(YamlRoundTripTest, CarriageReturnsSurvive) {
+  for (std::string_view text : {"\r", "a\r", "\ra", "\r\n", "a\rb"}) {
+    Object obj("v1", "ConfigMap");
+    ASSERT_TRUE(obj.set_string("/data/v", text).ok());
+    std::string y = to_yaml(obj);
+    auto back = parse_yaml_objects(y);
+    ASSERT_TRUE(back.ok()) << back.status() << "\n" << y;
+    ASSERT_EQ(back->size(), 1u);
+    EXPECT_EQ((*back)[0].get_string("/data/v"), text) << y;
+  }
+}
+
 TEST(YamlRoundTripTest, YamlToJsonToYaml) {
   auto objs = parse_yaml_objects(kManifests);
   ASSERT_TRUE(objs.ok());
