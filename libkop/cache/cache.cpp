@@ -3,7 +3,10 @@
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
 
+#include <algorithm>
+
 #include "kop/client/errors.h"
+#include "kop/log/log.h"
 
 namespace kop::cache {
 namespace {
@@ -23,8 +26,58 @@ bool labels_match(const api::Object& obj,
 
 }  // namespace
 
+// A handler registered for an optional kind: attached to the kind's informer of the moment.
+class Cache::OptionalRegistration final : public HandlerRegistration {
+ public:
+  OptionalRegistration(std::shared_ptr<EventHandler> handler, absl::Duration resync_period)
+      : handler_(std::move(handler)), resync_period_(resync_period) {}
+
+  bool has_synced() const override {
+    absl::MutexLock lock(&mu_);
+    return current_ ? current_->has_synced() : absent_;
+  }
+  void attach(HandlerRegistrationPtr registration) {
+    absl::MutexLock lock(&mu_);
+    current_ = std::move(registration);
+    absent_ = false;
+  }
+  void detach() {
+    absl::MutexLock lock(&mu_);
+    current_ = nullptr;
+    absent_ = true;
+  }
+  HandlerRegistrationPtr current() const {
+    absl::MutexLock lock(&mu_);
+    return current_;
+  }
+  const std::shared_ptr<EventHandler>& handler() const { return handler_; }
+  absl::Duration resync_period() const { return resync_period_; }
+
+ private:
+  const std::shared_ptr<EventHandler> handler_;
+  const absl::Duration resync_period_;
+  mutable absl::Mutex mu_;
+  HandlerRegistrationPtr current_ ABSL_GUARDED_BY(mu_);
+  bool absent_ ABSL_GUARDED_BY(mu_) = false;  // known not to be served
+};
+
 Cache::Cache(client::Client& client, CacheOptions options)
-    : client_(client), options_(std::move(options)) {}
+    : client_(client), options_(std::move(options)) {
+  for (const auto& [gvk, by] : options_.by_object) {
+    if (!by.optional) continue;
+    if (!presence_) {
+      KindPresenceOptions po = options_.presence;
+      po.reflector = options_.reflector;
+      presence_ = std::make_unique<KindPresence>(client_, std::move(po));
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      optional_[gvk];
+    }
+    presence_->track(gvk, by.resource,
+                     [this, gvk = gvk](bool served) { on_presence(gvk, served); });
+  }
+}
 
 Cache::~Cache() {
   stop();
@@ -46,6 +99,16 @@ std::shared_ptr<Informer> Cache::make_informer(const api::GroupVersionKind& gvk)
   io.transform = by.transform;
   io.default_resync_period = options_.resync_period;
 
+  if (by.optional && presence_) {
+    // A 404 while the kind goes (CRD deleted) is expected: ask the presence again at once
+    // instead of logging errors until its next look.
+    KindPresence* presence = presence_.get();
+    io.reflector.on_error = [presence](const absl::Status& st) {
+      if (!client::is_not_found(st)) return false;
+      presence->recheck();
+      return true;
+    };
+  }
   bool namespaced = by.namespaced.value_or(api::builtin_namespaced(gvk).value_or(true));
   std::vector<std::string> namespaces;
   if (namespaced) namespaces = by.namespaces.value_or(options_.default_namespaces);
@@ -65,6 +128,11 @@ absl::StatusOr<std::shared_ptr<Informer>> Cache::get_informer(const api::GroupVe
     if (stopped_) return absl::CancelledError("cache: stopped");
     auto it = informers_.find(gvk);
     if (it != informers_.end()) return it->second;
+    if (optional_.contains(gvk)) {
+      return absl::NotFoundError(absl::StrCat("cache: ", gvk.to_string(),
+                                              " is not served now (an optional kind: its "
+                                              "CustomResourceDefinition is not installed)"));
+    }
     informer = make_informer(gvk);
     informers_.emplace(gvk, informer);
     start_now = started_;
@@ -79,7 +147,124 @@ std::shared_ptr<Informer> Cache::find_informer(const api::GroupVersionKind& gvk)
   return it == informers_.end() ? nullptr : it->second;
 }
 
+absl::StatusOr<HandlerRegistrationPtr> Cache::add_event_handler(
+    const api::GroupVersionKind& gvk, std::shared_ptr<EventHandler> handler,
+    absl::Duration resync_period) {
+  if (is_optional(gvk)) {
+    auto registration = std::make_shared<OptionalRegistration>(handler, resync_period);
+    absl::MutexLock lock(&mu_);
+    OptionalKind& kind = optional_[gvk];
+    kind.registrations.push_back(registration);
+    if (auto it = informers_.find(gvk); it != informers_.end()) {
+      registration->attach(it->second->add_event_handler(std::move(handler), resync_period));
+    } else if (kind.served == false) {
+      registration->detach();
+    }
+    return registration;
+  }
+  absl::StatusOr<std::shared_ptr<Informer>> informer = get_informer(gvk);
+  if (!informer.ok()) return informer.status();
+  return (*informer)->add_event_handler(std::move(handler), resync_period);
+}
+
+absl::Status Cache::remove_event_handler(const api::GroupVersionKind& gvk,
+                                         const HandlerRegistrationPtr& registration) {
+  if (!is_optional(gvk)) {
+    std::shared_ptr<Informer> informer = find_informer(gvk);
+    if (!informer) return absl::NotFoundError("cache: no informer for " + gvk.to_string());
+    return informer->remove_event_handler(registration);
+  }
+  HandlerRegistrationPtr current;
+  std::shared_ptr<Informer> informer;
+  {
+    absl::MutexLock lock(&mu_);
+    auto& regs = optional_[gvk].registrations;
+    auto it = std::find(regs.begin(), regs.end(), registration);
+    if (it == regs.end()) {
+      return absl::NotFoundError("cache: handler not registered for " + gvk.to_string());
+    }
+    current = (*it)->current();
+    regs.erase(it);
+    if (auto inf = informers_.find(gvk); inf != informers_.end()) informer = inf->second;
+  }
+  // An informer retiring at this moment may have dropped the handler already.
+  if (informer && current) informer->remove_event_handler(current).IgnoreError();
+  return absl::OkStatus();
+}
+
+bool Cache::is_optional(const api::GroupVersionKind& gvk) const {
+  auto it = options_.by_object.find(gvk);
+  return it != options_.by_object.end() && it->second.optional;
+}
+
+std::optional<bool> Cache::served(const api::GroupVersionKind& gvk) const {
+  if (!is_optional(gvk)) return true;
+  absl::MutexLock lock(&mu_);
+  auto it = optional_.find(gvk);
+  return it == optional_.end() ? std::nullopt : it->second.served;
+}
+
+void Cache::on_presence(const api::GroupVersionKind& gvk, bool served) {
+  const ByObject& by = options_.by_object.at(gvk);
+  std::shared_ptr<Informer> informer;
+  if (served) {
+    informer = make_informer(gvk);
+    bool start_now = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopped_) return;
+      OptionalKind& kind = optional_[gvk];
+      kind.served = true;
+      if (!kind.indexers.empty()) informer->add_indexers(kind.indexers).IgnoreError();
+      for (const auto& reg : kind.registrations) {
+        reg->attach(informer->add_event_handler(reg->handler(), reg->resync_period()));
+      }
+      informers_[gvk] = informer;
+      start_now = started_;
+    }
+    if (start_now) informer->start();
+  } else {
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& reg : optional_[gvk].registrations) reg->detach();
+      if (auto it = informers_.find(gvk); it != informers_.end()) {
+        informer = std::move(it->second);
+        informers_.erase(it);
+      }
+    }
+    // Handlers see every object go (routes built from them must go too), then it stops.
+    if (informer) informer->retire(options_.retire_drain);
+    // Set last: whoever sees served() == false knows the deletions were delivered.
+    absl::MutexLock lock(&mu_);
+    optional_[gvk].served = false;
+  }
+  if (by.presence_changed) {
+    by.presence_changed(served);
+  } else if (served) {
+    log::named("cache").info("kind served: watching it", "kind", gvk.to_string());
+  } else {
+    log::named("cache").info(
+        informer ? "kind no longer served: its objects were removed from the cache"
+                 : "kind not served: not watched until its CustomResourceDefinition is installed",
+        "kind", gvk.to_string());
+  }
+}
+
 absl::Status Cache::index_field(const api::GroupVersionKind& gvk, std::string name, IndexFunc fn) {
+  if (is_optional(gvk)) {
+    absl::MutexLock lock(&mu_);
+    OptionalKind& kind = optional_[gvk];
+    if (kind.indexers.contains(name)) {
+      return absl::AlreadyExistsError("cache: index " + name + " exists for " + gvk.to_string());
+    }
+    kind.indexers.emplace(name, fn);
+    if (auto it = informers_.find(gvk); it != informers_.end()) {
+      Indexers one;
+      one.emplace(std::move(name), std::move(fn));
+      return it->second->add_indexers(std::move(one));
+    }
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::shared_ptr<Informer>> informer = get_informer(gvk);
   if (!informer.ok()) return informer.status();
   Indexers indexers;
@@ -96,6 +281,7 @@ void Cache::start() {
     for (auto& [gvk, informer] : informers_) to_start.push_back(informer);
   }
   for (auto& informer : to_start) informer->start();
+  if (presence_) presence_->start();
 }
 
 void Cache::stop() {
@@ -104,6 +290,11 @@ void Cache::stop() {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
     stopped_ = true;
+  }
+  // No presence callback runs after this (one adding an informer sees stopped_).
+  if (presence_) presence_->stop();
+  {
+    absl::MutexLock lock(&mu_);
     for (auto& [gvk, informer] : informers_) to_stop.push_back(informer);
   }
   for (auto& informer : to_stop) informer->stop();
@@ -116,11 +307,16 @@ bool Cache::started() const {
 
 std::vector<InformerState> Cache::states() const {
   std::vector<std::shared_ptr<Informer>> informers;
+  std::vector<InformerState> out;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [gvk, informer] : informers_) informers.push_back(informer);
+    // An optional kind counts only until it is known whether it is served.
+    for (const auto& [gvk, kind] : optional_) {
+      if (kind.served.has_value()) continue;
+      out.push_back({gvk, gvk.to_string() + " (is it served? no answer yet)", false, {}});
+    }
   }
-  std::vector<InformerState> out;
   for (const auto& informer : informers) {
     for (const auto& part : informer->parts()) {
       ReflectorStatus st = part->status();
@@ -144,13 +340,20 @@ absl::Status Cache::wait_for_cache_sync(absl::Duration timeout) const {
     absl::MutexLock lock(&mu_);
     if (stopped_) return absl::CancelledError("cache: stopped before sync");
     if (!started_) return absl::FailedPreconditionError("cache: wait_for_cache_sync before start");
+  }
+  std::vector<std::string> missing;
+  if (presence_) {
+    absl::Status known = presence_->wait_answered(timeout);
+    if (!known.ok()) missing.push_back(std::string(known.message()));
+  }
+  {
+    absl::MutexLock lock(&mu_);
     for (auto& [gvk, informer] : informers_) informers.push_back(informer);
   }
   // Wait on each in turn with what is left of the deadline, then report all that are not synced.
   for (const auto& informer : informers) {
     (void)informer->wait_for_sync(std::max(deadline - absl::Now(), absl::ZeroDuration()));
   }
-  std::vector<std::string> missing;
   for (const auto& informer : informers) {
     for (const auto& part : informer->parts()) {
       if (part->has_synced()) continue;
@@ -169,6 +372,7 @@ absl::Status Cache::wait_for_cache_sync(absl::Duration timeout) const {
 absl::StatusOr<std::shared_ptr<Informer>> Cache::informer_for_read(
     const api::GroupVersionKind& gvk) {
   if (std::shared_ptr<Informer> informer = find_informer(gvk)) return informer;
+  if (is_optional(gvk)) return std::shared_ptr<Informer>();  // not served: nothing to read
   if (!options_.read_starts_informer) {
     return absl::FailedPreconditionError(
         absl::StrCat("cache: no informer watches ", gvk.to_string(),
@@ -191,6 +395,9 @@ absl::StatusOr<api::ObjectPtr> Cache::get(const api::GroupVersionKind& gvk, std:
                                           std::string_view name) {
   absl::StatusOr<std::shared_ptr<Informer>> informer = informer_for_read(gvk);
   if (!informer.ok()) return informer.status();
+  if (*informer == nullptr) {
+    return client::not_found(gvk.group, api::guess_resource(gvk).resource, name);
+  }
   const Informer& inf = **informer;
   if (!ns.empty() && !inf.watches_namespace(ns)) {
     return absl::FailedPreconditionError(
@@ -204,6 +411,7 @@ absl::StatusOr<std::vector<api::ObjectPtr>> Cache::list(const api::GroupVersionK
                                                         const CacheListOptions& options) {
   absl::StatusOr<std::shared_ptr<Informer>> informer = informer_for_read(gvk);
   if (!informer.ok()) return informer.status();
+  if (*informer == nullptr) return std::vector<api::ObjectPtr>();
   const Informer& inf = **informer;
   std::vector<api::ObjectPtr> candidates;
   const std::string& ns = options.namespace_;

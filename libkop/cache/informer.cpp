@@ -89,6 +89,11 @@ void Informer::stop() {
   for (auto& part : parts_) part->stop();
 }
 
+void Informer::retire(absl::Duration drain) {
+  const absl::Time deadline = absl::Now() + drain;
+  for (auto& part : parts_) part->retire(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+}
+
 bool Informer::has_synced() const {
   return std::all_of(parts_.begin(), parts_.end(),
                      [](const std::unique_ptr<SharedInformer>& p) { return p->has_synced(); });

@@ -117,7 +117,9 @@ void Reflector::record_error(std::string_view verb, const absl::Status& st) {
   }
   // The message already names the verb and the kind; reason and code make it greppable.
   const std::string_view message(st.message().data(), st.message().size());
-  if (client::is_gone(st)) {
+  if (options_.on_error && options_.on_error(st)) {
+    log_.debug("list/watch failed (expected by the owner), backing off", "error", message);
+  } else if (client::is_gone(st)) {
     log_.info("resource version too old, relisting", "error", message);
   } else {
     log_.error("list/watch failed, backing off", "error", message, "reason", client::reason_of(st),

@@ -49,6 +49,15 @@ class SharedInformer::Listener final : public HandlerRegistration {
     return sync_point_set_ && processed_ >= sync_target_;
   }
 
+  // Waits until everything pushed so far was processed (or `timeout`, or stop).
+  void wait_idle(absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || processed_ >= pushed_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+  }
+
   void stop() {
     {
       absl::MutexLock lock(&mu_);
@@ -226,6 +235,31 @@ void SharedInformer::stop() {
     listeners.swap(listeners_);
   }
   for (auto& l : listeners) l->stop();
+}
+
+void SharedInformer::retire(absl::Duration drain) {
+  {
+    absl::MutexLock lock(&dispatch_mu_);
+    if (stopped_) return;
+  }
+  reflector_.stop();  // from here on nothing else writes the store
+  std::vector<std::shared_ptr<Listener>> listeners;
+  {
+    absl::MutexLock lock(&dispatch_mu_);
+    absl::StatusOr<ReplaceResult> emptied = indexer_.commit_replace(indexer_.begin_replace());
+    if (emptied.ok()) {
+      for (const auto& l : listeners_) {
+        for (const api::ObjectPtr& obj : emptied->deleted) {
+          l->push({Listener::Kind::kDelete, nullptr, obj, true});
+        }
+      }
+    }
+    objects_gauge_->set(0);
+    listeners = listeners_;
+  }
+  const absl::Time deadline = absl::Now() + drain;
+  for (const auto& l : listeners) l->wait_idle(deadline - absl::Now());
+  stop();
 }
 
 bool SharedInformer::has_synced() const {

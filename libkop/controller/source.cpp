@@ -49,31 +49,31 @@ class KindSource : public Source {
   ~KindSource() override { stop(); }
 
   absl::Status start(HandlerPtr handler, Queue& queue, std::vector<Predicate> predicates) override {
-    auto informer = cache_.get_informer(gvk_);
-    if (!informer.ok()) return informer.status();
     absl::MutexLock lock(&mu_);
     if (bridge_ != nullptr) return absl::FailedPreconditionError(description() + " started twice");
-    informer_ = *informer;
-    bridge_ = std::make_shared<InformerBridge>(std::move(handler), queue, std::move(predicates));
-    registration_ = informer_->add_event_handler(bridge_);
+    auto bridge =
+        std::make_shared<InformerBridge>(std::move(handler), queue, std::move(predicates));
+    // Through the cache, so that an optional kind's handler follows the kind's informers.
+    auto registration = cache_.add_event_handler(gvk_, bridge);
+    if (!registration.ok()) return registration.status();
+    bridge_ = std::move(bridge);
+    registration_ = *std::move(registration);
     return absl::OkStatus();
   }
 
   absl::Status wait_for_sync(absl::Duration timeout) override {
     cache::HandlerRegistrationPtr reg;
-    std::shared_ptr<cache::Informer> informer;
     {
       absl::MutexLock lock(&mu_);
       reg = registration_;
-      informer = informer_;
     }
     if (reg == nullptr) return absl::FailedPreconditionError(description() + " not started");
     absl::Time deadline = absl::Now() + timeout;
     while (!reg->has_synced()) {
       if (absl::Now() >= deadline) {
         std::string why;
-        for (const auto& s : informer->statuses()) {
-          if (!s.last_error.ok()) why = std::string(s.last_error.message());
+        for (const cache::InformerState& s : cache_.states()) {
+          if (s.gvk == gvk_ && !s.last_error.ok()) why = std::string(s.last_error.message());
         }
         return absl::DeadlineExceededError(
             "timed out waiting for cache to be synced for Kind " + gvk_.to_string() +
@@ -87,16 +87,14 @@ class KindSource : public Source {
   void stop() override {
     std::shared_ptr<InformerBridge> bridge;
     cache::HandlerRegistrationPtr reg;
-    std::shared_ptr<cache::Informer> informer;
     {
       // Cleared, so that start() may register again (a controller started anew).
       absl::MutexLock lock(&mu_);
       bridge = std::move(bridge_);
       reg = std::move(registration_);
-      informer = informer_;
     }
     if (bridge != nullptr) bridge->stop();
-    if (informer != nullptr && reg != nullptr) informer->remove_event_handler(reg).IgnoreError();
+    if (reg != nullptr) cache_.remove_event_handler(gvk_, reg).IgnoreError();
   }
 
   std::string description() const override { return "kind source: " + gvk_.to_string(); }
@@ -105,7 +103,6 @@ class KindSource : public Source {
   cache::Cache& cache_;
   const api::GroupVersionKind gvk_;
   absl::Mutex mu_;
-  std::shared_ptr<cache::Informer> informer_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<InformerBridge> bridge_ ABSL_GUARDED_BY(mu_);
   cache::HandlerRegistrationPtr registration_ ABSL_GUARDED_BY(mu_);
 };

@@ -44,6 +44,8 @@ class Informer {
 
   void start();
   void stop();
+  // Every part retires (SharedInformer::retire): handlers get a deletion per stored object.
+  void retire(absl::Duration drain);
   bool has_synced() const;
   absl::Status wait_for_sync(absl::Duration timeout) const;
   // Each part's reflector status (one per namespace).

@@ -33,6 +33,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -83,6 +84,11 @@ struct ReflectorOptions {
   // Where the reflector's metrics go (kop_cache_reflector_*; see docs/cache.md). Defaults to
   // metrics::default_registry().
   metrics::Registry* registry = nullptr;
+  // Called on the reflector's thread with each list/watch failure (after it is recorded).
+  // Returning true says the failure is expected and handled by the caller (e.g. a 404 for a
+  // kind whose CRD was just deleted): it is then logged at debug level, not as an error.
+  // Defaults to none.
+  std::function<bool(const absl::Status&)> on_error;
 };
 
 // A snapshot of a reflector's health, for readiness checks, metrics and tests.

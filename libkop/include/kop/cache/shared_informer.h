@@ -78,6 +78,10 @@ class SharedInformer final : private ReflectorStore {
   // Starts listing and watching (once); stop() ends it and all handler threads. Idempotent.
   void start();
   void stop();
+  // The collection is gone (its kind is no longer served): stops listing and watching, empties
+  // the store reporting each object to every handler as a deletion (final_state_unknown =
+  // true), waits up to `drain` for the handlers to process those, then stops as stop() does.
+  void retire(absl::Duration drain);
 
   bool has_synced() const;
   // Waits until synced. DeadlineExceeded names the collection and the reflector's last error.

@@ -5,7 +5,11 @@
 //   - kind(cache, gvk): the informer of gvk in a kop::cache::Cache (shared with every other
 //     controller and reader of that kind). Its wait_for_sync() returns once the informer has
 //     listed and this source's handler has seen that initial state, so the first reconcile
-//     sees a complete cache.
+//     sees a complete cache. When the cache marks gvk optional (cache::ByObject::optional: a
+//     CRD's kind that may not be installed), the source follows the kind: nothing is delivered
+//     and wait_for_sync() returns at once while it is not served; when it appears, its objects
+//     arrive as creates; when it goes, each object it had arrives as a delete (DeleteEvent with
+//     delete_state_unknown), so reconcilers drop what they built from them.
 //   - ChannelSource: events pushed by user code (send()) as generic events — for triggers that
 //     do not come from the API (a timer, an external system).
 // stop() stops delivery (the controller's "stop intake" on shutdown); start() after stop()
