@@ -80,8 +80,10 @@ std::string find_header(const std::vector<std::pair<std::string, std::string>>& 
   return "";
 }
 
-// Decodes a chunked body from buf (starting at pos); returns false when incomplete.
-bool dechunk(const std::string& buf, size_t pos, std::string* body, size_t* end) {
+// Decodes a chunked body from buf (starting at pos); returns false when incomplete. The trailer
+// section's fields go to *trailers when given.
+bool dechunk(const std::string& buf, size_t pos, std::string* body, size_t* end,
+             std::vector<std::pair<std::string, std::string>>* trailers = nullptr) {
   body->clear();
   for (;;) {
     size_t crlf = buf.find("\r\n", pos);
@@ -90,11 +92,18 @@ bool dechunk(const std::string& buf, size_t pos, std::string* body, size_t* end)
     pos = crlf + 2;
     if (len == 0) {
       // Trailers until an empty line.
+      size_t trailer_start = pos;
       for (;;) {
         size_t e = buf.find("\r\n", pos);
         if (e == std::string::npos) return false;
         if (e == pos) {
           *end = e + 2;
+          if (trailers) {
+            std::string first;
+            trailers->clear();
+            parse_head_lines("\r\n" + buf.substr(trailer_start, pos - trailer_start), &first,
+                             trailers);
+          }
           return true;
         }
         pos = e + 2;
@@ -291,7 +300,7 @@ void Backend::serve(int fd) {
       std::string cl = req.header("content-length");
       if (lower(req.header("transfer-encoding")) == "chunked") {
         size_t end;
-        while (!dechunk(buf, pos, &req.body, &end))
+        while (!dechunk(buf, pos, &req.body, &end, &req.trailers))
           if (!read_some(fd, buf, deadline)) goto done;
         pos = end;
       } else if (!cl.empty()) {

@@ -48,6 +48,8 @@ struct BackendRequest {
   std::string method, target, version;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // A chunked body's trailer section (names lowercased).
+  std::vector<std::pair<std::string, std::string>> trailers;
   std::string header(const std::string& lower_name) const;  // "" when absent
   int count(const std::string& lower_name) const;
 };

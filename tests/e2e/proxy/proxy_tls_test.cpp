@@ -168,7 +168,7 @@ TEST_F(ProxyTls, Http2StreamsToHttp1Upstream) {
   EXPECT_EQ(reqs[0].header("host"), "b.example.com:" + std::to_string(p.port("https")));
   EXPECT_EQ(reqs[0].header("x-forwarded-proto"), "https");
   // Many concurrent streams on few connections (h2load), every one answered.
-  auto load = run({"h2load", "-n", "2000", "-c", "4", "-m", "20", "-H", "host: b.example.com",
+  auto load = run({"h2load", "-n", "2000", "-c", "4", "-m", "20", "-H", ":authority: b.example.com",
                    "https://127.0.0.1:" + std::to_string(p.port("https")) + "/chunked"},
                   60000);
   EXPECT_NE(load.out.find("2000 succeeded, 0 failed"), std::string::npos) << load.out;
@@ -187,7 +187,8 @@ TEST_F(ProxyTls, Http2ClientsLeavingWithStreamsInFlight) {
   std::string url = "https://127.0.0.1:" + std::to_string(p.port("https")) + "/";
   for (int i = 0; i < 4; ++i) {
     auto load =
-        run({"h2load", "-c", "20", "-m", "10", "-D", "1", "-H", "host: b.example.com", url}, 30000);
+        run({"h2load", "-c", "20", "-m", "10", "-D", "1", "-H", ":authority: b.example.com", url},
+            30000);
     EXPECT_NE(load.out.find("Application protocol: h2"), std::string::npos) << load.out;
   }
   // Still serving (a crash would refuse this).

@@ -317,6 +317,7 @@ class Out {
                      : s.access_log == AccessLogFormat::kText ? "text"
                                                               : "off");
     kv("access_log_path", s.access_log_path);
+    kv("server_header", to_string(s.server_header));
     w_.EndObject();
     w_.EndObject();
   }

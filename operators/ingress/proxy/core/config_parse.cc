@@ -587,6 +587,14 @@ ServerSettings server(const Value& v, const std::string& path) {
     }
   }
   o.str("access_log_path", &s.access_log_path);
+  if (const Value* sh = o.get("server_header")) {
+    std::string_view name = as_string(*sh, o.at("server_header"));
+    std::optional<ServerHeader> policy = parse_server_header(name);
+    if (!policy)
+      fail(o.at("server_header"),
+           cat("must be overwrite, append_if_absent or pass_through, got ", quote(name)));
+    s.server_header = *policy;
+  }
   o.finish();
   return s;
 }

@@ -98,6 +98,25 @@ std::string_view to_string(PathMatchType type) {
   return "?";
 }
 
+std::string_view to_string(ServerHeader policy) {
+  switch (policy) {
+    case ServerHeader::kOverwrite:
+      return "overwrite";
+    case ServerHeader::kAppendIfAbsent:
+      return "append_if_absent";
+    case ServerHeader::kPassThrough:
+      return "pass_through";
+  }
+  return "?";
+}
+
+std::optional<ServerHeader> parse_server_header(std::string_view name) {
+  for (ServerHeader p :
+       {ServerHeader::kOverwrite, ServerHeader::kAppendIfAbsent, ServerHeader::kPassThrough})
+    if (to_string(p) == name) return p;
+  return std::nullopt;
+}
+
 namespace {
 
 absl::Status error(std::string_view path, std::string_view what) {

@@ -246,27 +246,27 @@ void ClientConn::process() {
   while (state_ != State::kClosed) {
     if (state_ == State::kH2) {
       if (in_.size() > 0) {
-        bool ok = h2_->input(in_.data(), in_.size());
+        h2_->input(in_.data(), in_.size());  // a failure queues a GOAWAY and makes done() true
         in_.clear();
-        if (!ok) {
-          in_process_ = false;
-          return close();
-        }
       }
       if (h2_->done() || peer_eof_) {
         in_process_ = false;
-        return close();
+        // The frames queued last (a GOAWAY) go out first; written() closes then.
+        if (out_.size() == 0 && !writing_) return close();
+        return;
       }
       in_process_ = false;
       return read_more();
     }
     if (state_ == State::kReadHead && requests_ == 0 && !ssl_ && in_.size() > 0 &&
         in_.data()[0] == 'P') {
-      // HTTP/2 prior knowledge (h2c): the client preface instead of a request line.
-      static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-      size_t n = std::min(in_.size(), kPreface.size());
-      if (std::string_view(in_.data(), n) == kPreface.substr(0, n)) {
-        if (n < kPreface.size()) break;  // wait for the rest of the preface
+      // HTTP/2 prior knowledge (h2c): the client preface instead of a request line. Its first
+      // line, a method no HTTP/1 request uses, decides; nghttp2 checks the rest, so a client
+      // that sends a broken preface gets a GOAWAY PROTOCOL_ERROR (RFC 9113 3.4), not a 400.
+      static constexpr std::string_view kPrefaceLine = "PRI * HTTP/2.0\r\n";
+      size_t n = std::min(in_.size(), kPrefaceLine.size());
+      if (std::string_view(in_.data(), n) == kPrefaceLine.substr(0, n)) {
+        if (n < kPrefaceLine.size()) break;  // wait for the rest of the line
         if (!start_h2()) {
           in_process_ = false;
           return close();
@@ -588,7 +588,9 @@ void ClientConn::send_local(int status, std::string_view body, bool close_after)
   o.append(num, h1::to_dec(static_cast<uint64_t>(status), num));
   o.push_back(' ');
   o.append(h1::reason_phrase(status));
-  o.append("\r\nserver: kop\r\ncontent-type: text/plain\r\ncontent-length: ");
+  o.append("\r\n");
+  if (ws_->snap->settings.server_header != ServerHeader::kPassThrough) o.append("server: kop\r\n");
+  o.append("content-type: text/plain\r\ncontent-length: ");
   o.append(num, h1::to_dec(body.size(), num));
   if (close_after) o.append("\r\nconnection: close");
   o.append("\r\n\r\n");
@@ -701,7 +703,7 @@ void ClientConn::written() {
     h2_->reap();
     --refs_;
     if (state_ == State::kClosed) return unref();
-    if (h2_->done()) return close();
+    if (h2_->done() || peer_eof_) return close();
     h2_watch_idle();
     return;
   }

@@ -112,6 +112,9 @@ class HeadWriter {
 // framing, upgrade, service time: about 220 bytes at most) besides the variable parts counted.
 constexpr size_t kAddedFieldsBound = 320;
 
+// Added to every response unless the server_header policy says otherwise.
+constexpr std::string_view kServerField = "server: kop\r\n";
+
 }  // namespace
 
 Exchange::~Exchange() {
@@ -350,7 +353,8 @@ void Exchange::send_request_head() {
   for (uint32_t i = 0; i < h.header_count; ++i) {
     const h1::Header& f = h.headers[i];
     if (f.kind != h1::HeaderKind::kOther && f.kind != h1::HeaderKind::kHost &&
-        f.kind != h1::HeaderKind::kXRequestId && f.kind != h1::HeaderKind::kExpect)
+        f.kind != h1::HeaderKind::kXRequestId && f.kind != h1::HeaderKind::kExpect &&
+        f.kind != h1::HeaderKind::kServer)
       continue;  // hop-by-hop, framing and the forwarding headers we regenerate
     if (f.kind == h1::HeaderKind::kExpect) continue;  // the proxy answers 100-continue itself
     if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
@@ -432,14 +436,18 @@ bool Exchange::request_body(const char* data, size_t n) {
   return !c->write_pending();
 }
 
-void Exchange::request_end() {
+void Exchange::request_end(std::string_view trailer_fields) {
   if (request_done_) return;
   request_done_ = true;
   if (!up_) return;
   if (request_chunked_) {
-    iovec iov{const_cast<char*>("0\r\n\r\n"), 5};
+    // The last chunk, the trailer section (RFC 9112 7.1.2), the final CRLF.
+    iovec iov[3] = {{const_cast<char*>("0\r\n"), 3},
+                    {const_cast<char*>(trailer_fields.data()), trailer_fields.size()},
+                    {const_cast<char*>("\r\n"), 2}};
+    if (trailer_fields.empty()) iov[1] = iov[2];
     UpConn* c = up_;
-    if (!c->send(&iov, 1)) return on_upstream_error(c, false, false);
+    if (!c->send(iov, trailer_fields.empty() ? 2 : 3)) return on_upstream_error(c, false, false);
   }
 }
 
@@ -553,12 +561,21 @@ void Exchange::handle_response_head() {
   for (uint32_t i = 0; i < rhead_.header_count; ++i)
     bound += rhead_.headers[i].name.size() + rhead_.headers[i].value.size() + 4;
   HeadWriter w(o, bound);
+  const ServerHeader server_policy = ws_->snap->settings.server_header;
+  bool has_server = false;
   for (uint32_t i = 0; i < rhead_.header_count; ++i) {
     const h1::Header& f = rhead_.headers[i];
     if (h1::is_hop_by_hop(f.kind)) continue;
+    if (f.kind == h1::HeaderKind::kServer) {
+      if (server_policy == ServerHeader::kOverwrite) continue;
+      has_server = true;
+    }
     if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
     w.field(f.name, f.value);
   }
+  if (server_policy == ServerHeader::kOverwrite ||
+      (server_policy == ServerHeader::kAppendIfAbsent && !has_server))
+    w.put(kServerField);
   w.put("x-kop-upstream-service-time: ");
   w.num(upstream_ms_);
   w.put("\r\n");
@@ -783,7 +800,7 @@ void Exchange::local_reply(int status, std::string_view body, std::string_view e
   response_started_ = true;
   std::string& o = head_buf_;
   o.clear();
-  o.append("server: kop\r\n");
+  if (ws_->snap->settings.server_header != ServerHeader::kPassThrough) o.append(kServerField);
   if (plain && !body.empty()) o.append("content-type: text/plain\r\n");
   o.append(extra);
   ResponseHead rh;

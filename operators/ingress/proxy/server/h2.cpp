@@ -36,6 +36,16 @@ class H2Stream final : public Downstream {
     store_.append(name);
     store_.append(value);
   }
+  // Trailer fields (a HEADERS frame after the request head), kept as "name: value\r\n" lines
+  // for the chunked upstream request's trailer section. False when they grow past `limit`.
+  bool add_trailer(std::string_view name, std::string_view value, size_t limit) {
+    if (trailers_.size() + name.size() + value.size() + 4 > limit) return false;
+    // Framing, routing and hop-by-hop fields have no place in a trailer section (RFC 9110
+    // 6.5.1); nghttp2 already refused pseudo-headers and connection-specific fields.
+    if (h1::classify_header(name) != h1::HeaderKind::kOther) return true;
+    trailers_.append(name).append(": ").append(value).append("\r\n");
+    return true;
+  }
   bool start(bool end_stream);
   void data(const uint8_t* d, size_t n) {
     if (!body_ready_) {
@@ -46,7 +56,7 @@ class H2Stream final : public Downstream {
   }
   void end_of_request() {
     request_ended_ = true;
-    if (body_ready_ && exchange_.active()) exchange_.request_end();
+    if (body_ready_ && exchange_.active()) exchange_.request_end(trailers_);
   }
 
   // Downstream.
@@ -65,7 +75,7 @@ class H2Stream final : public Downstream {
       p.swap(pending_);
       exchange_.request_body(p.data(), p.size());
     }
-    if (request_ended_ && exchange_.active()) exchange_.request_end();
+    if (request_ended_ && exchange_.active()) exchange_.request_end(trailers_);
   }
   void resume_request_body() override {}
   void abort() override {
@@ -119,6 +129,7 @@ class H2Stream final : public Downstream {
     scheme_.clear();
     store_.clear();
     offsets_.clear();
+    trailers_.clear();
     h1::RequestHead& h = head_;
     h.header_count = 0;
     h.head_bytes = 0;
@@ -185,6 +196,7 @@ class H2Stream final : public Downstream {
   std::string method_, path_, authority_, scheme_;
   std::string store_;
   std::vector<Off> offsets_;
+  std::string trailers_;
   h1::RequestHead head_;
   std::string pending_;
   std::string out_;
@@ -241,6 +253,12 @@ bool H2Stream::start(bool end_stream) {
         break;
     }
     ++h.header_count;
+  }
+  if (has_host && !authority_.empty() && !iequals(h.host, authority_)) {
+    // RFC 9113 8.3.1: the target comes from :authority, and a Host naming another authority
+    // makes the request malformed; a proxy must not forward it (8.1.1).
+    nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_PROTOCOL_ERROR);
+    return true;
   }
   if (!has_host && !authority_.empty() && h.header_count < h1::kMaxHeaders) {
     h1::Header& f = h.headers[h.header_count];
@@ -371,6 +389,7 @@ bool H2Session::start(uint32_t max_streams) {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &H2Session::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &H2Session::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, &H2Session::on_stream_close);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, &H2Session::on_begin_frame);
   // A 1 KB HPACK encoder table instead of the 4 KB default: upstream `date` values (one new
   // one per second) pile up in the table under one name, and nghttp2 compares each new value
   // against every entry of that name, on every response. A small table keeps that chain short
@@ -395,9 +414,17 @@ bool H2Session::input(const char* data, size_t n) {
   in_input_ = true;
   ssize_t r = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
   in_input_ = false;
-  if (r < 0) return false;
+  if (r < 0) {
+    // nghttp2 stops without a GOAWAY on these (a bad client preface, a flood, a failed
+    // callback): the peer still gets one (RFC 9113 5.4.1) before the connection closes.
+    uint32_t code = r == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? NGHTTP2_PROTOCOL_ERROR
+                    : r == NGHTTP2_ERR_FLOODED        ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                      : NGHTTP2_INTERNAL_ERROR;
+    nghttp2_session_terminate_session(ng_, code);
+    failed_ = true;
+  }
   flush();
-  return true;
+  return !failed_;
 }
 
 void H2Session::schedule_flush() {
@@ -458,7 +485,7 @@ void H2Session::reap() {
 }
 
 bool H2Session::done() const {
-  return !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_);
+  return failed_ || (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_));
 }
 
 void H2Session::shutdown() {
@@ -502,8 +529,40 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* f, const uint8_t
   if (f->hd.type != NGHTTP2_HEADERS) return 0;
   H2Stream* st = s->find(f->hd.stream_id);
   if (!st) return 0;
-  st->add_header(std::string_view(reinterpret_cast<const char*>(name), namelen),
-                 std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  if (f->headers.cat == NGHTTP2_HCAT_HEADERS) {
+    // Trailers. Too many: the stream is reset (nghttp2 sends RST_STREAM INTERNAL_ERROR).
+    size_t limit = s->conn_.ws_->snap->limits.max_head_bytes;
+    return st->add_trailer(n, v, limit) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  st->add_header(n, v);
+  return 0;
+}
+
+int H2Session::on_begin_frame(nghttp2_session* ng, const nghttp2_frame_hd* hd, void* u) {
+  auto* s = static_cast<H2Session*>(u);
+  if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0) return 0;
+  int32_t id = hd->stream_id;
+  if (id > s->max_stream_id_) {
+    // Client stream ids skipped over are closed without ever having been used (RFC 9113
+    // 5.1.1); remember them, so a HEADERS frame that opens one later is caught below.
+    if (id > s->max_stream_id_ + 2) {
+      if (s->skipped_.size() == kSkippedRanges) s->skipped_.erase(s->skipped_.begin());
+      s->skipped_.push_back({s->max_stream_id_ + 2, id - 2});
+    }
+    s->max_stream_id_ = id;
+    return 0;
+  }
+  // A lower id: trailers or a late frame of a stream that was used (nghttp2 deals with those),
+  // or an attempt to open a stream below one already opened, which RFC 9113 5.1.1 makes a
+  // connection error. nghttp2 ignores the latter (it cannot tell the two apart).
+  for (const auto& [lo, hi] : s->skipped_) {
+    if (id >= lo && id <= hi) {
+      nghttp2_session_terminate_session(ng, NGHTTP2_PROTOCOL_ERROR);
+      return 0;
+    }
+  }
   return 0;
 }
 
@@ -514,7 +573,9 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* u) 
   bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
     if (!st->start(end)) return NGHTTP2_ERR_CALLBACK_FAILURE;
-  } else if (f->hd.type == NGHTTP2_DATA && end) {
+  } else if (end && (f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS)) {
+    // The request ends with the DATA frame or the trailers HEADERS frame that carries
+    // END_STREAM (nghttp2 refuses trailers without it).
     st->end_of_request();
   }
   return 0;

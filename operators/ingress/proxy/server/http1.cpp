@@ -71,6 +71,7 @@ HeaderKind classify(std::string_view n) {
       break;
     case 6:
       if (ieq(p, "expect", 6)) return HeaderKind::kExpect;
+      if (ieq(p, "server", 6)) return HeaderKind::kServer;
       break;
     case 7:
       if (ieq(p, "upgrade", 7)) return HeaderKind::kUpgrade;

@@ -41,6 +41,7 @@ enum class HeaderKind : uint8_t {
   kXForwardedHost,
   kXRequestId,
   kHttp2Settings,
+  kServer,  // responses: replaced or kept per the server_header policy
 };
 
 // True for the hop-by-hop headers a proxy must not forward (RFC 9110 7.6.1) plus framing ones

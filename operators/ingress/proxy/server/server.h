@@ -32,11 +32,11 @@
 #include "buffer.h"
 #include "edge_reader.h"
 #include "h2_alloc.h"
-#include "send_batch.h"
 #include "http1.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/load_balancer.h"
 #include "kop/proxy/route_table.h"
+#include "send_batch.h"
 
 namespace kop::proxy::server {
 
@@ -262,7 +262,7 @@ class UpConn final : public BatchedWriter {
   int batch_fd() override { return state == State::kClosed ? -1 : sock.native_handle(); }
   Buffer& batch_out() override { return out_; }
   void batch_done(int result) override;
-  void close();       // closes; the object is freed when no asio operation refers to it
+  void close();  // closes; the object is freed when no asio operation refers to it
   void release_to_pool();
 
   Pool& pool;
@@ -352,7 +352,9 @@ class Exchange {
   // Request body from the downstream (decoded data). Returns false when the downstream must
   // pause until Downstream::resume_request_body().
   bool request_body(const char* data, size_t n);
-  void request_end();
+  // The request ended. `trailer_fields` ("name: value\r\n" lines, from HTTP/2 trailers) go
+  // into the trailer section of a chunked upstream request; without chunking they are dropped.
+  void request_end(std::string_view trailer_fields = {});
   void resume_response();
   // The downstream went away: stop, close the upstream.
   void cancel();
@@ -471,7 +473,8 @@ class H2Session {
   H2Session(ClientConn& conn, Worker& w);
   ~H2Session();
   bool start(uint32_t max_streams);
-  // Feeds received bytes. False on a fatal protocol error (close the connection).
+  // Feeds received bytes. False on a fatal protocol error: a GOAWAY is queued; close the
+  // connection once it is written.
   bool input(const char* data, size_t n);
   // Sends pending frames through the connection. Never frees streams (callers may be streams).
   void flush();
@@ -496,6 +499,7 @@ class H2Session {
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
   static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd*, void*);
   H2Stream* find(int32_t id);
 
   ClientConn& conn_;
@@ -512,6 +516,12 @@ class H2Session {
   bool in_flush_ = false;
   bool flush_again_ = false;
   bool in_input_ = false;
+  bool failed_ = false;  // nghttp2 gave up on the input: a GOAWAY is queued, then the close
+  // The highest client stream id seen in a HEADERS frame, and the ranges of ids skipped below
+  // it (never opened; bounded: the oldest range is forgotten first).
+  int32_t max_stream_id_ = -1;
+  static constexpr size_t kSkippedRanges = 16;
+  std::vector<std::pair<int32_t, int32_t>> skipped_;
 };
 
 // ---------------------------------------------------------------------------------------------

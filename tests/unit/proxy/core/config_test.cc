@@ -75,7 +75,8 @@ constexpr std::string_view kFull = R"({
   "admin": {"enabled": false, "address": "127.0.0.1:19901"},
   "server": {"workers": 3, "request_header_timeout_ms": 5000, "idle_timeout_ms": 30000,
              "drain_timeout_ms": 2000, "max_request_header_bytes": 32768, "max_uri_bytes": 4096,
-             "http2_max_concurrent_streams": 64, "access_log": "json", "access_log_path": "/tmp/a"}
+             "http2_max_concurrent_streams": 64, "access_log": "json", "access_log_path": "/tmp/a",
+             "server_header": "append_if_absent"}
 })";
 
 TEST(ConfigParse, Minimal) {
@@ -85,6 +86,7 @@ TEST(ConfigParse, Minimal) {
   EXPECT_EQ(c->admin.address.to_string(), "127.0.0.1:9901");
   EXPECT_TRUE(c->admin.enabled);
   EXPECT_EQ(c->server.workers, 0u);
+  EXPECT_EQ(c->server.server_header, ServerHeader::kOverwrite);
   EXPECT_TRUE(validate(*c).ok());
 }
 
@@ -126,6 +128,7 @@ TEST(ConfigParse, FullConfigFields) {
   EXPECT_EQ(a.health_check->expected_statuses[1].end, 302u);
   EXPECT_EQ(c->clusters[2].hash_on.on, HashOn::kSourceIp);
   EXPECT_EQ(c->server.access_log, AccessLogFormat::kJson);
+  EXPECT_EQ(c->server.server_header, ServerHeader::kAppendIfAbsent);
 }
 
 TEST(ConfigParse, DefaultsAreDocumentedValues) {
@@ -255,6 +258,11 @@ TEST(ConfigParse, ErrorsNameTheJsonPath) {
        "clusters[0].name: duplicate field"},
       {R"({"version":"kop.proxy/v1","server":{"access_log":"xml"}})",
        "server.access_log: must be off, json or text, got \"xml\""},
+      {R"({"version":"kop.proxy/v1","server":{"server_header":"Overwrite"}})",
+       "server.server_header: must be overwrite, append_if_absent or pass_through, got "
+       "\"Overwrite\""},
+      {R"({"version":"kop.proxy/v1","server":{"server_header":true}})",
+       "server.server_header: expected a string, got a boolean"},
       {R"({"version":"kop.proxy/v1","admin":{"address":"127.0.0.1:70000"}})",
        "admin.address: invalid port \"70000\""},
       {R"({"version":"kop.proxy/v1","clusters":{}})", "clusters: expected an array, got an object"},

@@ -330,16 +330,25 @@ struct AdminConfig {
 
 enum class AccessLogFormat { kOff, kJson, kText };
 
+// What the proxy does with the `server` response header (Envoy's three policies), for every
+// response, proxied or answered by the proxy itself, over HTTP/1.1 and HTTP/2.
+enum class ServerHeader {
+  kOverwrite,       // `server: kop`, replacing the upstream's value
+  kAppendIfAbsent,  // the upstream's value when it sent one, else `server: kop`
+  kPassThrough,     // the upstream's value or none; the proxy never adds one
+};
+
 struct ServerSettings {
-  uint32_t workers = 0;                                // default 0: one per core
-  Millis request_header_timeout{10000};                // default 10s (slowloris)
-  Millis idle_timeout{60000};                          // client keep-alive idle; default 60s
-  Millis drain_timeout{10000};                         // graceful shutdown; default 10s
-  uint32_t max_request_header_bytes = 65536;           // default 64 KiB -> 431 beyond
-  uint32_t max_uri_bytes = 8192;                       // default 8 KiB -> 414 beyond
-  uint32_t http2_max_concurrent_streams = 128;         // default 128
-  AccessLogFormat access_log = AccessLogFormat::kOff;  // default off
-  std::string access_log_path;                         // default "" = stdout
+  uint32_t workers = 0;                                   // default 0: one per core
+  Millis request_header_timeout{10000};                   // default 10s (slowloris)
+  Millis idle_timeout{60000};                             // client keep-alive idle; default 60s
+  Millis drain_timeout{10000};                            // graceful shutdown; default 10s
+  uint32_t max_request_header_bytes = 65536;              // default 64 KiB -> 431 beyond
+  uint32_t max_uri_bytes = 8192;                          // default 8 KiB -> 414 beyond
+  uint32_t http2_max_concurrent_streams = 128;            // default 128
+  AccessLogFormat access_log = AccessLogFormat::kOff;     // default off
+  std::string access_log_path;                            // default "" = stdout
+  ServerHeader server_header = ServerHeader::kOverwrite;  // default overwrite
   bool operator==(const ServerSettings&) const = default;
 };
 
@@ -370,5 +379,8 @@ absl::Status validate(const Config& config);
 // Names used in the JSON schema (also handy for logs and metrics labels).
 std::string_view to_string(LbPolicy policy);
 std::string_view to_string(PathMatchType type);
+std::string_view to_string(ServerHeader policy);
+// The policy named `name` (overwrite, append_if_absent, pass_through); nullopt when unknown.
+std::optional<ServerHeader> parse_server_header(std::string_view name);
 
 }  // namespace kop::proxy
