@@ -64,6 +64,9 @@ Usage: kop-ingress [flags]
   --log-format text|json       log line format (default text)
   --log-level LEVEL            error, warn, info, debug, trace (default info)
   --workers N                  proxy worker threads (default: one per core)
+  --server-header POLICY       the server response header: overwrite (every response says
+                               "server: kop"), append_if_absent or pass_through (default
+                               overwrite)
   -h, --help                   this text
 )";
 
@@ -78,6 +81,7 @@ struct Flags {
   std::string le_namespace, le_id;
   std::string le_lease_duration = "15s", le_renew_deadline = "10s", le_retry_period = "2s";
   std::string log_format = "text", log_level = "info";
+  std::string server_header = "overwrite";
   uint32_t workers = 0;
   // controller-runtime's defaults (client-go's own are 5/10).
   std::string kube_api_qps = "20", kube_api_burst = "30";
@@ -148,7 +152,8 @@ int main(int argc, char** argv) {
       {"log-format", &f.log_format},
       {"log-level", &f.log_level},
       {"kube-api-qps", &f.kube_api_qps},
-      {"kube-api-burst", &f.kube_api_burst}};
+      {"kube-api-burst", &f.kube_api_burst},
+      {"server-header", &f.server_header}};
   std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -222,6 +227,11 @@ int main(int argc, char** argv) {
     options.render.admin.address = *admin;
   }
   options.render.server.workers = f.workers;
+  auto server_header = kop::proxy::parse_server_header(f.server_header);
+  if (!server_header)
+    return usage_error("--server-header is overwrite, append_if_absent or pass_through, not " +
+                       f.server_header);
+  options.render.server.server_header = *server_header;
   auto metrics_address = address(f.metrics_addr);
   if (!metrics_address.ok())
     return usage_error("--metrics-addr: " + std::string(metrics_address.status().message()));
