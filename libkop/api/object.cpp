@@ -31,6 +31,25 @@ const rapidjson::Document& empty_document() {
   return *d;
 }
 
+// The first member name that appears twice in one object, anywhere in `v`. RapidJSON keeps
+// both members, and lookups, equality and YAML would each see a different one; the API server
+// takes the last one. Objects are small, so a quadratic scan costs less than a hash set.
+const Value* duplicate_key(const Value& v) {
+  if (v.IsArray()) {
+    for (const Value& e : v.GetArray()) {
+      if (const Value* d = duplicate_key(e)) return d;
+    }
+  } else if (v.IsObject()) {
+    for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
+      for (auto b = v.MemberBegin(); b != a; ++b) {
+        if (a->name == b->name) return &a->name;
+      }
+      if (const Value* d = duplicate_key(a->value)) return d;
+    }
+  }
+  return nullptr;
+}
+
 // Copies every string (RapidJSON's allocator copy keeps "const" strings by reference, which
 // would dangle when a caller built the source from a temporary).
 Value deep_copy(const Value& src, Allocator& alloc) {
@@ -266,6 +285,10 @@ absl::StatusOr<Object> Object::parse(std::string_view json) {
                     rapidjson::GetParseError_En(doc.GetParseError())));
   }
   if (!doc.IsObject()) return absl::InvalidArgumentError("JSON root is not an object");
+  if (const Value* key = duplicate_key(doc)) {
+    return absl::InvalidArgumentError(
+        fmt::format("invalid JSON: duplicate key {:?} in an object", json::as_string_view(*key)));
+  }
   return Object(std::move(st));
 }
 

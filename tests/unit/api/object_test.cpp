@@ -140,6 +140,21 @@ TEST(ObjectTest, WrongTypedFieldsReadAsEmpty) {
   EXPECT_THAT(o->finalizers(), ElementsAre("f1"));
 }
 
+// Found by fuzzing (tests/fuzz/api_json): with a key twice in one object, RapidJSON kept both,
+// reads saw the first, the API server takes the last, and the object did not equal itself.
+TEST(ObjectTest, DuplicateKeysAreRejected) {
+  for (std::string_view text :
+       {R"({"t":"","t":""})", R"({"a":{"x":1,"y":2,"x":3}})", R"({"a":[{"k":1},{"k":1,"k":2}]})"}) {
+    auto o = Object::parse(text);
+    ASSERT_FALSE(o.ok()) << text;
+    EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(o.status().message(), HasSubstr("duplicate key")) << o.status();
+  }
+  auto same_name_apart = Object::parse(R"({"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":1}]})");
+  ASSERT_TRUE(same_name_apart.ok()) << same_name_apart.status();
+  EXPECT_EQ(*same_name_apart, *same_name_apart);
+}
+
 TEST(ObjectTest, ParseErrors) {
   auto bad = Object::parse(R"({"a": )");
   ASSERT_FALSE(bad.ok());

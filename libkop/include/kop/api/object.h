@@ -73,7 +73,8 @@ class Object {
   Object(std::string_view api_version, std::string_view kind);
   explicit Object(const GroupVersionKind& gvk);
 
-  // Parses JSON text. Errors (InvalidArgument) name the byte offset; the root must be an object.
+  // Parses JSON text. Errors (InvalidArgument) name the byte offset; the root must be an object
+  // and no object may hold the same key twice.
   static absl::StatusOr<Object> parse(std::string_view json);
   // Copies an existing value (it must be a JSON object) into a pool of exactly the needed size.
   // As with rapidjson's CopyFrom, strings the source holds by reference (rapidjson::StringRef)
