@@ -31,11 +31,12 @@ struct ReadyEvents {  // the events of the edge being handled (the descriptor's 
   friend type get(ReadyEvents);
 };
 
-}  // namespace
-
+// Inside the unnamed namespace: clang requires an explicit instantiation in the template's own.
 template struct Expose<EpollFd, &ad::epoll_reactor::epoll_fd_>;
 template struct Expose<RegisteredEvents, &DescriptorState::registered_events_>;
 template struct Expose<ReadyEvents, &ad::scheduler_operation::task_result_>;
+
+}  // namespace
 
 void watch_peer_close(ad::reactor& reactor, DescriptorState* state, int fd) {
   if (state == nullptr) return;  // closed: start_op reports bad_descriptor
