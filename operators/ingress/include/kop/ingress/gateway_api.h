@@ -1,0 +1,144 @@
+// kop::ingress::gateway: Gateway API (gateway.networking.k8s.io, standard channel v1.6.1) ->
+// the routing model, one front door per Gateway, and the status every decision implies.
+//
+// translate() is a pure function (no I/O, no clock, no globals), like build_model(): it reads
+// GatewayClasses, Gateways, HTTPRoutes, ReferenceGrants and Namespaces, plus the Services,
+// EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
+//  - front doors: per Gateway and listener port, the virtual hosts (model VirtualHost/Route)
+//    that socket serves; a request on one Gateway's socket never reaches another's routes;
+//  - the clusters those routes forward to (same names and rules as build_model's);
+//  - the status of each GatewayClass whose controllerName is ours, each Gateway of such a
+//    class (conditions, listeners with supportedKinds and attachedRoutes), and each HTTPRoute
+//    parent that is such a Gateway, computed where the decision is taken;
+//  - one Event per refused object or field, naming the object and the field.
+// Objects of other controllers get no status and no Event. What is served and why:
+// docs/gateway-api/design.md and docs/gateway-api/translation.md.
+//
+// Guarantees: the same input in any order gives the same Result (lists sorted); bad input only
+// affects its own listener, route rule or backendRef; conditions carry the object's
+// metadata.generation as observedGeneration.
+// Threading: plain values and pure functions; call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/api/conditions.h"
+#include "kop/ingress/model.h"
+
+namespace kop::ingress::gateway {
+
+inline constexpr std::string_view kGroup = "gateway.networking.k8s.io";
+// GatewayClass.spec.controllerName that selects kop-ingress.
+inline constexpr std::string_view kControllerName = "kop.dev/gateway-controller";
+// The bundle whose API this translator implements (GatewayClass SupportedVersion).
+inline constexpr std::string_view kBundleVersion = "v1.6.1";
+
+// Conditions are api::Condition (kop/api/conditions.h) with last_transition_time left empty:
+// the status writer keeps the stored time of an unchanged condition or stamps a new one.
+using Condition = api::Condition;
+
+struct RouteGroupKind {
+  std::string group;  // gateway.networking.k8s.io
+  std::string kind;   // HTTPRoute, GRPCRoute, TLSRoute
+  auto operator<=>(const RouteGroupKind&) const = default;
+};
+
+struct ClassStatus {
+  std::string name;
+  std::vector<Condition> conditions;  // Accepted, SupportedVersion
+  bool operator==(const ClassStatus&) const = default;
+};
+
+struct ListenerStatus {
+  std::string name;
+  std::vector<RouteGroupKind> supported_kinds;
+  int32_t attached_routes = 0;
+  std::vector<Condition> conditions;  // Accepted, Conflicted, ResolvedRefs, Programmed
+  bool operator==(const ListenerStatus&) const = default;
+};
+
+struct GatewayStatus {
+  ObjectRef gateway;
+  std::vector<std::string> addresses;     // from Options::addresses
+  std::vector<Condition> conditions;      // Accepted, Programmed
+  std::vector<ListenerStatus> listeners;  // in spec order
+  bool operator==(const GatewayStatus&) const = default;
+};
+
+// A route's parentRef as written (defaults filled in: group, kind, namespace of the route).
+struct ParentRef {
+  std::string group;
+  std::string kind;
+  std::string ns;
+  std::string name;
+  std::string section_name;  // "" = unset
+  std::optional<int32_t> port;
+  auto operator<=>(const ParentRef&) const = default;
+};
+
+struct RouteParentStatus {
+  ParentRef parent;
+  std::vector<Condition> conditions;  // Accepted, ResolvedRefs
+  bool operator==(const RouteParentStatus&) const = default;
+};
+
+struct RouteStatus {
+  ObjectRef route;
+  std::vector<RouteParentStatus> parents;  // our parents only, in spec order
+  bool operator==(const RouteStatus&) const = default;
+};
+
+// One socket of one Gateway: every accepted listener of that Gateway on `port`.
+struct FrontDoor {
+  ObjectRef gateway;
+  uint16_t port = 0;
+  std::string protocol;  // "HTTP" or "HTTPS"
+  // Sorted by host; each host's routes in Gateway API precedence order (render keeps it).
+  std::vector<VirtualHost> virtual_hosts;
+  bool operator==(const FrontDoor&) const = default;
+};
+
+struct Snapshot {
+  const ingress::Snapshot* base = nullptr;  // Services, EndpointSlices, Secrets (not owned)
+  std::vector<api::ObjectPtr> gateway_classes;
+  std::vector<api::ObjectPtr> gateways;
+  std::vector<api::ObjectPtr> http_routes;
+  std::vector<api::ObjectPtr> reference_grants;
+  std::vector<api::ObjectPtr> namespaces;  // labels, for allowedRoutes Selector
+};
+
+struct Options {
+  // GatewayClass.spec.controllerName that selects us. Default kop.dev/gateway-controller.
+  std::string controller_name = std::string(kControllerName);
+  // Addresses per Gateway ("ns/name"), as the front-door provisioning assigned them. A Gateway
+  // without one is Programmed=False/AddressNotAssigned. Default: none.
+  std::map<std::string, std::vector<std::string>> addresses;
+};
+
+struct Result {
+  std::vector<FrontDoor> front_doors;           // sorted by gateway, port
+  std::map<std::string, Cluster> clusters;      // by name
+  std::vector<ClassStatus> class_statuses;      // sorted by name
+  std::vector<GatewayStatus> gateway_statuses;  // sorted by gateway
+  std::vector<RouteStatus> route_statuses;      // sorted by route
+  std::vector<Event> events;                    // sorted, no duplicates
+  bool operator==(const Result&) const = default;
+};
+
+Result translate(const Snapshot& snapshot, const Options& options);
+
+// The host a listener hostname ("" = any) and a route hostname ("" = any) both accept, the more
+// specific of the two; "*" when both are empty; nullopt when they share no host. A wildcard
+// "*.example.com" covers one or more labels in front of example.com, not example.com itself.
+// Both lowercase.
+std::optional<std::string> intersect_hostnames(std::string_view listener, std::string_view route);
+
+// Human-readable dump (front doors, statuses, events), for tests and debugging.
+std::string describe(const Result& result);
+
+}  // namespace kop::ingress::gateway

@@ -1,0 +1,199 @@
+// gateway::translate(): runs the translators in order (classes, Gateways, routes) and puts
+// their results together: front doors with their hosts in Gateway API precedence, clusters,
+// sorted statuses and Events.
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "gateway_internal.h"
+#include "text_cat.h"
+
+namespace kop::ingress::gateway {
+namespace internal {
+
+namespace {
+const ingress::Snapshot& empty_base() {
+  static const ingress::Snapshot empty;
+  return empty;
+}
+
+// Gateway API precedence within one host: Exact paths, then regular expressions, then the
+// longest prefix; then more header matches; then the oldest route (then namespace/name); then
+// rule and match order.
+int path_rank(const PathRule& p) {
+  switch (p.kind) {
+    case PathKind::kExact:
+      return 0;
+    case PathKind::kRegex:
+      return 1;
+    default:
+      return 2;
+  }
+}
+bool precedes(const Placement& a, const Placement& b) {
+  if (path_rank(a.route.path) != path_rank(b.route.path))
+    return path_rank(a.route.path) < path_rank(b.route.path);
+  if (a.route.path.kind == PathKind::kPrefix &&
+      a.route.path.value.size() != b.route.path.value.size())
+    return a.route.path.value.size() > b.route.path.value.size();
+  if (a.route.headers.size() != b.route.headers.size())
+    return a.route.headers.size() > b.route.headers.size();
+  if (a.age < b.age || b.age < a.age) return a.age < b.age;
+  if (a.rule != b.rule) return a.rule < b.rule;
+  return a.match < b.match;
+}
+}  // namespace
+
+Condition condition(std::string_view type, std::string_view status, std::string_view reason,
+                    std::string message, int64_t generation) {
+  Condition c;
+  c.type = std::string(type);
+  c.status = std::string(status);
+  c.reason = std::string(reason);
+  c.message = std::move(message);
+  c.observed_generation = generation;
+  return c;
+}
+
+Translation::Translation(const Snapshot& s, const Options& o)
+    : snapshot(s), options(o), builder(s.base ? *s.base : empty_base(), ingress_options) {}
+
+Gateway* Translation::find_gateway(std::string_view ns, std::string_view name) {
+  for (Gateway& g : gateways)
+    if (g.ref.ns == ns && g.ref.name == name) return &g;
+  return nullptr;
+}
+
+api::StringMap Translation::namespace_labels(std::string_view name) const {
+  for (const auto& n : snapshot.namespaces)
+    if (n->name() == name) return n->labels();
+  return {};
+}
+
+void assemble(Translation& t) {
+  // One front door per (Gateway, port) with a served listener, even before a route attaches.
+  std::map<std::pair<size_t, int64_t>, FrontDoor> doors;
+  for (size_t g = 0; g < t.gateways.size(); ++g) {
+    for (const Listener& l : t.gateways[g].listeners) {
+      if (!l.usable) continue;
+      FrontDoor& d = doors[{g, l.port}];
+      d.gateway = t.gateways[g].ref;
+      d.port = uint16_t(l.port);
+      d.protocol = l.protocol;
+    }
+  }
+  std::stable_sort(t.placements.begin(), t.placements.end(), precedes);
+  std::map<std::pair<size_t, int64_t>, std::map<std::string, VirtualHost>> hosts;
+  for (Placement& p : t.placements) {
+    VirtualHost& vh = hosts[{p.gateway, p.port}][p.host];
+    if (vh.host.empty()) {
+      vh.host = p.host;
+      vh.tls = t.gateways[p.gateway].listeners[p.listener].tls;
+    }
+    // A match already served on this host by a route that precedes it is never reached.
+    bool shadowed = std::any_of(vh.routes.begin(), vh.routes.end(), [&](const Route& r) {
+      return r.path == p.route.path && r.headers == p.route.headers;
+    });
+    if (!shadowed) vh.routes.push_back(std::move(p.route));
+  }
+  for (auto& [key, by_host] : hosts) {
+    FrontDoor& d = doors[key];
+    for (auto& [host, vh] : by_host) d.virtual_hosts.push_back(std::move(vh));
+  }
+  for (auto& [key, d] : doors) t.result.front_doors.push_back(std::move(d));
+  for (Gateway& g : t.gateways) t.result.gateway_statuses.push_back(std::move(g.status));
+  t.result.clusters = std::move(t.builder.clusters);
+  t.result.events = std::move(t.builder.events);
+  std::sort(t.result.class_statuses.begin(), t.result.class_statuses.end(),
+            [](const ClassStatus& a, const ClassStatus& b) { return a.name < b.name; });
+  std::sort(t.result.route_statuses.begin(), t.result.route_statuses.end(),
+            [](const RouteStatus& a, const RouteStatus& b) { return a.route < b.route; });
+  std::sort(t.result.events.begin(), t.result.events.end());
+  t.result.events.erase(std::unique(t.result.events.begin(), t.result.events.end()),
+                        t.result.events.end());
+}
+
+}  // namespace internal
+
+Result translate(const Snapshot& snapshot, const Options& options) {
+  internal::Translation t(snapshot, options);
+  internal::translate_classes(t);
+  internal::translate_gateways(t);
+  internal::translate_http_routes(t);
+  internal::assemble(t);
+  return std::move(t.result);
+}
+
+namespace {
+void conditions_to(std::ostream& os, const std::vector<Condition>& cs, const char* indent) {
+  for (const Condition& c : cs) {
+    os << indent << c.type << "=" << c.status << " " << c.reason
+       << " gen=" << c.observed_generation;
+    if (!c.message.empty()) os << " \"" << c.message << "\"";
+    os << "\n";
+  }
+}
+}  // namespace
+
+std::string describe(const Result& r) {
+  std::ostringstream os;
+  for (const FrontDoor& d : r.front_doors) {
+    os << "front door " << d.gateway.key() << " :" << d.port << " " << d.protocol << "\n";
+    for (const VirtualHost& vh : d.virtual_hosts) {
+      os << "  host " << vh.host;
+      if (vh.tls) os << " tls=" << vh.tls->secret.key();
+      os << "\n";
+      for (const Route& rt : vh.routes) {
+        static const char* kinds[] = {"exact", "prefix", "string-prefix", "regex"};
+        os << "    " << kinds[int(rt.path.kind)] << " " << rt.path.value;
+        for (const HeaderCondition& h : rt.headers) os << " [" << h.name << "=" << h.value << "]";
+        if (rt.action == RouteAction::kUnavailable) {
+          os << " -> unavailable";
+        } else {
+          os << " ->";
+          for (const WeightedCluster& c : rt.clusters) os << " " << c.cluster << "*" << c.weight;
+        }
+        if (rt.prefix_rewrite) os << " rewrite=" << *rt.prefix_rewrite;
+        if (rt.timeout) os << " timeout=" << rt.timeout->count() << "ms";
+        if (rt.per_try_timeout) os << " backend-timeout=" << rt.per_try_timeout->count() << "ms";
+        for (const Header& h : rt.request_headers.set)
+          os << " req-set " << h.name << "=" << h.value;
+        for (const std::string& h : rt.request_headers.remove) os << " req-remove " << h;
+        for (const Header& h : rt.response_headers.set)
+          os << " resp-set " << h.name << "=" << h.value;
+        for (const std::string& h : rt.response_headers.remove) os << " resp-remove " << h;
+        os << "  (" << rt.source.key() << " " << rt.field << ")\n";
+      }
+    }
+  }
+  for (const ClassStatus& c : r.class_statuses) {
+    os << "GatewayClass " << c.name << "\n";
+    conditions_to(os, c.conditions, "  ");
+  }
+  for (const GatewayStatus& g : r.gateway_statuses) {
+    os << "Gateway " << g.gateway.key();
+    for (const std::string& a : g.addresses) os << " address=" << a;
+    os << "\n";
+    conditions_to(os, g.conditions, "  ");
+    for (const ListenerStatus& l : g.listeners) {
+      os << "  listener " << l.name << " attachedRoutes=" << l.attached_routes << " kinds=";
+      for (const RouteGroupKind& k : l.supported_kinds) os << k.kind << ",";
+      os << "\n";
+      conditions_to(os, l.conditions, "    ");
+    }
+  }
+  for (const RouteStatus& rs : r.route_statuses) {
+    os << "HTTPRoute " << rs.route.key() << "\n";
+    for (const RouteParentStatus& p : rs.parents) {
+      os << "  parent " << p.parent.ns << "/" << p.parent.name;
+      if (!p.parent.section_name.empty()) os << " section=" << p.parent.section_name;
+      if (p.parent.port) os << " port=" << *p.parent.port;
+      os << "\n";
+      conditions_to(os, p.conditions, "    ");
+    }
+  }
+  for (const Event& e : r.events) os << "event " << e.reason << " " << e.message << "\n";
+  return os.str();
+}
+
+}  // namespace kop::ingress::gateway

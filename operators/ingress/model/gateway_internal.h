@@ -1,0 +1,93 @@
+// Internal to the model: the state one gateway::translate() call shares between the
+// GatewayClass, Gateway and HTTPRoute translators (gateway_class.cpp, gateway_listeners.cpp,
+// http_route.cpp, gateway_assemble.cpp), and the ReferenceGrant and hostname rules they use.
+// Threading: one Translation per translate() call, used by that call only.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "builder.h"
+#include "kop/api/labels.h"
+#include "kop/ingress/gateway_api.h"
+
+namespace kop::ingress::gateway::internal {
+
+using ingress::internal::Age;
+using ingress::internal::Builder;
+
+inline constexpr std::string_view kTrue = "True";
+inline constexpr std::string_view kFalse = "False";
+
+Condition condition(std::string_view type, std::string_view status, std::string_view reason,
+                    std::string message, int64_t generation);
+
+// One listener of one of our Gateways, after its own checks and the conflict checks.
+struct Listener {
+  std::string name;
+  int64_t port = 0;
+  std::string protocol;
+  std::string hostname;  // lowercase; "" = every host
+  bool usable = false;   // accepted and not conflicted: routes may attach, it is served
+  std::vector<RouteGroupKind> kinds;                            // route kinds that may attach
+  std::string from = "Same";                                    // allowedRoutes.namespaces.from
+  api::LabelSelector selector = api::LabelSelector::nothing();  // with from Selector
+  std::optional<Tls> tls;                                       // HTTPS: the certificate
+  size_t status = 0;  // index into the Gateway's status.listeners
+};
+
+struct Gateway {
+  const api::Object* object = nullptr;
+  ObjectRef ref;
+  Age age;
+  bool accepted = false;
+  std::vector<Listener> listeners;
+  GatewayStatus status;
+};
+
+// One route rule's match, placed on one front door's host.
+struct Placement {
+  size_t gateway = 0;   // index into Translation::gateways
+  size_t listener = 0;  // index into that Gateway's listeners (its certificate)
+  int64_t port = 0;
+  std::string host;  // "*" = every host
+  Route route;
+  Age age;  // of the route, for precedence
+  int rule = 0;
+  int match = 0;
+};
+
+struct Translation {
+  Translation(const Snapshot& snapshot, const Options& options);
+
+  const Snapshot& snapshot;
+  const Options& options;
+  ingress::Options ingress_options;  // unused by the Builder's services we call
+  Builder builder;
+  std::set<std::string, std::less<>> classes;  // our accepted GatewayClasses
+  std::vector<Gateway> gateways;               // ours, sorted by ref
+  std::vector<Placement> placements;
+  Result result;
+
+  Gateway* find_gateway(std::string_view ns, std::string_view name);
+  // Labels of Namespace `name` (empty when unknown).
+  api::StringMap namespace_labels(std::string_view name) const;
+};
+
+void translate_classes(Translation& t);
+void translate_gateways(Translation& t);
+void translate_http_routes(Translation& t);
+// Front doors from the placements (Gateway API precedence), clusters, sorted statuses, events.
+void assemble(Translation& t);
+
+// Whether a ReferenceGrant in `to_ns` lets objects of `from_kind` (group
+// gateway.networking.k8s.io) in `from_ns` refer to `to_kind` (group `to_group`) `to_name`.
+bool reference_permitted(const Snapshot& snapshot, std::string_view from_kind,
+                         std::string_view from_ns, std::string_view to_group,
+                         std::string_view to_kind, std::string_view to_ns,
+                         std::string_view to_name);
+
+}  // namespace kop::ingress::gateway::internal

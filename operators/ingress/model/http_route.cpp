@@ -1,0 +1,368 @@
+// HTTPRoute: each parentRef resolved against our Gateways' listeners (sectionName, port,
+// allowedRoutes, hostname intersection), each rule turned into model Routes, and the status
+// per parent that those decisions give.
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "gateway_internal.h"
+#include "text_cat.h"
+
+namespace kop::ingress::gateway::internal {
+
+using ingress::internal::age_of;
+using ingress::internal::BackendSpec;
+using ingress::internal::cat;
+using ingress::internal::int_of;
+using ingress::internal::items_of;
+using ingress::internal::member;
+using ingress::internal::parse_duration;
+using ingress::internal::str_of;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return out;
+}
+
+// A rule as the model can serve it, or why it cannot be.
+struct Rule {
+  std::vector<Route> routes;  // one per match
+  std::string unsupported;    // field and reason when the rule cannot be served
+  std::string refs_reason;    // first backendRef problem (ResolvedRefs=False), "" = none
+  std::string refs_message;
+};
+
+std::string header_policy(const rapidjson::Value* mod, const std::string& field,
+                          HeaderPolicy& policy) {
+  if (!items_of(mod, "add").empty())
+    return cat(field, ".add: adding a header value is not supported yet");
+  for (const rapidjson::Value* h : items_of(mod, "set"))
+    policy.set.push_back(Header{lower(str_of(h, "name")), std::string(str_of(h, "value"))});
+  for (const rapidjson::Value* h : items_of(mod, "remove")) {
+    if (h->IsString()) policy.remove.push_back(lower({h->GetString(), h->GetStringLength()}));
+  }
+  return "";
+}
+
+// Filters the model can express today, applied to `r`; else the unsupported field.
+std::string apply_filters(const rapidjson::Value* rule, const std::string& field, Route& r) {
+  size_t i = 0;
+  for (const rapidjson::Value* f : items_of(rule, "filters")) {
+    std::string ff = cat(field, ".filters[", i++, "]");
+    std::string_view type = str_of(f, "type");
+    std::string err;
+    if (type == "RequestHeaderModifier") {
+      err = header_policy(member(f, "requestHeaderModifier"), ff + ".requestHeaderModifier",
+                          r.request_headers);
+    } else if (type == "ResponseHeaderModifier") {
+      err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
+                          r.response_headers);
+    } else if (type == "URLRewrite") {
+      const rapidjson::Value* rw = member(f, "urlRewrite");
+      const rapidjson::Value* path = member(rw, "path");
+      if (member(rw, "hostname") != nullptr) {
+        err = ff + ".urlRewrite.hostname: rewriting the host is not supported yet";
+      } else if (path != nullptr && str_of(path, "type") == "ReplacePrefixMatch" &&
+                 r.path.kind == PathKind::kPrefix) {
+        r.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
+        if (r.prefix_rewrite->empty()) r.prefix_rewrite = "/";
+      } else if (path != nullptr) {
+        err = cat(ff, ".urlRewrite.path: ", str_of(path, "type"),
+                  " is not supported yet (ReplacePrefixMatch on a PathPrefix match is)");
+      }
+    } else {
+      err = cat(ff, ".type: ", type, " is not supported yet");
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+// The path and header conditions of one match; else the unsupported field.
+std::string apply_match(const rapidjson::Value* m, const std::string& field, Route& r) {
+  if (member(m, "method") != nullptr)
+    return field + ".method: method matching is not supported yet";
+  if (!items_of(m, "queryParams").empty())
+    return field + ".queryParams: query parameter matching is not supported yet";
+  if (const rapidjson::Value* p = member(m, "path")) {
+    std::string_view type = member(p, "type") ? str_of(p, "type") : "PathPrefix";
+    std::string value(member(p, "value") ? str_of(p, "value") : "/");
+    if (value.empty() || value[0] != '/') return field + ".path.value: must start with '/'";
+    if (type == "Exact") {
+      r.path = PathRule{PathKind::kExact, value};
+    } else if (type == "PathPrefix") {
+      while (value.size() > 1 && value.back() == '/') value.pop_back();
+      r.path = PathRule{PathKind::kPrefix, value};
+    } else if (type == "RegularExpression") {
+      RE2 re(value, RE2::Quiet);
+      if (!re.ok()) return cat(field, ".path.value: invalid regular expression: ", re.error());
+      r.path = PathRule{PathKind::kRegex, value};
+    } else {
+      return cat(field, ".path.type: \"", type, "\" is not supported");
+    }
+  }
+  size_t i = 0;
+  for (const rapidjson::Value* h : items_of(m, "headers")) {
+    std::string_view type = member(h, "type") ? str_of(h, "type") : "Exact";
+    if (type != "Exact")
+      return cat(field, ".headers[", i, "].type: ", type, " is not supported yet");
+    std::string name = lower(str_of(h, "name"));
+    // The spec: of several matches on one header name, only the first counts.
+    if (std::none_of(r.headers.begin(), r.headers.end(),
+                     [&](const HeaderCondition& c) { return c.name == name; }))
+      r.headers.push_back(HeaderCondition{name, HeaderOp::kExact, std::string(str_of(h, "value"))});
+    ++i;
+  }
+  std::sort(r.headers.begin(), r.headers.end());
+  return "";
+}
+
+void backends(Translation& t, const api::Object& route, const ObjectRef& src,
+              const rapidjson::Value* rule, const std::string& field, Rule& out,
+              std::vector<WeightedCluster>& clusters) {
+  size_t i = 0;
+  auto problem = [&](std::string reason, std::string message) {
+    t.builder.event(src, reason, cat(field, ".backendRefs[", i, "]"), message);
+    if (out.refs_reason.empty()) {
+      out.refs_reason = std::move(reason);
+      out.refs_message = cat(field, ".backendRefs[", i, "]: ", message);
+    }
+  };
+  for (const rapidjson::Value* ref : items_of(rule, "backendRefs")) {
+    std::string_view group = str_of(ref, "group");
+    std::string_view kind = member(ref, "kind") ? str_of(ref, "kind") : "Service";
+    std::string ns(member(ref, "namespace") ? str_of(ref, "namespace") : route.ns());
+    std::string name(str_of(ref, "name"));
+    int64_t weight = int_of(ref, "weight").value_or(1);
+    if (!items_of(ref, "filters").empty()) {
+      out.unsupported = cat(field, ".backendRefs[", i, "].filters: not supported yet");
+    } else if (!group.empty() || kind != "Service") {
+      problem("InvalidKind",
+              cat(group.empty() ? "core" : group, "/", kind, " is not a supported backend kind"));
+    } else if (ns != route.ns() &&
+               !reference_permitted(t.snapshot, "HTTPRoute", route.ns(), "", "Service", ns, name)) {
+      problem("RefNotPermitted", cat("Service \"", ns, "/", name,
+                                     "\" is in another namespace and no ReferenceGrant allows it"));
+    } else if (!int_of(ref, "port")) {
+      problem("BackendNotFound", "port is required for a Service");
+    } else {
+      BackendSpec spec;
+      spec.ns = ns;
+      spec.service = name;
+      spec.port_number = int_of(ref, "port");
+      auto cluster = t.builder.resolve_backend(src, cat(field, ".backendRefs[", i, "]"), spec);
+      if (!cluster) {
+        if (out.refs_reason.empty()) {
+          out.refs_reason = "BackendNotFound";
+          out.refs_message = cat(field, ".backendRefs[", i, "]: Service \"", ns, "/", name,
+                                 "\" or its port ", *spec.port_number, " not found");
+        }
+      } else if (weight > 0) {
+        clusters.push_back(WeightedCluster{*cluster, uint32_t(weight)});
+      }
+    }
+    ++i;
+  }
+}
+
+Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
+                    const rapidjson::Value* rule, size_t index) {
+  Rule out;
+  std::string field = cat("spec.rules[", index, "]");
+  Route base;
+  base.source = src;
+  if (const rapidjson::Value* to = member(rule, "timeouts")) {
+    if (std::string_view d = str_of(to, "request"); !d.empty()) {
+      if (auto ms = parse_duration(d))
+        base.timeout = *ms;
+      else
+        out.unsupported = cat(field, ".timeouts.request: invalid duration \"", d, "\"");
+    }
+    if (std::string_view d = str_of(to, "backendRequest"); !d.empty()) {
+      if (auto ms = parse_duration(d))
+        base.per_try_timeout = *ms;
+      else
+        out.unsupported = cat(field, ".timeouts.backendRequest: invalid duration \"", d, "\"");
+    }
+  }
+  std::vector<WeightedCluster> clusters;
+  backends(t, route, src, rule, field, out, clusters);
+  if (clusters.empty()) {
+    base.action = RouteAction::kUnavailable;
+  } else {
+    base.clusters = std::move(clusters);
+  }
+  std::vector<const rapidjson::Value*> matches = items_of(rule, "matches");
+  rapidjson::Value empty(rapidjson::kObjectType);
+  if (matches.empty()) matches.push_back(&empty);  // no match = every path
+  for (size_t m = 0; m < matches.size() && out.unsupported.empty(); ++m) {
+    Route r = base;
+    r.field = matches[m] == &empty ? field : cat(field, ".matches[", m, "]");
+    std::string err = apply_match(matches[m], r.field, r);
+    if (err.empty()) err = apply_filters(rule, field, r);
+    if (!err.empty()) {
+      out.unsupported = err;
+      break;
+    }
+    out.routes.push_back(std::move(r));
+  }
+  if (!out.unsupported.empty()) {
+    out.routes.clear();
+    // out.unsupported is "field: why"; the Event names both apart.
+    size_t colon = out.unsupported.find(": ");
+    t.builder.event(src, "UnsupportedValue", out.unsupported.substr(0, colon),
+                    out.unsupported.substr(colon + 2));
+  }
+  return out;
+}
+
+// Which of `gw`'s listeners `ref` selects and admits; sets `status` when none does.
+std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const ParentRef& ref,
+                               const api::Object& route, const std::vector<std::string>& hosts,
+                               std::string& reason, std::string& message) {
+  std::vector<size_t> selected, allowed, out;
+  for (size_t i = 0; i < gw.listeners.size(); ++i) {
+    const Listener& l = gw.listeners[i];
+    if (!ref.section_name.empty() && l.name != ref.section_name) continue;
+    if (ref.port && l.port != *ref.port) continue;
+    if (l.usable) selected.push_back(i);
+  }
+  if (selected.empty()) {
+    reason = "NoMatchingParent";
+    message = "no served listener matches sectionName/port";
+    return out;
+  }
+  RouteGroupKind kind{std::string(kGroup), "HTTPRoute"};
+  for (size_t i : selected) {
+    const Listener& l = gw.listeners[i];
+    if (std::find(l.kinds.begin(), l.kinds.end(), kind) == l.kinds.end()) continue;
+    bool ns_ok = l.from == "All" || (l.from == "Same" && route.ns() == gw.ref.ns) ||
+                 (l.from == "Selector" && l.selector.matches(t.namespace_labels(route.ns())));
+    if (ns_ok) allowed.push_back(i);
+  }
+  if (allowed.empty()) {
+    reason = "NotAllowedByListeners";
+    message = "the listeners' allowedRoutes do not admit this route";
+    return out;
+  }
+  for (size_t i : allowed) {
+    bool any = hosts.empty();
+    for (const std::string& h : hosts)
+      if (intersect_hostnames(gw.listeners[i].hostname, h)) any = true;
+    if (any) out.push_back(i);
+  }
+  if (out.empty()) {
+    reason = "NoMatchingListenerHostname";
+    message = "no listener hostname intersects spec.hostnames";
+  }
+  return out;
+}
+
+}  // namespace
+
+void translate_http_routes(Translation& t) {
+  for (const auto& ptr : t.snapshot.http_routes) {
+    const api::Object& route = *ptr;
+    if (route.is_being_deleted()) continue;
+    ObjectRef src{"HTTPRoute", std::string(route.ns()), std::string(route.name())};
+    int64_t gen = route.generation();
+    Age age = age_of(route, "HTTPRoute");
+
+    // Our parents first: a route that names none of our Gateways is not ours to touch.
+    std::vector<std::pair<ParentRef, Gateway*>> parents;
+    for (const rapidjson::Value* p : items_of(route.spec(), "parentRefs")) {
+      ParentRef ref;
+      ref.group = member(p, "group") ? std::string(str_of(p, "group")) : std::string(kGroup);
+      ref.kind = member(p, "kind") ? std::string(str_of(p, "kind")) : "Gateway";
+      ref.ns = member(p, "namespace") ? std::string(str_of(p, "namespace")) : src.ns;
+      ref.name = std::string(str_of(p, "name"));
+      ref.section_name = std::string(str_of(p, "sectionName"));
+      if (auto port = int_of(p, "port")) ref.port = int32_t(*port);
+      if (ref.group != kGroup || ref.kind != "Gateway") continue;
+      if (Gateway* gw = t.find_gateway(ref.ns, ref.name)) parents.emplace_back(ref, gw);
+    }
+    if (parents.empty()) continue;
+
+    std::vector<std::string> hosts;
+    for (const rapidjson::Value* h : items_of(route.spec(), "hostnames"))
+      if (h->IsString()) hosts.push_back(lower({h->GetString(), h->GetStringLength()}));
+
+    std::vector<Rule> rules;
+    size_t served = 0, dropped = 0;
+    std::string refs_reason, refs_message, unsupported;
+    for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
+      rules.push_back(translate_rule(t, route, src, rule, rules.size()));
+      const Rule& r = rules.back();
+      if (r.unsupported.empty()) {
+        ++served;
+      } else {
+        ++dropped;
+        if (unsupported.empty()) unsupported = r.unsupported;
+      }
+      if (refs_reason.empty() && !r.refs_reason.empty()) {
+        refs_reason = r.refs_reason;
+        refs_message = r.refs_message;
+      }
+    }
+
+    RouteStatus st;
+    st.route = src;
+    for (auto& [ref, gw] : parents) {
+      RouteParentStatus ps;
+      ps.parent = ref;
+      std::string reason, message;
+      std::vector<size_t> listeners = gw->accepted
+                                          ? attachable(t, *gw, ref, route, hosts, reason, message)
+                                          : std::vector<size_t>{};
+      if (!gw->accepted) {
+        reason = "NoMatchingParent";
+        message = "the Gateway is not accepted";
+      }
+      if (listeners.empty()) {
+        ps.conditions.push_back(condition("Accepted", kFalse, reason, message, gen));
+        t.builder.event(src, reason, "spec.parentRefs", cat(gw->ref.key(), ": ", message));
+      } else if (served == 0 && dropped > 0) {
+        ps.conditions.push_back(
+            condition("Accepted", kFalse, "UnsupportedValue", unsupported, gen));
+      } else {
+        ps.conditions.push_back(condition("Accepted", kTrue, "Accepted", "", gen));
+        if (dropped > 0)
+          ps.conditions.push_back(condition("PartiallyInvalid", kTrue, "UnsupportedValue",
+                                            cat(dropped, " rule(s) not served: ", unsupported),
+                                            gen));
+      }
+      ps.conditions.push_back(
+          refs_reason.empty() ? condition("ResolvedRefs", kTrue, "ResolvedRefs", "", gen)
+                              : condition("ResolvedRefs", kFalse, refs_reason, refs_message, gen));
+      st.parents.push_back(std::move(ps));
+
+      size_t gi = size_t(gw - t.gateways.data());
+      for (size_t li : listeners) {
+        Listener& l = gw->listeners[li];
+        gw->status.listeners[l.status].attached_routes++;
+        std::vector<std::string> served_hosts;
+        if (hosts.empty()) {
+          served_hosts.push_back(l.hostname.empty() ? "*" : l.hostname);
+        } else {
+          for (const std::string& h : hosts)
+            if (auto i = intersect_hostnames(l.hostname, h)) served_hosts.push_back(*i);
+        }
+        for (const std::string& host : served_hosts) {
+          for (size_t ri = 0; ri < rules.size(); ++ri) {
+            for (size_t mi = 0; mi < rules[ri].routes.size(); ++mi) {
+              t.placements.push_back(
+                  Placement{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)});
+            }
+          }
+        }
+      }
+    }
+    t.result.route_statuses.push_back(std::move(st));
+  }
+}
+
+}  // namespace kop::ingress::gateway::internal

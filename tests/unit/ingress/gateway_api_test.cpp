@@ -1,0 +1,454 @@
+// Gateway API translation (kop/ingress/gateway_api.h): GatewayClass acceptance, Gateway
+// listeners (protocols, TLS, allowedRoutes, conflicts), one front door per Gateway, HTTPRoute
+// attachment (sectionName, port, namespaces, hostnames), rules into model routes with the
+// spec's precedence, and the status each decision sets.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "kop/ingress/gateway_api.h"
+#include "test_util.h"
+
+namespace kop::ingress::gateway {
+namespace {
+
+using testing::parse_objects;
+using testing::service_yaml;
+using testing::snapshot_of;
+using testing::tls_secret_yaml;
+
+// Everything translate() reads, from one YAML stream.
+struct Input {
+  ingress::Snapshot base;
+  Snapshot snap;
+};
+
+std::unique_ptr<Input> input(const std::string& yaml) {
+  auto in = std::make_unique<Input>();
+  in->base = snapshot_of(yaml);
+  in->snap.base = &in->base;
+  for (auto& o : parse_objects(yaml)) {
+    std::string_view k = o->kind();
+    if (k == "GatewayClass") in->snap.gateway_classes.push_back(o);
+    if (k == "Gateway") in->snap.gateways.push_back(o);
+    if (k == "HTTPRoute") in->snap.http_routes.push_back(o);
+    if (k == "ReferenceGrant") in->snap.reference_grants.push_back(o);
+    if (k == "Namespace") in->snap.namespaces.push_back(o);
+  }
+  return in;
+}
+
+Result run(const std::string& yaml, const Options& options = {}) {
+  auto in = input(yaml);
+  return translate(in->snap, options);
+}
+
+const char* kClass = R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kop, generation: 1}
+spec: {controllerName: kop.dev/gateway-controller}
+)";
+
+std::string gateway(std::string_view ns, std::string_view name, std::string_view listeners) {
+  return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " +
+         std::string(name) + ", namespace: " + std::string(ns) +
+         ", generation: 2}\nspec:\n  gatewayClassName: kop\n  listeners:\n" +
+         std::string(listeners);
+}
+
+std::string route(std::string_view ns, std::string_view name, std::string_view spec,
+                  std::string_view created = "2026-01-01T00:00:00Z") {
+  return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: " +
+         std::string(name) + ", namespace: " + std::string(ns) +
+         ", generation: 3, creationTimestamp: \"" + std::string(created) + "\"}\nspec:\n" +
+         std::string(spec);
+}
+
+const Condition* find(const std::vector<Condition>& cs, std::string_view type) {
+  for (const Condition& c : cs)
+    if (c.type == type) return &c;
+  return nullptr;
+}
+
+// "Status Reason" of condition `type`, or "absent".
+std::string cond(const std::vector<Condition>& cs, std::string_view type) {
+  const Condition* c = find(cs, type);
+  return c ? c->status + " " + c->reason : "absent";
+}
+
+const GatewayStatus& gw_status(const Result& r, std::string_view name) {
+  for (const GatewayStatus& g : r.gateway_statuses)
+    if (g.gateway.name == name) return g;
+  ADD_FAILURE() << "no status for Gateway " << name << "\n" << describe(r);
+  static GatewayStatus none;
+  return none;
+}
+
+const ListenerStatus& listener(const Result& r, std::string_view gw, std::string_view name) {
+  for (const ListenerStatus& l : gw_status(r, gw).listeners)
+    if (l.name == name) return l;
+  ADD_FAILURE() << "no listener " << name << "\n" << describe(r);
+  static ListenerStatus none;
+  return none;
+}
+
+const RouteParentStatus& parent(const Result& r, std::string_view route_name, size_t i = 0) {
+  for (const RouteStatus& s : r.route_statuses)
+    if (s.route.name == route_name && i < s.parents.size()) return s.parents[i];
+  ADD_FAILURE() << "no parent " << i << " for HTTPRoute " << route_name << "\n" << describe(r);
+  static RouteParentStatus none;
+  return none;
+}
+
+TEST(GatewayClass, OursAcceptedOthersUntouchedParametersRefInvalid) {
+  Result r = run(std::string(kClass) + R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: theirs}
+spec: {controllerName: example.com/other}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: with-params, generation: 4}
+spec:
+  controllerName: kop.dev/gateway-controller
+  parametersRef: {group: example.com, kind: Config, name: tuned}
+)" + gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                 R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: on-params, namespace: infra}
+spec:
+  gatewayClassName: with-params
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+)");
+  ASSERT_EQ(r.class_statuses.size(), 2u) << describe(r);
+  EXPECT_EQ(r.class_statuses[0].name, "kop");
+  EXPECT_EQ(cond(r.class_statuses[0].conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(r.class_statuses[0].conditions, "SupportedVersion"), "True SupportedVersion");
+  EXPECT_EQ(find(r.class_statuses[0].conditions, "Accepted")->observed_generation, 1);
+  EXPECT_EQ(r.class_statuses[1].name, "with-params");
+  EXPECT_EQ(cond(r.class_statuses[1].conditions, "Accepted"), "False InvalidParameters");
+  EXPECT_EQ(find(r.class_statuses[1].conditions, "Accepted")->observed_generation, 4);
+  // Only the Gateway of the accepted class is ours.
+  ASSERT_EQ(r.gateway_statuses.size(), 1u) << describe(r);
+  EXPECT_EQ(r.gateway_statuses[0].gateway.name, "gw");
+}
+
+TEST(Gateway, TwoGatewaysOnPort80AreSeparateFrontDoors) {
+  Result r = run(std::string(kClass) +
+                     gateway("infra", "one", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                     gateway("infra", "two", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                     service_yaml("infra", "v1", 1, 1) + service_yaml("infra", "v2", 1, 2) +
+                     route("infra", "to-one",
+                           "  parentRefs: [{name: one}]\n"
+                           "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n") +
+                     route("infra", "to-two",
+                           "  parentRefs: [{name: two}]\n"
+                           "  rules: [{backendRefs: [{name: v2, port: 80}]}]\n"),
+                 Options{.addresses = {{"infra/one", {"127.0.1.1"}}}});
+  EXPECT_EQ(describe(r).substr(0, describe(r).find("GatewayClass")),
+            "front door infra/one :80 HTTP\n"
+            "  host *\n"
+            "    prefix / -> infra/v1/80*1  (infra/to-one spec.rules[0])\n"
+            "front door infra/two :80 HTTP\n"
+            "  host *\n"
+            "    prefix / -> infra/v2/80*1  (infra/to-two spec.rules[0])\n");
+  EXPECT_EQ(cond(gw_status(r, "one").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(gw_status(r, "one").conditions, "Programmed"), "True Programmed");
+  EXPECT_EQ(gw_status(r, "one").addresses, std::vector<std::string>{"127.0.1.1"});
+  EXPECT_EQ(cond(gw_status(r, "two").conditions, "Programmed"), "False AddressNotAssigned");
+  EXPECT_EQ(listener(r, "one", "http").attached_routes, 1);
+  EXPECT_EQ(cond(listener(r, "one", "http").conditions, "Programmed"), "True Programmed");
+  EXPECT_EQ(cond(parent(r, "to-one").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "to-one").conditions, "ResolvedRefs"), "True ResolvedRefs");
+  EXPECT_EQ(find(parent(r, "to-one").conditions, "Accepted")->observed_generation, 3);
+  EXPECT_EQ(r.clusters.size(), 2u);
+}
+
+TEST(Gateway, ListenerProtocolsKindsAndConflicts) {
+  Result r = run(std::string(kClass) +
+                 gateway("infra", "mixed",
+                         "  - {name: http, port: 80, protocol: HTTP}\n"
+                         "  - {name: odd, port: 1111, protocol: INVALID}\n"
+                         "  - name: kinds\n    port: 81\n    protocol: HTTP\n"
+                         "    allowedRoutes: {kinds: [{kind: HTTPRoute}, {kind: TCPRoute}]}\n"
+                         "  - name: nokinds\n    port: 82\n    protocol: HTTP\n"
+                         "    allowedRoutes: {kinds: [{kind: UDPRoute}]}\n"
+                         "  - {name: dup-a, port: 83, protocol: HTTP, hostname: a.example.com}\n"
+                         "  - {name: dup-b, port: 83, protocol: HTTP, hostname: A.example.com}\n"
+                         "  - {name: plain, port: 84, protocol: HTTP}\n"
+                         "  - name: secure\n    port: 84\n    protocol: HTTPS\n"
+                         "    tls: {certificateRefs: [{name: cert}]}\n") +
+                 gateway("infra", "only-bad", "  - {name: odd, port: 1111, protocol: UDP}\n") +
+                 tls_secret_yaml("infra", "cert", "example"));
+  EXPECT_EQ(cond(listener(r, "mixed", "http").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(listener(r, "mixed", "http").supported_kinds,
+            (std::vector<RouteGroupKind>{{"gateway.networking.k8s.io", "HTTPRoute"}}));
+  EXPECT_EQ(cond(listener(r, "mixed", "odd").conditions, "Accepted"), "False UnsupportedProtocol");
+  EXPECT_TRUE(listener(r, "mixed", "odd").supported_kinds.empty());
+  EXPECT_EQ(cond(listener(r, "mixed", "kinds").conditions, "ResolvedRefs"),
+            "False InvalidRouteKinds");
+  EXPECT_EQ(listener(r, "mixed", "kinds").supported_kinds.size(), 1u);
+  EXPECT_EQ(cond(listener(r, "mixed", "nokinds").conditions, "ResolvedRefs"),
+            "False InvalidRouteKinds");
+  EXPECT_TRUE(listener(r, "mixed", "nokinds").supported_kinds.empty());
+  EXPECT_EQ(cond(listener(r, "mixed", "dup-a").conditions, "Conflicted"), "True HostnameConflict");
+  EXPECT_EQ(cond(listener(r, "mixed", "dup-b").conditions, "Conflicted"), "True HostnameConflict");
+  EXPECT_EQ(cond(listener(r, "mixed", "dup-b").conditions, "Programmed"), "False Invalid");
+  EXPECT_EQ(cond(listener(r, "mixed", "plain").conditions, "Conflicted"), "True ProtocolConflict");
+  EXPECT_EQ(cond(listener(r, "mixed", "secure").conditions, "Conflicted"), "True ProtocolConflict");
+  EXPECT_EQ(cond(listener(r, "mixed", "http").conditions, "Conflicted"), "False NoConflicts");
+  // Some listeners cannot be served: still accepted, with the reason.
+  EXPECT_EQ(cond(gw_status(r, "mixed").conditions, "Accepted"), "True ListenersNotValid");
+  EXPECT_EQ(cond(gw_status(r, "only-bad").conditions, "Accepted"), "False ListenersNotValid");
+  EXPECT_EQ(cond(gw_status(r, "only-bad").conditions, "Programmed"), "False Invalid");
+  // Front doors only for served listeners: ports 80, 81, 82 (the conflicted 83 and 84 are not).
+  std::vector<uint16_t> ports;
+  for (const FrontDoor& d : r.front_doors) ports.push_back(d.port);
+  EXPECT_EQ(ports, (std::vector<uint16_t>{80, 81, 82})) << describe(r);
+  ASSERT_FALSE(r.events.empty());
+}
+
+TEST(Gateway, CertificateRefsAndReferenceGrants) {
+  std::string https =
+      "  - name: own\n    port: 443\n    protocol: HTTPS\n"
+      "    tls: {certificateRefs: [{name: cert}]}\n"
+      "  - name: missing\n    port: 443\n    protocol: HTTPS\n"
+      "    hostname: missing.example.com\n"
+      "    tls: {certificateRefs: [{name: nope}]}\n"
+      "  - name: foreign\n    port: 443\n    protocol: HTTPS\n"
+      "    hostname: foreign.example.com\n"
+      "    tls: {certificateRefs: [{name: cert, namespace: certs}]}\n"
+      "  - name: kind\n    port: 443\n    protocol: HTTPS\n"
+      "    hostname: kind.example.com\n"
+      "    tls: {certificateRefs: [{name: cert, kind: ConfigMap}]}\n";
+  std::string objs = std::string(kClass) + gateway("infra", "gw", https) +
+                     tls_secret_yaml("infra", "cert", "example") +
+                     tls_secret_yaml("certs", "cert", "other");
+  Result r = run(objs);
+  EXPECT_EQ(cond(listener(r, "gw", "own").conditions, "ResolvedRefs"), "True ResolvedRefs");
+  EXPECT_EQ(cond(listener(r, "gw", "missing").conditions, "ResolvedRefs"),
+            "False InvalidCertificateRef");
+  EXPECT_EQ(cond(listener(r, "gw", "foreign").conditions, "ResolvedRefs"), "False RefNotPermitted");
+  EXPECT_EQ(cond(listener(r, "gw", "kind").conditions, "ResolvedRefs"),
+            "False InvalidCertificateRef");
+  EXPECT_EQ(cond(listener(r, "gw", "foreign").conditions, "Programmed"), "False Invalid");
+  // A grant in the Secret's namespace for Gateways of infra lets the foreign one through.
+  Result granted = run(objs + R"(---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: gateways-read-certs, namespace: certs}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}]
+  to: [{group: "", kind: Secret}]
+)");
+  EXPECT_EQ(cond(listener(granted, "gw", "foreign").conditions, "ResolvedRefs"),
+            "True ResolvedRefs");
+  EXPECT_EQ(cond(listener(granted, "gw", "foreign").conditions, "Programmed"), "True Programmed");
+  // A grant for another kind (HTTPRoute) or in the wrong namespace does not.
+  Result wrong = run(objs + R"(---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: routes-only, namespace: certs}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]
+  to: [{group: "", kind: Secret}]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: misplaced, namespace: infra}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}]
+  to: [{group: "", kind: Secret}]
+)");
+  EXPECT_EQ(cond(listener(wrong, "gw", "foreign").conditions, "ResolvedRefs"),
+            "False RefNotPermitted");
+}
+
+TEST(HTTPRoute, AttachmentSectionPortNamespacesAndHostnames) {
+  std::string objs =
+      std::string(kClass) + R"(---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a, labels: {shared: "yes"}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-b}
+)" +
+      gateway("infra", "gw",
+              "  - {name: same, port: 80, protocol: HTTP, hostname: \"*.example.com\"}\n"
+              "  - name: all\n    port: 8080\n    protocol: HTTP\n"
+              "    allowedRoutes: {namespaces: {from: All}}\n"
+              "  - name: selected\n    port: 8081\n    protocol: HTTP\n"
+              "    allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {shared: "
+              "\"yes\"}}}}\n") +
+      service_yaml("infra", "web") + service_yaml("team-a", "web") + service_yaml("team-b", "web");
+  auto to = [](std::string_view ns, std::string_view name, std::string_view parents,
+               std::string_view hostnames = "[]") {
+    return route(ns, name,
+                 std::string("  parentRefs: ") + std::string(parents) +
+                     "\n  hostnames: " + std::string(hostnames) +
+                     "\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n");
+  };
+  Result r =
+      run(objs + to("infra", "same-ns", "[{name: gw, sectionName: same}]", "[a.example.com]") +
+          to("team-a", "from-a", "[{name: gw, namespace: infra}]") +
+          to("team-b", "from-b", "[{name: gw, namespace: infra, sectionName: selected}]") +
+          to("infra", "no-section", "[{name: gw, sectionName: nope}]") +
+          to("team-a", "by-port", "[{name: gw, namespace: infra, port: 8081}]") +
+          to("infra", "bad-host", "[{name: gw, sectionName: same}]", "[other.org]") +
+          to("infra", "theirs", "[{name: not-ours}]"));
+  EXPECT_EQ(cond(parent(r, "same-ns").conditions, "Accepted"), "True Accepted");
+  // team-a may use "all" (From All) and "selected" (its label), not "same".
+  EXPECT_EQ(cond(parent(r, "from-a").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "from-b").conditions, "Accepted"), "False NotAllowedByListeners");
+  EXPECT_EQ(cond(parent(r, "no-section").conditions, "Accepted"), "False NoMatchingParent");
+  EXPECT_EQ(cond(parent(r, "by-port").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "bad-host").conditions, "Accepted"), "False NoMatchingListenerHostname");
+  // A route of another controller's Gateway gets no status from us.
+  EXPECT_TRUE(std::none_of(r.route_statuses.begin(), r.route_statuses.end(),
+                           [](const RouteStatus& s) { return s.route.name == "theirs"; }));
+  EXPECT_EQ(listener(r, "gw", "same").attached_routes, 1);      // same-ns
+  EXPECT_EQ(listener(r, "gw", "all").attached_routes, 1);       // from-a
+  EXPECT_EQ(listener(r, "gw", "selected").attached_routes, 2);  // from-a, by-port
+  std::string d = describe(r);
+  EXPECT_NE(d.find("front door infra/gw :80 HTTP\n  host a.example.com\n"), std::string::npos) << d;
+}
+
+TEST(HostnameIntersection, WildcardsCoverOneOrMoreLabels) {
+  auto is = [](std::string_view l, std::string_view r) {
+    return intersect_hostnames(l, r).value_or("none");
+  };
+  EXPECT_EQ(is("", ""), "*");
+  EXPECT_EQ(is("", "a.example.com"), "a.example.com");
+  EXPECT_EQ(is("*.example.com", ""), "*.example.com");
+  EXPECT_EQ(is("*.example.com", "a.example.com"), "a.example.com");
+  EXPECT_EQ(is("*.example.com", "a.b.example.com"), "a.b.example.com");
+  EXPECT_EQ(is("*.example.com", "example.com"), "none");
+  EXPECT_EQ(is("a.example.com", "*.example.com"), "a.example.com");
+  EXPECT_EQ(is("*.example.com", "*.b.example.com"), "*.b.example.com");
+  EXPECT_EQ(is("*.b.example.com", "*.example.com"), "*.b.example.com");
+  EXPECT_EQ(is("a.example.com", "b.example.com"), "none");
+  EXPECT_EQ(is("*.example.com", "*.example.org"), "none");
+}
+
+TEST(HTTPRoute, RulesPrecedenceBackendsFiltersAndStatus) {
+  std::string objs = std::string(kClass) +
+                     gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                     service_yaml("infra", "v1", 1, 1) + service_yaml("infra", "v2", 1, 2) +
+                     service_yaml("apps", "app", 1, 3);
+  Result r = run(
+      objs +
+      route("infra", "newer",
+            "  parentRefs: [{name: gw}]\n"
+            "  rules:\n"
+            "  - matches: [{path: {type: PathPrefix, value: /api/}}]\n"
+            "    backendRefs: [{name: v2, port: 80}]\n",
+            "2026-02-01T00:00:00Z") +
+      route("infra", "older",
+            "  parentRefs: [{name: gw}]\n"
+            "  rules:\n"
+            "  - matches:\n"
+            "    - path: {type: PathPrefix, value: /api}\n"
+            "    - path: {type: PathPrefix, value: /api}\n"
+            "      headers: [{name: X-Canary, value: \"1\"}]\n"
+            "    backendRefs: [{name: v1, port: 80, weight: 3}, {name: v2, port: 80, weight: 1},\n"
+            "                  {name: v2, port: 80, weight: 0}]\n"
+            "    filters:\n"
+            "    - type: RequestHeaderModifier\n"
+            "      requestHeaderModifier: {set: [{name: X-Shop, value: a}], remove: [X-Debug]}\n"
+            "    - type: ResponseHeaderModifier\n"
+            "      responseHeaderModifier: {set: [{name: Cache-Control, value: no-store}]}\n"
+            "    - type: URLRewrite\n"
+            "      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}\n"
+            "    timeouts: {request: 10s, backendRequest: 500ms}\n"
+            "  - matches: [{path: {type: RegularExpression, value: \"/item/[0-9]+\"}}]\n"
+            "    backendRefs: [{name: missing, port: 80}]\n"
+            "  - matches: [{path: {type: Exact, value: /api/health}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n",
+            "2026-01-01T00:00:00Z") +
+      route("infra", "refs",
+            "  parentRefs: [{name: gw}]\n"
+            "  hostnames: [refs.example.com]\n"
+            "  rules:\n"
+            "  - matches: [{path: {value: /foreign}}]\n"
+            "    backendRefs: [{name: app, namespace: apps, port: 80}]\n"
+            "  - matches: [{path: {value: /kind}}]\n"
+            "    backendRefs: [{name: bucket, kind: Bucket, group: storage.example.com}]\n"
+            "  - matches: [{path: {value: /method}, method: GET}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"));
+  EXPECT_EQ(describe(r).substr(0, describe(r).find("GatewayClass")),
+            "front door infra/gw :80 HTTP\n"
+            "  host *\n"
+            "    exact /api/health -> infra/v1/80*1  (infra/older spec.rules[2].matches[0])\n"
+            "    regex /item/[0-9]+ -> unavailable  (infra/older spec.rules[1].matches[0])\n"
+            "    prefix /api [x-canary=1] -> infra/v1/80*3 infra/v2/80*1 rewrite=/v2 "
+            "timeout=10000ms backend-timeout=500ms req-set x-shop=a req-remove x-debug resp-set "
+            "cache-control=no-store  (infra/older spec.rules[0].matches[1])\n"
+            "    prefix /api -> infra/v1/80*3 infra/v2/80*1 rewrite=/v2 timeout=10000ms "
+            "backend-timeout=500ms req-set x-shop=a req-remove x-debug resp-set "
+            "cache-control=no-store  (infra/older spec.rules[0].matches[0])\n"
+            "  host refs.example.com\n"
+            "    prefix /foreign -> unavailable  (infra/refs spec.rules[0].matches[0])\n"
+            "    prefix /kind -> unavailable  (infra/refs spec.rules[1].matches[0])\n");
+  // "newer" repeats /api (trailing slash ignored) and loses to "older".
+  EXPECT_EQ(cond(parent(r, "newer").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "older").conditions, "ResolvedRefs"), "False BackendNotFound");
+  EXPECT_EQ(cond(parent(r, "refs").conditions, "ResolvedRefs"), "False RefNotPermitted");
+  EXPECT_EQ(cond(parent(r, "refs").conditions, "PartiallyInvalid"), "True UnsupportedValue");
+  EXPECT_NE(find(parent(r, "refs").conditions, "PartiallyInvalid")->message.find("method"),
+            std::string::npos);
+  // With a ReferenceGrant in "apps" the foreign backend resolves.
+  Result granted = run(objs +
+                       route("infra", "refs",
+                             "  parentRefs: [{name: gw}]\n"
+                             "  rules: [{backendRefs: [{name: app, namespace: apps, port: "
+                             "80}]}]\n") +
+                       R"(---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: infra-routes, namespace: apps}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]
+  to: [{group: "", kind: Service, name: app}]
+)");
+  EXPECT_EQ(cond(parent(granted, "refs").conditions, "ResolvedRefs"), "True ResolvedRefs");
+  EXPECT_NE(describe(granted).find("prefix / -> apps/app/80*1"), std::string::npos)
+      << describe(granted);
+  // A route whose every rule is unsupported is not accepted.
+  Result none = run(objs + route("infra", "redirect-only",
+                                 "  parentRefs: [{name: gw}]\n"
+                                 "  rules: [{filters: [{type: RequestRedirect, requestRedirect: "
+                                 "{scheme: https}}]}]\n"));
+  EXPECT_EQ(cond(parent(none, "redirect-only").conditions, "Accepted"), "False UnsupportedValue");
+}
+
+TEST(Translate, SameResultInAnyOrder) {
+  std::string objs =
+      std::string(kClass) +
+      gateway("infra", "gw",
+              "  - {name: http, port: 80, protocol: HTTP}\n"
+              "  - {name: other, port: 81, protocol: HTTP, hostname: x.example.com}\n") +
+      service_yaml("infra", "v1", 2, 1) +
+      route("infra", "a",
+            "  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: v1, port: 80}]}]\n") +
+      route("infra", "b",
+            "  parentRefs: [{name: gw, sectionName: other}]\n  rules: [{matches: [{path: {value: "
+            "/b}}], backendRefs: [{name: gone, port: 80}]}]\n");
+  auto in = input(objs);
+  Result want = translate(in->snap, {});
+  std::mt19937 rng(7);
+  for (int i = 0; i < 5; ++i) {
+    std::shuffle(in->snap.gateways.begin(), in->snap.gateways.end(), rng);
+    std::shuffle(in->snap.http_routes.begin(), in->snap.http_routes.end(), rng);
+    std::shuffle(in->base.services.begin(), in->base.services.end(), rng);
+    EXPECT_EQ(translate(in->snap, {}), want);
+  }
+}
+
+}  // namespace
+}  // namespace kop::ingress::gateway
