@@ -97,6 +97,21 @@ std::string headers(uint32_t stream, std::string_view block, uint8_t flags) {
   return frame(kHeaders, flags, stream, block);
 }
 
+std::string header_frames(uint32_t stream, std::string_view block, bool end_stream) {
+  constexpr size_t kMax = 16384;  // SETTINGS_MAX_FRAME_SIZE's initial value
+  std::string o;
+  bool first = true;
+  do {
+    std::string_view piece = block.substr(0, kMax);
+    block.remove_prefix(piece.size());
+    uint8_t flags = block.empty() ? kEndHeaders : 0;
+    if (first && end_stream) flags |= kEndStream;
+    o += frame(first ? kHeaders : kContinuation, flags, stream, piece);
+    first = false;
+  } while (!block.empty());
+  return o;
+}
+
 std::string data(uint32_t stream, std::string_view bytes, bool end_stream) {
   return frame(kData, end_stream ? kEndStream : 0, stream, bytes);
 }

@@ -40,6 +40,8 @@ std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view
 std::string settings(const std::vector<std::pair<uint16_t, uint32_t>>& values = {});
 std::string settings_ack();
 std::string headers(uint32_t stream, std::string_view block, uint8_t flags);
+// A header block of any size: HEADERS, then CONTINUATION frames of at most 16384 bytes each.
+std::string header_frames(uint32_t stream, std::string_view block, bool end_stream);
 std::string data(uint32_t stream, std::string_view bytes, bool end_stream);
 std::string window_update(uint32_t stream, uint32_t increment);
 std::string ping(std::string_view opaque8 = "12345678");

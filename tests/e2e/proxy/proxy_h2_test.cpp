@@ -25,18 +25,27 @@ class ProxyH2 : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     cert_ = make_cert(dir_, "a.example.com");
-    proxy_ = std::make_unique<ProxyProcess>(
-        dir_,
-        "{\"version\":\"kop.proxy/v1\",\"listeners\":[{\"name\":\"http\",\"address\":\"127.0.0.1:"
-        "0\"},{\"name\":\"https\",\"address\":\"127.0.0.1:0\",\"tls\":{\"certificates\":[{"
-        "\"name\":\"a\",\"server_names\":[\"a.example.com\"],\"cert_file\":\"" +
-            cert_.cert_file + "\",\"key_file\":\"" + cert_.key_file +
-            "\"}]}}],\"virtual_hosts\":[{\"name\":\"vh\",\"domains\":[\"*\"],\"routes\":[{"
-            "\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}]}],\"clusters\":[{"
-            "\"name\":\"be\",\"endpoints\":[{\"address\":\"" +
-            be_.address() +
-            "\"}]}],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{\"workers\":1}}");
+    proxy_ = std::make_unique<ProxyProcess>(dir_, config());
     ASSERT_TRUE(proxy_->started()) << proxy_->output();
+  }
+  // Restarts the proxy with `server_fields` added to its "server" settings.
+  void restart(const std::string& server_fields) {
+    proxy_.reset();
+    proxy_ = std::make_unique<ProxyProcess>(dir_, config("," + server_fields));
+    ASSERT_TRUE(proxy_->started()) << proxy_->output();
+  }
+  std::string config(const std::string& server_extra = "") {
+    return "{\"version\":\"kop.proxy/"
+           "v1\",\"listeners\":[{\"name\":\"http\",\"address\":\"127.0.0.1:"
+           "0\"},{\"name\":\"https\",\"address\":\"127.0.0.1:0\",\"tls\":{\"certificates\":[{"
+           "\"name\":\"a\",\"server_names\":[\"a.example.com\"],\"cert_file\":\"" +
+           cert_.cert_file + "\",\"key_file\":\"" + cert_.key_file +
+           "\"}]}}],\"virtual_hosts\":[{\"name\":\"vh\",\"domains\":[\"*\"],\"routes\":[{"
+           "\"match\":{\"prefix\":\"/\"},\"forward\":{\"cluster\":\"be\"}}]}],\"clusters\":[{"
+           "\"name\":\"be\",\"endpoints\":[{\"address\":\"" +
+           be_.address() +
+           "\"}]}],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{\"workers\":1" +
+           server_extra + "}}";
   }
   bool tls() const { return GetParam(); }
   // A connection with the preface not yet sent.
@@ -321,6 +330,70 @@ TEST_P(ProxyH2, HostEqualToAuthorityAndHostAloneAreAccepted) {
   for (const auto& r : reqs) EXPECT_EQ(r.count("host"), 1);
 }
 
+TEST_P(ProxyH2, UserinfoInAuthorityResetsTheStream) {
+  // RFC 9113 8.3.1: no userinfo in :authority for http and https URIs.
+  expect_stream_reset(
+      h2::headers(1,
+                  h2::request_block("GET", "user@a.example.com", "/", {}, tls() ? "https" : "http"),
+                  h2::kEndHeaders | h2::kEndStream),
+      kProtocolError);
+}
+
+TEST_P(ProxyH2, CookieCrumbsReachHttp1AsOneField) {
+  // RFC 9113 8.2.3: several cookie fields are joined with "; " before going to HTTP/1.1.
+  auto w = open_started();
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->send(h2::headers(
+      1, get_block("/", {{"cookie", "a=1"}, {"x-mid", "m"}, {"cookie", "b=2"}, {"cookie", "c=3"}}),
+      h2::kEndHeaders | h2::kEndStream)));
+  EXPECT_EQ(w->await_stream(1, kWaitMs).status(), 200);
+  auto reqs = be_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].count("cookie"), 1);
+  EXPECT_EQ(reqs[0].header("cookie"), "a=1; b=2; c=3");
+  EXPECT_EQ(reqs[0].header("x-mid"), "m");
+}
+
+TEST_P(ProxyH2, HeadOverTheLimitsIsAnswered431Or414) {
+  // As over HTTP/1.1: more fields or bytes than the limits allow are refused, never forwarded
+  // with fields silently missing.
+  Fields many;
+  for (int i = 0; i < 120; ++i) many.emplace_back("x-f" + std::to_string(i), "v");
+  Fields big;
+  for (int i = 0; i < 40; ++i) big.emplace_back("x-b" + std::to_string(i), std::string(2000, 'b'));
+  auto w = open_started();
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->send(h2::header_frames(1, get_block("/", many), true) +
+                      h2::header_frames(3, get_block("/", big), true) +
+                      h2::header_frames(5, get_block("/" + std::string(9000, 'p')), true)));
+  h2::StreamResult r1 = w->await_stream(1, kWaitMs);
+  EXPECT_EQ(r1.status(), 431);
+  EXPECT_EQ(r1.header("server"), "kop");
+  EXPECT_EQ(w->await_stream(3, kWaitMs).status(), 431);
+  EXPECT_EQ(w->await_stream(5, kWaitMs).status(), 414);
+  ASSERT_TRUE(w->send(h2::headers(7, get_block("/ok"), h2::kEndHeaders | h2::kEndStream)));
+  EXPECT_EQ(w->await_stream(7, kWaitMs).status(), 200);
+  auto reqs = be_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/ok");
+}
+
+TEST_P(ProxyH2, HeaderListLimitIsAdvertised) {
+  auto w = open_started();
+  ASSERT_TRUE(w);
+  bool seen = false;
+  while (auto f = w->read_frame(kWaitMs)) {
+    if (f->type != h2::kSettings || (f->flags & h2::kAck)) continue;
+    for (size_t i = 0; i + 6 <= f->payload.size(); i += 6) {
+      auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(f->payload[k])); };
+      if ((b(i) << 8 | b(i + 1)) == 0x6)  // SETTINGS_MAX_HEADER_LIST_SIZE
+        seen = (b(i + 2) << 24 | b(i + 3) << 16 | b(i + 4) << 8 | b(i + 5)) == 65536;
+    }
+    break;
+  }
+  EXPECT_TRUE(seen);
+}
+
 TEST_P(ProxyH2, ContentLengthDifferentFromDataResetsTheStream) {
   // RFC 9113 8.1.1: content-length must equal the DATA payload sum.
   auto w = open_started();
@@ -390,6 +463,38 @@ TEST_P(ProxyH2, HpackErrorsAreCompressionErrors) {
   expect_goaway(h2::headers(1, std::string("\x3f\xe2\x1f", 3) + get_block(),
                             h2::kEndHeaders | h2::kEndStream),
                 kCompressionError);
+  // A table size update must open the block (RFC 7541 4.2).
+  expect_goaway(
+      h2::headers(1, get_block() + std::string("\x20", 1), h2::kEndHeaders | h2::kEndStream),
+      kCompressionError);
+}
+
+TEST_P(ProxyH2, PingIsAcknowledgedWithItsPayload) {
+  auto w = open_started();
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->send(h2::ping("abcdefgh")));
+  bool acked = false;
+  while (auto f = w->read_frame(kWaitMs)) {
+    if (f->type == h2::kPing) {
+      acked = (f->flags & h2::kAck) && f->payload == "abcdefgh";
+      break;
+    }
+  }
+  EXPECT_TRUE(acked);
+}
+
+TEST_P(ProxyH2, StreamsBeyondTheConcurrencyLimitAreRefused) {
+  // RFC 9113 5.1.2: past SETTINGS_MAX_CONCURRENT_STREAMS, RST_STREAM REFUSED_STREAM; the open
+  // stream is not disturbed. (Sent before the client acknowledged the server's SETTINGS: once
+  // it has, nghttp2 makes the same excess a connection error PROTOCOL_ERROR.)
+  restart("\"http2_max_concurrent_streams\":1");
+  auto w = open_started();
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->send(h2::headers(1, post_block(), h2::kEndHeaders) +
+                      h2::headers(3, get_block(), h2::kEndHeaders | h2::kEndStream)));
+  EXPECT_EQ(w->await_stream(3, kWaitMs).rst_code, 0x7);  // REFUSED_STREAM
+  ASSERT_TRUE(w->send(h2::data(1, "done", true)));
+  EXPECT_EQ(w->await_stream(1, kWaitMs).status(), 200);
 }
 
 TEST_P(ProxyH2, ResponseCarriesNoConnectionSpecificFields) {

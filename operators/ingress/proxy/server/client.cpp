@@ -394,7 +394,8 @@ bool ClientConn::start_h2() {
   h2_ = std::make_unique<H2Session>(*this, worker_);
   state_ = State::kH2;
   ++requests_;
-  return h2_->start(ws_->snap->settings.http2_max_concurrent_streams);
+  return h2_->start(ws_->snap->settings.http2_max_concurrent_streams,
+                    ws_->snap->limits.max_head_bytes);
 }
 
 void ClientConn::request_body_ready() {

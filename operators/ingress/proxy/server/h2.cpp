@@ -19,8 +19,15 @@ class H2Stream final : public Downstream {
     if (ws_) session_.worker().unref(ws_);
   }
 
-  // Request building (nghttp2 callbacks).
-  void add_header(std::string_view name, std::string_view value) {
+  // Request building (nghttp2 callbacks). Past `limit` bytes (the request head limit) or about
+  // h1::kMaxHeaders fields, nothing more is kept and start() answers 431, as over HTTP/1.1.
+  void add_header(std::string_view name, std::string_view value, size_t limit) {
+    head_bytes_ += name.size() + value.size() + 4;
+    // Two slots stay free for the joined cookie and a Host made from :authority.
+    if (head_bytes_ > limit || offsets_.size() >= h1::kMaxHeaders - 2) {
+      too_large_ = true;
+      return;
+    }
     if (!name.empty() && name[0] == ':') {
       if (name == ":method")
         method_.assign(value);
@@ -30,6 +37,13 @@ class H2Stream final : public Downstream {
         authority_.assign(value);
       else if (name == ":scheme")
         scheme_.assign(value);
+      return;
+    }
+    if (name == "cookie") {
+      // RFC 9113 8.2.3: cookie crumbs become one field, joined by "; ", before they reach
+      // HTTP/1.1.
+      if (!cookie_.empty()) cookie_.append("; ");
+      cookie_.append(value);
       return;
     }
     offsets_.push_back({store_.size(), name.size(), value.size()});
@@ -48,6 +62,7 @@ class H2Stream final : public Downstream {
   }
   bool start(bool end_stream);
   void data(const uint8_t* d, size_t n) {
+    if (answered_locally_) return;  // no exchange will ever take it
     if (!body_ready_) {
       pending_.append(reinterpret_cast<const char*>(d), n);
       return;
@@ -129,6 +144,9 @@ class H2Stream final : public Downstream {
     scheme_.clear();
     store_.clear();
     offsets_.clear();
+    cookie_.clear();
+    head_bytes_ = 0;
+    too_large_ = answered_locally_ = false;
     trailers_.clear();
     h1::RequestHead& h = head_;
     h.header_count = 0;
@@ -148,6 +166,9 @@ class H2Stream final : public Downstream {
   }
 
  private:
+  // Answers the stream with `status` and no body, before any routing (a request the proxy
+  // refuses as it would over HTTP/1.1).
+  void reply_local(int status);
   void record(int status) {
     if (recorded_) return;
     recorded_ = true;
@@ -196,6 +217,10 @@ class H2Stream final : public Downstream {
   std::string method_, path_, authority_, scheme_;
   std::string store_;
   std::vector<Off> offsets_;
+  std::string cookie_;  // the cookie fields, joined
+  size_t head_bytes_ = 0;
+  bool too_large_ = false;
+  bool answered_locally_ = false;  // reply_local(): the request body is dropped
   std::string trailers_;
   h1::RequestHead head_;
   std::string pending_;
@@ -220,6 +245,16 @@ bool H2Stream::start(bool end_stream) {
   ws_ = c.ws_;
   session_.worker().ref(ws_);
   start_ms_ = session_.worker().refresh_now();
+  const h1::Limits& limits = c.ws_->snap->limits;
+  if (too_large_ || path_.size() > limits.max_uri_bytes) {
+    reply_local(too_large_ ? 431 : 414);
+    return true;
+  }
+  if (authority_.find('@') != std::string::npos) {
+    // RFC 9113 8.3.1: no userinfo in :authority for http and https.
+    nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_PROTOCOL_ERROR);
+    return true;
+  }
   h1::RequestHead& h = head_;
   h.header_count = 0;
   // Views into store_ (stable from here on).
@@ -260,6 +295,12 @@ bool H2Stream::start(bool end_stream) {
     nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_PROTOCOL_ERROR);
     return true;
   }
+  if (!cookie_.empty() && h.header_count < h1::kMaxHeaders) {
+    h1::Header& f = h.headers[h.header_count++];
+    f.name = "cookie";
+    f.value = cookie_;
+    f.kind = h1::HeaderKind::kOther;
+  }
   if (!has_host && !authority_.empty() && h.header_count < h1::kMaxHeaders) {
     h1::Header& f = h.headers[h.header_count];
     f.name = "host";
@@ -295,6 +336,22 @@ bool H2Stream::start(bool end_stream) {
   }
   exchange_.start(this, ws_, dr, start_ms_);
   return true;
+}
+
+void H2Stream::reply_local(int status) {
+  char code[4];
+  h1::to_dec(static_cast<uint64_t>(status), code);
+  auto nv = [](std::string_view n, std::string_view v) {
+    return nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(n.data())),
+                      const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(v.data())), n.size(),
+                      v.size(), NGHTTP2_NV_FLAG_NONE};
+  };
+  nghttp2_nv nva[3] = {nv(":status", std::string_view(code, 3)), nv("content-length", "0"),
+                       nv("server", "kop")};
+  bool server = ws_->snap->settings.server_header != ServerHeader::kPassThrough;
+  nghttp2_submit_response(session_.ng(), id_, nva, server ? 3 : 2, nullptr);
+  answered_locally_ = true;
+  session_.worker().count_request(nullptr, nullptr, status, nullptr);
 }
 
 void H2Stream::response_head(const ResponseHead& rh) {
@@ -381,7 +438,7 @@ H2Session::~H2Session() {
   if (ng_) nghttp2_session_del(ng_);
 }
 
-bool H2Session::start(uint32_t max_streams) {
+bool H2Session::start(uint32_t max_streams, uint32_t max_header_list) {
   nghttp2_session_callbacks* cb;
   nghttp2_session_callbacks_new(&cb);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
@@ -401,9 +458,11 @@ bool H2Session::start(uint32_t max_streams) {
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) return false;
+  // The header list limit is advisory (RFC 9113 6.5.2): what goes past it is answered 431.
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams},
-                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
-  nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 2);
+                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
+                                 {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_header_list}};
+  nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, 3);
   nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, 1 << 24);
   flush();
   return true;
@@ -536,7 +595,7 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* f, const uint8_t
     size_t limit = s->conn_.ws_->snap->limits.max_head_bytes;
     return st->add_trailer(n, v, limit) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
-  st->add_header(n, v);
+  st->add_header(n, v, s->conn_.ws_->snap->limits.max_head_bytes);
   return 0;
 }
 

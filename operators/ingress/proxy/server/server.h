@@ -472,7 +472,8 @@ class H2Session {
  public:
   H2Session(ClientConn& conn, Worker& w);
   ~H2Session();
-  bool start(uint32_t max_streams);
+  // Sends the server's SETTINGS (`max_header_list`: the request head limit, in bytes).
+  bool start(uint32_t max_streams, uint32_t max_header_list);
   // Feeds received bytes. False on a fatal protocol error: a GOAWAY is queued; close the
   // connection once it is written.
   bool input(const char* data, size_t n);
