@@ -430,12 +430,29 @@ TEST_P(ProxyH2, SettingsWithBadLengthIsAFrameSizeError) {
 
 TEST_P(ProxyH2, StreamZeroAndEvenStreamIdsAreProtocolErrors) {
   expect_goaway(h2::data(0, "x", false), kProtocolError);
+  expect_goaway(h2::headers(0, get_block(), h2::kEndHeaders | h2::kEndStream), kProtocolError);
   expect_goaway(h2::headers(2, get_block(), h2::kEndHeaders | h2::kEndStream), kProtocolError);
   expect_goaway(h2::frame(h2::kSettings, 0, 1, ""), kProtocolError);
 }
 
-TEST_P(ProxyH2, DataOnAnIdleStreamIsAProtocolError) {
+TEST_P(ProxyH2, DataOrWindowUpdateOnAnIdleStreamIsAProtocolError) {
   expect_goaway(h2::data(1, "x", true), kProtocolError);
+  expect_goaway(h2::window_update(1, 100), kProtocolError);
+}
+
+TEST_P(ProxyH2, ConnectAndAsteriskFormAreRefused) {
+  // RFC 9113 8.5: CONNECT carries only :method and :authority. kop does not tunnel over
+  // HTTP/2, nor serve OPTIONS *: REFUSED_STREAM, nothing forwarded.
+  std::string scheme = tls() ? "https" : "http";
+  for (const std::string& block :
+       {h2::literal(":method", "CONNECT") + h2::literal(":authority", "a.example.com:443"),
+        h2::request_block("OPTIONS", "a.example.com", "*", {}, scheme)}) {
+    auto w = open_started();
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(w->send(h2::headers(1, block, h2::kEndHeaders)));
+    EXPECT_EQ(w->await_stream(1, kWaitMs).rst_code, 0x7);  // REFUSED_STREAM
+  }
+  EXPECT_EQ(be_.request_count(), 0u);
 }
 
 TEST_P(ProxyH2, InterruptedHeaderBlockIsAProtocolError) {
