@@ -251,7 +251,8 @@ void ClientConn::process() {
       }
       if (h2_->done() || peer_eof_) {
         in_process_ = false;
-        // The frames queued last (a GOAWAY) go out first; written() closes then.
+        // The frames queued last (a GOAWAY) go out first; written() closes then, or the
+        // timer h2_watch_idle() arms if the peer does not read them.
         if (out_.size() == 0 && !writing_) return close();
         return;
       }
@@ -731,7 +732,11 @@ void ClientConn::on_h2_flush() {
 void ClientConn::h2_watch_idle() {
   // The idle timeout runs while no stream is open; the last stream usually ends in a flush
   // after the last read, so both places (re)arm it.
-  if (h2_ && h2_->idle()) {
+  if (h2_ && (h2_->done() || peer_eof_)) {
+    // Ending: the last frames (a GOAWAY) are being written; a peer that does not read them
+    // does not keep the connection.
+    worker_.timers().arm(timer_, worker_.now(), kLingerMs);
+  } else if (h2_ && h2_->idle()) {
     uint64_t t = static_cast<uint64_t>(ws_->snap->settings.idle_timeout.count());
     if (t) worker_.timers().arm(timer_, worker_.now(), t);
   } else {
@@ -766,7 +771,8 @@ void ClientConn::linger_close() {
 
 void ClientConn::on_timer(void* self) {
   auto* c = static_cast<ClientConn*>(self);
-  if (c->state_ == State::kH2 && c->h2_ && !c->h2_->idle()) return;
+  if (c->state_ == State::kH2 && c->h2_ && !c->h2_->idle() && !c->h2_->done() && !c->peer_eof_)
+    return;
   if (c->state_ == State::kReadHead && c->in_.size() > 0) {
     // Slow headers (slowloris): 408 and close.
     return c->send_local(408, "request header timeout\n", true);
