@@ -146,9 +146,18 @@ std::string describe(const Result& r) {
       for (const Route& rt : vh.routes) {
         static const char* kinds[] = {"exact", "prefix", "string-prefix", "regex"};
         os << "    " << kinds[int(rt.path.kind)] << " " << rt.path.value;
-        for (const HeaderCondition& h : rt.headers) os << " [" << h.name << "=" << h.value << "]";
+        for (const HeaderCondition& h : rt.headers)
+          os << " [" << h.name << (h.op == HeaderOp::kRegex ? "~" : "=") << h.value << "]";
         if (rt.action == RouteAction::kUnavailable) {
           os << " -> unavailable";
+        } else if (rt.action == RouteAction::kRedirect && rt.redirect) {
+          const Redirect& rd = *rt.redirect;
+          os << " -> redirect " << rd.code;
+          if (rd.scheme) os << " scheme=" << *rd.scheme;
+          if (rd.host) os << " host=" << *rd.host;
+          if (rd.port) os << " port=" << *rd.port;
+          if (rd.path) os << " path=" << *rd.path;
+          if (rd.prefix_rewrite) os << " prefix=" << *rd.prefix_rewrite;
         } else {
           os << " ->";
           for (const WeightedCluster& c : rt.clusters) os << " " << c.cluster << "*" << c.weight;
@@ -158,9 +167,13 @@ std::string describe(const Result& r) {
         if (rt.per_try_timeout) os << " backend-timeout=" << rt.per_try_timeout->count() << "ms";
         for (const Header& h : rt.request_headers.set)
           os << " req-set " << h.name << "=" << h.value;
+        for (const Header& h : rt.request_headers.add)
+          os << " req-add " << h.name << "=" << h.value;
         for (const std::string& h : rt.request_headers.remove) os << " req-remove " << h;
         for (const Header& h : rt.response_headers.set)
           os << " resp-set " << h.name << "=" << h.value;
+        for (const Header& h : rt.response_headers.add)
+          os << " resp-add " << h.name << "=" << h.value;
         for (const std::string& h : rt.response_headers.remove) os << " resp-remove " << h;
         os << "  (" << rt.source.key() << " " << rt.field << ")\n";
       }

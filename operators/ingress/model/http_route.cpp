@@ -36,15 +36,49 @@ struct Rule {
   std::string refs_message;
 };
 
-std::string header_policy(const rapidjson::Value* mod, const std::string& field,
-                          HeaderPolicy& policy) {
-  if (!items_of(mod, "add").empty())
-    return cat(field, ".add: adding a header value is not supported yet");
+void header_policy(const rapidjson::Value* mod, HeaderPolicy& policy) {
   for (const rapidjson::Value* h : items_of(mod, "set"))
     policy.set.push_back(Header{lower(str_of(h, "name")), std::string(str_of(h, "value"))});
+  for (const rapidjson::Value* h : items_of(mod, "add"))
+    policy.add.push_back(Header{lower(str_of(h, "name")), std::string(str_of(h, "value"))});
   for (const rapidjson::Value* h : items_of(mod, "remove")) {
     if (h->IsString()) policy.remove.push_back(lower({h->GetString(), h->GetStringLength()}));
   }
+}
+
+// RequestRedirect: the rule answers with a redirect instead of forwarding. A redirect without
+// scheme and port goes to the listener's port, filled in when the rule is placed.
+std::string redirect(const rapidjson::Value* rr, const std::string& field, Route& r) {
+  Redirect red;
+  if (std::string_view v = str_of(rr, "scheme"); !v.empty()) {
+    if (v != "http" && v != "https") return cat(field, ".scheme: \"", v, "\" is not supported");
+    red.scheme = std::string(v);
+  }
+  if (std::string_view v = str_of(rr, "hostname"); !v.empty()) red.host = lower(v);
+  if (auto port = int_of(rr, "port")) {
+    if (*port < 1 || *port > 65535) return field + ".port: must be 1-65535";
+    red.port = uint16_t(*port);
+  }
+  red.code = uint32_t(int_of(rr, "statusCode").value_or(302));
+  if (red.code != 301 && red.code != 302 && red.code != 303 && red.code != 307 && red.code != 308)
+    return cat(field, ".statusCode: ", red.code, " is not a redirect code");
+  if (const rapidjson::Value* path = member(rr, "path")) {
+    std::string_view type = str_of(path, "type");
+    if (type == "ReplaceFullPath") {
+      red.path = std::string(str_of(path, "replaceFullPath"));
+      if (red.path->empty()) red.path = "/";
+    } else if (type == "ReplacePrefixMatch" && r.path.kind == PathKind::kPrefix) {
+      red.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
+      if (red.prefix_rewrite->empty()) red.prefix_rewrite = "/";
+    } else {
+      return cat(field, ".path: ", type, " is not supported here (ReplacePrefixMatch needs a ",
+                 "PathPrefix match)");
+    }
+  }
+  if (r.prefix_rewrite) return field + ": a redirect and a URLRewrite cannot share a rule";
+  r.action = RouteAction::kRedirect;
+  r.redirect = std::move(red);
+  r.clusters.clear();
   return "";
 }
 
@@ -56,15 +90,15 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
     std::string_view type = str_of(f, "type");
     std::string err;
     if (type == "RequestHeaderModifier") {
-      err = header_policy(member(f, "requestHeaderModifier"), ff + ".requestHeaderModifier",
-                          r.request_headers);
+      header_policy(member(f, "requestHeaderModifier"), r.request_headers);
     } else if (type == "ResponseHeaderModifier") {
-      err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
-                          r.response_headers);
+      header_policy(member(f, "responseHeaderModifier"), r.response_headers);
     } else if (type == "URLRewrite") {
       const rapidjson::Value* rw = member(f, "urlRewrite");
       const rapidjson::Value* path = member(rw, "path");
-      if (member(rw, "hostname") != nullptr) {
+      if (r.redirect) {
+        err = ff + ": a redirect and a URLRewrite cannot share a rule";
+      } else if (member(rw, "hostname") != nullptr) {
         err = ff + ".urlRewrite.hostname: rewriting the host is not supported yet";
       } else if (path != nullptr && str_of(path, "type") == "ReplacePrefixMatch" &&
                  r.path.kind == PathKind::kPrefix) {
@@ -74,6 +108,8 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
         err = cat(ff, ".urlRewrite.path: ", str_of(path, "type"),
                   " is not supported yet (ReplacePrefixMatch on a PathPrefix match is)");
       }
+    } else if (type == "RequestRedirect") {
+      err = redirect(member(f, "requestRedirect"), ff + ".requestRedirect", r);
     } else {
       err = cat(ff, ".type: ", type, " is not supported yet");
     }
@@ -108,13 +144,21 @@ std::string apply_match(const rapidjson::Value* m, const std::string& field, Rou
   size_t i = 0;
   for (const rapidjson::Value* h : items_of(m, "headers")) {
     std::string_view type = member(h, "type") ? str_of(h, "type") : "Exact";
-    if (type != "Exact")
-      return cat(field, ".headers[", i, "].type: ", type, " is not supported yet");
+    std::string value(str_of(h, "value"));
+    HeaderOp op = HeaderOp::kExact;
+    if (type == "RegularExpression") {
+      RE2 re(value, RE2::Quiet);
+      if (!re.ok())
+        return cat(field, ".headers[", i, "].value: invalid regular expression: ", re.error());
+      op = HeaderOp::kRegex;
+    } else if (type != "Exact") {
+      return cat(field, ".headers[", i, "].type: \"", type, "\" is not supported");
+    }
     std::string name = lower(str_of(h, "name"));
     // The spec: of several matches on one header name, only the first counts.
     if (std::none_of(r.headers.begin(), r.headers.end(),
                      [&](const HeaderCondition& c) { return c.name == name; }))
-      r.headers.push_back(HeaderCondition{name, HeaderOp::kExact, std::string(str_of(h, "value"))});
+      r.headers.push_back(HeaderCondition{name, op, std::move(value)});
     ++i;
   }
   std::sort(r.headers.begin(), r.headers.end());
@@ -354,8 +398,10 @@ void translate_http_routes(Translation& t) {
         for (const std::string& host : served_hosts) {
           for (size_t ri = 0; ri < rules.size(); ++ri) {
             for (size_t mi = 0; mi < rules[ri].routes.size(); ++mi) {
-              t.placements.push_back(
-                  Placement{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)});
+              Placement p{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)};
+              if (p.route.redirect && !p.route.redirect->scheme && !p.route.redirect->port)
+                p.route.redirect->port = uint16_t(l.port);
+              t.placements.push_back(std::move(p));
             }
           }
         }

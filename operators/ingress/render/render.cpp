@@ -49,6 +49,9 @@ proxy::HeaderMatch header_match(const HeaderCondition& c) {
     case HeaderOp::kNotContains:
       h.type = proxy::HeaderMatchType::kContains, h.invert = true;
       break;
+    case HeaderOp::kRegex:
+      h.type = proxy::HeaderMatchType::kRegex;
+      break;
   }
   if (h.type == proxy::HeaderMatchType::kPresent) h.value.clear();
   return h;
@@ -57,6 +60,7 @@ proxy::HeaderMatch header_match(const HeaderCondition& c) {
 proxy::HeaderMutation mutation(const HeaderPolicy& p) {
   proxy::HeaderMutation m;
   for (const auto& s : p.set) m.set.push_back(proxy::HeaderValue{s.name, s.value});
+  for (const auto& s : p.add) m.add.push_back(proxy::HeaderValue{s.name, s.value});
   m.remove = p.remove;
   return m;
 }
@@ -71,6 +75,18 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.redirect.scheme = "https";
     if (https_port != 443) rc.redirect.port = https_port;
     rc.redirect.code = 301;
+    return rc;
+  }
+  if (r.action == RouteAction::kRedirect && r.redirect) {
+    rc.action = proxy::ActionType::kRedirect;
+    rc.redirect.scheme = r.redirect->scheme;
+    rc.redirect.host = r.redirect->host;
+    rc.redirect.port = r.redirect->port;
+    rc.redirect.path = r.redirect->path;
+    rc.redirect.prefix_rewrite = r.redirect->prefix_rewrite;
+    rc.redirect.code = r.redirect->code;
+    rc.request_headers = mutation(r.request_headers);
+    rc.response_headers = mutation(r.response_headers);
     return rc;
   }
   if (r.action == RouteAction::kUnavailable) {

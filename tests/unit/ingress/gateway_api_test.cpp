@@ -420,11 +420,64 @@ spec:
   EXPECT_NE(describe(granted).find("prefix / -> apps/app/80*1"), std::string::npos)
       << describe(granted);
   // A route whose every rule is unsupported is not accepted.
-  Result none = run(objs + route("infra", "redirect-only",
+  Result none = run(objs + route("infra", "mirror-only",
                                  "  parentRefs: [{name: gw}]\n"
-                                 "  rules: [{filters: [{type: RequestRedirect, requestRedirect: "
-                                 "{scheme: https}}]}]\n"));
-  EXPECT_EQ(cond(parent(none, "redirect-only").conditions, "Accepted"), "False UnsupportedValue");
+                                 "  rules: [{filters: [{type: RequestMirror, requestMirror: "
+                                 "{backendRef: {name: v1, port: 80}}}]}]\n"));
+  EXPECT_EQ(cond(parent(none, "mirror-only").conditions, "Accepted"), "False UnsupportedValue");
+}
+
+// Rules with redirects, header regex matches and header add, as the proxy serves them: the
+// front door's hosts rendered and compiled by the proxy's own RouteTable.
+TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
+  Result r = run(
+      std::string(kClass) +
+      gateway("infra", "gw",
+              "  - {name: http, port: 8080, protocol: HTTP, hostname: shop.example.com}\n") +
+      service_yaml("infra", "v1", 1, 1) +
+      route("infra", "mix",
+            "  parentRefs: [{name: gw}]\n"
+            "  rules:\n"
+            "  - matches: [{path: {value: /old}}]\n"
+            "    filters: [{type: RequestRedirect, requestRedirect: {path: {type: "
+            "ReplacePrefixMatch, replacePrefixMatch: /new}, statusCode: 301}}]\n"
+            "  - matches: [{path: {type: Exact, value: /secure}}]\n"
+            "    filters: [{type: RequestRedirect, requestRedirect: {scheme: https}}]\n"
+            "  - matches: [{path: {type: Exact, value: /moved}}]\n"
+            "    filters: [{type: RequestRedirect, requestRedirect: {hostname: other.example.com, "
+            "path: {type: ReplaceFullPath, replaceFullPath: /here}, statusCode: 308}}]\n"
+            "  - matches: [{headers: [{type: RegularExpression, name: x-version, value: "
+            "\"v[0-9]+\"}]}]\n"
+            "    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: "
+            "X-Via, value: kop}]}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"));
+  ASSERT_EQ(r.front_doors.size(), 1u) << describe(r);
+  ingress::Model m;
+  m.virtual_hosts = r.front_doors[0].virtual_hosts;
+  m.clusters = r.clusters;
+  RenderOptions ro;
+  ro.http_address = {"127.0.0.1", 0};
+  ro.https_address.reset();
+  ro.admin.enabled = false;
+  testing::Compiled c;
+  c.config = render(m, ro);
+  auto table = proxy::RouteTable::compile(c.config);
+  ASSERT_TRUE(table.ok()) << table.status();
+  c.table = *table;
+  auto at = [&](std::string_view path, std::vector<std::pair<std::string, std::string>> h = {}) {
+    return testing::route_of(c, "http", "shop.example.com", path, std::move(h));
+  };
+  EXPECT_EQ(at("/old/page"), "301 http://shop.example.com:8080/new/page");
+  EXPECT_EQ(at("/secure"), "302 https://shop.example.com/secure");
+  EXPECT_EQ(at("/moved"), "308 http://other.example.com:8080/here");
+  EXPECT_EQ(at("/any", {{"x-version", "v12"}}), "infra/v1/80");
+  EXPECT_EQ(at("/any", {{"x-version", "beta"}}), "404");
+  bool added = false;
+  for (const auto& vh : c.config.virtual_hosts)
+    for (const auto& rc : vh.routes)
+      for (const auto& a : rc.request_headers.add) added |= a.name == "x-via" && a.value == "kop";
+  EXPECT_TRUE(added) << proxy::to_json(c.config);
+  EXPECT_EQ(cond(parent(r, "mix").conditions, "Accepted"), "True Accepted");
 }
 
 TEST(Translate, SameResultInAnyOrder) {

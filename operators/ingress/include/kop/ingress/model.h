@@ -100,7 +100,8 @@ struct PathRule {
   auto operator<=>(const PathRule&) const = default;
 };
 
-enum class HeaderOp { kExact, kPresent, kContains, kNotExact, kNotPresent, kNotContains };
+// kRegex: RE2 full match of the value (Gateway API RegularExpression header matches).
+enum class HeaderOp { kExact, kPresent, kContains, kNotExact, kNotPresent, kNotContains, kRegex };
 
 struct HeaderCondition {
   std::string name;  // lowercase
@@ -154,6 +155,7 @@ struct Header {
 
 struct HeaderPolicy {
   std::vector<Header> set;
+  std::vector<Header> add;  // appended, existing values of that name kept (Gateway API `add`)
   std::vector<std::string> remove;
   bool operator==(const HeaderPolicy&) const = default;
 };
@@ -161,6 +163,18 @@ struct HeaderPolicy {
 enum class RouteAction {
   kForward,      // to `clusters`
   kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
+  kRedirect,     // answers with `redirect` (Gateway API RequestRedirect)
+};
+
+// An HTTP redirect; unset parts keep the request's.
+struct Redirect {
+  std::optional<std::string> scheme;  // "http" / "https"
+  std::optional<std::string> host;
+  std::optional<uint16_t> port;
+  std::optional<std::string> path;            // replaces the whole path
+  std::optional<std::string> prefix_rewrite;  // replaces the matched prefix
+  uint32_t code = 302;                        // 301, 302, 303, 307, 308
+  bool operator==(const Redirect&) const = default;
 };
 
 struct Route {
@@ -168,6 +182,7 @@ struct Route {
   std::vector<HeaderCondition> headers;  // all must hold; sorted
   RouteAction action = RouteAction::kForward;
   std::vector<WeightedCluster> clusters;
+  std::optional<Redirect> redirect;  // with RouteAction::kRedirect
   std::optional<std::string> prefix_rewrite;
   std::optional<std::chrono::milliseconds> timeout;  // 0 = none; unset = proxy default
   std::optional<uint32_t> retries;
