@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "directory_watch.h"
+#include "file_stamp.h"
 #include "yaml.h"
 
 namespace kop::local {
@@ -19,6 +22,114 @@ std::string ManifestProblem::to_string() const {
   return s;
 }
 
+// One object of a file.
+struct Entry {
+  int document = 0;
+  int rank = 2;                            // 0 Namespace, 1 CRD, 2 the rest: the order of applying
+  std::optional<ManifestLoader::Key> key;  // unset while the store does not know its kind
+  uint64_t body_hash = 0;                  // of `body` once the key is set
+  // The JSON to apply. Emptied once the store holds it (the file is read again if it is needed
+  // later, e.g. when it takes over an object another file defined too).
+  std::string body;
+  std::vector<ManifestProblem> problems;  // of the last attempt to apply it
+};
+
+struct ManifestLoader::FileState {
+  FileStamp stamp;
+  bool stamp_settled = false;  // see settled(): else the bytes are hashed again at the next look
+  uint64_t content_hash = 0;
+  bool broken = false;  // the last read did not parse: `entries` are those of the read before
+  std::vector<ManifestProblem> problems;  // of the file and of documents that are not objects
+  std::vector<Entry> entries;
+};
+
+namespace {
+
+int rank_of(std::string_view kind) {
+  return kind == "Namespace" ? 0 : kind == "CustomResourceDefinition" ? 1 : 2;
+}
+
+// Sets the entry's key and final body when the store knows its kind; else records why not.
+void resolve(Entry& e, JsonDoc& obj, const std::string& file, const Store& store,
+             const std::string& default_namespace) {
+  e.problems.clear();
+  auto t = store.type_of(obj);
+  if (!t.ok() || !*t) {
+    std::string av(json::get_string(obj, "apiVersion")), kind(json::get_string(obj, "kind"));
+    e.problems.push_back({file, e.document, "",
+                          !t.ok() && t.status().reason == "BadRequest"
+                              ? t.status().message
+                              : "no matches for kind \"" + kind + "\" in version \"" + av + "\""});
+    return;
+  }
+  const ResourceType& type = **t;
+  std::string name(json::path_string(obj, {"metadata", "name"}));
+  if (name.empty()) {
+    e.problems.push_back(
+        {file, e.document, "metadata.name", "Required value: name is required in a manifest"});
+    return;
+  }
+  std::string ns;
+  if (type.namespaced) {
+    ns = std::string(json::path_string(obj, {"metadata", "namespace"}));
+    if (ns.empty()) {
+      ns = default_namespace;
+      json::set_string(json::ensure_object(obj, "metadata", obj.GetAllocator()), "namespace", ns,
+                       obj.GetAllocator());
+    }
+  }
+  e.key = ManifestLoader::Key{type.group, type.resource, ns, name};
+  e.body = json::dump(obj);
+  e.body_hash = content_hash(e.body);
+}
+
+// Parses `text` into state's entries (keys resolved where the store knows the kind). False on
+// a YAML error, reported in state.problems.
+bool parse_file(std::string_view text, const std::string& file, const Store& store,
+                const std::string& default_namespace, ManifestLoader::FileState& state) {
+  std::vector<yaml::Document> parsed;
+  std::string err;
+  if (!yaml::parse_all(text, parsed, err)) {
+    state.problems = {{file, -1, "", err}};
+    return false;
+  }
+  state.problems.clear();
+  state.entries.clear();
+  auto add = [&](int document, JsonDoc obj) {
+    Entry e;
+    e.document = document;
+    e.rank = rank_of(json::get_string(obj, "kind"));
+    resolve(e, obj, file, store, default_namespace);
+    if (!e.key) e.body = json::dump(obj);  // resolved again once the kind is known
+    state.entries.push_back(std::move(e));
+  };
+  for (auto& d : parsed) {
+    if (d.doc.IsNull()) continue;  // empty document (e.g. a trailing ---)
+    if (!d.doc.IsObject()) {
+      state.problems.push_back({file, d.index, "", "not an object"});
+      continue;
+    }
+    if (json::get_string(d.doc, "kind") == "List") {
+      if (const JsonValue* items = json::get(d.doc, "items"); items && items->IsArray()) {
+        for (auto& item : items->GetArray()) add(d.index, json::clone(item));
+      }
+      continue;
+    }
+    add(d.index, std::move(d.doc));
+  }
+  return true;
+}
+
+std::optional<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+}  // namespace
+
 ManifestLoader::ManifestLoader(std::shared_ptr<Store> store, ManifestLoaderOptions options)
     : store_(std::move(store)), opts_(std::move(options)) {}
 
@@ -26,143 +137,220 @@ ManifestLoader::~ManifestLoader() {
   stop();
 }
 
-namespace {
-
-struct Doc {
-  std::string file;
-  int index;
-  JsonDoc obj;
-  int rank;  // 0 namespaces, 1 CRDs, 2 the rest
-};
-
-}  // namespace
+bool ManifestLoader::ensure_bodies(const std::string& file, FileState& state) {
+  auto text = read_file(fs::path(opts_.dir) / file);
+  // Changed since it was parsed: the next sync parses it again.
+  if (!text || content_hash(*text) != state.content_hash) return false;
+  FileState again;
+  if (!parse_file(*text, file, *store_, opts_.default_namespace, again) ||
+      again.entries.size() != state.entries.size())
+    return false;
+  for (size_t i = 0; i < state.entries.size(); ++i) {
+    Entry& e = state.entries[i];
+    if (e.key && e.body.empty() && again.entries[i].body_hash == e.body_hash)
+      e.body = std::move(again.entries[i].body);
+  }
+  return true;
+}
 
 SyncReport ManifestLoader::sync() {
   std::lock_guard<std::mutex> l(mu_);
   SyncReport rep;
-  std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(opts_.dir, ec)) {
     rep.problems.push_back({opts_.dir, -1, "", "not a directory"});
     problems_ = rep.problems;
     return rep;
   }
+  std::vector<std::string> files;
+  dirs_ = {opts_.dir};
   for (auto it = fs::recursive_directory_iterator(opts_.dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory()) dirs_.push_back(it->path().string());
     if (!it->is_regular_file()) continue;
     auto ext = it->path().extension().string();
     if (ext == ".yaml" || ext == ".yml" || ext == ".json")
       files.push_back(fs::relative(it->path(), opts_.dir).string());
   }
   std::sort(files.begin(), files.end());
-  std::vector<Doc> docs;
-  std::set<std::string> broken_files;
+
+  // Which files changed: stat() first, the bytes' hash second, parsing last.
+  bool changed = false;
+  int64_t now_ns = realtime_now_ns();
+  std::map<std::string, std::unique_ptr<FileState>> now;
   for (auto& f : files) {
-    std::ifstream in(fs::path(opts_.dir) / f);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::vector<yaml::Document> parsed;
-    std::string err;
-    if (!yaml::parse_all(ss.str(), parsed, err)) {
-      rep.problems.push_back({f, -1, "", err});
-      broken_files.insert(f);
+    fs::path path = fs::path(opts_.dir) / f;
+    std::unique_ptr<FileState> before;
+    if (auto it = files_.find(f); it != files_.end()) before = std::move(it->second);
+    auto stamp = stamp_of(path.string());
+    if (!stamp) {  // removed since listed
+      changed |= before != nullptr;
       continue;
     }
-    for (auto& d : parsed) {
-      if (d.doc.IsNull()) continue;  // empty document (e.g. a trailing ---)
-      if (!d.doc.IsObject()) {
-        rep.problems.push_back({f, d.index, "", "not an object"});
-        continue;
-      }
-      std::string_view kind = json::get_string(d.doc, "kind");
-      if (kind == "List") {
-        if (const JsonValue* items = json::get(d.doc, "items"); items && items->IsArray()) {
-          for (auto& item : items->GetArray()) {
-            docs.push_back({f, d.index, json::clone(item), 2});
+    if (before && before->stamp == *stamp && before->stamp_settled) {
+      now[f] = std::move(before);
+      continue;
+    }
+    auto text = read_file(path);
+    if (!text) {
+      changed |= before != nullptr;
+      continue;
+    }
+    rep.files_read++;
+    uint64_t hash = content_hash(*text);
+    if (before && before->content_hash == hash) {
+      before->stamp = *stamp;
+      before->stamp_settled = settled(*stamp, now_ns);
+      now[f] = std::move(before);
+      continue;
+    }
+    rep.files_parsed++;
+    changed = true;
+    auto state = std::make_unique<FileState>();
+    state->stamp = *stamp;
+    state->stamp_settled = settled(*stamp, now_ns);
+    state->content_hash = hash;
+    if (!parse_file(*text, f, *store_, opts_.default_namespace, *state)) {
+      state->broken = true;
+      if (before) state->entries = std::move(before->entries);  // its objects stay as they were
+    }
+    now[f] = std::move(state);
+  }
+  for (auto& [f, state] : files_) changed |= state != nullptr;  // a file that is gone
+  files_ = std::move(now);
+
+  if (changed) {
+    // Namespaces, then CRDs, then the rest: each rank may make the next one's kinds known.
+    std::set<Key> defined;
+    for (int rank = 0; rank <= 2; ++rank) {
+      std::map<Key, const std::string*> owner;  // the first file (in path order) wins
+      for (auto& [f, state] : files_) {
+        for (Entry& e : state->entries) {
+          if (e.rank != rank) continue;
+          if (!e.key && !state->broken) {
+            auto obj = json::parse(e.body);
+            if (obj) resolve(e, *obj, f, *store_, opts_.default_namespace);
           }
+          if (!e.key) continue;
+          auto [it, first] = owner.emplace(*e.key, &f);
+          defined.insert(*e.key);
+          if (first || state->broken) continue;
+          e.problems = {{f, e.document, "", "duplicate of an object defined in " + *it->second}};
         }
+      }
+      for (auto& [f, state] : files_) {
+        if (state->broken) continue;
+        for (Entry& e : state->entries) {
+          if (e.rank != rank || !e.key || owner[*e.key] != &f) continue;
+          auto a = applied_.find(*e.key);
+          if (a != applied_.end() && a->second.file == f && a->second.body_hash == e.body_hash) {
+            e.problems.clear();
+            rep.unchanged++;
+            continue;
+          }
+          if (e.body.empty() && !ensure_bodies(f, *state)) continue;
+          auto t = store_->registry().any_version(e.key->group, e.key->resource);
+          if (!t) continue;
+          auto before = store_->get(*t, e.key->ns, e.key->name);
+          PatchOptions po;
+          po.field_manager = opts_.field_manager;
+          po.force = true;
+          auto r = store_->patch(*t, e.key->ns, e.key->name, PatchType::Apply, e.body, po);
+          e.problems.clear();
+          if (!r) {
+            const ApiStatus& s = r.status();
+            if (s.causes.empty()) e.problems.push_back({f, e.document, "", s.message});
+            for (auto& c : s.causes) e.problems.push_back({f, e.document, c.field, c.message});
+            continue;  // the store keeps what it had
+          }
+          applied_[*e.key] = {f, e.body_hash};
+          bool same =
+              before.ok() && json::path_string((*before)->doc(), {"metadata", "resourceVersion"}) ==
+                                 json::path_string((*r)->doc(), {"metadata", "resourceVersion"});
+          (same ? rep.unchanged : rep.applied)++;
+        }
+      }
+    }
+    // Objects no file defines any more (a broken file still defines what it held).
+    for (auto it = applied_.begin(); it != applied_.end();) {
+      if (defined.count(it->first)) {
+        ++it;
         continue;
       }
-      int rank = kind == "Namespace" ? 0 : kind == "CustomResourceDefinition" ? 1 : 2;
-      docs.push_back({f, d.index, std::move(d.doc), rank});
-    }
-  }
-  std::stable_sort(docs.begin(), docs.end(),
-                   [](const Doc& a, const Doc& b) { return a.rank < b.rank; });
-  std::map<Key, std::string> desired;
-  for (auto& d : docs) {
-    auto t = store_->type_of(d.obj);
-    std::string_view av = json::get_string(d.obj, "apiVersion");
-    std::string_view kind = json::get_string(d.obj, "kind");
-    if (!t.ok() || !*t) {
-      std::string msg = !t.ok() && t.status().reason == "BadRequest"
-                            ? t.status().message
-                            : "no matches for kind \"" + std::string(kind) + "\" in version \"" +
-                                  std::string(av) + "\"";
-      rep.problems.push_back({d.file, d.index, "", msg});
-      continue;
-    }
-    const ResourceType& type = **t;
-    std::string name(json::path_string(d.obj, {"metadata", "name"}));
-    if (name.empty()) {
-      rep.problems.push_back(
-          {d.file, d.index, "metadata.name", "Required value: name is required in a manifest"});
-      continue;
-    }
-    std::string ns;
-    if (type.namespaced) {
-      ns = std::string(json::path_string(d.obj, {"metadata", "namespace"}));
-      if (ns.empty()) {
-        ns = opts_.default_namespace;
-        json::set_string(json::ensure_object(d.obj, "metadata", d.obj.GetAllocator()), "namespace",
-                         ns, d.obj.GetAllocator());
+      auto t = store_->registry().any_version(it->first.group, it->first.resource);
+      if (!t) {  // its kind is gone (CRD deleted), and its objects with it
+        it = applied_.erase(it);
+        continue;
       }
-    }
-    Key key{type.group, type.resource, ns, name};
-    if (auto it = desired.find(key); it != desired.end()) {
-      rep.problems.push_back(
-          {d.file, d.index, "", "duplicate of an object defined in " + it->second});
-      continue;
-    }
-    auto before = store_->get(type, ns, name);
-    PatchOptions po;
-    po.field_manager = opts_.field_manager;
-    po.force = true;
-    auto r = store_->patch(type, ns, name, PatchType::Apply, json::dump(d.obj), po);
-    if (!r) {
-      const ApiStatus& s = r.status();
-      if (s.causes.empty()) {
-        rep.problems.push_back({d.file, d.index, "", s.message});
+      auto r = store_->remove(*t, it->first.ns, it->first.name);
+      if (r.ok()) rep.deleted++;
+      if (r.ok() || r.status().reason == "NotFound") {
+        it = applied_.erase(it);
       } else {
-        for (auto& c : s.causes) rep.problems.push_back({d.file, d.index, c.field, c.message});
+        ++it;  // tried again at the next change
       }
-      // A rejected object keeps whatever the store had (and stays owned if it was).
-      if (owned_.count(key)) desired[key] = d.file;
-      continue;
     }
-    desired[key] = d.file;
-    if (before.ok() && json::path_string((*before)->doc(), {"metadata", "resourceVersion"}) ==
-                           json::path_string((*r)->doc(), {"metadata", "resourceVersion"})) {
-      rep.unchanged++;
-    } else {
-      rep.applied++;
+    // What the store holds needs no copy here.
+    for (auto& [f, state] : files_) {
+      for (Entry& e : state->entries) {
+        if (!e.key || e.body.empty()) continue;
+        auto a = applied_.find(*e.key);
+        if (a != applied_.end() && a->second.file == f && a->second.body_hash == e.body_hash)
+          std::string().swap(e.body);
+      }
     }
+  } else {
+    rep.unchanged = static_cast<int>(applied_.size());
   }
-  // Objects from files that are gone or no longer hold them; a broken file keeps its objects.
-  for (auto& [key, file] : owned_) {
-    if (desired.count(key)) continue;
-    if (broken_files.count(file)) {
-      desired[key] = file;
-      continue;
-    }
-    auto t = store_->registry().any_version(key.group, key.resource);
-    if (!t) continue;
-    auto r = store_->remove(*t, key.ns, key.name);
-    if (r.ok()) rep.deleted++;
+
+  for (auto& [f, state] : files_) {
+    size_t from = rep.problems.size();
+    rep.problems.insert(rep.problems.end(), state->problems.begin(), state->problems.end());
+    for (const Entry& e : state->entries)
+      rep.problems.insert(rep.problems.end(), e.problems.begin(), e.problems.end());
+    std::stable_sort(
+        rep.problems.begin() + static_cast<std::ptrdiff_t>(from), rep.problems.end(),
+        [](const ManifestProblem& a, const ManifestProblem& b) { return a.document < b.document; });
   }
-  owned_ = std::move(desired);
   problems_ = rep.problems;
   return rep;
+}
+
+void ManifestLoader::run_thread() {
+  std::unique_ptr<DirectoryWatch> watch =
+      opts_.watch_files ? DirectoryWatch::create() : std::unique_ptr<DirectoryWatch>();
+  if (watch) {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    wake_ = [w = watch.get()] { w->wake(); };
+  }
+  for (;;) {
+    // Watch before looking, so that a change made while sync() reads is not missed.
+    if (watch) watch->add(opts_.dir);
+    sync();
+    bool watching = false;
+    if (watch) {
+      std::vector<std::string> dirs;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        dirs = dirs_;
+      }
+      watching = watch->add(opts_.dir);
+      for (auto& d : dirs) watch->add(d);
+    }
+    {
+      std::unique_lock<std::mutex> l(stop_mu_);
+      if (stopping_) break;
+      if (!watching) {
+        if (stop_cv_.wait_for(l, opts_.poll, [this] { return stopping_; })) break;
+        continue;
+      }
+    }
+    watch->wait(opts_.recheck, std::chrono::milliseconds(20));
+    std::lock_guard<std::mutex> l(stop_mu_);
+    if (stopping_) break;
+  }
+  std::lock_guard<std::mutex> l(stop_mu_);
+  wake_ = nullptr;
 }
 
 void ManifestLoader::start() {
@@ -171,19 +359,14 @@ void ManifestLoader::start() {
     std::lock_guard<std::mutex> l(stop_mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] {
-    for (;;) {
-      sync();
-      std::unique_lock<std::mutex> l(stop_mu_);
-      if (stop_cv_.wait_for(l, opts_.poll, [this] { return stopping_; })) return;
-    }
-  });
+  thread_ = std::thread([this] { run_thread(); });
 }
 
 void ManifestLoader::stop() {
   {
     std::lock_guard<std::mutex> l(stop_mu_);
     stopping_ = true;
+    if (wake_) wake_();
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();

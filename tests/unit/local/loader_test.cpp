@@ -1,11 +1,15 @@
 // ManifestLoader: a directory of YAML applied into the store and kept in step; Namespaces and
 // CRDs first; bad files and objects reported by file, document and field without touching the
 // objects of good files.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "directory_watch.h"
 #include "kop/local/manifest_loader.h"
 #include "test_util.h"
 
@@ -133,6 +137,7 @@ metadata: {name: x}
 TEST_F(Loader, BackgroundPollingFollowsTheDirectory) {
   ManifestLoaderOptions o{dir.string()};
   o.poll = std::chrono::milliseconds(20);
+  o.watch_files = false;  // the fallback where inotify is not available
   ManifestLoader l(store, o);
   auto w = store->watch(*cm, "default", {});
   ASSERT_TRUE(w.ok());
@@ -141,6 +146,122 @@ TEST_F(Loader, BackgroundPollingFollowsTheDirectory) {
   auto ev = next(*w, 3000);
   ASSERT_TRUE(ev);
   EXPECT_EQ(meta(ev->object, "name"), "late");
+  l.stop();
+}
+
+std::string cm_yaml(const std::string& name, const std::string& value) {
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {k: " + value +
+         "}\n---\n";
+}
+
+std::string data_of(Store& store, const ResourceType& cm, const std::string& name) {
+  auto got = store.get(cm, "default", name);
+  return got.ok() ? std::string(json::path_string((*got)->doc(), {"data", "k"})) : "(none)";
+}
+
+TEST_F(Loader, UnchangedFilesAreNeitherReadNorParsedAgain) {
+  write("a.yaml", cm_yaml("a1", "v") + cm_yaml("a2", "v"));
+  write("b.yaml", cm_yaml("b1", "v"));
+  ManifestLoader l(store, {dir.string()});
+  auto first = l.sync();
+  EXPECT_EQ(first.files_parsed, 2);
+  EXPECT_EQ(first.applied, 3);
+  // File times have the kernel tick's granularity: a file younger than a second is hashed again
+  // at the next look (not parsed), then trusted.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto settle = l.sync();
+  EXPECT_EQ(settle.files_read, 2);
+  EXPECT_EQ(settle.files_parsed, 0);
+  auto w = store->watch(*cm, "default",
+                        {.resource_version = std::to_string(store->current_resource_version())});
+  ASSERT_TRUE(w.ok());
+  auto idle = l.sync();
+  EXPECT_EQ(idle.files_read, 0);
+  EXPECT_EQ(idle.files_parsed, 0);
+  EXPECT_EQ(idle.unchanged, 3);
+  EXPECT_EQ(idle.applied, 0);
+  // Touched, same bytes: read and hashed, not parsed, nothing applied.
+  fs::last_write_time(dir / "a.yaml", fs::file_time_type::clock::now());
+  auto touched = l.sync();
+  EXPECT_EQ(touched.files_read, 1);
+  EXPECT_EQ(touched.files_parsed, 0);
+  EXPECT_EQ(touched.unchanged, 3);
+  EXPECT_FALSE(next(*w, 50)) << "an unchanged file wrote to the store";
+}
+
+TEST_F(Loader, AChangedFileAppliesExactlyItsAddsUpdatesAndDeletes) {
+  write("app.yaml", cm_yaml("same", "v") + cm_yaml("changed", "v") + cm_yaml("removed", "v"));
+  write("other.yaml", cm_yaml("other", "v"));
+  ManifestLoader l(store, {dir.string()});
+  ASSERT_EQ(l.sync().applied, 4);
+  auto w = store->watch(*cm, "default",
+                        {.resource_version = std::to_string(store->current_resource_version())});
+  ASSERT_TRUE(w.ok());
+  write("app.yaml", cm_yaml("same", "v") + cm_yaml("changed", "v2") + cm_yaml("added", "v"));
+  auto r = l.sync();
+  EXPECT_EQ(r.files_parsed, 1);  // other.yaml may be read (young), never parsed
+  EXPECT_EQ(r.applied, 2);
+  EXPECT_EQ(r.deleted, 1);
+  EXPECT_EQ(r.unchanged, 2);
+  EXPECT_TRUE(r.problems.empty());
+  std::vector<std::string> events;
+  while (auto ev = next(*w, 200)) {
+    events.push_back(std::string(to_string(ev->type)) + " " +
+                     std::string(meta(ev->object, "name")));
+  }
+  EXPECT_THAT(events, ::testing::ElementsAre("MODIFIED changed", "ADDED added", "DELETED removed"));
+  EXPECT_EQ(data_of(*store, *cm, "changed"), "v2");
+}
+
+TEST_F(Loader, AnObjectDefinedTwiceComesFromTheFirstFileAndFallsBackToTheOther) {
+  write("b.yaml", cm_yaml("x", "from-b"));
+  ManifestLoader l(store, {dir.string()});
+  ASSERT_EQ(l.sync().applied, 1);
+  write("a.yaml", cm_yaml("x", "from-a"));
+  auto r = l.sync();
+  EXPECT_EQ(data_of(*store, *cm, "x"), "from-a");
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].to_string(),
+            "b.yaml: document 0: duplicate of an object defined in a.yaml");
+  // b.yaml's copy was dropped while the store held it; it is read again to take over.
+  fs::remove(dir / "a.yaml");
+  r = l.sync();
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.deleted, 0);
+  EXPECT_EQ(data_of(*store, *cm, "x"), "from-b");
+  fs::remove(dir / "b.yaml");
+  EXPECT_EQ(l.sync().deleted, 1);
+  EXPECT_EQ(data_of(*store, *cm, "x"), "(none)");
+}
+
+TEST_F(Loader, InotifyLoadsEachChangeAtOnceWithoutPolling) {
+  if (!DirectoryWatch::create()) GTEST_SKIP() << "inotify is not available";
+  ManifestLoaderOptions o{dir.string()};
+  o.poll = std::chrono::hours(1);
+  o.recheck = std::chrono::hours(1);
+  ManifestLoader l(store, o);
+  auto w = store->watch(*cm, "default", {});
+  ASSERT_TRUE(w.ok());
+  l.start();
+  write("late.yaml", cm_yaml("late", "1"));
+  auto ev = next(*w, 3000);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(meta(ev->object, "name"), "late");
+  // An editor's way: write elsewhere, rename over the file.
+  std::ofstream(dir / ".late.tmp") << cm_yaml("late", "2");
+  fs::rename(dir / ".late.tmp", dir / "late.yaml");
+  ev = next(*w, 3000);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->type, EventType::Modified);
+  // A directory made after start is watched too.
+  write("sub/deeper.yaml", cm_yaml("deeper", "1"));
+  ev = next(*w, 3000);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(meta(ev->object, "name"), "deeper");
+  fs::remove(dir / "late.yaml");
+  ev = next(*w, 3000);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->type, EventType::Deleted);
   l.stop();
 }
 

@@ -1,24 +1,39 @@
 // kop::local::ManifestLoader — keeps a kop::local::Store in step with a directory of YAML/JSON
 // manifests (multi-document files, searched recursively: *.yaml, *.yml, *.json).
 //
-// Each sync() reads the directory and makes the store match it: documents are applied with
-// server-side apply (field manager "kop-local-manifests", forced, so the files win), objects that
-// came from a file and are no longer in any file are deleted. Namespaces and
-// CustomResourceDefinitions go first so what depends on them can follow in the same pass. A bad
-// file (YAML error) or a bad object (unknown kind, missing name, rejected by validation) is
-// reported with file, document index and field, and touches nothing: the objects of good files
-// are applied, and the objects a broken file held before are kept as they were.
+// Each sync() makes the store match the directory: documents are applied with server-side apply
+// (field manager "kop-local-manifests", forced, so the files win), objects that came from a file
+// and are no longer in any file are deleted. Namespaces and CustomResourceDefinitions go first so
+// what depends on them can follow in the same pass. A bad file (YAML error) or a bad object
+// (unknown kind, missing name, rejected by validation) is reported with file, document index and
+// field, and touches nothing: the objects of good files are applied, and the objects a broken
+// file held before are kept as they were. An object defined twice is taken from the first file
+// in path order; the later definition is reported.
 //
-// Threading: sync() may be called from any thread (calls are serialised). start() runs sync()
-// every `poll` on a background thread until stop() or destruction.
+// Work is proportional to what changed, so an unchanged directory costs nothing:
+//  - a file whose stat() identity (inode, size, mtime, ctime) is unchanged is not read; one whose
+//    identity changed is read and hashed, and parsed only when its bytes changed;
+//  - of a changed file, only the objects whose content changed are applied, and the objects it
+//    no longer holds are deleted;
+//  - a rejected object (unknown kind, validation error, duplicate) is tried again when any file
+//    changes (its CRD or Namespace may have arrived).
+// The loader remembers what it applied, not what the store holds: an object changed or deleted
+// through the API keeps that state until its file changes (as with kubectl apply).
+//
+// Threading: sync() may be called from any thread (calls are serialised). start() follows the
+// directory on a background thread until stop() or destruction: woken by inotify where
+// available (each change is loaded within milliseconds, and nothing runs while nothing
+// changes), else by polling every `poll`.
 #pragma once
 
 #include <chrono>
+#include <compare>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,8 +43,15 @@
 namespace kop::local {
 
 struct ManifestLoaderOptions {
-  std::string dir;                      // the directory to mirror (required)
-  std::chrono::milliseconds poll{500};  // start(): how often to re-read. Defaults to 500 ms.
+  std::string dir;  // the directory to mirror (required)
+  // start() without inotify (or with watch_files false): how often to look at the files.
+  // Defaults to 500 ms.
+  std::chrono::milliseconds poll{500};
+  // start() with inotify: how often to look at the files' stat() anyway, for file systems whose
+  // changes inotify does not see (NFS, FUSE). Defaults to 60 s.
+  std::chrono::milliseconds recheck{60000};
+  // start(): use inotify when the kernel offers it. Defaults to true.
+  bool watch_files = true;
   std::string field_manager = "kop-local-manifests";  // Defaults to "kop-local-manifests".
   std::string default_namespace =
       "default";  // for namespaced objects without one. Defaults to "default".
@@ -44,9 +66,12 @@ struct ManifestProblem {
 };
 
 struct SyncReport {
-  int applied = 0;  // objects created or changed
-  int deleted = 0;
-  int unchanged = 0;
+  int applied = 0;       // objects created or changed
+  int deleted = 0;       // objects deleted
+  int unchanged = 0;     // objects from the files that the store already held as they are
+  int files_read = 0;    // files whose bytes were read (their stat() identity changed)
+  int files_parsed = 0;  // files parsed (their bytes changed)
+  // Every current problem, in path and document order (those of unchanged files included).
   std::vector<ManifestProblem> problems;
 };
 
@@ -61,20 +86,32 @@ class ManifestLoader {
   // Problems of the last sync.
   std::vector<ManifestProblem> problems() const;
 
- private:
   struct Key {
     std::string group, resource, ns, name;
     auto operator<=>(const Key&) const = default;
   };
+  struct FileState;  // one file's identity and objects (defined in manifest_loader.cpp)
+
+ private:
+  struct Applied {
+    std::string file;    // the file the store's object came from
+    uint64_t body_hash;  // of the JSON applied
+  };
+  void run_thread();
+  bool ensure_bodies(const std::string& file, FileState& state);
   std::shared_ptr<Store> store_;
   ManifestLoaderOptions opts_;
   mutable std::mutex mu_;
-  std::map<Key, std::string> owned_;  // objects this loader applied -> file they came from
+  // By path relative to dir, in path order.
+  std::map<std::string, std::unique_ptr<FileState>> files_;
+  std::map<Key, Applied> applied_;  // what the store holds from the files
+  std::vector<std::string> dirs_;   // directories seen by the last sync (to watch)
   std::vector<ManifestProblem> problems_;
   std::thread thread_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  std::function<void()> wake_;  // interrupts the thread's wait (set while it runs)
 };
 
 }  // namespace kop::local
