@@ -214,6 +214,17 @@ TEST(Http1Chunked, DecodesInAnySplit) {
   }
 }
 
+TEST(Http1Headers, ClassifiesTheFieldsTheProxyActsOn) {
+  // Case-insensitive; names of the same length as a known one stay kOther.
+  EXPECT_EQ(h1::classify_header("Server"), h1::HeaderKind::kServer);
+  EXPECT_EQ(h1::classify_header("server"), h1::HeaderKind::kServer);
+  EXPECT_EQ(h1::classify_header("EXPECT"), h1::HeaderKind::kExpect);
+  EXPECT_EQ(h1::classify_header("accept"), h1::HeaderKind::kOther);
+  EXPECT_EQ(h1::classify_header("cookie"), h1::HeaderKind::kOther);
+  EXPECT_EQ(h1::classify_header("servers"), h1::HeaderKind::kOther);
+  EXPECT_FALSE(h1::is_hop_by_hop(h1::HeaderKind::kServer));  // end to end: kept or replaced
+}
+
 TEST(Http1Chunked, RejectsBadSizesAndFraming) {
   h1::ChunkedDecoder::Status st;
   for (const char* bad :
