@@ -148,8 +148,8 @@ std::string describe(const Result& r) {
         os << "    " << kinds[int(rt.path.kind)] << " " << rt.path.value;
         for (const HeaderCondition& h : rt.headers)
           os << " [" << h.name << (h.op == HeaderOp::kRegex ? "~" : "=") << h.value << "]";
-        if (rt.action == RouteAction::kUnavailable) {
-          os << " -> unavailable";
+        if (rt.action == RouteAction::kNoBackend) {
+          os << " -> 500";
         } else if (rt.action == RouteAction::kRedirect && rt.redirect) {
           const Redirect& rd = *rt.redirect;
           os << " -> redirect " << rd.code;

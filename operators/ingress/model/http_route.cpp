@@ -236,7 +236,7 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
   std::vector<WeightedCluster> clusters;
   backends(t, route, src, rule, field, out, clusters);
   if (clusters.empty()) {
-    base.action = RouteAction::kUnavailable;
+    base.action = RouteAction::kNoBackend;
   } else {
     base.clusters = std::move(clusters);
   }

@@ -89,6 +89,12 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.response_headers = mutation(r.response_headers);
     return rc;
   }
+  if (r.action == RouteAction::kNoBackend) {
+    rc.action = proxy::ActionType::kDirectResponse;
+    rc.direct_response.status = 500;
+    rc.direct_response.body = "no valid backend for this route\n";
+    return rc;
+  }
   if (r.action == RouteAction::kUnavailable) {
     rc.action = proxy::ActionType::kDirectResponse;
     rc.direct_response.status = 503;

@@ -385,7 +385,7 @@ TEST(HTTPRoute, RulesPrecedenceBackendsFiltersAndStatus) {
             "front door infra/gw :80 HTTP\n"
             "  host *\n"
             "    exact /api/health -> infra/v1/80*1  (infra/older spec.rules[2].matches[0])\n"
-            "    regex /item/[0-9]+ -> unavailable  (infra/older spec.rules[1].matches[0])\n"
+            "    regex /item/[0-9]+ -> 500  (infra/older spec.rules[1].matches[0])\n"
             "    prefix /api [x-canary=1] -> infra/v1/80*3 infra/v2/80*1 rewrite=/v2 "
             "timeout=10000ms backend-timeout=500ms req-set x-shop=a req-remove x-debug resp-set "
             "cache-control=no-store  (infra/older spec.rules[0].matches[1])\n"
@@ -393,8 +393,8 @@ TEST(HTTPRoute, RulesPrecedenceBackendsFiltersAndStatus) {
             "backend-timeout=500ms req-set x-shop=a req-remove x-debug resp-set "
             "cache-control=no-store  (infra/older spec.rules[0].matches[0])\n"
             "  host refs.example.com\n"
-            "    prefix /foreign -> unavailable  (infra/refs spec.rules[0].matches[0])\n"
-            "    prefix /kind -> unavailable  (infra/refs spec.rules[1].matches[0])\n");
+            "    prefix /foreign -> 500  (infra/refs spec.rules[0].matches[0])\n"
+            "    prefix /kind -> 500  (infra/refs spec.rules[1].matches[0])\n");
   // "newer" repeats /api (trailing slash ignored) and loses to "older".
   EXPECT_EQ(cond(parent(r, "newer").conditions, "Accepted"), "True Accepted");
   EXPECT_EQ(cond(parent(r, "older").conditions, "ResolvedRefs"), "False BackendNotFound");
@@ -427,8 +427,8 @@ spec:
   EXPECT_EQ(cond(parent(none, "mirror-only").conditions, "Accepted"), "False UnsupportedValue");
 }
 
-// Rules with redirects, header regex matches and header add, as the proxy serves them: the
-// front door's hosts rendered and compiled by the proxy's own RouteTable.
+// Rules with redirects, header regex matches, header add and no usable backend (500), as the
+// proxy serves them: the front door's hosts rendered and compiled by the proxy's RouteTable.
 TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
   Result r = run(
       std::string(kClass) +
@@ -450,7 +450,8 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
             "\"v[0-9]+\"}]}]\n"
             "    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: "
             "X-Via, value: kop}]}}]\n"
-            "    backendRefs: [{name: v1, port: 80}]\n"));
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - backendRefs: [{name: v1, port: 80, weight: 0}, {name: gone, port: 80}]\n"));
   ASSERT_EQ(r.front_doors.size(), 1u) << describe(r);
   ingress::Model m;
   m.virtual_hosts = r.front_doors[0].virtual_hosts;
@@ -471,7 +472,7 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
   EXPECT_EQ(at("/secure"), "302 https://shop.example.com/secure");
   EXPECT_EQ(at("/moved"), "308 http://other.example.com:8080/here");
   EXPECT_EQ(at("/any", {{"x-version", "v12"}}), "infra/v1/80");
-  EXPECT_EQ(at("/any", {{"x-version", "beta"}}), "404");
+  EXPECT_EQ(at("/any", {{"x-version", "beta"}}), "500");
   bool added = false;
   for (const auto& vh : c.config.virtual_hosts)
     for (const auto& rc : vh.routes)

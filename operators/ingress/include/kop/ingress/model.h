@@ -164,6 +164,7 @@ enum class RouteAction {
   kForward,      // to `clusters`
   kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
   kRedirect,     // answers with `redirect` (Gateway API RequestRedirect)
+  kNoBackend,    // 500: a Gateway API rule with no valid backendRef (omitted, invalid, weight 0)
 };
 
 // An HTTP redirect; unset parts keep the request's.
