@@ -22,6 +22,9 @@ struct Metrics {
   metrics::Counter& writes;
   metrics::Counter& errors;
   metrics::Counter& events;
+  metrics::Counter& throttled;
+  metrics::Gauge& round_seconds;
+  metrics::Gauge& round_writes;
   static Metrics& get() {
     metrics::Registry& r = metrics::default_registry();
     static Metrics m{
@@ -29,6 +32,11 @@ struct Metrics {
         r.counter("kop_ingress_status_write_errors_total",
                   "Status and Event writes that failed (retried with backoff)."),
         r.counter("kop_ingress_events_recorded_total", "Events written through the recorder."),
+        r.counter("kop_ingress_status_throttled_total",
+                  "Status writes answered 429 (all writes paused for Retry-After)."),
+        r.gauge("kop_ingress_status_round_seconds",
+                "Time the last round of status writes took, until every status was as desired."),
+        r.gauge("kop_ingress_status_round_writes", "Status writes of the last round."),
     };
     return m;
   }
@@ -143,17 +151,44 @@ bool StatusWriter::keep_going(const DesiredStatus& desired) {
 
 void StatusWriter::pass(const DesiredStatus& desired) {
   passes_.fetch_add(1);
+  absl::Time start = absl::Now();
   earliest_retry_ = absl::InfiniteFuture();
+  pass_backoffs_ = 0;
+  auto count = [&](Outcome o) {
+    if (o == Outcome::kDone) return;
+    if (round_start_ == absl::InfiniteFuture()) round_start_ = start;  // work to do: a round
+    if (o == Outcome::kWritten) ++round_writes_;
+    if (o == Outcome::kBackoff) ++pass_backoffs_;
+  };
   for (const auto& [key, want] : desired.ingresses) {
     if (!keep_going(desired)) return;
-    ingress(key, want);
+    count(ingress(key, want));
   }
   for (const auto& st : desired.routes) {
     if (!keep_going(desired)) return;
-    route(st);
+    count(route(st));
   }
   if (!keep_going(desired)) return;
   events(desired);
+  if (pass_backoffs_ > 0 || round_start_ == absl::InfiniteFuture()) return;
+  // Every status is as desired (or written and on its way back through the watch).
+  absl::Duration took = absl::Now() - round_start_;
+  round_start_ = absl::InfiniteFuture();
+  if (round_writes_ == 0) return;  // someone else wrote them meanwhile
+  last_round_writes_.store(round_writes_);
+  last_round_nanos_.store(absl::ToInt64Nanoseconds(took));
+  Metrics::get().round_seconds.set(absl::ToDoubleSeconds(took));
+  Metrics::get().round_writes.set(static_cast<double>(round_writes_));
+  logger().info("statuses written", "writes", round_writes_, "seconds", absl::ToDoubleSeconds(took),
+                "per_second",
+                static_cast<double>(round_writes_) / std::max(absl::ToDoubleSeconds(took), 1e-3));
+  round_writes_ = 0;
+}
+
+bool StatusWriter::paused(absl::Time now) {
+  if (now >= paused_until_) return false;
+  earliest_retry_ = std::min(earliest_retry_, paused_until_);
+  return true;
 }
 
 bool StatusWriter::backing_off(const std::string& key, absl::Time now) {
@@ -169,6 +204,14 @@ void StatusWriter::failed(const std::string& key, const absl::Status& status, ab
   absl::Duration delay = options_.retry_base;
   for (int i = 1; i < r.failures && delay < options_.retry_max; ++i) delay *= 2;
   delay = std::min(delay, options_.retry_max);
+  bool throttled = client::is_too_many_requests(status);
+  if (throttled) {
+    // The server sheds load (its priority level is full): every write waits, not only this one.
+    delay = std::max(delay, client::retry_after(status).value_or(options_.retry_base));
+    paused_until_ = now + delay;
+    throttled_.fetch_add(1);
+    Metrics::get().throttled.inc();
+  }
   r.next = now + delay;
   earliest_retry_ = std::min(earliest_retry_, r.next);
   write_errors_.fetch_add(1);
@@ -178,8 +221,10 @@ void StatusWriter::failed(const std::string& key, const absl::Status& status, ab
     logger().debug("status write conflict, retrying", "object", key, "retry_in",
                    absl::FormatDuration(delay));
   else
-    logger().warn("status write failed, retrying", "object", key, "error", status, "failures",
-                  r.failures, "retry_in", absl::FormatDuration(delay));
+    logger().warn(throttled ? "status writes paused: the API server is throttling"
+                            : "status write failed, retrying",
+                  "object", key, "error", status, "failures", r.failures, "retry_in",
+                  absl::FormatDuration(delay));
 }
 
 StatusWriter::Outcome StatusWriter::ingress(const std::string& key,
@@ -208,7 +253,7 @@ StatusWriter::Outcome StatusWriter::ingress(const std::string& key,
       return Outcome::kDone;  // our write has not come back through the watch yet
     written_.erase(w);
   }
-  if (backing_off(wkey, now)) return Outcome::kBackoff;
+  if (backing_off(wkey, now) || paused(now)) return Outcome::kBackoff;
   api::Object next(*obj);
   absl::Status s = next.set_json("/status/loadBalancer",
                                  want.want == "[]" ? "{}" : "{\"ingress\":" + want.want + "}");
@@ -250,7 +295,7 @@ StatusWriter::Outcome StatusWriter::route(const IngressRouteStatus& st) {
       return Outcome::kDone;
     written_.erase(w);
   }
-  if (backing_off(wkey, now)) return Outcome::kBackoff;
+  if (backing_off(wkey, now) || paused(now)) return Outcome::kBackoff;
   std::string reason = st.status == RouteStatus::kValid     ? "Valid"
                        : st.status == RouteStatus::kInvalid ? "Invalid"
                                                             : "Orphaned";
@@ -289,7 +334,7 @@ void StatusWriter::events(const DesiredStatus& desired) {
     if (recorded_.count(key)) continue;
     if (!keep_going(desired)) return;  // the rest on the next pass
     absl::Time now = absl::Now();
-    if (backing_off("Event|" + key, now)) continue;
+    if (backing_off("Event|" + key, now) || paused(now)) continue;
     // The object as the cache has it (uid, resourceVersion), else its reference alone.
     api::ObjectPtr regarding;
     const api::GroupVersionKind* gvk = e.object.kind == "Ingress"        ? &options_.ingress

@@ -18,6 +18,13 @@
 // rejection once when writing is turned on after having been off.
 // Turning writing off (or may_write answering false) stops the pass before its next write
 // (a write in flight completes).
+// At scale: one write is in flight at a time, so the writer holds at most one of the API
+// server's concurrency seats; the rate is the client's (kop-ingress gives this writer its own
+// client, --status-qps/--status-burst). A 429 (API Priority and Fairness, or max-inflight)
+// pauses every write for its Retry-After (else retry_base), not only the object's. When a pass
+// completes with every status as desired after writes, the round is reported: log line
+// "statuses written" (writes, seconds, per second) and the gauges
+// kop_ingress_status_round_seconds / kop_ingress_status_round_writes.
 //
 // Threading: start()/stop() from the owning thread; publish(), set_writing() and the
 // accessors from any thread.
@@ -93,6 +100,11 @@ class StatusWriter {
   uint64_t write_errors() const { return write_errors_.load(); }
   // Events handed to the Recorder and written (created or aggregated).
   uint64_t events_recorded() const { return events_recorded_.load(); }
+  // The last completed round of writes (see above): how many, and from the start of the first
+  // pass that found a status to write to the end of the pass that found all as desired.
+  uint64_t last_round_writes() const { return last_round_writes_.load(); }
+  absl::Duration last_round_duration() const { return absl::Nanoseconds(last_round_nanos_.load()); }
+  uint64_t throttled() const { return throttled_.load(); }  // 429s that paused the writer
 
  private:
   struct Retry {
@@ -115,6 +127,8 @@ class StatusWriter {
   Outcome route(const IngressRouteStatus& want);
   void events(const DesiredStatus& desired);
   bool backing_off(const std::string& key, absl::Time now);
+  // A 429 pauses all writes until `until`; true while paused.
+  bool paused(absl::Time now);
   void failed(const std::string& key, const absl::Status& status, absl::Time now);
 
   client::Client& client_;
@@ -137,11 +151,19 @@ class StatusWriter {
   std::map<std::string, Written> written_;
   std::set<std::string> recorded_;  // event keys of the rejections recorded and still current
   absl::Time earliest_retry_ = absl::InfiniteFuture();
+  absl::Time paused_until_ = absl::InfinitePast();
+  // The round of writes in progress: started by the first pass that found a status to write.
+  absl::Time round_start_ = absl::InfiniteFuture();
+  uint64_t round_writes_ = 0;
+  int pass_backoffs_ = 0;  // objects of the current pass left for a retry
 
   std::atomic<uint64_t> passes_{0};
   std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<uint64_t> events_recorded_{0};
+  std::atomic<uint64_t> last_round_writes_{0};
+  std::atomic<int64_t> last_round_nanos_{0};
+  std::atomic<uint64_t> throttled_{0};
 };
 
 }  // namespace kop::ingress
