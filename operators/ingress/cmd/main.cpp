@@ -19,6 +19,7 @@
 #include "../controllers/ingress_controller.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "builtin_crds.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
 #include "kop/local/local_client.h"
@@ -42,6 +43,9 @@ Usage: kop-ingress [flags]
   --kubeconfig PATH            kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --manifests DIR              no cluster: load DIR's YAML files into an in-process API store
                                (kop::local) and follow changes to them
+  --install-crds[=true|false]  with --manifests: put kop-ingress' own CRDs (IngressRoute,
+                               TLSCertificateDelegation; built in) into the store first, so DIR
+                               needs only your objects (default true)
   --api-addr HOST:PORT         with --manifests: serve the store's Kubernetes API (kubectl);
                                prints a kubeconfig (with a bearer token made at start)
   --kube-api-qps N             client-side rate limit of API requests (default 20)
@@ -76,6 +80,7 @@ struct Flags {
   std::string metrics_addr = ":8000";
   std::string ingress_class = "kop";
   bool watch_without_class = true;
+  bool install_crds = true;
   std::string publish_service, publish_address;
   std::string leader_elect;  // "" = by mode (cluster: true, --manifests: false)
   std::string le_namespace, le_id;
@@ -154,7 +159,8 @@ int main(int argc, char** argv) {
       {"kube-api-qps", &f.kube_api_qps},
       {"kube-api-burst", &f.kube_api_burst},
       {"server-header", &f.server_header}};
-  std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class}};
+  std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class},
+                                        {"install-crds", &f.install_crds}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -276,6 +282,15 @@ int main(int argc, char** argv) {
     }
     store = std::make_shared<kop::local::Store>();
     client = std::make_shared<kop::local::LocalClient>(store);
+    // Before the first sync, so IngressRoutes in DIR are accepted in the same pass.
+    if (f.install_crds) {
+      auto installed = kop::ingress::install_builtin_crds(*client);
+      if (!installed.ok()) {
+        log.error(installed.status(), "cannot install the built-in CRDs");
+        return 1;
+      }
+      log.info("built-in CRDs installed", "crds", installed->size());
+    }
     manifests = std::make_unique<kop::local::ManifestLoader>(
         store, kop::local::ManifestLoaderOptions{f.manifests});
     kop::local::SyncReport report = manifests->sync();

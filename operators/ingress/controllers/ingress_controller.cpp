@@ -93,14 +93,26 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds) {
   cache::ByObject secrets;
   secrets.field_selector = "type=kubernetes.io/tls";
   options.by_object[kinds.secret] = secrets;
-  cache::ByObject routes;
-  routes.resource = "ingressroutes";
-  routes.namespaced = true;
-  options.by_object[kinds.ingress_route] = routes;
-  cache::ByObject delegations;
-  delegations.resource = "tlscertificatedelegations";
-  delegations.namespaced = true;
-  options.by_object[kinds.tls_delegation] = delegations;
+  // kop's own CRDs are optional: Ingress users need not install them, and they may come and go.
+  for (auto [gvk, plural] : {std::pair{&kinds.ingress_route, "ingressroutes"},
+                             std::pair{&kinds.tls_delegation, "tlscertificatedelegations"}}) {
+    cache::ByObject crd_kind;
+    crd_kind.resource = plural;
+    crd_kind.namespaced = true;
+    crd_kind.optional = true;
+    crd_kind.presence_changed = [kind = gvk->kind,
+                                 was_served = std::make_shared<bool>(false)](bool served) {
+      if (served) {
+        logger().info(kind + " CRD installed: " + kind + "s are served");
+      } else if (*was_served) {
+        logger().info(kind + " CRD removed: " + kind + "s are no longer served");
+      } else {
+        logger().info(kind + " CRD not installed: " + kind + "s are not served");
+      }
+      *was_served = served;
+    };
+    options.by_object[*gvk] = std::move(crd_kind);
+  }
   cache::ByObject slices;
   slices.resource = "endpointslices";
   slices.namespaced = true;
@@ -231,9 +243,8 @@ absl::Status IngressController::stop_controller(absl::Duration timeout) {
 
 absl::StatusOr<std::vector<api::ObjectPtr>> IngressController::list(
     const api::GroupVersionKind& gvk) {
-  std::shared_ptr<cache::Informer> informer = cache_.find_informer(gvk);
-  if (!informer) return absl::FailedPreconditionError("no informer for " + gvk.kind);
-  return informer->list();
+  // An optional kind that is not served lists as empty.
+  return cache_.list(gvk);
 }
 
 absl::Status IngressController::reconcile() {

@@ -3,7 +3,9 @@
 // It watches, through the Manager's Cache, Ingress and IngressClass (networking.k8s.io/v1),
 // Service and Secret (v1; Secrets selected server-side with fieldSelector type=kubernetes.io/tls,
 // see configure_cache()), EndpointSlice (discovery.k8s.io/v1, or v1beta1 on older servers),
-// IngressRoute and TLSCertificateDelegation (ingress.kop.dev/v1beta1). It is a libkop
+// IngressRoute and TLSCertificateDelegation (ingress.kop.dev/v1beta1; optional kinds of the
+// cache: watched only while their CRDs are installed, logged once at start when they are not,
+// their routes removed when their CRD is deleted, see configure_cache()). It is a libkop
 // controller::Controller whose sources map every event of any of these kinds to one singleton
 // request (kBuildRequest): the workqueue's dedup makes a burst of changes one build, and a
 // change during a build one more build after it. A build reads the caches into a Snapshot,
@@ -69,7 +71,8 @@ struct Kinds {
 };
 
 // Adds the per-kind cache settings kop-ingress needs (TLS Secrets only, selected by the
-// server; plural names of the CRDs) to `options` (the Manager's ManagerOptions::cache).
+// server; plural names of the CRDs; the CRD kinds optional, with an info line when their CRD
+// is not installed, installed or removed) to `options` (the Manager's ManagerOptions::cache).
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {});
 
 // The one request every event maps to.
