@@ -515,11 +515,14 @@ TEST_P(ProxyH2, StreamsBeyondTheConcurrencyLimitAreRefused) {
 }
 
 TEST_P(ProxyH2, ResponseCarriesNoConnectionSpecificFields) {
-  // RFC 9113 8.2.2: the upstream's connection/keep-alive/transfer-encoding never reach the
-  // HTTP/2 client.
+  // RFC 9113 8.2.2: the upstream's connection-specific fields, and those its Connection header
+  // names (RFC 9110 7.6.1), never reach the HTTP/2 client.
   be_.set_handler([](const BackendRequest&) {
     BackendResponse r;
-    r.headers = {{"Connection", "keep-alive"}, {"Keep-Alive", "timeout=5"}, {"X-App", "1"}};
+    r.headers = {{"Connection", "keep-alive, X-Hop"},
+                 {"Keep-Alive", "timeout=5"},
+                 {"X-Hop", "secret"},
+                 {"X-App", "1"}};
     r.body = "chunked body";
     r.chunked = true;
     return r;
@@ -531,7 +534,7 @@ TEST_P(ProxyH2, ResponseCarriesNoConnectionSpecificFields) {
   EXPECT_EQ(r.status(), 200);
   EXPECT_EQ(r.body, "chunked body");
   EXPECT_EQ(r.header("x-app"), "1");
-  for (const char* n : {"connection", "keep-alive", "transfer-encoding", "upgrade"})
+  for (const char* n : {"connection", "keep-alive", "transfer-encoding", "upgrade", "x-hop"})
     EXPECT_EQ(r.count(n), 0) << n;
   for (const auto& [n, v] : r.headers)
     for (char c : n) EXPECT_FALSE(c >= 'A' && c <= 'Z') << n;

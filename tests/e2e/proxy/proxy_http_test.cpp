@@ -84,6 +84,28 @@ TEST_F(ProxyHttp, KeepsRequestIdAndAppendsForwardedFor) {
   EXPECT_EQ(reqs[0].header("connection"), "");             // hop-by-hop not forwarded
 }
 
+TEST_F(ProxyHttp, FieldsNamedByConnectionAreNotForwardedEitherWay) {
+  // RFC 9110 7.6.1: a Connection option names a hop-by-hop field; the proxy removes it from the
+  // request it forwards and from the response it returns.
+  Backend be([](const BackendRequest&) {
+    BackendResponse r;
+    r.headers = {{"Connection", "X-Up-Hop"}, {"X-Up-Hop", "1"}, {"X-Up-Kept", "2"}};
+    return r;
+  });
+  ProxyProcess p(dir_, config(forward_all(), cluster("be", {be.address()})));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto r = http(p.port("http"), get("/",
+                                    "Connection: x-down-hop, close\r\nX-Down-Hop: a\r\n"
+                                    "X-Down-Kept: b\r\n"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("x-up-hop"), "");
+  EXPECT_EQ(r.header("x-up-kept"), "2");
+  auto reqs = be.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].header("x-down-hop"), "");
+  EXPECT_EQ(reqs[0].header("x-down-kept"), "b");
+}
+
 TEST_F(ProxyHttp, NotFoundWhenNoVirtualHostOrRoute) {
   Backend be;
   std::string routes = "{\"match\":{\"exact\":\"/only\"},\"forward\":{\"cluster\":\"be\"}}";

@@ -254,6 +254,7 @@ void ClientConn::process() {
         // The frames queued last (a GOAWAY) go out first; written() closes then, or the
         // timer h2_watch_idle() arms if the peer does not read them.
         if (out_.size() == 0 && !writing_) return close();
+        closing_after_write_ = true;
         return;
       }
       in_process_ = false;
@@ -304,7 +305,8 @@ void ClientConn::process() {
       }
       req_.header_count = 0;
       req_.content_length = -1;
-      req_.chunked = req_.conn_close = req_.conn_keep_alive = req_.conn_upgrade = false;
+      req_.chunked = req_.conn_close = req_.conn_keep_alive = req_.conn_upgrade = req_.conn_other =
+          false;
       req_.upgrade = {};
       req_.host = {};
       req_.host_index = req_.xff_index = req_.request_id_index = -1;
@@ -732,7 +734,7 @@ void ClientConn::on_h2_flush() {
 void ClientConn::h2_watch_idle() {
   // The idle timeout runs while no stream is open; the last stream usually ends in a flush
   // after the last read, so both places (re)arm it.
-  if (h2_ && (h2_->done() || peer_eof_)) {
+  if (h2_ && closing_after_write_) {
     // Ending: the last frames (a GOAWAY) are being written; a peer that does not read them
     // does not keep the connection.
     worker_.timers().arm(timer_, worker_.now(), kLingerMs);
@@ -771,8 +773,7 @@ void ClientConn::linger_close() {
 
 void ClientConn::on_timer(void* self) {
   auto* c = static_cast<ClientConn*>(self);
-  if (c->state_ == State::kH2 && c->h2_ && !c->h2_->idle() && !c->h2_->done() && !c->peer_eof_)
-    return;
+  if (c->state_ == State::kH2 && c->h2_ && !c->h2_->idle() && !c->closing_after_write_) return;
   if (c->state_ == State::kReadHead && c->in_.size() > 0) {
     // Slow headers (slowloris): 408 and close.
     return c->send_local(408, "request header timeout\n", true);

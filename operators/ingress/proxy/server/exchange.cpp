@@ -357,6 +357,7 @@ void Exchange::send_request_head() {
         f.kind != h1::HeaderKind::kServer)
       continue;  // hop-by-hop, framing and the forwarding headers we regenerate
     if (f.kind == h1::HeaderKind::kExpect) continue;  // the proxy answers 100-continue itself
+    if (h.conn_other && h1::named_by_connection(h, f.name)) continue;
     if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
     if (f.kind == h1::HeaderKind::kXRequestId && static_cast<int>(i) != h.request_id_index)
       continue;
@@ -491,7 +492,8 @@ void Exchange::handle_response_head() {
     }
     rhead_.header_count = 0;
     rhead_.content_length = -1;
-    rhead_.chunked = rhead_.conn_close = rhead_.conn_keep_alive = rhead_.conn_upgrade = false;
+    rhead_.chunked = rhead_.conn_close = rhead_.conn_keep_alive = rhead_.conn_upgrade =
+        rhead_.conn_other = false;
     rhead_.upgrade = {};
     const char* why = nullptr;
     if (!h1::parse_response(c->in.data(), len, &rhead_, &why)) {
@@ -566,6 +568,9 @@ void Exchange::handle_response_head() {
   for (uint32_t i = 0; i < rhead_.header_count; ++i) {
     const h1::Header& f = rhead_.headers[i];
     if (h1::is_hop_by_hop(f.kind)) continue;
+    // Fields the upstream's Connection header names are hop-by-hop too (RFC 9110 7.6.1); an
+    // HTTP/2 client would find the response malformed with them (RFC 9113 8.2.2).
+    if (rhead_.conn_other && h1::named_by_connection(rhead_, f.name)) continue;
     if (f.kind == h1::HeaderKind::kServer) {
       if (server_policy == ServerHeader::kOverwrite) continue;
       has_server = true;

@@ -153,7 +153,7 @@ class H2Stream final : public Downstream {
     h.head_bytes = 0;
     h.version_minor = 1;
     h.content_length = -1;
-    h.chunked = h.conn_close = h.conn_keep_alive = h.conn_upgrade = false;
+    h.chunked = h.conn_close = h.conn_keep_alive = h.conn_upgrade = h.conn_other = false;
     h.upgrade = h.method = h.target = h.path = h.query = h.host = std::string_view();
     h.host_index = h.xff_index = h.request_id_index = -1;
     h.expect_continue = h.is_head = h.is_get_like = false;

@@ -192,6 +192,8 @@ const char* parse_fields(const char* base, const char* p, const char* end, Head*
             h->conn_keep_alive = true;
           else if (ieq(tok, "upgrade"))
             h->conn_upgrade = true;
+          else if (!tok.empty())
+            h->conn_other = true;
           if (comma == std::string_view::npos) break;
           rest.remove_prefix(comma + 1);
         }
@@ -532,6 +534,23 @@ ChunkedDecoder::Status ChunkedDecoder::decode(const char* data, size_t len, Segm
 
 HeaderKind classify_header(std::string_view name) {
   return classify(name);
+}
+
+bool named_by_connection(const Head& head, std::string_view name) {
+  for (uint32_t i = 0; i < head.header_count; ++i) {
+    if (head.headers[i].kind != HeaderKind::kConnection) continue;
+    std::string_view rest = head.headers[i].value;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view tok = trim_ows(rest.substr(0, comma));
+      bool same = tok.size() == name.size();
+      for (size_t k = 0; same && k < tok.size(); ++k) same = lower(tok[k]) == lower(name[k]);
+      if (same) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
 }
 
 std::string_view reason_phrase(int s) {

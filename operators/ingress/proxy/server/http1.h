@@ -95,6 +95,7 @@ struct Head {
   bool conn_close = false;       // Connection: close
   bool conn_keep_alive = false;  // Connection: keep-alive
   bool conn_upgrade = false;     // Connection: upgrade
+  bool conn_other = false;       // Connection names other fields: hop-by-hop, not forwarded
   std::string_view upgrade;      // Upgrade header value
 
   // Keep-alive according to the version and Connection tokens.
@@ -177,6 +178,10 @@ class ChunkedDecoder {
   uint32_t digits_ = 0;
   uint32_t trailer_bytes_ = 0;
 };
+
+// True when a Connection field of `head` lists `name` as one of its options (RFC 9110 7.6.1:
+// such fields are hop-by-hop and a proxy removes them). Only meaningful when conn_other is set.
+bool named_by_connection(const Head& head, std::string_view name);
 
 // Classifies a header name (case-insensitive).
 HeaderKind classify_header(std::string_view name);

@@ -225,6 +225,23 @@ TEST(Http1Headers, ClassifiesTheFieldsTheProxyActsOn) {
   EXPECT_FALSE(h1::is_hop_by_hop(h1::HeaderKind::kServer));  // end to end: kept or replaced
 }
 
+TEST(Http1Headers, ConnectionOptionsNameHopByHopFields) {
+  const auto& p = parse(
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Hop ,close\r\n"
+      "Connection: Other\r\nX-Hop: 1\r\n\r\n");
+  ASSERT_TRUE(p.ok);
+  EXPECT_TRUE(p.head.conn_other);
+  EXPECT_TRUE(p.head.conn_close);
+  EXPECT_TRUE(h1::named_by_connection(p.head, "x-hop"));
+  EXPECT_TRUE(h1::named_by_connection(p.head, "X-HOP"));
+  EXPECT_TRUE(h1::named_by_connection(p.head, "other"));
+  EXPECT_FALSE(h1::named_by_connection(p.head, "x-ho"));
+  EXPECT_FALSE(h1::named_by_connection(p.head, "host"));
+  const auto& plain = parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n");
+  ASSERT_TRUE(plain.ok);
+  EXPECT_FALSE(plain.head.conn_other);
+}
+
 TEST(Http1Chunked, RejectsBadSizesAndFraming) {
   h1::ChunkedDecoder::Status st;
   for (const char* bad :
