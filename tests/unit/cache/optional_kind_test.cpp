@@ -13,128 +13,21 @@
 #include "kop/client/errors.h"
 #include "kop/local/local_client.h"
 #include "kop/local/store.h"
+#include "optional_kind_util.h"
 #include "test_util.h"
 
 namespace kop::cache {
 namespace {
 
+using testing::CountingClient;
 using testing::eventually;
+using testing::kCrds;
+using testing::Tracker;
+using testing::widget_crd;
 
 const api::GroupVersionKind kWidget{"example.com", "v1", "Widget"};
 const api::GroupVersionKind kConfigMap{"", "v1", "ConfigMap"};
 const client::ResourceRef kWidgets{"example.com", "v1", "widgets", "Widget", "default", ""};
-const client::ResourceRef kCrds{"apiextensions.k8s.io",     "v1", "customresourcedefinitions",
-                                "CustomResourceDefinition", "",   ""};
-
-api::Object widget_crd(bool served = true) {
-  auto crd = api::Object::parse(R"({
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-      "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
-      "versions": [{"name": "v1", "served": )" +
-                                std::string(served ? "true" : "false") + R"(, "storage": true,
-        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})");
-  EXPECT_TRUE(crd.ok()) << crd.status();
-  return *crd;
-}
-
-api::Object widget(std::string_view name) {
-  api::Object w(kWidget);
-  w.set_name(name);
-  w.set_namespace("default");
-  return w;
-}
-
-// Forwards to kop::local, counting lists and watches of widgets, and answering CRD requests
-// with 403 when told to (RBAC without apiextensions rights).
-class CountingClient final : public client::Client {
- public:
-  explicit CountingClient(client::Client& next) : next_(next) {}
-  std::atomic<bool> forbid_crds{false};
-  std::atomic<int> widget_requests{0};
-
-  absl::StatusOr<api::ObjectPtr> get(const client::ResourceRef& r,
-                                     const client::GetOptions& o) override {
-    return next_.get(r, o);
-  }
-  absl::StatusOr<client::ObjectList> list(const client::ResourceRef& r,
-                                          const client::ListOptions& o) override {
-    if (absl::Status s = check(r); !s.ok()) return s;
-    return next_.list(r, o);
-  }
-  absl::StatusOr<client::WatchStreamPtr> watch(const client::ResourceRef& r,
-                                               const client::WatchOptions& o) override {
-    if (absl::Status s = check(r); !s.ok()) return s;
-    return next_.watch(r, o);
-  }
-  absl::StatusOr<api::ObjectPtr> create(const client::ResourceRef& r, const api::Object& obj,
-                                        const client::CreateOptions& o) override {
-    return next_.create(r, obj, o);
-  }
-  absl::StatusOr<api::ObjectPtr> update(const client::ResourceRef& r, const api::Object& obj,
-                                        const client::UpdateOptions& o) override {
-    return next_.update(r, obj, o);
-  }
-  absl::StatusOr<api::ObjectPtr> patch(const client::ResourceRef& r, client::PatchType t,
-                                       std::string_view body,
-                                       const client::PatchOptions& o) override {
-    return next_.patch(r, t, body, o);
-  }
-  absl::StatusOr<api::ObjectPtr> remove(const client::ResourceRef& r,
-                                        const client::DeleteOptions& o) override {
-    return next_.remove(r, o);
-  }
-  absl::StatusOr<api::ObjectPtr> get_status(const client::ResourceRef& r,
-                                            const client::GetOptions& o) override {
-    return next_.get_status(r, o);
-  }
-  absl::StatusOr<api::ObjectPtr> update_status(const client::ResourceRef& r, const api::Object& obj,
-                                               const client::UpdateOptions& o) override {
-    return next_.update_status(r, obj, o);
-  }
-  absl::StatusOr<api::ObjectPtr> patch_status(const client::ResourceRef& r, client::PatchType t,
-                                              std::string_view body,
-                                              const client::PatchOptions& o) override {
-    return next_.patch_status(r, t, body, o);
-  }
-
- private:
-  absl::Status check(const client::ResourceRef& r) {
-    if (r.group == "apiextensions.k8s.io" && forbid_crds.load()) {
-      return client::forbidden(r.group, "customresourcedefinitions", "",
-                               "cannot list resource in API group at the cluster scope");
-    }
-    if (r.group == "example.com") widget_requests.fetch_add(1);
-    return absl::OkStatus();
-  }
-  client::Client& next_;
-};
-
-// Keys of the objects a handler holds (adds minus deletes), and how many deletes it saw.
-struct Tracker : EventHandler {
-  void on_add(const api::ObjectPtr& o, bool) override {
-    absl::MutexLock lock(&mu);
-    keys.insert(o->key());
-  }
-  void on_update(const api::ObjectPtr&, const api::ObjectPtr&) override {}
-  void on_delete(const api::ObjectPtr& o, bool) override {
-    absl::MutexLock lock(&mu);
-    keys.erase(o->key());
-    ++deletes;
-  }
-  std::set<std::string> held() {
-    absl::MutexLock lock(&mu);
-    return keys;
-  }
-  int deleted() {
-    absl::MutexLock lock(&mu);
-    return deletes;
-  }
-  absl::Mutex mu;
-  std::set<std::string> keys ABSL_GUARDED_BY(mu);
-  int deletes ABSL_GUARDED_BY(mu) = 0;
-};
 
 struct Env {
   explicit Env(bool forbid_crds = false) {
@@ -159,13 +52,13 @@ struct Env {
   void install() { ASSERT_TRUE(local.create(kCrds, widget_crd()).ok()); }
   void uninstall() { ASSERT_TRUE(local.remove(kCrds.named("widgets.example.com")).ok()); }
   void add_widget(std::string_view name) {
-    auto r = local.create(kWidgets, widget(name));
+    auto r = local.create(kWidgets, testing::widget(kWidget, name));
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
   std::shared_ptr<local::Store> store = std::make_shared<local::Store>();
   local::LocalClient local{store};
-  CountingClient counting{local};
+  CountingClient counting{local, "example.com"};
   CacheOptions options;
   std::unique_ptr<Cache> cache;
   absl::Mutex mu;
@@ -290,7 +183,7 @@ TEST(OptionalKind, PollsWhenCrdsCannotBeListed) {
 TEST(OptionalKind, PresenceModes) {
   std::shared_ptr<local::Store> store = std::make_shared<local::Store>();
   local::LocalClient local{store};
-  CountingClient counting{local};
+  CountingClient counting{local, "example.com"};
   for (bool forbid : {false, true}) {
     counting.forbid_crds = forbid;
     KindPresence presence(counting, KindPresenceOptions{.poll_min = absl::Milliseconds(20)});
@@ -313,7 +206,7 @@ TEST(CrdServes, NeedsGroupKindServedVersionEstablishedAndNoDeletion) {
   EXPECT_FALSE(crd_serves(crd, {"example.com", "v2", "Widget"}));
   EXPECT_FALSE(crd_serves(crd, {"example.org", "v1", "Widget"}));
   EXPECT_FALSE(crd_serves(crd, {"example.com", "v1", "Gadget"}));
-  api::Object unserved = widget_crd(false);
+  api::Object unserved = widget_crd("example.com", false);
   ASSERT_TRUE(unserved.set_json("/status/conditions", conds).ok());
   EXPECT_FALSE(crd_serves(unserved, kWidget));
   crd.set_deletion_timestamp("2026-01-01T00:00:00Z");
