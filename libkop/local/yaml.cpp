@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -134,24 +135,69 @@ JsonValue convert(const YAML::Node& n, JsonAlloc& a) {
 
 }  // namespace
 
-bool parse_all(std::string_view text, std::vector<Document>& out, std::string& error) {
-  try {
-    auto docs = YAML::LoadAll(std::string(text));
-    int i = 0;
-    for (auto& d : docs) {
-      Document doc;
-      doc.index = i++;
-      doc.line = d.Mark().line >= 0 ? d.Mark().line + 1 : 0;
-      JsonValue v = convert(d, doc.doc.GetAllocator());
-      static_cast<JsonValue&>(doc.doc) = std::move(v);
-      out.push_back(std::move(doc));
-    }
-    return true;
-  } catch (const YAML::Exception& e) {
-    error = "error converting YAML to JSON: yaml: line " + std::to_string(e.mark.line + 1) + ": " +
-            e.msg;
-    return false;
+namespace {
+
+// yaml-cpp builds a large node tree for everything LoadAll reads (hundreds of bytes per node):
+// a big stream is read in batches of whole documents of about this many bytes.
+constexpr size_t kBatchBytes = 256 * 1024;
+
+// Where the batch starting at `from` ends: the first document start marker ("---" at column 0,
+// then a space or the end of the line) at least kBatchBytes further. YAML forbids such a line
+// inside any scalar, so a batch never splits a document; a marker right after a directive
+// (%YAML, %TAG) is passed over, as the directive belongs to the document it starts.
+size_t batch_end(std::string_view text, size_t from) {
+  if (text.size() - from <= kBatchBytes) return text.size();
+  size_t prev = text.rfind('\n', from + kBatchBytes);
+  for (size_t nl = text.find('\n', from + kBatchBytes); nl != std::string_view::npos;
+       prev = nl, nl = text.find('\n', nl + 1)) {
+    size_t line = nl + 1;
+    if (text.compare(line, 3, "---") != 0) continue;
+    char after = line + 3 < text.size() ? text[line + 3] : '\n';
+    if (after != '\n' && after != '\r' && after != ' ' && after != '\t') continue;
+    bool after_directive = prev != std::string_view::npos && prev + 1 < nl && text[prev + 1] == '%';
+    if (!after_directive) return line;
   }
+  return text.size();
+}
+
+}  // namespace
+
+bool parse_each(std::string_view text, const std::function<void(Document&&)>& fn,
+                std::string& error) {
+  int index = 0;
+  int first_line = 0;  // of the batch, 0-based
+  for (size_t from = 0; from < text.size();) {
+    size_t end = batch_end(text, from);
+    std::string_view batch = text.substr(from, end - from);
+    try {
+      auto docs = YAML::LoadAll(std::string(batch));
+      for (auto& d : docs) {
+        Document doc;
+        doc.index = index++;
+        doc.line = d.Mark().line >= 0 ? first_line + d.Mark().line + 1 : 0;
+        JsonValue v = convert(d, doc.doc.GetAllocator());
+        static_cast<JsonValue&>(doc.doc) = std::move(v);
+        d = YAML::Node();  // its nodes are freed before the next document is converted
+        fn(std::move(doc));
+      }
+    } catch (const YAML::Exception& e) {
+      error = "error converting YAML to JSON: yaml: line " +
+              std::to_string(first_line + e.mark.line + 1) + ": " + e.msg;
+      return false;
+    }
+    first_line += static_cast<int>(std::count(batch.begin(), batch.end(), '\n'));
+    from = end;
+  }
+  return true;
+}
+
+bool parse_all(std::string_view text, std::vector<Document>& out, std::string& error) {
+  std::vector<Document> docs;
+  if (!parse_each(
+          text, [&](Document&& d) { docs.push_back(std::move(d)); }, error))
+    return false;
+  for (auto& d : docs) out.push_back(std::move(d));
+  return true;
 }
 
 bool parse_one(std::string_view text, JsonDoc& out, std::string& error) {

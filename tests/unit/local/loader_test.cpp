@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -232,6 +233,34 @@ TEST_F(Loader, AnObjectDefinedTwiceComesFromTheFirstFileAndFallsBackToTheOther) 
   fs::remove(dir / "b.yaml");
   EXPECT_EQ(l.sync().deleted, 1);
   EXPECT_EQ(data_of(*store, *cm, "x"), "(none)");
+}
+
+TEST_F(Loader, ALargeFileIsReadInBatchesWithTheSameDocumentsIndicesAndLines) {
+  // About 650 KiB: three batches of the YAML reader. A block scalar holds an indented "---".
+  std::string text;
+  constexpr int kObjects = 6000;
+  for (int i = 0; i < kObjects; ++i)
+    text += "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c" + std::to_string(i) +
+            "}\ndata:\n  k: |\n    line one\n    ---\n    line three\n---\n";
+  ASSERT_GT(text.size(), 512u * 1024);
+  write("big.yaml", text);
+  ManifestLoader l(store, {dir.string()});
+  auto r = l.sync();
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.applied, kObjects);
+  EXPECT_EQ(data_of(*store, *cm, "c5999"), "line one\n---\nline three\n");
+  // An error in the last batch names its line in the file and its document's index is right.
+  int lines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  write("big.yaml", text + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n");
+  r = l.sync();
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_NE(r.problems[0].message.find("line " + std::to_string(lines + 4)), std::string::npos)
+      << r.problems[0].message;
+  write("big.yaml", text + "- not an object\n");
+  r = l.sync();
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].to_string(),
+            "big.yaml: document " + std::to_string(kObjects) + ": not an object");
 }
 
 TEST_F(Loader, InotifyLoadsEachChangeAtOnceWithoutPolling) {
