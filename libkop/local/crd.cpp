@@ -397,6 +397,92 @@ bool type_ok(std::string_view type, const JsonValue& v) {
 }
 
 void validate_value(const JsonValue& v, const JsonValue& s, const std::string& path,
+                    FieldErrors& errs, bool root);
+
+// allOf / anyOf / oneOf / not (value validations in a structural schema), with the messages of
+// kube-apiserver 1.20's validator: a composite error on field <nil>, then the errors of the
+// alternative that came closest (the most properties of the value it validates; the first on a
+// tie), as its validator scores the failures.
+void validate_junctors(const JsonValue& v, const JsonValue& s, const std::string& path,
+                       FieldErrors& errs) {
+  struct Failure {
+    FieldErrors errs;
+    int score = 0;
+  };
+  auto composite = [&](const std::string& what) {
+    errs.push_back(field::invalid_raw("<nil>", "\"\"", "\"" + path + "\" " + what));
+  };
+  auto run = [&](const JsonValue& sub) {
+    Failure f;
+    validate_value(v, sub, path, f.errs, false);
+    const JsonValue* props = json::get(sub, "properties");
+    if (v.IsObject() && props && props->IsObject()) {
+      for (auto& p : props->GetObject()) {
+        const JsonValue* m = json::get(v, json::view(p.name));
+        if (m == nullptr) continue;
+        FieldErrors e;
+        validate_value(*m, p.value, path, e, false);
+        f.score += e.empty();
+      }
+    }
+    return f;
+  };
+  // The failure to report: the highest score, the first on a tie.
+  auto report = [&](std::vector<Failure>& failures) {
+    size_t best = 0;
+    for (size_t i = 1; i < failures.size(); ++i)
+      if (failures[i].score > failures[best].score) best = i;
+    for (auto& e : failures[best].errs) errs.push_back(std::move(e));
+  };
+  if (const JsonValue* all = json::get(s, "allOf"); all && all->IsArray()) {
+    FieldErrors sub_errs;
+    for (auto& sub : all->GetArray())
+      for (auto& e : run(sub).errs) sub_errs.push_back(std::move(e));
+    if (!sub_errs.empty()) {
+      composite("must validate all the schemas (allOf)");
+      for (auto& e : sub_errs) errs.push_back(std::move(e));
+    }
+  }
+  if (const JsonValue* any = json::get(s, "anyOf"); any && any->IsArray() && !any->Empty()) {
+    std::vector<Failure> failures;
+    bool valid = false;
+    for (auto& sub : any->GetArray()) {
+      Failure f = run(sub);
+      if (f.errs.empty()) {
+        valid = true;
+        break;
+      }
+      failures.push_back(std::move(f));
+    }
+    if (!valid) {
+      composite("must validate at least one schema (anyOf)");
+      report(failures);
+    }
+  }
+  if (const JsonValue* one = json::get(s, "oneOf"); one && one->IsArray() && !one->Empty()) {
+    std::vector<Failure> failures;
+    size_t valid = 0;
+    for (auto& sub : one->GetArray()) {
+      Failure f = run(sub);
+      if (f.errs.empty())
+        ++valid;
+      else
+        failures.push_back(std::move(f));
+    }
+    if (valid == 0) {
+      composite("must validate one and only one schema (oneOf). Found none valid");
+      report(failures);
+    } else if (valid > 1) {
+      composite("must validate one and only one schema (oneOf). Found " + std::to_string(valid) +
+                " valid alternatives");
+    }
+  }
+  if (const JsonValue* no = json::get(s, "not"); no && no->IsObject() && run(*no).errs.empty()) {
+    composite("must not validate the schema (not)");
+  }
+}
+
+void validate_value(const JsonValue& v, const JsonValue& s, const std::string& path,
                     FieldErrors& errs, bool root) {
   auto add_invalid = [&](const std::string& msg) {
     errs.push_back(field::invalid_raw(path, go_value(v), msg));
@@ -537,6 +623,7 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
       validate_value(m.value, *ms, child, errs, false);
     }
   }
+  validate_junctors(v, s, path, errs);
 }
 
 }  // namespace

@@ -231,5 +231,54 @@ TEST_F(CrdStatusRequired, MainUpdateKeepsTheStoredStatusAndStatusWritesAreValida
   EXPECT_EQ(json::dump(*json::get((*u2)->doc(), "status")), R"({"parents":[{"name":"a"}]})");
 }
 
+// oneOf / anyOf / not, as Gateway API's Gateway spec.addresses uses them: an address of type
+// IPAddress must be an IPv4 or IPv6 address. kube-apiserver 1.20 refuses a bad one with the
+// composite messages on field <nil> followed by the best alternative's errors.
+TEST(CrdJunctors, OneOfAnyOfNot) {
+  Store s;
+  auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  auto r = s.create(*crds, "", J(R"({"apiVersion":"apiextensions.k8s.io/v1",
+    "kind":"CustomResourceDefinition","metadata":{"name":"doors.example.com"},
+    "spec":{"group":"example.com","scope":"Namespaced",
+      "names":{"plural":"doors","singular":"door","kind":"Door"},
+      "versions":[{"name":"v1","served":true,"storage":true,
+        "schema":{"openAPIV3Schema":{"type":"object","properties":{
+          "spec":{"type":"object","properties":{
+            "addresses":{"type":"array","items":{"type":"object",
+              "oneOf":[{"properties":{"type":{"enum":["IPAddress"]},
+                                      "value":{"anyOf":[{"format":"ipv4"},{"format":"ipv6"}]}}},
+                       {"properties":{"type":{"not":{"enum":["IPAddress"]}}}}],
+              "properties":{"type":{"type":"string","default":"IPAddress"},
+                            "value":{"type":"string"}}}}}}}}}}]}})"));
+  ASSERT_TRUE(r.ok()) << r.status().message;
+  auto t = s.registry().by_resource("example.com", "v1", "doors");
+  ASSERT_TRUE(t);
+  auto door = [](std::string_view addresses) {
+    return J(std::string(R"({"apiVersion":"example.com/v1","kind":"Door","metadata":{"name":"d"},
+                             "spec":{"addresses":)") +
+             std::string(addresses) + "}}");
+  };
+  for (std::string_view ok :
+       {R"([{"value":"10.0.0.1"}])", R"([{"type":"IPAddress","value":"fd00::1"}])",
+        R"([{"type":"Hostname","value":"lb.example.com"}])"}) {
+    auto c = s.create(*t, "default", door(ok));
+    EXPECT_TRUE(c.ok()) << ok << ": " << c.status().message;
+    ASSERT_TRUE(s.remove(*t, "default", "d").ok());
+  }
+  auto bad = s.create(*t, "default", door(R"([{"value":"not-an-ip"},{"value":"also-not"}])"));
+  ASSERT_FALSE(bad.ok());
+  std::vector<std::string> got;
+  for (auto& c : bad.status().causes) got.push_back(c.field + ": " + c.message);
+  std::vector<std::string> want = {
+      R"(<nil>: Invalid value: "": "spec.addresses[0]" must validate one and only one schema (oneOf). Found none valid)",
+      R"(<nil>: Invalid value: "": "spec.addresses[0].value" must validate at least one schema (anyOf))",
+      R"(spec.addresses[0].value: Invalid value: "not-an-ip": spec.addresses[0].value in body must be of type ipv4: "not-an-ip")",
+      R"(<nil>: Invalid value: "": "spec.addresses[1]" must validate one and only one schema (oneOf). Found none valid)",
+      R"(<nil>: Invalid value: "": "spec.addresses[1].value" must validate at least one schema (anyOf))",
+      R"(spec.addresses[1].value: Invalid value: "also-not": spec.addresses[1].value in body must be of type ipv4: "also-not")",
+  };
+  EXPECT_EQ(got, want);
+}
+
 }  // namespace
 }  // namespace kop::local
