@@ -5,13 +5,19 @@
 # ones per the schema (bad enum, missing required field, too many items, out of range, bad
 # pattern) refused with the API server's message. Exit 77 (skipped) when kubectl is missing.
 #   crds_test.sh PATH/TO/kop-local SOURCE_ROOT
+#   crds_test.sh --current SOURCE_ROOT    only the object checks, against the cluster of $KUBECONFIG
+#                                         whose Gateway API CRDs are installed (by hand, e.g. the
+#                                         real API server tool; docs/real-apiserver.md)
 # With KOP_GATEWAY_API_SRC=<a gateway-api checkout at v1.6.1> it also applies every upstream
 # example and the GATEWAY conformance manifests (by hand; the upstream files are not part of this
-# repo; gatewayclass-observed-generation-bump.yaml is a template its suite fills in first).
+# repo; gatewayclass-observed-generation-bump.yaml and gateway-static-addresses.yaml are templates
+# whose placeholders the upstream suite replaces first: as they are, an API server refuses them).
 set -uo pipefail
 KOP_LOCAL=$1
 ROOT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
+CURRENT=0
+if [ "$KOP_LOCAL" = "--current" ]; then CURRENT=1; fi
 if ! command -v kubectl >/dev/null 2>&1; then
   echo "SKIP: kubectl not installed"
   exit 77
@@ -36,9 +42,14 @@ start() {  # a fresh kop-local on a free port
   export KUBECONFIG=$dir/kubeconfig
 }
 refused() {  # refused NAME EXPECTED-MESSAGE YAML: `kubectl create` must fail with that message
-  local name=$1 want=$2 yaml=$3 out
+  local name=$1 want=$2 yaml=$3 out rc
   out=$(kubectl create -f - 2>&1 <<<"$yaml")
-  if [ $? -ne 0 ] && [[ "$out" == *"$want"* ]]; then echo "ok   refused: $name"; else
+  rc=$?
+  # Against another server only the refusal counts: kube-apiserver 1.20 drops list indices from
+  # field paths, and kubectl refuses a missing required field itself when the server publishes
+  # the CRD's schema (docs/real-apiserver.md lists the messages).
+  if [ "$CURRENT" = 1 ] && [ $rc -ne 0 ]; then echo "ok   refused: $name: $out"; return; fi
+  if [ $rc -ne 0 ] && [[ "$out" == *"$want"* ]]; then echo "ok   refused: $name"; else
     echo "FAIL refused: $name: wanted an error with [$want], got:"; echo "$out"; fails=$((fails+1)); fi
 }
 ROUTE='apiVersion: gateway.networking.k8s.io/v1
@@ -48,9 +59,8 @@ GATEWAY='apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {namespace: gw-shop, name:'
 
-for variant in standard v1.20; do
-  echo "== variant $variant"
-  start
+apply_crds() {  # apply_crds VARIANT
+  local variant=$1 crds out crd
   crds=$(ls "$ROOT/crds/gateway-api/$variant"/*.yaml | wc -l)
   out=$(kubectl apply -f "$ROOT/crds/gateway-api/$variant/" 2>&1)
   if [ "$(grep -c ' created$' <<<"$out")" -eq "$crds" ] && [ "$crds" -ge 6 ]; then
@@ -63,9 +73,12 @@ for variant in standard v1.20; do
       -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}'
   done
   check "a second apply changes nothing" "unchanged" kubectl apply -f "$ROOT/crds/gateway-api/$variant/gateways.gateway.networking.k8s.io.yaml"
+}
 
+check_objects() {
+  local out
   out=$(kubectl apply -f "$HERE/objects-valid.yaml" 2>&1)
-  if [ $? -eq 0 ] && [ "$(grep -c ' created$' <<<"$out")" -eq 8 ]; then echo "ok   valid objects created"; else
+  if [ $? -eq 0 ] && [ "$(grep -c -e ' created$' -e ' unchanged$' <<<"$out")" -eq 8 ]; then echo "ok   valid objects created"; else
     echo "FAIL valid objects:"; echo "$out"; fails=$((fails+1)); fi
   check "created HTTPRoute has no status" "{}" kubectl get httproute -n gw-shop store -o 'jsonpath={.status}{"{}"}'
   check "Gateway status is the schema default" "Pending" kubectl get gateway -n gw-shop front -o 'jsonpath={.status.conditions[0].reason}'
@@ -101,6 +114,9 @@ spec: {rules: [{backendRefs: [{name: a, port: 80, weight: 1000001}]}]}"
   refused "listener protocol pattern" 'spec.listeners[0].protocol: Invalid value: "_HTTP"' \
     "$GATEWAY bad-protocol}
 spec: {gatewayClassName: kop, listeners: [{name: web, port: 80, protocol: _HTTP}]}"
+  refused "address not an IP (oneOf/anyOf)" '"spec.addresses[0]" must validate one and only one schema (oneOf). Found none valid' \
+    "$GATEWAY bad-address}
+spec: {gatewayClassName: kop, listeners: [{name: web, port: 80, protocol: HTTP}], addresses: [{value: not-an-ip}]}"
   refused "ReferenceGrant without to" 'spec.to: Required value' \
     'apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant
@@ -108,21 +124,35 @@ metadata: {namespace: gw-shop, name: half}
 spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: x}]}'
   # x-kubernetes-validations rules are not run by kube-apiserver before 1.25 (the v1.20 variant
   # has none) nor by kop::local: an object only a rule would refuse is accepted, as on v1.20.
-  check "rule-only violation accepted (as v1.20)" "created" kubectl create -f - <<<"$ROUTE rule-only}
+  check "rule-only violation accepted (as v1.20)" "rule-only" kubectl apply -f - <<<"$ROUTE rule-only}
 spec: {parentRefs: [{name: front}, {name: front, sectionName: web}]}"
+}
 
-  if [ -n "${KOP_GATEWAY_API_SRC:-}" ]; then
-    src=$KOP_GATEWAY_API_SRC
-    kubectl apply -f "$src/examples/standard/0-namespaces.yaml" >/dev/null
-    n=0
-    while read -r f; do
-      n=$((n+1))
-      out=$(kubectl apply -f "$f" 2>&1) || { echo "FAIL upstream $f:"; echo "$out"; fails=$((fails+1)); }
-    done < <( (find "$src/examples/standard" -name '*.yaml'; echo "$src/conformance/base/manifests.yaml"
-               ls "$src"/conformance/tests/*.yaml) | sort | grep -v gatewayclass-observed-generation-bump)
-    echo "ok   $n upstream example and conformance files applied (failures listed above)"
-  fi
-  stop
-done
+apply_upstream() {
+  local src=$KOP_GATEWAY_API_SRC n=0 f out
+  kubectl apply -f "$src/examples/standard/0-namespaces.yaml" >/dev/null
+  while read -r f; do
+    n=$((n+1))
+    out=$(kubectl apply -f "$f" 2>&1) || { echo "FAIL upstream $f:"; echo "$out"; fails=$((fails+1)); }
+  done < <( (find "$src/examples/standard" -name '*.yaml'; echo "$src/conformance/base/manifests.yaml"
+             ls "$src"/conformance/tests/*.yaml) | sort |
+             grep -v -e gatewayclass-observed-generation-bump -e gateway-static-addresses)
+  echo "ok   $n upstream example and conformance files applied (failures listed above)"
+}
+
+if [ "$CURRENT" = 1 ]; then
+  echo "== objects against $(kubectl config current-context 2>/dev/null)"
+  check_objects
+  if [ -n "${KOP_GATEWAY_API_SRC:-}" ]; then apply_upstream; fi
+else
+  for variant in standard v1.20; do
+    echo "== variant $variant"
+    start
+    apply_crds "$variant"
+    check_objects
+    if [ -n "${KOP_GATEWAY_API_SRC:-}" ]; then apply_upstream; fi
+    stop
+  done
+fi
 echo "failures: $fails"
 [ "$fails" -eq 0 ]
