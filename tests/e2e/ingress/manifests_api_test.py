@@ -48,8 +48,7 @@ def test(env):
 
     manifests = os.path.join(env.tmp, "manifests")
     os.makedirs(manifests)
-    for f in os.listdir(os.path.join(ie2e.ROOT, "crds")):
-        shutil.copy(os.path.join(ie2e.ROOT, "crds", f), manifests)
+    # No CRD files: kop-ingress installs its own (--install-crds, the default).
     local = os.path.join(ie2e.ROOT, "examples/hello-pks/local")
     for f in ("deployment.yaml", "service.yaml", "ingress.yaml"):
         shutil.copy(os.path.join(local, f), manifests)
