@@ -11,7 +11,6 @@ TLS side of the host belongs to the tcpproxy, as in Contour).
 """
 import json
 import os
-import shutil
 import socket
 import socketserver
 import ssl
@@ -65,8 +64,7 @@ def test(env):
 
     manifests = os.path.join(env.tmp, "manifests")
     os.makedirs(manifests)
-    for f in os.listdir(os.path.join(ie2e.ROOT, "crds")):
-        shutil.copy(os.path.join(ie2e.ROOT, "crds", f), manifests)
+    # No CRD files: kop-ingress installs its own (--install-crds, the default).
     crt, key, serial = ie2e.make_cert(os.path.join(env.tmp, "cert"), FQDN, [FQDN])
     echo_svc = ie2e.service("echo")
     echo_svc["spec"]["ports"] = [{"name": "tcp", "port": 7000, "protocol": "TCP"}]
