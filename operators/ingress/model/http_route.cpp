@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "gateway_internal.h"
+#include "paths.h"
 #include "text_cat.h"
 
 namespace kop::ingress::gateway::internal {
@@ -36,14 +37,40 @@ struct Rule {
   std::string refs_message;
 };
 
-void header_policy(const rapidjson::Value* mod, HeaderPolicy& policy) {
-  for (const rapidjson::Value* h : items_of(mod, "set"))
-    policy.set.push_back(Header{lower(str_of(h, "name")), std::string(str_of(h, "value"))});
-  for (const rapidjson::Value* h : items_of(mod, "add"))
-    policy.add.push_back(Header{lower(str_of(h, "name")), std::string(str_of(h, "value"))});
-  for (const rapidjson::Value* h : items_of(mod, "remove")) {
-    if (h->IsString()) policy.remove.push_back(lower({h->GetString(), h->GetStringLength()}));
+// What the proxy refuses in a whole config is refused here for one rule only: header names
+// are HTTP tokens, values have no CR, LF or NUL, paths start with '/'.
+bool is_token(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+bool is_header_value(std::string_view v) {
+  return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+std::string header_policy(const rapidjson::Value* mod, const std::string& field,
+                          HeaderPolicy& policy) {
+  for (const char* op : {"set", "add"}) {
+    size_t i = 0;
+    for (const rapidjson::Value* h : items_of(mod, op)) {
+      Header header{lower(str_of(h, "name")), std::string(str_of(h, "value"))};
+      if (!is_token(header.name))
+        return cat(field, ".", op, "[", i, "].name: not a valid header name");
+      if (!is_header_value(header.value))
+        return cat(field, ".", op, "[", i, "].value: CR, LF and NUL are not allowed");
+      (std::string_view(op) == "set" ? policy.set : policy.add).push_back(std::move(header));
+      ++i;
+    }
   }
+  size_t i = 0;
+  for (const rapidjson::Value* h : items_of(mod, "remove")) {
+    std::string name = h->IsString() ? lower({h->GetString(), h->GetStringLength()}) : "";
+    if (!is_token(name)) return cat(field, ".remove[", i, "]: not a valid header name");
+    policy.remove.push_back(std::move(name));
+    ++i;
+  }
+  return "";
 }
 
 // RequestRedirect: the rule answers with a redirect instead of forwarding. A redirect without
@@ -54,7 +81,11 @@ std::string redirect(const rapidjson::Value* rr, const std::string& field, Route
     if (v != "http" && v != "https") return cat(field, ".scheme: \"", v, "\" is not supported");
     red.scheme = std::string(v);
   }
-  if (std::string_view v = str_of(rr, "hostname"); !v.empty()) red.host = lower(v);
+  if (std::string_view v = str_of(rr, "hostname"); !v.empty()) {
+    auto host = ingress::internal::normalize_host(v);
+    if (!host.ok() || (*host)[0] == '*') return field + ".hostname: not a valid host name";
+    red.host = *host;
+  }
   if (auto port = int_of(rr, "port")) {
     if (*port < 1 || *port > 65535) return field + ".port: must be 1-65535";
     red.port = uint16_t(*port);
@@ -67,9 +98,12 @@ std::string redirect(const rapidjson::Value* rr, const std::string& field, Route
     if (type == "ReplaceFullPath") {
       red.path = std::string(str_of(path, "replaceFullPath"));
       if (red.path->empty()) red.path = "/";
+      if ((*red.path)[0] != '/') return field + ".path.replaceFullPath: must start with '/'";
     } else if (type == "ReplacePrefixMatch" && r.path.kind == PathKind::kPrefix) {
       red.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
       if (red.prefix_rewrite->empty()) red.prefix_rewrite = "/";
+      if ((*red.prefix_rewrite)[0] != '/')
+        return field + ".path.replacePrefixMatch: must start with '/'";
     } else {
       return cat(field, ".path: ", type, " is not supported here (ReplacePrefixMatch needs a ",
                  "PathPrefix match)");
@@ -90,9 +124,11 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
     std::string_view type = str_of(f, "type");
     std::string err;
     if (type == "RequestHeaderModifier") {
-      header_policy(member(f, "requestHeaderModifier"), r.request_headers);
+      err = header_policy(member(f, "requestHeaderModifier"), ff + ".requestHeaderModifier",
+                          r.request_headers);
     } else if (type == "ResponseHeaderModifier") {
-      header_policy(member(f, "responseHeaderModifier"), r.response_headers);
+      err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
+                          r.response_headers);
     } else if (type == "URLRewrite") {
       const rapidjson::Value* rw = member(f, "urlRewrite");
       const rapidjson::Value* path = member(rw, "path");
@@ -104,6 +140,8 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
                  r.path.kind == PathKind::kPrefix) {
         r.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
         if (r.prefix_rewrite->empty()) r.prefix_rewrite = "/";
+        if ((*r.prefix_rewrite)[0] != '/')
+          err = ff + ".urlRewrite.path.replacePrefixMatch: must start with '/'";
       } else if (path != nullptr) {
         err = cat(ff, ".urlRewrite.path: ", str_of(path, "type"),
                   " is not supported yet (ReplacePrefixMatch on a PathPrefix match is)");
@@ -120,6 +158,7 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
 
 // The path and header conditions of one match; else the unsupported field.
 std::string apply_match(const rapidjson::Value* m, const std::string& field, Route& r) {
+  if (!m->IsObject()) return field + ": not an object";
   if (member(m, "method") != nullptr)
     return field + ".method: method matching is not supported yet";
   if (!items_of(m, "queryParams").empty())
@@ -155,6 +194,7 @@ std::string apply_match(const rapidjson::Value* m, const std::string& field, Rou
       return cat(field, ".headers[", i, "].type: \"", type, "\" is not supported");
     }
     std::string name = lower(str_of(h, "name"));
+    if (!is_token(name)) return cat(field, ".headers[", i, "].name: not a valid header name");
     // The spec: of several matches on one header name, only the first counts.
     if (std::none_of(r.headers.begin(), r.headers.end(),
                      [&](const HeaderCondition& c) { return c.name == name; }))
@@ -182,7 +222,9 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
     std::string ns(member(ref, "namespace") ? str_of(ref, "namespace") : route.ns());
     std::string name(str_of(ref, "name"));
     int64_t weight = int_of(ref, "weight").value_or(1);
-    if (!items_of(ref, "filters").empty()) {
+    if (weight < 0 || weight > 1000000) {
+      out.unsupported = cat(field, ".backendRefs[", i, "].weight: must be 0-1000000");
+    } else if (!items_of(ref, "filters").empty()) {
       out.unsupported = cat(field, ".backendRefs[", i, "].filters: not supported yet");
     } else if (!group.empty() || kind != "Service") {
       problem("InvalidKind",
@@ -217,6 +259,11 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
                     const rapidjson::Value* rule, size_t index) {
   Rule out;
   std::string field = cat("spec.rules[", index, "]");
+  if (!rule->IsObject()) {
+    out.unsupported = field + ": not an object";
+    t.builder.event(src, "UnsupportedValue", field, "not an object");
+    return out;
+  }
   Route base;
   base.source = src;
   if (const rapidjson::Value* to = member(rule, "timeouts")) {
@@ -233,6 +280,9 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
         out.unsupported = cat(field, ".timeouts.backendRequest: invalid duration \"", d, "\"");
     }
   }
+  if (base.timeout && base.per_try_timeout && base.timeout->count() > 0 &&
+      (base.per_try_timeout->count() == 0 || *base.per_try_timeout > *base.timeout))
+    out.unsupported = field + ".timeouts.backendRequest: must not exceed timeouts.request";
   std::vector<WeightedCluster> clusters;
   backends(t, route, src, rule, field, out, clusters);
   if (clusters.empty()) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "kop/ingress/gateway_api.h"
 #include "test_util.h"
@@ -479,6 +480,72 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
       for (const auto& a : rc.request_headers.add) added |= a.name == "x-via" && a.value == "kop";
   EXPECT_TRUE(added) << proxy::to_json(c.config);
   EXPECT_EQ(cond(parent(r, "mix").conditions, "Accepted"), "True Accepted");
+}
+
+// Input the proxy would refuse in a whole config (or that is plain malformed) only drops its own
+// rule: the front door still compiles with the proxy's RouteTable and serves the other rules.
+TEST(HTTPRoute, BadInputDropsOnlyItsRule) {
+  Result r = run(
+      std::string(kClass) +
+      gateway("infra", "gw",
+              "  - {name: http, port: 80, protocol: HTTP}\n  - 7\n  - {name: x, port: abc}\n") +
+      service_yaml("infra", "v1", 1, 1) +
+      route("infra", "bad",
+            "  parentRefs: [{name: gw, sectionName: http}, 12, {name: [1]}]\n"
+            "  hostnames: [5, BAD.Example.com]\n"
+            "  rules:\n"
+            "  - matches: [{path: {value: /crlf}}]\n"
+            "    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, "
+            "value: \"a\\r\\nInjected: 1\"}]}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {value: /heavy}}]\n"
+            "    backendRefs: [{name: v1, port: 80, weight: 2000000}]\n"
+            "  - matches: [{path: {value: /badname}, headers: [{name: \"a b\", value: x}]}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {value: /redirect}}]\n"
+            "    filters: [{type: RequestRedirect, requestRedirect: {hostname: \"10.0.0.1\"}}]\n"
+            "  - matches: [{path: {value: /slow}}]\n"
+            "    timeouts: {request: 1s, backendRequest: 5s}\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {value: nope}}, 3]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - \"not a rule\"\n"
+            "  - matches: [{path: {value: /good}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"));
+  EXPECT_EQ(cond(listener(r, "gw", "http").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(gw_status(r, "gw").conditions, "Accepted"), "True ListenersNotValid");
+  ASSERT_EQ(r.front_doors.size(), 1u) << describe(r);
+  const RouteParentStatus& p = parent(r, "bad");
+  EXPECT_EQ(cond(p.conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(p.conditions, "PartiallyInvalid"), "True UnsupportedValue");
+  ingress::Model m;
+  m.virtual_hosts = r.front_doors[0].virtual_hosts;
+  m.clusters = r.clusters;
+  RenderOptions ro;
+  ro.http_address = {"127.0.0.1", 0};
+  ro.https_address.reset();
+  ro.admin.enabled = false;
+  testing::Compiled c;
+  c.config = render(m, ro);
+  auto table = proxy::RouteTable::compile(c.config);
+  ASSERT_TRUE(table.ok()) << table.status();
+  c.table = *table;
+  for (std::string_view path : {"/crlf", "/heavy", "/badname", "/redirect", "/slow"})
+    EXPECT_EQ(testing::route_of(c, "http", "bad.example.com", path), "404") << path;
+  EXPECT_EQ(testing::route_of(c, "http", "bad.example.com", "/good"), "infra/v1/80");
+  std::set<std::string> fields;
+  for (const Event& e : r.events)
+    if (e.reason == "UnsupportedValue") fields.insert(e.field);
+  EXPECT_EQ(fields, (std::set<std::string>{
+                        "spec.rules[0].filters[0].requestHeaderModifier.set[0].value",
+                        "spec.rules[1].backendRefs[0].weight",
+                        "spec.rules[2].matches[0].headers[0].name",
+                        "spec.rules[3].filters[0].requestRedirect.hostname",
+                        "spec.rules[4].timeouts.backendRequest",
+                        "spec.rules[5].matches[0].path.value",
+                        "spec.rules[6]",
+                    }))
+      << describe(r);
 }
 
 TEST(Translate, SameResultInAnyOrder) {
