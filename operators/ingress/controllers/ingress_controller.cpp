@@ -143,7 +143,7 @@ IngressController::IngressController(manager::Manager& manager, proxy::Proxy& pr
       cache_(manager.cache()),
       proxy_(proxy),
       options_(std::move(options)),
-      status_(client_, cache_,
+      status_(options_.status_client != nullptr ? *options_.status_client : client_, cache_,
               StatusWriterOptions{.ingress = options_.kinds.ingress,
                                   .ingress_route = options_.kinds.ingress_route,
                                   .component = options_.component,

@@ -95,6 +95,10 @@ struct ControllerOptions {
   absl::Duration cache_sync_timeout = absl::Minutes(2);
   // First retry delay of a failed status or Event write (doubles up to 30 s). Default 100 ms.
   absl::Duration status_retry_base = absl::Milliseconds(100);
+  // Statuses and Events are written through this client (kop-ingress gives it its own rate
+  // limit, --status-qps, so that 10k statuses do not queue behind the watches' limit). Must
+  // outlive the controller. Default nullptr: the Manager's client.
+  client::Client* status_client = nullptr;
 };
 
 class IngressController {
