@@ -315,9 +315,10 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
 }
 
 // Which of `gw`'s listeners `ref` selects and admits; sets `status` when none does.
+// `hosts` empty: every host, unless the route named hostnames that were all invalid (`named`).
 std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const ParentRef& ref,
                                const api::Object& route, const std::vector<std::string>& hosts,
-                               std::string& reason, std::string& message) {
+                               bool named, std::string& reason, std::string& message) {
   std::vector<size_t> selected, allowed, out;
   for (size_t i = 0; i < gw.listeners.size(); ++i) {
     const Listener& l = gw.listeners[i];
@@ -344,7 +345,7 @@ std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const Pa
     return out;
   }
   for (size_t i : allowed) {
-    bool any = hosts.empty();
+    bool any = hosts.empty() && !named;
     for (const std::string& h : hosts)
       if (intersect_hostnames(gw.listeners[i].hostname, h)) any = true;
     if (any) out.push_back(i);
@@ -382,8 +383,18 @@ void translate_http_routes(Translation& t) {
     if (parents.empty()) continue;
 
     std::vector<std::string> hosts;
-    for (const rapidjson::Value* h : items_of(route.spec(), "hostnames"))
-      if (h->IsString()) hosts.push_back(lower({h->GetString(), h->GetStringLength()}));
+    size_t hi = 0;
+    for (const rapidjson::Value* h : items_of(route.spec(), "hostnames")) {
+      auto host = h->IsString() ? ingress::internal::normalize_host(
+                                      std::string_view(h->GetString(), h->GetStringLength()))
+                                : absl::InvalidArgumentError("not a string");
+      if (host.ok())
+        hosts.push_back(*host);
+      else
+        t.builder.event(src, "UnsupportedValue", cat("spec.hostnames[", hi, "]"),
+                        cat("not a valid host name: ", std::string(host.status().message())));
+      ++hi;
+    }
 
     std::vector<Rule> rules;
     size_t served = 0, dropped = 0;
@@ -409,9 +420,9 @@ void translate_http_routes(Translation& t) {
       RouteParentStatus ps;
       ps.parent = ref;
       std::string reason, message;
-      std::vector<size_t> listeners = gw->accepted
-                                          ? attachable(t, *gw, ref, route, hosts, reason, message)
-                                          : std::vector<size_t>{};
+      std::vector<size_t> listeners =
+          gw->accepted ? attachable(t, *gw, ref, route, hosts, hi > 0, reason, message)
+                       : std::vector<size_t>{};
       if (!gw->accepted) {
         reason = "NoMatchingParent";
         message = "the Gateway is not accepted";

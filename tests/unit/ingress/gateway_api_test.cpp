@@ -492,7 +492,7 @@ TEST(HTTPRoute, BadInputDropsOnlyItsRule) {
       service_yaml("infra", "v1", 1, 1) +
       route("infra", "bad",
             "  parentRefs: [{name: gw, sectionName: http}, 12, {name: [1]}]\n"
-            "  hostnames: [5, BAD.Example.com]\n"
+            "  hostnames: [5, BAD.Example.com, \"bad host\"]\n"
             "  rules:\n"
             "  - matches: [{path: {value: /crlf}}]\n"
             "    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, "
@@ -533,6 +533,15 @@ TEST(HTTPRoute, BadInputDropsOnlyItsRule) {
   for (std::string_view path : {"/crlf", "/heavy", "/badname", "/redirect", "/slow"})
     EXPECT_EQ(testing::route_of(c, "http", "bad.example.com", path), "404") << path;
   EXPECT_EQ(testing::route_of(c, "http", "bad.example.com", "/good"), "infra/v1/80");
+  // A route whose every hostname is invalid attaches nowhere (not to every host).
+  Result none = run(std::string(kClass) +
+                    gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                    route("infra", "only-bad-hosts",
+                          "  parentRefs: [{name: gw}]\n  hostnames: [\"a b\"]\n"
+                          "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n"));
+  EXPECT_EQ(cond(parent(none, "only-bad-hosts").conditions, "Accepted"),
+            "False NoMatchingListenerHostname");
+  EXPECT_TRUE(none.front_doors.at(0).virtual_hosts.empty()) << describe(none);
   std::set<std::string> fields;
   for (const Event& e : r.events)
     if (e.reason == "UnsupportedValue") fields.insert(e.field);
@@ -544,6 +553,8 @@ TEST(HTTPRoute, BadInputDropsOnlyItsRule) {
                         "spec.rules[4].timeouts.backendRequest",
                         "spec.rules[5].matches[0].path.value",
                         "spec.rules[6]",
+                        "spec.hostnames[0]",
+                        "spec.hostnames[2]",
                     }))
       << describe(r);
 }
