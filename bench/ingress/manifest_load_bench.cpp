@@ -1,0 +1,81 @@
+// kop-ingress --manifests: what loading a large manifest directory costs (issue 18), on the
+// files bench/ingress/scale/gen writes:
+//   bench/ingress/scale/gen --count 10000 --out /tmp/m10k
+//   KOP_SCALE_MANIFESTS=/tmp/m10k build/bench/ingress/manifest_load_bench
+// BM_Parse: reading and parsing every file (yaml::parse_each), nothing applied.
+// BM_FirstSync: ManifestLoader::sync() into a fresh store (parse + server-side apply of every
+// object). BM_IdleSync: sync() again with nothing changed (stat() of each file only).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kop/local/manifest_loader.h"
+#include "yaml.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* manifests_dir() {
+  const char* d = std::getenv("KOP_SCALE_MANIFESTS");
+  return d != nullptr && fs::is_directory(d) ? d : nullptr;
+}
+
+void BM_Parse(benchmark::State& state) {
+  const char* dir = manifests_dir();
+  if (dir == nullptr) return state.SkipWithError("set KOP_SCALE_MANIFESTS to a gen directory");
+  int64_t bytes = 0, documents = 0;
+  for (auto _ : state) {
+    for (auto& f : fs::directory_iterator(dir)) {
+      std::ifstream in(f.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string text = std::move(ss).str();
+      std::string err;
+      bool ok = kop::local::yaml::parse_each(
+          text, [&](kop::local::yaml::Document&&) { ++documents; }, err);
+      if (!ok) return state.SkipWithError(err.c_str());
+      bytes += static_cast<int64_t>(text.size());
+    }
+  }
+  state.SetBytesProcessed(bytes);
+  state.counters["documents"] =
+      benchmark::Counter(static_cast<double>(documents), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_Parse)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_FirstSync(benchmark::State& state) {
+  const char* dir = manifests_dir();
+  if (dir == nullptr) return state.SkipWithError("set KOP_SCALE_MANIFESTS to a gen directory");
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto store = std::make_shared<kop::local::Store>();
+    kop::local::ManifestLoader loader(store, {dir});
+    state.ResumeTiming();
+    auto r = loader.sync();
+    if (!r.problems.empty()) return state.SkipWithError(r.problems[0].to_string().c_str());
+    state.counters["applied"] = r.applied;
+  }
+}
+BENCHMARK(BM_FirstSync)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_IdleSync(benchmark::State& state) {
+  const char* dir = manifests_dir();
+  if (dir == nullptr) return state.SkipWithError("set KOP_SCALE_MANIFESTS to a gen directory");
+  auto store = std::make_shared<kop::local::Store>();
+  kop::local::ManifestLoader loader(store, {dir});
+  loader.sync();
+  loader.sync();  // files younger than a second are hashed once more
+  for (auto _ : state) {
+    auto r = loader.sync();
+    if (r.files_read != 0) return state.SkipWithError("an unchanged file was read again");
+  }
+}
+BENCHMARK(BM_IdleSync)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
