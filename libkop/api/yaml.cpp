@@ -148,6 +148,32 @@ struct Frame {
   absl::flat_hash_set<std::string> keys;  // explicit keys of large maps (duplicate detection)
 };
 
+// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). yaml-cpp passes
+// the bytes of a UTF-8 stream through unchecked; go-yaml, and so kubectl, rejects such input.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80                 ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    if (n > 1) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+          (c == 0xf4 && c1 > 0x8f)) {
+        return false;
+      }
+    }
+    i += n;
+  }
+  return true;
+}
+
 class JsonBuilder : public YAML::EventHandler {
  public:
   JsonBuilder(Allocator& alloc, Value& root) : alloc_(alloc), root_(root) {}
@@ -184,6 +210,7 @@ class JsonBuilder : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& text) override {
     if (failed()) return;
+    if (!valid_utf8(text)) return fail(mark, "invalid UTF-8");
     if (key_expected()) {
       bool merge = (tag == "?" && text == "<<") || tag == kTagMerge;
       return set_key(text, mark, merge);

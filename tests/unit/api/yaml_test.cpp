@@ -349,6 +349,20 @@ TEST(YamlRoundTripTest, CarriageReturnsSurvive) {
   }
 }
 
+// Found by fuzzing (tests/fuzz/api_yaml): bytes that are not UTF-8 passed through into strings,
+// and to_yaml wrote them back as U+FFFD. kubectl refuses such files; so does kop.
+TEST(YamlTest, InvalidUtf8IsAnError) {
+  for (std::string_view text :
+       {"a: \xff\n", "\x01\xff", "a: \xed\xa0\x80\n", "\xc0\xaf: b\n", "a: [x, \"\xe2\x82\"]\n"}) {
+    auto docs = yaml_to_json(text, "in.yaml");
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_THAT(docs.status().message(), HasSubstr("invalid UTF-8")) << docs.status();
+    EXPECT_THAT(docs.status().message(), HasSubstr("in.yaml:1:")) << docs.status();
+  }
+  auto ok = yaml_to_json("a: h\xc3\xa9llo \xf0\x9f\x98\x80\n");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+}
+
 TEST(YamlRoundTripTest, YamlToJsonToYaml) {
   auto objs = parse_yaml_objects(kManifests);
   ASSERT_TRUE(objs.ok());
