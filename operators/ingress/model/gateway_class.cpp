@@ -1,12 +1,7 @@
 // GatewayClass: which classes are ours (spec.controllerName), and their status.
 #include "gateway_internal.h"
-#include "text_cat.h"
 
 namespace kop::ingress::gateway::internal {
-
-using ingress::internal::cat;
-using ingress::internal::member;
-using ingress::internal::str_of;
 
 void translate_classes(Translation& t) {
   for (const auto& ptr : t.snapshot.gateway_classes) {

@@ -13,11 +13,19 @@
 #include "builder.h"
 #include "kop/api/labels.h"
 #include "kop/ingress/gateway_api.h"
+#include "text_cat.h"
 
 namespace kop::ingress::gateway::internal {
 
+// The model's shared helpers (builder.h, text_cat.h), used by every Gateway API translator.
 using ingress::internal::Age;
+using ingress::internal::age_of;
 using ingress::internal::Builder;
+using ingress::internal::cat;
+using ingress::internal::int_of;
+using ingress::internal::items_of;
+using ingress::internal::member;
+using ingress::internal::str_of;
 
 inline constexpr std::string_view kTrue = "True";
 inline constexpr std::string_view kFalse = "False";

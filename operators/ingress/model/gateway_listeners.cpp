@@ -6,16 +6,8 @@
 
 #include "gateway_internal.h"
 #include "paths.h"
-#include "text_cat.h"
 
 namespace kop::ingress::gateway::internal {
-
-using ingress::internal::age_of;
-using ingress::internal::cat;
-using ingress::internal::int_of;
-using ingress::internal::items_of;
-using ingress::internal::member;
-using ingress::internal::str_of;
 
 namespace {
 

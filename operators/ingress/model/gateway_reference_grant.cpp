@@ -5,10 +5,6 @@
 
 namespace kop::ingress::gateway::internal {
 
-using ingress::internal::items_of;
-using ingress::internal::member;
-using ingress::internal::str_of;
-
 bool reference_permitted(const Snapshot& snapshot, std::string_view from_kind,
                          std::string_view from_ns, std::string_view to_group,
                          std::string_view to_kind, std::string_view to_ns,

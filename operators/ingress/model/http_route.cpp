@@ -7,18 +7,11 @@
 
 #include "gateway_internal.h"
 #include "paths.h"
-#include "text_cat.h"
 
 namespace kop::ingress::gateway::internal {
 
-using ingress::internal::age_of;
 using ingress::internal::BackendSpec;
-using ingress::internal::cat;
-using ingress::internal::int_of;
-using ingress::internal::items_of;
-using ingress::internal::member;
 using ingress::internal::parse_duration;
-using ingress::internal::str_of;
 
 namespace {
 

@@ -103,6 +103,25 @@ const RouteParentStatus& parent(const Result& r, std::string_view route_name, si
   return none;
 }
 
+// The first front door's hosts as the proxy serves them (on a plain listener named "http"):
+// rendered and compiled by the proxy's RouteTable (a failed compile fails the test).
+testing::Compiled compile_front_door(const Result& r) {
+  testing::Compiled c;
+  if (r.front_doors.empty()) return c;
+  ingress::Model m;
+  m.virtual_hosts = r.front_doors[0].virtual_hosts;
+  m.clusters = r.clusters;
+  RenderOptions ro;
+  ro.http_address = {"127.0.0.1", 0};
+  ro.https_address.reset();
+  ro.admin.enabled = false;
+  c.config = render(m, ro);
+  auto table = proxy::RouteTable::compile(c.config);
+  EXPECT_TRUE(table.ok()) << table.status();
+  if (table.ok()) c.table = *table;
+  return c;
+}
+
 TEST(GatewayClass, OursAcceptedOthersUntouchedParametersRefInvalid) {
   Result r = run(std::string(kClass) + R"(---
 apiVersion: gateway.networking.k8s.io/v1
@@ -454,18 +473,8 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
             "    backendRefs: [{name: v1, port: 80}]\n"
             "  - backendRefs: [{name: v1, port: 80, weight: 0}, {name: gone, port: 80}]\n"));
   ASSERT_EQ(r.front_doors.size(), 1u) << describe(r);
-  ingress::Model m;
-  m.virtual_hosts = r.front_doors[0].virtual_hosts;
-  m.clusters = r.clusters;
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  testing::Compiled c;
-  c.config = render(m, ro);
-  auto table = proxy::RouteTable::compile(c.config);
-  ASSERT_TRUE(table.ok()) << table.status();
-  c.table = *table;
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
   auto at = [&](std::string_view path, std::vector<std::pair<std::string, std::string>> h = {}) {
     return testing::route_of(c, "http", "shop.example.com", path, std::move(h));
   };
@@ -518,18 +527,8 @@ TEST(HTTPRoute, BadInputDropsOnlyItsRule) {
   const RouteParentStatus& p = parent(r, "bad");
   EXPECT_EQ(cond(p.conditions, "Accepted"), "True Accepted");
   EXPECT_EQ(cond(p.conditions, "PartiallyInvalid"), "True UnsupportedValue");
-  ingress::Model m;
-  m.virtual_hosts = r.front_doors[0].virtual_hosts;
-  m.clusters = r.clusters;
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  testing::Compiled c;
-  c.config = render(m, ro);
-  auto table = proxy::RouteTable::compile(c.config);
-  ASSERT_TRUE(table.ok()) << table.status();
-  c.table = *table;
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
   for (std::string_view path : {"/crlf", "/heavy", "/badname", "/redirect", "/slow"})
     EXPECT_EQ(testing::route_of(c, "http", "bad.example.com", path), "404") << path;
   EXPECT_EQ(testing::route_of(c, "http", "bad.example.com", "/good"), "infra/v1/80");
