@@ -593,7 +593,7 @@ void ClientConn::send_local(int status, std::string_view body, bool close_after)
   o.push_back(' ');
   o.append(h1::reason_phrase(status));
   o.append("\r\n");
-  if (ws_->snap->settings.server_header != ServerHeader::kPassThrough) o.append("server: kop\r\n");
+  if (ws_->snap->settings.server_header != ServerHeader::kPassThrough) o.append(kServerField);
   o.append("content-type: text/plain\r\ncontent-length: ");
   o.append(num, h1::to_dec(body.size(), num));
   if (close_after) o.append("\r\nconnection: close");

@@ -112,9 +112,6 @@ class HeadWriter {
 // framing, upgrade, service time: about 220 bytes at most) besides the variable parts counted.
 constexpr size_t kAddedFieldsBound = 320;
 
-// Added to every response unless the server_header policy says otherwise.
-constexpr std::string_view kServerField = "server: kop\r\n";
-
 }  // namespace
 
 Exchange::~Exchange() {

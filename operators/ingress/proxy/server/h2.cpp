@@ -439,6 +439,7 @@ H2Session::~H2Session() {
 }
 
 bool H2Session::start(uint32_t max_streams, uint32_t max_header_list) {
+  max_head_bytes_ = max_header_list;
   nghttp2_session_callbacks* cb;
   nghttp2_session_callbacks_new(&cb);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
@@ -592,10 +593,9 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* f, const uint8_t
   std::string_view v(reinterpret_cast<const char*>(value), valuelen);
   if (f->headers.cat == NGHTTP2_HCAT_HEADERS) {
     // Trailers. Too many: the stream is reset (nghttp2 sends RST_STREAM INTERNAL_ERROR).
-    size_t limit = s->conn_.ws_->snap->limits.max_head_bytes;
-    return st->add_trailer(n, v, limit) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return st->add_trailer(n, v, s->max_head_bytes_) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
-  st->add_header(n, v, s->conn_.ws_->snap->limits.max_head_bytes);
+  st->add_header(n, v, s->max_head_bytes_);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "http1.h"
 
+#include <bit>
 #include <cstring>
 
 namespace kop::proxy::server::h1 {
@@ -60,44 +61,63 @@ inline bool ieq(std::string_view s, std::string_view lit) {
   return s.size() == lit.size() && ieq(s.data(), lit.data(), lit.size());
 }
 
+// ieq() for a field name (a token) against one of the names below, eight bytes per step:
+// OR-ing 0x20 lowercases the letters and maps no other token byte onto a letter, '-' or a
+// digit (the only bytes of these names), so it accepts exactly what ieq() accepts.
+inline bool ieq_token(const char* p, const char* lit, size_t n) {
+  constexpr uint64_t k20 = 0x2020202020202020ull;
+  for (; n >= 8; p += 8, lit += 8, n -= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, lit, 8);
+    if ((a | k20) != b) return false;
+  }
+  if (n == 0) return true;
+  static_assert(std::endian::native == std::endian::little, "the mask below keeps the low bytes");
+  uint64_t a = 0, b = 0;
+  std::memcpy(&a, p, n);
+  std::memcpy(&b, lit, n);
+  return (a | (k20 >> (8 * (8 - n)))) == b;
+}
+
 HeaderKind classify(std::string_view n) {
   const char* p = n.data();
   switch (n.size()) {
     case 2:
-      if (ieq(p, "te", 2)) return HeaderKind::kTe;
+      if (ieq_token(p, "te", 2)) return HeaderKind::kTe;
       break;
     case 4:
-      if (ieq(p, "host", 4)) return HeaderKind::kHost;
+      if (ieq_token(p, "host", 4)) return HeaderKind::kHost;
       break;
     case 6:
-      if (ieq(p, "expect", 6)) return HeaderKind::kExpect;
-      if (ieq(p, "server", 6)) return HeaderKind::kServer;
+      if (ieq_token(p, "expect", 6)) return HeaderKind::kExpect;
+      if (ieq_token(p, "server", 6)) return HeaderKind::kServer;
       break;
     case 7:
-      if (ieq(p, "upgrade", 7)) return HeaderKind::kUpgrade;
-      if (ieq(p, "trailer", 7)) return HeaderKind::kTrailer;
+      if (ieq_token(p, "upgrade", 7)) return HeaderKind::kUpgrade;
+      if (ieq_token(p, "trailer", 7)) return HeaderKind::kTrailer;
       break;
     case 10:
-      if (ieq(p, "connection", 10)) return HeaderKind::kConnection;
-      if (ieq(p, "keep-alive", 10)) return HeaderKind::kKeepAlive;
+      if (ieq_token(p, "connection", 10)) return HeaderKind::kConnection;
+      if (ieq_token(p, "keep-alive", 10)) return HeaderKind::kKeepAlive;
       break;
     case 12:
-      if (ieq(p, "x-request-id", 12)) return HeaderKind::kXRequestId;
+      if (ieq_token(p, "x-request-id", 12)) return HeaderKind::kXRequestId;
       break;
     case 14:
-      if (ieq(p, "content-length", 14)) return HeaderKind::kContentLength;
-      if (ieq(p, "http2-settings", 14)) return HeaderKind::kHttp2Settings;
+      if (ieq_token(p, "content-length", 14)) return HeaderKind::kContentLength;
+      if (ieq_token(p, "http2-settings", 14)) return HeaderKind::kHttp2Settings;
       break;
     case 15:
-      if (ieq(p, "x-forwarded-for", 15)) return HeaderKind::kXForwardedFor;
+      if (ieq_token(p, "x-forwarded-for", 15)) return HeaderKind::kXForwardedFor;
       break;
     case 16:
-      if (ieq(p, "proxy-connection", 16)) return HeaderKind::kProxyConnection;
-      if (ieq(p, "x-forwarded-host", 16)) return HeaderKind::kXForwardedHost;
+      if (ieq_token(p, "proxy-connection", 16)) return HeaderKind::kProxyConnection;
+      if (ieq_token(p, "x-forwarded-host", 16)) return HeaderKind::kXForwardedHost;
       break;
     case 17:
-      if (ieq(p, "transfer-encoding", 17)) return HeaderKind::kTransferEncoding;
-      if (ieq(p, "x-forwarded-proto", 17)) return HeaderKind::kXForwardedProto;
+      if (ieq_token(p, "transfer-encoding", 17)) return HeaderKind::kTransferEncoding;
+      if (ieq_token(p, "x-forwarded-proto", 17)) return HeaderKind::kXForwardedProto;
       break;
     default:
       break;

@@ -110,6 +110,9 @@ inline uint64_t now_ms() {
 // Returns false on a hard socket error.
 bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending, bool batching);
 
+// The field line every response gets unless the server_header policy says otherwise.
+inline constexpr std::string_view kServerField = "server: kop\r\n";
+
 // ---------------------------------------------------------------------------------------------
 // Metrics: plain per-worker counters, read only on the worker's own thread (a scrape posts a
 // collector to every worker), so the request path has no shared atomics.
@@ -521,6 +524,7 @@ class H2Session {
   // The highest client stream id seen in a HEADERS frame, and the ranges of ids skipped below
   // it (never opened; bounded: the oldest range is forgotten first).
   int32_t max_stream_id_ = -1;
+  size_t max_head_bytes_ = 0;  // a request head's (and its trailers') limit, from start()
   static constexpr size_t kSkippedRanges = 16;
   std::vector<std::pair<int32_t, int32_t>> skipped_;
 };

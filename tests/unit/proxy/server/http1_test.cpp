@@ -223,6 +223,30 @@ TEST(Http1Headers, ClassifiesTheFieldsTheProxyActsOn) {
   EXPECT_EQ(h1::classify_header("cookie"), h1::HeaderKind::kOther);
   EXPECT_EQ(h1::classify_header("servers"), h1::HeaderKind::kOther);
   EXPECT_FALSE(h1::is_hop_by_hop(h1::HeaderKind::kServer));  // end to end: kept or replaced
+  // Every length class of the word-wise comparison (2 to 17 bytes, 8 and 16 included).
+  const std::pair<const char*, h1::HeaderKind> known[] = {
+      {"TE", h1::HeaderKind::kTe},
+      {"Host", h1::HeaderKind::kHost},
+      {"Trailer", h1::HeaderKind::kTrailer},
+      {"Keep-Alive", h1::HeaderKind::kKeepAlive},
+      {"X-Request-ID", h1::HeaderKind::kXRequestId},
+      {"HTTP2-Settings", h1::HeaderKind::kHttp2Settings},
+      {"X-Forwarded-For", h1::HeaderKind::kXForwardedFor},
+      {"Proxy-Connection", h1::HeaderKind::kProxyConnection},
+      {"x-forwarded-host", h1::HeaderKind::kXForwardedHost},
+      {"Transfer-Encoding", h1::HeaderKind::kTransferEncoding},
+  };
+  for (const auto& [name, kind] : known) {
+    EXPECT_EQ(h1::classify_header(name), kind) << name;
+    std::string off(name);
+    for (size_t i = 0; i < off.size(); ++i) {
+      std::string changed = off;
+      changed[i] = changed[i] == '-' ? '_' : char(changed[i] ^ 0x01);  // one byte differs
+      EXPECT_EQ(h1::classify_header(changed), h1::HeaderKind::kOther) << changed;
+    }
+  }
+  EXPECT_EQ(h1::classify_header("proxy-connectioN"), h1::HeaderKind::kProxyConnection);
+  EXPECT_EQ(h1::classify_header("x_forwarded_for"), h1::HeaderKind::kOther);
 }
 
 TEST(Http1Headers, ConnectionOptionsNameHopByHopFields) {
