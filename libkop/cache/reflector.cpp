@@ -148,6 +148,7 @@ void Reflector::run() {
       ++status_.relists_gone;
     }
     record_error(verb, st);
+    if (verb == "watch" && watch_ran_) backoff_.reset();
     if (!clock_.sleep(backoff_.next(), stop_)) break;
   }
 }
@@ -209,6 +210,7 @@ absl::Status Reflector::watch() {
   opts.allow_watch_bookmarks = true;
   opts.timeout_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(timeout));
 
+  watch_ran_ = false;
   absl::StatusOr<client::WatchStreamPtr> stream = client_.watch(options_.ref, opts);
   if (!stream.ok()) return named("watch", stream.status());
   const absl::Time started = absl::Now();
@@ -275,6 +277,7 @@ absl::Status Reflector::watch() {
     active_ = nullptr;
     if (silence_cancelled_) ++status_.silent_restarts;
   }
+  watch_ran_ = events > 0 || absl::Now() - started >= absl::Seconds(1);
   return result;
 }
 

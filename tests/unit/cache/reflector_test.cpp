@@ -189,6 +189,55 @@ TEST(Reflector, TransportErrorOnWatchResumesWithoutRelist) {
   EXPECT_EQ(clock.sleeps().size(), 1u);
 }
 
+// A flaky network: every watch delivers events, then its connection is reset. Each retry waits
+// the initial delay again instead of doubling toward 30 s (the soak test saw a replica take
+// 40 s to see a new Ingress after minutes of API cuts).
+TEST(Reflector, WatchCutAfterRunningRetriesAfterTheInitialDelay) {
+  FakeClient fc;
+  FakeClock clock;
+  fc.queue_list(page({}, "10"));
+  std::vector<std::shared_ptr<testing::FakeWatch>> watches;
+  for (int i = 0; i < 6; ++i) watches.push_back(fc.queue_watch());
+  RecordingStore store;
+  Reflector r(fc, store, options(&clock));
+  r.start();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(fc.wait_watch_calls(i + 1));
+    watches[i]->push(event(WatchEvent::Type::kAdded,
+                           make_object("ns", "a" + std::to_string(i), std::to_string(11 + i))));
+    watches[i]->fail(absl::UnavailableError("connection reset by peer"));
+  }
+  ASSERT_TRUE(fc.wait_watch_calls(6));
+  auto sleeps = clock.sleeps();
+  ASSERT_EQ(sleeps.size(), 5u);
+  for (size_t i = 0; i < sleeps.size(); ++i) {
+    EXPECT_GE(sleeps[i], absl::Milliseconds(800)) << i;
+    EXPECT_LT(sleeps[i], absl::Milliseconds(1600)) << i;
+  }
+  EXPECT_EQ(fc.list_calls().size(), 1u);
+  EXPECT_EQ(fc.watch_calls()[5].resource_version, "15");
+}
+
+// A watch that fails before it delivers anything still backs off exponentially.
+TEST(Reflector, WatchFailingAtOnceBacksOffExponentially) {
+  FakeClient fc;
+  FakeClock clock;
+  fc.queue_list(page({}, "10"));
+  std::vector<std::shared_ptr<testing::FakeWatch>> watches;
+  for (int i = 0; i < 4; ++i) watches.push_back(fc.queue_watch());
+  RecordingStore store;
+  Reflector r(fc, store, options(&clock));
+  r.start();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(fc.wait_watch_calls(i + 1));
+    watches[i]->fail(absl::UnavailableError("connection reset by peer"));
+  }
+  ASSERT_TRUE(fc.wait_watch_calls(4));
+  auto sleeps = clock.sleeps();
+  ASSERT_EQ(sleeps.size(), 3u);
+  EXPECT_GE(sleeps[2], absl::Milliseconds(3200));
+}
+
 TEST(Reflector, ForbiddenListIsNamedCountedAndBacksOffExponentially) {
   FakeClient fc;
   FakeClock clock;

@@ -31,6 +31,8 @@ class Backoff {
   explicit Backoff(const Clock& clock, BackoffOptions options = {}, uint64_t seed = 0);
   // The next delay to wait, jitter included.
   absl::Duration next();
+  // Starts the sequence again from `initial` (the loop just had a healthy stretch).
+  void reset() { base_ = options_.initial; }
   // The un-jittered delay next() would start from (for logs and tests).
   absl::Duration current_base() const { return base_; }
 
