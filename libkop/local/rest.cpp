@@ -111,7 +111,17 @@ std::string ports_string(const JsonValue* ports) {
   return s.empty() ? "<none>" : s;
 }
 
-// A tiny JSONPath subset for additionalPrinterColumns: ".a.b", ".a[0].b".
+// The first element of array `cur` whose member `key` equals the string `want`.
+const JsonValue* first_where(const JsonValue* cur, std::string_view key, std::string_view want) {
+  if (cur == nullptr || !cur->IsArray()) return nullptr;
+  for (auto& e : cur->GetArray())
+    if (const JsonValue* m = json::get(e, key); m && m->IsString() && json::view(*m) == want)
+      return &e;
+  return nullptr;
+}
+
+// A tiny JSONPath subset for additionalPrinterColumns: ".a.b", ".a[0].b", and the filter
+// ".a[?(@.k=="v")].b" (the first match) that Gateway API's condition columns use.
 const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
   const JsonValue* cur = &obj;
   size_t i = 0;
@@ -127,6 +137,16 @@ const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
       size_t j = p.find(']', i);
       if (j == std::string_view::npos) return nullptr;
       std::string idx(p.substr(i + 1, j - i - 1));
+      if (idx.rfind("?(@.", 0) == 0) {
+        // ?(@.key=="value") or ?(@.key=='value'); a ']' inside the quotes is not supported.
+        size_t eq = idx.find("==");
+        if (eq == std::string::npos || idx.size() < eq + 5 || idx.back() != ')') return nullptr;
+        std::string key = idx.substr(4, eq - 4);
+        std::string want = idx.substr(eq + 3, idx.size() - eq - 5);
+        cur = first_where(cur, key, want);
+        i = j + 1;
+        continue;
+      }
       if (!cur->IsArray() || idx.empty() || !std::isdigit(static_cast<unsigned char>(idx[0])))
         return nullptr;
       size_t n = std::stoul(idx);
@@ -261,10 +281,18 @@ std::vector<Column> columns_for(const ResourceType& t) {
       std::string desc = pc.description.empty()
                              ? "Custom resource definition column (in JSONPath format): " + path
                              : pc.description;
+      bool date = pc.type == "date";
       cols.push_back({pc.name, pc.type, pc.format, desc, pc.priority,
-                      [path](const JsonValue& o, JsonAlloc& a) {
+                      [path, date](const JsonValue& o, JsonAlloc& a) {
                         const JsonValue* v = json_path(o, path);
-                        return v ? json::copy(*v, a) : JsonValue();
+                        if (!v) return JsonValue();
+                        // A date column shows the time since, as the API server's table
+                        // convertor does ("5m"), not the timestamp.
+                        if (date && v->IsString()) {
+                          int64_t t = parse_time(json::view(*v));
+                          return json::str(human_duration(std::time(nullptr) - t), a);
+                        }
+                        return json::copy(*v, a);
                       }});
     }
     return cols;  // a CRD's printer columns replace the default Age column

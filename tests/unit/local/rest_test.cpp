@@ -127,6 +127,35 @@ TEST_F(Rest, TableOutput) {
   EXPECT_EQ(json::get_string(d["rows"][0]["object"], "kind"), "PartialObjectMetadata");
 }
 
+// A CRD's printer columns as Gateway API's use them: a JSONPath filter on a list
+// (.status.conditions[?(@.type=="Accepted")].status) and a date column shown as an age.
+TEST_F(Rest, CrdPrinterColumnsFilterAndDate) {
+  auto crd = call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                  R"({"metadata":{"name":"gates.example.com"},"spec":{"group":"example.com",
+        "scope":"Namespaced","names":{"plural":"gates","singular":"gate","kind":"Gate"},
+        "versions":[{"name":"v1","served":true,"storage":true,
+          "additionalPrinterColumns":[
+            {"name":"Accepted","type":"string","jsonPath":".status.conditions[?(@.type==\"Accepted\")].status"},
+            {"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}],
+          "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})");
+  ASSERT_EQ(crd.status, 201) << crd.body;
+  auto g = call("POST", "/apis/example.com/v1/namespaces/default/gates",
+                R"({"metadata":{"name":"g"},"status":{"conditions":[
+                      {"type":"Programmed","status":"False"},{"type":"Accepted","status":"True"}]}})");
+  ASSERT_EQ(g.status, 201) << g.body;
+  auto t = call("GET", "/apis/example.com/v1/namespaces/default/gates", "",
+                {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}});
+  ASSERT_EQ(t.status, 200);
+  auto d = body(t);
+  ASSERT_EQ(d["rows"].Size(), 1u);
+  const JsonValue& cells = d["rows"][0]["cells"];
+  ASSERT_EQ(cells.Size(), 3u) << t.body;
+  EXPECT_EQ(json::view(cells[1]), "True");
+  // An age as kube-apiserver prints it ("0s", "5m"), not the timestamp.
+  std::string age(json::view(cells[2]));
+  EXPECT_TRUE(!age.empty() && age.back() == 's' && age.find('T') == std::string::npos) << age;
+}
+
 TEST_F(Rest, AuthAndWatchEncoding) {
   opts.token = "t";
   EXPECT_EQ(call("GET", "/api/v1/configmaps").status, 401);
