@@ -22,10 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::string json = obj->to_json();
   auto again = kop::api::Object::parse(json);
   if (!again.ok() || !(*again == *obj)) kop::fuzz::fail("JSON round trip", json);
-  // YAML text is Unicode: strings that are not UTF-8 (which Object::parse keeps as bytes) come
-  // back with U+FFFD in their place, so only valid UTF-8 is held to the YAML round trip.
+  // YAML text is Unicode: strings that are not UTF-8 (raw bytes or lone surrogate escapes, which
+  // Object::parse keeps as they come) are written as U+FFFD, so only objects whose compact JSON
+  // is valid UTF-8 are held to the YAML round trip.
   rapidjson::Document utf8;
-  utf8.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  utf8.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
   if (utf8.HasParseError()) return 0;
   const std::string yaml = kop::api::to_yaml(*obj);
   auto from_yaml = kop::api::yaml_to_json(yaml);
