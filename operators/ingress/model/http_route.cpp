@@ -426,6 +426,7 @@ void translate_http_routes(Translation& t) {
       } else if (served == 0 && dropped > 0) {
         ps.conditions.push_back(
             condition("Accepted", kFalse, "UnsupportedValue", unsupported, gen));
+        listeners.clear();  // not attached: nothing to serve, not counted in attachedRoutes
       } else {
         ps.conditions.push_back(condition("Accepted", kTrue, "Accepted", "", gen));
         if (dropped > 0)

@@ -445,6 +445,7 @@ spec:
                                  "  rules: [{filters: [{type: RequestMirror, requestMirror: "
                                  "{backendRef: {name: v1, port: 80}}}]}]\n"));
   EXPECT_EQ(cond(parent(none, "mirror-only").conditions, "Accepted"), "False UnsupportedValue");
+  EXPECT_EQ(listener(none, "gw", "http").attached_routes, 0);
 }
 
 // Rules with redirects, header regex matches, header add and no usable backend (500), as the
