@@ -42,6 +42,42 @@ bool precedes(const Placement& a, const Placement& b) {
   if (a.rule != b.rule) return a.rule < b.rule;
   return a.match < b.match;
 }
+// Whether host `g` ("*" or a wildcard) covers the other host `h` of the same front door.
+bool covers(const std::string& g, const std::string& h) {
+  if (g == h) return false;
+  if (g == "*") return true;
+  return g[0] == '*' && intersect_hostnames(g, h) == h;
+}
+
+// A request is matched against the rules of every hostname that covers its host, the most
+// specific hostname first. The proxy picks one virtual host per request, so each host also
+// carries, after its own routes, those of the wildcards covering it (narrowest first) and of
+// "*"; a match the host already serves is not repeated.
+void inherit_covering_routes(std::map<std::string, VirtualHost>& by_host) {
+  std::vector<const VirtualHost*> covering;
+  for (const auto& [g, vh] : by_host)
+    if (g[0] == '*') covering.push_back(&vh);
+  std::sort(covering.begin(), covering.end(), [](const VirtualHost* a, const VirtualHost* b) {
+    if ((a->host == "*") != (b->host == "*")) return b->host == "*";
+    return a->host.size() > b->host.size();
+  });
+  std::map<std::string, std::vector<Route>> extra;
+  for (const auto& [h, vh] : by_host) {
+    for (const VirtualHost* g : covering) {
+      if (!covers(g->host, h)) continue;
+      for (const Route& r : g->routes) {
+        auto same = [&](const Route& o) { return o.path == r.path && o.headers == r.headers; };
+        std::vector<Route>& mine = extra[h];
+        if (std::none_of(vh.routes.begin(), vh.routes.end(), same) &&
+            std::none_of(mine.begin(), mine.end(), same))
+          mine.push_back(r);
+      }
+    }
+  }
+  for (auto& [h, routes] : extra)
+    for (Route& r : routes) by_host[h].routes.push_back(std::move(r));
+}
+
 }  // namespace
 
 Condition condition(std::string_view type, std::string_view status, std::string_view reason,
@@ -98,6 +134,7 @@ void assemble(Translation& t) {
   }
   for (auto& [key, by_host] : hosts) {
     FrontDoor& d = doors[key];
+    inherit_covering_routes(by_host);
     for (auto& [host, vh] : by_host) d.virtual_hosts.push_back(std::move(vh));
   }
   for (auto& [key, d] : doors) t.result.front_doors.push_back(std::move(d));

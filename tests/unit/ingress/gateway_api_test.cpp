@@ -339,6 +339,37 @@ metadata: {name: team-b}
   EXPECT_NE(d.find("front door infra/gw :80 HTTP\n  host a.example.com\n"), std::string::npos) << d;
 }
 
+// A request is matched against the rules of every hostname covering its host, the most specific
+// first: foo.example.com's own rules, then *.example.com's, then those without hostname.
+TEST(HTTPRoute, HostsInheritTheRulesOfCoveringHostnames) {
+  Result r = run(std::string(kClass) +
+                 gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                 service_yaml("infra", "exact", 1, 1) + service_yaml("infra", "wild", 1, 2) +
+                 service_yaml("infra", "any", 1, 3) +
+                 route("infra", "exact",
+                       "  parentRefs: [{name: gw}]\n  hostnames: [foo.example.com]\n"
+                       "  rules: [{matches: [{path: {value: /foo}}], backendRefs: [{name: exact, "
+                       "port: 80}]}]\n") +
+                 route("infra", "wild",
+                       "  parentRefs: [{name: gw}]\n  hostnames: [\"*.example.com\"]\n"
+                       "  rules: [{matches: [{path: {value: /foo}}, {path: {value: /w}}], "
+                       "backendRefs: [{name: wild, port: 80}]}]\n") +
+                 route("infra", "any",
+                       "  parentRefs: [{name: gw}]\n"
+                       "  rules: [{backendRefs: [{name: any, port: 80}]}]\n"));
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
+  auto at = [&](std::string_view host, std::string_view path) {
+    return testing::route_of(c, "http", host, path);
+  };
+  EXPECT_EQ(at("foo.example.com", "/foo"), "infra/exact/80");
+  EXPECT_EQ(at("foo.example.com", "/w"), "infra/wild/80");
+  EXPECT_EQ(at("foo.example.com", "/other"), "infra/any/80");
+  EXPECT_EQ(at("bar.example.com", "/foo"), "infra/wild/80");
+  EXPECT_EQ(at("bar.example.com", "/other"), "infra/any/80");
+  EXPECT_EQ(at("example.org", "/foo"), "infra/any/80");
+}
+
 TEST(HostnameIntersection, WildcardsCoverOneOrMoreLabels) {
   auto is = [](std::string_view l, std::string_view r) {
     return intersect_hostnames(l, r).value_or("none");
@@ -414,7 +445,16 @@ TEST(HTTPRoute, RulesPrecedenceBackendsFiltersAndStatus) {
             "cache-control=no-store  (infra/older spec.rules[0].matches[0])\n"
             "  host refs.example.com\n"
             "    prefix /foreign -> 500  (infra/refs spec.rules[0].matches[0])\n"
-            "    prefix /kind -> 500  (infra/refs spec.rules[1].matches[0])\n");
+            "    prefix /kind -> 500  (infra/refs spec.rules[1].matches[0])\n"
+            // refs.example.com also carries the rules without hostname, after its own.
+            "    exact /api/health -> infra/v1/80*1  (infra/older spec.rules[2].matches[0])\n"
+            "    regex /item/[0-9]+ -> 500  (infra/older spec.rules[1].matches[0])\n"
+            "    prefix /api [x-canary=1] -> infra/v1/80*3 infra/v2/80*1 rewrite=/v2 "
+            "timeout=10000ms backend-timeout=500ms req-set x-shop=a req-remove x-debug resp-set "
+            "cache-control=no-store  (infra/older spec.rules[0].matches[1])\n"
+            "    prefix /api -> infra/v1/80*3 infra/v2/80*1 rewrite=/v2 timeout=10000ms "
+            "backend-timeout=500ms req-set x-shop=a req-remove x-debug resp-set "
+            "cache-control=no-store  (infra/older spec.rules[0].matches[0])\n");
   // "newer" repeats /api (trailing slash ignored) and loses to "older".
   EXPECT_EQ(cond(parent(r, "newer").conditions, "Accepted"), "True Accepted");
   EXPECT_EQ(cond(parent(r, "older").conditions, "ResolvedRefs"), "False BackendNotFound");
