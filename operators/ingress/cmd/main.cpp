@@ -249,18 +249,17 @@ int main(int argc, char** argv) {
   auto metrics_address = address(f.metrics_addr);
   if (!metrics_address.ok())
     return usage_error("--metrics-addr: " + std::string(metrics_address.status().message()));
-  double kube_api_qps = 0;
-  int kube_api_burst = 0;
-  if (!absl::SimpleAtod(f.kube_api_qps, &kube_api_qps) || kube_api_qps < 0)
-    return usage_error("--kube-api-qps: not a number >= 0: " + f.kube_api_qps);
-  if (!absl::SimpleAtoi(f.kube_api_burst, &kube_api_burst) || kube_api_burst < 1)
-    return usage_error("--kube-api-burst: not an integer >= 1: " + f.kube_api_burst);
-  double status_qps = 0;
-  int status_burst = 0;
-  if (!absl::SimpleAtod(f.status_qps, &status_qps) || status_qps < 0)
-    return usage_error("--status-qps: not a number >= 0: " + f.status_qps);
-  if (!absl::SimpleAtoi(f.status_burst, &status_burst) || status_burst < 1)
-    return usage_error("--status-burst: not an integer >= 1: " + f.status_burst);
+  double kube_api_qps = 0, status_qps = 0;
+  int kube_api_burst = 0, status_burst = 0;
+  for (auto [prefix, qps_text, burst_text, qps, burst] :
+       {std::tuple{"kube-api", &f.kube_api_qps, &f.kube_api_burst, &kube_api_qps, &kube_api_burst},
+        std::tuple{"status", &f.status_qps, &f.status_burst, &status_qps, &status_burst}}) {
+    if (!absl::SimpleAtod(*qps_text, qps) || *qps < 0)
+      return usage_error(std::string("--") + prefix + "-qps: not a number >= 0: " + *qps_text);
+    if (!absl::SimpleAtoi(*burst_text, burst) || *burst < 1)
+      return usage_error(std::string("--") + prefix +
+                         "-burst: not an integer >= 1: " + *burst_text);
+  }
   bool leader_elect = f.leader_elect.empty() ? f.manifests.empty() : f.leader_elect == "true";
   kop::manager::LeaderElectionOptions le;
   for (auto [flag, text, out] :
