@@ -50,13 +50,17 @@ std::string resolve(const std::string& p, const std::string& dir) {
   return (fs::path(dir) / p).lexically_normal().string();
 }
 
+// yaml-cpp throws when a scalar or a list is indexed by key: what should be a map but is not
+// reads as empty, and the caller's "missing" error names the field.
 std::string scalar(const YAML::Node& n, const char* key) {
+  if (!n.IsMap()) return {};
   YAML::Node v = n[key];
   if (!v || !v.IsScalar()) return {};
   return v.as<std::string>();
 }
 
 absl::StatusOr<bool> boolean(const YAML::Node& n, const char* key, const std::string& where) {
+  if (!n.IsMap()) return false;
   YAML::Node v = n[key];
   if (!v || v.IsNull()) return false;
   bool b = false;
@@ -79,6 +83,9 @@ absl::Status merge_list(const YAML::Node& root, const char* list, const char* it
       return absl::InvalidArgumentError(
           fmt::format("kubeconfig {}: an entry of {} has no name", file, list));
     YAML::Node body = e[item];
+    if (body && !body.IsNull() && !body.IsMap())
+      return absl::InvalidArgumentError(
+          fmt::format("kubeconfig {}: {} {:?}: {} is not a map", file, list, name, item));
     if (into.count(name)) continue;
     into[name] = Entry{body ? body : YAML::Node(YAML::NodeType::Map), file};
   }
@@ -173,7 +180,7 @@ absl::StatusOr<ExecConfig> parse_exec(const YAML::Node& n, const Entry& e,
   if (x.command.find('/') != std::string::npos)
     x.command = resolve(x.command, fs::path(e.file).parent_path().string());
   if (YAML::Node args = n["args"]; args && args.IsSequence())
-    for (const auto& a : args) x.args.push_back(a.as<std::string>());
+    for (const auto& a : args) x.args.push_back(a.IsScalar() ? a.as<std::string>() : "");
   if (YAML::Node env = n["env"]; env && env.IsSequence())
     for (const auto& v : env) x.env.emplace_back(scalar(v, "name"), scalar(v, "value"));
   x.interactive_mode = scalar(n, "interactiveMode");
@@ -235,6 +242,9 @@ absl::Status apply_user(const Entry& e, const std::string& name, Config& c) {
   c.username = scalar(n, "username");
   c.password = scalar(n, "password");
   if (YAML::Node x = n["exec"]; x && !x.IsNull()) {
+    if (!x.IsMap())
+      return absl::InvalidArgumentError(
+          fmt::format("kubeconfig {}: {}: exec is not a map", e.file, what));
     auto exec = parse_exec(x, e, what);
     if (!exec.ok()) return exec.status();
     c.exec = *std::move(exec);

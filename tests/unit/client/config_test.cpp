@@ -158,6 +158,30 @@ contexts: [{name: c, context: {cluster: far}}]
   EXPECT_THAT(msg(load_kubeconfig({.paths = {bad_yaml}}).status()), HasSubstr("not valid YAML"));
 }
 
+// Found by fuzzing (tests/fuzz/kubeconfig): a scalar or a list where a map belongs made yaml-cpp
+// throw out of parse_kubeconfig (std::terminate in a program without a handler).
+TEST_F(ConfigTest, WrongShapesAreErrorsNotExceptions) {
+  const std::string head = R"(
+current-context: c
+clusters: [{name: k, cluster: {server: "https://h:1", insecure-skip-tls-verify: true}}]
+contexts: [{name: c, context: {cluster: k, user: u}}]
+)";
+  for (std::string users :
+       {"users: [{name: u, user: {exec: x}}]", "users: [{name: u, user: {exec: [a, b]}}]",
+        "users: [{name: u, user: x}]", "users: [{name: u, user: [1]}]",
+        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
+        "command: c, interactiveMode: Never, args: [{a: 1}], env: [x]}}}]"}) {
+    auto c = parse_kubeconfig(head + users + "\n", dir_ + "/config");
+    if (!c.ok()) EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << users;
+  }
+  auto scalar_user = parse_kubeconfig(head + "users: [{name: u, user: x}]\n", dir_ + "/config");
+  EXPECT_THAT(msg(scalar_user.status()), HasSubstr("users \"u\": user is not a map"));
+  auto scalar_exec = parse_kubeconfig(head + "users: [{name: u, user: {exec: x}}]\n", "k");
+  EXPECT_THAT(msg(scalar_exec.status()), HasSubstr("exec is not a map"));
+  auto scalar_cluster = parse_kubeconfig("clusters: [{name: k, cluster: 1}]\n", "k");
+  EXPECT_THAT(msg(scalar_cluster.status()), HasSubstr("clusters \"k\": cluster is not a map"));
+}
+
 TEST_F(ConfigTest, InsecureWithCaIsRefusedAsClientGo) {
   std::string p = write("k", R"(
 current-context: c
