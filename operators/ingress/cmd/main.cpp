@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
     for (const auto& p : report.problems)
       log.warn("manifest not applied", "problem", p.to_string());
     log.info("manifests loaded", "dir", f.manifests, "applied", report.applied);
-    manifests->start();  // follows the directory (polled every 500 ms)
+    manifests->start();  // follows the directory (inotify; polled every 500 ms without)
   } else {
     if (!f.api_addr.empty()) return usage_error("--api-addr needs --manifests");
     absl::StatusOr<kop::client::Config> config =
