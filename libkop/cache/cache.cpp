@@ -157,7 +157,7 @@ absl::StatusOr<HandlerRegistrationPtr> Cache::add_event_handler(
     kind.registrations.push_back(registration);
     if (auto it = informers_.find(gvk); it != informers_.end()) {
       registration->attach(it->second->add_event_handler(std::move(handler), resync_period));
-    } else if (kind.served == false) {
+    } else if (kind.absent) {
       registration->detach();
     }
     return registration;
@@ -214,7 +214,7 @@ void Cache::on_presence(const api::GroupVersionKind& gvk, bool served) {
       absl::MutexLock lock(&mu_);
       if (stopped_) return;
       OptionalKind& kind = optional_[gvk];
-      kind.served = true;
+      kind.absent = false;
       if (!kind.indexers.empty()) informer->add_indexers(kind.indexers).IgnoreError();
       for (const auto& reg : kind.registrations) {
         reg->attach(informer->add_event_handler(reg->handler(), reg->resync_period()));
@@ -226,7 +226,9 @@ void Cache::on_presence(const api::GroupVersionKind& gvk, bool served) {
   } else {
     {
       absl::MutexLock lock(&mu_);
-      for (const auto& reg : optional_[gvk].registrations) reg->detach();
+      OptionalKind& kind = optional_[gvk];
+      kind.absent = true;
+      for (const auto& reg : kind.registrations) reg->detach();
       if (auto it = informers_.find(gvk); it != informers_.end()) {
         informer = std::move(it->second);
         informers_.erase(it);
@@ -234,9 +236,6 @@ void Cache::on_presence(const api::GroupVersionKind& gvk, bool served) {
     }
     // Handlers see every object go (routes built from them must go too), then it stops.
     if (informer) informer->retire(options_.retire_drain);
-    // Set last: whoever sees served() == false knows the deletions were delivered.
-    absl::MutexLock lock(&mu_);
-    optional_[gvk].served = false;
   }
   if (by.presence_changed) {
     by.presence_changed(served);
@@ -248,6 +247,10 @@ void Cache::on_presence(const api::GroupVersionKind& gvk, bool served) {
                  : "kind not served: not watched until its CustomResourceDefinition is installed",
         "kind", gvk.to_string());
   }
+  // Set last: whoever sees served() change knows the informer started (or the deletions were
+  // delivered) and presence_changed returned.
+  absl::MutexLock lock(&mu_);
+  optional_[gvk].served = served;
 }
 
 absl::Status Cache::index_field(const api::GroupVersionKind& gvk, std::string name, IndexFunc fn) {

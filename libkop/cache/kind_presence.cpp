@@ -38,6 +38,42 @@ bool crd_serves(const api::Object& crd, const api::GroupVersionKind& gvk) {
   return false;
 }
 
+api::ObjectPtr crd_summary(api::ObjectPtr crd) {
+  api::Object out(api::GroupVersionKind{"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
+  out.set_name(crd->name());
+  out.set_resource_version(crd->resource_version());
+  if (crd->is_being_deleted()) out.set_deletion_timestamp(crd->deletion_timestamp());
+  for (std::string_view field : {"/spec/group", "/spec/names/kind"}) {
+    if (auto v = crd->get_string(field)) out.set_string(field, *v).IgnoreError();
+  }
+  // Arrays of objects keeping only the named string/bool members.
+  auto keep = [&](std::string_view pointer, std::initializer_list<const char*> members) {
+    const rapidjson::Value* items = crd->at(pointer);
+    if (items == nullptr || !items->IsArray()) return;
+    out.set_json(pointer, "[]").IgnoreError();
+    size_t i = 0;
+    for (const rapidjson::Value& item : items->GetArray()) {
+      if (!item.IsObject()) continue;
+      const std::string at = std::string(pointer) + "/" + std::to_string(i++);
+      out.set_json(std::string(pointer) + "/-", "{}").IgnoreError();
+      for (const char* m : members) {
+        auto f = item.FindMember(m);
+        if (f == item.MemberEnd()) continue;
+        if (f->value.IsString()) {
+          out.set_string(at + "/" + m,
+                         std::string_view(f->value.GetString(), f->value.GetStringLength()))
+              .IgnoreError();
+        } else if (f->value.IsBool()) {
+          out.set_bool(at + "/" + m, f->value.GetBool()).IgnoreError();
+        }
+      }
+    }
+  };
+  keep("/spec/versions", {"name", "served"});
+  keep("/status/conditions", {"type", "status"});
+  return api::share(std::move(out));
+}
+
 KindPresence::KindPresence(client::Client& client, KindPresenceOptions options)
     : client_(client), options_(std::move(options)), log_(log::named("cache.presence")) {}
 
@@ -159,6 +195,7 @@ void KindPresence::watch_crds() {
   io.reflector = options_.reflector;
   io.reflector.ref = kCrds;
   io.reflector.description = "apiextensions.k8s.io/v1, Kind=CustomResourceDefinition";
+  io.transform = crd_summary;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;

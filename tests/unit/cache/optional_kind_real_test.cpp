@@ -53,7 +53,7 @@ void run(bool forbid_crds) {
   auto tracker = std::make_shared<Tracker>();
   ASSERT_TRUE(cache.add_event_handler(gvk, tracker).ok());
   cache.start();
-  ASSERT_TRUE(cache.wait_for_cache_sync(absl::Seconds(10)).ok());
+  ASSERT_TRUE(cache.wait_for_cache_sync(absl::Seconds(30)).ok());  // a shared, busy server
   EXPECT_EQ(cache.served(gvk), false);
   if (!forbid_crds) {
     EXPECT_EQ(counting.widget_requests.load(), 0);  // (polling probes would count)

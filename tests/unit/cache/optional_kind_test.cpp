@@ -203,14 +203,21 @@ TEST(CrdServes, NeedsGroupKindServedVersionEstablishedAndNoDeletion) {
   const std::string_view conds = R"([{"type": "Established", "status": "True"}])";
   ASSERT_TRUE(crd.set_json("/status/conditions", conds).ok());
   EXPECT_TRUE(crd_serves(crd, kWidget));
+  // The summary the CRD informer stores answers the same, without the schema.
+  api::ObjectPtr summary = crd_summary(api::share(api::Object(crd)));
+  EXPECT_TRUE(crd_serves(*summary, kWidget));
+  EXPECT_EQ(summary->at("/spec/versions/0/schema"), nullptr);
+  EXPECT_EQ(summary->name(), "widgets.example.com");
   EXPECT_FALSE(crd_serves(crd, {"example.com", "v2", "Widget"}));
   EXPECT_FALSE(crd_serves(crd, {"example.org", "v1", "Widget"}));
   EXPECT_FALSE(crd_serves(crd, {"example.com", "v1", "Gadget"}));
   api::Object unserved = widget_crd("example.com", false);
   ASSERT_TRUE(unserved.set_json("/status/conditions", conds).ok());
   EXPECT_FALSE(crd_serves(unserved, kWidget));
+  EXPECT_FALSE(crd_serves(*crd_summary(api::share(api::Object(unserved))), kWidget));
   crd.set_deletion_timestamp("2026-01-01T00:00:00Z");
   EXPECT_FALSE(crd_serves(crd, kWidget));
+  EXPECT_FALSE(crd_serves(*crd_summary(api::share(api::Object(crd))), kWidget));
 }
 
 }  // namespace

@@ -100,6 +100,49 @@ TEST(Manager, ReadyzFailsUntilTheCachesSyncAndServesMetrics) {
   EXPECT_TRUE(m.stop().ok());
 }
 
+TEST(Manager, ReadyzDoesNotWaitForAnOptionalKindThatIsNotServed) {
+  auto store = std::make_shared<local::Store>();
+  local::LocalClient client(store);
+  metrics::Registry registry;
+  const api::GroupVersionKind widget{"example.com", "v1", "Widget"};
+  ManagerOptions o{.metrics_address = "127.0.0.1:0", .registry = &registry};
+  o.cache.by_object[widget].optional = true;
+  o.cache.by_object[widget].resource = "widgets";
+  Manager m(client, o);
+  controller::ControllerOptions co{.name = "widgets", .registry = &registry};
+  auto c = controller::Builder(m.cache()).for_(widget).with_options(co).build(
+      std::make_shared<controller::ReconcilerFunc>(
+          [](const controller::Context&, const controller::Request&)
+              -> absl::StatusOr<controller::Result> { return controller::Result{}; }));
+  ASSERT_TRUE(c.ok()) << c.status();
+  m.add_controller(std::move(*c));
+  ASSERT_TRUE(m.start().ok());
+  // No CRD: ready at once (before optional kinds, the Widget informer never synced).
+  ASSERT_TRUE(eventually([&] { return http_get(m.health_port(), "/readyz").first == 200; },
+                         std::chrono::seconds(5)));
+
+  // Once served, the kind counts: its informer failing to list holds readiness up.
+  store->faults().fail("list", 500, -1, "widgets");
+  auto crd = api::Object::parse(R"({
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced",
+      "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+      "versions": [{"name": "v1", "served": true, "storage": true,
+        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})");
+  ASSERT_TRUE(crd.ok()) << crd.status();
+  const client::ResourceRef crds{"apiextensions.k8s.io",     "v1", "customresourcedefinitions",
+                                 "CustomResourceDefinition", "",   ""};
+  ASSERT_TRUE(client.create(crds, *crd).ok());
+  ASSERT_TRUE(eventually([&] {
+    auto [code, body] = http_get(m.health_port(), "/readyz");
+    return code == 500 && absl::StrContains(body, "Widget");
+  }));
+  store->faults().clear();
+  EXPECT_TRUE(eventually([&] { return http_get(m.health_port(), "/readyz").first == 200; }));
+  EXPECT_TRUE(m.stop().ok());
+}
+
 TEST(Manager, GracefulShutdownDrainsInFlightReconciles) {
   auto store = std::make_shared<local::Store>();
   local::LocalClient client(store);

@@ -181,7 +181,8 @@ class Cache {
   class OptionalRegistration;  // cache.cpp
   // An optional kind's state: its handlers and indexes, kept across its informers.
   struct OptionalKind {
-    std::optional<bool> served;
+    std::optional<bool> served;  // the answer, set once its effects are done
+    bool absent = false;         // registrations are detached (known not served)
     std::vector<std::shared_ptr<OptionalRegistration>> registrations;
     Indexers indexers;  // added by index_field()
   };

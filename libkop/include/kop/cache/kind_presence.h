@@ -5,9 +5,10 @@
 // optional kinds (ByObject::optional): an informer runs only while its kind is served.
 // How it knows, in order of preference:
 //   - It watches CustomResourceDefinitions (apiextensions.k8s.io/v1, one informer for all
-//     tracked kinds). A kind is served while a CRD of its group and kind exists, is Established,
-//     serves the kind's version and is not being deleted (a CRD being deleted loses its objects
-//     first, so the kind counts as gone from the deletion's start).
+//     tracked kinds, storing only a summary of each CRD: crd_summary()). A kind is served while a
+//     CRD of its group and kind exists, is Established, serves the kind's version and is not being
+//     deleted (a CRD being deleted loses its objects first, so the kind counts as gone from the
+//     deletion's start).
 //   - When CRDs cannot be listed (RBAC forbids it, or the server has no apiextensions group), it
 //     polls instead: each tracked kind is asked for with a LIST of limit 1 (404 = not served;
 //     the answer discovery gives, but for exactly the collection the informer would list). The
@@ -120,5 +121,11 @@ class KindPresence {
 // Whether `crd` (a CustomResourceDefinition) makes `gvk` served now: same group and kind,
 // Established, the version served, not being deleted.
 bool crd_serves(const api::Object& crd, const api::GroupVersionKind& gvk);
+
+// What crd_serves() reads of `crd` and nothing else (name, resourceVersion, deletionTimestamp,
+// group, kind, each version's name and served flag, the conditions' type and status): the CRD
+// informer stores these, not the CRDs' schemas, which reach megabytes in clusters with many
+// CRDs.
+api::ObjectPtr crd_summary(api::ObjectPtr crd);
 
 }  // namespace kop::cache
