@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "kop/api/json.h"
+#include "yaml_scalar.h"
 
 namespace kop::api {
 
@@ -24,115 +25,9 @@ namespace {
 using Value = rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
 
-constexpr std::string_view kTagStr = "tag:yaml.org,2002:str";
-constexpr std::string_view kTagInt = "tag:yaml.org,2002:int";
-constexpr std::string_view kTagFloat = "tag:yaml.org,2002:float";
-constexpr std::string_view kTagBool = "tag:yaml.org,2002:bool";
-constexpr std::string_view kTagNull = "tag:yaml.org,2002:null";
-constexpr std::string_view kTagMerge = "tag:yaml.org,2002:merge";
-
 // Guards against alias bombs ("billion laughs") and runaway nesting.
 constexpr size_t kMaxValues = size_t{1} << 22;
 constexpr size_t kMaxDepth = 512;
-
-// ---- scalar resolution (YAML 1.2 core schema + octal with a leading zero) ----
-
-bool all_of(std::string_view s, bool (*pred)(char)) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!pred(c)) return false;
-  }
-  return true;
-}
-bool is_dec(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_oct(char c) {
-  return c >= '0' && c <= '7';
-}
-bool is_hex(char c) {
-  return is_dec(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool is_null_text(std::string_view s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
-
-std::optional<bool> bool_text(std::string_view s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  return std::nullopt;
-}
-
-// An integer in YAML syntax -> the value, if it fits int64 (or uint64 for large positives).
-bool int_text(std::string_view s, Value& out) {
-  bool neg = false;
-  std::string_view body = s;
-  if (!body.empty() && (body.front() == '-' || body.front() == '+')) {
-    neg = body.front() == '-';
-    body.remove_prefix(1);
-  }
-  int base = 10;
-  if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')) {
-    body.remove_prefix(2);
-    if (!all_of(body, is_hex)) return false;
-    base = 16;
-  } else if (body.size() > 2 && body[0] == '0' && body[1] == 'o') {
-    body.remove_prefix(2);
-    if (!all_of(body, is_oct)) return false;
-    base = 8;
-  } else if (body.size() > 1 && body[0] == '0' && all_of(body, is_oct)) {
-    body.remove_prefix(1);  // YAML 1.1 octal: 0644
-    base = 8;
-  } else if (!all_of(body, is_dec)) {
-    return false;
-  }
-  uint64_t mag = 0;
-  auto [p, ec] = std::from_chars(body.data(), body.data() + body.size(), mag, base);
-  if (ec != std::errc() || p != body.data() + body.size()) return false;
-  if (neg) {
-    if (mag > uint64_t{1} << 63) return false;
-    out.SetInt64(mag == uint64_t{1} << 63 ? INT64_MIN : -static_cast<int64_t>(mag));
-  } else if (mag <= static_cast<uint64_t>(INT64_MAX)) {
-    out.SetInt64(static_cast<int64_t>(mag));
-  } else {
-    out.SetUint64(mag);
-  }
-  return true;
-}
-
-// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-bool float_syntax(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-  size_t int_digits = 0;
-  while (i < s.size() && is_dec(s[i])) ++i, ++int_digits;
-  size_t frac_digits = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && is_dec(s[i])) ++i, ++frac_digits;
-  }
-  if (int_digits == 0 && frac_digits == 0) return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-    size_t exp_digits = 0;
-    while (i < s.size() && is_dec(s[i])) ++i, ++exp_digits;
-    if (exp_digits == 0) return false;
-  }
-  return i == s.size();
-}
-
-bool float_text(std::string_view s, Value& out) {
-  if (!float_syntax(s)) return false;
-  std::string_view body = s;
-  if (!body.empty() && body.front() == '+') body.remove_prefix(1);
-  double d = 0;
-  auto [p, ec] = std::from_chars(body.data(), body.data() + body.size(), d);
-  if (ec != std::errc() || p != body.data() + body.size() || !std::isfinite(d)) return false;
-  out.SetDouble(d);
-  return true;
-}
 
 // ---- event handler building RapidJSON ----
 
@@ -144,8 +39,10 @@ struct Frame {
   std::string key;
   YAML::Mark key_mark;
   YAML::anchor_t anchor = 0;
-  std::vector<Value> merges;              // values of "<<" keys, applied at the end of the map
   absl::flat_hash_set<std::string> keys;  // explicit keys of large maps (duplicate detection)
+  // Keys a "<<" put there: a later explicit key overwrites them instead of being a duplicate.
+  absl::flat_hash_set<std::string> merged;
+  bool has_merged = false;
 };
 
 // Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). yaml-cpp passes
@@ -189,7 +86,7 @@ class JsonBuilder : public YAML::EventHandler {
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     if (failed()) return;
-    if (key_expected()) return set_key("null", mark, false);
+    if (key_expected()) return fail(mark, "a null mapping key has no JSON form");
     emit(Value(), anchor, mark);
   }
 
@@ -211,12 +108,18 @@ class JsonBuilder : public YAML::EventHandler {
                 const std::string& text) override {
     if (failed()) return;
     if (!valid_utf8(text)) return fail(mark, "invalid UTF-8");
+    auto resolved = yaml_scalar::resolve(tag, text);
+    if (!resolved.ok()) return fail(mark, std::string(resolved.status().message()));
     if (key_expected()) {
-      bool merge = (tag == "?" && text == "<<") || tag == kTagMerge;
-      return set_key(text, mark, merge);
+      bool merge = resolved->kind == yaml_scalar::Resolved::Kind::kMerge;
+      auto key = yaml_scalar::to_key(*std::move(resolved));
+      if (!key.ok()) return fail(mark, std::string(key.status().message()));
+      return set_key(*key, mark, merge);
     }
     Value v;
-    if (!resolve(tag, text, v, mark)) return;
+    if (auto s = yaml_scalar::to_json(*std::move(resolved), v, alloc_); !s.ok()) {
+      return fail(mark, std::string(s.message()));
+    }
     emit(std::move(v), anchor, mark);
   }
 
@@ -230,11 +133,7 @@ class JsonBuilder : public YAML::EventHandler {
                   YAML::EmitterStyle::value) override {
     open(mark, anchor, true);
   }
-  void OnMapEnd() override {
-    if (failed() || stack_.empty()) return;
-    apply_merges(stack_.back());
-    close();
-  }
+  void OnMapEnd() override { close(); }
 
  private:
   bool key_expected() const {
@@ -261,6 +160,10 @@ class JsonBuilder : public YAML::EventHandler {
   // Keys already added are the members of the map so far; small maps are scanned, larger ones
   // get a hash set (built once they grow) so that huge ConfigMaps stay linear.
   static bool is_duplicate(Frame& f, std::string_view key) {
+    if (!f.merged.empty() && f.merged.erase(absl::string_view(key.data(), key.size()))) {
+      if (!f.keys.empty()) f.keys.insert(std::string(key));
+      return false;
+    }
     constexpr rapidjson::SizeType kScanLimit = 16;
     if (f.value.MemberCount() < kScanLimit) return json::find(f.value, key) != nullptr;
     if (f.keys.empty()) {
@@ -269,47 +172,6 @@ class JsonBuilder : public YAML::EventHandler {
       }
     }
     return !f.keys.insert(std::string(key)).second;
-  }
-
-  bool resolve(const std::string& tag, const std::string& text, Value& v, const YAML::Mark& mark) {
-    std::string_view t = text;
-    if (tag == "?") {
-      if (is_null_text(t)) return true;  // v is null
-      if (auto b = bool_text(t)) {
-        v.SetBool(*b);
-        return true;
-      }
-      if (int_text(t, v) || float_text(t, v)) return true;
-      v = json::make_string(t, alloc_);
-      return true;
-    }
-    if (tag == kTagInt) {
-      if (int_text(t, v)) return true;
-      fail(mark, fmt::format("\"{}\" is not an integer (!!int)", t));
-      return false;
-    }
-    if (tag == kTagFloat) {
-      if (float_text(t, v)) return true;
-      if (int_text(t, v)) {
-        v.SetDouble(v.GetDouble());
-        return true;
-      }
-      fail(mark, fmt::format("\"{}\" is not a float (!!float)", t));
-      return false;
-    }
-    if (tag == kTagBool) {
-      if (auto b = bool_text(t)) {
-        v.SetBool(*b);
-        return true;
-      }
-      fail(mark, fmt::format("\"{}\" is not a boolean (!!bool)", t));
-      return false;
-    }
-    if (tag == kTagNull) return true;
-    // "!" (quoted), !!str, !!binary, !!timestamp and unknown tags: the text.
-    (void)kTagStr;
-    v = json::make_string(t, alloc_);
-    return true;
   }
 
   void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map) {
@@ -331,22 +193,23 @@ class JsonBuilder : public YAML::EventHandler {
     emit(std::move(v), anchor, YAML::Mark());
   }
 
-  void apply_merges(Frame& f) {
-    // Explicit keys win over merged ones; among merge sources, the first wins.
-    for (Value& src : f.merges) {
-      auto merge_one = [&](Value& m) {
-        for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
-          std::string_view k = json::as_string_view(it->name);
-          if (json::find(f.value, k)) continue;
+  // "<<" as go-yaml v2 reads it: the source's keys are set where the "<<" stands, over what
+  // the map holds so far; of a list of sources, the first wins. Explicit keys after it win.
+  void apply_merge(Frame& f, Value& src) {
+    f.has_merged = true;
+    auto merge_one = [&](Value& m) {
+      for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
+        std::string_view k = json::as_string_view(it->name);
+        if (Value* have = json::find(f.value, k)) {
+          *have = Value(it->value, alloc_);
+        } else {
           f.value.AddMember(json::make_string(k, alloc_), Value(it->value, alloc_), alloc_);
         }
-      };
-      if (src.IsObject()) {
-        merge_one(src);
-      } else {
-        for (Value& m : src.GetArray()) merge_one(m);
+        f.merged.insert(std::string(k));
       }
-    }
+    };
+    if (src.IsObject()) return merge_one(src);
+    for (rapidjson::SizeType i = src.Size(); i-- > 0;) merge_one(src[i]);
   }
 
   static size_t count_values(const Value& v) {
@@ -380,7 +243,9 @@ class JsonBuilder : public YAML::EventHandler {
         for (const Value& e : v.GetArray()) ok = ok && e.IsObject();
       }
       if (!ok) return fail(f.key_mark, "merge key \"<<\" needs a mapping or a list of mappings");
-      f.merges.push_back(std::move(v));
+      apply_merge(f, v);
+    } else if (Value* merged = f.has_merged ? json::find(f.value, f.key) : nullptr) {
+      *merged = std::move(v);
     } else {
       f.value.AddMember(json::make_string(f.key, alloc_), v, alloc_);
     }
@@ -433,16 +298,17 @@ struct ParsedDoc {
   YAML::Mark mark;
 };
 
-absl::StatusOr<std::vector<ParsedDoc>> parse_documents(std::string_view text,
-                                                       std::string_view source) {
-  std::vector<ParsedDoc> out;
+// Reads document after document from yaml-cpp's event stream, each straight into its own
+// RapidJSON document.
+absl::Status read_documents(std::string_view text, std::string_view source,
+                            absl::FunctionRef<void(ParsedDoc&&)> fn) {
   std::istringstream in{std::string(text)};
   size_t index = 0;
   try {
     YAML::Parser parser(in);
     while (true) {
-      auto doc = std::make_unique<rapidjson::Document>();
-      JsonBuilder builder(doc->GetAllocator(), *doc);
+      ParsedDoc doc{rapidjson::Document(), index, YAML::Mark()};
+      JsonBuilder builder(doc.doc.GetAllocator(), doc.doc);
       bool more = false;
       try {
         more = parser.HandleNextDocument(builder);
@@ -451,14 +317,23 @@ absl::StatusOr<std::vector<ParsedDoc>> parse_documents(std::string_view text,
       }
       if (!more) break;
       if (builder.failed()) return yaml_error(source, builder.error_mark(), index, builder.error());
-      if (builder.has_root() && !doc->IsNull()) {
-        out.push_back({std::move(*doc), index, builder.doc_mark()});
+      if (builder.has_root() && !doc.doc.IsNull()) {
+        doc.mark = builder.doc_mark();
+        fn(std::move(doc));
       }
       ++index;
     }
   } catch (const std::exception& e) {
     return yaml_error(source, YAML::Mark::null_mark(), index, e.what());
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ParsedDoc>> parse_documents(std::string_view text,
+                                                       std::string_view source) {
+  std::vector<ParsedDoc> out;
+  auto s = read_documents(text, source, [&](ParsedDoc&& d) { out.push_back(std::move(d)); });
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -469,15 +344,9 @@ bool needs_quotes(std::string_view s) {
   // yaml-cpp writes some strings with a carriage return plain ("\r" alone), which read back as
   // a line break; quoted, control characters are escaped.
   if (s.find('\r') != std::string_view::npos) return true;
-  Value probe;
-  if (is_null_text(s) || bool_text(s) || int_text(s, probe) || float_text(s, probe)) return true;
-  // YAML 1.1 readers (kubectl, PyYAML) would take these as booleans or floats.
-  static constexpr std::string_view k11[] = {
-      "y",  "Y",   "yes", "Yes", "YES",  "n",    "N",    "no",    "No",   "NO",   "on",   "On",
-      "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", "-.inf", ".nan", ".NaN", ".NAN", "<<"};
-  for (std::string_view w : k11) {
-    if (s == w) return true;
-  }
+  // Anything kubectl would read as another type, or as a merge key.
+  auto plain = yaml_scalar::resolve("?", s);
+  if (!plain.ok() || plain->kind != yaml_scalar::Resolved::Kind::kString) return true;
   return false;
 }
 
@@ -570,6 +439,12 @@ absl::StatusOr<std::vector<rapidjson::Document>> yaml_to_json(std::string_view t
   out.reserve(docs->size());
   for (auto& d : *docs) out.push_back(std::move(d.doc));
   return out;
+}
+
+absl::Status for_each_yaml_document(
+    std::string_view text, std::string_view source,
+    absl::FunctionRef<void(rapidjson::Document&& doc, size_t index)> fn) {
+  return read_documents(text, source, [&](ParsedDoc&& d) { fn(std::move(d.doc), d.index); });
 }
 
 absl::StatusOr<std::vector<Object>> parse_yaml_objects(std::string_view text,

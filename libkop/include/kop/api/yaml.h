@@ -5,28 +5,43 @@
 // `kind: List` document is expanded into its items. Parsing goes straight from yaml-cpp's
 // event stream into RapidJSON (no intermediate node tree).
 //
-// Scalar types follow the YAML 1.2 core schema, which is what people mean in manifests:
-//   - quoted scalars are always strings ("80" stays a string, 'true' too);
-//   - plain `80`, `-3`, `0x1F`, `0o17` are integers; `1.5`, `1e3` floats; `true`/`false`
-//     (any case: True, TRUE) booleans; `null`, `~` and empty values null;
-//   - YAML 1.1's `yes`/`no`/`on`/`off`/`y`/`n` stay strings (the "Norway problem" is avoided;
-//     a label `enabled: yes` keeps the string the API server expects);
-//   - one YAML 1.1 rule is kept because Kubernetes documents it: a leading-zero integer of
-//     octal digits is octal (`defaultMode: 0644` is 420);
-//   - explicit tags win (`!!str 80` is "80", `!!int "5"` is 5); unknown tags read as strings;
-//   - `.inf`/`.nan` (not representable in JSON) stay strings;
-//   - mapping keys become their scalar text (`80: x` has the key "80"); duplicate keys are
-//     errors, as with kubectl.
+// This is kop's one YAML reader (manifests, kop-local's YAML bodies, kop-ingress --manifests,
+// the tests). Its rule: a document means the JSON kubectl would send for it. kubectl reads YAML
+// with sigs.k8s.io/yaml, i.e. go-yaml v2 (YAML 1.1 scalars), then encodes JSON with Go's
+// encoding/json. Checked against kubectl v1.32 and a real API server (docs/api.md has the table):
+//   - quoted scalars are strings ("80", 'yes'); so are unknown tags (`!thing 5` is "5");
+//   - booleans are exactly y Y yes Yes YES on On ON true True TRUE and n N no No NO off Off OFF
+//     false False FALSE: `enabled: yes` is true (an annotation needs `"yes"`); `oN` is a string;
+//   - null is ~, null, Null, NULL or an empty value;
+//   - integers use Go's syntax after dropping underscores: 0x1F is 31, 0o17 and 017 are 15,
+//     0b1010 is 10, 1_000 is 1000, +12 is 12; 08 (not octal) reads as the float 8;
+//   - floats ([-+]?(.d+|d+(.d*)?)([eE][-+]?d+)?) with no fraction become integers, as Go prints
+//     them: 1e3 is 1000, 1.10 is 1.1, -1.0 is -1; integers past int64 become floats;
+//     1e400 (out of range) is the string "1e400"; .inf, -.Inf and .nan are errors (no JSON form);
+//   - timestamps (2002-12-14, 2001-12-14t21:59:43.10-05:00) stay their text; 12:30 is a string;
+//   - explicit tags: !!str 80 is "80", !!int "5" is 5, !!float 1 is 1, !!bool yes is true,
+//     !!binary is base64-decoded (bytes that are not UTF-8 become U+FFFD); a tag that does not
+//     fit the text (!!int 1.5, !!null foo) is an error, as in kubectl;
+//   - mapping keys are resolved the same way, then printed: `yes:` is "true", `0x10:` is "16",
+//     `1e6:` is "1e+06", `1.5:` is "1.5"; a null key is an error. Beware flow maps:
+//     `{x: 1, y: 2}` has the keys "x" and "true";
+//   - merge keys ("<<") set the source's keys where they stand, over what is already there
+//     (`{z: 3, <<: {z: 2}}` has z 2); in a list of sources the first wins;
+//   - one deliberate difference: a key given twice in a mapping is an error naming its line
+//     (kubectl silently keeps the last value, which hides mistakes).
 //
 // Errors (InvalidArgument) read "<source>:<line>:<column>: document index <i>: <what>", with
 // 1-based line/column and a 0-based document index counting every document in the file,
 // empty ones included, so `sed -n <line>p` finds the spot.
 //
-// No exceptions escape: yaml-cpp's are caught and turned into statuses.
+// No exceptions escape: yaml-cpp's are caught and turned into statuses. Every function is pure
+// (no shared state): any thread may call any of them at any time.
 #pragma once
 
 #include <absl/status/statusor.h>
 #include <rapidjson/document.h>
+
+#include <absl/functional/function_ref.h>
 
 #include <span>
 #include <string>
@@ -41,6 +56,14 @@ namespace kop::api {
 // errors (a file name, or "<stdin>").
 absl::StatusOr<std::vector<rapidjson::Document>> yaml_to_json(std::string_view text,
                                                               std::string_view source = "<input>");
+
+// Hands each non-empty document of `text` to `fn` as soon as it is read, with its 0-based index
+// among all documents (empty ones count). Only one document is held at a time, so a large
+// stream costs the text plus one document. On an error, the documents before it have been
+// handed over already.
+absl::Status for_each_yaml_document(
+    std::string_view text, std::string_view source,
+    absl::FunctionRef<void(rapidjson::Document&& doc, size_t index)> fn);
 
 // Every non-empty document as an Object: each root must be a mapping with apiVersion and kind;
 // `kind: List` (any apiVersion, with an `items` array) contributes its items instead.
