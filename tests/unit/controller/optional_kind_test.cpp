@@ -6,29 +6,18 @@
 
 #include <map>
 
+#include "../cache/optional_kind_util.h"
 #include "kop/controller/builder.h"
 #include "test_env.h"
 
 namespace kop::controller {
 namespace {
 
+using cache::testing::kCrds;
+using cache::testing::widget_crd;
 using testing::eventually;
 
 const api::GroupVersionKind kWidget{"example.com", "v1", "Widget"};
-const client::ResourceRef kCrds{"apiextensions.k8s.io",     "v1", "customresourcedefinitions",
-                                "CustomResourceDefinition", "",   ""};
-
-api::Object widget_crd() {
-  auto crd = api::Object::parse(R"({
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-      "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
-      "versions": [{"name": "v1", "served": true, "storage": true,
-        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})");
-  EXPECT_TRUE(crd.ok()) << crd.status();
-  return *crd;
-}
 
 // What the reconciler saw last per key: whether the object was in the cache.
 class Seen {

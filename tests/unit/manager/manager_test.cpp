@@ -10,6 +10,7 @@
 
 #include <atomic>
 
+#include "../cache/optional_kind_util.h"
 #include "http_get.h"
 #include "kop/client/errors.h"
 #include "kop/controller/builder.h"
@@ -123,17 +124,7 @@ TEST(Manager, ReadyzDoesNotWaitForAnOptionalKindThatIsNotServed) {
 
   // Once served, the kind counts: its informer failing to list holds readiness up.
   store->faults().fail("list", 500, -1, "widgets");
-  auto crd = api::Object::parse(R"({
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-      "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
-      "versions": [{"name": "v1", "served": true, "storage": true,
-        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})");
-  ASSERT_TRUE(crd.ok()) << crd.status();
-  const client::ResourceRef crds{"apiextensions.k8s.io",     "v1", "customresourcedefinitions",
-                                 "CustomResourceDefinition", "",   ""};
-  ASSERT_TRUE(client.create(crds, *crd).ok());
+  ASSERT_TRUE(client.create(cache::testing::kCrds, cache::testing::widget_crd()).ok());
   ASSERT_TRUE(eventually([&] {
     auto [code, body] = http_get(m.health_port(), "/readyz");
     return code == 500 && absl::StrContains(body, "Widget");
