@@ -306,6 +306,7 @@ absl::Status read_documents(std::string_view text, std::string_view source,
   size_t index = 0;
   try {
     YAML::Parser parser(in);
+    int last_start = -1;  // where the previous document began
     while (true) {
       ParsedDoc doc{rapidjson::Document(), index, YAML::Mark()};
       JsonBuilder builder(doc.doc.GetAllocator(), doc.doc);
@@ -316,6 +317,12 @@ absl::Status read_documents(std::string_view text, std::string_view source,
         return yaml_error(source, e.mark, index, e.msg);
       }
       if (!more) break;
+      // yaml-cpp 0.7 does not consume a token that cannot start a node (a ',' outside [] or {}):
+      // it reports the same empty document at the same place forever, allocating as it goes.
+      if (builder.doc_mark().pos == last_start) {
+        return yaml_error(source, builder.doc_mark(), index, "unexpected token (a stray ',')");
+      }
+      last_start = builder.doc_mark().pos;
       if (builder.failed()) return yaml_error(source, builder.error_mark(), index, builder.error());
       if (builder.has_root() && !doc.doc.IsNull()) {
         doc.mark = builder.doc_mark();

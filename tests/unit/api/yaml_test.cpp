@@ -260,6 +260,19 @@ TEST(YamlTest, InvalidUtf8IsAnError) {
   ASSERT_TRUE(ok.ok()) << ok.status();
 }
 
+// Found by fuzzing (tests/fuzz/local_requests, an apply body): yaml-cpp 0.7 looped forever,
+// allocating, on a ',' where a value starts outside a flow collection.
+TEST(YamlTest, StrayCommaIsAnErrorNotAHang) {
+  for (std::string_view text : {",", "{a: 1},b", "[x],", "a: 1\n---\n,\n"}) {
+    auto docs = yaml_to_json(text, "in.yaml");
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_THAT(docs.status().message(), HasSubstr("in.yaml:")) << docs.status();
+  }
+  auto empty_docs = yaml_to_json("---\n---\n---\na: 1\n");
+  ASSERT_TRUE(empty_docs.ok()) << empty_docs.status();
+  EXPECT_EQ(empty_docs->size(), 1u);
+}
+
 TEST(YamlRoundTripTest, YamlToJsonToYaml) {
   auto objs = parse_yaml_objects(kManifests);
   ASSERT_TRUE(objs.ok());
