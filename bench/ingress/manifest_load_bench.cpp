@@ -2,7 +2,7 @@
 // files bench/ingress/scale/gen writes:
 //   bench/ingress/scale/gen --count 10000 --out /tmp/m10k
 //   KOP_SCALE_MANIFESTS=/tmp/m10k build/bench/ingress/manifest_load_bench
-// BM_Parse: reading and parsing every file (yaml::parse_each), nothing applied.
+// BM_Parse: reading and parsing every file (api::for_each_yaml_document), nothing applied.
 // BM_FirstSync: ManifestLoader::sync() into a fresh store (parse + server-side apply of every
 // object). BM_IdleSync: sync() again with nothing changed (stat() of each file only).
 #include <benchmark/benchmark.h>
@@ -12,8 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "kop/api/yaml.h"
 #include "kop/local/manifest_loader.h"
-#include "yaml.h"
 
 namespace {
 
@@ -34,10 +34,9 @@ void BM_Parse(benchmark::State& state) {
       std::stringstream ss;
       ss << in.rdbuf();
       std::string text = std::move(ss).str();
-      std::string err;
-      bool ok = kop::local::yaml::parse_each(
-          text, [&](kop::local::yaml::Document&&) { ++documents; }, err);
-      if (!ok) return state.SkipWithError(err.c_str());
+      auto read = kop::api::for_each_yaml_document(
+          text, f.path().string(), [&](rapidjson::Document&&, size_t) { ++documents; });
+      if (!read.ok()) return state.SkipWithError(std::string(read.message()).c_str());
       bytes += static_cast<int64_t>(text.size());
     }
   }

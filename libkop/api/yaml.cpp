@@ -267,7 +267,15 @@ class JsonBuilder : public YAML::EventHandler {
 absl::Status yaml_error(std::string_view source, const YAML::Mark& mark, size_t doc,
                         std::string_view what) {
   if (mark.is_null() || mark.line < 0) {
+    if (source.empty()) {
+      return absl::InvalidArgumentError(fmt::format("document index {}: {}", doc, what));
+    }
     return absl::InvalidArgumentError(fmt::format("{}: document index {}: {}", source, doc, what));
+  }
+  if (source.empty()) {
+    // The caller names the input itself (the manifest loader's problems carry the file).
+    return absl::InvalidArgumentError(fmt::format("line {} column {}: document index {}: {}",
+                                                  mark.line + 1, mark.column + 1, doc, what));
   }
   return absl::InvalidArgumentError(fmt::format("{}:{}:{}: document index {}: {}", source,
                                                 mark.line + 1, mark.column + 1, doc, what));
@@ -446,6 +454,18 @@ absl::StatusOr<std::vector<rapidjson::Document>> yaml_to_json(std::string_view t
   out.reserve(docs->size());
   for (auto& d : *docs) out.push_back(std::move(d.doc));
   return out;
+}
+
+absl::StatusOr<rapidjson::Document> yaml_first_document(std::string_view text,
+                                                        std::string_view source) {
+  rapidjson::Document first;
+  bool found = false;
+  auto s = read_documents(text, source, [&](ParsedDoc&& d) {
+    if (!found) first.Swap(d.doc);
+    found = true;
+  });
+  if (!s.ok()) return s;
+  return first;
 }
 
 absl::Status for_each_yaml_document(

@@ -10,8 +10,8 @@
 #include <map>
 #include <set>
 
+#include "kop/api/yaml.h"
 #include "patch.h"
-#include "yaml.h"
 
 namespace kop::local::apply {
 
@@ -382,9 +382,12 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
 
 Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body,
                       std::string_view manager, bool force, bool status) {
-  JsonDoc cfg;
-  std::string err;
-  if (!yaml::parse_one(body, cfg, err)) return errors::bad_request(err);
+  auto parsed = api::yaml_first_document(body, "the applied configuration");
+  if (!parsed.ok()) {
+    return errors::bad_request("error converting YAML to JSON: " +
+                               std::string(parsed.status().message()));
+  }
+  JsonDoc cfg = *std::move(parsed);
   if (!cfg.IsObject())
     return errors::bad_request("error decoding YAML: the applied configuration is not an object");
   std::string_view av = json::get_string(cfg, "apiVersion");

@@ -10,7 +10,7 @@
 
 #include "directory_watch.h"
 #include "file_stamp.h"
-#include "yaml.h"
+#include "kop/api/yaml.h"
 
 namespace kop::local {
 
@@ -101,27 +101,23 @@ bool parse_file(std::string_view text, const std::string& file, const Store& sto
   };
   // Each document becomes its entry (a JSON string) as soon as it is read: a 15 MB file never
   // exists as 30,000 parsed documents at once.
-  std::string err;
-  bool ok = yaml::parse_each(
-      text,
-      [&](yaml::Document&& d) {
-        if (d.doc.IsNull()) return;  // empty document (e.g. a trailing ---)
-        if (!d.doc.IsObject()) {
-          state.problems.push_back({file, d.index, "", "not an object"});
-          return;
-        }
-        if (json::get_string(d.doc, "kind") == "List") {
-          if (const JsonValue* items = json::get(d.doc, "items"); items && items->IsArray()) {
-            for (auto& item : items->GetArray()) add(d.index, json::clone(item));
-          }
-          return;
-        }
-        add(d.index, std::move(d.doc));
-      },
-      err);
-  if (!ok) {
+  auto read = api::for_each_yaml_document(text, "", [&](JsonDoc&& doc, size_t index) {
+    int d_index = static_cast<int>(index);
+    if (!doc.IsObject()) {
+      state.problems.push_back({file, d_index, "", "not an object"});
+      return;
+    }
+    if (json::get_string(doc, "kind") == "List") {
+      if (const JsonValue* items = json::get(doc, "items"); items && items->IsArray()) {
+        for (auto& item : items->GetArray()) add(d_index, json::clone(item));
+      }
+      return;
+    }
+    add(d_index, std::move(doc));
+  });
+  if (!read.ok()) {
     state.entries.clear();
-    state.problems = {{file, -1, "", err}};
+    state.problems = {{file, -1, "", std::string(read.message())}};
     return false;
   }
   return true;

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <set>
 
-#include "yaml.h"
+#include "kop/api/yaml.h"
 
 namespace kop::local::rest {
 
@@ -459,9 +459,12 @@ std::optional<JsonDoc> parse_body(const Request& req, std::string& err) {
   auto ct = req.headers.find("content-type");
   std::string type = ct == req.headers.end() ? "application/json" : ct->second;
   if (type.find("yaml") != std::string::npos) {
-    JsonDoc d;
-    if (!yaml::parse_one(req.body, d, err)) return std::nullopt;
-    return d;
+    auto d = api::yaml_first_document(req.body, "the request body");
+    if (!d.ok()) {
+      err = "error converting YAML to JSON: " + std::string(d.status().message());
+      return std::nullopt;
+    }
+    return *std::move(d);
   }
   return json::parse(req.body, &err);
 }

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "kop/api/yaml.h"
 #include "test_util.h"
-#include "yaml.h"
 
 namespace kop::local {
 namespace {
@@ -17,10 +17,9 @@ JsonDoc crd_doc() {
   std::ifstream f(std::string(KOP_LOCAL_TESTDATA) + "/widgets-crd.yaml");
   std::stringstream ss;
   ss << f.rdbuf();
-  JsonDoc d;
-  std::string err;
-  EXPECT_TRUE(yaml::parse_one(ss.str(), d, err)) << err;
-  return d;
+  auto d = api::yaml_first_document(ss.str(), "widgets-crd.yaml");
+  EXPECT_TRUE(d.ok()) << d.status();
+  return d.ok() ? *std::move(d) : JsonDoc();
 }
 
 class Crd : public ::testing::Test {

@@ -32,7 +32,8 @@
 //
 // Errors (InvalidArgument) read "<source>:<line>:<column>: document index <i>: <what>", with
 // 1-based line/column and a 0-based document index counting every document in the file,
-// empty ones included, so `sed -n <line>p` finds the spot.
+// empty ones included, so `sed -n <line>p` finds the spot. With an empty `source` they read
+// "line <line> column <column>: document index <i>: <what>".
 //
 // No exceptions escape: yaml-cpp's are caught and turned into statuses. Every function is pure
 // (no shared state): any thread may call any of them at any time.
@@ -56,6 +57,11 @@ namespace kop::api {
 // errors (a file name, or "<stdin>").
 absl::StatusOr<std::vector<rapidjson::Document>> yaml_to_json(std::string_view text,
                                                               std::string_view source = "<input>");
+
+// The first non-empty document (null when there is none), as the API server reads a YAML
+// request body; the rest of the stream is still checked for syntax.
+absl::StatusOr<rapidjson::Document> yaml_first_document(std::string_view text,
+                                                        std::string_view source = "<input>");
 
 // Hands each non-empty document of `text` to `fn` as soon as it is read, with its 0-based index
 // among all documents (empty ones count). Only one document is held at a time, so a large
