@@ -15,7 +15,8 @@ inline void append_one(std::string& s, char c) {
   s.push_back(c);
 }
 template <std::integral T>
-requires(!std::same_as<T, char>) void append_one(std::string& s, T v) {
+  requires(!std::same_as<T, char>)
+void append_one(std::string& s, T v) {
   s += std::to_string(v);
 }
 

@@ -31,8 +31,8 @@ inline void append_to(std::string& s, char c) {
   s.push_back(c);
 }
 template <std::integral T>
-requires(!std::same_as<T, char> && !std::same_as<T, bool>) inline void append_to(std::string& s,
-                                                                                 T v) {
+  requires(!std::same_as<T, char> && !std::same_as<T, bool>)
+inline void append_to(std::string& s, T v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   s.append(buf, r.ptr);

@@ -577,8 +577,8 @@ std::string ProxyImpl::metrics_text() const {
         "gauge", total.send_batching_on);
   gauge("kop_proxy_send_batches_total", "io_uring system calls that sent a turn's writes.",
         "counter", total.send_batches);
-  gauge("kop_proxy_batched_sends_total", "Socket writes carried by those system calls.",
-        "counter", total.batched_sends);
+  gauge("kop_proxy_batched_sends_total", "Socket writes carried by those system calls.", "counter",
+        total.batched_sends);
   gauge("kop_proxy_upstream_rq_pending_active",
         "Requests waiting for an upstream connection (connection limits reached).", "gauge",
         total.pending_active);
