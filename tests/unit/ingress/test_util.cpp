@@ -3,59 +3,22 @@
 #include <absl/strings/escaping.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "kop/api/yaml.h"
+
 namespace kop::ingress::testing {
-namespace {
-
-rapidjson::Value to_json(const YAML::Node& n, rapidjson::Document::AllocatorType& a) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      rapidjson::Value v(rapidjson::kObjectType);
-      for (const auto& kv : n) {
-        std::string key = kv.first.as<std::string>();
-        v.AddMember(rapidjson::Value(key.c_str(), a), to_json(kv.second, a), a);
-      }
-      return v;
-    }
-    case YAML::NodeType::Sequence: {
-      rapidjson::Value v(rapidjson::kArrayType);
-      for (const auto& e : n) v.PushBack(to_json(e, a), a);
-      return v;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() != "!") {
-        if (s == "true") return rapidjson::Value(true);
-        if (s == "false") return rapidjson::Value(false);
-        if (s == "null" || s == "~") return rapidjson::Value();
-        if (!s.empty() && s.find_first_not_of("-0123456789") == std::string::npos && s != "-") {
-          try {
-            return rapidjson::Value(static_cast<int64_t>(std::stoll(s)));
-          } catch (...) {
-          }
-        }
-      }
-      return rapidjson::Value(s.c_str(), a);
-    }
-    default:
-      return rapidjson::Value();
-  }
-}
-
-}  // namespace
 
 std::vector<api::ObjectPtr> parse_objects(std::string_view yaml) {
   std::vector<api::ObjectPtr> out;
-  for (const YAML::Node& doc : YAML::LoadAll(std::string(yaml))) {
-    if (!doc.IsMap()) continue;
-    rapidjson::Document d;
-    rapidjson::Value v = to_json(doc, d.GetAllocator());
-    d.CopyFrom(v, d.GetAllocator());
-    auto obj = api::Object::from_document(std::move(d));
+  auto docs = api::yaml_to_json(yaml, "test.yaml");
+  EXPECT_TRUE(docs.ok()) << docs.status();
+  if (!docs.ok()) return out;
+  for (rapidjson::Document& doc : *docs) {
+    if (!doc.IsObject()) continue;
+    auto obj = api::Object::from_document(std::move(doc));
     EXPECT_TRUE(obj.ok()) << obj.status();
     if (obj.ok()) out.push_back(api::share(std::move(*obj)));
   }
