@@ -1,16 +1,6 @@
 #include "kop/client/config.h"
 
-// GCC 12 at -O3 reports a false -Wstringop-overflow inside fmt 9's parsing of "{:?}" specs
-// (fill_t::operator=); the pragma covers fmt's own lines only. clang has no such warning (and
-// -Werror rejects unknown ones).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
 #include <fmt/format.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>

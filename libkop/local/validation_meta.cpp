@@ -9,7 +9,6 @@ namespace {
 
 std::string regex_error(std::string msg, std::string_view fmt,
                         std::initializer_list<std::string_view> ex) {
-  // Built by appending: GCC 12 at -O3 reports a false -Wrestrict on `"'" + std::string(e)`.
   if (ex.size() != 0) {
     msg.append(" (e.g. ");
     bool first = true;
