@@ -45,27 +45,12 @@ struct Frame {
   bool has_merged = false;
 };
 
-// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). yaml-cpp passes
-// the bytes of a UTF-8 stream through unchecked; go-yaml, and so kubectl, rejects such input.
+// Strict UTF-8. yaml-cpp passes the bytes of a UTF-8 stream through unchecked; go-yaml, and so
+// kubectl, rejects such input.
 bool valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80                 ? 1
-               : c >= 0xc2 && c <= 0xdf ? 2
-               : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4
-                                        : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    }
-    if (n > 1) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
-          (c == 0xf4 && c1 > 0x8f)) {
-        return false;
-      }
-    }
+    size_t n = yaml_scalar::utf8_sequence_length(s, i);
+    if (n == 0) return false;
     i += n;
   }
   return true;

@@ -12,6 +12,10 @@
 
 namespace kop::api::yaml_scalar {
 
+// The length of the UTF-8 sequence starting at s[i], 0 when it is not strict UTF-8 (overlong
+// forms, surrogates, code points past U+10FFFF, a cut sequence).
+size_t utf8_sequence_length(std::string_view s, size_t i);
+
 // A scalar after resolution, before it becomes JSON.
 struct Resolved {
   enum class Kind { kNull, kBool, kInt, kUint, kFloat, kString, kMerge };
