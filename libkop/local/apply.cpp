@@ -5,11 +5,14 @@
 // before and no longer applies (when nobody else owns them).
 #include "apply.h"
 
+#include <absl/time/clock.h>
+
 #include <algorithm>
 #include <ctime>
 #include <map>
 #include <set>
 
+#include "kop/api/time.h"
 #include "kop/api/yaml.h"
 #include "patch.h"
 
@@ -17,13 +20,9 @@ namespace kop::local::apply {
 
 namespace {
 
+// metav1.Time text for now (kop/api/time.h's one formatter).
 std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return api::format_time(absl::Now());
 }
 
 // A field set as a tree. A node is "owned" when it is a leaf or has `self` (".").

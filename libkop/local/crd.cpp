@@ -1,5 +1,6 @@
 #include "crd.h"
 
+#include <absl/time/clock.h>
 #include <re2/re2.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "kop/api/time.h"
 #include "validation.h"
 
 namespace kop::local::crd {
@@ -26,13 +28,9 @@ JsonValue condition(std::string_view type, std::string_view reason, std::string_
   return c;
 }
 
+// metav1.Time text for now (kop/api/time.h's one formatter).
 std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return api::format_time(absl::Now());
 }
 
 std::string storage_version_of(const JsonValue& crd) {

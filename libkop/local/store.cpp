@@ -1,5 +1,7 @@
 #include "kop/local/store.h"
 
+#include <absl/time/clock.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <ctime>
@@ -12,6 +14,7 @@
 
 #include "apply.h"
 #include "crd.h"
+#include "kop/api/time.h"
 #include "patch.h"
 #include "selectors.h"
 #include "strategy.h"
@@ -50,13 +53,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// metav1.Time text for now (kop/api/time.h's one formatter).
 std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return api::format_time(absl::Now());
 }
 
 std::mt19937_64& rng() {

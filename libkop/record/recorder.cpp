@@ -7,14 +7,11 @@
 
 #include <algorithm>
 
+#include "kop/api/time.h"
 #include "kop/client/errors.h"
 
 namespace kop::record {
 namespace {
-
-std::string rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
 
 const client::ResourceRef kEvents{"", "v1", "events", {}, {}, {}};
 
@@ -28,7 +25,7 @@ std::string repeat_patch(int64_t count, absl::Time t, std::string_view message) 
   w.Key("count");
   w.Int64(count);
   w.Key("lastTimestamp");
-  std::string ts = rfc3339(t);
+  std::string ts = api::format_time(t);
   w.String(ts.data(), static_cast<rapidjson::SizeType>(ts.size()));
   w.Key("message");
   w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
@@ -138,8 +135,8 @@ absl::Status Recorder::event(const api::Object& regarding, std::string_view type
   set("/source/host", options_.host);
   set("/reportingComponent", options_.component);
   set("/reportingInstance", options_.host);
-  set("/firstTimestamp", rfc3339(t));
-  set("/lastTimestamp", rfc3339(t));
+  set("/firstTimestamp", api::format_time(t));
+  set("/lastTimestamp", api::format_time(t));
   e.set_int("/count", 1).IgnoreError();
   auto created = client_.create(kEvents.in(ns), e);
   if (!created.ok()) return created.status();
