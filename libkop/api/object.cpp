@@ -278,7 +278,9 @@ absl::StatusOr<Object> Object::parse(std::string_view json) {
   // The DOM of compact JSON takes about twice the text (measured on Pods and Ingresses).
   auto st = std::make_unique<Storage>(json.size() * 9 / 4 + 64);
   Document& doc = st->doc;
-  doc.Parse(json.data() ? json.data() : "", json.size());
+  // Full precision: a number beyond the fast path (e.g. above 2^64) must read to the double that
+  // its own shortest text reads back to, or an object would not equal its re-parsed JSON.
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data() ? json.data() : "", json.size());
   if (doc.HasParseError()) {
     return absl::InvalidArgumentError(
         fmt::format("invalid JSON at offset {}: {}", doc.GetErrorOffset(),
@@ -806,7 +808,7 @@ absl::Status Object::set_null(std::string_view pointer) {
 
 absl::Status Object::set_json(std::string_view pointer, std::string_view json) {
   rapidjson::Document parsed;
-  parsed.Parse(json.data() ? json.data() : "", json.size());
+  parsed.Parse<rapidjson::kParseFullPrecisionFlag>(json.data() ? json.data() : "", json.size());
   if (parsed.HasParseError()) {
     return absl::InvalidArgumentError(
         fmt::format("invalid JSON at offset {}: {}", parsed.GetErrorOffset(),
