@@ -295,6 +295,16 @@ struct ParsedDoc {
 // RapidJSON document.
 absl::Status read_documents(std::string_view text, std::string_view source,
                             absl::FunctionRef<void(ParsedDoc&&)> fn) {
+  // kubectl's reader takes UTF-8, or UTF-16 that opens with its byte order mark, and refuses
+  // control characters. yaml-cpp also guesses UTF-16/32 from NUL bytes at the start of the text,
+  // reading bytes kubectl refuses as other characters: refuse any NUL byte in text without a
+  // UTF-16 byte order mark.
+  const bool utf16_bom = text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') ||
+                                              (text[0] == '\xFE' && text[1] == '\xFF'));
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos && !utf16_bom) {
+    return yaml_error(source, YAML::Mark::null_mark(), 0,
+                      fmt::format("a NUL byte at offset {}: YAML text must be UTF-8", nul));
+  }
   std::istringstream in{std::string(text)};
   size_t index = 0;
   try {

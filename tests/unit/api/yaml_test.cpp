@@ -155,6 +155,26 @@ TEST(YamlTest, ErrorsNameFileDocumentAndLine) {
   EXPECT_THAT(bad_merge.status().message(), HasSubstr("m.yaml:2:3"));
 }
 
+// Found by fuzzing: text opening with a NUL byte was read by yaml-cpp as UTF-16 (kubectl refuses
+// it), and what kop wrote back for it did not read back equal.
+TEST(YamlTest, NulBytesAreRefusedUnlessUtf16WithItsMark) {
+  for (std::string_view text :
+       {std::string_view("\0\x02apiVersion: v1\n", 15), std::string_view("a: b\n\0c: d\n", 12)}) {
+    auto docs = yaml_to_json(text, "f.yaml");
+    ASSERT_FALSE(docs.ok());
+    EXPECT_THAT(docs.status().message(), HasSubstr("NUL byte")) << docs.status();
+  }
+  // "a: b" in UTF-16LE with its byte order mark, as kubectl accepts it.
+  const std::string utf16(
+      "\xFF\xFE"
+      "a\0:\0 \0b\0\n\0",
+      12);
+  auto docs = yaml_to_json(utf16, "f.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  ASSERT_EQ(docs->size(), 1u);
+  EXPECT_STREQ((*docs)[0]["a"].GetString(), "b");
+}
+
 TEST(YamlTest, AliasBombIsRejected) {
   std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 9; ++i) {
