@@ -19,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 #include "health_check.h"
 #include "server.h"
@@ -164,7 +165,7 @@ class ProxyImpl {
   std::unique_ptr<HealthChecker> health_;
   // The last /config_dump body and the snapshot version it serialises: repeated dumps of the
   // same version cost nothing, and no apply pays for a dump nobody asked for.
-  mutable std::mutex dump_mu_;
+  mutable absl::Mutex dump_mu_;
   mutable uint64_t dump_version_ ABSL_GUARDED_BY(dump_mu_) = 0;
   mutable std::string dump_ ABSL_GUARDED_BY(dump_mu_);
 };
@@ -481,7 +482,7 @@ std::string ProxyImpl::config_dump() const {
   // The table holds the applied Config as it was given (copied, or shared with the caller of
   // apply(shared_ptr), which cannot change it), so the dump serialises exactly what apply()
   // received.
-  std::lock_guard<std::mutex> l(dump_mu_);
+  absl::MutexLock l(&dump_mu_);
   if (dump_version_ != s->version || dump_.empty()) {
     const Config& config = s->table->config();
     dump_ = fmt::format("{{\"version\":{},\"generation\":\"{}\",\"config\":{}}}\n", s->version,
