@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Counts test cases over the given meson build directories and prints `N passed, N failed`.
+  count-results.py [--extra NAME=RESULT]... BUILD...
 
 gtest programs (protocol 'gtest') count each test case; other tests count once. A test program
 that failed without a failing case in its report (a crash, a timeout) counts as one failure, so
@@ -10,7 +11,20 @@ import sys
 import xml.etree.ElementTree as ET
 
 passed = failed = skipped = 0
-for build in sys.argv[1:]:
+builds = []
+args = iter(sys.argv[1:])
+for a in args:
+    # --extra NAME=RESULT: a check run outside meson (scripts/tidy), one test; RESULT OK passes.
+    if a == "--extra":
+        name, _, result = next(args, "=").partition("=")
+        if result == "OK":
+            passed += 1
+        else:
+            print(f"{name}: {result or 'no result'}")
+            failed += 1
+    else:
+        builds.append(a)
+for build in builds:
     log = os.path.join(build, "meson-logs", "testlog.json")
     if not os.path.exists(log):
         print(f"{build}: no test log (the build failed before tests ran)")
