@@ -1,5 +1,7 @@
 #include "kop/controller/predicate.h"
 
+#include <memory>
+
 namespace kop::controller {
 namespace {
 
@@ -16,11 +18,20 @@ Predicate update_only(std::function<bool(const api::Object&, const api::Object&)
 }  // namespace
 
 Predicate new_predicate_func(std::function<bool(const api::Object&)> fn) {
+  // One function shared by the four lambdas instead of four copies of it.
+  auto shared_fn = [f = std::make_shared<const std::function<bool(const api::Object&)>>(
+                        std::move(fn))](const api::Object& o) { return (*f)(o); };
   Predicate p;
-  p.create = [fn](const CreateEvent& e) { return e.object != nullptr && fn(*e.object); };
-  p.update = [fn](const UpdateEvent& e) { return e.object_new != nullptr && fn(*e.object_new); };
-  p.del = [fn](const DeleteEvent& e) { return e.object != nullptr && fn(*e.object); };
-  p.generic = [fn](const GenericEvent& e) { return e.object != nullptr && fn(*e.object); };
+  p.create = [shared_fn](const CreateEvent& e) {
+    return e.object != nullptr && shared_fn(*e.object);
+  };
+  p.update = [shared_fn](const UpdateEvent& e) {
+    return e.object_new != nullptr && shared_fn(*e.object_new);
+  };
+  p.del = [shared_fn](const DeleteEvent& e) { return e.object != nullptr && shared_fn(*e.object); };
+  p.generic = [shared_fn](const GenericEvent& e) {
+    return e.object != nullptr && shared_fn(*e.object);
+  };
   return p;
 }
 
@@ -46,66 +57,70 @@ Predicate annotation_changed() {
   });
 }
 
-Predicate all_of(std::vector<Predicate> ps) {
+Predicate all_of(std::vector<Predicate> predicates) {
+  // One list shared by the four lambdas instead of four copies of it.
+  auto shared = std::make_shared<const std::vector<Predicate>>(std::move(predicates));
   Predicate p;
-  p.create = [ps](const CreateEvent& e) { return pass(ps, e); };
-  p.update = [ps](const UpdateEvent& e) { return pass(ps, e); };
-  p.del = [ps](const DeleteEvent& e) { return pass(ps, e); };
-  p.generic = [ps](const GenericEvent& e) { return pass(ps, e); };
+  p.create = [shared](const CreateEvent& e) { return pass(*shared, e); };
+  p.update = [shared](const UpdateEvent& e) { return pass(*shared, e); };
+  p.del = [shared](const DeleteEvent& e) { return pass(*shared, e); };
+  p.generic = [shared](const GenericEvent& e) { return pass(*shared, e); };
   return p;
 }
 
-Predicate any_of(std::vector<Predicate> ps) {
+Predicate any_of(std::vector<Predicate> predicates) {
+  auto shared = std::make_shared<const std::vector<Predicate>>(std::move(predicates));
   Predicate p;
-  p.create = [ps](const CreateEvent& e) {
-    for (const auto& q : ps)
+  p.create = [shared](const CreateEvent& e) {
+    for (const auto& q : *shared)
       if (q.on_create(e)) return true;
     return false;
   };
-  p.update = [ps](const UpdateEvent& e) {
-    for (const auto& q : ps)
+  p.update = [shared](const UpdateEvent& e) {
+    for (const auto& q : *shared)
       if (q.on_update(e)) return true;
     return false;
   };
-  p.del = [ps](const DeleteEvent& e) {
-    for (const auto& q : ps)
+  p.del = [shared](const DeleteEvent& e) {
+    for (const auto& q : *shared)
       if (q.on_delete(e)) return true;
     return false;
   };
-  p.generic = [ps](const GenericEvent& e) {
-    for (const auto& q : ps)
+  p.generic = [shared](const GenericEvent& e) {
+    for (const auto& q : *shared)
       if (q.on_generic(e)) return true;
     return false;
   };
   return p;
 }
 
-Predicate negate(Predicate q) {
+Predicate negate(Predicate predicate) {
+  auto shared = std::make_shared<const Predicate>(std::move(predicate));
   Predicate p;
-  p.create = [q](const CreateEvent& e) { return !q.on_create(e); };
-  p.update = [q](const UpdateEvent& e) { return !q.on_update(e); };
-  p.del = [q](const DeleteEvent& e) { return !q.on_delete(e); };
-  p.generic = [q](const GenericEvent& e) { return !q.on_generic(e); };
+  p.create = [shared](const CreateEvent& e) { return !shared->on_create(e); };
+  p.update = [shared](const UpdateEvent& e) { return !shared->on_update(e); };
+  p.del = [shared](const DeleteEvent& e) { return !shared->on_delete(e); };
+  p.generic = [shared](const GenericEvent& e) { return !shared->on_generic(e); };
   return p;
 }
 
-bool pass(const std::vector<Predicate>& ps, const CreateEvent& e) {
-  for (const auto& p : ps)
+bool pass(const std::vector<Predicate>& predicates, const CreateEvent& e) {
+  for (const auto& p : predicates)
     if (!p.on_create(e)) return false;
   return true;
 }
-bool pass(const std::vector<Predicate>& ps, const UpdateEvent& e) {
-  for (const auto& p : ps)
+bool pass(const std::vector<Predicate>& predicates, const UpdateEvent& e) {
+  for (const auto& p : predicates)
     if (!p.on_update(e)) return false;
   return true;
 }
-bool pass(const std::vector<Predicate>& ps, const DeleteEvent& e) {
-  for (const auto& p : ps)
+bool pass(const std::vector<Predicate>& predicates, const DeleteEvent& e) {
+  for (const auto& p : predicates)
     if (!p.on_delete(e)) return false;
   return true;
 }
-bool pass(const std::vector<Predicate>& ps, const GenericEvent& e) {
-  for (const auto& p : ps)
+bool pass(const std::vector<Predicate>& predicates, const GenericEvent& e) {
+  for (const auto& p : predicates)
     if (!p.on_generic(e)) return false;
   return true;
 }
