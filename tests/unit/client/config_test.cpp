@@ -172,7 +172,9 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
         "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
         "command: c, interactiveMode: Never, args: [{a: 1}], env: [x]}}}]"}) {
     auto c = parse_kubeconfig(head + users + "\n", dir_ + "/config");
-    if (!c.ok()) EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << users;
+    if (!c.ok()) {
+      EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << users;
+    }
   }
   auto scalar_user = parse_kubeconfig(head + "users: [{name: u, user: x}]\n", dir_ + "/config");
   EXPECT_THAT(msg(scalar_user.status()), HasSubstr("users \"u\": user is not a map"));
