@@ -166,11 +166,14 @@ current-context: c
 clusters: [{name: k, cluster: {server: "https://h:1", insecure-skip-tls-verify: true}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
 )";
-  for (std::string users :
-       {"users: [{name: u, user: {exec: x}}]", "users: [{name: u, user: {exec: [a, b]}}]",
-        "users: [{name: u, user: x}]", "users: [{name: u, user: [1]}]",
-        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
-        "command: c, interactiveMode: Never, args: [{a: 1}], env: [x]}}}]"}) {
+  const std::string exec_with_bad_lists =
+      "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
+      "command: c, interactiveMode: Never, args: [{a: 1}], env: [x]}}}]";
+  for (const std::string& users :
+       {std::string("users: [{name: u, user: {exec: x}}]"),
+        std::string("users: [{name: u, user: {exec: [a, b]}}]"),
+        std::string("users: [{name: u, user: x}]"), std::string("users: [{name: u, user: [1]}]"),
+        exec_with_bad_lists}) {
     auto c = parse_kubeconfig(head + users + "\n", dir_ + "/config");
     if (!c.ok()) {
       EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << users;
