@@ -436,6 +436,7 @@ TEST(ObjectTest, FromValueAndDocument) {
 TEST(ObjectTest, SharedImmutableReadsFromManyThreads) {
   ObjectPtr p = share(pod());
   std::vector<std::thread> ts;
+  ts.reserve(4);
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i) {
     ts.emplace_back([&] {
