@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Fails when a git-tracked C++ file (.cpp, .cc, .h) is not formatted as the root .clang-format
-says, and lists those files with the command that fixes them.
+"""Fails when a git-tracked C++ file (.cpp, .h) is not formatted as the root .clang-format
+says, and lists those files with the command that fixes them. Also fails on a C++ source with
+another suffix (.cc, .cxx, .hpp...): the tree has one naming convention.
 
   clang_format_check.py SOURCE_ROOT [CLANG_FORMAT]
 
@@ -13,7 +14,8 @@ import shutil
 import subprocess
 import sys
 
-EXTENSIONS = (".cpp", ".cc", ".h")
+EXTENSIONS = (".cpp", ".h")
+OTHER_SUFFIXES = (".cc", ".cxx", ".c++", ".hpp", ".hh", ".hxx")
 BATCH = 100  # files per clang-format run (keeps argv short)
 
 
@@ -23,6 +25,12 @@ def tracked_files(root):
     names = [n.decode() for n in out.split(b"\0") if n]
     # A tracked file deleted in the work tree (mid-change) has nothing to format.
     return [n for n in names if os.path.isfile(os.path.join(root, n))]
+
+
+def misnamed(root):
+    out = subprocess.run(["git", "-C", root, "ls-files", "-z", "--", *("*" + e for e in OTHER_SUFFIXES)],
+                         check=True, capture_output=True).stdout
+    return [n.decode() for n in out.split(b"\0") if n]
 
 
 def unformatted(root, tool, files):
@@ -56,14 +64,21 @@ def main():
     try:
         files = tracked_files(root)
         bad = unformatted(root, tool, files)
+        wrong_names = misnamed(root)
     except (subprocess.CalledProcessError, RuntimeError) as e:
         print(f"clang-format check could not run: {e}")
         return 1
+    if wrong_names:
+        print(f"{len(wrong_names)} C++ files do not use the tree's suffixes (.cpp, .h):")
+        for path in wrong_names:
+            print("  " + path)
     if bad:
         print(f"{len(bad)} of {len(files)} files are not clang-formatted:")
         for path in bad:
             print("  " + path)
         print(f"fix: (cd {root} && {tool} -i " + " ".join(bad) + ")")
+        return 1
+    if wrong_names:
         return 1
     print(f"{len(files)} files clang-formatted")
     return 0

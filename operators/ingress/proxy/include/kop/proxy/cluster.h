@@ -47,7 +47,7 @@ struct Cluster {
   // policy is not hashing or the header/cookie/client address is absent.
   bool hash_key(const RequestView& request, uint64_t* key) const;
 
-  // ---- Cookie affinity (hash_on.set_cookie; core/affinity.cc).
+  // ---- Cookie affinity (hash_on.set_cookie; core/affinity.cpp).
   // (affinity id, endpoint) sorted by id; the id is a stable hash of the endpoint's address, so
   // it is the same in every worker, every replica and after a reload.
   std::vector<std::pair<uint64_t, uint32_t>> affinity_ids;
