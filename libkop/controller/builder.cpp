@@ -46,6 +46,18 @@ Builder& Builder::named(std::string name) {
   return *this;
 }
 
+absl::Status Builder::complete(std::shared_ptr<Reconciler> reconciler) {
+  if (host_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "complete: this Builder was made from a cache; use Builder(manager), or build() and "
+        "start the controller yourself");
+  }
+  auto built = build(std::move(reconciler));
+  if (!built.ok()) return built.status();
+  host_->add_controller(std::move(*built));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Controller>> Builder::build(std::shared_ptr<Reconciler> reconciler) {
   if (reconciler == nullptr) return absl::InvalidArgumentError("build: no reconciler");
   if (for_count_ > 1) return absl::InvalidArgumentError("build: for_() called more than once");
@@ -53,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Builder::build(std::shared_ptr<Recon
     return absl::InvalidArgumentError("build: owns() needs for_() (the owner kind)");
   }
   ControllerOptions options = options_;
+  if (options.registry == nullptr && host_ != nullptr) options.registry = &host_->registry();
   if (!name_.empty()) options.name = name_;
   if (options.name.empty() && for_gvk_) options.name = absl::AsciiStrToLower(for_gvk_->kind);
   if (options.name.empty()) {

@@ -101,6 +101,42 @@ TEST(Manager, ReadyzFailsUntilTheCachesSyncAndServesMetrics) {
   EXPECT_TRUE(m.stop().ok());
 }
 
+// Builder(manager): the controller uses the manager's cache and registry (no registry passed)
+// and complete() registers it, so it runs with the manager and its metrics are on /metrics.
+TEST(Manager, BuilderFromTheManagerRegistersTheControllerAndItsMetrics) {
+  auto store = std::make_shared<local::Store>();
+  local::LocalClient client(store);
+  metrics::Registry registry;
+  Manager m(client, {.metrics_address = "127.0.0.1:0", .registry = &registry});
+  std::atomic<int> reconciles{0};
+  auto done = controller::Builder(m)
+                  .for_(kConfigMap)
+                  .complete(std::make_shared<controller::ReconcilerFunc>(
+                      [&](const controller::Context&,
+                          const controller::Request&) -> absl::StatusOr<controller::Result> {
+                        ++reconciles;
+                        return controller::Result{};
+                      }));
+  ASSERT_TRUE(done.ok()) << done;
+  create_cm(client, "a");
+  ASSERT_TRUE(m.start().ok());
+  ASSERT_TRUE(eventually([&] { return reconciles.load() >= 1; }));
+  auto [code, body] = http_get(m.metrics_port(), "/metrics");
+  EXPECT_EQ(code, 200);
+  EXPECT_TRUE(absl::StrContains(
+      body, "controller_runtime_reconcile_total{controller=\"configmap\",result=\"success\"} 1"))
+      << body;
+  EXPECT_TRUE(m.stop().ok());
+  // A Builder made from a cache has no manager to register with.
+  EXPECT_EQ(controller::Builder(m.cache())
+                .for_(kConfigMap)
+                .complete(std::make_shared<controller::ReconcilerFunc>(
+                    [](const controller::Context&, const controller::Request&)
+                        -> absl::StatusOr<controller::Result> { return controller::Result{}; }))
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(Manager, ReadyzDoesNotWaitForAnOptionalKindThatIsNotServed) {
   auto store = std::make_shared<local::Store>();
   local::LocalClient client(store);

@@ -1,19 +1,26 @@
 // kop/controller/builder.h: wiring a controller in a few lines (controller-runtime's builder).
 //
-//   auto c = kop::controller::Builder(cache)
-//                .for_(kWebsite)                      // reconcile Websites
-//                .owns(kConfigMap)                    // ...and their owners when a ConfigMap
-//                changes .with_event_filter(generation_changed())
-//                .with_options({.max_concurrent_reconciles = 2})
-//                .build(std::make_shared<MyReconciler>());
+//   auto done = kop::controller::Builder(mgr)                 // a kop::manager::Manager
+//                   .for_(kWebsite)                           // reconcile Websites
+//                   .owns(kConfigMap)                         // ...and their owner when a
+//                                                             // ConfigMap they own changes
+//                   .with_event_filter(generation_changed())
+//                   .with_options({.max_concurrent_reconciles = 2})
+//                   .complete(std::make_shared<MyReconciler>());  // built and registered
+//
+// Builder(manager) takes the manager's cache and metrics registry (unless the options name
+// another registry) and complete() registers the controller with the manager, which starts it.
+// Builder(cache) is the form without a manager (a controller started by hand, or a unit test of
+// the wiring alone): build() returns the controller, not started and registered nowhere, and
+// its metrics go to options.registry (default: the process-wide registry).
 //
 // for_(gvk) watches gvk with enqueue_request_for_object(); owns(gvk) watches gvk with
 // enqueue_request_for_owner(for-kind) (controller references only); watches() adds any source
 // and handler. with_event_filter() predicates apply to every watch, the per-call predicates to
 // that watch only. The name defaults to the for_() kind in lower case; a builder without for_()
-// needs named().
+// needs named(). What a map function and a predicate see of an update: handler.h.
 //
-// Threading: a Builder is used by one thread; the Controller it builds is not started.
+// Threading: a Builder is used by one thread, before the manager starts.
 #pragma once
 
 #include <absl/status/statusor.h>
@@ -26,11 +33,24 @@
 #include "kop/api/gvk.h"
 #include "kop/cache/cache.h"
 #include "kop/controller/controller.h"
+#include "kop/metrics/registry.h"
 
 namespace kop::controller {
 
+// What a Builder needs from the manager that will run the controller: its cache, its metrics
+// registry and a place to register the controller. kop::manager::Manager is one.
+class ControllerHost {
+ public:
+  virtual ~ControllerHost() = default;
+  virtual cache::Cache& cache() = 0;
+  virtual metrics::Registry& registry() = 0;
+  // Takes the controller; the host starts it with its other leader-only work.
+  virtual void add_controller(std::unique_ptr<Controller> controller) = 0;
+};
+
 class Builder {
  public:
+  explicit Builder(ControllerHost& manager) : cache_(manager.cache()), host_(&manager) {}
   explicit Builder(cache::Cache& cache) : cache_(cache) {}
 
   Builder& for_(api::GroupVersionKind gvk, std::vector<Predicate> predicates = {});
@@ -46,7 +66,11 @@ class Builder {
   Builder& with_options(ControllerOptions options);
   Builder& named(std::string name);
 
-  // The controller, not started. InvalidArgument without for_() and name, or with for_() twice.
+  // Builds the controller and registers it with the manager (Builder(manager) only;
+  // FailedPrecondition for a Builder(cache)). Errors as build().
+  absl::Status complete(std::shared_ptr<Reconciler> reconciler);
+  // The controller, not started and not registered. InvalidArgument without for_() and name,
+  // with for_() twice, or with owns() and no for_().
   absl::StatusOr<std::unique_ptr<Controller>> build(std::shared_ptr<Reconciler> reconciler);
 
  private:
@@ -56,6 +80,7 @@ class Builder {
     std::vector<Predicate> predicates;
   };
   cache::Cache& cache_;
+  ControllerHost* host_ = nullptr;
   std::optional<api::GroupVersionKind> for_gvk_;
   int for_count_ = 0;
   std::vector<Predicate> for_predicates_;

@@ -4,8 +4,8 @@
 //   kop::manager::Manager mgr(client, {.leader_election = true, .leader_election_id = "my-op",
 //                                       .leader_election_namespace = "default",
 //                                       .metrics_address = "127.0.0.1:8080"});
-//   auto c = kop::controller::Builder(mgr.cache()).for_(kWebsite).build(reconciler);
-//   mgr.add_controller(std::move(*c));
+//   auto done = kop::controller::Builder(mgr).for_(kWebsite).complete(reconciler);
+//   if (!done.ok()) return 1;
 //   return mgr.run_until_signal().ok() ? 0 : 1;
 //
 // What runs where:
@@ -60,6 +60,7 @@
 
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
+#include "kop/controller/builder.h"
 #include "kop/controller/controller.h"
 #include "kop/manager/http_server.h"
 #include "kop/manager/leader_election.h"
@@ -95,19 +96,19 @@ struct ManagerOptions {
 
 using Check = std::function<absl::Status()>;
 
-class Manager {
+class Manager : public controller::ControllerHost {
  public:
   Manager(client::Client& client, ManagerOptions options);
-  ~Manager();  // stop()
+  ~Manager() override;  // stop()
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
   client::Client& client() { return client_; }
-  cache::Cache& cache() { return cache_; }
-  metrics::Registry& registry() { return *registry_; }
+  cache::Cache& cache() override { return cache_; }
+  metrics::Registry& registry() override { return *registry_; }
 
   // A controller (leader-only). Before start().
-  void add_controller(std::unique_ptr<controller::Controller> controller);
+  void add_controller(std::unique_ptr<controller::Controller> controller) override;
   // Any work: `start` must return promptly (start threads); `stop` gets the drain timeout.
   void add_runnable(std::string name, std::function<absl::Status()> start,
                     std::function<absl::Status(absl::Duration)> stop, bool leader_only);
