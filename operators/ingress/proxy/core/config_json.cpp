@@ -125,6 +125,27 @@ class Out {
       w_.EndObject();
     }
     w_.EndArray();
+    if (!r.match.method.empty()) kv("method", r.match.method);
+    if (!r.match.query_params.empty()) {
+      begin_array("query_params");
+      for (const auto& q : r.match.query_params) {
+        w_.StartObject();
+        kv("name", q.name);
+        switch (q.type) {
+          case QueryParamMatchType::kExact:
+            kv("exact", q.value);
+            break;
+          case QueryParamMatchType::kPresent:
+            kv("present", true);
+            break;
+          case QueryParamMatchType::kRegex:
+            kv("regex", q.value);
+            break;
+        }
+        w_.EndObject();
+      }
+      w_.EndArray();
+    }
     w_.EndObject();  // match
     switch (r.action) {
       case ActionType::kForward: {
@@ -132,6 +153,8 @@ class Out {
         begin_object("forward");
         cluster_choice(f.clusters);
         if (f.prefix_rewrite) kv("prefix_rewrite", *f.prefix_rewrite);
+        if (f.path_rewrite) kv("path_rewrite", *f.path_rewrite);
+        if (f.host_rewrite) kv("host_rewrite", *f.host_rewrite);
         kv("timeout_ms", f.timeout);
         kv("idle_timeout_ms", f.idle_timeout);
         begin_object("retry");

@@ -204,6 +204,23 @@ HeaderMatch header_match(const Value& v, const std::string& path) {
   return m;
 }
 
+QueryParamMatch query_param_match(const Value& v, const std::string& path) {
+  Object o(v, path);
+  QueryParamMatch m;
+  o.str("name", &m.name, true);
+  if (m.name.empty()) fail(o.at("name"), "must not be empty");
+  std::string_view kind = one_of(o, {"exact", "present", "regex"}, true, "exact, present, regex");
+  if (kind == "present") {
+    if (!as_bool(o.require("present"), o.at("present"))) fail(o.at("present"), "must be true");
+    m.type = QueryParamMatchType::kPresent;
+  } else {
+    o.str(kind, &m.value, true);
+    m.type = kind == "exact" ? QueryParamMatchType::kExact : QueryParamMatchType::kRegex;
+  }
+  o.finish();
+  return m;
+}
+
 RouteMatch route_match(const Value& v, const std::string& path) {
   Object o(v, path);
   RouteMatch m;
@@ -217,8 +234,12 @@ RouteMatch route_match(const Value& v, const std::string& path) {
     if (m.path.type != PathMatchType::kRegex && (m.path.value.empty() || m.path.value[0] != '/'))
       fail(o.at(kind), cat("path must start with '/': ", quote(m.path.value)));
   }
+  o.str("method", &m.method);
   o.array("headers",
           [&](const Value& e, const std::string& p) { m.headers.push_back(header_match(e, p)); });
+  o.array("query_params", [&](const Value& e, const std::string& p) {
+    m.query_params.push_back(query_param_match(e, p));
+  });
   o.finish();
   return m;
 }
@@ -276,7 +297,10 @@ ForwardAction forward(const Value& v, const std::string& path) {
   Object o(v, path);
   ForwardAction f;
   f.clusters = cluster_choice(o);
+  one_of(o, {"prefix_rewrite", "path_rewrite"}, false, "");
   o.opt_str("prefix_rewrite", &f.prefix_rewrite);
+  o.opt_str("path_rewrite", &f.path_rewrite);
+  o.opt_str("host_rewrite", &f.host_rewrite);
   o.millis("timeout_ms", &f.timeout);
   o.millis("idle_timeout_ms", &f.idle_timeout);
   if (const Value* r = o.get("retry")) f.retry = retry_policy(*r, o.at("retry"));

@@ -218,6 +218,16 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
       if (auto s = check_regex(hp + ".regex", h.value); !s.ok()) return s;
     }
   }
+  if (!r.match.method.empty() && !valid_token(r.match.method))
+    return error(p + ".match.method", cat("invalid method ", quote(r.match.method)));
+  for (std::size_t i = 0; i < r.match.query_params.size(); ++i) {
+    const QueryParamMatch& q = r.match.query_params[i];
+    std::string qp = cat(p, ".match.query_params[", i, "]");
+    if (q.name.empty()) return error(qp + ".name", "must not be empty");
+    if (q.type == QueryParamMatchType::kRegex) {
+      if (auto s = check_regex(qp + ".regex", q.value); !s.ok()) return s;
+    }
+  }
   switch (r.action) {
     case ActionType::kForward: {
       const ForwardAction& f = r.forward;
@@ -229,6 +239,15 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
           return error(p + ".forward.prefix_rewrite",
                        cat("must start with '/': ", quote(*f.prefix_rewrite)));
       }
+      if (f.prefix_rewrite && f.path_rewrite)
+        return error(p + ".forward.path_rewrite", "not allowed with prefix_rewrite");
+      if (f.path_rewrite && (f.path_rewrite->empty() || (*f.path_rewrite)[0] != '/' ||
+                             !valid_header_value(*f.path_rewrite) ||
+                             f.path_rewrite->find_first_of(" ?#") != std::string::npos))
+        return error(p + ".forward.path_rewrite",
+                     cat("must be a path starting with '/': ", quote(*f.path_rewrite)));
+      if (f.host_rewrite && !internal::valid_domain(*f.host_rewrite, false))
+        return error(p + ".forward.host_rewrite", cat("invalid host ", quote(*f.host_rewrite)));
       if (f.retry.per_try_timeout.count() > 0 && f.timeout.count() > 0 &&
           f.retry.per_try_timeout > f.timeout)
         return error(p + ".forward.retry.per_try_timeout_ms", "exceeds the route timeout");

@@ -25,4 +25,18 @@ bool RequestView::header(std::string_view lower_name, std::size_t nth,
   return false;
 }
 
+bool RequestView::query_param(std::string_view name, std::string_view* value) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    std::size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    std::size_t eq = part.find('=');
+    if (part.substr(0, eq) != name) continue;
+    *value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace kop::proxy

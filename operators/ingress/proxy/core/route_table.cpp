@@ -81,7 +81,9 @@ struct SortKey {
   int rank;
   std::size_t length;
   std::string_view path;
+  bool method;
   std::size_t headers;
+  std::size_t query_params;
   std::size_t index;
 };
 
@@ -100,7 +102,9 @@ bool before(const SortKey& a, const SortKey& b) {
   } else if (a.path != b.path) {
     return a.path < b.path;  // exact: group equal paths
   }
+  if (a.method != b.method) return a.method;                 // a method match first
   if (a.headers != b.headers) return a.headers > b.headers;  // more header matches first
+  if (a.query_params != b.query_params) return a.query_params > b.query_params;
   return a.index < b.index;
 }
 
@@ -151,6 +155,18 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
       if (!c.regex) return absl::InvalidArgumentError(cat("invalid regex ", quote(hm.value)));
     }
     out->headers.push_back(std::move(c));
+  }
+  out->method = rc.match.method;
+  for (const QueryParamMatch& qm : rc.match.query_params) {
+    CompiledQueryParamMatch c;
+    c.name = qm.name;
+    c.type = qm.type;
+    c.value = qm.value;
+    if (qm.type == QueryParamMatchType::kRegex) {
+      c.regex = compile_regex(qm.value);
+      if (!c.regex) return absl::InvalidArgumentError(cat("invalid regex ", quote(qm.value)));
+    }
+    out->query_params.push_back(std::move(c));
   }
   out->action = rc.action;
   if (rc.action == ActionType::kForward)
@@ -239,7 +255,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
       for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
       auto key = [&](uint32_t i) {
         const Route& r = routes[i];
-        return SortKey{type_rank(r.path_type), r.path.size(), r.path, r.headers.size(), i};
+        return SortKey{type_rank(r.path_type), r.path.size(),         r.path, !r.method.empty(),
+                       r.headers.size(),       r.query_params.size(), i};
       };
       std::stable_sort(order.begin(), order.end(),
                        [&](uint32_t a, uint32_t b) { return before(key(a), key(b)); });
@@ -374,6 +391,27 @@ bool Route::headers_match(const RequestView& request) const {
   return true;
 }
 
+bool CompiledQueryParamMatch::matches(const RequestView& request) const {
+  std::string_view v;
+  if (!request.query_param(name, &v)) return false;
+  switch (type) {
+    case QueryParamMatchType::kExact:
+      return v == value;
+    case QueryParamMatchType::kPresent:
+      return true;
+    case QueryParamMatchType::kRegex:
+      return full_match(*regex, v);
+  }
+  return false;
+}
+
+bool Route::conditions_match(const RequestView& request) const {
+  if (!method.empty() && request.method != method) return false;
+  for (const CompiledQueryParamMatch& q : query_params)
+    if (!q.matches(request)) return false;
+  return headers_match(request);
+}
+
 bool Route::path_matches(std::string_view p) const {
   switch (path_type) {
     case PathMatchType::kExact:
@@ -439,7 +477,9 @@ void replace_prefix(const Route& route, std::string_view path, std::string_view 
 }  // namespace
 
 void Route::rewrite_path(std::string_view p, std::string_view query, std::string& out) const {
-  if (action == ActionType::kForward && config->forward.prefix_rewrite) {
+  if (action == ActionType::kForward && config->forward.path_rewrite) {
+    out.append(*config->forward.path_rewrite);
+  } else if (action == ActionType::kForward && config->forward.prefix_rewrite) {
     replace_prefix(*this, p, *config->forward.prefix_rewrite, out);
   } else {
     out.append(p);
@@ -668,7 +708,7 @@ const Route* RouteTable::match(const VirtualHost& vh, const RequestView& request
   const std::vector<Route>& routes = vh.routes;
   if (vh.order == RouteOrder::kConfig) {
     for (const Route& r : routes)
-      if (r.path_matches(path) && r.headers_match(request)) return &r;
+      if (r.path_matches(path) && r.conditions_match(request)) return &r;
     return nullptr;
   }
   // 1. Exact.
@@ -679,13 +719,13 @@ const Route* RouteTable::match(const VirtualHost& vh, const RequestView& request
            i < routes.size() && routes[i].path_type == PathMatchType::kExact &&
            routes[i].path == path;
            ++i)
-        if (routes[i].headers_match(request)) return &routes[i];
+        if (routes[i].conditions_match(request)) return &routes[i];
     }
   }
   // 2. Regex, listed order.
   for (uint32_t i : vh.regex_routes) {
     const Route& r = routes[i];
-    if (full_match(*r.path_regex, path) && r.headers_match(request)) return &r;
+    if (full_match(*r.path_regex, path) && r.conditions_match(request)) return &r;
   }
   // 3. Prefixes, longest first.
   for (std::size_t k = 0; k < vh.prefix_lengths.size(); ++k) {
@@ -708,7 +748,7 @@ const Route* RouteTable::match(const VirtualHost& vh, const RequestView& request
         break;
       if (r.path != key) break;
       if (r.path_type == PathMatchType::kPrefix && !boundary) continue;
-      if (r.headers_match(request)) return &r;
+      if (r.conditions_match(request)) return &r;
     }
   }
   return nullptr;

@@ -330,10 +330,11 @@ void Exchange::send_request_head() {
   const HeaderMutation& rm = route_->config->request_headers;
   const HeaderMutation& vm = vhost_->config->request_headers;
   bool mutate = !rm.empty() || !vm.empty();
+  const ForwardAction& fw = route_->config->forward;
   std::string& o = head_buf_;
   o.clear();
   o.append(h.method).push_back(' ');
-  if (route_->config->forward.prefix_rewrite) {
+  if (fw.prefix_rewrite || fw.path_rewrite) {
     route_->rewrite_path(h.path, h.query, o);
   } else if (h.target[0] == '/') {
     o.append(h.target);
@@ -342,8 +343,9 @@ void Exchange::send_request_head() {
     if (!h.query.empty()) o.append("?").append(h.query);
   }
   o.append(" HTTP/1.1\r\n");
+  const std::string* host_rewrite = fw.host_rewrite ? &*fw.host_rewrite : nullptr;
   size_t bound = kAddedFieldsBound + req_.client_ip.size() + h.host.size() + h.upgrade.size() +
-                 upstream_address_view().size();
+                 upstream_address_view().size() + (host_rewrite ? host_rewrite->size() : 0);
   for (uint32_t i = 0; i < h.header_count; ++i)
     bound += h.headers[i].name.size() + h.headers[i].value.size() + 6;  // ": ", CRLF or ", "
   HeadWriter w(o, bound);
@@ -354,13 +356,17 @@ void Exchange::send_request_head() {
         f.kind != h1::HeaderKind::kServer)
       continue;  // hop-by-hop, framing and the forwarding headers we regenerate
     if (f.kind == h1::HeaderKind::kExpect) continue;  // the proxy answers 100-continue itself
+    if (host_rewrite && f.kind == h1::HeaderKind::kHost) continue;
     if (h.conn_other && h1::named_by_connection(h, f.name)) continue;
     if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
     if (f.kind == h1::HeaderKind::kXRequestId && static_cast<int>(i) != h.request_id_index)
       continue;
     w.field(f.name, f.value);
   }
-  if (h.host_index < 0) w.field("host", upstream_address_view());
+  if (host_rewrite)
+    w.field("host", *host_rewrite);
+  else if (h.host_index < 0)
+    w.field("host", upstream_address_view());
   w.put("x-forwarded-for: ");
   if (h.xff_index >= 0) {
     // Every X-Forwarded-For value, in order, then the client.

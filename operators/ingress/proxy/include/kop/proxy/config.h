@@ -141,9 +141,24 @@ struct HeaderMatch {
   bool operator==(const HeaderMatch&) const = default;
 };
 
+enum class QueryParamMatchType { kExact, kPresent, kRegex };
+
+// A query parameter condition. The query string is split on '&', each part on its first '='
+// ("flag" alone has the value ""); names and values are compared as they are on the wire (no
+// percent-decoding), case-sensitively. Of several parameters with the name, the first counts.
+struct QueryParamMatch {
+  std::string name;
+  QueryParamMatchType type = QueryParamMatchType::kExact;
+  std::string value;  // unused for kPresent; an RE2 pattern (full match) for kRegex
+  bool operator==(const QueryParamMatch&) const = default;
+};
+
 struct RouteMatch {
   PathMatch path;
-  std::vector<HeaderMatch> headers;  // all must match
+  // The request method, compared exactly and case-sensitively ("GET"); default "": any.
+  std::string method;
+  std::vector<HeaderMatch> headers;           // all must match
+  std::vector<QueryParamMatch> query_params;  // all must match; default none
   bool operator==(const RouteMatch&) const = default;
 };
 
@@ -170,6 +185,10 @@ struct ForwardAction {
   std::vector<WeightedCluster> clusters;
   // Replaces the matched path prefix (Prefix / StringPrefix / Exact routes) before forwarding.
   std::optional<std::string> prefix_rewrite;
+  // Replaces the whole path (the query string is kept); not with prefix_rewrite. Default unset.
+  std::optional<std::string> path_rewrite;
+  // Replaces the Host header sent upstream (x-forwarded-host keeps the client's). Default unset.
+  std::optional<std::string> host_rewrite;
   Millis timeout{15000};   // whole-request timeout; default 15s; 0 = none
   Millis idle_timeout{0};  // stream idle timeout; default 0 = none
   RetryPolicy retry;       // default: one retry on connect failure

@@ -37,6 +37,9 @@ struct RequestView {
   bool header(std::string_view lower_name, std::string_view* value) const {
     return header(lower_name, 0, value);
   }
+  // The value of the first query parameter named `name` (exact, as on the wire: no
+  // percent-decoding); "" for a parameter without '='. False when there is none.
+  bool query_param(std::string_view name, std::string_view* value) const;
 };
 
 // ASCII case-insensitive equality (header names, host names).

@@ -16,8 +16,9 @@
 //   2. Regex paths, in the order listed;
 //   3. Prefix and StringPrefix paths, longest first (Kubernetes Ingress: "longest matching
 //      path"); at equal length a segment Prefix comes before a StringPrefix.
-//   Among routes with the same path and type: more header matches first, then listed order.
-//   A route whose header matches fail is skipped and the search continues.
+//   Among routes with the same path and type: a method match first, then more header matches,
+//   then more query parameter matches (Gateway API's order), then listed order.
+//   A route whose method, header or query matches fail is skipped and the search continues.
 // With RouteOrder::kConfig the first route in listed order that matches wins.
 //
 // Clusters are held by shared_ptr: compile(config, previous) reuses every cluster whose
@@ -58,6 +59,14 @@ struct CompiledHeaderMatch {
   bool matches(const RequestView& request) const;
 };
 
+struct CompiledQueryParamMatch {
+  std::string name;
+  QueryParamMatchType type = QueryParamMatchType::kExact;
+  std::string value;
+  std::shared_ptr<const re2::RE2> regex;  // kRegex
+  bool matches(const RequestView& request) const;
+};
+
 struct RouteClusterRef {
   uint32_t cluster = 0;  // index into RouteTable::clusters()
   uint32_t weight = 1;
@@ -73,6 +82,8 @@ struct Route {
   std::string path;  // Exact: as given; Prefix: without trailing '/'; StringPrefix: as given
   std::shared_ptr<const re2::RE2> path_regex;
   std::vector<CompiledHeaderMatch> headers;
+  std::string method;  // "" = any
+  std::vector<CompiledQueryParamMatch> query_params;
   ActionType action = ActionType::kForward;
   // kForward: one or more clusters (weights), resolved to indexes.
   std::vector<RouteClusterRef> clusters;
@@ -81,11 +92,14 @@ struct Route {
   // Does the path part match? (exposed for tests; match() uses the indexes instead)
   bool path_matches(std::string_view request_path) const;
   bool headers_match(const RequestView& request) const;
+  // Everything but the path: method, headers, query parameters.
+  bool conditions_match(const RequestView& request) const;
 
   // Picks a cluster index among `clusters` from a uniformly random number.
   uint32_t pick_cluster(uint64_t random) const;
 
-  // Appends to `out` the upstream path (with "?query" when non-empty) after prefix_rewrite.
+  // Appends to `out` the upstream path (with "?query" when non-empty) after prefix_rewrite or
+  // path_rewrite.
   void rewrite_path(std::string_view path, std::string_view query, std::string& out) const;
 
   // Appends to `out` the Location of a redirect route, from the request and the scheme and
