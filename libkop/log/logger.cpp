@@ -135,7 +135,7 @@ bool is_sensitive_key(std::string_view key) {
 namespace detail {
 
 void render_status(Buffer& out, const absl::Status& status) {
-  std::string s = status.ToString();
+  std::string s = status_text(status);
   out.append(s.data(), s.data() + s.size());
 }
 

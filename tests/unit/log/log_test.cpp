@@ -105,6 +105,28 @@ TEST_F(LogTest, StatusGoesUnderError) {
                                           "error=\"NOT_FOUND: no such secret\" name=x"));
 }
 
+// An API error reads "Reason: message" (issue 16): the Status payload kop::client attaches is
+// not printed (it was, escaped, after the message).
+TEST_F(LogTest, ApiErrorsReadReasonAndMessage) {
+  use(Format::kText);
+  absl::Status st = absl::NotFoundError("namespaces \"later\" not found");
+  st.SetPayload("kop.dev/k8s.io.apimachinery.meta.v1.Status",
+                absl::Cord(R"({"kind":"Status","apiVersion":"v1","metadata":{},)"
+                           R"("status":"Failure","message":"namespaces \"later\" not found",)"
+                           R"("reason":"NotFound","details":{"name":"later","kind":"namespaces"},)"
+                           R"("code":404})"));
+  EXPECT_EQ(status_text(st), "NotFound: namespaces \"later\" not found");
+  root().error(st, "create failed");
+  EXPECT_THAT(sink_->lines(),
+              ElementsAre("level=error msg=\"create failed\" "
+                          "error=\"NotFound: namespaces \\\"later\\\" not found\""));
+  // Other payloads are not printed either; without a Status the code names the error.
+  absl::Status other = absl::UnavailableError("connection refused");
+  other.SetPayload("example.com/trace", absl::Cord("{\"kind\":\"Trace\"}"));
+  EXPECT_EQ(status_text(other), "UNAVAILABLE: connection refused");
+  EXPECT_EQ(status_text(absl::OkStatus()), "OK");
+}
+
 TEST_F(LogTest, DisabledLevelsWriteAndFormatNothing) {
   use(Format::kText, Level::kInfo);
   g_formatted = 0;

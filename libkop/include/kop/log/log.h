@@ -69,6 +69,13 @@ void configure(Options options);
 void set_level(Level level);
 Level level();
 
+// How an absl::Status reads in a log line or a message: "Reason: message" when it carries a
+// Kubernetes API Status (a payload whose JSON has kind "Status" and a reason, as kop::client's
+// errors do), e.g. `NotFound: namespaces "later" not found`; absl's "CODE: message" otherwise
+// ("NOT_FOUND: no such secret"); "OK" for OK. Payloads themselves are never printed (the API
+// Status body would appear a second time, escaped).
+std::string status_text(const absl::Status& status);
+
 namespace detail {
 inline std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 }  // namespace detail
