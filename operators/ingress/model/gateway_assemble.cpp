@@ -18,8 +18,8 @@ const ingress::Snapshot& empty_base() {
 }
 
 // Gateway API precedence within one host: Exact paths, then regular expressions, then the
-// longest prefix; then more header matches; then the oldest route (then namespace/name); then
-// rule and match order.
+// longest prefix; then a method match; then more header matches; then more query parameter
+// matches; then the oldest route (then namespace/name); then rule and match order.
 int path_rank(const PathRule& p) {
   switch (p.kind) {
     case PathKind::kExact:
@@ -36,11 +36,19 @@ bool precedes(const Placement& a, const Placement& b) {
   if (a.route.path.kind == PathKind::kPrefix &&
       a.route.path.value.size() != b.route.path.value.size())
     return a.route.path.value.size() > b.route.path.value.size();
+  if (a.route.method.empty() != b.route.method.empty()) return b.route.method.empty();
   if (a.route.headers.size() != b.route.headers.size())
     return a.route.headers.size() > b.route.headers.size();
+  if (a.route.query_params.size() != b.route.query_params.size())
+    return a.route.query_params.size() > b.route.query_params.size();
   if (a.age < b.age || b.age < a.age) return a.age < b.age;
   if (a.rule != b.rule) return a.rule < b.rule;
   return a.match < b.match;
+}
+// Whether two routes match the same requests (the second could never be reached).
+bool same_match(const Route& a, const Route& b) {
+  return a.path == b.path && a.method == b.method && a.headers == b.headers &&
+         a.query_params == b.query_params;
 }
 // Whether host `g` ("*" or a wildcard) covers the other host `h` of the same front door.
 bool covers(const std::string& g, const std::string& h) {
@@ -66,7 +74,7 @@ void inherit_covering_routes(std::map<std::string, VirtualHost>& by_host) {
     for (const VirtualHost* g : covering) {
       if (!covers(g->host, h)) continue;
       for (const Route& r : g->routes) {
-        auto same = [&](const Route& o) { return o.path == r.path && o.headers == r.headers; };
+        auto same = [&](const Route& o) { return same_match(o, r); };
         std::vector<Route>& mine = extra[h];
         if (std::none_of(vh.routes.begin(), vh.routes.end(), same) &&
             std::none_of(mine.begin(), mine.end(), same))
@@ -127,9 +135,8 @@ void assemble(Translation& t) {
       vh.tls = t.gateways[p.gateway].listeners[p.listener].tls;
     }
     // A match already served on this host by a route that precedes it is never reached.
-    bool shadowed = std::any_of(vh.routes.begin(), vh.routes.end(), [&](const Route& r) {
-      return r.path == p.route.path && r.headers == p.route.headers;
-    });
+    bool shadowed = std::any_of(vh.routes.begin(), vh.routes.end(),
+                                [&](const Route& r) { return same_match(r, p.route); });
     if (!shadowed) vh.routes.push_back(std::move(p.route));
   }
   for (auto& [key, by_host] : hosts) {
@@ -183,8 +190,11 @@ std::string describe(const Result& r) {
       for (const Route& rt : vh.routes) {
         static const char* kinds[] = {"exact", "prefix", "string-prefix", "regex"};
         os << "    " << kinds[int(rt.path.kind)] << " " << rt.path.value;
+        if (!rt.method.empty()) os << " " << rt.method;
         for (const HeaderCondition& h : rt.headers)
           os << " [" << h.name << (h.op == HeaderOp::kRegex ? "~" : "=") << h.value << "]";
+        for (const QueryCondition& q : rt.query_params)
+          os << " [?" << q.name << (q.regex ? "~" : "=") << q.value << "]";
         if (rt.action == RouteAction::kNoBackend) {
           os << " -> 500";
         } else if (rt.action == RouteAction::kRedirect && rt.redirect) {
@@ -200,6 +210,8 @@ std::string describe(const Result& r) {
           for (const WeightedCluster& c : rt.clusters) os << " " << c.cluster << "*" << c.weight;
         }
         if (rt.prefix_rewrite) os << " rewrite=" << *rt.prefix_rewrite;
+        if (rt.path_rewrite) os << " path=" << *rt.path_rewrite;
+        if (rt.host_rewrite) os << " host=" << *rt.host_rewrite;
         if (rt.timeout) os << " timeout=" << rt.timeout->count() << "ms";
         if (rt.per_try_timeout) os << " backend-timeout=" << rt.per_try_timeout->count() << "ms";
         for (const Header& h : rt.request_headers.set)

@@ -41,6 +41,12 @@ bool is_token(std::string_view name) {
 bool is_header_value(std::string_view v) {
   return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
+// A path the proxy can put on a request line: no space, control character, '?' or '#'.
+bool is_path(std::string_view p) {
+  return std::none_of(p.begin(), p.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '?' || c == '#';
+  });
+}
 
 std::string header_policy(const rapidjson::Value* mod, const std::string& field,
                           HeaderPolicy& policy) {
@@ -109,6 +115,27 @@ std::string redirect(const rapidjson::Value* rr, const std::string& field, Route
   return "";
 }
 
+// URLRewrite's path: ReplacePrefixMatch (on a PathPrefix match) or ReplaceFullPath.
+std::string url_rewrite_path(const rapidjson::Value* path, const std::string& ff, Route& r) {
+  std::string_view type = str_of(path, "type");
+  if (type == "ReplacePrefixMatch" && r.path.kind == PathKind::kPrefix) {
+    r.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
+    if (r.prefix_rewrite->empty()) r.prefix_rewrite = "/";
+    if ((*r.prefix_rewrite)[0] != '/' || !is_path(*r.prefix_rewrite))
+      return ff + ".urlRewrite.path.replacePrefixMatch: must be a path starting with '/'";
+    return "";
+  }
+  if (type == "ReplaceFullPath") {
+    r.path_rewrite = std::string(str_of(path, "replaceFullPath"));
+    if (r.path_rewrite->empty()) r.path_rewrite = "/";
+    if ((*r.path_rewrite)[0] != '/' || !is_path(*r.path_rewrite))
+      return ff + ".urlRewrite.path.replaceFullPath: must be a path starting with '/'";
+    return "";
+  }
+  return cat(ff, ".urlRewrite.path: ", type,
+             " is not supported here (ReplacePrefixMatch needs a PathPrefix match)");
+}
+
 // Filters the model can express today, applied to `r`; else the unsupported field.
 std::string apply_filters(const rapidjson::Value* rule, const std::string& field, Route& r) {
   size_t i = 0;
@@ -128,17 +155,13 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
       if (r.redirect) {
         err = ff + ": a redirect and a URLRewrite cannot share a rule";
       } else if (member(rw, "hostname") != nullptr) {
-        err = ff + ".urlRewrite.hostname: rewriting the host is not supported yet";
-      } else if (path != nullptr && str_of(path, "type") == "ReplacePrefixMatch" &&
-                 r.path.kind == PathKind::kPrefix) {
-        r.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
-        if (r.prefix_rewrite->empty()) r.prefix_rewrite = "/";
-        if ((*r.prefix_rewrite)[0] != '/')
-          err = ff + ".urlRewrite.path.replacePrefixMatch: must start with '/'";
-      } else if (path != nullptr) {
-        err = cat(ff, ".urlRewrite.path: ", str_of(path, "type"),
-                  " is not supported yet (ReplacePrefixMatch on a PathPrefix match is)");
+        auto host = ingress::internal::normalize_host(str_of(rw, "hostname"));
+        if (!host.ok() || (*host)[0] == '*')
+          err = ff + ".urlRewrite.hostname: not a valid host name";
+        else
+          r.host_rewrite = *host;
       }
+      if (err.empty() && path != nullptr) err = url_rewrite_path(path, ff, r);
     } else if (type == "RequestRedirect") {
       err = redirect(member(f, "requestRedirect"), ff + ".requestRedirect", r);
     } else {
@@ -152,10 +175,35 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
 // The path and header conditions of one match; else the unsupported field.
 std::string apply_match(const rapidjson::Value* m, const std::string& field, Route& r) {
   if (!m->IsObject()) return field + ": not an object";
-  if (member(m, "method") != nullptr)
-    return field + ".method: method matching is not supported yet";
-  if (!items_of(m, "queryParams").empty())
-    return field + ".queryParams: query parameter matching is not supported yet";
+  if (member(m, "method") != nullptr) {
+    std::string_view method = str_of(m, "method");
+    static constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                    "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    if (std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods))
+      return cat(field, ".method: \"", method, "\" is not an HTTP method");
+    r.method = std::string(method);
+  }
+  size_t qi = 0;
+  for (const rapidjson::Value* q : items_of(m, "queryParams")) {
+    std::string qf = cat(field, ".queryParams[", qi++, "]");
+    std::string_view type = member(q, "type") ? str_of(q, "type") : "Exact";
+    std::string name(str_of(q, "name"));
+    std::string value(str_of(q, "value"));
+    if (name.empty() || name.find_first_of("&=#") != std::string::npos || !is_path(name))
+      return qf + ".name: not a valid query parameter name";
+    if (type == "RegularExpression") {
+      RE2 re(value, RE2::Quiet);
+      if (!re.ok()) return cat(qf, ".value: invalid regular expression: ", re.error());
+    } else if (type != "Exact") {
+      return cat(qf, ".type: \"", type, "\" is not supported");
+    }
+    // The spec: of several matches on one parameter name, only the first counts.
+    if (std::none_of(r.query_params.begin(), r.query_params.end(),
+                     [&](const QueryCondition& c) { return c.name == name; }))
+      r.query_params.push_back(
+          QueryCondition{std::move(name), type == "RegularExpression", std::move(value)});
+  }
+  std::sort(r.query_params.begin(), r.query_params.end());
   if (const rapidjson::Value* p = member(m, "path")) {
     std::string_view type = member(p, "type") ? str_of(p, "type") : "PathPrefix";
     std::string value(member(p, "value") ? str_of(p, "value") : "/");

@@ -70,6 +70,11 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   rc.name = absl::StrCat(r.source.kind, "/", r.source.key(), "/", r.field);
   rc.match.path = proxy::PathMatch{path_type(r.path.kind), r.path.value};
   for (const auto& h : r.headers) rc.match.headers.push_back(header_match(h));
+  rc.match.method = r.method;
+  for (const auto& q : r.query_params)
+    rc.match.query_params.push_back(proxy::QueryParamMatch{
+        q.name, q.regex ? proxy::QueryParamMatchType::kRegex : proxy::QueryParamMatchType::kExact,
+        q.value});
   if (plain && r.https_redirect) {
     rc.action = proxy::ActionType::kRedirect;
     rc.redirect.scheme = "https";
@@ -105,6 +110,8 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   for (const auto& c : r.clusters)
     rc.forward.clusters.push_back(proxy::WeightedCluster{c.cluster, c.weight});
   rc.forward.prefix_rewrite = r.prefix_rewrite;
+  rc.forward.path_rewrite = r.path_rewrite;
+  rc.forward.host_rewrite = r.host_rewrite;
   if (r.timeout) rc.forward.timeout = *r.timeout;
   if (r.retries) {
     rc.forward.retry.retry_on = static_cast<uint32_t>(proxy::RetryOn::kConnectFailure) |

@@ -430,7 +430,9 @@ TEST(HTTPRoute, RulesPrecedenceBackendsFiltersAndStatus) {
             "    backendRefs: [{name: app, namespace: apps, port: 80}]\n"
             "  - matches: [{path: {value: /kind}}]\n"
             "    backendRefs: [{name: bucket, kind: Bucket, group: storage.example.com}]\n"
-            "  - matches: [{path: {value: /method}, method: GET}]\n"
+            "  - matches: [{path: {value: /extension}}]\n"
+            "    filters: [{type: ExtensionRef, extensionRef: {group: x.example.com, kind: F, "
+            "name: f}}]\n"
             "    backendRefs: [{name: v1, port: 80}]\n"));
   EXPECT_EQ(describe(r).substr(0, describe(r).find("GatewayClass")),
             "front door infra/gw :80 HTTP\n"
@@ -460,7 +462,7 @@ TEST(HTTPRoute, RulesPrecedenceBackendsFiltersAndStatus) {
   EXPECT_EQ(cond(parent(r, "older").conditions, "ResolvedRefs"), "False BackendNotFound");
   EXPECT_EQ(cond(parent(r, "refs").conditions, "ResolvedRefs"), "False RefNotPermitted");
   EXPECT_EQ(cond(parent(r, "refs").conditions, "PartiallyInvalid"), "True UnsupportedValue");
-  EXPECT_NE(find(parent(r, "refs").conditions, "PartiallyInvalid")->message.find("method"),
+  EXPECT_NE(find(parent(r, "refs").conditions, "PartiallyInvalid")->message.find("ExtensionRef"),
             std::string::npos);
   // With a ReferenceGrant in "apps" the foreign backend resolves.
   Result granted = run(objs +
@@ -596,6 +598,181 @@ TEST(HTTPRoute, BadInputDropsOnlyItsRule) {
                         "spec.hostnames[0]",
                         "spec.hostnames[2]",
                     }))
+      << describe(r);
+}
+
+// The request a compiled front door serves: the backend Service name ("v1"), a direct
+// response's status, or "404".
+std::string served(const testing::Compiled& c, std::string_view method, std::string_view target,
+                   std::vector<proxy::HeaderField> headers = {}) {
+  if (!c.table) return "no table";
+  proxy::RequestView req;
+  req.method = method;
+  size_t q = target.find('?');
+  req.path = target.substr(0, q);
+  if (q != std::string_view::npos) req.query = target.substr(q + 1);
+  req.host = "example.com";
+  req.headers = headers;
+  const proxy::VirtualHost* vh = c.table->find_virtual_host("http", req.host);
+  const proxy::Route* r = vh != nullptr ? c.table->match(*vh, req) : nullptr;
+  if (r == nullptr) return "404";
+  if (r->action == proxy::ActionType::kDirectResponse)
+    return std::to_string(r->config->direct_response.status);
+  std::string name = c.table->cluster(r->clusters.at(0).cluster).name;  // "ns/svc/port"
+  return name.substr(name.find('/') + 1, name.rfind('/') - name.find('/') - 1);
+}
+
+// HTTPRouteMethodMatching and HTTPRouteQueryParamMatching (the upstream rules and requests),
+// translated, rendered and matched by the proxy's RouteTable: the spec's precedence (path,
+// method, headers, query parameters) holds across rules.
+TEST(HTTPRoute, MethodAndQueryParamMatchingThroughTheProxy) {
+  std::string objs = std::string(kClass) +
+                     gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                     service_yaml("infra", "v1", 1, 1) + service_yaml("infra", "v2", 1, 2) +
+                     service_yaml("infra", "v3", 1, 3);
+  auto rule = [](std::string_view matches, std::string_view backend) {
+    return "  - matches: " + std::string(matches) +
+           "\n    backendRefs: [{name: " + std::string(backend) + ", port: 80}]\n";
+  };
+  Result m = run(
+      objs + route("infra", "method",
+                   "  parentRefs: [{name: gw}]\n  rules:\n" + rule("[{method: POST}]", "v1") +
+                       rule("[{method: GET}]", "v2") +
+                       rule("[{path: {value: /path1}, method: GET}]", "v1") +
+                       rule("[{headers: [{name: version, value: one}], method: PUT}]", "v2") +
+                       rule("[{path: {value: /path2}, headers: [{name: version, "
+                            "value: two}], method: POST}]",
+                            "v3") +
+                       rule("[{path: {value: /path3}, method: PATCH}, {path: {value: "
+                            "/path4}, headers: [{name: version, value: three}], "
+                            "method: DELETE}]",
+                            "v1") +
+                       rule("[{path: {value: /path5}}]", "v1") + rule("[{method: PATCH}]", "v2") +
+                       rule("[{headers: [{name: version, value: four}]}]", "v3")));
+  EXPECT_EQ(cond(parent(m, "method").conditions, "Accepted"), "True Accepted") << describe(m);
+  testing::Compiled mc = compile_front_door(m);
+  EXPECT_EQ(served(mc, "POST", "/"), "v1");
+  EXPECT_EQ(served(mc, "GET", "/"), "v2");
+  EXPECT_EQ(served(mc, "HEAD", "/"), "404");
+  EXPECT_EQ(served(mc, "GET", "/path1"), "v1");
+  EXPECT_EQ(served(mc, "PUT", "/", {{"version", "one"}}), "v2");
+  EXPECT_EQ(served(mc, "POST", "/path2", {{"version", "two"}}), "v3");
+  EXPECT_EQ(served(mc, "PATCH", "/path3"), "v1");
+  EXPECT_EQ(served(mc, "DELETE", "/path4", {{"version", "three"}}), "v1");
+  EXPECT_EQ(served(mc, "PUT", "/"), "404");
+  EXPECT_EQ(served(mc, "DELETE", "/path4"), "404");
+  EXPECT_EQ(served(mc, "PATCH", "/path5"), "v1");
+  EXPECT_EQ(served(mc, "PATCH", "/", {{"version", "four"}}), "v2");
+
+  auto qp = [](std::string_view name, std::string_view value) {
+    return "{name: " + std::string(name) + ", value: " + std::string(value) + "}";
+  };
+  Result q = run(
+      objs +
+      route("infra", "query",
+            "  parentRefs: [{name: gw}]\n  rules:\n" +
+                rule("[{queryParams: [" + qp("animal", "whale") + "]}]", "v1") +
+                rule("[{queryParams: [" + qp("animal", "dolphin") + "]}]", "v2") +
+                rule("[{queryParams: [" + qp("animal", "dolphin") + ", " + qp("color", "blue") +
+                         "]}, {queryParams: [" + qp("ANIMAL", "Whale") + "]}]",
+                     "v3") +
+                rule("[{path: {value: /path1}, queryParams: [" + qp("animal", "whale") + "]}]",
+                     "v1") +
+                rule("[{headers: [{name: version, value: one}], queryParams: [" +
+                         qp("animal", "whale") + "]}]",
+                     "v2") +
+                rule("[{path: {value: /path2}, headers: [{name: version, value: two}], "
+                     "queryParams: [" +
+                         qp("animal", "whale") + "]}]",
+                     "v3") +
+                rule("[{path: {value: /path3}, queryParams: [" + qp("animal", "shark") +
+                         "]}, {path: {value: /path4}, headers: [{name: version, value: three}], "
+                         "queryParams: [" +
+                         qp("animal", "kraken") + "]}]",
+                     "v1") +
+                rule("[{path: {value: /path5}}]", "v1") +
+                rule("[{queryParams: [" + qp("animal", "hydra") + "]}]", "v2") +
+                rule("[{headers: [{name: version, value: four}]}]", "v3") +
+                rule("[{path: {value: /re}, queryParams: [{type: RegularExpression, name: id, "
+                     "value: \"[0-9]+\"}, {name: id, value: ignored}]}]",
+                     "v2")));
+  EXPECT_EQ(cond(parent(q, "query").conditions, "Accepted"), "True Accepted") << describe(q);
+  testing::Compiled qc = compile_front_door(q);
+  EXPECT_EQ(served(qc, "GET", "/?animal=whale"), "v1");
+  EXPECT_EQ(served(qc, "GET", "/?animal=dolphin"), "v2");
+  EXPECT_EQ(served(qc, "GET", "/?animal=dolphin&color=blue"), "v3");
+  EXPECT_EQ(served(qc, "GET", "/?ANIMAL=Whale"), "v3");
+  EXPECT_EQ(served(qc, "GET", "/?animal=whale&otherparam=irrelevant"), "v1");
+  EXPECT_EQ(served(qc, "GET", "/?animal=dolphin&color=yellow"), "v2");
+  EXPECT_EQ(served(qc, "GET", "/?color=blue"), "404");
+  EXPECT_EQ(served(qc, "GET", "/?animal=dog"), "404");
+  EXPECT_EQ(served(qc, "GET", "/?animal=whaledolphin"), "404");
+  EXPECT_EQ(served(qc, "GET", "/"), "404");
+  EXPECT_EQ(served(qc, "GET", "/path1?animal=whale"), "v1");
+  EXPECT_EQ(served(qc, "GET", "/?animal=whale", {{"version", "one"}}), "v2");
+  EXPECT_EQ(served(qc, "GET", "/path2?animal=whale", {{"version", "two"}}), "v3");
+  EXPECT_EQ(served(qc, "GET", "/path3?animal=shark"), "v1");
+  EXPECT_EQ(served(qc, "GET", "/path4?animal=kraken", {{"version", "three"}}), "v1");
+  EXPECT_EQ(served(qc, "GET", "/?animal=shark"), "404");
+  EXPECT_EQ(served(qc, "GET", "/path4?animal=kraken"), "404");
+  EXPECT_EQ(served(qc, "GET", "/path5?animal=hydra"), "v1");
+  EXPECT_EQ(served(qc, "GET", "/?animal=hydra", {{"version", "four"}}), "v3");
+  // Of two conditions on one name only the first counts.
+  EXPECT_EQ(served(qc, "GET", "/re?id=7"), "v2");
+  EXPECT_EQ(served(qc, "GET", "/re?id=ignored"), "404");
+}
+
+// URLRewrite hostname and ReplaceFullPath reach the proxy config; bad values drop their rule.
+TEST(HTTPRoute, UrlRewriteHostAndFullPath) {
+  Result r = run(
+      std::string(kClass) + gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+      service_yaml("infra", "v1", 1, 1) +
+      route("infra", "rewrite",
+            "  parentRefs: [{name: gw}]\n"
+            "  rules:\n"
+            "  - matches: [{path: {value: /full}}]\n"
+            "    filters: [{type: URLRewrite, urlRewrite: {hostname: One.Example.org, path: "
+            "{type: ReplaceFullPath, replaceFullPath: /one}}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {type: RegularExpression, value: \"/re/.*\"}}]\n"
+            "    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, "
+            "replaceFullPath: /}}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {value: /badhost}}]\n"
+            "    filters: [{type: URLRewrite, urlRewrite: {hostname: \"*.example.org\"}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {value: /badpath}}]\n"
+            "    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, "
+            "replaceFullPath: \"/a b\"}}}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"
+            "  - matches: [{path: {value: /badmethod}, method: FETCH}]\n"
+            "    backendRefs: [{name: v1, port: 80}]\n"));
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
+  const proxy::VirtualHost* vh = c.table->find_virtual_host("http", "x");
+  ASSERT_NE(vh, nullptr);
+  proxy::RequestView req;
+  req.method = "GET";
+  req.path = "/full/a";
+  const proxy::Route* full = c.table->match(*vh, req);
+  ASSERT_NE(full, nullptr);
+  EXPECT_EQ(full->config->forward.host_rewrite, "one.example.org");
+  std::string out;
+  full->rewrite_path("/full/a", "x=1", out);
+  EXPECT_EQ(out, "/one?x=1");
+  req.path = "/re/deep/path";
+  out.clear();
+  c.table->match(*vh, req)->rewrite_path(req.path, "", out);
+  EXPECT_EQ(out, "/");
+  for (std::string_view path : {"/badhost", "/badpath", "/badmethod"})
+    EXPECT_EQ(served(c, "GET", path), "404") << path;
+  std::set<std::string> fields;
+  for (const Event& e : r.events)
+    if (e.reason == "UnsupportedValue") fields.insert(e.field);
+  EXPECT_EQ(fields, (std::set<std::string>{"spec.rules[2].filters[0].urlRewrite.hostname",
+                                           "spec.rules[3].filters[0].urlRewrite.path."
+                                           "replaceFullPath",
+                                           "spec.rules[4].matches[0].method"}))
       << describe(r);
 }
 

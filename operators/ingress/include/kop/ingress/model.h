@@ -110,6 +110,15 @@ struct HeaderCondition {
   auto operator<=>(const HeaderCondition&) const = default;
 };
 
+// A query parameter condition (Gateway API queryParams): the first parameter of that name, as
+// on the wire, equals `value` or (regex) fully matches it as an RE2 pattern.
+struct QueryCondition {
+  std::string name;  // case-sensitive
+  bool regex = false;
+  std::string value;
+  auto operator<=>(const QueryCondition&) const = default;
+};
+
 enum class Strategy { kRoundRobin, kWeightedLeastRequest, kRandom, kCookie };
 
 struct HealthCheck {
@@ -180,11 +189,15 @@ struct Redirect {
 
 struct Route {
   PathRule path;
-  std::vector<HeaderCondition> headers;  // all must hold; sorted
+  std::string method;                        // "" = any
+  std::vector<HeaderCondition> headers;      // all must hold; sorted
+  std::vector<QueryCondition> query_params;  // all must hold; sorted
   RouteAction action = RouteAction::kForward;
   std::vector<WeightedCluster> clusters;
   std::optional<Redirect> redirect;  // with RouteAction::kRedirect
   std::optional<std::string> prefix_rewrite;
+  std::optional<std::string> path_rewrite;           // replaces the whole path (query kept)
+  std::optional<std::string> host_rewrite;           // replaces the Host header sent upstream
   std::optional<std::chrono::milliseconds> timeout;  // 0 = none; unset = proxy default
   std::optional<uint32_t> retries;
   std::optional<std::chrono::milliseconds> per_try_timeout;
