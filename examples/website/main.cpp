@@ -94,12 +94,10 @@ int main(int argc, char** argv) {
 
   kop::record::Recorder events(**client, {.component = "website-operator"});
   auto reconciler = std::make_shared<website::WebsiteReconciler>(**client, mgr.cache(), events);
-  auto controller = website::build_controller(mgr.cache(), reconciler, &mgr.registry());
-  if (!controller.ok()) {
-    log.error(controller.status(), "building the controller");
+  if (auto s = website::add_controller(mgr, reconciler); !s.ok()) {
+    log.error(s, "building the controller");
     return 1;
   }
-  mgr.add_controller(std::move(*controller));
   log.info("starting", "namespace", ns.empty() ? "(all)" : ns, "metrics", metrics_addr,
            "leader_elect", leader_elect);
   absl::Status s = mgr.run_until_signal();

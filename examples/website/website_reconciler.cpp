@@ -125,18 +125,15 @@ absl::Status WebsiteReconciler::update_status(const Object& site) {
   return written.status();
 }
 
-absl::StatusOr<std::unique_ptr<kop::controller::Controller>> build_controller(
-    kop::cache::Cache& cache, std::shared_ptr<WebsiteReconciler> reconciler,
-    kop::metrics::Registry* registry) {
-  kop::controller::ControllerOptions options{.name = "website"};
-  options.registry = registry;
-  return kop::controller::Builder(cache)
+absl::Status add_controller(kop::controller::ControllerHost& manager,
+                            std::shared_ptr<WebsiteReconciler> reconciler) {
+  return kop::controller::Builder(manager)
       .for_(kWebsite)
       .owns(kConfigMap)
       .owns(kDeployment)
       .owns(kService)
-      .with_options(options)
-      .build(std::move(reconciler));
+      .named("website")
+      .complete(std::move(reconciler));
 }
 
 }  // namespace website

@@ -41,9 +41,9 @@ class WebsiteReconciler : public kop::controller::Reconciler {
   kop::record::Recorder& events_;
 };
 
-// The controller: for Website, owns ConfigMap, Deployment and Service.
-absl::StatusOr<std::unique_ptr<kop::controller::Controller>> build_controller(
-    kop::cache::Cache& cache, std::shared_ptr<WebsiteReconciler> reconciler,
-    kop::metrics::Registry* registry = nullptr);
+// The controller (for Website, owns ConfigMap, Deployment and Service), registered with the
+// manager, which runs it.
+absl::Status add_controller(kop::controller::ControllerHost& manager,
+                            std::shared_ptr<WebsiteReconciler> reconciler);
 
 }  // namespace website
