@@ -161,6 +161,12 @@ class Out {
         begin_array("retry_on");
         static constexpr std::pair<RetryOn, const char*> kNames[] = {
             {RetryOn::kConnectFailure, "connect-failure"},
+        if (f.regex_rewrite) {
+          begin_object("regex_rewrite");
+          kv("regex", f.regex_rewrite->regex);
+          kv("substitution", f.regex_rewrite->substitution);
+          w_.EndObject();
+        }
             {RetryOn::k5xx, "5xx"},
             {RetryOn::kGatewayError, "gateway-error"},
             {RetryOn::kReset, "reset"},

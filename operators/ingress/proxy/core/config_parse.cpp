@@ -297,9 +297,17 @@ ForwardAction forward(const Value& v, const std::string& path) {
   Object o(v, path);
   ForwardAction f;
   f.clusters = cluster_choice(o);
-  one_of(o, {"prefix_rewrite", "path_rewrite"}, false, "");
+  one_of(o, {"prefix_rewrite", "path_rewrite", "regex_rewrite"}, false, "");
   o.opt_str("prefix_rewrite", &f.prefix_rewrite);
   o.opt_str("path_rewrite", &f.path_rewrite);
+  if (const Value* r = o.get("regex_rewrite")) {
+    Object rw(*r, o.at("regex_rewrite"));
+    RegexRewrite rr;
+    rw.str("regex", &rr.regex, true);
+    rw.str("substitution", &rr.substitution, true);
+    rw.finish();
+    f.regex_rewrite = std::move(rr);
+  }
   o.opt_str("host_rewrite", &f.host_rewrite);
   o.millis("timeout_ms", &f.timeout);
   o.millis("idle_timeout_ms", &f.idle_timeout);

@@ -148,6 +148,12 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
     CompiledHeaderMatch c;
     c.name = internal::to_lower(hm.name);
     c.type = hm.type;
+  if (rc.action == ActionType::kForward && rc.forward.regex_rewrite) {
+    out->rewrite_regex = compile_regex(rc.forward.regex_rewrite->regex);
+    if (!out->rewrite_regex)
+      return absl::InvalidArgumentError(
+          cat("invalid regex ", quote(rc.forward.regex_rewrite->regex)));
+  }
     c.value = hm.value;
     c.invert = hm.invert;
     if (hm.type == HeaderMatchType::kRegex) {
@@ -492,9 +498,42 @@ void Route::rewrite_path(std::string_view p, std::string_view query, std::string
 
 void Route::redirect_location(const RequestView& request, std::string_view request_scheme,
                               std::string& out) const {
+// nginx `rewrite` semantics: on a match the whole path is the substitution with $1..$9
+// expanded; its own "?args" come first, then the request's. False (nothing written) when the
+// regex does not match.
+bool regex_rewrite(const re2::RE2& re, std::string_view substitution, std::string_view path,
+                   std::string_view query, std::string& out) {
+  constexpr int kMaxGroups = 10;  // $0..$9
+  re2::StringPiece groups[kMaxGroups];
+  int n = std::min(re.NumberOfCapturingGroups() + 1, kMaxGroups);
+  if (!re.Match(re2::StringPiece(path.data(), path.size()), 0, path.size(), RE2::UNANCHORED, groups,
+                n))
+    return false;
+  bool has_query = false;
+  for (std::size_t i = 0; i < substitution.size(); ++i) {
+    char c = substitution[i];
+    if (c == '$' && i + 1 < substitution.size() && substitution[i + 1] >= '0' &&
+        substitution[i + 1] <= '9') {
+      int g = substitution[++i] - '0';
+      if (g < n && groups[g].data() != nullptr) out.append(groups[g].data(), groups[g].size());
+      continue;
+    }
+    if (c == '?') has_query = true;
+    out.push_back(c);
+  }
+  if (!query.empty()) {
+    out.push_back(has_query ? '&' : '?');
+    out.append(query);
+  }
+  return true;
+}
+
   const RedirectAction& r = config->redirect;
   std::string_view scheme = r.scheme ? std::string_view(*r.scheme) : request_scheme;
   std::string_view host = r.host ? std::string_view(*r.host) : strip_host_port(request.host);
+  if (rewrite_regex &&
+      regex_rewrite(*rewrite_regex, config->forward.regex_rewrite->substitution, p, query, out))
+    return;
   // Port: explicit; else keep the request's unless the scheme changes.
   std::string_view port;
   std::string port_text;

@@ -334,7 +334,7 @@ void Exchange::send_request_head() {
   std::string& o = head_buf_;
   o.clear();
   o.append(h.method).push_back(' ');
-  if (fw.prefix_rewrite || fw.path_rewrite) {
+  if (fw.prefix_rewrite || fw.path_rewrite || fw.regex_rewrite) {
     route_->rewrite_path(h.path, h.query, o);
   } else if (h.target[0] == '/') {
     o.append(h.target);

@@ -85,6 +85,7 @@ struct Route {
   std::string method;  // "" = any
   std::vector<CompiledQueryParamMatch> query_params;
   ActionType action = ActionType::kForward;
+  std::shared_ptr<const re2::RE2> rewrite_regex;  // forward.regex_rewrite
   // kForward: one or more clusters (weights), resolved to indexes.
   std::vector<RouteClusterRef> clusters;
   uint64_t total_weight = 0;
@@ -98,8 +99,8 @@ struct Route {
   // Picks a cluster index among `clusters` from a uniformly random number.
   uint32_t pick_cluster(uint64_t random) const;
 
-  // Appends to `out` the upstream path (with "?query" when non-empty) after prefix_rewrite or
-  // path_rewrite.
+  // Appends to `out` the upstream path (with "?query" when non-empty) after prefix_rewrite,
+  // path_rewrite or regex_rewrite.
   void rewrite_path(std::string_view path, std::string_view query, std::string& out) const;
 
   // Appends to `out` the Location of a redirect route, from the request and the scheme and
