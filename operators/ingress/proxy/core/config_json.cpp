@@ -154,6 +154,12 @@ class Out {
         cluster_choice(f.clusters);
         if (f.prefix_rewrite) kv("prefix_rewrite", *f.prefix_rewrite);
         if (f.path_rewrite) kv("path_rewrite", *f.path_rewrite);
+        if (f.regex_rewrite) {
+          begin_object("regex_rewrite");
+          kv("regex", f.regex_rewrite->regex);
+          kv("substitution", f.regex_rewrite->substitution);
+          w_.EndObject();
+        }
         if (f.host_rewrite) kv("host_rewrite", *f.host_rewrite);
         kv("timeout_ms", f.timeout);
         kv("idle_timeout_ms", f.idle_timeout);
@@ -161,12 +167,6 @@ class Out {
         begin_array("retry_on");
         static constexpr std::pair<RetryOn, const char*> kNames[] = {
             {RetryOn::kConnectFailure, "connect-failure"},
-        if (f.regex_rewrite) {
-          begin_object("regex_rewrite");
-          kv("regex", f.regex_rewrite->regex);
-          kv("substitution", f.regex_rewrite->substitution);
-          w_.EndObject();
-        }
             {RetryOn::k5xx, "5xx"},
             {RetryOn::kGatewayError, "gateway-error"},
             {RetryOn::kReset, "reset"},

@@ -246,6 +246,18 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
                              f.path_rewrite->find_first_of(" ?#") != std::string::npos))
         return error(p + ".forward.path_rewrite",
                      cat("must be a path starting with '/': ", quote(*f.path_rewrite)));
+      if (f.regex_rewrite) {
+        const RegexRewrite& rr = *f.regex_rewrite;
+        if (f.prefix_rewrite || f.path_rewrite)
+          return error(p + ".forward.regex_rewrite",
+                       "not allowed with prefix_rewrite/path_rewrite");
+        if (auto s = check_regex(p + ".forward.regex_rewrite.regex", rr.regex); !s.ok()) return s;
+        if (rr.substitution.empty() || rr.substitution[0] != '/' ||
+            !valid_header_value(rr.substitution) ||
+            rr.substitution.find_first_of(" #") != std::string::npos)
+          return error(p + ".forward.regex_rewrite.substitution",
+                       cat("must be a path starting with '/': ", quote(rr.substitution)));
+      }
       if (f.host_rewrite && !internal::valid_domain(*f.host_rewrite, false))
         return error(p + ".forward.host_rewrite", cat("invalid host ", quote(*f.host_rewrite)));
       if (f.retry.per_try_timeout.count() > 0 && f.timeout.count() > 0 &&
@@ -262,18 +274,6 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
       if (d.host && (!internal::valid_domain(*d.host, false)))
         return error(p + ".redirect.host", cat("invalid host ", quote(*d.host)));
       break;
-      if (f.regex_rewrite) {
-        const RegexRewrite& rr = *f.regex_rewrite;
-        if (f.prefix_rewrite || f.path_rewrite)
-          return error(p + ".forward.regex_rewrite",
-                       "not allowed with prefix_rewrite/path_rewrite");
-        if (auto s = check_regex(p + ".forward.regex_rewrite.regex", rr.regex); !s.ok()) return s;
-        if (rr.substitution.empty() || rr.substitution[0] != '/' ||
-            !valid_header_value(rr.substitution) ||
-            rr.substitution.find_first_of(" #") != std::string::npos)
-          return error(p + ".forward.regex_rewrite.substitution",
-                       cat("must be a path starting with '/': ", quote(rr.substitution)));
-      }
     }
     case ActionType::kDirectResponse:
       if (r.direct_response.status < 100 || r.direct_response.status > 599)

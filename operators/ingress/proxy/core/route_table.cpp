@@ -144,16 +144,16 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
       out->path = rc.match.path.value;
       break;
   }
-  for (const HeaderMatch& hm : rc.match.headers) {
-    CompiledHeaderMatch c;
-    c.name = internal::to_lower(hm.name);
-    c.type = hm.type;
   if (rc.action == ActionType::kForward && rc.forward.regex_rewrite) {
     out->rewrite_regex = compile_regex(rc.forward.regex_rewrite->regex);
     if (!out->rewrite_regex)
       return absl::InvalidArgumentError(
           cat("invalid regex ", quote(rc.forward.regex_rewrite->regex)));
   }
+  for (const HeaderMatch& hm : rc.match.headers) {
+    CompiledHeaderMatch c;
+    c.name = internal::to_lower(hm.name);
+    c.type = hm.type;
     c.value = hm.value;
     c.invert = hm.invert;
     if (hm.type == HeaderMatchType::kRegex) {
@@ -480,24 +480,6 @@ void replace_prefix(const Route& route, std::string_view path, std::string_view 
   if (out.size() == start) out.push_back('/');
 }
 
-}  // namespace
-
-void Route::rewrite_path(std::string_view p, std::string_view query, std::string& out) const {
-  if (action == ActionType::kForward && config->forward.path_rewrite) {
-    out.append(*config->forward.path_rewrite);
-  } else if (action == ActionType::kForward && config->forward.prefix_rewrite) {
-    replace_prefix(*this, p, *config->forward.prefix_rewrite, out);
-  } else {
-    out.append(p);
-  }
-  if (!query.empty()) {
-    out.push_back('?');
-    out.append(query);
-  }
-}
-
-void Route::redirect_location(const RequestView& request, std::string_view request_scheme,
-                              std::string& out) const {
 // nginx `rewrite` semantics: on a match the whole path is the substitution with $1..$9
 // expanded; its own "?args" come first, then the request's. False (nothing written) when the
 // regex does not match.
@@ -528,12 +510,30 @@ bool regex_rewrite(const re2::RE2& re, std::string_view substitution, std::strin
   return true;
 }
 
-  const RedirectAction& r = config->redirect;
-  std::string_view scheme = r.scheme ? std::string_view(*r.scheme) : request_scheme;
-  std::string_view host = r.host ? std::string_view(*r.host) : strip_host_port(request.host);
+}  // namespace
+
+void Route::rewrite_path(std::string_view p, std::string_view query, std::string& out) const {
   if (rewrite_regex &&
       regex_rewrite(*rewrite_regex, config->forward.regex_rewrite->substitution, p, query, out))
     return;
+  if (action == ActionType::kForward && config->forward.path_rewrite) {
+    out.append(*config->forward.path_rewrite);
+  } else if (action == ActionType::kForward && config->forward.prefix_rewrite) {
+    replace_prefix(*this, p, *config->forward.prefix_rewrite, out);
+  } else {
+    out.append(p);
+  }
+  if (!query.empty()) {
+    out.push_back('?');
+    out.append(query);
+  }
+}
+
+void Route::redirect_location(const RequestView& request, std::string_view request_scheme,
+                              std::string& out) const {
+  const RedirectAction& r = config->redirect;
+  std::string_view scheme = r.scheme ? std::string_view(*r.scheme) : request_scheme;
+  std::string_view host = r.host ? std::string_view(*r.host) : strip_host_port(request.host);
   // Port: explicit; else keep the request's unless the scheme changes.
   std::string_view port;
   std::string port_text;

@@ -179,6 +179,13 @@ struct RetryPolicy {
   bool operator==(const RetryPolicy&) const = default;
 };
 
+// nginx's `rewrite REGEX SUBSTITUTION break` (ingress-nginx rewrite-target).
+struct RegexRewrite {
+  std::string regex;         // RE2, searched anywhere in the path (unanchored); required
+  std::string substitution;  // the new path: $1..$9 are the regex's groups ("" when unset)
+  bool operator==(const RegexRewrite&) const = default;
+};
+
 struct ForwardAction {
   // One cluster ("cluster": "name") or several with weights ("clusters": [...]); either way
   // stored here (a single cluster has weight 1).
@@ -187,6 +194,10 @@ struct ForwardAction {
   std::optional<std::string> prefix_rewrite;
   // Replaces the whole path (the query string is kept); not with prefix_rewrite. Default unset.
   std::optional<std::string> path_rewrite;
+  // When `regex` matches the path, the whole path becomes `substitution`; a '?' in it starts
+  // query arguments, followed by the request's own ("&"-joined). A path that does not match is
+  // sent as it is. Not with prefix_rewrite or path_rewrite. Default unset.
+  std::optional<RegexRewrite> regex_rewrite;
   // Replaces the Host header sent upstream (x-forwarded-host keeps the client's). Default unset.
   std::optional<std::string> host_rewrite;
   Millis timeout{15000};   // whole-request timeout; default 15s; 0 = none
@@ -201,13 +212,6 @@ struct RedirectAction {
   std::optional<std::string> host;            // default: keep
   std::optional<uint16_t> port;               // default: keep (dropped when scheme or host changes)
   std::optional<std::string> path;            // replaces the whole path
-// nginx's `rewrite REGEX SUBSTITUTION break` (ingress-nginx rewrite-target).
-struct RegexRewrite {
-  std::string regex;         // RE2, searched anywhere in the path (unanchored); required
-  std::string substitution;  // the new path: $1..$9 are the regex's groups ("" when unset)
-  bool operator==(const RegexRewrite&) const = default;
-};
-
   std::optional<std::string> prefix_rewrite;  // replaces the matched prefix
   bool strip_query = false;                   // default false
   uint32_t code = 301;                        // 301 (default), 302, 303, 307, 308
@@ -216,10 +220,6 @@ struct RegexRewrite {
 
 struct DirectResponseAction {
   uint32_t status = 200;                    // 100..599, default 200
-  // When `regex` matches the path, the whole path becomes `substitution`; a '?' in it starts
-  // query arguments, followed by the request's own ("&"-joined). A path that does not match is
-  // sent as it is. Not with prefix_rewrite or path_rewrite. Default unset.
-  std::optional<RegexRewrite> regex_rewrite;
   std::string body;                         // default empty
   std::string content_type = "text/plain";  // default text/plain (only sent with a body)
   bool operator==(const DirectResponseAction&) const = default;

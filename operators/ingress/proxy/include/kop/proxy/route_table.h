@@ -81,11 +81,11 @@ struct Route {
   PathMatchType path_type = PathMatchType::kPrefix;
   std::string path;  // Exact: as given; Prefix: without trailing '/'; StringPrefix: as given
   std::shared_ptr<const re2::RE2> path_regex;
+  std::shared_ptr<const re2::RE2> rewrite_regex;  // forward.regex_rewrite
   std::vector<CompiledHeaderMatch> headers;
   std::string method;  // "" = any
   std::vector<CompiledQueryParamMatch> query_params;
   ActionType action = ActionType::kForward;
-  std::shared_ptr<const re2::RE2> rewrite_regex;  // forward.regex_rewrite
   // kForward: one or more clusters (weights), resolved to indexes.
   std::vector<RouteClusterRef> clusters;
   uint64_t total_weight = 0;
