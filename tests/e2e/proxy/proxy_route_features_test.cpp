@@ -1,8 +1,9 @@
 // kop-proxy end to end: the route features Gateway API's extended HTTPRoute support uses
-// (method and query parameter matches, full-path and host rewrites), with real curl and real
-// backends on loopback.
+// (method and query parameter matches, full-path and host rewrites, per-backend headers and
+// directly answered weight shares), with real curl and real backends on loopback.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -219,6 +220,48 @@ TEST_F(ProxyRouteFeatures, FullPathAndHostRewrite) {
   EXPECT_EQ(reqs[3].header("x-header-set"), "set-overwrites-values");
   EXPECT_EQ(reqs[4].header("host"), "one.example.org");
   EXPECT_EQ(reqs[4].count("host"), 1);
+}
+
+TEST_F(ProxyRouteFeatures, WeightedEntriesCarryTheirHeadersOrAnswerDirectly) {
+  // Gateway API backendRef filters (per backend header changes) and the 500 share of invalid
+  // backendRefs: v1 and v2 a quarter each, half answered 500 by the proxy.
+  std::string routes = R"(
+    {"match":{"prefix":"/"},"forward":{"clusters":[
+      {"cluster":"v1","request_headers":{"set":[{"name":"x-backend","value":"one"}],
+                                         "remove":["x-drop"]},
+       "response_headers":{"add":[{"name":"x-served-by","value":"one"}]}},
+      {"cluster":"v2"},
+      {"direct_status":500,"weight":2}]},
+     "request_headers":{"add":[{"name":"x-route","value":"r"}]}})";
+  ProxyProcess p(dir_, config(routes, clusters()));
+  ASSERT_TRUE(p.started()) << p.output();
+  const int n = 200;
+  std::map<std::string, int> seen;
+  for (int i = 0; i < n; ++i) {
+    Response r =
+        http(p.port("http"),
+             "GET /x HTTP/1.1\r\nHost: example.com\r\nx-drop: 1\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(r.ok());
+    std::string key = r.status == 500 ? "500" : r.body;
+    ++seen[key];
+    EXPECT_EQ(r.header("x-served-by"), key == "v1" ? "one" : "") << key;
+  }
+  // Binomial: a quarter is 50 +- 6.1, a half 100 +- 7.1; these bounds are about 4 sigma.
+  EXPECT_GT(seen["500"], 70);
+  EXPECT_LT(seen["500"], 130);
+  EXPECT_GT(seen["v1"], 25);
+  EXPECT_GT(seen["v2"], 25);
+  EXPECT_EQ(seen["v1"] + seen["v2"] + seen["500"], n);
+  for (const BackendRequest& r : v1_.requests()) {
+    EXPECT_EQ(r.header("x-backend"), "one");
+    EXPECT_EQ(r.count("x-drop"), 0);
+    EXPECT_EQ(r.header("x-route"), "r");
+  }
+  for (const BackendRequest& r : v2_.requests()) {
+    EXPECT_EQ(r.count("x-backend"), 0);
+    EXPECT_EQ(r.header("x-drop"), "1");
+    EXPECT_EQ(r.header("x-route"), "r");
+  }
 }
 
 }  // namespace

@@ -34,15 +34,22 @@ class Out {
 
   // The short form for one cluster of weight 1, as it is usually written.
   void cluster_choice(const std::vector<WeightedCluster>& clusters) {
-    if (clusters.size() == 1 && clusters[0].weight == 1) {
+    if (clusters.size() == 1 && clusters[0].weight == 1 && clusters[0].direct_status == 0 &&
+        clusters[0].request_headers.empty() && clusters[0].response_headers.empty()) {
       kv("cluster", clusters[0].cluster);
       return;
     }
     begin_array("clusters");
     for (const auto& wc : clusters) {
       w_.StartObject();
-      kv("cluster", wc.cluster);
+      if (wc.direct_status != 0) {
+        kv("direct_status", wc.direct_status);
+      } else {
+        kv("cluster", wc.cluster);
+      }
       kv("weight", wc.weight);
+      if (!wc.request_headers.empty()) headers("request_headers", wc.request_headers);
+      if (!wc.response_headers.empty()) headers("response_headers", wc.response_headers);
       w_.EndObject();
     }
     w_.EndArray();

@@ -271,8 +271,9 @@ RetryPolicy retry_policy(const Value& v, const std::string& path) {
   return r;
 }
 
-// "cluster": "name" or "clusters": [{"cluster", "weight"}...] (forward actions, TCP relays).
-std::vector<WeightedCluster> cluster_choice(Object& o) {
+// "cluster": "name" or "clusters": [{"cluster", "weight"}...] (forward actions, TCP relays);
+// a forward action's entries may answer directly or carry header mutations.
+std::vector<WeightedCluster> cluster_choice(Object& o, bool forward) {
   std::vector<WeightedCluster> out;
   std::string_view kind = one_of(o, {"cluster", "clusters"}, true, "cluster, clusters");
   if (kind == "cluster") {
@@ -283,8 +284,19 @@ std::vector<WeightedCluster> cluster_choice(Object& o) {
     o.array("clusters", [&](const Value& e, const std::string& p) {
       Object c(e, p);
       WeightedCluster wc;
-      c.str("cluster", &wc.cluster, true);
+      if (forward && one_of(c, {"cluster", "direct_status"}, true, "cluster, direct_status") ==
+                         "direct_status") {
+        c.uint("direct_status", &wc.direct_status, 100, 599);
+      } else {
+        c.str("cluster", &wc.cluster, true);
+      }
       c.uint("weight", &wc.weight, 0, 1000000);
+      if (forward) {
+        if (const Value* h = c.get("request_headers"))
+          wc.request_headers = header_mutation(*h, c.at("request_headers"));
+        if (const Value* h = c.get("response_headers"))
+          wc.response_headers = header_mutation(*h, c.at("response_headers"));
+      }
       c.finish();
       out.push_back(std::move(wc));
     });
@@ -296,7 +308,7 @@ std::vector<WeightedCluster> cluster_choice(Object& o) {
 ForwardAction forward(const Value& v, const std::string& path) {
   Object o(v, path);
   ForwardAction f;
-  f.clusters = cluster_choice(o);
+  f.clusters = cluster_choice(o, true);
   one_of(o, {"prefix_rewrite", "path_rewrite", "regex_rewrite"}, false, "");
   o.opt_str("prefix_rewrite", &f.prefix_rewrite);
   o.opt_str("path_rewrite", &f.path_rewrite);
@@ -428,7 +440,7 @@ TlsConfig tls(const Value& v, const std::string& path) {
     TcpProxyConfig pt;
     po.strings("server_names", &pt.server_names);
     if (pt.server_names.empty()) fail(po.at("server_names"), "at least one name is required");
-    pt.clusters = cluster_choice(po);
+    pt.clusters = cluster_choice(po, false);
     po.millis("idle_timeout_ms", &pt.idle_timeout);
     po.finish();
     return pt;

@@ -183,19 +183,34 @@ bool conflict(const SocketAddress& a, const SocketAddress& b) {
   return same_family(a.host, b.host) && (is_wildcard_host(a.host) || is_wildcard_host(b.host));
 }
 
-// A cluster choice (forward action or TCP relay) at `p`: known clusters, weights not all 0.
+// A cluster choice (forward action or TCP relay) at `p`: known clusters, weights not all 0;
+// direct answers and header mutations only in a forward action.
 absl::Status validate_cluster_choice(const std::string& p,
                                      const std::vector<WeightedCluster>& choice,
-                                     const absl::flat_hash_set<std::string>& clusters) {
+                                     const absl::flat_hash_set<std::string>& clusters,
+                                     bool forward) {
   if (choice.empty()) return error(p, "one of cluster, clusters is required");
   uint64_t total = 0;
   for (std::size_t i = 0; i < choice.size(); ++i) {
-    std::string cp = choice.size() == 1 && choice[0].weight == 1
-                         ? p + ".cluster"
-                         : cat(p, ".clusters[", i, "].cluster");
-    if (!clusters.contains(choice[i].cluster))
-      return error(cp, cat("unknown cluster ", quote(choice[i].cluster)));
-    total += choice[i].weight;
+    const WeightedCluster& wc = choice[i];
+    std::string ep = cat(p, ".clusters[", i, "]");
+    bool extras =
+        wc.direct_status != 0 || !wc.request_headers.empty() || !wc.response_headers.empty();
+    if (extras && !forward)
+      return error(ep, "direct_status and header mutations are for forward actions only");
+    if (wc.direct_status != 0) {
+      if (wc.direct_status < 100 || wc.direct_status > 599)
+        return error(ep + ".direct_status", "must be 100..599");
+      if (!wc.cluster.empty()) return error(ep, "only one of cluster and direct_status may be set");
+    } else {
+      std::string cp =
+          choice.size() == 1 && wc.weight == 1 && !extras ? p + ".cluster" : ep + ".cluster";
+      if (!clusters.contains(wc.cluster))
+        return error(cp, cat("unknown cluster ", quote(wc.cluster)));
+    }
+    if (auto s = check_headers(ep + ".request_headers", wc.request_headers); !s.ok()) return s;
+    if (auto s = check_headers(ep + ".response_headers", wc.response_headers); !s.ok()) return s;
+    total += wc.weight;
   }
   if (total == 0) return error(p + ".clusters", "weights sum to zero");
   return absl::OkStatus();
@@ -231,7 +246,8 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
   switch (r.action) {
     case ActionType::kForward: {
       const ForwardAction& f = r.forward;
-      if (auto s = validate_cluster_choice(p + ".forward", f.clusters, clusters); !s.ok()) return s;
+      if (auto s = validate_cluster_choice(p + ".forward", f.clusters, clusters, true); !s.ok())
+        return s;
       if (f.prefix_rewrite) {
         if (pm.type == PathMatchType::kRegex)
           return error(p + ".forward.prefix_rewrite", "not allowed with a regex path match");
@@ -300,7 +316,7 @@ absl::Status validate_relay(const std::string& p, const TcpProxyConfig& pt,
     if (!names.insert(internal::normalize_domain(sn)).second)
       return error(sp, cat("server name ", quote(sn), " is used twice (by ", users, ")"));
   }
-  return validate_cluster_choice(p, pt.clusters, cluster_names);
+  return validate_cluster_choice(p, pt.clusters, cluster_names, false);
 }
 
 }  // namespace

@@ -109,18 +109,22 @@ bool before(const SortKey& a, const SortKey& b) {
 }
 
 // Resolves a cluster choice to cluster indexes with running weight sums (weight 0 dropped:
-// such a cluster is never picked).
+// such a cluster is never picked); direct answers keep their status instead.
 void compile_clusters(const std::vector<WeightedCluster>& choice,
                       std::vector<std::string>& cluster_names,
                       absl::flat_hash_map<std::string, uint32_t>& cluster_ids,
                       std::vector<RouteClusterRef>* out, uint64_t* total_weight) {
   for (const WeightedCluster& wc : choice) {
     if (wc.weight == 0) continue;
+    *total_weight += wc.weight;
+    if (wc.direct_status != 0) {
+      out->push_back(RouteClusterRef{UINT32_MAX, wc.weight, *total_weight, wc.direct_status, &wc});
+      continue;
+    }
     auto [it, inserted] =
         cluster_ids.emplace(wc.cluster, static_cast<uint32_t>(cluster_names.size()));
     if (inserted) cluster_names.push_back(wc.cluster);
-    *total_weight += wc.weight;
-    out->push_back(RouteClusterRef{it->second, wc.weight, *total_weight});
+    out->push_back(RouteClusterRef{it->second, wc.weight, *total_weight, 0, &wc});
   }
 }
 
@@ -175,9 +179,13 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
     out->query_params.push_back(std::move(c));
   }
   out->action = rc.action;
-  if (rc.action == ActionType::kForward)
+  if (rc.action == ActionType::kForward) {
     compile_clusters(rc.forward.clusters, cluster_names, cluster_ids, &out->clusters,
                      &out->total_weight);
+    for (const RouteClusterRef& ref : out->clusters)
+      out->entry_headers |=
+          !ref.config->request_headers.empty() || !ref.config->response_headers.empty();
+  }
   return absl::OkStatus();
 }
 
@@ -434,22 +442,32 @@ bool Route::path_matches(std::string_view p) const {
 }
 
 namespace {
-uint32_t pick_weighted(const std::vector<RouteClusterRef>& clusters, uint64_t total_weight,
-                       uint64_t random) {
-  if (clusters.size() == 1) return clusters[0].cluster;
+const RouteClusterRef& pick_weighted(const std::vector<RouteClusterRef>& clusters,
+                                     uint64_t total_weight, uint64_t random) {
+  if (clusters.size() == 1) return clusters[0];
   uint64_t r = static_cast<uint64_t>((static_cast<unsigned __int128>(random) * total_weight) >> 64);
   for (const RouteClusterRef& c : clusters)
-    if (r < c.cumulative) return c.cluster;
-  return clusters.back().cluster;
+    if (r < c.cumulative) return c;
+  return clusters.back();
 }
 }  // namespace
 
 uint32_t Route::pick_cluster(uint64_t random) const {
+  return pick_weighted(clusters, total_weight, random).cluster;
+}
+
+const RouteClusterRef& Route::pick(uint64_t random) const {
   return pick_weighted(clusters, total_weight, random);
 }
 
+const RouteClusterRef* Route::entry_for(const RouteTable& table, const Cluster* cluster) const {
+  for (const RouteClusterRef& ref : clusters)
+    if (ref.direct_status == 0 && &table.cluster(ref.cluster) == cluster) return &ref;
+  return nullptr;
+}
+
 uint32_t ListenerTcpProxy::pick_cluster(uint64_t random) const {
-  return pick_weighted(clusters, total_weight, random);
+  return pick_weighted(clusters, total_weight, random).cluster;
 }
 
 namespace {

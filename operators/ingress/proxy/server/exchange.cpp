@@ -57,6 +57,17 @@ bool mutation_drops(std::string_view name, const HeaderMutation& m) {
   return name_in(name, m.remove) || name_in(name, m.set);
 }
 
+// The header mutation of the weighted entry a request was sent to (Gateway API backendRef
+// filters); empty for most routes, which have none.
+const HeaderMutation& entry_mutation(const Route& route, const RouteTable& table,
+                                     const Cluster* cluster, bool request) {
+  static const HeaderMutation kNone;
+  if (!route.entry_headers) return kNone;
+  const RouteClusterRef* e = route.entry_for(table, cluster);
+  if (e == nullptr) return kNone;
+  return request ? e->config->request_headers : e->config->response_headers;
+}
+
 // Writes the 36 characters of a request id (UUID version 4 text form) at u.
 void format_request_id(char* u, uint64_t a, uint64_t b) {
   static const char kHex[] = "0123456789abcdef";
@@ -172,9 +183,11 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
       break;
   }
   if (route_->clusters.empty()) return local_reply(503, "no cluster\n");
-  uint32_t ci = route_->clusters.size() == 1 ? route_->clusters[0].cluster
-                                             : route_->pick_cluster(worker_.random());
-  cs_ = ws->clusters[ci].get();
+  const RouteClusterRef& entry =
+      route_->clusters.size() == 1 ? route_->clusters[0] : route_->pick(worker_.random());
+  // The share of the route's weight that is answered here (Gateway API: invalid backendRefs).
+  if (entry.direct_status != 0) return local_reply(static_cast<int>(entry.direct_status), "");
+  cs_ = ws->clusters[entry.cluster].get();
   const ForwardAction& fw = route_->config->forward;
   if (!fw.websocket) req_.upgrade_websocket = false;
   attempts_left_ = 1 + std::min<uint32_t>(fw.retry.num_retries, 3);
@@ -327,9 +340,11 @@ void Exchange::on_upstream_connected(UpConn* c) {
 
 void Exchange::send_request_head() {
   const h1::RequestHead& h = *req_.head;
+  const HeaderMutation& bm =
+      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/true);
   const HeaderMutation& rm = route_->config->request_headers;
   const HeaderMutation& vm = vhost_->config->request_headers;
-  bool mutate = !rm.empty() || !vm.empty();
+  bool mutate = !bm.empty() || !rm.empty() || !vm.empty();
   const ForwardAction& fw = route_->config->forward;
   std::string& o = head_buf_;
   o.clear();
@@ -358,7 +373,9 @@ void Exchange::send_request_head() {
     if (f.kind == h1::HeaderKind::kExpect) continue;  // the proxy answers 100-continue itself
     if (host_rewrite && f.kind == h1::HeaderKind::kHost) continue;
     if (h.conn_other && h1::named_by_connection(h, f.name)) continue;
-    if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
+    if (mutate &&
+        (mutation_drops(f.name, bm) || mutation_drops(f.name, rm) || mutation_drops(f.name, vm)))
+      continue;
     if (f.kind == h1::HeaderKind::kXRequestId && static_cast<int>(i) != h.request_id_index)
       continue;
     w.field(f.name, f.value);
@@ -403,6 +420,7 @@ void Exchange::send_request_head() {
   }
   w.done();
   if (mutate) {
+    append_mutation(o, bm);
     append_mutation(o, rm);
     append_mutation(o, vm);
   }
@@ -557,9 +575,11 @@ void Exchange::handle_response_head() {
   }
   reuse_ = rhead_.keep_alive() && rframing_ != Framing::kClose;
   // Response fields: everything but hop-by-hop headers, then ours.
+  const HeaderMutation& bm =
+      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/false);
   const HeaderMutation& rm = route_->config->response_headers;
   const HeaderMutation& vm = vhost_->config->response_headers;
-  bool mutate = !rm.empty() || !vm.empty();
+  bool mutate = !bm.empty() || !rm.empty() || !vm.empty();
   std::string& o = head_buf_;
   o.clear();
   size_t bound = kAddedFieldsBound;
@@ -578,7 +598,9 @@ void Exchange::handle_response_head() {
       if (server_policy == ServerHeader::kOverwrite) continue;
       has_server = true;
     }
-    if (mutate && (mutation_drops(f.name, rm) || mutation_drops(f.name, vm))) continue;
+    if (mutate &&
+        (mutation_drops(f.name, bm) || mutation_drops(f.name, rm) || mutation_drops(f.name, vm)))
+      continue;
     w.field(f.name, f.value);
   }
   if (server_policy == ServerHeader::kOverwrite ||
@@ -593,6 +615,7 @@ void Exchange::handle_response_head() {
     cs_->cluster->append_set_cookie(
         set_cookie_, route_->path_type == PathMatchType::kRegex ? "" : route_->path, o);
   if (mutate) {
+    append_mutation(o, bm);
     append_mutation(o, rm);
     append_mutation(o, vm);
   }

@@ -1,8 +1,11 @@
 // The route features Gateway API's extended HTTPRoute support needs from the proxy core:
-// method and query parameter matches (and their precedence), full-path and host rewrites;
-// parsed, validated, rendered back to JSON and matched by the RouteTable.
+// method and query parameter matches (and their precedence), full-path and host rewrites,
+// weighted entries answering directly or carrying header mutations; parsed, validated, rendered
+// back to JSON and matched by the RouteTable.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -203,6 +206,78 @@ TEST(RouteFeaturesConfig, BadValuesNameTheirField) {
     EXPECT_FALSE(s.ok()) << tc.routes;
     EXPECT_NE(std::string(s.message()).find(tc.error), std::string::npos)
         << tc.routes << " -> " << s.message();
+  }
+}
+
+TEST(RouteFeaturesWeighted, DirectShareAndPerEntryHeaders) {
+  auto t = compile_or_die(R"({"version":"kop.proxy/v1","clusters":[{"name":"a"},{"name":"b"}],
+    "virtual_hosts":[{"name":"v","domains":["*"],"routes":[{"forward":{"clusters":[
+      {"cluster":"a","weight":2,"request_headers":{"set":[{"name":"x-backend","value":"a"}]},
+       "response_headers":{"add":[{"name":"x-from","value":"a"}]}},
+      {"cluster":"b","weight":1},
+      {"direct_status":500,"weight":1},
+      {"direct_status":503,"weight":0}]}}]}]})");
+  ASSERT_NE(t, nullptr);
+  const Route& r = t->virtual_hosts()[0].routes[0];
+  EXPECT_TRUE(r.entry_headers);
+  ASSERT_EQ(r.clusters.size(), 3u);  // the weight-0 entry is never picked
+  std::map<std::string, int> counts;
+  std::mt19937_64 rng(11);
+  const int n = 40000;
+  for (int i = 0; i < n; ++i) {
+    const RouteClusterRef& e = r.pick(rng());
+    ++counts[e.direct_status != 0 ? std::to_string(e.direct_status) : t->cluster(e.cluster).name];
+  }
+  EXPECT_NEAR(counts["a"], 0.5 * n, 0.02 * n);
+  EXPECT_NEAR(counts["b"], 0.25 * n, 0.02 * n);
+  EXPECT_NEAR(counts["500"], 0.25 * n, 0.02 * n);
+  EXPECT_EQ(counts.count("503"), 0u);
+  const RouteClusterRef* a = r.entry_for(*t, &t->cluster(*t->cluster_index("a")));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->config->request_headers.set.at(0).value, "a");
+  EXPECT_EQ(a->config->response_headers.add.at(0).name, "x-from");
+  const RouteClusterRef* b = r.entry_for(*t, &t->cluster(*t->cluster_index("b")));
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->config->request_headers.empty());
+  // Routes without per-entry headers do not look entries up.
+  auto plain = compile_or_die(config_with_routes(R"({"forward":{"cluster":"c"}})"));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_FALSE(plain->virtual_hosts()[0].routes[0].entry_headers);
+}
+
+TEST(RouteFeaturesWeighted, RoundTripAndBadValues) {
+  auto c = parse_config(config_with_routes(R"({"forward":{"clusters":[
+      {"cluster":"c","request_headers":{"remove":["x-a"]}},{"direct_status":500,"weight":3}]}})"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(validate(*c).ok()) << validate(*c);
+  auto again = parse_config(to_json(*c));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  struct Case {
+    std::string config;
+    std::string error;
+  };
+  const Case cases[] = {
+      {config_with_routes(R"({"forward":{"clusters":[{"cluster":"c","direct_status":500}]}})"),
+       "only one of cluster and direct_status may be set"},
+      {config_with_routes(R"({"forward":{"clusters":[{"direct_status":99}]}})"),
+       "virtual_hosts[0].routes[0].forward.clusters[0].direct_status: value 99 out of range"},
+      {config_with_routes(R"({"forward":{"clusters":[{"cluster":"c","request_headers":
+         {"set":[{"name":"bad name","value":"1"}]}}]}})"),
+       "virtual_hosts[0].routes[0].forward.clusters[0].request_headers.set[0].name: invalid "
+       "header name"},
+      // TCP relays take clusters only.
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c"}],"listeners":[{"name":"l",
+         "address":"127.0.0.1:0","tls":{"passthrough":[{"server_names":["a.example.com"],
+         "clusters":[{"direct_status":500}]}]}}]})",
+       "listeners[0].tls.passthrough[0].clusters[0].cluster: required field missing"},
+  };
+  for (const Case& tc : cases) {
+    auto parsed = parse_config(tc.config);
+    absl::Status s = parsed.ok() ? validate(*parsed) : parsed.status();
+    EXPECT_FALSE(s.ok()) << tc.config;
+    EXPECT_NE(std::string(s.message()).find(tc.error), std::string::npos)
+        << tc.config << " -> " << s.message();
   }
 }
 

@@ -64,9 +64,31 @@ struct CertificateConfig {
   bool operator==(const CertificateConfig&) const = default;
 };
 
+struct HeaderValue {
+  std::string name;
+  std::string value;
+  bool operator==(const HeaderValue&) const = default;
+};
+
+struct HeaderMutation {
+  std::vector<HeaderValue> add;     // appended (an existing header of that name is kept)
+  std::vector<HeaderValue> set;     // replaces every header of that name
+  std::vector<std::string> remove;  // removed (applied before add/set)
+  bool empty() const { return add.empty() && set.empty() && remove.empty(); }
+  bool operator==(const HeaderMutation&) const = default;
+};
+
 struct WeightedCluster {
-  std::string cluster;
+  std::string cluster;  // required unless direct_status is set
   uint32_t weight = 1;  // default 1
+  // Forward actions only (TCP relays refuse them):
+  // Instead of forwarding, this share of the requests is answered with this status and no
+  // body (Gateway API: the weight of a rule's invalid backendRefs answers 500). Default 0: off.
+  uint32_t direct_status = 0;
+  // Applied to requests sent to this cluster before the route's own, and to its responses
+  // before the route's (Gateway API backendRef filters). Default empty.
+  HeaderMutation request_headers;
+  HeaderMutation response_headers;
   bool operator==(const WeightedCluster&) const = default;
 };
 
@@ -223,20 +245,6 @@ struct DirectResponseAction {
   std::string body;                         // default empty
   std::string content_type = "text/plain";  // default text/plain (only sent with a body)
   bool operator==(const DirectResponseAction&) const = default;
-};
-
-struct HeaderValue {
-  std::string name;
-  std::string value;
-  bool operator==(const HeaderValue&) const = default;
-};
-
-struct HeaderMutation {
-  std::vector<HeaderValue> add;     // appended (an existing header of that name is kept)
-  std::vector<HeaderValue> set;     // replaces every header of that name
-  std::vector<std::string> remove;  // removed (applied before add/set)
-  bool empty() const { return add.empty() && set.empty() && remove.empty(); }
-  bool operator==(const HeaderMutation&) const = default;
 };
 
 enum class ActionType { kForward, kRedirect, kDirectResponse };

@@ -49,6 +49,7 @@ class RE2;
 namespace kop::proxy {
 
 struct VirtualHost;
+class RouteTable;
 
 struct CompiledHeaderMatch {
   std::string name;  // lowercase
@@ -68,9 +69,12 @@ struct CompiledQueryParamMatch {
 };
 
 struct RouteClusterRef {
-  uint32_t cluster = 0;  // index into RouteTable::clusters()
+  uint32_t cluster = 0;  // index into RouteTable::clusters(); unused with direct_status
   uint32_t weight = 1;
   uint64_t cumulative = 0;  // running sum including this one
+  // Forward actions: answer this status instead of forwarding (0 = forward to `cluster`).
+  uint32_t direct_status = 0;
+  const WeightedCluster* config = nullptr;  // forward actions: the entry (header mutations)
 };
 
 struct Route {
@@ -98,6 +102,13 @@ struct Route {
 
   // Picks a cluster index among `clusters` from a uniformly random number.
   uint32_t pick_cluster(uint64_t random) const;
+  // Picks the weighted entry (a cluster, or a direct answer) from a uniformly random number.
+  const RouteClusterRef& pick(uint64_t random) const;
+  // The weighted entry that forwards to the cluster `cluster` points to (the first such entry),
+  // or null; used to apply that entry's header mutations.
+  const RouteClusterRef* entry_for(const RouteTable& table, const Cluster* cluster) const;
+  // Whether some weighted entry carries header mutations (so entry_for() is worth a call).
+  bool entry_headers = false;
 
   // Appends to `out` the upstream path (with "?query" when non-empty) after prefix_rewrite,
   // path_rewrite or regex_rewrite.
