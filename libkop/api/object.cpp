@@ -278,14 +278,10 @@ absl::StatusOr<Object> Object::parse(std::string_view json) {
   // The DOM of compact JSON takes about twice the text (measured on Pods and Ingresses).
   auto st = std::make_unique<Storage>(json.size() * 9 / 4 + 64);
   Document& doc = st->doc;
-  // Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path reads "0e300" as
-  // -2.2e-75 (its DiyFp normalises a zero significand with clz(0)). The default path is exact for
-  // integers below 2^53 and zeros; a number above 2^64 may read one ulp off.
-  doc.Parse(json.data() ? json.data() : "", json.size());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(
-        fmt::format("invalid JSON at offset {}: {}", doc.GetErrorOffset(),
-                    rapidjson::GetParseError_En(doc.GetParseError())));
+  // Numbers read exactly, so an object written back is the object read (json::parse_into).
+  if (rapidjson::ParseResult parsed = json::parse_into(doc, json); parsed.IsError()) {
+    return absl::InvalidArgumentError(fmt::format("invalid JSON at offset {}: {}", parsed.Offset(),
+                                                  rapidjson::GetParseError_En(parsed.Code())));
   }
   if (!doc.IsObject()) return absl::InvalidArgumentError("JSON root is not an object");
   if (const Value* key = duplicate_key(doc)) {
@@ -809,11 +805,9 @@ absl::Status Object::set_null(std::string_view pointer) {
 
 absl::Status Object::set_json(std::string_view pointer, std::string_view json) {
   rapidjson::Document parsed;
-  parsed.Parse(json.data() ? json.data() : "", json.size());
-  if (parsed.HasParseError()) {
-    return absl::InvalidArgumentError(
-        fmt::format("invalid JSON at offset {}: {}", parsed.GetErrorOffset(),
-                    rapidjson::GetParseError_En(parsed.GetParseError())));
+  if (rapidjson::ParseResult result = json::parse_into(parsed, json); result.IsError()) {
+    return absl::InvalidArgumentError(fmt::format("invalid JSON at offset {}: {}", result.Offset(),
+                                                  rapidjson::GetParseError_En(result.Code())));
   }
   return set(pointer, parsed);
 }

@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "internal/files.h"
 #include "internal/watch_decoder.h"
+#include "kop/api/json.h"
 #include "kop/client/credentials.h"
 #include "kop/client/errors.h"
 #include "kop/client/rate_limiter.h"
@@ -629,8 +630,7 @@ class RestClient::Impl {
 
   absl::StatusOr<ObjectList> decode_list(const std::string& body, const Target& t) {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (api::json::parse_into(doc, body).IsError() || !doc.IsObject())
       return absl::DataLossError("the server answered a list with undecodable JSON");
     ObjectList out;
     auto s = [](const rapidjson::Value& o, const char* k) -> std::string {

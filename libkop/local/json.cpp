@@ -7,15 +7,16 @@
 
 #include <cmath>
 
+#include "kop/api/json.h"
+
 namespace kop::local::json {
 
 std::optional<JsonDoc> parse(std::string_view text, std::string* error) {
   JsonDoc d;
-  d.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
-  if (d.HasParseError()) {
+  if (rapidjson::ParseResult parsed = api::json::parse_into(d, text); parsed.IsError()) {
     if (error) {
-      *error = std::string(rapidjson::GetParseError_En(d.GetParseError())) + " at offset " +
-               std::to_string(d.GetErrorOffset());
+      *error = std::string(rapidjson::GetParseError_En(parsed.Code())) + " at offset " +
+               std::to_string(parsed.Offset());
     }
     return std::nullopt;
   }

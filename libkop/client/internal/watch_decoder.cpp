@@ -8,17 +8,18 @@
 
 #include <string_view>
 
+#include "kop/api/json.h"
 #include "kop/client/errors.h"
 
 namespace kop::client::internal {
 
 absl::StatusOr<WatchEvent> decode_watch_event(const char* data, size_t size) {
   rapidjson::Document doc;
-  doc.Parse(data, size);
-  if (doc.HasParseError())
+  if (rapidjson::ParseResult parsed = api::json::parse_into(doc, std::string_view(data, size));
+      parsed.IsError())
     return absl::DataLossError(fmt::format("watch: undecodable event (offset {}: {})",
-                                           doc.GetErrorOffset(),
-                                           rapidjson::GetParseError_En(doc.GetParseError())));
+                                           parsed.Offset(),
+                                           rapidjson::GetParseError_En(parsed.Code())));
   if (!doc.IsObject()) return absl::DataLossError("watch: event is not a JSON object");
   auto type_it = doc.FindMember("type");
   auto obj_it = doc.FindMember("object");

@@ -102,6 +102,16 @@ Value& ensure_object(Value& obj, std::string_view key, Allocator& alloc);
 // Removes member `key`; true when it was there.
 bool remove_member(Value& obj, std::string_view key);
 
+// Parses `text` into `doc` (using doc's allocator), like doc.Parse() but with every number read
+// exactly: integers keep RapidJSON's types (Int, Uint, Int64, Uint64; beyond 64 bits a double),
+// and every other number is the correctly rounded double (std::from_chars), so a value written
+// by to_json() reads back bit for bit. RapidJSON 1.1's own paths are not exact: the default one
+// may be one ulp off above 2^64, and kParseFullPrecisionFlag reads "0e300" as -2.2e-75.
+// A number beyond the double range is an error (kParseErrorNumberTooBig), as in Go's
+// encoding/json; one below it reads as a zero of its sign, as strconv.ParseFloat does.
+// On error `doc` is left as it was.
+rapidjson::ParseResult parse_into(rapidjson::Document& doc, std::string_view text);
+
 // Compact JSON text of any value. `size_hint` (bytes) pre-sizes the output.
 std::string to_json(const Value& v, size_t size_hint = 0);
 // Indented (2 spaces) JSON text of any value.
