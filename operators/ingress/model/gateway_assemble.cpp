@@ -207,7 +207,12 @@ std::string describe(const Result& r) {
           if (rd.prefix_rewrite) os << " prefix=" << *rd.prefix_rewrite;
         } else {
           os << " ->";
-          for (const WeightedCluster& c : rt.clusters) os << " " << c.cluster << "*" << c.weight;
+          for (const WeightedCluster& c : rt.clusters) {
+            os << " " << c.cluster << "*" << c.weight;
+            for (const Header& h : c.request_headers.set) os << "(req-set " << h.name << ")";
+            for (const Header& h : c.response_headers.set) os << "(resp-set " << h.name << ")";
+          }
+          if (rt.invalid_weight > 0) os << " 500*" << rt.invalid_weight;
         }
         if (rt.prefix_rewrite) os << " rewrite=" << *rt.prefix_rewrite;
         if (rt.path_rewrite) os << " path=" << *rt.path_rewrite;

@@ -246,11 +246,37 @@ std::string apply_match(const rapidjson::Value* m, const std::string& field, Rou
   return "";
 }
 
+// A backendRef's filters: header changes for the requests sent to it and for its responses.
+std::string backend_filters(const rapidjson::Value* ref, const std::string& field,
+                            WeightedCluster& entry) {
+  size_t i = 0;
+  for (const rapidjson::Value* f : items_of(ref, "filters")) {
+    std::string ff = cat(field, ".filters[", i++, "]");
+    std::string_view type = str_of(f, "type");
+    std::string err;
+    if (type == "RequestHeaderModifier") {
+      err = header_policy(member(f, "requestHeaderModifier"), ff + ".requestHeaderModifier",
+                          entry.request_headers);
+    } else if (type == "ResponseHeaderModifier") {
+      err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
+                          entry.response_headers);
+    } else {
+      err = cat(ff, ".type: ", type, " is not supported on a backendRef");
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+// The rule's backends by weight; the weight of those that cannot be used adds to
+// `invalid_weight` (that share is answered 500).
 void backends(Translation& t, const api::Object& route, const ObjectRef& src,
               const rapidjson::Value* rule, const std::string& field, Rule& out,
-              std::vector<WeightedCluster>& clusters) {
+              std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight) {
   size_t i = 0;
+  bool invalid = false;
   auto problem = [&](std::string reason, std::string message) {
+    invalid = true;
     t.builder.event(src, reason, cat(field, ".backendRefs[", i, "]"), message);
     if (out.refs_reason.empty()) {
       out.refs_reason = std::move(reason);
@@ -263,10 +289,13 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
     std::string ns(member(ref, "namespace") ? str_of(ref, "namespace") : route.ns());
     std::string name(str_of(ref, "name"));
     int64_t weight = int_of(ref, "weight").value_or(1);
+    WeightedCluster entry;
+    std::string filters = backend_filters(ref, cat(field, ".backendRefs[", i, "]"), entry);
+    invalid = false;
     if (weight < 0 || weight > 1000000) {
       out.unsupported = cat(field, ".backendRefs[", i, "].weight: must be 0-1000000");
-    } else if (!items_of(ref, "filters").empty()) {
-      out.unsupported = cat(field, ".backendRefs[", i, "].filters: not supported yet");
+    } else if (!filters.empty()) {
+      out.unsupported = filters;
     } else if (!group.empty() || kind != "Service") {
       problem("InvalidKind",
               cat(group.empty() ? "core" : group, "/", kind, " is not a supported backend kind"));
@@ -283,15 +312,26 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
       spec.port_number = int_of(ref, "port");
       auto cluster = t.builder.resolve_backend(src, cat(field, ".backendRefs[", i, "]"), spec);
       if (!cluster) {
+        invalid = true;
         if (out.refs_reason.empty()) {
           out.refs_reason = "BackendNotFound";
           out.refs_message = cat(field, ".backendRefs[", i, "]: Service \"", ns, "/", name,
                                  "\" or its port ", *spec.port_number, " not found");
         }
       } else if (weight > 0) {
-        clusters.push_back(WeightedCluster{*cluster, uint32_t(weight)});
+        entry.cluster = *cluster;
+        entry.weight = uint32_t(weight);
+        // The proxy applies the filters of a cluster's first entry to all of its entries.
+        for (const WeightedCluster& c : clusters)
+          if (c.cluster == entry.cluster && (c.request_headers != entry.request_headers ||
+                                             c.response_headers != entry.response_headers))
+            out.unsupported = cat(field, ".backendRefs[", i,
+                                  "].filters: another backendRef to this Service port has "
+                                  "different filters");
+        clusters.push_back(std::move(entry));
       }
     }
+    if (invalid && weight > 0 && weight <= 1000000) invalid_weight += uint32_t(weight);
     ++i;
   }
 }
@@ -325,11 +365,13 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
       (base.per_try_timeout->count() == 0 || *base.per_try_timeout > *base.timeout))
     out.unsupported = field + ".timeouts.backendRequest: must not exceed timeouts.request";
   std::vector<WeightedCluster> clusters;
-  backends(t, route, src, rule, field, out, clusters);
+  uint32_t invalid_weight = 0;
+  backends(t, route, src, rule, field, out, clusters, invalid_weight);
   if (clusters.empty()) {
     base.action = RouteAction::kNoBackend;
   } else {
     base.clusters = std::move(clusters);
+    base.invalid_weight = invalid_weight;
   }
   std::vector<const rapidjson::Value*> matches = items_of(rule, "matches");
   rapidjson::Value empty(rapidjson::kObjectType);

@@ -107,8 +107,18 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     return rc;
   }
   rc.action = proxy::ActionType::kForward;
-  for (const auto& c : r.clusters)
-    rc.forward.clusters.push_back(proxy::WeightedCluster{c.cluster, c.weight});
+  for (const auto& c : r.clusters) {
+    proxy::WeightedCluster wc{c.cluster, c.weight};
+    wc.request_headers = mutation(c.request_headers);
+    wc.response_headers = mutation(c.response_headers);
+    rc.forward.clusters.push_back(std::move(wc));
+  }
+  if (r.invalid_weight > 0) {
+    proxy::WeightedCluster invalid;
+    invalid.direct_status = 500;
+    invalid.weight = r.invalid_weight;
+    rc.forward.clusters.push_back(std::move(invalid));
+  }
   rc.forward.prefix_rewrite = r.prefix_rewrite;
   rc.forward.path_rewrite = r.path_rewrite;
   rc.forward.host_rewrite = r.host_rewrite;

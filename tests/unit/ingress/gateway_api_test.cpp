@@ -776,6 +776,72 @@ TEST(HTTPRoute, UrlRewriteHostAndFullPath) {
       << describe(r);
 }
 
+// backendRef filters become the proxy's per-entry header changes; the weight of invalid
+// backendRefs becomes a directly answered 500 share next to the valid ones.
+TEST(HTTPRoute, BackendFiltersAndTheShareOfInvalidBackends) {
+  Result r = run(
+      std::string(kClass) + gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+      service_yaml("infra", "v1", 1, 1) + service_yaml("infra", "v2", 1, 2) +
+      service_yaml("apps", "app", 1, 3) +
+      route("infra", "split",
+            "  parentRefs: [{name: gw}]\n"
+            "  rules:\n"
+            "  - matches: [{path: {value: /split}}]\n"
+            "    backendRefs:\n"
+            "    - name: v1\n"
+            "      port: 80\n"
+            "      filters:\n"
+            "      - type: RequestHeaderModifier\n"
+            "        requestHeaderModifier: {set: [{name: X-Backend, value: v1}]}\n"
+            "      - type: ResponseHeaderModifier\n"
+            "        responseHeaderModifier: {add: [{name: X-Served-By, value: v1}]}\n"
+            "    - {name: v2, port: 80}\n"
+            "    - {name: missing, port: 80, weight: 2}\n"
+            "    - {name: app, namespace: apps, port: 80, weight: 0}\n"
+            "  - matches: [{path: {value: /rewrite}}]\n"
+            "    backendRefs:\n"
+            "    - name: v1\n"
+            "      port: 80\n"
+            "      filters: [{type: URLRewrite, urlRewrite: {hostname: a.example.com}}]\n"
+            "  - matches: [{path: {value: /twice}}]\n"
+            "    backendRefs:\n"
+            "    - {name: v1, port: 80}\n"
+            "    - name: v1\n"
+            "      port: 80\n"
+            "      filters: [{type: RequestHeaderModifier, requestHeaderModifier: {remove: "
+            "[x]}}]\n"));
+  EXPECT_EQ(cond(parent(r, "split").conditions, "Accepted"), "True Accepted") << describe(r);
+  EXPECT_EQ(cond(parent(r, "split").conditions, "ResolvedRefs"), "False BackendNotFound");
+  EXPECT_NE(describe(r).find("prefix /split -> infra/v1/80*1(req-set x-backend) infra/v2/80*1 "
+                             "500*2"),
+            std::string::npos)
+      << describe(r);
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
+  const proxy::VirtualHost* vh = c.table->find_virtual_host("http", "x");
+  ASSERT_NE(vh, nullptr);
+  proxy::RequestView req;
+  req.method = "GET";
+  req.path = "/split";
+  const proxy::Route* split = c.table->match(*vh, req);
+  ASSERT_NE(split, nullptr);
+  const auto& entries = split->config->forward.clusters;
+  ASSERT_EQ(entries.size(), 3u) << proxy::to_json(c.config);
+  EXPECT_EQ(entries[0].request_headers.set.at(0).name, "x-backend");
+  EXPECT_EQ(entries[0].response_headers.add.at(0).value, "v1");
+  EXPECT_TRUE(entries[1].request_headers.empty());
+  EXPECT_EQ(entries[2].direct_status, 500u);
+  EXPECT_EQ(entries[2].weight, 2u);  // the weight-0 foreign ref adds nothing
+  for (std::string_view path : {"/rewrite", "/twice"})
+    EXPECT_EQ(served(c, "GET", path), "404") << path;
+  std::set<std::string> fields;
+  for (const Event& e : r.events)
+    if (e.reason == "UnsupportedValue") fields.insert(e.field);
+  EXPECT_EQ(fields, (std::set<std::string>{"spec.rules[1].backendRefs[0].filters[0].type",
+                                           "spec.rules[2].backendRefs[1].filters"}))
+      << describe(r);
+}
+
 TEST(Translate, SameResultInAnyOrder) {
   std::string objs =
       std::string(kClass) +

@@ -150,12 +150,6 @@ struct Cluster {
   bool operator==(const Cluster&) const = default;
 };
 
-struct WeightedCluster {
-  std::string cluster;
-  uint32_t weight = 1;
-  bool operator==(const WeightedCluster&) const = default;
-};
-
 struct Header {
   std::string name;
   std::string value;
@@ -167,6 +161,16 @@ struct HeaderPolicy {
   std::vector<Header> add;  // appended, existing values of that name kept (Gateway API `add`)
   std::vector<std::string> remove;
   bool operator==(const HeaderPolicy&) const = default;
+};
+
+struct WeightedCluster {
+  std::string cluster;
+  uint32_t weight = 1;
+  // Gateway API backendRef filters: applied to the requests this cluster gets and to its
+  // responses, before the route's own. Default empty.
+  HeaderPolicy request_headers;
+  HeaderPolicy response_headers;
+  bool operator==(const WeightedCluster&) const = default;
 };
 
 enum class RouteAction {
@@ -194,6 +198,9 @@ struct Route {
   std::vector<QueryCondition> query_params;  // all must hold; sorted
   RouteAction action = RouteAction::kForward;
   std::vector<WeightedCluster> clusters;
+  // kForward: the weight of backends that cannot be resolved (Gateway API invalid backendRefs);
+  // that share of the requests is answered 500. Default 0.
+  uint32_t invalid_weight = 0;
   std::optional<Redirect> redirect;  // with RouteAction::kRedirect
   std::optional<std::string> prefix_rewrite;
   std::optional<std::string> path_rewrite;           // replaces the whole path (query kept)
