@@ -31,12 +31,12 @@ inline constexpr std::string_view kConditionUnknown = "Unknown";
 inline constexpr std::string_view kDefaultConditionsPointer = "/status/conditions";
 
 struct Condition {
-  std::string type;
-  std::string status;  // "True", "False" or "Unknown"
+  std::string type{};
+  std::string status{};  // "True", "False" or "Unknown"
   int64_t observed_generation = 0;
-  std::string last_transition_time;  // RFC 3339; set_condition() fills it when empty
-  std::string reason;                // CamelCase, machine-readable
-  std::string message;               // for humans
+  std::string last_transition_time{};  // RFC 3339; set_condition() fills it when empty
+  std::string reason{};                // CamelCase, machine-readable
+  std::string message{};               // for humans
 
   bool is_true() const { return status == kConditionTrue; }
   bool is_false() const { return status == kConditionFalse; }

@@ -101,9 +101,9 @@ class ServiceView {
 // EndpointSlice
 
 struct EndpointConditions {
-  std::optional<bool> ready;
-  std::optional<bool> serving;
-  std::optional<bool> terminating;
+  std::optional<bool> ready{};
+  std::optional<bool> serving{};
+  std::optional<bool> terminating{};
 };
 
 struct Endpoint {

@@ -60,19 +60,19 @@ namespace kop::cache {
 struct ByObject {
   // Namespaces to watch. Defaults to CacheOptions::default_namespaces. Ignored for
   // cluster-scoped kinds.
-  std::optional<std::vector<std::string>> namespaces;
-  std::string label_selector;  // Defaults to "" (everything).
-  std::string field_selector;  // Defaults to "" (everything).
-  TransformFunc transform;     // Defaults to none (after managedFields stripping).
+  std::optional<std::vector<std::string>> namespaces{};
+  std::string label_selector{};  // Defaults to "" (everything).
+  std::string field_selector{};  // Defaults to "" (everything).
+  TransformFunc transform{};     // Defaults to none (after managedFields stripping).
   // Defaults to CacheOptions::keep_managed_fields.
-  std::optional<bool> keep_managed_fields;
+  std::optional<bool> keep_managed_fields{};
   // The plural resource (e.g. "ingresses"). Defaults to "" = the client maps the kind to its
   // resource (RESTMapper).
-  std::string resource;
+  std::string resource{};
   // Whether the kind is namespaced. Defaults to the built-in answer, else true.
-  std::optional<bool> namespaced;
+  std::optional<bool> namespaced{};
   // Extra indexes for this kind. Defaults to none (the namespace index is always there).
-  Indexers indexers;
+  Indexers indexers{};
   // The kind may not be served (its CRD not installed, or installed and deleted later): watched
   // only while it is (see the top of this file). Defaults to false: a kind that is not served
   // is an error (its informer retries and reports "could not find the requested resource").
@@ -86,7 +86,7 @@ struct ByObject {
 
 struct CacheOptions {
   // Namespaces watched for namespaced kinds. Defaults to empty = all namespaces.
-  std::vector<std::string> default_namespaces;
+  std::vector<std::string> default_namespaces{};
   // Keep metadata.managedFields. Defaults to false (stripped, as controller-runtime).
   bool keep_managed_fields = false;
   // Re-delivers every object to handlers as update(obj, obj) this often. Defaults to 10 h
@@ -98,27 +98,27 @@ struct CacheOptions {
   // How long such a read waits for the new informer's sync. Defaults to 30 s.
   absl::Duration read_sync_timeout = absl::Seconds(30);
   // Per-kind settings. Defaults to none.
-  std::map<api::GroupVersionKind, ByObject> by_object;
+  std::map<api::GroupVersionKind, ByObject> by_object{};
   // How optional kinds are looked for (polling intervals of the fallback). Defaults as
   // KindPresenceOptions; its `reflector` is ignored (`reflector` below is used).
-  KindPresenceOptions presence;
+  KindPresenceOptions presence{};
   // How long handlers get to process the deletions of a kind that went before its informer
   // stops. Defaults to 10 s.
   absl::Duration retire_drain = absl::Seconds(10);
   // List/watch tuning shared by all informers (page size, watch timeout, backoff, clock);
   // its ref, selectors and transform are ignored.
-  ReflectorOptions reflector;
+  ReflectorOptions reflector{};
 };
 
 // get()/list() filters.
 struct CacheListOptions {
-  std::string namespace_;  // Defaults to "" = all namespaces the informer watches.
+  std::string namespace_{};  // Defaults to "" = all namespaces the informer watches.
   // Equality label match: every key must be present with the value. Defaults to none.
-  std::map<std::string, std::string, std::less<>> match_labels;
+  std::map<std::string, std::string, std::less<>> match_labels{};
   // A full label selector ("app in (a,b),!canary"), applied with match_labels. Defaults to none.
-  std::optional<api::LabelSelector> label_selector;
+  std::optional<api::LabelSelector> label_selector{};
   // An index lookup (index name, value), e.g. a field index. Defaults to none.
-  std::optional<std::pair<std::string, std::string>> index;
+  std::optional<std::pair<std::string, std::string>> index{};
 };
 
 // One informer's state, for /readyz and logs.

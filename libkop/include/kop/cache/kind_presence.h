@@ -49,7 +49,7 @@ struct KindPresenceOptions {
   absl::Duration poll_max = absl::Seconds(30);
   // Backoff, clock and metrics registry of the CRD informer and of the retries of the first CRD
   // list (when it fails with neither 403 nor 404). Defaults to ReflectorOptions' defaults.
-  ReflectorOptions reflector;
+  ReflectorOptions reflector{};
 };
 
 class KindPresence {

@@ -68,22 +68,22 @@ class ReflectorStore {
 
 struct ReflectorOptions {
   // The collection: group/version/resource (or kind), namespace ("" = all namespaces).
-  client::ResourceRef ref;
+  client::ResourceRef ref{};
   // For messages: defaults to ref's "group/version, Kind=K" or "group/version, Resource=r".
-  std::string description;
-  std::string label_selector;  // Defaults to "" (everything).
-  std::string field_selector;  // Defaults to "" (everything).
-  int64_t page_size = 500;     // List page size (limit). Defaults to 500 (client-go's pager).
+  std::string description{};
+  std::string label_selector{};  // Defaults to "" (everything).
+  std::string field_selector{};  // Defaults to "" (everything).
+  int64_t page_size = 500;       // List page size (limit). Defaults to 500 (client-go's pager).
   // The watch's timeoutSeconds is drawn uniformly from [min, 2*min) so watches of many
   // informers do not all restart together. Defaults to 5 min (client-go's minWatchTimeout).
   absl::Duration min_watch_timeout = absl::Minutes(5);
   // Extra silence tolerated past timeoutSeconds before the watch is cancelled client-side.
   // Defaults to 30 s.
   absl::Duration watch_silence_grace = absl::Seconds(30);
-  BackoffOptions backoff;  // Defaults to client-go's (see backoff.h).
-  Clock* clock = nullptr;  // For backoff sleeps. Defaults to RealClock::instance().
+  BackoffOptions backoff{};  // Defaults to client-go's (see backoff.h).
+  Clock* clock = nullptr;    // For backoff sleeps. Defaults to RealClock::instance().
   // Applied to every object before it reaches the store. Defaults to strip_managed_fields.
-  TransformFunc transform;
+  TransformFunc transform{};
   uint64_t seed = 0;  // Randomness for jitter and timeouts; 0 (default) = random.
   // Where the reflector's metrics go (kop_cache_reflector_*; see docs/cache.md). Defaults to
   // metrics::default_registry().

@@ -34,14 +34,14 @@ namespace kop::cache {
 struct InformerOptions {
   // What to list and watch, and how (ref, selectors, page size, timeouts, backoff, clock).
   // reflector.transform is ignored: use `transform` and `keep_managed_fields` below.
-  ReflectorOptions reflector;
+  ReflectorOptions reflector{};
   // Extra indexes; the namespace index is always there. Defaults to none.
-  Indexers indexers;
+  Indexers indexers{};
   // Keep metadata.managedFields in cached objects. Defaults to false (stripped).
   bool keep_managed_fields = false;
   // Applied to every object before it is stored (after managedFields are stripped). Defaults to
   // none.
-  TransformFunc transform;
+  TransformFunc transform{};
   // Resync period of handlers registered without one: every period, each stored object is
   // re-delivered to them as update(obj, obj). Defaults to 0 = never.
   absl::Duration default_resync_period = absl::ZeroDuration();

@@ -51,9 +51,9 @@ std::string object_key(std::string_view ns, std::string_view name);
 
 // What commit_replace() changed, for the informer to turn into events.
 struct ReplaceResult {
-  std::vector<api::ObjectPtr> added;
-  std::vector<std::pair<api::ObjectPtr, api::ObjectPtr>> updated;  // (old, new), RV differs
-  std::vector<api::ObjectPtr> deleted;                             // last known state
+  std::vector<api::ObjectPtr> added{};
+  std::vector<std::pair<api::ObjectPtr, api::ObjectPtr>> updated{};  // (old, new), RV differs
+  std::vector<api::ObjectPtr> deleted{};                             // last known state
   size_t unchanged = 0;  // same key and resourceVersion as before
 };
 

@@ -90,40 +90,40 @@ enum class ResourceVersionMatch {
 
 struct GetOptions {
   // resourceVersion: "" (default) = the latest (quorum read); "0" = any cached version.
-  std::string resource_version;
+  std::string resource_version{};
 };
 
 struct ListOptions {
-  std::string label_selector;    // labelSelector, e.g. "app=web,tier!=db"; default "" = everything
-  std::string field_selector;    // fieldSelector, e.g. "metadata.name=x"; default "" = everything
+  std::string label_selector{};  // labelSelector, e.g. "app=web,tier!=db"; default "" = everything
+  std::string field_selector{};  // fieldSelector, e.g. "metadata.name=x"; default "" = everything
   int64_t limit = 0;             // limit: page size; default 0 = no limit (one page)
-  std::string continue_token;    // continue: from a previous page's ObjectList::continue_token
-  std::string resource_version;  // resourceVersion; default "" = latest
+  std::string continue_token{};  // continue: from a previous page's ObjectList::continue_token
+  std::string resource_version{};  // resourceVersion; default "" = latest
   ResourceVersionMatch resource_version_match = ResourceVersionMatch::kUnset;
-  std::optional<int64_t> timeout_seconds;  // timeoutSeconds; default unset (server default)
+  std::optional<int64_t> timeout_seconds{};  // timeoutSeconds; default unset (server default)
 };
 
 struct WatchOptions {
-  std::string label_selector;  // default "" = everything
-  std::string field_selector;  // default "" = everything
+  std::string label_selector{};  // default "" = everything
+  std::string field_selector{};  // default "" = everything
   // resourceVersion: default "" = the current state as ADDED events, then changes; a list's
   // resourceVersion = only changes after it.
-  std::string resource_version;
+  std::string resource_version{};
   bool allow_watch_bookmarks = false;  // allowWatchBookmarks; default false
   // timeoutSeconds: the server ends the watch after this long; default unset = the server's
   // default (kube-apiserver: a random 30–60 minutes).
-  std::optional<int64_t> timeout_seconds;
+  std::optional<int64_t> timeout_seconds{};
 };
 
 // dryRun=All: validate and answer as if written, store nothing.
 struct CreateOptions {
-  std::string field_manager;  // fieldManager; default "" = not sent (server derives one)
-  bool dry_run = false;       // default false
+  std::string field_manager{};  // fieldManager; default "" = not sent (server derives one)
+  bool dry_run = false;         // default false
 };
 
 struct UpdateOptions {
-  std::string field_manager;  // fieldManager; default "" = not sent
-  bool dry_run = false;       // default false
+  std::string field_manager{};  // fieldManager; default "" = not sent
+  bool dry_run = false;         // default false
 };
 
 // The Content-Type of a patch body.
@@ -137,10 +137,10 @@ enum class PatchType {
 std::string_view content_type(PatchType type);
 
 struct PatchOptions {
-  std::string field_manager;  // fieldManager; default "" (required by the server for kApply)
-  bool dry_run = false;       // default false
+  std::string field_manager{};  // fieldManager; default "" (required by the server for kApply)
+  bool dry_run = false;         // default false
   // force: for kApply only, take ownership of conflicting fields; default unset = not sent.
-  std::optional<bool> force;
+  std::optional<bool> force{};
 };
 
 // DeleteOptions.propagationPolicy.
@@ -155,10 +155,10 @@ struct DeleteOptions {
   PropagationPolicy propagation_policy = PropagationPolicy::kUnset;
   // preconditions: delete only if the stored object still has this uid / resourceVersion
   // (otherwise 409 Conflict). Default unset.
-  std::optional<std::string> precondition_uid;
-  std::optional<std::string> precondition_resource_version;
-  std::optional<int64_t> grace_period_seconds;  // default unset = the resource's default
-  bool dry_run = false;                         // default false
+  std::optional<std::string> precondition_uid{};
+  std::optional<std::string> precondition_resource_version{};
+  std::optional<int64_t> grace_period_seconds{};  // default unset = the resource's default
+  bool dry_run = false;                           // default false
 };
 
 // ---- results ---------------------------------------------------------------------------------

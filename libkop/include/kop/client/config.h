@@ -37,45 +37,45 @@ namespace kop::client {
 
 // An exec credential plugin (users[].user.exec), client.authentication.k8s.io/v1 or v1beta1.
 struct ExecConfig {
-  std::string api_version;  // "client.authentication.k8s.io/v1" or ".../v1beta1"
-  std::string command;      // resolved: absolute when it contained '/'; else looked up in PATH
-  std::vector<std::string> args;
-  std::vector<std::pair<std::string, std::string>> env;  // added to the process environment
+  std::string api_version{};  // "client.authentication.k8s.io/v1" or ".../v1beta1"
+  std::string command{};      // resolved: absolute when it contained '/'; else looked up in PATH
+  std::vector<std::string> args{};
+  std::vector<std::pair<std::string, std::string>> env{};  // added to the process environment
   // interactiveMode: "Never", "IfAvailable" or "Always". kop never offers a terminal: "Always"
   // fails with a clear error, the others run with spec.interactive=false.
   std::string interactive_mode = "IfAvailable";
   bool provide_cluster_info = false;  // provideClusterInfo: spec.cluster is sent when true
-  std::string install_hint;           // installHint: shown when the command is missing
+  std::string install_hint{};         // installHint: shown when the command is missing
 };
 
 struct Config {
   // Cluster.
-  std::string server;   // "https://host:port" (no trailing '/'); required
-  std::string ca_pem;   // certificate-authority(-data), PEM; "" = the system's CAs
-  std::string ca_file;  // where ca_pem came from ("" when inline), for messages
+  std::string server{};   // "https://host:port" (no trailing '/'); required
+  std::string ca_pem{};   // certificate-authority(-data), PEM; "" = the system's CAs
+  std::string ca_file{};  // where ca_pem came from ("" when inline), for messages
   bool insecure_skip_tls_verify = false;  // default false: TLS is verified
-  std::string tls_server_name;  // SNI and the name verified; default "" = the server's host
-  std::string proxy_url;        // read from the kubeconfig and not used (see above)
+  std::string tls_server_name{};  // SNI and the name verified; default "" = the server's host
+  std::string proxy_url{};        // read from the kubeconfig and not used (see above)
 
   // User. At most one of token/token_file/exec gives a bearer token; a client certificate can
   // come with any of them. tokenFile wins over token (client-go: the file is the fresher).
-  std::string bearer_token;       // never logged
-  std::string bearer_token_file;  // re-read every token_file_refresh (bound tokens rotate)
+  std::string bearer_token{};       // never logged
+  std::string bearer_token_file{};  // re-read every token_file_refresh (bound tokens rotate)
   absl::Duration token_file_refresh = absl::Minutes(1);  // default 1 minute, as client-go
-  std::string client_cert_pem;                           // client-certificate(-data)
-  std::string client_key_pem;                            // client-key(-data); never logged
-  std::string username;                                  // basic auth (username/password)
-  std::string password;                                  // never logged
-  std::optional<ExecConfig> exec;
+  std::string client_cert_pem{};                         // client-certificate(-data)
+  std::string client_key_pem{};                          // client-key(-data); never logged
+  std::string username{};                                // basic auth (username/password)
+  std::string password{};                                // never logged
+  std::optional<ExecConfig> exec{};
 
   // Context.
   std::string namespace_ = "default";  // the context's namespace; default "default"
-  std::string context;                 // the context's name ("" for in-cluster)
-  std::string cluster_name;            // for messages and exec spec.cluster
-  std::string user_name;
+  std::string context{};               // the context's name ("" for in-cluster)
+  std::string cluster_name{};          // for messages and exec spec.cluster
+  std::string user_name{};
 
   // Client behaviour (not from the kubeconfig).
-  std::string user_agent;  // default "" = "kop/<libkop version>"
+  std::string user_agent{};  // default "" = "kop/<libkop version>"
   // Client-side rate limit (token bucket): qps requests per second, bursts of `burst`. Defaults
   // as client-go: 5 QPS, burst 10. qps <= 0 turns the limit off.
   double qps = 5.0;
@@ -87,11 +87,11 @@ struct Config {
 struct KubeconfigOptions {
   // The kubeconfig files, in precedence order. Default empty = $KUBECONFIG, else ~/.kube/config.
   // Explicit paths must exist (kubectl --kubeconfig); $KUBECONFIG entries that do not are skipped.
-  std::vector<std::string> paths;
+  std::vector<std::string> paths{};
   // The context to use; default "" = current-context.
-  std::string context;
+  std::string context{};
   // Overrides the context's namespace when not empty (kubectl --namespace).
-  std::string namespace_;
+  std::string namespace_{};
 };
 
 absl::StatusOr<Config> load_kubeconfig(const KubeconfigOptions& options = {});
@@ -106,7 +106,7 @@ struct InClusterOptions {
   std::string root = "/var/run/secrets/kubernetes.io/serviceaccount";
   // The environment to read KUBERNETES_SERVICE_HOST / _PORT from; default empty = the process
   // environment. Tests set it.
-  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> env{};
 };
 
 // The in-cluster config. The token file is kept as bearer_token_file, so it is re-read.

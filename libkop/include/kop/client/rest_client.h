@@ -63,7 +63,7 @@ struct RestClientOptions {
   size_t cpprest_threads = 4;
   // Resolves kinds to resources. Default nullptr = discovery through this client, falling back
   // to the built-in table.
-  std::shared_ptr<RestMapper> mapper;
+  std::shared_ptr<RestMapper> mapper{};
   // Where the request metrics go. Default nullptr = kop::metrics::default_registry().
   metrics::Registry* registry = nullptr;
 };

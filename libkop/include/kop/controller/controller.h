@@ -60,14 +60,14 @@ namespace kop::controller {
 struct ControllerOptions {
   // The controller's name: metrics label, queue name, logs. Required (Builder defaults it to the
   // lowercased kind of for_()).
-  std::string name;
+  std::string name{};
   // Reconciles running at once. Defaults to 1 (controller-runtime's default).
   int max_concurrent_reconciles = 1;
   // How long start() waits for the sources to sync. Defaults to 2 minutes (controller-runtime).
   absl::Duration cache_sync_timeout = absl::Minutes(2);
   // Retry delays. Defaults to (nullptr means) workqueue::default_controller_rate_limiter:
   // 5 ms doubling to 1000 s per request, max'ed with 10 qps / burst 100 overall.
-  std::shared_ptr<workqueue::RateLimiter<Request>> rate_limiter;
+  std::shared_ptr<workqueue::RateLimiter<Request>> rate_limiter{};
   // Catch exceptions thrown by reconcile() (count, log, requeue). Defaults to true; false lets
   // them terminate the process.
   bool recover_panic = true;

@@ -13,18 +13,18 @@
 namespace kop::controller {
 
 struct CreateEvent {
-  api::ObjectPtr object;
+  api::ObjectPtr object{};
 };
 struct UpdateEvent {
-  api::ObjectPtr object_old;
-  api::ObjectPtr object_new;
+  api::ObjectPtr object_old{};
+  api::ObjectPtr object_new{};
 };
 struct DeleteEvent {
-  api::ObjectPtr object;
+  api::ObjectPtr object{};
   bool delete_state_unknown = false;
 };
 struct GenericEvent {
-  api::ObjectPtr object;
+  api::ObjectPtr object{};
 };
 
 }  // namespace kop::controller

@@ -34,8 +34,8 @@ namespace kop::controller {
 
 // The object to reconcile.
 struct Request {
-  std::string namespace_;  // "" for cluster-scoped objects
-  std::string name;
+  std::string namespace_{};  // "" for cluster-scoped objects
+  std::string name{};
 
   // "namespace/name" (or "name"), as the cache keys objects.
   std::string key() const { return namespace_.empty() ? name : namespace_ + "/" + name; }

@@ -29,10 +29,10 @@ struct HttpFrontOptions {
   bool tls = true;
   // Bearer token every request must carry ("Authorization: Bearer TOKEN"); empty accepts all.
   // Defaults to empty.
-  std::string token;
+  std::string token{};
   // Serving certificate and key (PEM); empty generates a CA and a certificate for 127.0.0.1,
   // ::1 and localhost.
-  std::string cert_pem, key_pem, ca_pem;
+  std::string cert_pem{}, key_pem{}, ca_pem{};
 };
 
 class HttpFront {

@@ -43,7 +43,7 @@
 namespace kop::local {
 
 struct ManifestLoaderOptions {
-  std::string dir;  // the directory to mirror (required)
+  std::string dir{};  // the directory to mirror (required)
   // start() without inotify (or with watch_files false): how often to look at the files.
   // Defaults to 500 ms.
   std::chrono::milliseconds poll{500};

@@ -63,37 +63,37 @@ struct StoreOptions {
 };
 
 struct GetOptions {
-  std::string resource_version;  // "" (latest), "0" (any), or N (not older than N)
+  std::string resource_version{};  // "" (latest), "0" (any), or N (not older than N)
 };
 
 struct ListOptions {
-  std::string label_selector;
-  std::string field_selector;
-  std::string resource_version;        // "", "0" or N
-  std::string resource_version_match;  // "", "NotOlderThan" or "Exact"
-  int64_t limit = 0;                   // 0: no paging
-  std::string continue_token;
+  std::string label_selector{};
+  std::string field_selector{};
+  std::string resource_version{};        // "", "0" or N
+  std::string resource_version_match{};  // "", "NotOlderThan" or "Exact"
+  int64_t limit = 0;                     // 0: no paging
+  std::string continue_token{};
 };
 
 struct ListResult {
-  std::vector<ObjectPtr> items;
-  std::string resource_version;
-  std::string continue_token;
-  std::optional<int64_t> remaining_item_count;
+  std::vector<ObjectPtr> items{};
+  std::string resource_version{};
+  std::string continue_token{};
+  std::optional<int64_t> remaining_item_count{};
 };
 
 struct WatchOptions {
-  std::string label_selector;
-  std::string field_selector;
-  std::string resource_version;  // "" or "0": synthetic ADDED first; N: changes after N
+  std::string label_selector{};
+  std::string field_selector{};
+  std::string resource_version{};  // "" or "0": synthetic ADDED first; N: changes after N
   bool allow_bookmarks = false;
   // Ends the watch after this long (timeoutSeconds). Defaults to never.
-  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> timeout{};
 };
 
 struct WriteOptions {
-  std::string field_manager;  // managedFields manager; empty means "unknown" writer
-  bool dry_run = false;       // validate and return the result without storing it
+  std::string field_manager{};  // managedFields manager; empty means "unknown" writer
+  bool dry_run = false;         // validate and return the result without storing it
 };
 
 enum class PatchType { Merge, Json, StrategicMerge, Apply };
@@ -105,15 +105,15 @@ struct PatchOptions : WriteOptions {
 };
 
 struct DeleteOptions {
-  std::string propagation_policy;  // "", "Background", "Foreground", "Orphan"
-  std::string precondition_uid;
-  std::string precondition_resource_version;
-  std::optional<int64_t> grace_period_seconds;
+  std::string propagation_policy{};  // "", "Background", "Foreground", "Orphan"
+  std::string precondition_uid{};
+  std::string precondition_resource_version{};
+  std::optional<int64_t> grace_period_seconds{};
   bool dry_run = false;
 };
 
 struct DeleteResult {
-  ObjectPtr object;      // the last state (removed) or the object now carrying deletionTimestamp
+  ObjectPtr object{};    // the last state (removed) or the object now carrying deletionTimestamp
   bool removed = false;  // true when the object is gone from the store
 };
 

@@ -58,7 +58,7 @@ struct Options {
   // Line format. Defaults to text (logfmt-style key=value).
   Format format = Format::kText;
   // Where lines go. Defaults to (nullptr means) standard error.
-  std::shared_ptr<Sink> sink;
+  std::shared_ptr<Sink> sink{};
   // Whether records start with ts=<RFC 3339 UTC, microseconds>. Defaults to true; tests turn it
   // off to compare whole lines.
   bool timestamps = true;

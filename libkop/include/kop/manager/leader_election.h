@@ -43,10 +43,10 @@ namespace kop::manager {
 
 struct LeaderElectionOptions {
   // The Lease's namespace and name. Required.
-  std::string lease_namespace;
-  std::string lease_name;
+  std::string lease_namespace{};
+  std::string lease_name{};
   // This candidate's identity. Defaults to "" = hostname + "_" + a random suffix.
-  std::string identity;
+  std::string identity{};
   // How long a Lease not renewed stays valid for others. Defaults to 15 s (controller-runtime).
   absl::Duration lease_duration = absl::Seconds(15);
   // How long the leader keeps trying to renew before giving up. Defaults to 10 s.

@@ -72,24 +72,24 @@ struct ManagerOptions {
   // Run leader-only work only while holding the Lease. Defaults to false (always run it).
   bool leader_election = false;
   // The Lease's name. Required with leader_election.
-  std::string leader_election_id;
+  std::string leader_election_id{};
   // The Lease's namespace. Defaults to "default".
   std::string leader_election_namespace = "default";
   // Identity, durations (15 s / 10 s / 2 s), release on cancel and clock: see
   // LeaderElectionOptions (its namespace, name and registry are set from the fields here).
-  LeaderElectionOptions leader_election_options;
+  LeaderElectionOptions leader_election_options{};
   // After losing the Lease, wait() returns Aborted (and run_until_signal() returns it). Defaults
   // to true (controller-runtime exits). False: leader-only work stops, the rest keeps running,
   // and the manager campaigns again, restarting leader-only work when it wins (see above).
   bool exit_on_lost_lease = true;
   // host:port of /metrics. Defaults to "" = not served. Port 0 picks one (metrics_port()).
-  std::string metrics_address;
+  std::string metrics_address{};
   // host:port of /healthz and /readyz. Defaults to "" = served with /metrics (if that is served).
-  std::string health_probe_address;
+  std::string health_probe_address{};
   // How long stop() waits for in-flight reconciles. Defaults to 30 s (controller-runtime).
   absl::Duration graceful_shutdown_timeout = absl::Seconds(30);
   // The cache's options (namespaces, per-kind settings). Defaults to all namespaces.
-  cache::CacheOptions cache;
+  cache::CacheOptions cache{};
   // Where metrics go and what /metrics serves. Defaults to (nullptr means) the default registry.
   metrics::Registry* registry = nullptr;
 };

@@ -49,9 +49,9 @@ inline constexpr std::string_view kEventTypeWarning = "Warning";
 
 struct RecorderOptions {
   // source.component (and reportingComponent), e.g. "website-controller". Required.
-  std::string component;
+  std::string component{};
   // source.host. Defaults to "" (omitted).
-  std::string host;
+  std::string host{};
   // Spam filter bucket size per object. Defaults to 25 (client-go's defaultSpamBurst).
   int spam_burst = 25;
   // One token back per this much time. Defaults to 5 minutes (client-go's defaultSpamQPS =

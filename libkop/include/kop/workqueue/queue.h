@@ -54,7 +54,7 @@ class QueueInterface {
 struct QueueOptions {
   // Name of the queue: the "name" and "controller" labels of its workqueue_* metrics. Defaults
   // to empty, which records no metrics (as in client-go).
-  std::string name;
+  std::string name{};
   // Where the metrics go. Defaults to (nullptr means) kop::metrics::default_registry().
   metrics::Registry* registry = nullptr;
   // Time source for metrics and delays. Defaults to (nullptr means) real_clock(). Must outlive
