@@ -140,6 +140,29 @@ struct Fixture {
   void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 };
 
+// The update contract written in handler.h: a predicate built with new_predicate_func judges
+// object_new only, and a map function then sees object_old too, which no predicate checked.
+TEST(Handlers, AMapFunctionSeesTheOldObjectOfAnUpdateThePredicatePassed) {
+  auto is_copy = new_predicate_func([](const api::Object& o) { return o.has_annotation("from"); });
+  std::vector<std::string> seen;
+  auto handler = enqueue_requests_from_map_func([&](const api::Object& o) -> std::vector<Request> {
+    seen.emplace_back(o.annotation("from").value_or("(none)"));
+    auto from = o.annotation("from");
+    if (!from) return {};
+    return {Request{std::string(o.namespace_()), std::string(*from)}};
+  });
+  auto before = obj([](api::Object&) {});
+  auto after = obj([](api::Object& o) { o.set_annotation("from", "src"); });
+  UpdateEvent e{before, after};
+  ASSERT_TRUE(pass({is_copy}, e));
+  workqueue::RateLimitingQueue<Request> q;
+  handler->update(e, q);
+  EXPECT_EQ(seen, (std::vector<std::string>{"(none)", "src"}));
+  ASSERT_EQ(q.len(), 1u);
+  EXPECT_EQ(q.get()->name, "src");
+  q.shutdown();
+}
+
 TEST(Builder, EventFilterDropsUpdatesThatDoNotPass) {
   Fixture run;
   run.env.create(kConfigMap, "cm");

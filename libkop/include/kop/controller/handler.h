@@ -10,6 +10,27 @@
 // An update enqueues for both the old and the new object (an owner or mapping may have
 // changed), each distinct request once.
 //
+// The contract of an update event (UpdateEvent), for predicates and handlers alike:
+//   - object_old is the state the cache held before this change (the previous event's new
+//     object), object_new the state now; both are set, immutable and shared with the cache;
+//   - a periodic resync delivers update(obj, obj): the same pointer twice (same
+//     resourceVersion), which resource_version_changed() drops;
+//   - the watch's predicates run first, on the whole event (a predicate built with
+//     new_predicate_func() looks at object_new only); if all pass, the handler runs and a map
+//     function is then called on object_old AND on object_new.
+// So a map function also sees objects no predicate checked (the old state of an update whose
+// new state passed): it must accept any object of the watched kind. Example: copies name their
+// source (same namespace) in an annotation, and only copies should trigger:
+//   auto is_copy = new_predicate_func([](const api::Object& o) {
+//     return o.has_annotation("from");
+//   });
+//   auto to_source = [](const api::Object& o) -> std::vector<Request> {
+//     auto from = o.annotation("from");  // absent on object_old when the update added it
+//     if (!from) return {};
+//     return {Request{std::string(o.namespace_()), std::string(*from)}};
+//   };
+//   builder.watches(kConfigMap, enqueue_requests_from_map_func(to_source), {is_copy});
+//
 // Threading: called on informer handler threads; implementations must be thread-safe.
 #pragma once
 

@@ -8,7 +8,8 @@
 //   label_changed()             metadata.labels differ
 //   annotation_changed()        metadata.annotations differ
 // Combine with all_of / any_of / negate (and, or, not). A controller lets an event through only
-// when every predicate of its watch passes.
+// when every predicate of its watch passes. What object_old and object_new of an update are, and
+// which of them a map function sees after the predicates: handler.h.
 //
 // Threading: predicates are called on informer handler threads, possibly concurrently for
 // different watches: keep them free of shared mutable state.
@@ -22,10 +23,10 @@
 namespace kop::controller {
 
 struct Predicate {
-  std::function<bool(const CreateEvent&)> create;    // Defaults to unset = true.
-  std::function<bool(const UpdateEvent&)> update;    // Defaults to unset = true.
-  std::function<bool(const DeleteEvent&)> del;       // Defaults to unset = true.
-  std::function<bool(const GenericEvent&)> generic;  // Defaults to unset = true.
+  std::function<bool(const CreateEvent&)> create{};    // Defaults to unset = true.
+  std::function<bool(const UpdateEvent&)> update{};    // Defaults to unset = true.
+  std::function<bool(const DeleteEvent&)> del{};       // Defaults to unset = true.
+  std::function<bool(const GenericEvent&)> generic{};  // Defaults to unset = true.
 
   bool on_create(const CreateEvent& e) const { return !create || create(e); }
   bool on_update(const UpdateEvent& e) const { return !update || update(e); }
