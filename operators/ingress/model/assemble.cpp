@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "builder.h"
+#include "nginx_ingress.h"
 #include "paths.h"
 #include "text_cat.h"
 
@@ -65,6 +66,7 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
     internal::translate_ingresses(b);
   }
   internal::translate_ingress_routes(b);
+  if (options.nginx_annotations) internal::apply_nginx_host_rules(b);
 
   // 1. One winner per (host, path, header conditions): the oldest source.
   std::sort(b.routes.begin(), b.routes.end(), older);

@@ -36,6 +36,12 @@ struct RouteCandidate {
   Route route;
   Age age;
   int order = 0;  // position in its source, to keep duplicates inside one object stable
+  // Ingresses read with their ingress-nginx annotations (nginx_ingress.h): the path as
+  // written, which becomes a regex when a route of the host asks for one (`nginx_regex`), and
+  // redirects that exist only while no other route claims their host (from-to-www-redirect).
+  std::optional<std::string> nginx_path;
+  bool nginx_regex = false;
+  bool host_fallback = false;
 };
 
 struct TlsCandidate {

@@ -1,7 +1,9 @@
 // networking.k8s.io/v1 Ingress -> candidate routes, default backends and TLS bindings.
+#include <algorithm>
 #include <set>
 
 #include "builder.h"
+#include "nginx_ingress.h"
 #include "paths.h"
 #include "text_cat.h"
 
@@ -11,7 +13,7 @@ namespace {
 // The backend of an Ingress path or defaultBackend: a cluster, or nullopt after an Event.
 std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, const ObjectRef& src,
                                            const rapidjson::Value* backend,
-                                           const std::string& field) {
+                                           const std::string& field, Strategy strategy) {
   const rapidjson::Value* service = member(backend, "service");
   if (service == nullptr) {
     b.event(src, member(backend, "resource") ? "BackendUnsupported" : "BackendInvalid", field,
@@ -21,6 +23,7 @@ std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, c
   }
   BackendSpec spec;
   spec.ns = std::string(ing.ns());
+  spec.strategy = strategy;
   spec.service = std::string(str_of(service, "name"));
   const rapidjson::Value* port = member(service, "port");
   if (auto n = int_of(port, "number"))
@@ -61,15 +64,27 @@ void translate_ingress(Builder& b, const api::Object& ing) {
     Age age = age_of(ing, "Ingress");
     const ObjectRef& src = age.ref;
     b.owned_ingresses.push_back(src);
+    std::optional<NginxAnnotations> nginx;
+    if (b.options().nginx_annotations) {
+      nginx = read_nginx(b, ing, src);
+      if (nginx->canary) return;
+    }
+    Strategy strategy = nginx ? nginx->strategy : Strategy::kRoundRobin;
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
     int order = 0;
 
     if (const rapidjson::Value* def = member(spec, "defaultBackend")) {
-      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend");
+      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", strategy);
       b.default_backends.push_back(RouteCandidate{
           "*", make_route(src, "spec.defaultBackend", PathRule{}, cluster, false), age, order++});
+      if (nginx) {
+        apply_nginx_route(*nginx, "/", b.default_backends.back());
+        b.default_backends.back().nginx_path.reset();
+      }
     }
+    size_t first_route = b.routes.size();
+    std::vector<std::string> hosts;
 
     auto rules = items_of(spec, "rules");
     for (size_t i = 0; i < rules.size(); ++i) {
@@ -83,22 +98,26 @@ void translate_ingress(Builder& b, const api::Object& ing) {
         }
         host = *n;
       }
+      if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
       auto paths = items_of(member(rules[i], "http"), "paths");
       for (size_t j = 0; j < paths.size(); ++j) {
         std::string pfield = cat(rfield, ".http.paths[", j, "]");
         std::string_view type = str_of(paths[j], "pathType");
         if (type.empty()) type = "ImplementationSpecific";
-        auto rule = ingress_path_rule(type, str_of(paths[j], "path"));
+        auto rule = nginx ? nginx_path_rule(type, str_of(paths[j], "path"))
+                          : ingress_path_rule(type, str_of(paths[j], "path"));
         if (!rule.ok()) {
           b.event(src, "PathInvalid", pfield, std::string(rule.status().message()));
           continue;
         }
-        auto cluster =
-            ingress_backend(b, ing, src, member(paths[j], "backend"), pfield + ".backend");
+        auto cluster = ingress_backend(b, ing, src, member(paths[j], "backend"),
+                                       pfield + ".backend", strategy);
         b.routes.push_back(
             RouteCandidate{host, make_route(src, pfield, *rule, cluster, force_ssl), age, order++});
+        if (nginx) apply_nginx_route(*nginx, str_of(paths[j], "path"), b.routes.back());
       }
     }
+    if (nginx) add_nginx_host_routes(b, *nginx, age, first_route, hosts, order);
 
     auto tls = items_of(spec, "tls");
     for (size_t i = 0; i < tls.size(); ++i) {

@@ -65,6 +65,20 @@ proxy::HeaderMutation mutation(const HeaderPolicy& p) {
   return m;
 }
 
+proxy::RetryPolicy retry_policy(const RetryPolicy& p) {
+  proxy::RetryPolicy out;
+  out.num_retries = p.num_retries;
+  out.retry_on = 0;
+  if (p.on_connect_failure) out.retry_on |= static_cast<uint32_t>(proxy::RetryOn::kConnectFailure);
+  if (p.on_reset) out.retry_on |= static_cast<uint32_t>(proxy::RetryOn::kReset);
+  if (!p.statuses.empty()) {
+    out.retry_on |= static_cast<uint32_t>(proxy::RetryOn::kRetriableStatusCodes);
+    out.retriable_status_codes = p.statuses;
+  }
+  out.retry_non_idempotent = p.non_idempotent;
+  return out;
+}
+
 proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port) {
   proxy::RouteConfig rc;
   rc.name = absl::StrCat(r.source.kind, "/", r.source.key(), "/", r.field);
@@ -79,7 +93,7 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.action = proxy::ActionType::kRedirect;
     rc.redirect.scheme = "https";
     if (https_port != 443) rc.redirect.port = https_port;
-    rc.redirect.code = 301;
+    rc.redirect.code = r.https_redirect_code;
     return rc;
   }
   if (r.action == RouteAction::kRedirect && r.redirect) {
@@ -90,6 +104,7 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.redirect.path = r.redirect->path;
     rc.redirect.prefix_rewrite = r.redirect->prefix_rewrite;
     rc.redirect.code = r.redirect->code;
+    rc.redirect.strip_query = r.redirect->strip_query;
     rc.request_headers = mutation(r.request_headers);
     rc.response_headers = mutation(r.response_headers);
     return rc;
@@ -129,6 +144,11 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.forward.retry.num_retries = *r.retries;
     if (r.per_try_timeout) rc.forward.retry.per_try_timeout = *r.per_try_timeout;
   }
+  if (r.retry_policy) rc.forward.retry = retry_policy(*r.retry_policy);
+  if (r.idle_timeout) rc.forward.idle_timeout = *r.idle_timeout;
+  if (r.regex_rewrite)
+    rc.forward.regex_rewrite =
+        proxy::RegexRewrite{r.regex_rewrite->regex, r.regex_rewrite->substitution};
   rc.forward.websocket = r.websocket;
   rc.request_headers = mutation(r.request_headers);
   rc.response_headers = mutation(r.response_headers);

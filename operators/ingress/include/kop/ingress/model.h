@@ -74,6 +74,9 @@ struct Options {
   std::string controller_name = std::string(kControllerName);
   // Own Ingresses that name no class at all. Default true (as Contour).
   bool watch_ingress_without_class = true;
+  // Read Ingresses' nginx.ingress.kubernetes.io/* annotations as ingress-nginx does
+  // (nginx_annotations.h). Default false (kop-ingress turns it on for --ingress-class nginx).
+  bool nginx_annotations = false;
 };
 
 // The watched objects, as the caches hold them. Order does not matter.
@@ -188,7 +191,26 @@ struct Redirect {
   std::optional<std::string> path;            // replaces the whole path
   std::optional<std::string> prefix_rewrite;  // replaces the matched prefix
   uint32_t code = 302;                        // 301, 302, 303, 307, 308
+  bool strip_query = false;                   // default false: the query string is kept
   bool operator==(const Redirect&) const = default;
+};
+
+// nginx's `rewrite REGEX SUBSTITUTION` (ingress-nginx rewrite-target): when `regex` is found in
+// the path, the whole path becomes `substitution` with $1..$9 expanded.
+struct RegexRewrite {
+  std::string regex;
+  std::string substitution;
+  bool operator==(const RegexRewrite&) const = default;
+};
+
+// Retries of a forwarded request (set by ingress-nginx's proxy-next-upstream annotations).
+struct RetryPolicy {
+  uint32_t num_retries = 0;
+  bool on_connect_failure = true;  // the connection could not be made (or timed out)
+  bool on_reset = false;           // the upstream closed before a response began
+  std::vector<uint32_t> statuses;  // response statuses retried
+  bool non_idempotent = false;     // POST, PATCH... retried too
+  bool operator==(const RetryPolicy&) const = default;
 };
 
 struct Route {
@@ -208,14 +230,18 @@ struct Route {
   std::optional<std::chrono::milliseconds> timeout;  // 0 = none; unset = proxy default
   std::optional<uint32_t> retries;
   std::optional<std::chrono::milliseconds> per_try_timeout;
+  std::optional<RetryPolicy> retry_policy;  // replaces `retries` when set
+  std::optional<RegexRewrite> regex_rewrite;
+  std::optional<std::chrono::milliseconds> idle_timeout;  // unset = proxy default
   bool websocket = false;
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;
   // On the plain-HTTP listener this route answers 301 to https (TLS host with
   // force-ssl-redirect, or an IngressRoute TLS virtual host without permitInsecure).
   bool https_redirect = false;
-  ObjectRef source;   // the Ingress / IngressRoute that defined it
-  std::string field;  // where in `source`
+  uint32_t https_redirect_code = 301;  // 308 for ingress-nginx Ingresses
+  ObjectRef source;                    // the Ingress / IngressRoute that defined it
+  std::string field;                   // where in `source`
   bool operator==(const Route&) const = default;
 };
 

@@ -1,0 +1,82 @@
+// kop::ingress nginx annotations: reads an Ingress' `nginx.ingress.kubernetes.io/*` annotations
+// with ingress-nginx's value syntax and defaults, for Ingresses written for ingress-nginx.
+//
+// read_nginx_annotations() is pure: it looks at the Ingress object only (no Secrets, no
+// ConfigMaps) and returns what the model applies to the Ingress' routes, plus one verdict per
+// annotation of that prefix: supported, supported with a named difference, or not supported
+// (ignored; never executed). The model turns every verdict that is not "supported" into an
+// Event on the Ingress; `kop-ingress migrate` prints them as a report. The table of annotations
+// and their differences is docs/migrating-from-ingress-nginx.md.
+// Threading: pure functions over immutable values; any thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/api/object.h"
+#include "kop/ingress/model.h"
+
+namespace kop::ingress {
+
+inline constexpr std::string_view kNginxAnnotationPrefix = "nginx.ingress.kubernetes.io/";
+
+enum class NginxSupport {
+  kSupported,  // behaves as in ingress-nginx
+  kDifferent,  // applied, with the difference named in `note`
+  kIgnored,    // not applied: not supported, or an invalid value (`note` says which)
+};
+std::string_view to_string(NginxSupport support);
+
+struct NginxVerdict {
+  std::string annotation;  // without the prefix, e.g. "rewrite-target"
+  NginxSupport support = NginxSupport::kSupported;
+  std::string note;  // empty when kSupported
+  auto operator<=>(const NginxVerdict&) const = default;
+};
+
+// What one Ingress' annotations ask for. Every field holds ingress-nginx's default when its
+// annotation is absent or ignored.
+struct NginxAnnotations {
+  // canary: "true". Canary Ingresses are not served (yet): the main Ingress keeps its traffic.
+  bool canary = false;
+  // use-regex, or implied by rewrite-target: the paths of every host of this Ingress (and of
+  // the other Ingresses on those hosts) are case-insensitive regular expressions matched as
+  // prefixes. Default false.
+  bool use_regex = false;
+  // rewrite-target: the upstream path; `$1`..`$9` are the path regex's groups. Implies
+  // use_regex (for the hosts of the Ingress). Default unset.
+  std::optional<std::string> rewrite_target;
+  // app-root: requests for exactly "/" are redirected (302) here. Default unset.
+  std::optional<std::string> app_root;
+  // permanent-redirect (+ -code, default 301) / temporal-redirect (302): every path of the
+  // Ingress answers this redirect, query string dropped. Default unset.
+  std::optional<Redirect> redirect;
+  bool ssl_redirect = true;           // ssl-redirect: TLS hosts redirect plain HTTP. Default true
+  bool force_ssl_redirect = false;    // force-ssl-redirect: also hosts without TLS. Default false
+  bool from_to_www_redirect = false;  // from-to-www-redirect. Default false
+  std::vector<std::string> server_aliases;  // server-alias: more hosts with the same routes
+  // load-balance: round_robin (default) or ewma (least request here); affinity: cookie.
+  Strategy strategy = Strategy::kRoundRobin;
+  // proxy-read-timeout / proxy-send-timeout (seconds, default 60 each): the larger becomes the
+  // route's idle timeout; ingress-nginx has no whole-request timeout, so none is set.
+  std::chrono::milliseconds idle_timeout{60000};
+  // proxy-next-upstream (default "error timeout") and -tries (default 3 attempts).
+  RetryPolicy retry;
+  // upstream-vhost, x-forwarded-prefix, configuration-snippet's proxy_set_header: set on the
+  // request; configuration-snippet's more_set_headers: set on the response.
+  HeaderPolicy request_headers;
+  HeaderPolicy response_headers;
+  // One per annotation with the prefix, sorted by annotation.
+  std::vector<NginxVerdict> verdicts;
+};
+
+NginxAnnotations read_nginx_annotations(const api::Object& ingress);
+
+// ingress-nginx's boolean syntax (Go's strconv.ParseBool): 1 t T TRUE true True, 0 f F FALSE
+// false False; nullopt otherwise.
+std::optional<bool> parse_nginx_bool(std::string_view text);
+
+}  // namespace kop::ingress

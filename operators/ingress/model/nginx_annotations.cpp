@@ -1,0 +1,566 @@
+// ingress-nginx annotations -> what the model applies (nginx_annotations.h). Value syntax and
+// defaults are ingress-nginx's (its annotations guide); whatever is not understood is ignored
+// with a verdict saying why, never executed.
+#include "kop/ingress/nginx_annotations.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "paths.h"
+#include "text_cat.h"
+
+namespace kop::ingress {
+namespace {
+
+using internal::cat;
+using Annotations = std::map<std::string, std::string, std::less<>>;
+
+// Annotations ingress-nginx documents that kop-ingress does not implement, with the reason
+// given to the user. Any other unknown name is reported as unknown.
+const std::map<std::string_view, std::string_view>& not_supported() {
+  static const std::map<std::string_view, std::string_view> table = {
+      {"auth-type", "basic/digest authentication is not implemented"},
+      {"auth-secret", "basic authentication is not implemented"},
+      {"auth-secret-type", "basic authentication is not implemented"},
+      {"auth-realm", "basic authentication is not implemented"},
+      {"auth-url", "external authentication is not implemented"},
+      {"auth-signin", "external authentication is not implemented"},
+      {"auth-response-headers", "external authentication is not implemented"},
+      {"auth-method", "external authentication is not implemented"},
+      {"auth-snippet", "snippets are never executed"},
+      {"auth-tls-secret", "client certificate authentication is not implemented"},
+      {"auth-tls-verify-client", "client certificate authentication is not implemented"},
+      {"auth-tls-verify-depth", "client certificate authentication is not implemented"},
+      {"auth-tls-pass-certificate-to-upstream",
+       "client certificate authentication is not implemented"},
+      {"auth-tls-error-page", "client certificate authentication is not implemented"},
+      {"canary-weight", "canary Ingresses are not implemented yet"},
+      {"canary-weight-total", "canary Ingresses are not implemented yet"},
+      {"canary-by-header", "canary Ingresses are not implemented yet"},
+      {"canary-by-header-value", "canary Ingresses are not implemented yet"},
+      {"canary-by-header-pattern", "canary Ingresses are not implemented yet"},
+      {"canary-by-cookie", "canary Ingresses are not implemented yet"},
+      {"client-body-buffer-size", "request bodies are streamed, never buffered"},
+      {"custom-headers", "ConfigMaps are not read"},
+      {"custom-http-errors", "custom error pages are not implemented"},
+      {"default-backend", "a per-Ingress default backend is not implemented"},
+      {"denylist-source-range", "source address filtering is not implemented"},
+      {"whitelist-source-range", "source address filtering is not implemented"},
+      {"enable-cors", "CORS is not implemented for Ingresses yet"},
+      {"cors-allow-origin", "CORS is not implemented for Ingresses yet"},
+      {"cors-allow-methods", "CORS is not implemented for Ingresses yet"},
+      {"cors-allow-headers", "CORS is not implemented for Ingresses yet"},
+      {"cors-allow-credentials", "CORS is not implemented for Ingresses yet"},
+      {"cors-max-age", "CORS is not implemented for Ingresses yet"},
+      {"cors-expose-headers", "CORS is not implemented for Ingresses yet"},
+      {"limit-rps", "rate limiting is not implemented"},
+      {"limit-rpm", "rate limiting is not implemented"},
+      {"limit-connections", "connection limiting is not implemented"},
+      {"limit-burst-multiplier", "rate limiting is not implemented"},
+      {"limit-whitelist", "rate limiting is not implemented"},
+      {"limit-rate", "bandwidth limiting is not implemented"},
+      {"limit-rate-after", "bandwidth limiting is not implemented"},
+      {"proxy-body-size", "a request body size limit is not implemented"},
+      {"proxy-buffering", "responses are streamed, never buffered"},
+      {"proxy-buffer-size", "responses are streamed, never buffered"},
+      {"proxy-buffers-number", "responses are streamed, never buffered"},
+      {"proxy-request-buffering", "request bodies are streamed, never buffered"},
+      {"proxy-connect-timeout", "the connect timeout is per Service port here (5s)"},
+      {"proxy-next-upstream-timeout", "a limit on the time spent retrying is not implemented"},
+      {"proxy-ssl-secret", "TLS to the backend is not implemented"},
+      {"proxy-ssl-verify", "TLS to the backend is not implemented"},
+      {"proxy-ssl-name", "TLS to the backend is not implemented"},
+      {"proxy-ssl-server-name", "TLS to the backend is not implemented"},
+      {"proxy-ssl-protocols", "TLS to the backend is not implemented"},
+      {"proxy-ssl-ciphers", "TLS to the backend is not implemented"},
+      {"proxy-redirect-from", "rewriting upstream Location headers is not implemented"},
+      {"proxy-redirect-to", "rewriting upstream Location headers is not implemented"},
+      {"proxy-cookie-domain", "rewriting upstream cookies is not implemented"},
+      {"proxy-cookie-path", "rewriting upstream cookies is not implemented"},
+      {"proxy-http-version", "upstream requests are HTTP/1.1"},
+      {"proxy-max-temp-file-size", "responses are streamed, never buffered"},
+      {"server-snippet", "snippets are never executed"},
+      {"stream-snippet", "snippets are never executed"},
+      {"modsecurity-snippet", "snippets are never executed"},
+      {"enable-modsecurity", "ModSecurity is not available"},
+      {"enable-owasp-core-rules", "ModSecurity is not available"},
+      {"modsecurity-transaction-id", "ModSecurity is not available"},
+      {"service-upstream", "backends are always the Service's endpoints"},
+      {"upstream-hash-by", "hashing on nginx variables is not implemented"},
+      {"upstream-hash-by-subset", "hashing on nginx variables is not implemented"},
+      {"upstream-hash-by-subset-size", "hashing on nginx variables is not implemented"},
+      {"mirror-target", "request mirroring is not implemented"},
+      {"mirror-request-body", "request mirroring is not implemented"},
+      {"mirror-host", "request mirroring is not implemented"},
+      {"enable-access-log", "the access log is set for the whole proxy (--log-format)"},
+      {"enable-rewrite-log", "nginx's rewrite log does not exist here"},
+      {"enable-opentelemetry", "tracing is not implemented"},
+      {"opentelemetry-trust-incoming-span", "tracing is not implemented"},
+      {"satisfy", "authentication is not implemented"},
+      {"ssl-ciphers", "TLS ciphers are set for the whole proxy"},
+      {"ssl-prefer-server-ciphers", "TLS ciphers are set for the whole proxy"},
+      {"ssl-passthrough", "TLS passthrough is an IngressRoute feature here"},
+      {"preserve-trailing-slash", "only the default (trailing slash dropped on redirect) exists"},
+      {"use-port-in-redirects", "redirects keep the port the request came to"},
+      {"x-forwarded-port", "not implemented"},
+      {"http2-push-preload", "HTTP/2 push does not exist here"},
+      {"global-rate-limit", "rate limiting is not implemented"},
+  };
+  return table;
+}
+
+class Reader {
+ public:
+  explicit Reader(const api::Object& ingress) {
+    for (const auto& [key, value] : ingress.annotations())
+      if (key.size() > kNginxAnnotationPrefix.size() &&
+          std::string_view(key).substr(0, kNginxAnnotationPrefix.size()) == kNginxAnnotationPrefix)
+        values_.emplace(key.substr(kNginxAnnotationPrefix.size()), value);
+  }
+
+  // The value of `name`, marking it as read (supported unless a verdict says otherwise).
+  const std::string* take(std::string_view name) {
+    auto it = values_.find(name);
+    if (it == values_.end()) return nullptr;
+    verdicts_.emplace(std::string(name), NginxVerdict{std::string(name)});
+    return &it->second;
+  }
+  bool has(std::string_view name) const { return values_.find(name) != values_.end(); }
+
+  void different(std::string_view name, std::string note) {
+    verdicts_[std::string(name)] =
+        NginxVerdict{std::string(name), NginxSupport::kDifferent, std::move(note)};
+  }
+  void ignored(std::string_view name, std::string note) {
+    verdicts_[std::string(name)] =
+        NginxVerdict{std::string(name), NginxSupport::kIgnored, std::move(note)};
+  }
+  // A value that does not parse: ignored, ingress-nginx's default stays (as ingress-nginx does).
+  void invalid(std::string_view name, std::string_view why) {
+    ignored(name, cat("invalid value \"", values_.find(name)->second, "\": ", why));
+  }
+
+  std::optional<bool> boolean(std::string_view name) {
+    const std::string* v = take(name);
+    if (v == nullptr) return std::nullopt;
+    auto b = parse_nginx_bool(*v);
+    if (!b) invalid(name, "not a boolean");
+    return b;
+  }
+
+  // Whole seconds (ingress-nginx's timeouts and counts are integers).
+  std::optional<int64_t> integer(std::string_view name, int64_t min, int64_t max) {
+    const std::string* v = take(name);
+    if (v == nullptr) return std::nullopt;
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size() || n < min || n > max) {
+      invalid(name, cat("not an integer from ", min, " to ", max));
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  // Every annotation not read by now gets its verdict from the table (or "unknown").
+  std::vector<NginxVerdict> finish() {
+    for (const auto& [name, value] : values_) {
+      if (verdicts_.count(name)) continue;
+      auto it = not_supported().find(name);
+      ignored(name, it != not_supported().end()
+                        ? cat("not supported: ", it->second)
+                        : std::string("not an annotation kop-ingress knows"));
+    }
+    std::vector<NginxVerdict> out;
+    out.reserve(verdicts_.size());
+    for (auto& [name, v] : verdicts_) out.push_back(std::move(v));
+    return out;
+  }
+
+ private:
+  Annotations values_;
+  std::map<std::string, NginxVerdict, std::less<>> verdicts_;
+};
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Splits nginx directive arguments: words or double-quoted strings (no escapes beyond \" and
+// \\). nullopt when a quote is not closed.
+std::optional<std::vector<std::string>> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (is_space(text[i])) {
+      ++i;
+      continue;
+    }
+    std::string word;
+    if (text[i] == '"' || text[i] == '\'') {
+      char quote = text[i++];
+      bool closed = false;
+      while (i < text.size()) {
+        char c = text[i++];
+        if (c == '\\' && i < text.size()) {
+          word.push_back(text[i++]);
+        } else if (c == quote) {
+          closed = true;
+          break;
+        } else {
+          word.push_back(c);
+        }
+      }
+      if (!closed) return std::nullopt;
+    } else {
+      while (i < text.size() && !is_space(text[i])) word.push_back(text[i++]);
+    }
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+bool valid_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+bool plain_value(std::string_view value) {
+  // '$' would be an nginx variable: never interpolated, so refused rather than sent literally.
+  return value.find_first_of("$\r\n") == std::string_view::npos;
+}
+
+// rewrite-target: a path; '$' only as the regex groups $1..$9.
+bool valid_rewrite_target(std::string_view v) {
+  if (v.empty() || v.find_first_of(" \t\r\n#") != std::string_view::npos) return false;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] == '$' && (i + 1 == v.size() || v[i + 1] < '0' || v[i + 1] > '9')) return false;
+  return true;
+}
+
+// configuration-snippet limited to `more_set_headers "Name: value" ...;` (response) and
+// `proxy_set_header Name value;` (request). Any other statement refuses the whole snippet.
+std::string read_snippet(std::string_view snippet, NginxAnnotations& out) {
+  HeaderPolicy request;
+  HeaderPolicy response;
+  size_t start = 0;
+  while (start < snippet.size()) {
+    size_t semi = snippet.find(';', start);
+    std::string_view statement = snippet.substr(
+        start, semi == std::string_view::npos ? std::string_view::npos : semi - start);
+    start = semi == std::string_view::npos ? snippet.size() : semi + 1;
+    auto words = split_words(statement);
+    if (!words) return cat("unclosed quote in \"", statement, "\"");
+    if (words->empty()) continue;
+    if (semi == std::string_view::npos) return cat("\"", statement, "\" does not end with ';'");
+    const std::string& directive = (*words)[0];
+    if (directive == "more_set_headers") {
+      if (words->size() < 2) return "more_set_headers without a header";
+      for (size_t k = 1; k < words->size(); ++k) {
+        const std::string& w = (*words)[k];
+        size_t colon = w.find(':');
+        std::string_view name = std::string_view(w).substr(0, colon);
+        if (colon == std::string::npos || !valid_header_name(name))
+          return cat("more_set_headers \"", w,
+                     "\" is not \"Name: value\" (options such as -s/-t "
+                     "are not supported)");
+        std::string_view value = std::string_view(w).substr(colon + 1);
+        while (!value.empty() && is_space(value.front())) value.remove_prefix(1);
+        if (!plain_value(value))
+          return cat("more_set_headers \"", w, "\": nginx variables are not supported");
+        response.set.push_back(Header{std::string(name), std::string(value)});
+      }
+    } else if (directive == "proxy_set_header") {
+      if (words->size() != 3 || !valid_header_name((*words)[1]))
+        return cat("proxy_set_header takes a header name and a value: \"", statement, "\"");
+      if (!plain_value((*words)[2]))
+        return cat("proxy_set_header ", (*words)[1], ": nginx variables are not supported");
+      request.set.push_back(Header{(*words)[1], (*words)[2]});
+    } else {
+      return cat("\"", directive,
+                 "\" is not one of the allowed forms (more_set_headers, proxy_set_header)");
+    }
+  }
+  for (auto& h : request.set) out.request_headers.set.push_back(std::move(h));
+  for (auto& h : response.set) out.response_headers.set.push_back(std::move(h));
+  return "";
+}
+
+// "https://example.com:8443/path" -> Redirect parts; nullopt when it is not an absolute URL.
+std::optional<Redirect> parse_redirect_url(std::string_view url) {
+  Redirect r;
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  std::string scheme(url.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  r.scheme = scheme;
+  std::string_view rest = url.substr(scheme_end + 3);
+  size_t slash = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  if (!path.empty() && path.front() == '?') return std::nullopt;  // a query without a path
+  if (path.find_first_of(" \t\r\n") != std::string_view::npos) return std::nullopt;
+  size_t colon = authority.rfind(':');
+  std::string_view host = authority.substr(0, colon);
+  if (colon != std::string_view::npos) {
+    uint32_t port = 0;
+    std::string_view digits = authority.substr(colon + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535)
+      return std::nullopt;
+    r.port = static_cast<uint16_t>(port);
+  }
+  auto h = internal::normalize_host(host);
+  if (!h.ok() || h->front() == '*') return std::nullopt;
+  r.host = *h;
+  r.path = std::string(path);
+  r.strip_query = true;  // nginx's `return CODE URL` does not append the request's arguments
+  return r;
+}
+
+void read_redirects(Reader& in, NginxAnnotations& out) {
+  if (const std::string* url = in.take("permanent-redirect")) {
+    auto r = parse_redirect_url(*url);
+    if (!r) {
+      in.invalid("permanent-redirect", "not an absolute http(s) URL");
+    } else {
+      r->code = 301;
+      if (auto code = in.integer("permanent-redirect-code", 300, 308)) {
+        if (*code == 301 || *code == 302 || *code == 303 || *code == 307 || *code == 308)
+          r->code = static_cast<uint32_t>(*code);
+        else
+          in.invalid("permanent-redirect-code",
+                     "kop-ingress redirects with 301, 302, 303, 307 "
+                     "or 308");
+      }
+      out.redirect = r;
+    }
+  } else if (in.has("permanent-redirect-code")) {
+    in.take("permanent-redirect-code");
+    in.ignored("permanent-redirect-code", "without permanent-redirect it does nothing");
+  }
+  if (const std::string* url = in.take("temporal-redirect")) {
+    auto r = parse_redirect_url(*url);
+    if (!r) {
+      in.invalid("temporal-redirect", "not an absolute http(s) URL");
+    } else if (out.redirect) {
+      in.ignored("temporal-redirect", "permanent-redirect takes precedence");
+    } else {
+      r->code = 302;
+      out.redirect = r;
+    }
+  }
+}
+
+void read_upstream(Reader& in, NginxAnnotations& out) {
+  if (const std::string* v = in.take("load-balance")) {
+    if (*v == "round_robin")
+      out.strategy = Strategy::kRoundRobin;
+    else if (*v == "ewma")
+      out.strategy = Strategy::kWeightedLeastRequest,
+      in.different("load-balance",
+                   "ewma is served as least request (power of two choices on "
+                   "requests in flight), not a latency average");
+    else
+      in.invalid("load-balance", "round_robin or ewma");
+  }
+  if (const std::string* v = in.take("affinity")) {
+    if (*v == "cookie") {
+      out.strategy = Strategy::kCookie;
+      in.different("affinity",
+                   "the cookie's name and lifetime are kop-ingress' (kop-session, "
+                   "a session cookie), not the session-cookie-* annotations");
+    } else {
+      in.invalid("affinity", "only \"cookie\" exists");
+    }
+  }
+  for (std::string_view name :
+       {"affinity-mode", "affinity-canary-behavior", "session-cookie-name", "session-cookie-path",
+        "session-cookie-max-age", "session-cookie-expires", "session-cookie-samesite",
+        "session-cookie-secure", "session-cookie-domain", "session-cookie-change-on-failure",
+        "session-cookie-conditional-samesite-none"})
+    if (in.take(name))
+      in.ignored(name, "the affinity cookie is kop-ingress' own (kop-session, a session cookie)");
+
+  if (const std::string* v = in.take("backend-protocol")) {
+    std::string p = *v;
+    std::transform(p.begin(), p.end(), p.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (p != "HTTP")
+      in.ignored("backend-protocol", cat("not supported: ", p,
+                                         " backends (only HTTP/1.1 to the backend); "
+                                         "requests go as plain HTTP"));
+  }
+
+  int64_t read = 60;
+  int64_t send = 60;
+  if (auto n = in.integer("proxy-read-timeout", 1, 86400 * 7)) read = *n;
+  if (auto n = in.integer("proxy-send-timeout", 1, 86400 * 7)) send = *n;
+  out.idle_timeout = std::chrono::seconds(std::max(read, send));
+  if (in.has("proxy-read-timeout") && in.has("proxy-send-timeout") && read != send) {
+    std::string note =
+        "one idle timeout for both directions here: the larger of "
+        "proxy-read-timeout and proxy-send-timeout applies";
+    in.different(read >= send ? "proxy-send-timeout" : "proxy-read-timeout", note);
+  }
+
+  // proxy-next-upstream: "error timeout" by default; tries 3 (attempts, the first included).
+  out.retry = RetryPolicy{};
+  out.retry.on_reset = true;
+  int64_t tries = 3;
+  if (auto n = in.integer("proxy-next-upstream-tries", 0, 11)) {
+    tries = *n;
+    if (tries == 0) {
+      tries = 11;
+      in.different("proxy-next-upstream-tries", "0 (unlimited) is 10 retries here");
+    }
+  }
+  if (const std::string* v = in.take("proxy-next-upstream")) {
+    RetryPolicy p;
+    p.on_connect_failure = false;
+    bool off = false;
+    std::string bad;
+    bool timeout = false;
+    for (const auto& w : split_words(*v).value_or(std::vector<std::string>{})) {
+      if (w == "error") {
+        p.on_connect_failure = true, p.on_reset = true;
+      } else if (w == "timeout") {
+        p.on_connect_failure = true, timeout = true;
+      } else if (w == "invalid_header") {
+        p.on_reset = true;
+      } else if (w == "non_idempotent") {
+        p.non_idempotent = true;
+      } else if (w == "off") {
+        off = true;
+      } else if (w.size() == 8 && w.rfind("http_", 0) == 0 &&
+                 (w == "http_500" || w == "http_502" || w == "http_503" || w == "http_504" ||
+                  w == "http_403" || w == "http_404" || w == "http_429")) {
+        p.statuses.push_back(static_cast<uint32_t>(std::stoi(w.substr(5))));
+      } else {
+        bad = w;
+      }
+    }
+    if (!bad.empty()) {
+      in.invalid("proxy-next-upstream", cat("unknown condition \"", bad, "\""));
+    } else {
+      out.retry = p;
+      if (off) tries = 1;
+      if (timeout)
+        in.different("proxy-next-upstream",
+                     "timeout retries connection timeouts only, not a "
+                     "response that is slow to come");
+    }
+  }
+  out.retry.num_retries = static_cast<uint32_t>(std::max<int64_t>(tries, 1) - 1);
+}
+
+void read_headers(Reader& in, NginxAnnotations& out) {
+  if (const std::string* v = in.take("upstream-vhost")) {
+    if (v->empty() || !plain_value(*v) || v->find_first_of(" \t") != std::string::npos)
+      in.invalid("upstream-vhost", "a host name without nginx variables");
+    else
+      out.request_headers.set.push_back(Header{"host", *v});
+  }
+  if (const std::string* v = in.take("x-forwarded-prefix")) {
+    if (!plain_value(*v))
+      in.invalid("x-forwarded-prefix", "nginx variables are not supported");
+    else
+      out.request_headers.set.push_back(Header{"x-forwarded-prefix", *v});
+  }
+  if (const std::string* v = in.take("configuration-snippet")) {
+    if (std::string error = read_snippet(*v, out); !error.empty())
+      in.ignored("configuration-snippet", cat("not executed: ", error));
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(NginxSupport support) {
+  switch (support) {
+    case NginxSupport::kSupported:
+      return "supported";
+    case NginxSupport::kDifferent:
+      return "different";
+    case NginxSupport::kIgnored:
+      return "ignored";
+  }
+  return "";
+}
+
+std::optional<bool> parse_nginx_bool(std::string_view text) {
+  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
+      text == "True")
+    return true;
+  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" ||
+      text == "False")
+    return false;
+  return std::nullopt;
+}
+
+NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
+  Reader in(ingress);
+  NginxAnnotations out;
+
+  if (auto b = in.boolean("canary"); b && *b) {
+    out.canary = true;
+    in.ignored("canary",
+               "canary Ingresses are not implemented yet: this Ingress is not served "
+               "(its main Ingress takes all the traffic)");
+  }
+  if (auto b = in.boolean("use-regex")) out.use_regex = *b;
+  if (const std::string* v = in.take("rewrite-target")) {
+    if (valid_rewrite_target(*v))
+      out.rewrite_target = *v;
+    else
+      in.invalid("rewrite-target", "a path with no nginx variable other than $1..$9");
+  }
+  if (const std::string* v = in.take("app-root")) {
+    if (v->empty() || v->front() != '/' || !plain_value(*v) ||
+        v->find_first_of(" \t?#") != std::string::npos)
+      in.invalid("app-root", "a path starting with '/'");
+    else
+      out.app_root = *v;
+  }
+  read_redirects(in, out);
+  if (auto b = in.boolean("ssl-redirect")) out.ssl_redirect = *b;
+  if (auto b = in.boolean("force-ssl-redirect")) {
+    out.force_ssl_redirect = *b;
+    if (*b)
+      in.different("force-ssl-redirect",
+                   "redirects only on hosts that have a certificate here "
+                   "(TLS ended by an outer load balancer is not seen)");
+  }
+  if (auto b = in.boolean("from-to-www-redirect")) out.from_to_www_redirect = *b;
+  if (const std::string* v = in.take("server-alias")) {
+    std::string bad;
+    for (std::string_view rest = *v; !rest.empty();) {
+      size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!item.empty() && is_space(item.front())) item.remove_prefix(1);
+      while (!item.empty() && is_space(item.back())) item.remove_suffix(1);
+      if (item.empty()) continue;
+      auto h = internal::normalize_host(item);
+      if (!h.ok()) {
+        bad = std::string(h.status().message());
+        break;
+      }
+      out.server_aliases.push_back(*h);
+    }
+    if (!bad.empty()) {
+      out.server_aliases.clear();
+      in.invalid("server-alias", bad);
+    }
+  }
+  read_upstream(in, out);
+  read_headers(in, out);
+  out.verdicts = in.finish();
+  return out;
+}
+
+}  // namespace kop::ingress

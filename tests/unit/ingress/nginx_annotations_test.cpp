@@ -1,0 +1,390 @@
+// ingress-nginx annotations: the reader's value syntax and defaults, and what requests hit
+// through the compiled proxy RouteTable once the model applied them (ingress-nginx's
+// documented behaviour: its annotations guide and rewrite/redirect examples).
+#include "kop/ingress/nginx_annotations.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "test_util.h"
+
+namespace kop::ingress {
+namespace {
+
+using testing::compile;
+using testing::parse_objects;
+using testing::route_of;
+using testing::service_yaml;
+using testing::snapshot_of;
+using testing::tls_secret_yaml;
+
+std::string annotations_yaml(const std::vector<std::pair<std::string, std::string>>& a) {
+  std::ostringstream y;
+  y << "  annotations:\n";
+  for (const auto& [k, v] : a) y << "    nginx.ingress.kubernetes.io/" << k << ": " << v << "\n";
+  return y.str();
+}
+
+// An Ingress `name` routing `host` path (pathType, path) to Service `svc`, with annotations.
+std::string ingress(std::string_view name, std::string_view host, std::string_view path_type,
+                    std::string_view path, std::string_view svc,
+                    const std::vector<std::pair<std::string, std::string>>& annotations = {},
+                    std::string_view tls_secret = "") {
+  std::ostringstream y;
+  y << "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: " << name
+    << "\n  namespace: default\n";
+  if (!annotations.empty()) y << annotations_yaml(annotations);
+  y << "spec:\n";
+  if (!tls_secret.empty())
+    y << "  tls: [{hosts: [" << host << "], secretName: " << tls_secret << "}]\n";
+  y << "  rules:\n  - host: " << host
+    << "\n    http:\n      paths:\n      - {pathType: " << path_type << ", path: \"" << path
+    << "\", backend: {service: {name: " << svc << ", port: {number: 80}}}}\n";
+  return y.str();
+}
+
+NginxAnnotations read(const std::vector<std::pair<std::string, std::string>>& a) {
+  auto objects = parse_objects(ingress("x", "a.example.com", "Prefix", "/", "web", a));
+  return read_nginx_annotations(*objects.at(0));
+}
+
+const NginxVerdict* verdict(const NginxAnnotations& a, std::string_view name) {
+  for (const auto& v : a.verdicts)
+    if (v.annotation == name) return &v;
+  return nullptr;
+}
+
+Options nginx_options() {
+  Options o;
+  o.nginx_annotations = true;
+  return o;
+}
+
+bool has_event(const Model& m, std::string_view reason, std::string_view text) {
+  for (const auto& e : m.events)
+    if (e.reason == reason && e.message.find(text) != std::string::npos) return true;
+  return false;
+}
+
+TEST(NginxAnnotations, DefaultsAreIngressNginxs) {
+  NginxAnnotations a = read({});
+  EXPECT_TRUE(a.verdicts.empty());
+  EXPECT_FALSE(a.use_regex);
+  EXPECT_TRUE(a.ssl_redirect);
+  EXPECT_FALSE(a.force_ssl_redirect);
+  EXPECT_EQ(a.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(a.retry.num_retries, 2u);  // proxy-next-upstream-tries 3 = 1 try + 2 retries
+  EXPECT_TRUE(a.retry.on_connect_failure);
+  EXPECT_TRUE(a.retry.on_reset);
+  EXPECT_TRUE(a.retry.statuses.empty());
+  EXPECT_EQ(a.strategy, Strategy::kRoundRobin);
+}
+
+TEST(NginxAnnotations, BooleansFollowGoParseBool) {
+  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
+    EXPECT_EQ(parse_nginx_bool(t), true) << t;
+  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
+    EXPECT_EQ(parse_nginx_bool(f), false) << f;
+  for (std::string_view bad : {"yes", "on", "", "tRuE"})
+    EXPECT_EQ(parse_nginx_bool(bad), std::nullopt) << bad;
+  NginxAnnotations a = read({{"use-regex", "\"yes\""}});
+  EXPECT_FALSE(a.use_regex);
+  ASSERT_NE(verdict(a, "use-regex"), nullptr);
+  EXPECT_EQ(verdict(a, "use-regex")->support, NginxSupport::kIgnored);
+  EXPECT_NE(verdict(a, "use-regex")->note.find("not a boolean"), std::string::npos);
+}
+
+TEST(NginxAnnotations, EveryAnnotationGetsAVerdict) {
+  NginxAnnotations a = read({{"use-regex", "\"true\""},
+                             {"limit-rps", "\"5\""},
+                             {"made-up-thing", "x"},
+                             {"server-snippet", "\"return 200;\""}});
+  ASSERT_EQ(a.verdicts.size(), 4u);
+  EXPECT_EQ(verdict(a, "use-regex")->support, NginxSupport::kSupported);
+  EXPECT_EQ(verdict(a, "limit-rps")->support, NginxSupport::kIgnored);
+  EXPECT_NE(verdict(a, "limit-rps")->note.find("rate limiting"), std::string::npos);
+  EXPECT_EQ(verdict(a, "made-up-thing")->support, NginxSupport::kIgnored);
+  EXPECT_NE(verdict(a, "made-up-thing")->note.find("not an annotation"), std::string::npos);
+  EXPECT_NE(verdict(a, "server-snippet")->note.find("never executed"), std::string::npos);
+}
+
+TEST(NginxAnnotations, SnippetOnlyInItsTwoHeaderForms) {
+  NginxAnnotations ok = read({{"configuration-snippet",
+                               "|\n      more_set_headers \"X-Frame-Options: DENY\";\n"
+                               "      proxy_set_header X-Team \"blue team\";"}});
+  EXPECT_EQ(verdict(ok, "configuration-snippet")->support, NginxSupport::kSupported);
+  ASSERT_EQ(ok.response_headers.set.size(), 1u);
+  EXPECT_EQ(ok.response_headers.set[0], (Header{"X-Frame-Options", "DENY"}));
+  ASSERT_EQ(ok.request_headers.set.size(), 1u);
+  EXPECT_EQ(ok.request_headers.set[0], (Header{"X-Team", "blue team"}));
+
+  for (std::string bad :
+       {"\"more_set_headers 'X-A: b'; access_by_lua_block { os.exit() };\"",
+        "\"proxy_set_header X-Real-IP $remote_addr;\"", "\"more_set_headers -s 404 'X-A: b';\"",
+        "\"rewrite ^ /x;\"", "\"proxy_set_header X-A b\""}) {
+    NginxAnnotations a = read({{"configuration-snippet", bad}});
+    ASSERT_NE(verdict(a, "configuration-snippet"), nullptr) << bad;
+    EXPECT_EQ(verdict(a, "configuration-snippet")->support, NginxSupport::kIgnored) << bad;
+    EXPECT_TRUE(a.request_headers.set.empty()) << bad;
+    EXPECT_TRUE(a.response_headers.set.empty()) << bad;
+  }
+}
+
+TEST(NginxAnnotations, NextUpstreamAndTries) {
+  NginxAnnotations a = read({{"proxy-next-upstream", "\"error http_502 http_503 non_idempotent\""},
+                             {"proxy-next-upstream-tries", "\"5\""}});
+  EXPECT_EQ(a.retry.num_retries, 4u);
+  EXPECT_TRUE(a.retry.on_connect_failure);
+  EXPECT_EQ(a.retry.statuses, (std::vector<uint32_t>{502, 503}));
+  EXPECT_TRUE(a.retry.non_idempotent);
+  EXPECT_EQ(read({{"proxy-next-upstream", "\"off\""}}).retry.num_retries, 0u);
+  NginxAnnotations bad = read({{"proxy-next-upstream", "\"error sometimes\""}});
+  EXPECT_EQ(verdict(bad, "proxy-next-upstream")->support, NginxSupport::kIgnored);
+  EXPECT_EQ(bad.retry.num_retries, 2u);  // the default stays
+  EXPECT_EQ(read({{"proxy-next-upstream-tries", "\"three\""}}).retry.num_retries, 2u);
+}
+
+TEST(NginxAnnotations, TimeoutsInSecondsBecomeOneIdleTimeout) {
+  EXPECT_EQ(read({{"proxy-read-timeout", "\"300\""}}).idle_timeout, std::chrono::seconds(300));
+  NginxAnnotations both =
+      read({{"proxy-read-timeout", "\"10\""}, {"proxy-send-timeout", "\"90\""}});
+  EXPECT_EQ(both.idle_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(verdict(both, "proxy-read-timeout")->support, NginxSupport::kDifferent);
+  NginxAnnotations unit = read({{"proxy-read-timeout", "\"30s\""}});
+  EXPECT_EQ(unit.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(verdict(unit, "proxy-read-timeout")->support, NginxSupport::kIgnored);
+}
+
+// ingress-nginx's documented use-regex behaviour: case-insensitive, matched as a prefix.
+TEST(NginxIngress, UseRegexIsACaseInsensitivePrefixMatch) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("r", "a.example.com", "ImplementationSpecific",
+                                       "/api/v[0-9]+", "web", {{"use-regex", "\"true\""}})),
+                   nginx_options());
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/api/v2/users"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/API/V2"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/api/v2x"), "default/web/80");  // prefix
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/api/vx"), "404");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/x/api/v2"), "404");  // anchored at the start
+}
+
+// use-regex on one Ingress turns every path of the host into a regex, other Ingresses' too.
+TEST(NginxIngress, UseRegexReachesEveryIngressOfTheHost) {
+  std::string objects =
+      service_yaml("default", "web") + service_yaml("default", "dots", 1, 1) +
+      service_yaml("default", "other", 1, 2) +
+      ingress("r", "a.example.com", "Prefix", "/web", "web", {{"use-regex", "\"true\""}}) +
+      ingress("plain", "a.example.com", "Prefix", "/v1.0", "dots") +
+      ingress("elsewhere", "b.example.com", "Prefix", "/v1.0", "other");
+  auto c = compile(snapshot_of(objects), nginx_options());
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/v1x0/y"), "default/dots/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/V1.0"), "default/dots/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/webshop"), "default/web/80");
+  // Another host keeps Kubernetes Prefix matching.
+  EXPECT_EQ(route_of(c, "http", "b.example.com", "/v1x0"), "404");
+  EXPECT_EQ(route_of(c, "http", "b.example.com", "/v1.0/y"), "default/other/80");
+}
+
+// The upstream path of a request on the plain listener (the route's rewrite applied).
+std::string upstream_path(const testing::Compiled& c, std::string_view host,
+                          std::string_view path) {
+  proxy::RequestView req;
+  req.method = "GET";
+  req.path = path;
+  req.host = host;
+  const proxy::VirtualHost* vh = c.table->find_virtual_host("http", host);
+  if (vh == nullptr) return "no vhost";
+  const proxy::Route* r = c.table->match(*vh, req);
+  if (r == nullptr) return "no route";
+  std::string out;
+  r->rewrite_path(path, {}, out);
+  return out;
+}
+
+// ingress-nginx's rewrite example: /something(/|$)(.*) with rewrite-target /$2.
+TEST(NginxIngress, RewriteTargetWithCaptureGroups) {
+  std::string objects =
+      service_yaml("default", "web") + service_yaml("default", "other", 1, 1) +
+      ingress("rewrite", "rewrite.bar.com", "ImplementationSpecific", "/something(/|$)(.*)", "web",
+              {{"use-regex", "\"true\""}, {"rewrite-target", "/$2"}}) +
+      ingress("plain", "rewrite.bar.com", "Prefix", "/keep", "other");
+  auto c = compile(snapshot_of(objects), nginx_options());
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(upstream_path(c, "rewrite.bar.com", "/something"), "/");
+  EXPECT_EQ(upstream_path(c, "rewrite.bar.com", "/something/"), "/");
+  EXPECT_EQ(upstream_path(c, "rewrite.bar.com", "/something/new"), "/new");
+  EXPECT_EQ(route_of(c, "http", "rewrite.bar.com", "/something/new"), "default/web/80");
+  // The other Ingress of the host keeps its path, and is a regex prefix now.
+  EXPECT_EQ(upstream_path(c, "rewrite.bar.com", "/keepsake"), "/keepsake");
+  EXPECT_EQ(route_of(c, "http", "rewrite.bar.com", "/keepsake"), "default/other/80");
+}
+
+// rewrite-target without groups replaces the whole path, and implies use-regex.
+TEST(NginxIngress, RewriteTargetWithoutGroupsReplacesThePath) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") + ingress("r", "a.example.com", "Prefix", "/app",
+                                                           "web", {{"rewrite-target", "/"}})),
+      nginx_options());
+  EXPECT_EQ(upstream_path(c, "a.example.com", "/app/x/y"), "/");
+  EXPECT_EQ(upstream_path(c, "a.example.com", "/APPLE"), "/");  // a case-insensitive prefix
+  NginxAnnotations bad = read({{"rewrite-target", "/$host/x"}});
+  EXPECT_EQ(verdict(bad, "rewrite-target")->support, NginxSupport::kIgnored);
+  EXPECT_FALSE(bad.rewrite_target);
+}
+
+TEST(NginxIngress, ImplementationSpecificWithoutRegexIsAStringPrefix) {
+  std::string objects = service_yaml("default", "web") +
+                        ingress("p", "a.example.com", "ImplementationSpecific", "/foo", "web");
+  EXPECT_EQ(
+      route_of(compile(snapshot_of(objects), nginx_options()), "http", "a.example.com", "/foobar"),
+      "default/web/80");
+  // Without the ingress-nginx reading, Kubernetes' Prefix semantics.
+  EXPECT_EQ(route_of(compile(snapshot_of(objects)), "http", "a.example.com", "/foobar"), "404");
+}
+
+TEST(NginxIngress, InvalidRegexAffectsOnlyItsPath) {
+  std::string objects =
+      service_yaml("default", "web") +
+      ingress("r", "a.example.com", "Prefix", "/ok", "web", {{"use-regex", "\"true\""}}) +
+      ingress("bad", "a.example.com", "ImplementationSpecific", "/(?<=x)y", "web");
+  auto c = compile(snapshot_of(objects), nginx_options());
+  EXPECT_TRUE(has_event(c.model, "PathInvalid", "Ingress default/bad")) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/ok"), "default/web/80");
+}
+
+TEST(NginxIngress, AppRootRedirectsOnlySlash) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") +
+                  ingress("a", "a.example.com", "Prefix", "/", "web", {{"app-root", "/app1"}})),
+      nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "302 http://a.example.com/app1");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/app1"), "default/web/80");
+}
+
+TEST(NginxIngress, PermanentAndTemporalRedirects) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("p", "a.example.com", "Prefix", "/", "web",
+                                       {{"permanent-redirect", "https://www.google.com/search"}}) +
+                               ingress("c", "b.example.com", "Prefix", "/", "web",
+                                       {{"permanent-redirect", "https://x.example.com:8443"},
+                                        {"permanent-redirect-code", "\"308\""}}) +
+                               ingress("t", "c.example.com", "Prefix", "/", "web",
+                                       {{"temporal-redirect", "http://y.example.com/z"}})),
+                   nginx_options());
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/any"), "301 https://www.google.com/search");
+  EXPECT_EQ(route_of(c, "http", "b.example.com", "/any"), "308 https://x.example.com:8443/");
+  EXPECT_EQ(route_of(c, "http", "c.example.com", "/any"), "302 http://y.example.com/z");
+}
+
+TEST(NginxIngress, SslRedirectIsOnByDefaultWith308) {
+  std::string objects =
+      service_yaml("default", "web") + tls_secret_yaml("default", "ex", "example") +
+      ingress("s", "a.example.com", "Prefix", "/", "web", {}, "ex") +
+      ingress("off", "b.example.com", "Prefix", "/", "web", {{"ssl-redirect", "\"false\""}}, "ex");
+  auto c = compile(snapshot_of(objects), nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/x"), "308 https://a.example.com/x");
+  EXPECT_EQ(route_of(c, "https", "a.example.com", "/x"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "b.example.com", "/x"), "default/web/80");
+}
+
+TEST(NginxIngress, FromToWwwRedirectUnlessTheOtherHostIsRouted) {
+  std::string objects =
+      service_yaml("default", "web") +
+      ingress("w", "a.example.com", "Prefix", "/", "web", {{"from-to-www-redirect", "\"true\""}}) +
+      ingress("v", "www.b.example.com", "Prefix", "/", "web",
+              {{"from-to-www-redirect", "\"true\""}}) +
+      ingress("taken", "b.example.com", "Prefix", "/", "web");
+  auto c = compile(snapshot_of(objects), nginx_options());
+  EXPECT_EQ(route_of(c, "http", "www.a.example.com", "/p"), "308 http://a.example.com/p");
+  EXPECT_EQ(route_of(c, "http", "b.example.com", "/p"), "default/web/80");
+}
+
+TEST(NginxIngress, ServerAliasServesTheSameRoutes) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/shop", "web",
+                                       {{"server-alias", "\"shop.example.com, *.shop.net\""}})),
+                   nginx_options());
+  EXPECT_EQ(route_of(c, "http", "shop.example.com", "/shop/x"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "eu.shop.net", "/shop"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "shop.example.com", "/other"), "404");
+}
+
+TEST(NginxIngress, CanaryIngressIsNotServedAndSaysSo) {
+  std::string objects = service_yaml("default", "web") + service_yaml("default", "canary", 1, 1) +
+                        ingress("main", "a.example.com", "Prefix", "/", "web") +
+                        ingress("c", "a.example.com", "Prefix", "/", "canary",
+                                {{"canary", "\"true\""}, {"canary-weight", "\"50\""}});
+  auto c = compile(snapshot_of(objects), nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
+  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "canary Ingresses are not implemented"))
+      << describe(c.model);
+}
+
+TEST(NginxIngress, IgnoredAnnotationsGetAnEventAndTheIngressIsServed) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") +
+                  ingress("a", "a.example.com", "Prefix", "/", "web",
+                          {{"limit-rps", "\"5\""}, {"configuration-snippet", "\"deny all;\""}})),
+      nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
+  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored",
+                        "metadata.annotations[nginx.ingress.kubernetes.io/limit-rps]"));
+  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored",
+                        "metadata.annotations[nginx.ingress.kubernetes.io/configuration-snippet]"));
+}
+
+TEST(NginxIngress, RouteSettingsReachTheProxyConfig) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"proxy-read-timeout", "\"120\""},
+                                        {"proxy-next-upstream", "\"error http_503\""},
+                                        {"x-forwarded-prefix", "/shop"},
+                                        {"load-balance", "ewma"}})),
+                   nginx_options());
+  const proxy::RouteConfig* route = nullptr;
+  for (const auto& vh : c.config.virtual_hosts)
+    if (vh.name == "http/a.example.com") route = &vh.routes.at(0);
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->forward.timeout, proxy::Millis(0));
+  EXPECT_EQ(route->forward.idle_timeout, proxy::Millis(120000));
+  EXPECT_EQ(route->forward.retry.num_retries, 2u);
+  EXPECT_EQ(route->forward.retry.retriable_status_codes, (std::vector<uint32_t>{503}));
+  ASSERT_EQ(route->request_headers.set.size(), 1u);
+  EXPECT_EQ(route->request_headers.set[0].name, "x-forwarded-prefix");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80/weightedleastrequest");
+}
+
+TEST(NginxIngress, AnnotationsAreIgnoredWithoutTheSwitch) {
+  auto c = compile(snapshot_of(
+      service_yaml("default", "web") +
+      ingress("a", "a.example.com", "Prefix", "/", "web",
+              {{"permanent-redirect", "https://x.example.com"}, {"limit-rps", "\"5\""}})));
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
+}
+
+// --ingress-class nginx / --controller-class k8s.io/ingress-nginx take over ingress-nginx's
+// Ingresses: by the legacy annotation and by an IngressClass with that controller.
+TEST(NginxIngress, ClassSelectionTakesOverIngressNginxIngresses) {
+  auto objects = parse_objects(
+      "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: nginx}\n"
+      "spec: {controller: k8s.io/ingress-nginx}\n"
+      "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: by-name, "
+      "namespace: default}\nspec: {ingressClassName: nginx}\n"
+      "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: legacy, "
+      "namespace: default, annotations: {kubernetes.io/ingress.class: nginx}}\nspec: {}\n");
+  std::vector<api::ObjectPtr> classes = {objects[0]};
+  Options o;
+  o.ingress_class = "nginx";
+  EXPECT_TRUE(is_ours(*objects[2], classes, o));
+  EXPECT_FALSE(is_ours(*objects[1], classes, o));  // its IngressClass names ingress-nginx
+  o.controller_name = "k8s.io/ingress-nginx";
+  EXPECT_TRUE(is_ours(*objects[1], classes, o));
+}
+
+}  // namespace
+}  // namespace kop::ingress
