@@ -255,9 +255,18 @@ std::optional<std::string_view> FieldSelector::requires_exact_match(std::string_
 
 absl::Status FieldSelector::check_supported(const GroupVersionKind& gvk) const {
   for (const auto& t : terms_) {
-    if (!supported_field(gvk, t.field)) {
+    if (supported_field(gvk, t.field)) continue;
+    // The API server's two messages: kinds that register field labels of their own answer from
+    // their conversion function, the others from the default one (metadata fields only).
+    bool own_fields = std::any_of(kKindFields.begin(), kKindFields.end(), [&](const auto& kf) {
+      return kf.group == gvk.group && kf.kind == gvk.kind;
+    });
+    if (own_fields) {
       return absl::InvalidArgumentError(fmt::format("field label not supported: {}", t.field));
     }
+    return absl::InvalidArgumentError(fmt::format(
+        R"("{}" is not a known field selector: only "metadata.name", "metadata.namespace")",
+        t.field));
   }
   return absl::OkStatus();
 }

@@ -16,7 +16,7 @@
 #include "crd.h"
 #include "kop/api/time.h"
 #include "patch.h"
-#include "selectors.h"
+#include "selection.h"
 #include "strategy.h"
 #include "validation.h"
 
@@ -197,8 +197,7 @@ struct Watch::State {
   // filters (immutable after creation)
   ResourceTypePtr type;
   std::string ns;
-  LabelSelector labels;
-  FieldSelector fields;
+  Selection selection;
   uint64_t after_rv = 0;
   bool bookmarks = false;
   std::chrono::milliseconds bookmark_interval{1000};
@@ -339,8 +338,7 @@ struct Store::Impl {
     }
     auto passes = [&](const ObjectPtr& p) {
       if (!p) return false;
-      const JsonValue& d = p->doc();
-      return w.labels.matches(json::path(d, {"metadata", "labels"})) && w.fields.matches(d);
+      return w.selection.matches(*p);
     };
     bool cur = ev.type != EventType::Deleted && passes(ev.obj);
     bool old = ev.type == EventType::Deleted ? passes(ev.obj) : passes(ev.prev);
@@ -1191,10 +1189,8 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
     }
     if (!errs.empty()) return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
   }
-  auto ls = LabelSelector::parse(o.label_selector);
-  if (!ls) return ls.status();
-  auto fs = FieldSelector::parse(o.field_selector, t);
-  if (!fs) return fs.status();
+  auto sel = Selection::parse(o.label_selector, o.field_selector, t);
+  if (!sel) return sel.status();
   if (!t.namespaced) ns = {};
 
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1283,8 +1279,7 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
   std::string last_key;
   bool more = false;
   for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    const JsonValue& d = it->second->doc();
-    if (!ls->matches(json::path(d, {"metadata", "labels"})) || !fs->matches(d)) continue;
+    if (!sel->matches(*it->second)) continue;
     if (paging && int64_t(r.items.size()) >= o.limit) {
       more = true;
       break;
@@ -1301,7 +1296,7 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
     rel.push_back('\0');
     tokd.AddMember("start", json::str(rel, a), a);
     r.continue_token = b64url(json::dump(tokd));
-    if (ls->empty() && fs->empty()) {
+    if (sel->empty()) {
       int64_t rem = 0;
       for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) rem++;
       r.remaining_item_count = rem;
@@ -1325,12 +1320,9 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
     return std::make_shared<Watch>(state, impl_);
   };
   if (auto e = impl_->check_faults("watch", t)) return fail_with(*e);
-  auto ls = LabelSelector::parse(o.label_selector);
-  if (!ls) return ls.status();
-  auto fs = FieldSelector::parse(o.field_selector, t);
-  if (!fs) return fs.status();
-  state->labels = std::move(*ls);
-  state->fields = std::move(*fs);
+  auto sel = Selection::parse(o.label_selector, o.field_selector, t);
+  if (!sel) return sel.status();
+  state->selection = std::move(*sel);
   std::optional<uint64_t> from;
   if (!o.resource_version.empty() && o.resource_version != "0") {
     from = parse_rv(o.resource_version);
@@ -1345,10 +1337,7 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
     std::string prefix = state->ns.empty() ? "" : state->ns + "/";
     for (auto it = tab.objects.lower_bound(prefix);
          it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-      const JsonValue& d = it->second->doc();
-      if (!state->labels.matches(json::path(d, {"metadata", "labels"})) ||
-          !state->fields.matches(d))
-        continue;
+      if (!state->selection.matches(*it->second)) continue;
       initial.push_back({EventType::Added, impl_->present(t, it->second)});
     }
     state->after_rv = current;

@@ -56,6 +56,47 @@ TEST(List, SelectorsAndNamespaces) {
   EXPECT_EQ(names(*s.list(*sec, "", so)), (std::vector<std::string>{"o"}));
 }
 
+// Where kop::local's own selector parser (before it used kop/api's) differed from the API server:
+// each case was answered so by kube-apiserver v1.20 (the real API server tool, docs/local.md).
+TEST(List, SelectorsAreReadAsTheApiServerReadsThem) {
+  Store s;
+  auto cm = type(s, "", "v1", "configmaps");
+  ASSERT_TRUE(s.create(*cm, "default", configmap("x", "default", R"({"a":"b"})")).ok());
+  auto list = [&](std::string labels, std::string fields) {
+    ListOptions o;
+    o.label_selector = std::move(labels);
+    o.field_selector = std::move(fields);
+    return s.list(*cm, "default", o);
+  };
+  auto refused = [&](std::string labels, std::string fields) {
+    auto r = list(labels, fields);
+    if (r.ok()) return std::string("accepted");
+    EXPECT_EQ(r.status().code, 400) << labels << " " << fields;
+    EXPECT_EQ(r.status().reason, "BadRequest") << labels << " " << fields;
+    return r.status().message;
+  };
+  // Blanks around label tokens are fine; inside a value they end it.
+  EXPECT_EQ(names(*list(" a = b ", "")), (std::vector<std::string>{"x"}));
+  EXPECT_NE(refused("a=b c", ""), "accepted");
+  // Keys and values are validated; > and < want integers.
+  EXPECT_NE(refused("-bad=x", ""), "accepted");
+  EXPECT_NE(refused("a>1x", ""), "accepted");
+  EXPECT_NE(refused("a in (x y)", ""), "accepted");
+  // Field selectors are not trimmed: " x" is not "x", " metadata.name" is no field.
+  EXPECT_EQ(names(*list("", "metadata.name= x")), (std::vector<std::string>{}));
+  EXPECT_EQ(names(*list("", "metadata.name=x")), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(
+      refused("", " metadata.name=x"),
+      R"(" metadata.name" is not a known field selector: only "metadata.name", "metadata.namespace")");
+  // The only escapes are \\ \, \= (a backslash before anything else is an error).
+  EXPECT_NE(refused("", R"(metadata.name=a\b)"), "accepted");
+  // Kinds with field labels of their own answer with the conversion function's message.
+  auto sec = type(s, "", "v1", "secrets");
+  ListOptions so;
+  so.field_selector = "spec.x=1";
+  EXPECT_EQ(s.list(*sec, "", so).status().message, "field label not supported: spec.x");
+}
+
 TEST(List, PaginationIsAConsistentSnapshot) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");

@@ -1,8 +1,7 @@
-// ApiStatus and FieldError: the exact JSON and messages of apimachinery; selectors parsing.
+// ApiStatus and FieldError: the exact JSON and messages of apimachinery.
 #include <gtest/gtest.h>
 
 #include "kop/local/api_status.h"
-#include "selectors.h"
 #include "test_util.h"
 
 namespace kop::local {
@@ -43,29 +42,6 @@ TEST(ApiStatus, Constructors) {
   EXPECT_EQ(field::quote("a\"b\\c\n"), R"("a\"b\\c\n")");
   EXPECT_EQ(field::too_many("endpoints", 1001, 1000).body(),
             "Too many: 1001: must have at most 1000 items");
-}
-
-TEST(Selectors, LabelSelectorParsing) {
-  auto labels = testing::J(R"({"app":"web","tier":"fe","n":"5"})");
-  auto m = [&](std::string_view s) {
-    auto sel = LabelSelector::parse(s);
-    EXPECT_TRUE(sel.ok()) << s;
-    return sel.ok() && sel->matches(&labels);
-  };
-  EXPECT_TRUE(m("app=web"));
-  EXPECT_TRUE(m("app==web,tier"));
-  EXPECT_FALSE(m("app!=web"));
-  EXPECT_TRUE(m("app in (web, api)"));
-  EXPECT_FALSE(m("app notin (web)"));
-  EXPECT_TRUE(m("!missing"));
-  EXPECT_FALSE(m("!app"));
-  EXPECT_TRUE(m("n>4"));
-  EXPECT_FALSE(m("n<4"));
-  EXPECT_TRUE(m(""));
-  EXPECT_FALSE(LabelSelector::parse("app in web").ok());
-  EXPECT_FALSE(LabelSelector::parse("a b").ok());
-  EXPECT_EQ(LabelSelector::parse("a b").status().message,
-            "unable to parse requirement: found 'b', expected: '=', '!=', '==', 'in', notin'");
 }
 
 }  // namespace

@@ -55,8 +55,10 @@ class FieldSelector {
   // The value `field` must equal, when the selector pins it with = or ==.
   std::optional<std::string_view> requires_exact_match(std::string_view field) const;
 
-  // OK when every field is one the API server supports for `gvk`; else InvalidArgument
-  // ("field label not supported: X"), as a real server answers.
+  // OK when every field is one the API server supports for `gvk`; else InvalidArgument with the
+  // real server's message: "field label not supported: X" for kinds with field labels of their
+  // own (Pod, Secret, Event, ...), "\"X\" is not a known field selector: only
+  // \"metadata.name\", \"metadata.namespace\"" for the others (ConfigMap, custom resources).
   absl::Status check_supported(const GroupVersionKind& gvk) const;
 
   bool operator==(const FieldSelector&) const = default;
