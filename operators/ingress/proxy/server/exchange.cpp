@@ -48,14 +48,43 @@ bool name_in(std::string_view name, const std::vector<HeaderValue>& values) {
   return false;
 }
 
-void append_mutation(std::string& out, const HeaderMutation& m) {
-  for (const auto& v : m.set) out.append(v.name).append(": ").append(v.value).append("\r\n");
-  for (const auto& v : m.add) out.append(v.name).append(": ").append(v.value).append("\r\n");
-}
-
 bool mutation_drops(std::string_view name, const HeaderMutation& m) {
   return name_in(name, m.remove) || name_in(name, m.set);
 }
+
+// The header mutations of one head, most specific first (weighted entry, route, virtual host),
+// with what writing the head needs worked out once: the lengths of the names they drop (a field
+// of another length is kept without comparing names) and the bytes they add (written inside the
+// head's sized part, so no append reallocates).
+class Mutations {
+ public:
+  Mutations(const HeaderMutation& entry, const HeaderMutation& route, const HeaderMutation& vhost)
+      : m_{&entry, &route, &vhost} {
+    for (const HeaderMutation* m : m_) {
+      for (const auto& n : m->remove) drop_lengths_ |= length_bit(n.size());
+      for (const auto& v : m->set) {
+        drop_lengths_ |= length_bit(v.name.size());
+        added_ += v.name.size() + v.value.size() + 4;
+      }
+      for (const auto& v : m->add) added_ += v.name.size() + v.value.size() + 4;
+    }
+  }
+  bool drops(std::string_view name) const {
+    if ((drop_lengths_ & length_bit(name.size())) == 0) return false;
+    for (const HeaderMutation* m : m_)
+      if (mutation_drops(name, *m)) return true;
+    return false;
+  }
+  size_t added() const { return added_; }
+  const HeaderMutation* const* begin() const { return m_; }
+  const HeaderMutation* const* end() const { return m_ + 3; }
+
+ private:
+  static uint64_t length_bit(size_t n) { return uint64_t{1} << (n & 63); }
+  const HeaderMutation* m_[3];
+  uint64_t drop_lengths_ = 0;
+  size_t added_ = 0;
+};
 
 // The header mutation of the weighted entry a request was sent to (Gateway API backendRef
 // filters); empty for most routes, which have none.
@@ -105,6 +134,13 @@ class HeadWriter {
     put("\r\n");
   }
   void num(uint64_t v) { p_ += h1::to_dec(v, p_); }
+  // The fields the mutations set or add (their bytes are counted by Mutations::added()).
+  void mutations(const Mutations& ms) {
+    for (const HeaderMutation* m : ms) {
+      for (const auto& v : m->set) field(v.name, v.value);
+      for (const auto& v : m->add) field(v.name, v.value);
+    }
+  }
   void request_id(uint64_t a, uint64_t b) {
     format_request_id(p_, a, b);
     p_ += 36;
@@ -340,11 +376,9 @@ void Exchange::on_upstream_connected(UpConn* c) {
 
 void Exchange::send_request_head() {
   const h1::RequestHead& h = *req_.head;
-  const HeaderMutation& bm =
-      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/true);
-  const HeaderMutation& rm = route_->config->request_headers;
-  const HeaderMutation& vm = vhost_->config->request_headers;
-  bool mutate = !bm.empty() || !rm.empty() || !vm.empty();
+  const Mutations mut(
+      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/true),
+      route_->config->request_headers, vhost_->config->request_headers);
   const ForwardAction& fw = route_->config->forward;
   std::string& o = head_buf_;
   o.clear();
@@ -360,7 +394,8 @@ void Exchange::send_request_head() {
   o.append(" HTTP/1.1\r\n");
   const std::string* host_rewrite = fw.host_rewrite ? &*fw.host_rewrite : nullptr;
   size_t bound = kAddedFieldsBound + req_.client_ip.size() + h.host.size() + h.upgrade.size() +
-                 upstream_address_view().size() + (host_rewrite ? host_rewrite->size() : 0);
+                 upstream_address_view().size() + (host_rewrite ? host_rewrite->size() : 0) +
+                 mut.added();
   for (uint32_t i = 0; i < h.header_count; ++i)
     bound += h.headers[i].name.size() + h.headers[i].value.size() + 6;  // ": ", CRLF or ", "
   HeadWriter w(o, bound);
@@ -373,9 +408,7 @@ void Exchange::send_request_head() {
     if (f.kind == h1::HeaderKind::kExpect) continue;  // the proxy answers 100-continue itself
     if (host_rewrite && f.kind == h1::HeaderKind::kHost) continue;
     if (h.conn_other && h1::named_by_connection(h, f.name)) continue;
-    if (mutate &&
-        (mutation_drops(f.name, bm) || mutation_drops(f.name, rm) || mutation_drops(f.name, vm)))
-      continue;
+    if (mut.drops(f.name)) continue;
     if (f.kind == h1::HeaderKind::kXRequestId && static_cast<int>(i) != h.request_id_index)
       continue;
     w.field(f.name, f.value);
@@ -418,12 +451,8 @@ void Exchange::send_request_head() {
     w.num(static_cast<uint64_t>(h.content_length));
     w.put("\r\n");
   }
+  w.mutations(mut);
   w.done();
-  if (mutate) {
-    append_mutation(o, bm);
-    append_mutation(o, rm);
-    append_mutation(o, vm);
-  }
   o.append("\r\n");
   upstream_address_ = up_->pool.address_text();
   sent_ms_ = worker_.now();
@@ -575,14 +604,12 @@ void Exchange::handle_response_head() {
   }
   reuse_ = rhead_.keep_alive() && rframing_ != Framing::kClose;
   // Response fields: everything but hop-by-hop headers, then ours.
-  const HeaderMutation& bm =
-      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/false);
-  const HeaderMutation& rm = route_->config->response_headers;
-  const HeaderMutation& vm = vhost_->config->response_headers;
-  bool mutate = !bm.empty() || !rm.empty() || !vm.empty();
+  const Mutations mut(
+      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/false),
+      route_->config->response_headers, vhost_->config->response_headers);
   std::string& o = head_buf_;
   o.clear();
-  size_t bound = kAddedFieldsBound;
+  size_t bound = kAddedFieldsBound + mut.added();
   for (uint32_t i = 0; i < rhead_.header_count; ++i)
     bound += rhead_.headers[i].name.size() + rhead_.headers[i].value.size() + 4;
   HeadWriter w(o, bound);
@@ -598,9 +625,7 @@ void Exchange::handle_response_head() {
       if (server_policy == ServerHeader::kOverwrite) continue;
       has_server = true;
     }
-    if (mutate &&
-        (mutation_drops(f.name, bm) || mutation_drops(f.name, rm) || mutation_drops(f.name, vm)))
-      continue;
+    if (mut.drops(f.name)) continue;
     w.field(f.name, f.value);
   }
   if (server_policy == ServerHeader::kOverwrite ||
@@ -609,16 +634,12 @@ void Exchange::handle_response_head() {
   w.put("x-kop-upstream-service-time: ");
   w.num(upstream_ms_);
   w.put("\r\n");
+  w.mutations(mut);
   w.done();
   // Cookie affinity (rare): appended after the sized part, so it needs no room in the bound.
   if (set_cookie_ != kNoEndpoint)
     cs_->cluster->append_set_cookie(
         set_cookie_, route_->path_type == PathMatchType::kRegex ? "" : route_->path, o);
-  if (mutate) {
-    append_mutation(o, bm);
-    append_mutation(o, rm);
-    append_mutation(o, vm);
-  }
   if (tunnel_) o.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
   rh.fields = o;
   c->in.rpos += len;
