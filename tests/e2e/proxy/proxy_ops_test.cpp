@@ -34,6 +34,12 @@ std::string config(const std::vector<std::string>& backends, int generation,
          (server.empty() ? "" : "," + server) + "}}";
 }
 
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 std::string get(const std::string& path, bool close = false) {
   return "GET " + path + " HTTP/1.1\r\nHost: a\r\n" + (close ? "Connection: close\r\n" : "") +
          "\r\n";
@@ -331,6 +337,10 @@ TEST_F(ProxyOps, AccessLogWritesOneJsonLinePerRequest) {
   }
   EXPECT_EQ(std::count(content.begin(), content.end(), '\n'), 6) << content;
   EXPECT_NE(content.find("\"protocol\":\"h2\""), std::string::npos) << content;
+  // One writer for both protocols: the same fields on every line.
+  EXPECT_EQ(count_of(content, "\"protocol\":\"http/1.1\""), 5u) << content;
+  EXPECT_EQ(count_of(content, "\"time_ms\":"), 6u) << content;
+  EXPECT_EQ(count_of(content, "\"tls\":false"), 6u) << content;
   EXPECT_NE(content.find("\"path\":\"/over-h2\""), std::string::npos) << content;
   EXPECT_NE(content.find("\"path\":\"/logged?i=3\""), std::string::npos) << content;
   EXPECT_NE(content.find("\"status\":200"), std::string::npos);

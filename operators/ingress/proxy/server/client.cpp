@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "client_hello.h"
-#include "fmt/format.h"
 #include "server.h"
 #include "tcp_proxy.h"
 
@@ -371,7 +370,7 @@ void ClientConn::start_request() {
   response_chunked_ = false;
   response_no_body_ = false;
   head_pending_ = false;
-  if (worker_.access_log_on()) {
+  if (worker_.access_log().on()) {
     log_method_.assign(req_.method);
     log_path_.assign(req_.target);
     log_host_.assign(req_.host);
@@ -603,7 +602,7 @@ void ClientConn::send_local(int status, std::string_view body, bool close_after)
   TimerWheel::cancel(timer_);
   if (!write(&iov, 1)) return close();
   worker_.count_request(nullptr, nullptr, status, nullptr);
-  if (worker_.access_log_on()) {
+  if (worker_.access_log().on()) {
     log_method_.clear();
     log_path_.clear();
     log_host_.clear();
@@ -820,39 +819,22 @@ void ClientConn::record(int status) {
   uint64_t ms = now - request_start_ms_;
   worker_.record_latency(ms);
   worker_.count_request(exchange_.vhost(), exchange_.route(), status, ws_);
-  if (!worker_.access_log_on()) return;
-  std::string line;
-  const Route* r = exchange_.route();
-  const VirtualHost* vh = exchange_.vhost();
-  if (worker_.access_log_format() == AccessLogFormat::kJson) {
-    auto esc = [](std::string_view s) {
-      std::string o;
-      for (char c : s) {
-        if (c == '"' || c == '\\') o.push_back('\\');
-        if (static_cast<unsigned char>(c) < 0x20) continue;
-        o.push_back(c);
-      }
-      return o;
-    };
-    line = fmt::format(
-        "{{\"time_ms\":{},\"client\":\"{}\",\"method\":\"{}\",\"path\":\"{}\",\"host\":\"{}\","
-        "\"status\":{},\"duration_ms\":{},\"upstream\":\"{}\",\"upstream_ms\":{},"
-        "\"vhost\":\"{}\",\"route\":\"{}\",\"tls\":{}}}\n",
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count(),
-        client_ip_, esc(log_method_), esc(log_path_), esc(log_host_), status, ms,
-        exchange_.upstream_address(), exchange_.upstream_time_ms(), vh ? esc(vh->name) : "",
-        r ? esc(r->name) : "", ssl_ ? "true" : "false");
-  } else {
-    line = fmt::format(
-        "{} \"{} {}\" host={} status={} duration_ms={} upstream={} upstream_ms={} "
-        "vhost={} route={}\n",
-        client_ip_, log_method_, log_path_, log_host_, status, ms,
-        exchange_.upstream_address().empty() ? "-" : exchange_.upstream_address(),
-        exchange_.upstream_time_ms(), vh ? vh->name : "-", r ? r->name : "-");
-  }
-  worker_.log_access(line);
+  AccessLog& log = worker_.access_log();
+  if (!log.on()) return;
+  HttpAccess a;
+  a.protocol = req_.version_minor == 0 ? HttpProtocol::kHttp10 : HttpProtocol::kHttp11;
+  a.client = client_ip_;
+  a.method = log_method_;
+  a.path = log_path_;
+  a.host = log_host_;
+  a.status = status;
+  a.duration_ms = ms;
+  a.upstream = exchange_.upstream_address();
+  a.upstream_ms = exchange_.upstream_time_ms();
+  if (const VirtualHost* vh = exchange_.vhost()) a.vhost = vh->name;
+  if (const Route* r = exchange_.route()) a.route = r->name;
+  a.tls = ssl_ != nullptr;
+  log.write(a);
 }
 
 }  // namespace kop::proxy::server

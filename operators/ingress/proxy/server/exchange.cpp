@@ -259,26 +259,19 @@ void Exchange::attempt() {
   if (UpConn* c = pool.take()) {
     woken_ = false;
     ++worker_.stats().upstream_reused;
-    c->owner = this;
-    c->state = UpConn::State::kBusy;
-    c->pool_keep = cs_->pools[ep];
+    c->attach(this, cs_->pools[ep]);
     up_ = c;
     send_request_head();
     return;
   }
   const ClusterConfig& cc = cl.config;
-  if ((cc.max_connections_per_endpoint && pool.open >= cc.max_connections_per_endpoint) ||
+  if ((cc.max_connections_per_endpoint && pool.open_count() >= cc.max_connections_per_endpoint) ||
       (cc.max_connections && *cs_->open >= cc.max_connections)) {
     return enqueue_pending();
   }
   woken_ = false;
-  auto* c = new UpConn(pool, cs_->pools[ep]);
-  c->cluster_open = cs_->open;
-  c->cluster_pending = cs_->pending;
-  ++*cs_->open;
-  c->owner = this;
-  up_ = c;
-  c->connect(static_cast<uint64_t>(cc.connect_timeout.count()));
+  up_ = UpConn::open(cs_->pools[ep], ClusterShare{cs_->open, cs_->pending}, this,
+                     static_cast<uint64_t>(cc.connect_timeout.count()));
 }
 
 void Exchange::enqueue_pending() {
@@ -454,7 +447,7 @@ void Exchange::send_request_head() {
   w.mutations(mut);
   w.done();
   o.append("\r\n");
-  upstream_address_ = up_->pool.address_text();
+  upstream_address_ = up_->address();
   sent_ms_ = worker_.now();
   rscan_ = 0;
   iovec iov{o.data(), o.size()};
@@ -520,8 +513,7 @@ bool Exchange::tunnel_send(const char* data, size_t n) {
 
 void Exchange::tunnel_client_eof() {
   if (!up_) return;
-  error_code ec;
-  up_->sock.shutdown(tcp::socket::shutdown_send, ec);
+  up_->shutdown_send();
 }
 
 void Exchange::on_upstream_data(UpConn* c) {
@@ -533,10 +525,10 @@ void Exchange::on_upstream_data(UpConn* c) {
 void Exchange::handle_response_head() {
   UpConn* c = up_;
   for (;;) {
-    size_t len = h1::find_head_end(c->in.data(), c->in.size(), &rscan_);
+    size_t len = h1::find_head_end(c->input().data(), c->input().size(), &rscan_);
     if (!len) {
-      if (c->eof) return on_upstream_error(c, false, false);
-      if (c->in.size() >= 65536) return fail(502, "upstream response head too large\n");
+      if (c->eof()) return on_upstream_error(c, false, false);
+      if (c->input().size() >= 65536) return fail(502, "upstream response head too large\n");
       c->start_read();
       return;
     }
@@ -546,12 +538,12 @@ void Exchange::handle_response_head() {
         rhead_.conn_other = false;
     rhead_.upgrade = {};
     const char* why = nullptr;
-    if (!h1::parse_response(c->in.data(), len, &rhead_, &why)) {
+    if (!h1::parse_response(c->input().data(), len, &rhead_, &why)) {
       report(UpstreamResult::kReset);
       return fail(502, "invalid upstream response\n");
     }
     if (rhead_.status >= 100 && rhead_.status < 200 && rhead_.status != 101) {
-      c->in.rpos += len;  // interim response (100 Continue was already answered by us)
+      c->input().rpos += len;  // interim response (100 Continue was already answered by us)
       rscan_ = 0;
       continue;
     }
@@ -642,15 +634,15 @@ void Exchange::handle_response_head() {
         set_cookie_, route_->path_type == PathMatchType::kRegex ? "" : route_->path, o);
   if (tunnel_) o.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
   rh.fields = o;
-  c->in.rpos += len;
-  if (c->in.rpos == c->in.wpos) c->in.clear();
+  c->input().rpos += len;
+  if (c->input().rpos == c->input().wpos) c->input().clear();
   report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
   uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
   if (idle && !tunnel_) worker_.timers().arm(timer_, worker_.now(), idle);
   down_->response_head(rh);
   if (!active_) return;
   if (rframing_ == Framing::kNone) {
-    if (c->in.size() > 0) reuse_ = false;
+    if (c->input().size() > 0) reuse_ = false;
     return finish_response(reuse_);
   }
   if (tunnel_) down_->request_body_ready();
@@ -665,53 +657,53 @@ void Exchange::pump_response_body() {
   bool more = true;
   switch (rframing_) {
     case Framing::kLength: {
-      size_t take = c->in.size();
+      size_t take = c->input().size();
       if (static_cast<int64_t>(take) > rremaining_) take = static_cast<size_t>(rremaining_);
       if (take) {
-        const char* d = c->in.data();
-        c->in.rpos += take;
+        const char* d = c->input().data();
+        c->input().rpos += take;
         rremaining_ -= static_cast<int64_t>(take);
         more = down_->response_body(d, take);
         if (!active_) return;
       }
       if (rremaining_ == 0) {
-        if (c->in.rpos != c->in.wpos) reuse_ = false;  // extra bytes: not reusable
+        if (c->input().rpos != c->input().wpos) reuse_ = false;  // extra bytes: not reusable
         return finish_response(reuse_);
       }
-      if (c->in.rpos == c->in.wpos) c->in.clear();
-      if (c->eof) return abort_response();
+      if (c->input().rpos == c->input().wpos) c->input().clear();
+      if (c->eof()) return abort_response();
       break;
     }
     case Framing::kChunked: {
       h1::ChunkedDecoder::Segment segs[16];
       for (;;) {
         size_t consumed = 0, nseg = 0;
-        auto st = rchunk_.decode(c->in.data(), c->in.size(), segs, 16, &consumed, &nseg);
-        c->in.rpos += consumed;
+        auto st = rchunk_.decode(c->input().data(), c->input().size(), segs, 16, &consumed, &nseg);
+        c->input().rpos += consumed;
         for (size_t i = 0; i < nseg; ++i) {
           more = down_->response_body(segs[i].data, segs[i].size) && more;
           if (!active_) return;
         }
         if (st == h1::ChunkedDecoder::Status::kError) return abort_response();
         if (st == h1::ChunkedDecoder::Status::kDone) {
-          if (c->in.rpos != c->in.wpos) reuse_ = false;
+          if (c->input().rpos != c->input().wpos) reuse_ = false;
           return finish_response(reuse_);
         }
         if (nseg < 16) break;
       }
-      if (c->in.rpos == c->in.wpos) c->in.clear();
-      if (c->eof) return abort_response();
+      if (c->input().rpos == c->input().wpos) c->input().clear();
+      if (c->eof()) return abort_response();
       break;
     }
     case Framing::kClose: {
-      if (c->in.size()) {
-        const char* d = c->in.data();
-        size_t n = c->in.size();
-        c->in.clear();
+      if (c->input().size()) {
+        const char* d = c->input().data();
+        size_t n = c->input().size();
+        c->input().clear();
         more = down_->response_body(d, n);
         if (!active_) return;
       }
-      if (c->eof) return finish_response(false);
+      if (c->eof()) return finish_response(false);
       break;
     }
     case Framing::kNone:
@@ -762,12 +754,7 @@ void Exchange::release_upstream(bool reuse) {
   UpConn* c = up_;
   if (!c) return;
   up_ = nullptr;
-  c->owner = nullptr;
-  if (reuse && c->state == UpConn::State::kBusy && !c->write_pending() && !c->eof &&
-      c->in.size() == 0 && !worker_.draining())
-    c->release_to_pool();
-  else
-    c->close();
+  c->release(reuse);
 }
 
 void Exchange::on_upstream_error(UpConn* c, bool connect_phase, bool timeout) {
@@ -781,7 +768,7 @@ void Exchange::on_upstream_error(UpConn* c, bool connect_phase, bool timeout) {
   } else if (!response_started_) {
     report(UpstreamResult::kReset);
   }
-  bool stale = c->reused && !connect_phase && c->in.size() == 0 && !response_started_;
+  bool stale = c->reused() && !connect_phase && c->input().size() == 0 && !response_started_;
   release_upstream(false);
   if (response_started_) {
     if (rframing_ == Framing::kClose && !tunnel_) return finish_response(false);

@@ -176,36 +176,22 @@ class H2Stream final : public Downstream {
     uint64_t ms = w.refresh_now() - start_ms_;
     w.record_latency(ms);
     w.count_request(exchange_.vhost(), exchange_.route(), status, ws_);
-    if (!w.access_log_on()) return;
-    const Route* r = exchange_.route();
-    const VirtualHost* vh = exchange_.vhost();
-    std::string up = exchange_.upstream_address().empty() ? "-" : exchange_.upstream_address();
-    std::string line;
-    if (w.access_log_format() == AccessLogFormat::kJson) {
-      auto esc = [](std::string_view v) {
-        std::string o;
-        for (char c : v) {
-          if (static_cast<unsigned char>(c) < 0x20) continue;
-          if (c == '"' || c == '\\') o.push_back('\\');
-          o.push_back(c);
-        }
-        return o;
-      };
-      line = "{\"protocol\":\"h2\",\"client\":\"" + esc(session_.conn().client_ip_) +
-             "\",\"method\":\"" + esc(method_) + "\",\"path\":\"" + esc(path_) + "\",\"host\":\"" +
-             esc(authority_) + "\",\"status\":" + std::to_string(status) +
-             ",\"duration_ms\":" + std::to_string(ms) + ",\"upstream\":\"" + esc(up) +
-             "\",\"upstream_ms\":" + std::to_string(exchange_.upstream_time_ms()) +
-             ",\"vhost\":\"" + (vh ? esc(vh->name) : "") + "\",\"route\":\"" +
-             (r ? esc(r->name) : "") + "\"}\n";
-    } else {
-      line = session_.conn().client_ip_ + " \"" + method_ + " " + path_ +
-             " HTTP/2\" host=" + authority_ + " status=" + std::to_string(status) +
-             " duration_ms=" + std::to_string(ms) + " upstream=" + up +
-             " upstream_ms=" + std::to_string(exchange_.upstream_time_ms()) +
-             " vhost=" + (vh ? vh->name : "-") + " route=" + (r ? r->name : "-") + "\n";
-    }
-    w.log_access(line);
+    AccessLog& log = w.access_log();
+    if (!log.on()) return;
+    HttpAccess a;
+    a.protocol = HttpProtocol::kHttp2;
+    a.client = session_.conn().client_ip_;
+    a.method = method_;
+    a.path = path_;
+    a.host = authority_;
+    a.status = status;
+    a.duration_ms = ms;
+    a.upstream = exchange_.upstream_address();
+    a.upstream_ms = exchange_.upstream_time_ms();
+    if (const VirtualHost* vh = exchange_.vhost()) a.vhost = vh->name;
+    if (const Route* r = exchange_.route()) a.route = r->name;
+    a.tls = session_.conn().ssl_ != nullptr;
+    log.write(a);
   }
   struct Off {
     size_t at, name_len, value_len;

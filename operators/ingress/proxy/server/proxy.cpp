@@ -388,12 +388,7 @@ void ProxyImpl::log_loop() {
 void ProxyImpl::flush_logs() {
   std::string all;
   for (auto& w : workers_) {
-    std::string mine;
-    {
-      std::lock_guard<std::mutex> l(w->log_mu_);
-      mine.swap(w->log_buf_);
-    }
-    all += mine;
+    all += w->access_log().take();
   }
   if (all.empty()) return;
   std::lock_guard<std::mutex> l(log_mu_);

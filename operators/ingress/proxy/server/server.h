@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "access_log.h"
 #include "asio.h"
 #include "buffer.h"
 #include "edge_reader.h"
@@ -36,11 +37,12 @@
 #include "kop/proxy/config.h"
 #include "kop/proxy/load_balancer.h"
 #include "kop/proxy/route_table.h"
+#include "pool.h"
 #include "send_batch.h"
+#include "timer_wheel.h"
+#include "up_conn.h"
 
 namespace kop::proxy::server {
-
-using Clock = std::chrono::steady_clock;
 
 class Worker;
 class ClientConn;
@@ -65,44 +67,6 @@ struct Snapshot {
   // Endpoint address text -> resolved socket address (resolved on the control thread).
   std::unordered_map<std::string, tcp::endpoint> resolved;
 };
-
-// ---------------------------------------------------------------------------------------------
-// Timers: a hashed wheel per worker, 10 ms ticks; arm/cancel are O(1) list operations, so
-// per-request timeouts cost a few instructions.
-
-struct Timer {
-  Timer* prev = nullptr;
-  Timer* next = nullptr;
-  uint64_t expiry = 0;  // tick
-  void (*fn)(void*) = nullptr;
-  void* self = nullptr;
-  bool armed() const { return prev != nullptr; }
-};
-
-class TimerWheel {
- public:
-  static constexpr uint64_t kTickMs = 10;
-  static constexpr unsigned kSlots = 1024;
-  TimerWheel();
-  void arm(Timer& t, uint64_t now_ms, uint64_t after_ms);
-  static void cancel(Timer& t) {
-    if (!t.prev) return;
-    t.prev->next = t.next;
-    t.next->prev = t.prev;
-    t.prev = t.next = nullptr;
-  }
-  void advance(uint64_t now_ms);
-
- private:
-  Timer slots_[kSlots];
-  uint64_t tick_ = 0;
-};
-
-inline uint64_t now_ms() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-          .count());
-}
 
 // Writes `iov` to the non-blocking socket `fd` right away; whatever the kernel does not take is
 // appended to `pending` for the caller to flush later. Behind output already pending, or when
@@ -185,30 +149,6 @@ struct WorkerStats {
   std::map<MetricKey, uint64_t> requests;  // folded from retired snapshots and unrouted
 };
 
-// ---------------------------------------------------------------------------------------------
-// Upstream connection pools (per worker, per endpoint address).
-
-class Pool {
- public:
-  Pool(Worker& w, std::string address_text, tcp::endpoint ep)
-      : worker_(w), address_text_(std::move(address_text)), endpoint_(ep) {}
-  ~Pool();
-  UpConn* take();          // an idle connection, or nullptr
-  void put(UpConn* c);     // back to the idle list (LIFO)
-  void remove(UpConn* c);  // unlink an idle connection
-  Worker& worker() { return worker_; }
-  const tcp::endpoint& endpoint() const { return endpoint_; }
-  const std::string& address_text() const { return address_text_; }
-  uint32_t open = 0;  // connections of this pool (idle + busy + connecting)
-  uint64_t idle_timeout_ms = 60000;
-
- private:
-  Worker& worker_;
-  std::string address_text_;
-  tcp::endpoint endpoint_;
-  UpConn* idle_ = nullptr;  // intrusive singly-linked... doubly via UpConn links
-};
-
 // Requests of one cluster on one worker waiting for an upstream connection because the
 // cluster's or an endpoint's connection limit is reached (intrusive FIFO, no allocation).
 // Shared with the connections, which wake one waiter when they close or go idle.
@@ -244,61 +184,6 @@ struct WorkerSnapshot {
   std::vector<RouteCounters> route_counters;            // per Route::id
   uint32_t refs = 0;
   Worker* worker = nullptr;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Upstream connection (HTTP/1.1 client side).
-
-class UpConn final : public BatchedWriter {
- public:
-  UpConn(Pool& pool, std::shared_ptr<Pool> keep);
-  ~UpConn();
-  enum class State { kConnecting, kIdle, kBusy, kClosed };
-
-  void connect(uint64_t timeout_ms);
-  // Sends iov; what the socket does not take now is copied and sent later. Returns false
-  // when the connection failed (the owner hears it through on_upstream_error too).
-  bool send(const struct iovec* iov, int n);
-  bool write_pending() const { return out_.size() > 0; }
-  void start_read();  // arms the (single) pending read if not armed
-  // SendBatch (the request head of this turn goes out at its end).
-  int batch_fd() override { return state == State::kClosed ? -1 : sock.native_handle(); }
-  Buffer& batch_out() override { return out_; }
-  void batch_done(int result) override;
-  void close();  // closes; the object is freed when no asio operation refers to it
-  void release_to_pool();
-
-  Pool& pool;
-  Worker& worker;
-  std::shared_ptr<Pool> pool_keep;  // held while busy; idle connections belong to the pool
-  tcp::socket sock;
-  Buffer in;
-  Buffer out_;
-  State state = State::kConnecting;
-  Exchange* owner = nullptr;
-  bool reading = false;
-  bool writing = false;
-  bool reused = false;
-  bool eof = false;
-  bool detached = false;  // the pool is gone (closed by ~Pool)
-  UpConn* idle_prev = nullptr;
-  UpConn* idle_next = nullptr;
-  Timer timer;  // connect or idle timeout
-  uint32_t refs = 0;
-  std::shared_ptr<uint32_t> cluster_open;         // ClusterState::open
-  std::shared_ptr<PendingQueue> cluster_pending;  // ClusterState::pending
-
- private:
-  friend class EdgeReader<UpConn>;
-  void on_read(const error_code& ec, size_t n);
-  void flush();        // at the end of the turn (SendBatch) or asynchronously
-  void flush_async();  // asio write: when the socket is full
-  void written();      // out_ drained
-  void write_failed();
-  void unref();
-  static void on_timer(void* self);
-
-  EdgeReader<UpConn> reader_{*this};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +231,7 @@ struct DownRequest {
 // ---------------------------------------------------------------------------------------------
 // One proxied request: routing, retries, upstream I/O, response framing.
 
-class Exchange {
+class Exchange final : public UpstreamUser {
  public:
   explicit Exchange(Worker& w) : worker_(w) {}
   ~Exchange();
@@ -373,10 +258,10 @@ class Exchange {
   void tunnel_client_eof();
 
   // From UpConn.
-  void on_upstream_connected(UpConn* c);
-  void on_upstream_data(UpConn* c);
-  void on_upstream_error(UpConn* c, bool connect_phase, bool timeout);
-  void on_upstream_writable(UpConn* c);
+  void on_upstream_connected(UpConn* c) override;
+  void on_upstream_data(UpConn* c) override;
+  void on_upstream_error(UpConn* c, bool connect_phase, bool timeout) override;
+  void on_upstream_writable(UpConn* c) override;
 
  private:
   friend class ClientConn;
@@ -385,7 +270,7 @@ class Exchange {
   void abort_response();
   void report(UpstreamResult r);
   std::string_view upstream_address_view() const {
-    return up_ ? std::string_view(up_->pool.address_text()) : std::string_view();
+    return up_ ? up_->address() : std::string_view();
   }
   void attempt();
   void send_request_head();
@@ -393,7 +278,6 @@ class Exchange {
   void pump_response_body();
   void finish_response(bool reuse);
   void fail(int status, std::string_view body);
-  friend class UpConn;
   friend struct PendingQueue;
   // Waits in the cluster's pending queue (or 503 when it is full); the route timeout bounds it.
   void enqueue_pending();
@@ -700,9 +584,8 @@ class Worker {
   void add_conn(ClientConn* c);
   void remove_conn(ClientConn* c);
   bool draining() const { return draining_; }
-  void log_access(std::string_view line);
-  bool access_log_on() const { return access_log_ != AccessLogFormat::kOff; }
-  AccessLogFormat access_log_format() const { return access_log_; }
+  // Written on this thread, taken by the logger thread.
+  AccessLog& access_log() { return access_log_; }
   void record_latency(uint64_t ms);
   void count_request(const VirtualHost* vh, const Route* r, int code, WorkerSnapshot* ws);
 
@@ -713,10 +596,6 @@ class Worker {
   };
   Scrape collect();
   uint64_t active_connections() const { return active_conns_.load(std::memory_order_relaxed); }
-
-  // Access log lines (swapped out by the logger thread).
-  std::mutex log_mu_;
-  std::string log_buf_;
 
  private:
   struct Acceptor {
@@ -754,7 +633,7 @@ class Worker {
   bool stopped_ = false;
   WorkerStats stats_;
   std::atomic<uint64_t> active_conns_{0};
-  AccessLogFormat access_log_ = AccessLogFormat::kOff;
+  AccessLog access_log_;
 };
 
 }  // namespace kop::proxy::server

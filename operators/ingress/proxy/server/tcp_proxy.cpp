@@ -9,7 +9,6 @@
 #include <chrono>
 
 #include "client_hello.h"
-#include "fmt/format.h"
 
 namespace kop::proxy::server {
 namespace {
@@ -335,40 +334,21 @@ void TcpProxy::account() {
   RelayCounters& c = counters();
   c.bytes_up += bytes_up_;
   c.bytes_down += bytes_down_;
-  if (worker_.access_log_on()) log_access();
+  if (worker_.access_log().on()) log_access();
 }
 
 void TcpProxy::log_access() {
-  uint64_t ms = worker_.refresh_now() - start_ms_;
-  std::string upstream =
-      connected_ && cs_ ? cs_->cluster->endpoints[endpoint_].address_text : std::string();
-  const std::string& cluster = cs_ ? cs_->cluster->name : entry_.name;
-  std::string line;
-  if (worker_.access_log_format() == AccessLogFormat::kJson) {
-    // SNI names are letters, digits, '-' and '.' (client_hello.cpp), cluster names and
-    // addresses come from the validated config: nothing here needs escaping but the cluster.
-    std::string esc;
-    for (char c : cluster) {
-      if (c == '"' || c == '\\') esc.push_back('\\');
-      if (static_cast<unsigned char>(c) >= 0x20) esc.push_back(c);
-    }
-    line = fmt::format(
-        "{{\"time_ms\":{},\"client\":\"{}\",\"sni\":\"{}\",\"passthrough\":{},"
-        "\"cluster\":\"{}\",\"upstream\":\"{}\",\"bytes_up\":{},\"bytes_down\":{},"
-        "\"duration_ms\":{},\"end\":\"{}\",\"tls\":true}}\n",
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count(),
-        conn_.client_ip_, conn_.sni_, tls_ ? "false" : "true", esc, upstream, bytes_up_,
-        bytes_down_, ms, reason_);
-  } else {
-    line = fmt::format(
-        "{} \"{}\" sni={} cluster={} upstream={} bytes_up={} bytes_down={} "
-        "duration_ms={} end=\"{}\"\n",
-        conn_.client_ip_, tls_ ? "TCP proxy" : "TCP passthrough", conn_.sni_, cluster,
-        upstream.empty() ? "-" : upstream, bytes_up_, bytes_down_, ms, reason_);
-  }
-  worker_.log_access(line);
+  RelayAccess a;
+  a.client = conn_.client_ip_;
+  a.sni = conn_.sni_;
+  a.passthrough = !tls_;
+  a.cluster = cs_ ? cs_->cluster->name : entry_.name;
+  if (connected_ && cs_) a.upstream = cs_->cluster->endpoints[endpoint_].address_text;
+  a.bytes_up = bytes_up_;
+  a.bytes_down = bytes_down_;
+  a.duration_ms = worker_.refresh_now() - start_ms_;
+  a.end = reason_;
+  worker_.access_log().write(a);
 }
 
 }  // namespace kop::proxy::server

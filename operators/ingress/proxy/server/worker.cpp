@@ -1,4 +1,4 @@
-// Worker threads, timers, buffers, upstream connections and pools.
+// Worker threads: the event loop, listeners, snapshots, pools by address, counters.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -12,54 +12,6 @@
 #include "server.h"
 
 namespace kop::proxy::server {
-
-// ---------------------------------------------------------------------------------------------
-// TimerWheel
-
-TimerWheel::TimerWheel() {
-  for (auto& s : slots_) s.prev = s.next = &s;
-  tick_ = now_ms() / kTickMs;
-}
-
-void TimerWheel::arm(Timer& t, uint64_t now, uint64_t after) {
-  cancel(t);
-  uint64_t exp = (now + after + kTickMs - 1) / kTickMs;
-  if (exp <= tick_) exp = tick_ + 1;
-  t.expiry = exp;
-  Timer& s = slots_[exp % kSlots];
-  t.next = &s;
-  t.prev = s.prev;
-  s.prev->next = &t;
-  s.prev = &t;
-}
-
-void TimerWheel::advance(uint64_t now) {
-  uint64_t target = now / kTickMs;
-  if (target > tick_ + kSlots) tick_ = target - kSlots;
-  while (tick_ < target) {
-    ++tick_;
-    Timer& s = slots_[tick_ % kSlots];
-    // Move the expired timers to a local list first: a callback may cancel or re-arm others.
-    Timer local;
-    local.prev = local.next = &local;
-    for (Timer* t = s.next; t != &s;) {
-      Timer* nx = t->next;
-      if (t->expiry <= tick_) {
-        cancel(*t);
-        t->next = &local;
-        t->prev = local.prev;
-        local.prev->next = t;
-        local.prev = t;
-      }
-      t = nx;
-    }
-    while (local.next != &local) {
-      Timer* t = local.next;
-      cancel(*t);
-      t->fn(t->self);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Writes
@@ -89,236 +41,6 @@ bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending,
     done = 0;
   }
   return true;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pool
-
-Pool::~Pool() {
-  while (idle_) {
-    UpConn* c = idle_;
-    remove(c);
-    --open;
-    c->detached = true;
-    c->state = UpConn::State::kBusy;  // not idle any more: close() must not touch the pool
-    c->close();
-  }
-}
-
-UpConn* Pool::take() {
-  UpConn* c = idle_;
-  if (!c) return nullptr;
-  remove(c);
-  TimerWheel::cancel(c->timer);
-  return c;
-}
-
-void Pool::put(UpConn* c) {
-  c->idle_prev = nullptr;
-  c->idle_next = idle_;
-  if (idle_) idle_->idle_prev = c;
-  idle_ = c;
-}
-
-void Pool::remove(UpConn* c) {
-  if (c->idle_prev)
-    c->idle_prev->idle_next = c->idle_next;
-  else if (idle_ == c)
-    idle_ = c->idle_next;
-  else
-    return;  // not in the list
-  if (c->idle_next) c->idle_next->idle_prev = c->idle_prev;
-  c->idle_prev = c->idle_next = nullptr;
-}
-
-// ---------------------------------------------------------------------------------------------
-// UpConn
-
-UpConn::UpConn(Pool& p, std::shared_ptr<Pool> keep)
-    : pool(p), worker(p.worker()), pool_keep(std::move(keep)), sock(p.worker().io()) {
-  ++pool.open;
-  ++pool.worker().stats().upstream_active;
-  timer.fn = &UpConn::on_timer;
-  timer.self = this;
-}
-
-UpConn::~UpConn() {
-  if (!detached) --pool.open;
-  --worker.stats().upstream_active;
-  if (cluster_open) --*cluster_open;
-  PendingQueue::wake(worker, cluster_pending);
-}
-
-void UpConn::connect(uint64_t timeout_ms) {
-  Worker& w = worker;
-  ++w.stats().upstream_connects;
-  error_code ec;
-  sock.open(pool.endpoint().protocol(), ec);
-  if (!ec) sock.set_option(tcp::no_delay(true), ec);
-  if (ec) {
-    // Report asynchronously so the caller's stack unwinds first.
-    ++refs;
-    asio::post(w.io(), [this] {
-      --refs;
-      if (state == State::kClosed) return unref();
-      if (owner) owner->on_upstream_error(this, true, false);
-    });
-    return;
-  }
-  if (timeout_ms) w.timers().arm(timer, w.now(), timeout_ms);
-  ++refs;
-  sock.async_connect(pool.endpoint(), [this](const error_code& e) {
-    --refs;
-    if (state == State::kClosed) return unref();
-    TimerWheel::cancel(timer);
-    if (e) {
-      if (owner) owner->on_upstream_error(this, true, false);
-      return;
-    }
-    sock.non_blocking(true);
-    state = State::kBusy;
-    if (owner) owner->on_upstream_connected(this);
-  });
-}
-
-void UpConn::on_timer(void* self) {
-  auto* c = static_cast<UpConn*>(self);
-  if (c->state == State::kConnecting) {
-    if (c->owner)
-      c->owner->on_upstream_error(c, true, true);
-    else
-      c->close();
-  } else if (c->state == State::kIdle) {
-    c->pool.remove(c);
-    c->close();
-  }
-}
-
-bool UpConn::send(const struct iovec* iov, int n) {
-  if (state == State::kClosed) return false;
-  if (!send_now_or_buffer(sock.native_handle(), iov, n, out_, worker.send_batch().enabled()))
-    return false;
-  flush();
-  return true;
-}
-
-void UpConn::flush() {
-  if (writing || out_.size() == 0 || state == State::kClosed) return;
-  if (!worker.send_batch().enabled()) return flush_async();
-  writing = true;
-  ++refs;
-  worker.send_batch().add(this);
-}
-
-void UpConn::batch_done(int result) {
-  writing = false;
-  --refs;
-  if (state == State::kClosed) return unref();
-  switch (apply_batch_result(result, out_)) {
-    case BatchOutcome::kFailed:
-      return write_failed();
-    case BatchOutcome::kFull:
-      return flush_async();
-    case BatchOutcome::kDrained:
-      return written();
-  }
-}
-
-void UpConn::flush_async() {
-  if (writing || out_.size() == 0 || state == State::kClosed) return;
-  writing = true;
-  ++refs;
-  sock.async_write_some(asio::buffer(out_.data(), out_.size()),
-                        [this](const error_code& ec, size_t n) {
-                          writing = false;
-                          --refs;
-                          if (state == State::kClosed) return unref();
-                          if (ec) return write_failed();
-                          out_.consume(n);
-                          if (out_.size() > 0) return flush_async();
-                          written();
-                        });
-}
-
-void UpConn::write_failed() {
-  if (owner)
-    owner->on_upstream_error(this, false, false);
-  else
-    close();
-}
-
-void UpConn::written() {
-  if (owner) owner->on_upstream_writable(this);
-}
-
-void UpConn::start_read() {
-  if (reading || state == State::kClosed || eof) return;
-  if (in.cap == 0) in.reserve(16384);
-  if (in.size() == 0)
-    in.clear();
-  else if (in.free() < 2048)
-    in.compact();
-  if (in.free() == 0) in.reserve(in.cap * 2);
-  reading = true;
-  ++refs;
-  reader_.read(sock, in.end(), in.free());
-}
-
-void UpConn::on_read(const error_code& ec, size_t n) {
-  reading = false;
-  --refs;
-  if (state == State::kClosed) return unref();
-  if (state == State::kIdle) {
-    // Data or EOF on an idle pooled connection: the server closed it (or misbehaves).
-    pool.remove(this);
-    close();
-    return;
-  }
-  if (ec) {
-    if (ec == asio::error::eof) {
-      eof = true;
-      if (owner)
-        owner->on_upstream_data(this);
-      else
-        close();
-    } else {
-      if (owner)
-        owner->on_upstream_error(this, false, false);
-      else
-        close();
-    }
-    return;
-  }
-  in.wpos += n;
-  if (owner) owner->on_upstream_data(this);
-}
-
-void UpConn::release_to_pool() {
-  owner = nullptr;
-  state = State::kIdle;
-  reused = true;
-  in.clear();
-  pool.put(this);
-  if (pool.idle_timeout_ms) worker.timers().arm(timer, worker.now(), pool.idle_timeout_ms);
-  start_read();
-  PendingQueue::wake(worker, cluster_pending);
-  // Last: dropping the reference may destroy the pool, which closes this connection.
-  std::shared_ptr<Pool> keep = std::move(pool_keep);
-}
-
-void UpConn::close() {
-  if (state == State::kClosed) return;
-  if (state == State::kIdle) pool.remove(this);
-  state = State::kClosed;
-  owner = nullptr;
-  TimerWheel::cancel(timer);
-  error_code ec;
-  sock.close(ec);
-  unref();
-}
-
-void UpConn::unref() {
-  if (refs == 0 && state == State::kClosed) delete this;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +131,8 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
       cs->lb = make_load_balancer(*c, random());
       for (const Endpoint& ep : c->endpoints) {
         cs->pools.push_back(pool_for(ep, *snap));
-        cs->pools.back()->idle_timeout_ms = static_cast<uint64_t>(c->config.idle_timeout.count());
+        cs->pools.back()->set_idle_timeout_ms(
+            static_cast<uint64_t>(c->config.idle_timeout.count()));
       }
       created.push_back(cs.get());
     }
@@ -426,7 +149,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
       for (const auto& p : cs->pools) unused_candidates_.erase(p->address_text());
   cluster_states_ = std::move(states);
   ws->route_counters.resize(t.route_count());
-  access_log_ = snap->settings.access_log;
+  access_log_.set_format(snap->settings.access_log);
   ws->snap = std::move(snap);
   ws->refs = 1;
   live_.push_back(ws);
@@ -628,11 +351,6 @@ Worker::Scrape Worker::collect() {
   s.stats.send_batching_on = batch_.enabled() ? 1 : 0;
   for (WorkerSnapshot* ws : live_) fold(ws, s.stats.requests);
   return s;
-}
-
-void Worker::log_access(std::string_view line) {
-  std::lock_guard<std::mutex> l(log_mu_);
-  if (log_buf_.size() < (8u << 20)) log_buf_.append(line.data(), line.size());
 }
 
 }  // namespace kop::proxy::server

@@ -1,0 +1,44 @@
+#include "pool.h"
+
+#include "up_conn.h"
+
+namespace kop::proxy::server {
+
+Pool::~Pool() {
+  while (idle_) {
+    UpConn* c = idle_;
+    remove(c);
+    --open_;
+    c->detached_ = true;
+    c->state_ = UpConn::State::kBusy;  // not idle any more: close() must not touch the pool
+    c->close();
+  }
+}
+
+UpConn* Pool::take() {
+  UpConn* c = idle_;
+  if (!c) return nullptr;
+  remove(c);
+  TimerWheel::cancel(c->timer_);
+  return c;
+}
+
+void Pool::put(UpConn* c) {
+  c->idle_prev_ = nullptr;
+  c->idle_next_ = idle_;
+  if (idle_) idle_->idle_prev_ = c;
+  idle_ = c;
+}
+
+void Pool::remove(UpConn* c) {
+  if (c->idle_prev_)
+    c->idle_prev_->idle_next_ = c->idle_next_;
+  else if (idle_ == c)
+    idle_ = c->idle_next_;
+  else
+    return;  // not in the list
+  if (c->idle_next_) c->idle_next_->idle_prev_ = c->idle_prev_;
+  c->idle_prev_ = c->idle_next_ = nullptr;
+}
+
+}  // namespace kop::proxy::server

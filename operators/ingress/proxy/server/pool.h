@@ -1,0 +1,54 @@
+// Pool: the idle upstream connections of one worker to one endpoint address, reused LIFO (the
+// most recently used connection is the likeliest still open and warm), and the count of all
+// its connections (idle, busy, connecting) for the per-endpoint connection limit.
+//
+// Shared (shared_ptr) by the clusters of every snapshot that use the address, and held by each
+// busy connection: a reload keeps the pool, and with it the warm connections, as long as some
+// cluster still names the address. Destroying it closes its idle connections; busy ones are
+// closed when their user releases them.
+//
+// Threading: the worker's thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "asio.h"
+
+namespace kop::proxy::server {
+
+class UpConn;
+class Worker;
+
+class Pool {
+ public:
+  Pool(Worker& w, std::string address_text, tcp::endpoint ep)
+      : worker_(w), address_text_(std::move(address_text)), endpoint_(ep) {}
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // An idle connection (the most recent), or nullptr. The caller attaches to it (UpConn::attach).
+  UpConn* take();
+  Worker& worker() { return worker_; }
+  const tcp::endpoint& endpoint() const { return endpoint_; }
+  const std::string& address_text() const { return address_text_; }
+  // Connections of this pool: idle + busy + connecting.
+  uint32_t open_count() const { return open_; }
+  // An idle connection is closed after this long. Defaults to 60 s; 0: never.
+  void set_idle_timeout_ms(uint64_t ms) { idle_timeout_ms_ = ms; }
+
+ private:
+  friend class UpConn;
+  void put(UpConn* c);     // back to the idle list
+  void remove(UpConn* c);  // unlinks an idle connection (no-op when not idle)
+
+  Worker& worker_;
+  std::string address_text_;
+  tcp::endpoint endpoint_;
+  UpConn* idle_ = nullptr;  // doubly linked through UpConn::idle_prev_/idle_next_
+  uint32_t open_ = 0;
+  uint64_t idle_timeout_ms_ = 60000;
+};
+
+}  // namespace kop::proxy::server

@@ -1,0 +1,231 @@
+#include "up_conn.h"
+
+#include "pool.h"
+#include "server.h"
+
+namespace kop::proxy::server {
+
+UpConn* UpConn::open(std::shared_ptr<Pool> pool, ClusterShare cluster, UpstreamUser* user,
+                     uint64_t connect_timeout_ms) {
+  auto* c = new UpConn(std::move(pool), std::move(cluster));
+  c->user_ = user;
+  c->connect(connect_timeout_ms);
+  return c;
+}
+
+UpConn::UpConn(std::shared_ptr<Pool> pool, ClusterShare cluster)
+    : pool_(*pool),
+      worker_(pool->worker()),
+      pool_keep_(std::move(pool)),
+      cluster_(std::move(cluster)),
+      sock_(worker_.io()) {
+  ++pool_.open_;
+  ++worker_.stats().upstream_active;
+  if (cluster_.open) ++*cluster_.open;
+  timer_.fn = &UpConn::on_timer;
+  timer_.self = this;
+}
+
+UpConn::~UpConn() {
+  if (!detached_) --pool_.open_;
+  --worker_.stats().upstream_active;
+  if (cluster_.open) --*cluster_.open;
+  PendingQueue::wake(worker_, cluster_.pending);
+}
+
+std::string_view UpConn::address() const {
+  return pool_.address_text();
+}
+
+void UpConn::attach(UpstreamUser* user, std::shared_ptr<Pool> pool) {
+  user_ = user;
+  state_ = State::kBusy;
+  pool_keep_ = std::move(pool);
+}
+
+void UpConn::release(bool reuse) {
+  user_ = nullptr;
+  if (reuse && state_ == State::kBusy && out_.size() == 0 && !eof_ && in_.size() == 0 &&
+      !worker_.draining())
+    to_pool();
+  else
+    close();
+}
+
+void UpConn::connect(uint64_t timeout_ms) {
+  Worker& w = worker_;
+  ++w.stats().upstream_connects;
+  error_code ec;
+  sock_.open(pool_.endpoint().protocol(), ec);
+  if (!ec) sock_.set_option(tcp::no_delay(true), ec);
+  if (ec) {
+    // Report asynchronously so the caller's stack unwinds first.
+    ++refs_;
+    asio::post(w.io(), [this] {
+      --refs_;
+      if (state_ == State::kClosed) return unref();
+      if (user_) user_->on_upstream_error(this, true, false);
+    });
+    return;
+  }
+  if (timeout_ms) w.timers().arm(timer_, w.now(), timeout_ms);
+  ++refs_;
+  sock_.async_connect(pool_.endpoint(), [this](const error_code& e) {
+    --refs_;
+    if (state_ == State::kClosed) return unref();
+    TimerWheel::cancel(timer_);
+    if (e) {
+      if (user_) user_->on_upstream_error(this, true, false);
+      return;
+    }
+    sock_.non_blocking(true);
+    state_ = State::kBusy;
+    if (user_) user_->on_upstream_connected(this);
+  });
+}
+
+void UpConn::on_timer(void* self) {
+  auto* c = static_cast<UpConn*>(self);
+  if (c->state_ == State::kConnecting) {
+    if (c->user_)
+      c->user_->on_upstream_error(c, true, true);
+    else
+      c->close();
+  } else if (c->state_ == State::kIdle) {
+    c->pool_.remove(c);
+    c->close();
+  }
+}
+
+bool UpConn::send(const struct iovec* iov, int n) {
+  if (state_ == State::kClosed) return false;
+  if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_, worker_.send_batch().enabled()))
+    return false;
+  flush();
+  return true;
+}
+
+void UpConn::shutdown_send() {
+  error_code ec;
+  sock_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void UpConn::flush() {
+  if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
+  if (!worker_.send_batch().enabled()) return flush_async();
+  writing_ = true;
+  ++refs_;
+  worker_.send_batch().add(this);
+}
+
+void UpConn::batch_done(int result) {
+  writing_ = false;
+  --refs_;
+  if (state_ == State::kClosed) return unref();
+  switch (apply_batch_result(result, out_)) {
+    case BatchOutcome::kFailed:
+      return write_failed();
+    case BatchOutcome::kFull:
+      return flush_async();
+    case BatchOutcome::kDrained:
+      return written();
+  }
+}
+
+void UpConn::flush_async() {
+  if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
+  writing_ = true;
+  ++refs_;
+  sock_.async_write_some(asio::buffer(out_.data(), out_.size()),
+                         [this](const error_code& ec, size_t n) {
+                           writing_ = false;
+                           --refs_;
+                           if (state_ == State::kClosed) return unref();
+                           if (ec) return write_failed();
+                           out_.consume(n);
+                           if (out_.size() > 0) return flush_async();
+                           written();
+                         });
+}
+
+void UpConn::write_failed() {
+  if (user_)
+    user_->on_upstream_error(this, false, false);
+  else
+    close();
+}
+
+void UpConn::written() {
+  if (user_) user_->on_upstream_writable(this);
+}
+
+void UpConn::start_read() {
+  if (reading_ || state_ == State::kClosed || eof_) return;
+  if (in_.cap == 0) in_.reserve(16384);
+  if (in_.size() == 0)
+    in_.clear();
+  else if (in_.free() < 2048)
+    in_.compact();
+  if (in_.free() == 0) in_.reserve(in_.cap * 2);
+  reading_ = true;
+  ++refs_;
+  reader_.read(sock_, in_.end(), in_.free());
+}
+
+void UpConn::on_read(const error_code& ec, size_t n) {
+  reading_ = false;
+  --refs_;
+  if (state_ == State::kClosed) return unref();
+  if (state_ == State::kIdle) {
+    // Data or EOF on an idle pooled connection: the server closed it (or misbehaves).
+    pool_.remove(this);
+    close();
+    return;
+  }
+  if (ec) {
+    if (ec == asio::error::eof) {
+      eof_ = true;
+      if (user_)
+        user_->on_upstream_data(this);
+      else
+        close();
+    } else {
+      if (user_)
+        user_->on_upstream_error(this, false, false);
+      else
+        close();
+    }
+    return;
+  }
+  in_.wpos += n;
+  if (user_) user_->on_upstream_data(this);
+}
+
+void UpConn::to_pool() {
+  state_ = State::kIdle;
+  reused_ = true;
+  in_.clear();
+  pool_.put(this);
+  if (pool_.idle_timeout_ms_) worker_.timers().arm(timer_, worker_.now(), pool_.idle_timeout_ms_);
+  start_read();
+  PendingQueue::wake(worker_, cluster_.pending);
+  // Last: dropping the reference may destroy the pool, which closes this connection.
+  std::shared_ptr<Pool> keep = std::move(pool_keep_);
+}
+
+void UpConn::close() {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kIdle) pool_.remove(this);
+  state_ = State::kClosed;
+  user_ = nullptr;
+  TimerWheel::cancel(timer_);
+  error_code ec;
+  sock_.close(ec);
+  unref();
+}
+
+void UpConn::unref() {
+  if (refs_ == 0 && state_ == State::kClosed) delete this;
+}
+
+}  // namespace kop::proxy::server
