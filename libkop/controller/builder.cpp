@@ -17,7 +17,7 @@ Builder& Builder::owns(api::GroupVersionKind gvk, std::vector<Predicate> predica
 
 Builder& Builder::owns(api::GroupVersionKind gvk, OwnerOptions options,
                        std::vector<Predicate> predicates) {
-  owns_.push_back({std::move(gvk), {options, std::move(predicates)}});
+  owns_.emplace_back(std::move(gvk), std::make_pair(options, std::move(predicates)));
   return *this;
 }
 

@@ -16,7 +16,7 @@ using testing::kConfigMap;
 using testing::kSecret;
 using testing::Recorder;
 
-api::ObjectPtr obj(std::function<void(api::Object&)> fn) {
+api::ObjectPtr obj(const std::function<void(api::Object&)>& fn) {
   api::Object o("v1", "ConfigMap");
   o.set_name("x");
   fn(o);

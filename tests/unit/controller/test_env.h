@@ -43,7 +43,7 @@ struct Env {
     return client::ResourceRef::of(gvk, ns, name);
   }
   api::ObjectPtr create(const api::GroupVersionKind& gvk, std::string_view name,
-                        std::function<void(api::Object&)> edit = nullptr) {
+                        const std::function<void(api::Object&)>& edit = nullptr) {
     api::Object o(gvk);
     o.set_name(name);
     o.set_namespace("default");

@@ -213,6 +213,7 @@ TEST_F(LogTest, ConcurrentRecordsStayWholeLines) {
   constexpr int kThreads = 8, kRecords = 2000;
   std::string padding(300, 'p');
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       Logger log = named("worker").with_values("thread", t);

@@ -35,16 +35,17 @@ bool eventually(const std::function<bool()>& pred,
   return pred();
 }
 
-void create_cm(client::Client& c, std::string name) {
+void create_cm(client::Client& c, const std::string& name) {
   api::Object o("v1", "ConfigMap");
   o.set_namespace("default");
   o.set_name(name);
   ASSERT_TRUE(c.create(client::ResourceRef::of(kConfigMap, "default"), o).ok());
 }
 
-std::unique_ptr<controller::Controller> counting_controller(Manager& m, std::function<void()> body,
+std::unique_ptr<controller::Controller> counting_controller(Manager& m,
+                                                            const std::function<void()>& body,
                                                             std::string name = "cm") {
-  controller::ControllerOptions o{.name = name};
+  controller::ControllerOptions o{.name = std::move(name)};
   o.registry = &m.registry();
   auto c = controller::Builder(m.cache())
                .for_(kConfigMap)

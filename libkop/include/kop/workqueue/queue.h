@@ -65,7 +65,7 @@ struct QueueOptions {
 template <typename T>
 class Queue : public QueueInterface<T> {
  public:
-  explicit Queue(QueueOptions options = {})
+  explicit Queue(const QueueOptions& options = {})
       : clock_(options.clock != nullptr ? options.clock : &real_clock()) {
     if (!options.name.empty()) {
       metrics::Registry& r =
