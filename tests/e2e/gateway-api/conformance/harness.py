@@ -1,0 +1,748 @@
+"""The conformance harness: kop-ingress --manifests with --api-addr, echo pods on loopback, and
+the upstream suite's checks (status conditions read back over the REST API, requests sent to
+each Gateway's own front door with the three-in-a-row rule).
+
+Timing follows the upstream suite at v1.6.1: a request result counts after it is seen
+REQUIRED_CONSECUTIVE times in a row within MAX_TIME_TO_CONSISTENCY; status waits use the
+upstream timeouts (TIMEOUTS). A test that is not claimed runs with every wait capped at
+UNCLAIMED_CAP seconds, so what is known not to work costs little CI time; its result is still
+reported.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INFRA_NS = "gateway-conformance-infra"
+APP_NS = "gateway-conformance-app-backend"
+WEB_NS = "gateway-conformance-web-backend"
+CONTROLLER = "kop.dev/gateway-controller"
+GATEWAY_CLASS = "kop-conformance"
+GROUP = "gateway.networking.k8s.io"
+
+# Upstream conformance/utils/config defaults, in seconds.
+TIMEOUTS = {
+    "create": 60, "delete": 10, "get": 10, "gateway_address": 180, "gateway_condition": 180,
+    "gateway_listeners": 60, "gwc_accepted": 180, "route_no_parents": 60,
+    "route_condition": 60, "route_parents": 60, "consistency": 30, "request": 10,
+    "latest_generation": 60, "default": 60,
+}
+REQUIRED_CONSECUTIVE = 3
+POLL = 0.1
+UNCLAIMED_CAP = 8.0
+
+# The echo pods standing in for the Deployments of the base manifests (and a few tests').
+PODS = [
+    (INFRA_NS, "infra-backend-v1", ["first-port", "second-port", "third-port"]),
+    (INFRA_NS, "infra-backend-v2", [""]),
+    (INFRA_NS, "infra-backend-v3", [""]),
+    (APP_NS, "app-backend-v1", [""]),
+    (APP_NS, "app-backend-v2", [""]),
+    (WEB_NS, "web-backend", [""]),
+]
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def say(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def port_free_on(hosts):
+    for _ in range(50):
+        port = free_port()
+        socks = []
+        try:
+            for h in hosts:
+                s = socket.socket()
+                socks.append(s)
+                s.bind((h, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise Failure("no port free on all of " + ",".join(hosts))
+
+
+def make_cert(out_dir, name, sans):
+    """A self-signed certificate for the DNS names sans; returns (crt_pem, key_pem)."""
+    crt, key = os.path.join(out_dir, name + ".crt"), os.path.join(out_dir, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-sha256", "-subj", f"/CN={sans[0]}",
+                    "-addext", "subjectAltName=" + ",".join("DNS:" + s for s in sans),
+                    "-keyout", key, "-out", crt],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(crt, "rb") as f, open(key, "rb") as g:
+        return f.read(), g.read()
+
+
+def tls_secret(ns, name, crt, key):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": name, "namespace": ns},
+            "data": {"tls.crt": base64.b64encode(crt).decode(),
+                     "tls.key": base64.b64encode(key).decode()}}
+
+
+# ---- the REST API of kop-ingress (--api-addr) ------------------------------------------------
+
+PLURALS = {"Gateway": "gateways", "GatewayClass": "gatewayclasses", "HTTPRoute": "httproutes",
+           "GRPCRoute": "grpcroutes", "TLSRoute": "tlsroutes",
+           "ReferenceGrant": "referencegrants", "Service": "services", "Secret": "secrets",
+           "Namespace": "namespaces", "EndpointSlice": "endpointslices"}
+
+
+def api_path(kind, ns, name, api_version=None):
+    plural = PLURALS[kind]
+    if kind in ("Service", "Secret", "Namespace"):
+        base = "/api/v1"
+    elif kind == "EndpointSlice":
+        base = "/apis/discovery.k8s.io/v1"
+    elif kind == "ReferenceGrant":
+        base = f"/apis/{GROUP}/v1beta1"
+    else:
+        base = f"/apis/{api_version or GROUP + '/v1'}"
+    if kind in ("GatewayClass", "Namespace"):
+        return f"{base}/{plural}/{name}"
+    return f"{base}/namespaces/{ns}/{plural}/{name}"
+
+
+class Api:
+    """GETs against kop-ingress' kubectl-compatible API, with the kubeconfig it printed."""
+
+    def __init__(self, kubeconfig_text, tmp):
+        cfg = yaml.safe_load(kubeconfig_text)
+        cluster = cfg["clusters"][0]["cluster"]
+        user = cfg["users"][0]["user"]
+        url = urllib.parse.urlsplit(cluster["server"])
+        self.host, self.port = url.hostname, url.port
+        self.token = user.get("token")
+        self.ctx = None
+        if url.scheme == "https":
+            self.ctx = ssl.create_default_context()
+            if "certificate-authority-data" in cluster:
+                ca = os.path.join(tmp, "api-ca.crt")
+                with open(ca, "wb") as f:
+                    f.write(base64.b64decode(cluster["certificate-authority-data"]))
+                self.ctx.load_verify_locations(ca)
+            if cluster.get("insecure-skip-tls-verify"):
+                self.ctx.check_hostname = False
+                self.ctx.verify_mode = ssl.CERT_NONE
+
+    def get(self, kind, ns, name):
+        """The object, or None when it does not exist."""
+        if self.ctx:
+            c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=10)
+        else:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            headers = {"Authorization": "Bearer " + self.token} if self.token else {}
+            c.request("GET", api_path(kind, ns, name), headers=headers)
+            r = c.getresponse()
+            body = r.read()
+            if r.status == 404:
+                return None
+            if r.status != 200:
+                raise Failure(f"GET {kind} {ns}/{name}: {r.status} {body[:200]!r}")
+            return json.loads(body)
+        finally:
+            c.close()
+
+
+# ---- conditions ---------------------------------------------------------------------------------
+
+def find_condition(conditions, ctype, status=None, reason=None):
+    for c in conditions or []:
+        if c.get("type") == ctype and (status is None or c.get("status") == status) and \
+                (reason is None or c.get("reason") == reason):
+            return True
+    return False
+
+
+def stale(obj, conditions):
+    gen = obj.get("metadata", {}).get("generation")
+    return [c["type"] for c in conditions or [] if c.get("observedGeneration") != gen]
+
+
+def describe(conditions):
+    return ", ".join(f"{c.get('type')}={c.get('status')}/{c.get('reason')}"
+                     for c in conditions or []) or "none"
+
+
+# ---- requests -------------------------------------------------------------------------------------
+
+def expect(path="/", **kw):
+    """One expected exchange, in the upstream ExpectedResponse's terms:
+    host, method, headers (request); status (int or list); backend (pod name prefix), namespace;
+    req_path, req_host, req_method, req_headers, req_absent (what reaches the backend);
+    resp_headers, resp_absent (what comes back); redirect=dict(scheme, host, port, path);
+    backend_set_headers (asks the echo backend to set response headers)."""
+    kw["path"] = path
+    return kw
+
+
+class _SniConnection(http.client.HTTPSConnection):
+    """http.client names the connect address in SNI; this names the request's host."""
+
+    def __init__(self, address, port, sni, context, timeout):
+        super().__init__(address, port, timeout=timeout, context=context)
+        self.sni = sni
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.sni)
+
+
+class Gateway:
+    """A Gateway's front door: its address from status, its listener port as written."""
+
+    def __init__(self, ns, name, address, port, offset):
+        self.ns, self.name, self.address, self.port, self.offset = ns, name, address, port, offset
+
+    def logical(self):
+        return self.address if self.port == 80 else f"{self.address}:{self.port}"
+
+
+def round_trip(gw, e, timeout):
+    """Sends e's request to gw; returns (status, response headers {lower: joined}, echo dict
+    or None, body). With e["tls"] = PEM of the expected server certificate, the request goes
+    over TLS with SNI e["sni"] (default: the host) and that certificate as the only trust."""
+    host = e.get("host") or gw.logical()
+    if e.get("tls"):
+        ctx = ssl.create_default_context(cadata=e["tls"].decode())
+        # The conformance certificates carry names like "*.org", which OpenSSL's host check
+        # refuses; the chain is still checked against the one certificate we trust.
+        ctx.check_hostname = False
+        c = _SniConnection(gw.address, gw.port + gw.offset, e.get("sni", host.split(":")[0]),
+                           ctx, timeout)
+    else:
+        c = http.client.HTTPConnection(gw.address, gw.port + gw.offset, timeout=timeout)
+    try:
+        c.putrequest(e.get("method", "GET"), e["path"], skip_host=True,
+                     skip_accept_encoding=True)
+        c.putheader("Host", host)
+        c.putheader("User-Agent", "kop-conformance")
+        for name, value in (e.get("headers") or {}).items():
+            c.putheader(name, value)
+        sets = e.get("backend_set_headers") or {}
+        c.putheader("X-Echo-Set-Header", ",".join(f"{k}:{v}" for k, v in sets.items()))
+        c.endheaders()
+        r = c.getresponse()
+        body = r.read()
+        headers = {}
+        for k, v in r.getheaders():
+            headers[k.lower()] = headers[k.lower()] + "," + v if k.lower() in headers else v
+        echo = None
+        if r.status in (200, 204) and body.startswith(b"{"):
+            try:
+                echo = json.loads(body)
+            except ValueError:
+                echo = None
+        return r.status, headers, echo, body
+    finally:
+        c.close()
+
+
+def compare(gw, e, status, headers, echo):
+    """None when the exchange meets e, else why not (the upstream CompareRoundTrip rules)."""
+    want = e.get("status", 200)
+    want = want if isinstance(want, list) else [want]
+    if status not in want:
+        return f"status {status}, want one of {want}"
+    if status in (200, 204):
+        if echo is None:
+            return "no echo body from a backend"
+        req_path = e.get("req_path", e["path"])
+        if echo.get("path") != req_path:
+            return f"backend saw path {echo.get('path')!r}, want {req_path!r}"
+        req_method = e.get("req_method", e.get("method", "GET"))
+        if echo.get("method") != req_method:
+            return f"backend saw method {echo.get('method')}, want {req_method}"
+        if "req_host" in e and echo.get("host") != e["req_host"]:
+            return f"backend saw host {echo.get('host')!r}, want {e['req_host']!r}"
+        if echo.get("namespace") != e.get("namespace", ""):
+            return f"backend namespace {echo.get('namespace')!r}, want {e.get('namespace')!r}"
+        if not echo.get("pod", "").startswith(e.get("backend", "")):
+            return f"answered by pod {echo.get('pod')!r}, want {e.get('backend')!r}"
+        # Header names are case-insensitive: lines named X-A and x-a are one header whose
+        # values join in order (Go's canonical names do this for the upstream suite).
+        merged = {}
+        for k, v in (echo.get("headers") or {}).items():
+            merged.setdefault(k.lower(), []).extend(v)
+        got = {k: ",".join(v) for k, v in merged.items()}
+        want_req = e.get("req_headers")
+        if want_req is None and "req_path" not in e:
+            want_req = e.get("headers")
+        for name, value in (want_req or {}).items():
+            if got.get(name.lower()) != value:
+                return f"backend saw {name}: {got.get(name.lower())!r}, want {value!r}"
+        for name in e.get("req_absent", []):
+            if name.lower() in got:
+                return f"backend saw {name}: {got[name.lower()]!r}, want it absent"
+        for name, value in (e.get("resp_headers") or {}).items():
+            if headers.get(name.lower()) != value:
+                return f"response {name}: {headers.get(name.lower())!r}, want {value!r}"
+        for name in e.get("resp_absent", []):
+            if name.lower() in headers:
+                return f"response has {name}: {headers[name.lower()]!r}, want it absent"
+    elif status in (301, 302, 303, 307, 308) and "redirect" in e:
+        loc = urllib.parse.urlsplit(headers.get("location", ""))
+        r = e["redirect"]
+        got_host = loc.hostname or ""
+        want_host = r.get("host", got_host)
+        if got_host != want_host:
+            return f"redirect host {got_host!r}, want {want_host!r}"
+        got_port = str(loc.port) if loc.port else ""
+        scheme = r.get("scheme", "http")
+        if "port" in r:
+            if got_port != r["port"]:
+                return f"redirect port {got_port!r}, want {r['port']!r}"
+        elif scheme == "http" and got_port not in ("", "80"):
+            return f"redirect port {got_port!r}, want 80 or none"
+        elif scheme == "https" and got_port not in ("", "443"):
+            return f"redirect port {got_port!r}, want 443 or none"
+        if loc.scheme != scheme:
+            return f"redirect scheme {loc.scheme!r}, want {scheme!r}"
+        want_path = r.get("path", urllib.parse.urlsplit(e["path"]).path)
+        if loc.path != want_path:
+            return f"redirect path {loc.path!r}, want {want_path!r}"
+    return None
+
+
+# ---- a run ----------------------------------------------------------------------------------------
+
+class Run:
+    """The processes of one conformance run and the checks the tests call."""
+
+    def __init__(self, build_dir, keep=False):
+        self.build = os.path.abspath(build_dir)
+        self.tmp = tempfile.mkdtemp(prefix="kop-conformance.")
+        self.manifests = os.path.join(self.tmp, "manifests")
+        os.makedirs(self.manifests)
+        self.procs = []
+        self.keep = keep
+        self.cap = None  # seconds; every wait is capped at this when set (unclaimed tests)
+        self.offset = 10000
+        self.applied = []  # (kind, ns, name) of the current test's objects
+        self.log_lines = []
+
+    # -- processes
+    def binary(self, rel):
+        path = os.path.join(self.build, rel)
+        if not os.access(path, os.X_OK):
+            raise Failure(f"{path} is not built")
+        return path
+
+    def start(self, name, argv, stdout=None):
+        log = open(os.path.join(self.tmp, name + ".log"), "wb")
+        p = subprocess.Popen(argv, stdout=stdout or log, stderr=log, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        log.close()
+        self.procs.append((name, p))
+        return p
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.tmp, name + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        for _, p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        rc_ok = True
+        for name, p in reversed(self.procs):
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            if name == "kop-ingress" and p.returncode not in (0, -signal.SIGTERM):
+                say(f"kop-ingress exited with {p.returncode}")
+                rc_ok = False
+        if not rc_ok or self.keep:
+            say("---- kop-ingress log (last 30 lines)")
+            print("\n".join(self.log("kop-ingress").splitlines()[-30:]), flush=True)
+        if self.keep:
+            say(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return rc_ok
+
+    def timeout(self, key):
+        t = TIMEOUTS[key]
+        return min(t, self.cap) if self.cap else t
+
+    def wait(self, what, fn, key):
+        """Polls fn (returns (done, detail)) until done, or fails after TIMEOUTS[key]."""
+        limit = self.timeout(key)
+        end = time.monotonic() + limit
+        detail = None
+        while True:
+            self.check_alive()
+            try:
+                done, detail = fn()
+            except (OSError, http.client.HTTPException) as e:
+                done, detail = False, repr(e)
+            if done:
+                return detail
+            if time.monotonic() >= end:
+                raise Failure(f"{what}: not after {limit:.0f} s ({detail})")
+            time.sleep(POLL)
+
+    def check_alive(self):
+        for name, p in self.procs:
+            if p.poll() is not None:
+                raise Failure(f"{name} exited ({p.returncode}):\n" + self.log(name)[-2000:])
+
+    # -- set-up
+    def start_all(self, extra_args=()):
+        pods, specs, addresses = [], [], []
+        for i, (ns, name, _) in enumerate(PODS):
+            addresses.append(f"127.0.2.{i + 1}")
+        self.pod_port = port_free_on(addresses)
+        for (ns, name, _), address in zip(PODS, addresses):
+            # Named as a Deployment's pods are (name-<hash>-<hash>): the weight checks take
+            # the backend name as the pod name without its last two parts, as upstream does.
+            specs.append(f"{ns}/{name}-pod-0@{address}:{self.pod_port}")
+            pods.append((ns, name, address))
+        echo = self.start("echo", ["python3", os.path.join(HERE, "echo_backend.py"), *specs],
+                          stdout=subprocess.PIPE)
+        line = echo.stdout.readline().decode().strip()
+        if line != "ready":
+            raise Failure("echo backends did not start: " + self.log("echo"))
+        self.pods = pods
+
+        shutil.copy(os.path.join(HERE, "base.yaml"), self.manifests)
+        objs = []
+        for (ns, name, port_names), (_, _, address) in zip(PODS, pods):
+            objs.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                         "metadata": {"name": name + "-x", "namespace": ns,
+                                      "labels": {"kubernetes.io/service-name": name}},
+                         "addressType": "IPv4",
+                         "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+                         "ports": [{"name": n, "port": self.pod_port, "protocol": "TCP"}
+                                   for n in port_names]})
+        crt, key = make_cert(self.tmp, "validity", ["*", "*.org", "*.wildcard.org"])
+        self.validity_cert = crt
+        objs.append(tls_secret(INFRA_NS, "tls-validity-checks-certificate", crt, key))
+        crt, key = make_cert(self.tmp, "web", ["*"])
+        objs.append(tls_secret(WEB_NS, "certificate", crt, key))
+        self.write("base-generated", objs)
+
+        self.http_port = free_port()
+        argv = [self.binary("operators/ingress/cmd/kop-ingress"), "--manifests", self.manifests,
+                "--api-addr", "127.0.0.1:0", "--http-addr", f"127.0.0.1:{self.http_port}",
+                "--https-addr", f"127.0.0.1:{free_port()}",
+                "--admin-addr", f"127.0.0.1:{free_port()}",
+                "--metrics-addr", f"127.0.0.1:{free_port()}",
+                "--gateway-local-port-offset", str(self.offset), *extra_args]
+        kubeconfig = os.path.join(self.tmp, "kubeconfig")
+        out = open(kubeconfig, "wb")
+        self.start("kop-ingress", argv, stdout=out)
+        out.close()
+
+        def printed():
+            with open(kubeconfig) as f:
+                text = f.read()
+            return "current-context" in text and "token" in text, text
+        text = self.wait("kop-ingress to print its kubeconfig", printed, "create")
+        time.sleep(0.2)  # the rest of the document follows the line we saw
+        with open(kubeconfig) as f:
+            self.api = Api(f.read(), self.tmp)
+        self.gatewayclass_accepted(GATEWAY_CLASS)
+
+    # -- objects
+    def write(self, name, objs):
+        path = os.path.join(self.manifests, name + ".yaml")
+        with open(path + ".tmp", "w") as f:
+            yaml.safe_dump_all(objs, f, sort_keys=False)
+        os.replace(path + ".tmp", path)
+
+    def apply(self, test_name, objs):
+        """The test's objects as one file in the manifests folder (replacing what was there)."""
+        self.write("test-" + test_name, objs)
+        for o in objs:
+            key = (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+            if key not in self.applied:
+                self.applied.append(key)
+        for kind, ns, name in self.applied:
+            self.wait(f"{kind} {ns}/{name} to exist",
+                      lambda: (self.api.get(kind, ns, name) is not None, None), "create")
+
+    def cleanup(self, test_name):
+        path = os.path.join(self.manifests, "test-" + test_name + ".yaml")
+        if os.path.exists(path):
+            os.remove(path)
+        saved, self.cap = self.cap, None
+        try:
+            for kind, ns, name in self.applied:
+                self.wait(f"{kind} {ns}/{name} to be deleted",
+                          lambda: (self.api.get(kind, ns, name) is None, None), "delete")
+        finally:
+            self.cap = saved
+            self.applied = []
+
+    def get(self, kind, ns, name):
+        obj = self.api.get(kind, ns, name)
+        if obj is None:
+            raise Failure(f"{kind} {ns}/{name} does not exist")
+        return obj
+
+    # -- status checks (upstream conformance/utils/kubernetes)
+    def gatewayclass_accepted(self, name):
+        def check():
+            gwc = self.get("GatewayClass", "", name)
+            conds = gwc.get("status", {}).get("conditions")
+            return find_condition(conds, "Accepted", "True"), describe(conds)
+        self.wait(f"GatewayClass {name} Accepted", check, "gwc_accepted")
+
+    def gateway(self, ns, name, listener=None):
+        """Waits for the Gateway's latest conditions and an address; its front door."""
+        def check():
+            gw = self.get("Gateway", ns, name)
+            conds = gw.get("status", {}).get("conditions")
+            if not conds or stale(gw, conds):
+                return False, "conditions not at the latest generation: " + describe(conds)
+            addrs = [a for a in gw["status"].get("addresses") or [] if a.get("type")]
+            if not addrs:
+                return False, "no status.addresses"
+            ls = gw["spec"]["listeners"]
+            lis = next((x for x in ls if x["name"] == listener), ls[0]) if listener else ls[0]
+            return True, Gateway(ns, name, addrs[0]["value"], lis["port"], self.offset)
+        return self.wait(f"Gateway {ns}/{name} to have an address", check, "gateway_address")
+
+    def gateway_condition(self, ns, name, ctype, status, reason=None):
+        def check():
+            gw = self.get("Gateway", ns, name)
+            conds = gw.get("status", {}).get("conditions")
+            ok = not stale(gw, conds) and find_condition(conds, ctype, status, reason)
+            return ok, describe(conds)
+        self.wait(f"Gateway {ns}/{name} {ctype}={status}/{reason}", check, "gateway_condition")
+
+    def listeners_have(self, ns, name, conds, listeners=None):
+        """Every listener (or those named) has each (type, status, reason) of conds."""
+        def check():
+            gw = self.get("Gateway", ns, name)
+            st = {x["name"]: x for x in gw.get("status", {}).get("listeners") or []}
+            for lname in listeners or [x["name"] for x in gw["spec"]["listeners"]]:
+                got = st.get(lname, {}).get("conditions")
+                for ctype, status, reason in conds:
+                    if not find_condition(got, ctype, status, reason):
+                        return False, f"listener {lname}: {describe(got)}"
+            return True, None
+        self.wait(f"Gateway {ns}/{name} listener conditions {conds}", check, "gateway_listeners")
+
+    def listener_status(self, ns, name, expected):
+        """status.listeners matches expected: [{name, kinds, attached, conditions}] with
+        upstream's rules (same count; expected kinds present, none when none expected)."""
+        def check():
+            gw = self.get("Gateway", ns, name)
+            actual = gw.get("status", {}).get("listeners") or []
+            if len(actual) != len(expected):
+                return False, f"{len(actual)} listener statuses, want {len(expected)}"
+            for e in expected:
+                a = next((x for x in actual if x.get("name") == e["name"]), None)
+                if a is None:
+                    return False, f"no status for listener {e['name']}"
+                kinds = [(k.get("group", GROUP) or GROUP, k["kind"])
+                         for k in a.get("supportedKinds") or []]
+                if not e["kinds"] and kinds:
+                    return False, f"listener {e['name']} supportedKinds {kinds}, want none"
+                for k in e["kinds"]:
+                    if (GROUP, k) not in kinds:
+                        return False, f"listener {e['name']} supportedKinds {kinds} lacks {k}"
+                if a.get("attachedRoutes") != e["attached"]:
+                    return False, (f"listener {e['name']} attachedRoutes "
+                                   f"{a.get('attachedRoutes')}, want {e['attached']}")
+                for ctype, status, reason in e["conditions"]:
+                    if not find_condition(a.get("conditions"), ctype, status, reason):
+                        return False, f"listener {e['name']}: {describe(a.get('conditions'))}"
+            return True, None
+        self.wait(f"Gateway {ns}/{name} listener statuses", check, "gateway_listeners")
+
+    def route_parents(self, kind, ns, name, gw_ns, gw_name, conds, section=None):
+        """The route has a parent for the Gateway, set by us, with each of conds."""
+        def check():
+            r = self.get(kind, ns, name)
+            parents = r.get("status", {}).get("parents") or []
+            for p in parents:
+                if stale(r, p.get("conditions")):
+                    return False, "parent conditions not at the latest generation"
+            seen = []
+            for p in parents:
+                ref = p.get("parentRef", {})
+                if p.get("controllerName") != CONTROLLER:
+                    continue
+                if ref.get("group") != GROUP or ref.get("kind") != "Gateway":
+                    seen.append(f"parentRef group/kind {ref.get('group')}/{ref.get('kind')}")
+                    continue
+                if ref.get("name") != gw_name:
+                    continue
+                if ref.get("namespace", ns if ns == gw_ns else None) != gw_ns:
+                    seen.append(f"parentRef namespace {ref.get('namespace')}")
+                    continue
+                if section is not None and ref.get("sectionName") != section:
+                    continue
+                if all(find_condition(p.get("conditions"), *c) for c in conds):
+                    return True, None
+                seen.append(describe(p.get("conditions")))
+            return False, "; ".join(seen) or "no parent status of ours"
+        self.wait(f"{kind} {ns}/{name} parent {gw_ns}/{gw_name} {conds}", check,
+                  "route_parents")
+
+    def route_condition(self, kind, ns, name, gw_ns, gw_name, ctype, status, reason=None):
+        self.route_parents(kind, ns, name, gw_ns, gw_name, [(ctype, status, reason)])
+
+    def route_no_parents(self, kind, ns, name):
+        """Upstream HTTPRouteMustHaveNoAcceptedParents: no parent, or none accepted."""
+        def check():
+            r = self.get(kind, ns, name)
+            parents = r.get("status", {}).get("parents") or []
+            if not parents:
+                return True, None
+            for p in parents:
+                if find_condition(p.get("conditions"), "Accepted", "True"):
+                    return False, "a parent is Accepted"
+            return len(parents) == 1 and not stale(r, parents[0].get("conditions")), \
+                describe(parents[0].get("conditions"))
+        self.wait(f"{kind} {ns}/{name} to have no accepted parents", check, "route_no_parents")
+
+    def gateway_zero_routes(self, ns, name):
+        """Upstream GatewayMustHaveZeroRoutes: no listener status, or one with no routes."""
+        def check():
+            gw = self.get("Gateway", ns, name)
+            st = gw.get("status", {})
+            if stale(gw, st.get("conditions")):
+                return False, "conditions not at the latest generation"
+            ls = st.get("listeners") or []
+            return not ls or (len(ls) == 1 and ls[0].get("attachedRoutes") == 0), \
+                [x.get("attachedRoutes") for x in ls]
+        self.wait(f"Gateway {ns}/{name} to have no attached routes", check, "gateway_listeners")
+
+    def accepted(self, gw_ns, gw_name, routes, kind="HTTPRoute", listener=None):
+        """Upstream GatewayAndRoutesMustBeAccepted: address, routes Accepted by the Gateway,
+        every listener Accepted, Programmed, ResolvedRefs. Returns the Gateway's front door."""
+        gw = self.gateway(gw_ns, gw_name, listener)
+        for ns, name in routes:
+            self.route_parents(kind, ns, name, gw_ns, gw_name, [("Accepted", "True", "Accepted")])
+        self.listeners_have(gw_ns, gw_name, [("ResolvedRefs", "True", None),
+                                             ("Accepted", "True", None),
+                                             ("Programmed", "True", None)])
+        return gw
+
+    def resolved(self, ns, name, gw_ns, gw_name, kind="HTTPRoute"):
+        self.route_condition(kind, ns, name, gw_ns, gw_name, "ResolvedRefs", "True",
+                             "ResolvedRefs")
+
+    # -- traffic
+    def expect(self, gw, e, threshold=REQUIRED_CONSECUTIVE):
+        """e is seen threshold times in a row within the consistency time. e may be a
+        function making the expectation, for requests that must differ each time."""
+        make = e if callable(e) else (lambda: e)
+        limit = self.timeout("consistency")
+        end = time.monotonic() + limit
+        streak, why, attempts = 0, None, 0
+        while True:
+            attempts += 1
+            cur = make()
+            try:
+                status, headers, echo, _ = round_trip(gw, cur, self.timeout("request"))
+                why = compare(gw, cur, status, headers, echo)
+            except (OSError, http.client.HTTPException) as ex:
+                why = repr(ex)
+            if why is None:
+                streak += 1
+                if streak >= threshold:
+                    return
+                continue
+            streak = 0
+            if time.monotonic() >= end:
+                self.check_alive()
+                raise Failure(f"{cur.get('method', 'GET')} {cur.get('host', '')}{cur['path']}: "
+                              f"{why} (after {attempts} attempts in {limit:.0f} s)")
+            time.sleep(POLL * 2)
+
+    def expect_fresh(self, gw, make):
+        self.expect(gw, make)
+
+    def expect_once(self, gw, e):
+        self.expect(gw, e, threshold=1)
+
+    def expect_all(self, gw, cases):
+        for e in cases:
+            self.expect(gw, e)
+
+    def weighted(self, gw, e, weights):
+        """Upstream TestWeightedDistribution: 500 requests, 10 at a time, each backend's share
+        within 5 points of its weight; up to 10 tries."""
+        from concurrent.futures import ThreadPoolExecutor
+        total, tolerance = 500, 0.05
+
+        def one(_):
+            status, headers, echo, _ = round_trip(gw, e, self.timeout("request"))
+            why = compare(gw, e, status, headers, echo)
+            if why:
+                raise Failure(why)
+            return "-".join(echo["pod"].split("-")[:-2])
+        why = None
+        for _ in range(10):
+            self.check_alive()
+            try:
+                with ThreadPoolExecutor(10) as pool:
+                    seen = list(pool.map(one, range(total)))
+            except (Failure, OSError, http.client.HTTPException) as ex:
+                why = str(ex)
+                continue
+            shares = {b: seen.count(b) / total for b in set(seen)}
+            errs = [f"{b} got {shares.get(b, 0):.2f}, want {w:.2f}" for b, w in weights.items()
+                    if abs(shares.get(b, 0) - w) > tolerance]
+            errs += [f"unexpected backend {b}" for b in shares if b not in weights]
+            if not errs:
+                return
+            why = "; ".join(errs)
+        raise Failure(f"weighted distribution: {why}")
+
+    def mirrored(self, pod_prefix, uri):
+        """How many requests for uri the echo pods named pod_prefix... have logged."""
+        n = 0
+        for line in self.log("echo").splitlines():
+            parts = dict(p.split("=", 1) for p in line.split(" ")[1:] if "=" in p)
+            if line.startswith("request ") and parts.get("uri") == uri and \
+                    parts.get("pod", "").startswith(pod_prefix):
+                n += 1
+        return n
+
+    def send(self, gw, e):
+        """One exchange: (status, headers, echo)."""
+        status, headers, echo, _ = round_trip(gw, e, self.timeout("request"))
+        return status, headers, echo

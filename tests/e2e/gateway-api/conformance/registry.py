@@ -1,0 +1,36 @@
+"""The list of ported tests: each is registered under its upstream ShortName with the upstream
+feature list (which decides its profile and whether it is core or extended)."""
+
+TESTS = []
+
+
+class Test:
+    def __init__(self, short_name, features, fn, profiles):
+        self.short_name = short_name
+        self.features = features
+        self.fn = fn
+        self.profiles = profiles
+
+
+CORE = {"GATEWAY-HTTP": {"Gateway", "ReferenceGrant", "HTTPRoute"},
+        "GATEWAY-GRPC": {"Gateway", "ReferenceGrant", "GRPCRoute"},
+        "GATEWAY-TLS": {"Gateway", "ReferenceGrant", "TLSRoute"}}
+
+
+def profiles_of(features):
+    """The profiles a test belongs to: those whose core features include the test's route kind
+    (a test without a route kind, a Gateway-only one, belongs to every profile)."""
+    kinds = {"HTTPRoute": "GATEWAY-HTTP", "GRPCRoute": "GATEWAY-GRPC", "TLSRoute": "GATEWAY-TLS"}
+    found = [p for k, p in kinds.items() if k in features]
+    return found or list(CORE)
+
+
+def extended_features(test, profile):
+    return [f for f in test.features if f not in CORE[profile]]
+
+
+def conformance(short_name, *features):
+    def wrap(fn):
+        TESTS.append(Test(short_name, list(features), fn, profiles_of(features)))
+        return fn
+    return wrap
