@@ -85,9 +85,20 @@ apiVersion: kit.kop.dev/v1
 kind: Widget
 metadata: {name: w1}
 spec: {size: 3}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kit-applied}
 )");
   KOP_ASSERT_OK(applied);
-  ASSERT_EQ(applied->size(), 2u);
+  ASSERT_EQ(applied->size(), 3u);
+  // A cluster-scoped object stays cluster-scoped.
+  EXPECT_EQ((*applied)[2]->namespace_(), "");
+  KOP_EXPECT_OK(env.cluster_get({"", "v1", "Namespace"}, "kit-applied"));
+  if (env.real_server()) {
+    KOP_EXPECT_OK(env.client().remove(kop::client::ResourceRef::of(
+        kop::api::GroupVersionKind{"", "v1", "Namespace"}, "", "kit-applied")));
+  }
   EXPECT_EQ((*applied)[0]->namespace_(), env.namespace_());
   auto cm = env.get(kConfigMap, "settings");
   KOP_ASSERT_OK(cm);

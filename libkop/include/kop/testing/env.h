@@ -113,8 +113,8 @@ class Env {
   // namespaced ones without a namespace into namespace(). Returns them as stored, in order; stops
   // at the first error, which names the object.
   absl::StatusOr<std::vector<api::ObjectPtr>> apply(std::string_view yaml);
-  // The object as stored now (not from the cache). `ns` defaults to namespace(); "" for a
-  // cluster-scoped kind is given as cluster_get().
+  // The object as stored now (not from the cache), in namespace() or in `ns`; cluster_get() for
+  // a cluster-scoped kind.
   absl::StatusOr<api::ObjectPtr> get(const api::GroupVersionKind& gvk, std::string_view name);
   absl::StatusOr<api::ObjectPtr> get(const api::GroupVersionKind& gvk, std::string_view ns,
                                      std::string_view name);
