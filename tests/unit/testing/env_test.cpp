@@ -10,6 +10,9 @@
 #include <kop/testing/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <optional>
+#include <string>
 
 namespace {
 
@@ -63,6 +66,20 @@ TEST(Wait, ATimeoutSaysWhatWasAwaitedAndTheLastError) {
   absl::Status f =
       kop::testing::wait_for("a flag", [] { return false; }, {.timeout = absl::Milliseconds(20)});
   EXPECT_THAT(std::string(f.message()), HasSubstr("for \"a flag\""));
+}
+
+TEST(Wait, KopTestTimeoutScaleStretchesTimeouts) {
+  // The value the run was started with comes back at the end (a sanitizer build may set it).
+  const char* outer = std::getenv("KOP_TEST_TIMEOUT_SCALE");
+  std::optional<std::string> saved;
+  if (outer != nullptr) saved = outer;
+  ASSERT_EQ(setenv("KOP_TEST_TIMEOUT_SCALE", "3", 1), 0);
+  EXPECT_EQ(kop::testing::scaled(absl::Seconds(10)), absl::Seconds(30));
+  ASSERT_EQ(setenv("KOP_TEST_TIMEOUT_SCALE", "nonsense", 1), 0);
+  EXPECT_EQ(kop::testing::scaled(absl::Seconds(10)), absl::Seconds(10));
+  ASSERT_EQ(unsetenv("KOP_TEST_TIMEOUT_SCALE"), 0);
+  EXPECT_EQ(kop::testing::scaled(absl::Seconds(10)), absl::Seconds(10));
+  if (saved) setenv("KOP_TEST_TIMEOUT_SCALE", saved->c_str(), 1);
 }
 
 class EnvKit : public kop::testing::EnvTest, public ::testing::WithParamInterface<bool> {
