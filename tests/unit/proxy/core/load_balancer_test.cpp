@@ -192,6 +192,7 @@ TEST(LoadBalancer, LeastRequestUsesWeights) {
 std::vector<uint32_t> assign(const Cluster& c, const std::vector<uint64_t>& keys) {
   LoadBalancer lb(c, 1);
   std::vector<uint32_t> out;
+  out.reserve(keys.size());
   for (uint64_t k : keys)
     out.push_back(lb.choose(LbContext{.now = kNow, .has_hash = true, .hash = k}));
   return out;

@@ -154,6 +154,7 @@ TEST(OutlierDetector, ConcurrentWorkersEjectOnce) {
   MonoTime now{seconds(1000)};
   std::atomic<int> ejected{0};
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&] {
       for (int i = 0; i < 1000; ++i)
