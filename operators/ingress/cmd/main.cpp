@@ -30,6 +30,7 @@
 #include "kop/manager/manager.h"
 #include "kop/metrics/registry.h"
 #include "kop/proxy/proxy.h"
+#include "migrate.h"
 #ifdef KOP_INGRESS_HAVE_HTTP_FRONT
 #include "kop/local/http_front.h"
 #endif
@@ -40,6 +41,7 @@ constexpr const char* kUsage =
     R"(kop-ingress: Kubernetes Ingress controller with an embedded L7 proxy.
 
 Usage: kop-ingress [flags]
+       kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH]  (ingress-nginx annotations report)
   --kubeconfig PATH            kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --manifests DIR              no cluster: load DIR's YAML files into an in-process API store
                                (kop::local) and follow changes to them
@@ -59,6 +61,10 @@ Usage: kop-ingress [flags]
   --metrics-addr HOST:PORT     /metrics /healthz /readyz (default :8000)
   --ingress-class NAME         kubernetes.io/ingress.class value we own (default kop)
   --watch-ingress-without-class[=true|false]  own Ingresses without class (default true)
+  --controller-class NAME      IngressClass spec.controller we own (default kop.dev/ingress-controller;
+                               k8s.io/ingress-nginx takes over an ingress-nginx IngressClass)
+  --nginx-annotations true|false  read nginx.ingress.kubernetes.io/* annotations as ingress-nginx
+                               does (default: true with --ingress-class nginx, else false)
   --publish-service NS/NAME    copy this Service's load balancer address into Ingress status
   --publish-address ADDRS      comma-separated IPs/host names for Ingress status instead
   --leader-elect[=true|false]  only the Lease holder writes statuses and Events; every replica
@@ -82,6 +88,8 @@ struct Flags {
   std::string http_addr = ":8080", https_addr = ":8443", admin_addr = "127.0.0.1:9001";
   std::string metrics_addr = ":8000";
   std::string ingress_class = "kop";
+  std::string controller_class = std::string(kop::ingress::kControllerName);
+  std::string nginx_annotations;  // "" = true for --ingress-class nginx
   bool watch_without_class = true;
   bool install_crds = true;
   std::string publish_service, publish_address;
@@ -143,6 +151,8 @@ absl::StatusOr<kop::proxy::SocketAddress> address(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "migrate")
+    return kop::ingress::run_migrate(argc - 1, argv + 1);
   Flags f;
   std::map<std::string, std::string*> strings = {
       {"kubeconfig", &f.kubeconfig},
@@ -153,6 +163,8 @@ int main(int argc, char** argv) {
       {"admin-addr", &f.admin_addr},
       {"metrics-addr", &f.metrics_addr},
       {"ingress-class", &f.ingress_class},
+      {"controller-class", &f.controller_class},
+      {"nginx-annotations", &f.nginx_annotations},
       {"publish-service", &f.publish_service},
       {"publish-address", &f.publish_address},
       {"leader-election-namespace", &f.le_namespace},
@@ -221,6 +233,11 @@ int main(int argc, char** argv) {
   kop::ingress::ControllerOptions options;
   options.model.ingress_class = f.ingress_class;
   options.model.watch_ingress_without_class = f.watch_without_class;
+  options.model.controller_name = f.controller_class;
+  options.model.nginx_annotations = f.ingress_class == "nginx";
+  if (!f.nginx_annotations.empty() &&
+      !parse_bool(f.nginx_annotations, &options.model.nginx_annotations))
+    return usage_error("--nginx-annotations takes true or false");
   options.publish_service = f.publish_service;
   options.publish_address = f.publish_address;
   auto http = address(f.http_addr);

@@ -257,8 +257,11 @@ std::string read_snippet(std::string_view snippet, NginxAnnotations& out) {
     auto words = split_words(statement);
     if (!words) return cat("unclosed quote in \"", statement, "\"");
     if (words->empty()) continue;
-    if (semi == std::string_view::npos) return cat("\"", statement, "\" does not end with ';'");
     const std::string& directive = (*words)[0];
+    if (directive != "more_set_headers" && directive != "proxy_set_header")
+      return cat("\"", directive,
+                 "\" is not one of the allowed forms (more_set_headers, proxy_set_header)");
+    if (semi == std::string_view::npos) return cat("\"", statement, "\" does not end with ';'");
     if (directive == "more_set_headers") {
       if (words->size() < 2) return "more_set_headers without a header";
       for (size_t k = 1; k < words->size(); ++k) {
@@ -275,15 +278,12 @@ std::string read_snippet(std::string_view snippet, NginxAnnotations& out) {
           return cat("more_set_headers \"", w, "\": nginx variables are not supported");
         response.set.push_back(Header{std::string(name), std::string(value)});
       }
-    } else if (directive == "proxy_set_header") {
+    } else {  // proxy_set_header
       if (words->size() != 3 || !valid_header_name((*words)[1]))
         return cat("proxy_set_header takes a header name and a value: \"", statement, "\"");
       if (!plain_value((*words)[2]))
         return cat("proxy_set_header ", (*words)[1], ": nginx variables are not supported");
       request.set.push_back(Header{(*words)[1], (*words)[2]});
-    } else {
-      return cat("\"", directive,
-                 "\" is not one of the allowed forms (more_set_headers, proxy_set_header)");
     }
   }
   for (auto& h : request.set) out.request_headers.set.push_back(std::move(h));
@@ -397,10 +397,11 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
                                          "requests go as plain HTTP"));
   }
 
+  constexpr int64_t kWeek = int64_t{7} * 24 * 3600;  // a bound on the seconds, against overflow
   int64_t read = 60;
   int64_t send = 60;
-  if (auto n = in.integer("proxy-read-timeout", 1, 86400 * 7)) read = *n;
-  if (auto n = in.integer("proxy-send-timeout", 1, 86400 * 7)) send = *n;
+  if (auto n = in.integer("proxy-read-timeout", 1, kWeek)) read = *n;
+  if (auto n = in.integer("proxy-send-timeout", 1, kWeek)) send = *n;
   out.idle_timeout = std::chrono::seconds(std::max(read, send));
   if (in.has("proxy-read-timeout") && in.has("proxy-send-timeout") && read != send) {
     std::string note =

@@ -1,0 +1,167 @@
+// `kop-ingress migrate` (migrate.h).
+#include "migrate.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kop/api/yaml.h"
+#include "kop/client/config.h"
+#include "kop/client/rest_client.h"
+#include "kop/ingress/nginx_annotations.h"
+
+namespace kop::ingress {
+namespace {
+
+constexpr std::string_view kMigrateUsage =
+    R"(usage: kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH] [-n NAMESPACE]
+
+Reports, per Ingress, how kop-ingress reads its nginx.ingress.kubernetes.io/* annotations:
+supported, supported with a difference (named), or not supported (ignored, never executed).
+  -f, --filename FILE|DIR  read Ingresses from YAML/JSON files (a folder: its *.yaml, *.yml,
+                           *.json); repeatable. Without -f: from the cluster.
+  --kubeconfig PATH        kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  -n, --namespace NS       only this namespace (cluster; default all namespaces)
+The table behind the report: docs/migrating-from-ingress-nginx.md.
+)";
+
+int usage(const std::string& msg) {
+  std::cerr << "kop-ingress migrate: " << msg << "\n\n" << kMigrateUsage;
+  return 2;
+}
+
+absl::Status read_path(const std::string& path, std::vector<api::Object>& out) {
+  std::error_code ec;
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(path, ec)) {
+    for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
+      std::string ext = e.path().extension().string();
+      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
+        files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  for (const auto& f : files) {
+    auto objects = api::load_manifest_file(f);
+    if (!objects.ok()) return objects.status();
+    for (auto& o : *objects)
+      if (o.kind() == "Ingress") out.push_back(std::move(o));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status read_cluster(const std::string& kubeconfig, const std::string& ns,
+                          std::vector<api::Object>& out) {
+  absl::StatusOr<client::Config> config =
+      kubeconfig.empty() ? client::load_default_config()
+                         : client::load_kubeconfig(client::KubeconfigOptions{{kubeconfig}});
+  if (!config.ok()) return config.status();
+  auto rest = client::RestClient::create(*config);
+  if (!rest.ok()) return rest.status();
+  client::ResourceRef ref{"networking.k8s.io", "v1", "ingresses", "", ns, ""};
+  client::ListOptions options;
+  options.limit = 500;
+  do {
+    auto list = (*rest)->list(ref, options);
+    if (!list.ok()) return list.status();
+    for (const auto& item : list->items) out.push_back(*item);
+    options.continue_token = list->continue_token;
+  } while (!options.continue_token.empty());
+  return absl::OkStatus();
+}
+
+std::string key_of(const api::Object& o) {
+  std::string ns(o.ns().empty() ? "default" : o.ns());
+  return ns + "/" + std::string(o.name());
+}
+
+}  // namespace
+
+int run_migrate(int argc, char** argv) {
+  std::vector<std::string> files;
+  std::string kubeconfig;
+  std::string ns;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kMigrateUsage;
+      return 0;
+    }
+    std::string value;
+    std::string name = arg;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      value = argv[i + 1];
+      ++i;
+    } else {
+      return usage(arg + " needs a value");
+    }
+    if (name == "-f" || name == "--filename")
+      files.push_back(value);
+    else if (name == "--kubeconfig")
+      kubeconfig = value;
+    else if (name == "-n" || name == "--namespace")
+      ns = value;
+    else
+      return usage("unknown flag " + name);
+  }
+
+  std::vector<api::Object> ingresses;
+  for (const auto& f : files) {
+    if (auto s = read_path(f, ingresses); !s.ok()) {
+      std::cerr << "kop-ingress migrate: " << f << ": " << s.message() << "\n";
+      return 1;
+    }
+  }
+  if (files.empty()) {
+    if (auto s = read_cluster(kubeconfig, ns, ingresses); !s.ok()) {
+      std::cerr << "kop-ingress migrate: cannot list Ingresses: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  std::sort(ingresses.begin(), ingresses.end(),
+            [](const api::Object& a, const api::Object& b) { return key_of(a) < key_of(b); });
+
+  std::map<NginxSupport, size_t> totals;
+  size_t with_annotations = 0;
+  for (const auto& ing : ingresses) {
+    NginxAnnotations a = read_nginx_annotations(ing);
+    std::cout << "Ingress " << key_of(ing);
+    if (a.verdicts.empty()) {
+      std::cout << ": no nginx.ingress.kubernetes.io annotations\n";
+      continue;
+    }
+    ++with_annotations;
+    std::cout << "\n";
+    size_t width = 0;
+    for (const auto& v : a.verdicts) width = std::max(width, v.annotation.size());
+    for (const auto& v : a.verdicts) {
+      ++totals[v.support];
+      std::string label = v.support == NginxSupport::kSupported   ? "supported"
+                          : v.support == NginxSupport::kDifferent ? "supported, different"
+                                                                  : "not supported";
+      std::cout << "  " << v.annotation << std::string(width - v.annotation.size() + 2, ' ')
+                << label;
+      if (!v.note.empty()) std::cout << ": " << v.note;
+      std::cout << "\n";
+    }
+  }
+  size_t all = totals[NginxSupport::kSupported] + totals[NginxSupport::kDifferent] +
+               totals[NginxSupport::kIgnored];
+  std::cout << "\nTotal: " << ingresses.size() << " Ingresses (" << with_annotations
+            << " with nginx annotations), " << all
+            << " annotations: " << totals[NginxSupport::kSupported] << " supported, "
+            << totals[NginxSupport::kDifferent] << " supported with a difference, "
+            << totals[NginxSupport::kIgnored] << " not supported\n";
+  return 0;
+}
+
+}  // namespace kop::ingress

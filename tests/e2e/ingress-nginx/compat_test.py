@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""ingress-nginx compatibility: Ingresses written for ingress-nginx, applied unchanged to
+kop-ingress --manifests --ingress-class nginx, behave as ingress-nginx documents (its
+annotations guide and its rewrite / redirect examples). Each case is one Ingress on its own
+host; the backends are echo servers in this process that answer with what they received
+(path, Host, headers) as JSON, so a case checks what the application would see.
+
+  compat_test.py BUILD_DIR
+"""
+import http.client
+import http.server
+import json
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "ingress"))
+import ie2e  # noqa: E402
+from ie2e import check, say, wait_for  # noqa: E402
+
+ECHO = "127.0.0.2"
+FLAKY = "127.0.0.3"  # answers 503 under /flaky, so retries are seen
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        me = self.server.server_address[0]
+        status = 503 if me == FLAKY and self.path.startswith("/flaky") else 200
+        body = json.dumps({"backend": me, "path": self.path,
+                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.send_response_only(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def request(port, host, path, headers=None):
+    """One GET: (status, response headers as a lowercase dict, echoed request or None)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", path, headers={"Host": host, **(headers or {})})
+        r = c.getresponse()
+        body = r.read().decode(errors="replace")
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        echoed = json.loads(body) if hdrs.get("content-type") == "application/json" else None
+        return r.status, hdrs, echoed
+    finally:
+        c.close()
+
+
+def ingress(name, host, annotations, path="/", path_type="Prefix", service="echo", tls=False):
+    spec = {"ingressClassName": "nginx",
+            "rules": [{"host": host, "http": {"paths": [{
+                "path": path, "pathType": path_type,
+                "backend": {"service": {"name": service, "port": {"number": 80}}}}]}}]}
+    if tls:
+        spec["tls"] = [{"hosts": [host], "secretName": "compat-tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": "default",
+                         "annotations": {"nginx.ingress.kubernetes.io/" + k: v
+                                         for k, v in annotations.items()}},
+            "spec": spec}
+
+
+def h(name):
+    return name + ".compat.example.com"
+
+
+INGRESSES = [
+    ingress("rewrite", h("rewrite"), {"use-regex": "true", "rewrite-target": "/$2"},
+            path="/something(/|$)(.*)", path_type="ImplementationSpecific"),
+    ingress("rewrite-plain", h("rewrite"), {}, path="/keep", service="pair"),
+    ingress("vhost", h("vhost"), {"upstream-vhost": "internal.example.svc"}),
+    ingress("use-regex", h("regex"), {"use-regex": "true"}, path="/api/v[0-9]+",
+            path_type="ImplementationSpecific"),
+    ingress("app-root", h("approot"), {"app-root": "/app1"}),
+    ingress("permanent", h("permanent"), {"permanent-redirect": "https://www.google.com"}),
+    ingress("permanent-code", h("permanent-code"),
+            {"permanent-redirect": "https://www.google.com", "permanent-redirect-code": "308"}),
+    ingress("temporal", h("temporal"), {"temporal-redirect": "https://www.google.com/x"}),
+    ingress("ssl", h("ssl"), {}, tls=True),
+    ingress("ssl-off", h("ssl-off"), {"ssl-redirect": "false"}, tls=True),
+    ingress("www", h("fromwww"), {"from-to-www-redirect": "true"}),
+    ingress("alias", h("alias"), {"server-alias": "alias.compat.example.net"}),
+    ingress("prefix", h("prefix"), {"x-forwarded-prefix": "/shop"}),
+    ingress("snippet", h("snippet"), {"configuration-snippet":
+                                      'more_set_headers "X-Frame-Options: DENY";\n'
+                                      'proxy_set_header X-Team blue;\n'}),
+    ingress("bad-snippet", h("bad-snippet"), {"configuration-snippet":
+                                              "access_by_lua_block { ngx.exit(403) }\n",
+                                              "limit-rps": "1"}),
+    ingress("affinity", h("affinity"), {"affinity": "cookie"}, service="pair"),
+    ingress("retry", h("retry"), {"proxy-next-upstream": "error timeout http_503"},
+            service="pair"),
+    ingress("main", h("canary"), {}),
+    ingress("canary", h("canary"), {"canary": "true", "canary-weight": "100"}, service="pair"),
+]
+
+
+def cases(port, tls_port):
+    # The rewrite example of ingress-nginx's docs.
+    for path, want in (("/something", "/"), ("/something/", "/"), ("/something/new", "/new"),
+                       ("/something/new?a=1", "/new?a=1"), ("/SomeThing/x", "/x")):
+        code, _, e = request(port, h("rewrite"), path)
+        check(code == 200 and e["path"] == want, f"rewrite-target {path}: {code} {e}, want {want}")
+    # use-regex reaches the other Ingress of the host: its Prefix /keep is a regex prefix now.
+    code, _, e = request(port, h("rewrite"), "/keepsake")
+    check(code == 200 and e["path"] == "/keepsake", f"host-wide regex: /keepsake {code} {e}")
+    say("rewrite-target /$2: the documented rewrites; the host's other paths are regexes")
+
+    code, _, e = request(port, h("vhost"), "/")
+    check(code == 200 and e["headers"].get("host") == "internal.example.svc",
+          f"upstream-vhost: {code} {e}")
+    say("upstream-vhost: the Host the backend sees")
+
+    # use-regex: a case-insensitive regular expression, matched as a prefix.
+    for path in ("/api/v1", "/API/V2/users", "/api/v3x"):
+        code, _, e = request(port, h("regex"), path)
+        check(code == 200 and e["path"] == path, f"use-regex {path}: {code} {e}")
+    check(request(port, h("regex"), "/api/vx")[0] == 404, "use-regex /api/vx is not 404")
+    say("use-regex: case-insensitive prefix regex")
+
+    code, hdrs, _ = request(port, h("approot"), "/")
+    check(code == 302 and hdrs.get("location") == f"http://{h('approot')}/app1",
+          f"app-root: {code} {hdrs.get('location')}")
+    check(request(port, h("approot"), "/app1")[0] == 200, "app-root: /app1 is not served")
+    say("app-root: / -> 302 /app1")
+
+    for host, want_code, want_loc in ((h("permanent"), 301, "https://www.google.com/"),
+                                      (h("permanent-code"), 308, "https://www.google.com/"),
+                                      (h("temporal"), 302, "https://www.google.com/x")):
+        code, hdrs, _ = request(port, host, "/some/path?q=1")
+        check(code == want_code and hdrs.get("location") == want_loc,
+              f"{host}: {code} {hdrs.get('location')}, want {want_code} {want_loc}")
+    say("permanent-redirect (+code), temporal-redirect: the URL, query dropped")
+
+    code, hdrs, _ = request(port, h("ssl"), "/x?y=1")
+    check(code == 308 and hdrs.get("location") == f"https://{h('ssl')}:{tls_port}/x?y=1",
+          f"ssl-redirect: {code} {hdrs.get('location')}")
+    check(request(port, h("ssl-off"), "/x")[0] == 200, "ssl-redirect false still redirects")
+    say("ssl-redirect: on by default for TLS hosts (308), off with \"false\"")
+
+    code, hdrs, _ = request(port, "www." + h("fromwww"), "/p?q=1")
+    check(code == 308 and hdrs.get("location") == f"http://{h('fromwww')}/p?q=1",
+          f"from-to-www-redirect: {code} {hdrs.get('location')}")
+    say("from-to-www-redirect: www. -> the Ingress' host, 308")
+
+    code, _, e = request(port, "alias.compat.example.net", "/")
+    check(code == 200 and e, f"server-alias: {code}")
+    say("server-alias: the alias is served")
+
+    code, _, e = request(port, h("prefix"), "/")
+    check(code == 200 and e["headers"].get("x-forwarded-prefix") == "/shop",
+          f"x-forwarded-prefix: {code} {e}")
+    say("x-forwarded-prefix reaches the backend")
+
+    code, hdrs, e = request(port, h("snippet"), "/")
+    check(code == 200 and hdrs.get("x-frame-options") == "DENY" and
+          e["headers"].get("x-team") == "blue", f"configuration-snippet: {code} {hdrs} {e}")
+    code, _, e = request(port, h("bad-snippet"), "/")
+    check(code == 200 and e, f"an Ingress with a refused snippet is not served: {code}")
+    say("configuration-snippet: header forms applied; anything else not executed, route served")
+
+    code, hdrs, e = request(port, h("affinity"), "/")
+    cookie = hdrs.get("set-cookie", "")
+    check(code == 200 and cookie.startswith("kop-session="), f"affinity: {code} {cookie!r}")
+    first = e["backend"]
+    for _ in range(6):
+        code, _, e = request(port, h("affinity"), "/", {"Cookie": cookie.split(";")[0]})
+        check(code == 200 and e["backend"] == first, f"affinity: moved to {e and e['backend']}")
+    say("affinity cookie: the session stays on one backend")
+
+    for i in range(8):
+        code, _, e = request(port, h("retry"), f"/flaky/{i}")
+        check(code == 200 and e["backend"] == ECHO, f"proxy-next-upstream http_503: {code} {e}")
+    say("proxy-next-upstream http_503: 503s are retried on the other endpoint")
+
+    for _ in range(4):
+        code, _, e = request(port, h("canary"), "/")
+        check(code == 200 and e["backend"] == ECHO, f"canary took traffic: {e}")
+    say("canary Ingress (not implemented): not served, the main Ingress keeps the traffic")
+
+
+def test(env):
+    port = ie2e.port_free_on([ECHO, FLAKY])
+    servers = []
+    for address in (ECHO, FLAKY):
+        s = http.server.ThreadingHTTPServer((address, port), Echo)
+        s.daemon_threads = True
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+        servers.append(s)
+    try:
+        manifests = os.path.join(env.tmp, "manifests")
+        os.makedirs(manifests)
+        crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
+                                     [h("ssl"), h("ssl-off")])
+        objects = [
+            {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+             "metadata": {"name": "nginx"}, "spec": {"controller": "kop.dev/ingress-controller"}},
+            ie2e.service("echo"), ie2e.endpoint_slice("echo-1", "echo", [ECHO], port),
+            ie2e.service("pair"), ie2e.endpoint_slice("pair-1", "pair", [ECHO, FLAKY], port),
+            ie2e.tls_secret("compat-tls", crt, key), *INGRESSES]
+        for i, o in enumerate(objects):
+            with open(os.path.join(manifests, f"{i:02d}.yaml"), "w") as f:
+                json.dump(o, f)  # JSON is YAML
+
+        http_port, https_port, admin, metrics = (ie2e.free_port() for _ in range(4))
+        proc = env.start("kop-ingress", [
+            env.binary("operators/ingress/cmd/kop-ingress"), "--manifests", manifests,
+            "--http-addr", f"127.0.0.1:{http_port}", "--https-addr", f"127.0.0.1:{https_port}",
+            "--admin-addr", f"127.0.0.1:{admin}", "--metrics-addr", f"127.0.0.1:{metrics}",
+            "--ingress-class", "nginx", "--workers", "2"])
+
+        def served():
+            check(proc.poll() is None, "kop-ingress exited:\n" + env.log("kop-ingress"))
+            return request(http_port, h("canary"), "/")[0] == 200
+
+        wait_for("the Ingresses to be served", served, 30)
+        cases(http_port, https_port)
+    finally:
+        for s in servers:
+            s.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(ie2e.main(test))
