@@ -211,6 +211,9 @@ void translate_gateways(Translation& t) {
     mark_conflicts(gw, conflict);
 
     bool unsupported_address = !items_of(obj.spec(), "addresses").empty();
+    // kop-ingress takes no Gateway parameters: a parametersRef is one it cannot honour.
+    const rapidjson::Value* params = member(member(obj.spec(), "infrastructure"), "parametersRef");
+    bool invalid_parameters = params != nullptr && !unsupported_address;
     size_t usable = 0;
     for (size_t i = 0; i < gw.listeners.size(); ++i) {
       Listener& l = gw.listeners[i];
@@ -220,7 +223,7 @@ void translate_gateways(Translation& t) {
         t.builder.event(gw.ref, conflict[i], cat("spec.listeners[", i, "]"),
                         cat("conflicts with another listener on port ", l.port));
       }
-      if (unsupported_address) l.usable = false;
+      if (unsupported_address || invalid_parameters) l.usable = false;
       if (l.usable) ++usable;
       ListenerStatus ls;
       ls.name = l.name;
@@ -249,6 +252,15 @@ void translate_gateways(Translation& t) {
                     "spec.addresses: kop-ingress assigns each Gateway its address itself", gen));
       t.builder.event(gw.ref, "UnsupportedAddress", "spec.addresses",
                       "requesting addresses is not supported");
+    } else if (invalid_parameters) {
+      gw.status.conditions.push_back(
+          condition("Accepted", kFalse, "InvalidParameters",
+                    cat("spec.infrastructure.parametersRef: ", str_of(params, "kind"), " \"",
+                        str_of(params, "name"),
+                        "\" is not supported: kop-ingress takes no Gateway parameters"),
+                    gen));
+      t.builder.event(gw.ref, "InvalidParameters", "spec.infrastructure.parametersRef",
+                      "kop-ingress takes no Gateway parameters");
     } else if (usable == gw.listeners.size() && usable > 0) {
       gw.status.conditions.push_back(condition("Accepted", kTrue, "Accepted", "", gen));
     } else {
@@ -258,7 +270,7 @@ void translate_gateways(Translation& t) {
                         " listeners cannot be served"),
                     gen));
     }
-    gw.accepted = !unsupported_address && usable > 0;
+    gw.accepted = !unsupported_address && !invalid_parameters && usable > 0;
     auto addr = t.options.addresses.find(gw.ref.key());
     if (addr != t.options.addresses.end()) gw.status.addresses = addr->second;
     if (!gw.accepted) {

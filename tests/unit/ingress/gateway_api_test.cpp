@@ -157,6 +157,33 @@ spec:
   EXPECT_EQ(r.gateway_statuses[0].gateway.name, "gw");
 }
 
+// A Gateway's infrastructure.parametersRef names parameters kop-ingress cannot honour: the
+// Gateway is not accepted (upstream GatewayInvalidParametersRef) and gets no front door.
+TEST(Gateway, InfrastructureParametersRefIsInvalidParameters) {
+  Result r = run(
+      std::string(kClass) +
+          gateway("infra", "plain", "  - {name: http, port: 80, protocol: HTTP}\n") +
+          gateway("infra", "with-params",
+                  "  - {name: http, port: 80, protocol: HTTP}\n"
+                  "  infrastructure:\n"
+                  "    parametersRef: {group: invalid.io, kind: InvalidParameters, "
+                  "name: invalid}\n"),
+      Options{.addresses = {{"infra/plain", {"127.0.1.1"}}, {"infra/with-params", {"127.0.1.2"}}}});
+  EXPECT_EQ(cond(gw_status(r, "plain").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(gw_status(r, "with-params").conditions, "Accepted"), "False InvalidParameters");
+  EXPECT_NE(find(gw_status(r, "with-params").conditions, "Accepted")
+                ->message.find("spec.infrastructure.parametersRef"),
+            std::string::npos);
+  EXPECT_EQ(find(gw_status(r, "with-params").conditions, "Accepted")->observed_generation, 2);
+  EXPECT_EQ(cond(gw_status(r, "with-params").conditions, "Programmed"), "False Invalid");
+  EXPECT_EQ(cond(listener(r, "with-params", "http").conditions, "Programmed"), "False Invalid");
+  ASSERT_EQ(r.front_doors.size(), 1u) << describe(r);
+  EXPECT_EQ(r.front_doors[0].gateway.name, "plain");
+  bool event = false;
+  for (const auto& e : r.events) event = event || e.reason == "InvalidParameters";
+  EXPECT_TRUE(event);
+}
+
 TEST(Gateway, TwoGatewaysOnPort80AreSeparateFrontDoors) {
   Result r = run(std::string(kClass) +
                      gateway("infra", "one", "  - {name: http, port: 80, protocol: HTTP}\n") +
@@ -227,6 +254,7 @@ TEST(Gateway, ListenerProtocolsKindsAndConflicts) {
   EXPECT_EQ(cond(gw_status(r, "only-bad").conditions, "Programmed"), "False Invalid");
   // Front doors only for served listeners: ports 80, 81, 82 (the conflicted 83 and 84 are not).
   std::vector<uint16_t> ports;
+  ports.reserve(r.front_doors.size());
   for (const FrontDoor& d : r.front_doors) ports.push_back(d.port);
   EXPECT_EQ(ports, (std::vector<uint16_t>{80, 81, 82})) << describe(r);
   ASSERT_FALSE(r.events.empty());
