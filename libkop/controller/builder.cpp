@@ -65,7 +65,10 @@ absl::StatusOr<std::unique_ptr<Controller>> Builder::build(std::shared_ptr<Recon
     return absl::InvalidArgumentError("build: owns() needs for_() (the owner kind)");
   }
   ControllerOptions options = options_;
-  if (options.registry == nullptr && host_ != nullptr) options.registry = &host_->registry();
+  if (host_ != nullptr) {
+    if (options.registry == nullptr) options.registry = &host_->registry();
+    if (options.clock == nullptr) options.clock = host_->controller_clock();
+  }
   if (!name_.empty()) options.name = name_;
   if (options.name.empty() && for_gvk_) options.name = absl::AsciiStrToLower(for_gvk_->kind);
   if (options.name.empty()) {

@@ -120,6 +120,7 @@ absl::Status Env::set_up() {
   if (options_.fake_clock) fake_clock_ = std::make_unique<workqueue::FakeClock>();
   manager::ManagerOptions mo = options_.manager;
   mo.registry = &registry_;
+  mo.controller_clock = fake_clock_.get();  // nullptr (the real clock) without fake_clock
   if (mo.cache.default_namespaces.empty()) mo.cache.default_namespaces = {namespace_name_};
   manager_ = std::make_unique<manager::Manager>(*client_, std::move(mo));
   return absl::OkStatus();

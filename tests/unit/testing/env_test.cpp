@@ -197,6 +197,9 @@ INSTANTIATE_TEST_SUITE_P(InProcessAndHttps, EnvKit, ::testing::Values(false, tru
 class FakeClockKit : public kop::testing::EnvTest {
  protected:
   kop::testing::EnvOptions env_options() override { return {.fake_clock = true}; }
+  // What the reconciler touches lives in the fixture: TearDown stops the manager after the test
+  // body's locals are gone, and a requeue may still fire until then.
+  std::atomic<int> reconciles{0};
 };
 
 // requeue_after is measured on the fake clock: the second reconcile comes when the test moves
@@ -204,13 +207,10 @@ class FakeClockKit : public kop::testing::EnvTest {
 TEST_F(FakeClockKit, RequeueAfterFollowsTheFakeClock) {
   auto& env = this->env();
   ASSERT_NE(env.fake_clock(), nullptr);
-  std::atomic<int> reconciles{0};
-  kop::controller::ControllerOptions options;
-  options.clock = &env.clock();
+  // No clock named: Builder(manager) takes the Env's fake clock from the manager.
   KOP_ASSERT_OK(
       kop::controller::Builder(env.manager())
           .for_(kConfigMap)
-          .with_options(options)
           .complete(std::make_shared<kop::controller::ReconcilerFunc>(
               [&](const kop::controller::Context&,
                   const kop::controller::Request& req) -> absl::StatusOr<kop::controller::Result> {

@@ -8,9 +8,9 @@
 //                   .with_options({.max_concurrent_reconciles = 2})
 //                   .complete(std::make_shared<MyReconciler>());  // built and registered
 //
-// Builder(manager) takes the manager's cache and metrics registry (unless the options name
-// another registry) and complete() registers the controller with the manager, which starts it.
-// Builder(cache) is the form without a manager (a controller started by hand, or a unit test of
+// Builder(manager) takes the manager's cache, metrics registry and controller clock (unless the
+// options name their own) and complete() registers the controller with the manager, which starts
+// it. Builder(cache) is the form without a manager (a controller started by hand, or a unit test of
 // the wiring alone): build() returns the controller, not started and registered nowhere, and
 // its metrics go to options.registry (default: the process-wide registry).
 //
@@ -44,6 +44,8 @@ class ControllerHost {
   virtual ~ControllerHost() = default;
   virtual cache::Cache& cache() = 0;
   virtual metrics::Registry& registry() = 0;
+  // The clock of controllers whose options name none; nullptr = the real clock.
+  virtual workqueue::Clock* controller_clock() { return nullptr; }
   // Takes the controller; the host starts it with its other leader-only work.
   virtual void add_controller(std::unique_ptr<Controller> controller) = 0;
 };

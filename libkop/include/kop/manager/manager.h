@@ -92,6 +92,10 @@ struct ManagerOptions {
   cache::CacheOptions cache{};
   // Where metrics go and what /metrics serves. Defaults to (nullptr means) the default registry.
   metrics::Registry* registry = nullptr;
+  // Time source of the workqueue and rate limiter of each controller built with
+  // Builder(manager) whose options name no clock. Defaults to (nullptr means) the real clock;
+  // kop::testing's Env puts its FakeClock here. Must outlive the manager.
+  workqueue::Clock* controller_clock = nullptr;
 };
 
 using Check = std::function<absl::Status()>;
@@ -106,6 +110,7 @@ class Manager : public controller::ControllerHost {
   client::Client& client() { return client_; }
   cache::Cache& cache() override { return cache_; }
   metrics::Registry& registry() override { return *registry_; }
+  workqueue::Clock* controller_clock() override { return options_.controller_clock; }
 
   // A controller (leader-only). Before start().
   void add_controller(std::unique_ptr<controller::Controller> controller) override;

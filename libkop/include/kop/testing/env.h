@@ -24,8 +24,9 @@
 //     a namespace there, and the manager's cache watches only it (unless options.manager.cache
 //     names namespaces), so tests sharing a real server do not see each other;
 //   - a Manager on a private metrics::Registry (registry()), not started until run();
-//   - with `fake_clock`, a workqueue::FakeClock (clock()) for controllers' retry and requeue
-//     delays: ControllerOptions{.clock = &env.clock()} (see docs/testing.md).
+//   - with `fake_clock`, a workqueue::FakeClock (clock()) that every controller built with
+//     Builder(env.manager()) uses for its retry and requeue delays (the manager's
+//     controller_clock; see docs/testing.md).
 // stop() (and the destructor) stops the manager, then, on a real server, deletes the namespace
 // and the CRDs the Env created.
 //

@@ -12,7 +12,9 @@
 //   };
 //   TEST_F(MirrorTest, Copies) { ...env()... }
 //
-// EnvTest starts an Env in SetUp (a failure to start fails the test) and stops it in TearDown.
+// EnvTest starts an Env in SetUp (a failure to start fails the test) and stops it in TearDown,
+// after the test body's locals are gone: what a reconciler captures by reference belongs in the
+// fixture (or call env().stop() at the end of the test).
 // Threading: gtest's (the test's thread).
 #pragma once
 
