@@ -43,14 +43,20 @@ REQUIRED_CONSECUTIVE = 3
 POLL = 0.1
 UNCLAIMED_CAP = 8.0
 
-# The echo pods standing in for the Deployments of the base manifests (and a few tests').
+# The echo pods standing in for the Deployments of the base manifests: (namespace, name, the
+# Service's port names, mode). Mode "tls" serves HTTPS with tls-checks-certificate, "tcp-tls"
+# the TCP test server over TLS with tls-passthrough-checks-certificate.
 PODS = [
-    (INFRA_NS, "infra-backend-v1", ["first-port", "second-port", "third-port"]),
-    (INFRA_NS, "infra-backend-v2", [""]),
-    (INFRA_NS, "infra-backend-v3", [""]),
-    (APP_NS, "app-backend-v1", [""]),
-    (APP_NS, "app-backend-v2", [""]),
-    (WEB_NS, "web-backend", [""]),
+    (INFRA_NS, "infra-backend-v1", ["first-port", "second-port", "third-port"], ""),
+    (INFRA_NS, "infra-backend-v2", [""], ""),
+    (INFRA_NS, "infra-backend-v3", [""], ""),
+    (APP_NS, "app-backend-v1", [""], ""),
+    (APP_NS, "app-backend-v2", [""], ""),
+    (WEB_NS, "web-backend", [""], ""),
+    (INFRA_NS, "tls-backend", [""], "tls"),
+    (INFRA_NS, "tls-backend-2", [""], "tls"),
+    (APP_NS, "tls-backend", [""], "tls"),
+    (INFRA_NS, "tcp-backend", ["echo-tcp-plain", "echo-tcp-tls"], "tcp-tls"),
 ]
 
 
@@ -104,6 +110,36 @@ def make_cert(out_dir, name, sans):
         return f.read(), g.read()
 
 
+def make_ca(out_dir):
+    """A CA certificate and key (files); returns (crt_path, key_path, crt_pem)."""
+    crt, key = os.path.join(out_dir, "ca.crt"), os.path.join(out_dir, "ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-sha256", "-subj", "/CN=kop conformance CA",
+                    "-addext", "basicConstraints=critical,CA:true",
+                    "-keyout", key, "-out", crt],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(crt, "rb") as f:
+        return crt, key, f.read()
+
+
+def make_signed(out_dir, name, sans, ca):
+    """A certificate for sans (DNS names, or URIs with a scheme) signed by ca; returns
+    (crt_path, key_path, crt_pem, key_pem)."""
+    crt, key, csr = (os.path.join(out_dir, name + ext) for ext in (".crt", ".key", ".csr"))
+    ext = os.path.join(out_dir, name + ".ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=" + ",".join(("URI:" if "://" in s else "DNS:") + s
+                                             for s in sans) + "\n")
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={sans[0]}",
+                    "-keyout", key, "-out", csr],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1],
+                    "-CAcreateserial", "-days", "2", "-sha256", "-extfile", ext, "-out", crt],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(crt, "rb") as f, open(key, "rb") as g:
+        return crt, key, f.read(), g.read()
+
+
 def tls_secret(ns, name, crt, key):
     return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
             "metadata": {"name": name, "namespace": ns},
@@ -116,12 +152,13 @@ def tls_secret(ns, name, crt, key):
 PLURALS = {"Gateway": "gateways", "GatewayClass": "gatewayclasses", "HTTPRoute": "httproutes",
            "GRPCRoute": "grpcroutes", "TLSRoute": "tlsroutes",
            "ReferenceGrant": "referencegrants", "Service": "services", "Secret": "secrets",
+           "ConfigMap": "configmaps",
            "Namespace": "namespaces", "EndpointSlice": "endpointslices"}
 
 
 def api_path(kind, ns, name, api_version=None):
     plural = PLURALS[kind]
-    if kind in ("Service", "Secret", "Namespace"):
+    if kind in ("Service", "Secret", "Namespace", "ConfigMap"):
         base = "/api/v1"
     elif kind == "EndpointSlice":
         base = "/apis/discovery.k8s.io/v1"
@@ -426,14 +463,26 @@ class Run:
 
     # -- set-up
     def start_all(self, extra_args=()):
+        # Certificates first: the TLS pods serve them.
+        self.ca = make_ca(self.tmp)
+        checks = make_signed(self.tmp, "tls-checks", ["abc.example.com",
+                                                      "spiffe://abc.example.com/test-identity",
+                                                      "other.example.com"], self.ca)
+        passthrough = make_signed(self.tmp, "passthrough", ["abc.example.com"], self.ca)
+        self.ca_pem = self.ca[2]
         pods, specs, addresses = [], [], []
-        for i, (ns, name, _) in enumerate(PODS):
+        for i, _ in enumerate(PODS):
             addresses.append(f"127.0.2.{i + 1}")
         self.pod_port = port_free_on(addresses)
-        for (ns, name, _), address in zip(PODS, addresses):
+        for (ns, name, _, mode), address in zip(PODS, addresses):
             # Named as a Deployment's pods are (name-<hash>-<hash>): the weight checks take
             # the backend name as the pod name without its last two parts, as upstream does.
-            specs.append(f"{ns}/{name}-pod-0@{address}:{self.pod_port}")
+            spec = f"{ns}/{name}-pod-0@{address}:{self.pod_port}"
+            if mode == "tls":
+                spec += f"+tls={checks[0]},{checks[1]}"
+            elif mode == "tcp-tls":
+                spec += f"+tcp-tls={passthrough[0]},{passthrough[1]}"
+            specs.append(spec)
             pods.append((ns, name, address))
         echo = self.start("echo", ["python3", os.path.join(HERE, "echo_backend.py"), *specs],
                           stdout=subprocess.PIPE)
@@ -444,7 +493,7 @@ class Run:
 
         shutil.copy(os.path.join(HERE, "base.yaml"), self.manifests)
         objs = []
-        for (ns, name, port_names), (_, _, address) in zip(PODS, pods):
+        for (ns, name, port_names, _), (_, _, address) in zip(PODS, pods):
             objs.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                          "metadata": {"name": name + "-x", "namespace": ns,
                                       "labels": {"kubernetes.io/service-name": name}},
@@ -457,6 +506,13 @@ class Run:
         objs.append(tls_secret(INFRA_NS, "tls-validity-checks-certificate", crt, key))
         crt, key = make_cert(self.tmp, "web", ["*"])
         objs.append(tls_secret(WEB_NS, "certificate", crt, key))
+        objs.append(tls_secret(INFRA_NS, "tls-checks-certificate", checks[2], checks[3]))
+        for ns in (INFRA_NS, APP_NS):
+            objs.append(tls_secret(ns, "tls-passthrough-checks-certificate", passthrough[2],
+                                   passthrough[3]))
+        objs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "tls-checks-ca-certificate", "namespace": INFRA_NS},
+                     "data": {"ca.crt": self.ca_pem.decode()}})
         self.write("base-generated", objs)
 
         self.http_port = free_port()
@@ -741,6 +797,63 @@ class Run:
                     parts.get("pod", "").startswith(pod_prefix):
                 n += 1
         return n
+
+    def tls_rejected(self, gw, sni):
+        """Upstream MakeTLSConnectionAndExpectEventuallyConnectionRejection: a TLS handshake
+        with SNI sni ends in EOF or a reset (not a certificate error), within the consistency
+        time; tried once a second."""
+        limit = self.timeout("consistency")
+        end = time.monotonic() + limit
+        why = None
+        while True:
+            ctx = ssl.create_default_context()
+            try:
+                with socket.create_connection((gw.address, gw.port + gw.offset), 5) as sock:
+                    with ctx.wrap_socket(sock, server_hostname=sni):
+                        why = "the handshake completed"
+            except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
+                    ConnectionAbortedError):
+                return
+            except (OSError, ssl.SSLError) as ex:
+                why = repr(ex)
+            if time.monotonic() >= end:
+                raise Failure(f"TLS to {gw.address}:{gw.port} with SNI {sni}: {why}, want the "
+                              f"connection rejected (after {limit:.0f} s)")
+            time.sleep(1.0)
+
+    def tcp_expect(self, gw, sni, backend, namespace):
+        """Upstream MakeTCPRequestAndExpectEventuallyValidResponse over TLS (trusting the
+        conformance CA): the TCP test server greets, answers PING, IS_TLS and TEST, and TEST
+        names the expected pod, namespace and SNI."""
+        limit = self.timeout("consistency")
+        end = time.monotonic() + limit
+        while True:
+            why = None
+            ctx = ssl.create_default_context(cadata=self.ca_pem.decode())
+            try:
+                with socket.create_connection((gw.address, gw.port + gw.offset), 5) as sock:
+                    with ctx.wrap_socket(sock, server_hostname=sni) as conn:
+                        f = conn.makefile("rwb")
+                        lines = [f.readline()]
+                        for word in (b"PING", b"IS_TLS", b"TEST"):
+                            f.write(word + b"\n")
+                            f.flush()
+                            lines.append(f.readline())
+                if lines[:3] != [b"Gateway API Test TCP Server\n", b"PONG\n", b"true\n"]:
+                    why = f"answers {lines[:3]}"
+                else:
+                    got = json.loads(lines[3])
+                    if not got.get("pod", "").startswith(backend) or \
+                            got.get("namespace") != namespace or \
+                            got.get("tls", {}).get("serverName") != sni:
+                        why = f"TEST answered {got}"
+            except (OSError, ssl.SSLError, ValueError) as ex:
+                why = repr(ex)
+            if why is None:
+                return
+            if time.monotonic() >= end:
+                raise Failure(f"TCP over TLS to {gw.address}:{gw.port} with SNI {sni}: {why}")
+            time.sleep(1.0)
 
     def send(self, gw, e):
         """One exchange: (status, headers, echo)."""

@@ -25,8 +25,13 @@ def profiles_of(features):
     return found or list(CORE)
 
 
+ROUTE_KINDS = {"HTTPRoute", "GRPCRoute", "TLSRoute"}
+
+
 def extended_features(test, profile):
-    return [f for f in test.features if f not in CORE[profile]]
+    """The test's features beyond the profile's core ones. A route kind is core in its own
+    profile, never an extended feature (HTTPRouteDisallowedKind needs HTTPRoute and TLSRoute)."""
+    return [f for f in test.features if f not in CORE[profile] and f not in ROUTE_KINDS]
 
 
 def conformance(short_name, *features):
