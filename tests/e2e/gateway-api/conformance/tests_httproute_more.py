@@ -517,3 +517,118 @@ def _settled(run, pod, uri, state={}):
     last = state.get(uri)
     state[uri] = n
     return last == n, n
+
+
+def _cors(allow_origins, allow_methods, allow_headers=None, expose_headers=None,
+          allow_credentials=None, max_age=None):
+    body = {"allowOrigins": allow_origins, "allowMethods": allow_methods}
+    if allow_headers is not None:
+        body["allowHeaders"] = allow_headers
+    if expose_headers is not None:
+        body["exposeHeaders"] = expose_headers
+    if allow_credentials is not None:
+        body["allowCredentials"] = allow_credentials
+    if max_age is not None:
+        body["maxAge"] = max_age
+    return {"type": "CORS", "cors": body}
+
+
+def preflight(path, origin, method, req_headers=None, **kw):
+    """An OPTIONS preflight the gateway must answer itself (200 or 204)."""
+    headers = {"Origin": origin, "access-control-request-method": method}
+    if req_headers:
+        headers["access-control-request-headers"] = req_headers
+    kw.setdefault("status", [200, 204])
+    return expect(path, method="OPTIONS", headers=headers, gateway_answer=True, **kw)
+
+
+def cors_request(path, method, headers, **kw):
+    return expect(path, method=method, headers=headers, namespace=INFRA_NS, **kw)
+
+
+@conformance("HTTPRouteCORS", "Gateway", "HTTPRoute", "HTTPRouteCORS")
+def cors(run):
+    def route(name, rules):
+        return http_route(name, [parent("same-namespace")], [
+            rule([backend(V1)], [match(prefix)], [flt]) for prefix, flt in rules])
+    run.apply("HTTPRouteCORS", [
+        route("cors-multiple-origins-methods-headers", [("/cors-1", _cors(
+            ["https://www.foo.com", "https://*.bar.com"], ["GET", "OPTIONS"],
+            ["x-header-1", "x-header-2"], ["x-header-3", "x-header-4"], True, 3600))]),
+        route("cors-wildcard-methods", [("/cors-2", _cors(["https://www.foo.com"], ["*"]))]),
+        route("cors-wildcard-origin", [("/cors-wildcard-origin",
+                                        _cors(["*"], ["PUT"], allow_credentials=False))]),
+        route("cors-wildcard-methods-headers", [
+            ("/cors-wildcard-methods-headers", _cors(["*"], ["*"], ["*"], None, True)),
+            ("/cors-wildcard-methods-headers-unauth", _cors(["*"], ["*"], ["*"], None, False))])])
+    gw = run.accepted(INFRA_NS, "same-namespace", [
+        (INFRA_NS, n) for n in ("cors-multiple-origins-methods-headers", "cors-wildcard-methods",
+                                "cors-wildcard-origin", "cors-wildcard-methods-headers")])
+    allowed_1 = {"access-control-allow-methods": ["GET, OPTIONS", "OPTIONS, GET"],
+                 "access-control-allow-headers": ["x-header-1, x-header-2",
+                                                  "x-header-2, x-header-1"],
+                 "access-control-expose-headers": ["x-header-3, x-header-4",
+                                                   "x-header-4, x-header-3"],
+                 "access-control-max-age": ["3600"],
+                 "access-control-allow-credentials": ["true"]}
+    asked = {"access-control-request-method": "GET",
+             "access-control-request-headers": "x-header-1, x-header-2"}
+    no_creds = ["Access-Control-Allow-Credentials"]
+    run.expect_all(gw, [
+        preflight("/cors-1", origin, "GET", "x-header-1, x-header-2", ignore_ws=True,
+                  valid_resp_headers={"access-control-allow-origin": [origin], **allowed_1})
+        for origin in ("https://www.foo.com", "https://www.bar.com", "https://xpto.www.bar.com")])
+    run.expect_all(gw, [
+        preflight("/cors-1", "https://foobar.com", "GET", status=[200, 204, 403],
+                  resp_absent=["access-control-allow-origin"]),
+        cors_request("/cors-1", "GET", {"Origin": "https://www.foo.com", **asked},
+                     resp_headers={"access-control-allow-origin": "https://www.foo.com"}),
+        cors_request("/cors-1", "GET", {"Origin": "https://www.bar.com", **asked},
+                     resp_headers={"access-control-allow-origin": "https://www.bar.com"}),
+        cors_request("/cors-1", "GET", {"Origin": "https://foobar.com",
+                                        "access-control-request-method": "GET"},
+                     resp_absent=["access-control-allow-origin"]),
+        preflight("/cors-2", "https://www.foo.com", "POST",
+                  valid_resp_headers={"access-control-allow-methods": ["POST", "*"]},
+                  resp_headers={"access-control-allow-origin": "https://www.foo.com"},
+                  resp_absent=["access-control-allow-credentials"]),
+        preflight("/cors-2", "https://www.foo.com", "POST", resp_absent=no_creds),
+        preflight("/cors-wildcard-origin", "https://foobar.com", "PUT",
+                  valid_resp_headers={"access-control-allow-origin": ["https://foobar.com", "*"],
+                                      "access-control-allow-methods": ["PUT"]},
+                  resp_absent=no_creds),
+        preflight("/cors-wildcard-origin", "https://foobar.com:12345", "PUT",
+                  valid_resp_headers={"access-control-allow-origin": ["https://foobar.com:12345",
+                                                                      "*"],
+                                      "access-control-allow-methods": ["PUT"]},
+                  resp_absent=no_creds),
+        cors_request("/cors-wildcard-origin", "PUT", {"Origin": "https://foobar.com:12345"},
+                     valid_resp_headers={"access-control-allow-origin": [
+                         "https://foobar.com:12345", "*"]}),
+        cors_request("/cors-wildcard-origin", "PUT", {"Origin": "https://foobar.com"},
+                     valid_resp_headers={"access-control-allow-origin": ["https://foobar.com",
+                                                                         "*"]},
+                     resp_absent=no_creds),
+        preflight("/cors-wildcard-methods-headers", "https://other.foo.com", "PUT",
+                  "x-header-1, x-header-2", ignore_ws=True, valid_resp_headers={
+                      "access-control-allow-origin": ["https://other.foo.com"],
+                      "access-control-allow-methods": ["PUT"],
+                      "access-control-allow-headers": ["x-header-1, x-header-2",
+                                                       "x-header-2, x-header-1"],
+                      "access-control-allow-credentials": ["true"]}),
+        preflight("/cors-wildcard-methods-headers-unauth", "https://other.foo.com", "PUT",
+                  "x-header-1, x-header-2", ignore_ws=True, valid_resp_headers={
+                      "access-control-allow-origin": ["https://other.foo.com", "*"],
+                      "access-control-allow-methods": ["PUT", "*"],
+                      "access-control-allow-headers": ["x-header-1, x-header-2",
+                                                       "x-header-2, x-header-1", "*"]},
+                  resp_absent=["access-control-allow-credentials"]),
+        cors_request("/cors-wildcard-methods-headers", "GET", {"Origin": "https://other.foo.com"},
+                     valid_resp_headers={
+                         "access-control-allow-origin": ["https://other.foo.com"],
+                         "access-control-allow-credentials": ["true"]}),
+        cors_request("/cors-wildcard-methods-headers-unauth", "GET",
+                     {"Origin": "https://other.foo.com"},
+                     valid_resp_headers={"access-control-allow-origin": ["https://other.foo.com",
+                                                                         "*"]},
+                     resp_absent=["access-control-allow-credentials"])])
