@@ -9,7 +9,8 @@ a JSON body with path (the request URI, query included), host, method, proto, he
 - ?delay=DURATION (Go duration such as 1s or 500ms) waits before answering;
 - /retry/?uuid=U&succeedAfter=N[&responseCode=C] fails the first N attempts of U (a reset
   connection, or status C), then echoes;
-- X-Echo-Set-Header: "Name:value,Name2:value2" sets those response headers.
+- X-Echo-Set-Header: "Name:value,Name2:value2" sets those response headers;
+- /ws with Upgrade: websocket: a WebSocket that echoes every message.
 Each request is logged on stderr: "request pod=POD method=METHOD uri=URI".
 
   echo_backend.py POD_SPEC...      POD_SPEC = namespace/pod@address:port[+MODE=CRT,KEY]
@@ -19,6 +20,8 @@ it greets with "Gateway API Test TCP Server", answers PING with PONG, IS_TLS wit
 with a JSON line naming its namespace, pod and the SNI it was reached with.
 Prints "ready" once every pod listens. Stops on SIGTERM.
 """
+import base64
+import hashlib
 import json
 import re
 import signal
@@ -130,6 +133,36 @@ def make_handler(pod):
             self.close_connection = True
             self.connection.close()
 
+        def _websocket(self):
+            """RFC 6455 handshake, then every text or binary message echoed back."""
+            key = self.headers.get("Sec-WebSocket-Key", "")
+            accept = base64.b64encode(hashlib.sha1(
+                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept", accept)
+            self.end_headers()
+            self.wfile.flush()
+            self.close_connection = True
+            while True:
+                head = self.rfile.read(2)
+                if len(head) < 2:
+                    return
+                opcode, size = head[0] & 0x0F, head[1] & 0x7F
+                if size == 126:
+                    size = struct.unpack("!H", self.rfile.read(2))[0]
+                elif size == 127:
+                    size = struct.unpack("!Q", self.rfile.read(8))[0]
+                mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(size)))
+                if opcode == 8:  # close: answer it and stop
+                    self.wfile.write(ws_frame(8, data[:2]))
+                    return
+                reply = ws_frame(10, data) if opcode == 9 else ws_frame(opcode, data)
+                self.wfile.write(reply)
+                self.wfile.flush()
+
         def _any(self):
             self._body()
             # One line per request in the log (stderr): the conformance checks of request
@@ -138,6 +171,8 @@ def make_handler(pod):
             sys.stderr.flush()
             url = urllib.parse.urlsplit(self.path)
             query = urllib.parse.parse_qs(url.query)
+            if url.path == "/ws" and (self.headers.get("Upgrade") or "").lower() == "websocket":
+                return self._websocket()
             m = re.fullmatch(r"/status/(\d\d\d)", url.path)
             if m:
                 return self._send(int(m.group(1)))
@@ -149,6 +184,18 @@ def make_handler(pod):
         do_CONNECT = do_TRACE = _any
 
     return Handler
+
+
+def ws_frame(opcode, data):
+    """One unmasked, final WebSocket frame (a server's frames are not masked)."""
+    n = len(data)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + data
 
 
 class TcpTestServer(socketserver.ThreadingTCPServer):

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import time
@@ -875,6 +876,51 @@ class Run:
             if time.monotonic() >= end:
                 raise Failure(f"TCP over TLS to {gw.address}:{gw.port} with SNI {sni}: {why}")
             time.sleep(1.0)
+
+    def websocket_echo(self, gw, path="/ws"):
+        """Upstream HTTPRouteBackendProtocolWebSocket's exchange, three times in a row: a
+        WebSocket through the gateway echoes a text and a binary message."""
+        def once():
+            key = base64.b64encode(os.urandom(16)).decode()
+            with socket.create_connection((gw.address, gw.port + gw.offset), 5) as sock:
+                sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {gw.logical()}\r\n"
+                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                              f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                              "Origin: ws://gateway/conformance\r\n\r\n").encode())
+                f = sock.makefile("rb")
+                status = f.readline()
+                if b" 101 " not in status:
+                    return f"handshake answered {status!r}"
+                while f.readline() not in (b"\r\n", b""):
+                    pass
+                for opcode, data in ((1, b"Websocket Support!"), (2, bytes([1, 2, 3, 4, 5, 6, 7]))):
+                    mask = os.urandom(4)
+                    sock.sendall(struct.pack("!BB", 0x80 | opcode, 0x80 | len(data)) + mask +
+                                 bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+                    head = f.read(2)
+                    if len(head) < 2 or head[0] & 0x0F != opcode:
+                        return f"reply frame {head!r}"
+                    reply = f.read(head[1] & 0x7F)
+                    if reply != data:
+                        return f"echoed {reply!r}, want {data!r}"
+            return None
+        limit = self.timeout("consistency")
+        end = time.monotonic() + limit
+        streak = 0
+        while True:
+            try:
+                why = once()
+            except OSError as ex:
+                why = repr(ex)
+            if why is None:
+                streak += 1
+                if streak >= REQUIRED_CONSECUTIVE:
+                    return
+                continue
+            streak = 0
+            if time.monotonic() >= end:
+                raise Failure(f"WebSocket {path}: {why} (after {limit:.0f} s)")
+            time.sleep(POLL * 2)
 
     def send(self, gw, e):
         """One exchange: (status, headers, echo)."""

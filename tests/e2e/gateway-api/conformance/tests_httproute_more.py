@@ -632,3 +632,13 @@ def cors(run):
                      valid_resp_headers={"access-control-allow-origin": ["https://other.foo.com",
                                                                          "*"]},
                      resp_absent=["access-control-allow-credentials"])])
+
+
+@conformance("HTTPRouteBackendProtocolWebSocket", "Gateway", "HTTPRoute",
+             "HTTPRouteBackendProtocolWebSocket")
+def backend_protocol_websocket(run):
+    run.apply("HTTPRouteBackendProtocolWebSocket", [
+        http_route("backend-protocol-ws", [parent("same-namespace")],
+                   [rule([backend(V1, port=8082)])])])
+    gw = run.accepted(INFRA_NS, "same-namespace", [(INFRA_NS, "backend-protocol-ws")])
+    run.websocket_echo(gw)
