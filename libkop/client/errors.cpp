@@ -1,10 +1,12 @@
 #include "kop/client/errors.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <array>
 
 #include "absl/strings/cord.h"
@@ -228,6 +230,7 @@ std::string to_json(const ApiStatus& s) {
   str("apiVersion", "v1");
   w.Key("metadata");
   w.StartObject();
+  if (!s.continue_token.empty()) str("continue", s.continue_token);
   w.EndObject();
   if (!s.status.empty()) str("status", s.status);
   if (!s.message.empty()) str("message", s.message);
@@ -282,6 +285,8 @@ absl::StatusOr<ApiStatus> parse_status_json(std::string_view body) {
   s.reason = str_member(doc, "reason");
   if (auto it = doc.FindMember("code"); it != doc.MemberEnd() && it->value.IsInt())
     s.code = it->value.GetInt();
+  if (auto it = doc.FindMember("metadata"); it != doc.MemberEnd() && it->value.IsObject())
+    s.continue_token = str_member(it->value, "continue");
   if (auto it = doc.FindMember("details"); it != doc.MemberEnd() && it->value.IsObject()) {
     const rapidjson::Value& dv = it->value;
     StatusDetails d;
@@ -442,14 +447,16 @@ absl::Status invalid(std::string_view group, std::string_view kind, std::string_
   if (causes.empty()) {
     message = fmt::format("{} {} is invalid", qualified_kind, quote(name));
   } else {
-    // field.ErrorList's aggregate: one error alone, several as "[a, b]".
-    std::string list;
-    for (size_t i = 0; i < causes.size(); ++i) {
-      if (i) list += ", ";
-      list += causes[i].field.empty() ? causes[i].message
-                                      : fmt::format("{}: {}", causes[i].field, causes[i].message);
+    // field.ErrorList.ToAggregate(): a message repeated is listed once (the causes keep every
+    // error); one error alone, several as "[a, b]".
+    std::vector<std::string> messages;
+    for (const StatusCause& c : causes) {
+      std::string m = c.field.empty() ? c.message : fmt::format("{}: {}", c.field, c.message);
+      if (std::find(messages.begin(), messages.end(), m) == messages.end())
+        messages.push_back(std::move(m));
     }
-    if (causes.size() > 1) list = "[" + list + "]";
+    std::string list = fmt::format("{}", fmt::join(messages, ", "));
+    if (messages.size() > 1) list = "[" + list + "]";
     message = fmt::format("{} {} is invalid: {}", qualified_kind, quote(name), list);
   }
   ApiStatus s = failure(422, reason::kInvalid, std::move(message));

@@ -379,28 +379,28 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
 
 }  // namespace
 
-Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body,
-                      std::string_view manager, bool force, bool status) {
+absl::StatusOr<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body,
+                              std::string_view manager, bool force, bool status) {
   auto parsed = api::yaml_first_document(body, "the applied configuration");
   if (!parsed.ok()) {
-    return errors::bad_request("error converting YAML to JSON: " +
+    return client::bad_request("error converting YAML to JSON: " +
                                std::string(parsed.status().message()));
   }
   JsonDoc cfg = *std::move(parsed);
   if (!cfg.IsObject())
-    return errors::bad_request("error decoding YAML: the applied configuration is not an object");
+    return client::bad_request("error decoding YAML: the applied configuration is not an object");
   std::string_view av = json::get_string(cfg, "apiVersion");
   std::string_view kind = json::get_string(cfg, "kind");
   if (kind.empty())
-    return errors::bad_request("Object 'Kind' is missing in '" + json::dump(cfg) + "'");
+    return client::bad_request("Object 'Kind' is missing in '" + json::dump(cfg) + "'");
   if (av != t.api_version() || kind != t.kind) {
-    return errors::bad_request("the API version in the data (" + std::string(av) +
+    return client::bad_request("the API version in the data (" + std::string(av) +
                                ") does not match the expected API version (" + t.api_version() +
                                ")");
   }
   if (auto* mf = json::path(cfg, {"metadata", "managedFields"});
       mf && !(mf->IsArray() && mf->Empty())) {
-    return errors::bad_request("metadata.managedFields must be nil");
+    return client::bad_request("metadata.managedFields must be nil");
   }
   Walker w{t};
   JsonDoc applied_track = trackable(cfg, t.has_status, status);
@@ -422,7 +422,7 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
   JsonDoc out = live ? json::clone(*live) : JsonDoc(rapidjson::kObjectType);
   if (!out.IsObject()) out.SetObject();
   // Conflicts: another manager owns a field this apply sets to a different value.
-  std::vector<StatusCause> conflicts;
+  std::vector<client::StatusCause> conflicts;
   std::vector<std::pair<std::string, std::vector<std::string>>> conflict_list;
   if (live) {
     for (auto& e : es) {
@@ -445,11 +445,9 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
     }
   }
   if (!conflicts.empty() && !force) {
-    ApiStatus s;
+    client::ApiStatus s;
     s.code = 409;
-    s.reason = "Conflict";
-    s.has_details = true;
-    s.causes = conflicts;
+    s.reason = std::string(client::reason::kConflict);
     if (conflicts.size() == 1) {
       s.message =
           "Apply failed with 1 conflict: " + conflicts[0].message + ": " + conflicts[0].field;
@@ -464,7 +462,9 @@ Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_
       }
       s.message = "Apply failed with " + std::to_string(conflicts.size()) + " conflicts: " + msg;
     }
-    return s;
+    s.details.emplace();
+    s.details->causes = std::move(conflicts);
+    return client::to_status(s);
   }
   // Merge the configuration in.
   merge_applied(t, out, cfg, "", out.GetAllocator());

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "kop/local/api_status.h"
+#include "errors.h"
 #include "kop/local/json.h"
 #include "kop/local/resource.h"
 
@@ -12,8 +12,8 @@ namespace kop::local::apply {
 // Applies the configuration `body` (YAML or JSON) for `manager` to `live` (null: create).
 // Returns the object to store, with managedFields updated; 409 Conflict with one cause per
 // conflicting field unless `force`.
-Result<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body,
-                      std::string_view manager, bool force, bool status);
+absl::StatusOr<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std::string_view body,
+                              std::string_view manager, bool force, bool status);
 // Records a non-apply write (operation "Update") by `manager` in obj's managedFields: the fields
 // it changed become its own and leave other managers' sets. No-op when manager is empty.
 // `request` (when given) is what the fields are computed from: the API server runs its field

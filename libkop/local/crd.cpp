@@ -172,7 +172,7 @@ void check_list_map_keys(const JsonValue& s, const std::string& path, FieldError
 }
 }  // namespace
 
-std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old) {
+absl::Status validate_crd(const JsonValue& crd, const JsonValue* old) {
   (void)old;
   FieldErrors errs;
   std::string_view name = json::path_string(crd, {"metadata", "name"});
@@ -224,7 +224,7 @@ std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old
                                         "must have exactly one version marked as storage version"));
     }
   }
-  if (errs.empty()) return std::nullopt;
+  if (errs.empty()) return absl::OkStatus();
   return errors::invalid(std::string(kCrdGroup), "CustomResourceDefinition", name, errs);
 }
 

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "kop/local/api_status.h"
+#include "errors.h"
 #include "kop/local/json.h"
 #include "kop/local/resource.h"
 
@@ -16,7 +16,7 @@ void register_crd(Registry& reg, const JsonValue& crd);
 bool status_is_current(const JsonValue& crd);
 void set_status(JsonDoc& crd);
 // apiextensions validation of the CRD object itself (names, versions, scope).
-std::optional<ApiStatus> validate_crd(const JsonValue& crd, const JsonValue* old);
+absl::Status validate_crd(const JsonValue& crd, const JsonValue* old);
 
 // Structural schema of `t` applied to a custom resource: prune unknown fields, apply defaults.
 void default_custom(const ResourceType& t, JsonDoc& obj);

@@ -1,32 +1,10 @@
 #include "kop/local/local_client.h"
 
+#include "errors.h"
 #include "kop/api/object.h"
 #include "kop/client/errors.h"
 
 namespace kop::local {
-
-client::ApiStatus to_client_status(const ApiStatus& s) {
-  client::ApiStatus c;
-  c.status = s.code >= 200 && s.code < 300 ? "Success" : "Failure";
-  c.message = s.message;
-  c.reason = s.reason;
-  c.code = s.code;
-  if (s.has_details) {
-    client::StatusDetails d;
-    d.name = s.name;
-    d.group = s.group;
-    d.kind = s.kind;
-    d.uid = s.uid;
-    d.retry_after_seconds = s.retry_after_seconds;
-    for (auto& cause : s.causes) d.causes.push_back({cause.type, cause.message, cause.field});
-    c.details = std::move(d);
-  }
-  return c;
-}
-
-absl::Status to_absl(const ApiStatus& s) {
-  return client::to_status(to_client_status(s));
-}
 
 namespace {
 
@@ -87,8 +65,7 @@ class LocalWatchStream : public client::WatchStream {
         client::WatchEvent out;
         out.type = event_type(ev->type);
         out.object = ev->object;
-        if (ev->type == EventType::Error)
-          out.error = to_absl(ApiStatus::from_json(ev->object->doc()));
+        out.error = ev->error;
         return std::optional<client::WatchEvent>(std::move(out));
       }
       if (w_->ended()) return std::optional<client::WatchEvent>();
@@ -133,12 +110,7 @@ absl::StatusOr<ResourceTypePtr> LocalClient::resolve(const client::ResourceRef& 
                           ? store_->registry().by_kind(ref.group, ref.version, ref.kind)
                           : store_->registry().by_resource(ref.group, ref.version, ref.resource);
   if (!t) {
-    ApiStatus s;
-    s.code = 404;
-    s.reason = "NotFound";
-    s.message = "the server could not find the requested resource";
-    s.has_details = true;
-    return to_absl(s);
+    return errors::resource_not_served();
   }
   return t;
 }
@@ -148,7 +120,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::get(const client::ResourceRef& ref,
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   auto r = store_->get(**t, ref.namespace_, ref.name, {o.resource_version});
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   return *r;
 }
 
@@ -164,7 +136,7 @@ absl::StatusOr<client::ObjectList> LocalClient::list(const client::ResourceRef& 
   lo.resource_version = o.resource_version;
   lo.resource_version_match = rvm(o.resource_version_match);
   auto r = store_->list(**t, ref.namespace_, lo);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   client::ObjectList out;
   out.api_version = (*t)->api_version();
   out.kind = (*t)->list_kind();
@@ -190,7 +162,7 @@ absl::StatusOr<client::WatchStreamPtr> LocalClient::watch(const client::Resource
   wo.allow_bookmarks = o.allow_watch_bookmarks;
   if (o.timeout_seconds) wo.timeout = std::chrono::seconds(*o.timeout_seconds);
   auto w = store_->watch(**t, ref.namespace_, wo);
-  if (!w) return to_absl(w.status());
+  if (!w.ok()) return w.status();
   return client::WatchStreamPtr(
       std::make_unique<LocalWatchStream>(std::move(*w), options_.watch_poll));
 }
@@ -202,7 +174,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::create(const client::ResourceRef& re
   if (!t.ok()) return t.status();
   WriteOptions wo = write_options(o, options_.default_field_manager);
   auto r = store_->create(**t, ref.namespace_, to_doc(object), wo);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   return *r;
 }
 
@@ -214,7 +186,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::update(const client::ResourceRef& re
   WriteOptions wo = write_options(o, options_.default_field_manager);
   std::string name = ref.name.empty() ? std::string(object.name()) : ref.name;
   auto r = store_->update(**t, ref.namespace_, name, to_doc(object), wo);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   return *r;
 }
 
@@ -225,7 +197,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::patch(const client::ResourceRef& ref
   if (!t.ok()) return t.status();
   PatchOptions po = patch_options(type, o, options_.default_field_manager);
   auto r = store_->patch(**t, ref.namespace_, ref.name, patch_type(type), body, po);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   return *r;
 }
 
@@ -252,7 +224,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::remove(const client::ResourceRef& re
   d.grace_period_seconds = o.grace_period_seconds;
   d.dry_run = o.dry_run;
   auto r = store_->remove(**t, ref.namespace_, ref.name, d);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   if (r->removed && !(*t)->returns_deleted_object) return api::ObjectPtr();
   return r->object;
 }
@@ -262,7 +234,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::get_status(const client::ResourceRef
   auto t = resolve(ref);
   if (!t.ok()) return t.status();
   if (!(*t)->has_status)
-    return to_absl(errors::not_found((*t)->group, (*t)->resource + "/status", ref.name));
+    return client::not_found((*t)->group, (*t)->resource + "/status", ref.name);
   return get(ref, o);
 }
 
@@ -274,7 +246,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::update_status(const client::Resource
   WriteOptions wo = write_options(o, options_.default_field_manager);
   std::string name = ref.name.empty() ? std::string(object.name()) : ref.name;
   auto r = store_->update_status(**t, ref.namespace_, name, to_doc(object), wo);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   return *r;
 }
 
@@ -286,7 +258,7 @@ absl::StatusOr<api::ObjectPtr> LocalClient::patch_status(const client::ResourceR
   if (!t.ok()) return t.status();
   PatchOptions po = patch_options(type, o, options_.default_field_manager);
   auto r = store_->patch_status(**t, ref.namespace_, ref.name, patch_type(type), body, po);
-  if (!r) return to_absl(r.status());
+  if (!r.ok()) return r.status();
   return *r;
 }
 

@@ -11,6 +11,7 @@
 #include "directory_watch.h"
 #include "file_stamp.h"
 #include "kop/api/yaml.h"
+#include "kop/client/errors.h"
 
 namespace kop::local {
 
@@ -59,8 +60,8 @@ void resolve(Entry& e, JsonDoc& obj, const std::string& file, const Store& store
   if (!t.ok() || !*t) {
     std::string av(json::get_string(obj, "apiVersion")), kind(json::get_string(obj, "kind"));
     e.problems.push_back({file, e.document, "",
-                          !t.ok() && t.status().reason == "BadRequest"
-                              ? t.status().message
+                          !t.ok() && client::is_bad_request(t.status())
+                              ? std::string(t.status().message())
                               : "no matches for kind \"" + kind + "\" in version \"" + av + "\""});
     return;
   }
@@ -260,10 +261,11 @@ SyncReport ManifestLoader::sync() {
           po.force = true;
           auto r = store_->patch(*t, e.key->ns, e.key->name, PatchType::Apply, e.body, po);
           e.problems.clear();
-          if (!r) {
-            const ApiStatus& s = r.status();
-            if (s.causes.empty()) e.problems.push_back({f, e.document, "", s.message});
-            for (auto& c : s.causes) e.problems.push_back({f, e.document, c.field, c.message});
+          if (!r.ok()) {
+            auto causes = client::causes_of(r.status());
+            if (causes.empty())
+              e.problems.push_back({f, e.document, "", std::string(r.status().message())});
+            for (auto& c : causes) e.problems.push_back({f, e.document, c.field, c.message});
             continue;  // the store keeps what it had
           }
           applied_[*e.key] = {f, e.body_hash};
@@ -287,7 +289,7 @@ SyncReport ManifestLoader::sync() {
       }
       auto r = store_->remove(*t, it->first.ns, it->first.name);
       if (r.ok()) rep.deleted++;
-      if (r.ok() || r.status().reason == "NotFound") {
+      if (r.ok() || client::is_not_found(r.status())) {
         it = applied_.erase(it);
       } else {
         ++it;  // tried again at the next change

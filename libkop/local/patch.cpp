@@ -32,13 +32,13 @@ void merge_into(JsonValue& target, const JsonValue& p, JsonAlloc& a) {
   }
 }
 
-Result<JsonDoc> merge(const JsonValue& orig, std::string_view text) {
+absl::StatusOr<JsonDoc> merge(const JsonValue& orig, std::string_view text) {
   std::string err;
   auto p = json::parse(text, &err);
-  if (!p) return errors::bad_request("error decoding patch: " + err);
+  if (!p) return client::bad_request("error decoding patch: " + err);
   if (!p->IsObject()) {
     // RFC 7386 would replace the document; the API server refuses a non-object patch.
-    return errors::bad_request("Invalid JSON Patch");
+    return client::bad_request("Invalid JSON Patch");
   }
   JsonDoc out = json::clone(orig);
   merge_into(out, *p, out.GetAllocator());
@@ -95,18 +95,6 @@ JsonValue* resolve(JsonValue& root, const std::vector<std::string>& toks, size_t
     if (!cur) return nullptr;
   }
   return cur;
-}
-
-// The API server wraps jsonpatch's error in NewGenericServerResponse(422): the detail is lost and
-// the message is the generic one; kop::local does the same (the detail stays in the cause).
-ApiStatus patch_error(std::string msg) {
-  ApiStatus s;
-  s.code = 422;
-  s.reason = "Invalid";
-  s.message = "the server rejected our request due to an error in our request";
-  s.has_details = true;
-  (void)msg;
-  return s;
 }
 
 // Removes the value at toks and returns it through `out`.
@@ -178,12 +166,12 @@ std::optional<std::string> add_at(JsonValue& root, const std::vector<std::string
 
 }  // namespace
 
-Result<JsonDoc> json_patch(const JsonValue& orig, std::string_view text) {
+absl::StatusOr<JsonDoc> json_patch(const JsonValue& orig, std::string_view text) {
   std::string err;
   auto p = json::parse(text, &err);
-  if (!p) return errors::bad_request("error decoding patch: " + err);
+  if (!p) return client::bad_request("error decoding patch: " + err);
   if (!p->IsArray()) {
-    return errors::bad_request("json: cannot unmarshal " + std::string(json::type_name(*p)) +
+    return client::bad_request("json: cannot unmarshal " + std::string(json::type_name(*p)) +
                                " into Go value of type jsonpatch.Patch");
   }
   JsonDoc doc = json::clone(orig);
@@ -193,12 +181,12 @@ Result<JsonDoc> json_patch(const JsonValue& orig, std::string_view text) {
     std::string_view kind = json::get_string(op, "op");
     std::string path(json::get_string(op, "path"));
     if (!json::get(op, "path") || !split_pointer(path, toks)) {
-      return patch_error("Unexpected kind: " + std::string(kind));
+      return errors::patch_failed();
     }
     const JsonValue* value = json::get(op, "value");
     std::optional<std::string> e;
     if (kind == "add" || kind == "replace") {
-      if (!value) return patch_error("missing value");
+      if (!value) return errors::patch_failed();
       e = add_at(doc, toks, json::copy(*value, a), a, path, kind == "replace");
     } else if (kind == "remove") {
       e = remove_at(doc, toks, nullptr, path);
@@ -208,7 +196,7 @@ Result<JsonDoc> json_patch(const JsonValue& orig, std::string_view text) {
       if (!ok) e = "testing value " + path + " failed: test failed";
     } else if (kind == "move" || kind == "copy") {
       std::string from(json::get_string(op, "from"));
-      if (!split_pointer(from, from_toks)) return patch_error("invalid from");
+      if (!split_pointer(from, from_toks)) return errors::patch_failed();
       JsonValue v;
       if (kind == "move") {
         e = remove_at(doc, from_toks, &v, from);
@@ -222,9 +210,9 @@ Result<JsonDoc> json_patch(const JsonValue& orig, std::string_view text) {
       }
       if (!e) e = add_at(doc, toks, std::move(v), a, path, false);
     } else {
-      return patch_error("Unexpected kind: " + std::string(kind));
+      return errors::patch_failed();
     }
-    if (e) return patch_error(*e);
+    if (e) return errors::patch_failed();
   }
   return doc;
 }
@@ -492,21 +480,22 @@ struct Smp {
 
 }  // namespace
 
-Result<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig, std::string_view text) {
+absl::StatusOr<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig,
+                                  std::string_view text) {
   if (t.custom) {
     return errors::unsupported_media_type(
         "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
   }
   std::string err;
   auto p = json::parse(text, &err);
-  if (!p) return errors::bad_request("error decoding patch: " + err);
+  if (!p) return client::bad_request("error decoding patch: " + err);
   if (!p->IsObject())
-    return errors::bad_request("unable to find api field in struct for the patch");
+    return client::bad_request("unable to find api field in struct for the patch");
   StrategyTable table = table_for(t);
   JsonDoc out = json::clone(orig);
   Smp smp{table, out.GetAllocator(), std::nullopt};
   smp.merge_map(out, *p, "");
-  if (smp.error) return errors::bad_request(*smp.error);
+  if (smp.error) return client::bad_request(*smp.error);
   return out;
 }
 

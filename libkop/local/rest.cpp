@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 
+#include "errors.h"
 #include "kop/api/yaml.h"
 
 namespace kop::local::rest {
@@ -45,23 +46,20 @@ Response json_response(int status, const JsonValue& v) {
   return r;
 }
 
-Response status_response(const ApiStatus& s) {
+// The Status object as the body, its code as the HTTP status (200 for a Success Status, which the
+// API server writes without a code).
+Response status_response(const client::ApiStatus& s) {
   Response r;
-  r.status = s.code;
-  r.body = s.to_json_string();
-  if (s.code == 429 || s.code == 503 || s.retry_after_seconds > 0) {
-    r.headers.emplace_back("Retry-After", std::to_string(std::max(1, s.retry_after_seconds)));
+  r.status = s.code == 0 ? 200 : s.code;
+  r.body = client::to_json(s);
+  int retry_after = s.details ? s.details->retry_after_seconds : 0;
+  if (s.code == 429 || s.code == 503 || retry_after > 0) {
+    r.headers.emplace_back("Retry-After", std::to_string(std::max(1, retry_after)));
   }
   return r;
 }
-
-ApiStatus not_found_path() {
-  ApiStatus s;
-  s.code = 404;
-  s.reason = "NotFound";
-  s.message = "the server could not find the requested resource";
-  s.has_details = true;
-  return s;
+Response status_response(const absl::Status& st) {
+  return status_response(client::api_status_of(st));
 }
 
 bool truthy(const std::string& v) {
@@ -543,7 +541,7 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
     item.AddMember("patch", op, a);
     paths.AddMember(json::str(base, a), item, a);
   }
-  if (!found) return status_response(not_found_path());
+  if (!found) return status_response(errors::resource_not_served());
   d.AddMember("paths", paths, a);
   return json_response(200, d);
 }
@@ -571,7 +569,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
   if (!opts.token.empty()) {
     auto it = req.headers.find("authorization");
     if (it == req.headers.end() || it->second != "Bearer " + opts.token) {
-      return status_response(errors::unauthorized());
+      return status_response(client::unauthorized("Unauthorized"));
     }
   }
   std::string_view target = req.target;
@@ -612,7 +610,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     }
     if (segs.size() == 1 && segs[0] == "apis") return json_response(200, group_list(store));
     if (segs.size() == 2 && segs[0] == "api") {
-      if (segs[1] != "v1") return status_response(not_found_path());
+      if (segs[1] != "v1") return status_response(errors::resource_not_served());
       return json_response(200, resource_list(store, "", "v1"));
     }
     if (segs.size() == 2 && segs[0] == "apis") {
@@ -627,7 +625,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
           return json_response(200, d);
         }
       }
-      return status_response(not_found_path());
+      return status_response(errors::resource_not_served());
     }
     if (segs.size() == 3 && segs[0] == "apis") {
       JsonDoc d = resource_list(store, segs[1], segs[2]);
@@ -635,7 +633,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
         bool known = false;
         for (auto& t : store.registry().all())
           known = known || (t->group == segs[1] && t->version == segs[2]);
-        if (!known) return status_response(not_found_path());
+        if (!known) return status_response(errors::resource_not_served());
       }
       return json_response(200, d);
     }
@@ -661,7 +659,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     version = segs[2];
     i = 3;
   } else {
-    return status_response(not_found_path());
+    return status_response(errors::resource_not_served());
   }
   std::vector<std::string> rest(segs.begin() + static_cast<long>(i), segs.end());
   std::string ns, resource, name, sub;
@@ -670,19 +668,20 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     resource = rest[2];
     if (rest.size() >= 4) name = rest[3];
     if (rest.size() >= 5) sub = rest[4];
-    if (rest.size() > 5) return status_response(not_found_path());
+    if (rest.size() > 5) return status_response(errors::resource_not_served());
   } else if (!rest.empty()) {
     resource = rest[0];
     if (rest.size() >= 2) name = rest[1];
     if (rest.size() >= 3) sub = rest[2];
-    if (rest.size() > 3) return status_response(not_found_path());
+    if (rest.size() > 3) return status_response(errors::resource_not_served());
   } else {
-    return status_response(not_found_path());
+    return status_response(errors::resource_not_served());
   }
   ResourceTypePtr t = store.registry().by_resource(group, version, resource);
-  if (!t) return status_response(not_found_path());
-  if (!t->namespaced && !ns.empty()) return status_response(not_found_path());
-  if (!sub.empty() && !(sub == "status" && t->has_status)) return status_response(not_found_path());
+  if (!t) return status_response(errors::resource_not_served());
+  if (!t->namespaced && !ns.empty()) return status_response(errors::resource_not_served());
+  if (!sub.empty() && !(sub == "status" && t->has_status))
+    return status_response(errors::resource_not_served());
   bool table = wants_table(req);
 
   auto object_response = [&](int code, const ObjectPtr& p) {
@@ -722,7 +721,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
                                                 "resourceVersionMatch is forbidden for watch")}));
         }
         auto w = store.watch(*t, ns, wo);
-        if (!w) return status_response(w.status());
+        if (!w.ok()) return status_response(w.status());
         Response r;
         r.watch = *w;
         r.watch_type = t;
@@ -737,45 +736,45 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       lo.continue_token = q["continue"];
       if (!q["limit"].empty()) lo.limit = std::stoll(q["limit"]);
       auto l = store.list(*t, ns, lo);
-      if (!l) return status_response(l.status());
+      if (!l.ok()) return status_response(l.status());
       if (table)
         return json_response(200, make_table(*t, l->items, l->resource_version, l->continue_token));
       return json_response(200, make_list(*t, *l));
     }
     auto g = store.get(*t, ns, name, {q["resourceVersion"]});
-    if (!g) return status_response(g.status());
+    if (!g.ok()) return status_response(g.status());
     return object_response(200, *g);
   }
   if (m == "POST") {
     if (!name.empty())
-      return status_response(errors::method_not_supported(t->group, t->resource, "create"));
+      return status_response(client::method_not_supported(t->group, t->resource, "create"));
     std::string err;
     auto body = parse_body(req, err);
-    if (!body) return status_response(errors::bad_request(err));
+    if (!body) return status_response(client::bad_request(err));
     WriteOptions wo;
     wo.field_manager = manager_of(req, q["fieldManager"]);
     wo.dry_run = dry_run(q);
     auto r = store.create(*t, ns, std::move(*body), wo);
-    if (!r) return status_response(r.status());
+    if (!r.ok()) return status_response(r.status());
     return object_response(201, *r);
   }
   if (m == "PUT") {
     if (name.empty())
-      return status_response(errors::method_not_supported(t->group, t->resource, "update"));
+      return status_response(client::method_not_supported(t->group, t->resource, "update"));
     std::string err;
     auto body = parse_body(req, err);
-    if (!body) return status_response(errors::bad_request(err));
+    if (!body) return status_response(client::bad_request(err));
     WriteOptions wo;
     wo.field_manager = manager_of(req, q["fieldManager"]);
     wo.dry_run = dry_run(q);
     auto r = sub == "status" ? store.update_status(*t, ns, name, std::move(*body), wo)
                              : store.update(*t, ns, name, std::move(*body), wo);
-    if (!r) return status_response(r.status());
+    if (!r.ok()) return status_response(r.status());
     return object_response(200, *r);
   }
   if (m == "PATCH") {
     if (name.empty())
-      return status_response(errors::method_not_supported(t->group, t->resource, "patch"));
+      return status_response(client::method_not_supported(t->group, t->resource, "patch"));
     auto ct = req.headers.find("content-type");
     auto pt = patch_type_from_content_type(ct == req.headers.end() ? "" : ct->second);
     if (!pt) {
@@ -792,7 +791,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     bool existed = store.get(*t, ns, name).ok();
     auto r = sub == "status" ? store.patch_status(*t, ns, name, *pt, req.body, po)
                              : store.patch(*t, ns, name, *pt, req.body, po);
-    if (!r) return status_response(r.status());
+    if (!r.ok()) return status_response(r.status());
     return object_response(*pt == PatchType::Apply && !existed ? 201 : 200, *r);
   }
   if (m == "DELETE") {
@@ -822,24 +821,24 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       sel.label_selector = q["labelSelector"];
       sel.field_selector = q["fieldSelector"];
       auto r = store.remove_collection(*t, ns, sel, d);
-      if (!r) return status_response(r.status());
+      if (!r.ok()) return status_response(r.status());
       return json_response(200, make_list(*t, *r));
     }
     auto r = store.remove(*t, ns, name, d);
-    if (!r) return status_response(r.status());
+    if (!r.ok()) return status_response(r.status());
     if (r->removed && !t->returns_deleted_object) {
-      ApiStatus s;
-      s.code = 200;
-      s.has_details = true;
-      s.name = name;
-      s.group = t->group;
-      s.kind = t->resource;
-      s.uid = std::string(json::path_string(r->object->doc(), {"metadata", "uid"}));
+      client::ApiStatus s;
+      s.status = "Success";
+      s.details.emplace();
+      s.details->name = name;
+      s.details->group = t->group;
+      s.details->kind = t->resource;
+      s.details->uid = std::string(json::path_string(r->object->doc(), {"metadata", "uid"}));
       return status_response(s);
     }
     return object_response(200, r->object);
   }
-  return status_response(errors::method_not_supported(t->group, t->resource, m));
+  return status_response(client::method_not_supported(t->group, t->resource, m));
 }
 
 }  // namespace kop::local::rest

@@ -4,15 +4,16 @@
 
 namespace kop::local {
 
-Result<Selection> Selection::parse(std::string_view label_selector, std::string_view field_selector,
-                                   const ResourceType& type) {
+absl::StatusOr<Selection> Selection::parse(std::string_view label_selector,
+                                           std::string_view field_selector,
+                                           const ResourceType& type) {
   Selection sel;
   auto labels = api::LabelSelector::parse(label_selector);
-  if (!labels.ok()) return errors::bad_request(std::string(labels.status().message()));
+  if (!labels.ok()) return client::bad_request(std::string(labels.status().message()));
   auto fields = api::FieldSelector::parse(field_selector);
-  if (!fields.ok()) return errors::bad_request(std::string(fields.status().message()));
+  if (!fields.ok()) return client::bad_request(std::string(fields.status().message()));
   absl::Status supported = fields->check_supported({type.group, type.version, type.kind});
-  if (!supported.ok()) return errors::bad_request(std::string(supported.message()));
+  if (!supported.ok()) return client::bad_request(std::string(supported.message()));
   sel.labels = *std::move(labels);
   sel.fields = *std::move(fields);
   return sel;

@@ -5,10 +5,10 @@
 
 #include <string_view>
 
+#include "errors.h"
 #include "kop/api/fields.h"
 #include "kop/api/labels.h"
 #include "kop/api/object.h"
-#include "kop/local/api_status.h"
 #include "kop/local/resource.h"
 
 namespace kop::local {
@@ -20,8 +20,8 @@ struct Selection {
   // Errors are 400 BadRequest: a selector that does not parse (api's message, naming the byte
   // position), or a field `type` cannot be selected by ("field label not supported: F", or for
   // kinds with only the metadata fields "\"F\" is not a known field selector: only ...").
-  static Result<Selection> parse(std::string_view label_selector, std::string_view field_selector,
-                                 const ResourceType& type);
+  static absl::StatusOr<Selection> parse(std::string_view label_selector,
+                                         std::string_view field_selector, const ResourceType& type);
 
   bool empty() const { return labels.empty() && fields.empty(); }
   bool matches(const api::Object& obj) const { return labels.matches(obj) && fields.matches(obj); }

@@ -178,6 +178,12 @@ bool is_deleting(const JsonValue& obj) {
   return !json::path_string(obj, {"metadata", "deletionTimestamp"}).empty();
 }
 
+// An ERROR event: the error itself, and its Status object for the HTTP front to send.
+WatchEvent error_event(absl::Status error) {
+  auto status = json::parse(client::to_json(client::api_status_of(error)));
+  return {EventType::Error, json::share(std::move(*status)), std::move(error)};
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -288,30 +294,30 @@ struct Store::Impl {
     return json::share(std::move(d));
   }
 
-  ApiStatus fault_status(int code, std::string_view verb, const ResourceType& t) {
+  absl::Status fault_status(int code, std::string_view verb, const ResourceType& t) {
     switch (code) {
       case 429:
-        return errors::too_many_requests("Too many requests, please try again later.", 1);
+        return client::too_many_requests("Too many requests, please try again later.", 1);
       case 410:
         if (verb == "list")
-          return errors::expired("The resourceVersion for the provided list is too old.");
-        return errors::expired("too old resource version: 1 (" + std::to_string(rv) + ")");
+          return client::resource_expired("The resourceVersion for the provided list is too old.");
+        return client::resource_expired("too old resource version: 1 (" + std::to_string(rv) + ")");
       case 503:
-        return errors::service_unavailable("injected fault: service unavailable");
+        return client::service_unavailable("injected fault: service unavailable");
       case 504:
-        return errors::timeout("injected fault", 1);
+        return client::timeout("injected fault", 1);
       case 409:
         return errors::conflict_modified(t.group, t.resource, "");
       default:
-        return errors::internal("injected fault");
+        return client::internal_error("injected fault");
     }
   }
 
-  std::optional<ApiStatus> check_faults(std::string_view verb, const ResourceType& t) {
+  absl::Status check_faults(std::string_view verb, const ResourceType& t) {
     auto lat = faults.latency();
     if (lat.count() > 0) std::this_thread::sleep_for(lat);
     if (auto code = faults.take_failure(verb, t.resource)) return fault_status(*code, verb, t);
-    return std::nullopt;
+    return absl::OkStatus();
   }
 
   // --- watch fan-out ---------------------------------------------------------------------------
@@ -418,18 +424,18 @@ struct Store::Impl {
   }
 
   // Normalises apiVersion/kind of an incoming object to `t` and then to storage.
-  std::optional<ApiStatus> check_type(const ResourceType& t, JsonDoc& d) {
-    if (!d.IsObject()) return errors::bad_request("the body of the request must be a JSON object");
+  absl::Status check_type(const ResourceType& t, JsonDoc& d) {
+    if (!d.IsObject()) return client::bad_request("the body of the request must be a JSON object");
     auto& a = d.GetAllocator();
     std::string_view av = json::get_string(d, "apiVersion");
     std::string_view kind = json::get_string(d, "kind");
     if (!av.empty() && av != t.api_version()) {
-      return errors::bad_request("the API version in the data (" + std::string(av) +
+      return client::bad_request("the API version in the data (" + std::string(av) +
                                  ") does not match the expected API version (" + t.api_version() +
                                  ")");
     }
     if (!kind.empty() && kind != t.kind) {
-      return errors::bad_request("the kind in the data (" + std::string(kind) +
+      return client::bad_request("the kind in the data (" + std::string(kind) +
                                  ") does not match the expected kind (" + t.kind + ")");
     }
     std::string storage_av =
@@ -444,11 +450,11 @@ struct Store::Impl {
         if (k != "kind" && k != "apiVersion") out.AddMember(m.name, m.value, a);
       }
       static_cast<JsonValue&>(d) = std::move(out);
-      return std::nullopt;
+      return absl::OkStatus();
     }
     json::set_string(d, "apiVersion", storage_av, a);
     json::set_string(d, "kind", t.kind, a);
-    return std::nullopt;
+    return absl::OkStatus();
   }
 
   const JsonValue* namespace_obj(std::string_view ns) {
@@ -458,8 +464,7 @@ struct Store::Impl {
     return o == it->second.objects.end() ? nullptr : &o->second->doc();
   }
 
-  std::optional<ApiStatus> validate(const ResourceType& t, const JsonValue& obj,
-                                    const JsonValue* old) {
+  absl::Status validate(const ResourceType& t, const JsonValue& obj, const JsonValue* old) {
     FieldErrors errs;
     validation::object_meta(t, obj, errs);
     validation::builtin(t, obj, old, errs);
@@ -467,20 +472,20 @@ struct Store::Impl {
     if (!errs.empty()) {
       return errors::invalid(t.group, t.kind, json::path_string(obj, {"metadata", "name"}), errs);
     }
-    return std::nullopt;
+    return absl::OkStatus();
   }
 
   // --- create ----------------------------------------------------------------------------------
 
-  Result<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d,
-                                  const WriteOptions& o) {
-    if (auto e = check_type(t, d)) return *e;
+  absl::StatusOr<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d,
+                                          const WriteOptions& o) {
+    if (auto e = check_type(t, d); !e.ok()) return e;
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
     if (t.namespaced) {
       std::string_view bns = json::get_string(meta, "namespace");
       if (!bns.empty() && !ns.empty() && bns != ns) {
-        return errors::bad_request(
+        return client::bad_request(
             "the namespace of the provided object does not match the namespace sent on the "
             "request");
       }
@@ -498,15 +503,16 @@ struct Store::Impl {
     }
     if (t.namespaced && !ns.empty()) {
       const JsonValue* nso = namespace_obj(ns);
-      if (!nso) return errors::not_found("", "namespaces", ns);
+      if (!nso) return client::not_found("", "namespaces", ns);
       if (json::path_string(*nso, {"status", "phase"}) == "Terminating") {
-        ApiStatus s = errors::forbidden(t.group, t.resource, name.empty() ? std::string(gen) : name,
-                                        "unable to create new content in namespace " +
-                                            std::string(ns) + " because it is being terminated");
-        s.causes.push_back({"NamespaceTerminating",
-                            "namespace " + std::string(ns) + " is being terminated",
-                            "metadata.namespace"});
-        return s;
+        client::ApiStatus s = client::api_status_of(
+            client::forbidden(t.group, t.resource, name.empty() ? std::string(gen) : name,
+                              "unable to create new content in namespace " + std::string(ns) +
+                                  " because it is being terminated"));
+        s.details->causes.push_back({"NamespaceTerminating",
+                                     "namespace " + std::string(ns) + " is being terminated",
+                                     "metadata.namespace"});
+        return client::to_status(s);
       }
     }
     json::erase(meta, "deletionTimestamp");
@@ -523,17 +529,17 @@ struct Store::Impl {
     if (t.has_status) json::erase(request, "status");
     strategy::prepare_create(t, d);
     if (t.custom) crd::default_custom(t, d);
-    if (auto e = validate(t, d, nullptr)) return *e;
+    if (auto e = validate(t, d, nullptr); !e.ok()) return e;
     if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
-      if (auto e = crd::validate_crd(d, nullptr)) return *e;
+      if (auto e = crd::validate_crd(d, nullptr); !e.ok()) return e;
     }
     // etcd3's Create refuses a resourceVersion before it looks for an existing key.
     if (!json::path_string(d, {"metadata", "resourceVersion"}).empty()) {
-      return errors::internal("resourceVersion should not be set on objects to be created");
+      return client::internal_error("resourceVersion should not be set on objects to be created");
     }
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
-    if (tab.objects.count(key)) return errors::already_exists(t.group, t.resource, name);
+    if (tab.objects.count(key)) return client::already_exists(t.group, t.resource, name);
     apply::track_update(t, nullptr, d, o.field_manager, "Update", &request);
     if (o.dry_run) return present(t, json::share(std::move(d)));
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr;
@@ -561,31 +567,31 @@ struct Store::Impl {
 
   enum class Mode { Main, Status };
 
-  Result<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns, std::string_view name,
-                                  JsonDoc d, const WriteOptions& o, Mode mode,
-                                  std::string_view operation = "Update") {
+  absl::StatusOr<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns,
+                                          std::string_view name, JsonDoc d, const WriteOptions& o,
+                                          Mode mode, std::string_view operation = "Update") {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
     auto it = tab.objects.find(key);
-    if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+    if (it == tab.objects.end()) return client::not_found(t.group, t.resource, name);
     ObjectPtr cur = it->second;
     const JsonValue& old = cur->doc();
-    if (auto e = check_type(t, d)) return *e;
+    if (auto e = check_type(t, d); !e.ok()) return e;
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
     std::string_view bname = json::get_string(meta, "name");
     if (bname.empty()) {
       json::set_string(meta, "name", name, a);
     } else if (bname != name) {
-      return errors::bad_request("the name of the object (" + std::string(bname) +
+      return client::bad_request("the name of the object (" + std::string(bname) +
                                  ") does not match the name on the URL (" + std::string(name) +
                                  ")");
     }
     if (t.namespaced) {
       std::string_view bns = json::get_string(meta, "namespace");
       if (!bns.empty() && bns != ns) {
-        return errors::bad_request(
+        return client::bad_request(
             "the namespace of the provided object does not match the namespace sent on the "
             "request");
       }
@@ -594,13 +600,13 @@ struct Store::Impl {
     std::string_view brv = json::get_string(meta, "resourceVersion");
     if (!brv.empty()) {
       auto n = parse_rv(brv);
-      if (!n) return errors::bad_request("invalid resource version: " + std::string(brv));
+      if (!n) return client::bad_request("invalid resource version: " + std::string(brv));
       if (*n != rv_of(old)) return errors::conflict_modified(t.group, t.resource, name);
     }
     std::string_view buid = json::get_string(meta, "uid");
     std::string_view ouid = json::path_string(old, {"metadata", "uid"});
     if (!buid.empty() && buid != ouid) {
-      return errors::conflict(t.group, t.resource, name,
+      return client::conflict(t.group, t.resource, name,
                               "Precondition failed: UID in precondition: " + std::string(buid) +
                                   ", UID in object meta: " + std::string(ouid));
     }
@@ -656,9 +662,9 @@ struct Store::Impl {
         g = gv->GetInt64();
       json::set(json::ensure_object(d, "metadata", a2), "generation", JsonValue(g + 1), a2);
     }
-    if (auto e = validate(t, d, &old)) return *e;
+    if (auto e = validate(t, d, &old); !e.ok()) return e;
     if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
-      if (auto e = crd::validate_crd(d, &old)) return *e;
+      if (auto e = crd::validate_crd(d, &old); !e.ok()) return e;
     }
     apply::track_update(t, &old, d, o.field_manager, operation);
     if (json::equal(d, old)) return present(t, cur);  // no-op: nothing written
@@ -694,18 +700,18 @@ struct Store::Impl {
     }
   }
 
-  Result<DeleteResult> delete_locked(const ResourceType& t, std::string_view ns,
-                                     std::string_view name, const DeleteOptions& o) {
+  absl::StatusOr<DeleteResult> delete_locked(const ResourceType& t, std::string_view ns,
+                                             std::string_view name, const DeleteOptions& o) {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
     auto it = tab.objects.find(key);
-    if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+    if (it == tab.objects.end()) return client::not_found(t.group, t.resource, name);
     ObjectPtr cur = it->second;
     const JsonValue& old = cur->doc();
     if (!o.precondition_uid.empty() &&
         o.precondition_uid != json::path_string(old, {"metadata", "uid"})) {
-      return errors::conflict(
+      return client::conflict(
           t.group, t.resource, name,
           "Precondition failed: UID in precondition: " + o.precondition_uid +
               ", UID in object meta: " + std::string(json::path_string(old, {"metadata", "uid"})));
@@ -713,7 +719,7 @@ struct Store::Impl {
     if (!o.precondition_resource_version.empty() &&
         o.precondition_resource_version !=
             json::path_string(old, {"metadata", "resourceVersion"})) {
-      return errors::conflict(
+      return client::conflict(
           t.group, t.resource, name,
           "Precondition failed: ResourceVersion in precondition: " +
               o.precondition_resource_version + ", ResourceVersion in object meta: " +
@@ -727,7 +733,7 @@ struct Store::Impl {
     }
     bool is_ns = t.group.empty() && t.resource == "namespaces";
     if (is_ns && (name == "default" || name == "kube-system" || name == "kube-public")) {
-      return errors::forbidden("", "namespaces", name, "this namespace may not be deleted");
+      return client::forbidden("", "namespaces", name, "this namespace may not be deleted");
     }
     // Finalizers the propagation policy asks for (the registry's
     // deletionFinalizersForGarbageCollection).
@@ -1013,7 +1019,7 @@ struct Store::Impl {
         o.propagation_policy = "Background";
       }
       std::string name(json::path_string(dd, {"metadata", "name"}));
-      delete_locked(*cur.type, ns, name, o);
+      delete_locked(*cur.type, ns, name, o).IgnoreError();  // it may be gone already
       changed = true;
     }
     if (changed) gc_dirty = true;
@@ -1102,7 +1108,7 @@ Store::Store(StoreOptions options) : impl_(std::make_shared<Impl>()) {
       meta.AddMember("name", json::str(n, a), a);
       d.AddMember("metadata", meta, a);
       std::lock_guard<std::mutex> l(impl_->mu);
-      impl_->create_locked(*ns, "", std::move(d), {});
+      impl_->create_locked(*ns, "", std::move(d), {}).IgnoreError();  // an empty store: cannot fail
     }
   }
 }
@@ -1130,42 +1136,38 @@ uint64_t Store::current_resource_version() const {
   return impl_->rv;
 }
 
-Result<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
+absl::StatusOr<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
   std::string_view av = json::get_string(obj, "apiVersion");
   std::string_view kind = json::get_string(obj, "kind");
   if (kind.empty())
-    return errors::bad_request("Object 'Kind' is missing in '" + json::dump(obj) + "'");
+    return client::bad_request("Object 'Kind' is missing in '" + json::dump(obj) + "'");
   if (av.empty())
-    return errors::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
+    return client::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
   auto t = impl_->registry.by_api_version_kind(av, kind);
   if (!t) {
-    ApiStatus s;
-    s.code = 404;
-    s.reason = "NotFound";
-    s.message =
-        "no matches for kind \"" + std::string(kind) + "\" in version \"" + std::string(av) + "\"";
-    return s;
+    return errors::no_kind_match(kind, av);
   }
   return t;
 }
 
-Result<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns, std::string_view name,
-                             const GetOptions& o) {
-  if (auto e = impl_->check_faults("get", t)) return *e;
+absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
+                                     std::string_view name, const GetOptions& o) {
+  if (auto e = impl_->check_faults("get", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   if (!o.resource_version.empty() && o.resource_version != "0") {
     auto n = parse_rv(o.resource_version);
-    if (!n) return errors::bad_request("invalid resource version: " + o.resource_version);
+    if (!n) return client::bad_request("invalid resource version: " + o.resource_version);
     if (*n > impl_->rv) return errors::too_large_resource_version(*n, impl_->rv);
   }
   Table& tab = impl_->table(t);
   auto it = tab.objects.find(impl_->key_of(t, t.namespaced ? ns : std::string_view(), name));
-  if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+  if (it == tab.objects.end()) return client::not_found(t.group, t.resource, name);
   return impl_->present(t, it->second);
 }
 
-Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const ListOptions& o) {
-  if (auto e = impl_->check_faults("list", t)) return *e;
+absl::StatusOr<ListResult> Store::list(const ResourceType& t, std::string_view ns,
+                                       const ListOptions& o) {
+  if (auto e = impl_->check_faults("list", t); !e.ok()) return e;
   // ValidateListOptions
   if (!o.resource_version_match.empty()) {
     FieldErrors errs;
@@ -1190,7 +1192,7 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
     if (!errs.empty()) return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
   }
   auto sel = Selection::parse(o.label_selector, o.field_selector, t);
-  if (!sel) return sel.status();
+  if (!sel.ok()) return sel.status();
   if (!t.namespaced) ns = {};
 
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1202,31 +1204,31 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
   std::optional<uint64_t> from_rv;
   if (!o.resource_version.empty()) {
     from_rv = parse_rv(o.resource_version);
-    if (!from_rv) return errors::bad_request("invalid resource version: " + o.resource_version);
+    if (!from_rv) return client::bad_request("invalid resource version: " + o.resource_version);
   }
   bool from_continue = false;
   if (!o.continue_token.empty()) {
     auto raw = unb64url(o.continue_token);
     std::optional<JsonDoc> tok = raw ? json::parse(*raw) : std::nullopt;
     if (!tok || json::get_string(*tok, "v") != "meta.k8s.io/v1") {
-      return errors::bad_request("invalid continue token: continue key is not valid: " +
+      return client::bad_request("invalid continue token: continue key is not valid: " +
                                  std::string(raw ? "unsupported version" : "illegal base64 data"));
     }
     const JsonValue* rvv = json::get(*tok, "rv");
     int64_t crv = rvv && rvv->IsInt64() ? rvv->GetInt64() : 0;
     start = std::string(json::get_string(*tok, "start"));
     if (crv == 0) {
-      return errors::bad_request(
+      return client::bad_request(
           "invalid continue token: continue key is not valid: incorrect encoded start "
           "resourceVersion (version meta.k8s.io/v1)");
     }
     if (start.empty()) {
-      return errors::bad_request(
+      return client::bad_request(
           "invalid continue token: continue key is not valid: encoded start key empty (version "
           "meta.k8s.io/v1)");
     }
     if (!o.resource_version.empty() && o.resource_version != "0") {
-      return errors::bad_request("specifying resource version is not allowed when using continue");
+      return client::bad_request("specifying resource version is not allowed when using continue");
     }
     if (crv > 0) exact = uint64_t(crv);
     from_continue = true;
@@ -1244,7 +1246,7 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
     if (*exact > current) return errors::too_large_resource_version(*exact, current);
     if (*exact < tab.oldest_minus_one()) {
       if (from_continue) {
-        ApiStatus s = errors::expired(
+        client::ApiStatus s = client::api_status_of(client::resource_expired(
             "The provided continue parameter is too old to display a consistent list result. You "
             "can start a new "
             "list without the continue parameter, or use the continue token in this response to "
@@ -1253,16 +1255,16 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
             "inconsistent list - objects "
             "that were created, modified, or deleted between the time the first chunk was returned "
             "and now may show "
-            "up in the list.");
+            "up in the list."));
         JsonDoc tokd(rapidjson::kObjectType);
         auto& a = tokd.GetAllocator();
         tokd.AddMember("v", "meta.k8s.io/v1", a);
         tokd.AddMember("rv", int64_t(-1), a);
         tokd.AddMember("start", json::str(start, a), a);
         s.continue_token = b64url(json::dump(tokd));
-        return s;
+        return client::to_status(s);
       }
-      return errors::expired("The resourceVersion for the provided list is too old.");
+      return client::resource_expired("The resourceVersion for the provided list is too old.");
     }
   }
   std::map<std::string, ObjectPtr> snap;
@@ -1305,7 +1307,8 @@ Result<ListResult> Store::list(const ResourceType& t, std::string_view ns, const
   return r;
 }
 
-Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const WatchOptions& o) {
+absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns,
+                                      const WatchOptions& o) {
   auto state = std::make_shared<Watch::State>();
   state->type = std::make_shared<const ResourceType>(t);
   state->ns = t.namespaced ? std::string(ns) : std::string();
@@ -1314,19 +1317,19 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
   state->next_bookmark = Clock::now() + state->bookmark_interval;
   if (o.timeout) state->deadline = Clock::now() + *o.timeout;
   state->close_after = impl_->faults.watch_close_after();
-  auto fail_with = [&](ApiStatus s) -> Result<WatchPtr> {
-    state->q.push_back({EventType::Error, json::share(s.to_json())});
+  auto fail_with = [&](absl::Status error) -> absl::StatusOr<WatchPtr> {
+    state->q.push_back(error_event(std::move(error)));
     state->closed = true;
     return std::make_shared<Watch>(state, impl_);
   };
-  if (auto e = impl_->check_faults("watch", t)) return fail_with(*e);
+  if (auto e = impl_->check_faults("watch", t); !e.ok()) return fail_with(std::move(e));
   auto sel = Selection::parse(o.label_selector, o.field_selector, t);
-  if (!sel) return sel.status();
+  if (!sel.ok()) return sel.status();
   state->selection = std::move(*sel);
   std::optional<uint64_t> from;
   if (!o.resource_version.empty() && o.resource_version != "0") {
     from = parse_rv(o.resource_version);
-    if (!from) return errors::bad_request("invalid resource version: " + o.resource_version);
+    if (!from) return client::bad_request("invalid resource version: " + o.resource_version);
   }
 
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1343,8 +1346,9 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
     state->after_rv = current;
   } else {
     if (*from < tab.oldest_minus_one()) {
-      return fail_with(errors::expired("too old resource version: " + std::to_string(*from) + " (" +
-                                       std::to_string(tab.oldest_minus_one()) + ")"));
+      return fail_with(
+          client::resource_expired("too old resource version: " + std::to_string(*from) + " (" +
+                                   std::to_string(tab.oldest_minus_one()) + ")"));
     }
     state->after_rv = *from;
     for (auto& ev : tab.history) {
@@ -1358,18 +1362,18 @@ Result<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns, const 
   return std::make_shared<Watch>(state, impl_);
 }
 
-Result<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj,
-                                const WriteOptions& o) {
-  if (auto e = impl_->check_faults("create", t)) return *e;
+absl::StatusOr<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj,
+                                        const WriteOptions& o) {
+  if (auto e = impl_->check_faults("create", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->create_locked(t, ns, std::move(obj), o);
   impl_->settle();
   return r;
 }
 
-Result<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns, std::string_view name,
-                                JsonDoc obj, const WriteOptions& o) {
-  if (auto e = impl_->check_faults("update", t)) return *e;
+absl::StatusOr<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns,
+                                        std::string_view name, JsonDoc obj, const WriteOptions& o) {
+  if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
                                 t.has_status ? Impl::Mode::Main : Impl::Mode::Main);
@@ -1377,10 +1381,11 @@ Result<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns, std:
   return r;
 }
 
-Result<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view ns,
-                                       std::string_view name, JsonDoc obj, const WriteOptions& o) {
-  if (!t.has_status) return errors::not_found(t.group, t.resource + "/status", name);
-  if (auto e = impl_->check_faults("update", t)) return *e;
+absl::StatusOr<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view ns,
+                                               std::string_view name, JsonDoc obj,
+                                               const WriteOptions& o) {
+  if (!t.has_status) return client::not_found(t.group, t.resource + "/status", name);
+  if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->update_locked(t, ns, name, std::move(obj), o, Impl::Mode::Status);
   impl_->settle();
@@ -1388,30 +1393,30 @@ Result<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view n
 }
 
 namespace {
-Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns,
-                           std::string_view name, PatchType pt, std::string_view body,
-                           const PatchOptions& o, bool status) {
+absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns,
+                                   std::string_view name, PatchType pt, std::string_view body,
+                                   const PatchOptions& o, bool status) {
   if (!t.namespaced) ns = {};
   Table& tab = impl.table(t);
   std::string key = impl.key_of(t, ns, name);
   auto it = tab.objects.find(key);
   if (pt == PatchType::Apply) {
     if (o.field_manager.empty()) {
-      return errors::bad_request(
+      return client::bad_request(
           "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for "
           "apply patch");
     }
     auto applied = apply::apply(t, it == tab.objects.end() ? nullptr : &it->second->doc(), body,
                                 o.field_manager, o.force, status);
-    if (!applied) return applied.status();
+    if (!applied.ok()) return applied.status();
     if (it == tab.objects.end()) {
       JsonDoc d = std::move(*applied);
-      if (status) return errors::not_found(t.group, t.resource, name);
+      if (status) return client::not_found(t.group, t.resource, name);
       auto& a = d.GetAllocator();
       JsonValue& meta = json::ensure_object(d, "metadata", a);
       std::string_view bname = json::get_string(meta, "name");
       if (!bname.empty() && bname != name) {
-        return errors::bad_request("the name of the object (" + std::string(bname) +
+        return client::bad_request("the name of the object (" + std::string(bname) +
                                    ") does not match the name on the URL (" + std::string(name) +
                                    ")");
       }
@@ -1427,14 +1432,14 @@ Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string
                               status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main,
                               "Apply");
   }
-  if (it == tab.objects.end()) return errors::not_found(t.group, t.resource, name);
+  if (it == tab.objects.end()) return client::not_found(t.group, t.resource, name);
   // Patches apply to the object as the requested version presents it.
   ObjectPtr cur = impl.present(t, it->second);
   const JsonValue& orig = cur->doc();
-  Result<JsonDoc> patched = pt == PatchType::Merge  ? patch::merge(orig, body)
-                            : pt == PatchType::Json ? patch::json_patch(orig, body)
-                                                    : patch::strategic(t, orig, body);
-  if (!patched) return patched.status();
+  absl::StatusOr<JsonDoc> patched = pt == PatchType::Merge  ? patch::merge(orig, body)
+                                    : pt == PatchType::Json ? patch::json_patch(orig, body)
+                                                            : patch::strategic(t, orig, body);
+  if (!patched.ok()) return patched.status();
   JsonDoc d = std::move(*patched);
   auto& a = d.GetAllocator();
   JsonValue& meta = json::ensure_object(d, "metadata", a);
@@ -1447,50 +1452,52 @@ Result<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string
 }
 }  // namespace
 
-Result<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns, std::string_view name,
-                               PatchType pt, std::string_view body, const PatchOptions& o) {
-  if (auto e = impl_->check_faults("patch", t)) return *e;
+absl::StatusOr<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns,
+                                       std::string_view name, PatchType pt, std::string_view body,
+                                       const PatchOptions& o) {
+  if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = do_patch(*impl_, t, ns, name, pt, body, o, false);
   impl_->settle();
   return r;
 }
 
-Result<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns,
-                                      std::string_view name, PatchType pt, std::string_view body,
-                                      const PatchOptions& o) {
-  if (!t.has_status) return errors::not_found(t.group, t.resource + "/status", name);
-  if (auto e = impl_->check_faults("patch", t)) return *e;
+absl::StatusOr<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns,
+                                              std::string_view name, PatchType pt,
+                                              std::string_view body, const PatchOptions& o) {
+  if (!t.has_status) return client::not_found(t.group, t.resource + "/status", name);
+  if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = do_patch(*impl_, t, ns, name, pt, body, o, true);
   impl_->settle();
   return r;
 }
 
-Result<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns,
-                                   std::string_view name, const DeleteOptions& o) {
-  if (auto e = impl_->check_faults("delete", t)) return *e;
+absl::StatusOr<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns,
+                                           std::string_view name, const DeleteOptions& o) {
+  if (auto e = impl_->check_faults("delete", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->delete_locked(t, ns, name, o);
   impl_->settle();
   return r;
 }
 
-Result<ListResult> Store::remove_collection(const ResourceType& t, std::string_view ns,
-                                            const ListOptions& sel, const DeleteOptions& o) {
-  if (auto e = impl_->check_faults("deletecollection", t)) return *e;
+absl::StatusOr<ListResult> Store::remove_collection(const ResourceType& t, std::string_view ns,
+                                                    const ListOptions& sel,
+                                                    const DeleteOptions& o) {
+  if (auto e = impl_->check_faults("deletecollection", t); !e.ok()) return e;
   ListOptions lo;
   lo.label_selector = sel.label_selector;
   lo.field_selector = sel.field_selector;
   auto l = list(t, ns, lo);
-  if (!l) return l;
+  if (!l.ok()) return l;
   ListResult out;
   std::lock_guard<std::mutex> lk(impl_->mu);
   for (auto& item : l->items) {
     const JsonValue& d = item->doc();
     auto r = impl_->delete_locked(t, json::path_string(d, {"metadata", "namespace"}),
                                   json::path_string(d, {"metadata", "name"}), o);
-    if (r) out.items.push_back(r->object);
+    if (r.ok()) out.items.push_back(r->object);
   }
   out.resource_version = std::to_string(impl_->rv);
   impl_->settle();

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kop/local/api_status.h"
+#include "errors.h"
 #include "kop/local/json.h"
 #include "kop/local/resource.h"
 

@@ -56,6 +56,33 @@ TEST(Errors, InvalidKeepsCauses) {
   EXPECT_EQ(*back, *api_status(st));
 }
 
+// field.ErrorList.ToAggregate() lists a repeated message once; every error stays a cause.
+TEST(Errors, InvalidListsARepeatedMessageOnce) {
+  absl::Status st = invalid("", "Pod", "p",
+                            {{"FieldValueInvalid", "Invalid value: \"v\": bad", "a"},
+                             {"FieldValueRequired", "Required value", "b"},
+                             {"FieldValueInvalid", "Invalid value: \"v\": bad", "a"}});
+  EXPECT_EQ(st.message(), R"(Pod "p" is invalid: [a: Invalid value: "v": bad, b: Required value])");
+  EXPECT_EQ(causes_of(st).size(), 3u);
+}
+
+// A 410 for a continue token too old for a consistent list offers a token in metadata.continue.
+TEST(Errors, StatusCarriesMetadataContinue) {
+  ApiStatus s;
+  s.code = 410;
+  s.reason = "Expired";
+  s.message = "The provided continue parameter is too old";
+  s.continue_token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ";
+  std::string body = to_json(s);
+  EXPECT_NE(body.find(R"("metadata":{"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"})"),
+            std::string::npos)
+      << body;
+  auto back = parse_status_json(body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->continue_token, s.continue_token);
+  EXPECT_EQ(api_status(to_status(s))->continue_token, s.continue_token);
+}
+
 TEST(Errors, GoneAndExpired) {
   EXPECT_TRUE(is_gone(resource_expired("too old resource version: 5 (10)")));
   EXPECT_TRUE(is_resource_expired(resource_expired("x")));

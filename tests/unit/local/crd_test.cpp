@@ -27,7 +27,7 @@ class Crd : public ::testing::Test {
   void SetUp() override {
     auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
     auto r = s.create(*crds, "", crd_doc());
-    ASSERT_TRUE(r.ok()) << r.status().message;
+    ASSERT_TRUE(r.ok()) << api(r.status()).message;
     created = *r;
     w = s.registry().by_resource("example.com", "v1", "widgets");
     ASSERT_TRUE(w);
@@ -58,7 +58,7 @@ TEST_F(Crd, ValidatesAgainstTheSchema) {
                           "spec":{"size":"big","color":"pink","host":"UPPER","tags":["a","b","c"],"port":true}})"));
   ASSERT_FALSE(r.ok());
   std::vector<std::string> got;
-  for (auto& c : r.status().causes) got.push_back(c.field + ": " + c.message);
+  for (auto& c : client::causes_of(r.status())) got.push_back(c.field + ": " + c.message);
   std::vector<std::string> want = {
       R"(spec.size: Invalid value: "string": spec.size in body must be of type integer: "string")",
       R"(spec.color: Unsupported value: "pink": supported values: "red", "green", "blue")",
@@ -67,20 +67,20 @@ TEST_F(Crd, ValidatesAgainstTheSchema) {
       R"(spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean")",
   };
   EXPECT_EQ(got, want);
-  EXPECT_EQ(r.status().kind, "Widget");
-  EXPECT_EQ(r.status().group, "example.com");
+  EXPECT_EQ(api(r.status()).details->kind, "Widget");
+  EXPECT_EQ(api(r.status()).details->group, "example.com");
   auto req = s.create(
       *w, "default",
       J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":11}})"));
   ASSERT_FALSE(req.ok());
   EXPECT_EQ(
-      req.status().message,
+      api(req.status()).message,
       R"(Widget.example.com "w" is invalid: spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10)");
   auto missing = s.create(
       *w, "default",
       J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{}})"));
-  EXPECT_EQ(missing.status().causes[0].field, "spec.size");
-  EXPECT_EQ(missing.status().causes[0].message, "Required value");
+  EXPECT_EQ(api(missing.status()).details->causes[0].field, "spec.size");
+  EXPECT_EQ(api(missing.status()).details->causes[0].message, "Required value");
 }
 
 TEST_F(Crd, DefaultsPrunesAndPreserves) {
@@ -88,7 +88,7 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
                     J(R"({"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},
                           "spec":{"size":2,"port":"http","unknown":1,"routes":[{"name":"a"}],"extra":{"any":{"thing":1}}},
                           "status":{"ready":true},"toplevel":"x"})"));
-  ASSERT_TRUE(r.ok()) << r.status().message;
+  ASSERT_TRUE(r.ok()) << api(r.status()).message;
   const JsonValue& d = (*r)->doc();
   EXPECT_EQ(json::path_string(d, {"spec", "color"}), "red");
   EXPECT_EQ(json::path(d, {"spec", "unknown"}), nullptr);
@@ -100,14 +100,14 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
   EXPECT_EQ(json::path(d, {"metadata", "generation"})->GetInt64(), 1);
   auto st = s.patch_status(*w, "default", "w", PatchType::Merge,
                            R"({"status":{"ready":true},"spec":{"size":9}})");
-  ASSERT_TRUE(st.ok()) << st.status().message;
+  ASSERT_TRUE(st.ok()) << api(st.status()).message;
   EXPECT_EQ(json::path((*st)->doc(), {"status", "ready"})->GetBool(), true);
   EXPECT_EQ(json::path((*st)->doc(), {"spec", "size"})->GetInt64(), 2);
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "generation"})->GetInt64(), 1);
   auto sp = s.patch(*w, "default", "w", PatchType::Merge, R"({"spec":{"size":3}})");
   EXPECT_EQ(json::path((*sp)->doc(), {"metadata", "generation"})->GetInt64(), 2);
   // Strategic merge patch is refused for custom resources.
-  EXPECT_EQ(s.patch(*w, "default", "w", PatchType::StrategicMerge, "{}").status().code, 415);
+  EXPECT_EQ(api(s.patch(*w, "default", "w", PatchType::StrategicMerge, "{}").status()).code, 415);
   // The other served version presents the same object with its apiVersion.
   auto beta = s.registry().by_resource("example.com", "v1beta1", "widgets");
   auto b = s.get(*beta, "default", "w");
@@ -141,7 +141,7 @@ TEST_F(Crd, CrdValidation) {
       J(R"({"metadata":{"name":"wrong.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
       "names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]}})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().causes[0].message,
+  EXPECT_EQ(api(r.status()).details->causes[0].message,
             R"(Invalid value: "wrong.example.com": must be spec.names.plural+"."+spec.group)");
   // A list-map key must be required or defaulted (found comparing with kube-apiserver v1.20).
   auto lm = s.create(
@@ -151,10 +151,10 @@ TEST_F(Crd, CrdValidation) {
       "type":"object","properties":{"spec":{"type":"object","properties":{"routes":{"type":"array","x-kubernetes-list-type":"map",
       "x-kubernetes-list-map-keys":["name"],"items":{"type":"object","properties":{"name":{"type":"string"}}}}}}}}}}]}})"));
   ASSERT_FALSE(lm.ok());
-  EXPECT_EQ(lm.status().causes[0].field,
+  EXPECT_EQ(api(lm.status()).details->causes[0].field,
             "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[routes].items."
             "properties[name].default");
-  EXPECT_EQ(lm.status().causes[0].message,
+  EXPECT_EQ(api(lm.status()).details->causes[0].message,
             "Required value: this property is in x-kubernetes-list-map-keys, so it must have a "
             "default or be a required property");
 }
@@ -177,7 +177,7 @@ class CrdStatusRequired : public ::testing::Test {
             "status":{"type":"object","required":["parents"],"properties":{
               "parents":{"type":"array","maxItems":2,"items":{"type":"object",
                 "required":["name"],"properties":{"name":{"type":"string"}}}}}}}}}}]}})"));
-    ASSERT_TRUE(r.ok()) << r.status().message;
+    ASSERT_TRUE(r.ok()) << api(r.status()).message;
     t = s.registry().by_resource("example.com", "v1", "routes");
     ASSERT_TRUE(t);
   }
@@ -194,7 +194,7 @@ TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
   for (std::string_view status :
        {"", "{}", R"({"parents":[{"name":"gw"}]})", R"({"parents":[{},{},{}]})"}) {
     auto c = s.create(*t, "default", route(status));
-    ASSERT_TRUE(c.ok()) << status << ": " << c.status().message;
+    ASSERT_TRUE(c.ok()) << status << ": " << api(c.status()).message;
     EXPECT_EQ(json::get((*c)->doc(), "status"), nullptr) << status;
     ASSERT_TRUE(s.remove(*t, "default", "r").ok());
   }
@@ -203,30 +203,30 @@ TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
                     R"({"apiVersion":"example.com/v1","kind":"Route","metadata":{"name":"r"},
                         "spec":{"host":"b"},"status":{}})",
                     {{.field_manager = "test"}});
-  ASSERT_TRUE(ap.ok()) << ap.status().message;
+  ASSERT_TRUE(ap.ok()) << api(ap.status()).message;
   EXPECT_EQ(json::get((*ap)->doc(), "status"), nullptr);
 }
 
 TEST_F(CrdStatusRequired, MainUpdateKeepsTheStoredStatusAndStatusWritesAreValidated) {
   ASSERT_TRUE(s.create(*t, "default", route("")).ok());
   auto u = s.update(*t, "default", "r", route("{}"));
-  ASSERT_TRUE(u.ok()) << u.status().message;
+  ASSERT_TRUE(u.ok()) << api(u.status()).message;
   EXPECT_EQ(json::get((*u)->doc(), "status"), nullptr);
   // The /status subresource validates what it is given.
   auto bad = s.patch_status(*t, "default", "r", PatchType::Merge, R"({"status":{}})");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message,
+  EXPECT_EQ(api(bad.status()).message,
             R"(Route.example.com "r" is invalid: status.parents: Required value)");
   auto many = s.patch_status(*t, "default", "r", PatchType::Merge,
                              R"({"status":{"parents":[{"name":"a"},{"name":"b"},{"name":"c"}]}})");
   ASSERT_FALSE(many.ok());
-  EXPECT_EQ(many.status().causes.at(0).field, "status.parents");
+  EXPECT_EQ(api(many.status()).details->causes.at(0).field, "status.parents");
   auto good = s.patch_status(*t, "default", "r", PatchType::Merge,
                              R"({"status":{"parents":[{"name":"a"}]}})");
-  ASSERT_TRUE(good.ok()) << good.status().message;
+  ASSERT_TRUE(good.ok()) << api(good.status()).message;
   // A main-resource update that carries another (even invalid) status keeps the stored one.
   auto u2 = s.update(*t, "default", "r", route("{}"));
-  ASSERT_TRUE(u2.ok()) << u2.status().message;
+  ASSERT_TRUE(u2.ok()) << api(u2.status()).message;
   EXPECT_EQ(json::dump(*json::get((*u2)->doc(), "status")), R"({"parents":[{"name":"a"}]})");
 }
 
@@ -249,7 +249,7 @@ TEST(CrdJunctors, OneOfAnyOfNot) {
                        {"properties":{"type":{"not":{"enum":["IPAddress"]}}}}],
               "properties":{"type":{"type":"string","default":"IPAddress"},
                             "value":{"type":"string"}}}}}}}}}}]}})"));
-  ASSERT_TRUE(r.ok()) << r.status().message;
+  ASSERT_TRUE(r.ok()) << api(r.status()).message;
   auto t = s.registry().by_resource("example.com", "v1", "doors");
   ASSERT_TRUE(t);
   auto door = [](std::string_view addresses) {
@@ -261,13 +261,13 @@ TEST(CrdJunctors, OneOfAnyOfNot) {
        {R"([{"value":"10.0.0.1"}])", R"([{"type":"IPAddress","value":"fd00::1"}])",
         R"([{"type":"Hostname","value":"lb.example.com"}])"}) {
     auto c = s.create(*t, "default", door(ok));
-    EXPECT_TRUE(c.ok()) << ok << ": " << c.status().message;
+    EXPECT_TRUE(c.ok()) << ok << ": " << api(c.status()).message;
     ASSERT_TRUE(s.remove(*t, "default", "d").ok());
   }
   auto bad = s.create(*t, "default", door(R"([{"value":"not-an-ip"},{"value":"also-not"}])"));
   ASSERT_FALSE(bad.ok());
   std::vector<std::string> got;
-  for (auto& c : bad.status().causes) got.push_back(c.field + ": " + c.message);
+  for (auto& c : client::causes_of(bad.status())) got.push_back(c.field + ": " + c.message);
   std::vector<std::string> want = {
       R"(<nil>: Invalid value: "": "spec.addresses[0]" must validate one and only one schema (oneOf). Found none valid)",
       R"(<nil>: Invalid value: "": "spec.addresses[0].value" must validate at least one schema (anyOf))",

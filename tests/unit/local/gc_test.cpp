@@ -17,7 +17,7 @@ class Gc : public ::testing::Test {
     auto r = s.create(*cm, "default",
                       J(R"({"metadata":{"name":")" + name + R"(","ownerReferences":)" + owners +
                         R"(,"finalizers":)" + fins + "}}"));
-    EXPECT_TRUE(r.ok()) << r.status().message;
+    EXPECT_TRUE(r.ok()) << api(r.status()).message;
     return r.ok() ? *r : nullptr;
   }
   std::string ref(const ObjectPtr& o, bool block = false) {

@@ -42,7 +42,7 @@ TEST(List, SelectorsAndNamespaces) {
   EXPECT_EQ(names(*s.list(*cm, "", o)), (std::vector<std::string>{"b"}));
   o.field_selector = "data.k=v";
   EXPECT_EQ(
-      s.list(*cm, "", o).status().message,
+      api(s.list(*cm, "", o).status()).message,
       R"("data.k" is not a known field selector: only "metadata.name", "metadata.namespace")");
   auto sec = type(s, "", "v1", "secrets");
   ASSERT_TRUE(
@@ -71,9 +71,9 @@ TEST(List, SelectorsAreReadAsTheApiServerReadsThem) {
   auto refused = [&](std::string labels, std::string fields) {
     auto r = list(labels, fields);
     if (r.ok()) return std::string("accepted");
-    EXPECT_EQ(r.status().code, 400) << labels << " " << fields;
-    EXPECT_EQ(r.status().reason, "BadRequest") << labels << " " << fields;
-    return r.status().message;
+    EXPECT_EQ(api(r.status()).code, 400) << labels << " " << fields;
+    EXPECT_EQ(api(r.status()).reason, "BadRequest") << labels << " " << fields;
+    return api(r.status()).message;
   };
   // Blanks around label tokens are fine; inside a value they end it.
   EXPECT_EQ(names(*list(" a = b ", "")), (std::vector<std::string>{"x"}));
@@ -94,7 +94,7 @@ TEST(List, SelectorsAreReadAsTheApiServerReadsThem) {
   auto sec = type(s, "", "v1", "secrets");
   ListOptions so;
   so.field_selector = "spec.x=1";
-  EXPECT_EQ(s.list(*sec, "", so).status().message, "field label not supported: spec.x");
+  EXPECT_EQ(api(s.list(*sec, "", so).status()).message, "field label not supported: spec.x");
 }
 
 TEST(List, PaginationIsAConsistentSnapshot) {
@@ -116,7 +116,7 @@ TEST(List, PaginationIsAConsistentSnapshot) {
   ASSERT_TRUE(s.patch(*cm, "default", "c5", PatchType::Merge, R"({"data":{"k":"changed"}})").ok());
   o.continue_token = p1->continue_token;
   auto p2 = s.list(*cm, "default", o);
-  ASSERT_TRUE(p2.ok()) << p2.status().message;
+  ASSERT_TRUE(p2.ok()) << api(p2.status()).message;
   EXPECT_EQ(names(*p2), (std::vector<std::string>{"c3", "c4", "c5"}));
   EXPECT_EQ(json::path_string(p2->items[2]->doc(), {"data", "k"}), "v");
   EXPECT_EQ(p2->resource_version, p1->resource_version);
@@ -166,15 +166,15 @@ TEST(List, ExpiredContinueTokenIs410) {
   o.continue_token = p1->continue_token;
   auto p2 = s.list(*cm, "default", o);
   ASSERT_FALSE(p2.ok());
-  EXPECT_EQ(p2.status().code, 410);
-  EXPECT_EQ(p2.status().reason, "Expired");
-  EXPECT_EQ(p2.status().message.substr(0, 70),
+  EXPECT_EQ(api(p2.status()).code, 410);
+  EXPECT_EQ(api(p2.status()).reason, "Expired");
+  EXPECT_EQ(api(p2.status()).message.substr(0, 70),
             "The provided continue parameter is too old to display a consistent lis");
   // The inconsistent-continue token lists the rest at the latest version.
-  ASSERT_FALSE(p2.status().continue_token.empty());
-  o.continue_token = p2.status().continue_token;
+  ASSERT_FALSE(api(p2.status()).continue_token.empty());
+  o.continue_token = api(p2.status()).continue_token;
   auto rest = s.list(*cm, "default", o);
-  ASSERT_TRUE(rest.ok()) << rest.status().message;
+  ASSERT_TRUE(rest.ok()) << api(rest.status()).message;
   EXPECT_EQ(names(*rest), (std::vector<std::string>{"c2", "c3"}));
 }
 
@@ -184,12 +184,13 @@ TEST(List, BadContinueToken) {
   ListOptions o;
   o.continue_token = "!!!";
   auto r = s.list(*cm, "", o);
-  EXPECT_EQ(r.status().code, 400);
+  EXPECT_EQ(api(r.status()).code, 400);
   o.continue_token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiJhIn0";  // valid token
   o.resource_version = "5";
   r = s.list(*cm, "", o);
-  EXPECT_EQ(r.status().code, 400);
-  EXPECT_EQ(r.status().message, "specifying resource version is not allowed when using continue");
+  EXPECT_EQ(api(r.status()).code, 400);
+  EXPECT_EQ(api(r.status()).message,
+            "specifying resource version is not allowed when using continue");
 }
 
 TEST(List, ResourceVersionSemantics) {
@@ -203,7 +204,7 @@ TEST(List, ResourceVersionSemantics) {
   o.resource_version = at_a;
   o.resource_version_match = "Exact";
   auto ex = s.list(*cm, "default", o);
-  ASSERT_TRUE(ex.ok()) << ex.status().message;
+  ASSERT_TRUE(ex.ok()) << api(ex.status()).message;
   EXPECT_EQ(names(*ex), (std::vector<std::string>{"a"}));
   EXPECT_EQ(json::path_string(ex->items[0]->doc(), {"data", "k"}), "v");
   EXPECT_EQ(ex->resource_version, at_a);
@@ -214,20 +215,21 @@ TEST(List, ResourceVersionSemantics) {
   EXPECT_EQ(no->resource_version, std::to_string(s.current_resource_version()));
   o.resource_version = std::to_string(s.current_resource_version() + 10);
   auto big = s.list(*cm, "default", o);
-  EXPECT_EQ(big.status().code, 504);
-  EXPECT_EQ(big.status().message, "Timeout: Too large resource version: " + o.resource_version +
-                                      ", current: " + std::to_string(s.current_resource_version()));
+  EXPECT_EQ(api(big.status()).code, 504);
+  EXPECT_EQ(api(big.status()).message,
+            "Timeout: Too large resource version: " + o.resource_version +
+                ", current: " + std::to_string(s.current_resource_version()));
   // Validation of the options, as ValidateListOptions.
   ListOptions v;
   v.resource_version_match = "Exact";
   auto inv = s.list(*cm, "", v);
-  EXPECT_EQ(inv.status().code, 422);
+  EXPECT_EQ(api(inv.status()).code, 422);
   EXPECT_EQ(
-      inv.status().message,
+      api(inv.status()).message,
       R"(ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided)");
   v.resource_version = "0";
   inv = s.list(*cm, "", v);
-  EXPECT_EQ(inv.status().causes[0].message,
+  EXPECT_EQ(api(inv.status()).details->causes[0].message,
             R"(Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0")");
   // rv=0 with limit is served whole (the watch cache ignores limit).
   ListOptions z;

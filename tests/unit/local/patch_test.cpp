@@ -10,8 +10,8 @@ namespace {
 
 using namespace testing;
 
-std::string dump(const Result<JsonDoc>& r) {
-  return r.ok() ? json::dump(*r) : "ERR " + r.status().message;
+std::string dump(const absl::StatusOr<JsonDoc>& r) {
+  return r.ok() ? json::dump(*r) : "ERR " + api(r.status()).message;
 }
 
 TEST(MergePatch, Rfc7386) {
@@ -42,10 +42,10 @@ TEST(JsonPatch, Rfc6902) {
             R"({"a~b":{"c/d":2}})");
   auto t = patch::json_patch(orig, R"([{"op":"test","path":"/c","value":"x"}])");
   ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code, 422);
+  EXPECT_EQ(api(t.status()).code, 422);
   EXPECT_TRUE(patch::json_patch(orig, R"([{"op":"test","path":"/c","value":"d"}])").ok());
-  EXPECT_EQ(patch::json_patch(orig, R"([{"op":"remove","path":"/zz"}])").status().code, 422);
-  EXPECT_EQ(patch::json_patch(orig, R"({"op":"add"})").status().code, 400);
+  EXPECT_EQ(api(patch::json_patch(orig, R"([{"op":"remove","path":"/zz"}])").status()).code, 422);
+  EXPECT_EQ(api(patch::json_patch(orig, R"({"op":"add"})").status()).code, 400);
 }
 
 class Smp : public ::testing::Test {
@@ -127,7 +127,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    app: "
                    "x\ndata:\n  one: \"1\"\n  two: \"2\"\n",
                    o);
-  ASSERT_TRUE(c.ok()) << c.status().message;
+  ASSERT_TRUE(c.ok()) << api(c.status()).message;
   const JsonValue* mf = json::path((*c)->doc(), {"metadata", "managedFields"});
   ASSERT_TRUE(mf && mf->IsArray() && mf->Size() == 1);
   EXPECT_EQ(json::get_string((*mf)[0], "manager"), "alice");
@@ -141,7 +141,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
   auto u = s.patch(
       *cm, "default", "a", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"1"}})", o);
-  ASSERT_TRUE(u.ok()) << u.status().message;
+  ASSERT_TRUE(u.ok()) << api(u.status()).message;
   EXPECT_EQ(json::dump(*json::get((*u)->doc(), "data")), R"({"one":"1"})");
   EXPECT_EQ(json::path((*u)->doc(), {"metadata", "labels", "app"}), nullptr);
   // Another manager changing alice's field conflicts...
@@ -151,23 +151,23 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
       *cm, "default", "a", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"X"}})", b);
   ASSERT_FALSE(conflict.ok());
-  EXPECT_EQ(conflict.status().code, 409);
-  EXPECT_EQ(conflict.status().message,
+  EXPECT_EQ(api(conflict.status()).code, 409);
+  EXPECT_EQ(api(conflict.status()).message,
             R"(Apply failed with 1 conflict: conflict with "alice": .data.one)");
-  ASSERT_EQ(conflict.status().causes.size(), 1u);
-  EXPECT_EQ(conflict.status().causes[0].type, "FieldManagerConflict");
-  EXPECT_EQ(conflict.status().causes[0].field, ".data.one");
+  ASSERT_EQ(api(conflict.status()).details->causes.size(), 1u);
+  EXPECT_EQ(api(conflict.status()).details->causes[0].type, "FieldManagerConflict");
+  EXPECT_EQ(api(conflict.status()).details->causes[0].field, ".data.one");
   // ... the same value is shared ownership, no conflict ...
   auto shared = s.patch(
       *cm, "default", "a", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"1"}})", b);
-  ASSERT_TRUE(shared.ok()) << shared.status().message;
+  ASSERT_TRUE(shared.ok()) << api(shared.status()).message;
   // ... and force takes it over.
   b.force = true;
   auto forced = s.patch(
       *cm, "default", "a", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"X"}})", b);
-  ASSERT_TRUE(forced.ok()) << forced.status().message;
+  ASSERT_TRUE(forced.ok()) << api(forced.status()).message;
   EXPECT_EQ(json::path_string((*forced)->doc(), {"data", "one"}), "X");
   // An Update by another manager takes the fields it changed; apply then conflicts with it.
   WriteOptions w;
@@ -181,7 +181,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
       *cm, "default", "a", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"B"}})", b);
   ASSERT_FALSE(c2.ok());
-  EXPECT_EQ(c2.status().message.substr(0, 64),
+  EXPECT_EQ(api(c2.status()).message.substr(0, 64),
             R"(Apply failed with 1 conflict: conflict with "kubectl-edit" using)");
   // An Update that creates a map owns the map itself too (".").
   auto created = s.create(*cm, "default",
@@ -193,7 +193,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
             R"({"f:data":{".":{},"f:k":{}},"f:metadata":{"f:labels":{".":{},"f:a":{}}}})");
   // Apply needs a field manager.
   PatchOptions none;
-  EXPECT_EQ(s.patch(*cm, "default", "a", PatchType::Apply, "{}", none).status().code, 400);
+  EXPECT_EQ(api(s.patch(*cm, "default", "a", PatchType::Apply, "{}", none).status()).code, 400);
 }
 
 TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
@@ -205,14 +205,14 @@ TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
       *svc, "default", "web", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80,"name":"http"}]}})",
       a);
-  ASSERT_TRUE(r.ok()) << r.status().message;
+  ASSERT_TRUE(r.ok()) << api(r.status()).message;
   PatchOptions b;
   b.field_manager = "b";
   auto r2 = s.patch(
       *svc, "default", "web", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":443,"name":"https"}]}})",
       b);
-  ASSERT_TRUE(r2.ok()) << r2.status().message;
+  ASSERT_TRUE(r2.ok()) << api(r2.status()).message;
   const JsonValue* ports = json::path((*r2)->doc(), {"spec", "ports"});
   ASSERT_TRUE(ports && ports->Size() == 2) << S(*r2);
   uint64_t before = s.current_resource_version();
@@ -220,7 +220,7 @@ TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
       *svc, "default", "web", PatchType::Apply,
       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":443,"name":"https"}]}})",
       b);
-  ASSERT_TRUE(r3.ok()) << r3.status().to_json_string();
+  ASSERT_TRUE(r3.ok()) << client::to_json(api(r3.status()));
   EXPECT_EQ(s.current_resource_version(), before);
 }
 
@@ -230,13 +230,13 @@ TEST(Patch, StrategicThroughTheStore) {
   ASSERT_TRUE(s.create(*cm, "default", configmap("a")).ok());
   auto r = s.patch(*cm, "default", "a", PatchType::StrategicMerge,
                    R"({"metadata":{"labels":{"x":"y"}},"data":{"k":null,"n":"m"}})");
-  ASSERT_TRUE(r.ok()) << r.status().message;
+  ASSERT_TRUE(r.ok()) << api(r.status()).message;
   EXPECT_EQ(json::dump(*json::get((*r)->doc(), "data")), R"({"n":"m"})");
   // A patch carrying a stale resourceVersion conflicts.
   auto c = s.patch(*cm, "default", "a", PatchType::Merge,
                    R"({"metadata":{"resourceVersion":"1"},"data":{"z":"z"}})");
-  EXPECT_EQ(c.status().code, 409);
-  EXPECT_EQ(s.patch(*cm, "default", "zz", PatchType::Merge, "{}").status().code, 404);
+  EXPECT_EQ(api(c.status()).code, 409);
+  EXPECT_EQ(api(s.patch(*cm, "default", "zz", PatchType::Merge, "{}").status()).code, 404);
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ TEST_F(Rest, VerbsAndStatusCodes) {
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/a").status, 200);
   auto nf = call("GET", "/api/v1/namespaces/default/configmaps/zz");
   EXPECT_EQ(nf.status, 404);
-  EXPECT_EQ(nf.body, errors::not_found("", "configmaps", "zz").to_json_string());
+  EXPECT_EQ(nf.body, client::to_json(api(client::not_found("", "configmaps", "zz"))));
   auto list = body(call("GET", "/api/v1/configmaps?labelSelector=&limit=10"));
   EXPECT_EQ(json::get_string(list, "kind"), "ConfigMapList");
   EXPECT_EQ(call("PUT", "/api/v1/namespaces/default/configmaps/a",

@@ -40,7 +40,7 @@ TEST(Store, CreateFillsSystemFields) {
   auto cm = type(s, "", "v1", "configmaps");
   uint64_t before = s.current_resource_version();
   auto r = s.create(*cm, "default", configmap("a"));
-  ASSERT_TRUE(r.ok()) << r.status().message;
+  ASSERT_TRUE(r.ok()) << api(r.status()).message;
   const auto& o = *r;
   EXPECT_EQ(rv(o), std::to_string(before + 1));
   std::string uid(meta(o, "uid"));
@@ -85,35 +85,35 @@ TEST(Store, AlreadyExistsAndNotFound) {
   ASSERT_TRUE(s.create(*cm, "default", configmap("a")).ok());
   auto dup = s.create(*cm, "default", configmap("a"));
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.status().code, 409);
-  EXPECT_EQ(dup.status().reason, "AlreadyExists");
-  EXPECT_EQ(dup.status().message, R"(configmaps "a" already exists)");
+  EXPECT_EQ(api(dup.status()).code, 409);
+  EXPECT_EQ(api(dup.status()).reason, "AlreadyExists");
+  EXPECT_EQ(api(dup.status()).message, R"(configmaps "a" already exists)");
   auto nf = s.get(*cm, "default", "zz");
   ASSERT_FALSE(nf.ok());
-  EXPECT_EQ(nf.status().code, 404);
-  EXPECT_EQ(nf.status().message, R"(configmaps "zz" not found)");
+  EXPECT_EQ(api(nf.status()).code, 404);
+  EXPECT_EQ(api(nf.status()).message, R"(configmaps "zz" not found)");
   EXPECT_EQ(
-      nf.status().to_json_string(),
+      client::to_json(api(nf.status())),
       R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"zz\" not found","reason":"NotFound","details":{"name":"zz","kind":"configmaps"},"code":404})");
   auto ing = type(s, "networking.k8s.io", "v1", "ingresses");
   auto nf2 = s.get(*ing, "default", "x");
-  EXPECT_EQ(nf2.status().message, R"(ingresses.networking.k8s.io "x" not found)");
-  EXPECT_EQ(nf2.status().group, "networking.k8s.io");
+  EXPECT_EQ(api(nf2.status()).message, R"(ingresses.networking.k8s.io "x" not found)");
+  EXPECT_EQ(api(nf2.status()).details->group, "networking.k8s.io");
 }
 
 TEST(Store, GenerateName) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
   auto r = s.create(*cm, "default", J(R"({"metadata":{"generateName":"web-"}})"));
-  ASSERT_TRUE(r.ok()) << r.status().message;
+  ASSERT_TRUE(r.ok()) << api(r.status()).message;
   std::string name(meta(*r, "name"));
   EXPECT_EQ(name.size(), 9u);
   EXPECT_EQ(name.substr(0, 4), "web-");
   auto none = s.create(*cm, "default", J(R"({"metadata":{}})"));
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.status().code, 422);
+  EXPECT_EQ(api(none.status()).code, 422);
   EXPECT_EQ(
-      none.status().message,
+      api(none.status()).message,
       R"(ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required)");
 }
 
@@ -123,9 +123,9 @@ TEST(Store, MissingAndTerminatingNamespace) {
   auto ns = type(s, "", "v1", "namespaces");
   auto r = s.create(*cm, "nope", configmap("a", "nope"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code, 404);
-  EXPECT_EQ(r.status().message, R"(namespaces "nope" not found)");
-  EXPECT_EQ(r.status().kind, "namespaces");
+  EXPECT_EQ(api(r.status()).code, 404);
+  EXPECT_EQ(api(r.status()).message, R"(namespaces "nope" not found)");
+  EXPECT_EQ(api(r.status()).details->kind, "namespaces");
 
   ASSERT_TRUE(s.create(*ns, "", J(R"({"metadata":{"name":"t"}})")).ok());
   // A finalizer on the content keeps the namespace terminating.
@@ -139,13 +139,13 @@ TEST(Store, MissingAndTerminatingNamespace) {
   EXPECT_EQ(json::path_string((*got)->doc(), {"status", "phase"}), "Terminating");
   auto refused = s.create(*cm, "t", configmap("b", "t"));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code, 403);
+  EXPECT_EQ(api(refused.status()).code, 403);
   EXPECT_EQ(
-      refused.status().message,
+      api(refused.status()).message,
       R"(configmaps "b" is forbidden: unable to create new content in namespace t because it is being terminated)");
-  ASSERT_EQ(refused.status().causes.size(), 1u);
-  EXPECT_EQ(refused.status().causes[0].type, "NamespaceTerminating");
-  EXPECT_EQ(refused.status().causes[0].field, "metadata.namespace");
+  ASSERT_EQ(api(refused.status()).details->causes.size(), 1u);
+  EXPECT_EQ(api(refused.status()).details->causes[0].type, "NamespaceTerminating");
+  EXPECT_EQ(api(refused.status()).details->causes[0].field, "metadata.namespace");
   // Removing the finalizer lets the content and then the namespace go.
   auto held = s.get(*cm, "t", "held");
   ASSERT_TRUE(held.ok());
@@ -161,8 +161,8 @@ TEST(Store, ImmortalNamespaces) {
   auto ns = type(s, "", "v1", "namespaces");
   auto r = s.remove(*ns, "", "default");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code, 403);
-  EXPECT_EQ(r.status().message,
+  EXPECT_EQ(api(r.status()).code, 403);
+  EXPECT_EQ(api(r.status()).message,
             R"(namespaces "default" is forbidden: this namespace may not be deleted)");
 }
 
@@ -175,28 +175,28 @@ TEST(Store, OptimisticConcurrency) {
   json::set_string(*json::get(d, "data"), "k", "v2", d.GetAllocator());
   JsonDoc stale = json::clone(d);
   auto u = s.update(*cm, "default", "a", std::move(d));
-  ASSERT_TRUE(u.ok()) << u.status().message;
+  ASSERT_TRUE(u.ok()) << api(u.status()).message;
   EXPECT_NE(rv(*u), rv(*a));
   auto c = s.update(*cm, "default", "a", std::move(stale));
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code, 409);
-  EXPECT_EQ(c.status().reason, "Conflict");
+  EXPECT_EQ(api(c.status()).code, 409);
+  EXPECT_EQ(api(c.status()).reason, "Conflict");
   EXPECT_EQ(
-      c.status().message,
+      api(c.status()).message,
       R"(Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply your changes to the latest version and try again)");
   // Without a resourceVersion the update is unconditional.
   auto unc = s.update(*cm, "default", "a", J(R"({"metadata":{"name":"a"},"data":{"k":"v3"}})"));
-  ASSERT_TRUE(unc.ok()) << unc.status().message;
+  ASSERT_TRUE(unc.ok()) << api(unc.status()).message;
   EXPECT_EQ(json::path_string((*unc)->doc(), {"data", "k"}), "v3");
   EXPECT_EQ(meta(*unc, "uid"), meta(*a, "uid"));
   EXPECT_EQ(meta(*unc, "creationTimestamp"), meta(*a, "creationTimestamp"));
   // Update of a missing object is NotFound.
   auto nf = s.update(*cm, "default", "zz", J(R"({"metadata":{"name":"zz"}})"));
-  EXPECT_EQ(nf.status().code, 404);
+  EXPECT_EQ(api(nf.status()).code, 404);
   // Name mismatch is a bad request.
   auto bad = s.update(*cm, "default", "a", J(R"({"metadata":{"name":"b"}})"));
-  EXPECT_EQ(bad.status().code, 400);
-  EXPECT_EQ(bad.status().message,
+  EXPECT_EQ(api(bad.status()).code, 400);
+  EXPECT_EQ(api(bad.status()).message,
             "the name of the object (b) does not match the name on the URL (a)");
 }
 
@@ -221,13 +221,13 @@ TEST(Store, GenerationBumpsOnSpecChangeOnly) {
   auto a = s.create(
       *dep, "default",
       J(R"({"metadata":{"name":"d"},"spec":{"replicas":1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}})"));
-  ASSERT_TRUE(a.ok()) << a.status().message;
+  ASSERT_TRUE(a.ok()) << api(a.status()).message;
   EXPECT_EQ(json::path((*a)->doc(), {"metadata", "generation"})->GetInt64(), 1);
   auto l = s.patch(*dep, "default", "d", PatchType::Merge, R"({"metadata":{"labels":{"x":"y"}}})");
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(json::path((*l)->doc(), {"metadata", "generation"})->GetInt64(), 1);
   auto st = s.patch_status(*dep, "default", "d", PatchType::Merge, R"({"status":{"replicas":3}})");
-  ASSERT_TRUE(st.ok()) << st.status().message;
+  ASSERT_TRUE(st.ok()) << api(st.status()).message;
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "generation"})->GetInt64(), 1);
   auto sp = s.patch(*dep, "default", "d", PatchType::Merge, R"({"spec":{"replicas":2}})");
   ASSERT_TRUE(sp.ok());
@@ -240,7 +240,7 @@ TEST(Store, StatusSubresourceSeparation) {
   auto a = s.create(
       *ing, "default",
       J(R"({"metadata":{"name":"i"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})"));
-  ASSERT_TRUE(a.ok()) << a.status().message;
+  ASSERT_TRUE(a.ok()) << api(a.status()).message;
   // Status is cleared on create.
   EXPECT_EQ(json::dump(*json::get((*a)->doc(), "status")), R"({"loadBalancer":{}})");
   // A main-resource write ignores status.
@@ -252,14 +252,14 @@ TEST(Store, StatusSubresourceSeparation) {
   auto st = s.patch_status(
       *ing, "default", "i", PatchType::Merge,
       R"({"spec":{"defaultBackend":null},"metadata":{"labels":{"x":"y"}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})");
-  ASSERT_TRUE(st.ok()) << st.status().message;
+  ASSERT_TRUE(st.ok()) << api(st.status()).message;
   EXPECT_EQ(json::dump(*json::get((*st)->doc(), "status")),
             R"({"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}})");
   EXPECT_NE(json::path((*st)->doc(), {"spec", "defaultBackend"}), nullptr);
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "labels"}), nullptr);
   // Kinds without the subresource have no /status.
   auto cm = type(s, "", "v1", "configmaps");
-  EXPECT_EQ(s.update_status(*cm, "default", "x", J("{}")).status().code, 404);
+  EXPECT_EQ(api(s.update_status(*cm, "default", "x", J("{}")).status()).code, 404);
 }
 
 TEST(Store, ResourceVersionMustNotBeSetOnCreate) {
@@ -267,8 +267,8 @@ TEST(Store, ResourceVersionMustNotBeSetOnCreate) {
   auto cm = type(s, "", "v1", "configmaps");
   auto r = s.create(*cm, "default", J(R"({"metadata":{"name":"a","resourceVersion":"5"}})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code, 500);
-  EXPECT_EQ(r.status().message,
+  EXPECT_EQ(api(r.status()).code, 500);
+  EXPECT_EQ(api(r.status()).message,
             "Internal error occurred: resourceVersion should not be set on objects to be created");
 }
 
@@ -278,7 +278,7 @@ TEST(Store, TypeMismatchIsBadRequest) {
   auto r =
       s.create(*cm, "default", J(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code, 400);
+  EXPECT_EQ(api(r.status()).code, 400);
 }
 
 TEST(Store, FinalizersKeepObjectUntilEmptied) {
@@ -299,9 +299,9 @@ TEST(Store, FinalizersKeepObjectUntilEmptied) {
       s.patch(*cm, "default", "f", PatchType::Merge,
               R"({"metadata":{"finalizers":["example.com/a","example.com/b","example.com/c"]}})");
   ASSERT_FALSE(add.ok());
-  EXPECT_EQ(add.status().code, 422);
+  EXPECT_EQ(api(add.status()).code, 422);
   EXPECT_EQ(
-      add.status().causes[0].message,
+      api(add.status()).details->causes[0].message,
       R"(Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/c"})");
   ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json,
                       R"([{"op":"remove","path":"/metadata/finalizers/0"}])")
@@ -310,7 +310,7 @@ TEST(Store, FinalizersKeepObjectUntilEmptied) {
   ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json,
                       R"([{"op":"remove","path":"/metadata/finalizers"}])")
                   .ok());
-  EXPECT_EQ(s.get(*cm, "default", "f").status().code, 404);
+  EXPECT_EQ(api(s.get(*cm, "default", "f").status()).code, 404);
 }
 
 TEST(Store, DeletePreconditions) {
@@ -321,7 +321,7 @@ TEST(Store, DeletePreconditions) {
   o.precondition_uid = "nope";
   auto r = s.remove(*cm, "default", "a", o);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code, 409);
+  EXPECT_EQ(api(r.status()).code, 409);
   o.precondition_uid = std::string(meta(*a, "uid"));
   o.precondition_resource_version = std::string(rv(*a));
   auto ok = s.remove(*cm, "default", "a", o);
@@ -339,8 +339,8 @@ TEST(Store, GetWithResourceVersion) {
   o.resource_version = std::to_string(s.current_resource_version() + 100);
   auto r = s.get(*cm, "default", "a", o);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code, 504);
-  EXPECT_EQ(r.status().causes[0].type, "ResourceVersionTooLarge");
+  EXPECT_EQ(api(r.status()).code, 504);
+  EXPECT_EQ(api(r.status()).details->causes[0].type, "ResourceVersionTooLarge");
 }
 
 TEST(Store, DryRunStoresNothing) {

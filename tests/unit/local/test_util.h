@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "kop/client/errors.h"
 #include "kop/local/json.h"
 #include "kop/local/store.h"
 
@@ -16,6 +17,11 @@ inline JsonDoc J(std::string_view text) {
   auto d = json::parse(text, &err);
   EXPECT_TRUE(d.has_value()) << err << " in " << text;
   return d ? std::move(*d) : JsonDoc();
+}
+
+// The API Status an error carries (kop/client/errors.h), to compare its fields.
+inline client::ApiStatus api(const absl::Status& s) {
+  return client::api_status_of(s);
 }
 
 inline std::string S(const ObjectPtr& p) {

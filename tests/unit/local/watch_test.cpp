@@ -43,8 +43,8 @@ TEST(Watch, ResumesFromResourceVersionAcrossThreads) {
   ASSERT_TRUE(w.ok());
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    s.create(*cm, "default", configmap("b"));
-    s.remove(*cm, "default", "a");
+    EXPECT_TRUE(s.create(*cm, "default", configmap("b")).ok());
+    EXPECT_TRUE(s.remove(*cm, "default", "a").ok());
   });
   auto e1 = next(*w);
   ASSERT_TRUE(e1);
@@ -83,7 +83,10 @@ TEST(Watch, TooOldResourceVersionIs410Event) {
   auto e = next(*w);
   ASSERT_TRUE(e);
   ASSERT_EQ(e->type, EventType::Error);
-  auto st = ApiStatus::from_json(e->object->doc());
+  // The error itself, and the same Status as the event's object.
+  EXPECT_TRUE(client::is_resource_expired(e->error));
+  EXPECT_EQ(client::to_json(api(e->error)), json::dump(e->object->doc()));
+  auto st = api(e->error);
   EXPECT_EQ(st.code, 410);
   EXPECT_EQ(st.reason, "Expired");
   // oldest remaining event is rv(current)-2; the API server reports oldest-1.
@@ -163,9 +166,9 @@ TEST(Watch, SelectorsTurnModificationsIntoAddedAndDeleted) {
   bad.field_selector = "spec.nodeName=x";
   auto wb = s.watch(*cm, "", bad);
   ASSERT_FALSE(wb.ok());
-  EXPECT_EQ(wb.status().code, 400);
+  EXPECT_EQ(api(wb.status()).code, 400);
   EXPECT_EQ(
-      wb.status().message,
+      api(wb.status()).message,
       R"("spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace")");
 }
 
@@ -242,7 +245,7 @@ TEST(Watch, FaultsCloseAfterNEventsAnd410) {
   auto e = next(*w2);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->type, EventType::Error);
-  EXPECT_EQ(ApiStatus::from_json(e->object->doc()).code, 410);
+  EXPECT_EQ(client::http_code_of(e->error), 410);
   auto w3 = s.watch(*cm, "default", {});  // only once
   auto e3 = next(*w3);
   ASSERT_TRUE(e3);
@@ -267,14 +270,14 @@ TEST(Watch, InjectedErrorsForVerbs) {
   auto cm = type(s, "", "v1", "configmaps");
   s.faults().fail("list", 500, 2);
   s.faults().fail("*", 429, 1, "secrets");
-  EXPECT_EQ(s.list(*cm, "").status().code, 500);
-  EXPECT_EQ(s.list(*cm, "").status().code, 500);
+  EXPECT_EQ(api(s.list(*cm, "").status()).code, 500);
+  EXPECT_EQ(api(s.list(*cm, "").status()).code, 500);
   EXPECT_TRUE(s.list(*cm, "").ok());
   auto sec = type(s, "", "v1", "secrets");
   auto r = s.get(*sec, "default", "x");
-  EXPECT_EQ(r.status().code, 429);
-  EXPECT_EQ(r.status().retry_after_seconds, 1);
-  EXPECT_EQ(s.get(*sec, "default", "x").status().code, 404);
+  EXPECT_EQ(api(r.status()).code, 429);
+  EXPECT_EQ(api(r.status()).details->retry_after_seconds, 1);
+  EXPECT_EQ(api(s.get(*sec, "default", "x").status()).code, 404);
 }
 
 }  // namespace
@@ -294,13 +297,13 @@ TEST(Faults, LatencyAndOtherCodes) {
   s.faults().fail("create", 503, 1);
   s.faults().fail("get", 504, 1);
   s.faults().fail("list", 410, 1);
-  EXPECT_EQ(s.create(*cm, "default", testing::configmap("a")).status().code, 503);
-  EXPECT_EQ(s.get(*cm, "default", "a").status().code, 504);
+  EXPECT_EQ(api(s.create(*cm, "default", testing::configmap("a")).status()).code, 503);
+  EXPECT_EQ(api(s.get(*cm, "default", "a").status()).code, 504);
   auto l = s.list(*cm, "");
-  EXPECT_EQ(l.status().code, 410);
-  EXPECT_EQ(l.status().message, "The resourceVersion for the provided list is too old.");
+  EXPECT_EQ(api(l.status()).code, 410);
+  EXPECT_EQ(api(l.status()).message, "The resourceVersion for the provided list is too old.");
   s.faults().fail("*", 500, -1);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.list(*cm, "").status().code, 500);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(api(s.list(*cm, "").status()).code, 500);
   s.faults().clear();
   EXPECT_TRUE(s.list(*cm, "").ok());
 }

@@ -103,6 +103,9 @@ struct ApiStatus {
   std::string reason;  // a reason:: value, or "" (unknown)
   int32_t code = 0;    // the HTTP status code
   std::optional<StatusDetails> details;
+  // metadata.continue: set only by the 410 for a continue token too old for a consistent list,
+  // which offers a token to go on with an inconsistent one.
+  std::string continue_token;
   bool operator==(const ApiStatus&) const = default;
 };
 

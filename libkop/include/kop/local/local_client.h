@@ -68,8 +68,4 @@ class LocalClient : public kop::client::Client {
   LocalClientOptions options_;
 };
 
-// kop::local's ApiStatus as kop::client's (and as an absl::Status carrying it).
-client::ApiStatus to_client_status(const ApiStatus& s);
-absl::Status to_absl(const ApiStatus& s);
-
 }  // namespace kop::local

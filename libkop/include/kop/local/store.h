@@ -27,6 +27,10 @@
 //    carry the last state with the deletion's resourceVersion; a watcher that falls more than
 //    watch_buffer events behind is closed rather than blocking writers.
 //
+// Errors: every call returns absl::StatusOr; a failure is an absl::Status carrying the API's Status
+// object (kop/client/errors.h: client::is_not_found(), client::api_status(), ...), exactly what
+// LocalClient returns and what the HTTP front writes as the body.
+//
 // Threading: every method is thread-safe. Writes are serialised by one mutex; watch fan-out
 // happens under it but only appends to per-watcher bounded queues. Garbage collection and the
 // namespace lifecycle run synchronously at the end of the write that made them necessary, so
@@ -42,7 +46,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kop/local/api_status.h"
+#include <absl/status/statusor.h>
 #include "kop/local/faults.h"
 #include "kop/local/json.h"
 #include "kop/local/resource.h"
@@ -122,8 +126,9 @@ std::string_view to_string(EventType t);  // "ADDED", "MODIFIED", "DELETED", "BO
 
 struct WatchEvent {
   EventType type = EventType::Added;
-  ObjectPtr object;  // the object; for ERROR a Status object; for BOOKMARK
-                     // kind/apiVersion/metadata.resourceVersion
+  ObjectPtr object;    // the object; for ERROR the Status object; for BOOKMARK
+                       // kind/apiVersion/metadata.resourceVersion
+  absl::Status error;  // ERROR only: the error (kop/client/errors.h), `object` is its Status
 };
 
 class Watch;
@@ -141,37 +146,40 @@ class Store {
   uint64_t current_resource_version() const;
 
   // `type` names the version served; objects come back with that apiVersion.
-  Result<ObjectPtr> get(const ResourceType& type, std::string_view ns, std::string_view name,
-                        const GetOptions& opts = {});
+  absl::StatusOr<ObjectPtr> get(const ResourceType& type, std::string_view ns,
+                                std::string_view name, const GetOptions& opts = {});
   // ns "" lists across namespaces (and is required for cluster-scoped kinds).
-  Result<ListResult> list(const ResourceType& type, std::string_view ns,
-                          const ListOptions& opts = {});
+  absl::StatusOr<ListResult> list(const ResourceType& type, std::string_view ns,
+                                  const ListOptions& opts = {});
   // Never fails for a known kind: errors (too old resourceVersion, injected faults) arrive as an
   // ERROR event, as over HTTP. Bad selectors are 400 BadRequest.
-  Result<WatchPtr> watch(const ResourceType& type, std::string_view ns,
-                         const WatchOptions& opts = {});
+  absl::StatusOr<WatchPtr> watch(const ResourceType& type, std::string_view ns,
+                                 const WatchOptions& opts = {});
 
-  Result<ObjectPtr> create(const ResourceType& type, std::string_view ns, JsonDoc obj,
-                           const WriteOptions& opts = {});
-  Result<ObjectPtr> update(const ResourceType& type, std::string_view ns, std::string_view name,
-                           JsonDoc obj, const WriteOptions& opts = {});
-  Result<ObjectPtr> update_status(const ResourceType& type, std::string_view ns,
-                                  std::string_view name, JsonDoc obj,
-                                  const WriteOptions& opts = {});
-  Result<ObjectPtr> patch(const ResourceType& type, std::string_view ns, std::string_view name,
-                          PatchType pt, std::string_view body, const PatchOptions& opts = {});
-  Result<ObjectPtr> patch_status(const ResourceType& type, std::string_view ns,
-                                 std::string_view name, PatchType pt, std::string_view body,
-                                 const PatchOptions& opts = {});
-  Result<DeleteResult> remove(const ResourceType& type, std::string_view ns, std::string_view name,
-                              const DeleteOptions& opts = {});
+  absl::StatusOr<ObjectPtr> create(const ResourceType& type, std::string_view ns, JsonDoc obj,
+                                   const WriteOptions& opts = {});
+  absl::StatusOr<ObjectPtr> update(const ResourceType& type, std::string_view ns,
+                                   std::string_view name, JsonDoc obj,
+                                   const WriteOptions& opts = {});
+  absl::StatusOr<ObjectPtr> update_status(const ResourceType& type, std::string_view ns,
+                                          std::string_view name, JsonDoc obj,
+                                          const WriteOptions& opts = {});
+  absl::StatusOr<ObjectPtr> patch(const ResourceType& type, std::string_view ns,
+                                  std::string_view name, PatchType pt, std::string_view body,
+                                  const PatchOptions& opts = {});
+  absl::StatusOr<ObjectPtr> patch_status(const ResourceType& type, std::string_view ns,
+                                         std::string_view name, PatchType pt, std::string_view body,
+                                         const PatchOptions& opts = {});
+  absl::StatusOr<DeleteResult> remove(const ResourceType& type, std::string_view ns,
+                                      std::string_view name, const DeleteOptions& opts = {});
   // deletecollection: deletes every object the selectors match; returns the deleted/terminating
   // list.
-  Result<ListResult> remove_collection(const ResourceType& type, std::string_view ns,
-                                       const ListOptions& sel, const DeleteOptions& opts = {});
+  absl::StatusOr<ListResult> remove_collection(const ResourceType& type, std::string_view ns,
+                                               const ListOptions& sel,
+                                               const DeleteOptions& opts = {});
 
   // Convenience for tests and the manifest loader: resolves apiVersion/kind from the object.
-  Result<ResourceTypePtr> type_of(const JsonValue& obj) const;
+  absl::StatusOr<ResourceTypePtr> type_of(const JsonValue& obj) const;
 
   struct Impl;
 
