@@ -13,11 +13,12 @@ a JSON body with path (the request URI, query included), host, method, proto, he
 - /ws with Upgrade: websocket: a WebSocket that echoes every message.
 Each request is logged on stderr: "request pod=POD method=METHOD uri=URI".
 
-  echo_backend.py POD_SPEC...      POD_SPEC = namespace/pod@address:port[+MODE=CRT,KEY]
+  echo_backend.py POD_SPEC...      POD_SPEC = namespace/pod@address:port[+MODE=CRT,KEY|+h2c]
 MODE tls: the same echo over HTTPS with that certificate (the upstream tls-backend pods; the
 answer adds tls.serverName). MODE tcp-tls: the upstream TCP test server over TLS (tcp-backend):
 it greets with "Gateway API Test TCP Server", answers PING with PONG, IS_TLS with true and TEST
-with a JSON line naming its namespace, pod and the SNI it was reached with.
+with a JSON line naming its namespace, pod and the SNI it was reached with. +h2c: the echo over
+HTTP/2 with prior knowledge (the upstream h2c port; needs python3-h2), HTTP/1 gets 400.
 Prints "ready" once every pod listens. Stops on SIGTERM.
 """
 import base64
@@ -186,6 +187,62 @@ def make_handler(pod):
     return Handler
 
 
+def serve_h2c(pod, sock):
+    """One h2c connection (HTTP/2 with prior knowledge, as the upstream h2c port): each
+    request answered with the echo JSON (proto HTTP/2.0). Anything else gets HTTP/1.1 400."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    first = sock.recv(24, socket.MSG_PEEK)
+    if not first.startswith(b"PRI * HTTP/2.0"):
+        sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 20\r\nConnection: close"
+                     b"\r\n\r\nExpected h2c request")
+        return
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
+                                                                header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    requests = {}
+    while True:
+        data = sock.recv(65535)
+        if not data:
+            return
+        for ev in conn.receive_data(data):
+            if isinstance(ev, h2.events.RequestReceived):
+                requests[ev.stream_id] = ev.headers
+            elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id in requests:
+                fields = requests.pop(ev.stream_id)
+                pseudo = {k: v for k, v in fields if k.startswith(":")}
+                headers = {}
+                for k, v in fields:
+                    if not k.startswith(":"):
+                        headers.setdefault(k, []).append(v)
+                sys.stderr.write(f"request pod={pod.name} method={pseudo.get(':method')} "
+                                 f"uri={pseudo.get(':path')}\n")
+                sys.stderr.flush()
+                body = json.dumps({"path": pseudo.get(":path", ""),
+                                   "host": pseudo.get(":authority", ""),
+                                   "method": pseudo.get(":method", ""), "proto": "HTTP/2.0",
+                                   "headers": headers, "namespace": pod.namespace,
+                                   "ingress": "", "service": "", "pod": pod.name,
+                                   "httpPort": str(pod.port)}).encode()
+                conn.send_headers(ev.stream_id, [(":status", "200"),
+                                                 ("content-type", "application/json"),
+                                                 ("content-length", str(len(body)))])
+                conn.send_data(ev.stream_id, body, end_stream=True)
+        sock.sendall(conn.data_to_send())
+
+
+def make_h2c_handler(pod):
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            try:
+                serve_h2c(pod, self.request)
+            except Exception as ex:  # a broken client must not stop the pod
+                sys.stderr.write(f"h2c pod={pod.name} error={ex!r}\n")
+    return Handler
+
+
 def ws_frame(opcode, data):
     """One unmasked, final WebSocket frame (a server's frames are not masked)."""
     n = len(data)
@@ -250,14 +307,17 @@ def main(argv):
         return 2
     servers = []
     for spec in argv:
-        m = re.fullmatch(r"([^/]+)/([^@]+)@([0-9.]+):(\d+)(?:\+(tls|tcp-tls)=([^,]+),(.+))?", spec)
+        m = re.fullmatch(r"([^/]+)/([^@]+)@([0-9.]+):(\d+)(?:\+(tls|tcp-tls)=([^,]+),(.+)|"
+                         r"\+(h2c))?", spec)
         if not m:
-            print(f"bad pod spec {spec!r} (namespace/pod@address:port[+MODE=CRT,KEY])",
+            print(f"bad pod spec {spec!r} (namespace/pod@address:port[+MODE=CRT,KEY|+h2c])",
                   file=sys.stderr)
             return 2
         ns, name, address, port = m.group(1), m.group(2), m.group(3), int(m.group(4))
         pod = Pod(ns, name, port)
-        if m.group(5) == "tcp-tls":
+        if m.group(8) == "h2c":
+            server = TcpTestServer((address, port), make_h2c_handler(pod))
+        elif m.group(5) == "tcp-tls":
             server = TcpTestServer((address, port),
                                    make_tcp_handler(pod, server_context(m.group(6), m.group(7))))
         else:

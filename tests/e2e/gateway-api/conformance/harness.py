@@ -10,6 +10,7 @@ reported.
 """
 import base64
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -46,9 +48,11 @@ UNCLAIMED_CAP = 8.0
 
 # The echo pods standing in for the Deployments of the base manifests: (namespace, name, the
 # Service's port names, mode). Mode "tls" serves HTTPS with tls-checks-certificate, "tcp-tls"
-# the TCP test server over TLS with tls-passthrough-checks-certificate.
+# the TCP test server over TLS with tls-passthrough-checks-certificate. A port name ending in
+# "@h2c" is served by the pod's h2c echo on a port of its own (needs python3-h2; without it that
+# port name points at the HTTP/1 echo, which answers HTTP/2 prior knowledge with an error).
 PODS = [
-    (INFRA_NS, "infra-backend-v1", ["first-port", "second-port", "third-port"], ""),
+    (INFRA_NS, "infra-backend-v1", ["first-port", "second-port@h2c", "third-port"], ""),
     (INFRA_NS, "infra-backend-v2", [""], ""),
     (INFRA_NS, "infra-backend-v3", [""], ""),
     (APP_NS, "app-backend-v1", [""], ""),
@@ -268,10 +272,42 @@ class Gateway:
         return self.address if self.port == 80 else f"{self.address}:{self.port}"
 
 
+def h2c_round_trip(gw, e, timeout):
+    """e's request as HTTP/2 with prior knowledge (curl), the upstream H2C_PRIOR_KNOWLEDGE
+    protocol; same result shape as round_trip."""
+    host = e.get("host") or gw.logical()
+    argv = ["curl", "-sS", "--http2-prior-knowledge", "-D", "-", "-o", "-", "--max-time",
+            str(timeout), "-X", e.get("method", "GET"), "-H", f"Host: {host}"]
+    for name, value in (e.get("headers") or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://{gw.address}:{gw.port + gw.offset}{e['path']}")
+    r = subprocess.run(argv, capture_output=True, timeout=timeout + 5)
+    if r.returncode != 0:
+        raise OSError(f"curl: {r.stderr.decode(errors='replace').strip()}")
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        k, v = k.strip().lower(), v.strip()
+        headers[k] = headers[k] + "," + v if k in headers else v
+    echo = None
+    if status in (200, 204) and body.startswith(b"{"):
+        try:
+            echo = json.loads(body)
+        except ValueError:
+            echo = None
+    return status, headers, echo, body
+
+
 def round_trip(gw, e, timeout):
     """Sends e's request to gw; returns (status, response headers {lower: joined}, echo dict
     or None, body). With e["tls"] = PEM of the expected server certificate, the request goes
-    over TLS with SNI e["sni"] (default: the host) and that certificate as the only trust."""
+    over TLS with SNI e["sni"] (default: the host) and that certificate as the only trust;
+    with e["protocol"] = "h2c" as HTTP/2 with prior knowledge."""
+    if e.get("protocol") == "h2c":
+        return h2c_round_trip(gw, e, timeout)
     host = e.get("host") or gw.logical()
     if e.get("tls"):
         ctx = ssl.create_default_context(cadata=e["tls"].decode())
@@ -506,8 +542,14 @@ class Run:
                 spec += f"+tcp-tls={passthrough[0]},{passthrough[1]}"
             specs.append(spec)
             pods.append((ns, name, address))
-        echo = self.start("echo", ["python3", os.path.join(HERE, "echo_backend.py"), *specs],
-                          stdout=subprocess.PIPE)
+        self.h2c_port = None
+        if importlib.util.find_spec("h2") is not None:
+            self.h2c_port = port_free_on(addresses)
+            for (ns, name, port_names, _), address in zip(PODS, addresses):
+                if any(n.endswith("@h2c") for n in port_names):
+                    specs.append(f"{ns}/{name}-pod-0@{address}:{self.h2c_port}+h2c")
+        echo = self.start("echo", [sys.executable, os.path.join(HERE, "echo_backend.py"),
+                                   *specs], stdout=subprocess.PIPE)
         line = echo.stdout.readline().decode().strip()
         if line != "ready":
             raise Failure("echo backends did not start: " + self.log("echo"))
@@ -521,8 +563,10 @@ class Run:
                                       "labels": {"kubernetes.io/service-name": name}},
                          "addressType": "IPv4",
                          "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
-                         "ports": [{"name": n, "port": self.pod_port, "protocol": "TCP"}
-                                   for n in port_names]})
+                         "ports": [{"name": n.split("@")[0],
+                                    "port": (self.h2c_port or self.pod_port)
+                                    if n.endswith("@h2c") else self.pod_port,
+                                    "protocol": "TCP"} for n in port_names]})
         crt, key = make_cert(self.tmp, "validity", ["*", "*.org", "*.wildcard.org"])
         self.validity_cert = crt
         objs.append(tls_secret(INFRA_NS, "tls-validity-checks-certificate", crt, key))

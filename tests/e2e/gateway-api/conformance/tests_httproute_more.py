@@ -3,7 +3,7 @@ conformance/tests/httproute-*.go whose features include an extended one)."""
 import math
 import uuid
 
-from harness import INFRA_NS, Failure, expect
+from harness import INFRA_NS, Failure, Skip, expect
 from objects import (backend, gateway, header_modifier, http_route, listener, match, parent,
                      redirect, rule)
 from registry import conformance
@@ -642,3 +642,14 @@ def backend_protocol_websocket(run):
                    [rule([backend(V1, port=8082)])])])
     gw = run.accepted(INFRA_NS, "same-namespace", [(INFRA_NS, "backend-protocol-ws")])
     run.websocket_echo(gw)
+
+
+@conformance("HTTPRouteBackendProtocolH2C", "Gateway", "HTTPRoute", "HTTPRouteBackendProtocolH2C")
+def backend_protocol_h2c(run):
+    if run.h2c_port is None:
+        raise Skip("python3-h2 is not installed: no h2c echo pod (scripts/install-deps)")
+    run.apply("HTTPRouteBackendProtocolH2C", [
+        http_route("backend-protocol-h2c", [parent("same-namespace")],
+                   [rule([backend(V1, port=8081)])])])
+    gw = run.accepted(INFRA_NS, "same-namespace", [(INFRA_NS, "backend-protocol-h2c")])
+    run.expect(gw, ok("/", protocol="h2c"))
