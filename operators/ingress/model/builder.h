@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kop/ingress/model.h"
+#include "kop/ingress/nginx_annotations.h"
 
 namespace kop::ingress::internal {
 
@@ -42,6 +43,7 @@ struct RouteCandidate {
   std::optional<std::string> nginx_path;
   bool nginx_regex = false;
   bool host_fallback = false;
+  std::optional<NginxCanary> canary;  // a path of a canary Ingress: merged into the main's
 };
 
 struct TlsCandidate {

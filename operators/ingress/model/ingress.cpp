@@ -67,14 +67,14 @@ void translate_ingress(Builder& b, const api::Object& ing) {
     std::optional<NginxAnnotations> nginx;
     if (b.options().nginx_annotations) {
       nginx = read_nginx(b, ing, src);
-      if (nginx->canary) return;
     }
+    bool canary = nginx && nginx->canary;
     Strategy strategy = nginx ? nginx->strategy : Strategy::kRoundRobin;
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
     int order = 0;
 
-    if (const rapidjson::Value* def = member(spec, "defaultBackend")) {
+    if (const rapidjson::Value* def = member(spec, "defaultBackend"); def && !canary) {
       auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", strategy);
       b.default_backends.push_back(RouteCandidate{
           "*", make_route(src, "spec.defaultBackend", PathRule{}, cluster, false), age, order++});
@@ -115,9 +115,10 @@ void translate_ingress(Builder& b, const api::Object& ing) {
         b.routes.push_back(
             RouteCandidate{host, make_route(src, pfield, *rule, cluster, force_ssl), age, order++});
         if (nginx) apply_nginx_route(*nginx, str_of(paths[j], "path"), b.routes.back());
+        if (canary) b.routes.back().canary = nginx->canary;
       }
     }
-    if (nginx) add_nginx_host_routes(b, *nginx, age, first_route, hosts, order);
+    if (nginx && !canary) add_nginx_host_routes(b, *nginx, age, first_route, hosts, order);
 
     auto tls = items_of(spec, "tls");
     for (size_t i = 0; i < tls.size(); ++i) {

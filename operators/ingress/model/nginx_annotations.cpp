@@ -37,12 +37,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"auth-tls-pass-certificate-to-upstream",
        "client certificate authentication is not implemented"},
       {"auth-tls-error-page", "client certificate authentication is not implemented"},
-      {"canary-weight", "canary Ingresses are not implemented yet"},
-      {"canary-weight-total", "canary Ingresses are not implemented yet"},
-      {"canary-by-header", "canary Ingresses are not implemented yet"},
-      {"canary-by-header-value", "canary Ingresses are not implemented yet"},
-      {"canary-by-header-pattern", "canary Ingresses are not implemented yet"},
-      {"canary-by-cookie", "canary Ingresses are not implemented yet"},
       {"client-body-buffer-size", "request bodies are streamed, never buffered"},
       {"custom-headers", "ConfigMaps are not read"},
       {"custom-http-errors", "custom error pages are not implemented"},
@@ -357,6 +351,59 @@ void read_redirects(Reader& in, NginxAnnotations& out) {
   }
 }
 
+void read_canary(Reader& in, NginxAnnotations& out) {
+  static constexpr std::string_view kNames[] = {
+      "canary-weight",          "canary-weight-total",      "canary-by-header",
+      "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie"};
+  auto on = in.boolean("canary");
+  if (!on || !*on) {
+    for (std::string_view name : kNames)
+      if (in.take(name)) in.ignored(name, "without canary: \"true\" it does nothing");
+    return;
+  }
+  NginxCanary c;
+  if (auto n = in.integer("canary-weight-total", 1, 1000000)) c.weight_total = *n;
+  if (auto n = in.integer("canary-weight", 0, 1000000)) {
+    if (*n > c.weight_total)
+      in.invalid("canary-weight", cat("more than canary-weight-total (", c.weight_total, ")"));
+    else
+      c.weight = static_cast<uint32_t>(*n);
+  }
+  if (const std::string* v = in.take("canary-by-header")) {
+    if (valid_header_name(*v))
+      c.header = *v;
+    else
+      in.invalid("canary-by-header", "not a header name");
+  }
+  if (const std::string* v = in.take("canary-by-header-value")) {
+    if (c.header.empty())
+      in.ignored("canary-by-header-value", "without canary-by-header it does nothing");
+    else if (!plain_value(*v))
+      in.invalid("canary-by-header-value", "nginx variables are not supported");
+    else
+      c.header_value = *v;
+  }
+  if (const std::string* v = in.take("canary-by-header-pattern")) {
+    re2::RE2 re(*v, re2::RE2::Quiet);
+    if (c.header.empty())
+      in.ignored("canary-by-header-pattern", "without canary-by-header it does nothing");
+    else if (!c.header_value.empty())
+      in.ignored("canary-by-header-pattern", "canary-by-header-value takes precedence");
+    else if (!re.ok())
+      in.invalid("canary-by-header-pattern",
+                 cat("not a regular expression RE2 accepts: ", re.error()));
+    else
+      c.header_pattern = *v;
+  }
+  if (const std::string* v = in.take("canary-by-cookie")) {
+    if (valid_header_name(*v))
+      c.cookie = *v;
+    else
+      in.invalid("canary-by-cookie", "not a cookie name");
+  }
+  out.canary = c;
+}
+
 void read_upstream(Reader& in, NginxAnnotations& out) {
   if (const std::string* v = in.take("load-balance")) {
     if (*v == "round_robin")
@@ -507,12 +554,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   Reader in(ingress);
   NginxAnnotations out;
 
-  if (auto b = in.boolean("canary"); b && *b) {
-    out.canary = true;
-    in.ignored("canary",
-               "canary Ingresses are not implemented yet: this Ingress is not served "
-               "(its main Ingress takes all the traffic)");
-  }
+  read_canary(in, out);
   if (auto b = in.boolean("use-regex")) out.use_regex = *b;
   if (const std::string* v = in.take("rewrite-target")) {
     if (valid_rewrite_target(*v))

@@ -16,6 +16,88 @@ std::string annotation_field(std::string_view name) {
   return cat("metadata.annotations[", kNginxAnnotationPrefix, name, "]");
 }
 
+// The Cookie header holds `name=value` among its pairs.
+std::string cookie_regex(std::string_view name, std::string_view value) {
+  std::string n(name);
+  return cat("(?:.*;[ \t]*)?", RE2::QuoteMeta(n), "=", value, "(?:;.*)?");
+}
+
+// Adds to `extra` the routes that send main's traffic to canary `c` (header, then cookie), and
+// splits main's own traffic by the canary's weight.
+void add_canary(RouteCandidate& main, const RouteCandidate& c, std::vector<RouteCandidate>& extra) {
+  const NginxCanary& k = *c.canary;
+  auto variant = [&](std::vector<HeaderCondition> conditions, bool to_canary) {
+    RouteCandidate v = main;
+    std::sort(conditions.begin(), conditions.end());
+    v.route.headers = std::move(conditions);
+    if (to_canary) v.route.clusters = c.route.clusters;
+    extra.push_back(std::move(v));
+  };
+  std::vector<HeaderCondition> header_undecided;
+  if (!k.header.empty()) {
+    std::string h = k.header;
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (!k.header_value.empty()) {
+      variant({{h, HeaderOp::kExact, k.header_value}}, true);
+      header_undecided = {{h, HeaderOp::kNotExact, k.header_value}};
+    } else if (!k.header_pattern.empty()) {
+      std::string search = cat("(?s).*(?:", k.header_pattern, ").*");  // found anywhere
+      variant({{h, HeaderOp::kRegex, search}}, true);
+      header_undecided = {{h, HeaderOp::kNotRegex, search}};
+    } else {
+      variant({{h, HeaderOp::kExact, "always"}}, true);
+      variant({{h, HeaderOp::kExact, "never"}}, false);
+      header_undecided = {{h, HeaderOp::kNotExact, "always"}, {h, HeaderOp::kNotExact, "never"}};
+    }
+  }
+  if (!k.cookie.empty()) {
+    for (bool to_canary : {true, false}) {
+      std::vector<HeaderCondition> conditions = header_undecided;
+      conditions.push_back(
+          {"cookie", HeaderOp::kRegex, cookie_regex(k.cookie, to_canary ? "always" : "never")});
+      variant(std::move(conditions), to_canary);
+    }
+  }
+  if (k.weight == 0) return;
+  std::vector<WeightedCluster> split;
+  if (k.weight < k.weight_total)
+    for (auto wc : main.route.clusters) {
+      wc.weight *= k.weight_total - k.weight;
+      split.push_back(std::move(wc));
+    }
+  for (auto wc : c.route.clusters) {
+    wc.weight *= k.weight;
+    split.push_back(std::move(wc));
+  }
+  main.route.clusters = std::move(split);
+}
+
+// Each canary path joins the main Ingress' route of the same host and path; a canary without
+// one is not served (as ingress-nginx).
+void merge_canaries(Builder& b) {
+  std::vector<RouteCandidate> extra;
+  for (const auto& c : b.routes) {
+    if (!c.canary) continue;
+    if (c.route.action != RouteAction::kForward || c.route.clusters.empty()) continue;
+    bool found = false;
+    for (auto& m : b.routes) {
+      if (m.canary || m.host_fallback || m.host != c.host || m.route.path != c.route.path ||
+          !m.route.headers.empty() || m.route.action != RouteAction::kForward ||
+          m.route.source.kind != "Ingress")
+        continue;
+      found = true;
+      add_canary(m, c, extra);
+    }
+    if (!found)
+      b.event(c.route.source, "CanaryWithoutMain", c.route.field,
+              cat("no main Ingress routes host \"", c.host, "\" path \"", c.route.path.value,
+                  "\": the canary is not served"));
+  }
+  std::erase_if(b.routes, [](const RouteCandidate& c) { return c.canary.has_value(); });
+  for (auto& e : extra) b.routes.push_back(std::move(e));
+}
+
 }  // namespace
 
 NginxAnnotations read_nginx(Builder& b, const api::Object& ing, const ObjectRef& src) {
@@ -47,6 +129,8 @@ std::string nginx_location_regex(std::string_view path) {
 void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, RouteCandidate& c) {
   Route& r = c.route;
   c.nginx_path = std::string(raw_path.empty() ? "/" : raw_path);
+  // A canary's own routing annotations do not apply: its main Ingress' do (merge_canaries).
+  if (a.canary) return;
   c.nginx_regex = a.use_regex || a.rewrite_target.has_value();
   // ingress-nginx: `rewrite "(?i)<path>" <target> break;` unless the target is the path.
   if (a.rewrite_target && *a.rewrite_target != *c.nginx_path && r.action == RouteAction::kForward)
@@ -146,6 +230,7 @@ void apply_nginx_host_rules(Builder& b) {
     kept.push_back(std::move(c));
   }
   b.routes = std::move(kept);
+  merge_canaries(b);
 }
 
 }  // namespace kop::ingress::internal

@@ -33,7 +33,8 @@ void add_nginx_host_routes(Builder& b, const NginxAnnotations& a, const Age& age
 
 // use-regex / rewrite-target on any Ingress of a host: every nginx route of that host becomes
 // a case-insensitive regular expression matched as a prefix (nginx `location ~* "^path"`).
-// Then drops the from-to-www redirects of hosts that route on their own.
+// Then drops the from-to-www redirects of hosts that route on their own, and merges each canary
+// Ingress' paths into its main Ingress' routes (header, cookie, weight).
 void apply_nginx_host_rules(Builder& b);
 
 // The RE2 (full match) of nginx's `location ~* "^<path>"`.

@@ -52,6 +52,9 @@ proxy::HeaderMatch header_match(const HeaderCondition& c) {
     case HeaderOp::kRegex:
       h.type = proxy::HeaderMatchType::kRegex;
       break;
+    case HeaderOp::kNotRegex:
+      h.type = proxy::HeaderMatchType::kRegex, h.invert = true;
+      break;
   }
   if (h.type == proxy::HeaderMatchType::kPresent) h.value.clear();
   return h;

@@ -313,15 +313,96 @@ TEST(NginxIngress, ServerAliasServesTheSameRoutes) {
   EXPECT_EQ(route_of(c, "http", "shop.example.com", "/other"), "404");
 }
 
-TEST(NginxIngress, CanaryIngressIsNotServedAndSaysSo) {
-  std::string objects = service_yaml("default", "web") + service_yaml("default", "canary", 1, 1) +
-                        ingress("main", "a.example.com", "Prefix", "/", "web") +
-                        ingress("c", "a.example.com", "Prefix", "/", "canary",
-                                {{"canary", "\"true\""}, {"canary-weight", "\"50\""}});
-  auto c = compile(snapshot_of(objects), nginx_options());
-  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
-  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "canary Ingresses are not implemented"))
-      << describe(c.model);
+std::string canary_objects(const std::vector<std::pair<std::string, std::string>>& canary) {
+  std::vector<std::pair<std::string, std::string>> a = {{"canary", "\"true\""}};
+  a.insert(a.end(), canary.begin(), canary.end());
+  return service_yaml("default", "web") + service_yaml("default", "canary", 1, 1) +
+         ingress("main", "a.example.com", "Prefix", "/", "web") +
+         ingress("c", "a.example.com", "Prefix", "/", "canary", a);
+}
+
+const proxy::RouteConfig* plain_route(const testing::Compiled& c, std::string_view host,
+                                      size_t headers) {
+  for (const auto& vh : c.config.virtual_hosts)
+    if (vh.name == "http/" + std::string(host))
+      for (const auto& r : vh.routes)
+        if (r.match.headers.size() == headers) return &r;
+  return nullptr;
+}
+
+// ingress-nginx's canary annotations: header first, then cookie, then weight.
+TEST(NginxCanary, ByHeaderAlwaysAndNever) {
+  auto c =
+      compile(snapshot_of(canary_objects({{"canary-by-header", "X-Canary"}})), nginx_options());
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/x", {{"x-canary", "always"}}),
+            "default/canary/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/x", {{"x-canary", "never"}}), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/x", {{"x-canary", "other"}}), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/x"), "default/web/80");
+}
+
+TEST(NginxCanary, ByHeaderValueAndPattern) {
+  auto v = compile(snapshot_of(canary_objects(
+                       {{"canary-by-header", "X-Region"}, {"canary-by-header-value", "eu"}})),
+                   nginx_options());
+  EXPECT_EQ(route_of(v, "http", "a.example.com", "/", {{"x-region", "eu"}}), "default/canary/80");
+  EXPECT_EQ(route_of(v, "http", "a.example.com", "/", {{"x-region", "always"}}), "default/web/80");
+  auto p = compile(snapshot_of(canary_objects(
+                       {{"canary-by-header", "X-User"}, {"canary-by-header-pattern", "^beta-"}})),
+                   nginx_options());
+  EXPECT_EQ(route_of(p, "http", "a.example.com", "/", {{"x-user", "beta-7"}}), "default/canary/80");
+  EXPECT_EQ(route_of(p, "http", "a.example.com", "/", {{"x-user", "alpha-beta-7"}}),
+            "default/web/80");
+}
+
+TEST(NginxCanary, CookieAfterHeader) {
+  auto c = compile(snapshot_of(canary_objects(
+                       {{"canary-by-header", "X-Canary"}, {"canary-by-cookie", "canary"}})),
+                   nginx_options());
+  EXPECT_TRUE(c.model.events.empty()) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/", {{"cookie", "a=1; canary=always"}}),
+            "default/canary/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/", {{"cookie", "canary=never"}}),
+            "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/", {{"cookie", "xcanary=always"}}),
+            "default/web/80");
+  // The header decides first.
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/",
+                     {{"cookie", "canary=always"}, {"x-canary", "never"}}),
+            "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/",
+                     {{"cookie", "canary=never"}, {"x-canary", "always"}}),
+            "default/canary/80");
+}
+
+TEST(NginxCanary, WeightSplitsTheMainRoute) {
+  auto c = compile(snapshot_of(canary_objects({{"canary-weight", "\"30\""}})), nginx_options());
+  const proxy::RouteConfig* r = plain_route(c, "a.example.com", 0);
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->forward.clusters.size(), 2u);
+  EXPECT_EQ(r->forward.clusters[0].cluster, "default/web/80");
+  EXPECT_EQ(r->forward.clusters[0].weight, 70u);
+  EXPECT_EQ(r->forward.clusters[1].cluster, "default/canary/80");
+  EXPECT_EQ(r->forward.clusters[1].weight, 30u);
+  auto all = compile(
+      snapshot_of(canary_objects({{"canary-weight", "\"5\""}, {"canary-weight-total", "\"5\""}})),
+      nginx_options());
+  EXPECT_EQ(route_of(all, "http", "a.example.com", "/"), "default/canary/80");
+  auto none = compile(snapshot_of(canary_objects({})), nginx_options());
+  EXPECT_EQ(route_of(none, "http", "a.example.com", "/"), "default/web/80");
+}
+
+TEST(NginxCanary, WithoutAMainIngressItIsNotServed) {
+  auto c = compile(snapshot_of(service_yaml("default", "canary") +
+                               ingress("c", "a.example.com", "Prefix", "/", "canary",
+                                       {{"canary", "\"true\""}, {"canary-weight", "\"50\""}})),
+                   nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "404");
+  EXPECT_TRUE(has_event(c.model, "CanaryWithoutMain", "no main Ingress")) << describe(c.model);
+  NginxAnnotations bad = read({{"canary-weight", "\"10\""}});
+  EXPECT_EQ(verdict(bad, "canary-weight")->support, NginxSupport::kIgnored);
+  EXPECT_FALSE(bad.canary);
 }
 
 TEST(NginxIngress, IgnoredAnnotationsGetAnEventAndTheIngressIsServed) {

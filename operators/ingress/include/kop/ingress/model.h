@@ -104,7 +104,17 @@ struct PathRule {
 };
 
 // kRegex: RE2 full match of the value (Gateway API RegularExpression header matches).
-enum class HeaderOp { kExact, kPresent, kContains, kNotExact, kNotPresent, kNotContains, kRegex };
+// kNotRegex: the value does not fully match (or the header is absent).
+enum class HeaderOp {
+  kExact,
+  kPresent,
+  kContains,
+  kNotExact,
+  kNotPresent,
+  kNotContains,
+  kRegex,
+  kNotRegex
+};
 
 struct HeaderCondition {
   std::string name;  // lowercase

@@ -39,9 +39,22 @@ struct NginxVerdict {
 
 // What one Ingress' annotations ask for. Every field holds ingress-nginx's default when its
 // annotation is absent or ignored.
+// A canary Ingress (canary: "true"): its paths are not routes of their own, they divert part
+// of the traffic of the same host and path of the main (non-canary) Ingress. The first rule
+// that applies decides: the header, then the cookie, then the weight.
+struct NginxCanary {
+  std::string header;           // canary-by-header: "always" -> canary, "never" -> main
+  std::string header_value;     // canary-by-header-value: this value -> canary (else next rule)
+  std::string header_pattern;   // canary-by-header-pattern: an RE2 full match -> canary
+  std::string cookie;           // canary-by-cookie: "always" -> canary, "never" -> main
+  uint32_t weight = 0;          // canary-weight: requests out of weight_total. Default 0
+  uint32_t weight_total = 100;  // canary-weight-total. Default 100
+  bool operator==(const NginxCanary&) const = default;
+};
+
 struct NginxAnnotations {
-  // canary: "true". Canary Ingresses are not served (yet): the main Ingress keeps its traffic.
-  bool canary = false;
+  // canary: "true" (with canary-*). Unset: not a canary Ingress.
+  std::optional<NginxCanary> canary;
   // use-regex, or implied by rewrite-target: the paths of every host of this Ingress (and of
   // the other Ingresses on those hosts) are case-insensitive regular expressions matched as
   // prefixes. Default false.
