@@ -551,3 +551,18 @@ def https_listener(run):
     run.expect_all(gw, [ok(host="example.org", tls=cert),
                         missing(host="unknown-example.org", tls=cert),
                         ok(backend_name=V2, host="second-example.org", tls=cert)])
+
+
+@conformance("GatewayWithAttachedRoutesWithPort8080", "Gateway", "GatewayPort8080", "HTTPRoute")
+def gateway_with_attached_routes_port_8080(run):
+    name = "gateway-with-two-listeners-and-one-attached-route"
+    kinds = [{"kind": "HTTPRoute"}]
+    run.apply("GatewayWithAttachedRoutesWithPort8080", [
+        gateway(name, [listener("http-unattached", 8080, from_ns="All", kinds=kinds),
+                       listener("http", 80, from_ns="All", kinds=kinds)]),
+        http_route("http-route-4-port-8080",
+                   [parent(name, INFRA_NS, section="http", kind="Gateway")],
+                   [rule([backend(V1)])])])
+    run.listener_status(INFRA_NS, name, [
+        {"name": "http-unattached", "kinds": HTTPROUTE, "attached": 0, "conditions": OK},
+        {"name": "http", "kinds": HTTPROUTE, "attached": 1, "conditions": OK}])
