@@ -217,6 +217,7 @@ std::string describe(const Result& r) {
         if (rt.prefix_rewrite) os << " rewrite=" << *rt.prefix_rewrite;
         if (rt.path_rewrite) os << " path=" << *rt.path_rewrite;
         if (rt.host_rewrite) os << " host=" << *rt.host_rewrite;
+        if (rt.cors) os << " cors=" << rt.cors->allow_origins.size() << "-origins";
         if (rt.timeout) os << " timeout=" << rt.timeout->count() << "ms";
         if (rt.per_try_timeout) os << " backend-timeout=" << rt.per_try_timeout->count() << "ms";
         for (const Header& h : rt.request_headers.set)

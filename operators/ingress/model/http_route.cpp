@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "gateway_internal.h"
+#include "kop/proxy/cors.h"
 #include "paths.h"
 
 namespace kop::ingress::gateway::internal {
@@ -136,6 +137,39 @@ std::string url_rewrite_path(const rapidjson::Value* path, const std::string& ff
              " is not supported here (ReplacePrefixMatch needs a PathPrefix match)");
 }
 
+// The CORS filter: origins the proxy can match, methods and header names that are tokens.
+std::string cors(const rapidjson::Value* c, const std::string& field, Route& r) {
+  Cors out;
+  size_t i = 0;
+  for (const rapidjson::Value* o : items_of(c, "allowOrigins")) {
+    std::string origin(o->IsString() ? std::string_view(o->GetString(), o->GetStringLength())
+                                     : std::string_view());
+    if (!proxy::valid_cors_origin(origin))
+      return cat(field, ".allowOrigins[", i, "]: not \"*\" or scheme://host[:port]");
+    out.allow_origins.push_back(std::move(origin));
+    ++i;
+  }
+  for (auto [key, list] : {std::pair{"allowMethods", &out.allow_methods},
+                           std::pair{"allowHeaders", &out.allow_headers},
+                           std::pair{"exposeHeaders", &out.expose_headers}}) {
+    i = 0;
+    for (const rapidjson::Value* v : items_of(c, key)) {
+      std::string s(v->IsString() ? std::string_view(v->GetString(), v->GetStringLength())
+                                  : std::string_view());
+      if (s != "*" && !is_token(s)) return cat(field, ".", key, "[", i, "]: not a token");
+      list->push_back(std::move(s));
+      ++i;
+    }
+  }
+  out.allow_credentials = ingress::internal::bool_of(c, "allowCredentials").value_or(false);
+  int64_t max_age = int_of(c, "maxAge").value_or(5);
+  if (max_age < 1 || max_age > int64_t{86400} * 365)
+    return field + ".maxAge: must be 1 second to 1 year";
+  out.max_age = uint32_t(max_age);
+  r.cors = std::move(out);
+  return "";
+}
+
 // Filters the model can express today, applied to `r`; else the unsupported field.
 std::string apply_filters(const rapidjson::Value* rule, const std::string& field, Route& r) {
   size_t i = 0;
@@ -164,6 +198,8 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
       if (err.empty() && path != nullptr) err = url_rewrite_path(path, ff, r);
     } else if (type == "RequestRedirect") {
       err = redirect(member(f, "requestRedirect"), ff + ".requestRedirect", r);
+    } else if (type == "CORS") {
+      err = cors(member(f, "cors"), ff + ".cors", r);
     } else {
       err = cat(ff, ".type: ", type, " is not supported yet");
     }
@@ -275,7 +311,7 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
               std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight) {
   size_t i = 0;
   bool invalid = false;
-  auto problem = [&](std::string reason, std::string message) {
+  auto problem = [&](std::string reason, const std::string& message) {
     invalid = true;
     t.builder.event(src, reason, cat(field, ".backendRefs[", i, "]"), message);
     if (out.refs_reason.empty()) {

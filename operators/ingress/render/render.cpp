@@ -145,8 +145,9 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.forward.retry.retry_on = static_cast<uint32_t>(proxy::RetryOn::kConnectFailure) |
                                 static_cast<uint32_t>(proxy::RetryOn::k5xx);
     rc.forward.retry.num_retries = *r.retries;
-    if (r.per_try_timeout) rc.forward.retry.per_try_timeout = *r.per_try_timeout;
   }
+  // Gateway API timeouts.backendRequest holds with or without retries.
+  if (r.per_try_timeout) rc.forward.retry.per_try_timeout = *r.per_try_timeout;
   if (r.retry_policy) rc.forward.retry = retry_policy(*r.retry_policy);
   if (r.idle_timeout) rc.forward.idle_timeout = *r.idle_timeout;
   if (r.regex_rewrite)
@@ -155,6 +156,10 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   rc.forward.websocket = r.websocket;
   rc.request_headers = mutation(r.request_headers);
   rc.response_headers = mutation(r.response_headers);
+  if (r.cors)
+    rc.cors =
+        proxy::CorsPolicy{r.cors->allow_origins,  r.cors->allow_methods,     r.cors->allow_headers,
+                          r.cors->expose_headers, r.cors->allow_credentials, r.cors->max_age};
   return rc;
 }
 

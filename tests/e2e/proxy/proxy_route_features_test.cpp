@@ -1,6 +1,6 @@
 // kop-proxy end to end: the route features Gateway API's extended HTTPRoute support uses
 // (method and query parameter matches, full-path and host rewrites, per-backend headers and
-// directly answered weight shares), with real curl and real backends on loopback.
+// directly answered weight shares, CORS), with real curl and real backends on loopback.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -45,13 +45,13 @@ CurlAnswer curl(uint16_t port, const std::string& method, const std::string& tar
   std::vector<std::string> argv = {"curl", "-sS", "-o", "-", "-w", "\n%{http_code}"};
   // -X HEAD would wait for the body the Content-Length announces; -I knows there is none.
   if (method == "HEAD") {
-    argv.push_back("-I");
+    argv.emplace_back("-I");
   } else {
-    argv.push_back("-X");
+    argv.emplace_back("-X");
     argv.push_back(method);
   }
   for (const auto& h : headers) {
-    argv.push_back("-H");
+    argv.emplace_back("-H");
     argv.push_back(h);
   }
   argv.push_back("http://127.0.0.1:" + std::to_string(port) + target);
@@ -262,6 +262,74 @@ TEST_F(ProxyRouteFeatures, WeightedEntriesCarryTheirHeadersOrAnswerDirectly) {
     EXPECT_EQ(r.header("x-drop"), "1");
     EXPECT_EQ(r.header("x-route"), "r");
   }
+}
+
+TEST_F(ProxyRouteFeatures, CorsPreflightAnsweredAndResponsesMarked) {
+  // HTTPRouteCORS's two routes and requests.
+  std::string routes = R"(
+    {"match":{"prefix":"/cors-1"},"forward":{"cluster":"v1"},"cors":{
+      "allow_origins":["https://www.foo.com","https://*.bar.com"],
+      "allow_methods":["GET","OPTIONS"],"allow_headers":["x-header-1","x-header-2"],
+      "expose_headers":["x-header-3","x-header-4"],"allow_credentials":true,"max_age":3600}},
+    {"match":{"prefix":"/cors-2"},"forward":{"cluster":"v1"},"cors":{
+      "allow_origins":["https://www.foo.com"],"allow_methods":["*"]}})";
+  ProxyProcess p(dir_, config(routes, clusters()));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto request = [&](const std::string& method, const std::string& path,
+                     const std::string& fields) {
+    return http(p.port("http"), method + " " + path +
+                                    " HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n" +
+                                    fields + "\r\n");
+  };
+  const std::string preflight =
+      "access-control-request-method: GET\r\naccess-control-request-headers: x-header-1, "
+      "x-header-2\r\n";
+  for (const std::string origin :
+       {"https://www.foo.com", "https://www.bar.com", "https://xpto.www.bar.com"}) {
+    std::string fields = "Origin: " + origin + "\r\n";
+    fields += preflight;
+    Response r = request("OPTIONS", "/cors-1", fields);
+    EXPECT_EQ(r.status, 200) << origin;
+    EXPECT_EQ(r.header("access-control-allow-origin"), origin);
+    EXPECT_EQ(r.header("access-control-allow-methods"), "GET, OPTIONS");
+    EXPECT_EQ(r.header("access-control-allow-headers"), "x-header-1, x-header-2");
+    EXPECT_EQ(r.header("access-control-expose-headers"), "x-header-3, x-header-4");
+    EXPECT_EQ(r.header("access-control-max-age"), "3600");
+    EXPECT_EQ(r.header("access-control-allow-credentials"), "true");
+  }
+  EXPECT_EQ(v1_.request_count(), 0u);  // preflights from allowed origins stay at the proxy
+  // A preflight from another origin goes upstream, unmarked.
+  Response other = request("OPTIONS", "/cors-1", "Origin: https://foobar.com\r\n" + preflight);
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(other.body, "v1");
+  EXPECT_EQ(other.header("access-control-allow-origin"), "");
+  // Actual requests: the allowed origin's response is marked, another's is not.
+  Response simple = request("GET", "/cors-1", "Origin: https://www.foo.com\r\n");
+  EXPECT_EQ(simple.body, "v1");
+  EXPECT_EQ(simple.header("access-control-allow-origin"), "https://www.foo.com");
+  EXPECT_EQ(simple.header("access-control-allow-credentials"), "true");
+  EXPECT_EQ(simple.header("access-control-expose-headers"), "x-header-3, x-header-4");
+  Response wildcard = request("GET", "/cors-1", "Origin: https://www.bar.com\r\n");
+  EXPECT_EQ(wildcard.header("access-control-allow-origin"), "https://www.bar.com");
+  Response denied = request("GET", "/cors-1", "Origin: https://foobar.com\r\n");
+  EXPECT_EQ(denied.body, "v1");
+  EXPECT_EQ(denied.header("access-control-allow-origin"), "");
+  // "*" methods answer the requested one; no credentials field when they are not allowed.
+  Response post = request("OPTIONS", "/cors-2",
+                          "Origin: https://www.foo.com\r\naccess-control-request-method: POST\r\n");
+  EXPECT_EQ(post.status, 200);
+  EXPECT_EQ(post.header("access-control-allow-methods"), "POST");
+  EXPECT_EQ(post.header("access-control-allow-origin"), "https://www.foo.com");
+  EXPECT_EQ(post.header("access-control-allow-credentials"), "");
+  // HTTP/2: the preflight answered the same way (curl, h2c prior knowledge).
+  CmdResult h2 =
+      run({"curl", "-sS", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null", "-X", "OPTIONS",
+           "-H", "Origin: https://www.foo.com", "-H", "Access-Control-Request-Method: GET",
+           "http://127.0.0.1:" + std::to_string(p.port("http")) + "/cors-1"});
+  EXPECT_EQ(h2.exit_code, 0) << h2.err;
+  EXPECT_NE(h2.out.find("HTTP/2 200"), std::string::npos) << h2.out;
+  EXPECT_NE(h2.out.find("access-control-allow-origin: https://www.foo.com"), std::string::npos)
+      << h2.out;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "kop/ingress/gateway_api.h"
+#include "kop/proxy/cors.h"
 #include "test_util.h"
 
 namespace kop::ingress::gateway {
@@ -868,6 +869,91 @@ TEST(HTTPRoute, BackendFiltersAndTheShareOfInvalidBackends) {
   EXPECT_EQ(fields, (std::set<std::string>{"spec.rules[1].backendRefs[0].filters[0].type",
                                            "spec.rules[2].backendRefs[1].filters"}))
       << describe(r);
+}
+
+// timeouts.request is the proxy route's timeout, timeouts.backendRequest its per-try timeout,
+// with or without retries.
+TEST(HTTPRoute, TimeoutsReachTheProxy) {
+  Result r = run(std::string(kClass) +
+                 gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                 service_yaml("infra", "v1", 1, 1) +
+                 route("infra", "timeouts",
+                       "  parentRefs: [{name: gw}]\n"
+                       "  rules:\n"
+                       "  - matches: [{path: {value: /both}}]\n"
+                       "    timeouts: {request: 10s, backendRequest: 500ms}\n"
+                       "    backendRefs: [{name: v1, port: 80}]\n"
+                       "  - matches: [{path: {value: /backend}}]\n"
+                       "    timeouts: {backendRequest: 2s}\n"
+                       "    backendRefs: [{name: v1, port: 80}]\n"));
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
+  const proxy::VirtualHost* vh = c.table->find_virtual_host("http", "x");
+  ASSERT_NE(vh, nullptr);
+  proxy::RequestView req;
+  req.method = "GET";
+  req.path = "/both";
+  const proxy::ForwardAction& both = c.table->match(*vh, req)->config->forward;
+  EXPECT_EQ(both.timeout, std::chrono::milliseconds(10000));
+  EXPECT_EQ(both.retry.per_try_timeout, std::chrono::milliseconds(500));
+  req.path = "/backend";
+  const proxy::ForwardAction& backend = c.table->match(*vh, req)->config->forward;
+  EXPECT_EQ(backend.retry.per_try_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(backend.timeout, proxy::ForwardAction{}.timeout);  // the proxy's default
+}
+
+// The CORS filter reaches the proxy route as a CorsPolicy; an origin the proxy cannot match
+// drops the rule.
+TEST(HTTPRoute, CorsFilterReachesTheProxy) {
+  Result r = run(std::string(kClass) +
+                 gateway("infra", "gw", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                 service_yaml("infra", "v1", 1, 1) +
+                 route("infra", "cors",
+                       "  parentRefs: [{name: gw}]\n"
+                       "  rules:\n"
+                       "  - matches: [{path: {value: /cors-1}}]\n"
+                       "    filters:\n"
+                       "    - type: CORS\n"
+                       "      cors:\n"
+                       "        allowOrigins: [\"https://www.foo.com\", \"https://*.bar.com\"]\n"
+                       "        allowMethods: [GET, OPTIONS]\n"
+                       "        allowHeaders: [x-header-1, x-header-2]\n"
+                       "        exposeHeaders: [x-header-3, x-header-4]\n"
+                       "        allowCredentials: true\n"
+                       "        maxAge: 3600\n"
+                       "    backendRefs: [{name: v1, port: 80}]\n"
+                       "  - matches: [{path: {value: /cors-2}}]\n"
+                       "    filters: [{type: CORS, cors: {allowOrigins: [\"https://www.foo.com\"], "
+                       "allowMethods: [\"*\"]}}]\n"
+                       "    backendRefs: [{name: v1, port: 80}]\n"
+                       "  - matches: [{path: {value: /bad}}]\n"
+                       "    filters: [{type: CORS, cors: {allowOrigins: [\"www.foo.com/x\"]}}]\n"
+                       "    backendRefs: [{name: v1, port: 80}]\n"));
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table) << proxy::to_json(c.config);
+  const proxy::VirtualHost* vh = c.table->find_virtual_host("http", "x");
+  ASSERT_NE(vh, nullptr);
+  proxy::RequestView req;
+  req.method = "OPTIONS";
+  req.path = "/cors-1";
+  const auto& one = c.table->match(*vh, req)->config->cors;
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->allow_origins,
+            (std::vector<std::string>{"https://www.foo.com", "https://*.bar.com"}));
+  EXPECT_EQ(one->allow_methods, (std::vector<std::string>{"GET", "OPTIONS"}));
+  EXPECT_EQ(one->expose_headers, (std::vector<std::string>{"x-header-3", "x-header-4"}));
+  EXPECT_TRUE(one->allow_credentials);
+  EXPECT_EQ(one->max_age, 3600u);
+  EXPECT_TRUE(proxy::cors_origin_allowed(*one, "https://xpto.www.bar.com"));
+  req.path = "/cors-2";
+  const auto& two = c.table->match(*vh, req)->config->cors;
+  ASSERT_TRUE(two.has_value());
+  EXPECT_FALSE(two->allow_credentials);
+  EXPECT_EQ(two->max_age, 5u);  // the API's default
+  EXPECT_EQ(served(c, "GET", "/bad"), "404");
+  EXPECT_EQ(cond(parent(r, "cors").conditions, "PartiallyInvalid"), "True UnsupportedValue");
+  EXPECT_NE(find(parent(r, "cors").conditions, "PartiallyInvalid")->message.find("allowOrigins[0]"),
+            std::string::npos);
 }
 
 TEST(Translate, SameResultInAnyOrder) {

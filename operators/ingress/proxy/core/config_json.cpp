@@ -215,6 +215,16 @@ class Out {
     }
     headers("request_headers", r.request_headers);
     headers("response_headers", r.response_headers);
+    if (r.cors) {
+      begin_object("cors");
+      strings("allow_origins", r.cors->allow_origins);
+      strings("allow_methods", r.cors->allow_methods);
+      strings("allow_headers", r.cors->allow_headers);
+      strings("expose_headers", r.cors->expose_headers);
+      kv("allow_credentials", r.cors->allow_credentials);
+      kv("max_age", r.cors->max_age);
+      w_.EndObject();
+    }
     w_.EndObject();
   }
 

@@ -359,6 +359,19 @@ DirectResponseAction direct_response(const Value& v, const std::string& path) {
   return d;
 }
 
+CorsPolicy cors(const Value& v, const std::string& path) {
+  Object o(v, path);
+  CorsPolicy c;
+  o.strings("allow_origins", &c.allow_origins);
+  o.strings("allow_methods", &c.allow_methods);
+  o.strings("allow_headers", &c.allow_headers);
+  o.strings("expose_headers", &c.expose_headers);
+  o.boolean("allow_credentials", &c.allow_credentials);
+  o.uint("max_age", &c.max_age, 0, uint64_t{86400} * 365);
+  o.finish();
+  return c;
+}
+
 RouteConfig route(const Value& v, const std::string& path) {
   Object o(v, path);
   RouteConfig r;
@@ -380,6 +393,7 @@ RouteConfig route(const Value& v, const std::string& path) {
     r.request_headers = header_mutation(*h, o.at("request_headers"));
   if (const Value* h = o.get("response_headers"))
     r.response_headers = header_mutation(*h, o.at("response_headers"));
+  if (const Value* c = o.get("cors")) r.cors = cors(*c, o.at("cors"));
   o.finish();
   return r;
 }

@@ -10,6 +10,7 @@
 #include "core/validate.h"
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/config.h"
+#include "kop/proxy/cors.h"
 #include "re2/re2.h"
 
 namespace kop::proxy {
@@ -216,6 +217,25 @@ absl::Status validate_cluster_choice(const std::string& p,
   return absl::OkStatus();
 }
 
+// A CORS policy: forward routes only; origins as cors.h reads them, tokens elsewhere.
+absl::Status check_cors(const std::string& p, const CorsPolicy& c, ActionType action) {
+  if (action != ActionType::kForward) return error(p, "only a forward route answers CORS");
+  for (std::size_t i = 0; i < c.allow_origins.size(); ++i)
+    if (!valid_cors_origin(c.allow_origins[i]))
+      return error(cat(p, ".allow_origins[", i, "]"),
+                   cat("not \"*\" or scheme://host[:port] (host may start with \"*.\"): ",
+                       quote(c.allow_origins[i])));
+  auto tokens = [&](std::string_view field, const std::vector<std::string>& list) {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      if (list[i] != "*" && !valid_token(list[i]))
+        return error(cat(p, ".", field, "[", i, "]"), cat("not a token: ", quote(list[i])));
+    return absl::OkStatus();
+  };
+  if (auto s = tokens("allow_methods", c.allow_methods); !s.ok()) return s;
+  if (auto s = tokens("allow_headers", c.allow_headers); !s.ok()) return s;
+  return tokens("expose_headers", c.expose_headers);
+}
+
 absl::Status validate_route(const std::string& p, const RouteConfig& r,
                             const absl::flat_hash_set<std::string>& clusters) {
   const PathMatch& pm = r.match.path;
@@ -299,7 +319,9 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
       break;
   }
   if (auto s = check_headers(p + ".request_headers", r.request_headers); !s.ok()) return s;
-  return check_headers(p + ".response_headers", r.response_headers);
+  if (auto s = check_headers(p + ".response_headers", r.response_headers); !s.ok()) return s;
+  if (r.cors) return check_cors(p + ".cors", *r.cors, r.action);
+  return absl::OkStatus();
 }
 
 // A passthrough or tcp_proxy entry at `p`; its names must not be in `names` (added to it),

@@ -132,7 +132,10 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
                            std::vector<std::string>& cluster_names,
                            absl::flat_hash_map<std::string, uint32_t>& cluster_ids, Route* out) {
   out->config = &rc;
-  out->name = rc.name.empty() ? std::move(default_name) : rc.name;
+  if (rc.name.empty())
+    out->name = std::move(default_name);
+  else
+    out->name = rc.name;
   out->path_type = rc.match.path.type;
   switch (out->path_type) {
     case PathMatchType::kPrefix:
@@ -241,7 +244,7 @@ void build_indexes(VirtualHost& vh) {
 }
 
 absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
-    std::shared_ptr<const Config> source) {
+    const std::shared_ptr<const Config>& source) {
   auto routing = std::make_shared<RouteTable::Routing>();
   routing->source = source;
   const Config& config = *source;
@@ -426,17 +429,18 @@ bool Route::conditions_match(const RequestView& request) const {
   return headers_match(request);
 }
 
-bool Route::path_matches(std::string_view p) const {
+bool Route::path_matches(std::string_view request_path) const {
   switch (path_type) {
     case PathMatchType::kExact:
-      return p == path;
+      return request_path == path;
     case PathMatchType::kStringPrefix:
-      return p.starts_with(path);
+      return request_path.starts_with(path);
     case PathMatchType::kRegex:
-      return full_match(*path_regex, p);
+      return full_match(*path_regex, request_path);
     case PathMatchType::kPrefix:
       // Element-wise: the prefix must end at a '/' boundary of the request path.
-      return p.starts_with(path) && (p.size() == path.size() || p[path.size()] == '/');
+      return request_path.starts_with(path) &&
+             (request_path.size() == path.size() || request_path[path.size()] == '/');
   }
   return false;
 }
@@ -633,7 +637,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   absl::flat_hash_set<std::string> cluster_names;
   if (auto s = internal::validate_clusters(config, &cluster_names, &known_valid); !s.ok()) return s;
 
-  auto table = std::shared_ptr<RouteTable>(new RouteTable());
+  // The constructor is private: std::make_shared cannot call it.
+  auto table = std::shared_ptr<RouteTable>(new RouteTable());  // NOLINT(modernize-make-shared)
   table->config_ = std::move(shared_config);
   bool reuse = previous != nullptr && routing_equal(previous->config(), config);
   if (reuse) {

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "kop/proxy/cors.h"
 #include "server.h"
 
 namespace kop::proxy::server {
@@ -85,6 +86,17 @@ class Mutations {
   uint64_t drop_lengths_ = 0;
   size_t added_ = 0;
 };
+
+// A CORS preflight from an origin the route allows: appends the fields of the proxy's answer.
+bool cors_preflight(const CorsPolicy& cors, const RequestView& v, std::string& out) {
+  std::string_view origin, method, headers;
+  if (v.method != "OPTIONS" || !v.header("origin", &origin) ||
+      !v.header("access-control-request-method", &method) || !cors_origin_allowed(cors, origin))
+    return false;
+  v.header("access-control-request-headers", &headers);
+  append_cors_preflight(cors, origin, method, headers, out);
+  return true;
+}
 
 // The header mutation of the weighted entry a request was sent to (Gateway API backendRef
 // filters); empty for most routes, which have none.
@@ -202,6 +214,10 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   view_ = make_view(req_);
   route_ = rt.match(*vhost_, view_);
   if (!route_) return local_reply(404, "no route\n");
+  if (route_->config->cors) {
+    std::string fields;
+    if (cors_preflight(*route_->config->cors, view_, fields)) return local_reply(200, "", fields);
+  }
   switch (route_->action) {
     case ActionType::kRedirect: {
       std::string loc;
@@ -632,6 +648,11 @@ void Exchange::handle_response_head() {
   if (set_cookie_ != kNoEndpoint)
     cs_->cluster->append_set_cookie(
         set_cookie_, route_->path_type == PathMatchType::kRegex ? "" : route_->path, o);
+  if (const auto& cors = route_->config->cors) {
+    std::string_view origin;
+    if (view_.header("origin", &origin) && cors_origin_allowed(*cors, origin))
+      append_cors_response(*cors, origin, o);
+  }
   if (tunnel_) o.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
   rh.fields = o;
   c->input().rpos += len;

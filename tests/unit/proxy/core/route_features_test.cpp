@@ -1,7 +1,7 @@
 // The route features Gateway API's extended HTTPRoute support needs from the proxy core:
 // method and query parameter matches (and their precedence), full-path and host rewrites,
-// weighted entries answering directly or carrying header mutations; parsed, validated, rendered
-// back to JSON and matched by the RouteTable.
+// weighted entries answering directly or carrying header mutations, CORS; parsed, validated,
+// rendered back to JSON and matched by the RouteTable.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kop/proxy/config.h"
+#include "kop/proxy/cors.h"
 #include "kop/proxy/route_table.h"
 #include "test_util.h"
 
@@ -278,6 +279,107 @@ TEST(RouteFeaturesWeighted, RoundTripAndBadValues) {
     EXPECT_FALSE(s.ok()) << tc.config;
     EXPECT_NE(std::string(s.message()).find(tc.error), std::string::npos)
         << tc.config << " -> " << s.message();
+  }
+}
+
+TEST(RouteFeaturesCors, OriginPatterns) {
+  CorsPolicy p;
+  p.allow_origins = {"https://www.foo.com", "https://*.bar.com", "http://localhost:8080"};
+  EXPECT_TRUE(cors_origin_allowed(p, "https://www.foo.com"));
+  EXPECT_TRUE(cors_origin_allowed(p, "HTTPS://WWW.FOO.COM"));
+  EXPECT_FALSE(cors_origin_allowed(p, "http://www.foo.com"));
+  EXPECT_FALSE(cors_origin_allowed(p, "https://www.foo.com:8443"));
+  EXPECT_TRUE(cors_origin_allowed(p, "https://www.bar.com"));
+  EXPECT_TRUE(cors_origin_allowed(p, "https://xpto.www.bar.com"));  // one or more labels
+  EXPECT_FALSE(cors_origin_allowed(p, "https://bar.com"));
+  EXPECT_FALSE(cors_origin_allowed(p, "https://evil.com/.bar.com"));
+  EXPECT_FALSE(cors_origin_allowed(p, "https://user@x.bar.com"));
+  EXPECT_FALSE(cors_origin_allowed(p, "https://foobar.com"));
+  EXPECT_TRUE(cors_origin_allowed(p, "http://localhost:8080"));
+  EXPECT_FALSE(cors_origin_allowed(p, ""));
+  EXPECT_FALSE(cors_origin_allowed(p, "null"));
+  p.allow_origins = {"*"};
+  EXPECT_TRUE(cors_origin_allowed(p, "https://foobar.com:12345"));
+  for (std::string_view ok : {"*", "https://a.example.com", "https://*.example.com",
+                              "http://localhost:8080", "app+x://host"})
+    EXPECT_TRUE(valid_cors_origin(ok)) << ok;
+  for (std::string_view bad :
+       {"", "example.com", "https://", "https://a.com/path", "https://a.com:port",
+        "https://a b.com", "://a.com", "https://*", "https://a.*.com"})
+    EXPECT_FALSE(valid_cors_origin(bad)) << bad;
+}
+
+TEST(RouteFeaturesCors, PreflightAndResponseFields) {
+  CorsPolicy p;
+  p.allow_origins = {"https://www.foo.com"};
+  p.allow_methods = {"GET", "OPTIONS"};
+  p.allow_headers = {"x-header-1", "x-header-2"};
+  p.expose_headers = {"x-header-3", "x-header-4"};
+  p.allow_credentials = true;
+  p.max_age = 3600;
+  std::string out;
+  append_cors_preflight(p, "https://www.foo.com", "GET", "x-header-1", out);
+  EXPECT_EQ(out,
+            "access-control-allow-origin: https://www.foo.com\r\n"
+            "access-control-allow-methods: GET, OPTIONS\r\n"
+            "access-control-allow-headers: x-header-1, x-header-2\r\n"
+            "access-control-expose-headers: x-header-3, x-header-4\r\n"
+            "access-control-max-age: 3600\r\n"
+            "access-control-allow-credentials: true\r\n"
+            "vary: origin\r\n");
+  out.clear();
+  append_cors_response(p, "https://www.foo.com", out);
+  EXPECT_EQ(out,
+            "access-control-allow-origin: https://www.foo.com\r\n"
+            "access-control-allow-credentials: true\r\n"
+            "access-control-expose-headers: x-header-3, x-header-4\r\n"
+            "vary: origin\r\n");
+  // "*" methods and headers: what the preflight asks; no credentials field unless allowed.
+  CorsPolicy w;
+  w.allow_origins = {"*"};
+  w.allow_methods = {"*"};
+  w.allow_headers = {"*"};
+  out.clear();
+  append_cors_preflight(w, "https://foobar.com", "PUT", "x-a, x-b", out);
+  EXPECT_EQ(out,
+            "access-control-allow-origin: https://foobar.com\r\n"
+            "access-control-allow-methods: PUT\r\n"
+            "access-control-allow-headers: x-a, x-b\r\n"
+            "access-control-max-age: 5\r\n"
+            "vary: origin\r\n");
+}
+
+TEST(RouteFeaturesCors, ConfigRoundTripAndBadValues) {
+  auto c = parse_config(config_with_routes(R"({"forward":{"cluster":"c"},"cors":{
+      "allow_origins":["https://*.example.com"],"allow_methods":["GET"],"allow_headers":["*"],
+      "expose_headers":["x-total"],"allow_credentials":true,"max_age":60}})"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(validate(*c).ok()) << validate(*c);
+  ASSERT_TRUE(c->virtual_hosts[0].routes[0].cors.has_value());
+  EXPECT_EQ(c->virtual_hosts[0].routes[0].cors->max_age, 60u);
+  auto again = parse_config(to_json(*c));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  struct Case {
+    std::string routes;
+    std::string error;
+  };
+  const Case cases[] = {
+      {R"({"forward":{"cluster":"c"},"cors":{"allow_origins":["example.com"]}})",
+       "virtual_hosts[0].routes[0].cors.allow_origins[0]: not \"*\" or scheme://host"},
+      {R"({"forward":{"cluster":"c"},"cors":{"allow_methods":["G T"]}})",
+       "virtual_hosts[0].routes[0].cors.allow_methods[0]: not a token"},
+      {R"({"direct_response":{"status":200},"cors":{"allow_origins":["*"]}})",
+       "virtual_hosts[0].routes[0].cors: only a forward route answers CORS"},
+      {R"({"forward":{"cluster":"c"},"cors":{"origins":["*"]}})",
+       "virtual_hosts[0].routes[0].cors.origins: unknown field"},
+  };
+  for (const Case& tc : cases) {
+    auto parsed = parse_config(config_with_routes(tc.routes));
+    absl::Status s = parsed.ok() ? validate(*parsed) : parsed.status();
+    EXPECT_FALSE(s.ok()) << tc.routes;
+    EXPECT_NE(std::string(s.message()).find(tc.error), std::string::npos)
+        << tc.routes << " -> " << s.message();
   }
 }
 

@@ -186,6 +186,17 @@ struct WeightedCluster {
   bool operator==(const WeightedCluster&) const = default;
 };
 
+// Gateway API's CORS filter; the proxy answers preflights and marks responses (proxy/cors.h).
+struct Cors {
+  std::vector<std::string> allow_origins;  // "*", or scheme://host[:port], host maybe "*."-led
+  std::vector<std::string> allow_methods;  // or "*"
+  std::vector<std::string> allow_headers;  // or "*"
+  std::vector<std::string> expose_headers;
+  bool allow_credentials = false;
+  uint32_t max_age = 5;  // seconds
+  bool operator==(const Cors&) const = default;
+};
+
 enum class RouteAction {
   kForward,      // to `clusters`
   kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
@@ -246,6 +257,7 @@ struct Route {
   bool websocket = false;
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;
+  std::optional<Cors> cors;  // forwarded routes only
   // On the plain-HTTP listener this route answers 301 to https (TLS host with
   // force-ssl-redirect, or an IngressRoute TLS virtual host without permitInsecure).
   bool https_redirect = false;

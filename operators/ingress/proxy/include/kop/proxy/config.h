@@ -247,6 +247,21 @@ struct DirectResponseAction {
   bool operator==(const DirectResponseAction&) const = default;
 };
 
+// Cross-origin resource sharing for a forward route (Gateway API's CORS filter): the proxy
+// answers preflight requests from allowed origins itself and adds the allow headers to the
+// responses of their other requests (cors.h has the rules).
+struct CorsPolicy {
+  // "*", an exact origin ("https://www.example.com", compared case-insensitively) or one with a
+  // wildcard for the leading host labels ("https://*.example.com": one or more labels).
+  std::vector<std::string> allow_origins;
+  std::vector<std::string> allow_methods;   // "GET"...; "*": whatever the preflight asks
+  std::vector<std::string> allow_headers;   // header names; "*": whatever the preflight asks
+  std::vector<std::string> expose_headers;  // header names
+  bool allow_credentials = false;           // default false
+  uint32_t max_age = 5;                     // seconds a preflight answer may be cached; default 5
+  bool operator==(const CorsPolicy&) const = default;
+};
+
 enum class ActionType { kForward, kRedirect, kDirectResponse };
 
 struct RouteConfig {
@@ -258,6 +273,7 @@ struct RouteConfig {
   DirectResponseAction direct_response;
   HeaderMutation request_headers;
   HeaderMutation response_headers;
+  std::optional<CorsPolicy> cors;  // forward routes only; default none
   bool operator==(const RouteConfig&) const = default;
 };
 
