@@ -17,9 +17,13 @@
 // at once and sees the end of stream (nginx's `pending_eof`).
 //
 // It reaches into Boost.Asio's reactor (detail:: types, basic_socket's implementation, and in
-// edge_reader.cpp three private members of the epoll reactor), which is stable for the Boost
-// 1.74 that Debian 12 ships; any other Boost version (or a build with KOP_EDGE_READER_PORTABLE
-// defined, which the tests also run) uses async_receive.
+// edge_reader.cpp three private members of the epoll reactor), because no public Asio call
+// queues a read without either trying recv() first (async_receive) or re-arming the descriptor
+// with epoll_ctl (async_wait). Those internals are known for the Boost 1.74 that Debian 12
+// ships. Any other Boost version compiles the async_receive fallback, and then the edge-reader
+// test fails (UsesTheReactorPathOnTheBoostItWasWrittenFor), so an upgrade cannot lose the
+// saving unseen; a build with KOP_EDGE_READER_PORTABLE defined takes the fallback on purpose
+// (the tests run it too).
 //
 // Contract: read() is used like async_receive: at most one read at a time, and the owner's
 // on_read(ec, n) runs later on the worker thread (never inside read()); end of stream is

@@ -2,7 +2,7 @@
 // a full buffer is read again without waiting for an edge, an edge seen while no read was
 // queued is not lost, end of stream (also when it comes with the last bytes) and close end a
 // read, and a reader destroyed with its read queued leaves nothing behind (the sanitizer build
-// checks the memory).
+// checks the memory). The default build also checks that the reactor path is the one compiled.
 #include "edge_reader.h"
 
 #include <gtest/gtest.h>
@@ -45,6 +45,25 @@ void run_until(asio::io_context& io, F done) {
   while (!done() && std::chrono::steady_clock::now() < end)
     io.run_one_for(std::chrono::milliseconds(20));
 }
+
+#ifndef KOP_EDGE_READER_PORTABLE
+// The reactor path reaches into private members of Boost.Asio 1.74's epoll reactor (no public
+// way avoids both the EAGAIN recv and a re-arming epoll_ctl: docs/proxy.md, "EdgeReader"). On
+// any other Boost the header compiles to the async_receive fallback, which works but costs one
+// recv() per read on each side: this fails so that a Boost upgrade ports EdgeReader (or drops
+// it on purpose) instead of losing the saving unnoticed.
+TEST(EdgeReader, UsesTheReactorPathOnTheBoostItWasWrittenFor) {
+#if KOP_EDGE_READER_REACTOR
+  EXPECT_EQ(BOOST_VERSION, 107400);
+#else
+  FAIL() << "Boost " << BOOST_LIB_VERSION
+         << ": EdgeReader fell back to async_receive (one extra recv per read). Its reactor path "
+            "is written against Boost 1.74's epoll_reactor internals; check them in this version "
+            "and extend the BOOST_VERSION test in edge_reader.h, or build with "
+            "-DKOP_EDGE_READER_PORTABLE to accept the fallback.";
+#endif
+}
+#endif
 
 TEST(EdgeReader, QueuedReadCompletesWhenDataArrives) {
   asio::io_context io;
