@@ -210,6 +210,11 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   c.strategy = spec.strategy;
   c.health_check = spec.health_check;
   c.name = cat(spec.ns, "/", spec.service, "/", port_label, strategy_suffix(spec.strategy));
+  if (spec.strategy == Strategy::kCookie && spec.cookie) {
+    c.cookie = spec.cookie;
+    c.name +=
+        cat(":", spec.cookie->name, ":", spec.cookie->max_age.count(), ":", spec.cookie->path);
+  }
   if (external) {
     c.external_name = true;
     std::string_view host = str_of(svc_spec, "externalName");

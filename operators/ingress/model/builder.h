@@ -65,6 +65,7 @@ struct BackendSpec {
   std::string port_name;
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
+  std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
 };
 
 // (namespace, name) as views into the snapshot's objects, which outlive the Builder.

@@ -13,7 +13,8 @@ namespace {
 // The backend of an Ingress path or defaultBackend: a cluster, or nullopt after an Event.
 std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, const ObjectRef& src,
                                            const rapidjson::Value* backend,
-                                           const std::string& field, Strategy strategy) {
+                                           const std::string& field, Strategy strategy,
+                                           const std::optional<AffinityCookie>& cookie) {
   const rapidjson::Value* service = member(backend, "service");
   if (service == nullptr) {
     b.event(src, member(backend, "resource") ? "BackendUnsupported" : "BackendInvalid", field,
@@ -24,6 +25,7 @@ std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, c
   BackendSpec spec;
   spec.ns = std::string(ing.ns());
   spec.strategy = strategy;
+  spec.cookie = cookie;
   spec.service = std::string(str_of(service, "name"));
   const rapidjson::Value* port = member(service, "port");
   if (auto n = int_of(port, "number"))
@@ -70,12 +72,13 @@ void translate_ingress(Builder& b, const api::Object& ing) {
     }
     bool canary = nginx && nginx->canary;
     Strategy strategy = nginx ? nginx->strategy : Strategy::kRoundRobin;
+    std::optional<AffinityCookie> cookie = nginx ? nginx->cookie : std::nullopt;
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
     int order = 0;
 
     if (const rapidjson::Value* def = member(spec, "defaultBackend"); def && !canary) {
-      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", strategy);
+      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", strategy, cookie);
       b.default_backends.push_back(RouteCandidate{
           "*", make_route(src, "spec.defaultBackend", PathRule{}, cluster, false), age, order++});
       if (nginx) {
@@ -111,7 +114,7 @@ void translate_ingress(Builder& b, const api::Object& ing) {
           continue;
         }
         auto cluster = ingress_backend(b, ing, src, member(paths[j], "backend"),
-                                       pfield + ".backend", strategy);
+                                       pfield + ".backend", strategy, cookie);
         b.routes.push_back(
             RouteCandidate{host, make_route(src, pfield, *rule, cluster, force_ssl), age, order++});
         if (nginx) apply_nginx_route(*nginx, str_of(paths[j], "path"), b.routes.back());

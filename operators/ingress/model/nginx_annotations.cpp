@@ -404,6 +404,39 @@ void read_canary(Reader& in, NginxAnnotations& out) {
   out.canary = c;
 }
 
+// affinity: cookie with session-cookie-name (default INGRESSCOOKIE), -path, -max-age and
+// -expires (seconds).
+void read_affinity_cookie(Reader& in, NginxAnnotations& out) {
+  out.strategy = Strategy::kCookie;
+  AffinityCookie cookie;
+  cookie.name = "INGRESSCOOKIE";
+  if (const std::string* v = in.take("session-cookie-name")) {
+    if (valid_header_name(*v))
+      cookie.name = *v;
+    else
+      in.invalid("session-cookie-name", "not a cookie name");
+  }
+  if (const std::string* v = in.take("session-cookie-path")) {
+    bool ok = !v->empty() && v->front() == '/' && std::all_of(v->begin(), v->end(), [](char c) {
+      return c != ';' && c != ',' && static_cast<unsigned char>(c) > 0x20;
+    });
+    if (ok)
+      cookie.path = *v;
+    else
+      in.invalid("session-cookie-path", "a path without ';', ',' or spaces");
+  }
+  constexpr int64_t kYear = int64_t{366} * 24 * 3600;
+  auto expires = in.integer("session-cookie-expires", 0, kYear);
+  auto max_age = in.integer("session-cookie-max-age", 0, kYear);
+  if (max_age)
+    cookie.max_age = std::chrono::seconds(*max_age);
+  else if (expires)
+    cookie.max_age = std::chrono::seconds(*expires);
+  if (expires && !max_age)
+    in.different("session-cookie-expires", "sent as Max-Age (the same lifetime), not Expires");
+  out.cookie = cookie;
+}
+
 void read_upstream(Reader& in, NginxAnnotations& out) {
   if (const std::string* v = in.take("load-balance")) {
     if (*v == "round_robin")
@@ -417,22 +450,24 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
       in.invalid("load-balance", "round_robin or ewma");
   }
   if (const std::string* v = in.take("affinity")) {
-    if (*v == "cookie") {
-      out.strategy = Strategy::kCookie;
-      in.different("affinity",
-                   "the cookie's name and lifetime are kop-ingress' (kop-session, "
-                   "a session cookie), not the session-cookie-* annotations");
-    } else {
+    if (*v == "cookie")
+      read_affinity_cookie(in, out);
+    else
       in.invalid("affinity", "only \"cookie\" exists");
-    }
   }
+  static constexpr std::string_view kCookieNames[] = {"session-cookie-name", "session-cookie-path",
+                                                      "session-cookie-max-age",
+                                                      "session-cookie-expires"};
+  for (std::string_view name : kCookieNames)
+    if (!out.cookie && in.take(name)) in.ignored(name, "without affinity: cookie it does nothing");
   for (std::string_view name :
-       {"affinity-mode", "affinity-canary-behavior", "session-cookie-name", "session-cookie-path",
-        "session-cookie-max-age", "session-cookie-expires", "session-cookie-samesite",
+       {"affinity-mode", "affinity-canary-behavior", "session-cookie-samesite",
         "session-cookie-secure", "session-cookie-domain", "session-cookie-change-on-failure",
         "session-cookie-conditional-samesite-none"})
     if (in.take(name))
-      in.ignored(name, "the affinity cookie is kop-ingress' own (kop-session, a session cookie)");
+      in.ignored(name,
+                 "not supported: the affinity cookie is set with Path, Max-Age and "
+                 "HttpOnly only; a session stays on its endpoint while it is available");
 
   if (const std::string* v = in.take("backend-protocol")) {
     std::string p = *v;

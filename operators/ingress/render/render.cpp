@@ -183,9 +183,10 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
       // lacks it; a cookie naming no available endpoint is hashed onto the ring.
       cc.lb_policy = proxy::LbPolicy::kRingHash;
       cc.hash_on.on = proxy::HashOn::kCookie;
-      cc.hash_on.name = options.affinity_cookie;
+      cc.hash_on.name = c.cookie ? c.cookie->name : options.affinity_cookie;
       cc.hash_on.set_cookie = true;
-      cc.hash_on.cookie_ttl = options.affinity_cookie_ttl;
+      cc.hash_on.cookie_ttl = c.cookie ? c.cookie->max_age : options.affinity_cookie_ttl;
+      if (c.cookie) cc.hash_on.cookie_path = c.cookie->path;
       break;
   }
   if (c.health_check) {

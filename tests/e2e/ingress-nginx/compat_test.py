@@ -105,7 +105,8 @@ INGRESSES = [
     ingress("bad-snippet", h("bad-snippet"), {"configuration-snippet":
                                               "access_by_lua_block { ngx.exit(403) }\n",
                                               "limit-rps": "1"}),
-    ingress("affinity", h("affinity"), {"affinity": "cookie"}, service="pair"),
+    ingress("affinity", h("affinity"), {"affinity": "cookie", "session-cookie-max-age": "3600"},
+            service="pair"),
     ingress("retry", h("retry"), {"proxy-next-upstream": "error timeout http_503"},
             service="pair"),
     ingress("main", h("canary"), {}),
@@ -183,7 +184,8 @@ def cases(port, tls_port):
 
     code, hdrs, e = request(port, h("affinity"), "/")
     cookie = hdrs.get("set-cookie", "")
-    check(code == 200 and cookie.startswith("kop-session="), f"affinity: {code} {cookie!r}")
+    check(code == 200 and cookie.startswith("INGRESSCOOKIE=") and "Max-Age=3600" in cookie,
+          f"affinity: {code} {cookie!r}")
     first = e["backend"]
     for _ in range(6):
         code, _, e = request(port, h("affinity"), "/", {"Cookie": cookie.split(";")[0]})

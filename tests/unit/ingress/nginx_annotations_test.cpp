@@ -439,6 +439,38 @@ TEST(NginxIngress, RouteSettingsReachTheProxyConfig) {
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80/weightedleastrequest");
 }
 
+const proxy::ClusterConfig* cluster_named(const testing::Compiled& c, std::string_view prefix) {
+  for (const auto& cl : c.config.clusters)
+    if (cl.name.rfind(prefix, 0) == 0) return &cl;
+  return nullptr;
+}
+
+TEST(NginxIngress, AffinityCookieTakesItsSessionCookieSettings) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") +
+                  ingress("a", "a.example.com", "Prefix", "/", "web",
+                          {{"affinity", "cookie"},
+                           {"session-cookie-name", "route"},
+                           {"session-cookie-path", "/shop"},
+                           {"session-cookie-max-age", "\"172800\""},
+                           {"session-cookie-samesite", "Lax"}}) +
+                  ingress("b", "b.example.com", "Prefix", "/", "web", {{"affinity", "cookie"}})),
+      nginx_options());
+  const proxy::ClusterConfig* named = cluster_named(c, "default/web/80/cookie:route");
+  ASSERT_NE(named, nullptr) << describe(c.model);
+  EXPECT_EQ(named->lb_policy, proxy::LbPolicy::kRingHash);
+  EXPECT_EQ(named->hash_on.name, "route");
+  EXPECT_EQ(named->hash_on.cookie_path, "/shop");
+  EXPECT_EQ(named->hash_on.cookie_ttl, std::chrono::seconds(172800));
+  EXPECT_TRUE(named->hash_on.set_cookie);
+  const proxy::ClusterConfig* plain = cluster_named(c, "default/web/80/cookie:INGRESSCOOKIE");
+  ASSERT_NE(plain, nullptr) << describe(c.model);
+  EXPECT_EQ(plain->hash_on.cookie_ttl, proxy::Millis(0));  // a session cookie
+  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "session-cookie-samesite"));
+  NginxAnnotations alone = read({{"session-cookie-name", "x"}});
+  EXPECT_EQ(verdict(alone, "session-cookie-name")->support, NginxSupport::kIgnored);
+}
+
 TEST(NginxIngress, AnnotationsAreIgnoredWithoutTheSwitch) {
   auto c = compile(snapshot_of(
       service_yaml("default", "web") +

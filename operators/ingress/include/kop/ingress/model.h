@@ -152,6 +152,15 @@ struct Endpoint {
 
 // One Service port as traffic reaches it. Name: "ns/service/port" plus "/strategy" and
 // "/hc<n>" suffixes when an IngressRoute asks for a non-default strategy or a health check.
+// The cookie of the Cookie strategy, when a source names its own (ingress-nginx
+// session-cookie-*); unset: RenderOptions' (kop-session, a session cookie).
+struct AffinityCookie {
+  std::string name;
+  std::chrono::milliseconds max_age{0};  // 0 = a session cookie
+  std::string path;                      // "" = the matched route's path prefix
+  auto operator<=>(const AffinityCookie&) const = default;
+};
+
 struct Cluster {
   std::string name;
   ObjectRef service;
@@ -160,6 +169,7 @@ struct Cluster {
   bool external_name = false;       // endpoints is the Service's externalName, resolved by DNS
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
+  std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
   bool operator==(const Cluster&) const = default;
 };
 

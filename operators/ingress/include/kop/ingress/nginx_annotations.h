@@ -73,6 +73,8 @@ struct NginxAnnotations {
   std::vector<std::string> server_aliases;  // server-alias: more hosts with the same routes
   // load-balance: round_robin (default) or ewma (least request here); affinity: cookie.
   Strategy strategy = Strategy::kRoundRobin;
+  // affinity: cookie with session-cookie-name (default INGRESSCOOKIE), -path, -max-age/-expires.
+  std::optional<AffinityCookie> cookie;
   // proxy-read-timeout / proxy-send-timeout (seconds, default 60 each): the larger becomes the
   // route's idle timeout; ingress-nginx has no whole-request timeout, so none is set.
   std::chrono::milliseconds idle_timeout{60000};
