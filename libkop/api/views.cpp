@@ -83,33 +83,6 @@ bool looks_like_ip(std::string_view host) {
 
 }  // namespace
 
-// ---- IntOrString ----
-
-std::string IntOrString::to_string() const {
-  switch (type) {
-    case Type::kInt:
-      return std::to_string(int_value);
-    case Type::kString:
-      return std::string(str_value);
-    case Type::kNone:
-      break;
-  }
-  return {};
-}
-
-IntOrString int_or_string(const rapidjson::Value* v) {
-  IntOrString r;
-  if (!v) return r;
-  if (v->IsInt64()) {
-    r.type = IntOrString::Type::kInt;
-    r.int_value = v->GetInt64();
-  } else if (v->IsString()) {
-    r.type = IntOrString::Type::kString;
-    r.str_value = json::as_string_view(*v);
-  }
-  return r;
-}
-
 // ---- Service ----
 
 IntOrString ServicePort::effective_target_port() const {

@@ -29,26 +29,9 @@
 #include <vector>
 
 #include "kop/api/object.h"
+#include "kop/api/typed.h"  // IntOrString
 
 namespace kop::api {
-
-// intstr.IntOrString (Service targetPort and the like).
-struct IntOrString {
-  enum class Type { kNone, kInt, kString };
-  Type type = Type::kNone;
-  int64_t int_value = 0;
-  std::string_view str_value;
-
-  bool empty() const { return type == Type::kNone; }
-  bool is_int() const { return type == Type::kInt; }
-  bool is_string() const { return type == Type::kString; }
-  // "8080" or "http"; "" when empty.
-  std::string to_string() const;
-  bool operator==(const IntOrString&) const = default;
-};
-
-// Reads an int-or-string field; kNone when absent or of another type.
-IntOrString int_or_string(const rapidjson::Value* v);
 
 // v1.ObjectReference / TypedLocalObjectReference and friends (unused fields stay empty).
 struct ObjectReference {
