@@ -9,6 +9,7 @@
 #include <charconv>
 #include <map>
 
+#include "kop/proxy/cors.h"
 #include "paths.h"
 #include "text_cat.h"
 
@@ -43,13 +44,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"default-backend", "a per-Ingress default backend is not implemented"},
       {"denylist-source-range", "source address filtering is not implemented"},
       {"whitelist-source-range", "source address filtering is not implemented"},
-      {"enable-cors", "CORS is not implemented for Ingresses yet"},
-      {"cors-allow-origin", "CORS is not implemented for Ingresses yet"},
-      {"cors-allow-methods", "CORS is not implemented for Ingresses yet"},
-      {"cors-allow-headers", "CORS is not implemented for Ingresses yet"},
-      {"cors-allow-credentials", "CORS is not implemented for Ingresses yet"},
-      {"cors-max-age", "CORS is not implemented for Ingresses yet"},
-      {"cors-expose-headers", "CORS is not implemented for Ingresses yet"},
       {"limit-rps", "rate limiting is not implemented"},
       {"limit-rpm", "rate limiting is not implemented"},
       {"limit-connections", "connection limiting is not implemented"},
@@ -542,6 +536,72 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
   out.retry.num_retries = static_cast<uint32_t>(std::max<int64_t>(tries, 1) - 1);
 }
 
+// A comma-separated list, each item trimmed; empty items dropped.
+std::vector<std::string> comma_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    while (!item.empty() && is_space(item.front())) item.remove_prefix(1);
+    while (!item.empty() && is_space(item.back())) item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
+}
+
+// enable-cors and cors-*, with ingress-nginx's defaults.
+void read_cors(Reader& in, NginxAnnotations& out) {
+  static constexpr std::string_view kNames[] = {"cors-allow-origin",  "cors-allow-methods",
+                                                "cors-allow-headers", "cors-allow-credentials",
+                                                "cors-max-age",       "cors-expose-headers"};
+  auto on = in.boolean("enable-cors");
+  if (!on || !*on) {
+    for (std::string_view name : kNames)
+      if (in.take(name)) in.ignored(name, "without enable-cors: \"true\" it does nothing");
+    return;
+  }
+  Cors c;
+  c.allow_origins = {"*"};
+  c.allow_methods = {"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"};
+  c.allow_headers = {
+      "DNT",           "Keep-Alive",   "User-Agent", "X-Requested-With", "If-Modified-Since",
+      "Cache-Control", "Content-Type", "Range",      "Authorization"};
+  c.allow_credentials = true;
+  c.max_age = 1728000;
+  if (const std::string* v = in.take("cors-allow-origin")) {
+    auto origins = comma_list(*v);
+    auto bad = std::find_if(origins.begin(), origins.end(),
+                            [](const std::string& o) { return !proxy::valid_cors_origin(o); });
+    if (origins.empty() || bad != origins.end())
+      in.invalid("cors-allow-origin",
+                 cat("\"", origins.empty() ? std::string() : *bad,
+                     "\" is not \"*\" or scheme://host[:port] (host maybe \"*.\"-led)"));
+    else
+      c.allow_origins = std::move(origins);
+  }
+  auto tokens = [&](std::string_view name, std::vector<std::string>& field) {
+    const std::string* v = in.take(name);
+    if (v == nullptr) return;
+    auto items = comma_list(*v);
+    if (std::all_of(items.begin(), items.end(),
+                    [](const std::string& t) { return t == "*" || valid_header_name(t); }))
+      field = std::move(items);
+    else
+      in.invalid(name, "a comma-separated list of names");
+  };
+  tokens("cors-allow-methods", c.allow_methods);
+  tokens("cors-allow-headers", c.allow_headers);
+  tokens("cors-expose-headers", c.expose_headers);
+  if (auto b = in.boolean("cors-allow-credentials")) c.allow_credentials = *b;
+  if (auto n = in.integer("cors-max-age", 0, int64_t{1} << 31))
+    c.max_age = static_cast<uint32_t>(*n);
+  in.different("enable-cors",
+               "a preflight is answered 200 (ingress-nginx: 204), and an allowed origin is echoed "
+               "in Access-Control-Allow-Origin (ingress-nginx sends \"*\" for \"*\")");
+  out.cors = std::move(c);
+}
+
 void read_headers(Reader& in, NginxAnnotations& out) {
   if (const std::string* v = in.take("upstream-vhost")) {
     if (v->empty() || !plain_value(*v) || v->find_first_of(" \t") != std::string::npos)
@@ -637,6 +697,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   }
   read_upstream(in, out);
   read_headers(in, out);
+  read_cors(in, out);
   out.verdicts = in.finish();
   return out;
 }

@@ -50,11 +50,11 @@ class EchoServer(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def request(port, host, path, headers=None):
-    """One GET: (status, response headers as a lowercase dict, echoed request or None)."""
+def request(port, host, path, headers=None, method="GET"):
+    """One request: (status, response headers as a lowercase dict, echoed request or None)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        c.request("GET", path, headers={"Host": host, **(headers or {})})
+        c.request(method, path, headers={"Host": host, **(headers or {})})
         r = c.getresponse()
         body = r.read().decode(errors="replace")
         hdrs = {k.lower(): v for k, v in r.getheaders()}
@@ -109,6 +109,9 @@ INGRESSES = [
             service="pair"),
     ingress("retry", h("retry"), {"proxy-next-upstream": "error timeout http_503"},
             service="pair"),
+    ingress("cors", h("cors"), {"enable-cors": "true",
+                                "cors-allow-origin": "https://app.example.com",
+                                "cors-allow-methods": "GET, PUT"}),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -196,6 +199,21 @@ def cases(port, tls_port):
         code, _, e = request(port, h("retry"), f"/flaky/{i}")
         check(code == 200 and e["backend"] == ECHO, f"proxy-next-upstream http_503: {code} {e}")
     say("proxy-next-upstream http_503: 503s are retried on the other endpoint")
+
+    origin = {"Origin": "https://app.example.com"}
+    code, hdrs, _ = request(port, h("cors"), "/api", {**origin, "Access-Control-Request-Method":
+                                                      "PUT"}, method="OPTIONS")
+    check(code == 200 and hdrs.get("access-control-allow-origin") == origin["Origin"] and
+          hdrs.get("access-control-allow-credentials") == "true" and
+          hdrs.get("access-control-max-age") == "1728000" and
+          "PUT" in hdrs.get("access-control-allow-methods", ""), f"CORS preflight: {code} {hdrs}")
+    code, hdrs, e = request(port, h("cors"), "/api", origin)
+    check(code == 200 and e and hdrs.get("access-control-allow-origin") == origin["Origin"],
+          f"CORS request: {code} {hdrs}")
+    code, hdrs, _ = request(port, h("cors"), "/api", {"Origin": "https://evil.example.com"})
+    check(code == 200 and "access-control-allow-origin" not in hdrs,
+          f"CORS other origin: {code} {hdrs}")
+    say("enable-cors: the preflight answered by the proxy, responses marked for the allowed origin")
 
     for headers, want in (({}, ECHO), ({"X-Canary": "always"}, FLAKY),
                           ({"X-Canary": "never", "Cookie": "canary=always"}, ECHO),

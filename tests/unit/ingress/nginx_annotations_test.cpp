@@ -471,6 +471,42 @@ TEST(NginxIngress, AffinityCookieTakesItsSessionCookieSettings) {
   EXPECT_EQ(verdict(alone, "session-cookie-name")->support, NginxSupport::kIgnored);
 }
 
+TEST(NginxIngress, CorsWithIngressNginxDefaults) {
+  auto c = compile(
+      snapshot_of(
+          service_yaml("default", "web") +
+          ingress("a", "a.example.com", "Prefix", "/", "web", {{"enable-cors", "\"true\""}}) +
+          ingress("b", "b.example.com", "Prefix", "/", "web",
+                  {{"enable-cors", "\"true\""},
+                   {"cors-allow-origin", "\"https://app.example.com, https://*.example.net\""},
+                   {"cors-allow-methods", "\"GET, POST\""},
+                   {"cors-allow-credentials", "\"false\""},
+                   {"cors-max-age", "\"600\""}})),
+      nginx_options());
+  const proxy::RouteConfig* a = plain_route(c, "a.example.com", 0);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->cors);
+  EXPECT_EQ(a->cors->allow_origins, (std::vector<std::string>{"*"}));
+  EXPECT_EQ(a->cors->allow_methods.size(), 6u);
+  EXPECT_EQ(a->cors->allow_headers.size(), 9u);
+  EXPECT_TRUE(a->cors->allow_credentials);
+  EXPECT_EQ(a->cors->max_age, 1728000u);
+  const proxy::RouteConfig* b = plain_route(c, "b.example.com", 0);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(b->cors);
+  EXPECT_EQ(b->cors->allow_origins,
+            (std::vector<std::string>{"https://app.example.com", "https://*.example.net"}));
+  EXPECT_EQ(b->cors->allow_methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_FALSE(b->cors->allow_credentials);
+  EXPECT_EQ(b->cors->max_age, 600u);
+  NginxAnnotations bad = read({{"enable-cors", "\"true\""}, {"cors-allow-origin", "/x"}});
+  EXPECT_EQ(verdict(bad, "cors-allow-origin")->support, NginxSupport::kIgnored);
+  ASSERT_TRUE(bad.cors);
+  EXPECT_EQ(bad.cors->allow_origins, (std::vector<std::string>{"*"}));
+  EXPECT_EQ(verdict(read({{"cors-max-age", "\"5\""}}), "cors-max-age")->support,
+            NginxSupport::kIgnored);
+}
+
 TEST(NginxIngress, AnnotationsAreIgnoredWithoutTheSwitch) {
   auto c = compile(snapshot_of(
       service_yaml("default", "web") +

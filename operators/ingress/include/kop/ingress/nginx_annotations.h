@@ -84,6 +84,9 @@ struct NginxAnnotations {
   // request; configuration-snippet's more_set_headers: set on the response.
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;
+  // enable-cors with cors-* (ingress-nginx's defaults: origin "*", GET PUT POST DELETE PATCH
+  // OPTIONS, its header list, credentials true, max-age 1728000). Default unset.
+  std::optional<Cors> cors;
   // One per annotation with the prefix, sorted by annotation.
   std::vector<NginxVerdict> verdicts;
 };
