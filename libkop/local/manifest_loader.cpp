@@ -259,7 +259,7 @@ SyncReport ManifestLoader::sync() {
           PatchOptions po;
           po.field_manager = opts_.field_manager;
           po.force = true;
-          auto r = store_->patch(*t, e.key->ns, e.key->name, PatchType::Apply, e.body, po);
+          auto r = store_->patch(*t, e.key->ns, e.key->name, PatchType::kApply, e.body, po);
           e.problems.clear();
           if (!r.ok()) {
             auto causes = client::causes_of(r.status());

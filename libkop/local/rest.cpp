@@ -476,6 +476,38 @@ std::string manager_of(const Request& req, const std::string& param) {
   return ua.empty() ? "unknown" : ua;
 }
 
+// The query parameter resourceVersionMatch of a list. A value the API server does not know is 422,
+// listed with the other ListOptions errors as ValidateListOptions lists them.
+absl::StatusOr<client::ResourceVersionMatch> resource_version_match(const std::string& v,
+                                                                    const ListOptions& o) {
+  if (v.empty()) return client::ResourceVersionMatch::kUnset;
+  if (v == "Exact") return client::ResourceVersionMatch::kExact;
+  if (v == "NotOlderThan") return client::ResourceVersionMatch::kNotOlderThan;
+  FieldErrors errs;
+  if (o.resource_version.empty()) {
+    errs.push_back(
+        field::forbidden("resourceVersionMatch",
+                         "resourceVersionMatch is forbidden unless resourceVersion is provided"));
+  }
+  if (!o.continue_token.empty()) {
+    errs.push_back(field::forbidden("resourceVersionMatch",
+                                    "resourceVersionMatch is forbidden when continue is provided"));
+  }
+  errs.push_back(field::not_supported("resourceVersionMatch", v, {"Exact", "NotOlderThan", ""}));
+  return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
+}
+
+// DeleteOptions.propagationPolicy; an unknown policy is 422 as ValidateDeleteOptions answers.
+absl::StatusOr<client::PropagationPolicy> propagation_policy(const std::string& v) {
+  if (v.empty()) return client::PropagationPolicy::kUnset;
+  if (v == "Orphan") return client::PropagationPolicy::kOrphan;
+  if (v == "Background") return client::PropagationPolicy::kBackground;
+  if (v == "Foreground") return client::PropagationPolicy::kForeground;
+  return errors::invalid("meta.k8s.io", "DeleteOptions", "",
+                         {field::not_supported("propagationPolicy", v,
+                                               {"Foreground", "Background", "Orphan", "nil"})});
+}
+
 bool dry_run(const std::map<std::string, std::string>& q) {
   auto it = q.find("dryRun");
   return it != q.end() && it->second == "All";
@@ -550,8 +582,8 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
 
 std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table) {
   std::string obj;
-  if (table && (ev.type == EventType::Added || ev.type == EventType::Modified ||
-                ev.type == EventType::Deleted)) {
+  if (table && (ev.type == WatchEvent::Type::kAdded || ev.type == WatchEvent::Type::kModified ||
+                ev.type == WatchEvent::Type::kDeleted)) {
     obj = json::dump(make_table(
         t, {ev.object}, json::path_string(ev.object->doc(), {"metadata", "resourceVersion"})));
   } else {
@@ -711,9 +743,8 @@ Response handle(Store& store, const Options& opts, const Request& req) {
               "metadata.name=" + name + (wo.field_selector.empty() ? "" : "," + wo.field_selector);
         }
         wo.resource_version = q["resourceVersion"];
-        wo.allow_bookmarks = truthy(q["allowWatchBookmarks"]);
-        if (!q["timeoutSeconds"].empty())
-          wo.timeout = std::chrono::seconds(std::stoll(q["timeoutSeconds"]));
+        wo.allow_watch_bookmarks = truthy(q["allowWatchBookmarks"]);
+        if (!q["timeoutSeconds"].empty()) wo.timeout_seconds = std::stoll(q["timeoutSeconds"]);
         if (!q["resourceVersionMatch"].empty()) {
           return status_response(
               errors::invalid("meta.k8s.io", "ListOptions", "",
@@ -723,7 +754,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
         auto w = store.watch(*t, ns, wo);
         if (!w.ok()) return status_response(w.status());
         Response r;
-        r.watch = *w;
+        r.watch = *std::move(w);
         r.watch_type = t;
         r.watch_table = table;
         return r;
@@ -732,8 +763,10 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       lo.label_selector = q["labelSelector"];
       lo.field_selector = q["fieldSelector"];
       lo.resource_version = q["resourceVersion"];
-      lo.resource_version_match = q["resourceVersionMatch"];
       lo.continue_token = q["continue"];
+      auto rvm = resource_version_match(q["resourceVersionMatch"], lo);
+      if (!rvm.ok()) return status_response(rvm.status());
+      lo.resource_version_match = *rvm;
       if (!q["limit"].empty()) lo.limit = std::stoll(q["limit"]);
       auto l = store.list(*t, ns, lo);
       if (!l.ok()) return status_response(l.status());
@@ -751,10 +784,10 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     std::string err;
     auto body = parse_body(req, err);
     if (!body) return status_response(client::bad_request(err));
-    WriteOptions wo;
-    wo.field_manager = manager_of(req, q["fieldManager"]);
-    wo.dry_run = dry_run(q);
-    auto r = store.create(*t, ns, std::move(*body), wo);
+    CreateOptions co;
+    co.field_manager = manager_of(req, q["fieldManager"]);
+    co.dry_run = dry_run(q);
+    auto r = store.create(*t, ns, std::move(*body), co);
     if (!r.ok()) return status_response(r.status());
     return object_response(201, *r);
   }
@@ -764,7 +797,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     std::string err;
     auto body = parse_body(req, err);
     if (!body) return status_response(client::bad_request(err));
-    WriteOptions wo;
+    UpdateOptions wo;
     wo.field_manager = manager_of(req, q["fieldManager"]);
     wo.dry_run = dry_run(q);
     auto r = sub == "status" ? store.update_status(*t, ns, name, std::move(*body), wo)
@@ -785,18 +818,18 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     }
     PatchOptions po;
     po.field_manager =
-        *pt == PatchType::Apply ? q["fieldManager"] : manager_of(req, q["fieldManager"]);
-    po.force = truthy(q["force"]);
+        *pt == PatchType::kApply ? q["fieldManager"] : manager_of(req, q["fieldManager"]);
+    if (truthy(q["force"])) po.force = true;
     po.dry_run = dry_run(q);
     bool existed = store.get(*t, ns, name).ok();
     auto r = sub == "status" ? store.patch_status(*t, ns, name, *pt, req.body, po)
                              : store.patch(*t, ns, name, *pt, req.body, po);
     if (!r.ok()) return status_response(r.status());
-    return object_response(*pt == PatchType::Apply && !existed ? 201 : 200, *r);
+    return object_response(*pt == PatchType::kApply && !existed ? 201 : 200, *r);
   }
   if (m == "DELETE") {
     DeleteOptions d;
-    d.propagation_policy = q["propagationPolicy"];
+    std::string policy = q["propagationPolicy"];
     d.dry_run = dry_run(q);
     if (!q["gracePeriodSeconds"].empty())
       d.grace_period_seconds = std::stoll(q["gracePeriodSeconds"]);
@@ -804,18 +837,22 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       auto b = json::parse(req.body);
       if (b && b->IsObject()) {
         if (std::string_view p = json::get_string(*b, "propagationPolicy"); !p.empty())
-          d.propagation_policy = std::string(p);
-        d.precondition_uid = std::string(json::path_string(*b, {"preconditions", "uid"}));
-        d.precondition_resource_version =
-            std::string(json::path_string(*b, {"preconditions", "resourceVersion"}));
+          policy = std::string(p);
+        if (auto uid = json::path_string(*b, {"preconditions", "uid"}); !uid.empty())
+          d.precondition_uid = std::string(uid);
+        if (auto rv = json::path_string(*b, {"preconditions", "resourceVersion"}); !rv.empty())
+          d.precondition_resource_version = std::string(rv);
         if (const JsonValue* dr = json::get(*b, "dryRun"); dr && dr->IsArray() && !dr->Empty())
           d.dry_run = true;
         if (const JsonValue* oc = json::get(*b, "orphanDependents");
-            oc && oc->IsBool() && d.propagation_policy.empty()) {
-          d.propagation_policy = oc->GetBool() ? "Orphan" : "Background";
+            oc && oc->IsBool() && policy.empty()) {
+          policy = oc->GetBool() ? "Orphan" : "Background";
         }
       }
     }
+    auto p = propagation_policy(policy);
+    if (!p.ok()) return status_response(p.status());
+    d.propagation_policy = *p;
     if (name.empty()) {
       ListOptions sel;
       sel.label_selector = q["labelSelector"];

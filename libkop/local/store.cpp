@@ -22,30 +22,14 @@
 
 namespace kop::local {
 
-std::string_view to_string(EventType t) {
-  switch (t) {
-    case EventType::Added:
-      return "ADDED";
-    case EventType::Modified:
-      return "MODIFIED";
-    case EventType::Deleted:
-      return "DELETED";
-    case EventType::Bookmark:
-      return "BOOKMARK";
-    case EventType::Error:
-      return "ERROR";
-  }
-  return "ERROR";
-}
-
 std::optional<PatchType> patch_type_from_content_type(std::string_view ct) {
   auto semi = ct.find(';');
   if (semi != std::string_view::npos) ct = ct.substr(0, semi);
   while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
-  if (ct == "application/merge-patch+json") return PatchType::Merge;
-  if (ct == "application/json-patch+json") return PatchType::Json;
-  if (ct == "application/strategic-merge-patch+json") return PatchType::StrategicMerge;
-  if (ct == "application/apply-patch+yaml") return PatchType::Apply;
+  for (PatchType t : {PatchType::kJsonMerge, PatchType::kJsonPatch, PatchType::kStrategicMerge,
+                      PatchType::kApply}) {
+    if (ct == client::content_type(t)) return t;
+  }
   return std::nullopt;
 }
 
@@ -181,7 +165,7 @@ bool is_deleting(const JsonValue& obj) {
 // An ERROR event: the error itself, and its Status object for the HTTP front to send.
 WatchEvent error_event(absl::Status error) {
   auto status = json::parse(client::to_json(client::api_status_of(error)));
-  return {EventType::Error, json::share(std::move(*status)), std::move(error)};
+  return {WatchEvent::Type::kError, json::share(std::move(*status)), std::move(error)};
 }
 
 }  // namespace
@@ -215,7 +199,7 @@ namespace {
 
 struct HistEvent {
   uint64_t rv;
-  EventType type;
+  WatchEvent::Type type;
   std::string key;
   ObjectPtr obj;   // new state; for DELETED the last state carrying the deletion's resourceVersion
   ObjectPtr prev;  // previous stored state (MODIFIED, DELETED)
@@ -346,20 +330,20 @@ struct Store::Impl {
       if (!p) return false;
       return w.selection.matches(*p);
     };
-    bool cur = ev.type != EventType::Deleted && passes(ev.obj);
-    bool old = ev.type == EventType::Deleted ? passes(ev.obj) : passes(ev.prev);
-    if (ev.type == EventType::Deleted) {
+    bool cur = ev.type != WatchEvent::Type::kDeleted && passes(ev.obj);
+    bool old = ev.type == WatchEvent::Type::kDeleted ? passes(ev.obj) : passes(ev.prev);
+    if (ev.type == WatchEvent::Type::kDeleted) {
       if (!old) return std::nullopt;
-      return WatchEvent{EventType::Deleted, present(*w.type, ev.obj)};
+      return WatchEvent{WatchEvent::Type::kDeleted, present(*w.type, ev.obj)};
     }
-    if (cur && !old) return WatchEvent{EventType::Added, present(*w.type, ev.obj)};
-    if (cur && old) return WatchEvent{EventType::Modified, present(*w.type, ev.obj)};
+    if (cur && !old) return WatchEvent{WatchEvent::Type::kAdded, present(*w.type, ev.obj)};
+    if (cur && old) return WatchEvent{WatchEvent::Type::kModified, present(*w.type, ev.obj)};
     if (!cur && old) {
       JsonDoc d = json::clone(ev.prev->doc());
       auto& a = d.GetAllocator();
       json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion",
                        std::to_string(ev.rv), a);
-      return WatchEvent{EventType::Deleted, present(*w.type, json::share(std::move(d)))};
+      return WatchEvent{WatchEvent::Type::kDeleted, present(*w.type, json::share(std::move(d)))};
     }
     return std::nullopt;
   }
@@ -388,15 +372,16 @@ struct Store::Impl {
   // --- commit ----------------------------------------------------------------------------------
 
   // Stores `d` under `key` with the next resourceVersion and tells watchers.
-  ObjectPtr commit(Table& tab, const std::string& key, EventType type, JsonDoc d, ObjectPtr prev) {
+  ObjectPtr commit(Table& tab, const std::string& key, WatchEvent::Type type, JsonDoc d,
+                   ObjectPtr prev) {
     uint64_t nrv = ++rv;
     auto& a = d.GetAllocator();
     json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv),
                      a);
     ObjectPtr p = json::share(std::move(d));
     count_owners(prev, -1);
-    if (type != EventType::Deleted) count_owners(p, +1);
-    if (type == EventType::Deleted) {
+    if (type != WatchEvent::Type::kDeleted) count_owners(p, +1);
+    if (type == WatchEvent::Type::kDeleted) {
       tab.objects.erase(key);
     } else {
       tab.objects[key] = p;
@@ -412,7 +397,7 @@ struct Store::Impl {
 
   ObjectPtr commit_delete(Table& tab, const std::string& key, const ObjectPtr& last) {
     if (matters_to_gc(last->doc())) gc_dirty = true;
-    return commit(tab, key, EventType::Deleted, json::clone(last->doc()), last);
+    return commit(tab, key, WatchEvent::Type::kDeleted, json::clone(last->doc()), last);
   }
 
   // --- helpers ---------------------------------------------------------------------------------
@@ -478,7 +463,7 @@ struct Store::Impl {
   // --- create ----------------------------------------------------------------------------------
 
   absl::StatusOr<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d,
-                                          const WriteOptions& o) {
+                                          const UpdateOptions& o) {
     if (auto e = check_type(t, d); !e.ok()) return e;
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
@@ -543,7 +528,7 @@ struct Store::Impl {
     apply::track_update(t, nullptr, d, o.field_manager, "Update", &request);
     if (o.dry_run) return present(t, json::share(std::move(d)));
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr;
-    ObjectPtr p = commit(tab, key, EventType::Added, std::move(d), nullptr);
+    ObjectPtr p = commit(tab, key, WatchEvent::Type::kAdded, std::move(d), nullptr);
     if (owners) gc_dirty = true;
     after_write(t, p);
     return present(t, p);
@@ -558,7 +543,7 @@ struct Store::Impl {
         crd::set_status(d);
         Table& tab = table(t);
         std::string key(json::path_string(d, {"metadata", "name"}));
-        p = commit(tab, key, EventType::Modified, std::move(d), p);
+        p = commit(tab, key, WatchEvent::Type::kModified, std::move(d), p);
       }
     }
   }
@@ -568,7 +553,7 @@ struct Store::Impl {
   enum class Mode { Main, Status };
 
   absl::StatusOr<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns,
-                                          std::string_view name, JsonDoc d, const WriteOptions& o,
+                                          std::string_view name, JsonDoc d, const UpdateOptions& o,
                                           Mode mode, std::string_view operation = "Update") {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
@@ -683,7 +668,7 @@ struct Store::Impl {
     }
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr ||
                   json::path(old, {"metadata", "ownerReferences"}) != nullptr;
-    ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
+    ObjectPtr p = commit(tab, key, WatchEvent::Type::kModified, std::move(d), cur);
     if (owners || (is_deleting(old) && matters_to_gc(old))) gc_dirty = true;
     after_write(t, p);
     return present(t, p);
@@ -709,28 +694,22 @@ struct Store::Impl {
     if (it == tab.objects.end()) return client::not_found(t.group, t.resource, name);
     ObjectPtr cur = it->second;
     const JsonValue& old = cur->doc();
-    if (!o.precondition_uid.empty() &&
-        o.precondition_uid != json::path_string(old, {"metadata", "uid"})) {
+    if (o.precondition_uid && *o.precondition_uid != json::path_string(old, {"metadata", "uid"})) {
       return client::conflict(
           t.group, t.resource, name,
-          "Precondition failed: UID in precondition: " + o.precondition_uid +
+          "Precondition failed: UID in precondition: " + *o.precondition_uid +
               ", UID in object meta: " + std::string(json::path_string(old, {"metadata", "uid"})));
     }
-    if (!o.precondition_resource_version.empty() &&
-        o.precondition_resource_version !=
+    if (o.precondition_resource_version &&
+        *o.precondition_resource_version !=
             json::path_string(old, {"metadata", "resourceVersion"})) {
       return client::conflict(
           t.group, t.resource, name,
           "Precondition failed: ResourceVersion in precondition: " +
-              o.precondition_resource_version + ", ResourceVersion in object meta: " +
+              *o.precondition_resource_version + ", ResourceVersion in object meta: " +
               std::string(json::path_string(old, {"metadata", "resourceVersion"})));
     }
-    const std::string& pol = o.propagation_policy;
-    if (!pol.empty() && pol != "Orphan" && pol != "Background" && pol != "Foreground") {
-      return errors::invalid("meta.k8s.io", "DeleteOptions", "",
-                             {field::not_supported("propagationPolicy", pol,
-                                                   {"Foreground", "Background", "Orphan", "nil"})});
-    }
+    client::PropagationPolicy pol = o.propagation_policy;
     bool is_ns = t.group.empty() && t.resource == "namespaces";
     if (is_ns && (name == "default" || name == "kube-system" || name == "kube-public")) {
       return client::forbidden("", "namespaces", name, "this namespace may not be deleted");
@@ -742,13 +721,13 @@ struct Store::Impl {
     auto add = [&](std::string_view f) {
       if (std::find(fins.begin(), fins.end(), f) == fins.end()) fins.emplace_back(f);
     };
-    if (pol == "Orphan") {
+    if (pol == client::PropagationPolicy::kOrphan) {
       drop("foregroundDeletion");
       add("orphan");
-    } else if (pol == "Foreground") {
+    } else if (pol == client::PropagationPolicy::kForeground) {
       drop("orphan");
       add("foregroundDeletion");
-    } else if (pol == "Background") {
+    } else if (pol == client::PropagationPolicy::kBackground) {
       drop("orphan");
       drop("foregroundDeletion");
     }
@@ -779,7 +758,7 @@ struct Store::Impl {
       }
       if (o.dry_run || !changed)
         return DeleteResult{present(t, o.dry_run ? json::share(std::move(d)) : cur), false};
-      ObjectPtr p = commit(tab, key, EventType::Modified, std::move(d), cur);
+      ObjectPtr p = commit(tab, key, WatchEvent::Type::kModified, std::move(d), cur);
       if (matters_to_gc(p->doc())) gc_dirty = true;
       return DeleteResult{present(t, p), false};
     }
@@ -881,7 +860,7 @@ struct Store::Impl {
       if (sf && sf->IsArray() && sf->Size() > 0) {
         JsonDoc d = json::clone(cur->doc());
         json::erase(*json::get(d, "spec"), "finalizers");
-        cur = commit(tab, ns, EventType::Modified, std::move(d), cur);
+        cur = commit(tab, ns, WatchEvent::Type::kModified, std::move(d), cur);
         changed = true;
       }
       if (finalizers_of(cur->doc()).empty()) {
@@ -1010,13 +989,13 @@ struct Store::Impl {
       DeleteOptions o;
       if (!waiting.empty() &&
           !dependents[std::string(json::path_string(dd, {"metadata", "uid"}))].empty()) {
-        o.propagation_policy = "Foreground";
+        o.propagation_policy = client::PropagationPolicy::kForeground;
       } else if (has_finalizer(dd, "orphan")) {
-        o.propagation_policy = "Orphan";
+        o.propagation_policy = client::PropagationPolicy::kOrphan;
       } else if (has_finalizer(dd, "foregroundDeletion")) {
-        o.propagation_policy = "Foreground";
+        o.propagation_policy = client::PropagationPolicy::kForeground;
       } else {
-        o.propagation_policy = "Background";
+        o.propagation_policy = client::PropagationPolicy::kBackground;
       }
       std::string name(json::path_string(dd, {"metadata", "name"}));
       delete_locked(*cur.type, ns, name, o).IgnoreError();  // it may be gone already
@@ -1047,7 +1026,7 @@ struct Store::Impl {
     } else {
       *refs = std::move(kept);
     }
-    commit(tt->second, l.key, EventType::Modified, std::move(d), cur);
+    commit(tt->second, l.key, WatchEvent::Type::kModified, std::move(d), cur);
   }
 
   void remove_finalizer(const Loc& l, std::string_view f) {
@@ -1067,7 +1046,7 @@ struct Store::Impl {
       ObjectPtr last = commit_delete(tt->second, l.key, cur);
       after_remove(*l.type, last);
     } else {
-      commit(tt->second, l.key, EventType::Modified, std::move(d), cur);
+      commit(tt->second, l.key, WatchEvent::Type::kModified, std::move(d), cur);
     }
   }
 
@@ -1078,11 +1057,11 @@ struct Store::Impl {
     std::map<std::string, ObjectPtr> m = tab.objects;
     for (auto it = tab.history.rbegin(); it != tab.history.rend() && it->rv > at; ++it) {
       switch (it->type) {
-        case EventType::Added:
+        case WatchEvent::Type::kAdded:
           m.erase(it->key);
           break;
-        case EventType::Modified:
-        case EventType::Deleted:
+        case WatchEvent::Type::kModified:
+        case WatchEvent::Type::kDeleted:
           m[it->key] = it->prev;
           break;
         default:
@@ -1165,11 +1144,11 @@ absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
   return impl_->present(t, it->second);
 }
 
-absl::StatusOr<ListResult> Store::list(const ResourceType& t, std::string_view ns,
+absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view ns,
                                        const ListOptions& o) {
   if (auto e = impl_->check_faults("list", t); !e.ok()) return e;
   // ValidateListOptions
-  if (!o.resource_version_match.empty()) {
+  if (o.resource_version_match != client::ResourceVersionMatch::kUnset) {
     FieldErrors errs;
     if (o.resource_version.empty()) {
       errs.push_back(
@@ -1180,11 +1159,8 @@ absl::StatusOr<ListResult> Store::list(const ResourceType& t, std::string_view n
       errs.push_back(field::forbidden(
           "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
     }
-    if (o.resource_version_match != "Exact" && o.resource_version_match != "NotOlderThan") {
-      errs.push_back(field::not_supported("resourceVersionMatch", o.resource_version_match,
-                                          {"Exact", "NotOlderThan", ""}));
-    }
-    if (o.resource_version_match == "Exact" && o.resource_version == "0") {
+    if (o.resource_version_match == client::ResourceVersionMatch::kExact &&
+        o.resource_version == "0") {
       errs.push_back(field::forbidden(
           "resourceVersionMatch",
           "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
@@ -1233,10 +1209,12 @@ absl::StatusOr<ListResult> Store::list(const ResourceType& t, std::string_view n
     if (crv > 0) exact = uint64_t(crv);
     from_continue = true;
   } else if (from_rv) {
-    if (o.resource_version == "0" && o.resource_version_match.empty()) {
+    if (o.resource_version == "0" &&
+        o.resource_version_match == client::ResourceVersionMatch::kUnset) {
       paging = false;  // served from the watch cache, which ignores limit
-    } else if (o.resource_version_match == "Exact" ||
-               (o.resource_version_match.empty() && paging && *from_rv > 0)) {
+    } else if (o.resource_version_match == client::ResourceVersionMatch::kExact ||
+               (o.resource_version_match == client::ResourceVersionMatch::kUnset && paging &&
+                *from_rv > 0)) {
       exact = *from_rv;
     } else if (*from_rv > current) {
       return errors::too_large_resource_version(*from_rv, current);
@@ -1275,7 +1253,9 @@ absl::StatusOr<ListResult> Store::list(const ResourceType& t, std::string_view n
   }
   uint64_t at = exact ? *exact : current;
   std::string prefix = (t.namespaced && !ns.empty()) ? std::string(ns) + "/" : std::string();
-  ListResult r;
+  ObjectList r;
+  r.api_version = t.api_version();
+  r.kind = t.list_kind();
   r.resource_version = std::to_string(at);
   auto it = objs->lower_bound(prefix + start);
   std::string last_key;
@@ -1312,15 +1292,15 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
   auto state = std::make_shared<Watch::State>();
   state->type = std::make_shared<const ResourceType>(t);
   state->ns = t.namespaced ? std::string(ns) : std::string();
-  state->bookmarks = o.allow_bookmarks;
+  state->bookmarks = o.allow_watch_bookmarks;
   state->bookmark_interval = impl_->opts.bookmark_interval;
   state->next_bookmark = Clock::now() + state->bookmark_interval;
-  if (o.timeout) state->deadline = Clock::now() + *o.timeout;
+  if (o.timeout_seconds) state->deadline = Clock::now() + std::chrono::seconds(*o.timeout_seconds);
   state->close_after = impl_->faults.watch_close_after();
   auto fail_with = [&](absl::Status error) -> absl::StatusOr<WatchPtr> {
     state->q.push_back(error_event(std::move(error)));
     state->closed = true;
-    return std::make_shared<Watch>(state, impl_);
+    return std::make_unique<Watch>(state, impl_);
   };
   if (auto e = impl_->check_faults("watch", t); !e.ok()) return fail_with(std::move(e));
   auto sel = Selection::parse(o.label_selector, o.field_selector, t);
@@ -1341,7 +1321,7 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
     for (auto it = tab.objects.lower_bound(prefix);
          it != tab.objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
       if (!state->selection.matches(*it->second)) continue;
-      initial.push_back({EventType::Added, impl_->present(t, it->second)});
+      initial.push_back({WatchEvent::Type::kAdded, impl_->present(t, it->second)});
     }
     state->after_rv = current;
   } else {
@@ -1359,20 +1339,21 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
   state->cap = impl_->opts.watch_buffer + initial.size();
   for (auto& e : initial) state->q.push_back(std::move(e));
   tab.watchers.push_back(state);
-  return std::make_shared<Watch>(state, impl_);
+  return std::make_unique<Watch>(state, impl_);
 }
 
 absl::StatusOr<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj,
-                                        const WriteOptions& o) {
+                                        const CreateOptions& o) {
   if (auto e = impl_->check_faults("create", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = impl_->create_locked(t, ns, std::move(obj), o);
+  auto r = impl_->create_locked(t, ns, std::move(obj), {o.field_manager, o.dry_run});
   impl_->settle();
   return r;
 }
 
 absl::StatusOr<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns,
-                                        std::string_view name, JsonDoc obj, const WriteOptions& o) {
+                                        std::string_view name, JsonDoc obj,
+                                        const UpdateOptions& o) {
   if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
@@ -1383,7 +1364,7 @@ absl::StatusOr<ObjectPtr> Store::update(const ResourceType& t, std::string_view 
 
 absl::StatusOr<ObjectPtr> Store::update_status(const ResourceType& t, std::string_view ns,
                                                std::string_view name, JsonDoc obj,
-                                               const WriteOptions& o) {
+                                               const UpdateOptions& o) {
   if (!t.has_status) return client::not_found(t.group, t.resource + "/status", name);
   if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1400,14 +1381,14 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
   Table& tab = impl.table(t);
   std::string key = impl.key_of(t, ns, name);
   auto it = tab.objects.find(key);
-  if (pt == PatchType::Apply) {
+  if (pt == PatchType::kApply) {
     if (o.field_manager.empty()) {
       return client::bad_request(
           "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for "
           "apply patch");
     }
     auto applied = apply::apply(t, it == tab.objects.end() ? nullptr : &it->second->doc(), body,
-                                o.field_manager, o.force, status);
+                                o.field_manager, o.force.value_or(false), status);
     if (!applied.ok()) return applied.status();
     if (it == tab.objects.end()) {
       JsonDoc d = std::move(*applied);
@@ -1421,14 +1402,10 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
                                    ")");
       }
       json::set_string(meta, "name", name, a);
-      WriteOptions wo;
-      wo.dry_run = o.dry_run;
-      wo.field_manager = "";  // managedFields already set by apply
-      return impl.create_locked(t, ns, std::move(d), wo);
+      // No field manager: apply has set managedFields already.
+      return impl.create_locked(t, ns, std::move(d), {.dry_run = o.dry_run});
     }
-    WriteOptions wo;
-    wo.dry_run = o.dry_run;
-    return impl.update_locked(t, ns, name, std::move(*applied), wo,
+    return impl.update_locked(t, ns, name, std::move(*applied), {.dry_run = o.dry_run},
                               status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main,
                               "Apply");
   }
@@ -1436,9 +1413,9 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
   // Patches apply to the object as the requested version presents it.
   ObjectPtr cur = impl.present(t, it->second);
   const JsonValue& orig = cur->doc();
-  absl::StatusOr<JsonDoc> patched = pt == PatchType::Merge  ? patch::merge(orig, body)
-                                    : pt == PatchType::Json ? patch::json_patch(orig, body)
-                                                            : patch::strategic(t, orig, body);
+  absl::StatusOr<JsonDoc> patched = pt == PatchType::kJsonMerge   ? patch::merge(orig, body)
+                                    : pt == PatchType::kJsonPatch ? patch::json_patch(orig, body)
+                                                                  : patch::strategic(t, orig, body);
   if (!patched.ok()) return patched.status();
   JsonDoc d = std::move(*patched);
   auto& a = d.GetAllocator();
@@ -1447,7 +1424,7 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
     json::set_string(meta, "resourceVersion",
                      json::path_string(orig, {"metadata", "resourceVersion"}), a);
   }
-  return impl.update_locked(t, ns, name, std::move(d), o,
+  return impl.update_locked(t, ns, name, std::move(d), {o.field_manager, o.dry_run},
                             status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main);
 }
 }  // namespace
@@ -1482,7 +1459,7 @@ absl::StatusOr<DeleteResult> Store::remove(const ResourceType& t, std::string_vi
   return r;
 }
 
-absl::StatusOr<ListResult> Store::remove_collection(const ResourceType& t, std::string_view ns,
+absl::StatusOr<ObjectList> Store::remove_collection(const ResourceType& t, std::string_view ns,
                                                     const ListOptions& sel,
                                                     const DeleteOptions& o) {
   if (auto e = impl_->check_faults("deletecollection", t); !e.ok()) return e;
@@ -1491,7 +1468,7 @@ absl::StatusOr<ListResult> Store::remove_collection(const ResourceType& t, std::
   lo.field_selector = sel.field_selector;
   auto l = list(t, ns, lo);
   if (!l.ok()) return l;
-  ListResult out;
+  ObjectList out;
   std::lock_guard<std::mutex> lk(impl_->mu);
   for (auto& item : l->items) {
     const JsonValue& d = item->doc();
@@ -1504,7 +1481,7 @@ absl::StatusOr<ListResult> Store::remove_collection(const ResourceType& t, std::
   return out;
 }
 
-JsonDoc make_list(const ResourceType& t, const ListResult& r, bool strip_item_types) {
+JsonDoc make_list(const ResourceType& t, const ObjectList& r, bool strip_item_types) {
   JsonDoc d(rapidjson::kObjectType);
   auto& a = d.GetAllocator();
   d.AddMember("kind", json::str(t.list_kind(), a), a);
@@ -1550,8 +1527,15 @@ bool Watch::ended() const {
   return s_->ended;
 }
 
+absl::StatusOr<std::optional<WatchEvent>> Watch::next() {
+  return wait_next(std::nullopt);
+}
+
 std::optional<WatchEvent> Watch::next(std::chrono::milliseconds wait) {
-  auto until = Clock::now() + wait;
+  return wait_next(Clock::now() + wait);
+}
+
+std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> until) {
   for (;;) {
     bool want_bookmark = false;
     {
@@ -1573,10 +1557,10 @@ std::optional<WatchEvent> Watch::next(std::chrono::milliseconds wait) {
         s_->next_bookmark = now + s_->bookmark_interval;
         s_->delivered++;
         bool close = s_->close_after > 0 && s_->delivered >= s_->close_after;
-        if (!close && ev.type != EventType::Error) {
+        if (!close && ev.type != WatchEvent::Type::kError) {
           if (auto st = store_.lock()) close = st->faults.random_close();
         }
-        if (close || ev.type == EventType::Error) {
+        if (close || ev.type == WatchEvent::Type::kError) {
           s_->closed = true;
           s_->q.clear();
         }
@@ -1589,11 +1573,17 @@ std::optional<WatchEvent> Watch::next(std::chrono::milliseconds wait) {
       if (s_->bookmarks && now >= s_->next_bookmark) {
         want_bookmark = true;
       } else {
-        if (now >= until) return std::nullopt;
-        auto wake = until;
-        if (s_->bookmarks) wake = std::min(wake, s_->next_bookmark);
-        if (s_->deadline) wake = std::min(wake, *s_->deadline);
-        s_->cv.wait_until(l, wake);
+        if (until && now >= *until) return std::nullopt;
+        std::optional<Clock::time_point> wake = until;
+        for (auto t :
+             {s_->bookmarks ? std::optional(s_->next_bookmark) : std::nullopt, s_->deadline}) {
+          if (t) wake = wake ? std::min(*wake, *t) : *t;
+        }
+        if (wake) {
+          s_->cv.wait_until(l, *wake);
+        } else {
+          s_->cv.wait(l);
+        }
         continue;
       }
     }
@@ -1615,7 +1605,7 @@ std::optional<WatchEvent> Watch::next(std::chrono::milliseconds wait) {
       JsonValue meta(rapidjson::kObjectType);
       meta.AddMember("resourceVersion", json::str(std::to_string(st->rv), a), a);
       d.AddMember("metadata", meta, a);
-      return WatchEvent{EventType::Bookmark, json::share(std::move(d))};
+      return WatchEvent{WatchEvent::Type::kBookmark, json::share(std::move(d)), {}};
     }
   }
 }

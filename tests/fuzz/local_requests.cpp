@@ -104,23 +104,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     auto doc = kop::local::json::parse(body);
     if (!doc) return 0;
     if (verb == "create") {
-      (void)store.create(*type, ns, std::move(*doc), po);
+      (void)store.create(*type, ns, std::move(*doc), {po.field_manager, po.dry_run});
     } else if (verb == "update") {
-      (void)store.update(*type, ns, name, std::move(*doc), po);
+      (void)store.update(*type, ns, name, std::move(*doc), {po.field_manager, po.dry_run});
     } else {
-      (void)store.update_status(*type, ns, name, std::move(*doc), po);
+      (void)store.update_status(*type, ns, name, std::move(*doc), {po.field_manager, po.dry_run});
     }
   } else if (verb == "merge") {
-    (void)store.patch(*type, ns, name, kop::local::PatchType::Merge, body, po);
+    (void)store.patch(*type, ns, name, kop::local::PatchType::kJsonMerge, body, po);
   } else if (verb == "json") {
-    (void)store.patch(*type, ns, name, kop::local::PatchType::Json, body, po);
+    (void)store.patch(*type, ns, name, kop::local::PatchType::kJsonPatch, body, po);
   } else if (verb == "strategic") {
-    (void)store.patch(*type, ns, name, kop::local::PatchType::StrategicMerge, body, po);
+    (void)store.patch(*type, ns, name, kop::local::PatchType::kStrategicMerge, body, po);
   } else if (verb == "apply" || verb == "apply-force") {
     po.force = verb == "apply-force";
-    (void)store.patch(*type, ns, name, kop::local::PatchType::Apply, body, po);
+    (void)store.patch(*type, ns, name, kop::local::PatchType::kApply, body, po);
     // Apply also creates: the same configuration under a name that does not exist yet.
-    (void)store.patch(*type, ns, "fresh", kop::local::PatchType::Apply, body, po);
+    (void)store.patch(*type, ns, "fresh", kop::local::PatchType::kApply, body, po);
   }
   // Whatever was stored must list back.
   if (!store.list(*type, ns).ok()) abort();

@@ -92,6 +92,8 @@ TEST_F(LocalClientTest, ListThenWatchFromItsVersion) {
   wo.resource_version = p1->resource_version;
   auto w = c.watch(cms, wo);
   ASSERT_TRUE(w.ok());
+  // The stream is the store's own Watch: next() blocks on it until a write wakes it, no polling.
+  EXPECT_NE(dynamic_cast<Watch*>(w->get()), nullptr);
   std::thread writer([&] {
     (void)c.patch(cms.named("c1"), client::PatchType::kJsonMerge, R"({"data":{"a":"b"}})");
   });

@@ -98,16 +98,16 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
   // Status is dropped on create when the subresource exists.
   EXPECT_EQ(json::get(d, "status"), nullptr);
   EXPECT_EQ(json::path(d, {"metadata", "generation"})->GetInt64(), 1);
-  auto st = s.patch_status(*w, "default", "w", PatchType::Merge,
+  auto st = s.patch_status(*w, "default", "w", PatchType::kJsonMerge,
                            R"({"status":{"ready":true},"spec":{"size":9}})");
   ASSERT_TRUE(st.ok()) << api(st.status()).message;
   EXPECT_EQ(json::path((*st)->doc(), {"status", "ready"})->GetBool(), true);
   EXPECT_EQ(json::path((*st)->doc(), {"spec", "size"})->GetInt64(), 2);
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "generation"})->GetInt64(), 1);
-  auto sp = s.patch(*w, "default", "w", PatchType::Merge, R"({"spec":{"size":3}})");
+  auto sp = s.patch(*w, "default", "w", PatchType::kJsonMerge, R"({"spec":{"size":3}})");
   EXPECT_EQ(json::path((*sp)->doc(), {"metadata", "generation"})->GetInt64(), 2);
   // Strategic merge patch is refused for custom resources.
-  EXPECT_EQ(api(s.patch(*w, "default", "w", PatchType::StrategicMerge, "{}").status()).code, 415);
+  EXPECT_EQ(api(s.patch(*w, "default", "w", PatchType::kStrategicMerge, "{}").status()).code, 415);
   // The other served version presents the same object with its apiVersion.
   auto beta = s.registry().by_resource("example.com", "v1beta1", "widgets");
   auto b = s.get(*beta, "default", "w");
@@ -124,13 +124,13 @@ TEST_F(Crd, DeletingTheCrdRemovesItsObjectsAndKind) {
   auto crds = type(s, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
   auto watch = s.watch(*w, "default", {});
   ASSERT_TRUE(watch.ok());
-  EXPECT_EQ(next(*watch)->type, EventType::Added);
+  EXPECT_EQ(next(*watch)->type, WatchEvent::Type::kAdded);
   auto d = s.remove(*crds, "", "widgets.example.com");
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->removed);
   auto ev = next(*watch);
   ASSERT_TRUE(ev);
-  EXPECT_EQ(ev->type, EventType::Deleted);
+  EXPECT_EQ(ev->type, WatchEvent::Type::kDeleted);
   EXPECT_FALSE(s.registry().by_resource("example.com", "v1", "widgets"));
 }
 
@@ -199,7 +199,7 @@ TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
     ASSERT_TRUE(s.remove(*t, "default", "r").ok());
   }
   // Server-side apply creates through the same strategy.
-  auto ap = s.patch(*t, "default", "r", PatchType::Apply,
+  auto ap = s.patch(*t, "default", "r", PatchType::kApply,
                     R"({"apiVersion":"example.com/v1","kind":"Route","metadata":{"name":"r"},
                         "spec":{"host":"b"},"status":{}})",
                     {{.field_manager = "test"}});
@@ -213,15 +213,15 @@ TEST_F(CrdStatusRequired, MainUpdateKeepsTheStoredStatusAndStatusWritesAreValida
   ASSERT_TRUE(u.ok()) << api(u.status()).message;
   EXPECT_EQ(json::get((*u)->doc(), "status"), nullptr);
   // The /status subresource validates what it is given.
-  auto bad = s.patch_status(*t, "default", "r", PatchType::Merge, R"({"status":{}})");
+  auto bad = s.patch_status(*t, "default", "r", PatchType::kJsonMerge, R"({"status":{}})");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(api(bad.status()).message,
             R"(Route.example.com "r" is invalid: status.parents: Required value)");
-  auto many = s.patch_status(*t, "default", "r", PatchType::Merge,
+  auto many = s.patch_status(*t, "default", "r", PatchType::kJsonMerge,
                              R"({"status":{"parents":[{"name":"a"},{"name":"b"},{"name":"c"}]}})");
   ASSERT_FALSE(many.ok());
   EXPECT_EQ(api(many.status()).details->causes.at(0).field, "status.parents");
-  auto good = s.patch_status(*t, "default", "r", PatchType::Merge,
+  auto good = s.patch_status(*t, "default", "r", PatchType::kJsonMerge,
                              R"({"status":{"parents":[{"name":"a"}]}})");
   ASSERT_TRUE(good.ok()) << api(good.status()).message;
   // A main-resource update that carries another (even invalid) status keeps the stored one.

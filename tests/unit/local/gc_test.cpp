@@ -69,7 +69,7 @@ TEST_F(Gc, ForegroundWaitsForBlockingDependents) {
   wo.resource_version = std::to_string(s.current_resource_version());
   auto w = s.watch(*cm, "default", wo);
   DeleteOptions o;
-  o.propagation_policy = "Foreground";
+  o.propagation_policy = client::PropagationPolicy::kForeground;
   auto d = s.remove(*cm, "default", "owner", o);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->removed);
@@ -82,9 +82,9 @@ TEST_F(Gc, ForegroundWaitsForBlockingDependents) {
   ASSERT_TRUE(blocker.ok());
   EXPECT_FALSE(meta(*blocker, "deletionTimestamp").empty());
   EXPECT_TRUE(exists("owner"));
-  ASSERT_TRUE(
-      s.patch(*cm, "default", "blocker", PatchType::Merge, R"({"metadata":{"finalizers":null}})")
-          .ok());
+  ASSERT_TRUE(s.patch(*cm, "default", "blocker", PatchType::kJsonMerge,
+                      R"({"metadata":{"finalizers":null}})")
+                  .ok());
   EXPECT_FALSE(exists("blocker"));
   EXPECT_FALSE(exists("owner"));
   // The owner's last event is DELETED.
@@ -93,14 +93,14 @@ TEST_F(Gc, ForegroundWaitsForBlockingDependents) {
     if (meta(e->object, "name") == "owner") last = e;
   }
   ASSERT_TRUE(last);
-  EXPECT_EQ(last->type, EventType::Deleted);
+  EXPECT_EQ(last->type, WatchEvent::Type::kDeleted);
 }
 
 TEST_F(Gc, OrphanRemovesReferences) {
   auto owner = make("owner");
   make("child", "[" + ref(owner) + "]");
   DeleteOptions o;
-  o.propagation_policy = "Orphan";
+  o.propagation_policy = client::PropagationPolicy::kOrphan;
   auto d = s.remove(*cm, "default", "owner", o);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(exists("owner"));
@@ -113,7 +113,7 @@ TEST_F(Gc, OrphanWaitsForOtherFinalizers) {
   auto owner = make("owner", "[]", R"(["example.com/keep"])");
   make("child", "[" + ref(owner) + "]");
   DeleteOptions o;
-  o.propagation_policy = "Orphan";
+  o.propagation_policy = client::PropagationPolicy::kOrphan;
   ASSERT_TRUE(s.remove(*cm, "default", "owner", o).ok());
   auto got = s.get(*cm, "default", "owner");
   ASSERT_TRUE(got.ok());
@@ -141,12 +141,12 @@ TEST_F(Gc, NamespaceDeletionRemovesContentThenNamespace) {
   EXPECT_TRUE(s.list(*sec, "team")->items.empty());
   auto e1 = next(*w);
   ASSERT_TRUE(e1);
-  EXPECT_EQ(e1->type, EventType::Modified);
+  EXPECT_EQ(e1->type, WatchEvent::Type::kModified);
   EXPECT_EQ(json::path_string(e1->object->doc(), {"status", "phase"}), "Terminating");
   std::optional<WatchEvent> last;
   while (auto e = next(*w, 50)) last = e;
   ASSERT_TRUE(last);
-  EXPECT_EQ(last->type, EventType::Deleted);
+  EXPECT_EQ(last->type, WatchEvent::Type::kDeleted);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ namespace {
 
 using namespace testing;
 
-std::vector<std::string> names(const ListResult& r) {
+std::vector<std::string> names(const ObjectList& r) {
   std::vector<std::string> out;
   for (auto& i : r.items) out.emplace_back(meta(i, "name"));
   return out;
@@ -113,7 +113,8 @@ TEST(List, PaginationIsAConsistentSnapshot) {
   // Changes after the first page do not show in later pages.
   ASSERT_TRUE(s.remove(*cm, "default", "c4").ok());
   ASSERT_TRUE(s.create(*cm, "default", configmap("c35")).ok());
-  ASSERT_TRUE(s.patch(*cm, "default", "c5", PatchType::Merge, R"({"data":{"k":"changed"}})").ok());
+  ASSERT_TRUE(
+      s.patch(*cm, "default", "c5", PatchType::kJsonMerge, R"({"data":{"k":"changed"}})").ok());
   o.continue_token = p1->continue_token;
   auto p2 = s.list(*cm, "default", o);
   ASSERT_TRUE(p2.ok()) << api(p2.status()).message;
@@ -160,7 +161,7 @@ TEST(List, ExpiredContinueTokenIs410) {
   auto p1 = s.list(*cm, "default", o);
   ASSERT_TRUE(p1.ok());
   for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(s.patch(*cm, "default", "c0", PatchType::Merge,
+    ASSERT_TRUE(s.patch(*cm, "default", "c0", PatchType::kJsonMerge,
                         "{\"data\":{\"n\":\"" + std::to_string(i) + "\"}}")
                     .ok());
   o.continue_token = p1->continue_token;
@@ -199,16 +200,16 @@ TEST(List, ResourceVersionSemantics) {
   auto a = s.create(*cm, "default", configmap("a"));
   std::string at_a(rv(*a));
   ASSERT_TRUE(s.create(*cm, "default", configmap("b")).ok());
-  ASSERT_TRUE(s.patch(*cm, "default", "a", PatchType::Merge, R"({"data":{"k":"new"}})").ok());
+  ASSERT_TRUE(s.patch(*cm, "default", "a", PatchType::kJsonMerge, R"({"data":{"k":"new"}})").ok());
   ListOptions o;
   o.resource_version = at_a;
-  o.resource_version_match = "Exact";
+  o.resource_version_match = client::ResourceVersionMatch::kExact;
   auto ex = s.list(*cm, "default", o);
   ASSERT_TRUE(ex.ok()) << api(ex.status()).message;
   EXPECT_EQ(names(*ex), (std::vector<std::string>{"a"}));
   EXPECT_EQ(json::path_string(ex->items[0]->doc(), {"data", "k"}), "v");
   EXPECT_EQ(ex->resource_version, at_a);
-  o.resource_version_match = "NotOlderThan";
+  o.resource_version_match = client::ResourceVersionMatch::kNotOlderThan;
   auto no = s.list(*cm, "default", o);
   ASSERT_TRUE(no.ok());
   EXPECT_EQ(names(*no), (std::vector<std::string>{"a", "b"}));
@@ -221,7 +222,7 @@ TEST(List, ResourceVersionSemantics) {
                 ", current: " + std::to_string(s.current_resource_version()));
   // Validation of the options, as ValidateListOptions.
   ListOptions v;
-  v.resource_version_match = "Exact";
+  v.resource_version_match = client::ResourceVersionMatch::kExact;
   auto inv = s.list(*cm, "", v);
   EXPECT_EQ(api(inv.status()).code, 422);
   EXPECT_EQ(

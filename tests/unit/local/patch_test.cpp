@@ -123,7 +123,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
   auto cm = type(s, "", "v1", "configmaps");
   PatchOptions o;
   o.field_manager = "alice";
-  auto c = s.patch(*cm, "default", "a", PatchType::Apply,
+  auto c = s.patch(*cm, "default", "a", PatchType::kApply,
                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    app: "
                    "x\ndata:\n  one: \"1\"\n  two: \"2\"\n",
                    o);
@@ -139,7 +139,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
                                                                                         // it
   // Same manager, fewer fields: the dropped field is removed.
   auto u = s.patch(
-      *cm, "default", "a", PatchType::Apply,
+      *cm, "default", "a", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"1"}})", o);
   ASSERT_TRUE(u.ok()) << api(u.status()).message;
   EXPECT_EQ(json::dump(*json::get((*u)->doc(), "data")), R"({"one":"1"})");
@@ -148,7 +148,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
   PatchOptions b;
   b.field_manager = "bob";
   auto conflict = s.patch(
-      *cm, "default", "a", PatchType::Apply,
+      *cm, "default", "a", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"X"}})", b);
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(api(conflict.status()).code, 409);
@@ -159,18 +159,18 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
   EXPECT_EQ(api(conflict.status()).details->causes[0].field, ".data.one");
   // ... the same value is shared ownership, no conflict ...
   auto shared = s.patch(
-      *cm, "default", "a", PatchType::Apply,
+      *cm, "default", "a", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"1"}})", b);
   ASSERT_TRUE(shared.ok()) << api(shared.status()).message;
   // ... and force takes it over.
   b.force = true;
   auto forced = s.patch(
-      *cm, "default", "a", PatchType::Apply,
+      *cm, "default", "a", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"X"}})", b);
   ASSERT_TRUE(forced.ok()) << api(forced.status()).message;
   EXPECT_EQ(json::path_string((*forced)->doc(), {"data", "one"}), "X");
   // An Update by another manager takes the fields it changed; apply then conflicts with it.
-  WriteOptions w;
+  UpdateOptions w;
   w.field_manager = "kubectl-edit";
   auto cur = s.get(*cm, "default", "a");
   JsonDoc d = json::clone((*cur)->doc());
@@ -178,14 +178,15 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
   ASSERT_TRUE(s.update(*cm, "default", "a", std::move(d), w).ok());
   b.force = false;
   auto c2 = s.patch(
-      *cm, "default", "a", PatchType::Apply,
+      *cm, "default", "a", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"one":"B"}})", b);
   ASSERT_FALSE(c2.ok());
   EXPECT_EQ(api(c2.status()).message.substr(0, 64),
             R"(Apply failed with 1 conflict: conflict with "kubectl-edit" using)");
   // An Update that creates a map owns the map itself too (".").
   auto created = s.create(*cm, "default",
-                          J(R"({"metadata":{"name":"u","labels":{"a":"b"}},"data":{"k":"v"}})"), w);
+                          J(R"({"metadata":{"name":"u","labels":{"a":"b"}},"data":{"k":"v"}})"),
+                          {w.field_manager, w.dry_run});
   ASSERT_TRUE(created.ok());
   const JsonValue* cmf = json::path((*created)->doc(), {"metadata", "managedFields"});
   ASSERT_TRUE(cmf && cmf->Size() == 1);
@@ -193,7 +194,7 @@ TEST(Apply, CreateUpdateOwnershipAndConflicts) {
             R"({"f:data":{".":{},"f:k":{}},"f:metadata":{"f:labels":{".":{},"f:a":{}}}})");
   // Apply needs a field manager.
   PatchOptions none;
-  EXPECT_EQ(api(s.patch(*cm, "default", "a", PatchType::Apply, "{}", none).status()).code, 400);
+  EXPECT_EQ(api(s.patch(*cm, "default", "a", PatchType::kApply, "{}", none).status()).code, 400);
 }
 
 TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
@@ -202,14 +203,14 @@ TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
   PatchOptions a;
   a.field_manager = "a";
   auto r = s.patch(
-      *svc, "default", "web", PatchType::Apply,
+      *svc, "default", "web", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80,"name":"http"}]}})",
       a);
   ASSERT_TRUE(r.ok()) << api(r.status()).message;
   PatchOptions b;
   b.field_manager = "b";
   auto r2 = s.patch(
-      *svc, "default", "web", PatchType::Apply,
+      *svc, "default", "web", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":443,"name":"https"}]}})",
       b);
   ASSERT_TRUE(r2.ok()) << api(r2.status()).message;
@@ -217,7 +218,7 @@ TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
   ASSERT_TRUE(ports && ports->Size() == 2) << S(*r2);
   uint64_t before = s.current_resource_version();
   auto r3 = s.patch(
-      *svc, "default", "web", PatchType::Apply,
+      *svc, "default", "web", PatchType::kApply,
       R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":443,"name":"https"}]}})",
       b);
   ASSERT_TRUE(r3.ok()) << client::to_json(api(r3.status()));
@@ -228,15 +229,15 @@ TEST(Patch, StrategicThroughTheStore) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
   ASSERT_TRUE(s.create(*cm, "default", configmap("a")).ok());
-  auto r = s.patch(*cm, "default", "a", PatchType::StrategicMerge,
+  auto r = s.patch(*cm, "default", "a", PatchType::kStrategicMerge,
                    R"({"metadata":{"labels":{"x":"y"}},"data":{"k":null,"n":"m"}})");
   ASSERT_TRUE(r.ok()) << api(r.status()).message;
   EXPECT_EQ(json::dump(*json::get((*r)->doc(), "data")), R"({"n":"m"})");
   // A patch carrying a stale resourceVersion conflicts.
-  auto c = s.patch(*cm, "default", "a", PatchType::Merge,
+  auto c = s.patch(*cm, "default", "a", PatchType::kJsonMerge,
                    R"({"metadata":{"resourceVersion":"1"},"data":{"z":"z"}})");
   EXPECT_EQ(api(c.status()).code, 409);
-  EXPECT_EQ(api(s.patch(*cm, "default", "zz", PatchType::Merge, "{}").status()).code, 404);
+  EXPECT_EQ(api(s.patch(*cm, "default", "zz", PatchType::kJsonMerge, "{}").status()).code, 404);
 }
 
 }  // namespace

@@ -109,6 +109,26 @@ TEST_F(Rest, DeleteCollectionAndOptionsBody) {
   EXPECT_EQ(pre.status, 409);
 }
 
+// Query parameters with values the API server does not know are 422 before anything is looked
+// up (kube-apiserver v1.20: an unknown propagationPolicy on a missing object is 422, not 404).
+TEST_F(Rest, UnknownOptionValuesAreInvalid) {
+  auto rvm = call("GET", "/api/v1/namespaces/default/configmaps?resourceVersionMatch=Bogus");
+  EXPECT_EQ(rvm.status, 422);
+  EXPECT_EQ(
+      json::get_string(body(rvm), "message"),
+      R"(ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided, resourceVersionMatch: Unsupported value: "Bogus": supported values: "Exact", "NotOlderThan", ""])");
+  auto del =
+      call("DELETE", "/api/v1/namespaces/default/configmaps/nothere?propagationPolicy=Sideways");
+  EXPECT_EQ(del.status, 422);
+  EXPECT_EQ(
+      json::get_string(body(del), "message"),
+      R"(DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil")");
+  auto in_body = call("DELETE", "/api/v1/namespaces/default/configmaps/nothere",
+                      R"({"propagationPolicy":"Sideways"})");
+  EXPECT_EQ(in_body.status, 422);
+  EXPECT_EQ(call("DELETE", "/api/v1/namespaces/default/configmaps/nothere").status, 404);
+}
+
 TEST_F(Rest, TableOutput) {
   call("POST", "/api/v1/namespaces/default/services",
        R"({"metadata":{"name":"web"},"spec":{"ports":[{"port":80}]}})");

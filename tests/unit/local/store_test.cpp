@@ -151,9 +151,33 @@ TEST(Store, MissingAndTerminatingNamespace) {
   ASSERT_TRUE(held.ok());
   EXPECT_FALSE(meta(*held, "deletionTimestamp").empty());
   ASSERT_TRUE(
-      s.patch(*cm, "t", "held", PatchType::Merge, R"({"metadata":{"finalizers":null}})").ok());
+      s.patch(*cm, "t", "held", PatchType::kJsonMerge, R"({"metadata":{"finalizers":null}})").ok());
   EXPECT_FALSE(s.get(*cm, "t", "held").ok());
   EXPECT_FALSE(s.get(*ns, "", "t").ok());
+}
+
+// As the API server's Namespace defaulting: every Namespace is labelled
+// kubernetes.io/metadata.name=<its name>, and an update cannot drop or change that label
+// (Gateway API listeners select namespaces by it; upstream GatewayWithAttachedRoutes).
+TEST(Store, NamespacesAreLabelledWithTheirName) {
+  Store s;
+  auto ns = type(s, "", "v1", "namespaces");
+  auto label = [&](std::string_view name) {
+    auto got = s.get(*ns, "", name);
+    return got.ok() ? std::string(json::path_string(
+                          (*got)->doc(), {"metadata", "labels", "kubernetes.io/metadata.name"}))
+                    : std::string("missing");
+  };
+  EXPECT_EQ(label("default"), "default");
+  ASSERT_TRUE(s.create(*ns, "", J(R"({"metadata":{"name":"t","labels":{"team":"a"}}})")).ok());
+  EXPECT_EQ(label("t"), "t");
+  ASSERT_TRUE(
+      s.update(*ns, "", "t",
+               J(R"({"metadata":{"name":"t","labels":{"kubernetes.io/metadata.name":"x"}}})"))
+          .ok());
+  EXPECT_EQ(label("t"), "t");
+  ASSERT_TRUE(s.update(*ns, "", "t", J(R"({"metadata":{"name":"t"}})")).ok());
+  EXPECT_EQ(label("t"), "t");
 }
 
 TEST(Store, ImmortalNamespaces) {
@@ -210,7 +234,7 @@ TEST(Store, NoOpUpdateWritesNothing) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(rv(*u), rv(*a));
   EXPECT_EQ(s.current_resource_version(), before);
-  auto p = s.patch(*cm, "default", "a", PatchType::Merge, R"({"data":{"k":"v"}})");
+  auto p = s.patch(*cm, "default", "a", PatchType::kJsonMerge, R"({"data":{"k":"v"}})");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(rv(*p), rv(*a));
 }
@@ -223,13 +247,15 @@ TEST(Store, GenerationBumpsOnSpecChangeOnly) {
       J(R"({"metadata":{"name":"d"},"spec":{"replicas":1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}})"));
   ASSERT_TRUE(a.ok()) << api(a.status()).message;
   EXPECT_EQ(json::path((*a)->doc(), {"metadata", "generation"})->GetInt64(), 1);
-  auto l = s.patch(*dep, "default", "d", PatchType::Merge, R"({"metadata":{"labels":{"x":"y"}}})");
+  auto l =
+      s.patch(*dep, "default", "d", PatchType::kJsonMerge, R"({"metadata":{"labels":{"x":"y"}}})");
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(json::path((*l)->doc(), {"metadata", "generation"})->GetInt64(), 1);
-  auto st = s.patch_status(*dep, "default", "d", PatchType::Merge, R"({"status":{"replicas":3}})");
+  auto st =
+      s.patch_status(*dep, "default", "d", PatchType::kJsonMerge, R"({"status":{"replicas":3}})");
   ASSERT_TRUE(st.ok()) << api(st.status()).message;
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "generation"})->GetInt64(), 1);
-  auto sp = s.patch(*dep, "default", "d", PatchType::Merge, R"({"spec":{"replicas":2}})");
+  auto sp = s.patch(*dep, "default", "d", PatchType::kJsonMerge, R"({"spec":{"replicas":2}})");
   ASSERT_TRUE(sp.ok());
   EXPECT_EQ(json::path((*sp)->doc(), {"metadata", "generation"})->GetInt64(), 2);
 }
@@ -244,13 +270,13 @@ TEST(Store, StatusSubresourceSeparation) {
   // Status is cleared on create.
   EXPECT_EQ(json::dump(*json::get((*a)->doc(), "status")), R"({"loadBalancer":{}})");
   // A main-resource write ignores status.
-  auto m = s.patch(*ing, "default", "i", PatchType::Merge,
+  auto m = s.patch(*ing, "default", "i", PatchType::kJsonMerge,
                    R"({"status":{"loadBalancer":{"ingress":[{"ip":"9.9.9.9"}]}}})");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(json::dump(*json::get((*m)->doc(), "status")), R"({"loadBalancer":{}})");
   // A status write changes only status.
   auto st = s.patch_status(
-      *ing, "default", "i", PatchType::Merge,
+      *ing, "default", "i", PatchType::kJsonMerge,
       R"({"spec":{"defaultBackend":null},"metadata":{"labels":{"x":"y"}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})");
   ASSERT_TRUE(st.ok()) << api(st.status()).message;
   EXPECT_EQ(json::dump(*json::get((*st)->doc(), "status")),
@@ -296,18 +322,18 @@ TEST(Store, FinalizersKeepObjectUntilEmptied) {
             0);
   // New finalizers cannot be added while deleting.
   auto add =
-      s.patch(*cm, "default", "f", PatchType::Merge,
+      s.patch(*cm, "default", "f", PatchType::kJsonMerge,
               R"({"metadata":{"finalizers":["example.com/a","example.com/b","example.com/c"]}})");
   ASSERT_FALSE(add.ok());
   EXPECT_EQ(api(add.status()).code, 422);
   EXPECT_EQ(
       api(add.status()).details->causes[0].message,
       R"(Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/c"})");
-  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json,
+  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::kJsonPatch,
                       R"([{"op":"remove","path":"/metadata/finalizers/0"}])")
                   .ok());
   EXPECT_TRUE(s.get(*cm, "default", "f").ok());
-  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::Json,
+  ASSERT_TRUE(s.patch(*cm, "default", "f", PatchType::kJsonPatch,
                       R"([{"op":"remove","path":"/metadata/finalizers"}])")
                   .ok());
   EXPECT_EQ(api(s.get(*cm, "default", "f").status()).code, 404);
@@ -347,7 +373,7 @@ TEST(Store, DryRunStoresNothing) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
   uint64_t before = s.current_resource_version();
-  WriteOptions o;
+  CreateOptions o;
   o.dry_run = true;
   auto r = s.create(*cm, "default", configmap("a"), o);
   ASSERT_TRUE(r.ok());

@@ -104,7 +104,8 @@ TEST_F(Validation, IngressClass) {
   EXPECT_EQ(st.details->causes[0].message,
             R"(Invalid value: "nodomain": must be a domain-prefixed path (such as "acme.io/foo"))");
   auto ic = s.registry().by_resource("networking.k8s.io", "v1", "ingressclasses");
-  auto u = s.patch(*ic, "", "kop", PatchType::Merge, R"({"spec":{"controller":"other.dev/x"}})");
+  auto u =
+      s.patch(*ic, "", "kop", PatchType::kJsonMerge, R"({"spec":{"controller":"other.dev/x"}})");
   ASSERT_FALSE(u.ok());
   EXPECT_EQ(api(u.status()).details->causes[0].message,
             R"(Invalid value: "other.dev/x": field is immutable)");
@@ -143,8 +144,8 @@ TEST_F(Validation, Service) {
   ok("services", "",
      R"({"metadata":{"name":"ext"},"spec":{"type":"ExternalName","externalName":"db.example.com"}})");
   // clusterIP is immutable.
-  auto im =
-      s.patch(*svc, "default", "web", PatchType::Merge, R"({"spec":{"clusterIP":"10.0.0.9"}})");
+  auto im = s.patch(*svc, "default", "web", PatchType::kJsonMerge,
+                    R"({"spec":{"clusterIP":"10.0.0.9"}})");
   ASSERT_FALSE(im.ok());
   EXPECT_EQ(api(im.status()).details->causes[0].message,
             R"(Invalid value: "10.0.0.9": field is immutable)");
@@ -173,7 +174,7 @@ TEST_F(Validation, EndpointSlice) {
   EXPECT_EQ(tm.details->causes[0].message, "Too many: 1001: must have at most 1000 items");
   auto noat = fail("endpointslices", "discovery.k8s.io", R"({"metadata":{"name":"n"}})");
   EXPECT_EQ(noat.details->causes[0].field, "addressType");
-  auto im = s.patch(*eps, "default", "e", PatchType::Merge,
+  auto im = s.patch(*eps, "default", "e", PatchType::kJsonMerge,
                     R"({"addressType":"IPv6","endpoints":[{"addresses":["::1"]}]})");
   ASSERT_FALSE(im.ok());
   EXPECT_EQ(api(im.status()).details->causes[0].message,
@@ -197,7 +198,8 @@ TEST_F(Validation, Secret) {
   EXPECT_EQ(json::dump(*json::get((*r)->doc(), "data")), R"({"user":"YWRtaW4="})");
   EXPECT_EQ(json::get((*r)->doc(), "stringData"), nullptr);
   EXPECT_EQ(json::get_string((*r)->doc(), "type"), "Opaque");
-  auto im = s.patch(*sec, "default", "sd", PatchType::Merge, R"({"type":"kubernetes.io/tls"})");
+  auto im =
+      s.patch(*sec, "default", "sd", PatchType::kJsonMerge, R"({"type":"kubernetes.io/tls"})");
   ASSERT_FALSE(im.ok());
   EXPECT_EQ(api(im.status()).details->causes[0].field, "type");
 }

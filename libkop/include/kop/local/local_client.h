@@ -26,9 +26,6 @@ struct LocalClientOptions {
   // The field manager recorded for create/update/patch calls that name none (the API server
   // derives one from the User-Agent). Defaults to "kop".
   std::string default_field_manager = "kop";
-  // How long a WatchStream::next() waits on the store before checking for cancellation again.
-  // Defaults to 200 ms (cancel() wakes it at once anyway).
-  std::chrono::milliseconds watch_poll{200};
 };
 
 class LocalClient : public kop::client::Client {

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include "kop/client/client.h"
 #include "kop/local/faults.h"
 #include "kop/local/json.h"
 #include "kop/local/resource.h"
@@ -66,73 +67,33 @@ struct StoreOptions {
   bool create_system_namespaces = true;
 };
 
-struct GetOptions {
-  std::string resource_version{};  // "" (latest), "0" (any), or N (not older than N)
-};
+// Requests take kop::client's options (kop/client/client.h), read as the API server reads the
+// query parameters they stand for; ListOptions::timeout_seconds is ignored (a list answers at
+// once). A watch's timeout_seconds ends it after that long.
+using client::CreateOptions;
+using client::DeleteOptions;
+using client::GetOptions;
+using client::ListOptions;
+using client::ObjectList;
+using client::PatchOptions;
+using client::PatchType;
+using client::UpdateOptions;
+using client::WatchOptions;
 
-struct ListOptions {
-  std::string label_selector{};
-  std::string field_selector{};
-  std::string resource_version{};        // "", "0" or N
-  std::string resource_version_match{};  // "", "NotOlderThan" or "Exact"
-  int64_t limit = 0;                     // 0: no paging
-  std::string continue_token{};
-};
-
-struct ListResult {
-  std::vector<ObjectPtr> items{};
-  std::string resource_version{};
-  std::string continue_token{};
-  std::optional<int64_t> remaining_item_count{};
-};
-
-struct WatchOptions {
-  std::string label_selector{};
-  std::string field_selector{};
-  std::string resource_version{};  // "" or "0": synthetic ADDED first; N: changes after N
-  bool allow_bookmarks = false;
-  // Ends the watch after this long (timeoutSeconds). Defaults to never.
-  std::optional<std::chrono::milliseconds> timeout{};
-};
-
-struct WriteOptions {
-  std::string field_manager{};  // managedFields manager; empty means "unknown" writer
-  bool dry_run = false;         // validate and return the result without storing it
-};
-
-enum class PatchType { Merge, Json, StrategicMerge, Apply };
 // "application/merge-patch+json" etc. -> PatchType; nullopt when not a patch media type.
 std::optional<PatchType> patch_type_from_content_type(std::string_view content_type);
-
-struct PatchOptions : WriteOptions {
-  bool force = false;  // server-side apply: take ownership of conflicting fields
-};
-
-struct DeleteOptions {
-  std::string propagation_policy{};  // "", "Background", "Foreground", "Orphan"
-  std::string precondition_uid{};
-  std::string precondition_resource_version{};
-  std::optional<int64_t> grace_period_seconds{};
-  bool dry_run = false;
-};
 
 struct DeleteResult {
   ObjectPtr object{};    // the last state (removed) or the object now carrying deletionTimestamp
   bool removed = false;  // true when the object is gone from the store
 };
 
-enum class EventType { Added, Modified, Deleted, Bookmark, Error };
-std::string_view to_string(EventType t);  // "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
-
-struct WatchEvent {
-  EventType type = EventType::Added;
-  ObjectPtr object;    // the object; for ERROR the Status object; for BOOKMARK
-                       // kind/apiVersion/metadata.resourceVersion
-  absl::Status error;  // ERROR only: the error (kop/client/errors.h), `object` is its Status
-};
+// Watch events are kop::client's: ADDED/MODIFIED/DELETED carry the object, BOOKMARK an object
+// with only kind, apiVersion and metadata.resourceVersion, ERROR the Status object and the error.
+using WatchEvent = client::WatchEvent;
 
 class Watch;
-using WatchPtr = std::shared_ptr<Watch>;
+using WatchPtr = std::unique_ptr<Watch>;
 
 class Store {
  public:
@@ -149,7 +110,7 @@ class Store {
   absl::StatusOr<ObjectPtr> get(const ResourceType& type, std::string_view ns,
                                 std::string_view name, const GetOptions& opts = {});
   // ns "" lists across namespaces (and is required for cluster-scoped kinds).
-  absl::StatusOr<ListResult> list(const ResourceType& type, std::string_view ns,
+  absl::StatusOr<ObjectList> list(const ResourceType& type, std::string_view ns,
                                   const ListOptions& opts = {});
   // Never fails for a known kind: errors (too old resourceVersion, injected faults) arrive as an
   // ERROR event, as over HTTP. Bad selectors are 400 BadRequest.
@@ -157,13 +118,13 @@ class Store {
                                  const WatchOptions& opts = {});
 
   absl::StatusOr<ObjectPtr> create(const ResourceType& type, std::string_view ns, JsonDoc obj,
-                                   const WriteOptions& opts = {});
+                                   const CreateOptions& opts = {});
   absl::StatusOr<ObjectPtr> update(const ResourceType& type, std::string_view ns,
                                    std::string_view name, JsonDoc obj,
-                                   const WriteOptions& opts = {});
+                                   const UpdateOptions& opts = {});
   absl::StatusOr<ObjectPtr> update_status(const ResourceType& type, std::string_view ns,
                                           std::string_view name, JsonDoc obj,
-                                          const WriteOptions& opts = {});
+                                          const UpdateOptions& opts = {});
   absl::StatusOr<ObjectPtr> patch(const ResourceType& type, std::string_view ns,
                                   std::string_view name, PatchType pt, std::string_view body,
                                   const PatchOptions& opts = {});
@@ -174,7 +135,7 @@ class Store {
                                       std::string_view name, const DeleteOptions& opts = {});
   // deletecollection: deletes every object the selectors match; returns the deleted/terminating
   // list.
-  absl::StatusOr<ListResult> remove_collection(const ResourceType& type, std::string_view ns,
+  absl::StatusOr<ObjectList> remove_collection(const ResourceType& type, std::string_view ns,
                                                const ListOptions& sel,
                                                const DeleteOptions& opts = {});
 
@@ -187,20 +148,28 @@ class Store {
   std::shared_ptr<Impl> impl_;
 };
 
-// A watch stream. One consumer thread calls next(); stop() may be called from any thread.
-class Watch {
+// A watch stream, and the kop::client::WatchStream LocalClient hands out. One consumer thread
+// calls next(); stop()/cancel() may be called from any thread and wake a blocked next().
+class Watch : public client::WatchStream {
  public:
-  ~Watch();
+  ~Watch() override;
+  // Blocks until the next event; std::nullopt once the watch has ended: stopped, timed out,
+  // closed by a fault or after an ERROR event, or too slow. Never an error Status.
+  absl::StatusOr<std::optional<WatchEvent>> next() override;
   // Waits up to `wait` for the next event. nullopt means nothing arrived in time, or the watch
-  // has ended (then ended() is true): stopped, timed out, closed by a fault, or too slow.
+  // has ended (then ended() is true).
   std::optional<WatchEvent> next(std::chrono::milliseconds wait);
   bool ended() const;
   void stop();
+  void cancel() override { stop(); }
 
   struct State;
   Watch(std::shared_ptr<State> s, std::weak_ptr<Store::Impl> store);
 
  private:
+  // The next event, waiting until `until` (forever when unset).
+  std::optional<WatchEvent> wait_next(std::optional<std::chrono::steady_clock::time_point> until);
+
   std::shared_ptr<State> s_;
   std::weak_ptr<Store::Impl> store_;
 };
@@ -209,6 +178,6 @@ class Watch {
 // {"kind":"<Kind>List","apiVersion":..,"metadata":{...},"items":[...]}. Items of built-in kinds
 // carry no apiVersion/kind (the API server's typed lists omit them); custom resources keep theirs.
 // `strip_item_types` false keeps them always.
-JsonDoc make_list(const ResourceType& type, const ListResult& r, bool strip_item_types = true);
+JsonDoc make_list(const ResourceType& type, const ObjectList& r, bool strip_item_types = true);
 
 }  // namespace kop::local
