@@ -83,6 +83,7 @@ void pod_spec_defaults(JsonValue& spec, JsonAlloc& a) {
   }
 }
 
+// Ingresses and IngressClasses have no defaults in networking/v1 (pathType is required).
 void apply_defaults(const ResourceType& t, JsonDoc& obj) {
   auto& a = obj.GetAllocator();
   if (is(t, "", "pods")) pod_spec_defaults(json::ensure_object(obj, "spec", a), a);
@@ -127,8 +128,6 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
         (void)cond;
       }
     }
-  } else if (is(t, "networking.k8s.io", "ingresses")) {
-    // no defaults in networking/v1 beyond pathType being required
   } else if (is(t, "apps", "deployments")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     if (!json::get(spec, "replicas")) json::set(spec, "replicas", JsonValue(1), a);
@@ -151,8 +150,6 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
       s.AddMember("rollingUpdate", ru, a);
       json::set(spec, "strategy", std::move(s), a);
     }
-  } else if (is(t, "networking.k8s.io", "ingressclasses")) {
-    // none
   } else if (is(t, "apiextensions.k8s.io", "customresourcedefinitions")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     if (!json::get(spec, "conversion")) {
@@ -167,6 +164,16 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
   }
 }
 
+// The API server's Namespace defaulting: every Namespace carries the label
+// kubernetes.io/metadata.name with its own name, set on create and again on every update (a
+// write that drops or changes it gets it back), so label selectors can pick namespaces by name.
+void label_namespace_with_its_name(JsonDoc& obj, JsonAlloc& a) {
+  JsonValue& meta = json::ensure_object(obj, "metadata", a);
+  std::string name(json::get_string(meta, "name"));
+  if (name.empty()) return;
+  json::set_string(json::ensure_object(meta, "labels", a), "kubernetes.io/metadata.name", name, a);
+}
+
 void prepare_create(const ResourceType& t, JsonDoc& obj) {
   auto& a = obj.GetAllocator();
   if (t.has_status && t.custom) {
@@ -178,6 +185,7 @@ void prepare_create(const ResourceType& t, JsonDoc& obj) {
     json::set(obj, "status", empty_status(t, a), a);
   }
   if (is(t, "", "namespaces")) {
+    label_namespace_with_its_name(obj, a);
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     JsonValue fin(rapidjson::kArrayType);
     fin.PushBack("kubernetes", a);
@@ -221,6 +229,7 @@ void prepare_update(const ResourceType& t, const JsonValue& old, JsonDoc& obj) {
   auto& a = obj.GetAllocator();
   if (t.has_status) copy_member(old, obj, "status", a);
   if (is(t, "", "namespaces")) {
+    label_namespace_with_its_name(obj, a);
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     const JsonValue* ospec = json::get(old, "spec");
     if (ospec) copy_member(*ospec, spec, "finalizers", a);
