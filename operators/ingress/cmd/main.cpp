@@ -74,6 +74,14 @@ Usage: kop-ingress [flags]
   --leader-election-id NAME    name of the Lease (default kop-ingress-<ingress class>)
   --leader-election-lease-duration D  (default 15s)  --leader-election-renew-deadline D (10s)
   --leader-election-retry-period D    (default 2s)   durations as 500ms, 15s, 1m
+  --gateway-api[=true|false]   watch and serve Gateway API objects (GatewayClass, Gateway,
+                               HTTPRoute, ReferenceGrant) when their CRDs are installed
+                               (default true)
+  --gateway-controller-name NAME  GatewayClass spec.controllerName we own
+                               (default kop.dev/gateway-controller)
+  --gateway-local-port-offset N   with --manifests: each Gateway gets its own loopback address
+                               (127.0.1.1, 127.0.1.2, ...) and its listener ports plus N there
+                               (default 10000: port 80 -> 10080; 0 keeps them)
   --log-format text|json       log line format (default text)
   --log-level LEVEL            error, warn, info, debug, trace (default info)
   --workers N                  proxy worker threads (default: one per core)
@@ -92,6 +100,9 @@ struct Flags {
   std::string nginx_annotations;  // "" = true for --ingress-class nginx
   bool watch_without_class = true;
   bool install_crds = true;
+  bool gateway_api = true;
+  std::string gateway_controller_name = "kop.dev/gateway-controller";
+  std::string gateway_local_port_offset = "10000";
   std::string publish_service, publish_address;
   std::string leader_elect;  // "" = by mode (cluster: true, --manifests: false)
   std::string le_namespace, le_id;
@@ -178,9 +189,12 @@ int main(int argc, char** argv) {
       {"kube-api-burst", &f.kube_api_burst},
       {"status-qps", &f.status_qps},
       {"status-burst", &f.status_burst},
-      {"server-header", &f.server_header}};
+      {"server-header", &f.server_header},
+      {"gateway-controller-name", &f.gateway_controller_name},
+      {"gateway-local-port-offset", &f.gateway_local_port_offset}};
   std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class},
-                                        {"install-crds", &f.install_crds}};
+                                        {"install-crds", &f.install_crds},
+                                        {"gateway-api", &f.gateway_api}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -238,6 +252,15 @@ int main(int argc, char** argv) {
   if (!f.nginx_annotations.empty() &&
       !parse_bool(f.nginx_annotations, &options.model.nginx_annotations))
     return usage_error("--nginx-annotations takes true or false");
+  options.gateway.enabled = f.gateway_api;
+  if (f.gateway_controller_name.empty())
+    return usage_error("--gateway-controller-name must not be empty");
+  options.gateway.translate.controller_name = f.gateway_controller_name;
+  options.gateway.local = !f.manifests.empty();
+  if (!absl::SimpleAtoi(f.gateway_local_port_offset, &options.gateway.local_port_offset) ||
+      options.gateway.local_port_offset > 65534)
+    return usage_error("--gateway-local-port-offset: not an integer from 0 to 65534: " +
+                       f.gateway_local_port_offset);
   options.publish_service = f.publish_service;
   options.publish_address = f.publish_address;
   auto http = address(f.http_addr);
@@ -407,7 +430,7 @@ int main(int argc, char** argv) {
   // Every replica serves traffic: losing the Lease only stops status writes here; the Manager
   // campaigns again and status writing resumes when this replica wins.
   mo.exit_on_lost_lease = false;
-  kop::ingress::configure_cache(mo.cache, options.kinds);
+  kop::ingress::configure_cache(mo.cache, options.kinds, options.gateway.enabled);
   kop::manager::Manager mgr(*client, mo);
   kop::ingress::IngressController controller(mgr, proxy, options);
   // The Manager calls into the controller until it is stopped: stop it first on every way out.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gateway_status.h"
 #include "json_text.h"
 #include "kop/client/errors.h"
 #include "kop/controller/builder.h"
@@ -89,25 +90,38 @@ bool only_status_changed(const api::Object& before, const api::Object& after) {
 
 }  // namespace
 
-void configure_cache(cache::CacheOptions& options, const Kinds& kinds) {
+void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gateway_api) {
   cache::ByObject secrets;
   secrets.field_selector = "type=kubernetes.io/tls";
   options.by_object[kinds.secret] = secrets;
-  // kop's own CRDs are optional: Ingress users need not install them, and they may come and go.
-  for (auto [gvk, plural] : {std::pair{&kinds.ingress_route, "ingressroutes"},
-                             std::pair{&kinds.tls_delegation, "tlscertificatedelegations"}}) {
+  struct CrdKind {
+    const api::GroupVersionKind* gvk;
+    const char* plural;
+    bool namespaced;
+  };
+  // kop's own CRDs and Gateway API's are optional: Ingress users need not install them, and
+  // they may come and go.
+  std::vector<CrdKind> crd_kinds = {{&kinds.ingress_route, "ingressroutes", true},
+                                    {&kinds.tls_delegation, "tlscertificatedelegations", true}};
+  if (gateway_api)
+    crd_kinds.insert(crd_kinds.end(), {{&kinds.gateway_class, "gatewayclasses", false},
+                                       {&kinds.gateway, "gateways", true},
+                                       {&kinds.http_route, "httproutes", true},
+                                       {&kinds.reference_grant, "referencegrants", true}});
+  for (auto [gvk, plural, namespaced] : crd_kinds) {
     cache::ByObject crd_kind;
     crd_kind.resource = plural;
-    crd_kind.namespaced = true;
+    crd_kind.namespaced = namespaced;
     crd_kind.optional = true;
-    crd_kind.presence_changed = [kind = gvk->kind,
+    std::string kinds = gvk->kind + (gvk->kind.back() == 's' ? "es" : "s");
+    crd_kind.presence_changed = [kind = gvk->kind, kinds,
                                  was_served = std::make_shared<bool>(false)](bool served) {
       if (served) {
-        logger().info(kind + " CRD installed: " + kind + "s are served");
+        logger().info(kind + " CRD installed: " + kinds + " are served");
       } else if (*was_served) {
-        logger().info(kind + " CRD removed: " + kind + "s are no longer served");
+        logger().info(kind + " CRD removed: " + kinds + " are no longer served");
       } else {
-        logger().info(kind + " CRD not installed: " + kind + "s are not served");
+        logger().info(kind + " CRD not installed: " + kinds + " are not served");
       }
       *was_served = served;
     };
@@ -143,12 +157,17 @@ IngressController::IngressController(manager::Manager& manager, proxy::Proxy& pr
       cache_(manager.cache()),
       proxy_(proxy),
       options_(std::move(options)),
-      status_(options_.status_client != nullptr ? *options_.status_client : client_, cache_,
-              StatusWriterOptions{.ingress = options_.kinds.ingress,
-                                  .ingress_route = options_.kinds.ingress_route,
-                                  .component = options_.component,
-                                  .retry_base = options_.status_retry_base,
-                                  .may_write = [&manager] { return manager.is_leader(); }}) {}
+      status_(
+          options_.status_client != nullptr ? *options_.status_client : client_, cache_,
+          StatusWriterOptions{.ingress = options_.kinds.ingress,
+                              .ingress_route = options_.kinds.ingress_route,
+                              .gateway_class = options_.kinds.gateway_class,
+                              .gateway = options_.kinds.gateway,
+                              .http_route = options_.kinds.http_route,
+                              .gateway_controller_name = options_.gateway.translate.controller_name,
+                              .component = options_.component,
+                              .retry_base = options_.status_retry_base,
+                              .may_write = [&manager] { return manager.is_leader(); }}) {}
 
 IngressController::~IngressController() {
   if (controller_) stop_controller(absl::ZeroDuration()).IgnoreError();
@@ -180,6 +199,11 @@ absl::Status IngressController::setup() {
     b.watches(*gvk, to_build);
   for (const auto* gvk : {&k.ingress, &k.ingress_route})
     b.watches(*gvk, to_build, {not_status_only});
+  if (options_.gateway.enabled) {
+    for (const auto* gvk : {&k.reference_grant, &k.namespace_}) b.watches(*gvk, to_build);
+    for (const auto* gvk : {&k.gateway_class, &k.gateway, &k.http_route})
+      b.watches(*gvk, to_build, {not_status_only});
+  }
   auto built = b.build(std::make_shared<BuildReconciler>(*this));
   if (!built.ok()) return built.status();
   controller_ = std::move(*built);
@@ -266,7 +290,20 @@ absl::Status IngressController::reconcile() {
     *p.out = std::move(*objects);
   }
   Model model = build_model(snap, options_.model, &build_cache_);
-  proxy::Config config = render(model, options_.render);
+  gateway::Snapshot gsnap;
+  gateway::Result gw;
+  std::vector<BoundFrontDoor> doors;
+  if (options_.gateway.enabled) {
+    gsnap.base = &snap;
+    auto translated = translate_gateways(gsnap);
+    if (!translated.ok()) return translated.status();
+    gw = *std::move(translated);
+    // Same names, same rules: a cluster both sources use is the same cluster.
+    for (auto& [name, c] : gw.clusters) model.clusters.emplace(name, std::move(c));
+    gw.clusters.clear();
+    doors = bind_front_doors(gw);
+  }
+  proxy::Config config = render(model, options_.render, doors);
   builds_.fetch_add(1);
   Metrics& m = Metrics::get();
   m.builds.inc();
@@ -288,17 +325,71 @@ absl::Status IngressController::reconcile() {
     last_applied_ = std::move(applied);
     applies_.fetch_add(1);
     m.applies.inc();
-    logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(), "clusters",
-                  model.clusters.size(), "events", model.events.size(), "ingresses_translated",
-                  build_cache_.translated(), "ingresses_reused", build_cache_.reused(),
-                  "proxy_version", proxy_.version());
+    logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(),
+                  "gateway_front_doors", doors.size(), "clusters", model.clusters.size(), "events",
+                  model.events.size(), "ingresses_translated", build_cache_.translated(),
+                  "ingresses_reused", build_cache_.reused(), "proxy_version", proxy_.version());
   }
+  log_front_doors(doors);
   ready_.store(true);
   m.build_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   // The API is written on the status writer's thread, never here.
-  status_.publish(desired_status(snap, model));
+  status_.publish(desired_status(snap, model, gsnap, std::move(gw)));
   return absl::OkStatus();
+}
+
+absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& gsnap) {
+  const Kinds& k = options_.kinds;
+  for (auto [gvk, out] :
+       {std::pair{&k.gateway_class, &gsnap.gateway_classes}, std::pair{&k.gateway, &gsnap.gateways},
+        std::pair{&k.http_route, &gsnap.http_routes},
+        std::pair{&k.reference_grant, &gsnap.reference_grants},
+        std::pair{&k.namespace_, &gsnap.namespaces}}) {
+    auto objects = list(*gvk);
+    if (!objects.ok()) return objects.status();
+    *out = std::move(*objects);
+  }
+  gateway::Options go = options_.gateway.translate;
+  if (options_.gateway.local) {
+    // Gateways whose class names our controller (the translator decides the rest).
+    std::set<std::string, std::less<>> classes;
+    for (const auto& c : gsnap.gateway_classes)
+      if (c->get_string("/spec/controllerName").value_or("") == go.controller_name)
+        classes.insert(std::string(c->name()));
+    std::vector<api::ObjectPtr> ours;
+    for (const auto& g : gsnap.gateways)
+      if (classes.count(g->get_string("/spec/gatewayClassName").value_or("")) != 0)
+        ours.push_back(g);
+    gateway_addresses_ = local_addresses_.assign(ours);
+    for (const auto& [key, addr] : gateway_addresses_) go.addresses[key] = {addr};
+  }
+  return gateway::translate(gsnap, go);
+}
+
+std::vector<BoundFrontDoor> IngressController::bind_front_doors(const gateway::Result& result) {
+  std::vector<BoundFrontDoor> out;
+  if (!options_.gateway.local) return out;  // in a cluster: not bound yet (design.md)
+  for (const gateway::FrontDoor& d : result.front_doors) {
+    auto addr = gateway_addresses_.find(d.gateway.key());
+    uint32_t port = d.port + options_.gateway.local_port_offset;
+    if (addr == gateway_addresses_.end() || port > 65535) continue;
+    out.push_back(BoundFrontDoor{&d, proxy::SocketAddress{addr->second, uint16_t(port)}});
+  }
+  return out;
+}
+
+void IngressController::log_front_doors(const std::vector<BoundFrontDoor>& doors) {
+  std::set<std::string> now;
+  for (const BoundFrontDoor& b : doors) {
+    std::string bound = b.address.host + ":" + std::to_string(b.address.port);
+    std::string key = b.door->gateway.key() + "|" + std::to_string(b.door->port) + "|" + bound;
+    now.insert(key);
+    if (logged_doors_.count(key) != 0) continue;
+    logger().info("gateway front door", "gateway", b.door->gateway.key(), "address", b.address.host,
+                  "port", b.door->port, "protocol", b.door->protocol, "bound", bound);
+  }
+  logged_doors_ = std::move(now);
 }
 
 std::string IngressController::published_addresses_json(const Snapshot& snapshot) const {
@@ -326,8 +417,9 @@ std::string IngressController::published_addresses_json(const Snapshot& snapshot
   return "[]";
 }
 
-std::shared_ptr<const DesiredStatus> IngressController::desired_status(const Snapshot& snapshot,
-                                                                       const Model& model) const {
+std::shared_ptr<const DesiredStatus> IngressController::desired_status(
+    const Snapshot& snapshot, const Model& model, const gateway::Snapshot& gateway_snapshot,
+    gateway::Result gateway_result) const {
   auto d = std::make_shared<DesiredStatus>();
   std::string published = published_addresses_json(snapshot);
   std::set<std::string> owned;
@@ -341,6 +433,19 @@ std::shared_ptr<const DesiredStatus> IngressController::desired_status(const Sna
   }
   d->routes = model.ingress_route_statuses;
   d->events = model.events;
+  d->gateway_classes = std::move(gateway_result.class_statuses);
+  d->gateways = std::move(gateway_result.gateway_statuses);
+  d->http_routes = std::move(gateway_result.route_statuses);
+  // Routes that no longer name one of our Gateways: our old status.parents entries go.
+  std::set<ObjectRef> have;
+  for (const auto& r : d->http_routes) have.insert(r.route);
+  for (const auto& r : gateway_snapshot.http_routes) {
+    ObjectRef ref{"HTTPRoute", std::string(r->ns()), std::string(r->name())};
+    if (have.count(ref) == 0 &&
+        gateway_status::has_parent_of(*r, options_.gateway.translate.controller_name))
+      d->http_routes.push_back(gateway::RouteStatus{ref, {}});
+  }
+  d->events.insert(d->events.end(), gateway_result.events.begin(), gateway_result.events.end());
   return d;
 }
 

@@ -26,6 +26,11 @@
 // the Manager (exit_on_lost_lease = false) campaigns again and writing resumes when it wins.
 // Updates of Ingresses and IngressRoutes that change only their status (our own writes) do
 // not trigger builds.
+// Gateway API (GatewayApiOptions; docs/gateway-api/design.md): GatewayClass, Gateway, HTTPRoute,
+// ReferenceGrant (optional kinds, like IngressRoute) and Namespace are watched too; a build
+// translates them (gateway::translate) into front doors, each rendered as its own proxy
+// listener (with --manifests on the Gateway's own loopback address), and their clusters join
+// the model's. The status writer writes GatewayClass, Gateway and HTTPRoute status.parents.
 // Statuses: Ingress status.loadBalancer (from --publish-service or --publish-address) on our
 // Ingresses, cleared on Ingresses we stopped owning; IngressRoute status (currentStatus,
 // description, conditions with type Valid and observedGeneration); a Warning Event per
@@ -40,6 +45,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -48,9 +54,11 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gateway_addresses.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
 #include "kop/controller/controller.h"
+#include "kop/ingress/gateway_api.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
 #include "kop/manager/manager.h"
@@ -68,18 +76,41 @@ struct Kinds {
   api::GroupVersionKind endpoint_slice{"discovery.k8s.io", "v1", "EndpointSlice"};
   api::GroupVersionKind ingress_route{"ingress.kop.dev", "v1beta1", "IngressRoute"};
   api::GroupVersionKind tls_delegation{"ingress.kop.dev", "v1beta1", "TLSCertificateDelegation"};
+  // Gateway API (optional kinds) and the Namespaces its allowedRoutes selectors read.
+  api::GroupVersionKind gateway_class{"gateway.networking.k8s.io", "v1", "GatewayClass"};
+  api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
+  api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
+  api::GroupVersionKind reference_grant{"gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"};
+  api::GroupVersionKind namespace_{"", "v1", "Namespace"};
 };
 
 // Adds the per-kind cache settings kop-ingress needs (TLS Secrets only, selected by the
 // server; plural names of the CRDs; the CRD kinds optional, with an info line when their CRD
 // is not installed, installed or removed) to `options` (the Manager's ManagerOptions::cache).
-void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {});
+// With `gateway_api`, the Gateway API kinds are added too (optional) and Namespaces.
+void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {},
+                     bool gateway_api = true);
 
 // The one request every event maps to.
 inline const controller::Request kBuildRequest{"", "build"};
 
+// Gateway API (docs/gateway-api/design.md): each Gateway its own front door.
+struct GatewayApiOptions {
+  // Watch and serve Gateway API objects. Default true (--gateway-api).
+  bool enabled = true;
+  // Controller name (--gateway-controller-name). Defaults as gateway::Options.
+  gateway::Options translate;
+  // --manifests: each Gateway gets its own loopback address (gateway_addresses.h) and binds its
+  // listener ports plus local_port_offset there. Default false: in a cluster, front doors are
+  // not bound yet and Gateways stay Programmed=False/AddressNotAssigned.
+  bool local = false;
+  // Added to every listener port with `local`. Default 10000 (80 -> 10080); 0 keeps them.
+  uint32_t local_port_offset = 10000;
+};
+
 struct ControllerOptions {
-  Options model;         // class selection; defaults as Options
+  Options model;  // class selection; defaults as Options
+  GatewayApiOptions gateway;
   RenderOptions render;  // listeners; defaults as RenderOptions
   Kinds kinds;
   // "namespace/name" of the Service whose status.loadBalancer.ingress we publish. Default "".
@@ -135,8 +166,13 @@ class IngressController {
   // One reconcile of kBuildRequest: build + apply, then publish the desired statuses.
   absl::Status reconcile();
   absl::StatusOr<std::vector<api::ObjectPtr>> list(const api::GroupVersionKind& gvk);
-  std::shared_ptr<const DesiredStatus> desired_status(const Snapshot& snapshot,
-                                                      const Model& model) const;
+  std::shared_ptr<const DesiredStatus> desired_status(const Snapshot& snapshot, const Model& model,
+                                                      const gateway::Snapshot& gateway_snapshot,
+                                                      gateway::Result gateway_result) const;
+  // Gateway API: translate, and the address each front door binds (none when not bound).
+  absl::StatusOr<gateway::Result> translate_gateways(gateway::Snapshot& snapshot);
+  std::vector<BoundFrontDoor> bind_front_doors(const gateway::Result& result);
+  void log_front_doors(const std::vector<BoundFrontDoor>& doors);
   std::string published_addresses_json(const Snapshot& snapshot) const;
   absl::Status start_controller();
   absl::Status stop_controller(absl::Duration timeout);
@@ -157,6 +193,10 @@ class IngressController {
   // The model's incremental state: an Ingress whose inputs did not change since the last build
   // (e.g. only another Service's EndpointSlice did) is not translated again.
   BuildCache build_cache_;
+  // Gateway addresses (with GatewayApiOptions::local) and the front doors already logged.
+  LocalGatewayAddresses local_addresses_;
+  std::map<std::string, std::string> gateway_addresses_;
+  std::set<std::string> logged_doors_;
   StatusWriter status_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};

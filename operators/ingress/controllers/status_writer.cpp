@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "gateway_status.h"
 #include "json_text.h"
 #include "kop/client/errors.h"
 #include "kop/log/log.h"
@@ -61,6 +62,10 @@ std::string api_version_of(const std::string& kind) {
     return "ingress.kop.dev/v1beta1";
   if (kind == "Ingress" || kind == "IngressClass") return "networking.k8s.io/v1";
   if (kind == "EndpointSlice") return "discovery.k8s.io/v1";
+  if (kind == "ReferenceGrant") return "gateway.networking.k8s.io/v1beta1";
+  if (kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "GRPCRoute" ||
+      kind == "TLSRoute")
+    return "gateway.networking.k8s.io/v1";
   return "v1";
 }
 
@@ -167,6 +172,28 @@ void StatusWriter::pass(const DesiredStatus& desired) {
   for (const auto& st : desired.routes) {
     if (!keep_going(desired)) return;
     count(route(st));
+  }
+  for (const auto& st : desired.gateway_classes) {
+    if (!keep_going(desired)) return;
+    count(gateway_object(options_.gateway_class, "", st.name,
+                         [&st](const api::Object& o, std::string_view now) {
+                           return gateway_status::gateway_class(o, st, now);
+                         }));
+  }
+  for (const auto& st : desired.gateways) {
+    if (!keep_going(desired)) return;
+    count(gateway_object(options_.gateway, st.gateway.ns, st.gateway.name,
+                         [&st](const api::Object& o, std::string_view now) {
+                           return gateway_status::gateway(o, st, now);
+                         }));
+  }
+  for (const auto& st : desired.http_routes) {
+    if (!keep_going(desired)) return;
+    count(gateway_object(options_.http_route, st.route.ns, st.route.name,
+                         [&](const api::Object& o, std::string_view now) {
+                           return gateway_status::route(o, st, options_.gateway_controller_name,
+                                                        now);
+                         }));
   }
   if (!keep_going(desired)) return;
   events(desired);
@@ -326,6 +353,47 @@ StatusWriter::Outcome StatusWriter::route(const IngressRouteStatus& st) {
   return Outcome::kWritten;
 }
 
+StatusWriter::Outcome StatusWriter::gateway_object(
+    const api::GroupVersionKind& gvk, const std::string& ns, const std::string& name,
+    const std::function<std::string(const api::Object&, std::string_view)>& status_json) {
+  const std::string wkey = gvk.kind + "|" + key_of(ns, name);
+  absl::Time now = absl::Now();
+  std::shared_ptr<cache::Informer> informer = cache_.find_informer(gvk);
+  api::ObjectPtr obj = informer ? informer->get(ns, name) : nullptr;
+  if (!obj) {
+    retries_.erase(wkey);
+    written_.erase(wkey);
+    return Outcome::kDone;
+  }
+  // Without a time: equal for equal statuses, whatever the clock says.
+  std::string value = status_json(*obj, "");
+  if (gateway_status::unchanged(*obj, value)) {
+    retries_.erase(wkey);
+    written_.erase(wkey);
+    return Outcome::kDone;
+  }
+  if (auto w = written_.find(wkey); w != written_.end()) {
+    if (w->second.base_resource_version == obj->resource_version() && w->second.value == value)
+      return Outcome::kDone;
+    written_.erase(w);
+  }
+  if (backing_off(wkey, now) || paused(now)) return Outcome::kBackoff;
+  api::Object next(*obj);
+  absl::Status s = next.set_json(
+      "/status",
+      status_json(*obj, absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone())));
+  if (s.ok()) s = client_.update_status(client::ResourceRef::of(gvk, ns, name), next).status();
+  if (!s.ok()) {
+    failed(wkey, s, now);
+    return Outcome::kBackoff;
+  }
+  retries_.erase(wkey);
+  written_[wkey] = Written{std::string(obj->resource_version()), value};
+  writes_.fetch_add(1);
+  Metrics::get().writes.inc();
+  return Outcome::kWritten;
+}
+
 void StatusWriter::events(const DesiredStatus& desired) {
   std::set<std::string> current;
   for (const Event& e : desired.events) {
@@ -337,9 +405,11 @@ void StatusWriter::events(const DesiredStatus& desired) {
     if (backing_off("Event|" + key, now) || paused(now)) continue;
     // The object as the cache has it (uid, resourceVersion), else its reference alone.
     api::ObjectPtr regarding;
-    const api::GroupVersionKind* gvk = e.object.kind == "Ingress"        ? &options_.ingress
-                                       : e.object.kind == "IngressRoute" ? &options_.ingress_route
-                                                                         : nullptr;
+    const api::GroupVersionKind* gvk = nullptr;
+    for (const api::GroupVersionKind* k :
+         {&options_.ingress, &options_.ingress_route, &options_.gateway_class, &options_.gateway,
+          &options_.http_route})
+      if (e.object.kind == k->kind) gvk = k;
     if (gvk != nullptr)
       if (auto informer = cache_.find_informer(*gvk))
         regarding = informer->get(e.object.ns, e.object.name);

@@ -6,7 +6,8 @@
 // or there is no leader election), makes passes over the latest DesiredStatus: for each
 // object it reads the current object from the Manager's cache and writes only what differs
 // (an Ingress' status.loadBalancer, an IngressRoute's currentStatus/description/
-// observedGeneration and Valid condition), so a steady state writes nothing. A write is an
+// observedGeneration and Valid condition, the status of our GatewayClasses and Gateways and our
+// entries of HTTPRoute status.parents), so a steady state writes nothing. A write is an
 // update of the status subresource based on the cached resourceVersion; a conflict or any error
 // is retried for that object alone with exponential backoff (retry_base doubling up to
 // retry_max), while the other objects go on. A write whose result has not reached the cache yet
@@ -45,6 +46,7 @@
 #include "absl/time/time.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
+#include "kop/ingress/gateway_api.h"
 #include "kop/ingress/model.h"
 #include "kop/record/recorder.h"
 
@@ -61,12 +63,23 @@ struct DesiredStatus {
   };
   std::map<std::string, IngressStatus> ingresses;  // by "namespace/name"
   std::vector<IngressRouteStatus> routes;
+  // Gateway API (gateway_status.h says what is written). An HTTPRoute with no parent of ours
+  // left but an entry of ours in status.parents is listed with no parents: the entry goes.
+  std::vector<gateway::ClassStatus> gateway_classes;
+  std::vector<gateway::GatewayStatus> gateways;
+  std::vector<gateway::RouteStatus> http_routes;
   std::vector<Event> events;
 };
 
 struct StatusWriterOptions {
   api::GroupVersionKind ingress{"networking.k8s.io", "v1", "Ingress"};
   api::GroupVersionKind ingress_route{"ingress.kop.dev", "v1beta1", "IngressRoute"};
+  api::GroupVersionKind gateway_class{"gateway.networking.k8s.io", "v1", "GatewayClass"};
+  api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
+  api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
+  // Our GatewayClass controllerName: HTTPRoute status.parents entries carrying it are ours.
+  // Default kop.dev/gateway-controller.
+  std::string gateway_controller_name = std::string(gateway::kControllerName);
   // Event source component. Default "kop-ingress".
   std::string component = "kop-ingress";
   // First retry delay of a failed write; doubles per failure. Default 100 ms.
@@ -125,6 +138,11 @@ class StatusWriter {
   bool keep_going(const DesiredStatus& desired);
   Outcome ingress(const std::string& key, const DesiredStatus::IngressStatus& want);
   Outcome route(const IngressRouteStatus& want);
+  // A Gateway API object's whole status, as `status_json(current, now)` makes it (now = ""
+  // gives the value compared with what was last written).
+  Outcome gateway_object(
+      const api::GroupVersionKind& gvk, const std::string& ns, const std::string& name,
+      const std::function<std::string(const api::Object&, std::string_view)>& status_json);
   void events(const DesiredStatus& desired);
   bool backing_off(const std::string& key, absl::Time now);
   // A 429 pauses all writes until `until`; true while paused.

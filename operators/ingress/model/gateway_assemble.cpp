@@ -124,6 +124,7 @@ void assemble(Translation& t) {
       d.gateway = t.gateways[g].ref;
       d.port = uint16_t(l.port);
       d.protocol = l.protocol;
+      if (l.tls) d.certificates.emplace_back(l.hostname.empty() ? "*" : l.hostname, *l.tls);
     }
   }
   std::stable_sort(t.placements.begin(), t.placements.end(), precedes);
@@ -144,7 +145,11 @@ void assemble(Translation& t) {
     inherit_covering_routes(by_host);
     for (auto& [host, vh] : by_host) d.virtual_hosts.push_back(std::move(vh));
   }
-  for (auto& [key, d] : doors) t.result.front_doors.push_back(std::move(d));
+  for (auto& [key, d] : doors) {
+    std::sort(d.certificates.begin(), d.certificates.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    t.result.front_doors.push_back(std::move(d));
+  }
   for (Gateway& g : t.gateways) t.result.gateway_statuses.push_back(std::move(g.status));
   t.result.clusters = std::move(t.builder.clusters);
   t.result.events = std::move(t.builder.events);

@@ -214,9 +214,49 @@ proxy::CertificateConfig certificate(const std::string& host, const Tls& t) {
   return cert;
 }
 
+// A virtual host that matches no request: the listener lists it so that it does not serve
+// every virtual host of the config ('-' cannot start a host name, and it has no domains).
+proxy::VirtualHostConfig no_host(std::string name) {
+  proxy::VirtualHostConfig none;
+  none.name = std::move(name);
+  return none;
+}
+
+// One Gateway front door: its own listener and virtual hosts, routes in the translator's order.
+void render_front_door(const BoundFrontDoor& bound, proxy::Config& config) {
+  const gateway::FrontDoor& d = *bound.door;
+  proxy::ListenerConfig l;
+  l.name = absl::StrCat("gw/", d.gateway.ns, "/", d.gateway.name, "/", d.port);
+  l.address = bound.address;
+  for (const auto& vh : d.virtual_hosts) {
+    proxy::VirtualHostConfig v;
+    v.name = absl::StrCat(l.name, "/", vh.host);
+    v.domains = {vh.host};
+    v.route_order = proxy::RouteOrder::kConfig;
+    for (const auto& r : vh.routes) v.routes.push_back(route_config(r, false, 0));
+    l.virtual_hosts.push_back(v.name);
+    config.virtual_hosts.push_back(std::move(v));
+  }
+  if (l.virtual_hosts.empty()) {
+    config.virtual_hosts.push_back(no_host(l.name + "/-"));
+    l.virtual_hosts.push_back(config.virtual_hosts.back().name);
+  }
+  if (d.protocol == "HTTPS") {
+    proxy::TlsConfig tls;
+    for (const auto& [host, t] : d.certificates) tls.certificates.push_back(certificate(host, t));
+    l.tls = std::move(tls);
+  }
+  config.listeners.push_back(std::move(l));
+}
+
 }  // namespace
 
 proxy::Config render(const Model& model, const RenderOptions& options) {
+  return render(model, options, {});
+}
+
+proxy::Config render(const Model& model, const RenderOptions& options,
+                     const std::vector<BoundFrontDoor>& front_doors) {
   proxy::Config config;
   config.admin = options.admin;
   config.server = options.server;
@@ -276,6 +316,10 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
       config.clusters.push_back(std::move(none));
     }
   }
+  if (!front_doors.empty() && http.virtual_hosts.empty()) {
+    config.virtual_hosts.push_back(no_host("http/-"));
+    http.virtual_hosts.push_back(config.virtual_hosts.back().name);
+  }
   config.listeners.push_back(std::move(http));
   if (!tls.certificates.empty() || !tls.passthrough.empty()) {
     if (secure.empty() && !tls.certificates.empty()) {
@@ -293,6 +337,7 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
     https.tls = std::move(tls);
     config.listeners.push_back(std::move(https));
   }
+  for (const BoundFrontDoor& d : front_doors) render_front_door(d, config);
   return config;
 }
 

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kop/api/conditions.h"
@@ -100,6 +101,9 @@ struct FrontDoor {
   std::string protocol;  // "HTTP" or "HTTPS"
   // Sorted by host; each host's routes in Gateway API precedence order (render keeps it).
   std::vector<VirtualHost> virtual_hosts;
+  // HTTPS: the certificate of each served listener on this port, by listener hostname ("*" =
+  // no hostname), sorted; the TLS client's SNI picks one. Present even before routes attach.
+  std::vector<std::pair<std::string, Tls>> certificates;
   bool operator==(const FrontDoor&) const = default;
 };
 

@@ -16,7 +16,14 @@
 //    "passthrough-unavailable", without endpoints, when no Service can be resolved);
 //  - the Cookie strategy renders ring_hash on the affinity cookie with set_cookie: the proxy
 //    sets the cookie on the first response and keeps the session on that endpoint;
-//  - one cluster per model Cluster, same name; routes that cannot be resolved answer 503.
+//  - one cluster per model Cluster, same name; routes that cannot be resolved answer 503;
+//  - Gateway API front doors (gateway_api.h), each its own listener "gw/<ns>/<gateway>/<port>"
+//    on the address the caller bound it to, serving only its own virtual hosts
+//    "gw/<ns>/<gateway>/<port>/<host>" in the translator's order (route_order "config"); an
+//    HTTPS front door serves each listener's certificate by SNI. Listeners never share virtual
+//    hosts: once a front door exists, "http" and "https" list theirs explicitly (a listener
+//    with an empty list would serve every virtual host), a never-matching one when they have
+//    none.
 // Threading: pure; any thread.
 #pragma once
 
@@ -24,6 +31,9 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
+#include "kop/ingress/gateway_api.h"
 #include "kop/ingress/model.h"
 #include "kop/proxy/config.h"
 
@@ -46,6 +56,15 @@ struct RenderOptions {
   std::chrono::milliseconds affinity_cookie_ttl{0};
 };
 
+// One Gateway front door and the address its proxy listener binds.
+struct BoundFrontDoor {
+  const gateway::FrontDoor* door = nullptr;  // not owned; not null
+  proxy::SocketAddress address;
+};
+
 proxy::Config render(const Model& model, const RenderOptions& options);
+// The same plus a listener per front door. Their routes' clusters must be in model.clusters.
+proxy::Config render(const Model& model, const RenderOptions& options,
+                     const std::vector<BoundFrontDoor>& front_doors);
 
 }  // namespace kop::ingress
