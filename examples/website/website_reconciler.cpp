@@ -62,8 +62,9 @@ absl::StatusOr<kop::controller::Result> WebsiteReconciler::reconcile(
 absl::Status WebsiteReconciler::reconcile_children(const Object& site) {
   std::string name(site.name());
   std::string ns(site.namespace_());
-  std::string content(site.get_string("/spec/content").value_or(""));
-  int64_t replicas = site.get_int("/spec/replicas").value_or(1);
+  v1alpha1::WebsiteSpec spec = v1alpha1::Website(site).spec();
+  std::string content(spec.content().value_or(""));
+  int64_t replicas = spec.replicas();  // the CRD's default (1) when unset
 
   Object cm(kConfigMap);
   cm.set_namespace(ns);
@@ -109,10 +110,10 @@ absl::Status WebsiteReconciler::update_status(const Object& site) {
   auto fresh = client_.get(kop::client::ResourceRef::of(site));
   if (!fresh.ok()) return fresh.status();
   Object updated(**fresh);
-  bool changed = (*fresh)->get_int("/status/observedGeneration") != (*fresh)->generation();
-  if (auto s = updated.set_int("/status/observedGeneration", (*fresh)->generation()); !s.ok()) {
-    return s;
-  }
+  bool changed =
+      v1alpha1::Website(**fresh).status().observed_generation() != (*fresh)->generation();
+  v1alpha1::WebsiteBuilder(updated).mutable_status().set_observed_generation(
+      (*fresh)->generation());
   auto cond = kop::api::set_condition(
       updated, {.type = "Ready",
                 .status = std::string(kop::api::kConditionTrue),

@@ -7,7 +7,8 @@
 // ("examples.kop.dev/finalizer") lets the operator record the deletion (an Event) before the
 // Website goes away.
 //
-// Written only against libkop's public headers, as a user would.
+// Written only against libkop's public headers, as a user would; the Website is read and its
+// status written through the typed view and builder kop-gen makes from the CRD.
 #pragma once
 
 #include <kop/cache/cache.h>
@@ -18,9 +19,12 @@
 
 #include <memory>
 
+#include "website_types.h"  // kop-gen's typed views of the CRD (examples/website/meson.build)
+
 namespace website {
 
-inline const kop::api::GroupVersionKind kWebsite{"examples.kop.dev", "v1alpha1", "Website"};
+namespace v1alpha1 = api::v1alpha1;
+inline const kop::api::GroupVersionKind kWebsite = v1alpha1::Website::gvk();
 inline const kop::api::GroupVersionKind kConfigMap{"", "v1", "ConfigMap"};
 inline const kop::api::GroupVersionKind kDeployment{"apps", "v1", "Deployment"};
 inline const kop::api::GroupVersionKind kService{"", "v1", "Service"};

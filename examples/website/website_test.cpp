@@ -89,7 +89,7 @@ TEST_F(WebsiteOperator, ReconcilesOwnedObjectsThroughTheirLifecycle) {
     auto w = env.get(kWebsite, "blog");
     if (!w.ok()) return w.status();
     if (!kop::api::is_condition_true(**w, "Ready")) return absl::UnavailableError("not Ready");
-    if ((*w)->get_int("/status/observedGeneration") != (*w)->generation()) {
+    if (v1alpha1::Website(**w).status().observed_generation() != (*w)->generation()) {
       return absl::UnavailableError("observedGeneration behind");
     }
     if (!(*w)->has_finalizer(kFinalizer)) return absl::UnavailableError("no finalizer");
