@@ -44,6 +44,7 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"default-backend", "a per-Ingress default backend is not implemented"},
       {"denylist-source-range", "source address filtering is not implemented"},
       {"whitelist-source-range", "source address filtering is not implemented"},
+      {"allowlist-source-range", "source address filtering is not implemented"},
       {"limit-rps", "rate limiting is not implemented"},
       {"limit-rpm", "rate limiting is not implemented"},
       {"limit-connections", "connection limiting is not implemented"},
@@ -153,7 +154,24 @@ class Reader {
   }
 
   // Every annotation not read by now gets its verdict from the table (or "unknown").
-  std::vector<NginxVerdict> finish() {
+  // Access restrictions among them are named in `access` (the first one), and say that the
+  // paths answer 403.
+  std::vector<NginxVerdict> finish(std::string* access) {
+    static constexpr std::string_view kAccess[] = {"auth-type",
+                                                   "auth-url",
+                                                   "auth-tls-secret",
+                                                   "whitelist-source-range",
+                                                   "allowlist-source-range",
+                                                   "denylist-source-range"};
+    for (std::string_view name : kAccess) {
+      if (!has(name) || verdicts_.count(name)) continue;
+      if (access->empty()) *access = std::string(name);
+      auto it = not_supported().find(name);
+      ignored(name,
+              cat("not supported: ",
+                  it != not_supported().end() ? it->second : std::string_view("not implemented"),
+                  "; the Ingress' paths answer 403 rather than serve without it"));
+    }
     for (const auto& [name, value] : values_) {
       if (verdicts_.count(name)) continue;
       auto it = not_supported().find(name);
@@ -698,7 +716,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_upstream(in, out);
   read_headers(in, out);
   read_cors(in, out);
-  out.verdicts = in.finish();
+  out.verdicts = in.finish(&out.unenforced_access);
   return out;
 }
 

@@ -141,6 +141,10 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
     r.clusters.clear();
   }
   // nginx has no whole-request timeout: only the idle time between reads/writes bounds it.
+  if (!a.unenforced_access.empty() && r.action == RouteAction::kForward) {
+    r.action = RouteAction::kForbidden;  // fail closed: never serve without the restriction
+    r.clusters.clear();
+  }
   r.timeout = std::chrono::milliseconds(0);
   r.idle_timeout = a.idle_timeout;
   r.retry_policy = a.retry;

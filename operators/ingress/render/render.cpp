@@ -112,6 +112,12 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.response_headers = mutation(r.response_headers);
     return rc;
   }
+  if (r.action == RouteAction::kForbidden) {
+    rc.action = proxy::ActionType::kDirectResponse;
+    rc.direct_response.status = 403;
+    rc.direct_response.body = "this route's access restriction is not supported by kop-ingress\n";
+    return rc;
+  }
   if (r.action == RouteAction::kNoBackend) {
     rc.action = proxy::ActionType::kDirectResponse;
     rc.direct_response.status = 500;

@@ -112,6 +112,7 @@ INGRESSES = [
     ingress("cors", h("cors"), {"enable-cors": "true",
                                 "cors-allow-origin": "https://app.example.com",
                                 "cors-allow-methods": "GET, PUT"}),
+    ingress("locked", h("locked"), {"whitelist-source-range": "10.0.0.0/8"}),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -181,6 +182,9 @@ def cases(port, tls_port):
     code, hdrs, e = request(port, h("snippet"), "/")
     check(code == 200 and hdrs.get("x-frame-options") == "DENY" and
           e["headers"].get("x-team") == "blue", f"configuration-snippet: {code} {hdrs} {e}")
+    code, _, e = request(port, h("locked"), "/")
+    check(code == 403 and e is None, f"whitelist-source-range (not supported): {code} {e}")
+    say("whitelist-source-range (not supported): 403, never served to every address")
     code, _, e = request(port, h("bad-snippet"), "/")
     check(code == 200 and e, f"an Ingress with a refused snippet is not served: {code}")
     say("configuration-snippet: header forms applied; anything else not executed, route served")

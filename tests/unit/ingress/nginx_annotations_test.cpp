@@ -405,6 +405,21 @@ TEST(NginxCanary, WithoutAMainIngressItIsNotServed) {
   EXPECT_FALSE(bad.canary);
 }
 
+// An access restriction kop-ingress cannot enforce is never dropped silently: the paths of
+// that Ingress answer 403, the other Ingresses are untouched.
+TEST(NginxIngress, UnenforceableAccessRestrictionsFailClosed) {
+  for (std::string name : {"whitelist-source-range", "auth-url", "auth-type"}) {
+    auto c = compile(snapshot_of(service_yaml("default", "web") +
+                                 ingress("locked", "a.example.com", "Prefix", "/admin", "web",
+                                         {{name, "\"10.0.0.0/8\""}}) +
+                                 ingress("open", "a.example.com", "Prefix", "/", "web")),
+                     nginx_options());
+    EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "403") << name;
+    EXPECT_EQ(route_of(c, "http", "a.example.com", "/shop"), "default/web/80") << name;
+    EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "answer 403")) << describe(c.model);
+  }
+}
+
 TEST(NginxIngress, IgnoredAnnotationsGetAnEventAndTheIngressIsServed) {
   auto c = compile(
       snapshot_of(service_yaml("default", "web") +

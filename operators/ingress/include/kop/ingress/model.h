@@ -212,6 +212,7 @@ enum class RouteAction {
   kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
   kRedirect,     // answers with `redirect` (Gateway API RequestRedirect)
   kNoBackend,    // 500: a Gateway API rule with no valid backendRef (omitted, invalid, weight 0)
+  kForbidden,    // 403: the source restricts access in a way kop-ingress cannot enforce
 };
 
 // An HTTP redirect; unset parts keep the request's.

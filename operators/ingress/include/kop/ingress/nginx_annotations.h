@@ -87,6 +87,10 @@ struct NginxAnnotations {
   // enable-cors with cors-* (ingress-nginx's defaults: origin "*", GET PUT POST DELETE PATCH
   // OPTIONS, its header list, credentials true, max-age 1728000). Default unset.
   std::optional<Cors> cors;
+  // The first access restriction kop-ingress cannot enforce (auth-type, auth-url,
+  // auth-tls-secret, whitelist/allowlist/denylist-source-range): the Ingress' paths then answer
+  // 403 rather than serve without it (fail closed). Default "": none.
+  std::string unenforced_access;
   // One per annotation with the prefix, sorted by annotation.
   std::vector<NginxVerdict> verdicts;
 };
