@@ -547,8 +547,9 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
   ASSERT_EQ(r.front_doors.size(), 1u) << describe(r);
   testing::Compiled c = compile_front_door(r);
   ASSERT_TRUE(c.table) << proxy::to_json(c.config);
-  auto at = [&](std::string_view path, std::vector<std::pair<std::string, std::string>> h = {}) {
-    return testing::route_of(c, "http", "shop.example.com", path, std::move(h));
+  auto at = [&](std::string_view path,
+                const std::vector<std::pair<std::string, std::string>>& h = {}) {
+    return testing::route_of(c, "http", "shop.example.com", path, h);
   };
   EXPECT_EQ(at("/old/page"), "301 http://shop.example.com:8080/new/page");
   EXPECT_EQ(at("/secure"), "302 https://shop.example.com/secure");
@@ -861,6 +862,7 @@ TEST(HTTPRoute, BackendFiltersAndTheShareOfInvalidBackends) {
   EXPECT_TRUE(entries[1].request_headers.empty());
   EXPECT_EQ(entries[2].direct_status, 500u);
   EXPECT_EQ(entries[2].weight, 2u);  // the weight-0 foreign ref adds nothing
+  EXPECT_EQ(testing::route_of(c, "http", "x", "/split"), "infra/v1/80,infra/v2/80,500");
   for (std::string_view path : {"/rewrite", "/twice"})
     EXPECT_EQ(served(c, "GET", path), "404") << path;
   std::set<std::string> fields;

@@ -85,9 +85,10 @@ Compiled compile(const Snapshot& snapshot, const Options& options) {
 
 std::string route_of(const Compiled& c, std::string_view listener, std::string_view host,
                      std::string_view path,
-                     std::vector<std::pair<std::string, std::string>> headers) {
+                     const std::vector<std::pair<std::string, std::string>>& headers) {
   if (!c.table) return "no table";
   std::vector<proxy::HeaderField> fields;
+  fields.reserve(headers.size());
   for (const auto& [k, v] : headers) fields.push_back({k, v});
   proxy::RequestView req;
   req.method = "GET";
@@ -110,7 +111,9 @@ std::string route_of(const Compiled& c, std::string_view listener, std::string_v
       std::string out;
       for (const auto& ref : r->clusters) {
         if (!out.empty()) out += ",";
-        out += c.table->cluster(ref.cluster).name;
+        // A weighted share the proxy answers itself (invalid backendRefs) has no cluster.
+        out += ref.direct_status != 0 ? std::to_string(ref.direct_status)
+                                      : c.table->cluster(ref.cluster).name;
       }
       return out;
     }

@@ -39,7 +39,7 @@ Compiled compile(const Snapshot& snapshot, const Options& options = {});
 // Where a request goes: the cluster name ("ns/svc/port"), "404", "503", or "301 <location>".
 std::string route_of(const Compiled& c, std::string_view listener, std::string_view host,
                      std::string_view path,
-                     std::vector<std::pair<std::string, std::string>> headers = {});
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 }  // namespace kop::ingress::testing
 
