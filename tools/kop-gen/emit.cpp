@@ -108,6 +108,7 @@ class Emitter {
 
   absl::Status emit_root(const Schema& root) {
     std::string name = new_type(pascal_name(crd_.kind));
+    parts_[name] = {pascal_name(crd_.kind)};
     emit_object(root, name, /*root=*/true, "");
     return error_;
   }
@@ -129,10 +130,23 @@ class Emitter {
     }
   }
 
+  // A child's type name is its path in PascalCase (WebsiteStatusConditionsItem); past
+  // kMaxTypeName characters, the kind's name and the last path parts that fit
+  // (HTTPRouteFiltersItemType rather than the whole path through spec.rules[]).
   std::string child_type(const std::string& parent, std::string_view part) {
-    std::string base = parent + pascal_name(part);
-    if (base.size() > kMaxTypeName) base = pascal_name(crd_.kind) + pascal_name(part);
-    return new_type(base);
+    std::vector<std::string> parts = parts_[parent];
+    parts.push_back(pascal_name(part));
+    std::string base;
+    for (const std::string& p : parts) base += p;
+    for (size_t keep = 3; base.size() > kMaxTypeName && keep > 0; --keep) {
+      base = pascal_name(crd_.kind);
+      for (size_t i = parts.size() > keep ? parts.size() - keep : 1; i < parts.size(); ++i) {
+        base += parts[i];
+      }
+    }
+    std::string name = new_type(base);
+    parts_[name] = std::move(parts);
+    return name;
   }
 
   void fail(const std::string& path, const std::string& what) {
@@ -585,6 +599,7 @@ class Emitter {
   std::string& out_;
   absl::Status error_;
   std::map<const Schema*, TypeRef> items_;  // list and map items: the setters need their names
+  std::map<std::string, std::vector<std::string>> parts_;  // each type's path, in PascalCase
 };
 
 }  // namespace
