@@ -1,6 +1,7 @@
 // kop-proxy end to end: the route features Gateway API's extended HTTPRoute support uses
 // (method and query parameter matches, full-path and host rewrites, per-backend headers and
-// directly answered weight shares, CORS), with real curl and real backends on loopback.
+// directly answered weight shares, CORS, a per-try timeout without retries), with real curl and
+// real backends on loopback.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -330,6 +331,26 @@ TEST_F(ProxyRouteFeatures, CorsPreflightAnsweredAndResponsesMarked) {
   EXPECT_NE(h2.out.find("HTTP/2 200"), std::string::npos) << h2.out;
   EXPECT_NE(h2.out.find("access-control-allow-origin: https://www.foo.com"), std::string::npos)
       << h2.out;
+}
+
+TEST_F(ProxyRouteFeatures, BackendRequestTimeoutWithoutRetries) {
+  // Gateway API timeouts.backendRequest is rendered as a per-try timeout on a route without
+  // retries: a backend slower than it gets 504, a faster one answers.
+  Backend slow([](const BackendRequest& r) {
+    BackendResponse out;
+    out.delay_ms = r.target == "/slow" ? 2000 : 0;
+    out.body = "slow-backend";
+    return out;
+  });
+  std::string routes = R"(
+    {"match":{"prefix":"/"},"forward":{"cluster":"slow","timeout_ms":10000,
+     "retry":{"per_try_timeout_ms":300}}})";
+  ProxyProcess p(dir_, config(routes, {cluster("slow", slow)}));
+  ASSERT_TRUE(p.started()) << p.output();
+  EXPECT_EQ(curl(p.port("http"), "GET", "/slow").status, 504);
+  CurlAnswer fast = curl(p.port("http"), "GET", "/fast");
+  EXPECT_EQ(fast.status, 200);
+  EXPECT_EQ(fast.body, "slow-backend");
 }
 
 }  // namespace
