@@ -13,24 +13,6 @@ bool is_lower_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-// [a-z0-9]([-a-z0-9]*[a-z0-9])?
-bool is_dns_label_chars(std::string_view s) {
-  if (s.empty() || !is_lower_alnum(s.front()) || !is_lower_alnum(s.back())) return false;
-  for (char c : s) {
-    if (!is_lower_alnum(c) && c != '-') return false;
-  }
-  return true;
-}
-
-// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
-bool is_qualified_name_chars(std::string_view s) {
-  if (s.empty() || !is_alnum(s.front()) || !is_alnum(s.back())) return false;
-  for (char c : s) {
-    if (!is_alnum(c) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
-
 constexpr std::string_view kLabelMsg =
     "must consist of lower case alphanumeric characters or '-', and must start and end with an "
     "alphanumeric character";
@@ -62,6 +44,24 @@ absl::Status check_subdomain(std::string_view value, std::string_view prefix) {
 }
 
 }  // namespace
+
+// [a-z0-9]([-a-z0-9]*[a-z0-9])?
+bool is_dns_label_chars(std::string_view s) {
+  if (s.empty() || !is_lower_alnum(s.front()) || !is_lower_alnum(s.back())) return false;
+  for (char c : s) {
+    if (!is_lower_alnum(c) && c != '-') return false;
+  }
+  return true;
+}
+
+// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
+bool is_qualified_name_chars(std::string_view s) {
+  if (s.empty() || !is_alnum(s.front()) || !is_alnum(s.back())) return false;
+  for (char c : s) {
+    if (!is_alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
 
 absl::Status validate_dns1123_label(std::string_view value) {
   if (value.size() > 63) return invalid(value, "must be no more than 63 characters");

@@ -47,14 +47,14 @@ struct Walker {
     JsonDoc d(rapidjson::kObjectType);
     auto& a = d.GetAllocator();
     for (auto& k : ks) {
-      if (const JsonValue* v = json::get(item, k)) {
-        d.AddMember(json::str(k, a), json::copy(*v, a), a);
+      if (const JsonValue* v = json::find(item, k)) {
+        d.AddMember(json::make_string(k, a), json::copy(*v, a), a);
       } else if (k == "protocol") {
-        d.AddMember(json::str(k, a), JsonValue("TCP"),
+        d.AddMember(json::make_string(k, a), JsonValue("TCP"),
                     a);  // a defaulted list-map key counts with its default
       }
     }
-    return "k:" + json::dump(d);
+    return "k:" + json::to_json(d);
   }
 
   // Builds the field set of `v` (at schema path `path`) into `n`.
@@ -62,7 +62,7 @@ struct Walker {
     if (v.IsObject()) {
       for (auto& m : v.GetObject()) {
         if (m.value.IsNull()) continue;  // null is no field (e.g. template creationTimestamp: null)
-        std::string k(json::view(m.name));
+        std::string k(json::as_string_view(m.name));
         FNode& c = n.kids["f:" + k];
         std::string cp = path.empty() ? k : path + "." + k;
         if (m.value.IsObject() && m.value.MemberCount() > 0) {
@@ -81,7 +81,7 @@ struct Walker {
     if (update && !arr.Empty()) n.self = true;
     for (auto& e : arr.GetArray()) {
       if (li.kind == patch::ListInfo::Set) {
-        n.kids["v:" + json::dump(e)];
+        n.kids["v:" + json::to_json(e)];
       } else if (e.IsObject()) {
         FNode& c = n.kids[key_repr(e, li.keys)];
         c.self = true;
@@ -97,19 +97,19 @@ JsonDoc trackable(const JsonValue& obj, bool has_status, bool status_write) {
   auto& a = d.GetAllocator();
   if (!obj.IsObject()) return d;
   for (auto& m : obj.GetObject()) {
-    std::string_view k = json::view(m.name);
+    std::string_view k = json::as_string_view(m.name);
     if (k == "apiVersion" || k == "kind") continue;
     if (has_status && (k == "status") != status_write) continue;
     if (k == "metadata") {
       JsonValue meta(rapidjson::kObjectType);
       for (auto mk : {"labels", "annotations", "finalizers", "ownerReferences"}) {
-        if (const JsonValue* v = json::get(m.value, mk))
-          meta.AddMember(json::str(mk, a), json::copy(*v, a), a);
+        if (const JsonValue* v = json::find(m.value, mk))
+          meta.AddMember(json::make_string(mk, a), json::copy(*v, a), a);
       }
       if (meta.MemberCount() > 0) d.AddMember("metadata", meta, a);
       continue;
     }
-    d.AddMember(json::str(k, a), json::copy(m.value, a), a);
+    d.AddMember(json::make_string(k, a), json::copy(m.value, a), a);
   }
   return d;
 }
@@ -117,7 +117,7 @@ JsonDoc trackable(const JsonValue& obj, bool has_status, bool status_write) {
 void from_json(const JsonValue& v, FNode& n) {
   if (!v.IsObject()) return;
   for (auto& m : v.GetObject()) {
-    std::string k(json::view(m.name));
+    std::string k(json::as_string_view(m.name));
     if (k == ".") {
       n.self = true;
       continue;
@@ -129,7 +129,7 @@ void from_json(const JsonValue& v, FNode& n) {
 JsonValue to_json(const FNode& n, JsonAlloc& a) {
   JsonValue o(rapidjson::kObjectType);
   if (n.self && !n.kids.empty()) o.AddMember(".", JsonValue(rapidjson::kObjectType), a);
-  for (auto& [k, c] : n.kids) o.AddMember(json::str(k, a), to_json(c, a), a);
+  for (auto& [k, c] : n.kids) o.AddMember(json::make_string(k, a), to_json(c, a), a);
   return o;
 }
 
@@ -188,7 +188,7 @@ const JsonValue* value_at(const JsonValue& obj, const std::vector<std::string>& 
   for (auto& e : p) {
     if (!cur) return nullptr;
     if (e.rfind("f:", 0) == 0) {
-      cur = json::get(*cur, std::string_view(e).substr(2));
+      cur = json::find(*cur, std::string_view(e).substr(2));
     } else if (e.rfind("k:", 0) == 0) {
       if (!cur->IsArray()) return nullptr;
       auto key = json::parse(std::string_view(e).substr(2));
@@ -197,8 +197,10 @@ const JsonValue* value_at(const JsonValue& obj, const std::vector<std::string>& 
         bool match = key && key->IsObject();
         if (match) {
           for (auto& km : key->GetObject()) {
-            const JsonValue* iv = json::get(item, json::view(km.name));
-            if (!iv && json::view(km.name) == "protocol" && json::view(km.value) == "TCP") continue;
+            const JsonValue* iv = json::find(item, json::as_string_view(km.name));
+            if (!iv && json::as_string_view(km.name) == "protocol" &&
+                json::as_string_view(km.value) == "TCP")
+              continue;
             match = match && iv && json::equal(*iv, km.value);
           }
         }
@@ -231,7 +233,7 @@ void remove_at(JsonValue& obj, const std::vector<std::string>& p) {
   if (!container) return;
   const std::string& last = p.back();
   if (last.rfind("f:", 0) == 0) {
-    json::erase(*container, std::string_view(last).substr(2));
+    json::remove_member(*container, std::string_view(last).substr(2));
   } else if (container->IsArray()) {
     JsonValue* target = const_cast<JsonValue*>(value_at(*container, {last}));
     for (auto it = container->Begin(); it != container->End(); ++it) {
@@ -257,7 +259,7 @@ std::string path_string(const std::vector<std::string>& p) {
         for (auto& m : key->GetObject()) {
           if (!first) s += ",";
           first = false;
-          s += std::string(json::view(m.name)) + "=" + json::dump(m.value);
+          s += std::string(json::as_string_view(m.name)) + "=" + json::to_json(m.value);
         }
       }
       s += "]";
@@ -279,11 +281,11 @@ std::vector<Entry> read_entries(const JsonValue* obj) {
   if (!mf || !mf->IsArray()) return out;
   for (auto& e : mf->GetArray()) {
     Entry en;
-    en.manager = std::string(json::get_string(e, "manager"));
-    en.operation = std::string(json::get_string(e, "operation"));
-    en.api_version = std::string(json::get_string(e, "apiVersion"));
-    en.time = std::string(json::get_string(e, "time"));
-    if (const JsonValue* f = json::get(e, "fieldsV1")) from_json(*f, en.set);
+    en.manager = std::string(json::string_or_empty(&e, "manager"));
+    en.operation = std::string(json::string_or_empty(&e, "operation"));
+    en.api_version = std::string(json::string_or_empty(&e, "apiVersion"));
+    en.time = std::string(json::string_or_empty(&e, "time"));
+    if (const JsonValue* f = json::find(e, "fieldsV1")) from_json(*f, en.set);
     out.push_back(std::move(en));
   }
   return out;
@@ -296,18 +298,18 @@ void write_entries(JsonDoc& obj, const std::vector<Entry>& es) {
   for (auto& e : es) {
     if (e.set.empty()) continue;
     JsonValue o(rapidjson::kObjectType);
-    o.AddMember("manager", json::str(e.manager, a), a);
-    o.AddMember("operation", json::str(e.operation, a), a);
-    o.AddMember("apiVersion", json::str(e.api_version, a), a);
-    if (!e.time.empty()) o.AddMember("time", json::str(e.time, a), a);
+    o.AddMember("manager", json::make_string(e.manager, a), a);
+    o.AddMember("operation", json::make_string(e.operation, a), a);
+    o.AddMember("apiVersion", json::make_string(e.api_version, a), a);
+    if (!e.time.empty()) o.AddMember("time", json::make_string(e.time, a), a);
     o.AddMember("fieldsType", "FieldsV1", a);
     o.AddMember("fieldsV1", to_json(e.set, a), a);
     arr.PushBack(o, a);
   }
   if (arr.Empty()) {
-    json::erase(meta, "managedFields");
+    json::remove_member(meta, "managedFields");
   } else {
-    json::set(meta, "managedFields", std::move(arr), a);
+    json::set_member(meta, "managedFields", std::move(arr), a);
   }
 }
 
@@ -329,19 +331,19 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
   }
   if (!live.IsObject()) live.SetObject();
   for (auto& m : cfg.GetObject()) {
-    std::string k(json::view(m.name));
+    std::string k(json::as_string_view(m.name));
     std::string cp = path.empty() ? k : path + "." + k;
-    JsonValue* cur = json::get(live, k);
+    JsonValue* cur = json::find(live, k);
     if (m.value.IsObject()) {
       if (!cur || !cur->IsObject()) {
-        json::set(live, k, JsonValue(rapidjson::kObjectType), a);
-        cur = json::get(live, k);
+        json::set_member(live, k, JsonValue(rapidjson::kObjectType), a);
+        cur = json::find(live, k);
       }
       merge_applied(t, *cur, m.value, cp, a);
     } else if (m.value.IsArray()) {
       patch::ListInfo li = patch::list_info(t, cp);
       if (li.kind == patch::ListInfo::Atomic || !cur || !cur->IsArray()) {
-        json::set(live, k, json::copy(m.value, a), a);
+        json::set_member(live, k, json::copy(m.value, a), a);
         continue;
       }
       for (auto& e : m.value.GetArray()) {
@@ -352,12 +354,12 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
           } else if (!found) {
             bool match = e.IsObject() && o.IsObject();
             for (auto& key : li.keys) {
-              const JsonValue* ev = json::get(e, key);
-              const JsonValue* ov = json::get(o, key);
+              const JsonValue* ev = json::find(e, key);
+              const JsonValue* ov = json::find(o, key);
               if (key == "protocol" && (!ev || !ov)) {
                 // protocol defaults to TCP: a missing one matches TCP.
-                std::string_view es = ev ? json::view(*ev) : "TCP",
-                                 os = ov ? json::view(*ov) : "TCP";
+                std::string_view es = ev ? json::as_string_view(*ev) : "TCP",
+                                 os = ov ? json::as_string_view(*ov) : "TCP";
                 match = match && es == os;
                 continue;
               }
@@ -372,7 +374,7 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
         if (!found) cur->PushBack(json::copy(e, a), a);
       }
     } else {
-      json::set(live, k, json::copy(m.value, a), a);
+      json::set_member(live, k, json::copy(m.value, a), a);
     }
   }
 }
@@ -389,10 +391,10 @@ absl::StatusOr<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std:
   JsonDoc cfg = *std::move(parsed);
   if (!cfg.IsObject())
     return client::bad_request("error decoding YAML: the applied configuration is not an object");
-  std::string_view av = json::get_string(cfg, "apiVersion");
-  std::string_view kind = json::get_string(cfg, "kind");
+  std::string_view av = json::string_or_empty(&cfg, "apiVersion");
+  std::string_view kind = json::string_or_empty(&cfg, "kind");
   if (kind.empty())
-    return client::bad_request("Object 'Kind' is missing in '" + json::dump(cfg) + "'");
+    return client::bad_request("Object 'Kind' is missing in '" + json::to_json(cfg) + "'");
   if (av != t.api_version() || kind != t.kind) {
     return client::bad_request("the API version in the data (" + std::string(av) +
                                ") does not match the expected API version (" + t.api_version() +
@@ -522,7 +524,7 @@ void track_update(const ResourceType& t, const JsonValue* old, JsonDoc& obj,
   // A request may reset managedFields by sending [] (then nothing is tracked for it).
   if (const JsonValue* mf = json::path(obj, {"metadata", "managedFields"});
       mf && mf->IsArray() && mf->Empty()) {
-    json::erase(*json::get(obj, "metadata"), "managedFields");
+    json::remove_member(*json::find(obj, "metadata"), "managedFields");
     return;
   }
   Walker w{t, true};

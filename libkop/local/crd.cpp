@@ -20,11 +20,11 @@ constexpr std::string_view kCrdGroup = "apiextensions.k8s.io";
 JsonValue condition(std::string_view type, std::string_view reason, std::string_view message,
                     JsonAlloc& a, const std::string& now) {
   JsonValue c(rapidjson::kObjectType);
-  c.AddMember("type", json::str(type, a), a);
+  c.AddMember("type", json::make_string(type, a), a);
   c.AddMember("status", "True", a);
-  c.AddMember("lastTransitionTime", json::str(now, a), a);
-  c.AddMember("reason", json::str(reason, a), a);
-  c.AddMember("message", json::str(message, a), a);
+  c.AddMember("lastTransitionTime", json::make_string(now, a), a);
+  c.AddMember("reason", json::make_string(reason, a), a);
+  c.AddMember("message", json::make_string(message, a), a);
   return c;
 }
 
@@ -36,10 +36,10 @@ std::string now_rfc3339() {
 std::string storage_version_of(const JsonValue& crd) {
   if (const JsonValue* vs = json::path(crd, {"spec", "versions"}); vs && vs->IsArray()) {
     for (auto& v : vs->GetArray()) {
-      if (auto* s = json::get(v, "storage"); s && s->IsTrue())
-        return std::string(json::get_string(v, "name"));
+      if (auto* s = json::find(v, "storage"); s && s->IsTrue())
+        return std::string(json::string_or_empty(&v, "name"));
     }
-    if (vs->Size() > 0) return std::string(json::get_string((*vs)[0], "name"));
+    if (vs->Size() > 0) return std::string(json::string_or_empty(&((*vs)[0]), "name"));
   }
   return "";
 }
@@ -50,20 +50,20 @@ void register_crd(Registry& reg, const JsonValue& crd) {
   std::string group(json::path_string(crd, {"spec", "group"}));
   const JsonValue* names = json::path(crd, {"spec", "names"});
   if (!names) return;
-  std::string plural(json::get_string(*names, "plural"));
+  std::string plural(json::string_or_empty(&*names, "plural"));
   reg.remove(group, plural);
   std::string storage = storage_version_of(crd);
   const JsonValue* vs = json::path(crd, {"spec", "versions"});
   if (!vs || !vs->IsArray()) return;
   for (auto& v : vs->GetArray()) {
-    auto* served = json::get(v, "served");
+    auto* served = json::find(v, "served");
     if (served && served->IsFalse()) continue;
     ResourceType t;
     t.group = group;
-    t.version = std::string(json::get_string(v, "name"));
+    t.version = std::string(json::string_or_empty(&v, "name"));
     t.resource = plural;
-    t.kind = std::string(json::get_string(*names, "kind"));
-    t.singular = std::string(json::get_string(*names, "singular"));
+    t.kind = std::string(json::string_or_empty(&*names, "kind"));
+    t.singular = std::string(json::string_or_empty(&*names, "singular"));
     if (t.singular.empty()) {
       for (char c : t.kind)
         t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -73,25 +73,26 @@ void register_crd(Registry& reg, const JsonValue& crd) {
     t.tracks_generation = true;
     t.custom = true;
     t.storage_version = storage;
-    if (const JsonValue* sn = json::get(*names, "shortNames"); sn && sn->IsArray()) {
-      for (auto& s : sn->GetArray()) t.short_names.emplace_back(json::view(s));
+    if (const JsonValue* sn = json::find(*names, "shortNames"); sn && sn->IsArray()) {
+      for (auto& s : sn->GetArray()) t.short_names.emplace_back(json::as_string_view(s));
     }
-    if (const JsonValue* cat = json::get(*names, "categories"); cat && cat->IsArray()) {
-      for (auto& s : cat->GetArray()) t.categories.emplace_back(json::view(s));
+    if (const JsonValue* cat = json::find(*names, "categories"); cat && cat->IsArray()) {
+      for (auto& s : cat->GetArray()) t.categories.emplace_back(json::as_string_view(s));
     }
     if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"});
         sch && sch->IsObject()) {
       t.schema = json::share(json::clone(*sch));
     }
-    if (const JsonValue* cols = json::get(v, "additionalPrinterColumns"); cols && cols->IsArray()) {
+    if (const JsonValue* cols = json::find(v, "additionalPrinterColumns");
+        cols && cols->IsArray()) {
       for (auto& c : cols->GetArray()) {
         PrinterColumn pc;
-        pc.name = std::string(json::get_string(c, "name"));
-        pc.type = std::string(json::get_string(c, "type"));
-        pc.json_path = std::string(json::get_string(c, "jsonPath"));
-        pc.description = std::string(json::get_string(c, "description"));
-        pc.format = std::string(json::get_string(c, "format"));
-        if (auto* p = json::get(c, "priority"); p && p->IsInt()) pc.priority = p->GetInt();
+        pc.name = std::string(json::string_or_empty(&c, "name"));
+        pc.type = std::string(json::string_or_empty(&c, "type"));
+        pc.json_path = std::string(json::string_or_empty(&c, "jsonPath"));
+        pc.description = std::string(json::string_or_empty(&c, "description"));
+        pc.format = std::string(json::string_or_empty(&c, "format"));
+        if (auto* p = json::find(c, "priority"); p && p->IsInt()) pc.priority = p->GetInt();
         t.columns.push_back(std::move(pc));
       }
     }
@@ -123,12 +124,12 @@ void set_status(JsonDoc& crd) {
   std::string sv = storage_version_of(crd);
   if (const JsonValue* old = json::path(crd, {"status", "storedVersions"}); old && old->IsArray()) {
     for (auto& v : old->GetArray()) {
-      if (json::view(v) != sv) stored.PushBack(json::copy(v, a), a);
+      if (json::as_string_view(v) != sv) stored.PushBack(json::copy(v, a), a);
     }
   }
-  stored.PushBack(json::str(sv, a), a);
+  stored.PushBack(json::make_string(sv, a), a);
   st.AddMember("storedVersions", stored, a);
-  json::set(crd, "status", std::move(st), a);
+  json::set_member(crd, "status", std::move(st), a);
 }
 
 namespace {
@@ -137,19 +138,19 @@ namespace {
 // be a required property").
 void check_list_map_keys(const JsonValue& s, const std::string& path, FieldErrors& errs) {
   if (!s.IsObject()) return;
-  if (json::get_string(s, "x-kubernetes-list-type") == "map") {
-    const JsonValue* items = json::get(s, "items");
-    const JsonValue* keys = json::get(s, "x-kubernetes-list-map-keys");
+  if (json::string_or_empty(&s, "x-kubernetes-list-type") == "map") {
+    const JsonValue* items = json::find(s, "items");
+    const JsonValue* keys = json::find(s, "x-kubernetes-list-map-keys");
     if (items && keys && keys->IsArray()) {
-      const JsonValue* req = json::get(*items, "required");
+      const JsonValue* req = json::find(*items, "required");
       for (auto& k : keys->GetArray()) {
-        std::string_view key = json::view(k);
+        std::string_view key = json::as_string_view(k);
         bool required = false;
         if (req && req->IsArray()) {
-          for (auto& r : req->GetArray()) required = required || json::view(r) == key;
+          for (auto& r : req->GetArray()) required = required || json::as_string_view(r) == key;
         }
         const JsonValue* prop = json::path(*items, {"properties", key});
-        if (!required && !(prop && json::get(*prop, "default"))) {
+        if (!required && !(prop && json::find(*prop, "default"))) {
           errs.push_back(field::required(
               path + ".items.properties[" + std::string(key) + "].default",
               "this property is in x-kubernetes-list-map-keys, so it must have a default or "
@@ -158,15 +159,15 @@ void check_list_map_keys(const JsonValue& s, const std::string& path, FieldError
       }
     }
   }
-  if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
+  if (const JsonValue* props = json::find(s, "properties"); props && props->IsObject()) {
     for (auto& m : props->GetObject()) {
-      check_list_map_keys(m.value, path + ".properties[" + std::string(json::view(m.name)) + "]",
-                          errs);
+      check_list_map_keys(
+          m.value, path + ".properties[" + std::string(json::as_string_view(m.name)) + "]", errs);
     }
   }
-  if (const JsonValue* items = json::get(s, "items"))
+  if (const JsonValue* items = json::find(s, "items"))
     check_list_map_keys(*items, path + ".items", errs);
-  if (const JsonValue* ap = json::get(s, "additionalProperties"); ap && ap->IsObject()) {
+  if (const JsonValue* ap = json::find(s, "additionalProperties"); ap && ap->IsObject()) {
     check_list_map_keys(*ap, path + ".additionalProperties", errs);
   }
 }
@@ -207,14 +208,14 @@ absl::Status validate_crd(const JsonValue& crd, const JsonValue* old) {
     int storage = 0;
     for (rapidjson::SizeType i = 0; i < vs->Size(); ++i) {
       const JsonValue& v = (*vs)[i];
-      if (auto* s = json::get(v, "storage"); s && s->IsTrue()) storage++;
+      if (auto* s = json::find(v, "storage"); s && s->IsTrue()) storage++;
       std::string p = validation::idx("spec.versions", i);
       if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"})) {
         check_list_map_keys(*sch, p + ".schema.openAPIV3Schema", errs);
       } else {
         errs.push_back(field::required(p + ".schema.openAPIV3Schema", "schemas are required"));
       }
-      std::string_view vn = json::get_string(v, "name");
+      std::string_view vn = json::string_or_empty(&v, "name");
       for (auto& m : validation::is_dns1035_label(vn))
         errs.push_back(field::invalid(p + ".name", vn, m));
     }
@@ -234,22 +235,22 @@ absl::Status validate_crd(const JsonValue& crd, const JsonValue* old) {
 namespace {
 
 bool flag(const JsonValue& s, std::string_view k) {
-  const JsonValue* v = json::get(s, k);
+  const JsonValue* v = json::find(s, k);
   return v && v->IsTrue();
 }
 
 // The schema for a member `k` of an object with schema `s`, or nullptr (unknown field).
 const JsonValue* member_schema(const JsonValue& s, std::string_view k) {
-  if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
-    if (const JsonValue* p = json::get(*props, k)) return p;
+  if (const JsonValue* props = json::find(s, "properties"); props && props->IsObject()) {
+    if (const JsonValue* p = json::find(*props, k)) return p;
   }
-  if (const JsonValue* ap = json::get(s, "additionalProperties"); ap && ap->IsObject()) return ap;
+  if (const JsonValue* ap = json::find(s, "additionalProperties"); ap && ap->IsObject()) return ap;
   return nullptr;
 }
 
 bool keeps_unknown(const JsonValue& s) {
   if (flag(s, "x-kubernetes-preserve-unknown-fields")) return true;
-  const JsonValue* ap = json::get(s, "additionalProperties");
+  const JsonValue* ap = json::find(s, "additionalProperties");
   return ap && (ap->IsTrue() || ap->IsObject());
 }
 
@@ -257,7 +258,7 @@ void prune(JsonValue& v, const JsonValue& s, JsonAlloc& a, bool root) {
   if (v.IsObject()) {
     bool embedded = flag(s, "x-kubernetes-embedded-resource");
     for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
-      std::string_view k = json::view(it->name);
+      std::string_view k = json::as_string_view(it->name);
       if ((root || embedded) && (k == "apiVersion" || k == "kind" || k == "metadata")) {
         ++it;
         continue;
@@ -273,7 +274,7 @@ void prune(JsonValue& v, const JsonValue& s, JsonAlloc& a, bool root) {
       }
       // null for a non-nullable field without a default is dropped (structural defaulting).
       if (it->value.IsNull() && !flag(*ms, "nullable")) {
-        if (!json::get(*ms, "default")) {
+        if (!json::find(*ms, "default")) {
           it = v.EraseMember(it);
           continue;
         }
@@ -282,7 +283,7 @@ void prune(JsonValue& v, const JsonValue& s, JsonAlloc& a, bool root) {
       ++it;
     }
   } else if (v.IsArray()) {
-    if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
+    if (const JsonValue* items = json::find(s, "items"); items && items->IsObject()) {
       for (auto& e : v.GetArray()) prune(e, *items, a, false);
     }
   }
@@ -290,22 +291,22 @@ void prune(JsonValue& v, const JsonValue& s, JsonAlloc& a, bool root) {
 
 void apply_defaults(JsonValue& v, const JsonValue& s, JsonAlloc& a) {
   if (v.IsObject()) {
-    if (const JsonValue* props = json::get(s, "properties"); props && props->IsObject()) {
+    if (const JsonValue* props = json::find(s, "properties"); props && props->IsObject()) {
       for (auto& p : props->GetObject()) {
-        std::string_view k = json::view(p.name);
-        JsonValue* cur = json::get(v, k);
-        const JsonValue* def = json::get(p.value, "default");
+        std::string_view k = json::as_string_view(p.name);
+        JsonValue* cur = json::find(v, k);
+        const JsonValue* def = json::find(p.value, "default");
         if (def && (!cur || (cur->IsNull() && !flag(p.value, "nullable")))) {
-          json::set(v, k, json::copy(*def, a), a);
+          json::set_member(v, k, json::copy(*def, a), a);
         }
       }
     }
     for (auto& m : v.GetObject()) {
-      const JsonValue* ms = member_schema(s, json::view(m.name));
+      const JsonValue* ms = member_schema(s, json::as_string_view(m.name));
       if (ms) apply_defaults(m.value, *ms, a);
     }
   } else if (v.IsArray()) {
-    if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
+    if (const JsonValue* items = json::find(s, "items"); items && items->IsObject()) {
       for (auto& e : v.GetArray()) apply_defaults(e, *items, a);
     }
   }
@@ -321,12 +322,12 @@ std::string num_repr(const JsonValue& v) {
     std::snprintf(buf, sizeof buf, "%g", d);
     return buf;
   }
-  return json::dump(v);
+  return json::to_json(v);
 }
 
 // Go's %v of a decoded JSON value (err.Value in kube-openapi errors).
 std::string go_value(const JsonValue& v) {
-  if (v.IsString()) return field::quote(json::view(v));
+  if (v.IsString()) return field::quote(json::as_string_view(v));
   if (v.IsNumber()) return num_repr(v);
   if (v.IsBool()) return v.GetBool() ? "true" : "false";
   if (v.IsNull()) return "null";
@@ -354,7 +355,7 @@ RegexCache& regexes() {
 
 bool format_ok(std::string_view fmt, const JsonValue& v) {
   if (!v.IsString()) return true;
-  std::string s(json::view(v));
+  std::string s(json::as_string_view(v));
   if (fmt == "date-time" || fmt == "datetime") {
     static const RE2 re(
         R"(^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
@@ -413,10 +414,10 @@ void validate_junctors(const JsonValue& v, const JsonValue& s, const std::string
   auto run = [&](const JsonValue& sub) {
     Failure f;
     validate_value(v, sub, path, f.errs, false);
-    const JsonValue* props = json::get(sub, "properties");
+    const JsonValue* props = json::find(sub, "properties");
     if (v.IsObject() && props && props->IsObject()) {
       for (auto& p : props->GetObject()) {
-        const JsonValue* m = json::get(v, json::view(p.name));
+        const JsonValue* m = json::find(v, json::as_string_view(p.name));
         if (m == nullptr) continue;
         FieldErrors e;
         validate_value(*m, p.value, path, e, false);
@@ -432,7 +433,7 @@ void validate_junctors(const JsonValue& v, const JsonValue& s, const std::string
       if (failures[i].score > failures[best].score) best = i;
     for (auto& e : failures[best].errs) errs.push_back(std::move(e));
   };
-  if (const JsonValue* all = json::get(s, "allOf"); all && all->IsArray()) {
+  if (const JsonValue* all = json::find(s, "allOf"); all && all->IsArray()) {
     FieldErrors sub_errs;
     for (auto& sub : all->GetArray())
       for (auto& e : run(sub).errs) sub_errs.push_back(std::move(e));
@@ -441,7 +442,7 @@ void validate_junctors(const JsonValue& v, const JsonValue& s, const std::string
       for (auto& e : sub_errs) errs.push_back(std::move(e));
     }
   }
-  if (const JsonValue* any = json::get(s, "anyOf"); any && any->IsArray() && !any->Empty()) {
+  if (const JsonValue* any = json::find(s, "anyOf"); any && any->IsArray() && !any->Empty()) {
     std::vector<Failure> failures;
     bool valid = false;
     for (auto& sub : any->GetArray()) {
@@ -457,7 +458,7 @@ void validate_junctors(const JsonValue& v, const JsonValue& s, const std::string
       report(failures);
     }
   }
-  if (const JsonValue* one = json::get(s, "oneOf"); one && one->IsArray() && !one->Empty()) {
+  if (const JsonValue* one = json::find(s, "oneOf"); one && one->IsArray() && !one->Empty()) {
     std::vector<Failure> failures;
     size_t valid = 0;
     for (auto& sub : one->GetArray()) {
@@ -475,7 +476,7 @@ void validate_junctors(const JsonValue& v, const JsonValue& s, const std::string
                 " valid alternatives");
     }
   }
-  if (const JsonValue* no = json::get(s, "not"); no && no->IsObject() && run(*no).errs.empty()) {
+  if (const JsonValue* no = json::find(s, "not"); no && no->IsObject() && run(*no).errs.empty()) {
     composite("must not validate the schema (not)");
   }
 }
@@ -490,7 +491,7 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
     if (flag(s, "nullable")) return;
   }
   bool int_or_string = flag(s, "x-kubernetes-int-or-string");
-  std::string_view type = json::get_string(s, "type");
+  std::string_view type = json::string_or_empty(&s, "type");
   if (int_or_string) {
     if (!(json::type_name(v) == "integer" || v.IsString())) {
       errs.push_back(field::invalid_raw(
@@ -504,75 +505,76 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
                                           ": " + field::quote(type_of_value(v))));
     return;
   }
-  if (const JsonValue* en = json::get(s, "enum"); en && en->IsArray()) {
+  if (const JsonValue* en = json::find(s, "enum"); en && en->IsArray()) {
     bool found = false;
     for (auto& e : en->GetArray()) found = found || json::equal(e, v);
     if (!found) {
       std::vector<std::string> vals;
       for (auto& e : en->GetArray())
-        vals.push_back(e.IsString() ? std::string(json::view(e)) : json::dump(e));
+        vals.push_back(e.IsString() ? std::string(json::as_string_view(e)) : json::to_json(e));
       FieldError fe = field::not_supported(path, "", vals);
       fe.bad_value = go_value(v);
       errs.push_back(std::move(fe));
     }
   }
   if (v.IsString()) {
-    std::string_view sv = json::view(v);
+    std::string_view sv = json::as_string_view(v);
     // Lengths count runes, as Go's utf8.RuneCountInString.
     size_t runes = 0;
     for (unsigned char c : sv) runes += (c & 0xC0) != 0x80;
-    if (auto* m = json::get(s, "maxLength"); m && m->IsInt64() && int64_t(runes) > m->GetInt64()) {
+    if (auto* m = json::find(s, "maxLength"); m && m->IsInt64() && int64_t(runes) > m->GetInt64()) {
       add_invalid(name + " in body should be at most " + std::to_string(m->GetInt64()) +
                   " chars long");
     }
-    if (auto* m = json::get(s, "minLength"); m && m->IsInt64() && int64_t(runes) < m->GetInt64()) {
+    if (auto* m = json::find(s, "minLength"); m && m->IsInt64() && int64_t(runes) < m->GetInt64()) {
       add_invalid(name + " in body should be at least " + std::to_string(m->GetInt64()) +
                   " chars long");
     }
-    if (std::string_view pat = json::get_string(s, "pattern"); !pat.empty()) {
+    if (std::string_view pat = json::string_or_empty(&s, "pattern"); !pat.empty()) {
       const RE2* re = regexes().get(std::string(pat));
       if (re && !RE2::PartialMatch(std::string(sv), *re)) {
         add_invalid(name + " in body should match '" + std::string(pat) + "'");
       }
     }
-    if (std::string_view fmt = json::get_string(s, "format"); !fmt.empty() && !format_ok(fmt, v)) {
+    if (std::string_view fmt = json::string_or_empty(&s, "format");
+        !fmt.empty() && !format_ok(fmt, v)) {
       add_invalid(name + " in body must be of type " + std::string(fmt) + ": " + field::quote(sv));
     }
   }
   if (v.IsNumber()) {
     double d = v.GetDouble();
-    if (auto* m = json::get(s, "maximum"); m && m->IsNumber()) {
+    if (auto* m = json::find(s, "maximum"); m && m->IsNumber()) {
       bool excl = flag(s, "exclusiveMaximum");
       if (excl ? d >= m->GetDouble() : d > m->GetDouble()) {
         add_invalid(name + " in body should be less than " + (excl ? "" : "or equal to ") +
                     num_repr(*m));
       }
     }
-    if (auto* m = json::get(s, "minimum"); m && m->IsNumber()) {
+    if (auto* m = json::find(s, "minimum"); m && m->IsNumber()) {
       bool excl = flag(s, "exclusiveMinimum");
       if (excl ? d <= m->GetDouble() : d < m->GetDouble()) {
         add_invalid(name + " in body should be greater than " + (excl ? "" : "or equal to ") +
                     num_repr(*m));
       }
     }
-    if (auto* m = json::get(s, "multipleOf"); m && m->IsNumber() && m->GetDouble() != 0) {
+    if (auto* m = json::find(s, "multipleOf"); m && m->IsNumber() && m->GetDouble() != 0) {
       double q = d / m->GetDouble();
       if (std::fabs(q - std::round(q)) > 1e-9)
         add_invalid(name + " in body should be a multiple of " + num_repr(*m));
     }
-    std::string_view fmt = json::get_string(s, "format");
+    std::string_view fmt = json::string_or_empty(&s, "format");
     if (fmt == "int32" && (d > 2147483647.0 || d < -2147483648.0)) {
       add_invalid(name + " in body must be of type int32: " + field::quote(num_repr(v)));
     }
   }
   if (v.IsArray()) {
     int64_t n = v.Size();
-    if (auto* m = json::get(s, "maxItems"); m && m->IsInt64() && n > m->GetInt64()) {
+    if (auto* m = json::find(s, "maxItems"); m && m->IsInt64() && n > m->GetInt64()) {
       errs.push_back(field::invalid_raw(
           path, std::to_string(n),
           name + " in body should have at most " + std::to_string(m->GetInt64()) + " items"));
     }
-    if (auto* m = json::get(s, "minItems"); m && m->IsInt64() && n < m->GetInt64()) {
+    if (auto* m = json::find(s, "minItems"); m && m->IsInt64() && n < m->GetInt64()) {
       errs.push_back(field::invalid_raw(
           path, std::to_string(n),
           name + " in body should have at least " + std::to_string(m->GetInt64()) + " items"));
@@ -588,32 +590,32 @@ void validate_value(const JsonValue& v, const JsonValue& s, const std::string& p
         }
       }
     }
-    if (const JsonValue* items = json::get(s, "items"); items && items->IsObject()) {
+    if (const JsonValue* items = json::find(s, "items"); items && items->IsObject()) {
       for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
         validate_value(v[i], *items, validation::idx(path, i), errs, false);
     }
   }
   if (v.IsObject()) {
-    if (const JsonValue* req = json::get(s, "required"); req && req->IsArray()) {
+    if (const JsonValue* req = json::find(s, "required"); req && req->IsArray()) {
       for (auto& r : req->GetArray()) {
-        std::string_view k = json::view(r);
-        const JsonValue* m = json::get(v, k);
+        std::string_view k = json::as_string_view(r);
+        const JsonValue* m = json::find(v, k);
         if (!m)
           errs.push_back(
               field::required(path.empty() ? std::string(k) : path + "." + std::string(k)));
       }
     }
     int64_t n = v.MemberCount();
-    if (auto* m = json::get(s, "maxProperties"); m && m->IsInt64() && n > m->GetInt64()) {
+    if (auto* m = json::find(s, "maxProperties"); m && m->IsInt64() && n > m->GetInt64()) {
       add_invalid(name + " in body should have at most " + std::to_string(m->GetInt64()) +
                   " properties");
     }
-    if (auto* m = json::get(s, "minProperties"); m && m->IsInt64() && n < m->GetInt64()) {
+    if (auto* m = json::find(s, "minProperties"); m && m->IsInt64() && n < m->GetInt64()) {
       add_invalid(name + " in body should have at least " + std::to_string(m->GetInt64()) +
                   " properties");
     }
     for (auto& m : v.GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       if (root && (k == "apiVersion" || k == "kind" || k == "metadata")) continue;
       const JsonValue* ms = member_schema(s, k);
       if (!ms) continue;

@@ -1,62 +1,46 @@
 #include "errors.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace kop::local {
 
-std::string_view FieldError::reason(Type t) {
-  switch (t) {
-    case Type::NotFound:
-      return "FieldValueNotFound";
-    case Type::Required:
-      return "FieldValueRequired";
-    case Type::Duplicate:
-      return "FieldValueDuplicate";
-    case Type::Invalid:
-      return "FieldValueInvalid";
-    case Type::NotSupported:
-      return "FieldValueNotSupported";
-    case Type::Forbidden:
-      return "FieldValueForbidden";
-    case Type::TooLong:
-      return "FieldValueTooLong";
-    case Type::TooMany:
-      return "FieldValueTooMany";
-    case Type::Internal:
-      return "InternalError";
-  }
-  return "FieldValueInvalid";
+namespace {
+
+// field.ErrorType: the cause reason (kop/client/errors.h's cause::) and the text ErrorBody starts
+// with, in the order of FieldError::Type.
+struct TypeText {
+  std::string_view reason;
+  std::string_view text;
+  bool shows_value;  // ErrorBody omits the bad value for Required, Forbidden, TooLong, Internal
+};
+constexpr TypeText kTypes[] = {
+    {client::cause::kFieldValueNotFound, "Not found", true},
+    {client::cause::kFieldValueRequired, "Required value", false},
+    {client::cause::kFieldValueDuplicate, "Duplicate value", true},
+    {client::cause::kFieldValueInvalid, "Invalid value", true},
+    {client::cause::kFieldValueNotSupported, "Unsupported value", true},
+    {client::cause::kFieldValueForbidden, "Forbidden", false},
+    {client::cause::kFieldValueTooLong, "Too long", false},
+    {client::cause::kFieldValueTooMany, "Too many", true},
+    {client::cause::kInternal, "Internal error", false},
+};
+static_assert(std::size(kTypes) == static_cast<size_t>(FieldError::Type::Internal) + 1);
+
+const TypeText& type_text(FieldError::Type t) {
+  return kTypes[static_cast<size_t>(t)];
 }
 
-static std::string_view type_string(FieldError::Type t) {
-  using T = FieldError::Type;
-  switch (t) {
-    case T::NotFound:
-      return "Not found";
-    case T::Required:
-      return "Required value";
-    case T::Duplicate:
-      return "Duplicate value";
-    case T::Invalid:
-      return "Invalid value";
-    case T::NotSupported:
-      return "Unsupported value";
-    case T::Forbidden:
-      return "Forbidden";
-    case T::TooLong:
-      return "Too long";
-    case T::TooMany:
-      return "Too many";
-    case T::Internal:
-      return "Internal error";
-  }
-  return "Invalid value";
+}  // namespace
+
+std::string_view FieldError::reason(Type t) {
+  return type_text(t).reason;
 }
 
 std::string FieldError::body() const {
-  std::string s(type_string(type));
-  using T = FieldError::Type;
-  if (!(type == T::Required || type == T::Forbidden || type == T::TooLong || type == T::Internal)) {
+  const TypeText& tt = type_text(type);
+  std::string s(tt.text);
+  if (tt.shows_value) {
     s += ": ";
     s += bad_value ? *bad_value : "null";
   }
@@ -162,12 +146,12 @@ FieldError too_many(std::string f, int64_t actual, int64_t max) {
 }
 
 std::string repr(const JsonValue& v) {
-  if (v.IsString()) return quote(json::view(v));
+  if (v.IsString()) return quote(json::as_string_view(v));
   if (v.IsNull()) return "null";
   if (v.IsBool()) return v.GetBool() ? "true" : "false";
   if (v.IsInt64()) return std::to_string(v.GetInt64());
   if (v.IsUint64()) return std::to_string(v.GetUint64());
-  return json::dump(v);
+  return json::to_json(v);
 }
 
 }  // namespace field

@@ -23,7 +23,7 @@ namespace kop::local {
 
 // field.Error (k8s.io/apimachinery/pkg/util/validation/field) with its message rules.
 struct FieldError {
-  enum class Type {
+  enum class Type {  // errors.cpp's kTypes follows this order
     NotFound,
     Required,
     Duplicate,

@@ -1,9 +1,6 @@
 #include "kop/local/json.h"
 
 #include <rapidjson/error/en.h>
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <cmath>
 
@@ -23,21 +20,6 @@ std::optional<JsonDoc> parse(std::string_view text, std::string* error) {
   return d;
 }
 
-std::string dump(const JsonValue& v) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  v.Accept(w);
-  return std::string(sb.GetString(), sb.GetSize());
-}
-
-std::string dump_pretty(const JsonValue& v) {
-  rapidjson::StringBuffer sb;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
-  w.SetIndent(' ', 2);
-  v.Accept(w);
-  return std::string(sb.GetString(), sb.GetSize());
-}
-
 ObjectPtr share(JsonDoc&& d) {
   if (!d.IsObject()) d.SetObject();
   // Copied rather than adopted: a rapidjson::Document built by hand allocates 64 KiB chunks,
@@ -51,68 +33,22 @@ JsonDoc clone(const JsonValue& v) {
   return d;
 }
 
-const JsonValue* get(const JsonValue& obj, std::string_view key) {
-  if (!obj.IsObject()) return nullptr;
-  auto it = obj.FindMember(JsonValue(ref(key)));
-  return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
-JsonValue* get(JsonValue& obj, std::string_view key) {
-  if (!obj.IsObject()) return nullptr;
-  auto it = obj.FindMember(JsonValue(ref(key)));
-  return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
 const JsonValue* path(const JsonValue& obj, std::initializer_list<std::string_view> keys) {
   const JsonValue* cur = &obj;
   for (auto k : keys) {
-    cur = get(*cur, k);
+    cur = find(*cur, k);
     if (!cur) return nullptr;
   }
   return cur;
 }
 
-std::string_view get_string(const JsonValue& obj, std::string_view key) {
-  const JsonValue* v = get(obj, key);
-  return v ? view(*v) : std::string_view();
-}
-
 std::string_view path_string(const JsonValue& obj, std::initializer_list<std::string_view> keys) {
   const JsonValue* v = path(obj, keys);
-  return v ? view(*v) : std::string_view();
-}
-
-void set(JsonValue& obj, std::string_view key, JsonValue value, JsonAlloc& a) {
-  if (!obj.IsObject()) obj.SetObject();
-  auto it = obj.FindMember(JsonValue(ref(key)));
-  if (it != obj.MemberEnd()) {
-    it->value = std::move(value);
-  } else {
-    obj.AddMember(str(key, a), std::move(value), a);
-  }
+  return v ? as_string_view(*v) : std::string_view();
 }
 
 void set_string(JsonValue& obj, std::string_view key, std::string_view value, JsonAlloc& a) {
-  set(obj, key, str(value, a), a);
-}
-
-JsonValue& ensure_object(JsonValue& obj, std::string_view key, JsonAlloc& a) {
-  if (!obj.IsObject()) obj.SetObject();
-  auto it = obj.FindMember(JsonValue(ref(key)));
-  if (it == obj.MemberEnd()) {
-    obj.AddMember(str(key, a), JsonValue(rapidjson::kObjectType), a);
-    return (obj.MemberEnd() - 1)->value;
-  }
-  if (!it->value.IsObject()) it->value.SetObject();
-  return it->value;
-}
-
-bool erase(JsonValue& obj, std::string_view key) {
-  if (!obj.IsObject()) return false;
-  auto it = obj.FindMember(JsonValue(ref(key)));
-  if (it == obj.MemberEnd()) return false;
-  obj.EraseMember(it);
-  return true;
+  set_member(obj, key, make_string(value, a), a);
 }
 
 bool equal(const JsonValue& a, const JsonValue& b) {
@@ -131,7 +67,7 @@ bool equal(const JsonValue& a, const JsonValue& b) {
     case rapidjson::kFalseType:
       return true;
     case rapidjson::kStringType:
-      return view(a) == view(b);
+      return as_string_view(a) == as_string_view(b);
     case rapidjson::kArrayType: {
       if (a.Size() != b.Size()) return false;
       for (rapidjson::SizeType i = 0; i < a.Size(); ++i) {

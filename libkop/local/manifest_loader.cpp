@@ -58,7 +58,8 @@ void resolve(Entry& e, JsonDoc& obj, const std::string& file, const Store& store
   e.problems.clear();
   auto t = store.type_of(obj);
   if (!t.ok() || !*t) {
-    std::string av(json::get_string(obj, "apiVersion")), kind(json::get_string(obj, "kind"));
+    std::string av(json::string_or_empty(&obj, "apiVersion")),
+        kind(json::string_or_empty(&obj, "kind"));
     e.problems.push_back({file, e.document, "",
                           !t.ok() && client::is_bad_request(t.status())
                               ? std::string(t.status().message())
@@ -82,7 +83,7 @@ void resolve(Entry& e, JsonDoc& obj, const std::string& file, const Store& store
     }
   }
   e.key = ManifestLoader::Key{type.group, type.resource, ns, name};
-  e.body = json::dump(obj);
+  e.body = json::to_json(obj);
   e.body_hash = content_hash(e.body);
 }
 
@@ -95,9 +96,9 @@ bool parse_file(std::string_view text, const std::string& file, const Store& sto
   auto add = [&](int document, JsonDoc obj) {
     Entry e;
     e.document = document;
-    e.rank = rank_of(json::get_string(obj, "kind"));
+    e.rank = rank_of(json::string_or_empty(&obj, "kind"));
     resolve(e, obj, file, store, default_namespace);
-    if (!e.key) e.body = json::dump(obj);  // resolved again once the kind is known
+    if (!e.key) e.body = json::to_json(obj);  // resolved again once the kind is known
     state.entries.push_back(std::move(e));
   };
   // Each document becomes its entry (a JSON string) as soon as it is read: a 15 MB file never
@@ -108,8 +109,8 @@ bool parse_file(std::string_view text, const std::string& file, const Store& sto
       state.problems.push_back({file, d_index, "", "not an object"});
       return;
     }
-    if (json::get_string(doc, "kind") == "List") {
-      if (const JsonValue* items = json::get(doc, "items"); items && items->IsArray()) {
+    if (json::string_or_empty(&doc, "kind") == "List") {
+      if (const JsonValue* items = json::find(doc, "items"); items && items->IsArray()) {
         for (auto& item : items->GetArray()) add(d_index, json::clone(item));
       }
       return;

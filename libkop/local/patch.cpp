@@ -14,20 +14,20 @@ void merge_into(JsonValue& target, const JsonValue& p, JsonAlloc& a) {
   }
   if (!target.IsObject()) target.SetObject();
   for (auto& m : p.GetObject()) {
-    std::string_view k = json::view(m.name);
+    std::string_view k = json::as_string_view(m.name);
     if (m.value.IsNull()) {
-      json::erase(target, k);
+      json::remove_member(target, k);
       continue;
     }
-    JsonValue* cur = json::get(target, k);
+    JsonValue* cur = json::find(target, k);
     if (cur && m.value.IsObject()) {
       merge_into(*cur, m.value, a);
     } else if (m.value.IsObject()) {
       JsonValue fresh(rapidjson::kObjectType);
       merge_into(fresh, m.value, a);
-      json::set(target, k, std::move(fresh), a);
+      json::set_member(target, k, std::move(fresh), a);
     } else {
-      json::set(target, k, json::copy(m.value, a), a);
+      json::set_member(target, k, json::copy(m.value, a), a);
     }
   }
 }
@@ -84,7 +84,7 @@ JsonValue* resolve(JsonValue& root, const std::vector<std::string>& toks, size_t
   JsonValue* cur = &root;
   for (size_t i = 0; i < n; ++i) {
     if (cur->IsObject()) {
-      cur = json::get(*cur, toks[i]);
+      cur = json::find(*cur, toks[i]);
     } else if (cur->IsArray()) {
       size_t idx;
       if (!parse_index(toks[i], idx) || idx >= cur->Size()) return nullptr;
@@ -135,9 +135,9 @@ std::optional<std::string> add_at(JsonValue& root, const std::vector<std::string
   if (!parent) return "doc is missing path: \"" + path + "\": missing value";
   const std::string& last = toks.back();
   if (parent->IsObject()) {
-    if (replace && !json::get(*parent, last))
+    if (replace && !json::find(*parent, last))
       return "doc is missing key: " + path + ": missing value";
-    json::set(*parent, last, std::move(value), a);
+    json::set_member(*parent, last, std::move(value), a);
     return std::nullopt;
   }
   if (parent->IsArray()) {
@@ -178,12 +178,12 @@ absl::StatusOr<JsonDoc> json_patch(const JsonValue& orig, std::string_view text)
   auto& a = doc.GetAllocator();
   std::vector<std::string> toks, from_toks;
   for (auto& op : p->GetArray()) {
-    std::string_view kind = json::get_string(op, "op");
-    std::string path(json::get_string(op, "path"));
-    if (!json::get(op, "path") || !split_pointer(path, toks)) {
+    std::string_view kind = json::string_or_empty(&op, "op");
+    std::string path(json::string_or_empty(&op, "path"));
+    if (!json::find(op, "path") || !split_pointer(path, toks)) {
       return errors::patch_failed();
     }
-    const JsonValue* value = json::get(op, "value");
+    const JsonValue* value = json::find(op, "value");
     std::optional<std::string> e;
     if (kind == "add" || kind == "replace") {
       if (!value) return errors::patch_failed();
@@ -195,7 +195,7 @@ absl::StatusOr<JsonDoc> json_patch(const JsonValue& orig, std::string_view text)
       bool ok = cur ? (value && json::equal(*cur, *value)) : (!value || value->IsNull());
       if (!ok) e = "testing value " + path + " failed: test failed";
     } else if (kind == "move" || kind == "copy") {
-      std::string from(json::get_string(op, "from"));
+      std::string from(json::string_or_empty(&op, "from"));
       if (!split_pointer(from, from_toks)) return errors::patch_failed();
       JsonValue v;
       if (kind == "move") {
@@ -285,7 +285,7 @@ bool is_directive_key(std::string_view k) {
 void strip_directives(JsonValue& v) {
   if (v.IsObject()) {
     for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
-      if (is_directive_key(json::view(it->name))) {
+      if (is_directive_key(json::as_string_view(it->name))) {
         it = v.EraseMember(it);
       } else {
         strip_directives(it->value);
@@ -312,12 +312,12 @@ struct Smp {
     // A {"$patch": "replace"} element replaces the whole list with the other elements.
     bool replace = false;
     for (auto& e : patch.GetArray()) {
-      if (e.IsObject() && json::get_string(e, "$patch") == "replace") replace = true;
+      if (e.IsObject() && json::string_or_empty(&e, "$patch") == "replace") replace = true;
     }
     if (st.kind == ListStrategy::Replace || replace || !orig.IsArray()) {
       JsonValue out(rapidjson::kArrayType);
       for (auto& e : patch.GetArray()) {
-        if (e.IsObject() && !json::get_string(e, "$patch").empty() && e.MemberCount() == 1)
+        if (e.IsObject() && !json::string_or_empty(&e, "$patch").empty() && e.MemberCount() == 1)
           continue;
         JsonValue c = json::copy(e, a);
         strip_directives(c);
@@ -348,21 +348,21 @@ struct Smp {
         error = "unexpected non-object element in a list merged by " + st.key;
         return;
       }
-      const JsonValue* kv = json::get(e, st.key);
+      const JsonValue* kv = json::find(e, st.key);
       if (!kv) {
-        error = "map: " + json::dump(e) + " does not contain declared merge key: " + st.key;
+        error = "map: " + json::to_json(e) + " does not contain declared merge key: " + st.key;
         return;
       }
       long idx = -1;
       for (rapidjson::SizeType i = 0; i < orig.Size(); ++i) {
-        const JsonValue* ok = json::get(orig[i], st.key);
+        const JsonValue* ok = json::find(orig[i], st.key);
         if (ok && json::equal(*ok, *kv)) {
           idx = long(i);
           break;
         }
       }
       if (idx >= 0) touched[size_t(idx)] = true;
-      if (json::get_string(e, "$patch") == "delete") continue;
+      if (json::string_or_empty(&e, "$patch") == "delete") continue;
       JsonValue c(rapidjson::kObjectType);
       if (idx >= 0) c = std::move(orig[rapidjson::SizeType(idx)]);
       merge_map(c, e, path + "[]");
@@ -390,8 +390,8 @@ struct Smp {
       for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
         if (used[i]) continue;
         bool match = st.kind == ListStrategy::MergeByKey
-                         ? (json::get(list[i], st.key) && json::get(o, st.key) &&
-                            json::equal(*json::get(list[i], st.key), *json::get(o, st.key)))
+                         ? (json::find(list[i], st.key) && json::find(o, st.key) &&
+                            json::equal(*json::find(list[i], st.key), *json::find(o, st.key)))
                          : json::equal(list[i], o);
         if (match) {
           used[i] = true;
@@ -408,7 +408,7 @@ struct Smp {
 
   void merge_map(JsonValue& orig, const JsonValue& patch, const std::string& path) {
     if (!orig.IsObject()) orig.SetObject();
-    std::string_view directive = json::get_string(patch, "$patch");
+    std::string_view directive = json::string_or_empty(&patch, "$patch");
     if (directive == "replace") {
       JsonValue c = json::copy(patch, a);
       strip_directives(c);
@@ -420,39 +420,39 @@ struct Smp {
       return;
     }
     for (auto& m : patch.GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       if (is_directive_key(k)) continue;
       std::string child = path.empty() ? std::string(k) : path + "." + std::string(k);
       if (m.value.IsNull()) {
-        json::erase(orig, k);
+        json::remove_member(orig, k);
         continue;
       }
-      JsonValue* cur = json::get(orig, k);
+      JsonValue* cur = json::find(orig, k);
       if (m.value.IsObject()) {
-        if (json::get_string(m.value, "$patch") == "delete") {
-          json::erase(orig, k);
+        if (json::string_or_empty(&m.value, "$patch") == "delete") {
+          json::remove_member(orig, k);
           continue;
         }
         if (!cur || !cur->IsObject()) {
-          json::set(orig, k, JsonValue(rapidjson::kObjectType), a);
-          cur = json::get(orig, k);
+          json::set_member(orig, k, JsonValue(rapidjson::kObjectType), a);
+          cur = json::find(orig, k);
         }
         merge_map(*cur, m.value, child);
       } else if (m.value.IsArray()) {
         if (!cur) {
-          json::set(orig, k, JsonValue(rapidjson::kArrayType), a);
-          cur = json::get(orig, k);
+          json::set_member(orig, k, JsonValue(rapidjson::kArrayType), a);
+          cur = json::find(orig, k);
         }
         merge_list(*cur, m.value, child);
       } else {
-        json::set(orig, k, json::copy(m.value, a), a);
+        json::set_member(orig, k, json::copy(m.value, a), a);
       }
       if (error) return;
     }
     for (auto& m : patch.GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       if (k.rfind("$deleteFromPrimitiveList/", 0) == 0 && m.value.IsArray()) {
-        JsonValue* list = json::get(orig, k.substr(25));
+        JsonValue* list = json::find(orig, k.substr(25));
         if (list && list->IsArray()) {
           for (auto& del : m.value.GetArray()) {
             for (auto it = list->Begin(); it != list->End();) {
@@ -462,16 +462,17 @@ struct Smp {
         }
       } else if (k.rfind("$setElementOrder/", 0) == 0) {
         std::string_view field = k.substr(17);
-        if (JsonValue* list = json::get(orig, field)) {
+        if (JsonValue* list = json::find(orig, field)) {
           order(*list, m.value,
                 path.empty() ? std::string(field) : path + "." + std::string(field));
         }
       }
     }
-    if (const JsonValue* retain = json::get(patch, "$retainKeys"); retain && retain->IsArray()) {
+    if (const JsonValue* retain = json::find(patch, "$retainKeys"); retain && retain->IsArray()) {
       for (auto it = orig.MemberBegin(); it != orig.MemberEnd();) {
         bool keep = false;
-        for (auto& r : retain->GetArray()) keep = keep || json::view(r) == json::view(it->name);
+        for (auto& r : retain->GetArray())
+          keep = keep || json::as_string_view(r) == json::as_string_view(it->name);
         it = keep ? it + 1 : orig.EraseMember(it);
       }
     }
@@ -512,14 +513,14 @@ const JsonValue* schema_at(const api::Object& schema, const std::string& path) {
         path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool item = seg.size() > 2 && seg.compare(seg.size() - 2, 2, "[]") == 0;
     if (item) seg.resize(seg.size() - 2);
-    const JsonValue* props = json::get(*s, "properties");
-    const JsonValue* next = props ? json::get(*props, seg) : nullptr;
+    const JsonValue* props = json::find(*s, "properties");
+    const JsonValue* next = props ? json::find(*props, seg) : nullptr;
     if (!next) {
-      const JsonValue* ap = json::get(*s, "additionalProperties");
+      const JsonValue* ap = json::find(*s, "additionalProperties");
       next = ap && ap->IsObject() ? ap : nullptr;
     }
     s = next;
-    if (s && item) s = json::get(*s, "items");
+    if (s && item) s = json::find(*s, "items");
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
@@ -533,12 +534,12 @@ ListInfo list_info(const ResourceType& t, const std::string& path) {
     const JsonValue* s = schema_at(*t.schema, path);
     ListInfo li;
     if (!s) return li;
-    std::string_view lt = json::get_string(*s, "x-kubernetes-list-type");
+    std::string_view lt = json::string_or_empty(&*s, "x-kubernetes-list-type");
     if (lt == "set") li.kind = ListInfo::Set;
     if (lt == "map") {
       li.kind = ListInfo::Map;
-      if (const JsonValue* ks = json::get(*s, "x-kubernetes-list-map-keys"); ks && ks->IsArray()) {
-        for (auto& k : ks->GetArray()) li.keys.emplace_back(json::view(k));
+      if (const JsonValue* ks = json::find(*s, "x-kubernetes-list-map-keys"); ks && ks->IsArray()) {
+        for (auto& k : ks->GetArray()) li.keys.emplace_back(json::as_string_view(k));
       }
     }
     return li;
@@ -562,8 +563,8 @@ bool is_map(const ResourceType& t, const std::string& path) {
   if (t.custom && t.schema) {
     const JsonValue* s = schema_at(*t.schema, path);
     if (s) {
-      const JsonValue* ap = json::get(*s, "additionalProperties");
-      return ap && (ap->IsObject() || ap->IsTrue()) && !json::get(*s, "properties");
+      const JsonValue* ap = json::find(*s, "additionalProperties");
+      return ap && (ap->IsObject() || ap->IsTrue()) && !json::find(*s, "properties");
     }
   }
   std::string last = path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);

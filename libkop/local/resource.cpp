@@ -1,53 +1,60 @@
 #include "kop/local/resource.h"
 
+#include "kop/api/gvk.h"
+
 namespace kop::local {
 
 namespace {
-ResourceType builtin(std::string group, std::string version, std::string resource, std::string kind,
-                     bool namespaced, bool status, bool generation,
-                     std::vector<std::string> short_names) {
+
+// The built-in kinds kop::local serves. Names, version, scope and short names come from kop/api's
+// table (api::builtin_kind); what the API server's registry strategies add is written here: a
+// status subresource, metadata.generation tracking, and DELETE answering with the object
+// (ReturnDeletedObject in the pods' and serviceaccounts' storage). As in v1.20+.
+struct Served {
+  std::string_view group;
+  std::string_view kind;
+  bool status;
+  bool generation;
+  bool returns_deleted_object;
+};
+constexpr Served kServed[] = {
+    {"", "Namespace", true, false, false},
+    {"", "Service", true, false, false},
+    {"", "Endpoints", false, false, false},
+    {"", "Secret", false, false, false},
+    {"", "ConfigMap", false, false, false},
+    {"", "Event", false, false, false},
+    {"", "ServiceAccount", false, false, true},
+    {"", "Pod", true, false, true},
+    {"discovery.k8s.io", "EndpointSlice", false, true, false},
+    {"apps", "Deployment", true, true, false},
+    {"networking.k8s.io", "Ingress", true, true, false},
+    {"networking.k8s.io", "IngressClass", false, true, false},
+    {"coordination.k8s.io", "Lease", false, false, false},
+    {"apiextensions.k8s.io", "CustomResourceDefinition", true, true, false},
+};
+
+ResourceType builtin(const Served& s) {
+  const api::ResourceInfo* info = api::builtin_kind(s.group, s.kind);
   ResourceType t;
-  t.group = std::move(group);
-  t.version = std::move(version);
-  t.resource = std::move(resource);
-  t.kind = std::move(kind);
-  t.singular.reserve(t.kind.size());
-  for (char c : t.kind)
-    t.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  t.namespaced = namespaced;
-  t.has_status = status;
-  t.tracks_generation = generation;
+  t.group = std::string(info->group);
+  t.version = std::string(info->version);
+  t.resource = std::string(info->resource);
+  t.kind = std::string(info->kind);
+  t.singular = std::string(info->singular);
+  t.namespaced = info->namespaced;
+  t.has_status = s.status;
+  t.tracks_generation = s.generation;
+  t.returns_deleted_object = s.returns_deleted_object;
   t.storage_version = t.version;
-  t.short_names = std::move(short_names);
+  t.short_names.assign(info->short_names.begin(), info->short_names.end());
   return t;
 }
+
 }  // namespace
 
 Registry::Registry() {
-  // Scope, status subresource and generation tracking as the v1.20+ registry strategies set them.
-  add(builtin("", "v1", "namespaces", "Namespace", false, true, false, {"ns"}));
-  add(builtin("", "v1", "services", "Service", true, true, false, {"svc"}));
-  add(builtin("", "v1", "endpoints", "Endpoints", true, false, false, {"ep"}));
-  add(builtin("", "v1", "secrets", "Secret", true, false, false, {}));
-  add(builtin("", "v1", "configmaps", "ConfigMap", true, false, false, {"cm"}));
-  add(builtin("", "v1", "events", "Event", true, false, false, {"ev"}));
-  {
-    // pods and serviceaccounts answer DELETE with the object (ReturnDeletedObject in their
-    // storage).
-    auto sa = builtin("", "v1", "serviceaccounts", "ServiceAccount", true, false, false, {"sa"});
-    sa.returns_deleted_object = true;
-    add(std::move(sa));
-    auto po = builtin("", "v1", "pods", "Pod", true, true, false, {"po"});
-    po.returns_deleted_object = true;
-    add(std::move(po));
-  }
-  add(builtin("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false, true, {}));
-  add(builtin("apps", "v1", "deployments", "Deployment", true, true, true, {"deploy"}));
-  add(builtin("networking.k8s.io", "v1", "ingresses", "Ingress", true, true, true, {"ing"}));
-  add(builtin("networking.k8s.io", "v1", "ingressclasses", "IngressClass", false, false, true, {}));
-  add(builtin("coordination.k8s.io", "v1", "leases", "Lease", true, false, false, {}));
-  add(builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-              false, true, true, {"crd", "crds"}));
+  for (const Served& s : kServed) add(builtin(s));
 }
 
 void Registry::add(ResourceType t) {
@@ -89,8 +96,9 @@ ResourceTypePtr Registry::by_kind(std::string_view group, std::string_view versi
 
 ResourceTypePtr Registry::by_api_version_kind(std::string_view api_version,
                                               std::string_view kind) const {
-  auto [g, v] = split_api_version(api_version);
-  return by_kind(g, v, kind);
+  auto gv = api::GroupVersion::parse(api_version);
+  if (!gv.ok()) return nullptr;
+  return by_kind(gv->group, gv->version, kind);
 }
 
 ResourceTypePtr Registry::any_version(std::string_view group, std::string_view resource) const {
@@ -108,12 +116,6 @@ ResourceTypePtr Registry::any_version(std::string_view group, std::string_view r
 std::vector<ResourceTypePtr> Registry::all() const {
   std::lock_guard<std::mutex> l(mu_);
   return types_;
-}
-
-std::pair<std::string, std::string> split_api_version(std::string_view api_version) {
-  auto slash = api_version.find('/');
-  if (slash == std::string_view::npos) return {"", std::string(api_version)};
-  return {std::string(api_version.substr(0, slash)), std::string(api_version.substr(slash + 1))};
 }
 
 }  // namespace kop::local

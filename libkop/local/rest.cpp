@@ -42,7 +42,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 Response json_response(int status, const JsonValue& v) {
   Response r;
   r.status = status;
-  r.body = json::dump(v);
+  r.body = json::to_json(v);
   return r;
 }
 
@@ -101,10 +101,10 @@ std::string ports_string(const JsonValue* ports) {
   if (!ports || !ports->IsArray()) return "<none>";
   for (auto& p : ports->GetArray()) {
     if (!s.empty()) s += ",";
-    const JsonValue* port = json::get(p, "port");
-    s += port ? json::dump(*port) : "";
-    if (const JsonValue* np = json::get(p, "nodePort")) s += ":" + json::dump(*np);
-    s += "/" + std::string(json::get_string(p, "protocol"));
+    const JsonValue* port = json::find(p, "port");
+    s += port ? json::to_json(*port) : "";
+    if (const JsonValue* np = json::find(p, "nodePort")) s += ":" + json::to_json(*np);
+    s += "/" + std::string(json::string_or_empty(&p, "protocol"));
   }
   return s.empty() ? "<none>" : s;
 }
@@ -113,7 +113,8 @@ std::string ports_string(const JsonValue* ports) {
 const JsonValue* first_where(const JsonValue* cur, std::string_view key, std::string_view want) {
   if (cur == nullptr || !cur->IsArray()) return nullptr;
   for (auto& e : cur->GetArray())
-    if (const JsonValue* m = json::get(e, key); m && m->IsString() && json::view(*m) == want)
+    if (const JsonValue* m = json::find(e, key);
+        m && m->IsString() && json::as_string_view(*m) == want)
       return &e;
   return nullptr;
 }
@@ -129,7 +130,7 @@ const JsonValue* json_path(const JsonValue& obj, std::string_view p) {
       ++i;
       size_t j = i;
       while (j < p.size() && p[j] != '.' && p[j] != '[') ++j;
-      if (j > i) cur = json::get(*cur, p.substr(i, j - i));
+      if (j > i) cur = json::find(*cur, p.substr(i, j - i));
       i = j;
     } else if (p[i] == '[') {
       size_t j = p.find(']', i);
@@ -188,21 +189,21 @@ constexpr const char* kSecretDataDescription =
 
 std::vector<Column> columns_for(const ResourceType& t) {
   std::vector<Column> cols;
-  auto str = [](std::string s, JsonAlloc& a) { return json::str(s, a); };
+  auto str = [](std::string s, JsonAlloc& a) { return json::make_string(s, a); };
   cols.push_back(
       {"Name", "string", "name", kNameDescription, 0, [](const JsonValue& o, JsonAlloc& a) {
-         return json::str(json::path_string(o, {"metadata", "name"}), a);
+         return json::make_string(json::path_string(o, {"metadata", "name"}), a);
        }});
   if (t.group.empty() && t.resource == "namespaces") {
     cols.push_back({"Status", "string", "", "The status of the namespace", 0,
                     [](const JsonValue& o, JsonAlloc& a) {
-                      return json::str(json::path_string(o, {"status", "phase"}), a);
+                      return json::make_string(json::path_string(o, {"status", "phase"}), a);
                     }});
   } else if (t.group.empty() && (t.resource == "configmaps" || t.resource == "secrets")) {
     if (t.resource == "secrets") {
       cols.push_back(
           {"Type", "string", "", "The type of the secret", 0, [](const JsonValue& o, JsonAlloc& a) {
-             return json::str(json::get_string(o, "type"), a);
+             return json::make_string(json::string_or_empty(&o, "type"), a);
            }});
     }
     cols.push_back({"Data", "string", "",
@@ -210,7 +211,7 @@ std::vector<Column> columns_for(const ResourceType& t) {
                     [](const JsonValue& o, JsonAlloc&) {
                       int64_t n = 0;
                       for (auto k : {"data", "binaryData"}) {
-                        if (const JsonValue* d = json::get(o, k); d && d->IsObject())
+                        if (const JsonValue* d = json::find(o, k); d && d->IsObject())
                           n += d->MemberCount();
                       }
                       return JsonValue(n);
@@ -218,11 +219,11 @@ std::vector<Column> columns_for(const ResourceType& t) {
   } else if (t.group.empty() && t.resource == "services") {
     cols.push_back(
         {"Type", "string", "", "The type of the service.", 0, [](const JsonValue& o, JsonAlloc& a) {
-           return json::str(json::path_string(o, {"spec", "type"}), a);
+           return json::make_string(json::path_string(o, {"spec", "type"}), a);
          }});
     cols.push_back({"Cluster-IP", "string", "", "The IP address of the service.", 0,
                     [](const JsonValue& o, JsonAlloc& a) {
-                      return json::str(json::path_string(o, {"spec", "clusterIP"}), a);
+                      return json::make_string(json::path_string(o, {"spec", "clusterIP"}), a);
                     }});
     cols.push_back({"External-IP", "string", "", "The external IP address of the service.", 0,
                     [str](const JsonValue&, JsonAlloc& a) { return str("<none>", a); }});
@@ -234,7 +235,7 @@ std::vector<Column> columns_for(const ResourceType& t) {
     cols.push_back({"Class", "string", "", "The class of the ingress.", 0,
                     [](const JsonValue& o, JsonAlloc& a) {
                       std::string_view c = json::path_string(o, {"spec", "ingressClassName"});
-                      return json::str(c.empty() ? "<none>" : c, a);
+                      return json::make_string(c.empty() ? "<none>" : c, a);
                     }});
     cols.push_back({"Hosts", "string", "", "The hosts of the ingress.", 0,
                     [str](const JsonValue& o, JsonAlloc& a) {
@@ -242,7 +243,7 @@ std::vector<Column> columns_for(const ResourceType& t) {
                       if (const JsonValue* rules = json::path(o, {"spec", "rules"});
                           rules && rules->IsArray()) {
                         for (auto& r : rules->GetArray()) {
-                          std::string_view h = json::get_string(r, "host");
+                          std::string_view h = json::string_or_empty(&r, "host");
                           if (!h.empty()) hosts += (hosts.empty() ? "" : ",") + std::string(h);
                         }
                       }
@@ -255,8 +256,8 @@ std::vector<Column> columns_for(const ResourceType& t) {
                               json::path(o, {"status", "loadBalancer", "ingress"});
                           lb && lb->IsArray()) {
                         for (auto& i : lb->GetArray()) {
-                          std::string_view v = json::get_string(i, "ip");
-                          if (v.empty()) v = json::get_string(i, "hostname");
+                          std::string_view v = json::string_or_empty(&i, "ip");
+                          if (v.empty()) v = json::string_or_empty(&i, "hostname");
                           addr += (addr.empty() ? "" : ",") + std::string(v);
                         }
                       }
@@ -271,7 +272,7 @@ std::vector<Column> columns_for(const ResourceType& t) {
     cols.push_back({"Controller", "string", "",
                     "Controller that is responsible for handling this class", 0,
                     [](const JsonValue& o, JsonAlloc& a) {
-                      return json::str(json::path_string(o, {"spec", "controller"}), a);
+                      return json::make_string(json::path_string(o, {"spec", "controller"}), a);
                     }});
   } else if (t.custom && !t.columns.empty()) {
     for (auto& pc : t.columns) {
@@ -287,8 +288,8 @@ std::vector<Column> columns_for(const ResourceType& t) {
                         // A date column shows the time since, as the API server's table
                         // convertor does ("5m"), not the timestamp.
                         if (date && v->IsString()) {
-                          int64_t t = parse_time(json::view(*v));
-                          return json::str(human_duration(std::time(nullptr) - t), a);
+                          int64_t t = parse_time(json::as_string_view(*v));
+                          return json::make_string(human_duration(std::time(nullptr) - t), a);
                         }
                         return json::copy(*v, a);
                       }});
@@ -298,7 +299,7 @@ std::vector<Column> columns_for(const ResourceType& t) {
   cols.push_back(
       {"Age", "string", "", kAgeDescription, 0, [](const JsonValue& o, JsonAlloc& a) {
          int64_t created = parse_time(json::path_string(o, {"metadata", "creationTimestamp"}));
-         return json::str(human_duration(std::time(nullptr) - created), a);
+         return json::make_string(human_duration(std::time(nullptr) - created), a);
        }});
   return cols;
 }
@@ -310,17 +311,17 @@ JsonDoc make_table(const ResourceType& t, const std::vector<ObjectPtr>& items, s
   d.AddMember("kind", "Table", a);
   d.AddMember("apiVersion", "meta.k8s.io/v1", a);
   JsonValue meta(rapidjson::kObjectType);
-  if (!rv.empty()) meta.AddMember("resourceVersion", json::str(rv, a), a);
-  if (!cont.empty()) meta.AddMember("continue", json::str(cont, a), a);
+  if (!rv.empty()) meta.AddMember("resourceVersion", json::make_string(rv, a), a);
+  if (!cont.empty()) meta.AddMember("continue", json::make_string(cont, a), a);
   d.AddMember("metadata", meta, a);
   auto cols = columns_for(t);
   JsonValue defs(rapidjson::kArrayType);
   for (auto& c : cols) {
     JsonValue cd(rapidjson::kObjectType);
-    cd.AddMember("name", json::str(c.name, a), a);
-    cd.AddMember("type", json::str(c.type, a), a);
-    cd.AddMember("format", json::str(c.format, a), a);
-    cd.AddMember("description", json::str(c.description, a), a);
+    cd.AddMember("name", json::make_string(c.name, a), a);
+    cd.AddMember("type", json::make_string(c.type, a), a);
+    cd.AddMember("format", json::make_string(c.format, a), a);
+    cd.AddMember("description", json::make_string(c.description, a), a);
     cd.AddMember("priority", c.priority, a);
     defs.PushBack(cd, a);
   }
@@ -335,7 +336,7 @@ JsonDoc make_table(const ResourceType& t, const std::vector<ObjectPtr>& items, s
     JsonValue pom(rapidjson::kObjectType);
     pom.AddMember("kind", "PartialObjectMetadata", a);
     pom.AddMember("apiVersion", "meta.k8s.io/v1", a);
-    if (const JsonValue* m = json::get(o, "metadata"))
+    if (const JsonValue* m = json::find(o, "metadata"))
       pom.AddMember("metadata", json::copy(*m, a), a);
     row.AddMember("object", pom, a);
     rows.PushBack(row, a);
@@ -362,37 +363,37 @@ JsonDoc resource_list(Store& store, std::string_view group, std::string_view ver
   d.AddMember("apiVersion", "v1", a);
   std::string gv =
       group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
-  d.AddMember("groupVersion", json::str(gv, a), a);
+  d.AddMember("groupVersion", json::make_string(gv, a), a);
   JsonValue res(rapidjson::kArrayType);
   auto types = store.registry().all();
   std::sort(types.begin(), types.end(), [](auto& x, auto& y) { return x->resource < y->resource; });
   for (auto& t : types) {
     if (t->group != group || t->version != version) continue;
     JsonValue r(rapidjson::kObjectType);
-    r.AddMember("name", json::str(t->resource, a), a);
-    r.AddMember("singularName", json::str(t->singular, a), a);
+    r.AddMember("name", json::make_string(t->resource, a), a);
+    r.AddMember("singularName", json::make_string(t->singular, a), a);
     r.AddMember("namespaced", t->namespaced, a);
-    r.AddMember("kind", json::str(t->kind, a), a);
+    r.AddMember("kind", json::make_string(t->kind, a), a);
     JsonValue verbs(rapidjson::kArrayType);
-    for (auto& v : verbs_all()) verbs.PushBack(json::str(v, a), a);
+    for (auto& v : verbs_all()) verbs.PushBack(json::make_string(v, a), a);
     r.AddMember("verbs", verbs, a);
     if (!t->short_names.empty()) {
       JsonValue sn(rapidjson::kArrayType);
-      for (auto& s : t->short_names) sn.PushBack(json::str(s, a), a);
+      for (auto& s : t->short_names) sn.PushBack(json::make_string(s, a), a);
       r.AddMember("shortNames", sn, a);
     }
     if (!t->categories.empty()) {
       JsonValue cat(rapidjson::kArrayType);
-      for (auto& s : t->categories) cat.PushBack(json::str(s, a), a);
+      for (auto& s : t->categories) cat.PushBack(json::make_string(s, a), a);
       r.AddMember("categories", cat, a);
     }
     res.PushBack(r, a);
     if (t->has_status) {
       JsonValue s(rapidjson::kObjectType);
-      s.AddMember("name", json::str(t->resource + "/status", a), a);
+      s.AddMember("name", json::make_string(t->resource + "/status", a), a);
       s.AddMember("singularName", "", a);
       s.AddMember("namespaced", t->namespaced, a);
-      s.AddMember("kind", json::str(t->kind, a), a);
+      s.AddMember("kind", json::make_string(t->kind, a), a);
       JsonValue verbs(rapidjson::kArrayType);
       for (auto v : {"get", "patch", "update"}) verbs.PushBack(json::ref(v), a);
       s.AddMember("verbs", verbs, a);
@@ -415,7 +416,7 @@ JsonDoc group_list(Store& store) {
   JsonValue arr(rapidjson::kArrayType);
   for (auto& [g, types] : groups) {
     JsonValue go(rapidjson::kObjectType);
-    go.AddMember("name", json::str(g, a), a);
+    go.AddMember("name", json::make_string(g, a), a);
     std::vector<std::string> versions;
     std::string preferred;
     for (auto& t : types) {
@@ -429,14 +430,14 @@ JsonDoc group_list(Store& store) {
     JsonValue vs(rapidjson::kArrayType);
     for (auto& v : versions) {
       JsonValue vo(rapidjson::kObjectType);
-      vo.AddMember("groupVersion", json::str(g + "/" + v, a), a);
-      vo.AddMember("version", json::str(v, a), a);
+      vo.AddMember("groupVersion", json::make_string(g + "/" + v, a), a);
+      vo.AddMember("version", json::make_string(v, a), a);
       vs.PushBack(vo, a);
     }
     go.AddMember("versions", vs, a);
     JsonValue pv(rapidjson::kObjectType);
-    pv.AddMember("groupVersion", json::str(g + "/" + preferred, a), a);
-    pv.AddMember("version", json::str(preferred, a), a);
+    pv.AddMember("groupVersion", json::make_string(g + "/" + preferred, a), a);
+    pv.AddMember("version", json::make_string(preferred, a), a);
     go.AddMember("preferredVersion", pv, a);
     arr.PushBack(go, a);
   }
@@ -528,10 +529,11 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
     JsonValue paths(rapidjson::kObjectType);
     for (auto& t : types) {
       std::string p = gv_path(*t);
-      if (json::get(paths, p)) continue;
+      if (json::find(paths, p)) continue;
       JsonValue e(rapidjson::kObjectType);
-      e.AddMember("serverRelativeURL", json::str("/openapi/v3/" + p + "?hash=kop-local", a), a);
-      paths.AddMember(json::str(p, a), e, a);
+      e.AddMember("serverRelativeURL", json::make_string("/openapi/v3/" + p + "?hash=kop-local", a),
+                  a);
+      paths.AddMember(json::make_string(p, a), e, a);
     }
     d.AddMember("paths", paths, a);
     return json_response(200, d);
@@ -554,9 +556,9 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
                        t->resource + "/{name}";
     JsonValue op(rapidjson::kObjectType);
     JsonValue gvk(rapidjson::kObjectType);
-    gvk.AddMember("group", json::str(t->group, a), a);
-    gvk.AddMember("version", json::str(t->version, a), a);
-    gvk.AddMember("kind", json::str(t->kind, a), a);
+    gvk.AddMember("group", json::make_string(t->group, a), a);
+    gvk.AddMember("version", json::make_string(t->version, a), a);
+    gvk.AddMember("kind", json::make_string(t->kind, a), a);
     op.AddMember("x-kubernetes-group-version-kind", gvk, a);
     JsonValue params(rapidjson::kArrayType);
     for (auto name : {"dryRun", "fieldManager", "fieldValidation", "force"}) {
@@ -571,7 +573,7 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
     op.AddMember("parameters", params, a);
     JsonValue item(rapidjson::kObjectType);
     item.AddMember("patch", op, a);
-    paths.AddMember(json::str(base, a), item, a);
+    paths.AddMember(json::make_string(base, a), item, a);
   }
   if (!found) return status_response(errors::resource_not_served());
   d.AddMember("paths", paths, a);
@@ -584,10 +586,10 @@ std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table
   std::string obj;
   if (table && (ev.type == WatchEvent::Type::kAdded || ev.type == WatchEvent::Type::kModified ||
                 ev.type == WatchEvent::Type::kDeleted)) {
-    obj = json::dump(make_table(
+    obj = json::to_json(make_table(
         t, {ev.object}, json::path_string(ev.object->doc(), {"metadata", "resourceVersion"})));
   } else {
-    obj = json::dump(ev.object->doc());
+    obj = json::to_json(ev.object->doc());
   }
   std::string out = "{\"type\":\"";
   out += to_string(ev.type);
@@ -635,7 +637,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
       JsonValue sa(rapidjson::kArrayType);
       JsonValue e(rapidjson::kObjectType);
       e.AddMember("clientCIDR", "0.0.0.0/0", a);
-      e.AddMember("serverAddress", json::str(opts.server_address, a), a);
+      e.AddMember("serverAddress", json::make_string(opts.server_address, a), a);
       sa.PushBack(e, a);
       d.AddMember("serverAddressByClientCIDRs", sa, a);
       return json_response(200, d);
@@ -648,7 +650,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     if (segs.size() == 2 && segs[0] == "apis") {
       JsonDoc gl = group_list(store);
       for (auto& g : gl["groups"].GetArray()) {
-        if (json::get_string(g, "name") == segs[1]) {
+        if (json::string_or_empty(&g, "name") == segs[1]) {
           JsonDoc d(rapidjson::kObjectType);
           auto& a = d.GetAllocator();
           d.AddMember("kind", "APIGroup", a);
@@ -722,7 +724,7 @@ Response handle(Store& store, const Options& opts, const Request& req) {
           code, make_table(*t, {p}, json::path_string(p->doc(), {"metadata", "resourceVersion"})));
     Response r;
     r.status = code;
-    r.body = json::dump(p->doc());
+    r.body = json::to_json(p->doc());
     return r;
   };
 
@@ -836,15 +838,15 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     if (!req.body.empty()) {
       auto b = json::parse(req.body);
       if (b && b->IsObject()) {
-        if (std::string_view p = json::get_string(*b, "propagationPolicy"); !p.empty())
+        if (std::string_view p = json::string_or_empty(&*b, "propagationPolicy"); !p.empty())
           policy = std::string(p);
         if (auto uid = json::path_string(*b, {"preconditions", "uid"}); !uid.empty())
           d.precondition_uid = std::string(uid);
         if (auto rv = json::path_string(*b, {"preconditions", "resourceVersion"}); !rv.empty())
           d.precondition_resource_version = std::string(rv);
-        if (const JsonValue* dr = json::get(*b, "dryRun"); dr && dr->IsArray() && !dr->Empty())
+        if (const JsonValue* dr = json::find(*b, "dryRun"); dr && dr->IsArray() && !dr->Empty())
           d.dry_run = true;
-        if (const JsonValue* oc = json::get(*b, "orphanDependents");
+        if (const JsonValue* oc = json::find(*b, "orphanDependents");
             oc && oc->IsBool() && policy.empty()) {
           policy = oc->GetBool() ? "Orphan" : "Background";
         }

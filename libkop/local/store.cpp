@@ -130,13 +130,13 @@ std::optional<std::string> unb64url(std::string_view in) {
 }
 
 const JsonValue* meta_of(const JsonValue& obj) {
-  return json::get(obj, "metadata");
+  return json::find(obj, "metadata");
 }
 
 std::vector<std::string> finalizers_of(const JsonValue& obj) {
   std::vector<std::string> out;
   if (const JsonValue* f = json::path(obj, {"metadata", "finalizers"}); f && f->IsArray()) {
-    for (auto& v : f->GetArray()) out.emplace_back(json::view(v));
+    for (auto& v : f->GetArray()) out.emplace_back(json::as_string_view(v));
   }
   return out;
 }
@@ -150,12 +150,12 @@ void set_finalizers(JsonDoc& d, const std::vector<std::string>& fs) {
   auto& a = d.GetAllocator();
   JsonValue& meta = json::ensure_object(d, "metadata", a);
   if (fs.empty()) {
-    json::erase(meta, "finalizers");
+    json::remove_member(meta, "finalizers");
     return;
   }
   JsonValue arr(rapidjson::kArrayType);
-  for (auto& f : fs) arr.PushBack(json::str(f, a), a);
-  json::set(meta, "finalizers", std::move(arr), a);
+  for (auto& f : fs) arr.PushBack(json::make_string(f, a), a);
+  json::set_member(meta, "finalizers", std::move(arr), a);
 }
 
 bool is_deleting(const JsonValue& obj) {
@@ -238,7 +238,7 @@ struct Store::Impl {
     const JsonValue* refs = json::path(p->doc(), {"metadata", "ownerReferences"});
     if (!refs || !refs->IsArray()) return;
     for (auto& r : refs->GetArray()) {
-      auto it = dependents.try_emplace(std::string(json::get_string(r, "uid")), 0).first;
+      auto it = dependents.try_emplace(std::string(json::string_or_empty(&r, "uid")), 0).first;
       it->second += delta;
       if (it->second <= 0) dependents.erase(it);
     }
@@ -270,7 +270,7 @@ struct Store::Impl {
   // The stored object as `t`'s version presents it.
   ObjectPtr present(const ResourceType& t, const ObjectPtr& p) const {
     if (!p) return p;
-    std::string_view av = json::get_string(p->doc(), "apiVersion");
+    std::string_view av = json::string_or_empty(&(p->doc()), "apiVersion");
     std::string want = t.api_version();
     if (av == want) return p;
     JsonDoc d = json::clone(p->doc());
@@ -412,8 +412,8 @@ struct Store::Impl {
   absl::Status check_type(const ResourceType& t, JsonDoc& d) {
     if (!d.IsObject()) return client::bad_request("the body of the request must be a JSON object");
     auto& a = d.GetAllocator();
-    std::string_view av = json::get_string(d, "apiVersion");
-    std::string_view kind = json::get_string(d, "kind");
+    std::string_view av = json::string_or_empty(&d, "apiVersion");
+    std::string_view kind = json::string_or_empty(&d, "kind");
     if (!av.empty() && av != t.api_version()) {
       return client::bad_request("the API version in the data (" + std::string(av) +
                                  ") does not match the expected API version (" + t.api_version() +
@@ -428,10 +428,10 @@ struct Store::Impl {
     if (av.empty() || kind.empty()) {
       // Objects read back start with kind and apiVersion, as the API server writes them.
       JsonValue out(rapidjson::kObjectType);
-      out.AddMember("kind", json::str(t.kind, a), a);
-      out.AddMember("apiVersion", json::str(storage_av, a), a);
+      out.AddMember("kind", json::make_string(t.kind, a), a);
+      out.AddMember("apiVersion", json::make_string(storage_av, a), a);
       for (auto& m : d.GetObject()) {
-        std::string_view k = json::view(m.name);
+        std::string_view k = json::as_string_view(m.name);
         if (k != "kind" && k != "apiVersion") out.AddMember(m.name, m.value, a);
       }
       static_cast<JsonValue&>(d) = std::move(out);
@@ -468,7 +468,7 @@ struct Store::Impl {
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
     if (t.namespaced) {
-      std::string_view bns = json::get_string(meta, "namespace");
+      std::string_view bns = json::string_or_empty(&meta, "namespace");
       if (!bns.empty() && !ns.empty() && bns != ns) {
         return client::bad_request(
             "the namespace of the provided object does not match the namespace sent on the "
@@ -477,11 +477,11 @@ struct Store::Impl {
       if (ns.empty()) ns = bns;
       if (!ns.empty()) json::set_string(meta, "namespace", std::string(ns), a);
     } else {
-      json::erase(meta, "namespace");
+      json::remove_member(meta, "namespace");
       ns = {};
     }
-    std::string name(json::get_string(meta, "name"));
-    std::string_view gen = json::get_string(meta, "generateName");
+    std::string name(json::string_or_empty(&meta, "name"));
+    std::string_view gen = json::string_or_empty(&meta, "generateName");
     if (name.empty() && !gen.empty()) {
       name = std::string(gen) + random_suffix();
       json::set_string(meta, "name", name, a);
@@ -500,18 +500,18 @@ struct Store::Impl {
         return client::to_status(s);
       }
     }
-    json::erase(meta, "deletionTimestamp");
-    json::erase(meta, "deletionGracePeriodSeconds");
-    json::erase(meta, "selfLink");
+    json::remove_member(meta, "deletionTimestamp");
+    json::remove_member(meta, "deletionGracePeriodSeconds");
+    json::remove_member(meta, "selfLink");
     json::set_string(meta, "uid", new_uid(), a);
     json::set_string(meta, "creationTimestamp", now_rfc3339(), a);
-    if (t.tracks_generation) json::set(meta, "generation", JsonValue(int64_t(1)), a);
+    if (t.tracks_generation) json::set_member(meta, "generation", JsonValue(int64_t(1)), a);
     // What the field manager sees: the request with API defaults, before the strategy resets
     // status and allocates (cluster IPs, ...).
     JsonDoc request = json::clone(d);
     strategy::apply_defaults(t, request);
     if (t.custom) crd::default_custom(t, request);
-    if (t.has_status) json::erase(request, "status");
+    if (t.has_status) json::remove_member(request, "status");
     strategy::prepare_create(t, d);
     if (t.custom) crd::default_custom(t, d);
     if (auto e = validate(t, d, nullptr); !e.ok()) return e;
@@ -565,7 +565,7 @@ struct Store::Impl {
     if (auto e = check_type(t, d); !e.ok()) return e;
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
-    std::string_view bname = json::get_string(meta, "name");
+    std::string_view bname = json::string_or_empty(&meta, "name");
     if (bname.empty()) {
       json::set_string(meta, "name", name, a);
     } else if (bname != name) {
@@ -574,7 +574,7 @@ struct Store::Impl {
                                  ")");
     }
     if (t.namespaced) {
-      std::string_view bns = json::get_string(meta, "namespace");
+      std::string_view bns = json::string_or_empty(&meta, "namespace");
       if (!bns.empty() && bns != ns) {
         return client::bad_request(
             "the namespace of the provided object does not match the namespace sent on the "
@@ -582,13 +582,13 @@ struct Store::Impl {
       }
       json::set_string(meta, "namespace", ns, a);
     }
-    std::string_view brv = json::get_string(meta, "resourceVersion");
+    std::string_view brv = json::string_or_empty(&meta, "resourceVersion");
     if (!brv.empty()) {
       auto n = parse_rv(brv);
       if (!n) return client::bad_request("invalid resource version: " + std::string(brv));
       if (*n != rv_of(old)) return errors::conflict_modified(t.group, t.resource, name);
     }
-    std::string_view buid = json::get_string(meta, "uid");
+    std::string_view buid = json::string_or_empty(&meta, "uid");
     std::string_view ouid = json::path_string(old, {"metadata", "uid"});
     if (!buid.empty() && buid != ouid) {
       return client::conflict(t.group, t.resource, name,
@@ -608,15 +608,15 @@ struct Store::Impl {
       const JsonValue* om = meta_of(old);
       for (auto k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                      "generation", "selfLink"}) {
-        if (const JsonValue* v = json::get(*om, k)) {
-          json::set(m, k, json::copy(*v, a2), a2);
+        if (const JsonValue* v = json::find(*om, k)) {
+          json::set_member(m, k, json::copy(*v, a2), a2);
         } else {
-          json::erase(m, k);
+          json::remove_member(m, k);
         }
       }
-      if (!json::get(m, "managedFields")) {
-        if (const JsonValue* mf = json::get(*om, "managedFields"))
-          json::set(m, "managedFields", json::copy(*mf, a2), a2);
+      if (!json::find(m, "managedFields")) {
+        if (const JsonValue* mf = json::find(*om, "managedFields"))
+          json::set_member(m, "managedFields", json::copy(*mf, a2), a2);
       }
       json::set_string(m, "resourceVersion", std::to_string(rv_of(old)), a2);
     }
@@ -645,7 +645,7 @@ struct Store::Impl {
       int64_t g = 0;
       if (auto* gv = json::path(old, {"metadata", "generation"}); gv && gv->IsInt64())
         g = gv->GetInt64();
-      json::set(json::ensure_object(d, "metadata", a2), "generation", JsonValue(g + 1), a2);
+      json::set_member(json::ensure_object(d, "metadata", a2), "generation", JsonValue(g + 1), a2);
     }
     if (auto e = validate(t, d, &old); !e.ok()) return e;
     if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
@@ -745,9 +745,9 @@ struct Store::Impl {
       if (!is_deleting(old)) {
         json::set_string(meta, "deletionTimestamp", now_rfc3339(), a);
         // The namespace registry sets only deletionTimestamp; the generic one a 0 grace period.
-        if (!is_ns) json::set(meta, "deletionGracePeriodSeconds", JsonValue(int64_t(0)), a);
-        if (auto* g = json::get(meta, "generation"); g && g->IsInt64() && g->GetInt64() > 0) {
-          json::set(meta, "generation", JsonValue(g->GetInt64() + 1), a);
+        if (!is_ns) json::set_member(meta, "deletionGracePeriodSeconds", JsonValue(int64_t(0)), a);
+        if (auto* g = json::find(meta, "generation"); g && g->IsInt64() && g->GetInt64() > 0) {
+          json::set_member(meta, "generation", JsonValue(g->GetInt64() + 1), a);
         }
         if (is_ns) json::set_string(json::ensure_object(d, "status", a), "phase", "Terminating", a);
         changed = true;
@@ -859,7 +859,7 @@ struct Store::Impl {
       const JsonValue* sf = json::path(cur->doc(), {"spec", "finalizers"});
       if (sf && sf->IsArray() && sf->Size() > 0) {
         JsonDoc d = json::clone(cur->doc());
-        json::erase(*json::get(d, "spec"), "finalizers");
+        json::remove_member(*json::find(d, "spec"), "finalizers");
         cur = commit(tab, ns, WatchEvent::Type::kModified, std::move(d), cur);
         changed = true;
       }
@@ -886,7 +886,7 @@ struct Store::Impl {
         if (const JsonValue* refs = json::path(o->doc(), {"metadata", "ownerReferences"});
             refs && refs->IsArray()) {
           for (auto& r : refs->GetArray())
-            dependents[std::string(json::get_string(r, "uid"))].push_back(Loc{type, k, o});
+            dependents[std::string(json::string_or_empty(&r, "uid"))].push_back(Loc{type, k, o});
         }
       }
     }
@@ -918,8 +918,9 @@ struct Store::Impl {
           if (const JsonValue* refs = json::path(dd, {"metadata", "ownerReferences"});
               refs && refs->IsArray()) {
             for (auto& r : refs->GetArray()) {
-              if (json::get_string(r, "uid") == uid) {
-                if (auto* b = json::get(r, "blockOwnerDeletion"); b && b->IsTrue()) blocking = true;
+              if (json::string_or_empty(&r, "uid") == uid) {
+                if (auto* b = json::find(r, "blockOwnerDeletion"); b && b->IsTrue())
+                  blocking = true;
               }
             }
           }
@@ -954,15 +955,15 @@ struct Store::Impl {
       if (!refs || !refs->IsArray()) continue;
       std::string ns(json::path_string(dd, {"metadata", "namespace"}));
       for (auto& r : refs->GetArray()) {
-        std::string ruid(json::get_string(r, "uid"));
-        auto ot = registry.by_api_version_kind(json::get_string(r, "apiVersion"),
-                                               json::get_string(r, "kind"));
+        std::string ruid(json::string_or_empty(&r, "uid"));
+        auto ot = registry.by_api_version_kind(json::string_or_empty(&r, "apiVersion"),
+                                               json::string_or_empty(&r, "kind"));
         if (!ot) {
           solid.push_back(ruid);  // unresolvable kind: the collector cannot decide; leave it
           continue;
         }
         auto otab = tables.find(ot->group_resource());
-        std::string okey = key_of(*ot, ns, json::get_string(r, "name"));
+        std::string okey = key_of(*ot, ns, json::string_or_empty(&r, "name"));
         const JsonValue* owner = nullptr;
         if (otab != tables.end()) {
           auto oit = otab->second.objects.find(okey);
@@ -1013,16 +1014,16 @@ struct Store::Impl {
     ObjectPtr cur = it->second;
     JsonDoc d = json::clone(cur->doc());
     auto& a = d.GetAllocator();
-    JsonValue* refs = json::get(*json::get(d, "metadata"), "ownerReferences");
+    JsonValue* refs = json::find(*json::find(d, "metadata"), "ownerReferences");
     if (!refs || !refs->IsArray()) return;
     JsonValue kept(rapidjson::kArrayType);
     for (auto& r : refs->GetArray()) {
-      std::string_view u = json::get_string(r, "uid");
+      std::string_view u = json::string_or_empty(&r, "uid");
       if (std::find(uids.begin(), uids.end(), u) == uids.end()) kept.PushBack(json::copy(r, a), a);
     }
     if (kept.Size() == refs->Size()) return;
     if (kept.Empty()) {
-      json::erase(*json::get(d, "metadata"), "ownerReferences");
+      json::remove_member(*json::find(d, "metadata"), "ownerReferences");
     } else {
       *refs = std::move(kept);
     }
@@ -1084,7 +1085,7 @@ Store::Store(StoreOptions options) : impl_(std::make_shared<Impl>()) {
       d.AddMember("apiVersion", "v1", a);
       d.AddMember("kind", "Namespace", a);
       JsonValue meta(rapidjson::kObjectType);
-      meta.AddMember("name", json::str(n, a), a);
+      meta.AddMember("name", json::make_string(n, a), a);
       d.AddMember("metadata", meta, a);
       std::lock_guard<std::mutex> l(impl_->mu);
       impl_->create_locked(*ns, "", std::move(d), {}).IgnoreError();  // an empty store: cannot fail
@@ -1116,12 +1117,12 @@ uint64_t Store::current_resource_version() const {
 }
 
 absl::StatusOr<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
-  std::string_view av = json::get_string(obj, "apiVersion");
-  std::string_view kind = json::get_string(obj, "kind");
+  std::string_view av = json::string_or_empty(&obj, "apiVersion");
+  std::string_view kind = json::string_or_empty(&obj, "kind");
   if (kind.empty())
-    return client::bad_request("Object 'Kind' is missing in '" + json::dump(obj) + "'");
+    return client::bad_request("Object 'Kind' is missing in '" + json::to_json(obj) + "'");
   if (av.empty())
-    return client::bad_request("Object 'apiVersion' is missing in '" + json::dump(obj) + "'");
+    return client::bad_request("Object 'apiVersion' is missing in '" + json::to_json(obj) + "'");
   auto t = impl_->registry.by_api_version_kind(av, kind);
   if (!t) {
     return errors::no_kind_match(kind, av);
@@ -1186,13 +1187,13 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
   if (!o.continue_token.empty()) {
     auto raw = unb64url(o.continue_token);
     std::optional<JsonDoc> tok = raw ? json::parse(*raw) : std::nullopt;
-    if (!tok || json::get_string(*tok, "v") != "meta.k8s.io/v1") {
+    if (!tok || json::string_or_empty(&*tok, "v") != "meta.k8s.io/v1") {
       return client::bad_request("invalid continue token: continue key is not valid: " +
                                  std::string(raw ? "unsupported version" : "illegal base64 data"));
     }
-    const JsonValue* rvv = json::get(*tok, "rv");
+    const JsonValue* rvv = json::find(*tok, "rv");
     int64_t crv = rvv && rvv->IsInt64() ? rvv->GetInt64() : 0;
-    start = std::string(json::get_string(*tok, "start"));
+    start = std::string(json::string_or_empty(&*tok, "start"));
     if (crv == 0) {
       return client::bad_request(
           "invalid continue token: continue key is not valid: incorrect encoded start "
@@ -1238,8 +1239,8 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
         auto& a = tokd.GetAllocator();
         tokd.AddMember("v", "meta.k8s.io/v1", a);
         tokd.AddMember("rv", int64_t(-1), a);
-        tokd.AddMember("start", json::str(start, a), a);
-        s.continue_token = b64url(json::dump(tokd));
+        tokd.AddMember("start", json::make_string(start, a), a);
+        s.continue_token = b64url(json::to_json(tokd));
         return client::to_status(s);
       }
       return client::resource_expired("The resourceVersion for the provided list is too old.");
@@ -1276,8 +1277,8 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
     tokd.AddMember("rv", int64_t(at), a);
     std::string rel = last_key.substr(prefix.size());
     rel.push_back('\0');
-    tokd.AddMember("start", json::str(rel, a), a);
-    r.continue_token = b64url(json::dump(tokd));
+    tokd.AddMember("start", json::make_string(rel, a), a);
+    r.continue_token = b64url(json::to_json(tokd));
     if (sel->empty()) {
       int64_t rem = 0;
       for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) rem++;
@@ -1395,7 +1396,7 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
       if (status) return client::not_found(t.group, t.resource, name);
       auto& a = d.GetAllocator();
       JsonValue& meta = json::ensure_object(d, "metadata", a);
-      std::string_view bname = json::get_string(meta, "name");
+      std::string_view bname = json::string_or_empty(&meta, "name");
       if (!bname.empty() && bname != name) {
         return client::bad_request("the name of the object (" + std::string(bname) +
                                    ") does not match the name on the URL (" + std::string(name) +
@@ -1420,7 +1421,7 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
   JsonDoc d = std::move(*patched);
   auto& a = d.GetAllocator();
   JsonValue& meta = json::ensure_object(d, "metadata", a);
-  if (json::get_string(meta, "resourceVersion").empty()) {
+  if (json::string_or_empty(&meta, "resourceVersion").empty()) {
     json::set_string(meta, "resourceVersion",
                      json::path_string(orig, {"metadata", "resourceVersion"}), a);
   }
@@ -1484,11 +1485,12 @@ absl::StatusOr<ObjectList> Store::remove_collection(const ResourceType& t, std::
 JsonDoc make_list(const ResourceType& t, const ObjectList& r, bool strip_item_types) {
   JsonDoc d(rapidjson::kObjectType);
   auto& a = d.GetAllocator();
-  d.AddMember("kind", json::str(t.list_kind(), a), a);
-  d.AddMember("apiVersion", json::str(t.api_version(), a), a);
+  d.AddMember("kind", json::make_string(t.list_kind(), a), a);
+  d.AddMember("apiVersion", json::make_string(t.api_version(), a), a);
   JsonValue meta(rapidjson::kObjectType);
-  meta.AddMember("resourceVersion", json::str(r.resource_version, a), a);
-  if (!r.continue_token.empty()) meta.AddMember("continue", json::str(r.continue_token, a), a);
+  meta.AddMember("resourceVersion", json::make_string(r.resource_version, a), a);
+  if (!r.continue_token.empty())
+    meta.AddMember("continue", json::make_string(r.continue_token, a), a);
   if (r.remaining_item_count) meta.AddMember("remainingItemCount", *r.remaining_item_count, a);
   d.AddMember("metadata", meta, a);
   JsonValue items(rapidjson::kArrayType);
@@ -1497,7 +1499,7 @@ JsonDoc make_list(const ResourceType& t, const ObjectList& r, bool strip_item_ty
   for (auto& p : r.items) {
     JsonValue item(rapidjson::kObjectType);
     for (auto& m : p->doc().GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       if (strip && (k == "apiVersion" || k == "kind")) continue;
       item.AddMember(JsonValue(m.name, a), JsonValue(m.value, a), a);
     }
@@ -1600,10 +1602,10 @@ std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> unti
       if (!s_->q.empty() || s_->closed || s_->stopped) continue;
       JsonDoc d(rapidjson::kObjectType);
       auto& a = d.GetAllocator();
-      d.AddMember("kind", json::str(s_->type->kind, a), a);
-      d.AddMember("apiVersion", json::str(s_->type->api_version(), a), a);
+      d.AddMember("kind", json::make_string(s_->type->kind, a), a);
+      d.AddMember("apiVersion", json::make_string(s_->type->api_version(), a), a);
       JsonValue meta(rapidjson::kObjectType);
-      meta.AddMember("resourceVersion", json::str(std::to_string(st->rv), a), a);
+      meta.AddMember("resourceVersion", json::make_string(std::to_string(st->rv), a), a);
       d.AddMember("metadata", meta, a);
       return WatchEvent{WatchEvent::Type::kBookmark, json::share(std::move(d)), {}};
     }

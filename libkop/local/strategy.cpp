@@ -39,10 +39,10 @@ std::string base64(std::string_view in) {
 }
 
 void copy_member(const JsonValue& from, JsonValue& to, std::string_view key, JsonAlloc& a) {
-  if (const JsonValue* v = json::get(from, key)) {
-    json::set(to, key, json::copy(*v, a), a);
+  if (const JsonValue* v = json::find(from, key)) {
+    json::set_member(to, key, json::copy(*v, a), a);
   } else {
-    json::erase(to, key);
+    json::remove_member(to, key);
   }
 }
 
@@ -52,31 +52,31 @@ void copy_member(const JsonValue& from, JsonValue& to, std::string_view key, Jso
 void pod_spec_defaults(JsonValue& spec, JsonAlloc& a) {
   if (!spec.IsObject()) return;
   auto def = [&](JsonValue& o, std::string_view k, JsonValue v) {
-    if (!json::get(o, k)) json::set(o, k, std::move(v), a);
+    if (!json::find(o, k)) json::set_member(o, k, std::move(v), a);
   };
-  def(spec, "dnsPolicy", json::str("ClusterFirst", a));
-  def(spec, "restartPolicy", json::str("Always", a));
-  def(spec, "schedulerName", json::str("default-scheduler", a));
+  def(spec, "dnsPolicy", json::make_string("ClusterFirst", a));
+  def(spec, "restartPolicy", json::make_string("Always", a));
+  def(spec, "schedulerName", json::make_string("default-scheduler", a));
   def(spec, "securityContext", JsonValue(rapidjson::kObjectType));
   def(spec, "terminationGracePeriodSeconds", JsonValue(int64_t(30)));
   for (auto list : {"containers", "initContainers"}) {
-    JsonValue* cs = json::get(spec, list);
+    JsonValue* cs = json::find(spec, list);
     if (!cs || !cs->IsArray()) continue;
     for (auto& c : cs->GetArray()) {
       if (!c.IsObject()) continue;
-      std::string_view image = json::get_string(c, "image");
+      std::string_view image = json::string_or_empty(&c, "image");
       auto slash = image.rfind('/');
       std::string_view last = slash == std::string_view::npos ? image : image.substr(slash + 1);
       bool latest =
           image.find('@') == std::string_view::npos &&
           (last.find(':') == std::string_view::npos || last.substr(last.find(':') + 1) == "latest");
-      def(c, "imagePullPolicy", json::str(latest ? "Always" : "IfNotPresent", a));
+      def(c, "imagePullPolicy", json::make_string(latest ? "Always" : "IfNotPresent", a));
       def(c, "resources", JsonValue(rapidjson::kObjectType));
-      def(c, "terminationMessagePath", json::str("/dev/termination-log", a));
-      def(c, "terminationMessagePolicy", json::str("File", a));
-      if (JsonValue* ports = json::get(c, "ports"); ports && ports->IsArray()) {
+      def(c, "terminationMessagePath", json::make_string("/dev/termination-log", a));
+      def(c, "terminationMessagePolicy", json::make_string("File", a));
+      if (JsonValue* ports = json::find(c, "ports"); ports && ports->IsArray()) {
         for (auto& p : ports->GetArray()) {
-          if (p.IsObject()) def(p, "protocol", json::str("TCP", a));
+          if (p.IsObject()) def(p, "protocol", json::make_string("TCP", a));
         }
       }
     }
@@ -89,39 +89,40 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
   if (is(t, "", "pods")) pod_spec_defaults(json::ensure_object(obj, "spec", a), a);
   if (is(t, "", "services")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
-    if (!json::get(spec, "type")) json::set_string(spec, "type", "ClusterIP", a);
-    if (!json::get(spec, "sessionAffinity")) json::set_string(spec, "sessionAffinity", "None", a);
-    std::string_view type = json::get_string(spec, "type");
-    if (JsonValue* ports = json::get(spec, "ports"); ports && ports->IsArray()) {
+    if (!json::find(spec, "type")) json::set_string(spec, "type", "ClusterIP", a);
+    if (!json::find(spec, "sessionAffinity")) json::set_string(spec, "sessionAffinity", "None", a);
+    std::string_view type = json::string_or_empty(&spec, "type");
+    if (JsonValue* ports = json::find(spec, "ports"); ports && ports->IsArray()) {
       for (auto& p : ports->GetArray()) {
         if (!p.IsObject()) continue;
-        if (!json::get(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
-        if (!json::get(p, "targetPort") && type != "ExternalName") {
-          if (const JsonValue* port = json::get(p, "port"))
-            json::set(p, "targetPort", json::copy(*port, a), a);
+        if (!json::find(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
+        if (!json::find(p, "targetPort") && type != "ExternalName") {
+          if (const JsonValue* port = json::find(p, "port"))
+            json::set_member(p, "targetPort", json::copy(*port, a), a);
         }
       }
     }
     if ((type == "NodePort" || type == "LoadBalancer") &&
-        !json::get(spec, "externalTrafficPolicy")) {
+        !json::find(spec, "externalTrafficPolicy")) {
       json::set_string(spec, "externalTrafficPolicy", "Cluster", a);
     }
   } else if (is(t, "", "secrets")) {
-    if (json::get_string(obj, "type").empty()) json::set_string(obj, "type", "Opaque", a);
+    if (json::string_or_empty(&obj, "type").empty()) json::set_string(obj, "type", "Opaque", a);
     // stringData is write-only: merged into data (base64) and dropped, as the API server does.
-    if (JsonValue* sd = json::get(obj, "stringData"); sd && sd->IsObject()) {
+    if (JsonValue* sd = json::find(obj, "stringData"); sd && sd->IsObject()) {
       JsonValue& data = json::ensure_object(obj, "data", a);
       for (auto& m : sd->GetObject())
-        json::set_string(data, json::view(m.name), base64(json::view(m.value)), a);
-      json::erase(obj, "stringData");
+        json::set_string(data, json::as_string_view(m.name), base64(json::as_string_view(m.value)),
+                         a);
+      json::remove_member(obj, "stringData");
     }
   } else if (is(t, "discovery.k8s.io", "endpointslices")) {
-    if (JsonValue* ports = json::get(obj, "ports"); ports && ports->IsArray()) {
+    if (JsonValue* ports = json::find(obj, "ports"); ports && ports->IsArray()) {
       for (auto& p : ports->GetArray()) {
-        if (p.IsObject() && !json::get(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
+        if (p.IsObject() && !json::find(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
       }
     }
-    if (JsonValue* eps = json::get(obj, "endpoints"); eps && eps->IsArray()) {
+    if (JsonValue* eps = json::find(obj, "endpoints"); eps && eps->IsArray()) {
       for (auto& e : eps->GetArray()) {
         if (!e.IsObject()) continue;
         JsonValue& cond = json::ensure_object(e, "conditions", a);
@@ -130,36 +131,37 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
     }
   } else if (is(t, "apps", "deployments")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
-    if (!json::get(spec, "replicas")) json::set(spec, "replicas", JsonValue(1), a);
-    if (!json::get(spec, "revisionHistoryLimit"))
-      json::set(spec, "revisionHistoryLimit", JsonValue(10), a);
-    if (!json::get(spec, "progressDeadlineSeconds"))
-      json::set(spec, "progressDeadlineSeconds", JsonValue(600), a);
-    if (JsonValue* tmpl = json::get(spec, "template"); tmpl && tmpl->IsObject()) {
+    if (!json::find(spec, "replicas")) json::set_member(spec, "replicas", JsonValue(1), a);
+    if (!json::find(spec, "revisionHistoryLimit"))
+      json::set_member(spec, "revisionHistoryLimit", JsonValue(10), a);
+    if (!json::find(spec, "progressDeadlineSeconds"))
+      json::set_member(spec, "progressDeadlineSeconds", JsonValue(600), a);
+    if (JsonValue* tmpl = json::find(spec, "template"); tmpl && tmpl->IsObject()) {
       JsonValue& tmeta = json::ensure_object(*tmpl, "metadata", a);
-      if (!json::get(tmeta, "creationTimestamp"))
-        json::set(tmeta, "creationTimestamp", JsonValue(), a);
+      if (!json::find(tmeta, "creationTimestamp"))
+        json::set_member(tmeta, "creationTimestamp", JsonValue(), a);
       pod_spec_defaults(json::ensure_object(*tmpl, "spec", a), a);
     }
-    if (!json::get(spec, "strategy")) {
+    if (!json::find(spec, "strategy")) {
       JsonValue s(rapidjson::kObjectType);
       s.AddMember("type", "RollingUpdate", a);
       JsonValue ru(rapidjson::kObjectType);
       ru.AddMember("maxUnavailable", "25%", a);
       ru.AddMember("maxSurge", "25%", a);
       s.AddMember("rollingUpdate", ru, a);
-      json::set(spec, "strategy", std::move(s), a);
+      json::set_member(spec, "strategy", std::move(s), a);
     }
   } else if (is(t, "apiextensions.k8s.io", "customresourcedefinitions")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
-    if (!json::get(spec, "conversion")) {
+    if (!json::find(spec, "conversion")) {
       JsonValue conv(rapidjson::kObjectType);
       conv.AddMember("strategy", "None", a);
-      json::set(spec, "conversion", std::move(conv), a);
+      json::set_member(spec, "conversion", std::move(conv), a);
     }
     JsonValue& names = json::ensure_object(spec, "names", a);
-    if (!json::get(names, "listKind") && !json::get_string(names, "kind").empty()) {
-      json::set_string(names, "listKind", std::string(json::get_string(names, "kind")) + "List", a);
+    if (!json::find(names, "listKind") && !json::string_or_empty(&names, "kind").empty()) {
+      json::set_string(names, "listKind",
+                       std::string(json::string_or_empty(&names, "kind")) + "List", a);
     }
   }
 }
@@ -169,7 +171,7 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
 // write that drops or changes it gets it back), so label selectors can pick namespaces by name.
 void label_namespace_with_its_name(JsonDoc& obj, JsonAlloc& a) {
   JsonValue& meta = json::ensure_object(obj, "metadata", a);
-  std::string name(json::get_string(meta, "name"));
+  std::string name(json::string_or_empty(&meta, "name"));
   if (name.empty()) return;
   json::set_string(json::ensure_object(meta, "labels", a), "kubernetes.io/metadata.name", name, a);
 }
@@ -180,44 +182,44 @@ void prepare_create(const ResourceType& t, JsonDoc& obj) {
     // apiextensions' PrepareForCreate: a created custom resource has no status at all (its
     // schema may require status fields, e.g. Gateway API's status.parents, that only the
     // controller writes through /status); defaulting may add one back afterwards.
-    json::erase(obj, "status");
+    json::remove_member(obj, "status");
   } else if (t.has_status) {
-    json::set(obj, "status", empty_status(t, a), a);
+    json::set_member(obj, "status", empty_status(t, a), a);
   }
   if (is(t, "", "namespaces")) {
     label_namespace_with_its_name(obj, a);
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     JsonValue fin(rapidjson::kArrayType);
     fin.PushBack("kubernetes", a);
-    json::set(spec, "finalizers", std::move(fin), a);
+    json::set_member(spec, "finalizers", std::move(fin), a);
   }
   if (is(t, "", "services")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
-    std::string_view type = json::get_string(spec, "type");
+    std::string_view type = json::string_or_empty(&spec, "type");
     if (type != "ExternalName") {
-      std::string_view ip = json::get_string(spec, "clusterIP");
+      std::string_view ip = json::string_or_empty(&spec, "clusterIP");
       if (ip.empty()) {
         std::string nip = allocate_cluster_ip();
         json::set_string(spec, "clusterIP", nip, a);
-        ip = json::get_string(spec, "clusterIP");
+        ip = json::string_or_empty(&spec, "clusterIP");
       }
       JsonValue ips(rapidjson::kArrayType);
-      ips.PushBack(json::str(ip, a), a);
-      if (!json::get(spec, "clusterIPs")) json::set(spec, "clusterIPs", std::move(ips), a);
-      if (!json::get(spec, "ipFamilies") && ip != "None") {
+      ips.PushBack(json::make_string(ip, a), a);
+      if (!json::find(spec, "clusterIPs")) json::set_member(spec, "clusterIPs", std::move(ips), a);
+      if (!json::find(spec, "ipFamilies") && ip != "None") {
         JsonValue fam(rapidjson::kArrayType);
         fam.PushBack(ip.find(':') == std::string_view::npos ? "IPv4" : "IPv6", a);
-        json::set(spec, "ipFamilies", std::move(fam), a);
+        json::set_member(spec, "ipFamilies", std::move(fam), a);
       }
-      if (!json::get(spec, "ipFamilyPolicy"))
+      if (!json::find(spec, "ipFamilyPolicy"))
         json::set_string(spec, "ipFamilyPolicy", "SingleStack", a);
     }
     if (type == "NodePort" || type == "LoadBalancer") {
       static std::mt19937 rng(std::random_device{}());
-      if (JsonValue* ports = json::get(spec, "ports"); ports && ports->IsArray()) {
+      if (JsonValue* ports = json::find(spec, "ports"); ports && ports->IsArray()) {
         for (auto& p : ports->GetArray()) {
-          if (p.IsObject() && !json::get(p, "nodePort"))
-            json::set(p, "nodePort", JsonValue(30000 + int(rng() % 2768)), a);
+          if (p.IsObject() && !json::find(p, "nodePort"))
+            json::set_member(p, "nodePort", JsonValue(30000 + int(rng() % 2768)), a);
         }
       }
     }
@@ -231,17 +233,17 @@ void prepare_update(const ResourceType& t, const JsonValue& old, JsonDoc& obj) {
   if (is(t, "", "namespaces")) {
     label_namespace_with_its_name(obj, a);
     JsonValue& spec = json::ensure_object(obj, "spec", a);
-    const JsonValue* ospec = json::get(old, "spec");
+    const JsonValue* ospec = json::find(old, "spec");
     if (ospec) copy_member(*ospec, spec, "finalizers", a);
   }
   if (is(t, "", "services")) {
     // clusterIP is allocated once; an update that leaves it out keeps it (the API server's
     // PrepareForUpdate + the "field is immutable" rule for a changed value).
     JsonValue& spec = json::ensure_object(obj, "spec", a);
-    const JsonValue* ospec = json::get(old, "spec");
+    const JsonValue* ospec = json::find(old, "spec");
     if (ospec) {
       for (auto k : {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"}) {
-        if (!json::get(spec, k) && json::get(*ospec, k)) copy_member(*ospec, spec, k, a);
+        if (!json::find(spec, k) && json::find(*ospec, k)) copy_member(*ospec, spec, k, a);
       }
     }
   }
@@ -255,13 +257,13 @@ void prepare_status_update(const ResourceType& t, const JsonValue& old, JsonDoc&
   auto& a = out.GetAllocator();
   copy_member(obj, out, "status", a);
   // managedFields may be sent to reset them; metadata.resourceVersion carries the precondition.
-  const JsonValue* meta = json::get(obj, "metadata");
+  const JsonValue* meta = json::find(obj, "metadata");
   JsonValue& ometa = json::ensure_object(out, "metadata", a);
   if (meta) {
-    if (json::get(*meta, "managedFields")) copy_member(*meta, ometa, "managedFields", a);
+    if (json::find(*meta, "managedFields")) copy_member(*meta, ometa, "managedFields", a);
     copy_member(*meta, ometa, "resourceVersion", a);
   } else {
-    json::erase(ometa, "resourceVersion");
+    json::remove_member(ometa, "resourceVersion");
   }
   obj.Swap(out);
 }
@@ -271,7 +273,7 @@ bool spec_changed(const JsonValue& old, const JsonValue& obj) {
     size_t n = 0;
     if (!v.IsObject()) return n;
     for (auto& m : v.GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       if (k != "metadata" && k != "status" && k != "apiVersion" && k != "kind") n++;
     }
     return n;
@@ -279,9 +281,9 @@ bool spec_changed(const JsonValue& old, const JsonValue& obj) {
   if (count(old) != count(obj)) return true;
   if (!obj.IsObject()) return false;
   for (auto& m : obj.GetObject()) {
-    std::string_view k = json::view(m.name);
+    std::string_view k = json::as_string_view(m.name);
     if (k == "metadata" || k == "status" || k == "apiVersion" || k == "kind") continue;
-    const JsonValue* o = json::get(old, k);
+    const JsonValue* o = json::find(old, k);
     if (!o || !json::equal(*o, m.value)) return true;
   }
   return false;

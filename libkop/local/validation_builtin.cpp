@@ -44,17 +44,17 @@ Msgs path_segment(std::string_view v) {
 
 void typed_ref(const V* p, const std::string& path, FieldErrors& errs) {
   if (!p || !p->IsObject()) return;
-  if (const V* g = json::get(*p, "apiGroup"); g && g->IsString()) {
-    for (auto& m : is_dns1123_subdomain(json::view(*g)))
-      errs.push_back(field::invalid(path + ".apiGroup", json::view(*g), m));
+  if (const V* g = json::find(*p, "apiGroup"); g && g->IsString()) {
+    for (auto& m : is_dns1123_subdomain(json::as_string_view(*g)))
+      errs.push_back(field::invalid(path + ".apiGroup", json::as_string_view(*g), m));
   }
-  std::string_view kind = json::get_string(*p, "kind");
+  std::string_view kind = json::string_or_empty(&*p, "kind");
   if (kind.empty()) {
     errs.push_back(field::required(path + ".kind", "kind is required"));
   } else {
     for (auto& m : path_segment(kind)) errs.push_back(field::invalid(path + ".kind", kind, m));
   }
-  std::string_view name = json::get_string(*p, "name");
+  std::string_view name = json::string_or_empty(&*p, "name");
   if (name.empty()) {
     errs.push_back(field::required(path + ".name", "name is required"));
   } else {
@@ -63,8 +63,8 @@ void typed_ref(const V* p, const std::string& path, FieldErrors& errs) {
 }
 
 void ingress_backend(const V& b, const std::string& path, FieldErrors& errs) {
-  const V* res = json::get(b, "resource");
-  const V* svc = json::get(b, "service");
+  const V* res = json::find(b, "resource");
+  const V* svc = json::find(b, "service");
   if (res && svc) {
     errs.push_back(field::invalid(path, "", "cannot set both resource and service backends"));
     return;
@@ -77,16 +77,16 @@ void ingress_backend(const V& b, const std::string& path, FieldErrors& errs) {
     errs.push_back(field::invalid(path, "", "resource or service backend is required"));
     return;
   }
-  std::string_view name = json::get_string(*svc, "name");
+  std::string_view name = json::string_or_empty(&*svc, "name");
   if (name.empty()) {
     errs.push_back(field::required(path + ".service.name"));
   } else {
     for (auto& m : is_dns1035_label(name))
       errs.push_back(field::invalid(path + ".service.name", name, m));
   }
-  const V* port = json::get(*svc, "port");
-  std::string_view pname = port ? json::get_string(*port, "name") : std::string_view();
-  const V* pnum = port ? json::get(*port, "number") : nullptr;
+  const V* port = json::find(*svc, "port");
+  std::string_view pname = port ? json::string_or_empty(&*port, "name") : std::string_view();
+  const V* pnum = port ? json::find(*port, "number") : nullptr;
   bool has_num = pnum && pnum->IsInt64() && pnum->GetInt64() != 0;
   if (!pname.empty() && has_num) {
     errs.push_back(field::invalid(path, "", "cannot set both port name & port number"));
@@ -107,11 +107,11 @@ bool parses_as_ip(std::string_view h) {
 }
 
 void ingress(const V& obj, FieldErrors& errs) {
-  const V* spec = json::get(obj, "spec");
+  const V* spec = json::find(obj, "spec");
   static const V kEmpty(rapidjson::kObjectType);
   if (!spec) spec = &kEmpty;
-  const V* rules = json::get(*spec, "rules");
-  const V* def = json::get(*spec, "defaultBackend");
+  const V* rules = json::find(*spec, "rules");
+  const V* def = json::find(*spec, "defaultBackend");
   bool has_rules = rules && rules->IsArray() && !rules->Empty();
   if (!has_rules && !def) {
     errs.push_back(field::invalid_raw("spec", "[]networking.IngressRule(nil)",
@@ -122,7 +122,7 @@ void ingress(const V& obj, FieldErrors& errs) {
     for (rapidjson::SizeType i = 0; i < rules->Size(); ++i) {
       const V& r = (*rules)[i];
       std::string rp = idx("spec.rules", i);
-      std::string_view host = json::get_string(r, "host");
+      std::string_view host = json::string_or_empty(&r, "host");
       if (!host.empty()) {
         if (parses_as_ip(host))
           errs.push_back(
@@ -135,9 +135,9 @@ void ingress(const V& obj, FieldErrors& errs) {
             errs.push_back(field::invalid(rp + ".host", host, m));
         }
       }
-      const V* http = json::get(r, "http");
+      const V* http = json::find(r, "http");
       if (!http) continue;  // a host-only rule is allowed
-      const V* paths = json::get(*http, "paths");
+      const V* paths = json::find(*http, "paths");
       if (!paths || !paths->IsArray() || paths->Empty()) {
         errs.push_back(field::required(rp + ".http.paths"));
         continue;
@@ -145,13 +145,13 @@ void ingress(const V& obj, FieldErrors& errs) {
       for (rapidjson::SizeType j = 0; j < paths->Size(); ++j) {
         const V& p = (*paths)[j];
         std::string pp = idx(rp + ".http.paths", j);
-        const V* pt = json::get(p, "pathType");
+        const V* pt = json::find(p, "pathType");
         if (!pt || pt->IsNull()) {
           errs.push_back(field::required(pp + ".pathType", "pathType must be specified"));
           continue;
         }
-        std::string_view ptype = json::view(*pt);
-        std::string_view path = json::get_string(p, "path");
+        std::string_view ptype = json::as_string_view(*pt);
+        std::string_view path = json::string_or_empty(&p, "path");
         if (ptype == "Exact" || ptype == "Prefix") {
           if (path.empty() || path[0] != '/')
             errs.push_back(field::invalid(pp + ".path", path, "must be an absolute path"));
@@ -176,7 +176,7 @@ void ingress(const V& obj, FieldErrors& errs) {
           errs.push_back(field::not_supported(pp + ".pathType", ptype,
                                               {"Exact", "ImplementationSpecific", "Prefix"}));
         }
-        if (const V* b = json::get(p, "backend")) {
+        if (const V* b = json::find(p, "backend")) {
           ingress_backend(*b, pp + ".backend", errs);
         } else {
           errs.push_back(
@@ -185,28 +185,28 @@ void ingress(const V& obj, FieldErrors& errs) {
       }
     }
   }
-  if (const V* tls = json::get(*spec, "tls"); tls && tls->IsArray()) {
+  if (const V* tls = json::find(*spec, "tls"); tls && tls->IsArray()) {
     for (rapidjson::SizeType i = 0; i < tls->Size(); ++i) {
       const V& t = (*tls)[i];
-      if (const V* hosts = json::get(t, "hosts"); hosts && hosts->IsArray()) {
+      if (const V* hosts = json::find(t, "hosts"); hosts && hosts->IsArray()) {
         for (rapidjson::SizeType j = 0; j < hosts->Size(); ++j) {
-          std::string_view h = json::view((*hosts)[j]);
+          std::string_view h = json::as_string_view((*hosts)[j]);
           std::string hp = idx(idx("spec.tls", i) + ".hosts", j);
           auto msgs = h.find('*') != std::string_view::npos ? is_wildcard_dns1123_subdomain(h)
                                                             : is_dns1123_subdomain(h);
           for (auto& m : msgs) errs.push_back(field::invalid(hp, h, m));
         }
       }
-      std::string_view sn = json::get_string(t, "secretName");
+      std::string_view sn = json::string_or_empty(&t, "secretName");
       if (!sn.empty()) {
         for (auto& m : is_dns1123_subdomain(sn))
           errs.push_back(field::invalid(idx("spec.tls", i) + ".secretName", sn, m));
       }
     }
   }
-  if (const V* cls = json::get(*spec, "ingressClassName"); cls && cls->IsString()) {
-    for (auto& m : is_dns1123_subdomain(json::view(*cls))) {
-      errs.push_back(field::invalid("spec.ingressClassName", json::view(*cls), m));
+  if (const V* cls = json::find(*spec, "ingressClassName"); cls && cls->IsString()) {
+    for (auto& m : is_dns1123_subdomain(json::as_string_view(*cls))) {
+      errs.push_back(field::invalid("spec.ingressClassName", json::as_string_view(*cls), m));
     }
     if (json::path(obj, {"metadata", "annotations", "kubernetes.io/ingress.class"})) {
       errs.push_back(field::invalid(
@@ -251,16 +251,16 @@ void ingress_class(const V& obj, const V* old, FieldErrors& errs) {
 }
 
 void service(const V& obj, const V* old, FieldErrors& errs) {
-  const V* spec = json::get(obj, "spec");
+  const V* spec = json::find(obj, "spec");
   static const V kEmpty(rapidjson::kObjectType);
   if (!spec) spec = &kEmpty;
-  std::string_view type = json::get_string(*spec, "type");
-  std::string_view cip = json::get_string(*spec, "clusterIP");
+  std::string_view type = json::string_or_empty(&*spec, "type");
+  std::string_view cip = json::string_or_empty(&*spec, "clusterIP");
   bool headless = cip == "None";
-  const V* ports = json::get(*spec, "ports");
+  const V* ports = json::find(*spec, "ports");
   bool has_ports = ports && ports->IsArray() && !ports->Empty();
   if (type == "ExternalName") {
-    std::string_view en = json::get_string(*spec, "externalName");
+    std::string_view en = json::string_or_empty(&*spec, "externalName");
     if (en.empty()) {
       errs.push_back(field::required("spec.externalName"));
     } else {
@@ -275,7 +275,7 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
     for (rapidjson::SizeType i = 0; i < ports->Size(); ++i) {
       const V& p = (*ports)[i];
       std::string pp = idx("spec.ports", i);
-      std::string_view name = json::get_string(p, "name");
+      std::string_view name = json::string_or_empty(&p, "name");
       if (ports->Size() > 1 && name.empty()) {
         errs.push_back(field::required(pp + ".name"));
       } else if (!name.empty()) {
@@ -284,20 +284,20 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
         if (!names.insert(std::string(name)).second)
           errs.push_back(field::duplicate(pp + ".name", field::quote(name)));
       }
-      const V* port = json::get(p, "port");
+      const V* port = json::find(p, "port");
       int64_t pn = port && port->IsInt64() ? port->GetInt64() : 0;
       for (auto& m : port_num(pn)) errs.push_back(field::invalid_int(pp + ".port", pn, m));
-      std::string_view proto = json::get_string(p, "protocol");
+      std::string_view proto = json::string_or_empty(&p, "protocol");
       if (proto != "TCP" && proto != "UDP" && proto != "SCTP") {
         errs.push_back(field::not_supported(pp + ".protocol", proto, {"SCTP", "TCP", "UDP"}));
       }
-      if (const V* tp = json::get(p, "targetPort")) {
+      if (const V* tp = json::find(p, "targetPort")) {
         if (tp->IsInt64()) {
           for (auto& m : port_num(tp->GetInt64()))
             errs.push_back(field::invalid_int(pp + ".targetPort", tp->GetInt64(), m));
         } else if (tp->IsString()) {
-          for (auto& m : is_valid_port_name(json::view(*tp))) {
-            errs.push_back(field::invalid(pp + ".targetPort", json::view(*tp), m));
+          for (auto& m : is_valid_port_name(json::as_string_view(*tp))) {
+            errs.push_back(field::invalid(pp + ".targetPort", json::as_string_view(*tp), m));
           }
         }
       }
@@ -310,8 +310,8 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
     }
   }
   // The order of ValidateService: ports, selector, sessionAffinity, type, then cluster IPs.
-  labels(json::get(*spec, "selector"), "spec.selector", errs);
-  std::string_view aff = json::get_string(*spec, "sessionAffinity");
+  labels(json::find(*spec, "selector"), "spec.selector", errs);
+  std::string_view aff = json::string_or_empty(&*spec, "sessionAffinity");
   if (aff.empty()) {
     errs.push_back(field::required("spec.sessionAffinity"));
   } else if (aff != "ClientIP" && aff != "None") {
@@ -337,25 +337,25 @@ void service(const V& obj, const V* old, FieldErrors& errs) {
 }
 
 void endpoint_slice(const V& obj, const V* old, FieldErrors& errs) {
-  std::string_view at = json::get_string(obj, "addressType");
+  std::string_view at = json::string_or_empty(&obj, "addressType");
   if (at.empty()) {
     errs.push_back(field::required("addressType"));
   } else if (at != "IPv4" && at != "IPv6" && at != "FQDN") {
     errs.push_back(field::not_supported("addressType", at, {"FQDN", "IPv4", "IPv6"}));
   }
-  if (const V* eps = json::get(obj, "endpoints"); eps && eps->IsArray()) {
+  if (const V* eps = json::find(obj, "endpoints"); eps && eps->IsArray()) {
     if (eps->Size() > 1000) errs.push_back(field::too_many("endpoints", eps->Size(), 1000));
     for (rapidjson::SizeType i = 0; i < eps->Size(); ++i) {
       const V& e = (*eps)[i];
       std::string ep = idx("endpoints", i);
-      const V* addrs = json::get(e, "addresses");
+      const V* addrs = json::find(e, "addresses");
       if (!addrs || !addrs->IsArray() || addrs->Empty()) {
         errs.push_back(field::required(ep + ".addresses", "must contain at least 1 address"));
       } else {
         if (addrs->Size() > 100)
           errs.push_back(field::too_many(ep + ".addresses", addrs->Size(), 100));
         for (rapidjson::SizeType j = 0; j < addrs->Size(); ++j) {
-          std::string_view a = json::view((*addrs)[j]);
+          std::string_view a = json::as_string_view((*addrs)[j]);
           std::string ap = idx(ep + ".addresses", j);
           if (at == "IPv4") {
             if (!is_valid_ip(a).empty() || a.find(':') != std::string_view::npos) {
@@ -370,67 +370,67 @@ void endpoint_slice(const V& obj, const V* old, FieldErrors& errs) {
           }
         }
       }
-      if (const V* h = json::get(e, "hostname"); h && h->IsString()) {
-        for (auto& m : is_dns1123_label(json::view(*h)))
-          errs.push_back(field::invalid(ep + ".hostname", json::view(*h), m));
+      if (const V* h = json::find(e, "hostname"); h && h->IsString()) {
+        for (auto& m : is_dns1123_label(json::as_string_view(*h)))
+          errs.push_back(field::invalid(ep + ".hostname", json::as_string_view(*h), m));
       }
     }
   }
-  if (const V* ports = json::get(obj, "ports"); ports && ports->IsArray()) {
+  if (const V* ports = json::find(obj, "ports"); ports && ports->IsArray()) {
     if (ports->Size() > 20000) errs.push_back(field::too_many("ports", ports->Size(), 20000));
     std::set<std::string> names;
     for (rapidjson::SizeType i = 0; i < ports->Size(); ++i) {
       const V& p = (*ports)[i];
       std::string pp = idx("ports", i);
-      std::string_view name = json::get_string(p, "name");
+      std::string_view name = json::string_or_empty(&p, "name");
       if (!name.empty()) {
         for (auto& m : is_dns1123_label(name))
           errs.push_back(field::invalid(pp + ".name", name, m));
       }
       if (!names.insert(std::string(name)).second)
         errs.push_back(field::duplicate(pp + ".name", field::quote(name)));
-      std::string_view proto = json::get_string(p, "protocol");
+      std::string_view proto = json::string_or_empty(&p, "protocol");
       if (proto != "TCP" && proto != "UDP" && proto != "SCTP") {
         errs.push_back(field::not_supported(pp + ".protocol", proto, {"SCTP", "TCP", "UDP"}));
       }
-      if (const V* port = json::get(p, "port"); port && port->IsInt64()) {
+      if (const V* port = json::find(p, "port"); port && port->IsInt64()) {
         for (auto& m : port_num(port->GetInt64()))
           errs.push_back(field::invalid_int(pp + ".port", port->GetInt64(), m));
       }
     }
   }
   if (old) {
-    std::string_view oat = json::get_string(*old, "addressType");
+    std::string_view oat = json::string_or_empty(&*old, "addressType");
     if (oat != at) errs.push_back(field::invalid("addressType", at, "field is immutable"));
   }
 }
 
 void secret(const V& obj, const V* old, FieldErrors& errs) {
   size_t total = 0;
-  const V* data = json::get(obj, "data");
-  std::string_view type = json::get_string(obj, "type");
+  const V* data = json::find(obj, "data");
+  std::string_view type = json::string_or_empty(&obj, "type");
   if (old) {
-    std::string_view ot = json::get_string(*old, "type");
+    std::string_view ot = json::string_or_empty(&*old, "type");
     if (ot != type) errs.push_back(field::invalid("type", type, "field is immutable"));
-    if (const V* im = json::get(*old, "immutable"); im && im->IsTrue()) {
-      const V* od = json::get(*old, "data");
+    if (const V* im = json::find(*old, "immutable"); im && im->IsTrue()) {
+      const V* od = json::find(*old, "data");
       bool same = (od == nullptr) == (data == nullptr) && (!od || json::equal(*od, *data));
       if (!same)
         errs.push_back(field::forbidden("data", "field is immutable when `immutable` is set"));
-      const V* ni = json::get(obj, "immutable");
+      const V* ni = json::find(obj, "immutable");
       if (!ni || !ni->IsTrue())
         errs.push_back(field::forbidden("immutable", "field is immutable when `immutable` is set"));
     }
   }
   if (data && data->IsObject()) {
     for (auto& m : data->GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       for (auto& e : is_config_map_key(k)) errs.push_back(field::invalid(key("data", k), k, e));
-      total += b64_len(json::view(m.value));
+      total += b64_len(json::as_string_view(m.value));
     }
   }
   if (total > 1024 * 1024) errs.push_back(field::too_long("data", 1024 * 1024));
-  auto has = [&](std::string_view k) { return data && json::get(*data, k); };
+  auto has = [&](std::string_view k) { return data && json::find(*data, k); };
   if (type == "kubernetes.io/tls") {
     if (!has("tls.crt")) errs.push_back(field::required("data[tls.crt]"));
     if (!has("tls.key")) errs.push_back(field::required("data[tls.key]"));
@@ -457,24 +457,24 @@ void config_map(const V& obj, const V* old, FieldErrors& errs) {
   size_t total = 0;
   std::set<std::string> seen;
   for (auto section : {"data", "binaryData"}) {
-    const V* d = json::get(obj, section);
+    const V* d = json::find(obj, section);
     if (!d || !d->IsObject()) continue;
     for (auto& m : d->GetObject()) {
-      std::string_view k = json::view(m.name);
+      std::string_view k = json::as_string_view(m.name);
       for (auto& e : is_config_map_key(k)) errs.push_back(field::invalid(key(section, k), k, e));
       if (!seen.insert(std::string(k)).second) {
         errs.push_back(field::invalid(key(section, k), k, "duplicate of key present in data"));
       }
-      total += std::string_view(section) == "data" ? json::view(m.value).size()
-                                                   : b64_len(json::view(m.value));
+      total += std::string_view(section) == "data" ? json::as_string_view(m.value).size()
+                                                   : b64_len(json::as_string_view(m.value));
     }
   }
   if (total > 1024 * 1024) errs.push_back(field::too_long("", 1024 * 1024));
   if (old) {
-    if (const V* im = json::get(*old, "immutable"); im && im->IsTrue()) {
+    if (const V* im = json::find(*old, "immutable"); im && im->IsTrue()) {
       for (auto section : {"data", "binaryData"}) {
-        const V* od = json::get(*old, section);
-        const V* nd = json::get(obj, section);
+        const V* od = json::find(*old, section);
+        const V* nd = json::find(obj, section);
         bool same = (od == nullptr) == (nd == nullptr) && (!od || json::equal(*od, *nd));
         if (!same)
           errs.push_back(field::forbidden(section, "field is immutable when `immutable` is set"));

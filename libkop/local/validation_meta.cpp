@@ -1,6 +1,7 @@
 // apimachinery's name, label and ObjectMeta validation.
 #include <cctype>
 
+#include "kop/api/validation.h"
 #include "validation.h"
 
 namespace kop::local::validation {
@@ -29,31 +30,6 @@ std::string max_len_error(int n) {
   return "must be no more than " + std::to_string(n) + " characters";
 }
 
-bool lower_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-bool alnum(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0;
-}
-
-// [a-z0-9]([-a-z0-9]*[a-z0-9])?
-bool dns_label_ok(std::string_view v) {
-  if (v.empty() || !lower_alnum(v.front()) || !lower_alnum(v.back())) return false;
-  for (char c : v) {
-    if (!lower_alnum(c) && c != '-') return false;
-  }
-  return true;
-}
-
-// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
-bool qualified_ok(std::string_view v) {
-  if (v.empty() || !alnum(v.front()) || !alnum(v.back())) return false;
-  for (char c : v) {
-    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
-
 constexpr std::string_view kLabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 constexpr std::string_view kSubdomainFmt =
     "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
@@ -67,7 +43,7 @@ constexpr std::string_view kQualifiedMsg =
 Msgs is_dns1123_label(std::string_view v) {
   Msgs m;
   if (v.size() > 63) m.push_back(max_len_error(63));
-  if (!dns_label_ok(v)) {
+  if (!api::is_dns_label_chars(v)) {
     m.push_back(regex_error(
         "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
         "and must start and end with an alphanumeric character",
@@ -85,7 +61,7 @@ Msgs is_dns1123_subdomain(std::string_view v) {
     size_t dot = v.find('.', start);
     std::string_view part =
         v.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    ok = dns_label_ok(part);
+    ok = api::is_dns_label_chars(part);
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
@@ -101,7 +77,7 @@ Msgs is_dns1123_subdomain(std::string_view v) {
 Msgs is_dns1035_label(std::string_view v) {
   Msgs m;
   if (v.size() > 63) m.push_back(max_len_error(63));
-  bool ok = dns_label_ok(v) && v.front() >= 'a' && v.front() <= 'z';
+  bool ok = api::is_dns_label_chars(v) && v.front() >= 'a' && v.front() <= 'z';
   if (!ok) {
     m.push_back(regex_error(
         "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
@@ -138,7 +114,7 @@ Msgs is_qualified_name(std::string_view v) {
   } else if (name.size() > 63) {
     m.push_back("name part " + max_len_error(63));
   }
-  if (!qualified_ok(name)) {
+  if (!api::is_qualified_name_chars(name)) {
     m.push_back("name part " + regex_error(std::string(kQualifiedMsg), kQualifiedFmt,
                                            {"MyName", "my.name", "123-abc"}));
   }
@@ -148,7 +124,7 @@ Msgs is_qualified_name(std::string_view v) {
 Msgs is_valid_label_value(std::string_view v) {
   Msgs m;
   if (v.size() > 63) m.push_back(max_len_error(63));
-  if (!v.empty() && !qualified_ok(v)) {
+  if (!v.empty() && !api::is_qualified_name_chars(v)) {
     m.push_back(regex_error(
         "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
         "or '.', and must start and end with an alphanumeric character",
@@ -161,7 +137,9 @@ Msgs is_config_map_key(std::string_view v) {
   Msgs m;
   if (v.size() > 253) m.push_back(max_len_error(253));
   bool ok = !v.empty();
-  for (char c : v) ok = ok && (alnum(c) || c == '-' || c == '_' || c == '.');
+  for (char c : v)
+    ok = ok &&
+         (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.');
   if (!ok) {
     m.push_back(
         regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
@@ -251,9 +229,9 @@ std::string key(std::string_view base, std::string_view k) {
 void labels(const JsonValue* labels, const std::string& path, FieldErrors& errs) {
   if (!labels || !labels->IsObject()) return;
   for (auto& m : labels->GetObject()) {
-    std::string_view k = json::view(m.name);
+    std::string_view k = json::as_string_view(m.name);
     for (auto& e : is_qualified_name(k)) errs.push_back(field::invalid(path, k, e));
-    std::string_view v = json::view(m.value);
+    std::string_view v = json::as_string_view(m.value);
     for (auto& e : is_valid_label_value(v)) errs.push_back(field::invalid(path, v, e));
   }
 }
@@ -287,12 +265,12 @@ Msgs check_name(NameRule r, std::string name, bool prefix) {
 }  // namespace
 
 void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs) {
-  const JsonValue* meta = json::get(obj, "metadata");
+  const JsonValue* meta = json::find(obj, "metadata");
   static const JsonValue kEmpty(rapidjson::kObjectType);
   if (!meta || !meta->IsObject()) meta = &kEmpty;
   NameRule rule = name_rule(t);
-  std::string_view gen = json::get_string(*meta, "generateName");
-  std::string_view name = json::get_string(*meta, "name");
+  std::string_view gen = json::string_or_empty(&*meta, "generateName");
+  std::string_view name = json::string_or_empty(&*meta, "name");
   if (!gen.empty()) {
     for (auto& e : check_name(rule, std::string(gen), true))
       errs.push_back(field::invalid("metadata.generateName", gen, e));
@@ -303,7 +281,7 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
     for (auto& e : check_name(rule, std::string(name), false))
       errs.push_back(field::invalid("metadata.name", name, e));
   }
-  std::string_view ns = json::get_string(*meta, "namespace");
+  std::string_view ns = json::string_or_empty(&*meta, "namespace");
   if (t.namespaced) {
     if (ns.empty()) {
       errs.push_back(field::required("metadata.namespace"));
@@ -314,27 +292,27 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
   } else if (!ns.empty()) {
     errs.push_back(field::forbidden("metadata.namespace", "not allowed on this type"));
   }
-  if (auto* g = json::get(*meta, "generation"); g && g->IsInt64() && g->GetInt64() < 0) {
+  if (auto* g = json::find(*meta, "generation"); g && g->IsInt64() && g->GetInt64() < 0) {
     errs.push_back(field::invalid_int("metadata.generation", g->GetInt64(),
                                       "must be greater than or equal to 0"));
   }
-  labels(json::get(*meta, "labels"), "metadata.labels", errs);
-  if (auto* ann = json::get(*meta, "annotations"); ann && ann->IsObject()) {
+  labels(json::find(*meta, "labels"), "metadata.labels", errs);
+  if (auto* ann = json::find(*meta, "annotations"); ann && ann->IsObject()) {
     size_t total = 0;
     for (auto& m : ann->GetObject()) {
-      std::string k(json::view(m.name));
+      std::string k(json::as_string_view(m.name));
       std::string lower = k;
       for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       for (auto& e : is_qualified_name(lower))
         errs.push_back(field::invalid("metadata.annotations", k, e));
-      total += k.size() + json::view(m.value).size();
+      total += k.size() + json::as_string_view(m.value).size();
     }
     if (total > 256 * 1024) errs.push_back(field::too_long("metadata.annotations", 256 * 1024));
   }
-  if (auto* fins = json::get(*meta, "finalizers"); fins && fins->IsArray()) {
+  if (auto* fins = json::find(*meta, "finalizers"); fins && fins->IsArray()) {
     bool orphan = false, foreground = false;
     for (rapidjson::SizeType i = 0; i < fins->Size(); ++i) {
-      std::string_view f = json::view((*fins)[i]);
+      std::string_view f = json::as_string_view((*fins)[i]);
       std::string p = idx("metadata.finalizers", i);
       auto msgs = is_qualified_name(f);
       for (auto& e : msgs) errs.push_back(field::invalid(p, f, e));
@@ -348,27 +326,27 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
     }
     if (orphan && foreground) {
       errs.push_back(
-          field::invalid_raw("metadata.finalizers", json::dump(*fins),
+          field::invalid_raw("metadata.finalizers", json::to_json(*fins),
                              "finalizer orphan and foregroundDeletion cannot be both set"));
     }
   }
-  if (auto* owners = json::get(*meta, "ownerReferences"); owners && owners->IsArray()) {
+  if (auto* owners = json::find(*meta, "ownerReferences"); owners && owners->IsArray()) {
     int controllers = 0;
     for (rapidjson::SizeType i = 0; i < owners->Size(); ++i) {
       const JsonValue& o = (*owners)[i];
       std::string p = idx("metadata.ownerReferences", i);
-      if (json::get_string(o, "apiVersion").empty())
+      if (json::string_or_empty(&o, "apiVersion").empty())
         errs.push_back(field::invalid(p + ".apiVersion", "", "version must not be empty"));
-      if (json::get_string(o, "kind").empty())
+      if (json::string_or_empty(&o, "kind").empty())
         errs.push_back(field::invalid(p + ".kind", "", "kind must not be empty"));
-      if (json::get_string(o, "name").empty())
+      if (json::string_or_empty(&o, "name").empty())
         errs.push_back(field::invalid(p + ".name", "", "name must not be empty"));
-      if (json::get_string(o, "uid").empty())
+      if (json::string_or_empty(&o, "uid").empty())
         errs.push_back(field::invalid(p + ".uid", "", "uid must not be empty"));
-      if (auto* c = json::get(o, "controller"); c && c->IsTrue()) controllers++;
+      if (auto* c = json::find(o, "controller"); c && c->IsTrue()) controllers++;
     }
     if (controllers > 1) {
-      errs.push_back(field::invalid_raw("metadata.ownerReferences", json::dump(*owners),
+      errs.push_back(field::invalid_raw("metadata.ownerReferences", json::to_json(*owners),
                                         "Only one reference can have Controller set to true"));
     }
   }

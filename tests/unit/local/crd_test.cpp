@@ -48,8 +48,8 @@ TEST_F(Crd, RegistersKindsAndStatus) {
   EXPECT_FALSE(beta->has_status);
   const JsonValue* conds = json::path(created->doc(), {"status", "conditions"});
   ASSERT_TRUE(conds && conds->Size() == 2);
-  EXPECT_EQ(json::get_string((*conds)[1], "type"), "Established");
-  EXPECT_EQ(json::dump(*json::path(created->doc(), {"status", "storedVersions"})), R"(["v1"])");
+  EXPECT_EQ(json::string_or_empty(&((*conds)[1]), "type"), "Established");
+  EXPECT_EQ(json::to_json(*json::path(created->doc(), {"status", "storedVersions"})), R"(["v1"])");
 }
 
 TEST_F(Crd, ValidatesAgainstTheSchema) {
@@ -92,11 +92,11 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
   const JsonValue& d = (*r)->doc();
   EXPECT_EQ(json::path_string(d, {"spec", "color"}), "red");
   EXPECT_EQ(json::path(d, {"spec", "unknown"}), nullptr);
-  EXPECT_EQ(json::get(d, "toplevel"), nullptr);
-  EXPECT_EQ(json::dump(*json::path(d, {"spec", "routes"})), R"([{"name":"a","weight":1}])");
-  EXPECT_EQ(json::dump(*json::path(d, {"spec", "extra"})), R"({"any":{"thing":1}})");
+  EXPECT_EQ(json::find(d, "toplevel"), nullptr);
+  EXPECT_EQ(json::to_json(*json::path(d, {"spec", "routes"})), R"([{"name":"a","weight":1}])");
+  EXPECT_EQ(json::to_json(*json::path(d, {"spec", "extra"})), R"({"any":{"thing":1}})");
   // Status is dropped on create when the subresource exists.
-  EXPECT_EQ(json::get(d, "status"), nullptr);
+  EXPECT_EQ(json::find(d, "status"), nullptr);
   EXPECT_EQ(json::path(d, {"metadata", "generation"})->GetInt64(), 1);
   auto st = s.patch_status(*w, "default", "w", PatchType::kJsonMerge,
                            R"({"status":{"ready":true},"spec":{"size":9}})");
@@ -112,7 +112,7 @@ TEST_F(Crd, DefaultsPrunesAndPreserves) {
   auto beta = s.registry().by_resource("example.com", "v1beta1", "widgets");
   auto b = s.get(*beta, "default", "w");
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ(json::get_string((*b)->doc(), "apiVersion"), "example.com/v1beta1");
+  EXPECT_EQ(json::string_or_empty(&((*b)->doc()), "apiVersion"), "example.com/v1beta1");
 }
 
 TEST_F(Crd, DeletingTheCrdRemovesItsObjectsAndKind) {
@@ -195,7 +195,7 @@ TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
        {"", "{}", R"({"parents":[{"name":"gw"}]})", R"({"parents":[{},{},{}]})"}) {
     auto c = s.create(*t, "default", route(status));
     ASSERT_TRUE(c.ok()) << status << ": " << api(c.status()).message;
-    EXPECT_EQ(json::get((*c)->doc(), "status"), nullptr) << status;
+    EXPECT_EQ(json::find((*c)->doc(), "status"), nullptr) << status;
     ASSERT_TRUE(s.remove(*t, "default", "r").ok());
   }
   // Server-side apply creates through the same strategy.
@@ -204,14 +204,14 @@ TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
                         "spec":{"host":"b"},"status":{}})",
                     {{.field_manager = "test"}});
   ASSERT_TRUE(ap.ok()) << api(ap.status()).message;
-  EXPECT_EQ(json::get((*ap)->doc(), "status"), nullptr);
+  EXPECT_EQ(json::find((*ap)->doc(), "status"), nullptr);
 }
 
 TEST_F(CrdStatusRequired, MainUpdateKeepsTheStoredStatusAndStatusWritesAreValidated) {
   ASSERT_TRUE(s.create(*t, "default", route("")).ok());
   auto u = s.update(*t, "default", "r", route("{}"));
   ASSERT_TRUE(u.ok()) << api(u.status()).message;
-  EXPECT_EQ(json::get((*u)->doc(), "status"), nullptr);
+  EXPECT_EQ(json::find((*u)->doc(), "status"), nullptr);
   // The /status subresource validates what it is given.
   auto bad = s.patch_status(*t, "default", "r", PatchType::kJsonMerge, R"({"status":{}})");
   ASSERT_FALSE(bad.ok());
@@ -227,7 +227,7 @@ TEST_F(CrdStatusRequired, MainUpdateKeepsTheStoredStatusAndStatusWritesAreValida
   // A main-resource update that carries another (even invalid) status keeps the stored one.
   auto u2 = s.update(*t, "default", "r", route("{}"));
   ASSERT_TRUE(u2.ok()) << api(u2.status()).message;
-  EXPECT_EQ(json::dump(*json::get((*u2)->doc(), "status")), R"({"parents":[{"name":"a"}]})");
+  EXPECT_EQ(json::to_json(*json::find((*u2)->doc(), "status")), R"({"parents":[{"name":"a"}]})");
 }
 
 // oneOf / anyOf / not, as Gateway API's Gateway spec.addresses uses them: an address of type

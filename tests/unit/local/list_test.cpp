@@ -248,7 +248,7 @@ TEST(List, ListObjectShape) {
   ASSERT_TRUE(r.ok());
   JsonDoc d = make_list(*ing, *r);
   EXPECT_EQ(
-      json::dump(d),
+      json::to_json(d),
       R"({"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{"resourceVersion":")" +
           r->resource_version + R"("},"items":[]})");
 }

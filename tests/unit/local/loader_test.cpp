@@ -281,7 +281,7 @@ TEST_F(Loader, InotifyLoadsEachChangeAtOnceWithoutPolling) {
   fs::rename(dir / ".late.tmp", dir / "late.yaml");
   ev = next(*w, 3000);
   ASSERT_TRUE(ev);
-  EXPECT_EQ(ev->type, EventType::Modified);
+  EXPECT_EQ(ev->type, WatchEvent::Type::kModified);
   // A directory made after start is watched too.
   write("sub/deeper.yaml", cm_yaml("deeper", "1"));
   ev = next(*w, 3000);
@@ -290,7 +290,7 @@ TEST_F(Loader, InotifyLoadsEachChangeAtOnceWithoutPolling) {
   fs::remove(dir / "late.yaml");
   ev = next(*w, 3000);
   ASSERT_TRUE(ev);
-  EXPECT_EQ(ev->type, EventType::Deleted);
+  EXPECT_EQ(ev->type, WatchEvent::Type::kDeleted);
   l.stop();
 }
 

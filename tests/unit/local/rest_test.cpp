@@ -27,22 +27,22 @@ class Rest : public ::testing::Test {
 TEST_F(Rest, Discovery) {
   auto api = call("GET", "/api");
   EXPECT_EQ(api.status, 200);
-  EXPECT_EQ(json::get_string(body(api), "kind"), "APIVersions");
+  EXPECT_EQ(json::path_string(body(api), {"kind"}), "APIVersions");
   auto v1 = body(call("GET", "/api/v1"));
   bool pods_status = false, cms = false;
   for (auto& r : v1["resources"].GetArray()) {
-    if (json::get_string(r, "name") == "pods/status") pods_status = true;
-    if (json::get_string(r, "name") == "configmaps") {
+    if (json::string_or_empty(&r, "name") == "pods/status") pods_status = true;
+    if (json::string_or_empty(&r, "name") == "configmaps") {
       cms = true;
-      EXPECT_EQ(json::dump(*json::get(r, "shortNames")), R"(["cm"])");
-      EXPECT_TRUE(json::get(r, "namespaced")->GetBool());
+      EXPECT_EQ(json::to_json(*json::find(r, "shortNames")), R"(["cm"])");
+      EXPECT_TRUE(json::find(r, "namespaced")->GetBool());
     }
   }
   EXPECT_TRUE(pods_status && cms);
   auto apis = body(call("GET", "/apis"));
   bool networking = false;
   for (auto& g : apis["groups"].GetArray())
-    networking = networking || json::get_string(g, "name") == "networking.k8s.io";
+    networking = networking || json::string_or_empty(&g, "name") == "networking.k8s.io";
   EXPECT_TRUE(networking);
   EXPECT_EQ(call("GET", "/apis/networking.k8s.io/v1").status, 200);
   EXPECT_EQ(call("GET", "/apis/nope.example.com/v1").status, 404);
@@ -65,7 +65,7 @@ TEST_F(Rest, VerbsAndStatusCodes) {
   EXPECT_EQ(nf.status, 404);
   EXPECT_EQ(nf.body, client::to_json(api(client::not_found("", "configmaps", "zz"))));
   auto list = body(call("GET", "/api/v1/configmaps?labelSelector=&limit=10"));
-  EXPECT_EQ(json::get_string(list, "kind"), "ConfigMapList");
+  EXPECT_EQ(json::string_or_empty(&list, "kind"), "ConfigMapList");
   EXPECT_EQ(call("PUT", "/api/v1/namespaces/default/configmaps/a",
                  R"({"metadata":{"name":"a"},"data":{"k":"w"}})")
                 .status,
@@ -82,7 +82,7 @@ TEST_F(Rest, VerbsAndStatusCodes) {
   EXPECT_EQ(apply.status, 201) << apply.body;
   auto del = call("DELETE", "/api/v1/namespaces/default/configmaps/a");
   EXPECT_EQ(del.status, 200);
-  EXPECT_EQ(json::get_string(body(del), "status"), "Success");
+  EXPECT_EQ(json::path_string(body(del), {"status"}), "Success");
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/nothings").status, 404);
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/b/scale").status, 404);
   // Cluster-scoped objects and the namespace subresource path.
@@ -115,13 +115,13 @@ TEST_F(Rest, UnknownOptionValuesAreInvalid) {
   auto rvm = call("GET", "/api/v1/namespaces/default/configmaps?resourceVersionMatch=Bogus");
   EXPECT_EQ(rvm.status, 422);
   EXPECT_EQ(
-      json::get_string(body(rvm), "message"),
+      json::path_string(body(rvm), {"message"}),
       R"(ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided, resourceVersionMatch: Unsupported value: "Bogus": supported values: "Exact", "NotOlderThan", ""])");
   auto del =
       call("DELETE", "/api/v1/namespaces/default/configmaps/nothere?propagationPolicy=Sideways");
   EXPECT_EQ(del.status, 422);
   EXPECT_EQ(
-      json::get_string(body(del), "message"),
+      json::path_string(body(del), {"message"}),
       R"(DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil")");
   auto in_body = call("DELETE", "/api/v1/namespaces/default/configmaps/nothere",
                       R"({"propagationPolicy":"Sideways"})");
@@ -136,15 +136,16 @@ TEST_F(Rest, TableOutput) {
                 {{"accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}});
   ASSERT_EQ(t.status, 200);
   auto d = body(t);
-  EXPECT_EQ(json::get_string(d, "kind"), "Table");
+  EXPECT_EQ(json::string_or_empty(&d, "kind"), "Table");
   std::vector<std::string> cols;
-  for (auto& c : d["columnDefinitions"].GetArray()) cols.emplace_back(json::get_string(c, "name"));
+  for (auto& c : d["columnDefinitions"].GetArray())
+    cols.emplace_back(json::string_or_empty(&c, "name"));
   EXPECT_EQ(cols, (std::vector<std::string>{"Name", "Type", "Cluster-IP", "External-IP", "Port(s)",
                                             "Age"}));
   ASSERT_EQ(d["rows"].Size(), 1u);
-  EXPECT_EQ(json::view(d["rows"][0]["cells"][0]), "web");
-  EXPECT_EQ(json::view(d["rows"][0]["cells"][4]), "80/TCP");
-  EXPECT_EQ(json::get_string(d["rows"][0]["object"], "kind"), "PartialObjectMetadata");
+  EXPECT_EQ(json::as_string_view(d["rows"][0]["cells"][0]), "web");
+  EXPECT_EQ(json::as_string_view(d["rows"][0]["cells"][4]), "80/TCP");
+  EXPECT_EQ(json::string_or_empty(&(d["rows"][0]["object"]), "kind"), "PartialObjectMetadata");
 }
 
 // A CRD's printer columns as Gateway API's use them: a JSONPath filter on a list
@@ -170,9 +171,9 @@ TEST_F(Rest, CrdPrinterColumnsFilterAndDate) {
   ASSERT_EQ(d["rows"].Size(), 1u);
   const JsonValue& cells = d["rows"][0]["cells"];
   ASSERT_EQ(cells.Size(), 3u) << t.body;
-  EXPECT_EQ(json::view(cells[1]), "True");
+  EXPECT_EQ(json::as_string_view(cells[1]), "True");
   // An age as kube-apiserver prints it ("0s", "5m"), not the timestamp.
-  std::string age(json::view(cells[2]));
+  std::string age(json::as_string_view(cells[2]));
   EXPECT_TRUE(!age.empty() && age.back() == 's' && age.find('T') == std::string::npos) << age;
 }
 

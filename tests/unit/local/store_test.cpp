@@ -14,9 +14,9 @@ using namespace testing;
 // kop::local reads request bodies with libkop's exact number reader: "0e300" is 0 (RapidJSON's
 // full-precision flag, used here before, read it as -2.2e-75) and a double survives its dump.
 TEST(Json, ReadsNumbersExactly) {
-  EXPECT_EQ(json::dump(J(R"({"z":0e300,"w":0.000e-300})")), R"({"z":0.0,"w":0.0})");
-  EXPECT_EQ(json::dump(J(R"({"n":34028236692093846346})")), R"({"n":34028236692093847000.0})");
-  EXPECT_EQ(json::dump(J(R"({"i":-2147483649,"u":18446744073709551615})")),
+  EXPECT_EQ(json::to_json(J(R"({"z":0e300,"w":0.000e-300})")), R"({"z":0.0,"w":0.0})");
+  EXPECT_EQ(json::to_json(J(R"({"n":34028236692093846346})")), R"({"n":34028236692093847000.0})");
+  EXPECT_EQ(json::to_json(J(R"({"i":-2147483649,"u":18446744073709551615})")),
             R"({"i":-2147483649,"u":18446744073709551615})");
   std::string error;
   EXPECT_FALSE(json::parse(R"({"n":1e400})", &error).has_value());
@@ -31,7 +31,7 @@ TEST(Store, StartsLikeANewCluster) {
     ASSERT_TRUE(r.ok()) << n;
     EXPECT_EQ(json::path_string((*r)->doc(), {"status", "phase"}), "Active");
     EXPECT_EQ(json::path_string((*r)->doc(), {"spec", "finalizers"}).size(), 0u);
-    EXPECT_EQ(json::dump(*json::path((*r)->doc(), {"spec", "finalizers"})), R"(["kubernetes"])");
+    EXPECT_EQ(json::to_json(*json::path((*r)->doc(), {"spec", "finalizers"})), R"(["kubernetes"])");
   }
 }
 
@@ -52,7 +52,7 @@ TEST(Store, CreateFillsSystemFields) {
   EXPECT_EQ(ts[10], 'T');
   EXPECT_EQ(ts.back(), 'Z');
   EXPECT_EQ(meta(o, "namespace"), "default");
-  EXPECT_EQ(json::get_string(o->doc(), "kind"), "ConfigMap");
+  EXPECT_EQ(json::string_or_empty(&(o->doc()), "kind"), "ConfigMap");
   // ConfigMaps do not track generation (the API server leaves it unset).
   EXPECT_EQ(json::path(o->doc(), {"metadata", "generation"}), nullptr);
 
@@ -196,7 +196,7 @@ TEST(Store, OptimisticConcurrency) {
   auto a = s.create(*cm, "default", configmap("a"));
   ASSERT_TRUE(a.ok());
   JsonDoc d = json::clone((*a)->doc());
-  json::set_string(*json::get(d, "data"), "k", "v2", d.GetAllocator());
+  json::set_string(*json::find(d, "data"), "k", "v2", d.GetAllocator());
   JsonDoc stale = json::clone(d);
   auto u = s.update(*cm, "default", "a", std::move(d));
   ASSERT_TRUE(u.ok()) << api(u.status()).message;
@@ -268,18 +268,18 @@ TEST(Store, StatusSubresourceSeparation) {
       J(R"({"metadata":{"name":"i"},"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})"));
   ASSERT_TRUE(a.ok()) << api(a.status()).message;
   // Status is cleared on create.
-  EXPECT_EQ(json::dump(*json::get((*a)->doc(), "status")), R"({"loadBalancer":{}})");
+  EXPECT_EQ(json::to_json(*json::find((*a)->doc(), "status")), R"({"loadBalancer":{}})");
   // A main-resource write ignores status.
   auto m = s.patch(*ing, "default", "i", PatchType::kJsonMerge,
                    R"({"status":{"loadBalancer":{"ingress":[{"ip":"9.9.9.9"}]}}})");
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ(json::dump(*json::get((*m)->doc(), "status")), R"({"loadBalancer":{}})");
+  EXPECT_EQ(json::to_json(*json::find((*m)->doc(), "status")), R"({"loadBalancer":{}})");
   // A status write changes only status.
   auto st = s.patch_status(
       *ing, "default", "i", PatchType::kJsonMerge,
       R"({"spec":{"defaultBackend":null},"metadata":{"labels":{"x":"y"}},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}})");
   ASSERT_TRUE(st.ok()) << api(st.status()).message;
-  EXPECT_EQ(json::dump(*json::get((*st)->doc(), "status")),
+  EXPECT_EQ(json::to_json(*json::find((*st)->doc(), "status")),
             R"({"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}})");
   EXPECT_NE(json::path((*st)->doc(), {"spec", "defaultBackend"}), nullptr);
   EXPECT_EQ(json::path((*st)->doc(), {"metadata", "labels"}), nullptr);

@@ -25,7 +25,7 @@ inline client::ApiStatus api(const absl::Status& s) {
 }
 
 inline std::string S(const ObjectPtr& p) {
-  return p ? json::dump(p->doc()) : "null";
+  return p ? json::to_json(p->doc()) : "null";
 }
 inline std::string_view meta(const ObjectPtr& p, std::string_view k) {
   return json::path_string(p->doc(), {"metadata", k});

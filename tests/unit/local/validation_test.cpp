@@ -119,7 +119,7 @@ TEST_F(Validation, Service) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(json::path_string((*got)->doc(), {"spec", "type"}), "ClusterIP");
   EXPECT_EQ(json::path_string((*got)->doc(), {"spec", "ports"}).size(), 0u);
-  EXPECT_EQ(json::dump(*json::path((*got)->doc(), {"spec", "ports"})),
+  EXPECT_EQ(json::to_json(*json::path((*got)->doc(), {"spec", "ports"})),
             R"([{"port":80,"protocol":"TCP","targetPort":80}])");
   EXPECT_FALSE(json::path_string((*got)->doc(), {"spec", "clusterIP"}).empty());
   auto st = fail(
@@ -157,7 +157,7 @@ TEST_F(Validation, EndpointSlice) {
       *eps, "default",
       J(R"({"metadata":{"name":"e"},"addressType":"IPv4","endpoints":[{"addresses":["10.0.0.1"]}],"ports":[{"name":"http","port":8080}]})"));
   ASSERT_TRUE(r.ok()) << api(r.status()).message;
-  EXPECT_EQ(json::dump(*json::get((*r)->doc(), "ports")),
+  EXPECT_EQ(json::to_json(*json::find((*r)->doc(), "ports")),
             R"([{"name":"http","port":8080,"protocol":"TCP"}])");
   auto st = fail(
       "endpointslices", "discovery.k8s.io",
@@ -195,9 +195,9 @@ TEST_F(Validation, Secret) {
   auto r =
       s.create(*sec, "default", J(R"({"metadata":{"name":"sd"},"stringData":{"user":"admin"}})"));
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(json::dump(*json::get((*r)->doc(), "data")), R"({"user":"YWRtaW4="})");
-  EXPECT_EQ(json::get((*r)->doc(), "stringData"), nullptr);
-  EXPECT_EQ(json::get_string((*r)->doc(), "type"), "Opaque");
+  EXPECT_EQ(json::to_json(*json::find((*r)->doc(), "data")), R"({"user":"YWRtaW4="})");
+  EXPECT_EQ(json::find((*r)->doc(), "stringData"), nullptr);
+  EXPECT_EQ(json::string_or_empty(&((*r)->doc()), "type"), "Opaque");
   auto im =
       s.patch(*sec, "default", "sd", PatchType::kJsonMerge, R"({"type":"kubernetes.io/tls"})");
   ASSERT_FALSE(im.ok());

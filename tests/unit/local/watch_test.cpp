@@ -85,14 +85,14 @@ TEST(Watch, TooOldResourceVersionIs410Event) {
   ASSERT_EQ(e->type, WatchEvent::Type::kError);
   // The error itself, and the same Status as the event's object.
   EXPECT_TRUE(client::is_resource_expired(e->error));
-  EXPECT_EQ(client::to_json(api(e->error)), json::dump(e->object->doc()));
+  EXPECT_EQ(client::to_json(api(e->error)), json::to_json(e->object->doc()));
   auto st = api(e->error);
   EXPECT_EQ(st.code, 410);
   EXPECT_EQ(st.reason, "Expired");
   // oldest remaining event is rv(current)-2; the API server reports oldest-1.
   uint64_t cur = s.current_resource_version();
   EXPECT_EQ(st.message, "too old resource version: " + old + " (" + std::to_string(cur - 3) + ")");
-  EXPECT_EQ(json::dump(e->object->doc()),
+  EXPECT_EQ(json::to_json(e->object->doc()),
             R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" +
                 st.message + R"(","reason":"Expired","code":410})");
   EXPECT_FALSE(next(*w, 50));
@@ -118,7 +118,7 @@ TEST(Watch, BookmarksOnRequest) {
   auto e = next(*w, 1000);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->type, WatchEvent::Type::kBookmark);
-  EXPECT_EQ(json::dump(e->object->doc()),
+  EXPECT_EQ(json::to_json(e->object->doc()),
             R"({"kind":"ConfigMap","apiVersion":"v1","metadata":{"resourceVersion":")" +
                 std::to_string(s.current_resource_version()) + R"("}})");
   // Without the request, no bookmarks.

@@ -10,6 +10,13 @@
 
 namespace kop::api {
 
+// The character rules alone, without length limits or messages, for validators that word their
+// own (kop::local writes apimachinery's message lists):
+// [a-z0-9]([-a-z0-9]*[a-z0-9])?
+bool is_dns_label_chars(std::string_view s);
+// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
+bool is_qualified_name_chars(std::string_view s);
+
 // RFC 1123 label: at most 63 lowercase alphanumerics or '-', alphanumeric at both ends
 // (Namespace and Service names).
 absl::Status validate_dns1123_label(std::string_view value);

@@ -3,7 +3,8 @@
 //
 // The registry starts with the built-in kinds kop needs (namespaces, services, endpoints,
 // endpointslices, secrets, configmaps, events, serviceaccounts, pods, deployments, ingresses,
-// ingressclasses, leases, customresourcedefinitions). Creating a CustomResourceDefinition in the
+// ingressclasses, leases, customresourcedefinitions), named as kop/api's built-in kinds table
+// (api::builtin_kind) names them. Creating a CustomResourceDefinition in the
 // store registers each of its served versions; deleting it removes them. Thread-safe: lookups
 // return shared pointers to immutable ResourceType values.
 #pragma once
@@ -69,8 +70,5 @@ class Registry {
   mutable std::mutex mu_;
   std::vector<ResourceTypePtr> types_;
 };
-
-// Splits "apps/v1" into {"apps", "v1"} and "v1" into {"", "v1"}.
-std::pair<std::string, std::string> split_api_version(std::string_view api_version);
 
 }  // namespace kop::local
