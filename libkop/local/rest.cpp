@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "kop/api/yaml.h"
+#include "validation.h"
 
 namespace kop::local::rest {
 
@@ -485,16 +486,7 @@ absl::StatusOr<client::ResourceVersionMatch> resource_version_match(const std::s
   if (v == "Exact") return client::ResourceVersionMatch::kExact;
   if (v == "NotOlderThan") return client::ResourceVersionMatch::kNotOlderThan;
   FieldErrors errs;
-  if (o.resource_version.empty()) {
-    errs.push_back(
-        field::forbidden("resourceVersionMatch",
-                         "resourceVersionMatch is forbidden unless resourceVersion is provided"));
-  }
-  if (!o.continue_token.empty()) {
-    errs.push_back(field::forbidden("resourceVersionMatch",
-                                    "resourceVersionMatch is forbidden when continue is provided"));
-  }
-  errs.push_back(field::not_supported("resourceVersionMatch", v, {"Exact", "NotOlderThan", ""}));
+  validation::list_options(o, v, errs);
   return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
 }
 

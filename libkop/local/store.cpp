@@ -65,6 +65,19 @@ std::string random_suffix() {
   return s;
 }
 
+// resourceVersionMatch as the query parameter spells it.
+std::string_view match_text(client::ResourceVersionMatch m) {
+  switch (m) {
+    case client::ResourceVersionMatch::kExact:
+      return "Exact";
+    case client::ResourceVersionMatch::kNotOlderThan:
+      return "NotOlderThan";
+    case client::ResourceVersionMatch::kUnset:
+      break;
+  }
+  return "";
+}
+
 std::optional<uint64_t> parse_rv(std::string_view s) {
   if (s.empty() || s.size() > 19) return std::nullopt;
   uint64_t v = 0;
@@ -1148,26 +1161,9 @@ absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
 absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view ns,
                                        const ListOptions& o) {
   if (auto e = impl_->check_faults("list", t); !e.ok()) return e;
-  // ValidateListOptions
-  if (o.resource_version_match != client::ResourceVersionMatch::kUnset) {
-    FieldErrors errs;
-    if (o.resource_version.empty()) {
-      errs.push_back(
-          field::forbidden("resourceVersionMatch",
-                           "resourceVersionMatch is forbidden unless resourceVersion is provided"));
-    }
-    if (!o.continue_token.empty()) {
-      errs.push_back(field::forbidden(
-          "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
-    }
-    if (o.resource_version_match == client::ResourceVersionMatch::kExact &&
-        o.resource_version == "0") {
-      errs.push_back(field::forbidden(
-          "resourceVersionMatch",
-          "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
-    }
-    if (!errs.empty()) return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
-  }
+  FieldErrors errs;
+  validation::list_options(o, match_text(o.resource_version_match), errs);
+  if (!errs.empty()) return errors::invalid("meta.k8s.io", "ListOptions", "", errs);
   auto sel = Selection::parse(o.label_selector, o.field_selector, t);
   if (!sel.ok()) return sel.status();
   if (!t.namespaced) ns = {};

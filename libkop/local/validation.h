@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "kop/local/json.h"
 #include "kop/local/resource.h"
+#include "kop/local/store.h"
 
 namespace kop::local::validation {
 
@@ -33,6 +34,10 @@ std::string key(std::string_view base, std::string_view k);  // base[k]
 // apply to new objects.
 void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs);
 void labels(const JsonValue* labels, const std::string& path, FieldErrors& errs);
+
+// ValidateListOptions' resourceVersionMatch rules; `match` is the parameter as sent ("" = unset,
+// anything but Exact and NotOlderThan is unsupported).
+void list_options(const ListOptions& o, std::string_view match, FieldErrors& errs);
 
 // Built-in kinds (Ingress, IngressClass, Service, EndpointSlice, Secret, ConfigMap, Namespace,
 // CRD). `old` is null on create. Unknown kinds pass.

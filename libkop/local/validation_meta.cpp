@@ -352,4 +352,26 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
   }
 }
 
+void list_options(const ListOptions& o, std::string_view match, FieldErrors& errs) {
+  if (match.empty()) return;
+  if (o.resource_version.empty()) {
+    errs.push_back(
+        field::forbidden("resourceVersionMatch",
+                         "resourceVersionMatch is forbidden unless resourceVersion is provided"));
+  }
+  if (!o.continue_token.empty()) {
+    errs.push_back(field::forbidden("resourceVersionMatch",
+                                    "resourceVersionMatch is forbidden when continue is provided"));
+  }
+  if (match != "Exact" && match != "NotOlderThan") {
+    errs.push_back(
+        field::not_supported("resourceVersionMatch", match, {"Exact", "NotOlderThan", ""}));
+  }
+  if (match == "Exact" && o.resource_version == "0") {
+    errs.push_back(
+        field::forbidden("resourceVersionMatch",
+                         "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+  }
+}
+
 }  // namespace kop::local::validation
