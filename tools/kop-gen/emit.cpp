@@ -82,6 +82,7 @@ std::vector<std::string> derived(const std::string& m) {
           "has_" + m,
           m + "_is_null",
           m + "_text",
+          m + "_time",
           "set_" + m,
           "set_" + m + "_text",
           "set_" + m + "_null",
@@ -403,6 +404,14 @@ class Emitter {
           }
         } else {
           scalar("std::string_view", "get_string");
+          if (s.format == "date-time") {
+            out_ += fmt::format(
+                "  // The time; std::nullopt when absent or not RFC 3339.\n"
+                "  std::optional<absl::Time> {}_time() const {{\n"
+                "    auto text = kop::api::json::get_string(v_, {});\n"
+                "    return text ? kop::api::parse_time(*text) : std::nullopt;\n  }}\n",
+                m, k);
+          }
         }
         break;
       case T::kInteger:
@@ -475,6 +484,10 @@ class Emitter {
               b, m, kTyped, k);
         } else {
           set("std::string_view", fmt::format("{}set_string(*v_, {}, v, *a_)", kTyped, k));
+          if (s.format == "date-time") {
+            set("absl::Time",
+                fmt::format("{}set_string(*v_, {}, kop::api::format_time(v), *a_)", kTyped, k));
+          }
         }
         break;
       case T::kInteger:

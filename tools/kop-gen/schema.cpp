@@ -24,6 +24,7 @@ absl::StatusOr<std::unique_ptr<Schema>> read(const Value& v, const std::string& 
   auto s = std::make_unique<Schema>();
   s->description = std::string(json::string_or_empty(&v, "description"));
   s->nullable = flag(v, "nullable");
+  s->format = std::string(json::string_or_empty(&v, "format"));
   s->preserve_unknown = flag(v, "x-kubernetes-preserve-unknown-fields");
   if (const Value* d = json::find(&v, "default")) s->default_json = json::to_json(*d);
   std::string_view type = json::string_or_empty(&v, "type");
@@ -65,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Schema>> read(const Value& v, const std::string& 
     s->type = Schema::Type::kObject;
     for (auto& m : props->GetObject()) {
       std::string name(json::as_string_view(m.name));
-      auto p = read(m.value, path + "." + name, depth + 1);
+      auto p = read(m.value, fmt::format("{}.{}", path, name), depth + 1);
       if (!p.ok()) return p.status();
       s->properties.emplace_back(name, std::move(*p));
     }

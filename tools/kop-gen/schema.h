@@ -39,6 +39,7 @@ struct Schema {
   bool preserve_unknown = false;
   std::optional<std::string> default_json;  // compact JSON text of `default`
   std::vector<std::string> enum_values;     // string enums only
+  std::string format;                       // "date-time", "int64", ... ("" when unset)
   std::vector<std::pair<std::string, std::unique_ptr<Schema>>> properties;  // kObject
   std::unique_ptr<Schema> items;  // kArray: the items; kMap: the values
 };

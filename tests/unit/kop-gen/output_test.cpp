@@ -100,7 +100,8 @@ TEST(KopGenOutput, ErrorsNameTheCrdAndTheField) {
 TEST(KopGenOutput, TooDeepIsAnErrorNotACrash) {
   std::string schema = "{type: string}";
   for (int i = 0; i < kop::gen::kMaxDepth + 1; ++i) {
-    schema = "{type: object, properties: {a: " + schema + "}}";
+    schema.insert(0, "{type: object, properties: {a: ");
+    schema += "}}";
   }
   auto h = generate(crd(schema));
   ASSERT_FALSE(h.ok());
@@ -109,7 +110,8 @@ TEST(KopGenOutput, TooDeepIsAnErrorNotACrash) {
   // Just below the limit works.
   schema = "{type: string}";
   for (int i = 0; i < kop::gen::kMaxDepth; ++i) {
-    schema = "{type: object, properties: {a: " + schema + "}}";
+    schema.insert(0, "{type: object, properties: {a: ");
+    schema += "}}";
   }
   EXPECT_TRUE(generate(crd(schema)).ok());
 }

@@ -83,6 +83,19 @@ TEST(KopGenTypes, ScalarsWrite) {
   EXPECT_EQ(Widget(w).spec().title(), "hello");  // the other fields stay
 }
 
+TEST(KopGenTypes, DateTimeFieldsReadAndWriteAbslTime) {
+  Object o = widget(R"({"startTime":"2026-12-06T13:30:00Z"})");
+  EXPECT_EQ(Widget(o).spec().start_time(), "2026-12-06T13:30:00Z");
+  EXPECT_EQ(Widget(o).spec().start_time_time(), absl::FromUnixSeconds(1796563800));
+  Object bad = widget(R"({"startTime":"yesterday"})");
+  EXPECT_EQ(Widget(bad).spec().start_time_time(), std::nullopt);
+  EXPECT_EQ(Widget(bad).spec().start_time(), "yesterday");  // the text stays readable
+
+  Object w = WidgetBuilder::make("ns", "w");
+  WidgetBuilder(w).mutable_spec().set_start_time(absl::FromUnixSeconds(0));
+  EXPECT_EQ(w.get_string("/spec/startTime"), "1970-01-01T00:00:00Z");
+}
+
 TEST(KopGenTypes, EnumsParseAndKeepUnknownTextReadable) {
   using gen::types::v1::WidgetSpecMode;
   using gen::types::v1::WidgetSpecPolicy;

@@ -31,6 +31,7 @@
 
 #include "kop/api/json.h"
 #include "kop/api/object.h"
+#include "kop/api/time.h"  // date-time fields
 
 namespace kop::api {
 
