@@ -1,6 +1,7 @@
 // IngressController: caches -> model -> render -> proxy, then (leader) statuses and Events.
 #include "ingress_controller.h"
 
+#include <algorithm>
 #include <chrono>
 #include <initializer_list>
 
@@ -32,6 +33,8 @@ struct Metrics {
   metrics::Gauge& virtual_hosts;
   metrics::Gauge& clusters;
   metrics::Gauge& events;
+  metrics::Gauge& nginx_ignored;
+  metrics::Gauge& nginx_differ;
   static Metrics& get() {
     metrics::Registry& r = metrics::default_registry();
     static Metrics m{
@@ -42,6 +45,12 @@ struct Metrics {
         r.gauge("kop_ingress_virtual_hosts", "Virtual hosts in the last model."),
         r.gauge("kop_ingress_clusters", "Clusters in the last model."),
         r.gauge("kop_ingress_events", "Events (rejected objects) in the last model."),
+        r.gauge("kop_ingress_nginx_annotations_ignored",
+                "nginx.ingress.kubernetes.io annotations not applied (not supported or invalid; "
+                "each has an AnnotationIgnored Event) in the last model."),
+        r.gauge("kop_ingress_nginx_annotations_differ",
+                "nginx.ingress.kubernetes.io annotations applied with a difference from "
+                "ingress-nginx (each has an AnnotationDiffers Event) in the last model."),
     };
     return m;
   }
@@ -310,6 +319,12 @@ absl::Status IngressController::reconcile() {
   m.virtual_hosts.set(static_cast<double>(model.virtual_hosts.size()));
   m.clusters.set(static_cast<double>(model.clusters.size()));
   m.events.set(static_cast<double>(model.events.size()));
+  auto reasons = [&](std::string_view reason) {
+    return static_cast<double>(std::count_if(model.events.begin(), model.events.end(),
+                                             [&](const Event& e) { return e.reason == reason; }));
+  };
+  m.nginx_ignored.set(reasons("AnnotationIgnored"));
+  m.nginx_differ.set(reasons("AnnotationDiffers"));
   // The generation label is the only field that differs between two equal builds: borrow the
   // applied one for the comparison.
   if (last_applied_) config.generation = last_applied_->generation;

@@ -2,6 +2,7 @@
 #include "builder.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/escaping.h"
 #include "kop/proxy/certificate.h"
@@ -98,7 +99,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
       return std::nullopt;
     total_ms += value * scale;
   }
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms + 0.5));
+  return std::chrono::milliseconds(std::llround(total_ms));
 }
 
 Builder::Builder(const Snapshot& snapshot, const Options& options)
@@ -148,7 +149,7 @@ void Builder::note_read(bool is_secret, std::string_view ns, std::string_view na
 }
 
 void Builder::event(const ObjectRef& object, std::string reason, std::string field,
-                    std::string message) {
+                    const std::string& message) {
   std::string text = cat(object.kind, " ", object.key(), ": ", field, ": ", message);
   events.push_back(Event{object, "Warning", std::move(reason), std::move(field), std::move(text)});
 }

@@ -103,7 +103,8 @@ class Builder {
   const Snapshot& snapshot() const { return snapshot_; }
   const Options& options() const { return options_; }
 
-  void event(const ObjectRef& object, std::string reason, std::string field, std::string message);
+  void event(const ObjectRef& object, std::string reason, std::string field,
+             const std::string& message);
 
   // The cluster name for `spec`, registering the cluster; nullopt (with an Event naming
   // `source` and `field`) when the Service or its port does not exist.

@@ -267,6 +267,15 @@ def test(env):
 
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
+        # bad-snippet: configuration-snippet + limit-rps; locked: whitelist-source-range.
+        _, _, _ = request(http_port, h("canary"), "/")
+        c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        c.close()
+        check("\nkop_ingress_nginx_annotations_ignored 3\n" in text,
+              "kop_ingress_nginx_annotations_ignored is not 3")
+        say("the ignored annotations are counted in kop_ingress_nginx_annotations_ignored")
     finally:
         for s in servers:
             s.shutdown()
