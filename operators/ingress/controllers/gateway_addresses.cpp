@@ -44,6 +44,7 @@ std::string key_of(const api::Object& o) {
 std::map<std::string, std::string> LocalGatewayAddresses::assign(
     const std::vector<api::ObjectPtr>& gateways) {
   std::vector<const api::Object*> order;
+  order.reserve(gateways.size());
   for (const auto& g : gateways) order.push_back(g.get());
   std::sort(order.begin(), order.end(), [](const api::Object* a, const api::Object* b) {
     if (a->creation_timestamp() != b->creation_timestamp())

@@ -61,7 +61,9 @@ void conditions(Writer& w, const std::vector<Condition>& want, const rapidjson::
     str(w, "reason");
     str(w, c.reason);
     str(w, "message");
-    str(w, c.message);
+    // An empty message says nothing to a reader, and the real API server tool's v1.20 build
+    // refuses "" in custom resources (docs/real-apiserver.md): the reason stands in for it.
+    str(w, c.message.empty() ? c.reason : c.message);
     w.EndObject();
   }
   w.EndArray();

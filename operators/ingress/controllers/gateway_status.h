@@ -3,6 +3,8 @@
 // holds it (internal to the controllers; used by the StatusWriter).
 //
 // Each function returns the whole new `status` of the object:
+//  - a condition without a message gets its reason as the message (the real API server tool
+//    refuses an empty string in custom resources, docs/real-apiserver.md);
 //  - a condition keeps the object's lastTransitionTime when one of the same type (on the same
 //    listener, or the same parent) has the same status; otherwise it gets `now`;
 //  - HTTPRoute status.parents: the entries of other controllers are kept as they are (in their

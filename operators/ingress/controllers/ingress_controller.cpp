@@ -5,6 +5,7 @@
 #include <chrono>
 #include <initializer_list>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -126,11 +127,11 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
     crd_kind.presence_changed = [kind = gvk->kind, kinds,
                                  was_served = std::make_shared<bool>(false)](bool served) {
       if (served) {
-        logger().info(kind + " CRD installed: " + kinds + " are served");
+        logger().info(absl::StrCat(kind, " CRD installed: ", kinds, " are served"));
       } else if (*was_served) {
-        logger().info(kind + " CRD removed: " + kinds + " are no longer served");
+        logger().info(absl::StrCat(kind, " CRD removed: ", kinds, " are no longer served"));
       } else {
-        logger().info(kind + " CRD not installed: " + kinds + " are not served");
+        logger().info(absl::StrCat(kind, " CRD not installed: ", kinds, " are not served"));
       }
       *was_served = served;
     };
@@ -354,13 +355,13 @@ absl::Status IngressController::reconcile() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& gsnap) {
+absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& snapshot) {
   const Kinds& k = options_.kinds;
   for (auto [gvk, out] :
-       {std::pair{&k.gateway_class, &gsnap.gateway_classes}, std::pair{&k.gateway, &gsnap.gateways},
-        std::pair{&k.http_route, &gsnap.http_routes},
-        std::pair{&k.reference_grant, &gsnap.reference_grants},
-        std::pair{&k.namespace_, &gsnap.namespaces}}) {
+       {std::pair{&k.gateway_class, &snapshot.gateway_classes},
+        std::pair{&k.gateway, &snapshot.gateways}, std::pair{&k.http_route, &snapshot.http_routes},
+        std::pair{&k.reference_grant, &snapshot.reference_grants},
+        std::pair{&k.namespace_, &snapshot.namespaces}}) {
     auto objects = list(*gvk);
     if (!objects.ok()) return objects.status();
     *out = std::move(*objects);
@@ -369,17 +370,17 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
   if (options_.gateway.local) {
     // Gateways whose class names our controller (the translator decides the rest).
     std::set<std::string, std::less<>> classes;
-    for (const auto& c : gsnap.gateway_classes)
+    for (const auto& c : snapshot.gateway_classes)
       if (c->get_string("/spec/controllerName").value_or("") == go.controller_name)
         classes.insert(std::string(c->name()));
     std::vector<api::ObjectPtr> ours;
-    for (const auto& g : gsnap.gateways)
+    for (const auto& g : snapshot.gateways)
       if (classes.count(g->get_string("/spec/gatewayClassName").value_or("")) != 0)
         ours.push_back(g);
     gateway_addresses_ = local_addresses_.assign(ours);
     for (const auto& [key, addr] : gateway_addresses_) go.addresses[key] = {addr};
   }
-  return gateway::translate(gsnap, go);
+  return gateway::translate(snapshot, go);
 }
 
 std::vector<BoundFrontDoor> IngressController::bind_front_doors(const gateway::Result& result) {

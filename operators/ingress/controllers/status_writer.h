@@ -137,7 +137,7 @@ class StatusWriter {
   void pass(const DesiredStatus& desired);
   bool keep_going(const DesiredStatus& desired);
   Outcome ingress(const std::string& key, const DesiredStatus::IngressStatus& want);
-  Outcome route(const IngressRouteStatus& want);
+  Outcome route(const IngressRouteStatus& st);
   // A Gateway API object's whole status, as `status_json(current, now)` makes it (now = ""
   // gives the value compared with what was last written).
   Outcome gateway_object(

@@ -6,6 +6,8 @@
 #   - consumer.cpp and every code block of the docs marked `<!-- file: NAME.cpp -->` compile with
 #     -Wall -Wextra -Werror (designated initializers of options structs included);
 #   - docs/testing.md's tests (stamp_test.cpp) link with gtest_main and pass;
+#   - kop-gen is installed (kop.pc's kop_gen) and docs/typed-crds.md's example builds and runs on
+#     the header it generates from the Website CRD;
 #   - the getting-started operator (configmap_mirror.cpp) runs against kop-local: a ConfigMap
 #     annotated for two namespaces is copied there, an edit reaches the copies, a deleted copy
 #     comes back, and deleting the source deletes the copies through the finalizer.
@@ -81,6 +83,27 @@ if [ -f "$root/docs/stamp_test.cpp" ] && pkg-config --exists gtest_main; then
     || { tail -n 40 "$root/stamp-test.log"; fail "docs/testing.md's tests failed"; }
   grep -E '^\[  PASSED  \]' "$root/stamp-test.log"
 fi
+
+# kop-gen as docs/typed-crds.md runs it: installed where kop.pc's kop_gen says, it turns the
+# Website CRD into a header, and the docs' example (<!-- typed: NAME --> blocks) compiles against
+# it and the installed package, and runs.
+kop_gen=$(pkg-config --variable=kop_gen kop | sed "s|$prefix|$root$prefix|")
+[ -x "$kop_gen" ] || fail "kop-gen is not installed where kop.pc says ($kop_gen)"
+mkdir -p "$root/typed"
+"$kop_gen" --namespace website::api --output "$root/typed/website_types.h" \
+  "$src/crds/websites.examples.kop.dev.yaml" || fail "kop-gen failed on the Website CRD"
+python3 - "$root/typed" "$src/docs/typed-crds.md" <<'PY'
+import re, sys
+for m in re.finditer(r'<!-- typed: (\S+) -->\s*```\w*\n(.*?)```', open(sys.argv[2]).read(), re.S):
+    open(f'{sys.argv[1]}/{m.group(1)}', 'w').write(m.group(2))
+PY
+[ -f "$root/typed/typed_website.cpp" ] || fail "docs/typed-crds.md has no typed_website.cpp"
+# shellcheck disable=SC2086
+g++ "${strict[@]}" "$root/typed/typed_website.cpp" -o "$root/typed-website" $flags \
+  || fail "docs/typed-crds.md's example does not compile with ${strict[*]}"
+typed_out=$(LD_LIBRARY_PATH=$libdir "$root/typed-website")
+[ "$typed_out" = "$(printf '<h1>hi</h1> replicas=1\nReady=True')" ] || fail "typed example printed: $typed_out"
+echo "kop-gen: typed_website OK"
 
 # The mirror against kop-local, driven with kubectl as a user would.
 command -v kubectl >/dev/null || { echo "SKIP: the mirror run needs kubectl"; echo PASS; exit 0; }

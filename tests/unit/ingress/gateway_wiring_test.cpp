@@ -237,7 +237,7 @@ TEST(GatewayStatusJson, RouteParentsOfOtherControllersKeptOursReplaced) {
             R"("Gateway","namespace":"infra","name":"one"},"controllerName":)"
             R"("kop.dev/gateway-controller","conditions":[{"type":"Accepted","status":"True",)"
             R"("observedGeneration":2,"lastTransitionTime":"2026-01-01T00:00:00Z","reason":)"
-            R"("Accepted","message":""}]}]})");
+            R"("Accepted","message":"Accepted"}]}]})");
   EXPECT_TRUE(gateway_status::has_parent_of(current, "kop.dev/gateway-controller"));
   EXPECT_FALSE(gateway_status::has_parent_of(current, "example.com/none"));
 }
