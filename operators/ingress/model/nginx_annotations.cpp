@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <span>
 
 #include "kop/proxy/cors.h"
 #include "paths.h"
@@ -138,6 +139,15 @@ class Reader {
     auto b = parse_nginx_bool(*v);
     if (!b) invalid(name, "not a boolean");
     return b;
+  }
+
+  // Whether the boolean `name` is "true"; when not, each of `dependents` present is ignored.
+  bool switched_on(std::string_view name, std::span<const std::string_view> dependents) {
+    auto on = boolean(name);
+    if (on && *on) return true;
+    for (std::string_view d : dependents)
+      if (take(d)) ignored(d, cat("without ", name, ": \"true\" it does nothing"));
+    return false;
   }
 
   // Whole seconds (ingress-nginx's timeouts and counts are integers).
@@ -367,12 +377,7 @@ void read_canary(Reader& in, NginxAnnotations& out) {
   static constexpr std::string_view kNames[] = {
       "canary-weight",          "canary-weight-total",      "canary-by-header",
       "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie"};
-  auto on = in.boolean("canary");
-  if (!on || !*on) {
-    for (std::string_view name : kNames)
-      if (in.take(name)) in.ignored(name, "without canary: \"true\" it does nothing");
-    return;
-  }
+  if (!in.switched_on("canary", kNames)) return;
   NginxCanary c;
   if (auto n = in.integer("canary-weight-total", 1, 1000000)) c.weight_total = *n;
   if (auto n = in.integer("canary-weight", 0, 1000000)) {
@@ -573,12 +578,7 @@ void read_cors(Reader& in, NginxAnnotations& out) {
   static constexpr std::string_view kNames[] = {"cors-allow-origin",  "cors-allow-methods",
                                                 "cors-allow-headers", "cors-allow-credentials",
                                                 "cors-max-age",       "cors-expose-headers"};
-  auto on = in.boolean("enable-cors");
-  if (!on || !*on) {
-    for (std::string_view name : kNames)
-      if (in.take(name)) in.ignored(name, "without enable-cors: \"true\" it does nothing");
-    return;
-  }
+  if (!in.switched_on("enable-cors", kNames)) return;
   Cors c;
   c.allow_origins = {"*"};
   c.allow_methods = {"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"};
@@ -693,24 +693,14 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   }
   if (auto b = in.boolean("from-to-www-redirect")) out.from_to_www_redirect = *b;
   if (const std::string* v = in.take("server-alias")) {
-    std::string bad;
-    for (std::string_view rest = *v; !rest.empty();) {
-      size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      while (!item.empty() && is_space(item.front())) item.remove_prefix(1);
-      while (!item.empty() && is_space(item.back())) item.remove_suffix(1);
-      if (item.empty()) continue;
+    for (const auto& item : comma_list(*v)) {
       auto h = internal::normalize_host(item);
       if (!h.ok()) {
-        bad = std::string(h.status().message());
+        out.server_aliases.clear();
+        in.invalid("server-alias", std::string(h.status().message()));
         break;
       }
       out.server_aliases.push_back(*h);
-    }
-    if (!bad.empty()) {
-      out.server_aliases.clear();
-      in.invalid("server-alias", bad);
     }
   }
   read_upstream(in, out);
