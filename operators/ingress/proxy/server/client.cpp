@@ -9,13 +9,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client_conn.h"
 #include "client_hello.h"
-#include "server.h"
 #include "tcp_proxy.h"
+#include "tls.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
-
-BIO* make_conn_bio(Buffer* raw, Buffer* out);
 
 namespace {
 constexpr size_t kInitialBuffer = 8192;

@@ -5,8 +5,10 @@
 #include <cassert>
 #include <cstring>
 
+#include "exchange.h"
 #include "kop/proxy/cors.h"
-#include "server.h"
+#include "pool.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
 namespace {

@@ -4,7 +4,10 @@
 
 #include <cstring>
 
-#include "server.h"
+#include "client_conn.h"
+#include "exchange.h"
+#include "h2_session.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
 namespace {

@@ -12,7 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "server.h"
+#include "snapshot.h"
+#include "timer_wheel.h"
 
 namespace kop::proxy::server {
 

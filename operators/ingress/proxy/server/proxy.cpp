@@ -20,9 +20,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client_conn.h"
 #include "fmt/format.h"
 #include "health_check.h"
-#include "server.h"
+#include "tls.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
 namespace {

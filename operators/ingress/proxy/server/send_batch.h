@@ -15,6 +15,8 @@
 // that blocks it, as container runtimes' defaults do) enabled() turns false when the ring cannot
 // be set up, and writers send at once as before.
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <vector>
 
@@ -24,6 +26,12 @@
 struct io_uring;
 
 namespace kop::proxy::server {
+
+// Writes `iov` to the non-blocking socket `fd` right away; whatever the kernel does not take is
+// appended to `pending` for the caller to flush later. Behind output already pending, or when
+// the worker batches its sends (SendBatch), all of it is appended and nothing is sent here.
+// Returns false on a hard socket error.
+bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending, bool batching);
 
 class BatchedWriter {
  public:

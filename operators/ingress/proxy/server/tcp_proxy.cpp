@@ -8,7 +8,10 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 
+#include "client_conn.h"
 #include "client_hello.h"
+#include "pool.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
 namespace {

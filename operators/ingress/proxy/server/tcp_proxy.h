@@ -27,9 +27,15 @@
 #include <cstdint>
 #include <string>
 
-#include "server.h"
+#include "asio.h"
+#include "buffer.h"
+#include "snapshot.h"
+#include "timer_wheel.h"
 
 namespace kop::proxy::server {
+
+class ClientConn;
+class Worker;
 
 class TcpProxy {
  public:

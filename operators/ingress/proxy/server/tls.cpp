@@ -11,8 +11,10 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "client_conn.h"
 #include "client_hello.h"
-#include "server.h"
+#include "snapshot.h"
+#include "tls.h"
 
 namespace kop::proxy::server {
 namespace {

@@ -1,7 +1,8 @@
 #include "up_conn.h"
 
 #include "pool.h"
-#include "server.h"
+#include "snapshot.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
 

@@ -31,8 +31,8 @@ class UpConn;
 class Worker;
 struct PendingQueue;
 
-// What the user of a busy connection hears from it. Each call may come from inside the user's
-// own send()/start_read() chain only through on_upstream_error after a failed send.
+// What the user of a busy connection hears from it. The calls come from the event loop, never
+// from inside open(), send() or start_read().
 class UpstreamUser {
  public:
   virtual void on_upstream_connected(UpConn* c) = 0;
@@ -69,7 +69,8 @@ class UpConn final : public BatchedWriter {
   void close();
 
   // Sends iov; what the socket does not take now is copied and sent later. Returns false when
-  // the connection failed (the user hears it through on_upstream_error too).
+  // the connection failed (no callback follows for that failure: the caller handles it); a
+  // later write failure comes as on_upstream_error.
   bool send(const struct iovec* iov, int n);
   bool write_pending() const { return out_.size() > 0; }
   // Arms the (single) pending read if not armed.

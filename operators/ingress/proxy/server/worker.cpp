@@ -9,39 +9,13 @@
 #include <cstring>
 #include <random>
 
-#include "server.h"
+#include "client_conn.h"
+#include "pool.h"
+#include "tls.h"
+#include "up_conn.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
-
-// ---------------------------------------------------------------------------------------------
-// Writes
-
-bool send_now_or_buffer(int fd, const struct iovec* iov, int n, Buffer& pending, bool batching) {
-  if (pending.size() > 0 || batching) {
-    for (int i = 0; i < n; ++i)
-      pending.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-    return true;
-  }
-  struct msghdr msg {};
-  msg.msg_iov = const_cast<struct iovec*>(iov);
-  msg.msg_iovlen = static_cast<size_t>(n);
-  ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (w < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    w = 0;
-  }
-  size_t done = static_cast<size_t>(w);
-  for (int i = 0; i < n; ++i) {
-    size_t len = iov[i].iov_len;
-    if (done >= len) {
-      done -= len;
-      continue;
-    }
-    pending.append(static_cast<const char*>(iov[i].iov_base) + done, len - done);
-    done = 0;
-  }
-  return true;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Worker

@@ -1,0 +1,61 @@
+// The protocol boundary between a client-side protocol session and the protocol-neutral
+// Exchange that proxies one request: the request as the exchange sees it (DownRequest), and
+// what the exchange calls back (Downstream: the response head, body and end, request-body flow
+// control). The HTTP/1.1 side of a ClientConn implements Downstream, and so does each HTTP/2
+// stream.
+// Threading: the worker's thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "http1.h"
+#include "kop/proxy/config.h"
+#include "kop/proxy/route_table.h"
+
+namespace kop::proxy::server {
+
+// The field line every response gets unless the server_header policy says otherwise.
+inline constexpr std::string_view kServerField = "server: kop\r\n";
+
+struct ResponseHead {
+  int status = 200;
+  // Header block already serialized as "name: value\r\n" lines (without the status line and
+  // without framing headers).
+  std::string_view fields;
+  int64_t content_length = -1;  // -1: unknown length (chunked or close-delimited)
+  bool no_body = false;         // HEAD, 204, 304
+  bool upgrade = false;         // 101 Switching Protocols: tunnel from now on
+};
+
+class Downstream {
+ public:
+  virtual ~Downstream() = default;
+  // The response head. Not written yet: it goes out with the first body bytes or at end.
+  virtual void response_head(const ResponseHead& head) = 0;
+  // Body bytes (always consumed). Returns false when the exchange must stop reading the
+  // upstream until Exchange::resume_response() is called.
+  virtual bool response_body(const char* data, size_t n) = 0;
+  // The response is complete.
+  virtual void response_end() = 0;
+  // The exchange is ready for the request body (upstream connected and head sent).
+  virtual void request_body_ready() = 0;
+  // The exchange can take more request body (after request_body() returned false).
+  virtual void resume_request_body() = 0;
+  // The exchange failed after the response head was sent: abort the downstream.
+  virtual void abort() = 0;
+};
+
+// The request as the exchange sees it (protocol-neutral; views valid for the exchange).
+struct DownRequest {
+  const h1::RequestHead* head = nullptr;
+  bool tls = false;
+  std::string_view sni;
+  std::string_view client_ip;
+  const Listener* listener = nullptr;
+  bool has_body = false;  // content_length > 0 or chunked
+  bool upgrade_websocket = false;
+};
+
+}  // namespace kop::proxy::server

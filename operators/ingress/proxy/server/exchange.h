@@ -1,0 +1,126 @@
+// Exchange: one proxied request, whatever the client's protocol: routing (421/404, redirects,
+// direct responses), the cluster and endpoint choice, the upstream HTTP/1.1 connection (pooled,
+// through UpConn's interface; waiting in the cluster's pending queue at its connection limit),
+// retries, timeouts, and the response head and body handed to the Downstream.
+// Threading: the worker's thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "downstream.h"
+#include "http1.h"
+#include "kop/proxy/request_view.h"
+#include "kop/proxy/route_table.h"
+#include "snapshot.h"
+#include "timer_wheel.h"
+#include "up_conn.h"
+
+namespace kop::proxy::server {
+
+class Worker;
+
+class Exchange final : public UpstreamUser {
+ public:
+  explicit Exchange(Worker& w) : worker_(w) {}
+  ~Exchange();
+  // Starts the exchange. `ws` is held until finish.
+  void start(Downstream* down, WorkerSnapshot* ws, const DownRequest& req, uint64_t start_ms);
+  // Request body from the downstream (decoded data). Returns false when the downstream must
+  // pause until Downstream::resume_request_body().
+  bool request_body(const char* data, size_t n);
+  // The request ended. `trailer_fields` ("name: value\r\n" lines, from HTTP/2 trailers) go
+  // into the trailer section of a chunked upstream request; without chunking they are dropped.
+  void request_end(std::string_view trailer_fields = {});
+  void resume_response();
+  // The downstream went away: stop, close the upstream.
+  void cancel();
+  bool active() const { return active_; }
+  int status() const { return status_; }
+  const Route* route() const { return route_; }
+  const VirtualHost* vhost() const { return vhost_; }
+  uint64_t upstream_time_ms() const { return upstream_ms_; }
+  const std::string& upstream_address() const { return upstream_address_; }
+  bool upgraded() const { return tunnel_; }
+  // After an upgrade: bytes from the client go here raw.
+  bool tunnel_send(const char* data, size_t n);
+  void tunnel_client_eof();
+
+  // From UpConn.
+  void on_upstream_connected(UpConn* c) override;
+  void on_upstream_data(UpConn* c) override;
+  void on_upstream_error(UpConn* c, bool connect_phase, bool timeout) override;
+  void on_upstream_writable(UpConn* c) override;
+
+ private:
+  friend class ClientConn;
+  void local_reply(int status, std::string_view body, std::string_view extra_fields = {},
+                   bool plain = true);
+  void abort_response();
+  void report(UpstreamResult r);
+  std::string_view upstream_address_view() const {
+    return up_ ? up_->address() : std::string_view();
+  }
+  void attempt();
+  void send_request_head();
+  void handle_response_head();
+  void pump_response_body();
+  void finish_response(bool reuse);
+  void fail(int status, std::string_view body);
+  friend struct PendingQueue;
+  // Waits in the cluster's pending queue (or 503 when it is full); the route timeout bounds it.
+  void enqueue_pending();
+  void dequeue_pending();
+  void retry_or_fail(bool connect_phase, bool timeout);
+  void release_upstream(bool reuse);
+  void finish();
+  static void on_timer(void* self);
+
+  Worker& worker_;
+  Downstream* down_ = nullptr;
+  WorkerSnapshot* ws_ = nullptr;
+  DownRequest req_;
+  const VirtualHost* vhost_ = nullptr;
+  const Route* route_ = nullptr;
+  ClusterState* cs_ = nullptr;
+  uint32_t endpoint_ = kNoEndpoint;
+  uint32_t set_cookie_ = kNoEndpoint;  // cookie affinity: Set-Cookie for this endpoint
+  uint32_t tried_[4] = {};
+  uint32_t tried_count_ = 0;
+  uint32_t attempts_left_ = 0;
+  UpConn* up_ = nullptr;
+  Timer timer_;
+  bool active_ = false;
+  bool head_sent_downstream_ = false;
+  bool request_done_ = false;  // whole request body handed to the upstream
+  bool body_started_ = false;
+  bool response_started_ = false;
+  bool tunnel_ = false;
+  bool paused_response_ = false;
+  bool request_chunked_ = false;
+  bool stale_retry_used_ = false;
+  bool reuse_ = false;
+  bool lb_active_ = false;
+  bool woken_ = false;  // attempt() runs for a woken waiter: back to the front if still limited
+  // Pending queue membership (cs_->pending); pending_ is set while queued.
+  PendingQueue* pending_ = nullptr;  // cs_ (held through ws_) owns it while we are queued
+  Exchange* pend_prev_ = nullptr;
+  Exchange* pend_next_ = nullptr;
+  RequestView view_;
+  int status_ = 0;
+  uint64_t start_ms_ = 0;
+  uint64_t sent_ms_ = 0;
+  uint64_t upstream_ms_ = 0;
+  // Response framing.
+  h1::ResponseHead rhead_;
+  size_t rscan_ = 0;
+  int64_t rremaining_ = 0;  // content-length body left
+  enum class Framing { kNone, kLength, kChunked, kClose } rframing_ = Framing::kNone;
+  h1::ChunkedDecoder rchunk_;
+  std::string head_buf_;  // serialized upstream request head / downstream response fields
+  std::string upstream_address_;
+};
+
+}  // namespace kop::proxy::server

@@ -1,0 +1,78 @@
+// What a worker serves from: the published Snapshot (the compiled route table, TLS contexts,
+// limits and settings, resolved endpoint addresses; immutable, shared by every worker) and the
+// worker's own view of it (WorkerSnapshot: per-cluster load balancers, pools and pending
+// queues, per-route counters). A request holds its WorkerSnapshot until it ends, so it finishes
+// on the table it started with while a newer one serves new requests.
+// Threading: Snapshot is built on the control thread and read by every worker; WorkerSnapshot
+// and ClusterState belong to one worker thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "asio.h"
+#include "http1.h"
+#include "kop/proxy/config.h"
+#include "kop/proxy/load_balancer.h"
+#include "kop/proxy/route_table.h"
+#include "stats.h"
+
+namespace kop::proxy::server {
+
+class Exchange;
+class Pool;
+class TlsContexts;
+class Worker;
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::shared_ptr<const RouteTable> table;
+  // Per listener id: the TLS contexts (null for plain listeners).
+  std::vector<std::shared_ptr<TlsContexts>> tls;
+  h1::Limits limits;
+  ServerSettings settings;
+  // Endpoint address text -> resolved socket address (resolved on the control thread).
+  std::unordered_map<std::string, tcp::endpoint> resolved;
+};
+
+// Requests of one cluster on one worker waiting for an upstream connection because the
+// cluster's or an endpoint's connection limit is reached (intrusive FIFO, no allocation).
+// Shared with the connections, which wake one waiter when they close or go idle.
+struct PendingQueue {
+  Exchange* head = nullptr;
+  Exchange* tail = nullptr;
+  uint32_t size = 0;
+  void push_back(Exchange* e);
+  void push_front(Exchange* e);
+  void remove(Exchange* e);
+  Exchange* pop_front();
+  // A connection of the cluster closed or went idle: retries the first waiter on the next
+  // loop turn (never re-entering the exchange that released the connection).
+  static void wake(Worker& w, const std::shared_ptr<PendingQueue>& q);
+};
+
+// Per worker, per compiled Cluster: the worker's LoadBalancer and its endpoints' pools.
+struct ClusterState {
+  std::shared_ptr<const Cluster> cluster;
+  std::unique_ptr<LoadBalancer> lb;
+  std::vector<std::shared_ptr<Pool>> pools;  // per endpoint index
+  // Connections of this cluster on this worker. Shared with the connections, which may outlive
+  // this state (a reload replaced the cluster while they were busy or idle).
+  std::shared_ptr<uint32_t> open = std::make_shared<uint32_t>(0);
+  std::shared_ptr<PendingQueue> pending = std::make_shared<PendingQueue>();
+};
+
+// A worker's view of one Snapshot. Refcounted (non-atomic: worker thread only); requests
+// hold it so that they finish on the table they started with.
+struct WorkerSnapshot {
+  std::shared_ptr<const Snapshot> snap;
+  std::vector<std::shared_ptr<ClusterState>> clusters;  // per cluster index
+  std::vector<RouteCounters> route_counters;            // per Route::id
+  uint32_t refs = 0;
+  Worker* worker = nullptr;
+};
+
+}  // namespace kop::proxy::server

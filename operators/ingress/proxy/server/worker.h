@@ -1,0 +1,116 @@
+// Worker: one thread with its own io_context, its listening sockets (SO_REUSEPORT), client
+// connections, snapshots, upstream pools by address, timer wheel, send batch and counters. The
+// control thread talks to it only by posting (publish, add_listener, drain, stop); everything
+// else runs on the worker's thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "access_log.h"
+#include "asio.h"
+#include "h2_alloc.h"
+#include "kop/proxy/config.h"
+#include "send_batch.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "timer_wheel.h"
+
+namespace kop::proxy::server {
+
+class ClientConn;
+class Pool;
+
+class Worker {
+ public:
+  Worker(uint32_t index);
+  ~Worker();
+  void start();
+  void join();
+  asio::io_context& io() { return io_; }
+  uint32_t index() const { return index_; }
+
+  // Control thread -> worker (posted).
+  void publish(std::shared_ptr<const Snapshot> snap);
+  void add_listener(std::string name, int fd);  // takes the listening fd
+  void remove_listener(std::string name);
+  void drain();       // stop accepting, close idle connections, close others when they go idle
+  void stop();        // closes everything; the thread ends when the last operation completed
+  void force_stop();  // any thread: stops the loop now
+
+  // Worker thread only.
+  WorkerSnapshot* current() { return current_; }
+  void ref(WorkerSnapshot* ws) { ++ws->refs; }
+  void unref(WorkerSnapshot* ws);
+  TimerWheel& timers() { return timers_; }
+  uint64_t now() const { return now_ms_; }
+  uint64_t refresh_now() { return now_ms_ = now_ms(); }
+  uint64_t random();
+  SendBatch& send_batch() { return batch_; }
+  // nghttp2's allocator for this worker's sessions (see h2_alloc.h).
+  const std::shared_ptr<H2Allocator>& h2_allocator() { return h2_alloc_; }
+  WorkerStats& stats() { return stats_; }
+  void add_conn(ClientConn* c);
+  void remove_conn(ClientConn* c);
+  bool draining() const { return draining_; }
+  // Written on this thread, taken by the logger thread.
+  AccessLog& access_log() { return access_log_; }
+  void record_latency(uint64_t ms);
+  void count_request(const VirtualHost* vh, const Route* r, int code, WorkerSnapshot* ws);
+
+  // Scrape: runs on the worker thread.
+  struct Scrape {
+    WorkerStats stats;
+    uint64_t idle_upstream = 0;
+  };
+  Scrape collect();
+  uint64_t active_connections() const { return active_conns_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Acceptor {
+    std::string name;
+    tcp::acceptor acc;
+    bool open = true;
+    explicit Acceptor(asio::io_context& io) : acc(io) {}
+  };
+  void accept(std::shared_ptr<Acceptor> a);
+  void tick();
+  void adopt(std::shared_ptr<const Snapshot> snap);
+  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap);
+  // Erases the pools_ entries of unused_candidates_ whose pool is gone.
+  void forget_unused_pools();
+  void fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into);
+
+  uint32_t index_;
+  asio::io_context io_;
+  SendBatch batch_;
+  asio::steady_timer ticker_;
+  std::thread thread_;
+  TimerWheel timers_;
+  uint64_t now_ms_ = 0;
+  uint64_t rng_;
+  std::shared_ptr<H2Allocator> h2_alloc_ = std::make_shared<H2Allocator>();
+  WorkerSnapshot* current_ = nullptr;
+  std::vector<std::shared_ptr<Acceptor>> acceptors_;
+  std::vector<WorkerSnapshot*> live_;  // snapshots still referenced
+  std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> cluster_states_;
+  std::unordered_map<std::string, std::weak_ptr<Pool>> pools_;
+  // Addresses whose pool may have lost its last user (its cluster was dropped or replaced).
+  std::unordered_set<std::string> unused_candidates_;
+  ClientConn* conns_ = nullptr;
+  bool draining_ = false;
+  bool stopped_ = false;
+  WorkerStats stats_;
+  std::atomic<uint64_t> active_conns_{0};
+  AccessLog access_log_;
+};
+
+}  // namespace kop::proxy::server
