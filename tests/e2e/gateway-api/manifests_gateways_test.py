@@ -18,6 +18,7 @@
 6. Hot swap: a third Gateway added and the second deleted while keep-alive connections to the
    first Gateway and to the Ingress listener stay open: both keep answering on the same
    connection; the new Gateway answers on 127.0.1.3, the deleted one's address refuses.
+7. --gateway-api=false with a Gateway in DIR: no Gateway API kind watched, no front door.
 
   manifests_gateways_test.py BUILD_DIR
 """
@@ -283,6 +284,25 @@ def test(env):
     to_web.close()
     check(not k.errors(), "errors in the log:\n" + "\n".join(k.errors()))
     say("hot swap: Gateway three added, two removed; open connections kept answering")
+    env.stop(k.proc)
+
+    # 7. --gateway-api=false: the same Gateway in DIR (built-in CRDs) is neither watched nor
+    # served; the Ingress still is.
+    for i, obj in enumerate([gateway_class(), gateway("one"),
+                             http_route("route-one", "one", "svc-one")]):
+        with open(os.path.join(manifests, f"gw-{i}.json"), "w") as f:
+            json.dump(obj, f)
+    off = Run(env, manifests, offset, ["--gateway-api=false"])
+    wait_for(f"Host: {WEB} (Ingress) to answer 200 with --gateway-api=false",
+             lambda: off.alive() or ie2e.get(off.http, WEB)[0] == 200, 30)
+    time.sleep(1)
+    check(all(kind not in off.log() for kind in ("GatewayClass", "HTTPRoute", "front door")),
+          "Gateway API watched or served with --gateway-api=false:\n" + off.log())
+    s = socket.socket()
+    s.settimeout(2)
+    check(s.connect_ex(("127.0.1.1", front)) != 0, "a Gateway is served with --gateway-api=false")
+    s.close()
+    say("--gateway-api=false: no Gateway API watch, no front door; the Ingress answers")
 
 
 if __name__ == "__main__":
