@@ -36,6 +36,9 @@ PROFILE_EXTENDED = {
     "GATEWAY-GRPC": sorted(GATEWAY_EXTENDED + ["GRPCRouteNamedRouteRule"]),
     "GATEWAY-TLS": sorted(GATEWAY_EXTENDED + ["TLSRouteModeMixed", "TLSRouteModeTerminate"]),
 }
+# Upstream tests of the claimed profiles not ported yet, with their features: a feature one of
+# them needs is never reported as supported (its upstream test set would not all have run).
+NOT_PORTED = {"HTTPRouteRedirectPortAndScheme": ["HTTPRoutePortRedirect", "GatewayPort8080"]}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
 
@@ -62,8 +65,10 @@ def profile_report(profile, tests, results, claimed):
     for t in mine:
         for f in extended_features(t, profile):
             by_feature.setdefault(f, []).append(t.short_name)
+    unported = {f for fs in NOT_PORTED.values() for f in fs}
     supported = sorted(f for f, names in by_feature.items()
-                       if f in PROFILE_EXTENDED[profile] and all(n in claimed for n in names))
+                       if f in PROFILE_EXTENDED[profile] and f not in unported and
+                       all(n in claimed for n in names))
     unsupported = sorted(f for f in PROFILE_EXTENDED[profile] if f not in supported)
     ext_tests = [t.short_name for t in mine if extended_features(t, profile) and
                  all(f in supported for f in extended_features(t, profile))]
@@ -135,6 +140,9 @@ def _feature_rows(profile, tests, results, claimed):
             status = "not ported"
         elif f == "(core)":
             status = f"{len(passed)}/{len(names)} pass"
+        elif any(f in fs for fs in NOT_PORTED.values()):
+            status = "not claimed: " + ", ".join(n for n, fs in NOT_PORTED.items() if f in fs) + \
+                " is not ported"
         elif all(n in claimed for n in names):
             status = "claimed" if len(passed) == len(names) else \
                 f"claimed, {len(names) - len(passed)} failing"
