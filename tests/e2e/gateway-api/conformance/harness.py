@@ -13,6 +13,7 @@ import http.client
 import importlib.util
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -113,6 +114,28 @@ def make_cert(out_dir, name, sans):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(crt, "rb") as f, open(key, "rb") as g:
         return f.read(), g.read()
+
+
+# The listener ports the tests use, and how many Gateways one run has at once (each gets the
+# next 127.0.1.x address): a run picks a port offset under which all of them are free, so two
+# runs on one machine (two developers, or CI beside a developer) do not collide.
+LISTENER_PORTS = (80, 81, 443, 1111, 8080, 8090, 8443)
+GATEWAY_ADDRESSES = 24
+
+
+def pick_offset():
+    for _ in range(40):
+        offset = random.randrange(10000, 50000, 100)
+        hosts = [f"127.0.1.{i}" for i in range(1, GATEWAY_ADDRESSES + 1)]
+        try:
+            for port in LISTENER_PORTS:
+                for h in hosts:
+                    with socket.socket() as s:
+                        s.bind((h, port + offset))
+            return offset
+        except OSError:
+            continue
+    raise Failure("no gateway port offset with every listener port free")
 
 
 def make_ca(out_dir):
@@ -581,6 +604,7 @@ class Run:
                      "data": {"ca.crt": self.ca_pem.decode()}})
         self.write("base-generated", objs)
 
+        self.offset = pick_offset()
         self.http_port = free_port()
         argv = [self.binary("operators/ingress/cmd/kop-ingress"), "--manifests", self.manifests,
                 "--api-addr", "127.0.0.1:0", "--http-addr", f"127.0.0.1:{self.http_port}",
