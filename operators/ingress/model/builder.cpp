@@ -227,6 +227,17 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
       return std::nullopt;
     }
     c.endpoints.push_back(Endpoint{std::string(host), static_cast<uint16_t>(number)});
+  } else if (spec.service_upstream) {
+    std::string_view ip = str_of(svc_spec, "clusterIP");
+    std::optional<int64_t> number = int_of(port, "port");
+    if (ip.empty() || ip == "None" || !number || *number <= 0 || *number > 65535) {
+      event(source, "ServiceInvalid", field,
+            cat("Service \"", spec.ns, "/", spec.service,
+                "\" has no cluster IP (headless?): service-upstream needs one"));
+      return std::nullopt;
+    }
+    c.endpoints.push_back(Endpoint{std::string(ip), static_cast<uint16_t>(*number)});
+    c.name += "/service-upstream";
   } else {
     // The target port comes from the EndpointSlices: their port whose name is the Service
     // port's name (the EndpointSlice controller copies it), never from the Service.

@@ -66,6 +66,8 @@ struct BackendSpec {
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
+  // The Service's ClusterIP and port as the only endpoint (ingress-nginx service-upstream).
+  bool service_upstream = false;
 };
 
 // (namespace, name) as views into the snapshot's objects, which outlive the Builder.

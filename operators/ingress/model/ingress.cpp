@@ -13,8 +13,7 @@ namespace {
 // The backend of an Ingress path or defaultBackend: a cluster, or nullopt after an Event.
 std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, const ObjectRef& src,
                                            const rapidjson::Value* backend,
-                                           const std::string& field, Strategy strategy,
-                                           const std::optional<AffinityCookie>& cookie) {
+                                           const std::string& field, const BackendSpec& base) {
   const rapidjson::Value* service = member(backend, "service");
   if (service == nullptr) {
     b.event(src, member(backend, "resource") ? "BackendUnsupported" : "BackendInvalid", field,
@@ -22,10 +21,8 @@ std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, c
                                         : "backend names no service");
     return std::nullopt;
   }
-  BackendSpec spec;
+  BackendSpec spec = base;
   spec.ns = std::string(ing.ns());
-  spec.strategy = strategy;
-  spec.cookie = cookie;
   spec.service = std::string(str_of(service, "name"));
   const rapidjson::Value* port = member(service, "port");
   if (auto n = int_of(port, "number"))
@@ -71,14 +68,18 @@ void translate_ingress(Builder& b, const api::Object& ing) {
       nginx = read_nginx(b, ing, src);
     }
     bool canary = nginx && nginx->canary;
-    Strategy strategy = nginx ? nginx->strategy : Strategy::kRoundRobin;
-    std::optional<AffinityCookie> cookie = nginx ? nginx->cookie : std::nullopt;
+    BackendSpec base;  // what the annotations set for every backend of the Ingress
+    if (nginx) {
+      base.strategy = nginx->strategy;
+      base.cookie = nginx->cookie;
+      base.service_upstream = nginx->service_upstream;
+    }
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
     int order = 0;
 
     if (const rapidjson::Value* def = member(spec, "defaultBackend"); def && !canary) {
-      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", strategy, cookie);
+      auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", base);
       b.default_backends.push_back(RouteCandidate{
           "*", make_route(src, "spec.defaultBackend", PathRule{}, cluster, false), age, order++});
       if (nginx) {
@@ -113,8 +114,8 @@ void translate_ingress(Builder& b, const api::Object& ing) {
           b.event(src, "PathInvalid", pfield, std::string(rule.status().message()));
           continue;
         }
-        auto cluster = ingress_backend(b, ing, src, member(paths[j], "backend"),
-                                       pfield + ".backend", strategy, cookie);
+        auto cluster =
+            ingress_backend(b, ing, src, member(paths[j], "backend"), pfield + ".backend", base);
         b.routes.push_back(
             RouteCandidate{host, make_route(src, pfield, *rule, cluster, force_ssl), age, order++});
         if (nginx) apply_nginx_route(*nginx, str_of(paths[j], "path"), b.routes.back());

@@ -78,7 +78,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"enable-modsecurity", "ModSecurity is not available"},
       {"enable-owasp-core-rules", "ModSecurity is not available"},
       {"modsecurity-transaction-id", "ModSecurity is not available"},
-      {"service-upstream", "backends are always the Service's endpoints"},
       {"upstream-hash-by", "hashing on nginx variables is not implemented"},
       {"upstream-hash-by-subset", "hashing on nginx variables is not implemented"},
       {"upstream-hash-by-subset-size", "hashing on nginx variables is not implemented"},
@@ -486,6 +485,13 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
                  "not supported: the affinity cookie is set with Path, Max-Age and "
                  "HttpOnly only; a session stays on its endpoint while it is available");
 
+  if (auto b = in.boolean("service-upstream")) {
+    out.service_upstream = *b;
+    if (*b)
+      in.different("service-upstream",
+                   "the cluster IP is one endpoint: outlier ejection and retries on another "
+                   "endpoint do not apply, kube-proxy picks the pod");
+  }
   if (const std::string* v = in.take("backend-protocol")) {
     std::string p = *v;
     std::transform(p.begin(), p.end(), p.begin(),

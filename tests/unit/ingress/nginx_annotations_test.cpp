@@ -522,6 +522,26 @@ TEST(NginxIngress, CorsWithIngressNginxDefaults) {
             NginxSupport::kIgnored);
 }
 
+TEST(NginxIngress, ServiceUpstreamUsesTheClusterIp) {
+  std::string services =
+      "---\napiVersion: v1\nkind: Service\nmetadata: {name: vip, namespace: default}\n"
+      "spec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80, targetPort: 8080}]}\n"
+      "---\napiVersion: v1\nkind: Service\nmetadata: {name: headless, namespace: default}\n"
+      "spec: {clusterIP: None, ports: [{name: http, port: 80, targetPort: 8080}]}\n";
+  auto c = compile(snapshot_of(services +
+                               ingress("a", "a.example.com", "Prefix", "/", "vip",
+                                       {{"service-upstream", "\"true\""}}) +
+                               ingress("h", "h.example.com", "Prefix", "/", "headless",
+                                       {{"service-upstream", "\"true\""}})),
+                   nginx_options());
+  const proxy::ClusterConfig* vip = cluster_named(c, "default/vip/80/service-upstream");
+  ASSERT_NE(vip, nullptr) << describe(c.model);
+  ASSERT_EQ(vip->endpoints.size(), 1u);
+  EXPECT_EQ(vip->endpoints[0].address.to_string(), "10.96.0.10:80");
+  EXPECT_EQ(route_of(c, "http", "h.example.com", "/"), "503");
+  EXPECT_TRUE(has_event(c.model, "ServiceInvalid", "no cluster IP")) << describe(c.model);
+}
+
 TEST(NginxIngress, AnnotationsAreIgnoredWithoutTheSwitch) {
   auto c = compile(snapshot_of(
       service_yaml("default", "web") +

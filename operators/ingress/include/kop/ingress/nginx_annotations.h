@@ -75,6 +75,8 @@ struct NginxAnnotations {
   Strategy strategy = Strategy::kRoundRobin;
   // affinity: cookie with session-cookie-name (default INGRESSCOOKIE), -path, -max-age/-expires.
   std::optional<AffinityCookie> cookie;
+  // service-upstream: the Service's ClusterIP as the only endpoint. Default false.
+  bool service_upstream = false;
   // proxy-read-timeout / proxy-send-timeout (seconds, default 60 each): the larger becomes the
   // route's idle timeout; ingress-nginx has no whole-request timeout, so none is set.
   std::chrono::milliseconds idle_timeout{60000};
