@@ -385,6 +385,7 @@ TEST(Store, ConcurrentWritersGetDistinctVersions) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
   std::vector<std::thread> ts;
+  ts.reserve(4);
   std::mutex mu;
   std::set<std::string> rvs;
   for (int t = 0; t < 4; ++t) {
