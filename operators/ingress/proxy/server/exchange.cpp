@@ -89,15 +89,18 @@ class Mutations {
   size_t added_ = 0;
 };
 
-// A CORS preflight from an origin the route allows: appends the fields of the proxy's answer.
-bool cors_preflight(const CorsPolicy& cors, const RequestView& v, std::string& out) {
+// A CORS preflight on a route with a CORS policy is answered here, never forwarded: 200 with
+// the CORS fields (appended to `out`) for an allowed origin, 403 without them for another.
+// 0: not a preflight.
+int cors_preflight(const CorsPolicy& cors, const RequestView& v, std::string& out) {
   std::string_view origin, method, headers;
   if (v.method != "OPTIONS" || !v.header("origin", &origin) ||
-      !v.header("access-control-request-method", &method) || !cors_origin_allowed(cors, origin))
-    return false;
+      !v.header("access-control-request-method", &method))
+    return 0;
+  if (!cors_origin_allowed(cors, origin)) return 403;
   v.header("access-control-request-headers", &headers);
   append_cors_preflight(cors, origin, method, headers, out);
-  return true;
+  return 200;
 }
 
 // The header mutation of the weighted entry a request was sent to (Gateway API backendRef
@@ -218,7 +221,8 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   if (!route_) return local_reply(404, "no route\n");
   if (route_->config->cors) {
     std::string fields;
-    if (cors_preflight(*route_->config->cors, view_, fields)) return local_reply(200, "", fields);
+    if (int status = cors_preflight(*route_->config->cors, view_, fields))
+      return local_reply(status, "", fields);
   }
   switch (route_->action) {
     case ActionType::kRedirect: {

@@ -10,8 +10,8 @@
 //    -expose-headers, -max-age, -allow-credentials ("true", only when allowed), vary: origin;
 //  - any other request goes upstream and its response gets -allow-origin, -allow-credentials,
 //    -expose-headers and vary: origin.
-// An origin the policy does not allow gets no CORS fields; its preflight goes upstream like any
-// request (the browser then refuses the cross-origin call).
+// An origin the policy does not allow gets no CORS fields, and its preflight is answered 403 by
+// the server (a preflight on a route with a policy never reaches the backend).
 // Threading: pure functions of their arguments; any thread.
 #pragma once
 
