@@ -346,7 +346,7 @@ std::vector<std::string> IngressView::validate() const {
   if (db) check_backend(*db, "spec.defaultBackend");
   auto rs = rules();
   if (!db && rs.empty()) {
-    problems.push_back("spec: either defaultBackend or rules must be specified");
+    problems.emplace_back("spec: either defaultBackend or rules must be specified");
   }
   for (size_t i = 0; i < rs.size(); ++i) {
     const IngressRule& r = rs[i];

@@ -81,34 +81,40 @@ inline const Value* read_raw(const Value* v) {
   return v;
 }
 
+// An input iterator over positions in a JSON array or object, read on access with `Get`.
+template <class Pos, class T, T (*Get)(const Pos&)>
+class ReadIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = T;
+  using difference_type = std::ptrdiff_t;
+  using pointer = void;
+  using reference = T;
+  ReadIterator() = default;
+  explicit ReadIterator(Pos at) : at_(at) {}
+  T operator*() const { return Get(at_); }
+  ReadIterator& operator++() {
+    ++at_;
+    return *this;
+  }
+  ReadIterator operator++(int) {
+    ReadIterator old = *this;
+    ++at_;
+    return old;
+  }
+  bool operator==(const ReadIterator&) const = default;
+
+ private:
+  Pos at_{};
+};
+
 // A JSON array read element by element with `Read` (no copy; elements are read on access).
 template <class T, T (*Read)(const Value*)>
 class ListView {
- public:
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = T;
-    iterator() = default;
-    explicit iterator(const Value* at) : at_(at) {}
-    T operator*() const { return Read(at_); }
-    iterator& operator++() {
-      ++at_;
-      return *this;
-    }
-    iterator operator++(int) {
-      iterator old = *this;
-      ++at_;
-      return old;
-    }
-    bool operator==(const iterator&) const = default;
+  static T read_at(const Value* const& at) { return Read(at); }
 
-   private:
-    const Value* at_ = nullptr;
-  };
+ public:
+  using iterator = ReadIterator<const Value*, T, &ListView::read_at>;
 
   explicit ListView(const Value* v) : v_(v && v->IsArray() ? v : nullptr) {}
   static ListView from(const Value* v) { return ListView(v); }
@@ -130,31 +136,13 @@ class ListView {
 // A JSON object used as a map (additionalProperties): string keys, values read with `Read`.
 template <class T, T (*Read)(const Value*)>
 class MapView {
- public:
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = std::pair<std::string_view, T>;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = value_type;
-    iterator() = default;
-    explicit iterator(Value::ConstMemberIterator at) : at_(at) {}
-    value_type operator*() const { return {json::as_string_view(at_->name), Read(&at_->value)}; }
-    iterator& operator++() {
-      ++at_;
-      return *this;
-    }
-    iterator operator++(int) {
-      iterator old = *this;
-      ++at_;
-      return old;
-    }
-    bool operator==(const iterator&) const = default;
+  using Entry = std::pair<std::string_view, T>;
+  static Entry read_at(const Value::ConstMemberIterator& at) {
+    return {json::as_string_view(at->name), Read(&at->value)};
+  }
 
-   private:
-    Value::ConstMemberIterator at_{};
-  };
+ public:
+  using iterator = ReadIterator<Value::ConstMemberIterator, Entry, &MapView::read_at>;
 
   explicit MapView(const Value* v) : v_(v && v->IsObject() ? v : nullptr) {}
   static MapView from(const Value* v) { return MapView(v); }
