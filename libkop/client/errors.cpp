@@ -112,7 +112,6 @@ std::pair<int32_t, std::string_view> http_for(absl::StatusCode c) {
     case absl::StatusCode::kOutOfRange:
       return {410, reason::kExpired};
     case absl::StatusCode::kInvalidArgument:
-      return {400, reason::kBadRequest};
     case absl::StatusCode::kFailedPrecondition:
       return {400, reason::kBadRequest};
     case absl::StatusCode::kUnauthenticated:

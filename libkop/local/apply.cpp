@@ -5,6 +5,8 @@
 // before and no longer applies (when nobody else owns them).
 #include "apply.h"
 
+#include <absl/strings/str_cat.h>
+
 #include <absl/time/clock.h>
 
 #include <algorithm>
@@ -64,7 +66,7 @@ struct Walker {
         if (m.value.IsNull()) continue;  // null is no field (e.g. template creationTimestamp: null)
         std::string k(json::as_string_view(m.name));
         FNode& c = n.kids["f:" + k];
-        std::string cp = path.empty() ? k : path + "." + k;
+        std::string cp = path.empty() ? k : absl::StrCat(path, ".", k);
         if (m.value.IsObject() && m.value.MemberCount() > 0) {
           if (update && patch::is_map(t, cp)) c.self = true;
           build(m.value, cp, c);
@@ -332,7 +334,7 @@ void merge_applied(const ResourceType& t, JsonValue& live, const JsonValue& cfg,
   if (!live.IsObject()) live.SetObject();
   for (auto& m : cfg.GetObject()) {
     std::string k(json::as_string_view(m.name));
-    std::string cp = path.empty() ? k : path + "." + k;
+    std::string cp = path.empty() ? k : absl::StrCat(path, ".", k);
     JsonValue* cur = json::find(live, k);
     if (m.value.IsObject()) {
       if (!cur || !cur->IsObject()) {
@@ -442,7 +444,7 @@ absl::StatusOr<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std:
                                     (e.time.empty() ? "" : " at " + e.time)
                               : field::quote(e.manager);
         conflicts.push_back({"FieldManagerConflict", "conflict with " + who, path_string(p)});
-        conflict_list.push_back({who, p});
+        conflict_list.emplace_back(who, p);
       }
     }
   }

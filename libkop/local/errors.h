@@ -48,7 +48,7 @@ struct FieldError {
 using FieldErrors = std::vector<FieldError>;
 
 namespace field {
-std::string quote(std::string_view s);  // Go's strconv.Quote
+std::string quote(std::string_view in);  // Go's strconv.Quote
 FieldError required(std::string f, std::string detail = {});
 FieldError forbidden(std::string f, std::string detail);
 FieldError invalid(std::string f, std::string_view bad, std::string detail);  // string value

@@ -1,7 +1,7 @@
 #include "file_stamp.h"
 
 #include <sys/stat.h>
-#include <time.h>
+#include <ctime>
 
 #include <functional>
 

@@ -69,7 +69,7 @@ struct HttpFront::Impl {
     beast::flat_buffer buf;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(64 * 1024 * 1024);
+      parser.body_limit(std::uint64_t{64} * 1024 * 1024);
       beast::error_code ec;
       http::read(stream, buf, parser, ec);
       if (ec) return;

@@ -267,9 +267,7 @@ StrategyTable table_for(const ResourceType& t) {
     m["status.conditions"] = mk("type");
   } else if (t.group.empty() && t.resource == "serviceaccounts") {
     m["secrets"] = mk("name");
-  } else if (t.group.empty() && t.resource == "namespaces") {
-    m["status.conditions"] = mk("type");
-  } else if (t.group == "apiextensions.k8s.io") {
+  } else if ((t.group.empty() && t.resource == "namespaces") || t.group == "apiextensions.k8s.io") {
     m["status.conditions"] = mk("type");
   }
   // Everything else (Ingress rules and tls, EndpointSlice endpoints and ports, Endpoints
@@ -554,7 +552,7 @@ ListInfo list_info(const ResourceType& t, const std::string& path) {
     li.keys.push_back(it->second.key);
     // The OpenAPI list-map keys are wider than the patchMergeKey for ports.
     if (it->second.key == "containerPort" || (it->second.key == "port" && path == "spec.ports"))
-      li.keys.push_back("protocol");
+      li.keys.emplace_back("protocol");
   }
   return li;
 }

@@ -14,15 +14,15 @@
 namespace kop::local::patch {
 
 // RFC 7386 on a copy of `orig`. Errors are 400 BadRequest as the API server words them.
-absl::StatusOr<JsonDoc> merge(const JsonValue& orig, std::string_view patch);
+absl::StatusOr<JsonDoc> merge(const JsonValue& orig, std::string_view text);
 void merge_into(JsonValue& target, const JsonValue& patch, JsonAlloc& a);
 // RFC 6902 (add, remove, replace, move, copy, test). A failed test or a missing path is
 // 422 Invalid / 500 as the API server answers; see patch.cpp.
-absl::StatusOr<JsonDoc> json_patch(const JsonValue& orig, std::string_view patch);
+absl::StatusOr<JsonDoc> json_patch(const JsonValue& orig, std::string_view text);
 // Strategic merge patch for the built-in kinds in `t`; 415 for custom resources, as the API
 // server refuses them.
 absl::StatusOr<JsonDoc> strategic(const ResourceType& t, const JsonValue& orig,
-                                  std::string_view patch);
+                                  std::string_view text);
 
 // How a list at `path` ("spec.template.spec.containers", list items as "[]") merges, for both
 // strategic merge patch and server-side apply: atomic, a set of scalars, or a map keyed by `keys`.

@@ -1,5 +1,7 @@
 #include "rest.h"
 
+#include <absl/strings/str_cat.h>
+
 #include <algorithm>
 #include <ctime>
 #include <set>
@@ -190,7 +192,7 @@ constexpr const char* kSecretDataDescription =
 
 std::vector<Column> columns_for(const ResourceType& t) {
   std::vector<Column> cols;
-  auto str = [](std::string s, JsonAlloc& a) { return json::make_string(s, a); };
+  auto str = [](const std::string& s, JsonAlloc& a) { return json::make_string(s, a); };
   cols.push_back(
       {"Name", "string", "name", kNameDescription, 0, [](const JsonValue& o, JsonAlloc& a) {
          return json::make_string(json::path_string(o, {"metadata", "name"}), a);
@@ -431,13 +433,13 @@ JsonDoc group_list(Store& store) {
     JsonValue vs(rapidjson::kArrayType);
     for (auto& v : versions) {
       JsonValue vo(rapidjson::kObjectType);
-      vo.AddMember("groupVersion", json::make_string(g + "/" + v, a), a);
+      vo.AddMember("groupVersion", json::make_string(absl::StrCat(g, "/", v), a), a);
       vo.AddMember("version", json::make_string(v, a), a);
       vs.PushBack(vo, a);
     }
     go.AddMember("versions", vs, a);
     JsonValue pv(rapidjson::kObjectType);
-    pv.AddMember("groupVersion", json::make_string(g + "/" + preferred, a), a);
+    pv.AddMember("groupVersion", json::make_string(absl::StrCat(g, "/", preferred), a), a);
     pv.AddMember("version", json::make_string(preferred, a), a);
     go.AddMember("preferredVersion", pv, a);
     arr.PushBack(go, a);

@@ -22,7 +22,8 @@
 
 namespace kop::local {
 
-std::optional<PatchType> patch_type_from_content_type(std::string_view ct) {
+std::optional<PatchType> patch_type_from_content_type(std::string_view content_type) {
+  std::string_view ct = content_type;
   auto semi = ct.find(';');
   if (semi != std::string_view::npos) ct = ct.substr(0, semi);
   while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
@@ -831,6 +832,7 @@ struct Store::Impl {
       std::string prefix = ns + "/";
       bool remaining = false;
       std::vector<std::string> grs;
+      grs.reserve(tables.size());
       for (auto& [gr, tab] : tables) grs.push_back(gr);
       for (auto& gr : grs) {
         auto tt = tables.find(gr);
@@ -1001,12 +1003,11 @@ struct Store::Impl {
       }
       if (is_deleting(dd)) continue;
       DeleteOptions o;
-      if (!waiting.empty() &&
-          !dependents[std::string(json::path_string(dd, {"metadata", "uid"}))].empty()) {
-        o.propagation_policy = client::PropagationPolicy::kForeground;
-      } else if (has_finalizer(dd, "orphan")) {
+      bool blocking = !waiting.empty() &&
+                      !dependents[std::string(json::path_string(dd, {"metadata", "uid"}))].empty();
+      if (!blocking && has_finalizer(dd, "orphan")) {
         o.propagation_policy = client::PropagationPolicy::kOrphan;
-      } else if (has_finalizer(dd, "foregroundDeletion")) {
+      } else if (blocking || has_finalizer(dd, "foregroundDeletion")) {
         o.propagation_policy = client::PropagationPolicy::kForeground;
       } else {
         o.propagation_policy = client::PropagationPolicy::kBackground;
@@ -1353,8 +1354,7 @@ absl::StatusOr<ObjectPtr> Store::update(const ResourceType& t, std::string_view 
                                         const UpdateOptions& o) {
   if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
-                                t.has_status ? Impl::Mode::Main : Impl::Mode::Main);
+  auto r = impl_->update_locked(t, ns, name, std::move(obj), o, Impl::Mode::Main);
   impl_->settle();
   return r;
 }

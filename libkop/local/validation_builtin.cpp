@@ -429,7 +429,7 @@ void secret(const V& obj, const V* old, FieldErrors& errs) {
       total += b64_len(json::as_string_view(m.value));
     }
   }
-  if (total > 1024 * 1024) errs.push_back(field::too_long("data", 1024 * 1024));
+  if (total > size_t{1024} * 1024) errs.push_back(field::too_long("data", 1024 * 1024));
   auto has = [&](std::string_view k) { return data && json::find(*data, k); };
   if (type == "kubernetes.io/tls") {
     if (!has("tls.crt")) errs.push_back(field::required("data[tls.crt]"));
@@ -469,7 +469,7 @@ void config_map(const V& obj, const V* old, FieldErrors& errs) {
                                                    : b64_len(json::as_string_view(m.value));
     }
   }
-  if (total > 1024 * 1024) errs.push_back(field::too_long("", 1024 * 1024));
+  if (total > size_t{1024} * 1024) errs.push_back(field::too_long("", 1024 * 1024));
   if (old) {
     if (const V* im = json::find(*old, "immutable"); im && im->IsTrue()) {
       for (auto section : {"data", "binaryData"}) {

@@ -98,7 +98,7 @@ Msgs is_qualified_name(std::string_view v) {
     std::string_view prefix = v.substr(0, pos);
     name = v.substr(pos + 1);
     if (prefix.empty()) {
-      m.push_back("prefix part must be non-empty");
+      m.emplace_back("prefix part must be non-empty");
     } else {
       for (auto& e : is_dns1123_subdomain(prefix)) m.push_back("prefix part " + e);
     }
@@ -110,7 +110,7 @@ Msgs is_qualified_name(std::string_view v) {
     return m;
   }
   if (name.empty()) {
-    m.push_back("name part must be non-empty");
+    m.emplace_back("name part must be non-empty");
   } else if (name.size() > 63) {
     m.push_back("name part " + max_len_error(63));
   }
@@ -146,27 +146,29 @@ Msgs is_config_map_key(std::string_view v) {
                     "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
   }
   if (v == ".")
-    m.push_back("must not be '.'");
+    m.emplace_back("must not be '.'");
   else if (v == "..")
-    m.push_back("must not be '..'");
+    m.emplace_back("must not be '..'");
   else if (v.rfind("..", 0) == 0)
-    m.push_back("must not start with '..'");
+    m.emplace_back("must not start with '..'");
   return m;
 }
 
 Msgs is_valid_port_name(std::string_view v) {
   Msgs m;
-  if (v.size() < 1 || v.size() > 15) m.push_back("must be no more than 15 characters");
+  if (v.empty() || v.size() > 15) m.emplace_back("must be no more than 15 characters");
   bool chars = true, letter = false;
   for (char c : v) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) chars = false;
     if (c >= 'a' && c <= 'z') letter = true;
   }
-  if (!chars) m.push_back("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
-  if (v.find("--") != std::string_view::npos) m.push_back("must not contain consecutive hyphens");
-  if (!letter) m.push_back("must contain at least one letter (a-z)");
+  if (!chars)
+    m.emplace_back("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (v.find("--") != std::string_view::npos)
+    m.emplace_back("must not contain consecutive hyphens");
+  if (!letter) m.emplace_back("must contain at least one letter (a-z)");
   if (!v.empty() && (v.front() == '-' || v.back() == '-'))
-    m.push_back("must not begin or end with a hyphen");
+    m.emplace_back("must not begin or end with a hyphen");
   return m;
 }
 
@@ -215,7 +217,7 @@ Msgs is_valid_ip(std::string_view v) {
     for (char c : v)
       ok = ok && (std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.');
   }
-  if (!ok) m.push_back("must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+  if (!ok) m.emplace_back("must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
   return m;
 }
 
@@ -307,7 +309,8 @@ void object_meta(const ResourceType& t, const JsonValue& obj, FieldErrors& errs)
         errs.push_back(field::invalid("metadata.annotations", k, e));
       total += k.size() + json::as_string_view(m.value).size();
     }
-    if (total > 256 * 1024) errs.push_back(field::too_long("metadata.annotations", 256 * 1024));
+    if (total > size_t{256} * 1024)
+      errs.push_back(field::too_long("metadata.annotations", 256 * 1024));
   }
   if (auto* fins = json::find(*meta, "finalizers"); fins && fins->IsArray()) {
     bool orphan = false, foreground = false;
