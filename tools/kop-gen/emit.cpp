@@ -298,15 +298,17 @@ class Emitter {
     out_ += fmt::format("class {} {{\n public:\n", name);
     if (root) {
       out_ += fmt::format(
-          "  static constexpr std::string_view kGroup = {};\n"
-          "  static constexpr std::string_view kVersion = {};\n"
-          "  static constexpr std::string_view kKind = {};\n"
-          "  static constexpr std::string_view kPlural = {};\n"
-          "  static constexpr bool kNamespaced = {};\n"
+          "  static constexpr std::string_view kGroup = {0};\n"
+          "  static constexpr std::string_view kVersion = {1};\n"
+          "  static constexpr std::string_view kKind = {2};\n"
+          "  static constexpr std::string_view kPlural = {3};\n"
+          "  static constexpr bool kNamespaced = {4};\n"
           "  static kop::api::GroupVersionKind gvk() {{\n"
           "    return {{std::string(kGroup), std::string(kVersion), std::string(kKind)}};\n"
           "  }}\n\n"
-          "  explicit {}(const kop::Object& obj) : obj_(&obj), v_(&obj.doc()) {{}}\n"
+          "  explicit {5}(const kop::Object& obj) : obj_(&obj), v_(&obj.doc()) {{}}\n"
+          "  // A view of a temporary would dangle.\n"
+          "  explicit {5}(kop::Object&&) = delete;\n"
           "  const kop::Object& object() const {{ return *obj_; }}\n",
           cpp_literal(crd_.group), cpp_literal(version_), cpp_literal(crd_.kind),
           cpp_literal(crd_.plural), crd_.namespaced ? "true" : "false", name);

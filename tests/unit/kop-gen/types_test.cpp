@@ -4,6 +4,7 @@
 #include <kop/api/object.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "hostile_gen.h"
@@ -22,6 +23,10 @@ Object widget(std::string_view spec_json) {
   EXPECT_TRUE(o.ok()) << o.status();
   return o.ok() ? std::move(*o) : Object();
 }
+
+// A view of a temporary Object would dangle: it does not compile.
+static_assert(!std::is_constructible_v<Widget, Object&&>);
+static_assert(std::is_constructible_v<Widget, const Object&>);
 
 TEST(KopGenTypes, KindConstantsAndMake) {
   EXPECT_EQ(Widget::gvk().api_version(), "test.kop.dev/v1");
