@@ -77,7 +77,7 @@ bool ClientConn::start_tls() {
   BIO* bio = make_conn_bio(&raw_, &out_);
   SSL_set_bio(ssl_, bio, bio);
   SSL_set_accept_state(ssl_);
-  raw_.reserve(17 * 1024);
+  raw_.reserve(size_t{17} * 1024);
   state_ = State::kHandshake;
   return true;
 }
@@ -456,7 +456,7 @@ void ClientConn::resume_request_body() {
 void ClientConn::response_head(const ResponseHead& h) {
   std::string& o = head_scratch_;
   o.clear();
-  o.append(req_.version_minor == 0 && h.status != 101 ? "HTTP/1.1 " : "HTTP/1.1 ");
+  o.append("HTTP/1.1 ");  // also to HTTP/1.0 clients (RFC 9110 2.5)
   char num[24];
   o.append(num, h1::to_dec(static_cast<uint64_t>(h.status), num));
   o.push_back(' ');
@@ -783,10 +783,8 @@ void ClientConn::on_timer(void* self) {
 void ClientConn::shutdown_gracefully() {
   draining_ = true;
   keep_alive_ = false;
-  if (state_ == State::kReadHead && !exchange_.active() && in_.size() == 0)
-    close();
-  else if (state_ == State::kHandshake || state_ == State::kSniff)
-    close();
+  bool idle_between_requests = state_ == State::kReadHead && !exchange_.active() && in_.size() == 0;
+  if (idle_between_requests || state_ == State::kHandshake || state_ == State::kSniff) close();
 }
 
 void ClientConn::force_close() {

@@ -105,7 +105,7 @@ class ClientConn final : public Downstream, public BatchedWriter {
   bool output_blocked() const {
     return out_.size() > 0 && !(batched_ && out_.size() < kBatchedBytes);
   }
-  static constexpr size_t kBatchedBytes = 64 * 1024;
+  static constexpr size_t kBatchedBytes = size_t{64} * 1024;
   void request_complete();
   void close();
   void linger_close();

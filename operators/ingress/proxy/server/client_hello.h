@@ -19,7 +19,7 @@ namespace kop::proxy::server::hello {
 // about 2 KiB (post-quantum key shares included); 16 KiB leaves room and bounds the buffering.
 inline constexpr size_t kMaxClientHelloBytes = 16384;
 // Bound on the bytes the caller has to buffer: the hello plus one record header per record.
-inline constexpr size_t kMaxBufferedBytes = kMaxClientHelloBytes + 5 * 64;
+inline constexpr size_t kMaxBufferedBytes = kMaxClientHelloBytes + size_t{5} * 64;
 
 enum class Status { kNeedMore, kDone, kInvalid };
 

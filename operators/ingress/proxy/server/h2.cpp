@@ -597,7 +597,7 @@ int H2Session::on_begin_frame(nghttp2_session* ng, const nghttp2_frame_hd* hd, v
     // 5.1.1); remember them, so a HEADERS frame that opens one later is caught below.
     if (id > s->max_stream_id_ + 2) {
       if (s->skipped_.size() == kSkippedRanges) s->skipped_.erase(s->skipped_.begin());
-      s->skipped_.push_back({s->max_stream_id_ + 2, id - 2});
+      s->skipped_.emplace_back(s->max_stream_id_ + 2, id - 2);
     }
     s->max_stream_id_ = id;
     return 0;

@@ -22,7 +22,7 @@ class H2Allocator {
   // Block sizes (usable bytes) of the classes; larger requests go straight to malloc.
   static constexpr std::array<size_t, 6> kClassBytes = {64, 128, 256, 512, 1024, 2048};
   // Bytes of freed blocks kept per class at most (the rest go back to malloc).
-  static constexpr size_t kCachedBytesPerClass = 256 * 1024;
+  static constexpr size_t kCachedBytesPerClass = size_t{256} * 1024;
 
   H2Allocator();
   ~H2Allocator();

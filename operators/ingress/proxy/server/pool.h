@@ -22,7 +22,7 @@ class Worker;
 
 class Pool {
  public:
-  Pool(Worker& w, std::string address_text, tcp::endpoint ep)
+  Pool(Worker& w, std::string address_text, const tcp::endpoint& ep)
       : worker_(w), address_text_(std::move(address_text)), endpoint_(ep) {}
   ~Pool();
   Pool(const Pool&) = delete;

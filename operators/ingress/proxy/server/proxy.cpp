@@ -109,7 +109,7 @@ class ProxyImpl {
   explicit ProxyImpl(ProxyOptions o) : opts_(std::move(o)) {}
   ~ProxyImpl() { shutdown(std::chrono::milliseconds(0)); }
 
-  absl::Status apply(std::shared_ptr<const Config> shared);
+  absl::Status apply(const std::shared_ptr<const Config>& shared);
   void shutdown(std::optional<std::chrono::milliseconds> grace);
   std::optional<uint16_t> listener_port(std::string_view name) const {
     std::lock_guard<std::mutex> l(mu_);
@@ -172,7 +172,7 @@ class ProxyImpl {
   mutable std::string dump_ ABSL_GUARDED_BY(dump_mu_);
 };
 
-absl::Status ProxyImpl::apply(std::shared_ptr<const Config> shared) {
+absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   if (stopped_ || stopping_) return absl::FailedPreconditionError("proxy is shut down");
   const Config& config = *shared;
   std::shared_ptr<const Snapshot> prev;
@@ -654,8 +654,8 @@ Proxy::~Proxy() = default;
 absl::Status Proxy::apply(const Config& config) {
   return impl_->apply(std::make_shared<const Config>(config));
 }
-absl::Status Proxy::apply(std::shared_ptr<const Config> config) {
-  return impl_->apply(std::move(config));
+absl::Status Proxy::apply(const std::shared_ptr<const Config>& config) {
+  return impl_->apply(config);
 }
 absl::Status Proxy::apply_json(std::string_view json) {
   auto cfg = parse_config(json);

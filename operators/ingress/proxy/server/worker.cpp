@@ -228,7 +228,7 @@ void Worker::remove_listener(std::string name) {
   });
 }
 
-void Worker::accept(std::shared_ptr<Acceptor> a) {
+void Worker::accept(const std::shared_ptr<Acceptor>& a) {
   a->acc.async_accept([this, a](const error_code& ec, tcp::socket s) {
     if (!a->open || draining_) return;
     if (ec) {

@@ -81,7 +81,7 @@ class Worker {
     bool open = true;
     explicit Acceptor(asio::io_context& io) : acc(io) {}
   };
-  void accept(std::shared_ptr<Acceptor> a);
+  void accept(const std::shared_ptr<Acceptor>& a);
   void tick();
   void adopt(std::shared_ptr<const Snapshot> snap);
   std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap);

@@ -53,7 +53,7 @@ class Proxy {
   absl::Status apply(const Config& config);
   // The same without copying the Config: the compiled table keeps `config` (for /config_dump),
   // so a caller that also keeps it (to compare the next one) holds the one copy. Not null.
-  absl::Status apply(std::shared_ptr<const Config> config);
+  absl::Status apply(const std::shared_ptr<const Config>& config);
   // parse_config(json) then apply(); a parse error also counts as a failed reload.
   absl::Status apply_json(std::string_view json);
 
