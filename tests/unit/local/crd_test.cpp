@@ -202,7 +202,7 @@ TEST_F(CrdStatusRequired, CreateDropsTheStatusInsteadOfValidatingIt) {
   auto ap = s.patch(*t, "default", "r", PatchType::kApply,
                     R"({"apiVersion":"example.com/v1","kind":"Route","metadata":{"name":"r"},
                         "spec":{"host":"b"},"status":{}})",
-                    {{.field_manager = "test"}});
+                    {.field_manager = "test"});
   ASSERT_TRUE(ap.ok()) << api(ap.status()).message;
   EXPECT_EQ(json::find((*ap)->doc(), "status"), nullptr);
 }

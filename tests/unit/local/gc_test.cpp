@@ -13,7 +13,8 @@ class Gc : public ::testing::Test {
  protected:
   Store s;
   ResourceTypePtr cm = type(s, "", "v1", "configmaps");
-  ObjectPtr make(std::string name, std::string owners = "[]", std::string fins = "[]") {
+  ObjectPtr make(const std::string& name, const std::string& owners = "[]",
+                 const std::string& fins = "[]") {
     auto r = s.create(*cm, "default",
                       J(R"({"metadata":{"name":")" + name + R"(","ownerReferences":)" + owners +
                         R"(,"finalizers":)" + fins + "}}"));

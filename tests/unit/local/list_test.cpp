@@ -11,6 +11,7 @@ using namespace testing;
 
 std::vector<std::string> names(const ObjectList& r) {
   std::vector<std::string> out;
+  out.reserve(r.items.size());
   for (auto& i : r.items) out.emplace_back(meta(i, "name"));
   return out;
 }
@@ -68,7 +69,7 @@ TEST(List, SelectorsAreReadAsTheApiServerReadsThem) {
     o.field_selector = std::move(fields);
     return s.list(*cm, "default", o);
   };
-  auto refused = [&](std::string labels, std::string fields) {
+  auto refused = [&](const std::string& labels, const std::string& fields) {
     auto r = list(labels, fields);
     if (r.ok()) return std::string("accepted");
     EXPECT_EQ(api(r.status()).code, 400) << labels << " " << fields;

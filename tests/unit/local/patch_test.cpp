@@ -53,8 +53,7 @@ class Smp : public ::testing::Test {
   Store s;
   std::string smp(std::string_view resource, std::string_view group, std::string_view orig,
                   std::string_view p) {
-    auto t = s.registry().by_resource(group, group.empty() ? "v1" : (group == "apps" ? "v1" : "v1"),
-                                      resource);
+    auto t = s.registry().by_resource(group, "v1", resource);
     return dump(patch::strategic(*t, J(orig), p));
   }
 };

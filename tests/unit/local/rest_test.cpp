@@ -88,7 +88,7 @@ TEST_F(Rest, VerbsAndStatusCodes) {
   // Cluster-scoped objects and the namespace subresource path.
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default").status, 200);
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/status").status, 200);
-  auto proto = call("POST", "/api/v1/namespaces/default/configmaps", "\x6b\x38\x73\x00",
+  auto proto = call("POST", "/api/v1/namespaces/default/configmaps", std::string("k8s\0", 4),
                     {{"content-type", "application/vnd.kubernetes.protobuf"}});
   EXPECT_EQ(proto.status, 415);
 }
