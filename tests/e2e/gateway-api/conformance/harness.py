@@ -29,6 +29,9 @@ import urllib.parse
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Free loopback ports, as every kop e2e test finds them (tests/e2e/ingress/ie2e.py).
+sys.path.insert(0, os.path.join(HERE, "..", "..", "ingress"))
+from ie2e import free_port, port_free_on, say  # noqa: E402
 INFRA_NS = "gateway-conformance-infra"
 APP_NS = "gateway-conformance-app-backend"
 WEB_NS = "gateway-conformance-web-backend"
@@ -72,36 +75,6 @@ class Failure(Exception):
 
 class Skip(Exception):
     pass
-
-
-def say(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def free_port(host="127.0.0.1"):
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_free_on(hosts):
-    for _ in range(50):
-        port = free_port()
-        socks = []
-        try:
-            for h in hosts:
-                s = socket.socket()
-                socks.append(s)
-                s.bind((h, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise Failure("no port free on all of " + ",".join(hosts))
 
 
 def make_cert(out_dir, name, sans):
