@@ -339,7 +339,7 @@ class RestWatchStream final : public WatchStream {
   }
 
  private:
-  static constexpr size_t kRead = 64 * 1024;
+  static constexpr size_t kRead = size_t{64} * 1024;
 
   bool is_blank(size_t from, size_t to) const {
     for (size_t i = from; i < to; ++i)

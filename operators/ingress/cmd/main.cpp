@@ -1,11 +1,12 @@
 // kop-ingress: the Ingress operator. One process holds the control loop (IngressController, a
 // libkop controller run by a kop::manager::Manager with leader election for status writes) and
 // the embedded L7 proxy it configures. Every flag is in docs/ingress.md.
-#include <signal.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -159,9 +160,7 @@ absl::StatusOr<kop::proxy::SocketAddress> address(const std::string& text) {
   return kop::proxy::parse_socket_address(t, true);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "migrate")
     return kop::ingress::run_migrate(argc - 1, argv + 1);
   Flags f;
@@ -487,4 +486,18 @@ int main(int argc, char** argv) {
   probes.stop();
   proxy.shutdown();
   return 0;
+}
+
+}  // namespace
+
+// An exception that reaches main is a bug: name it rather than let std::terminate abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kop-ingress: fatal: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "kop-ingress: fatal: unknown exception\n");
+  }
+  return 70;  // EX_SOFTWARE
 }

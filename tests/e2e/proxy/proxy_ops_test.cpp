@@ -58,6 +58,7 @@ TEST_F(ProxyOps, ReloadWhileRequestsRunLosesNothing) {
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> clients;
+  clients.reserve(4);
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&] {
       while (!stop) {
