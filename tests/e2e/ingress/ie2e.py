@@ -97,9 +97,10 @@ class Env:
             raise Failure(f"{path} is not built")
         return path
 
-    def start(self, name, argv):
+    def start(self, name, argv, stdout=None):
+        """Starts argv; its stderr (and its stdout unless given) goes to the log `name`."""
         log = open(os.path.join(self.tmp, name + ".log"), "wb")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(argv, stdout=stdout or log, stderr=log, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         log.close()
         self.procs.append((name, p))

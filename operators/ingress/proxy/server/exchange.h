@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "access_log.h"
 #include "downstream.h"
 #include "http1.h"
 #include "kop/proxy/request_view.h"
@@ -43,6 +44,14 @@ class Exchange final : public UpstreamUser {
   const VirtualHost* vhost() const { return vhost_; }
   uint64_t upstream_time_ms() const { return upstream_ms_; }
   const std::string& upstream_address() const { return upstream_address_; }
+  // The exchange's part of an access-log line (HTTP/1 and h2 alike): the endpoint tried, its
+  // time, and the virtual host and route matched.
+  void describe(HttpAccess& a) const {
+    a.upstream = upstream_address_;
+    a.upstream_ms = upstream_ms_;
+    if (vhost_) a.vhost = vhost_->name;
+    if (route_) a.route = route_->name;
+  }
   bool upgraded() const { return tunnel_; }
   // After an upgrade: bytes from the client go here raw.
   bool tunnel_send(const char* data, size_t n);

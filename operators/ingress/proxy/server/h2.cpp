@@ -189,10 +189,7 @@ class H2Stream final : public Downstream {
     a.host = authority_;
     a.status = status;
     a.duration_ms = ms;
-    a.upstream = exchange_.upstream_address();
-    a.upstream_ms = exchange_.upstream_time_ms();
-    if (const VirtualHost* vh = exchange_.vhost()) a.vhost = vh->name;
-    if (const Route* r = exchange_.route()) a.route = r->name;
+    exchange_.describe(a);
     a.tls = session_.conn().ssl_ != nullptr;
     log.write(a);
   }

@@ -22,7 +22,6 @@ import ssl
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
@@ -31,7 +30,8 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Free loopback ports, as every kop e2e test finds them (tests/e2e/ingress/ie2e.py).
 sys.path.insert(0, os.path.join(HERE, "..", "..", "ingress"))
-from ie2e import free_port, port_free_on, say  # noqa: E402
+import ie2e  # noqa: E402
+from ie2e import Failure, free_port, port_free_on, say  # noqa: E402
 INFRA_NS = "gateway-conformance-infra"
 APP_NS = "gateway-conformance-app-backend"
 WEB_NS = "gateway-conformance-web-backend"
@@ -67,10 +67,6 @@ PODS = [
     (APP_NS, "tls-backend", [""], "tls"),
     (INFRA_NS, "tcp-backend", ["echo-tcp-plain", "echo-tcp-tls"], "tcp-tls"),
 ]
-
-
-class Failure(Exception):
-    pass
 
 
 class Skip(Exception):
@@ -429,42 +425,19 @@ def compare(gw, e, status, headers, echo):
 
 # ---- a run ----------------------------------------------------------------------------------------
 
-class Run:
-    """The processes of one conformance run and the checks the tests call."""
+class Run(ie2e.Env):
+    """The processes of one conformance run (started, logged and found as every kop e2e test
+    does: ie2e.Env) and the checks the tests call."""
 
     def __init__(self, build_dir, keep=False):
-        self.build = os.path.abspath(build_dir)
-        self.tmp = tempfile.mkdtemp(prefix="kop-conformance.")
+        super().__init__(build_dir, "conformance")
         self.manifests = os.path.join(self.tmp, "manifests")
         os.makedirs(self.manifests)
-        self.procs = []
         self.keep = keep
         self.cap = None  # seconds; every wait is capped at this when set (unclaimed tests)
         self.offset = 10000
         self.applied = []  # (kind, ns, name) of the current test's objects
         self.log_lines = []
-
-    # -- processes
-    def binary(self, rel):
-        path = os.path.join(self.build, rel)
-        if not os.access(path, os.X_OK):
-            raise Failure(f"{path} is not built")
-        return path
-
-    def start(self, name, argv, stdout=None):
-        log = open(os.path.join(self.tmp, name + ".log"), "wb")
-        p = subprocess.Popen(argv, stdout=stdout or log, stderr=log, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-        log.close()
-        self.procs.append((name, p))
-        return p
-
-    def log(self, name):
-        try:
-            with open(os.path.join(self.tmp, name + ".log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def close(self):
         for _, p in reversed(self.procs):
