@@ -1,6 +1,6 @@
 // gateway::translate(): runs the translators in order (classes, Gateways, routes) and puts
-// their results together: front doors with their hosts in Gateway API precedence, clusters,
-// sorted statuses and Events.
+// their results together: front doors with their hosts in Gateway API precedence and their
+// TLS relays, clusters, sorted statuses and Events.
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -86,6 +86,44 @@ void inherit_covering_routes(std::map<std::string, VirtualHost>& by_host) {
     for (Route& r : routes) by_host[h].routes.push_back(std::move(r));
 }
 
+// TLSRoute relays onto their front doors. One relay per SNI name and door: the oldest route
+// keeps a name two routes claim; a name a certificate of another listener on the port already
+// serves stays that listener's (the proxy refuses a name used twice). A Terminate relay needs
+// a certificate named exactly its host (the proxy's wildcard certificates cover one label,
+// Gateway API's several): its listener's certificate is added under that name.
+void place_relays(Translation& t, std::map<std::pair<size_t, int64_t>, FrontDoor>& doors) {
+  std::stable_sort(t.relays.begin(), t.relays.end(),
+                   [](const RelayPlacement& a, const RelayPlacement& b) { return a.age < b.age; });
+  for (RelayPlacement& p : t.relays) {
+    FrontDoor& d = doors[{p.gateway, p.port}];
+    const Listener& l = t.gateways[p.gateway].listeners[p.listener];
+    const std::string& host = p.relay.host;
+    auto taken = [&](const TcpProxy& r) { return r.host == host; };
+    if (std::any_of(d.relays.begin(), d.relays.end(), taken)) {
+      t.builder.event(p.relay.source, "HostnameConflict", "spec.hostnames",
+                      cat("\"", host, "\" on ", d.gateway.key(), " port ", d.port,
+                          " is already relayed for an older TLSRoute"));
+      continue;
+    }
+    auto cert = std::find_if(d.certificates.begin(), d.certificates.end(),
+                             [&](const auto& c) { return c.first == host; });
+    bool own_cert = cert != d.certificates.end() && p.relay.tls && cert->second == *p.relay.tls &&
+                    l.hostname == host;
+    if (cert != d.certificates.end() && !own_cert) {
+      t.builder.event(p.relay.source, "HostnameConflict", "spec.hostnames",
+                      cat("\"", host, "\" on ", d.gateway.key(), " port ", d.port,
+                          " is served by another listener's certificate"));
+      continue;
+    }
+    if (p.relay.tls && cert == d.certificates.end())
+      d.certificates.emplace_back(host, *p.relay.tls);
+    d.relays.push_back(std::move(p.relay));
+  }
+  for (auto& [key, d] : doors)
+    std::sort(d.relays.begin(), d.relays.end(),
+              [](const TcpProxy& a, const TcpProxy& b) { return a.host < b.host; });
+}
+
 }  // namespace
 
 Condition condition(std::string_view type, std::string_view status, std::string_view reason,
@@ -123,7 +161,7 @@ void assemble(Translation& t) {
       FrontDoor& d = doors[{g, l.port}];
       d.gateway = t.gateways[g].ref;
       d.port = uint16_t(l.port);
-      d.protocol = l.protocol;
+      if (d.protocol.empty() || l.protocol == "HTTPS") d.protocol = l.protocol;
       if (l.tls) d.certificates.emplace_back(l.hostname.empty() ? "*" : l.hostname, *l.tls);
     }
   }
@@ -145,6 +183,7 @@ void assemble(Translation& t) {
     inherit_covering_routes(by_host);
     for (auto& [host, vh] : by_host) d.virtual_hosts.push_back(std::move(vh));
   }
+  place_relays(t, doors);
   for (auto& [key, d] : doors) {
     std::sort(d.certificates.begin(), d.certificates.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -169,6 +208,7 @@ Result translate(const Snapshot& snapshot, const Options& options) {
   internal::translate_classes(t);
   internal::translate_gateways(t);
   internal::translate_http_routes(t);
+  internal::translate_tls_routes(t);
   internal::assemble(t);
   return std::move(t.result);
 }
@@ -238,6 +278,12 @@ std::string describe(const Result& r) {
         os << "  (" << rt.source.key() << " " << rt.field << ")\n";
       }
     }
+    for (const TcpProxy& p : d.relays) {
+      os << "  relay " << p.host << (p.tls ? " terminate tls=" + p.tls->secret.key() : "") << " ->";
+      for (const WeightedCluster& c : p.clusters) os << " " << c.cluster << "*" << c.weight;
+      if (p.invalid_weight > 0) os << " closed*" << p.invalid_weight;
+      os << "  (" << p.source.key() << ")\n";
+    }
   }
   for (const ClassStatus& c : r.class_statuses) {
     os << "GatewayClass " << c.name << "\n";
@@ -256,7 +302,7 @@ std::string describe(const Result& r) {
     }
   }
   for (const RouteStatus& rs : r.route_statuses) {
-    os << "HTTPRoute " << rs.route.key() << "\n";
+    os << rs.route.kind << " " << rs.route.key() << "\n";
     for (const RouteParentStatus& p : rs.parents) {
       os << "  parent " << p.parent.ns << "/" << p.parent.name;
       if (!p.parent.section_name.empty()) os << " section=" << p.parent.section_name;

@@ -1,6 +1,7 @@
 // Internal to the model: the state one gateway::translate() call shares between the
-// GatewayClass, Gateway and HTTPRoute translators (gateway_class.cpp, gateway_listeners.cpp,
-// http_route.cpp, gateway_assemble.cpp), and the ReferenceGrant and hostname rules they use.
+// GatewayClass, Gateway, HTTPRoute and TLSRoute translators (gateway_class.cpp,
+// gateway_listeners.cpp, http_route.cpp, tls_route.cpp, gateway_assemble.cpp), and the
+// ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp).
 // Threading: one Translation per translate() call, used by that call only.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "builder.h"
@@ -43,8 +45,9 @@ struct Listener {
   std::vector<RouteGroupKind> kinds;                            // route kinds that may attach
   std::string from = "Same";                                    // allowedRoutes.namespaces.from
   api::LabelSelector selector = api::LabelSelector::nothing();  // with from Selector
-  std::optional<Tls> tls;                                       // HTTPS: the certificate
-  size_t status = 0;  // index into the Gateway's status.listeners
+  std::optional<Tls> tls;  // HTTPS and TLS Terminate: the certificate
+  std::string tls_mode;    // TLS: "Passthrough" or "Terminate"
+  size_t status = 0;       // index into the Gateway's status.listeners
 };
 
 struct Gateway {
@@ -68,6 +71,16 @@ struct Placement {
   int match = 0;
 };
 
+// One TLSRoute hostname on one TLS listener: connections whose SNI is `relay.host` are relayed
+// (Passthrough: untouched; Terminate: decrypted with the listener's certificate).
+struct RelayPlacement {
+  size_t gateway = 0;
+  size_t listener = 0;
+  int64_t port = 0;
+  TcpProxy relay;
+  Age age;  // of the route: the oldest route keeps a hostname two routes claim
+};
+
 struct Translation {
   Translation(const Snapshot& snapshot, const Options& options);
 
@@ -78,6 +91,7 @@ struct Translation {
   std::set<std::string, std::less<>> classes;  // our accepted GatewayClasses
   std::vector<Gateway> gateways;               // ours, sorted by ref
   std::vector<Placement> placements;
+  std::vector<RelayPlacement> relays;
   Result result;
 
   Gateway* find_gateway(std::string_view ns, std::string_view name);
@@ -88,6 +102,7 @@ struct Translation {
 void translate_classes(Translation& t);
 void translate_gateways(Translation& t);
 void translate_http_routes(Translation& t);
+void translate_tls_routes(Translation& t);
 // Front doors from the placements (Gateway API precedence), clusters, sorted statuses, events.
 void assemble(Translation& t);
 
@@ -97,5 +112,31 @@ bool reference_permitted(const Snapshot& snapshot, std::string_view from_kind,
                          std::string_view from_ns, std::string_view to_group,
                          std::string_view to_kind, std::string_view to_ns,
                          std::string_view to_name);
+
+// The spec.parentRefs of `route` that name one of our Gateways (defaults filled in).
+std::vector<std::pair<ParentRef, Gateway*>> our_parents(Translation& t, const api::Object& route,
+                                                        const ObjectRef& src);
+// spec.hostnames, lowercase; an invalid one gets an Event and is left out. `given` = how many
+// the route wrote (all invalid: the route matches no host, not every host).
+std::vector<std::string> route_hostnames(Translation& t, const api::Object& route,
+                                         const ObjectRef& src, size_t& given);
+// Which of `gw`'s listeners `ref` selects and admits for a route of `kind`; sets `reason` and
+// `message` (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname) when none.
+// `hosts` empty: every host, unless the route named hostnames that were all invalid (`named`).
+std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const ParentRef& ref,
+                               const api::Object& route, std::string_view kind,
+                               const std::vector<std::string>& hosts, bool named,
+                               std::string& reason, std::string& message);
+
+// One backendRef to a core Service port: its cluster, or why not (reason InvalidKind,
+// RefNotPermitted with a ReferenceGrant from the route's kind, BackendNotFound), with an Event
+// naming `field`.
+struct ServiceBackend {
+  std::optional<std::string> cluster;
+  std::string reason;
+  std::string message;
+};
+ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
+                               const rapidjson::Value* ref, const std::string& field);
 
 }  // namespace kop::ingress::gateway::internal

@@ -35,6 +35,7 @@ struct Verdict {
 // The route kinds a protocol can carry (what kop-ingress translates today).
 std::vector<RouteGroupKind> kinds_for(std::string_view protocol) {
   if (protocol == "HTTP" || protocol == "HTTPS") return {{std::string(kGroup), "HTTPRoute"}};
+  if (protocol == "TLS") return {{std::string(kGroup), "TLSRoute"}};
   return {};
 }
 
@@ -67,17 +68,24 @@ void check_tls(Translation& t, const Gateway& gw, const rapidjson::Value* ls,
     if (tls != nullptr) v.refuse("UnsupportedValue", cat(field, ".tls: not allowed on HTTP"));
     return;
   }
-  // HTTPS (TLS listeners are refused before this).
   if (tls == nullptr) {
-    v.refuse("UnsupportedValue", cat(field, ".tls: required for HTTPS"));
+    v.refuse("UnsupportedValue", cat(field, ".tls: required for ", l.protocol));
     return;
   }
   std::string_view mode = str_of(tls, "mode");
-  if (!mode.empty() && mode != "Terminate") {
+  if (mode.empty()) mode = "Terminate";  // the API's default
+  if (l.protocol == "HTTPS" && mode != "Terminate") {
     v.refuse("UnsupportedValue",
              cat(field, ".tls.mode: HTTPS listeners terminate TLS, \"", mode, "\" is not allowed"));
     return;
   }
+  if (mode != "Terminate" && mode != "Passthrough") {
+    v.refuse("UnsupportedValue", cat(field, ".tls.mode: \"", mode, "\" is not supported"));
+    return;
+  }
+  l.tls_mode = std::string(mode);
+  // Passthrough: the proxy never decrypts these connections, certificateRefs go unused.
+  if (mode == "Passthrough") return;
   std::vector<const rapidjson::Value*> refs = items_of(tls, "certificateRefs");
   if (refs.empty()) {
     v.unresolved("InvalidCertificateRef", cat(field, ".tls.certificateRefs: none given"));
@@ -177,9 +185,9 @@ void translate_gateways(Translation& t) {
       l.protocol = std::string(str_of(ls, "protocol"));
       l.status = gw.listeners.size();
       Verdict v;
-      if (l.protocol != "HTTP" && l.protocol != "HTTPS") {
+      if (l.protocol != "HTTP" && l.protocol != "HTTPS" && l.protocol != "TLS") {
         v.refuse("UnsupportedProtocol",
-                 cat(field, ".protocol: \"", l.protocol, "\" is not supported (HTTP, HTTPS)"));
+                 cat(field, ".protocol: \"", l.protocol, "\" is not supported (HTTP, HTTPS, TLS)"));
       }
       if (l.port < 1 || l.port > 65535)
         v.refuse("UnsupportedValue", cat(field, ".port: must be 1-65535"));
@@ -202,8 +210,9 @@ void translate_gateways(Translation& t) {
       } else if (!v.resolved()) {
         t.builder.event(gw.ref, v.refs_reason, field, v.refs_message);
       }
-      // An HTTPS listener without a usable certificate cannot be served.
-      l.usable = v.accepted() && (l.protocol != "HTTPS" || l.tls.has_value());
+      // A listener that terminates TLS without a usable certificate cannot be served.
+      bool terminates = l.protocol == "HTTPS" || (l.protocol == "TLS" && l.tls_mode == "Terminate");
+      l.usable = v.accepted() && (!terminates || l.tls.has_value());
       verdicts.push_back(std::move(v));
       gw.listeners.push_back(std::move(l));
     }

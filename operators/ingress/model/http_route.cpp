@@ -11,7 +11,6 @@
 
 namespace kop::ingress::gateway::internal {
 
-using ingress::internal::BackendSpec;
 using ingress::internal::parse_duration;
 
 namespace {
@@ -310,62 +309,33 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
               const rapidjson::Value* rule, const std::string& field, Rule& out,
               std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight) {
   size_t i = 0;
-  bool invalid = false;
-  auto problem = [&](std::string reason, const std::string& message) {
-    invalid = true;
-    t.builder.event(src, reason, cat(field, ".backendRefs[", i, "]"), message);
-    if (out.refs_reason.empty()) {
-      out.refs_reason = std::move(reason);
-      out.refs_message = cat(field, ".backendRefs[", i, "]: ", message);
-    }
-  };
   for (const rapidjson::Value* ref : items_of(rule, "backendRefs")) {
-    std::string_view group = str_of(ref, "group");
-    std::string_view kind = member(ref, "kind") ? str_of(ref, "kind") : "Service";
-    std::string ns(member(ref, "namespace") ? str_of(ref, "namespace") : route.ns());
-    std::string name(str_of(ref, "name"));
+    std::string rfield = cat(field, ".backendRefs[", i, "]");
     int64_t weight = int_of(ref, "weight").value_or(1);
     WeightedCluster entry;
-    std::string filters = backend_filters(ref, cat(field, ".backendRefs[", i, "]"), entry);
-    invalid = false;
+    std::string filters = backend_filters(ref, rfield, entry);
+    bool invalid = false;
     if (weight < 0 || weight > 1000000) {
-      out.unsupported = cat(field, ".backendRefs[", i, "].weight: must be 0-1000000");
+      out.unsupported = rfield + ".weight: must be 0-1000000";
     } else if (!filters.empty()) {
       out.unsupported = filters;
-    } else if (!group.empty() || kind != "Service") {
-      problem("InvalidKind",
-              cat(group.empty() ? "core" : group, "/", kind, " is not a supported backend kind"));
-    } else if (ns != route.ns() &&
-               !reference_permitted(t.snapshot, "HTTPRoute", route.ns(), "", "Service", ns, name)) {
-      problem("RefNotPermitted", cat("Service \"", ns, "/", name,
-                                     "\" is in another namespace and no ReferenceGrant allows it"));
-    } else if (!int_of(ref, "port")) {
-      problem("BackendNotFound", "port is required for a Service");
-    } else {
-      BackendSpec spec;
-      spec.ns = ns;
-      spec.service = name;
-      spec.port_number = int_of(ref, "port");
-      auto cluster = t.builder.resolve_backend(src, cat(field, ".backendRefs[", i, "]"), spec);
-      if (!cluster) {
-        invalid = true;
-        if (out.refs_reason.empty()) {
-          out.refs_reason = "BackendNotFound";
-          out.refs_message = cat(field, ".backendRefs[", i, "]: Service \"", ns, "/", name,
-                                 "\" or its port ", *spec.port_number, " not found");
-        }
-      } else if (weight > 0) {
-        entry.cluster = *cluster;
-        entry.weight = uint32_t(weight);
-        // The proxy applies the filters of a cluster's first entry to all of its entries.
-        for (const WeightedCluster& c : clusters)
-          if (c.cluster == entry.cluster && (c.request_headers != entry.request_headers ||
-                                             c.response_headers != entry.response_headers))
-            out.unsupported = cat(field, ".backendRefs[", i,
-                                  "].filters: another backendRef to this Service port has "
-                                  "different filters");
-        clusters.push_back(std::move(entry));
+    } else if (ServiceBackend b = service_backend(t, route, src, ref, rfield); !b.cluster) {
+      invalid = true;
+      if (out.refs_reason.empty()) {
+        out.refs_reason = b.reason;
+        out.refs_message = cat(rfield, ": ", b.message);
       }
+    } else if (weight > 0) {
+      entry.cluster = *b.cluster;
+      entry.weight = uint32_t(weight);
+      // The proxy applies the filters of a cluster's first entry to all of its entries.
+      for (const WeightedCluster& c : clusters)
+        if (c.cluster == entry.cluster && (c.request_headers != entry.request_headers ||
+                                           c.response_headers != entry.response_headers))
+          out.unsupported = rfield +
+                            ".filters: another backendRef to this Service port has different "
+                            "filters";
+      clusters.push_back(std::move(entry));
     }
     if (invalid && weight > 0 && weight <= 1000000) invalid_weight += uint32_t(weight);
     ++i;
@@ -383,6 +353,9 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
   }
   Route base;
   base.source = src;
+  // Upgrades pass on every HTTPRoute: GEP-1911 says a Service port without `appProtocol:
+  // kubernetes.io/ws` must not turn WebSocket off (as Envoy Gateway and NGINX Gateway Fabric).
+  base.websocket = true;
   if (const rapidjson::Value* to = member(rule, "timeouts")) {
     if (std::string_view d = str_of(to, "request"); !d.empty()) {
       if (auto ms = parse_duration(d))
@@ -433,49 +406,6 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
   return out;
 }
 
-// Which of `gw`'s listeners `ref` selects and admits; sets `status` when none does.
-// `hosts` empty: every host, unless the route named hostnames that were all invalid (`named`).
-std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const ParentRef& ref,
-                               const api::Object& route, const std::vector<std::string>& hosts,
-                               bool named, std::string& reason, std::string& message) {
-  std::vector<size_t> selected, allowed, out;
-  for (size_t i = 0; i < gw.listeners.size(); ++i) {
-    const Listener& l = gw.listeners[i];
-    if (!ref.section_name.empty() && l.name != ref.section_name) continue;
-    if (ref.port && l.port != *ref.port) continue;
-    if (l.usable) selected.push_back(i);
-  }
-  if (selected.empty()) {
-    reason = "NoMatchingParent";
-    message = "no served listener matches sectionName/port";
-    return out;
-  }
-  RouteGroupKind kind{std::string(kGroup), "HTTPRoute"};
-  for (size_t i : selected) {
-    const Listener& l = gw.listeners[i];
-    if (std::find(l.kinds.begin(), l.kinds.end(), kind) == l.kinds.end()) continue;
-    bool ns_ok = l.from == "All" || (l.from == "Same" && route.ns() == gw.ref.ns) ||
-                 (l.from == "Selector" && l.selector.matches(t.namespace_labels(route.ns())));
-    if (ns_ok) allowed.push_back(i);
-  }
-  if (allowed.empty()) {
-    reason = "NotAllowedByListeners";
-    message = "the listeners' allowedRoutes do not admit this route";
-    return out;
-  }
-  for (size_t i : allowed) {
-    bool any = hosts.empty() && !named;
-    for (const std::string& h : hosts)
-      if (intersect_hostnames(gw.listeners[i].hostname, h)) any = true;
-    if (any) out.push_back(i);
-  }
-  if (out.empty()) {
-    reason = "NoMatchingListenerHostname";
-    message = "no listener hostname intersects spec.hostnames";
-  }
-  return out;
-}
-
 }  // namespace
 
 void translate_http_routes(Translation& t) {
@@ -487,33 +417,10 @@ void translate_http_routes(Translation& t) {
     Age age = age_of(route, "HTTPRoute");
 
     // Our parents first: a route that names none of our Gateways is not ours to touch.
-    std::vector<std::pair<ParentRef, Gateway*>> parents;
-    for (const rapidjson::Value* p : items_of(route.spec(), "parentRefs")) {
-      ParentRef ref;
-      ref.group = member(p, "group") ? std::string(str_of(p, "group")) : std::string(kGroup);
-      ref.kind = member(p, "kind") ? std::string(str_of(p, "kind")) : "Gateway";
-      ref.ns = member(p, "namespace") ? std::string(str_of(p, "namespace")) : src.ns;
-      ref.name = std::string(str_of(p, "name"));
-      ref.section_name = std::string(str_of(p, "sectionName"));
-      if (auto port = int_of(p, "port")) ref.port = int32_t(*port);
-      if (ref.group != kGroup || ref.kind != "Gateway") continue;
-      if (Gateway* gw = t.find_gateway(ref.ns, ref.name)) parents.emplace_back(ref, gw);
-    }
+    std::vector<std::pair<ParentRef, Gateway*>> parents = our_parents(t, route, src);
     if (parents.empty()) continue;
-
-    std::vector<std::string> hosts;
     size_t hi = 0;
-    for (const rapidjson::Value* h : items_of(route.spec(), "hostnames")) {
-      auto host = h->IsString() ? ingress::internal::normalize_host(
-                                      std::string_view(h->GetString(), h->GetStringLength()))
-                                : absl::InvalidArgumentError("not a string");
-      if (host.ok())
-        hosts.push_back(*host);
-      else
-        t.builder.event(src, "UnsupportedValue", cat("spec.hostnames[", hi, "]"),
-                        cat("not a valid host name: ", std::string(host.status().message())));
-      ++hi;
-    }
+    std::vector<std::string> hosts = route_hostnames(t, route, src, hi);
 
     std::vector<Rule> rules;
     size_t served = 0, dropped = 0;
@@ -540,7 +447,7 @@ void translate_http_routes(Translation& t) {
       ps.parent = ref;
       std::string reason, message;
       std::vector<size_t> listeners =
-          gw->accepted ? attachable(t, *gw, ref, route, hosts, hi > 0, reason, message)
+          gw->accepted ? attachable(t, *gw, ref, route, "HTTPRoute", hosts, hi > 0, reason, message)
                        : std::vector<size_t>{};
       if (!gw->accepted) {
         reason = "NoMatchingParent";

@@ -220,6 +220,21 @@ proxy::CertificateConfig certificate(const std::string& host, const Tls& t) {
   return cert;
 }
 
+// A relay entry: its clusters by weight, plus the unavailable cluster (no endpoints: such
+// connections are closed) for the share of invalid backends or when no Service resolves.
+proxy::TcpProxyConfig relay_config(const TcpProxy& p, bool& unavailable) {
+  proxy::TcpProxyConfig relay;
+  relay.server_names = {p.host};
+  for (const auto& c : p.clusters)
+    relay.clusters.push_back(proxy::WeightedCluster{c.cluster, c.weight});
+  if (p.invalid_weight > 0 || relay.clusters.empty()) {
+    relay.clusters.push_back(proxy::WeightedCluster{std::string(kUnavailableCluster),
+                                                    std::max<uint32_t>(p.invalid_weight, 1)});
+    unavailable = true;
+  }
+  return relay;
+}
+
 // A virtual host that matches no request: the listener lists it so that it does not serve
 // every virtual host of the config ('-' cannot start a host name, and it has no domains).
 proxy::VirtualHostConfig no_host(std::string name) {
@@ -228,8 +243,9 @@ proxy::VirtualHostConfig no_host(std::string name) {
   return none;
 }
 
-// One Gateway front door: its own listener and virtual hosts, routes in the translator's order.
-void render_front_door(const BoundFrontDoor& bound, proxy::Config& config) {
+// One Gateway front door: its own listener and virtual hosts, routes in the translator's order,
+// and its TLSRoute relays by SNI.
+void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool& unavailable) {
   const gateway::FrontDoor& d = *bound.door;
   proxy::ListenerConfig l;
   l.name = absl::StrCat("gw/", d.gateway.ns, "/", d.gateway.name, "/", d.port);
@@ -247,9 +263,11 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config) {
     config.virtual_hosts.push_back(no_host(l.name + "/-"));
     l.virtual_hosts.push_back(config.virtual_hosts.back().name);
   }
-  if (d.protocol == "HTTPS") {
+  if (d.protocol != "HTTP") {
     proxy::TlsConfig tls;
     for (const auto& [host, t] : d.certificates) tls.certificates.push_back(certificate(host, t));
+    for (const TcpProxy& p : d.relays)
+      (p.tls ? tls.tcp_proxy : tls.passthrough).push_back(relay_config(p, unavailable));
     l.tls = std::move(tls);
   }
   config.listeners.push_back(std::move(l));
@@ -297,17 +315,10 @@ proxy::Config render(const Model& model, const RenderOptions& options,
       tls.certificates.push_back(certificate(vh.host, *vh.tls));
     }
   }
+  bool unavailable = false;
   if (options.https_address) {
-    bool unavailable = false;
     for (const auto& p : model.tcp_proxies) {
-      proxy::TcpProxyConfig relay;
-      relay.server_names = {p.host};
-      for (const auto& c : p.clusters)
-        relay.clusters.push_back(proxy::WeightedCluster{c.cluster, c.weight});
-      if (relay.clusters.empty()) {
-        relay.clusters.push_back(proxy::WeightedCluster{std::string(kUnavailableCluster), 1});
-        unavailable = true;
-      }
+      proxy::TcpProxyConfig relay = relay_config(p, unavailable);
       if (!p.tls) {
         tls.passthrough.push_back(std::move(relay));
         continue;
@@ -315,11 +326,6 @@ proxy::Config render(const Model& model, const RenderOptions& options,
       // TLS terminated with the tcpproxy's own certificate (the SNI selects it), then relayed.
       tls.certificates.push_back(certificate(p.host, *p.tls));
       tls.tcp_proxy.push_back(std::move(relay));
-    }
-    if (unavailable) {
-      proxy::ClusterConfig none;  // no endpoints: such connections are closed
-      none.name = std::string(kUnavailableCluster);
-      config.clusters.push_back(std::move(none));
     }
   }
   if (!front_doors.empty() && http.virtual_hosts.empty()) {
@@ -343,7 +349,12 @@ proxy::Config render(const Model& model, const RenderOptions& options,
     https.tls = std::move(tls);
     config.listeners.push_back(std::move(https));
   }
-  for (const BoundFrontDoor& d : front_doors) render_front_door(d, config);
+  for (const BoundFrontDoor& d : front_doors) render_front_door(d, config, unavailable);
+  if (unavailable) {
+    proxy::ClusterConfig none;  // no endpoints: such connections are closed
+    none.name = std::string(kUnavailableCluster);
+    config.clusters.push_back(std::move(none));
+  }
   return config;
 }
 

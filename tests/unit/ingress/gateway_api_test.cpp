@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "gateway_test_util.h"
 #include "kop/ingress/gateway_api.h"
 #include "kop/proxy/cors.h"
 #include "test_util.h"
@@ -15,94 +16,19 @@
 namespace kop::ingress::gateway {
 namespace {
 
-using testing::parse_objects;
+using gwtest::cond;
+using gwtest::find;
+using gwtest::gateway;
+using gwtest::gw_status;
+using gwtest::input;
+using gwtest::kClass;
+using gwtest::listener;
+using gwtest::parent;
+using gwtest::route;
+using gwtest::run;
 using testing::service_yaml;
 using testing::snapshot_of;
 using testing::tls_secret_yaml;
-
-// Everything translate() reads, from one YAML stream.
-struct Input {
-  ingress::Snapshot base;
-  Snapshot snap;
-};
-
-std::unique_ptr<Input> input(const std::string& yaml) {
-  auto in = std::make_unique<Input>();
-  in->base = snapshot_of(yaml);
-  in->snap.base = &in->base;
-  for (auto& o : parse_objects(yaml)) {
-    std::string_view k = o->kind();
-    if (k == "GatewayClass") in->snap.gateway_classes.push_back(o);
-    if (k == "Gateway") in->snap.gateways.push_back(o);
-    if (k == "HTTPRoute") in->snap.http_routes.push_back(o);
-    if (k == "ReferenceGrant") in->snap.reference_grants.push_back(o);
-    if (k == "Namespace") in->snap.namespaces.push_back(o);
-  }
-  return in;
-}
-
-Result run(const std::string& yaml, const Options& options = {}) {
-  auto in = input(yaml);
-  return translate(in->snap, options);
-}
-
-const char* kClass = R"(---
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kop, generation: 1}
-spec: {controllerName: kop.dev/gateway-controller}
-)";
-
-std::string gateway(std::string_view ns, std::string_view name, std::string_view listeners) {
-  return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " +
-         std::string(name) + ", namespace: " + std::string(ns) +
-         ", generation: 2}\nspec:\n  gatewayClassName: kop\n  listeners:\n" +
-         std::string(listeners);
-}
-
-std::string route(std::string_view ns, std::string_view name, std::string_view spec,
-                  std::string_view created = "2026-01-01T00:00:00Z") {
-  return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: " +
-         std::string(name) + ", namespace: " + std::string(ns) +
-         ", generation: 3, creationTimestamp: \"" + std::string(created) + "\"}\nspec:\n" +
-         std::string(spec);
-}
-
-const Condition* find(const std::vector<Condition>& cs, std::string_view type) {
-  for (const Condition& c : cs)
-    if (c.type == type) return &c;
-  return nullptr;
-}
-
-// "Status Reason" of condition `type`, or "absent".
-std::string cond(const std::vector<Condition>& cs, std::string_view type) {
-  const Condition* c = find(cs, type);
-  return c ? c->status + " " + c->reason : "absent";
-}
-
-const GatewayStatus& gw_status(const Result& r, std::string_view name) {
-  for (const GatewayStatus& g : r.gateway_statuses)
-    if (g.gateway.name == name) return g;
-  ADD_FAILURE() << "no status for Gateway " << name << "\n" << describe(r);
-  static GatewayStatus none;
-  return none;
-}
-
-const ListenerStatus& listener(const Result& r, std::string_view gw, std::string_view name) {
-  for (const ListenerStatus& l : gw_status(r, gw).listeners)
-    if (l.name == name) return l;
-  ADD_FAILURE() << "no listener " << name << "\n" << describe(r);
-  static ListenerStatus none;
-  return none;
-}
-
-const RouteParentStatus& parent(const Result& r, std::string_view route_name, size_t i = 0) {
-  for (const RouteStatus& s : r.route_statuses)
-    if (s.route.name == route_name && i < s.parents.size()) return s.parents[i];
-  ADD_FAILURE() << "no parent " << i << " for HTTPRoute " << route_name << "\n" << describe(r);
-  static RouteParentStatus none;
-  return none;
-}
 
 // The first front door's hosts as the proxy serves them (on a plain listener named "http"):
 // rendered and compiled by the proxy's RouteTable (a failed compile fails the test).

@@ -2,14 +2,15 @@
 // the routing model, one front door per Gateway, and the status every decision implies.
 //
 // translate() is a pure function (no I/O, no clock, no globals), like build_model(): it reads
-// GatewayClasses, Gateways, HTTPRoutes, ReferenceGrants and Namespaces, plus the Services,
-// EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
+// GatewayClasses, Gateways, HTTPRoutes, TLSRoutes, ReferenceGrants and Namespaces, plus the
+// Services, EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
 //  - front doors: per Gateway and listener port, the virtual hosts (model VirtualHost/Route)
-//    that socket serves; a request on one Gateway's socket never reaches another's routes;
+//    that socket serves, and the TLS connections it relays by SNI (TLSRoute); a request on one
+//    Gateway's socket never reaches another's routes;
 //  - the clusters those routes forward to (same names and rules as build_model's);
 //  - the status of each GatewayClass whose controllerName is ours, each Gateway of such a
 //    class (conditions, listeners with supportedKinds and attachedRoutes), and each HTTPRoute
-//    parent that is such a Gateway, computed where the decision is taken;
+//    and TLSRoute parent that is such a Gateway, computed where the decision is taken;
 //  - one Event per refused object or field, naming the object and the field.
 // Objects of other controllers get no status and no Event. What is served and why:
 // docs/gateway-api/design.md and docs/gateway-api/translation.md.
@@ -89,7 +90,7 @@ struct RouteParentStatus {
 };
 
 struct RouteStatus {
-  ObjectRef route;
+  ObjectRef route;                         // kind HTTPRoute or TLSRoute
   std::vector<RouteParentStatus> parents;  // our parents only, in spec order
   bool operator==(const RouteStatus&) const = default;
 };
@@ -98,12 +99,19 @@ struct RouteStatus {
 struct FrontDoor {
   ObjectRef gateway;
   uint16_t port = 0;
-  std::string protocol;  // "HTTP" or "HTTPS"
+  // "HTTP"; "HTTPS" when an HTTPS listener is on the port (TLS listeners may share it: SNI
+  // tells them apart); "TLS" when only TLS listeners are.
+  std::string protocol;
   // Sorted by host; each host's routes in Gateway API precedence order (render keeps it).
   std::vector<VirtualHost> virtual_hosts;
   // HTTPS: the certificate of each served listener on this port, by listener hostname ("*" =
   // no hostname), sorted; the TLS client's SNI picks one. Present even before routes attach.
+  // TLS Terminate listeners add theirs under each relayed host they do not cover exactly.
   std::vector<std::pair<std::string, Tls>> certificates;
+  // TLSRoutes: connections relayed by SNI, sorted by host, one per host (the oldest route's).
+  // Without `tls` (Passthrough) the bytes go untouched; with it (Terminate) the proxy
+  // decrypts with that certificate (also in `certificates` under the host) and relays.
+  std::vector<TcpProxy> relays;
   bool operator==(const FrontDoor&) const = default;
 };
 
@@ -112,6 +120,7 @@ struct Snapshot {
   std::vector<api::ObjectPtr> gateway_classes;
   std::vector<api::ObjectPtr> gateways;
   std::vector<api::ObjectPtr> http_routes;
+  std::vector<api::ObjectPtr> tls_routes;
   std::vector<api::ObjectPtr> reference_grants;
   std::vector<api::ObjectPtr> namespaces;  // labels, for allowedRoutes Selector
 };

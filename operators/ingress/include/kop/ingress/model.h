@@ -300,7 +300,10 @@ struct VirtualHost {
 struct TcpProxy {
   std::string host;                       // the fqdn, lowercase
   std::vector<WeightedCluster> clusters;  // weights > 0; empty: no Service resolves (closed)
-  std::optional<Tls> tls;                 // TLS terminated here
+  // Gateway API: the weight of backendRefs that cannot be used; that share of the connections
+  // is closed (the API wants rejections to respect weights). Default 0.
+  uint32_t invalid_weight = 0;
+  std::optional<Tls> tls;  // TLS terminated here
   ObjectRef source;
   bool operator==(const TcpProxy&) const = default;
 };

@@ -20,7 +20,10 @@
 //  - Gateway API front doors (gateway_api.h), each its own listener "gw/<ns>/<gateway>/<port>"
 //    on the address the caller bound it to, serving only its own virtual hosts
 //    "gw/<ns>/<gateway>/<port>/<host>" in the translator's order (route_order "config"); an
-//    HTTPS front door serves each listener's certificate by SNI. Listeners never share virtual
+//    HTTPS front door serves each listener's certificate by SNI, and a front door with TLS
+//    listeners relays its TLSRoute hosts by SNI ("passthrough" for Passthrough listeners,
+//    "tcp_proxy" for Terminate ones; the share of invalid backendRefs goes to
+//    "passthrough-unavailable", so those connections are closed). Listeners never share virtual
 //    hosts: once a front door exists, "http" and "https" list theirs explicitly (a listener
 //    with an empty list would serve every virtual host), a never-matching one when they have
 //    none.

@@ -1,0 +1,127 @@
+// What every route kind (HTTPRoute, TLSRoute) shares: which of its parentRefs name our
+// Gateways, its spec.hostnames, which listeners of a parent admit it (sectionName, port,
+// allowedRoutes kinds and namespaces, hostname intersection), and a Service backendRef
+// resolved to a cluster.
+#include <algorithm>
+
+#include "gateway_internal.h"
+#include "paths.h"
+
+namespace kop::ingress::gateway::internal {
+
+using ingress::internal::BackendSpec;
+
+std::vector<std::pair<ParentRef, Gateway*>> our_parents(Translation& t, const api::Object& route,
+                                                        const ObjectRef& src) {
+  std::vector<std::pair<ParentRef, Gateway*>> parents;
+  for (const rapidjson::Value* p : items_of(route.spec(), "parentRefs")) {
+    ParentRef ref;
+    ref.group = member(p, "group") ? std::string(str_of(p, "group")) : std::string(kGroup);
+    ref.kind = member(p, "kind") ? std::string(str_of(p, "kind")) : "Gateway";
+    ref.ns = member(p, "namespace") ? std::string(str_of(p, "namespace")) : src.ns;
+    ref.name = std::string(str_of(p, "name"));
+    ref.section_name = std::string(str_of(p, "sectionName"));
+    if (auto port = int_of(p, "port")) ref.port = int32_t(*port);
+    if (ref.group != kGroup || ref.kind != "Gateway") continue;
+    if (Gateway* gw = t.find_gateway(ref.ns, ref.name)) parents.emplace_back(ref, gw);
+  }
+  return parents;
+}
+
+std::vector<std::string> route_hostnames(Translation& t, const api::Object& route,
+                                         const ObjectRef& src, size_t& given) {
+  std::vector<std::string> hosts;
+  given = 0;
+  for (const rapidjson::Value* h : items_of(route.spec(), "hostnames")) {
+    auto host = h->IsString() ? ingress::internal::normalize_host(
+                                    std::string_view(h->GetString(), h->GetStringLength()))
+                              : absl::InvalidArgumentError("not a string");
+    if (host.ok())
+      hosts.push_back(*host);
+    else
+      t.builder.event(src, "UnsupportedValue", cat("spec.hostnames[", given, "]"),
+                      cat("not a valid host name: ", std::string(host.status().message())));
+    ++given;
+  }
+  return hosts;
+}
+
+std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const ParentRef& ref,
+                               const api::Object& route, std::string_view kind,
+                               const std::vector<std::string>& hosts, bool named,
+                               std::string& reason, std::string& message) {
+  std::vector<size_t> selected, allowed, out;
+  for (size_t i = 0; i < gw.listeners.size(); ++i) {
+    const Listener& l = gw.listeners[i];
+    if (!ref.section_name.empty() && l.name != ref.section_name) continue;
+    if (ref.port && l.port != *ref.port) continue;
+    if (l.usable) selected.push_back(i);
+  }
+  if (selected.empty()) {
+    reason = "NoMatchingParent";
+    message = "no served listener matches sectionName/port";
+    return out;
+  }
+  RouteGroupKind want{std::string(kGroup), std::string(kind)};
+  for (size_t i : selected) {
+    const Listener& l = gw.listeners[i];
+    if (std::find(l.kinds.begin(), l.kinds.end(), want) == l.kinds.end()) continue;
+    bool ns_ok = l.from == "All" || (l.from == "Same" && route.ns() == gw.ref.ns) ||
+                 (l.from == "Selector" && l.selector.matches(t.namespace_labels(route.ns())));
+    if (ns_ok) allowed.push_back(i);
+  }
+  if (allowed.empty()) {
+    reason = "NotAllowedByListeners";
+    message = cat("no listener selected admits a ", kind,
+                  " from this namespace (protocol, allowedRoutes)");
+    return out;
+  }
+  for (size_t i : allowed) {
+    bool any = hosts.empty() && !named;
+    for (const std::string& h : hosts)
+      if (intersect_hostnames(gw.listeners[i].hostname, h)) any = true;
+    if (any) out.push_back(i);
+  }
+  if (out.empty()) {
+    reason = "NoMatchingListenerHostname";
+    message = "no listener hostname intersects spec.hostnames";
+  }
+  return out;
+}
+
+ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
+                               const rapidjson::Value* ref, const std::string& field) {
+  ServiceBackend out;
+  std::string_view group = str_of(ref, "group");
+  std::string_view kind = member(ref, "kind") ? str_of(ref, "kind") : "Service";
+  std::string ns(member(ref, "namespace") ? str_of(ref, "namespace") : route.ns());
+  std::string name(str_of(ref, "name"));
+  auto problem = [&](std::string reason, std::string message) {
+    t.builder.event(src, reason, field, message);
+    out.reason = std::move(reason);
+    out.message = std::move(message);
+    return out;
+  };
+  if (!group.empty() || kind != "Service")
+    return problem("InvalidKind", cat(group.empty() ? "core" : group, "/", kind,
+                                      " is not a supported backend kind"));
+  if (ns != route.ns() &&
+      !reference_permitted(t.snapshot, src.kind, route.ns(), "", "Service", ns, name))
+    return problem("RefNotPermitted", cat("Service \"", ns, "/", name,
+                                          "\" is in another namespace and no ReferenceGrant "
+                                          "allows it"));
+  if (!int_of(ref, "port")) return problem("BackendNotFound", "port is required for a Service");
+  BackendSpec spec;
+  spec.ns = ns;
+  spec.service = name;
+  spec.port_number = int_of(ref, "port");
+  out.cluster = t.builder.resolve_backend(src, field, spec);  // its own Event when missing
+  if (!out.cluster) {
+    out.reason = "BackendNotFound";
+    out.message =
+        cat("Service \"", ns, "/", name, "\" or its port ", *spec.port_number, " not found");
+  }
+  return out;
+}
+
+}  // namespace kop::ingress::gateway::internal
