@@ -1,0 +1,37 @@
+// kop/webhook/cert_authority.h: creating the CA and serving certificates a webhook server
+// manages itself (kop/webhook/self_managed.h), with OpenSSL.
+//
+// Keys are ECDSA P-256 (small, fast handshakes, accepted by every API server version in use).
+// The CA is a self-signed certificate with basicConstraints CA:TRUE and keyCertSign; a serving
+// certificate has the given DNS names and IP addresses as subjectAltNames (the API server
+// checks those, never the common name), extendedKeyUsage serverAuth, and is signed by the CA.
+// Validity starts an hour back, so a replica whose clock runs behind accepts it.
+//
+// Threads: plain functions.
+#pragma once
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kop::webhook {
+
+struct KeyPair {
+  std::string cert_pem;
+  std::string key_pem;  // never log it
+};
+
+// A new self-signed CA valid for `validity` from now.
+absl::StatusOr<KeyPair> create_ca(std::string_view common_name, absl::Duration validity);
+
+// A new serving certificate signed by `ca`, valid for `validity` from now (never past the CA's
+// own expiry: it is cut to it).
+absl::StatusOr<KeyPair> create_serving_certificate(const KeyPair& ca,
+                                                   const std::vector<std::string>& dns_names,
+                                                   const std::vector<std::string>& ip_addresses,
+                                                   absl::Duration validity);
+
+}  // namespace kop::webhook

@@ -1,0 +1,209 @@
+// The review codec: what the API server sends is read with every field checked, and what we
+// answer has the shape the API server reads.
+#include "kop/webhook/review.h"
+
+#include <absl/strings/escaping.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace kop::webhook {
+namespace {
+
+std::string review(std::string_view request, std::string_view api_version = "admission.k8s.io/v1") {
+  return std::string(R"({"apiVersion":")") + std::string(api_version) +
+         R"(","kind":"AdmissionReview","request":)" + std::string(request) + "}";
+}
+
+constexpr std::string_view kCreate = R"({
+  "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+  "kind": {"group": "example.com", "version": "v1", "kind": "Website"},
+  "resource": {"group": "example.com", "version": "v1", "resource": "websites"},
+  "requestKind": {"group": "example.com", "version": "v1beta1", "kind": "Website"},
+  "requestResource": {"group": "example.com", "version": "v1beta1", "resource": "websites"},
+  "name": "site", "namespace": "team-a", "operation": "CREATE",
+  "userInfo": {"username": "admin", "uid": "u1", "groups": ["system:masters"]},
+  "object": {"apiVersion": "example.com/v1", "kind": "Website", "metadata": {"name": "site"},
+             "spec": {"replicas": 3}},
+  "oldObject": null, "dryRun": true,
+  "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+})";
+
+TEST(AdmissionReview, ReadsEveryField) {
+  auto r = parse_admission_review(review(kCreate));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->review_api_version, "admission.k8s.io/v1");
+  EXPECT_EQ(r->uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
+  EXPECT_EQ(r->kind.to_string(), "example.com/v1, Kind=Website");
+  EXPECT_EQ(r->resource.resource, "websites");
+  EXPECT_EQ(r->request_kind.version, "v1beta1");
+  EXPECT_EQ(r->request_resource.version, "v1beta1");
+  EXPECT_EQ(r->name, "site");
+  EXPECT_EQ(r->namespace_, "team-a");
+  EXPECT_EQ(r->operation, Operation::kCreate);
+  EXPECT_EQ(r->user_info.username, "admin");
+  EXPECT_EQ(r->user_info.groups, std::vector<std::string>{"system:masters"});
+  ASSERT_TRUE(r->object.has_value());
+  EXPECT_EQ(r->object->get_int("/spec/replicas"), 3);
+  EXPECT_FALSE(r->old_object.has_value());
+  EXPECT_TRUE(r->dry_run);
+  ASSERT_TRUE(r->options.has_value());
+  EXPECT_EQ(r->options->kind(), "CreateOptions");
+}
+
+TEST(AdmissionReview, AcceptsV1beta1AndDefaultsTheRequestKind) {
+  auto r = parse_admission_review(review(R"({"uid":"1","operation":"DELETE",
+      "kind":{"group":"","version":"v1","kind":"ConfigMap"},
+      "resource":{"group":"","version":"v1","resource":"configmaps"},
+      "oldObject":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}})",
+                                         "admission.k8s.io/v1beta1"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->review_api_version, "admission.k8s.io/v1beta1");
+  EXPECT_EQ(r->request_kind, r->kind);
+  EXPECT_EQ(r->request_resource, r->resource);
+  EXPECT_EQ(r->operation, Operation::kDelete);
+  EXPECT_FALSE(r->object.has_value());
+  ASSERT_TRUE(r->old_object.has_value());
+  EXPECT_EQ(r->old_object->name(), "c");
+}
+
+struct Bad {
+  std::string body;
+  std::string error;  // a part of the message
+};
+
+TEST(AdmissionReview, RefusesMalformedReviewsNamingTheField) {
+  const std::string ok_kind = R"("kind":{"version":"v1","kind":"ConfigMap"},)"
+                              R"("resource":{"version":"v1","resource":"configmaps"},)";
+  const std::string obj = R"("object":{"apiVersion":"v1","kind":"ConfigMap"})";
+  const Bad cases[] = {
+      {"", "AdmissionReview: "},
+      {"[]", "AdmissionReview: "},
+      {"{\"apiVersion\":\"admission.k8s.io/v1\"", "AdmissionReview: "},
+      {R"({"apiVersion":"v1","kind":"AdmissionReview","request":{}})", "apiVersion \"v1\" is not"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{}})", "kind \"Pod\""},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", "request is required"},
+      {review("[1]"), "request must be an object"},
+      {review("{" + ok_kind + R"("operation":"CREATE",)" + obj + "}"), "request.uid: required"},
+      {review(R"({"uid":"",)" + ok_kind + R"("operation":"CREATE",)" + obj + "}"),
+       "request.uid: must not be empty"},
+      {review(R"({"uid":7,)" + ok_kind + R"("operation":"CREATE",)" + obj + "}"),
+       "request.uid: must be a string"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("operation":"PATCH",)" + obj + "}"),
+       "request.operation: \"PATCH\" is not CREATE, UPDATE, DELETE or CONNECT"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("name":"x"})"), "request.operation: required"},
+      {review(R"({"uid":"1","resource":{"version":"v1","resource":"x"},"operation":"CREATE",)" +
+              obj + "}"),
+       "request.kind: required"},
+      {review(R"({"uid":"1","kind":{"version":"v1"},"resource":{"version":"v1","resource":"x"},)"
+              R"("operation":"CREATE",)" +
+              obj + "}"),
+       "request.kind.kind: required"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("operation":"CREATE"})"),
+       "request.object: required for CREATE"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("operation":"UPDATE",)" + obj + "}"),
+       "request.oldObject: required for UPDATE"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("operation":"CREATE","object":"x"})"),
+       "request.object: must be an object"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("operation":"CREATE","dryRun":"yes",)" + obj + "}"),
+       "request.dryRun: must be a boolean"},
+      {review(R"({"uid":"1",)" + ok_kind + R"("operation":"CREATE","userInfo":{"groups":[1]},)" +
+              obj + "}"),
+       "request.userInfo.groups: must be an array of strings"},
+      {review(R"({"uid":"1","uid":"2",)" + ok_kind + R"("operation":"CREATE",)" + obj + "}"),
+       "AdmissionReview: "},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_admission_review(c.body);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.body;
+    EXPECT_NE(r.status().message().find(c.error), absl::string_view::npos)
+        << c.body << "\n got: " << r.status().message() << "\n want: " << c.error;
+  }
+}
+
+TEST(AdmissionReview, AnswersWithStatusPatchAndWarnings) {
+  AdmissionResponse resp;
+  resp.uid = "u-1";
+  resp.allowed = false;
+  resp.code = 403;
+  resp.reason = "Forbidden";
+  resp.message = "spec.replicas: at most 10";
+  resp.warnings = {"deprecated field"};
+  auto denied = Object::parse(admission_review_json(resp, "admission.k8s.io/v1beta1"));
+  ASSERT_TRUE(denied.ok()) << denied.status();
+  EXPECT_EQ(denied->api_version(), "admission.k8s.io/v1beta1");
+  EXPECT_EQ(denied->kind(), "AdmissionReview");
+  EXPECT_EQ(denied->get_string("/response/uid"), "u-1");
+  EXPECT_EQ(denied->get_bool("/response/allowed"), false);
+  EXPECT_EQ(denied->get_int("/response/status/code"), 403);
+  EXPECT_EQ(denied->get_string("/response/status/status"), "Failure");
+  EXPECT_EQ(denied->get_string("/response/status/message"), "spec.replicas: at most 10");
+  EXPECT_EQ(denied->get_string("/response/warnings/0"), "deprecated field");
+  EXPECT_EQ(denied->at("/response/patch"), nullptr);
+
+  AdmissionResponse patched;
+  patched.uid = "u-2";
+  patched.patch = R"([{"op":"add","path":"/spec/replicas","value":1}])";
+  auto allowed = Object::parse(admission_review_json(patched));
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_EQ(allowed->get_bool("/response/allowed"), true);
+  EXPECT_EQ(allowed->at("/response/status"), nullptr);
+  EXPECT_EQ(allowed->get_string("/response/patchType"), "JSONPatch");
+  std::string decoded;
+  ASSERT_TRUE(absl::Base64Unescape(std::string(*allowed->get_string("/response/patch")), &decoded));
+  EXPECT_EQ(decoded, patched.patch);
+}
+
+TEST(ConversionReview, ReadsAndAnswers) {
+  auto r = parse_conversion_review(R"({"apiVersion":"apiextensions.k8s.io/v1",
+      "kind":"ConversionReview","request":{"uid":"c-1","desiredAPIVersion":"example.com/v2",
+      "objects":[{"apiVersion":"example.com/v1","kind":"Website","metadata":{"name":"a"}}]}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->uid, "c-1");
+  EXPECT_EQ(r->desired_api_version, "example.com/v2");
+  ASSERT_EQ(r->objects.size(), 1U);
+  EXPECT_EQ(r->objects[0].name(), "a");
+
+  ConversionResponse ok{.uid = "c-1", .converted_objects = {r->objects[0]}, .result = {}};
+  auto answer = Object::parse(conversion_review_json(ok));
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->get_string("/response/result/status"), "Success");
+  EXPECT_EQ(answer->get_string("/response/convertedObjects/0/metadata/name"), "a");
+
+  ConversionResponse failed{.uid = "c-1",
+                            .converted_objects = {r->objects[0]},
+                            .result = absl::InternalError("no v2 for you")};
+  auto refused = Object::parse(conversion_review_json(failed));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->get_string("/response/result/status"), "Failure");
+  EXPECT_EQ(refused->get_string("/response/result/message"), "no v2 for you");
+  EXPECT_EQ(refused->at("/response/convertedObjects/0"), nullptr);
+}
+
+TEST(ConversionReview, RefusesMalformedReviews) {
+  const Bad cases[] = {
+      {R"({"apiVersion":"apiextensions.k8s.io/v1beta1","kind":"ConversionReview","request":{}})",
+       "apiVersion \"apiextensions.k8s.io/v1beta1\" is not apiextensions.k8s.io/v1"},
+      {R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"1"}})",
+       "request.desiredAPIVersion: required"},
+      {R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"1",
+          "desiredAPIVersion":"a/b/c"}})",
+       "request.desiredAPIVersion: \"a/b/c\" is not group/version"},
+      {R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"1",
+          "desiredAPIVersion":"x/v1","objects":[{"kind":"A"}]}})",
+       "request.objects[0]: apiVersion and kind are required"},
+      {R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"1",
+          "desiredAPIVersion":"x/v1","objects":{}}})",
+       "request.objects: must be an array of objects"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_conversion_review(c.body);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_NE(r.status().message().find(c.error), absl::string_view::npos)
+        << r.status().message() << "\n want: " << c.error;
+  }
+}
+
+}  // namespace
+}  // namespace kop::webhook
