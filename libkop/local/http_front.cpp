@@ -104,7 +104,9 @@ struct HttpFront::Impl {
   template <class Stream>
   void stream_watch(Stream& stream, int fd, rest::Response& resp, unsigned version) {
     http::response<http::empty_body> res{http::status::ok, version};
-    res.set(http::field::content_type, "application/json");
+    res.set(http::field::content_type, resp.watch_protobuf
+                                           ? "application/vnd.kubernetes.protobuf;stream=watch"
+                                           : "application/json");
     res.set(http::field::cache_control, "no-cache, private");
     res.chunked(true);
     http::response_serializer<http::empty_body> sr{res};
@@ -117,7 +119,9 @@ struct HttpFront::Impl {
         if (resp.watch->ended() || peer_closed(fd)) break;
         continue;
       }
-      std::string line = rest::encode_event(*ev, *resp.watch_type, resp.watch_table);
+      std::string line = resp.watch_protobuf
+                             ? rest::encode_event_protobuf(*ev)
+                             : rest::encode_event(*ev, *resp.watch_type, resp.watch_table);
       asio::write(stream, http::make_chunk(asio::buffer(line)), ec);
       if (ec) break;
     }

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "kop/api/yaml.h"
+#include "proto_codec.h"
 #include "validation.h"
 
 namespace kop::local::rest {
@@ -454,12 +455,21 @@ bool unsupported_body(const Request& req) {
   auto ct = req.headers.find("content-type");
   if (ct == req.headers.end() || req.body.empty()) return false;
   const std::string& t = ct->second;
-  return t.find("json") == std::string::npos && t.find("yaml") == std::string::npos;
+  return t.find("json") == std::string::npos && t.find("yaml") == std::string::npos &&
+         !proto::is_protobuf(t);
 }
 
 std::optional<JsonDoc> parse_body(const Request& req, std::string& err) {
   auto ct = req.headers.find("content-type");
   std::string type = ct == req.headers.end() ? "application/json" : ct->second;
+  if (proto::is_protobuf(type)) {
+    auto d = proto::decode(req.body);
+    if (!d.ok()) {
+      err = std::string(d.status().message());
+      return std::nullopt;
+    }
+    return *std::move(d);
+  }
   if (type.find("yaml") != std::string::npos) {
     auto d = api::yaml_first_document(req.body, "the request body");
     if (!d.ok()) {
@@ -593,7 +603,9 @@ std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table
   return out;
 }
 
-Response handle(Store& store, const Options& opts, const Request& req) {
+namespace {
+
+Response handle_json(Store& store, const Options& opts, const Request& req) {
   if (!opts.token.empty()) {
     auto it = req.headers.find("authorization");
     if (it == req.headers.end() || it->second != "Bearer " + opts.token) {
@@ -724,8 +736,9 @@ Response handle(Store& store, const Options& opts, const Request& req) {
 
   const std::string& m = req.method;
   if ((m == "POST" || m == "PUT") && unsupported_body(req)) {
-    // Protobuf and CBOR are not spoken; clients fall back to JSON on 415.
-    return status_response(errors::unsupported_media_type("application/json, application/yaml"));
+    // CBOR is not spoken; clients fall back to JSON on 415.
+    return status_response(errors::unsupported_media_type(
+        "application/json, application/yaml, application/vnd.kubernetes.protobuf"));
   }
   if (m == "GET") {
     bool watch = truthy(q["watch"]);
@@ -872,6 +885,46 @@ Response handle(Store& store, const Options& opts, const Request& req) {
     return object_response(200, r->object);
   }
   return status_response(client::method_not_supported(t->group, t->resource, m));
+}
+
+}  // namespace
+
+// The JSON answer, re-encoded as protobuf when the client takes protobuf and not JSON. A body of
+// a kind without a protobuf table is 406, as kube-apiserver answers for custom resources.
+Response handle(Store& store, const Options& opts, const Request& req) {
+  Response r = handle_json(store, opts, req);
+  auto accept = req.headers.find("accept");
+  if (accept == req.headers.end() || !proto::wants_protobuf(accept->second)) return r;
+  if (r.watch) {
+    std::string api_version = r.watch_type->group.empty()
+                                  ? r.watch_type->version
+                                  : r.watch_type->group + "/" + r.watch_type->version;
+    if (r.watch_table || proto::has_kind(api_version, r.watch_type->kind)) {
+      r.watch_protobuf = !r.watch_table;
+      return r;
+    }
+    r.watch->stop();
+    r = status_response(errors::not_acceptable(
+        "only the following media types are accepted: application/json, application/yaml"));
+  }
+  if (r.content_type != "application/json") return r;
+  auto doc = json::parse(r.body);
+  absl::StatusOr<std::string> pb =
+      doc ? proto::encode(*doc) : absl::InvalidArgumentError("not a JSON object");
+  if (!pb.ok()) {
+    r = status_response(errors::not_acceptable(
+        "only the following media types are accepted: application/json, application/yaml"));
+    pb = proto::encode(*json::parse(r.body));
+  }
+  if (pb.ok()) {
+    r.body = *std::move(pb);
+    r.content_type = std::string(proto::kMediaType);
+  }
+  return r;
+}
+
+std::string encode_event_protobuf(const WatchEvent& ev) {
+  return proto::encode_watch_event(to_string(ev.type), ev.object->doc());
 }
 
 }  // namespace kop::local::rest

@@ -29,6 +29,8 @@ struct Response {
   WatchPtr watch;
   ResourceTypePtr watch_type;
   bool watch_table = false;
+  // The client takes protobuf and not JSON: frames of encode_event_protobuf.
+  bool watch_protobuf = false;
 };
 
 struct Options {
@@ -40,5 +42,8 @@ Response handle(Store& store, const Options& opts, const Request& req);
 
 // One watch event as the API server writes it on the stream: {"type":"ADDED","object":{...}}.
 std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table);
+// The same event as a protobuf watch stream frame (application/vnd.kubernetes.protobuf;
+// stream=watch): a 4-byte big-endian length, then metav1.WatchEvent {type, object}.
+std::string encode_event_protobuf(const WatchEvent& ev);
 
 }  // namespace kop::local::rest

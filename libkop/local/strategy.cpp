@@ -142,14 +142,15 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
         json::set_member(tmeta, "creationTimestamp", JsonValue(), a);
       pod_spec_defaults(json::ensure_object(*tmpl, "spec", a), a);
     }
-    if (!json::find(spec, "strategy")) {
-      JsonValue s(rapidjson::kObjectType);
-      s.AddMember("type", "RollingUpdate", a);
-      JsonValue ru(rapidjson::kObjectType);
-      ru.AddMember("maxUnavailable", "25%", a);
-      ru.AddMember("maxSurge", "25%", a);
-      s.AddMember("rollingUpdate", ru, a);
-      json::set_member(spec, "strategy", std::move(s), a);
+    // SetDefaults_Deployment: an empty type is RollingUpdate (a typed client always sends
+    // "strategy": {}), whose unset limits are 25%.
+    JsonValue& strat = json::ensure_object(spec, "strategy", a);
+    if (json::string_or_empty(&strat, "type").empty())
+      json::set_string(strat, "type", "RollingUpdate", a);
+    if (json::string_or_empty(&strat, "type") == "RollingUpdate") {
+      JsonValue& ru = json::ensure_object(strat, "rollingUpdate", a);
+      for (auto key : {"maxUnavailable", "maxSurge"})
+        if (!json::find(ru, key)) json::set_string(ru, key, "25%", a);
     }
   } else if (is(t, "apiextensions.k8s.io", "customresourcedefinitions")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);

@@ -88,6 +88,24 @@ check "invalid ingress message" 'spec.rules[0].http.paths[0].pathType: Required 
 check "delete -f" 'deployment.apps "web" deleted' kubectl delete -f "$dir/app.yaml"
 check "gone after delete" "NotFound" kubectl get deployment web
 check "wrong token is 401" "Unauthorized" kubectl --token=wrong get configmaps
+# The generators send built-in kinds as protobuf (application/vnd.kubernetes.protobuf).
+check "create namespace (protobuf)" "namespace/demo created" kubectl create namespace demo
+check "namespace defaults" "Active" kubectl get namespace demo -o jsonpath='{.status.phase}'
+check "create configmap (protobuf)" "configmap/cfg created" kubectl -n demo create configmap cfg --from-literal=color=blue
+check "configmap data" "blue" kubectl -n demo get configmap cfg -o jsonpath='{.data.color}'
+check "create secret generic (protobuf)" "secret/sec created" kubectl -n demo create secret generic sec --from-literal=password=s3cret
+check "secret data is base64" "czNjcmV0" kubectl -n demo get secret sec -o jsonpath='{.data.password}'
+check "create deployment (protobuf)" "deployment.apps/web created" kubectl -n demo create deployment web --image=nginx:1 --replicas=2 --port=80
+check "deployment defaults as the API server's" "RollingUpdate 25% 2" kubectl -n demo get deployment web -o jsonpath='{.spec.strategy.type} {.spec.strategy.rollingUpdate.maxSurge} {.spec.replicas}'
+check "run (protobuf pod)" "pod/pod1 created" kubectl -n demo run pod1 --image=busybox:1 --labels=app=pod1 --env=A=1
+check "pod env" "A=1" kubectl -n demo get pod pod1 -o jsonpath='{.spec.containers[0].env[0].name}={.spec.containers[0].env[0].value}'
+check "expose (protobuf service)" "service/web exposed" kubectl -n demo expose deployment web --port=80 --target-port=80
+check "exposed service selector" "web" kubectl -n demo get service web -o jsonpath='{.spec.selector.app}'
+check "create service clusterip" "service/svc1 created" kubectl -n demo create service clusterip svc1 --tcp=8080:80
+check "create serviceaccount" "serviceaccount/robot created" kubectl -n demo create serviceaccount robot
+check "create ingress" "ingress.networking.k8s.io/ing created" kubectl -n demo create ingress ing --class=kop --rule="a.example.com/=web:80"
+check "create -o json answers JSON" '"kind": "ConfigMap"' kubectl -n demo create configmap cfg2 --from-literal=a=b -o json
+check "invalid object from protobuf: 422" 'is invalid' kubectl -n demo create configmap "Bad_Name"
 # A second server fed by --crds and --manifests: printer columns of the CRD, objects in step.
 mkdir -p "$dir/crds" "$dir/manifests"
 cp "$(dirname "$0")/../../testdata/local/widgets-crd.yaml" "$dir/crds/"
