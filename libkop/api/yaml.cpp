@@ -17,6 +17,7 @@
 
 #include "kop/api/json.h"
 #include "yaml_scalar.h"
+#include "yaml_text.h"
 
 namespace kop::api {
 
@@ -44,17 +45,6 @@ struct Frame {
   absl::flat_hash_set<std::string> merged;
   bool has_merged = false;
 };
-
-// Strict UTF-8. yaml-cpp passes the bytes of a UTF-8 stream through unchecked; go-yaml, and so
-// kubectl, rejects such input.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    size_t n = yaml_scalar::utf8_sequence_length(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 class JsonBuilder : public YAML::EventHandler {
  public:
@@ -92,7 +82,6 @@ class JsonBuilder : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& text) override {
     if (failed()) return;
-    if (!valid_utf8(text)) return fail(mark, "invalid UTF-8");
     auto resolved = yaml_scalar::resolve(tag, text);
     if (!resolved.ok()) return fail(mark, std::string(resolved.status().message()));
     if (key_expected()) {
@@ -291,21 +280,64 @@ struct ParsedDoc {
   YAML::Mark mark;
 };
 
+// Counts what the parser sees without building anything: the index of the document a prefix
+// of the text ends in.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  const YAML::Mark& doc_mark() const { return doc_mark_; }
+  void OnDocumentStart(const YAML::Mark& mark) override { doc_mark_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  YAML::Mark doc_mark_;
+};
+
+// The 0-based index (empty documents count) of the document that `prefix`, the text before a
+// problem, ends in. A syntax error in the cut text ends the count at the document it is in.
+size_t document_index_at_end(std::string prefix) {
+  std::istringstream in{std::move(prefix)};
+  size_t seen = 0;
+  try {
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    int last_start = -1;
+    while (parser.HandleNextDocument(counter)) {
+      if (counter.doc_mark().pos == last_start) return seen;  // the stray-',' loop, see below
+      last_start = counter.doc_mark().pos;
+      ++seen;
+    }
+  } catch (const std::exception&) {
+    return seen;
+  }
+  return seen == 0 ? 0 : seen - 1;
+}
+
 // Reads document after document from yaml-cpp's event stream, each straight into its own
 // RapidJSON document.
-absl::Status read_documents(std::string_view text, std::string_view source,
+absl::Status read_documents(std::string_view raw, std::string_view source,
                             absl::FunctionRef<void(ParsedDoc&&)> fn) {
-  // kubectl's reader takes UTF-8, or UTF-16 that opens with its byte order mark, and refuses
-  // control characters. yaml-cpp also guesses UTF-16/32 from NUL bytes at the start of the text,
-  // reading bytes kubectl refuses as other characters: refuse any NUL byte in text without a
-  // UTF-16 byte order mark.
-  const bool utf16_bom = text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') ||
-                                              (text[0] == '\xFE' && text[1] == '\xFF'));
-  if (size_t nul = text.find('\0'); nul != std::string_view::npos && !utf16_bom) {
-    return yaml_error(source, YAML::Mark::null_mark(), 0,
-                      fmt::format("a NUL byte at offset {}: YAML text must be UTF-8", nul));
+  // The encoding and the character set, as kubectl's reader checks them, before yaml-cpp (which
+  // checks neither) reads anything: no document is handed over from text kubectl refuses.
+  yaml_text::Decoded text = yaml_text::decode(raw);
+  if (text.problem) {
+    const yaml_text::Problem& p = *text.problem;
+    YAML::Mark mark;
+    mark.line = static_cast<int>(p.line - 1);
+    mark.column = static_cast<int>(p.column - 1);
+    return yaml_error(source, mark, document_index_at_end(std::move(text.utf8)),
+                      fmt::format("{} (byte offset {})", p.what, p.offset));
   }
-  std::istringstream in{std::string(text)};
+  std::istringstream in{std::move(text.utf8)};
   size_t index = 0;
   try {
     YAML::Parser parser(in);
@@ -374,7 +406,39 @@ bool literal_ok(std::string_view s) {
   return true;
 }
 
-void emit_value(YAML::Emitter& out, const Value& v) {
+// Strings yaml-cpp's emitter cannot write faithfully (yaml_text::needs_escapes) are written by
+// kop: yaml-cpp writes an empty double-quoted scalar in their place, so that its layout stays
+// right, and to_yaml replaces those two bytes with the escaped text afterwards.
+struct Splice {
+  size_t at;  // offset of the placeholder `""` in yaml-cpp's output
+  std::string text;
+};
+
+// A key written "key: value" must end within 1024 characters of its start (YAML's limit on
+// implicit keys; go-yaml and yaml-cpp refuse longer ones), so a key whose written form may be
+// longer is written as an explicit key ("? key" and ": value" on the next line).
+bool long_key(std::string_view k) {
+  constexpr size_t kLimit = 1000;
+  if (yaml_text::needs_escapes(k)) return yaml_text::double_quoted(k).size() > kLimit;
+  return 2 * k.size() + 2 > kLimit;  // yaml-cpp's escapes write one byte as two at most
+}
+
+// Writes `s` as a scalar (a value or a key).
+void emit_string(YAML::Emitter& out, std::vector<Splice>& splices, std::string_view s,
+                 bool allow_literal) {
+  if (yaml_text::needs_escapes(s)) {
+    out << YAML::DoubleQuoted << "";
+    splices.push_back(Splice{out.size() - 2, yaml_text::double_quoted(s)});
+  } else if (allow_literal && s.find('\n') != std::string_view::npos && literal_ok(s)) {
+    out << YAML::Literal << std::string(s.substr(0, s.size() - 1));
+  } else if (needs_quotes(s)) {
+    out << YAML::DoubleQuoted << std::string(s);
+  } else {
+    out << std::string(s);
+  }
+}
+
+void emit_value(YAML::Emitter& out, std::vector<Splice>& splices, const Value& v) {
   switch (v.GetType()) {
     case rapidjson::kNullType:
       out << YAML::Null;
@@ -397,17 +461,9 @@ void emit_value(YAML::Emitter& out, const Value& v) {
         out << d;
       }
       break;
-    case rapidjson::kStringType: {
-      std::string_view s = json::as_string_view(v);
-      if (s.find('\n') != std::string_view::npos && literal_ok(s)) {
-        out << YAML::Literal << std::string(s.substr(0, s.size() - 1));
-      } else if (needs_quotes(s)) {
-        out << YAML::DoubleQuoted << std::string(s);
-      } else {
-        out << std::string(s);
-      }
+    case rapidjson::kStringType:
+      emit_string(out, splices, json::as_string_view(v), true);
       break;
-    }
     case rapidjson::kObjectType:
       if (v.MemberCount() == 0) {
         out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
@@ -417,13 +473,10 @@ void emit_value(YAML::Emitter& out, const Value& v) {
       for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
         std::string_view k = json::as_string_view(it->name);
         out << YAML::Key;
-        if (needs_quotes(k)) {
-          out << YAML::DoubleQuoted << std::string(k);
-        } else {
-          out << std::string(k);
-        }
+        if (long_key(k)) out << YAML::LongKey;
+        emit_string(out, splices, k, false);
         out << YAML::Value;
-        emit_value(out, it->value);
+        emit_value(out, splices, it->value);
       }
       out << YAML::EndMap;
       break;
@@ -433,7 +486,7 @@ void emit_value(YAML::Emitter& out, const Value& v) {
         break;
       }
       out << YAML::BeginSeq;
-      for (const Value& e : v.GetArray()) emit_value(out, e);
+      for (const Value& e : v.GetArray()) emit_value(out, splices, e);
       out << YAML::EndSeq;
       break;
   }
@@ -547,8 +600,17 @@ std::string to_yaml(const rapidjson::Value& value) {
   YAML::Emitter out;
   out.SetIndent(2);
   out.SetNullFormat(YAML::LowerNull);
-  emit_value(out, value);
-  std::string s = out.c_str();
+  std::vector<Splice> splices;
+  emit_value(out, splices, value);
+  std::string_view emitted(out.c_str(), out.size());
+  std::string s;
+  size_t from = 0;
+  for (const Splice& sp : splices) {
+    s.append(emitted.substr(from, sp.at - from));
+    s += sp.text;
+    from = sp.at + 2;
+  }
+  s.append(emitted.substr(from));
   if (s.empty() || s.back() != '\n') s.push_back('\n');
   return s;
 }

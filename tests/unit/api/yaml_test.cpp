@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "kop/api/json.h"
 
@@ -162,17 +165,98 @@ TEST(YamlTest, NulBytesAreRefusedUnlessUtf16WithItsMark) {
        {std::string_view("\0\x02apiVersion: v1\n", 15), std::string_view("a: b\n\0c: d\n", 12)}) {
     auto docs = yaml_to_json(text, "f.yaml");
     ASSERT_FALSE(docs.ok());
-    EXPECT_THAT(docs.status().message(), HasSubstr("NUL byte")) << docs.status();
+    EXPECT_THAT(docs.status().message(), HasSubstr("character U+0000 is not allowed"))
+        << docs.status();
   }
-  // "a: b" in UTF-16LE with its byte order mark, as kubectl accepts it.
-  const std::string utf16(
-      "\xFF\xFE"
-      "a\0:\0 \0b\0\n\0",
-      12);
-  auto docs = yaml_to_json(utf16, "f.yaml");
+  // "a: b" in UTF-16LE and UTF-16BE with the byte order mark, as kubectl accepts it.
+  for (const std::string& utf16 : {std::string("\xFF\xFE"
+                                               "a\0:\0 \0b\0\n\0",
+                                               12),
+                                   std::string("\xFE\xFF"
+                                               "\0a\0:\0 \0b\0\n",
+                                               12)}) {
+    auto docs = yaml_to_json(utf16, "f.yaml");
+    ASSERT_TRUE(docs.ok()) << docs.status();
+    ASSERT_EQ(docs->size(), 1u);
+    EXPECT_STREQ((*docs)[0]["a"].GetString(), "b");
+  }
+}
+
+// Found by fuzzing (tests/fuzz/corpus/api_yaml/regress-noncharacters): kop read characters
+// outside YAML's printable set that kubectl refuses wherever they stand ("control characters
+// are not allowed"): U+FFFE/U+FFFF, C0 and C1 controls, DEL, also inside quotes and comments.
+TEST(YamlTest, NonPrintableCharactersAreRefused) {
+  struct Case {
+    std::string text;
+    std::string where;  // source:line:column: document index
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {"a: \"x\x01\"\n", "f.yaml:1:6: document index 0", "U+0001"},
+      {"a: 'x\x7F'\n", "f.yaml:1:6: document index 0", "U+007F"},
+      {"a: x\xC2\x80\n", "f.yaml:1:5: document index 0", "U+0080"},
+      {"a: \"\xEF\xBF\xBF\"\n", "f.yaml:1:5: document index 0", "U+FFFF"},
+      {"a: 1 # \xEF\xBF\xBE\n", "f.yaml:1:8: document index 0", "U+FFFE"},
+      {"\x1B: b\n", "f.yaml:1:1: document index 0", "U+001B"},
+      {"a: 1\n---\nb: \"x\x01\"\n", "f.yaml:3:6: document index 1", "(byte offset 14)"},
+      {"a: 1\n---\n---\nb: |\n  \xC3\xA9\x08\n", "f.yaml:5:4: document index 2", "U+0008"},
+      // UTF-16BE with its byte order mark: a: "<U+FFFF>" (the offset counts the mark).
+      {std::string("\xFE\xFF\0a\0:\0 \0\"\xFF\xFF\0\"\0\n", 16), "f.yaml:1:5: document index 0",
+       "U+FFFF is not allowed in YAML text (only tab, line breaks and printable characters are; "
+       "inside double quotes write it as the escape \"\\uFFFF\") (byte offset 10)"},
+      // UTF-32LE reads as UTF-16LE holding U+0000, as in go-yaml.
+      {std::string("\xFF\xFE\0\0a\0\0\0", 8), "f.yaml:1:1: document index 0", "U+0000"},
+  };
+  for (const Case& c : cases) {
+    auto docs = yaml_to_json(c.text, "f.yaml");
+    ASSERT_FALSE(docs.ok()) << c.text;
+    EXPECT_EQ(docs.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(docs.status().message(), HasSubstr(c.where)) << docs.status();
+    EXPECT_THAT(docs.status().message(), HasSubstr(c.what)) << docs.status();
+  }
+  // Nothing is handed over from text kubectl refuses, not even the documents before the problem.
+  size_t handed = 0;
+  auto s = for_each_yaml_document("a: 1\n---\nb: \x01\n", "f.yaml",
+                                  [&](rapidjson::Document&&, size_t) { ++handed; });
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(handed, 0u);
+}
+
+TEST(YamlTest, BrokenUtf16IsAnError) {
+  for (const std::string& text : {
+           std::string("\xFF\xFE"
+                       "a\0:",
+                       5),  // ends inside a character
+           std::string("\xFF\xFE"
+                       "a\0:\0 \0\x00\xDC",
+                       10),  // a low surrogate alone
+           std::string("\xFF\xFE"
+                       "a\0:\0 \0\x00\xD8x\0",
+                       12),  // a high surrogate alone
+       }) {
+    auto docs = yaml_to_json(text, "f.yaml");
+    ASSERT_FALSE(docs.ok());
+    EXPECT_THAT(docs.status().message(), HasSubstr("UTF-16")) << docs.status();
+  }
+  // A surrogate pair is one character: U+1F600.
+  auto docs =
+      yaml_to_json(std::string("\xFF\xFE"
+                               "a\0:\0 \0\x3D\xD8\x00\xDE",
+                               12));
   ASSERT_TRUE(docs.ok()) << docs.status();
-  ASSERT_EQ(docs->size(), 1u);
-  EXPECT_STREQ((*docs)[0]["a"].GetString(), "b");
+  EXPECT_STREQ((*docs)[0]["a"].GetString(), "\xF0\x9F\x98\x80");
+}
+
+// The escapes of double-quoted strings are text, so they may name any character.
+TEST(YamlTest, EscapesMayNameAnyCharacter) {
+  auto docs = yaml_to_json(R"(a: "\uFFFF\x01\0\U0001FFFE\x7F\u0085\t")");
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  EXPECT_EQ(json::as_string_view((*docs)[0]["a"]),
+            std::string_view("\xEF\xBF\xBF\x01\0\xF0\x9F\xBF\xBE\x7F\xC2\x85\t", 13));
+  auto surrogate = yaml_to_json(R"(a: "\uD800")", "f.yaml");
+  ASSERT_FALSE(surrogate.ok());
+  EXPECT_THAT(surrogate.status().message(), HasSubstr("f.yaml:1:"));
+  EXPECT_THAT(surrogate.status().message(), HasSubstr("invalid unicode"));
 }
 
 TEST(YamlTest, AliasBombIsRejected) {
@@ -266,11 +350,100 @@ TEST(YamlRoundTripTest, CarriageReturnsSurvive) {
   }
 }
 
+// Found by fuzzing (tests/fuzz/api_yaml): yaml-cpp's emitter wrote U+FFFE and U+FFFF as U+FFFD
+// and left characters kubectl refuses raw. Every character, in a value, a key, a list item, a
+// multi-line string and alone, must read back as it was written.
+TEST(YamlRoundTripTest, EveryCharacterRoundTrips) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& alloc = doc.GetAllocator();
+  rapidjson::Value values(rapidjson::kObjectType);
+  rapidjson::Value list(rapidjson::kArrayType);
+  std::string block;
+  auto flush = [&](char32_t first) {
+    auto str = [&](const std::string& s) { return rapidjson::Value(s.data(), s.size(), alloc); };
+    std::string key = fmt::format("k{:X}", static_cast<uint32_t>(first)) + block;
+    values.AddMember(str(key), str(block), alloc);
+    list.PushBack(str("x" + block + "y"), alloc);
+    list.PushBack(str("line\n" + block + "\n"), alloc);  // a literal block unless escaped
+    block.clear();
+  };
+  // Every character of the BMP; of the other planes, which the writer treats alike except for
+  // their last two (noncharacters), the first and the last 256.
+  char32_t first = 0;
+  for (char32_t c = 0; c <= 0x10FFFF; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;  // not characters, no UTF-8 form
+    if (c > 0xFFFF && (c & 0xFFFF) == 0x100) {
+      c |= 0xFF00;  // on to the plane's last 256
+      first = c;
+    }
+    if (c < 0x80) {
+      block += static_cast<char>(c);
+    } else if (c < 0x800) {
+      block += static_cast<char>(0xC0 | (c >> 6));
+      block += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      block += static_cast<char>(0xE0 | (c >> 12));
+      block += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      block += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      block += static_cast<char>(0xF0 | (c >> 18));
+      block += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      block += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      block += static_cast<char>(0x80 | (c & 0x3F));
+    }
+    if ((c & 0xFF) == 0xFF) {
+      flush(first);
+      first = c + 1;
+    }
+  }
+  doc.AddMember("values", values, alloc);
+  doc.AddMember("list", list, alloc);
+  const std::string y = to_yaml(doc);
+  auto back = yaml_to_json(y, "out.yaml");
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 1u);
+  ASSERT_TRUE((*back)[0]["values"].IsObject());
+  // Compared block by block, so that a failure names the characters.
+  const rapidjson::Value& got = (*back)[0];
+  ASSERT_EQ(got["values"].MemberCount(), doc["values"].MemberCount());
+  auto want_it = doc["values"].MemberBegin();
+  for (auto it = got["values"].MemberBegin(); it != got["values"].MemberEnd(); ++it, ++want_it) {
+    EXPECT_EQ(it->name, want_it->name) << json::as_string_view(want_it->name).substr(0, 8);
+    EXPECT_EQ(it->value, want_it->value) << json::as_string_view(want_it->name).substr(0, 8);
+  }
+  ASSERT_EQ(got["list"].Size(), doc["list"].Size());
+  for (rapidjson::SizeType i = 0; i < got["list"].Size(); ++i) {
+    EXPECT_EQ(got["list"][i], doc["list"][i]) << "list item " << i;
+  }
+  // Alone, as the whole document.
+  for (std::string_view s : {"\xEF\xBF\xBF", "\x01", "\xF4\x8F\xBF\xBE",
+                             "a\xEF\xBF\xBE"
+                             "b\n"}) {
+    rapidjson::Value v(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    auto one = yaml_to_json(to_yaml(v));
+    ASSERT_TRUE(one.ok()) << one.status() << "\n" << to_yaml(v);
+    EXPECT_EQ(json::as_string_view((*one)[0]), s) << to_yaml(v);
+  }
+  // Readable where it can be: only what must be escaped is.
+  rapidjson::Value mixed("caf\xC3\xA9 \xEF\xBF\xBF \"q\"\n");
+  EXPECT_EQ(to_yaml(mixed), "\"caf\xC3\xA9 \\uFFFF \\\"q\\\"\\n\"\n");
+}
+
+// Strings that are not UTF-8 (possible from JSON) are written as U+FFFD, as Go writes them, in
+// text kubectl reads.
+TEST(YamlRoundTripTest, InvalidUtf8IsWrittenAsReplacementCharacters) {
+  rapidjson::Value v("a\xFF\x01");
+  const std::string y = to_yaml(v);
+  EXPECT_EQ(y, "\"a\xEF\xBF\xBD\\x01\"\n");
+  auto back = yaml_to_json(y);
+  ASSERT_TRUE(back.ok()) << back.status();
+}
+
 // Found by fuzzing (tests/fuzz/api_yaml): bytes that are not UTF-8 passed through into strings,
 // and to_yaml wrote them back as U+FFFD. kubectl refuses such files; so does kop.
 TEST(YamlTest, InvalidUtf8IsAnError) {
-  for (std::string_view text :
-       {"a: \xff\n", "\x01\xff", "a: \xed\xa0\x80\n", "\xc0\xaf: b\n", "a: [x, \"\xe2\x82\"]\n"}) {
+  for (std::string_view text : {"a: \xff\n", "\xff\x01", "a: \xed\xa0\x80\n", "\xc0\xaf: b\n",
+                                "a: [x, \"\xe2\x82\"]\n", "# \xff\na: b\n"}) {
     auto docs = yaml_to_json(text, "in.yaml");
     ASSERT_FALSE(docs.ok()) << text;
     EXPECT_THAT(docs.status().message(), HasSubstr("invalid UTF-8")) << docs.status();

@@ -28,12 +28,19 @@
 //   - merge keys ("<<") set the source's keys where they stand, over what is already there
 //     (`{z: 3, <<: {z: 2}}` has z 2); in a list of sources the first wins;
 //   - one deliberate difference: a key given twice in a mapping is an error naming its line
-//     (kubectl silently keeps the last value, which hides mistakes).
+//     (kubectl silently keeps the last value, which hides mistakes);
+//   - the text is UTF-8 (a byte order mark is skipped) or UTF-16 opening with its byte order
+//     mark; bytes that are not UTF-8 and characters outside YAML's printable set (tab, LF, CR,
+//     0x20-0x7E, U+0085, U+00A0-U+D7FF, U+E000-U+FFFD, U+10000 and up: so no NUL, C0/C1
+//     control, DEL, U+FFFE or U+FFFF) are errors wherever they stand, quoted or in a comment, as
+//     kubectl refuses them ("control characters are not allowed"). Escapes name any character:
+//     "\uFFFF" and "\x01" in double quotes are fine.
 //
 // Errors (InvalidArgument) read "<source>:<line>:<column>: document index <i>: <what>", with
 // 1-based line/column and a 0-based document index counting every document in the file,
 // empty ones included, so `sed -n <line>p` finds the spot. With an empty `source` they read
-// "line <line> column <column>: document index <i>: <what>".
+// "line <line> column <column>: document index <i>: <what>". An encoding or character error
+// counts its column in characters and ends with "(byte offset <n>)" into the text as given.
 //
 // No exceptions escape: yaml-cpp's are caught and turned into statuses. Every function is pure
 // (no shared state): any thread may call any of them at any time.
@@ -65,8 +72,9 @@ absl::StatusOr<rapidjson::Document> yaml_first_document(std::string_view text,
 
 // Hands each non-empty document of `text` to `fn` as soon as it is read, with its 0-based index
 // among all documents (empty ones count). Only one document is held at a time, so a large
-// stream costs the text plus one document. On an error, the documents before it have been
-// handed over already.
+// stream costs the text plus one document. On a syntax error, the documents before it have
+// been handed over already; the encoding and the characters are checked for the whole text
+// before the first document is handed over.
 absl::Status for_each_yaml_document(
     std::string_view text, std::string_view source,
     absl::FunctionRef<void(rapidjson::Document&& doc, size_t index)> fn);
@@ -86,7 +94,12 @@ absl::StatusOr<std::vector<Object>> load_manifest_file(const std::string& path);
 
 // YAML text for a JSON value, block style, member order kept, strings quoted whenever a plain
 // scalar would read back as another type; multi-line strings ending in one newline use literal
-// blocks (certificates stay readable). parse(to_yaml(v)) == v.
+// blocks (certificates stay readable). Strings holding a character the reader above refuses raw
+// (controls, U+FFFE/U+FFFF and the other noncharacters, U+0085/U+2028/U+2029, U+FEFF) are
+// double-quoted with escapes ("\uFFFF"); keys that may be longer than YAML's 1024-character
+// limit on "key: value" are written "? key" / ": value". Strings that are not UTF-8 are
+// written with U+FFFD in place of each bad byte, as Go does. parse(to_yaml(v)) == v for
+// every v whose strings are UTF-8.
 std::string to_yaml(const rapidjson::Value& value);
 std::string to_yaml(const Object& obj);
 // Objects separated by "---" lines, as kubectl get -o yaml prints a list of files.
