@@ -70,6 +70,11 @@ void register_crd(Registry& reg, const JsonValue& crd) {
     }
     t.namespaced = json::path_string(crd, {"spec", "scope"}) != "Cluster";
     t.has_status = json::path(v, {"subresources", "status"}) != nullptr;
+    if (const JsonValue* sc = json::path(v, {"subresources", "scale"}); sc && sc->IsObject()) {
+      t.scale = ScalePaths{std::string(json::string_or_empty(sc, "specReplicasPath")),
+                           std::string(json::string_or_empty(sc, "statusReplicasPath")),
+                           std::string(json::string_or_empty(sc, "labelSelectorPath"))};
+    }
     t.tracks_generation = true;
     t.custom = true;
     t.storage_version = storage;

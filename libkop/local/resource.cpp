@@ -48,6 +48,8 @@ ResourceType builtin(const Served& s) {
   t.returns_deleted_object = s.returns_deleted_object;
   t.storage_version = t.version;
   t.short_names.assign(info->short_names.begin(), info->short_names.end());
+  if (s.kind == "Deployment")
+    t.scale = ScalePaths{".spec.replicas", ".status.replicas", ".spec.selector"};
   return t;
 }
 

@@ -8,7 +8,9 @@
 
 #include "errors.h"
 #include "kop/api/yaml.h"
+#include "patch.h"
 #include "proto_codec.h"
+#include "scale.h"
 #include "validation.h"
 
 namespace kop::local::rest {
@@ -392,6 +394,19 @@ JsonDoc resource_list(Store& store, std::string_view group, std::string_view ver
       r.AddMember("categories", cat, a);
     }
     res.PushBack(r, a);
+    if (t->scale) {
+      JsonValue s(rapidjson::kObjectType);
+      s.AddMember("name", json::make_string(t->resource + "/scale", a), a);
+      s.AddMember("singularName", "", a);
+      s.AddMember("namespaced", t->namespaced, a);
+      s.AddMember("group", "autoscaling", a);
+      s.AddMember("version", "v1", a);
+      s.AddMember("kind", "Scale", a);
+      JsonValue verbs(rapidjson::kArrayType);
+      for (auto v : {"get", "patch", "update"}) verbs.PushBack(json::ref(v), a);
+      s.AddMember("verbs", verbs, a);
+      res.PushBack(s, a);
+    }
     if (t->has_status) {
       JsonValue s(rapidjson::kObjectType);
       s.AddMember("name", json::make_string(t->resource + "/status", a), a);
@@ -584,6 +599,50 @@ Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
   return json_response(200, d);
 }
 
+// GET, PUT and PATCH of /scale: the Scale is read from the object and written back as its
+// replicas (scale.h); a patch applies to the Scale, as the API server's scale storage does.
+Response scale_request(Store& store, const ResourceType& t, const std::string& ns,
+                       const std::string& name, const Request& req,
+                       std::map<std::string, std::string>& q) {
+  const std::string& m = req.method;
+  if (name.empty() || (m != "GET" && m != "PUT" && m != "PATCH"))
+    return status_response(client::method_not_supported(t.group, t.resource + "/scale", m));
+  auto cur = store.get(t, ns, name);
+  if (!cur.ok()) return status_response(cur.status());
+  auto cur_scale = scale::of(t, (*cur)->doc());
+  if (!cur_scale.ok()) return status_response(cur_scale.status());
+  if (m == "GET") return json_response(200, *cur_scale);
+  std::optional<JsonDoc> want;
+  if (m == "PUT") {
+    std::string err;
+    want = parse_body(req, err);
+    if (!want) return status_response(client::bad_request(err));
+  } else {
+    auto ct = req.headers.find("content-type");
+    auto pt = patch_type_from_content_type(ct == req.headers.end() ? "" : ct->second);
+    if (!pt || *pt == PatchType::kApply) {
+      return status_response(errors::unsupported_media_type(
+          "application/json-patch+json, application/merge-patch+json, "
+          "application/strategic-merge-patch+json"));
+    }
+    // A Scale has no lists with merge keys: a strategic merge patch merges as RFC 7386 does.
+    auto p = *pt == PatchType::kJsonPatch ? patch::json_patch(*cur_scale, req.body)
+                                          : patch::merge(*cur_scale, req.body);
+    if (!p.ok()) return status_response(p.status());
+    want = *std::move(p);
+  }
+  auto next = scale::applied(t, (*cur)->doc(), *want);
+  if (!next.ok()) return status_response(next.status());
+  UpdateOptions wo;
+  wo.field_manager = manager_of(req, q["fieldManager"]);
+  wo.dry_run = dry_run(q);
+  auto r = store.update(t, ns, name, *std::move(next), wo);
+  if (!r.ok()) return status_response(r.status());
+  auto out = scale::of(t, (*r)->doc());
+  if (!out.ok()) return status_response(out.status());
+  return json_response(200, *out);
+}
+
 }  // namespace
 
 std::string encode_event(const WatchEvent& ev, const ResourceType& t, bool table) {
@@ -720,7 +779,7 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
   ResourceTypePtr t = store.registry().by_resource(group, version, resource);
   if (!t) return status_response(errors::resource_not_served());
   if (!t->namespaced && !ns.empty()) return status_response(errors::resource_not_served());
-  if (!sub.empty() && !(sub == "status" && t->has_status))
+  if (!sub.empty() && !(sub == "status" && t->has_status) && !(sub == "scale" && t->scale))
     return status_response(errors::resource_not_served());
   bool table = wants_table(req);
 
@@ -740,6 +799,7 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     return status_response(errors::unsupported_media_type(
         "application/json, application/yaml, application/vnd.kubernetes.protobuf"));
   }
+  if (sub == "scale") return scale_request(store, *t, ns, name, req, q);
   if (m == "GET") {
     bool watch = truthy(q["watch"]);
     if (name.empty() || watch) {

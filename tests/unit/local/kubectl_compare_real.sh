@@ -53,7 +53,8 @@ run() {  # run NAME ARGS... (-n NS and -o json are added)
 run "create configmap" create configmap cfg --from-literal=color=blue
 run "create secret generic" create secret generic sec --from-literal=password=s3cret
 run "create deployment" create deployment web --image=nginx:1 --replicas=2 --port=80
-run "run (pod)" run pod1 --image=busybox:1 --labels=app=pod1 --env=A=1 --port=8080
+# A real server without the controller-manager issues no token: the pod mounts none.
+run "run (pod)" run pod1 --image=busybox:1 --labels=app=pod1 --env=A=1 --port=8080 --overrides='{"spec":{"automountServiceAccountToken":false}}'
 run "expose deployment" expose deployment web --port=80 --target-port=80
 run "create service clusterip" create service clusterip svc1 --tcp=8080:80
 run "create serviceaccount" create serviceaccount robot

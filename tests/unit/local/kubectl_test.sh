@@ -106,6 +106,47 @@ check "create serviceaccount" "serviceaccount/robot created" kubectl -n demo cre
 check "create ingress" "ingress.networking.k8s.io/ing created" kubectl -n demo create ingress ing --class=kop --rule="a.example.com/=web:80"
 check "create -o json answers JSON" '"kind": "ConfigMap"' kubectl -n demo create configmap cfg2 --from-literal=a=b -o json
 check "invalid object from protobuf: 422" 'is invalid' kubectl -n demo create configmap "Bad_Name"
+# The patch verbs and the scale subresource.
+check "scale" "deployment.apps/web scaled" kubectl -n demo scale deploy web --replicas=3
+check "scaled replicas" "3" kubectl -n demo get deployment web -o jsonpath='{.spec.replicas}'
+check "scale --current-replicas precondition" "Expected replicas to be 2, was 3" kubectl -n demo scale deploy web --current-replicas=2 --replicas=1
+check "set image" "deployment.apps/web image updated" kubectl -n demo set image deployment/web nginx=nginx:2
+check "image set" "nginx:2" kubectl -n demo get deployment web -o jsonpath='{.spec.template.spec.containers[0].image}'
+check "rollout restart" "deployment.apps/web restarted" kubectl -n demo rollout restart deployment web
+check "restartedAt annotation" "restartedAt" kubectl -n demo get deployment web -o jsonpath='{.spec.template.metadata.annotations}'
+check "label" "configmap/cfg labeled" kubectl -n demo label configmap cfg tier=front
+check "annotate" "configmap/cfg annotated" kubectl -n demo annotate configmap cfg note=hello
+check "label and annotation set" "front hello" kubectl -n demo get configmap cfg -o jsonpath='{.metadata.labels.tier} {.metadata.annotations.note}'
+check "label --overwrite needed" "already has a value" kubectl -n demo label configmap cfg tier=back
+check "label removed" "configmap/cfg unlabeled" kubectl -n demo label configmap cfg tier-
+cat >"$dir/pools-crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: pools.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: pools, singular: pool, kind: Pool}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.size, statusReplicasPath: .status.ready}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+          status: {type: object, properties: {ready: {type: integer}}}
+YAML
+printf 'apiVersion: example.com/v1\nkind: Pool\nmetadata: {name: p, namespace: demo}\nspec: {size: 1}\n' >"$dir/pool.yaml"
+check "crd with scale subresource" "created" kubectl apply -f "$dir/pools-crd.yaml"
+sleep 0.5
+check "custom resource" "pool.example.com/p created" kubectl apply -f "$dir/pool.yaml"
+check "scale a custom resource" "pool.example.com/p scaled" kubectl -n demo scale pool p --replicas=4
+check "custom resource scaled" "4" kubectl -n demo get pool p -o jsonpath='{.spec.size}'
 # A second server fed by --crds and --manifests: printer columns of the CRD, objects in step.
 mkdir -p "$dir/crds" "$dir/manifests"
 cp "$(dirname "$0")/../../testdata/local/widgets-crd.yaml" "$dir/crds/"

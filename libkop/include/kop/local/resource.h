@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,15 @@ namespace kop::local {
 struct PrinterColumn {
   std::string name, type, json_path, description, format;
   int priority = 0;
+};
+
+// The scale subresource's JSON paths into the object (".spec.replicas", ...); a CRD's
+// subresources.scale, or the built-in kinds' own.
+struct ScalePaths {
+  std::string spec_replicas;
+  std::string status_replicas;
+  std::string
+      label_selector;  // "" = none; for built-ins the metav1.LabelSelector at .spec.selector
 };
 
 struct ResourceType {
@@ -40,6 +50,7 @@ struct ResourceType {
   std::vector<std::string> categories;
   ObjectPtr schema;                    // CRD openAPIV3Schema for this version (null for built-ins)
   std::vector<PrinterColumn> columns;  // CRD additionalPrinterColumns
+  std::optional<ScalePaths> scale;     // the /scale subresource exists
 
   std::string api_version() const { return group.empty() ? version : group + "/" + version; }
   std::string list_kind() const { return kind + "List"; }
