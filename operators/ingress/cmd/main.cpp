@@ -32,9 +32,7 @@
 #include "kop/metrics/registry.h"
 #include "kop/proxy/proxy.h"
 #include "migrate.h"
-#ifdef KOP_INGRESS_HAVE_HTTP_FRONT
 #include "kop/local/http_front.h"
-#endif
 
 namespace {
 
@@ -388,7 +386,6 @@ int run(int argc, char** argv) {
       options.kinds.endpoint_slice.version = "v1beta1";
     }
   }
-#ifdef KOP_INGRESS_HAVE_HTTP_FRONT
   std::unique_ptr<kop::local::HttpFront> front;
   if (!f.api_addr.empty()) {
     kop::local::HttpFrontOptions fo;
@@ -409,10 +406,6 @@ int run(int argc, char** argv) {
     log.info("serving kop::local's Kubernetes API", "url", front->url());
     std::cout << front->kubeconfig() << std::flush;
   }
-#else
-  if (!f.api_addr.empty())
-    return usage_error("--api-addr: this build has no kop::local HTTP front");
-#endif
 
   kop::proxy::ProxyOptions proxy_options;
   proxy_options.on_event = [](std::string_view line) {
