@@ -31,6 +31,9 @@ constexpr Served kServed[] = {
     {"networking.k8s.io", "Ingress", true, true, false},
     {"networking.k8s.io", "IngressClass", false, true, false},
     {"coordination.k8s.io", "Lease", false, false, false},
+    // Stored so that kop::local calls the admission webhooks they register.
+    {"admissionregistration.k8s.io", "ValidatingWebhookConfiguration", false, true, false},
+    {"admissionregistration.k8s.io", "MutatingWebhookConfiguration", false, true, false},
     {"apiextensions.k8s.io", "CustomResourceDefinition", true, true, false},
 };
 

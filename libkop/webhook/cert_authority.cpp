@@ -136,4 +136,31 @@ absl::StatusOr<KeyPair> create_serving_certificate(const KeyPair& ca,
   return to_pem(cert.get(), key.get());
 }
 
+absl::Status check_serving_certificate(std::string_view cert_pem, std::string_view ca_pem,
+                                       const std::vector<std::string>& dns_names,
+                                       const std::vector<std::string>& ip_addresses) {
+  Ptr<BIO> cb(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  Ptr<X509> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  Ptr<BIO> ab(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
+  Ptr<X509> ca(PEM_read_bio_X509(ab.get(), nullptr, nullptr, nullptr));
+  if (!cert || !ca) return absl::InvalidArgumentError("not a PEM certificate");
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca.get());
+  if (ca_key == nullptr || X509_verify(cert.get(), ca_key) != 1) {
+    return absl::InvalidArgumentError("the serving certificate is not signed by the CA");
+  }
+  for (const auto& name : dns_names) {
+    if (X509_check_host(cert.get(), name.data(), name.size(), X509_CHECK_FLAG_NO_WILDCARDS,
+                        nullptr) != 1) {
+      return absl::InvalidArgumentError(
+          detail::cat("the serving certificate does not name ", name));
+    }
+  }
+  for (const auto& ip : ip_addresses) {
+    if (X509_check_ip_asc(cert.get(), ip.c_str(), 0) != 1) {
+      return absl::InvalidArgumentError(detail::cat("the serving certificate does not name ", ip));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace kop::webhook

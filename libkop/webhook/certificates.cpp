@@ -61,6 +61,16 @@ absl::Status check_key_pair(std::string_view cert_pem, std::string_view key_pem,
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Time> certificate_expiry(std::string_view cert_pem) {
+  std::unique_ptr<BIO, Free> cb(read_bio(cert_pem));
+  std::unique_ptr<X509, Free> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  struct tm t {};
+  if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &t) != 1) {
+    return absl::InvalidArgumentError("not a PEM certificate");
+  }
+  return absl::FromTM(t, absl::UTCTimeZone());
+}
+
 FileCertificates::FileCertificates(std::string dir, std::string cert_name, std::string key_name)
     : cert_path_(detail::cat(dir, "/", cert_name)), key_path_(detail::cat(dir, "/", key_name)) {}
 

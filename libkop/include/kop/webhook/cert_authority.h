@@ -34,4 +34,10 @@ absl::StatusOr<KeyPair> create_serving_certificate(const KeyPair& ca,
                                                    const std::vector<std::string>& ip_addresses,
                                                    absl::Duration validity);
 
+// OK when `cert_pem` is signed by the CA `ca_pem` (its first certificate) and names every one
+// of `dns_names` and `ip_addresses` in its subjectAltNames. Expiry is not checked here.
+absl::Status check_serving_certificate(std::string_view cert_pem, std::string_view ca_pem,
+                                       const std::vector<std::string>& dns_names,
+                                       const std::vector<std::string>& ip_addresses);
+
 }  // namespace kop::webhook

@@ -46,6 +46,9 @@ class CertificateSource {
 absl::Status check_key_pair(std::string_view cert_pem, std::string_view key_pem,
                             absl::Time* not_after = nullptr);
 
+// The expiry (notAfter) of the first certificate in `cert_pem`.
+absl::StatusOr<absl::Time> certificate_expiry(std::string_view cert_pem);
+
 class FileCertificates : public CertificateSource {
  public:
   explicit FileCertificates(std::string dir, std::string cert_name = "tls.crt",
