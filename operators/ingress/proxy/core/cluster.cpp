@@ -176,6 +176,7 @@ bool settings_equal(const ClusterConfig& a, const ClusterConfig& b) {
   auto shallow = [](const ClusterConfig& from, ClusterConfig& to) {
     to.name = from.name;
     to.lb_policy = from.lb_policy;
+    to.protocol = from.protocol;
     to.hash_on = from.hash_on;
     to.ring_size = from.ring_size;
     to.maglev_table_size = from.maglev_table_size;

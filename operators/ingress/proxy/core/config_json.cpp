@@ -240,6 +240,7 @@ class Out {
     }
     w_.EndArray();
     kv("lb_policy", to_string(c.lb_policy));
+    kv("protocol", to_string(c.protocol));
     if (c.hash_on.on != HashOn::kNone) {
       begin_object("hash_on");
       if (c.hash_on.on == HashOn::kHeader) kv("header", c.hash_on.name);

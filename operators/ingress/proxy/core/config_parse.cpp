@@ -550,6 +550,16 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
   });
   if (const Value* p = o.get("lb_policy"))
     c.lb_policy = lb_policy(as_string(*p, o.at("lb_policy")), o.at("lb_policy"));
+  if (const Value* p = o.get("protocol")) {
+    std::string_view s = as_string(*p, o.at("protocol"));
+    if (s == "h2c")
+      c.protocol = UpstreamProtocol::kH2c;
+    else if (s == "h2")
+      fail(o.at("protocol"),
+           "\"h2\" (HTTP/2 over TLS) needs upstream TLS, which clusters do not have yet");
+    else if (s != "http1")
+      fail(o.at("protocol"), cat("unknown protocol ", quote(s), " (http1, h2c)"));
+  }
   if (const Value* h = o.get("hash_on")) {
     Object ho(*h, o.at("hash_on"));
     std::string_view kind =

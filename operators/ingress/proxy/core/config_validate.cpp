@@ -67,6 +67,10 @@ absl::StatusOr<SocketAddress> parse_socket_address(std::string_view text, bool a
   return out;
 }
 
+std::string_view to_string(UpstreamProtocol protocol) {
+  return protocol == UpstreamProtocol::kH2c ? "h2c" : "http1";
+}
+
 std::string_view to_string(LbPolicy policy) {
   switch (policy) {
     case LbPolicy::kRoundRobin:

@@ -10,6 +10,7 @@ void Buffer::reserve(size_t n) {
   while (c < n) c *= 2;
   std::unique_ptr<char[]> m(new char[c]);
   if (wpos) std::memcpy(m.get(), mem.get(), wpos);
+  if (pinned && !retired) retired = std::move(mem);  // the pinned write's memory
   mem = std::move(m);
   cap = c;
 }
@@ -24,7 +25,7 @@ void Buffer::compact() {
 
 void Buffer::append(const char* p, size_t n) {
   if (free() < n) {
-    compact();
+    if (!pinned) compact();
     if (free() < n) reserve(wpos + n);
   }
   std::memcpy(mem.get() + wpos, p, n);

@@ -670,6 +670,7 @@ void ClientConn::flush_async() {
   if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
   writing_ = true;
   ++refs_;
+  out_.pin();  // written in place: later appends must not move it
   sock_.async_write_some(asio::buffer(out_.data(), out_.size()),
                          [this](const error_code& ec, size_t n) { on_write(ec, n); });
 }
@@ -690,6 +691,7 @@ void ClientConn::batch_done(int result) {
 
 void ClientConn::on_write(const error_code& ec, size_t n) {
   writing_ = false;
+  out_.unpin();
   --refs_;
   if (state_ == State::kClosed) return unref();
   if (ec) return close();

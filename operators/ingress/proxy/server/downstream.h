@@ -37,6 +37,9 @@ class Downstream {
   // Body bytes (always consumed). Returns false when the exchange must stop reading the
   // upstream until Exchange::resume_response() is called.
   virtual bool response_body(const char* data, size_t n) = 0;
+  // Trailer fields of the response ("name: value\r\n" lines, lowercase names), just before
+  // response_end(). A session that cannot carry them drops them (this default).
+  virtual void response_trailers(std::string_view fields) { static_cast<void>(fields); }
   // The response is complete.
   virtual void response_end() = 0;
   // The exchange is ready for the request body (upstream connected and head sent).

@@ -8,6 +8,7 @@
 #include "exchange.h"
 #include "kop/proxy/cors.h"
 #include "pool.h"
+#include "request_fields.h"
 #include "worker.h"
 
 namespace kop::proxy::server {
@@ -40,55 +41,6 @@ RequestView make_view(const DownRequest& r) {
   return v;
 }
 
-bool name_in(std::string_view name, const std::vector<std::string>& names) {
-  for (const auto& n : names)
-    if (iequals(name, n)) return true;
-  return false;
-}
-bool name_in(std::string_view name, const std::vector<HeaderValue>& values) {
-  for (const auto& v : values)
-    if (iequals(name, v.name)) return true;
-  return false;
-}
-
-bool mutation_drops(std::string_view name, const HeaderMutation& m) {
-  return name_in(name, m.remove) || name_in(name, m.set);
-}
-
-// The header mutations of one head, most specific first (weighted entry, route, virtual host),
-// with what writing the head needs worked out once: the lengths of the names they drop (a field
-// of another length is kept without comparing names) and the bytes they add (written inside the
-// head's sized part, so no append reallocates).
-class Mutations {
- public:
-  Mutations(const HeaderMutation& entry, const HeaderMutation& route, const HeaderMutation& vhost)
-      : m_{&entry, &route, &vhost} {
-    for (const HeaderMutation* m : m_) {
-      for (const auto& n : m->remove) drop_lengths_ |= length_bit(n.size());
-      for (const auto& v : m->set) {
-        drop_lengths_ |= length_bit(v.name.size());
-        added_ += v.name.size() + v.value.size() + 4;
-      }
-      for (const auto& v : m->add) added_ += v.name.size() + v.value.size() + 4;
-    }
-  }
-  bool drops(std::string_view name) const {
-    if ((drop_lengths_ & length_bit(name.size())) == 0) return false;
-    for (const HeaderMutation* m : m_)
-      if (mutation_drops(name, *m)) return true;
-    return false;
-  }
-  size_t added() const { return added_; }
-  const HeaderMutation* const* begin() const { return m_; }
-  const HeaderMutation* const* end() const { return m_ + 3; }
-
- private:
-  static uint64_t length_bit(size_t n) { return uint64_t{1} << (n & 63); }
-  const HeaderMutation* m_[3];
-  uint64_t drop_lengths_ = 0;
-  size_t added_ = 0;
-};
-
 // A CORS preflight on a route with a CORS policy is answered here, never forwarded: 200 with
 // the CORS fields (appended to `out`) for an allowed origin, 403 without them for another.
 // 0: not a preflight.
@@ -101,33 +53,6 @@ int cors_preflight(const CorsPolicy& cors, const RequestView& v, std::string& ou
   v.header("access-control-request-headers", &headers);
   append_cors_preflight(cors, origin, method, headers, out);
   return 200;
-}
-
-// The header mutation of the weighted entry a request was sent to (Gateway API backendRef
-// filters); empty for most routes, which have none.
-const HeaderMutation& entry_mutation(const Route& route, const RouteTable& table,
-                                     const Cluster* cluster, bool request) {
-  static const HeaderMutation kNone;
-  if (!route.entry_headers) return kNone;
-  const RouteClusterRef* e = route.entry_for(table, cluster);
-  if (e == nullptr) return kNone;
-  return request ? e->config->request_headers : e->config->response_headers;
-}
-
-// Writes the 36 characters of a request id (UUID version 4 text form) at u.
-void format_request_id(char* u, uint64_t a, uint64_t b) {
-  static const char kHex[] = "0123456789abcdef";
-  uint64_t hi = (a & 0xffffffffffff0fffull) | 0x4000ull;
-  uint64_t lo = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-  int k = 0;
-  for (int i = 0; i < 16; ++i) {
-    uint64_t src = i < 8 ? hi : lo;
-    int shift = 56 - 8 * (i % 8);
-    unsigned byte = static_cast<unsigned>((src >> shift) & 0xff);
-    if (i == 4 || i == 6 || i == 8 || i == 10) u[k++] = '-';
-    u[k++] = kHex[byte >> 4];
-    u[k++] = kHex[byte & 15];
-  }
 }
 
 // Writes the bulk of a head through a raw cursor: the caller sizes the string once to an upper
@@ -199,6 +124,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   stale_retry_used_ = false;
   woken_ = false;
   up_ = nullptr;
+  h2_ = nullptr;
   request_done_ = !req.has_body;
   body_started_ = false;
   response_started_ = false;
@@ -277,6 +203,7 @@ void Exchange::attempt() {
   if (tried_count_ < std::size(tried_)) tried_[tried_count_++] = ep;
   cs_->lb->on_request_start(ep);
   lb_active_ = true;
+  if (cl.config.protocol == UpstreamProtocol::kH2c) return attempt_h2(ep);
   Pool& pool = *cs_->pools[ep];
   if (UpConn* c = pool.take()) {
     woken_ = false;
@@ -480,6 +407,10 @@ void Exchange::send_request_head() {
 }
 
 bool Exchange::request_body(const char* data, size_t n) {
+  if (h2_ && n) {
+    body_started_ = true;
+    return h2_->send_body(data, n);
+  }
   if (!up_ || n == 0) return true;
   body_started_ = true;
   UpConn* c = up_;
@@ -505,6 +436,7 @@ bool Exchange::request_body(const char* data, size_t n) {
 void Exchange::request_end(std::string_view trailer_fields) {
   if (request_done_) return;
   request_done_ = true;
+  if (h2_) return h2_->end_request(trailer_fields);
   if (!up_) return;
   if (request_chunked_) {
     // The last chunk, the trailer section (RFC 9112 7.1.2), the final CRLF.
@@ -575,24 +507,7 @@ void Exchange::handle_response_head() {
   upstream_ms_ = worker_.refresh_now() - sent_ms_;
   TimerWheel::cancel(timer_);
   int st = rhead_.status;
-  // Retry per policy on 5xx-class answers, before anything went downstream.
-  const RetryPolicy& rp = route_->config->forward.retry;
-  bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
-  if (st >= 500 && attempts_left_ > 1 && idempotent && !body_started_ && !req_.has_body) {
-    bool want = (rp.retry_on & uint32_t(RetryOn::k5xx)) ||
-                ((rp.retry_on & uint32_t(RetryOn::kGatewayError)) && st >= 502 && st <= 504);
-    if (!want && (rp.retry_on & uint32_t(RetryOn::kRetriableStatusCodes))) {
-      for (uint32_t code : rp.retriable_status_codes)
-        if (int(code) == st) want = true;
-    }
-    if (want) {
-      report(UpstreamResult::kHttp5xx);
-      release_upstream(false);
-      --attempts_left_;
-      ++worker_.stats().retries;
-      return attempt();
-    }
-  }
+  if (retry_on_status(st)) return;
   status_ = st;
   response_started_ = true;
   ResponseHead rh;
@@ -617,6 +532,49 @@ void Exchange::handle_response_head() {
     rframing_ = Framing::kClose;
   }
   reuse_ = rhead_.keep_alive() && rframing_ != Framing::kClose;
+  write_response_fields();
+  if (tunnel_) {
+    head_buf_.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
+  }
+  rh.fields = head_buf_;
+  c->input().rpos += len;
+  if (c->input().rpos == c->input().wpos) c->input().clear();
+  report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
+  uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
+  if (idle && !tunnel_) worker_.timers().arm(timer_, worker_.now(), idle);
+  down_->response_head(rh);
+  if (!active_) return;
+  if (rframing_ == Framing::kNone) {
+    if (c->input().size() > 0) reuse_ = false;
+    return finish_response(reuse_);
+  }
+  if (tunnel_) down_->request_body_ready();
+  if (!active_) return;
+  pump_response_body();
+}
+
+bool Exchange::retry_on_status(int st) {
+  // Retry per policy on 5xx-class answers, before anything went downstream.
+  const RetryPolicy& rp = route_->config->forward.retry;
+  bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
+  if (st < 500 || attempts_left_ <= 1 || !idempotent || body_started_ || req_.has_body)
+    return false;
+  bool want = (rp.retry_on & uint32_t(RetryOn::k5xx)) ||
+              ((rp.retry_on & uint32_t(RetryOn::kGatewayError)) && st >= 502 && st <= 504);
+  if (!want && (rp.retry_on & uint32_t(RetryOn::kRetriableStatusCodes))) {
+    for (uint32_t code : rp.retriable_status_codes)
+      if (int(code) == st) want = true;
+  }
+  if (!want) return false;
+  report(UpstreamResult::kHttp5xx);
+  release_upstream(false);
+  --attempts_left_;
+  ++worker_.stats().retries;
+  attempt();
+  return true;
+}
+
+void Exchange::write_response_fields() {
   // Response fields: everything but hop-by-hop headers, then ours.
   const Mutations mut(
       entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/false),
@@ -659,22 +617,6 @@ void Exchange::handle_response_head() {
     if (view_.header("origin", &origin) && cors_origin_allowed(*cors, origin))
       append_cors_response(*cors, origin, o);
   }
-  if (tunnel_) o.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
-  rh.fields = o;
-  c->input().rpos += len;
-  if (c->input().rpos == c->input().wpos) c->input().clear();
-  report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
-  uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
-  if (idle && !tunnel_) worker_.timers().arm(timer_, worker_.now(), idle);
-  down_->response_head(rh);
-  if (!active_) return;
-  if (rframing_ == Framing::kNone) {
-    if (c->input().size() > 0) reuse_ = false;
-    return finish_response(reuse_);
-  }
-  if (tunnel_) down_->request_body_ready();
-  if (!active_) return;
-  pump_response_body();
 }
 
 void Exchange::pump_response_body() {
@@ -744,6 +686,7 @@ void Exchange::pump_response_body() {
 }
 
 void Exchange::resume_response() {
+  if (h2_ && active_) return h2_->resume_response();
   if (!active_ || !paused_response_ || !up_) return;
   pump_response_body();
 }
@@ -777,6 +720,10 @@ void Exchange::release_upstream(bool reuse) {
   if (lb_active_) {
     lb_active_ = false;
     cs_->lb->on_request_end(endpoint_);
+  }
+  if (H2UpStream* s = h2_) {
+    h2_ = nullptr;
+    s->release();
   }
   UpConn* c = up_;
   if (!c) return;
@@ -845,7 +792,7 @@ void Exchange::on_timer(void* self) {
     e->report(UpstreamResult::kTimeout);
     return e->abort_response();
   }
-  if (e->up_) e->report(UpstreamResult::kTimeout);
+  if (e->up_ || e->h2_) e->report(UpstreamResult::kTimeout);
   e->release_upstream(false);
   e->fail(504, "upstream timeout\n");
 }
@@ -888,7 +835,7 @@ void Exchange::finish() {
   active_ = false;
   TimerWheel::cancel(timer_);
   dequeue_pending();
-  if (up_) release_upstream(false);
+  if (up_ || h2_) release_upstream(false);
   WorkerSnapshot* ws = ws_;
   ws_ = nullptr;
   if (ws) worker_.unref(ws);

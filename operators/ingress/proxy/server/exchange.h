@@ -1,7 +1,8 @@
 // Exchange: one proxied request, whatever the client's protocol: routing (421/404, redirects,
-// direct responses), the cluster and endpoint choice, the upstream HTTP/1.1 connection (pooled,
-// through UpConn's interface; waiting in the cluster's pending queue at its connection limit),
-// retries, timeouts, and the response head and body handed to the Downstream.
+// direct responses), the cluster and endpoint choice, the upstream connection (pooled; HTTP/1.1
+// through UpConn's interface, or a stream of an HTTP/2 H2UpConn for h2c clusters, in
+// exchange_h2.cpp; waiting in the cluster's pending queue at its connection limit), retries,
+// timeouts, and the response head, body and trailers handed to the Downstream.
 // Threading: the worker's thread only.
 #pragma once
 
@@ -9,9 +10,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "access_log.h"
 #include "downstream.h"
+#include "h2_up_conn.h"
 #include "http1.h"
 #include "kop/proxy/request_view.h"
 #include "kop/proxy/route_table.h"
@@ -23,7 +26,7 @@ namespace kop::proxy::server {
 
 class Worker;
 
-class Exchange final : public UpstreamUser {
+class Exchange final : public UpstreamUser, public H2UpstreamUser {
  public:
   explicit Exchange(Worker& w) : worker_(w) {}
   ~Exchange();
@@ -62,6 +65,12 @@ class Exchange final : public UpstreamUser {
   void on_upstream_data(UpConn* c) override;
   void on_upstream_error(UpConn* c, bool connect_phase, bool timeout) override;
   void on_upstream_writable(UpConn* c) override;
+  // From H2UpConn (exchange_h2.cpp).
+  void on_h2_response_head(H2UpStream* s) override;
+  bool on_h2_response_body(H2UpStream* s, const char* data, size_t n) override;
+  void on_h2_response_end(H2UpStream* s) override;
+  void on_h2_error(H2UpStream* s, H2UpFailure f) override;
+  void on_h2_request_writable(H2UpStream* s) override;
 
  private:
   friend class ClientConn;
@@ -70,11 +79,21 @@ class Exchange final : public UpstreamUser {
   void abort_response();
   void report(UpstreamResult r);
   std::string_view upstream_address_view() const {
+    if (h2_) return h2_->conn().address();
     return up_ ? up_->address() : std::string_view();
   }
   void attempt();
   void send_request_head();
   void handle_response_head();
+  // After a response head: true when the rule's retry policy retries this status (the attempt
+  // is then under way).
+  bool retry_on_status(int status);
+  // The response fields sent downstream: rhead_'s fields but hop-by-hop ones, the server
+  // policy, the upstream time, the header mutations, cookie affinity, CORS (into head_buf_).
+  void write_response_fields();
+  // HTTP/2 upstream (exchange_h2.cpp): a stream on a pooled connection of endpoint `ep`.
+  void attempt_h2(uint32_t ep);
+  void send_h2_request(H2UpConn* c);
   void pump_response_body();
   void finish_response(bool reuse);
   void fail(int status, std::string_view body);
@@ -100,6 +119,9 @@ class Exchange final : public UpstreamUser {
   uint32_t tried_count_ = 0;
   uint32_t attempts_left_ = 0;
   UpConn* up_ = nullptr;
+  H2UpStream* h2_ = nullptr;  // the HTTP/2 stream instead of up_ (h2c clusters)
+  std::vector<nghttp2_nv> h2_nva_;
+  std::string h2_store_;  // the lowercased names and generated values h2_nva_ points into
   Timer timer_;
   bool active_ = false;
   bool head_sent_downstream_ = false;

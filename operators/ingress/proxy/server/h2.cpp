@@ -6,6 +6,7 @@
 
 #include "client_conn.h"
 #include "exchange.h"
+#include "h2_fields.h"
 #include "h2_session.h"
 #include "worker.h"
 
@@ -85,6 +86,7 @@ class H2Stream final : public Downstream {
     session_.schedule_flush();
     return out_.size() - out_pos_ < 65536;
   }
+  void response_trailers(std::string_view fields) override { resp_trailers_.assign(fields); }
   void response_end() override;
   void request_body_ready() override {
     body_ready_ = true;
@@ -118,6 +120,9 @@ class H2Stream final : public Downstream {
     }
     if (st->out_.empty() && st->body_done_) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!st->resp_trailers_.empty() && st->submit_trailers()) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
       return static_cast<ssize_t>(n);
     }
     if (n == 0) return NGHTTP2_ERR_DEFERRED;
@@ -164,11 +169,19 @@ class H2Stream final : public Downstream {
     out_.clear();
     out_pos_ = 0;
     resp_store_.clear();
+    resp_trailers_.clear();
     body_ready_ = request_ended_ = body_done_ = want_resume_ = recorded_ = false;
     start_ms_ = 0;
   }
 
  private:
+  // The response trailers as a HEADERS frame with END_STREAM (from read_body, at the body's
+  // end: nghttp2 sends it after the last DATA). False when nghttp2 refused them.
+  bool submit_trailers() {
+    field_lines_to_nv(resp_trailers_, trailer_nv_);
+    return !trailer_nv_.empty() &&
+           nghttp2_submit_trailer(session_.ng(), id_, trailer_nv_.data(), trailer_nv_.size()) == 0;
+  }
   // Answers the stream with `status` and no body, before any routing (a request the proxy
   // refuses as it would over HTTP/1.1).
   void reply_local(int status);
@@ -213,6 +226,8 @@ class H2Stream final : public Downstream {
   std::string out_;
   size_t out_pos_ = 0;
   std::string resp_store_;
+  std::string resp_trailers_;  // "name: value\r\n" lines, sent after the body
+  std::vector<nghttp2_nv> trailer_nv_;
   bool body_ready_ = false;
   bool request_ended_ = false;
   bool body_done_ = false;

@@ -1,10 +1,19 @@
 #include "pool.h"
 
+#include "h2_up_conn.h"
 #include "up_conn.h"
 
 namespace kop::proxy::server {
 
 Pool::~Pool() {
+  // HTTP/2 connections hold the pool while they carry streams: the ones left are idle.
+  std::vector<H2UpConn*> h2;
+  h2.swap(h2_);
+  for (H2UpConn* c : h2) {
+    --open_;
+    c->detached_ = true;
+    c->close();
+  }
   while (idle_) {
     UpConn* c = idle_;
     remove(c);
@@ -13,6 +22,12 @@ Pool::~Pool() {
     c->state_ = UpConn::State::kBusy;  // not idle any more: close() must not touch the pool
     c->close();
   }
+}
+
+H2UpConn* Pool::h2_available() const {
+  for (H2UpConn* c : h2_)
+    if (c->can_take_stream()) return c;
+  return nullptr;
 }
 
 UpConn* Pool::take() {

@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "asio.h"
 
 namespace kop::proxy::server {
 
+class H2UpConn;
 class UpConn;
 class Worker;
 
@@ -33,20 +35,24 @@ class Pool {
   Worker& worker() { return worker_; }
   const tcp::endpoint& endpoint() const { return endpoint_; }
   const std::string& address_text() const { return address_text_; }
-  // Connections of this pool: idle + busy + connecting.
+  // An HTTP/2 connection (h2c clusters) that can take another stream now, or nullptr.
+  H2UpConn* h2_available() const;
+  // Connections of this pool: idle + busy + connecting (HTTP/2 ones included).
   uint32_t open_count() const { return open_; }
   // An idle connection is closed after this long. Defaults to 60 s; 0: never.
   void set_idle_timeout_ms(uint64_t ms) { idle_timeout_ms_ = ms; }
 
  private:
   friend class UpConn;
+  friend class H2UpConn;
   void put(UpConn* c);     // back to the idle list
   void remove(UpConn* c);  // unlinks an idle connection (no-op when not idle)
 
   Worker& worker_;
   std::string address_text_;
   tcp::endpoint endpoint_;
-  UpConn* idle_ = nullptr;  // doubly linked through UpConn::idle_prev_/idle_next_
+  UpConn* idle_ = nullptr;     // doubly linked through UpConn::idle_prev_/idle_next_
+  std::vector<H2UpConn*> h2_;  // every HTTP/2 connection, busy or not, until it closes
   uint32_t open_ = 0;
   uint64_t idle_timeout_ms_ = 60000;
 };

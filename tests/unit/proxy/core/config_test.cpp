@@ -69,7 +69,7 @@ constexpr std::string_view kFull = R"({
      "health_check": {"path": "/ready", "host": "a.internal", "interval_ms": 2000, "timeout_ms": 300,
         "healthy_threshold": 1, "unhealthy_threshold": 2, "expected_statuses": [200, "300-302"]}},
     {"name": "b", "endpoints": ["backend.local:9000"], "lb_policy": "maglev",
-     "hash_on": {"header": "X-User"}, "maglev_table_size": 251},
+     "hash_on": {"header": "X-User"}, "maglev_table_size": 251, "protocol": "h2c"},
     {"name": "c", "lb_policy": "least_request", "hash_on": {"source_ip": true}}
   ],
   "admin": {"enabled": false, "address": "127.0.0.1:19901"},
@@ -127,6 +127,7 @@ TEST(ConfigParse, FullConfigFields) {
   EXPECT_EQ(a.health_check->expected_statuses.size(), 2u);
   EXPECT_EQ(a.health_check->expected_statuses[1].end, 302u);
   EXPECT_EQ(c->clusters[2].hash_on.on, HashOn::kSourceIp);
+  EXPECT_EQ(c->clusters[1].protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(c->server.access_log, AccessLogFormat::kJson);
   EXPECT_EQ(c->server.server_header, ServerHeader::kAppendIfAbsent);
 }
@@ -148,6 +149,7 @@ TEST(ConfigParse, DefaultsAreDocumentedValues) {
   EXPECT_FALSE(f.websocket);
   const ClusterConfig& cl = c->clusters[0];
   EXPECT_EQ(cl.lb_policy, LbPolicy::kRoundRobin);
+  EXPECT_EQ(cl.protocol, UpstreamProtocol::kHttp1);
   EXPECT_EQ(cl.connect_timeout, Millis(5000));
   EXPECT_EQ(cl.outlier_detection.consecutive_5xx, 5u);
   EXPECT_EQ(cl.outlier_detection.base_ejection_time, Millis(30000));
@@ -244,6 +246,11 @@ TEST(ConfigParse, ErrorsNameTheJsonPath) {
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","lb_policy":"fastest"}]})",
        "clusters[0].lb_policy: unknown policy \"fastest\" (round_robin, weighted_round_robin, "
        "least_request, random, ring_hash, maglev)"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","protocol":"spdy"}]})",
+       "clusters[0].protocol: unknown protocol \"spdy\" (http1, h2c)"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","protocol":"h2"}]})",
+       "clusters[0].protocol: \"h2\" (HTTP/2 over TLS) needs upstream TLS, which clusters do not "
+       "have yet"},
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","endpoints":[{"address":"a:1","weight":0}]}]})",
        "clusters[0].endpoints[0].weight: value 0 out of range [1, 128]"},
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","endpoints":["a:0"]}]})",

@@ -307,6 +307,12 @@ enum class LbPolicy {
 
 enum class HashOn { kNone, kHeader, kCookie, kSourceIp };
 
+// The protocol spoken to a cluster's endpoints.
+enum class UpstreamProtocol {
+  kHttp1,  // default: HTTP/1.1, one request per pooled connection at a time
+  kH2c,    // HTTP/2 with prior knowledge over plain TCP: streams multiplexed per connection
+};
+
 struct HashPolicy {
   HashOn on = HashOn::kNone;  // kNone with ring_hash/maglev: random endpoint
   std::string name;           // header or cookie name (header lowercased at compile time)
@@ -358,6 +364,7 @@ struct ClusterConfig {
   std::string name;                       // unique, required
   std::vector<EndpointConfig> endpoints;  // may be empty (requests get 503)
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;  // default http1
   HashPolicy hash_on;  // for ring_hash / maglev
   // ring_hash: upper bound of the ring's points, default 4096. Each endpoint gets weight * 2^k
   // points with 2^k the largest power of two that fits (at least 1 per unit of weight).
@@ -432,6 +439,7 @@ absl::Status validate(const Config& config);
 
 // Names used in the JSON schema (also handy for logs and metrics labels).
 std::string_view to_string(LbPolicy policy);
+std::string_view to_string(UpstreamProtocol protocol);
 std::string_view to_string(PathMatchType type);
 std::string_view to_string(ServerHeader policy);
 // The policy named `name` (overwrite, append_if_absent, pass_through); nullopt when unknown.
