@@ -184,6 +184,18 @@ void insert(FNode& n, const std::vector<std::string>& p, bool self = false) {
   if (self || (!p.empty() && p.back().rfind("k:", 0) == 0)) cur->self = true;
 }
 
+// A list-map item's path element: k:{"name":"c"}.
+bool is_key(const std::string& element) {
+  return element.rfind("k:", 0) == 0;
+}
+
+// Whether field element f:x names one of the key fields of item element k:{...}.
+bool is_key_field(const std::string& item, const std::string& field) {
+  if (field.rfind("f:", 0) != 0) return false;
+  auto key = json::parse(std::string_view(item).substr(2));
+  return key && key->IsObject() && json::find(*key, std::string_view(field).substr(2)) != nullptr;
+}
+
 // Finds the value at a field-set path in an object; nullptr when absent.
 const JsonValue* value_at(const JsonValue& obj, const std::vector<std::string>& p) {
   const JsonValue* cur = &obj;
@@ -476,10 +488,32 @@ absl::StatusOr<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std:
   // them.
   std::vector<std::vector<std::string>> old_leaves;
   leaves(old_set, cur, old_leaves);
+  auto owned_by_other = [&](const std::vector<std::string>& p) {
+    return std::any_of(es.begin(), es.end(), [&](const Entry& e) {
+      return !(e.manager == manager && e.operation == "Apply") && contains(e.set, p);
+    });
+  };
+  // A list-map item no longer applied and owned by nobody else goes whole, as the API server
+  // removes it: removing its fields one by one would drop its key fields first, after which the
+  // item can no longer be found and a keyless remnant stays behind.
+  std::vector<std::vector<std::string>> items_gone;
+  for (auto& p : old_leaves) {
+    if (p.empty() || !is_key(p.back()) || contains(new_set, p) || owned_by_other(p)) continue;
+    remove_at(out, p);
+    items_gone.push_back(p);
+  }
+  auto under_gone_item = [&](const std::vector<std::string>& p) {
+    return std::any_of(items_gone.begin(), items_gone.end(), [&](const auto& item) {
+      return p.size() >= item.size() && std::equal(item.begin(), item.end(), p.begin());
+    });
+  };
   std::stable_sort(old_leaves.begin(), old_leaves.end(),
                    [](auto& x, auto& y) { return x.size() > y.size(); });
   for (auto& p : old_leaves) {
-    if (contains(new_set, p)) continue;
+    if (contains(new_set, p) || under_gone_item(p)) continue;
+    // A kept item keeps its key fields (the item is found by them).
+    if (p.size() >= 2 && is_key(p[p.size() - 2]) && is_key_field(p[p.size() - 2], p.back()))
+      continue;
     if (is_self(old_set, p)) {
       // The map/list/item itself: removed only once nothing is left in it.
       const JsonValue* v = value_at(out, p);
@@ -493,12 +527,7 @@ absl::StatusOr<JsonDoc> apply(const ResourceType& t, const JsonValue* live, std:
         if (!only_keys) continue;
       }
     }
-    bool other = false;
-    for (auto& e : es) {
-      if (e.manager == manager && e.operation == "Apply") continue;
-      other = other || contains(e.set, p);
-    }
-    if (!other) remove_at(out, p);
+    if (!owned_by_other(p)) remove_at(out, p);
   }
   // Ownership: this manager's Apply set is exactly what it applied; forced conflicts move.
   for (auto& e : es) {

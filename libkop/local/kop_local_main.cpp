@@ -42,9 +42,13 @@ std::string random_token() {
   return t;
 }
 
-void report(const char* what, const kop::local::SyncReport& r) {
-  for (auto& p : r.problems)
+// Options whose loader prints each new problem of every sync (a refused change is not silent).
+kop::local::ManifestLoaderOptions reporting(std::string dir, const char* what) {
+  kop::local::ManifestLoaderOptions o{std::move(dir)};
+  o.on_problem = [what](const kop::local::ManifestProblem& p) {
     std::fprintf(stderr, "kop-local: %s: %s\n", what, p.to_string().c_str());
+  };
+  return o;
 }
 
 }  // namespace
@@ -89,14 +93,13 @@ int main(int argc, char** argv) {
   auto store = std::make_shared<kop::local::Store>();
   std::unique_ptr<kop::local::ManifestLoader> crd_loader, manifest_loader;
   if (!crds.empty()) {
-    crd_loader = std::make_unique<kop::local::ManifestLoader>(
-        store, kop::local::ManifestLoaderOptions{crds});
-    report("crds", crd_loader->sync());
+    crd_loader = std::make_unique<kop::local::ManifestLoader>(store, reporting(crds, "crds"));
+    crd_loader->sync();
   }
   if (!manifests.empty()) {
-    manifest_loader = std::make_unique<kop::local::ManifestLoader>(
-        store, kop::local::ManifestLoaderOptions{manifests});
-    report("manifests", manifest_loader->sync());
+    manifest_loader =
+        std::make_unique<kop::local::ManifestLoader>(store, reporting(manifests, "manifests"));
+    manifest_loader->sync();
   }
   kop::local::HttpFront front(store, fo);
   if (auto st = front.start(); !st.ok()) {

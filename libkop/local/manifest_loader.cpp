@@ -320,6 +320,13 @@ SyncReport ManifestLoader::sync() {
         rep.problems.begin() + static_cast<std::ptrdiff_t>(from), rep.problems.end(),
         [](const ManifestProblem& a, const ManifestProblem& b) { return a.document < b.document; });
   }
+  if (opts_.on_problem) {
+    std::set<std::string> before;
+    for (const auto& p : problems_) before.insert(p.to_string());
+    for (const auto& p : rep.problems) {
+      if (!before.count(p.to_string())) opts_.on_problem(p);
+    }
+  }
   problems_ = rep.problems;
   return rep;
 }

@@ -342,11 +342,13 @@ int run(int argc, char** argv) {
       }
       log.info("built-in CRDs installed", "crds", installed->size());
     }
-    manifests = std::make_unique<kop::local::ManifestLoader>(
-        store, kop::local::ManifestLoaderOptions{f.manifests});
-    kop::local::SyncReport report = manifests->sync();
-    for (const auto& p : report.problems)
+    kop::local::ManifestLoaderOptions loader_options{f.manifests};
+    // Every sync's new problems, not only the first's: a refused change keeps the old object.
+    loader_options.on_problem = [log](const kop::local::ManifestProblem& p) {
       log.warn("manifest not applied", "problem", p.to_string());
+    };
+    manifests = std::make_unique<kop::local::ManifestLoader>(store, std::move(loader_options));
+    kop::local::SyncReport report = manifests->sync();
     log.info("manifests loaded", "dir", f.manifests, "applied", report.applied);
     manifests->start();  // follows the directory (inotify; polled every 500 ms without)
   } else {

@@ -214,6 +214,47 @@ TEST_F(Loader, AChangedFileAppliesExactlyItsAddsUpdatesAndDeletes) {
   EXPECT_EQ(data_of(*store, *cm, "changed"), "v2");
 }
 
+TEST_F(Loader, AListItemDroppedFromAFileGoesAndARefusedChangeIsReportedOnce) {
+  // A Service file loses one of its ports: the store's Service loses it too (the upstream
+  // GatewayModifyListeners test drops a Gateway listener this way).
+  auto svc_yaml = [](const std::string& ports) {
+    return "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n" + ports;
+  };
+  const std::string http = "  - {name: http, port: 80}\n";
+  const std::string https = "  - {name: https, port: 443}\n";
+  std::vector<std::string> reported;
+  ManifestLoaderOptions o{dir.string()};
+  o.on_problem = [&](const ManifestProblem& p) { reported.push_back(p.to_string()); };
+  ManifestLoader l(store, o);
+  write("svc.yaml", svc_yaml(http + https));
+  ASSERT_THAT(l.sync().problems, ::testing::IsEmpty());
+  write("svc.yaml", svc_yaml(http));
+  auto r = l.sync();
+  EXPECT_THAT(r.problems, ::testing::IsEmpty());
+  EXPECT_EQ(r.applied, 1);
+  auto svc = type(*store, "", "v1", "services");
+  auto got = store->get(*svc, "default", "web");
+  ASSERT_TRUE(got.ok());
+  const JsonValue* ports = json::path((*got)->doc(), {"spec", "ports"});
+  ASSERT_TRUE(ports && ports->Size() == 1) << S(*got);
+  const std::string kept = json::to_json(*ports);
+  EXPECT_THAT(reported, ::testing::IsEmpty());
+
+  // A change validation refuses keeps the old object, and says so once (not at every sync).
+  write("svc.yaml", svc_yaml("  - {name: http, port: 99999}\n"));
+  r = l.sync();
+  ASSERT_THAT(r.problems, ::testing::Not(::testing::IsEmpty()));
+  ASSERT_EQ(reported.size(), r.problems.size());
+  EXPECT_THAT(reported, ::testing::Contains(
+                            ::testing::HasSubstr("svc.yaml: document 0: spec.ports[0].port")));
+  write("other.yaml", cm_yaml("other", "v"));
+  EXPECT_EQ(l.sync().problems.size(), r.problems.size());
+  EXPECT_EQ(reported.size(), r.problems.size());
+  got = store->get(*svc, "default", "web");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(json::to_json(*json::path((*got)->doc(), {"spec", "ports"})), kept);
+}
+
 TEST_F(Loader, AnObjectDefinedTwiceComesFromTheFirstFileAndFallsBackToTheOther) {
   write("b.yaml", cm_yaml("x", "from-b"));
   ManifestLoader l(store, {dir.string()});

@@ -224,6 +224,50 @@ TEST(Apply, ListMapsMergeByKeyAndNoOpApplyWritesNothing) {
   EXPECT_EQ(s.current_resource_version(), before);
 }
 
+TEST(Apply, ListMapItemNoLongerAppliedGoesWhole) {
+  // kubectl apply --server-side of a Service with two ports, then with one: the API server drops
+  // the whole item (before, its key field went first and a keyless, invalid item stayed).
+  Store s;
+  auto svc = type(s, "", "v1", "services");
+  PatchOptions a;
+  a.field_manager = "a";
+  auto two = s.patch(
+      *svc, "default", "web", PatchType::kApply,
+      R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80,"name":"http","targetPort":8080},{"port":443,"name":"https","targetPort":8443}]}})",
+      a);
+  ASSERT_TRUE(two.ok()) << api(two.status()).message;
+  auto one = s.patch(
+      *svc, "default", "web", PatchType::kApply,
+      R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80,"name":"http","targetPort":8080}]}})",
+      a);
+  ASSERT_TRUE(one.ok()) << api(one.status()).message;
+  const JsonValue* ports = json::path((*one)->doc(), {"spec", "ports"});
+  ASSERT_TRUE(ports && ports->Size() == 1) << S(*one);
+  EXPECT_EQ(json::path_string((*ports)[0], {"name"}), "http");
+  std::string fields = json::to_json(*json::path((*one)->doc(), {"metadata", "managedFields"}));
+  EXPECT_EQ(fields.find("443"), std::string::npos) << fields;
+
+  // An item another manager also owns stays, with its key; only this manager's fields go.
+  PatchOptions b;
+  b.field_manager = "b";
+  ASSERT_TRUE(
+      s.patch(
+           *svc, "default", "web", PatchType::kApply,
+           R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80,"name":"http"}]}})",
+           b)
+          .ok());
+  auto none = s.patch(
+      *svc, "default", "web", PatchType::kApply,
+      R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":81,"name":"other"}]}})",
+      a);
+  ASSERT_TRUE(none.ok()) << api(none.status()).message;
+  ports = json::path((*none)->doc(), {"spec", "ports"});
+  ASSERT_TRUE(ports && ports->Size() == 2) << S(*none);
+  EXPECT_EQ(json::path_string((*ports)[0], {"name"}), "http") << S(*none);
+  const JsonValue* target = json::find((*ports)[0], "targetPort");
+  EXPECT_TRUE(target == nullptr || !target->IsInt() || target->GetInt() != 8080) << S(*none);
+}
+
 TEST(Patch, StrategicThroughTheStore) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");

@@ -42,6 +42,14 @@
 
 namespace kop::local {
 
+struct ManifestProblem {
+  std::string file;   // path relative to the directory
+  int document = -1;  // 0-based document index in the file; -1 for the whole file
+  std::string field;  // e.g. "spec.rules[0].http.paths[0].pathType"; empty when not about a field
+  std::string message;
+  std::string to_string() const;  // "file.yaml: document 2: spec.x: message"
+};
+
 struct ManifestLoaderOptions {
   std::string dir{};  // the directory to mirror (required)
   // start() without inotify (or with watch_files false): how often to look at the files.
@@ -55,14 +63,10 @@ struct ManifestLoaderOptions {
   std::string field_manager = "kop-local-manifests";  // Defaults to "kop-local-manifests".
   std::string default_namespace =
       "default";  // for namespaced objects without one. Defaults to "default".
-};
-
-struct ManifestProblem {
-  std::string file;   // path relative to the directory
-  int document = -1;  // 0-based document index in the file; -1 for the whole file
-  std::string field;  // e.g. "spec.rules[0].http.paths[0].pathType"; empty when not about a field
-  std::string message;
-  std::string to_string() const;  // "file.yaml: document 2: spec.x: message"
+  // Called, on the thread running sync(), once for each problem a sync finds that the sync
+  // before did not have (a refused apply keeps the store's old object, so the refusal must be
+  // seen: kop-ingress logs it). A problem that stays is not reported again. Defaults to none.
+  std::function<void(const ManifestProblem&)> on_problem{};
 };
 
 struct SyncReport {
