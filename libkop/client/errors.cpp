@@ -10,6 +10,7 @@
 #include <array>
 
 #include "absl/strings/cord.h"
+#include "kop/log/quote.h"
 
 namespace kop::client {
 namespace {
@@ -145,16 +146,8 @@ std::string group_resource(std::string_view group, std::string_view resource) {
   return fmt::format("{}.{}", resource, group);
 }
 
-// Go's %q for the plain names used in messages: quotes, with \ and " escaped.
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+// Go's %q, as the API server quotes names in its messages.
+using kop::log::quote;
 
 ApiStatus failure(int32_t code, std::string_view why, std::string message) {
   ApiStatus s;

@@ -1,8 +1,5 @@
 #include "errors.h"
 
-#include <cstdio>
-#include <iterator>
-
 namespace kop::local {
 
 namespace {
@@ -56,52 +53,6 @@ std::string FieldError::error() const {
 }
 
 namespace field {
-
-std::string quote(std::string_view in) {
-  std::string out = "\"";
-  for (size_t i = 0; i < in.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(in[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);  // printable ASCII and UTF-8 pass through
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 FieldError required(std::string f, std::string detail) {
   return {FieldError::Type::Required, std::move(f), std::nullopt, std::move(detail)};

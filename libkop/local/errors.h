@@ -18,6 +18,7 @@
 
 #include "kop/client/errors.h"
 #include "kop/local/json.h"
+#include "kop/log/quote.h"
 
 namespace kop::local {
 
@@ -48,7 +49,7 @@ struct FieldError {
 using FieldErrors = std::vector<FieldError>;
 
 namespace field {
-std::string quote(std::string_view in);  // Go's strconv.Quote
+using kop::log::quote;  // Go's strconv.Quote, as the API server quotes bad values
 FieldError required(std::string f, std::string detail = {});
 FieldError forbidden(std::string f, std::string detail);
 FieldError invalid(std::string f, std::string_view bad, std::string detail);  // string value

@@ -45,8 +45,8 @@ void append(fmt::memory_buffer& out, std::string_view s) {
 constexpr char kHex[] = "0123456789abcdef";
 
 // How a quoted value is escaped: JSON and text agree on quotes, backslash and \n \r \t, and
-// differ on the rest (JSON: \b \f and \u00XX, a bad UTF-8 byte as U+FFFD; text: \xXX for bad
-// bytes, control bytes and DEL).
+// differ on the rest (JSON: \b \f and \u00XX, a bad UTF-8 byte as U+FFFD; text, as Go's %q:
+// \a \b \f \v, and \xXX for bad bytes, other control bytes and DEL).
 enum class Escaping { kJson, kText };
 
 void append_hex_escape(fmt::memory_buffer& out, std::string_view prefix, unsigned char c) {
@@ -92,10 +92,14 @@ void append_quoted(fmt::memory_buffer& out, std::string_view s, Escaping how) {
         append(out, "\\t");
         break;
       default:
-        if (json && c == '\b') {
+        if (c == '\b') {
           append(out, "\\b");
-        } else if (json && c == '\f') {
+        } else if (c == '\f') {
           append(out, "\\f");
+        } else if (!json && c == '\a') {
+          append(out, "\\a");
+        } else if (!json && c == '\v') {
+          append(out, "\\v");
         } else if (json && c < 0x20) {
           append_hex_escape(out, "\\u00", c);
         } else if (!json && (c < 0x20 || c == 0x7F)) {

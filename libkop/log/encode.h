@@ -15,8 +15,8 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s);
 // character or invalid UTF-8.
 bool text_needs_quotes(std::string_view s);
 
-// Appends `s` as a logfmt value: bare when it can be (and !always_quote), else quoted with
-// \" \\ \n \r \t and \xNN escapes (controls and invalid UTF-8 bytes).
+// Appends `s` as a logfmt value: bare when it can be (and !always_quote), else quoted as Go's %q
+// quotes ASCII: \" \\ \a \b \f \n \r \t \v and \xNN (other controls, DEL, invalid UTF-8 bytes).
 void append_text_value(fmt::memory_buffer& out, std::string_view s, bool always_quote = false);
 
 // Appends a logfmt key: characters other than letters, digits and _ . - / become '_'.

@@ -1,4 +1,5 @@
 #include "kop/log/log.h"
+#include "kop/log/quote.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -236,6 +237,25 @@ TEST_F(LogTest, ConcurrentRecordsStayWholeLines) {
   EXPECT_EQ(count, kThreads * kRecords);
   close(fd);
   unlink(path);
+}
+
+// libkop's one quoting function for messages: Go's %q for ASCII (the API server's messages),
+// always one line, UTF-8 kept, bad bytes visible.
+TEST(QuoteTest, QuotesAsGoDoes) {
+  EXPECT_EQ(quote(""), "\"\"");
+  EXPECT_EQ(quote("web"), "\"web\"");
+  EXPECT_EQ(quote("say \"hi\" \\o/"), "\"say \\\"hi\\\" \\\\o/\"");
+  EXPECT_EQ(quote("a\nb\r\tc"), "\"a\\nb\\r\\tc\"");
+  EXPECT_EQ(quote("\a\b\f\v"), "\"\\a\\b\\f\\v\"");
+  EXPECT_EQ(quote(std::string("\x01\x1b\x7f\0", 4)), "\"\\x01\\x1b\\x7f\\x00\"");
+  EXPECT_EQ(quote("h\xc3\xa9llo \xf0\x9f\x98\x80"), "\"h\xc3\xa9llo \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(quote("ok\xff\xc3"), "\"ok\\xff\\xc3\"");
+}
+
+TEST_F(LogTest, TextNamesGoEscapes) {
+  use(Format::kText);
+  root().info("m", "bell", "a\ab\vc");
+  EXPECT_THAT(sink_->lines(), ElementsAre("level=info msg=\"m\" bell=\"a\\ab\\vc\""));
 }
 
 }  // namespace
