@@ -122,6 +122,53 @@ TEST_F(ProxyTls, MisdirectedRequestWhenHostDiffersFromSni) {
   EXPECT_NE(same.out.find("vhost a"), std::string::npos) << same.out;
 }
 
+TEST_F(ProxyTls, OneOrMoreLabelWildcardsServeDeepNamesOverTls) {
+  // A Gateway front door's listener: "*.w.example.com" covers a.b.w.example.com for the
+  // certificate (SNI) and the virtual host (Host); the longest wildcard wins; a listener left at
+  // one label does not reach deep names.
+  Cert wild = make_cert(dir_, "*.w.example.com");
+  auto vhost = [](const std::string& name, const std::string& domain) {
+    return "{\"name\":\"" + name + "\",\"domains\":[\"" + domain +
+           "\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"direct_response\":{\"status\":200,"
+           "\"body\":\"vhost " +
+           name + "\"}}]}";
+  };
+  auto listener = [&](const std::string& name, const std::string& wildcards) {
+    return "{\"name\":\"" + name +
+           "\",\"address\":\"127.0.0.1:0\",\"tls\":{\"certificates\":[{\"name\":\"a\","
+           "\"server_names\":[\"a.example.com\"],\"cert_file\":\"" +
+           a_.cert_file + "\",\"key_file\":\"" + a_.key_file +
+           "\"},{\"name\":\"w\",\"server_names\":[\"*.w.example.com\"],\"cert_file\":\"" +
+           wild.cert_file + "\",\"key_file\":\"" + wild.key_file +
+           "\"}],\"default_certificate\":\"a\"},\"domain_wildcards\":\"" + wildcards + "\"}";
+  };
+  std::string cfg = "{\"version\":\"kop.proxy/v1\",\"listeners\":[" +
+                    listener("gateway", "one_or_more_labels") + "," +
+                    listener("ingress", "one_label") + "],\"virtual_hosts\":[" +
+                    vhost("wild", "*.w.example.com") + "," + vhost("deep", "*.x.w.example.com") +
+                    "],\"clusters\":[],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{"
+                    "\"workers\":2}}";
+  ProxyProcess p(dir_, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  uint16_t gw = p.port("gateway");
+  auto cert = s_client(gw, {"-servername", "a.b.w.example.com"});
+  EXPECT_NE(cert.out.find("CN = *.w.example.com"), std::string::npos) << cert.out;
+  auto one = curl(gw, "b.w.example.com", {});
+  EXPECT_EQ(one.out, "vhost wild\n200 2") << one.err;
+  auto two = curl(gw, "a.b.w.example.com", {"--http1.1"});
+  EXPECT_EQ(two.out, "vhost wild\n200 1.1") << two.err;
+  auto deep = curl(gw, "a.b.x.w.example.com", {});
+  EXPECT_EQ(deep.out, "vhost deep\n200 2") << deep.err;
+  auto bare = curl(gw, "w.example.com", {});
+  EXPECT_NE(bare.out.find("404 2"), std::string::npos) << bare.out;
+
+  uint16_t ingress = p.port("ingress");
+  auto ingress_cert = s_client(ingress, {"-servername", "a.b.w.example.com"});
+  EXPECT_NE(ingress_cert.out.find("CN = a.example.com"), std::string::npos) << ingress_cert.out;
+  auto ingress_deep = curl(ingress, "a.b.w.example.com", {"-H", "Host: a.b.w.example.com"});
+  EXPECT_NE(ingress_deep.out.find("404"), std::string::npos) << ingress_deep.out;
+}
+
 TEST_F(ProxyTls, MinimumVersionIsEnforced) {
   ProxyProcess p(dir_, config(",\"min_version\":\"1.3\""));
   ASSERT_TRUE(p.started()) << p.output();

@@ -327,6 +327,9 @@ class Out {
         w_.EndObject();
       }
       strings("virtual_hosts", l.virtual_hosts);
+      // Written only when not the default, so configs without it dump as before.
+      if (l.domain_wildcards != DomainWildcards::kOneLabel)
+        kv("domain_wildcards", to_string(l.domain_wildcards));
       w_.EndObject();
     }
     w_.EndArray();

@@ -485,6 +485,14 @@ ListenerConfig listener(const Value& v, const std::string& path) {
   l.address = address(o.require("address"), o.at("address"), /*allow_port_zero=*/true);
   if (const Value* t = o.get("tls")) l.tls = tls(*t, o.at("tls"));
   o.strings("virtual_hosts", &l.virtual_hosts);
+  if (const Value* w = o.get("domain_wildcards")) {
+    std::string_view s = as_string(*w, o.at("domain_wildcards"));
+    if (s == to_string(DomainWildcards::kOneOrMoreLabels))
+      l.domain_wildcards = DomainWildcards::kOneOrMoreLabels;
+    else if (s != to_string(DomainWildcards::kOneLabel))
+      fail(o.at("domain_wildcards"),
+           cat("unknown value ", quote(s), " (one_label, one_or_more_labels)"));
+  }
   o.finish();
   return l;
 }

@@ -71,6 +71,10 @@ std::string_view to_string(UpstreamProtocol protocol) {
   return protocol == UpstreamProtocol::kH2c ? "h2c" : "http1";
 }
 
+std::string_view to_string(DomainWildcards wildcards) {
+  return wildcards == DomainWildcards::kOneOrMoreLabels ? "one_or_more_labels" : "one_label";
+}
+
 std::string_view to_string(LbPolicy policy) {
   switch (policy) {
     case LbPolicy::kRoundRobin:
@@ -514,9 +518,13 @@ absl::Status validate_routing(const Config& config,
         for (std::size_t k = 0; k < tp.server_names.size(); ++k) {
           std::string sn = internal::normalize_domain(tp.server_names[k]);
           std::string sp = cat(pp, ".server_names[", k, "]");
-          std::size_t dot = sn.find('.');
-          bool wildcard_cert = sn[0] != '*' && dot != std::string::npos &&
-                               cert_server_names.contains("*" + sn.substr(dot));
+          // A wildcard certificate covers the name as the listener's wildcards match.
+          bool wildcard_cert = false;
+          for (std::size_t dot = sn.find('.'); sn[0] != '*' && dot != std::string::npos;
+               dot = sn.find('.', dot + 1)) {
+            wildcard_cert = wildcard_cert || cert_server_names.contains("*" + sn.substr(dot));
+            if (l.domain_wildcards == DomainWildcards::kOneLabel) break;
+          }
           if (!cert_server_names.contains(sn) && !wildcard_cert)
             return error(sp, cat("no certificate serves ", quote(tp.server_names[k])));
           if (passthrough_names.contains(sn))

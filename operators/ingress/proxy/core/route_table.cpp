@@ -296,6 +296,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     li.id = static_cast<uint32_t>(l);
     li.name = lc.name;
     li.config = &lc;
+    li.domain_wildcards = lc.domain_wildcards;
     routing->listener_index.emplace(lc.name, static_cast<uint32_t>(l));
     auto serve = [&](const VirtualHost& vh) {
       for (const std::string& d : vh.config->domains) {
@@ -350,19 +351,22 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
   return std::shared_ptr<const RouteTable::Routing>(std::move(routing));
 }
 
-// Looks a lowercase host (or SNI) name up: exact, then the one-label wildcard.
+// Looks a lowercase host (or SNI) name up: exact, then the wildcard of the longest suffix
+// after a first label (only that suffix with kOneLabel).
 template <typename V>
 const V* lookup_domain(const ICaseStringMap<V>& exact, const ICaseStringMap<V>& wildcard,
-                       std::string_view host) {
+                       DomainWildcards wildcards, std::string_view host) {
   if (!exact.empty()) {
     auto it = exact.find(host);
     if (it != exact.end()) return &it->second;
   }
   if (!wildcard.empty()) {
     std::size_t dot = host.find('.');
-    if (dot != std::string_view::npos && dot > 0 && dot + 1 < host.size()) {
+    if (dot == 0) return nullptr;
+    for (; dot != std::string_view::npos && dot + 1 < host.size(); dot = host.find('.', dot + 1)) {
       auto it = wildcard.find(host.substr(dot + 1));
       if (it != wildcard.end()) return &it->second;
+      if (wildcards == DomainWildcards::kOneLabel) break;
     }
   }
   return nullptr;
@@ -717,28 +721,30 @@ std::optional<uint32_t> RouteTable::cluster_index(std::string_view name) const {
 uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_view sni) const {
   if (!sni.empty() && sni.back() == '.') sni.remove_suffix(1);
   if (sni.empty()) return listener.default_certificate;
-  const uint32_t* idx = lookup_domain(listener.sni_exact, listener.sni_wildcard, sni);
+  const uint32_t* idx =
+      lookup_domain(listener.sni_exact, listener.sni_wildcard, listener.domain_wildcards, sni);
   return idx != nullptr ? *idx : listener.default_certificate;
 }
 
 namespace {
-const ListenerTcpProxy* relay_for_sni(const SniRelays& relays, std::string_view sni) {
+const ListenerTcpProxy* relay_for_sni(const SniRelays& relays, DomainWildcards wildcards,
+                                      std::string_view sni) {
   if (relays.empty()) return nullptr;
   if (!sni.empty() && sni.back() == '.') sni.remove_suffix(1);
   if (sni.empty()) return nullptr;
-  const uint32_t* idx = lookup_domain(relays.exact, relays.wildcard, sni);
+  const uint32_t* idx = lookup_domain(relays.exact, relays.wildcard, wildcards, sni);
   return idx != nullptr ? &relays.entries[*idx] : nullptr;
 }
 }  // namespace
 
 const ListenerTcpProxy* RouteTable::passthrough_for_sni(const Listener& listener,
                                                         std::string_view sni) const {
-  return relay_for_sni(listener.passthrough, sni);
+  return relay_for_sni(listener.passthrough, listener.domain_wildcards, sni);
 }
 
 const ListenerTcpProxy* RouteTable::tcp_proxy_for_sni(const Listener& listener,
                                                       std::string_view sni) const {
-  return relay_for_sni(listener.tcp_proxy, sni);
+  return relay_for_sni(listener.tcp_proxy, listener.domain_wildcards, sni);
 }
 
 bool RouteTable::host_allowed_for_sni(const Listener& listener, std::string_view sni,
@@ -752,8 +758,8 @@ const VirtualHost* RouteTable::find_virtual_host(const Listener& listener,
   if (listener.host_exact.empty() && listener.host_wildcard.empty()) return listener.host_catch_all;
   std::string_view host = normalize_host(host_header);
   if (!host.empty()) {
-    if (const VirtualHost* const* vh =
-            lookup_domain(listener.host_exact, listener.host_wildcard, host))
+    if (const VirtualHost* const* vh = lookup_domain(listener.host_exact, listener.host_wildcard,
+                                                     listener.domain_wildcards, host))
       return *vh;
   }
   return listener.host_catch_all;

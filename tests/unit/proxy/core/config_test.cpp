@@ -32,7 +32,7 @@ constexpr std::string_view kFull = R"({
   "generation": "rev-42",
   "listeners": [
     {"name": "http", "address": "0.0.0.0:8080", "virtual_hosts": ["shop", "all"]},
-    {"name": "v6", "address": "[::1]:0"}
+    {"name": "v6", "address": "[::1]:0", "domain_wildcards": "one_or_more_labels"}
   ],
   "virtual_hosts": [
     {"name": "shop", "domains": ["shop.example.com", "*.shop.example.com"],
@@ -130,6 +130,8 @@ TEST(ConfigParse, FullConfigFields) {
   EXPECT_EQ(c->clusters[1].protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(c->server.access_log, AccessLogFormat::kJson);
   EXPECT_EQ(c->server.server_header, ServerHeader::kAppendIfAbsent);
+  EXPECT_EQ(c->listeners[0].domain_wildcards, DomainWildcards::kOneLabel);
+  EXPECT_EQ(c->listeners[1].domain_wildcards, DomainWildcards::kOneOrMoreLabels);
 }
 
 TEST(ConfigParse, DefaultsAreDocumentedValues) {
@@ -194,6 +196,8 @@ TEST(ConfigParse, ErrorsNameTheJsonPath) {
        "listeners[0].tls2: unknown field"},
       {R"({"version":"kop.proxy/v1","listeners":[{"name":"l"}]})",
        "listeners[0].address: required field missing"},
+      {R"({"version":"kop.proxy/v1","listeners":[{"name":"l","address":"1.2.3.4:80","domain_wildcards":"two"}]})",
+       "listeners[0].domain_wildcards: unknown value \"two\" (one_label, one_or_more_labels)"},
       {R"({"version":"kop.proxy/v1","listeners":[{"name":"l","address":"::1:80"}]})",
        "listeners[0].address: invalid address \"::1:80\" (IPv6 addresses need brackets: "
        "[v6]:port)"},

@@ -9,6 +9,7 @@
 #include <map>
 #include <new>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "kop/proxy/load_balancer.h"
@@ -108,6 +109,42 @@ TEST(RouteTableHosts, SelectionTable) {
   const VirtualHost* v = t->find_virtual_host("http", long_host);
   ASSERT_NE(v, nullptr);
   EXPECT_EQ(v->name, "any");
+}
+
+TEST(RouteTableHosts, OneOrMoreLabelWildcardsOnTheListenerThatAsksForThem) {
+  // Gateway API's "*.example.com" covers any number of labels; Ingress's one. The same virtual
+  // hosts, served by a listener of each kind.
+  Config c = parse_or_die(kHosts);
+  ListenerConfig gateway = c.listeners[0];
+  gateway.name = "gateway";
+  gateway.address.port = 8082;
+  gateway.domain_wildcards = DomainWildcards::kOneOrMoreLabels;
+  c.listeners.push_back(gateway);
+  auto compiled = RouteTable::compile(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const RouteTable& t = **compiled;
+  struct Case {
+    std::string_view listener;
+    std::string_view host;
+    std::string_view want;
+  };
+  const Case cases[] = {
+      {"gateway", "a.example.com", "exact"},        // exact still first
+      {"gateway", "b.example.com", "wild"},         // one label
+      {"gateway", "x.y.example.com", "wild"},       // two labels
+      {"gateway", "X.Y.Z.Example.com:80", "wild"},  // three, case and port as ever
+      {"gateway", "x.b.example.com", "deep"},       // the longest suffix wins...
+      {"gateway", "x.y.b.example.com", "deep"},     // ...at any depth
+      {"gateway", "example.com", "any"},            // the bare domain is still not covered
+      {"gateway", "b.example.com.", "wild"},
+      {"gateway", ".example.com", "any"},  // empty first label
+      {"gateway", "com", "any"},
+      {"http", "x.y.example.com", "any"},  // the Ingress listener keeps one label
+  };
+  for (const Case& k : cases) {
+    const VirtualHost* v = t.find_virtual_host(k.listener, k.host);
+    EXPECT_EQ(v == nullptr ? "<null>" : v->name, k.want) << k.listener << " " << k.host;
+  }
 }
 
 TEST(RouteTableHosts, StripHostPort) {
@@ -450,6 +487,33 @@ TEST(RouteTableTls, CertificateForSniAndMisdirectedRequests) {
   EXPECT_FALSE(allowed("b.example.com", "a.example.com"));
   EXPECT_TRUE(allowed("", "a.example.com"));  // no SNI: nothing to compare
   EXPECT_FALSE(allowed("other.org", "a.example.com"));
+}
+
+TEST(RouteTableTls, OneOrMoreLabelWildcardCertificates) {
+  auto w = testing::make_certificate({"*.example.com"});
+  auto d = testing::make_certificate({"default.example.com"});
+  Config c = parse_or_die(R"({"version":"kop.proxy/v1",
+    "listeners":[{"name":"tls","address":"0.0.0.0:443","domain_wildcards":"one_or_more_labels"}],
+    "virtual_hosts":[{"name":"w","domains":["*.example.com"]}]})");
+  TlsConfig tls;
+  for (auto [name, tc, sn] : {std::tuple{"w", &w, std::vector<std::string>{"*.example.com"}},
+                              std::tuple{"d", &d, std::vector<std::string>{}}}) {
+    CertificateConfig cc;
+    cc.name = name;
+    cc.cert_pem = tc->cert_pem;
+    cc.key_pem = tc->key_pem;
+    cc.server_names = sn;
+    tls.certificates.push_back(cc);
+  }
+  tls.default_certificate = "d";
+  c.listeners[0].tls = tls;
+  auto compiled = RouteTable::compile(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const Listener* l = (*compiled)->find_listener("tls");
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ((*compiled)->certificate_for_sni(*l, "b.example.com"), 0u);
+  EXPECT_EQ((*compiled)->certificate_for_sni(*l, "x.b.example.com"), 0u);
+  EXPECT_EQ((*compiled)->certificate_for_sni(*l, "example.com"), 1u);
 }
 
 TEST(RouteTableTls, DefaultCertificateIsTheFirstWhenUnnamed) {

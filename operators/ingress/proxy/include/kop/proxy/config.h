@@ -128,12 +128,22 @@ struct TlsConfig {
   bool operator==(const TlsConfig&) const = default;
 };
 
+// What a "*.example.com" domain or server name covers on a listener.
+enum class DomainWildcards {
+  kOneLabel,         // default: exactly one more label ("a.example.com"), as Ingress
+  kOneOrMoreLabels,  // any number of labels ("a.b.example.com" too), as Gateway API
+};
+
 struct ListenerConfig {
   std::string name;              // unique, required
   SocketAddress address;         // required
   std::optional<TlsConfig> tls;  // absent: plain text (HTTP/1.1 and h2c prior knowledge)
   // Names of the virtual hosts this listener serves. Default (empty): all virtual hosts.
   std::vector<std::string> virtual_hosts;
+  // How wildcard domains (Host), certificate server names and passthrough names (SNI) match on
+  // this listener. Defaults to kOneLabel. With kOneOrMoreLabels the longest matching suffix
+  // wins ("*.b.example.com" over "*.example.com" for "a.b.example.com").
+  DomainWildcards domain_wildcards = DomainWildcards::kOneLabel;
   bool operator==(const ListenerConfig&) const = default;
 };
 
@@ -438,6 +448,7 @@ std::string to_json(const Config& config, bool pretty = true);
 absl::Status validate(const Config& config);
 
 // Names used in the JSON schema (also handy for logs and metrics labels).
+std::string_view to_string(DomainWildcards wildcards);
 std::string_view to_string(LbPolicy policy);
 std::string_view to_string(UpstreamProtocol protocol);
 std::string_view to_string(PathMatchType type);

@@ -8,8 +8,9 @@
 //
 // Virtual host selection (per listener; a listener serves the virtual hosts it lists, or all):
 // Host is compared case-insensitively with its port stripped ("[v6]:port" handled); an exact
-// domain beats a wildcard "*.example.com" (which matches exactly one extra label), which beats
-// the catch-all "*".
+// domain beats a wildcard "*.example.com" (which matches exactly one extra label, or with the
+// listener's DomainWildcards::kOneOrMoreLabels any number of them, the longest suffix winning),
+// which beats the catch-all "*".
 //
 // Route precedence (RouteOrder::kSpecificity, the default; docs/proxy-config.md):
 //   1. Exact paths;
@@ -184,6 +185,7 @@ struct Listener {
   ICaseStringMap<const VirtualHost*> host_exact;
   ICaseStringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
   const VirtualHost* host_catch_all = nullptr;
+  DomainWildcards domain_wildcards = DomainWildcards::kOneLabel;  // for all three lookups above
 };
 
 class RouteTable {
