@@ -41,7 +41,12 @@ struct Listener {
   int64_t port = 0;
   std::string protocol;
   std::string hostname;  // lowercase; "" = every host
-  bool usable = false;   // accepted and not conflicted: routes may attach, it is served
+  bool usable = false;   // served: accepted, not conflicted, its certificate (if any) loaded
+  // Routes may attach and are counted in attachedRoutes: accepted and not conflicted, on a
+  // Gateway not refused as a whole, even when not served (a certificateRef that does not
+  // resolve leaves it unprogrammed; the spec counts attachment by allowedRoutes and parentRefs
+  // alone).
+  bool admits_routes = false;
   std::vector<RouteGroupKind> kinds;                            // route kinds that may attach
   std::string from = "Same";                                    // allowedRoutes.namespaces.from
   api::LabelSelector selector = api::LabelSelector::nothing();  // with from Selector
@@ -55,6 +60,7 @@ struct Gateway {
   ObjectRef ref;
   Age age;
   bool accepted = false;
+  bool admits_routes = false;  // some listener admits routes
   std::vector<Listener> listeners;
   GatewayStatus status;
 };

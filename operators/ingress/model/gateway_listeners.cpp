@@ -234,6 +234,9 @@ void translate_gateways(Translation& t) {
       }
       if (unsupported_address || invalid_parameters) l.usable = false;
       if (l.usable) ++usable;
+      l.admits_routes =
+          v.accepted() && conflict[i].empty() && !unsupported_address && !invalid_parameters;
+      gw.admits_routes = gw.admits_routes || l.admits_routes;
       ListenerStatus ls;
       ls.name = l.name;
       ls.supported_kinds = v.accepted() ? l.kinds : std::vector<RouteGroupKind>{};

@@ -55,7 +55,7 @@ std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const Pa
     const Listener& l = gw.listeners[i];
     if (!ref.section_name.empty() && l.name != ref.section_name) continue;
     if (ref.port && l.port != *ref.port) continue;
-    if (l.usable) selected.push_back(i);
+    if (l.admits_routes) selected.push_back(i);
   }
   if (selected.empty()) {
     reason = "NoMatchingParent";

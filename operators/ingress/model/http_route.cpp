@@ -447,9 +447,10 @@ void translate_http_routes(Translation& t) {
       ps.parent = ref;
       std::string reason, message;
       std::vector<size_t> listeners =
-          gw->accepted ? attachable(t, *gw, ref, route, "HTTPRoute", hosts, hi > 0, reason, message)
-                       : std::vector<size_t>{};
-      if (!gw->accepted) {
+          gw->admits_routes
+              ? attachable(t, *gw, ref, route, "HTTPRoute", hosts, hi > 0, reason, message)
+              : std::vector<size_t>{};
+      if (!gw->admits_routes) {
         reason = "NoMatchingParent";
         message = "the Gateway is not accepted";
       }
@@ -476,6 +477,7 @@ void translate_http_routes(Translation& t) {
       for (size_t li : listeners) {
         Listener& l = gw->listeners[li];
         gw->status.listeners[l.status].attached_routes++;
+        if (!l.usable) continue;  // attached, but the listener is not served
         std::vector<std::string> served_hosts;
         if (hosts.empty()) {
           served_hosts.push_back(l.hostname.empty() ? "*" : l.hostname);

@@ -79,9 +79,10 @@ void translate_tls_routes(Translation& t) {
       RouteParentStatus ps;
       ps.parent = ref;
       std::string reason = "NoMatchingParent", message = "the Gateway is not accepted";
-      std::vector<size_t> listeners = gw->accepted ? attachable(t, *gw, ref, route, "TLSRoute",
-                                                                hosts, given > 0, reason, message)
-                                                   : std::vector<size_t>{};
+      std::vector<size_t> listeners =
+          gw->admits_routes
+              ? attachable(t, *gw, ref, route, "TLSRoute", hosts, given > 0, reason, message)
+              : std::vector<size_t>{};
       if (listeners.empty()) {
         ps.conditions.push_back(condition("Accepted", kFalse, reason, message, gen));
         t.builder.event(src, reason, "spec.parentRefs", cat(gw->ref.key(), ": ", message));
@@ -102,6 +103,7 @@ void translate_tls_routes(Translation& t) {
       for (size_t li : listeners) {
         Listener& l = gw->listeners[li];
         gw->status.listeners[l.status].attached_routes++;
+        if (!l.usable) continue;  // attached, but the listener is not served
         // A relay is chosen by SNI: a route without hostnames relays the listener's hostname.
         std::vector<std::string> served;
         if (hosts.empty() && !l.hostname.empty()) served.push_back(l.hostname);

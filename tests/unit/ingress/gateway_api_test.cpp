@@ -243,6 +243,36 @@ spec:
             "False RefNotPermitted");
 }
 
+TEST(Gateway, RoutesAttachToAListenerWhoseCertificateDoesNotResolve) {
+  // Upstream GatewayWithAttachedRoutes: attachment depends on allowedRoutes and parentRefs only,
+  // so the route counts in attachedRoutes; the listener is still not served.
+  Result r = run(std::string(kClass) +
+                 gateway("infra", "gw",
+                         "  - name: tls\n    port: 443\n    protocol: HTTPS\n"
+                         "    tls: {certificateRefs: [{name: does-not-exist}]}\n") +
+                 route("infra", "r",
+                       "  parentRefs: [{name: gw, sectionName: tls}]\n"
+                       "  rules: [{backendRefs: [{name: does-not-exist, port: 8080}]}]\n"));
+  EXPECT_EQ(listener(r, "gw", "tls").attached_routes, 1);
+  EXPECT_EQ(cond(listener(r, "gw", "tls").conditions, "ResolvedRefs"),
+            "False InvalidCertificateRef");
+  EXPECT_EQ(cond(listener(r, "gw", "tls").conditions, "Programmed"), "False Invalid");
+  EXPECT_EQ(cond(parent(r, "r").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "r").conditions, "ResolvedRefs"), "False BackendNotFound");
+  EXPECT_TRUE(r.front_doors.empty());  // nothing is served without a certificate
+  // A Gateway refused as a whole (here: an infrastructure parametersRef) admits no route.
+  Result refused = run(std::string(kClass) +
+                       gateway("infra", "gw",
+                               "  - {name: http, port: 80, protocol: HTTP}\n"
+                               "  infrastructure:\n"
+                               "    parametersRef: {group: invalid.io, kind: Params, name: p}\n") +
+                       route("infra", "r",
+                             "  parentRefs: [{name: gw}]\n"
+                             "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n"));
+  EXPECT_EQ(listener(refused, "gw", "http").attached_routes, 0);
+  EXPECT_EQ(cond(parent(refused, "r").conditions, "Accepted"), "False NoMatchingParent");
+}
+
 TEST(HTTPRoute, AttachmentSectionPortNamespacesAndHostnames) {
   std::string objs =
       std::string(kClass) + R"(---
