@@ -38,7 +38,7 @@ PROFILE_EXTENDED = {
 }
 # Upstream tests of the claimed profiles not ported yet, with their features: a feature one of
 # them needs is never reported as supported (its upstream test set would not all have run).
-NOT_PORTED = {"HTTPRouteRedirectPortAndScheme": ["HTTPRoutePortRedirect", "GatewayPort8080"]}
+NOT_PORTED = {}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
 

@@ -185,6 +185,68 @@ def redirect_scheme(run):
         ("/scheme-and-host-and-status", 302, {"scheme": "https", "host": "example.org"}, {})])
 
 
+@conformance("HTTPRouteRedirectPortAndScheme", "Gateway", "HTTPRoute", "HTTPRoutePortRedirect",
+             "GatewayPort8080")
+def redirect_port_and_scheme(run):
+    """A redirect without a port keeps the listener's port only while the scheme stays; a
+    scheme's well-known port may be written or left out (80, 443)."""
+    on_8080 = "same-namespace-with-http-listener-on-8080"
+    https = "same-namespace-with-https-listener"
+
+    def redirects(name, gw_name, rules):
+        return http_route(name, [parent(gw_name)], [
+            rule(None, [match(prefix)], [redirect(hostname="example.org", **fields)])
+            for prefix, fields in rules])
+    run.apply("HTTPRouteRedirectPortAndScheme", [
+        gateway(on_8080, [listener("http", 8080, from_ns="Same")]),
+        redirects("http-route-for-listener-on-port-80", "same-namespace", [
+            ("/scheme-nil-and-port-nil", {}), ("/scheme-nil-and-port-80", {"port": 80}),
+            ("/scheme-nil-and-port-8080", {"port": 8080}),
+            ("/scheme-https-and-port-nil", {"scheme": "https"}),
+            ("/scheme-https-and-port-443", {"scheme": "https", "port": 443}),
+            ("/scheme-https-and-port-8443", {"scheme": "https", "port": 8443})]),
+        redirects("http-route-for-listener-on-port-8080", on_8080, [
+            ("/scheme-nil-and-port-nil", {}), ("/scheme-nil-and-port-80", {"port": 80}),
+            ("/scheme-https-and-port-nil", {"scheme": "https"})]),
+        redirects("http-route-for-listener-on-port-443", https, [
+            ("/scheme-nil-and-port-nil", {}), ("/scheme-nil-and-port-443", {"port": 443}),
+            ("/scheme-nil-and-port-8443", {"port": 8443}),
+            ("/scheme-http-and-port-nil", {"scheme": "http"}),
+            ("/scheme-http-and-port-80", {"scheme": "http", "port": 80}),
+            ("/scheme-http-and-port-8080", {"scheme": "http", "port": 8080})])])
+    doors = {}
+    for gw_name, route in [("same-namespace", "http-route-for-listener-on-port-80"),
+                           (on_8080, "http-route-for-listener-on-port-8080"),
+                           (https, "http-route-for-listener-on-port-443")]:
+        doors[gw_name] = accepted_and_resolved(run, gw_name, [(INFRA_NS, route)])
+
+    def to(scheme, port=None):
+        want = {"scheme": scheme, "host": "example.org"}
+        if port:
+            want["port"] = port
+        return want
+    run.expect_all(doors["same-namespace"], [
+        missing("/scheme-nil-and-port-nil", 302, redirect=to("http")),
+        missing("/scheme-nil-and-port-80", 302, redirect=to("http")),
+        missing("/scheme-nil-and-port-8080", 302, redirect=to("http", "8080")),
+        missing("/scheme-https-and-port-nil", 302, redirect=to("https")),
+        missing("/scheme-https-and-port-443", 302, redirect=to("https")),
+        missing("/scheme-https-and-port-8443", 302, redirect=to("https", "8443"))])
+    run.expect_all(doors[on_8080], [
+        missing("/scheme-nil-and-port-nil", 302, redirect=to("http", "8080")),
+        missing("/scheme-nil-and-port-80", 302, redirect=to("http")),
+        missing("/scheme-https-and-port-nil", 302, redirect=to("https"))])
+    cert = run.validity_cert
+    run.expect_all(doors[https], [
+        missing(path, 302, redirect=want, host="example.org", tls=cert) for path, want in [
+            ("/scheme-nil-and-port-nil", to("https")),
+            ("/scheme-nil-and-port-443", to("https")),
+            ("/scheme-nil-and-port-8443", to("https", "8443")),
+            ("/scheme-http-and-port-nil", to("http")),
+            ("/scheme-http-and-port-80", to("http")),
+            ("/scheme-http-and-port-8080", to("http", "8080"))]])
+
+
 @conformance("HTTPRouteRedirectPath", "Gateway", "HTTPRoute", "HTTPRoutePathRedirect")
 def redirect_path(run):
     def prefix(value):
