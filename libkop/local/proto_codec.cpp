@@ -230,6 +230,10 @@ class Decoder {
     }
     auto v = value(f, last, depth);
     if (!v.ok()) return v.status();
+    // A pointer to a zero time, or embedded JSON that is itself null: null reads back as
+    // absent to every decoder, so leave it out.
+    if (v->IsNull() && (f.type == Type::kRawJson || f.card == Card::kPointer))
+      return absl::OkStatus();
     if (f.card == Card::kSingle && (f.omitempty || f.omitzero) && empty(f.type, *v))
       return absl::OkStatus();
     if (f.card == Card::kSingle && f.omitzero && (f.type == Type::kTime) && v->IsNull())
