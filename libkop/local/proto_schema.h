@@ -43,10 +43,14 @@ struct Field {
   bool omitempty;
   bool omitzero;
   bool inline_field;  // Go embeds the struct: its fields are the parent's in JSON
+  // The strategic merge patch tags (patchStrategy, patchMergeKey); "" when absent.
+  std::string_view patch_strategy;
+  std::string_view patch_merge_key;
 };
 
 struct Message {
-  std::string_view name;  // "core.ConfigMap"
+  std::string_view name;     // "core.ConfigMap"
+  std::string_view openapi;  // "io.k8s.api.core.v1.ConfigMap", the OpenAPI definition's name
   std::span<const Field> fields;
 };
 

@@ -12,1866 +12,1866 @@ using enum Card;
 
 // core.Namespace
 constexpr Field kFields0[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 4, kSingle, true, false, false},
-    {3, "status", kMessage, 5, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 4, kSingle, true, false, false, "", ""},
+    {3, "status", kMessage, 5, kSingle, true, false, false, "", ""},
 };
 // meta.ObjectMeta
 constexpr Field kFields1[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "generateName", kString, -1, kSingle, true, false, false},
-    {3, "namespace", kString, -1, kSingle, true, false, false},
-    {4, "selfLink", kString, -1, kSingle, true, false, false},
-    {5, "uid", kString, -1, kSingle, true, false, false},
-    {6, "resourceVersion", kString, -1, kSingle, true, false, false},
-    {7, "generation", kInt64, -1, kSingle, true, false, false},
-    {8, "creationTimestamp", kTime, -1, kSingle, true, true, false},
-    {9, "deletionTimestamp", kTime, -1, kPointer, true, false, false},
-    {10, "deletionGracePeriodSeconds", kInt64, -1, kPointer, true, false, false},
-    {11, "labels", kString, -1, kMap, true, false, false},
-    {12, "annotations", kString, -1, kMap, true, false, false},
-    {13, "ownerReferences", kMessage, 2, kRepeated, true, false, false},
-    {14, "finalizers", kString, -1, kRepeated, true, false, false},
-    {17, "managedFields", kMessage, 3, kRepeated, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "generateName", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "namespace", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "selfLink", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "uid", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "resourceVersion", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "generation", kInt64, -1, kSingle, true, false, false, "", ""},
+    {8, "creationTimestamp", kTime, -1, kSingle, true, true, false, "", ""},
+    {9, "deletionTimestamp", kTime, -1, kPointer, true, false, false, "", ""},
+    {10, "deletionGracePeriodSeconds", kInt64, -1, kPointer, true, false, false, "", ""},
+    {11, "labels", kString, -1, kMap, true, false, false, "", ""},
+    {12, "annotations", kString, -1, kMap, true, false, false, "", ""},
+    {13, "ownerReferences", kMessage, 2, kRepeated, true, false, false, "merge", "uid"},
+    {14, "finalizers", kString, -1, kRepeated, true, false, false, "merge", ""},
+    {17, "managedFields", kMessage, 3, kRepeated, true, false, false, "", ""},
 };
 // meta.OwnerReference
 constexpr Field kFields2[] = {
-    {5, "apiVersion", kString, -1, kSingle, false, false, false},
-    {1, "kind", kString, -1, kSingle, false, false, false},
-    {3, "name", kString, -1, kSingle, false, false, false},
-    {4, "uid", kString, -1, kSingle, false, false, false},
-    {6, "controller", kBool, -1, kPointer, true, false, false},
-    {7, "blockOwnerDeletion", kBool, -1, kPointer, true, false, false},
+    {5, "apiVersion", kString, -1, kSingle, false, false, false, "", ""},
+    {1, "kind", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "uid", kString, -1, kSingle, false, false, false, "", ""},
+    {6, "controller", kBool, -1, kPointer, true, false, false, "", ""},
+    {7, "blockOwnerDeletion", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // meta.ManagedFieldsEntry
 constexpr Field kFields3[] = {
-    {1, "manager", kString, -1, kSingle, true, false, false},
-    {2, "operation", kString, -1, kSingle, true, false, false},
-    {3, "apiVersion", kString, -1, kSingle, true, false, false},
-    {4, "time", kTime, -1, kPointer, true, false, false},
-    {6, "fieldsType", kString, -1, kSingle, true, false, false},
-    {7, "fieldsV1", kRawJson, -1, kPointer, true, false, false},
-    {8, "subresource", kString, -1, kSingle, true, false, false},
+    {1, "manager", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "operation", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "apiVersion", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "time", kTime, -1, kPointer, true, false, false, "", ""},
+    {6, "fieldsType", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "fieldsV1", kRawJson, -1, kPointer, true, false, false, "", ""},
+    {8, "subresource", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.NamespaceSpec
 constexpr Field kFields4[] = {
-    {1, "finalizers", kString, -1, kRepeated, true, false, false},
+    {1, "finalizers", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.NamespaceStatus
 constexpr Field kFields5[] = {
-    {1, "phase", kString, -1, kSingle, true, false, false},
-    {2, "conditions", kMessage, 6, kRepeated, true, false, false},
+    {1, "phase", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "conditions", kMessage, 6, kRepeated, true, false, false, "merge", "type"},
 };
 // core.NamespaceCondition
 constexpr Field kFields6[] = {
-    {1, "type", kString, -1, kSingle, false, false, false},
-    {2, "status", kString, -1, kSingle, false, false, false},
-    {4, "lastTransitionTime", kTime, -1, kSingle, true, false, false},
-    {5, "reason", kString, -1, kSingle, true, false, false},
-    {6, "message", kString, -1, kSingle, true, false, false},
+    {1, "type", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "status", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "lastTransitionTime", kTime, -1, kSingle, true, false, false, "", ""},
+    {5, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "message", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.NamespaceList
 constexpr Field kFields7[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 0, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 0, kRepeated, false, false, false, "", ""},
 };
 // meta.ListMeta
 constexpr Field kFields8[] = {
-    {1, "selfLink", kString, -1, kSingle, true, false, false},
-    {2, "resourceVersion", kString, -1, kSingle, true, false, false},
-    {3, "continue", kString, -1, kSingle, true, false, false},
-    {4, "remainingItemCount", kInt64, -1, kPointer, true, false, false},
-    {5, "shardInfo", kMessage, 9, kPointer, true, false, false},
+    {1, "selfLink", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "resourceVersion", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "continue", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "remainingItemCount", kInt64, -1, kPointer, true, false, false, "", ""},
+    {5, "shardInfo", kMessage, 9, kPointer, true, false, false, "", ""},
 };
 // meta.ShardInfo
 constexpr Field kFields9[] = {
-    {1, "selector", kString, -1, kSingle, false, false, false},
+    {1, "selector", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.Service
 constexpr Field kFields10[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 11, kSingle, true, false, false},
-    {3, "status", kMessage, 15, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 11, kSingle, true, false, false, "", ""},
+    {3, "status", kMessage, 15, kSingle, true, false, false, "", ""},
 };
 // core.ServiceSpec
 constexpr Field kFields11[] = {
-    {1, "ports", kMessage, 12, kRepeated, true, false, false},
-    {2, "selector", kString, -1, kMap, true, false, false},
-    {3, "clusterIP", kString, -1, kSingle, true, false, false},
-    {18, "clusterIPs", kString, -1, kRepeated, true, false, false},
-    {4, "type", kString, -1, kSingle, true, false, false},
-    {5, "externalIPs", kString, -1, kRepeated, true, false, false},
-    {7, "sessionAffinity", kString, -1, kSingle, true, false, false},
-    {8, "loadBalancerIP", kString, -1, kSingle, true, false, false},
-    {9, "loadBalancerSourceRanges", kString, -1, kRepeated, true, false, false},
-    {10, "externalName", kString, -1, kSingle, true, false, false},
-    {11, "externalTrafficPolicy", kString, -1, kSingle, true, false, false},
-    {12, "healthCheckNodePort", kInt32, -1, kSingle, true, false, false},
-    {13, "publishNotReadyAddresses", kBool, -1, kSingle, true, false, false},
-    {14, "sessionAffinityConfig", kMessage, 13, kPointer, true, false, false},
-    {19, "ipFamilies", kString, -1, kRepeated, true, false, false},
-    {17, "ipFamilyPolicy", kString, -1, kPointer, true, false, false},
-    {20, "allocateLoadBalancerNodePorts", kBool, -1, kPointer, true, false, false},
-    {21, "loadBalancerClass", kString, -1, kPointer, true, false, false},
-    {22, "internalTrafficPolicy", kString, -1, kPointer, true, false, false},
-    {23, "trafficDistribution", kString, -1, kPointer, true, false, false},
+    {1, "ports", kMessage, 12, kRepeated, true, false, false, "merge", "port"},
+    {2, "selector", kString, -1, kMap, true, false, false, "", ""},
+    {3, "clusterIP", kString, -1, kSingle, true, false, false, "", ""},
+    {18, "clusterIPs", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "type", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "externalIPs", kString, -1, kRepeated, true, false, false, "", ""},
+    {7, "sessionAffinity", kString, -1, kSingle, true, false, false, "", ""},
+    {8, "loadBalancerIP", kString, -1, kSingle, true, false, false, "", ""},
+    {9, "loadBalancerSourceRanges", kString, -1, kRepeated, true, false, false, "", ""},
+    {10, "externalName", kString, -1, kSingle, true, false, false, "", ""},
+    {11, "externalTrafficPolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {12, "healthCheckNodePort", kInt32, -1, kSingle, true, false, false, "", ""},
+    {13, "publishNotReadyAddresses", kBool, -1, kSingle, true, false, false, "", ""},
+    {14, "sessionAffinityConfig", kMessage, 13, kPointer, true, false, false, "", ""},
+    {19, "ipFamilies", kString, -1, kRepeated, true, false, false, "", ""},
+    {17, "ipFamilyPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {20, "allocateLoadBalancerNodePorts", kBool, -1, kPointer, true, false, false, "", ""},
+    {21, "loadBalancerClass", kString, -1, kPointer, true, false, false, "", ""},
+    {22, "internalTrafficPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {23, "trafficDistribution", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.ServicePort
 constexpr Field kFields12[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "protocol", kString, -1, kSingle, true, false, false},
-    {6, "appProtocol", kString, -1, kPointer, true, false, false},
-    {3, "port", kInt32, -1, kSingle, false, false, false},
-    {4, "targetPort", kIntOrString, -1, kSingle, true, false, false},
-    {5, "nodePort", kInt32, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "protocol", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "appProtocol", kString, -1, kPointer, true, false, false, "", ""},
+    {3, "port", kInt32, -1, kSingle, false, false, false, "", ""},
+    {4, "targetPort", kIntOrString, -1, kSingle, true, false, false, "", ""},
+    {5, "nodePort", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // core.SessionAffinityConfig
 constexpr Field kFields13[] = {
-    {1, "clientIP", kMessage, 14, kPointer, true, false, false},
+    {1, "clientIP", kMessage, 14, kPointer, true, false, false, "", ""},
 };
 // core.ClientIPConfig
 constexpr Field kFields14[] = {
-    {1, "timeoutSeconds", kInt32, -1, kPointer, true, false, false},
+    {1, "timeoutSeconds", kInt32, -1, kPointer, true, false, false, "", ""},
 };
 // core.ServiceStatus
 constexpr Field kFields15[] = {
-    {1, "loadBalancer", kMessage, 16, kSingle, true, false, false},
-    {2, "conditions", kMessage, 19, kRepeated, true, false, false},
+    {1, "loadBalancer", kMessage, 16, kSingle, true, false, false, "", ""},
+    {2, "conditions", kMessage, 19, kRepeated, true, false, false, "merge", "type"},
 };
 // core.LoadBalancerStatus
 constexpr Field kFields16[] = {
-    {1, "ingress", kMessage, 17, kRepeated, true, false, false},
+    {1, "ingress", kMessage, 17, kRepeated, true, false, false, "", ""},
 };
 // core.LoadBalancerIngress
 constexpr Field kFields17[] = {
-    {1, "ip", kString, -1, kSingle, true, false, false},
-    {2, "hostname", kString, -1, kSingle, true, false, false},
-    {3, "ipMode", kString, -1, kPointer, true, false, false},
-    {4, "ports", kMessage, 18, kRepeated, true, false, false},
+    {1, "ip", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "hostname", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "ipMode", kString, -1, kPointer, true, false, false, "", ""},
+    {4, "ports", kMessage, 18, kRepeated, true, false, false, "", ""},
 };
 // core.PortStatus
 constexpr Field kFields18[] = {
-    {1, "port", kInt32, -1, kSingle, false, false, false},
-    {2, "protocol", kString, -1, kSingle, false, false, false},
-    {3, "error", kString, -1, kPointer, true, false, false},
+    {1, "port", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "protocol", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "error", kString, -1, kPointer, true, false, false, "", ""},
 };
 // meta.Condition
 constexpr Field kFields19[] = {
-    {1, "type", kString, -1, kSingle, false, false, false},
-    {2, "status", kString, -1, kSingle, false, false, false},
-    {3, "observedGeneration", kInt64, -1, kSingle, true, false, false},
-    {4, "lastTransitionTime", kTime, -1, kSingle, false, false, false},
-    {5, "reason", kString, -1, kSingle, false, false, false},
-    {6, "message", kString, -1, kSingle, false, false, false},
+    {1, "type", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "status", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "observedGeneration", kInt64, -1, kSingle, true, false, false, "", ""},
+    {4, "lastTransitionTime", kTime, -1, kSingle, false, false, false, "", ""},
+    {5, "reason", kString, -1, kSingle, false, false, false, "", ""},
+    {6, "message", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.ServiceList
 constexpr Field kFields20[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 10, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 10, kRepeated, false, false, false, "", ""},
 };
 // core.Endpoints
 constexpr Field kFields21[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "subsets", kMessage, 22, kRepeated, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "subsets", kMessage, 22, kRepeated, true, false, false, "", ""},
 };
 // core.EndpointSubset
 constexpr Field kFields22[] = {
-    {1, "addresses", kMessage, 23, kRepeated, true, false, false},
-    {2, "notReadyAddresses", kMessage, 23, kRepeated, true, false, false},
-    {3, "ports", kMessage, 25, kRepeated, true, false, false},
+    {1, "addresses", kMessage, 23, kRepeated, true, false, false, "", ""},
+    {2, "notReadyAddresses", kMessage, 23, kRepeated, true, false, false, "", ""},
+    {3, "ports", kMessage, 25, kRepeated, true, false, false, "", ""},
 };
 // core.EndpointAddress
 constexpr Field kFields23[] = {
-    {1, "ip", kString, -1, kSingle, false, false, false},
-    {3, "hostname", kString, -1, kSingle, true, false, false},
-    {4, "nodeName", kString, -1, kPointer, true, false, false},
-    {2, "targetRef", kMessage, 24, kPointer, true, false, false},
+    {1, "ip", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "hostname", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "nodeName", kString, -1, kPointer, true, false, false, "", ""},
+    {2, "targetRef", kMessage, 24, kPointer, true, false, false, "", ""},
 };
 // core.ObjectReference
 constexpr Field kFields24[] = {
-    {1, "kind", kString, -1, kSingle, true, false, false},
-    {2, "namespace", kString, -1, kSingle, true, false, false},
-    {3, "name", kString, -1, kSingle, true, false, false},
-    {4, "uid", kString, -1, kSingle, true, false, false},
-    {5, "apiVersion", kString, -1, kSingle, true, false, false},
-    {6, "resourceVersion", kString, -1, kSingle, true, false, false},
-    {7, "fieldPath", kString, -1, kSingle, true, false, false},
+    {1, "kind", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "namespace", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "uid", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "apiVersion", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "resourceVersion", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "fieldPath", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.EndpointPort
 constexpr Field kFields25[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "port", kInt32, -1, kSingle, false, false, false},
-    {3, "protocol", kString, -1, kSingle, true, false, false},
-    {4, "appProtocol", kString, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "port", kInt32, -1, kSingle, false, false, false, "", ""},
+    {3, "protocol", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "appProtocol", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.EndpointsList
 constexpr Field kFields26[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 21, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 21, kRepeated, false, false, false, "", ""},
 };
 // core.Secret
 constexpr Field kFields27[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {5, "immutable", kBool, -1, kPointer, true, false, false},
-    {2, "data", kBytes, -1, kMap, true, false, false},
-    {4, "stringData", kString, -1, kMap, true, false, false},
-    {3, "type", kString, -1, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {5, "immutable", kBool, -1, kPointer, true, false, false, "", ""},
+    {2, "data", kBytes, -1, kMap, true, false, false, "", ""},
+    {4, "stringData", kString, -1, kMap, true, false, false, "", ""},
+    {3, "type", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.SecretList
 constexpr Field kFields28[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 27, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 27, kRepeated, false, false, false, "", ""},
 };
 // core.ConfigMap
 constexpr Field kFields29[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {4, "immutable", kBool, -1, kPointer, true, false, false},
-    {2, "data", kString, -1, kMap, true, false, false},
-    {3, "binaryData", kBytes, -1, kMap, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {4, "immutable", kBool, -1, kPointer, true, false, false, "", ""},
+    {2, "data", kString, -1, kMap, true, false, false, "", ""},
+    {3, "binaryData", kBytes, -1, kMap, true, false, false, "", ""},
 };
 // core.ConfigMapList
 constexpr Field kFields30[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 29, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 29, kRepeated, false, false, false, "", ""},
 };
 // core.Event
 constexpr Field kFields31[] = {
-    {1, "metadata", kMessage, 1, kSingle, false, false, false},
-    {2, "involvedObject", kMessage, 24, kSingle, false, false, false},
-    {3, "reason", kString, -1, kSingle, true, false, false},
-    {4, "message", kString, -1, kSingle, true, false, false},
-    {5, "source", kMessage, 32, kSingle, true, false, false},
-    {6, "firstTimestamp", kTime, -1, kSingle, true, false, false},
-    {7, "lastTimestamp", kTime, -1, kSingle, true, false, false},
-    {8, "count", kInt32, -1, kSingle, true, false, false},
-    {9, "type", kString, -1, kSingle, true, false, false},
-    {10, "eventTime", kMicroTime, -1, kSingle, true, false, false},
-    {11, "series", kMessage, 33, kPointer, true, false, false},
-    {12, "action", kString, -1, kSingle, true, false, false},
-    {13, "related", kMessage, 24, kPointer, true, false, false},
-    {14, "reportingComponent", kString, -1, kSingle, false, false, false},
-    {15, "reportingInstance", kString, -1, kSingle, false, false, false},
+    {1, "metadata", kMessage, 1, kSingle, false, false, false, "", ""},
+    {2, "involvedObject", kMessage, 24, kSingle, false, false, false, "", ""},
+    {3, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "message", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "source", kMessage, 32, kSingle, true, false, false, "", ""},
+    {6, "firstTimestamp", kTime, -1, kSingle, true, false, false, "", ""},
+    {7, "lastTimestamp", kTime, -1, kSingle, true, false, false, "", ""},
+    {8, "count", kInt32, -1, kSingle, true, false, false, "", ""},
+    {9, "type", kString, -1, kSingle, true, false, false, "", ""},
+    {10, "eventTime", kMicroTime, -1, kSingle, true, false, false, "", ""},
+    {11, "series", kMessage, 33, kPointer, true, false, false, "", ""},
+    {12, "action", kString, -1, kSingle, true, false, false, "", ""},
+    {13, "related", kMessage, 24, kPointer, true, false, false, "", ""},
+    {14, "reportingComponent", kString, -1, kSingle, false, false, false, "", ""},
+    {15, "reportingInstance", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.EventSource
 constexpr Field kFields32[] = {
-    {1, "component", kString, -1, kSingle, true, false, false},
-    {2, "host", kString, -1, kSingle, true, false, false},
+    {1, "component", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "host", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.EventSeries
 constexpr Field kFields33[] = {
-    {1, "count", kInt32, -1, kSingle, true, false, false},
-    {2, "lastObservedTime", kMicroTime, -1, kSingle, true, false, false},
+    {1, "count", kInt32, -1, kSingle, true, false, false, "", ""},
+    {2, "lastObservedTime", kMicroTime, -1, kSingle, true, false, false, "", ""},
 };
 // core.EventList
 constexpr Field kFields34[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 31, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 31, kRepeated, false, false, false, "", ""},
 };
 // core.ServiceAccount
 constexpr Field kFields35[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "secrets", kMessage, 24, kRepeated, true, false, false},
-    {3, "imagePullSecrets", kMessage, 36, kRepeated, true, false, false},
-    {4, "automountServiceAccountToken", kBool, -1, kPointer, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "secrets", kMessage, 24, kRepeated, true, false, false, "merge", "name"},
+    {3, "imagePullSecrets", kMessage, 36, kRepeated, true, false, false, "", ""},
+    {4, "automountServiceAccountToken", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.LocalObjectReference
 constexpr Field kFields36[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.ServiceAccountList
 constexpr Field kFields37[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 35, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 35, kRepeated, false, false, false, "", ""},
 };
 // core.Pod
 constexpr Field kFields38[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 39, kSingle, true, false, false},
-    {3, "status", kMessage, 148, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 39, kSingle, true, false, false, "", ""},
+    {3, "status", kMessage, 148, kSingle, true, false, false, "", ""},
 };
 // core.PodSpec
 constexpr Field kFields39[] = {
-    {1, "volumes", kMessage, 40, kRepeated, true, false, false},
-    {20, "initContainers", kMessage, 90, kRepeated, true, false, false},
-    {2, "containers", kMessage, 90, kRepeated, false, false, false},
-    {34, "ephemeralContainers", kMessage, 123, kRepeated, true, false, false},
-    {3, "restartPolicy", kString, -1, kSingle, true, false, false},
-    {4, "terminationGracePeriodSeconds", kInt64, -1, kPointer, true, false, false},
-    {5, "activeDeadlineSeconds", kInt64, -1, kPointer, true, false, false},
-    {6, "dnsPolicy", kString, -1, kSingle, true, false, false},
-    {7, "nodeSelector", kString, -1, kMap, true, false, false},
-    {8, "serviceAccountName", kString, -1, kSingle, true, false, false},
-    {9, "serviceAccount", kString, -1, kSingle, true, false, false},
-    {21, "automountServiceAccountToken", kBool, -1, kPointer, true, false, false},
-    {10, "nodeName", kString, -1, kSingle, true, false, false},
-    {11, "hostNetwork", kBool, -1, kSingle, true, false, false},
-    {12, "hostPID", kBool, -1, kSingle, true, false, false},
-    {13, "hostIPC", kBool, -1, kSingle, true, false, false},
-    {27, "shareProcessNamespace", kBool, -1, kPointer, true, false, false},
-    {14, "securityContext", kMessage, 125, kPointer, true, false, false},
-    {15, "imagePullSecrets", kMessage, 36, kRepeated, true, false, false},
-    {16, "hostname", kString, -1, kSingle, true, false, false},
-    {17, "subdomain", kString, -1, kSingle, true, false, false},
-    {18, "affinity", kMessage, 127, kPointer, true, false, false},
-    {19, "schedulerName", kString, -1, kSingle, true, false, false},
-    {22, "tolerations", kMessage, 137, kRepeated, true, false, false},
-    {23, "hostAliases", kMessage, 138, kRepeated, true, false, false},
-    {24, "priorityClassName", kString, -1, kSingle, true, false, false},
-    {25, "priority", kInt32, -1, kPointer, true, false, false},
-    {26, "dnsConfig", kMessage, 139, kPointer, true, false, false},
-    {28, "readinessGates", kMessage, 141, kRepeated, true, false, false},
-    {29, "runtimeClassName", kString, -1, kPointer, true, false, false},
-    {30, "enableServiceLinks", kBool, -1, kPointer, true, false, false},
-    {31, "preemptionPolicy", kString, -1, kPointer, true, false, false},
-    {32, "overhead", kQuantity, -1, kMap, true, false, false},
-    {33, "topologySpreadConstraints", kMessage, 142, kRepeated, true, false, false},
-    {35, "setHostnameAsFQDN", kBool, -1, kPointer, true, false, false},
-    {36, "os", kMessage, 143, kPointer, true, false, false},
-    {37, "hostUsers", kBool, -1, kPointer, true, false, false},
-    {38, "schedulingGates", kMessage, 144, kRepeated, true, false, false},
-    {39, "resourceClaims", kMessage, 145, kRepeated, true, false, false},
-    {40, "resources", kMessage, 100, kPointer, true, false, false},
-    {41, "hostnameOverride", kString, -1, kPointer, true, false, false},
-    {43, "schedulingGroup", kMessage, 146, kPointer, true, false, false},
-    {44, "evictionResponders", kMessage, 147, kRepeated, true, false, false},
+    {1, "volumes", kMessage, 40, kRepeated, true, false, false, "merge,retainKeys", "name"},
+    {20, "initContainers", kMessage, 90, kRepeated, true, false, false, "merge", "name"},
+    {2, "containers", kMessage, 90, kRepeated, false, false, false, "merge", "name"},
+    {34, "ephemeralContainers", kMessage, 123, kRepeated, true, false, false, "merge", "name"},
+    {3, "restartPolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "terminationGracePeriodSeconds", kInt64, -1, kPointer, true, false, false, "", ""},
+    {5, "activeDeadlineSeconds", kInt64, -1, kPointer, true, false, false, "", ""},
+    {6, "dnsPolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "nodeSelector", kString, -1, kMap, true, false, false, "", ""},
+    {8, "serviceAccountName", kString, -1, kSingle, true, false, false, "", ""},
+    {9, "serviceAccount", kString, -1, kSingle, true, false, false, "", ""},
+    {21, "automountServiceAccountToken", kBool, -1, kPointer, true, false, false, "", ""},
+    {10, "nodeName", kString, -1, kSingle, true, false, false, "", ""},
+    {11, "hostNetwork", kBool, -1, kSingle, true, false, false, "", ""},
+    {12, "hostPID", kBool, -1, kSingle, true, false, false, "", ""},
+    {13, "hostIPC", kBool, -1, kSingle, true, false, false, "", ""},
+    {27, "shareProcessNamespace", kBool, -1, kPointer, true, false, false, "", ""},
+    {14, "securityContext", kMessage, 125, kPointer, true, false, false, "", ""},
+    {15, "imagePullSecrets", kMessage, 36, kRepeated, true, false, false, "merge", "name"},
+    {16, "hostname", kString, -1, kSingle, true, false, false, "", ""},
+    {17, "subdomain", kString, -1, kSingle, true, false, false, "", ""},
+    {18, "affinity", kMessage, 127, kPointer, true, false, false, "", ""},
+    {19, "schedulerName", kString, -1, kSingle, true, false, false, "", ""},
+    {22, "tolerations", kMessage, 137, kRepeated, true, false, false, "", ""},
+    {23, "hostAliases", kMessage, 138, kRepeated, true, false, false, "merge", "ip"},
+    {24, "priorityClassName", kString, -1, kSingle, true, false, false, "", ""},
+    {25, "priority", kInt32, -1, kPointer, true, false, false, "", ""},
+    {26, "dnsConfig", kMessage, 139, kPointer, true, false, false, "", ""},
+    {28, "readinessGates", kMessage, 141, kRepeated, true, false, false, "", ""},
+    {29, "runtimeClassName", kString, -1, kPointer, true, false, false, "", ""},
+    {30, "enableServiceLinks", kBool, -1, kPointer, true, false, false, "", ""},
+    {31, "preemptionPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {32, "overhead", kQuantity, -1, kMap, true, false, false, "", ""},
+    {33, "topologySpreadConstraints", kMessage, 142, kRepeated, true, false, false, "merge", "topologyKey"},
+    {35, "setHostnameAsFQDN", kBool, -1, kPointer, true, false, false, "", ""},
+    {36, "os", kMessage, 143, kPointer, true, false, false, "", ""},
+    {37, "hostUsers", kBool, -1, kPointer, true, false, false, "", ""},
+    {38, "schedulingGates", kMessage, 144, kRepeated, true, false, false, "merge", "name"},
+    {39, "resourceClaims", kMessage, 145, kRepeated, true, false, false, "merge,retainKeys", "name"},
+    {40, "resources", kMessage, 100, kPointer, true, false, false, "", ""},
+    {41, "hostnameOverride", kString, -1, kPointer, true, false, false, "", ""},
+    {43, "schedulingGroup", kMessage, 146, kPointer, true, false, false, "", ""},
+    {44, "evictionResponders", kMessage, 147, kRepeated, true, false, false, "merge", "name"},
 };
 // core.Volume
 constexpr Field kFields40[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "", kMessage, 41, kSingle, false, false, true},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "", kMessage, 41, kSingle, false, false, true, "", ""},
 };
 // core.VolumeSource
 constexpr Field kFields41[] = {
-    {1, "hostPath", kMessage, 42, kPointer, true, false, false},
-    {2, "emptyDir", kMessage, 43, kPointer, true, false, false},
-    {3, "gcePersistentDisk", kMessage, 44, kPointer, true, false, false},
-    {4, "awsElasticBlockStore", kMessage, 45, kPointer, true, false, false},
-    {5, "gitRepo", kMessage, 46, kPointer, true, false, false},
-    {6, "secret", kMessage, 47, kPointer, true, false, false},
-    {7, "nfs", kMessage, 49, kPointer, true, false, false},
-    {8, "iscsi", kMessage, 50, kPointer, true, false, false},
-    {9, "glusterfs", kMessage, 51, kPointer, true, false, false},
-    {10, "persistentVolumeClaim", kMessage, 52, kPointer, true, false, false},
-    {11, "rbd", kMessage, 53, kPointer, true, false, false},
-    {12, "flexVolume", kMessage, 54, kPointer, true, false, false},
-    {13, "cinder", kMessage, 55, kPointer, true, false, false},
-    {14, "cephfs", kMessage, 56, kPointer, true, false, false},
-    {15, "flocker", kMessage, 57, kPointer, true, false, false},
-    {16, "downwardAPI", kMessage, 58, kPointer, true, false, false},
-    {17, "fc", kMessage, 62, kPointer, true, false, false},
-    {18, "azureFile", kMessage, 63, kPointer, true, false, false},
-    {19, "configMap", kMessage, 64, kPointer, true, false, false},
-    {20, "vsphereVolume", kMessage, 65, kPointer, true, false, false},
-    {21, "quobyte", kMessage, 66, kPointer, true, false, false},
-    {22, "azureDisk", kMessage, 67, kPointer, true, false, false},
-    {23, "photonPersistentDisk", kMessage, 68, kPointer, true, false, false},
-    {26, "projected", kMessage, 69, kPointer, true, false, false},
-    {24, "portworxVolume", kMessage, 79, kPointer, true, false, false},
-    {25, "scaleIO", kMessage, 80, kPointer, true, false, false},
-    {27, "storageos", kMessage, 81, kPointer, true, false, false},
-    {28, "csi", kMessage, 82, kPointer, true, false, false},
-    {29, "ephemeral", kMessage, 83, kPointer, true, false, false},
-    {30, "image", kMessage, 89, kPointer, true, false, false},
+    {1, "hostPath", kMessage, 42, kPointer, true, false, false, "", ""},
+    {2, "emptyDir", kMessage, 43, kPointer, true, false, false, "", ""},
+    {3, "gcePersistentDisk", kMessage, 44, kPointer, true, false, false, "", ""},
+    {4, "awsElasticBlockStore", kMessage, 45, kPointer, true, false, false, "", ""},
+    {5, "gitRepo", kMessage, 46, kPointer, true, false, false, "", ""},
+    {6, "secret", kMessage, 47, kPointer, true, false, false, "", ""},
+    {7, "nfs", kMessage, 49, kPointer, true, false, false, "", ""},
+    {8, "iscsi", kMessage, 50, kPointer, true, false, false, "", ""},
+    {9, "glusterfs", kMessage, 51, kPointer, true, false, false, "", ""},
+    {10, "persistentVolumeClaim", kMessage, 52, kPointer, true, false, false, "", ""},
+    {11, "rbd", kMessage, 53, kPointer, true, false, false, "", ""},
+    {12, "flexVolume", kMessage, 54, kPointer, true, false, false, "", ""},
+    {13, "cinder", kMessage, 55, kPointer, true, false, false, "", ""},
+    {14, "cephfs", kMessage, 56, kPointer, true, false, false, "", ""},
+    {15, "flocker", kMessage, 57, kPointer, true, false, false, "", ""},
+    {16, "downwardAPI", kMessage, 58, kPointer, true, false, false, "", ""},
+    {17, "fc", kMessage, 62, kPointer, true, false, false, "", ""},
+    {18, "azureFile", kMessage, 63, kPointer, true, false, false, "", ""},
+    {19, "configMap", kMessage, 64, kPointer, true, false, false, "", ""},
+    {20, "vsphereVolume", kMessage, 65, kPointer, true, false, false, "", ""},
+    {21, "quobyte", kMessage, 66, kPointer, true, false, false, "", ""},
+    {22, "azureDisk", kMessage, 67, kPointer, true, false, false, "", ""},
+    {23, "photonPersistentDisk", kMessage, 68, kPointer, true, false, false, "", ""},
+    {26, "projected", kMessage, 69, kPointer, true, false, false, "", ""},
+    {24, "portworxVolume", kMessage, 79, kPointer, true, false, false, "", ""},
+    {25, "scaleIO", kMessage, 80, kPointer, true, false, false, "", ""},
+    {27, "storageos", kMessage, 81, kPointer, true, false, false, "", ""},
+    {28, "csi", kMessage, 82, kPointer, true, false, false, "", ""},
+    {29, "ephemeral", kMessage, 83, kPointer, true, false, false, "", ""},
+    {30, "image", kMessage, 89, kPointer, true, false, false, "", ""},
 };
 // core.HostPathVolumeSource
 constexpr Field kFields42[] = {
-    {1, "path", kString, -1, kSingle, false, false, false},
-    {2, "type", kString, -1, kPointer, true, false, false},
+    {1, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "type", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.EmptyDirVolumeSource
 constexpr Field kFields43[] = {
-    {1, "medium", kString, -1, kSingle, true, false, false},
-    {2, "sizeLimit", kQuantity, -1, kPointer, true, false, false},
-    {3, "mode", kInt32, -1, kPointer, true, false, false},
+    {1, "medium", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "sizeLimit", kQuantity, -1, kPointer, true, false, false, "", ""},
+    {3, "mode", kInt32, -1, kPointer, true, false, false, "", ""},
 };
 // core.GCEPersistentDiskVolumeSource
 constexpr Field kFields44[] = {
-    {1, "pdName", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
-    {3, "partition", kInt32, -1, kSingle, true, false, false},
-    {4, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "pdName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "partition", kInt32, -1, kSingle, true, false, false, "", ""},
+    {4, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.AWSElasticBlockStoreVolumeSource
 constexpr Field kFields45[] = {
-    {1, "volumeID", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
-    {3, "partition", kInt32, -1, kSingle, true, false, false},
-    {4, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "volumeID", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "partition", kInt32, -1, kSingle, true, false, false, "", ""},
+    {4, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.GitRepoVolumeSource
 constexpr Field kFields46[] = {
-    {1, "repository", kString, -1, kSingle, false, false, false},
-    {2, "revision", kString, -1, kSingle, true, false, false},
-    {3, "directory", kString, -1, kSingle, true, false, false},
+    {1, "repository", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "revision", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "directory", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.SecretVolumeSource
 constexpr Field kFields47[] = {
-    {1, "secretName", kString, -1, kSingle, true, false, false},
-    {2, "items", kMessage, 48, kRepeated, true, false, false},
-    {3, "defaultMode", kInt32, -1, kPointer, true, false, false},
-    {4, "optional", kBool, -1, kPointer, true, false, false},
-    {5, "defaultUser", kInt64, -1, kPointer, true, false, false},
+    {1, "secretName", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 48, kRepeated, true, false, false, "", ""},
+    {3, "defaultMode", kInt32, -1, kPointer, true, false, false, "", ""},
+    {4, "optional", kBool, -1, kPointer, true, false, false, "", ""},
+    {5, "defaultUser", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.KeyToPath
 constexpr Field kFields48[] = {
-    {1, "key", kString, -1, kSingle, false, false, false},
-    {2, "path", kString, -1, kSingle, false, false, false},
-    {3, "mode", kInt32, -1, kPointer, true, false, false},
-    {4, "user", kInt64, -1, kPointer, true, false, false},
+    {1, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "mode", kInt32, -1, kPointer, true, false, false, "", ""},
+    {4, "user", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.NFSVolumeSource
 constexpr Field kFields49[] = {
-    {1, "server", kString, -1, kSingle, false, false, false},
-    {2, "path", kString, -1, kSingle, false, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "server", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.ISCSIVolumeSource
 constexpr Field kFields50[] = {
-    {1, "targetPortal", kString, -1, kSingle, false, false, false},
-    {2, "iqn", kString, -1, kSingle, false, false, false},
-    {3, "lun", kInt32, -1, kSingle, false, false, false},
-    {4, "iscsiInterface", kString, -1, kSingle, true, false, false},
-    {5, "fsType", kString, -1, kSingle, true, false, false},
-    {6, "readOnly", kBool, -1, kSingle, true, false, false},
-    {7, "portals", kString, -1, kRepeated, true, false, false},
-    {8, "chapAuthDiscovery", kBool, -1, kSingle, true, false, false},
-    {11, "chapAuthSession", kBool, -1, kSingle, true, false, false},
-    {10, "secretRef", kMessage, 36, kPointer, true, false, false},
-    {12, "initiatorName", kString, -1, kPointer, true, false, false},
+    {1, "targetPortal", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "iqn", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "lun", kInt32, -1, kSingle, false, false, false, "", ""},
+    {4, "iscsiInterface", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {7, "portals", kString, -1, kRepeated, true, false, false, "", ""},
+    {8, "chapAuthDiscovery", kBool, -1, kSingle, true, false, false, "", ""},
+    {11, "chapAuthSession", kBool, -1, kSingle, true, false, false, "", ""},
+    {10, "secretRef", kMessage, 36, kPointer, true, false, false, "", ""},
+    {12, "initiatorName", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.GlusterfsVolumeSource
 constexpr Field kFields51[] = {
-    {1, "endpoints", kString, -1, kSingle, false, false, false},
-    {2, "path", kString, -1, kSingle, false, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "endpoints", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.PersistentVolumeClaimVolumeSource
 constexpr Field kFields52[] = {
-    {1, "claimName", kString, -1, kSingle, false, false, false},
-    {2, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "claimName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.RBDVolumeSource
 constexpr Field kFields53[] = {
-    {1, "monitors", kString, -1, kRepeated, false, false, false},
-    {2, "image", kString, -1, kSingle, false, false, false},
-    {3, "fsType", kString, -1, kSingle, true, false, false},
-    {4, "pool", kString, -1, kSingle, true, false, false},
-    {5, "user", kString, -1, kSingle, true, false, false},
-    {6, "keyring", kString, -1, kSingle, true, false, false},
-    {7, "secretRef", kMessage, 36, kPointer, true, false, false},
-    {8, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "monitors", kString, -1, kRepeated, false, false, false, "", ""},
+    {2, "image", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "pool", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "user", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "keyring", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "secretRef", kMessage, 36, kPointer, true, false, false, "", ""},
+    {8, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.FlexVolumeSource
 constexpr Field kFields54[] = {
-    {1, "driver", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
-    {3, "secretRef", kMessage, 36, kPointer, true, false, false},
-    {4, "readOnly", kBool, -1, kSingle, true, false, false},
-    {5, "options", kString, -1, kMap, true, false, false},
+    {1, "driver", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "secretRef", kMessage, 36, kPointer, true, false, false, "", ""},
+    {4, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {5, "options", kString, -1, kMap, true, false, false, "", ""},
 };
 // core.CinderVolumeSource
 constexpr Field kFields55[] = {
-    {1, "volumeID", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
-    {4, "secretRef", kMessage, 36, kPointer, true, false, false},
+    {1, "volumeID", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {4, "secretRef", kMessage, 36, kPointer, true, false, false, "", ""},
 };
 // core.CephFSVolumeSource
 constexpr Field kFields56[] = {
-    {1, "monitors", kString, -1, kRepeated, false, false, false},
-    {2, "path", kString, -1, kSingle, true, false, false},
-    {3, "user", kString, -1, kSingle, true, false, false},
-    {4, "secretFile", kString, -1, kSingle, true, false, false},
-    {5, "secretRef", kMessage, 36, kPointer, true, false, false},
-    {6, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "monitors", kString, -1, kRepeated, false, false, false, "", ""},
+    {2, "path", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "user", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "secretFile", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "secretRef", kMessage, 36, kPointer, true, false, false, "", ""},
+    {6, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.FlockerVolumeSource
 constexpr Field kFields57[] = {
-    {1, "datasetName", kString, -1, kSingle, true, false, false},
-    {2, "datasetUUID", kString, -1, kSingle, true, false, false},
+    {1, "datasetName", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "datasetUUID", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.DownwardAPIVolumeSource
 constexpr Field kFields58[] = {
-    {1, "items", kMessage, 59, kRepeated, true, false, false},
-    {2, "defaultMode", kInt32, -1, kPointer, true, false, false},
-    {3, "defaultUser", kInt64, -1, kPointer, true, false, false},
+    {1, "items", kMessage, 59, kRepeated, true, false, false, "", ""},
+    {2, "defaultMode", kInt32, -1, kPointer, true, false, false, "", ""},
+    {3, "defaultUser", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.DownwardAPIVolumeFile
 constexpr Field kFields59[] = {
-    {1, "path", kString, -1, kSingle, false, false, false},
-    {2, "fieldRef", kMessage, 60, kPointer, true, false, false},
-    {3, "resourceFieldRef", kMessage, 61, kPointer, true, false, false},
-    {4, "mode", kInt32, -1, kPointer, true, false, false},
-    {5, "user", kInt64, -1, kPointer, true, false, false},
+    {1, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fieldRef", kMessage, 60, kPointer, true, false, false, "", ""},
+    {3, "resourceFieldRef", kMessage, 61, kPointer, true, false, false, "", ""},
+    {4, "mode", kInt32, -1, kPointer, true, false, false, "", ""},
+    {5, "user", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.ObjectFieldSelector
 constexpr Field kFields60[] = {
-    {1, "apiVersion", kString, -1, kSingle, true, false, false},
-    {2, "fieldPath", kString, -1, kSingle, false, false, false},
+    {1, "apiVersion", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "fieldPath", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.ResourceFieldSelector
 constexpr Field kFields61[] = {
-    {1, "containerName", kString, -1, kSingle, true, false, false},
-    {2, "resource", kString, -1, kSingle, false, false, false},
-    {3, "divisor", kQuantity, -1, kSingle, true, false, false},
+    {1, "containerName", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "resource", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "divisor", kQuantity, -1, kSingle, true, false, false, "", ""},
 };
 // core.FCVolumeSource
 constexpr Field kFields62[] = {
-    {1, "targetWWNs", kString, -1, kRepeated, true, false, false},
-    {2, "lun", kInt32, -1, kPointer, true, false, false},
-    {3, "fsType", kString, -1, kSingle, true, false, false},
-    {4, "readOnly", kBool, -1, kSingle, true, false, false},
-    {5, "wwids", kString, -1, kRepeated, true, false, false},
+    {1, "targetWWNs", kString, -1, kRepeated, true, false, false, "", ""},
+    {2, "lun", kInt32, -1, kPointer, true, false, false, "", ""},
+    {3, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {5, "wwids", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.AzureFileVolumeSource
 constexpr Field kFields63[] = {
-    {1, "secretName", kString, -1, kSingle, false, false, false},
-    {2, "shareName", kString, -1, kSingle, false, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "secretName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "shareName", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.ConfigMapVolumeSource
 constexpr Field kFields64[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "items", kMessage, 48, kRepeated, true, false, false},
-    {3, "defaultMode", kInt32, -1, kPointer, true, false, false},
-    {4, "optional", kBool, -1, kPointer, true, false, false},
-    {5, "defaultUser", kInt64, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "items", kMessage, 48, kRepeated, true, false, false, "", ""},
+    {3, "defaultMode", kInt32, -1, kPointer, true, false, false, "", ""},
+    {4, "optional", kBool, -1, kPointer, true, false, false, "", ""},
+    {5, "defaultUser", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.VsphereVirtualDiskVolumeSource
 constexpr Field kFields65[] = {
-    {1, "volumePath", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
-    {3, "storagePolicyName", kString, -1, kSingle, true, false, false},
-    {4, "storagePolicyID", kString, -1, kSingle, true, false, false},
+    {1, "volumePath", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "storagePolicyName", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "storagePolicyID", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.QuobyteVolumeSource
 constexpr Field kFields66[] = {
-    {1, "registry", kString, -1, kSingle, false, false, false},
-    {2, "volume", kString, -1, kSingle, false, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
-    {4, "user", kString, -1, kSingle, true, false, false},
-    {5, "group", kString, -1, kSingle, true, false, false},
-    {6, "tenant", kString, -1, kSingle, true, false, false},
+    {1, "registry", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "volume", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {4, "user", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "group", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "tenant", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.AzureDiskVolumeSource
 constexpr Field kFields67[] = {
-    {1, "diskName", kString, -1, kSingle, false, false, false},
-    {2, "diskURI", kString, -1, kSingle, false, false, false},
-    {3, "cachingMode", kString, -1, kPointer, true, false, false},
-    {4, "fsType", kString, -1, kPointer, true, false, false},
-    {5, "readOnly", kBool, -1, kPointer, true, false, false},
-    {6, "kind", kString, -1, kPointer, true, false, false},
+    {1, "diskName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "diskURI", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "cachingMode", kString, -1, kPointer, true, false, false, "", ""},
+    {4, "fsType", kString, -1, kPointer, true, false, false, "", ""},
+    {5, "readOnly", kBool, -1, kPointer, true, false, false, "", ""},
+    {6, "kind", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.PhotonPersistentDiskVolumeSource
 constexpr Field kFields68[] = {
-    {1, "pdID", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
+    {1, "pdID", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.ProjectedVolumeSource
 constexpr Field kFields69[] = {
-    {1, "sources", kMessage, 70, kRepeated, false, false, false},
-    {2, "defaultMode", kInt32, -1, kPointer, true, false, false},
-    {3, "defaultUser", kInt64, -1, kPointer, true, false, false},
+    {1, "sources", kMessage, 70, kRepeated, false, false, false, "", ""},
+    {2, "defaultMode", kInt32, -1, kPointer, true, false, false, "", ""},
+    {3, "defaultUser", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.VolumeProjection
 constexpr Field kFields70[] = {
-    {1, "secret", kMessage, 71, kPointer, true, false, false},
-    {2, "downwardAPI", kMessage, 72, kPointer, true, false, false},
-    {3, "configMap", kMessage, 73, kPointer, true, false, false},
-    {4, "serviceAccountToken", kMessage, 74, kPointer, true, false, false},
-    {5, "clusterTrustBundle", kMessage, 75, kPointer, true, false, false},
-    {6, "podCertificate", kMessage, 78, kPointer, true, false, false},
+    {1, "secret", kMessage, 71, kPointer, true, false, false, "", ""},
+    {2, "downwardAPI", kMessage, 72, kPointer, true, false, false, "", ""},
+    {3, "configMap", kMessage, 73, kPointer, true, false, false, "", ""},
+    {4, "serviceAccountToken", kMessage, 74, kPointer, true, false, false, "", ""},
+    {5, "clusterTrustBundle", kMessage, 75, kPointer, true, false, false, "", ""},
+    {6, "podCertificate", kMessage, 78, kPointer, true, false, false, "", ""},
 };
 // core.SecretProjection
 constexpr Field kFields71[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "items", kMessage, 48, kRepeated, true, false, false},
-    {4, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "items", kMessage, 48, kRepeated, true, false, false, "", ""},
+    {4, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.DownwardAPIProjection
 constexpr Field kFields72[] = {
-    {1, "items", kMessage, 59, kRepeated, true, false, false},
+    {1, "items", kMessage, 59, kRepeated, true, false, false, "", ""},
 };
 // core.ConfigMapProjection
 constexpr Field kFields73[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "items", kMessage, 48, kRepeated, true, false, false},
-    {4, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "items", kMessage, 48, kRepeated, true, false, false, "", ""},
+    {4, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.ServiceAccountTokenProjection
 constexpr Field kFields74[] = {
-    {1, "audience", kString, -1, kSingle, true, false, false},
-    {2, "expirationSeconds", kInt64, -1, kPointer, true, false, false},
-    {3, "path", kString, -1, kSingle, false, false, false},
-    {4, "user", kInt64, -1, kPointer, true, false, false},
+    {1, "audience", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "expirationSeconds", kInt64, -1, kPointer, true, false, false, "", ""},
+    {3, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "user", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.ClusterTrustBundleProjection
 constexpr Field kFields75[] = {
-    {1, "name", kString, -1, kPointer, true, false, false},
-    {2, "signerName", kString, -1, kPointer, true, false, false},
-    {3, "labelSelector", kMessage, 76, kPointer, true, false, false},
-    {5, "optional", kBool, -1, kPointer, true, false, false},
-    {4, "path", kString, -1, kSingle, false, false, false},
-    {6, "user", kInt64, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kPointer, true, false, false, "", ""},
+    {2, "signerName", kString, -1, kPointer, true, false, false, "", ""},
+    {3, "labelSelector", kMessage, 76, kPointer, true, false, false, "", ""},
+    {5, "optional", kBool, -1, kPointer, true, false, false, "", ""},
+    {4, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {6, "user", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // meta.LabelSelector
 constexpr Field kFields76[] = {
-    {1, "matchLabels", kString, -1, kMap, true, false, false},
-    {2, "matchExpressions", kMessage, 77, kRepeated, true, false, false},
+    {1, "matchLabels", kString, -1, kMap, true, false, false, "", ""},
+    {2, "matchExpressions", kMessage, 77, kRepeated, true, false, false, "", ""},
 };
 // meta.LabelSelectorRequirement
 constexpr Field kFields77[] = {
-    {1, "key", kString, -1, kSingle, false, false, false},
-    {2, "operator", kString, -1, kSingle, false, false, false},
-    {3, "values", kString, -1, kRepeated, true, false, false},
+    {1, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "operator", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "values", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.PodCertificateProjection
 constexpr Field kFields78[] = {
-    {1, "signerName", kString, -1, kSingle, true, false, false},
-    {2, "keyType", kString, -1, kSingle, true, false, false},
-    {3, "maxExpirationSeconds", kInt32, -1, kPointer, true, false, false},
-    {4, "credentialBundlePath", kString, -1, kSingle, true, false, false},
-    {5, "keyPath", kString, -1, kSingle, true, false, false},
-    {6, "certificateChainPath", kString, -1, kSingle, true, false, false},
-    {7, "userAnnotations", kString, -1, kMap, true, false, false},
-    {8, "user", kInt64, -1, kPointer, true, false, false},
+    {1, "signerName", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "keyType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "maxExpirationSeconds", kInt32, -1, kPointer, true, false, false, "", ""},
+    {4, "credentialBundlePath", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "keyPath", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "certificateChainPath", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "userAnnotations", kString, -1, kMap, true, false, false, "", ""},
+    {8, "user", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.PortworxVolumeSource
 constexpr Field kFields79[] = {
-    {1, "volumeID", kString, -1, kSingle, false, false, false},
-    {2, "fsType", kString, -1, kSingle, true, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "volumeID", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.ScaleIOVolumeSource
 constexpr Field kFields80[] = {
-    {1, "gateway", kString, -1, kSingle, false, false, false},
-    {2, "system", kString, -1, kSingle, false, false, false},
-    {3, "secretRef", kMessage, 36, kPointer, false, false, false},
-    {4, "sslEnabled", kBool, -1, kSingle, true, false, false},
-    {5, "protectionDomain", kString, -1, kSingle, true, false, false},
-    {6, "storagePool", kString, -1, kSingle, true, false, false},
-    {7, "storageMode", kString, -1, kSingle, true, false, false},
-    {8, "volumeName", kString, -1, kSingle, true, false, false},
-    {9, "fsType", kString, -1, kSingle, true, false, false},
-    {10, "readOnly", kBool, -1, kSingle, true, false, false},
+    {1, "gateway", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "system", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "secretRef", kMessage, 36, kPointer, false, false, false, "", ""},
+    {4, "sslEnabled", kBool, -1, kSingle, true, false, false, "", ""},
+    {5, "protectionDomain", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "storagePool", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "storageMode", kString, -1, kSingle, true, false, false, "", ""},
+    {8, "volumeName", kString, -1, kSingle, true, false, false, "", ""},
+    {9, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {10, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.StorageOSVolumeSource
 constexpr Field kFields81[] = {
-    {1, "volumeName", kString, -1, kSingle, true, false, false},
-    {2, "volumeNamespace", kString, -1, kSingle, true, false, false},
-    {3, "fsType", kString, -1, kSingle, true, false, false},
-    {4, "readOnly", kBool, -1, kSingle, true, false, false},
-    {5, "secretRef", kMessage, 36, kPointer, true, false, false},
+    {1, "volumeName", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "volumeNamespace", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "fsType", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {5, "secretRef", kMessage, 36, kPointer, true, false, false, "", ""},
 };
 // core.CSIVolumeSource
 constexpr Field kFields82[] = {
-    {1, "driver", kString, -1, kSingle, false, false, false},
-    {2, "readOnly", kBool, -1, kPointer, true, false, false},
-    {3, "fsType", kString, -1, kPointer, true, false, false},
-    {4, "volumeAttributes", kString, -1, kMap, true, false, false},
-    {5, "nodePublishSecretRef", kMessage, 36, kPointer, true, false, false},
+    {1, "driver", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "readOnly", kBool, -1, kPointer, true, false, false, "", ""},
+    {3, "fsType", kString, -1, kPointer, true, false, false, "", ""},
+    {4, "volumeAttributes", kString, -1, kMap, true, false, false, "", ""},
+    {5, "nodePublishSecretRef", kMessage, 36, kPointer, true, false, false, "", ""},
 };
 // core.EphemeralVolumeSource
 constexpr Field kFields83[] = {
-    {1, "volumeClaimTemplate", kMessage, 84, kPointer, true, false, false},
+    {1, "volumeClaimTemplate", kMessage, 84, kPointer, true, false, false, "", ""},
 };
 // core.PersistentVolumeClaimTemplate
 constexpr Field kFields84[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 85, kSingle, false, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 85, kSingle, false, false, false, "", ""},
 };
 // core.PersistentVolumeClaimSpec
 constexpr Field kFields85[] = {
-    {1, "accessModes", kString, -1, kRepeated, true, false, false},
-    {4, "selector", kMessage, 76, kPointer, true, false, false},
-    {2, "resources", kMessage, 86, kSingle, true, false, false},
-    {3, "volumeName", kString, -1, kSingle, true, false, false},
-    {5, "storageClassName", kString, -1, kPointer, true, false, false},
-    {6, "volumeMode", kString, -1, kPointer, true, false, false},
-    {7, "dataSource", kMessage, 87, kPointer, true, false, false},
-    {8, "dataSourceRef", kMessage, 88, kPointer, true, false, false},
-    {9, "volumeAttributesClassName", kString, -1, kPointer, true, false, false},
+    {1, "accessModes", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "selector", kMessage, 76, kPointer, true, false, false, "", ""},
+    {2, "resources", kMessage, 86, kSingle, true, false, false, "", ""},
+    {3, "volumeName", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "storageClassName", kString, -1, kPointer, true, false, false, "", ""},
+    {6, "volumeMode", kString, -1, kPointer, true, false, false, "", ""},
+    {7, "dataSource", kMessage, 87, kPointer, true, false, false, "", ""},
+    {8, "dataSourceRef", kMessage, 88, kPointer, true, false, false, "", ""},
+    {9, "volumeAttributesClassName", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.VolumeResourceRequirements
 constexpr Field kFields86[] = {
-    {1, "limits", kQuantity, -1, kMap, true, false, false},
-    {2, "requests", kQuantity, -1, kMap, true, false, false},
+    {1, "limits", kQuantity, -1, kMap, true, false, false, "", ""},
+    {2, "requests", kQuantity, -1, kMap, true, false, false, "", ""},
 };
 // core.TypedLocalObjectReference
 constexpr Field kFields87[] = {
-    {1, "apiGroup", kString, -1, kPointer, false, false, false},
-    {2, "kind", kString, -1, kSingle, false, false, false},
-    {3, "name", kString, -1, kSingle, false, false, false},
+    {1, "apiGroup", kString, -1, kPointer, false, false, false, "", ""},
+    {2, "kind", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "name", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.TypedObjectReference
 constexpr Field kFields88[] = {
-    {1, "apiGroup", kString, -1, kPointer, false, false, false},
-    {2, "kind", kString, -1, kSingle, false, false, false},
-    {3, "name", kString, -1, kSingle, false, false, false},
-    {4, "namespace", kString, -1, kPointer, true, false, false},
+    {1, "apiGroup", kString, -1, kPointer, false, false, false, "", ""},
+    {2, "kind", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "namespace", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.ImageVolumeSource
 constexpr Field kFields89[] = {
-    {1, "reference", kString, -1, kSingle, true, false, false},
-    {2, "pullPolicy", kString, -1, kSingle, true, false, false},
+    {1, "reference", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "pullPolicy", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.Container
 constexpr Field kFields90[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "image", kString, -1, kSingle, true, false, false},
-    {3, "command", kString, -1, kRepeated, true, false, false},
-    {4, "args", kString, -1, kRepeated, true, false, false},
-    {5, "workingDir", kString, -1, kSingle, true, false, false},
-    {6, "ports", kMessage, 91, kRepeated, true, false, false},
-    {19, "envFrom", kMessage, 92, kRepeated, true, false, false},
-    {7, "env", kMessage, 95, kRepeated, true, false, false},
-    {8, "resources", kMessage, 100, kSingle, true, false, false},
-    {23, "resizePolicy", kMessage, 102, kRepeated, true, false, false},
-    {24, "restartPolicy", kString, -1, kPointer, true, false, false},
-    {25, "restartPolicyRules", kMessage, 103, kRepeated, true, false, false},
-    {9, "volumeMounts", kMessage, 105, kRepeated, true, false, false},
-    {21, "volumeDevices", kMessage, 106, kRepeated, true, false, false},
-    {10, "livenessProbe", kMessage, 107, kPointer, true, false, false},
-    {11, "readinessProbe", kMessage, 107, kPointer, true, false, false},
-    {22, "startupProbe", kMessage, 107, kPointer, true, false, false},
-    {12, "lifecycle", kMessage, 114, kPointer, true, false, false},
-    {13, "terminationMessagePath", kString, -1, kSingle, true, false, false},
-    {20, "terminationMessagePolicy", kString, -1, kSingle, true, false, false},
-    {14, "imagePullPolicy", kString, -1, kSingle, true, false, false},
-    {15, "securityContext", kMessage, 117, kPointer, true, false, false},
-    {16, "stdin", kBool, -1, kSingle, true, false, false},
-    {17, "stdinOnce", kBool, -1, kSingle, true, false, false},
-    {18, "tty", kBool, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "image", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "command", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "args", kString, -1, kRepeated, true, false, false, "", ""},
+    {5, "workingDir", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "ports", kMessage, 91, kRepeated, true, false, false, "merge", "containerPort"},
+    {19, "envFrom", kMessage, 92, kRepeated, true, false, false, "", ""},
+    {7, "env", kMessage, 95, kRepeated, true, false, false, "merge", "name"},
+    {8, "resources", kMessage, 100, kSingle, true, false, false, "", ""},
+    {23, "resizePolicy", kMessage, 102, kRepeated, true, false, false, "", ""},
+    {24, "restartPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {25, "restartPolicyRules", kMessage, 103, kRepeated, true, false, false, "", ""},
+    {9, "volumeMounts", kMessage, 105, kRepeated, true, false, false, "merge", "mountPath"},
+    {21, "volumeDevices", kMessage, 106, kRepeated, true, false, false, "merge", "devicePath"},
+    {10, "livenessProbe", kMessage, 107, kPointer, true, false, false, "", ""},
+    {11, "readinessProbe", kMessage, 107, kPointer, true, false, false, "", ""},
+    {22, "startupProbe", kMessage, 107, kPointer, true, false, false, "", ""},
+    {12, "lifecycle", kMessage, 114, kPointer, true, false, false, "", ""},
+    {13, "terminationMessagePath", kString, -1, kSingle, true, false, false, "", ""},
+    {20, "terminationMessagePolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {14, "imagePullPolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {15, "securityContext", kMessage, 117, kPointer, true, false, false, "", ""},
+    {16, "stdin", kBool, -1, kSingle, true, false, false, "", ""},
+    {17, "stdinOnce", kBool, -1, kSingle, true, false, false, "", ""},
+    {18, "tty", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.ContainerPort
 constexpr Field kFields91[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "hostPort", kInt32, -1, kSingle, true, false, false},
-    {3, "containerPort", kInt32, -1, kSingle, false, false, false},
-    {4, "protocol", kString, -1, kSingle, true, false, false},
-    {5, "hostIP", kString, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "hostPort", kInt32, -1, kSingle, true, false, false, "", ""},
+    {3, "containerPort", kInt32, -1, kSingle, false, false, false, "", ""},
+    {4, "protocol", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "hostIP", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.EnvFromSource
 constexpr Field kFields92[] = {
-    {1, "prefix", kString, -1, kSingle, true, false, false},
-    {2, "configMapRef", kMessage, 93, kPointer, true, false, false},
-    {3, "secretRef", kMessage, 94, kPointer, true, false, false},
+    {1, "prefix", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "configMapRef", kMessage, 93, kPointer, true, false, false, "", ""},
+    {3, "secretRef", kMessage, 94, kPointer, true, false, false, "", ""},
 };
 // core.ConfigMapEnvSource
 constexpr Field kFields93[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.SecretEnvSource
 constexpr Field kFields94[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.EnvVar
 constexpr Field kFields95[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "value", kString, -1, kSingle, true, false, false},
-    {3, "valueFrom", kMessage, 96, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "value", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "valueFrom", kMessage, 96, kPointer, true, false, false, "", ""},
 };
 // core.EnvVarSource
 constexpr Field kFields96[] = {
-    {1, "fieldRef", kMessage, 60, kPointer, true, false, false},
-    {2, "resourceFieldRef", kMessage, 61, kPointer, true, false, false},
-    {3, "configMapKeyRef", kMessage, 97, kPointer, true, false, false},
-    {4, "secretKeyRef", kMessage, 98, kPointer, true, false, false},
-    {5, "fileKeyRef", kMessage, 99, kPointer, true, false, false},
+    {1, "fieldRef", kMessage, 60, kPointer, true, false, false, "", ""},
+    {2, "resourceFieldRef", kMessage, 61, kPointer, true, false, false, "", ""},
+    {3, "configMapKeyRef", kMessage, 97, kPointer, true, false, false, "", ""},
+    {4, "secretKeyRef", kMessage, 98, kPointer, true, false, false, "", ""},
+    {5, "fileKeyRef", kMessage, 99, kPointer, true, false, false, "", ""},
 };
 // core.ConfigMapKeySelector
 constexpr Field kFields97[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "key", kString, -1, kSingle, false, false, false},
-    {3, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.SecretKeySelector
 constexpr Field kFields98[] = {
-    {1, "", kMessage, 36, kSingle, false, false, true},
-    {2, "key", kString, -1, kSingle, false, false, false},
-    {3, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "", kMessage, 36, kSingle, false, false, true, "", ""},
+    {2, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.FileKeySelector
 constexpr Field kFields99[] = {
-    {1, "volumeName", kString, -1, kSingle, false, false, false},
-    {2, "path", kString, -1, kSingle, false, false, false},
-    {3, "key", kString, -1, kSingle, false, false, false},
-    {4, "optional", kBool, -1, kPointer, true, false, false},
+    {1, "volumeName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "path", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "optional", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.ResourceRequirements
 constexpr Field kFields100[] = {
-    {1, "limits", kQuantity, -1, kMap, true, false, false},
-    {2, "requests", kQuantity, -1, kMap, true, false, false},
-    {3, "claims", kMessage, 101, kRepeated, true, false, false},
+    {1, "limits", kQuantity, -1, kMap, true, false, false, "", ""},
+    {2, "requests", kQuantity, -1, kMap, true, false, false, "", ""},
+    {3, "claims", kMessage, 101, kRepeated, true, false, false, "", ""},
 };
 // core.ResourceClaim
 constexpr Field kFields101[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "request", kString, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "request", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.ContainerResizePolicy
 constexpr Field kFields102[] = {
-    {1, "resourceName", kString, -1, kSingle, false, false, false},
-    {2, "restartPolicy", kString, -1, kSingle, false, false, false},
+    {1, "resourceName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "restartPolicy", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.ContainerRestartRule
 constexpr Field kFields103[] = {
-    {1, "action", kString, -1, kSingle, true, false, false},
-    {2, "exitCodes", kMessage, 104, kPointer, true, false, false},
+    {1, "action", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "exitCodes", kMessage, 104, kPointer, true, false, false, "", ""},
 };
 // core.ContainerRestartRuleOnExitCodes
 constexpr Field kFields104[] = {
-    {1, "operator", kString, -1, kSingle, true, false, false},
-    {2, "values", kInt32, -1, kRepeated, true, false, false},
+    {1, "operator", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "values", kInt32, -1, kRepeated, true, false, false, "", ""},
 };
 // core.VolumeMount
 constexpr Field kFields105[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "readOnly", kBool, -1, kSingle, true, false, false},
-    {7, "recursiveReadOnly", kString, -1, kPointer, true, false, false},
-    {3, "mountPath", kString, -1, kSingle, false, false, false},
-    {4, "subPath", kString, -1, kSingle, true, false, false},
-    {5, "mountPropagation", kString, -1, kPointer, true, false, false},
-    {6, "subPathExpr", kString, -1, kSingle, true, false, false},
-    {8, "bindMountOptions", kString, -1, kRepeated, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {7, "recursiveReadOnly", kString, -1, kPointer, true, false, false, "", ""},
+    {3, "mountPath", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "subPath", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "mountPropagation", kString, -1, kPointer, true, false, false, "", ""},
+    {6, "subPathExpr", kString, -1, kSingle, true, false, false, "", ""},
+    {8, "bindMountOptions", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.VolumeDevice
 constexpr Field kFields106[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "devicePath", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "devicePath", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.Probe
 constexpr Field kFields107[] = {
-    {1, "", kMessage, 108, kSingle, false, false, true},
-    {2, "initialDelaySeconds", kInt32, -1, kSingle, true, false, false},
-    {3, "timeoutSeconds", kInt32, -1, kSingle, true, false, false},
-    {4, "periodSeconds", kInt32, -1, kSingle, true, false, false},
-    {5, "successThreshold", kInt32, -1, kSingle, true, false, false},
-    {6, "failureThreshold", kInt32, -1, kSingle, true, false, false},
-    {7, "terminationGracePeriodSeconds", kInt64, -1, kPointer, true, false, false},
+    {1, "", kMessage, 108, kSingle, false, false, true, "", ""},
+    {2, "initialDelaySeconds", kInt32, -1, kSingle, true, false, false, "", ""},
+    {3, "timeoutSeconds", kInt32, -1, kSingle, true, false, false, "", ""},
+    {4, "periodSeconds", kInt32, -1, kSingle, true, false, false, "", ""},
+    {5, "successThreshold", kInt32, -1, kSingle, true, false, false, "", ""},
+    {6, "failureThreshold", kInt32, -1, kSingle, true, false, false, "", ""},
+    {7, "terminationGracePeriodSeconds", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.ProbeHandler
 constexpr Field kFields108[] = {
-    {1, "exec", kMessage, 109, kPointer, true, false, false},
-    {2, "httpGet", kMessage, 110, kPointer, true, false, false},
-    {3, "tcpSocket", kMessage, 112, kPointer, true, false, false},
-    {4, "grpc", kMessage, 113, kPointer, true, false, false},
+    {1, "exec", kMessage, 109, kPointer, true, false, false, "", ""},
+    {2, "httpGet", kMessage, 110, kPointer, true, false, false, "", ""},
+    {3, "tcpSocket", kMessage, 112, kPointer, true, false, false, "", ""},
+    {4, "grpc", kMessage, 113, kPointer, true, false, false, "", ""},
 };
 // core.ExecAction
 constexpr Field kFields109[] = {
-    {1, "command", kString, -1, kRepeated, true, false, false},
+    {1, "command", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.HTTPGetAction
 constexpr Field kFields110[] = {
-    {1, "path", kString, -1, kSingle, true, false, false},
-    {2, "port", kIntOrString, -1, kSingle, false, false, false},
-    {3, "host", kString, -1, kSingle, true, false, false},
-    {4, "scheme", kString, -1, kSingle, true, false, false},
-    {5, "httpHeaders", kMessage, 111, kRepeated, true, false, false},
-    {6, "protocol", kString, -1, kPointer, true, false, false},
+    {1, "path", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "port", kIntOrString, -1, kSingle, false, false, false, "", ""},
+    {3, "host", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "scheme", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "httpHeaders", kMessage, 111, kRepeated, true, false, false, "", ""},
+    {6, "protocol", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.HTTPHeader
 constexpr Field kFields111[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "value", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "value", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.TCPSocketAction
 constexpr Field kFields112[] = {
-    {1, "port", kIntOrString, -1, kSingle, false, false, false},
-    {2, "host", kString, -1, kSingle, true, false, false},
+    {1, "port", kIntOrString, -1, kSingle, false, false, false, "", ""},
+    {2, "host", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.GRPCAction
 constexpr Field kFields113[] = {
-    {1, "port", kInt32, -1, kSingle, false, false, false},
-    {2, "service", kString, -1, kPointer, false, false, false},
-    {3, "mode", kString, -1, kPointer, true, false, false},
+    {1, "port", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "service", kString, -1, kPointer, false, false, false, "", ""},
+    {3, "mode", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.Lifecycle
 constexpr Field kFields114[] = {
-    {1, "postStart", kMessage, 115, kPointer, true, false, false},
-    {2, "preStop", kMessage, 115, kPointer, true, false, false},
-    {3, "stopSignal", kString, -1, kPointer, true, false, false},
+    {1, "postStart", kMessage, 115, kPointer, true, false, false, "", ""},
+    {2, "preStop", kMessage, 115, kPointer, true, false, false, "", ""},
+    {3, "stopSignal", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.LifecycleHandler
 constexpr Field kFields115[] = {
-    {1, "exec", kMessage, 109, kPointer, true, false, false},
-    {2, "httpGet", kMessage, 110, kPointer, true, false, false},
-    {3, "tcpSocket", kMessage, 112, kPointer, true, false, false},
-    {4, "sleep", kMessage, 116, kPointer, true, false, false},
+    {1, "exec", kMessage, 109, kPointer, true, false, false, "", ""},
+    {2, "httpGet", kMessage, 110, kPointer, true, false, false, "", ""},
+    {3, "tcpSocket", kMessage, 112, kPointer, true, false, false, "", ""},
+    {4, "sleep", kMessage, 116, kPointer, true, false, false, "", ""},
 };
 // core.SleepAction
 constexpr Field kFields116[] = {
-    {1, "seconds", kInt64, -1, kSingle, false, false, false},
+    {1, "seconds", kInt64, -1, kSingle, false, false, false, "", ""},
 };
 // core.SecurityContext
 constexpr Field kFields117[] = {
-    {1, "capabilities", kMessage, 118, kPointer, true, false, false},
-    {2, "privileged", kBool, -1, kPointer, true, false, false},
-    {3, "seLinuxOptions", kMessage, 119, kPointer, true, false, false},
-    {10, "windowsOptions", kMessage, 120, kPointer, true, false, false},
-    {4, "runAsUser", kInt64, -1, kPointer, true, false, false},
-    {8, "runAsGroup", kInt64, -1, kPointer, true, false, false},
-    {5, "runAsNonRoot", kBool, -1, kPointer, true, false, false},
-    {6, "readOnlyRootFilesystem", kBool, -1, kPointer, true, false, false},
-    {7, "allowPrivilegeEscalation", kBool, -1, kPointer, true, false, false},
-    {9, "procMount", kString, -1, kPointer, true, false, false},
-    {11, "seccompProfile", kMessage, 121, kPointer, true, false, false},
-    {12, "appArmorProfile", kMessage, 122, kPointer, true, false, false},
+    {1, "capabilities", kMessage, 118, kPointer, true, false, false, "", ""},
+    {2, "privileged", kBool, -1, kPointer, true, false, false, "", ""},
+    {3, "seLinuxOptions", kMessage, 119, kPointer, true, false, false, "", ""},
+    {10, "windowsOptions", kMessage, 120, kPointer, true, false, false, "", ""},
+    {4, "runAsUser", kInt64, -1, kPointer, true, false, false, "", ""},
+    {8, "runAsGroup", kInt64, -1, kPointer, true, false, false, "", ""},
+    {5, "runAsNonRoot", kBool, -1, kPointer, true, false, false, "", ""},
+    {6, "readOnlyRootFilesystem", kBool, -1, kPointer, true, false, false, "", ""},
+    {7, "allowPrivilegeEscalation", kBool, -1, kPointer, true, false, false, "", ""},
+    {9, "procMount", kString, -1, kPointer, true, false, false, "", ""},
+    {11, "seccompProfile", kMessage, 121, kPointer, true, false, false, "", ""},
+    {12, "appArmorProfile", kMessage, 122, kPointer, true, false, false, "", ""},
 };
 // core.Capabilities
 constexpr Field kFields118[] = {
-    {1, "add", kString, -1, kRepeated, true, false, false},
-    {2, "drop", kString, -1, kRepeated, true, false, false},
+    {1, "add", kString, -1, kRepeated, true, false, false, "", ""},
+    {2, "drop", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.SELinuxOptions
 constexpr Field kFields119[] = {
-    {1, "user", kString, -1, kSingle, true, false, false},
-    {2, "role", kString, -1, kSingle, true, false, false},
-    {3, "type", kString, -1, kSingle, true, false, false},
-    {4, "level", kString, -1, kSingle, true, false, false},
+    {1, "user", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "role", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "type", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "level", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.WindowsSecurityContextOptions
 constexpr Field kFields120[] = {
-    {1, "gmsaCredentialSpecName", kString, -1, kPointer, true, false, false},
-    {2, "gmsaCredentialSpec", kString, -1, kPointer, true, false, false},
-    {3, "runAsUserName", kString, -1, kPointer, true, false, false},
-    {4, "hostProcess", kBool, -1, kPointer, true, false, false},
+    {1, "gmsaCredentialSpecName", kString, -1, kPointer, true, false, false, "", ""},
+    {2, "gmsaCredentialSpec", kString, -1, kPointer, true, false, false, "", ""},
+    {3, "runAsUserName", kString, -1, kPointer, true, false, false, "", ""},
+    {4, "hostProcess", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // core.SeccompProfile
 constexpr Field kFields121[] = {
-    {1, "type", kString, -1, kSingle, false, false, false},
-    {2, "localhostProfile", kString, -1, kPointer, true, false, false},
+    {1, "type", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "localhostProfile", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.AppArmorProfile
 constexpr Field kFields122[] = {
-    {1, "type", kString, -1, kSingle, false, false, false},
-    {2, "localhostProfile", kString, -1, kPointer, true, false, false},
+    {1, "type", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "localhostProfile", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.EphemeralContainer
 constexpr Field kFields123[] = {
-    {1, "", kMessage, 124, kSingle, false, false, true},
-    {2, "targetContainerName", kString, -1, kSingle, true, false, false},
+    {1, "", kMessage, 124, kSingle, false, false, true, "", ""},
+    {2, "targetContainerName", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.EphemeralContainerCommon
 constexpr Field kFields124[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "image", kString, -1, kSingle, true, false, false},
-    {3, "command", kString, -1, kRepeated, true, false, false},
-    {4, "args", kString, -1, kRepeated, true, false, false},
-    {5, "workingDir", kString, -1, kSingle, true, false, false},
-    {6, "ports", kMessage, 91, kRepeated, true, false, false},
-    {19, "envFrom", kMessage, 92, kRepeated, true, false, false},
-    {7, "env", kMessage, 95, kRepeated, true, false, false},
-    {8, "resources", kMessage, 100, kSingle, true, false, false},
-    {23, "resizePolicy", kMessage, 102, kRepeated, true, false, false},
-    {24, "restartPolicy", kString, -1, kPointer, true, false, false},
-    {25, "restartPolicyRules", kMessage, 103, kRepeated, true, false, false},
-    {9, "volumeMounts", kMessage, 105, kRepeated, true, false, false},
-    {21, "volumeDevices", kMessage, 106, kRepeated, true, false, false},
-    {10, "livenessProbe", kMessage, 107, kPointer, true, false, false},
-    {11, "readinessProbe", kMessage, 107, kPointer, true, false, false},
-    {22, "startupProbe", kMessage, 107, kPointer, true, false, false},
-    {12, "lifecycle", kMessage, 114, kPointer, true, false, false},
-    {13, "terminationMessagePath", kString, -1, kSingle, true, false, false},
-    {20, "terminationMessagePolicy", kString, -1, kSingle, true, false, false},
-    {14, "imagePullPolicy", kString, -1, kSingle, true, false, false},
-    {15, "securityContext", kMessage, 117, kPointer, true, false, false},
-    {16, "stdin", kBool, -1, kSingle, true, false, false},
-    {17, "stdinOnce", kBool, -1, kSingle, true, false, false},
-    {18, "tty", kBool, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "image", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "command", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "args", kString, -1, kRepeated, true, false, false, "", ""},
+    {5, "workingDir", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "ports", kMessage, 91, kRepeated, true, false, false, "merge", "containerPort"},
+    {19, "envFrom", kMessage, 92, kRepeated, true, false, false, "", ""},
+    {7, "env", kMessage, 95, kRepeated, true, false, false, "merge", "name"},
+    {8, "resources", kMessage, 100, kSingle, true, false, false, "", ""},
+    {23, "resizePolicy", kMessage, 102, kRepeated, true, false, false, "", ""},
+    {24, "restartPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {25, "restartPolicyRules", kMessage, 103, kRepeated, true, false, false, "", ""},
+    {9, "volumeMounts", kMessage, 105, kRepeated, true, false, false, "merge", "mountPath"},
+    {21, "volumeDevices", kMessage, 106, kRepeated, true, false, false, "merge", "devicePath"},
+    {10, "livenessProbe", kMessage, 107, kPointer, true, false, false, "", ""},
+    {11, "readinessProbe", kMessage, 107, kPointer, true, false, false, "", ""},
+    {22, "startupProbe", kMessage, 107, kPointer, true, false, false, "", ""},
+    {12, "lifecycle", kMessage, 114, kPointer, true, false, false, "", ""},
+    {13, "terminationMessagePath", kString, -1, kSingle, true, false, false, "", ""},
+    {20, "terminationMessagePolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {14, "imagePullPolicy", kString, -1, kSingle, true, false, false, "", ""},
+    {15, "securityContext", kMessage, 117, kPointer, true, false, false, "", ""},
+    {16, "stdin", kBool, -1, kSingle, true, false, false, "", ""},
+    {17, "stdinOnce", kBool, -1, kSingle, true, false, false, "", ""},
+    {18, "tty", kBool, -1, kSingle, true, false, false, "", ""},
 };
 // core.PodSecurityContext
 constexpr Field kFields125[] = {
-    {1, "seLinuxOptions", kMessage, 119, kPointer, true, false, false},
-    {8, "windowsOptions", kMessage, 120, kPointer, true, false, false},
-    {2, "runAsUser", kInt64, -1, kPointer, true, false, false},
-    {6, "runAsGroup", kInt64, -1, kPointer, true, false, false},
-    {3, "runAsNonRoot", kBool, -1, kPointer, true, false, false},
-    {4, "supplementalGroups", kInt64, -1, kRepeated, true, false, false},
-    {12, "supplementalGroupsPolicy", kString, -1, kPointer, true, false, false},
-    {5, "fsGroup", kInt64, -1, kPointer, true, false, false},
-    {7, "sysctls", kMessage, 126, kRepeated, true, false, false},
-    {9, "fsGroupChangePolicy", kString, -1, kPointer, true, false, false},
-    {10, "seccompProfile", kMessage, 121, kPointer, true, false, false},
-    {11, "appArmorProfile", kMessage, 122, kPointer, true, false, false},
-    {13, "seLinuxChangePolicy", kString, -1, kPointer, true, false, false},
+    {1, "seLinuxOptions", kMessage, 119, kPointer, true, false, false, "", ""},
+    {8, "windowsOptions", kMessage, 120, kPointer, true, false, false, "", ""},
+    {2, "runAsUser", kInt64, -1, kPointer, true, false, false, "", ""},
+    {6, "runAsGroup", kInt64, -1, kPointer, true, false, false, "", ""},
+    {3, "runAsNonRoot", kBool, -1, kPointer, true, false, false, "", ""},
+    {4, "supplementalGroups", kInt64, -1, kRepeated, true, false, false, "", ""},
+    {12, "supplementalGroupsPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {5, "fsGroup", kInt64, -1, kPointer, true, false, false, "", ""},
+    {7, "sysctls", kMessage, 126, kRepeated, true, false, false, "", ""},
+    {9, "fsGroupChangePolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {10, "seccompProfile", kMessage, 121, kPointer, true, false, false, "", ""},
+    {11, "appArmorProfile", kMessage, 122, kPointer, true, false, false, "", ""},
+    {13, "seLinuxChangePolicy", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.Sysctl
 constexpr Field kFields126[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "value", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "value", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.Affinity
 constexpr Field kFields127[] = {
-    {1, "nodeAffinity", kMessage, 128, kPointer, true, false, false},
-    {2, "podAffinity", kMessage, 133, kPointer, true, false, false},
-    {3, "podAntiAffinity", kMessage, 136, kPointer, true, false, false},
+    {1, "nodeAffinity", kMessage, 128, kPointer, true, false, false, "", ""},
+    {2, "podAffinity", kMessage, 133, kPointer, true, false, false, "", ""},
+    {3, "podAntiAffinity", kMessage, 136, kPointer, true, false, false, "", ""},
 };
 // core.NodeAffinity
 constexpr Field kFields128[] = {
-    {1, "requiredDuringSchedulingIgnoredDuringExecution", kMessage, 129, kPointer, true, false, false},
-    {2, "preferredDuringSchedulingIgnoredDuringExecution", kMessage, 132, kRepeated, true, false, false},
+    {1, "requiredDuringSchedulingIgnoredDuringExecution", kMessage, 129, kPointer, true, false, false, "", ""},
+    {2, "preferredDuringSchedulingIgnoredDuringExecution", kMessage, 132, kRepeated, true, false, false, "", ""},
 };
 // core.NodeSelector
 constexpr Field kFields129[] = {
-    {1, "nodeSelectorTerms", kMessage, 130, kRepeated, false, false, false},
+    {1, "nodeSelectorTerms", kMessage, 130, kRepeated, false, false, false, "", ""},
 };
 // core.NodeSelectorTerm
 constexpr Field kFields130[] = {
-    {1, "matchExpressions", kMessage, 131, kRepeated, true, false, false},
-    {2, "matchFields", kMessage, 131, kRepeated, true, false, false},
+    {1, "matchExpressions", kMessage, 131, kRepeated, true, false, false, "", ""},
+    {2, "matchFields", kMessage, 131, kRepeated, true, false, false, "", ""},
 };
 // core.NodeSelectorRequirement
 constexpr Field kFields131[] = {
-    {1, "key", kString, -1, kSingle, false, false, false},
-    {2, "operator", kString, -1, kSingle, false, false, false},
-    {3, "values", kString, -1, kRepeated, true, false, false},
+    {1, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "operator", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "values", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.PreferredSchedulingTerm
 constexpr Field kFields132[] = {
-    {1, "weight", kInt32, -1, kSingle, false, false, false},
-    {2, "preference", kMessage, 130, kSingle, false, false, false},
+    {1, "weight", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "preference", kMessage, 130, kSingle, false, false, false, "", ""},
 };
 // core.PodAffinity
 constexpr Field kFields133[] = {
-    {1, "requiredDuringSchedulingIgnoredDuringExecution", kMessage, 134, kRepeated, true, false, false},
-    {2, "preferredDuringSchedulingIgnoredDuringExecution", kMessage, 135, kRepeated, true, false, false},
+    {1, "requiredDuringSchedulingIgnoredDuringExecution", kMessage, 134, kRepeated, true, false, false, "", ""},
+    {2, "preferredDuringSchedulingIgnoredDuringExecution", kMessage, 135, kRepeated, true, false, false, "", ""},
 };
 // core.PodAffinityTerm
 constexpr Field kFields134[] = {
-    {1, "labelSelector", kMessage, 76, kPointer, true, false, false},
-    {2, "namespaces", kString, -1, kRepeated, true, false, false},
-    {3, "topologyKey", kString, -1, kSingle, false, false, false},
-    {4, "namespaceSelector", kMessage, 76, kPointer, true, false, false},
-    {5, "matchLabelKeys", kString, -1, kRepeated, true, false, false},
-    {6, "mismatchLabelKeys", kString, -1, kRepeated, true, false, false},
+    {1, "labelSelector", kMessage, 76, kPointer, true, false, false, "", ""},
+    {2, "namespaces", kString, -1, kRepeated, true, false, false, "", ""},
+    {3, "topologyKey", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "namespaceSelector", kMessage, 76, kPointer, true, false, false, "", ""},
+    {5, "matchLabelKeys", kString, -1, kRepeated, true, false, false, "", ""},
+    {6, "mismatchLabelKeys", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.WeightedPodAffinityTerm
 constexpr Field kFields135[] = {
-    {1, "weight", kInt32, -1, kSingle, false, false, false},
-    {2, "podAffinityTerm", kMessage, 134, kSingle, false, false, false},
+    {1, "weight", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "podAffinityTerm", kMessage, 134, kSingle, false, false, false, "", ""},
 };
 // core.PodAntiAffinity
 constexpr Field kFields136[] = {
-    {1, "requiredDuringSchedulingIgnoredDuringExecution", kMessage, 134, kRepeated, true, false, false},
-    {2, "preferredDuringSchedulingIgnoredDuringExecution", kMessage, 135, kRepeated, true, false, false},
+    {1, "requiredDuringSchedulingIgnoredDuringExecution", kMessage, 134, kRepeated, true, false, false, "", ""},
+    {2, "preferredDuringSchedulingIgnoredDuringExecution", kMessage, 135, kRepeated, true, false, false, "", ""},
 };
 // core.Toleration
 constexpr Field kFields137[] = {
-    {1, "key", kString, -1, kSingle, true, false, false},
-    {2, "operator", kString, -1, kSingle, true, false, false},
-    {3, "value", kString, -1, kSingle, true, false, false},
-    {4, "effect", kString, -1, kSingle, true, false, false},
-    {5, "tolerationSeconds", kInt64, -1, kPointer, true, false, false},
+    {1, "key", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "operator", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "value", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "effect", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "tolerationSeconds", kInt64, -1, kPointer, true, false, false, "", ""},
 };
 // core.HostAlias
 constexpr Field kFields138[] = {
-    {1, "ip", kString, -1, kSingle, false, false, false},
-    {2, "hostnames", kString, -1, kRepeated, true, false, false},
+    {1, "ip", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "hostnames", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.PodDNSConfig
 constexpr Field kFields139[] = {
-    {1, "nameservers", kString, -1, kRepeated, true, false, false},
-    {2, "searches", kString, -1, kRepeated, true, false, false},
-    {3, "options", kMessage, 140, kRepeated, true, false, false},
+    {1, "nameservers", kString, -1, kRepeated, true, false, false, "", ""},
+    {2, "searches", kString, -1, kRepeated, true, false, false, "", ""},
+    {3, "options", kMessage, 140, kRepeated, true, false, false, "", ""},
 };
 // core.PodDNSConfigOption
 constexpr Field kFields140[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "value", kString, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "value", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.PodReadinessGate
 constexpr Field kFields141[] = {
-    {1, "conditionType", kString, -1, kSingle, false, false, false},
+    {1, "conditionType", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.TopologySpreadConstraint
 constexpr Field kFields142[] = {
-    {1, "maxSkew", kInt32, -1, kSingle, false, false, false},
-    {2, "topologyKey", kString, -1, kSingle, false, false, false},
-    {3, "whenUnsatisfiable", kString, -1, kSingle, false, false, false},
-    {4, "labelSelector", kMessage, 76, kPointer, true, false, false},
-    {5, "minDomains", kInt32, -1, kPointer, true, false, false},
-    {6, "nodeAffinityPolicy", kString, -1, kPointer, true, false, false},
-    {7, "nodeTaintsPolicy", kString, -1, kPointer, true, false, false},
-    {8, "matchLabelKeys", kString, -1, kRepeated, true, false, false},
+    {1, "maxSkew", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "topologyKey", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "whenUnsatisfiable", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "labelSelector", kMessage, 76, kPointer, true, false, false, "", ""},
+    {5, "minDomains", kInt32, -1, kPointer, true, false, false, "", ""},
+    {6, "nodeAffinityPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {7, "nodeTaintsPolicy", kString, -1, kPointer, true, false, false, "", ""},
+    {8, "matchLabelKeys", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // core.PodOS
 constexpr Field kFields143[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.PodSchedulingGate
 constexpr Field kFields144[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.PodResourceClaim
 constexpr Field kFields145[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {3, "resourceClaimName", kString, -1, kPointer, true, false, false},
-    {4, "resourceClaimTemplateName", kString, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "resourceClaimName", kString, -1, kPointer, true, false, false, "", ""},
+    {4, "resourceClaimTemplateName", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.PodSchedulingGroup
 constexpr Field kFields146[] = {
-    {1, "podGroupName", kString, -1, kPointer, true, false, false},
+    {1, "podGroupName", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.EvictionResponder
 constexpr Field kFields147[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "priority", kInt32, -1, kPointer, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "priority", kInt32, -1, kPointer, false, false, false, "", ""},
 };
 // core.PodStatus
 constexpr Field kFields148[] = {
-    {17, "observedGeneration", kInt64, -1, kSingle, true, false, false},
-    {1, "phase", kString, -1, kSingle, true, false, false},
-    {2, "conditions", kMessage, 149, kRepeated, true, false, false},
-    {3, "message", kString, -1, kSingle, true, false, false},
-    {4, "reason", kString, -1, kSingle, true, false, false},
-    {11, "nominatedNodeName", kString, -1, kSingle, true, false, false},
-    {5, "hostIP", kString, -1, kSingle, true, false, false},
-    {16, "hostIPs", kMessage, 150, kRepeated, true, false, false},
-    {6, "podIP", kString, -1, kSingle, true, false, false},
-    {12, "podIPs", kMessage, 151, kRepeated, true, false, false},
-    {7, "startTime", kTime, -1, kPointer, true, false, false},
-    {10, "initContainerStatuses", kMessage, 152, kRepeated, true, false, false},
-    {8, "containerStatuses", kMessage, 152, kRepeated, true, false, false},
-    {9, "qosClass", kString, -1, kSingle, true, false, false},
-    {13, "ephemeralContainerStatuses", kMessage, 152, kRepeated, true, false, false},
-    {14, "resize", kString, -1, kSingle, true, false, false},
-    {15, "resourceClaimStatuses", kMessage, 164, kRepeated, true, false, false},
-    {18, "extendedResourceClaimStatus", kMessage, 165, kPointer, true, false, false},
-    {19, "allocatedResources", kQuantity, -1, kMap, true, false, false},
-    {20, "resources", kMessage, 100, kPointer, true, false, false},
-    {21, "nodeAllocatableResourceClaimStatuses", kMessage, 167, kRepeated, true, false, false},
-    {22, "volumeHealth", kMessage, 170, kRepeated, true, false, false},
+    {17, "observedGeneration", kInt64, -1, kSingle, true, false, false, "", ""},
+    {1, "phase", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "conditions", kMessage, 149, kRepeated, true, false, false, "merge", "type"},
+    {3, "message", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {11, "nominatedNodeName", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "hostIP", kString, -1, kSingle, true, false, false, "", ""},
+    {16, "hostIPs", kMessage, 150, kRepeated, true, false, false, "merge", "ip"},
+    {6, "podIP", kString, -1, kSingle, true, false, false, "", ""},
+    {12, "podIPs", kMessage, 151, kRepeated, true, false, false, "merge", "ip"},
+    {7, "startTime", kTime, -1, kPointer, true, false, false, "", ""},
+    {10, "initContainerStatuses", kMessage, 152, kRepeated, true, false, false, "", ""},
+    {8, "containerStatuses", kMessage, 152, kRepeated, true, false, false, "", ""},
+    {9, "qosClass", kString, -1, kSingle, true, false, false, "", ""},
+    {13, "ephemeralContainerStatuses", kMessage, 152, kRepeated, true, false, false, "", ""},
+    {14, "resize", kString, -1, kSingle, true, false, false, "", ""},
+    {15, "resourceClaimStatuses", kMessage, 164, kRepeated, true, false, false, "merge,retainKeys", "name"},
+    {18, "extendedResourceClaimStatus", kMessage, 165, kPointer, true, false, false, "", ""},
+    {19, "allocatedResources", kQuantity, -1, kMap, true, false, false, "", ""},
+    {20, "resources", kMessage, 100, kPointer, true, false, false, "", ""},
+    {21, "nodeAllocatableResourceClaimStatuses", kMessage, 167, kRepeated, true, false, false, "merge", "resourceClaimName"},
+    {22, "volumeHealth", kMessage, 170, kRepeated, true, false, false, "", ""},
 };
 // core.PodCondition
 constexpr Field kFields149[] = {
-    {1, "type", kString, -1, kSingle, false, false, false},
-    {7, "observedGeneration", kInt64, -1, kSingle, true, false, false},
-    {2, "status", kString, -1, kSingle, false, false, false},
-    {3, "lastProbeTime", kTime, -1, kSingle, true, false, false},
-    {4, "lastTransitionTime", kTime, -1, kSingle, true, false, false},
-    {5, "reason", kString, -1, kSingle, true, false, false},
-    {6, "message", kString, -1, kSingle, true, false, false},
+    {1, "type", kString, -1, kSingle, false, false, false, "", ""},
+    {7, "observedGeneration", kInt64, -1, kSingle, true, false, false, "", ""},
+    {2, "status", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "lastProbeTime", kTime, -1, kSingle, true, false, false, "", ""},
+    {4, "lastTransitionTime", kTime, -1, kSingle, true, false, false, "", ""},
+    {5, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "message", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.HostIP
 constexpr Field kFields150[] = {
-    {1, "ip", kString, -1, kSingle, false, false, false},
+    {1, "ip", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.PodIP
 constexpr Field kFields151[] = {
-    {1, "ip", kString, -1, kSingle, false, false, false},
+    {1, "ip", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.ContainerStatus
 constexpr Field kFields152[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "state", kMessage, 153, kSingle, true, false, false},
-    {3, "lastState", kMessage, 153, kSingle, true, false, false},
-    {4, "ready", kBool, -1, kSingle, false, false, false},
-    {5, "restartCount", kInt32, -1, kSingle, false, false, false},
-    {6, "image", kString, -1, kSingle, false, false, false},
-    {7, "imageID", kString, -1, kSingle, false, false, false},
-    {8, "containerID", kString, -1, kSingle, true, false, false},
-    {9, "started", kBool, -1, kPointer, true, false, false},
-    {10, "allocatedResources", kQuantity, -1, kMap, true, false, false},
-    {11, "resources", kMessage, 100, kPointer, true, false, false},
-    {12, "volumeMounts", kMessage, 157, kRepeated, true, false, false},
-    {13, "user", kMessage, 160, kPointer, true, false, false},
-    {14, "allocatedResourcesStatus", kMessage, 162, kRepeated, true, false, false},
-    {15, "stopSignal", kString, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "state", kMessage, 153, kSingle, true, false, false, "", ""},
+    {3, "lastState", kMessage, 153, kSingle, true, false, false, "", ""},
+    {4, "ready", kBool, -1, kSingle, false, false, false, "", ""},
+    {5, "restartCount", kInt32, -1, kSingle, false, false, false, "", ""},
+    {6, "image", kString, -1, kSingle, false, false, false, "", ""},
+    {7, "imageID", kString, -1, kSingle, false, false, false, "", ""},
+    {8, "containerID", kString, -1, kSingle, true, false, false, "", ""},
+    {9, "started", kBool, -1, kPointer, true, false, false, "", ""},
+    {10, "allocatedResources", kQuantity, -1, kMap, true, false, false, "", ""},
+    {11, "resources", kMessage, 100, kPointer, true, false, false, "", ""},
+    {12, "volumeMounts", kMessage, 157, kRepeated, true, false, false, "merge", "mountPath"},
+    {13, "user", kMessage, 160, kPointer, true, false, false, "", ""},
+    {14, "allocatedResourcesStatus", kMessage, 162, kRepeated, true, false, false, "merge", "name"},
+    {15, "stopSignal", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.ContainerState
 constexpr Field kFields153[] = {
-    {1, "waiting", kMessage, 154, kPointer, true, false, false},
-    {2, "running", kMessage, 155, kPointer, true, false, false},
-    {3, "terminated", kMessage, 156, kPointer, true, false, false},
+    {1, "waiting", kMessage, 154, kPointer, true, false, false, "", ""},
+    {2, "running", kMessage, 155, kPointer, true, false, false, "", ""},
+    {3, "terminated", kMessage, 156, kPointer, true, false, false, "", ""},
 };
 // core.ContainerStateWaiting
 constexpr Field kFields154[] = {
-    {1, "reason", kString, -1, kSingle, true, false, false},
-    {2, "message", kString, -1, kSingle, true, false, false},
+    {1, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "message", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.ContainerStateRunning
 constexpr Field kFields155[] = {
-    {1, "startedAt", kTime, -1, kSingle, true, false, false},
+    {1, "startedAt", kTime, -1, kSingle, true, false, false, "", ""},
 };
 // core.ContainerStateTerminated
 constexpr Field kFields156[] = {
-    {1, "exitCode", kInt32, -1, kSingle, false, false, false},
-    {2, "signal", kInt32, -1, kSingle, true, false, false},
-    {3, "reason", kString, -1, kSingle, true, false, false},
-    {4, "message", kString, -1, kSingle, true, false, false},
-    {5, "startedAt", kTime, -1, kSingle, true, false, false},
-    {6, "finishedAt", kTime, -1, kSingle, true, false, false},
-    {7, "containerID", kString, -1, kSingle, true, false, false},
+    {1, "exitCode", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "signal", kInt32, -1, kSingle, true, false, false, "", ""},
+    {3, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "message", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "startedAt", kTime, -1, kSingle, true, false, false, "", ""},
+    {6, "finishedAt", kTime, -1, kSingle, true, false, false, "", ""},
+    {7, "containerID", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.VolumeMountStatus
 constexpr Field kFields157[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "mountPath", kString, -1, kSingle, false, false, false},
-    {3, "readOnly", kBool, -1, kSingle, true, false, false},
-    {4, "recursiveReadOnly", kString, -1, kPointer, true, false, false},
-    {5, "volumeStatus", kMessage, 158, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "mountPath", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "readOnly", kBool, -1, kSingle, true, false, false, "", ""},
+    {4, "recursiveReadOnly", kString, -1, kPointer, true, false, false, "", ""},
+    {5, "volumeStatus", kMessage, 158, kPointer, true, false, false, "", ""},
 };
 // core.VolumeStatus
 constexpr Field kFields158[] = {
-    {1, "image", kMessage, 159, kPointer, true, false, false},
+    {1, "image", kMessage, 159, kPointer, true, false, false, "", ""},
 };
 // core.ImageVolumeStatus
 constexpr Field kFields159[] = {
-    {1, "imageRef", kString, -1, kSingle, true, false, false},
+    {1, "imageRef", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.ContainerUser
 constexpr Field kFields160[] = {
-    {1, "linux", kMessage, 161, kPointer, true, false, false},
+    {1, "linux", kMessage, 161, kPointer, true, false, false, "", ""},
 };
 // core.LinuxContainerUser
 constexpr Field kFields161[] = {
-    {1, "uid", kInt64, -1, kSingle, false, false, false},
-    {2, "gid", kInt64, -1, kSingle, false, false, false},
-    {3, "supplementalGroups", kInt64, -1, kRepeated, true, false, false},
+    {1, "uid", kInt64, -1, kSingle, false, false, false, "", ""},
+    {2, "gid", kInt64, -1, kSingle, false, false, false, "", ""},
+    {3, "supplementalGroups", kInt64, -1, kRepeated, true, false, false, "", ""},
 };
 // core.ResourceStatus
 constexpr Field kFields162[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "resources", kMessage, 163, kRepeated, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "resources", kMessage, 163, kRepeated, true, false, false, "", ""},
 };
 // core.ResourceHealth
 constexpr Field kFields163[] = {
-    {1, "resourceID", kString, -1, kSingle, false, false, false},
-    {2, "health", kString, -1, kSingle, true, false, false},
-    {6, "message", kString, -1, kPointer, true, false, false},
+    {1, "resourceID", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "health", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "message", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.PodResourceClaimStatus
 constexpr Field kFields164[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "resourceClaimName", kString, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "resourceClaimName", kString, -1, kPointer, true, false, false, "", ""},
 };
 // core.PodExtendedResourceClaimStatus
 constexpr Field kFields165[] = {
-    {1, "requestMappings", kMessage, 166, kRepeated, false, false, false},
-    {2, "resourceClaimName", kString, -1, kSingle, false, false, false},
+    {1, "requestMappings", kMessage, 166, kRepeated, false, false, false, "", ""},
+    {2, "resourceClaimName", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.ContainerExtendedResourceRequest
 constexpr Field kFields166[] = {
-    {1, "containerName", kString, -1, kSingle, false, false, false},
-    {2, "resourceName", kString, -1, kSingle, false, false, false},
-    {3, "requestName", kString, -1, kSingle, false, false, false},
+    {1, "containerName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "resourceName", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "requestName", kString, -1, kSingle, false, false, false, "", ""},
 };
 // core.NodeAllocatableResourceClaimStatus
 constexpr Field kFields167[] = {
-    {1, "resourceClaimName", kString, -1, kSingle, false, false, false},
-    {2, "containers", kString, -1, kRepeated, true, false, false},
-    {4, "mapping", kMessage, 168, kRepeated, true, false, false},
-    {5, "overhead", kMessage, 169, kRepeated, true, false, false},
+    {1, "resourceClaimName", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "containers", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "mapping", kMessage, 168, kRepeated, true, false, false, "merge", "name"},
+    {5, "overhead", kMessage, 169, kRepeated, true, false, false, "merge", "name"},
 };
 // core.NodeAllocatableMappedResources
 constexpr Field kFields168[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "quantity", kQuantity, -1, kPointer, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "quantity", kQuantity, -1, kPointer, false, false, false, "", ""},
 };
 // core.NodeAllocatableOverheadResources
 constexpr Field kFields169[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "perPod", kQuantity, -1, kPointer, true, false, false},
-    {3, "perContainer", kQuantity, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "perPod", kQuantity, -1, kPointer, true, false, false, "", ""},
+    {3, "perContainer", kQuantity, -1, kPointer, true, false, false, "", ""},
 };
 // core.PodVolumeHealth
 constexpr Field kFields170[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "healthConditions", kMessage, 171, kRepeated, true, false, false},
-    {3, "lastTransitionTime", kTime, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "healthConditions", kMessage, 171, kRepeated, true, false, false, "merge", "status"},
+    {3, "lastTransitionTime", kTime, -1, kSingle, true, false, false, "", ""},
 };
 // core.VolumeHealthCondition
 constexpr Field kFields171[] = {
-    {1, "status", kString, -1, kSingle, false, false, false},
-    {2, "reason", kString, -1, kSingle, false, false, false},
-    {3, "message", kString, -1, kSingle, true, false, false},
+    {1, "status", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "reason", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "message", kString, -1, kSingle, true, false, false, "", ""},
 };
 // core.PodList
 constexpr Field kFields172[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 38, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 38, kRepeated, false, false, false, "", ""},
 };
 // apps.Deployment
 constexpr Field kFields173[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 174, kSingle, true, false, false},
-    {3, "status", kMessage, 178, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 174, kSingle, true, false, false, "", ""},
+    {3, "status", kMessage, 178, kSingle, true, false, false, "", ""},
 };
 // apps.DeploymentSpec
 constexpr Field kFields174[] = {
-    {1, "replicas", kInt32, -1, kPointer, true, false, false},
-    {2, "selector", kMessage, 76, kPointer, false, false, false},
-    {3, "template", kMessage, 175, kSingle, false, false, false},
-    {4, "strategy", kMessage, 176, kSingle, true, false, false},
-    {5, "minReadySeconds", kInt32, -1, kSingle, true, false, false},
-    {6, "revisionHistoryLimit", kInt32, -1, kPointer, true, false, false},
-    {7, "paused", kBool, -1, kSingle, true, false, false},
-    {9, "progressDeadlineSeconds", kInt32, -1, kPointer, true, false, false},
+    {1, "replicas", kInt32, -1, kPointer, true, false, false, "", ""},
+    {2, "selector", kMessage, 76, kPointer, false, false, false, "", ""},
+    {3, "template", kMessage, 175, kSingle, false, false, false, "", ""},
+    {4, "strategy", kMessage, 176, kSingle, true, false, false, "retainKeys", ""},
+    {5, "minReadySeconds", kInt32, -1, kSingle, true, false, false, "", ""},
+    {6, "revisionHistoryLimit", kInt32, -1, kPointer, true, false, false, "", ""},
+    {7, "paused", kBool, -1, kSingle, true, false, false, "", ""},
+    {9, "progressDeadlineSeconds", kInt32, -1, kPointer, true, false, false, "", ""},
 };
 // core.PodTemplateSpec
 constexpr Field kFields175[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 39, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 39, kSingle, true, false, false, "", ""},
 };
 // apps.DeploymentStrategy
 constexpr Field kFields176[] = {
-    {1, "type", kString, -1, kSingle, true, false, false},
-    {2, "rollingUpdate", kMessage, 177, kPointer, true, false, false},
+    {1, "type", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "rollingUpdate", kMessage, 177, kPointer, true, false, false, "", ""},
 };
 // apps.RollingUpdateDeployment
 constexpr Field kFields177[] = {
-    {1, "maxUnavailable", kIntOrString, -1, kPointer, true, false, false},
-    {2, "maxSurge", kIntOrString, -1, kPointer, true, false, false},
+    {1, "maxUnavailable", kIntOrString, -1, kPointer, true, false, false, "", ""},
+    {2, "maxSurge", kIntOrString, -1, kPointer, true, false, false, "", ""},
 };
 // apps.DeploymentStatus
 constexpr Field kFields178[] = {
-    {1, "observedGeneration", kInt64, -1, kSingle, true, false, false},
-    {2, "replicas", kInt32, -1, kSingle, true, false, false},
-    {3, "updatedReplicas", kInt32, -1, kSingle, true, false, false},
-    {7, "readyReplicas", kInt32, -1, kSingle, true, false, false},
-    {4, "availableReplicas", kInt32, -1, kSingle, true, false, false},
-    {5, "unavailableReplicas", kInt32, -1, kSingle, true, false, false},
-    {9, "terminatingReplicas", kInt32, -1, kPointer, true, false, false},
-    {6, "conditions", kMessage, 179, kRepeated, true, false, false},
-    {8, "collisionCount", kInt32, -1, kPointer, true, false, false},
+    {1, "observedGeneration", kInt64, -1, kSingle, true, false, false, "", ""},
+    {2, "replicas", kInt32, -1, kSingle, true, false, false, "", ""},
+    {3, "updatedReplicas", kInt32, -1, kSingle, true, false, false, "", ""},
+    {7, "readyReplicas", kInt32, -1, kSingle, true, false, false, "", ""},
+    {4, "availableReplicas", kInt32, -1, kSingle, true, false, false, "", ""},
+    {5, "unavailableReplicas", kInt32, -1, kSingle, true, false, false, "", ""},
+    {9, "terminatingReplicas", kInt32, -1, kPointer, true, false, false, "", ""},
+    {6, "conditions", kMessage, 179, kRepeated, true, false, false, "merge", "type"},
+    {8, "collisionCount", kInt32, -1, kPointer, true, false, false, "", ""},
 };
 // apps.DeploymentCondition
 constexpr Field kFields179[] = {
-    {1, "type", kString, -1, kSingle, false, false, false},
-    {2, "status", kString, -1, kSingle, false, false, false},
-    {6, "lastUpdateTime", kTime, -1, kSingle, true, false, false},
-    {7, "lastTransitionTime", kTime, -1, kSingle, true, false, false},
-    {4, "reason", kString, -1, kSingle, true, false, false},
-    {5, "message", kString, -1, kSingle, true, false, false},
+    {1, "type", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "status", kString, -1, kSingle, false, false, false, "", ""},
+    {6, "lastUpdateTime", kTime, -1, kSingle, true, false, false, "", ""},
+    {7, "lastTransitionTime", kTime, -1, kSingle, true, false, false, "", ""},
+    {4, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "message", kString, -1, kSingle, true, false, false, "", ""},
 };
 // apps.DeploymentList
 constexpr Field kFields180[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 173, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 173, kRepeated, false, false, false, "", ""},
 };
 // networking.Ingress
 constexpr Field kFields181[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 182, kSingle, true, false, false},
-    {3, "status", kMessage, 191, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 182, kSingle, true, false, false, "", ""},
+    {3, "status", kMessage, 191, kSingle, true, false, false, "", ""},
 };
 // networking.IngressSpec
 constexpr Field kFields182[] = {
-    {4, "ingressClassName", kString, -1, kPointer, true, false, false},
-    {1, "defaultBackend", kMessage, 183, kPointer, true, false, false},
-    {2, "tls", kMessage, 186, kRepeated, true, false, false},
-    {3, "rules", kMessage, 187, kRepeated, true, false, false},
+    {4, "ingressClassName", kString, -1, kPointer, true, false, false, "", ""},
+    {1, "defaultBackend", kMessage, 183, kPointer, true, false, false, "", ""},
+    {2, "tls", kMessage, 186, kRepeated, true, false, false, "", ""},
+    {3, "rules", kMessage, 187, kRepeated, true, false, false, "", ""},
 };
 // networking.IngressBackend
 constexpr Field kFields183[] = {
-    {4, "service", kMessage, 184, kPointer, true, false, false},
-    {3, "resource", kMessage, 87, kPointer, true, false, false},
+    {4, "service", kMessage, 184, kPointer, true, false, false, "", ""},
+    {3, "resource", kMessage, 87, kPointer, true, false, false, "", ""},
 };
 // networking.IngressServiceBackend
 constexpr Field kFields184[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
-    {2, "port", kMessage, 185, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "port", kMessage, 185, kSingle, true, false, false, "", ""},
 };
 // networking.ServiceBackendPort
 constexpr Field kFields185[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "number", kInt32, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "number", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // networking.IngressTLS
 constexpr Field kFields186[] = {
-    {1, "hosts", kString, -1, kRepeated, true, false, false},
-    {2, "secretName", kString, -1, kSingle, true, false, false},
+    {1, "hosts", kString, -1, kRepeated, true, false, false, "", ""},
+    {2, "secretName", kString, -1, kSingle, true, false, false, "", ""},
 };
 // networking.IngressRule
 constexpr Field kFields187[] = {
-    {1, "host", kString, -1, kSingle, true, false, false},
-    {2, "", kMessage, 188, kSingle, false, false, true},
+    {1, "host", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "", kMessage, 188, kSingle, false, false, true, "", ""},
 };
 // networking.IngressRuleValue
 constexpr Field kFields188[] = {
-    {1, "http", kMessage, 189, kPointer, true, false, false},
+    {1, "http", kMessage, 189, kPointer, true, false, false, "", ""},
 };
 // networking.HTTPIngressRuleValue
 constexpr Field kFields189[] = {
-    {1, "paths", kMessage, 190, kRepeated, false, false, false},
+    {1, "paths", kMessage, 190, kRepeated, false, false, false, "", ""},
 };
 // networking.HTTPIngressPath
 constexpr Field kFields190[] = {
-    {1, "path", kString, -1, kSingle, true, false, false},
-    {3, "pathType", kString, -1, kPointer, false, false, false},
-    {2, "backend", kMessage, 183, kSingle, false, false, false},
+    {1, "path", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "pathType", kString, -1, kPointer, false, false, false, "", ""},
+    {2, "backend", kMessage, 183, kSingle, false, false, false, "", ""},
 };
 // networking.IngressStatus
 constexpr Field kFields191[] = {
-    {1, "loadBalancer", kMessage, 192, kSingle, true, false, false},
+    {1, "loadBalancer", kMessage, 192, kSingle, true, false, false, "", ""},
 };
 // networking.IngressLoadBalancerStatus
 constexpr Field kFields192[] = {
-    {1, "ingress", kMessage, 193, kRepeated, true, false, false},
+    {1, "ingress", kMessage, 193, kRepeated, true, false, false, "", ""},
 };
 // networking.IngressLoadBalancerIngress
 constexpr Field kFields193[] = {
-    {1, "ip", kString, -1, kSingle, true, false, false},
-    {2, "hostname", kString, -1, kSingle, true, false, false},
-    {4, "ports", kMessage, 194, kRepeated, true, false, false},
+    {1, "ip", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "hostname", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "ports", kMessage, 194, kRepeated, true, false, false, "", ""},
 };
 // networking.IngressPortStatus
 constexpr Field kFields194[] = {
-    {1, "port", kInt32, -1, kSingle, false, false, false},
-    {2, "protocol", kString, -1, kSingle, false, false, false},
-    {3, "error", kString, -1, kPointer, true, false, false},
+    {1, "port", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "protocol", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "error", kString, -1, kPointer, true, false, false, "", ""},
 };
 // networking.IngressList
 constexpr Field kFields195[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 181, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 181, kRepeated, false, false, false, "", ""},
 };
 // networking.IngressClass
 constexpr Field kFields196[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 197, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 197, kSingle, true, false, false, "", ""},
 };
 // networking.IngressClassSpec
 constexpr Field kFields197[] = {
-    {1, "controller", kString, -1, kSingle, true, false, false},
-    {2, "parameters", kMessage, 198, kPointer, true, false, false},
+    {1, "controller", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "parameters", kMessage, 198, kPointer, true, false, false, "", ""},
 };
 // networking.IngressClassParametersReference
 constexpr Field kFields198[] = {
-    {1, "apiGroup", kString, -1, kPointer, true, false, false},
-    {2, "kind", kString, -1, kSingle, false, false, false},
-    {3, "name", kString, -1, kSingle, false, false, false},
-    {4, "scope", kString, -1, kPointer, false, false, false},
-    {5, "namespace", kString, -1, kPointer, true, false, false},
+    {1, "apiGroup", kString, -1, kPointer, true, false, false, "", ""},
+    {2, "kind", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "name", kString, -1, kSingle, false, false, false, "", ""},
+    {4, "scope", kString, -1, kPointer, false, false, false, "", ""},
+    {5, "namespace", kString, -1, kPointer, true, false, false, "", ""},
 };
 // networking.IngressClassList
 constexpr Field kFields199[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 196, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 196, kRepeated, false, false, false, "", ""},
 };
 // discovery.EndpointSlice
 constexpr Field kFields200[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {4, "addressType", kString, -1, kSingle, false, false, false},
-    {2, "endpoints", kMessage, 201, kRepeated, false, false, false},
-    {3, "ports", kMessage, 206, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {4, "addressType", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "endpoints", kMessage, 201, kRepeated, false, false, false, "", ""},
+    {3, "ports", kMessage, 206, kRepeated, false, false, false, "", ""},
 };
 // discovery.Endpoint
 constexpr Field kFields201[] = {
-    {1, "addresses", kString, -1, kRepeated, false, false, false},
-    {2, "conditions", kMessage, 202, kSingle, true, false, false},
-    {3, "hostname", kString, -1, kPointer, true, false, false},
-    {4, "targetRef", kMessage, 24, kPointer, true, false, false},
-    {5, "deprecatedTopology", kString, -1, kMap, true, false, false},
-    {6, "nodeName", kString, -1, kPointer, true, false, false},
-    {7, "zone", kString, -1, kPointer, true, false, false},
-    {8, "hints", kMessage, 203, kPointer, true, false, false},
+    {1, "addresses", kString, -1, kRepeated, false, false, false, "", ""},
+    {2, "conditions", kMessage, 202, kSingle, true, false, false, "", ""},
+    {3, "hostname", kString, -1, kPointer, true, false, false, "", ""},
+    {4, "targetRef", kMessage, 24, kPointer, true, false, false, "", ""},
+    {5, "deprecatedTopology", kString, -1, kMap, true, false, false, "", ""},
+    {6, "nodeName", kString, -1, kPointer, true, false, false, "", ""},
+    {7, "zone", kString, -1, kPointer, true, false, false, "", ""},
+    {8, "hints", kMessage, 203, kPointer, true, false, false, "", ""},
 };
 // discovery.EndpointConditions
 constexpr Field kFields202[] = {
-    {1, "ready", kBool, -1, kPointer, true, false, false},
-    {2, "serving", kBool, -1, kPointer, true, false, false},
-    {3, "terminating", kBool, -1, kPointer, true, false, false},
+    {1, "ready", kBool, -1, kPointer, true, false, false, "", ""},
+    {2, "serving", kBool, -1, kPointer, true, false, false, "", ""},
+    {3, "terminating", kBool, -1, kPointer, true, false, false, "", ""},
 };
 // discovery.EndpointHints
 constexpr Field kFields203[] = {
-    {1, "forZones", kMessage, 204, kRepeated, true, false, false},
-    {2, "forNodes", kMessage, 205, kRepeated, true, false, false},
+    {1, "forZones", kMessage, 204, kRepeated, true, false, false, "", ""},
+    {2, "forNodes", kMessage, 205, kRepeated, true, false, false, "", ""},
 };
 // discovery.ForZone
 constexpr Field kFields204[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
 };
 // discovery.ForNode
 constexpr Field kFields205[] = {
-    {1, "name", kString, -1, kSingle, false, false, false},
+    {1, "name", kString, -1, kSingle, false, false, false, "", ""},
 };
 // discovery.EndpointPort
 constexpr Field kFields206[] = {
-    {1, "name", kString, -1, kPointer, true, false, false},
-    {2, "protocol", kString, -1, kPointer, true, false, false},
-    {3, "port", kInt32, -1, kPointer, true, false, false},
-    {4, "appProtocol", kString, -1, kPointer, true, false, false},
+    {1, "name", kString, -1, kPointer, true, false, false, "", ""},
+    {2, "protocol", kString, -1, kPointer, true, false, false, "", ""},
+    {3, "port", kInt32, -1, kPointer, true, false, false, "", ""},
+    {4, "appProtocol", kString, -1, kPointer, true, false, false, "", ""},
 };
 // discovery.EndpointSliceList
 constexpr Field kFields207[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 200, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 200, kRepeated, false, false, false, "", ""},
 };
 // coordination.Lease
 constexpr Field kFields208[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 209, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 209, kSingle, true, false, false, "", ""},
 };
 // coordination.LeaseSpec
 constexpr Field kFields209[] = {
-    {1, "holderIdentity", kString, -1, kPointer, true, false, false},
-    {2, "leaseDurationSeconds", kInt32, -1, kPointer, true, false, false},
-    {3, "acquireTime", kMicroTime, -1, kPointer, true, false, false},
-    {4, "renewTime", kMicroTime, -1, kPointer, true, false, false},
-    {5, "leaseTransitions", kInt32, -1, kPointer, true, false, false},
-    {6, "strategy", kString, -1, kPointer, true, false, false},
-    {7, "preferredHolder", kString, -1, kPointer, true, false, false},
+    {1, "holderIdentity", kString, -1, kPointer, true, false, false, "", ""},
+    {2, "leaseDurationSeconds", kInt32, -1, kPointer, true, false, false, "", ""},
+    {3, "acquireTime", kMicroTime, -1, kPointer, true, false, false, "", ""},
+    {4, "renewTime", kMicroTime, -1, kPointer, true, false, false, "", ""},
+    {5, "leaseTransitions", kInt32, -1, kPointer, true, false, false, "", ""},
+    {6, "strategy", kString, -1, kPointer, true, false, false, "", ""},
+    {7, "preferredHolder", kString, -1, kPointer, true, false, false, "", ""},
 };
 // coordination.LeaseList
 constexpr Field kFields210[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "items", kMessage, 208, kRepeated, false, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "items", kMessage, 208, kRepeated, false, false, false, "", ""},
 };
 // autoscaling.Scale
 constexpr Field kFields211[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 212, kSingle, true, false, false},
-    {3, "status", kMessage, 213, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 212, kSingle, true, false, false, "", ""},
+    {3, "status", kMessage, 213, kSingle, true, false, false, "", ""},
 };
 // autoscaling.ScaleSpec
 constexpr Field kFields212[] = {
-    {1, "replicas", kInt32, -1, kSingle, true, false, false},
+    {1, "replicas", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // autoscaling.ScaleStatus
 constexpr Field kFields213[] = {
-    {1, "replicas", kInt32, -1, kSingle, false, false, false},
-    {2, "selector", kString, -1, kSingle, true, false, false},
+    {1, "replicas", kInt32, -1, kSingle, false, false, false, "", ""},
+    {2, "selector", kString, -1, kSingle, true, false, false, "", ""},
 };
 // authorization.SelfSubjectAccessReview
 constexpr Field kFields214[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 215, kSingle, false, false, false},
-    {3, "status", kMessage, 221, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 215, kSingle, false, false, false, "", ""},
+    {3, "status", kMessage, 221, kSingle, true, false, false, "", ""},
 };
 // authorization.SelfSubjectAccessReviewSpec
 constexpr Field kFields215[] = {
-    {1, "resourceAttributes", kMessage, 216, kPointer, true, false, false},
-    {2, "nonResourceAttributes", kMessage, 220, kPointer, true, false, false},
+    {1, "resourceAttributes", kMessage, 216, kPointer, true, false, false, "", ""},
+    {2, "nonResourceAttributes", kMessage, 220, kPointer, true, false, false, "", ""},
 };
 // authorization.ResourceAttributes
 constexpr Field kFields216[] = {
-    {1, "namespace", kString, -1, kSingle, true, false, false},
-    {2, "verb", kString, -1, kSingle, true, false, false},
-    {3, "group", kString, -1, kSingle, true, false, false},
-    {4, "version", kString, -1, kSingle, true, false, false},
-    {5, "resource", kString, -1, kSingle, true, false, false},
-    {6, "subresource", kString, -1, kSingle, true, false, false},
-    {7, "name", kString, -1, kSingle, true, false, false},
-    {8, "fieldSelector", kMessage, 217, kPointer, true, false, false},
-    {9, "labelSelector", kMessage, 219, kPointer, true, false, false},
+    {1, "namespace", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "verb", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "group", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "version", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "resource", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "subresource", kString, -1, kSingle, true, false, false, "", ""},
+    {7, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {8, "fieldSelector", kMessage, 217, kPointer, true, false, false, "", ""},
+    {9, "labelSelector", kMessage, 219, kPointer, true, false, false, "", ""},
 };
 // authorization.FieldSelectorAttributes
 constexpr Field kFields217[] = {
-    {1, "rawSelector", kString, -1, kSingle, true, false, false},
-    {2, "requirements", kMessage, 218, kRepeated, true, false, false},
+    {1, "rawSelector", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "requirements", kMessage, 218, kRepeated, true, false, false, "", ""},
 };
 // meta.FieldSelectorRequirement
 constexpr Field kFields218[] = {
-    {1, "key", kString, -1, kSingle, false, false, false},
-    {2, "operator", kString, -1, kSingle, false, false, false},
-    {3, "values", kString, -1, kRepeated, true, false, false},
+    {1, "key", kString, -1, kSingle, false, false, false, "", ""},
+    {2, "operator", kString, -1, kSingle, false, false, false, "", ""},
+    {3, "values", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // authorization.LabelSelectorAttributes
 constexpr Field kFields219[] = {
-    {1, "rawSelector", kString, -1, kSingle, true, false, false},
-    {2, "requirements", kMessage, 77, kRepeated, true, false, false},
+    {1, "rawSelector", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "requirements", kMessage, 77, kRepeated, true, false, false, "", ""},
 };
 // authorization.NonResourceAttributes
 constexpr Field kFields220[] = {
-    {1, "path", kString, -1, kSingle, true, false, false},
-    {2, "verb", kString, -1, kSingle, true, false, false},
+    {1, "path", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "verb", kString, -1, kSingle, true, false, false, "", ""},
 };
 // authorization.SubjectAccessReviewStatus
 constexpr Field kFields221[] = {
-    {1, "allowed", kBool, -1, kSingle, false, false, false},
-    {4, "denied", kBool, -1, kSingle, true, false, false},
-    {2, "reason", kString, -1, kSingle, true, false, false},
-    {3, "evaluationError", kString, -1, kSingle, true, false, false},
+    {1, "allowed", kBool, -1, kSingle, false, false, false, "", ""},
+    {4, "denied", kBool, -1, kSingle, true, false, false, "", ""},
+    {2, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "evaluationError", kString, -1, kSingle, true, false, false, "", ""},
 };
 // authorization.SelfSubjectRulesReview
 constexpr Field kFields222[] = {
-    {1, "metadata", kMessage, 1, kSingle, true, false, false},
-    {2, "spec", kMessage, 223, kSingle, false, false, false},
-    {3, "status", kMessage, 224, kSingle, true, false, false},
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "spec", kMessage, 223, kSingle, false, false, false, "", ""},
+    {3, "status", kMessage, 224, kSingle, true, false, false, "", ""},
 };
 // authorization.SelfSubjectRulesReviewSpec
 constexpr Field kFields223[] = {
-    {1, "namespace", kString, -1, kSingle, true, false, false},
+    {1, "namespace", kString, -1, kSingle, true, false, false, "", ""},
 };
 // authorization.SubjectRulesReviewStatus
 constexpr Field kFields224[] = {
-    {1, "resourceRules", kMessage, 225, kRepeated, false, false, false},
-    {2, "nonResourceRules", kMessage, 226, kRepeated, false, false, false},
-    {3, "incomplete", kBool, -1, kSingle, false, false, false},
-    {4, "evaluationError", kString, -1, kSingle, true, false, false},
+    {1, "resourceRules", kMessage, 225, kRepeated, false, false, false, "", ""},
+    {2, "nonResourceRules", kMessage, 226, kRepeated, false, false, false, "", ""},
+    {3, "incomplete", kBool, -1, kSingle, false, false, false, "", ""},
+    {4, "evaluationError", kString, -1, kSingle, true, false, false, "", ""},
 };
 // authorization.ResourceRule
 constexpr Field kFields225[] = {
-    {1, "verbs", kString, -1, kRepeated, false, false, false},
-    {2, "apiGroups", kString, -1, kRepeated, true, false, false},
-    {3, "resources", kString, -1, kRepeated, true, false, false},
-    {4, "resourceNames", kString, -1, kRepeated, true, false, false},
+    {1, "verbs", kString, -1, kRepeated, false, false, false, "", ""},
+    {2, "apiGroups", kString, -1, kRepeated, true, false, false, "", ""},
+    {3, "resources", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "resourceNames", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // authorization.NonResourceRule
 constexpr Field kFields226[] = {
-    {1, "verbs", kString, -1, kRepeated, false, false, false},
-    {2, "nonResourceURLs", kString, -1, kRepeated, true, false, false},
+    {1, "verbs", kString, -1, kRepeated, false, false, false, "", ""},
+    {2, "nonResourceURLs", kString, -1, kRepeated, true, false, false, "", ""},
 };
 // meta.Status
 constexpr Field kFields227[] = {
-    {1, "metadata", kMessage, 8, kSingle, true, false, false},
-    {2, "status", kString, -1, kSingle, true, false, false},
-    {3, "message", kString, -1, kSingle, true, false, false},
-    {4, "reason", kString, -1, kSingle, true, false, false},
-    {5, "details", kMessage, 228, kPointer, true, false, false},
-    {6, "code", kInt32, -1, kSingle, true, false, false},
+    {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
+    {2, "status", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "message", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {5, "details", kMessage, 228, kPointer, true, false, false, "", ""},
+    {6, "code", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // meta.StatusDetails
 constexpr Field kFields228[] = {
-    {1, "name", kString, -1, kSingle, true, false, false},
-    {2, "group", kString, -1, kSingle, true, false, false},
-    {3, "kind", kString, -1, kSingle, true, false, false},
-    {6, "uid", kString, -1, kSingle, true, false, false},
-    {4, "causes", kMessage, 229, kRepeated, true, false, false},
-    {5, "retryAfterSeconds", kInt32, -1, kSingle, true, false, false},
+    {1, "name", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "group", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "kind", kString, -1, kSingle, true, false, false, "", ""},
+    {6, "uid", kString, -1, kSingle, true, false, false, "", ""},
+    {4, "causes", kMessage, 229, kRepeated, true, false, false, "", ""},
+    {5, "retryAfterSeconds", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // meta.StatusCause
 constexpr Field kFields229[] = {
-    {1, "reason", kString, -1, kSingle, true, false, false},
-    {2, "message", kString, -1, kSingle, true, false, false},
-    {3, "field", kString, -1, kSingle, true, false, false},
+    {1, "reason", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "message", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "field", kString, -1, kSingle, true, false, false, "", ""},
 };
 
 constexpr Message kMessages[] = {
-    {"core.Namespace", kFields0},
-    {"meta.ObjectMeta", kFields1},
-    {"meta.OwnerReference", kFields2},
-    {"meta.ManagedFieldsEntry", kFields3},
-    {"core.NamespaceSpec", kFields4},
-    {"core.NamespaceStatus", kFields5},
-    {"core.NamespaceCondition", kFields6},
-    {"core.NamespaceList", kFields7},
-    {"meta.ListMeta", kFields8},
-    {"meta.ShardInfo", kFields9},
-    {"core.Service", kFields10},
-    {"core.ServiceSpec", kFields11},
-    {"core.ServicePort", kFields12},
-    {"core.SessionAffinityConfig", kFields13},
-    {"core.ClientIPConfig", kFields14},
-    {"core.ServiceStatus", kFields15},
-    {"core.LoadBalancerStatus", kFields16},
-    {"core.LoadBalancerIngress", kFields17},
-    {"core.PortStatus", kFields18},
-    {"meta.Condition", kFields19},
-    {"core.ServiceList", kFields20},
-    {"core.Endpoints", kFields21},
-    {"core.EndpointSubset", kFields22},
-    {"core.EndpointAddress", kFields23},
-    {"core.ObjectReference", kFields24},
-    {"core.EndpointPort", kFields25},
-    {"core.EndpointsList", kFields26},
-    {"core.Secret", kFields27},
-    {"core.SecretList", kFields28},
-    {"core.ConfigMap", kFields29},
-    {"core.ConfigMapList", kFields30},
-    {"core.Event", kFields31},
-    {"core.EventSource", kFields32},
-    {"core.EventSeries", kFields33},
-    {"core.EventList", kFields34},
-    {"core.ServiceAccount", kFields35},
-    {"core.LocalObjectReference", kFields36},
-    {"core.ServiceAccountList", kFields37},
-    {"core.Pod", kFields38},
-    {"core.PodSpec", kFields39},
-    {"core.Volume", kFields40},
-    {"core.VolumeSource", kFields41},
-    {"core.HostPathVolumeSource", kFields42},
-    {"core.EmptyDirVolumeSource", kFields43},
-    {"core.GCEPersistentDiskVolumeSource", kFields44},
-    {"core.AWSElasticBlockStoreVolumeSource", kFields45},
-    {"core.GitRepoVolumeSource", kFields46},
-    {"core.SecretVolumeSource", kFields47},
-    {"core.KeyToPath", kFields48},
-    {"core.NFSVolumeSource", kFields49},
-    {"core.ISCSIVolumeSource", kFields50},
-    {"core.GlusterfsVolumeSource", kFields51},
-    {"core.PersistentVolumeClaimVolumeSource", kFields52},
-    {"core.RBDVolumeSource", kFields53},
-    {"core.FlexVolumeSource", kFields54},
-    {"core.CinderVolumeSource", kFields55},
-    {"core.CephFSVolumeSource", kFields56},
-    {"core.FlockerVolumeSource", kFields57},
-    {"core.DownwardAPIVolumeSource", kFields58},
-    {"core.DownwardAPIVolumeFile", kFields59},
-    {"core.ObjectFieldSelector", kFields60},
-    {"core.ResourceFieldSelector", kFields61},
-    {"core.FCVolumeSource", kFields62},
-    {"core.AzureFileVolumeSource", kFields63},
-    {"core.ConfigMapVolumeSource", kFields64},
-    {"core.VsphereVirtualDiskVolumeSource", kFields65},
-    {"core.QuobyteVolumeSource", kFields66},
-    {"core.AzureDiskVolumeSource", kFields67},
-    {"core.PhotonPersistentDiskVolumeSource", kFields68},
-    {"core.ProjectedVolumeSource", kFields69},
-    {"core.VolumeProjection", kFields70},
-    {"core.SecretProjection", kFields71},
-    {"core.DownwardAPIProjection", kFields72},
-    {"core.ConfigMapProjection", kFields73},
-    {"core.ServiceAccountTokenProjection", kFields74},
-    {"core.ClusterTrustBundleProjection", kFields75},
-    {"meta.LabelSelector", kFields76},
-    {"meta.LabelSelectorRequirement", kFields77},
-    {"core.PodCertificateProjection", kFields78},
-    {"core.PortworxVolumeSource", kFields79},
-    {"core.ScaleIOVolumeSource", kFields80},
-    {"core.StorageOSVolumeSource", kFields81},
-    {"core.CSIVolumeSource", kFields82},
-    {"core.EphemeralVolumeSource", kFields83},
-    {"core.PersistentVolumeClaimTemplate", kFields84},
-    {"core.PersistentVolumeClaimSpec", kFields85},
-    {"core.VolumeResourceRequirements", kFields86},
-    {"core.TypedLocalObjectReference", kFields87},
-    {"core.TypedObjectReference", kFields88},
-    {"core.ImageVolumeSource", kFields89},
-    {"core.Container", kFields90},
-    {"core.ContainerPort", kFields91},
-    {"core.EnvFromSource", kFields92},
-    {"core.ConfigMapEnvSource", kFields93},
-    {"core.SecretEnvSource", kFields94},
-    {"core.EnvVar", kFields95},
-    {"core.EnvVarSource", kFields96},
-    {"core.ConfigMapKeySelector", kFields97},
-    {"core.SecretKeySelector", kFields98},
-    {"core.FileKeySelector", kFields99},
-    {"core.ResourceRequirements", kFields100},
-    {"core.ResourceClaim", kFields101},
-    {"core.ContainerResizePolicy", kFields102},
-    {"core.ContainerRestartRule", kFields103},
-    {"core.ContainerRestartRuleOnExitCodes", kFields104},
-    {"core.VolumeMount", kFields105},
-    {"core.VolumeDevice", kFields106},
-    {"core.Probe", kFields107},
-    {"core.ProbeHandler", kFields108},
-    {"core.ExecAction", kFields109},
-    {"core.HTTPGetAction", kFields110},
-    {"core.HTTPHeader", kFields111},
-    {"core.TCPSocketAction", kFields112},
-    {"core.GRPCAction", kFields113},
-    {"core.Lifecycle", kFields114},
-    {"core.LifecycleHandler", kFields115},
-    {"core.SleepAction", kFields116},
-    {"core.SecurityContext", kFields117},
-    {"core.Capabilities", kFields118},
-    {"core.SELinuxOptions", kFields119},
-    {"core.WindowsSecurityContextOptions", kFields120},
-    {"core.SeccompProfile", kFields121},
-    {"core.AppArmorProfile", kFields122},
-    {"core.EphemeralContainer", kFields123},
-    {"core.EphemeralContainerCommon", kFields124},
-    {"core.PodSecurityContext", kFields125},
-    {"core.Sysctl", kFields126},
-    {"core.Affinity", kFields127},
-    {"core.NodeAffinity", kFields128},
-    {"core.NodeSelector", kFields129},
-    {"core.NodeSelectorTerm", kFields130},
-    {"core.NodeSelectorRequirement", kFields131},
-    {"core.PreferredSchedulingTerm", kFields132},
-    {"core.PodAffinity", kFields133},
-    {"core.PodAffinityTerm", kFields134},
-    {"core.WeightedPodAffinityTerm", kFields135},
-    {"core.PodAntiAffinity", kFields136},
-    {"core.Toleration", kFields137},
-    {"core.HostAlias", kFields138},
-    {"core.PodDNSConfig", kFields139},
-    {"core.PodDNSConfigOption", kFields140},
-    {"core.PodReadinessGate", kFields141},
-    {"core.TopologySpreadConstraint", kFields142},
-    {"core.PodOS", kFields143},
-    {"core.PodSchedulingGate", kFields144},
-    {"core.PodResourceClaim", kFields145},
-    {"core.PodSchedulingGroup", kFields146},
-    {"core.EvictionResponder", kFields147},
-    {"core.PodStatus", kFields148},
-    {"core.PodCondition", kFields149},
-    {"core.HostIP", kFields150},
-    {"core.PodIP", kFields151},
-    {"core.ContainerStatus", kFields152},
-    {"core.ContainerState", kFields153},
-    {"core.ContainerStateWaiting", kFields154},
-    {"core.ContainerStateRunning", kFields155},
-    {"core.ContainerStateTerminated", kFields156},
-    {"core.VolumeMountStatus", kFields157},
-    {"core.VolumeStatus", kFields158},
-    {"core.ImageVolumeStatus", kFields159},
-    {"core.ContainerUser", kFields160},
-    {"core.LinuxContainerUser", kFields161},
-    {"core.ResourceStatus", kFields162},
-    {"core.ResourceHealth", kFields163},
-    {"core.PodResourceClaimStatus", kFields164},
-    {"core.PodExtendedResourceClaimStatus", kFields165},
-    {"core.ContainerExtendedResourceRequest", kFields166},
-    {"core.NodeAllocatableResourceClaimStatus", kFields167},
-    {"core.NodeAllocatableMappedResources", kFields168},
-    {"core.NodeAllocatableOverheadResources", kFields169},
-    {"core.PodVolumeHealth", kFields170},
-    {"core.VolumeHealthCondition", kFields171},
-    {"core.PodList", kFields172},
-    {"apps.Deployment", kFields173},
-    {"apps.DeploymentSpec", kFields174},
-    {"core.PodTemplateSpec", kFields175},
-    {"apps.DeploymentStrategy", kFields176},
-    {"apps.RollingUpdateDeployment", kFields177},
-    {"apps.DeploymentStatus", kFields178},
-    {"apps.DeploymentCondition", kFields179},
-    {"apps.DeploymentList", kFields180},
-    {"networking.Ingress", kFields181},
-    {"networking.IngressSpec", kFields182},
-    {"networking.IngressBackend", kFields183},
-    {"networking.IngressServiceBackend", kFields184},
-    {"networking.ServiceBackendPort", kFields185},
-    {"networking.IngressTLS", kFields186},
-    {"networking.IngressRule", kFields187},
-    {"networking.IngressRuleValue", kFields188},
-    {"networking.HTTPIngressRuleValue", kFields189},
-    {"networking.HTTPIngressPath", kFields190},
-    {"networking.IngressStatus", kFields191},
-    {"networking.IngressLoadBalancerStatus", kFields192},
-    {"networking.IngressLoadBalancerIngress", kFields193},
-    {"networking.IngressPortStatus", kFields194},
-    {"networking.IngressList", kFields195},
-    {"networking.IngressClass", kFields196},
-    {"networking.IngressClassSpec", kFields197},
-    {"networking.IngressClassParametersReference", kFields198},
-    {"networking.IngressClassList", kFields199},
-    {"discovery.EndpointSlice", kFields200},
-    {"discovery.Endpoint", kFields201},
-    {"discovery.EndpointConditions", kFields202},
-    {"discovery.EndpointHints", kFields203},
-    {"discovery.ForZone", kFields204},
-    {"discovery.ForNode", kFields205},
-    {"discovery.EndpointPort", kFields206},
-    {"discovery.EndpointSliceList", kFields207},
-    {"coordination.Lease", kFields208},
-    {"coordination.LeaseSpec", kFields209},
-    {"coordination.LeaseList", kFields210},
-    {"autoscaling.Scale", kFields211},
-    {"autoscaling.ScaleSpec", kFields212},
-    {"autoscaling.ScaleStatus", kFields213},
-    {"authorization.SelfSubjectAccessReview", kFields214},
-    {"authorization.SelfSubjectAccessReviewSpec", kFields215},
-    {"authorization.ResourceAttributes", kFields216},
-    {"authorization.FieldSelectorAttributes", kFields217},
-    {"meta.FieldSelectorRequirement", kFields218},
-    {"authorization.LabelSelectorAttributes", kFields219},
-    {"authorization.NonResourceAttributes", kFields220},
-    {"authorization.SubjectAccessReviewStatus", kFields221},
-    {"authorization.SelfSubjectRulesReview", kFields222},
-    {"authorization.SelfSubjectRulesReviewSpec", kFields223},
-    {"authorization.SubjectRulesReviewStatus", kFields224},
-    {"authorization.ResourceRule", kFields225},
-    {"authorization.NonResourceRule", kFields226},
-    {"meta.Status", kFields227},
-    {"meta.StatusDetails", kFields228},
-    {"meta.StatusCause", kFields229},
+    {"core.Namespace", "io.k8s.api.core.v1.Namespace", kFields0},
+    {"meta.ObjectMeta", "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", kFields1},
+    {"meta.OwnerReference", "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", kFields2},
+    {"meta.ManagedFieldsEntry", "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", kFields3},
+    {"core.NamespaceSpec", "io.k8s.api.core.v1.NamespaceSpec", kFields4},
+    {"core.NamespaceStatus", "io.k8s.api.core.v1.NamespaceStatus", kFields5},
+    {"core.NamespaceCondition", "io.k8s.api.core.v1.NamespaceCondition", kFields6},
+    {"core.NamespaceList", "io.k8s.api.core.v1.NamespaceList", kFields7},
+    {"meta.ListMeta", "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta", kFields8},
+    {"meta.ShardInfo", "io.k8s.apimachinery.pkg.apis.meta.v1.ShardInfo", kFields9},
+    {"core.Service", "io.k8s.api.core.v1.Service", kFields10},
+    {"core.ServiceSpec", "io.k8s.api.core.v1.ServiceSpec", kFields11},
+    {"core.ServicePort", "io.k8s.api.core.v1.ServicePort", kFields12},
+    {"core.SessionAffinityConfig", "io.k8s.api.core.v1.SessionAffinityConfig", kFields13},
+    {"core.ClientIPConfig", "io.k8s.api.core.v1.ClientIPConfig", kFields14},
+    {"core.ServiceStatus", "io.k8s.api.core.v1.ServiceStatus", kFields15},
+    {"core.LoadBalancerStatus", "io.k8s.api.core.v1.LoadBalancerStatus", kFields16},
+    {"core.LoadBalancerIngress", "io.k8s.api.core.v1.LoadBalancerIngress", kFields17},
+    {"core.PortStatus", "io.k8s.api.core.v1.PortStatus", kFields18},
+    {"meta.Condition", "io.k8s.apimachinery.pkg.apis.meta.v1.Condition", kFields19},
+    {"core.ServiceList", "io.k8s.api.core.v1.ServiceList", kFields20},
+    {"core.Endpoints", "io.k8s.api.core.v1.Endpoints", kFields21},
+    {"core.EndpointSubset", "io.k8s.api.core.v1.EndpointSubset", kFields22},
+    {"core.EndpointAddress", "io.k8s.api.core.v1.EndpointAddress", kFields23},
+    {"core.ObjectReference", "io.k8s.api.core.v1.ObjectReference", kFields24},
+    {"core.EndpointPort", "io.k8s.api.core.v1.EndpointPort", kFields25},
+    {"core.EndpointsList", "io.k8s.api.core.v1.EndpointsList", kFields26},
+    {"core.Secret", "io.k8s.api.core.v1.Secret", kFields27},
+    {"core.SecretList", "io.k8s.api.core.v1.SecretList", kFields28},
+    {"core.ConfigMap", "io.k8s.api.core.v1.ConfigMap", kFields29},
+    {"core.ConfigMapList", "io.k8s.api.core.v1.ConfigMapList", kFields30},
+    {"core.Event", "io.k8s.api.core.v1.Event", kFields31},
+    {"core.EventSource", "io.k8s.api.core.v1.EventSource", kFields32},
+    {"core.EventSeries", "io.k8s.api.core.v1.EventSeries", kFields33},
+    {"core.EventList", "io.k8s.api.core.v1.EventList", kFields34},
+    {"core.ServiceAccount", "io.k8s.api.core.v1.ServiceAccount", kFields35},
+    {"core.LocalObjectReference", "io.k8s.api.core.v1.LocalObjectReference", kFields36},
+    {"core.ServiceAccountList", "io.k8s.api.core.v1.ServiceAccountList", kFields37},
+    {"core.Pod", "io.k8s.api.core.v1.Pod", kFields38},
+    {"core.PodSpec", "io.k8s.api.core.v1.PodSpec", kFields39},
+    {"core.Volume", "io.k8s.api.core.v1.Volume", kFields40},
+    {"core.VolumeSource", "io.k8s.api.core.v1.VolumeSource", kFields41},
+    {"core.HostPathVolumeSource", "io.k8s.api.core.v1.HostPathVolumeSource", kFields42},
+    {"core.EmptyDirVolumeSource", "io.k8s.api.core.v1.EmptyDirVolumeSource", kFields43},
+    {"core.GCEPersistentDiskVolumeSource", "io.k8s.api.core.v1.GCEPersistentDiskVolumeSource", kFields44},
+    {"core.AWSElasticBlockStoreVolumeSource", "io.k8s.api.core.v1.AWSElasticBlockStoreVolumeSource", kFields45},
+    {"core.GitRepoVolumeSource", "io.k8s.api.core.v1.GitRepoVolumeSource", kFields46},
+    {"core.SecretVolumeSource", "io.k8s.api.core.v1.SecretVolumeSource", kFields47},
+    {"core.KeyToPath", "io.k8s.api.core.v1.KeyToPath", kFields48},
+    {"core.NFSVolumeSource", "io.k8s.api.core.v1.NFSVolumeSource", kFields49},
+    {"core.ISCSIVolumeSource", "io.k8s.api.core.v1.ISCSIVolumeSource", kFields50},
+    {"core.GlusterfsVolumeSource", "io.k8s.api.core.v1.GlusterfsVolumeSource", kFields51},
+    {"core.PersistentVolumeClaimVolumeSource", "io.k8s.api.core.v1.PersistentVolumeClaimVolumeSource", kFields52},
+    {"core.RBDVolumeSource", "io.k8s.api.core.v1.RBDVolumeSource", kFields53},
+    {"core.FlexVolumeSource", "io.k8s.api.core.v1.FlexVolumeSource", kFields54},
+    {"core.CinderVolumeSource", "io.k8s.api.core.v1.CinderVolumeSource", kFields55},
+    {"core.CephFSVolumeSource", "io.k8s.api.core.v1.CephFSVolumeSource", kFields56},
+    {"core.FlockerVolumeSource", "io.k8s.api.core.v1.FlockerVolumeSource", kFields57},
+    {"core.DownwardAPIVolumeSource", "io.k8s.api.core.v1.DownwardAPIVolumeSource", kFields58},
+    {"core.DownwardAPIVolumeFile", "io.k8s.api.core.v1.DownwardAPIVolumeFile", kFields59},
+    {"core.ObjectFieldSelector", "io.k8s.api.core.v1.ObjectFieldSelector", kFields60},
+    {"core.ResourceFieldSelector", "io.k8s.api.core.v1.ResourceFieldSelector", kFields61},
+    {"core.FCVolumeSource", "io.k8s.api.core.v1.FCVolumeSource", kFields62},
+    {"core.AzureFileVolumeSource", "io.k8s.api.core.v1.AzureFileVolumeSource", kFields63},
+    {"core.ConfigMapVolumeSource", "io.k8s.api.core.v1.ConfigMapVolumeSource", kFields64},
+    {"core.VsphereVirtualDiskVolumeSource", "io.k8s.api.core.v1.VsphereVirtualDiskVolumeSource", kFields65},
+    {"core.QuobyteVolumeSource", "io.k8s.api.core.v1.QuobyteVolumeSource", kFields66},
+    {"core.AzureDiskVolumeSource", "io.k8s.api.core.v1.AzureDiskVolumeSource", kFields67},
+    {"core.PhotonPersistentDiskVolumeSource", "io.k8s.api.core.v1.PhotonPersistentDiskVolumeSource", kFields68},
+    {"core.ProjectedVolumeSource", "io.k8s.api.core.v1.ProjectedVolumeSource", kFields69},
+    {"core.VolumeProjection", "io.k8s.api.core.v1.VolumeProjection", kFields70},
+    {"core.SecretProjection", "io.k8s.api.core.v1.SecretProjection", kFields71},
+    {"core.DownwardAPIProjection", "io.k8s.api.core.v1.DownwardAPIProjection", kFields72},
+    {"core.ConfigMapProjection", "io.k8s.api.core.v1.ConfigMapProjection", kFields73},
+    {"core.ServiceAccountTokenProjection", "io.k8s.api.core.v1.ServiceAccountTokenProjection", kFields74},
+    {"core.ClusterTrustBundleProjection", "io.k8s.api.core.v1.ClusterTrustBundleProjection", kFields75},
+    {"meta.LabelSelector", "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", kFields76},
+    {"meta.LabelSelectorRequirement", "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", kFields77},
+    {"core.PodCertificateProjection", "io.k8s.api.core.v1.PodCertificateProjection", kFields78},
+    {"core.PortworxVolumeSource", "io.k8s.api.core.v1.PortworxVolumeSource", kFields79},
+    {"core.ScaleIOVolumeSource", "io.k8s.api.core.v1.ScaleIOVolumeSource", kFields80},
+    {"core.StorageOSVolumeSource", "io.k8s.api.core.v1.StorageOSVolumeSource", kFields81},
+    {"core.CSIVolumeSource", "io.k8s.api.core.v1.CSIVolumeSource", kFields82},
+    {"core.EphemeralVolumeSource", "io.k8s.api.core.v1.EphemeralVolumeSource", kFields83},
+    {"core.PersistentVolumeClaimTemplate", "io.k8s.api.core.v1.PersistentVolumeClaimTemplate", kFields84},
+    {"core.PersistentVolumeClaimSpec", "io.k8s.api.core.v1.PersistentVolumeClaimSpec", kFields85},
+    {"core.VolumeResourceRequirements", "io.k8s.api.core.v1.VolumeResourceRequirements", kFields86},
+    {"core.TypedLocalObjectReference", "io.k8s.api.core.v1.TypedLocalObjectReference", kFields87},
+    {"core.TypedObjectReference", "io.k8s.api.core.v1.TypedObjectReference", kFields88},
+    {"core.ImageVolumeSource", "io.k8s.api.core.v1.ImageVolumeSource", kFields89},
+    {"core.Container", "io.k8s.api.core.v1.Container", kFields90},
+    {"core.ContainerPort", "io.k8s.api.core.v1.ContainerPort", kFields91},
+    {"core.EnvFromSource", "io.k8s.api.core.v1.EnvFromSource", kFields92},
+    {"core.ConfigMapEnvSource", "io.k8s.api.core.v1.ConfigMapEnvSource", kFields93},
+    {"core.SecretEnvSource", "io.k8s.api.core.v1.SecretEnvSource", kFields94},
+    {"core.EnvVar", "io.k8s.api.core.v1.EnvVar", kFields95},
+    {"core.EnvVarSource", "io.k8s.api.core.v1.EnvVarSource", kFields96},
+    {"core.ConfigMapKeySelector", "io.k8s.api.core.v1.ConfigMapKeySelector", kFields97},
+    {"core.SecretKeySelector", "io.k8s.api.core.v1.SecretKeySelector", kFields98},
+    {"core.FileKeySelector", "io.k8s.api.core.v1.FileKeySelector", kFields99},
+    {"core.ResourceRequirements", "io.k8s.api.core.v1.ResourceRequirements", kFields100},
+    {"core.ResourceClaim", "io.k8s.api.core.v1.ResourceClaim", kFields101},
+    {"core.ContainerResizePolicy", "io.k8s.api.core.v1.ContainerResizePolicy", kFields102},
+    {"core.ContainerRestartRule", "io.k8s.api.core.v1.ContainerRestartRule", kFields103},
+    {"core.ContainerRestartRuleOnExitCodes", "io.k8s.api.core.v1.ContainerRestartRuleOnExitCodes", kFields104},
+    {"core.VolumeMount", "io.k8s.api.core.v1.VolumeMount", kFields105},
+    {"core.VolumeDevice", "io.k8s.api.core.v1.VolumeDevice", kFields106},
+    {"core.Probe", "io.k8s.api.core.v1.Probe", kFields107},
+    {"core.ProbeHandler", "io.k8s.api.core.v1.ProbeHandler", kFields108},
+    {"core.ExecAction", "io.k8s.api.core.v1.ExecAction", kFields109},
+    {"core.HTTPGetAction", "io.k8s.api.core.v1.HTTPGetAction", kFields110},
+    {"core.HTTPHeader", "io.k8s.api.core.v1.HTTPHeader", kFields111},
+    {"core.TCPSocketAction", "io.k8s.api.core.v1.TCPSocketAction", kFields112},
+    {"core.GRPCAction", "io.k8s.api.core.v1.GRPCAction", kFields113},
+    {"core.Lifecycle", "io.k8s.api.core.v1.Lifecycle", kFields114},
+    {"core.LifecycleHandler", "io.k8s.api.core.v1.LifecycleHandler", kFields115},
+    {"core.SleepAction", "io.k8s.api.core.v1.SleepAction", kFields116},
+    {"core.SecurityContext", "io.k8s.api.core.v1.SecurityContext", kFields117},
+    {"core.Capabilities", "io.k8s.api.core.v1.Capabilities", kFields118},
+    {"core.SELinuxOptions", "io.k8s.api.core.v1.SELinuxOptions", kFields119},
+    {"core.WindowsSecurityContextOptions", "io.k8s.api.core.v1.WindowsSecurityContextOptions", kFields120},
+    {"core.SeccompProfile", "io.k8s.api.core.v1.SeccompProfile", kFields121},
+    {"core.AppArmorProfile", "io.k8s.api.core.v1.AppArmorProfile", kFields122},
+    {"core.EphemeralContainer", "io.k8s.api.core.v1.EphemeralContainer", kFields123},
+    {"core.EphemeralContainerCommon", "io.k8s.api.core.v1.EphemeralContainerCommon", kFields124},
+    {"core.PodSecurityContext", "io.k8s.api.core.v1.PodSecurityContext", kFields125},
+    {"core.Sysctl", "io.k8s.api.core.v1.Sysctl", kFields126},
+    {"core.Affinity", "io.k8s.api.core.v1.Affinity", kFields127},
+    {"core.NodeAffinity", "io.k8s.api.core.v1.NodeAffinity", kFields128},
+    {"core.NodeSelector", "io.k8s.api.core.v1.NodeSelector", kFields129},
+    {"core.NodeSelectorTerm", "io.k8s.api.core.v1.NodeSelectorTerm", kFields130},
+    {"core.NodeSelectorRequirement", "io.k8s.api.core.v1.NodeSelectorRequirement", kFields131},
+    {"core.PreferredSchedulingTerm", "io.k8s.api.core.v1.PreferredSchedulingTerm", kFields132},
+    {"core.PodAffinity", "io.k8s.api.core.v1.PodAffinity", kFields133},
+    {"core.PodAffinityTerm", "io.k8s.api.core.v1.PodAffinityTerm", kFields134},
+    {"core.WeightedPodAffinityTerm", "io.k8s.api.core.v1.WeightedPodAffinityTerm", kFields135},
+    {"core.PodAntiAffinity", "io.k8s.api.core.v1.PodAntiAffinity", kFields136},
+    {"core.Toleration", "io.k8s.api.core.v1.Toleration", kFields137},
+    {"core.HostAlias", "io.k8s.api.core.v1.HostAlias", kFields138},
+    {"core.PodDNSConfig", "io.k8s.api.core.v1.PodDNSConfig", kFields139},
+    {"core.PodDNSConfigOption", "io.k8s.api.core.v1.PodDNSConfigOption", kFields140},
+    {"core.PodReadinessGate", "io.k8s.api.core.v1.PodReadinessGate", kFields141},
+    {"core.TopologySpreadConstraint", "io.k8s.api.core.v1.TopologySpreadConstraint", kFields142},
+    {"core.PodOS", "io.k8s.api.core.v1.PodOS", kFields143},
+    {"core.PodSchedulingGate", "io.k8s.api.core.v1.PodSchedulingGate", kFields144},
+    {"core.PodResourceClaim", "io.k8s.api.core.v1.PodResourceClaim", kFields145},
+    {"core.PodSchedulingGroup", "io.k8s.api.core.v1.PodSchedulingGroup", kFields146},
+    {"core.EvictionResponder", "io.k8s.api.core.v1.EvictionResponder", kFields147},
+    {"core.PodStatus", "io.k8s.api.core.v1.PodStatus", kFields148},
+    {"core.PodCondition", "io.k8s.api.core.v1.PodCondition", kFields149},
+    {"core.HostIP", "io.k8s.api.core.v1.HostIP", kFields150},
+    {"core.PodIP", "io.k8s.api.core.v1.PodIP", kFields151},
+    {"core.ContainerStatus", "io.k8s.api.core.v1.ContainerStatus", kFields152},
+    {"core.ContainerState", "io.k8s.api.core.v1.ContainerState", kFields153},
+    {"core.ContainerStateWaiting", "io.k8s.api.core.v1.ContainerStateWaiting", kFields154},
+    {"core.ContainerStateRunning", "io.k8s.api.core.v1.ContainerStateRunning", kFields155},
+    {"core.ContainerStateTerminated", "io.k8s.api.core.v1.ContainerStateTerminated", kFields156},
+    {"core.VolumeMountStatus", "io.k8s.api.core.v1.VolumeMountStatus", kFields157},
+    {"core.VolumeStatus", "io.k8s.api.core.v1.VolumeStatus", kFields158},
+    {"core.ImageVolumeStatus", "io.k8s.api.core.v1.ImageVolumeStatus", kFields159},
+    {"core.ContainerUser", "io.k8s.api.core.v1.ContainerUser", kFields160},
+    {"core.LinuxContainerUser", "io.k8s.api.core.v1.LinuxContainerUser", kFields161},
+    {"core.ResourceStatus", "io.k8s.api.core.v1.ResourceStatus", kFields162},
+    {"core.ResourceHealth", "io.k8s.api.core.v1.ResourceHealth", kFields163},
+    {"core.PodResourceClaimStatus", "io.k8s.api.core.v1.PodResourceClaimStatus", kFields164},
+    {"core.PodExtendedResourceClaimStatus", "io.k8s.api.core.v1.PodExtendedResourceClaimStatus", kFields165},
+    {"core.ContainerExtendedResourceRequest", "io.k8s.api.core.v1.ContainerExtendedResourceRequest", kFields166},
+    {"core.NodeAllocatableResourceClaimStatus", "io.k8s.api.core.v1.NodeAllocatableResourceClaimStatus", kFields167},
+    {"core.NodeAllocatableMappedResources", "io.k8s.api.core.v1.NodeAllocatableMappedResources", kFields168},
+    {"core.NodeAllocatableOverheadResources", "io.k8s.api.core.v1.NodeAllocatableOverheadResources", kFields169},
+    {"core.PodVolumeHealth", "io.k8s.api.core.v1.PodVolumeHealth", kFields170},
+    {"core.VolumeHealthCondition", "io.k8s.api.core.v1.VolumeHealthCondition", kFields171},
+    {"core.PodList", "io.k8s.api.core.v1.PodList", kFields172},
+    {"apps.Deployment", "io.k8s.api.apps.v1.Deployment", kFields173},
+    {"apps.DeploymentSpec", "io.k8s.api.apps.v1.DeploymentSpec", kFields174},
+    {"core.PodTemplateSpec", "io.k8s.api.core.v1.PodTemplateSpec", kFields175},
+    {"apps.DeploymentStrategy", "io.k8s.api.apps.v1.DeploymentStrategy", kFields176},
+    {"apps.RollingUpdateDeployment", "io.k8s.api.apps.v1.RollingUpdateDeployment", kFields177},
+    {"apps.DeploymentStatus", "io.k8s.api.apps.v1.DeploymentStatus", kFields178},
+    {"apps.DeploymentCondition", "io.k8s.api.apps.v1.DeploymentCondition", kFields179},
+    {"apps.DeploymentList", "io.k8s.api.apps.v1.DeploymentList", kFields180},
+    {"networking.Ingress", "io.k8s.api.networking.v1.Ingress", kFields181},
+    {"networking.IngressSpec", "io.k8s.api.networking.v1.IngressSpec", kFields182},
+    {"networking.IngressBackend", "io.k8s.api.networking.v1.IngressBackend", kFields183},
+    {"networking.IngressServiceBackend", "io.k8s.api.networking.v1.IngressServiceBackend", kFields184},
+    {"networking.ServiceBackendPort", "io.k8s.api.networking.v1.ServiceBackendPort", kFields185},
+    {"networking.IngressTLS", "io.k8s.api.networking.v1.IngressTLS", kFields186},
+    {"networking.IngressRule", "io.k8s.api.networking.v1.IngressRule", kFields187},
+    {"networking.IngressRuleValue", "io.k8s.api.networking.v1.IngressRuleValue", kFields188},
+    {"networking.HTTPIngressRuleValue", "io.k8s.api.networking.v1.HTTPIngressRuleValue", kFields189},
+    {"networking.HTTPIngressPath", "io.k8s.api.networking.v1.HTTPIngressPath", kFields190},
+    {"networking.IngressStatus", "io.k8s.api.networking.v1.IngressStatus", kFields191},
+    {"networking.IngressLoadBalancerStatus", "io.k8s.api.networking.v1.IngressLoadBalancerStatus", kFields192},
+    {"networking.IngressLoadBalancerIngress", "io.k8s.api.networking.v1.IngressLoadBalancerIngress", kFields193},
+    {"networking.IngressPortStatus", "io.k8s.api.networking.v1.IngressPortStatus", kFields194},
+    {"networking.IngressList", "io.k8s.api.networking.v1.IngressList", kFields195},
+    {"networking.IngressClass", "io.k8s.api.networking.v1.IngressClass", kFields196},
+    {"networking.IngressClassSpec", "io.k8s.api.networking.v1.IngressClassSpec", kFields197},
+    {"networking.IngressClassParametersReference", "io.k8s.api.networking.v1.IngressClassParametersReference", kFields198},
+    {"networking.IngressClassList", "io.k8s.api.networking.v1.IngressClassList", kFields199},
+    {"discovery.EndpointSlice", "io.k8s.api.discovery.v1.EndpointSlice", kFields200},
+    {"discovery.Endpoint", "io.k8s.api.discovery.v1.Endpoint", kFields201},
+    {"discovery.EndpointConditions", "io.k8s.api.discovery.v1.EndpointConditions", kFields202},
+    {"discovery.EndpointHints", "io.k8s.api.discovery.v1.EndpointHints", kFields203},
+    {"discovery.ForZone", "io.k8s.api.discovery.v1.ForZone", kFields204},
+    {"discovery.ForNode", "io.k8s.api.discovery.v1.ForNode", kFields205},
+    {"discovery.EndpointPort", "io.k8s.api.discovery.v1.EndpointPort", kFields206},
+    {"discovery.EndpointSliceList", "io.k8s.api.discovery.v1.EndpointSliceList", kFields207},
+    {"coordination.Lease", "io.k8s.api.coordination.v1.Lease", kFields208},
+    {"coordination.LeaseSpec", "io.k8s.api.coordination.v1.LeaseSpec", kFields209},
+    {"coordination.LeaseList", "io.k8s.api.coordination.v1.LeaseList", kFields210},
+    {"autoscaling.Scale", "io.k8s.api.autoscaling.v1.Scale", kFields211},
+    {"autoscaling.ScaleSpec", "io.k8s.api.autoscaling.v1.ScaleSpec", kFields212},
+    {"autoscaling.ScaleStatus", "io.k8s.api.autoscaling.v1.ScaleStatus", kFields213},
+    {"authorization.SelfSubjectAccessReview", "io.k8s.api.authorization.v1.SelfSubjectAccessReview", kFields214},
+    {"authorization.SelfSubjectAccessReviewSpec", "io.k8s.api.authorization.v1.SelfSubjectAccessReviewSpec", kFields215},
+    {"authorization.ResourceAttributes", "io.k8s.api.authorization.v1.ResourceAttributes", kFields216},
+    {"authorization.FieldSelectorAttributes", "io.k8s.api.authorization.v1.FieldSelectorAttributes", kFields217},
+    {"meta.FieldSelectorRequirement", "io.k8s.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement", kFields218},
+    {"authorization.LabelSelectorAttributes", "io.k8s.api.authorization.v1.LabelSelectorAttributes", kFields219},
+    {"authorization.NonResourceAttributes", "io.k8s.api.authorization.v1.NonResourceAttributes", kFields220},
+    {"authorization.SubjectAccessReviewStatus", "io.k8s.api.authorization.v1.SubjectAccessReviewStatus", kFields221},
+    {"authorization.SelfSubjectRulesReview", "io.k8s.api.authorization.v1.SelfSubjectRulesReview", kFields222},
+    {"authorization.SelfSubjectRulesReviewSpec", "io.k8s.api.authorization.v1.SelfSubjectRulesReviewSpec", kFields223},
+    {"authorization.SubjectRulesReviewStatus", "io.k8s.api.authorization.v1.SubjectRulesReviewStatus", kFields224},
+    {"authorization.ResourceRule", "io.k8s.api.authorization.v1.ResourceRule", kFields225},
+    {"authorization.NonResourceRule", "io.k8s.api.authorization.v1.NonResourceRule", kFields226},
+    {"meta.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.Status", kFields227},
+    {"meta.StatusDetails", "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails", kFields228},
+    {"meta.StatusCause", "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause", kFields229},
 };
 
 constexpr RootKind kRoots[] = {

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "kop/api/yaml.h"
+#include "openapi.h"
 #include "patch.h"
 #include "proto_codec.h"
 #include "scale.h"
@@ -533,70 +534,27 @@ bool dry_run(const std::map<std::string, std::string>& q) {
   return it != q.end() && it->second == "All";
 }
 
-// A minimal OpenAPI v3 (root index and per-group-version documents): just enough for kubectl to
-// see that PATCH of each kind takes the fieldValidation query parameter (so it validates on the
-// server instead of downloading the full schema), and no strategic-merge request body (so
-// client-side apply uses its built-in patch metadata). Schemas are not published.
+// /openapi/v3 and its group-version documents (openapi.h).
 Response openapi_v3(Store& store, const std::vector<std::string>& segs) {
-  auto types = store.registry().all();
-  auto gv_path = [](const ResourceType& t) {
-    return t.group.empty() ? "api/" + t.version : "apis/" + t.group + "/" + t.version;
-  };
-  if (segs.size() == 2) {
-    JsonDoc d(rapidjson::kObjectType);
-    auto& a = d.GetAllocator();
-    JsonValue paths(rapidjson::kObjectType);
-    for (auto& t : types) {
-      std::string p = gv_path(*t);
-      if (json::find(paths, p)) continue;
-      JsonValue e(rapidjson::kObjectType);
-      e.AddMember("serverRelativeURL", json::make_string("/openapi/v3/" + p + "?hash=kop-local", a),
-                  a);
-      paths.AddMember(json::make_string(p, a), e, a);
-    }
-    d.AddMember("paths", paths, a);
-    return json_response(200, d);
-  }
+  if (segs.size() == 2) return json_response(200, openapi::v3_index(store.registry()));
   std::string want;
   for (size_t i = 2; i < segs.size(); ++i) want += (i > 2 ? "/" : "") + segs[i];
-  JsonDoc d(rapidjson::kObjectType);
-  auto& a = d.GetAllocator();
-  d.AddMember("openapi", "3.0.0", a);
-  JsonValue info(rapidjson::kObjectType);
-  info.AddMember("title", "Kubernetes", a);
-  info.AddMember("version", "v1.20.2-kop-local", a);
-  d.AddMember("info", info, a);
-  JsonValue paths(rapidjson::kObjectType);
-  bool found = false;
-  for (auto& t : types) {
-    if (gv_path(*t) != want) continue;
-    found = true;
-    std::string base = "/" + gv_path(*t) + (t->namespaced ? "/namespaces/{namespace}/" : "/") +
-                       t->resource + "/{name}";
-    JsonValue op(rapidjson::kObjectType);
-    JsonValue gvk(rapidjson::kObjectType);
-    gvk.AddMember("group", json::make_string(t->group, a), a);
-    gvk.AddMember("version", json::make_string(t->version, a), a);
-    gvk.AddMember("kind", json::make_string(t->kind, a), a);
-    op.AddMember("x-kubernetes-group-version-kind", gvk, a);
-    JsonValue params(rapidjson::kArrayType);
-    for (auto name : {"dryRun", "fieldManager", "fieldValidation", "force"}) {
-      JsonValue p(rapidjson::kObjectType);
-      p.AddMember("name", json::ref(name), a);
-      p.AddMember("in", "query", a);
-      JsonValue sch(rapidjson::kObjectType);
-      sch.AddMember("type", "string", a);
-      p.AddMember("schema", sch, a);
-      params.PushBack(p, a);
-    }
-    op.AddMember("parameters", params, a);
-    JsonValue item(rapidjson::kObjectType);
-    item.AddMember("patch", op, a);
-    paths.AddMember(json::make_string(base, a), item, a);
+  auto d = openapi::v3_group_version(store.registry(), want);
+  if (!d) return status_response(errors::resource_not_served());
+  return json_response(200, *d);
+}
+
+// /openapi/v2 in JSON. client-go asks for the protobuf form only (gnostic's OpenAPIv2), which is
+// not spoken: 406, on which it gives up on v2 (kubectl explain and apply then use v3).
+Response openapi_v2(Store& store, const Request& req) {
+  auto accept = req.headers.find("accept");
+  if (accept != req.headers.end() && !accept->second.empty() &&
+      accept->second.find("json") == std::string::npos &&
+      accept->second.find("*/*") == std::string::npos) {
+    return status_response(
+        errors::not_acceptable("only the following media types are accepted: application/json"));
   }
-  if (!found) return status_response(errors::resource_not_served());
-  d.AddMember("paths", paths, a);
-  return json_response(200, d);
+  return json_response(200, openapi::v2(store.registry()));
 }
 
 // GET, PUT and PATCH of /scale: the Scale is read from the object and written back as its
@@ -739,6 +697,7 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     if (!segs.empty() && segs[0] == "openapi" && segs.size() >= 2 && segs[1] == "v3") {
       return openapi_v3(store, segs);
     }
+    if (segs.size() == 2 && segs[0] == "openapi" && segs[1] == "v2") return openapi_v2(store, req);
     if (!segs.empty() && (segs[0] == "healthz" || segs[0] == "readyz" || segs[0] == "livez")) {
       Response r;
       r.content_type = "text/plain; charset=utf-8";

@@ -147,6 +147,11 @@ sleep 0.5
 check "custom resource" "pool.example.com/p created" kubectl apply -f "$dir/pool.yaml"
 check "scale a custom resource" "pool.example.com/p scaled" kubectl -n demo scale pool p --replicas=4
 check "custom resource scaled" "4" kubectl -n demo get pool p -o jsonpath='{.spec.size}'
+# OpenAPI: explain over v3, the v2 document as JSON.
+check "explain deployment.spec.replicas" "FIELD: replicas <integer>" kubectl explain deployment.spec.replicas
+check "explain nested fields" "containerPort	<integer>" kubectl explain pods.spec.containers.ports
+check "explain a CRD with scale" "size	<integer>" kubectl explain pool.spec
+check "openapi v2" '"io.k8s.api.apps.v1.Deployment"' kubectl get --raw /openapi/v2
 # A second server fed by --crds and --manifests: printer columns of the CRD, objects in step.
 mkdir -p "$dir/crds" "$dir/manifests"
 cp "$(dirname "$0")/../../testdata/local/widgets-crd.yaml" "$dir/crds/"
@@ -161,6 +166,7 @@ port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 pid2=$!
 for _ in $(seq 50); do [ -s "$dir/kc2" ] && break; sleep 0.1; done
 check "crd printer column" "SIZE" kubectl --kubeconfig "$dir/kc2" get widgets
+check "explain a custom resource" "size	<integer> -required-" kubectl --kubeconfig "$dir/kc2" explain widget.spec
 check "manifest object" "7" kubectl --kubeconfig "$dir/kc2" get widget first -o jsonpath='{.spec.size}'
 printf 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: second}\nspec: {size: 2}\n' >"$dir/manifests/w2.yaml"
 sleep 1.5
