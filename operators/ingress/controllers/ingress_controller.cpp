@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <initializer_list>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -117,6 +118,7 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
     crd_kinds.insert(crd_kinds.end(), {{&kinds.gateway_class, "gatewayclasses", false},
                                        {&kinds.gateway, "gateways", true},
                                        {&kinds.http_route, "httproutes", true},
+                                       {&kinds.tls_route, "tlsroutes", true},
                                        {&kinds.reference_grant, "referencegrants", true}});
   for (auto [gvk, plural, namespaced] : crd_kinds) {
     cache::ByObject crd_kind;
@@ -211,7 +213,7 @@ absl::Status IngressController::setup() {
     b.watches(*gvk, to_build, {not_status_only});
   if (options_.gateway.enabled) {
     for (const auto* gvk : {&k.reference_grant, &k.namespace_}) b.watches(*gvk, to_build);
-    for (const auto* gvk : {&k.gateway_class, &k.gateway, &k.http_route})
+    for (const auto* gvk : {&k.gateway_class, &k.gateway, &k.http_route, &k.tls_route})
       b.watches(*gvk, to_build, {not_status_only});
   }
   auto built = b.build(std::make_shared<BuildReconciler>(*this));
@@ -360,6 +362,7 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
   for (auto [gvk, out] :
        {std::pair{&k.gateway_class, &snapshot.gateway_classes},
         std::pair{&k.gateway, &snapshot.gateways}, std::pair{&k.http_route, &snapshot.http_routes},
+        std::pair{&k.tls_route, &snapshot.tls_routes},
         std::pair{&k.reference_grant, &snapshot.reference_grants},
         std::pair{&k.namespace_, &snapshot.namespaces}}) {
     auto objects = list(*gvk);
@@ -451,15 +454,21 @@ std::shared_ptr<const DesiredStatus> IngressController::desired_status(
   d->events = model.events;
   d->gateway_classes = std::move(gateway_result.class_statuses);
   d->gateways = std::move(gateway_result.gateway_statuses);
-  d->http_routes = std::move(gateway_result.route_statuses);
-  // Routes that no longer name one of our Gateways: our old status.parents entries go.
   std::set<ObjectRef> have;
-  for (const auto& r : d->http_routes) have.insert(r.route);
-  for (const auto& r : gateway_snapshot.http_routes) {
-    ObjectRef ref{"HTTPRoute", std::string(r->ns()), std::string(r->name())};
-    if (have.count(ref) == 0 &&
-        gateway_status::has_parent_of(*r, options_.gateway.translate.controller_name))
-      d->http_routes.push_back(gateway::RouteStatus{ref, {}});
+  for (gateway::RouteStatus& r : gateway_result.route_statuses) {
+    have.insert(r.route);
+    (r.route.kind == "TLSRoute" ? d->tls_routes : d->http_routes).push_back(std::move(r));
+  }
+  // Routes that no longer name one of our Gateways: our old status.parents entries go.
+  for (auto [kind, routes, out] :
+       {std::tuple{"HTTPRoute", &gateway_snapshot.http_routes, &d->http_routes},
+        std::tuple{"TLSRoute", &gateway_snapshot.tls_routes, &d->tls_routes}}) {
+    for (const auto& r : *routes) {
+      ObjectRef ref{kind, std::string(r->ns()), std::string(r->name())};
+      if (have.count(ref) == 0 &&
+          gateway_status::has_parent_of(*r, options_.gateway.translate.controller_name))
+        out->push_back(gateway::RouteStatus{ref, {}});
+    }
   }
   d->events.insert(d->events.end(), gateway_result.events.begin(), gateway_result.events.end());
   return d;

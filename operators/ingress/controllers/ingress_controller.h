@@ -80,6 +80,7 @@ struct Kinds {
   api::GroupVersionKind gateway_class{"gateway.networking.k8s.io", "v1", "GatewayClass"};
   api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
   api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
+  api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
   api::GroupVersionKind reference_grant{"gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"};
   api::GroupVersionKind namespace_{"", "v1", "Namespace"};
 };

@@ -187,13 +187,15 @@ void StatusWriter::pass(const DesiredStatus& desired) {
                            return gateway_status::gateway(o, st, now);
                          }));
   }
-  for (const auto& st : desired.http_routes) {
-    if (!keep_going(desired)) return;
-    count(gateway_object(options_.http_route, st.route.ns, st.route.name,
-                         [&](const api::Object& o, std::string_view now) {
-                           return gateway_status::route(o, st, options_.gateway_controller_name,
-                                                        now);
-                         }));
+  for (auto [gvk, routes] : {std::pair{&options_.http_route, &desired.http_routes},
+                             std::pair{&options_.tls_route, &desired.tls_routes}}) {
+    for (const auto& st : *routes) {
+      if (!keep_going(desired)) return;
+      count(gateway_object(
+          *gvk, st.route.ns, st.route.name, [&](const api::Object& o, std::string_view now) {
+            return gateway_status::route(o, st, options_.gateway_controller_name, now);
+          }));
+    }
   }
   if (!keep_going(desired)) return;
   events(desired);
@@ -408,7 +410,7 @@ void StatusWriter::events(const DesiredStatus& desired) {
     const api::GroupVersionKind* gvk = nullptr;
     for (const api::GroupVersionKind* k :
          {&options_.ingress, &options_.ingress_route, &options_.gateway_class, &options_.gateway,
-          &options_.http_route})
+          &options_.http_route, &options_.tls_route})
       if (e.object.kind == k->kind) gvk = k;
     if (gvk != nullptr)
       if (auto informer = cache_.find_informer(*gvk))

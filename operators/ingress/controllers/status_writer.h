@@ -68,6 +68,7 @@ struct DesiredStatus {
   std::vector<gateway::ClassStatus> gateway_classes;
   std::vector<gateway::GatewayStatus> gateways;
   std::vector<gateway::RouteStatus> http_routes;
+  std::vector<gateway::RouteStatus> tls_routes;  // the same, for TLSRoutes
   std::vector<Event> events;
 };
 
@@ -77,7 +78,8 @@ struct StatusWriterOptions {
   api::GroupVersionKind gateway_class{"gateway.networking.k8s.io", "v1", "GatewayClass"};
   api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
   api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
-  // Our GatewayClass controllerName: HTTPRoute status.parents entries carrying it are ours.
+  api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
+  // Our GatewayClass controllerName: route status.parents entries carrying it are ours.
   // Default kop.dev/gateway-controller.
   std::string gateway_controller_name = std::string(gateway::kControllerName);
   // Event source component. Default "kop-ingress".

@@ -172,6 +172,7 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
 proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& options) {
   proxy::ClusterConfig cc;
   cc.name = c.name;
+  if (c.h2c) cc.protocol = proxy::UpstreamProtocol::kH2c;
   for (const auto& e : c.endpoints)
     cc.endpoints.push_back(proxy::EndpointConfig{proxy::SocketAddress{e.address, e.port}, 1});
   switch (c.strategy) {
@@ -250,8 +251,6 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool&
   proxy::ListenerConfig l;
   l.name = absl::StrCat("gw/", d.gateway.ns, "/", d.gateway.name, "/", d.port);
   l.address = bound.address;
-  // Gateway API's "*.example.com" covers every depth of subdomain, not Ingress's one label.
-  l.domain_wildcards = proxy::DomainWildcards::kOneOrMoreLabels;
   for (const auto& vh : d.virtual_hosts) {
     proxy::VirtualHostConfig v;
     v.name = absl::StrCat(l.name, "/", vh.host);
@@ -270,6 +269,14 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool&
     for (const auto& [host, t] : d.certificates) tls.certificates.push_back(certificate(host, t));
     for (const TcpProxy& p : d.relays)
       (p.tls ? tls.tcp_proxy : tls.passthrough).push_back(relay_config(p, unavailable));
+    if (tls.certificates.empty() && tls.passthrough.empty()) {
+      // A Passthrough-only front door before any TLSRoute attaches: the socket exists (and
+      // closes every connection) under a name no client is meant to send (RFC 2606 .invalid),
+      // since the proxy wants a certificate or a passthrough entry on a TLS listener.
+      TcpProxy none;
+      none.host = "no-tlsroute.invalid";
+      tls.passthrough.push_back(relay_config(none, unavailable));
+    }
     l.tls = std::move(tls);
   }
   config.listeners.push_back(std::move(l));

@@ -116,6 +116,10 @@ TEST(TlsListener, ModesKindsAndCertificates) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->protocol, "TLS");
   EXPECT_TRUE(d->certificates.empty());
+  // Front doors without any route still make a config the proxy takes (and close connections).
+  auto table = compile_doors(r);
+  ASSERT_NE(table, nullptr);
+  EXPECT_EQ(relay_of(*table, "gw/infra/gw/443", "a.example.com"), "none");
 }
 
 TEST(TlsListener, HttpsAndTlsShareAPortHttpDoesNot) {

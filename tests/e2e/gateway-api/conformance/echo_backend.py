@@ -13,11 +13,12 @@ a JSON body with path (the request URI, query included), host, method, proto, he
 - /ws with Upgrade: websocket: a WebSocket that echoes every message.
 Each request is logged on stderr: "request pod=POD method=METHOD uri=URI".
 
-  echo_backend.py POD_SPEC...      POD_SPEC = namespace/pod@address:port[+MODE=CRT,KEY|+h2c]
+  echo_backend.py POD_SPEC...      POD_SPEC = namespace/pod@address:port[+MODE=CRT,KEY|+h2c|+tcp]
 MODE tls: the same echo over HTTPS with that certificate (the upstream tls-backend pods; the
 answer adds tls.serverName). MODE tcp-tls: the upstream TCP test server over TLS (tcp-backend):
 it greets with "Gateway API Test TCP Server", answers PING with PONG, IS_TLS with true and TEST
-with a JSON line naming its namespace, pod and the SNI it was reached with. +h2c: the echo over
+with a JSON line naming its namespace, pod and the SNI it was reached with. +tcp: the same TCP
+test server in plain text (the upstream echo-tcp-plain port; IS_TLS answers false). +h2c: the echo over
 HTTP/2 with prior knowledge (the upstream h2c port; needs python3-h2), HTTP/1 gets 400.
 Prints "ready" once every pod listens. Stops on SIGTERM.
 """
@@ -256,24 +257,28 @@ def ws_frame(opcode, data):
 
 
 class TcpTestServer(socketserver.ThreadingTCPServer):
-    """The upstream TCP test server's line protocol, over TLS."""
+    """The upstream TCP test server's line protocol, over TLS or in plain text."""
     daemon_threads = True
     allow_reuse_address = True
 
 
 def make_tcp_handler(pod, ctx):
+    """ctx None: plain text."""
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
             try:
-                conn = ctx.wrap_socket(self.request, server_side=True)
+                conn = ctx.wrap_socket(self.request, server_side=True) if ctx else self.request
             except (ssl.SSLError, OSError):
                 return
             sni_name = getattr(conn, "sni", "") or ""
             sys.stderr.write(f"tcp pod={pod.name} sni={sni_name}\n")
             sys.stderr.flush()
             payload = json.dumps({"namespace": pod.namespace, "ingress": "", "service": "",
-                                  "pod": pod.name, "tcpport": "", "tlsport": str(pod.port),
-                                  "isTLS": True, "tls": {"serverName": sni_name}})
+                                  "pod": pod.name,
+                                  "tcpport": "" if ctx else str(pod.port),
+                                  "tlsport": str(pod.port) if ctx else "",
+                                  "isTLS": ctx is not None,
+                                  "tls": {"serverName": sni_name} if ctx else {}})
             try:
                 conn.sendall(b"Gateway API Test TCP Server\n")
                 for line in conn.makefile("rb"):
@@ -281,7 +286,7 @@ def make_tcp_handler(pod, ctx):
                     if word == b"TEST":
                         conn.sendall(payload.encode() + b"\n")
                     elif word == b"IS_TLS":
-                        conn.sendall(b"true\n")
+                        conn.sendall(b"true\n" if ctx else b"false\n")
                     elif word == b"PING":
                         conn.sendall(b"PONG\n")
             except (ssl.SSLError, OSError):
@@ -308,15 +313,17 @@ def main(argv):
     servers = []
     for spec in argv:
         m = re.fullmatch(r"([^/]+)/([^@]+)@([0-9.]+):(\d+)(?:\+(tls|tcp-tls)=([^,]+),(.+)|"
-                         r"\+(h2c))?", spec)
+                         r"\+(h2c|tcp))?", spec)
         if not m:
-            print(f"bad pod spec {spec!r} (namespace/pod@address:port[+MODE=CRT,KEY|+h2c])",
+            print(f"bad pod spec {spec!r} (namespace/pod@address:port[+MODE=CRT,KEY|+h2c|+tcp])",
                   file=sys.stderr)
             return 2
         ns, name, address, port = m.group(1), m.group(2), m.group(3), int(m.group(4))
         pod = Pod(ns, name, port)
         if m.group(8) == "h2c":
             server = TcpTestServer((address, port), make_h2c_handler(pod))
+        elif m.group(8) == "tcp":
+            server = TcpTestServer((address, port), make_tcp_handler(pod, None))
         elif m.group(5) == "tcp-tls":
             server = TcpTestServer((address, port),
                                    make_tcp_handler(pod, server_context(m.group(6), m.group(7))))

@@ -54,7 +54,8 @@ UNCLAIMED_CAP = 8.0
 # Service's port names, mode). Mode "tls" serves HTTPS with tls-checks-certificate, "tcp-tls"
 # the TCP test server over TLS with tls-passthrough-checks-certificate. A port name ending in
 # "@h2c" is served by the pod's h2c echo on a port of its own (needs python3-h2; without it that
-# port name points at the HTTP/1 echo, which answers HTTP/2 prior knowledge with an error).
+# port name points at the HTTP/1 echo, which answers HTTP/2 prior knowledge with an error); one
+# ending in "@tcp" by the pod's TCP test server in plain text, on a port of its own.
 PODS = [
     (INFRA_NS, "infra-backend-v1", ["first-port", "second-port@h2c", "third-port"], ""),
     (INFRA_NS, "infra-backend-v2", [""], ""),
@@ -65,7 +66,7 @@ PODS = [
     (INFRA_NS, "tls-backend", [""], "tls"),
     (INFRA_NS, "tls-backend-2", [""], "tls"),
     (APP_NS, "tls-backend", [""], "tls"),
-    (INFRA_NS, "tcp-backend", ["echo-tcp-plain", "echo-tcp-tls"], "tcp-tls"),
+    (INFRA_NS, "tcp-backend", ["echo-tcp-plain@tcp", "echo-tcp-tls"], "tcp-tls"),
 ]
 
 
@@ -489,6 +490,12 @@ class Run(ie2e.Env):
                 raise Failure(f"{name} exited ({p.returncode}):\n" + self.log(name)[-2000:])
 
     # -- set-up
+    def port_of(self, port_name):
+        """The pod port serving a Service port name of PODS."""
+        if port_name.endswith("@h2c"):
+            return self.h2c_port or self.pod_port
+        return self.tcp_port if port_name.endswith("@tcp") else self.pod_port
+
     def start_all(self, extra_args=()):
         # Certificates first: the TLS pods serve them.
         self.ca = make_ca(self.tmp)
@@ -511,9 +518,17 @@ class Run(ie2e.Env):
                 spec += f"+tcp-tls={passthrough[0]},{passthrough[1]}"
             specs.append(spec)
             pods.append((ns, name, address))
+        self.tcp_port = port_free_on(addresses)
+        while self.tcp_port == self.pod_port:
+            self.tcp_port = port_free_on(addresses)
+        for (ns, name, port_names, _), address in zip(PODS, addresses):
+            if any(n.endswith("@tcp") for n in port_names):
+                specs.append(f"{ns}/{name}-pod-0@{address}:{self.tcp_port}+tcp")
         self.h2c_port = None
         if importlib.util.find_spec("h2") is not None:
             self.h2c_port = port_free_on(addresses)
+            while self.h2c_port in (self.pod_port, self.tcp_port):
+                self.h2c_port = port_free_on(addresses)
             for (ns, name, port_names, _), address in zip(PODS, addresses):
                 if any(n.endswith("@h2c") for n in port_names):
                     specs.append(f"{ns}/{name}-pod-0@{address}:{self.h2c_port}+h2c")
@@ -532,9 +547,7 @@ class Run(ie2e.Env):
                                       "labels": {"kubernetes.io/service-name": name}},
                          "addressType": "IPv4",
                          "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
-                         "ports": [{"name": n.split("@")[0],
-                                    "port": (self.h2c_port or self.pod_port)
-                                    if n.endswith("@h2c") else self.pod_port,
+                         "ports": [{"name": n.split("@")[0], "port": self.port_of(n),
                                     "protocol": "TCP"} for n in port_names]})
         crt, key = make_cert(self.tmp, "validity", ["*", "*.org", "*.wildcard.org"])
         self.validity_cert = crt
@@ -545,6 +558,9 @@ class Run(ie2e.Env):
         for ns in (INFRA_NS, APP_NS):
             objs.append(tls_secret(ns, "tls-passthrough-checks-certificate", passthrough[2],
                                    passthrough[3]))
+        terminate = make_signed(self.tmp, "terminate", ["tls.example.com"], self.ca)
+        objs.append(tls_secret(INFRA_NS, "tls-terminate-checks-certificate", terminate[2],
+                               terminate[3]))
         objs.append({"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": {"name": "tls-checks-ca-certificate", "namespace": INFRA_NS},
                      "data": {"ca.crt": self.ca_pem.decode()}})
@@ -656,7 +672,8 @@ class Run(ie2e.Env):
 
     def listener_status(self, ns, name, expected):
         """status.listeners matches expected: [{name, kinds, attached, conditions}] with
-        upstream's rules (same count; expected kinds present, none when none expected)."""
+        upstream's rules (same count; expected kinds present, none when none expected; kinds
+        left out: not checked)."""
         def check():
             gw = self.get("Gateway", ns, name)
             actual = gw.get("status", {}).get("listeners") or []
@@ -668,9 +685,9 @@ class Run(ie2e.Env):
                     return False, f"no status for listener {e['name']}"
                 kinds = [(k.get("group", GROUP) or GROUP, k["kind"])
                          for k in a.get("supportedKinds") or []]
-                if not e["kinds"] and kinds:
+                if "kinds" in e and not e["kinds"] and kinds:
                     return False, f"listener {e['name']} supportedKinds {kinds}, want none"
-                for k in e["kinds"]:
+                for k in e.get("kinds", []):
                     if (GROUP, k) not in kinds:
                         return False, f"listener {e['name']} supportedKinds {kinds} lacks {k}"
                 if a.get("attachedRoutes") != e["attached"]:
@@ -857,10 +874,11 @@ class Run(ie2e.Env):
                               f"connection rejected (after {limit:.0f} s)")
             time.sleep(1.0)
 
-    def tcp_expect(self, gw, sni, backend, namespace):
+    def tcp_expect(self, gw, sni, backend, namespace, backend_tls=True):
         """Upstream MakeTCPRequestAndExpectEventuallyValidResponse over TLS (trusting the
-        conformance CA): the TCP test server greets, answers PING, IS_TLS and TEST, and TEST
-        names the expected pod, namespace and SNI."""
+        conformance CA): the TCP test server greets, answers PING, IS_TLS (backend_tls: the
+        backend saw TLS, i.e. the gateway passed it through) and TEST, and TEST names the
+        expected pod, namespace and, over TLS to the backend, the SNI."""
         limit = self.timeout("consistency")
         end = time.monotonic() + limit
         while True:
@@ -875,13 +893,14 @@ class Run(ie2e.Env):
                             f.write(word + b"\n")
                             f.flush()
                             lines.append(f.readline())
-                if lines[:3] != [b"Gateway API Test TCP Server\n", b"PONG\n", b"true\n"]:
+                is_tls = b"true\n" if backend_tls else b"false\n"
+                if lines[:3] != [b"Gateway API Test TCP Server\n", b"PONG\n", is_tls]:
                     why = f"answers {lines[:3]}"
                 else:
                     got = json.loads(lines[3])
                     if not got.get("pod", "").startswith(backend) or \
                             got.get("namespace") != namespace or \
-                            got.get("tls", {}).get("serverName") != sni:
+                            (backend_tls and got.get("tls", {}).get("serverName") != sni):
                         why = f"TEST answered {got}"
             except (OSError, ssl.SSLError, ValueError) as ex:
                 why = repr(ex)

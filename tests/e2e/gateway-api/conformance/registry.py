@@ -27,6 +27,12 @@ def profiles_of(features):
 
 ROUTE_KINDS = {"HTTPRoute", "GRPCRoute", "TLSRoute"}
 
+# The extended features kop-ingress implements, as an implementation declares them to the
+# upstream suite (its SupportedFeatures): tests written for implementations without a feature
+# (TLSRouteListenerTerminateNotSupported...) do nothing when it is here, as upstream. Whether a
+# feature is claimed in the report is decided by its tests (report.py), not by this list.
+SUPPORTED_FEATURES = {"TLSRouteModeTerminate", "TLSRouteModeMixed"}
+
 
 def extended_features(test, profile):
     """The test's features beyond the profile's core ones. A route kind is core in its own

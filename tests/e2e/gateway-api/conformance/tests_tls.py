@@ -2,7 +2,7 @@
 HTTPRouteDisallowedKind (an HTTPRoute on a TLSRoute-only listener)."""
 from harness import APP_NS, INFRA_NS, expect
 from objects import backend, gateway, http_route, listener, parent, reference_grant, rule
-from registry import conformance
+from registry import SUPPORTED_FEATURES, conformance
 
 TLSROUTE = [{"kind": "TLSRoute"}]
 
@@ -179,8 +179,9 @@ def listener_passthrough_supported_kinds(run):
 
 @conformance("TLSRouteListenerTerminateNotSupported", "Gateway", "TLSRoute")
 def listener_terminate_not_supported(run):
-    # Upstream skips this test when TLSRouteModeTerminate is supported; kop-ingress does not
-    # claim it, so the listener must be refused.
+    # Upstream checks nothing when TLSRouteModeTerminate is supported, as it is by kop-ingress.
+    if "TLSRouteModeTerminate" in SUPPORTED_FEATURES:
+        return
     name = "gateway-tlsroute-terminate-unsupported"
     run.apply("TLSRouteListenerTerminateNotSupported", [
         gateway(name, [listener("tls-terminate", 8443, "TLS", hostname="terminate.example.com",
@@ -203,3 +204,70 @@ def httproute_disallowed_kind(run):
     run.route_no_parents("HTTPRoute", INFRA_NS, "disallowed-kind")
     run.gateway_zero_routes(INFRA_NS, "tlsroutes-only")
 
+
+def terminate(name, port, hostname):
+    return listener(name, port, "TLS", hostname=hostname, from_ns="Same", kinds=TLSROUTE,
+                    tls_mode="Terminate", certs=[{"name": "tls-terminate-checks-certificate"}])
+
+
+@conformance("TLSRouteListenerTerminateSupportedKinds", "Gateway", "TLSRoute",
+             "TLSRouteModeTerminate")
+def listener_terminate_supported_kinds(run):
+    name = "gateway-tlsroute-terminate-supported"
+    run.apply("TLSRouteListenerTerminateSupportedKinds", [
+        gateway(name, [terminate("tls-terminate", 8443, "terminate.example.com")])])
+    run.listener_status(INFRA_NS, name, [
+        {"name": "tls-terminate", "kinds": ["TLSRoute"], "attached": 0,
+         "conditions": [("Accepted", "True", "Accepted")]}])
+
+
+@conformance("TLSRouteTerminateSimpleSameNamespace", "Gateway", "TLSRoute",
+             "TLSRouteModeTerminate")
+def terminate_simple_same_namespace(run):
+    run.apply("TLSRouteTerminateSimpleSameNamespace", [
+        tls_route("tlsroute-terminated-test", [parent("gateway-tlsroute-terminate")],
+                  ["tls.example.com"], [backend("tcp-backend", 3000)]),
+        gateway("gateway-tlsroute-terminate", [terminate("tlsterminate", 8443,
+                                                         "tls.example.com")])])
+    gw = run.accepted(INFRA_NS, "gateway-tlsroute-terminate",
+                      [(INFRA_NS, "tlsroute-terminated-test")], kind="TLSRoute")
+    run.tcp_expect(gw, "tls.example.com", "tcp-backend", INFRA_NS, backend_tls=False)
+
+
+@conformance("TLSRouteListenerMixedTerminationNotSupported", "Gateway", "TLSRoute",
+             "TLSRouteModeTerminate")
+def listener_mixed_termination_not_supported(run):
+    # Upstream checks nothing when TLSRouteModeMixed is supported, as it is by kop-ingress.
+    if "TLSRouteModeMixed" in SUPPORTED_FEATURES:
+        return
+    name = "gateway-tlsroute-mixed-termination-not-supported"
+    run.apply("TLSRouteListenerMixedTerminationNotSupported", [
+        gateway(name, [terminate("tls-terminate", 8443, "terminate.example.com"),
+                       passthrough("tls-passthrough", 8443, "passthrough.example.com")])])
+    conflict = [("Accepted", "False", "ProtocolConflict")]
+    run.listener_status(INFRA_NS, name, [
+        {"name": "tls-terminate", "attached": 0, "conditions": conflict},
+        {"name": "tls-passthrough", "attached": 0, "conditions": conflict}])
+
+
+@conformance("TLSRouteMixedTerminationSameNamespace", "Gateway", "TLSRoute",
+             "TLSRouteModeTerminate", "TLSRouteModeMixed")
+def mixed_termination_same_namespace(run):
+    name = "gateway-tlsroute-mixed-termination"
+    run.apply("TLSRouteMixedTerminationSameNamespace", [
+        gateway(name, [terminate("tls-terminate", 8883, "tls.example.com"),
+                       passthrough("tls-passthrough", 8883, "abc.example.com")]),
+        tls_route("gateway-conformance-mixed-passthroughroute", [parent(name)],
+                  ["abc.example.com"], [backend("tcp-backend", 8443)]),
+        tls_route("gateway-conformance-mixed-terminateroute", [parent(name)],
+                  ["tls.example.com"], [backend("tcp-backend", 3000)])])
+    gw = run.accepted(INFRA_NS, name, [(INFRA_NS, "gateway-conformance-mixed-passthroughroute"),
+                                       (INFRA_NS, "gateway-conformance-mixed-terminateroute")],
+                      kind="TLSRoute")
+    accepted = [("Accepted", "True", "Accepted")]
+    run.listener_status(INFRA_NS, name, [
+        {"name": "tls-terminate", "kinds": ["TLSRoute"], "attached": 1, "conditions": accepted},
+        {"name": "tls-passthrough", "kinds": ["TLSRoute"], "attached": 1,
+         "conditions": accepted}])
+    run.tcp_expect(gw, "tls.example.com", "tcp-backend", INFRA_NS, backend_tls=False)
+    run.tcp_expect(gw, "abc.example.com", "tcp-backend", INFRA_NS)
