@@ -6,6 +6,7 @@
 #include <ctime>
 #include <set>
 
+#include "access_review.h"
 #include "errors.h"
 #include "kop/api/yaml.h"
 #include "openapi.h"
@@ -420,6 +421,8 @@ JsonDoc resource_list(Store& store, std::string_view group, std::string_view ver
       res.PushBack(s, a);
     }
   }
+  if (group == access_review::kGroup && version == access_review::kVersion)
+    access_review::add_discovery(res, a);
   d.AddMember("resources", res, a);
   return d;
 }
@@ -433,6 +436,12 @@ JsonDoc group_list(Store& store) {
   for (auto& t : store.registry().all()) {
     if (!t->group.empty()) groups[t->group].push_back(t);
   }
+  // The access reviews' group serves no stored kind: a version entry of its own.
+  auto review = std::make_shared<ResourceType>();
+  review->group = std::string(access_review::kGroup);
+  review->version = std::string(access_review::kVersion);
+  review->storage_version = review->version;
+  groups[review->group].push_back(std::move(review));
   JsonValue arr(rapidjson::kArrayType);
   for (auto& [g, types] : groups) {
     JsonValue go(rapidjson::kObjectType);
@@ -734,6 +743,21 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     if (rest.size() > 3) return status_response(errors::resource_not_served());
   } else {
     return status_response(errors::resource_not_served());
+  }
+  if (group == access_review::kGroup && version == access_review::kVersion && ns.empty() &&
+      name.empty() && access_review::is_review(resource)) {
+    if (req.method != "POST")
+      return status_response(client::method_not_supported(group, resource, req.method));
+    if (unsupported_body(req)) {
+      return status_response(errors::unsupported_media_type(
+          "application/json, application/yaml, application/vnd.kubernetes.protobuf"));
+    }
+    std::string err;
+    auto body = parse_body(req, err);
+    if (!body) return status_response(client::bad_request(err));
+    auto review = access_review::answer(resource, *body);
+    if (!review.ok()) return status_response(review.status());
+    return json_response(201, *review);
   }
   ResourceTypePtr t = store.registry().by_resource(group, version, resource);
   if (!t) return status_response(errors::resource_not_served());

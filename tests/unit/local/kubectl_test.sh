@@ -152,6 +152,11 @@ check "explain deployment.spec.replicas" "FIELD: replicas <integer>" kubectl exp
 check "explain nested fields" "containerPort	<integer>" kubectl explain pods.spec.containers.ports
 check "explain a CRD with scale" "size	<integer>" kubectl explain pool.spec
 check "openapi v2" '"io.k8s.api.apps.v1.Deployment"' kubectl get --raw /openapi/v2
+# Access reviews: the token holder may do everything, and kubectl is told so.
+check "auth can-i" "yes" kubectl auth can-i create configmaps
+check "auth can-i in a namespace" "yes" kubectl -n demo auth can-i delete deployments.apps
+check "auth can-i --list" "*.*" kubectl auth can-i --list
+check "api-resources lists the reviews" "selfsubjectaccessreviews" kubectl api-resources
 # A second server fed by --crds and --manifests: printer columns of the CRD, objects in step.
 mkdir -p "$dir/crds" "$dir/manifests"
 cp "$(dirname "$0")/../../testdata/local/widgets-crd.yaml" "$dir/crds/"
