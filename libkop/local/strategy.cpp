@@ -116,6 +116,16 @@ void apply_defaults(const ResourceType& t, JsonDoc& obj) {
                          a);
       json::remove_member(obj, "stringData");
     }
+  } else if (is(t, "", "endpoints")) {
+    // SetDefaults_Endpoints: every subset port's protocol defaults to TCP.
+    if (JsonValue* subsets = json::find(obj, "subsets"); subsets && subsets->IsArray()) {
+      for (auto& ss : subsets->GetArray()) {
+        JsonValue* ports = ss.IsObject() ? json::find(ss, "ports") : nullptr;
+        if (ports == nullptr || !ports->IsArray()) continue;
+        for (auto& p : ports->GetArray())
+          if (p.IsObject() && !json::find(p, "protocol")) json::set_string(p, "protocol", "TCP", a);
+      }
+    }
   } else if (is(t, "discovery.k8s.io", "endpointslices")) {
     if (JsonValue* ports = json::find(obj, "ports"); ports && ports->IsArray()) {
       for (auto& p : ports->GetArray()) {
