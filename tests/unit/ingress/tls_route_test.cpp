@@ -63,15 +63,11 @@ std::shared_ptr<const proxy::RouteTable> compile_doors(const Result& r) {
 std::string relay_of(const proxy::RouteTable& table, std::string_view name, std::string_view sni) {
   const proxy::Listener* l = table.find_listener(name);
   if (l == nullptr) return "no listener";
-  std::string out;
-  const proxy::ListenerTcpProxy* p = table.passthrough_for_sni(*l, sni);
-  if (p != nullptr) {
-    out = "passthrough";
-  } else if ((p = table.tcp_proxy_for_sni(*l, sni)) != nullptr) {
-    out = "terminate";
-  } else {
-    return "none";
-  }
+  const proxy::ListenerTcpProxy* passthrough = table.passthrough_for_sni(*l, sni);
+  const proxy::ListenerTcpProxy* terminate = table.tcp_proxy_for_sni(*l, sni);
+  const proxy::ListenerTcpProxy* p = passthrough != nullptr ? passthrough : terminate;
+  if (p == nullptr) return "none";
+  std::string out = passthrough != nullptr ? "passthrough" : "terminate";
   for (const proxy::WeightedCluster& c : p->config->clusters)
     out += " " + c.cluster + "*" + std::to_string(c.weight);
   return out;
@@ -290,6 +286,7 @@ TEST(TLSRoute, TerminateRelaysPlaintextWithTheListenerCertificate) {
   EXPECT_EQ(d->relays[0].tls->secret.key(), "infra/cert");
   // The certificate is served under each relayed name (the proxy needs one per name).
   std::vector<std::string> names;
+  names.reserve(d->certificates.size());
   for (const auto& [host, tls] : d->certificates) names.push_back(host);
   EXPECT_EQ(names, (std::vector<std::string>{"*", "a.b.example.com", "tls.example.com"}));
   auto table = compile_doors(r);
