@@ -4,7 +4,6 @@
 // grpc-status) end to end, many concurrent streams on few upstream connections, an upstream
 // that refuses connections.
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +13,8 @@
 #include <netinet/in.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -33,9 +34,10 @@ uint16_t free_port() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    a.sin_port = 0;
   ::close(fd);
   return ntohs(a.sin_port);
 }
@@ -44,23 +46,23 @@ bool have(const std::string& program) {
   return run({"sh", "-c", "command -v " + program}).exit_code == 0;
 }
 
-// nghttpd over h2c serving `docroot`, echoing POST/PUT bodies and adding a grpc-status trailer
-// to every response. Stopped (SIGTERM, then waited for) when destroyed.
-class Nghttpd {
+// A server program started by the test on `port` (its output discarded), ready once it accepts
+// connections (within 10 s); stopped with SIGTERM and waited for when destroyed.
+class ChildServer {
  public:
-  explicit Nghttpd(const std::string& docroot) : port_(free_port()) {
+  ChildServer(const std::vector<std::string>& argv, uint16_t port) : port_(port) {
     pid_ = ::fork();
     if (pid_ == 0) {
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
       ::dup2(null, 2);
-      std::string port = std::to_string(port_);
-      ::execlp("nghttpd", "nghttpd", "--no-tls", "--echo-upload", "--trailer", "grpc-status: 0",
-               "-d", docroot.c_str(), "-a", "127.0.0.1", port.c_str(), nullptr);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
       _exit(127);
     }
-    // Ready once it accepts (bounded: 5 s).
-    for (int i = 0; i < 100 && !ready_; ++i) {
+    for (int i = 0; i < 200 && !ready_; ++i) {
       int fd = connect_to(port_, 200);
       if (fd >= 0) {
         ::close(fd);
@@ -70,12 +72,14 @@ class Nghttpd {
       }
     }
   }
-  ~Nghttpd() {
+  ~ChildServer() {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
   }
+  ChildServer(const ChildServer&) = delete;
+  ChildServer& operator=(const ChildServer&) = delete;
   bool ready() const { return ready_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
@@ -84,6 +88,17 @@ class Nghttpd {
   pid_t pid_ = -1;
   bool ready_ = false;
 };
+
+// nghttpd over h2c serving `docroot`, echoing POST/PUT bodies and adding a grpc-status trailer
+// to every response.
+std::unique_ptr<ChildServer> nghttpd(const std::string& docroot) {
+  uint16_t port = free_port();
+  return std::make_unique<ChildServer>(
+      std::vector<std::string>{"nghttpd", "--no-tls", "--echo-upload", "--trailer",
+                               "grpc-status: 0", "-d", docroot, "-a", "127.0.0.1",
+                               std::to_string(port)},
+      port);
+}
 
 std::string config(const std::string& endpoint) {
   return R"({"version":"kop.proxy/v1","listeners":[{"name":"http","address":"127.0.0.1:0"}],
@@ -111,7 +126,7 @@ class H2Upstream : public ::testing::Test {
     }
     dir_->write("docs/big.bin", big);
     big_ = big;
-    backend_ = std::make_unique<Nghttpd>(dir_->file("docs"));
+    backend_ = nghttpd(dir_->file("docs"));
     ASSERT_TRUE(backend_->ready()) << "nghttpd did not start";
     proxy_ = std::make_unique<ProxyProcess>(*dir_, config(backend_->address()));
     ASSERT_TRUE(proxy_->started());
@@ -130,7 +145,7 @@ class H2Upstream : public ::testing::Test {
   }
 
   std::unique_ptr<TempDir> dir_;
-  std::unique_ptr<Nghttpd> backend_;
+  std::unique_ptr<ChildServer> backend_;
   std::unique_ptr<ProxyProcess> proxy_;
   std::string base_;
   std::string big_;
@@ -217,6 +232,30 @@ TEST(H2UpstreamDown, RefusedConnectionsAnswer502) {
                   "http://127.0.0.1:" + std::to_string(p.port("http")) + "/"});
     EXPECT_EQ(r.out, "502") << version << " " << r.err;
   }
+  p.terminate();
+}
+
+// A real gRPC client and server (python3-grpcio) through the proxy: unary calls with trailing
+// metadata, 4 MiB messages, a server stream, an error status carried by the trailers, 200 calls
+// at once, and a call from an HTTP/1.1 client that gets the trailers in its last chunk
+// (grpc_echo.py).
+TEST(H2UpstreamGrpc, GrpcClientAndServerThroughTheProxy) {
+  const char* script = std::getenv("KOP_GRPC_ECHO");
+  ASSERT_NE(script, nullptr) << "KOP_GRPC_ECHO (tests/e2e/proxy/meson.build) not set";
+  if (run({"/usr/bin/python3", "-c", "import grpc"}).exit_code != 0)
+    GTEST_SKIP() << "python3-grpcio missing (scripts/install-deps)";
+  uint16_t port = free_port();
+  ChildServer server({"/usr/bin/python3", script, "server", std::to_string(port)}, port);
+  ASSERT_TRUE(server.ready()) << "the gRPC echo server did not start";
+  TempDir dir;
+  ProxyProcess p(dir, config(server.address()));
+  ASSERT_TRUE(p.started());
+  auto r =
+      run({"/usr/bin/python3", script, "client", "127.0.0.1:" + std::to_string(p.port("http"))},
+          120000);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PASS http1-client-gets-trailers"), std::string::npos) << r.out;
   p.terminate();
 }
 

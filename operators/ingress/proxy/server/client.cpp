@@ -368,6 +368,7 @@ void ClientConn::start_request() {
   body_paused_ = false;
   body_ready_ = false;
   response_chunked_ = false;
+  response_trailers_.clear();
   response_no_body_ = false;
   head_pending_ = false;
   if (worker_.access_log().on()) {
@@ -540,13 +541,21 @@ void ClientConn::response_end() {
     if (out_.size() == 0) close();
     return;
   }
-  iovec iov[2];
+  iovec iov[4];
   int k = 0;
   if (head_pending_) {
     iov[k++] = {head_scratch_.data(), head_scratch_.size()};
     head_pending_ = false;
   }
-  if (response_chunked_) iov[k++] = {const_cast<char*>("0\r\n\r\n"), 5};
+  if (response_chunked_ && !response_trailers_.empty()) {
+    // The last chunk, the trailer section (an HTTP/2 upstream's trailers: gRPC's status),
+    // the final CRLF.
+    iov[k++] = {const_cast<char*>("0\r\n"), 3};
+    iov[k++] = {response_trailers_.data(), response_trailers_.size()};
+    iov[k++] = {const_cast<char*>("\r\n"), 2};
+  } else if (response_chunked_) {
+    iov[k++] = {const_cast<char*>("0\r\n\r\n"), 5};
+  }
   if (k && !write(iov, k)) return close();
   record(status);
   request_complete();

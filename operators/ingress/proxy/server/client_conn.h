@@ -41,6 +41,10 @@ class ClientConn final : public Downstream, public BatchedWriter {
   // Downstream.
   void response_head(const ResponseHead& head) override;
   bool response_body(const char* data, size_t n) override;
+  // Kept for a chunked response's trailer section (RFC 9112 7.1.2); dropped otherwise.
+  void response_trailers(std::string_view fields) override {
+    if (response_chunked_) response_trailers_.assign(fields);
+  }
   void response_end() override;
   void request_body_ready() override;
   void resume_request_body() override;
@@ -143,6 +147,7 @@ class ClientConn final : public Downstream, public BatchedWriter {
   bool closing_after_write_ = false;
   bool draining_ = false;
   bool response_chunked_ = false;
+  std::string response_trailers_;  // "name: value\r\n" lines for the last chunk
   bool response_no_body_ = false;
   bool head_pending_ = false;  // response head serialized in out_ but held back
   bool write_blocked_response_ = false;

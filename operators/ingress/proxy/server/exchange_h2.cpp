@@ -198,6 +198,12 @@ void Exchange::on_h2_response_head(H2UpStream* s) {
   rh.fields = head_buf_;
   rh.content_length = s->content_length();
   rh.no_body = req_.head->is_head || st == 204 || st == 304;
+  if (s->head_ends_stream() && !rh.no_body) {
+    // Nothing follows the head: an HTTP/2 client gets one HEADERS frame with END_STREAM (what
+    // a gRPC client expects of a trailers-only response), an HTTP/1.1 client a length of 0.
+    rh.no_body = true;
+    if (rh.content_length < 0) rh.content_length = 0;
+  }
   report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
   uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
   if (idle) worker_.timers().arm(timer_, worker_.now(), idle);

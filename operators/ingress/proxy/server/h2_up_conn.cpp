@@ -346,7 +346,8 @@ void H2UpConn::flush() {
   }
   // Streams whose request body drained below the limit may send more.
   for (H2UpStream* s = streams_; s; s = s->next_) {
-    if (s->want_writable_ && s->user_ && s->body_.size() - s->body_pos_ < s->kRequestBodyLimit) {
+    if (s->want_writable_ && s->user_ &&
+        s->body_.size() - s->body_pos_ < H2UpStream::kRequestBodyLimit) {
       s->want_writable_ = false;
       s->user_->on_h2_request_writable(s);
       if (state_ != State::kOpen) return;
@@ -505,10 +506,11 @@ int H2UpConn::on_frame_recv(nghttp2_session* ng, const nghttp2_frame* frame, voi
       return 0;
     }
     s->response_head_ = true;
+    s->head_ends_stream_ = end;
     if (s->user_) s->user_->on_h2_response_head(s);
   }
   if (end && !s->done_) {
-    if (s->paused_) {
+    if (s->paused_ || s->held_pos_ < s->held_.size()) {
       s->end_pending_ = true;  // after the held bytes
       return 0;
     }
@@ -533,8 +535,9 @@ int H2UpConn::on_data_chunk(nghttp2_session* ng, uint8_t, int32_t id, const uint
     return 0;
   }
   s->unconsumed_ += n;
-  if (s->paused_) {
-    // The user asked for no more until it resumes: keep the bytes, hold the window.
+  if (s->paused_ || s->held_pos_ < s->held_.size()) {
+    // The user asked for no more until it resumes, or it resumed and what was held has not
+    // reached it yet: keep the bytes in order, hold the window.
     s->held_.append(reinterpret_cast<const char*>(data), n);
     return 0;
   }

@@ -86,6 +86,9 @@ class H2UpStream {
   // Response fields as "name: value\r\n" lines (pseudo-headers and content-length left out).
   const std::string& fields() const { return fields_; }
   int64_t content_length() const { return content_length_; }
+  // The response head came with END_STREAM: no body, no trailers (gRPC's trailers-only
+  // responses carry their status this way).
+  bool head_ends_stream() const { return head_ends_stream_; }
   const std::string& trailers() const { return trailers_; }
   H2UpConn& conn() { return conn_; }
 
@@ -102,8 +105,9 @@ class H2UpStream {
   int32_t id_ = -1;
   bool head_sent_ = false;      // HEADERS written: the upstream may have seen the request
   bool response_head_ = false;  // the final response head arrived
-  bool done_ = false;           // the response ended (or failed): no more callbacks
-  bool ng_closed_ = false;      // nghttp2 (or the connection) closed it: freed at release()
+  bool head_ends_stream_ = false;
+  bool done_ = false;       // the response ended (or failed): no more callbacks
+  bool ng_closed_ = false;  // nghttp2 (or the connection) closed it: freed at release()
   bool request_ended_ = false;
   bool request_sent_ = false;  // END_STREAM (or the trailers) handed to nghttp2
   bool deferred_ = false;      // the body's read callback is waiting for bytes
