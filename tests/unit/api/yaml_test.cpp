@@ -161,8 +161,10 @@ TEST(YamlTest, ErrorsNameFileDocumentAndLine) {
 // Found by fuzzing: text opening with a NUL byte was read by yaml-cpp as UTF-16 (kubectl refuses
 // it), and what kop wrote back for it did not read back equal.
 TEST(YamlTest, NulBytesAreRefusedUnlessUtf16WithItsMark) {
-  for (std::string_view text :
-       {std::string_view("\0\x02apiVersion: v1\n", 15), std::string_view("a: b\n\0c: d\n", 12)}) {
+  using namespace std::string_view_literals;
+  for (std::string_view text : {"\0\x02"
+                                "apiVersion: v1\n"sv,
+                                "a: b\n\0c: d\n"sv}) {
     auto docs = yaml_to_json(text, "f.yaml");
     ASSERT_FALSE(docs.ok());
     EXPECT_THAT(docs.status().message(), HasSubstr("character U+0000 is not allowed"))
