@@ -26,7 +26,20 @@ load_into_cluster() {
       "$here/local/v1beta1/endpointslices.yaml" >"$slices"
     say "the server has no discovery.k8s.io/v1: EndpointSlices applied as v1beta1"
   fi
-  "${k[@]}" apply -f "$manifests/service.yaml" -f "$slices" -f "$manifests/ingress.yaml" \
+  local routes=$manifests/ingress.yaml
+  if [ "$gateway" = 1 ]; then
+    # The CRDs' validation rules need a 1.25 server; older ones get the variant without them.
+    local minor variant=standard
+    minor=$("${k[@]}" version -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | tail -n1)
+    [ -n "$minor" ] && [ "$minor" -lt 25 ] && variant=v1.20
+    say "Gateway API CRDs: crds/gateway-api/$variant"
+    "${k[@]}" apply -f "$root/crds/gateway-api/$variant" >/dev/null
+    "${k[@]}" wait --for condition=established --timeout=30s \
+      crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io \
+      crd/httproutes.gateway.networking.k8s.io >/dev/null
+    routes=$manifests/gateway.yaml
+  fi
+  "${k[@]}" apply -f "$manifests/service.yaml" -f "$slices" -f "$routes" \
     -f "$manifests/hello-pks-tls.secret.yaml" >/dev/null
 
   # The ServiceAccount's token (made by the controller-manager's token controller on v1.20).
@@ -68,5 +81,28 @@ check_ingress_status() {
     sleep 0.1
   done
   say "Ingress default/hello-pks status.loadBalancer.ingress[0].ip = '$got', want '$2'"
+  return 1
+}
+
+# check_gateway_service ADMIN_KUBECONFIG HTTP_PORT HTTPS_PORT: the Gateway's Service in kop-system
+# maps 80 and 443 to the ports the walk used; once its status.loadBalancer is set (as a cloud
+# controller would), the Gateway reports that address and Programmed=True within 10 s.
+check_gateway_service() {
+  local k=(kubectl --kubeconfig "$1" -n kop-system) svc ports got=""
+  svc=$("${k[@]}" get services -l gateway.kop.dev/namespace=default,gateway.kop.dev/name=hello-pks \
+    -o jsonpath='{.items[0].metadata.name}' 2>/dev/null || true)
+  [ -n "$svc" ] || { say "no Service labelled for Gateway default/hello-pks in kop-system"; return 1; }
+  ports=$("${k[@]}" get service "$svc" -o jsonpath='{range .spec.ports[*]}{.port}:{.targetPort} {end}')
+  say "Service kop-system/$svc ($("${k[@]}" get service "$svc" -o jsonpath='{.spec.type}')): $ports"
+  [ "$ports" = "80:$2 443:$3 " ] || { say "want ports '80:$2 443:$3 '"; return 1; }
+  "${k[@]}" patch service "$svc" --subresource=status --type=merge \
+    -p '{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.1"}]}}}' >/dev/null
+  for _ in $(seq 100); do
+    got=$(kubectl --kubeconfig "$1" -n default get gateway hello-pks \
+      -o jsonpath='{.status.addresses[0].value} {.status.conditions[?(@.type=="Programmed")].status}' 2>/dev/null || true)
+    [ "$got" = "127.0.0.1 True" ] && { say "Gateway default/hello-pks: address 127.0.0.1, Programmed=True"; return 0; }
+    sleep 0.1
+  done
+  say "Gateway default/hello-pks: address and Programmed = '$got', want '127.0.0.1 True'"
   return 1
 }

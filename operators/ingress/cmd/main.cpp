@@ -81,6 +81,14 @@ Usage: kop-ingress [flags]
   --gateway-local-port-offset N   with --manifests: each Gateway gets its own loopback address
                                (127.0.1.1, 127.0.1.2, ...) and its listener ports plus N there
                                (default 10000: port 80 -> 10080; 0 keeps them)
+  --gateway-service-type TYPE  in a cluster, each Gateway's Service (made by the leader in
+                               $POD_NAMESPACE): LoadBalancer (default), NodePort, ClusterIP, or
+                               None (no Service: listener ports bound on the pod, addresses from
+                               --publish-service/--publish-address)
+  --gateway-port-range MIN-MAX internal ports the Gateway Services' targetPorts use; bound on
+                               --http-addr's host (default 20000-29999)
+  --gateway-pod-selector K=V[,K=V]  the Gateway Services' selector: kop-ingress' pod labels
+                               (default app.kubernetes.io/name=kop-ingress)
   --log-format text|json       log line format (default text)
   --log-level LEVEL            error, warn, info, debug, trace (default info)
   --workers N                  proxy worker threads (default: one per core)
@@ -102,6 +110,8 @@ struct Flags {
   bool gateway_api = true;
   std::string gateway_controller_name = "kop.dev/gateway-controller";
   std::string gateway_local_port_offset = "10000";
+  std::string gateway_service_type = "LoadBalancer", gateway_port_range = "20000-29999";
+  std::string gateway_pod_selector = "app.kubernetes.io/name=kop-ingress";
   std::string publish_service, publish_address;
   std::string leader_elect;  // "" = by mode (cluster: true, --manifests: false)
   std::string le_namespace, le_id;
@@ -188,7 +198,10 @@ int run(int argc, char** argv) {
       {"status-burst", &f.status_burst},
       {"server-header", &f.server_header},
       {"gateway-controller-name", &f.gateway_controller_name},
-      {"gateway-local-port-offset", &f.gateway_local_port_offset}};
+      {"gateway-local-port-offset", &f.gateway_local_port_offset},
+      {"gateway-service-type", &f.gateway_service_type},
+      {"gateway-port-range", &f.gateway_port_range},
+      {"gateway-pod-selector", &f.gateway_pod_selector}};
   std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class},
                                         {"install-crds", &f.install_crds},
                                         {"gateway-api", &f.gateway_api}};
@@ -258,6 +271,20 @@ int run(int argc, char** argv) {
       options.gateway.local_port_offset > 65534)
     return usage_error("--gateway-local-port-offset: not an integer from 0 to 65534: " +
                        f.gateway_local_port_offset);
+  kop::ingress::GatewayServiceOptions& gs = options.gateway.services;
+  auto service_type = kop::ingress::parse_gateway_service_type(f.gateway_service_type);
+  if (!service_type.ok())
+    return usage_error("--gateway-service-type: " + std::string(service_type.status().message()));
+  gs.type = *service_type;
+  if (auto s = kop::ingress::parse_gateway_port_range(f.gateway_port_range, gs.port_min,
+                                                      gs.port_max);
+      !s.ok())
+    return usage_error("--gateway-port-range: " + std::string(s.message()));
+  auto selector = kop::ingress::parse_pod_selector(f.gateway_pod_selector);
+  if (!selector.ok())
+    return usage_error("--gateway-pod-selector: " + std::string(selector.status().message()));
+  gs.pod_selector = *std::move(selector);
+  gs.ns = own_namespace();
   options.publish_service = f.publish_service;
   options.publish_address = f.publish_address;
   auto http = address(f.http_addr);

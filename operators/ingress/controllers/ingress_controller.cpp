@@ -176,6 +176,8 @@ IngressController::IngressController(manager::Manager& manager, proxy::Proxy& pr
                               .gateway_class = options_.kinds.gateway_class,
                               .gateway = options_.kinds.gateway,
                               .http_route = options_.kinds.http_route,
+                              .service = options_.kinds.service,
+                              .gateway_services = options_.gateway.services,
                               .gateway_controller_name = options_.gateway.translate.controller_name,
                               .component = options_.component,
                               .retry_base = options_.status_retry_base,
@@ -313,7 +315,7 @@ absl::Status IngressController::reconcile() {
     // Same names, same rules: a cluster both sources use is the same cluster.
     for (auto& [name, c] : gw.clusters) model.clusters.emplace(name, std::move(c));
     gw.clusters.clear();
-    doors = bind_front_doors(gw);
+    doors = bind_front_doors(gw, gsnap);
   }
   proxy::Config config = render(model, options_.render, doors);
   builds_.fetch_add(1);
@@ -382,13 +384,37 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
         ours.push_back(g);
     gateway_addresses_ = local_addresses_.assign(ours);
     for (const auto& [key, addr] : gateway_addresses_) go.addresses[key] = {addr};
+  } else if (options_.gateway.services.type != GatewayServiceType::kNone) {
+    go.addresses = gateway_service_addresses(snapshot.base->services, options_.gateway.services);
+  } else if (auto published = addresses_of_json(published_addresses_json(*snapshot.base));
+             !published.empty()) {
+    for (const auto& g : snapshot.gateways) go.addresses[g->key()] = published;
   }
   return gateway::translate(snapshot, go);
 }
 
-std::vector<BoundFrontDoor> IngressController::bind_front_doors(const gateway::Result& result) {
+std::vector<BoundFrontDoor> IngressController::bind_front_doors(gateway::Result& result,
+                                                                const gateway::Snapshot& snapshot) {
   std::vector<BoundFrontDoor> out;
-  if (!options_.gateway.local) return out;  // in a cluster: not bound yet (design.md)
+  if (!options_.gateway.local) {
+    const GatewayServiceOptions& so = options_.gateway.services;
+    if (so.type == GatewayServiceType::kNone) {
+      std::set<uint16_t> taken{options_.render.http_address.port,
+                               options_.render.admin.address.port};
+      if (options_.render.https_address) taken.insert(options_.render.https_address->port);
+      bindings_ = plan_direct_ports(result.front_doors, snapshot.gateways, taken);
+      for (const auto& s : owned_gateway_services(snapshot.base->services, so))
+        bindings_.stale.emplace_back(s->name());  // provisioned before: no longer
+    } else {
+      bindings_ = plan_gateway_services(result.front_doors, snapshot.base->services, so);
+    }
+    apply_bindings(bindings_, snapshot.gateways, result);
+    for (const gateway::FrontDoor& d : result.front_doors)
+      if (auto b = bindings_.bound.find({d.gateway.key(), d.port}); b != bindings_.bound.end())
+        out.push_back(
+            BoundFrontDoor{&d, proxy::SocketAddress{options_.render.http_address.host, b->second}});
+    return out;
+  }
   for (const gateway::FrontDoor& d : result.front_doors) {
     auto addr = gateway_addresses_.find(d.gateway.key());
     uint32_t port = d.port + options_.gateway.local_port_offset;
@@ -471,6 +497,8 @@ std::shared_ptr<const DesiredStatus> IngressController::desired_status(
     }
   }
   d->events.insert(d->events.end(), gateway_result.events.begin(), gateway_result.events.end());
+  d->gateway_services = bindings_.services;
+  d->gateway_services_stale = bindings_.stale;
   return d;
 }
 

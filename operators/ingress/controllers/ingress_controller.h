@@ -55,6 +55,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gateway_addresses.h"
+#include "gateway_services.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
 #include "kop/controller/controller.h"
@@ -102,11 +103,15 @@ struct GatewayApiOptions {
   // Controller name (--gateway-controller-name). Defaults as gateway::Options.
   gateway::Options translate;
   // --manifests: each Gateway gets its own loopback address (gateway_addresses.h) and binds its
-  // listener ports plus local_port_offset there. Default false: in a cluster, front doors are
-  // not bound yet and Gateways stay Programmed=False/AddressNotAssigned.
+  // listener ports plus local_port_offset there. Default false: in a cluster, each Gateway's
+  // front doors are reached through a Service of its own (gateway_services.h), bound on the
+  // host of RenderOptions::http_address.
   bool local = false;
   // Added to every listener port with `local`. Default 10000 (80 -> 10080); 0 keeps them.
   uint32_t local_port_offset = 10000;
+  // In a cluster: the Gateway Services (type, namespace, port range, pod selector); type None
+  // binds the listener ports themselves, addresses from --publish-service/--publish-address.
+  GatewayServiceOptions services;
 };
 
 struct ControllerOptions {
@@ -172,7 +177,9 @@ class IngressController {
                                                       gateway::Result gateway_result) const;
   // Gateway API: translate, and the address each front door binds (none when not bound).
   absl::StatusOr<gateway::Result> translate_gateways(gateway::Snapshot& snapshot);
-  std::vector<BoundFrontDoor> bind_front_doors(const gateway::Result& result);
+  // In a cluster the bindings (gateway_services.h) also correct the listeners' status.
+  std::vector<BoundFrontDoor> bind_front_doors(gateway::Result& result,
+                                               const gateway::Snapshot& snapshot);
   void log_front_doors(const std::vector<BoundFrontDoor>& doors);
   std::string published_addresses_json(const Snapshot& snapshot) const;
   absl::Status start_controller();
@@ -198,6 +205,8 @@ class IngressController {
   LocalGatewayAddresses local_addresses_;
   std::map<std::string, std::string> gateway_addresses_;
   std::set<std::string> logged_doors_;
+  // In a cluster: the last build's front-door bindings and the Services they need.
+  GatewayBindings bindings_;
   StatusWriter status_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};

@@ -197,6 +197,14 @@ void StatusWriter::pass(const DesiredStatus& desired) {
           }));
     }
   }
+  for (const auto& want : desired.gateway_services) {
+    if (!keep_going(desired)) return;
+    count(gateway_service(want));
+  }
+  for (const auto& name : desired.gateway_services_stale) {
+    if (!keep_going(desired)) return;
+    count(delete_gateway_service(name));
+  }
   if (!keep_going(desired)) return;
   events(desired);
   if (pass_backoffs_ > 0 || round_start_ == absl::InfiniteFuture()) return;

@@ -44,6 +44,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gateway_services.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
 #include "kop/ingress/gateway_api.h"
@@ -70,6 +71,11 @@ struct DesiredStatus {
   std::vector<gateway::RouteStatus> http_routes;
   std::vector<gateway::RouteStatus> tls_routes;  // the same, for TLSRoutes
   std::vector<Event> events;
+  // Gateway Services (gateway_services.h): the owned Services made or updated to these, and
+  // the owned Services named in gateway_services_stale deleted. Both empty when none are
+  // provisioned (type None, --manifests).
+  std::vector<DesiredGatewayService> gateway_services;
+  std::vector<std::string> gateway_services_stale;
 };
 
 struct StatusWriterOptions {
@@ -79,6 +85,9 @@ struct StatusWriterOptions {
   api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
   api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
   api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
+  api::GroupVersionKind service{"", "v1", "Service"};
+  // How Gateway Services are made (namespace, type, selector). Defaults as its fields.
+  GatewayServiceOptions gateway_services;
   // Our GatewayClass controllerName: route status.parents entries carrying it are ours.
   // Default kop.dev/gateway-controller.
   std::string gateway_controller_name = std::string(gateway::kControllerName);
@@ -146,6 +155,10 @@ class StatusWriter {
       const api::GroupVersionKind& gvk, const std::string& ns, const std::string& name,
       const std::function<std::string(const api::Object&, std::string_view)>& status_json);
   void events(const DesiredStatus& desired);
+  // A Gateway's Service made or brought in line, or an owned Service deleted
+  // (status_writer_services.cpp).
+  Outcome gateway_service(const DesiredGatewayService& want);
+  Outcome delete_gateway_service(const std::string& name);
   bool backing_off(const std::string& key, absl::Time now);
   // A 429 pauses all writes until `until`; true while paused.
   bool paused(absl::Time now);

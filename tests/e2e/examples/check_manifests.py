@@ -455,20 +455,24 @@ WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "*"}
 def check_deploy(root, docs):
     dep = [(p, d) for p, d in docs if "deploy" in p.parts]
     for role in find(dep, "ClusterRole") + find(dep, "Role"):
+        # Gateway Services: the only objects kop-ingress writes whole, only in its own namespace.
+        own_services = role["kind"] == "Role" and role["metadata"].get("namespace") == "kop-system"
         for rule in role["rules"]:
             where = f"deploy: {role['kind']} {role['metadata']['name']} {rule['resources']}"
             if "*" in rule["resources"] or "*" in rule["apiGroups"] or "*" in rule["verbs"]:
                 fail(f"{where}: wildcard")
+            services = own_services and rule["apiGroups"] == [""] and rule["resources"] == ["services"]
             writes = set(rule["verbs"]) & WRITE_VERBS
-            allowed = all(r.endswith("/status") or r in ("events", "leases") for r in rule["resources"])
+            allowed = services or all(r.endswith("/status") or r in ("events", "leases")
+                                      for r in rule["resources"])
             if writes and not allowed:
                 fail(f"{where}: write verbs {sorted(writes)} on non-status resources")
-            if "delete" in rule["verbs"]:
-                fail(f"{where}: delete is never needed")
-    roles = find(dep, "Role")
-    expect(len(roles) == 1 and roles[0]["metadata"]["namespace"] == "kop-system"
-           and roles[0]["rules"][0]["resources"] == ["leases"],
-           "deploy: leases only through a Role in kop-system")
+            if "delete" in rule["verbs"] and not services:
+                fail(f"{where}: delete is needed only for the Gateway Services in kop-system")
+    roles = {tuple(r for rule in role["rules"] for r in rule["resources"])
+             for role in find(dep, "Role") if role["metadata"]["namespace"] == "kop-system"}
+    expect(len(find(dep, "Role")) == 2 and roles == {("leases",), ("services",)},
+           "deploy: leases and (Gateway) Services only through Roles in kop-system")
     ic = find(dep, "IngressClass", "kop")
     expect(len(ic) == 1 and ic[0]["spec"]["controller"] == "kop.dev/ingress-controller" and
            ic[0]["metadata"]["annotations"].get("ingressclass.kubernetes.io/is-default-class") == "true",
