@@ -208,6 +208,7 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   Cluster c;
   c.service = ObjectRef{"Service", spec.ns, spec.service};
   c.port = port_label;
+  c.h2c = port != nullptr && str_of(port, "appProtocol") == "kubernetes.io/h2c";
   c.strategy = spec.strategy;
   c.health_check = spec.health_check;
   c.name = cat(spec.ns, "/", spec.service, "/", port_label, strategy_suffix(spec.strategy));

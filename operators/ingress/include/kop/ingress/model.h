@@ -167,6 +167,9 @@ struct Cluster {
   std::string port;                 // the Service port as the backend named it ("80", "http")
   std::vector<Endpoint> endpoints;  // sorted; ready endpoints only
   bool external_name = false;       // endpoints is the Service's externalName, resolved by DNS
+  // The Service port's appProtocol is kubernetes.io/h2c: the proxy speaks HTTP/2 with prior
+  // knowledge to the endpoints. Default false (HTTP/1.1).
+  bool h2c = false;
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
