@@ -14,6 +14,10 @@ POD_NAMESPACE=kop-system and --gateway-port-range set to four free ports P..P+3.
 3. Gateway "two" (ports 80 and 8080): its own Service, targetPorts P+1 and P+2, both bound.
 4. kop-ingress restarted: the mappings are kept (read back from the Services), nothing moves.
 5. Gateway "one" deleted: its Service is deleted, P refuses connections, "two" keeps serving.
+6. --gateway-service-type None (two deleted first: its ports 80 and 8080 are not ours to bind
+   here): Gateway "three" on a free port Q binds Q itself and answers there; "four" on Q and on
+   kop-ingress' own HTTP port gets PortUnavailable on both listeners and an Event; the
+   addresses are --publish-address's.
 
   cluster_gateways_test.py BUILD_DIR
 """
@@ -212,6 +216,40 @@ def test(env):
     three_in_a_row("Gateway two after one's deletion", lambda: pod_at(first + 1),
                    (200, "pod-two"))
     say("Gateway one deleted: Service deleted, its port closed, two still served")
+
+    # 6. No Service: listener ports bound directly.
+    api.call("DELETE", gw_path("gateways", "default", "two"), ok=(200, 202))
+    wait_for(f"Service {NS}/{two} deleted",
+             lambda: api.call("GET", svc_path(two), ok=(200, 404)).get("kind") == "Status", 15)
+    env.stop(k.proc)
+    q = ie2e.free_port()
+    k = ie2e.Ingress(env, kubeconfig, ["--gateway-service-type", "None", "--publish-address",
+                                       "192.0.2.7", "--leader-election-retry-period", "200ms"],
+                     name="kop-ingress-3")
+    api.call("POST", gw_path("gateways", "default"), gateway("three", [q]))
+    api.call("POST", gw_path("httproutes", "default"),
+             http_route("route-three", "three", "svc-one"))
+    three_in_a_row(f"Gateway three on its own port {q}", lambda: pod_at(q), (200, "pod-one"))
+    wait_for("Gateway three Programmed=True with the published address",
+             lambda: condition(gw("three"), "Programmed") == "True Programmed" and
+             gw("three")["status"].get("addresses") == [{"type": "IPAddress",
+                                                         "value": "192.0.2.7"}], 15)
+    four = gateway("four", [q, k.http])
+    time.sleep(1.1)  # creation times have whole seconds: four is the younger
+    api.call("POST", gw_path("gateways", "default"), four)
+
+    def reasons():
+        return sorted(f"{ls['name']} " + " ".join(
+            f"{c['type']}={c['status']}/{c['reason']}" for c in ls.get("conditions", [])
+            if c["type"] in ("Accepted", "Programmed"))
+            for ls in gw("four").get("status", {}).get("listeners", []))
+
+    want = [f"http-{p} Accepted=False/PortUnavailable Programmed=False/Invalid"
+            for p in sorted((q, k.http), key=lambda p: f"http-{p}")]
+    wait_for(f"Gateway four's listeners {want}", lambda: reasons() == want, 15)
+    three_in_a_row(f"Gateway three still on {q}", lambda: pod_at(q), (200, "pod-one"))
+    check("reason=PortUnavailable" in env.log("kop-ingress-3"), "no PortUnavailable Event logged")
+    say(f"type None: three bound {q} itself; four's listeners PortUnavailable")
     check(k.proc.poll() is None, "kop-ingress exited")
 
 
