@@ -263,6 +263,48 @@ TEST(TLSRoute, InvalidWeightsShareIsClosed) {
             "passthrough infra/db/80*3 passthrough-unavailable*1");
 }
 
+TEST(TLSRoute, BadInputOnlyAffectsItsOwnRoute) {
+  Result r = run(
+      std::string(kClass) + gateway("infra", "tls", kPassthrough) + service_yaml("infra", "db") +
+      tls_route("infra", "good",
+                "  parentRefs: [{name: tls}]\n  hostnames: [good.example.com]\n"
+                "  rules: [{backendRefs: [{name: db, port: 80}]}]\n") +
+      tls_route("infra", "heavy",
+                "  parentRefs: [{name: tls}]\n  hostnames: [heavy.example.com]\n"
+                "  rules: [{backendRefs: [{name: db, port: 80, weight: 2000000}]}]\n") +
+      tls_route("infra", "odd-host",
+                "  parentRefs: [{name: tls}]\n  hostnames: [\"bad_host!\", ok.example.com]\n"
+                "  rules: [{backendRefs: [{name: db, port: 80}]}]\n") +
+      tls_route("infra", "all-bad-hosts",
+                "  parentRefs: [{name: tls}]\n  hostnames: [\"***\"]\n"
+                "  rules: [{backendRefs: [{name: db, port: 80}]}]\n") +
+      tls_route("infra", "odd-rules",
+                "  parentRefs: [{name: tls}]\n  hostnames: [odd.example.com]\n"
+                "  rules: [x, {backendRefs: [7]}]\n"));
+  EXPECT_EQ(cond(parent(r, "good").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "heavy").conditions, "Accepted"), "False UnsupportedValue");
+  EXPECT_NE(parent(r, "heavy").conditions[0].message.find("spec.rules[0].backendRefs[0].weight"),
+            std::string::npos);
+  EXPECT_EQ(cond(parent(r, "odd-host").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "all-bad-hosts").conditions, "Accepted"),
+            "False NoMatchingListenerHostname");
+  EXPECT_EQ(cond(parent(r, "odd-rules").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "odd-rules").conditions, "ResolvedRefs"), "False BackendNotFound");
+  // good, odd-host and odd-rules are attached; heavy and all-bad-hosts are not.
+  EXPECT_EQ(listener(r, "tls", "tls").attached_routes, 3);
+  bool host_event = false;
+  for (const Event& e : r.events)
+    host_event |= e.object.name == "odd-host" && e.field == "spec.hostnames[0]";
+  EXPECT_TRUE(host_event) << describe(r);
+  auto table = compile_doors(r);
+  ASSERT_NE(table, nullptr);
+  const std::string l = "gw/infra/tls/443";
+  EXPECT_EQ(relay_of(*table, l, "good.example.com"), "passthrough infra/db/80*1");
+  EXPECT_EQ(relay_of(*table, l, "ok.example.com"), "passthrough infra/db/80*1");
+  EXPECT_EQ(relay_of(*table, l, "heavy.example.com"), "none");
+  EXPECT_EQ(relay_of(*table, l, "odd.example.com"), "passthrough passthrough-unavailable*1");
+}
+
 TEST(TLSRoute, TerminateRelaysPlaintextWithTheListenerCertificate) {
   Result r = run(std::string(kClass) +
                  gateway("infra", "term",
