@@ -1144,6 +1144,20 @@ absl::StatusOr<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
   return t;
 }
 
+std::vector<ObjectPtr> Store::stored(const ResourceType& t) const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  std::vector<ObjectPtr> out;
+  for (const auto& [key, obj] : impl_->table(t).objects) out.push_back(impl_->present(t, obj));
+  return out;
+}
+
+ObjectPtr Store::stored(const ResourceType& t, std::string_view ns, std::string_view name) const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  Table& tab = impl_->table(t);
+  auto it = tab.objects.find(impl_->key_of(t, t.namespaced ? ns : std::string_view(), name));
+  return it == tab.objects.end() ? nullptr : impl_->present(t, it->second);
+}
+
 absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
                                      std::string_view name, const GetOptions& o) {
   if (auto e = impl_->check_faults("get", t); !e.ok()) return e;
@@ -1342,6 +1356,11 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
 
 absl::StatusOr<ObjectPtr> Store::create(const ResourceType& t, std::string_view ns, JsonDoc obj,
                                         const CreateOptions& o) {
+  return admitted_create(t, ns, std::move(obj), o);
+}
+
+absl::StatusOr<ObjectPtr> Store::create_now(const ResourceType& t, std::string_view ns, JsonDoc obj,
+                                            const CreateOptions& o) {
   if (auto e = impl_->check_faults("create", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->create_locked(t, ns, std::move(obj), {o.field_manager, o.dry_run});
@@ -1352,9 +1371,16 @@ absl::StatusOr<ObjectPtr> Store::create(const ResourceType& t, std::string_view 
 absl::StatusOr<ObjectPtr> Store::update(const ResourceType& t, std::string_view ns,
                                         std::string_view name, JsonDoc obj,
                                         const UpdateOptions& o) {
+  return admitted_update(t, ns, name, std::move(obj), o, false);
+}
+
+absl::StatusOr<ObjectPtr> Store::update_now(const ResourceType& t, std::string_view ns,
+                                            std::string_view name, JsonDoc obj,
+                                            const UpdateOptions& o, bool status) {
   if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = impl_->update_locked(t, ns, name, std::move(obj), o, Impl::Mode::Main);
+  auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
+                                status ? Impl::Mode::Status : Impl::Mode::Main);
   impl_->settle();
   return r;
 }
@@ -1363,11 +1389,7 @@ absl::StatusOr<ObjectPtr> Store::update_status(const ResourceType& t, std::strin
                                                std::string_view name, JsonDoc obj,
                                                const UpdateOptions& o) {
   if (!t.has_status) return client::not_found(t.group, t.resource + "/status", name);
-  if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = impl_->update_locked(t, ns, name, std::move(obj), o, Impl::Mode::Status);
-  impl_->settle();
-  return r;
+  return admitted_update(t, ns, name, std::move(obj), o, true);
 }
 
 namespace {
@@ -1429,9 +1451,16 @@ absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std
 absl::StatusOr<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns,
                                        std::string_view name, PatchType pt, std::string_view body,
                                        const PatchOptions& o) {
+  return admitted_patch(t, ns, name, pt, body, o, false);
+}
+
+absl::StatusOr<ObjectPtr> Store::patch_now(const ResourceType& t, std::string_view ns,
+                                           std::string_view name, PatchType pt,
+                                           std::string_view body, const PatchOptions& o,
+                                           bool status) {
   if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = do_patch(*impl_, t, ns, name, pt, body, o, false);
+  auto r = do_patch(*impl_, t, ns, name, pt, body, o, status);
   impl_->settle();
   return r;
 }
@@ -1440,15 +1469,16 @@ absl::StatusOr<ObjectPtr> Store::patch_status(const ResourceType& t, std::string
                                               std::string_view name, PatchType pt,
                                               std::string_view body, const PatchOptions& o) {
   if (!t.has_status) return client::not_found(t.group, t.resource + "/status", name);
-  if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
-  auto r = do_patch(*impl_, t, ns, name, pt, body, o, true);
-  impl_->settle();
-  return r;
+  return admitted_patch(t, ns, name, pt, body, o, true);
 }
 
 absl::StatusOr<DeleteResult> Store::remove(const ResourceType& t, std::string_view ns,
                                            std::string_view name, const DeleteOptions& o) {
+  return admitted_remove(t, ns, name, o);
+}
+
+absl::StatusOr<DeleteResult> Store::remove_now(const ResourceType& t, std::string_view ns,
+                                               std::string_view name, const DeleteOptions& o) {
   if (auto e = impl_->check_faults("delete", t); !e.ok()) return e;
   std::lock_guard<std::mutex> l(impl_->mu);
   auto r = impl_->delete_locked(t, ns, name, o);

@@ -139,12 +139,42 @@ class Store {
                                                const ListOptions& sel,
                                                const DeleteOptions& opts = {});
 
+  // kop::local's own reads (admission webhooks): no faults, no selectors, no resourceVersion.
+  // Every stored object of `type` / one object, or nullptr.
+  std::vector<ObjectPtr> stored(const ResourceType& type) const;
+  ObjectPtr stored(const ResourceType& type, std::string_view ns, std::string_view name) const;
+
   // Convenience for tests and the manifest loader: resolves apiVersion/kind from the object.
   absl::StatusOr<ResourceTypePtr> type_of(const JsonValue& obj) const;
 
   struct Impl;
 
  private:
+  // The writes themselves; the public methods put admission webhooks (admission.h) around them,
+  // outside the store's lock.
+  absl::StatusOr<ObjectPtr> create_now(const ResourceType& type, std::string_view ns, JsonDoc obj,
+                                       const CreateOptions& opts);
+  absl::StatusOr<ObjectPtr> update_now(const ResourceType& type, std::string_view ns,
+                                       std::string_view name, JsonDoc obj,
+                                       const UpdateOptions& opts, bool status);
+  absl::StatusOr<ObjectPtr> patch_now(const ResourceType& type, std::string_view ns,
+                                      std::string_view name, PatchType pt, std::string_view body,
+                                      const PatchOptions& opts, bool status);
+  absl::StatusOr<DeleteResult> remove_now(const ResourceType& type, std::string_view ns,
+                                          std::string_view name, const DeleteOptions& opts);
+  // store_admission.cpp: the same requests with the matching webhooks called.
+  absl::StatusOr<ObjectPtr> admitted_create(const ResourceType& type, std::string_view ns,
+                                            JsonDoc obj, const CreateOptions& opts);
+  absl::StatusOr<ObjectPtr> admitted_update(const ResourceType& type, std::string_view ns,
+                                            std::string_view name, JsonDoc obj,
+                                            const UpdateOptions& opts, bool status);
+  absl::StatusOr<ObjectPtr> admitted_patch(const ResourceType& type, std::string_view ns,
+                                           std::string_view name, PatchType pt,
+                                           std::string_view body, const PatchOptions& opts,
+                                           bool status);
+  absl::StatusOr<DeleteResult> admitted_remove(const ResourceType& type, std::string_view ns,
+                                               std::string_view name, const DeleteOptions& opts);
+
   std::shared_ptr<Impl> impl_;
 };
 

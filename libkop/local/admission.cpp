@@ -1,0 +1,426 @@
+#include "admission.h"
+
+#include <absl/strings/escaping.h>
+#include <openssl/rand.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "kop/api/labels.h"
+#include "kop/client/errors.h"
+#include "kop/local/store.h"
+#include "patch.h"
+#include "webhook_call.h"
+
+namespace kop::local::admission {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+std::string_view op_name(Operation op) {
+  switch (op) {
+    case Operation::kCreate:
+      return "CREATE";
+    case Operation::kUpdate:
+      return "UPDATE";
+    case Operation::kDelete:
+      return "DELETE";
+  }
+  return "CREATE";
+}
+
+// Whether the string array `list` holds `value` or "*". An absent list matches nothing.
+bool listed(const JsonValue* list, std::string_view value) {
+  if (list == nullptr || !list->IsArray()) return false;
+  for (const auto& v : list->GetArray()) {
+    std::string_view s = json::as_string_view(v);
+    if (s == "*" || s == value) return true;
+  }
+  return false;
+}
+
+bool resource_listed(const JsonValue* list, std::string_view resource, std::string_view sub) {
+  if (list == nullptr || !list->IsArray()) return false;
+  for (const auto& v : list->GetArray()) {
+    std::string_view s = json::as_string_view(v);
+    if (s == "*/*") return true;
+    auto slash = s.find('/');
+    std::string_view res = s.substr(0, slash);
+    std::string_view want_sub = slash == std::string_view::npos ? "" : s.substr(slash + 1);
+    if (res != "*" && res != resource) continue;
+    if (want_sub == "*" ? !sub.empty() : want_sub == sub) return true;
+  }
+  return false;
+}
+
+bool rules_match(const JsonValue& hook, const Request& r) {
+  const JsonValue* rules = json::find(hook, "rules");
+  if (rules == nullptr || !rules->IsArray()) return false;
+  bool exact = json::string_or_empty(&hook, "matchPolicy") == "Exact";
+  for (const auto& rule : rules->GetArray()) {
+    if (!listed(json::find(rule, "operations"), op_name(r.op))) continue;
+    if (!listed(json::find(rule, "apiGroups"), r.type.group)) continue;
+    if (exact && !listed(json::find(rule, "apiVersions"), r.type.version)) continue;
+    if (!resource_listed(json::find(rule, "resources"), r.type.resource, r.sub_resource)) continue;
+    std::string_view scope = json::string_or_empty(&rule, "scope");
+    if (scope == "Cluster" && r.type.namespaced) continue;
+    if (scope == "Namespaced" && !r.type.namespaced) continue;
+    return true;
+  }
+  return false;
+}
+
+const JsonValue* labels_of(const JsonValue* obj) {
+  return obj == nullptr ? nullptr : json::path(*obj, {"metadata", "labels"});
+}
+
+// namespaceSelector and objectSelector, judged on the request as it is now. A selector that does
+// not parse is a failed call (failurePolicy decides).
+absl::StatusOr<bool> selectors_match(Store& store, const JsonValue& hook, const Request& r) {
+  if (const JsonValue* sel = json::find(hook, "objectSelector"); sel && !sel->IsNull()) {
+    auto s = api::LabelSelector::from_json(sel);
+    if (!s.ok())
+      return absl::InvalidArgumentError("objectSelector: " + std::string(s.status().message()));
+    if (!s->matches_json(labels_of(r.object)) && !s->matches_json(labels_of(r.old_object))) {
+      return false;
+    }
+  }
+  const JsonValue* sel = json::find(hook, "namespaceSelector");
+  if (sel == nullptr || sel->IsNull()) return true;
+  auto s = api::LabelSelector::from_json(sel);
+  if (!s.ok())
+    return absl::InvalidArgumentError("namespaceSelector: " + std::string(s.status().message()));
+  if (s->empty()) return true;
+  bool is_namespace = r.type.group.empty() && r.type.resource == "namespaces";
+  if (is_namespace) {
+    return s->matches_json(labels_of(r.object != nullptr ? r.object : r.old_object));
+  }
+  if (!r.type.namespaced) return true;
+  auto ns_type = store.registry().by_resource("", "v1", "namespaces");
+  auto ns = store.stored(*ns_type, "", r.ns);
+  return ns != nullptr && s->matches_json(labels_of(&ns->doc()));
+}
+
+std::string new_uid() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  std::string hex = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(b), 16));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+void write(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+std::string review_body(const Request& r, const std::string& uid) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("apiVersion");
+  w.String("admission.k8s.io/v1");
+  w.Key("kind");
+  w.String("AdmissionReview");
+  w.Key("request");
+  w.StartObject();
+  w.Key("uid");
+  write(w, uid);
+  for (auto key : {"kind", "requestKind"}) {
+    w.Key(key);
+    w.StartObject();
+    w.Key("group");
+    write(w, r.type.group);
+    w.Key("version");
+    write(w, r.type.version);
+    w.Key("kind");
+    write(w, r.type.kind);
+    w.EndObject();
+  }
+  for (auto key : {"resource", "requestResource"}) {
+    w.Key(key);
+    w.StartObject();
+    w.Key("group");
+    write(w, r.type.group);
+    w.Key("version");
+    write(w, r.type.version);
+    w.Key("resource");
+    write(w, r.type.resource);
+    w.EndObject();
+  }
+  if (!r.sub_resource.empty()) {
+    w.Key("subResource");
+    write(w, r.sub_resource);
+    w.Key("requestSubResource");
+    write(w, r.sub_resource);
+  }
+  w.Key("name");
+  write(w, r.name);
+  if (!r.ns.empty()) {
+    w.Key("namespace");
+    write(w, r.ns);
+  }
+  w.Key("operation");
+  write(w, op_name(r.op));
+  w.Key("userInfo");
+  w.StartObject();
+  w.Key("username");
+  w.String("kop-local");
+  w.Key("groups");
+  w.StartArray();
+  w.String("system:masters");
+  w.String("system:authenticated");
+  w.EndArray();
+  w.EndObject();
+  w.Key("object");
+  if (r.object != nullptr) {
+    r.object->Accept(w);
+  } else {
+    w.Null();
+  }
+  w.Key("oldObject");
+  if (r.old_object != nullptr) {
+    r.old_object->Accept(w);
+  } else {
+    w.Null();
+  }
+  w.Key("dryRun");
+  w.Bool(r.dry_run);
+  w.Key("options");
+  w.StartObject();
+  w.Key("apiVersion");
+  w.String("meta.k8s.io/v1");
+  w.Key("kind");
+  w.String(r.op == Operation::kCreate   ? "CreateOptions"
+           : r.op == Operation::kUpdate ? "UpdateOptions"
+                                        : "DeleteOptions");
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+// Where clientConfig points.
+absl::StatusOr<Endpoint> endpoint_of(Store& store, const JsonValue& config,
+                                     const std::string& query) {
+  Endpoint ep;
+  std::string_view ca_b64 = json::string_or_empty(&config, "caBundle");
+  if (!ca_b64.empty() &&
+      !absl::Base64Unescape(absl::string_view(ca_b64.data(), ca_b64.size()), &ep.ca_bundle)) {
+    return absl::InvalidArgumentError("clientConfig.caBundle is not base64");
+  }
+  std::string_view url = json::string_or_empty(&config, "url");
+  if (!url.empty()) {
+    if (url.substr(0, 8) != "https://") {
+      return absl::InvalidArgumentError("clientConfig.url must be https://");
+    }
+    std::string_view rest = url.substr(8);
+    size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    ep.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (!authority.empty() && authority.front() == '[') {
+      size_t close = authority.find(']');
+      if (close == std::string_view::npos)
+        return absl::InvalidArgumentError("bad clientConfig.url");
+      ep.host = std::string(authority.substr(1, close - 1));
+      std::string_view after = authority.substr(close + 1);
+      ep.port = after.size() > 1 && after.front() == ':' ? std::string(after.substr(1)) : "443";
+    } else {
+      size_t colon = authority.rfind(':');
+      ep.host = std::string(authority.substr(0, colon));
+      ep.port = colon == std::string_view::npos ? "443" : std::string(authority.substr(colon + 1));
+    }
+    if (ep.host.empty()) return absl::InvalidArgumentError("clientConfig.url has no host");
+    ep.server_name = ep.host;
+    ep.path += (ep.path.find('?') == std::string::npos ? "?" : "&") + query;
+    return ep;
+  }
+  const JsonValue* svc = json::find(config, "service");
+  if (svc == nullptr || !svc->IsObject()) {
+    return absl::InvalidArgumentError("clientConfig needs url or service");
+  }
+  std::string ns(json::string_or_empty(svc, "namespace"));
+  std::string name(json::string_or_empty(svc, "name"));
+  int64_t port = json::get_int(svc, "port").value_or(443);
+  std::string path(json::string_or_empty(svc, "path"));
+  ep.path = (path.empty() ? "/" : path) + "?" + query;
+  ep.server_name = name + "." + ns + ".svc";
+  auto svc_type = store.registry().by_resource("", "v1", "services");
+  auto service = store.stored(*svc_type, ns, name);
+  if (service == nullptr)
+    return absl::UnavailableError("service " + ns + "/" + name + " not found");
+  std::string port_name;
+  if (const JsonValue* ports = json::path(service->doc(), {"spec", "ports"});
+      ports && ports->IsArray()) {
+    for (const auto& p : ports->GetArray()) {
+      if (json::get_int(&p, "port") == port) port_name = json::string_or_empty(&p, "name");
+    }
+  }
+  auto slice_type = store.registry().by_resource("discovery.k8s.io", "v1", "endpointslices");
+  if (slice_type != nullptr) {
+    for (const auto& slice : store.stored(*slice_type)) {
+      if (slice->namespace_() != ns || slice->label("kubernetes.io/service-name") != name) continue;
+      std::string slice_port;
+      if (const JsonValue* ports = json::find(slice->doc(), "ports"); ports && ports->IsArray()) {
+        for (const auto& p : ports->GetArray()) {
+          if (ports->Size() == 1 || json::string_or_empty(&p, "name") == port_name) {
+            if (auto n = json::get_int(&p, "port")) slice_port = std::to_string(*n);
+          }
+        }
+      }
+      const JsonValue* eps = json::find(slice->doc(), "endpoints");
+      if (slice_port.empty() || eps == nullptr || !eps->IsArray()) continue;
+      for (const auto& e : eps->GetArray()) {
+        const JsonValue* addrs = json::find(e, "addresses");
+        if (json::path(e, {"conditions", "ready"}) != nullptr &&
+            json::get_bool(json::find(e, "conditions"), "ready") == false) {
+          continue;
+        }
+        if (addrs != nullptr && addrs->IsArray() && !addrs->Empty()) {
+          ep.host = std::string(json::as_string_view((*addrs)[0]));
+          ep.port = slice_port;
+          return ep;
+        }
+      }
+    }
+  }
+  return absl::UnavailableError(
+      "service " + ns + "/" + name +
+      " has no ready endpoint in kop-local (it has no cluster network: store an EndpointSlice "
+      "labelled kubernetes.io/service-name=" +
+      name + " whose address is where the webhook listens)");
+}
+
+struct Answer {
+  bool allowed = true;
+  client::ApiStatus status;
+  std::string patch;  // decoded JSON patch
+};
+
+absl::StatusOr<Answer> read_answer(std::string_view body, const std::string& uid) {
+  auto doc = json::parse(body);
+  if (!doc || !doc->IsObject()) return absl::InvalidArgumentError("the answer is not JSON");
+  const JsonValue* resp = json::find(*doc, "response");
+  if (resp == nullptr || !resp->IsObject()) {
+    return absl::InvalidArgumentError("the answer has no response");
+  }
+  if (json::string_or_empty(resp, "uid") != uid) {
+    return absl::InvalidArgumentError("expected response.uid=\"" + uid + "\", got \"" +
+                                      std::string(json::string_or_empty(resp, "uid")) + "\"");
+  }
+  Answer a;
+  auto allowed = json::get_bool(resp, "allowed");
+  if (!allowed) return absl::InvalidArgumentError("the answer has no response.allowed");
+  a.allowed = *allowed;
+  if (const JsonValue* st = json::find(resp, "status"); st && st->IsObject()) {
+    a.status.message = std::string(json::string_or_empty(st, "message"));
+    a.status.reason = std::string(json::string_or_empty(st, "reason"));
+    a.status.code = static_cast<int32_t>(json::get_int(st, "code").value_or(0));
+  }
+  std::string_view patch = json::string_or_empty(resp, "patch");
+  if (!patch.empty()) {
+    if (json::string_or_empty(resp, "patchType") != "JSONPatch") {
+      return absl::InvalidArgumentError("response.patchType must be JSONPatch");
+    }
+    if (!absl::Base64Unescape(absl::string_view(patch.data(), patch.size()), &a.patch)) {
+      return absl::InvalidArgumentError("response.patch is not base64");
+    }
+  }
+  return a;
+}
+
+// One call. OK with the answer; a denial as the API server words it; a failed call as
+// InternalError unless failurePolicy is Ignore (then nullopt: skipped).
+absl::StatusOr<std::optional<Answer>> call(Store& store, const Hook& hook, const Request& r) {
+  const JsonValue& w = *hook.webhook;
+  auto matched = selectors_match(store, w, r);
+  if (matched.ok() && !*matched) return std::optional<Answer>();
+  std::string_view side_effects = json::string_or_empty(&w, "sideEffects");
+  if (r.dry_run && side_effects != "None" && side_effects != "NoneOnDryRun") {
+    return client::bad_request("admission webhook \"" + hook.name +
+                               "\" has side effects and does not support dry run");
+  }
+  bool ignore = json::string_or_empty(&w, "failurePolicy") == "Ignore";
+  int64_t timeout = std::clamp<int64_t>(json::get_int(&w, "timeoutSeconds").value_or(10), 1, 30);
+  auto failed = [&](const std::string& why) -> absl::StatusOr<std::optional<Answer>> {
+    if (ignore) return std::optional<Answer>();
+    return client::internal_error("failed calling webhook \"" + hook.name +
+                                  "\": " + std::string(why));
+  };
+  if (!matched.ok()) return failed(std::string(matched.status().message()));
+  if (!listed(json::find(w, "admissionReviewVersions"), "v1")) {
+    return failed("it does not accept admission.k8s.io/v1 AdmissionReview");
+  }
+  const JsonValue* config = json::find(w, "clientConfig");
+  if (config == nullptr || !config->IsObject()) return failed("no clientConfig");
+  auto ep = endpoint_of(store, *config, "timeout=" + std::to_string(timeout) + "s");
+  if (!ep.ok()) return failed(std::string(ep.status().message()));
+  std::string uid = new_uid();
+  auto body = post_review(*ep, review_body(r, uid), absl::Seconds(timeout));
+  if (!body.ok()) return failed(std::string(body.status().message()));
+  auto answer = read_answer(*body, uid);
+  if (!answer.ok()) return failed(std::string(answer.status().message()));
+  if (!answer->allowed) {
+    client::ApiStatus s = answer->status;
+    s.status = "Failure";
+    if (s.code < 400) s.code = 400;
+    s.message = "admission webhook \"" + hook.name + "\" denied the request" +
+                (s.message.empty() ? " without explanation" : ": " + s.message);
+    return client::to_status(s);
+  }
+  return std::optional<Answer>(std::move(*answer));
+}
+
+}  // namespace
+
+std::vector<Hook> matching(Store& store, bool mutating, const Request& request) {
+  std::vector<Hook> out;
+  auto type = store.registry().by_resource(
+      "admissionregistration.k8s.io", "v1",
+      mutating ? "mutatingwebhookconfigurations" : "validatingwebhookconfigurations");
+  if (type == nullptr) return out;
+  auto items = store.stored(*type);
+  if (items.empty()) return out;
+  std::sort(items.begin(), items.end(),
+            [](const ObjectPtr& a, const ObjectPtr& b) { return a->name() < b->name(); });
+  for (const auto& config : items) {
+    const JsonValue* hooks = json::find(config->doc(), "webhooks");
+    if (hooks == nullptr || !hooks->IsArray()) continue;
+    for (const auto& w : hooks->GetArray()) {
+      if (rules_match(w, request)) {
+        out.push_back({config, &w, std::string(json::string_or_empty(&w, "name"))});
+      }
+    }
+  }
+  return out;
+}
+
+absl::Status mutate(Store& store, const std::vector<Hook>& hooks, Request request, JsonDoc& obj) {
+  for (const auto& hook : hooks) {
+    request.object = &obj;
+    auto answer = call(store, hook, request);
+    if (!answer.ok()) return answer.status();
+    if (!answer->has_value() || (*answer)->patch.empty()) continue;
+    auto patched = patch::json_patch(obj, (*answer)->patch);
+    if (!patched.ok()) {
+      return client::internal_error(
+          "admission webhook \"" + hook.name +
+          "\" returned a patch that does not apply: " + std::string(patched.status().message()));
+    }
+    obj = std::move(*patched);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status validate(Store& store, const std::vector<Hook>& hooks, const Request& request) {
+  for (const auto& hook : hooks) {
+    auto answer = call(store, hook, request);
+    if (!answer.ok()) return answer.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kop::local::admission
