@@ -7,6 +7,8 @@
 //   bench/ingress/ingress_build_bench build-bench/bench/ingress/ingress_build_bench
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
 
 #include "kop/ingress/model.h"
@@ -92,7 +94,7 @@ void BM_EndpointChangeIncremental(benchmark::State& state) {
   for (auto _ : state) {
     flip = !flip;
     snap.endpoint_slices[0] = flip ? other : original;
-    auto model = kop::ingress::build_model(snap, {}, &cache);
+    const auto& model = cache.build(snap, {});
     auto config = kop::ingress::render(model, ro);
     auto next = kop::proxy::RouteTable::compile(config, prev.get());
     prev = *next;
@@ -122,6 +124,54 @@ BENCHMARK(BM_BuildModelEndpointChange)
     ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_EndpointChangeIncremental)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// One Ingress changed at N (its host alternates), the controller's path stage by stage with a
+// BuildCache: build_model, render, the controller's comparison with the last Config, compile
+// against the previous table. Counters: milliseconds per stage.
+void BM_IngressChangeStages(benchmark::State& state) {
+  int n = static_cast<int>(state.range(0));
+  kop::ingress::RenderOptions ro;
+  ro.admin.enabled = false;
+  auto snap = make_snapshot(n, 0);
+  auto original = snap.ingresses[0];
+  auto other = parse(
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"app0","namespace":"default"},"spec":{"rules":[{"host":"moved.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"app0","port":{"number":80}}}}]}}]}})");
+  kop::ingress::BuildCache cache;
+  auto last = std::make_shared<const kop::proxy::Config>(
+      kop::ingress::render(kop::ingress::build_model(snap, {}, &cache), ro));
+  auto prev = *kop::proxy::RouteTable::compile(last);
+  using Clock = std::chrono::steady_clock;
+  double model_s = 0, render_s = 0, compare_s = 0, compile_s = 0;
+  bool flip = false;
+  for (auto _ : state) {
+    flip = !flip;
+    snap.ingresses[0] = flip ? other : original;
+    auto t0 = Clock::now();
+    const auto& model = cache.build(snap, {});
+    auto t1 = Clock::now();
+    auto config = std::make_shared<const kop::proxy::Config>(kop::ingress::render(model, ro));
+    auto t2 = Clock::now();
+    bool same = *config == *last;
+    benchmark::DoNotOptimize(same);
+    auto t3 = Clock::now();
+    prev = *kop::proxy::RouteTable::compile(config, prev.get());
+    auto t4 = Clock::now();
+    last = config;
+    auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
+    model_s += secs(t1 - t0);
+    render_s += secs(t2 - t1);
+    compare_s += secs(t3 - t2);
+    compile_s += secs(t4 - t3);
+  }
+  auto per = [&](double s) {
+    return benchmark::Counter(s * 1e3 / static_cast<double>(state.iterations()));
+  };
+  state.counters["model_ms"] = per(model_s);
+  state.counters["render_ms"] = per(render_s);
+  state.counters["compare_ms"] = per(compare_s);
+  state.counters["compile_ms"] = per(compile_s);
+}
+BENCHMARK(BM_IngressChangeStages)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <initializer_list>
+#include <optional>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -303,7 +304,9 @@ absl::Status IngressController::reconcile() {
     if (!objects.ok()) return objects.status();
     *p.out = std::move(*objects);
   }
-  Model model = build_model(snap, options_.model, &build_cache_);
+  // Patched in place by the cache: only what the changes reach is built again.
+  const Model& built = build_cache_.build(snap, options_.model);
+  std::optional<Model> merged;  // with the Gateway API's clusters, when it has some
   gateway::Snapshot gsnap;
   gateway::Result gw;
   std::vector<BoundFrontDoor> doors;
@@ -312,11 +315,16 @@ absl::Status IngressController::reconcile() {
     auto translated = translate_gateways(gsnap);
     if (!translated.ok()) return translated.status();
     gw = *std::move(translated);
-    // Same names, same rules: a cluster both sources use is the same cluster.
-    for (auto& [name, c] : gw.clusters) model.clusters.emplace(name, std::move(c));
+    if (!gw.clusters.empty()) {
+      // A copy: the cache's Model must stay as built. Same names, same rules: a cluster both
+      // sources use is the same cluster.
+      merged = built;
+      for (auto& [name, c] : gw.clusters) merged->clusters.emplace(name, std::move(c));
+    }
     gw.clusters.clear();
     doors = bind_front_doors(gw, gsnap);
   }
+  const Model& model = merged ? *merged : built;
   proxy::Config config = render(model, options_.render, doors);
   builds_.fetch_add(1);
   Metrics& m = Metrics::get();
@@ -348,7 +356,8 @@ absl::Status IngressController::reconcile() {
     logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(),
                   "gateway_front_doors", doors.size(), "clusters", model.clusters.size(), "events",
                   model.events.size(), "ingresses_translated", build_cache_.translated(),
-                  "ingresses_reused", build_cache_.reused(), "proxy_version", proxy_.version());
+                  "ingresses_reused", build_cache_.reused(), "hosts_assembled",
+                  build_cache_.hosts_assembled(), "proxy_version", proxy_.version());
   }
   log_front_doors(doors);
   ready_.store(true);

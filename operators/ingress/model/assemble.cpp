@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "assembly_rules.h"
 #include "builder.h"
 #include "nginx_ingress.h"
 #include "paths.h"
@@ -13,61 +14,29 @@ namespace kop::ingress {
 namespace {
 
 using internal::cat;
+using internal::covered;
+using internal::kind_name;
+using internal::MatchKey;
+using internal::older;
 using internal::RouteCandidate;
-
-std::string_view kind_name(PathKind k) {
-  switch (k) {
-    case PathKind::kExact:
-      return "Exact";
-    case PathKind::kPrefix:
-      return "Prefix";
-    case PathKind::kStringPrefix:
-      return "StringPrefix";
-    case PathKind::kRegex:
-      return "Regex";
-  }
-  return "";
-}
-
-using MatchKey = std::pair<PathRule, std::vector<HeaderCondition>>;
-
-// Whether `routes` already answers what a merged-in route with `key` would: the same match,
-// or, for prefixes, the same path as a Prefix or StringPrefix with the same conditions.
-bool covered(const std::map<MatchKey, Route>& routes, const MatchKey& key) {
-  if (routes.count(key)) return true;
-  auto prefixish = [](PathKind k) {
-    return k == PathKind::kPrefix || k == PathKind::kStringPrefix;
-  };
-  if (!prefixish(key.first.kind)) return false;
-  for (const auto& [k, r] : routes)
-    if (prefixish(k.first.kind) && k.first.value == key.first.value && k.second == key.second)
-      return true;
-  return false;
-}
-
-bool older(const RouteCandidate& a, const RouteCandidate& b) {
-  if (a.age < b.age) return true;
-  if (b.age < a.age) return false;
-  return a.order < b.order;
-}
 
 }  // namespace
 
 Model build_model(const Snapshot& snapshot, const Options& options) {
-  return build_model(snapshot, options, nullptr);
+  internal::Builder b(snapshot, options);
+  internal::translate_ingresses(b);
+  internal::translate_ingress_routes(b);
+  if (options.nginx_annotations) internal::apply_nginx_host_rules(b);
+  return internal::assemble(b);
 }
 
 Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* cache) {
-  internal::Builder b(snapshot, options);
-  if (cache != nullptr) {
-    if (!cache->ingresses_) *cache = BuildCache();  // a moved-from cache starts afresh
-    internal::translate_ingresses_cached(b, *cache->ingresses_);
-  } else {
-    internal::translate_ingresses(b);
-  }
-  internal::translate_ingress_routes(b);
-  if (options.nginx_annotations) internal::apply_nginx_host_rules(b);
+  if (cache == nullptr) return build_model(snapshot, options);
+  return cache->build(snapshot, options);
+}
 
+// The reference: every candidate of every source, whole. incremental.cpp must agree with it.
+Model internal::assemble(Builder& b) {
   // 1. One winner per (host, path, header conditions): the oldest source.
   std::sort(b.routes.begin(), b.routes.end(), older);
   std::map<std::string, std::map<MatchKey, Route>> hosts;
@@ -87,7 +56,8 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
   }
 
   // 2. TLS: one Secret per host, the oldest binding wins.
-  std::sort(b.tls.begin(), b.tls.end(), [](const auto& x, const auto& y) { return x.age < y.age; });
+  std::stable_sort(b.tls.begin(), b.tls.end(),
+                   [](const auto& x, const auto& y) { return x.age < y.age; });
   std::map<std::string, internal::TlsCandidate> tls_by_host;
   for (auto& t : b.tls) {
     auto [it, inserted] = tls_by_host.emplace(t.host, t);
@@ -100,8 +70,8 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
   // A tcpproxy host's TLS connections are relayed (passthrough) or terminated with the
   // tcpproxy's own certificate: a certificate another object binds to that host is not served
   // (with an Event), so the proxy config stays valid.
-  std::sort(b.tcp_proxies.begin(), b.tcp_proxies.end(),
-            [](const auto& x, const auto& y) { return x.age < y.age; });
+  std::stable_sort(b.tcp_proxies.begin(), b.tcp_proxies.end(),
+                   [](const auto& x, const auto& y) { return x.age < y.age; });
   std::map<std::string, TcpProxy> tcp_by_host;
   for (auto& p : b.tcp_proxies) tcp_by_host.emplace(p.tcp_proxy.host, p.tcp_proxy);
   for (auto& [host, p] : tcp_by_host) {

@@ -1,20 +1,21 @@
-// BuildCache: each Ingress' translation kept across builds and replayed while the Ingress and
-// everything it read are unchanged (model.h states the contract).
-#include <unordered_map>
+// IngressCache: each Ingress' translation kept across builds and replayed while the Ingress and
+// everything it read are unchanged (build_cache.h, model.h state the contract).
+#include "build_cache.h"
 
-#include "builder.h"
+#include <iterator>
 
-namespace kop::ingress {
-namespace internal {
-namespace {
+#include "text_cat.h"
 
-// The same object: one ObjectPtr, or one uid at one resourceVersion (both non-empty).
+namespace kop::ingress::internal {
+
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
   return !a->uid().empty() && a->uid() == b->uid() && !a->resource_version().empty() &&
          a->resource_version() == b->resource_version();
 }
+
+namespace {
 
 // The same objects, in any order.
 template <typename Ptr>
@@ -37,116 +38,104 @@ bool same_objects(const std::vector<api::ObjectPtr>& a, const std::vector<Ptr>& 
 
 bool same_options(const Options& a, const Options& b) {
   return a.ingress_class == b.ingress_class && a.controller_name == b.controller_name &&
-         a.watch_ingress_without_class == b.watch_ingress_without_class;
+         a.watch_ingress_without_class == b.watch_ingress_without_class &&
+         a.nginx_annotations == b.nginx_annotations;
+}
+
+// Whether what `e` read is still what the snapshot holds.
+bool still_valid(const Builder& b, const IngressEntry& e) {
+  for (const Recording::Read& r : e.recording.reads) {
+    const api::ObjectPtr* now = r.secret ? b.secret(r.ns, r.name) : b.service(r.ns, r.name);
+    if (!same_object(r.object, now ? *now : api::ObjectPtr())) return false;
+    if (!r.secret && !same_objects(r.slices, b.slices(r.ns, r.name))) return false;
+  }
+  return true;
+}
+
+void replay(Builder& b, const IngressEntry& e) {
+  b.owned_ingresses.insert(b.owned_ingresses.end(), e.owned.begin(), e.owned.end());
+  b.routes.insert(b.routes.end(), e.routes.begin(), e.routes.end());
+  b.default_backends.insert(b.default_backends.end(), e.default_backends.begin(),
+                            e.default_backends.end());
+  b.tls.insert(b.tls.end(), e.tls.begin(), e.tls.end());
+  b.events.insert(b.events.end(), e.events.begin(), e.events.end());
+  for (const Cluster& c : e.recording.clusters) b.clusters[c.name] = c;
+}
+
+// Moves what was added to `v` from `from` on into a vector of its own (`keep`: copies instead,
+// leaving `v` as it is).
+template <typename T>
+std::vector<T> tail(std::vector<T>& v, size_t from, bool keep) {
+  auto first = v.begin() + static_cast<std::ptrdiff_t>(from);
+  if (keep) return std::vector<T>(first, v.end());
+  std::vector<T> out(std::make_move_iterator(first), std::make_move_iterator(v.end()));
+  v.erase(first, v.end());
+  return out;
 }
 
 }  // namespace
 
-// One Ingress' translation: what it added to the Builder, and what it read.
-struct IngressEntry {
-  api::ObjectPtr ingress;
-  std::vector<ObjectRef> owned;
-  std::vector<RouteCandidate> routes;
-  std::vector<RouteCandidate> default_backends;
-  std::vector<TlsCandidate> tls;
-  std::vector<Event> events;
-  Recording recording;
-};
-
-struct IngressCache {
-  // The context every entry was translated in: class selection depends on both.
-  bool has_context = false;
-  Options options;
-  std::vector<api::ObjectPtr> ingress_classes;
-  // By uid (or namespace/name when the object has no uid).
-  std::unordered_map<std::string, IngressEntry> entries;
-  size_t reused = 0;
-  size_t translated = 0;
-
-  // Whether what `e` read is still what the snapshot holds.
-  static bool still_valid(const Builder& b, const IngressEntry& e) {
-    for (const Recording::Read& r : e.recording.reads) {
-      const api::ObjectPtr* now = r.secret ? b.secret(r.ns, r.name) : b.service(r.ns, r.name);
-      if (!same_object(r.object, now ? *now : api::ObjectPtr())) return false;
-      if (!r.secret && !same_objects(r.slices, b.slices(r.ns, r.name))) return false;
+void IngressCache::translate(Builder& b, bool replay_all) {
+  const Snapshot& snap = b.snapshot();
+  context_reset = false;
+  changes.clear();
+  if (!has_context || !same_options(options, b.options()) ||
+      !same_objects(ingress_classes, snap.ingress_classes)) {
+    entries.clear();
+    options = b.options();
+    ingress_classes = snap.ingress_classes;
+    has_context = true;
+    context_reset = true;
+  }
+  reused = translated = 0;
+  ++builds;
+  std::string fallback;
+  for (const api::ObjectPtr& ptr : snap.ingresses) {
+    std::string_view key = ptr->uid();
+    if (key.empty()) {
+      fallback = cat("/", ptr->ns(), "/", ptr->name());
+      key = fallback;
     }
-    return true;
-  }
-
-  static void replay(Builder& b, const IngressEntry& e) {
-    b.owned_ingresses.insert(b.owned_ingresses.end(), e.owned.begin(), e.owned.end());
-    b.routes.insert(b.routes.end(), e.routes.begin(), e.routes.end());
-    b.default_backends.insert(b.default_backends.end(), e.default_backends.begin(),
-                              e.default_backends.end());
-    b.tls.insert(b.tls.end(), e.tls.begin(), e.tls.end());
-    b.events.insert(b.events.end(), e.events.begin(), e.events.end());
-    for (const Cluster& c : e.recording.clusters) b.clusters[c.name] = c;
-  }
-
-  template <typename T>
-  static std::vector<T> tail(const std::vector<T>& v, size_t from) {
-    return std::vector<T>(v.begin() + static_cast<std::ptrdiff_t>(from), v.end());
-  }
-
-  void translate(Builder& b) {
-    const Snapshot& snap = b.snapshot();
-    if (!has_context || !same_options(options, b.options()) ||
-        !same_objects(ingress_classes, snap.ingress_classes)) {
-      entries.clear();
-      options = b.options();
-      ingress_classes = snap.ingress_classes;
-      has_context = true;
+    auto it = entries.find(key);
+    if (it != entries.end() && same_object(it->second.ingress, ptr) && still_valid(b, it->second)) {
+      if (replay_all) replay(b, it->second);
+      ++reused;
+      it->second.seen = builds;
+      continue;
     }
-    reused = translated = 0;
-    std::unordered_map<std::string, IngressEntry> next;
-    next.reserve(snap.ingresses.size());
-    for (const api::ObjectPtr& ptr : snap.ingresses) {
-      std::string key(ptr->uid());
-      if (key.empty()) key = "/" + std::string(ptr->ns()) + "/" + std::string(ptr->name());
-      auto it = entries.find(key);
-      if (it != entries.end() && same_object(it->second.ingress, ptr) &&
-          still_valid(b, it->second)) {
-        replay(b, it->second);
-        ++reused;
-        next.insert_or_assign(key, std::move(it->second));
-        continue;
-      }
-      IngressEntry e;
-      e.ingress = ptr;
-      size_t owned0 = b.owned_ingresses.size(), routes0 = b.routes.size(),
-             defaults0 = b.default_backends.size(), tls0 = b.tls.size(), events0 = b.events.size();
-      b.recording = &e.recording;
-      translate_ingress(b, *ptr);
-      b.recording = nullptr;
-      e.owned = tail(b.owned_ingresses, owned0);
-      e.routes = tail(b.routes, routes0);
-      e.default_backends = tail(b.default_backends, defaults0);
-      e.tls = tail(b.tls, tls0);
-      e.events = tail(b.events, events0);
-      ++translated;
-      next.insert_or_assign(key, std::move(e));
+    IngressEntry e;
+    e.ingress = ptr;
+    e.seen = builds;
+    size_t owned0 = b.owned_ingresses.size(), routes0 = b.routes.size(),
+           defaults0 = b.default_backends.size(), tls0 = b.tls.size(), events0 = b.events.size();
+    b.recording = &e.recording;
+    translate_ingress(b, *ptr);
+    b.recording = nullptr;
+    e.owned = tail(b.owned_ingresses, owned0, replay_all);
+    e.routes = tail(b.routes, routes0, replay_all);
+    e.default_backends = tail(b.default_backends, defaults0, replay_all);
+    e.tls = tail(b.tls, tls0, replay_all);
+    e.events = tail(b.events, events0, replay_all);
+    ++translated;
+    EntryChange change;
+    if (it != entries.end()) {
+      change.before = std::move(it->second);
+      it->second = std::move(e);
+    } else {
+      it = entries.emplace(std::string(key), std::move(e)).first;
     }
-    entries = std::move(next);
+    change.after = &it->second;  // nodes do not move when the map grows
+    changes.push_back(std::move(change));
   }
-};
-
-}  // namespace internal
-
-BuildCache::BuildCache() : ingresses_(std::make_unique<internal::IngressCache>()) {}
-BuildCache::~BuildCache() = default;
-BuildCache::BuildCache(BuildCache&&) noexcept = default;
-BuildCache& BuildCache::operator=(BuildCache&&) noexcept = default;
-size_t BuildCache::reused() const {
-  return ingresses_ ? ingresses_->reused : 0;
-}
-size_t BuildCache::translated() const {
-  return ingresses_ ? ingresses_->translated : 0;
+  // What the snapshot no longer holds is gone.
+  for (auto it = entries.begin(); it != entries.end();) {
+    if (it->second.seen == builds) {
+      ++it;
+      continue;
+    }
+    changes.push_back(EntryChange{std::move(it->second), nullptr});
+    it = entries.erase(it);
+  }
 }
 
-namespace internal {
-void translate_ingresses_cached(Builder& b, IngressCache& cache) {
-  cache.translate(b);
-}
-}  // namespace internal
-
-}  // namespace kop::ingress
+}  // namespace kop::ingress::internal

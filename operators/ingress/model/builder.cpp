@@ -148,10 +148,15 @@ void Builder::note_read(bool is_secret, std::string_view ns, std::string_view na
   recording->reads.push_back(std::move(r));
 }
 
+Event make_event(const ObjectRef& object, std::string reason, std::string field,
+                 const std::string& message) {
+  std::string text = cat(object.kind, " ", object.key(), ": ", field, ": ", message);
+  return Event{object, "Warning", std::move(reason), std::move(field), std::move(text)};
+}
+
 void Builder::event(const ObjectRef& object, std::string reason, std::string field,
                     const std::string& message) {
-  std::string text = cat(object.kind, " ", object.key(), ": ", field, ": ", message);
-  events.push_back(Event{object, "Warning", std::move(reason), std::move(field), std::move(text)});
+  events.push_back(make_event(object, std::move(reason), std::move(field), message));
 }
 
 const api::Object* Builder::find(const std::vector<api::ObjectPtr>& list, std::string_view ns,

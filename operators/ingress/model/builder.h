@@ -163,10 +163,15 @@ std::vector<const rapidjson::Value*> items_of(const rapidjson::Value* v, const c
 void translate_ingresses(Builder& b);
 // One Ingress (skipped when being deleted or not ours).
 void translate_ingress(Builder& b, const api::Object& ing);
-// All Ingresses, each replayed from `cache` when still valid (build_cache.cpp).
-struct IngressCache;
-void translate_ingresses_cached(Builder& b, IngressCache& cache);
 void translate_ingress_routes(Builder& b);
+
+// The Model from every candidate the translators left in `b` (assemble.cpp): the reference
+// that the incremental build of a BuildCache (incremental.cpp) must equal.
+Model assemble(Builder& b);
+
+// The Event Builder::event() records: its message names the object and the field.
+Event make_event(const ObjectRef& object, std::string reason, std::string field,
+                 const std::string& message);
 
 // Parses a Go duration ("1s", "250ms", "1m30s"; "infinity" = 0).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

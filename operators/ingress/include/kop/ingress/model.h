@@ -18,11 +18,9 @@
 //  - Every Secret accepted carries a certificate and key that load and match (checked with the
 //    proxy's own loader), so the rendered Config never fails on a certificate.
 // Semantics are written down in docs/ingress.md.
-// Incremental builds: build_model(snapshot, options, &cache) gives exactly the Model of
-// build_model(snapshot, options), but takes each Ingress' translation from `cache` when that
-// Ingress and everything its translation read (the Services, EndpointSlices and Secrets it
-// names, the IngressClasses, the Options) are the same objects as in the previous build, so an
-// EndpointSlice change re-translates only the Ingresses that route to that Service.
+// Incremental builds: BuildCache::build() (or build_model(snapshot, options, &cache)) gives
+// exactly the Model of build_model(snapshot, options), re-translating only the Ingresses whose
+// inputs changed and re-assembling only the hosts they contribute to (BuildCache below).
 // Threading: plain values and pure functions; call from any thread. A BuildCache is used by
 // one build at a time (the caller serialises builds that share it).
 #pragma once
@@ -339,13 +337,18 @@ bool is_ours(const api::Object& ingress, const std::vector<api::ObjectPtr>& ingr
 Model build_model(const Snapshot& snapshot, const Options& options);
 
 namespace internal {
-struct IngressCache;
+struct IncrementalState;
 }
 
-// What build_model() derived from each Ingress, kept across builds. Objects are "the same"
-// when they are the same ObjectPtr (the caches share unchanged objects) or carry the same
-// non-empty uid and resourceVersion. The cache holds the objects it remembers (an ObjectPtr
-// each) until the next build drops those no longer in the snapshot.
+// An incremental build: what build_model() derived from each Ingress and each host, kept
+// across builds. Objects are "the same" when they are the same ObjectPtr (the caches share
+// unchanged objects) or carry the same non-empty uid and resourceVersion. An Ingress whose
+// inputs (itself, the Services, EndpointSlices and Secrets it read, the IngressClasses, the
+// Options) are unchanged is not translated again; only the hosts whose candidate routes or TLS
+// bindings changed are assembled again (conflicts, catch-all and default-backend merge), and
+// the kept Model is patched: unchanged virtual hosts and clusters are not copied. Some changes
+// assemble every host (see full_assembly()). The cache holds the objects it remembers (an
+// ObjectPtr each) until the next build drops those no longer in the snapshot.
 class BuildCache {
  public:
   BuildCache();
@@ -353,13 +356,22 @@ class BuildCache {
   BuildCache(BuildCache&&) noexcept;
   BuildCache& operator=(BuildCache&&) noexcept;
 
+  // Exactly build_model(snapshot, options), kept here: valid until the next build() or the
+  // cache's destruction.
+  const Model& build(const Snapshot& snapshot, const Options& options);
+
   // Ingresses whose translation the last build took from the cache / translated again.
   size_t reused() const;
   size_t translated() const;
+  // Whether the last build assembled every host: the first build, Options, IngressClasses or
+  // IngressRoutes (or TLSCertificateDelegations, or their Services) changed, a change touched
+  // the rules without host ("*") or a default backend, or the ingress-nginx reading is on
+  // (its host rules span hosts). Otherwise hosts_assembled() hosts were assembled again.
+  bool full_assembly() const;
+  size_t hosts_assembled() const;
 
  private:
-  friend Model build_model(const Snapshot&, const Options&, BuildCache*);
-  std::unique_ptr<internal::IngressCache> ingresses_;
+  std::unique_ptr<internal::IncrementalState> state_;
 };
 
 // The same Model as build_model(snapshot, options); `cache` (may be null) makes it incremental.

@@ -1,0 +1,54 @@
+// Internal to the model: the rules assemble.cpp (the reference, whole-snapshot build) and
+// incremental.cpp (the per-host build of a BuildCache) both apply, so that their conflict
+// decisions and Event texts cannot drift apart.
+// Threading: pure functions.
+#pragma once
+
+#include <map>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "builder.h"
+
+namespace kop::ingress::internal {
+
+// Within one host, one route per (path, header conditions).
+using MatchKey = std::pair<PathRule, std::vector<HeaderCondition>>;
+
+inline std::string_view kind_name(PathKind k) {
+  switch (k) {
+    case PathKind::kExact:
+      return "Exact";
+    case PathKind::kPrefix:
+      return "Prefix";
+    case PathKind::kStringPrefix:
+      return "StringPrefix";
+    case PathKind::kRegex:
+      return "Regex";
+  }
+  return "";
+}
+
+// Whether `routes` already answers what a merged-in route with `key` would: the same match,
+// or, for prefixes, the same path as a Prefix or StringPrefix with the same conditions.
+inline bool covered(const std::map<MatchKey, Route>& routes, const MatchKey& key) {
+  if (routes.count(key)) return true;
+  auto prefixish = [](PathKind k) {
+    return k == PathKind::kPrefix || k == PathKind::kStringPrefix;
+  };
+  if (!prefixish(key.first.kind)) return false;
+  for (const auto& [k, r] : routes)
+    if (prefixish(k.first.kind) && k.first.value == key.first.value && k.second == key.second)
+      return true;
+  return false;
+}
+
+// Conflict order of route candidates: the oldest source, then its own order.
+inline bool older(const RouteCandidate& a, const RouteCandidate& b) {
+  if (a.age < b.age) return true;
+  if (b.age < a.age) return false;
+  return a.order < b.order;
+}
+
+}  // namespace kop::ingress::internal

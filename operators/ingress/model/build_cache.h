@@ -1,0 +1,69 @@
+// Internal to the model: the per-Ingress part of a BuildCache (model.h). Each Ingress'
+// translation is kept with what it read, and replayed (or just kept) while the Ingress and
+// everything it read are unchanged; the Ingresses translated again or gone are reported as
+// changes, from which incremental.cpp finds the hosts to assemble again.
+// Threading: used by one build at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "builder.h"
+
+namespace kop::ingress::internal {
+
+// One Ingress' translation: what it added to the Builder, and what it read.
+struct IngressEntry {
+  api::ObjectPtr ingress;
+  std::vector<ObjectRef> owned;
+  std::vector<RouteCandidate> routes;
+  std::vector<RouteCandidate> default_backends;
+  std::vector<TlsCandidate> tls;
+  std::vector<Event> events;
+  Recording recording;
+  uint64_t seen = 0;  // the last build whose snapshot held the Ingress
+};
+
+// An Ingress translated again this build (`before` its previous entry, if it had one) or gone
+// (`after` null).
+struct EntryChange {
+  std::optional<IngressEntry> before;
+  const IngressEntry* after = nullptr;  // into IngressCache::entries
+};
+
+// Looks string keys up by std::string_view, without making a std::string per lookup.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+struct IngressCache {
+  // The context every entry was translated in: class selection depends on both.
+  bool has_context = false;
+  Options options;
+  std::vector<api::ObjectPtr> ingress_classes;
+  // By uid (or "/namespace/name" when the object has no uid).
+  std::unordered_map<std::string, IngressEntry, KeyHash, std::equal_to<>> entries;
+  uint64_t builds = 0;
+  size_t reused = 0;
+  size_t translated = 0;
+  // This build dropped every entry (Options or IngressClasses changed): nothing is comparable.
+  bool context_reset = false;
+  std::vector<EntryChange> changes;
+
+  // Translates the snapshot's Ingresses, taking unchanged ones from `entries`. `replay`: every
+  // entry's candidates, clusters and events are added to `b` (as translate_ingresses() would
+  // leave them); otherwise they stay in the entries only and `b` gets none of them (the
+  // clusters the translated ones registered stay in b.clusters).
+  void translate(Builder& b, bool replay);
+};
+
+// Whether two objects are the same: one ObjectPtr, or one uid at one resourceVersion.
+bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b);
+
+}  // namespace kop::ingress::internal
