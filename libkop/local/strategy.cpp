@@ -83,10 +83,99 @@ void pod_spec_defaults(JsonValue& spec, JsonAlloc& a) {
   }
 }
 
+namespace {
+
+// SetDefaults_Pod: a container's request for a resource with a limit and no request is the limit;
+// enableServiceLinks is true. (Pods only: pod templates do not get these.)
+void pod_defaults(JsonValue& spec, JsonAlloc& a) {
+  if (!json::find(spec, "enableServiceLinks"))
+    json::set_member(spec, "enableServiceLinks", JsonValue(true), a);
+  for (auto list : {"containers", "initContainers"}) {
+    JsonValue* cs = json::find(spec, list);
+    if (cs == nullptr || !cs->IsArray()) continue;
+    for (auto& c : cs->GetArray()) {
+      JsonValue* res = c.IsObject() ? json::find(c, "resources") : nullptr;
+      const JsonValue* limits = res && res->IsObject() ? json::find(*res, "limits") : nullptr;
+      if (limits == nullptr || !limits->IsObject() || limits->MemberCount() == 0) continue;
+      JsonValue copy(*limits, a);
+      JsonValue& requests = json::ensure_object(*res, "requests", a);
+      for (auto& l : copy.GetObject())
+        if (!json::find(requests, json::as_string_view(l.name)))
+          requests.AddMember(JsonValue(l.name, a), JsonValue(l.value, a), a);
+    }
+  }
+}
+
+// What the API server's default admission plugins add to a created pod: ServiceAccount (the
+// "default" account; kop-local does not check that it exists nor mount its token), Priority
+// (0, PreemptLowerPriority, without priority classes) and DefaultTolerationSeconds (300 s for
+// not-ready and unreachable nodes).
+void pod_admission(JsonValue& spec, JsonAlloc& a) {
+  if (json::string_or_empty(&spec, "serviceAccountName").empty())
+    json::set_string(spec, "serviceAccountName", "default", a);
+  // The deprecated field mirrors the name, as the v1 conversion writes it.
+  json::set_string(spec, "serviceAccount", json::string_or_empty(&spec, "serviceAccountName"), a);
+  if (!json::find(spec, "priority")) json::set_member(spec, "priority", JsonValue(0), a);
+  if (!json::find(spec, "preemptionPolicy"))
+    json::set_string(spec, "preemptionPolicy", "PreemptLowerPriority", a);
+  JsonValue* tols = json::find(spec, "tolerations");
+  for (auto key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+    bool tolerated = false;
+    if (tols && tols->IsArray()) {
+      for (auto& t : tols->GetArray()) {
+        std::string_view k = json::string_or_empty(&t, "key");
+        std::string_view e = json::string_or_empty(&t, "effect");
+        bool any_key = k.empty() && json::string_or_empty(&t, "operator") == "Exists";
+        tolerated = tolerated || ((k == key || any_key) && (e.empty() || e == "NoExecute"));
+      }
+    }
+    if (tolerated) continue;
+    JsonValue t(rapidjson::kObjectType);
+    t.AddMember("key", json::ref(key), a);
+    t.AddMember("operator", "Exists", a);
+    t.AddMember("effect", "NoExecute", a);
+    t.AddMember("tolerationSeconds", JsonValue(int64_t(300)), a);
+    if (tols == nullptr || !tols->IsArray()) {
+      json::set_member(spec, "tolerations", JsonValue(rapidjson::kArrayType), a);
+      tols = json::find(spec, "tolerations");
+    }
+    tols->PushBack(t, a);
+  }
+}
+
+// v1qos.GetPodQOS over cpu and memory: BestEffort without any request or limit, Guaranteed when
+// every container limits both and requests equal limits, Burstable otherwise.
+std::string_view pod_qos(const JsonValue& spec) {
+  bool any = false;
+  bool guaranteed = true;
+  for (auto list : {"containers", "initContainers"}) {
+    const JsonValue* cs = json::find(spec, list);
+    if (cs == nullptr || !cs->IsArray()) continue;
+    for (auto& c : cs->GetArray()) {
+      const JsonValue* res = c.IsObject() ? json::find(c, "resources") : nullptr;
+      const JsonValue* req = res ? json::find(*res, "requests") : nullptr;
+      const JsonValue* lim = res ? json::find(*res, "limits") : nullptr;
+      for (auto r : {"cpu", "memory"}) {
+        const JsonValue* q = req ? json::find(*req, r) : nullptr;
+        const JsonValue* l = lim ? json::find(*lim, r) : nullptr;
+        any = any || q || l;
+        guaranteed = guaranteed && l && q && json::equal(*q, *l);
+      }
+    }
+  }
+  return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+}
+
+}  // namespace
+
 // Ingresses and IngressClasses have no defaults in networking/v1 (pathType is required).
 void apply_defaults(const ResourceType& t, JsonDoc& obj) {
   auto& a = obj.GetAllocator();
-  if (is(t, "", "pods")) pod_spec_defaults(json::ensure_object(obj, "spec", a), a);
+  if (is(t, "", "pods")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    pod_spec_defaults(spec, a);
+    pod_defaults(spec, a);
+  }
   if (is(t, "", "services")) {
     JsonValue& spec = json::ensure_object(obj, "spec", a);
     if (!json::find(spec, "type")) json::set_string(spec, "type", "ClusterIP", a);
@@ -236,6 +325,11 @@ void prepare_create(const ResourceType& t, JsonDoc& obj) {
     }
   }
   apply_defaults(t, obj);
+  if (is(t, "", "pods")) {
+    JsonValue& spec = json::ensure_object(obj, "spec", a);
+    pod_admission(spec, a);
+    json::set_string(json::ensure_object(obj, "status", a), "qosClass", pod_qos(spec), a);
+  }
 }
 
 void prepare_update(const ResourceType& t, const JsonValue& old, JsonDoc& obj) {
