@@ -8,8 +8,8 @@
 // does not convert), namespaceSelector (the Namespace's labels; a Namespace judged by its own),
 // objectSelector (the new or the old object's labels), failurePolicy (Fail, the default: a call
 // that fails refuses the request with 500 "failed calling webhook"; Ignore: skipped),
-// timeoutSeconds (default 10, 1-30), sideEffects (a dry-run request meeting a webhook whose
-// sideEffects is Some or Unknown is refused with 400, as the API server does),
+// timeoutSeconds (default 10, 1-30), dry runs (admitted too; a webhook whose sideEffects is
+// neither None nor NoneOnDryRun, which v1 validation refuses, would refuse them with 400),
 // admissionReviewVersions (must list v1), clientConfig.url and clientConfig.service (resolved
 // through the Service's EndpointSlices stored in kop::local: kop::local has no cluster network,
 // so an EndpointSlice whose address is where the webhook listens, e.g. 127.0.0.1, stands for

@@ -42,5 +42,8 @@ void list_options(const ListOptions& o, std::string_view match, FieldErrors& err
 // Built-in kinds (Ingress, IngressClass, Service, EndpointSlice, Secret, ConfigMap, Namespace,
 // CRD). `old` is null on create. Unknown kinds pass.
 void builtin(const ResourceType& t, const JsonValue& obj, const JsonValue* old, FieldErrors& errs);
+// admissionregistration.k8s.io/v1 Validating/MutatingWebhookConfiguration
+// (validation_webhook.cpp).
+void webhook_configuration(const JsonValue& obj, bool mutating, FieldErrors& errs);
 
 }  // namespace kop::local::validation

@@ -498,6 +498,9 @@ void builtin(const ResourceType& t, const JsonValue& obj, const JsonValue* old, 
     secret(obj, old, errs);
   } else if (is(t, "", "configmaps")) {
     config_map(obj, old, errs);
+  } else if (is(t, "admissionregistration.k8s.io", "validatingwebhookconfigurations") ||
+             is(t, "admissionregistration.k8s.io", "mutatingwebhookconfigurations")) {
+    webhook_configuration(obj, t.resource == "mutatingwebhookconfigurations", errs);
   }
 }
 

@@ -236,7 +236,13 @@ TEST_P(LocalAdmission, FailurePolicyDecidesWhatAFailedCallMeans) {
   KOP_ASSERT_OK(down("Ignore"));
   KOP_EXPECT_OK(create_cm("ignored"));
   KOP_ASSERT_OK(down("Fail"));
-  absl::Status st = create_cm("refused");
+  // A real API server applies a changed configuration a moment later (it watches them).
+  int n = 0;
+  absl::Status st;
+  KOP_EXPECT_OK(testing::wait_for("the Fail policy applies", [&] {
+    st = create_cm("refused-" + std::to_string(n++));
+    return !st.ok();
+  }));
   EXPECT_TRUE(client::is_internal(st)) << st;
   EXPECT_NE(st.message().find("failed calling webhook \"down.example.com\""),
             absl::string_view::npos)
@@ -276,22 +282,56 @@ TEST_P(LocalAdmission, SelectorsAndRulesChooseTheRequests) {
   KOP_EXPECT_OK(create_cm("created", R"("bad":"true")"));
 }
 
-TEST_P(LocalAdmission, DryRunNeedsAWebhookWithoutSideEffects) {
-  KOP_ASSERT_OK(configure("ValidatingWebhookConfiguration", "effects",
-                          "  admissionReviewVersions: [v1]\n  sideEffects: Some\n"
-                          "  clientConfig: {url: \"" +
-                              url("/no-bad") + "\", caBundle: " + ca_b64_ +
-                              "}\n  rules: [{operations: [CREATE], apiGroups: [\"\"], "
-                              "apiVersions: [v1], resources: [configmaps]}]\n"));
-  Object cm(kConfigMap);
-  cm.set_name("dry");
-  cm.set_namespace(env_->namespace_());
-  cm.set_label("kop-test", env_->namespace_());
-  auto dry = env_->client().create(client::ResourceRef::of(cm), cm, {.dry_run = true});
-  EXPECT_TRUE(client::is_bad_request(dry.status())) << dry.status();
-  EXPECT_NE(dry.status().message().find("has side effects and does not support dry run"),
-            absl::string_view::npos);
-  KOP_EXPECT_OK(env_->client().create(client::ResourceRef::of(cm), cm).status());
+// admissionregistration.k8s.io/v1 allows only webhooks without side effects (or none on dry
+// run): kop::local refuses the others as the API server does, and calls webhooks on dry runs.
+TEST_P(LocalAdmission, DryRunsAreAdmittedAndSideEffectsMustBeDeclaredNone) {
+  auto effects = [&](std::string_view side_effects) {
+    return configure(
+        "ValidatingWebhookConfiguration", "effects",
+        "  admissionReviewVersions: [v1]\n  sideEffects: " + std::string(side_effects) +
+            "\n  clientConfig: {url: \"" + url("/no-bad") + "\", caBundle: " + ca_b64_ +
+            "}\n  rules: [{operations: [CREATE], apiGroups: [\"\"], "
+            "apiVersions: [v1], resources: [configmaps]}]\n");
+  };
+  absl::Status some = effects("Some");
+  EXPECT_TRUE(client::is_invalid(some)) << some;
+  EXPECT_NE(some.message().find("webhooks[0].sideEffects: Unsupported value: \"Some\": supported "
+                                "values: \"None\", \"NoneOnDryRun\""),
+            absl::string_view::npos)
+      << some;
+  KOP_ASSERT_OK(effects("NoneOnDryRun"));
+  auto cm = Object::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dry",
+      "labels":{"bad":"true","kop-test":")" +
+                          env_->namespace_() + R"("}}})");
+  ASSERT_TRUE(cm.ok());
+  cm->set_namespace(env_->namespace_());
+  auto dry = env_->client().create(client::ResourceRef::of(*cm), *cm, {.dry_run = true});
+  EXPECT_NE(dry.status().message().find("metadata.labels.bad: no"), absl::string_view::npos)
+      << dry.status();
+  cm->remove_label("bad");
+  KOP_EXPECT_OK(
+      env_->client().create(client::ResourceRef::of(*cm), *cm, {.dry_run = true}).status());
+  EXPECT_TRUE(client::is_not_found(env_->get(kConfigMap, "dry").status()));
+}
+
+// The webhook configuration is checked when stored, with the API server's messages.
+TEST_P(LocalAdmission, AnInvalidConfigurationIsRefused) {
+  absl::Status st = configure("ValidatingWebhookConfiguration", "broken",
+                              "  admissionReviewVersions: [v3]\n  sideEffects: None\n"
+                              "  timeoutSeconds: 31\n  failurePolicy: Sometimes\n"
+                              "  clientConfig: {url: \"http://127.0.0.1/x\"}\n");
+  EXPECT_TRUE(client::is_invalid(st)) << st;
+  for (absl::string_view want :
+       {"webhooks[0].admissionReviewVersions: Invalid value: []string{\"v3\"}: must include "
+        "at least one of v1, v1beta1",
+        "webhooks[0].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 "
+        "and 30 seconds",
+        "webhooks[0].failurePolicy: Unsupported value: \"Sometimes\": supported values: "
+        "\"Fail\", \"Ignore\"",
+        "webhooks[0].clientConfig.url: Invalid value: \"http\": 'https' is the only allowed "
+        "URL scheme; desired format: https://host[/path]"}) {
+    EXPECT_NE(st.message().find(want), absl::string_view::npos) << st << "\nwant: " << want;
+  }
 }
 
 TEST_P(LocalAdmission, AServiceIsReachedThroughItsEndpointSlice) {
