@@ -92,7 +92,7 @@ struct HttpFront::Impl {
       http::response<http::string_body> res{static_cast<http::status>(resp.status), req.version()};
       res.set(http::field::content_type, resp.content_type);
       res.set(http::field::cache_control, "no-cache, private");
-      for (auto& [k, v] : resp.headers) res.set(k, v);
+      for (auto& [k, v] : resp.headers) res.insert(k, v);  // Warning may repeat
       res.body() = std::move(resp.body);
       res.keep_alive(keep);
       res.prepare_payload();

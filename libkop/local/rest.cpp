@@ -8,6 +8,7 @@
 
 #include "access_review.h"
 #include "errors.h"
+#include "field_validation.h"
 #include "kop/api/yaml.h"
 #include "openapi.h"
 #include "patch.h"
@@ -566,6 +567,32 @@ Response openapi_v2(Store& store, const Request& req) {
   return json_response(200, openapi::v2(store.registry()));
 }
 
+// The fieldValidation query parameter (field_validation.h) on a built-in kind's body: unknown
+// fields are removed; Strict refuses them (400), Warn adds a Warning header each (collected in
+// `warnings`). Without the parameter the body is left as sent. Returns the 400 to answer, or
+// nothing.
+std::optional<Response> validate_fields(const ResourceType& t, JsonValue& body,
+                                        const std::string& mode, Response& warnings) {
+  if (t.custom || (mode != "Strict" && mode != "Warn" && mode != "Ignore")) return std::nullopt;
+  std::vector<std::string> unknown = field_validation::prune_unknown(body, t.api_version(), t.kind);
+  if (unknown.empty()) return std::nullopt;
+  std::string list;
+  for (const std::string& u : unknown)
+    list += (list.empty() ? "" : ", ") + std::string("unknown field \"") + u + "\"";
+  if (mode == "Strict")
+    return status_response(client::bad_request("strict decoding error: " + list));
+  if (mode == "Warn") {
+    for (const std::string& u : unknown)
+      warnings.headers.emplace_back("Warning", "299 - \"unknown field \\\"" + u + "\\\"\"");
+  }
+  return std::nullopt;
+}
+
+Response with_warnings(Response&& r, const Response& warnings) {
+  for (const auto& h : warnings.headers) r.headers.push_back(h);
+  return r;
+}
+
 // GET, PUT and PATCH of /scale: the Scale is read from the object and written back as its
 // replicas (scale.h); a patch applies to the Scale, as the API server's scale storage does.
 Response scale_request(Store& store, const ResourceType& t, const std::string& ns,
@@ -836,12 +863,15 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     std::string err;
     auto body = parse_body(req, err);
     if (!body) return status_response(client::bad_request(err));
+    Response warnings;
+    if (auto bad = validate_fields(*t, *body, q["fieldValidation"], warnings))
+      return std::move(*bad);
     CreateOptions co;
     co.field_manager = manager_of(req, q["fieldManager"]);
     co.dry_run = dry_run(q);
     auto r = store.create(*t, ns, std::move(*body), co);
     if (!r.ok()) return status_response(r.status());
-    return object_response(201, *r);
+    return with_warnings(object_response(201, *r), warnings);
   }
   if (m == "PUT") {
     if (name.empty())
@@ -849,13 +879,16 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     std::string err;
     auto body = parse_body(req, err);
     if (!body) return status_response(client::bad_request(err));
+    Response warnings;
+    if (auto bad = validate_fields(*t, *body, q["fieldValidation"], warnings))
+      return std::move(*bad);
     UpdateOptions wo;
     wo.field_manager = manager_of(req, q["fieldManager"]);
     wo.dry_run = dry_run(q);
     auto r = sub == "status" ? store.update_status(*t, ns, name, std::move(*body), wo)
                              : store.update(*t, ns, name, std::move(*body), wo);
     if (!r.ok()) return status_response(r.status());
-    return object_response(200, *r);
+    return with_warnings(object_response(200, *r), warnings);
   }
   if (m == "PATCH") {
     if (name.empty())
@@ -874,10 +907,22 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     if (truthy(q["force"])) po.force = true;
     po.dry_run = dry_run(q);
     bool existed = store.get(*t, ns, name).ok();
-    auto r = sub == "status" ? store.patch_status(*t, ns, name, *pt, req.body, po)
-                             : store.patch(*t, ns, name, *pt, req.body, po);
+    // A merge or strategic merge patch is a partial object: its unknown fields are checked too.
+    std::string patch_body = req.body;
+    Response warnings;
+    if (*pt == PatchType::kJsonMerge || *pt == PatchType::kStrategicMerge) {
+      if (auto doc = json::parse(req.body); doc && doc->IsObject()) {
+        if (auto bad = validate_fields(*t, *doc, q["fieldValidation"], warnings))
+          return std::move(*bad);
+        if (!warnings.headers.empty() || q["fieldValidation"] == "Ignore")
+          patch_body = json::to_json(*doc);
+      }
+    }
+    auto r = sub == "status" ? store.patch_status(*t, ns, name, *pt, patch_body, po)
+                             : store.patch(*t, ns, name, *pt, patch_body, po);
     if (!r.ok()) return status_response(r.status());
-    return object_response(*pt == PatchType::kApply && !existed ? 201 : 200, *r);
+    return with_warnings(object_response(*pt == PatchType::kApply && !existed ? 201 : 200, *r),
+                         warnings);
   }
   if (m == "DELETE") {
     DeleteOptions d;

@@ -152,6 +152,21 @@ check "explain deployment.spec.replicas" "FIELD: replicas <integer>" kubectl exp
 check "explain nested fields" "containerPort	<integer>" kubectl explain pods.spec.containers.ports
 check "explain a CRD with scale" "size	<integer>" kubectl explain pool.spec
 check "openapi v2" '"io.k8s.api.apps.v1.Deployment"' kubectl get --raw /openapi/v2
+# Server-side field validation: kubectl sends fieldValidation=Strict (--validate=warn: Warn).
+cat >"$dir/typo.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo, namespace: demo}
+spec:
+  replicass: 2
+  selector: {matchLabels: {app: t}}
+  template:
+    metadata: {labels: {app: t}}
+    spec: {containers: [{name: c, image: nginx, imagee: x}]}
+YAML
+check "unknown fields refused" 'strict decoding error: unknown field "spec.replicass", unknown field "spec.template.spec.containers[0].imagee"' kubectl apply -f "$dir/typo.yaml"
+check "unknown fields warned about" 'Warning: unknown field "spec.template.spec.containers[0].imagee"' kubectl create -f "$dir/typo.yaml" --validate=warn
+check "unknown fields dropped" "" bash -c "kubectl -n demo get deployment typo -o json | grep -c imagee | grep -qx 0 && echo"
 # Access reviews: the token holder may do everything, and kubectl is told so.
 check "auth can-i" "yes" kubectl auth can-i create configmaps
 check "auth can-i in a namespace" "yes" kubectl -n demo auth can-i delete deployments.apps
