@@ -251,6 +251,8 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool&
   proxy::ListenerConfig l;
   l.name = absl::StrCat("gw/", d.gateway.ns, "/", d.gateway.name, "/", d.port);
   l.address = bound.address;
+  // Gateway API's "*.example.com" covers every depth of subdomain, not Ingress's one label.
+  l.domain_wildcards = proxy::DomainWildcards::kOneOrMoreLabels;
   for (const auto& vh : d.virtual_hosts) {
     proxy::VirtualHostConfig v;
     v.name = absl::StrCat(l.name, "/", vh.host);

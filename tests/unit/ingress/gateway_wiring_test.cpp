@@ -132,6 +132,45 @@ spec: {controller: kop.dev/ingress-controller}
     }
 }
 
+TEST(GatewayFrontDoors, WildcardHostnamesCoverSeveralLabelsOnGatewaysOnly) {
+  // Gateway API's "*.example.com" covers a.b.example.com (upstream
+  // HTTPRouteListenerHostnameMatching); an Ingress wildcard host keeps Ingress's one label.
+  auto s = serve(std::string(kClass) +
+                 gateway_yaml("one",
+                              "  - {name: http, port: 80, protocol: HTTP, hostname: "
+                              "\"*.example.com\"}\n") +
+                 service_yaml("infra", "v1", 1, 1) + service_yaml("infra", "web", 1, 3) +
+                 route_yaml("to-one",
+                            "  parentRefs: [{name: one}]\n"
+                            "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n") +
+                 R"(---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: infra}
+spec:
+  ingressClassName: kop
+  rules:
+  - host: "*.example.org"
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: kop}
+spec: {controller: kop.dev/ingress-controller}
+)");
+  const auto& c = s->compiled;
+  ASSERT_NE(listener(c.config, "gw/infra/one/80"), nullptr);
+  EXPECT_EQ(listener(c.config, "gw/infra/one/80")->domain_wildcards,
+            proxy::DomainWildcards::kOneOrMoreLabels);
+  EXPECT_EQ(route_of(c, "gw/infra/one/80", "a.example.com", "/"), "infra/v1/80");
+  EXPECT_EQ(route_of(c, "gw/infra/one/80", "a.b.example.com", "/"), "infra/v1/80");
+  EXPECT_EQ(route_of(c, "gw/infra/one/80", "example.com", "/"), "404");
+  EXPECT_EQ(route_of(c, "http", "a.example.org", "/"), "infra/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.b.example.org", "/"), "404");
+}
+
 TEST(GatewayFrontDoors, IngressListenerWithoutHostsServesNoGatewayRoute) {
   auto s = serve(std::string(kClass) +
                  gateway_yaml("one", "  - {name: http, port: 80, protocol: HTTP}\n") +
