@@ -63,7 +63,6 @@ bool same_tcp(const std::vector<TcpProxyCandidate>& a, const std::vector<TcpProx
 }
 
 const std::vector<RouteCandidate> kNoRoutes;
-const std::vector<TlsCandidate> kNoTls;
 
 std::string ns_name(const api::Object& o) {
   return cat(o.ns(), "/", o.name());
@@ -259,6 +258,7 @@ void IncrementalState::assemble_all(Builder& b) {
   for (const RouteCandidate& d : ir_defaults) defaults.push_back(&d);
 
   std::vector<const TcpProxyCandidate*> tcp;
+  tcp.reserve(ir_tcp.size());
   for (const TcpProxyCandidate& p : ir_tcp) tcp.push_back(&p);
   std::stable_sort(tcp.begin(), tcp.end(),
                    [](const auto* x, const auto* y) { return x->age < y->age; });
