@@ -134,7 +134,8 @@ H2UpConn::H2UpConn(std::shared_ptr<Pool> pool, ClusterShare cluster)
       worker_(pool->worker()),
       pool_keep_(std::move(pool)),
       cluster_(std::move(cluster)),
-      sock_(worker_.io()) {
+      sock_(worker_.io()),
+      alloc_(worker_.h2_allocator()) {
   ++pool_.open_;
   pool_.h2_.push_back(this);
   ++worker_.stats().upstream_active;
@@ -170,7 +171,7 @@ bool H2UpConn::start_session() {
   // Until the peer's SETTINGS say otherwise, count on 100 streams per connection (RFC 9113
   // recommends at least 100), so a burst opens further connections instead of queueing.
   nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
-  int rv = nghttp2_session_client_new2(&ng_, cb, this, opt);
+  int rv = nghttp2_session_client_new3(&ng_, cb, this, opt, alloc_->mem());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) {

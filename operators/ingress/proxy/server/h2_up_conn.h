@@ -34,6 +34,7 @@
 
 #include "asio.h"
 #include "buffer.h"
+#include "h2_alloc.h"
 #include "timer_wheel.h"
 #include "up_conn.h"
 
@@ -181,6 +182,7 @@ class H2UpConn {
   std::shared_ptr<Pool> pool_keep_;  // held while streams are open
   ClusterShare cluster_;
   tcp::socket sock_;
+  std::shared_ptr<H2Allocator> alloc_;  // the worker's block cache; outlives ng_
   nghttp2_session* ng_ = nullptr;
   State state_ = State::kConnecting;
   Buffer in_;
