@@ -104,4 +104,34 @@ void add_discovery(JsonValue& resources, JsonAlloc& a) {
   }
 }
 
+JsonDoc whoami(bool authenticated) {
+  JsonDoc d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  d.AddMember("kind", "SelfSubjectReview", a);
+  d.AddMember("apiVersion", "authentication.k8s.io/v1", a);
+  JsonValue meta(rapidjson::kObjectType);
+  meta.AddMember("creationTimestamp", JsonValue(), a);
+  d.AddMember("metadata", meta, a);
+  JsonValue user(rapidjson::kObjectType);
+  user.AddMember("username", json::ref(authenticated ? "kop-local" : "system:anonymous"), a);
+  user.AddMember("groups",
+                 authenticated ? all_of({"system:masters", "system:authenticated"}, a)
+                               : all_of({"system:unauthenticated"}, a),
+                 a);
+  JsonValue status(rapidjson::kObjectType);
+  status.AddMember("userInfo", user, a);
+  d.AddMember("status", status, a);
+  return d;
+}
+
+void add_authn_discovery(JsonValue& resources, JsonAlloc& a) {
+  JsonValue r(rapidjson::kObjectType);
+  r.AddMember("name", json::make_string(kWhoami, a), a);
+  r.AddMember("singularName", "", a);
+  r.AddMember("namespaced", false, a);
+  r.AddMember("kind", "SelfSubjectReview", a);
+  r.AddMember("verbs", all_of({"create"}, a), a);
+  resources.PushBack(r, a);
+}
+
 }  // namespace kop::local::access_review

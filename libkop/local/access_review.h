@@ -1,5 +1,6 @@
 // SelfSubjectAccessReview and SelfSubjectRulesReview (authorization.k8s.io/v1), the reviews
-// behind `kubectl auth can-i` and `kubectl auth can-i --list`. kop::local's authorization model
+// behind `kubectl auth can-i` and `kubectl auth can-i --list`, and SelfSubjectReview
+// (authentication.k8s.io/v1, `kubectl auth whoami`). kop::local's authorization model
 // is one bearer token (or none, with authentication off) that may do everything, so every
 // review is answered truthfully with "allowed": whoever gets as far as asking was authenticated,
 // and nothing is denied to them. Requests are validated as the API server validates them.
@@ -26,5 +27,12 @@ absl::StatusOr<JsonDoc> answer(std::string_view resource, const JsonValue& body)
 
 // The discovery entries of authorization.k8s.io/v1 (APIResource objects).
 void add_discovery(JsonValue& resources, JsonAlloc& a);
+
+// authentication.k8s.io/v1 selfsubjectreviews: who the caller is. With token authentication on,
+// the token's holder "kop-local" in system:masters; with it off, system:anonymous.
+inline constexpr std::string_view kAuthnGroup = "authentication.k8s.io";
+inline constexpr std::string_view kWhoami = "selfsubjectreviews";
+JsonDoc whoami(bool authenticated);
+void add_authn_discovery(JsonValue& resources, JsonAlloc& a);
 
 }  // namespace kop::local::access_review

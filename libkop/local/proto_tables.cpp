@@ -1616,26 +1616,42 @@ constexpr Field kFields226[] = {
     {1, "verbs", kString, -1, kRepeated, false, false, false, "", ""},
     {2, "nonResourceURLs", kString, -1, kRepeated, true, false, false, "", ""},
 };
-// meta.Status
+// authentication.SelfSubjectReview
 constexpr Field kFields227[] = {
+    {1, "metadata", kMessage, 1, kSingle, true, false, false, "", ""},
+    {2, "status", kMessage, 228, kSingle, true, false, false, "", ""},
+};
+// authentication.SelfSubjectReviewStatus
+constexpr Field kFields228[] = {
+    {1, "userInfo", kMessage, 229, kSingle, true, false, false, "", ""},
+};
+// authentication.UserInfo
+constexpr Field kFields229[] = {
+    {1, "username", kString, -1, kSingle, true, false, false, "", ""},
+    {2, "uid", kString, -1, kSingle, true, false, false, "", ""},
+    {3, "groups", kString, -1, kRepeated, true, false, false, "", ""},
+    {4, "extra", kString, -1, kMap, true, false, false, "", ""},
+};
+// meta.Status
+constexpr Field kFields230[] = {
     {1, "metadata", kMessage, 8, kSingle, true, false, false, "", ""},
     {2, "status", kString, -1, kSingle, true, false, false, "", ""},
     {3, "message", kString, -1, kSingle, true, false, false, "", ""},
     {4, "reason", kString, -1, kSingle, true, false, false, "", ""},
-    {5, "details", kMessage, 228, kPointer, true, false, false, "", ""},
+    {5, "details", kMessage, 231, kPointer, true, false, false, "", ""},
     {6, "code", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // meta.StatusDetails
-constexpr Field kFields228[] = {
+constexpr Field kFields231[] = {
     {1, "name", kString, -1, kSingle, true, false, false, "", ""},
     {2, "group", kString, -1, kSingle, true, false, false, "", ""},
     {3, "kind", kString, -1, kSingle, true, false, false, "", ""},
     {6, "uid", kString, -1, kSingle, true, false, false, "", ""},
-    {4, "causes", kMessage, 229, kRepeated, true, false, false, "", ""},
+    {4, "causes", kMessage, 232, kRepeated, true, false, false, "", ""},
     {5, "retryAfterSeconds", kInt32, -1, kSingle, true, false, false, "", ""},
 };
 // meta.StatusCause
-constexpr Field kFields229[] = {
+constexpr Field kFields232[] = {
     {1, "reason", kString, -1, kSingle, true, false, false, "", ""},
     {2, "message", kString, -1, kSingle, true, false, false, "", ""},
     {3, "field", kString, -1, kSingle, true, false, false, "", ""},
@@ -1869,9 +1885,12 @@ constexpr Message kMessages[] = {
     {"authorization.SubjectRulesReviewStatus", "io.k8s.api.authorization.v1.SubjectRulesReviewStatus", kFields224},
     {"authorization.ResourceRule", "io.k8s.api.authorization.v1.ResourceRule", kFields225},
     {"authorization.NonResourceRule", "io.k8s.api.authorization.v1.NonResourceRule", kFields226},
-    {"meta.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.Status", kFields227},
-    {"meta.StatusDetails", "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails", kFields228},
-    {"meta.StatusCause", "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause", kFields229},
+    {"authentication.SelfSubjectReview", "io.k8s.api.authentication.v1.SelfSubjectReview", kFields227},
+    {"authentication.SelfSubjectReviewStatus", "io.k8s.api.authentication.v1.SelfSubjectReviewStatus", kFields228},
+    {"authentication.UserInfo", "io.k8s.api.authentication.v1.UserInfo", kFields229},
+    {"meta.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.Status", kFields230},
+    {"meta.StatusDetails", "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails", kFields231},
+    {"meta.StatusCause", "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause", kFields232},
 };
 
 constexpr RootKind kRoots[] = {
@@ -1904,7 +1923,8 @@ constexpr RootKind kRoots[] = {
     {"autoscaling", "v1", "Scale", 211},
     {"authorization.k8s.io", "v1", "SelfSubjectAccessReview", 214},
     {"authorization.k8s.io", "v1", "SelfSubjectRulesReview", 222},
-    {"", "v1", "Status", 227},
+    {"authentication.k8s.io", "v1", "SelfSubjectReview", 227},
+    {"", "v1", "Status", 230},
 };
 
 }  // namespace

@@ -424,6 +424,8 @@ JsonDoc resource_list(Store& store, std::string_view group, std::string_view ver
   }
   if (group == access_review::kGroup && version == access_review::kVersion)
     access_review::add_discovery(res, a);
+  if (group == access_review::kAuthnGroup && version == access_review::kVersion)
+    access_review::add_authn_discovery(res, a);
   d.AddMember("resources", res, a);
   return d;
 }
@@ -437,12 +439,14 @@ JsonDoc group_list(Store& store) {
   for (auto& t : store.registry().all()) {
     if (!t->group.empty()) groups[t->group].push_back(t);
   }
-  // The access reviews' group serves no stored kind: a version entry of its own.
-  auto review = std::make_shared<ResourceType>();
-  review->group = std::string(access_review::kGroup);
-  review->version = std::string(access_review::kVersion);
-  review->storage_version = review->version;
-  groups[review->group].push_back(std::move(review));
+  // The access reviews' groups serve no stored kind: a version entry of their own.
+  for (std::string_view g : {access_review::kGroup, access_review::kAuthnGroup}) {
+    auto review = std::make_shared<ResourceType>();
+    review->group = std::string(g);
+    review->version = std::string(access_review::kVersion);
+    review->storage_version = review->version;
+    groups[review->group].push_back(std::move(review));
+  }
   JsonValue arr(rapidjson::kArrayType);
   for (auto& [g, types] : groups) {
     JsonValue go(rapidjson::kObjectType);
@@ -785,6 +789,12 @@ Response handle_json(Store& store, const Options& opts, const Request& req) {
     auto review = access_review::answer(resource, *body);
     if (!review.ok()) return status_response(review.status());
     return json_response(201, *review);
+  }
+  if (group == access_review::kAuthnGroup && version == access_review::kVersion && ns.empty() &&
+      name.empty() && resource == access_review::kWhoami) {
+    if (req.method != "POST")
+      return status_response(client::method_not_supported(group, resource, req.method));
+    return json_response(201, access_review::whoami(!opts.token.empty()));
   }
   ResourceTypePtr t = store.registry().by_resource(group, version, resource);
   if (!t) return status_response(errors::resource_not_served());

@@ -1,6 +1,7 @@
 // SelfSubjectAccessReview and SelfSubjectRulesReview over REST (kubectl auth can-i, --list):
 // answered allowed for the token holder, in JSON and from protobuf bodies, invalid specs refused
-// with the API server's messages, listed in discovery, and still behind the bearer token.
+// with the API server's messages, listed in discovery, and still behind the bearer token; and
+// SelfSubjectReview (kubectl auth whoami).
 #include <gtest/gtest.h>
 
 #include "proto_codec.h"
@@ -80,6 +81,27 @@ TEST_F(AccessReview, InvalidSpecsAreRefusedAsTheApiServerDoes) {
                            {{"authorization", "Bearer secret"}},
                            ""});
   EXPECT_EQ(get.status, 405);
+}
+
+TEST_F(AccessReview, WhoAmI) {
+  rest::Request req{"POST",
+                    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                    {{"content-type", "application/json"}, {"authorization", "Bearer secret"}},
+                    R"({"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1"})"};
+  auto r = rest::handle(store, opts, req);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::to_json(*json::path(J(r.body), {"status", "userInfo"})),
+            R"({"username":"kop-local","groups":["system:masters","system:authenticated"]})");
+  // With authentication off, everyone is anonymous (and may still do everything).
+  rest::Options open{"", "127.0.0.1:6443"};
+  auto anon = rest::handle(store, open, req);
+  EXPECT_EQ(json::path_string(J(anon.body), {"status", "userInfo", "username"}),
+            "system:anonymous");
+  auto disc = rest::handle(
+      store, opts,
+      {"GET", "/apis/authentication.k8s.io/v1", {{"authorization", "Bearer secret"}}, ""});
+  ASSERT_EQ(disc.status, 200);
+  EXPECT_NE(disc.body.find(R"("name":"selfsubjectreviews")"), std::string::npos);
 }
 
 TEST_F(AccessReview, Discovery) {

@@ -171,6 +171,7 @@ check "unknown fields dropped" "" bash -c "kubectl -n demo get deployment typo -
 check "auth can-i" "yes" kubectl auth can-i create configmaps
 check "auth can-i in a namespace" "yes" kubectl -n demo auth can-i delete deployments.apps
 check "auth can-i --list" "*.*" kubectl auth can-i --list
+check "auth whoami" "kop-local" kubectl auth whoami
 check "api-resources lists the reviews" "selfsubjectaccessreviews" kubectl api-resources
 # A second server fed by --crds and --manifests: printer columns of the CRD, objects in step.
 mkdir -p "$dir/crds" "$dir/manifests"
