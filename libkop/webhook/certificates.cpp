@@ -71,7 +71,8 @@ absl::StatusOr<absl::Time> certificate_expiry(std::string_view cert_pem) {
   return absl::FromTM(t, absl::UTCTimeZone());
 }
 
-FileCertificates::FileCertificates(std::string dir, std::string cert_name, std::string key_name)
+FileCertificates::FileCertificates(const std::string& dir, const std::string& cert_name,
+                                   const std::string& key_name)
     : cert_path_(detail::cat(dir, "/", cert_name)), key_path_(detail::cat(dir, "/", key_name)) {}
 
 absl::StatusOr<std::shared_ptr<const Certificate>> FileCertificates::current() {

@@ -2,6 +2,12 @@
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
+// Boost 1.74's asio turns coroutines on for GCC only; clang 16 with libstdc++'s <coroutine> (the
+// fuzz build, clang-tidy) supports them the same way.
+#if defined(__clang__) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#define BOOST_ASIO_HAS_STD_COROUTINE 1
+#endif
 //
 #include <absl/base/thread_annotations.h>
 #include <absl/strings/match.h>

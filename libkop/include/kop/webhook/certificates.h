@@ -51,8 +51,8 @@ absl::StatusOr<absl::Time> certificate_expiry(std::string_view cert_pem);
 
 class FileCertificates : public CertificateSource {
  public:
-  explicit FileCertificates(std::string dir, std::string cert_name = "tls.crt",
-                            std::string key_name = "tls.key");
+  explicit FileCertificates(const std::string& dir, const std::string& cert_name = "tls.crt",
+                            const std::string& key_name = "tls.key");
   absl::StatusOr<std::shared_ptr<const Certificate>> current() override;
 
  private:
