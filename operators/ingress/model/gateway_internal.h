@@ -134,6 +134,23 @@ std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const Pa
                                const std::vector<std::string>& hosts, bool named,
                                std::string& reason, std::string& message);
 
+// What a route's rules came to, for its parent statuses.
+struct RuleOutcome {
+  size_t served = 0;        // rules served
+  size_t dropped = 0;       // rules that cannot be served
+  std::string unsupported;  // the first dropped rule's "field: why"
+  std::string refs_reason;  // the first backendRef problem (ResolvedRefs=False), "" = none
+  std::string refs_message;
+};
+// The status of `route` on parent `ref` (our Gateway `gw`) into `ps`: Accepted (attachable()'s
+// reason with an Event; UnsupportedValue when no rule can be served; PartiallyInvalid when some
+// cannot), ResolvedRefs. Returns the listeners the route attaches to, counted in their
+// attachedRoutes (served or not: a listener whose certificate does not load still counts).
+std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
+                           const api::Object& route, const ObjectRef& src, std::string_view kind,
+                           const std::vector<std::string>& hosts, bool named,
+                           const RuleOutcome& rules, RouteParentStatus& ps);
+
 // One backendRef to a core Service port: its cluster, or why not (reason InvalidKind,
 // RefNotPermitted with a ReferenceGrant from the route's kind, BackendNotFound), with an Event
 // naming `field`.

@@ -1,7 +1,7 @@
 // What every route kind (HTTPRoute, TLSRoute) shares: which of its parentRefs name our
 // Gateways, its spec.hostnames, which listeners of a parent admit it (sectionName, port,
-// allowedRoutes kinds and namespaces, hostname intersection), and a Service backendRef
-// resolved to a cluster.
+// allowedRoutes kinds and namespaces, hostname intersection) and the parent status that gives,
+// and a Service backendRef resolved to a cluster.
 #include <algorithm>
 
 #include "gateway_internal.h"
@@ -87,6 +87,38 @@ std::vector<size_t> attachable(const Translation& t, const Gateway& gw, const Pa
     message = "no listener hostname intersects spec.hostnames";
   }
   return out;
+}
+
+std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
+                           const api::Object& route, const ObjectRef& src, std::string_view kind,
+                           const std::vector<std::string>& hosts, bool named,
+                           const RuleOutcome& rules, RouteParentStatus& ps) {
+  int64_t gen = route.generation();
+  ps.parent = ref;
+  std::string reason = "NoMatchingParent", message = "the Gateway is not accepted";
+  std::vector<size_t> listeners =
+      gw.admits_routes ? attachable(t, gw, ref, route, kind, hosts, named, reason, message)
+                       : std::vector<size_t>{};
+  if (listeners.empty()) {
+    ps.conditions.push_back(condition("Accepted", kFalse, reason, message, gen));
+    t.builder.event(src, reason, "spec.parentRefs", cat(gw.ref.key(), ": ", message));
+  } else if (rules.served == 0 && rules.dropped > 0) {
+    ps.conditions.push_back(
+        condition("Accepted", kFalse, "UnsupportedValue", rules.unsupported, gen));
+    listeners.clear();  // not attached: nothing to serve, not counted in attachedRoutes
+  } else {
+    ps.conditions.push_back(condition("Accepted", kTrue, "Accepted", "", gen));
+    if (rules.dropped > 0)
+      ps.conditions.push_back(
+          condition("PartiallyInvalid", kTrue, "UnsupportedValue",
+                    cat(rules.dropped, " rule(s) not served: ", rules.unsupported), gen));
+  }
+  ps.conditions.push_back(
+      rules.refs_reason.empty()
+          ? condition("ResolvedRefs", kTrue, "ResolvedRefs", "", gen)
+          : condition("ResolvedRefs", kFalse, rules.refs_reason, rules.refs_message, gen));
+  for (size_t li : listeners) gw.status.listeners[gw.listeners[li].status].attached_routes++;
+  return listeners;
 }
 
 ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,

@@ -413,7 +413,6 @@ void translate_http_routes(Translation& t) {
     const api::Object& route = *ptr;
     if (route.is_being_deleted()) continue;
     ObjectRef src{"HTTPRoute", std::string(route.ns()), std::string(route.name())};
-    int64_t gen = route.generation();
     Age age = age_of(route, "HTTPRoute");
 
     // Our parents first: a route that names none of our Gateways is not ours to touch.
@@ -423,60 +422,31 @@ void translate_http_routes(Translation& t) {
     std::vector<std::string> hosts = route_hostnames(t, route, src, hi);
 
     std::vector<Rule> rules;
-    size_t served = 0, dropped = 0;
-    std::string refs_reason, refs_message, unsupported;
+    RuleOutcome outcome;
     for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
       rules.push_back(translate_rule(t, route, src, rule, rules.size()));
       const Rule& r = rules.back();
       if (r.unsupported.empty()) {
-        ++served;
+        ++outcome.served;
       } else {
-        ++dropped;
-        if (unsupported.empty()) unsupported = r.unsupported;
+        ++outcome.dropped;
+        if (outcome.unsupported.empty()) outcome.unsupported = r.unsupported;
       }
-      if (refs_reason.empty() && !r.refs_reason.empty()) {
-        refs_reason = r.refs_reason;
-        refs_message = r.refs_message;
+      if (outcome.refs_reason.empty() && !r.refs_reason.empty()) {
+        outcome.refs_reason = r.refs_reason;
+        outcome.refs_message = r.refs_message;
       }
     }
 
     RouteStatus st;
     st.route = src;
     for (auto& [ref, gw] : parents) {
-      RouteParentStatus ps;
-      ps.parent = ref;
-      std::string reason, message;
+      st.parents.emplace_back();
       std::vector<size_t> listeners =
-          gw->admits_routes
-              ? attachable(t, *gw, ref, route, "HTTPRoute", hosts, hi > 0, reason, message)
-              : std::vector<size_t>{};
-      if (!gw->admits_routes) {
-        reason = "NoMatchingParent";
-        message = "the Gateway is not accepted";
-      }
-      if (listeners.empty()) {
-        ps.conditions.push_back(condition("Accepted", kFalse, reason, message, gen));
-        t.builder.event(src, reason, "spec.parentRefs", cat(gw->ref.key(), ": ", message));
-      } else if (served == 0 && dropped > 0) {
-        ps.conditions.push_back(
-            condition("Accepted", kFalse, "UnsupportedValue", unsupported, gen));
-        listeners.clear();  // not attached: nothing to serve, not counted in attachedRoutes
-      } else {
-        ps.conditions.push_back(condition("Accepted", kTrue, "Accepted", "", gen));
-        if (dropped > 0)
-          ps.conditions.push_back(condition("PartiallyInvalid", kTrue, "UnsupportedValue",
-                                            cat(dropped, " rule(s) not served: ", unsupported),
-                                            gen));
-      }
-      ps.conditions.push_back(
-          refs_reason.empty() ? condition("ResolvedRefs", kTrue, "ResolvedRefs", "", gen)
-                              : condition("ResolvedRefs", kFalse, refs_reason, refs_message, gen));
-      st.parents.push_back(std::move(ps));
-
+          attach(t, *gw, ref, route, src, "HTTPRoute", hosts, hi > 0, outcome, st.parents.back());
       size_t gi = size_t(gw - t.gateways.data());
       for (size_t li : listeners) {
         Listener& l = gw->listeners[li];
-        gw->status.listeners[l.status].attached_routes++;
         if (!l.usable) continue;  // attached, but the listener is not served
         std::vector<std::string> served_hosts;
         if (hosts.empty()) {

@@ -64,7 +64,6 @@ void translate_tls_routes(Translation& t) {
     const api::Object& route = *ptr;
     if (route.is_being_deleted()) continue;
     ObjectRef src{"TLSRoute", std::string(route.ns()), std::string(route.name())};
-    int64_t gen = route.generation();
     Age age = age_of(route, "TLSRoute");
 
     std::vector<std::pair<ParentRef, Gateway*>> parents = our_parents(t, route, src);
@@ -73,36 +72,21 @@ void translate_tls_routes(Translation& t) {
     std::vector<std::string> hosts = route_hostnames(t, route, src, given);
     Backends be = backends(t, route, src);
 
+    RuleOutcome outcome;
+    outcome.served = be.unsupported.empty() ? 1 : 0;  // the API allows one rule
+    outcome.dropped = 1 - outcome.served;
+    outcome.unsupported = be.unsupported;
+    outcome.refs_reason = be.refs_reason;
+    outcome.refs_message = be.refs_message;
     RouteStatus st;
     st.route = src;
     for (auto& [ref, gw] : parents) {
-      RouteParentStatus ps;
-      ps.parent = ref;
-      std::string reason = "NoMatchingParent", message = "the Gateway is not accepted";
+      st.parents.emplace_back();
       std::vector<size_t> listeners =
-          gw->admits_routes
-              ? attachable(t, *gw, ref, route, "TLSRoute", hosts, given > 0, reason, message)
-              : std::vector<size_t>{};
-      if (listeners.empty()) {
-        ps.conditions.push_back(condition("Accepted", kFalse, reason, message, gen));
-        t.builder.event(src, reason, "spec.parentRefs", cat(gw->ref.key(), ": ", message));
-      } else if (!be.unsupported.empty()) {
-        ps.conditions.push_back(
-            condition("Accepted", kFalse, "UnsupportedValue", be.unsupported, gen));
-        listeners.clear();  // nothing to serve, not counted in attachedRoutes
-      } else {
-        ps.conditions.push_back(condition("Accepted", kTrue, "Accepted", "", gen));
-      }
-      ps.conditions.push_back(
-          be.refs_reason.empty()
-              ? condition("ResolvedRefs", kTrue, "ResolvedRefs", "", gen)
-              : condition("ResolvedRefs", kFalse, be.refs_reason, be.refs_message, gen));
-      st.parents.push_back(std::move(ps));
-
+          attach(t, *gw, ref, route, src, "TLSRoute", hosts, given > 0, outcome, st.parents.back());
       size_t gi = size_t(gw - t.gateways.data());
       for (size_t li : listeners) {
         Listener& l = gw->listeners[li];
-        gw->status.listeners[l.status].attached_routes++;
         if (!l.usable) continue;  // attached, but the listener is not served
         // A relay is chosen by SNI: a route without hostnames relays the listener's hostname.
         std::vector<std::string> served;
