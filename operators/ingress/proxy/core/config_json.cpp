@@ -189,6 +189,16 @@ class Out {
         w_.EndArray();
         w_.EndObject();  // retry
         kv("websocket", f.websocket);
+        if (!f.mirrors.empty()) {
+          begin_array("mirrors");
+          for (const MirrorPolicy& m : f.mirrors) {
+            w_.StartObject();
+            kv("cluster", m.cluster);
+            kv("per_million", m.per_million);
+            w_.EndObject();
+          }
+          w_.EndArray();
+        }
         w_.EndObject();
         break;
       }

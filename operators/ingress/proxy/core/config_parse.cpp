@@ -325,6 +325,14 @@ ForwardAction forward(const Value& v, const std::string& path) {
   o.millis("idle_timeout_ms", &f.idle_timeout);
   if (const Value* r = o.get("retry")) f.retry = retry_policy(*r, o.at("retry"));
   o.boolean("websocket", &f.websocket);
+  o.array("mirrors", [&](const Value& e, const std::string& p) {
+    Object m(e, p);
+    MirrorPolicy mp;
+    m.str("cluster", &mp.cluster, true);
+    m.uint("per_million", &mp.per_million, 0, 1000000);
+    m.finish();
+    f.mirrors.push_back(std::move(mp));
+  });
   o.finish();
   return f;
 }

@@ -302,6 +302,10 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
           return error(p + ".forward.regex_rewrite.substitution",
                        cat("must be a path starting with '/': ", quote(rr.substitution)));
       }
+      for (std::size_t i = 0; i < f.mirrors.size(); ++i)
+        if (!clusters.contains(f.mirrors[i].cluster))
+          return error(cat(p, ".forward.mirrors[", i, "].cluster"),
+                       cat("unknown cluster ", quote(f.mirrors[i].cluster)));
       if (f.host_rewrite && !internal::valid_domain(*f.host_rewrite, false))
         return error(p + ".forward.host_rewrite", cat("invalid host ", quote(*f.host_rewrite)));
       if (f.retry.per_try_timeout.count() > 0 && f.timeout.count() > 0 &&

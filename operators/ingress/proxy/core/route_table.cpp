@@ -188,6 +188,12 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
     for (const RouteClusterRef& ref : out->clusters)
       out->entry_headers |=
           !ref.config->request_headers.empty() || !ref.config->response_headers.empty();
+    for (const MirrorPolicy& m : rc.forward.mirrors) {
+      auto [it, inserted] =
+          cluster_ids.emplace(m.cluster, static_cast<uint32_t>(cluster_names.size()));
+      if (inserted) cluster_names.push_back(m.cluster);
+      out->mirrors.emplace_back(it->second, m.per_million);
+    }
   }
   return absl::OkStatus();
 }

@@ -399,11 +399,34 @@ void Exchange::send_request_head() {
   upstream_address_ = up_->address();
   sent_ms_ = worker_.now();
   rscan_ = 0;
+  if (!mirrors_started_) start_mirrors(o);
   iovec iov{o.data(), o.size()};
   UpConn* c = up_;
   if (!c->send(&iov, 1)) return on_upstream_error(c, false, false);
   c->start_read();
   if (!request_done_ || req_.upgrade_websocket) down_->request_body_ready();
+}
+
+void Exchange::start_mirrors(std::string_view head) {
+  mirrors_started_ = true;
+  if (route_->mirrors.empty() || req_.upgrade_websocket || head.size() < 2) return;
+  // The head as sent, plus `connection: close`: the mirror's end of stream ends the copy.
+  std::string copy;
+  copy.reserve(head.size() + 19);
+  copy.append(head.substr(0, head.size() - 2)).append("connection: close\r\n\r\n");
+  uint64_t timeout = static_cast<uint64_t>(route_->config->forward.timeout.count());
+  for (const auto& [cluster, per_million] : route_->mirrors) {
+    if (per_million < 1000000 && worker_.random() % 1000000 >= per_million) continue;
+    if (auto m = Mirror::start(worker_, ws_->clusters[cluster], copy, timeout))
+      mirrors_.push_back(std::move(m));
+  }
+  // A request without a body may have ended before the upstream connection was up.
+  if (request_done_ && !mirrors_.empty()) feed_mirrors(nullptr, 0, true);
+}
+
+void Exchange::feed_mirrors(const struct iovec* iov, int n, bool last) {
+  for (const auto& m : mirrors_) m->send(iov, n, last);
+  if (last) mirrors_.clear();  // each runs on by itself until its response ends
 }
 
 bool Exchange::request_body(const char* data, size_t n) {
@@ -421,9 +444,11 @@ bool Exchange::request_body(const char* data, size_t n) {
     hex[hl++] = '\r';
     hex[hl++] = '\n';
     iovec iov[3] = {{hex, hl}, {const_cast<char*>(data), n}, {const_cast<char*>("\r\n"), 2}};
+    if (!mirrors_.empty()) feed_mirrors(iov, 3, false);
     ok = c->send(iov, 3);
   } else {
     iovec iov{const_cast<char*>(data), n};
+    if (!mirrors_.empty()) feed_mirrors(&iov, 1, false);
     ok = c->send(&iov, 1);
   }
   if (!ok) {
@@ -438,12 +463,14 @@ void Exchange::request_end(std::string_view trailer_fields) {
   request_done_ = true;
   if (h2_) return h2_->end_request(trailer_fields);
   if (!up_) return;
+  if (!request_chunked_ && !mirrors_.empty()) feed_mirrors(nullptr, 0, true);
   if (request_chunked_) {
     // The last chunk, the trailer section (RFC 9112 7.1.2), the final CRLF.
     iovec iov[3] = {{const_cast<char*>("0\r\n"), 3},
                     {const_cast<char*>(trailer_fields.data()), trailer_fields.size()},
                     {const_cast<char*>("\r\n"), 2}};
     if (trailer_fields.empty()) iov[1] = iov[2];
+    if (!mirrors_.empty()) feed_mirrors(iov, trailer_fields.empty() ? 2 : 3, true);
     UpConn* c = up_;
     if (!c->send(iov, trailer_fields.empty() ? 2 : 3)) return on_upstream_error(c, false, false);
   }
@@ -834,6 +861,9 @@ void Exchange::finish() {
   if (!active_) return;
   active_ = false;
   TimerWheel::cancel(timer_);
+  for (const auto& m : mirrors_) m->abandon();
+  mirrors_.clear();
+  mirrors_started_ = false;
   dequeue_pending();
   if (up_ || h2_) release_upstream(false);
   WorkerSnapshot* ws = ws_;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "http1.h"
 #include "kop/proxy/request_view.h"
 #include "kop/proxy/route_table.h"
+#include "mirror.h"
 #include "snapshot.h"
 #include "timer_wheel.h"
 #include "up_conn.h"
@@ -84,6 +86,10 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   }
   void attempt();
   void send_request_head();
+  // The route's mirrors (mirror.h), sampled, each started with `head` (HTTP/1.1 upstreams).
+  void start_mirrors(std::string_view head);
+  // Request bytes (framed) to every running mirror; `last` ends the request.
+  void feed_mirrors(const struct iovec* iov, int n, bool last);
   void handle_response_head();
   // After a response head: true when the rule's retry policy retries this status (the attempt
   // is then under way).
@@ -151,6 +157,8 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   enum class Framing { kNone, kLength, kChunked, kClose } rframing_ = Framing::kNone;
   h1::ChunkedDecoder rchunk_;
   std::string head_buf_;  // serialized upstream request head / downstream response fields
+  std::vector<std::shared_ptr<Mirror>> mirrors_;  // copies of this request, while fed
+  bool mirrors_started_ = false;
   std::string upstream_address_;
 };
 

@@ -523,6 +523,10 @@ std::string ProxyImpl::metrics_text() const {
     total.pending_active += w.pending_active;
     total.pending_total += w.pending_total;
     total.pending_overflow += w.pending_overflow;
+    total.mirror_started += w.mirror_started;
+    total.mirror_answered += w.mirror_answered;
+    total.mirror_dropped += w.mirror_dropped;
+    total.mirror_failed += w.mirror_failed;
     total.passthrough.add(w.passthrough);
     total.tcp_proxy.add(w.tcp_proxy);
     total.client_hello_rejected += w.client_hello_rejected;
@@ -585,6 +589,17 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_upstream_rq_pending_overflow_total",
         "Requests answered 503 because the cluster's pending queue was full.", "counter",
         total.pending_overflow);
+  gauge("kop_proxy_mirror_requests_total", "Request copies sent to mirror clusters.", "counter",
+        total.mirror_started);
+  gauge("kop_proxy_mirror_answered_total", "Mirrored requests whose mirror answered.", "counter",
+        total.mirror_answered);
+  gauge("kop_proxy_mirror_dropped_total",
+        "Mirrored requests given up because the mirror was too slow to take the request, or "
+        "its cluster was at its connection limit.",
+        "counter", total.mirror_dropped);
+  gauge("kop_proxy_mirror_failed_total",
+        "Mirrored requests that failed (no endpoint, connection or write error, timeout).",
+        "counter", total.mirror_failed);
   struct Relay {
     const char* prefix;
     const char* what;

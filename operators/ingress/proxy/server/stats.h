@@ -66,6 +66,12 @@ struct WorkerStats {
   uint64_t pending_active = 0;    // requests waiting for an upstream connection (gauge)
   uint64_t pending_total = 0;     // requests that had to wait
   uint64_t pending_overflow = 0;  // requests refused (503): the pending queue was full
+  // Request mirroring (mirror.h): copies started, answered by the mirror, dropped (too slow or
+  // at the cluster's connection limit), failed (no endpoint, connect or write error, timeout).
+  uint64_t mirror_started = 0;
+  uint64_t mirror_answered = 0;
+  uint64_t mirror_dropped = 0;
+  uint64_t mirror_failed = 0;
   // TCP relays (tcp_proxy.h): TLS passthrough, TLS-terminated tcp_proxy; the ClientHello
   // reader in front of passthrough.
   RelayCounters passthrough;

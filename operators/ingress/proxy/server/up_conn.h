@@ -73,6 +73,7 @@ class UpConn final : public BatchedWriter {
   // later write failure comes as on_upstream_error.
   bool send(const struct iovec* iov, int n);
   bool write_pending() const { return out_.size() > 0; }
+  size_t pending_bytes() const { return out_.size(); }
   // Arms the (single) pending read if not armed.
   void start_read();
   // Bytes received and not yet consumed by the user (who advances rpos).

@@ -218,6 +218,14 @@ struct RegexRewrite {
   bool operator==(const RegexRewrite&) const = default;
 };
 
+// A copy of a forward route's requests sent to another cluster, its response dropped (Gateway
+// API's RequestMirror). Sampled per request: `per_million` of 1,000,000 requests are copied.
+struct MirrorPolicy {
+  std::string cluster;             // required, a cluster of the config
+  uint32_t per_million = 1000000;  // 0..1000000; default 1000000 (every request)
+  bool operator==(const MirrorPolicy&) const = default;
+};
+
 struct ForwardAction {
   // One cluster ("cluster": "name") or several with weights ("clusters": [...]); either way
   // stored here (a single cluster has weight 1).
@@ -236,6 +244,8 @@ struct ForwardAction {
   Millis idle_timeout{0};  // stream idle timeout; default 0 = none
   RetryPolicy retry;       // default: one retry on connect failure
   bool websocket = false;  // allow Upgrade: websocket; default false
+  // Clusters that also get a copy of each request (docs/proxy-config.md). Default none.
+  std::vector<MirrorPolicy> mirrors;
   bool operator==(const ForwardAction&) const = default;
 };
 
@@ -375,7 +385,7 @@ struct ClusterConfig {
   std::vector<EndpointConfig> endpoints;  // may be empty (requests get 503)
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;  // default http1
-  HashPolicy hash_on;  // for ring_hash / maglev
+  HashPolicy hash_on;                                    // for ring_hash / maglev
   // ring_hash: upper bound of the ring's points, default 4096. Each endpoint gets weight * 2^k
   // points with 2^k the largest power of two that fits (at least 1 per unit of weight).
   uint32_t ring_size = 4096;

@@ -94,6 +94,9 @@ struct Route {
   // kForward: one or more clusters (weights), resolved to indexes.
   std::vector<RouteClusterRef> clusters;
   uint64_t total_weight = 0;
+  // kForward: the clusters that get a copy of the request (forward.mirrors), as (cluster
+  // index, per_million).
+  std::vector<std::pair<uint32_t, uint32_t>> mirrors;
 
   // Does the path part match? (exposed for tests; match() uses the indexes instead)
   bool path_matches(std::string_view request_path) const;
