@@ -189,8 +189,8 @@ TEST_F(SelfManaged, ReissuesWhenANameIsMissingAndReportsBadTargets) {
   ASSERT_TRUE(certs.sync().ok());
   auto first = *certs.current();
   auto opts = options();
-  opts.dns_names.push_back("site.example.com");
-  opts.conversion_crds.push_back("missing.example.com");  // not there yet: no error
+  opts.dns_names.emplace_back("site.example.com");
+  opts.conversion_crds.emplace_back("missing.example.com");  // not there yet: no error
   SelfManagedCertificates wider(client_, opts);
   ASSERT_TRUE(wider.sync().ok()) << wider.status();
   EXPECT_NE((*wider.current())->cert_pem, first->cert_pem);

@@ -5,8 +5,8 @@
 
 #include <absl/strings/escaping.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include <cstdio>
 #include <filesystem>
