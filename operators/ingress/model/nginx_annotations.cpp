@@ -10,6 +10,7 @@
 #include <map>
 #include <span>
 
+#include "kop/proxy/access_control.h"
 #include "kop/proxy/cors.h"
 #include "paths.h"
 #include "text_cat.h"
@@ -39,13 +40,9 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"auth-tls-pass-certificate-to-upstream",
        "client certificate authentication is not implemented"},
       {"auth-tls-error-page", "client certificate authentication is not implemented"},
-      {"client-body-buffer-size", "request bodies are streamed, never buffered"},
       {"custom-headers", "ConfigMaps are not read"},
       {"custom-http-errors", "custom error pages are not implemented"},
       {"default-backend", "a per-Ingress default backend is not implemented"},
-      {"denylist-source-range", "source address filtering is not implemented"},
-      {"whitelist-source-range", "source address filtering is not implemented"},
-      {"allowlist-source-range", "source address filtering is not implemented"},
       {"limit-rps", "rate limiting is not implemented"},
       {"limit-rpm", "rate limiting is not implemented"},
       {"limit-connections", "connection limiting is not implemented"},
@@ -53,7 +50,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"limit-whitelist", "rate limiting is not implemented"},
       {"limit-rate", "bandwidth limiting is not implemented"},
       {"limit-rate-after", "bandwidth limiting is not implemented"},
-      {"proxy-body-size", "a request body size limit is not implemented"},
       {"proxy-buffering", "responses are streamed, never buffered"},
       {"proxy-buffer-size", "responses are streamed, never buffered"},
       {"proxy-buffers-number", "responses are streamed, never buffered"},
@@ -166,12 +162,7 @@ class Reader {
   // Access restrictions among them are named in `access` (the first one), and say that the
   // paths answer 403.
   std::vector<NginxVerdict> finish(std::string* access) {
-    static constexpr std::string_view kAccess[] = {"auth-type",
-                                                   "auth-url",
-                                                   "auth-tls-secret",
-                                                   "whitelist-source-range",
-                                                   "allowlist-source-range",
-                                                   "denylist-source-range"};
+    static constexpr std::string_view kAccess[] = {"auth-type", "auth-url", "auth-tls-secret"};
     for (std::string_view name : kAccess) {
       if (!has(name) || verdicts_.count(name)) continue;
       if (access->empty()) *access = std::string(name);
@@ -645,7 +636,87 @@ void read_headers(Reader& in, NginxAnnotations& out) {
   }
 }
 
+// A CIDR list of a source-range annotation into `out`; on a bad entry the annotation is ignored
+// and the Ingress fails closed (its paths answer 403), as ingress-nginx denies the location.
+bool read_ranges(Reader& in, std::string_view name, std::vector<std::string>& out,
+                 std::string& unenforced) {
+  const std::string* v = in.take(name);
+  if (v == nullptr) return false;
+  std::vector<std::string> items = comma_list(*v);
+  std::string error = items.empty() ? std::string("no CIDR in the list") : std::string();
+  for (const auto& item : items) {
+    if (!error.empty()) break;
+    if (auto r = proxy::parse_address_range(item); !r.ok())
+      error = std::string(r.status().message());
+  }
+  if (!error.empty()) {
+    in.ignored(name, cat("invalid value \"", *v, "\": ", error,
+                         "; the Ingress' paths answer 403 rather than serve to every address"));
+    if (unenforced.empty()) unenforced = std::string(name);
+    return false;
+  }
+  out = std::move(items);
+  return true;
+}
+
+// allowlist-source-range (whitelist-source-range, its older name), denylist-source-range,
+// proxy-body-size, client-body-buffer-size.
+void read_access(Reader& in, NginxAnnotations& out) {
+  SourceRanges ranges;
+  bool any = false;
+  if (in.has("allowlist-source-range")) {
+    any |= read_ranges(in, "allowlist-source-range", ranges.allow, out.unenforced_access);
+    if (in.take("whitelist-source-range"))
+      in.ignored("whitelist-source-range", "allowlist-source-range, its newer name, is set");
+  } else {
+    any |= read_ranges(in, "whitelist-source-range", ranges.allow, out.unenforced_access);
+  }
+  any |= read_ranges(in, "denylist-source-range", ranges.deny, out.unenforced_access);
+  if (any) out.source_ranges = std::move(ranges);
+  if (const std::string* v = in.take("proxy-body-size")) {
+    if (auto n = parse_nginx_size(*v))
+      out.max_body_bytes = *n;
+    else
+      in.invalid("proxy-body-size", "a size: digits with an optional unit k, m or g");
+  }
+  if (const std::string* v = in.take("client-body-buffer-size")) {
+    if (parse_nginx_size(*v))
+      in.different("client-body-buffer-size",
+                   "accepted without effect: request bodies are streamed, never buffered");
+    else
+      in.invalid("client-body-buffer-size", "a size: digits with an optional unit k, m or g");
+  }
+}
+
 }  // namespace
+
+std::optional<uint64_t> parse_nginx_size(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t scale = 1;
+  switch (text.back()) {
+    case 'k':
+    case 'K':
+      scale = uint64_t{1} << 10;
+      break;
+    case 'm':
+    case 'M':
+      scale = uint64_t{1} << 20;
+      break;
+    case 'g':
+    case 'G':
+      scale = uint64_t{1} << 30;
+      break;
+    default:
+      break;
+  }
+  std::string_view digits = scale == 1 ? text : text.substr(0, text.size() - 1);
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+    return std::nullopt;
+  if (n > (uint64_t{1} << 62) / scale) return std::nullopt;
+  return n * scale;
+}
 
 std::string_view to_string(NginxSupport support) {
   switch (support) {
@@ -712,6 +783,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_upstream(in, out);
   read_headers(in, out);
   read_cors(in, out);
+  read_access(in, out);
   out.verdicts = in.finish(&out.unenforced_access);
   return out;
 }

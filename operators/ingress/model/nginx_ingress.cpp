@@ -148,7 +148,11 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   r.timeout = std::chrono::milliseconds(0);
   r.idle_timeout = a.idle_timeout;
   r.retry_policy = a.retry;
-  if (r.action == RouteAction::kForward) r.cors = a.cors;
+  if (r.action == RouteAction::kForward) {
+    r.cors = a.cors;
+    r.max_body_bytes = a.max_body_bytes;
+  }
+  r.source_ranges = a.source_ranges;
   for (const auto& h : a.request_headers.set) r.request_headers.set.push_back(h);
   for (const auto& h : a.response_headers.set) r.response_headers.set.push_back(h);
   r.https_redirect = a.ssl_redirect || a.force_ssl_redirect;

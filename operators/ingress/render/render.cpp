@@ -92,6 +92,9 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.match.query_params.push_back(proxy::QueryParamMatch{
         q.name, q.regex ? proxy::QueryParamMatchType::kRegex : proxy::QueryParamMatchType::kExact,
         q.value});
+  // Before any other answer of the route, its redirects included.
+  if (r.source_ranges)
+    rc.source_ranges = proxy::SourceRanges{r.source_ranges->allow, r.source_ranges->deny};
   if (plain && r.https_redirect) {
     rc.action = proxy::ActionType::kRedirect;
     rc.redirect.scheme = "https";
@@ -168,6 +171,7 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
                           r.cors->expose_headers, r.cors->allow_credentials, r.cors->max_age};
   return rc;
 }
+  rc.max_request_body_bytes = r.max_body_bytes;
 
 proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& options) {
   proxy::ClusterConfig cc;

@@ -11,6 +11,7 @@ import http.client
 import http.server
 import json
 import os
+import subprocess
 import sys
 import threading
 
@@ -32,6 +33,27 @@ class Echo(http.server.BaseHTTPRequestHandler):
         body = json.dumps({"backend": me, "path": self.path,
                            "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
         self.send_response_only(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        # The body as received (Content-Length or chunked), so a case sees what got through.
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            size = 0
+            while True:
+                n = int(self.rfile.readline().split(b";")[0], 16)
+                if n == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                size += len(self.rfile.read(n))
+                self.rfile.readline()
+        else:
+            size = len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        body = json.dumps({"backend": self.server.server_address[0], "body": size}).encode()
+        self.send_response_only(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -62,6 +84,16 @@ def request(port, host, path, headers=None, method="GET"):
         return r.status, hdrs, echoed
     finally:
         c.close()
+
+
+def curl_post(port, host, size, chunked=False):
+    """POSTs `size` bytes with real curl (Content-Length, or chunked): the status code."""
+    args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+            "-H", f"Host: {host}", "--data-binary", "@-", f"http://127.0.0.1:{port}/"]
+    if chunked:
+        args[1:1] = ["-H", "Transfer-Encoding: chunked"]
+    out = subprocess.run(args, input=b"x" * size, capture_output=True, timeout=15)
+    return int(out.stdout or b"0")
 
 
 def ingress(name, host, annotations, path="/", path_type="Prefix", service="echo", tls=False):
@@ -113,6 +145,12 @@ INGRESSES = [
                                 "cors-allow-origin": "https://app.example.com",
                                 "cors-allow-methods": "GET, PUT"}),
     ingress("locked", h("locked"), {"whitelist-source-range": "10.0.0.0/8"}),
+    ingress("allowed", h("allowed"), {"whitelist-source-range": "10.0.0.0/8, 127.0.0.0/8"}),
+    ingress("denied", h("denied"), {"allowlist-source-range": "127.0.0.0/8",
+                                    "denylist-source-range": "192.0.2.1,127.0.0.1/32"}),
+    ingress("bad-range", h("bad-range"), {"whitelist-source-range": "127.0.0.0/33"}),
+    ingress("body", h("body"), {"proxy-body-size": "1k", "client-body-buffer-size": "16k"}),
+    ingress("body-unlimited", h("body-unlimited"), {"proxy-body-size": "0"}),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -182,9 +220,28 @@ def cases(port, tls_port):
     code, hdrs, e = request(port, h("snippet"), "/")
     check(code == 200 and hdrs.get("x-frame-options") == "DENY" and
           e["headers"].get("x-team") == "blue", f"configuration-snippet: {code} {hdrs} {e}")
-    code, _, e = request(port, h("locked"), "/")
-    check(code == 403 and e is None, f"whitelist-source-range (not supported): {code} {e}")
-    say("whitelist-source-range (not supported): 403, never served to every address")
+    # Source ranges judge the TCP peer (127.0.0.1 here); X-Forwarded-For changes nothing.
+    for host, want in ((h("locked"), 403), (h("allowed"), 200), (h("denied"), 403),
+                       (h("bad-range"), 403)):
+        for xff in ({}, {"X-Forwarded-For": "10.1.2.3"}):
+            code, _, e = request(port, host, "/", xff)
+            check(code == want and (e is not None) == (want == 200),
+                  f"source range {host} {xff}: {code} {e}, want {want}")
+    say("whitelist/allowlist/denylist-source-range: the client address decides (403), deny "
+        "first; an invalid CIDR fails closed")
+
+    # proxy-body-size: 1k allows exactly 1024 bytes; more is 413, declared or chunked.
+    for size, chunked, want in ((1024, False, 200), (1025, False, 413), (1024, True, 200),
+                                (3000, True, 413), (200000, True, 413)):
+        code = curl_post(port, h("body"), size, chunked)
+        check(code == want, f"proxy-body-size 1k: {size} bytes chunked={chunked}: {code}, "
+              f"want {want}")
+    check(curl_post(port, h("body-unlimited"), 3 << 20) == 200, "proxy-body-size 0 limits")
+    # ingress-nginx's default is 1m.
+    check(curl_post(port, h("vhost"), 1 << 20) == 200, "the default 1m refuses 1m")
+    check(curl_post(port, h("vhost"), (1 << 20) + 1) == 413, "the default 1m is not applied")
+    say("proxy-body-size: 413 past the limit (Content-Length or chunked), \"0\" unlimited, "
+        "1m by default")
     code, _, e = request(port, h("bad-snippet"), "/")
     check(code == 200 and e, f"an Ingress with a refused snippet is not served: {code}")
     say("configuration-snippet: header forms applied; anything else not executed, route served")
@@ -267,7 +324,7 @@ def test(env):
 
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
-        # bad-snippet: configuration-snippet + limit-rps; locked: whitelist-source-range.
+        # bad-snippet: configuration-snippet + limit-rps; bad-range: whitelist-source-range.
         _, _, _ = request(http_port, h("canary"), "/")
         c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
         c.request("GET", "/metrics")

@@ -408,7 +408,7 @@ TEST(NginxCanary, WithoutAMainIngressItIsNotServed) {
 // An access restriction kop-ingress cannot enforce is never dropped silently: the paths of
 // that Ingress answer 403, the other Ingresses are untouched.
 TEST(NginxIngress, UnenforceableAccessRestrictionsFailClosed) {
-  for (std::string name : {"whitelist-source-range", "auth-url", "auth-type"}) {
+  for (std::string name : {"auth-url", "auth-type"}) {
     auto c = compile(snapshot_of(service_yaml("default", "web") +
                                  ingress("locked", "a.example.com", "Prefix", "/admin", "web",
                                          {{name, "\"10.0.0.0/8\""}}) +
@@ -452,6 +452,90 @@ TEST(NginxIngress, RouteSettingsReachTheProxyConfig) {
   ASSERT_EQ(route->request_headers.set.size(), 1u);
   EXPECT_EQ(route->request_headers.set[0].name, "x-forwarded-prefix");
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80/weightedleastrequest");
+}
+
+const proxy::RouteConfig* first_route(const testing::Compiled& c, std::string_view vhost) {
+  for (const auto& vh : c.config.virtual_hosts)
+    if (vh.name == vhost && !vh.routes.empty()) return &vh.routes[0];
+  return nullptr;
+}
+
+// whitelist/allowlist/denylist-source-range become the route's source ranges in the proxy;
+// the other Ingresses of the host are untouched.
+TEST(NginxIngress, SourceRangesReachTheProxy) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("locked", "a.example.com", "Prefix", "/admin", "web",
+                                       {{"whitelist-source-range", "\"10.0.0.0/8, 2001:db8::/32\""},
+                                        {"denylist-source-range", "10.0.0.1"}}) +
+                               ingress("open", "a.example.com", "Prefix", "/", "web")),
+                   nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "default/web/80");
+  const proxy::RouteConfig* locked = nullptr;
+  const proxy::RouteConfig* open = nullptr;
+  for (const auto& vh : c.config.virtual_hosts)
+    for (const auto& r : vh.routes) (r.match.path.value == "/admin" ? locked : open) = &r;
+  ASSERT_NE(locked, nullptr);
+  ASSERT_NE(open, nullptr);
+  ASSERT_TRUE(locked->source_ranges);
+  EXPECT_EQ(locked->source_ranges->allow,
+            (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"}));
+  EXPECT_EQ(locked->source_ranges->deny, (std::vector<std::string>{"10.0.0.1"}));
+  EXPECT_FALSE(open->source_ranges);
+  NginxAnnotations both =
+      read({{"allowlist-source-range", "127.0.0.1"}, {"whitelist-source-range", "10.0.0.0/8"}});
+  ASSERT_TRUE(both.source_ranges);
+  EXPECT_EQ(both.source_ranges->allow, (std::vector<std::string>{"127.0.0.1"}));
+  EXPECT_EQ(verdict(both, "allowlist-source-range")->support, NginxSupport::kSupported);
+  EXPECT_EQ(verdict(both, "whitelist-source-range")->support, NginxSupport::kIgnored);
+  EXPECT_TRUE(both.unenforced_access.empty());
+}
+
+// A source range that does not parse never opens the Ingress to every address.
+TEST(NginxIngress, InvalidSourceRangesFailClosed) {
+  for (std::string value : {"10.0.0.0/33", "\"10.0.0.0/8, nonsense\"", "\" , \""}) {
+    auto c = compile(snapshot_of(service_yaml("default", "web") +
+                                 ingress("locked", "a.example.com", "Prefix", "/admin", "web",
+                                         {{"denylist-source-range", value}}) +
+                                 ingress("open", "a.example.com", "Prefix", "/", "web")),
+                     nginx_options());
+    EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "403") << value;
+    EXPECT_EQ(route_of(c, "http", "a.example.com", "/shop"), "default/web/80") << value;
+    EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "answer 403")) << describe(c.model);
+  }
+}
+
+TEST(NginxAnnotations, BodySizeInNginxUnits) {
+  EXPECT_EQ(parse_nginx_size("0"), 0u);
+  EXPECT_EQ(parse_nginx_size("1024"), 1024u);
+  EXPECT_EQ(parse_nginx_size("8k"), 8192u);
+  EXPECT_EQ(parse_nginx_size("8K"), 8192u);
+  EXPECT_EQ(parse_nginx_size("1m"), 1048576u);
+  EXPECT_EQ(parse_nginx_size("2G"), uint64_t{2} << 30);
+  for (std::string_view bad : {"", "m", "1.5m", "-1", "1mb", "1 m", " 1", "1t", "99999999999g"})
+    EXPECT_FALSE(parse_nginx_size(bad)) << bad;
+  EXPECT_EQ(read({}).max_body_bytes, uint64_t{1} << 20);  // ingress-nginx's default 1m
+  EXPECT_EQ(read({{"proxy-body-size", "\"0\""}}).max_body_bytes, 0u);
+  NginxAnnotations bad = read({{"proxy-body-size", "lots"}});
+  EXPECT_EQ(bad.max_body_bytes, uint64_t{1} << 20);
+  EXPECT_EQ(verdict(bad, "proxy-body-size")->support, NginxSupport::kIgnored);
+  NginxAnnotations buffer = read({{"client-body-buffer-size", "16k"}});
+  EXPECT_EQ(verdict(buffer, "client-body-buffer-size")->support, NginxSupport::kDifferent);
+  EXPECT_EQ(verdict(read({{"client-body-buffer-size", "x"}}), "client-body-buffer-size")->support,
+            NginxSupport::kIgnored);
+}
+
+TEST(NginxIngress, BodySizeReachesTheProxy) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") +
+                  ingress("a", "a.example.com", "Prefix", "/", "web", {{"proxy-body-size", "8m"}}) +
+                  ingress("b", "b.example.com", "Prefix", "/", "web")),
+      nginx_options());
+  const proxy::RouteConfig* a = first_route(c, "http/a.example.com");
+  const proxy::RouteConfig* b = first_route(c, "http/b.example.com");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->max_request_body_bytes, uint64_t{8} << 20);
+  EXPECT_EQ(b->max_request_body_bytes, uint64_t{1} << 20);
 }
 
 const proxy::ClusterConfig* cluster_named(const testing::Compiled& c, std::string_view prefix) {

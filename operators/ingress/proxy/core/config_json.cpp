@@ -235,6 +235,14 @@ class Out {
       kv("max_age", r.cors->max_age);
       w_.EndObject();
     }
+    if (r.source_ranges) {
+      begin_object("source_ranges");
+      strings("allow", r.source_ranges->allow);
+      strings("deny", r.source_ranges->deny);
+      w_.EndObject();
+    }
+    if (r.max_request_body_bytes)
+      key("max_request_body_bytes"), w_.Uint64(r.max_request_body_bytes);
     w_.EndObject();
   }
 

@@ -380,6 +380,15 @@ CorsPolicy cors(const Value& v, const std::string& path) {
   return c;
 }
 
+SourceRanges source_ranges(const Value& v, const std::string& path) {
+  Object o(v, path);
+  SourceRanges r;
+  o.strings("allow", &r.allow);
+  o.strings("deny", &r.deny);
+  o.finish();
+  return r;
+}
+
 RouteConfig route(const Value& v, const std::string& path) {
   Object o(v, path);
   RouteConfig r;
@@ -402,6 +411,9 @@ RouteConfig route(const Value& v, const std::string& path) {
   if (const Value* h = o.get("response_headers"))
     r.response_headers = header_mutation(*h, o.at("response_headers"));
   if (const Value* c = o.get("cors")) r.cors = cors(*c, o.at("cors"));
+  if (const Value* c = o.get("source_ranges"))
+    r.source_ranges = source_ranges(*c, o.at("source_ranges"));
+  o.uint("max_request_body_bytes", &r.max_request_body_bytes, 0, uint64_t{1} << 62);
   o.finish();
   return r;
 }

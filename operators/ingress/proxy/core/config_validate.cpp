@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/text.h"
 #include "core/validate.h"
+#include "kop/proxy/access_control.h"
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/cors.h"
@@ -332,6 +333,19 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
   }
   if (auto s = check_headers(p + ".request_headers", r.request_headers); !s.ok()) return s;
   if (auto s = check_headers(p + ".response_headers", r.response_headers); !s.ok()) return s;
+  if (r.source_ranges) {
+    auto check = [&](std::string_view field, const std::vector<std::string>& list) {
+      for (std::size_t i = 0; i < list.size(); ++i)
+        if (auto range = parse_address_range(list[i]); !range.ok())
+          return error(cat(p, ".source_ranges.", field, "[", i, "]"),
+                       std::string(range.status().message()));
+      return absl::OkStatus();
+    };
+    if (auto s = check("allow", r.source_ranges->allow); !s.ok()) return s;
+    if (auto s = check("deny", r.source_ranges->deny); !s.ok()) return s;
+  }
+  if (r.max_request_body_bytes && r.action != ActionType::kForward)
+    return error(p + ".max_request_body_bytes", "only a forward route reads a request body");
   if (r.cors) return check_cors(p + ".cors", *r.cors, r.action);
   return absl::OkStatus();
 }

@@ -151,6 +151,11 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
       out->path = rc.match.path.value;
       break;
   }
+  if (rc.source_ranges) {
+    auto filter = SourceRangeFilter::compile(*rc.source_ranges);
+    if (!filter.ok()) return filter.status();
+    out->source_filter = std::make_shared<const SourceRangeFilter>(*std::move(filter));
+  }
   if (rc.action == ActionType::kForward && rc.forward.regex_rewrite) {
     out->rewrite_regex = compile_regex(rc.forward.regex_rewrite->regex);
     if (!out->rewrite_regex)

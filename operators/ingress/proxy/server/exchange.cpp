@@ -145,6 +145,9 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   view_ = make_view(req_);
   route_ = rt.match(*vhost_, view_);
   if (!route_) return local_reply(404, "no route\n");
+  // Access control comes first (nginx's access phase; access_control.h).
+  if (route_->source_filter && !route_->source_filter->allows(req.client_ip))
+    return local_reply(403, "forbidden\n");
   if (route_->config->cors) {
     std::string fields;
     if (int status = cors_preflight(*route_->config->cors, view_, fields))
@@ -166,6 +169,10 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
     case ActionType::kForward:
       break;
   }
+  body_limit_ = route_->config->max_request_body_bytes;
+  body_bytes_ = 0;
+  if (body_limit_ && h.content_length > 0 && static_cast<uint64_t>(h.content_length) > body_limit_)
+    return local_reply(413, "request body too large\n");
   if (route_->clusters.empty()) return local_reply(503, "no cluster\n");
   const RouteClusterRef& entry =
       route_->clusters.size() == 1 ? route_->clusters[0] : route_->pick(worker_.random());
@@ -430,6 +437,14 @@ void Exchange::feed_mirrors(const struct iovec* iov, int n, bool last) {
 }
 
 bool Exchange::request_body(const char* data, size_t n) {
+  // A body without a declared length (chunked, HTTP/2) is counted as it streams: past the
+  // limit the upstream request is abandoned and the client answered 413 (when no response
+  // started yet; else the response is cut).
+  body_bytes_ += n;
+  if (body_limit_ && body_bytes_ > body_limit_) {
+    fail(413, "request body too large\n");
+    return false;
+  }
   if (h2_ && n) {
     body_started_ = true;
     return h2_->send_body(data, n);

@@ -146,6 +146,8 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   Exchange* pend_prev_ = nullptr;
   Exchange* pend_next_ = nullptr;
   RequestView view_;
+  uint64_t body_limit_ = 0;  // route's max_request_body_bytes (0: none)
+  uint64_t body_bytes_ = 0;  // request body bytes seen so far
   int status_ = 0;
   uint64_t start_ms_ = 0;
   uint64_t sent_ms_ = 0;

@@ -208,6 +208,14 @@ struct Cors {
   bool operator==(const Cors&) const = default;
 };
 
+// Client addresses allowed / denied (ingress-nginx's allowlist / denylist-source-range): IPv4
+// and IPv6 CIDRs, judged by the proxy against the TCP peer (proxy/access_control.h).
+struct SourceRanges {
+  std::vector<std::string> allow;  // empty: every address not denied
+  std::vector<std::string> deny;
+  bool operator==(const SourceRanges&) const = default;
+};
+
 enum class RouteAction {
   kForward,      // to `clusters`
   kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
@@ -269,7 +277,9 @@ struct Route {
   bool websocket = false;
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;
-  std::optional<Cors> cors;  // forwarded routes only
+  std::optional<Cors> cors;                   // forwarded routes only
+  std::optional<SourceRanges> source_ranges;  // unset: every client
+  uint64_t max_body_bytes = 0;                // forwarded routes: larger bodies get 413; 0: none
   // On the plain-HTTP listener this route answers 301 to https (TLS host with
   // force-ssl-redirect, or an IngressRoute TLS virtual host without permitInsecure).
   bool https_redirect = false;

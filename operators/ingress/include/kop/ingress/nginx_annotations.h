@@ -89,15 +89,25 @@ struct NginxAnnotations {
   // enable-cors with cors-* (ingress-nginx's defaults: origin "*", GET PUT POST DELETE PATCH
   // OPTIONS, its header list, credentials true, max-age 1728000). Default unset.
   std::optional<Cors> cors;
+  // allowlist-source-range (or its older name whitelist-source-range) and
+  // denylist-source-range: CIDR lists. Default unset: every client.
+  std::optional<SourceRanges> source_ranges;
+  // proxy-body-size: the largest request body (nginx's client_max_body_size; 413 beyond it).
+  // ingress-nginx's default 1m; "0": no limit.
+  uint64_t max_body_bytes = uint64_t{1} << 20;
   // The first access restriction kop-ingress cannot enforce (auth-type, auth-url,
-  // auth-tls-secret, whitelist/allowlist/denylist-source-range): the Ingress' paths then answer
-  // 403 rather than serve without it (fail closed). Default "": none.
+  // auth-tls-secret, a source range that does not parse): the Ingress' paths then answer 403
+  // rather than serve without it (fail closed). Default "": none.
   std::string unenforced_access;
   // One per annotation with the prefix, sorted by annotation.
   std::vector<NginxVerdict> verdicts;
 };
 
 NginxAnnotations read_nginx_annotations(const api::Object& ingress);
+
+// nginx's size syntax (client_max_body_size): digits with an optional unit k/K, m/M or g/G
+// (1024, 1024^2, 1024^3); nullopt otherwise or on overflow.
+std::optional<uint64_t> parse_nginx_size(std::string_view text);
 
 // ingress-nginx's boolean syntax (Go's strconv.ParseBool): 1 t T TRUE true True, 0 f F FALSE
 // false False; nullopt otherwise.

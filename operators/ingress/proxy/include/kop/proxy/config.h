@@ -282,6 +282,15 @@ struct CorsPolicy {
   bool operator==(const CorsPolicy&) const = default;
 };
 
+// Which client addresses may use a route (nginx allow/deny; access_control.h has the rules):
+// IPv4 or IPv6 CIDRs or bare addresses, judged against the TCP peer's address. A client in a
+// `deny` range, or outside every `allow` range when `allow` is not empty, is answered 403.
+struct SourceRanges {
+  std::vector<std::string> allow;  // default none: every address not denied
+  std::vector<std::string> deny;   // default none
+  bool operator==(const SourceRanges&) const = default;
+};
+
 enum class ActionType { kForward, kRedirect, kDirectResponse };
 
 struct RouteConfig {
@@ -294,6 +303,12 @@ struct RouteConfig {
   HeaderMutation request_headers;
   HeaderMutation response_headers;
   std::optional<CorsPolicy> cors;  // forward routes only; default none
+  // Checked before anything else the route does (CORS preflights, redirects included).
+  std::optional<SourceRanges> source_ranges;  // default none: every client
+  // Forward routes: a request body larger than this many bytes is answered 413 (a declared
+  // Content-Length at once; a chunked or HTTP/2 body when it grows past it, the upstream
+  // request then abandoned). Default 0: no limit.
+  uint64_t max_request_body_bytes = 0;
   bool operator==(const RouteConfig&) const = default;
 };
 

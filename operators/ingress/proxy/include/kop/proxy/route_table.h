@@ -37,6 +37,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "kop/proxy/access_control.h"
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
@@ -122,6 +123,9 @@ struct Route {
   // port it arrived on.
   void redirect_location(const RequestView& request, std::string_view request_scheme,
                          std::string& out) const;
+
+  // config->source_ranges, compiled; null: every client may use the route.
+  std::shared_ptr<const SourceRangeFilter> source_filter;
 };
 
 struct VirtualHost {
