@@ -123,7 +123,7 @@ Model internal::assemble(Builder& b) {
       Route r = std::move(route);  // `hosts` is not read after this loop
       // Nowhere to redirect to without a certificate or a tcpproxy for the host.
       if (!vh.tls && !tcp_by_host.count(host)) r.https_redirect = false;
-      for (const auto& wc : r.clusters) used_clusters.insert(wc.cluster);
+      internal::for_each_cluster(r, [&](const std::string& c) { used_clusters.insert(c); });
       vh.routes.push_back(std::move(r));
     }
     std::sort(vh.routes.begin(), vh.routes.end(), internal::route_precedes);

@@ -51,4 +51,11 @@ inline bool older(const RouteCandidate& a, const RouteCandidate& b) {
   return a.order < b.order;
 }
 
+// Calls f(name) for each cluster `route` sends requests to: what keeps a cluster in the Model.
+// The reference and the incremental build count uses through this one place.
+template <typename F>
+void for_each_cluster(const Route& route, F&& f) {
+  for (const WeightedCluster& wc : route.clusters) f(wc.cluster);
+}
+
 }  // namespace kop::ingress::internal

@@ -192,21 +192,21 @@ std::optional<VirtualHost> IncrementalState::assemble_host(const std::string& ho
 
 void IncrementalState::use(const VirtualHost& vh, std::map<std::string, ObjectRef>* acquired) {
   for (const Route& r : vh.routes)
-    for (const WeightedCluster& wc : r.clusters)
-      if (cluster_uses[wc.cluster]++ == 0 && acquired != nullptr)
-        acquired->emplace(wc.cluster, r.source);
+    for_each_cluster(r, [&](const std::string& c) {
+      if (cluster_uses[c]++ == 0 && acquired != nullptr) acquired->emplace(c, r.source);
+    });
 }
 
 void IncrementalState::release(const VirtualHost& vh, std::set<std::string>& released) {
   for (const Route& r : vh.routes)
-    for (const WeightedCluster& wc : r.clusters) {
-      auto it = cluster_uses.find(wc.cluster);
-      if (it == cluster_uses.end()) continue;
+    for_each_cluster(r, [&](const std::string& c) {
+      auto it = cluster_uses.find(c);
+      if (it == cluster_uses.end()) return;
       if (--it->second == 0) {
         cluster_uses.erase(it);
-        released.insert(wc.cluster);
+        released.insert(c);
       }
-    }
+    });
 }
 
 void IncrementalState::link_entry(const std::string& key, const IngressEntry& e) {
