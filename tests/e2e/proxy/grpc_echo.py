@@ -7,10 +7,12 @@ no generated code: methods with raw byte messages).
                                     exits 1 when one fails
 
 Methods: Unary (the request back), Stream (the request back N times, N = its first byte),
-Fail (status INVALID_ARGUMENT with a message: it travels in the trailers).
+Fail (status INVALID_ARGUMENT with a message: it travels in the trailers), Slow (the request
+back after 5 s).
 """
 import socket
 import sys
+import time
 from concurrent import futures
 
 import grpc
@@ -30,10 +32,15 @@ def serve(port):
     def fail(request, context):
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad input: " + request.decode())
 
+    def slow(request, context):
+        time.sleep(5)
+        return request
+
     handlers = {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
         "Stream": grpc.unary_stream_rpc_method_handler(stream),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow),
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
                          options=[("grpc.max_receive_message_length", 64 << 20),

@@ -92,8 +92,7 @@ class ChildServer {
 
 // nghttpd over h2c serving `docroot`, echoing POST/PUT bodies and adding a grpc-status trailer
 // to every response.
-std::unique_ptr<ChildServer> nghttpd(const std::string& docroot) {
-  uint16_t port = free_port();
+std::unique_ptr<ChildServer> nghttpd(const std::string& docroot, uint16_t port = free_port()) {
   return std::make_unique<ChildServer>(
       std::vector<std::string>{"nghttpd", "--no-tls", "--echo-upload", "--trailer",
                                "grpc-status: 0", "-d", docroot, "-a", "127.0.0.1",
@@ -101,10 +100,11 @@ std::unique_ptr<ChildServer> nghttpd(const std::string& docroot) {
       port);
 }
 
-std::string config(const std::string& endpoint) {
+std::string config(const std::string& endpoint, int timeout_ms = 30000) {
   return R"({"version":"kop.proxy/v1","listeners":[{"name":"http","address":"127.0.0.1:0"}],
     "virtual_hosts":[{"name":"vh","domains":["*"],"routes":[{"match":{"prefix":"/"},
-      "forward":{"cluster":"grpc","timeout_ms":30000}}]}],
+      "forward":{"cluster":"grpc","timeout_ms":)" +
+         std::to_string(timeout_ms) + R"(}}]}],
     "clusters":[{"name":"grpc","protocol":"h2c","endpoints":[")" +
          endpoint + R"("]}],
     "admin":{"address":"127.0.0.1:0"},"server":{"workers":1}})";
@@ -223,6 +223,24 @@ TEST_F(H2Upstream, ConcurrentStreamsShareUpstreamConnections) {
   EXPECT_GE(std::stoi(metric("kop_proxy_upstream_reused_total")), 590);
 }
 
+// The backend restarts on the same port: the pooled connection it closed is dropped when its
+// EOF arrives, and the next requests open a new one (no error reaches the client).
+TEST_F(H2Upstream, BackendRestartOpensANewConnection) {
+  auto r = run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+                base_ + "/index.html"});
+  EXPECT_EQ(r.out, "200");
+  uint16_t port = static_cast<uint16_t>(std::stoi(backend_->address().substr(10)));
+  backend_.reset();
+  backend_ = nghttpd(dir_->file("docs"), port);
+  ASSERT_TRUE(backend_->ready());
+  for (int i = 0; i < 3; ++i) {
+    r = run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+             base_ + "/index.html"});
+    EXPECT_EQ(r.out, "200") << "request " << i << " after the restart: " << r.err;
+  }
+  EXPECT_EQ(metric("kop_proxy_upstream_connections_total"), "2");
+}
+
 TEST(H2UpstreamDown, RefusedConnectionsAnswer502) {
   TempDir dir;
   RefusedPort refused;
@@ -258,6 +276,23 @@ TEST(H2UpstreamGrpc, GrpcClientAndServerThroughTheProxy) {
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("PASS http1-client-gets-trailers"), std::string::npos) << r.out;
   p.terminate();
+  // The route timeout holds for a stream whose answer is late (Slow takes 5 s): 504 after
+  // 500 ms, and the stream is cancelled upstream.
+  ProxyProcess quick(dir, config(server.address(), 500));
+  ASSERT_TRUE(quick.started());
+  std::string grpc_frame = std::string(5, '\0');  // an empty message
+  dir.write("empty.grpc", grpc_frame);
+  auto start = std::chrono::steady_clock::now();
+  r = run({"curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+           "content-type: application/grpc", "-H", "te: trailers", "--data-binary",
+           "@" + dir.file("empty.grpc"),
+           "http://127.0.0.1:" + std::to_string(quick.port("http")) + "/kop.test.Echo/Slow"});
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  EXPECT_EQ(r.out, "504") << r.err;
+  EXPECT_LT(ms, 4000);
+  quick.terminate();
 }
 
 }  // namespace
