@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "kop/api/json.h"
@@ -45,6 +46,38 @@ struct Frame {
   absl::flat_hash_set<std::string> merged;
   bool has_merged = false;
 };
+
+bool is_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = yaml_scalar::utf8_sequence_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// A scalar as UTF-8. The text was checked before parsing (yaml_text::decode), so bytes that are
+// not UTF-8 come from escapes: yaml-cpp 0.7 writes "\N" and "\_" as the single bytes 0x85 and
+// 0xA0 instead of U+0085 and U+00A0 (go-yaml reads them as those characters). Anything else
+// that is not UTF-8 is an error (nullopt).
+std::optional<std::string> scalar_utf8(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 4);
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = yaml_scalar::utf8_sequence_length(text, i);
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (n == 0 && (c == 0x85 || c == 0xA0)) {
+      out += static_cast<char>(0xC2);
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (n == 0) return std::nullopt;
+    out.append(text, i, n);
+    i += n;
+  }
+  return out;
+}
 
 class JsonBuilder : public YAML::EventHandler {
  public:
@@ -80,8 +113,15 @@ class JsonBuilder : public YAML::EventHandler {
   }
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& text) override {
+                const std::string& raw) override {
     if (failed()) return;
+    std::optional<std::string> repaired;
+    std::string_view text = raw;
+    if (!is_utf8(raw)) {
+      repaired = scalar_utf8(raw);
+      if (!repaired) return fail(mark, "invalid UTF-8");
+      text = *repaired;
+    }
     auto resolved = yaml_scalar::resolve(tag, text);
     if (!resolved.ok()) return fail(mark, std::string(resolved.status().message()));
     if (key_expected()) {
@@ -386,6 +426,12 @@ bool needs_quotes(std::string_view s) {
   // yaml-cpp writes some strings with a carriage return plain ("\r" alone), which read back as
   // a line break; quoted, control characters are escaped.
   if (s.find('\r') != std::string_view::npos) return true;
+  // "---" or "..." and then a blank or the end open or close a document where they start a line
+  // (a root scalar, a root key); yaml-cpp writes them plain.
+  if ((s.starts_with("---") || s.starts_with("...")) &&
+      (s.size() == 3 || s[3] == ' ' || s[3] == '\t' || s[3] == '\n')) {
+    return true;
+  }
   // Anything kubectl would read as another type, or as a merge key.
   auto plain = yaml_scalar::resolve("?", s);
   if (!plain.ok() || plain->kind != yaml_scalar::Resolved::Kind::kString) return true;

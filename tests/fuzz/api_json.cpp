@@ -22,19 +22,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::string json = obj->to_json();
   auto again = kop::api::Object::parse(json);
   if (!again.ok() || !(*again == *obj)) kop::fuzz::fail("JSON round trip", json);
-  // What kop writes is always YAML kop (and kubectl) reads. Strings that are not UTF-8 (raw
-  // bytes or lone surrogate escapes, which Object::parse keeps as they come) are written with
-  // U+FFFD in their place, so only objects whose compact JSON is valid UTF-8 are held to an
-  // equal round trip.
+  // YAML text is Unicode: strings that are not UTF-8 (raw bytes or lone surrogate escapes, which
+  // Object::parse keeps as they come) are written with U+FFFD in place of each bad byte, which
+  // can make two keys equal (a duplicate the reader refuses), so only objects whose compact JSON
+  // is valid UTF-8 are held to the YAML round trip.
+  rapidjson::Document utf8;
+  utf8.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  if (utf8.HasParseError()) return 0;
   const std::string yaml = kop::api::to_yaml(*obj);
   auto from_yaml = kop::api::yaml_to_json(yaml);
   if (!from_yaml.ok() || from_yaml->size() != 1) {
     kop::fuzz::fail("YAML does not read back", yaml,
                     from_yaml.ok() ? "" : from_yaml.status().ToString());
   }
-  rapidjson::Document utf8;
-  utf8.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
-  if (utf8.HasParseError()) return 0;
   auto yaml_obj = kop::api::Object::from_document(std::move((*from_yaml)[0]));
   if (!yaml_obj.ok() || !(*yaml_obj == *obj)) {
     kop::fuzz::fail("YAML round trip", yaml, yaml_obj.ok() ? yaml_obj->to_json() : json);

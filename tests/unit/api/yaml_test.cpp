@@ -255,6 +255,12 @@ TEST(YamlTest, EscapesMayNameAnyCharacter) {
   ASSERT_TRUE(docs.ok()) << docs.status();
   EXPECT_EQ(json::as_string_view((*docs)[0]["a"]),
             std::string_view("\xEF\xBF\xBF\x01\0\xF0\x9F\xBF\xBE\x7F\xC2\x85\t", 13));
+  // YAML's named escapes for U+0085, U+00A0, U+2028 and U+2029 (yaml-cpp writes the first two
+  // as single bytes; they are read as the characters, as go-yaml reads them).
+  auto named = yaml_to_json(R"({"\N\_\L\P": "x\N\_y\L\Pz"})");
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(json::as_string_view((*named)[0]["\xC2\x85\xC2\xA0\xE2\x80\xA8\xE2\x80\xA9"]),
+            "x\xC2\x85\xC2\xA0y\xE2\x80\xA8\xE2\x80\xA9z");
   auto surrogate = yaml_to_json(R"(a: "\uD800")", "f.yaml");
   ASSERT_FALSE(surrogate.ok());
   EXPECT_THAT(surrogate.status().message(), HasSubstr("f.yaml:1:"));
@@ -429,6 +435,28 @@ TEST(YamlRoundTripTest, EveryCharacterRoundTrips) {
   // Readable where it can be: only what must be escaped is.
   rapidjson::Value mixed("caf\xC3\xA9 \xEF\xBF\xBF \"q\"\n");
   EXPECT_EQ(to_yaml(mixed), "\"caf\xC3\xA9 \\uFFFF \\\"q\\\"\\n\"\n");
+}
+
+// Found by fuzzing (tests/fuzz/api_yaml): a string opening with "..." or "---" and a blank was
+// written plain, and where it opened a line (a root scalar or a root key) it ended or started a
+// document instead.
+TEST(YamlRoundTripTest, DocumentMarkersStayStrings) {
+  for (std::string_view s :
+       {"...", "--- x", "... v:\"", "---", "...\tx", "...\n", "....", "---x"}) {
+    rapidjson::Value v(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    auto root = yaml_to_json(to_yaml(v));
+    ASSERT_TRUE(root.ok()) << root.status() << "\n" << to_yaml(v);
+    ASSERT_EQ(root->size(), 1u) << to_yaml(v);
+    EXPECT_EQ(json::as_string_view((*root)[0]), s) << to_yaml(v);
+    rapidjson::Document doc(rapidjson::kObjectType);
+    doc.AddMember(rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size())),
+                  rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size())),
+                  doc.GetAllocator());
+    auto map = yaml_to_json(to_yaml(doc));
+    ASSERT_TRUE(map.ok()) << map.status() << "\n" << to_yaml(doc);
+    ASSERT_EQ(map->size(), 1u) << to_yaml(doc);
+    EXPECT_EQ((*map)[0], doc) << to_yaml(doc);
+  }
 }
 
 // Strings that are not UTF-8 (possible from JSON) are written as U+FFFD, as Go writes them, in
