@@ -1,6 +1,7 @@
 #include "kop/api/json.h"
 
 #include <rapidjson/encodedstream.h>
+#include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/reader.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <limits>
 #include <system_error>
 
@@ -132,6 +134,42 @@ Value& set_member(Value& obj, std::string_view key, Value&& v, Allocator& alloc)
   return (obj.MemberEnd() - 1)->value;
 }
 
+std::optional<Document> parse(std::string_view text, std::string* error) {
+  Document d;
+  if (rapidjson::ParseResult parsed = parse_into(d, text); parsed.IsError()) {
+    if (error) {
+      *error = std::string(rapidjson::GetParseError_En(parsed.Code())) + " at offset " +
+               std::to_string(parsed.Offset());
+    }
+    return std::nullopt;
+  }
+  return d;
+}
+
+Document clone(const Value& v) {
+  Document d;
+  d.CopyFrom(v, d.GetAllocator());
+  return d;
+}
+
+const Value* path(const Value& obj, std::initializer_list<std::string_view> keys) {
+  const Value* cur = &obj;
+  for (auto k : keys) {
+    cur = find(*cur, k);
+    if (!cur) return nullptr;
+  }
+  return cur;
+}
+
+std::string_view path_string(const Value& obj, std::initializer_list<std::string_view> keys) {
+  const Value* v = path(obj, keys);
+  return v ? as_string_view(*v) : std::string_view();
+}
+
+void set_string(Value& obj, std::string_view key, std::string_view value, Allocator& alloc) {
+  set_member(obj, key, make_string(value, alloc), alloc);
+}
+
 Value& ensure_object(Value& obj, std::string_view key, Allocator& alloc) {
   Value* v = find(obj, key);
   if (v && v->IsObject()) return *v;
@@ -146,6 +184,76 @@ bool remove_member(Value& obj, std::string_view key) {
   // EraseMember keeps the order of the remaining members (RemoveMember would not).
   obj.EraseMember(it);
   return true;
+}
+
+namespace {
+
+// An integer stored as int64 or uint64 equals a double only when the double is integral, in
+// range, and converts back to exactly that integer (GetDouble() would round the integer).
+bool integer_equals_double(const Value& i, double d) {
+  constexpr double k2p63 = 9223372036854775808.0;
+  if (!std::isfinite(d) || std::trunc(d) != d) return false;
+  if (i.IsInt64()) return d >= -k2p63 && d < k2p63 && static_cast<int64_t>(d) == i.GetInt64();
+  return d >= 0 && d < 2 * k2p63 && static_cast<uint64_t>(d) == i.GetUint64();
+}
+
+bool numbers_equal(const Value& a, const Value& b) {
+  const bool a_int = a.IsInt64() || a.IsUint64();
+  const bool b_int = b.IsInt64() || b.IsUint64();
+  if (a_int && b_int) {
+    if (a.IsInt64() && b.IsInt64()) return a.GetInt64() == b.GetInt64();
+    if (a.IsUint64() && b.IsUint64()) return a.GetUint64() == b.GetUint64();
+    return false;  // one is negative, the other at least 2^63
+  }
+  if (a_int) return integer_equals_double(a, b.GetDouble());
+  if (b_int) return integer_equals_double(b, a.GetDouble());
+  return a.GetDouble() == b.GetDouble();
+}
+
+}  // namespace
+
+bool equal(const Value& a, const Value& b) {
+  if (a.IsNumber() && b.IsNumber()) return numbers_equal(a, b);
+  if (a.GetType() != b.GetType()) return false;  // true and false are distinct types too
+  switch (a.GetType()) {
+    case rapidjson::kNullType:
+    case rapidjson::kTrueType:
+    case rapidjson::kFalseType:
+      return true;
+    case rapidjson::kStringType:
+      return as_string_view(a) == as_string_view(b);
+    case rapidjson::kArrayType: {
+      if (a.Size() != b.Size()) return false;
+      for (SizeType i = 0; i < a.Size(); ++i) {
+        if (!equal(a[i], b[i])) return false;
+      }
+      return true;
+    }
+    case rapidjson::kObjectType: {
+      if (a.MemberCount() != b.MemberCount()) return false;
+      for (const auto& m : a.GetObject()) {
+        auto it = b.FindMember(m.name);
+        if (it == b.MemberEnd() || !equal(m.value, it->value)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+std::string_view type_name(const Value& v) {
+  if (v.IsNull()) return "null";
+  if (v.IsBool()) return "boolean";
+  if (v.IsString()) return "string";
+  if (v.IsArray()) return "array";
+  if (v.IsObject()) return "object";
+  if (v.IsInt64() || v.IsUint64()) return "integer";
+  if (v.IsDouble()) {
+    double d = v.GetDouble();
+    return (std::floor(d) == d && std::isfinite(d)) ? "integer" : "number";
+  }
+  return "unknown";
 }
 
 std::string to_json(const Value& v, size_t size_hint) {

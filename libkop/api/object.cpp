@@ -832,4 +832,9 @@ bool Object::remove(std::string_view pointer) {
   return false;
 }
 
+ObjectPtr share(rapidjson::Document&& doc) {
+  if (!doc.IsObject()) doc.SetObject();
+  return share(Object::from_value(doc).value());
+}
+
 }  // namespace kop::api

@@ -11,7 +11,7 @@
 
 #include <string_view>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 
 namespace kop::local::access_review {
 

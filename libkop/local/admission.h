@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local {

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "errors.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local::apply {

@@ -86,7 +86,7 @@ void register_crd(Registry& reg, const JsonValue& crd) {
     }
     if (const JsonValue* sch = json::path(v, {"schema", "openAPIV3Schema"});
         sch && sch->IsObject()) {
-      t.schema = json::share(json::clone(*sch));
+      t.schema = api::share(json::clone(*sch));
     }
     if (const JsonValue* cols = json::find(v, "additionalPrinterColumns");
         cols && cols->IsArray()) {

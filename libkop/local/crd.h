@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "errors.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local::crd {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "kop/client/errors.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/log/quote.h"
 
 namespace kop::local {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 
 namespace kop::local::field_validation {
 

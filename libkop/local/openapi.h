@@ -11,7 +11,7 @@
 #include <optional>
 #include <string_view>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local::openapi {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "errors.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local::patch {

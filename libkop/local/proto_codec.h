@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 
 namespace kop::local::proto {
 

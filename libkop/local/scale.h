@@ -8,7 +8,7 @@
 
 #include <absl/status/statusor.h>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local::scale {

@@ -179,7 +179,7 @@ bool is_deleting(const JsonValue& obj) {
 // An ERROR event: the error itself, and its Status object for the HTTP front to send.
 WatchEvent error_event(absl::Status error) {
   auto status = json::parse(client::to_json(client::api_status_of(error)));
-  return {WatchEvent::Type::kError, json::share(std::move(*status)), std::move(error)};
+  return {WatchEvent::Type::kError, api::share(std::move(*status)), std::move(error)};
 }
 
 }  // namespace
@@ -289,7 +289,7 @@ struct Store::Impl {
     if (av == want) return p;
     JsonDoc d = json::clone(p->doc());
     json::set_string(d, "apiVersion", want, d.GetAllocator());
-    return json::share(std::move(d));
+    return api::share(std::move(d));
   }
 
   absl::Status fault_status(int code, std::string_view verb, const ResourceType& t) {
@@ -357,7 +357,7 @@ struct Store::Impl {
       auto& a = d.GetAllocator();
       json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion",
                        std::to_string(ev.rv), a);
-      return WatchEvent{WatchEvent::Type::kDeleted, present(*w.type, json::share(std::move(d)))};
+      return WatchEvent{WatchEvent::Type::kDeleted, present(*w.type, api::share(std::move(d)))};
     }
     return std::nullopt;
   }
@@ -392,7 +392,7 @@ struct Store::Impl {
     auto& a = d.GetAllocator();
     json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv),
                      a);
-    ObjectPtr p = json::share(std::move(d));
+    ObjectPtr p = api::share(std::move(d));
     count_owners(prev, -1);
     if (type != WatchEvent::Type::kDeleted) count_owners(p, +1);
     if (type == WatchEvent::Type::kDeleted) {
@@ -540,7 +540,7 @@ struct Store::Impl {
     std::string key = key_of(t, ns, name);
     if (tab.objects.count(key)) return client::already_exists(t.group, t.resource, name);
     apply::track_update(t, nullptr, d, o.field_manager, "Update", &request);
-    if (o.dry_run) return present(t, json::share(std::move(d)));
+    if (o.dry_run) return present(t, api::share(std::move(d)));
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr;
     ObjectPtr p = commit(tab, key, WatchEvent::Type::kAdded, std::move(d), nullptr);
     if (owners) gc_dirty = true;
@@ -667,7 +667,7 @@ struct Store::Impl {
     }
     apply::track_update(t, &old, d, o.field_manager, operation);
     if (json::equal(d, old)) return present(t, cur);  // no-op: nothing written
-    if (o.dry_run) return present(t, json::share(std::move(d)));
+    if (o.dry_run) return present(t, api::share(std::move(d)));
     if (is_deleting(old) && finalizers_of(d).empty()) {
       // The last finalizer is gone: the object is deleted (no MODIFIED first, as the API server).
       ObjectPtr last = commit_delete(tab, key, cur);
@@ -678,7 +678,7 @@ struct Store::Impl {
       json::set_string(
           json::ensure_object(answer, "metadata", answer.GetAllocator()), "resourceVersion",
           json::path_string(last->doc(), {"metadata", "resourceVersion"}), answer.GetAllocator());
-      return present(t, json::share(std::move(answer)));
+      return present(t, api::share(std::move(answer)));
     }
     bool owners = json::path(d, {"metadata", "ownerReferences"}) != nullptr ||
                   json::path(old, {"metadata", "ownerReferences"}) != nullptr;
@@ -771,7 +771,7 @@ struct Store::Impl {
         changed = true;
       }
       if (o.dry_run || !changed)
-        return DeleteResult{present(t, o.dry_run ? json::share(std::move(d)) : cur), false};
+        return DeleteResult{present(t, o.dry_run ? api::share(std::move(d)) : cur), false};
       ObjectPtr p = commit(tab, key, WatchEvent::Type::kModified, std::move(d), cur);
       if (matters_to_gc(p->doc())) gc_dirty = true;
       return DeleteResult{present(t, p), false};
@@ -1633,7 +1633,7 @@ std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> unti
       JsonValue meta(rapidjson::kObjectType);
       meta.AddMember("resourceVersion", json::make_string(std::to_string(st->rv), a), a);
       d.AddMember("metadata", meta, a);
-      return WatchEvent{WatchEvent::Type::kBookmark, json::share(std::move(d)), {}};
+      return WatchEvent{WatchEvent::Type::kBookmark, api::share(std::move(d)), {}};
     }
   }
 }

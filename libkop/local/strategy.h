@@ -3,7 +3,7 @@
 // and spec separation on update, defaults the API server fills in. Internal to kop::local.
 #pragma once
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local::strategy {

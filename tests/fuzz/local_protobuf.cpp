@@ -11,12 +11,12 @@
 #include <string_view>
 
 #include "check.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "proto_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   namespace proto = kop::local::proto;
-  namespace json = kop::local::json;
+  namespace json = kop::api::json;
   std::string_view in(reinterpret_cast<const char*>(bytes), size);
   auto decoded = proto::decode(in);
   if (!decoded.ok()) return 0;

@@ -17,7 +17,7 @@
 
 #include "kop/api/json.h"
 #include "kop/api/yaml.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/store.h"
 
 namespace {
@@ -62,7 +62,7 @@ const std::string& widgets_crd_json() {
 }
 
 JsonDoc must_parse(std::string_view text) {
-  auto doc = kop::local::json::parse(text);
+  auto doc = kop::api::json::parse(text);
   if (!doc) abort();
   return std::move(*doc);
 }
@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   po.field_manager = "fuzz";
 
   if (verb == "create" || verb == "update" || verb == "status") {
-    auto doc = kop::local::json::parse(body);
+    auto doc = kop::api::json::parse(body);
     if (!doc) return 0;
     if (verb == "create") {
       (void)store.create(*type, ns, std::move(*doc), {po.field_manager, po.dry_run});

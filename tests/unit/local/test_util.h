@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "kop/client/errors.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/store.h"
 
 namespace kop::local::testing {

@@ -1,9 +1,11 @@
-// kop/api/json.h: small, allocation-free helpers over RapidJSON values.
+// kop/api/json.h: small, allocation-free helpers over RapidJSON values; libkop's one JSON
+// helper set (kop::local uses it as `json::`).
 //
-// Every part of libkop/api reads Kubernetes objects through these: member lookup by a
+// Every part of libkop reads Kubernetes objects through these: member lookup by a
 // std::string_view key (no temporary std::string), typed reads that return std::nullopt on a
-// missing or wrong-typed field (never an assertion), and string construction into a given
-// allocator. They are public because views, the cache and operators need the same reads.
+// missing or wrong-typed field (never an assertion), string construction into a given
+// allocator, paths, deep copies, parsing with an error message and JSON semantic equality.
+// All functions are pure and thread-compatible.
 //
 // Lifetime: a std::string_view returned here points into the value's storage and is valid as
 // long as that value is neither destroyed nor modified.
@@ -12,12 +14,14 @@
 #include <rapidjson/document.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace kop::api::json {
 
+using Document = rapidjson::Document;
 using Value = rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
 
@@ -111,6 +115,33 @@ bool remove_member(Value& obj, std::string_view key);
 // encoding/json; one below it reads as a zero of its sign, as strconv.ParseFloat does.
 // On error `doc` is left as it was.
 rapidjson::ParseResult parse_into(rapidjson::Document& doc, std::string_view text);
+
+// Parses `text` (as parse_into); on failure returns nullopt and, when `error` is given, a
+// message naming the byte offset ("Invalid value. at offset N").
+std::optional<Document> parse(std::string_view text, std::string* error = nullptr);
+
+// Deep copies: into a new document, or into `alloc`.
+Document clone(const Value& v);
+inline Value copy(const Value& v, Allocator& alloc) {
+  return Value(v, alloc);
+}
+
+// Walks a path of member names ("metadata", "name"); nullptr when any step is missing.
+const Value* path(const Value& obj, std::initializer_list<std::string_view> keys);
+// The string at that path, or "" when missing or not a string.
+std::string_view path_string(const Value& obj, std::initializer_list<std::string_view> keys);
+
+// Sets obj[key] to a copy of `value` (replacing), making obj an object if it is not one.
+void set_string(Value& obj, std::string_view key, std::string_view value, Allocator& alloc);
+
+// JSON semantic equality: objects regardless of member order, numbers by value (1 == 1.0, as
+// Go's DeepEqual on decoded unstructured content after normalising). Exact: an integer equals a
+// double only when the double is that very integer (2^53 + 1 != 2^53, int64 -1 != uint64 max).
+bool equal(const Value& a, const Value& b);
+
+// Type names as Kubernetes validation messages use them ("string", "integer", "object", ...);
+// a double with no fraction is an "integer".
+std::string_view type_name(const Value& v);
 
 // Compact JSON text of any value. `size_hint` (bytes) pre-sizes the output.
 std::string to_json(const Value& v, size_t size_hint = 0);

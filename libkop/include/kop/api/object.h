@@ -234,6 +234,10 @@ using ObjectPtr = std::shared_ptr<const Object>;
 inline ObjectPtr share(Object obj) {
   return std::make_shared<const Object>(std::move(obj));
 }
+// Wraps a document for sharing (its root must be an object, else it becomes {}), copied into
+// an Object sized for it: a document built by hand allocates 64 KiB chunks, while stored
+// objects live long and are many.
+ObjectPtr share(rapidjson::Document&& doc);
 
 }  // namespace kop::api
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 
 namespace kop::local {
 

@@ -49,7 +49,7 @@
 #include <absl/status/statusor.h>
 #include "kop/client/client.h"
 #include "kop/local/faults.h"
-#include "kop/local/json.h"
+#include "kop/local/names.h"
 #include "kop/local/resource.h"
 
 namespace kop::local {
