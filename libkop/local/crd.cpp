@@ -1,12 +1,13 @@
 #include "crd.h"
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include <absl/time/clock.h>
 #include <re2/re2.h>
 
 #include <cmath>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "kop/api/time.h"
 #include "validation.h"
@@ -340,10 +341,10 @@ std::string go_value(const JsonValue& v) {
 }
 
 struct RegexCache {
-  std::mutex mu;
-  std::map<std::string, std::unique_ptr<RE2>> m;
+  absl::Mutex mu;
+  std::map<std::string, std::unique_ptr<RE2>> m ABSL_GUARDED_BY(mu);
   const RE2* get(const std::string& p) {
-    std::lock_guard<std::mutex> l(mu);
+    absl::MutexLock l(&mu);
     auto it = m.find(p);
     if (it == m.end()) {
       RE2::Options o;

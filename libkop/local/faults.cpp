@@ -3,33 +3,33 @@
 namespace kop::local {
 
 void Faults::fail(std::string verb, int code, int times, std::string resource) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   rules_.push_back({std::move(verb), std::move(resource), code, times});
 }
 
 void Faults::set_latency(std::chrono::milliseconds d) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   latency_ = d;
 }
 
 void Faults::close_watches_after(int events) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   close_after_ = events;
 }
 
 void Faults::close_watches_randomly(double probability, uint64_t seed) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   close_p_ = probability;
   rng_.seed(seed);
 }
 
 void Faults::refuse_connections_for(std::chrono::milliseconds d) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   refuse_until_ = std::chrono::steady_clock::now() + d;
 }
 
 void Faults::clear() {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   rules_.clear();
   latency_ = std::chrono::milliseconds(0);
   close_after_ = 0;
@@ -38,7 +38,7 @@ void Faults::clear() {
 }
 
 std::optional<int> Faults::take_failure(std::string_view verb, std::string_view resource) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
     if ((it->verb == "*" || it->verb == verb) &&
         (it->resource.empty() || it->resource == resource)) {
@@ -51,23 +51,23 @@ std::optional<int> Faults::take_failure(std::string_view verb, std::string_view 
 }
 
 std::chrono::milliseconds Faults::latency() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return latency_;
 }
 
 int Faults::watch_close_after() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return close_after_;
 }
 
 bool Faults::random_close() {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   if (close_p_ <= 0) return false;
   return std::uniform_real_distribution<double>(0, 1)(rng_) < close_p_;
 }
 
 bool Faults::refusing_connections() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return std::chrono::steady_clock::now() < refuse_until_;
 }
 

@@ -4,7 +4,10 @@
 
 #include "kop/local/http_front.h"
 
-#include "absl/strings/escaping.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/strings/escaping.h>
+#include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,8 +18,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -58,10 +59,9 @@ struct HttpFront::Impl {
   std::string host;
   std::atomic<bool> stopping{false};
   std::thread accept_thread;
-  std::mutex mu;
-  std::set<int> fds;  // open connections, to shut down on stop
-  int active = 0;     // connection threads still running (they are detached)
-  std::condition_variable idle;
+  absl::Mutex mu;
+  std::set<int> fds ABSL_GUARDED_BY(mu);  // open connections, to shut down on stop
+  int active ABSL_GUARDED_BY(mu) = 0;     // connection threads still running (they are detached)
   rest::Options rest_opts;
 
   template <class Stream>
@@ -132,7 +132,7 @@ struct HttpFront::Impl {
   void on_connection(tcp::socket sock) {
     int fd = sock.native_handle();
     {
-      std::lock_guard<std::mutex> l(mu);
+      absl::MutexLock l(&mu);
       fds.insert(fd);
     }
     beast::error_code ec;
@@ -148,7 +148,7 @@ struct HttpFront::Impl {
     }
     sock.shutdown(tcp::socket::shutdown_both, ec);
     sock.close(ec);
-    std::lock_guard<std::mutex> l(mu);
+    absl::MutexLock l(&mu);
     fds.erase(fd);
   }
 
@@ -168,13 +168,13 @@ struct HttpFront::Impl {
         continue;
       }
       {
-        std::lock_guard<std::mutex> l(mu);
+        absl::MutexLock l(&mu);
         ++active;
       }
       std::thread([this, s = std::move(sock)]() mutable {
         on_connection(std::move(s));
-        std::lock_guard<std::mutex> l(mu);
-        if (--active == 0) idle.notify_all();
+        absl::MutexLock l(&mu);
+        --active;  // unlocking wakes stop()'s AwaitWithTimeout
       }).detach();
     }
   }
@@ -252,10 +252,12 @@ void HttpFront::stop() {
   if (im.accept_thread.joinable()) im.accept_thread.join();
   // Wake every connection thread (blocked reads fail, watches see `stopping`) and wait for them:
   // they use this Impl.
-  std::unique_lock<std::mutex> l(im.mu);
+  absl::MutexLock l(&im.mu);
   while (im.active > 0) {
     for (int fd : im.fds) ::shutdown(fd, SHUT_RDWR);
-    im.idle.wait_for(l, std::chrono::milliseconds(100));
+    im.mu.AwaitWithTimeout(absl::Condition(
+                               +[](int* active) { return *active == 0; }, &im.active),
+                           absl::Milliseconds(100));
   }
 }
 

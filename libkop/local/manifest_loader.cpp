@@ -1,5 +1,6 @@
 #include "kop/local/manifest_loader.h"
 
+#include <absl/time/time.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -159,7 +160,7 @@ bool ManifestLoader::ensure_bodies(const std::string& file, FileState& state) {
 }
 
 SyncReport ManifestLoader::sync() {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   SyncReport rep;
   std::error_code ec;
   if (!fs::is_directory(opts_.dir, ec)) {
@@ -335,7 +336,7 @@ void ManifestLoader::run_thread() {
   std::unique_ptr<DirectoryWatch> watch =
       opts_.watch_files ? DirectoryWatch::create() : std::unique_ptr<DirectoryWatch>();
   if (watch) {
-    std::lock_guard<std::mutex> l(stop_mu_);
+    absl::MutexLock l(&stop_mu_);
     wake_ = [w = watch.get()] { w->wake(); };
   }
   for (;;) {
@@ -346,32 +347,33 @@ void ManifestLoader::run_thread() {
     if (watch) {
       std::vector<std::string> dirs;
       {
-        std::lock_guard<std::mutex> l(mu_);
+        absl::MutexLock l(&mu_);
         dirs = dirs_;
       }
       watching = watch->add(opts_.dir);
       for (auto& d : dirs) watch->add(d);
     }
     {
-      std::unique_lock<std::mutex> l(stop_mu_);
+      absl::MutexLock l(&stop_mu_);
       if (stopping_) break;
       if (!watching) {
-        if (stop_cv_.wait_for(l, opts_.poll, [this] { return stopping_; })) break;
+        if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(opts_.poll)))
+          break;
         continue;
       }
     }
     watch->wait(opts_.recheck, std::chrono::milliseconds(20));
-    std::lock_guard<std::mutex> l(stop_mu_);
+    absl::MutexLock l(&stop_mu_);
     if (stopping_) break;
   }
-  std::lock_guard<std::mutex> l(stop_mu_);
+  absl::MutexLock l(&stop_mu_);
   wake_ = nullptr;
 }
 
 void ManifestLoader::start() {
   if (thread_.joinable()) return;
   {
-    std::lock_guard<std::mutex> l(stop_mu_);
+    absl::MutexLock l(&stop_mu_);
     stopping_ = false;
   }
   thread_ = std::thread([this] { run_thread(); });
@@ -379,16 +381,15 @@ void ManifestLoader::start() {
 
 void ManifestLoader::stop() {
   {
-    std::lock_guard<std::mutex> l(stop_mu_);
+    absl::MutexLock l(&stop_mu_);
     stopping_ = true;
     if (wake_) wake_();
-  }
-  stop_cv_.notify_all();
+  }  // unlocking wakes AwaitWithTimeout in run_thread()
   if (thread_.joinable()) thread_.join();
 }
 
 std::vector<ManifestProblem> ManifestLoader::problems() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return problems_;
 }
 

@@ -64,7 +64,7 @@ Registry::Registry() {
 
 void Registry::add(ResourceType t) {
   auto p = std::make_shared<const ResourceType>(std::move(t));
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto& e : types_) {
     if (e->group == p->group && e->version == p->version && e->resource == p->resource) {
       e = p;
@@ -75,7 +75,7 @@ void Registry::add(ResourceType t) {
 }
 
 void Registry::remove(std::string_view group, std::string_view resource) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   std::erase_if(types_, [&](const ResourceTypePtr& e) {
     return e->group == group && e->resource == resource;
   });
@@ -83,7 +83,7 @@ void Registry::remove(std::string_view group, std::string_view resource) {
 
 ResourceTypePtr Registry::by_resource(std::string_view group, std::string_view version,
                                       std::string_view resource) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto& e : types_) {
     if (e->group == group && e->version == version && e->resource == resource) return e;
   }
@@ -92,7 +92,7 @@ ResourceTypePtr Registry::by_resource(std::string_view group, std::string_view v
 
 ResourceTypePtr Registry::by_kind(std::string_view group, std::string_view version,
                                   std::string_view kind) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto& e : types_) {
     if (e->group == group && e->version == version && e->kind == kind) return e;
   }
@@ -107,7 +107,7 @@ ResourceTypePtr Registry::by_api_version_kind(std::string_view api_version,
 }
 
 ResourceTypePtr Registry::any_version(std::string_view group, std::string_view resource) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   ResourceTypePtr found;
   for (auto& e : types_) {
     if (e->group == group && e->resource == resource) {
@@ -119,7 +119,7 @@ ResourceTypePtr Registry::any_version(std::string_view group, std::string_view r
 }
 
 std::vector<ResourceTypePtr> Registry::all() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return types_;
 }
 

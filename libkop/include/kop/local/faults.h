@@ -13,9 +13,11 @@
 //   faults.refuse_connections_for(std::chrono::seconds(2));  // HTTP front: reset new connections
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -49,13 +51,13 @@ class Faults {
     int code;
     int times;
   };
-  mutable std::mutex mu_;
-  std::vector<Rule> rules_;
-  std::chrono::milliseconds latency_{0};
-  int close_after_ = 0;
-  double close_p_ = 0;
-  std::mt19937_64 rng_{1};
-  std::chrono::steady_clock::time_point refuse_until_{};
+  mutable absl::Mutex mu_;
+  std::vector<Rule> rules_ ABSL_GUARDED_BY(mu_);
+  std::chrono::milliseconds latency_ ABSL_GUARDED_BY(mu_){0};
+  int close_after_ ABSL_GUARDED_BY(mu_) = 0;
+  double close_p_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_){1};
+  std::chrono::steady_clock::time_point refuse_until_ ABSL_GUARDED_BY(mu_){};
 };
 
 }  // namespace kop::local

@@ -26,14 +26,15 @@
 // changes), else by polling every `poll`.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <chrono>
 #include <compare>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,20 +103,22 @@ class ManifestLoader {
     uint64_t body_hash;  // of the JSON applied
   };
   void run_thread();
-  bool ensure_bodies(const std::string& file, FileState& state);
+  bool ensure_bodies(const std::string& file, FileState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<Store> store_;
   ManifestLoaderOptions opts_;
-  mutable std::mutex mu_;
+  mutable absl::Mutex mu_;
   // By path relative to dir, in path order.
-  std::map<std::string, std::unique_ptr<FileState>> files_;
-  std::map<Key, Applied> applied_;  // what the store holds from the files
-  std::vector<std::string> dirs_;   // directories seen by the last sync (to watch)
-  std::vector<ManifestProblem> problems_;
+  std::map<std::string, std::unique_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
+  // What the store holds from the files.
+  std::map<Key, Applied> applied_ ABSL_GUARDED_BY(mu_);
+  // Directories seen by the last sync (to watch).
+  std::vector<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+  std::vector<ManifestProblem> problems_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
-  std::function<void()> wake_;  // interrupts the thread's wait (set while it runs)
+  absl::Mutex stop_mu_;
+  bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
+  // Interrupts the thread's wait (set while it runs).
+  std::function<void()> wake_ ABSL_GUARDED_BY(stop_mu_);
 };
 
 }  // namespace kop::local

@@ -9,8 +9,10 @@
 // return shared pointers to immutable ResourceType values.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,8 +80,8 @@ class Registry {
   std::vector<ResourceTypePtr> all() const;
 
  private:
-  mutable std::mutex mu_;
-  std::vector<ResourceTypePtr> types_;
+  mutable absl::Mutex mu_;
+  std::vector<ResourceTypePtr> types_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kop::local
