@@ -43,7 +43,11 @@ class Echo(http.server.BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             size = 0
             while True:
-                n = int(self.rfile.readline().split(b";")[0], 16)
+                line = self.rfile.readline()
+                if not line:  # the proxy abandoned the request (a body past its limit)
+                    self.close_connection = True
+                    return
+                n = int(line.split(b";")[0], 16)
                 if n == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass

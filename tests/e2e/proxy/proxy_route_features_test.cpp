@@ -1,6 +1,7 @@
 // kop-proxy end to end: the route features Gateway API's extended HTTPRoute support uses
 // (method and query parameter matches, full-path and host rewrites, per-backend headers and
-// directly answered weight shares, CORS, a per-try timeout without retries), with real curl and
+// directly answered weight shares, CORS, a per-try timeout without retries), and those
+// ingress-nginx's annotations use (the request body limit, source ranges), with real curl and
 // real backends on loopback.
 #include <gtest/gtest.h>
 
@@ -350,6 +351,65 @@ TEST_F(ProxyRouteFeatures, BackendRequestTimeoutWithoutRetries) {
   CurlAnswer fast = curl(p.port("http"), "GET", "/fast");
   EXPECT_EQ(fast.status, 200);
   EXPECT_EQ(fast.body, "slow-backend");
+}
+
+// POSTs `size` bytes with curl (HTTP/1.1 with Content-Length or chunked, or h2c): the status.
+int curl_post(uint16_t port, const std::string& path, size_t size, const std::string& mode) {
+  std::vector<std::string> argv = {"curl",         "-s",         "-o", "/dev/null",     "-w",
+                                   "%{http_code}", "--max-time", "10", "--data-binary", "@-"};
+  if (mode == "chunked") argv.insert(argv.end(), {"-H", "Transfer-Encoding: chunked"});
+  if (mode == "h2c") argv.emplace_back("--http2-prior-knowledge");
+  argv.push_back("http://127.0.0.1:" + std::to_string(port) + path);
+  CmdResult r = run(argv, 20000, std::string(size, 'x'));
+  return std::atoi(r.out.c_str());
+}
+
+TEST_F(ProxyRouteFeatures, RequestBodyLimitAnswers413) {
+  std::string routes = R"(
+    {"match":{"prefix":"/limited"},"forward":{"cluster":"v1"},"max_request_body_bytes":1024},
+    {"match":{"prefix":"/"},"forward":{"cluster":"v2"}})";
+  ProxyProcess p(dir_, config(routes, clusters()));
+  ASSERT_TRUE(p.started()) << p.output();
+  uint16_t port = p.port("http");
+  // A declared length past the limit never reaches the backend.
+  EXPECT_EQ(curl_post(port, "/limited", 1025, "length"), 413);
+  EXPECT_EQ(curl_post(port, "/limited", 4 << 20, "length"), 413);
+  EXPECT_EQ(v1_.request_count(), 0u);
+  EXPECT_EQ(curl_post(port, "/limited", 1024, "length"), 200);
+  // Bodies without a declared length are counted as they stream.
+  EXPECT_EQ(curl_post(port, "/limited", 1024, "chunked"), 200);
+  EXPECT_EQ(curl_post(port, "/limited", 1025, "chunked"), 413);
+  EXPECT_EQ(curl_post(port, "/limited", 300000, "chunked"), 413);
+  EXPECT_EQ(curl_post(port, "/limited", 1000, "h2c"), 200);
+  EXPECT_EQ(curl_post(port, "/limited", 2000, "h2c"), 413);
+  // Other routes have no limit; the proxy serves on.
+  EXPECT_EQ(curl_post(port, "/", 300000, "chunked"), 200);
+  EXPECT_EQ(curl(port, "GET", "/").status, 200);
+}
+
+TEST_F(ProxyRouteFeatures, SourceRangesJudgeThePeerAddress) {
+  std::string routes = R"(
+    {"match":{"prefix":"/deny"},"forward":{"cluster":"v1"},
+     "source_ranges":{"allow":["127.0.0.0/8"],"deny":["127.0.0.1"]}},
+    {"match":{"prefix":"/ten"},"forward":{"cluster":"v1"},"source_ranges":{"allow":["10.0.0.0/8"]}},
+    {"match":{"prefix":"/v6"},"forward":{"cluster":"v1"},"source_ranges":{"allow":["::/0"]}},
+    {"match":{"prefix":"/redirect"},"redirect":{"host":"a.example.com"},
+     "source_ranges":{"deny":["127.0.0.0/8"]}},
+    {"match":{"prefix":"/loop"},"forward":{"cluster":"v1"},"source_ranges":{"allow":["127.0.0.0/8"]}})";
+  ProxyProcess p(dir_, config(routes, clusters()));
+  ASSERT_TRUE(p.started()) << p.output();
+  uint16_t port = p.port("http");
+  EXPECT_EQ(curl(port, "GET", "/deny").status, 403);
+  EXPECT_EQ(curl(port, "GET", "/ten").status, 403);
+  // A forwarding header is not the client: the TCP peer is.
+  EXPECT_EQ(curl(port, "GET", "/ten", {"X-Forwarded-For: 10.1.2.3", "X-Real-IP: 10.1.2.3"}).status,
+            403);
+  EXPECT_EQ(curl(port, "GET", "/v6").status, 403);  // IPv6 ranges do not cover IPv4 clients
+  EXPECT_EQ(curl(port, "GET", "/redirect").status, 403);
+  EXPECT_EQ(v1_.request_count(), 0u);
+  CurlAnswer ok = curl(port, "GET", "/loop");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "v1");
 }
 
 }  // namespace
