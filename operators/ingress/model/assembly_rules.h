@@ -56,6 +56,7 @@ inline bool older(const RouteCandidate& a, const RouteCandidate& b) {
 template <typename F>
 void for_each_cluster(const Route& route, F&& f) {
   for (const WeightedCluster& wc : route.clusters) f(wc.cluster);
+  for (const auto& [cluster, per_million] : route.mirrors) f(cluster);  // RequestMirror copies
 }
 
 }  // namespace kop::ingress::internal

@@ -199,6 +199,8 @@ std::string apply_filters(const rapidjson::Value* rule, const std::string& field
       err = redirect(member(f, "requestRedirect"), ff + ".requestRedirect", r);
     } else if (type == "CORS") {
       err = cors(member(f, "cors"), ff + ".cors", r);
+    } else if (type == "RequestMirror") {
+      // Resolved once per rule (its backendRef) by mirrors().
     } else {
       err = cat(ff, ".type: ", type, " is not supported yet");
     }
@@ -342,6 +344,52 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
   }
 }
 
+// The rule's RequestMirror filters: each backendRef's cluster and the share of requests copied
+// (percent, or fraction numerator/denominator; all when neither). A backendRef that cannot be
+// used sets the rule's ResolvedRefs reason and that mirror is left out; a bad share makes the
+// rule unsupported.
+void mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
+             const rapidjson::Value* rule, const std::string& field, Rule& out, Route& base) {
+  size_t i = 0;
+  for (const rapidjson::Value* f : items_of(rule, "filters")) {
+    std::string ff = cat(field, ".filters[", i++, "].requestMirror");
+    if (str_of(f, "type") != "RequestMirror") continue;
+    const rapidjson::Value* m = member(f, "requestMirror");
+    const rapidjson::Value* fraction = member(m, "fraction");
+    uint32_t per_million = 1000000;
+    if (member(m, "percent") != nullptr && fraction != nullptr) {
+      out.unsupported = ff + ": percent and fraction cannot both be set";
+      return;
+    }
+    if (member(m, "percent") != nullptr) {
+      int64_t percent = int_of(m, "percent").value_or(-1);
+      if (percent < 0 || percent > 100) {
+        out.unsupported = ff + ".percent: must be 0-100";
+        return;
+      }
+      per_million = uint32_t(percent * 10000);
+    } else if (fraction != nullptr) {
+      int64_t num = int_of(fraction, "numerator").value_or(-1);
+      int64_t den = int_of(fraction, "denominator").value_or(100);
+      if (num < 0 || den <= 0 || num > den || den > 1000000000) {
+        out.unsupported = ff + ".fraction: want 0 <= numerator <= denominator, denominator > 0";
+        return;
+      }
+      per_million = uint32_t(num * 1000000 / den);
+    }
+    std::string rfield = ff + ".backendRef";
+    ServiceBackend b = service_backend(t, route, src, member(m, "backendRef"), rfield);
+    if (!b.cluster) {
+      if (out.refs_reason.empty()) {
+        out.refs_reason = b.reason;
+        out.refs_message = cat(rfield, ": ", b.message);
+      }
+      continue;
+    }
+    base.mirrors.emplace_back(*b.cluster, per_million);
+  }
+}
+
 Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
                     const rapidjson::Value* rule, size_t index) {
   Rule out;
@@ -376,6 +424,7 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
   std::vector<WeightedCluster> clusters;
   uint32_t invalid_weight = 0;
   backends(t, route, src, rule, field, out, clusters, invalid_weight);
+  mirrors(t, route, src, rule, field, out, base);
   if (clusters.empty()) {
     base.action = RouteAction::kNoBackend;
   } else {

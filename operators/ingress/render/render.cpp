@@ -149,6 +149,8 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   rc.forward.prefix_rewrite = r.prefix_rewrite;
   rc.forward.path_rewrite = r.path_rewrite;
   rc.forward.host_rewrite = r.host_rewrite;
+  for (const auto& [cluster, per_million] : r.mirrors)
+    rc.forward.mirrors.push_back(proxy::MirrorPolicy{cluster, per_million});
   if (r.timeout) rc.forward.timeout = *r.timeout;
   if (r.retries) {
     rc.forward.retry.retry_on = static_cast<uint32_t>(proxy::RetryOn::kConnectFailure) |
@@ -169,9 +171,9 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.cors =
         proxy::CorsPolicy{r.cors->allow_origins,  r.cors->allow_methods,     r.cors->allow_headers,
                           r.cors->expose_headers, r.cors->allow_credentials, r.cors->max_age};
+  rc.max_request_body_bytes = r.max_body_bytes;
   return rc;
 }
-  rc.max_request_body_bytes = r.max_body_bytes;
 
 proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& options) {
   proxy::ClusterConfig cc;

@@ -130,7 +130,7 @@ TEST(ProxyMirror, AStalledMirrorIsDroppedAndNeverHoldsTheClientBack) {
   ProxyProcess p(dir, config(R"({"cluster":"stalled"})", {cluster("main", main_be.address()),
                                                           cluster("stalled", stalled.address())}));
   ASSERT_TRUE(p.started()) << p.output();
-  std::string big(8 * 1024 * 1024, 'x');
+  std::string big(size_t{8} * 1024 * 1024, 'x');
   auto start = std::chrono::steady_clock::now();
   Response r = post(p.port("http"), "/mirrored", big);
   auto took = std::chrono::steady_clock::now() - start;

@@ -467,11 +467,11 @@ spec:
   EXPECT_NE(describe(granted).find("prefix / -> apps/app/80*1"), std::string::npos)
       << describe(granted);
   // A route whose every rule is unsupported is not accepted.
-  Result none = run(objs + route("infra", "mirror-only",
+  Result none = run(objs + route("infra", "extension-only",
                                  "  parentRefs: [{name: gw}]\n"
-                                 "  rules: [{filters: [{type: RequestMirror, requestMirror: "
-                                 "{backendRef: {name: v1, port: 80}}}]}]\n"));
-  EXPECT_EQ(cond(parent(none, "mirror-only").conditions, "Accepted"), "False UnsupportedValue");
+                                 "  rules: [{filters: [{type: ExtensionRef, extensionRef: "
+                                 "{group: example.com, kind: Filter, name: f}}]}]\n"));
+  EXPECT_EQ(cond(parent(none, "extension-only").conditions, "Accepted"), "False UnsupportedValue");
   EXPECT_EQ(listener(none, "gw", "http").attached_routes, 0);
 }
 

@@ -23,7 +23,8 @@ gateway::FrontDoor door(std::string ns, std::string name, uint16_t port) {
 
 // An owned Service as kop-ingress would have made it, with `ports` ("port:target" pairs).
 std::string owned_service(std::string_view gw_ns, std::string_view gw_name,
-                          std::vector<std::pair<int, int>> ports, std::string_view extra = "") {
+                          const std::vector<std::pair<int, int>>& ports,
+                          std::string_view extra = "") {
   std::string name = gateway_service_name(gw_ns, gw_name);
   std::string y = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: " + name +
                   "\n  namespace: kop-system\n  labels: {app.kubernetes.io/managed-by: "

@@ -34,7 +34,7 @@ class Worker;
 
 class Mirror final : public UpstreamUser {
  public:
-  static constexpr size_t kMaxPendingBytes = 64 * 1024;
+  static constexpr size_t kMaxPendingBytes = size_t{64} * 1024;
 
   // Starts the copy to an endpoint `cluster`'s load balancer picks; null when it cannot start
   // (no endpoint, the cluster's connection limit: counted). `timeout_ms` 0: 15 s.

@@ -280,6 +280,9 @@ struct Route {
   std::optional<Cors> cors;                   // forwarded routes only
   std::optional<SourceRanges> source_ranges;  // unset: every client
   uint64_t max_body_bytes = 0;                // forwarded routes: larger bodies get 413; 0: none
+  // Clusters that also get a copy of each request (HTTPRoute RequestMirror), each with the
+  // share of requests copied, per million. Forwarded routes only; default none.
+  std::vector<std::pair<std::string, uint32_t>> mirrors;
   // On the plain-HTTP listener this route answers 301 to https (TLS host with
   // force-ssl-redirect, or an IngressRoute TLS virtual host without permitInsecure).
   bool https_redirect = false;
