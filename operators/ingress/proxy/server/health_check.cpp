@@ -5,6 +5,7 @@
 // its timeout once, not once per endpoint.
 #include "health_check.h"
 
+#include <absl/time/time.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -48,23 +49,23 @@ HealthChecker::HealthChecker() {
 
 HealthChecker::~HealthChecker() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   thread_.join();
 }
 
 void HealthChecker::update(std::shared_ptr<const Snapshot> snap) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     snap_ = std::move(snap);
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void HealthChecker::loop() {
-  std::unique_lock<std::mutex> l(mu_);
+  mu_.Lock();
   while (!stop_) {
     std::shared_ptr<const Snapshot> snap = snap_;
     auto now = Clock::now();
@@ -94,16 +95,17 @@ void HealthChecker::loop() {
       }
     }
     if (!probes.empty()) {
-      l.unlock();
+      mu_.Unlock();
       run(probes, *snap);
-      l.lock();
+      mu_.Lock();
       for (HealthProbe& p : probes) {
         if (p.cluster->outlier) p.cluster->health().report_health_check(p.endpoint, p.ok);
       }
       continue;  // recompute the schedule
     }
-    cv_.wait_until(l, next);
+    cv_.WaitWithTimeout(&mu_, absl::FromChrono(next - Clock::now()));
   }
+  mu_.Unlock();
 }
 
 void HealthChecker::run(std::vector<HealthProbe>& probes, const Snapshot& snap) {

@@ -4,10 +4,11 @@
 // Threading: update() from the control thread; probes run on the checker's own thread.
 #pragma once
 
-#include <condition_variable>
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,11 +30,12 @@ class HealthChecker {
   void loop();
   void run(std::vector<HealthProbe>& probes, const Snapshot& snap);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::shared_ptr<const Snapshot> snap_;
-  std::map<std::string, Clock::time_point> due_;  // "cluster|endpoint" -> next probe
+  absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled on update() and stop
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<const Snapshot> snap_ ABSL_GUARDED_BY(mu_);
+  // "cluster|endpoint" -> next probe
+  std::map<std::string, Clock::time_point> due_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
