@@ -1,13 +1,14 @@
 #include "kop/local/store.h"
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include <absl/time/clock.h>
+#include <absl/time/time.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -188,15 +189,15 @@ WatchEvent error_event(absl::Status error) {
 // Watch state
 
 struct Watch::State {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<WatchEvent> q;
-  bool closed = false;   // no further events will be queued
-  bool stopped = false;  // the consumer stopped
-  bool ended = false;
+  absl::Mutex mu;
+  absl::CondVar cv;  // signalled when q, closed or stopped change
+  std::deque<WatchEvent> q ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;   // no further events will be queued
+  bool stopped ABSL_GUARDED_BY(mu) = false;  // the consumer stopped
+  bool ended ABSL_GUARDED_BY(mu) = false;
   size_t cap = 1000;
   int close_after = 0;  // fault: end after this many delivered events
-  int delivered = 0;
+  int delivered ABSL_GUARDED_BY(mu) = 0;
 
   // filters (immutable after creation)
   ResourceTypePtr type;
@@ -239,10 +240,10 @@ struct Store::Impl {
   StoreOptions opts;
   Registry registry;
   Faults faults;
-  mutable std::mutex mu;
-  uint64_t rv = 1;
-  std::map<std::string, Table> tables;  // by group_resource
-  bool gc_dirty = false;
+  mutable absl::Mutex mu;
+  uint64_t rv ABSL_GUARDED_BY(mu) = 1;
+  std::map<std::string, Table> tables ABSL_GUARDED_BY(mu);  // by group_resource
+  bool gc_dirty ABSL_GUARDED_BY(mu) = false;
   // Owner uid -> number of stored objects whose ownerReferences name it, so that only writes that
   // matter to the garbage collector trigger its (whole-store) pass.
   std::map<std::string, int, std::less<>> dependents;
@@ -265,7 +266,7 @@ struct Store::Impl {
     return has_finalizer(obj, "orphan") || has_finalizer(obj, "foregroundDeletion");
   }
 
-  Table& table(const ResourceType& t) {
+  Table& table(const ResourceType& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = tables.find(t.group_resource());
     if (it == tables.end()) {
       it = tables.emplace(t.group_resource(), Table{}).first;
@@ -292,6 +293,11 @@ struct Store::Impl {
     return api::share(std::move(d));
   }
 
+  std::string current_rv() const ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock l(&mu);
+    return std::to_string(rv);
+  }
+
   absl::Status fault_status(int code, std::string_view verb, const ResourceType& t) {
     switch (code) {
       case 429:
@@ -299,7 +305,7 @@ struct Store::Impl {
       case 410:
         if (verb == "list")
           return client::resource_expired("The resourceVersion for the provided list is too old.");
-        return client::resource_expired("too old resource version: 1 (" + std::to_string(rv) + ")");
+        return client::resource_expired("too old resource version: 1 (" + current_rv() + ")");
       case 503:
         return client::service_unavailable("injected fault: service unavailable");
       case 504:
@@ -311,7 +317,7 @@ struct Store::Impl {
     }
   }
 
-  absl::Status check_faults(std::string_view verb, const ResourceType& t) {
+  absl::Status check_faults(std::string_view verb, const ResourceType& t) ABSL_LOCKS_EXCLUDED(mu) {
     auto lat = faults.latency();
     if (lat.count() > 0) std::this_thread::sleep_for(lat);
     if (auto code = faults.take_failure(verb, t.resource)) return fault_status(*code, verb, t);
@@ -321,16 +327,16 @@ struct Store::Impl {
   // --- watch fan-out ---------------------------------------------------------------------------
 
   static bool push(Watch::State& w, WatchEvent ev) {
-    std::lock_guard<std::mutex> l(w.mu);
+    absl::MutexLock l(&w.mu);
     if (w.closed || w.stopped) return false;
     if (w.q.size() >= w.cap) {
       // Too slow: the API server's cacher terminates such a watcher rather than block.
       w.closed = true;
-      w.cv.notify_all();
+      w.cv.SignalAll();
       return false;
     }
     w.q.push_back(std::move(ev));
-    w.cv.notify_all();
+    w.cv.SignalAll();
     return true;
   }
 
@@ -368,7 +374,7 @@ struct Store::Impl {
       auto& w = ws[i];
       bool alive;
       {
-        std::lock_guard<std::mutex> l(w->mu);
+        absl::MutexLock l(&w->mu);
         alive = !w->closed && !w->stopped;
       }
       if (alive) {
@@ -387,7 +393,7 @@ struct Store::Impl {
 
   // Stores `d` under `key` with the next resourceVersion and tells watchers.
   ObjectPtr commit(Table& tab, const std::string& key, WatchEvent::Type type, JsonDoc d,
-                   ObjectPtr prev) {
+                   ObjectPtr prev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     uint64_t nrv = ++rv;
     auto& a = d.GetAllocator();
     json::set_string(json::ensure_object(d, "metadata", a), "resourceVersion", std::to_string(nrv),
@@ -409,7 +415,8 @@ struct Store::Impl {
     return p;
   }
 
-  ObjectPtr commit_delete(Table& tab, const std::string& key, const ObjectPtr& last) {
+  ObjectPtr commit_delete(Table& tab, const std::string& key, const ObjectPtr& last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (matters_to_gc(last->doc())) gc_dirty = true;
     return commit(tab, key, WatchEvent::Type::kDeleted, json::clone(last->doc()), last);
   }
@@ -456,7 +463,7 @@ struct Store::Impl {
     return absl::OkStatus();
   }
 
-  const JsonValue* namespace_obj(std::string_view ns) {
+  const JsonValue* namespace_obj(std::string_view ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = tables.find("namespaces");
     if (it == tables.end()) return nullptr;
     auto o = it->second.objects.find(std::string(ns));
@@ -477,7 +484,8 @@ struct Store::Impl {
   // --- create ----------------------------------------------------------------------------------
 
   absl::StatusOr<ObjectPtr> create_locked(const ResourceType& t, std::string_view ns, JsonDoc d,
-                                          const UpdateOptions& o) {
+                                          const UpdateOptions& o)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (auto e = check_type(t, d); !e.ok()) return e;
     auto& a = d.GetAllocator();
     JsonValue& meta = json::ensure_object(d, "metadata", a);
@@ -549,7 +557,7 @@ struct Store::Impl {
   }
 
   // Side effects of a stored CRD (register/unregister its kinds) and status of new CRDs.
-  void after_write(const ResourceType& t, ObjectPtr& p) {
+  void after_write(const ResourceType& t, ObjectPtr& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
       crd::register_crd(registry, p->doc());
       if (!crd::status_is_current(p->doc())) {
@@ -568,7 +576,8 @@ struct Store::Impl {
 
   absl::StatusOr<ObjectPtr> update_locked(const ResourceType& t, std::string_view ns,
                                           std::string_view name, JsonDoc d, const UpdateOptions& o,
-                                          Mode mode, std::string_view operation = "Update") {
+                                          Mode mode, std::string_view operation = "Update")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
@@ -690,7 +699,8 @@ struct Store::Impl {
 
   // --- delete ----------------------------------------------------------------------------------
 
-  void after_remove(const ResourceType& t, const ObjectPtr& last) {
+  void after_remove(const ResourceType& t, const ObjectPtr& last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions") {
       std::string group(json::path_string(last->doc(), {"spec", "group"}));
       std::string plural(json::path_string(last->doc(), {"spec", "names", "plural"}));
@@ -700,7 +710,8 @@ struct Store::Impl {
   }
 
   absl::StatusOr<DeleteResult> delete_locked(const ResourceType& t, std::string_view ns,
-                                             std::string_view name, const DeleteOptions& o) {
+                                             std::string_view name, const DeleteOptions& o)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (!t.namespaced) ns = {};
     Table& tab = table(t);
     std::string key = key_of(t, ns, name);
@@ -801,7 +812,7 @@ struct Store::Impl {
   };
 
   // Runs the namespace controller and the garbage collector until nothing changes.
-  void settle() {
+  void settle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     for (int round = 0; round < 100; ++round) {
       bool changed = settle_namespaces();
       if (gc_dirty) {
@@ -819,7 +830,7 @@ struct Store::Impl {
     return registry.any_version(group, res);
   }
 
-  bool settle_namespaces() {
+  bool settle_namespaces() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto nt = tables.find("namespaces");
     if (nt == tables.end()) return false;
     std::vector<ObjectPtr> terminating;
@@ -887,7 +898,7 @@ struct Store::Impl {
   }
 
   // One pass of the garbage collector (k8s.io/kubernetes/pkg/controller/garbagecollector).
-  bool gc_pass() {
+  bool gc_pass() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     bool changed = false;
     // uid -> location of every object, and dependents per owner uid.
     std::map<std::string, Loc> by_uid;
@@ -905,7 +916,7 @@ struct Store::Impl {
         }
       }
     }
-    auto exists = [&](const Loc& l) {
+    auto exists = [&](const Loc& l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       auto tt = tables.find(l.type->group_resource());
       if (tt == tables.end()) return false;
       auto it = tt->second.objects.find(l.key);
@@ -1020,7 +1031,8 @@ struct Store::Impl {
     return changed;
   }
 
-  void remove_owner_refs(const Loc& l, const std::vector<std::string>& uids) {
+  void remove_owner_refs(const Loc& l, const std::vector<std::string>& uids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto tt = tables.find(l.type->group_resource());
     if (tt == tables.end()) return;
     auto it = tt->second.objects.find(l.key);
@@ -1044,7 +1056,7 @@ struct Store::Impl {
     commit(tt->second, l.key, WatchEvent::Type::kModified, std::move(d), cur);
   }
 
-  void remove_finalizer(const Loc& l, std::string_view f) {
+  void remove_finalizer(const Loc& l, std::string_view f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto tt = tables.find(l.type->group_resource());
     if (tt == tables.end()) return;
     auto it = tt->second.objects.find(l.key);
@@ -1101,19 +1113,19 @@ Store::Store(StoreOptions options) : impl_(std::make_shared<Impl>()) {
       JsonValue meta(rapidjson::kObjectType);
       meta.AddMember("name", json::make_string(n, a), a);
       d.AddMember("metadata", meta, a);
-      std::lock_guard<std::mutex> l(impl_->mu);
+      absl::MutexLock l(&impl_->mu);
       impl_->create_locked(*ns, "", std::move(d), {}).IgnoreError();  // an empty store: cannot fail
     }
   }
 }
 
 Store::~Store() {
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   for (auto& [gr, tab] : impl_->tables) {
     for (auto& w : tab.watchers) {
-      std::lock_guard<std::mutex> wl(w->mu);
+      absl::MutexLock wl(&w->mu);
       w->closed = true;
-      w->cv.notify_all();
+      w->cv.SignalAll();
     }
   }
 }
@@ -1126,7 +1138,7 @@ Faults& Store::faults() {
 }
 
 uint64_t Store::current_resource_version() const {
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   return impl_->rv;
 }
 
@@ -1145,14 +1157,14 @@ absl::StatusOr<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
 }
 
 std::vector<ObjectPtr> Store::stored(const ResourceType& t) const {
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   std::vector<ObjectPtr> out;
   for (const auto& [key, obj] : impl_->table(t).objects) out.push_back(impl_->present(t, obj));
   return out;
 }
 
 ObjectPtr Store::stored(const ResourceType& t, std::string_view ns, std::string_view name) const {
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   Table& tab = impl_->table(t);
   auto it = tab.objects.find(impl_->key_of(t, t.namespaced ? ns : std::string_view(), name));
   return it == tab.objects.end() ? nullptr : impl_->present(t, it->second);
@@ -1161,7 +1173,7 @@ ObjectPtr Store::stored(const ResourceType& t, std::string_view ns, std::string_
 absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
                                      std::string_view name, const GetOptions& o) {
   if (auto e = impl_->check_faults("get", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   if (!o.resource_version.empty() && o.resource_version != "0") {
     auto n = parse_rv(o.resource_version);
     if (!n) return client::bad_request("invalid resource version: " + o.resource_version);
@@ -1183,7 +1195,7 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
   if (!sel.ok()) return sel.status();
   if (!t.namespaced) ns = {};
 
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   Table& tab = impl_->table(t);
   uint64_t current = impl_->rv;
   std::optional<uint64_t> exact;  // the snapshot to read; nullopt = latest
@@ -1310,6 +1322,7 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
   if (o.timeout_seconds) state->deadline = Clock::now() + std::chrono::seconds(*o.timeout_seconds);
   state->close_after = impl_->faults.watch_close_after();
   auto fail_with = [&](absl::Status error) -> absl::StatusOr<WatchPtr> {
+    absl::MutexLock sl(&state->mu);  // not shared yet: for the annotations
     state->q.push_back(error_event(std::move(error)));
     state->closed = true;
     return std::make_unique<Watch>(state, impl_);
@@ -1324,7 +1337,7 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
     if (!from) return client::bad_request("invalid resource version: " + o.resource_version);
   }
 
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   Table& tab = impl_->table(t);
   uint64_t current = impl_->rv;
   std::vector<WatchEvent> initial;
@@ -1349,7 +1362,10 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
     state->after_rv = std::max(*from, current);
   }
   state->cap = impl_->opts.watch_buffer + initial.size();
-  for (auto& e : initial) state->q.push_back(std::move(e));
+  {
+    absl::MutexLock sl(&state->mu);  // not shared yet: for the annotations
+    for (auto& e : initial) state->q.push_back(std::move(e));
+  }
   tab.watchers.push_back(state);
   return std::make_unique<Watch>(state, impl_);
 }
@@ -1362,7 +1378,7 @@ absl::StatusOr<ObjectPtr> Store::create(const ResourceType& t, std::string_view 
 absl::StatusOr<ObjectPtr> Store::create_now(const ResourceType& t, std::string_view ns, JsonDoc obj,
                                             const CreateOptions& o) {
   if (auto e = impl_->check_faults("create", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   auto r = impl_->create_locked(t, ns, std::move(obj), {o.field_manager, o.dry_run});
   impl_->settle();
   return r;
@@ -1378,7 +1394,7 @@ absl::StatusOr<ObjectPtr> Store::update_now(const ResourceType& t, std::string_v
                                             std::string_view name, JsonDoc obj,
                                             const UpdateOptions& o, bool status) {
   if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
                                 status ? Impl::Mode::Status : Impl::Mode::Main);
   impl_->settle();
@@ -1395,7 +1411,8 @@ absl::StatusOr<ObjectPtr> Store::update_status(const ResourceType& t, std::strin
 namespace {
 absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns,
                                    std::string_view name, PatchType pt, std::string_view body,
-                                   const PatchOptions& o, bool status) {
+                                   const PatchOptions& o, bool status)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu) {
   if (!t.namespaced) ns = {};
   Table& tab = impl.table(t);
   std::string key = impl.key_of(t, ns, name);
@@ -1459,7 +1476,7 @@ absl::StatusOr<ObjectPtr> Store::patch_now(const ResourceType& t, std::string_vi
                                            std::string_view body, const PatchOptions& o,
                                            bool status) {
   if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   auto r = do_patch(*impl_, t, ns, name, pt, body, o, status);
   impl_->settle();
   return r;
@@ -1480,7 +1497,7 @@ absl::StatusOr<DeleteResult> Store::remove(const ResourceType& t, std::string_vi
 absl::StatusOr<DeleteResult> Store::remove_now(const ResourceType& t, std::string_view ns,
                                                std::string_view name, const DeleteOptions& o) {
   if (auto e = impl_->check_faults("delete", t); !e.ok()) return e;
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   auto r = impl_->delete_locked(t, ns, name, o);
   impl_->settle();
   return r;
@@ -1496,7 +1513,7 @@ absl::StatusOr<ObjectList> Store::remove_collection(const ResourceType& t, std::
   auto l = list(t, ns, lo);
   if (!l.ok()) return l;
   ObjectList out;
-  std::lock_guard<std::mutex> lk(impl_->mu);
+  absl::MutexLock lk(&impl_->mu);
   for (auto& item : l->items) {
     const JsonValue& d = item->doc();
     auto r = impl_->delete_locked(t, json::path_string(d, {"metadata", "namespace"}),
@@ -1545,13 +1562,13 @@ Watch::~Watch() {
 }
 
 void Watch::stop() {
-  std::lock_guard<std::mutex> l(s_->mu);
+  absl::MutexLock l(&s_->mu);
   s_->stopped = true;
-  s_->cv.notify_all();
+  s_->cv.SignalAll();
 }
 
 bool Watch::ended() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  absl::MutexLock l(&s_->mu);
   return s_->ended;
 }
 
@@ -1567,7 +1584,7 @@ std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> unti
   for (;;) {
     bool want_bookmark = false;
     {
-      std::unique_lock<std::mutex> l(s_->mu);
+      absl::MutexLock l(&s_->mu);
       if (s_->ended) return std::nullopt;
       if (s_->stopped) {
         s_->ended = true;
@@ -1608,9 +1625,9 @@ std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> unti
           if (t) wake = wake ? std::min(*wake, *t) : *t;
         }
         if (wake) {
-          s_->cv.wait_until(l, *wake);
+          s_->cv.WaitWithTimeout(&s_->mu, absl::FromChrono(*wake - Clock::now()));
         } else {
-          s_->cv.wait(l);
+          s_->cv.Wait(&s_->mu);
         }
         continue;
       }
@@ -1618,12 +1635,12 @@ std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> unti
     if (want_bookmark) {
       auto st = store_.lock();
       if (!st) {
-        std::lock_guard<std::mutex> l(s_->mu);
+        absl::MutexLock l(&s_->mu);
         s_->closed = true;
         continue;
       }
-      std::lock_guard<std::mutex> sl(st->mu);
-      std::lock_guard<std::mutex> l(s_->mu);
+      absl::MutexLock sl(&st->mu);
+      absl::MutexLock l(&s_->mu);
       s_->next_bookmark = Clock::now() + s_->bookmark_interval;
       if (!s_->q.empty() || s_->closed || s_->stopped) continue;
       JsonDoc d(rapidjson::kObjectType);
