@@ -23,6 +23,7 @@
 #include "builtin_crds.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
+#include "kop/local/http_front.h"
 #include "kop/local/local_client.h"
 #include "kop/local/manifest_loader.h"
 #include "kop/local/store.h"
@@ -32,7 +33,6 @@
 #include "kop/metrics/registry.h"
 #include "kop/proxy/proxy.h"
 #include "migrate.h"
-#include "kop/local/http_front.h"
 
 namespace {
 
@@ -276,8 +276,8 @@ int run(int argc, char** argv) {
   if (!service_type.ok())
     return usage_error("--gateway-service-type: " + std::string(service_type.status().message()));
   gs.type = *service_type;
-  if (auto s = kop::ingress::parse_gateway_port_range(f.gateway_port_range, gs.port_min,
-                                                      gs.port_max);
+  if (auto s =
+          kop::ingress::parse_gateway_port_range(f.gateway_port_range, gs.port_min, gs.port_max);
       !s.ok())
     return usage_error("--gateway-port-range: " + std::string(s.message()));
   auto selector = kop::ingress::parse_pod_selector(f.gateway_pod_selector);
