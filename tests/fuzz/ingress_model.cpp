@@ -44,13 +44,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(bytes), size);
   auto objects = kop::api::parse_yaml_objects(text, "fuzz.yaml");
   if (!objects.ok()) return 0;
+  // A snapshot comes from caches keyed by namespace/name: a later document with the same kind and
+  // key replaces the earlier one, as a second apply of the same object would.
   Snapshot snapshot;
   for (auto& obj : *objects) {
     for (const Kind& k : kKinds) {
-      if (obj.kind() == k.kind) {
-        (snapshot.*k.list).push_back(kop::api::share(std::move(obj)));
-        break;
-      }
+      if (obj.kind() != k.kind) continue;
+      auto& list = snapshot.*k.list;
+      std::erase_if(list, [&](const kop::api::ObjectPtr& o) { return o->key() == obj.key(); });
+      list.push_back(kop::api::share(std::move(obj)));
+      break;
     }
   }
   kop::ingress::Options options;
