@@ -20,7 +20,7 @@ JsonDoc v2(const Registry& registry);
 
 JsonDoc v3_index(const Registry& registry);
 
-// `gv_path` is "api/v1" or "apis/<group>/<version>"; nullopt when nothing is served there.
-std::optional<JsonDoc> v3_group_version(const Registry& registry, std::string_view gv_path);
+// `want` is "api/v1" or "apis/<group>/<version>"; nullopt when nothing is served there.
+std::optional<JsonDoc> v3_group_version(const Registry& registry, std::string_view want);
 
 }  // namespace kop::local::openapi

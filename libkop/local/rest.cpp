@@ -445,7 +445,8 @@ JsonDoc group_list(Store& store) {
     review->group = std::string(g);
     review->version = std::string(access_review::kVersion);
     review->storage_version = review->version;
-    groups[review->group].push_back(std::move(review));
+    std::vector<ResourceTypePtr>& entry = groups[review->group];
+    entry.push_back(std::move(review));
   }
   JsonValue arr(rapidjson::kArrayType);
   for (auto& [g, types] : groups) {

@@ -1,6 +1,8 @@
 // Fuzz target: the ingress model. A YAML stream of arbitrary Kubernetes objects (Ingresses,
-// IngressRoutes, IngressClasses, Services, EndpointSlices, Secrets, TLSCertificateDelegations)
-// goes through build_model and render, as the controller does on every change. Whatever the
+// IngressRoutes, IngressClasses, Services, EndpointSlices, Secrets, TLSCertificateDelegations,
+// and the Gateway API's GatewayClasses, Gateways, HTTPRoutes, TLSRoutes, ReferenceGrants,
+// Namespaces) goes through build_model, the Gateway API translator and render, as the
+// controller does on every change. Whatever the
 // objects say, the rendered proxy Config must pass the proxy's validation and compile (bad
 // objects get statuses and Events, never a config the proxy refuses), and an incremental build
 // through a BuildCache must describe the same model as a fresh one.
@@ -14,6 +16,7 @@
 
 #include "check.h"
 #include "kop/api/yaml.h"
+#include "kop/ingress/gateway_api.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
 #include "kop/proxy/config.h"
@@ -28,6 +31,11 @@ struct Kind {
   std::vector<kop::api::ObjectPtr> Snapshot::*list;
 };
 
+struct GatewayKind {
+  std::string_view kind;
+  std::vector<kop::api::ObjectPtr> kop::ingress::gateway::Snapshot::*list;
+};
+
 const Kind kKinds[] = {
     {"Ingress", &Snapshot::ingresses},
     {"IngressClass", &Snapshot::ingress_classes},
@@ -38,6 +46,22 @@ const Kind kKinds[] = {
     {"TLSCertificateDelegation", &Snapshot::tls_delegations},
 };
 
+using GatewaySnapshot = kop::ingress::gateway::Snapshot;
+const GatewayKind kGatewayKinds[] = {
+    {"GatewayClass", &GatewaySnapshot::gateway_classes},
+    {"Gateway", &GatewaySnapshot::gateways},
+    {"HTTPRoute", &GatewaySnapshot::http_routes},
+    {"TLSRoute", &GatewaySnapshot::tls_routes},
+    {"ReferenceGrant", &GatewaySnapshot::reference_grants},
+    {"Namespace", &GatewaySnapshot::namespaces},
+};
+
+// Keeps one object per namespace/name in `list`: the later one.
+void put(std::vector<kop::api::ObjectPtr>& list, kop::api::Object&& obj) {
+  std::erase_if(list, [&](const kop::api::ObjectPtr& o) { return o->key() == obj.key(); });
+  list.push_back(kop::api::share(std::move(obj)));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
@@ -47,13 +71,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   // A snapshot comes from caches keyed by namespace/name: a later document with the same kind and
   // key replaces the earlier one, as a second apply of the same object would.
   Snapshot snapshot;
+  GatewaySnapshot gateways;
+  gateways.base = &snapshot;
   for (auto& obj : *objects) {
+    const std::string kind(obj.kind());
     for (const Kind& k : kKinds) {
-      if (obj.kind() != k.kind) continue;
-      auto& list = snapshot.*k.list;
-      std::erase_if(list, [&](const kop::api::ObjectPtr& o) { return o->key() == obj.key(); });
-      list.push_back(kop::api::share(std::move(obj)));
-      break;
+      if (kind == k.kind) put(snapshot.*k.list, std::move(obj));
+    }
+    for (const GatewayKind& k : kGatewayKinds) {
+      if (kind == k.kind) put(gateways.*k.list, std::move(obj));
     }
   }
   kop::ingress::Options options;
@@ -66,7 +92,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (kop::ingress::describe(incremental) != described) {
     kop::fuzz::fail("incremental build differs", described, kop::ingress::describe(incremental));
   }
-  kop::proxy::Config config = kop::ingress::render(model, kop::ingress::RenderOptions{});
+  // Each Gateway on its own loopback address, as with --manifests.
+  kop::ingress::gateway::Options gateway_options;
+  for (size_t i = 0; i < gateways.gateways.size() && i < 250; ++i) {
+    gateway_options.addresses[gateways.gateways[i]->key()] = {"127.0.1." + std::to_string(i + 1)};
+  }
+  kop::ingress::gateway::Result gateway =
+      kop::ingress::gateway::translate(gateways, gateway_options);
+  for (auto& [name, c] : gateway.clusters) model.clusters.emplace(name, std::move(c));
+  std::vector<kop::ingress::BoundFrontDoor> doors;
+  for (const kop::ingress::gateway::FrontDoor& d : gateway.front_doors) {
+    auto address = gateway_options.addresses.find(d.gateway.key());
+    if (address == gateway_options.addresses.end()) continue;
+    doors.push_back({&d, kop::proxy::SocketAddress{address->second.front(), d.port}});
+  }
+  kop::proxy::Config config = kop::ingress::render(model, kop::ingress::RenderOptions{}, doors);
   if (absl::Status st = kop::proxy::validate(config); !st.ok()) {
     kop::fuzz::fail("rendered config is invalid", st.ToString(), kop::proxy::to_json(config));
   }
