@@ -15,7 +15,7 @@ using namespace testing;
 
 class AccessReview : public ::testing::Test {
  protected:
-  rest::Response post(std::string resource, std::string body,
+  rest::Response post(const std::string& resource, std::string body,
                       std::string content_type = "application/json", std::string token = "secret") {
     rest::Request r{"POST",
                     "/apis/authorization.k8s.io/v1/" + resource,
