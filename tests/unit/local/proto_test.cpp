@@ -70,7 +70,9 @@ void expect_contains(const JsonValue& got, const JsonValue& want, const std::str
       std::string name(json::as_string_view(m.name));
       const JsonValue* g = json::find(got, name);
       ASSERT_NE(g, nullptr) << where << "." << name << " missing";
-      expect_contains(*g, m.value, where + "." + name);
+      std::string path = where;
+      path.append(".").append(name);
+      expect_contains(*g, m.value, path);
     }
   } else if (want.IsArray()) {
     ASSERT_TRUE(got.IsArray() && got.Size() == want.Size()) << where;
