@@ -4,7 +4,7 @@
 # what differs by nature (uid, resourceVersion, timestamps, cluster IPs, managedFields). A
 # development tool, not part of `meson test` (docs/real-apiserver.md has the runs):
 #
-#   /work/shared/tools/real-apiserver start   # or any cluster you may write to
+#   real-apiserver start   # or any cluster you may write to
 #   tests/unit/local/kubectl_compare_real.sh build/libkop/local/kop-local REAL-KUBECONFIG [NAMESPACE]
 set -uo pipefail
 KOP_LOCAL=$1 REAL=$2 NS=${3:-kop-kubectl-compare-$(date +%s)}
