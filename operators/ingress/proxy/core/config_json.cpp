@@ -241,6 +241,19 @@ class Out {
       strings("deny", r.source_ranges->deny);
       w_.EndObject();
     }
+    if (r.basic_auth) {
+      begin_object("basic_auth");
+      kv("realm", r.basic_auth->realm);
+      begin_array("users");
+      for (const auto& u : r.basic_auth->users) {
+        w_.StartObject();
+        kv("name", u.name);
+        kv("hash", u.hash);
+        w_.EndObject();
+      }
+      w_.EndArray();
+      w_.EndObject();
+    }
     if (r.max_request_body_bytes)
       key("max_request_body_bytes"), w_.Uint64(r.max_request_body_bytes);
     w_.EndObject();

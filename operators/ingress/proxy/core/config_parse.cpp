@@ -380,6 +380,22 @@ CorsPolicy cors(const Value& v, const std::string& path) {
   return c;
 }
 
+BasicAuthConfig basic_auth(const Value& v, const std::string& path) {
+  Object o(v, path);
+  BasicAuthConfig a;
+  o.str("realm", &a.realm);
+  o.array("users", [&](const Value& e, const std::string& p) {
+    Object u(e, p);
+    BasicAuthUser user;
+    u.str("name", &user.name, true);
+    u.str("hash", &user.hash, true);
+    u.finish();
+    a.users.push_back(std::move(user));
+  });
+  o.finish();
+  return a;
+}
+
 SourceRanges source_ranges(const Value& v, const std::string& path) {
   Object o(v, path);
   SourceRanges r;
@@ -413,6 +429,7 @@ RouteConfig route(const Value& v, const std::string& path) {
   if (const Value* c = o.get("cors")) r.cors = cors(*c, o.at("cors"));
   if (const Value* c = o.get("source_ranges"))
     r.source_ranges = source_ranges(*c, o.at("source_ranges"));
+  if (const Value* a = o.get("basic_auth")) r.basic_auth = basic_auth(*a, o.at("basic_auth"));
   o.uint("max_request_body_bytes", &r.max_request_body_bytes, 0, uint64_t{1} << 62);
   o.finish();
   return r;

@@ -12,6 +12,7 @@
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/cors.h"
+#include "kop/proxy/password_hash.h"
 #include "re2/re2.h"
 
 namespace kop::proxy {
@@ -346,6 +347,24 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
   }
   if (r.max_request_body_bytes && r.action != ActionType::kForward)
     return error(p + ".max_request_body_bytes", "only a forward route reads a request body");
+  if (r.basic_auth) {
+    if (r.action != ActionType::kForward)
+      return error(p + ".basic_auth", "only a forward route is authenticated");
+    if (!valid_header_value(r.basic_auth->realm))
+      return error(p + ".basic_auth.realm", "invalid characters");
+    const auto& users = r.basic_auth->users;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      std::string at = cat(p, ".basic_auth.users[", i, "]");
+      if (users[i].name.empty() || users[i].name.find(':') != std::string::npos)
+        return error(at + ".name", "must be non-empty, without ':'");
+      // The error names the scheme problem, never the hash.
+      if (auto s = hash_scheme(users[i].hash); !s.ok())
+        return error(at + ".hash", std::string(s.status().message()));
+      for (std::size_t j = 0; j < i; ++j)
+        if (users[j].name == users[i].name)
+          return error(at + ".name", cat("duplicate user ", quote(users[i].name)));
+    }
+  }
   if (r.cors) return check_cors(p + ".cors", *r.cors, r.action);
   return absl::OkStatus();
 }

@@ -156,6 +156,11 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
     if (!filter.ok()) return filter.status();
     out->source_filter = std::make_shared<const SourceRangeFilter>(*std::move(filter));
   }
+  if (rc.basic_auth) {
+    auto auth = BasicAuth::compile(*rc.basic_auth);
+    if (!auth.ok()) return auth.status();
+    out->basic_auth = std::move(*auth);
+  }
   if (rc.action == ActionType::kForward && rc.forward.regex_rewrite) {
     out->rewrite_regex = compile_regex(rc.forward.regex_rewrite->regex);
     if (!out->rewrite_regex)

@@ -282,6 +282,19 @@ struct CorsPolicy {
   bool operator==(const CorsPolicy&) const = default;
 };
 
+// HTTP Basic authentication of a forward route (basic_auth.h): a request without the
+// credentials of one of `users` is answered 401 with the realm's challenge.
+struct BasicAuthUser {
+  std::string name;  // required
+  std::string hash;  // an htpasswd hash (password_hash.h lists the schemes); required
+  bool operator==(const BasicAuthUser&) const = default;
+};
+struct BasicAuthConfig {
+  std::string realm;                 // default "" (nginx's auth_basic "")
+  std::vector<BasicAuthUser> users;  // default none: every request is refused
+  bool operator==(const BasicAuthConfig&) const = default;
+};
+
 // Which client addresses may use a route (nginx allow/deny; access_control.h has the rules):
 // IPv4 or IPv6 CIDRs or bare addresses, judged against the TCP peer's address. A client in a
 // `deny` range, or outside every `allow` range when `allow` is not empty, is answered 403.
@@ -305,6 +318,9 @@ struct RouteConfig {
   std::optional<CorsPolicy> cors;  // forward routes only; default none
   // Checked before anything else the route does (CORS preflights, redirects included).
   std::optional<SourceRanges> source_ranges;  // default none: every client
+  // Forward routes: checked after redirects and CORS preflights (nginx's access phase comes
+  // after its rewrite phase). Default none.
+  std::optional<BasicAuthConfig> basic_auth;
   // Forward routes: a request body larger than this many bytes is answered 413 (a declared
   // Content-Length at once; a chunked or HTTP/2 body when it grows past it, the upstream
   // request then abandoned). Default 0: no limit.

@@ -38,6 +38,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "kop/proxy/access_control.h"
+#include "kop/proxy/basic_auth.h"
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
@@ -126,6 +127,9 @@ struct Route {
 
   // config->source_ranges, compiled; null: every client may use the route.
   std::shared_ptr<const SourceRangeFilter> source_filter;
+  // config->basic_auth, compiled (its cache of verified credentials lives as long as the
+  // table); null: no authentication.
+  std::shared_ptr<const BasicAuth> basic_auth;
 };
 
 struct VirtualHost {

@@ -1,0 +1,128 @@
+// Basic authentication of a route (basic_auth.h).
+#include "kop/proxy/basic_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "core/text.h"
+#include "kop/proxy/password_hash.h"
+
+namespace kop::proxy {
+namespace {
+
+// The realm as a quoted-string (RFC 9110 5.6.4): '"' and '\' escaped.
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (internal::lower(a[i]) != internal::lower(b[i])) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+BasicAuth::Attempt::~Attempt() {
+  OPENSSL_cleanse(password.data(), password.size());
+}
+
+absl::StatusOr<std::unique_ptr<BasicAuth>> BasicAuth::compile(const BasicAuthConfig& config) {
+  auto auth = std::make_unique<BasicAuth>();
+  for (const auto& u : config.users) {
+    auto scheme = hash_scheme(u.hash);
+    if (!scheme.ok())
+      return absl::InvalidArgumentError(
+          internal::cat("user ", internal::quote(u.name), ": ", scheme.status().message()));
+    auth->users_.push_back(User{u.name, u.hash, slow_hash_scheme(*scheme)});
+  }
+  std::sort(auth->users_.begin(), auth->users_.end(),
+            [](const User& a, const User& b) { return a.name < b.name; });
+  auth->challenge_ = internal::cat("www-authenticate: Basic realm=", quoted(config.realm), "\r\n");
+  if (RAND_bytes(auth->hmac_key_.data(), static_cast<int>(auth->hmac_key_.size())) != 1)
+    return absl::InternalError("no random bytes for the credentials cache key");
+  absl::MutexLock lock(&auth->mu_);
+  auth->cache_.assign(kCacheSlots, Digest{});
+  return auth;
+}
+
+BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& attempt) const {
+  // "Basic" 1*SP token68, the scheme case-insensitive (RFC 9110 11.6.2).
+  authorization = trim(authorization);
+  size_t sp = authorization.find(' ');
+  if (sp == std::string_view::npos || !iequal(authorization.substr(0, sp), "basic"))
+    return Outcome::kDeny;
+  std::string decoded;
+  if (!absl::Base64Unescape(internal::absl_view(trim(authorization.substr(sp + 1))), &decoded))
+    return Outcome::kDeny;
+  size_t colon = decoded.find(':');
+  Outcome out = Outcome::kDeny;
+  if (colon != std::string::npos) {
+    std::string_view name = std::string_view(decoded).substr(0, colon);
+    auto it = std::lower_bound(users_.begin(), users_.end(), name,
+                               [](const User& u, std::string_view n) { return u.name < n; });
+    if (it != users_.end() && it->name == name) {
+      attempt.user = static_cast<uint32_t>(it - users_.begin());
+      attempt.password.assign(decoded, colon + 1);
+      // The key covers the user's hash too: a user whose hash changed is never found.
+      unsigned int len = 0;
+      std::string material;
+      material.reserve(decoded.size() + it->hash.size() + 1);
+      material.append(decoded).push_back('\0');
+      material.append(it->hash);
+      bool keyed = HMAC(EVP_sha256(), hmac_key_.data(), static_cast<int>(hmac_key_.size()),
+                        reinterpret_cast<const unsigned char*>(material.data()), material.size(),
+                        attempt.key.data(), &len) != nullptr &&
+                   len == attempt.key.size();
+      OPENSSL_cleanse(material.data(), material.size());
+      if (keyed && cached(attempt.key))
+        out = Outcome::kAllow;
+      else if (keyed && it->slow)
+        out = Outcome::kVerify;
+      else if (keyed && verify(attempt))
+        out = Outcome::kAllow;
+    }
+  }
+  OPENSSL_cleanse(decoded.data(), decoded.size());
+  return out;
+}
+
+bool BasicAuth::verify(const Attempt& attempt) const {
+  if (attempt.user >= users_.size()) return false;
+  if (!password_matches(users_[attempt.user].hash, attempt.password)) return false;
+  remember(attempt.key);
+  return true;
+}
+
+bool BasicAuth::cached(const Digest& key) const {
+  size_t slot = (size_t{key[0]} | (size_t{key[1]} << 8)) % kCacheSlots;
+  absl::MutexLock lock(&mu_);
+  return CRYPTO_memcmp(cache_[slot].data(), key.data(), key.size()) == 0;
+}
+
+void BasicAuth::remember(const Digest& key) const {
+  size_t slot = (size_t{key[0]} | (size_t{key[1]} << 8)) % kCacheSlots;
+  absl::MutexLock lock(&mu_);
+  cache_[slot] = key;
+}
+
+}  // namespace kop::proxy

@@ -1,0 +1,80 @@
+// HTTP Basic authentication of a route (RFC 7617; nginx's auth_basic as ingress-nginx's
+// auth-type basic writes it): the route's users and their htpasswd hashes (password_hash.h),
+// a realm for the 401's WWW-Authenticate challenge.
+//
+// check() is the fast part, on the worker's thread: it parses the Authorization field, finds the
+// user and looks the credentials up in the route's cache of verified credentials. A miss on a
+// cheap hash ({SHA}, {SSHA}, $apr1$) is verified at once; a miss on a bcrypt or SHA-crypt hash
+// (tens to hundreds of milliseconds) is left to verify(), which the caller runs off the event
+// loop. The cache holds keyed digests (HMAC-SHA-256 under a random key of this BasicAuth) of
+// user and password, never the password; it is bounded (kCacheSlots, a newer entry replaces the
+// one in its slot) and lives as long as the compiled route, so a changed Secret starts afresh.
+// Threading: compile() on the control thread; check() and verify() on any thread (the cache
+// has its own lock).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "kop/proxy/config.h"
+
+namespace kop::proxy {
+
+class BasicAuth {
+ public:
+  static constexpr size_t kCacheSlots = 1024;
+  using Digest = std::array<uint8_t, 32>;
+
+  // Credentials read from a request, kept until verified. The password is wiped on destruction.
+  struct Attempt {
+    Attempt() = default;
+    Attempt(const Attempt&) = delete;
+    Attempt& operator=(const Attempt&) = delete;
+    ~Attempt();
+    uint32_t user = 0;  // index into the users
+    std::string password;
+    Digest key{};  // the cache key of (user, password)
+  };
+
+  enum class Outcome {
+    kAllow,   // the credentials are good
+    kDeny,    // missing, malformed, unknown user or wrong password: answer 401
+    kVerify,  // call verify(attempt) off the event loop
+  };
+
+  // Every user's hash must be one hash_scheme() accepts; the error names the user.
+  static absl::StatusOr<std::unique_ptr<BasicAuth>> compile(const BasicAuthConfig& config);
+
+  // `authorization`: the request's Authorization field value ("" when absent).
+  Outcome check(std::string_view authorization, Attempt& attempt) const;
+  // Slow (bcrypt): whether the attempt's password is the user's; remembered when it is.
+  bool verify(const Attempt& attempt) const;
+
+  // The 401's field line: "www-authenticate: Basic realm=\"...\"\r\n".
+  const std::string& challenge_field() const { return challenge_; }
+
+ private:
+  struct User {
+    std::string name;
+    std::string hash;
+    bool slow = false;
+  };
+  bool cached(const Digest& key) const;
+  void remember(const Digest& key) const;
+
+  std::vector<User> users_;  // sorted by name
+  std::string challenge_;
+  std::array<uint8_t, 32> hmac_key_{};
+  mutable absl::Mutex mu_;
+  mutable std::vector<Digest> cache_ ABSL_GUARDED_BY(mu_);  // kCacheSlots, zero = empty
+};
+
+}  // namespace kop::proxy
