@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "internal/files.h"
 
 namespace kop::client {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "internal/files.h"
 
 extern char** environ;

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <array>
 
-#include "absl/strings/cord.h"
+#include <absl/strings/cord.h>
 #include "kop/log/quote.h"
 
 namespace kop::client {

@@ -18,8 +18,8 @@
 #include <chrono>
 #include <mutex>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include "internal/files.h"
 #include "internal/watch_decoder.h"
 #include "kop/api/json.h"

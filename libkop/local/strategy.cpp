@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 
 namespace kop::local::strategy {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "absl/time/time.h"
+#include <absl/time/time.h>
 
 namespace kop::workqueue {
 

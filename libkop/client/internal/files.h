@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 
 namespace kop::client::internal {
 

@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "kop/client/client.h"
 
 namespace kop::client::internal {

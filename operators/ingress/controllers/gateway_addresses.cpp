@@ -6,8 +6,8 @@
 #include <optional>
 #include <set>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
+#include <absl/strings/numbers.h>
+#include <absl/strings/str_split.h>
 
 namespace kop::ingress {
 namespace {

@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "kop/api/object.h"
 #include "kop/ingress/gateway_api.h"
 

@@ -7,10 +7,10 @@
 #include <optional>
 #include <tuple>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
+#include <absl/time/clock.h>
+#include <absl/time/time.h>
 #include "gateway_status.h"
 #include "json_text.h"
 #include "kop/client/errors.h"

@@ -51,9 +51,9 @@
 #include <string>
 #include <thread>
 
-#include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include <absl/status/status.h>
+#include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 #include "gateway_addresses.h"
 #include "gateway_services.h"
 #include "kop/cache/cache.h"

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/time/clock.h"
+#include <absl/time/clock.h>
 #include "gateway_status.h"
 #include "json_text.h"
 #include "kop/client/errors.h"

@@ -41,9 +41,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 #include "gateway_services.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"

@@ -1,7 +1,7 @@
 // StatusWriter: the Services of Gateways (gateway_services.h), made, updated and deleted by the
 // leader on the writer thread, with the same "write what differs, retry with backoff" rules as
 // the statuses.
-#include "absl/strings/str_cat.h"
+#include <absl/strings/str_cat.h>
 #include "kop/client/errors.h"
 #include "kop/log/log.h"
 #include "status_writer.h"

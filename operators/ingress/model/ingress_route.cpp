@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "absl/strings/str_join.h"
+#include <absl/strings/str_join.h>
 #include "builder.h"
 #include "paths.h"
 #include "text_cat.h"

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "builder.h"
 #include "kop/ingress/nginx_annotations.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "kop/ingress/model.h"
 
 namespace kop::ingress::internal {

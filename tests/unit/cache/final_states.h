@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include <absl/synchronization/mutex.h>
 #include "kop/cache/event_handler.h"
 #include "kop/cache/store.h"
 #include "kop/client/client.h"

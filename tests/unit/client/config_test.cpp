@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "kop/client/credentials.h"
 
 namespace kop::client {

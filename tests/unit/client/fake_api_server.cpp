@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/time/clock.h"
+#include <absl/time/clock.h>
 
 namespace kop::client::testing {
 namespace {

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/time/time.h"
+#include <absl/time/time.h>
 
 namespace kop::client::testing {
 

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/hash/hash.h"
+#include <absl/hash/hash.h>
 #include "test_util.h"
 
 namespace kop::workqueue {

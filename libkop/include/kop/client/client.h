@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
 #include "kop/api/gvk.h"
 #include "kop/api/object.h"
 

@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
 
 namespace kop::client {
 

@@ -40,8 +40,8 @@
 #include <tuple>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
 #include "kop/client/client.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_mapper.h"

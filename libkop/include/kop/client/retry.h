@@ -10,8 +10,8 @@
 
 #include <functional>
 
-#include "absl/status/status.h"
-#include "absl/time/time.h"
+#include <absl/status/status.h>
+#include <absl/time/time.h>
 
 namespace kop::client {
 

@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/status.h"
+#include <absl/status/status.h>
 #include "kop/local/store.h"
 
 namespace kop::local {

@@ -37,7 +37,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
+#include <absl/status/status.h>
 #include "kop/log/sink.h"
 
 namespace kop::log {

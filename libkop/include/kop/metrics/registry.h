@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include "kop/metrics/metrics.h"
 
 namespace kop::metrics {

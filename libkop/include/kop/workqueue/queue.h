@@ -27,9 +27,9 @@
 #include <string>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/container/flat_hash_map.h>
+#include <absl/synchronization/mutex.h>
 #include "kop/metrics/registry.h"
 #include "kop/workqueue/clock.h"
 #include "kop/workqueue/queue_metrics.h"

@@ -4,7 +4,7 @@
 // exact: adding endpoints never moves an existing session.
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include <absl/strings/str_cat.h>
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/load_balancer.h"
 

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "core/text.h"
 #include "kop/proxy/password_hash.h"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "absl/container/flat_hash_map.h"
+#include <absl/container/flat_hash_map.h>
 #include "core/text.h"
 
 namespace kop::proxy {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "core/text.h"
 
 namespace kop::proxy {

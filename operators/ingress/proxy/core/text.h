@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/string_view.h"
+#include <absl/strings/string_view.h>
 #include "kop/proxy/string_map.h"
 
 namespace kop::proxy::internal {

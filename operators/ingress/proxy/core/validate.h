@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/status/status.h"
+#include <absl/container/flat_hash_set.h>
+#include <absl/status/status.h>
 #include "kop/proxy/config.h"
 
 namespace kop::proxy::internal {

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <iterator>
 
-#include "fmt/format.h"
+#include <fmt/format.h>
 
 namespace kop::proxy::server {
 namespace {

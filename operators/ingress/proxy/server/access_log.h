@@ -19,8 +19,8 @@
 #include <string>
 #include <string_view>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include "kop/proxy/config.h"
 
 namespace kop::proxy::server {

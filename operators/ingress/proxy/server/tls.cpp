@@ -10,7 +10,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "absl/strings/str_cat.h"
+#include <absl/strings/str_cat.h>
 #include "client_conn.h"
 #include "client_hello.h"
 #include "snapshot.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "buffer.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/route_table.h"

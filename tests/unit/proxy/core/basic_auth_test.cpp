@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "kop/proxy/basic_auth.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/password_hash.h"

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "kop/proxy/config.h"
 
 namespace kop::proxy {

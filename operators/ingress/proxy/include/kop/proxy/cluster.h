@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "kop/proxy/config.h"
 #include "kop/proxy/outlier_detector.h"
 #include "kop/proxy/request_view.h"

@@ -9,7 +9,7 @@
 
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 
 namespace kop::proxy {
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/status/status.h"
+#include <absl/status/status.h>
 #include "kop/proxy/config.h"
 
 namespace kop::proxy {
