@@ -33,6 +33,7 @@
 #include "kop/metrics/registry.h"
 #include "kop/proxy/proxy.h"
 #include "migrate.h"
+#include "webhook.h"
 
 namespace {
 
@@ -89,6 +90,19 @@ Usage: kop-ingress [flags]
                                --http-addr's host (default 20000-29999)
   --gateway-pod-selector K=V[,K=V]  the Gateway Services' selector: kop-ingress' pod labels
                                (default app.kubernetes.io/name=kop-ingress)
+  --webhook-addr HOST:PORT     serve the validating admission webhook (path /validate-kop-ingress:
+                               Ingress, IngressRoute, Gateway, HTTPRoute, TLSRoute, ReferenceGrant
+                               judged by the translation itself) over HTTPS (default "": none)
+  --webhook-cert-dir DIR       its certificate from DIR/tls.crt and tls.key, reloaded on change
+                               (cert-manager); default: a CA and certificate kop-ingress makes,
+                               rotates and keeps in a Secret
+  --webhook-secret NS/NAME     that Secret (default <own namespace>/kop-ingress-webhook-certs)
+  --webhook-service NAME       the Service the API server calls the webhook through: its DNS
+                               names go into the certificate (default kop-ingress-webhook)
+  --webhook-hosts LIST         more names and IPs for the certificate, comma-separated (e.g.
+                               127.0.0.1 for a clientConfig.url on loopback)
+  --webhook-configuration NAME keep this ValidatingWebhookConfiguration's caBundle equal to the
+                               CA (self-managed certificates only; default "": not kept)
   --log-format text|json       log line format (default text)
   --log-level LEVEL            error, warn, info, debug, trace (default info)
   --workers N                  proxy worker threads (default: one per core)
@@ -124,6 +138,7 @@ struct Flags {
   // One status write is in flight at a time (one seat of the server's concurrency); 100/s
   // writes 10k statuses in under 2 minutes while leaving the priority level to other tenants.
   std::string status_qps = "100", status_burst = "100";
+  kop::ingress::WebhookFlags webhook;
 };
 
 bool parse_bool(const std::string& v, bool* out) {
@@ -201,7 +216,13 @@ int run(int argc, char** argv) {
       {"gateway-local-port-offset", &f.gateway_local_port_offset},
       {"gateway-service-type", &f.gateway_service_type},
       {"gateway-port-range", &f.gateway_port_range},
-      {"gateway-pod-selector", &f.gateway_pod_selector}};
+      {"gateway-pod-selector", &f.gateway_pod_selector},
+      {"webhook-addr", &f.webhook.addr},
+      {"webhook-cert-dir", &f.webhook.cert_dir},
+      {"webhook-secret", &f.webhook.secret},
+      {"webhook-service", &f.webhook.service},
+      {"webhook-hosts", &f.webhook.hosts},
+      {"webhook-configuration", &f.webhook.configuration}};
   std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class},
                                         {"install-crds", &f.install_crds},
                                         {"gateway-api", &f.gateway_api}};
@@ -454,6 +475,7 @@ int run(int argc, char** argv) {
   kop::ingress::configure_cache(mo.cache, options.kinds, options.gateway.enabled);
   kop::manager::Manager mgr(*client, mo);
   kop::ingress::IngressController controller(mgr, proxy, options);
+  std::unique_ptr<kop::ingress::Webhook> webhook;  // outlives the Manager's run (StopFirst)
   // The Manager calls into the controller until it is stopped: stop it first on every way out.
   struct StopFirst {
     kop::manager::Manager& mgr;
@@ -466,6 +488,11 @@ int run(int argc, char** argv) {
   if (absl::Status s = controller.setup(); !s.ok()) {
     log.error(s, "cannot set up the controller");
     return 1;
+  }
+  if (!f.webhook.addr.empty()) {
+    auto added = kop::ingress::add_webhook(f.webhook, own_namespace(), *client, mgr, options);
+    if (!added.ok()) return usage_error(std::string(added.status().message()));
+    webhook = *std::move(added);
   }
 
   // The Manager's probes, on libkop's HTTP server, with the proxy's metrics after the
