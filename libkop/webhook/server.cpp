@@ -343,13 +343,14 @@ void Server::stop() {
 
 absl::Status Server::ready() const {
   if (impl_ == nullptr) return absl::UnavailableError("webhook server not started");
+  // The source is asked as a new connection would ask it: a certificate that arrives after the
+  // start (a self-managed one is made as the manager starts) makes the server ready without
+  // waiting for a first connection, which the API server sends only once the pod is ready.
+  if (impl_->tls_context() != nullptr) return absl::OkStatus();
   absl::MutexLock lock(&impl_->tls_mu);
-  if (!impl_->tls) {
-    return absl::UnavailableError(impl_->tls_error.empty()
-                                      ? "no serving certificate yet"
-                                      : "no serving certificate: " + impl_->tls_error);
-  }
-  return absl::OkStatus();
+  return absl::UnavailableError(impl_->tls_error.empty()
+                                    ? "no serving certificate yet"
+                                    : "no serving certificate: " + impl_->tls_error);
 }
 
 }  // namespace kop::webhook

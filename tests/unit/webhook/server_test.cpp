@@ -293,6 +293,35 @@ TEST_F(WebhookServer, CountsRequestsWithControllerRuntimesMetricNames) {
             std::string::npos);
 }
 
+// A certificate that arrives after the start makes the server ready without any connection
+// (before, ready() only looked at the last connection's certificate: a self-managed one, made
+// as the manager starts, left /readyz failing until a first review arrived, which the API server
+// sends only to a ready pod).
+TEST(WebhookServerReady, ReadyOnceItsCertificateArrivesWithoutAConnection) {
+  char tmpl[] = "/tmp/kop-webhook-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  fs::path dir = tmpl;
+  metrics::Registry registry;
+  Server server({.address = "127.0.0.1:0",
+                 .certificates = std::make_shared<FileCertificates>(dir.string()),
+                 .registry = &registry});
+  ASSERT_TRUE(server.start().ok());
+  EXPECT_FALSE(server.ready().ok());
+  auto ca = create_ca("test-ca", absl::Hours(24));
+  ASSERT_TRUE(ca.ok());
+  auto cert = create_serving_certificate(*ca, {"localhost"}, {"127.0.0.1"}, absl::Hours(1));
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  write_file(dir / "tls.key", cert->key_pem);
+  write_file(dir / "tls.crt", cert->cert_pem);
+  // The files are looked at at most once a second; nothing connects meanwhile.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!server.ready().ok() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(server.ready().ok()) << server.ready();
+  server.stop();
+  fs::remove_all(dir);
+}
+
 TEST(WebhookServerManager, RunsOnEveryReplicaWithTheManagersRegistry) {
   auto store = std::make_shared<local::Store>();
   local::LocalClient client(store);
