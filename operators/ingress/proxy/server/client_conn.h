@@ -12,22 +12,20 @@
 #include <string_view>
 
 #include "asio.h"
-#include "buffer.h"
 #include "downstream.h"
-#include "edge_reader.h"
 #include "exchange.h"
 #include "h2_session.h"
 #include "http1.h"
-#include "send_batch.h"
 #include "snapshot.h"
 #include "timer_wheel.h"
+#include "transport.h"
 
 namespace kop::proxy::server {
 
 class TcpProxy;
 class Worker;
 
-class ClientConn final : public Downstream, public BatchedWriter {
+class ClientConn final : public Downstream {
  public:
   ClientConn(Worker& w, tcp::socket s, const std::string& listener_name);
   ~ClientConn() override;
@@ -50,14 +48,22 @@ class ClientConn final : public Downstream, public BatchedWriter {
   void resume_request_body() override;
   void abort() override;
 
-  // SendBatch (this turn's output goes out at its end).
-  int batch_fd() override { return state_ == State::kClosed ? -1 : sock_.native_handle(); }
-  Buffer& batch_out() override { return out_; }
-  void batch_done(int result) override;
+  // From the Transport. Every pending socket operation holds a reference (hold()); its
+  // completion calls op_done() first, which is false when the connection closed meanwhile
+  // (and frees it once the last reference went).
+  void hold() { ++refs_; }
+  bool op_done();
+  void on_read(const error_code& ec);  // bytes are in the transport's buffers, or ec
+  void on_written();                   // the send buffer drained
+  bool on_handshake_done();            // false: close the connection
+  void close();
+  void read_more();
 
-  // TLS callback support.
+  // TLS callbacks and the relay.
   const Listener* listener() const { return listener_; }
   WorkerSnapshot* snapshot() const { return ws_; }
+  Worker& worker() { return worker_; }
+  const std::string& client_ip() const { return client_ip_; }
   std::string sni_;
 
   ClientConn* prev = nullptr;  // worker's connection list
@@ -66,8 +72,6 @@ class ClientConn final : public Downstream, public BatchedWriter {
  private:
   friend class H2Session;
   friend class H2Stream;
-  friend class TcpProxy;
-  friend class EdgeReader<ClientConn>;
   // kSniff: reading the ClientHello of a TLS listener with passthrough entries (tcp_proxy.cpp);
   // kPassthrough: relayed as raw TCP by tcp_; kTcpProxy: TLS terminated here, the plaintext
   // relayed as TCP by tcp_.
@@ -85,51 +89,30 @@ class ClientConn final : public Downstream, public BatchedWriter {
     kTcpProxy
   };
   bool start_tls();        // TLS server state on the listener's default context
+  void limit_input();      // the input buffer's growth limit, from the snapshot's head limit
   void on_client_hello();  // kSniff: in_ holds the bytes so far (tcp_proxy.cpp)
   bool start_h2();
   void on_h2_flush();  // the flush posted by H2Session::schedule_flush()
-  void read_more();
-  void on_read(const error_code& ec, size_t n);
-  void on_plain_data();
-  bool tls_decrypt();  // raw -> in_; false on fatal error
-  // Drains this thread's OpenSSL error queue after a failed TLS call; returns false. Worker
-  // threads keep the queue empty this way instead of clearing it before every SSL call.
-  static bool tls_clear_errors();
   void process();
   void start_request();
   void feed_body();
   void send_local(int status, std::string_view body, bool close);
-  bool write(const struct iovec* iov, int n);  // false: connection failed
-  void flush();  // at the end of the turn (SendBatch), else now, then asynchronously
-  void flush_async();
-  void on_write(const error_code& ec, size_t n);
-  void written();  // out_ drained: what waited for it goes on
-  // Backpressure for response bodies: output waits for a full socket (queued for this turn's
-  // batch does not count, up to a bound).
-  bool output_blocked() const {
-    return out_.size() > 0 && !(batched_ && out_.size() < kBatchedBytes);
-  }
-  static constexpr size_t kBatchedBytes = size_t{64} * 1024;
+  bool write(const struct iovec* iov, int n) { return transport_.write(iov, n); }
   void request_complete();
-  void close();
   void linger_close();
   void unref();
   void record(int status);
   static void on_timer(void* self);
 
   Worker& worker_;
-  tcp::socket sock_;
+  Transport transport_;
   std::string listener_name_;
   const Listener* listener_ = nullptr;
   WorkerSnapshot* ws_ = nullptr;
-  size_t keep_ = 0;  // in_ bytes [0, keep_) hold the active request head
   bool in_process_ = false;
   bool header_timer_ = false;  // the timer measures the header timeout (else idle)
   State state_ = State::kReadHead;
-  Buffer in_;   // plaintext request bytes
-  Buffer out_;  // pending plaintext (plain) or ciphertext (TLS) not yet sent
-  Buffer raw_;  // TLS: ciphertext received
-  SSL* ssl_ = nullptr;
+  Buffer& in_;  // the transport's plaintext input
   h1::RequestHead req_;
   size_t scan_ = 0;
   Exchange exchange_;
@@ -139,11 +122,7 @@ class ClientConn final : public Downstream, public BatchedWriter {
   bool body_done_ = true;
   bool body_paused_ = false;
   bool body_ready_ = false;
-  bool reading_ = false;
-  bool writing_ = false;
-  bool batched_ = false;  // writing_ through the worker's SendBatch
   bool keep_alive_ = true;
-  bool peer_eof_ = false;
   bool closing_after_write_ = false;
   bool draining_ = false;
   bool response_chunked_ = false;
@@ -158,11 +137,9 @@ class ClientConn final : public Downstream, public BatchedWriter {
   std::string client_ip_;
   std::string log_method_, log_path_, log_host_;
   std::string head_scratch_;
-  std::string tls_scratch_;  // TLS: the pieces of one write, coalesced into one SSL_write
   std::unique_ptr<H2Session> h2_;
   std::unique_ptr<TcpProxy> tcp_;  // kPassthrough, kTcpProxy
   bool delete_posted_ = false;
-  EdgeReader<ClientConn> reader_{*this};
 };
 
 }  // namespace kop::proxy::server

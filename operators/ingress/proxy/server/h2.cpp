@@ -203,7 +203,7 @@ class H2Stream final : public Downstream {
     a.status = status;
     a.duration_ms = ms;
     exchange_.describe(a);
-    a.tls = session_.conn().ssl_ != nullptr;
+    a.tls = session_.conn().transport_.tls();
     log.write(a);
   }
   struct Off {
@@ -325,7 +325,7 @@ bool H2Stream::start(bool end_stream) {
   request_ended_ = end_stream;
   DownRequest dr;
   dr.head = &head_;
-  dr.tls = c.ssl_ != nullptr;
+  dr.tls = c.transport_.tls();
   dr.sni = c.sni_;
   dr.client_ip = c.client_ip_;
   dr.listener = c.listener_;
@@ -516,7 +516,7 @@ void H2Session::flush() {
     // HEADERS + DATA pair, or for every stream answered in this turn) instead of one per frame.
     // Back-pressure: stop producing while the socket has a lot queued.
     batch_.clear();
-    while (conn_.out_.size() + batch_.size() < (256u << 10) &&
+    while (conn_.transport_.pending() + batch_.size() < (256u << 10) &&
            conn_.state_ != ClientConn::State::kClosed) {
       const uint8_t* out = nullptr;
       ssize_t n = nghttp2_session_mem_send(ng_, &out);

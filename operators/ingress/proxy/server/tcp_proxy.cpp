@@ -36,7 +36,7 @@ void ClientConn::on_client_hello() {
   if (const ListenerTcpProxy* pt = ws_->snap->table->passthrough_for_sni(*listener_, sni_)) {
     TimerWheel::cancel(timer_);
     state_ = State::kPassthrough;
-    tcp_ = std::make_unique<TcpProxy>(*this, *pt);
+    tcp_ = std::make_unique<TcpProxy>(*this, transport_, *pt);
     std::string_view bytes(in_.data(), in_.size());
     in_.clear();
     tcp_->start(bytes.data(), bytes.size());  // copies: in_ is not written before it returns
@@ -47,9 +47,8 @@ void ClientConn::on_client_hello() {
     ++worker_.stats().client_hello_rejected;  // no certificate on a passthrough-only listener
     return close();
   }
-  raw_.append(in_.data(), in_.size());
-  in_.clear();
-  if (!tls_decrypt()) return close();
+  transport_.replay_input_as_tls();
+  if (!transport_.decrypt()) return close();
   if (state_ == State::kClosed) return;
   if (state_ == State::kTcpProxy) return tcp_->on_client_input({});
   read_more();
@@ -58,13 +57,14 @@ void ClientConn::on_client_hello() {
 // ---------------------------------------------------------------------------------------------
 // TcpProxy
 
-TcpProxy::TcpProxy(ClientConn& conn, const ListenerTcpProxy& entry)
+TcpProxy::TcpProxy(ClientConn& conn, Transport& client, const ListenerTcpProxy& entry)
     : conn_(conn),
-      worker_(conn.worker_),
-      ws_(conn.ws_),
+      client_(client),
+      worker_(conn.worker()),
+      ws_(conn.snapshot()),
       entry_(entry),
-      tls_(conn.ssl_ != nullptr),
-      up_(conn.worker_.io()) {
+      tls_(client.tls()),
+      up_(worker_.io()) {
   worker_.ref(ws_);
   timer_.fn = &TcpProxy::on_timer;
   timer_.self = this;
@@ -84,7 +84,7 @@ RelayCounters& TcpProxy::counters() {
 }
 
 tcp::socket& TcpProxy::socket(Side s) {
-  return s == Side::kUp ? up_ : conn_.sock_;
+  return s == Side::kUp ? up_ : client_.socket();
 }
 
 void TcpProxy::start(const char* data, size_t n) {
@@ -113,32 +113,32 @@ void TcpProxy::on_client_input(const error_code& ec) {
 
 void TcpProxy::pump_client() {
   if (ended_ || !connected_ || up_writing_ || down_eof_) return;
-  Buffer& in = conn_.in_;
+  Buffer& in = client_.in();
   // Ciphertext already received (the input buffer was full when it was decrypted last).
-  if (in.size() == 0 && (conn_.raw_.size() > 0 || SSL_has_pending(conn_.ssl_))) {
-    if (!conn_.tls_decrypt()) return end("client TLS error");
+  if (in.size() == 0 && client_.undecrypted()) {
+    if (!client_.decrypt()) return end("client TLS error");
     if (ended_) return;
   }
   if (in.size() > 0) {
     up_writing_ = true;
-    ++conn_.refs_;
+    conn_.hold();
     asio::async_write(up_, asio::buffer(in.data(), in.size()),
                       [this](const error_code& e, size_t n) { on_write(Side::kUp, e, n); });
     return;
   }
-  if (conn_.peer_eof_) {
+  if (client_.peer_eof()) {
     down_eof_ = true;
     return shutdown_write(Side::kUp);
   }
-  conn_.read_more();
+  client_.read();
 }
 
 void TcpProxy::write_client_tls() {
   iovec iov{to_down_.data(), to_down_.size()};
-  bool ok = conn_.write(&iov, 1);
+  bool ok = client_.write(&iov, 1);
   to_down_.clear();
   if (!ok) return end("client write failed");
-  if (conn_.out_.size() > 0) {
+  if (client_.pending() > 0) {
     down_writing_ = true;  // on_client_drained() continues
     return;
   }
@@ -184,13 +184,13 @@ void TcpProxy::attempt() {
   connect_timed_out_ = false;
   uint64_t timeout = static_cast<uint64_t>(cl.config.connect_timeout.count());
   if (timeout) worker_.timers().arm(timer_, worker_.now(), timeout);
-  ++conn_.refs_;
+  conn_.hold();
   up_.async_connect(addr, [this](const error_code& e) { on_connect(e); });
 }
 
 void TcpProxy::on_connect(const error_code& ec) {
   connecting_ = false;
-  if (!op_done()) return;
+  if (!conn_.op_done()) return;
   TimerWheel::cancel(timer_);
   const Cluster& cl = *cs_->cluster;
   if (ec || connect_timed_out_) {
@@ -217,26 +217,17 @@ void TcpProxy::on_connect(const error_code& ec) {
   read(Side::kUp);
 }
 
-bool TcpProxy::op_done() {
-  --conn_.refs_;
-  if (conn_.state_ == ClientConn::State::kClosed) {
-    conn_.unref();
-    return false;
-  }
-  return true;
-}
-
 void TcpProxy::read(Side from) {
   Buffer& b = buffer_to(from == Side::kDown ? Side::kUp : Side::kDown);
   b.clear();
-  ++conn_.refs_;
+  conn_.hold();
   socket(from).async_receive(
       asio::buffer(b.end(), b.free()),
       [this, from](const error_code& ec, size_t n) { on_read(from, ec, n); });
 }
 
 void TcpProxy::on_read(Side from, const error_code& ec, size_t n) {
-  if (!op_done()) return;
+  if (!conn_.op_done()) return;
   Side to = from == Side::kDown ? Side::kUp : Side::kDown;
   if (ec) {
     if (ec != asio::error::eof) return end(from == Side::kDown ? "client reset" : "upstream reset");
@@ -253,17 +244,17 @@ void TcpProxy::on_read(Side from, const error_code& ec, size_t n) {
 void TcpProxy::write(Side to) {
   if (tls_ && to == Side::kDown) return write_client_tls();
   Buffer& b = buffer_to(to);
-  ++conn_.refs_;
+  conn_.hold();
   asio::async_write(socket(to), asio::buffer(b.data(), b.size()),
                     [this, to](const error_code& ec, size_t n) { on_write(to, ec, n); });
 }
 
 void TcpProxy::on_write(Side to, const error_code& ec, size_t n) {
-  if (!op_done()) return;
+  if (!conn_.op_done()) return;
   if (ec) return end(to == Side::kUp ? "upstream write failed" : "client write failed");
   if (tls_) {  // only upstream writes come here: the client's plaintext is out
     up_writing_ = false;
-    conn_.in_.consume(n);
+    client_.in().consume(n);
     bytes_up_ += n;
     last_activity_ms_ = worker_.now();
     return pump_client();
@@ -283,11 +274,11 @@ void TcpProxy::shutdown_write(Side to) {
     if (down_writing_ || shut) return;  // client_written() comes back here
     if (!notify_sent_) {
       notify_sent_ = true;
-      if (SSL_shutdown(conn_.ssl_) < 0) ERR_clear_error();
-      conn_.flush();
-      if (conn_.state_ == ClientConn::State::kClosed) return;
+      client_.tls_shutdown();
+      client_.flush();
+      if (client_.closed()) return;
     }
-    if (conn_.out_.size() > 0) return;  // on_client_drained() comes back here
+    if (client_.pending() > 0) return;  // on_client_drained() comes back here
   } else if (buffer_to(to).size() > 0) {
     return;  // on_write passes the EOF on once the bytes are out
   }
@@ -342,7 +333,7 @@ void TcpProxy::account() {
 
 void TcpProxy::log_access() {
   RelayAccess a;
-  a.client = conn_.client_ip_;
+  a.client = conn_.client_ip();
   a.sni = conn_.sni_;
   a.passthrough = !tls_;
   a.cluster = cs_ ? cs_->cluster->name : entry_.name;

@@ -10,9 +10,9 @@
 // Either way a cluster is picked by the entry's weights, then an endpoint by that cluster's
 // load balancer (outlier ejection and health checks apply; a failed connect is reported and
 // the next endpoint of the same cluster tried, up to three).
-//  - Backpressure: one 16 KiB buffer per direction (TLS: the ClientConn's plaintext buffer
-//    upstream-bound, its ciphertext send buffer client-bound); a side is read again only once
-//    what was read from it has been written to the other side.
+//  - Backpressure: one 16 KiB buffer per direction (TLS: the client Transport's plaintext
+//    buffer upstream-bound, its ciphertext send buffer client-bound); a side is read again only
+//    once what was read from it has been written to the other side.
 //  - Half-close: EOF from one side (TLS: close_notify or a FIN from the client) is passed on
 //    after the pending bytes, as shutdown(SHUT_WR) (TLS: close_notify, then SHUT_WR, towards
 //    the client); the connection ends when both directions ended, or at once on an error.
@@ -20,8 +20,9 @@
 //    either way) closes both sides. Draining does not cut a relay (as an upgraded tunnel):
 //    it ends on its own or when the proxy stops.
 //  - Counted in WorkerStats (passthrough / tcp_proxy) and written to the access log at the end.
-// Threading: the owning worker's thread only. The TcpProxy lives inside its ClientConn, whose
-// socket it uses and whose reference count holds every pending operation of both sockets.
+// Threading: the owning worker's thread only. The TcpProxy lives inside its ClientConn: it
+// reads and writes the client side through the connection's Transport, and every pending
+// operation of both sockets holds a reference on the connection (ClientConn::hold/op_done).
 #pragma once
 
 #include <cstdint>
@@ -35,11 +36,12 @@
 namespace kop::proxy::server {
 
 class ClientConn;
+class Transport;
 class Worker;
 
 class TcpProxy {
  public:
-  TcpProxy(ClientConn& conn, const ListenerTcpProxy& entry);
+  TcpProxy(ClientConn& conn, Transport& client, const ListenerTcpProxy& entry);
   ~TcpProxy();
   TcpProxy(const TcpProxy&) = delete;
   TcpProxy& operator=(const TcpProxy&) = delete;
@@ -47,10 +49,10 @@ class TcpProxy {
   // Passthrough: starts with the bytes read so far (the ClientHello and whatever followed).
   void start(const char* data, size_t n);
   // TLS-terminated, from the ClientConn: a read of the client socket ended (its plaintext is in
-  // the connection's input buffer, or peer_eof_ is set, or `ec` is a socket error). The first
-  // call (right after the handshake) starts the relay.
+  // the transport's input buffer, or the peer's EOF is recorded there, or `ec` is a socket
+  // error). The first call (right after the handshake) starts the relay.
   void on_client_input(const error_code& ec);
-  // TLS-terminated: the ClientConn's send buffer went empty.
+  // TLS-terminated: the client transport's send buffer went empty.
   void on_client_drained();
   // The connection is closing (ClientConn::close): close the upstream socket too.
   void close();
@@ -74,14 +76,14 @@ class TcpProxy {
   RelayCounters& counters();
   tcp::socket& socket(Side s);
   Buffer& buffer_to(Side s) { return s == Side::kUp ? to_up_ : to_down_; }
-  bool op_done();  // an operation completed: false when the connection is closed
   static void on_timer(void* self);
 
   ClientConn& conn_;
+  Transport& client_;
   Worker& worker_;
   WorkerSnapshot* ws_;  // referenced: the entry and the cluster state belong to it
   const ListenerTcpProxy& entry_;
-  const bool tls_;  // TLS-terminated: the client side is conn_'s TLS session
+  const bool tls_;  // TLS-terminated: the client side is client_'s TLS session
   ClusterState* cs_ = nullptr;
   tcp::socket up_;
   Buffer to_up_;    // passthrough: read from the client, not yet written upstream

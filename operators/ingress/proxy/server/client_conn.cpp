@@ -1,13 +1,7 @@
 // ClientConn: the downstream HTTP/1.1 connection (plain or TLS): request framing, keep-alive,
 // pipelining (one request at a time, in order), 100-continue, chunked bodies both ways,
-// timeouts, upgrades, lingering close.
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <sys/socket.h>
+// timeouts, upgrades, lingering close. Its bytes come and go through its Transport.
 #include <sys/uio.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "client_conn.h"
 #include "client_hello.h"
@@ -18,20 +12,16 @@
 namespace kop::proxy::server {
 
 namespace {
-constexpr size_t kInitialBuffer = 8192;
 constexpr size_t kBodyRoom = 4096;
 constexpr uint64_t kLingerMs = 2000;
-// TLS writes of up to this many bytes in several pieces are copied into one SSL_write.
-constexpr size_t kCoalesceBytes = 16384;
 }  // namespace
 
-bool ClientConn::tls_clear_errors() {
-  ERR_clear_error();
-  return false;
-}
-
 ClientConn::ClientConn(Worker& w, tcp::socket s, const std::string& listener_name)
-    : worker_(w), sock_(std::move(s)), listener_name_(listener_name), exchange_(w) {
+    : worker_(w),
+      transport_(*this, w, std::move(s)),
+      listener_name_(listener_name),
+      in_(transport_.in()),
+      exchange_(w) {
   timer_.fn = &ClientConn::on_timer;
   timer_.self = this;
 }
@@ -39,22 +29,17 @@ ClientConn::ClientConn(Worker& w, tcp::socket s, const std::string& listener_nam
 ClientConn::~ClientConn() {
   TimerWheel::cancel(timer_);
   if (exchange_.active()) exchange_.cancel();
-  if (ssl_) SSL_free(ssl_);
   if (ws_) worker_.unref(ws_);
 }
 
 void ClientConn::start() {
   worker_.add_conn(this);
-  error_code ec;
-  sock_.set_option(tcp::no_delay(true), ec);
-  sock_.non_blocking(true, ec);
-  auto ep = sock_.remote_endpoint(ec);
-  if (!ec) client_ip_ = ep.address().to_string();
+  client_ip_ = transport_.start();
   ws_ = worker_.current();
   worker_.ref(ws_);
   listener_ = ws_->snap->table->find_listener(listener_name_);
   if (!listener_) return close();
-  in_.reserve(kInitialBuffer);
+  limit_input();
   if (listener_->tls && !listener_->passthrough.empty()) {
     // TLS passthrough: the ClientHello decides (on_client_hello); the header timeout bounds it.
     in_.reserve(hello::kMaxBufferedBytes);
@@ -71,15 +56,13 @@ void ClientConn::start() {
 bool ClientConn::start_tls() {
   const auto& tls = ws_->snap->tls[listener_->id];
   if (!tls || tls->ctxs_.empty()) return false;
-  ssl_ = SSL_new(tls->default_ctx());
-  if (!ssl_) return false;
-  SSL_set_ex_data(ssl_, ssl_conn_index(), this);
-  BIO* bio = make_conn_bio(&raw_, &out_);
-  SSL_set_bio(ssl_, bio, bio);
-  SSL_set_accept_state(ssl_);
-  raw_.reserve(size_t{17} * 1024);
+  if (!transport_.start_tls(tls->default_ctx(), this)) return false;
   state_ = State::kHandshake;
   return true;
+}
+
+void ClientConn::limit_input() {
+  transport_.set_input_limit(ws_->snap->limits.max_head_bytes + 2 * kBodyRoom);
 }
 
 void ClientConn::adopt_latest_snapshot() {
@@ -89,49 +72,24 @@ void ClientConn::adopt_latest_snapshot() {
   ws_ = cur;
   worker_.ref(ws_);
   listener_ = ws_->snap->table->find_listener(listener_name_);
+  limit_input();
 }
 
 void ClientConn::read_more() {
-  if (reading_ || state_ == State::kClosed) return;
-  Buffer* b = &in_;
-  if (ssl_) {
-    // Plaintext already decrypted waits in in_; ciphertext goes to raw_.
-    b = &raw_;
-    if (raw_.size() == 0)
-      raw_.clear();
-    else if (raw_.free() < 2048)
-      raw_.compact();
-  } else {
-    if (in_.rpos == in_.wpos && in_.rpos > keep_) in_.rpos = in_.wpos = keep_;
-    if (in_.free() < 1024) {
-      if (keep_ == 0) in_.compact();
-      if (in_.free() < 1024) {
-        // Grow within the header limit (a head that does not fit is answered 431 first).
-        size_t want = in_.cap * 2;
-        size_t limit = ws_->snap->limits.max_head_bytes + 2 * kBodyRoom;
-        if (want > limit) want = limit;
-        if (want > in_.cap) in_.reserve(want);
-        if (in_.free() == 0 && keep_ && in_.rpos > keep_) {
-          size_t n = in_.size();
-          std::memmove(in_.mem.get() + keep_, in_.data(), n);
-          in_.rpos = keep_;
-          in_.wpos = keep_ + n;
-        }
-        if (in_.free() == 0) return;  // full: the body pump resumes reading after consuming
-      }
-    }
-  }
-  reading_ = true;
-  ++refs_;
-  reader_.read(sock_, b->end(), b->free());
+  transport_.read();
 }
 
-void ClientConn::on_read(const error_code& ec, size_t n) {
-  reading_ = false;
+bool ClientConn::op_done() {
   --refs_;
-  if (state_ == State::kClosed) return unref();
+  if (state_ != State::kClosed) return true;
+  unref();
+  return false;
+}
+
+void ClientConn::on_read(const error_code& ec) {
+  if (!op_done()) return;
   if (ec) {
-    peer_eof_ = true;
+    transport_.set_peer_eof();
     if (state_ == State::kTcpProxy) return tcp_->on_client_input(ec);
     if (state_ == State::kTunnel) {
       if (exchange_.active()) exchange_.tunnel_client_eof();
@@ -146,15 +104,13 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
     in_.clear();
     return read_more();
   }
-  if (ssl_) {
-    raw_.wpos += n;
-    if (!tls_decrypt()) return close();
+  if (transport_.tls()) {
+    if (!transport_.decrypt()) return close();
     if (state_ == State::kClosed) return;
     if (state_ == State::kHandshake) return read_more();
     if (state_ == State::kTcpProxy) return tcp_->on_client_input({});
-  } else {
-    in_.wpos += n;
-    if (state_ == State::kSniff) return on_client_hello();
+  } else if (state_ == State::kSniff) {
+    return on_client_hello();
   }
   if (state_ == State::kH2) {
     ++refs_;
@@ -173,70 +129,18 @@ void ClientConn::on_read(const error_code& ec, size_t n) {
   process();
 }
 
-bool ClientConn::tls_decrypt() {
-  if (state_ == State::kHandshake) {
-    // Handshake steps are rare and heavy: clear before and after them, so whatever the library
-    // leaves behind there never reaches the per-request calls below.
-    ERR_clear_error();
-    int r = SSL_do_handshake(ssl_);
-    if (r <= 0) {
-      int e = SSL_get_error(ssl_, r);
-      flush();
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
-      return tls_clear_errors();
-    }
-    ERR_clear_error();
-    if (const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
-      sni_ = name;
-      for (char& c : sni_)
-        if (c >= 'A' && c <= 'Z') c = char(c + 32);
-    }
-    state_ = State::kReadHead;
-    if (const ListenerTcpProxy* tp = ws_->snap->table->tcp_proxy_for_sni(*listener_, sni_)) {
-      // TLS-terminated TCP proxy: the plaintext is relayed, never parsed as HTTP. The relay
-      // starts when the caller hands it the input (TcpProxy::on_client_input).
-      TimerWheel::cancel(timer_);
-      state_ = State::kTcpProxy;
-      tcp_ = std::make_unique<TcpProxy>(*this, *tp);
-    } else {
-      const unsigned char* alpn = nullptr;
-      unsigned alpn_len = 0;
-      SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
-      if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2' && !start_h2()) return false;
-    }
+bool ClientConn::on_handshake_done() {
+  sni_ = transport_.sni();
+  state_ = State::kReadHead;
+  if (const ListenerTcpProxy* tp = ws_->snap->table->tcp_proxy_for_sni(*listener_, sni_)) {
+    // TLS-terminated TCP proxy: the plaintext is relayed, never parsed as HTTP. The relay
+    // starts when the caller hands it the input (TcpProxy::on_client_input).
+    TimerWheel::cancel(timer_);
+    state_ = State::kTcpProxy;
+    tcp_ = std::make_unique<TcpProxy>(*this, transport_, *tp);
+    return true;
   }
-  for (;;) {
-    if (in_.free() < 1024) {
-      if (keep_ == 0) in_.compact();
-      if (in_.free() < 1024) {
-        size_t limit = ws_->snap->limits.max_head_bytes + 2 * kBodyRoom;
-        if (in_.cap < limit) in_.reserve(std::min(in_.cap * 2, limit));
-      }
-      if (in_.free() == 0) break;
-    }
-    // The thread's error queue is kept empty (every failure path drains it), so SSL_get_error
-    // below is reliable without an ERR_clear_error() before each call.
-    int r = SSL_read(ssl_, in_.end(), static_cast<int>(in_.free()));
-    if (r > 0) {
-      in_.wpos += static_cast<size_t>(r);
-      // All ciphertext consumed and nothing buffered inside OpenSSL (read-ahead bytes or the
-      // rest of a record): another SSL_read could only fail with WANT_READ, so skip that call
-      // and its error lookup.
-      if (raw_.size() == 0 && !SSL_has_pending(ssl_)) break;
-      continue;
-    }
-    int e = SSL_get_error(ssl_, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-    if (e == SSL_ERROR_ZERO_RETURN) {
-      peer_eof_ = true;
-      break;
-    }
-    tls_clear_errors();
-    flush();
-    return false;
-  }
-  flush();
-  return true;
+  return !transport_.alpn_h2() || start_h2();
 }
 
 void ClientConn::process() {
@@ -248,18 +152,18 @@ void ClientConn::process() {
         h2_->input(in_.data(), in_.size());  // a failure queues a GOAWAY and makes done() true
         in_.clear();
       }
-      if (h2_->done() || peer_eof_) {
+      if (h2_->done() || transport_.peer_eof()) {
         in_process_ = false;
         // The frames queued last (a GOAWAY) go out first; written() closes then, or the
         // timer h2_watch_idle() arms if the peer does not read them.
-        if (out_.size() == 0 && !writing_) return close();
+        if (transport_.pending() == 0 && !transport_.writing()) return close();
         closing_after_write_ = true;
         return;
       }
       in_process_ = false;
       return read_more();
     }
-    if (state_ == State::kReadHead && requests_ == 0 && !ssl_ && in_.size() > 0 &&
+    if (state_ == State::kReadHead && requests_ == 0 && !transport_.tls() && in_.size() > 0 &&
         in_.data()[0] == 'P') {
       // HTTP/2 prior knowledge (h2c): the client preface instead of a request line. Its first
       // line, a method no HTTP/1 request uses, decides; nghttp2 checks the rest, so a client
@@ -277,7 +181,7 @@ void ClientConn::process() {
     }
     if (state_ == State::kReadHead) {
       if (in_.size() == 0) {
-        if (peer_eof_) {
+        if (transport_.peer_eof()) {
           in_process_ = false;
           return close();
         }
@@ -291,7 +195,7 @@ void ClientConn::process() {
           send_local(st, st == 414 ? "uri too long\n" : "request header fields too large\n", true);
           continue;
         }
-        if (peer_eof_) {
+        if (transport_.peer_eof()) {
           in_process_ = false;
           return close();
         }
@@ -358,7 +262,7 @@ void ClientConn::start_request() {
   request_start_ms_ = worker_.refresh_now();
   keep_alive_ = req_.keep_alive() && !draining_ && !worker_.draining();
   size_t len = req_.head_bytes;
-  keep_ = in_.rpos + len;
+  transport_.keep_input(in_.rpos + len);
   in_.rpos += len;
   scan_ = 0;
   body_chunked_ = req_.chunked;
@@ -378,7 +282,7 @@ void ClientConn::start_request() {
   }
   DownRequest dr;
   dr.head = &req_;
-  dr.tls = ssl_ != nullptr;
+  dr.tls = transport_.tls();
   dr.sni = sni_;
   dr.client_ip = client_ip_;
   dr.listener = listener_;
@@ -527,7 +431,7 @@ bool ClientConn::response_body(const char* data, size_t n) {
     close();
     return false;
   }
-  return !output_blocked();
+  return !transport_.output_blocked();
 }
 
 void ClientConn::response_end() {
@@ -538,7 +442,7 @@ void ClientConn::response_end() {
     record(status);
     keep_alive_ = false;
     closing_after_write_ = true;
-    if (out_.size() == 0) close();
+    if (transport_.pending() == 0) close();
     return;
   }
   iovec iov[4];
@@ -571,18 +475,18 @@ void ClientConn::abort() {
 
 void ClientConn::request_complete() {
   if (!body_done_) keep_alive_ = false;
-  if (!keep_alive_ || peer_eof_ || draining_) {
+  if (!keep_alive_ || transport_.peer_eof() || draining_) {
     closing_after_write_ = true;
     state_ = State::kWaitResponse;
-    if (out_.size() == 0 && !writing_) linger_close();
+    if (transport_.pending() == 0 && !transport_.writing()) linger_close();
     return;
   }
   state_ = State::kReadHead;
-  keep_ = 0;
+  transport_.keep_input(0);
   scan_ = 0;
   if (in_.size() == 0)
     in_.clear();
-  else if (!reading_)
+  else if (!transport_.reading())
     in_.compact();
   header_timer_ = in_.size() > 0;
   uint64_t t =
@@ -621,95 +525,11 @@ void ClientConn::send_local(int status, std::string_view body, bool close_after)
     body_done_ = false;  // unread input may follow: linger
     closing_after_write_ = true;
     state_ = State::kWaitResponse;
-    if (out_.size() == 0 && !writing_) linger_close();
+    if (transport_.pending() == 0 && !transport_.writing()) linger_close();
   }
 }
 
-bool ClientConn::write(const struct iovec* iov, int n) {
-  if (ssl_) {
-    // One SSL_write (so one record, up to 16 KB, and one MAC/seal) for the whole iovec: a record
-    // costs several thousand instructions of fixed work whatever its size, so a response head
-    // and a small body are copied together first. Larger writes go piece by piece (the copy
-    // would cost more than the records it saves).
-    // No ERR_clear_error() first: the connection BIO never fails, so a failing SSL_write is
-    // fatal and its error state is not inspected (tls_clear_errors() drains it).
-    size_t total = 0;
-    for (int i = 0; i < n; ++i) total += iov[i].iov_len;
-    if (n > 1 && total <= kCoalesceBytes) {
-      std::string& b = tls_scratch_;
-      b.clear();
-      for (int i = 0; i < n; ++i)
-        b.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-      if (!b.empty() && SSL_write(ssl_, b.data(), static_cast<int>(b.size())) <= 0)
-        return tls_clear_errors();
-    } else {
-      for (int i = 0; i < n; ++i) {
-        if (iov[i].iov_len == 0) continue;
-        if (SSL_write(ssl_, iov[i].iov_base, static_cast<int>(iov[i].iov_len)) <= 0)
-          return tls_clear_errors();
-      }
-    }
-    flush();
-    return state_ != State::kClosed;
-  }
-  if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_, worker_.send_batch().enabled()))
-    return false;
-  flush();
-  return true;
-}
-
-void ClientConn::flush() {
-  if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
-  if (worker_.send_batch().enabled()) {
-    writing_ = batched_ = true;
-    ++refs_;
-    worker_.send_batch().add(this);
-    return;
-  }
-  // Try right away (TLS data has not been attempted yet).
-  ssize_t w = ::send(sock_.native_handle(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (w > 0)
-    out_.consume(static_cast<size_t>(w));
-  else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-    return close();
-  flush_async();
-}
-
-void ClientConn::flush_async() {
-  if (writing_ || out_.size() == 0 || state_ == State::kClosed) return;
-  writing_ = true;
-  ++refs_;
-  out_.pin();  // written in place: later appends must not move it
-  sock_.async_write_some(asio::buffer(out_.data(), out_.size()),
-                         [this](const error_code& ec, size_t n) { on_write(ec, n); });
-}
-
-void ClientConn::batch_done(int result) {
-  writing_ = batched_ = false;
-  --refs_;
-  if (state_ == State::kClosed) return unref();
-  switch (apply_batch_result(result, out_)) {
-    case BatchOutcome::kFailed:
-      return close();
-    case BatchOutcome::kFull:
-      return flush_async();
-    case BatchOutcome::kDrained:
-      return written();
-  }
-}
-
-void ClientConn::on_write(const error_code& ec, size_t n) {
-  writing_ = false;
-  out_.unpin();
-  --refs_;
-  if (state_ == State::kClosed) return unref();
-  if (ec) return close();
-  out_.consume(n);
-  if (out_.size() > 0) return flush_async();
-  written();
-}
-
-void ClientConn::written() {
+void ClientConn::on_written() {
   if (tcp_) return tcp_->on_client_drained();
   if (h2_) {
     ++refs_;
@@ -717,7 +537,7 @@ void ClientConn::written() {
     h2_->reap();
     --refs_;
     if (state_ == State::kClosed) return unref();
-    if (h2_->done() || peer_eof_) return close();
+    if (h2_->done() || transport_.peer_eof()) return close();
     h2_watch_idle();
     return;
   }
@@ -737,7 +557,8 @@ void ClientConn::on_h2_flush() {
   h2_->reap();
   --refs_;
   if (state_ == State::kClosed) return unref();
-  if (h2_->done() && out_.size() == 0 && !writing_) return close();  // else on_write closes
+  if (h2_->done() && transport_.pending() == 0 && !transport_.writing())
+    return close();  // else on_write closes
   h2_watch_idle();
 }
 
@@ -758,26 +579,15 @@ void ClientConn::h2_watch_idle() {
 
 void ClientConn::linger_close() {
   if (state_ == State::kClosed || state_ == State::kLinger) return;
-  if (ssl_) {
-    if (SSL_shutdown(ssl_) < 0) tls_clear_errors();
-    if (out_.size()) {
-      ::send(sock_.native_handle(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      out_.clear();
-    }
-  }
-  if (body_done_ && in_.size() == 0 && !reading_) return close();
+  transport_.end_tls();
+  if (body_done_ && in_.size() == 0 && !transport_.reading()) return close();
   // Unread request bytes may still arrive: close only the sending side and discard input for
   // a while, so the client reads our response instead of a reset.
-  error_code ec;
-  sock_.shutdown(tcp::socket::shutdown_send, ec);
+  transport_.shutdown_send();
   state_ = State::kLinger;
   in_.clear();
-  keep_ = 0;
+  transport_.keep_input(0);
   worker_.timers().arm(timer_, worker_.now(), kLingerMs);
-  if (ssl_) {
-    SSL_free(ssl_);
-    ssl_ = nullptr;
-  }
   read_more();
 }
 
@@ -806,10 +616,9 @@ void ClientConn::close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   TimerWheel::cancel(timer_);
+  transport_.close();
   if (exchange_.active()) exchange_.cancel();
   if (tcp_) tcp_->close();
-  error_code ec;
-  sock_.close(ec);
   worker_.remove_conn(this);
   unref();
 }
@@ -839,7 +648,7 @@ void ClientConn::record(int status) {
   a.status = status;
   a.duration_ms = ms;
   exchange_.describe(a);
-  a.tls = ssl_ != nullptr;
+  a.tls = transport_.tls();
   log.write(a);
 }
 
