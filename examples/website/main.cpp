@@ -5,66 +5,35 @@
 //                    [--leader-elect] [--leader-election-namespace NS]
 #include <kop/client/config.h>
 #include <kop/client/rest_client.h>
+#include <kop/flags/flags.h>
 #include <kop/log/log.h>
 #include <kop/manager/manager.h>
 #include <kop/record/recorder.h>
 
-#include <cstdio>
-#include <cstring>
+#include <optional>
 #include <string>
 
 #include "website_reconciler.h"
 
-namespace {
-
-void usage() {
-  std::fprintf(
-      stderr,
-      "usage: website-operator [--kubeconfig FILE] [--namespace NS (default: all)]\n"
-      "                        [--metrics-addr HOST:PORT (default 127.0.0.1:8080, \"0\" = off)]\n"
-      "                        [--leader-elect] [--leader-election-namespace NS (default: "
-      "default)]\n");
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   std::string kubeconfig, ns, metrics_addr = "127.0.0.1:8080", le_ns = "default";
   bool leader_elect = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](std::string& out) {
-      if (auto eq = a.find('='); eq != std::string::npos) {
-        out = a.substr(eq + 1);
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    bool ok = true;
-    if (a.rfind("--kubeconfig", 0) == 0)
-      ok = value(kubeconfig);
-    else if (a.rfind("--namespace", 0) == 0)
-      ok = value(ns);
-    else if (a.rfind("--metrics-addr", 0) == 0)
-      ok = value(metrics_addr);
-    else if (a.rfind("--leader-election-namespace", 0) == 0)
-      ok = value(le_ns);
-    else if (a == "--leader-elect" || a == "--leader-elect=true")
-      leader_elect = true;
-    else if (a == "--leader-elect=false")
-      leader_elect = false;
-    else if (a == "-h" || a == "--help") {
-      usage();
-      return 0;
-    } else
-      ok = false;
-    if (!ok) {
-      usage();
-      return 2;
-    }
-  }
+  kop::flags::FlagSet flags(
+      "website-operator",
+      "website-operator [--kubeconfig FILE] [--namespace NS] [--metrics-addr HOST:PORT]\n"
+      "                        [--leader-elect] [--leader-election-namespace NS]",
+      "Reconciles Websites (examples.kop.dev/v1alpha1) into a ConfigMap, a Deployment and a "
+      "Service.");
+  flags.add_string("kubeconfig", "FILE",
+                   "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)",
+                   &kubeconfig);
+  flags.add_string("namespace", "NS", "watch only this namespace (default: all)", &ns);
+  flags.add_string("metrics-addr", "HOST:PORT", "/metrics (default 127.0.0.1:8080; \"0\": off)",
+                   &metrics_addr);
+  flags.add_bool("leader-elect", "only the Lease holder reconciles (default false)", &leader_elect);
+  flags.add_string("leader-election-namespace", "NS", "namespace of the Lease (default default)",
+                   &le_ns);
+  if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
   auto log = kop::log::named("website-operator");
 
   kop::client::KubeconfigOptions ko;

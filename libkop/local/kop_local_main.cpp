@@ -12,10 +12,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
+#include "kop/flags/flags.h"
 #include "kop/local/http_front.h"
 #include "kop/local/manifest_loader.h"
 #include "kop/local/store.h"
@@ -25,13 +28,6 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
   g_stop = 1;
-}
-
-void usage() {
-  std::fprintf(stderr,
-               "usage: kop-local --listen HOST:PORT [--crds DIR] [--manifests DIR] "
-               "[--write-kubeconfig FILE]\n"
-               "                 [--insecure-http] [--token TOKEN]\n");
 }
 
 std::string random_token() {
@@ -58,37 +54,31 @@ int main(int argc, char** argv) {
   fo.listen = "127.0.0.1:6443";
   std::string crds, manifests, kubeconfig;
   bool token_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const std::string& name) -> std::string {
-      if (a.rfind(name + "=", 0) == 0) return a.substr(name.size() + 1);
-      if (i + 1 < argc) return argv[++i];
-      std::fprintf(stderr, "kop-local: %s needs a value\n", name.c_str());
-      std::exit(2);
-    };
-    auto is = [&](const std::string& name) { return a == name || a.rfind(name + "=", 0) == 0; };
-    if (is("--listen")) {
-      fo.listen = value("--listen");
-    } else if (is("--crds")) {
-      crds = value("--crds");
-    } else if (is("--manifests")) {
-      manifests = value("--manifests");
-    } else if (is("--write-kubeconfig")) {
-      kubeconfig = value("--write-kubeconfig");
-    } else if (a == "--insecure-http") {
-      fo.tls = false;
-    } else if (is("--token")) {
-      fo.token = value("--token");
-      token_set = true;
-    } else if (a == "-h" || a == "--help") {
-      usage();
-      return 0;
-    } else {
-      std::fprintf(stderr, "kop-local: unknown argument %s\n", a.c_str());
-      usage();
-      return 2;
-    }
-  }
+  bool insecure_http = false;
+  kop::flags::FlagSet flags(
+      "kop-local",
+      "kop-local --listen HOST:PORT [--crds DIR] [--manifests DIR] [--write-kubeconfig FILE]\n"
+      "                 [--insecure-http] [--token TOKEN]",
+      "kop::local's in-memory API server over the Kubernetes REST API, for developing operators "
+      "without a cluster. SIGINT/SIGTERM stop it.");
+  flags.add_string("listen", "HOST:PORT", "where to serve (default 127.0.0.1:6443)", &fo.listen);
+  flags.add_string("crds", "DIR", "CRD manifests to load, kept in step with the directory", &crds);
+  flags.add_string("manifests", "DIR", "objects to load, kept in step with the directory",
+                   &manifests);
+  flags.add_string("write-kubeconfig", "FILE",
+                   "write a kubeconfig naming the server, its CA and the token", &kubeconfig);
+  flags.add_bool("insecure-http", "plain HTTP instead of HTTPS with a CA made at start",
+                 &insecure_http);
+  flags.add("token", "TOKEN",
+            "the bearer token clients must send (default: a random one; --token= turns "
+            "authentication off)",
+            [&](std::string_view v) {
+              fo.token.assign(v);
+              token_set = true;
+              return absl::OkStatus();
+            });
+  if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
+  if (insecure_http) fo.tls = false;
   if (!token_set) fo.token = random_token();
   auto store = std::make_shared<kop::local::Store>();
   std::unique_ptr<kop::local::ManifestLoader> crd_loader, manifest_loader;
