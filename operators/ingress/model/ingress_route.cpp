@@ -6,11 +6,15 @@
 
 #include <absl/strings/str_join.h>
 #include "builder.h"
+#include "ingress_crd_types.h"
 #include "paths.h"
 #include "text_cat.h"
 
 namespace kop::ingress::internal {
 namespace {
+
+// kop-gen's views of ingress.kop.dev/v1beta1 (from crds/, at build time).
+namespace crd = ::kop::ingress::crd::v1beta1;
 
 struct Judgement {
   RouteStatus status = RouteStatus::kOrphaned;
@@ -35,8 +39,9 @@ class RouteTranslator {
     for (const auto& ir : all) {
       if (ir->is_being_deleted()) continue;
       judgements_[key(*ir)];
-      if (member(ir->spec(), "virtualhost") == nullptr) continue;
-      std::string_view fqdn = str_of(member(ir->spec(), "virtualhost"), "fqdn");
+      crd::IngressRoute route(*ir);
+      if (!route.spec().has_virtualhost()) continue;
+      std::string_view fqdn = route.spec().virtualhost().fqdn().value_or("");
       auto host = normalize_host(fqdn);
       if (fqdn.empty() || !host.ok() || host->front() == '*') {
         judge(*ir, RouteStatus::kInvalid,
@@ -89,25 +94,23 @@ class RouteTranslator {
                          std::string_view target_ns) {
     for (const auto& d : b_.snapshot().tls_delegations) {
       if (d->ns() != secret_ns) continue;
-      for (const rapidjson::Value* e : items_of(d->spec(), "delegations")) {
-        if (str_of(e, "secretName") != secret) continue;
-        for (const rapidjson::Value* t : items_of(e, "targetNamespaces"))
-          if (t->IsString() && (std::string_view(t->GetString()) == target_ns ||
-                                std::string_view(t->GetString()) == "*"))
-            return true;
+      for (const auto& e : crd::TLSCertificateDelegation(*d).spec().delegations()) {
+        if (e.secret_name() != secret) continue;
+        for (std::string_view t : e.target_namespaces())
+          if (t == target_ns || t == "*") return true;
       }
     }
     return false;
   }
 
   void translate_root(const api::Object& root, const std::string& fqdn) {
-    const rapidjson::Value* vh = member(root.spec(), "virtualhost");
-    const rapidjson::Value* tls = member(vh, "tls");
+    crd::IngressRouteSpecVirtualhostTls tls = crd::IngressRoute(root).spec().virtualhost().tls();
+    std::string_view secret_name = tls.secret_name().value_or("");
     ObjectRef src = ref(root);
     RootContext ctx{fqdn, false, age_of(root, "IngressRoute")};
-    bool passthrough = bool_of(tls, "passthrough").value_or(false);
+    bool passthrough = tls.passthrough().value_or(false);
     const rapidjson::Value* tcpproxy = member(root.spec(), "tcpproxy");
-    if (passthrough && !str_of(tls, "secretName").empty()) {
+    if (passthrough && !secret_name.empty()) {
       judge(root, RouteStatus::kInvalid,
             "spec.virtualhost.tls: passthrough and secretName are mutually exclusive");
       return;
@@ -116,15 +119,15 @@ class RouteTranslator {
       judge(root, RouteStatus::kInvalid, "spec.virtualhost.tls.passthrough requires spec.tcpproxy");
       return;
     }
-    if (tcpproxy != nullptr && !passthrough && str_of(tls, "secretName").empty()) {
+    if (tcpproxy != nullptr && !passthrough && secret_name.empty()) {
       judge(root, RouteStatus::kInvalid,
             "spec.tcpproxy requires spec.virtualhost.tls with secretName (TLS terminated by "
             "kop-ingress) or passthrough: true");
       return;
     }
     std::optional<Tls> certificate;
-    if (tls != nullptr && !passthrough) {
-      std::string_view secret = str_of(tls, "secretName");
+    if (tls.present() && !passthrough) {
+      std::string_view secret = secret_name;
       std::string_view secret_ns = root.ns();
       if (auto slash = secret.find('/'); slash != std::string_view::npos) {
         secret_ns = secret.substr(0, slash);
@@ -138,7 +141,11 @@ class RouteTranslator {
       }
       certificate = b_.load_tls(src, "spec.virtualhost.tls.secretName", secret_ns, secret);
       if (certificate)
-        certificate->min_version = str_of(tls, "minimumProtocolVersion") == "1.3" ? "1.3" : "1.2";
+        certificate->min_version =
+            tls.minimum_protocol_version() ==
+                    crd::IngressRouteVirtualhostTlsMinimumProtocolVersion::k13
+                ? "1.3"
+                : "1.2";
       if (tcpproxy == nullptr && certificate) {
         b_.tls.push_back(TlsCandidate{fqdn, *certificate, ctx.age, "spec.virtualhost.tls"});
         ctx.tls = true;
