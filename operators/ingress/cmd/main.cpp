@@ -75,8 +75,8 @@ Usage: kop-ingress [flags]
   --leader-election-lease-duration D  (default 15s)  --leader-election-renew-deadline D (10s)
   --leader-election-retry-period D    (default 2s)   durations as 500ms, 15s, 1m
   --gateway-api[=true|false]   watch and serve Gateway API objects (GatewayClass, Gateway,
-                               HTTPRoute, TLSRoute, ReferenceGrant) when their CRDs are installed
-                               (default true)
+                               HTTPRoute, GRPCRoute, TLSRoute, ReferenceGrant) when their CRDs
+                               are installed (default true)
   --gateway-controller-name NAME  GatewayClass spec.controllerName we own
                                (default kop.dev/gateway-controller)
   --gateway-local-port-offset N   with --manifests: each Gateway gets its own loopback address

@@ -119,6 +119,7 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
     crd_kinds.insert(crd_kinds.end(), {{&kinds.gateway_class, "gatewayclasses", false},
                                        {&kinds.gateway, "gateways", true},
                                        {&kinds.http_route, "httproutes", true},
+                                       {&kinds.grpc_route, "grpcroutes", true},
                                        {&kinds.tls_route, "tlsroutes", true},
                                        {&kinds.reference_grant, "referencegrants", true}});
   for (auto [gvk, plural, namespaced] : crd_kinds) {
@@ -216,7 +217,8 @@ absl::Status IngressController::setup() {
     b.watches(*gvk, to_build, {not_status_only});
   if (options_.gateway.enabled) {
     for (const auto* gvk : {&k.reference_grant, &k.namespace_}) b.watches(*gvk, to_build);
-    for (const auto* gvk : {&k.gateway_class, &k.gateway, &k.http_route, &k.tls_route})
+    for (const auto* gvk :
+         {&k.gateway_class, &k.gateway, &k.http_route, &k.grpc_route, &k.tls_route})
       b.watches(*gvk, to_build, {not_status_only});
   }
   auto built = b.build(std::make_shared<BuildReconciler>(*this));
@@ -373,6 +375,7 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
   for (auto [gvk, out] :
        {std::pair{&k.gateway_class, &snapshot.gateway_classes},
         std::pair{&k.gateway, &snapshot.gateways}, std::pair{&k.http_route, &snapshot.http_routes},
+        std::pair{&k.grpc_route, &snapshot.grpc_routes},
         std::pair{&k.tls_route, &snapshot.tls_routes},
         std::pair{&k.reference_grant, &snapshot.reference_grants},
         std::pair{&k.namespace_, &snapshot.namespaces}}) {
@@ -492,11 +495,15 @@ std::shared_ptr<const DesiredStatus> IngressController::desired_status(
   std::set<ObjectRef> have;
   for (gateway::RouteStatus& r : gateway_result.route_statuses) {
     have.insert(r.route);
-    (r.route.kind == "TLSRoute" ? d->tls_routes : d->http_routes).push_back(std::move(r));
+    (r.route.kind == "TLSRoute"    ? d->tls_routes
+     : r.route.kind == "GRPCRoute" ? d->grpc_routes
+                                   : d->http_routes)
+        .push_back(std::move(r));
   }
   // Routes that no longer name one of our Gateways: our old status.parents entries go.
   for (auto [kind, routes, out] :
        {std::tuple{"HTTPRoute", &gateway_snapshot.http_routes, &d->http_routes},
+        std::tuple{"GRPCRoute", &gateway_snapshot.grpc_routes, &d->grpc_routes},
         std::tuple{"TLSRoute", &gateway_snapshot.tls_routes, &d->tls_routes}}) {
     for (const auto& r : *routes) {
       ObjectRef ref{kind, std::string(r->ns()), std::string(r->name())};

@@ -27,10 +27,11 @@
 // Updates of Ingresses and IngressRoutes that change only their status (our own writes) do
 // not trigger builds.
 // Gateway API (GatewayApiOptions; docs/gateway-api/design.md): GatewayClass, Gateway, HTTPRoute,
-// ReferenceGrant (optional kinds, like IngressRoute) and Namespace are watched too; a build
-// translates them (gateway::translate) into front doors, each rendered as its own proxy
-// listener (with --manifests on the Gateway's own loopback address), and their clusters join
-// the model's. The status writer writes GatewayClass, Gateway and HTTPRoute status.parents.
+// GRPCRoute, TLSRoute, ReferenceGrant (optional kinds, like IngressRoute) and Namespace are
+// watched too; a build translates them (gateway::translate) into front doors, each rendered as
+// its own proxy listener (with --manifests on the Gateway's own loopback address), and their
+// clusters join the model's. The status writer writes GatewayClass and Gateway status and the
+// routes' status.parents.
 // Statuses: Ingress status.loadBalancer (from --publish-service or --publish-address) on our
 // Ingresses, cleared on Ingresses we stopped owning; IngressRoute status (currentStatus,
 // description, conditions with type Valid and observedGeneration); a Warning Event per
@@ -81,6 +82,7 @@ struct Kinds {
   api::GroupVersionKind gateway_class{"gateway.networking.k8s.io", "v1", "GatewayClass"};
   api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
   api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
+  api::GroupVersionKind grpc_route{"gateway.networking.k8s.io", "v1", "GRPCRoute"};
   api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
   api::GroupVersionKind reference_grant{"gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"};
   api::GroupVersionKind namespace_{"", "v1", "Namespace"};

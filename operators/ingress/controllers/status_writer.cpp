@@ -188,6 +188,7 @@ void StatusWriter::pass(const DesiredStatus& desired) {
                          }));
   }
   for (auto [gvk, routes] : {std::pair{&options_.http_route, &desired.http_routes},
+                             std::pair{&options_.grpc_route, &desired.grpc_routes},
                              std::pair{&options_.tls_route, &desired.tls_routes}}) {
     for (const auto& st : *routes) {
       if (!keep_going(desired)) return;
@@ -418,7 +419,7 @@ void StatusWriter::events(const DesiredStatus& desired) {
     const api::GroupVersionKind* gvk = nullptr;
     for (const api::GroupVersionKind* k :
          {&options_.ingress, &options_.ingress_route, &options_.gateway_class, &options_.gateway,
-          &options_.http_route, &options_.tls_route})
+          &options_.http_route, &options_.grpc_route, &options_.tls_route})
       if (e.object.kind == k->kind) gvk = k;
     if (gvk != nullptr)
       if (auto informer = cache_.find_informer(*gvk))

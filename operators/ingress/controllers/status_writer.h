@@ -69,7 +69,8 @@ struct DesiredStatus {
   std::vector<gateway::ClassStatus> gateway_classes;
   std::vector<gateway::GatewayStatus> gateways;
   std::vector<gateway::RouteStatus> http_routes;
-  std::vector<gateway::RouteStatus> tls_routes;  // the same, for TLSRoutes
+  std::vector<gateway::RouteStatus> grpc_routes;  // the same, for GRPCRoutes
+  std::vector<gateway::RouteStatus> tls_routes;   // the same, for TLSRoutes
   std::vector<Event> events;
   // Gateway Services (gateway_services.h): the owned Services made or updated to these, and
   // the owned Services named in gateway_services_stale deleted. Both empty when none are
@@ -84,6 +85,7 @@ struct StatusWriterOptions {
   api::GroupVersionKind gateway_class{"gateway.networking.k8s.io", "v1", "GatewayClass"};
   api::GroupVersionKind gateway{"gateway.networking.k8s.io", "v1", "Gateway"};
   api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
+  api::GroupVersionKind grpc_route{"gateway.networking.k8s.io", "v1", "GRPCRoute"};
   api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
   api::GroupVersionKind service{"", "v1", "Service"};
   // How Gateway Services are made (namespace, type, selector). Defaults as its fields.

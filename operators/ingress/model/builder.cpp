@@ -217,6 +217,10 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   c.strategy = spec.strategy;
   c.health_check = spec.health_check;
   c.name = cat(spec.ns, "/", spec.service, "/", port_label, strategy_suffix(spec.strategy));
+  if (spec.h2c && !c.h2c) {
+    c.h2c = true;
+    c.name += "/h2c";  // apart from the HTTP/1.1 cluster of the same port
+  }
   if (spec.strategy == Strategy::kCookie && spec.cookie) {
     c.cookie = spec.cookie;
     c.name +=

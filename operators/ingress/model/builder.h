@@ -68,6 +68,9 @@ struct BackendSpec {
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
   // The Service's ClusterIP and port as the only endpoint (ingress-nginx service-upstream).
   bool service_upstream = false;
+  // HTTP/2 with prior knowledge to the endpoints whatever the port's appProtocol (GRPCRoute);
+  // such a cluster's name ends in "/h2c" unless the port says kubernetes.io/h2c itself.
+  bool h2c = false;
 };
 
 // (namespace, name) as views into the snapshot's objects, which outlive the Builder.

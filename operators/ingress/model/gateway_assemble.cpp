@@ -207,7 +207,9 @@ Result translate(const Snapshot& snapshot, const Options& options) {
   internal::Translation t(snapshot, options);
   internal::translate_classes(t);
   internal::translate_gateways(t);
+  internal::route_kind_conflicts(t);
   internal::translate_http_routes(t);
+  internal::translate_grpc_routes(t);
   internal::translate_tls_routes(t);
   internal::assemble(t);
   return std::move(t.result);

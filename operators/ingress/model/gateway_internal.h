@@ -1,14 +1,15 @@
 // Internal to the model: the state one gateway::translate() call shares between the
-// GatewayClass, Gateway, HTTPRoute and TLSRoute translators (gateway_class.cpp,
-// gateway_listeners.cpp, http_route.cpp, tls_route.cpp, gateway_assemble.cpp), and the
-// ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp).
-// Threading: one Translation per translate() call, used by that call only.
+// GatewayClass, Gateway, HTTPRoute, GRPCRoute and TLSRoute translators (gateway_class.cpp,
+// gateway_listeners.cpp, http_route.cpp, grpc_route.cpp, tls_route.cpp, gateway_assemble.cpp), and
+// the ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp). Threading:
+// one Translation per translate() call, used by that call only.
 #pragma once
 
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -98,6 +99,9 @@ struct Translation {
   std::vector<Gateway> gateways;               // ours, sorted by ref
   std::vector<Placement> placements;
   std::vector<RelayPlacement> relays;
+  // (route, gateway index, listener index): an HTTPRoute or GRPCRoute that lost a hostname it
+  // shares on that listener with a route of the other kind (route_kind_conflicts()).
+  std::set<std::tuple<ObjectRef, size_t, size_t>> lost;
   Result result;
 
   Gateway* find_gateway(std::string_view ns, std::string_view name);
@@ -107,7 +111,12 @@ struct Translation {
 
 void translate_classes(Translation& t);
 void translate_gateways(Translation& t);
+// Before the route translators: an HTTPRoute and a GRPCRoute attached to one listener with
+// intersecting hostnames cannot both be served there (GRPCRoute spec.hostnames); the older
+// (then namespace/name first) keeps the listener, the other's entry goes to Translation::lost.
+void route_kind_conflicts(Translation& t);
 void translate_http_routes(Translation& t);
+void translate_grpc_routes(Translation& t);
 void translate_tls_routes(Translation& t);
 // Front doors from the placements (Gateway API precedence), clusters, sorted statuses, events.
 void assemble(Translation& t);
@@ -143,7 +152,8 @@ struct RuleOutcome {
   std::string refs_message;
 };
 // The status of `route` on parent `ref` (our Gateway `gw`) into `ps`: Accepted (attachable()'s
-// reason with an Event; UnsupportedValue when no rule can be served; PartiallyInvalid when some
+// reason with an Event; HostnameConflict when every listener went to a route of the other kind
+// (Translation::lost); UnsupportedValue when no rule can be served; PartiallyInvalid when some
 // cannot), ResolvedRefs. Returns the listeners the route attaches to, counted in their
 // attachedRoutes (served or not: a listener whose certificate does not load still counts).
 std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
@@ -159,7 +169,34 @@ struct ServiceBackend {
   std::string reason;
   std::string message;
 };
+// `h2c`: the cluster speaks HTTP/2 with prior knowledge whatever the port's appProtocol
+// (GRPCRoute backends).
 ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
-                               const rapidjson::Value* ref, const std::string& field);
+                               const rapidjson::Value* ref, const std::string& field,
+                               bool h2c = false);
+
+// What HTTPRoute and GRPCRoute rules share (http_route.cpp).
+// A rule as the model can serve it, or why it cannot be.
+struct RouteRule {
+  std::vector<Route> routes;  // one per match
+  std::string unsupported;    // field and reason when the rule cannot be served
+  std::string refs_reason;    // first backendRef problem (ResolvedRefs=False), "" = none
+  std::string refs_message;
+};
+// What the proxy refuses in a whole config is refused for one rule only: header names are
+// HTTP tokens, values have no CR, LF or NUL.
+bool is_token(std::string_view name);
+// A RequestHeaderModifier/ResponseHeaderModifier into `policy`; else "field: why".
+std::string header_policy(const rapidjson::Value* mod, const std::string& field,
+                          HeaderPolicy& policy);
+// The `headers` of match `m` (Exact, RegularExpression; the first of one name counts) into
+// `r`; else "field: why".
+std::string header_matches(const rapidjson::Value* m, const std::string& field, Route& r);
+// The rule's backendRefs by weight (with their header filters) into `clusters`; the weight of
+// those that cannot be used adds to `invalid_weight`; problems into `out`. `h2c` as for
+// service_backend().
+void rule_backends(Translation& t, const api::Object& route, const ObjectRef& src,
+                   const rapidjson::Value* rule, const std::string& field, RouteRule& out,
+                   std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight, bool h2c);
 
 }  // namespace kop::ingress::gateway::internal

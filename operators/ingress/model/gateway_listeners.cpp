@@ -34,7 +34,8 @@ struct Verdict {
 
 // The route kinds a protocol can carry (what kop-ingress translates today).
 std::vector<RouteGroupKind> kinds_for(std::string_view protocol) {
-  if (protocol == "HTTP" || protocol == "HTTPS") return {{std::string(kGroup), "HTTPRoute"}};
+  if (protocol == "HTTP" || protocol == "HTTPS")
+    return {{std::string(kGroup), "HTTPRoute"}, {std::string(kGroup), "GRPCRoute"}};
   if (protocol == "TLS") return {{std::string(kGroup), "TLSRoute"}};
   return {};
 }

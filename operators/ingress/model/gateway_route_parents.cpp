@@ -1,4 +1,4 @@
-// What every route kind (HTTPRoute, TLSRoute) shares: which of its parentRefs name our
+// What every route kind (HTTPRoute, GRPCRoute, TLSRoute) shares: which of its parentRefs name our
 // Gateways, its spec.hostnames, which listeners of a parent admit it (sectionName, port,
 // allowedRoutes kinds and namespaces, hostname intersection) and the parent status that gives,
 // and a Service backendRef resolved to a cluster.
@@ -99,6 +99,14 @@ std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
   std::vector<size_t> listeners =
       gw.admits_routes ? attachable(t, gw, ref, route, kind, hosts, named, reason, message)
                        : std::vector<size_t>{};
+  size_t gi = size_t(&gw - t.gateways.data());
+  size_t before = listeners.size();
+  std::erase_if(listeners, [&](size_t li) { return t.lost.count({src, gi, li}) > 0; });
+  if (before > 0 && listeners.empty()) {
+    reason = "HostnameConflict";
+    message = cat("an older ", kind == "GRPCRoute" ? "HTTPRoute" : "GRPCRoute",
+                  " has a hostname of this route on every listener it would attach to");
+  }
   if (listeners.empty()) {
     ps.conditions.push_back(condition("Accepted", kFalse, reason, message, gen));
     t.builder.event(src, reason, "spec.parentRefs", cat(gw.ref.key(), ": ", message));
@@ -122,7 +130,7 @@ std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
 }
 
 ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
-                               const rapidjson::Value* ref, const std::string& field) {
+                               const rapidjson::Value* ref, const std::string& field, bool h2c) {
   ServiceBackend out;
   std::string_view group = str_of(ref, "group");
   std::string_view kind = member(ref, "kind") ? str_of(ref, "kind") : "Service";
@@ -147,6 +155,7 @@ ServiceBackend service_backend(Translation& t, const api::Object& route, const O
   spec.ns = ns;
   spec.service = name;
   spec.port_number = int_of(ref, "port");
+  spec.h2c = h2c;
   out.cluster = t.builder.resolve_backend(src, field, spec);  // its own Event when missing
   if (!out.cluster) {
     out.reason = "BackendNotFound";

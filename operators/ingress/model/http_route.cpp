@@ -22,22 +22,15 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// A rule as the model can serve it, or why it cannot be.
-struct Rule {
-  std::vector<Route> routes;  // one per match
-  std::string unsupported;    // field and reason when the rule cannot be served
-  std::string refs_reason;    // first backendRef problem (ResolvedRefs=False), "" = none
-  std::string refs_message;
-};
+}  // namespace
 
-// What the proxy refuses in a whole config is refused here for one rule only: header names
-// are HTTP tokens, values have no CR, LF or NUL, paths start with '/'.
 bool is_token(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
 }
+namespace {
 bool is_header_value(std::string_view v) {
   return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
@@ -47,6 +40,8 @@ bool is_path(std::string_view p) {
     return static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '?' || c == '#';
   });
 }
+
+}  // namespace
 
 std::string header_policy(const rapidjson::Value* mod, const std::string& field,
                           HeaderPolicy& policy) {
@@ -71,6 +66,8 @@ std::string header_policy(const rapidjson::Value* mod, const std::string& field,
   }
   return "";
 }
+
+namespace {
 
 // RequestRedirect: the rule answers with a redirect instead of forwarding. A redirect without
 // scheme and port goes to the listener's port, filled in when the rule is placed.
@@ -258,6 +255,12 @@ std::string apply_match(const rapidjson::Value* m, const std::string& field, Rou
       return cat(field, ".path.type: \"", type, "\" is not supported");
     }
   }
+  return header_matches(m, field, r);
+}
+
+}  // namespace
+
+std::string header_matches(const rapidjson::Value* m, const std::string& field, Route& r) {
   size_t i = 0;
   for (const rapidjson::Value* h : items_of(m, "headers")) {
     std::string_view type = member(h, "type") ? str_of(h, "type") : "Exact";
@@ -283,6 +286,8 @@ std::string apply_match(const rapidjson::Value* m, const std::string& field, Rou
   return "";
 }
 
+namespace {
+
 // A backendRef's filters: header changes for the requests sent to it and for its responses.
 std::string backend_filters(const rapidjson::Value* ref, const std::string& field,
                             WeightedCluster& entry) {
@@ -305,11 +310,11 @@ std::string backend_filters(const rapidjson::Value* ref, const std::string& fiel
   return "";
 }
 
-// The rule's backends by weight; the weight of those that cannot be used adds to
-// `invalid_weight` (that share is answered 500).
-void backends(Translation& t, const api::Object& route, const ObjectRef& src,
-              const rapidjson::Value* rule, const std::string& field, Rule& out,
-              std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight) {
+}  // namespace
+
+void rule_backends(Translation& t, const api::Object& route, const ObjectRef& src,
+                   const rapidjson::Value* rule, const std::string& field, RouteRule& out,
+                   std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight, bool h2c) {
   size_t i = 0;
   for (const rapidjson::Value* ref : items_of(rule, "backendRefs")) {
     std::string rfield = cat(field, ".backendRefs[", i, "]");
@@ -321,7 +326,7 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
       out.unsupported = rfield + ".weight: must be 0-1000000";
     } else if (!filters.empty()) {
       out.unsupported = filters;
-    } else if (ServiceBackend b = service_backend(t, route, src, ref, rfield); !b.cluster) {
+    } else if (ServiceBackend b = service_backend(t, route, src, ref, rfield, h2c); !b.cluster) {
       invalid = true;
       if (out.refs_reason.empty()) {
         out.refs_reason = b.reason;
@@ -344,12 +349,14 @@ void backends(Translation& t, const api::Object& route, const ObjectRef& src,
   }
 }
 
+namespace {
+
 // The rule's RequestMirror filters: each backendRef's cluster and the share of requests copied
 // (percent, or fraction numerator/denominator; all when neither). A backendRef that cannot be
 // used sets the rule's ResolvedRefs reason and that mirror is left out; a bad share makes the
 // rule unsupported.
 void mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
-             const rapidjson::Value* rule, const std::string& field, Rule& out, Route& base) {
+             const rapidjson::Value* rule, const std::string& field, RouteRule& out, Route& base) {
   size_t i = 0;
   for (const rapidjson::Value* f : items_of(rule, "filters")) {
     std::string ff = cat(field, ".filters[", i++, "].requestMirror");
@@ -390,9 +397,9 @@ void mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
   }
 }
 
-Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
-                    const rapidjson::Value* rule, size_t index) {
-  Rule out;
+RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
+                         const rapidjson::Value* rule, size_t index) {
+  RouteRule out;
   std::string field = cat("spec.rules[", index, "]");
   if (!rule->IsObject()) {
     out.unsupported = field + ": not an object";
@@ -423,7 +430,7 @@ Rule translate_rule(Translation& t, const api::Object& route, const ObjectRef& s
     out.unsupported = field + ".timeouts.backendRequest: must not exceed timeouts.request";
   std::vector<WeightedCluster> clusters;
   uint32_t invalid_weight = 0;
-  backends(t, route, src, rule, field, out, clusters, invalid_weight);
+  rule_backends(t, route, src, rule, field, out, clusters, invalid_weight, false);
   mirrors(t, route, src, rule, field, out, base);
   if (clusters.empty()) {
     base.action = RouteAction::kNoBackend;
@@ -470,11 +477,11 @@ void translate_http_routes(Translation& t) {
     size_t hi = 0;
     std::vector<std::string> hosts = route_hostnames(t, route, src, hi);
 
-    std::vector<Rule> rules;
+    std::vector<RouteRule> rules;
     RuleOutcome outcome;
     for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
       rules.push_back(translate_rule(t, route, src, rule, rules.size()));
-      const Rule& r = rules.back();
+      const RouteRule& r = rules.back();
       if (r.unsupported.empty()) {
         ++outcome.served;
       } else {

@@ -178,11 +178,12 @@ def test(env):
         if not p or condition(p.get("conditions"), "Accepted") != "False NotAllowedByListeners":
             return None
         ls = {x["name"]: x for x in k.get("gateway", "edge").get("status", {}).get("listeners", [])}
-        for name, kind, attached in (("passthrough", "TLSRoute", 2), ("web", "HTTPRoute", 1),
-                                     ("terminate", "TLSRoute", 1)):
+        for name, kinds, attached in (("passthrough", ["TLSRoute"], 2),
+                                      ("web", ["HTTPRoute", "GRPCRoute"], 1),
+                                      ("terminate", ["TLSRoute"], 1)):
             x = ls.get(name, {})
             if x.get("attachedRoutes") != attached or \
-                    [k_.get("kind") for k_ in x.get("supportedKinds", [])] != [kind]:
+                    [k_.get("kind") for k_ in x.get("supportedKinds", [])] != kinds:
                 return None
         return True
     wait_for("TLSRoute, HTTPRoute and listener statuses", statuses, 20)

@@ -160,7 +160,8 @@ TEST(Gateway, ListenerProtocolsKindsAndConflicts) {
                  tls_secret_yaml("infra", "cert", "example"));
   EXPECT_EQ(cond(listener(r, "mixed", "http").conditions, "Accepted"), "True Accepted");
   EXPECT_EQ(listener(r, "mixed", "http").supported_kinds,
-            (std::vector<RouteGroupKind>{{"gateway.networking.k8s.io", "HTTPRoute"}}));
+            (std::vector<RouteGroupKind>{{"gateway.networking.k8s.io", "HTTPRoute"},
+                                         {"gateway.networking.k8s.io", "GRPCRoute"}}));
   EXPECT_EQ(cond(listener(r, "mixed", "odd").conditions, "Accepted"), "False UnsupportedProtocol");
   EXPECT_TRUE(listener(r, "mixed", "odd").supported_kinds.empty());
   EXPECT_EQ(cond(listener(r, "mixed", "kinds").conditions, "ResolvedRefs"),

@@ -29,6 +29,7 @@ inline std::unique_ptr<Input> input(const std::string& yaml) {
     if (k == "GatewayClass") in->snap.gateway_classes.push_back(o);
     if (k == "Gateway") in->snap.gateways.push_back(o);
     if (k == "HTTPRoute") in->snap.http_routes.push_back(o);
+    if (k == "GRPCRoute") in->snap.grpc_routes.push_back(o);
     if (k == "TLSRoute") in->snap.tls_routes.push_back(o);
     if (k == "ReferenceGrant") in->snap.reference_grants.push_back(o);
     if (k == "Namespace") in->snap.namespaces.push_back(o);

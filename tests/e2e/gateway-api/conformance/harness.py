@@ -55,7 +55,8 @@ UNCLAIMED_CAP = 8.0
 # the TCP test server over TLS with tls-passthrough-checks-certificate. A port name ending in
 # "@h2c" is served by the pod's h2c echo on a port of its own (needs python3-h2; without it that
 # port name points at the HTTP/1 echo, which answers HTTP/2 prior knowledge with an error); one
-# ending in "@tcp" by the pod's TCP test server in plain text, on a port of its own.
+# ending in "@tcp" by the pod's TCP test server in plain text, on a port of its own; one ending
+# in "@grpc" by the pod's gRPC echo (grpc_pods.py, needs python3-grpcio), on a port of its own.
 PODS = [
     (INFRA_NS, "infra-backend-v1", ["first-port", "second-port@h2c", "third-port"], ""),
     (INFRA_NS, "infra-backend-v2", [""], ""),
@@ -67,6 +68,9 @@ PODS = [
     (INFRA_NS, "tls-backend-2", [""], "tls"),
     (APP_NS, "tls-backend", [""], "tls"),
     (INFRA_NS, "tcp-backend", ["echo-tcp-plain@tcp", "echo-tcp-tls"], "tcp-tls"),
+    (INFRA_NS, "grpc-infra-backend-v1", ["@grpc"], ""),
+    (INFRA_NS, "grpc-infra-backend-v2", ["@grpc"], ""),
+    (INFRA_NS, "grpc-infra-backend-v3", ["@grpc"], ""),
 ]
 
 
@@ -494,6 +498,8 @@ class Run(ie2e.Env):
         """The pod port serving a Service port name of PODS."""
         if port_name.endswith("@h2c"):
             return self.h2c_port or self.pod_port
+        if port_name.endswith("@grpc"):
+            return self.grpc_port
         return self.tcp_port if port_name.endswith("@tcp") else self.pod_port
 
     def start_all(self, extra_args=()):
@@ -537,6 +543,19 @@ class Run(ie2e.Env):
         line = echo.stdout.readline().decode().strip()
         if line != "ready":
             raise Failure("echo backends did not start: " + self.log("echo"))
+        # The gRPC echo pods (GATEWAY-GRPC), in a process of their own.
+        self.grpc_port = port_free_on(addresses)
+        while self.grpc_port in (self.pod_port, self.tcp_port, self.h2c_port):
+            self.grpc_port = port_free_on(addresses)
+        grpc_specs = [f"{ns}/{name}-pod-0@{address}:{self.grpc_port}"
+                      for (ns, name, port_names, _), address in zip(PODS, addresses)
+                      if any(n.endswith("@grpc") for n in port_names)]
+        if importlib.util.find_spec("grpc") is not None:
+            pods_grpc = self.start("grpc-echo", [sys.executable,
+                                                 os.path.join(HERE, "grpc_pods.py"), *grpc_specs],
+                                   stdout=subprocess.PIPE)
+            if pods_grpc.stdout.readline().decode().strip() != "ready":
+                raise Failure("gRPC echo pods did not start: " + self.log("grpc-echo"))
         self.pods = pods
 
         shutil.copy(os.path.join(HERE, "base.yaml"), self.manifests)
@@ -830,6 +849,85 @@ class Run(ie2e.Env):
                 with ThreadPoolExecutor(10) as pool:
                     seen = list(pool.map(one, range(total)))
             except (Failure, OSError, http.client.HTTPException) as ex:
+                why = str(ex)
+                continue
+            shares = {b: seen.count(b) / total for b in set(seen)}
+            errs = [f"{b} got {shares.get(b, 0):.2f}, want {w:.2f}" for b, w in weights.items()
+                    if abs(shares.get(b, 0) - w) > tolerance]
+            errs += [f"unexpected backend {b}" for b in shares if b not in weights]
+            if not errs:
+                return
+            why = "; ".join(errs)
+        raise Failure(f"weighted distribution: {why}")
+
+    # -- gRPC (upstream conformance/utils/grpc)
+    def grpc_call(self, gw, c):
+        """c's call (method, authority, metadata) to gw's front door: (code name, echo or None)."""
+        import grpc_pods
+        code, echo = grpc_pods.call(f"{gw.address}:{gw.port + gw.offset}", c.get("method", "Echo"),
+                                    c.get("authority"), c.get("metadata"), self.timeout("request"))
+        return code.name, echo
+
+    @staticmethod
+    def grpc_compare(c, code, echo):
+        """Upstream compareResponse: the status code; for OK the fully qualified method, the
+        namespace and the pod name's prefix (the backend)."""
+        want = c.get("code", "OK")
+        if code != want:
+            return f"status {code}, want {want}"
+        if code != "OK":
+            return None
+        method = f"/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/{c.get('method', 'Echo')}"
+        if echo["method"] != method:
+            return f"method {echo['method']}, want {method}"
+        if c.get("namespace") and echo["namespace"] != c["namespace"]:
+            return f"namespace {echo['namespace']}, want {c['namespace']}"
+        if not echo["pod"].startswith(c.get("backend", "")):
+            return f"pod {echo['pod']}, want {c.get('backend')}..."
+        return None
+
+    def grpc_expect(self, gw, c, threshold=REQUIRED_CONSECUTIVE):
+        """Upstream MakeRequestAndExpectEventuallyConsistentResponse: c's result seen threshold
+        times in a row within the consistency time."""
+        limit = self.timeout("consistency")
+        end = time.monotonic() + limit
+        streak, why, attempts = 0, None, 0
+        while True:
+            attempts += 1
+            code, echo = self.grpc_call(gw, c)
+            why = self.grpc_compare(c, code, echo)
+            if why is None:
+                streak += 1
+                if streak >= threshold:
+                    return
+                continue
+            streak = 0
+            if time.monotonic() >= end:
+                self.check_alive()
+                raise Failure(f"gRPC {c.get('authority', '')}/{c.get('method', 'Echo')} "
+                              f"{c.get('metadata') or ''}: {why} (after {attempts} attempts in "
+                              f"{limit:.0f} s)")
+            time.sleep(POLL * 2)
+
+    def grpc_weighted(self, gw, c, weights):
+        """Upstream TestWeightedDistribution through gRPC calls: 500 calls, 10 at a time, each
+        backend's share within 5 points of its weight; up to 10 tries."""
+        from concurrent.futures import ThreadPoolExecutor
+        total, tolerance = 500, 0.05
+
+        def one(_):
+            code, echo = self.grpc_call(gw, c)
+            why = self.grpc_compare(c, code, echo)
+            if why:
+                raise Failure(why)
+            return "-".join(echo["pod"].split("-")[:-2])
+        why = None
+        for _ in range(10):
+            self.check_alive()
+            try:
+                with ThreadPoolExecutor(10) as pool:
+                    seen = list(pool.map(one, range(total)))
+            except Failure as ex:
                 why = str(ex)
                 continue
             shares = {b: seen.count(b) / total for b in set(seen)}

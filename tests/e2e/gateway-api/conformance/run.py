@@ -18,6 +18,7 @@ import harness
 import tests_gateway  # noqa: F401  (registers tests)
 import tests_httproute  # noqa: F401
 import tests_httproute_more  # noqa: F401
+import tests_grpc  # noqa: F401
 import tests_tls  # noqa: F401
 from harness import Failure, Skip, say
 from report import write_doc, write_report

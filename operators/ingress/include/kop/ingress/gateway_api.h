@@ -2,15 +2,15 @@
 // the routing model, one front door per Gateway, and the status every decision implies.
 //
 // translate() is a pure function (no I/O, no clock, no globals), like build_model(): it reads
-// GatewayClasses, Gateways, HTTPRoutes, TLSRoutes, ReferenceGrants and Namespaces, plus the
-// Services, EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
+// GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes, ReferenceGrants and Namespaces, plus
+// the Services, EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
 //  - front doors: per Gateway and listener port, the virtual hosts (model VirtualHost/Route)
 //    that socket serves, and the TLS connections it relays by SNI (TLSRoute); a request on one
 //    Gateway's socket never reaches another's routes;
 //  - the clusters those routes forward to (same names and rules as build_model's);
 //  - the status of each GatewayClass whose controllerName is ours, each Gateway of such a
-//    class (conditions, listeners with supportedKinds and attachedRoutes), and each HTTPRoute
-//    and TLSRoute parent that is such a Gateway, computed where the decision is taken;
+//    class (conditions, listeners with supportedKinds and attachedRoutes), and each HTTPRoute,
+//    GRPCRoute and TLSRoute parent that is such a Gateway, computed where the decision is taken;
 //  - one Event per refused object or field, naming the object and the field.
 // Objects of other controllers get no status and no Event. What is served and why:
 // docs/gateway-api/design.md and docs/gateway-api/translation.md.
@@ -90,7 +90,7 @@ struct RouteParentStatus {
 };
 
 struct RouteStatus {
-  ObjectRef route;                         // kind HTTPRoute or TLSRoute
+  ObjectRef route;                         // kind HTTPRoute, GRPCRoute or TLSRoute
   std::vector<RouteParentStatus> parents;  // our parents only, in spec order
   bool operator==(const RouteStatus&) const = default;
 };
@@ -120,6 +120,7 @@ struct Snapshot {
   std::vector<api::ObjectPtr> gateway_classes;
   std::vector<api::ObjectPtr> gateways;
   std::vector<api::ObjectPtr> http_routes;
+  std::vector<api::ObjectPtr> grpc_routes;
   std::vector<api::ObjectPtr> tls_routes;
   std::vector<api::ObjectPtr> reference_grants;
   std::vector<api::ObjectPtr> namespaces;  // labels, for allowedRoutes Selector

@@ -1,0 +1,245 @@
+// GRPCRoute: parentRefs, hostnames and status as for HTTPRoute (gateway_route_parents.cpp);
+// each rule's method match becomes a path match on /<service>/<method>, its header matches,
+// header filters and weighted backendRefs are HTTPRoute's, and its backends speak HTTP/2 with
+// prior knowledge (gRPC needs HTTP/2 end to end). Also the rule between HTTPRoutes and
+// GRPCRoutes that share a hostname on a listener.
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <map>
+
+#include "gateway_internal.h"
+
+namespace kop::ingress::gateway::internal {
+
+namespace {
+
+// The characters the API allows in an Exact service and method (what the CRD's validation
+// rules check, which servers older than 1.25 do not run).
+bool valid_service(std::string_view s) {
+  static const RE2 re(R"(\.?[a-zA-Z_][a-zA-Z_0-9]*(\.[a-zA-Z_][a-zA-Z_0-9]*)*)");
+  return RE2::FullMatch(re2::StringPiece(s.data(), s.size()), re);
+}
+bool valid_method(std::string_view m) {
+  static const RE2 re(R"([A-Za-z_][A-Za-z_0-9]*)");
+  return RE2::FullMatch(re2::StringPiece(m.data(), m.size()), re);
+}
+
+// spec.rules[].matches[].method as a path condition: gRPC calls are POST /<service>/<method>.
+std::string method_match(const rapidjson::Value* mm, const std::string& field, Route& r) {
+  std::string_view type = member(mm, "type") ? str_of(mm, "type") : "Exact";
+  std::string service(str_of(mm, "service"));
+  std::string method(str_of(mm, "method"));
+  if (service.empty() && method.empty())
+    return field + ": one or both of service and method must be set";
+  if (type == "Exact") {
+    if (!service.empty() && !valid_service(service))
+      return field + ".service: not a valid gRPC service name";
+    if (!method.empty() && !valid_method(method))
+      return field + ".method: not a valid gRPC method name";
+    if (method.empty())
+      r.path = PathRule{PathKind::kPrefix, "/" + service};  // every method of the service
+    else if (service.empty())
+      r.path = PathRule{PathKind::kRegex, cat("/[^/]+/", method)};  // that method of any one
+    else
+      r.path = PathRule{PathKind::kExact, cat("/", service, "/", method)};
+    return "";
+  }
+  if (type != "RegularExpression") return cat(field, ".type: \"", type, "\" is not supported");
+  for (auto [key, value] : {std::pair{"service", &service}, std::pair{"method", &method}}) {
+    RE2 re(*value, RE2::Quiet);
+    if (!value->empty() && !re.ok())
+      return cat(field, ".", key, ": invalid regular expression: ", re.error());
+  }
+  r.path = PathRule{PathKind::kRegex, cat("/(?:", service.empty() ? "[^/]+" : service,
+                                          ")/(?:", method.empty() ? "[^/]+" : method, ")")};
+  return "";
+}
+
+// Rule filters: RequestHeaderModifier and ResponseHeaderModifier (core).
+std::string grpc_filters(const rapidjson::Value* rule, const std::string& field, Route& r) {
+  size_t i = 0;
+  for (const rapidjson::Value* f : items_of(rule, "filters")) {
+    std::string ff = cat(field, ".filters[", i++, "]");
+    std::string_view type = str_of(f, "type");
+    std::string err;
+    if (type == "RequestHeaderModifier")
+      err = header_policy(member(f, "requestHeaderModifier"), ff + ".requestHeaderModifier",
+                          r.request_headers);
+    else if (type == "ResponseHeaderModifier")
+      err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
+                          r.response_headers);
+    else if (type == "RequestMirror")
+      err = ff +
+            ".type: RequestMirror is not supported on a GRPCRoute (the proxy does not mirror "
+            "to HTTP/2 backends)";
+    else
+      err = cat(ff, ".type: ", type, " is not supported");
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
+                         const rapidjson::Value* rule, size_t index) {
+  RouteRule out;
+  std::string field = cat("spec.rules[", index, "]");
+  if (!rule->IsObject()) {
+    out.unsupported = field + ": not an object";
+    t.builder.event(src, "UnsupportedValue", field, "not an object");
+    return out;
+  }
+  Route base;
+  base.source = src;
+  std::vector<WeightedCluster> clusters;
+  uint32_t invalid_weight = 0;
+  rule_backends(t, route, src, rule, field, out, clusters, invalid_weight, true);
+  if (clusters.empty()) {
+    // gRPC: a rule whose backends are all invalid answers UNAVAILABLE (HTTP 503).
+    base.action = RouteAction::kUnavailable;
+  } else {
+    base.clusters = std::move(clusters);
+    base.invalid_weight = invalid_weight;
+  }
+  std::vector<const rapidjson::Value*> matches = items_of(rule, "matches");
+  rapidjson::Value empty(rapidjson::kObjectType);
+  if (matches.empty()) matches.push_back(&empty);  // no match = every call
+  for (size_t m = 0; m < matches.size() && out.unsupported.empty(); ++m) {
+    Route r = base;
+    r.field = matches[m] == &empty ? field : cat(field, ".matches[", m, "]");
+    std::string err;
+    if (!matches[m]->IsObject())
+      err = r.field + ": not an object";
+    else if (const rapidjson::Value* mm = member(matches[m], "method"))
+      err = method_match(mm, r.field + ".method", r);
+    if (err.empty()) err = header_matches(matches[m], r.field, r);
+    if (err.empty()) err = grpc_filters(rule, field, r);
+    if (!err.empty()) {
+      out.unsupported = err;
+      break;
+    }
+    out.routes.push_back(std::move(r));
+  }
+  if (!out.unsupported.empty()) {
+    out.routes.clear();
+    size_t colon = out.unsupported.find(": ");
+    t.builder.event(src, "UnsupportedValue", out.unsupported.substr(0, colon),
+                    out.unsupported.substr(colon + 2));
+  }
+  return out;
+}
+
+// A route's hosts as served on listener `l`: its hostnames intersected with the listener's
+// ("*" = every host).
+std::vector<std::string> served_hosts(const Listener& l, const std::vector<std::string>& hosts) {
+  std::vector<std::string> out;
+  if (hosts.empty()) out.push_back(l.hostname.empty() ? "*" : l.hostname);
+  for (const std::string& h : hosts)
+    if (auto i = intersect_hostnames(l.hostname, h)) out.push_back(*i);
+  return out;
+}
+
+bool hosts_meet(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (const std::string& x : a)
+    for (const std::string& y : b)
+      if (intersect_hostnames(x == "*" ? "" : x, y == "*" ? "" : y)) return true;
+  return false;
+}
+
+}  // namespace
+
+void route_kind_conflicts(Translation& t) {
+  struct Attached {
+    ObjectRef route;
+    absl::Time created;
+    std::vector<std::string> hosts;
+  };
+  std::map<std::pair<size_t, size_t>, std::vector<Attached>> by_listener;
+  for (auto [kind, routes] : {std::pair{"HTTPRoute", &t.snapshot.http_routes},
+                              std::pair{"GRPCRoute", &t.snapshot.grpc_routes}}) {
+    for (const auto& ptr : *routes) {
+      const api::Object& route = *ptr;
+      if (route.is_being_deleted()) continue;
+      ObjectRef src{kind, std::string(route.ns()), std::string(route.name())};
+      std::vector<std::pair<ParentRef, Gateway*>> parents = our_parents(t, route, src);
+      if (parents.empty()) continue;
+      size_t given = 0;
+      std::vector<std::string> hosts = route_hostnames(t, route, src, given);
+      for (auto& [ref, gw] : parents) {
+        if (!gw->admits_routes) continue;
+        std::string reason, message;
+        size_t gi = size_t(gw - t.gateways.data());
+        for (size_t li : attachable(t, *gw, ref, route, kind, hosts, given > 0, reason, message))
+          by_listener[{gi, li}].push_back(
+              Attached{src, age_of(route, kind).created, served_hosts(gw->listeners[li], hosts)});
+      }
+    }
+  }
+  for (auto& [key, routes] : by_listener) {
+    // Oldest first, then "{namespace}/{name}": each route loses to an earlier one of the
+    // other kind that it meets, unless that one lost already.
+    std::sort(routes.begin(), routes.end(), [](const Attached& a, const Attached& b) {
+      return std::tie(a.created, a.route.ns, a.route.name, a.route.kind) <
+             std::tie(b.created, b.route.ns, b.route.name, b.route.kind);
+    });
+    for (size_t i = 0; i < routes.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (routes[j].route.kind != routes[i].route.kind &&
+            t.lost.count({routes[j].route, key.first, key.second}) == 0 &&
+            hosts_meet(routes[j].hosts, routes[i].hosts)) {
+          t.lost.insert({routes[i].route, key.first, key.second});
+          break;
+        }
+  }
+}
+
+void translate_grpc_routes(Translation& t) {
+  for (const auto& ptr : t.snapshot.grpc_routes) {
+    const api::Object& route = *ptr;
+    if (route.is_being_deleted()) continue;
+    ObjectRef src{"GRPCRoute", std::string(route.ns()), std::string(route.name())};
+    Age age = age_of(route, "GRPCRoute");
+
+    std::vector<std::pair<ParentRef, Gateway*>> parents = our_parents(t, route, src);
+    if (parents.empty()) continue;  // not ours to touch
+    size_t given = 0;
+    std::vector<std::string> hosts = route_hostnames(t, route, src, given);
+
+    std::vector<RouteRule> rules;
+    RuleOutcome outcome;
+    for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
+      rules.push_back(translate_rule(t, route, src, rule, rules.size()));
+      const RouteRule& r = rules.back();
+      if (r.unsupported.empty()) {
+        ++outcome.served;
+      } else {
+        ++outcome.dropped;
+        if (outcome.unsupported.empty()) outcome.unsupported = r.unsupported;
+      }
+      if (outcome.refs_reason.empty() && !r.refs_reason.empty()) {
+        outcome.refs_reason = r.refs_reason;
+        outcome.refs_message = r.refs_message;
+      }
+    }
+    RouteStatus st;
+    st.route = src;
+    for (auto& [ref, gw] : parents) {
+      st.parents.emplace_back();
+      std::vector<size_t> listeners = attach(t, *gw, ref, route, src, "GRPCRoute", hosts, given > 0,
+                                             outcome, st.parents.back());
+      size_t gi = size_t(gw - t.gateways.data());
+      for (size_t li : listeners) {
+        Listener& l = gw->listeners[li];
+        if (!l.usable) continue;  // attached, but the listener is not served
+        for (const std::string& host : served_hosts(l, hosts))
+          for (size_t ri = 0; ri < rules.size(); ++ri)
+            for (size_t mi = 0; mi < rules[ri].routes.size(); ++mi)
+              t.placements.push_back(
+                  Placement{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)});
+      }
+    }
+    t.result.route_statuses.push_back(std::move(st));
+  }
+}
+
+}  // namespace kop::ingress::gateway::internal
