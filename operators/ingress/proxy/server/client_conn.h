@@ -1,21 +1,25 @@
-// ClientConn: one accepted client connection (plain or TLS): HTTP/1.1 framing, the switch to
-// HTTP/2 (ALPN or prior knowledge), TLS passthrough sniffing and TCP relaying (tcp_proxy.h).
-// Threading: the worker's thread only.
+// ClientConn: one accepted client connection. It owns the Transport (plain or TLS bytes), the
+// connection's timer (header, idle and linger timeouts), its reference on the worker's config
+// snapshot, and its lifetime (a reference count held by every pending socket operation;
+// deletion deferred to a clean stack); it decides which protocol runs on top and hands bytes
+// to it:
+//  - H1Session (h1_session.h): HTTP/1.1, the default;
+//  - H2Session (h2_session.h): HTTP/2, by ALPN or by prior knowledge (h2c, the HTTP/1.1
+//    session sees the preface and hands over);
+//  - TcpProxy (tcp_proxy.h): a TCP relay, for TLS passthrough (decided by sniffing the
+//    ClientHello before any TLS, client_hello.h) or a TLS-terminated tcp_proxy name (decided
+//    at the end of the handshake).
+// Threading: the worker's thread only. The worker creates, starts, drains and force-closes
+// connections; the Transport reports reads, drained writes and the end of the handshake here.
 #pragma once
 
-#include <openssl/ssl.h>
-
-#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "asio.h"
-#include "downstream.h"
-#include "exchange.h"
+#include "h1_session.h"
 #include "h2_session.h"
-#include "http1.h"
 #include "snapshot.h"
 #include "timer_wheel.h"
 #include "transport.h"
@@ -25,83 +29,67 @@ namespace kop::proxy::server {
 class TcpProxy;
 class Worker;
 
-class ClientConn final : public Downstream {
+class ClientConn final {
  public:
   ClientConn(Worker& w, tcp::socket s, const std::string& listener_name);
-  ~ClientConn() override;
-  void adopt_latest_snapshot();
+  ~ClientConn();
+  ClientConn(const ClientConn&) = delete;
+  ClientConn& operator=(const ClientConn&) = delete;
+
+  // From the worker.
   void start();
   void shutdown_gracefully();  // close when idle; used by drain and listener removal
-  void h2_watch_idle();        // arm the idle timeout when no h2 stream is open, else cancel it
   void force_close();
-  bool idle() const { return !exchange_.active() && state_ == State::kReadHead; }
+  bool idle() const { return state_ == State::kH1 && h1_.idle(); }
 
-  // Downstream.
-  void response_head(const ResponseHead& head) override;
-  bool response_body(const char* data, size_t n) override;
-  // Kept for a chunked response's trailer section (RFC 9112 7.1.2); dropped otherwise.
-  void response_trailers(std::string_view fields) override {
-    if (response_chunked_) response_trailers_.assign(fields);
-  }
-  void response_end() override;
-  void request_body_ready() override;
-  void resume_request_body() override;
-  void abort() override;
-
-  // From the Transport. Every pending socket operation holds a reference (hold()); its
-  // completion calls op_done() first, which is false when the connection closed meanwhile
-  // (and frees it once the last reference went).
-  void hold() { ++refs_; }
-  bool op_done();
-  void on_read(const error_code& ec);  // bytes are in the transport's buffers, or ec
-  void on_written();                   // the send buffer drained
-  bool on_handshake_done();            // false: close the connection
-  void close();
-  void read_more();
-
-  // TLS callbacks and the relay.
+  // The snapshot the next request routes with: the worker's latest.
+  void adopt_latest_snapshot();
   const Listener* listener() const { return listener_; }
   WorkerSnapshot* snapshot() const { return ws_; }
   Worker& worker() { return worker_; }
+  Transport& transport() { return transport_; }
   const std::string& client_ip() const { return client_ip_; }
-  std::string sni_;
+  std::string sni_;  // lowercased; from the handshake, or the sniffed ClientHello
+
+  // Lifetime: every pending socket operation holds a reference; its completion calls op_done()
+  // first, which is false when the connection closed meanwhile (and frees it once the last
+  // reference went).
+  void hold() { ++refs_; }
+  bool op_done();
+  bool closed() const { return state_ == State::kClosed; }
+  void close();
+  // Ends an HTTP/1.1 connection after its last response: TLS close_notify, then the sending
+  // side shut and input discarded for a while (unless `request_read` and nothing more came),
+  // so the client reads the response instead of a reset.
+  void linger_close(bool request_read);
+
+  // From the sessions.
+  void read_more() { transport_.read(); }
+  void arm_timer(uint64_t ms);
+  void cancel_timer() { TimerWheel::cancel(timer_); }
+  void start_h2_prior_knowledge();  // the HTTP/1.1 session saw the h2c preface
+  void on_h2_flush();               // the flush posted by H2Session::schedule_flush()
+  void h2_watch_idle();  // arm the idle timeout when no h2 stream is open, else cancel it
+
+  // From the Transport.
+  void on_read(const error_code& ec);  // bytes are in the transport's buffers, or ec
+  void on_written();                   // the send buffer drained
+  bool on_handshake_done();            // false: close the connection
 
   ClientConn* prev = nullptr;  // worker's connection list
   ClientConn* next = nullptr;
 
  private:
-  friend class H2Session;
-  friend class H2Stream;
-  // kSniff: reading the ClientHello of a TLS listener with passthrough entries (tcp_proxy.cpp);
+  // kSniff: reading the ClientHello of a TLS listener with passthrough entries;
   // kPassthrough: relayed as raw TCP by tcp_; kTcpProxy: TLS terminated here, the plaintext
-  // relayed as TCP by tcp_.
-  enum class State {
-    kHandshake,
-    kReadHead,
-    kBody,
-    kWaitResponse,
-    kTunnel,
-    kLinger,
-    kH2,
-    kClosed,
-    kSniff,
-    kPassthrough,
-    kTcpProxy
-  };
+  // relayed as TCP by tcp_; kLinger: the HTTP/1.1 session ended, input is discarded.
+  enum class State { kSniff, kHandshake, kH1, kH2, kPassthrough, kTcpProxy, kLinger, kClosed };
   bool start_tls();        // TLS server state on the listener's default context
   void limit_input();      // the input buffer's growth limit, from the snapshot's head limit
-  void on_client_hello();  // kSniff: in_ holds the bytes so far (tcp_proxy.cpp)
+  void on_client_hello();  // kSniff: the transport's input holds the bytes so far
   bool start_h2();
-  void on_h2_flush();  // the flush posted by H2Session::schedule_flush()
-  void process();
-  void start_request();
-  void feed_body();
-  void send_local(int status, std::string_view body, bool close);
-  bool write(const struct iovec* iov, int n) { return transport_.write(iov, n); }
-  void request_complete();
-  void linger_close();
+  void process_h2();
   void unref();
-  void record(int status);
   static void on_timer(void* self);
 
   Worker& worker_;
@@ -109,37 +97,15 @@ class ClientConn final : public Downstream {
   std::string listener_name_;
   const Listener* listener_ = nullptr;
   WorkerSnapshot* ws_ = nullptr;
-  bool in_process_ = false;
-  bool header_timer_ = false;  // the timer measures the header timeout (else idle)
-  State state_ = State::kReadHead;
-  Buffer& in_;  // the transport's plaintext input
-  h1::RequestHead req_;
-  size_t scan_ = 0;
-  Exchange exchange_;
-  h1::ChunkedDecoder body_chunk_;
-  int64_t body_remaining_ = 0;
-  bool body_chunked_ = false;
-  bool body_done_ = true;
-  bool body_paused_ = false;
-  bool body_ready_ = false;
-  bool keep_alive_ = true;
-  bool closing_after_write_ = false;
-  bool draining_ = false;
-  bool response_chunked_ = false;
-  std::string response_trailers_;  // "name: value\r\n" lines for the last chunk
-  bool response_no_body_ = false;
-  bool head_pending_ = false;  // response head serialized in out_ but held back
-  bool write_blocked_response_ = false;
-  uint64_t request_start_ms_ = 0;
-  uint32_t requests_ = 0;
+  State state_ = State::kH1;
   Timer timer_;
   uint32_t refs_ = 0;
+  bool delete_posted_ = false;
+  bool h2_closing_ = false;  // HTTP/2 ends once its last frames (a GOAWAY) are written
   std::string client_ip_;
-  std::string log_method_, log_path_, log_host_;
-  std::string head_scratch_;
+  H1Session h1_;
   std::unique_ptr<H2Session> h2_;
   std::unique_ptr<TcpProxy> tcp_;  // kPassthrough, kTcpProxy
-  bool delete_posted_ = false;
 };
 
 }  // namespace kop::proxy::server

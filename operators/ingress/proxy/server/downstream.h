@@ -1,8 +1,8 @@
 // The protocol boundary between a client-side protocol session and the protocol-neutral
 // Exchange that proxies one request: the request as the exchange sees it (DownRequest), and
 // what the exchange calls back (Downstream: the response head, body and end, request-body flow
-// control). The HTTP/1.1 side of a ClientConn implements Downstream, and so does each HTTP/2
-// stream.
+// control). H1Session (the HTTP/1.1 side of a client connection) implements Downstream, and so
+// does each HTTP/2 stream.
 // Threading: the worker's thread only.
 #pragma once
 

@@ -196,14 +196,14 @@ class H2Stream final : public Downstream {
     if (!log.on()) return;
     HttpAccess a;
     a.protocol = HttpProtocol::kHttp2;
-    a.client = session_.conn().client_ip_;
+    a.client = session_.conn().client_ip();
     a.method = method_;
     a.path = path_;
     a.host = authority_;
     a.status = status;
     a.duration_ms = ms;
     exchange_.describe(a);
-    a.tls = session_.conn().transport_.tls();
+    a.tls = session_.conn().transport().tls();
     log.write(a);
   }
   struct Off {
@@ -242,11 +242,11 @@ class H2Stream final : public Downstream {
 bool H2Stream::start(bool end_stream) {
   ClientConn& c = session_.conn();
   c.adopt_latest_snapshot();
-  if (!c.listener_) return false;
-  ws_ = c.ws_;
+  if (!c.listener()) return false;
+  ws_ = c.snapshot();
   session_.worker().ref(ws_);
   start_ms_ = session_.worker().refresh_now();
-  const h1::Limits& limits = c.ws_->snap->limits;
+  const h1::Limits& limits = c.snapshot()->snap->limits;
   if (too_large_ || path_.size() > limits.max_uri_bytes) {
     reply_local(too_large_ ? 431 : 414);
     return true;
@@ -325,10 +325,10 @@ bool H2Stream::start(bool end_stream) {
   request_ended_ = end_stream;
   DownRequest dr;
   dr.head = &head_;
-  dr.tls = c.transport_.tls();
+  dr.tls = c.transport().tls();
   dr.sni = c.sni_;
-  dr.client_ip = c.client_ip_;
-  dr.listener = c.listener_;
+  dr.client_ip = c.client_ip();
+  dr.listener = c.listener();
   dr.has_body = !end_stream;
   if (path_.empty() || path_[0] != '/') {
     // CONNECT and friends are not proxied.
@@ -495,12 +495,12 @@ void H2Session::schedule_flush() {
   }
   if (in_input_ || flush_posted_) return;
   // A closed connection writes nothing, and its deletion may already be posted: no new ref.
-  if (conn_.state_ == ClientConn::State::kClosed) return;
+  if (conn_.closed()) return;
   // One flush per event-loop turn: every stream answered by the upstream reads of this turn
   // goes out in the same write (one TLS record, one send) instead of one per stream event.
   // The posted handler runs after the completions already queued; it holds a connection ref.
   flush_posted_ = true;
-  ++conn_.refs_;
+  conn_.hold();
   asio::post(worker_.io(), [this] { conn_.on_h2_flush(); });
 }
 
@@ -516,16 +516,15 @@ void H2Session::flush() {
     // HEADERS + DATA pair, or for every stream answered in this turn) instead of one per frame.
     // Back-pressure: stop producing while the socket has a lot queued.
     batch_.clear();
-    while (conn_.transport_.pending() + batch_.size() < (256u << 10) &&
-           conn_.state_ != ClientConn::State::kClosed) {
+    while (conn_.transport().pending() + batch_.size() < (256u << 10) && !conn_.closed()) {
       const uint8_t* out = nullptr;
       ssize_t n = nghttp2_session_mem_send(ng_, &out);
       if (n <= 0) break;
       batch_.append(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
     }
-    if (!batch_.empty() && conn_.state_ != ClientConn::State::kClosed) {
+    if (!batch_.empty() && !conn_.closed()) {
       iovec iov{batch_.data(), batch_.size()};
-      conn_.write(&iov, 1);
+      conn_.transport().write(&iov, 1);
     }
     // Streams whose buffer drained may produce more.
     for (H2Stream* st = open_; st; st = st->link_next_) st->maybe_resume();

@@ -1,16 +1,14 @@
-// TCP relays: the ClientHello decision of passthrough listeners (ClientConn::on_client_hello)
-// and the relay itself (TcpProxy, tcp_proxy.h), for passthrough and TLS-terminated tcp_proxy.
+// TcpProxy: the TCP relay of passthrough and TLS-terminated tcp_proxy connections.
 #include "tcp_proxy.h"
 
-#include <openssl/err.h>
 #include <sys/socket.h>
 
 #include <boost/asio/write.hpp>
 #include <chrono>
 
 #include "client_conn.h"
-#include "client_hello.h"
 #include "pool.h"
+#include "transport.h"
 #include "worker.h"
 
 namespace kop::proxy::server {
@@ -18,44 +16,6 @@ namespace {
 constexpr size_t kRelayBuffer = 16384;
 constexpr uint32_t kMaxAttempts = 3;
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// ClientConn: the ClientHello decides between terminating TLS here and passthrough.
-
-void ClientConn::on_client_hello() {
-  hello::Result r = hello::parse(std::string_view(in_.data(), in_.size()));
-  if (r.status == hello::Status::kNeedMore) {
-    if (in_.size() >= hello::kMaxBufferedBytes) return close();
-    return read_more();
-  }
-  if (r.status == hello::Status::kInvalid) {
-    ++worker_.stats().client_hello_rejected;
-    return close();
-  }
-  sni_ = std::move(r.sni);
-  if (const ListenerTcpProxy* pt = ws_->snap->table->passthrough_for_sni(*listener_, sni_)) {
-    TimerWheel::cancel(timer_);
-    state_ = State::kPassthrough;
-    tcp_ = std::make_unique<TcpProxy>(*this, transport_, *pt);
-    std::string_view bytes(in_.data(), in_.size());
-    in_.clear();
-    tcp_->start(bytes.data(), bytes.size());  // copies: in_ is not written before it returns
-    return;
-  }
-  // Terminate here: the buffered bytes become the TLS engine's first input.
-  if (!start_tls()) {
-    ++worker_.stats().client_hello_rejected;  // no certificate on a passthrough-only listener
-    return close();
-  }
-  transport_.replay_input_as_tls();
-  if (!transport_.decrypt()) return close();
-  if (state_ == State::kClosed) return;
-  if (state_ == State::kTcpProxy) return tcp_->on_client_input({});
-  read_more();
-}
-
-// ---------------------------------------------------------------------------------------------
-// TcpProxy
 
 TcpProxy::TcpProxy(ClientConn& conn, Transport& client, const ListenerTcpProxy& entry)
     : conn_(conn),

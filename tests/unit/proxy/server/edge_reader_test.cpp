@@ -19,7 +19,7 @@ namespace {
 
 using Pair = test_support::LoopbackPair;
 
-// Collects what on_read delivers, as ClientConn and UpConn would.
+// Collects what on_read delivers, as a client Transport and UpConn would.
 struct Owner {
   std::vector<std::pair<error_code, std::string>> reads;
   std::vector<char> buf = std::vector<char>(16);

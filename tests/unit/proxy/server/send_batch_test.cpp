@@ -31,7 +31,7 @@ namespace {
 
 using Pair = test_support::LoopbackPair;
 
-// A writer as ClientConn and UpConn are: its own buffer, queued once per turn.
+// A writer as a client Transport and UpConn are: its own buffer, queued once per turn.
 struct Writer final : BatchedWriter {
   explicit Writer(tcp::socket& s) : sock(s) {}
   int batch_fd() override { return closed ? -1 : sock.native_handle(); }
