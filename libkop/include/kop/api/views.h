@@ -17,8 +17,9 @@
 // These are the built-in kinds: a custom resource gets its views generated from its CRD by
 // kop-gen (docs/typed-crds.md). Built-in kinds have no CRD, and these carry API semantics a
 // schema cannot (defaults of EndpointSlice conditions, Secret stringData over data, Ingress
-// validation). LeaseView serves leader election; kop-ingress still reads the other kinds by hand
-// (docs/typed-crds.md, "views.h: what stays and why").
+// validation). LeaseView serves leader election, IngressView and IngressClassView kop-ingress'
+// class selection; kop-ingress still reads the other kinds by hand (docs/typed-crds.md,
+// "views.h: what stays and why").
 //
 // Lifetime: a view holds a reference to its Object, and the std::string_view members of what it
 // returns point into the Object's document. Keep the Object (e.g. its ObjectPtr) alive and
