@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include <absl/strings/str_split.h>
 #include "../admission/validator.h"
-#include "absl/strings/str_split.h"
 #include "kop/webhook/self_managed.h"
 
 namespace kop::ingress {
