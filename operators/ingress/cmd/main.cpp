@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -23,6 +23,7 @@
 #include "builtin_crds.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
+#include "kop/flags/flags.h"
 #include "kop/local/http_front.h"
 #include "kop/local/local_client.h"
 #include "kop/local/manifest_loader.h"
@@ -36,81 +37,6 @@
 #include "webhook.h"
 
 namespace {
-
-constexpr const char* kUsage =
-    R"(kop-ingress: Kubernetes Ingress controller with an embedded L7 proxy.
-
-Usage: kop-ingress [flags]
-       kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH]  (ingress-nginx annotations report)
-  --kubeconfig PATH            kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
-  --manifests DIR              no cluster: load DIR's YAML files into an in-process API store
-                               (kop::local) and follow changes to them
-  --install-crds[=true|false]  with --manifests: put kop-ingress' own CRDs (IngressRoute,
-                               TLSCertificateDelegation, Gateway API; built in) into the store
-                               first, so DIR needs only your objects (default true)
-  --api-addr HOST:PORT         with --manifests: serve the store's Kubernetes API (kubectl);
-                               prints a kubeconfig (with a bearer token made at start)
-  --kube-api-qps N             client-side rate limit of API requests (default 20)
-  --kube-api-burst N           burst of that limit (default 30)
-  --status-qps N               rate limit of status and Event writes, on their own client
-                               (default 100; 0 = none, the server's 429s alone pace them)
-  --status-burst N             burst of that limit (default 100)
-  --http-addr HOST:PORT        plain HTTP listener (default :8080)
-  --https-addr HOST:PORT       HTTPS listener (default :8443; "" disables)
-  --admin-addr HOST:PORT       proxy admin listener, /config_dump /metrics (default 127.0.0.1:9001)
-  --metrics-addr HOST:PORT     /metrics /healthz /readyz (default :8000)
-  --ingress-class NAME         kubernetes.io/ingress.class value we own (default kop)
-  --watch-ingress-without-class[=true|false]  own Ingresses without class (default true)
-  --controller-class NAME      IngressClass spec.controller we own (default kop.dev/ingress-controller;
-                               k8s.io/ingress-nginx takes over an ingress-nginx IngressClass)
-  --nginx-annotations true|false  read nginx.ingress.kubernetes.io/* annotations as ingress-nginx
-                               does (default: true with --ingress-class nginx, else false)
-  --publish-service NS/NAME    copy this Service's load balancer address into Ingress status
-  --publish-address ADDRS      comma-separated IPs/host names for Ingress status instead
-  --leader-elect[=true|false]  only the Lease holder writes statuses and Events; every replica
-                               serves traffic (default true in a cluster, false with --manifests)
-  --leader-election-namespace NS  namespace of the Lease (default $POD_NAMESPACE, else the
-                               service account's namespace, else default)
-  --leader-election-id NAME    name of the Lease (default kop-ingress-<ingress class>)
-  --leader-election-lease-duration D  (default 15s)  --leader-election-renew-deadline D (10s)
-  --leader-election-retry-period D    (default 2s)   durations as 500ms, 15s, 1m
-  --gateway-api[=true|false]   watch and serve Gateway API objects (GatewayClass, Gateway,
-                               HTTPRoute, GRPCRoute, TLSRoute, ReferenceGrant) when their CRDs
-                               are installed (default true)
-  --gateway-controller-name NAME  GatewayClass spec.controllerName we own
-                               (default kop.dev/gateway-controller)
-  --gateway-local-port-offset N   with --manifests: each Gateway gets its own loopback address
-                               (127.0.1.1, 127.0.1.2, ...) and its listener ports plus N there
-                               (default 10000: port 80 -> 10080; 0 keeps them)
-  --gateway-service-type TYPE  in a cluster, each Gateway's Service (made by the leader in
-                               $POD_NAMESPACE): LoadBalancer (default), NodePort, ClusterIP, or
-                               None (no Service: listener ports bound on the pod, addresses from
-                               --publish-service/--publish-address)
-  --gateway-port-range MIN-MAX internal ports the Gateway Services' targetPorts use; bound on
-                               --http-addr's host (default 20000-29999)
-  --gateway-pod-selector K=V[,K=V]  the Gateway Services' selector: kop-ingress' pod labels
-                               (default app.kubernetes.io/name=kop-ingress)
-  --webhook-addr HOST:PORT     serve the validating admission webhook (path /validate-kop-ingress:
-                               Ingress, IngressRoute, Gateway, HTTPRoute, TLSRoute, ReferenceGrant
-                               judged by the translation itself) over HTTPS (default "": none)
-  --webhook-cert-dir DIR       its certificate from DIR/tls.crt and tls.key, reloaded on change
-                               (cert-manager); default: a CA and certificate kop-ingress makes,
-                               rotates and keeps in a Secret
-  --webhook-secret NS/NAME     that Secret (default <own namespace>/kop-ingress-webhook-certs)
-  --webhook-service NAME       the Service the API server calls the webhook through: its DNS
-                               names go into the certificate (default kop-ingress-webhook)
-  --webhook-hosts LIST         more names and IPs for the certificate, comma-separated (e.g.
-                               127.0.0.1 for a clientConfig.url on loopback)
-  --webhook-configuration NAME keep this ValidatingWebhookConfiguration's caBundle equal to the
-                               CA (self-managed certificates only; default "": not kept)
-  --log-format text|json       log line format (default text)
-  --log-level LEVEL            error, warn, info, debug, trace (default info)
-  --workers N                  proxy worker threads (default: one per core)
-  --server-header POLICY       the server response header: overwrite (every response says
-                               "server: kop"), append_if_absent or pass_through (default
-                               overwrite)
-  -h, --help                   this text
-)";
 
 struct Flags {
   std::string kubeconfig, manifests, api_addr;
@@ -147,9 +73,123 @@ bool parse_bool(const std::string& v, bool* out) {
   return false;
 }
 
-int usage_error(const std::string& msg) {
-  std::cerr << "kop-ingress: " << msg << "\n\n" << kUsage;
-  return 2;
+// Every flag of kop-ingress (docs/ingress.md), each setting its field of `f`.
+void add_flags(kop::flags::FlagSet& set, Flags& f) {
+  auto text = [&set](const char* name, const char* value_name, const char* help, std::string* out) {
+    set.add_string(name, value_name, help, out);
+  };
+  text("kubeconfig", "PATH", "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)",
+       &f.kubeconfig);
+  text("manifests", "DIR",
+       "no cluster: load DIR's YAML files into an in-process API store (kop::local) and follow "
+       "changes to them",
+       &f.manifests);
+  set.add_bool("install-crds",
+               "with --manifests: put kop-ingress' own CRDs (IngressRoute, "
+               "TLSCertificateDelegation, Gateway API; built in) into the store first, so DIR "
+               "needs only your objects (default true)",
+               &f.install_crds);
+  text("api-addr", "HOST:PORT",
+       "with --manifests: serve the store's Kubernetes API (kubectl); prints a kubeconfig (with "
+       "a bearer token made at start)",
+       &f.api_addr);
+  text("kube-api-qps", "N", "client-side rate limit of API requests (default 20)", &f.kube_api_qps);
+  text("kube-api-burst", "N", "burst of that limit (default 30)", &f.kube_api_burst);
+  text("status-qps", "N",
+       "rate limit of status and Event writes, on their own client (default 100; 0 = none, the "
+       "server's 429s alone pace them)",
+       &f.status_qps);
+  text("status-burst", "N", "burst of that limit (default 100)", &f.status_burst);
+  text("http-addr", "HOST:PORT", "plain HTTP listener (default :8080)", &f.http_addr);
+  text("https-addr", "HOST:PORT", "HTTPS listener (default :8443; \"\" disables)", &f.https_addr);
+  text("admin-addr", "HOST:PORT",
+       "proxy admin listener, /config_dump /metrics (default 127.0.0.1:9001; \"\" disables)",
+       &f.admin_addr);
+  text("metrics-addr", "HOST:PORT", "/metrics /healthz /readyz (default :8000)", &f.metrics_addr);
+  text("ingress-class", "NAME", "kubernetes.io/ingress.class value we own (default kop)",
+       &f.ingress_class);
+  set.add_bool("watch-ingress-without-class", "own Ingresses without class (default true)",
+               &f.watch_without_class);
+  text("controller-class", "NAME",
+       "IngressClass spec.controller we own (default kop.dev/ingress-controller; "
+       "k8s.io/ingress-nginx takes over an ingress-nginx IngressClass)",
+       &f.controller_class);
+  text("nginx-annotations", "true|false",
+       "read nginx.ingress.kubernetes.io/* annotations as ingress-nginx does (default: true with "
+       "--ingress-class nginx, else false)",
+       &f.nginx_annotations);
+  text("publish-service", "NS/NAME",
+       "copy this Service's load balancer address into Ingress status", &f.publish_service);
+  text("publish-address", "ADDRS", "comma-separated IPs/host names for Ingress status instead",
+       &f.publish_address);
+  set.add_bool("leader-elect",
+               "only the Lease holder writes statuses and Events; every replica serves traffic "
+               "(default true in a cluster, false with --manifests)",
+               [&f](bool on) { f.leader_elect = on ? "true" : "false"; });
+  text("leader-election-namespace", "NS",
+       "namespace of the Lease (default $POD_NAMESPACE, else the service account's namespace, "
+       "else default)",
+       &f.le_namespace);
+  text("leader-election-id", "NAME", "name of the Lease (default kop-ingress-<ingress class>)",
+       &f.le_id);
+  text("leader-election-lease-duration", "D", "durations as 500ms, 15s, 1m (default 15s)",
+       &f.le_lease_duration);
+  text("leader-election-renew-deadline", "D", "(default 10s)", &f.le_renew_deadline);
+  text("leader-election-retry-period", "D", "(default 2s)", &f.le_retry_period);
+  set.add_bool("gateway-api",
+               "watch and serve Gateway API objects (GatewayClass, Gateway, HTTPRoute, "
+               "GRPCRoute, TLSRoute, ReferenceGrant) when their CRDs are installed (default true)",
+               &f.gateway_api);
+  text("gateway-controller-name", "NAME",
+       "GatewayClass spec.controllerName we own (default kop.dev/gateway-controller)",
+       &f.gateway_controller_name);
+  text("gateway-local-port-offset", "N",
+       "with --manifests: each Gateway gets its own loopback address (127.0.1.1, 127.0.1.2, ...) "
+       "and its listener ports plus N there (default 10000: port 80 -> 10080; 0 keeps them)",
+       &f.gateway_local_port_offset);
+  text("gateway-service-type", "TYPE",
+       "in a cluster, each Gateway's Service (made by the leader in $POD_NAMESPACE): "
+       "LoadBalancer (default), NodePort, ClusterIP, or None (no Service: listener ports bound "
+       "on the pod, addresses from --publish-service/--publish-address)",
+       &f.gateway_service_type);
+  text("gateway-port-range", "MIN-MAX",
+       "internal ports the Gateway Services' targetPorts use; bound on --http-addr's host "
+       "(default 20000-29999)",
+       &f.gateway_port_range);
+  text("gateway-pod-selector", "K=V[,K=V]",
+       "the Gateway Services' selector: kop-ingress' pod labels (default "
+       "app.kubernetes.io/name=kop-ingress)",
+       &f.gateway_pod_selector);
+  text("webhook-addr", "HOST:PORT",
+       "serve the validating admission webhook (path /validate-kop-ingress: Ingress, "
+       "IngressRoute, Gateway, HTTPRoute, TLSRoute, ReferenceGrant judged by the translation "
+       "itself) over HTTPS (default \"\": none)",
+       &f.webhook.addr);
+  text("webhook-cert-dir", "DIR",
+       "its certificate from DIR/tls.crt and tls.key, reloaded on change (cert-manager); "
+       "default: a CA and certificate kop-ingress makes, rotates and keeps in a Secret",
+       &f.webhook.cert_dir);
+  text("webhook-secret", "NS/NAME",
+       "that Secret (default <own namespace>/kop-ingress-webhook-certs)", &f.webhook.secret);
+  text("webhook-service", "NAME",
+       "the Service the API server calls the webhook through: its DNS names go into the "
+       "certificate (default kop-ingress-webhook)",
+       &f.webhook.service);
+  text("webhook-hosts", "LIST",
+       "more names and IPs for the certificate, comma-separated (e.g. 127.0.0.1 for a "
+       "clientConfig.url on loopback)",
+       &f.webhook.hosts);
+  text("webhook-configuration", "NAME",
+       "keep this ValidatingWebhookConfiguration's caBundle equal to the CA (self-managed "
+       "certificates only; default \"\": not kept)",
+       &f.webhook.configuration);
+  text("log-format", "text|json", "log line format (default text)", &f.log_format);
+  text("log-level", "LEVEL", "error, warn, info, debug, trace (default info)", &f.log_level);
+  set.add_uint32("workers", "N", "proxy worker threads (default: one per core)", &f.workers);
+  text("server-header", "POLICY",
+       "the server response header: overwrite (every response says \"server: kop\"), "
+       "append_if_absent or pass_through (default overwrite)",
+       &f.server_header);
 }
 
 // The namespace a pod runs in: $POD_NAMESPACE (examples/deploy sets it from the downward API),
@@ -187,91 +227,23 @@ int run(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "migrate")
     return kop::ingress::run_migrate(argc - 1, argv + 1);
   Flags f;
-  std::map<std::string, std::string*> strings = {
-      {"kubeconfig", &f.kubeconfig},
-      {"manifests", &f.manifests},
-      {"api-addr", &f.api_addr},
-      {"http-addr", &f.http_addr},
-      {"https-addr", &f.https_addr},
-      {"admin-addr", &f.admin_addr},
-      {"metrics-addr", &f.metrics_addr},
-      {"ingress-class", &f.ingress_class},
-      {"controller-class", &f.controller_class},
-      {"nginx-annotations", &f.nginx_annotations},
-      {"publish-service", &f.publish_service},
-      {"publish-address", &f.publish_address},
-      {"leader-election-namespace", &f.le_namespace},
-      {"leader-election-id", &f.le_id},
-      {"leader-election-lease-duration", &f.le_lease_duration},
-      {"leader-election-renew-deadline", &f.le_renew_deadline},
-      {"leader-election-retry-period", &f.le_retry_period},
-      {"log-format", &f.log_format},
-      {"log-level", &f.log_level},
-      {"kube-api-qps", &f.kube_api_qps},
-      {"kube-api-burst", &f.kube_api_burst},
-      {"status-qps", &f.status_qps},
-      {"status-burst", &f.status_burst},
-      {"server-header", &f.server_header},
-      {"gateway-controller-name", &f.gateway_controller_name},
-      {"gateway-local-port-offset", &f.gateway_local_port_offset},
-      {"gateway-service-type", &f.gateway_service_type},
-      {"gateway-port-range", &f.gateway_port_range},
-      {"gateway-pod-selector", &f.gateway_pod_selector},
-      {"webhook-addr", &f.webhook.addr},
-      {"webhook-cert-dir", &f.webhook.cert_dir},
-      {"webhook-secret", &f.webhook.secret},
-      {"webhook-service", &f.webhook.service},
-      {"webhook-hosts", &f.webhook.hosts},
-      {"webhook-configuration", &f.webhook.configuration}};
-  std::map<std::string, bool*> bools = {{"watch-ingress-without-class", &f.watch_without_class},
-                                        {"install-crds", &f.install_crds},
-                                        {"gateway-api", &f.gateway_api}};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (arg.rfind("--", 0) != 0) return usage_error("unexpected argument " + arg);
-    std::string name = arg.substr(2), value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-      has_value = true;
-    }
-    if (name == "leader-elect") {
-      bool on = true;
-      if (has_value && !parse_bool(value, &on))
-        return usage_error("--leader-elect takes true or false");
-      f.leader_elect = on ? "true" : "false";
-      continue;
-    }
-    if (auto b = bools.find(name); b != bools.end()) {
-      if (has_value && !parse_bool(value, b->second))
-        return usage_error("--" + name + " takes true or false");
-      if (!has_value) *b->second = true;
-      continue;
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) return usage_error("--" + name + " needs a value");
-      value = argv[++i];
-    }
-    if (auto s = strings.find(name); s != strings.end())
-      *s->second = value;
-    else if (name == "workers")
-      f.workers = static_cast<uint32_t>(std::atoi(value.c_str()));
-    else
-      return usage_error("unknown flag --" + name);
-  }
+  kop::flags::FlagSet flags(
+      "kop-ingress",
+      "kop-ingress [flags]\n"
+      "       kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH] [-n NS]  (ingress-nginx "
+      "annotations report)",
+      "Kubernetes Ingress and Gateway API controller with an embedded L7 proxy. Every flag is "
+      "in docs/ingress.md.");
+  add_flags(flags, f);
+  if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
 
   kop::log::Options log_options;
   if (f.log_format == "json")
     log_options.format = kop::log::Format::kJson;
   else if (f.log_format != "text")
-    return usage_error("--log-format is text or json");
+    return flags.usage_error("--log-format is text or json");
   if (!kop::log::parse_level(f.log_level, &log_options.level))
-    return usage_error("unknown --log-level " + f.log_level);
+    return flags.usage_error("unknown --log-level " + f.log_level);
   kop::log::configure(log_options);
   kop::log::Logger log = kop::log::Logger().with_name("main");
 
@@ -282,68 +254,72 @@ int run(int argc, char** argv) {
   options.model.nginx_annotations = f.ingress_class == "nginx";
   if (!f.nginx_annotations.empty() &&
       !parse_bool(f.nginx_annotations, &options.model.nginx_annotations))
-    return usage_error("--nginx-annotations takes true or false");
+    return flags.usage_error("--nginx-annotations takes true or false");
   options.gateway.enabled = f.gateway_api;
   if (f.gateway_controller_name.empty())
-    return usage_error("--gateway-controller-name must not be empty");
+    return flags.usage_error("--gateway-controller-name must not be empty");
   options.gateway.translate.controller_name = f.gateway_controller_name;
   options.gateway.local = !f.manifests.empty();
   if (!absl::SimpleAtoi(f.gateway_local_port_offset, &options.gateway.local_port_offset) ||
       options.gateway.local_port_offset > 65534)
-    return usage_error("--gateway-local-port-offset: not an integer from 0 to 65534: " +
-                       f.gateway_local_port_offset);
+    return flags.usage_error("--gateway-local-port-offset: not an integer from 0 to 65534: " +
+                             f.gateway_local_port_offset);
   kop::ingress::GatewayServiceOptions& gs = options.gateway.services;
   auto service_type = kop::ingress::parse_gateway_service_type(f.gateway_service_type);
   if (!service_type.ok())
-    return usage_error("--gateway-service-type: " + std::string(service_type.status().message()));
+    return flags.usage_error("--gateway-service-type: " +
+                             std::string(service_type.status().message()));
   gs.type = *service_type;
   if (auto s =
           kop::ingress::parse_gateway_port_range(f.gateway_port_range, gs.port_min, gs.port_max);
       !s.ok())
-    return usage_error("--gateway-port-range: " + std::string(s.message()));
+    return flags.usage_error("--gateway-port-range: " + std::string(s.message()));
   auto selector = kop::ingress::parse_pod_selector(f.gateway_pod_selector);
   if (!selector.ok())
-    return usage_error("--gateway-pod-selector: " + std::string(selector.status().message()));
+    return flags.usage_error("--gateway-pod-selector: " + std::string(selector.status().message()));
   gs.pod_selector = *std::move(selector);
   gs.ns = own_namespace();
   options.publish_service = f.publish_service;
   options.publish_address = f.publish_address;
   auto http = address(f.http_addr);
-  if (!http.ok()) return usage_error("--http-addr: " + std::string(http.status().message()));
+  if (!http.ok()) return flags.usage_error("--http-addr: " + std::string(http.status().message()));
   options.render.http_address = *http;
   if (f.https_addr.empty()) {
     options.render.https_address.reset();
   } else {
     auto https = address(f.https_addr);
-    if (!https.ok()) return usage_error("--https-addr: " + std::string(https.status().message()));
+    if (!https.ok())
+      return flags.usage_error("--https-addr: " + std::string(https.status().message()));
     options.render.https_address = *https;
   }
   if (f.admin_addr.empty()) {
     options.render.admin.enabled = false;
   } else {
     auto admin = address(f.admin_addr);
-    if (!admin.ok()) return usage_error("--admin-addr: " + std::string(admin.status().message()));
+    if (!admin.ok())
+      return flags.usage_error("--admin-addr: " + std::string(admin.status().message()));
     options.render.admin.address = *admin;
   }
   options.render.server.workers = f.workers;
   auto server_header = kop::proxy::parse_server_header(f.server_header);
   if (!server_header)
-    return usage_error("--server-header is overwrite, append_if_absent or pass_through, not " +
-                       f.server_header);
+    return flags.usage_error(
+        "--server-header is overwrite, append_if_absent or pass_through, not " + f.server_header);
   options.render.server.server_header = *server_header;
   auto metrics_address = address(f.metrics_addr);
   if (!metrics_address.ok())
-    return usage_error("--metrics-addr: " + std::string(metrics_address.status().message()));
+    return flags.usage_error("--metrics-addr: " + std::string(metrics_address.status().message()));
   double kube_api_qps = 0, status_qps = 0;
   int kube_api_burst = 0, status_burst = 0;
   for (auto [prefix, qps_text, burst_text, qps, burst] :
        {std::tuple{"kube-api", &f.kube_api_qps, &f.kube_api_burst, &kube_api_qps, &kube_api_burst},
         std::tuple{"status", &f.status_qps, &f.status_burst, &status_qps, &status_burst}}) {
     if (!absl::SimpleAtod(*qps_text, qps) || *qps < 0)
-      return usage_error(std::string("--") + prefix + "-qps: not a number >= 0: " + *qps_text);
+      return flags.usage_error(std::string("--") + prefix +
+                               "-qps: not a number >= 0: " + *qps_text);
     if (!absl::SimpleAtoi(*burst_text, burst) || *burst < 1)
-      return usage_error(std::string("--") + prefix +
-                         "-burst: not an integer >= 1: " + *burst_text);
+      return flags.usage_error(std::string("--") + prefix +
+                               "-burst: not an integer >= 1: " + *burst_text);
   }
   bool leader_elect = f.leader_elect.empty() ? f.manifests.empty() : f.leader_elect == "true";
   kop::manager::LeaderElectionOptions le;
@@ -352,14 +328,15 @@ int run(int argc, char** argv) {
         std::tuple{"renew-deadline", &f.le_renew_deadline, &le.renew_deadline},
         std::tuple{"retry-period", &f.le_retry_period, &le.retry_period}}) {
     if (!absl::ParseDuration(*text, out) || *out <= absl::ZeroDuration())
-      return usage_error(std::string("--leader-election-") + flag + ": not a duration: " + *text);
+      return flags.usage_error(std::string("--leader-election-") + flag +
+                               ": not a duration: " + *text);
   }
   if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') le.identity = pod;
   le.lease_namespace = f.le_namespace.empty() ? own_namespace() : f.le_namespace;
   le.lease_name = f.le_id.empty() ? "kop-ingress-" + f.ingress_class : f.le_id;
   if (leader_elect) {
     if (absl::Status s = kop::manager::LeaderElector::validate(le); !s.ok())
-      return usage_error("leader election: " + std::string(s.message()));
+      return flags.usage_error("leader election: " + std::string(s.message()));
   }
 
   // Block the stop signals in every thread; main waits for them with sigwait().
@@ -400,7 +377,7 @@ int run(int argc, char** argv) {
     log.info("manifests loaded", "dir", f.manifests, "applied", report.applied);
     manifests->start();  // follows the directory (inotify; polled every 500 ms without)
   } else {
-    if (!f.api_addr.empty()) return usage_error("--api-addr needs --manifests");
+    if (!f.api_addr.empty()) return flags.usage_error("--api-addr needs --manifests");
     absl::StatusOr<kop::client::Config> config =
         f.kubeconfig.empty()
             ? kop::client::load_default_config()
@@ -491,7 +468,7 @@ int run(int argc, char** argv) {
   }
   if (!f.webhook.addr.empty()) {
     auto added = kop::ingress::add_webhook(f.webhook, own_namespace(), *client, mgr, options);
-    if (!added.ok()) return usage_error(std::string(added.status().message()));
+    if (!added.ok()) return flags.usage_error(std::string(added.status().message()));
     webhook = *std::move(added);
   }
 

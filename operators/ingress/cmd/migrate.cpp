@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,27 +13,11 @@
 #include "kop/api/yaml.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
+#include "kop/flags/flags.h"
 #include "kop/ingress/nginx_annotations.h"
 
 namespace kop::ingress {
 namespace {
-
-constexpr std::string_view kMigrateUsage =
-    R"(usage: kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH] [-n NAMESPACE]
-
-Reports, per Ingress, how kop-ingress reads its nginx.ingress.kubernetes.io/* annotations:
-supported, supported with a difference (named), or not supported (ignored, never executed).
-  -f, --filename FILE|DIR  read Ingresses from YAML/JSON files (a folder: its *.yaml, *.yml,
-                           *.json); repeatable. Without -f: from the cluster.
-  --kubeconfig PATH        kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
-  -n, --namespace NS       only this namespace (cluster; default all namespaces)
-The table behind the report: docs/migrating-from-ingress-nginx.md.
-)";
-
-int usage(const std::string& msg) {
-  std::cerr << "kop-ingress migrate: " << msg << "\n\n" << kMigrateUsage;
-  return 2;
-}
 
 absl::Status read_path(const std::string& path, std::vector<api::Object>& out) {
   std::error_code ec;
@@ -87,32 +72,24 @@ int run_migrate(int argc, char** argv) {
   std::vector<std::string> files;
   std::string kubeconfig;
   std::string ns;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kMigrateUsage;
-      return 0;
-    }
-    std::string value;
-    std::string name = arg;
-    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      value = argv[i + 1];
-      ++i;
-    } else {
-      return usage(arg + " needs a value");
-    }
-    if (name == "-f" || name == "--filename")
-      files.push_back(value);
-    else if (name == "--kubeconfig")
-      kubeconfig = value;
-    else if (name == "-n" || name == "--namespace")
-      ns = value;
-    else
-      return usage("unknown flag " + name);
-  }
+  kop::flags::FlagSet flags(
+      "kop-ingress migrate", "kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH] [-n NS]",
+      "Reports, per Ingress, how kop-ingress reads its nginx.ingress.kubernetes.io/* "
+      "annotations: supported, supported with a difference (named), or not supported (ignored, "
+      "never executed). The table behind the report: docs/migrating-from-ingress-nginx.md.");
+  flags.add("filename", "FILE|DIR",
+            "read Ingresses from YAML/JSON files (a folder: its *.yaml, *.yml, *.json); "
+            "repeatable. Without -f: from the cluster.",
+            [&files](std::string_view v) {
+              files.emplace_back(v);
+              return absl::OkStatus();
+            });
+  flags.alias("-f", "filename");
+  flags.add_string("kubeconfig", "PATH",
+                   "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)", &kubeconfig);
+  flags.add_string("namespace", "NS", "only this namespace (cluster; default all namespaces)", &ns);
+  flags.alias("-n", "namespace");
+  if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
 
   std::vector<api::Object> ingresses;
   for (const auto& f : files) {

@@ -14,9 +14,11 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "kop/flags/flags.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/proxy.h"
 
@@ -57,30 +59,21 @@ absl::Status load(kop::proxy::Proxy& proxy, const std::string& path) {
   return proxy.apply_json(text);
 }
 
-int usage() {
-  std::fprintf(stderr, "usage: kop-proxy --config FILE [--workers N]\n");
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string path;
   uint32_t workers = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if ((a == "--config" || a == "-c") && i + 1 < argc)
-      path = argv[++i];
-    else if (a.rfind("--config=", 0) == 0)
-      path = a.substr(9);
-    else if (a == "--workers" && i + 1 < argc)
-      workers = static_cast<uint32_t>(std::stoul(argv[++i]));
-    else if (a == "--help" || a == "-h")
-      return usage(), 0;
-    else
-      return usage();
-  }
-  if (path.empty()) return usage();
+  kop::flags::FlagSet flags("kop-proxy", "kop-proxy --config FILE [--workers N]",
+                            "Runs kop's L7 proxy alone from a JSON config file, reloaded on "
+                            "SIGHUP and whenever the file changes.");
+  flags.add_string("config", "FILE", "the proxy's config (kop.proxy/v1 JSON, docs/proxy-config.md)",
+                   &path);
+  flags.alias("-c", "config");
+  flags.add_uint32("workers", "N", "worker threads (default: the config's server.workers)",
+                   &workers);
+  if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
+  if (path.empty()) return flags.usage_error("--config is required");
 
   // Signals are taken synchronously by this thread; workers never see them.
   sigset_t set;
