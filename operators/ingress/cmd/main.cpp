@@ -17,9 +17,9 @@
 #include <tuple>
 #include <vector>
 
+#include <absl/strings/numbers.h>
+#include <absl/time/time.h>
 #include "../controllers/ingress_controller.h"
-#include "absl/strings/numbers.h"
-#include "absl/time/time.h"
 #include "builtin_crds.h"
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
