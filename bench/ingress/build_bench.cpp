@@ -2,7 +2,8 @@
 // 10k Ingresses (one host and one Prefix path each, a Service with 10 ready endpoints each),
 // an endpoint-only change recompiled against the previous table (the fast path), and the
 // whole change path of the controller with a BuildCache: one EndpointSlice replaced, then
-// build_model (incremental), render, compile against the previous table.
+// build_model (incremental), render, compile against the previous table; and the Gateway API's
+// change path at N HTTPRoutes (translate, render, compile), stage by stage.
 //   meson setup build-bench -Dbenchmarks=true && ninja -C build-bench
 //   bench/ingress/ingress_build_bench build-bench/bench/ingress/ingress_build_bench
 #include <benchmark/benchmark.h>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "kop/ingress/gateway_api.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
 #include "kop/proxy/route_table.h"
@@ -32,7 +34,8 @@ std::string join(const Parts&... parts) {
   return out;
 }
 
-kop::ingress::Snapshot make_snapshot(int n, int generation = 0) {
+// N apps: a Service and an EndpointSlice each, and an Ingress each unless `ingresses` is false.
+kop::ingress::Snapshot make_snapshot(int n, int generation = 0, bool ingresses = true) {
   kop::ingress::Snapshot s;
   for (int i = 0; i < n; ++i) {
     std::string name = "app" + std::to_string(i);
@@ -50,6 +53,7 @@ kop::ingress::Snapshot make_snapshot(int n, int generation = 0) {
              name, R"(-1","namespace":"default","labels":{"kubernetes.io/service-name":")", name,
              R"("}},"addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[)", eps,
              "]}")));
+    if (!ingresses) continue;
     s.ingresses.push_back(parse(join(
         R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":")", name,
         R"(","namespace":"default"},"spec":{"rules":[{"host":")", name,
@@ -184,6 +188,120 @@ void BM_IngressChangeStages(benchmark::State& state) {
   state.counters["compile_ms"] = per(compile_s);
 }
 BENCHMARK(BM_IngressChangeStages)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// HTTPRoute app<i> of the Gateway default/scale: hostname `host`, PathPrefix /api and / to
+// Service app<i> port 80 (bench/ingress/scale/gen --gateway writes the same).
+kop::api::ObjectPtr http_route(int i, const std::string& host) {
+  std::string name = "app" + std::to_string(i);
+  std::string rule = join(R"({"matches":[{"path":{"type":"PathPrefix","value":"PATH"}}],)",
+                          R"("backendRefs":[{"name":")", name, R"(","port":80}]})");
+  std::string api = rule, root = rule;
+  api.replace(api.find("PATH"), 4, "/api");
+  root.replace(root.find("PATH"), 4, "/");
+  return parse(join(R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute",)",
+                    R"("metadata":{"name":")", name, R"(","namespace":"default",)",
+                    R"("creationTimestamp":"2026-01-01T00:00:00Z"},)",
+                    R"("spec":{"parentRefs":[{"name":"scale"}],"hostnames":[")", host,
+                    R"("],"rules":[)", api, ",", root, "]}}"));
+}
+
+// One HTTPRoute changed among N on one Gateway (its hostname alternates), with M Ingresses of
+// other apps beside them (args N, M), the controller's path stage by stage: the model (the
+// BuildCache; no Ingress changed) and translate (whole, as the controller does), render with the
+// front door, the comparison with the last Config, compile against the previous table.
+// Counters: CPU milliseconds per stage (thread CPU clock).
+void BM_HTTPRouteChangeStages(benchmark::State& state) {
+  namespace gw = kop::ingress::gateway;
+  int n = static_cast<int>(state.range(0));
+  int ingresses = static_cast<int>(state.range(1));
+  kop::ingress::RenderOptions ro;
+  ro.admin.enabled = false;
+  ro.https_address.reset();
+  auto base = make_snapshot(n, 0, false);
+  if (ingresses > 0) {
+    // Other apps' Ingresses, Services and EndpointSlices, in their own namespace.
+    auto more = make_snapshot(ingresses, 0, true);
+    for (auto [from, to] : {std::pair{&more.services, &base.services},
+                            std::pair{&more.endpoint_slices, &base.endpoint_slices},
+                            std::pair{&more.ingresses, &base.ingresses}}) {
+      for (const auto& o : *from) {
+        kop::api::Object copy = *o;
+        copy.set_namespace("ingress-apps");
+        to->push_back(kop::api::share(std::move(copy)));
+      }
+    }
+  }
+  gw::Snapshot snap;
+  snap.base = &base;
+  snap.gateway_classes.push_back(parse(
+      R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"kop"},"spec":{"controllerName":"kop.dev/gateway-controller"}})"));
+  snap.gateways.push_back(parse(
+      R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"scale","namespace":"default"},"spec":{"gatewayClassName":"kop","listeners":[{"name":"http","port":80,"protocol":"HTTP"}]}})"));
+  for (int i = 0; i < n; ++i)
+    snap.http_routes.push_back(http_route(i, "app" + std::to_string(i) + ".example.com"));
+  auto original = snap.http_routes[0];
+  auto other = http_route(0, "moved.example.com");
+  gw::Options go;
+  go.addresses["default/scale"] = {"127.0.1.1"};
+  kop::ingress::BuildCache cache;
+  // What the controller does per build: render the model with one front door per Gateway port
+  // and the translator's clusters.
+  auto render_all = [&](const gw::Result& result, const kop::ingress::Model& built) {
+    std::vector<kop::ingress::BoundFrontDoor> doors;
+    for (const gw::FrontDoor& d : result.front_doors)
+      doors.push_back({&d, kop::proxy::SocketAddress{"127.0.1.1", 10080}});
+    return kop::ingress::render(built, ro, doors, result.clusters);
+  };
+  auto first = gw::translate(snap, go);
+  if (first.front_doors.size() != 1 || first.front_doors[0].virtual_hosts.size() != size_t(n)) {
+    state.SkipWithError("the Gateway does not serve every HTTPRoute");
+    return;
+  }
+  auto last = std::make_shared<const kop::proxy::Config>(render_all(first, cache.build(base, {})));
+  auto prev = *kop::proxy::RouteTable::compile(last);
+  auto now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+  };
+  double model_s = 0, translate_s = 0, render_s = 0, compare_s = 0, compile_s = 0;
+  bool flip = false;
+  for (auto _ : state) {
+    flip = !flip;
+    snap.http_routes[0] = flip ? other : original;
+    double t0 = now();
+    const auto& built = cache.build(base, {});
+    double tm = now();
+    auto result = gw::translate(snap, go);
+    double t1 = now();
+    auto config = std::make_shared<const kop::proxy::Config>(render_all(result, built));
+    double t2 = now();
+    bool same = *config == *last;
+    benchmark::DoNotOptimize(same);
+    double t3 = now();
+    prev = *kop::proxy::RouteTable::compile(config, prev.get());
+    double t4 = now();
+    last = config;
+    model_s += tm - t0;
+    translate_s += t1 - tm;
+    render_s += t2 - t1;
+    compare_s += t3 - t2;
+    compile_s += t4 - t3;
+  }
+  auto per = [&](double s) {
+    return benchmark::Counter(s * 1e3 / static_cast<double>(state.iterations()));
+  };
+  state.counters["model_ms"] = per(model_s);
+  state.counters["translate_ms"] = per(translate_s);
+  state.counters["render_ms"] = per(render_s);
+  state.counters["compare_ms"] = per(compare_s);
+  state.counters["compile_ms"] = per(compile_s);
+}
+BENCHMARK(BM_HTTPRouteChangeStages)
+    ->Args({1000, 0})
+    ->Args({10000, 0})
+    ->Args({1000, 10000})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

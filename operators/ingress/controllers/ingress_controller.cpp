@@ -307,8 +307,7 @@ absl::Status IngressController::reconcile() {
     *p.out = std::move(*objects);
   }
   // Patched in place by the cache: only what the changes reach is built again.
-  const Model& built = build_cache_.build(snap, options_.model);
-  std::optional<Model> merged;  // with the Gateway API's clusters, when it has some
+  const Model& model = build_cache_.build(snap, options_.model);
   gateway::Snapshot gsnap;
   gateway::Result gw;
   std::vector<BoundFrontDoor> doors;
@@ -317,22 +316,18 @@ absl::Status IngressController::reconcile() {
     auto translated = translate_gateways(gsnap);
     if (!translated.ok()) return translated.status();
     gw = *std::move(translated);
-    if (!gw.clusters.empty()) {
-      // A copy: the cache's Model must stay as built. Same names, same rules: a cluster both
-      // sources use is the same cluster.
-      merged = built;
-      for (auto& [name, c] : gw.clusters) merged->clusters.emplace(name, std::move(c));
-    }
-    gw.clusters.clear();
     doors = bind_front_doors(gw, gsnap);
   }
-  const Model& model = merged ? *merged : built;
-  proxy::Config config = render(model, options_.render, doors);
+  // The translator's clusters join the model's in render, not in a copy of the cache's Model
+  // (a whole Model per build). Same names, same rules: a cluster both use is one cluster.
+  proxy::Config config = render(model, options_.render, doors, gw.clusters);
+  gw.clusters.clear();
   builds_.fetch_add(1);
   Metrics& m = Metrics::get();
   m.builds.inc();
   m.virtual_hosts.set(static_cast<double>(model.virtual_hosts.size()));
-  m.clusters.set(static_cast<double>(model.clusters.size()));
+  const size_t clusters = config.clusters.size();
+  m.clusters.set(static_cast<double>(clusters));
   m.events.set(static_cast<double>(model.events.size()));
   auto reasons = [&](std::string_view reason) {
     return static_cast<double>(std::count_if(model.events.begin(), model.events.end(),
@@ -356,7 +351,7 @@ absl::Status IngressController::reconcile() {
     applies_.fetch_add(1);
     m.applies.inc();
     logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(),
-                  "gateway_front_doors", doors.size(), "clusters", model.clusters.size(), "events",
+                  "gateway_front_doors", doors.size(), "clusters", clusters, "events",
                   model.events.size(), "ingresses_translated", build_cache_.translated(),
                   "ingresses_reused", build_cache_.reused(), "hosts_assembled",
                   build_cache_.hosts_assembled(), "proxy_version", proxy_.version());

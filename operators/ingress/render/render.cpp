@@ -297,12 +297,20 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
 }
 
 proxy::Config render(const Model& model, const RenderOptions& options,
-                     const std::vector<BoundFrontDoor>& front_doors) {
+                     const std::vector<BoundFrontDoor>& front_doors,
+                     const std::map<std::string, Cluster>& gateway_clusters) {
   proxy::Config config;
   config.admin = options.admin;
   config.server = options.server;
-  for (const auto& [name, c] : model.clusters)
+  // Both maps' clusters in name order, as from their union (the model's on a shared name).
+  auto gw = gateway_clusters.begin();
+  for (const auto& [name, c] : model.clusters) {
+    for (; gw != gateway_clusters.end() && gw->first <= name; ++gw)
+      if (gw->first != name) config.clusters.push_back(cluster_config(gw->second, options));
     config.clusters.push_back(cluster_config(c, options));
+  }
+  for (; gw != gateway_clusters.end(); ++gw)
+    config.clusters.push_back(cluster_config(gw->second, options));
 
   uint16_t https_port = options.redirect_https_port;
   if (https_port == 0) https_port = options.https_address ? options.https_address->port : 443;

@@ -132,6 +132,66 @@ spec: {controller: kop.dev/ingress-controller}
     }
 }
 
+// The controller passes the translator's clusters to render beside the cache's Model instead of
+// joining them into a copy of it: the same Config as rendering the joined Model, clusters in
+// name order, and on a name both have the model's cluster (the sources build a name the same
+// way, so they only share equal clusters).
+TEST(GatewayFrontDoors, TranslatorClustersRenderedBesideTheModelAsIfJoined) {
+  auto s = serve(std::string(kClass) +
+                 gateway_yaml("one", "  - {name: http, port: 80, protocol: HTTP}\n") +
+                 service_yaml("infra", "v1", 1, 1) + service_yaml("infra", "web", 1, 3) +
+                 route_yaml("to-one",
+                            "  parentRefs: [{name: one}]\n"
+                            "  rules: [{backendRefs: [{name: v1, port: 80}, "
+                            "{name: web, port: 80}]}]\n") +
+                 R"(---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: infra}
+spec:
+  ingressClassName: kop
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: kop}
+spec: {controller: kop.dev/ingress-controller}
+)");
+  Model model = build_model(s->base, Options{.ingress_class = "kop"});
+  std::map<std::string, Cluster> gateway_clusters = s->gateways.clusters;
+  ASSERT_EQ(gateway_clusters.count("infra/web/80"), 1u);  // both sources use it
+  ASSERT_EQ(model.clusters.count("infra/web/80"), 1u);
+  ASSERT_EQ(model.clusters.count("infra/v1/80"), 0u);  // the Gateway's alone
+  // Names before, between and after the model's; a shared one that differs: the model's wins.
+  for (const char* name : {"aaa/first/80", "zzz/last/80"}) {
+    Cluster c = gateway_clusters.at("infra/v1/80");
+    c.name = name;
+    gateway_clusters.emplace(name, std::move(c));
+  }
+  gateway_clusters.at("infra/web/80").endpoints.clear();
+  std::vector<BoundFrontDoor> doors;
+  for (const auto& d : s->gateways.front_doors)
+    doors.push_back(BoundFrontDoor{&d, proxy::SocketAddress{"127.0.1.1", 10080}});
+  RenderOptions ro;
+  ro.admin.enabled = false;
+  Model joined = model;
+  for (const auto& [name, c] : gateway_clusters) joined.clusters.emplace(name, c);
+  proxy::Config beside = render(model, ro, doors, gateway_clusters);
+  EXPECT_EQ(beside, render(joined, ro, doors));
+  std::vector<std::string> names;
+  for (const auto& c : beside.clusters) names.push_back(c.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"aaa/first/80", "infra/v1/80", "infra/web/80",
+                                             "zzz/last/80"}));
+  for (const auto& c : beside.clusters)
+    if (c.name == "infra/web/80") {
+      EXPECT_FALSE(c.endpoints.empty());
+    }
+}
+
 TEST(GatewayFrontDoors, WildcardHostnamesCoverSeveralLabelsOnGatewaysOnly) {
   // Gateway API's "*.example.com" covers a.b.example.com (upstream
   // HTTPRouteListenerHostnameMatching); an Ingress wildcard host keeps Ingress's one label.

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -66,8 +67,11 @@ struct BoundFrontDoor {
 };
 
 proxy::Config render(const Model& model, const RenderOptions& options);
-// The same plus a listener per front door. Their routes' clusters must be in model.clusters.
+// The same plus a listener per front door. Their routes' clusters must be in model.clusters or
+// in `gateway_clusters` (the translator's; a name in both is one cluster: model.clusters' is
+// rendered), so the Model need not be copied to join them.
 proxy::Config render(const Model& model, const RenderOptions& options,
-                     const std::vector<BoundFrontDoor>& front_doors);
+                     const std::vector<BoundFrontDoor>& front_doors,
+                     const std::map<std::string, Cluster>& gateway_clusters = {});
 
 }  // namespace kop::ingress
