@@ -4,6 +4,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -109,6 +110,68 @@ absl::StatusOr<CertificateMaterial> load_certificate(const CertificateConfig& ce
   std::tm tm{};
   if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf.get()), &tm) == 1)
     out.not_after = std::chrono::system_clock::from_time_t(timegm(&tm));
+  return out;
+}
+
+namespace {
+
+// A DNS name (one leading "*." allowed), an IP address or a URI ("scheme:..."): no spaces or
+// control bytes, which would reach OpenSSL's name checks and the logs.
+bool valid_peer_name(std::string_view n) {
+  if (n.empty() || n.size() > 253 * 2) return false;
+  for (char ch : n)
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<UpstreamTlsMaterial> load_upstream_tls(const UpstreamTlsConfig& tls) {
+  UpstreamTlsMaterial out;
+  if (!tls.ca_file.empty()) {
+    auto text = read_file(tls.ca_file);
+    if (!text.ok()) return absl::InvalidArgumentError(cat("ca_file: ", text.status().message()));
+    out.ca_pem = std::move(*text);
+  } else {
+    out.ca_pem = tls.ca_pem;
+  }
+  if (!out.ca_pem.empty()) {
+    ERR_clear_error();
+    std::unique_ptr<BIO, BioFree> b(
+        BIO_new_mem_buf(out.ca_pem.data(), static_cast<int>(out.ca_pem.size())));
+    int n = 0;
+    while (std::unique_ptr<X509, X509Free> x{PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr)})
+      ++n;
+    unsigned long e = ERR_peek_last_error();
+    bool clean_end =
+        e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+    if (n == 0 || !clean_end)
+      return absl::InvalidArgumentError(cat(tls.ca_file.empty() ? "ca_pem" : "ca_file",
+                                            ": CA certificates do not parse: ", openssl_error()));
+    ERR_clear_error();
+  }
+  if (tls.client_certificate) {
+    auto c = load_certificate(*tls.client_certificate);
+    if (!c.ok())
+      return absl::InvalidArgumentError(cat("client_certificate: ", c.status().message()));
+    out.client = std::move(*c);
+  }
+  if (!tls.server_name.empty() && !valid_peer_name(tls.server_name))
+    return absl::InvalidArgumentError(cat("server_name: invalid name ", quote(tls.server_name)));
+  for (const std::string& n : tls.subject_alt_names)
+    if (!valid_peer_name(n))
+      return absl::InvalidArgumentError(cat("subject_alt_names: invalid name ", quote(n)));
+  if (!tls.ciphers.empty()) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == nullptr) return absl::InternalError("SSL_CTX_new failed");
+    int ok = SSL_CTX_set_cipher_list(ctx, tls.ciphers.c_str());
+    SSL_CTX_free(ctx);
+    if (ok != 1) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(
+          cat("ciphers: no cipher in ", quote(tls.ciphers), " is known to OpenSSL"));
+    }
+  }
   return out;
 }
 

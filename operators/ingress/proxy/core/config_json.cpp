@@ -259,6 +259,30 @@ class Out {
     w_.EndObject();
   }
 
+  // Written only when present, so clusters without it dump as before.
+  void upstream_tls(const UpstreamTlsConfig& t) {
+    begin_object("tls");
+    kv("server_name", t.server_name);
+    kv("verify", t.verify);
+    if (!t.ca_file.empty()) kv("ca_file", t.ca_file);
+    if (t.ca_file.empty()) kv("ca_pem", t.ca_pem);
+    strings("subject_alt_names", t.subject_alt_names);
+    kv("verify_depth", t.verify_depth);
+    if (t.client_certificate) {
+      const CertificateConfig& cert = *t.client_certificate;
+      begin_object("client_certificate");
+      if (!cert.cert_file.empty()) kv("cert_file", cert.cert_file);
+      if (cert.cert_file.empty()) kv("cert_pem", cert.cert_pem);
+      if (!cert.key_file.empty()) kv("key_file", cert.key_file);
+      if (cert.key_file.empty()) kv("key_pem", cert.key_pem);
+      w_.EndObject();
+    }
+    kv("min_version", t.min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
+    kv("max_version", t.max_version == TlsVersion::kTls13 ? "1.3" : "1.2");
+    kv("ciphers", t.ciphers);
+    w_.EndObject();
+  }
+
   void cluster(const ClusterConfig& c) {
     w_.StartObject();
     kv("name", c.name);
@@ -272,6 +296,7 @@ class Out {
     w_.EndArray();
     kv("lb_policy", to_string(c.lb_policy));
     kv("protocol", to_string(c.protocol));
+    if (c.tls) upstream_tls(*c.tls);
     if (c.hash_on.on != HashOn::kNone) {
       begin_object("hash_on");
       if (c.hash_on.on == HashOn::kHeader) kv("header", c.hash_on.name);

@@ -515,6 +515,37 @@ TlsConfig tls(const Value& v, const std::string& path) {
   return t;
 }
 
+UpstreamTlsConfig upstream_tls(const Value& v, const std::string& path) {
+  Object o(v, path);
+  UpstreamTlsConfig t;
+  o.str("server_name", &t.server_name);
+  o.boolean("verify", &t.verify);
+  one_of(o, {"ca_pem", "ca_file"}, false, "ca_pem, ca_file");
+  o.str("ca_pem", &t.ca_pem);
+  o.str("ca_file", &t.ca_file);
+  o.strings("subject_alt_names", &t.subject_alt_names);
+  o.uint("verify_depth", &t.verify_depth, 0, 100);
+  if (const Value* cv = o.get("client_certificate")) {
+    Object c(*cv, o.at("client_certificate"));
+    CertificateConfig cert;
+    one_of(c, {"cert_pem", "cert_file"}, true, "cert_pem, cert_file");
+    one_of(c, {"key_pem", "key_file"}, true, "key_pem, key_file");
+    c.str("cert_pem", &cert.cert_pem);
+    c.str("cert_file", &cert.cert_file);
+    c.str("key_pem", &cert.key_pem);
+    c.str("key_file", &cert.key_file);
+    c.finish();
+    t.client_certificate = std::move(cert);
+  }
+  if (const Value* mv = o.get("min_version")) t.min_version = tls_version(*mv, o.at("min_version"));
+  if (const Value* mv = o.get("max_version")) t.max_version = tls_version(*mv, o.at("max_version"));
+  if (t.min_version == TlsVersion::kTls13 && t.max_version == TlsVersion::kTls12)
+    fail(o.at("max_version"), "is below min_version");
+  o.str("ciphers", &t.ciphers);
+  o.finish();
+  return t;
+}
+
 ListenerConfig listener(const Value& v, const std::string& path) {
   Object o(v, path);
   ListenerConfig l;
@@ -600,11 +631,15 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
     if (s == "h2c")
       c.protocol = UpstreamProtocol::kH2c;
     else if (s == "h2")
-      fail(o.at("protocol"),
-           "\"h2\" (HTTP/2 over TLS) needs upstream TLS, which clusters do not have yet");
+      c.protocol = UpstreamProtocol::kH2;
     else if (s != "http1")
-      fail(o.at("protocol"), cat("unknown protocol ", quote(s), " (http1, h2c)"));
+      fail(o.at("protocol"), cat("unknown protocol ", quote(s), " (http1, h2c, h2)"));
   }
+  if (const Value* t = o.get("tls")) c.tls = upstream_tls(*t, o.at("tls"));
+  if (c.protocol == UpstreamProtocol::kH2 && !c.tls)
+    fail(o.at("protocol"), "\"h2\" is HTTP/2 over TLS: set tls (or use \"h2c\" for plain text)");
+  if (c.protocol == UpstreamProtocol::kH2c && c.tls)
+    fail(o.at("protocol"), "\"h2c\" is HTTP/2 over plain TCP: use \"h2\" with tls");
   if (const Value* h = o.get("hash_on")) {
     Object ho(*h, o.at("hash_on"));
     std::string_view kind =

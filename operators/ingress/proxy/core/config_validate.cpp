@@ -70,7 +70,15 @@ absl::StatusOr<SocketAddress> parse_socket_address(std::string_view text, bool a
 }
 
 std::string_view to_string(UpstreamProtocol protocol) {
-  return protocol == UpstreamProtocol::kH2c ? "h2c" : "http1";
+  switch (protocol) {
+    case UpstreamProtocol::kH2c:
+      return "h2c";
+    case UpstreamProtocol::kH2:
+      return "h2";
+    case UpstreamProtocol::kHttp1:
+      break;
+  }
+  return "http1";
 }
 
 std::string_view to_string(DomainWildcards wildcards) {
@@ -423,6 +431,18 @@ absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::st
       return error(p + ".maglev_table_size", "must exceed the number of endpoints");
     if (c.outlier_detection.base_ejection_time > c.outlier_detection.max_ejection_time)
       return error(p + ".outlier_detection.max_ejection_time_ms", "is below base_ejection_time_ms");
+    if (c.tls) {
+      if (auto m = load_upstream_tls(*c.tls); !m.ok()) {
+        // The message starts with the field it is about ("ca_pem: ...").
+        std::string msg(m.status().message());
+        size_t colon = msg.find(": ");
+        if (colon == std::string::npos) return error(p + ".tls", msg);
+        return error(cat(p, ".tls.", msg.substr(0, colon)), msg.substr(colon + 2));
+      }
+      if (c.health_check)
+        return error(p + ".health_check",
+                     "active health checks are sent in plain text: not available with tls");
+    }
     if (c.health_check) {
       if (c.health_check->interval.count() == 0)
         return error(p + ".health_check.interval_ms", "must be positive");

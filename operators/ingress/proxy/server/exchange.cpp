@@ -210,7 +210,7 @@ void Exchange::attempt() {
   if (tried_count_ < std::size(tried_)) tried_[tried_count_++] = ep;
   cs_->lb->on_request_start(ep);
   lb_active_ = true;
-  if (cl.config.protocol == UpstreamProtocol::kH2c) return attempt_h2(ep);
+  if (cl.config.protocol != UpstreamProtocol::kHttp1) return attempt_h2(ep);
   Pool& pool = *cs_->pools[ep];
   if (UpConn* c = pool.take()) {
     woken_ = false;

@@ -113,7 +113,7 @@ void Exchange::send_h2_request(H2UpConn* c) {
     bound += h.headers[i].name.size() + h.headers[i].value.size() + 2;
   NvWriter w(h2_nva_, h2_store_, bound);
   w.ref(":method", h.method);
-  w.ref(":scheme", "http");
+  w.ref(":scheme", cs_->cluster->config.tls ? "https" : "http");
   w.ref(":authority", authority);
   w.ref(":path", path);
   bool te_trailers = false;

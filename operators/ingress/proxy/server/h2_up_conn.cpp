@@ -125,35 +125,19 @@ H2UpConn* H2UpConn::open(std::shared_ptr<Pool> pool, ClusterShare cluster,
     c->close();
     return nullptr;
   }
-  c->connect(connect_timeout_ms);
+  c->connect(connect_timeout_ms, &c->tls_out_);
   return c;
 }
 
 H2UpConn::H2UpConn(std::shared_ptr<Pool> pool, ClusterShare cluster)
-    : pool_(*pool),
-      worker_(pool->worker()),
-      pool_keep_(std::move(pool)),
-      cluster_(std::move(cluster)),
-      sock_(worker_.io()),
-      alloc_(worker_.h2_allocator()) {
-  ++pool_.open_;
+    : UpLink(std::move(pool), std::move(cluster)), alloc_(worker_.h2_allocator()) {
   pool_.h2_.push_back(this);
-  ++worker_.stats().upstream_active;
-  if (cluster_.open) ++*cluster_.open;
   timer_.fn = &H2UpConn::on_timer;
   timer_.self = this;
 }
 
 H2UpConn::~H2UpConn() {
-  if (!detached_) --pool_.open_;
-  --worker_.stats().upstream_active;
-  if (cluster_.open) --*cluster_.open;
-  PendingQueue::wake(worker_, cluster_.pending);
   if (ng_) nghttp2_session_del(ng_);
-}
-
-std::string_view H2UpConn::address() const {
-  return pool_.address_text();
 }
 
 bool H2UpConn::start_session() {
@@ -185,39 +169,15 @@ bool H2UpConn::start_session() {
   return true;
 }
 
-void H2UpConn::connect(uint64_t timeout_ms) {
-  Worker& w = worker_;
-  ++w.stats().upstream_connects;
-  error_code ec;
-  sock_.open(pool_.endpoint().protocol(), ec);
-  if (!ec) sock_.set_option(tcp::no_delay(true), ec);
-  if (ec) {
-    // Reported from the loop so that the submitting user's stack unwinds first.
-    ++refs_;
-    asio::post(w.io(), [this] {
-      if (state_ != State::kClosed) {
-        fail_streams(true, false);
-        close();
-      }
-      --refs_;
-      unref();
-    });
-    return;
-  }
-  if (timeout_ms) w.timers().arm(timer_, w.now(), timeout_ms);
-  ++refs_;
-  sock_.async_connect(pool_.endpoint(), [this](const error_code& e) {
-    --refs_;
-    if (state_ == State::kClosed) return unref();
-    TimerWheel::cancel(timer_);
-    if (e) {
-      fail_streams(true, false);
-      return close();
-    }
-    state_ = State::kOpen;
-    read();
-    flush();
-  });
+void H2UpConn::link_up() {
+  state_ = State::kOpen;
+  read();
+  flush();
+}
+
+void H2UpConn::link_failed() {
+  fail_streams(true, false);
+  close();
 }
 
 bool H2UpConn::can_take_stream() const {
@@ -267,11 +227,18 @@ void H2UpConn::schedule_flush() {
 
 void H2UpConn::read() {
   if (reading_ || state_ != State::kOpen) return;
-  if (in_.cap == 0) in_.reserve(16384);
-  in_.clear();
+  Buffer* into = &in_;
+  if (tls_) {
+    into = &tls_->raw();
+    if (into->free() < 4096) into->compact();
+    if (into->free() < 4096) into->reserve(into->cap * 2);
+  } else {
+    if (in_.cap == 0) in_.reserve(16384);
+    in_.clear();
+  }
   reading_ = true;
   ++refs_;
-  sock_.async_read_some(asio::buffer(in_.end(), in_.free()),
+  sock_.async_read_some(asio::buffer(into->end(), into->free()),
                         [this](const error_code& ec, size_t n) { on_read(ec, n); });
 }
 
@@ -288,7 +255,22 @@ void H2UpConn::on_read(const error_code& ec, size_t n) {
     --refs_;
     return unref();
   }
-  ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(in_.data()), n);
+  const char* data = in_.data();
+  if (tls_) {
+    tls_->raw().wpos += n;
+    plain_.clear();
+    UpTlsSession::Read r = tls_->decrypt(plain_);
+    if (r != UpTlsSession::Read::kOk && plain_.size() == 0) {
+      // close_notify or a broken record: as a reset (the streams fail).
+      fail_streams(false, false);
+      close();
+      --refs_;
+      return unref();
+    }
+    data = plain_.data();
+    n = plain_.size();
+  }
+  ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
   if (rv < 0) {
     // A protocol error of the upstream: nghttp2 queued a GOAWAY; streams fail.
     fail_streams(false, false);
@@ -335,15 +317,21 @@ void H2UpConn::flush() {
     if (s->user_ && !s->paused_) deliver_held(s);
   }
   if (state_ != State::kOpen || writing_) return;
-  while (out_.size() < kWriteChunk) {
+  for (size_t taken = out_.size(); taken < kWriteChunk;) {
     const uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(ng_, &data);
-    if (n < 0) {
+    if (n < 0 ||
+        (tls_ && !tls_->encrypt(reinterpret_cast<const char*>(data), static_cast<size_t>(n)))) {
       fail_streams(false, false);
       return close();
     }
     if (n == 0) break;
-    out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    if (!tls_) out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    taken += static_cast<size_t>(n);
+  }
+  if (tls_out_.size() > 0) {
+    out_.append(tls_out_.data(), tls_out_.size());
+    tls_out_.clear();
   }
   // Streams whose request body drained below the limit may send more.
   for (H2UpStream* s = streams_; s; s = s->next_) {
@@ -449,10 +437,6 @@ void H2UpConn::close() {
   keep.reset();
   --refs_;
   unref();
-}
-
-void H2UpConn::unref() {
-  if (refs_ == 0 && state_ == State::kClosed) delete this;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // H2UpConn: one HTTP/2 connection from a worker to an upstream endpoint (h2c: prior knowledge
-// over plain TCP), an nghttp2 client session carrying many requests at once, one H2UpStream
-// each.
+// over plain TCP; h2: over TLS with ALPN h2, the handshake UpLink's), an nghttp2 client
+// session carrying many requests at once, one H2UpStream each.
 //
 // Life: an Exchange finds a connection of its endpoint's Pool that can take another stream
 // (Pool::h2_available) or opens one (H2UpConn::open), then submits its request (submit). The
@@ -132,7 +132,7 @@ class H2UpStream {
   H2UpStream* next_ = nullptr;
 };
 
-class H2UpConn {
+class H2UpConn final : public UpLink {
  public:
   // A new connection of `pool`, connecting at once. `connect_timeout_ms` 0: no timeout.
   static H2UpConn* open(std::shared_ptr<Pool> pool, ClusterShare cluster,
@@ -146,16 +146,17 @@ class H2UpConn {
   bool can_take_stream() const;
   // Has carried a stream before (for the reuse counter).
   bool used() const { return used_; }
-  std::string_view address() const;
   void close();
 
  private:
   friend class H2UpStream;
   friend class Pool;
   H2UpConn(std::shared_ptr<Pool> pool, ClusterShare cluster);
-  ~H2UpConn();
+  ~H2UpConn() override;
   bool start_session();
-  void connect(uint64_t timeout_ms);
+  void link_up() override;
+  void link_failed() override;
+  bool link_closed() const override { return state_ == State::kClosed; }
   void read();
   void on_read(const error_code& ec, size_t n);
   void schedule_flush();
@@ -166,7 +167,6 @@ class H2UpConn {
   void deliver_held(H2UpStream* s);
   void stream_done(H2UpStream* s);
   void became_idle();
-  void unref();
   static void on_timer(void* self);
 
   static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
@@ -177,16 +177,13 @@ class H2UpConn {
   static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
 
   enum class State { kConnecting, kOpen, kClosed };
-  Pool& pool_;
-  Worker& worker_;
-  std::shared_ptr<Pool> pool_keep_;  // held while streams are open
-  ClusterShare cluster_;
-  tcp::socket sock_;
   std::shared_ptr<H2Allocator> alloc_;  // the worker's block cache; outlives ng_
   nghttp2_session* ng_ = nullptr;
   State state_ = State::kConnecting;
   Buffer in_;
-  std::string out_;  // frames being written
+  Buffer plain_;     // TLS: decrypted bytes of one read
+  Buffer tls_out_;   // TLS: records the engine wrote, moved to out_
+  std::string out_;  // frames (TLS: records) being written
   size_t out_pos_ = 0;
   H2UpStream* streams_ = nullptr;
   std::vector<H2UpStream*> resumed_;  // streams whose held bytes go to their user next flush
@@ -196,9 +193,6 @@ class H2UpConn {
   bool reading_ = false;
   bool writing_ = false;
   bool flush_posted_ = false;
-  bool detached_ = false;  // the pool is gone (closed by ~Pool)
-  Timer timer_;            // connect or idle timeout
-  uint32_t refs_ = 0;
 };
 
 }  // namespace kop::proxy::server

@@ -1,9 +1,33 @@
 #include "pool.h"
 
+#include "absl/strings/str_cat.h"
 #include "h2_up_conn.h"
 #include "up_conn.h"
+#include "up_tls.h"
 
 namespace kop::proxy::server {
+
+Pool::Pool(Worker& w, std::string address_text, const tcp::endpoint& ep, std::string host,
+           std::shared_ptr<const UpstreamTls> tls)
+    : worker_(w),
+      address_text_(std::move(address_text)),
+      endpoint_(ep),
+      host_(std::move(host)),
+      tls_(std::move(tls)),
+      key_(key_for(address_text_, tls_.get())) {
+  if (tls_) resumption_ = std::make_shared<TlsResumption>();
+}
+
+std::string Pool::key_for(const std::string& address_text, const UpstreamTls* tls) {
+  return tls ? absl::StrCat(address_text, "|tls:", absl::Hex(tls->id())) : address_text;
+}
+
+bool Pool::should_log_tls_failure(const std::string& error, uint64_t now_ms) {
+  if (error == last_tls_error_ && now_ms - last_tls_log_ms_ < 60000) return false;
+  last_tls_error_ = error;
+  last_tls_log_ms_ = now_ms;
+  return true;
+}
 
 Pool::~Pool() {
   // HTTP/2 connections hold the pool while they carry streams: the ones left are idle.

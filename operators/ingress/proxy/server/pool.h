@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,17 @@
 namespace kop::proxy::server {
 
 class H2UpConn;
+class TlsResumption;
 class UpConn;
+class UpstreamTls;
 class Worker;
 
 class Pool {
  public:
-  Pool(Worker& w, std::string address_text, const tcp::endpoint& ep)
-      : worker_(w), address_text_(std::move(address_text)), endpoint_(ep) {}
+  // `tls` (null: plain TCP) is the cluster's client context; `host` the endpoint's host (the
+  // name its certificate is checked against when the cluster names none).
+  Pool(Worker& w, std::string address_text, const tcp::endpoint& ep, std::string host = {},
+       std::shared_ptr<const UpstreamTls> tls = nullptr);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -35,6 +40,16 @@ class Pool {
   Worker& worker() { return worker_; }
   const tcp::endpoint& endpoint() const { return endpoint_; }
   const std::string& address_text() const { return address_text_; }
+  // The worker's key for this pool: the address, plus the TLS context's id for TLS pools (a
+  // plain and a TLS cluster naming one address never share connections).
+  const std::string& key() const { return key_; }
+  static std::string key_for(const std::string& address_text, const UpstreamTls* tls);
+  const std::shared_ptr<const UpstreamTls>& tls() const { return tls_; }
+  const std::string& host() const { return host_; }
+  // The endpoint's last TLS session, offered by the next connection.
+  const std::shared_ptr<TlsResumption>& resumption() const { return resumption_; }
+  // A TLS failure worth a log line: the first, a different one, or the same after 60 s.
+  bool should_log_tls_failure(const std::string& error, uint64_t now_ms);
   // An HTTP/2 connection (h2c clusters) that can take another stream now, or nullptr.
   H2UpConn* h2_available() const;
   // Connections of this pool: idle + busy + connecting (HTTP/2 ones included).
@@ -45,12 +60,19 @@ class Pool {
  private:
   friend class UpConn;
   friend class H2UpConn;
+  friend class UpLink;
   void put(UpConn* c);     // back to the idle list
   void remove(UpConn* c);  // unlinks an idle connection (no-op when not idle)
 
   Worker& worker_;
   std::string address_text_;
   tcp::endpoint endpoint_;
+  std::string host_;
+  std::shared_ptr<const UpstreamTls> tls_;
+  std::string key_;
+  std::shared_ptr<TlsResumption> resumption_;
+  std::string last_tls_error_;
+  uint64_t last_tls_log_ms_ = 0;
   UpConn* idle_ = nullptr;     // doubly linked through UpConn::idle_prev_/idle_next_
   std::vector<H2UpConn*> h2_;  // every HTTP/2 connection, busy or not, until it closes
   uint32_t open_ = 0;

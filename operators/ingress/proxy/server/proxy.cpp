@@ -24,6 +24,7 @@
 #include "fmt/format.h"
 #include "health_check.h"
 #include "tls.h"
+#include "up_tls.h"
 #include "worker.h"
 
 namespace kop::proxy::server {
@@ -207,6 +208,20 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
       return refuse(absl::InvalidArgumentError(
           absl::StrCat("listeners[", l.name, "].tls: ", ctxs.status().message())));
     snap->tls[l.id] = *ctxs;
+  }
+  // Upstream TLS: a cluster's context is reused while its settings and material are the same
+  // (pools keep their connections and sessions).
+  snap->upstream_tls.resize(t.clusters().size());
+  static const std::vector<std::shared_ptr<const UpstreamTls>> kNoContexts;
+  const auto& previous_tls = prev ? prev->upstream_tls : kNoContexts;
+  for (size_t i = 0; i < t.clusters().size(); ++i) {
+    const ClusterConfig& cc = t.clusters()[i]->config;
+    if (!cc.tls) continue;
+    auto ctx = UpstreamTls::build(cc, previous_tls);
+    if (!ctx.ok())
+      return refuse(absl::InvalidArgumentError(
+          absl::StrCat("clusters[", cc.name, "].tls.", ctx.status().message())));
+    snap->upstream_tls[i] = *ctx;
   }
   // Every endpoint is resolved again, reused clusters' too: a host name's addresses may have
   // changed since the previous apply (a reload is how kop-proxy re-resolves them).
@@ -518,6 +533,8 @@ std::string ProxyImpl::metrics_text() const {
     total.upstream_active += w.upstream_active;
     total.upstream_connects += w.upstream_connects;
     total.upstream_connect_failures += w.upstream_connect_failures;
+    total.upstream_tls_failures += w.upstream_tls_failures;
+    total.upstream_tls_resumed += w.upstream_tls_resumed;
     total.upstream_reused += w.upstream_reused;
     total.retries += w.retries;
     total.pending_active += w.pending_active;
@@ -570,6 +587,12 @@ std::string ProxyImpl::metrics_text() const {
         total.upstream_connects);
   gauge("kop_proxy_upstream_connect_failures_total", "Upstream connection failures.", "counter",
         total.upstream_connect_failures);
+  gauge("kop_proxy_upstream_tls_failures_total",
+        "Upstream TLS handshakes that failed (certificate, name, ALPN, protocol).", "counter",
+        total.upstream_tls_failures);
+  gauge("kop_proxy_upstream_tls_resumed_total",
+        "Upstream TLS handshakes that resumed the endpoint's last session.", "counter",
+        total.upstream_tls_resumed);
   gauge("kop_proxy_upstream_reused_total", "Requests sent on a pooled upstream connection.",
         "counter", total.upstream_reused);
   gauge("kop_proxy_upstream_retries_total", "Request retries.", "counter", total.retries);

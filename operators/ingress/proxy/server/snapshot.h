@@ -25,6 +25,7 @@ namespace kop::proxy::server {
 class Exchange;
 class Pool;
 class TlsContexts;
+class UpstreamTls;
 class Worker;
 
 struct Snapshot {
@@ -32,6 +33,8 @@ struct Snapshot {
   std::shared_ptr<const RouteTable> table;
   // Per listener id: the TLS contexts (null for plain listeners).
   std::vector<std::shared_ptr<TlsContexts>> tls;
+  // Per cluster index: the client TLS context towards its endpoints (null: plain TCP).
+  std::vector<std::shared_ptr<const UpstreamTls>> upstream_tls;
   h1::Limits limits;
   ServerSettings settings;
   // Endpoint address text -> resolved socket address (resolved on the control thread).

@@ -61,6 +61,8 @@ struct WorkerStats {
   uint64_t upstream_active = 0;
   uint64_t upstream_connects = 0;
   uint64_t upstream_connect_failures = 0;
+  uint64_t upstream_tls_failures = 0;  // handshakes failed (verification, ALPN, protocol)
+  uint64_t upstream_tls_resumed = 0;   // handshakes that resumed the endpoint's last session
   uint64_t upstream_reused = 0;
   uint64_t retries = 0;
   uint64_t pending_active = 0;    // requests waiting for an upstream connection (gauge)

@@ -1,5 +1,7 @@
 #include "up_conn.h"
 
+#include <cstring>
+
 #include "pool.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -10,32 +12,14 @@ UpConn* UpConn::open(std::shared_ptr<Pool> pool, ClusterShare cluster, UpstreamU
                      uint64_t connect_timeout_ms) {
   auto* c = new UpConn(std::move(pool), std::move(cluster));
   c->user_ = user;
-  c->connect(connect_timeout_ms);
+  c->connect(connect_timeout_ms, &c->out_);
   return c;
 }
 
 UpConn::UpConn(std::shared_ptr<Pool> pool, ClusterShare cluster)
-    : pool_(*pool),
-      worker_(pool->worker()),
-      pool_keep_(std::move(pool)),
-      cluster_(std::move(cluster)),
-      sock_(worker_.io()) {
-  ++pool_.open_;
-  ++worker_.stats().upstream_active;
-  if (cluster_.open) ++*cluster_.open;
+    : UpLink(std::move(pool), std::move(cluster)) {
   timer_.fn = &UpConn::on_timer;
   timer_.self = this;
-}
-
-UpConn::~UpConn() {
-  if (!detached_) --pool_.open_;
-  --worker_.stats().upstream_active;
-  if (cluster_.open) --*cluster_.open;
-  PendingQueue::wake(worker_, cluster_.pending);
-}
-
-std::string_view UpConn::address() const {
-  return pool_.address_text();
 }
 
 void UpConn::attach(UpstreamUser* user, std::shared_ptr<Pool> pool) {
@@ -47,42 +31,22 @@ void UpConn::attach(UpstreamUser* user, std::shared_ptr<Pool> pool) {
 void UpConn::release(bool reuse) {
   user_ = nullptr;
   if (reuse && state_ == State::kBusy && out_.size() == 0 && !eof_ && in_.size() == 0 &&
-      !worker_.draining())
+      (!tls_ || tls_->raw().size() == 0) && !worker_.draining())
     to_pool();
   else
     close();
 }
 
-void UpConn::connect(uint64_t timeout_ms) {
-  Worker& w = worker_;
-  ++w.stats().upstream_connects;
-  error_code ec;
-  sock_.open(pool_.endpoint().protocol(), ec);
-  if (!ec) sock_.set_option(tcp::no_delay(true), ec);
-  if (ec) {
-    // Report asynchronously so the caller's stack unwinds first.
-    ++refs_;
-    asio::post(w.io(), [this] {
-      --refs_;
-      if (state_ == State::kClosed) return unref();
-      if (user_) user_->on_upstream_error(this, true, false);
-    });
-    return;
-  }
-  if (timeout_ms) w.timers().arm(timer_, w.now(), timeout_ms);
-  ++refs_;
-  sock_.async_connect(pool_.endpoint(), [this](const error_code& e) {
-    --refs_;
-    if (state_ == State::kClosed) return unref();
-    TimerWheel::cancel(timer_);
-    if (e) {
-      if (user_) user_->on_upstream_error(this, true, false);
-      return;
-    }
-    sock_.non_blocking(true);
-    state_ = State::kBusy;
-    if (user_) user_->on_upstream_connected(this);
-  });
+void UpConn::link_up() {
+  state_ = State::kBusy;
+  if (user_) user_->on_upstream_connected(this);
+}
+
+void UpConn::link_failed() {
+  if (user_)
+    user_->on_upstream_error(this, true, false);
+  else
+    close();
 }
 
 void UpConn::on_timer(void* self) {
@@ -100,13 +64,41 @@ void UpConn::on_timer(void* self) {
 
 bool UpConn::send(const struct iovec* iov, int n) {
   if (state_ == State::kClosed) return false;
-  if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_, worker_.send_batch().enabled()))
+  if (tls_) {
+    if (!encrypt(iov, n)) return false;
+  } else if (!send_now_or_buffer(sock_.native_handle(), iov, n, out_,
+                                 worker_.send_batch().enabled())) {
     return false;
+  }
   flush();
   return true;
 }
 
+// Small pieces (a request head and its first body bytes) go out as one record.
+bool UpConn::encrypt(const struct iovec* iov, int n) {
+  size_t total = 0;
+  for (int i = 0; i < n; ++i) total += iov[i].iov_len;
+  if (n > 1 && total <= 16384) {
+    char joined[16384];
+    size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+      std::memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
+      at += iov[i].iov_len;
+    }
+    return tls_->encrypt(joined, at);
+  }
+  for (int i = 0; i < n; ++i)
+    if (!tls_->encrypt(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len)) return false;
+  return true;
+}
+
 void UpConn::shutdown_send() {
+  if (tls_) {
+    // close_notify says the same over TLS; the TCP half-close would cut off the records
+    // still queued.
+    tls_->close_notify();
+    return flush();
+  }
   error_code ec;
   sock_.shutdown(tcp::socket::shutdown_send, ec);
 }
@@ -172,13 +164,35 @@ void UpConn::start_read() {
   if (in_.free() == 0) in_.reserve(in_.cap * 2);
   reading_ = true;
   ++refs_;
+  if (tls_) {
+    Buffer& raw = tls_->raw();
+    if (raw.free() < 4096) {
+      raw.compact();
+      if (raw.free() < 4096) raw.reserve(raw.cap * 2);
+    }
+    return reader_.read(sock_, raw.end(), raw.free());
+  }
   reader_.read(sock_, in_.end(), in_.free());
 }
 
-void UpConn::on_read(const error_code& ec, size_t n) {
+void UpConn::on_read(const error_code& read_ec, size_t n) {
   reading_ = false;
   --refs_;
   if (state_ == State::kClosed) return unref();
+  error_code ec = read_ec;
+  if (!ec && tls_) {
+    tls_->raw().wpos += n;
+    size_t before = in_.size();
+    UpTlsSession::Read r = tls_->decrypt(in_);
+    n = 0;  // decrypt() appended to in_ itself
+    if (r == UpTlsSession::Read::kEof) ec = asio::error::eof;
+    if (r == UpTlsSession::Read::kFailed) ec = asio::error::connection_reset;
+    if (out_.size() > 0) flush();  // a reply the engine wrote (key update)
+    if (!ec && in_.size() == before) {
+      // A partial record, or a session ticket (also while idle): nothing for the user yet.
+      return start_read();
+    }
+  }
   if (state_ == State::kIdle) {
     // Data or EOF on an idle pooled connection: the server closed it (or misbehaves).
     pool_.remove(this);
@@ -225,10 +239,6 @@ void UpConn::close() {
   error_code ec;
   sock_.close(ec);
   unref();
-}
-
-void UpConn::unref() {
-  if (refs_ == 0 && state_ == State::kClosed) delete this;
 }
 
 }  // namespace kop::proxy::server

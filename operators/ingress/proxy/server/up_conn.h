@@ -7,7 +7,9 @@
 // frees itself once closed and no socket operation refers to it.
 //
 // Writes go out at the end of the event-loop turn (SendBatch) or at once; what the socket does
-// not take is kept and sent as it drains (write_pending()). Reads use EdgeReader.
+// not take is kept and sent as it drains (write_pending()). Reads use EdgeReader. Connecting,
+// counting and the TLS handshake are UpLink's; over TLS, send() encrypts into the send buffer
+// and input() holds the decrypted bytes.
 //
 // Threading: the worker's thread only.
 #pragma once
@@ -23,13 +25,12 @@
 #include "edge_reader.h"
 #include "send_batch.h"
 #include "timer_wheel.h"
+#include "up_link.h"
 
 namespace kop::proxy::server {
 
 class Pool;
 class UpConn;
-class Worker;
-struct PendingQueue;
 
 // What the user of a busy connection hears from it. The calls come from the event loop, never
 // from inside open(), send() or start_read().
@@ -46,15 +47,7 @@ class UpstreamUser {
   ~UpstreamUser() = default;
 };
 
-// What a connection counts itself into beyond its pool: the connections of its cluster on this
-// worker, and the requests waiting for one (woken when it closes or goes idle). Shared: a
-// connection may outlive the cluster state that opened it (a reload replaced the cluster).
-struct ClusterShare {
-  std::shared_ptr<uint32_t> open;
-  std::shared_ptr<PendingQueue> pending;
-};
-
-class UpConn final : public BatchedWriter {
+class UpConn final : public UpLink, public BatchedWriter {
  public:
   // A new connection of `pool`, connecting at once for `user` (answer: on_upstream_connected or
   // on_upstream_error with connect_phase). `connect_timeout_ms` 0: no timeout.
@@ -84,7 +77,6 @@ class UpConn final : public BatchedWriter {
   bool reused() const { return reused_; }
   // Half-closes towards the upstream (an upgraded tunnel whose client finished sending).
   void shutdown_send();
-  std::string_view address() const;
 
   // SendBatch (the request head of this turn goes out at its end).
   int batch_fd() override { return state_ == State::kClosed ? -1 : sock_.native_handle(); }
@@ -96,22 +88,19 @@ class UpConn final : public BatchedWriter {
   friend class EdgeReader<UpConn>;
   enum class State { kConnecting, kIdle, kBusy, kClosed };
   UpConn(std::shared_ptr<Pool> pool, ClusterShare cluster);
-  ~UpConn();
-  void connect(uint64_t timeout_ms);
+  ~UpConn() override = default;
+  void link_up() override;
+  void link_failed() override;
+  bool link_closed() const override { return state_ == State::kClosed; }
   void on_read(const error_code& ec, size_t n);
+  bool encrypt(const struct iovec* iov, int n);
   void flush();        // at the end of the turn (SendBatch) or asynchronously
   void flush_async();  // asio write: when the socket is full
   void written();      // out_ drained
   void write_failed();
   void to_pool();
-  void unref();
   static void on_timer(void* self);
 
-  Pool& pool_;
-  Worker& worker_;
-  std::shared_ptr<Pool> pool_keep_;  // held while busy; idle connections belong to the pool
-  ClusterShare cluster_;
-  tcp::socket sock_;
   Buffer in_;
   Buffer out_;
   State state_ = State::kConnecting;
@@ -120,11 +109,8 @@ class UpConn final : public BatchedWriter {
   bool writing_ = false;
   bool reused_ = false;
   bool eof_ = false;
-  bool detached_ = false;        // the pool is gone (closed by ~Pool)
   UpConn* idle_prev_ = nullptr;  // the pool's idle list
   UpConn* idle_next_ = nullptr;
-  Timer timer_;  // connect or idle timeout
-  uint32_t refs_ = 0;
   EdgeReader<UpConn> reader_{*this};
 };
 

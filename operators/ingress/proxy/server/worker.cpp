@@ -73,16 +73,18 @@ void Worker::publish(std::shared_ptr<const Snapshot> snap) {
   asio::post(io_, [this, snap = std::move(snap)]() mutable { adopt(std::move(snap)); });
 }
 
-std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep, const Snapshot& snap) {
-  auto it = pools_.find(ep.address_text);
+std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep, const Snapshot& snap,
+                                       const std::shared_ptr<const UpstreamTls>& tls) {
+  std::string key = Pool::key_for(ep.address_text, tls.get());
+  auto it = pools_.find(key);
   if (it != pools_.end()) {
     if (auto p = it->second.lock()) return p;
   }
   tcp::endpoint addr;
   auto r = snap.resolved.find(ep.address_text);
   if (r != snap.resolved.end()) addr = r->second;
-  auto p = std::make_shared<Pool>(*this, ep.address_text, addr);
-  pools_[ep.address_text] = p;
+  auto p = std::make_shared<Pool>(*this, ep.address_text, addr, ep.address.host, tls);
+  pools_[std::move(key)] = p;
   return p;
 }
 
@@ -93,7 +95,8 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> states;
   states.reserve(t.clusters().size());
   std::vector<const ClusterState*> created;
-  for (const auto& c : t.clusters()) {
+  for (size_t ci = 0; ci < t.clusters().size(); ++ci) {
+    const auto& c = t.clusters()[ci];
     std::shared_ptr<ClusterState> cs;
     auto it = cluster_states_.find(c.get());
     if (it != cluster_states_.end()) {
@@ -104,7 +107,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
       cs->cluster = c;
       cs->lb = make_load_balancer(*c, random());
       for (const Endpoint& ep : c->endpoints) {
-        cs->pools.push_back(pool_for(ep, *snap));
+        cs->pools.push_back(pool_for(ep, *snap, snap->upstream_tls[ci]));
         cs->pools.back()->set_idle_timeout_ms(
             static_cast<uint64_t>(c->config.idle_timeout.count()));
       }
@@ -117,10 +120,10 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   // every pool here would cost O(endpoints) per reload. Addresses the new clusters use are in
   // use (a replaced cluster usually keeps most of its endpoints).
   for (const auto& dropped : cluster_states_)
-    for (const auto& p : dropped.second->pools) unused_candidates_.insert(p->address_text());
+    for (const auto& p : dropped.second->pools) unused_candidates_.insert(p->key());
   if (!unused_candidates_.empty())
     for (const ClusterState* cs : created)
-      for (const auto& p : cs->pools) unused_candidates_.erase(p->address_text());
+      for (const auto& p : cs->pools) unused_candidates_.erase(p->key());
   cluster_states_ = std::move(states);
   ws->route_counters.resize(t.route_count());
   access_log_.set_format(snap->settings.access_log);

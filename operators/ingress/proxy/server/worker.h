@@ -28,6 +28,7 @@ namespace kop::proxy::server {
 
 class ClientConn;
 class Pool;
+class UpstreamTls;
 
 class Worker {
  public:
@@ -84,7 +85,8 @@ class Worker {
   void accept(const std::shared_ptr<Acceptor>& a);
   void tick();
   void adopt(std::shared_ptr<const Snapshot> snap);
-  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap);
+  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap,
+                                 const std::shared_ptr<const UpstreamTls>& tls);
   // Erases the pools_ entries of unused_candidates_ whose pool is gone.
   void forget_unused_pools();
   void fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into);
@@ -102,8 +104,8 @@ class Worker {
   std::vector<std::shared_ptr<Acceptor>> acceptors_;
   std::vector<WorkerSnapshot*> live_;  // snapshots still referenced
   std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> cluster_states_;
-  std::unordered_map<std::string, std::weak_ptr<Pool>> pools_;
-  // Addresses whose pool may have lost its last user (its cluster was dropped or replaced).
+  std::unordered_map<std::string, std::weak_ptr<Pool>> pools_;  // by Pool::key()
+  // Pool keys whose pool may have lost its last user (its cluster was dropped or replaced).
   std::unordered_set<std::string> unused_candidates_;
   ClientConn* conns_ = nullptr;
   bool draining_ = false;

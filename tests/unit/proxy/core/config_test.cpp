@@ -251,10 +251,21 @@ TEST(ConfigParse, ErrorsNameTheJsonPath) {
        "clusters[0].lb_policy: unknown policy \"fastest\" (round_robin, weighted_round_robin, "
        "least_request, random, ring_hash, maglev)"},
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","protocol":"spdy"}]})",
-       "clusters[0].protocol: unknown protocol \"spdy\" (http1, h2c)"},
+       "clusters[0].protocol: unknown protocol \"spdy\" (http1, h2c, h2)"},
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","protocol":"h2"}]})",
-       "clusters[0].protocol: \"h2\" (HTTP/2 over TLS) needs upstream TLS, which clusters do not "
-       "have yet"},
+       "clusters[0].protocol: \"h2\" is HTTP/2 over TLS: set tls (or use \"h2c\" for plain text)"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","protocol":"h2c","tls":{}}]})",
+       "clusters[0].protocol: \"h2c\" is HTTP/2 over plain TCP: use \"h2\" with tls"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"sni":"a"}}]})",
+       "clusters[0].tls.sni: unknown field"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"ca_pem":"x","ca_file":"y"}}]})",
+       "clusters[0].tls.ca_file: only one of ca_pem and ca_file may be set"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"min_version":"1.3",
+          "max_version":"1.2"}}]})",
+       "clusters[0].tls.max_version: is below min_version"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"client_certificate":{
+          "cert_pem":"x"}}}]})",
+       "clusters[0].tls.client_certificate: one of key_pem, key_file is required"},
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","endpoints":[{"address":"a:1","weight":0}]}]})",
        "clusters[0].endpoints[0].weight: value 0 out of range [1, 128]"},
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","endpoints":["a:0"]}]})",
@@ -355,8 +366,63 @@ TEST(ConfigValidate, SemanticErrorsNameTheJsonPath) {
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","outlier_detection":{
           "base_ejection_time_ms":5000,"max_ejection_time_ms":1000}}]})",
        "clusters[0].outlier_detection.max_ejection_time_ms: is below base_ejection_time_ms"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"ca_pem":"garbage"}}]})",
+       "clusters[0].tls.ca_pem: CA certificates do not parse: no PEM data found"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"ca_file":"/nonexistent/ca"}}]})",
+       "clusters[0].tls.ca_file: cannot read \"/nonexistent/ca\""},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"ciphers":"NO-SUCH-CIPHER"}}]})",
+       "clusters[0].tls.ciphers: no cipher in \"NO-SUCH-CIPHER\" is known to OpenSSL"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"server_name":"a b"}}]})",
+       "clusters[0].tls.server_name: invalid name \"a b\""},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"client_certificate":{
+          "cert_pem":"garbage","key_pem":"garbage"}}}]})",
+       "clusters[0].tls.client_certificate: certificate does not parse: no PEM data found"},
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{},"health_check":{}}]})",
+       "clusters[0].health_check: active health checks are sent in plain text: not available "
+       "with tls"},
   };
   for (const ErrorCase& c : cases) EXPECT_EQ(validate_error(c.json), c.message) << c.json;
+}
+
+TEST(ConfigValidate, UpstreamTlsRoundTripsAndLoads) {
+  auto ca = testing::make_certificate({"ca.example.com"});
+  auto client = testing::make_certificate({"client.example.com"});
+  auto esc = [](const std::string& pem) {
+    std::string out;
+    for (char ch : pem) out += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+    return out;
+  };
+  std::string json = R"({"version":"kop.proxy/v1","clusters":[{"name":"c","protocol":"h2",
+    "endpoints":["10.0.0.1:443"],"tls":{"server_name":"backend.example.com","ca_pem":")" +
+                     esc(ca.cert_pem) + R"(","subject_alt_names":["spiffe://a/b","b.example.com"],
+    "verify_depth":3,"client_certificate":{"cert_pem":")" +
+                     esc(client.cert_pem) + R"(","key_pem":")" + esc(client.key_pem) +
+                     R"("},"min_version":"1.3","ciphers":"ECDHE+AESGCM"}}]})";
+  auto c = parse_config(json);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(validate(*c).ok()) << validate(*c);
+  const ClusterConfig& cl = c->clusters[0];
+  EXPECT_EQ(cl.protocol, UpstreamProtocol::kH2);
+  ASSERT_TRUE(cl.tls);
+  EXPECT_EQ(cl.tls->server_name, "backend.example.com");
+  EXPECT_TRUE(cl.tls->verify);
+  EXPECT_EQ(cl.tls->verify_depth, 3u);
+  EXPECT_EQ(cl.tls->min_version, TlsVersion::kTls13);
+  EXPECT_EQ(cl.tls->max_version, TlsVersion::kTls13);
+  auto again = parse_config(to_json(*c));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  auto m = load_upstream_tls(*cl.tls);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->ca_pem, ca.cert_pem);
+  ASSERT_TRUE(m->client);
+  EXPECT_EQ(m->client->dns_names, std::vector<std::string>{"client.example.com"});
+  // Defaults: verify on, TLS 1.2 to 1.3, the system trust store.
+  auto d = parse_config(R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{}}]})");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(validate(*d).ok()) << validate(*d);
+  EXPECT_EQ(d->clusters[0].tls, UpstreamTlsConfig{});
+  EXPECT_EQ(d->clusters[0].tls->min_version, TlsVersion::kTls12);
 }
 
 TEST(ConfigValidate, SameDomainOnDifferentListenersIsFine) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +28,16 @@ struct CertificateMaterial {
 // Reads files when paths are given, parses the chain and the key with OpenSSL and checks that
 // the key matches the leaf certificate. Errors do not carry a JSON path (callers prefix it).
 absl::StatusOr<CertificateMaterial> load_certificate(const CertificateConfig& cert);
+
+// What a cluster's upstream TLS is built from, files read.
+struct UpstreamTlsMaterial {
+  std::string ca_pem;  // empty: the system trust store
+  std::optional<CertificateMaterial> client;
+};
+
+// Reads files, checks that the CA bundle holds at least one certificate, that the client
+// certificate loads (load_certificate), that the cipher list names a cipher and that
+// server_name and subject_alt_names are valid names. Errors name the field (no JSON path).
+absl::StatusOr<UpstreamTlsMaterial> load_upstream_tls(const UpstreamTlsConfig& tls);
 
 }  // namespace kop::proxy

@@ -360,8 +360,34 @@ enum class HashOn { kNone, kHeader, kCookie, kSourceIp };
 
 // The protocol spoken to a cluster's endpoints.
 enum class UpstreamProtocol {
-  kHttp1,  // default: HTTP/1.1, one request per pooled connection at a time
+  kHttp1,  // default: HTTP/1.1, one request per pooled connection at a time (TLS: ALPN http/1.1)
   kH2c,    // HTTP/2 with prior knowledge over plain TCP: streams multiplexed per connection
+  kH2,     // HTTP/2 over TLS (ALPN h2; the cluster's `tls` is required)
+};
+
+// TLS from the proxy to a cluster's endpoints (the endpoint's certificate is checked unless
+// `verify` is false). Validation refuses CA bundles, client certificates and cipher lists that
+// do not load.
+struct UpstreamTlsConfig {
+  // SNI sent in the ClientHello, and the name the endpoint's certificate must carry when
+  // subject_alt_names is empty. Default "": no SNI, and the name checked is the endpoint's
+  // host (a DNS name or an IP address).
+  std::string server_name;
+  bool verify = true;  // default true: chain to `ca` and the name check
+  // Trusted CA certificates, PEM (one of ca_pem, ca_file). Neither: the system trust store.
+  std::string ca_pem;
+  std::string ca_file;
+  // The certificate must carry one of these: DNS names ("*.example.com" in the certificate
+  // matches one label) or URIs ("spiffe://..."). Default empty: server_name (or the host).
+  std::vector<std::string> subject_alt_names;
+  uint32_t verify_depth = 0;  // intermediate certificates allowed; default 0: OpenSSL's (100)
+  // Client certificate presented to the endpoint (mutual TLS); default none. `name` unused.
+  std::optional<CertificateConfig> client_certificate;
+  TlsVersion min_version = TlsVersion::kTls12;  // default TLS 1.2
+  TlsVersion max_version = TlsVersion::kTls13;  // default TLS 1.3
+  // TLS 1.2 cipher list in OpenSSL's syntax; default "": OpenSSL's default list.
+  std::string ciphers;
+  bool operator==(const UpstreamTlsConfig&) const = default;
 };
 
 struct HashPolicy {
@@ -416,6 +442,7 @@ struct ClusterConfig {
   std::vector<EndpointConfig> endpoints;  // may be empty (requests get 503)
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;  // default http1
+  std::optional<UpstreamTlsConfig> tls;                  // default: plain TCP
   HashPolicy hash_on;                                    // for ring_hash / maglev
   // ring_hash: upper bound of the ring's points, default 4096. Each endpoint gets weight * 2^k
   // points with 2^k the largest power of two that fits (at least 1 per unit of weight).
