@@ -52,7 +52,7 @@ seeds = {
     "get-100-then-200": GET + SET + head("100") + OK + frame(DATA, END_STREAM, 1, b"x"),
     "get-indexed": GET + SET + frame(HEADERS, END_HEADERS, 1, bytes([0x88]) +
                                      lit("x-kept", "1", True) + bytes([0xbe])) +
-    frame(DATA, END_STREAM, 1, b"") ,
+    frame(DATA, END_STREAM, 1, b""),
     "get-table-size": GET + SET + frame(HEADERS, END_HEADERS | END_STREAM, 1,
                                         bytes([0x20, 0x3f, 0xe1, 0x1f, 0x88])),
     "get-continuation": GET + SET + frame(HEADERS, 0, 1, lit(":status", "200")) +

@@ -1,6 +1,6 @@
 #include "pool.h"
 
-#include "absl/strings/str_cat.h"
+#include <absl/strings/str_cat.h>
 #include "h2_up_conn.h"
 #include "up_conn.h"
 #include "up_tls.h"

@@ -17,11 +17,11 @@
 #include <future>
 #include <map>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include <absl/base/thread_annotations.h>
+#include <absl/strings/str_cat.h>
+#include <absl/synchronization/mutex.h>
+#include <fmt/format.h>
 #include "client_conn.h"
-#include "fmt/format.h"
 #include "health_check.h"
 #include "tls.h"
 #include "up_tls.h"

@@ -11,8 +11,8 @@
 
 #include <functional>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 #include "kop/proxy/certificate.h"
 #include "tls.h"
 

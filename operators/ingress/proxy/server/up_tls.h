@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "buffer.h"
 #include "kop/proxy/config.h"
 

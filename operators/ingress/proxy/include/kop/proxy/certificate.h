@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include <absl/status/statusor.h>
 #include "kop/proxy/config.h"
 
 namespace kop::proxy {
