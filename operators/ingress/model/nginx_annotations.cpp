@@ -43,11 +43,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"custom-headers", "ConfigMaps are not read"},
       {"custom-http-errors", "custom error pages are not implemented"},
       {"default-backend", "a per-Ingress default backend is not implemented"},
-      {"limit-rps", "rate limiting is not implemented"},
-      {"limit-rpm", "rate limiting is not implemented"},
-      {"limit-connections", "connection limiting is not implemented"},
-      {"limit-burst-multiplier", "rate limiting is not implemented"},
-      {"limit-whitelist", "rate limiting is not implemented"},
       {"limit-rate", "bandwidth limiting is not implemented"},
       {"limit-rate-after", "bandwidth limiting is not implemented"},
       {"proxy-buffering", "responses are streamed, never buffered"},
@@ -92,7 +87,7 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"use-port-in-redirects", "redirects keep the port the request came to"},
       {"x-forwarded-port", "not implemented"},
       {"http2-push-preload", "HTTP/2 push does not exist here"},
-      {"global-rate-limit", "rate limiting is not implemented"},
+      {"global-rate-limit", "the global (memcached) rate limit is not implemented"},
   };
   return table;
 }
@@ -688,6 +683,44 @@ void read_access(Reader& in, NginxAnnotations& out) {
   }
 }
 
+// limit-rps, limit-rpm, limit-connections, limit-burst-multiplier, limit-allowlist (or
+// limit-whitelist): ingress-nginx's limit_req / limit_conn zones of the Ingress.
+void read_limits(Reader& in, std::string_view zone, NginxAnnotations& out) {
+  static constexpr int64_t kMax = 1000000;
+  RateLimit l;
+  l.zone = std::string(zone);
+  if (auto n = in.integer("limit-rps", 0, kMax)) l.requests_per_second = static_cast<uint32_t>(*n);
+  if (auto n = in.integer("limit-rpm", 0, kMax)) l.requests_per_minute = static_cast<uint32_t>(*n);
+  if (auto n = in.integer("limit-connections", 0, kMax)) l.connections = static_cast<uint32_t>(*n);
+  bool limited = l.requests_per_second || l.requests_per_minute || l.connections;
+  static constexpr std::string_view kDependents[] = {"limit-burst-multiplier", "limit-allowlist",
+                                                     "limit-whitelist"};
+  if (!limited) {
+    for (std::string_view d : kDependents)
+      if (in.take(d))
+        in.ignored(d, "without limit-rps, limit-rpm or limit-connections it does nothing");
+    return;
+  }
+  // ingress-nginx takes a multiplier below 1 as its default.
+  if (auto n = in.integer("limit-burst-multiplier", 0, 1000); n && *n >= 1)
+    l.burst_multiplier = static_cast<uint32_t>(*n);
+  std::string_view list = in.has("limit-allowlist") ? "limit-allowlist" : "limit-whitelist";
+  if (const std::string* v = in.take(list)) {
+    std::vector<std::string> items = comma_list(*v);
+    std::string error;
+    for (const auto& item : items)
+      if (auto r = proxy::parse_address_range(item); !r.ok() && error.empty())
+        error = std::string(r.status().message());
+    if (error.empty())
+      l.exempt = std::move(items);
+    else
+      in.invalid(list, cat(error, "; every client is limited"));
+  }
+  if (list == "limit-allowlist" && in.take("limit-whitelist"))
+    in.ignored("limit-whitelist", "limit-allowlist, its newer name, is set");
+  out.rate_limit = std::move(l);
+}
+
 }  // namespace
 
 std::optional<uint64_t> parse_nginx_size(std::string_view text) {
@@ -784,6 +817,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_headers(in, out);
   read_cors(in, out);
   read_access(in, out);
+  read_limits(in, cat(ingress.namespace_(), "/", ingress.name()), out);
   out.verdicts = in.finish(&out.unenforced_access);
   return out;
 }

@@ -151,6 +151,7 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   if (r.action == RouteAction::kForward) {
     r.cors = a.cors;
     r.max_body_bytes = a.max_body_bytes;
+    r.rate_limit = a.rate_limit;
   }
   r.source_ranges = a.source_ranges;
   for (const auto& h : a.request_headers.set) r.request_headers.set.push_back(h);

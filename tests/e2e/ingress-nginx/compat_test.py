@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "ingress"))
@@ -30,6 +31,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         me = self.server.server_address[0]
         status = 503 if me == FLAKY and self.path.startswith("/flaky") else 200
+        if self.path.startswith("/slow"):  # a request kept in progress (limit-connections)
+            time.sleep(1.5)
         body = json.dumps({"backend": me, "path": self.path,
                            "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
         self.send_response_only(status)
@@ -140,7 +143,7 @@ INGRESSES = [
                                       'proxy_set_header X-Team blue;\n'}),
     ingress("bad-snippet", h("bad-snippet"), {"configuration-snippet":
                                               "access_by_lua_block { ngx.exit(403) }\n",
-                                              "limit-rps": "1"}),
+                                              "limit-rate": "100"}),
     ingress("affinity", h("affinity"), {"affinity": "cookie", "session-cookie-max-age": "3600"},
             service="pair"),
     ingress("retry", h("retry"), {"proxy-next-upstream": "error timeout http_503"},
@@ -155,6 +158,12 @@ INGRESSES = [
     ingress("bad-range", h("bad-range"), {"whitelist-source-range": "127.0.0.0/33"}),
     ingress("body", h("body"), {"proxy-body-size": "1k", "client-body-buffer-size": "16k"}),
     ingress("body-unlimited", h("body-unlimited"), {"proxy-body-size": "0"}),
+    ingress("limited", h("limited"), {"limit-rps": "2"}),
+    ingress("limited-burst", h("limited-burst"), {"limit-rpm": "60",
+                                                  "limit-burst-multiplier": "1"}),
+    ingress("limited-exempt", h("limited-exempt"), {"limit-rps": "1",
+                                                    "limit-whitelist": "10.0.0.0/8, 127.0.0.0/8"}),
+    ingress("limited-conn", h("limited-conn"), {"limit-connections": "1"}),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -246,6 +255,33 @@ def cases(port, tls_port):
     check(curl_post(port, h("vhost"), (1 << 20) + 1) == 413, "the default 1m is not applied")
     say("proxy-body-size: 413 past the limit (Content-Length or chunked), \"0\" unlimited, "
         "1m by default")
+    # limit-rps 2: burst 2 x 5 = 10 over the rate, so 11 pass at once (12 if a request drained
+    # meanwhile), then 503; per Ingress: other hosts are untouched.
+    codes = [request(port, h("limited"), f"/{i}")[0] for i in range(20)]
+    passed = codes.count(200)
+    check(11 <= passed <= 12 and codes[:11] == [200] * 11 and codes.count(503) == 20 - passed,
+          f"limit-rps 2: {codes}")
+    check(request(port, h("vhost"), "/")[0] == 200, "limit-rps spilled over to another Ingress")
+    # limit-rpm 60 with multiplier 1: burst 60 x 1, so 61 pass, then one a second.
+    codes = [request(port, h("limited-burst"), "/")[0] for i in range(63)]
+    check(codes[:61] == [200] * 61 and codes[-1] == 503, f"limit-rpm 60 x 1: {codes}")
+    codes = [request(port, h("limited-exempt"), "/")[0] for i in range(15)]
+    check(codes == [200] * 15, f"limit-whitelist 127.0.0.0/8 is limited: {codes}")
+    say("limit-rps, limit-rpm, limit-burst-multiplier: nginx's burst (rate x multiplier), then "
+        "503; limit-whitelist exempts")
+
+    # limit-connections 1: a second request while the first is in progress gets 503.
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=request(port, h("limited-conn"), "/slow")))
+    t.start()
+    time.sleep(0.5)
+    busy = request(port, h("limited-conn"), "/")[0]
+    t.join()
+    after = request(port, h("limited-conn"), "/")[0]
+    check(slow["r"][0] == 200 and busy == 503 and after == 200,
+          f"limit-connections 1: slow {slow['r'][0]}, during {busy}, after {after}")
+    say("limit-connections: requests in progress per client address, 503 past the limit")
+
     code, _, e = request(port, h("bad-snippet"), "/")
     check(code == 200 and e, f"an Ingress with a refused snippet is not served: {code}")
     say("configuration-snippet: header forms applied; anything else not executed, route served")
@@ -328,7 +364,7 @@ def test(env):
 
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
-        # bad-snippet: configuration-snippet + limit-rps; bad-range: whitelist-source-range.
+        # bad-snippet: configuration-snippet + limit-rate; bad-range: whitelist-source-range.
         _, _, _ = request(http_port, h("canary"), "/")
         c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
         c.request("GET", "/metrics")

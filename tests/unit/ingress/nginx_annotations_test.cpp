@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <sstream>
 
 #include "test_util.h"
@@ -97,13 +98,13 @@ TEST(NginxAnnotations, BooleansFollowGoParseBool) {
 
 TEST(NginxAnnotations, EveryAnnotationGetsAVerdict) {
   NginxAnnotations a = read({{"use-regex", "\"true\""},
-                             {"limit-rps", "\"5\""},
+                             {"limit-rate", "\"5\""},
                              {"made-up-thing", "x"},
                              {"server-snippet", "\"return 200;\""}});
   ASSERT_EQ(a.verdicts.size(), 4u);
   EXPECT_EQ(verdict(a, "use-regex")->support, NginxSupport::kSupported);
-  EXPECT_EQ(verdict(a, "limit-rps")->support, NginxSupport::kIgnored);
-  EXPECT_NE(verdict(a, "limit-rps")->note.find("rate limiting"), std::string::npos);
+  EXPECT_EQ(verdict(a, "limit-rate")->support, NginxSupport::kIgnored);
+  EXPECT_NE(verdict(a, "limit-rate")->note.find("bandwidth limiting"), std::string::npos);
   EXPECT_EQ(verdict(a, "made-up-thing")->support, NginxSupport::kIgnored);
   EXPECT_NE(verdict(a, "made-up-thing")->note.find("not an annotation"), std::string::npos);
   EXPECT_NE(verdict(a, "server-snippet")->note.find("never executed"), std::string::npos);
@@ -424,11 +425,11 @@ TEST(NginxIngress, IgnoredAnnotationsGetAnEventAndTheIngressIsServed) {
   auto c = compile(
       snapshot_of(service_yaml("default", "web") +
                   ingress("a", "a.example.com", "Prefix", "/", "web",
-                          {{"limit-rps", "\"5\""}, {"configuration-snippet", "\"deny all;\""}})),
+                          {{"limit-rate", "\"5\""}, {"configuration-snippet", "\"deny all;\""}})),
       nginx_options());
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
   EXPECT_TRUE(has_event(c.model, "AnnotationIgnored",
-                        "metadata.annotations[nginx.ingress.kubernetes.io/limit-rps]"));
+                        "metadata.annotations[nginx.ingress.kubernetes.io/limit-rate]"));
   EXPECT_TRUE(has_event(c.model, "AnnotationIgnored",
                         "metadata.annotations[nginx.ingress.kubernetes.io/configuration-snippet]"));
 }
@@ -652,6 +653,71 @@ TEST(NginxIngress, ClassSelectionTakesOverIngressNginxIngresses) {
   EXPECT_FALSE(is_ours(*objects[1], classes, o));  // its IngressClass names ingress-nginx
   o.controller_name = "k8s.io/ingress-nginx";
   EXPECT_TRUE(is_ours(*objects[1], classes, o));
+}
+
+// limit-rps / -rpm / -connections with -burst-multiplier and the allowlist: one zone per Ingress.
+TEST(NginxAnnotations, LimitsWithIngressNginxDefaults) {
+  EXPECT_FALSE(read({}).rate_limit);
+  NginxAnnotations a = read({{"limit-rps", "\"5\""}, {"limit-connections", "\"2\""}});
+  ASSERT_TRUE(a.rate_limit);
+  EXPECT_EQ(a.rate_limit->zone, "default/x");
+  EXPECT_EQ(a.rate_limit->requests_per_second, 5u);
+  EXPECT_EQ(a.rate_limit->requests_per_minute, 0u);
+  EXPECT_EQ(a.rate_limit->burst_multiplier, 5u);
+  EXPECT_EQ(a.rate_limit->connections, 2u);
+  EXPECT_EQ(verdict(a, "limit-rps")->support, NginxSupport::kSupported);
+  NginxAnnotations b = read({{"limit-rpm", "\"300\""},
+                             {"limit-burst-multiplier", "\"3\""},
+                             {"limit-allowlist", "\"10.0.0.0/8, ::1\""},
+                             {"limit-whitelist", "192.168.0.0/16"}});
+  ASSERT_TRUE(b.rate_limit);
+  EXPECT_EQ(b.rate_limit->requests_per_minute, 300u);
+  EXPECT_EQ(b.rate_limit->burst_multiplier, 3u);
+  EXPECT_EQ(b.rate_limit->exempt, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  EXPECT_EQ(verdict(b, "limit-whitelist")->support, NginxSupport::kIgnored);
+  // A multiplier below 1 is ingress-nginx's default; a bad allowlist limits every client.
+  NginxAnnotations c = read({{"limit-rps", "\"1\""},
+                             {"limit-burst-multiplier", "\"0\""},
+                             {"limit-whitelist", "\"10.0.0.0/8, nonsense\""}});
+  ASSERT_TRUE(c.rate_limit);
+  EXPECT_EQ(c.rate_limit->burst_multiplier, 5u);
+  EXPECT_TRUE(c.rate_limit->exempt.empty());
+  EXPECT_EQ(verdict(c, "limit-whitelist")->support, NginxSupport::kIgnored);
+  // Without a limit the others do nothing; a value that does not parse is no limit.
+  NginxAnnotations d = read({{"limit-rps", "fast"}, {"limit-burst-multiplier", "\"2\""}});
+  EXPECT_FALSE(d.rate_limit);
+  EXPECT_EQ(verdict(d, "limit-rps")->support, NginxSupport::kIgnored);
+  EXPECT_EQ(verdict(d, "limit-burst-multiplier")->support, NginxSupport::kIgnored);
+  // Bandwidth limits stay unsupported.
+  EXPECT_EQ(verdict(read({{"limit-rate", "\"100\""}}), "limit-rate")->support,
+            NginxSupport::kIgnored);
+}
+
+TEST(NginxIngress, LimitsReachTheProxyOneZonePerIngress) {
+  auto two_paths = [](std::string_view name, std::string_view host) {
+    std::string y = ingress(name, host, "Prefix", "/a", "web", {{"limit-rps", "\"10\""}});
+    y += "      - {pathType: Prefix, path: /b, backend: {service: {name: web, port: {number: "
+         "80}}}}\n";
+    return y;
+  };
+  auto c = compile(snapshot_of(service_yaml("default", "web") + two_paths("one", "a.example.com") +
+                               two_paths("two", "b.example.com") +
+                               ingress("open", "c.example.com", "Prefix", "/", "web")),
+                   nginx_options());
+  std::map<std::string, std::string> zone_of;  // vhost + path -> zone
+  for (const auto& vh : c.config.virtual_hosts)
+    for (const auto& r : vh.routes)
+      zone_of[vh.name + r.match.path.value] = r.rate_limit ? r.rate_limit->zone : "-";
+  EXPECT_EQ(zone_of["http/a.example.com/a"], "default/one");
+  EXPECT_EQ(zone_of["http/a.example.com/b"], "default/one");
+  EXPECT_EQ(zone_of["http/b.example.com/a"], "default/two");
+  EXPECT_EQ(zone_of["http/c.example.com/"], "-");
+  const proxy::RouteConfig* a = first_route(c, "http/a.example.com");
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->rate_limit);
+  EXPECT_EQ(a->rate_limit->requests_per_second, 10u);
+  EXPECT_EQ(a->rate_limit->burst_multiplier, 5u);
+  EXPECT_EQ(a->rate_limit->status, 503u);  // limit-req-status-code's default
 }
 
 }  // namespace

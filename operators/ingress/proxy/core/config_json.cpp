@@ -256,6 +256,18 @@ class Out {
     }
     if (r.max_request_body_bytes)
       key("max_request_body_bytes"), w_.Uint64(r.max_request_body_bytes);
+    if (r.rate_limit) {
+      const RateLimitPolicy& l = *r.rate_limit;
+      begin_object("rate_limit");
+      kv("zone", l.zone);
+      kv("requests_per_second", l.requests_per_second);
+      kv("requests_per_minute", l.requests_per_minute);
+      kv("burst_multiplier", l.burst_multiplier);
+      kv("max_connections", l.max_connections);
+      strings("exempt", l.exempt);
+      kv("status", l.status);
+      w_.EndObject();
+    }
     w_.EndObject();
   }
 

@@ -405,6 +405,20 @@ SourceRanges source_ranges(const Value& v, const std::string& path) {
   return r;
 }
 
+RateLimitPolicy rate_limit(const Value& v, const std::string& path) {
+  Object o(v, path);
+  RateLimitPolicy r;
+  o.str("zone", &r.zone, true);
+  o.uint("requests_per_second", &r.requests_per_second, 0, 1000000);
+  o.uint("requests_per_minute", &r.requests_per_minute, 0, 60000000);
+  o.uint("burst_multiplier", &r.burst_multiplier, 0, 1000);
+  o.uint("max_connections", &r.max_connections, 0, 1000000);
+  o.strings("exempt", &r.exempt);
+  o.uint("status", &r.status, 400, 599);
+  o.finish();
+  return r;
+}
+
 RouteConfig route(const Value& v, const std::string& path) {
   Object o(v, path);
   RouteConfig r;
@@ -431,6 +445,7 @@ RouteConfig route(const Value& v, const std::string& path) {
     r.source_ranges = source_ranges(*c, o.at("source_ranges"));
   if (const Value* a = o.get("basic_auth")) r.basic_auth = basic_auth(*a, o.at("basic_auth"));
   o.uint("max_request_body_bytes", &r.max_request_body_bytes, 0, uint64_t{1} << 62);
+  if (const Value* l = o.get("rate_limit")) r.rate_limit = rate_limit(*l, o.at("rate_limit"));
   o.finish();
   return r;
 }

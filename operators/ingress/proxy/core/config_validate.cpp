@@ -355,6 +355,18 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
   }
   if (r.max_request_body_bytes && r.action != ActionType::kForward)
     return error(p + ".max_request_body_bytes", "only a forward route reads a request body");
+  if (r.rate_limit) {
+    const RateLimitPolicy& l = *r.rate_limit;
+    if (r.action != ActionType::kForward)
+      return error(p + ".rate_limit", "only a forward route is limited");
+    if (l.zone.empty()) return error(p + ".rate_limit.zone", "required");
+    if (!l.requests_per_second && !l.requests_per_minute && !l.max_connections)
+      return error(p + ".rate_limit",
+                   "sets none of requests_per_second, requests_per_minute, max_connections");
+    for (std::size_t i = 0; i < l.exempt.size(); ++i)
+      if (auto range = parse_address_range(l.exempt[i]); !range.ok())
+        return error(cat(p, ".rate_limit.exempt[", i, "]"), std::string(range.status().message()));
+  }
   if (r.basic_auth) {
     if (r.action != ActionType::kForward)
       return error(p + ".basic_auth", "only a forward route is authenticated");

@@ -259,8 +259,14 @@ void build_indexes(VirtualHost& vh) {
   for (uint32_t len : lengths) vh.length_segment_only.push_back(segment_only[len]);
 }
 
+// `previous`: the table being replaced, whose rate limit zones are reused (rate_limit.h).
 absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
-    const std::shared_ptr<const Config>& source) {
+    const std::shared_ptr<const Config>& source, const RouteTable* previous) {
+  RateLimitZones zones;
+  if (previous != nullptr)
+    for (const VirtualHost& vh : previous->virtual_hosts())
+      for (const Route& r : vh.routes)
+        if (r.rate_limiter) zones.offer(r.rate_limiter);
   auto routing = std::make_shared<RouteTable::Routing>();
   routing->source = source;
   const Config& config = *source;
@@ -281,6 +287,13 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
           !s.ok())
         return absl::InvalidArgumentError(
             cat("virtual_hosts[", v, "].routes[", r, "]: ", s.message()));
+      if (const auto& policy = vc.routes[r].rate_limit) {
+        auto zone = zones.get(*policy);
+        if (!zone.ok())
+          return absl::InvalidArgumentError(
+              cat("virtual_hosts[", v, "].routes[", r, "].", zone.status().message()));
+        routes[r].rate_limiter = *std::move(zone);
+      }
       routes[r].virtual_host = &vh;
     }
     if (vh.order == RouteOrder::kSpecificity) {
@@ -673,7 +686,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
     table->routing_ = previous->routing_;
   } else {
     if (auto s = internal::validate_routing(config, cluster_names); !s.ok()) return s;
-    auto routing = build_routing(table->config_);
+    auto routing = build_routing(table->config_, previous);
     if (!routing.ok()) return routing.status();
     table->routing_ = std::move(*routing);
   }

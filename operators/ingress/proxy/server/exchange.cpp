@@ -118,6 +118,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   vhost_ = nullptr;
   route_ = nullptr;
   cs_ = nullptr;
+  in_progress_at_ = nullptr;
   endpoint_ = kNoEndpoint;
   set_cookie_ = kNoEndpoint;
   tried_count_ = 0;
@@ -168,6 +169,14 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
     }
     case ActionType::kForward:
       break;
+  }
+  // Per-client limits (rate_limit.h): after redirects and preflights, as nginx's preaccess phase.
+  if (RateLimiter* limiter = route_->rate_limiter.get()) {
+    RateLimiter::Verdict verdict = limiter->admit(req.client_ip, worker_.now(), &limited_address_);
+    if (verdict == RateLimiter::Verdict::kRefuse)
+      return local_reply(static_cast<int>(limiter->policy().status), "request limit exceeded\n");
+    if (verdict == RateLimiter::Verdict::kAdmit && limiter->policy().max_connections)
+      in_progress_at_ = limiter;
   }
   body_limit_ = route_->config->max_request_body_bytes;
   body_bytes_ = 0;
@@ -881,6 +890,10 @@ void Exchange::finish() {
   mirrors_started_ = false;
   dequeue_pending();
   if (up_ || h2_) release_upstream(false);
+  if (in_progress_at_) {
+    in_progress_at_->release(limited_address_);
+    in_progress_at_ = nullptr;
+  }
   WorkerSnapshot* ws = ws_;
   ws_ = nullptr;
   if (ws) worker_.unref(ws);

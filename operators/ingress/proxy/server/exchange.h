@@ -119,6 +119,10 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   const VirtualHost* vhost_ = nullptr;
   const Route* route_ = nullptr;
   ClusterState* cs_ = nullptr;
+  // The route's rate limit zone while this request holds one of its connection slots (the
+  // route's table is held through ws_ until finish() gives the slot back).
+  RateLimiter* in_progress_at_ = nullptr;
+  ClientAddress limited_address_{};
   uint32_t endpoint_ = kNoEndpoint;
   uint32_t set_cookie_ = kNoEndpoint;  // cookie affinity: Set-Cookie for this endpoint
   uint32_t tried_[4] = {};

@@ -216,6 +216,18 @@ struct SourceRanges {
   bool operator==(const SourceRanges&) const = default;
 };
 
+// Per-client-address limits (ingress-nginx's limit-* annotations), enforced by the proxy
+// (proxy/rate_limit.h). Routes with the same zone share one set of counters.
+struct RateLimit {
+  std::string zone;                  // ingress-nginx: one zone per Ingress ("namespace/name")
+  uint32_t requests_per_second = 0;  // 0: none
+  uint32_t requests_per_minute = 0;  // 0: none
+  uint32_t burst_multiplier = 5;     // burst = rate * multiplier
+  uint32_t connections = 0;          // requests in progress per address; 0: none
+  std::vector<std::string> exempt;   // CIDRs never limited
+  bool operator==(const RateLimit&) const = default;
+};
+
 enum class RouteAction {
   kForward,      // to `clusters`
   kUnavailable,  // 503: the backend cannot be resolved (missing Service, port...)
@@ -280,6 +292,7 @@ struct Route {
   std::optional<Cors> cors;                   // forwarded routes only
   std::optional<SourceRanges> source_ranges;  // unset: every client
   uint64_t max_body_bytes = 0;                // forwarded routes: larger bodies get 413; 0: none
+  std::optional<RateLimit> rate_limit;        // forwarded routes; unset: no limits
   // Clusters that also get a copy of each request (HTTPRoute RequestMirror), each with the
   // share of requests copied, per million. Forwarded routes only; default none.
   std::vector<std::pair<std::string, uint32_t>> mirrors;

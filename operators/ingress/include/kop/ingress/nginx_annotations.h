@@ -95,6 +95,10 @@ struct NginxAnnotations {
   // proxy-body-size: the largest request body (nginx's client_max_body_size; 413 beyond it).
   // ingress-nginx's default 1m; "0": no limit.
   uint64_t max_body_bytes = uint64_t{1} << 20;
+  // limit-rps, limit-rpm, limit-connections with limit-burst-multiplier (default 5) and
+  // limit-allowlist (or its older name limit-whitelist): per client address, in one zone per
+  // Ingress ("namespace/name"). Default unset: no limits.
+  std::optional<RateLimit> rate_limit;
   // The first access restriction kop-ingress cannot enforce (auth-type, auth-url,
   // auth-tls-secret, a source range that does not parse): the Ingress' paths then answer 403
   // rather than serve without it (fail closed). Default "": none.

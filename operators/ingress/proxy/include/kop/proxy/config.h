@@ -304,6 +304,20 @@ struct SourceRanges {
   bool operator==(const SourceRanges&) const = default;
 };
 
+// Per-client-address limits of a forward route (nginx's limit_req / limit_conn as ingress-nginx's
+// limit-* annotations write them; rate_limit.h has the rules). Routes naming the same zone share
+// its counters and must carry the same policy.
+struct RateLimitPolicy {
+  std::string zone;                  // required
+  uint32_t requests_per_second = 0;  // default 0: no per-second rate
+  uint32_t requests_per_minute = 0;  // default 0: no per-minute rate
+  uint32_t burst_multiplier = 5;     // burst = rate * this, requests over the rate; default 5
+  uint32_t max_connections = 0;      // requests in progress per address; default 0: no limit
+  std::vector<std::string> exempt;   // CIDRs never limited; default none
+  uint32_t status = 503;             // the answer past a limit, 400..599; default 503
+  bool operator==(const RateLimitPolicy&) const = default;
+};
+
 enum class ActionType { kForward, kRedirect, kDirectResponse };
 
 struct RouteConfig {
@@ -325,6 +339,9 @@ struct RouteConfig {
   // Content-Length at once; a chunked or HTTP/2 body when it grows past it, the upstream
   // request then abandoned). Default 0: no limit.
   uint64_t max_request_body_bytes = 0;
+  // Forward routes: per-client-address limits, checked after redirects and CORS preflights
+  // (nginx's preaccess phase comes after its rewrite phase). Default none.
+  std::optional<RateLimitPolicy> rate_limit;
   bool operator==(const RouteConfig&) const = default;
 };
 

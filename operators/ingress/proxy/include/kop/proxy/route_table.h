@@ -42,6 +42,7 @@
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
+#include "kop/proxy/rate_limit.h"
 #include "kop/proxy/request_view.h"
 #include "kop/proxy/string_map.h"
 
@@ -127,6 +128,8 @@ struct Route {
 
   // config->source_ranges, compiled; null: every client may use the route.
   std::shared_ptr<const SourceRangeFilter> source_filter;
+  // config->rate_limit's zone (shared with the routes naming it); null: no limits.
+  std::shared_ptr<RateLimiter> rate_limiter;
   // config->basic_auth, compiled (its cache of verified credentials lives as long as the
   // table); null: no authentication.
   std::shared_ptr<const BasicAuth> basic_auth;
