@@ -357,12 +357,11 @@ void ManifestLoader::run_thread() {
       absl::MutexLock l(&stop_mu_);
       if (stopping_) break;
       if (!watching) {
-        if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(opts_.poll)))
-          break;
+        if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), opts_.poll)) break;
         continue;
       }
     }
-    watch->wait(opts_.recheck, std::chrono::milliseconds(20));
+    watch->wait(absl::ToChronoMilliseconds(opts_.recheck), std::chrono::milliseconds(20));
     absl::MutexLock l(&stop_mu_);
     if (stopping_) break;
   }

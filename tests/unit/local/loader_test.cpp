@@ -137,7 +137,7 @@ metadata: {name: x}
 
 TEST_F(Loader, BackgroundPollingFollowsTheDirectory) {
   ManifestLoaderOptions o{dir.string()};
-  o.poll = std::chrono::milliseconds(20);
+  o.poll = absl::Milliseconds(20);
   o.watch_files = false;  // the fallback where inotify is not available
   ManifestLoader l(store, o);
   auto w = store->watch(*cm, "default", {});
@@ -307,8 +307,8 @@ TEST_F(Loader, ALargeFileIsReadInBatchesWithTheSameDocumentsIndicesAndLines) {
 TEST_F(Loader, InotifyLoadsEachChangeAtOnceWithoutPolling) {
   if (!DirectoryWatch::create()) GTEST_SKIP() << "inotify is not available";
   ManifestLoaderOptions o{dir.string()};
-  o.poll = std::chrono::hours(1);
-  o.recheck = std::chrono::hours(1);
+  o.poll = absl::Hours(1);
+  o.recheck = absl::Hours(1);
   ManifestLoader l(store, o);
   auto w = store->watch(*cm, "default", {});
   ASSERT_TRUE(w.ok());

@@ -28,8 +28,8 @@
 
 #include <absl/base/thread_annotations.h>
 #include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 
-#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -55,10 +55,10 @@ struct ManifestLoaderOptions {
   std::string dir{};  // the directory to mirror (required)
   // start() without inotify (or with watch_files false): how often to look at the files.
   // Defaults to 500 ms.
-  std::chrono::milliseconds poll{500};
+  absl::Duration poll = absl::Milliseconds(500);
   // start() with inotify: how often to look at the files' stat() anyway, for file systems whose
   // changes inotify does not see (NFS, FUSE). Defaults to 60 s.
-  std::chrono::milliseconds recheck{60000};
+  absl::Duration recheck = absl::Seconds(60);
   // start(): use inotify when the kernel offers it. Defaults to true.
   bool watch_files = true;
   std::string field_manager = "kop-local-manifests";  // Defaults to "kop-local-manifests".
