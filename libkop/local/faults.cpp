@@ -7,7 +7,7 @@ void Faults::fail(std::string verb, int code, int times, std::string resource) {
   rules_.push_back({std::move(verb), std::move(resource), code, times});
 }
 
-void Faults::set_latency(std::chrono::milliseconds d) {
+void Faults::set_latency(absl::Duration d) {
   absl::MutexLock l(&mu_);
   latency_ = d;
 }
@@ -23,15 +23,15 @@ void Faults::close_watches_randomly(double probability, uint64_t seed) {
   rng_.seed(seed);
 }
 
-void Faults::refuse_connections_for(std::chrono::milliseconds d) {
+void Faults::refuse_connections_for(absl::Duration d) {
   absl::MutexLock l(&mu_);
-  refuse_until_ = std::chrono::steady_clock::now() + d;
+  refuse_until_ = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(d);
 }
 
 void Faults::clear() {
   absl::MutexLock l(&mu_);
   rules_.clear();
-  latency_ = std::chrono::milliseconds(0);
+  latency_ = absl::ZeroDuration();
   close_after_ = 0;
   close_p_ = 0;
   refuse_until_ = {};
@@ -50,7 +50,7 @@ std::optional<int> Faults::take_failure(std::string_view verb, std::string_view 
   return std::nullopt;
 }
 
-std::chrono::milliseconds Faults::latency() const {
+absl::Duration Faults::latency() const {
   absl::MutexLock l(&mu_);
   return latency_;
 }

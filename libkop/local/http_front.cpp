@@ -114,7 +114,7 @@ struct HttpFront::Impl {
     http::write_header(stream, sr, ec);
     if (ec) return;
     while (!stopping) {
-      auto ev = resp.watch->next(std::chrono::milliseconds(200));
+      auto ev = resp.watch->next(absl::Milliseconds(200));
       if (!ev) {
         if (resp.watch->ended() || peer_closed(fd)) break;
         continue;

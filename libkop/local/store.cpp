@@ -319,7 +319,7 @@ struct Store::Impl {
 
   absl::Status check_faults(std::string_view verb, const ResourceType& t) ABSL_LOCKS_EXCLUDED(mu) {
     auto lat = faults.latency();
-    if (lat.count() > 0) std::this_thread::sleep_for(lat);
+    if (lat > absl::ZeroDuration()) absl::SleepFor(lat);
     if (auto code = faults.take_failure(verb, t.resource)) return fault_status(*code, verb, t);
     return absl::OkStatus();
   }
@@ -1317,7 +1317,7 @@ absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns
   state->type = std::make_shared<const ResourceType>(t);
   state->ns = t.namespaced ? std::string(ns) : std::string();
   state->bookmarks = o.allow_watch_bookmarks;
-  state->bookmark_interval = impl_->opts.bookmark_interval;
+  state->bookmark_interval = absl::ToChronoMilliseconds(impl_->opts.bookmark_interval);
   state->next_bookmark = Clock::now() + state->bookmark_interval;
   if (o.timeout_seconds) state->deadline = Clock::now() + std::chrono::seconds(*o.timeout_seconds);
   state->close_after = impl_->faults.watch_close_after();
@@ -1576,8 +1576,9 @@ absl::StatusOr<std::optional<WatchEvent>> Watch::next() {
   return wait_next(std::nullopt);
 }
 
-std::optional<WatchEvent> Watch::next(std::chrono::milliseconds wait) {
-  return wait_next(Clock::now() + wait);
+std::optional<WatchEvent> Watch::next(absl::Duration wait) {
+  if (wait == absl::InfiniteDuration()) return wait_next(std::nullopt);
+  return wait_next(Clock::now() + absl::ToChronoNanoseconds(wait));
 }
 
 std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> until) {

@@ -29,7 +29,7 @@ using testing::server_state;
 TEST(InformerUnderFaults, EndsEqualToServerAndHandlersSawFinalStates) {
   local::StoreOptions so;
   so.history_size = 40;  // short history: resuming often hits 410 for real
-  so.bookmark_interval = std::chrono::milliseconds(50);
+  so.bookmark_interval = absl::Milliseconds(50);
   auto store = std::make_shared<local::Store>(so);
   local::LocalClient client(store);
   const client::ResourceRef all{"", "v1", "configmaps", {}, ""};

@@ -26,7 +26,7 @@ class Contract : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     StoreOptions so;
     so.history_size = 5;
-    so.bookmark_interval = std::chrono::milliseconds(100);
+    so.bookmark_interval = absl::Milliseconds(100);
     store = std::make_shared<Store>(so);
     if (GetParam() == "local") {
       c = std::make_shared<LocalClient>(store);
@@ -226,7 +226,7 @@ TEST(HttpFront, RejectsWrongTokenAndRefusesConnectionsOnDemand) {
   auto good = client::RestClient::create(*cfg, ro);
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE((*good)->list(cms).ok());
-  store->faults().refuse_connections_for(std::chrono::milliseconds(500));
+  store->faults().refuse_connections_for(absl::Milliseconds(500));
   auto refused = client::RestClient::create(*cfg, ro);
   auto rr = (*refused)->list(cms);
   EXPECT_FALSE(rr.ok());

@@ -224,7 +224,7 @@ TEST_F(ProtoRest, WatchFramesAreLengthPrefixedWatchEvents) {
                  {{"content-type", "application/vnd.kubernetes.protobuf"}})
                 .status,
             201);
-  auto ev = w.watch->next(std::chrono::seconds(5));
+  auto ev = w.watch->next(absl::Seconds(5));
   ASSERT_TRUE(ev);
   std::string frame = rest::encode_event_protobuf(*ev);
   w.watch->stop();

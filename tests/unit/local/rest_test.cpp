@@ -187,7 +187,7 @@ TEST_F(Rest, AuthAndWatchEncoding) {
   ASSERT_TRUE(w.watch);
   auto cm = store.registry().by_resource("", "v1", "configmaps");
   ASSERT_TRUE(store.create(*cm, "default", configmap("x")).ok());
-  auto ev = w.watch->next(std::chrono::milliseconds(1000));
+  auto ev = w.watch->next(absl::Milliseconds(1000));
   ASSERT_TRUE(ev);
   std::string line = rest::encode_event(*ev, *cm, false);
   EXPECT_EQ(line.substr(0, 26), R"({"type":"ADDED","object":{)");

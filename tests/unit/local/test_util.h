@@ -50,7 +50,7 @@ inline JsonDoc configmap(std::string_view name, std::string_view ns = "default",
 
 // Waits up to `ms` for the next event.
 inline std::optional<WatchEvent> next(const WatchPtr& w, int ms = 2000) {
-  return w->next(std::chrono::milliseconds(ms));
+  return w->next(absl::Milliseconds(ms));
 }
 
 }  // namespace kop::local::testing

@@ -107,7 +107,7 @@ TEST(Watch, TooOldResourceVersionIs410Event) {
 
 TEST(Watch, BookmarksOnRequest) {
   StoreOptions so;
-  so.bookmark_interval = std::chrono::milliseconds(30);
+  so.bookmark_interval = absl::Milliseconds(30);
   Store s(so);
   auto cm = type(s, "", "v1", "configmaps");
   WatchOptions o;
@@ -289,7 +289,7 @@ namespace {
 TEST(Faults, LatencyAndOtherCodes) {
   Store s;
   auto cm = testing::type(s, "", "v1", "configmaps");
-  s.faults().set_latency(std::chrono::milliseconds(60));
+  s.faults().set_latency(absl::Milliseconds(60));
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(s.list(*cm, "").ok());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(55));

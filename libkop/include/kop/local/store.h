@@ -47,6 +47,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <absl/time/time.h>
 #include "kop/client/client.h"
 #include "kop/local/faults.h"
 #include "kop/local/names.h"
@@ -62,7 +63,7 @@ struct StoreOptions {
   size_t watch_buffer = 1000;
   // How often a watcher that asked for bookmarks receives one when idle. Defaults to 1 second
   // (kube-apiserver sends them about once a minute; tests want them sooner).
-  std::chrono::milliseconds bookmark_interval{1000};
+  absl::Duration bookmark_interval = absl::Seconds(1);
   // Create default, kube-system, kube-public and kube-node-lease at start. Defaults to true.
   bool create_system_namespaces = true;
 };
@@ -188,7 +189,7 @@ class Watch : public client::WatchStream {
   absl::StatusOr<std::optional<WatchEvent>> next() override;
   // Waits up to `wait` for the next event. nullopt means nothing arrived in time, or the watch
   // has ended (then ended() is true).
-  std::optional<WatchEvent> next(std::chrono::milliseconds wait);
+  std::optional<WatchEvent> next(absl::Duration wait);
   bool ended() const;
   void stop();
   void cancel() override { stop(); }
