@@ -97,7 +97,10 @@ void FlagSet::add_uint32(std::string name, std::string value_name, std::string h
 
 void FlagSet::alias(std::string spelling, std::string_view name) {
   for (Flag& f : flags_) {
-    if (f.name == name) f.aliases.push_back(std::move(spelling));
+    if (f.name == name) {
+      f.aliases.push_back(std::move(spelling));
+      return;
+    }
   }
 }
 
@@ -161,7 +164,7 @@ std::string FlagSet::help() const {
     out += "\n";
   }
   out += "\nflags:\n";
-  auto entry = [&out](std::string names, std::string_view help) {
+  auto entry = [&out](const std::string& names, std::string_view help) {
     out += "  " + names;
     if (2 + names.size() + 1 > kNameColumn) {
       out += "\n";
@@ -177,7 +180,7 @@ std::string FlagSet::help() const {
     for (const std::string& a : f.aliases) names += a + ", ";
     names += "--" + f.name;
     names += f.value_name.empty() ? "[=true|false]" : " " + f.value_name;
-    entry(std::move(names), f.help);
+    entry(names, f.help);
   }
   entry("-h, --help", "this text");
   return out;
