@@ -3,6 +3,7 @@
 // TLS relays, clusters, sorted statuses and Events.
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <sstream>
 
 #include "gateway_internal.h"
@@ -165,9 +166,15 @@ void assemble(Translation& t) {
       if (l.tls) d.certificates.emplace_back(l.hostname.empty() ? "*" : l.hostname, *l.tls);
     }
   }
-  std::stable_sort(t.placements.begin(), t.placements.end(), precedes);
+  // Their order sorted, not the placements: each holds a whole Route (a sort of 20,000
+  // placements moved every Route about 15 times, a tenth of a translation at 10k HTTPRoutes).
+  std::vector<size_t> order(t.placements.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return precedes(t.placements[a], t.placements[b]); });
   std::map<std::pair<size_t, int64_t>, std::map<std::string, VirtualHost>> hosts;
-  for (Placement& p : t.placements) {
+  for (size_t i : order) {
+    Placement& p = t.placements[i];
     VirtualHost& vh = hosts[{p.gateway, p.port}][p.host];
     if (vh.host.empty()) {
       vh.host = p.host;
