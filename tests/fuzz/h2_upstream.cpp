@@ -34,6 +34,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using namespace std::string_view_literals;
 
 struct Shape {
   std::vector<std::string> requests;  // one client connection each
@@ -50,9 +51,11 @@ const std::array<Shape, 5>& shapes() {
       {{"GET /get HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n\r\n"}},
       {{"POST /post HTTP/1.1\r\nhost: fuzz\r\ncontent-length: 5\r\nconnection: close\r\n\r\n"
         "hello"}},
-      {{"POST /grpc.Svc/Call HTTP/1.1\r\nhost: fuzz\r\ncontent-type: application/grpc\r\n"
-        "te: trailers\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-        "7\r\n\x00\x00\x00\x00\x02hi\r\n0\r\ngrpc-timeout: 1S\r\n\r\n"}},
+      // A gRPC message (5-byte prefix, NULs included: a string_view literal keeps them).
+      {{std::string("POST /grpc.Svc/Call HTTP/1.1\r\nhost: fuzz\r\n"
+                    "content-type: application/grpc\r\nte: trailers\r\n"
+                    "transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+                    "7\r\n\x00\x00\x00\x00\x02hi\r\n0\r\ngrpc-timeout: 1S\r\n\r\n"sv)}},
       {{"GET /a HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n\r\n",
         "GET /b HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n\r\n"}},
       {{big_post()}},

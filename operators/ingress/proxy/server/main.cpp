@@ -6,8 +6,8 @@
 // the running config keeps serving. SIGTERM/SIGINT: graceful shutdown (drain_timeout).
 // Prints one line per event on stdout ("listener NAME bound to HOST:PORT", ...), flushed, which
 // is how tests learn ephemeral ports.
-#include <signal.h>
 #include <sys/stat.h>
+#include <csignal>
 
 #include <cerrno>
 #include <cstdio>
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   say("ready");
 
   for (;;) {
-    timespec ts{0, 500 * 1000 * 1000};
+    timespec ts{0, 500'000'000};  // 500 ms
     int sig = sigtimedwait(&set, nullptr, &ts);
     bool reload = false;
     if (sig == SIGTERM || sig == SIGINT) break;
