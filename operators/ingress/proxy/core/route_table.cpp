@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include <re2/re2.h>
 #include "core/text.h"
 #include "core/validate.h"
-#include "re2/re2.h"
 
 namespace kop::proxy {
 
