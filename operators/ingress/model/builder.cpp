@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "absl/strings/escaping.h"
 #include "kop/proxy/certificate.h"
@@ -126,6 +127,12 @@ const api::ObjectPtr* Builder::secret(std::string_view ns, std::string_view name
   return it == secrets_.end() ? nullptr : it->second;
 }
 
+const api::Object* Builder::read_secret(std::string_view ns, std::string_view name) {
+  note_read(true, ns, name);
+  const api::ObjectPtr* s = secret(ns, name);
+  return s == nullptr ? nullptr : s->get();
+}
+
 const std::vector<const api::ObjectPtr*>& Builder::slices(std::string_view ns,
                                                           std::string_view name) const {
   static const std::vector<const api::ObjectPtr*> kNone;
@@ -182,6 +189,19 @@ std::string_view strategy_suffix(Strategy s) {
 }
 }  // namespace
 
+// A short name for a cluster's TLS settings: clusters of one Service port with different
+// settings stay apart; the same settings give the same name in every build.
+std::string tls_digest(const proxy::UpstreamTlsConfig& t) {
+  proxy::Config c;
+  c.clusters.push_back(proxy::ClusterConfig{});
+  c.clusters.back().tls = t;
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the rendered settings
+  for (unsigned char ch : proxy::to_json(c, false)) h = (h ^ ch) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
                                                     const std::string& field,
                                                     const BackendSpec& spec) {
@@ -220,6 +240,12 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   if (spec.h2c && !c.h2c) {
     c.h2c = true;
     c.name += "/h2c";  // apart from the HTTP/1.1 cluster of the same port
+  }
+  if (spec.tls) {
+    // The source's protocol wins over the port's appProtocol (ingress-nginx backend-protocol).
+    c.h2c = spec.h2c;
+    c.tls = spec.tls;
+    c.name = cat(c.name, spec.h2c ? "/h2" : "", "/tls-", tls_digest(*spec.tls));
   }
   if (spec.strategy == Strategy::kCookie && spec.cookie) {
     c.cookie = spec.cookie;

@@ -71,6 +71,9 @@ struct BackendSpec {
   // HTTP/2 with prior knowledge to the endpoints whatever the port's appProtocol (GRPCRoute);
   // such a cluster's name ends in "/h2c" unless the port says kubernetes.io/h2c itself.
   bool h2c = false;
+  // TLS to the endpoints whatever the port's appProtocol (with h2c: HTTP/2 over TLS); such a
+  // cluster's name ends in "/tls-<digest of the settings>". Unset: plain TCP.
+  std::optional<proxy::UpstreamTlsConfig> tls;
 };
 
 // (namespace, name) as views into the snapshot's objects, which outlive the Builder.
@@ -126,6 +129,8 @@ class Builder {
   // Index lookups (null / empty when absent).
   const api::ObjectPtr* service(std::string_view ns, std::string_view name) const;
   const api::ObjectPtr* secret(std::string_view ns, std::string_view name) const;
+  // secret(), noting the read for the incremental build (as load_tls() does).
+  const api::Object* read_secret(std::string_view ns, std::string_view name);
   const std::vector<const api::ObjectPtr*>& slices(std::string_view ns,
                                                    std::string_view name) const;
 

@@ -2,7 +2,10 @@
 #include <algorithm>
 #include <set>
 
+#include <absl/strings/escaping.h>
+
 #include "builder.h"
+#include "kop/proxy/certificate.h"
 #include "nginx_ingress.h"
 #include "paths.h"
 #include "text_cat.h"
@@ -34,6 +37,56 @@ std::optional<std::string> ingress_backend(Builder& b, const api::Object& ing, c
     return std::nullopt;
   }
   return b.resolve_backend(src, field + ".service", spec);
+}
+
+// proxy-ssl-secret "namespace/name" (or "name"), of the Ingress' namespace only (ingress-nginx
+// reads any): ca.crt becomes the trusted CAs, tls.crt with tls.key the client certificate. A
+// Secret that is missing or does not load gets an Event and is left out: with proxy-ssl-verify
+// on the handshake then fails (502), as nginx refuses what it cannot verify.
+void load_proxy_ssl_secret(Builder& b, const api::Object& ing, const ObjectRef& src,
+                           const std::string& ref, proxy::UpstreamTlsConfig& tls) {
+  std::string field = cat("metadata.annotations[", kNginxAnnotationPrefix, "proxy-ssl-secret]");
+  size_t slash = ref.find('/');
+  std::string ns = slash == std::string::npos ? std::string(ing.ns()) : ref.substr(0, slash);
+  std::string name = slash == std::string::npos ? ref : ref.substr(slash + 1);
+  std::string key = cat(ns, "/", name);
+  if (ns != ing.ns()) {
+    // Another namespace's client certificate would let this Ingress act as its owner.
+    b.event(src, "SecretNotPermitted", field,
+            cat("Secret \"", key, "\" is in another namespace: only the Ingress' own are read"));
+    return;
+  }
+  const api::Object* secret = b.read_secret(ns, name);
+  if (secret == nullptr) {
+    b.event(src, "SecretNotFound", field, cat("Secret \"", key, "\" not found"));
+    return;
+  }
+  auto decoded = [&](const char* path, std::string& out) {
+    auto b64 = secret->get_string(path);
+    return b64 && absl::Base64Unescape(absl::string_view(b64->data(), b64->size()), &out) &&
+           !out.empty();
+  };
+  proxy::UpstreamTlsConfig with = tls;
+  std::string ca, crt, pkey;
+  if (decoded("/data/ca.crt", ca)) with.ca_pem = ca;
+  if (decoded("/data/tls.crt", crt) && decoded("/data/tls.key", pkey)) {
+    proxy::CertificateConfig client;
+    client.cert_pem = crt;
+    client.key_pem = pkey;
+    with.client_certificate = std::move(client);
+  }
+  if (ca.empty() && !with.client_certificate) {
+    b.event(src, "SecretInvalid", field,
+            cat("Secret \"", key, "\" has neither ca.crt nor tls.crt and tls.key"));
+    return;
+  }
+  if (auto loaded = proxy::load_upstream_tls(with); !loaded.ok()) {
+    b.event(src, "SecretInvalid", field,
+            cat("Secret \"", key, "\": ",
+                std::string(loaded.status().message().data(), loaded.status().message().size())));
+    return;
+  }
+  tls = std::move(with);
 }
 
 Route make_route(const ObjectRef& src, const std::string& field, PathRule path,
@@ -73,6 +126,10 @@ void translate_ingress(Builder& b, const api::Object& ing) {
       base.strategy = nginx->strategy;
       base.cookie = nginx->cookie;
       base.service_upstream = nginx->service_upstream;
+      base.h2c = nginx->backend_h2;
+      base.tls = nginx->backend_tls;
+      if (base.tls && !nginx->proxy_ssl_secret.empty())
+        load_proxy_ssl_secret(b, ing, src, nginx->proxy_ssl_secret, *base.tls);
     }
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";

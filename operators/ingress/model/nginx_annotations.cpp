@@ -11,6 +11,7 @@
 #include <span>
 
 #include "kop/proxy/access_control.h"
+#include "kop/proxy/certificate.h"
 #include "kop/proxy/cors.h"
 #include "paths.h"
 #include "text_cat.h"
@@ -51,12 +52,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"proxy-request-buffering", "request bodies are streamed, never buffered"},
       {"proxy-connect-timeout", "the connect timeout is per Service port here (5s)"},
       {"proxy-next-upstream-timeout", "a limit on the time spent retrying is not implemented"},
-      {"proxy-ssl-secret", "TLS to the backend is not implemented"},
-      {"proxy-ssl-verify", "TLS to the backend is not implemented"},
-      {"proxy-ssl-name", "TLS to the backend is not implemented"},
-      {"proxy-ssl-server-name", "TLS to the backend is not implemented"},
-      {"proxy-ssl-protocols", "TLS to the backend is not implemented"},
-      {"proxy-ssl-ciphers", "TLS to the backend is not implemented"},
       {"proxy-redirect-from", "rewriting upstream Location headers is not implemented"},
       {"proxy-redirect-to", "rewriting upstream Location headers is not implemented"},
       {"proxy-cookie-domain", "rewriting upstream cookies is not implemented"},
@@ -439,6 +434,96 @@ void read_affinity_cookie(Reader& in, NginxAnnotations& out) {
   out.cookie = cookie;
 }
 
+// "on" / "off", as nginx's flags (proxy_ssl_verify, proxy_ssl_server_name).
+std::optional<bool> on_off(Reader& in, std::string_view name) {
+  const std::string* v = in.take(name);
+  if (v == nullptr) return std::nullopt;
+  if (*v == "on") return true;
+  if (*v == "off") return false;
+  in.invalid(name, "not on or off");
+  return std::nullopt;
+}
+
+// backend-protocol and the proxy-ssl-* annotations: how the proxy speaks to the backend.
+void read_backend_protocol(Reader& in, NginxAnnotations& out) {
+  std::string p = "HTTP";
+  if (const std::string* v = in.take("backend-protocol")) {
+    p = *v;
+    std::transform(p.begin(), p.end(), p.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  }
+  bool tls = p == "HTTPS" || p == "GRPCS";
+  if (p == "GRPC" || p == "GRPCS" || p == "H2C") {
+    out.backend_h2 = true;
+  } else if (p == "AUTO_HTTP") {
+    in.different("backend-protocol", "AUTO_HTTP speaks HTTP/1.1 to the backend");
+  } else if (p != "HTTP" && p != "HTTPS") {
+    in.ignored("backend-protocol",
+               cat("not supported: ", p, " backends; requests go as plain HTTP/1.1"));
+  }
+  static constexpr std::string_view kSsl[] = {
+      "proxy-ssl-secret",      "proxy-ssl-verify",    "proxy-ssl-verify-depth", "proxy-ssl-name",
+      "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers"};
+  if (!tls) {
+    for (std::string_view d : kSsl)
+      if (in.take(d))
+        in.ignored(d, "without backend-protocol HTTPS or GRPCS the backend is plain HTTP");
+    return;
+  }
+  proxy::UpstreamTlsConfig t;
+  t.verify = false;    // proxy-ssl-verify: off
+  t.verify_depth = 1;  // proxy-ssl-verify-depth: 1
+  if (auto v = on_off(in, "proxy-ssl-verify")) t.verify = *v;
+  if (auto n = in.integer("proxy-ssl-verify-depth", 1, 100)) t.verify_depth = *n;
+  std::string name;
+  if (const std::string* v = in.take("proxy-ssl-name")) name = *v;
+  bool sni = on_off(in, "proxy-ssl-server-name").value_or(false);
+  // nginx's default name is the upstream's ("upstream_balancer" in ingress-nginx), which no
+  // certificate carries; kop checks the endpoint's address instead and sends no SNI.
+  if (!name.empty() && sni) t.server_name = name;
+  if (!name.empty() && !sni) t.subject_alt_names.push_back(name);
+  if (sni && name.empty())
+    in.different("proxy-ssl-server-name",
+                 "without proxy-ssl-name no SNI is sent (nginx would send the upstream's name)");
+  if (t.verify && name.empty())
+    in.different("proxy-ssl-verify",
+                 "without proxy-ssl-name the certificate must name the endpoint's IP address");
+  if (const std::string* v = in.take("proxy-ssl-protocols")) {
+    bool v12 = false, v13 = false, old = false;
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      size_t sp = rest.find(' ');
+      std::string_view tok = rest.substr(0, sp);
+      rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+      if (tok.empty()) continue;
+      if (tok == "TLSv1.2")
+        v12 = true;
+      else if (tok == "TLSv1.3")
+        v13 = true;
+      else
+        old = true;
+    }
+    if (!v12 && !v13) {
+      in.invalid("proxy-ssl-protocols", "names neither TLSv1.2 nor TLSv1.3");
+    } else {
+      t.min_version = v12 ? proxy::TlsVersion::kTls12 : proxy::TlsVersion::kTls13;
+      t.max_version = v13 ? proxy::TlsVersion::kTls13 : proxy::TlsVersion::kTls12;
+      if (old)
+        in.different("proxy-ssl-protocols", "only TLSv1.2 and TLSv1.3 are offered to backends");
+    }
+  }
+  if (const std::string* v = in.take("proxy-ssl-ciphers")) {
+    proxy::UpstreamTlsConfig probe;
+    probe.ciphers = *v;
+    if (proxy::load_upstream_tls(probe).ok())
+      t.ciphers = *v;
+    else
+      in.invalid("proxy-ssl-ciphers", "OpenSSL knows none of these ciphers");
+  }
+  if (const std::string* v = in.take("proxy-ssl-secret")) out.proxy_ssl_secret = *v;
+  out.backend_tls = std::move(t);
+}
+
 void read_upstream(Reader& in, NginxAnnotations& out) {
   if (const std::string* v = in.take("load-balance")) {
     if (*v == "round_robin")
@@ -478,15 +563,7 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
                    "the cluster IP is one endpoint: outlier ejection and retries on another "
                    "endpoint do not apply, kube-proxy picks the pod");
   }
-  if (const std::string* v = in.take("backend-protocol")) {
-    std::string p = *v;
-    std::transform(p.begin(), p.end(), p.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (p != "HTTP")
-      in.ignored("backend-protocol", cat("not supported: ", p,
-                                         " backends (only HTTP/1.1 to the backend); "
-                                         "requests go as plain HTTP"));
-  }
+  read_backend_protocol(in, out);
 
   constexpr int64_t kWeek = int64_t{7} * 24 * 3600;  // a bound on the seconds, against overflow
   int64_t read = 60;

@@ -184,7 +184,12 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
 proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& options) {
   proxy::ClusterConfig cc;
   cc.name = c.name;
-  if (c.h2c) cc.protocol = proxy::UpstreamProtocol::kH2c;
+  if (c.tls) {
+    cc.tls = c.tls;
+    cc.protocol = c.h2c ? proxy::UpstreamProtocol::kH2 : proxy::UpstreamProtocol::kHttp1;
+  } else if (c.h2c) {
+    cc.protocol = proxy::UpstreamProtocol::kH2c;
+  }
   for (const auto& e : c.endpoints)
     cc.endpoints.push_back(proxy::EndpointConfig{proxy::SocketAddress{e.address, e.port}, 1});
   switch (c.strategy) {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "kop/api/object.h"
+#include "kop/proxy/config.h"
 
 namespace kop::ingress {
 
@@ -168,6 +169,9 @@ struct Cluster {
   // The Service port's appProtocol is kubernetes.io/h2c: the proxy speaks HTTP/2 with prior
   // knowledge to the endpoints. Default false (HTTP/1.1).
   bool h2c = false;
+  // TLS to the endpoints (ingress-nginx backend-protocol HTTPS/GRPCS and proxy-ssl-*); with h2c
+  // it is HTTP/2 over TLS. Unset: plain TCP.
+  std::optional<proxy::UpstreamTlsConfig> tls;
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie

@@ -77,6 +77,14 @@ struct NginxAnnotations {
   std::optional<AffinityCookie> cookie;
   // service-upstream: the Service's ClusterIP as the only endpoint. Default false.
   bool service_upstream = false;
+  // backend-protocol GRPC, GRPCS, H2C: HTTP/2 to the backend (h2c, or over TLS with GRPCS).
+  bool backend_h2 = false;
+  // backend-protocol HTTPS / GRPCS with proxy-ssl-verify, -verify-depth, -name, -server-name,
+  // -protocols, -ciphers. Unset: plain TCP. Its CA and client certificate come from
+  // proxy-ssl-secret (below), read by the model.
+  std::optional<proxy::UpstreamTlsConfig> backend_tls;
+  // proxy-ssl-secret "namespace/name" (tls.crt, tls.key, ca.crt); empty: none.
+  std::string proxy_ssl_secret;
   // proxy-read-timeout / proxy-send-timeout (seconds, default 60 each): the larger becomes the
   // route's idle timeout; ingress-nginx has no whole-request timeout, so none is set.
   std::chrono::milliseconds idle_timeout{60000};
