@@ -248,6 +248,7 @@ void BM_HTTPRouteChangeStages(benchmark::State& state) {
   // and the translator's clusters.
   auto render_all = [&](const gw::Result& result, const kop::ingress::Model& built) {
     std::vector<kop::ingress::BoundFrontDoor> doors;
+    doors.reserve(result.front_doors.size());
     for (const gw::FrontDoor& d : result.front_doors)
       doors.push_back({&d, kop::proxy::SocketAddress{"127.0.1.1", 10080}});
     return kop::ingress::render(built, ro, doors, result.clusters);
