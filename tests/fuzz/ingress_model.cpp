@@ -1,11 +1,11 @@
 // Fuzz target: the ingress model. A YAML stream of arbitrary Kubernetes objects (Ingresses,
 // IngressRoutes, IngressClasses, Services, EndpointSlices, Secrets, TLSCertificateDelegations,
-// and the Gateway API's GatewayClasses, Gateways, HTTPRoutes, TLSRoutes, ReferenceGrants,
-// Namespaces) goes through build_model, the Gateway API translator and render, as the
-// controller does on every change. Whatever the
-// objects say, the rendered proxy Config must pass the proxy's validation and compile (bad
-// objects get statuses and Events, never a config the proxy refuses), and an incremental build
-// through a BuildCache must describe the same model as a fresh one.
+// and the Gateway API's GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes,
+// ReferenceGrants, Namespaces) goes through build_model, the Gateway API translator and render, as
+// the controller does on every change. Whatever the objects say, the rendered proxy Config must
+// pass the proxy's validation and compile (bad objects get statuses and Events, never a config the
+// proxy refuses), and an incremental build through a BuildCache must describe the same model as a
+// fresh one.
 //
 // A new watched kind (e.g. a Gateway API route) is one line in kKinds.
 #include <cstddef>
@@ -51,6 +51,7 @@ const GatewayKind kGatewayKinds[] = {
     {"GatewayClass", &GatewaySnapshot::gateway_classes},
     {"Gateway", &GatewaySnapshot::gateways},
     {"HTTPRoute", &GatewaySnapshot::http_routes},
+    {"GRPCRoute", &GatewaySnapshot::grpc_routes},
     {"TLSRoute", &GatewaySnapshot::tls_routes},
     {"ReferenceGrant", &GatewaySnapshot::reference_grants},
     {"Namespace", &GatewaySnapshot::namespaces},

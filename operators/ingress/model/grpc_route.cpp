@@ -100,6 +100,7 @@ RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectR
   } else {
     base.clusters = std::move(clusters);
     base.invalid_weight = invalid_weight;
+    base.invalid_status = 503;  // that share of the calls: UNAVAILABLE, as the spec asks
   }
   std::vector<const rapidjson::Value*> matches = items_of(rule, "matches");
   rapidjson::Value empty(rapidjson::kObjectType);
@@ -149,15 +150,20 @@ bool hosts_meet(const std::vector<std::string>& a, const std::vector<std::string
 }  // namespace
 
 void route_kind_conflicts(Translation& t) {
+  // Only listeners that carry a GRPCRoute can have a conflict: without GRPCRoutes nothing is
+  // done, and HTTPRoutes are looked at only on those listeners (10,000 HTTPRoutes on a
+  // listener without GRPCRoutes cost nothing here).
+  if (t.snapshot.grpc_routes.empty()) return;
   struct Attached {
     ObjectRef route;
     absl::Time created;
     std::vector<std::string> hosts;
+    bool grpc = false;
   };
   std::map<std::pair<size_t, size_t>, std::vector<Attached>> by_listener;
-  for (auto [kind, routes] : {std::pair{"HTTPRoute", &t.snapshot.http_routes},
-                              std::pair{"GRPCRoute", &t.snapshot.grpc_routes}}) {
-    for (const auto& ptr : *routes) {
+  for (bool grpc : {true, false}) {
+    const char* kind = grpc ? "GRPCRoute" : "HTTPRoute";
+    for (const auto& ptr : grpc ? t.snapshot.grpc_routes : t.snapshot.http_routes) {
       const api::Object& route = *ptr;
       if (route.is_being_deleted()) continue;
       ObjectRef src{kind, std::string(route.ns()), std::string(route.name())};
@@ -169,27 +175,34 @@ void route_kind_conflicts(Translation& t) {
         if (!gw->admits_routes) continue;
         std::string reason, message;
         size_t gi = size_t(gw - t.gateways.data());
-        for (size_t li : attachable(t, *gw, ref, route, kind, hosts, given > 0, reason, message))
-          by_listener[{gi, li}].push_back(
-              Attached{src, age_of(route, kind).created, served_hosts(gw->listeners[li], hosts)});
+        for (size_t li : attachable(t, *gw, ref, route, kind, hosts, given > 0, reason, message)) {
+          auto it = by_listener.find({gi, li});
+          if (!grpc && it == by_listener.end()) continue;  // no GRPCRoute on that listener
+          if (it == by_listener.end()) it = by_listener.try_emplace({gi, li}).first;
+          it->second.push_back(Attached{src, age_of(route, kind).created,
+                                        served_hosts(gw->listeners[li], hosts), grpc});
+        }
       }
     }
   }
   for (auto& [key, routes] : by_listener) {
     // Oldest first, then "{namespace}/{name}": each route loses to an earlier one of the
-    // other kind that it meets, unless that one lost already.
+    // other kind that kept the listener and whose hostnames meet its own. Only the kept routes
+    // of the other kind are compared: linear in the routes of the kind that has few.
     std::sort(routes.begin(), routes.end(), [](const Attached& a, const Attached& b) {
       return std::tie(a.created, a.route.ns, a.route.name, a.route.kind) <
              std::tie(b.created, b.route.ns, b.route.name, b.route.kind);
     });
-    for (size_t i = 0; i < routes.size(); ++i)
-      for (size_t j = 0; j < i; ++j)
-        if (routes[j].route.kind != routes[i].route.kind &&
-            t.lost.count({routes[j].route, key.first, key.second}) == 0 &&
-            hosts_meet(routes[j].hosts, routes[i].hosts)) {
-          t.lost.insert({routes[i].route, key.first, key.second});
-          break;
-        }
+    std::vector<const Attached*> kept[2];  // [0] HTTPRoutes, [1] GRPCRoutes
+    for (const Attached& r : routes) {
+      const std::vector<const Attached*>& other = kept[r.grpc ? 0 : 1];
+      bool lost = std::any_of(other.begin(), other.end(),
+                              [&](const Attached* o) { return hosts_meet(o->hosts, r.hosts); });
+      if (lost)
+        t.lost.insert({r.route, key.first, key.second});
+      else
+        kept[r.grpc ? 1 : 0].push_back(&r);
+    }
   }
 }
 

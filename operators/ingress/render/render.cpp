@@ -142,7 +142,7 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   }
   if (r.invalid_weight > 0) {
     proxy::WeightedCluster invalid;
-    invalid.direct_status = 500;
+    invalid.direct_status = r.invalid_status;
     invalid.weight = r.invalid_weight;
     rc.forward.clusters.push_back(std::move(invalid));
   }

@@ -116,7 +116,7 @@ TEST(GRPCRoute, BackendsWeightsAndReferenceGrants) {
   testing::Compiled c = compile_front_door(r);
   ASSERT_TRUE(c.table);
   // No ReferenceGrant: the cross-namespace share is answered by the proxy.
-  EXPECT_EQ(call(c, "h", "/a.A/M"), "infra/v1/80/h2c,500");
+  EXPECT_EQ(call(c, "h", "/a.A/M"), "infra/v1/80/h2c,503");  // that share: UNAVAILABLE
   EXPECT_EQ(call(c, "h", "/b.B/M"), "503");  // all backends invalid: gRPC UNAVAILABLE
   EXPECT_EQ(cond(parent(r, "weights").conditions, "ResolvedRefs"), "False RefNotPermitted");
   EXPECT_EQ(cond(parent(r, "weights").conditions, "Accepted"), "True Accepted");

@@ -278,8 +278,10 @@ struct Route {
   RouteAction action = RouteAction::kForward;
   std::vector<WeightedCluster> clusters;
   // kForward: the weight of backends that cannot be resolved (Gateway API invalid backendRefs);
-  // that share of the requests is answered 500. Default 0.
+  // that share of the requests is answered `invalid_status`. Default 0.
   uint32_t invalid_weight = 0;
+  // Default 500 (HTTPRoute); 503 for GRPCRoute, which gRPC clients read as UNAVAILABLE.
+  uint32_t invalid_status = 500;
   std::optional<Redirect> redirect;  // with RouteAction::kRedirect
   std::optional<std::string> prefix_rewrite;
   std::optional<std::string> path_rewrite;           // replaces the whole path (query kept)
