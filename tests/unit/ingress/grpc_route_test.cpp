@@ -267,6 +267,20 @@ TEST(GRPCRoute, HttpRouteAndGrpcRouteOnOneHostnameOlderWins) {
   EXPECT_EQ(cond(parent(tie, "a-web").conditions, "Accepted"), "True Accepted");
   EXPECT_EQ(cond(parent(tie, "b-rpc").conditions, "Accepted"), "False HostnameConflict");
 
+  // A route that lost a listener does not take it from a younger one: the GRPCRoute loses to
+  // the older HTTPRoute, so the youngest HTTPRoute (whose hostnames meet only the GRPCRoute's)
+  // is served.
+  Result chain = run(base + route("infra", "old-web", http_spec, "2026-01-01T00:00:00Z") +
+                     grpc_route("infra", "rpc", grpc_spec, "2026-02-01T00:00:00Z") +
+                     route("infra", "young-web",
+                           "  parentRefs: [{name: gw}]\n  hostnames: [other.example]\n"
+                           "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n",
+                           "2026-03-01T00:00:00Z"));
+  EXPECT_EQ(cond(parent(chain, "old-web").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(chain, "rpc").conditions, "Accepted"), "False HostnameConflict");
+  EXPECT_EQ(cond(parent(chain, "young-web").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(listener(chain, "gw", "http").attached_routes, 2);
+
   // Hostnames that do not meet: both served.
   Result apart = run(base + route("infra", "web", http_spec) +
                      grpc_route("infra", "rpc",
