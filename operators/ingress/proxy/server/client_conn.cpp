@@ -71,17 +71,6 @@ void ClientConn::adopt_latest_snapshot() {
   limit_input();
 }
 
-void ClientConn::arm_timer(uint64_t ms) {
-  worker_.timers().arm(timer_, worker_.now(), ms);
-}
-
-bool ClientConn::op_done() {
-  --refs_;
-  if (state_ != State::kClosed) return true;
-  unref();
-  return false;
-}
-
 void ClientConn::on_read(const error_code& ec) {
   if (!op_done()) return;
   if (ec) {

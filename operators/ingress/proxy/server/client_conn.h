@@ -23,6 +23,7 @@
 #include "snapshot.h"
 #include "timer_wheel.h"
 #include "transport.h"
+#include "worker.h"
 
 namespace kop::proxy::server {
 
@@ -55,7 +56,12 @@ class ClientConn final {
   // first, which is false when the connection closed meanwhile (and frees it once the last
   // reference went).
   void hold() { ++refs_; }
-  bool op_done();
+  bool op_done() {
+    --refs_;
+    if (state_ != State::kClosed) return true;
+    unref();
+    return false;
+  }
   bool closed() const { return state_ == State::kClosed; }
   void close();
   // Ends an HTTP/1.1 connection after its last response: TLS close_notify, then the sending
@@ -65,7 +71,7 @@ class ClientConn final {
 
   // From the sessions.
   void read_more() { transport_.read(); }
-  void arm_timer(uint64_t ms);
+  void arm_timer(uint64_t ms) { worker_.timers().arm(timer_, worker_.now(), ms); }
   void cancel_timer() { TimerWheel::cancel(timer_); }
   void start_h2_prior_knowledge();  // the HTTP/1.1 session saw the h2c preface
   void on_h2_flush();               // the flush posted by H2Session::schedule_flush()
@@ -107,5 +113,23 @@ class ClientConn final {
   std::unique_ptr<H2Session> h2_;
   std::unique_ptr<TcpProxy> tcp_;  // kPassthrough, kTcpProxy
 };
+
+// H1Session's per-request entry points, defined where both types are complete (see h1_session.h).
+inline void H1Session::on_input() {
+  if (phase_ == Phase::kReadHead && !header_timer_ && in_.size() > 0) {
+    header_timer_ = true;
+    conn_.arm_timer(
+        static_cast<uint64_t>(conn_.snapshot()->snap->settings.request_header_timeout.count()));
+  }
+  process();
+}
+
+inline void H1Session::on_written() {
+  if (closing_after_write_) {
+    if (phase_ == Phase::kTunnel) return conn_.close();
+    return conn_.linger_close(body_done_);
+  }
+  if (exchange_.active()) exchange_.resume_response();
+}
 
 }  // namespace kop::proxy::server

@@ -15,15 +15,6 @@ namespace kop::proxy::server {
 H1Session::H1Session(ClientConn& conn, Transport& t, Worker& w)
     : conn_(conn), transport_(t), worker_(w), in_(t.in()), exchange_(w) {}
 
-void H1Session::on_input() {
-  if (phase_ == Phase::kReadHead && !header_timer_ && in_.size() > 0) {
-    header_timer_ = true;
-    conn_.arm_timer(
-        static_cast<uint64_t>(conn_.snapshot()->snap->settings.request_header_timeout.count()));
-  }
-  process();
-}
-
 void H1Session::on_peer_eof() {
   if (phase_ == Phase::kTunnel) {
     if (exchange_.active()) exchange_.tunnel_client_eof();
@@ -31,14 +22,6 @@ void H1Session::on_peer_eof() {
   }
   if (phase_ == Phase::kReadHead || phase_ == Phase::kBody) return conn_.close();
   // Waiting for the response: finish it, then close.
-}
-
-void H1Session::on_written() {
-  if (closing_after_write_) {
-    if (phase_ == Phase::kTunnel) return conn_.close();
-    return conn_.linger_close(body_done_);
-  }
-  if (exchange_.active()) exchange_.resume_response();
 }
 
 void H1Session::on_timeout() {

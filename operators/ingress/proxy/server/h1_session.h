@@ -33,6 +33,8 @@ class H1Session final : public Downstream {
   H1Session(const H1Session&) = delete;
   H1Session& operator=(const H1Session&) = delete;
 
+  // on_input and on_written run on every request: they are inline, in client_conn.h (where
+  // ClientConn is complete), so the connection's dispatch costs no extra call.
   void on_input();     // bytes arrived in the transport's input buffer
   void on_peer_eof();  // the client finished sending (or its socket failed)
   void on_written();   // the transport's send buffer drained
