@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <future>
@@ -113,18 +112,18 @@ class ProxyImpl {
   absl::Status apply(const std::shared_ptr<const Config>& shared);
   void shutdown(std::optional<std::chrono::milliseconds> grace);
   std::optional<uint16_t> listener_port(std::string_view name) const {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     auto it = listeners_.find(std::string(name));
     if (it == listeners_.end()) return std::nullopt;
     return it->second.port;
   }
   std::optional<uint16_t> admin_port() const {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (admin_fd_ < 0) return std::nullopt;
     return admin_port_;
   }
   uint64_t version() const {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     return current_ ? current_->version : 0;
   }
   std::string metrics_text() const;
@@ -142,30 +141,36 @@ class ProxyImpl {
   void event(std::string_view line) const {
     if (opts_.on_event) opts_.on_event(line);
   }
-  void admin_loop();
+  void admin_loop(int fd);
   void log_loop();
   void flush_logs();
+  // The workers' addresses, stable until shutdown() joins the helper threads and clears them.
+  std::vector<Worker*> workers() const;
   std::string admin_response(std::string_view method, std::string_view path) const;
 
   ProxyOptions opts_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> current_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::map<std::string, ListenerSock> listeners_;
-  uint64_t version_ = 0;
+  // Written by the control thread (apply, shutdown); read by the accessors, the admin thread
+  // (metrics, /config_dump) and the access-log thread.
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Snapshot> current_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ListenerSock> listeners_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  int admin_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  uint16_t admin_port_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
-  bool started_ = false;
   std::atomic<bool> stopping_{false};
+  // The control thread's own state.
+  bool started_ = false;
   bool stopped_ = false;
-  int admin_fd_ = -1;
-  uint16_t admin_port_ = 0;
+  std::unique_ptr<HealthChecker> health_;
   std::thread admin_thread_;
   std::thread log_thread_;
-  std::mutex log_mu_;
-  std::condition_variable log_cv_;
-  FILE* log_file_ = nullptr;
-  std::string log_path_;
-  std::unique_ptr<HealthChecker> health_;
+  // The access-log destination: the control thread changes it, the log thread writes to it.
+  absl::Mutex log_mu_;
+  absl::CondVar log_cv_;
+  FILE* log_file_ ABSL_GUARDED_BY(log_mu_) = nullptr;
+  std::string log_path_ ABSL_GUARDED_BY(log_mu_);
   // The last /config_dump body and the snapshot version it serialises: repeated dumps of the
   // same version cost nothing, and no apply pays for a dump nobody asked for.
   mutable absl::Mutex dump_mu_;
@@ -177,9 +182,13 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   if (stopped_ || stopping_) return absl::FailedPreconditionError("proxy is shut down");
   const Config& config = *shared;
   std::shared_ptr<const Snapshot> prev;
+  std::map<std::string, ListenerSock> bound;  // the listeners as they are now
+  size_t nworkers = 0;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     prev = current_;
+    bound = listeners_;
+    nworkers = workers_.size();
   }
   auto refuse = [&](const absl::Status& s) {
     ++reloads_failed_;
@@ -240,7 +249,6 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   // pretty-printed Config is megabytes, and most applies are never dumped.
 
   // Workers: fixed at the first apply.
-  size_t nworkers = workers_.size();
   if (!started_) {
     nworkers = opts_.workers ? opts_.workers : config.server.workers;
     if (nworkers == 0) nworkers = std::max(1u, std::thread::hardware_concurrency());
@@ -260,9 +268,9 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
       for (int fd : n.fds) ::close(fd);
   };
   for (const ListenerConfig& lc : config.listeners) {
-    auto it = listeners_.find(lc.name);
-    if (it != listeners_.end() && it->second.address == lc.address) continue;
-    if (it != listeners_.end()) removed.push_back(lc.name);
+    auto it = bound.find(lc.name);
+    if (it != bound.end() && it->second.address == lc.address) continue;
+    if (it != bound.end()) removed.push_back(lc.name);
     NewListener n;
     n.name = lc.name;
     n.address = lc.address;
@@ -289,7 +297,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
     }
     added.push_back(std::move(n));
   }
-  for (const auto& [name, ls] : listeners_) {
+  for (const auto& [name, ls] : bound) {
     bool keep = false;
     for (const ListenerConfig& lc : config.listeners)
       if (lc.name == name) keep = true;
@@ -297,30 +305,32 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   }
 
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     snap->version = ++version_;
     current_ = snap;
     for (const auto& name : removed) listeners_.erase(name);
     for (const auto& n : added) listeners_[n.name] = ListenerSock{n.address, n.port};
+    if (!started_) {
+      for (size_t i = 0; i < nworkers; ++i)
+        workers_.push_back(std::make_unique<Worker>(uint32_t(i)));
+    }
   }
-  if (!started_) {
-    for (size_t i = 0; i < nworkers; ++i) workers_.push_back(std::make_unique<Worker>(uint32_t(i)));
-  }
-  for (auto& w : workers_) w->publish(snap);
+  const std::vector<Worker*> workers = this->workers();
+  for (Worker* w : workers) w->publish(snap);
   bool any_hc = false;
   for (const auto& c : t.clusters()) any_hc = any_hc || c->config.health_check.has_value();
   if (any_hc && !health_) health_ = std::make_unique<HealthChecker>();
   if (health_) health_->update(snap);
   for (const auto& name : removed)
-    for (auto& w : workers_) w->remove_listener(name);
+    for (Worker* w : workers) w->remove_listener(name);
   for (auto& n : added) {
-    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->add_listener(n.name, n.fds[i]);
+    for (size_t i = 0; i < workers.size(); ++i) workers[i]->add_listener(n.name, n.fds[i]);
     event(absl::StrCat("listener ", n.name, " bound to ", n.address.host, ":", n.port));
   }
   for (const auto& name : removed) event(absl::StrCat("listener ", name, " closed"));
   if (!started_) {
     started_ = true;
-    for (auto& w : workers_) w->start();
+    for (Worker* w : workers) w->start();
     if (config.admin.enabled) {
       tcp::endpoint ep;
       if (resolve(config.admin.address, &ep)) {
@@ -328,11 +338,14 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
         if (fd.ok()) {
           int flags = ::fcntl(*fd, F_GETFL);
           ::fcntl(*fd, F_SETFL, flags | O_NONBLOCK);
-          admin_fd_ = *fd;
-          admin_port_ = bound_port(*fd);
-          admin_thread_ = std::thread([this] { admin_loop(); });
-          event(absl::StrCat("admin listener bound to ", config.admin.address.host, ":",
-                             admin_port_));
+          uint16_t port = bound_port(*fd);
+          {
+            absl::MutexLock l(&mu_);
+            admin_fd_ = *fd;
+            admin_port_ = port;
+          }
+          admin_thread_ = std::thread([this, fd = *fd] { admin_loop(fd); });
+          event(absl::StrCat("admin listener bound to ", config.admin.address.host, ":", port));
         } else {
           event(absl::StrCat("admin listener: ", fd.status().message()));
         }
@@ -343,7 +356,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
     ++reloads_ok_;
   }
   {
-    std::lock_guard<std::mutex> l(log_mu_);
+    absl::MutexLock l(&log_mu_);
     if (config.server.access_log_path != log_path_) {
       if (log_file_) std::fclose(log_file_);
       log_file_ = nullptr;
@@ -359,66 +372,84 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
 void ProxyImpl::shutdown(std::optional<std::chrono::milliseconds> grace) {
   if (stopped_) return;
   stopping_ = true;
-  std::chrono::milliseconds g =
-      grace ? *grace : (current_ ? current_->settings.drain_timeout : std::chrono::milliseconds(0));
+  std::chrono::milliseconds g = std::chrono::milliseconds(0);
+  if (grace) {
+    g = *grace;
+  } else {
+    absl::MutexLock l(&mu_);
+    if (current_) g = current_->settings.drain_timeout;
+  }
   health_.reset();
-  for (auto& w : workers_) w->drain();
+  const std::vector<Worker*> workers = this->workers();
+  for (Worker* w : workers) w->drain();
   auto deadline = std::chrono::steady_clock::now() + g;
   for (;;) {
     uint64_t active = 0;
-    for (auto& w : workers_) active += w->active_connections();
+    for (Worker* w : workers) active += w->active_connections();
     if (active == 0 || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  for (auto& w : workers_) w->stop();
+  for (Worker* w : workers) w->stop();
   // The loops end once every aborted operation completed; give them a moment, then force.
   auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (auto& w : workers_) {
+  for (Worker* w : workers) {
     while (w->io().stopped() == false && std::chrono::steady_clock::now() < hard)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (!w->io().stopped()) w->force_stop();
     w->join();
   }
   if (admin_thread_.joinable()) admin_thread_.join();
-  if (admin_fd_ >= 0) ::close(admin_fd_);
-  admin_fd_ = -1;
-  log_cv_.notify_all();
+  log_cv_.SignalAll();
   if (log_thread_.joinable()) log_thread_.join();
   flush_logs();
-  workers_.clear();
-  if (log_file_) std::fclose(log_file_);
-  log_file_ = nullptr;
+  {
+    absl::MutexLock l(&mu_);
+    if (admin_fd_ >= 0) ::close(admin_fd_);
+    admin_fd_ = -1;
+    workers_.clear();
+  }
+  {
+    absl::MutexLock l(&log_mu_);
+    if (log_file_) std::fclose(log_file_);
+    log_file_ = nullptr;
+  }
   stopped_ = true;
   event("shut down");
 }
 
+std::vector<Worker*> ProxyImpl::workers() const {
+  absl::MutexLock l(&mu_);
+  std::vector<Worker*> out;
+  out.reserve(workers_.size());
+  for (const auto& w : workers_) out.push_back(w.get());
+  return out;
+}
+
 void ProxyImpl::log_loop() {
-  std::unique_lock<std::mutex> l(log_mu_);
   while (!stopping_) {
-    log_cv_.wait_for(l, std::chrono::milliseconds(100));
-    l.unlock();
+    {
+      absl::MutexLock l(&log_mu_);
+      log_cv_.WaitWithTimeout(&log_mu_, absl::Milliseconds(100));
+    }
     flush_logs();
-    l.lock();
   }
 }
 
 void ProxyImpl::flush_logs() {
   std::string all;
-  for (auto& w : workers_) {
-    all += w->access_log().take();
-  }
+  for (Worker* w : workers()) all += w->access_log().take();
   if (all.empty()) return;
-  std::lock_guard<std::mutex> l(log_mu_);
+  absl::MutexLock l(&log_mu_);
   FILE* f = log_file_ ? log_file_ : stdout;
   std::fwrite(all.data(), 1, all.size(), f);
   std::fflush(f);
 }
 
-void ProxyImpl::admin_loop() {
+void ProxyImpl::admin_loop(int fd) {
   while (!stopping_) {
-    pollfd p{admin_fd_, POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
-    int c = ::accept4(admin_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) continue;
     timeval tv{2, 0};
     ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -487,7 +518,7 @@ std::string ProxyImpl::admin_response(std::string_view method, std::string_view 
 std::string ProxyImpl::config_dump() const {
   std::shared_ptr<const Snapshot> s;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     s = current_;
   }
   if (!s) return "{\"version\":0,\"config\":null}\n";
@@ -506,19 +537,20 @@ std::string ProxyImpl::config_dump() const {
 
 std::string ProxyImpl::metrics_text() const {
   std::shared_ptr<const Snapshot> snap;
+  std::vector<Worker*> workers;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     snap = current_;
+    for (const auto& w : workers_) workers.push_back(w.get());
   }
   // Collect on each worker's own thread (its counters are plain integers).
   std::vector<Worker::Scrape> scrapes;
   if (!stopping_) {
     std::vector<std::future<Worker::Scrape>> futs;
-    for (auto& w : workers_) {
+    for (Worker* wp : workers) {
       auto p = std::make_shared<std::promise<Worker::Scrape>>();
       futs.push_back(p->get_future());
-      Worker* wp = w.get();
-      asio::post(w->io(), [wp, p] { p->set_value(wp->collect()); });
+      asio::post(wp->io(), [wp, p] { p->set_value(wp->collect()); });
     }
     for (auto& f : futs) {
       if (f.wait_for(std::chrono::seconds(2)) == std::future_status::ready)
@@ -678,7 +710,7 @@ std::string ProxyImpl::metrics_text() const {
                    reloads_failed_.load());
   gauge("kop_proxy_config_version", "Version of the active config.", "gauge",
         snap ? snap->version : 0);
-  gauge("kop_proxy_workers", "Worker threads.", "gauge", workers_.size());
+  gauge("kop_proxy_workers", "Worker threads.", "gauge", workers.size());
   return o;
 }
 
