@@ -10,7 +10,16 @@
 namespace kop::ingress::admission {
 namespace {
 
-enum class Source { kNone, kIngress, kIngressRoute, kGateway, kHttpRoute, kTlsRoute, kGrant };
+enum class Source {
+  kNone,
+  kIngress,
+  kIngressRoute,
+  kGateway,
+  kHttpRoute,
+  kGrpcRoute,
+  kTlsRoute,
+  kGrant
+};
 
 Source source_of(std::string_view group, std::string_view kind) {
   if (group == "networking.k8s.io" && kind == "Ingress") return Source::kIngress;
@@ -18,6 +27,7 @@ Source source_of(std::string_view group, std::string_view kind) {
   if (group != gateway::kGroup) return Source::kNone;
   if (kind == "Gateway") return Source::kGateway;
   if (kind == "HTTPRoute") return Source::kHttpRoute;
+  if (kind == "GRPCRoute") return Source::kGrpcRoute;
   if (kind == "TLSRoute") return Source::kTlsRoute;
   if (kind == "ReferenceGrant") return Source::kGrant;
   return Source::kNone;
@@ -30,7 +40,7 @@ struct OwnReason {
   std::string_view kind;
   std::string_view reason;
 };
-constexpr std::array<OwnReason, 14> kOwnReasons{{
+constexpr std::array<OwnReason, 15> kOwnReasons{{
     {"Ingress", "HostInvalid"},
     {"Ingress", "PathInvalid"},
     {"Ingress", "BackendInvalid"},
@@ -45,6 +55,7 @@ constexpr std::array<OwnReason, 14> kOwnReasons{{
     {"Gateway", "HostnameConflict"},
     {"Gateway", "UnsupportedAddress"},
     {"HTTPRoute", "UnsupportedValue"},
+    {"GRPCRoute", "UnsupportedValue"},
     {"TLSRoute", "UnsupportedValue"},
 }};
 
@@ -137,6 +148,9 @@ std::vector<Problem> own_problems(Inputs inputs, const api::Object& obj,
       break;
     case Source::kHttpRoute:
       put(inputs.gateway.http_routes, obj);
+      break;
+    case Source::kGrpcRoute:
+      put(inputs.gateway.grpc_routes, obj);
       break;
     case Source::kTlsRoute:
       put(inputs.gateway.tls_routes, obj);

@@ -3,8 +3,8 @@
 // The answer comes from the translation kop-ingress serves traffic with, run in process on a
 // copy of the current inputs with the reviewed object put in place of the stored one (or added
 // beside them): build_model() for Ingress and IngressRoute, gateway::translate() for Gateway,
-// HTTPRoute, TLSRoute and ReferenceGrant. Nothing of the object is ever run as a program (the
-// ingress-nginx admission webhook ran `nginx -t` on user input: CVE-2025-1974).
+// HTTPRoute, GRPCRoute, TLSRoute and ReferenceGrant. Nothing of the object is ever run as a program
+// (the ingress-nginx admission webhook ran `nginx -t` on user input: CVE-2025-1974).
 //
 // Only the object's OWN problems refuse it, each with the field and the reason:
 //  - Ingress (of our class): an invalid host, path or backend (HostInvalid, PathInvalid,
@@ -16,8 +16,8 @@
 //  - Gateway (of a GatewayClass of ours): UnsupportedValue, UnsupportedProtocol,
 //    InvalidRouteKinds, ProtocolConflict and HostnameConflict between its own listeners,
 //    UnsupportedAddress;
-//  - HTTPRoute, TLSRoute attached to a Gateway of ours: UnsupportedValue (a match, filter,
-//    timeout, weight or hostname kop-ingress cannot serve).
+//  - HTTPRoute, GRPCRoute, TLSRoute attached to a Gateway of ours: UnsupportedValue (a match,
+//    filter, timeout, weight or hostname kop-ingress cannot serve).
 // Never for another object: a Service, Secret, delegate, parent Gateway or ReferenceGrant that
 // is missing or unusable, a conflict with another route, an object another controller owns.
 // Those are statuses and Events, as before; applying objects in any order keeps working.

@@ -20,6 +20,7 @@ InputSource cache_inputs(cache::Cache& cache, Kinds kinds, bool gateway_api) {
       parts.insert(parts.end(), {{&kinds.gateway_class, &in.gateway.gateway_classes},
                                  {&kinds.gateway, &in.gateway.gateways},
                                  {&kinds.http_route, &in.gateway.http_routes},
+                                 {&kinds.grpc_route, &in.gateway.grpc_routes},
                                  {&kinds.tls_route, &in.gateway.tls_routes},
                                  {&kinds.reference_grant, &in.gateway.reference_grants},
                                  {&kinds.namespace_, &in.gateway.namespaces}});

@@ -162,8 +162,8 @@ void add_flags(kop::flags::FlagSet& set, Flags& f) {
        &f.gateway_pod_selector);
   text("webhook-addr", "HOST:PORT",
        "serve the validating admission webhook (path /validate-kop-ingress: Ingress, "
-       "IngressRoute, Gateway, HTTPRoute, TLSRoute, ReferenceGrant judged by the translation "
-       "itself) over HTTPS (default \"\": none)",
+       "IngressRoute, Gateway, HTTPRoute, GRPCRoute, TLSRoute, ReferenceGrant judged by the "
+       "translation itself) over HTTPS (default \"\": none)",
        &f.webhook.addr);
   text("webhook-cert-dir", "DIR",
        "its certificate from DIR/tls.crt and tls.key, reloaded on change (cert-manager); "

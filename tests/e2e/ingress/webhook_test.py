@@ -62,7 +62,8 @@ def webhook_configuration(port):
                 {"operations": ["CREATE", "UPDATE"], "apiGroups": ["networking.k8s.io"],
                  "apiVersions": ["v1"], "resources": ["ingresses"]},
                 {"operations": ["CREATE", "UPDATE"], "apiGroups": [GROUP], "apiVersions": ["*"],
-                 "resources": ["gateways", "httproutes", "tlsroutes", "referencegrants"]}]}]}
+                 "resources": ["gateways", "httproutes", "grpcroutes", "tlsroutes",
+                                "referencegrants"]}]}]}
 
 
 def ingress_route(name, fqdn, tcpproxy=False):

@@ -24,6 +24,7 @@ Inputs inputs_of(std::string_view yaml) {
     if (k == "GatewayClass") in.gateway.gateway_classes.push_back(o);
     if (k == "Gateway") in.gateway.gateways.push_back(o);
     if (k == "HTTPRoute") in.gateway.http_routes.push_back(o);
+    if (k == "GRPCRoute") in.gateway.grpc_routes.push_back(o);
     if (k == "TLSRoute") in.gateway.tls_routes.push_back(o);
     if (k == "ReferenceGrant") in.gateway.reference_grants.push_back(o);
     if (k == "Namespace") in.gateway.namespaces.push_back(o);
@@ -238,6 +239,22 @@ TEST(AdmissionHTTPRoute, AttachedToOurGatewayAnUnservableRuleIsRefused) {
   EXPECT_TRUE(decide_yaml(existing, http_route("gw", "backendRefs: [{name: web, port: 80}]")).ok());
 }
 
+TEST(AdmissionGRPCRoute, AnInvalidMethodRegexIsRefused) {
+  std::string existing = std::string(kGatewayClass) + "---\n" +
+                         gateway("kop", "  - {name: web, port: 80, protocol: HTTP}\n");
+  auto grpc = [](std::string_view service) {
+    return "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g, "
+           "namespace: default}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n  - matches: "
+           "[{method: {type: RegularExpression, service: '" +
+           std::string(service) + "'}}]\n    backendRefs: [{name: web, port: 80}]\n";
+  };
+  absl::Status s = decide_yaml(existing, grpc("echo.(v1"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("GRPCRoute \"default/g\": spec.rules[0]"));
+  EXPECT_THAT(s.message(), HasSubstr("invalid regular expression"));
+  EXPECT_TRUE(decide_yaml(existing, grpc("echo\\.v[12]")).ok());
+}
+
 TEST(AdmissionTLSRoute, AWeightOutOfRangeIsRefused) {
   std::string existing = std::string(kGatewayClass) + "---\n" +
                          gateway("kop",
@@ -260,6 +277,7 @@ TEST(AdmissionKinds, WhatIsDecided) {
   EXPECT_TRUE(handles("ingress.kop.dev", "IngressRoute"));
   EXPECT_TRUE(handles("networking.k8s.io", "Ingress"));
   EXPECT_TRUE(handles("gateway.networking.k8s.io", "ReferenceGrant"));
+  EXPECT_TRUE(handles("gateway.networking.k8s.io", "GRPCRoute"));
   EXPECT_FALSE(handles("", "Service"));
   EXPECT_FALSE(handles("gateway.networking.k8s.io", "GatewayClass"));
   EXPECT_TRUE(decide_yaml("", R"(
