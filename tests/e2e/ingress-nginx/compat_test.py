@@ -7,10 +7,12 @@ host; the backends are echo servers in this process that answer with what they r
 
   compat_test.py BUILD_DIR
 """
+import base64
 import http.client
 import http.server
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -23,6 +25,7 @@ from ie2e import check, say, wait_for  # noqa: E402
 
 ECHO = "127.0.0.2"
 FLAKY = "127.0.0.3"  # answers 503 under /flaky, so retries are seen
+TLS_ECHO = "127.0.0.4"  # the echo over TLS (backend-protocol HTTPS, proxy-ssl-*)
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -328,13 +331,48 @@ def cases(port, tls_port):
     say("canary: by-header always/never, then by-cookie, then weight (100: all to the canary)")
 
 
+# backend-protocol HTTPS to the TLS echo, whose certificate names backend.compat.internal:
+# verified against proxy-ssl-secret's ca.crt with proxy-ssl-name (and SNI), a name the
+# certificate does not carry (502), and ingress-nginx's default (no verification).
+BACKEND_TLS_INGRESSES = [
+    ingress("https-verified", h("https"),
+            {"backend-protocol": "HTTPS", "proxy-ssl-verify": "on",
+             "proxy-ssl-name": "backend.compat.internal", "proxy-ssl-server-name": "on",
+             "proxy-ssl-secret": "default/backend-ca"}, service="tls-echo"),
+    ingress("https-wrong-name", h("https-wrong"),
+            {"backend-protocol": "HTTPS", "proxy-ssl-verify": "on",
+             "proxy-ssl-name": "other.compat.internal", "proxy-ssl-secret": "default/backend-ca"},
+            service="tls-echo"),
+    ingress("https-unverified", h("https-off"), {"backend-protocol": "HTTPS"},
+            service="tls-echo"),
+]
+
+
+def backend_tls_cases(port):
+    code, _, e = request(port, h("https"), "/over-tls")
+    check(code == 200 and e and e["backend"] == TLS_ECHO and e["path"] == "/over-tls",
+          f"backend-protocol HTTPS verified: {code} {e}")
+    code, _, _ = request(port, h("https-wrong"), "/")
+    check(code == 502, f"proxy-ssl-name the certificate does not carry: {code}, want 502")
+    code, _, e = request(port, h("https-off"), "/")
+    check(code == 200 and e and e["backend"] == TLS_ECHO, f"proxy-ssl-verify off: {code} {e}")
+    say("backend-protocol HTTPS: verified with proxy-ssl-secret and -name, 502 on a wrong name, "
+        "unverified by default")
+
+
 def test(env):
-    port = ie2e.port_free_on([ECHO, FLAKY])
+    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO])
     servers = []
-    for address in (ECHO, FLAKY):
-        s = EchoServer((address, port), Echo)
+    for address in (ECHO, FLAKY, TLS_ECHO):
+        servers.append(EchoServer((address, port), Echo))
+    backend = os.path.join(env.tmp, "backend")
+    backend_crt, backend_key, _ = ie2e.make_cert(backend, "backend.compat.internal",
+                                                 ["backend.compat.internal"])
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(backend, "tls.crt"), os.path.join(backend, "tls.key"))
+    servers[2].socket = tls.wrap_socket(servers[2].socket, server_side=True)
+    for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
-        servers.append(s)
     try:
         manifests = os.path.join(env.tmp, "manifests")
         os.makedirs(manifests)
@@ -346,6 +384,15 @@ def test(env):
             ie2e.service("echo"), ie2e.endpoint_slice("echo-1", "echo", [ECHO], port),
             ie2e.service("pair"), ie2e.endpoint_slice("pair-1", "pair", [ECHO, FLAKY], port),
             ie2e.service("canary"), ie2e.endpoint_slice("canary-1", "canary", [FLAKY], port),
+            ie2e.service("tls-echo"),
+            ie2e.endpoint_slice("tls-echo-1", "tls-echo", [TLS_ECHO], port),
+            # ingress-nginx's proxy-ssl-secret: a TLS Secret with ca.crt (tls.crt + tls.key,
+            # here the backend's own pair, are the client certificate the proxy may present).
+            {**ie2e.tls_secret("backend-ca", backend_crt, backend_key),
+             "data": {"tls.crt": base64.b64encode(backend_crt).decode(),
+                      "tls.key": base64.b64encode(backend_key).decode(),
+                      "ca.crt": base64.b64encode(backend_crt).decode()}},
+            *BACKEND_TLS_INGRESSES,
             ie2e.tls_secret("compat-tls", crt, key), *INGRESSES]
         for i, o in enumerate(objects):
             with open(os.path.join(manifests, f"{i:02d}.yaml"), "w") as f:
@@ -364,6 +411,7 @@ def test(env):
 
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
+        backend_tls_cases(http_port)
         # bad-snippet: configuration-snippet + limit-rate; bad-range: whitelist-source-range.
         _, _, _ = request(http_port, h("canary"), "/")
         c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)

@@ -626,6 +626,56 @@ RefusedPort::~RefusedPort() {
   ::close(fd_);
 }
 
+// ---- server programs
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    a.sin_port = 0;
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool have(const std::string& program) {
+  return run({"sh", "-c", "command -v " + program}).exit_code == 0;
+}
+
+ChildServer::ChildServer(const std::vector<std::string>& argv, uint16_t port) : port_(port) {
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && !ready_; ++i) {
+    int fd = connect_to(port_, 200);
+    if (fd >= 0) {
+      ::close(fd);
+      ready_ = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+ChildServer::~ChildServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
 int connect_to(uint16_t port, int timeout_ms) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};

@@ -169,6 +169,29 @@ class ProxyProcess {
   int exit_status_ = -2;
 };
 
+// ---- server programs
+// A free loopback port (bound to 0, then released for the server to take).
+uint16_t free_port();
+// `program` is on PATH.
+bool have(const std::string& program);
+
+// A server program started by the test on `port` (its output discarded), ready once it accepts
+// connections (within 10 s); stopped with SIGTERM and waited for when destroyed.
+class ChildServer {
+ public:
+  ChildServer(const std::vector<std::string>& argv, uint16_t port);
+  ~ChildServer();
+  ChildServer(const ChildServer&) = delete;
+  ChildServer& operator=(const ChildServer&) = delete;
+  bool ready() const { return ready_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  uint16_t port_;
+  int pid_ = -1;
+  bool ready_ = false;
+};
+
 // ---- raw HTTP client
 int connect_to(uint16_t port, int timeout_ms = 5000);
 bool send_all(int fd, const std::string& data);

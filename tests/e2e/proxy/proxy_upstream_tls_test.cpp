@@ -4,89 +4,20 @@
 // Verification against the CA, the name checks (server_name, subjectAltName DNS/URI/IP),
 // verification failures answered 502 with the reason in the proxy's log, verify off, mutual
 // TLS, session resumption on a new connection, real curl and nghttp as clients.
-#include <fcntl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 
-#include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "harness.h"
 
 namespace kop::proxy::e2e {
 namespace {
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    a.sin_port = 0;
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool have(const std::string& program) {
-  return run({"sh", "-c", "command -v " + program}).exit_code == 0;
-}
-
-// A server program on `port`, ready once it accepts connections (within 10 s); SIGTERM and
-// waited for when destroyed.
-class ChildServer {
- public:
-  ChildServer(const std::vector<std::string>& argv, uint16_t port) : port_(port) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      std::vector<char*> args;
-      args.reserve(argv.size() + 1);
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && !ready_; ++i) {
-      int fd = connect_to(port_, 200);
-      if (fd >= 0) {
-        ::close(fd);
-        ready_ = true;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
-  ~ChildServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  ChildServer(const ChildServer&) = delete;
-  ChildServer& operator=(const ChildServer&) = delete;
-  bool ready() const { return ready_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  uint16_t port_;
-  pid_t pid_ = -1;
-  bool ready_ = false;
-};
 
 bool openssl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"openssl"};

@@ -482,6 +482,16 @@ TlsVersion tls_version(const Value& v, const std::string& path) {
   return TlsVersion::kTls13;
 }
 
+// A certificate chain and its key, each inline (PEM) or from a file: exactly one of each pair.
+void pem_pair(Object& c, CertificateConfig& cert) {
+  one_of(c, {"cert_pem", "cert_file"}, true, "cert_pem, cert_file");
+  one_of(c, {"key_pem", "key_file"}, true, "key_pem, key_file");
+  c.str("cert_pem", &cert.cert_pem);
+  c.str("cert_file", &cert.cert_file);
+  c.str("key_pem", &cert.key_pem);
+  c.str("key_file", &cert.key_file);
+}
+
 TlsConfig tls(const Value& v, const std::string& path) {
   Object o(v, path);
   TlsConfig t;
@@ -490,12 +500,7 @@ TlsConfig tls(const Value& v, const std::string& path) {
     CertificateConfig cert;
     c.str("name", &cert.name);
     c.strings("server_names", &cert.server_names);
-    one_of(c, {"cert_pem", "cert_file"}, true, "cert_pem, cert_file");
-    one_of(c, {"key_pem", "key_file"}, true, "key_pem, key_file");
-    c.str("cert_pem", &cert.cert_pem);
-    c.str("cert_file", &cert.cert_file);
-    c.str("key_pem", &cert.key_pem);
-    c.str("key_file", &cert.key_file);
+    pem_pair(c, cert);
     if (const Value* mv = c.get("min_version"))
       cert.min_version = tls_version(*mv, c.at("min_version"));
     c.finish();
@@ -543,12 +548,7 @@ UpstreamTlsConfig upstream_tls(const Value& v, const std::string& path) {
   if (const Value* cv = o.get("client_certificate")) {
     Object c(*cv, o.at("client_certificate"));
     CertificateConfig cert;
-    one_of(c, {"cert_pem", "cert_file"}, true, "cert_pem, cert_file");
-    one_of(c, {"key_pem", "key_file"}, true, "key_pem, key_file");
-    c.str("cert_pem", &cert.cert_pem);
-    c.str("cert_file", &cert.cert_file);
-    c.str("key_pem", &cert.key_pem);
-    c.str("key_file", &cert.key_file);
+    pem_pair(c, cert);
     c.finish();
     t.client_certificate = std::move(cert);
   }

@@ -41,6 +41,8 @@ struct ClusterShare {
 
 class UpLink {
  public:
+  UpLink(const UpLink&) = delete;
+  UpLink& operator=(const UpLink&) = delete;
   std::string_view address() const;
   // The last TLS failure (handshake, verification, record), for logs; "" if none.
   const std::string& tls_error() const { return tls_ ? tls_->error() : no_error_; }
@@ -48,8 +50,6 @@ class UpLink {
  protected:
   UpLink(std::shared_ptr<Pool> pool, ClusterShare cluster);
   virtual ~UpLink();
-  UpLink(const UpLink&) = delete;
-  UpLink& operator=(const UpLink&) = delete;
 
   // Opens the socket and connects, then handshakes when the pool has TLS (its ciphertext
   // going to `tls_out`). Ends in link_up() or link_failed(), from the event loop.
