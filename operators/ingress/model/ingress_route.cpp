@@ -320,7 +320,7 @@ class RouteTranslator {
     for (const rapidjson::Value* s : items_of(p, "set"))
       hp.set.push_back(Header{std::string(str_of(s, "name")), std::string(str_of(s, "value"))});
     for (const rapidjson::Value* s : items_of(p, "remove"))
-      if (s->IsString()) hp.remove.push_back(s->GetString());
+      if (s->IsString()) hp.remove.emplace_back(s->GetString());
     return hp;
   }
 
