@@ -449,7 +449,8 @@ int run(int argc, char** argv) {
   // Every replica serves traffic: losing the Lease only stops status writes here; the Manager
   // campaigns again and status writing resumes when this replica wins.
   mo.exit_on_lost_lease = false;
-  kop::ingress::configure_cache(mo.cache, options.kinds, options.gateway.enabled);
+  kop::ingress::configure_cache(mo.cache, options.kinds, options.gateway.enabled,
+                                options.model.nginx_annotations);
   kop::manager::Manager mgr(*client, mo);
   kop::ingress::IngressController controller(mgr, proxy, options);
   std::unique_ptr<kop::ingress::Webhook> webhook;  // outlives the Manager's run (StopFirst)

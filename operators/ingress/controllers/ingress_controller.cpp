@@ -102,9 +102,10 @@ bool only_status_changed(const api::Object& before, const api::Object& after) {
 
 }  // namespace
 
-void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gateway_api) {
+void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gateway_api,
+                     bool all_secrets) {
   cache::ByObject secrets;
-  secrets.field_selector = "type=kubernetes.io/tls";
+  if (!all_secrets) secrets.field_selector = "type=kubernetes.io/tls";
   options.by_object[kinds.secret] = secrets;
   struct CrdKind {
     const api::GroupVersionKind* gvk;

@@ -1,7 +1,7 @@
 // kop::ingress::IngressController: the control loop of kop-ingress, run by a kop::manager.
 //
 // It watches, through the Manager's Cache, Ingress and IngressClass (networking.k8s.io/v1),
-// Service and Secret (v1; Secrets selected server-side with fieldSelector type=kubernetes.io/tls,
+// Service and Secret (v1; fieldSelector type=kubernetes.io/tls unless nginx annotations are read,
 // see configure_cache()), EndpointSlice (discovery.k8s.io/v1, or v1beta1 on older servers),
 // IngressRoute and TLSCertificateDelegation (ingress.kop.dev/v1beta1; optional kinds of the
 // cache: watched only while their CRDs are installed, logged once at start when they are not,
@@ -91,9 +91,11 @@ struct Kinds {
 // Adds the per-kind cache settings kop-ingress needs (TLS Secrets only, selected by the
 // server; plural names of the CRDs; the CRD kinds optional, with an info line when their CRD
 // is not installed, installed or removed) to `options` (the Manager's ManagerOptions::cache).
-// With `gateway_api`, the Gateway API kinds are added too (optional) and Namespaces.
-void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {},
-                     bool gateway_api = true);
+// With `gateway_api`, the Gateway API kinds are added too (optional) and Namespaces. With
+// `all_secrets` (ingress-nginx annotations read: auth-secret names Opaque Secrets), every
+// Secret is watched, as ingress-nginx does.
+void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {}, bool gateway_api = true,
+                     bool all_secrets = false);
 
 // The one request every event maps to.
 inline const controller::Request kBuildRequest{"", "build"};

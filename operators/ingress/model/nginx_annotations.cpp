@@ -26,10 +26,6 @@ using Annotations = std::map<std::string, std::string, std::less<>>;
 // given to the user. Any other unknown name is reported as unknown.
 const std::map<std::string_view, std::string_view>& not_supported() {
   static const std::map<std::string_view, std::string_view> table = {
-      {"auth-type", "basic/digest authentication is not implemented"},
-      {"auth-secret", "basic authentication is not implemented"},
-      {"auth-secret-type", "basic authentication is not implemented"},
-      {"auth-realm", "basic authentication is not implemented"},
       {"auth-url", "external authentication is not implemented"},
       {"auth-signin", "external authentication is not implemented"},
       {"auth-response-headers", "external authentication is not implemented"},
@@ -731,6 +727,67 @@ bool read_ranges(Reader& in, std::string_view name, std::vector<std::string>& ou
   return true;
 }
 
+// auth-type basic with auth-secret, auth-secret-type and auth-realm. Anything that keeps basic
+// authentication from being enforced (digest, no Secret named, another namespace's Secret, an
+// unknown secret type) fails closed: the Ingress' paths answer 403.
+void read_basic_auth(Reader& in, std::string_view ns, NginxAnnotations& out) {
+  static constexpr std::string_view kDependents[] = {"auth-secret", "auth-secret-type",
+                                                     "auth-realm"};
+  const std::string* type = in.take("auth-type");
+  if (type == nullptr) {
+    for (std::string_view d : kDependents)
+      if (in.take(d)) in.ignored(d, "without auth-type it does nothing");
+    return;
+  }
+  auto refuse = [&](std::string_view name, const std::string& why) {
+    in.ignored(name, cat(why, "; the Ingress' paths answer 403 rather than serve without it"));
+    if (out.unenforced_access.empty()) out.unenforced_access = std::string(name);
+  };
+  if (*type != "basic") {
+    for (std::string_view d : kDependents) in.take(d);
+    return refuse("auth-type", *type == "digest"
+                                   ? std::string("digest authentication is not supported")
+                                   : cat("invalid value \"", *type, "\": basic or digest"));
+  }
+  NginxBasicAuth a;
+  const std::string* secret = in.take("auth-secret");
+  std::string_view ref = secret == nullptr ? std::string_view() : std::string_view(*secret);
+  size_t slash = ref.find('/');
+  a.secret_namespace = std::string(slash == std::string_view::npos ? ns : ref.substr(0, slash));
+  a.secret_name = std::string(slash == std::string_view::npos ? ref : ref.substr(slash + 1));
+  if (const std::string* t = in.take("auth-secret-type")) {
+    if (*t == "auth-map") {
+      a.auth_map = true;
+    } else if (*t != "auth-file") {
+      for (std::string_view d : kDependents) in.take(d);
+      return refuse("auth-secret-type", cat("invalid value \"", *t, "\": auth-file or auth-map"));
+    }
+  }
+  if (a.secret_name.empty() || a.secret_namespace.empty() ||
+      a.secret_name.find('/') != std::string::npos) {
+    in.take("auth-realm");
+    return refuse(secret == nullptr ? "auth-type" : "auth-secret",
+                  secret == nullptr
+                      ? std::string("auth-secret is required with auth-type basic")
+                      : cat("invalid value \"", *secret, "\": name or namespace/name"));
+  }
+  if (a.secret_namespace != ns) {
+    in.take("auth-realm");
+    return refuse("auth-secret", cat("Secret \"", *secret,
+                                     "\" is in another namespace: only the Ingress' own "
+                                     "namespace is read (ingress-nginx's "
+                                     "--allow-cross-namespace-resources=false)"));
+  }
+  if (const std::string* realm = in.take("auth-realm")) {
+    if (std::any_of(realm->begin(), realm->end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      in.invalid("auth-realm", "control characters");
+    else
+      a.realm = *realm;
+  }
+  out.basic_auth = std::move(a);
+}
+
 // allowlist-source-range (whitelist-source-range, its older name), denylist-source-range,
 // proxy-body-size, client-body-buffer-size.
 void read_access(Reader& in, NginxAnnotations& out) {
@@ -894,6 +951,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_headers(in, out);
   read_cors(in, out);
   read_access(in, out);
+  read_basic_auth(in, ingress.namespace_(), out);
   read_limits(in, cat(ingress.namespace_(), "/", ingress.name()), out);
   out.verdicts = in.finish(&out.unenforced_access);
   return out;

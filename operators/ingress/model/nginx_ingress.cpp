@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <set>
 
+#include <absl/strings/escaping.h>
+
+#include "kop/proxy/password_hash.h"
 #include "paths.h"
 #include "text_cat.h"
 
@@ -98,10 +101,82 @@ void merge_canaries(Builder& b) {
   for (auto& e : extra) b.routes.push_back(std::move(e));
 }
 
+// The users of auth-type basic from its Secret (never logged: Events name users, not hashes).
+// A Secret that cannot be read fails closed; a user whose hash kop-ingress refuses (plain text,
+// DES crypt) is left out with an Event.
+void load_basic_auth_users(Builder& b, const ObjectRef& src, NginxAnnotations& a) {
+  NginxBasicAuth& auth = *a.basic_auth;
+  std::string field = annotation_field("auth-secret");
+  std::string key = cat(auth.secret_namespace, "/", auth.secret_name);
+  auto fail_closed = [&](const std::string& why) {
+    b.event(src, "SecretInvalid", field,
+            cat(why, ": the Ingress' paths answer 403 rather than serve without authentication"));
+    if (a.unenforced_access.empty()) a.unenforced_access = "auth-secret";
+  };
+  const api::Object* secret = b.read_secret(auth.secret_namespace, auth.secret_name);
+  if (secret == nullptr) return fail_closed(cat("Secret \"", key, "\" not found"));
+  std::vector<std::pair<std::string, std::string>> users;
+  auto decode = [](std::string_view b64, std::string& out) {
+    return absl::Base64Unescape(absl::string_view(b64.data(), b64.size()), &out);
+  };
+  if (auth.auth_map) {
+    const rapidjson::Value* data = secret->at("/data");
+    if (data == nullptr || !data->IsObject() || data->MemberCount() == 0)
+      return fail_closed(cat("Secret \"", key, "\" has no data (auth-secret-type auth-map)"));
+    for (const auto& m : data->GetObject()) {
+      std::string hash;
+      if (!m.value.IsString() || !decode(m.value.GetString(), hash))
+        return fail_closed(
+            cat("Secret \"", key, "\": the value of \"", m.name.GetString(), "\" is not base64"));
+      while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r')) hash.pop_back();
+      users.emplace_back(m.name.GetString(), std::move(hash));
+    }
+  } else {
+    auto b64 = secret->get_string("/data/auth");
+    std::string text;
+    if (!b64) return fail_closed(cat("Secret \"", key, "\" has no key \"auth\""));
+    if (!decode(*b64, text))
+      return fail_closed(cat("Secret \"", key, "\": the key \"auth\" is not base64"));
+    // htpasswd lines "user:hash[:comment]"; blank lines and '#' comments skipped, as nginx does.
+    for (size_t at = 0; at < text.size();) {
+      size_t nl = std::min(text.find('\n', at), text.size());
+      std::string_view line = std::string_view(text).substr(at, nl - at);
+      at = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty() || line.front() == '#') continue;
+      size_t colon = line.find(':');
+      if (colon == std::string_view::npos || colon == 0) {
+        b.event(src, "AnnotationDiffers", field,
+                cat("Secret \"", key, "\": a line of the key \"auth\" is not user:hash; skipped"));
+        continue;
+      }
+      std::string_view hash = line.substr(colon + 1);
+      hash = hash.substr(0, hash.find(':'));
+      users.emplace_back(std::string(line.substr(0, colon)), std::string(hash));
+    }
+  }
+  std::erase_if(users, [&](const std::pair<std::string, std::string>& u) {
+    auto scheme = proxy::hash_scheme(u.second);
+    if (scheme.ok()) return false;
+    b.event(src, "AnnotationDiffers", field,
+            cat("Secret \"", key, "\": user \"", u.first, "\" cannot log in: ",
+                std::string(scheme.status().message().data(), scheme.status().message().size())));
+    return true;
+  });
+  // The first line of a user counts, as nginx reads the file top down.
+  std::stable_sort(users.begin(), users.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  users.erase(std::unique(users.begin(), users.end(),
+                          [](const auto& x, const auto& y) { return x.first == y.first; }),
+              users.end());
+  auth.users = std::move(users);
+}
+
 }  // namespace
 
 NginxAnnotations read_nginx(Builder& b, const api::Object& ing, const ObjectRef& src) {
   NginxAnnotations a = read_nginx_annotations(ing);
+  if (a.basic_auth) load_basic_auth_users(b, src, a);
   for (const auto& v : a.verdicts) {
     if (v.support == NginxSupport::kIgnored)
       b.event(src, "AnnotationIgnored", annotation_field(v.annotation), v.note);
@@ -151,6 +226,7 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   if (r.action == RouteAction::kForward) {
     r.cors = a.cors;
     r.max_body_bytes = a.max_body_bytes;
+    if (a.basic_auth) r.basic_auth = BasicAuth{a.basic_auth->realm, a.basic_auth->users};
     r.rate_limit = a.rate_limit;
   }
   r.source_ranges = a.source_ranges;

@@ -172,6 +172,11 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
         proxy::CorsPolicy{r.cors->allow_origins,  r.cors->allow_methods,     r.cors->allow_headers,
                           r.cors->expose_headers, r.cors->allow_credentials, r.cors->max_age};
   rc.max_request_body_bytes = r.max_body_bytes;
+  if (r.basic_auth) {
+    rc.basic_auth = proxy::BasicAuthConfig{r.basic_auth->realm, {}};
+    for (const auto& [name, hash] : r.basic_auth->users)
+      rc.basic_auth->users.push_back(proxy::BasicAuthUser{name, hash});
+  }
   if (r.rate_limit) {
     const RateLimit& l = *r.rate_limit;
     rc.rate_limit = proxy::RateLimitPolicy{

@@ -124,6 +124,36 @@ def h(name):
     return name + ".compat.example.com"
 
 
+# ingress-nginx's basic auth example (foo:bar, htpasswd's apr1), a bcrypt user (cost 10:
+# verified off the event loop, then cached) and a DES user, which kop-ingress refuses.
+BCRYPT_S3CRET = "$2b$10$CzBZABRNNTOcCqucKePMlOEWSoHnF9pvZ3m0kPkA6e8MfyK997j.S"
+HTPASSWD = ("foo:$apr1$OFG3Xybp$ckL0FHDAkoXYIlH9.cysT0\n"
+            f"ann:{BCRYPT_S3CRET}\n"
+            "jane:E5BrlrQ5IXYK2\n")
+
+
+def opaque_secret(name, data):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": "default"},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+
+
+def curl_auth(port, host, user_password):
+    """GET / with real curl and -u: (status, WWW-Authenticate value or "")."""
+    args = ["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", "-H", f"Host: {host}",
+            f"http://127.0.0.1:{port}/"]
+    if user_password:
+        args[1:1] = ["-u", user_password]
+    out = subprocess.run(args, capture_output=True, timeout=15).stdout.decode(errors="replace")
+    lines = out.split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    challenge = ""
+    for line in lines[1:]:
+        if line.lower().startswith("www-authenticate:"):
+            challenge = line.split(":", 1)[1].strip()
+    return status, challenge
+
+
 INGRESSES = [
     ingress("rewrite", h("rewrite"), {"use-regex": "true", "rewrite-target": "/$2"},
             path="/something(/|$)(.*)", path_type="ImplementationSpecific"),
@@ -167,6 +197,14 @@ INGRESSES = [
     ingress("limited-exempt", h("limited-exempt"), {"limit-rps": "1",
                                                     "limit-whitelist": "10.0.0.0/8, 127.0.0.0/8"}),
     ingress("limited-conn", h("limited-conn"), {"limit-connections": "1"}),
+    ingress("basic", h("basic"), {"auth-type": "basic", "auth-secret": "basic-auth",
+                                  "auth-realm": "Authentication Required - foo"}),
+    ingress("basic-map", h("basic-map"), {"auth-type": "basic", "auth-secret": "default/users",
+                                          "auth-secret-type": "auth-map"}),
+    ingress("basic-h2", h("basic-h2"), {"auth-type": "basic", "auth-secret": "basic-auth"},
+            tls=True),
+    ingress("basic-missing", h("basic-missing"), {"auth-type": "basic",
+                                                  "auth-secret": "no-such-secret"}),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -285,6 +323,41 @@ def cases(port, tls_port):
           f"limit-connections 1: slow {slow['r'][0]}, during {busy}, after {after}")
     say("limit-connections: requests in progress per client address, 503 past the limit")
 
+    # auth-type basic, ingress-nginx's example: 401 with the realm, 200 with foo:bar.
+    realm = 'Basic realm="Authentication Required - foo"'
+    check(curl_auth(port, h("basic"), None) == (401, realm), "basic auth without credentials")
+    check(curl_auth(port, h("basic"), "foo:bar")[0] == 200, "basic auth foo:bar (apr1)")
+    check(curl_auth(port, h("basic"), "foo:baz") == (401, realm), "basic auth wrong password")
+    check(curl_auth(port, h("basic"), "jane:anything")[0] == 401, "a DES user logs in")
+    auth = "Basic " + base64.b64encode(b"ann:s3cret").decode()
+    t0 = time.monotonic()
+    code, _, e = request(port, h("basic"), "/", {"Authorization": auth})
+    first = time.monotonic() - t0
+    check(code == 200 and e and e["headers"].get("authorization") == auth,
+          f"basic auth ann (bcrypt): {code} {e}")
+    t0 = time.monotonic()
+    codes = [request(port, h("basic"), "/", {"Authorization": auth})[0] for _ in range(10)]
+    again = (time.monotonic() - t0) / 10
+    check(codes == [200] * 10, f"basic auth ann (bcrypt, cached): {codes}")
+    wrong = "Basic " + base64.b64encode(b"ann:guess").decode()
+    check(request(port, h("basic"), "/", {"Authorization": wrong})[0] == 401, "bcrypt wrong")
+    check(curl_auth(port, h("basic-map"), "ann:s3cret")[0] == 200, "auth-map ann")
+    check(curl_auth(port, h("basic-map"), "foo:bar")[0] == 401, "auth-map: foo is not a user")
+    check(curl_auth(port, h("basic-missing"), "foo:bar")[0] == 403, "a missing Secret serves")
+    # HTTP/2 over TLS: the bcrypt verification of this route runs off the loop for an h2 stream.
+    for user, want in ((None, "401 2"), ("ann:s3cret", "200 2"), ("ann:s3cret", "200 2"),
+                       ("ann:guess", "401 2")):
+        args = ["curl", "-s", "-k", "--http2", "-o", "/dev/null", "-w",
+                "%{http_code} %{http_version}", "--max-time", "10", "--resolve",
+                f"{h('basic-h2')}:{tls_port}:127.0.0.1", f"https://{h('basic-h2')}:{tls_port}/"]
+        if user:
+            args[1:1] = ["-u", user]
+        got = subprocess.run(args, capture_output=True, timeout=15).stdout.decode()
+        check(got == want, f"basic auth over HTTP/2 as {user}: {got!r}, want {want!r}")
+    say(f"auth-type basic: 401 with the realm, apr1/bcrypt users (bcrypt cost 10: first "
+        f"{first * 1000:.0f} ms off the event loop, then {again * 1000:.1f} ms cached), auth-map, "
+        f"DES refused, a missing Secret fails closed (403)")
+
     code, _, e = request(port, h("bad-snippet"), "/")
     check(code == 200 and e, f"an Ingress with a refused snippet is not served: {code}")
     say("configuration-snippet: header forms applied; anything else not executed, route served")
@@ -377,7 +450,7 @@ def test(env):
         manifests = os.path.join(env.tmp, "manifests")
         os.makedirs(manifests)
         crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
-                                     [h("ssl"), h("ssl-off")])
+                                     [h("ssl"), h("ssl-off"), h("basic-h2")])
         objects = [
             {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
              "metadata": {"name": "nginx"}, "spec": {"controller": "kop.dev/ingress-controller"}},
@@ -393,7 +466,9 @@ def test(env):
                       "tls.key": base64.b64encode(backend_key).decode(),
                       "ca.crt": base64.b64encode(backend_crt).decode()}},
             *BACKEND_TLS_INGRESSES,
-            ie2e.tls_secret("compat-tls", crt, key), *INGRESSES]
+            ie2e.tls_secret("compat-tls", crt, key),
+            opaque_secret("basic-auth", {"auth": HTPASSWD}),
+            opaque_secret("users", {"ann": BCRYPT_S3CRET}), *INGRESSES]
         for i, o in enumerate(objects):
             with open(os.path.join(manifests, f"{i:02d}.yaml"), "w") as f:
                 json.dump(o, f)  # JSON is YAML

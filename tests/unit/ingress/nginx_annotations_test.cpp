@@ -8,6 +8,9 @@
 #include <map>
 #include <sstream>
 
+#include <absl/strings/escaping.h>
+
+#include "kop/proxy/route_table.h"
 #include "test_util.h"
 
 namespace kop::ingress {
@@ -459,6 +462,100 @@ const proxy::RouteConfig* first_route(const testing::Compiled& c, std::string_vi
   for (const auto& vh : c.config.virtual_hosts)
     if (vh.name == vhost && !vh.routes.empty()) return &vh.routes[0];
   return nullptr;
+}
+
+std::string opaque_secret_yaml(std::string_view ns, std::string_view name,
+                               const std::vector<std::pair<std::string, std::string>>& data) {
+  std::ostringstream y;
+  y << "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " << name << ", namespace: " << ns
+    << "}\ntype: Opaque\ndata:\n";
+  for (const auto& [k, v] : data) y << "  " << k << ": " << absl::Base64Escape(v) << "\n";
+  return y.str();
+}
+
+// auth-type basic (ingress-nginx's basic auth example: user foo, password bar, apr1): the users
+// of the Secret's `auth` key reach the proxy with the realm; a DES user is left out with an
+// Event that names the user, never the hash.
+TEST(NginxIngress, BasicAuthReadsTheSecretIntoTheProxy) {
+  std::string htpasswd =
+      "# team\nfoo:$apr1$OFG3Xybp$ckL0FHDAkoXYIlH9.cysT0\r\njane:E5BrlrQ5IXYK2\n\n"
+      "bob:{SHA}Ys23Ag/5IOWqZCw9QGaVDdHwH00=:comment\nfoo:{SHA}later-line-ignored\n";
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               opaque_secret_yaml("default", "basic-auth", {{"auth", htpasswd}}) +
+                               ingress("locked", "a.example.com", "Prefix", "/admin", "web",
+                                       {{"auth-type", "basic"},
+                                        {"auth-secret", "basic-auth"},
+                                        {"auth-realm", "\"Authentication Required - foo\""}}) +
+                               ingress("open", "a.example.com", "Prefix", "/", "web")),
+                   nginx_options());
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "default/web/80");
+  const proxy::RouteConfig* locked = nullptr;
+  const proxy::RouteConfig* open = nullptr;
+  for (const auto& vh : c.config.virtual_hosts)
+    for (const auto& r : vh.routes) (r.match.path.value == "/admin" ? locked : open) = &r;
+  ASSERT_TRUE(locked && open);
+  ASSERT_TRUE(locked->basic_auth);
+  EXPECT_FALSE(open->basic_auth);
+  EXPECT_EQ(locked->basic_auth->realm, "Authentication Required - foo");
+  ASSERT_EQ(locked->basic_auth->users.size(), 2u);
+  EXPECT_EQ(locked->basic_auth->users[0].name, "bob");
+  EXPECT_EQ(locked->basic_auth->users[0].hash, "{SHA}Ys23Ag/5IOWqZCw9QGaVDdHwH00=");
+  EXPECT_EQ(locked->basic_auth->users[1].name, "foo");
+  EXPECT_EQ(locked->basic_auth->users[1].hash, "$apr1$OFG3Xybp$ckL0FHDAkoXYIlH9.cysT0");
+  EXPECT_TRUE(has_event(c.model, "AnnotationDiffers", "user \"jane\" cannot log in"))
+      << describe(c.model);
+  for (const auto& e : c.model.events) EXPECT_EQ(e.message.find("E5Brl"), std::string::npos);
+  auto table = proxy::RouteTable::compile(c.config);
+  EXPECT_TRUE(table.ok()) << table.status();
+}
+
+TEST(NginxIngress, BasicAuthMapAndNamespacedName) {
+  auto c =
+      compile(snapshot_of(service_yaml("default", "web") +
+                          opaque_secret_yaml("default", "users",
+                                             {{"ann", "{SHA}Ys23Ag/5IOWqZCw9QGaVDdHwH00=\n"}}) +
+                          ingress("a", "a.example.com", "Prefix", "/", "web",
+                                  {{"auth-type", "basic"},
+                                   {"auth-secret", "default/users"},
+                                   {"auth-secret-type", "auth-map"}})),
+              nginx_options());
+  const proxy::RouteConfig* r = first_route(c, "http/a.example.com");
+  ASSERT_TRUE(r && r->basic_auth);
+  EXPECT_EQ(r->basic_auth->realm, "");
+  ASSERT_EQ(r->basic_auth->users.size(), 1u);
+  EXPECT_EQ(r->basic_auth->users[0].name, "ann");
+  EXPECT_EQ(r->basic_auth->users[0].hash, "{SHA}Ys23Ag/5IOWqZCw9QGaVDdHwH00=");
+}
+
+// What keeps basic auth from being enforced fails closed (403): digest, no Secret named, a
+// missing Secret or key, another namespace's Secret, an unknown secret type.
+TEST(NginxIngress, BasicAuthThatCannotBeEnforcedFailsClosed) {
+  using A = std::vector<std::pair<std::string, std::string>>;
+  for (const A& a :
+       {A{{"auth-type", "digest"}, {"auth-secret", "basic-auth"}}, A{{"auth-type", "basic"}},
+        A{{"auth-type", "basic"}, {"auth-secret", "missing"}},
+        A{{"auth-type", "basic"}, {"auth-secret", "no-auth-key"}},
+        A{{"auth-type", "basic"}, {"auth-secret", "other/basic-auth"}},
+        A{{"auth-type", "basic"}, {"auth-secret", "basic-auth"}, {"auth-secret-type", "file"}}}) {
+    auto c = compile(
+        snapshot_of(service_yaml("default", "web") +
+                    opaque_secret_yaml("default", "basic-auth", {{"auth", "foo:{SHA}x\n"}}) +
+                    opaque_secret_yaml("other", "basic-auth", {{"auth", "foo:{SHA}x\n"}}) +
+                    opaque_secret_yaml("default", "no-auth-key", {{"users", "foo:{SHA}x\n"}}) +
+                    ingress("locked", "a.example.com", "Prefix", "/admin", "web", a) +
+                    ingress("open", "a.example.com", "Prefix", "/", "web")),
+        nginx_options());
+    EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "403") << a.back().second;
+    EXPECT_EQ(route_of(c, "http", "a.example.com", "/shop"), "default/web/80");
+    EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "answer 403") ||
+                has_event(c.model, "SecretInvalid", "answer 403"))
+        << describe(c.model);
+  }
+  // Without auth-type, the other auth annotations do nothing (and say so).
+  NginxAnnotations none = read({{"auth-secret", "basic-auth"}, {"auth-realm", "x"}});
+  EXPECT_FALSE(none.basic_auth);
+  EXPECT_TRUE(none.unenforced_access.empty());
+  EXPECT_EQ(verdict(none, "auth-secret")->support, NginxSupport::kIgnored);
 }
 
 // whitelist/allowlist/denylist-source-range become the route's source ranges in the proxy;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include <absl/strings/escaping.h>
+
 #include "core/text.h"
 #include "kop/proxy/password_hash.h"
 
@@ -94,12 +95,11 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& att
                         attempt.key.data(), &len) != nullptr &&
                    len == attempt.key.size();
       OPENSSL_cleanse(material.data(), material.size());
-      if (keyed && cached(attempt.key))
+      // A cheap hash is checked here; a slow one goes to verify() off the loop.
+      if ((keyed && cached(attempt.key)) || (keyed && !it->slow && verify(attempt)))
         out = Outcome::kAllow;
       else if (keyed && it->slow)
         out = Outcome::kVerify;
-      else if (keyed && verify(attempt))
-        out = Outcome::kAllow;
     }
   }
   OPENSSL_cleanse(decoded.data(), decoded.size());

@@ -10,6 +10,7 @@
 #include <string>
 
 #include <absl/strings/escaping.h>
+
 #include "core/text.h"
 
 namespace kop::proxy {

@@ -178,6 +178,14 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
     if (verdict == RateLimiter::Verdict::kAdmit && limiter->policy().max_connections)
       in_progress_at_ = limiter;
   }
+  // Basic authentication (basic_auth.h), nginx's access phase; a bcrypt verification resumes
+  // the request in authenticated().
+  if (route_->basic_auth && !authenticate()) return;
+  forward_request();
+}
+
+void Exchange::forward_request() {
+  const h1::RequestHead& h = *req_.head;
   body_limit_ = route_->config->max_request_body_bytes;
   body_bytes_ = 0;
   if (body_limit_ && h.content_length > 0 && static_cast<uint64_t>(h.content_length) > body_limit_)
@@ -187,7 +195,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
       route_->clusters.size() == 1 ? route_->clusters[0] : route_->pick(worker_.random());
   // The share of the route's weight that is answered here (Gateway API: invalid backendRefs).
   if (entry.direct_status != 0) return local_reply(static_cast<int>(entry.direct_status), "");
-  cs_ = ws->clusters[entry.cluster].get();
+  cs_ = ws_->clusters[entry.cluster].get();
   const ForwardAction& fw = route_->config->forward;
   if (!fw.websocket) req_.upgrade_websocket = false;
   attempts_left_ = 1 + std::min<uint32_t>(fw.retry.num_retries, 3);
@@ -196,6 +204,44 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   if (per_try && (!timeout || per_try < timeout)) timeout = per_try;
   if (timeout) worker_.timers().arm(timer_, worker_.now(), timeout);
   attempt();
+}
+
+bool Exchange::authenticate() {
+  const std::shared_ptr<const BasicAuth>& auth = route_->basic_auth;
+  std::string_view value;
+  view_.header("authorization", &value);
+  auto attempt = std::make_shared<BasicAuth::Attempt>();
+  switch (auth->check(value, *attempt)) {
+    case BasicAuth::Outcome::kAllow:
+      return true;
+    case BasicAuth::Outcome::kDeny:
+      local_reply(401, "unauthorized\n", auth->challenge_field());
+      return false;
+    case BasicAuth::Outcome::kVerify:
+      break;
+  }
+  // A flood of bcrypt guesses waits in a bounded queue, never on the event loop.
+  if (worker_.off_loop_jobs() >= kMaxOffLoopJobs) {
+    local_reply(503, "too many authentications in progress\n");
+    return false;
+  }
+  auth_wait_ = std::make_shared<AuthWait>(AuthWait{this});
+  Worker& w = worker_;
+  w.off_loop([&w, wait = auth_wait_, auth, attempt] {
+    bool ok = auth->verify(*attempt);
+    asio::post(w.io(), [&w, wait, ok] {
+      w.off_loop_done();
+      if (Exchange* e = wait->exchange) e->authenticated(ok);
+    });
+  });
+  return false;
+}
+
+void Exchange::authenticated(bool ok) {
+  auth_wait_->exchange = nullptr;
+  auth_wait_.reset();
+  if (!ok) return local_reply(401, "unauthorized\n", route_->basic_auth->challenge_field());
+  forward_request();
 }
 
 void Exchange::attempt() {
@@ -888,6 +934,10 @@ void Exchange::finish() {
   for (const auto& m : mirrors_) m->abandon();
   mirrors_.clear();
   mirrors_started_ = false;
+  if (auth_wait_) {
+    auth_wait_->exchange = nullptr;  // a verification still running finds nobody to resume
+    auth_wait_.reset();
+  }
   dequeue_pending();
   if (up_ || h2_) release_upstream(false);
   if (in_progress_at_) {

@@ -27,6 +27,13 @@
 namespace kop::proxy::server {
 
 class Worker;
+class Exchange;
+
+// The exchange waiting for an off-loop password verification, or null once it went away
+// (worker thread only: the verification posts its result back to the worker).
+struct AuthWait {
+  Exchange* exchange = nullptr;
+};
 
 class Exchange final : public UpstreamUser, public H2UpstreamUser {
  public:
@@ -84,6 +91,14 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
     if (h2_) return h2_->conn().address();
     return up_ ? up_->address() : std::string_view();
   }
+  // After access control: the body limit, the cluster and endpoint, the first attempt.
+  void forward_request();
+  // Basic authentication: true when the request may go on now; otherwise it was answered, or
+  // waits for authenticated() (a verification too slow for the event loop).
+  bool authenticate();
+  void authenticated(bool ok);
+  // Off-loop verifications queued per worker before requests needing one get 503.
+  static constexpr uint32_t kMaxOffLoopJobs = 256;
   void attempt();
   void send_request_head();
   // The route's mirrors (mirror.h), sampled, each started with `head` (HTTP/1.1 upstreams).
@@ -165,6 +180,7 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   std::string head_buf_;  // serialized upstream request head / downstream response fields
   std::vector<std::shared_ptr<Mirror>> mirrors_;  // copies of this request, while fed
   bool mirrors_started_ = false;
+  std::shared_ptr<AuthWait> auth_wait_;  // while a password verification runs off the loop
   std::string upstream_address_;
 };
 

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "client_conn.h"
+#include "off_loop.h"
 #include "pool.h"
 #include "tls.h"
 #include "up_conn.h"
@@ -59,6 +60,12 @@ void Worker::tick() {
   ticker_.async_wait([this](const error_code& ec) {
     if (!ec) tick();
   });
+}
+
+void Worker::off_loop(std::function<void()> job) {
+  if (!off_loop_) off_loop_ = std::make_unique<OffLoop>();
+  ++off_loop_jobs_;
+  off_loop_->run(std::move(job));
 }
 
 uint64_t Worker::random() {

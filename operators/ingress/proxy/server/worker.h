@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@
 namespace kop::proxy::server {
 
 class ClientConn;
+class OffLoop;
 class Pool;
 class UpstreamTls;
 
@@ -59,6 +61,12 @@ class Worker {
   // nghttp2's allocator for this worker's sessions (see h2_alloc.h).
   const std::shared_ptr<H2Allocator>& h2_allocator() { return h2_alloc_; }
   WorkerStats& stats() { return stats_; }
+  // Runs `job` on the worker's helper thread (started on first use) for work too slow for the
+  // event loop (bcrypt); the job posts its result back to io() and that handler calls
+  // off_loop_done(). off_loop_jobs() counts the jobs not done yet.
+  void off_loop(std::function<void()> job);
+  void off_loop_done() { --off_loop_jobs_; }
+  uint32_t off_loop_jobs() const { return off_loop_jobs_; }
   void add_conn(ClientConn* c);
   void remove_conn(ClientConn* c);
   bool draining() const { return draining_; }
@@ -113,6 +121,9 @@ class Worker {
   WorkerStats stats_;
   std::atomic<uint64_t> active_conns_{0};
   AccessLog access_log_;
+  uint32_t off_loop_jobs_ = 0;
+  // Last: destroyed (its thread joined) first, while io_ still takes the jobs' results.
+  std::unique_ptr<OffLoop> off_loop_;
 };
 
 }  // namespace kop::proxy::server

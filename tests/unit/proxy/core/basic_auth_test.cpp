@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <absl/strings/escaping.h>
+
 #include "kop/proxy/basic_auth.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/password_hash.h"

@@ -212,6 +212,14 @@ struct Cors {
   bool operator==(const Cors&) const = default;
 };
 
+// HTTP Basic authentication (ingress-nginx's auth-type basic): users and their htpasswd hashes
+// from a Secret, checked by the proxy (proxy/basic_auth.h); 401 with the realm otherwise.
+struct BasicAuth {
+  std::string realm;
+  std::vector<std::pair<std::string, std::string>> users;  // (name, hash), sorted by name
+  bool operator==(const BasicAuth&) const = default;
+};
+
 // Client addresses allowed / denied (ingress-nginx's allowlist / denylist-source-range): IPv4
 // and IPv6 CIDRs, judged by the proxy against the TCP peer (proxy/access_control.h).
 struct SourceRanges {
@@ -297,6 +305,7 @@ struct Route {
   HeaderPolicy response_headers;
   std::optional<Cors> cors;                   // forwarded routes only
   std::optional<SourceRanges> source_ranges;  // unset: every client
+  std::optional<BasicAuth> basic_auth;        // forwarded routes only; unset: no authentication
   uint64_t max_body_bytes = 0;                // forwarded routes: larger bodies get 413; 0: none
   std::optional<RateLimit> rate_limit;        // forwarded routes; unset: no limits
   // Clusters that also get a copy of each request (HTTPRoute RequestMirror), each with the

@@ -52,6 +52,19 @@ struct NginxCanary {
   bool operator==(const NginxCanary&) const = default;
 };
 
+// auth-type: basic with auth-secret ("name" or "namespace/name", the Ingress' namespace only),
+// auth-secret-type (auth-file: the Secret's key `auth` holds htpasswd lines; auth-map: each key
+// is a user, its value the hash) and auth-realm (default ""). The model reads the Secret into
+// `users`; the reader leaves them empty.
+struct NginxBasicAuth {
+  std::string secret_namespace;
+  std::string secret_name;
+  bool auth_map = false;  // auth-secret-type: auth-map; default auth-file
+  std::string realm;
+  std::vector<std::pair<std::string, std::string>> users;  // (name, hash), sorted by name
+  bool operator==(const NginxBasicAuth&) const = default;
+};
+
 struct NginxAnnotations {
   // canary: "true" (with canary-*). Unset: not a canary Ingress.
   std::optional<NginxCanary> canary;
@@ -100,6 +113,8 @@ struct NginxAnnotations {
   // allowlist-source-range (or its older name whitelist-source-range) and
   // denylist-source-range: CIDR lists. Default unset: every client.
   std::optional<SourceRanges> source_ranges;
+  // auth-type basic (NginxBasicAuth). Default unset: no authentication.
+  std::optional<NginxBasicAuth> basic_auth;
   // proxy-body-size: the largest request body (nginx's client_max_body_size; 413 beyond it).
   // ingress-nginx's default 1m; "0": no limit.
   uint64_t max_body_bytes = uint64_t{1} << 20;

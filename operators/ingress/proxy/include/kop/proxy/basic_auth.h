@@ -24,6 +24,7 @@
 #include <absl/base/thread_annotations.h>
 #include <absl/status/statusor.h>
 #include <absl/synchronization/mutex.h>
+
 #include "kop/proxy/config.h"
 
 namespace kop::proxy {
