@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -138,6 +138,7 @@ CmdResult run(const std::vector<std::string>& argv, int timeout_ms, const std::s
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
@@ -216,13 +217,13 @@ Cert make_cert(const TempDir& dir, const std::string& cn) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string BackendRequest::header(const std::string& n) const {
-  return find_header(headers, n);
+std::string BackendRequest::header(const std::string& lower_name) const {
+  return find_header(headers, lower_name);
 }
-int BackendRequest::count(const std::string& n) const {
+int BackendRequest::count(const std::string& lower_name) const {
   int k = 0;
   for (const auto& [h, v] : headers)
-    if (h == n) ++k;
+    if (h == lower_name) ++k;
   return k;
 }
 
@@ -233,7 +234,7 @@ Backend::Backend(Handler h) : handler_(std::move(h)) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  (void)::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);  // port() says 0 on failure
   ::listen(listen_fd_, 512);
   socklen_t len = sizeof a;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
@@ -375,8 +376,9 @@ void Backend::serve(int fd) {
         if (resp.close_after) goto done;
         continue;
       }
-      std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " X\r\n";
-      for (const auto& [k, v] : resp.headers) out += k + ": " + v + "\r\n";
+      std::string out = "HTTP/1.1 ";
+      out.append(std::to_string(resp.status)).append(" X\r\n");
+      for (const auto& [k, v] : resp.headers) out.append(k).append(": ").append(v).append("\r\n");
       bool head = req.method == "HEAD";
       if (resp.chunked) {
         out += "Transfer-Encoding: chunked\r\n";
@@ -429,6 +431,7 @@ ProxyProcess::ProxyProcess(const TempDir& dir, const std::string& config_json,
     std::vector<std::string> argv = {exe, "--config", config_path_};
     for (const auto& a : extra_args) argv.push_back(a);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
@@ -573,7 +576,7 @@ ThreadServer::ThreadServer(std::function<void(int)> serve) : serve_(std::move(se
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  (void)::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);  // port() says 0 on failure
   ::listen(fd_, 512);
   socklen_t len = sizeof a;
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
@@ -682,7 +685,7 @@ int connect_to(uint16_t port, int timeout_ms) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
@@ -712,8 +715,8 @@ std::string read_until_close(int fd, int timeout_ms) {
   return buf;
 }
 
-std::string Response::header(const std::string& n) const {
-  return find_header(headers, n);
+std::string Response::header(const std::string& lower_name) const {
+  return find_header(headers, lower_name);
 }
 
 namespace {
