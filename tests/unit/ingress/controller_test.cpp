@@ -8,6 +8,7 @@
 // routed while statuses are still being written, failed writes are retried, and a steady state
 // writes nothing. Losing the Lease keeps the replica serving and healthy; it campaigns again
 // and writes at once when it wins.
+#include <absl/time/time.h>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -170,7 +171,7 @@ class ControllerTest : public ::testing::Test {
          {"ingressroutes.ingress.kop.dev.yaml", "tlscertificatedelegations.ingress.kop.dev.yaml"})
       std::filesystem::copy_file(std::string(KOP_INGRESS_SOURCE_ROOT) + "/crds/" + crd, dir_ / crd);
     loader_ = std::make_unique<local::ManifestLoader>(
-        store_, local::ManifestLoaderOptions{dir_.string(), milliseconds(50)});
+        store_, local::ManifestLoaderOptions{dir_.string(), absl::Milliseconds(50)});
   }
   void TearDown() override {
     loader_->stop();
