@@ -184,6 +184,8 @@ std::string_view strategy_suffix(Strategy s) {
       return "/random";
     case Strategy::kCookie:
       return "/cookie";
+    case Strategy::kHash:
+      return "/hash";
   }
   return "";
 }
@@ -249,8 +251,13 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   }
   if (spec.strategy == Strategy::kCookie && spec.cookie) {
     c.cookie = spec.cookie;
-    c.name +=
-        cat(":", spec.cookie->name, ":", spec.cookie->max_age.count(), ":", spec.cookie->path);
+    c.name += cat(":", spec.cookie->name, ":", spec.cookie->max_age.count(), ":", spec.cookie->path,
+                  spec.cookie->samesite.empty() ? "" : ":", spec.cookie->samesite,
+                  spec.cookie->secure ? ":secure" : "");
+  }
+  if (spec.strategy == Strategy::kHash) {
+    c.hash_by = spec.hash_by;
+    c.name += cat(":", spec.hash_by);  // one cluster per expression
   }
   if (external) {
     c.external_name = true;

@@ -66,6 +66,7 @@ struct BackendSpec {
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
+  std::string hash_by;                   // with Strategy::kHash
   // The Service's ClusterIP and port as the only endpoint (ingress-nginx service-upstream).
   bool service_upstream = false;
   // HTTP/2 with prior knowledge to the endpoints whatever the port's appProtocol (GRPCRoute);

@@ -13,6 +13,7 @@
 #include "kop/proxy/access_control.h"
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/cors.h"
+#include "kop/proxy/hash_expression.h"
 #include "paths.h"
 #include "text_cat.h"
 
@@ -60,7 +61,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"enable-modsecurity", "ModSecurity is not available"},
       {"enable-owasp-core-rules", "ModSecurity is not available"},
       {"modsecurity-transaction-id", "ModSecurity is not available"},
-      {"upstream-hash-by", "hashing on nginx variables is not implemented"},
       {"upstream-hash-by-subset", "hashing on nginx variables is not implemented"},
       {"upstream-hash-by-subset-size", "hashing on nginx variables is not implemented"},
       {"mirror-target", "request mirroring is not implemented"},
@@ -427,6 +427,13 @@ void read_affinity_cookie(Reader& in, NginxAnnotations& out) {
     cookie.max_age = std::chrono::seconds(*expires);
   if (expires && !max_age)
     in.different("session-cookie-expires", "sent as Max-Age (the same lifetime), not Expires");
+  if (const std::string* v = in.take("session-cookie-samesite")) {
+    if (*v == "None" || *v == "Lax" || *v == "Strict")
+      cookie.samesite = *v;
+    else
+      in.invalid("session-cookie-samesite", "None, Lax or Strict");
+  }
+  if (auto b = in.boolean("session-cookie-secure")) cookie.secure = *b;
   out.cookie = cookie;
 }
 
@@ -538,19 +545,29 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
     else
       in.invalid("affinity", "only \"cookie\" exists");
   }
-  static constexpr std::string_view kCookieNames[] = {"session-cookie-name", "session-cookie-path",
-                                                      "session-cookie-max-age",
-                                                      "session-cookie-expires"};
+  if (const std::string* v = in.take("upstream-hash-by")) {
+    if (auto e = proxy::HashExpression::parse(*v); !e.ok()) {
+      in.invalid("upstream-hash-by", std::string(e.status().message()));
+    } else if (out.strategy == Strategy::kCookie) {
+      in.ignored("upstream-hash-by", "affinity: cookie takes precedence, as in ingress-nginx");
+    } else {
+      out.strategy = Strategy::kHash;
+      out.hash_by = *v;
+    }
+  }
+  static constexpr std::string_view kCookieNames[] = {
+      "session-cookie-name",    "session-cookie-path",     "session-cookie-max-age",
+      "session-cookie-expires", "session-cookie-samesite", "session-cookie-secure"};
   for (std::string_view name : kCookieNames)
     if (!out.cookie && in.take(name)) in.ignored(name, "without affinity: cookie it does nothing");
   for (std::string_view name :
-       {"affinity-mode", "affinity-canary-behavior", "session-cookie-samesite",
-        "session-cookie-secure", "session-cookie-domain", "session-cookie-change-on-failure",
-        "session-cookie-conditional-samesite-none"})
+       {"affinity-mode", "affinity-canary-behavior", "session-cookie-domain",
+        "session-cookie-change-on-failure", "session-cookie-conditional-samesite-none"})
     if (in.take(name))
       in.ignored(name,
-                 "not supported: the affinity cookie is set with Path, Max-Age and "
-                 "HttpOnly only; a session stays on its endpoint while it is available");
+                 "not supported: the affinity cookie is set with Path, Max-Age, Secure, "
+                 "SameSite and HttpOnly only; a session stays on its endpoint while it is "
+                 "available, then moves");
 
   if (auto b = in.boolean("service-upstream")) {
     out.service_upstream = *b;

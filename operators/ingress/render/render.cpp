@@ -215,7 +215,17 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
       cc.hash_on.name = c.cookie ? c.cookie->name : options.affinity_cookie;
       cc.hash_on.set_cookie = true;
       cc.hash_on.cookie_ttl = c.cookie ? c.cookie->max_age : options.affinity_cookie_ttl;
-      if (c.cookie) cc.hash_on.cookie_path = c.cookie->path;
+      if (c.cookie) {
+        cc.hash_on.cookie_path = c.cookie->path;
+        cc.hash_on.cookie_samesite = c.cookie->samesite;
+        cc.hash_on.cookie_secure = c.cookie->secure;
+      }
+      break;
+    case Strategy::kHash:
+      // ingress-nginx's chash: a ring, so an endpoint change moves only its share of the keys.
+      cc.lb_policy = proxy::LbPolicy::kRingHash;
+      cc.hash_on.on = proxy::HashOn::kExpression;
+      cc.hash_on.name = c.hash_by;
       break;
   }
   if (c.health_check) {

@@ -177,8 +177,9 @@ INGRESSES = [
     ingress("bad-snippet", h("bad-snippet"), {"configuration-snippet":
                                               "access_by_lua_block { ngx.exit(403) }\n",
                                               "limit-rate": "100"}),
-    ingress("affinity", h("affinity"), {"affinity": "cookie", "session-cookie-max-age": "3600"},
-            service="pair"),
+    ingress("affinity", h("affinity"), {"affinity": "cookie", "session-cookie-max-age": "3600",
+                                        "session-cookie-samesite": "Strict",
+                                        "session-cookie-secure": "true"}, service="pair"),
     ingress("retry", h("retry"), {"proxy-next-upstream": "error timeout http_503"},
             service="pair"),
     ingress("cors", h("cors"), {"enable-cors": "true",
@@ -205,6 +206,9 @@ INGRESSES = [
             tls=True),
     ingress("basic-missing", h("basic-missing"), {"auth-type": "basic",
                                                   "auth-secret": "no-such-secret"}),
+    ingress("hash", h("hash"), {"upstream-hash-by": "$request_uri"}, service="pair"),
+    ingress("hash-header", h("hash-header"), {"upstream-hash-by": "$http_x_user"},
+            service="pair"),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -364,13 +368,28 @@ def cases(port, tls_port):
 
     code, hdrs, e = request(port, h("affinity"), "/")
     cookie = hdrs.get("set-cookie", "")
-    check(code == 200 and cookie.startswith("INGRESSCOOKIE=") and "Max-Age=3600" in cookie,
-          f"affinity: {code} {cookie!r}")
+    check(code == 200 and cookie.startswith("INGRESSCOOKIE=") and "Max-Age=3600" in cookie and
+          "; Secure" in cookie and "SameSite=Strict" in cookie, f"affinity: {code} {cookie!r}")
     first = e["backend"]
     for _ in range(6):
         code, _, e = request(port, h("affinity"), "/", {"Cookie": cookie.split(";")[0]})
         check(code == 200 and e["backend"] == first, f"affinity: moved to {e and e['backend']}")
     say("affinity cookie: the session stays on one backend")
+
+    # upstream-hash-by: one key, one endpoint; many keys spread over both.
+    seen = set()
+    for i in range(24):
+        first = request(port, h("hash"), f"/item/{i}?v=1")[2]["backend"]
+        seen.add(first)
+        for _ in range(3):
+            code, _, e = request(port, h("hash"), f"/item/{i}?v=1")
+            check(code == 200 and e["backend"] == first, f"upstream-hash-by /item/{i}: moved")
+    check(seen == {ECHO, FLAKY}, f"upstream-hash-by $request_uri: keys all on {seen}")
+    for user in ("ann", "bob", "cy"):
+        backends = {request(port, h("hash-header"), f"/{i}", {"X-User": user})[2]["backend"]
+                    for i in range(5)}
+        check(len(backends) == 1, f"upstream-hash-by $http_x_user {user}: {backends}")
+    say("upstream-hash-by: consistent hashing on nginx variables ($request_uri, $http_x_user)")
 
     for i in range(8):
         code, _, e = request(port, h("retry"), f"/flaky/{i}")

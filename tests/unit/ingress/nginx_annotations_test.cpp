@@ -663,7 +663,7 @@ TEST(NginxIngress, AffinityCookieTakesItsSessionCookieSettings) {
   const proxy::ClusterConfig* plain = cluster_named(c, "default/web/80/cookie:INGRESSCOOKIE");
   ASSERT_NE(plain, nullptr) << describe(c.model);
   EXPECT_EQ(plain->hash_on.cookie_ttl, proxy::Millis(0));  // a session cookie
-  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "session-cookie-samesite"));
+  EXPECT_FALSE(has_event(c.model, "AnnotationIgnored", "session-cookie-samesite"));
   NginxAnnotations alone = read({{"session-cookie-name", "x"}});
   EXPECT_EQ(verdict(alone, "session-cookie-name")->support, NginxSupport::kIgnored);
 }
@@ -815,6 +815,49 @@ TEST(NginxIngress, LimitsReachTheProxyOneZonePerIngress) {
   EXPECT_EQ(a->rate_limit->requests_per_second, 10u);
   EXPECT_EQ(a->rate_limit->burst_multiplier, 5u);
   EXPECT_EQ(a->rate_limit->status, 503u);  // limit-req-status-code's default
+}
+
+// upstream-hash-by: a ring hash cluster keyed on the nginx expression; affinity cookie wins.
+TEST(NginxIngress, UpstreamHashByBecomesARingHashCluster) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"upstream-hash-by", "\"$host$request_uri\""}}) +
+                               ingress("b", "b.example.com", "Prefix", "/", "web")),
+                   nginx_options());
+  const proxy::ClusterConfig* hashed = cluster_named(c, "default/web/80/hash");
+  ASSERT_NE(hashed, nullptr) << describe(c.model);
+  EXPECT_EQ(hashed->lb_policy, proxy::LbPolicy::kRingHash);
+  EXPECT_EQ(hashed->hash_on.on, proxy::HashOn::kExpression);
+  EXPECT_EQ(hashed->hash_on.name, "$host$request_uri");
+  EXPECT_EQ(first_route(c, "http/b.example.com")->forward.clusters[0].cluster, "default/web/80");
+  NginxAnnotations bad = read({{"upstream-hash-by", "\"$upstream_addr\""}});
+  EXPECT_EQ(bad.strategy, Strategy::kRoundRobin);
+  EXPECT_EQ(verdict(bad, "upstream-hash-by")->support, NginxSupport::kIgnored);
+  NginxAnnotations both = read({{"affinity", "cookie"}, {"upstream-hash-by", "\"$uri\""}});
+  EXPECT_EQ(both.strategy, Strategy::kCookie);
+  EXPECT_EQ(verdict(both, "upstream-hash-by")->support, NginxSupport::kIgnored);
+  NginxAnnotations ewma = read({{"load-balance", "ewma"}, {"upstream-hash-by", "\"$uri\""}});
+  EXPECT_EQ(ewma.strategy, Strategy::kHash);
+}
+
+TEST(NginxIngress, AffinityCookieSameSiteAndSecure) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"affinity", "cookie"},
+                                        {"session-cookie-samesite", "None"},
+                                        {"session-cookie-secure", "\"true\""}})),
+                   nginx_options());
+  const proxy::ClusterConfig* sticky = cluster_named(c, "default/web/80/cookie");
+  ASSERT_NE(sticky, nullptr) << describe(c.model);
+  EXPECT_EQ(sticky->hash_on.cookie_samesite, "None");
+  EXPECT_TRUE(sticky->hash_on.cookie_secure);
+  NginxAnnotations bad = read({{"affinity", "cookie"}, {"session-cookie-samesite", "Sometimes"}});
+  ASSERT_TRUE(bad.cookie);
+  EXPECT_EQ(bad.cookie->samesite, "");
+  EXPECT_EQ(verdict(bad, "session-cookie-samesite")->support, NginxSupport::kIgnored);
+  EXPECT_EQ(
+      verdict(read({{"session-cookie-secure", "\"true\""}}), "session-cookie-secure")->support,
+      NginxSupport::kIgnored);  // without affinity
 }
 
 }  // namespace

@@ -75,6 +75,9 @@ void Cluster::append_set_cookie(uint32_t endpoint, std::string_view route_path,
                   "; Path=", absl::string_view(path.data(), path.size()));
   if (hash_on.cookie_ttl.count() > 0)
     absl::StrAppend(&out, "; Max-Age=", (hash_on.cookie_ttl.count() + 999) / 1000);
+  if (hash_on.cookie_secure) absl::StrAppend(&out, "; Secure");
+  if (!hash_on.cookie_samesite.empty())
+    absl::StrAppend(&out, "; SameSite=", hash_on.cookie_samesite);
   absl::StrAppend(&out, "; HttpOnly\r\n");
 }
 

@@ -109,6 +109,14 @@ bool Cluster::hash_key(const RequestView& request, uint64_t* key) const {
       *key = stable_hash(value);
       return true;
     }
+    case HashOn::kExpression: {
+      // nginx hashes whatever the expression gives, the empty string included.
+      thread_local std::string text;
+      text.clear();
+      hash_expression->evaluate(request, text);
+      *key = stable_hash(text);
+      return true;
+    }
   }
   return false;
 }
@@ -121,6 +129,11 @@ absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const ClusterConf
   c->lb_policy = config.lb_policy;
   c->hash_on = config.hash_on;
   if (c->hash_on.on == HashOn::kHeader) c->hash_on.name = internal::to_lower(c->hash_on.name);
+  if (c->hash_on.on == HashOn::kExpression) {
+    auto e = HashExpression::parse(c->hash_on.name);
+    if (!e.ok()) return e.status();
+    c->hash_expression = std::make_shared<const HashExpression>(*std::move(e));
+  }
   c->endpoints.reserve(config.endpoints.size());
   for (const EndpointConfig& e : config.endpoints) {
     if (e.weight == 0) return absl::InvalidArgumentError("endpoint weight must be positive");

@@ -317,8 +317,11 @@ class Out {
         kv("set_cookie", c.hash_on.set_cookie);
         kv("cookie_ttl_ms", c.hash_on.cookie_ttl);
         kv("cookie_path", c.hash_on.cookie_path);
+        if (!c.hash_on.cookie_samesite.empty()) kv("cookie_samesite", c.hash_on.cookie_samesite);
+        if (c.hash_on.cookie_secure) kv("cookie_secure", true);
       }
       if (c.hash_on.on == HashOn::kSourceIp) kv("source_ip", true);
+      if (c.hash_on.on == HashOn::kExpression) kv("expression", c.hash_on.name);
       w_.EndObject();
     }
     kv("ring_size", c.ring_size);

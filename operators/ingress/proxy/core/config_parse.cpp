@@ -657,8 +657,8 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
     fail(o.at("protocol"), "\"h2c\" is HTTP/2 over plain TCP: use \"h2\" with tls");
   if (const Value* h = o.get("hash_on")) {
     Object ho(*h, o.at("hash_on"));
-    std::string_view kind =
-        one_of(ho, {"header", "cookie", "source_ip"}, true, "header, cookie, source_ip");
+    std::string_view kind = one_of(ho, {"header", "cookie", "source_ip", "expression"}, true,
+                                   "header, cookie, source_ip, expression");
     if (kind == "source_ip") {
       if (!as_bool(ho.require("source_ip"), ho.at("source_ip")))
         fail(ho.at("source_ip"), "must be true");
@@ -666,12 +666,16 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
     } else {
       ho.str(kind, &c.hash_on.name, true);
       if (c.hash_on.name.empty()) fail(ho.at(kind), "must not be empty");
-      c.hash_on.on = kind == "header" ? HashOn::kHeader : HashOn::kCookie;
+      c.hash_on.on = kind == "header"   ? HashOn::kHeader
+                     : kind == "cookie" ? HashOn::kCookie
+                                        : HashOn::kExpression;
     }
     if (c.hash_on.on == HashOn::kCookie) {
       ho.boolean("set_cookie", &c.hash_on.set_cookie);
       ho.millis("cookie_ttl_ms", &c.hash_on.cookie_ttl);
       ho.str("cookie_path", &c.hash_on.cookie_path);
+      ho.str("cookie_samesite", &c.hash_on.cookie_samesite);
+      ho.boolean("cookie_secure", &c.hash_on.cookie_secure);
     }
     ho.finish();
   }

@@ -12,6 +12,7 @@
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/cors.h"
+#include "kop/proxy/hash_expression.h"
 #include "kop/proxy/password_hash.h"
 #include "re2/re2.h"
 
@@ -432,6 +433,12 @@ absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::st
     if ((c.hash_on.on == HashOn::kHeader || c.hash_on.on == HashOn::kCookie) &&
         !valid_token(c.hash_on.name))
       return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on.name)));
+    if (c.hash_on.on == HashOn::kExpression)
+      if (auto e = HashExpression::parse(c.hash_on.name); !e.ok())
+        return error(p + ".hash_on.expression", std::string(e.status().message()));
+    if (const std::string& s = c.hash_on.cookie_samesite;
+        !s.empty() && s != "None" && s != "Lax" && s != "Strict")
+      return error(p + ".hash_on.cookie_samesite", cat(quote(s), " is not None, Lax or Strict"));
     if (c.hash_on.on == HashOn::kCookie && !c.hash_on.cookie_path.empty()) {
       const std::string& cp = c.hash_on.cookie_path;
       // Written into a Set-Cookie attribute: no separator or control byte may end it early.

@@ -131,7 +131,8 @@ struct QueryCondition {
   auto operator<=>(const QueryCondition&) const = default;
 };
 
-enum class Strategy { kRoundRobin, kWeightedLeastRequest, kRandom, kCookie };
+// kHash: consistent hashing on an nginx expression (ingress-nginx upstream-hash-by).
+enum class Strategy { kRoundRobin, kWeightedLeastRequest, kRandom, kCookie, kHash };
 
 struct HealthCheck {
   std::string path = "/healthz";
@@ -157,6 +158,8 @@ struct AffinityCookie {
   std::string name;
   std::chrono::milliseconds max_age{0};  // 0 = a session cookie
   std::string path;                      // "" = the matched route's path prefix
+  std::string samesite;                  // "None", "Lax", "Strict"; "" = not sent
+  bool secure = false;                   // the Secure attribute
   auto operator<=>(const AffinityCookie&) const = default;
 };
 
@@ -175,6 +178,7 @@ struct Cluster {
   Strategy strategy = Strategy::kRoundRobin;
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
+  std::string hash_by;                   // with Strategy::kHash: "$request_uri"...
   bool operator==(const Cluster&) const = default;
 };
 

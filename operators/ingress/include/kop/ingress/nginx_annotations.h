@@ -88,6 +88,9 @@ struct NginxAnnotations {
   Strategy strategy = Strategy::kRoundRobin;
   // affinity: cookie with session-cookie-name (default INGRESSCOOKIE), -path, -max-age/-expires.
   std::optional<AffinityCookie> cookie;
+  // upstream-hash-by: consistent hashing on this nginx expression (Strategy::kHash); affinity
+  // cookie wins over it, as in ingress-nginx. Default "".
+  std::string hash_by;
   // service-upstream: the Service's ClusterIP as the only endpoint. Default false.
   bool service_upstream = false;
   // backend-protocol GRPC, GRPCS, H2C: HTTP/2 to the backend (h2c, or over TLS with GRPCS).

@@ -15,6 +15,7 @@
 
 #include <absl/status/statusor.h>
 #include "kop/proxy/config.h"
+#include "kop/proxy/hash_expression.h"
 #include "kop/proxy/outlier_detector.h"
 #include "kop/proxy/request_view.h"
 
@@ -31,6 +32,8 @@ struct Cluster {
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   HashPolicy hash_on;  // name lowercased for headers
+  // hash_on.name compiled (HashOn::kExpression only).
+  std::shared_ptr<const HashExpression> hash_expression;
   std::vector<Endpoint> endpoints;
   uint64_t total_weight = 0;
   bool equal_weights = true;

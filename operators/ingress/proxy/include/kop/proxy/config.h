@@ -373,7 +373,7 @@ enum class LbPolicy {
   kMaglev,              // consistent hashing (Maglev table) on hash_on
 };
 
-enum class HashOn { kNone, kHeader, kCookie, kSourceIp };
+enum class HashOn { kNone, kHeader, kCookie, kSourceIp, kExpression };
 
 // The protocol spoken to a cluster's endpoints.
 enum class UpstreamProtocol {
@@ -409,15 +409,19 @@ struct UpstreamTlsConfig {
 
 struct HashPolicy {
   HashOn on = HashOn::kNone;  // kNone with ring_hash/maglev: random endpoint
-  std::string name;           // header or cookie name (header lowercased at compile time)
+  // Header or cookie name (header lowercased at compile time); for kExpression an nginx-style
+  // expression of variables and text ("$host$request_uri"; hash_expression.h).
+  std::string name;
   // Cookie affinity (kCookie only). When set, a request without the cookie, or whose cookie
   // names an endpoint that is gone or unavailable, gets an endpoint from the load balancer and
   // the response carries `Set-Cookie: <name>=<value>` where the value identifies that
   // endpoint; later requests with the cookie go to it while it is available. Default false
   // (the cookie is only hashed, never set).
   bool set_cookie = false;
-  Millis cookie_ttl{0};     // Max-Age of the cookie; default 0 = a session cookie
-  std::string cookie_path;  // Path attribute; default "": the matched route's path prefix
+  Millis cookie_ttl{0};         // Max-Age of the cookie; default 0 = a session cookie
+  std::string cookie_path;      // Path attribute; default "": the matched route's path prefix
+  std::string cookie_samesite;  // SameSite attribute: "None", "Lax", "Strict"; default "": none
+  bool cookie_secure = false;   // the Secure attribute; default false
   bool operator==(const HashPolicy&) const = default;
 };
 
