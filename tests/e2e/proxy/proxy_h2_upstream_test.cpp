@@ -192,6 +192,35 @@ TEST(H2UpstreamDown, RefusedConnectionsAnswer502) {
   p.terminate();
 }
 
+// An upstream whose response breaks (h2_broken_upstream.py). RST_STREAM right after the head:
+// the head the proxy held back never went out, so an HTTP/1.1 client gets a whole 502, never
+// an empty reply. DATA shorter than its content-length: the head and the bytes that came go
+// out, then the close, so the client sees a truncated message (curl exit 18), not an empty one.
+TEST(H2UpstreamBroken, BrokenResponsesReachHttp1ClientsAsSuch) {
+  const char* script = std::getenv("KOP_H2_BROKEN_UPSTREAM");
+  ASSERT_NE(script, nullptr) << "KOP_H2_BROKEN_UPSTREAM (tests/e2e/proxy/meson.build) not set";
+  struct Case {
+    const char* mode;
+    const char* status;
+    int curl_exit;
+    const char* body;
+  };
+  for (const Case& c : {Case{"reset-after-head", "502", 0, "upstream response broken\n"},
+                        Case{"length-mismatch", "200", 18, "abc"}}) {
+    uint16_t port = free_port();
+    ChildServer upstream({"/usr/bin/python3", script, std::to_string(port), c.mode}, port);
+    ASSERT_TRUE(upstream.ready()) << c.mode;
+    TempDir dir;
+    ProxyProcess p(dir, config(upstream.address()));
+    ASSERT_TRUE(p.started());
+    auto r = run({"curl", "-sS", "--http1.1", "-w", "\n%{http_code}",
+                  "http://127.0.0.1:" + std::to_string(p.port("http")) + "/"});
+    EXPECT_EQ(r.exit_code, c.curl_exit) << c.mode << ": " << r.err;
+    EXPECT_EQ(r.out, std::string(c.body) + "\n" + c.status) << c.mode << ": " << r.err;
+    p.terminate();
+  }
+}
+
 // A real gRPC client and server (python3-grpcio) through the proxy: unary calls with trailing
 // metadata, 4 MiB messages, a server stream, an error status carried by the trailers, 200 calls
 // at once, and a call from an HTTP/1.1 client that gets the trailers in its last chunk

@@ -153,6 +153,7 @@ void H1Session::start_request() {
   body_paused_ = false;
   body_ready_ = false;
   response_chunked_ = false;
+  response_close_delimited_ = false;
   response_trailers_.clear();
   response_no_body_ = false;
   head_pending_ = false;
@@ -257,6 +258,7 @@ void H1Session::response_head(const ResponseHead& h) {
     response_chunked_ = true;
   } else {
     keep_alive_ = false;  // HTTP/1.0 client, unknown length: close-delimited
+    response_close_delimited_ = true;
   }
   if (!body_done_ && !h.upgrade) keep_alive_ = false;  // answered before the body was read
   if (!h.upgrade) {
@@ -335,11 +337,22 @@ void H1Session::response_end() {
 }
 
 void H1Session::abort() {
-  // The response broke after its head went out: the client must see a truncated message.
   if (conn_.closed()) return;
-  record(exchange_.status() ? exchange_.status() : 502);
   keep_alive_ = false;
-  conn_.close();
+  if (head_pending_) {
+    // The head was held back for the first body bytes, so nothing of this response went out:
+    // the client gets a whole 502 rather than an empty reply. The connection still closes.
+    head_pending_ = false;
+    record(502);
+    if (write_local(502, "upstream response broken\n", true)) close_after_write();
+    return;
+  }
+  // The response broke after its head went out: the client must see a truncated message. What
+  // is queued goes out first when the length (or chunking) shows the cut; a close-delimited body
+  // would look complete after an orderly close, so that connection is dropped at once.
+  record(exchange_.status() ? exchange_.status() : 502);
+  if (response_close_delimited_) return conn_.close();
+  close_after_write();
 }
 
 void H1Session::request_complete() {
@@ -364,6 +377,22 @@ void H1Session::request_complete() {
 }
 
 void H1Session::send_local(int status, std::string_view body, bool close_after) {
+  conn_.cancel_timer();
+  if (!write_local(status, body, close_after)) return;
+  worker_.count_request(nullptr, nullptr, status, nullptr);
+  if (worker_.access_log().on()) {
+    log_method_.clear();
+    log_path_.clear();
+    log_host_.clear();
+  }
+  if (close_after) {
+    keep_alive_ = false;
+    body_done_ = false;  // unread input may follow: linger
+    close_after_write();
+  }
+}
+
+bool H1Session::write_local(int status, std::string_view body, bool close_after) {
   std::string& o = head_scratch_;
   o.clear();
   char num[24];
@@ -380,19 +409,9 @@ void H1Session::send_local(int status, std::string_view body, bool close_after) 
   o.append("\r\n\r\n");
   o.append(body);
   iovec iov{o.data(), o.size()};
-  conn_.cancel_timer();
-  if (!transport_.write(&iov, 1)) return conn_.close();
-  worker_.count_request(nullptr, nullptr, status, nullptr);
-  if (worker_.access_log().on()) {
-    log_method_.clear();
-    log_path_.clear();
-    log_host_.clear();
-  }
-  if (close_after) {
-    keep_alive_ = false;
-    body_done_ = false;  // unread input may follow: linger
-    close_after_write();
-  }
+  if (transport_.write(&iov, 1)) return true;
+  conn_.close();
+  return false;
 }
 
 void H1Session::record(int status) {

@@ -67,6 +67,8 @@ class H1Session final : public Downstream {
   void start_request();
   void feed_body();
   void send_local(int status, std::string_view body, bool close);
+  // The bytes of a proxy-made response (text/plain); false when the connection closed instead.
+  bool write_local(int status, std::string_view body, bool close);
   void request_complete();
   // After the response: close (through a lingering close) once the send buffer drained.
   void close_after_write();
@@ -93,7 +95,8 @@ class H1Session final : public Downstream {
   bool closing_after_write_ = false;
   bool draining_ = false;
   bool response_chunked_ = false;
-  std::string response_trailers_;  // "name: value\r\n" lines for the last chunk
+  bool response_close_delimited_ = false;  // no length, no chunks: the close ends the body
+  std::string response_trailers_;          // "name: value\r\n" lines for the last chunk
   bool response_no_body_ = false;
   bool head_pending_ = false;  // response head serialized but held back
   uint64_t request_start_ms_ = 0;
