@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "absl/strings/escaping.h"
+#include <absl/strings/escaping.h>
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/config.h"
 #include "text_cat.h"

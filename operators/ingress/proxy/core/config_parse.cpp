@@ -7,10 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 #include "core/text.h"
 #include "kop/proxy/config.h"
-#include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 
 namespace kop::proxy {
 namespace {

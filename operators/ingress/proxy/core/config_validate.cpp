@@ -4,8 +4,9 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+#include <re2/re2.h>
 #include "core/text.h"
 #include "core/validate.h"
 #include "kop/proxy/access_control.h"
@@ -14,7 +15,6 @@
 #include "kop/proxy/cors.h"
 #include "kop/proxy/hash_expression.h"
 #include "kop/proxy/password_hash.h"
-#include "re2/re2.h"
 
 namespace kop::proxy {
 
