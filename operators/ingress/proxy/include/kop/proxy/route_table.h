@@ -35,8 +35,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/status/statusor.h"
+#include <absl/container/flat_hash_map.h>
+#include <absl/status/statusor.h>
 #include "kop/proxy/access_control.h"
 #include "kop/proxy/basic_auth.h"
 #include "kop/proxy/certificate.h"
