@@ -17,17 +17,6 @@
 namespace kop::proxy {
 namespace {
 
-// The realm as a quoted-string (RFC 9110 5.6.4): '"' and '\' escaped.
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -58,7 +47,8 @@ absl::StatusOr<std::unique_ptr<BasicAuth>> BasicAuth::compile(const BasicAuthCon
   }
   std::sort(auth->users_.begin(), auth->users_.end(),
             [](const User& a, const User& b) { return a.name < b.name; });
-  auth->challenge_ = internal::cat("www-authenticate: Basic realm=", quoted(config.realm), "\r\n");
+  auth->challenge_ =
+      internal::cat("www-authenticate: Basic realm=", internal::quote(config.realm), "\r\n");
   if (RAND_bytes(auth->hmac_key_.data(), static_cast<int>(auth->hmac_key_.size())) != 1)
     return absl::InternalError("no random bytes for the credentials cache key");
   absl::MutexLock lock(&auth->mu_);

@@ -144,17 +144,6 @@ int alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen,
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-std::string ssl_errors() {
-  std::string s;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!s.empty()) s += "; ";
-    s += buf;
-  }
-  return s;
-}
-
 absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion min_version) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) return absl::InternalError("SSL_CTX_new failed");
@@ -214,6 +203,17 @@ absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion mi
 }
 
 }  // namespace
+
+std::string ssl_errors() {
+  std::string s;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!s.empty()) s += "; ";
+    s += buf;
+  }
+  return s;
+}
 
 int ssl_conn_index() {
   static int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);

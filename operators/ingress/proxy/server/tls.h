@@ -34,6 +34,9 @@ class TlsContexts {
   uint32_t default_index_ = 0;
 };
 
+// The thread's queued OpenSSL errors as one line ("; "-separated); the queue is emptied.
+std::string ssl_errors();
+
 // ex_data index on SSL objects pointing at the owning ClientConn.
 int ssl_conn_index();
 

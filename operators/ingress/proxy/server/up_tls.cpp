@@ -25,17 +25,6 @@ int session_index() {
   return idx;
 }
 
-std::string ssl_errors() {
-  std::string s;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!s.empty()) s += "; ";
-    s += buf;
-  }
-  return s;
-}
-
 bool is_ip(std::string_view host) {
   std::string h(host);
   unsigned char buf[16];
