@@ -24,6 +24,7 @@ std::string env_or(const char* name, const std::string& fallback = {}) {
 }
 
 // One file's clusters, users and contexts, with relative paths already resolved.
+// NOLINTNEXTLINE(bugprone-exception-escape): yaml-cpp's Node assignment is not noexcept.
 struct Entry {
   YAML::Node node;  // the "cluster" / "user" / "context" map
   std::string file;
@@ -241,9 +242,9 @@ absl::Status apply_user(const Entry& e, const std::string& name, Config& c) {
   }
   // One way to get a bearer token, as clientcmd validates.
   std::vector<std::string> methods;
-  if (!c.bearer_token.empty() || !c.bearer_token_file.empty()) methods.push_back("token");
-  if (!c.username.empty() || !c.password.empty()) methods.push_back("basicAuth");
-  if (c.exec) methods.push_back("exec");
+  if (!c.bearer_token.empty() || !c.bearer_token_file.empty()) methods.emplace_back("token");
+  if (!c.username.empty() || !c.password.empty()) methods.emplace_back("basicAuth");
+  if (c.exec) methods.emplace_back("exec");
   if (methods.size() > 1)
     return absl::InvalidArgumentError(fmt::format(
         "kubeconfig {}: more than one authentication method found for {}: [{}], only one is "

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <absl/strings/escaping.h>
+#include <absl/strings/str_cat.h>
 #include "internal/files.h"
 
 extern char** environ;
@@ -77,6 +78,7 @@ absl::StatusOr<std::pair<int, std::string>> run(const std::string& command,
   argv_s.push_back(command);
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
 
@@ -93,6 +95,7 @@ absl::StatusOr<std::pair<int, std::string>> run(const std::string& command,
     if (!overridden(*e)) env_s.emplace_back(*e);
   env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> envp;
+  envp.reserve(env_s.size() + 1);
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 
@@ -135,7 +138,8 @@ std::string str(const rapidjson::Value& o, const char* k) {
 
 absl::StatusOr<ExecCredential> run_exec_plugin(const ExecConfig& exec, const Config& config) {
   std::vector<std::string> env;
-  for (const auto& [k, v] : exec.env) env.push_back(k + "=" + v);
+  env.reserve(exec.env.size() + 1);
+  for (const auto& [k, v] : exec.env) env.push_back(absl::StrCat(k, "=", v));
   env.push_back("KUBERNETES_EXEC_INFO=" + exec_info(exec, config));
   auto ran = run(exec.command, exec.args, env);
   std::string who = fmt::format("exec plugin {:?}", exec.command);

@@ -100,7 +100,7 @@ struct FakeApiServer::Impl {
   std::vector<std::shared_ptr<Conn>> conns;
   std::atomic<bool> stopping{false};
 
-  void serve(std::shared_ptr<Conn> c) {
+  void serve(const std::shared_ptr<Conn>& c) {
     boost::system::error_code ec;
     std::string client_subject;
     if (ssl) {
@@ -192,7 +192,7 @@ struct FakeApiServer::Impl {
       std::string head =
           "HTTP/1.1 " + std::to_string(r.code) + " " + reason_phrase(r.code) + "\r\n";
       if (!r.content_type.empty()) head += "Content-Type: " + r.content_type + "\r\n";
-      for (const auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+      for (const auto& [k, v] : r.headers) head.append(k).append(": ").append(v).append("\r\n");
       if (r.chunked) {
         head += "Transfer-Encoding: chunked\r\n\r\n";
         c->write(asio::buffer(head), ec);

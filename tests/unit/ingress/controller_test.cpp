@@ -377,7 +377,7 @@ TEST_F(ControllerTest, TwoReplicasBothServeOnlyTheLeaderWritesStatusAndFailover)
   write("app.yaml", app_yaml(app.port(), "other"));
   EXPECT_TRUE(eventually(
       [&] { return http_get(b.port(), "web.example.com", "/") == "HTTP/1.1 404 Not Found"; }));
-  EXPECT_TRUE(eventually([&] { return ingress_ip() == ""; }));
+  EXPECT_TRUE(eventually([&] { return ingress_ip().empty(); }));
   auto o = client_->get(ingress_ref_);
   ASSERT_TRUE(o.ok());
   EXPECT_EQ((*o)->at("/status/loadBalancer/ingress"), nullptr);

@@ -183,6 +183,7 @@ spec: {controller: kop.dev/ingress-controller}
   proxy::Config beside = render(model, ro, doors, gateway_clusters);
   EXPECT_EQ(beside, render(joined, ro, doors));
   std::vector<std::string> names;
+  names.reserve(beside.clusters.size());
   for (const auto& c : beside.clusters) names.push_back(c.name);
   EXPECT_EQ(names, (std::vector<std::string>{"aaa/first/80", "infra/v1/80", "infra/web/80",
                                              "zzz/last/80"}));

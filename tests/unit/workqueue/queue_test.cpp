@@ -144,6 +144,7 @@ TEST(QueueConcurrency, NoItemLostNoneProcessedConcurrently) {
   std::vector<std::atomic<bool>> in_flight(kKeys);
   std::atomic<int> overlaps{0}, processed{0};
   std::vector<std::thread> workers;
+  workers.reserve(kWorkers);
   for (int w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&] {
       while (auto item = q.get()) {
@@ -161,6 +162,7 @@ TEST(QueueConcurrency, NoItemLostNoneProcessedConcurrently) {
     });
   }
   std::vector<std::thread> producers;
+  producers.reserve(kProducers);
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
       for (int i = 0; i < kAddsPerProducer; ++i) {
@@ -189,6 +191,7 @@ TEST(QueueConcurrency, ShutdownWithDrainFinishesInFlightWork) {
     std::atomic<int> in_flight{0}, finished{0};
     std::atomic<bool> release{false};
     std::vector<std::thread> workers;
+    workers.reserve(kWorkers);
     for (int w = 0; w < kWorkers; ++w) {
       workers.emplace_back([&] {
         while (auto item = q.get()) {

@@ -118,7 +118,7 @@ namespace {
 // A DNS name (one leading "*." allowed), an IP address or a URI ("scheme:..."): no spaces or
 // control bytes, which would reach OpenSSL's name checks and the logs.
 bool valid_peer_name(std::string_view n) {
-  if (n.empty() || n.size() > 253 * 2) return false;
+  if (n.empty() || n.size() > size_t{253} * 2) return false;
   for (char ch : n)
     if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) return false;
   return true;
