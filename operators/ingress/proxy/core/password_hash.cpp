@@ -24,14 +24,17 @@ bool same(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// crypt_r's schemes. crypt_data is about 32 KiB: on the heap, not the caller's stack.
+// libxcrypt's schemes. crypt_data is about 32 KiB: on the heap, not the caller's stack.
+// crypt_rn rather than crypt_r: the same hashing, NULL on failure, and no sanitizer interceptor
+// in the way (GCC 12's ASan wraps crypt_r, and its wrapper jumped to address 0 on every call).
 bool crypt_matches(std::string_view hash, std::string_view password) {
-  // crypt_r wants terminated strings; a NUL inside the password would cut it short.
+  // crypt_rn wants terminated strings; a NUL inside the password would cut it short.
   if (password.find('\0') != std::string_view::npos) return false;
   std::string pw(password);
   std::string setting(hash);
   auto data = std::make_unique<crypt_data>();
-  const char* out = crypt_r(pw.c_str(), setting.c_str(), data.get());
+  const char* out =
+      crypt_rn(pw.c_str(), setting.c_str(), data.get(), static_cast<int>(sizeof(crypt_data)));
   OPENSSL_cleanse(pw.data(), pw.size());
   bool ok = out != nullptr && out[0] != '*' && same(out, hash);
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));

@@ -1,5 +1,5 @@
 // Password hashes of htpasswd lines, as nginx's auth_basic reads them for ingress-nginx's
-// auth-type basic: bcrypt ($2y$, $2a$, $2b$) and SHA-crypt ($5$, $6$) through libcrypt's crypt_r,
+// auth-type basic: bcrypt ($2y$, $2a$, $2b$) and SHA-crypt ($5$, $6$) through libcrypt's crypt_rn,
 // Apache's MD5 ($apr1$), {SHA} (base64 SHA-1) and {SSHA} (salted). Plain text ({PLAIN} or no
 // prefix) and traditional DES crypt are refused: they are not hashes worth the name, and a
 // password file holding them is reported instead of honoured.
@@ -19,7 +19,7 @@ enum class HashScheme { kBcrypt, kShaCrypt, kApr1, kSha1, kSaltedSha1 };
 // the hash itself).
 absl::StatusOr<HashScheme> hash_scheme(std::string_view hash);
 
-// Whether checking a hash of `scheme` is expensive enough (crypt_r's schemes) to run off the
+// Whether checking a hash of `scheme` is expensive enough (libcrypt's schemes) to run off the
 // event loop.
 bool slow_hash_scheme(HashScheme scheme);
 
