@@ -183,6 +183,12 @@ struct RouteRule {
   std::string refs_reason;    // first backendRef problem (ResolvedRefs=False), "" = none
   std::string refs_message;
 };
+// Counts `rule` into `outcome`: served or dropped, the first unsupported reason and the first
+// backendRef problem kept.
+void count_rule(RuleOutcome& outcome, const RouteRule& rule);
+// A route's hosts as served on listener `l`: its hostnames intersected with the listener's, or,
+// when it names none, the listener's own ("*" = every host).
+std::vector<std::string> served_hosts(const Listener& l, const std::vector<std::string>& hosts);
 // What the proxy refuses in a whole config is refused for one rule only: header names are
 // HTTP tokens, values have no CR, LF or NUL.
 bool is_token(std::string_view name);

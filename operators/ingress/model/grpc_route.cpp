@@ -130,16 +130,6 @@ RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectR
   return out;
 }
 
-// A route's hosts as served on listener `l`: its hostnames intersected with the listener's
-// ("*" = every host).
-std::vector<std::string> served_hosts(const Listener& l, const std::vector<std::string>& hosts) {
-  std::vector<std::string> out;
-  if (hosts.empty()) out.push_back(l.hostname.empty() ? "*" : l.hostname);
-  for (const std::string& h : hosts)
-    if (auto i = intersect_hostnames(l.hostname, h)) out.push_back(*i);
-  return out;
-}
-
 bool hosts_meet(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   for (const std::string& x : a)
     for (const std::string& y : b)
@@ -222,17 +212,7 @@ void translate_grpc_routes(Translation& t) {
     RuleOutcome outcome;
     for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
       rules.push_back(translate_rule(t, route, src, rule, rules.size()));
-      const RouteRule& r = rules.back();
-      if (r.unsupported.empty()) {
-        ++outcome.served;
-      } else {
-        ++outcome.dropped;
-        if (outcome.unsupported.empty()) outcome.unsupported = r.unsupported;
-      }
-      if (outcome.refs_reason.empty() && !r.refs_reason.empty()) {
-        outcome.refs_reason = r.refs_reason;
-        outcome.refs_message = r.refs_message;
-      }
+      count_rule(outcome, rules.back());
     }
     RouteStatus st;
     st.route = src;

@@ -464,6 +464,27 @@ RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectR
 
 }  // namespace
 
+void count_rule(RuleOutcome& outcome, const RouteRule& rule) {
+  if (rule.unsupported.empty()) {
+    ++outcome.served;
+  } else {
+    ++outcome.dropped;
+    if (outcome.unsupported.empty()) outcome.unsupported = rule.unsupported;
+  }
+  if (outcome.refs_reason.empty() && !rule.refs_reason.empty()) {
+    outcome.refs_reason = rule.refs_reason;
+    outcome.refs_message = rule.refs_message;
+  }
+}
+
+std::vector<std::string> served_hosts(const Listener& l, const std::vector<std::string>& hosts) {
+  std::vector<std::string> out;
+  if (hosts.empty()) out.push_back(l.hostname.empty() ? "*" : l.hostname);
+  for (const std::string& h : hosts)
+    if (auto i = intersect_hostnames(l.hostname, h)) out.push_back(*i);
+  return out;
+}
+
 void translate_http_routes(Translation& t) {
   for (const auto& ptr : t.snapshot.http_routes) {
     const api::Object& route = *ptr;
@@ -481,17 +502,7 @@ void translate_http_routes(Translation& t) {
     RuleOutcome outcome;
     for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
       rules.push_back(translate_rule(t, route, src, rule, rules.size()));
-      const RouteRule& r = rules.back();
-      if (r.unsupported.empty()) {
-        ++outcome.served;
-      } else {
-        ++outcome.dropped;
-        if (outcome.unsupported.empty()) outcome.unsupported = r.unsupported;
-      }
-      if (outcome.refs_reason.empty() && !r.refs_reason.empty()) {
-        outcome.refs_reason = r.refs_reason;
-        outcome.refs_message = r.refs_message;
-      }
+      count_rule(outcome, rules.back());
     }
 
     RouteStatus st;
@@ -504,14 +515,7 @@ void translate_http_routes(Translation& t) {
       for (size_t li : listeners) {
         Listener& l = gw->listeners[li];
         if (!l.usable) continue;  // attached, but the listener is not served
-        std::vector<std::string> served_hosts;
-        if (hosts.empty()) {
-          served_hosts.push_back(l.hostname.empty() ? "*" : l.hostname);
-        } else {
-          for (const std::string& h : hosts)
-            if (auto i = intersect_hostnames(l.hostname, h)) served_hosts.push_back(*i);
-        }
-        for (const std::string& host : served_hosts) {
+        for (const std::string& host : served_hosts(l, hosts)) {
           for (size_t ri = 0; ri < rules.size(); ++ri) {
             for (size_t mi = 0; mi < rules[ri].routes.size(); ++mi) {
               Placement p{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)};

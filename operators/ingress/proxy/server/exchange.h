@@ -82,7 +82,6 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   void on_h2_request_writable(H2UpStream* s) override;
 
  private:
-  friend class ClientConn;
   void local_reply(int status, std::string_view body, std::string_view extra_fields = {},
                    bool plain = true);
   void abort_response();
