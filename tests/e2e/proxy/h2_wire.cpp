@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 
@@ -325,6 +326,24 @@ void Wire::record(const Frame& f) {
     default:
       break;
   }
+}
+
+std::string Wire::transcript() const {
+  static constexpr std::array<const char*, 10> kNames = {
+      "DATA",         "HEADERS", "PRIORITY", "RST_STREAM",    "SETTINGS",
+      "PUSH_PROMISE", "PING",    "GOAWAY",   "WINDOW_UPDATE", "CONTINUATION"};
+  std::string out;
+  for (const auto& f : frames_) {
+    out += f.type < kNames.size() ? kNames[f.type] : "type " + std::to_string(f.type);
+    out += " s" + std::to_string(f.stream) + " flags " + std::to_string(f.flags);
+    if (f.type == kGoaway && f.payload.size() >= 8) {
+      out += " code " + std::to_string(get32(f.payload.data() + 4));
+    } else if (f.type == kRstStream && f.payload.size() >= 4) {
+      out += " code " + std::to_string(get32(f.payload.data()));
+    }
+    out += ", ";
+  }
+  return out + (closed_ ? "closed" : "open");
 }
 
 int64_t Wire::await_goaway(int timeout_ms, uint32_t* last_stream) {

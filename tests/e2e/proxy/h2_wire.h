@@ -100,6 +100,8 @@ class Wire {
   bool await_close(int timeout_ms);
   bool closed() const { return closed_; }
   const std::vector<Frame>& frames() const { return frames_; }  // every frame read so far
+  // What came so far, for failure messages: "SETTINGS s0 f0x0, GOAWAY s0 code 1, closed".
+  std::string transcript() const;
 
  private:
   Wire() = default;

@@ -74,8 +74,9 @@ class ProxyH2 : public ::testing::TestWithParam<bool> {
     auto w = preface ? open_started() : open();
     ASSERT_TRUE(w);
     ASSERT_TRUE(w->send(frames));
-    EXPECT_EQ(w->await_goaway(kWaitMs), code);
-    EXPECT_TRUE(w->await_close(kWaitMs)) << "the connection stays open after the GOAWAY";
+    EXPECT_EQ(w->await_goaway(kWaitMs), code) << w->transcript();
+    EXPECT_TRUE(w->await_close(kWaitMs))
+        << "the connection stays open after the GOAWAY: " << w->transcript();
   }
   // Sends `frames` (stream 1) and expects RST_STREAM with `code` on stream 1; the connection
   // stays usable (a GET on stream 3 is answered) and the backend saw nothing of stream 1.
@@ -84,8 +85,8 @@ class ProxyH2 : public ::testing::TestWithParam<bool> {
     ASSERT_TRUE(w);
     ASSERT_TRUE(w->send(frames));
     h2::StreamResult r = w->await_stream(1, kWaitMs);
-    EXPECT_EQ(r.rst_code, code);
-    EXPECT_EQ(r.status(), 0);
+    EXPECT_EQ(r.rst_code, code) << w->transcript();
+    EXPECT_EQ(r.status(), 0) << w->transcript();
     ASSERT_TRUE(w->send(h2::headers(3, get_block("/after"), h2::kEndHeaders | h2::kEndStream)));
     EXPECT_EQ(w->await_stream(3, kWaitMs).status(), 200);
     auto reqs = be_.requests();
