@@ -41,6 +41,17 @@ std::string trim(std::string s) {
   return s.substr(i);
 }
 
+// The argv array for exec, made BEFORE fork: the test process has other threads (backends),
+// and a child that allocates between fork and exec can block forever on an allocator lock one
+// of them held at the fork (seen under ASan: openssl never started, the test failed 20 s later).
+std::vector<char*> exec_args(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  return args;
+}
+
 int remaining_ms(Clock::time_point deadline) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return ms < 0 ? 0 : static_cast<int>(ms);
@@ -132,15 +143,12 @@ CmdResult run(const std::vector<std::string>& argv, int timeout_ms, const std::s
   CmdResult res;
   int out[2], err[2], in[2];
   if (::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC) || ::pipe2(in, O_CLOEXEC)) return res;
+  std::vector<char*> args = exec_args(argv);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     ::execvp(args[0], args.data());
     _exit(127);
   }
@@ -424,16 +432,13 @@ ProxyProcess::ProxyProcess(const TempDir& dir, const std::string& config_json,
   std::string exe = bin ? bin : "kop-proxy";
   int out[2];
   if (::pipe2(out, O_CLOEXEC)) return;
+  std::vector<std::string> argv = {exe, "--config", config_path_};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> args = exec_args(argv);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);
-    std::vector<std::string> argv = {exe, "--config", config_path_};
-    for (const auto& a : extra_args) argv.push_back(a);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     ::execv(args[0], args.data());
     _exit(127);
   }
@@ -649,15 +654,12 @@ bool have(const std::string& program) {
 }
 
 ChildServer::ChildServer(const std::vector<std::string>& argv, uint16_t port) : port_(port) {
+  std::vector<char*> args = exec_args(argv);
   pid_ = ::fork();
   if (pid_ == 0) {
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     ::dup2(null, 2);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     ::execvp(args[0], args.data());
     _exit(127);
   }
