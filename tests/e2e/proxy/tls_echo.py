@@ -2,8 +2,9 @@
 """An HTTP/1.1 backend over TLS for the upstream TLS tests: answers every request with what the
 connection looked like from the server's side, one "key=value" per line (the SNI it received,
 the ALPN protocol agreed, whether the session was resumed, the client certificate's subject
-CN, the request path). Keep-alive; a path starting with /close answers with Connection: close
-so that the next request needs a new connection (and can resume the session).
+CN, the request path). POSTs are answered the same and remembered: GET /seen lists them
+("posts=N", then "post PATH BODY" each). Keep-alive; a path starting with /close answers with
+Connection: close so that the next request needs a new connection (and can resume the session).
 
 usage: tls_echo.py PORT CERT KEY [CLIENT_CA]   (CLIENT_CA: a client certificate is required)
 """
@@ -11,6 +12,11 @@ import http.server
 import socketserver
 import ssl
 import sys
+import threading
+
+
+POSTS = []  # (path, body) of every POST, for GET /seen (a mirror's view)
+POSTS_LOCK = threading.Lock()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -19,7 +25,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with POSTS_LOCK:
+            POSTS.append((self.path, body))
+        self.do_GET()
+
     def do_GET(self):
+        if self.path == "/seen":
+            with POSTS_LOCK:
+                text = "".join(f"post {p} {b.decode(errors='replace')}\n" for p, b in POSTS)
+            body = f"posts={len(POSTS)}\n{text}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         conn = self.connection
         peer = conn.getpeercert() or {}
         cn = ""

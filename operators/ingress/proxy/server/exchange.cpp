@@ -3,9 +3,11 @@
 #include <sys/uio.h>
 
 #include <cassert>
+#include <cstdlib>
 #include <cstring>
 
 #include "exchange.h"
+#include "grpc_reply.h"
 #include "kop/proxy/cors.h"
 #include "pool.h"
 #include "request_fields.h"
@@ -461,7 +463,7 @@ void Exchange::send_request_head() {
   upstream_address_ = up_->address();
   sent_ms_ = worker_.now();
   rscan_ = 0;
-  if (!mirrors_started_) start_mirrors(o);
+  if (mirrors_wanted()) start_mirrors(mirror_request_h1(o, h));
   iovec iov{o.data(), o.size()};
   UpConn* c = up_;
   if (!c->send(&iov, 1)) return on_upstream_error(c, false, false);
@@ -469,26 +471,66 @@ void Exchange::send_request_head() {
   if (!request_done_ || req_.upgrade_websocket) down_->request_body_ready();
 }
 
-void Exchange::start_mirrors(std::string_view head) {
+bool Exchange::mirrors_wanted() {
+  if (mirrors_started_) return false;
   mirrors_started_ = true;
-  if (route_->mirrors.empty() || req_.upgrade_websocket || head.size() < 2) return;
-  // The head as sent, plus `connection: close`: the mirror's end of stream ends the copy.
-  std::string copy;
-  copy.reserve(head.size() + 19);
-  copy.append(head.substr(0, head.size() - 2)).append("connection: close\r\n\r\n");
+  return !route_->mirrors.empty() && !req_.upgrade_websocket;
+}
+
+MirrorRequest Exchange::mirror_request_h1(std::string_view head, const h1::RequestHead& h) const {
+  MirrorRequest m;
+  m.has_body = req_.has_body;
+  size_t eol = head.find("\r\n");
+  std::string_view line = head.substr(0, eol);
+  size_t sp = line.find(' ');
+  m.method = std::string(line.substr(0, sp));
+  m.target = std::string(line.substr(sp + 1, line.rfind(' ') - sp - 1));
+  for (uint32_t i = 0; i < h.header_count; ++i)
+    if (h.headers[i].kind == h1::HeaderKind::kTe &&
+        h.headers[i].value.find("trailers") != std::string_view::npos)
+      m.te_trailers = true;
+  for (size_t at = eol + 2; at < head.size();) {
+    eol = head.find("\r\n", at);
+    if (eol == std::string_view::npos || eol == at) break;
+    line = head.substr(at, eol - at);
+    at = eol + 2;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name(line.substr(0, colon));
+    for (char& c : name)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (name == "host") {
+      m.authority = std::string(value);
+    } else if (name == "content-length") {
+      m.content_length =
+          static_cast<int64_t>(std::strtoull(std::string(value).c_str(), nullptr, 10));
+    } else if (name != "transfer-encoding" && name != "connection" && name != "upgrade") {
+      m.fields.append(name).append(": ").append(value).append("\r\n");
+    }
+  }
+  return m;
+}
+
+void Exchange::start_mirrors(const MirrorRequest& req) {
   uint64_t timeout = static_cast<uint64_t>(route_->config->forward.timeout.count());
   for (const auto& [cluster, per_million] : route_->mirrors) {
     if (per_million < 1000000 && worker_.random() % 1000000 >= per_million) continue;
-    if (auto m = Mirror::start(worker_, ws_->clusters[cluster], copy, timeout))
+    if (auto m = Mirror::start(worker_, ws_->clusters[cluster], req, timeout))
       mirrors_.push_back(std::move(m));
   }
   // A request without a body may have ended before the upstream connection was up.
-  if (request_done_ && !mirrors_.empty()) feed_mirrors(nullptr, 0, true);
+  if (request_done_ && !mirrors_.empty()) end_mirrors({});
 }
 
-void Exchange::feed_mirrors(const struct iovec* iov, int n, bool last) {
-  for (const auto& m : mirrors_) m->send(iov, n, last);
-  if (last) mirrors_.clear();  // each runs on by itself until its response ends
+void Exchange::feed_mirrors(const char* data, size_t n) {
+  for (const auto& m : mirrors_) m->send(data, n);
+}
+
+void Exchange::end_mirrors(std::string_view trailer_fields) {
+  for (const auto& m : mirrors_) m->end(trailer_fields);
+  mirrors_.clear();  // each runs on by itself until its response ends
 }
 
 bool Exchange::request_body(const char* data, size_t n) {
@@ -500,6 +542,7 @@ bool Exchange::request_body(const char* data, size_t n) {
     fail(413, "request body too large\n");
     return false;
   }
+  if (n && !mirrors_.empty()) feed_mirrors(data, n);
   if (h2_ && n) {
     body_started_ = true;
     return h2_->send_body(data, n);
@@ -514,11 +557,9 @@ bool Exchange::request_body(const char* data, size_t n) {
     hex[hl++] = '\r';
     hex[hl++] = '\n';
     iovec iov[3] = {{hex, hl}, {const_cast<char*>(data), n}, {const_cast<char*>("\r\n"), 2}};
-    if (!mirrors_.empty()) feed_mirrors(iov, 3, false);
     ok = c->send(iov, 3);
   } else {
     iovec iov{const_cast<char*>(data), n};
-    if (!mirrors_.empty()) feed_mirrors(&iov, 1, false);
     ok = c->send(&iov, 1);
   }
   if (!ok) {
@@ -531,16 +572,15 @@ bool Exchange::request_body(const char* data, size_t n) {
 void Exchange::request_end(std::string_view trailer_fields) {
   if (request_done_) return;
   request_done_ = true;
+  if (!mirrors_.empty()) end_mirrors(trailer_fields);
   if (h2_) return h2_->end_request(trailer_fields);
   if (!up_) return;
-  if (!request_chunked_ && !mirrors_.empty()) feed_mirrors(nullptr, 0, true);
   if (request_chunked_) {
     // The last chunk, the trailer section (RFC 9112 7.1.2), the final CRLF.
     iovec iov[3] = {{const_cast<char*>("0\r\n"), 3},
                     {const_cast<char*>(trailer_fields.data()), trailer_fields.size()},
                     {const_cast<char*>("\r\n"), 2}};
     if (trailer_fields.empty()) iov[1] = iov[2];
-    if (!mirrors_.empty()) feed_mirrors(iov, trailer_fields.empty() ? 2 : 3, true);
     UpConn* c = up_;
     if (!c->send(iov, trailer_fields.empty() ? 2 : 3)) return on_upstream_error(c, false, false);
   }
@@ -876,7 +916,8 @@ void Exchange::retry_or_fail(bool connect_phase, bool timeout) {
     ++worker_.stats().retries;
     return attempt();
   }
-  if (timeout && !connect_phase) return fail(504, "upstream timeout\n");
+  if (timeout && !connect_phase)
+    return fail(504, "upstream timeout\n", grpc_reply::kDeadlineExceeded);
   fail(connect_phase && timeout ? 504 : 502,
        connect_phase ? "upstream connect error\n" : "upstream connection reset\n");
 }
@@ -891,10 +932,10 @@ void Exchange::on_timer(void* self) {
   }
   if (e->up_ || e->h2_) e->report(UpstreamResult::kTimeout);
   e->release_upstream(false);
-  e->fail(504, "upstream timeout\n");
+  e->fail(504, "upstream timeout\n", grpc_reply::kDeadlineExceeded);
 }
 
-void Exchange::fail(int status, std::string_view body) {
+void Exchange::fail(int status, std::string_view body, int grpc_code) {
   release_upstream(false);
   if (response_started_) {
     Downstream* d = down_;
@@ -902,22 +943,36 @@ void Exchange::fail(int status, std::string_view body) {
     d->abort();
     return;
   }
-  local_reply(status, body);
+  local_reply(status, body, {}, true, grpc_code);
 }
 
-void Exchange::local_reply(int status, std::string_view body, std::string_view extra, bool plain) {
-  status_ = status;
+void Exchange::local_reply(int status, std::string_view body, std::string_view extra, bool plain,
+                           int grpc_code) {
+  status_ = status;  // the access log keeps the cause, also when a gRPC client gets 200
   response_started_ = true;
   std::string& o = head_buf_;
   o.clear();
   if (ws_->snap->settings.server_header != ServerHeader::kPassThrough) o.append(kServerField);
-  if (plain && !body.empty()) o.append("content-type: text/plain\r\n");
-  o.append(extra);
   ResponseHead rh;
   rh.status = status;
+  std::string_view content_type;
+  bool grpc = status >= 400 && req_.head &&
+              lookup_header(req_.head, "content-type", 0, &content_type) &&
+              grpc_reply::is_grpc_content_type(content_type);
+  if (grpc) {
+    // A gRPC client: a trailers-only response carrying the status (grpc_reply.h).
+    grpc_reply::append_fields(grpc_code >= 0 ? grpc_code : grpc_reply::status_for_http(status),
+                              body, o);
+    if (plain) o.append(extra);  // a direct response's content-type went with its body
+    rh.status = 200;
+    body = {};
+  } else {
+    if (plain && !body.empty()) o.append("content-type: text/plain\r\n");
+    o.append(extra);
+  }
   rh.fields = o;
   rh.content_length = static_cast<int64_t>(body.size());
-  rh.no_body = req_.head && req_.head->is_head;
+  rh.no_body = grpc || (req_.head && req_.head->is_head);
   Downstream* d = down_;
   d->response_head(rh);
   if (!active_) return;

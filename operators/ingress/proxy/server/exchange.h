@@ -82,8 +82,11 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   void on_h2_request_writable(H2UpStream* s) override;
 
  private:
+  // The proxy's own answer. To a gRPC client (content-type application/grpc...) a status of
+  // 400 or more goes as a trailers-only response (grpc_reply.h) with `grpc_code`, or when -1
+  // the code gRPC maps `status` to.
   void local_reply(int status, std::string_view body, std::string_view extra_fields = {},
-                   bool plain = true);
+                   bool plain = true, int grpc_code = -1);
   void abort_response();
   void report(UpstreamResult r);
   std::string_view upstream_address_view() const {
@@ -100,10 +103,16 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   static constexpr uint32_t kMaxOffLoopJobs = 256;
   void attempt();
   void send_request_head();
-  // The route's mirrors (mirror.h), sampled, each started with `head` (HTTP/1.1 upstreams).
-  void start_mirrors(std::string_view head);
-  // Request bytes (framed) to every running mirror; `last` ends the request.
-  void feed_mirrors(const struct iovec* iov, int n, bool last);
+  // True once per exchange, when the route has mirrors (mirror.h) for this request.
+  bool mirrors_wanted();
+  // The request as `head` (sent over HTTP/1.1) or h2_nva_ (HTTP/2) carried it, for mirrors.
+  MirrorRequest mirror_request_h1(std::string_view head, const h1::RequestHead& h) const;
+  MirrorRequest mirror_request_h2() const;
+  // The route's mirrors, sampled, each started with `req`.
+  void start_mirrors(const MirrorRequest& req);
+  // Request body bytes (decoded) to every running mirror; the end with the trailer fields.
+  void feed_mirrors(const char* data, size_t n);
+  void end_mirrors(std::string_view trailer_fields);
   void handle_response_head();
   // After a response head: true when the rule's retry policy retries this status (the attempt
   // is then under way).
@@ -116,7 +125,7 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   void send_h2_request(H2UpConn* c);
   void pump_response_body();
   void finish_response(bool reuse);
-  void fail(int status, std::string_view body);
+  void fail(int status, std::string_view body, int grpc_code = -1);
   friend struct PendingQueue;
   // Waits in the cluster's pending queue (or 503 when it is full); the route timeout bounds it.
   void enqueue_pending();

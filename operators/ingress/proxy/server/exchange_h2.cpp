@@ -2,6 +2,7 @@
 // H2UpConn (pseudo-headers from the request line and Host, the same forwarded fields as over
 // HTTP/1.1), the response head through the same field policy, the body with flow control, and
 // the trailers passed on to the downstream (gRPC's grpc-status).
+#include <cstdlib>
 #include <cstring>
 
 #include "exchange.h"
@@ -164,10 +165,35 @@ void Exchange::send_h2_request(H2UpConn* c) {
   }
   upstream_address_ = c->address();
   sent_ms_ = worker_.now();
+  if (mirrors_wanted()) start_mirrors(mirror_request_h2());
   // The extra fields above are few and short; the bound's slack covers them.
   h2_ = c->submit(this, cs_->pools[endpoint_], h2_nva_, !request_done_);
   if (!h2_) return retry_or_fail(false, false);
   if (!request_done_) down_->request_body_ready();
+}
+
+MirrorRequest Exchange::mirror_request_h2() const {
+  MirrorRequest m;
+  m.has_body = req_.has_body;
+  for (const nghttp2_nv& f : h2_nva_) {
+    std::string_view name(reinterpret_cast<const char*>(f.name), f.namelen);
+    std::string_view value(reinterpret_cast<const char*>(f.value), f.valuelen);
+    if (name == ":method") {
+      m.method = std::string(value);
+    } else if (name == ":path") {
+      m.target = std::string(value);
+    } else if (name == ":authority") {
+      m.authority = std::string(value);
+    } else if (name == "content-length") {
+      m.content_length =
+          static_cast<int64_t>(std::strtoull(std::string(value).c_str(), nullptr, 10));
+    } else if (name == "te") {
+      m.te_trailers = true;  // only ever "trailers" here
+    } else if (name[0] != ':') {
+      m.fields.append(name).append(": ").append(value).append("\r\n");
+    }
+  }
+  return m;
 }
 
 void Exchange::on_h2_response_head(H2UpStream* s) {
