@@ -101,6 +101,55 @@ api::StringMap our_labels(const ObjectRef& gateway) {
   return labels;
 }
 
+// A route attached under a Gateway only to listeners whose port is unavailable is not served
+// anywhere there: like a route whose listeners are not accepted, it gets Accepted=False/
+// NoMatchingParent (and an Event), and the listeners no longer count it in attachedRoutes
+// (which counts Accepted routes only).
+void refuse_routes_on_unavailable_ports(
+    const GatewayBindings& bindings,
+    const std::map<std::string, std::map<std::string, uint16_t>>& port_of_listener,
+    gateway::Result& result) {
+  if (bindings.unavailable.empty()) return;
+  std::map<std::string, gateway::GatewayStatus*> gateway_status;
+  for (gateway::GatewayStatus& gs : result.gateway_statuses) gateway_status[gs.gateway.key()] = &gs;
+  for (gateway::RouteStatus& rs : result.route_statuses) {
+    for (gateway::RouteParentStatus& ps : rs.parents) {
+      Condition* accepted = find(ps.conditions, "Accepted");
+      if (accepted == nullptr || accepted->status != kTrue || ps.listeners.empty()) continue;
+      std::string gw = ps.parent.ns + "/" + ps.parent.name;
+      auto ports = port_of_listener.find(gw);
+      if (ports == port_of_listener.end()) continue;
+      std::string why;
+      bool all_unavailable = true;
+      for (const std::string& l : ps.listeners) {
+        auto port = ports->second.find(l);
+        auto u = port == ports->second.end()
+                     ? bindings.unavailable.end()
+                     : bindings.unavailable.find(FrontDoorKey{gw, port->second});
+        if (u == bindings.unavailable.end()) {
+          all_unavailable = false;
+          break;
+        }
+        if (why.empty()) why = "listener \"" + l + "\": PortUnavailable (" + u->second + ")";
+      }
+      if (!all_unavailable) continue;
+      std::string message = "no listener the route attaches to is accepted: " + why;
+      set(ps.conditions, "Accepted", kFalse, "NoMatchingParent", message,
+          accepted->observed_generation);
+      result.events.push_back(Event{.object = rs.route,
+                                    .reason = "NoMatchingParent",
+                                    .field = "spec.parentRefs",
+                                    .message = gw + ": " + message});
+      if (auto g = gateway_status.find(gw); g != gateway_status.end())
+        for (gateway::ListenerStatus& ls : g->second->listeners)
+          if (std::find(ps.listeners.begin(), ps.listeners.end(), ls.name) != ps.listeners.end() &&
+              ls.attached_routes > 0)
+            --ls.attached_routes;
+      ps.listeners.clear();
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<GatewayServiceType> parse_gateway_service_type(std::string_view text) {
@@ -325,13 +374,15 @@ GatewayBindings plan_direct_ports(const std::vector<gateway::FrontDoor>& doors,
 
 void apply_bindings(const GatewayBindings& bindings, const std::vector<api::ObjectPtr>& gateways,
                     gateway::Result& result) {
+  // Gateway key -> listener name -> port.
+  std::map<std::string, std::map<std::string, uint16_t>> port_of_listener;
   std::map<std::string, const api::Object*> by_key;
   for (const auto& g : gateways) by_key[key_of(*g)] = g.get();
   for (gateway::GatewayStatus& gs : result.gateway_statuses) {
     auto obj = by_key.find(gs.gateway.key());
     if (obj == by_key.end()) continue;
     int64_t gen = obj->second->generation();
-    std::map<std::string, uint16_t> port_of;  // listener name -> port
+    std::map<std::string, uint16_t>& port_of = port_of_listener[gs.gateway.key()];
     if (const rapidjson::Value* ls = obj->second->at("/spec/listeners"); ls && ls->IsArray())
       for (const auto& l : ls->GetArray())
         if (l.IsObject() && l.HasMember("name") && l["name"].IsString() && l.HasMember("port") &&
@@ -364,6 +415,7 @@ void apply_bindings(const GatewayBindings& bindings, const std::vector<api::Obje
       set(gs.conditions, "Programmed", kFalse, any_pending ? "Pending" : "Invalid",
           any_pending ? "no listener is bound yet" : "no listener can be served", gen);
   }
+  refuse_routes_on_unavailable_ports(bindings, port_of_listener, result);
   std::sort(result.events.begin(), result.events.end());
   result.events.erase(std::unique(result.events.begin(), result.events.end()), result.events.end());
 }

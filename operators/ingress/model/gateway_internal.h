@@ -198,9 +198,20 @@ std::string header_policy(const rapidjson::Value* mod, const std::string& field,
 // The `headers` of match `m` (Exact, RegularExpression; the first of one name counts) into
 // `r`; else "field: why".
 std::string header_matches(const rapidjson::Value* m, const std::string& field, Route& r);
+// The RequestMirror filters of `owner` (a rule, or a GRPCRoute's only backendRef) into
+// `base.mirrors`: each backendRef's cluster and the share of requests copied (percent, or
+// fraction numerator/denominator; all when neither). A backendRef that cannot be used sets the
+// rule's ResolvedRefs reason and that mirror is left out; a bad share makes the rule
+// unsupported. `field` names `owner`; `h2c` as for service_backend() (a GRPCRoute's mirrors
+// get gRPC calls, HTTP/2 like its backends).
+void request_mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
+                     const rapidjson::Value* owner, const std::string& field, RouteRule& out,
+                     Route& base, bool h2c);
 // The rule's backendRefs by weight (with their header filters) into `clusters`; the weight of
 // those that cannot be used adds to `invalid_weight`; problems into `out`. `h2c` as for
-// service_backend().
+// service_backend(); with it (GRPCRoute), a RequestMirror filter on a rule's only backendRef is
+// accepted (left to request_mirrors(): every call forwarded goes to that backend, so its
+// mirrors are the rule's), on one of several backendRefs refused.
 void rule_backends(Translation& t, const api::Object& route, const ObjectRef& src,
                    const rapidjson::Value* rule, const std::string& field, RouteRule& out,
                    std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight, bool h2c);

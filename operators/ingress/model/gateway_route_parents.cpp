@@ -125,7 +125,10 @@ std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
       rules.refs_reason.empty()
           ? condition("ResolvedRefs", kTrue, "ResolvedRefs", "", gen)
           : condition("ResolvedRefs", kFalse, rules.refs_reason, rules.refs_message, gen));
-  for (size_t li : listeners) gw.status.listeners[gw.listeners[li].status].attached_routes++;
+  for (size_t li : listeners) {
+    gw.status.listeners[gw.listeners[li].status].attached_routes++;
+    ps.listeners.push_back(gw.listeners[li].name);
+  }
   return listeners;
 }
 

@@ -1,8 +1,8 @@
 // GRPCRoute: parentRefs, hostnames and status as for HTTPRoute (gateway_route_parents.cpp);
 // each rule's method match becomes a path match on /<service>/<method>, its header matches,
-// header filters and weighted backendRefs are HTTPRoute's, and its backends speak HTTP/2 with
-// prior knowledge (gRPC needs HTTP/2 end to end). Also the rule between HTTPRoutes and
-// GRPCRoutes that share a hostname on a listener.
+// header filters, request mirrors and weighted backendRefs are HTTPRoute's, and its backends and
+// mirrors speak HTTP/2 with prior knowledge (gRPC needs HTTP/2 end to end). Also the rule between
+// HTTPRoutes and GRPCRoutes that share a hostname on a listener.
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -56,7 +56,8 @@ std::string method_match(const rapidjson::Value* mm, const std::string& field, R
   return "";
 }
 
-// Rule filters: RequestHeaderModifier and ResponseHeaderModifier (core).
+// Rule filters: RequestHeaderModifier (core), ResponseHeaderModifier; RequestMirror (extended)
+// is request_mirrors()'.
 std::string grpc_filters(const rapidjson::Value* rule, const std::string& field, Route& r) {
   size_t i = 0;
   for (const rapidjson::Value* f : items_of(rule, "filters")) {
@@ -70,9 +71,7 @@ std::string grpc_filters(const rapidjson::Value* rule, const std::string& field,
       err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
                           r.response_headers);
     else if (type == "RequestMirror")
-      err = ff +
-            ".type: RequestMirror is not supported on a GRPCRoute (the proxy does not mirror "
-            "to HTTP/2 backends)";
+      continue;  // resolved once per rule by request_mirrors()
     else
       err = cat(ff, ".type: ", type, " is not supported");
     if (!err.empty()) return err;
@@ -94,6 +93,10 @@ RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectR
   std::vector<WeightedCluster> clusters;
   uint32_t invalid_weight = 0;
   rule_backends(t, route, src, rule, field, out, clusters, invalid_weight, true);
+  request_mirrors(t, route, src, rule, field, out, base, true);
+  // A rule's only backendRef may carry mirrors too: every call forwarded goes to it.
+  if (std::vector<const rapidjson::Value*> refs = items_of(rule, "backendRefs"); refs.size() == 1)
+    request_mirrors(t, route, src, refs[0], field + ".backendRefs[0]", out, base, true);
   if (clusters.empty()) {
     // gRPC: a rule whose backends are all invalid answers UNAVAILABLE (HTTP 503).
     base.action = RouteAction::kUnavailable;

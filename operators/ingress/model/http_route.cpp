@@ -288,9 +288,10 @@ std::string header_matches(const rapidjson::Value* m, const std::string& field, 
 
 namespace {
 
-// A backendRef's filters: header changes for the requests sent to it and for its responses.
+// A backendRef's filters: header changes for the requests sent to it and for its responses;
+// `mirror_ok`: RequestMirror too (rule_backends() says when).
 std::string backend_filters(const rapidjson::Value* ref, const std::string& field,
-                            WeightedCluster& entry) {
+                            WeightedCluster& entry, bool mirror_ok, bool grpc) {
   size_t i = 0;
   for (const rapidjson::Value* f : items_of(ref, "filters")) {
     std::string ff = cat(field, ".filters[", i++, "]");
@@ -302,6 +303,12 @@ std::string backend_filters(const rapidjson::Value* ref, const std::string& fiel
     } else if (type == "ResponseHeaderModifier") {
       err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
                           entry.response_headers);
+    } else if (type == "RequestMirror" && mirror_ok) {
+      // The rule's mirrors (request_mirrors()).
+    } else if (type == "RequestMirror" && grpc) {
+      err = ff +
+            ".type: RequestMirror on a backendRef is supported only on a rule's only "
+            "backendRef (else on the rule)";
     } else {
       err = cat(ff, ".type: ", type, " is not supported on a backendRef");
     }
@@ -316,11 +323,12 @@ void rule_backends(Translation& t, const api::Object& route, const ObjectRef& sr
                    const rapidjson::Value* rule, const std::string& field, RouteRule& out,
                    std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight, bool h2c) {
   size_t i = 0;
-  for (const rapidjson::Value* ref : items_of(rule, "backendRefs")) {
+  std::vector<const rapidjson::Value*> refs = items_of(rule, "backendRefs");
+  for (const rapidjson::Value* ref : refs) {
     std::string rfield = cat(field, ".backendRefs[", i, "]");
     int64_t weight = int_of(ref, "weight").value_or(1);
     WeightedCluster entry;
-    std::string filters = backend_filters(ref, rfield, entry);
+    std::string filters = backend_filters(ref, rfield, entry, h2c && refs.size() == 1, h2c);
     bool invalid = false;
     if (weight < 0 || weight > 1000000) {
       out.unsupported = rfield + ".weight: must be 0-1000000";
@@ -349,16 +357,11 @@ void rule_backends(Translation& t, const api::Object& route, const ObjectRef& sr
   }
 }
 
-namespace {
-
-// The rule's RequestMirror filters: each backendRef's cluster and the share of requests copied
-// (percent, or fraction numerator/denominator; all when neither). A backendRef that cannot be
-// used sets the rule's ResolvedRefs reason and that mirror is left out; a bad share makes the
-// rule unsupported.
-void mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
-             const rapidjson::Value* rule, const std::string& field, RouteRule& out, Route& base) {
+void request_mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
+                     const rapidjson::Value* owner, const std::string& field, RouteRule& out,
+                     Route& base, bool h2c) {
   size_t i = 0;
-  for (const rapidjson::Value* f : items_of(rule, "filters")) {
+  for (const rapidjson::Value* f : items_of(owner, "filters")) {
     std::string ff = cat(field, ".filters[", i++, "].requestMirror");
     if (str_of(f, "type") != "RequestMirror") continue;
     const rapidjson::Value* m = member(f, "requestMirror");
@@ -385,7 +388,7 @@ void mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
       per_million = uint32_t(num * 1000000 / den);
     }
     std::string rfield = ff + ".backendRef";
-    ServiceBackend b = service_backend(t, route, src, member(m, "backendRef"), rfield);
+    ServiceBackend b = service_backend(t, route, src, member(m, "backendRef"), rfield, h2c);
     if (!b.cluster) {
       if (out.refs_reason.empty()) {
         out.refs_reason = b.reason;
@@ -396,6 +399,8 @@ void mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
     base.mirrors.emplace_back(*b.cluster, per_million);
   }
 }
+
+namespace {
 
 RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
                          const rapidjson::Value* rule, size_t index) {
@@ -431,7 +436,7 @@ RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectR
   std::vector<WeightedCluster> clusters;
   uint32_t invalid_weight = 0;
   rule_backends(t, route, src, rule, field, out, clusters, invalid_weight, false);
-  mirrors(t, route, src, rule, field, out, base);
+  request_mirrors(t, route, src, rule, field, out, base, false);
   if (clusters.empty()) {
     base.action = RouteAction::kNoBackend;
   } else {

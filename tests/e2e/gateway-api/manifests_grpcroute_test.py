@@ -11,9 +11,10 @@ GRPCRoute's is applied, then GRPCRoute's while it runs. One Gateway (127.0.1.1, 
    through the front door: unary calls with trailing metadata, 4 MiB messages, a server stream
    of 200 messages, a status carried in the trailers (INVALID_ARGUMENT and its message), 200
    concurrent calls, and a gRPC call from an HTTP/1.1 client that gets the trailers in the last
-   chunk.
-3. Errors: a method no rule matches is UNIMPLEMENTED (the front door's 404), a rule whose only
-   backend does not exist is UNAVAILABLE (503).
+   chunk. The rule's RequestMirror filter copies every call to a second gRPC server (h2c): 20
+   calls with their metadata arrive there too.
+3. Errors: a method no rule matches is UNIMPLEMENTED with the proxy's message (its own 404 as a
+   gRPC status), a rule whose only backend does not exist is UNAVAILABLE (503).
 4. An HTTPRoute on "web" answers on port 8080; a younger HTTPRoute on "rpc" (its hostnames meet
    the GRPCRoute's) is refused there (Accepted=False/HostnameConflict) and gRPC keeps working.
 5. Status: the GRPCRoute Accepted under our controllerName, ResolvedRefs=False/BackendNotFound
@@ -52,6 +53,8 @@ def grpc_route():
             "metadata": {"name": "rpc", "namespace": "default"},
             "spec": {"parentRefs": [{"name": "edge", "sectionName": "rpc"}], "rules": [
                 {"matches": [{"method": {"service": "kop.test.Echo"}}],
+                 "filters": [{"type": "RequestMirror", "requestMirror": {
+                     "backendRef": {"name": "echo-mirror", "port": 50051}}}],
                  "backendRefs": [{"name": "echo", "port": 50051}]},
                 {"matches": [{"method": {"service": "kop.test.Gone"}}],
                  "backendRefs": [{"name": "no-such-service", "port": 50051}]}]}}
@@ -66,15 +69,16 @@ def http_route(name, section, hostnames=None):
             "metadata": {"name": name, "namespace": "default"}, "spec": spec}
 
 
-def grpc_code(target, method):
-    """The status code name of one unary call of `method` ("/svc/Method") to target."""
+def grpc_code(target, method, details=False):
+    """The status code name of one unary call of `method` ("/svc/Method") to target (and its
+    message, with `details`)."""
     import grpc
     with grpc.insecure_channel(target) as ch:
         try:
             ch.unary_unary(method)(b"x", timeout=5)
             return "OK"
         except grpc.RpcError as e:
-            return e.code().name
+            return f"{e.code().name} {e.details()}" if details else e.code().name
 
 
 def free_offset():
@@ -101,8 +105,9 @@ def test(env):
     except ImportError:
         raise ie2e.Failure("python3-grpcio is not installed (scripts/install-deps installs it)")
     app = env.binary("examples/hello-pks/hello-app/hello-pks-app")
-    grpc_port = ie2e.free_port()
+    grpc_port, mirror_port = ie2e.free_port(), ie2e.free_port()
     env.start("grpc-echo", [sys.executable, GRPC_ECHO, "server", str(grpc_port)])
+    env.start("grpc-echo-mirror", [sys.executable, GRPC_ECHO, "server", str(mirror_port)])
     app_port = ie2e.port_free_on(["127.0.0.3"])
     ie2e.start_backend(env, app, "127.0.0.3", app_port, "pod-web")
     offset = free_offset()
@@ -113,7 +118,9 @@ def test(env):
     os.makedirs(manifests)
     echo = ie2e.service("echo", port=50051)
     echo_slice = ie2e.endpoint_slice("echo-1", "echo", ["127.0.0.1"], grpc_port)
-    objects = [echo, echo_slice, ie2e.service("web"),
+    objects = [echo, echo_slice, ie2e.service("echo-mirror", port=50051),
+               ie2e.endpoint_slice("echo-mirror-1", "echo-mirror", ["127.0.0.1"], mirror_port),
+               ie2e.service("web"),
                ie2e.endpoint_slice("web-1", "web", ["127.0.0.3"], app_port)]
     for i, obj in enumerate(objects):
         with open(os.path.join(manifests, f"{i}.json"), "w") as f:
@@ -148,10 +155,22 @@ def test(env):
     check(r.returncode == 0, f"grpc_echo.py client failed:\n{r.stdout}{r.stderr}")
     say(f"grpc_echo.py client through {target}: unary, trailers, 4 MiB, server stream, status "
         "in trailers, 200 concurrent, HTTP/1.1 caller")
+    r = subprocess.run([sys.executable, GRPC_ECHO, "mirror", target, "20"], capture_output=True,
+                       text=True, timeout=60)
+    check(r.returncode == 0, f"grpc_echo.py mirror failed:\n{r.stdout}{r.stderr}")
+
+    def mirrored():
+        out = subprocess.run([sys.executable, GRPC_ECHO, "seen", f"127.0.0.1:{mirror_port}"],
+                             capture_output=True, text=True, timeout=30).stdout
+        seen = json.loads(out) if out.strip() else {}
+        return all(f"m{i}" in seen.get("tags", []) for i in range(20)) or None
+    wait_for("the 20 tagged calls at the mirror (RequestMirror)", mirrored, 20)
+    say("RequestMirror: the 20 calls with their metadata reached the second gRPC server too")
 
     # 3. Errors a gRPC client sees.
     three_in_a_row("a method no rule matches",
-                   lambda: grpc_code(target, "/kop.test.Other/Unary"), "UNIMPLEMENTED")
+                   lambda: grpc_code(target, "/kop.test.Other/Unary", True),
+                   "UNIMPLEMENTED no route")
     three_in_a_row("a rule whose backend does not exist",
                    lambda: grpc_code(target, "/kop.test.Gone/Unary"), "UNAVAILABLE")
     say("no matching rule: UNIMPLEMENTED; no backend: UNAVAILABLE")

@@ -1,10 +1,11 @@
 // Gateway Services in a cluster (controllers/gateway_services.h): the Service name, the port
 // mapping kept and extended from the owned Services, the addresses read back, cleanup of
-// Services whose Gateway is gone, type None's port conflicts, and the listener statuses the
-// bindings correct.
+// Services whose Gateway is gone, type None's port conflicts, and the listener and route
+// statuses the bindings correct.
 #include <gtest/gtest.h>
 
 #include "../../../operators/ingress/controllers/gateway_services.h"
+#include "gateway_test_util.h"
 #include "test_util.h"
 
 namespace kop::ingress {
@@ -235,6 +236,61 @@ TEST(GatewayBindingsStatus, PendingAndPortUnavailableListeners) {
   gateway::Result none = r;
   apply_bindings(GatewayBindings{}, gateways, none);
   EXPECT_EQ(none.gateway_statuses[0].conditions[0].reason, "Pending");
+}
+
+// Type None, two Gateways on port 80: the younger one's listener is PortUnavailable, and a route
+// attached only to it is not Accepted (nor counted); one that also attaches elsewhere is.
+TEST(GatewayBindingsStatus, RoutesOnlyOnAnUnavailablePortAreNotAccepted) {
+  auto gw = [](std::string_view name, std::string_view created, std::string_view listeners) {
+    return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " +
+           std::string(name) + ", namespace: infra, generation: 2, creationTimestamp: \"" +
+           std::string(created) + "\"}\nspec:\n  gatewayClassName: kop\n  listeners:\n" +
+           std::string(listeners);
+  };
+  auto rt = [](std::string_view name, std::string_view parent) {
+    return gateway::gwtest::route("infra", name,
+                                  "  parentRefs: [" + std::string(parent) +
+                                      "]\n  rules:\n  - backendRefs: [{name: v1, port: 80}]\n");
+  };
+  std::string yaml =
+      std::string(gateway::gwtest::kClass) +
+      gw("old", "2026-01-01T00:00:00Z", "  - {name: web, port: 80, protocol: HTTP}\n") +
+      gw("late", "2026-01-02T00:00:00Z",
+         "  - {name: web, port: 80, protocol: HTTP}\n"
+         "  - {name: alt, port: 81, protocol: HTTP}\n") +
+      testing::service_yaml("infra", "v1", 1, 1) +
+      rt("only-web", "{name: late, sectionName: web}") + rt("both", "{name: late}") +
+      rt("on-old", "{name: old}");
+  auto in = gateway::gwtest::input(yaml);
+  gateway::Result r = gateway::translate(in->snap, {});
+  EXPECT_EQ(gateway::gwtest::cond(gateway::gwtest::parent(r, "only-web").conditions, "Accepted"),
+            "True Accepted");  // the translator does not know the ports
+  GatewayBindings b = plan_direct_ports(r.front_doors, in->snap.gateways, {});
+  ASSERT_EQ(b.unavailable.count({"infra/late", 80}), 1U);
+  apply_bindings(b, in->snap.gateways, r);
+  const gateway::RouteParentStatus& only = gateway::gwtest::parent(r, "only-web");
+  EXPECT_EQ(gateway::gwtest::cond(only.conditions, "Accepted"), "False NoMatchingParent");
+  const Condition* accepted = gateway::gwtest::find(only.conditions, "Accepted");
+  ASSERT_NE(accepted, nullptr);
+  EXPECT_NE(accepted->message.find("PortUnavailable"), std::string::npos) << accepted->message;
+  EXPECT_EQ(accepted->observed_generation, 3);
+  EXPECT_EQ(gateway::gwtest::cond(only.conditions, "ResolvedRefs"), "True ResolvedRefs");
+  EXPECT_EQ(gateway::gwtest::cond(gateway::gwtest::parent(r, "both").conditions, "Accepted"),
+            "True Accepted");
+  EXPECT_EQ(gateway::gwtest::cond(gateway::gwtest::parent(r, "on-old").conditions, "Accepted"),
+            "True Accepted");
+  // attachedRoutes counts Accepted routes only: "both" on late's listeners, "on-old" on old's.
+  EXPECT_EQ(gateway::gwtest::listener(r, "late", "web").attached_routes, 1);
+  EXPECT_EQ(gateway::gwtest::listener(r, "late", "alt").attached_routes, 1);
+  EXPECT_EQ(gateway::gwtest::listener(r, "old", "web").attached_routes, 1);
+  EXPECT_EQ(
+      gateway::gwtest::cond(gateway::gwtest::listener(r, "late", "web").conditions, "Accepted"),
+      "False PortUnavailable");
+  bool event = false;
+  for (const Event& e : r.events)
+    event |= e.object.name == "only-web" && e.reason == "NoMatchingParent" &&
+             e.field == "spec.parentRefs";
+  EXPECT_TRUE(event);
 }
 
 TEST(GatewayServiceFlags, PortRangeAndPodSelector) {

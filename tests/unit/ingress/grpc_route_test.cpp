@@ -1,6 +1,7 @@
 // GRPCRoute (kop/ingress/gateway_api.h): method and header matches as the proxy routes them,
-// backends forced to HTTP/2 (h2c), weights, ReferenceGrants, filters, bad input that only drops
-// its own rule, listener kinds, and the rule between HTTPRoutes and GRPCRoutes on one hostname.
+// backends forced to HTTP/2 (h2c), weights, ReferenceGrants, filters, request mirrors (HTTP/2
+// too) on rules and on a rule's only backendRef, bad input that only drops its own rule, listener
+// kinds, and the rule between HTTPRoutes and GRPCRoutes on one hostname.
 #include <gtest/gtest.h>
 
 #include "gateway_test_util.h"
@@ -164,9 +165,10 @@ TEST(GRPCRoute, FiltersAndBadInputDropOnlyTheirRule) {
                      "  - matches: [{method: {type: Exact}}]\n"
                      "    backendRefs: [{name: v1, port: 80}]\n"
                      "  - matches: [{method: {service: m.M}}]\n"
-                     "    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: v1, "
-                     "port: 80}}}]\n"
-                     "    backendRefs: [{name: v1, port: 80}]\n"
+                     "    backendRefs:\n"
+                     "    - {name: v1, port: 80, filters: [{type: RequestMirror, requestMirror: "
+                     "{backendRef: {name: v1, port: 80}}}]}\n"
+                     "    - {name: v1, port: 80}\n"
                      "  - matches: [{headers: [{type: Prefix, name: a, value: b}]}]\n"
                      "    backendRefs: [{name: v1, port: 80}]\n") +
           grpc_route("infra", "all-bad",
@@ -194,9 +196,62 @@ TEST(GRPCRoute, FiltersAndBadInputDropOnlyTheirRule) {
     if (e.object.kind == "GRPCRoute") fields += e.field + ";";
   EXPECT_NE(fields.find("spec.rules[1].matches[0].method.service;"), std::string::npos) << fields;
   EXPECT_NE(fields.find("spec.rules[2].matches[0].method;"), std::string::npos) << fields;
-  EXPECT_NE(fields.find("spec.rules[3].filters[0].type;"), std::string::npos) << fields;
+  // A mirror on one of several backendRefs (it would copy only the calls sent there).
+  EXPECT_NE(fields.find("spec.rules[3].backendRefs[0].filters[0].type;"), std::string::npos)
+      << fields;
   EXPECT_NE(fields.find("spec.rules[4].matches[0].headers[0].type;"), std::string::npos) << fields;
   EXPECT_NE(fields.find("spec.rules[0].matches[0].method.service;"), std::string::npos) << fields;
+}
+
+TEST(GRPCRoute, RequestMirrorsOnTheRuleAndOnItsOnlyBackendRefSpeakHttp2) {
+  Result r = run(
+      std::string(kClass) + gateway("infra", "gw", kHttp) + service_yaml("infra", "v1", 1, 1) +
+      service_yaml("infra", "m1", 1, 1) + service_yaml("infra", "m2", 1, 1) +
+      grpc_route("infra", "mirrored",
+                 "  parentRefs: [{name: gw}]\n"
+                 "  rules:\n"
+                 "  - matches: [{method: {service: a.A}}]\n"
+                 "    filters:\n"
+                 "    - {type: RequestMirror, requestMirror: {backendRef: {name: m1, port: 80}}}\n"
+                 "    - {type: RequestMirror, requestMirror: {backendRef: {name: m2, port: 80}, "
+                 "percent: 30}}\n"
+                 "    backendRefs: [{name: v1, port: 80}]\n"
+                 "  - matches: [{method: {service: b.B}}]\n"
+                 "    backendRefs:\n"
+                 "    - {name: v1, port: 80, filters: [{type: RequestMirror, requestMirror: "
+                 "{backendRef: {name: m2, port: 80}, fraction: {numerator: 1, denominator: 4}}}]}\n"
+                 "  - matches: [{method: {service: c.C}}]\n"
+                 "    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: gone, "
+                 "port: 80}}}]\n"
+                 "    backendRefs: [{name: v1, port: 80}]\n"));
+  testing::Compiled c = compile_front_door(r);
+  ASSERT_TRUE(c.table);
+  auto mirrors = [&](std::string_view path) {
+    std::string out;
+    const proxy::VirtualHost* vh = c.table->find_virtual_host("http", "h");
+    proxy::RequestView req;
+    req.method = "POST";
+    req.path = path;
+    const proxy::Route* route = vh ? c.table->match(*vh, req) : nullptr;
+    if (route == nullptr) return std::string("no route");
+    for (const proxy::MirrorPolicy& m : route->config->forward.mirrors) {
+      std::string cluster = m.cluster;
+      // Every mirror cluster is HTTP/2, like the rule's backends.
+      for (const proxy::ClusterConfig& cc : c.config.clusters)
+        if (cc.name == m.cluster && cc.protocol == proxy::UpstreamProtocol::kH2c)
+          cluster += "(h2c)";
+      out += cluster + " " + std::to_string(m.per_million) + ";";
+    }
+    return out;
+  };
+  EXPECT_EQ(mirrors("/a.A/Call"), "infra/m1/80/h2c(h2c) 1000000;infra/m2/80/h2c(h2c) 300000;")
+      << describe(r);
+  EXPECT_EQ(mirrors("/b.B/Call"), "infra/m2/80/h2c(h2c) 250000;");
+  // A mirror whose Service does not exist: the rule is served without it, ResolvedRefs says so.
+  EXPECT_EQ(mirrors("/c.C/Call"), "");
+  EXPECT_EQ(call(c, "h", "/c.C/Call"), "infra/v1/80/h2c");
+  EXPECT_EQ(cond(parent(r, "mirrored").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "mirrored").conditions, "ResolvedRefs"), "False BackendNotFound");
 }
 
 TEST(GRPCRoute, ListenerKindsHostnamesAndSections) {

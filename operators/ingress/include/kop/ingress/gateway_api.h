@@ -86,6 +86,9 @@ struct ParentRef {
 struct RouteParentStatus {
   ParentRef parent;
   std::vector<Condition> conditions;  // Accepted, ResolvedRefs
+  // The listeners (names) the route attached to under this parent, counted in their
+  // attachedRoutes; not written to the status (kop-ingress' port bindings read it).
+  std::vector<std::string> listeners;
   bool operator==(const RouteParentStatus&) const = default;
 };
 
