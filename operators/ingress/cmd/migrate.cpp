@@ -14,10 +14,16 @@
 #include "kop/client/config.h"
 #include "kop/client/rest_client.h"
 #include "kop/flags/flags.h"
+#include "kop/ingress/gateway_migration.h"
 #include "kop/ingress/nginx_annotations.h"
 
 namespace kop::ingress {
 namespace {
+
+// Ingresses, and Services (a backend may name its port; --to-gateway needs the number).
+bool wanted(const api::Object& o) {
+  return o.kind() == "Ingress" || o.kind() == "Service";
+}
 
 absl::Status read_path(const std::string& path, std::vector<api::Object>& out) {
   std::error_code ec;
@@ -36,12 +42,13 @@ absl::Status read_path(const std::string& path, std::vector<api::Object>& out) {
     auto objects = api::load_manifest_file(f);
     if (!objects.ok()) return objects.status();
     for (auto& o : *objects)
-      if (o.kind() == "Ingress") out.push_back(std::move(o));
+      if (wanted(o)) out.push_back(std::move(o));
   }
   return absl::OkStatus();
 }
 
-absl::Status read_cluster(const std::string& kubeconfig, const std::string& ns,
+// The Ingresses of the cluster, and its Services when `services` (--to-gateway).
+absl::Status read_cluster(const std::string& kubeconfig, const std::string& ns, bool services,
                           std::vector<api::Object>& out) {
   absl::StatusOr<client::Config> config =
       kubeconfig.empty() ? client::load_default_config()
@@ -49,15 +56,22 @@ absl::Status read_cluster(const std::string& kubeconfig, const std::string& ns,
   if (!config.ok()) return config.status();
   auto rest = client::RestClient::create(*config);
   if (!rest.ok()) return rest.status();
-  client::ResourceRef ref{"networking.k8s.io", "v1", "ingresses", "", ns, ""};
-  client::ListOptions options;
-  options.limit = 500;
-  do {
-    auto list = (*rest)->list(ref, options);
-    if (!list.ok()) return list.status();
-    for (const auto& item : list->items) out.push_back(*item);
-    options.continue_token = list->continue_token;
-  } while (!options.continue_token.empty());
+  std::vector<client::ResourceRef> refs = {{"networking.k8s.io", "v1", "ingresses", "", ns, ""},
+                                           {"", "v1", "services", "", ns, ""}};
+  if (!services) refs.pop_back();
+  for (const client::ResourceRef& ref : refs) {
+    client::ListOptions options;
+    options.limit = 500;
+    do {
+      auto list = (*rest)->list(ref, options);
+      if (!list.ok()) return list.status();
+      for (const auto& item : list->items) {
+        out.push_back(*item);
+        out.back().set_kind(ref.resource == "services" ? "Service" : "Ingress");
+      }
+      options.continue_token = list->continue_token;
+    } while (!options.continue_token.empty());
+  }
   return absl::OkStatus();
 }
 
@@ -72,11 +86,18 @@ int run_migrate(int argc, char** argv) {
   std::vector<std::string> files;
   std::string kubeconfig;
   std::string ns;
+  bool to_gateway = false;
+  GatewayMigrationOptions gateway;
   kop::flags::FlagSet flags(
-      "kop-ingress migrate", "kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH] [-n NS]",
+      "kop-ingress migrate",
+      "kop-ingress migrate [-f FILE|DIR]... [--kubeconfig PATH] [-n NS] [--to-gateway "
+      "[--gateway-class NAME] [--gateway NAME/NAMESPACE]]",
       "Reports, per Ingress, how kop-ingress reads its nginx.ingress.kubernetes.io/* "
       "annotations: supported, supported with a difference (named), or not supported (ignored, "
-      "never executed). The table behind the report: docs/migrating-from-ingress-nginx.md.");
+      "never executed). With --to-gateway, prints instead the Gateway API objects (a Gateway, "
+      "ReferenceGrants, HTTPRoutes) serving the same requests, each annotation without a Gateway "
+      "API equivalent named in a comment. The tables behind both: "
+      "docs/migrating-from-ingress-nginx.md.");
   flags.add("filename", "FILE|DIR",
             "read Ingresses from YAML/JSON files (a folder: its *.yaml, *.yml, *.json); "
             "repeatable. Without -f: from the cluster.",
@@ -89,6 +110,25 @@ int run_migrate(int argc, char** argv) {
                    "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)", &kubeconfig);
   flags.add_string("namespace", "NS", "only this namespace (cluster; default all namespaces)", &ns);
   flags.alias("-n", "namespace");
+  flags.add_bool("to-gateway",
+                 "print a Gateway, ReferenceGrants and HTTPRoutes for the Ingresses (YAML for "
+                 "kubectl apply) instead of the report",
+                 &to_gateway);
+  flags.add_string("gateway-class", "NAME",
+                   "with --to-gateway: the Gateway's gatewayClassName (default kop)",
+                   &gateway.gateway_class);
+  flags.add("gateway", "NAME/NAMESPACE",
+            "with --to-gateway: the Gateway's name and namespace (default ingress-nginx/default)",
+            [&gateway](std::string_view v) {
+              size_t slash = v.find('/');
+              if (slash == std::string_view::npos || slash == 0 || slash + 1 == v.size() ||
+                  v.find('/', slash + 1) != std::string_view::npos)
+                return absl::InvalidArgumentError(
+                    "--gateway: want NAME/NAMESPACE, e.g. ingress-nginx/default");
+              gateway.gateway_name = std::string(v.substr(0, slash));
+              gateway.gateway_namespace = std::string(v.substr(slash + 1));
+              return absl::OkStatus();
+            });
   if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
 
   std::vector<api::Object> ingresses;
@@ -99,11 +139,16 @@ int run_migrate(int argc, char** argv) {
     }
   }
   if (files.empty()) {
-    if (auto s = read_cluster(kubeconfig, ns, ingresses); !s.ok()) {
+    if (auto s = read_cluster(kubeconfig, ns, to_gateway, ingresses); !s.ok()) {
       std::cerr << "kop-ingress migrate: cannot list Ingresses: " << s.message() << "\n";
       return 1;
     }
   }
+  if (to_gateway) {
+    std::cout << migration_yaml(migrate_to_gateway(ingresses, gateway));
+    return 0;
+  }
+  std::erase_if(ingresses, [](const api::Object& o) { return o.kind() != "Ingress"; });
   std::sort(ingresses.begin(), ingresses.end(),
             [](const api::Object& a, const api::Object& b) { return key_of(a) < key_of(b); });
 

@@ -2,7 +2,8 @@
 // kop-ingress (nginx_annotations.h): per Ingress, each nginx.ingress.kubernetes.io/*
 // annotation supported, supported with a difference (named), or not supported; then totals.
 // The Ingresses come from files (-f FILE|DIR, repeatable) or from the cluster (--kubeconfig,
-// all namespaces or -n NS). Reads only: nothing is changed anywhere.
+// all namespaces or -n NS). Reads only: nothing is changed anywhere. With --to-gateway it prints
+// the Gateway API objects serving the same requests instead (gateway_migration.h).
 // Threading: called once from main().
 #pragma once
 
