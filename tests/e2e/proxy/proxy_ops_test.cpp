@@ -151,6 +151,24 @@ TEST_F(ProxyOps, ListenersAddedAndRemovedWithoutRestart) {
   EXPECT_EQ(p.pid(), pid);
 }
 
+TEST_F(ProxyOps, ASecondProxyOnAPortInUseIsRefused) {
+  // SO_REUSEPORT would let the second process share the port and take part of the
+  // connections without a word; it must refuse to start instead, and the first keeps serving.
+  Backend be;
+  uint16_t port = free_port();
+  ASSERT_NE(port, 0);
+  std::string fixed = config({be.address()}, 1);
+  fixed.replace(fixed.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port));
+  ProxyProcess first(dir_, fixed);
+  ASSERT_TRUE(first.started()) << first.output();
+  TempDir other;
+  ProxyProcess second(other, fixed);
+  EXPECT_FALSE(second.started());
+  EXPECT_NE(second.output().find("address already in use by another process"), std::string::npos)
+      << second.output();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(http(port, get("/gen")).body, "gen 1");
+}
+
 TEST_F(ProxyOps, AdminEndpointsAndMetrics) {
   Backend be;
   ProxyProcess p(dir_, config({be.address()}, 4));

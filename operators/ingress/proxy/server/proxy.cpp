@@ -58,6 +58,25 @@ bool resolve(const SocketAddress& a, tcp::endpoint* out) {
   return ok;
 }
 
+// OK unless another socket already listens on `ep` (a port of 0 is always free). SO_REUSEPORT
+// lets every socket of one user join a port's group, so a second kop-proxy or kop-ingress on
+// the same address would silently take part of the connections: a plain bind (no
+// SO_REUSEPORT) fails on a port anyone listens on, and is released before the workers bind.
+absl::Status port_free(const tcp::endpoint& ep) {
+  if (ep.port() == 0) return absl::OkStatus();
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::OkStatus();  // the real bind reports it
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT does not count
+  if (ep.protocol().family() == AF_INET6)
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  bool taken = ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 && errno == EADDRINUSE;
+  ::close(fd);
+  if (!taken) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("bind ", ep.address().to_string(), ":", ep.port(),
+                                             ": address already in use by another process"));
+}
+
 // A listening socket with SO_REUSEPORT (one per worker share the port).
 absl::StatusOr<int> listen_socket(const tcp::endpoint& ep) {
   int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -282,7 +301,15 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
     }
     // A listener whose address equals a listener being removed would conflict: the old
     // socket of the same name is closed first by remove/add ordering below; different names on
-    // the same address are rejected by validate().
+    // the same address are rejected by validate(). Our own listeners on the port (one renamed
+    // or moved in this reload) are no other process.
+    bool ours = false;
+    for (const auto& [name, sock] : bound) ours = ours || sock.port == ep.port();
+    if (absl::Status free = ours ? absl::OkStatus() : port_free(ep); !free.ok()) {
+      close_added();
+      return refuse(
+          absl::UnavailableError(absl::StrCat("listeners[", lc.name, "]: ", free.message())));
+    }
     for (size_t w = 0; w < nworkers; ++w) {
       if (w > 0) ep.port(n.port);
       auto fd = listen_socket(ep);
@@ -334,7 +361,8 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
     if (config.admin.enabled) {
       tcp::endpoint ep;
       if (resolve(config.admin.address, &ep)) {
-        auto fd = listen_socket(ep);
+        absl::Status free = port_free(ep);
+        auto fd = free.ok() ? listen_socket(ep) : absl::StatusOr<int>(free);
         if (fd.ok()) {
           int flags = ::fcntl(*fd, F_GETFL);
           ::fcntl(*fd, F_SETFL, flags | O_NONBLOCK);
@@ -553,8 +581,12 @@ std::string ProxyImpl::metrics_text() const {
       asio::post(wp->io(), [wp, p] { p->set_value(wp->collect()); });
     }
     for (auto& f : futs) {
-      if (f.wait_for(std::chrono::seconds(2)) == std::future_status::ready)
+      if (f.wait_for(std::chrono::seconds(2)) != std::future_status::ready) continue;
+      try {
         scrapes.push_back(f.get());
+      } catch (const std::future_error&) {
+        // The worker went away with the scrape still queued (its promise broken): skip it.
+      }
     }
   }
   WorkerStats total;
