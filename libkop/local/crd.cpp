@@ -79,6 +79,7 @@ void register_crd(Registry& reg, const JsonValue& crd) {
     t.tracks_generation = true;
     t.custom = true;
     t.storage_version = storage;
+    t.webhook_conversion = json::path_string(crd, {"spec", "conversion", "strategy"}) == "Webhook";
     if (const JsonValue* sn = json::find(*names, "shortNames"); sn && sn->IsArray()) {
       for (auto& s : sn->GetArray()) t.short_names.emplace_back(json::as_string_view(s));
     }

@@ -14,12 +14,15 @@
 #include <thread>
 
 #include "apply.h"
+#include "conversion.h"
 #include "crd.h"
 #include "kop/api/time.h"
+#include "kop/log/log.h"
 #include "patch.h"
 #include "selection.h"
 #include "strategy.h"
 #include "validation.h"
+#include "webhook_call.h"
 
 namespace kop::local {
 
@@ -38,6 +41,11 @@ std::optional<PatchType> patch_type_from_content_type(std::string_view content_t
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+const log::Logger& logger() {
+  static const log::Logger l = log::named("local.store");
+  return l;
+}
 
 // metav1.Time text for now (kop/api/time.h's one formatter).
 std::string now_rfc3339() {
@@ -208,6 +216,9 @@ struct Watch::State {
   std::chrono::milliseconds bookmark_interval{1000};
   Clock::time_point next_bookmark;
   std::optional<Clock::time_point> deadline;
+  // The version asked for when a conversion webhook serves it (`type` is then the storage
+  // version): each event is converted as the consumer takes it, outside every lock.
+  ResourceTypePtr convert_to;
 };
 
 namespace {
@@ -236,7 +247,7 @@ struct Table {
 
 }  // namespace
 
-struct Store::Impl {
+struct Store::Impl : admission::StoredReader {
   StoreOptions opts;
   Registry registry;
   Faults faults;
@@ -423,16 +434,65 @@ struct Store::Impl {
 
   // --- helpers ---------------------------------------------------------------------------------
 
-  ResourceTypePtr storage_type(const ResourceType& t) {
+  ResourceTypePtr storage_type(const ResourceType& t) const {
     if (t.storage_version == t.version) return std::make_shared<const ResourceType>(t);
     auto s = registry.by_resource(t.group, t.storage_version, t.resource);
     return s ? s : std::make_shared<const ResourceType>(t);
   }
 
-  // Normalises apiVersion/kind of an incoming object to `t` and then to storage.
-  absl::Status check_type(const ResourceType& t, JsonDoc& d) {
-    if (!d.IsObject()) return client::bad_request("the body of the request must be a JSON object");
+  // --- what webhook calls read (admission::StoredReader), and conversion ----------------------
+
+  ResourceTypePtr type(std::string_view group, std::string_view version,
+                       std::string_view resource) const override {
+    return registry.by_resource(group, version, resource);
+  }
+
+  std::vector<ObjectPtr> stored(const ResourceType& t) const ABSL_LOCKS_EXCLUDED(mu) override {
+    absl::MutexLock l(&mu);
+    std::vector<ObjectPtr> out;
+    auto tab = tables.find(t.group_resource());
+    if (tab == tables.end()) return out;
+    out.reserve(tab->second.objects.size());
+    for (const auto& [key, obj] : tab->second.objects) out.push_back(present(t, obj));
+    return out;
+  }
+
+  ObjectPtr stored(const ResourceType& t, std::string_view ns, std::string_view name) const
+      ABSL_LOCKS_EXCLUDED(mu) override {
+    absl::MutexLock l(&mu);
+    auto tab = tables.find(t.group_resource());
+    if (tab == tables.end()) return nullptr;
+    auto it = tab->second.objects.find(key_of(t, t.namespaced ? ns : std::string_view(), name));
+    return it == tab->second.objects.end() ? nullptr : present(t, it->second);
+  }
+
+  // Objects read in the storage version, in `t`'s (conversion.h); never under the lock.
+  absl::StatusOr<std::vector<ObjectPtr>> to_version(const ResourceType& t,
+                                                    std::vector<ObjectPtr> objects, bool list)
+      ABSL_LOCKS_EXCLUDED(mu) {
+    return conversion::convert(*this, t, std::move(objects), list, opts.conversion_timeout);
+  }
+  absl::StatusOr<ObjectPtr> to_version(const ResourceType& t, ObjectPtr p) ABSL_LOCKS_EXCLUDED(mu) {
+    auto r = to_version(t, std::vector<ObjectPtr>{std::move(p)}, false);
+    if (!r.ok()) return r.status();
+    return std::move(r->front());
+  }
+  // A request's object in `t`'s version, converted to the storage version.
+  absl::StatusOr<JsonDoc> to_storage(const ResourceType& t, JsonDoc d) ABSL_LOCKS_EXCLUDED(mu) {
+    if (auto e = check_body_type(t, d); !e.ok()) return e;
     auto& a = d.GetAllocator();
+    json::set_string(d, "apiVersion", t.api_version(), a);
+    json::set_string(d, "kind", t.kind, a);
+    ResourceTypePtr s = storage_type(t);
+    auto r =
+        conversion::convert(*this, *s, {api::share(std::move(d))}, false, opts.conversion_timeout);
+    if (!r.ok()) return r.status();
+    return json::clone(r->front()->doc());
+  }
+
+  // The request's apiVersion and kind, when it names them, must be `t`'s.
+  static absl::Status check_body_type(const ResourceType& t, const JsonDoc& d) {
+    if (!d.IsObject()) return client::bad_request("the body of the request must be a JSON object");
     std::string_view av = json::string_or_empty(&d, "apiVersion");
     std::string_view kind = json::string_or_empty(&d, "kind");
     if (!av.empty() && av != t.api_version()) {
@@ -444,6 +504,15 @@ struct Store::Impl {
       return client::bad_request("the kind in the data (" + std::string(kind) +
                                  ") does not match the expected kind (" + t.kind + ")");
     }
+    return absl::OkStatus();
+  }
+
+  // Normalises apiVersion/kind of an incoming object to `t` and then to storage.
+  absl::Status check_type(const ResourceType& t, JsonDoc& d) {
+    if (auto e = check_body_type(t, d); !e.ok()) return e;
+    auto& a = d.GetAllocator();
+    std::string_view av = json::string_or_empty(&d, "apiVersion");
+    std::string_view kind = json::string_or_empty(&d, "kind");
     std::string storage_av =
         t.group.empty() ? t.storage_version : t.group + "/" + t.storage_version;
     if (av.empty() || kind.empty()) {
@@ -1157,21 +1226,28 @@ absl::StatusOr<ResourceTypePtr> Store::type_of(const JsonValue& obj) const {
 }
 
 std::vector<ObjectPtr> Store::stored(const ResourceType& t) const {
-  absl::MutexLock l(&impl_->mu);
-  std::vector<ObjectPtr> out;
-  for (const auto& [key, obj] : impl_->table(t).objects) out.push_back(impl_->present(t, obj));
-  return out;
+  return impl_->stored(t);
 }
 
 ObjectPtr Store::stored(const ResourceType& t, std::string_view ns, std::string_view name) const {
-  absl::MutexLock l(&impl_->mu);
-  Table& tab = impl_->table(t);
-  auto it = tab.objects.find(impl_->key_of(t, t.namespaced ? ns : std::string_view(), name));
-  return it == tab.objects.end() ? nullptr : impl_->present(t, it->second);
+  return impl_->stored(t, ns, name);
+}
+
+absl::StatusOr<ObjectPtr> Store::stored_as(const ResourceType& t, std::string_view ns,
+                                           std::string_view name) const {
+  if (!conversion::by_webhook(t)) return stored(t, ns, name);
+  ObjectPtr p = impl_->stored(*impl_->storage_type(t), ns, name);
+  if (p == nullptr) return p;
+  return impl_->to_version(t, std::move(p));
 }
 
 absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
                                      std::string_view name, const GetOptions& o) {
+  if (conversion::by_webhook(t)) {
+    auto r = get(*impl_->storage_type(t), ns, name, o);
+    if (!r.ok()) return r;
+    return impl_->to_version(t, std::move(*r));
+  }
   if (auto e = impl_->check_faults("get", t); !e.ok()) return e;
   absl::MutexLock l(&impl_->mu);
   if (!o.resource_version.empty() && o.resource_version != "0") {
@@ -1187,6 +1263,15 @@ absl::StatusOr<ObjectPtr> Store::get(const ResourceType& t, std::string_view ns,
 
 absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view ns,
                                        const ListOptions& o) {
+  if (conversion::by_webhook(t)) {
+    auto r = list(*impl_->storage_type(t), ns, o);
+    if (!r.ok()) return r;
+    auto items = impl_->to_version(t, std::move(r->items), true);
+    if (!items.ok()) return items.status();
+    r->items = std::move(*items);
+    r->api_version = t.api_version();
+    return r;
+  }
   if (auto e = impl_->check_faults("list", t); !e.ok()) return e;
   FieldErrors errs;
   validation::list_options(o, match_text(o.resource_version_match), errs);
@@ -1313,8 +1398,17 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
 
 absl::StatusOr<WatchPtr> Store::watch(const ResourceType& t, std::string_view ns,
                                       const WatchOptions& o) {
+  if (conversion::by_webhook(t)) {
+    return watch_as(*impl_->storage_type(t), ns, o, std::make_shared<const ResourceType>(t));
+  }
+  return watch_as(t, ns, o, nullptr);
+}
+
+absl::StatusOr<WatchPtr> Store::watch_as(const ResourceType& t, std::string_view ns,
+                                         const WatchOptions& o, ResourceTypePtr convert_to) {
   auto state = std::make_shared<Watch::State>();
   state->type = std::make_shared<const ResourceType>(t);
+  state->convert_to = std::move(convert_to);
   state->ns = t.namespaced ? std::string(ns) : std::string();
   state->bookmarks = o.allow_watch_bookmarks;
   state->bookmark_interval = absl::ToChronoMilliseconds(impl_->opts.bookmark_interval);
@@ -1377,6 +1471,13 @@ absl::StatusOr<ObjectPtr> Store::create(const ResourceType& t, std::string_view 
 
 absl::StatusOr<ObjectPtr> Store::create_now(const ResourceType& t, std::string_view ns, JsonDoc obj,
                                             const CreateOptions& o) {
+  if (conversion::by_webhook(t)) {
+    auto in = impl_->to_storage(t, std::move(obj));
+    if (!in.ok()) return in.status();
+    auto r = create_now(*impl_->storage_type(t), ns, std::move(*in), o);
+    if (!r.ok()) return r;
+    return impl_->to_version(t, std::move(*r));
+  }
   if (auto e = impl_->check_faults("create", t); !e.ok()) return e;
   absl::MutexLock l(&impl_->mu);
   auto r = impl_->create_locked(t, ns, std::move(obj), {o.field_manager, o.dry_run});
@@ -1393,6 +1494,13 @@ absl::StatusOr<ObjectPtr> Store::update(const ResourceType& t, std::string_view 
 absl::StatusOr<ObjectPtr> Store::update_now(const ResourceType& t, std::string_view ns,
                                             std::string_view name, JsonDoc obj,
                                             const UpdateOptions& o, bool status) {
+  if (conversion::by_webhook(t)) {
+    auto in = impl_->to_storage(t, std::move(obj));
+    if (!in.ok()) return in.status();
+    auto r = update_now(*impl_->storage_type(t), ns, name, std::move(*in), o, status);
+    if (!r.ok()) return r;
+    return impl_->to_version(t, std::move(*r));
+  }
   if (auto e = impl_->check_faults("update", t); !e.ok()) return e;
   absl::MutexLock l(&impl_->mu);
   auto r = impl_->update_locked(t, ns, name, std::move(obj), o,
@@ -1409,60 +1517,73 @@ absl::StatusOr<ObjectPtr> Store::update_status(const ResourceType& t, std::strin
 }
 
 namespace {
-absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns,
-                                   std::string_view name, PatchType pt, std::string_view body,
-                                   const PatchOptions& o, bool status)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu) {
-  if (!t.namespaced) ns = {};
-  Table& tab = impl.table(t);
-  std::string key = impl.key_of(t, ns, name);
-  auto it = tab.objects.find(key);
+
+// What a patch makes of `cur`, the object as `t`'s version presents it (null when there is none,
+// which only an apply patch may meet: it creates). Needs no lock.
+absl::StatusOr<JsonDoc> patch_result(const ResourceType& t, std::string_view name,
+                                     const JsonValue* cur, PatchType pt, std::string_view body,
+                                     const PatchOptions& o, bool status) {
   if (pt == PatchType::kApply) {
     if (o.field_manager.empty()) {
       return client::bad_request(
           "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for "
           "apply patch");
     }
-    auto applied = apply::apply(t, it == tab.objects.end() ? nullptr : &it->second->doc(), body,
-                                o.field_manager, o.force.value_or(false), status);
-    if (!applied.ok()) return applied.status();
-    if (it == tab.objects.end()) {
-      JsonDoc d = std::move(*applied);
-      if (status) return client::not_found(t.group, t.resource, name);
-      auto& a = d.GetAllocator();
-      JsonValue& meta = json::ensure_object(d, "metadata", a);
-      std::string_view bname = json::string_or_empty(&meta, "name");
-      if (!bname.empty() && bname != name) {
-        return client::bad_request("the name of the object (" + std::string(bname) +
-                                   ") does not match the name on the URL (" + std::string(name) +
-                                   ")");
-      }
-      json::set_string(meta, "name", name, a);
-      // No field manager: apply has set managedFields already.
-      return impl.create_locked(t, ns, std::move(d), {.dry_run = o.dry_run});
+    auto applied = apply::apply(t, cur, body, o.field_manager, o.force.value_or(false), status);
+    if (!applied.ok() || cur != nullptr) return applied;
+    if (status) return client::not_found(t.group, t.resource, name);
+    JsonDoc d = std::move(*applied);
+    auto& a = d.GetAllocator();
+    JsonValue& meta = json::ensure_object(d, "metadata", a);
+    std::string_view bname = json::string_or_empty(&meta, "name");
+    if (!bname.empty() && bname != name) {
+      return client::bad_request("the name of the object (" + std::string(bname) +
+                                 ") does not match the name on the URL (" + std::string(name) +
+                                 ")");
     }
-    return impl.update_locked(t, ns, name, std::move(*applied), {.dry_run = o.dry_run},
-                              status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main,
-                              "Apply");
+    json::set_string(meta, "name", name, a);
+    return d;
   }
-  if (it == tab.objects.end()) return client::not_found(t.group, t.resource, name);
-  // Patches apply to the object as the requested version presents it.
-  ObjectPtr cur = impl.present(t, it->second);
-  const JsonValue& orig = cur->doc();
-  absl::StatusOr<JsonDoc> patched = pt == PatchType::kJsonMerge   ? patch::merge(orig, body)
-                                    : pt == PatchType::kJsonPatch ? patch::json_patch(orig, body)
-                                                                  : patch::strategic(t, orig, body);
+  if (cur == nullptr) return client::not_found(t.group, t.resource, name);
+  absl::StatusOr<JsonDoc> patched = pt == PatchType::kJsonMerge   ? patch::merge(*cur, body)
+                                    : pt == PatchType::kJsonPatch ? patch::json_patch(*cur, body)
+                                                                  : patch::strategic(t, *cur, body);
   if (!patched.ok()) return patched.status();
   JsonDoc d = std::move(*patched);
   auto& a = d.GetAllocator();
   JsonValue& meta = json::ensure_object(d, "metadata", a);
   if (json::string_or_empty(&meta, "resourceVersion").empty()) {
     json::set_string(meta, "resourceVersion",
-                     json::path_string(orig, {"metadata", "resourceVersion"}), a);
+                     json::path_string(*cur, {"metadata", "resourceVersion"}), a);
   }
-  return impl.update_locked(t, ns, name, std::move(d), {o.field_manager, o.dry_run},
-                            status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main);
+  return d;
 }
+
+absl::StatusOr<ObjectPtr> do_patch(Store::Impl& impl, const ResourceType& t, std::string_view ns,
+                                   std::string_view name, PatchType pt, std::string_view body,
+                                   const PatchOptions& o, bool status)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.mu) {
+  if (!t.namespaced) ns = {};
+  Table& tab = impl.table(t);
+  auto it = tab.objects.find(impl.key_of(t, ns, name));
+  // Apply reads the stored object; the other patches apply to it as the requested version
+  // presents it.
+  ObjectPtr cur = it == tab.objects.end()   ? nullptr
+                  : pt == PatchType::kApply ? it->second
+                                            : impl.present(t, it->second);
+  auto d = patch_result(t, name, cur ? &cur->doc() : nullptr, pt, body, o, status);
+  if (!d.ok()) return d.status();
+  auto mode = status ? Store::Impl::Mode::Status : Store::Impl::Mode::Main;
+  if (pt == PatchType::kApply) {
+    // No field manager: apply has set managedFields already.
+    if (cur == nullptr) return impl.create_locked(t, ns, std::move(*d), {.dry_run = o.dry_run});
+    return impl.update_locked(t, ns, name, std::move(*d), {.dry_run = o.dry_run}, mode, "Apply");
+  }
+  return impl.update_locked(t, ns, name, std::move(*d), {o.field_manager, o.dry_run}, mode);
+}
+
+constexpr int kPatchConflictRetries = 3;
+
 }  // namespace
 
 absl::StatusOr<ObjectPtr> Store::patch(const ResourceType& t, std::string_view ns,
@@ -1475,11 +1596,56 @@ absl::StatusOr<ObjectPtr> Store::patch_now(const ResourceType& t, std::string_vi
                                            std::string_view name, PatchType pt,
                                            std::string_view body, const PatchOptions& o,
                                            bool status) {
+  if (conversion::by_webhook(t)) return patch_converted(t, ns, name, pt, body, o, status);
   if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
   absl::MutexLock l(&impl_->mu);
   auto r = do_patch(*impl_, t, ns, name, pt, body, o, status);
   impl_->settle();
   return r;
+}
+
+absl::StatusOr<ObjectPtr> Store::patch_converted(const ResourceType& t, std::string_view ns,
+                                                 std::string_view name, PatchType pt,
+                                                 std::string_view body, const PatchOptions& o,
+                                                 bool status) {
+  if (auto e = impl_->check_faults("patch", t); !e.ok()) return e;
+  ResourceTypePtr storage = impl_->storage_type(t);
+  for (int attempt = 0;; ++attempt) {
+    ObjectPtr cur = impl_->stored(*storage, ns, name);
+    if (cur != nullptr) {
+      auto converted = impl_->to_version(t, std::move(cur));
+      if (!converted.ok()) return converted;
+      cur = std::move(*converted);
+    }
+    auto d = patch_result(t, name, cur ? &cur->doc() : nullptr, pt, body, o, status);
+    if (!d.ok()) return d.status();
+    if (cur != nullptr) {
+      // Written against the state it was computed from: a concurrent change is a Conflict,
+      // retried below as the API server's update loop retries.
+      JsonValue& meta = json::ensure_object(*d, "metadata", d->GetAllocator());
+      if (json::string_or_empty(&meta, "resourceVersion").empty()) {
+        json::set_string(meta, "resourceVersion", cur->resource_version(), d->GetAllocator());
+      }
+    }
+    auto in = impl_->to_storage(t, std::move(*d));
+    if (!in.ok()) return in.status();
+    absl::StatusOr<ObjectPtr> written;
+    if (cur == nullptr) {
+      CreateOptions create;  // apply has set managedFields: no field manager
+      create.dry_run = o.dry_run;
+      written = create_now(*storage, ns, std::move(*in), create);
+    } else {
+      UpdateOptions update;
+      update.field_manager = pt == PatchType::kApply ? std::string() : o.field_manager;
+      update.dry_run = o.dry_run;
+      written = update_now(*storage, ns, name, std::move(*in), update, status);
+    }
+    bool raced = client::is_conflict(written.status()) ||
+                 (cur == nullptr && client::is_already_exists(written.status()));
+    if (raced && attempt < kPatchConflictRetries) continue;
+    if (!written.ok()) return written;
+    return impl_->to_version(t, std::move(*written));
+  }
 }
 
 absl::StatusOr<ObjectPtr> Store::patch_status(const ResourceType& t, std::string_view ns,
@@ -1496,6 +1662,14 @@ absl::StatusOr<DeleteResult> Store::remove(const ResourceType& t, std::string_vi
 
 absl::StatusOr<DeleteResult> Store::remove_now(const ResourceType& t, std::string_view ns,
                                                std::string_view name, const DeleteOptions& o) {
+  if (conversion::by_webhook(t)) {
+    auto r = remove_now(*impl_->storage_type(t), ns, name, o);
+    if (!r.ok()) return r;
+    auto object = impl_->to_version(t, r->object);
+    if (!object.ok()) return object.status();
+    r->object = std::move(*object);
+    return r;
+  }
   if (auto e = impl_->check_faults("delete", t); !e.ok()) return e;
   absl::MutexLock l(&impl_->mu);
   auto r = impl_->delete_locked(t, ns, name, o);
@@ -1506,6 +1680,15 @@ absl::StatusOr<DeleteResult> Store::remove_now(const ResourceType& t, std::strin
 absl::StatusOr<ObjectList> Store::remove_collection(const ResourceType& t, std::string_view ns,
                                                     const ListOptions& sel,
                                                     const DeleteOptions& o) {
+  if (conversion::by_webhook(t)) {
+    auto r = remove_collection(*impl_->storage_type(t), ns, sel, o);
+    if (!r.ok()) return r;
+    auto items = impl_->to_version(t, std::move(r->items), true);
+    if (!items.ok()) return items.status();
+    r->items = std::move(*items);
+    r->api_version = t.api_version();
+    return r;
+  }
   if (auto e = impl_->check_faults("deletecollection", t); !e.ok()) return e;
   ListOptions lo;
   lo.label_selector = sel.label_selector;
@@ -1582,6 +1765,31 @@ std::optional<WatchEvent> Watch::next(absl::Duration wait) {
 }
 
 std::optional<WatchEvent> Watch::wait_next(std::optional<Clock::time_point> until) {
+  auto ev = wait_stored(until);
+  if (!ev || s_->convert_to == nullptr || ev->type == WatchEvent::Type::kError) return ev;
+  if (ev->type == WatchEvent::Type::kBookmark) {
+    JsonDoc d = json::clone(ev->object->doc());
+    json::set_string(d, "apiVersion", s_->convert_to->api_version(), d.GetAllocator());
+    ev->object = api::share(std::move(d));
+    return ev;
+  }
+  absl::StatusOr<ObjectPtr> converted = client::service_unavailable("the store is gone");
+  if (auto st = store_.lock()) converted = st->to_version(*s_->convert_to, ev->object);
+  if (converted.ok()) {
+    ev->object = std::move(*converted);
+    return ev;
+  }
+  // As the API server: an event it cannot encode in the version asked for ends the watch.
+  logger().warn("watch ended: an event could not be converted", "error",
+                std::string(converted.status().message()));
+  absl::MutexLock l(&s_->mu);
+  s_->closed = true;
+  s_->ended = true;
+  s_->q.clear();
+  return std::nullopt;
+}
+
+std::optional<WatchEvent> Watch::wait_stored(std::optional<Clock::time_point> until) {
   for (;;) {
     bool want_bookmark = false;
     {

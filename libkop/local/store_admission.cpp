@@ -4,6 +4,8 @@
 // then pinned to the resourceVersion it was judged against, so a concurrent change makes it a
 // Conflict (retried here when the caller did not ask for a resourceVersion) instead of storing
 // an object no webhook saw. Without a matching webhook a write goes straight to the store.
+// Webhooks see objects in the version requested (converted by the CRD's conversion webhook
+// when it serves that version).
 #include "admission.h"
 #include "kop/client/errors.h"
 #include "kop/local/store.h"
@@ -74,7 +76,9 @@ absl::StatusOr<ObjectPtr> Store::admitted_update(const ResourceType& t, std::str
   }
   const bool unconditional = json::path_string(obj, {"metadata", "resourceVersion"}).empty();
   for (int attempt = 0;; ++attempt) {
-    ObjectPtr old = stored(t, ns, name);
+    auto read = stored_as(t, ns, name);
+    if (!read.ok()) return read.status();
+    ObjectPtr old = *read;
     if (old == nullptr) return update_now(t, ns, name, std::move(obj), o, status);
     r.old_object = &old->doc();
     JsonDoc d = json::clone(obj);
@@ -102,7 +106,9 @@ absl::StatusOr<ObjectPtr> Store::admitted_patch(const ResourceType& t, std::stri
                                                 std::string_view body, const PatchOptions& o,
                                                 bool status) {
   if (exempt(t)) return patch_now(t, ns, name, pt, body, o, status);
-  ObjectPtr old = stored(t, ns, name);
+  auto read = stored_as(t, ns, name);
+  if (!read.ok()) return read.status();
+  ObjectPtr old = *read;
   // Only an apply patch creates; any other patch of a missing object is the store's NotFound.
   if (old == nullptr && pt != PatchType::kApply) {
     return patch_now(t, ns, name, pt, body, o, status);
@@ -165,7 +171,12 @@ absl::StatusOr<DeleteResult> Store::admitted_remove(const ResourceType& t, std::
   auto hooks = admission::matching(*this, true, r);
   auto validating = admission::matching(*this, false, r);
   hooks.insert(hooks.end(), validating.begin(), validating.end());
-  ObjectPtr old = hooks.empty() ? nullptr : stored(t, ns, name);
+  ObjectPtr old;
+  if (!hooks.empty()) {
+    auto read = stored_as(t, ns, name);
+    if (!read.ok()) return read.status();
+    old = *read;
+  }
   if (old == nullptr) return remove_now(t, ns, name, o);
   r.old_object = &old->doc();
   if (auto st = admission::validate(*this, hooks, r); !st.ok()) return st;

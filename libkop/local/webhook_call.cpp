@@ -9,6 +9,8 @@
 #define BOOST_ASIO_HAS_STD_COROUTINE 1
 #endif
 //
+#include <absl/strings/escaping.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -96,6 +98,106 @@ asio::awaitable<void> exchange(asio::io_context& io, ssl::context& ctx, const En
 }
 
 }  // namespace
+
+absl::StatusOr<Endpoint> endpoint_of(const StoredReader& store, const JsonValue& config,
+                                     const std::string& query) {
+  Endpoint ep;
+  std::string_view ca_b64 = json::string_or_empty(&config, "caBundle");
+  if (!ca_b64.empty() &&
+      !absl::Base64Unescape(absl::string_view(ca_b64.data(), ca_b64.size()), &ep.ca_bundle)) {
+    return absl::InvalidArgumentError("clientConfig.caBundle is not base64");
+  }
+  std::string_view url = json::string_or_empty(&config, "url");
+  if (!url.empty()) {
+    if (url.substr(0, 8) != "https://") {
+      return absl::InvalidArgumentError("clientConfig.url must be https://");
+    }
+    std::string_view rest = url.substr(8);
+    size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    ep.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (!authority.empty() && authority.front() == '[') {
+      size_t close = authority.find(']');
+      if (close == std::string_view::npos)
+        return absl::InvalidArgumentError("bad clientConfig.url");
+      ep.host = std::string(authority.substr(1, close - 1));
+      std::string_view after = authority.substr(close + 1);
+      ep.port = after.size() > 1 && after.front() == ':' ? std::string(after.substr(1)) : "443";
+    } else {
+      size_t colon = authority.rfind(':');
+      ep.host = std::string(authority.substr(0, colon));
+      ep.port = colon == std::string_view::npos ? "443" : std::string(authority.substr(colon + 1));
+    }
+    if (ep.host.empty()) return absl::InvalidArgumentError("clientConfig.url has no host");
+    ep.server_name = ep.host;
+    ep.path += (ep.path.find('?') == std::string::npos ? "?" : "&") + query;
+    return ep;
+  }
+  const JsonValue* svc = json::find(config, "service");
+  if (svc == nullptr || !svc->IsObject()) {
+    return absl::InvalidArgumentError("clientConfig needs url or service");
+  }
+  std::string ns(json::string_or_empty(svc, "namespace"));
+  std::string name(json::string_or_empty(svc, "name"));
+  int64_t port = json::get_int(svc, "port").value_or(443);
+  std::string path(json::string_or_empty(svc, "path"));
+  ep.path = (path.empty() ? "/" : path) + "?" + query;
+  ep.server_name = name + "." + ns + ".svc";
+  auto svc_type = store.type("", "v1", "services");
+  auto service = store.stored(*svc_type, ns, name);
+  if (service == nullptr)
+    return absl::UnavailableError("service " + ns + "/" + name + " not found");
+  std::string port_name;
+  if (const JsonValue* ports = json::path(service->doc(), {"spec", "ports"});
+      ports && ports->IsArray()) {
+    for (const auto& p : ports->GetArray()) {
+      if (json::get_int(&p, "port") == port) port_name = json::string_or_empty(&p, "name");
+    }
+  }
+  auto slice_type = store.type("discovery.k8s.io", "v1", "endpointslices");
+  if (slice_type != nullptr) {
+    for (const auto& slice : store.stored(*slice_type)) {
+      if (slice->namespace_() != ns || slice->label("kubernetes.io/service-name") != name) continue;
+      std::string slice_port;
+      if (const JsonValue* ports = json::find(slice->doc(), "ports"); ports && ports->IsArray()) {
+        for (const auto& p : ports->GetArray()) {
+          if (ports->Size() == 1 || json::string_or_empty(&p, "name") == port_name) {
+            if (auto n = json::get_int(&p, "port")) slice_port = std::to_string(*n);
+          }
+        }
+      }
+      const JsonValue* eps = json::find(slice->doc(), "endpoints");
+      if (slice_port.empty() || eps == nullptr || !eps->IsArray()) continue;
+      for (const auto& e : eps->GetArray()) {
+        const JsonValue* addrs = json::find(e, "addresses");
+        if (json::path(e, {"conditions", "ready"}) != nullptr &&
+            json::get_bool(json::find(e, "conditions"), "ready") == false) {
+          continue;
+        }
+        if (addrs != nullptr && addrs->IsArray() && !addrs->Empty()) {
+          ep.host = std::string(json::as_string_view((*addrs)[0]));
+          ep.port = slice_port;
+          return ep;
+        }
+      }
+    }
+  }
+  return absl::UnavailableError(
+      "service " + ns + "/" + name +
+      " has no ready endpoint in kop-local (it has no cluster network: store an EndpointSlice "
+      "labelled kubernetes.io/service-name=" +
+      name + " whose address is where the webhook listens)");
+}
+
+std::string review_uid() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  std::string hex = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(b), 16));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
 
 absl::StatusOr<std::string> post_review(const Endpoint& endpoint, const std::string& body,
                                         absl::Duration timeout) {

@@ -48,6 +48,9 @@ struct ResourceType {
   bool custom = false;                  // served from a CRD
   bool returns_deleted_object = false;  // DELETE answers with the object, not a Success Status
   std::string storage_version;          // the version objects are stored at (same group/resource)
+  // The CRD's spec.conversion.strategy is Webhook: objects read or written in another version
+  // than storage_version go through the CRD's conversion webhook (None only changes apiVersion).
+  bool webhook_conversion = false;
   std::vector<std::string> short_names;
   std::vector<std::string> categories;
   ObjectPtr schema;                    // CRD openAPIV3Schema for this version (null for built-ins)

@@ -26,6 +26,12 @@
 //    a 410 Expired Status "too old resource version: X (Y)"); bookmarks on request; DELETED events
 //    carry the last state with the deletion's resourceVersion; a watcher that falls more than
 //    watch_buffer events behind is closed rather than blocking writers.
+//  - versions: a CRD's objects are kept in its storage version. With spec.conversion.strategy
+//    None another served version only changes apiVersion; with Webhook every read, list, watch
+//    event and write in another version goes through the CRD's conversion webhook (a
+//    ConversionReview; one per list), called outside the store's lock. A failed conversion is
+//    the API server's 500 "conversion webhook for ... failed: ..." (a watch ends, as the API
+//    server's does when it cannot encode an event).
 //
 // Errors: every call returns absl::StatusOr; a failure is an absl::Status carrying the API's Status
 // object (kop/client/errors.h: client::is_not_found(), client::api_status(), ...), exactly what
@@ -66,6 +72,9 @@ struct StoreOptions {
   absl::Duration bookmark_interval = absl::Seconds(1);
   // Create default, kube-system, kube-public and kube-node-lease at start. Defaults to true.
   bool create_system_namespaces = true;
+  // How long a CRD conversion webhook may take to answer. Defaults to 30 seconds (the API
+  // server's fixed timeout for conversion webhooks).
+  absl::Duration conversion_timeout = absl::Seconds(30);
 };
 
 // Requests take kop::client's options (kop/client/client.h), read as the API server reads the
@@ -163,6 +172,17 @@ class Store {
                                       const PatchOptions& opts, bool status);
   absl::StatusOr<DeleteResult> remove_now(const ResourceType& type, std::string_view ns,
                                           std::string_view name, const DeleteOptions& opts);
+  // A patch of a kind converted by webhook: the stored object converted to `type`'s version,
+  // patched there, converted back and written (retried on a conflict).
+  absl::StatusOr<ObjectPtr> patch_converted(const ResourceType& type, std::string_view ns,
+                                            std::string_view name, PatchType pt,
+                                            std::string_view body, const PatchOptions& opts,
+                                            bool status);
+  absl::StatusOr<WatchPtr> watch_as(const ResourceType& type, std::string_view ns,
+                                    const WatchOptions& opts, ResourceTypePtr convert_to);
+  // stored(), converted by webhook when `type` asks for it (admission's oldObject).
+  absl::StatusOr<ObjectPtr> stored_as(const ResourceType& type, std::string_view ns,
+                                      std::string_view name) const;
   // store_admission.cpp: the same requests with the matching webhooks called.
   absl::StatusOr<ObjectPtr> admitted_create(const ResourceType& type, std::string_view ns,
                                             JsonDoc obj, const CreateOptions& opts);
@@ -198,8 +218,11 @@ class Watch : public client::WatchStream {
   Watch(std::shared_ptr<State> s, std::weak_ptr<Store::Impl> store);
 
  private:
-  // The next event, waiting until `until` (forever when unset).
+  // The next event, waiting until `until` (forever when unset), converted when the watch asked
+  // for a version that a conversion webhook serves.
   std::optional<WatchEvent> wait_next(std::optional<std::chrono::steady_clock::time_point> until);
+  // The next event as the store queued it.
+  std::optional<WatchEvent> wait_stored(std::optional<std::chrono::steady_clock::time_point> until);
 
   std::shared_ptr<State> s_;
   std::weak_ptr<Store::Impl> store_;
