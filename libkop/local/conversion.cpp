@@ -170,9 +170,9 @@ absl::StatusOr<std::vector<ObjectPtr>> convert(const admission::StoredReader& st
     }
   }
   if (sent.empty()) return objects;
-  // The request as the API server names it: the version it converts from.
-  const std::string from =
-      std::string(objects[sent.front()]->api_version()) + ", Kind=" + t.kind + (list ? "List" : "");
+  // The request as the API server names it: the version it converts from (for a list too,
+  // "Kind=Widget", as kube-apiserver v1.20 words it).
+  const std::string from = std::string(objects[sent.front()]->api_version()) + ", Kind=" + t.kind;
   const std::string prefix = "conversion webhook for " + from;
   auto failed = [&](std::string_view why) {
     return failure(prefix + " failed: " + std::string(why));

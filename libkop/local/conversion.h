@@ -28,8 +28,9 @@ inline bool by_webhook(const ResourceType& t) {
 }
 
 // `objects` (of t's group and kind, in any version) in t's version, converted by one review to
-// the CRD's webhook; objects already in t's version are not sent. `list` names the request a
-// list in errors ("Kind=WebsiteList"), as the API server does. Bounded by `timeout`.
+// the CRD's webhook; objects already in t's version are not sent. `list`: the objects are a
+// list's items (the API server words a bad one "converted object at index N"). Bounded by
+// `timeout`.
 absl::StatusOr<std::vector<ObjectPtr>> convert(const admission::StoredReader& store,
                                                const ResourceType& t,
                                                std::vector<ObjectPtr> objects, bool list,
