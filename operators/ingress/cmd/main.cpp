@@ -138,7 +138,8 @@ void add_flags(kop::flags::FlagSet& set, Flags& f) {
   text("leader-election-retry-period", "D", "(default 2s)", &f.le_retry_period);
   set.add_bool("gateway-api",
                "watch and serve Gateway API objects (GatewayClass, Gateway, HTTPRoute, "
-               "GRPCRoute, TLSRoute, ReferenceGrant) when their CRDs are installed (default true)",
+               "GRPCRoute, TLSRoute, ReferenceGrant, BackendTLSPolicy) when their CRDs are "
+               "installed (default true)",
                &f.gateway_api);
   text("gateway-controller-name", "NAME",
        "GatewayClass spec.controllerName we own (default kop.dev/gateway-controller)",

@@ -75,8 +75,9 @@ bool is_ip(std::string_view s) {
           s.find_first_of("abcdefABCDEF") == std::string_view::npos);
 }
 
-gateway::ParentRef parent_of(const rapidjson::Value* entry, std::string_view route_ns) {
-  const rapidjson::Value* p = field(entry, "parentRef");
+gateway::ParentRef parent_of(const rapidjson::Value* entry, std::string_view route_ns,
+                             const char* ref_key) {
+  const rapidjson::Value* p = field(entry, ref_key);
   gateway::ParentRef ref;
   ref.group = field(p, "group") ? std::string(text(p, "group")) : std::string(gateway::kGroup);
   ref.kind = field(p, "kind") ? std::string(text(p, "kind")) : "Gateway";
@@ -175,28 +176,34 @@ std::string gateway(const api::Object& current, const gateway::GatewayStatus& wa
   return buf.GetString();
 }
 
-std::string route(const api::Object& current, const gateway::RouteStatus& want,
-                  std::string_view controller_name, std::string_view now) {
+namespace {
+
+// A status whose only member is `list_key` ("parents", "ancestors"): entries of other
+// controllers kept, ours as `want`, each naming its Gateway under `ref_key`.
+std::string parent_entries(const api::Object& current,
+                           const std::vector<gateway::RouteParentStatus>& want,
+                           const char* list_key, const char* ref_key,
+                           std::string_view controller_name, std::string_view now) {
   const rapidjson::Value* have = status_of(current);
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
-  str(w, "parents");
+  str(w, list_key);
   w.StartArray();
   std::vector<const rapidjson::Value*> ours;
-  for (const rapidjson::Value* e : items(have, "parents")) {
+  for (const rapidjson::Value* e : items(have, list_key)) {
     if (text(e, "controllerName") == controller_name) {
       ours.push_back(e);
       continue;
     }
     e->Accept(w);  // another controller's entry, kept as it is
   }
-  for (const gateway::RouteParentStatus& p : want.parents) {
+  for (const gateway::RouteParentStatus& p : want) {
     const rapidjson::Value* had = nullptr;
     for (const rapidjson::Value* e : ours)
-      if (parent_of(e, current.ns()) == p.parent) had = e;
+      if (parent_of(e, current.ns(), ref_key) == p.parent) had = e;
     w.StartObject();
-    str(w, "parentRef");
+    str(w, ref_key);
     w.StartObject();
     str(w, "group");
     str(w, p.parent.group);
@@ -226,6 +233,24 @@ std::string route(const api::Object& current, const gateway::RouteStatus& want,
   return buf.GetString();
 }
 
+bool has_entry_of(const api::Object& o, const char* list_key, std::string_view controller_name) {
+  for (const rapidjson::Value* e : items(status_of(o), list_key))
+    if (text(e, "controllerName") == controller_name) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string route(const api::Object& current, const gateway::RouteStatus& want,
+                  std::string_view controller_name, std::string_view now) {
+  return parent_entries(current, want.parents, "parents", "parentRef", controller_name, now);
+}
+
+std::string policy(const api::Object& current, const gateway::PolicyStatus& want,
+                   std::string_view controller_name, std::string_view now) {
+  return parent_entries(current, want.ancestors, "ancestors", "ancestorRef", controller_name, now);
+}
+
 bool unchanged(const api::Object& current, std::string_view status_json) {
   rapidjson::Document want;
   want.Parse(status_json.data(), status_json.size());
@@ -236,9 +261,11 @@ bool unchanged(const api::Object& current, std::string_view status_json) {
 }
 
 bool has_parent_of(const api::Object& route, std::string_view controller_name) {
-  for (const rapidjson::Value* e : items(status_of(route), "parents"))
-    if (text(e, "controllerName") == controller_name) return true;
-  return false;
+  return has_entry_of(route, "parents", controller_name);
+}
+
+bool has_ancestor_of(const api::Object& policy, std::string_view controller_name) {
+  return has_entry_of(policy, "ancestors", controller_name);
 }
 
 }  // namespace kop::ingress::gateway_status

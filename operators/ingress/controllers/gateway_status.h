@@ -1,4 +1,5 @@
-// The status JSON kop-ingress writes on Gateway API objects (GatewayClass, Gateway, HTTPRoute),
+// The status JSON kop-ingress writes on Gateway API objects (GatewayClass, Gateway, the routes,
+// BackendTLSPolicy),
 // made from the translator's statuses (kop/ingress/gateway_api.h) and the object as the cache
 // holds it (internal to the controllers; used by the StatusWriter).
 //
@@ -29,11 +30,17 @@ std::string gateway(const api::Object& current, const gateway::GatewayStatus& wa
                     std::string_view now);
 std::string route(const api::Object& current, const gateway::RouteStatus& want,
                   std::string_view controller_name, std::string_view now);
+// A policy's status.ancestors (BackendTLSPolicy), as route()'s status.parents: other
+// controllers' entries kept first, ours replaced.
+std::string policy(const api::Object& current, const gateway::PolicyStatus& want,
+                   std::string_view controller_name, std::string_view now);
 
 // Whether `status_json` (an object) says nothing that `current`'s status does not say already.
 bool unchanged(const api::Object& current, std::string_view status_json);
 
 // Whether `route`'s status.parents holds an entry of `controller_name`.
 bool has_parent_of(const api::Object& route, std::string_view controller_name);
+// Whether `policy`'s status.ancestors holds an entry of `controller_name`.
+bool has_ancestor_of(const api::Object& policy, std::string_view controller_name);
 
 }  // namespace kop::ingress::gateway_status

@@ -122,7 +122,8 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
                                        {&kinds.http_route, "httproutes", true},
                                        {&kinds.grpc_route, "grpcroutes", true},
                                        {&kinds.tls_route, "tlsroutes", true},
-                                       {&kinds.reference_grant, "referencegrants", true}});
+                                       {&kinds.reference_grant, "referencegrants", true},
+                                       {&kinds.backend_tls_policy, "backendtlspolicies", true}});
   for (auto [gvk, plural, namespaced] : crd_kinds) {
     cache::ByObject crd_kind;
     crd_kind.resource = plural;
@@ -218,8 +219,16 @@ absl::Status IngressController::setup() {
     b.watches(*gvk, to_build, {not_status_only});
   if (options_.gateway.enabled) {
     for (const auto* gvk : {&k.reference_grant, &k.namespace_}) b.watches(*gvk, to_build);
-    for (const auto* gvk :
-         {&k.gateway_class, &k.gateway, &k.http_route, &k.grpc_route, &k.tls_route})
+    // ConfigMaps matter for their ca.crt only (BackendTLSPolicy CAs): an update that neither
+    // had nor has one (leader-election locks, application settings) asks for no build.
+    controller::Predicate ca_bundles;
+    ca_bundles.update = [](const controller::UpdateEvent& e) {
+      auto has_ca = [](const auto& o) { return o && o->get_string("/data/ca.crt").has_value(); };
+      return has_ca(e.object_old) || has_ca(e.object_new);
+    };
+    b.watches(k.config_map, to_build, {ca_bundles});
+    for (const auto* gvk : {&k.gateway_class, &k.gateway, &k.http_route, &k.grpc_route,
+                            &k.tls_route, &k.backend_tls_policy})
       b.watches(*gvk, to_build, {not_status_only});
   }
   auto built = b.build(std::make_shared<BuildReconciler>(*this));
@@ -374,6 +383,8 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
         std::pair{&k.grpc_route, &snapshot.grpc_routes},
         std::pair{&k.tls_route, &snapshot.tls_routes},
         std::pair{&k.reference_grant, &snapshot.reference_grants},
+        std::pair{&k.backend_tls_policy, &snapshot.backend_tls_policies},
+        std::pair{&k.config_map, &snapshot.config_maps},
         std::pair{&k.namespace_, &snapshot.namespaces}}) {
     auto objects = list(*gvk);
     if (!objects.ok()) return objects.status();
@@ -507,6 +518,16 @@ std::shared_ptr<const DesiredStatus> IngressController::desired_status(
           gateway_status::has_parent_of(*r, options_.gateway.translate.controller_name))
         out->push_back(gateway::RouteStatus{ref, {}});
     }
+  }
+  // BackendTLSPolicies: ours, and those no route of ours uses any more (our entries go).
+  std::set<ObjectRef> policies;
+  for (const gateway::PolicyStatus& p : gateway_result.policy_statuses) policies.insert(p.policy);
+  d->backend_tls_policies = std::move(gateway_result.policy_statuses);
+  for (const auto& p : gateway_snapshot.backend_tls_policies) {
+    ObjectRef ref{"BackendTLSPolicy", std::string(p->ns()), std::string(p->name())};
+    if (policies.count(ref) == 0 &&
+        gateway_status::has_ancestor_of(*p, options_.gateway.translate.controller_name))
+      d->backend_tls_policies.push_back(gateway::PolicyStatus{ref, {}});
   }
   d->events.insert(d->events.end(), gateway_result.events.begin(), gateway_result.events.end());
   d->gateway_services = bindings_.services;

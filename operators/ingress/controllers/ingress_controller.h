@@ -27,11 +27,12 @@
 // Updates of Ingresses and IngressRoutes that change only their status (our own writes) do
 // not trigger builds.
 // Gateway API (GatewayApiOptions; docs/gateway-api/design.md): GatewayClass, Gateway, HTTPRoute,
-// GRPCRoute, TLSRoute, ReferenceGrant (optional kinds, like IngressRoute) and Namespace are
-// watched too; a build translates them (gateway::translate) into front doors, each rendered as
-// its own proxy listener (with --manifests on the Gateway's own loopback address), and their
-// clusters join the model's. The status writer writes GatewayClass and Gateway status and the
-// routes' status.parents.
+// GRPCRoute, TLSRoute, ReferenceGrant, BackendTLSPolicy (optional kinds, like IngressRoute),
+// Namespace and ConfigMap (the CA certificates of BackendTLSPolicies) are watched too; a build
+// translates them (gateway::translate) into front doors, each rendered as its own proxy listener
+// (with --manifests on the Gateway's own loopback address), and their clusters join the
+// model's. The status writer writes GatewayClass and Gateway status, the routes'
+// status.parents and the BackendTLSPolicies' status.ancestors.
 // Statuses: Ingress status.loadBalancer (from --publish-service or --publish-address) on our
 // Ingresses, cleared on Ingresses we stopped owning; IngressRoute status (currentStatus,
 // description, conditions with type Valid and observedGeneration); a Warning Event per
@@ -85,14 +86,16 @@ struct Kinds {
   api::GroupVersionKind grpc_route{"gateway.networking.k8s.io", "v1", "GRPCRoute"};
   api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
   api::GroupVersionKind reference_grant{"gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"};
+  api::GroupVersionKind backend_tls_policy{"gateway.networking.k8s.io", "v1", "BackendTLSPolicy"};
   api::GroupVersionKind namespace_{"", "v1", "Namespace"};
+  api::GroupVersionKind config_map{"", "v1", "ConfigMap"};
 };
 
 // Adds the per-kind cache settings kop-ingress needs (TLS Secrets only, selected by the
 // server; plural names of the CRDs; the CRD kinds optional, with an info line when their CRD
 // is not installed, installed or removed) to `options` (the Manager's ManagerOptions::cache).
-// With `gateway_api`, the Gateway API kinds are added too (optional) and Namespaces. With
-// `all_secrets` (ingress-nginx annotations read: auth-secret names Opaque Secrets), every
+// With `gateway_api`, the Gateway API kinds are added too (optional), Namespaces and ConfigMaps.
+// With `all_secrets` (ingress-nginx annotations read: auth-secret names Opaque Secrets), every
 // Secret is watched, as ingress-nginx does.
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {}, bool gateway_api = true,
                      bool all_secrets = false);

@@ -64,7 +64,7 @@ std::string api_version_of(const std::string& kind) {
   if (kind == "EndpointSlice") return "discovery.k8s.io/v1";
   if (kind == "ReferenceGrant") return "gateway.networking.k8s.io/v1beta1";
   if (kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "GRPCRoute" ||
-      kind == "TLSRoute")
+      kind == "TLSRoute" || kind == "BackendTLSPolicy")
     return "gateway.networking.k8s.io/v1";
   return "v1";
 }
@@ -197,6 +197,14 @@ void StatusWriter::pass(const DesiredStatus& desired) {
             return gateway_status::route(o, st, options_.gateway_controller_name, now);
           }));
     }
+  }
+  for (const auto& st : desired.backend_tls_policies) {
+    if (!keep_going(desired)) return;
+    count(gateway_object(options_.backend_tls_policy, st.policy.ns, st.policy.name,
+                         [&](const api::Object& o, std::string_view now) {
+                           return gateway_status::policy(o, st, options_.gateway_controller_name,
+                                                         now);
+                         }));
   }
   for (const auto& want : desired.gateway_services) {
     if (!keep_going(desired)) return;
@@ -419,7 +427,8 @@ void StatusWriter::events(const DesiredStatus& desired) {
     const api::GroupVersionKind* gvk = nullptr;
     for (const api::GroupVersionKind* k :
          {&options_.ingress, &options_.ingress_route, &options_.gateway_class, &options_.gateway,
-          &options_.http_route, &options_.grpc_route, &options_.tls_route})
+          &options_.http_route, &options_.grpc_route, &options_.tls_route,
+          &options_.backend_tls_policy})
       if (e.object.kind == k->kind) gvk = k;
     if (gvk != nullptr)
       if (auto informer = cache_.find_informer(*gvk))

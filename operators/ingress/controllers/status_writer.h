@@ -6,8 +6,9 @@
 // or there is no leader election), makes passes over the latest DesiredStatus: for each
 // object it reads the current object from the Manager's cache and writes only what differs
 // (an Ingress' status.loadBalancer, an IngressRoute's currentStatus/description/
-// observedGeneration and Valid condition, the status of our GatewayClasses and Gateways and our
-// entries of HTTPRoute status.parents), so a steady state writes nothing. A write is an
+// observedGeneration and Valid condition, the status of our GatewayClasses and Gateways, our
+// entries of route status.parents and of BackendTLSPolicy status.ancestors), so a steady state
+// writes nothing. A write is an
 // update of the status subresource based on the cached resourceVersion; a conflict or any error
 // is retried for that object alone with exponential backoff (retry_base doubling up to
 // retry_max), while the other objects go on. A write whose result has not reached the cache yet
@@ -71,6 +72,8 @@ struct DesiredStatus {
   std::vector<gateway::RouteStatus> http_routes;
   std::vector<gateway::RouteStatus> grpc_routes;  // the same, for GRPCRoutes
   std::vector<gateway::RouteStatus> tls_routes;   // the same, for TLSRoutes
+  // Our status.ancestors entries of BackendTLSPolicies (none: our old entries go).
+  std::vector<gateway::PolicyStatus> backend_tls_policies;
   std::vector<Event> events;
   // Gateway Services (gateway_services.h): the owned Services made or updated to these, and
   // the owned Services named in gateway_services_stale deleted. Both empty when none are
@@ -87,6 +90,7 @@ struct StatusWriterOptions {
   api::GroupVersionKind http_route{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
   api::GroupVersionKind grpc_route{"gateway.networking.k8s.io", "v1", "GRPCRoute"};
   api::GroupVersionKind tls_route{"gateway.networking.k8s.io", "v1", "TLSRoute"};
+  api::GroupVersionKind backend_tls_policy{"gateway.networking.k8s.io", "v1", "BackendTLSPolicy"};
   api::GroupVersionKind service{"", "v1", "Service"};
   // How Gateway Services are made (namespace, type, selector). Defaults as its fields.
   GatewayServiceOptions gateway_services;

@@ -214,10 +214,12 @@ Result translate(const Snapshot& snapshot, const Options& options) {
   internal::Translation t(snapshot, options);
   internal::translate_classes(t);
   internal::translate_gateways(t);
+  internal::read_backend_tls_policies(t);
   internal::route_kind_conflicts(t);
   internal::translate_http_routes(t);
   internal::translate_grpc_routes(t);
   internal::translate_tls_routes(t);
+  internal::backend_tls_policy_statuses(t);
   internal::assemble(t);
   return std::move(t.result);
 }
@@ -318,6 +320,13 @@ std::string describe(const Result& r) {
       if (p.parent.port) os << " port=" << *p.parent.port;
       os << "\n";
       conditions_to(os, p.conditions, "    ");
+    }
+  }
+  for (const PolicyStatus& ps : r.policy_statuses) {
+    os << ps.policy.kind << " " << ps.policy.key() << "\n";
+    for (const RouteParentStatus& a : ps.ancestors) {
+      os << "  ancestor " << a.parent.ns << "/" << a.parent.name << "\n";
+      conditions_to(os, a.conditions, "    ");
     }
   }
   for (const Event& e : r.events) os << "event " << e.reason << " " << e.message << "\n";

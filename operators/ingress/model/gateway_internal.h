@@ -1,10 +1,12 @@
 // Internal to the model: the state one gateway::translate() call shares between the
-// GatewayClass, Gateway, HTTPRoute, GRPCRoute and TLSRoute translators (gateway_class.cpp,
-// gateway_listeners.cpp, http_route.cpp, grpc_route.cpp, tls_route.cpp, gateway_assemble.cpp), and
+// GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute and BackendTLSPolicy translators
+// (gateway_class.cpp, gateway_listeners.cpp, http_route.cpp, grpc_route.cpp, tls_route.cpp,
+// backend_tls_policy.cpp, gateway_assemble.cpp), and
 // the ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp). Threading:
 // one Translation per translate() call, used by that call only.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -88,6 +90,36 @@ struct RelayPlacement {
   Age age;  // of the route: the oldest route keeps a hostname two routes claim
 };
 
+// A BackendTLSPolicy as read (backend_tls_policy.cpp).
+struct BackendTlsPolicy {
+  const api::Object* object = nullptr;
+  ObjectRef ref;
+  Age age;
+  // The cluster TLS settings; unset when the policy cannot be used (Accepted=False other than
+  // Conflicted): a backend it targets then fails closed, never plain text.
+  std::optional<proxy::UpstreamTlsConfig> tls;
+  Condition accepted;       // Accepted, Invalid or NoValidCACertificate
+  Condition resolved_refs;  // ResolvedRefs, InvalidCACertificateRef or InvalidKind
+  bool conflicted = false;  // an older policy (then namespace/name) holds one of its targets
+};
+
+// What a BackendTLSPolicy targetRef names: a Service of the policy's namespace, and the port
+// name (sectionName; "" = every port).
+struct PolicyTarget {
+  std::string ns;
+  std::string service;
+  std::string section;
+  auto operator<=>(const PolicyTarget&) const = default;
+};
+
+// One target: the policy that holds it, every policy naming it (the holder and those it
+// conflicts with: their status has the same ancestors) and the routes using it.
+struct PolicyTargetUse {
+  size_t holder = 0;             // index into Translation::policies
+  std::vector<size_t> named_by;  // indexes, the holder first
+  std::set<ObjectRef> routes;    // routes whose backendRefs reach the target
+};
+
 struct Translation {
   Translation(const Snapshot& snapshot, const Options& options);
 
@@ -102,6 +134,8 @@ struct Translation {
   // (route, gateway index, listener index): an HTTPRoute or GRPCRoute that lost a hostname it
   // shares on that listener with a route of the other kind (route_kind_conflicts()).
   std::set<std::tuple<ObjectRef, size_t, size_t>> lost;
+  std::vector<BackendTlsPolicy> policies;  // oldest first, then namespace/name
+  std::map<PolicyTarget, PolicyTargetUse> policy_targets;
   Result result;
 
   Gateway* find_gateway(std::string_view ns, std::string_view name);
@@ -118,6 +152,17 @@ void route_kind_conflicts(Translation& t);
 void translate_http_routes(Translation& t);
 void translate_grpc_routes(Translation& t);
 void translate_tls_routes(Translation& t);
+// Before the route translators: every BackendTLSPolicy read (settings, conditions, Events) and
+// each target given to the oldest policy naming it (the others are Conflicted).
+void read_backend_tls_policies(Translation& t);
+// The policy that applies to port `port_name` ("" = unnamed) of Service ns/service: one naming
+// the port, else one naming the whole Service; null when none. Notes `route` as a user of it.
+const BackendTlsPolicy* backend_tls_policy(Translation& t, std::string_view ns,
+                                           std::string_view service, std::string_view port_name,
+                                           const ObjectRef& route);
+// After the route translators: each policy's status.ancestors (the Gateways of ours that accept
+// a route using it) into Result::policy_statuses.
+void backend_tls_policy_statuses(Translation& t);
 // Front doors from the placements (Gateway API precedence), clusters, sorted statuses, events.
 void assemble(Translation& t);
 
@@ -163,17 +208,19 @@ std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
 
 // One backendRef to a core Service port: its cluster, or why not (reason InvalidKind,
 // RefNotPermitted with a ReferenceGrant from the route's kind, BackendNotFound), with an Event
-// naming `field`.
+// naming `field`. No cluster and an empty reason: the port's BackendTLSPolicy cannot be used,
+// so the backend fails closed (its share answered 5xx) while the route's refs stay resolved.
 struct ServiceBackend {
   std::optional<std::string> cluster;
   std::string reason;
   std::string message;
 };
 // `h2c`: the cluster speaks HTTP/2 with prior knowledge whatever the port's appProtocol
-// (GRPCRoute backends).
+// (GRPCRoute backends). `backend_tls`: a BackendTLSPolicy targeting the port makes the cluster
+// TLS (HTTP/2 over TLS with h2c or an h2c port); TLSRoute relays pass false.
 ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
                                const rapidjson::Value* ref, const std::string& field,
-                               bool h2c = false);
+                               bool h2c = false, bool backend_tls = true);
 
 // What HTTPRoute and GRPCRoute rules share (http_route.cpp).
 // A rule as the model can serve it, or why it cannot be.

@@ -133,7 +133,8 @@ std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
 }
 
 ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
-                               const rapidjson::Value* ref, const std::string& field, bool h2c) {
+                               const rapidjson::Value* ref, const std::string& field, bool h2c,
+                               bool backend_tls) {
   ServiceBackend out;
   std::string_view group = str_of(ref, "group");
   std::string_view kind = member(ref, "kind") ? str_of(ref, "kind") : "Service";
@@ -159,6 +160,32 @@ ServiceBackend service_backend(Translation& t, const api::Object& route, const O
   spec.service = name;
   spec.port_number = int_of(ref, "port");
   spec.h2c = h2c;
+  if (backend_tls) {
+    std::string_view port_name, app_protocol;
+    if (const api::ObjectPtr* svc = t.builder.service(ns, name))
+      for (const rapidjson::Value* p : items_of((*svc)->spec(), "ports"))
+        if (int_of(p, "port") == spec.port_number) {
+          port_name = str_of(p, "name");
+          app_protocol = str_of(p, "appProtocol");
+        }
+    const BackendTlsPolicy* policy = backend_tls_policy(t, ns, name, port_name, src);
+    // GEP-1911: WebSocket over TLS to an HTTPRoute backend only with a BackendTLSPolicy.
+    if (policy == nullptr && app_protocol == "kubernetes.io/wss")
+      return problem("UnsupportedProtocol",
+                     cat("Service \"", ns, "/", name, "\" port ", *spec.port_number,
+                         " is kubernetes.io/wss: it needs a BackendTLSPolicy"));
+    if (policy != nullptr) {
+      if (!policy->tls) {
+        // Fail closed: without the TLS the policy asks for, nothing is sent in plain text.
+        out.message = cat("Service \"", ns, "/", name, "\": BackendTLSPolicy \"", policy->ref.key(),
+                          "\" cannot be used");
+        return out;
+      }
+      spec.tls = policy->tls;
+      // HTTP/2 over TLS where the port or the route wants h2.
+      spec.h2c = h2c || app_protocol == "kubernetes.io/h2c";
+    }
+  }
   out.cluster = t.builder.resolve_backend(src, field, spec);  // its own Event when missing
   if (!out.cluster) {
     out.reason = "BackendNotFound";

@@ -336,7 +336,7 @@ void rule_backends(Translation& t, const api::Object& route, const ObjectRef& sr
       out.unsupported = filters;
     } else if (ServiceBackend b = service_backend(t, route, src, ref, rfield, h2c); !b.cluster) {
       invalid = true;
-      if (out.refs_reason.empty()) {
+      if (out.refs_reason.empty() && !b.reason.empty()) {
         out.refs_reason = b.reason;
         out.refs_message = cat(rfield, ": ", b.message);
       }
@@ -390,7 +390,7 @@ void request_mirrors(Translation& t, const api::Object& route, const ObjectRef& 
     std::string rfield = ff + ".backendRef";
     ServiceBackend b = service_backend(t, route, src, member(m, "backendRef"), rfield, h2c);
     if (!b.cluster) {
-      if (out.refs_reason.empty()) {
+      if (out.refs_reason.empty() && !b.reason.empty()) {
         out.refs_reason = b.reason;
         out.refs_message = cat(rfield, ": ", b.message);
       }

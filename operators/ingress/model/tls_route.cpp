@@ -31,7 +31,8 @@ Backends backends(Translation& t, const api::Object& route, const ObjectRef& src
         t.builder.event(src, "UnsupportedValue", field + ".weight", "must be 0-1000000");
         continue;
       }
-      ServiceBackend b = service_backend(t, route, src, ref, field);
+      ServiceBackend b = service_backend(t, route, src, ref, field, /*h2c=*/false,
+                                         /*backend_tls=*/false);
       if (!b.cluster) {
         out.invalid_weight += uint32_t(weight);
         if (out.refs_reason.empty()) {

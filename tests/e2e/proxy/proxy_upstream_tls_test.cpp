@@ -5,13 +5,16 @@
 // verification failures answered 502 with the reason in the proxy's log, verify off, mutual
 // TLS, session resumption on a new connection, real curl and nghttp as clients.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -89,11 +92,13 @@ class UpstreamTls : public ::testing::Test {
     ASSERT_TRUE(backend_->ready()) << "tls_echo.py did not start";
   }
 
-  // kop-proxy with one cluster "b" to the backend, its "tls" object as given.
-  void start_proxy(const std::string& tls, const std::string& protocol = "http1") {
+  // kop-proxy with one cluster "b" to the backend, its "tls" object as given; `extra`: more
+  // members of the cluster (",\"health_check\":{...}").
+  void start_proxy(const std::string& tls, const std::string& protocol = "http1",
+                   const std::string& extra = "") {
     proxy_ = std::make_unique<ProxyProcess>(
         *dir_, config(R"({"name":"b","protocol":")" + protocol + R"(","endpoints":[")" +
-                      backend_->address() + R"("],"tls":)" + tls + "}"));
+                      backend_->address() + R"("],"tls":)" + tls + extra + "}"));
     ASSERT_TRUE(proxy_->started()) << (proxy_ ? proxy_->output() : "");
     base_ = "http://127.0.0.1:" + std::to_string(proxy_->port("http"));
   }
@@ -112,6 +117,19 @@ class UpstreamTls : public ::testing::Test {
   }
 
   std::string ca_file() const { return dir_->file("ca.crt"); }
+
+  // Waits (up to 20 s: a loaded sanitizer build) until the active health checks report the
+  // endpoint at `address` healthy ("1") or not ("0").
+  bool health_becomes(const std::string& address, const std::string& want) {
+    std::string name =
+        "kop_proxy_upstream_endpoint_healthy{cluster=\"b\",endpoint=\"" + address + "\"}";
+    for (int i = 0; i < 400; ++i) {
+      if (metric(name) == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << name << " = " << metric(name) << ", want " << want;
+    return false;
+  }
 
   std::unique_ptr<TempDir> dir_;
   std::string script_;
@@ -268,6 +286,62 @@ TEST_F(UpstreamTls, Http2OverTlsWithTrailers) {
   auto e = run({"curl", "-sS", "--data-binary", "ping over TLS", base_ + "/echo"});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_EQ(e.out, "ping over TLS");
+}
+
+constexpr const char* kHealthCheck =
+    R"(,"health_check":{"path":"/healthz","interval_ms":100,"timeout_ms":2000,)"
+    R"("unhealthy_threshold":2,"healthy_threshold":2})";
+
+// Active health checks of a TLS cluster probe over TLS with its settings: the endpoint is
+// healthy while it answers, out when it goes down, back when it returns; an endpoint whose
+// certificate does not carry the cluster's name fails its probes too.
+TEST_F(UpstreamTls, ActiveHealthChecksOverTlsFollowTheBackendDownAndUp) {
+  start_backend();
+  start_proxy(R"({"server_name":"backend.test","ca_file":")" + ca_file() + R"("})", "http1",
+              kHealthCheck);
+  std::string address = backend_->address();
+  ASSERT_TRUE(health_becomes(address, "1"));
+  EXPECT_NE(curl("/x").out.find("status=200"), std::string::npos);
+  auto port = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  backend_.reset();  // down
+  ASSERT_TRUE(health_becomes(address, "0"));
+  backend_ = std::make_unique<ChildServer>(
+      std::vector<std::string>{"python3", script_, std::to_string(port), dir_->file("server.crt"),
+                               dir_->file("server.key")},
+      port);
+  ASSERT_TRUE(backend_->ready());
+  ASSERT_TRUE(health_becomes(address, "1"));
+  EXPECT_NE(curl("/x").out.find("status=200"), std::string::npos);
+}
+
+TEST_F(UpstreamTls, ActiveHealthCheckThatCannotVerifyTheEndpointFails) {
+  start_backend();
+  start_proxy(R"({"server_name":"other.test","ca_file":")" + ca_file() + R"("})", "http1",
+              kHealthCheck);
+  ASSERT_TRUE(health_becomes(backend_->address(), "0"));
+}
+
+// An "h2" cluster's probes are HTTP/2 over TLS (ALPN h2): nghttpd answers /healthz from its
+// document root, so removing the file (404) takes the endpoint out and restoring it brings it
+// back.
+TEST_F(UpstreamTls, ActiveHealthChecksInHttp2OverTls) {
+  if (!have("nghttpd")) GTEST_SKIP() << "nghttpd missing";
+  ::mkdir(dir_->file("docs").c_str(), 0755);
+  dir_->write("docs/healthz", "ok\n");
+  uint16_t port = free_port();
+  backend_ = std::make_unique<ChildServer>(
+      std::vector<std::string>{"nghttpd", "-d", dir_->file("docs"), "-a", "127.0.0.1",
+                               std::to_string(port), dir_->file("server.key"),
+                               dir_->file("server.crt")},
+      port);
+  ASSERT_TRUE(backend_->ready());
+  start_proxy(R"({"server_name":"backend.test","ca_file":")" + ca_file() + R"("})", "h2",
+              kHealthCheck);
+  ASSERT_TRUE(health_becomes(backend_->address(), "1"));
+  ASSERT_EQ(::unlink(dir_->file("docs/healthz").c_str()), 0);
+  ASSERT_TRUE(health_becomes(backend_->address(), "0"));
+  dir_->write("docs/healthz", "ok\n");
+  ASSERT_TRUE(health_becomes(backend_->address(), "1"));
 }
 
 // "h2" against an endpoint that speaks only http/1.1: the handshake finds no h2 and says so.

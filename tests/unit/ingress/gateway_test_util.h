@@ -33,6 +33,8 @@ inline std::unique_ptr<Input> input(const std::string& yaml) {
     if (k == "TLSRoute") in->snap.tls_routes.push_back(o);
     if (k == "ReferenceGrant") in->snap.reference_grants.push_back(o);
     if (k == "Namespace") in->snap.namespaces.push_back(o);
+    if (k == "BackendTLSPolicy") in->snap.backend_tls_policies.push_back(o);
+    if (k == "ConfigMap") in->snap.config_maps.push_back(o);
   }
   return in;
 }

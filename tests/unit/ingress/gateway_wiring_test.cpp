@@ -342,6 +342,40 @@ TEST(GatewayStatusJson, RouteParentsOfOtherControllersKeptOursReplaced) {
   EXPECT_FALSE(gateway_status::has_parent_of(current, "example.com/none"));
 }
 
+TEST(GatewayStatusJson, PolicyAncestorsOfOtherControllersKeptOursReplaced) {
+  api::Object current = object(R"({"apiVersion":"gateway.networking.k8s.io/v1",
+    "kind":"BackendTLSPolicy","metadata":{"name":"p","namespace":"infra","generation":2},
+    "status":{"ancestors":[
+      {"ancestorRef":{"name":"gone"},"controllerName":"kop.dev/gateway-controller",
+       "conditions":[]},
+      {"ancestorRef":{"name":"theirs"},"controllerName":"example.com/other","conditions":[]}]}})");
+  gateway::PolicyStatus want;
+  want.policy = {"BackendTLSPolicy", "infra", "p"};
+  gateway::RouteParentStatus a;
+  a.parent = {"gateway.networking.k8s.io", "Gateway", "infra", "gw", "", std::nullopt};
+  a.conditions = {cond("Accepted", "False", "NoValidCACertificate")};
+  want.ancestors.push_back(a);
+  std::string json =
+      gateway_status::policy(current, want, "kop.dev/gateway-controller", "2026-02-02T00:00:00Z");
+  EXPECT_EQ(json,
+            R"({"ancestors":[{"ancestorRef":{"name":"theirs"},"controllerName":)"
+            R"("example.com/other","conditions":[]},{"ancestorRef":{"group":)"
+            R"("gateway.networking.k8s.io","kind":"Gateway","namespace":"infra","name":"gw"},)"
+            R"("controllerName":"kop.dev/gateway-controller","conditions":[{"type":"Accepted",)"
+            R"("status":"False","observedGeneration":2,"lastTransitionTime":)"
+            R"("2026-02-02T00:00:00Z","reason":"NoValidCACertificate","message":)"
+            R"("NoValidCACertificate"}]}]})");
+  EXPECT_TRUE(gateway_status::has_ancestor_of(current, "kop.dev/gateway-controller"));
+  EXPECT_FALSE(gateway_status::has_ancestor_of(current, "example.com/none"));
+  EXPECT_FALSE(gateway_status::has_parent_of(current, "kop.dev/gateway-controller"));
+  // Written back: unchanged.
+  api::Object written(current);
+  ASSERT_TRUE(written.set_json("/status", json).ok());
+  EXPECT_TRUE(gateway_status::unchanged(
+      written,
+      gateway_status::policy(written, want, "kop.dev/gateway-controller", "2026-03-03T00:00:00Z")));
+}
+
 api::ObjectPtr gateway_object(std::string_view name, std::string_view created,
                               std::string_view status_address = "") {
   std::string json = R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway",)"

@@ -458,9 +458,6 @@ absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::st
         if (colon == std::string::npos) return error(p + ".tls", msg);
         return error(cat(p, ".tls.", msg.substr(0, colon)), msg.substr(colon + 2));
       }
-      if (c.health_check)
-        return error(p + ".health_check",
-                     "active health checks are sent in plain text: not available with tls");
     }
     if (c.health_check) {
       if (c.health_check->interval.count() == 0)

@@ -3,6 +3,10 @@
 // reports into the cluster's shared OutlierDetector, which load balancers consult. Probes of
 // one round run concurrently (non-blocking sockets, one poll loop), so a slow endpoint costs
 // its timeout once, not once per endpoint.
+// A probe speaks as the cluster does: over TLS with the cluster's client context (the same
+// trust, name checks, client certificate and ALPN as its requests: a probe that could not
+// verify the endpoint does not count as healthy), and HTTP/2 (one stream, prior knowledge or
+// ALPN h2; health_h2.h) for h2c and h2 clusters, HTTP/1.1 otherwise.
 #include "health_check.h"
 
 #include <absl/time/time.h>
@@ -14,15 +18,23 @@
 #include <cerrno>
 #include <cstring>
 
+#include "buffer.h"
+#include "health_h2.h"
+#include "up_tls.h"
+
 namespace kop::proxy::server {
 struct HealthProbe {
   std::shared_ptr<const Cluster> cluster;
+  std::shared_ptr<const UpstreamTls> tls;  // null: plain TCP
   size_t endpoint = 0;
   int fd = -1;
   bool connected = false;
-  std::string request;
-  size_t sent = 0;
-  std::string response;
+  bool h2 = false;
+  std::string request;  // plaintext
+  std::unique_ptr<UpTlsSession> session;
+  bool handshaken = false;
+  std::unique_ptr<Buffer> out = std::make_unique<Buffer>();  // bytes to send (TLS: ciphertext)
+  std::string response;                                      // plaintext received
   bool done = false;
   bool ok = false;
 };
@@ -38,7 +50,59 @@ bool status_expected(const HealthCheckConfig& hc, int status) {
 void finish(HealthProbe& p) {
   if (p.fd >= 0) ::close(p.fd);
   p.fd = -1;
+  p.session.reset();
   p.done = true;
+}
+
+// The connection is up: start TLS, or queue the request.
+void start(HealthProbe& p) {
+  p.connected = true;
+  if (!p.tls) {
+    p.out->append(p.request.data(), p.request.size());
+    return;
+  }
+  p.session = std::make_unique<UpTlsSession>(
+      p.tls, nullptr, p.cluster->endpoints[p.endpoint].address.host, p.out.get());
+  if (p.session->handshake() == UpTlsSession::Step::kFailed) finish(p);
+}
+
+// Whether the plaintext so far decides the probe (it then ends).
+void judge(HealthProbe& p) {
+  const HealthCheckConfig& hc = *p.cluster->config.health_check;
+  if (p.h2) {
+    int status = 0;
+    H2ProbeAnswer a = h2_probe_status(p.response, &status);
+    if (a == H2ProbeAnswer::kNeedMore) return;
+    p.ok = a == H2ProbeAnswer::kStatus && status_expected(hc, status);
+    finish(p);
+    return;
+  }
+  // "HTTP/1.x SSS" is all we need.
+  if (p.response.size() < 12) return;
+  if (p.response.compare(0, 7, "HTTP/1.") == 0)
+    p.ok = status_expected(hc, std::atoi(p.response.c_str() + 9));
+  finish(p);
+}
+
+// Bytes that arrived: through the TLS engine (handshake, then decryption) or as they are.
+void received(HealthProbe& p, const char* data, size_t n) {
+  if (!p.tls) {
+    p.response.append(data, n);
+    judge(p);
+    return;
+  }
+  p.session->raw().append(data, n);
+  if (!p.handshaken) {
+    UpTlsSession::Step s = p.session->handshake();
+    if (s == UpTlsSession::Step::kWantRead) return;
+    if (s == UpTlsSession::Step::kFailed || !p.session->encrypt(p.request.data(), p.request.size()))
+      return finish(p);
+    p.handshaken = true;
+  }
+  Buffer plain;
+  if (p.session->decrypt(plain) == UpTlsSession::Read::kFailed) return finish(p);
+  if (plain.size() > 0) p.response.append(plain.data(), plain.size());
+  judge(p);
 }
 
 }  // namespace
@@ -72,7 +136,9 @@ void HealthChecker::loop() {
     auto next = now + std::chrono::seconds(1);
     std::vector<HealthProbe> probes;
     if (snap) {
-      for (const auto& c : snap->table->clusters()) {
+      const auto& clusters = snap->table->clusters();
+      for (size_t ci = 0; ci < clusters.size(); ++ci) {
+        const auto& c = clusters[ci];
         if (!c->config.health_check) continue;
         const HealthCheckConfig& hc = *c->config.health_check;
         for (size_t i = 0; i < c->endpoints.size(); ++i) {
@@ -87,9 +153,12 @@ void HealthChecker::loop() {
           HealthProbe p;
           p.cluster = c;
           p.endpoint = i;
+          if (ci < snap->upstream_tls.size()) p.tls = snap->upstream_tls[ci];
+          p.h2 = c->config.protocol != UpstreamProtocol::kHttp1;
           std::string host = hc.host.empty() ? c->endpoints[i].address_text : hc.host;
-          p.request = "GET " + hc.path + " HTTP/1.1\r\nHost: " + host +
-                      "\r\nUser-Agent: kop-health-check\r\nConnection: close\r\n\r\n";
+          p.request = p.h2 ? h2_probe_request(p.tls ? "https" : "http", host, hc.path)
+                           : "GET " + hc.path + " HTTP/1.1\r\nHost: " + host +
+                                 "\r\nUser-Agent: kop-health-check\r\nConnection: close\r\n\r\n";
           probes.push_back(std::move(p));
         }
       }
@@ -134,7 +203,7 @@ void HealthChecker::run(std::vector<HealthProbe>& probes, const Snapshot& snap) 
     std::vector<HealthProbe*> owners;
     for (HealthProbe& p : probes) {
       if (p.done) continue;
-      short ev = p.sent < p.request.size() ? POLLOUT : POLLIN;
+      short ev = !p.connected || p.out->size() > 0 ? POLLOUT : POLLIN;
       fds.push_back({p.fd, ev, 0});
       owners.push_back(&p);
     }
@@ -146,7 +215,7 @@ void HealthChecker::run(std::vector<HealthProbe>& probes, const Snapshot& snap) 
     for (size_t k = 0; k < fds.size(); ++k) {
       HealthProbe& p = *owners[k];
       if (!fds[k].revents) continue;
-      if (p.sent < p.request.size()) {
+      if (!p.connected) {
         int err = 0;
         socklen_t len = sizeof err;
         ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -154,26 +223,25 @@ void HealthChecker::run(std::vector<HealthProbe>& probes, const Snapshot& snap) 
           finish(p);
           continue;
         }
-        ssize_t w =
-            ::send(p.fd, p.request.data() + p.sent, p.request.size() - p.sent, MSG_NOSIGNAL);
+        start(p);
+        continue;
+      }
+      if (p.out->size() > 0) {
+        ssize_t w = ::send(p.fd, p.out->data(), p.out->size(), MSG_NOSIGNAL);
         if (w <= 0) {
           finish(p);
           continue;
         }
-        p.sent += static_cast<size_t>(w);
+        p.out->consume(static_cast<size_t>(w));
         continue;
       }
-      char buf[512];
+      char buf[4096];
       ssize_t r = ::recv(p.fd, buf, sizeof buf, 0);
-      if (r > 0) p.response.append(buf, static_cast<size_t>(r));
-      // "HTTP/1.x SSS" is all we need.
-      if (p.response.size() >= 12 || r <= 0) {
-        if (p.response.size() >= 12 && p.response.compare(0, 7, "HTTP/1.") == 0) {
-          int status = std::atoi(p.response.c_str() + 9);
-          p.ok = status_expected(*p.cluster->config.health_check, status);
-        }
-        finish(p);
+      if (r <= 0) {
+        finish(p);  // closed before the answer decided it: not ok
+        continue;
       }
+      received(p, buf, static_cast<size_t>(r));
     }
   }
   for (HealthProbe& p : probes)

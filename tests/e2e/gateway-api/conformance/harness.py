@@ -153,6 +153,7 @@ def tls_secret(ns, name, crt, key):
 
 PLURALS = {"Gateway": "gateways", "GatewayClass": "gatewayclasses", "HTTPRoute": "httproutes",
            "GRPCRoute": "grpcroutes", "TLSRoute": "tlsroutes",
+           "BackendTLSPolicy": "backendtlspolicies",
            "ReferenceGrant": "referencegrants", "Service": "services", "Secret": "secrets",
            "ConfigMap": "configmaps",
            "Namespace": "namespaces", "EndpointSlice": "endpointslices"}
@@ -242,6 +243,7 @@ def expect(path="/", **kw):
     host, method, headers (request); status (int or list); backend (pod name prefix), namespace;
     req_path, req_host, req_method, req_headers, req_absent (what reaches the backend);
     resp_headers, resp_absent (what comes back); redirect=dict(scheme, host, port, path);
+    req_sni (the SNI the backend was reached with: a TLS backend's echo reports it);
     backend_set_headers (asks the echo backend to set response headers)."""
     kw["path"] = path
     return kw
@@ -382,6 +384,9 @@ def compare(gw, e, status, headers, echo):
             return f"backend saw method {echo.get('method')}, want {req_method}"
         if "req_host" in e and echo.get("host") != e["req_host"]:
             return f"backend saw host {echo.get('host')!r}, want {e['req_host']!r}"
+        if "req_sni" in e and (echo.get("tls") or {}).get("serverName") != e["req_sni"]:
+            return (f"backend reached with SNI {(echo.get('tls') or {}).get('serverName')!r}, "
+                    f"want {e['req_sni']!r}")
         if echo.get("namespace") != e.get("namespace", ""):
             return f"backend namespace {echo.get('namespace')!r}, want {e.get('namespace')!r}"
         if not echo.get("pod", "").startswith(e.get("backend", "")):
@@ -583,6 +588,12 @@ class Run(ie2e.Env):
         objs.append({"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": {"name": "tls-checks-ca-certificate", "namespace": INFRA_NS},
                      "data": {"ca.crt": self.ca_pem.decode()}})
+        # A CA that signed nothing the backends serve (BackendTLSPolicy's cert-mismatch).
+        other = os.path.join(self.tmp, "mismatch-ca")
+        os.makedirs(other, exist_ok=True)
+        objs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "mismatch-ca-certificate", "namespace": INFRA_NS},
+                     "data": {"ca.crt": make_ca(other)[2].decode()}})
         self.write("base-generated", objs)
 
         self.offset = pick_offset()
@@ -748,6 +759,27 @@ class Run(ie2e.Env):
         self.wait(f"{kind} {ns}/{name} parent {gw_ns}/{gw_name} {conds}", check,
                   "route_parents")
 
+    def policy_condition(self, ns, name, gw_ns, gw_name, ctype, status, reason=None):
+        """Upstream BackendTLSPolicyMustHaveCondition: every ancestor's conditions at the
+        latest generation, and the one naming the Gateway has the condition (reason None:
+        any)."""
+        def check():
+            p = self.get("BackendTLSPolicy", ns, name)
+            ancestors = p.get("status", {}).get("ancestors") or []
+            for a in ancestors:
+                if stale(p, a.get("conditions")):
+                    return False, "ancestor conditions not at the latest generation"
+            seen = []
+            for a in ancestors:
+                ref = a.get("ancestorRef", {})
+                if ref.get("name") == gw_name and ref.get("namespace", gw_ns) == gw_ns:
+                    if find_condition(a.get("conditions"), ctype, status, reason):
+                        return True, None
+                    seen.append(describe(a.get("conditions")))
+            return False, "; ".join(seen) or "no ancestor status for the Gateway"
+        self.wait(f"BackendTLSPolicy {ns}/{name} ancestor {gw_ns}/{gw_name} "
+                  f"{ctype}={status}/{reason}", check, "route_condition")
+
     def route_condition(self, kind, ns, name, gw_ns, gw_name, ctype, status, reason=None):
         self.route_parents(kind, ns, name, gw_ns, gw_name, [(ctype, status, reason)])
 
@@ -818,6 +850,30 @@ class Run(ie2e.Env):
                 self.check_alive()
                 raise Failure(f"{cur.get('method', 'GET')} {cur.get('host', '')}{cur['path']}: "
                               f"{why} (after {attempts} attempts in {limit:.0f} s)")
+            time.sleep(POLL * 2)
+
+    def expect_failure(self, gw, e, threshold=5):
+        """Upstream MakeRequestAndExpectFailure: threshold answers in a row that are not 200
+        (a 504 or a request that fails does not count); a 200 fails at once."""
+        limit = self.timeout("consistency")
+        end = time.monotonic() + limit
+        streak, why = 0, None
+        while True:
+            try:
+                status, _, _, _ = round_trip(gw, e, self.timeout("request"))
+                if status == 200:
+                    raise Failure(f"GET {e.get('host', '')}{e['path']}: 200, want a failure")
+                why = f"status {status}"
+                counted = status != 504
+            except (OSError, http.client.HTTPException) as ex:
+                why, counted = repr(ex), False
+            streak = streak + 1 if counted else 0
+            if streak >= threshold:
+                return
+            if time.monotonic() >= end:
+                self.check_alive()
+                raise Failure(f"GET {e.get('host', '')}{e['path']}: no consistent failure "
+                              f"({why}) in {limit:.0f} s")
             time.sleep(POLL * 2)
 
     def expect_fresh(self, gw, make):

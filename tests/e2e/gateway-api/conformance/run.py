@@ -20,6 +20,7 @@ import tests_httproute  # noqa: F401
 import tests_httproute_more  # noqa: F401
 import tests_grpc  # noqa: F401
 import tests_tls  # noqa: F401
+import tests_backendtls  # noqa: F401
 from harness import Failure, Skip, say
 from report import write_doc, write_report
 from registry import TESTS

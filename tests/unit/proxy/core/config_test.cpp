@@ -377,11 +377,19 @@ TEST(ConfigValidate, SemanticErrorsNameTheJsonPath) {
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{"client_certificate":{
           "cert_pem":"garbage","key_pem":"garbage"}}}]})",
        "clusters[0].tls.client_certificate: certificate does not parse: no PEM data found"},
-      {R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{},"health_check":{}}]})",
-       "clusters[0].health_check: active health checks are sent in plain text: not available "
-       "with tls"},
   };
   for (const ErrorCase& c : cases) EXPECT_EQ(validate_error(c.json), c.message) << c.json;
+}
+
+// Active health checks probe over TLS with the cluster's settings (server/health_check.cpp),
+// in HTTP/2 for h2 clusters.
+TEST(ConfigValidate, HealthChecksOnTlsClustersAreAccepted) {
+  for (const char* protocol : {"http1", "h2"}) {
+    auto c = parse_config(std::string(R"({"version":"kop.proxy/v1","clusters":[{"name":"c",)") +
+                          R"("protocol":")" + protocol + R"(","tls":{},"health_check":{}}]})");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(validate(*c).ok()) << protocol << ": " << validate(*c);
+  }
 }
 
 TEST(ConfigValidate, UpstreamTlsRoundTripsAndLoads) {

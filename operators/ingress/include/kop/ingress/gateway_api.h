@@ -2,8 +2,9 @@
 // the routing model, one front door per Gateway, and the status every decision implies.
 //
 // translate() is a pure function (no I/O, no clock, no globals), like build_model(): it reads
-// GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes, ReferenceGrants and Namespaces, plus
-// the Services, EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
+// GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes, ReferenceGrants, BackendTLSPolicies
+// (with the ConfigMaps holding their CA certificates) and Namespaces, plus the Services,
+// EndpointSlices and TLS Secrets of an ingress::Snapshot, and returns
 //  - front doors: per Gateway and listener port, the virtual hosts (model VirtualHost/Route)
 //    that socket serves, and the TLS connections it relays by SNI (TLSRoute); a request on one
 //    Gateway's socket never reaches another's routes;
@@ -11,6 +12,8 @@
 //  - the status of each GatewayClass whose controllerName is ours, each Gateway of such a
 //    class (conditions, listeners with supportedKinds and attachedRoutes), and each HTTPRoute,
 //    GRPCRoute and TLSRoute parent that is such a Gateway, computed where the decision is taken;
+//  - the status of each BackendTLSPolicy per Gateway (ancestor) that a route using its target
+//    Service attaches to;
 //  - one Event per refused object or field, naming the object and the field.
 // Objects of other controllers get no status and no Event. What is served and why:
 // docs/gateway-api/design.md and docs/gateway-api/translation.md.
@@ -98,6 +101,15 @@ struct RouteStatus {
   bool operator==(const RouteStatus&) const = default;
 };
 
+// A policy's status.ancestors entries of ours (BackendTLSPolicy): per Gateway that a route
+// using the policy's target attaches to, the same conditions (Accepted, ResolvedRefs).
+// `ancestors[i].parent` is the Gateway (group, kind, namespace, name; no sectionName or port).
+struct PolicyStatus {
+  ObjectRef policy;                          // kind BackendTLSPolicy
+  std::vector<RouteParentStatus> ancestors;  // sorted, at most 16 (the CRD's bound)
+  bool operator==(const PolicyStatus&) const = default;
+};
+
 // One socket of one Gateway: every accepted listener of that Gateway on `port`.
 struct FrontDoor {
   ObjectRef gateway;
@@ -127,6 +139,8 @@ struct Snapshot {
   std::vector<api::ObjectPtr> tls_routes;
   std::vector<api::ObjectPtr> reference_grants;
   std::vector<api::ObjectPtr> namespaces;  // labels, for allowedRoutes Selector
+  std::vector<api::ObjectPtr> backend_tls_policies;
+  std::vector<api::ObjectPtr> config_maps;  // ca.crt of BackendTLSPolicy caCertificateRefs
 };
 
 struct Options {
@@ -143,6 +157,7 @@ struct Result {
   std::vector<ClassStatus> class_statuses;      // sorted by name
   std::vector<GatewayStatus> gateway_statuses;  // sorted by gateway
   std::vector<RouteStatus> route_statuses;      // sorted by route
+  std::vector<PolicyStatus> policy_statuses;    // sorted by policy; BackendTLSPolicies
   std::vector<Event> events;                    // sorted, no duplicates
   bool operator==(const Result&) const = default;
 };
