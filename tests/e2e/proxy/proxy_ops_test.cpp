@@ -202,6 +202,38 @@ TEST_F(ProxyOps, AdminEndpointsAndMetrics) {
   EXPECT_EQ(http(admin, get("/nope", true)).status, 404);
 }
 
+TEST_F(ProxyOps, ConfigDumpRedactsKeysAndPasswordHashes) {
+  // kop-ingress hands its proxy certificates and htpasswd users inline; /config_dump shows
+  // the config without them.
+  Backend be;
+  Cert cert = make_cert(dir_, "a.example.com");
+  std::string key = run({"cat", cert.key_file}).out, crt = run({"cat", cert.cert_file}).out;
+  ASSERT_NE(key.find("PRIVATE KEY"), std::string::npos);
+  auto pem = [](std::string s) {
+    for (size_t at = s.find('\n'); at != std::string::npos; at = s.find('\n', at + 2))
+      s.replace(at, 1, "\\n");
+    return s;
+  };
+  std::string hash = "$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/";
+  ProxyProcess p(dir_,
+                 R"({"version":"kop.proxy/v1","listeners":[{"name":"https",
+    "address":"127.0.0.1:0","tls":{"certificates":[{"cert_pem":")" +
+                     pem(crt) + R"(","key_pem":")" + pem(key) + R"("}]}}],
+    "virtual_hosts":[{"name":"vh","domains":["*"],"routes":[{"match":{"prefix":"/"},
+      "basic_auth":{"realm":"kop","users":[{"name":"u","hash":")" +
+                     hash + R"("}]},"forward":{"cluster":"be"}}]}],
+    "clusters":[{"name":"be","endpoints":[{"address":")" +
+                     be.address() + R"("}]}],"admin":{"address":"127.0.0.1:0"}})");
+  ASSERT_TRUE(p.started()) << p.output();
+  auto dump = http(p.admin_port(), get("/config_dump", true));
+  ASSERT_EQ(dump.status, 200);
+  EXPECT_EQ(dump.body.find("PRIVATE KEY"), std::string::npos) << dump.body;
+  EXPECT_EQ(dump.body.find(hash), std::string::npos) << dump.body;
+  EXPECT_NE(dump.body.find("\"key_pem\": \"<redacted>\""), std::string::npos) << dump.body;
+  EXPECT_NE(dump.body.find("\"hash\": \"<redacted>\""), std::string::npos) << dump.body;
+  EXPECT_NE(dump.body.find("BEGIN CERTIFICATE"), std::string::npos);  // not a secret
+}
+
 TEST_F(ProxyOps, ActiveHealthChecksTakeEndpointsOutAndBack) {
   std::atomic<bool> sick{true};
   Backend bad([&](const BackendRequest& q) {

@@ -13,7 +13,7 @@ namespace {
 template <typename W>
 class Out {
  public:
-  explicit Out(W& w) : w_(w) {}
+  Out(W& w, Secrets secrets) : w_(w), redact_(secrets == Secrets::kRedact) {}
 
   void key(std::string_view k) { w_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
   void str(std::string_view s) { w_.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
@@ -248,7 +248,7 @@ class Out {
       for (const auto& u : r.basic_auth->users) {
         w_.StartObject();
         kv("name", u.name);
-        kv("hash", u.hash);
+        kv("hash", secret(u.hash));
         w_.EndObject();
       }
       w_.EndArray();
@@ -286,7 +286,7 @@ class Out {
       if (!cert.cert_file.empty()) kv("cert_file", cert.cert_file);
       if (cert.cert_file.empty()) kv("cert_pem", cert.cert_pem);
       if (!cert.key_file.empty()) kv("key_file", cert.key_file);
-      if (cert.key_file.empty()) kv("key_pem", cert.key_pem);
+      if (cert.key_file.empty()) kv("key_pem", secret(cert.key_pem));
       w_.EndObject();
     }
     kv("min_version", t.min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
@@ -382,7 +382,7 @@ class Out {
           if (!cert.cert_file.empty()) kv("cert_file", cert.cert_file);
           if (cert.cert_file.empty()) kv("cert_pem", cert.cert_pem);
           if (!cert.key_file.empty()) kv("key_file", cert.key_file);
-          if (cert.key_file.empty()) kv("key_pem", cert.key_pem);
+          if (cert.key_file.empty()) kv("key_pem", secret(cert.key_pem));
           if (cert.min_version)
             kv("min_version", *cert.min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
           w_.EndObject();
@@ -444,20 +444,26 @@ class Out {
   }
 
  private:
+  // A secret's value, or the placeholder when redacting.
+  std::string_view secret(const std::string& value) const {
+    return redact_ ? std::string_view("<redacted>") : std::string_view(value);
+  }
+
   W& w_;
+  bool redact_;
 };
 
 }  // namespace
 
-std::string to_json(const Config& config, bool pretty) {
+std::string to_json(const Config& config, bool pretty, Secrets secrets) {
   rapidjson::StringBuffer buf;
   if (pretty) {
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
     w.SetIndent(' ', 2);
-    Out<rapidjson::PrettyWriter<rapidjson::StringBuffer>>(w).config(config);
+    Out<rapidjson::PrettyWriter<rapidjson::StringBuffer>>(w, secrets).config(config);
   } else {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    Out<rapidjson::Writer<rapidjson::StringBuffer>>(w).config(config);
+    Out<rapidjson::Writer<rapidjson::StringBuffer>>(w, secrets).config(config);
   }
   return std::string(buf.GetString(), buf.GetSize());
 }

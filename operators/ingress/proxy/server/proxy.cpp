@@ -552,12 +552,13 @@ std::string ProxyImpl::config_dump() const {
   if (!s) return "{\"version\":0,\"config\":null}\n";
   // The table holds the applied Config as it was given (copied, or shared with the caller of
   // apply(shared_ptr), which cannot change it), so the dump serialises exactly what apply()
-  // received.
+  // received, private keys and password hashes redacted (the admin listener is not a place
+  // to read secrets from).
   absl::MutexLock l(&dump_mu_);
   if (dump_version_ != s->version || dump_.empty()) {
     const Config& config = s->table->config();
     dump_ = fmt::format("{{\"version\":{},\"generation\":\"{}\",\"config\":{}}}\n", s->version,
-                        prom_escape(config.generation), to_json(config, true));
+                        prom_escape(config.generation), to_json(config, true, Secrets::kRedact));
     dump_version_ = s->version;
   }
   return dump_;

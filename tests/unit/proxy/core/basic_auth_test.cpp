@@ -158,6 +158,10 @@ TEST(RouteBasicAuth, ParsedRenderedAndCompiled) {
   auto again = parse_config(to_json(*c));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *c);
+  // The admin dump shows the route, never the hash.
+  std::string dump = to_json(*c, false, Secrets::kRedact);
+  EXPECT_EQ(dump.find("$apr1$"), std::string::npos) << dump;
+  EXPECT_NE(dump.find(R"({"name":"foo","hash":"<redacted>"})"), std::string::npos) << dump;
   auto table = testing::compile_or_die(text);
   ASSERT_TRUE(table);
   const Route& route = table->virtual_hosts()[0].routes[0];

@@ -528,8 +528,11 @@ struct Config {
 absl::StatusOr<Config> parse_config(std::string_view json);
 
 // Renders every field (defaults included), so the output is self-describing and parses back
-// to an equal Config.
-std::string to_json(const Config& config, bool pretty = true);
+// to an equal Config. With Secrets::kRedact (the admin /config_dump) inline private keys and
+// htpasswd hashes are written as "<redacted>": that output shows the config, it does not parse
+// back to it.
+enum class Secrets { kInclude, kRedact };
+std::string to_json(const Config& config, bool pretty = true, Secrets secrets = Secrets::kInclude);
 
 // Semantic checks: duplicate names, unknown cluster / virtual host references, invalid RE2
 // regexes, malformed domains and SNI names, zero total weights, listener address conflicts,
