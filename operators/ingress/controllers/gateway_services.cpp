@@ -139,7 +139,7 @@ void refuse_routes_on_unavailable_ports(
       result.events.push_back(Event{.object = rs.route,
                                     .reason = "NoMatchingParent",
                                     .field = "spec.parentRefs",
-                                    .message = gw + ": " + message});
+                                    .message = std::string(gw).append(": ").append(message)});
       if (auto g = gateway_status.find(gw); g != gateway_status.end())
         for (gateway::ListenerStatus& ls : g->second->listeners)
           if (std::find(ps.listeners.begin(), ps.listeners.end(), ls.name) != ps.listeners.end() &&

@@ -148,8 +148,15 @@ Gateway* Translation::find_gateway(std::string_view ns, std::string_view name) {
 }
 
 api::StringMap Translation::namespace_labels(std::string_view name) const {
-  for (const auto& n : snapshot.namespaces)
-    if (n->name() == name) return n->labels();
+  for (const auto& n : snapshot.namespaces) {
+    if (n->name() != name) continue;
+    api::StringMap labels = n->labels();
+    // Kubernetes 1.21 and later label every Namespace with its name (immutable); older servers
+    // do not, so a listener selecting namespaces by name (as upstream conformance's
+    // GatewayWithAttachedRoutes does) would select nothing there.
+    labels.try_emplace("kubernetes.io/metadata.name", std::string(name));
+    return labels;
+  }
   return {};
 }
 

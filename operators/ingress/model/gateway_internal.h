@@ -139,7 +139,8 @@ struct Translation {
   Result result;
 
   Gateway* find_gateway(std::string_view ns, std::string_view name);
-  // Labels of Namespace `name` (empty when unknown).
+  // Labels of Namespace `name` (empty when unknown), with kubernetes.io/metadata.name=<name>
+  // where the server did not set it (before Kubernetes 1.21).
   api::StringMap namespace_labels(std::string_view name) const;
 };
 

@@ -325,6 +325,30 @@ metadata: {name: team-b}
   EXPECT_NE(d.find("front door infra/gw :80 HTTP\n  host a.example.com\n"), std::string::npos) << d;
 }
 
+// Servers before Kubernetes 1.21 do not label Namespaces with kubernetes.io/metadata.name: a
+// listener selecting namespaces by that label still selects them (found running the upstream
+// conformance suite against the real API server tool, v1.20).
+TEST(Gateway, NamespacesAreSelectableByNameWhereTheServerDoesNotLabelThem) {
+  Result r = run(std::string(kClass) +
+                 "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n"
+                 "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-b, labels: "
+                 "{kubernetes.io/metadata.name: team-b}}\n" +
+                 gateway("infra", "gw",
+                         "  - name: http\n    port: 80\n    protocol: HTTP\n"
+                         "    allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: "
+                         "{kubernetes.io/metadata.name: team-a}}}}\n") +
+                 service_yaml("team-a", "web") + service_yaml("team-b", "web") +
+                 route("team-a", "from-a",
+                       "  parentRefs: [{name: gw, namespace: infra}]\n"
+                       "  rules: [{backendRefs: [{name: web, port: 80}]}]\n") +
+                 route("team-b", "from-b",
+                       "  parentRefs: [{name: gw, namespace: infra}]\n"
+                       "  rules: [{backendRefs: [{name: web, port: 80}]}]\n"));
+  EXPECT_EQ(cond(parent(r, "from-a").conditions, "Accepted"), "True Accepted") << describe(r);
+  EXPECT_EQ(cond(parent(r, "from-b").conditions, "Accepted"), "False NotAllowedByListeners");
+  EXPECT_EQ(listener(r, "gw", "http").attached_routes, 1);
+}
+
 // A request is matched against the rules of every hostname covering its host, the most specific
 // first: foo.example.com's own rules, then *.example.com's, then those without hostname.
 TEST(HTTPRoute, HostsInheritTheRulesOfCoveringHostnames) {

@@ -2,6 +2,14 @@
 the upstream suite's checks (status conditions read back over the REST API, requests sent to
 each Gateway's own front door with the three-in-a-row rule).
 
+Against an API server (Run(kubeconfig=...), run.py --kubeconfig): the objects are applied with
+kubectl (server-side apply) and deleted at each test's end; kop-ingress runs with --kubeconfig
+and --gateway-service-type ClusterIP, so each Gateway's front doors are the internal ports its
+Service maps (kop-ingress on loopback is the "pod" behind it): requests go to 127.0.0.1 and that
+targetPort, with the Gateway's address as Host. KOP_CONFORMANCE_PREFIX=NAME gives the run names
+of its own (namespaces NAME-conformance-infra..., GatewayClass NAME-conformance, controller
+kop.dev/NAME-conformance), so a shared server's other objects are never touched.
+
 Timing follows the upstream suite at v1.6.1: a request result counts after it is seen
 REQUIRED_CONSECUTIVE times in a row within MAX_TIME_TO_CONSISTENCY; status waits use the
 upstream timeouts (TIMEOUTS). A test that is not claimed runs with every wait capped at
@@ -32,12 +40,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "ingress"))
 import ie2e  # noqa: E402
 from ie2e import Failure, free_port, port_free_on, say  # noqa: E402
-INFRA_NS = "gateway-conformance-infra"
-APP_NS = "gateway-conformance-app-backend"
-WEB_NS = "gateway-conformance-web-backend"
-CONTROLLER = "kop.dev/gateway-controller"
-GATEWAY_CLASS = "kop-conformance"
+_PREFIX = os.environ.get("KOP_CONFORMANCE_PREFIX", "")
+INFRA_NS = f"{_PREFIX}-conformance-infra" if _PREFIX else "gateway-conformance-infra"
+APP_NS = f"{_PREFIX}-conformance-app-backend" if _PREFIX else "gateway-conformance-app-backend"
+WEB_NS = f"{_PREFIX}-conformance-web-backend" if _PREFIX else "gateway-conformance-web-backend"
+CONTROLLER = f"kop.dev/{_PREFIX}-conformance" if _PREFIX else "kop.dev/gateway-controller"
+GATEWAY_CLASS = f"{_PREFIX}-conformance" if _PREFIX else "kop-conformance"
+# kop-ingress' own namespace against an API server: its Lease and the Gateways' Services.
+SYSTEM_NS = f"{_PREFIX}-conformance-system" if _PREFIX else "kop-conformance-system"
 GROUP = "gateway.networking.k8s.io"
+
+
+def base_yaml():
+    """base.yaml with the run's names (KOP_CONFORMANCE_PREFIX)."""
+    with open(os.path.join(HERE, "base.yaml")) as f:
+        text = f.read()
+    for old, new in (("gateway-conformance-infra", INFRA_NS),
+                     ("gateway-conformance-app-backend", APP_NS),
+                     ("gateway-conformance-web-backend", WEB_NS),
+                     ("kop.dev/gateway-controller", CONTROLLER),
+                     ("{name: kop-conformance}", "{name: " + GATEWAY_CLASS + "}"),
+                     ("gatewayClassName: kop-conformance\n",
+                      f"gatewayClassName: {GATEWAY_CLASS}\n")):
+        text = text.replace(old, new)
+    return text
 
 # Upstream conformance/utils/config defaults, in seconds.
 TIMEOUTS = {
@@ -175,12 +201,17 @@ def api_path(kind, ns, name, api_version=None):
 
 
 class Api:
-    """GETs against kop-ingress' kubectl-compatible API, with the kubeconfig it printed."""
+    """GETs against a Kubernetes API (kop-ingress' kubectl-compatible one, or an API server),
+    with the current context of a kubeconfig: a bearer token or a client certificate."""
 
     def __init__(self, kubeconfig_text, tmp):
         cfg = yaml.safe_load(kubeconfig_text)
-        cluster = cfg["clusters"][0]["cluster"]
-        user = cfg["users"][0]["user"]
+        context = next((c["context"] for c in cfg.get("contexts") or []
+                        if c["name"] == cfg.get("current-context")), None)
+        cluster = next((c["cluster"] for c in cfg["clusters"]
+                        if not context or c["name"] == context["cluster"]))
+        user = next((u["user"] for u in cfg["users"]
+                     if not context or u["name"] == context["user"]))
         url = urllib.parse.urlsplit(cluster["server"])
         self.host, self.port = url.hostname, url.port
         self.token = user.get("token")
@@ -195,25 +226,40 @@ class Api:
             if cluster.get("insecure-skip-tls-verify"):
                 self.ctx.check_hostname = False
                 self.ctx.verify_mode = ssl.CERT_NONE
+            if "client-certificate-data" in user:
+                pem = os.path.join(tmp, "api-client.pem")
+                fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(base64.b64decode(user["client-certificate-data"]))
+                    f.write(base64.b64decode(user["client-key-data"]))
+                self.ctx.load_cert_chain(pem)
 
-    def get(self, kind, ns, name):
-        """The object, or None when it does not exist."""
+    def get_path(self, path, what):
+        """The JSON at path, or None when it does not exist."""
         if self.ctx:
             c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=10)
         else:
             c = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             headers = {"Authorization": "Bearer " + self.token} if self.token else {}
-            c.request("GET", api_path(kind, ns, name), headers=headers)
+            c.request("GET", path, headers=headers)
             r = c.getresponse()
             body = r.read()
             if r.status == 404:
                 return None
             if r.status != 200:
-                raise Failure(f"GET {kind} {ns}/{name}: {r.status} {body[:200]!r}")
+                raise Failure(f"GET {what}: {r.status} {body[:200]!r}")
             return json.loads(body)
         finally:
             c.close()
+
+    def get(self, kind, ns, name):
+        """The object, or None when it does not exist."""
+        obj = self.get_path(api_path(kind, ns, name), f"{kind} {ns}/{name}")
+        if obj is None and kind == "EndpointSlice":  # a server before 1.21: v1beta1 only
+            obj = self.get_path(api_path(kind, ns, name).replace("/v1/", "/v1beta1/"),
+                                f"{kind} {ns}/{name}")
+        return obj
 
 
 # ---- conditions ---------------------------------------------------------------------------------
@@ -262,13 +308,26 @@ class _SniConnection(http.client.HTTPSConnection):
 
 
 class Gateway:
-    """A Gateway's front door: its address from status, its listener port as written."""
+    """A Gateway's front door: its address from status, its listener port as written, and where
+    a client connects for it: address and port + offset under --manifests, else what `resolve`
+    (a listener port -> (host, port)) says."""
 
-    def __init__(self, ns, name, address, port, offset):
+    def __init__(self, ns, name, address, port, offset, resolve=None):
         self.ns, self.name, self.address, self.port, self.offset = ns, name, address, port, offset
+        self.resolve = resolve
 
     def logical(self):
         return self.address if self.port == 80 else f"{self.address}:{self.port}"
+
+    def dial(self):
+        """(host, port) to connect to; OSError when the listener port is not served."""
+        if self.resolve:
+            return self.resolve(self.port)
+        return self.address, self.port + self.offset
+
+    def target(self):
+        host, port = self.dial()
+        return f"{host}:{port}"
 
 
 def h2c_round_trip(gw, e, timeout):
@@ -279,7 +338,7 @@ def h2c_round_trip(gw, e, timeout):
             str(timeout), "-X", e.get("method", "GET"), "-H", f"Host: {host}"]
     for name, value in (e.get("headers") or {}).items():
         argv += ["-H", f"{name}: {value}"]
-    argv.append(f"http://{gw.address}:{gw.port + gw.offset}{e['path']}")
+    argv.append(f"http://{gw.target()}{e['path']}")
     r = subprocess.run(argv, capture_output=True, timeout=timeout + 5)
     if r.returncode != 0:
         raise OSError(f"curl: {r.stderr.decode(errors='replace').strip()}")
@@ -313,10 +372,9 @@ def round_trip(gw, e, timeout):
         # The conformance certificates carry names like "*.org", which OpenSSL's host check
         # refuses; the chain is still checked against the one certificate we trust.
         ctx.check_hostname = False
-        c = _SniConnection(gw.address, gw.port + gw.offset, e.get("sni", host.split(":")[0]),
-                           ctx, timeout)
+        c = _SniConnection(*gw.dial(), e.get("sni", host.split(":")[0]), ctx, timeout)
     else:
-        c = http.client.HTTPConnection(gw.address, gw.port + gw.offset, timeout=timeout)
+        c = http.client.HTTPConnection(*gw.dial(), timeout=timeout)
     try:
         c.putrequest(e.get("method", "GET"), e["path"], skip_host=True,
                      skip_accept_encoding=True)
@@ -435,21 +493,63 @@ def compare(gw, e, status, headers, echo):
 
 # ---- a run ----------------------------------------------------------------------------------------
 
+def _free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _drop_empty_groups(v):
+    """`group: ""` left out (unset means the core group too): the real API server tool's
+    kube-apiserver reads "" in a custom resource as null and refuses it (docs/real-apiserver.md).
+    A ReferenceGrant, where the field is required, is sent as written (and refused there)."""
+    if isinstance(v, dict) and v.get("kind") == "ReferenceGrant":
+        return v
+    if isinstance(v, dict):
+        return {k: _drop_empty_groups(x) for k, x in v.items()
+                if not (k == "group" and x == "" and "kind" in v and "name" in v)}
+    if isinstance(v, list):
+        return [_drop_empty_groups(x) for x in v]
+    return v
+
+
+def _server_form(obj, v1_slices):
+    """An object as the API server takes it: EndpointSlices as v1beta1 where v1 is not served
+    (Kubernetes before 1.21), references without an empty group."""
+    obj = _drop_empty_groups(obj)
+    if obj["kind"] == "EndpointSlice" and not v1_slices:
+        obj = dict(obj, apiVersion="discovery.k8s.io/v1beta1")
+    return obj
+
+
 class Run(ie2e.Env):
     """The processes of one conformance run (started, logged and found as every kop e2e test
     does: ie2e.Env) and the checks the tests call."""
 
-    def __init__(self, build_dir, keep=False):
+    def __init__(self, build_dir, keep=False, kubeconfig=None):
         super().__init__(build_dir, "conformance")
         self.manifests = os.path.join(self.tmp, "manifests")
         os.makedirs(self.manifests)
         self.keep = keep
+        self.kubeconfig = kubeconfig  # an API server's; None: --manifests
+        self.in_server = {}  # kubectl mode: file name -> [(apiVersion, kind, ns, name)] applied
+        self.front_doors = {}  # kubectl mode: (ns, gateway) -> {listener port: internal port}
         self.cap = None  # seconds; every wait is capped at this when set (unclaimed tests)
         self.offset = 10000
         self.applied = []  # (kind, ns, name) of the current test's objects
         self.log_lines = []
 
     def close(self):
+        if self.kubeconfig and getattr(self, "_v1_slices", None) is not None:
+            # What the run made on the server goes (its namespaces stay: without a
+            # controller-manager they would never finish terminating).
+            for name in list(self.in_server):
+                self.server_delete(self.in_server.pop(name))
+            self.kubectl("delete", "services", "-n", SYSTEM_NS, "--ignore-not-found",
+                         "--wait=false", "-l", "app.kubernetes.io/managed-by=kop-ingress")
         for _, p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -563,8 +663,10 @@ class Run(ie2e.Env):
                 raise Failure("gRPC echo pods did not start: " + self.log("grpc-echo"))
         self.pods = pods
 
-        shutil.copy(os.path.join(HERE, "base.yaml"), self.manifests)
-        objs = []
+        objs = list(yaml.safe_load_all(base_yaml()))
+        if self.kubeconfig:
+            objs.insert(0, {"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": SYSTEM_NS}})
         for (ns, name, port_names, _), (_, _, address) in zip(PODS, pods):
             objs.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                          "metadata": {"name": name + "-x", "namespace": ns,
@@ -594,7 +696,9 @@ class Run(ie2e.Env):
         objs.append({"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": {"name": "mismatch-ca-certificate", "namespace": INFRA_NS},
                      "data": {"ca.crt": make_ca(other)[2].decode()}})
-        self.write("base-generated", objs)
+        self.write("base", objs)
+        if self.kubeconfig:
+            return self.start_kop_ingress_on_server()
 
         self.offset = pick_offset()
         self.http_port = free_port()
@@ -619,12 +723,102 @@ class Run(ie2e.Env):
             self.api = Api(f.read(), self.tmp)
         self.gatewayclass_accepted(GATEWAY_CLASS)
 
+    def start_kop_ingress_on_server(self):
+        """kop-ingress --kubeconfig: ClusterIP Services for the Gateways, front doors on
+        127.0.0.1 ports of a free range, the run's own controller name, class and Lease."""
+        base = None
+        for _ in range(50):
+            first = random.randrange(30000, 39000, 100)
+            if all(_free(first + i) for i in range(100)):
+                base = first
+                break
+        if base is None:
+            raise Failure("no 100 free loopback ports for the front doors")
+        self.offset = 0
+        argv = [self.binary("operators/ingress/cmd/kop-ingress"), "--kubeconfig", self.kubeconfig,
+                "--http-addr", f"127.0.0.1:{free_port()}", "--https-addr", f"127.0.0.1:{free_port()}",
+                "--admin-addr", f"127.0.0.1:{free_port()}",
+                "--metrics-addr", f"127.0.0.1:{free_port()}",
+                "--ingress-class", GATEWAY_CLASS, "--watch-ingress-without-class=false",
+                "--gateway-controller-name", CONTROLLER, "--gateway-service-type", "ClusterIP",
+                "--gateway-port-range", f"{base}-{base + 99}",
+                "--leader-election-namespace", SYSTEM_NS, "--workers", "1"]
+        os.environ["POD_NAMESPACE"] = SYSTEM_NS  # where the Gateways' Services go
+        self.start("kop-ingress", argv)
+        with open(self.kubeconfig) as f:
+            self.api = Api(f.read(), self.tmp)
+        self.gatewayclass_accepted(GATEWAY_CLASS)
+
+    def front_door(self, ns, name, port):
+        """Against an API server: (127.0.0.1, the internal port) the Gateway's Service maps
+        listener port `port` to; OSError while it maps none."""
+        doors = self.front_doors.get((ns, name), {})
+        if port not in doors:
+            sel = urllib.parse.quote(f"gateway.kop.dev/namespace={ns},gateway.kop.dev/name={name}")
+            svcs = self.api.get_path(f"/api/v1/namespaces/{SYSTEM_NS}/services?labelSelector={sel}",
+                                     f"the Services of Gateway {ns}/{name}") or {}
+            doors = {}
+            for svc in svcs.get("items") or []:
+                for p in svc["spec"].get("ports") or []:
+                    doors[p["port"]] = p["targetPort"]
+            self.front_doors[(ns, name)] = doors
+        if port not in doors:
+            raise OSError(f"the Service of Gateway {ns}/{name} maps no port {port}")
+        return "127.0.0.1", doors[port]
+
     # -- objects
+    def kubectl(self, *args, input_text=None):
+        r = subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args], input=input_text,
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout + r.stderr
+
     def write(self, name, objs):
+        if self.kubeconfig:
+            return self.server_apply(name, objs)
         path = os.path.join(self.manifests, name + ".yaml")
         with open(path + ".tmp", "w") as f:
             yaml.safe_dump_all(objs, f, sort_keys=False)
         os.replace(path + ".tmp", path)
+
+    def server_apply(self, name, objs):
+        """The file's objects onto the API server as --manifests would have them: server-side
+        apply of each, and deletion of those the file held before and holds no longer."""
+        if not hasattr(self, "_v1_slices"):
+            _, versions = self.kubectl("api-versions")
+            self._v1_slices = "discovery.k8s.io/v1\n" in versions + "\n"
+        docs = []
+        for o in objs:
+            o = _server_form(o, self._v1_slices)
+            docs.append(o)
+        keys = [(o["apiVersion"], o["kind"], o["metadata"].get("namespace", ""),
+                 o["metadata"]["name"]) for o in docs]
+        for key in self.in_server.get(name, []):
+            if key not in keys:
+                self.server_delete([key])
+        self.in_server[name] = keys
+        if not docs:
+            return
+        # Namespaces first, then the rest (kubectl sorts nothing).
+        docs.sort(key=lambda o: o["kind"] != "Namespace")
+        rc, out = self.kubectl("apply", "--server-side", "--force-conflicts",
+                               "--field-manager=kop-conformance", "-f", "-",
+                               input_text=yaml.safe_dump_all(docs, sort_keys=False))
+        if rc != 0:
+            refused = [line for line in out.splitlines()
+                       if line.startswith(("Error", "error")) or " is invalid: " in line]
+            raise Failure("kubectl apply: " + (refused[0] if refused else out.strip())[:400])
+
+    def server_delete(self, keys):
+        for api_version, kind, ns, name in keys:
+            if kind == "Namespace":
+                continue  # left: without a controller-manager it would never finish
+            plural = PLURALS.get(kind, kind.lower() + "s")
+            args = ["delete", "--ignore-not-found", "--wait=false",
+                    f"{plural}.{api_version.split('/')[0]}" if "/" in api_version else plural,
+                    name]
+            if ns:
+                args += ["-n", ns]
+            self.kubectl(*args)
 
     def apply(self, test_name, objs):
         """The test's objects as one file in the manifests folder (replacing what was there)."""
@@ -641,6 +835,8 @@ class Run(ie2e.Env):
         path = os.path.join(self.manifests, "test-" + test_name + ".yaml")
         if os.path.exists(path):
             os.remove(path)
+        if self.kubeconfig:
+            self.server_delete(self.in_server.pop("test-" + test_name, []))
         saved, self.cap = self.cap, None
         try:
             for kind, ns, name in self.applied:
@@ -676,7 +872,11 @@ class Run(ie2e.Env):
                 return False, "no status.addresses"
             ls = gw["spec"]["listeners"]
             lis = next((x for x in ls if x["name"] == listener), ls[0]) if listener else ls[0]
-            return True, Gateway(ns, name, addrs[0]["value"], lis["port"], self.offset)
+            if not self.kubeconfig:
+                return True, Gateway(ns, name, addrs[0]["value"], lis["port"], self.offset)
+            self.front_doors.pop((ns, name), None)  # the Service may have changed
+            return True, Gateway(ns, name, addrs[0]["value"], lis["port"], 0,
+                                 lambda port: self.front_door(ns, name, port))
         return self.wait(f"Gateway {ns}/{name} to have an address", check, "gateway_address")
 
     def gateway_condition(self, ns, name, ctype, status, reason=None):
@@ -920,7 +1120,7 @@ class Run(ie2e.Env):
     def grpc_call(self, gw, c):
         """c's call (method, authority, metadata) to gw's front door: (code name, echo or None)."""
         import grpc_pods
-        code, echo = grpc_pods.call(f"{gw.address}:{gw.port + gw.offset}", c.get("method", "Echo"),
+        code, echo = grpc_pods.call(gw.target(), c.get("method", "Echo"),
                                     c.get("authority"), c.get("metadata"), self.timeout("request"))
         return code.name, echo
 
@@ -1015,7 +1215,7 @@ class Run(ie2e.Env):
         while True:
             ctx = ssl.create_default_context()
             try:
-                with socket.create_connection((gw.address, gw.port + gw.offset), 5) as sock:
+                with socket.create_connection(gw.dial(), 5) as sock:
                     with ctx.wrap_socket(sock, server_hostname=sni):
                         why = "the handshake completed"
             except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
@@ -1039,7 +1239,7 @@ class Run(ie2e.Env):
             why = None
             ctx = ssl.create_default_context(cadata=self.ca_pem.decode())
             try:
-                with socket.create_connection((gw.address, gw.port + gw.offset), 5) as sock:
+                with socket.create_connection(gw.dial(), 5) as sock:
                     with ctx.wrap_socket(sock, server_hostname=sni) as conn:
                         f = conn.makefile("rwb")
                         lines = [f.readline()]
@@ -1069,7 +1269,7 @@ class Run(ie2e.Env):
         WebSocket through the gateway echoes a text and a binary message."""
         def once():
             key = base64.b64encode(os.urandom(16)).decode()
-            with socket.create_connection((gw.address, gw.port + gw.offset), 5) as sock:
+            with socket.create_connection(gw.dial(), 5) as sock:
                 sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {gw.logical()}\r\n"
                               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Runs the ported Gateway API conformance tests (upstream v1.6.1) against kop-ingress --manifests.
+"""Runs the ported Gateway API conformance tests (upstream v1.6.1) against kop-ingress --manifests,
+or against an API server with kop-ingress --kubeconfig (--kubeconfig; then
+KOP_CONFORMANCE_PREFIX=NAME gives the run's namespaces, GatewayClass and controller names of its
+own: harness.py).
 
   run.py BUILD_DIR [--only NAME[,NAME...]] [--report FILE] [--doc FILE] [--no-budget] [--keep]
+         [--kubeconfig FILE] [--wait-cap SECONDS]
 
 Prints one line per upstream test (PASS, FAIL or SKIP with the reason) and exits 1 when a test
 listed in claimed.txt fails (or kop-ingress does not exit cleanly). Tests not claimed run too,
@@ -47,7 +51,16 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--no-budget", action="store_true",
                     help="run every unclaimed test to its end (for --report and --doc runs)")
+    ap.add_argument("--kubeconfig", default="",
+                    help="run against this API server (kubectl apply; kop-ingress --kubeconfig)")
+    ap.add_argument("--wait-cap", type=float, default=0,
+                    help="cap every wait at this many seconds, claimed tests too (a by-hand run "
+                         "looking for differences, not a conformance result)")
     args = ap.parse_args()
+    if args.kubeconfig and not os.environ.get("KOP_CONFORMANCE_PREFIX"):
+        print("--kubeconfig needs KOP_CONFORMANCE_PREFIX=NAME (names of the run's own on a "
+              "shared server)", file=sys.stderr)
+        return 2
 
     claimed = read_claimed()
     known = {t.short_name for t in TESTS}
@@ -59,7 +72,7 @@ def main():
     # Claimed tests first: they must not lose time to the budget of the others.
     selected.sort(key=lambda t: t.short_name not in claimed)
 
-    run = harness.Run(args.build_dir, keep=args.keep)
+    run = harness.Run(args.build_dir, keep=args.keep, kubeconfig=args.kubeconfig or None)
     results = {}  # short name -> (PASS|FAIL|SKIP, reason)
     start = time.monotonic()
     unclaimed_spent = 0.0
@@ -83,6 +96,8 @@ def main():
                                                  "unclaimed tests")
                 continue
             run.cap = None if is_claimed else harness.UNCLAIMED_CAP
+            if args.wait_cap:
+                run.cap = min(run.cap or args.wait_cap, args.wait_cap)
             t0 = time.monotonic()
             try:
                 t.fn(run)
@@ -108,7 +123,8 @@ def main():
     finally:
         clean_exit = run.close()
 
-    print("\nGateway API conformance v1.6.1 (kop-ingress --manifests):", flush=True)
+    mode = "--kubeconfig " + args.kubeconfig if args.kubeconfig else "--manifests"
+    print(f"\nGateway API conformance v1.6.1 (kop-ingress {mode}):", flush=True)
     failed_claimed = []
     for t in selected:
         status, reason = results.get(t.short_name, ("SKIP", "not run"))

@@ -1,7 +1,7 @@
 """Gateway and GatewayClass tests (upstream conformance/tests/gateway-*.go, gatewayclass-*.go)."""
 import base64
 
-from harness import CONTROLLER, INFRA_NS
+from harness import APP_NS, CONTROLLER, INFRA_NS, WEB_NS
 from objects import backend, cert_ref, gateway, http_route, listener, parent, reference_grant, rule
 from registry import conformance
 
@@ -164,7 +164,7 @@ def gatewayclass_observed_generation_bump(run):
     run.wait("GatewayClass conditions at the new generation", latest, "latest_generation")
 
 
-def _secret_gateway(name, secret_ns="gateway-conformance-web-backend", secret="certificate"):
+def _secret_gateway(name, secret_ns=WEB_NS, secret="certificate"):
     return gateway(name, [listener("https", 443, "HTTPS", from_ns="All",
                                    certs=[cert_ref(secret, secret_ns)])])
 
@@ -172,7 +172,7 @@ def _secret_gateway(name, secret_ns="gateway-conformance-web-backend", secret="c
 @conformance("GatewaySecretInvalidReferenceGrant", "Gateway", "ReferenceGrant")
 def gateway_secret_invalid_reference_grant(run):
     name = "gateway-secret-invalid-reference-grant"
-    web, app = "gateway-conformance-web-backend", "gateway-conformance-app-backend"
+    web, app = WEB_NS, APP_NS
     wrong = "not-the-group-youre-looking-for"
     # Seven grants, each wrong in one field: none lets the Gateway read the Secret.
     run.apply("GatewaySecretInvalidReferenceGrant", [
@@ -217,7 +217,7 @@ def gateway_secret_reference_grant_all_in_namespace(run):
     _secret_granted(run, "GatewaySecretReferenceGrantAllInNamespace",
                     "gateway-secret-reference-grant-all-in-namespace",
                     reference_grant("reference-grant-all-in-namespace",
-                                    "gateway-conformance-web-backend", "Gateway", INFRA_NS,
+                                    WEB_NS, "Gateway", INFRA_NS,
                                     "Secret"))
 
 
@@ -225,5 +225,5 @@ def gateway_secret_reference_grant_all_in_namespace(run):
 def gateway_secret_reference_grant_specific(run):
     _secret_granted(run, "GatewaySecretReferenceGrantSpecific",
                     "gateway-secret-reference-grant-specific",
-                    reference_grant("reference-grant-specific", "gateway-conformance-web-backend",
+                    reference_grant("reference-grant-specific", WEB_NS,
                                     "Gateway", INFRA_NS, "Secret", "certificate"))
