@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<BasicAuth>> BasicAuth::compile(const BasicAuthCon
       return absl::InvalidArgumentError(
           internal::cat("user ", internal::quote(u.name), ": ", scheme.status().message()));
     auth->users_.push_back(User{u.name, u.hash, slow_hash_scheme(*scheme)});
+    if (auth->users_.back().slow && auth->decoy_hash_.empty()) auth->decoy_hash_ = u.hash;
   }
   std::sort(auth->users_.begin(), auth->users_.end(),
             [](const User& a, const User& b) { return a.name < b.name; });
@@ -90,6 +91,11 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& att
         out = Outcome::kAllow;
       else if (keyed && it->slow)
         out = Outcome::kVerify;
+    } else if (!decoy_hash_.empty()) {
+      // An unknown user costs a slow check too (verify() then denies).
+      attempt.user = static_cast<uint32_t>(users_.size());
+      attempt.password.assign(decoded, colon + 1);
+      out = Outcome::kVerify;
     }
   }
   OPENSSL_cleanse(decoded.data(), decoded.size());
@@ -97,7 +103,11 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& att
 }
 
 bool BasicAuth::verify(const Attempt& attempt) const {
-  if (attempt.user >= users_.size()) return false;
+  if (attempt.user >= users_.size()) {
+    // The decoy: as long as a real check, whatever the password.
+    if (!decoy_hash_.empty()) (void)password_matches(decoy_hash_, attempt.password);
+    return false;
+  }
   if (!password_matches(users_[attempt.user].hash, attempt.password)) return false;
   remember(attempt.key);
   return true;

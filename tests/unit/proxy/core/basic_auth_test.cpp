@@ -123,6 +123,15 @@ TEST(BasicAuth, SlowHashesAreVerifiedApartThenCached) {
   BasicAuth::Attempt other;
   ASSERT_EQ(auth->check(basic("bob:s3cret"), other), BasicAuth::Outcome::kVerify);
   EXPECT_TRUE(auth->verify(other));
+  // An unknown user costs a slow check as well (the time to a 401 does not tell which names
+  // exist) and is denied, even with the password of the user whose hash is the decoy.
+  for (std::string_view unknown : {"nobody:guess", "nobody:s3cret"}) {
+    BasicAuth::Attempt u;
+    ASSERT_EQ(auth->check(basic(unknown), u), BasicAuth::Outcome::kVerify) << unknown;
+    EXPECT_FALSE(auth->verify(u)) << unknown;
+    BasicAuth::Attempt retry;
+    EXPECT_EQ(auth->check(basic(unknown), retry), BasicAuth::Outcome::kVerify) << unknown;
+  }
   // A new compiled route (a changed Secret) starts with an empty cache.
   auto fresh = auth_of({{"ann", std::string(kBcrypt2y)}});
   BasicAuth::Attempt later;

@@ -40,7 +40,7 @@ class BasicAuth {
     Attempt(const Attempt&) = delete;
     Attempt& operator=(const Attempt&) = delete;
     ~Attempt();
-    uint32_t user = 0;  // index into the users
+    uint32_t user = 0;  // index into the users; their count for an unknown user (a decoy)
     std::string password;
     Digest key{};  // the cache key of (user, password)
   };
@@ -56,7 +56,10 @@ class BasicAuth {
 
   // `authorization`: the request's Authorization field value ("" when absent).
   Outcome check(std::string_view authorization, Attempt& attempt) const;
-  // Slow (bcrypt): whether the attempt's password is the user's; remembered when it is.
+  // Slow (bcrypt): whether the attempt's password is the user's; remembered when it is. An
+  // unknown user on a route with slow hashes is also sent here (kVerify) and checked against
+  // a decoy hash of the same cost, always denied: the time to a 401 does not tell which
+  // user names exist.
   bool verify(const Attempt& attempt) const;
 
   // The 401's field line: "www-authenticate: Basic realm=\"...\"\r\n".
@@ -72,6 +75,7 @@ class BasicAuth {
   void remember(const Digest& key) const;
 
   std::vector<User> users_;  // sorted by name
+  std::string decoy_hash_;   // a slow user's hash (empty: no slow user), see verify()
   std::string challenge_;
   std::array<uint8_t, 32> hmac_key_{};
   mutable absl::Mutex mu_;
