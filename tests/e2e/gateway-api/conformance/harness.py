@@ -823,11 +823,14 @@ class Run(ie2e.Env):
     def apply(self, test_name, objs):
         """The test's objects as one file in the manifests folder (replacing what was there)."""
         self.write("test-" + test_name, objs)
-        for o in objs:
-            key = (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        keys = [(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+                for o in objs]
+        for key in keys:
             if key not in self.applied:
                 self.applied.append(key)
-        for kind, ns, name in self.applied:
+        # The objects of this file; one an earlier apply had and this one left out may
+        # already be gone (waiting for it raced with kop-ingress reading the file).
+        for kind, ns, name in keys:
             self.wait(f"{kind} {ns}/{name} to exist",
                       lambda: (self.api.get(kind, ns, name) is not None, None), "create")
 
