@@ -505,8 +505,9 @@ def _free(port):
 def _drop_empty_groups(v):
     """`group: ""` left out (unset means the core group too): the real API server tool's
     kube-apiserver reads "" in a custom resource as null and refuses it (docs/real-apiserver.md).
-    A ReferenceGrant, where the field is required, is sent as written (and refused there)."""
-    if isinstance(v, dict) and v.get("kind") == "ReferenceGrant":
+    ReferenceGrants and BackendTLSPolicies, where the field is required, are sent as written
+    (and refused there)."""
+    if isinstance(v, dict) and v.get("kind") in ("ReferenceGrant", "BackendTLSPolicy"):
         return v
     if isinstance(v, dict):
         return {k: _drop_empty_groups(x) for k, x in v.items()
