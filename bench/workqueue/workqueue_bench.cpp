@@ -8,14 +8,13 @@
 #include <string>
 #include <vector>
 
+#include <absl/time/time.h>
 #include "kop/metrics/registry.h"
 #include "kop/workqueue/delaying_queue.h"
 #include "kop/workqueue/queue.h"
 
 namespace kop::workqueue {
 namespace {
-
-using namespace std::chrono_literals;
 
 // Keys are never reused: with reuse, a worker descheduled while holding an item can make two
 // later adds of it collapse into one (dedup), and some thread's get() would then wait forever.
@@ -100,7 +99,7 @@ void BM_AddAfter_Insert(benchmark::State& state) {
   if (state.thread_index() == 0) g_delaying = std::make_unique<DelayingQueue<int64_t>>();
   int64_t base = static_cast<int64_t>(state.thread_index()) << 40;
   int64_t i = 0;
-  for (auto _ : state) g_delaying->add_after(base + i++, 1h);
+  for (auto _ : state) g_delaying->add_after(base + i++, absl::Hours(1));
   state.SetItemsProcessed(state.iterations());
   if (state.thread_index() == 0) g_delaying.reset();
 }
@@ -113,7 +112,7 @@ void BM_AddAfter_Deliver(benchmark::State& state) {
   constexpr int kBatch = 1000;
   int64_t next = 0;
   for (auto _ : state) {
-    for (int k = 0; k < kBatch; ++k) q.add_after(next + k, std::chrono::microseconds(k));
+    for (int k = 0; k < kBatch; ++k) q.add_after(next + k, absl::Microseconds(k));
     for (int k = 0; k < kBatch; ++k) {
       auto item = q.get();
       q.done(*item);

@@ -20,10 +20,6 @@ std::vector<double> reconcile_time_buckets() {
           6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 
-workqueue::Duration to_chrono(absl::Duration d) {
-  return absl::ToChronoNanoseconds(d);
-}
-
 }  // namespace
 
 struct Controller::Metrics {
@@ -260,9 +256,7 @@ void Controller::reconcile_one(Run* run, const Request& request) {
   if (deadlines_ != nullptr) {
     link.emplace(run->stop.get_token(), std::function<void()>([&own] { own.request_stop(); }));
     workqueue::Clock& clock = options_.clock != nullptr ? *options_.clock : workqueue::real_clock();
-    deadline_id = deadlines_->add(
-        workqueue::add_saturating(clock.now(), to_chrono(options_.reconcile_timeout)), own,
-        &timed_out);
+    deadline_id = deadlines_->add(clock.now() + options_.reconcile_timeout, own, &timed_out);
     ctx.stop = own.get_token();
     ctx.timeout_flag = &timed_out;
   }
@@ -307,7 +301,7 @@ void Controller::reconcile_one(Run* run, const Request& request) {
   } else if (result->requeue_after > absl::ZeroDuration()) {
     // The delay is the user's; the failure history is not (controller-runtime forgets too).
     queue.forget(request);
-    queue.add_after(request, to_chrono(result->requeue_after));
+    queue.add_after(request, result->requeue_after);
     metrics_->requeue_after->inc();
   } else if (result->requeue) {
     queue.add_rate_limited(request);

@@ -16,7 +16,7 @@ DeadlineWatch::~DeadlineWatch() {
   thread_.join();
 }
 
-uint64_t DeadlineWatch::add(workqueue::TimePoint deadline, std::stop_source source,
+uint64_t DeadlineWatch::add(absl::Time deadline, std::stop_source source,
                             std::atomic<bool>* expired) {
   uint64_t id;
   {
@@ -36,11 +36,11 @@ void DeadlineWatch::remove(uint64_t id) {
 
 void DeadlineWatch::loop() {
   while (true) {
-    workqueue::TimePoint next = workqueue::TimePoint::max();
+    absl::Time next = absl::InfiniteFuture();
     {
       absl::MutexLock lock(&mu_);
       if (done_) return;
-      workqueue::TimePoint now = clock_.now();
+      absl::Time now = clock_.now();
       for (auto it = entries_.begin(); it != entries_.end();) {
         if (it->second.deadline <= now) {
           it->second.expired->store(true);

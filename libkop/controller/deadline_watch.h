@@ -9,6 +9,7 @@
 #include <absl/base/thread_annotations.h>
 #include <absl/container/flat_hash_map.h>
 #include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 
 #include <atomic>
 #include <cstdint>
@@ -28,12 +29,12 @@ class DeadlineWatch {
   DeadlineWatch& operator=(const DeadlineWatch&) = delete;
 
   // At `deadline` (unless removed before): sets *expired, then requests stop on `source`.
-  uint64_t add(workqueue::TimePoint deadline, std::stop_source source, std::atomic<bool>* expired);
+  uint64_t add(absl::Time deadline, std::stop_source source, std::atomic<bool>* expired);
   void remove(uint64_t id);
 
  private:
   struct Entry {
-    workqueue::TimePoint deadline;
+    absl::Time deadline;
     std::stop_source source;
     std::atomic<bool>* expired;
   };

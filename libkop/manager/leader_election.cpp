@@ -22,10 +22,6 @@ std::string default_identity() {
   return std::string(host) + "_" + std::to_string(rd());
 }
 
-workqueue::Duration chrono(absl::Duration d) {
-  return absl::ToChronoNanoseconds(d);
-}
-
 // The fields that identify a Lease record's state (what client-go compares as observedRawRecord).
 std::string record_of(const api::Object& lease) {
   api::LeaseView v(lease);
@@ -89,12 +85,12 @@ void LeaderElector::stop() {
 
 bool LeaderElector::is_leader() const {
   if (!leading_.load()) return false;
-  workqueue::TimePoint last{workqueue::Duration(last_renew_ns_.load())};
-  return clock_->now() - last < chrono(options_.renew_deadline);
+  absl::Time last = absl::FromUnixNanos(last_renew_ns_.load());
+  return clock_->now() - last < options_.renew_deadline;
 }
 
 void LeaderElector::wait(absl::Duration d) {
-  workqueue::TimePoint deadline = workqueue::add_saturating(clock_->now(), chrono(d));
+  absl::Time deadline = clock_->now() + d;
   sleeps_.fetch_add(1);  // after reading the clock: a step from now on ends this wait
   waiter_->wait_until(deadline);
 }
@@ -111,7 +107,7 @@ void LeaderElector::loop() {
     }
     if (stopping_.load()) return;
     auto last_renew = clock_->now();
-    last_renew_ns_ = last_renew.time_since_epoch().count();
+    last_renew_ns_ = absl::ToUnixNanos(last_renew);
     leading_ = true;
     status_gauge_->set(1);
     log.info("became leader");
@@ -122,8 +118,8 @@ void LeaderElector::loop() {
       if (stopping_.load()) break;
       if (try_acquire_or_renew()) {
         last_renew = clock_->now();
-        last_renew_ns_ = last_renew.time_since_epoch().count();
-      } else if (clock_->now() - last_renew >= chrono(options_.renew_deadline)) {
+        last_renew_ns_ = absl::ToUnixNanos(last_renew);
+      } else if (clock_->now() - last_renew >= options_.renew_deadline) {
         log.error("failed to renew the lease within the renew deadline: leadership lost");
         break;
       }
@@ -174,8 +170,8 @@ bool LeaderElector::try_acquire_or_renew() {
     observed_holder_ = holder;
   }
   absl::Duration held_for = absl::Seconds(view.lease_duration_seconds().value_or(0));
-  bool valid_for_other = !holder.empty() && holder != options_.identity &&
-                         clock_->now() < observed_time_ + chrono(held_for);
+  bool valid_for_other =
+      !holder.empty() && holder != options_.identity && clock_->now() < observed_time_ + held_for;
   if (valid_for_other) return false;
   api::Object lease(current);
   if (holder != options_.identity) {

@@ -1,31 +1,26 @@
 #include "kop/workqueue/clock.h"
 
 #include <algorithm>
-
-#include <absl/time/time.h>
+#include <chrono>
+#include <cstdint>
 
 namespace kop::workqueue {
-
-TimePoint add_saturating(TimePoint now, Duration d) {
-  if (d <= Duration::zero()) return now;
-  if (d >= TimePoint::max() - now) return TimePoint::max();
-  return now + d;
-}
 
 namespace {
 
 class RealWaiter : public Waiter {
  public:
-  void wait_until(TimePoint deadline) override {
+  void wait_until(absl::Time deadline) override {
     absl::MutexLock lock(&mu_);
     while (!notified_) {
-      if (deadline == TimePoint::max()) {
+      if (deadline == absl::InfiniteFuture()) {
         cv_.Wait(&mu_);
         continue;
       }
-      TimePoint now = real_clock().now();
+      // A timeout, not WaitWithDeadline: the CondVar's deadlines are wall-clock times.
+      absl::Time now = real_clock().now();
       if (now >= deadline) break;
-      cv_.WaitWithTimeout(&mu_, absl::FromChrono(deadline - now));
+      cv_.WaitWithTimeout(&mu_, deadline - now);
     }
     notified_ = false;
   }
@@ -43,8 +38,10 @@ class RealWaiter : public Waiter {
 
 }  // namespace
 
-TimePoint RealClock::now() const {
-  return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
+int64_t RealClock::now_nanos() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 std::unique_ptr<Waiter> RealClock::new_waiter() {
@@ -67,7 +64,7 @@ class FakeClock::FakeWaiter : public Waiter {
     auto& w = clock_->waiters_;
     w.erase(std::remove(w.begin(), w.end(), this), w.end());
   }
-  void wait_until(TimePoint deadline) override {
+  void wait_until(absl::Time deadline) override {
     absl::MutexLock lock(&mu_);
     while (!notified_ && clock_->now() < deadline) cv_.Wait(&mu_);
     notified_ = false;
@@ -89,13 +86,9 @@ class FakeClock::FakeWaiter : public Waiter {
   bool notified_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-FakeClock::FakeClock(TimePoint start) : now_ns_(start.time_since_epoch().count()) {}
+FakeClock::FakeClock(absl::Time start) : now_ns_(absl::ToUnixNanos(start)) {}
 
 FakeClock::~FakeClock() = default;
-
-TimePoint FakeClock::now() const {
-  return TimePoint(Duration(now_ns_.load()));
-}
 
 std::unique_ptr<Waiter> FakeClock::new_waiter() {
   auto w = std::make_unique<FakeWaiter>(this);
@@ -104,15 +97,15 @@ std::unique_ptr<Waiter> FakeClock::new_waiter() {
   return w;
 }
 
-void FakeClock::step(Duration d) {
+void FakeClock::step(absl::Duration d) {
   absl::MutexLock lock(&mu_);  // read and write under the lock, so concurrent steps add up
-  now_ns_.store(now_ns_.load() + d.count());
+  now_ns_.store(absl::ToUnixNanos(now() + d));
   for (FakeWaiter* w : waiters_) w->time_moved();
 }
 
-void FakeClock::set(TimePoint t) {
+void FakeClock::set(absl::Time t) {
   absl::MutexLock lock(&mu_);
-  now_ns_.store(t.time_since_epoch().count());
+  now_ns_.store(absl::ToUnixNanos(t));
   for (FakeWaiter* w : waiters_) w->time_moved();
 }
 

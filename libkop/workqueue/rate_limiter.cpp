@@ -1,15 +1,17 @@
 #include "kop/workqueue/rate_limiter.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace kop::workqueue {
 
-Duration exponential_backoff(Duration base, Duration max, int exponent) {
-  // In floating point, so a large exponent saturates instead of overflowing.
-  double backoff = static_cast<double>(base.count()) * std::pow(2.0, exponent);
-  if (!(backoff < static_cast<double>(std::numeric_limits<Duration::rep>::max()))) return max;
-  Duration d(static_cast<Duration::rep>(backoff));
+absl::Duration exponential_backoff(absl::Duration base, absl::Duration max, int exponent) {
+  // In floating point, so a large exponent saturates instead of overflowing; in whole
+  // nanoseconds, so the doublings are exact (5 ms * 2^17 is 655.36 s, not a hair less).
+  double backoff = static_cast<double>(absl::ToInt64Nanoseconds(base)) * std::pow(2.0, exponent);
+  if (!(backoff < static_cast<double>(std::numeric_limits<int64_t>::max()))) return max;
+  absl::Duration d = absl::Nanoseconds(static_cast<int64_t>(backoff));
   return d > max ? max : d;
 }
 
@@ -19,23 +21,23 @@ TokenBucket::TokenBucket(BucketOptions options)
       tokens_(options.burst),
       last_(clock_->now()) {}
 
-Duration TokenBucket::reserve() {
+absl::Duration TokenBucket::reserve() {
   const double qps = options_.qps;
-  if (std::isinf(qps) && qps > 0) return Duration::zero();
-  if (options_.burst <= 0) return Duration::max();
+  if (std::isinf(qps) && qps > 0) return absl::ZeroDuration();
+  if (options_.burst <= 0) return absl::InfiniteDuration();
   absl::MutexLock lock(&mu_);
-  TimePoint now = clock_->now();
-  TimePoint last = now < last_ ? now : last_;
+  absl::Time now = clock_->now();
+  absl::Time last = now < last_ ? now : last_;
   double tokens = tokens_;
   if (qps > 0) {
-    tokens += std::chrono::duration<double>(now - last).count() * qps;
+    tokens += static_cast<double>(absl::ToUnixNanos(now) - absl::ToUnixNanos(last)) / 1e9 * qps;
     tokens = std::min(tokens, static_cast<double>(options_.burst));
   }
   tokens -= 1;
-  Duration wait = Duration::zero();
+  absl::Duration wait = absl::ZeroDuration();
   if (tokens < 0) {
-    if (qps <= 0) return Duration::max();  // the debt would never be repaid
-    wait = Duration(static_cast<Duration::rep>(-tokens / qps * 1e9));
+    if (qps <= 0) return absl::InfiniteDuration();  // the debt would never be repaid
+    wait = absl::Nanoseconds(static_cast<int64_t>(-tokens / qps * 1e9));
   }
   tokens_ = tokens;
   last_ = now;

@@ -95,10 +95,10 @@ TEST(Controller, RequeueAfterWaitsExactlyThatLongOnTheClock) {
           });
   h.start();
   ASSERT_TRUE(eventually([&] { return calls == 1 && h.controller->queue().waiting() == 1; }));
-  clock.step(std::chrono::seconds(9));
+  clock.step(absl::Seconds(9));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(calls.load(), 1);
-  clock.step(std::chrono::seconds(1));
+  clock.step(absl::Seconds(1));
   ASSERT_TRUE(eventually([&] { return calls == 2; }));
   EXPECT_TRUE(absl::StrContains(
       h.metrics(),
@@ -121,11 +121,11 @@ TEST(Controller, ErrorsBackOffExponentiallyAndSuccessForgets) {
   for (int n = 1; n <= 3; ++n) {
     ASSERT_TRUE(eventually([&] { return calls == n && h.controller->queue().waiting() == 1; }))
         << "failure " << n;
-    auto delay = std::chrono::milliseconds(5 << (n - 1));
-    clock.step(delay - std::chrono::milliseconds(1));
+    absl::Duration delay = absl::Milliseconds(5 << (n - 1));
+    clock.step(delay - absl::Milliseconds(1));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_EQ(calls.load(), n) << "retried before " << delay.count() << " ms";
-    clock.step(std::chrono::milliseconds(1));
+    EXPECT_EQ(calls.load(), n) << "retried before " << absl::FormatDuration(delay);
+    clock.step(absl::Milliseconds(1));
     ASSERT_TRUE(eventually([&] { return calls == n + 1; })) << "not retried after failure " << n;
   }
   ASSERT_TRUE(eventually([&] { return h.controller->queue().num_requeues(req) == 0; }));
@@ -149,12 +149,12 @@ TEST(Controller, RequeueGoesThroughTheRateLimiter) {
           });
   h.start();
   ASSERT_TRUE(eventually([&] { return calls == 1 && h.controller->queue().waiting() == 1; }));
-  clock.step(std::chrono::milliseconds(5));
+  clock.step(absl::Milliseconds(5));
   ASSERT_TRUE(eventually([&] { return calls == 2 && h.controller->queue().waiting() == 1; }));
-  clock.step(std::chrono::milliseconds(9));
+  clock.step(absl::Milliseconds(9));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(calls.load(), 2);  // second requeue waits 10 ms
-  clock.step(std::chrono::milliseconds(1));
+  clock.step(absl::Milliseconds(1));
   ASSERT_TRUE(eventually([&] { return calls == 3; }));
   EXPECT_TRUE(absl::StrContains(
       h.metrics(),

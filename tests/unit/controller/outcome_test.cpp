@@ -53,7 +53,7 @@ TEST(Controller, TerminalErrorIsCountedAndNotRetried) {
   // Nothing is waiting to be retried; however far time moves, no retry comes.
   EXPECT_EQ(h.controller->queue().waiting(), 0u);
   EXPECT_EQ(h.controller->queue().len(), 0u);
-  clock.step(std::chrono::hours(1));
+  clock.step(absl::Hours(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(calls.load(), 1);
   EXPECT_TRUE(h.has_metric("controller_runtime_reconcile_errors_total{controller=\"terminal\"} 1"));
@@ -76,7 +76,7 @@ TEST(Controller, OrdinaryErrorIsStillRetriedAndNotCountedAsTerminal) {
           });
   h.start();
   ASSERT_TRUE(eventually([&] { return calls == 1 && h.controller->queue().waiting() == 1; }));
-  clock.step(std::chrono::milliseconds(5));
+  clock.step(absl::Milliseconds(5));
   ASSERT_TRUE(eventually([&] { return calls == 2; }));
   EXPECT_TRUE(h.has_metric(
       "controller_runtime_terminal_reconcile_errors_total{controller=\"ordinary\"} 0"));
@@ -103,10 +103,10 @@ TEST(Controller, ReconcileTimeoutRequestsStopOnTheClockAndIsCounted) {
           });
   h.start();
   ASSERT_TRUE(eventually([&] { return running.load(); }));
-  clock.step(std::chrono::seconds(29));
+  clock.step(absl::Seconds(29));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   EXPECT_TRUE(running.load()) << "stopped before its timeout";
-  clock.step(std::chrono::seconds(1));
+  clock.step(absl::Seconds(1));
   ASSERT_TRUE(eventually([&] { return !running.load(); }));
   EXPECT_TRUE(saw_timeout.load());
   ASSERT_TRUE(eventually([&] {
@@ -114,7 +114,7 @@ TEST(Controller, ReconcileTimeoutRequestsStopOnTheClockAndIsCounted) {
   }));
   // The timeout's error goes through the rate limiter like any error: retried.
   ASSERT_TRUE(eventually([&] { return h.controller->queue().waiting() == 1; }));
-  clock.step(std::chrono::milliseconds(5));
+  clock.step(absl::Milliseconds(5));
   ASSERT_TRUE(eventually([&] { return calls == 2; }));
   EXPECT_TRUE(
       h.has_metric("controller_runtime_reconcile_timeouts_total{controller=\"timeout\"} 1"));

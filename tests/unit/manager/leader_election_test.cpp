@@ -182,13 +182,12 @@ TEST(LeaderElection, HungLeaderIsReplacedWithinTheLeaseDuration) {
 
 // ---- On a FakeClock, with the default durations ----------------------------------------------
 
-using std::chrono::seconds;
-constexpr auto kRetry = seconds(2);
+constexpr absl::Duration kRetry = absl::Seconds(2);
 
 // Runs `c` and waits for its first attempt to end (it is asleep until the next one).
 void run(Candidate& c) {
   ASSERT_TRUE(c.elector->run().ok());
-  ASSERT_TRUE(eventually([&] { return c.elector->sleeps() >= 1; }, seconds(5)));
+  ASSERT_TRUE(eventually([&] { return c.elector->sleeps() >= 1; }, std::chrono::seconds(5)));
 }
 
 // Steps the clock by one retry period and waits until each of `awake` has made its attempt and
@@ -204,12 +203,12 @@ void tick(workqueue::FakeClock& clock, std::vector<Candidate*> awake) {
   for (size_t i = 0; i < awake.size(); ++i) {
     ASSERT_TRUE(eventually(
         [&] { return awake[i]->elector->sleeps() > sleeps[i] || awake[i]->stopped > stops[i]; },
-        seconds(5)))
+        std::chrono::seconds(5)))
         << "candidate " << awake[i]->elector->identity() << " did not finish its attempt";
   }
 }
 
-workqueue::Duration since(workqueue::FakeClock& clock, workqueue::TimePoint t) {
+absl::Duration since(workqueue::FakeClock& clock, absl::Time t) {
   return clock.now() - t;
 }
 
@@ -233,21 +232,21 @@ TEST(LeaderElectionFakeClock, HungLeaderIsReplacedWithinTheLeaseDurationOneLeade
     tick(clock, {&b});
     if (a.leader() && b.leader()) overlap = true;
     // a claims leadership only within its renew deadline.
-    EXPECT_EQ(a.leader(), since(clock, last_renewal) < seconds(10))
-        << "at " << since(clock, last_renewal).count() << " ns after the last renewal";
+    EXPECT_EQ(a.leader(), since(clock, last_renewal) < absl::Seconds(10))
+        << "at " << absl::FormatDuration(since(clock, last_renewal)) << " after the last renewal";
   }
   ASSERT_TRUE(b.leader());
   EXPECT_FALSE(overlap);
   // Not before the lease duration (b cannot know a is gone), and within it plus the time b
   // needs to notice: at most one retry period to see the last renewal, one to try again.
-  EXPECT_GE(since(clock, last_renewal), seconds(15));
-  EXPECT_LE(since(clock, last_renewal), seconds(15) + 2 * kRetry);
+  EXPECT_GE(since(clock, last_renewal), absl::Seconds(15));
+  EXPECT_LE(since(clock, last_renewal), absl::Seconds(15) + 2 * kRetry);
   EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "b");
   EXPECT_EQ(api::LeaseView(*lease(*store)).lease_transitions(), 1);
   EXPECT_EQ(a.stopped.load(), 0);  // a's thread is still stuck in its call
   // a's call returns: it sees b's Lease and steps down; b stays the leader.
   a.client.mode = UnreliableClient::kOk;
-  ASSERT_TRUE(eventually([&] { return a.stopped == 1; }, seconds(5)));
+  ASSERT_TRUE(eventually([&] { return a.stopped == 1; }, std::chrono::seconds(5)));
   EXPECT_FALSE(a.leader());
   tick(clock, {&b});
   EXPECT_TRUE(b.leader());
@@ -262,7 +261,7 @@ TEST(LeaderElectionFakeClock, LeaderThatCannotRenewStepsDownAtTheRenewDeadline) 
   tick(clock, {&a, &b});
   a.client.mode = UnreliableClient::kFail;  // every call of a fails from now on
   const auto last_renewal = clock.now();
-  std::optional<workqueue::Duration> a_down, b_up;
+  std::optional<absl::Duration> a_down, b_up;
   bool overlap = false;
   for (int i = 0; i < 12 && !b_up; ++i) {
     std::vector<Candidate*> awake{&b};
@@ -276,10 +275,10 @@ TEST(LeaderElectionFakeClock, LeaderThatCannotRenewStepsDownAtTheRenewDeadline) 
   ASSERT_TRUE(b_up.has_value());
   EXPECT_FALSE(overlap);
   // a gives up exactly at its renew deadline (its attempts come every 2 s: at 10 s).
-  EXPECT_EQ(*a_down, seconds(10));
+  EXPECT_EQ(*a_down, absl::Seconds(10));
   EXPECT_EQ(a.started.load(), 1);
-  EXPECT_GE(*b_up, seconds(15));
-  EXPECT_LE(*b_up, seconds(15) + 2 * kRetry);
+  EXPECT_GE(*b_up, absl::Seconds(15));
+  EXPECT_LE(*b_up, absl::Seconds(15) + 2 * kRetry);
   // a did not release (it could not reach the API): b took over by expiry.
   EXPECT_EQ(api::LeaseView(*lease(*store)).holder_identity(), "b");
 }
@@ -303,9 +302,10 @@ TEST(LeaderElectionFakeClock, StaleLeaseExpiresAfterTheLeaseDurationOnTheCandida
   Candidate b(store, "b", &clock);
   const auto t0 = clock.now();
   run(b);
-  while (since(clock, t0) < seconds(14)) {
+  while (since(clock, t0) < absl::Seconds(14)) {
     tick(clock, {&b});
-    ASSERT_FALSE(b.leader()) << "took a valid Lease after " << since(clock, t0).count() << " ns";
+    ASSERT_FALSE(b.leader()) << "took a valid Lease after "
+                             << absl::FormatDuration(since(clock, t0));
   }
   tick(clock, {&b});  // 16 s: more than the 15 s lease duration since b first saw it
   EXPECT_TRUE(b.leader());
@@ -345,7 +345,7 @@ TEST(LeaderElection, ReleaseOnStopClearsTheHolderAsClientGoDoes) {
   auto store = std::make_shared<local::Store>();
   Candidate a(store, "a");
   ASSERT_TRUE(a.elector->run().ok());
-  ASSERT_TRUE(eventually([&] { return a.leader(); }, seconds(5)));
+  ASSERT_TRUE(eventually([&] { return a.leader(); }, std::chrono::seconds(5)));
   auto before = api::LeaseView(*lease(*store)).lease_transitions();
   absl::Time stop_time = absl::Now() - absl::Milliseconds(1);
   a.elector->stop();

@@ -225,7 +225,7 @@ TEST_F(FakeClockKit, RequeueAfterFollowsTheFakeClock) {
   // Each check moves time by an hour, so the requeue fires whichever check comes after the
   // queue registered it.
   KOP_ASSERT_OK(kop::testing::wait_for("a reconcile an hour later", [&] {
-    env.fake_clock()->step(std::chrono::hours(1));
+    env.fake_clock()->step(absl::Hours(1));
     return reconciles >= 2;
   }));
 }

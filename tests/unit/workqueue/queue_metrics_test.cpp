@@ -8,7 +8,6 @@
 namespace kop::workqueue {
 namespace {
 
-using namespace std::chrono_literals;
 using testing::eventually;
 using testing::parse_exposition;
 
@@ -36,11 +35,11 @@ TEST(QueueMetrics, ValuesAfterASequenceOfOperations) {
   EXPECT_EQ(m[series("workqueue_unfinished_work_seconds")], "0");
   EXPECT_EQ(m[series("workqueue_longest_running_processor_seconds")], "0");
 
-  clock.step(1s);
+  clock.step(absl::Seconds(1));
   ASSERT_EQ(q.get(), "a");  // waited 1 s
-  clock.step(2s);
-  ASSERT_EQ(q.get(), "b");  // waited 3 s
-  clock.step(1s);           // a has run 3 s, b 1 s
+  clock.step(absl::Seconds(2));
+  ASSERT_EQ(q.get(), "b");       // waited 3 s
+  clock.step(absl::Seconds(1));  // a has run 3 s, b 1 s
   m = scrape();
   EXPECT_EQ(m[series("workqueue_depth")], "0");
   EXPECT_EQ(m[series("workqueue_queue_duration_seconds_count")], "2");
@@ -65,13 +64,13 @@ TEST(QueueMetrics, ValuesAfterASequenceOfOperations) {
   EXPECT_EQ(q.get(), "b");
   q.done("b");
 
-  q.add_rate_limited("c");  // 5 ms: a retry
-  q.add_after("d", 1s);     // a retry
-  q.add_after("e", 0s);     // no delay: a plain add
+  q.add_rate_limited("c");                 // 5 ms: a retry
+  q.add_after("d", absl::Seconds(1));      // a retry
+  q.add_after("e", absl::ZeroDuration());  // no delay: a plain add
   m = scrape();
   EXPECT_EQ(m[series("workqueue_retries_total")], "2");
   EXPECT_EQ(m[series("workqueue_adds_total")], "4");  // a, b, b again, e; c and d wait
-  clock.step(1s);
+  clock.step(absl::Seconds(1));
   ASSERT_TRUE(eventually([&] { return q.len() == 3; }));
   m = scrape();
   EXPECT_EQ(m[series("workqueue_adds_total")], "6");

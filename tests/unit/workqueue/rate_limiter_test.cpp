@@ -18,32 +18,36 @@ using testing::eventually;
 
 TEST(ItemExponentialFailureRateLimiter, DoublesPerFailureFromFiveMilliseconds) {
   ExponentialFailureOptions defaults;
-  EXPECT_EQ(defaults.base_delay, 5ms);
-  EXPECT_EQ(defaults.max_delay, 1000s);
+  EXPECT_EQ(defaults.base_delay, absl::Milliseconds(5));
+  EXPECT_EQ(defaults.max_delay, absl::Seconds(1000));
   ItemExponentialFailureRateLimiter<std::string> r;
-  EXPECT_EQ(r.when("a"), 5ms);
-  EXPECT_EQ(r.when("a"), 10ms);
-  EXPECT_EQ(r.when("a"), 20ms);
-  EXPECT_EQ(r.when("a"), 40ms);
-  EXPECT_EQ(r.when("b"), 5ms);  // per item
+  EXPECT_EQ(r.when("a"), absl::Milliseconds(5));
+  EXPECT_EQ(r.when("a"), absl::Milliseconds(10));
+  EXPECT_EQ(r.when("a"), absl::Milliseconds(20));
+  EXPECT_EQ(r.when("a"), absl::Milliseconds(40));
+  EXPECT_EQ(r.when("b"), absl::Milliseconds(5));  // per item
   EXPECT_EQ(r.num_requeues("a"), 4);
   EXPECT_EQ(r.num_requeues("b"), 1);
   r.forget("a");
   EXPECT_EQ(r.num_requeues("a"), 0);
-  EXPECT_EQ(r.when("a"), 5ms);
+  EXPECT_EQ(r.when("a"), absl::Milliseconds(5));
 }
 
 TEST(ItemExponentialFailureRateLimiter, CapsAtMaxDelayAndNeverOverflows) {
-  ItemExponentialFailureRateLimiter<int> r({.base_delay = 1ms, .max_delay = 1s});
-  Duration last{};
+  ItemExponentialFailureRateLimiter<int> r(
+      {.base_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(1)});
+  absl::Duration last{};
   for (int i = 0; i < 10; ++i) last = r.when(1);
-  EXPECT_EQ(last, 512ms);
-  EXPECT_EQ(r.when(1), 1s);
+  EXPECT_EQ(last, absl::Milliseconds(512));
+  EXPECT_EQ(r.when(1), absl::Seconds(1));
   for (int i = 0; i < 200; ++i) last = r.when(1);
-  EXPECT_EQ(last, 1s);
-  EXPECT_EQ(exponential_backoff(5ms, 1000s, 1000), 1000s);
-  EXPECT_EQ(exponential_backoff(5ms, 1000s, 17), 655360ms);
-  EXPECT_EQ(exponential_backoff(5ms, 1000s, 18), 1000s);
+  EXPECT_EQ(last, absl::Seconds(1));
+  EXPECT_EQ(exponential_backoff(absl::Milliseconds(5), absl::Seconds(1000), 1000),
+            absl::Seconds(1000));
+  EXPECT_EQ(exponential_backoff(absl::Milliseconds(5), absl::Seconds(1000), 17),
+            absl::Milliseconds(655360));
+  EXPECT_EQ(exponential_backoff(absl::Milliseconds(5), absl::Seconds(1000), 18),
+            absl::Seconds(1000));
 }
 
 TEST(BucketRateLimiter, BurstThenOneTokenPerTenthOfASecond) {
@@ -52,40 +56,41 @@ TEST(BucketRateLimiter, BurstThenOneTokenPerTenthOfASecond) {
   EXPECT_EQ(defaults.burst, 100);
   FakeClock clock;
   BucketRateLimiter<int> r({.clock = &clock});
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.when(i), 0ns) << i;
-  EXPECT_EQ(r.when(100), 100ms);  // into debt: each reservation waits one more token
-  EXPECT_EQ(r.when(101), 200ms);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.when(i), absl::ZeroDuration()) << i;
+  EXPECT_EQ(r.when(100),
+            absl::Milliseconds(100));  // into debt: each reservation waits one more token
+  EXPECT_EQ(r.when(101), absl::Milliseconds(200));
   EXPECT_EQ(r.num_requeues(100), 0);
-  clock.step(1s);  // +10 tokens: debt of 2 repaid, 8 left
-  for (int i = 0; i < 8; ++i) ASSERT_EQ(r.when(i), 0ns) << i;
-  EXPECT_EQ(r.when(0), 100ms);
-  clock.step(1000s);  // refills to the burst, not beyond
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.when(i), 0ns) << i;
-  EXPECT_EQ(r.when(0), 100ms);
+  clock.step(absl::Seconds(1));  // +10 tokens: debt of 2 repaid, 8 left
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(r.when(i), absl::ZeroDuration()) << i;
+  EXPECT_EQ(r.when(0), absl::Milliseconds(100));
+  clock.step(absl::Seconds(1000));  // refills to the burst, not beyond
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.when(i), absl::ZeroDuration()) << i;
+  EXPECT_EQ(r.when(0), absl::Milliseconds(100));
 }
 
 TEST(BucketRateLimiter, DegenerateBuckets) {
   FakeClock clock;
   BucketRateLimiter<int> no_burst({.qps = 10, .burst = 0, .clock = &clock});
-  EXPECT_EQ(no_burst.when(1), Duration::max());
+  EXPECT_EQ(no_burst.when(1), absl::InfiniteDuration());
   BucketRateLimiter<int> no_refill({.qps = 0, .burst = 1, .clock = &clock});
-  EXPECT_EQ(no_refill.when(1), 0ns);
-  EXPECT_EQ(no_refill.when(1), Duration::max());
+  EXPECT_EQ(no_refill.when(1), absl::ZeroDuration());
+  EXPECT_EQ(no_refill.when(1), absl::InfiniteDuration());
   BucketRateLimiter<int> unlimited(
       {.qps = std::numeric_limits<double>::infinity(), .burst = 1, .clock = &clock});
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(unlimited.when(1), 0ns);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(unlimited.when(1), absl::ZeroDuration());
 }
 
 TEST(MaxOfRateLimiter, TakesTheLongestAndForgetsEverywhere) {
   FakeClock clock;
-  auto exp = std::make_shared<ItemExponentialFailureRateLimiter<int>>(
-      ExponentialFailureOptions{.base_delay = 1ms, .max_delay = 1000s});
+  auto exp = std::make_shared<ItemExponentialFailureRateLimiter<int>>(ExponentialFailureOptions{
+      .base_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(1000)});
   auto bucket = std::make_shared<BucketRateLimiter<int>>(
       BucketOptions{.qps = 1, .burst = 1, .clock = &clock});
   MaxOfRateLimiter<int> r({exp, bucket});
-  EXPECT_EQ(r.when(1), 1ms);  // bucket: 0, exponential: 1 ms
-  EXPECT_EQ(r.when(1), 1s);   // bucket: 1 s, exponential: 2 ms
-  EXPECT_EQ(r.when(1), 2s);   // bucket: 2 s, exponential: 4 ms
+  EXPECT_EQ(r.when(1), absl::Milliseconds(1));  // bucket: 0, exponential: 1 ms
+  EXPECT_EQ(r.when(1), absl::Seconds(1));       // bucket: 1 s, exponential: 2 ms
+  EXPECT_EQ(r.when(1), absl::Seconds(2));       // bucket: 2 s, exponential: 4 ms
   EXPECT_EQ(r.num_requeues(1), 3);
   r.forget(1);
   EXPECT_EQ(r.num_requeues(1), 0);
@@ -95,10 +100,10 @@ TEST(MaxOfRateLimiter, TakesTheLongestAndForgetsEverywhere) {
 TEST(DefaultControllerRateLimiter, IsMaxOfExponentialAndBucket) {
   FakeClock clock;
   auto r = default_controller_rate_limiter<int>(&clock);
-  EXPECT_EQ(r->when(1), 5ms);
-  EXPECT_EQ(r->when(1), 10ms);
-  for (int i = 2; i < 100; ++i) ASSERT_EQ(r->when(i), 5ms);  // 100 tokens used
-  EXPECT_EQ(r->when(100), 100ms);  // the bucket now dominates a first failure
+  EXPECT_EQ(r->when(1), absl::Milliseconds(5));
+  EXPECT_EQ(r->when(1), absl::Milliseconds(10));
+  for (int i = 2; i < 100; ++i) ASSERT_EQ(r->when(i), absl::Milliseconds(5));  // 100 tokens used
+  EXPECT_EQ(r->when(100), absl::Milliseconds(100));  // the bucket now dominates a first failure
   EXPECT_EQ(r->num_requeues(1), 2);
   r->forget(1);
   EXPECT_EQ(r->num_requeues(1), 0);
@@ -111,19 +116,19 @@ TEST(RateLimitingQueue, AddRateLimitedDelaysByTheLimiter) {
   EXPECT_EQ(q.num_requeues("a"), 1);
   EXPECT_EQ(q.waiting(), 1u);
   EXPECT_EQ(q.len(), 0u);
-  clock.step(4ms);
+  clock.step(absl::Milliseconds(4));
   std::this_thread::sleep_for(10ms);
   EXPECT_EQ(q.len(), 0u);
-  clock.step(1ms);
+  clock.step(absl::Milliseconds(1));
   ASSERT_TRUE(eventually([&] { return q.len() == 1; }));
   ASSERT_EQ(q.get(), "a");
   q.add_rate_limited("a");  // second failure: 10 ms
   EXPECT_EQ(q.num_requeues("a"), 2);
   q.done("a");
-  clock.step(9ms);
+  clock.step(absl::Milliseconds(9));
   std::this_thread::sleep_for(10ms);
   EXPECT_EQ(q.len(), 0u);
-  clock.step(1ms);
+  clock.step(absl::Milliseconds(1));
   ASSERT_TRUE(eventually([&] { return q.len() == 1; }));
   q.forget("a");
   EXPECT_EQ(q.num_requeues("a"), 0);
@@ -134,14 +139,14 @@ TEST(RateLimitingQueue, AddRateLimitedDelaysByTheLimiter) {
 TEST(RateLimitingQueue, CustomLimiterAndDirectAdds) {
   FakeClock clock;
   auto limiter = std::make_shared<ItemExponentialFailureRateLimiter<int>>(
-      ExponentialFailureOptions{.base_delay = 1s, .max_delay = 10s});
+      ExponentialFailureOptions{.base_delay = absl::Seconds(1), .max_delay = absl::Seconds(10)});
   RateLimitingQueue<int> q(QueueOptions{.clock = &clock}, limiter);
   q.add_rate_limited(1);
   q.add(2);
-  q.add_after(3, 0s);
+  q.add_after(3, absl::ZeroDuration());
   EXPECT_EQ(q.len(), 2u);
   EXPECT_EQ(limiter->num_requeues(1), 1);
-  clock.step(1s);
+  clock.step(absl::Seconds(1));
   ASSERT_TRUE(eventually([&] { return q.len() == 3; }));
 }
 
@@ -150,8 +155,8 @@ TEST(RateLimitingQueue, CustomLimiterAndDirectAdds) {
 // returns once the workers' items are done.
 TEST(RateLimitingQueueConcurrency, RetriesUnderLoad) {
   constexpr int kWorkers = 4, kItems = 200, kFailuresPerItem = 3;
-  auto limiter = std::make_shared<ItemExponentialFailureRateLimiter<int>>(
-      ExponentialFailureOptions{.base_delay = 50us, .max_delay = 2ms});
+  auto limiter = std::make_shared<ItemExponentialFailureRateLimiter<int>>(ExponentialFailureOptions{
+      .base_delay = absl::Microseconds(50), .max_delay = absl::Milliseconds(2)});
   RateLimitingQueue<int> q(QueueOptions{}, limiter);
   std::vector<std::atomic<bool>> in_flight(kItems), succeeded(kItems);
   std::atomic<int> overlaps{0}, successes{0};

@@ -58,6 +58,7 @@ class Faults {
   int close_after_ ABSL_GUARDED_BY(mu_) = 0;
   double close_p_ ABSL_GUARDED_BY(mu_) = 0;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_){1};
+  // A steady_clock deadline, private: unlike absl::Now() it does not move with the wall clock.
   std::chrono::steady_clock::time_point refuse_until_ ABSL_GUARDED_BY(mu_){};
 };
 

@@ -111,13 +111,13 @@ class LeaderElector {
   std::atomic<bool> leading_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> sleeps_{0};
-  // When the Lease was last taken or renewed, on clock_ (nanoseconds since its epoch).
+  // When the Lease was last taken or renewed: absl::ToUnixNanos of a time on clock_.
   std::atomic<int64_t> last_renew_ns_{0};
   std::thread thread_;
   // What we last saw of the Lease, and when (on our clock) it last changed.
   std::string observed_record_;
   std::string observed_holder_;
-  workqueue::TimePoint observed_time_{};
+  absl::Time observed_time_{};
 };
 
 }  // namespace kop::manager

@@ -13,10 +13,13 @@
 // in the constructor and is joined by shutdown(), shutdown_with_drain() or the destructor.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include <absl/time/time.h>
 #include "kop/workqueue/queue.h"
 
 namespace kop::workqueue {
@@ -24,7 +27,7 @@ namespace kop::workqueue {
 template <typename T>
 class DelayingQueueInterface : public QueueInterface<T> {
  public:
-  virtual void add_after(const T& item, Duration d) = 0;
+  virtual void add_after(const T& item, absl::Duration d) = 0;
 };
 
 template <typename T>
@@ -59,14 +62,14 @@ class DelayingQueue : public DelayingQueueInterface<T> {
     queue_.shutdown_with_drain();
   }
 
-  void add_after(const T& item, Duration d) override {
+  void add_after(const T& item, absl::Duration d) override {
     if (queue_.shutting_down()) return;
-    if (d <= Duration::zero()) {
+    if (d <= absl::ZeroDuration()) {
       queue_.add(item);
       return;
     }
     if (retries_ != nullptr) retries_->inc();
-    TimePoint ready_at = add_saturating(clock_->now(), d);
+    int64_t ready_at = deadline_ns(d);
     bool new_first;
     {
       absl::MutexLock lock(&mu_);
@@ -84,13 +87,23 @@ class DelayingQueue : public DelayingQueueInterface<T> {
   }
 
  private:
+  // Deadlines are kept in nanoseconds on the clock (Clock::now_nanos): a heap comparison is
+  // one integer compare. kNever (absl::InfiniteDuration(), or past the year 2262) never fires.
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
   struct Entry {
-    TimePoint ready_at;
+    int64_t ready_at;
     T item;
   };
 
+  // now + d (d > 0) in nanoseconds, saturating at kNever.
+  int64_t deadline_ns(absl::Duration d) const {
+    int64_t now = clock_->now_nanos();
+    int64_t delay = absl::ToInt64Nanoseconds(d);  // saturates for InfiniteDuration()
+    return delay >= kNever - now ? kNever : now + delay;
+  }
+
   // Adds or moves `item` earlier; returns whether it is now the first to become ready.
-  bool insert(const T& item, TimePoint ready_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  bool insert(const T& item, int64_t ready_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = index_.find(item);
     size_t i;
     if (it != index_.end()) {
@@ -145,17 +158,17 @@ class DelayingQueue : public DelayingQueueInterface<T> {
   void waiting_loop() {
     std::vector<T> ready;
     for (;;) {
-      TimePoint next;
+      int64_t next;
       {
         absl::MutexLock lock(&mu_);
         if (stopping_) return;
-        TimePoint now = clock_->now();
+        int64_t now = clock_->now_nanos();
         while (!heap_.empty() && heap_.front().ready_at <= now) ready.push_back(pop_first());
-        next = heap_.empty() ? TimePoint::max() : heap_.front().ready_at;
+        next = heap_.empty() ? kNever : heap_.front().ready_at;
       }
       for (const T& item : ready) queue_.add(item);
       ready.clear();
-      waiter_->wait_until(next);
+      waiter_->wait_until(next == kNever ? absl::InfiniteFuture() : absl::FromUnixNanos(next));
     }
   }
 

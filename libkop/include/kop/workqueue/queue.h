@@ -20,7 +20,7 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -30,6 +30,7 @@
 #include <absl/base/thread_annotations.h>
 #include <absl/container/flat_hash_map.h>
 #include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 #include "kop/metrics/registry.h"
 #include "kop/workqueue/clock.h"
 #include "kop/workqueue/queue_metrics.h"
@@ -85,7 +86,7 @@ class Queue : public QueueInterface<T> {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return;
     if (dirty_.contains(item)) return;
-    dirty_.emplace(item, metrics_ ? clock_->now() : TimePoint());
+    dirty_.emplace(item, metrics_ ? now_ns() : 0);
     if (metrics_) metrics_->added();
     if (processing_.contains(item)) return;  // queued again by done()
     queue_.push_back(item);
@@ -104,9 +105,9 @@ class Queue : public QueueInterface<T> {
     std::optional<T> item(std::move(queue_.front()));
     queue_.pop_front();
     auto dirty = dirty_.find(*item);
-    TimePoint now;
+    int64_t now = 0;
     if (metrics_) {
-      now = clock_->now();
+      now = now_ns();
       metrics_->taken(seconds(now - dirty->second));
     }
     processing_.emplace(*item, now);
@@ -118,7 +119,7 @@ class Queue : public QueueInterface<T> {
     absl::MutexLock lock(&mu_);
     auto it = processing_.find(item);
     if (it != processing_.end()) {
-      if (metrics_) metrics_->finished(seconds(clock_->now() - it->second));
+      if (metrics_) metrics_->finished(seconds(now_ns() - it->second));
       processing_.erase(it);
     }
     if (dirty_.contains(item)) {
@@ -151,12 +152,15 @@ class Queue : public QueueInterface<T> {
   }
 
  private:
-  static double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+  // The clock's time in nanoseconds: what the item maps keep (8 bytes, and an age is one integer
+  // subtraction; absl::Duration arithmetic and ToDoubleSeconds are calls into libabsl_time).
+  int64_t now_ns() const { return clock_->now_nanos(); }
+  static double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
   // {sum of ages, oldest age} of the items being processed, for the scrape-time gauges.
   std::pair<double, double> processing_seconds() const {
     absl::MutexLock lock(&mu_);
-    TimePoint now = clock_->now();
+    int64_t now = now_ns();
     double total = 0, oldest = 0;
     for (const auto& [item, started] : processing_) {
       double age = seconds(now - started);
@@ -172,10 +176,10 @@ class Queue : public QueueInterface<T> {
   absl::CondVar drained_cv_;  // processing became empty, or shutdown() ended a drain
   // Waiting items in order; each is also in dirty_ and not in processing_.
   std::deque<T> queue_ ABSL_GUARDED_BY(mu_);
-  // Items that need processing, with the time they were added (for queue_duration_seconds).
-  absl::flat_hash_map<T, TimePoint> dirty_ ABSL_GUARDED_BY(mu_);
-  // Items a worker holds, with the time it took them. May also be in dirty_.
-  absl::flat_hash_map<T, TimePoint> processing_ ABSL_GUARDED_BY(mu_);
+  // Items that need processing, with the time (now_ns) they were added (queue_duration_seconds).
+  absl::flat_hash_map<T, int64_t> dirty_ ABSL_GUARDED_BY(mu_);
+  // Items a worker holds, with the time (now_ns) it took them. May also be in dirty_.
+  absl::flat_hash_map<T, int64_t> processing_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   bool drain_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<QueueMetrics> metrics_;  // null for an unnamed queue

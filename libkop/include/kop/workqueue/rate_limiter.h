@@ -12,13 +12,13 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <vector>
 
 #include <absl/base/thread_annotations.h>
 #include <absl/container/flat_hash_map.h>
 #include <absl/synchronization/mutex.h>
+#include <absl/time/time.h>
 #include "kop/workqueue/clock.h"
 
 namespace kop::workqueue {
@@ -27,8 +27,9 @@ template <typename T>
 class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
-  // The delay before `item` should be retried; records one more failure of it.
-  virtual Duration when(const T& item) = 0;
+  // The delay before `item` should be retried (absl::InfiniteDuration(): never); records one
+  // more failure of it.
+  virtual absl::Duration when(const T& item) = 0;
   // Stops tracking `item` (it succeeded, or was given up on).
   virtual void forget(const T& item) = 0;
   // How many failures of `item` are recorded.
@@ -37,13 +38,14 @@ class RateLimiter {
 
 struct ExponentialFailureOptions {
   // Delay after the first failure. Defaults to 5 ms.
-  Duration base_delay = std::chrono::milliseconds(5);
+  absl::Duration base_delay = absl::Milliseconds(5);
   // Longest delay. Defaults to 1000 s.
-  Duration max_delay = std::chrono::seconds(1000);
+  absl::Duration max_delay = absl::Seconds(1000);
 };
 
-// base * 2^exponent, capped at `max` (also when the product would overflow).
-Duration exponential_backoff(Duration base, Duration max, int exponent);
+// base * 2^exponent in whole nanoseconds, capped at `max` (also when the product would
+// overflow).
+absl::Duration exponential_backoff(absl::Duration base, absl::Duration max, int exponent);
 
 template <typename T>
 class ItemExponentialFailureRateLimiter : public RateLimiter<T> {
@@ -51,7 +53,7 @@ class ItemExponentialFailureRateLimiter : public RateLimiter<T> {
   explicit ItemExponentialFailureRateLimiter(ExponentialFailureOptions options = {})
       : options_(options) {}
 
-  Duration when(const T& item) override {
+  absl::Duration when(const T& item) override {
     int exponent;
     {
       absl::MutexLock lock(&mu_);
@@ -85,26 +87,27 @@ struct BucketOptions {
 };
 
 // A token bucket with golang.org/x/time/rate's reservation rule: each call takes a token now,
-// going into debt when the bucket is empty; the delay is the time the debt takes to refill. A
-// bucket with burst <= 0, or one in debt with qps <= 0, answers Duration::max() (never).
+// going into debt when the bucket is empty; the delay is the time the debt takes to refill, in
+// whole nanoseconds. A bucket with burst <= 0, or one in debt with qps <= 0, answers
+// absl::InfiniteDuration() (never).
 class TokenBucket {
  public:
   explicit TokenBucket(BucketOptions options = {});
-  Duration reserve();
+  absl::Duration reserve();
 
  private:
   const BucketOptions options_;
   Clock* const clock_;
   absl::Mutex mu_;
   double tokens_ ABSL_GUARDED_BY(mu_);
-  TimePoint last_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_ ABSL_GUARDED_BY(mu_);
 };
 
 template <typename T>
 class BucketRateLimiter : public RateLimiter<T> {
  public:
   explicit BucketRateLimiter(BucketOptions options = {}) : bucket_(options) {}
-  Duration when(const T&) override { return bucket_.reserve(); }
+  absl::Duration when(const T&) override { return bucket_.reserve(); }
   void forget(const T&) override {}
   int num_requeues(const T&) override { return 0; }
 
@@ -119,8 +122,8 @@ class MaxOfRateLimiter : public RateLimiter<T> {
       : limiters_(std::move(limiters)) {}
 
   // Asks every limiter (each records the failure) and returns the longest delay.
-  Duration when(const T& item) override {
-    Duration longest = Duration::zero();
+  absl::Duration when(const T& item) override {
+    absl::Duration longest = absl::ZeroDuration();
     for (auto& l : limiters_) longest = std::max(longest, l->when(item));
     return longest;
   }

@@ -47,7 +47,7 @@ class RateLimitingQueue : public RateLimitingQueueInterface<T> {
   void forget(const T& item) override { limiter_->forget(item); }
   int num_requeues(const T& item) override { return limiter_->num_requeues(item); }
 
-  void add_after(const T& item, Duration d) override { queue_.add_after(item, d); }
+  void add_after(const T& item, absl::Duration d) override { queue_.add_after(item, d); }
   void add(const T& item) override { queue_.add(item); }
   size_t len() const override { return queue_.len(); }
   std::optional<T> get() override { return queue_.get(); }
