@@ -84,7 +84,7 @@ AnnotationConversion convert_annotation(const NginxVerdict& read, const Migratio
   if (name == "use-regex")
     return converted(
         "RegularExpression path matches: their syntax and anchoring are the implementation's "
-        "(kop-ingress: an RE2 full match of (?i)<path>.*, nginx's prefix semantics)");
+        "(kop-ingress: RE2, the path case-insensitive then anything: nginx's prefix semantics)");
   if (name == "rewrite-target") {
     switch (facts.rewrite) {
       case RewriteOutcome::kNone:
