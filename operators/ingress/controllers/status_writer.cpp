@@ -6,6 +6,7 @@
 
 #include <absl/time/clock.h>
 #include "gateway_status.h"
+#include "ingress_crd_types.h"
 #include "json_text.h"
 #include "kop/client/errors.h"
 #include "kop/log/log.h"
@@ -327,11 +328,17 @@ StatusWriter::Outcome StatusWriter::route(const IngressRouteStatus& st) {
     written_.erase(wkey);
     return Outcome::kDone;
   }
-  std::string status(to_string(st.status));
-  std::string value = status + "|" + std::to_string(st.generation) + "|" + st.description;
-  if (ir->get_string("/status/currentStatus").value_or("") == status &&
-      ir->get_string("/status/description").value_or("") == st.description &&
-      ir->get_int("/status/observedGeneration").value_or(-1) == st.generation) {
+  namespace crd = ::kop::ingress::crd::v1beta1;  // kop-gen's views of the CRD (crds/)
+  const crd::IngressRouteStatusCurrentStatus want_status =
+      st.status == RouteStatus::kValid     ? crd::IngressRouteStatusCurrentStatus::kValid
+      : st.status == RouteStatus::kInvalid ? crd::IngressRouteStatusCurrentStatus::kInvalid
+                                           : crd::IngressRouteStatusCurrentStatus::kOrphaned;
+  std::string value = std::string(to_string(st.status)) + "|" + std::to_string(st.generation) +
+                      "|" + st.description;
+  crd::IngressRouteStatus current = crd::IngressRoute(*ir).status();
+  if (current.current_status() == want_status &&
+      current.description().value_or("") == st.description &&
+      current.observed_generation().value_or(-1) == st.generation) {
     retries_.erase(wkey);
     written_.erase(wkey);
     return Outcome::kDone;
@@ -345,22 +352,26 @@ StatusWriter::Outcome StatusWriter::route(const IngressRouteStatus& st) {
   std::string reason = st.status == RouteStatus::kValid     ? "Valid"
                        : st.status == RouteStatus::kInvalid ? "Invalid"
                                                             : "Orphaned";
-  std::string gen = std::to_string(st.generation);
-  std::string json =
-      "{\"currentStatus\":" + json_text::quote(status) +
-      ",\"description\":" + json_text::quote(st.description) + ",\"observedGeneration\":" + gen +
-      ",\"conditions\":[{\"type\":\"Valid\",\"status\":\"" +
-      (st.status == RouteStatus::kValid ? "True" : "False") + "\",\"observedGeneration\":" + gen +
-      ",\"lastTransitionTime\":\"" +
-      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()) + "\",\"reason\":\"" +
-      reason + "\",\"message\":" + json_text::quote(st.description) + "}]}";
   api::Object next(*ir);
-  absl::Status s = next.set_json("/status", json);
-  if (s.ok())
-    s = client_
-            .update_status(
-                client::ResourceRef::of(options_.ingress_route, st.route.ns, st.route.name), next)
-            .status();
+  next.remove("/status");  // the whole status is the writer's: written afresh
+  auto status = crd::IngressRouteBuilder(next).mutable_status();
+  status.set_current_status(want_status)
+      .set_description(st.description)
+      .set_observed_generation(st.generation);
+  status.add_conditions()
+      .set_type("Valid")
+      .set_status(st.status == RouteStatus::kValid
+                      ? crd::IngressRouteStatusConditionsItemStatus::kTrue
+                      : crd::IngressRouteStatusConditionsItemStatus::kFalse)
+      .set_observed_generation(st.generation)
+      .set_last_transition_time(now)
+      .set_reason(reason)
+      .set_message(st.description);
+  absl::Status s =
+      client_
+          .update_status(
+              client::ResourceRef::of(options_.ingress_route, st.route.ns, st.route.name), next)
+          .status();
   if (!s.ok()) {
     failed(wkey, s, now);
     return Outcome::kBackoff;

@@ -104,22 +104,23 @@ class RouteTranslator {
   }
 
   void translate_root(const api::Object& root, const std::string& fqdn) {
-    crd::IngressRouteSpecVirtualhostTls tls = crd::IngressRoute(root).spec().virtualhost().tls();
+    crd::IngressRouteSpec spec = crd::IngressRoute(root).spec();
+    crd::IngressRouteSpecVirtualhostTls tls = spec.virtualhost().tls();
     std::string_view secret_name = tls.secret_name().value_or("");
     ObjectRef src = ref(root);
     RootContext ctx{fqdn, false, age_of(root, "IngressRoute")};
     bool passthrough = tls.passthrough().value_or(false);
-    const rapidjson::Value* tcpproxy = member(root.spec(), "tcpproxy");
+    const bool tcpproxy = spec.has_tcpproxy();
     if (passthrough && !secret_name.empty()) {
       judge(root, RouteStatus::kInvalid,
             "spec.virtualhost.tls: passthrough and secretName are mutually exclusive");
       return;
     }
-    if (passthrough && tcpproxy == nullptr) {
+    if (passthrough && !tcpproxy) {
       judge(root, RouteStatus::kInvalid, "spec.virtualhost.tls.passthrough requires spec.tcpproxy");
       return;
     }
-    if (tcpproxy != nullptr && !passthrough && secret_name.empty()) {
+    if (tcpproxy && !passthrough && secret_name.empty()) {
       judge(root, RouteStatus::kInvalid,
             "spec.tcpproxy requires spec.virtualhost.tls with secretName (TLS terminated by "
             "kop-ingress) or passthrough: true");
@@ -146,11 +147,11 @@ class RouteTranslator {
                     crd::IngressRouteVirtualhostTlsMinimumProtocolVersion::k13
                 ? "1.3"
                 : "1.2";
-      if (tcpproxy == nullptr && certificate) {
+      if (!tcpproxy && certificate) {
         b_.tls.push_back(TlsCandidate{fqdn, *certificate, ctx.age, "spec.virtualhost.tls"});
         ctx.tls = true;
       }
-      if (tcpproxy != nullptr && !certificate) {
+      if (tcpproxy && !certificate) {
         // Without its certificate the TLS-terminated tcpproxy cannot serve anything (as
         // Contour, the root is invalid; the Event says what is wrong with the Secret).
         judge(root, RouteStatus::kInvalid,
@@ -161,7 +162,7 @@ class RouteTranslator {
     }
     // With a tcpproxy, TLS connections for the fqdn are relayed: the root's routes are served
     // on plain HTTP only, without a redirect to https (as Contour).
-    if (tcpproxy != nullptr && !translate_tcpproxy(root, fqdn, ctx, tcpproxy, certificate)) return;
+    if (tcpproxy && !translate_tcpproxy(root, fqdn, ctx, certificate)) return;
     std::vector<std::string> chain{key(root)};
     if (walk(root, ctx, "", {}, chain)) judge(root, RouteStatus::kValid, "valid IngressRoute");
   }
@@ -171,37 +172,38 @@ class RouteTranslator {
   // set: TLS is terminated with it first. False (and the root judged invalid) when the
   // tcpproxy is not one kop-ingress serves.
   bool translate_tcpproxy(const api::Object& root, const std::string& fqdn, const RootContext& ctx,
-                          const rapidjson::Value* tcpproxy, const std::optional<Tls>& certificate) {
+                          const std::optional<Tls>& certificate) {
     const api::Object* owner = &root;  // the IngressRoute whose tcpproxy.services is used
-    if (member(tcpproxy, "delegate") != nullptr && member(tcpproxy, "services") != nullptr) {
+    crd::IngressRouteSpecTcpproxy tcpproxy = crd::IngressRoute(root).spec().tcpproxy();
+    if (tcpproxy.has_delegate() && tcpproxy.has_services()) {
       judge(root, RouteStatus::kInvalid,
             "spec.tcpproxy: services and delegate are mutually exclusive");
       return false;
     }
-    if (const rapidjson::Value* d = member(tcpproxy, "delegate")) {
+    if (tcpproxy.has_delegate()) {
       // One level, as Contour: the delegate (not a root) holds the services.
-      std::string ns(str_of(d, "namespace"));
+      crd::IngressRouteSpecTcpproxyDelegate d = tcpproxy.delegate();
+      std::string ns(d.namespace_().value_or(""));
       if (ns.empty()) ns = std::string(root.ns());
-      std::string name(str_of(d, "name"));
+      std::string name(d.name().value_or(""));
       const api::Object* child = b_.find(b_.snapshot().ingress_routes, ns, name);
       if (child == nullptr || child->is_being_deleted()) {
         judge(root, RouteStatus::kInvalid,
               cat("spec.tcpproxy.delegate: IngressRoute \"", ns, "/", name, "\" not found"));
         return false;
       }
-      if (member(child->spec(), "virtualhost") != nullptr ||
-          member(member(child->spec(), "tcpproxy"), "delegate") != nullptr ||
-          items_of(member(child->spec(), "tcpproxy"), "services").empty()) {
+      crd::IngressRouteSpec child_spec = crd::IngressRoute(*child).spec();
+      if (child_spec.has_virtualhost() || child_spec.tcpproxy().has_delegate() ||
+          child_spec.tcpproxy().services().empty()) {
         judge(root, RouteStatus::kInvalid,
               cat("spec.tcpproxy.delegate: IngressRoute \"", ns, "/", name,
                   "\" must have no virtualhost and a tcpproxy with services"));
         return false;
       }
       owner = child;
-      tcpproxy = member(child->spec(), "tcpproxy");
+      tcpproxy = child_spec.tcpproxy();
     }
-    auto services = items_of(tcpproxy, "services");
-    if (services.empty()) {
+    if (tcpproxy.services().empty()) {
       judge(root, RouteStatus::kInvalid,
             "spec.tcpproxy.services: at least one Service is required (or spec.tcpproxy.delegate)");
       return false;
@@ -212,7 +214,8 @@ class RouteTranslator {
     tp.tls = certificate;
     // A Service that cannot be resolved takes no connection (Event); none left: the
     // connections are closed.
-    tp.clusters = weighted_clusters(*owner, ref(*owner), "spec.tcpproxy", services, false);
+    tp.clusters =
+        weighted_clusters(*owner, ref(*owner), "spec.tcpproxy", tcpproxy.services(), false);
     b_.tcp_proxies.push_back(TcpProxyCandidate{std::move(tp), ctx.age});
     if (owner != &root) judge(*owner, RouteStatus::kValid, "valid IngressRoute");
     return true;
@@ -222,9 +225,9 @@ class RouteTranslator {
   // inherited header conditions). Returns false when `ir` is invalid.
   bool walk(const api::Object& ir, const RootContext& ctx, const std::string& prefix,
             const std::vector<HeaderCondition>& inherited, std::vector<std::string>& chain) {
-    auto routes = items_of(ir.spec(), "routes");
+    crd::IngressRouteSpecRoutes routes = crd::IngressRoute(ir).spec().routes();
     for (size_t i = 0; i < routes.size(); ++i) {
-      std::string_view match = str_of(routes[i], "match");
+      std::string_view match = routes[i].match().value_or("");
       if (match.empty() || match.front() != '/') {
         judge(ir, RouteStatus::kInvalid, cat("spec.routes[", i, "].match must start with '/'"));
         return false;
@@ -240,15 +243,16 @@ class RouteTranslator {
     }
     ObjectRef src = ref(ir);
     for (size_t i = 0; i < routes.size(); ++i) {
-      const rapidjson::Value* r = routes[i];
+      crd::IngressRouteSpecRoutesItem r = routes[i];
       std::string field = cat("spec.routes[", i, "]");
-      std::string match(str_of(r, "match"));
+      std::string match(r.match().value_or(""));
       std::vector<HeaderCondition> headers = inherited;
       if (!header_conditions(src, field, r, headers)) continue;
-      if (const rapidjson::Value* d = member(r, "delegate")) {
-        std::string ns(str_of(d, "namespace"));
+      if (r.has_delegate()) {
+        crd::IngressRouteSpecRoutesItemDelegate d = r.delegate();
+        std::string ns(d.namespace_().value_or(""));
         if (ns.empty()) ns = std::string(ir.ns());
-        std::string name(str_of(d, "name"));
+        std::string name(d.name().value_or(""));
         const api::Object* child = b_.find(b_.snapshot().ingress_routes, ns, name);
         std::string child_key = cat(ns, "/", name);
         if (child == nullptr || child->is_being_deleted()) {
@@ -256,7 +260,7 @@ class RouteTranslator {
                    cat("IngressRoute \"", child_key, "\" not found"));
           continue;
         }
-        if (member(child->spec(), "virtualhost") != nullptr) {
+        if (crd::IngressRoute(*child).spec().has_virtualhost()) {
           b_.event(src, "DelegateInvalid", field + ".delegate",
                    cat("IngressRoute \"", child_key,
                        "\" is a root (has a virtualhost) and cannot be delegated to"));
@@ -280,25 +284,26 @@ class RouteTranslator {
     return true;
   }
 
-  bool header_conditions(const ObjectRef& src, const std::string& field, const rapidjson::Value* r,
+  bool header_conditions(const ObjectRef& src, const std::string& field,
+                         const crd::IngressRouteSpecRoutesItem& r,
                          std::vector<HeaderCondition>& out) {
-    auto list = items_of(r, "headersMatch");
+    crd::IngressRouteSpecRoutesItemHeadersMatch list = r.headers_match();
     for (size_t k = 0; k < list.size(); ++k) {
-      const rapidjson::Value* h = list[k];
+      crd::IngressRouteSpecRoutesItemHeadersMatchItem h = list[k];
       HeaderCondition c;
-      std::string name(str_of(h, "name"));
+      std::string name(h.name().value_or(""));
       std::transform(name.begin(), name.end(), name.begin(),
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       c.name = name;
-      if (member(h, "exact"))
-        c.op = HeaderOp::kExact, c.value = str_of(h, "exact");
-      else if (member(h, "contains"))
-        c.op = HeaderOp::kContains, c.value = str_of(h, "contains");
-      else if (member(h, "notexact"))
-        c.op = HeaderOp::kNotExact, c.value = str_of(h, "notexact");
-      else if (bool_of(h, "present") == true)
+      if (h.has_exact())
+        c.op = HeaderOp::kExact, c.value = h.exact().value_or("");
+      else if (h.has_contains())
+        c.op = HeaderOp::kContains, c.value = h.contains().value_or("");
+      else if (h.has_notexact())
+        c.op = HeaderOp::kNotExact, c.value = h.notexact().value_or("");
+      else if (h.present_() == true)
         c.op = HeaderOp::kPresent;
-      else if (bool_of(h, "notpresent") == true)
+      else if (h.notpresent() == true)
         c.op = HeaderOp::kNotPresent;
       else
         c.name.clear();
@@ -315,19 +320,25 @@ class RouteTranslator {
     return true;
   }
 
-  static HeaderPolicy header_policy(const rapidjson::Value* p) {
+  // requestHeadersPolicy / responseHeadersPolicy (two generated types of one shape).
+  template <typename Policy>
+  static HeaderPolicy header_policy(const Policy& p) {
     HeaderPolicy hp;
-    for (const rapidjson::Value* s : items_of(p, "set"))
-      hp.set.push_back(Header{std::string(str_of(s, "name")), std::string(str_of(s, "value"))});
-    for (const rapidjson::Value* s : items_of(p, "remove"))
-      if (s->IsString()) hp.remove.emplace_back(s->GetString());
+    for (const auto& s : p.set())
+      hp.set.push_back(
+          Header{std::string(s.name().value_or("")), std::string(s.value().value_or(""))});
+    // An item that is not a string reads as "": a header without a name removes nothing.
+    for (std::string_view name : p.remove())
+      if (!name.empty()) hp.remove.emplace_back(name);
     return hp;
   }
 
-  static Strategy strategy(std::string_view s) {
-    if (s == "WeightedLeastRequest") return Strategy::kWeightedLeastRequest;
-    if (s == "Random") return Strategy::kRandom;
-    if (s == "Cookie") return Strategy::kCookie;
+  // A route's or a tcpproxy's services[].strategy (two generated enums of the same values).
+  template <typename E>
+  static Strategy strategy(E s) {
+    if (s == E::kWeightedLeastRequest) return Strategy::kWeightedLeastRequest;
+    if (s == E::kRandom) return Strategy::kRandom;
+    if (s == E::kCookie) return Strategy::kCookie;
     return Strategy::kRoundRobin;
   }
 
@@ -335,24 +346,24 @@ class RouteTranslator {
   // relative, an absent weight is 0 when another service sets one, all 0 share evenly, and a
   // weight-0 service takes nothing. A Service that cannot be resolved is left out (Event).
   // `http`: health checks and the Cookie strategy apply (a TCP relay has neither).
-  std::vector<WeightedCluster> weighted_clusters(
-      const api::Object& ir, const ObjectRef& src, const std::string& field,
-      const std::vector<const rapidjson::Value*>& services, bool http) {
+  template <typename Services>
+  std::vector<WeightedCluster> weighted_clusters(const api::Object& ir, const ObjectRef& src,
+                                                 const std::string& field, const Services& services,
+                                                 bool http) {
     std::vector<WeightedCluster> out;
-    bool any_weight = std::any_of(services.begin(), services.end(),
-                                  [](const rapidjson::Value* s) { return member(s, "weight"); });
+    bool any_weight =
+        std::any_of(services.begin(), services.end(), [](const auto& s) { return s.has_weight(); });
     for (size_t k = 0; k < services.size(); ++k) {
-      const rapidjson::Value* s = services[k];
+      const auto s = services[k];
       std::string sfield = cat(field, ".services[", k, "]");
       BackendSpec spec;
       spec.ns = std::string(ir.ns());
-      spec.service = std::string(str_of(s, "name"));
-      spec.port_number = int_of(s, "port");
-      spec.strategy = strategy(str_of(s, "strategy"));
+      spec.service = std::string(s.name().value_or(""));
+      spec.port_number = s.port();
+      spec.strategy = strategy(s.strategy());
       if (!http && spec.strategy == Strategy::kCookie) spec.strategy = Strategy::kRoundRobin;
-      if (const rapidjson::Value* hc = member(s, "healthCheck"); hc != nullptr && http)
-        spec.health_check = health_check(hc);
-      uint32_t weight = any_weight ? static_cast<uint32_t>(int_of(s, "weight").value_or(0)) : 1;
+      if (s.has_health_check() && http) spec.health_check = health_check(s.health_check());
+      uint32_t weight = any_weight ? static_cast<uint32_t>(s.weight().value_or(0)) : 1;
       if (spec.service.empty() || !spec.port_number) {
         b_.event(src, "BackendInvalid", sfield, "service name and port are required");
         continue;
@@ -367,47 +378,47 @@ class RouteTranslator {
     return out;
   }
 
-  static HealthCheck health_check(const rapidjson::Value* hc) {
+  // services[].healthCheck; the schema's defaults are HealthCheck's own.
+  template <typename View>
+  static HealthCheck health_check(const View& hc) {
     HealthCheck h;
-    if (auto p = str_of(hc, "path"); !p.empty()) h.path = std::string(p);
-    h.host = std::string(str_of(hc, "host"));
-    if (auto v = int_of(hc, "intervalSeconds")) h.interval = std::chrono::seconds(*v);
-    if (auto v = int_of(hc, "timeoutSeconds")) h.timeout = std::chrono::seconds(*v);
-    if (auto v = int_of(hc, "unhealthyThresholdCount"))
-      h.unhealthy_threshold = static_cast<uint32_t>(*v);
-    if (auto v = int_of(hc, "healthyThresholdCount"))
-      h.healthy_threshold = static_cast<uint32_t>(*v);
+    if (auto p = hc.path().value_or(""); !p.empty()) h.path = std::string(p);
+    h.host = std::string(hc.host().value_or(""));
+    h.interval = std::chrono::seconds(hc.interval_seconds());
+    h.timeout = std::chrono::seconds(hc.timeout_seconds());
+    h.unhealthy_threshold = static_cast<uint32_t>(hc.unhealthy_threshold_count());
+    h.healthy_threshold = static_cast<uint32_t>(hc.healthy_threshold_count());
     return h;
   }
 
   void add_route(const api::Object& ir, const RootContext& ctx, const ObjectRef& src,
-                 const std::string& field, const rapidjson::Value* r, const std::string& match,
-                 std::vector<HeaderCondition> headers, int order) {
+                 const std::string& field, const crd::IngressRouteSpecRoutesItem& r,
+                 const std::string& match, std::vector<HeaderCondition> headers, int order) {
     Route route;
     route.path = PathRule{PathKind::kStringPrefix, match};
     route.headers = std::move(headers);
     route.source = src;
     route.field = field;
-    route.websocket = bool_of(r, "enableWebsockets").value_or(false);
-    route.https_redirect = ctx.tls && !bool_of(r, "permitInsecure").value_or(false);
-    if (std::string_view rw = str_of(r, "prefixRewrite"); !rw.empty())
+    route.websocket = r.enable_websockets();
+    route.https_redirect = ctx.tls && !r.permit_insecure();
+    if (std::string_view rw = r.prefix_rewrite().value_or(""); !rw.empty())
       route.prefix_rewrite = std::string(rw);
-    if (std::string_view t = str_of(member(r, "timeoutPolicy"), "request"); !t.empty()) {
+    if (std::string_view t = r.timeout_policy().request().value_or(""); !t.empty()) {
       route.timeout = parse_duration(t);
       if (!route.timeout)
         b_.event(src, "TimeoutInvalid", field + ".timeoutPolicy.request",
                  cat("invalid duration \"", t, "\""));
     }
-    if (const rapidjson::Value* rp = member(r, "retryPolicy")) {
-      route.retries =
-          static_cast<uint32_t>(std::clamp<int64_t>(int_of(rp, "count").value_or(1), 0, 10));
-      if (std::string_view t = str_of(rp, "perTryTimeout"); !t.empty())
+    if (r.has_retry_policy()) {
+      crd::IngressRouteSpecRoutesItemRetryPolicy rp = r.retry_policy();
+      route.retries = static_cast<uint32_t>(std::clamp<int64_t>(rp.count(), 0, 10));
+      if (std::string_view t = rp.per_try_timeout().value_or(""); !t.empty())
         route.per_try_timeout = parse_duration(t);
     }
-    route.request_headers = header_policy(member(r, "requestHeadersPolicy"));
-    route.response_headers = header_policy(member(r, "responseHeadersPolicy"));
+    route.request_headers = header_policy(r.request_headers_policy());
+    route.response_headers = header_policy(r.response_headers_policy());
 
-    route.clusters = weighted_clusters(ir, src, field, items_of(r, "services"), true);
+    route.clusters = weighted_clusters(ir, src, field, r.services(), true);
     if (route.clusters.empty()) route.action = RouteAction::kUnavailable;
     b_.routes.push_back(RouteCandidate{ctx.host, std::move(route), ctx.age, order});
   }
