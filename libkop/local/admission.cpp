@@ -1,12 +1,9 @@
 #include "admission.h"
 
-#include <absl/strings/escaping.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 
 #include "kop/api/labels.h"
+#include "kop/api/review.h"
 #include "kop/client/errors.h"
 #include "kop/local/store.h"
 #include "patch.h"
@@ -15,20 +12,6 @@
 namespace kop::local::admission {
 
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-std::string_view op_name(Operation op) {
-  switch (op) {
-    case Operation::kCreate:
-      return "CREATE";
-    case Operation::kUpdate:
-      return "UPDATE";
-    case Operation::kDelete:
-      return "DELETE";
-  }
-  return "CREATE";
-}
 
 // Whether the string array `list` holds `value` or "*". An absent list matches nothing.
 bool listed(const JsonValue* list, std::string_view value) {
@@ -59,7 +42,7 @@ bool rules_match(const JsonValue& hook, const Request& r) {
   if (rules == nullptr || !rules->IsArray()) return false;
   bool exact = json::string_or_empty(&hook, "matchPolicy") == "Exact";
   for (const auto& rule : rules->GetArray()) {
-    if (!listed(json::find(rule, "operations"), op_name(r.op))) continue;
+    if (!listed(json::find(rule, "operations"), api::to_string(r.op))) continue;
     if (!listed(json::find(rule, "apiGroups"), r.type.group)) continue;
     if (exact && !listed(json::find(rule, "apiVersions"), r.type.version)) continue;
     if (!resource_listed(json::find(rule, "resources"), r.type.resource, r.sub_resource)) continue;
@@ -102,94 +85,32 @@ absl::StatusOr<bool> selectors_match(Store& store, const JsonValue& hook, const 
   return ns != nullptr && s->matches_json(labels_of(&ns->doc()));
 }
 
-void write(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-std::string review_body(const Request& r, const std::string& uid) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
-  w.StartObject();
-  w.Key("apiVersion");
-  w.String("admission.k8s.io/v1");
-  w.Key("kind");
-  w.String("AdmissionReview");
-  w.Key("request");
-  w.StartObject();
-  w.Key("uid");
-  write(w, uid);
-  for (auto key : {"kind", "requestKind"}) {
-    w.Key(key);
-    w.StartObject();
-    w.Key("group");
-    write(w, r.type.group);
-    w.Key("version");
-    write(w, r.type.version);
-    w.Key("kind");
-    write(w, r.type.kind);
-    w.EndObject();
+// The review kop::local sends: the request as the API server describes it, made by kop-local's
+// user (system:masters), in the version requested (no conversion).
+absl::StatusOr<api::AdmissionRequest> review_of(const Request& r, std::string uid) {
+  api::AdmissionRequest out;
+  out.uid = std::move(uid);
+  out.kind = {r.type.group, r.type.version, r.type.kind};
+  out.resource = {r.type.group, r.type.version, r.type.resource};
+  out.sub_resource = r.sub_resource;
+  out.name = r.name;
+  out.namespace_ = r.ns;
+  out.operation = r.op;
+  out.user_info = {
+      .username = "kop-local", .uid = {}, .groups = {"system:masters", "system:authenticated"}};
+  for (auto [from, to] :
+       {std::pair{r.object, &out.object}, std::pair{r.old_object, &out.old_object}}) {
+    if (from == nullptr) continue;
+    auto obj = api::Object::from_value(*from);
+    if (!obj.ok()) return obj.status();
+    *to = std::move(*obj);
   }
-  for (auto key : {"resource", "requestResource"}) {
-    w.Key(key);
-    w.StartObject();
-    w.Key("group");
-    write(w, r.type.group);
-    w.Key("version");
-    write(w, r.type.version);
-    w.Key("resource");
-    write(w, r.type.resource);
-    w.EndObject();
-  }
-  if (!r.sub_resource.empty()) {
-    w.Key("subResource");
-    write(w, r.sub_resource);
-    w.Key("requestSubResource");
-    write(w, r.sub_resource);
-  }
-  w.Key("name");
-  write(w, r.name);
-  if (!r.ns.empty()) {
-    w.Key("namespace");
-    write(w, r.ns);
-  }
-  w.Key("operation");
-  write(w, op_name(r.op));
-  w.Key("userInfo");
-  w.StartObject();
-  w.Key("username");
-  w.String("kop-local");
-  w.Key("groups");
-  w.StartArray();
-  w.String("system:masters");
-  w.String("system:authenticated");
-  w.EndArray();
-  w.EndObject();
-  w.Key("object");
-  if (r.object != nullptr) {
-    r.object->Accept(w);
-  } else {
-    w.Null();
-  }
-  w.Key("oldObject");
-  if (r.old_object != nullptr) {
-    r.old_object->Accept(w);
-  } else {
-    w.Null();
-  }
-  w.Key("dryRun");
-  w.Bool(r.dry_run);
-  w.Key("options");
-  w.StartObject();
-  w.Key("apiVersion");
-  w.String("meta.k8s.io/v1");
-  w.Key("kind");
-  w.String(r.op == Operation::kCreate   ? "CreateOptions"
-           : r.op == Operation::kUpdate ? "UpdateOptions"
-                                        : "DeleteOptions");
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  out.options =
+      api::Object("meta.k8s.io/v1", r.op == api::AdmissionOperation::kCreate   ? "CreateOptions"
+                                    : r.op == api::AdmissionOperation::kUpdate ? "UpdateOptions"
+                                                                               : "DeleteOptions");
+  out.dry_run = r.dry_run;
+  return out;
 }
 
 // The store's own reads, as endpoint_of() makes them.
@@ -210,50 +131,13 @@ class StoreReads : public StoredReader {
   Store& store_;
 };
 
-struct Answer {
-  bool allowed = true;
-  client::ApiStatus status;
-  std::string patch;  // decoded JSON patch
-};
-
-absl::StatusOr<Answer> read_answer(std::string_view body, const std::string& uid) {
-  auto doc = json::parse(body);
-  if (!doc || !doc->IsObject()) return absl::InvalidArgumentError("the answer is not JSON");
-  const JsonValue* resp = json::find(*doc, "response");
-  if (resp == nullptr || !resp->IsObject()) {
-    return absl::InvalidArgumentError("the answer has no response");
-  }
-  if (json::string_or_empty(resp, "uid") != uid) {
-    return absl::InvalidArgumentError("expected response.uid=\"" + uid + "\", got \"" +
-                                      std::string(json::string_or_empty(resp, "uid")) + "\"");
-  }
-  Answer a;
-  auto allowed = json::get_bool(resp, "allowed");
-  if (!allowed) return absl::InvalidArgumentError("the answer has no response.allowed");
-  a.allowed = *allowed;
-  if (const JsonValue* st = json::find(resp, "status"); st && st->IsObject()) {
-    a.status.message = std::string(json::string_or_empty(st, "message"));
-    a.status.reason = std::string(json::string_or_empty(st, "reason"));
-    a.status.code = static_cast<int32_t>(json::get_int(st, "code").value_or(0));
-  }
-  std::string_view patch = json::string_or_empty(resp, "patch");
-  if (!patch.empty()) {
-    if (json::string_or_empty(resp, "patchType") != "JSONPatch") {
-      return absl::InvalidArgumentError("response.patchType must be JSONPatch");
-    }
-    if (!absl::Base64Unescape(absl::string_view(patch.data(), patch.size()), &a.patch)) {
-      return absl::InvalidArgumentError("response.patch is not base64");
-    }
-  }
-  return a;
-}
-
 // One call. OK with the answer; a denial as the API server words it; a failed call as
 // InternalError unless failurePolicy is Ignore (then nullopt: skipped).
-absl::StatusOr<std::optional<Answer>> call(Store& store, const Hook& hook, const Request& r) {
+absl::StatusOr<std::optional<api::AdmissionResponse>> call(Store& store, const Hook& hook,
+                                                           const Request& r) {
   const JsonValue& w = *hook.webhook;
   auto matched = selectors_match(store, w, r);
-  if (matched.ok() && !*matched) return std::optional<Answer>();
+  if (matched.ok() && !*matched) return std::optional<api::AdmissionResponse>();
   std::string_view side_effects = json::string_or_empty(&w, "sideEffects");
   if (r.dry_run && side_effects != "None" && side_effects != "NoneOnDryRun") {
     return client::bad_request("admission webhook \"" + hook.name +
@@ -261,8 +145,9 @@ absl::StatusOr<std::optional<Answer>> call(Store& store, const Hook& hook, const
   }
   bool ignore = json::string_or_empty(&w, "failurePolicy") == "Ignore";
   int64_t timeout = std::clamp<int64_t>(json::get_int(&w, "timeoutSeconds").value_or(10), 1, 30);
-  auto failed = [&](const std::string& why) -> absl::StatusOr<std::optional<Answer>> {
-    if (ignore) return std::optional<Answer>();
+  auto failed =
+      [&](const std::string& why) -> absl::StatusOr<std::optional<api::AdmissionResponse>> {
+    if (ignore) return std::optional<api::AdmissionResponse>();
     return client::internal_error("failed calling webhook \"" + hook.name +
                                   "\": " + std::string(why));
   };
@@ -274,20 +159,24 @@ absl::StatusOr<std::optional<Answer>> call(Store& store, const Hook& hook, const
   if (config == nullptr || !config->IsObject()) return failed("no clientConfig");
   auto ep = endpoint_of(StoreReads(store), *config, "timeout=" + std::to_string(timeout) + "s");
   if (!ep.ok()) return failed(std::string(ep.status().message()));
-  std::string uid = review_uid();
-  auto body = post_review(*ep, review_body(r, uid), absl::Seconds(timeout));
+  auto review = review_of(r, review_uid());
+  if (!review.ok()) return failed(std::string(review.status().message()));
+  auto body = post_review(*ep, api::admission_request_json(*review), absl::Seconds(timeout));
   if (!body.ok()) return failed(std::string(body.status().message()));
-  auto answer = read_answer(*body, uid);
+  auto answer = api::parse_admission_response(*body, review->uid, hook.mutating);
   if (!answer.ok()) return failed(std::string(answer.status().message()));
   if (!answer->allowed) {
-    client::ApiStatus s = answer->status;
+    client::ApiStatus s;
+    s.reason = answer->reason;
+    s.message = answer->message;
+    s.code = answer->code;
     s.status = "Failure";
     if (s.code < 400) s.code = 400;
     s.message = "admission webhook \"" + hook.name + "\" denied the request" +
                 (s.message.empty() ? " without explanation" : ": " + s.message);
     return client::to_status(s);
   }
-  return std::optional<Answer>(std::move(*answer));
+  return std::optional<api::AdmissionResponse>(std::move(*answer));
 }
 
 }  // namespace
@@ -307,7 +196,7 @@ std::vector<Hook> matching(Store& store, bool mutating, const Request& request) 
     if (hooks == nullptr || !hooks->IsArray()) continue;
     for (const auto& w : hooks->GetArray()) {
       if (rules_match(w, request)) {
-        out.push_back({config, &w, std::string(json::string_or_empty(&w, "name"))});
+        out.push_back({config, &w, std::string(json::string_or_empty(&w, "name")), mutating});
       }
     }
   }

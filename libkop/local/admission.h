@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "kop/api/review.h"
 #include "kop/local/names.h"
 #include "kop/local/resource.h"
 
@@ -36,14 +37,12 @@ class Store;
 
 namespace kop::local::admission {
 
-enum class Operation { kCreate, kUpdate, kDelete };
-
 struct Request {
   const ResourceType& type;
   std::string ns;
   std::string name;
-  std::string sub_resource;  // "" or "status"
-  Operation op = Operation::kCreate;
+  std::string sub_resource;                                       // "" or "status"
+  api::AdmissionOperation op = api::AdmissionOperation::kCreate;  // never kConnect
   bool dry_run = false;
   const JsonValue* object = nullptr;      // CREATE and UPDATE
   const JsonValue* old_object = nullptr;  // UPDATE and DELETE
@@ -53,6 +52,7 @@ struct Hook {
   ObjectPtr config;                    // keeps `webhook` alive
   const JsonValue* webhook = nullptr;  // one entry of config's webhooks
   std::string name;
+  bool mutating = false;  // a MutatingWebhookConfiguration's: it may answer with a patch
 };
 
 // The stored webhooks (mutating or validating) whose rules match the request's operation and

@@ -21,7 +21,7 @@
 #include <set>
 #include <thread>
 
-#include "certs.h"
+#include "kop/certs/cert_authority.h"
 #include "rest.h"
 
 namespace kop::local {
@@ -32,6 +32,10 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// The throwaway CA and serving certificate made when the options carry none: a year, as a
+// development server's certificate is never rotated.
+constexpr absl::Duration kGeneratedValidity = absl::Hours(24 * 365);
 
 std::string b64(std::string_view in) {
   return absl::Base64Escape(absl::string_view(in.data(), in.size()));
@@ -218,11 +222,13 @@ absl::Status HttpFront::start() {
       std::vector<std::string> ips = {"127.0.0.1", "::1"};
       if (!im.host.empty() && im.host != "127.0.0.1" && im.host != "::1" && im.host != "0.0.0.0")
         ips.push_back(im.host);
-      auto b = certs::generate({"localhost"}, ips);
-      if (!b.error.empty()) return absl::InternalError("certificate generation failed: " + b.error);
-      cert = b.cert_pem;
-      key = b.key_pem;
-      im.ca = b.ca_pem;
+      auto ca = certs::create_ca("kop-local-ca", kGeneratedValidity);
+      if (!ca.ok()) return ca.status();
+      auto serving = certs::create_serving_certificate(*ca, {"localhost"}, ips, kGeneratedValidity);
+      if (!serving.ok()) return serving.status();
+      cert = serving->cert_pem;
+      key = serving->key_pem;
+      im.ca = ca->cert_pem;
     }
     try {
       im.ssl = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);

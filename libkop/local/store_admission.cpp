@@ -39,7 +39,7 @@ absl::StatusOr<ObjectPtr> Store::admitted_create(const ResourceType& t, std::str
   std::string req_ns(t.namespaced
                          ? (ns.empty() ? json::path_string(obj, {"metadata", "namespace"}) : ns)
                          : std::string_view());
-  admission::Request r{t,         req_ns, name_of(obj), "", admission::Operation::kCreate,
+  admission::Request r{t,         req_ns, name_of(obj), "", api::AdmissionOperation::kCreate,
                        o.dry_run, &obj,   nullptr};
   auto mutating = admission::matching(*this, true, r);
   auto validating = admission::matching(*this, false, r);
@@ -67,7 +67,7 @@ absl::StatusOr<ObjectPtr> Store::admitted_update(const ResourceType& t, std::str
                        t.namespaced ? std::string(ns) : std::string(),
                        std::string(name),
                        status ? "status" : "",
-                       admission::Operation::kUpdate,
+                       api::AdmissionOperation::kUpdate,
                        o.dry_run};
   auto mutating = admission::matching(*this, true, r);
   auto validating = admission::matching(*this, false, r);
@@ -114,14 +114,15 @@ absl::StatusOr<ObjectPtr> Store::admitted_patch(const ResourceType& t, std::stri
     return patch_now(t, ns, name, pt, body, o, status);
   }
   const bool creating = old == nullptr;
-  admission::Request r{t,
-                       t.namespaced ? std::string(ns) : std::string(),
-                       std::string(name),
-                       status ? "status" : "",
-                       creating ? admission::Operation::kCreate : admission::Operation::kUpdate,
-                       o.dry_run,
-                       nullptr,
-                       creating ? nullptr : &old->doc()};
+  admission::Request r{
+      t,
+      t.namespaced ? std::string(ns) : std::string(),
+      std::string(name),
+      status ? "status" : "",
+      creating ? api::AdmissionOperation::kCreate : api::AdmissionOperation::kUpdate,
+      o.dry_run,
+      nullptr,
+      creating ? nullptr : &old->doc()};
   auto mutating = admission::matching(*this, true, r);
   auto validating = admission::matching(*this, false, r);
   if (mutating.empty() && validating.empty()) return patch_now(t, ns, name, pt, body, o, status);
@@ -165,7 +166,7 @@ absl::StatusOr<DeleteResult> Store::admitted_remove(const ResourceType& t, std::
                        t.namespaced ? std::string(ns) : std::string(),
                        std::string(name),
                        "",
-                       admission::Operation::kDelete,
+                       api::AdmissionOperation::kDelete,
                        o.dry_run};
   // Mutating webhooks are called for DELETE too (they can refuse; there is nothing to patch).
   auto hooks = admission::matching(*this, true, r);

@@ -6,8 +6,8 @@ namespace kop::webhook {
 
 namespace {
 
-AdmissionResponse answer(const Context& ctx, const absl::Status& verdict) {
-  AdmissionResponse out;
+api::AdmissionResponse answer(const Context& ctx, const absl::Status& verdict) {
+  api::AdmissionResponse out;
   out.uid = ctx.request.uid;
   out.warnings = ctx.warnings;
   if (!verdict.ok()) {
@@ -26,35 +26,36 @@ absl::Status Validator::validate_delete(Context& /*ctx*/, const Object& /*obj*/)
   return absl::OkStatus();
 }
 
-AdmissionResponse validate(Validator& validator, const AdmissionRequest& request) {
+api::AdmissionResponse validate(Validator& validator, const api::AdmissionRequest& request) {
   Context ctx{request};
   absl::Status verdict;
   switch (request.operation) {
-    case Operation::kCreate:
+    case api::AdmissionOperation::kCreate:
       verdict = validator.validate_create(ctx, *request.object);
       break;
-    case Operation::kUpdate:
+    case api::AdmissionOperation::kUpdate:
       verdict = validator.validate_update(ctx, *request.old_object, *request.object);
       break;
-    case Operation::kDelete:
+    case api::AdmissionOperation::kDelete:
       // The API server sends the object being deleted as oldObject (absent only from very old
       // servers: nothing to judge then).
       if (request.old_object) verdict = validator.validate_delete(ctx, *request.old_object);
       break;
-    case Operation::kConnect:
+    case api::AdmissionOperation::kConnect:
       break;
   }
   return answer(ctx, verdict);
 }
 
-AdmissionResponse mutate(Defaulter& defaulter, const AdmissionRequest& request) {
+api::AdmissionResponse mutate(Defaulter& defaulter, const api::AdmissionRequest& request) {
   Context ctx{request};
-  if (request.operation != Operation::kCreate && request.operation != Operation::kUpdate) {
+  if (request.operation != api::AdmissionOperation::kCreate &&
+      request.operation != api::AdmissionOperation::kUpdate) {
     return answer(ctx, absl::OkStatus());
   }
   Object changed(*request.object);
   absl::Status verdict = defaulter.default_object(ctx, changed);
-  AdmissionResponse out = answer(ctx, verdict);
+  api::AdmissionResponse out = answer(ctx, verdict);
   if (verdict.ok()) {
     std::string patch = json_patch(request.object->doc(), changed.doc());
     if (patch != "[]") out.patch = std::move(patch);

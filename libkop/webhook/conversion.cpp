@@ -24,8 +24,8 @@ absl::Status check_converted(const Object& from, const Object& to, std::string_v
 
 }  // namespace
 
-ConversionResponse convert(Converter& converter, const ConversionRequest& request) {
-  ConversionResponse out;
+api::ConversionResponse convert(Converter& converter, const api::ConversionRequest& request) {
+  api::ConversionResponse out;
   out.uid = request.uid;
   out.converted_objects.reserve(request.objects.size());
   for (const Object& obj : request.objects) {

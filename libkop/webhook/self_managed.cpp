@@ -2,10 +2,10 @@
 
 #include <absl/strings/escaping.h>
 
+#include "kop/certs/cert_authority.h"
 #include "kop/client/errors.h"
 #include "kop/log/log.h"
 #include "kop/manager/manager.h"
-#include "kop/webhook/cert_authority.h"
 #include "text.h"
 
 namespace kop::webhook {
@@ -99,7 +99,7 @@ absl::Status SelfManagedCertificates::sync_secret() {
                ca_expiry - t > options_.ca_renew_before;
   bool ca_rotated = false;
   if (!ca_ok) {
-    auto ca = create_ca(options_.ca_name, options_.ca_validity);
+    auto ca = certs::create_ca(options_.ca_name, options_.ca_validity);
     if (!ca.ok()) return ca.status();
     // The old CA stays in the bundle while it is valid: what it signed is still being served.
     std::vector<std::string> bundle{ca->cert_pem};
@@ -120,17 +120,17 @@ absl::Status SelfManagedCertificates::sync_secret() {
       check_key_pair(s.tls_crt, s.tls_key, &expiry).ok() && expiry - t > options_.renew_before;
   // Right after a CA rotation the old serving certificate stays (the caBundles do not have the
   // new CA yet); it is reissued under the new CA on the next pass.
-  bool tls_ok =
-      pair_ok && (ca_rotated ? cas.size() > 1 &&
-                                   check_serving_certificate(s.tls_crt, cas[1], options_.dns_names,
-                                                             options_.ip_addresses)
-                                       .ok()
-                             : check_serving_certificate(s.tls_crt, cas.front(), options_.dns_names,
-                                                         options_.ip_addresses)
-                                   .ok());
+  bool tls_ok = pair_ok &&
+                (ca_rotated ? cas.size() > 1 &&
+                                  certs::check_serving_certificate(
+                                      s.tls_crt, cas[1], options_.dns_names, options_.ip_addresses)
+                                      .ok()
+                            : certs::check_serving_certificate(
+                                  s.tls_crt, cas.front(), options_.dns_names, options_.ip_addresses)
+                                  .ok());
   if (!tls_ok) {
-    auto cert = create_serving_certificate({cas.front(), s.ca_key}, options_.dns_names,
-                                           options_.ip_addresses, options_.validity);
+    auto cert = certs::create_serving_certificate({cas.front(), s.ca_key}, options_.dns_names,
+                                                  options_.ip_addresses, options_.validity);
     if (!cert.ok()) return cert.status();
     s.tls_crt = std::move(cert->cert_pem);
     s.tls_key = std::move(cert->key_pem);

@@ -205,23 +205,23 @@ void Server::add_route(std::string path, Route route) {
 namespace {
 
 std::pair<int, std::string> admission_error(const absl::Status& st) {
-  AdmissionResponse bad;
+  api::AdmissionResponse bad;
   bad.allowed = false;
   bad.code = 400;
   bad.reason = "BadRequest";
   bad.message = std::string(st.message());
-  return {400, admission_review_json(bad)};
+  return {400, api::admission_review_json(bad)};
 }
 
 std::pair<int, std::string> admit(std::string_view body, const AdmissionHandler& handler) {
-  auto request = parse_admission_review(body);
+  auto request = api::parse_admission_review(body);
   if (!request.ok()) {
     logger().warn("malformed admission review", "error", request.status());
     return admission_error(request.status());
   }
-  AdmissionResponse response = handler(*request);
+  api::AdmissionResponse response = handler(*request);
   response.uid = request->uid;
-  return {200, admission_review_json(response, request->review_api_version)};
+  return {200, api::admission_review_json(response, request->review_api_version)};
 }
 
 }  // namespace
@@ -233,28 +233,29 @@ void Server::register_admission(std::string path, AdmissionHandler handler) {
 
 void Server::register_validator(std::string path, std::shared_ptr<Validator> validator) {
   register_admission(std::move(path),
-                     [validator = std::move(validator)](const AdmissionRequest& r) {
+                     [validator = std::move(validator)](const api::AdmissionRequest& r) {
                        return validate(*validator, r);
                      });
 }
 
 void Server::register_defaulter(std::string path, std::shared_ptr<Defaulter> defaulter) {
   register_admission(std::move(path),
-                     [defaulter = std::move(defaulter)](const AdmissionRequest& r) {
+                     [defaulter = std::move(defaulter)](const api::AdmissionRequest& r) {
                        return mutate(*defaulter, r);
                      });
 }
 
 void Server::register_converter(std::string path, std::shared_ptr<Converter> converter) {
   add_route(std::move(path), [converter = std::move(converter)](std::string_view body) {
-    auto request = parse_conversion_review(body);
+    auto request = api::parse_conversion_review(body);
     if (!request.ok()) {
       logger().warn("malformed conversion review", "error", request.status());
-      ConversionResponse bad;
+      api::ConversionResponse bad;
       bad.result = request.status();
-      return std::pair<int, std::string>(400, conversion_review_json(bad));
+      return std::pair<int, std::string>(400, api::conversion_review_json(bad));
     }
-    return std::pair<int, std::string>(200, conversion_review_json(convert(*converter, *request)));
+    return std::pair<int, std::string>(200,
+                                       api::conversion_review_json(convert(*converter, *request)));
   });
 }
 

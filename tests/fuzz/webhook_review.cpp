@@ -1,16 +1,17 @@
-// Fuzz target: the webhook server's review parsers (kop/webhook/review.h), which read bodies
-// from the network. A body either parses or is refused with InvalidArgument; a parsed admission
-// review answered by a validator and a defaulter gives an AdmissionReview the API server reads
-// (valid JSON, the request's uid and apiVersion); a parsed conversion review's answer too.
+// Fuzz target: the review parsers (kop/api/review.h), which read bodies from the network: the
+// webhook server's, and kop::local's reading of a webhook's answer. A body either parses or is
+// refused with InvalidArgument; a parsed admission review answered by a validator and a defaulter
+// gives an AdmissionReview the API server reads (valid JSON, the request's uid and apiVersion); a
+// parsed conversion review's answer too.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "check.h"
 #include "kop/api/object.h"
+#include "kop/api/review.h"
 #include "kop/webhook/admission.h"
 #include "kop/webhook/conversion.h"
-#include "kop/webhook/review.h"
 
 namespace {
 
@@ -56,25 +57,31 @@ void check_answer(std::string_view json, std::string_view uid, std::string_view 
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(bytes), size);
-  auto admission = kop::webhook::parse_admission_review(body);
+  auto admission = kop::api::parse_admission_review(body);
   if (admission.ok()) {
     Allow allow;
     Label label;
     for (const auto& response :
          {kop::webhook::validate(allow, *admission), kop::webhook::mutate(label, *admission)}) {
-      check_answer(kop::webhook::admission_review_json(response, admission->review_api_version),
+      check_answer(kop::api::admission_review_json(response, admission->review_api_version),
                    admission->uid, admission->review_api_version);
     }
   } else if (admission.status().code() != absl::StatusCode::kInvalidArgument) {
     kop::fuzz::fail("admission review refused without InvalidArgument", body);
   }
-  auto conversion = kop::webhook::parse_conversion_review(body);
+  auto conversion = kop::api::parse_conversion_review(body);
   if (conversion.ok()) {
     Identity identity;
-    check_answer(kop::webhook::conversion_review_json(kop::webhook::convert(identity, *conversion)),
+    check_answer(kop::api::conversion_review_json(kop::webhook::convert(identity, *conversion)),
                  conversion->uid, "apiextensions.k8s.io/v1");
   } else if (conversion.status().code() != absl::StatusCode::kInvalidArgument) {
     kop::fuzz::fail("conversion review refused without InvalidArgument", body);
+  }
+  for (bool mutating : {true, false}) {
+    auto answer = kop::api::parse_admission_response(body, "u", mutating);
+    if (!answer.ok() && answer.status().code() != absl::StatusCode::kInvalidArgument) {
+      kop::fuzz::fail("admission answer refused without InvalidArgument", body);
+    }
   }
   return 0;
 }

@@ -289,14 +289,14 @@ spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: x}]
                   .ok());
 }
 
-webhook::AdmissionRequest review(webhook::Operation op, const api::Object& obj) {
-  webhook::AdmissionRequest r;
+api::AdmissionRequest review(api::AdmissionOperation op, const api::Object& obj) {
+  api::AdmissionRequest r;
   r.uid = "u-1";
   r.kind = obj.gvk();
   r.operation = op;
   r.namespace_ = "default";
   r.name = std::string(obj.name());
-  if (op == webhook::Operation::kDelete)
+  if (op == api::AdmissionOperation::kDelete)
     r.old_object = obj;
   else
     r.object = obj;
@@ -311,17 +311,17 @@ TEST(AdmissionValidator, AnswersReviewsFromTheInputsItReads) {
   api::Object no_ns(bad);
   no_ns.set_namespace("");
   Validator v([] { return inputs_of(kService); }, DecisionOptions{});
-  webhook::AdmissionResponse r = webhook::validate(v, review(webhook::Operation::kCreate, no_ns));
+  api::AdmissionResponse r = webhook::validate(v, review(api::AdmissionOperation::kCreate, no_ns));
   EXPECT_FALSE(r.allowed);
   EXPECT_EQ(r.code, 403);
   EXPECT_EQ(r.message, "IngressRoute \"default/a\": spec.routes[0].match must start with '/'");
-  EXPECT_TRUE(webhook::validate(v, review(webhook::Operation::kDelete, bad)).allowed);
+  EXPECT_TRUE(webhook::validate(v, review(api::AdmissionOperation::kDelete, bad)).allowed);
 
   // Caches not readable: allowed, with a warning saying the object was not checked.
   Validator unsynced(
       []() -> absl::StatusOr<Inputs> { return absl::UnavailableError("not synced"); },
       DecisionOptions{});
-  r = webhook::validate(unsynced, review(webhook::Operation::kCreate, bad));
+  r = webhook::validate(unsynced, review(api::AdmissionOperation::kCreate, bad));
   EXPECT_TRUE(r.allowed);
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_THAT(r.warnings[0], HasSubstr("not synced"));

@@ -12,11 +12,11 @@
 #include <atomic>
 #include <chrono>
 
+#include "kop/certs/cert_authority.h"
 #include "kop/client/errors.h"
 #include "kop/testing/env.h"
 #include "kop/testing/gtest.h"
 #include "kop/testing/wait.h"
-#include "kop/webhook/cert_authority.h"
 #include "kop/webhook/self_managed.h"
 #include "kop/webhook/server.h"
 
@@ -102,10 +102,10 @@ class Slow : public Validator {
 class LocalAdmission : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    auto ca = create_ca("test-ca", absl::Hours(1));
+    auto ca = certs::create_ca("test-ca", absl::Hours(1));
     ASSERT_TRUE(ca.ok());
-    auto cert = create_serving_certificate(*ca, {"hooks.webhook-system.svc"}, {"127.0.0.1"},
-                                           absl::Hours(1));
+    auto cert = certs::create_serving_certificate(*ca, {"hooks.webhook-system.svc"}, {"127.0.0.1"},
+                                                  absl::Hours(1));
     ASSERT_TRUE(cert.ok());
     ca_b64_ = absl::Base64Escape(ca->cert_pem);
     Certificate c{.cert_pem = cert->cert_pem, .key_pem = cert->key_pem, .generation = 1};

@@ -15,12 +15,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "kop/certs/cert_authority.h"
 #include "kop/client/errors.h"
 #include "kop/local/http_front.h"
 #include "kop/local/store.h"
 #include "kop/testing/env.h"
 #include "kop/testing/gtest.h"
-#include "kop/webhook/cert_authority.h"
 #include "kop/webhook/server.h"
 
 namespace kop::webhook {
@@ -70,9 +70,9 @@ struct Certs {
 };
 
 Certs make_certs() {
-  auto ca = create_ca("conversion-test-ca", absl::Hours(1));
+  auto ca = certs::create_ca("conversion-test-ca", absl::Hours(1));
   EXPECT_TRUE(ca.ok());
-  auto cert = create_serving_certificate(*ca, {}, {"127.0.0.1"}, absl::Hours(1));
+  auto cert = certs::create_serving_certificate(*ca, {}, {"127.0.0.1"}, absl::Hours(1));
   EXPECT_TRUE(cert.ok());
   return {absl::Base64Escape(ca->cert_pem),
           std::make_shared<StaticCertificates>(

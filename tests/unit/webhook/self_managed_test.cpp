@@ -9,9 +9,9 @@
 #include <atomic>
 #include <thread>
 
+#include "kop/certs/cert_authority.h"
 #include "kop/local/local_client.h"
 #include "kop/local/store.h"
-#include "kop/webhook/cert_authority.h"
 #include "kop/webhook/server.h"
 
 namespace kop::webhook {
@@ -109,8 +109,8 @@ TEST_F(SelfManaged, CreatesTheSecretAndWritesEveryCaBundle) {
   EXPECT_EQ((*cur)->cert_pem, decoded(*s, "/data/tls.crt"));
   EXPECT_EQ((*cur)->key_pem, decoded(*s, "/data/tls.key"));
   EXPECT_EQ((*cur)->ca_pem, ca);
-  EXPECT_TRUE(check_serving_certificate((*cur)->cert_pem, ca, service_dns_names("site", "sys"),
-                                        {"127.0.0.1"})
+  EXPECT_TRUE(certs::check_serving_certificate((*cur)->cert_pem, ca,
+                                               service_dns_names("site", "sys"), {"127.0.0.1"})
                   .ok());
   EXPECT_TRUE(check_key_pair(ca, decoded(*s, "/data/ca.key")).ok());
   for (const auto& bundle : bundles()) EXPECT_EQ(bundle, ca);
@@ -180,8 +180,8 @@ TEST_F(SelfManaged, RotatesTheCaKeepingTheServedCertificateTrusted) {
   EXPECT_NE(rotated->cert_pem, first->cert_pem);
   std::string new_ca = rotated->ca_pem.substr(0, rotated->ca_pem.find("-----END CERTIFICATE-----"));
   new_ca += "-----END CERTIFICATE-----\n";
-  EXPECT_TRUE(check_serving_certificate(rotated->cert_pem, new_ca, {}, {"127.0.0.1"}).ok());
-  EXPECT_FALSE(check_serving_certificate(rotated->cert_pem, first->ca_pem, {}, {}).ok());
+  EXPECT_TRUE(certs::check_serving_certificate(rotated->cert_pem, new_ca, {}, {"127.0.0.1"}).ok());
+  EXPECT_FALSE(certs::check_serving_certificate(rotated->cert_pem, first->ca_pem, {}, {}).ok());
 }
 
 TEST_F(SelfManaged, ReissuesWhenANameIsMissingAndReportsBadTargets) {

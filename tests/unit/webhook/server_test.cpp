@@ -14,10 +14,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "kop/certs/cert_authority.h"
 #include "kop/local/local_client.h"
 #include "kop/local/store.h"
 #include "kop/manager/manager.h"
-#include "kop/webhook/cert_authority.h"
 
 namespace kop::webhook {
 namespace {
@@ -140,9 +140,10 @@ class WebhookServer : public ::testing::Test {
   }
 
   static void write_certificate(const fs::path& dir, const std::string& ca_path) {
-    auto ca = create_ca("test-ca", absl::Hours(24));
+    auto ca = certs::create_ca("test-ca", absl::Hours(24));
     ASSERT_TRUE(ca.ok());
-    auto cert = create_serving_certificate(*ca, {"localhost"}, {"127.0.0.1"}, absl::Hours(1));
+    auto cert =
+        certs::create_serving_certificate(*ca, {"localhost"}, {"127.0.0.1"}, absl::Hours(1));
     ASSERT_TRUE(cert.ok()) << cert.status();
     write_file(ca_path, ca->cert_pem);
     write_file(dir / "tls.key", cert->key_pem);
@@ -307,9 +308,9 @@ TEST(WebhookServerReady, ReadyOnceItsCertificateArrivesWithoutAConnection) {
                  .registry = &registry});
   ASSERT_TRUE(server.start().ok());
   EXPECT_FALSE(server.ready().ok());
-  auto ca = create_ca("test-ca", absl::Hours(24));
+  auto ca = certs::create_ca("test-ca", absl::Hours(24));
   ASSERT_TRUE(ca.ok());
-  auto cert = create_serving_certificate(*ca, {"localhost"}, {"127.0.0.1"}, absl::Hours(1));
+  auto cert = certs::create_serving_certificate(*ca, {"localhost"}, {"127.0.0.1"}, absl::Hours(1));
   ASSERT_TRUE(cert.ok()) << cert.status();
   write_file(dir / "tls.key", cert->key_pem);
   write_file(dir / "tls.crt", cert->cert_pem);
@@ -329,9 +330,9 @@ TEST(WebhookServerManager, RunsOnEveryReplicaWithTheManagersRegistry) {
   char tmpl[] = "/tmp/kop-webhook-test-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   fs::path dir = tmpl;
-  auto ca = create_ca("ca", absl::Hours(1));
+  auto ca = certs::create_ca("ca", absl::Hours(1));
   ASSERT_TRUE(ca.ok());
-  auto cert = create_serving_certificate(*ca, {}, {"127.0.0.1"}, absl::Hours(1));
+  auto cert = certs::create_serving_certificate(*ca, {}, {"127.0.0.1"}, absl::Hours(1));
   ASSERT_TRUE(cert.ok());
   write_file(dir / "tls.crt", cert->cert_pem);
   write_file(dir / "tls.key", cert->key_pem);

@@ -31,13 +31,13 @@
 #include <vector>
 
 #include "kop/api/object.h"
-#include "kop/webhook/review.h"
+#include "kop/api/review.h"
 
 namespace kop::webhook {
 
 // What a handler sees of the request, and where its warnings go.
 struct Context {
-  const AdmissionRequest& request;
+  const api::AdmissionRequest& request;
   std::vector<std::string> warnings{};
 
   void warn(std::string warning) { warnings.push_back(std::move(warning)); }
@@ -90,7 +90,7 @@ class TypedDefaulter : public Defaulter {
 };
 
 // The answer of `validator` / `defaulter` to one request (allowed or denied, with the patch).
-AdmissionResponse validate(Validator& validator, const AdmissionRequest& request);
-AdmissionResponse mutate(Defaulter& defaulter, const AdmissionRequest& request);
+api::AdmissionResponse validate(Validator& validator, const api::AdmissionRequest& request);
+api::AdmissionResponse mutate(Defaulter& defaulter, const api::AdmissionRequest& request);
 
 }  // namespace kop::webhook

@@ -21,7 +21,7 @@
 #include <string_view>
 
 #include "kop/api/object.h"
-#include "kop/webhook/review.h"
+#include "kop/api/review.h"
 
 namespace kop::webhook {
 
@@ -33,6 +33,6 @@ class Converter {
 };
 
 // The answer of `converter` to one review.
-ConversionResponse convert(Converter& converter, const ConversionRequest& request);
+api::ConversionResponse convert(Converter& converter, const api::ConversionRequest& request);
 
 }  // namespace kop::webhook

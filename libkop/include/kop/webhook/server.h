@@ -34,11 +34,11 @@
 #include <memory>
 #include <string>
 
+#include "kop/api/review.h"
 #include "kop/metrics/registry.h"
 #include "kop/webhook/admission.h"
 #include "kop/webhook/certificates.h"
 #include "kop/webhook/conversion.h"
-#include "kop/webhook/review.h"
 
 namespace kop::manager {
 class Manager;
@@ -67,7 +67,7 @@ struct ServerOptions {
 };
 
 // The raw admission hook, for what Validator and Defaulter do not cover.
-using AdmissionHandler = std::function<AdmissionResponse(const AdmissionRequest&)>;
+using AdmissionHandler = std::function<api::AdmissionResponse(const api::AdmissionRequest&)>;
 
 class Server {
  public:

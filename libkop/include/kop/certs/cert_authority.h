@@ -1,5 +1,6 @@
-// kop/webhook/cert_authority.h: creating the CA and serving certificates a webhook server
-// manages itself (kop/webhook/self_managed.h), with OpenSSL.
+// kop/certs/cert_authority.h: a self-signed certificate authority and the serving certificates
+// it signs, with OpenSSL: what a webhook server that manages its own certificates creates
+// (kop/webhook/self_managed.h) and what kop::local's HTTPS front serves when given none.
 //
 // Keys are ECDSA P-256 (small, fast handshakes, accepted by every API server version in use).
 // The CA is a self-signed certificate with basicConstraints CA:TRUE and keyCertSign; a serving
@@ -17,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kop::webhook {
+namespace kop::certs {
 
 struct KeyPair {
   std::string cert_pem;
@@ -40,4 +41,4 @@ absl::Status check_serving_certificate(std::string_view cert_pem, std::string_vi
                                        const std::vector<std::string>& dns_names,
                                        const std::vector<std::string>& ip_addresses);
 
-}  // namespace kop::webhook
+}  // namespace kop::certs

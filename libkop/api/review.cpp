@@ -1,27 +1,36 @@
-#include "kop/webhook/review.h"
+#include "kop/api/review.h"
 
 #include <absl/strings/escaping.h>
+#include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include "text.h"
 
 #include "kop/api/json.h"
+#include "kop/log/quote.h"
 
-namespace kop::webhook {
+namespace kop::api {
 
 namespace {
 
-namespace json = api::json;
+using kop::log::quote;
 using Value = rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-// Reads the fields of one review's `request`, each error naming the field.
+constexpr std::string_view kAdmissionV1 = "admission.k8s.io/v1";
+
+// Debian's abseil has its own string_view, which fmt does not take.
+std::string_view sv(absl::string_view s) {
+  return {s.data(), s.size()};
+}
+
+// Reads the fields of one review's `request` (or `response`), each error naming the field.
 class FieldReader {
  public:
-  FieldReader(std::string_view review, const Value& request) : review_(review), request_(request) {}
+  FieldReader(std::string_view review, const Value& request, std::string_view part = "request")
+      : review_(review), part_(part), request_(request) {}
 
   absl::Status error(std::string_view field, std::string_view what) const {
-    return absl::InvalidArgumentError(detail::cat(review_, " request.", field, ": ", what));
+    return absl::InvalidArgumentError(fmt::format("{} {}.{}: {}", review_, part_, field, what));
   }
 
   // A string member; absent (or null) reads as "" unless required.
@@ -48,19 +57,19 @@ class FieldReader {
     return v;
   }
 
-  absl::StatusOr<std::optional<api::Object>> embedded(std::string_view key) const {
+  absl::StatusOr<std::optional<Object>> embedded(std::string_view key) const {
     auto v = object(&request_, key, key);
     if (!v.ok()) return v.status();
-    if (*v == nullptr) return std::optional<api::Object>();
-    auto obj = api::Object::from_value(**v);
+    if (*v == nullptr) return std::optional<Object>();
+    auto obj = Object::from_value(**v);
     if (!obj.ok()) return error(key, std::string(obj.status().message()));
-    return std::optional<api::Object>(std::move(*obj));
+    return std::optional<Object>(std::move(*obj));
   }
 
-  absl::StatusOr<api::GroupVersionKind> gvk(std::string_view key, bool required) const {
+  absl::StatusOr<GroupVersionKind> gvk(std::string_view key, bool required) const {
     auto v = object(&request_, key, key, required);
     if (!v.ok()) return v.status();
-    api::GroupVersionKind out;
+    GroupVersionKind out;
     if (*v == nullptr) return out;
     std::string f(key);
     auto g = string(*v, f + ".group", "group");
@@ -69,13 +78,13 @@ class FieldReader {
     for (const auto* s : {&g, &ver, &k}) {
       if (!s->ok()) return s->status();
     }
-    return api::GroupVersionKind{std::move(*g), std::move(*ver), std::move(*k)};
+    return GroupVersionKind{std::move(*g), std::move(*ver), std::move(*k)};
   }
 
-  absl::StatusOr<api::GroupVersionResource> gvr(std::string_view key, bool required) const {
+  absl::StatusOr<GroupVersionResource> gvr(std::string_view key, bool required) const {
     auto v = object(&request_, key, key, required);
     if (!v.ok()) return v.status();
-    api::GroupVersionResource out;
+    GroupVersionResource out;
     if (*v == nullptr) return out;
     std::string f(key);
     auto g = string(*v, f + ".group", "group");
@@ -84,54 +93,84 @@ class FieldReader {
     for (const auto* s : {&g, &ver, &r}) {
       if (!s->ok()) return s->status();
     }
-    return api::GroupVersionResource{std::move(*g), std::move(*ver), std::move(*r)};
+    return GroupVersionResource{std::move(*g), std::move(*ver), std::move(*r)};
   }
 
  private:
   std::string_view review_;
+  std::string_view part_;
   const Value& request_;
 };
 
 // The root object's `request`, after checking apiVersion and kind.
-absl::StatusOr<const Value*> review_request(const api::Object& root, std::string_view kind,
+absl::StatusOr<const Value*> review_request(const Object& root, std::string_view kind,
                                             std::initializer_list<std::string_view> versions) {
   std::string_view api_version = root.api_version();
   bool known = false;
   for (auto v : versions) known = known || api_version == v;
   if (!known) {
     return absl::InvalidArgumentError(
-        detail::cat(kind, ": apiVersion \"", api_version, "\" is not ", *versions.begin()));
+        fmt::format("{}: apiVersion {} is not {}", kind, quote(api_version), *versions.begin()));
   }
   if (root.kind() != kind) {
     return absl::InvalidArgumentError(
-        detail::cat(kind, ": kind \"", root.kind(), "\" is not ", kind));
+        fmt::format("{}: kind {} is not {}", kind, quote(root.kind()), kind));
   }
   const Value* request = json::find(root.doc(), "request");
   if (request == nullptr || request->IsNull()) {
-    return absl::InvalidArgumentError(detail::cat(kind, ": request is required"));
+    return absl::InvalidArgumentError(fmt::format("{}: request is required", kind));
   }
   if (!request->IsObject()) {
-    return absl::InvalidArgumentError(detail::cat(kind, ": request must be an object"));
+    return absl::InvalidArgumentError(fmt::format("{}: request must be an object", kind));
   }
   return request;
 }
 
-absl::StatusOr<Operation> parse_operation(const FieldReader& r, std::string_view text) {
-  if (text == "CREATE") return Operation::kCreate;
-  if (text == "UPDATE") return Operation::kUpdate;
-  if (text == "DELETE") return Operation::kDelete;
-  if (text == "CONNECT") return Operation::kConnect;
-  return r.error("operation",
-                 detail::cat("\"", text, "\" is not CREATE, UPDATE, DELETE or CONNECT"));
+absl::StatusOr<AdmissionOperation> parse_operation(const FieldReader& r, std::string_view text) {
+  for (auto op : {AdmissionOperation::kCreate, AdmissionOperation::kUpdate,
+                  AdmissionOperation::kDelete, AdmissionOperation::kConnect}) {
+    if (text == to_string(op)) return op;
+  }
+  return r.error("operation", quote(text) + " is not CREATE, UPDATE, DELETE or CONNECT");
 }
 
 void write_string(Writer& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-void write_raw_object(Writer& w, const api::Object& obj) {
+void write_raw_object(Writer& w, const Object& obj) {
   std::string text = obj.to_json();
   w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+}
+
+void write_gvk(Writer& w, const GroupVersionKind& gvk) {
+  w.StartObject();
+  w.Key("group");
+  write_string(w, gvk.group);
+  w.Key("version");
+  write_string(w, gvk.version);
+  w.Key("kind");
+  write_string(w, gvk.kind);
+  w.EndObject();
+}
+
+void write_gvr(Writer& w, const GroupVersionResource& gvr) {
+  w.StartObject();
+  w.Key("group");
+  write_string(w, gvr.group);
+  w.Key("version");
+  write_string(w, gvr.version);
+  w.Key("resource");
+  write_string(w, gvr.resource);
+  w.EndObject();
+}
+
+void write_optional_object(Writer& w, const std::optional<Object>& obj) {
+  if (obj) {
+    write_raw_object(w, *obj);
+  } else {
+    w.Null();
+  }
 }
 
 std::string finish(const rapidjson::StringBuffer& buf) {
@@ -140,27 +179,28 @@ std::string finish(const rapidjson::StringBuffer& buf) {
 
 }  // namespace
 
-std::string_view to_string(Operation op) {
+std::string_view to_string(AdmissionOperation op) {
   switch (op) {
-    case Operation::kCreate:
+    case AdmissionOperation::kCreate:
       return "CREATE";
-    case Operation::kUpdate:
+    case AdmissionOperation::kUpdate:
       return "UPDATE";
-    case Operation::kDelete:
+    case AdmissionOperation::kDelete:
       return "DELETE";
-    case Operation::kConnect:
+    case AdmissionOperation::kConnect:
       return "CONNECT";
   }
   return "CREATE";
 }
 
 absl::StatusOr<AdmissionRequest> parse_admission_review(std::string_view body) {
-  auto root = api::Object::parse(body);
+  auto root = Object::parse(body);
   if (!root.ok()) {
-    return absl::InvalidArgumentError(detail::cat("AdmissionReview: ", root.status().message()));
+    return absl::InvalidArgumentError(
+        fmt::format("AdmissionReview: {}", sv(root.status().message())));
   }
   auto request =
-      review_request(*root, "AdmissionReview", {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"});
+      review_request(*root, "AdmissionReview", {kAdmissionV1, "admission.k8s.io/v1beta1"});
   if (!request.ok()) return request.status();
   const Value& req = **request;
   FieldReader r("AdmissionReview", req);
@@ -229,15 +269,15 @@ absl::StatusOr<AdmissionRequest> parse_admission_review(std::string_view body) {
     out.dry_run = dry->GetBool();
   }
   switch (out.operation) {
-    case Operation::kCreate:
+    case AdmissionOperation::kCreate:
       if (!out.object) return r.error("object", "required for CREATE");
       break;
-    case Operation::kUpdate:
+    case AdmissionOperation::kUpdate:
       if (!out.object) return r.error("object", "required for UPDATE");
       if (!out.old_object) return r.error("oldObject", "required for UPDATE");
       break;
-    case Operation::kDelete:
-    case Operation::kConnect:
+    case AdmissionOperation::kDelete:
+    case AdmissionOperation::kConnect:
       break;
   }
   return out;
@@ -304,10 +344,145 @@ std::string admission_review_json(const AdmissionResponse& response,
   return finish(buf);
 }
 
+std::string admission_request_json(const AdmissionRequest& request) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("apiVersion");
+  write_string(w, kAdmissionV1);
+  w.Key("kind");
+  w.String("AdmissionReview");
+  w.Key("request");
+  w.StartObject();
+  w.Key("uid");
+  write_string(w, request.uid);
+  w.Key("kind");
+  write_gvk(w, request.kind);
+  w.Key("resource");
+  write_gvr(w, request.resource);
+  w.Key("requestKind");
+  write_gvk(w, request.request_kind.kind.empty() ? request.kind : request.request_kind);
+  w.Key("requestResource");
+  write_gvr(
+      w, request.request_resource.resource.empty() ? request.resource : request.request_resource);
+  if (!request.sub_resource.empty()) {
+    w.Key("subResource");
+    write_string(w, request.sub_resource);
+    w.Key("requestSubResource");
+    write_string(w, request.sub_resource);
+  }
+  w.Key("name");
+  write_string(w, request.name);
+  if (!request.namespace_.empty()) {
+    w.Key("namespace");
+    write_string(w, request.namespace_);
+  }
+  w.Key("operation");
+  write_string(w, to_string(request.operation));
+  w.Key("userInfo");
+  w.StartObject();
+  w.Key("username");
+  write_string(w, request.user_info.username);
+  if (!request.user_info.uid.empty()) {
+    w.Key("uid");
+    write_string(w, request.user_info.uid);
+  }
+  w.Key("groups");
+  w.StartArray();
+  for (const auto& g : request.user_info.groups) write_string(w, g);
+  w.EndArray();
+  w.EndObject();
+  w.Key("object");
+  write_optional_object(w, request.object);
+  w.Key("oldObject");
+  write_optional_object(w, request.old_object);
+  w.Key("dryRun");
+  w.Bool(request.dry_run);
+  w.Key("options");
+  write_optional_object(w, request.options);
+  w.EndObject();
+  w.EndObject();
+  return finish(buf);
+}
+
+absl::StatusOr<AdmissionResponse> parse_admission_response(std::string_view body,
+                                                           std::string_view uid, bool mutating) {
+  auto root = Object::parse(body);
+  if (!root.ok()) return absl::InvalidArgumentError(std::string(root.status().message()));
+  const Value* resp = json::find(root->doc(), "response");
+  if (resp == nullptr || resp->IsNull()) {
+    return absl::InvalidArgumentError("webhook response was absent");
+  }
+  if (!resp->IsObject()) return absl::InvalidArgumentError("response must be an object");
+  FieldReader r("AdmissionReview", *resp, "response");
+  auto got_uid = r.string(resp, "uid", "uid");
+  if (!got_uid.ok()) return got_uid.status();
+  if (*got_uid != uid) {
+    return absl::InvalidArgumentError(
+        fmt::format("expected response.uid={}, got {}", quote(uid), quote(*got_uid)));
+  }
+  if (root->api_version() != kAdmissionV1 || root->kind() != "AdmissionReview") {
+    return absl::InvalidArgumentError(
+        fmt::format("expected webhook response of {}, Kind=AdmissionReview, got {}, Kind={}",
+                    kAdmissionV1, root->api_version(), root->kind()));
+  }
+  AdmissionResponse out;
+  out.uid = std::move(*got_uid);
+  if (const Value* allowed = json::find(*resp, "allowed"); allowed && !allowed->IsNull()) {
+    if (!allowed->IsBool()) return r.error("allowed", "must be a boolean");
+    out.allowed = allowed->GetBool();
+  } else {
+    out.allowed = false;
+  }
+  auto status = r.object(resp, "status", "status");
+  if (!status.ok()) return status.status();
+  if (*status != nullptr) {
+    auto message = r.string(*status, "status.message", "message");
+    auto reason = r.string(*status, "status.reason", "reason");
+    if (!message.ok()) return message.status();
+    if (!reason.ok()) return reason.status();
+    out.message = std::move(*message);
+    out.reason = std::move(*reason);
+    if (const Value* code = json::find(**status, "code"); code && !code->IsNull()) {
+      if (!code->IsInt()) return r.error("status.code", "must be a 32-bit integer");
+      out.code = code->GetInt();
+    }
+  }
+  auto patch = r.string(resp, "patch", "patch");
+  if (!patch.ok()) return patch.status();
+  const Value* patch_type = json::find(*resp, "patchType");
+  bool has_type = patch_type != nullptr && !patch_type->IsNull();
+  if (!mutating) {
+    if (!patch->empty())
+      return absl::InvalidArgumentError("validating webhook may not return response.patch");
+    if (has_type)
+      return absl::InvalidArgumentError("validating webhook may not return response.patchType");
+    return out;
+  }
+  if (!patch->empty() && !has_type) {
+    return absl::InvalidArgumentError("webhook returned response.patch but not response.patchType");
+  }
+  if (patch->empty() && has_type) {
+    return absl::InvalidArgumentError("webhook returned response.patchType but not response.patch");
+  }
+  if (has_type) {
+    std::string_view type = patch_type->IsString() ? json::as_string_view(*patch_type) : "";
+    if (type != "JSONPatch") {
+      return absl::InvalidArgumentError(
+          fmt::format("webhook returned invalid response.patchType of {}", quote(type)));
+    }
+    if (!absl::Base64Unescape(absl::string_view(patch->data(), patch->size()), &out.patch)) {
+      return r.error("patch", "is not base64");
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<ConversionRequest> parse_conversion_review(std::string_view body) {
-  auto root = api::Object::parse(body);
+  auto root = Object::parse(body);
   if (!root.ok()) {
-    return absl::InvalidArgumentError(detail::cat("ConversionReview: ", root.status().message()));
+    return absl::InvalidArgumentError(
+        fmt::format("ConversionReview: {}", sv(root.status().message())));
   }
   auto request = review_request(*root, "ConversionReview", {"apiextensions.k8s.io/v1"});
   if (!request.ok()) return request.status();
@@ -320,8 +495,8 @@ absl::StatusOr<ConversionRequest> parse_conversion_review(std::string_view body)
   out.uid = std::move(*uid);
   auto desired = r.string(&req, "desiredAPIVersion", "desiredAPIVersion", true);
   if (!desired.ok()) return desired.status();
-  if (!api::GroupVersion::parse(*desired).ok()) {
-    return r.error("desiredAPIVersion", detail::cat("\"", *desired, "\" is not group/version"));
+  if (!GroupVersion::parse(*desired).ok()) {
+    return r.error("desiredAPIVersion", quote(*desired) + " is not group/version");
   }
   out.desired_api_version = std::move(*desired);
   const Value* objects = json::find(req, "objects");
@@ -330,9 +505,9 @@ absl::StatusOr<ConversionRequest> parse_conversion_review(std::string_view body)
   out.objects.reserve(objects->Size());
   for (rapidjson::SizeType i = 0; i < objects->Size(); ++i) {
     const Value& o = (*objects)[i];
-    std::string field = detail::cat("objects[", i, "]");
+    std::string field = fmt::format("objects[{}]", i);
     if (!o.IsObject()) return r.error(field, "must be an object");
-    auto obj = api::Object::from_value(o);
+    auto obj = Object::from_value(o);
     if (!obj.ok()) return r.error(field, std::string(obj.status().message()));
     if (obj->api_version().empty() || obj->kind().empty()) {
       return r.error(field, "apiVersion and kind are required");
@@ -377,4 +552,4 @@ std::string conversion_review_json(const ConversionResponse& response) {
   return finish(buf);
 }
 
-}  // namespace kop::webhook
+}  // namespace kop::api

@@ -1,5 +1,6 @@
-#include "kop/webhook/cert_authority.h"
+#include "kop/certs/cert_authority.h"
 
+#include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -10,9 +11,7 @@
 
 #include <memory>
 
-#include "text.h"
-
-namespace kop::webhook {
+namespace kop::certs {
 
 namespace {
 
@@ -119,16 +118,15 @@ absl::StatusOr<KeyPair> create_serving_certificate(const KeyPair& ca,
     X509_set1_notAfter(cert.get(), X509_get0_notAfter(ca_cert.get()));
   }
   std::string san;
-  for (const auto& d : dns_names) san += detail::cat(san.empty() ? "" : ",", "DNS:", d);
-  for (const auto& ip : ip_addresses) san += detail::cat(san.empty() ? "" : ",", "IP:", ip);
+  for (const auto& d : dns_names) san += fmt::format("{}DNS:{}", san.empty() ? "" : ",", d);
+  for (const auto& ip : ip_addresses) san += fmt::format("{}IP:{}", san.empty() ? "" : ",", ip);
   if (!add_extension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
       !add_extension(cert.get(), ca_cert.get(), NID_key_usage,
                      "critical,digitalSignature,keyEncipherment") ||
       !add_extension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth") ||
       !add_extension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always") ||
       !add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name, san)) {
-    return absl::InvalidArgumentError(
-        detail::cat("bad subjectAltName for the serving certificate: ", san));
+    return absl::InvalidArgumentError("bad subjectAltName for the serving certificate: " + san);
   }
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0) {
     return absl::InternalError("signing the serving certificate failed");
@@ -151,16 +149,15 @@ absl::Status check_serving_certificate(std::string_view cert_pem, std::string_vi
   for (const auto& name : dns_names) {
     if (X509_check_host(cert.get(), name.data(), name.size(), X509_CHECK_FLAG_NO_WILDCARDS,
                         nullptr) != 1) {
-      return absl::InvalidArgumentError(
-          detail::cat("the serving certificate does not name ", name));
+      return absl::InvalidArgumentError("the serving certificate does not name " + name);
     }
   }
   for (const auto& ip : ip_addresses) {
     if (X509_check_ip_asc(cert.get(), ip.c_str(), 0) != 1) {
-      return absl::InvalidArgumentError(detail::cat("the serving certificate does not name ", ip));
+      return absl::InvalidArgumentError("the serving certificate does not name " + ip);
     }
   }
   return absl::OkStatus();
 }
 
-}  // namespace kop::webhook
+}  // namespace kop::certs

@@ -1,13 +1,14 @@
-// The review codec: what the API server sends is read with every field checked, and what we
-// answer has the shape the API server reads.
-#include "kop/webhook/review.h"
+// The review codec, both sides: what the API server sends is read with every field checked, what
+// a webhook answers has the shape the API server reads, and the API server's side (kop::local)
+// writes what the webhook's side reads and reads answers with kube-apiserver's checks.
+#include "kop/api/review.h"
 
 #include <absl/strings/escaping.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace kop::webhook {
+namespace kop::api {
 namespace {
 
 std::string review(std::string_view request, std::string_view api_version = "admission.k8s.io/v1") {
@@ -40,7 +41,7 @@ TEST(AdmissionReview, ReadsEveryField) {
   EXPECT_EQ(r->request_resource.version, "v1beta1");
   EXPECT_EQ(r->name, "site");
   EXPECT_EQ(r->namespace_, "team-a");
-  EXPECT_EQ(r->operation, Operation::kCreate);
+  EXPECT_EQ(r->operation, AdmissionOperation::kCreate);
   EXPECT_EQ(r->user_info.username, "admin");
   EXPECT_EQ(r->user_info.groups, std::vector<std::string>{"system:masters"});
   ASSERT_TRUE(r->object.has_value());
@@ -61,7 +62,7 @@ TEST(AdmissionReview, AcceptsV1beta1AndDefaultsTheRequestKind) {
   EXPECT_EQ(r->review_api_version, "admission.k8s.io/v1beta1");
   EXPECT_EQ(r->request_kind, r->kind);
   EXPECT_EQ(r->request_resource, r->resource);
-  EXPECT_EQ(r->operation, Operation::kDelete);
+  EXPECT_EQ(r->operation, AdmissionOperation::kDelete);
   EXPECT_FALSE(r->object.has_value());
   ASSERT_TRUE(r->old_object.has_value());
   EXPECT_EQ(r->old_object->name(), "c");
@@ -155,6 +156,143 @@ TEST(AdmissionReview, AnswersWithStatusPatchAndWarnings) {
   EXPECT_EQ(decoded, patched.patch);
 }
 
+// kop::local's request, read back by the webhook's parser: every field survives the trip.
+TEST(AdmissionReview, TheApiServersRequestReadsBackAsWritten) {
+  AdmissionRequest sent;
+  sent.uid = "1b6c1a56-0e1f-4c49-9d1a-3c0d2ff0a001";
+  sent.kind = {"apps", "v1", "Deployment"};
+  sent.resource = {"apps", "v1", "deployments"};
+  sent.sub_resource = "status";
+  sent.name = "web";
+  sent.namespace_ = "team-a";
+  sent.operation = AdmissionOperation::kUpdate;
+  sent.user_info = {.username = "kop-local", .uid = "", .groups = {"system:masters"}};
+  auto obj = Object::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
+      "metadata":{"name":"web","labels":{"tier":"a\u0001b"}},"spec":{"replicas":2}})");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  sent.object = *obj;
+  sent.old_object = *obj;
+  sent.dry_run = true;
+  auto options = Object::parse(R"({"apiVersion":"meta.k8s.io/v1","kind":"UpdateOptions"})");
+  ASSERT_TRUE(options.ok());
+  sent.options = *options;
+
+  std::string body = admission_request_json(sent);
+  auto got = parse_admission_review(body);
+  ASSERT_TRUE(got.ok()) << got.status() << "\n" << body;
+  EXPECT_EQ(got->review_api_version, "admission.k8s.io/v1");
+  EXPECT_EQ(got->uid, sent.uid);
+  EXPECT_EQ(got->kind, sent.kind);
+  EXPECT_EQ(got->resource, sent.resource);
+  EXPECT_EQ(got->request_kind, sent.kind);  // empty request_kind: written as kind
+  EXPECT_EQ(got->request_resource, sent.resource);
+  EXPECT_EQ(got->sub_resource, "status");
+  EXPECT_EQ(got->name, "web");
+  EXPECT_EQ(got->namespace_, "team-a");
+  EXPECT_EQ(got->operation, AdmissionOperation::kUpdate);
+  EXPECT_EQ(got->user_info.username, "kop-local");
+  EXPECT_EQ(got->user_info.groups, std::vector<std::string>{"system:masters"});
+  ASSERT_TRUE(got->object && got->old_object && got->options);
+  EXPECT_EQ(got->object->get_string("/metadata/labels/tier"),
+            "a\x01"
+            "b");
+  EXPECT_EQ(got->old_object->get_int("/spec/replicas"), 2);
+  EXPECT_EQ(got->options->kind(), "UpdateOptions");
+  EXPECT_TRUE(got->dry_run);
+
+  // A DELETE of a cluster-scoped object: no object, no namespace, no subResource.
+  AdmissionRequest removal;
+  removal.uid = "2";
+  removal.kind = {"", "v1", "Namespace"};
+  removal.resource = {"", "v1", "namespaces"};
+  removal.name = "gone";
+  removal.operation = AdmissionOperation::kDelete;
+  removal.old_object = *obj;
+  auto raw = Object::parse(admission_request_json(removal));
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->at("/request/namespace"), nullptr);
+  EXPECT_EQ(raw->at("/request/subResource"), nullptr);
+  ASSERT_NE(raw->at("/request/object"), nullptr);
+  EXPECT_TRUE(raw->at("/request/object")->IsNull());
+  EXPECT_EQ(raw->get_bool("/request/dryRun"), false);
+}
+
+// A webhook's answer written by admission_review_json reads back through the API server's side.
+TEST(AdmissionReview, TheWebhooksAnswerReadsBackOnTheApiServersSide) {
+  AdmissionResponse denied;
+  denied.uid = "u-1";
+  denied.allowed = false;
+  denied.code = 422;
+  denied.reason = "Invalid";
+  denied.message = "spec.replicas: at most 10";
+  auto got = parse_admission_response(admission_review_json(denied), "u-1", false);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->allowed);
+  EXPECT_EQ(got->code, 422);
+  EXPECT_EQ(got->reason, "Invalid");
+  EXPECT_EQ(got->message, "spec.replicas: at most 10");
+
+  AdmissionResponse patched;
+  patched.uid = "u-2";
+  patched.patch = R"([{"op":"add","path":"/metadata/labels","value":{"a":"b"}}])";
+  got = parse_admission_response(admission_review_json(patched), "u-2", true);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->allowed);
+  EXPECT_EQ(got->patch, patched.patch);  // decoded from base64
+}
+
+// kube-apiserver's VerifyAdmissionResponse rules, with its messages.
+TEST(AdmissionReview, AnswersAreCheckedAsKubeApiserverChecksThem) {
+  auto answer = [](std::string_view response,
+                   std::string_view api_version = "admission.k8s.io/v1") {
+    return std::string(R"({"apiVersion":")") + std::string(api_version) +
+           R"(","kind":"AdmissionReview","response":)" + std::string(response) + "}";
+  };
+  const std::string patch = R"("patch":"W10=")";  // base64 of []
+  struct Case {
+    std::string body;
+    bool mutating;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"{", true, "offset"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", true,
+       "webhook response was absent"},
+      {answer(R"({"uid":"other","allowed":true})"), true,
+       "expected response.uid=\"u\", got \"other\""},
+      {answer(R"({"uid":"u\n","allowed":true})"), true, "got \"u\\n\""},  // quoted as Go's %q
+      {answer(R"({"uid":"u","allowed":true})", "admission.k8s.io/v1beta1"), true,
+       "expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got "
+       "admission.k8s.io/v1beta1, Kind=AdmissionReview"},
+      {answer(R"({"uid":"u","allowed":"yes"})"), true, "response.allowed: must be a boolean"},
+      {answer(R"({"uid":"u","allowed":true,"status":{"code":"403"}})"), true,
+       "response.status.code: must be a 32-bit integer"},
+      {answer(R"({"uid":"u","allowed":true,)" + patch + "}"), true,
+       "webhook returned response.patch but not response.patchType"},
+      {answer(R"({"uid":"u","allowed":true,"patchType":"JSONPatch"})"), true,
+       "webhook returned response.patchType but not response.patch"},
+      {answer(R"({"uid":"u","allowed":true,"patchType":"MergePatch",)" + patch + "}"), true,
+       "webhook returned invalid response.patchType of \"MergePatch\""},
+      {answer(R"({"uid":"u","allowed":true,"patchType":"JSONPatch","patch":"%%"})"), true,
+       "response.patch: is not base64"},
+      {answer(R"({"uid":"u","allowed":true,"patchType":"JSONPatch",)" + patch + "}"), false,
+       "validating webhook may not return response.patch"},
+      {answer(R"({"uid":"u","allowed":true,"patchType":"JSONPatch"})"), false,
+       "validating webhook may not return response.patchType"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_admission_response(c.body, "u", c.mutating);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.body;
+    EXPECT_NE(r.status().message().find(c.error), absl::string_view::npos)
+        << c.body << "\n got: " << r.status().message() << "\n want: " << c.error;
+  }
+  // An absent `allowed` is false, as Go decodes it: a denial, not a failed call.
+  auto no_allowed = parse_admission_response(answer(R"({"uid":"u"})"), "u", false);
+  ASSERT_TRUE(no_allowed.ok()) << no_allowed.status();
+  EXPECT_FALSE(no_allowed->allowed);
+}
+
 TEST(ConversionReview, ReadsAndAnswers) {
   auto r = parse_conversion_review(R"({"apiVersion":"apiextensions.k8s.io/v1",
       "kind":"ConversionReview","request":{"uid":"c-1","desiredAPIVersion":"example.com/v2",
@@ -206,4 +344,4 @@ TEST(ConversionReview, RefusesMalformedReviews) {
 }
 
 }  // namespace
-}  // namespace kop::webhook
+}  // namespace kop::api
