@@ -66,34 +66,31 @@ class FieldReader {
     return std::optional<Object>(std::move(*obj));
   }
 
-  absl::StatusOr<GroupVersionKind> gvk(std::string_view key, bool required) const {
+  // A {group, version, kind} or {group, version, resource} member: `last` names the third field.
+  template <typename GV>
+  absl::StatusOr<GV> group_version(std::string_view key, bool required, std::string_view last,
+                                   std::string GV::*last_member) const {
     auto v = object(&request_, key, key, required);
     if (!v.ok()) return v.status();
-    GroupVersionKind out;
+    GV out;
     if (*v == nullptr) return out;
     std::string f(key);
     auto g = string(*v, f + ".group", "group");
     auto ver = string(*v, f + ".version", "version", true);
-    auto k = string(*v, f + ".kind", "kind", true);
-    for (const auto* s : {&g, &ver, &k}) {
+    auto third = string(*v, fmt::format("{}.{}", f, last), last, true);
+    for (const auto* s : {&g, &ver, &third}) {
       if (!s->ok()) return s->status();
     }
-    return GroupVersionKind{std::move(*g), std::move(*ver), std::move(*k)};
+    out.group = std::move(*g);
+    out.version = std::move(*ver);
+    out.*last_member = std::move(*third);
+    return out;
   }
-
+  absl::StatusOr<GroupVersionKind> gvk(std::string_view key, bool required) const {
+    return group_version(key, required, "kind", &GroupVersionKind::kind);
+  }
   absl::StatusOr<GroupVersionResource> gvr(std::string_view key, bool required) const {
-    auto v = object(&request_, key, key, required);
-    if (!v.ok()) return v.status();
-    GroupVersionResource out;
-    if (*v == nullptr) return out;
-    std::string f(key);
-    auto g = string(*v, f + ".group", "group");
-    auto ver = string(*v, f + ".version", "version", true);
-    auto r = string(*v, f + ".resource", "resource", true);
-    for (const auto* s : {&g, &ver, &r}) {
-      if (!s->ok()) return s->status();
-    }
-    return GroupVersionResource{std::move(*g), std::move(*ver), std::move(*r)};
+    return group_version(key, required, "resource", &GroupVersionResource::resource);
   }
 
  private:
@@ -143,26 +140,26 @@ void write_raw_object(Writer& w, const Object& obj) {
   w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
 }
 
-void write_gvk(Writer& w, const GroupVersionKind& gvk) {
+// {group, version, <last>}: a GroupVersionKind or a GroupVersionResource.
+template <typename GV>
+void write_group_version(Writer& w, const GV& gv, const char* last,
+                         const std::string GV::*last_member) {
   w.StartObject();
   w.Key("group");
-  write_string(w, gvk.group);
+  write_string(w, gv.group);
   w.Key("version");
-  write_string(w, gvk.version);
-  w.Key("kind");
-  write_string(w, gvk.kind);
+  write_string(w, gv.version);
+  w.Key(last);
+  write_string(w, gv.*last_member);
   w.EndObject();
 }
 
-void write_gvr(Writer& w, const GroupVersionResource& gvr) {
-  w.StartObject();
-  w.Key("group");
-  write_string(w, gvr.group);
-  w.Key("version");
-  write_string(w, gvr.version);
-  w.Key("resource");
-  write_string(w, gvr.resource);
-  w.EndObject();
+void write_kind(Writer& w, const GroupVersionKind& gvk) {
+  write_group_version(w, gvk, "kind", &GroupVersionKind::kind);
+}
+
+void write_resource(Writer& w, const GroupVersionResource& gvr) {
+  write_group_version(w, gvr, "resource", &GroupVersionResource::resource);
 }
 
 void write_optional_object(Writer& w, const std::optional<Object>& obj) {
@@ -357,13 +354,13 @@ std::string admission_request_json(const AdmissionRequest& request) {
   w.Key("uid");
   write_string(w, request.uid);
   w.Key("kind");
-  write_gvk(w, request.kind);
+  write_kind(w, request.kind);
   w.Key("resource");
-  write_gvr(w, request.resource);
+  write_resource(w, request.resource);
   w.Key("requestKind");
-  write_gvk(w, request.request_kind.kind.empty() ? request.kind : request.request_kind);
+  write_kind(w, request.request_kind.kind.empty() ? request.kind : request.request_kind);
   w.Key("requestResource");
-  write_gvr(
+  write_resource(
       w, request.request_resource.resource.empty() ? request.resource : request.request_resource);
   if (!request.sub_resource.empty()) {
     w.Key("subResource");
