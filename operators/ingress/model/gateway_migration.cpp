@@ -552,7 +552,7 @@ std::vector<RouteSpec> ingress_routes(Context& cx, ReadIngress& ing) {
   const std::string name(ing.object->name());
   ing.facts.fail_closed = fail_closed(a);
   if (ing.facts.fail_closed)
-    ing.notes.push_back(
+    ing.notes.emplace_back(
         "its rules have no backendRefs (the Gateway answers 500): an access restriction named "
         "above has no Gateway API form, and serving without it would open what the Ingress closed");
 
@@ -688,7 +688,7 @@ std::vector<RouteSpec> ingress_routes(Context& cx, ReadIngress& ing) {
       r.backends.push_back(*backend);
       s.rules.push_back(std::move(r));
       out.push_back(std::move(s));
-      ing.notes.push_back(
+      ing.notes.emplace_back(
           "spec.defaultBackend: an HTTPRoute without hostnames or matches (every request no "
           "other rule takes)");
     }
@@ -806,6 +806,7 @@ GatewayMigration migrate_to_gateway(const std::vector<api::Object>& objects,
   GatewayMigration out;
   // TLS hosts: the oldest Ingress (then namespace/name) wins a host, as in the model.
   std::vector<ReadIngress*> by_age;
+  by_age.reserve(ingresses.size());
   for (auto& ing : ingresses) by_age.push_back(&ing);
   std::stable_sort(by_age.begin(), by_age.end(), [](const ReadIngress* x, const ReadIngress* y) {
     return x->created < y->created;
@@ -863,10 +864,10 @@ GatewayMigration migrate_to_gateway(const std::vector<api::Object>& objects,
     m.key = ing.key;
     for (const auto& s : specs[i]) m.routes.push_back(route_object(options, ing.object->ns(), s));
     if (ing.a.canary)
-      ing.notes.push_back(ing.facts.canary_merged
-                              ? "a canary: merged into its main Ingress' HTTPRoute rules"
-                              : "a canary without a main Ingress on its host and path: not "
-                                "converted (kop-ingress does not serve it either)");
+      ing.notes.emplace_back(ing.facts.canary_merged
+                                 ? "a canary: merged into its main Ingress' HTTPRoute rules"
+                                 : "a canary without a main Ingress on its host and path: not "
+                                   "converted (kop-ingress does not serve it either)");
     for (const auto& v : ing.a.verdicts) m.annotations.push_back(convert_annotation(v, ing.facts));
     m.notes = std::move(ing.notes);
     out.ingresses.push_back(std::move(m));
