@@ -89,6 +89,54 @@ void load_proxy_ssl_secret(Builder& b, const api::Object& ing, const ObjectRef& 
   tls = std::move(with);
 }
 
+// ingress-nginx default-backend: a Service of the Ingress' namespace on its first port (as
+// ingress-nginx's custom default backend upstream); nullopt after an Event.
+std::optional<std::string> nginx_default_backend(Builder& b, const api::Object& ing,
+                                                 const ObjectRef& src, const std::string& name) {
+  BackendSpec spec;
+  spec.ns = std::string(ing.ns());
+  spec.service = name;
+  const api::ObjectPtr* svc = b.service(spec.ns, spec.service);
+  auto ports =
+      svc == nullptr ? std::vector<const rapidjson::Value*>{} : items_of((*svc)->spec(), "ports");
+  if (!ports.empty() && int_of(ports[0], "port"))
+    spec.port_number = int_of(ports[0], "port");
+  else if (!ports.empty())
+    spec.port_name = std::string(str_of(ports[0], "name"));
+  else
+    spec.port_number = 80;  // no Service or no port: resolve_backend's Event says which
+  return b.resolve_backend(
+      src, cat("metadata.annotations[", kNginxAnnotationPrefix, "default-backend]"), spec);
+}
+
+// A path's backend with ingress-nginx's default-backend: the default backend serves when the
+// Service cannot be resolved or has no ready endpoint, and with custom-http-errors it answers
+// the error requests (x-namespace, x-ingress-name, x-service-name, x-service-port as
+// ingress-nginx sends them).
+void apply_nginx_default_backend(const Builder& b, const NginxAnnotations& a,
+                                 const api::Object& ing, const rapidjson::Value* backend,
+                                 const std::optional<std::string>& default_cluster,
+                                 std::optional<std::string>& cluster, Route& r) {
+  if (!default_cluster) return;
+  auto it = cluster ? b.clusters.find(*cluster) : b.clusters.end();
+  if (!cluster || (it != b.clusters.end() && it->second.endpoints.empty())) {
+    cluster = default_cluster;
+    r.action = RouteAction::kForward;
+    r.clusters = {WeightedCluster{*default_cluster, 1}};
+  }
+  if (a.custom_http_errors.empty() || r.action != RouteAction::kForward) return;
+  const rapidjson::Value* service = member(backend, "service");
+  const rapidjson::Value* port = member(service, "port");
+  std::string port_label = int_of(port, "number") ? std::to_string(*int_of(port, "number"))
+                                                  : std::string(str_of(port, "name"));
+  ErrorPages e{a.custom_http_errors, *default_cluster, {}};
+  e.headers.push_back(Header{"x-namespace", std::string(ing.ns())});
+  e.headers.push_back(Header{"x-ingress-name", std::string(ing.name())});
+  e.headers.push_back(Header{"x-service-name", std::string(str_of(service, "name"))});
+  e.headers.push_back(Header{"x-service-port", port_label});
+  r.error_pages = std::move(e);
+}
+
 Route make_route(const ObjectRef& src, const std::string& field, PathRule path,
                  std::optional<std::string> cluster, bool https_redirect) {
   Route r;
@@ -132,14 +180,18 @@ void translate_ingress(Builder& b, const api::Object& ing) {
       if (base.tls && !nginx->proxy_ssl_secret.empty())
         load_proxy_ssl_secret(b, ing, src, nginx->proxy_ssl_secret, *base.tls);
     }
+    std::optional<std::string> default_cluster;
+    if (nginx && !nginx->default_backend.empty() && !canary)
+      default_cluster = nginx_default_backend(b, ing, src, nginx->default_backend);
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
     int order = 0;
 
     if (const rapidjson::Value* def = member(spec, "defaultBackend"); def && !canary) {
       auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", base);
-      b.default_backends.push_back(RouteCandidate{
-          "*", make_route(src, "spec.defaultBackend", PathRule{}, cluster, false), age, order++});
+      Route route = make_route(src, "spec.defaultBackend", PathRule{}, cluster, false);
+      if (nginx) apply_nginx_default_backend(b, *nginx, ing, def, default_cluster, cluster, route);
+      b.default_backends.push_back(RouteCandidate{"*", std::move(route), age, order++});
       if (nginx) {
         apply_nginx_route(*nginx, "/", b.default_backends.back());
         b.default_backends.back().nginx_path.reset();
@@ -172,10 +224,12 @@ void translate_ingress(Builder& b, const api::Object& ing) {
           b.event(src, "PathInvalid", pfield, std::string(rule.status().message()));
           continue;
         }
-        auto cluster =
-            ingress_backend(b, ing, src, member(paths[j], "backend"), pfield + ".backend", base);
-        b.routes.push_back(
-            RouteCandidate{host, make_route(src, pfield, *rule, cluster, force_ssl), age, order++});
+        const rapidjson::Value* backend = member(paths[j], "backend");
+        auto cluster = ingress_backend(b, ing, src, backend, pfield + ".backend", base);
+        Route route = make_route(src, pfield, *rule, cluster, force_ssl);
+        if (nginx)
+          apply_nginx_default_backend(b, *nginx, ing, backend, default_cluster, cluster, route);
+        b.routes.push_back(RouteCandidate{host, std::move(route), age, order++});
         if (nginx) apply_nginx_route(*nginx, str_of(paths[j], "path"), b.routes.back());
         if (canary) b.routes.back().canary = nginx->canary;
       }

@@ -39,16 +39,12 @@ const std::map<std::string_view, std::string_view>& not_supported() {
        "client certificate authentication is not implemented"},
       {"auth-tls-error-page", "client certificate authentication is not implemented"},
       {"custom-headers", "ConfigMaps are not read"},
-      {"custom-http-errors", "custom error pages are not implemented"},
-      {"default-backend", "a per-Ingress default backend is not implemented"},
       {"limit-rate", "bandwidth limiting is not implemented"},
       {"limit-rate-after", "bandwidth limiting is not implemented"},
       {"proxy-buffering", "responses are streamed, never buffered"},
       {"proxy-buffer-size", "responses are streamed, never buffered"},
       {"proxy-buffers-number", "responses are streamed, never buffered"},
       {"proxy-request-buffering", "request bodies are streamed, never buffered"},
-      {"proxy-connect-timeout", "the connect timeout is per Service port here (5s)"},
-      {"proxy-next-upstream-timeout", "a limit on the time spent retrying is not implemented"},
       {"proxy-redirect-from", "rewriting upstream Location headers is not implemented"},
       {"proxy-redirect-to", "rewriting upstream Location headers is not implemented"},
       {"proxy-cookie-domain", "rewriting upstream cookies is not implemented"},
@@ -527,6 +523,8 @@ void read_backend_protocol(Reader& in, NginxAnnotations& out) {
   out.backend_tls = std::move(t);
 }
 
+constexpr int64_t kWeek = int64_t{7} * 24 * 3600;  // a bound on the seconds, against overflow
+
 void read_upstream(Reader& in, NginxAnnotations& out) {
   if (const std::string* v = in.take("load-balance")) {
     if (*v == "round_robin")
@@ -578,7 +576,6 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
   }
   read_backend_protocol(in, out);
 
-  constexpr int64_t kWeek = int64_t{7} * 24 * 3600;  // a bound on the seconds, against overflow
   int64_t read = 60;
   int64_t send = 60;
   if (auto n = in.integer("proxy-read-timeout", 1, kWeek)) read = *n;
@@ -639,6 +636,12 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
     }
   }
   out.retry.num_retries = static_cast<uint32_t>(std::max<int64_t>(tries, 1) - 1);
+  // proxy-next-upstream-timeout: seconds, 0 (the default) no limit.
+  if (auto n = in.integer("proxy-next-upstream-timeout", 0, kWeek))
+    out.retry.window = std::chrono::seconds(*n);
+  // proxy-connect-timeout: seconds (ingress-nginx's default 5, the clusters' own here).
+  if (auto n = in.integer("proxy-connect-timeout", 1, kWeek))
+    out.connect_timeout = std::chrono::seconds(*n);
 }
 
 // A comma-separated list, each item trimmed; empty items dropped.
@@ -653,6 +656,43 @@ std::vector<std::string> comma_list(std::string_view text) {
     if (!item.empty()) out.emplace_back(item);
   }
   return out;
+}
+
+// default-backend (a Service name of the Ingress' namespace) and custom-http-errors (a
+// comma-separated list of statuses that its answers replace).
+void read_error_pages(Reader& in, NginxAnnotations& out) {
+  if (const std::string* v = in.take("default-backend")) {
+    bool label = !v->empty() && v->size() <= 63 && std::all_of(v->begin(), v->end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (label && v->front() != '-' && v->back() != '-')
+      out.default_backend = *v;
+    else
+      in.invalid("default-backend", "a Service name of the Ingress' namespace");
+  }
+  const std::string* v = in.take("custom-http-errors");
+  if (v == nullptr) return;
+  std::vector<uint32_t> codes;
+  for (const auto& item : comma_list(*v)) {
+    uint32_t code = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), code);
+    if (ec != std::errc() || end != item.data() + item.size() || code < 300 || code > 599)
+      return in.invalid("custom-http-errors",
+                        cat("\"", item, "\" is not a status from 300 to 599"));
+    codes.push_back(code);
+  }
+  if (codes.empty()) return in.invalid("custom-http-errors", "no status in the list");
+  if (out.default_backend.empty())
+    return in.ignored("custom-http-errors",
+                      "without default-backend there is no error backend here (ingress-nginx "
+                      "would use its controller's --default-backend-service)");
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  out.custom_http_errors = std::move(codes);
+  in.different(
+      "custom-http-errors",
+      "the error request carries no body (nginx sends the request's own again), and an "
+      "answer that comes while the request body is still being sent is passed on as it is");
 }
 
 // enable-cors and cors-*, with ingress-nginx's defaults.
@@ -965,6 +1005,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
     }
   }
   read_upstream(in, out);
+  read_error_pages(in, out);
   read_headers(in, out);
   read_cors(in, out);
   read_access(in, out);

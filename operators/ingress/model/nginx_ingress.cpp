@@ -223,6 +223,7 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   r.timeout = std::chrono::milliseconds(0);
   r.idle_timeout = a.idle_timeout;
   r.retry_policy = a.retry;
+  r.connect_timeout = a.connect_timeout;
   if (r.action == RouteAction::kForward) {
     r.cors = a.cors;
     r.max_body_bytes = a.max_body_bytes;

@@ -79,6 +79,7 @@ proxy::RetryPolicy retry_policy(const RetryPolicy& p) {
     out.retriable_status_codes = p.statuses;
   }
   out.retry_non_idempotent = p.non_idempotent;
+  out.retry_window = p.window;
   return out;
 }
 
@@ -161,6 +162,13 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   if (r.per_try_timeout) rc.forward.retry.per_try_timeout = *r.per_try_timeout;
   if (r.retry_policy) rc.forward.retry = retry_policy(*r.retry_policy);
   if (r.idle_timeout) rc.forward.idle_timeout = *r.idle_timeout;
+  if (r.connect_timeout) rc.forward.connect_timeout = *r.connect_timeout;
+  if (r.error_pages) {
+    proxy::ErrorPagePolicy e{r.error_pages->statuses, r.error_pages->cluster, {}};
+    for (const auto& h : r.error_pages->headers)
+      e.request_headers.push_back(proxy::HeaderValue{h.name, h.value});
+    rc.forward.error_pages = std::move(e);
+  }
   if (r.regex_rewrite)
     rc.forward.regex_rewrite =
         proxy::RegexRewrite{r.regex_rewrite->regex, r.regex_rewrite->substitution};

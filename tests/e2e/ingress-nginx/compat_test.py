@@ -12,6 +12,7 @@ import http.client
 import http.server
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from ie2e import check, say, wait_for  # noqa: E402
 ECHO = "127.0.0.2"
 FLAKY = "127.0.0.3"  # answers 503 under /flaky, so retries are seen
 TLS_ECHO = "127.0.0.4"  # the echo over TLS (backend-protocol HTTPS, proxy-ssl-*)
+ERRORS = "127.0.0.5"  # an error backend: answers X-Code (else 404) with what it received
+BLACKHOLE = "127.0.0.6"  # a listener whose accept queue is full: connections never complete
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -36,6 +39,15 @@ class Echo(http.server.BaseHTTPRequestHandler):
         status = 503 if me == FLAKY and self.path.startswith("/flaky") else 200
         if self.path.startswith("/slow"):  # a request kept in progress (limit-connections)
             time.sleep(1.5)
+        if self.path.startswith("/status/"):  # /status/404: that status
+            status = int(self.path.split("/")[2].split("?")[0])
+        if self.path.startswith("/sleep/"):  # /sleep/3: the head comes after 3 s
+            time.sleep(float(self.path.split("/")[2]))
+        if self.path.startswith("/late-flaky") and me == FLAKY:  # a 503 after 1.2 s
+            time.sleep(1.2)
+            status = 503
+        if me == ERRORS:  # ingress-nginx's custom-error-pages answers the code it is given
+            status = int(self.headers.get("X-Code", "404"))
         body = json.dumps({"backend": me, "path": self.path,
                            "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
         self.send_response_only(status)
@@ -209,6 +221,19 @@ INGRESSES = [
     ingress("hash", h("hash"), {"upstream-hash-by": "$request_uri"}, service="pair"),
     ingress("hash-header", h("hash-header"), {"upstream-hash-by": "$http_x_user"},
             service="pair"),
+    ingress("errors", h("errors"), {"default-backend": "errors",
+                                    "custom-http-errors": "404,503", "ssl-redirect": "false"},
+            tls=True),
+    ingress("no-endpoints", h("no-endpoints"), {"default-backend": "errors"}, service="idle"),
+    ingress("read-timeout", h("read-timeout"), {"proxy-read-timeout": "1",
+                                                "proxy-send-timeout": "1"}),
+    ingress("connect-timeout", h("connect-timeout"), {"proxy-connect-timeout": "1",
+                                                      "proxy-read-timeout": "10",
+                                                      "proxy-next-upstream-tries": "1"},
+            service="blackhole"),
+    ingress("retry-window", h("retry-window"), {"proxy-next-upstream": "error timeout http_503",
+                                                "proxy-next-upstream-timeout": "1"},
+            service="pair2"),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -307,9 +332,15 @@ def cases(port, tls_port):
     check(11 <= passed <= 12 and codes[:11] == [200] * 11 and codes.count(503) == 20 - passed,
           f"limit-rps 2: {codes}")
     check(request(port, h("vhost"), "/")[0] == 200, "limit-rps spilled over to another Ingress")
-    # limit-rpm 60 with multiplier 1: burst 60 x 1, so 61 pass, then one a second.
-    codes = [request(port, h("limited-burst"), "/")[0] for i in range(63)]
-    check(codes[:61] == [200] * 61 and codes[-1] == 503, f"limit-rpm 60 x 1: {codes}")
+    # limit-rpm 60 with multiplier 1: burst 60 x 1, so 61 pass, then one a second (a loaded
+    # machine's slow requests see a few of those: the count allows one per second taken).
+    t0 = time.monotonic()
+    codes = []
+    while len(codes) < 200 and 503 not in codes:
+        codes.append(request(port, h("limited-burst"), "/")[0])
+    took = time.monotonic() - t0
+    check(codes[:61] == [200] * 61 and codes[-1] == 503 and
+          codes.count(200) <= 61 + int(took) + 1, f"limit-rpm 60 x 1 in {took:.1f} s: {codes}")
     codes = [request(port, h("limited-exempt"), "/")[0] for i in range(15)]
     check(codes == [200] * 15, f"limit-whitelist 127.0.0.0/8 is limited: {codes}")
     say("limit-rps, limit-rpm, limit-burst-multiplier: nginx's burst (rate x multiplier), then "
@@ -423,6 +454,97 @@ def cases(port, tls_port):
     say("canary: by-header always/never, then by-cookie, then weight (100: all to the canary)")
 
 
+def error_cases(port, tls_port):
+    """default-backend, custom-http-errors (ingress-nginx's custom errors guide)."""
+    code, _, e = request(port, h("errors"), "/status/404?q=1",
+                         {"Accept": "application/json", "X-Request-ID": "req-42"})
+    want = {"x-code": "404", "x-format": "application/json", "x-original-uri": "/status/404?q=1",
+            "x-namespace": "default", "x-ingress-name": "errors", "x-service-name": "echo",
+            "x-service-port": "80", "x-request-id": "req-42"}
+    got = {k: (e or {}).get("headers", {}).get(k) for k in want}
+    check(code == 404 and e and e["backend"] == ERRORS and e["path"] == "/" and got == want,
+          f"custom-http-errors 404: {code} {e}")
+    # Without a client id the error request carries the id the backend got.
+    code, _, e = request(port, h("errors"), "/status/503")
+    check(code == 503 and e and e["backend"] == ERRORS and
+          len(e["headers"].get("x-request-id", "")) == 36, f"custom-http-errors 503: {code} {e}")
+    code, _, e = request(port, h("errors"), "/status/500")
+    check(code == 500 and e and e["backend"] == ECHO, f"a status not listed: {code} {e}")
+    code, _, e = request(port, h("errors"), "/fine")
+    check(code == 200 and e and e["backend"] == ECHO, f"custom-http-errors on 200: {code} {e}")
+    # An HTTP/2 client gets the error page the same way.
+    args = ["curl", "-s", "-k", "--http2", "-w", "\n%{http_code} %{http_version}", "--max-time",
+            "10", "--resolve", f"{h('errors')}:{tls_port}:127.0.0.1",
+            f"https://{h('errors')}:{tls_port}/status/404"]
+    out = subprocess.run(args, capture_output=True, timeout=15).stdout.decode()
+    body, _, tail = out.rpartition("\n")
+    check(tail == "404 2" and json.loads(body or "{}").get("backend") == ERRORS,
+          f"custom-http-errors over HTTP/2: {out!r}")
+    # A Service without a ready endpoint: the default backend serves the request itself.
+    code, _, e = request(port, h("no-endpoints"), "/some/page")
+    check(code == 404 and e and e["backend"] == ERRORS and e["path"] == "/some/page" and
+          "x-code" not in e["headers"], f"default-backend without endpoints: {code} {e}")
+    say("default-backend, custom-http-errors: the error page from the default backend with "
+        "X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, "
+        "X-Service-Port, X-Request-ID (HTTP/1.1 and HTTP/2); it serves a Service without "
+        "endpoints")
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    r = fn()
+    return r, time.monotonic() - t0
+
+
+def stalled_post(port, host, send, pause, total=100):
+    """POSTs `total` declared bytes, `send` of them in one-byte writes `pause` s apart, then
+    stops writing: the status the proxy answers (0 if none within 10 s)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: {total}\r\n\r\n"
+                  .encode())
+        for _ in range(send):
+            time.sleep(pause)
+            s.sendall(b"x")
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return int(data.split()[1]) if data.startswith(b"HTTP/1.1 ") else 0
+    except socket.timeout:
+        return 0
+    finally:
+        s.close()
+
+
+def timeout_cases(port):
+    """proxy-read/send/connect-timeout and proxy-next-upstream-timeout with slow backends."""
+    (code, _, _), took = timed(lambda: request(port, h("read-timeout"), "/sleep/3"))
+    check(code == 504 and 0.9 <= took < 2.9, f"proxy-read-timeout 1, head after 3 s: {code} "
+          f"after {took:.2f} s")
+    (code, _, e), took = timed(lambda: request(port, h("read-timeout"), "/sleep/0.3"))
+    check(code == 200 and e, f"proxy-read-timeout 1, head after 0.3 s: {code}")
+    code, took = timed(lambda: stalled_post(port, h("read-timeout"), 0, 0))
+    check(code == 504 and 0.9 <= took < 4, f"proxy-send-timeout 1, body stalled: {code} after "
+          f"{took:.2f} s")
+    # A body that keeps flowing (a byte every 0.4 s for 2 s) renews the timeout.
+    code = stalled_post(port, h("read-timeout"), 5, 0.4, total=5)
+    check(code == 200, f"proxy-send-timeout 1, a slow but steady body: {code}")
+    say(f"proxy-read-timeout / -send-timeout 1: a head 3 s late and a stalled body get 504, a "
+        f"steady slow body passes")
+    (code, _, _), took = timed(lambda: request(port, h("connect-timeout"), "/"))
+    check(code == 504 and 0.9 <= took < 5, f"proxy-connect-timeout 1: {code} after {took:.2f} s")
+    say(f"proxy-connect-timeout 1: 504 after {took:.2f} s (an endpoint that never accepts)")
+    # A first try on the late 503 takes 1.2 s, past proxy-next-upstream-timeout 1: that 503 is
+    # not retried on the other endpoint (proxy-next-upstream http_503 retries it otherwise; the
+    # Service pair2 is the test's own, so no earlier case had its 503 endpoint ejected).
+    codes = [request(port, h("retry-window"), f"/late-flaky/{i}")[0] for i in range(6)]
+    check(503 in codes and set(codes) <= {200, 503}, f"proxy-next-upstream-timeout 1: {codes}")
+    say("proxy-next-upstream-timeout 1: a 503 that came after 1.2 s is not retried")
+
+
 # backend-protocol HTTPS to the TLS echo, whose certificate names backend.compat.internal:
 # verified against proxy-ssl-secret's ca.crt with proxy-ssl-name (and SNI), a name the
 # certificate does not carry (502), and ingress-nginx's default (no verification).
@@ -453,10 +575,21 @@ def backend_tls_cases(port):
 
 
 def test(env):
-    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO])
+    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO, ERRORS, BLACKHOLE])
     servers = []
-    for address in (ECHO, FLAKY, TLS_ECHO):
+    for address in (ECHO, FLAKY, TLS_ECHO, ERRORS):
         servers.append(EchoServer((address, port), Echo))
+    # A listener that never accepts, its accept queue filled: further connections hang in
+    # SYN-SENT (the kernel drops their SYNs), as to a backend that does not answer.
+    blackhole = socket.socket()
+    blackhole.bind((BLACKHOLE, port))
+    blackhole.listen(0)
+    fillers = []
+    for _ in range(3):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex((BLACKHOLE, port))
+        fillers.append(f)
     backend = os.path.join(env.tmp, "backend")
     backend_crt, backend_key, _ = ie2e.make_cert(backend, "backend.compat.internal",
                                                  ["backend.compat.internal"])
@@ -469,13 +602,18 @@ def test(env):
         manifests = os.path.join(env.tmp, "manifests")
         os.makedirs(manifests)
         crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
-                                     [h("ssl"), h("ssl-off"), h("basic-h2")])
+                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors")])
         objects = [
             {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
              "metadata": {"name": "nginx"}, "spec": {"controller": "kop.dev/ingress-controller"}},
             ie2e.service("echo"), ie2e.endpoint_slice("echo-1", "echo", [ECHO], port),
             ie2e.service("pair"), ie2e.endpoint_slice("pair-1", "pair", [ECHO, FLAKY], port),
             ie2e.service("canary"), ie2e.endpoint_slice("canary-1", "canary", [FLAKY], port),
+            ie2e.service("errors"), ie2e.endpoint_slice("errors-1", "errors", [ERRORS], port),
+            ie2e.service("idle"),
+            ie2e.service("pair2"), ie2e.endpoint_slice("pair2-1", "pair2", [ECHO, FLAKY], port),
+            ie2e.service("blackhole"),
+            ie2e.endpoint_slice("blackhole-1", "blackhole", [BLACKHOLE], port),
             ie2e.service("tls-echo"),
             ie2e.endpoint_slice("tls-echo-1", "tls-echo", [TLS_ECHO], port),
             # ingress-nginx's proxy-ssl-secret: a TLS Secret with ca.crt (tls.crt + tls.key,
@@ -506,6 +644,8 @@ def test(env):
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
         backend_tls_cases(http_port)
+        error_cases(http_port, https_port)
+        timeout_cases(http_port)
         # bad-snippet: configuration-snippet + limit-rate; bad-range: whitelist-source-range.
         _, _, _ = request(http_port, h("canary"), "/")
         c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
@@ -518,6 +658,9 @@ def test(env):
     finally:
         for s in servers:
             s.shutdown()
+        for f in fillers:
+            f.close()
+        blackhole.close()
 
 
 if __name__ == "__main__":

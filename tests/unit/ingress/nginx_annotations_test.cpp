@@ -860,5 +860,66 @@ TEST(NginxIngress, AffinityCookieSameSiteAndSecure) {
       NginxSupport::kIgnored);  // without affinity
 }
 
+// default-backend with custom-http-errors (ingress-nginx's custom errors guide): the route's
+// error pages go to the default backend's first port with the x-* fields ingress-nginx sends;
+// a path whose Service has no ready endpoint (or does not exist) is served by it.
+TEST(NginxIngress, DefaultBackendAndCustomHttpErrors) {
+  auto c = compile(
+      snapshot_of(
+          service_yaml("default", "web") + service_yaml("default", "idle", 0, 1) +
+          service_yaml("default", "errors", 1, 2) +
+          ingress("a", "a.example.com", "Prefix", "/", "web",
+                  {{"default-backend", "errors"}, {"custom-http-errors", "\"503, 404,404\""}}) +
+          ingress("b", "b.example.com", "Prefix", "/", "idle", {{"default-backend", "errors"}}) +
+          ingress("m", "m.example.com", "Prefix", "/", "missing", {{"default-backend", "errors"}})),
+      nginx_options());
+  const proxy::RouteConfig* a = first_route(c, "http/a.example.com");
+  ASSERT_NE(a, nullptr) << describe(c.model);
+  EXPECT_EQ(a->forward.clusters.at(0).cluster, "default/web/80");
+  ASSERT_TRUE(a->forward.error_pages);
+  EXPECT_EQ(a->forward.error_pages->statuses, (std::vector<uint32_t>{404, 503}));
+  EXPECT_EQ(a->forward.error_pages->cluster, "default/errors/80");
+  std::map<std::string, std::string> fields;
+  for (const auto& h : a->forward.error_pages->request_headers) fields[h.name] = h.value;
+  EXPECT_EQ(fields, (std::map<std::string, std::string>{{"x-ingress-name", "a"},
+                                                        {"x-namespace", "default"},
+                                                        {"x-service-name", "web"},
+                                                        {"x-service-port", "80"}}));
+  EXPECT_EQ(route_of(c, "http", "b.example.com", "/"), "default/errors/80");
+  EXPECT_FALSE(first_route(c, "http/b.example.com")->forward.error_pages);
+  EXPECT_EQ(route_of(c, "http", "m.example.com", "/"), "default/errors/80");
+  EXPECT_TRUE(has_event(c.model, "ServiceNotFound", "default/missing"));
+
+  NginxAnnotations alone = read({{"custom-http-errors", "\"404\""}});
+  EXPECT_TRUE(alone.custom_http_errors.empty());
+  EXPECT_EQ(verdict(alone, "custom-http-errors")->support, NginxSupport::kIgnored);
+  for (const char* bad : {"\"200\"", "\"404,abc\"", "\"600\""}) {
+    NginxAnnotations b = read({{"default-backend", "errors"}, {"custom-http-errors", bad}});
+    EXPECT_TRUE(b.custom_http_errors.empty()) << bad;
+    EXPECT_EQ(verdict(b, "custom-http-errors")->support, NginxSupport::kIgnored) << bad;
+  }
+  EXPECT_EQ(verdict(read({{"default-backend", "other/errors"}}), "default-backend")->support,
+            NginxSupport::kIgnored);
+}
+
+// proxy-connect-timeout and proxy-next-upstream-timeout: seconds onto the route.
+TEST(NginxIngress, ConnectAndNextUpstreamTimeouts) {
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"proxy-connect-timeout", "\"2\""},
+                                        {"proxy-next-upstream-timeout", "\"7\""}}) +
+                               ingress("b", "b.example.com", "Prefix", "/", "web")),
+                   nginx_options());
+  const proxy::RouteConfig* a = first_route(c, "http/a.example.com");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->forward.connect_timeout, proxy::Millis(2000));
+  EXPECT_EQ(a->forward.retry.retry_window, proxy::Millis(7000));
+  const proxy::RouteConfig* b = first_route(c, "http/b.example.com");
+  EXPECT_EQ(b->forward.connect_timeout, proxy::Millis(0));  // the cluster's 5 s
+  EXPECT_EQ(b->forward.retry.retry_window, proxy::Millis(0));
+  EXPECT_EQ(verdict(read({{"proxy-connect-timeout", "5s"}}), "proxy-connect-timeout")->support,
+            NginxSupport::kIgnored);
+}
+
 }  // namespace
 }  // namespace kop::ingress

@@ -170,6 +170,7 @@ class Out {
         if (f.host_rewrite) kv("host_rewrite", *f.host_rewrite);
         kv("timeout_ms", f.timeout);
         kv("idle_timeout_ms", f.idle_timeout);
+        if (f.connect_timeout.count() > 0) kv("connect_timeout_ms", f.connect_timeout);
         begin_object("retry");
         begin_array("retry_on");
         static constexpr std::pair<RetryOn, const char*> kNames[] = {
@@ -183,6 +184,7 @@ class Out {
         w_.EndArray();
         kv("num_retries", f.retry.num_retries);
         kv("per_try_timeout_ms", f.retry.per_try_timeout);
+        if (f.retry.retry_window.count() > 0) kv("retry_window_ms", f.retry.retry_window);
         kv("retry_non_idempotent", f.retry.retry_non_idempotent);
         begin_array("retriable_status_codes");
         for (uint32_t s : f.retry.retriable_status_codes) w_.Uint(s);
@@ -198,6 +200,22 @@ class Out {
             w_.EndObject();
           }
           w_.EndArray();
+        }
+        if (f.error_pages) {
+          begin_object("error_pages");
+          begin_array("statuses");
+          for (uint32_t s : f.error_pages->statuses) w_.Uint(s);
+          w_.EndArray();
+          kv("cluster", f.error_pages->cluster);
+          begin_array("request_headers");
+          for (const auto& hv : f.error_pages->request_headers) {
+            w_.StartObject();
+            kv("name", hv.name);
+            kv("value", hv.value);
+            w_.EndObject();
+          }
+          w_.EndArray();
+          w_.EndObject();
         }
         w_.EndObject();
         break;

@@ -263,6 +263,7 @@ RetryPolicy retry_policy(const Value& v, const std::string& path) {
   });
   o.uint("num_retries", &r.num_retries, 0, 10);
   o.millis("per_try_timeout_ms", &r.per_try_timeout);
+  o.millis("retry_window_ms", &r.retry_window);
   o.boolean("retry_non_idempotent", &r.retry_non_idempotent);
   o.array("retriable_status_codes", [&](const Value& e, const std::string& p) {
     r.retriable_status_codes.push_back(static_cast<uint32_t>(as_uint(e, p, 100, 599)));
@@ -305,6 +306,27 @@ std::vector<WeightedCluster> cluster_choice(Object& o, bool forward) {
   return out;
 }
 
+ErrorPagePolicy error_pages(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ErrorPagePolicy e;
+  o.array("statuses", [&](const Value& s, const std::string& p) {
+    e.statuses.push_back(static_cast<uint32_t>(as_uint(s, p, 300, 599)));
+  });
+  if (e.statuses.empty()) fail(o.at("statuses"), "must not be empty");
+  o.str("cluster", &e.cluster, true);
+  o.array("request_headers", [&](const Value& h, const std::string& p) {
+    Object ho(h, p);
+    HeaderValue hv;
+    ho.str("name", &hv.name, true);
+    ho.str("value", &hv.value, true);
+    if (hv.name.empty()) fail(ho.at("name"), "must not be empty");
+    ho.finish();
+    e.request_headers.push_back(std::move(hv));
+  });
+  o.finish();
+  return e;
+}
+
 ForwardAction forward(const Value& v, const std::string& path) {
   Object o(v, path);
   ForwardAction f;
@@ -323,6 +345,7 @@ ForwardAction forward(const Value& v, const std::string& path) {
   o.opt_str("host_rewrite", &f.host_rewrite);
   o.millis("timeout_ms", &f.timeout);
   o.millis("idle_timeout_ms", &f.idle_timeout);
+  o.millis("connect_timeout_ms", &f.connect_timeout);
   if (const Value* r = o.get("retry")) f.retry = retry_policy(*r, o.at("retry"));
   o.boolean("websocket", &f.websocket);
   o.array("mirrors", [&](const Value& e, const std::string& p) {
@@ -333,6 +356,7 @@ ForwardAction forward(const Value& v, const std::string& path) {
     m.finish();
     f.mirrors.push_back(std::move(mp));
   });
+  if (const Value* e = o.get("error_pages")) f.error_pages = error_pages(*e, o.at("error_pages"));
   o.finish();
   return f;
 }

@@ -317,6 +317,17 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
         if (!clusters.contains(f.mirrors[i].cluster))
           return error(cat(p, ".forward.mirrors[", i, "].cluster"),
                        cat("unknown cluster ", quote(f.mirrors[i].cluster)));
+      if (f.error_pages) {
+        const ErrorPagePolicy& e = *f.error_pages;
+        if (!clusters.contains(e.cluster))
+          return error(p + ".forward.error_pages.cluster",
+                       cat("unknown cluster ", quote(e.cluster)));
+        for (std::size_t i = 0; i < e.request_headers.size(); ++i)
+          if (!valid_token(e.request_headers[i].name) ||
+              !valid_header_value(e.request_headers[i].value))
+            return error(cat(p, ".forward.error_pages.request_headers[", i, "]"),
+                         cat("invalid header ", quote(e.request_headers[i].name)));
+      }
       if (f.host_rewrite && !internal::valid_domain(*f.host_rewrite, false))
         return error(p + ".forward.host_rewrite", cat("invalid host ", quote(*f.host_rewrite)));
       if (f.retry.per_try_timeout.count() > 0 && f.timeout.count() > 0 &&

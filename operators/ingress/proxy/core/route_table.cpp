@@ -204,6 +204,12 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
       if (inserted) cluster_names.push_back(m.cluster);
       out->mirrors.emplace_back(it->second, m.per_million);
     }
+    if (const auto& e = rc.forward.error_pages) {
+      auto [it, inserted] =
+          cluster_ids.emplace(e->cluster, static_cast<uint32_t>(cluster_names.size()));
+      if (inserted) cluster_names.push_back(e->cluster);
+      out->error_cluster = it->second;
+    }
   }
   return absl::OkStatus();
 }
@@ -452,6 +458,13 @@ bool CompiledQueryParamMatch::matches(const RequestView& request) const {
     case QueryParamMatchType::kRegex:
       return full_match(*regex, v);
   }
+  return false;
+}
+
+bool Route::intercepts(int status) const {
+  if (error_cluster == kNoErrorCluster) return false;
+  for (uint32_t s : config->forward.error_pages->statuses)
+    if (static_cast<int>(s) == status) return true;
   return false;
 }
 

@@ -85,10 +85,6 @@ class HeadWriter {
       for (const auto& v : m->add) field(v.name, v.value);
     }
   }
-  void request_id(uint64_t a, uint64_t b) {
-    format_request_id(p_, a, b);
-    p_ += 36;
-  }
   void done() {
     assert(p_ <= out_.data() + out_.size() && "head bound too small");
     out_.resize(static_cast<size_t>(p_ - out_.data()));
@@ -136,6 +132,8 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   status_ = 0;
   upstream_ms_ = 0;
   upstream_address_.clear();
+  error_code_ = 0;
+  request_id_made_ = false;
   timer_.fn = &Exchange::on_timer;
   timer_.self = this;
 
@@ -204,6 +202,11 @@ void Exchange::forward_request() {
   uint64_t timeout = static_cast<uint64_t>(fw.timeout.count());
   uint64_t per_try = static_cast<uint64_t>(fw.retry.per_try_timeout.count());
   if (per_try && (!timeout || per_try < timeout)) timeout = per_try;
+  // Without a whole-request timeout the idle timeout bounds the wait for the response head
+  // too, renewed while the request body flows (nginx's proxy_read_timeout and
+  // proxy_send_timeout count from the request's last write).
+  idle_wait_ = !timeout && fw.idle_timeout.count() > 0;
+  if (idle_wait_) timeout = static_cast<uint64_t>(fw.idle_timeout.count());
   if (timeout) worker_.timers().arm(timer_, worker_.now(), timeout);
   attempt();
 }
@@ -284,7 +287,21 @@ void Exchange::attempt() {
   }
   woken_ = false;
   up_ = UpConn::open(cs_->pools[ep], ClusterShare{cs_->open, cs_->pending}, this,
-                     static_cast<uint64_t>(cc.connect_timeout.count()));
+                     connect_timeout_ms());
+}
+
+uint64_t Exchange::connect_timeout_ms() const {
+  Millis route = route_->config->forward.connect_timeout;
+  return static_cast<uint64_t>(route.count() > 0 ? route.count()
+                                                 : cs_->cluster->config.connect_timeout.count());
+}
+
+std::string_view Exchange::request_id() {
+  if (!request_id_made_) {
+    format_request_id(request_id_, worker_.random(), worker_.random());
+    request_id_made_ = true;
+  }
+  return {request_id_, sizeof(request_id_)};
 }
 
 void Exchange::enqueue_pending() {
@@ -382,14 +399,20 @@ void Exchange::on_upstream_connected(UpConn* c) {
 
 void Exchange::send_request_head() {
   const h1::RequestHead& h = *req_.head;
-  const Mutations mut(
-      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/true),
-      route_->config->request_headers, vhost_->config->request_headers);
+  static const HeaderMutation kNoMutation;
+  // An error request carries its own fields only (nginx's error location sets its own).
+  const Mutations mut =
+      error_code_ ? Mutations(error_fields_, kNoMutation, kNoMutation)
+                  : Mutations(entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(),
+                                             /*request=*/true),
+                              route_->config->request_headers, vhost_->config->request_headers);
   const ForwardAction& fw = route_->config->forward;
   std::string& o = head_buf_;
   o.clear();
   o.append(h.method).push_back(' ');
-  if (fw.prefix_rewrite || fw.path_rewrite || fw.regex_rewrite) {
+  if (error_code_) {
+    o.push_back('/');
+  } else if (fw.prefix_rewrite || fw.path_rewrite || fw.regex_rewrite) {
     route_->rewrite_path(h.path, h.query, o);
   } else if (h.target[0] == '/') {
     o.append(h.target);
@@ -398,7 +421,7 @@ void Exchange::send_request_head() {
     if (!h.query.empty()) o.append("?").append(h.query);
   }
   o.append(" HTTP/1.1\r\n");
-  const std::string* host_rewrite = fw.host_rewrite ? &*fw.host_rewrite : nullptr;
+  const std::string* host_rewrite = fw.host_rewrite && !error_code_ ? &*fw.host_rewrite : nullptr;
   size_t bound = kAddedFieldsBound + req_.client_ip.size() + h.host.size() + h.upgrade.size() +
                  upstream_address_view().size() + (host_rewrite ? host_rewrite->size() : 0) +
                  mut.added();
@@ -439,17 +462,15 @@ void Exchange::send_request_head() {
   w.put("\r\n");
   w.put(req_.tls ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n");
   if (!h.host.empty()) w.field("x-forwarded-host", h.host);
-  if (h.request_id_index < 0) {
-    w.put("x-request-id: ");
-    w.request_id(worker_.random(), worker_.random());
-    w.put("\r\n");
-  }
+  if (h.request_id_index < 0) w.field("x-request-id", request_id());
   if (req_.upgrade_websocket) {
     w.put("connection: upgrade\r\n");
     w.field("upgrade", h.upgrade);
   }
   request_chunked_ = false;
-  if (h.chunked) {
+  if (error_code_) {
+    if (!h.is_get_like) w.put("content-length: 0\r\n");  // the error request has no body
+  } else if (h.chunked) {
     w.put("transfer-encoding: chunked\r\n");
     request_chunked_ = true;
   } else if (h.content_length > 0 || (h.content_length == 0 && !h.is_get_like)) {
@@ -538,6 +559,9 @@ bool Exchange::request_body(const char* data, size_t n) {
   // limit the upstream request is abandoned and the client answered 413 (when no response
   // started yet; else the response is cut).
   body_bytes_ += n;
+  if (idle_wait_ && !response_started_)
+    worker_.timers().arm(timer_, worker_.now(),
+                         static_cast<uint64_t>(route_->config->forward.idle_timeout.count()));
   if (body_limit_ && body_bytes_ > body_limit_) {
     fail(413, "request body too large\n");
     return false;
@@ -644,7 +668,7 @@ void Exchange::handle_response_head() {
   upstream_ms_ = worker_.refresh_now() - sent_ms_;
   TimerWheel::cancel(timer_);
   int st = rhead_.status;
-  if (retry_on_status(st)) return;
+  if (retry_on_status(st) || intercept_error(st, /*answered=*/true)) return;
   status_ = st;
   response_started_ = true;
   ResponseHead rh;
@@ -694,7 +718,8 @@ bool Exchange::retry_on_status(int st) {
   // Retry per policy on 5xx-class answers, before anything went downstream.
   const RetryPolicy& rp = route_->config->forward.retry;
   bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
-  if (st < 500 || attempts_left_ <= 1 || !idempotent || body_started_ || req_.has_body)
+  if (st < 500 || attempts_left_ <= 1 || !idempotent || body_started_ || req_.has_body ||
+      !retry_window_open())
     return false;
   bool want = (rp.retry_on & uint32_t(RetryOn::k5xx)) ||
               ((rp.retry_on & uint32_t(RetryOn::kGatewayError)) && st >= 502 && st <= 504);
@@ -709,6 +734,48 @@ bool Exchange::retry_on_status(int st) {
   ++worker_.stats().retries;
   attempt();
   return true;
+}
+
+bool Exchange::intercept_error(int st, bool answered) {
+  // Only before anything went downstream, and once the whole request was sent (the error
+  // request has no body, and a body still arriving would have nowhere to go).
+  if (error_code_ || !route_->intercepts(st) || response_started_ || !request_done_ || tunnel_)
+    return false;
+  const ErrorPagePolicy& policy = *route_->config->forward.error_pages;
+  if (answered) report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
+  release_upstream(false);
+  endpoint_ = kNoEndpoint;
+  error_code_ = st;
+  const h1::RequestHead& h = *req_.head;
+  error_fields_.set.clear();
+  error_fields_.set.push_back(HeaderValue{"x-code", std::to_string(st)});
+  std::string_view accept;
+  if (view_.header("accept", &accept) && !accept.empty())
+    error_fields_.set.push_back(HeaderValue{"x-format", std::string(accept)});
+  std::string uri(!h.target.empty() && h.target[0] == '/' ? h.target : h.path);
+  if ((h.target.empty() || h.target[0] != '/') && !h.query.empty()) uri.append("?").append(h.query);
+  error_fields_.set.push_back(HeaderValue{"x-original-uri", std::move(uri)});
+  // x-request-id is nginx's $req_id: the id the upstream got, the client's or the one
+  // request_id() made, sent again as for any request.
+  for (const HeaderValue& v : policy.request_headers) error_fields_.set.push_back(v);
+  req_.upgrade_websocket = false;
+  cs_ = ws_->clusters[route_->error_cluster].get();
+  tried_count_ = 0;
+  attempts_left_ = 1;  // the error request is not retried
+  stale_retry_used_ = false;
+  set_cookie_ = kNoEndpoint;
+  body_started_ = false;
+  const ForwardAction& fw = route_->config->forward;
+  uint64_t timeout = static_cast<uint64_t>((idle_wait_ ? fw.idle_timeout : fw.timeout).count());
+  if (timeout) worker_.timers().arm(timer_, worker_.refresh_now(), timeout);
+  attempt();
+  return true;
+}
+
+bool Exchange::retry_window_open() {
+  const Millis window = route_->config->forward.retry.retry_window;
+  return window.count() == 0 ||
+         worker_.refresh_now() - start_ms_ < static_cast<uint64_t>(window.count());
 }
 
 void Exchange::write_response_fields() {
@@ -901,7 +968,7 @@ void Exchange::on_upstream_error(UpConn* c, bool connect_phase, bool timeout) {
 void Exchange::retry_or_fail(bool connect_phase, bool timeout) {
   const RetryPolicy& rp = route_->config->forward.retry;
   bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
-  bool can = attempts_left_ > 1 && !body_started_;
+  bool can = attempts_left_ > 1 && !body_started_ && retry_window_open();
   if (can) {
     if (connect_phase)
       can = (rp.retry_on & uint32_t(RetryOn::kConnectFailure)) != 0;
@@ -937,6 +1004,7 @@ void Exchange::on_timer(void* self) {
 
 void Exchange::fail(int status, std::string_view body, int grpc_code) {
   release_upstream(false);
+  if ((status == 502 || status == 503 || status == 504) && intercept_error(status, false)) return;
   if (response_started_) {
     Downstream* d = down_;
     finish();

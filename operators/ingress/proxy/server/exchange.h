@@ -117,6 +117,17 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   // After a response head: true when the rule's retry policy retries this status (the attempt
   // is then under way).
   bool retry_on_status(int status);
+  // An upstream answer (or the proxy's own 502/503/504) the route's error_pages take: true when
+  // the error request to its cluster is under way instead (at most once per exchange).
+  // `answered`: the status is the upstream's (reported to its health).
+  bool intercept_error(int status, bool answered);
+  // Whether a retry may still start (forward.retry.retry_window).
+  bool retry_window_open();
+  // The route's connect timeout, or the cluster's.
+  uint64_t connect_timeout_ms() const;
+  // The request id sent upstream when the client gave none: made once, so a retry and an
+  // error request carry the same one.
+  std::string_view request_id();
   // The response fields sent downstream: rhead_'s fields but hop-by-hop ones, the server
   // policy, the upstream time, the header mutations, cookie affinity, CORS (into head_buf_).
   void write_response_fields();
@@ -167,7 +178,8 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   bool stale_retry_used_ = false;
   bool reuse_ = false;
   bool lb_active_ = false;
-  bool woken_ = false;  // attempt() runs for a woken waiter: back to the front if still limited
+  bool idle_wait_ = false;  // the idle timeout bounds the wait for the response head
+  bool woken_ = false;      // attempt() runs for a woken waiter: back to the front if still limited
   // Pending queue membership (cs_->pending); pending_ is set while queued.
   PendingQueue* pending_ = nullptr;  // cs_ (held through ws_) owns it while we are queued
   Exchange* pend_prev_ = nullptr;
@@ -190,6 +202,12 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   bool mirrors_started_ = false;
   std::shared_ptr<AuthWait> auth_wait_;  // while a password verification runs off the loop
   std::string upstream_address_;
+  // The status an error request replaces (intercept_error), 0 while none; its fields (x-code,
+  // x-format, x-original-uri and the policy's own).
+  int error_code_ = 0;
+  HeaderMutation error_fields_;
+  char request_id_[36] = {};
+  bool request_id_made_ = false;
 };
 
 }  // namespace kop::proxy::server

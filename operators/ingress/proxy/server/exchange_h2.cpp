@@ -80,8 +80,7 @@ void Exchange::attempt_h2(uint32_t ep) {
     if ((cc.max_connections_per_endpoint && pool.open_count() >= cc.max_connections_per_endpoint) ||
         (cc.max_connections && *cs_->open >= cc.max_connections))
       return enqueue_pending();
-    c = H2UpConn::open(cs_->pools[ep], ClusterShare{cs_->open, cs_->pending},
-                       static_cast<uint64_t>(cc.connect_timeout.count()));
+    c = H2UpConn::open(cs_->pools[ep], ClusterShare{cs_->open, cs_->pending}, connect_timeout_ms());
     if (!c) return fail(502, "upstream connect error\n");
   }
   woken_ = false;
@@ -92,13 +91,19 @@ void Exchange::send_h2_request(H2UpConn* c) {
   const h1::RequestHead& h = *req_.head;
   const ForwardAction& fw = route_->config->forward;
   req_.upgrade_websocket = false;  // HTTP/2 has no 101: an upgrade goes as a plain request
-  const Mutations mut(
-      entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/true),
-      route_->config->request_headers, vhost_->config->request_headers);
-  // :path, rewritten or as received.
+  static const HeaderMutation kNoMutation;
+  // An error request carries its own fields only, as over HTTP/1.1.
+  const Mutations mut =
+      error_code_ ? Mutations(error_fields_, kNoMutation, kNoMutation)
+                  : Mutations(entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(),
+                                             /*request=*/true),
+                              route_->config->request_headers, vhost_->config->request_headers);
+  // :path, rewritten or as received ("/" for an error request).
   std::string& path = head_buf_;
   path.clear();
-  if (fw.prefix_rewrite || fw.path_rewrite || fw.regex_rewrite) {
+  if (error_code_) {
+    path.push_back('/');
+  } else if (fw.prefix_rewrite || fw.path_rewrite || fw.regex_rewrite) {
     route_->rewrite_path(h.path, h.query, path);
   } else if (!h.target.empty() && h.target[0] == '/') {
     path.append(h.target);
@@ -106,9 +111,9 @@ void Exchange::send_h2_request(H2UpConn* c) {
     path.append(h.path);
     if (!h.query.empty()) path.append("?").append(h.query);
   }
-  std::string_view authority = fw.host_rewrite   ? std::string_view(*fw.host_rewrite)
-                               : !h.host.empty() ? h.host
-                                                 : c->address();
+  std::string_view authority = fw.host_rewrite && !error_code_ ? std::string_view(*fw.host_rewrite)
+                               : !h.host.empty()               ? h.host
+                                                               : c->address();
   size_t bound = 128 + req_.client_ip.size();
   for (uint32_t i = 0; i < h.header_count; ++i)
     bound += h.headers[i].name.size() + h.headers[i].value.size() + 2;
@@ -147,13 +152,10 @@ void Exchange::send_h2_request(H2UpConn* c) {
   w.ref("x-forwarded-for", std::string_view(xff, xff_len));
   w.ref("x-forwarded-proto", req_.tls ? "https" : "http");
   if (!h.host.empty()) w.ref("x-forwarded-host", h.host);
-  if (h.request_id_index < 0) {
-    char* id = w.cursor();
-    format_request_id(id, worker_.random(), worker_.random());
-    w.advance(36);
-    w.ref("x-request-id", std::string_view(id, 36));
-  }
-  if (h.content_length >= 0 && !(h.content_length == 0 && h.is_get_like)) {
+  if (h.request_id_index < 0) w.ref("x-request-id", request_id());
+  if (error_code_) {
+    if (!h.is_get_like) w.ref("content-length", "0");  // the error request has no body
+  } else if (h.content_length >= 0 && !(h.content_length == 0 && h.is_get_like)) {
     char* cl = w.cursor();
     size_t n = h1::to_dec(static_cast<uint64_t>(h.content_length), cl);
     w.advance(n);
@@ -201,7 +203,7 @@ void Exchange::on_h2_response_head(H2UpStream* s) {
   upstream_ms_ = worker_.refresh_now() - sent_ms_;
   TimerWheel::cancel(timer_);
   int st = s->status();
-  if (retry_on_status(st)) return;
+  if (retry_on_status(st) || intercept_error(st, /*answered=*/true)) return;
   status_ = st;
   response_started_ = true;
   // The fields as rhead_ views, so the HTTP/1.1 field policy applies unchanged.

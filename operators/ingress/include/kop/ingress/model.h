@@ -279,7 +279,20 @@ struct RetryPolicy {
   bool on_reset = false;           // the upstream closed before a response began
   std::vector<uint32_t> statuses;  // response statuses retried
   bool non_idempotent = false;     // POST, PATCH... retried too
+  // Retries start only this long after the request arrived (proxy-next-upstream-timeout).
+  // Default 0: no limit.
+  std::chrono::milliseconds window{0};
   bool operator==(const RetryPolicy&) const = default;
+};
+
+// Error pages (ingress-nginx custom-http-errors with default-backend): an answer with one of
+// `statuses` is replaced by the answer of `cluster` to an error request (path "/", x-code,
+// x-format, x-original-uri added by the proxy) that carries `headers` too.
+struct ErrorPages {
+  std::vector<uint32_t> statuses;  // sorted
+  std::string cluster;
+  std::vector<Header> headers;
+  bool operator==(const ErrorPages&) const = default;
 };
 
 struct Route {
@@ -304,6 +317,9 @@ struct Route {
   std::optional<RetryPolicy> retry_policy;  // replaces `retries` when set
   std::optional<RegexRewrite> regex_rewrite;
   std::optional<std::chrono::milliseconds> idle_timeout;  // unset = proxy default
+  // Connecting to an endpoint takes at most this long; unset: the cluster's (5 s).
+  std::optional<std::chrono::milliseconds> connect_timeout;
+  std::optional<ErrorPages> error_pages;  // forwarded routes only; unset: none
   bool websocket = false;
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;

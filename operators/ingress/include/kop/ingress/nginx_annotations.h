@@ -104,8 +104,18 @@ struct NginxAnnotations {
   // proxy-read-timeout / proxy-send-timeout (seconds, default 60 each): the larger becomes the
   // route's idle timeout; ingress-nginx has no whole-request timeout, so none is set.
   std::chrono::milliseconds idle_timeout{60000};
-  // proxy-next-upstream (default "error timeout") and -tries (default 3 attempts).
+  // proxy-connect-timeout (seconds). Unset: the cluster's 5 s (ingress-nginx's default too).
+  std::optional<std::chrono::milliseconds> connect_timeout;
+  // proxy-next-upstream (default "error timeout"), -tries (default 3 attempts) and -timeout
+  // (retry.window; default 0, no limit).
   RetryPolicy retry;
+  // default-backend: a Service of the Ingress' namespace (its first port, as ingress-nginx's
+  // custom default backend) that serves the Ingress' paths whose Service has no ready
+  // endpoint, and answers the error requests of custom-http-errors. Default "": none.
+  std::string default_backend;
+  // custom-http-errors: statuses (300..599, sorted) whose answers the default backend's
+  // replace. Default none; ignored without default_backend.
+  std::vector<uint32_t> custom_http_errors;
   // upstream-vhost, x-forwarded-prefix, configuration-snippet's proxy_set_header: set on the
   // request; configuration-snippet's more_set_headers: set on the response.
   HeaderPolicy request_headers;

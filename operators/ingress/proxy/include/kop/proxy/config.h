@@ -208,6 +208,9 @@ struct RetryPolicy {
   Millis per_try_timeout{0};          // default 0: no per-try timeout (the route timeout applies)
   bool retry_non_idempotent = false;  // default false: only connect-failure retries for POST...
   std::vector<uint32_t> retriable_status_codes;  // with kRetriableStatusCodes
+  // A retry starts only this long after the request arrived (nginx's
+  // proxy_next_upstream_timeout). Default 0: no limit.
+  Millis retry_window{0};
   bool operator==(const RetryPolicy&) const = default;
 };
 
@@ -226,6 +229,22 @@ struct MirrorPolicy {
   bool operator==(const MirrorPolicy&) const = default;
 };
 
+// nginx's proxy_intercept_errors with error_page to another upstream (ingress-nginx's
+// custom-http-errors with default-backend): an upstream response with one of `statuses`, given
+// before any of it went to the client and once the whole request was sent, is dropped and the
+// request is sent again to `cluster`, with path "/", no body and the fields x-code (the
+// status), x-format (the client's Accept), x-original-uri (the request target) plus
+// `request_headers`; that response, whatever its status, is the answer. The error request is
+// never intercepted itself, so one request makes at most one error request. The proxy's own
+// 502 / 503 / 504 answers (no endpoint, connect failure, timeout) are intercepted the same way.
+struct ErrorPagePolicy {
+  std::vector<uint32_t> statuses;  // required, each 300..599
+  std::string cluster;             // required, a cluster of the config (HTTP/1.1 or h2c)
+  // Set on the error request (x-namespace, x-ingress-name...); default none.
+  std::vector<HeaderValue> request_headers;
+  bool operator==(const ErrorPagePolicy&) const = default;
+};
+
 struct ForwardAction {
   // One cluster ("cluster": "name") or several with weights ("clusters": [...]); either way
   // stored here (a single cluster has weight 1).
@@ -242,10 +261,14 @@ struct ForwardAction {
   std::optional<std::string> host_rewrite;
   Millis timeout{15000};   // whole-request timeout; default 15s; 0 = none
   Millis idle_timeout{0};  // stream idle timeout; default 0 = none
+  // Connecting to an endpoint for this route's requests takes at most this long. Default 0:
+  // the cluster's connect_timeout.
+  Millis connect_timeout{0};
   RetryPolicy retry;       // default: one retry on connect failure
   bool websocket = false;  // allow Upgrade: websocket; default false
   // Clusters that also get a copy of each request (docs/proxy-config.md). Default none.
   std::vector<MirrorPolicy> mirrors;
+  std::optional<ErrorPagePolicy> error_pages;  // default none
   bool operator==(const ForwardAction&) const = default;
 };
 

@@ -100,6 +100,11 @@ struct Route {
   // kForward: the clusters that get a copy of the request (forward.mirrors), as (cluster
   // index, per_million).
   std::vector<std::pair<uint32_t, uint32_t>> mirrors;
+  // kForward with forward.error_pages: the index of its cluster; kNoErrorCluster otherwise.
+  static constexpr uint32_t kNoErrorCluster = UINT32_MAX;
+  uint32_t error_cluster = kNoErrorCluster;
+  // Whether an answer with this status is replaced by an error page (forward.error_pages).
+  bool intercepts(int status) const;
 
   // Does the path part match? (exposed for tests; match() uses the indexes instead)
   bool path_matches(std::string_view request_path) const;
