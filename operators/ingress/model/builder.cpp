@@ -253,7 +253,9 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
     c.cookie = spec.cookie;
     c.name += cat(":", spec.cookie->name, ":", spec.cookie->max_age.count(), ":", spec.cookie->path,
                   spec.cookie->samesite.empty() ? "" : ":", spec.cookie->samesite,
-                  spec.cookie->secure ? ":secure" : "");
+                  spec.cookie->secure ? ":secure" : "", spec.cookie->balanced ? ":balanced" : "",
+                  spec.cookie->change_on_failure ? "" : ":keep",
+                  spec.cookie->samesite_none_conditional ? ":conditional" : "");
   }
   if (spec.strategy == Strategy::kHash) {
     c.hash_by = spec.hash_by;

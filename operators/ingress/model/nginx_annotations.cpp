@@ -430,6 +430,21 @@ void read_affinity_cookie(Reader& in, NginxAnnotations& out) {
       in.invalid("session-cookie-samesite", "None, Lax or Strict");
   }
   if (auto b = in.boolean("session-cookie-secure")) cookie.secure = *b;
+  // ingress-nginx's defaults: affinity-mode balanced, session-cookie-change-on-failure false.
+  cookie.balanced = true;
+  if (const std::string* v = in.take("affinity-mode")) {
+    if (*v == "persistent")
+      cookie.balanced = false;
+    else if (*v != "balanced")
+      in.invalid("affinity-mode", "balanced or persistent");
+  }
+  cookie.change_on_failure = false;
+  if (auto b = in.boolean("session-cookie-change-on-failure")) cookie.change_on_failure = *b;
+  if (auto b = in.boolean("session-cookie-conditional-samesite-none"))
+    cookie.samesite_none_conditional = *b;
+  if (cookie.samesite_none_conditional && cookie.samesite != "None")
+    in.ignored("session-cookie-conditional-samesite-none",
+               "without session-cookie-samesite: None it does nothing");
   out.cookie = cookie;
 }
 
@@ -553,19 +568,22 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
       out.hash_by = *v;
     }
   }
-  static constexpr std::string_view kCookieNames[] = {
-      "session-cookie-name",    "session-cookie-path",     "session-cookie-max-age",
-      "session-cookie-expires", "session-cookie-samesite", "session-cookie-secure"};
+  static constexpr std::string_view kCookieNames[] = {"session-cookie-name",
+                                                      "session-cookie-path",
+                                                      "session-cookie-max-age",
+                                                      "session-cookie-expires",
+                                                      "session-cookie-samesite",
+                                                      "session-cookie-secure",
+                                                      "affinity-mode",
+                                                      "session-cookie-change-on-failure",
+                                                      "session-cookie-conditional-samesite-none"};
   for (std::string_view name : kCookieNames)
     if (!out.cookie && in.take(name)) in.ignored(name, "without affinity: cookie it does nothing");
-  for (std::string_view name :
-       {"affinity-mode", "affinity-canary-behavior", "session-cookie-domain",
-        "session-cookie-change-on-failure", "session-cookie-conditional-samesite-none"})
+  for (std::string_view name : {"affinity-canary-behavior", "session-cookie-domain"})
     if (in.take(name))
       in.ignored(name,
                  "not supported: the affinity cookie is set with Path, Max-Age, Secure, "
-                 "SameSite and HttpOnly only; a session stays on its endpoint while it is "
-                 "available, then moves");
+                 "SameSite and HttpOnly only, and canaries are picked before it");
 
   if (auto b = in.boolean("service-upstream")) {
     out.service_upstream = *b;

@@ -227,6 +227,9 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
         cc.hash_on.cookie_path = c.cookie->path;
         cc.hash_on.cookie_samesite = c.cookie->samesite;
         cc.hash_on.cookie_secure = c.cookie->secure;
+        cc.hash_on.cookie_balanced = c.cookie->balanced;
+        cc.hash_on.cookie_change_on_failure = c.cookie->change_on_failure;
+        cc.hash_on.cookie_samesite_none_conditional = c.cookie->samesite_none_conditional;
       }
       break;
     case Strategy::kHash:

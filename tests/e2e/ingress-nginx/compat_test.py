@@ -234,6 +234,17 @@ INGRESSES = [
     ingress("retry-window", h("retry-window"), {"proxy-next-upstream": "error timeout http_503",
                                                 "proxy-next-upstream-timeout": "1"},
             service="pair2"),
+    ingress("persistent", h("persistent"), {"affinity": "cookie", "affinity-mode": "persistent"},
+            service="pair"),
+    ingress("samesite-none", h("samesite-none"),
+            {"affinity": "cookie", "session-cookie-samesite": "None",
+             "session-cookie-conditional-samesite-none": "true"}, service="pair"),
+    ingress("keep-session", h("keep-session"),
+            {"affinity": "cookie", "proxy-next-upstream": "error timeout http_503"},
+            service="pair"),
+    ingress("change-session", h("change-session"),
+            {"affinity": "cookie", "session-cookie-change-on-failure": "true",
+             "proxy-next-upstream": "error timeout http_503"}, service="pair"),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -490,6 +501,61 @@ def error_cases(port, tls_port):
         "endpoints")
 
 
+def session(port, host, backend=None, agent=None):
+    """A new session's (cookie pair "name=value", backend); with `backend`, the first session
+    that lands there."""
+    for _ in range(40):
+        headers = {"User-Agent": agent} if agent else {}
+        code, hdrs, e = request(port, host, "/", headers)
+        check(code == 200 and e, f"{host}: {code}")
+        if backend is None or e["backend"] == backend:
+            return hdrs.get("set-cookie", ""), e["backend"]
+    check(False, f"{host}: no session landed on {backend}")
+
+
+def affinity_cases(port):
+    """affinity-mode, session-cookie-change-on-failure, -conditional-samesite-none."""
+    # balanced (the default): each session its own random key; persistent: the key names the
+    # endpoint, so two sessions on one endpoint carry the same value.
+    for host, same in ((h("affinity"), False), (h("persistent"), True)):
+        a, first = session(port, host)
+        b, _ = session(port, host, first)
+        va, vb = a.split(";")[0], b.split(";")[0]
+        check(va.startswith("INGRESSCOOKIE=") and (va == vb) == same,
+              f"{host}: two sessions on {first}: {va} {vb}")
+        for _ in range(4):
+            code, _, e = request(port, host, "/", {"Cookie": vb})
+            check(code == 200 and e["backend"] == first, f"{host}: moved to {e and e['backend']}")
+    say("affinity-mode: balanced (default) keys are per session, persistent ones name the "
+        "endpoint; both stick")
+    old_chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+                  "Gecko) Chrome/60.0.3112.113 Safari/537.36")
+    new_chrome = old_chrome.replace("Chrome/60.0.3112.113", "Chrome/120.0.6099.109")
+    ios12 = ("Mozilla/5.0 (iPhone; CPU iPhone OS 12_4 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/12.1.2 Mobile/15E148 Safari/604.1")
+    for agent, want in ((new_chrome, True), (old_chrome, False), (ios12, False)):
+        cookie, _ = session(port, h("samesite-none"), agent=agent)
+        check(("SameSite=None" in cookie) == want, f"conditional SameSite=None for {agent}: "
+              f"{cookie!r}")
+    say("session-cookie-conditional-samesite-none: no SameSite=None for Chrome 60 and iOS 12")
+    # A session on the endpoint that answers 503 under /flaky: without change-on-failure the
+    # retries go back to it (503); with it the retry moves the session (200, a new cookie).
+    cookie, _ = session(port, h("keep-session"), FLAKY)
+    code, hdrs, _ = request(port, h("keep-session"), "/flaky/1", {"Cookie": cookie.split(";")[0]})
+    check(code == 503 and "set-cookie" not in hdrs,
+          f"change-on-failure false: {code} {hdrs.get('set-cookie')}")
+    cookie, _ = session(port, h("change-session"), FLAKY)
+    code, hdrs, e = request(port, h("change-session"), "/flaky/1",
+                            {"Cookie": cookie.split(";")[0]})
+    moved = hdrs.get("set-cookie", "").split(";")[0]
+    check(code == 200 and e["backend"] == ECHO and moved and moved != cookie.split(";")[0],
+          f"change-on-failure true: {code} {e} {moved!r}")
+    code, _, e = request(port, h("change-session"), "/", {"Cookie": moved})
+    check(code == 200 and e["backend"] == ECHO, f"change-on-failure: the new cookie {e}")
+    say("session-cookie-change-on-failure: false retries the session's endpoint, true moves "
+        "the session to the endpoint that answered")
+
+
 def timed(fn):
     t0 = time.monotonic()
     r = fn()
@@ -646,6 +712,7 @@ def test(env):
         backend_tls_cases(http_port)
         error_cases(http_port, https_port)
         timeout_cases(http_port)
+        affinity_cases(http_port)
         # bad-snippet: configuration-snippet + limit-rate; bad-range: whitelist-source-range.
         _, _, _ = request(http_port, h("canary"), "/")
         c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)

@@ -921,5 +921,43 @@ TEST(NginxIngress, ConnectAndNextUpstreamTimeouts) {
             NginxSupport::kIgnored);
 }
 
+// affinity-mode (balanced by default, or persistent), session-cookie-change-on-failure (false
+// by default) and session-cookie-conditional-samesite-none reach the cluster's cookie.
+TEST(NginxIngress, AffinityModeChangeOnFailureAndConditionalSameSite) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") +
+                  ingress("a", "a.example.com", "Prefix", "/", "web", {{"affinity", "cookie"}}) +
+                  ingress("b", "b.example.com", "Prefix", "/", "web",
+                          {{"affinity", "cookie"},
+                           {"affinity-mode", "persistent"},
+                           {"session-cookie-change-on-failure", "\"true\""},
+                           {"session-cookie-samesite", "None"},
+                           {"session-cookie-conditional-samesite-none", "\"true\""}})),
+      nginx_options());
+  const proxy::ClusterConfig* a =
+      cluster_named(c, first_route(c, "http/a.example.com")->forward.clusters[0].cluster);
+  ASSERT_NE(a, nullptr) << describe(c.model);
+  EXPECT_TRUE(a->hash_on.cookie_balanced);
+  EXPECT_FALSE(a->hash_on.cookie_change_on_failure);
+  EXPECT_FALSE(a->hash_on.cookie_samesite_none_conditional);
+  const proxy::ClusterConfig* b =
+      cluster_named(c, first_route(c, "http/b.example.com")->forward.clusters[0].cluster);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a->name, b->name);
+  EXPECT_FALSE(b->hash_on.cookie_balanced);
+  EXPECT_TRUE(b->hash_on.cookie_change_on_failure);
+  EXPECT_TRUE(b->hash_on.cookie_samesite_none_conditional);
+  EXPECT_EQ(verdict(read({{"affinity", "cookie"}, {"affinity-mode", "sticky"}}), "affinity-mode")
+                ->support,
+            NginxSupport::kIgnored);
+  EXPECT_EQ(verdict(read({{"affinity", "cookie"},
+                          {"session-cookie-conditional-samesite-none", "\"true\""}}),
+                    "session-cookie-conditional-samesite-none")
+                ->support,
+            NginxSupport::kIgnored);  // without SameSite None
+  EXPECT_EQ(verdict(read({{"affinity-mode", "persistent"}}), "affinity-mode")->support,
+            NginxSupport::kIgnored);  // without affinity
+}
+
 }  // namespace
 }  // namespace kop::ingress

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <absl/strings/str_cat.h>
+#include <re2/re2.h>
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/load_balancer.h"
 
@@ -68,17 +69,51 @@ std::string Cluster::affinity_value(uint32_t endpoint) const {
 
 void Cluster::append_set_cookie(uint32_t endpoint, std::string_view route_path,
                                 std::string& out) const {
+  append_set_cookie(affinity_value(endpoint), route_path, "", out);
+}
+
+void Cluster::append_set_cookie(std::string_view value, std::string_view route_path,
+                                std::string_view user_agent, std::string& out) const {
   std::string_view path = hash_on.cookie_path;
   if (path.empty()) path = route_path;
   if (path.empty() || path.front() != '/') path = "/";
-  absl::StrAppend(&out, "set-cookie: ", hash_on.name, "=", affinity_value(endpoint),
+  absl::StrAppend(&out, "set-cookie: ", hash_on.name, "=",
+                  absl::string_view(value.data(), value.size()),
                   "; Path=", absl::string_view(path.data(), path.size()));
   if (hash_on.cookie_ttl.count() > 0)
     absl::StrAppend(&out, "; Max-Age=", (hash_on.cookie_ttl.count() + 999) / 1000);
   if (hash_on.cookie_secure) absl::StrAppend(&out, "; Secure");
-  if (!hash_on.cookie_samesite.empty())
+  bool omit = hash_on.cookie_samesite == "None" && hash_on.cookie_samesite_none_conditional &&
+              samesite_none_incompatible(user_agent);
+  if (!hash_on.cookie_samesite.empty() && !omit)
     absl::StrAppend(&out, "; SameSite=", hash_on.cookie_samesite);
   absl::StrAppend(&out, "; HttpOnly\r\n");
+}
+
+uint32_t Cluster::ring_endpoint(uint64_t hash) const {
+  if (ring.empty()) return kNoEndpoint;
+  auto it = std::lower_bound(ring.begin(), ring.end(), std::pair<uint64_t, uint32_t>{hash, 0});
+  return it == ring.end() ? ring.front().second : it->second;
+}
+
+bool samesite_none_incompatible(std::string_view user_agent) {
+  // Chromium's list (www.chromium.org/updates/same-site/incompatible-clients), as patterns.
+  static const re2::RE2 kChrome(R"(Chrom(?:e|ium)/(?:5[1-9]|6[0-6])\.)");
+  static const re2::RE2 kIos12(R"(\(iP.+; CPU .*OS 12[_\d]*.*\) AppleWebKit/)");
+  static const re2::RE2 kMac1014(R"(\(Macintosh;.*Mac OS X 10_14[_\d]*.*\) AppleWebKit/)");
+  static const re2::RE2 kSafari(R"(Version/[\d.]+.*Safari/)");
+  static const re2::RE2 kEmbedded(
+      R"(^Mozilla/[\d.]+ \(Macintosh;.*Mac OS X [_\d]+\) AppleWebKit/[\d.]+ \(KHTML, like Gecko\)$)");
+  static const re2::RE2 kUc(R"(UCBrowser/(\d+)\.(\d+)\.(\d+))");
+  re2::StringPiece ua(user_agent.data(), user_agent.size());
+  if (re2::RE2::PartialMatch(ua, kChrome) || re2::RE2::PartialMatch(ua, kIos12)) return true;
+  if (re2::RE2::PartialMatch(ua, kMac1014) && !re2::RE2::PartialMatch(ua, R"(Chrom(?:e|ium))") &&
+      (re2::RE2::PartialMatch(ua, kSafari) || re2::RE2::PartialMatch(ua, kEmbedded)))
+    return true;
+  int major = 0, minor = 0, build = 0;
+  if (re2::RE2::PartialMatch(ua, kUc, &major, &minor, &build))
+    return major < 12 || (major == 12 && (minor < 13 || (minor == 13 && build < 2)));
+  return false;
 }
 
 }  // namespace kop::proxy

@@ -337,6 +337,10 @@ class Out {
         kv("cookie_path", c.hash_on.cookie_path);
         if (!c.hash_on.cookie_samesite.empty()) kv("cookie_samesite", c.hash_on.cookie_samesite);
         if (c.hash_on.cookie_secure) kv("cookie_secure", true);
+        if (c.hash_on.cookie_balanced) kv("cookie_balanced", true);
+        if (!c.hash_on.cookie_change_on_failure) kv("cookie_change_on_failure", false);
+        if (c.hash_on.cookie_samesite_none_conditional)
+          kv("cookie_samesite_none_conditional", true);
       }
       if (c.hash_on.on == HashOn::kSourceIp) kv("source_ip", true);
       if (c.hash_on.on == HashOn::kExpression) kv("expression", c.hash_on.name);

@@ -700,6 +700,9 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
       ho.str("cookie_path", &c.hash_on.cookie_path);
       ho.str("cookie_samesite", &c.hash_on.cookie_samesite);
       ho.boolean("cookie_secure", &c.hash_on.cookie_secure);
+      ho.boolean("cookie_balanced", &c.hash_on.cookie_balanced);
+      ho.boolean("cookie_change_on_failure", &c.hash_on.cookie_change_on_failure);
+      ho.boolean("cookie_samesite_none_conditional", &c.hash_on.cookie_samesite_none_conditional);
     }
     ho.finish();
   }

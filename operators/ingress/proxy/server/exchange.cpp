@@ -2,6 +2,7 @@
 // (with retries), and hands the response to the Downstream.
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -260,12 +261,21 @@ void Exchange::attempt() {
   }
   ctx.exclude = std::span<const uint32_t>(tried_, tried_count_);
   std::string_view cookie;
-  if (cl.hash_on.set_cookie && find_cookie(view_, cl.hash_on.name, &cookie))
-    ctx.preferred = cl.affinity_endpoint(cookie);
+  const HashPolicy& hp = cl.hash_on;
+  bool has_cookie = hp.set_cookie && find_cookie(view_, hp.name, &cookie);
+  if (has_cookie && !hp.cookie_balanced) ctx.preferred = cl.affinity_endpoint(cookie);
+  // A retry of a session without change-on-failure goes back to the session's endpoint.
+  if (has_cookie && tried_count_ > 0 && !hp.cookie_change_on_failure) ctx.exclude = {};
+  bool new_key = hp.set_cookie && hp.cookie_balanced &&
+                 (!has_cookie || (tried_count_ > 0 && hp.cookie_change_on_failure));
+  if (new_key) balanced_session_key(ctx);
   uint32_t ep = cs_->lb->choose(ctx);
   if (ep == kNoEndpoint) return fail(503, "no healthy upstream\n");
-  // Cookie affinity: (re)issue the cookie when the request did not name this endpoint.
-  if (cl.hash_on.set_cookie) set_cookie_ = ep == ctx.preferred ? kNoEndpoint : ep;
+  // Cookie affinity: (re)issue the cookie when the request did not name this endpoint, or for
+  // a new balanced session key.
+  if (hp.set_cookie)
+    set_cookie_ = hp.cookie_balanced ? (new_key ? ep : set_cookie_)
+                                     : (ep == ctx.preferred ? kNoEndpoint : ep);
   endpoint_ = ep;
   if (tried_count_ < std::size(tried_)) tried_[tried_count_++] = ep;
   cs_->lb->on_request_start(ep);
@@ -302,6 +312,24 @@ std::string_view Exchange::request_id() {
     request_id_made_ = true;
   }
   return {request_id_, sizeof(request_id_)};
+}
+
+void Exchange::balanced_session_key(LbContext& ctx) {
+  // A key whose place on the ring is an endpoint not tried yet (a few draws: the ring spreads
+  // keys evenly), hashed as every later request carrying it will be (Cluster::hash_key).
+  static constexpr char kHex[] = "0123456789abcdef";
+  const Cluster& cl = *cs_->cluster;
+  for (int draw = 0; draw < 16; ++draw) {
+    uint64_t r = worker_.random();
+    for (char& c : cookie_key_) {
+      c = kHex[r & 15];
+      r >>= 4;
+    }
+    ctx.hash = stable_hash(std::string_view(cookie_key_, sizeof(cookie_key_)));
+    ctx.has_hash = true;
+    uint32_t at = cl.ring_endpoint(ctx.hash);
+    if (std::find(tried_, tried_ + tried_count_, at) == tried_ + tried_count_) break;
+  }
 }
 
 void Exchange::enqueue_pending() {
@@ -813,9 +841,14 @@ void Exchange::write_response_fields() {
   w.mutations(mut);
   w.done();
   // Cookie affinity (rare): appended after the sized part, so it needs no room in the bound.
-  if (set_cookie_ != kNoEndpoint)
-    cs_->cluster->append_set_cookie(
-        set_cookie_, route_->path_type == PathMatchType::kRegex ? "" : route_->path, o);
+  if (set_cookie_ != kNoEndpoint) {
+    const Cluster& cl = *cs_->cluster;
+    std::string_view agent;
+    view_.header("user-agent", &agent);
+    cl.append_set_cookie(cl.hash_on.cookie_balanced ? std::string(cookie_key_, sizeof(cookie_key_))
+                                                    : cl.affinity_value(set_cookie_),
+                         route_->path_type == PathMatchType::kRegex ? "" : route_->path, agent, o);
+  }
   if (const auto& cors = route_->config->cors) {
     std::string_view origin;
     if (view_.header("origin", &origin) && cors_origin_allowed(*cors, origin))

@@ -102,6 +102,8 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   // Off-loop verifications queued per worker before requests needing one get 503.
   static constexpr uint32_t kMaxOffLoopJobs = 256;
   void attempt();
+  // Cookie affinity in balanced mode: a new session key into cookie_key_, its hash into `ctx`.
+  void balanced_session_key(LbContext& ctx);
   void send_request_head();
   // True once per exchange, when the route has mirrors (mirror.h) for this request.
   bool mirrors_wanted();
@@ -159,6 +161,7 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   ClientAddress limited_address_{};
   uint32_t endpoint_ = kNoEndpoint;
   uint32_t set_cookie_ = kNoEndpoint;  // cookie affinity: Set-Cookie for this endpoint
+  char cookie_key_[16] = {};           // a new balanced session key (HashPolicy::cookie_balanced)
   uint32_t tried_[4] = {};
   uint32_t tried_count_ = 0;
   uint32_t attempts_left_ = 0;

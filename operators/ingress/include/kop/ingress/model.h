@@ -160,6 +160,12 @@ struct AffinityCookie {
   std::string path;                      // "" = the matched route's path prefix
   std::string samesite;                  // "None", "Lax", "Strict"; "" = not sent
   bool secure = false;                   // the Secure attribute
+  // A random session key hashed onto the endpoints (affinity-mode balanced) instead of one
+  // naming its endpoint (persistent). Default false.
+  bool balanced = false;
+  // A retry moves the session to the endpoint that answers. Default true.
+  bool change_on_failure = true;
+  bool samesite_none_conditional = false;  // no SameSite=None for clients that refuse it
   auto operator<=>(const AffinityCookie&) const = default;
 };
 

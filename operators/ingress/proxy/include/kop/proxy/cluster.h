@@ -61,7 +61,18 @@ struct Cluster {
   // Appends "Set-Cookie: name=value; Path=...; [Max-Age=N; ]HttpOnly\r\n" for `endpoint`;
   // `route_path` is used when hash_on.cookie_path is empty ("/" when that is empty too).
   void append_set_cookie(uint32_t endpoint, std::string_view route_path, std::string& out) const;
+  // The same with the cookie's value given (a balanced session key or affinity_value()), for a
+  // client sending `user_agent` (hash_on.cookie_samesite_none_conditional).
+  void append_set_cookie(std::string_view value, std::string_view route_path,
+                         std::string_view user_agent, std::string& out) const;
+  // kRingHash: the endpoint the ring gives `hash` to (before any exclusion); kNoEndpoint when
+  // the ring is empty.
+  uint32_t ring_endpoint(uint64_t hash) const;
 };
+
+// Whether a client sending this User-Agent is known to refuse a SameSite=None cookie (the
+// incompatible clients Chromium lists).
+bool samesite_none_incompatible(std::string_view user_agent);
 
 // The affinity id of an endpoint address ("10.0.0.1:8080"): a stable hash with its own seed.
 uint64_t affinity_id(std::string_view address_text);

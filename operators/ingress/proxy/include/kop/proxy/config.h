@@ -445,6 +445,19 @@ struct HashPolicy {
   std::string cookie_path;      // Path attribute; default "": the matched route's path prefix
   std::string cookie_samesite;  // SameSite attribute: "None", "Lax", "Strict"; default "": none
   bool cookie_secure = false;   // the Secure attribute; default false
+  // What the cookie's value is. false (default): it names the endpoint, kept while that
+  // endpoint is available (ingress-nginx's affinity-mode persistent). true: a random session
+  // key hashed onto the ring like every later request carrying it, so a change of endpoints
+  // moves only its share of the sessions (affinity-mode balanced).
+  bool cookie_balanced = false;
+  // A retry of a request with the cookie goes to another endpoint and the cookie is set anew
+  // for it. Default true; false: the retry goes back to the cookie's endpoint and the cookie
+  // stays (ingress-nginx's session-cookie-change-on-failure false).
+  bool cookie_change_on_failure = true;
+  // SameSite=None is left out for the user agents known to refuse it (the list Chromium
+  // publishes: Chrome 51-66, UC Browser before 12.13.2, iOS 12, Safari on macOS 10.14).
+  // Default false.
+  bool cookie_samesite_none_conditional = false;
   bool operator==(const HashPolicy&) const = default;
 };
 
