@@ -3,7 +3,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -50,8 +49,26 @@ absl::StatusOr<std::unique_ptr<BasicAuth>> BasicAuth::compile(const BasicAuthCon
             [](const User& a, const User& b) { return a.name < b.name; });
   auth->challenge_ =
       internal::cat("www-authenticate: Basic realm=", internal::quote(config.realm), "\r\n");
-  if (RAND_bytes(auth->hmac_key_.data(), static_cast<int>(auth->hmac_key_.size())) != 1)
+  // HMAC (RFC 2104) with a 32-byte key: H((K ^ opad) || H((K ^ ipad) || m)); both pads
+  // are one SHA-256 block, hashed here once.
+  std::array<uint8_t, 64> ipad{}, opad{};
+  if (RAND_bytes(ipad.data(), 32) != 1)
     return absl::InternalError("no random bytes for the credentials cache key");
+  opad = ipad;
+  for (size_t i = 0; i < 64; ++i) {
+    ipad[i] ^= 0x36;
+    opad[i] ^= 0x5c;
+  }
+  auth->inner_.reset(EVP_MD_CTX_new());
+  auth->outer_.reset(EVP_MD_CTX_new());
+  bool keyed = auth->inner_ && auth->outer_ &&
+               EVP_DigestInit_ex(auth->inner_.get(), EVP_sha256(), nullptr) == 1 &&
+               EVP_DigestUpdate(auth->inner_.get(), ipad.data(), ipad.size()) == 1 &&
+               EVP_DigestInit_ex(auth->outer_.get(), EVP_sha256(), nullptr) == 1 &&
+               EVP_DigestUpdate(auth->outer_.get(), opad.data(), opad.size()) == 1;
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
+  if (!keyed) return absl::InternalError("cannot set up the credentials cache key");
   absl::MutexLock lock(&auth->mu_);
   auth->cache_.assign(kCacheSlots, Digest{});
   return auth;
@@ -76,15 +93,11 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& att
       attempt.user = static_cast<uint32_t>(it - users_.begin());
       attempt.password.assign(decoded, colon + 1);
       // The key covers the user's hash too: a user whose hash changed is never found.
-      unsigned int len = 0;
       std::string material;
       material.reserve(decoded.size() + it->hash.size() + 1);
       material.append(decoded).push_back('\0');
       material.append(it->hash);
-      bool keyed = HMAC(EVP_sha256(), hmac_key_.data(), static_cast<int>(hmac_key_.size()),
-                        reinterpret_cast<const unsigned char*>(material.data()), material.size(),
-                        attempt.key.data(), &len) != nullptr &&
-                   len == attempt.key.size();
+      bool keyed = digest(material, attempt.key);
       OPENSSL_cleanse(material.data(), material.size());
       // A cheap hash is checked here; a slow one goes to verify() off the loop.
       if ((keyed && cached(attempt.key)) || (keyed && !it->slow && verify(attempt)))
@@ -100,6 +113,25 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& att
   }
   OPENSSL_cleanse(decoded.data(), decoded.size());
   return out;
+}
+
+void BasicAuth::MdCtxFree::operator()(EVP_MD_CTX* c) const {
+  EVP_MD_CTX_free(c);
+}
+
+bool BasicAuth::digest(std::string_view material, Digest& out) const {
+  // One scratch context per thread (checks run on every worker and the verify threads).
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> scratch(EVP_MD_CTX_new());
+  std::array<uint8_t, 32> inner{};
+  unsigned int n = 0, m = 0;
+  bool ok = scratch && EVP_MD_CTX_copy_ex(scratch.get(), inner_.get()) == 1 &&
+            EVP_DigestUpdate(scratch.get(), material.data(), material.size()) == 1 &&
+            EVP_DigestFinal_ex(scratch.get(), inner.data(), &n) == 1 && n == inner.size() &&
+            EVP_MD_CTX_copy_ex(scratch.get(), outer_.get()) == 1 &&
+            EVP_DigestUpdate(scratch.get(), inner.data(), inner.size()) == 1 &&
+            EVP_DigestFinal_ex(scratch.get(), out.data(), &m) == 1 && m == out.size();
+  OPENSSL_cleanse(inner.data(), inner.size());
+  return ok;
 }
 
 bool BasicAuth::verify(const Attempt& attempt) const {

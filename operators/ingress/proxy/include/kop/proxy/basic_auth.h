@@ -6,12 +6,14 @@
 // user and looks the credentials up in the route's cache of verified credentials. A miss on a
 // cheap hash ({SHA}, {SSHA}, $apr1$) is verified at once; a miss on a bcrypt or SHA-crypt hash
 // (tens to hundreds of milliseconds) is left to verify(), which the caller runs off the event
-// loop. The cache holds keyed digests (HMAC-SHA-256 under a random key of this BasicAuth) of
-// user and password, never the password; it is bounded (kCacheSlots, a newer entry replaces the
-// one in its slot) and lives as long as the compiled route, so a changed Secret starts afresh.
-// Threading: compile() on the control thread; check() and verify() on any thread (the cache
-// has its own lock).
+// loop. The cache holds keyed digests (HMAC-SHA-256 under a random key of this BasicAuth, its
+// inner and outer states computed once) of user and password, never the password; it is bounded
+// (kCacheSlots, a newer entry replaces the one in its slot) and lives as long as the compiled
+// route, so a changed Secret starts afresh. Threading: compile() on the control thread; check() and
+// verify() on any thread (the cache has its own lock).
 #pragma once
+
+#include <openssl/types.h>
 
 #include <array>
 #include <cstddef>
@@ -77,7 +79,14 @@ class BasicAuth {
   std::vector<User> users_;  // sorted by name
   std::string decoy_hash_;   // a slow user's hash (empty: no slow user), see verify()
   std::string challenge_;
-  std::array<uint8_t, 32> hmac_key_{};
+  // HMAC-SHA-256's states after the key's inner and outer pads: each check copies them instead
+  // of keying a MAC again (OpenSSL 3's one-shot HMAC() fetched and keyed one per call: 22k
+  // instructions of a 37k-instruction request). Read-only after compile().
+  struct MdCtxFree {
+    void operator()(EVP_MD_CTX* c) const;
+  };
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> inner_, outer_;
+  bool digest(std::string_view material, Digest& out) const;
   mutable absl::Mutex mu_;
   mutable std::vector<Digest> cache_ ABSL_GUARDED_BY(mu_);  // kCacheSlots, zero = empty
 };
