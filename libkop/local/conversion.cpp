@@ -221,25 +221,31 @@ absl::StatusOr<std::vector<ObjectPtr>> convert(const admission::StoredReader& st
     const JsonValue& original = objects[sent[k]]->doc();
     const JsonValue& out = (*items)[static_cast<rapidjson::SizeType>(k)];
     const std::string at = std::to_string(k);
-    const std::string invalid = prefix +
-                                (list ? " returned invalid converted object at index "
-                                      : " returned invalid object at index ") +
-                                at + ": ";
+    std::string invalid = prefix;
+    invalid += list ? " returned invalid converted object at index "
+                    : " returned invalid object at index ";
+    invalid += at;
+    invalid += ": ";
     if (!out.IsObject()) return failure(invalid + "not a JSON object");
     std::string_view got = json::string_or_empty(&out, "apiVersion");
     if (got != desired) {
-      return failure(invalid + "invalid groupVersion (expected " + desired + ", received " +
-                     std::string(got) + ")");
+      invalid += "invalid groupVersion (expected ";
+      invalid += desired;
+      invalid += ", received ";
+      invalid += got;
+      invalid += ")";
+      return failure(std::move(invalid));
     }
     if (auto st = same_object(original, out); !st.ok()) {
       return failure(invalid + std::string(st.message()));
     }
     auto restored = restore_metadata(original, out);
     if (!restored.ok()) {
-      return failure(prefix +
-                     (list ? " returned invalid metadata in object at index " + at + ": "
-                           : std::string(" returned invalid metadata: ")) +
-                     std::string(restored.status().message()));
+      std::string why = prefix;
+      why += list ? " returned invalid metadata in object at index " + at + ": "
+                  : std::string(" returned invalid metadata: ");
+      why += std::string(restored.status().message());
+      return failure(std::move(why));
     }
     objects[sent[k]] = api::share(std::move(*restored));
   }

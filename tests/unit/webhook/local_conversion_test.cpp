@@ -7,11 +7,11 @@
 // KOP_TEST_KUBECONFIG the Env tests run against a real API server (docs/webhooks.md).
 #include <absl/strings/escaping.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
