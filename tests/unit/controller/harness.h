@@ -20,11 +20,12 @@ struct Harness {
   Env env;
   std::unique_ptr<Controller> controller;
 
-  void build(ControllerOptions options, ReconcilerFunc::Fn fn, std::vector<Predicate> filter = {}) {
+  void build(ControllerOptions options, ReconcilerFunc::Fn fn,
+             const std::vector<Predicate>& filter = {}) {
     options.registry = &env.registry;
     Builder b(env.cache);
     b.for_(kConfigMap).with_options(std::move(options));
-    for (auto& p : filter) b.with_event_filter(p);
+    for (const auto& p : filter) b.with_event_filter(p);
     auto c = b.build(std::make_shared<ReconcilerFunc>(std::move(fn)));
     ASSERT_TRUE(c.ok()) << c.status();
     controller = std::move(*c);

@@ -43,6 +43,7 @@ TEST(FakeClock, ConcurrentStepsAddUp) {
   FakeClock clock;
   absl::Time start = clock.now();
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < 1000; ++j) clock.step(absl::Milliseconds(1));
@@ -170,6 +171,7 @@ TEST(DelayingQueueConcurrency, ManyProducersNoItemLost) {
   DelayingQueue<int> q;
   constexpr int kProducers = 4, kPerProducer = 500;
   std::vector<std::thread> producers;
+  producers.reserve(kProducers);
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
       for (int i = 0; i < kPerProducer; ++i) {
@@ -178,7 +180,7 @@ TEST(DelayingQueueConcurrency, ManyProducersNoItemLost) {
       }
     });
   }
-  std::vector<bool> got(kProducers * kPerProducer);
+  std::vector<bool> got(static_cast<size_t>(kProducers) * kPerProducer);
   int count = 0;
   while (count < kProducers * kPerProducer) {
     auto item = q.get();

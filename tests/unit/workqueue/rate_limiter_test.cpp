@@ -161,6 +161,7 @@ TEST(RateLimitingQueueConcurrency, RetriesUnderLoad) {
   std::vector<std::atomic<bool>> in_flight(kItems), succeeded(kItems);
   std::atomic<int> overlaps{0}, successes{0};
   std::vector<std::thread> workers;
+  workers.reserve(kWorkers);
   for (int w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&] {
       while (auto item = q.get()) {
