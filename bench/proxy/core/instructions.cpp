@@ -31,7 +31,7 @@ Config make_config(int hosts, int clusters, int endpoints) {
     for (int e = 0; e < endpoints; ++e)
       cl.endpoints.push_back(EndpointConfig{
           {"10.0." + std::to_string(e / 250) + "." + std::to_string(e % 250 + 1), 80}, 1});
-    c.clusters.push_back(std::move(cl));
+    c.clusters.emplace_back(std::move(cl));
   }
   const PathMatch paths[] = {{PathMatchType::kPrefix, "/"},
                              {PathMatchType::kExact, "/healthz"},
@@ -53,7 +53,7 @@ Config make_config(int hosts, int clusters, int endpoints) {
       rc.forward.clusters = {WeightedCluster{"c" + std::to_string((h * 10 + r) % clusters), 1}};
       vh.routes.push_back(std::move(rc));
     }
-    c.virtual_hosts.push_back(std::move(vh));
+    c.virtual_hosts.emplace_back(std::move(vh));
   }
   return c;
 }
@@ -95,7 +95,11 @@ int run(std::string_view which, long n) {
   if (which == "lookup-big" || which == "lookup-small" || which == "lookup-catchall") {
     bool big = which == "lookup-big";
     Config config = big ? make_config(1000, 1000, 50) : make_config(1, 1, 1);
-    if (which == "lookup-catchall") config.virtual_hosts[0].domains = {"*"};
+    if (which == "lookup-catchall") {
+      VirtualHostConfig all = config.virtual_hosts[0];
+      all.domains = {"*"};
+      config.virtual_hosts[0] = all;
+    }
     auto t = *RouteTable::compile(config);
     std::vector<Req> reqs;
     const char* paths[] = {"/api/v1/users/42", "/",     "/healthz", "/static/app.js",

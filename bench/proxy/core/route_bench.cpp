@@ -39,7 +39,7 @@ Config big_config() {
                           8080},
                          1});
     }
-    c.clusters.push_back(std::move(cl));
+    c.clusters.emplace_back(std::move(cl));
   }
   for (int h = 0; h < kHosts; ++h) {
     VirtualHostConfig vh;
@@ -48,7 +48,7 @@ Config big_config() {
     for (int r = 0; r < kRoutesPerHost; ++r) {
       RouteConfig rc;
       rc.forward.clusters = {
-          WeightedCluster{c.clusters[(h * kRoutesPerHost + r) % kClusters].name, 1}};
+          WeightedCluster{c.clusters[(h * kRoutesPerHost + r) % kClusters]->name, 1}};
       switch (r) {
         case 0:
           rc.match.path = {PathMatchType::kPrefix, "/"};
@@ -88,7 +88,7 @@ Config big_config() {
       }
       vh.routes.push_back(std::move(rc));
     }
-    c.virtual_hosts.push_back(std::move(vh));
+    c.virtual_hosts.emplace_back(std::move(vh));
   }
   return c;
 }
@@ -155,7 +155,7 @@ BENCHMARK(BM_RouteLookup);
 void BM_RouteLookupOneBigHost(benchmark::State& state) {
   Config c;
   c.admin.enabled = false;
-  c.clusters.push_back(ClusterConfig{.name = "c"});
+  c.clusters.emplace_back(ClusterConfig{.name = "c"});
   VirtualHostConfig vh{.name = "v", .domains = {"*"}};
   for (int i = 0; i < 1000; ++i) {
     RouteConfig rc;
@@ -164,7 +164,7 @@ void BM_RouteLookupOneBigHost(benchmark::State& state) {
     rc.forward.clusters = {WeightedCluster{"c", 1}};
     vh.routes.push_back(std::move(rc));
   }
-  c.virtual_hosts.push_back(std::move(vh));
+  c.virtual_hosts.emplace_back(std::move(vh));
   c.listeners.push_back(ListenerConfig{.name = "l", .address = {"0.0.0.0", 80}});
   auto t = *RouteTable::compile(c);
   const VirtualHost& v = t->virtual_hosts()[0];
@@ -201,7 +201,9 @@ void BM_CompileEndpointChange(benchmark::State& state) {
   int n = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    next.clusters[17].endpoints[0].weight = static_cast<uint32_t>(1 + (++n % 2));
+    ClusterConfig changed = next.clusters[17];
+    changed.endpoints[0].weight = static_cast<uint32_t>(1 + (++n % 2));
+    next.clusters[17] = changed;
     state.ResumeTiming();
     auto t = RouteTable::compile(next, &prev);
     benchmark::DoNotOptimize(t);

@@ -330,7 +330,7 @@ absl::Status IngressController::reconcile() {
   }
   // The translator's clusters join the model's in render, not in a copy of the cache's Model
   // (a whole Model per build). Same names, same rules: a cluster both use is one cluster.
-  proxy::Config config = render(model, options_.render, doors, gw.clusters);
+  proxy::Config config = render(model, options_.render, doors, gw.clusters, &render_cache_);
   gw.clusters.clear();
   builds_.fetch_add(1);
   Metrics& m = Metrics::get();
@@ -364,7 +364,8 @@ absl::Status IngressController::reconcile() {
                   "gateway_front_doors", doors.size(), "clusters", clusters, "events",
                   model.events.size(), "ingresses_translated", build_cache_.translated(),
                   "ingresses_reused", build_cache_.reused(), "hosts_assembled",
-                  build_cache_.hosts_assembled(), "proxy_version", proxy_.version());
+                  build_cache_.hosts_assembled(), "hosts_rendered", render_cache_.rendered(),
+                  "proxy_version", proxy_.version());
   }
   log_front_doors(doors);
   ready_.store(true);

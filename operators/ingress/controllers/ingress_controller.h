@@ -208,6 +208,9 @@ class IngressController {
   // The model's incremental state: an Ingress whose inputs did not change since the last build
   // (e.g. only another Service's EndpointSlice did) is not translated again.
   BuildCache build_cache_;
+  // The rendered virtual hosts of the hosts build_cache_ kept: rendered once, shared by the
+  // Configs, compiled once by the proxy.
+  RenderCache render_cache_;
   // Gateway addresses (with GatewayApiOptions::local) and the front doors already logged.
   LocalGatewayAddresses local_addresses_;
   std::map<std::string, std::string> gateway_addresses_;

@@ -127,7 +127,7 @@ Model internal::assemble(Builder& b) {
       vh.routes.push_back(std::move(r));
     }
     std::sort(vh.routes.begin(), vh.routes.end(), internal::route_precedes);
-    m.virtual_hosts.push_back(std::move(vh));
+    m.virtual_hosts.emplace_back(std::move(vh));
   }
   for (auto& [host, p] : tcp_by_host) {
     for (const auto& wc : p.clusters) used_clusters.insert(wc.cluster);
@@ -148,7 +148,7 @@ Model internal::assemble(Builder& b) {
 
 std::string describe(const Model& m) {
   std::string out;
-  for (const auto& vh : m.virtual_hosts) {
+  for (const VirtualHost& vh : m.virtual_hosts) {
     out += cat(
         "vhost ", vh.host,
         vh.tls ? cat(" tls=", vh.tls->secret.key(), " min=", vh.tls->min_version) : std::string(),

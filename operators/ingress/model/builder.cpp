@@ -195,8 +195,9 @@ std::string_view strategy_suffix(Strategy s) {
 // settings stay apart; the same settings give the same name in every build.
 std::string tls_digest(const proxy::UpstreamTlsConfig& t) {
   proxy::Config c;
-  c.clusters.push_back(proxy::ClusterConfig{});
-  c.clusters.back().tls = t;
+  proxy::ClusterConfig cluster;
+  cluster.tls = t;
+  c.clusters.emplace_back(std::move(cluster));
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the rendered settings
   for (unsigned char ch : proxy::to_json(c, false)) h = (h ^ ch) * 1099511628211ull;
   char hex[17];

@@ -290,7 +290,7 @@ void IncrementalState::assemble_all(Builder& b) {
     if (!events.empty()) host_events[host] = std::move(events);
     if (!vh) continue;
     use(*vh, nullptr);
-    model.virtual_hosts.push_back(std::move(*vh));
+    model.virtual_hosts.emplace_back(std::move(*vh));
   }
   hosts_assembled = model.virtual_hosts.size();
   for (const auto& [host, p] : tcp_by_host) {
@@ -383,7 +383,7 @@ bool IncrementalState::assemble_changed(Builder& b) {
     auto pos =
         std::lower_bound(hosts.begin(), hosts.end(), host,
                          [](const VirtualHost& v, const std::string& h) { return v.host < h; });
-    bool had = pos != hosts.end() && pos->host == host;
+    bool had = pos != hosts.end() && (*pos)->host == host;
     if (had) release(*pos, released);
     if (vh) {
       use(*vh, &acquired);

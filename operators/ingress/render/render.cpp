@@ -2,10 +2,46 @@
 #include "kop/ingress/render.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <absl/strings/str_cat.h>
 
 namespace kop::ingress {
+namespace internal {
+
+// One model virtual host rendered: its plain virtual host and, when it has TLS and there is an
+// https listener, its secure one.
+struct RenderedHost {
+  std::shared_ptr<const VirtualHost> model;
+  proxy::Shared<proxy::VirtualHostConfig> plain;
+  std::optional<proxy::Shared<proxy::VirtualHostConfig>> secure;
+  uint64_t seen = 0;  // the render() that last had the host
+};
+
+struct RenderedHosts {
+  // What a rendered host depends on besides the model host: the port of https redirects and
+  // whether an https listener exists. A render() with others starts afresh.
+  uint16_t https_port = 0;
+  bool https = false;
+  uint64_t renders = 0;
+  std::unordered_map<std::string, RenderedHost> by_host;
+  size_t rendered = 0;
+  size_t reused = 0;
+};
+
+}  // namespace internal
+
+RenderCache::RenderCache() : hosts_(std::make_unique<internal::RenderedHosts>()) {}
+RenderCache::~RenderCache() = default;
+RenderCache::RenderCache(RenderCache&&) noexcept = default;
+RenderCache& RenderCache::operator=(RenderCache&&) noexcept = default;
+size_t RenderCache::rendered() const {
+  return hosts_ ? hosts_->rendered : 0;
+}
+size_t RenderCache::reused() const {
+  return hosts_ ? hosts_->reused : 0;
+}
+
 namespace {
 
 // The cluster of tcpproxy hosts whose Services cannot be resolved (model cluster names have
@@ -279,6 +315,24 @@ proxy::TcpProxyConfig relay_config(const TcpProxy& p, bool& unavailable) {
   return relay;
 }
 
+internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, bool https,
+                                   uint16_t https_port) {
+  const VirtualHost& vh = *shared;
+  proxy::VirtualHostConfig plain;
+  plain.name = "http/" + vh.host;
+  plain.domains = {vh.host};
+  for (const auto& r : vh.routes) plain.routes.push_back(route_config(r, true, https_port));
+  std::optional<proxy::Shared<proxy::VirtualHostConfig>> secure;
+  if (vh.tls && https) {
+    proxy::VirtualHostConfig s;
+    s.name = "https/" + vh.host;
+    s.domains = {vh.host};
+    for (const auto& r : vh.routes) s.routes.push_back(route_config(r, false, https_port));
+    secure = std::move(s);
+  }
+  return internal::RenderedHost{shared.ptr(), std::move(plain), std::move(secure), 0};
+}
+
 // A virtual host that matches no request: the listener lists it so that it does not serve
 // every virtual host of the config ('-' cannot start a host name, and it has no domains).
 proxy::VirtualHostConfig no_host(std::string name) {
@@ -303,11 +357,11 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool&
     v.route_order = proxy::RouteOrder::kConfig;
     for (const auto& r : vh.routes) v.routes.push_back(route_config(r, false, 0));
     l.virtual_hosts.push_back(v.name);
-    config.virtual_hosts.push_back(std::move(v));
+    config.virtual_hosts.emplace_back(std::move(v));
   }
   if (l.virtual_hosts.empty()) {
-    config.virtual_hosts.push_back(no_host(l.name + "/-"));
-    l.virtual_hosts.push_back(config.virtual_hosts.back().name);
+    config.virtual_hosts.emplace_back(no_host(l.name + "/-"));
+    l.virtual_hosts.push_back(config.virtual_hosts.back()->name);
   }
   if (d.protocol != "HTTP") {
     proxy::TlsConfig tls;
@@ -335,7 +389,7 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
 
 proxy::Config render(const Model& model, const RenderOptions& options,
                      const std::vector<BoundFrontDoor>& front_doors,
-                     const std::map<std::string, Cluster>& gateway_clusters) {
+                     const std::map<std::string, Cluster>& gateway_clusters, RenderCache* cache) {
   proxy::Config config;
   config.admin = options.admin;
   config.server = options.server;
@@ -343,11 +397,11 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   auto gw = gateway_clusters.begin();
   for (const auto& [name, c] : model.clusters) {
     for (; gw != gateway_clusters.end() && gw->first <= name; ++gw)
-      if (gw->first != name) config.clusters.push_back(cluster_config(gw->second, options));
-    config.clusters.push_back(cluster_config(c, options));
+      if (gw->first != name) config.clusters.emplace_back(cluster_config(gw->second, options));
+    config.clusters.emplace_back(cluster_config(c, options));
   }
   for (; gw != gateway_clusters.end(); ++gw)
-    config.clusters.push_back(cluster_config(gw->second, options));
+    config.clusters.emplace_back(cluster_config(gw->second, options));
 
   uint16_t https_port = options.redirect_https_port;
   if (https_port == 0) https_port = options.https_address ? options.https_address->port : 443;
@@ -359,24 +413,50 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   https.name = "https";
   if (options.https_address) https.address = *options.https_address;
   proxy::TlsConfig tls;
-  std::vector<proxy::VirtualHostConfig> secure;
+  std::vector<proxy::Shared<proxy::VirtualHostConfig>> secure;
 
-  for (const auto& vh : model.virtual_hosts) {
-    proxy::VirtualHostConfig plain;
-    plain.name = "http/" + vh.host;
-    plain.domains = {vh.host};
-    for (const auto& r : vh.routes) plain.routes.push_back(route_config(r, true, https_port));
-    http.virtual_hosts.push_back(plain.name);
-    config.virtual_hosts.push_back(std::move(plain));
-    if (vh.tls && options.https_address) {
-      proxy::VirtualHostConfig s;
-      s.name = "https/" + vh.host;
-      s.domains = {vh.host};
-      for (const auto& r : vh.routes) s.routes.push_back(route_config(r, false, https_port));
-      secure.push_back(std::move(s));
-      tls.certificates.push_back(certificate(vh.host, *vh.tls));
+  const bool secure_listener = options.https_address.has_value();
+  internal::RenderedHosts* kept = cache != nullptr ? cache->hosts_.get() : nullptr;
+  if (kept != nullptr) {
+    if (kept->https != secure_listener || kept->https_port != https_port) {
+      kept->by_host.clear();
+      kept->https = secure_listener;
+      kept->https_port = https_port;
     }
+    ++kept->renders;
+    kept->rendered = kept->reused = 0;
   }
+  config.virtual_hosts.reserve(model.virtual_hosts.size());
+  auto emit = [&](const internal::RenderedHost& r) {
+    http.virtual_hosts.push_back(r.plain->name);
+    config.virtual_hosts.push_back(r.plain);
+    if (r.secure) {
+      secure.push_back(*r.secure);
+      tls.certificates.push_back(certificate(r.model->host, *r.model->tls));
+    }
+  };
+  for (const proxy::Shared<VirtualHost>& shared : model.virtual_hosts) {
+    if (kept == nullptr) {
+      emit(render_host(shared, secure_listener, https_port));
+      continue;
+    }
+    auto it = kept->by_host.find(shared->host);
+    if (it == kept->by_host.end()) {
+      it = kept->by_host.emplace(shared->host, render_host(shared, secure_listener, https_port))
+               .first;
+      ++kept->rendered;
+    } else if (it->second.model != shared.ptr()) {
+      it->second = render_host(shared, secure_listener, https_port);
+      ++kept->rendered;
+    } else {
+      ++kept->reused;
+    }
+    it->second.seen = kept->renders;
+    emit(it->second);
+  }
+  // Hosts gone from the model are forgotten (with the model hosts they hold).
+  if (kept != nullptr && kept->by_host.size() > model.virtual_hosts.size())
+    std::erase_if(kept->by_host, [&](const auto& e) { return e.second.seen != kept->renders; });
   bool unavailable = false;
   if (options.https_address) {
     for (const auto& p : model.tcp_proxies) {
@@ -391,8 +471,8 @@ proxy::Config render(const Model& model, const RenderOptions& options,
     }
   }
   if (!front_doors.empty() && http.virtual_hosts.empty()) {
-    config.virtual_hosts.push_back(no_host("http/-"));
-    http.virtual_hosts.push_back(config.virtual_hosts.back().name);
+    config.virtual_hosts.emplace_back(no_host("http/-"));
+    http.virtual_hosts.push_back(config.virtual_hosts.back()->name);
   }
   config.listeners.push_back(std::move(http));
   if (!tls.certificates.empty() || !tls.passthrough.empty()) {
@@ -402,10 +482,10 @@ proxy::Config render(const Model& model, const RenderOptions& options,
       // instead ('-' cannot start a host name).
       proxy::VirtualHostConfig none;
       none.name = "https/-";
-      secure.push_back(std::move(none));
+      secure.emplace_back(std::move(none));
     }
     for (auto& s : secure) {
-      https.virtual_hosts.push_back(s.name);
+      https.virtual_hosts.push_back(s->name);
       config.virtual_hosts.push_back(std::move(s));
     }
     https.tls = std::move(tls);
@@ -415,7 +495,7 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   if (unavailable) {
     proxy::ClusterConfig none;  // no endpoints: such connections are closed
     none.name = std::string(kUnavailableCluster);
-    config.clusters.push_back(std::move(none));
+    config.clusters.emplace_back(std::move(none));
   }
   return config;
 }

@@ -30,7 +30,7 @@ std::string service_with(std::string_view ns, std::string_view name, std::string
 }
 
 const proxy::ClusterConfig* cluster(const proxy::Config& c, std::string_view prefix) {
-  for (const auto& cl : c.clusters)
+  for (const proxy::ClusterConfig& cl : c.clusters)
     if (cl.name.starts_with(prefix)) return &cl;
   return nullptr;
 }
@@ -51,7 +51,8 @@ TEST(BackendProtocol, H2cAppProtocolAndWebSocketThroughGatewayRoutes) {
                        "  - backendRefs: [{name: plain, port: 80}]\n"));
   ASSERT_EQ(r.front_doors.size(), 1u);
   ingress::Model m;
-  m.virtual_hosts = r.front_doors[0].virtual_hosts;
+  const auto& hosts = r.front_doors[0].virtual_hosts;
+  m.virtual_hosts.assign(hosts.begin(), hosts.end());
   m.clusters = r.clusters;
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
@@ -68,7 +69,7 @@ TEST(BackendProtocol, H2cAppProtocolAndWebSocketThroughGatewayRoutes) {
   EXPECT_EQ(plain->protocol, proxy::UpstreamProtocol::kHttp1);
   // Every rule lets upgrades through (they answered the backend's 200 before).
   size_t routes = 0;
-  for (const auto& vh : c.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.virtual_hosts)
     for (const auto& rt : vh.routes)
       if (rt.action == proxy::ActionType::kForward) {
         ++routes;

@@ -36,7 +36,8 @@ testing::Compiled compile_front_door(const Result& r) {
   testing::Compiled c;
   if (r.front_doors.empty()) return c;
   ingress::Model m;
-  m.virtual_hosts = r.front_doors[0].virtual_hosts;
+  const auto& hosts = r.front_doors[0].virtual_hosts;
+  m.virtual_hosts.assign(hosts.begin(), hosts.end());
   m.clusters = r.clusters;
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
@@ -538,7 +539,7 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
   EXPECT_EQ(at("/any", {{"x-version", "v12"}}), "infra/v1/80");
   EXPECT_EQ(at("/any", {{"x-version", "beta"}}), "500");
   bool added = false;
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& rc : vh.routes)
       for (const auto& a : rc.request_headers.add) added |= a.name == "x-via" && a.value == "kop";
   EXPECT_TRUE(added) << proxy::to_json(c.config);

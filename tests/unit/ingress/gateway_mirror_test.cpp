@@ -22,7 +22,8 @@ using testing::service_yaml;
 std::vector<proxy::MirrorPolicy> mirrors_of(const Result& r, std::string_view path,
                                             std::string* main_cluster = nullptr) {
   ingress::Model m;
-  m.virtual_hosts = r.front_doors.at(0).virtual_hosts;
+  const auto& hosts = r.front_doors.at(0).virtual_hosts;
+  m.virtual_hosts.assign(hosts.begin(), hosts.end());
   m.clusters = r.clusters;
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};

@@ -126,7 +126,7 @@ spec: {controller: kop.dev/ingress-controller}
   EXPECT_EQ(route_of(c, "http", "anything.example.com", "/"), "404");
   EXPECT_FALSE(listener(c.config, "http")->virtual_hosts.empty());
   // Gateway API order is the translator's: rendered as "config" order.
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     if (vh.name.rfind("gw/", 0) == 0) {
       EXPECT_EQ(vh.route_order, proxy::RouteOrder::kConfig) << vh.name;
     }
@@ -184,10 +184,10 @@ spec: {controller: kop.dev/ingress-controller}
   EXPECT_EQ(beside, render(joined, ro, doors));
   std::vector<std::string> names;
   names.reserve(beside.clusters.size());
-  for (const auto& c : beside.clusters) names.push_back(c.name);
+  for (const proxy::ClusterConfig& c : beside.clusters) names.push_back(c.name);
   EXPECT_EQ(names, (std::vector<std::string>{"aaa/first/80", "infra/v1/80", "infra/web/80",
                                              "zzz/last/80"}));
-  for (const auto& c : beside.clusters)
+  for (const proxy::ClusterConfig& c : beside.clusters)
     if (c.name == "infra/web/80") {
       EXPECT_FALSE(c.endpoints.empty());
     }

@@ -36,7 +36,8 @@ testing::Compiled compile_front_door(const Result& r) {
   testing::Compiled c;
   if (r.front_doors.empty()) return c;
   ingress::Model m;
-  m.virtual_hosts = r.front_doors[0].virtual_hosts;
+  const auto& hosts = r.front_doors[0].virtual_hosts;
+  m.virtual_hosts.assign(hosts.begin(), hosts.end());
   m.clusters = r.clusters;
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
@@ -92,7 +93,7 @@ TEST(GRPCRoute, MethodAndHeaderMatchesThroughTheProxy) {
   EXPECT_EQ(call(c, "any.host", "/re.ABC/GetThing"), "404");
   EXPECT_EQ(call(c, "any.host", "/x.Y/Z", {{"version", "two"}}), "infra/v2/80/h2c");
   // Every backend of a GRPCRoute speaks HTTP/2 with prior knowledge.
-  for (const auto& cc : c.config.clusters)
+  for (const proxy::ClusterConfig& cc : c.config.clusters)
     EXPECT_EQ(cc.protocol, proxy::UpstreamProtocol::kH2c) << cc.name;
   EXPECT_EQ(cond(parent(r, "methods").conditions, "Accepted"), "True Accepted");
   EXPECT_EQ(cond(parent(r, "methods").conditions, "ResolvedRefs"), "True ResolvedRefs");
@@ -181,7 +182,7 @@ TEST(GRPCRoute, FiltersAndBadInputDropOnlyTheirRule) {
   EXPECT_EQ(call(c, "h", "/ok.Svc/Do"), "infra/v1/80/h2c");
   EXPECT_EQ(call(c, "h", "/m.M/Do"), "404");
   bool set = false, added = false;
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& rc : vh.routes) {
       for (const auto& h : rc.request_headers.set) set |= h.name == "x-env" && h.value == "prod";
       for (const auto& h : rc.response_headers.add)

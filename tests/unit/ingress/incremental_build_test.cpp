@@ -1,14 +1,20 @@
 // The incremental build (BuildCache::build) against the reference (build_model without a
 // cache): random sequences of changes to Ingresses, Services, EndpointSlices, Secrets,
 // IngressRoutes and the Options, and after every step the same Model (virtual hosts, clusters,
-// owned Ingresses, IngressRoute statuses, Events) and the same rendered Config. Plus what a
-// change re-assembles: one Ingress changed among many assembles its host only.
+// owned Ingresses, IngressRoute statuses, Events), the same rendered Config (rendered with a
+// RenderCache, which keeps the unchanged hosts' rendering), and a RouteTable compiled against
+// the previous step's (keeping unchanged virtual hosts) that routes as one compiled from
+// scratch. Plus what a change re-assembles: one Ingress changed among many
+// assembles its host only.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "kop/ingress/render.h"
+#include "kop/proxy/route_table.h"
 #include "test_util.h"
 
 namespace kop::ingress {
@@ -172,13 +178,57 @@ RenderOptions render_options() {
   return ro;
 }
 
+// What a compiled table routes, by name: each virtual host's routes in order with the clusters
+// they pick, each listener's hosts, the clusters; plus what must hold of indexes and ids.
+std::string describe_table(const proxy::RouteTable& t) {
+  std::ostringstream out;
+  std::set<uint32_t> ids;
+  for (const proxy::VirtualHost& vh : t.virtual_hosts()) {
+    out << "vhost " << vh.name << "\n";
+    for (const proxy::Route& r : vh.routes) {
+      out << "  " << r.name << " " << proxy::to_string(r.path_type) << " " << r.path << " ->";
+      for (const proxy::RouteClusterRef& c : r.clusters)
+        out << " "
+            << (c.direct_status != 0 ? std::to_string(c.direct_status) : t.cluster(c.cluster).name)
+            << "*" << c.weight;
+      for (const auto& [cluster, per_million] : r.mirrors)
+        out << " mirror " << t.cluster(cluster).name;
+      if (r.virtual_host != &vh) out << " (not its host)";
+      if (r.id >= t.route_id_limit() || !ids.insert(r.id).second) out << " (bad id)";
+      out << "\n";
+    }
+  }
+  for (const proxy::Listener& l : t.listeners()) {
+    std::vector<std::string> hosts;
+    for (const auto& [domain, vh] : l.host_exact) hosts.push_back(domain + "=" + vh->name);
+    for (const auto& [domain, vh] : l.host_wildcard)
+      hosts.push_back("*." + domain + "=" + vh->name);
+    if (l.host_catch_all != nullptr) hosts.push_back("*=" + l.host_catch_all->name);
+    std::sort(hosts.begin(), hosts.end());
+    out << "listener " << l.name;
+    for (const std::string& h : hosts) out << " " << h;
+    out << "\n";
+  }
+  std::vector<std::string> clusters;
+  for (std::size_t i = 0; i < t.clusters().size(); ++i) {
+    if (!t.clusters()[i]) continue;
+    const std::string& name = t.clusters()[i]->name;
+    clusters.push_back(name + (t.cluster_index(name) == i ? "" : " (bad index)"));
+  }
+  std::sort(clusters.begin(), clusters.end());
+  for (const std::string& c : clusters) out << "cluster " << c << "\n";
+  return out.str();
+}
+
 TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
-  size_t steps = 0, partial = 0;
+  size_t steps = 0, partial = 0, hosts_kept = 0, render_reused = 0;
   for (uint32_t seed = 1; seed <= 40; ++seed) {
     World world(seed);
     Snapshot snap;
     Options options;
     BuildCache cache;
+    RenderCache rendered;
+    std::shared_ptr<const proxy::RouteTable> table;
     std::string history;
     for (int step = 0; step < 60; ++step) {
       std::string what = world.change(snap, options);
@@ -187,15 +237,31 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
       Model full = build_model(snap, options);
       ASSERT_EQ(describe(incremental), describe(full)) << "seed " << seed << "\n" << history;
       ASSERT_TRUE(incremental == full) << "seed " << seed << "\n" << history;
-      ASSERT_TRUE(render(incremental, render_options()) == render(full, render_options()))
-          << "seed " << seed << "\n"
-          << history;
+      proxy::Config config = render(incremental, render_options(), {}, {}, &rendered);
+      render_reused += rendered.reused();
+      ASSERT_TRUE(config == render(full, render_options())) << "seed " << seed << "\n" << history;
+      // The compile against the last table keeps what did not change; it routes as a fresh one.
+      auto next = proxy::RouteTable::compile(config, table.get());
+      auto fresh = proxy::RouteTable::compile(config);
+      ASSERT_EQ(next.status(), fresh.status()) << "seed " << seed << "\n" << history;
+      if (next.ok()) {
+        ASSERT_EQ(describe_table(**next), describe_table(**fresh)) << "seed " << seed << "\n"
+                                                                   << history;
+        if (table)
+          for (const auto& vh : (*next)->virtual_hosts())
+            hosts_kept +=
+                std::count_if(table->virtual_hosts().begin(), table->virtual_hosts().end(),
+                              [&](const auto& before) { return before.ptr() == vh.ptr(); });
+        table = *next;
+      }
       ++steps;
       if (!cache.full_assembly()) ++partial;
     }
   }
   // Most steps must have taken the incremental path, or the test proves little.
   EXPECT_GT(partial, steps / 3) << partial << " of " << steps;
+  EXPECT_GT(hosts_kept, steps) << "compiled virtual hosts kept: " << hosts_kept;
+  EXPECT_GT(render_reused, steps) << "rendered hosts reused: " << render_reused;
 }
 
 std::string app_yaml(int i, std::string_view host_suffix = "") {

@@ -23,7 +23,7 @@ const IngressRouteStatus* status_of(const Model& m, std::string_view key) {
 
 const proxy::RouteConfig* route_config(const proxy::Config& c, std::string_view vhost,
                                        std::string_view path) {
-  for (const auto& vh : c.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.virtual_hosts)
     if (vh.name == vhost)
       for (const auto& r : vh.routes)
         if (r.match.path.value == path) return &r;
@@ -241,7 +241,7 @@ spec:
   ASSERT_EQ(c.config.clusters.size(), 2u);
   const proxy::ClusterConfig* cookie = nullptr;
   const proxy::ClusterConfig* wlr = nullptr;
-  for (const auto& cl : c.config.clusters)
+  for (const proxy::ClusterConfig& cl : c.config.clusters)
     (cl.lb_policy == proxy::LbPolicy::kRingHash ? cookie : wlr) = &cl;
   ASSERT_TRUE(cookie && wlr);
   EXPECT_EQ(cookie->hash_on.on, proxy::HashOn::kCookie);

@@ -327,7 +327,7 @@ std::string canary_objects(const std::vector<std::pair<std::string, std::string>
 
 const proxy::RouteConfig* plain_route(const testing::Compiled& c, std::string_view host,
                                       size_t headers) {
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     if (vh.name == "http/" + std::string(host))
       for (const auto& r : vh.routes)
         if (r.match.headers.size() == headers) return &r;
@@ -446,7 +446,7 @@ TEST(NginxIngress, RouteSettingsReachTheProxyConfig) {
                                         {"load-balance", "ewma"}})),
                    nginx_options());
   const proxy::RouteConfig* route = nullptr;
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     if (vh.name == "http/a.example.com") route = &vh.routes.at(0);
   ASSERT_NE(route, nullptr);
   EXPECT_EQ(route->forward.timeout, proxy::Millis(0));
@@ -459,7 +459,7 @@ TEST(NginxIngress, RouteSettingsReachTheProxyConfig) {
 }
 
 const proxy::RouteConfig* first_route(const testing::Compiled& c, std::string_view vhost) {
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     if (vh.name == vhost && !vh.routes.empty()) return &vh.routes[0];
   return nullptr;
 }
@@ -491,7 +491,7 @@ TEST(NginxIngress, BasicAuthReadsTheSecretIntoTheProxy) {
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "default/web/80");
   const proxy::RouteConfig* locked = nullptr;
   const proxy::RouteConfig* open = nullptr;
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& r : vh.routes) (r.match.path.value == "/admin" ? locked : open) = &r;
   ASSERT_TRUE(locked && open);
   ASSERT_TRUE(locked->basic_auth);
@@ -570,7 +570,7 @@ TEST(NginxIngress, SourceRangesReachTheProxy) {
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/admin/x"), "default/web/80");
   const proxy::RouteConfig* locked = nullptr;
   const proxy::RouteConfig* open = nullptr;
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& r : vh.routes) (r.match.path.value == "/admin" ? locked : open) = &r;
   ASSERT_NE(locked, nullptr);
   ASSERT_NE(open, nullptr);
@@ -637,7 +637,7 @@ TEST(NginxIngress, BodySizeReachesTheProxy) {
 }
 
 const proxy::ClusterConfig* cluster_named(const testing::Compiled& c, std::string_view prefix) {
-  for (const auto& cl : c.config.clusters)
+  for (const proxy::ClusterConfig& cl : c.config.clusters)
     if (cl.name.rfind(prefix, 0) == 0) return &cl;
   return nullptr;
 }
@@ -802,7 +802,7 @@ TEST(NginxIngress, LimitsReachTheProxyOneZonePerIngress) {
                                ingress("open", "c.example.com", "Prefix", "/", "web")),
                    nginx_options());
   std::map<std::string, std::string> zone_of;  // vhost + path -> zone
-  for (const auto& vh : c.config.virtual_hosts)
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& r : vh.routes)
       zone_of[vh.name + r.match.path.value] = r.rate_limit ? r.rate_limit->zone : "-";
   EXPECT_EQ(zone_of["http/a.example.com/a"], "default/one");

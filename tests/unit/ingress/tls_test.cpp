@@ -101,7 +101,7 @@ TEST(IngressTls, ConflictingSecretsForOneHostOldestWins) {
       tls_ingress("default", "new", "a.example.com", "ex2", "", "2024-05-01T00:00:00Z") +
       tls_ingress("default", "old", "a.example.com", "ex", "", "2024-01-01T00:00:00Z")));
   ASSERT_EQ(c.model.virtual_hosts.size(), 1u);
-  EXPECT_EQ(c.model.virtual_hosts[0].tls->secret.key(), "default/ex");
+  EXPECT_EQ(c.model.virtual_hosts[0]->tls->secret.key(), "default/ex");
   std::vector<std::string> reasons;
   for (const auto& e : c.model.events) reasons.push_back(e.reason + " " + e.object.key());
   EXPECT_EQ(reasons,

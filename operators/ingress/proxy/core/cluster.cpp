@@ -213,12 +213,12 @@ bool settings_equal(const ClusterConfig& a, const ClusterConfig& b) {
 ClusterDiff diff_clusters(const Config& prev, const Config& next) {
   ClusterDiff d;
   absl::flat_hash_map<std::string, const ClusterConfig*> old_by_name;
-  for (const auto& c : prev.clusters) old_by_name.emplace(c.name, &c);
+  for (const ClusterConfig& c : prev.clusters) old_by_name.emplace(c.name, &c);
   absl::flat_hash_map<std::string, const ClusterConfig*> new_by_name;
-  for (const auto& c : next.clusters) new_by_name.emplace(c.name, &c);
-  for (const auto& c : prev.clusters)
+  for (const ClusterConfig& c : next.clusters) new_by_name.emplace(c.name, &c);
+  for (const ClusterConfig& c : prev.clusters)
     if (!new_by_name.contains(c.name)) d.removed.push_back(c.name);
-  for (const auto& c : next.clusters) {
+  for (const ClusterConfig& c : next.clusters) {
     auto it = old_by_name.find(c.name);
     if (it == old_by_name.end()) {
       d.added.push_back(c.name);

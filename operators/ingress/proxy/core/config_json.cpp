@@ -427,7 +427,7 @@ class Out {
     }
     w_.EndArray();
     begin_array("virtual_hosts");
-    for (const auto& vh : c.virtual_hosts) {
+    for (const VirtualHostConfig& vh : c.virtual_hosts) {
       w_.StartObject();
       kv("name", vh.name);
       strings("domains", vh.domains);
@@ -441,7 +441,7 @@ class Out {
     }
     w_.EndArray();
     begin_array("clusters");
-    for (const auto& cl : c.clusters) cluster(cl);
+    for (const ClusterConfig& cl : c.clusters) cluster(cl);
     w_.EndArray();
     begin_object("admin");
     kv("enabled", c.admin.enabled);

@@ -485,14 +485,17 @@ absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::st
 }
 
 absl::Status validate_routing(const Config& config,
-                              const absl::flat_hash_set<std::string>& cluster_names) {
+                              const absl::flat_hash_set<std::string>& cluster_names,
+                              const std::vector<bool>* known_valid) {
   absl::flat_hash_map<std::string, std::size_t> vhost_index;
   for (std::size_t i = 0; i < config.virtual_hosts.size(); ++i) {
     const VirtualHostConfig& vh = config.virtual_hosts[i];
-    std::string p = cat("virtual_hosts[", i, "]");
-    if (vh.name.empty()) return error(p + ".name", "must not be empty");
+    if (vh.name.empty()) return error(cat("virtual_hosts[", i, "].name"), "must not be empty");
     if (!vhost_index.emplace(vh.name, i).second)
-      return error(p + ".name", cat("duplicate virtual host name ", quote(vh.name)));
+      return error(cat("virtual_hosts[", i, "].name"),
+                   cat("duplicate virtual host name ", quote(vh.name)));
+    if (known_valid != nullptr && (*known_valid)[i]) continue;
+    std::string p = cat("virtual_hosts[", i, "]");
     absl::flat_hash_set<std::string> domains;
     for (std::size_t j = 0; j < vh.domains.size(); ++j) {
       const std::string& d = vh.domains[j];
@@ -631,7 +634,7 @@ absl::Status validate(const Config& config) {
     return error("version", cat("unsupported schema ", quote(config.version)));
   absl::flat_hash_set<std::string> cluster_names;
   if (auto s = internal::validate_clusters(config, &cluster_names, nullptr); !s.ok()) return s;
-  return internal::validate_routing(config, cluster_names);
+  return internal::validate_routing(config, cluster_names, nullptr);
 }
 
 }  // namespace kop::proxy

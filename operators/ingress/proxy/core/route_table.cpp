@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include <absl/container/flat_hash_set.h>
 #include <re2/re2.h>
 #include "core/text.h"
 #include "core/validate.h"
@@ -15,12 +16,15 @@ using internal::cat;
 using internal::quote;
 
 struct RouteTable::Routing {
-  std::shared_ptr<const Config> source;  // RouteConfig/VirtualHostConfig pointers point here
-  std::vector<VirtualHost> virtual_hosts;
+  std::shared_ptr<const Config> source;  // ListenerConfig/TcpProxyConfig pointers point here
+  // In the config's order; each compiled once and shared by the tables that keep it.
+  std::vector<Shared<VirtualHost>> virtual_hosts;
+  StringMap<uint32_t> vhost_index;  // name -> position in virtual_hosts
   std::vector<Listener> listeners;
   StringMap<uint32_t> listener_index;
-  std::vector<std::string> cluster_names;  // Route::clusters index -> cluster name
+  std::vector<std::string> cluster_names;  // every cluster a route or relay references
   std::size_t route_count = 0;
+  uint32_t route_id_limit = 0;  // above every Route::id
 };
 
 namespace {
@@ -108,11 +112,24 @@ bool before(const SortKey& a, const SortKey& b) {
   return a.index < b.index;
 }
 
+// The names clusters are referenced by, resolved to the table's cluster indexes (which a
+// cluster keeps while it exists), and the names resolved so far, each once (`seen` for long
+// lists; a virtual host's is short).
+struct ClusterRefs {
+  const StringMap<uint32_t>& ids;
+  std::vector<std::string>* used;
+  absl::flat_hash_set<std::string>* seen = nullptr;
+  uint32_t resolve(const std::string& name) const {
+    if (seen != nullptr ? seen->insert(name).second
+                        : std::find(used->begin(), used->end(), name) == used->end())
+      used->push_back(name);
+    return ids.find(name)->second;  // validated: every referenced cluster exists
+  }
+};
+
 // Resolves a cluster choice to cluster indexes with running weight sums (weight 0 dropped:
 // such a cluster is never picked); direct answers keep their status instead.
-void compile_clusters(const std::vector<WeightedCluster>& choice,
-                      std::vector<std::string>& cluster_names,
-                      absl::flat_hash_map<std::string, uint32_t>& cluster_ids,
+void compile_clusters(const std::vector<WeightedCluster>& choice, const ClusterRefs& refs,
                       std::vector<RouteClusterRef>* out, uint64_t* total_weight) {
   for (const WeightedCluster& wc : choice) {
     if (wc.weight == 0) continue;
@@ -121,16 +138,12 @@ void compile_clusters(const std::vector<WeightedCluster>& choice,
       out->push_back(RouteClusterRef{UINT32_MAX, wc.weight, *total_weight, wc.direct_status, &wc});
       continue;
     }
-    auto [it, inserted] =
-        cluster_ids.emplace(wc.cluster, static_cast<uint32_t>(cluster_names.size()));
-    if (inserted) cluster_names.push_back(wc.cluster);
-    out->push_back(RouteClusterRef{it->second, wc.weight, *total_weight, 0, &wc});
+    out->push_back(RouteClusterRef{refs.resolve(wc.cluster), wc.weight, *total_weight, 0, &wc});
   }
 }
 
-absl::Status compile_route(const RouteConfig& rc, std::string default_name,
-                           std::vector<std::string>& cluster_names,
-                           absl::flat_hash_map<std::string, uint32_t>& cluster_ids, Route* out) {
+absl::Status compile_route(const RouteConfig& rc, std::string default_name, const ClusterRefs& refs,
+                           Route* out) {
   out->config = &rc;
   if (rc.name.empty())
     out->name = std::move(default_name);
@@ -193,35 +206,24 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name,
   }
   out->action = rc.action;
   if (rc.action == ActionType::kForward) {
-    compile_clusters(rc.forward.clusters, cluster_names, cluster_ids, &out->clusters,
-                     &out->total_weight);
+    compile_clusters(rc.forward.clusters, refs, &out->clusters, &out->total_weight);
     for (const RouteClusterRef& ref : out->clusters)
       out->entry_headers |=
           !ref.config->request_headers.empty() || !ref.config->response_headers.empty();
-    for (const MirrorPolicy& m : rc.forward.mirrors) {
-      auto [it, inserted] =
-          cluster_ids.emplace(m.cluster, static_cast<uint32_t>(cluster_names.size()));
-      if (inserted) cluster_names.push_back(m.cluster);
-      out->mirrors.emplace_back(it->second, m.per_million);
-    }
-    if (const auto& e = rc.forward.error_pages) {
-      auto [it, inserted] =
-          cluster_ids.emplace(e->cluster, static_cast<uint32_t>(cluster_names.size()));
-      if (inserted) cluster_names.push_back(e->cluster);
-      out->error_cluster = it->second;
-    }
+    for (const MirrorPolicy& m : rc.forward.mirrors)
+      out->mirrors.emplace_back(refs.resolve(m.cluster), m.per_million);
+    if (const auto& e = rc.forward.error_pages) out->error_cluster = refs.resolve(e->cluster);
   }
   return absl::OkStatus();
 }
 
 // A TCP relay entry; its names go to `relays`' maps.
-void compile_relay(const TcpProxyConfig& pc, std::string_view kind,
-                   std::vector<std::string>& cluster_names,
-                   absl::flat_hash_map<std::string, uint32_t>& cluster_ids, SniRelays& relays) {
+void compile_relay(const TcpProxyConfig& pc, std::string_view kind, const ClusterRefs& refs,
+                   SniRelays& relays) {
   ListenerTcpProxy pt;
   pt.name = cat(kind, "/", pc.server_names.empty() ? "" : pc.server_names[0]);
   pt.config = &pc;
-  compile_clusters(pc.clusters, cluster_names, cluster_ids, &pt.clusters, &pt.total_weight);
+  compile_clusters(pc.clusters, refs, &pt.clusters, &pt.total_weight);
   auto index = static_cast<uint32_t>(relays.entries.size());
   for (const std::string& sn : pc.server_names) {
     std::string low = internal::normalize_domain(sn);
@@ -265,65 +267,127 @@ void build_indexes(VirtualHost& vh) {
   for (uint32_t len : lengths) vh.length_segment_only.push_back(segment_only[len]);
 }
 
-// `previous`: the table being replaced, whose rate limit zones are reused (rate_limit.h).
+// Route ids: unique in a table, not dense over it (a kept virtual host keeps its routes' ids):
+// new routes take the ids the previous table's dropped hosts freed, lowest first, then new ones.
+class RouteIds {
+ public:
+  explicit RouteIds(const std::vector<bool>& taken) : next_(static_cast<uint32_t>(taken.size())) {
+    for (auto i = static_cast<uint32_t>(taken.size()); i > 0; --i)
+      if (!taken[i - 1]) free_.push_back(i - 1);
+  }
+  uint32_t next() {
+    if (free_.empty()) return next_++;
+    uint32_t id = free_.back();
+    free_.pop_back();
+    return id;
+  }
+
+ private:
+  std::vector<uint32_t> free_;  // highest first
+  uint32_t next_;
+};
+
+// One virtual host compiled: its routes in precedence order, their indexes, the clusters they
+// reference. `v` is its position in the config (for errors).
+absl::StatusOr<std::shared_ptr<const VirtualHost>> compile_virtual_host(
+    const Shared<VirtualHostConfig>& source, std::size_t v, const StringMap<uint32_t>& cluster_ids,
+    RateLimitZones& zones, RouteIds& ids) {
+  const VirtualHostConfig& vc = *source;
+  auto vh = std::make_shared<VirtualHost>();
+  vh->name = vc.name;
+  vh->source = source.ptr();
+  vh->config = &vc;
+  vh->order = vc.route_order;
+  ClusterRefs refs{cluster_ids, &vh->cluster_names, nullptr};
+  std::vector<Route> routes(vc.routes.size());
+  for (std::size_t r = 0; r < vc.routes.size(); ++r) {
+    if (auto s = compile_route(vc.routes[r], cat(vc.name, "/", r), refs, &routes[r]); !s.ok())
+      return absl::InvalidArgumentError(
+          cat("virtual_hosts[", v, "].routes[", r, "]: ", s.message()));
+    if (const auto& policy = vc.routes[r].rate_limit) {
+      auto zone = zones.get(*policy);
+      if (!zone.ok())
+        return absl::InvalidArgumentError(
+            cat("virtual_hosts[", v, "].routes[", r, "].", zone.status().message()));
+      routes[r].rate_limiter = *std::move(zone);
+    }
+    routes[r].virtual_host = vh.get();
+  }
+  if (vh->order == RouteOrder::kSpecificity) {
+    std::vector<uint32_t> order(routes.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto key = [&](uint32_t i) {
+      const Route& r = routes[i];
+      return SortKey{type_rank(r.path_type), r.path.size(),         r.path, !r.method.empty(),
+                     r.headers.size(),       r.query_params.size(), i};
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return before(key(a), key(b)); });
+    vh->routes.reserve(routes.size());
+    for (uint32_t i : order) vh->routes.push_back(std::move(routes[i]));
+  } else {
+    vh->routes = std::move(routes);
+  }
+  for (Route& r : vh->routes) r.id = ids.next();
+  build_indexes(*vh);
+  return std::shared_ptr<const VirtualHost>(std::move(vh));
+}
+
+// `previous`: the routing of the table being replaced, whose rate limit zones are reused
+// (rate_limit.h). kept[v]: the compiled virtual host of `previous` to keep for the config's
+// virtual host v (its config is equal and its clusters exist), else null.
 absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
-    const std::shared_ptr<const Config>& source, const RouteTable* previous) {
+    const std::shared_ptr<const Config>& source, const RouteTable::Routing* previous,
+    const StringMap<uint32_t>& cluster_ids, std::vector<const Shared<VirtualHost>*> kept) {
   RateLimitZones zones;
   if (previous != nullptr)
-    for (const VirtualHost& vh : previous->virtual_hosts())
+    for (const VirtualHost& vh : previous->virtual_hosts)
       for (const Route& r : vh.routes)
         if (r.rate_limiter) zones.offer(r.rate_limiter);
   auto routing = std::make_shared<RouteTable::Routing>();
   routing->source = source;
   const Config& config = *source;
-  absl::flat_hash_map<std::string, uint32_t> cluster_ids;
-  routing->virtual_hosts.resize(config.virtual_hosts.size());  // never resized again
-  uint32_t next_route_id = 0;
-  for (std::size_t v = 0; v < config.virtual_hosts.size(); ++v) {
-    const VirtualHostConfig& vc = config.virtual_hosts[v];
-    VirtualHost& vh = routing->virtual_hosts[v];
-    vh.id = static_cast<uint32_t>(v);
-    vh.name = vc.name;
-    vh.config = &vc;
-    vh.order = vc.route_order;
-    std::vector<Route> routes(vc.routes.size());
-    for (std::size_t r = 0; r < vc.routes.size(); ++r) {
-      if (auto s = compile_route(vc.routes[r], cat(vc.name, "/", r), routing->cluster_names,
-                                 cluster_ids, &routes[r]);
-          !s.ok())
+  const std::size_t n = config.virtual_hosts.size();
+  std::vector<std::shared_ptr<const VirtualHost>> hosts(n);
+  // Kept hosts first: their routes keep their zones (a zone whose policy changed is a new one,
+  // so such a host is compiled again) and their ids.
+  std::vector<bool> taken(previous != nullptr ? previous->route_id_limit : 0, false);
+  for (std::size_t v = 0; v < n; ++v) {
+    if (kept[v] == nullptr) continue;
+    const VirtualHost& vh = **kept[v];
+    for (std::size_t r = 0; r < vh.routes.size() && kept[v] != nullptr; ++r) {
+      const Route& route = vh.routes[r];
+      if (!route.rate_limiter) continue;
+      auto zone = zones.get(*route.config->rate_limit);
+      if (!zone.ok())
         return absl::InvalidArgumentError(
-            cat("virtual_hosts[", v, "].routes[", r, "]: ", s.message()));
-      if (const auto& policy = vc.routes[r].rate_limit) {
-        auto zone = zones.get(*policy);
-        if (!zone.ok())
-          return absl::InvalidArgumentError(
-              cat("virtual_hosts[", v, "].routes[", r, "].", zone.status().message()));
-        routes[r].rate_limiter = *std::move(zone);
-      }
-      routes[r].virtual_host = &vh;
+            cat("virtual_hosts[", v, "].routes[", r, "].", zone.status().message()));
+      if (*zone != route.rate_limiter) kept[v] = nullptr;
     }
-    if (vh.order == RouteOrder::kSpecificity) {
-      std::vector<uint32_t> order(routes.size());
-      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-      auto key = [&](uint32_t i) {
-        const Route& r = routes[i];
-        return SortKey{type_rank(r.path_type), r.path.size(),         r.path, !r.method.empty(),
-                       r.headers.size(),       r.query_params.size(), i};
-      };
-      std::stable_sort(order.begin(), order.end(),
-                       [&](uint32_t a, uint32_t b) { return before(key(a), key(b)); });
-      vh.routes.reserve(routes.size());
-      for (uint32_t i : order) vh.routes.push_back(std::move(routes[i]));
-    } else {
-      vh.routes = std::move(routes);
-    }
-    for (Route& r : vh.routes) r.id = next_route_id++;
-    build_indexes(vh);
+    if (kept[v] == nullptr) continue;
+    hosts[v] = kept[v]->ptr();
+    for (const Route& route : vh.routes) taken[route.id] = true;
   }
-  routing->route_count = next_route_id;
+  RouteIds ids(taken);
+  for (std::size_t v = 0; v < n; ++v) {
+    if (hosts[v]) continue;
+    auto vh = compile_virtual_host(config.virtual_hosts[v], v, cluster_ids, zones, ids);
+    if (!vh.ok()) return vh.status();
+    hosts[v] = *std::move(vh);
+  }
+  routing->virtual_hosts.reserve(n);
+  for (std::size_t v = 0; v < n; ++v) {
+    const VirtualHost& vh = *hosts[v];
+    routing->vhost_index.emplace(vh.name, static_cast<uint32_t>(v));
+    routing->route_count += vh.routes.size();
+    for (const Route& r : vh.routes)
+      routing->route_id_limit = std::max(routing->route_id_limit, r.id + 1);
+    routing->virtual_hosts.emplace_back(std::move(hosts[v]));
+  }
 
-  absl::flat_hash_map<std::string, const VirtualHost*> vhost_by_name;
-  for (const VirtualHost& vh : routing->virtual_hosts) vhost_by_name.emplace(vh.name, &vh);
+  // Every cluster referenced, once (compile() checks them when it reuses the whole routing).
+  absl::flat_hash_set<std::string> seen;
+  ClusterRefs relay_refs{cluster_ids, &routing->cluster_names, &seen};
   routing->listeners.resize(config.listeners.size());
   for (std::size_t l = 0; l < config.listeners.size(); ++l) {
     const ListenerConfig& lc = config.listeners[l];
@@ -348,7 +412,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     if (lc.virtual_hosts.empty()) {
       for (const VirtualHost& vh : routing->virtual_hosts) serve(vh);
     } else {
-      for (const std::string& name : lc.virtual_hosts) serve(*vhost_by_name.at(name));
+      for (const std::string& name : lc.virtual_hosts)
+        serve(routing->virtual_hosts[routing->vhost_index.find(name)->second]);
     }
     if (lc.tls) {
       li.tls = true;
@@ -378,11 +443,14 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         li.certificates.push_back(std::move(cert));
       }
       for (const TcpProxyConfig& pc : lc.tls->passthrough)
-        compile_relay(pc, "passthrough", routing->cluster_names, cluster_ids, li.passthrough);
+        compile_relay(pc, "passthrough", relay_refs, li.passthrough);
       for (const TcpProxyConfig& pc : lc.tls->tcp_proxy)
-        compile_relay(pc, "tcp_proxy", routing->cluster_names, cluster_ids, li.tcp_proxy);
+        compile_relay(pc, "tcp_proxy", relay_refs, li.tcp_proxy);
     }
   }
+  for (const VirtualHost& vh : routing->virtual_hosts)
+    for (const std::string& name : vh.cluster_names)
+      if (seen.insert(name).second) routing->cluster_names.push_back(name);
   return std::shared_ptr<const RouteTable::Routing>(std::move(routing));
 }
 
@@ -668,6 +736,10 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   // Clusters equal to one of the previous table are reused as they are (same shared_ptr).
   std::vector<std::shared_ptr<const Cluster>> reused(config.clusters.size());
   std::vector<bool> known_valid(config.clusters.size(), false);
+  // A cluster keeps its index from table to table while it exists (compiled routes hold
+  // indexes); a new one takes the lowest index free.
+  std::vector<uint32_t> index(config.clusters.size(), UINT32_MAX);
+  std::vector<bool> taken(previous != nullptr ? previous->clusters_.size() : 0, false);
   if (previous != nullptr) {
     for (std::size_t i = 0; i < config.clusters.size(); ++i) {
       const ClusterConfig& c = config.clusters[i];
@@ -677,15 +749,29 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
           reused[i] = prev_ptr;
           known_valid[i] = true;
         }
+        index[i] = *idx;
       }
     }
   }
   absl::flat_hash_set<std::string> cluster_names;
   if (auto s = internal::validate_clusters(config, &cluster_names, &known_valid); !s.ok()) return s;
+  uint32_t next_free = 0;
+  uint32_t size = 0;
+  for (uint32_t idx : index)
+    if (idx != UINT32_MAX) taken[idx] = true;
+  for (uint32_t& idx : index) {
+    if (idx == UINT32_MAX) {
+      while (next_free < taken.size() && taken[next_free]) ++next_free;
+      idx = next_free++;
+    }
+    size = std::max(size, idx + 1);
+  }
 
   // The constructor is private: std::make_shared cannot call it.
   auto table = std::shared_ptr<RouteTable>(new RouteTable());  // NOLINT(modernize-make-shared)
   table->config_ = std::move(shared_config);
+  for (std::size_t i = 0; i < config.clusters.size(); ++i)
+    table->cluster_ids_.emplace(config.clusters[i]->name, index[i]);
   bool reuse = previous != nullptr && routing_equal(previous->config(), config);
   if (reuse) {
     for (const std::string& name : previous->routing_->cluster_names) {
@@ -698,32 +784,37 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   if (reuse) {
     table->routing_ = previous->routing_;
   } else {
-    if (auto s = internal::validate_routing(config, cluster_names); !s.ok()) return s;
-    auto routing = build_routing(table->config_, previous);
+    // Virtual hosts equal to one of the previous table (the same Shared, or an equal value)
+    // keep their compiled form while the clusters they reference exist.
+    std::vector<const Shared<VirtualHost>*> kept(config.virtual_hosts.size(), nullptr);
+    std::vector<bool> known_host(config.virtual_hosts.size(), false);
+    const Routing* before = previous != nullptr ? previous->routing_.get() : nullptr;
+    if (before != nullptr) {
+      for (std::size_t v = 0; v < config.virtual_hosts.size(); ++v) {
+        const Shared<VirtualHostConfig>& vc = config.virtual_hosts[v];
+        auto it = before->vhost_index.find(vc->name);
+        if (it == before->vhost_index.end()) continue;
+        const Shared<VirtualHost>& pv = before->virtual_hosts[it->second];
+        if (pv->source != vc.ptr() && !(*pv->source == *vc)) continue;
+        bool clusters_exist = true;
+        for (const std::string& name : pv->cluster_names)
+          clusters_exist = clusters_exist && cluster_names.contains(name);
+        if (!clusters_exist) continue;
+        kept[v] = &pv;
+        known_host[v] = true;
+      }
+    }
+    if (auto s = internal::validate_routing(config, cluster_names, &known_host); !s.ok()) return s;
+    auto routing = build_routing(table->config_, before, table->cluster_ids_, std::move(kept));
     if (!routing.ok()) return routing.status();
     table->routing_ = std::move(*routing);
   }
 
-  // Clusters: first those routes reference (their index order), then the others.
-  StringMap<uint32_t> position;  // name -> index in config.clusters
-  for (uint32_t i = 0; i < config.clusters.size(); ++i)
-    position.emplace(config.clusters[i].name, i);
-  std::vector<uint32_t> ordered;
-  ordered.reserve(config.clusters.size());
-  std::vector<bool> placed(config.clusters.size(), false);
-  for (const std::string& name : table->routing_->cluster_names) {
-    uint32_t i = position.at(name);
-    ordered.push_back(i);
-    placed[i] = true;
-  }
-  for (uint32_t i = 0; i < config.clusters.size(); ++i)
-    if (!placed[i]) ordered.push_back(i);
-  table->clusters_.reserve(ordered.size());
-  for (uint32_t i : ordered) {
+  table->clusters_.resize(size);
+  for (std::size_t i = 0; i < config.clusters.size(); ++i) {
     const ClusterConfig& c = config.clusters[i];
-    table->cluster_ids_.emplace(c.name, static_cast<uint32_t>(table->clusters_.size()));
     if (reused[i]) {
-      table->clusters_.push_back(std::move(reused[i]));
+      table->clusters_[index[i]] = std::move(reused[i]);
       continue;
     }
     const Cluster* prev = nullptr;
@@ -734,7 +825,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
     if (!compiled.ok())
       return absl::InvalidArgumentError(
           cat("cluster ", quote(c.name), ": ", compiled.status().message()));
-    table->clusters_.push_back(std::move(*compiled));
+    table->clusters_[index[i]] = std::move(*compiled);
   }
   return std::shared_ptr<const RouteTable>(std::move(table));
 }
@@ -742,11 +833,14 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
 const std::vector<Listener>& RouteTable::listeners() const {
   return routing_->listeners;
 }
-const std::vector<VirtualHost>& RouteTable::virtual_hosts() const {
+const std::vector<Shared<VirtualHost>>& RouteTable::virtual_hosts() const {
   return routing_->virtual_hosts;
 }
 std::size_t RouteTable::route_count() const {
   return routing_->route_count;
+}
+uint32_t RouteTable::route_id_limit() const {
+  return routing_->route_id_limit;
 }
 
 const Listener* RouteTable::find_listener(std::string_view name) const {

@@ -15,8 +15,11 @@ namespace kop::proxy::internal {
 // (equal to a cluster of the previous, valid table) only get the name checks.
 absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names,
                                const std::vector<bool>* known_valid);
-// Listeners and virtual hosts (loads certificates), given the valid cluster names.
+// Listeners and virtual hosts (loads certificates), given the valid cluster names. Virtual
+// hosts i with (*known_valid)[i] (compiled before, their clusters checked by the caller) only get
+// the name checks.
 absl::Status validate_routing(const Config& config,
-                              const absl::flat_hash_set<std::string>& cluster_names);
+                              const absl::flat_hash_set<std::string>& cluster_names,
+                              const std::vector<bool>* known_valid);
 
 }  // namespace kop::proxy::internal

@@ -139,7 +139,7 @@ void HealthChecker::loop() {
       const auto& clusters = snap->table->clusters();
       for (size_t ci = 0; ci < clusters.size(); ++ci) {
         const auto& c = clusters[ci];
-        if (!c->config.health_check) continue;
+        if (!c || !c->config.health_check) continue;
         const HealthCheckConfig& hc = *c->config.health_check;
         for (size_t i = 0; i < c->endpoints.size(); ++i) {
           std::string key = c->name + "|" + c->endpoints[i].address_text;

@@ -243,6 +243,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   static const std::vector<std::shared_ptr<const UpstreamTls>> kNoContexts;
   const auto& previous_tls = prev ? prev->upstream_tls : kNoContexts;
   for (size_t i = 0; i < t.clusters().size(); ++i) {
+    if (!t.clusters()[i]) continue;  // a removed cluster's index
     const ClusterConfig& cc = t.clusters()[i]->config;
     if (!cc.tls) continue;
     auto ctx = UpstreamTls::build(cc, previous_tls);
@@ -255,6 +256,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   // changed since the previous apply (a reload is how kop-proxy re-resolves them).
   if (prev) snap->resolved.reserve(prev->resolved.size());
   for (const auto& c : t.clusters()) {
+    if (!c) continue;
     for (const Endpoint& ep : c->endpoints) {
       auto [it, added] = snap->resolved.try_emplace(ep.address_text);
       if (!added) continue;
@@ -345,7 +347,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   const std::vector<Worker*> workers = this->workers();
   for (Worker* w : workers) w->publish(snap);
   bool any_hc = false;
-  for (const auto& c : t.clusters()) any_hc = any_hc || c->config.health_check.has_value();
+  for (const auto& c : t.clusters()) any_hc = any_hc || (c && c->config.health_check);
   if (any_hc && !health_) health_ = std::make_unique<HealthChecker>();
   if (health_) health_->update(snap);
   for (const auto& name : removed)
@@ -393,7 +395,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
     }
   }
   event(absl::StrCat("config version ", snap->version, " applied (", t.route_count(), " routes, ",
-                     t.clusters().size(), " clusters)"));
+                     config.clusters.size(), " clusters)"));
   return absl::OkStatus();
 }
 
@@ -725,6 +727,7 @@ std::string ProxyImpl::metrics_text() const {
   if (snap) {
     auto now = MonoClock::now();
     for (const auto& c : snap->table->clusters()) {
+      if (!c) continue;
       for (size_t i = 0; i < c->endpoints.size(); ++i) {
         std::string labels = fmt::format("cluster=\"{}\",endpoint=\"{}\"", prom_escape(c->name),
                                          prom_escape(c->endpoints[i].address_text));

@@ -104,6 +104,10 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   std::vector<const ClusterState*> created;
   for (size_t ci = 0; ci < t.clusters().size(); ++ci) {
     const auto& c = t.clusters()[ci];
+    if (!c) {  // the index of a removed cluster: no route refers to it
+      ws->clusters.emplace_back();
+      continue;
+    }
     std::shared_ptr<ClusterState> cs;
     auto it = cluster_states_.find(c.get());
     if (it != cluster_states_.end()) {
@@ -132,7 +136,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
     for (const ClusterState* cs : created)
       for (const auto& p : cs->pools) unused_candidates_.erase(p->key());
   cluster_states_ = std::move(states);
-  ws->route_counters.resize(t.route_count());
+  ws->route_counters.resize(t.route_id_limit());
   access_log_.set_format(snap->settings.access_log);
   ws->snap = std::move(snap);
   ws->refs = 1;

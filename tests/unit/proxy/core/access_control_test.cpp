@@ -109,7 +109,7 @@ TEST(RouteAccess, ParsedRenderedAndCompiled) {
       R"("max_request_body_bytes":1048576)");
   auto c = parse_config(text);
   ASSERT_TRUE(c.ok()) << c.status();
-  const RouteConfig& r = c->virtual_hosts[0].routes[0];
+  const RouteConfig& r = c->virtual_hosts[0]->routes[0];
   ASSERT_TRUE(r.source_ranges);
   EXPECT_EQ(r.source_ranges->allow, std::vector<std::string>{"10.0.0.0/8"});
   EXPECT_EQ(r.source_ranges->deny, std::vector<std::string>{"10.0.0.1"});
@@ -118,13 +118,13 @@ TEST(RouteAccess, ParsedRenderedAndCompiled) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *c);
   auto table = compile_or_die(text);
-  const Route& route = table->virtual_hosts()[0].routes[0];
+  const Route& route = table->virtual_hosts()[0]->routes[0];
   ASSERT_TRUE(route.source_filter);
   EXPECT_TRUE(route.source_filter->allows("10.0.0.2"));
   EXPECT_FALSE(route.source_filter->allows("10.0.0.1"));
   auto none = compile_or_die(config_with_route(R"("forward":{"cluster":"c"})"));
-  EXPECT_FALSE(none->virtual_hosts()[0].routes[0].source_filter);
-  EXPECT_EQ(none->virtual_hosts()[0].routes[0].config->max_request_body_bytes, 0u);
+  EXPECT_FALSE(none->virtual_hosts()[0]->routes[0].source_filter);
+  EXPECT_EQ(none->virtual_hosts()[0]->routes[0].config->max_request_body_bytes, 0u);
 }
 
 TEST(RouteAccess, BadValuesNameTheirPath) {

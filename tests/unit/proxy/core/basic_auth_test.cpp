@@ -160,7 +160,7 @@ TEST(RouteBasicAuth, ParsedRenderedAndCompiled) {
       R"("users":[{"name":"foo","hash":"$apr1$OFG3Xybp$ckL0FHDAkoXYIlH9.cysT0"}]})");
   auto c = parse_config(text);
   ASSERT_TRUE(c.ok()) << c.status();
-  const RouteConfig& r = c->virtual_hosts[0].routes[0];
+  const RouteConfig& r = c->virtual_hosts[0]->routes[0];
   ASSERT_TRUE(r.basic_auth);
   EXPECT_EQ(r.basic_auth->realm, "Authentication Required - foo");
   ASSERT_EQ(r.basic_auth->users.size(), 1u);
@@ -173,12 +173,12 @@ TEST(RouteBasicAuth, ParsedRenderedAndCompiled) {
   EXPECT_NE(dump.find(R"({"name":"foo","hash":"<redacted>"})"), std::string::npos) << dump;
   auto table = testing::compile_or_die(text);
   ASSERT_TRUE(table);
-  const Route& route = table->virtual_hosts()[0].routes[0];
+  const Route& route = table->virtual_hosts()[0]->routes[0];
   ASSERT_TRUE(route.basic_auth);
   BasicAuth::Attempt a;
   EXPECT_EQ(route.basic_auth->check(basic("foo:bar"), a), BasicAuth::Outcome::kAllow);
   auto none = testing::compile_or_die(config_with_route(R"("forward":{"cluster":"c"})"));
-  EXPECT_FALSE(none->virtual_hosts()[0].routes[0].basic_auth);
+  EXPECT_FALSE(none->virtual_hosts()[0]->routes[0].basic_auth);
 }
 
 TEST(RouteBasicAuth, BadValuesNameTheirPath) {

@@ -97,7 +97,7 @@ TEST(ConfigParse, FullConfigFields) {
   EXPECT_EQ(c->generation, "rev-42");
   EXPECT_EQ(c->listeners[1].address.host, "::1");
   EXPECT_EQ(c->listeners[1].address.port, 0);
-  const RouteConfig& r0 = c->virtual_hosts[0].routes[0];
+  const RouteConfig& r0 = c->virtual_hosts[0]->routes[0];
   EXPECT_EQ(r0.match.path.type, PathMatchType::kExact);
   EXPECT_EQ(r0.match.headers.size(), 6u);
   EXPECT_EQ(r0.match.headers[1].type, HeaderMatchType::kPresent);
@@ -110,15 +110,15 @@ TEST(ConfigParse, FullConfigFields) {
                                            static_cast<uint32_t>(RetryOn::kReset) |
                                            static_cast<uint32_t>(RetryOn::kRetriableStatusCodes));
   EXPECT_TRUE(r0.forward.websocket);
-  const RouteConfig& r2 = c->virtual_hosts[0].routes[2];
+  const RouteConfig& r2 = c->virtual_hosts[0]->routes[2];
   EXPECT_EQ(r2.action, ActionType::kRedirect);
   EXPECT_EQ(r2.redirect.code, 308u);
   EXPECT_EQ(*r2.redirect.port, 8443);
-  const RouteConfig& r4 = c->virtual_hosts[0].routes[4];
+  const RouteConfig& r4 = c->virtual_hosts[0]->routes[4];
   EXPECT_EQ(r4.action, ActionType::kDirectResponse);
   EXPECT_EQ(r4.match.path.type, PathMatchType::kPrefix);  // default match: Prefix "/"
   EXPECT_EQ(r4.match.path.value, "/");
-  EXPECT_EQ(c->virtual_hosts[1].route_order, RouteOrder::kConfig);
+  EXPECT_EQ(c->virtual_hosts[1]->route_order, RouteOrder::kConfig);
   const ClusterConfig& a = c->clusters[0];
   EXPECT_EQ(a.endpoints[1].address.host, "fd00::1");
   EXPECT_EQ(a.endpoints[1].weight, 1u);
@@ -126,8 +126,8 @@ TEST(ConfigParse, FullConfigFields) {
   ASSERT_TRUE(a.health_check.has_value());
   EXPECT_EQ(a.health_check->expected_statuses.size(), 2u);
   EXPECT_EQ(a.health_check->expected_statuses[1].end, 302u);
-  EXPECT_EQ(c->clusters[2].hash_on.on, HashOn::kSourceIp);
-  EXPECT_EQ(c->clusters[1].protocol, UpstreamProtocol::kH2c);
+  EXPECT_EQ(c->clusters[2]->hash_on.on, HashOn::kSourceIp);
+  EXPECT_EQ(c->clusters[1]->protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(c->server.access_log, AccessLogFormat::kJson);
   EXPECT_EQ(c->server.server_header, ServerHeader::kAppendIfAbsent);
   EXPECT_EQ(c->listeners[0].domain_wildcards, DomainWildcards::kOneLabel);
@@ -144,7 +144,7 @@ TEST(ConfigParse, DefaultsAreDocumentedValues) {
   const TlsConfig& tls = *c->listeners[0].tls;
   EXPECT_EQ(tls.min_version, TlsVersion::kTls12);
   EXPECT_EQ(tls.alpn, (std::vector<std::string>{"h2", "http/1.1"}));
-  const ForwardAction& f = c->virtual_hosts[0].routes[0].forward;
+  const ForwardAction& f = c->virtual_hosts[0]->routes[0].forward;
   EXPECT_EQ(f.timeout, Millis(15000));
   EXPECT_EQ(f.retry.num_retries, 1u);
   EXPECT_EQ(f.retry.retry_on, static_cast<uint32_t>(RetryOn::kConnectFailure));
@@ -429,8 +429,8 @@ TEST(ConfigValidate, UpstreamTlsRoundTripsAndLoads) {
   auto d = parse_config(R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{}}]})");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_TRUE(validate(*d).ok()) << validate(*d);
-  EXPECT_EQ(d->clusters[0].tls, UpstreamTlsConfig{});
-  EXPECT_EQ(d->clusters[0].tls->min_version, TlsVersion::kTls12);
+  EXPECT_EQ(d->clusters[0]->tls, UpstreamTlsConfig{});
+  EXPECT_EQ(d->clusters[0]->tls->min_version, TlsVersion::kTls12);
 }
 
 TEST(ConfigValidate, SameDomainOnDifferentListenersIsFine) {

@@ -31,7 +31,7 @@ constexpr std::string_view kErrorPages =
 TEST(ErrorPagesConfig, ParsedAndRenderedBack) {
   Config c = parse_or_die(with_forward(
       std::string(kErrorPages) + R"(,"connect_timeout_ms":2000,"retry":{"retry_window_ms":7000})"));
-  const ForwardAction& f = c.virtual_hosts[0].routes[0].forward;
+  const ForwardAction& f = c.virtual_hosts[0]->routes[0].forward;
   ASSERT_TRUE(f.error_pages);
   EXPECT_EQ(f.error_pages->statuses, (std::vector<uint32_t>{404, 503}));
   EXPECT_EQ(f.error_pages->cluster, "errors");
@@ -82,7 +82,7 @@ TEST(ErrorPagesConfig, ErrorsNameTheJsonPath) {
 TEST(ErrorPagesConfig, CompiledToTheClusterAndItsStatuses) {
   auto t = compile_or_die(with_forward(kErrorPages));
   ASSERT_NE(t, nullptr);
-  const Route& r = t->virtual_hosts()[0].routes[0];
+  const Route& r = t->virtual_hosts()[0]->routes[0];
   ASSERT_NE(r.error_cluster, Route::kNoErrorCluster);
   EXPECT_EQ(t->cluster(r.error_cluster).name, "errors");
   EXPECT_TRUE(r.intercepts(404));
@@ -91,7 +91,7 @@ TEST(ErrorPagesConfig, CompiledToTheClusterAndItsStatuses) {
   EXPECT_FALSE(r.intercepts(200));
   auto plain = compile_or_die(with_forward(""));
   ASSERT_NE(plain, nullptr);
-  EXPECT_FALSE(plain->virtual_hosts()[0].routes[0].intercepts(404));
+  EXPECT_FALSE(plain->virtual_hosts()[0]->routes[0].intercepts(404));
 }
 
 }  // namespace

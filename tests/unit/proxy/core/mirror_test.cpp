@@ -26,7 +26,7 @@ std::string with_mirrors(std::string_view mirrors) {
 TEST(MirrorConfig, ParsedWithTheDefaultAndRenderedBack) {
   Config c =
       parse_or_die(with_mirrors(R"([{"cluster":"m1"},{"cluster":"m2","per_million":250000}])"));
-  const ForwardAction& f = c.virtual_hosts[0].routes[0].forward;
+  const ForwardAction& f = c.virtual_hosts[0]->routes[0].forward;
   ASSERT_EQ(f.mirrors.size(), 2U);
   EXPECT_EQ(f.mirrors[0].cluster, "m1");
   EXPECT_EQ(f.mirrors[0].per_million, 1000000U);
@@ -56,7 +56,7 @@ TEST(MirrorConfig, ErrorsNameTheJsonPath) {
 TEST(MirrorConfig, CompiledToClusterIndexes) {
   auto t = compile_or_die(with_mirrors(R"([{"cluster":"m2","per_million":7},{"cluster":"m1"}])"));
   ASSERT_NE(t, nullptr);
-  const Route& r = t->virtual_hosts()[0].routes[0];
+  const Route& r = t->virtual_hosts()[0]->routes[0];
   ASSERT_EQ(r.mirrors.size(), 2U);
   EXPECT_EQ(t->cluster(r.mirrors[0].first).name, "m2");
   EXPECT_EQ(r.mirrors[0].second, 7U);

@@ -271,7 +271,7 @@ TEST(CookieAffinity, ParsesRoundTripsAndValidates) {
   auto c = parse_config(cookie_cluster(
       R"({"cookie": "X-Trouble", "set_cookie": true, "cookie_ttl_ms": 60000, "cookie_path": "/app"})"));
   ASSERT_TRUE(c.ok()) << c.status();
-  const HashPolicy& h = c->clusters[0].hash_on;
+  const HashPolicy& h = c->clusters[0]->hash_on;
   EXPECT_TRUE(h.set_cookie);
   EXPECT_EQ(h.cookie_ttl, Millis(60000));
   EXPECT_EQ(h.cookie_path, "/app");

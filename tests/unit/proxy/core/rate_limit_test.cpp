@@ -158,8 +158,8 @@ std::string zone_config(std::string_view first_path, int rate, int rate_b) {
 
 TEST(RateLimit, ConfigRoundTripsAndIsValidated) {
   Config c = testing::parse_or_die(zone_config("/a", 1, 1));
-  ASSERT_TRUE(c.virtual_hosts[0].routes[0].rate_limit.has_value());
-  const RateLimitPolicy& p = *c.virtual_hosts[0].routes[0].rate_limit;
+  ASSERT_TRUE(c.virtual_hosts[0]->routes[0].rate_limit.has_value());
+  const RateLimitPolicy& p = *c.virtual_hosts[0]->routes[0].rate_limit;
   EXPECT_EQ(p.burst_multiplier, 5u);
   EXPECT_EQ(p.status, 503u);
   auto again = parse_config(to_json(c));
@@ -189,7 +189,7 @@ TEST(RateLimit, ConfigRoundTripsAndIsValidated) {
 TEST(RateLimit, ZonesSurviveAReappliedConfig) {
   auto t1 = RouteTable::compile(testing::parse_or_die(zone_config("/a", 1, 1)));
   ASSERT_TRUE(t1.ok()) << t1.status();
-  const auto& routes = (*t1)->virtual_hosts()[0].routes;
+  const auto& routes = (*t1)->virtual_hosts()[0]->routes;
   ASSERT_EQ(routes.size(), 2u);
   // Both paths of one zone share it.
   ASSERT_NE(routes[0].rate_limiter, nullptr);
@@ -197,11 +197,11 @@ TEST(RateLimit, ZonesSurviveAReappliedConfig) {
   // A changed config keeps the zone, and so its counters...
   auto t2 = RouteTable::compile(testing::parse_or_die(zone_config("/c", 1, 1)), t1->get());
   ASSERT_TRUE(t2.ok()) << t2.status();
-  EXPECT_EQ((*t2)->virtual_hosts()[0].routes[0].rate_limiter, routes[0].rate_limiter);
+  EXPECT_EQ((*t2)->virtual_hosts()[0]->routes[0].rate_limiter, routes[0].rate_limiter);
   // ...a changed policy starts a new one.
   auto t3 = RouteTable::compile(testing::parse_or_die(zone_config("/c", 2, 2)), t2->get());
   ASSERT_TRUE(t3.ok()) << t3.status();
-  EXPECT_NE((*t3)->virtual_hosts()[0].routes[0].rate_limiter, routes[0].rate_limiter);
+  EXPECT_NE((*t3)->virtual_hosts()[0]->routes[0].rate_limiter, routes[0].rate_limiter);
   // Two policies for one zone are refused.
   auto bad = RouteTable::compile(testing::parse_or_die(zone_config("/c", 2, 3)));
   ASSERT_FALSE(bad.ok());

@@ -25,7 +25,7 @@ std::string config_with_route(std::string_view match, std::string_view rewrite) 
 // The upstream path of `path`?`query` through the table's only route.
 std::string upstream(const RouteTable& t, std::string_view path, std::string_view query = {}) {
   std::string out;
-  t.virtual_hosts()[0].routes.at(0).rewrite_path(path, query, out);
+  t.virtual_hosts()[0]->routes.at(0).rewrite_path(path, query, out);
   return out;
 }
 
@@ -63,7 +63,7 @@ TEST(RegexRewrite, RoundTripsAndBadValuesNameTheirField) {
       config_with_route(R"j({"prefix":"/"})j", R"j({"regex":"/a(.*)","substitution":"/b$1"})j");
   auto c = parse_config(json);
   ASSERT_TRUE(c.ok()) << c.status();
-  ASSERT_TRUE(c->virtual_hosts[0].routes[0].forward.regex_rewrite);
+  ASSERT_TRUE(c->virtual_hosts[0]->routes[0].forward.regex_rewrite);
   auto again = parse_config(to_json(*c));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *c);

@@ -166,7 +166,7 @@ TEST(RouteFeaturesConfig, RoundTripsThroughJson) {
       {"name":"y","regex":"a.*"},{"name":"z","present":true}]},
      "forward":{"cluster":"c","path_rewrite":"/b","host_rewrite":"internal.example.com"}})"));
   ASSERT_TRUE(c.ok()) << c.status();
-  const RouteConfig& r = c->virtual_hosts[0].routes[0];
+  const RouteConfig& r = c->virtual_hosts[0]->routes[0];
   EXPECT_EQ(r.match.method, "DELETE");
   ASSERT_EQ(r.match.query_params.size(), 3u);
   EXPECT_EQ(r.match.query_params[1].type, QueryParamMatchType::kRegex);
@@ -219,7 +219,7 @@ TEST(RouteFeaturesWeighted, DirectShareAndPerEntryHeaders) {
       {"direct_status":500,"weight":1},
       {"direct_status":503,"weight":0}]}}]}]})");
   ASSERT_NE(t, nullptr);
-  const Route& r = t->virtual_hosts()[0].routes[0];
+  const Route& r = t->virtual_hosts()[0]->routes[0];
   EXPECT_TRUE(r.entry_headers);
   ASSERT_EQ(r.clusters.size(), 3u);  // the weight-0 entry is never picked
   std::map<std::string, int> counts;
@@ -243,7 +243,7 @@ TEST(RouteFeaturesWeighted, DirectShareAndPerEntryHeaders) {
   // Routes without per-entry headers do not look entries up.
   auto plain = compile_or_die(config_with_routes(R"({"forward":{"cluster":"c"}})"));
   ASSERT_NE(plain, nullptr);
-  EXPECT_FALSE(plain->virtual_hosts()[0].routes[0].entry_headers);
+  EXPECT_FALSE(plain->virtual_hosts()[0]->routes[0].entry_headers);
 }
 
 TEST(RouteFeaturesWeighted, RoundTripAndBadValues) {
@@ -355,8 +355,8 @@ TEST(RouteFeaturesCors, ConfigRoundTripAndBadValues) {
       "expose_headers":["x-total"],"allow_credentials":true,"max_age":60}})"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(validate(*c).ok()) << validate(*c);
-  ASSERT_TRUE(c->virtual_hosts[0].routes[0].cors.has_value());
-  EXPECT_EQ(c->virtual_hosts[0].routes[0].cors->max_age, 60u);
+  ASSERT_TRUE(c->virtual_hosts[0]->routes[0].cors.has_value());
+  EXPECT_EQ(c->virtual_hosts[0]->routes[0].cors->max_age, 60u);
   auto again = parse_config(to_json(*c));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *c);

@@ -9,6 +9,7 @@
 #include <map>
 #include <new>
 #include <random>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -344,7 +345,7 @@ TEST(RouteTableActions, WeightedClusterDistribution) {
       {"cluster":"a","weight":70},{"cluster":"b","weight":20},{"cluster":"c","weight":10},
       {"cluster":"a","weight":0}]}}]}]})");
   ASSERT_NE(t, nullptr);
-  const Route& r = t->virtual_hosts()[0].routes[0];
+  const Route& r = t->virtual_hosts()[0]->routes[0];
   std::mt19937_64 rng(7);
   std::map<std::string, int> counts;
   const int n = 100000;
@@ -557,9 +558,11 @@ TEST(RouteTableIncremental, EndpointChangeReusesRoutingAndUnchangedClusters) {
 
   Config c2 = c1;
   c2.generation = "2";
-  c2.clusters[0].endpoints.push_back(EndpointConfig{SocketAddress{"10.0.0.3", 80}, 1});
-  c2.clusters[0].endpoints.erase(c2.clusters[0].endpoints.begin());  // drop 10.0.0.1
-  c2.clusters.push_back(ClusterConfig{.name = "unused"});
+  ClusterConfig b = c2.clusters[0];
+  b.endpoints.push_back(EndpointConfig{SocketAddress{"10.0.0.3", 80}, 1});
+  b.endpoints.erase(b.endpoints.begin());  // drop 10.0.0.1
+  c2.clusters[0] = b;
+  c2.clusters.emplace_back(ClusterConfig{.name = "unused"});
   auto t2 = RouteTable::compile(c2, &first);
   ASSERT_TRUE(t2.ok()) << t2.status();
   const RouteTable& second = **t2;
@@ -592,7 +595,9 @@ TEST(RouteTableIncremental, RouteChangeRebuildsRouting) {
   auto t1 = RouteTable::compile(c1);
   ASSERT_TRUE(t1.ok());
   Config c2 = c1;
-  c2.virtual_hosts[0].routes[0].match.path.value = "/aa";
+  VirtualHostConfig v = c2.virtual_hosts[0];
+  v.routes[0].match.path.value = "/aa";
+  c2.virtual_hosts[0] = v;
   auto t2 = RouteTable::compile(c2, t1->get());
   ASSERT_TRUE(t2.ok());
   EXPECT_NE(&(*t2)->virtual_hosts(), &(*t1)->virtual_hosts());
@@ -605,6 +610,105 @@ TEST(RouteTableIncremental, RouteChangeRebuildsRouting) {
   ASSERT_FALSE(t3.ok());
   EXPECT_EQ(t3.status().message(),
             "virtual_hosts[0].routes[0].forward.cluster: unknown cluster \"a\"");
+}
+
+// Three hosts; the second changes, a cluster goes and another comes: the first and third keep
+// their compiled form (the same objects), their routes keep cluster indexes and ids, and every
+// request still reaches its cluster.
+constexpr std::string_view kThreeHosts = R"({"version":"kop.proxy/v1",
+  "listeners":[{"name":"l","address":"0.0.0.0:80"}],
+  "virtual_hosts":[
+    {"name":"x","domains":["x.example.com"],"routes":[
+      {"match":{"prefix":"/"},"forward":{"cluster":"c"}},
+      {"match":{"prefix":"/m"},"forward":{"cluster":"a","mirrors":[{"cluster":"c"}]}}]},
+    {"name":"y","domains":["y.example.com"],"routes":[
+      {"match":{"prefix":"/"},"forward":{"cluster":"b"}}]},
+    {"name":"z","domains":["z.example.com"],"routes":[
+      {"match":{"exact":"/z"},"forward":{"clusters":[{"cluster":"a","weight":1},
+                                                     {"cluster":"c","weight":1}]}}]}],
+  "clusters":[{"name":"a","endpoints":["10.0.0.1:80"]},{"name":"b","endpoints":["10.0.0.2:80"]},
+              {"name":"c","endpoints":["10.0.0.3:80"]}]})";
+
+std::string cluster_for(const RouteTable& t, std::string_view host, std::string_view path,
+                        uint64_t random = 0) {
+  const VirtualHost* v = t.find_virtual_host("l", host);
+  if (v == nullptr) return "no host";
+  RequestView r;
+  r.path = path;
+  const Route* route = t.match(*v, r);
+  if (route == nullptr) return "no route";
+  return t.cluster(route->pick_cluster(random)).name;
+}
+
+TEST(RouteTableIncremental, UnchangedVirtualHostsKeepTheirCompiledForm) {
+  Config c1 = parse_or_die(kThreeHosts);
+  auto t1 = RouteTable::compile(c1);
+  ASSERT_TRUE(t1.ok()) << t1.status();
+  const RouteTable& first = **t1;
+
+  Config c2 = c1;
+  c2.generation = "2";
+  VirtualHostConfig y = c2.virtual_hosts[1];
+  y.routes[0].forward.clusters[0].cluster = "d";
+  y.routes.push_back(y.routes[0]);
+  y.routes.back().match.path.value = "/two";
+  c2.virtual_hosts[1] = y;
+  c2.clusters.erase(c2.clusters.begin() + 1);  // b: no route uses it any more
+  c2.clusters.insert(c2.clusters.begin(), ClusterConfig{.name = "d"});
+  auto t2 = RouteTable::compile(c2, &first);
+  ASSERT_TRUE(t2.ok()) << t2.status();
+  const RouteTable& second = **t2;
+
+  const VirtualHost& x1 = first.virtual_hosts()[0];
+  const VirtualHost& z1 = first.virtual_hosts()[2];
+  EXPECT_EQ(&static_cast<const VirtualHost&>(second.virtual_hosts()[0]), &x1);
+  EXPECT_EQ(&static_cast<const VirtualHost&>(second.virtual_hosts()[2]), &z1);
+  EXPECT_NE(&static_cast<const VirtualHost&>(second.virtual_hosts()[1]),
+            &static_cast<const VirtualHost&>(first.virtual_hosts()[1]));
+  // a and c keep their indexes; d takes the index b left.
+  EXPECT_EQ(second.cluster_index("a"), first.cluster_index("a"));
+  EXPECT_EQ(second.cluster_index("c"), first.cluster_index("c"));
+  EXPECT_EQ(second.cluster_index("d"), first.cluster_index("b"));
+  EXPECT_FALSE(second.cluster_index("b").has_value());
+  EXPECT_EQ(second.clusters().size(), 3u);
+
+  EXPECT_EQ(cluster_for(second, "x.example.com", "/"), "c");
+  EXPECT_EQ(cluster_for(second, "x.example.com", "/m"), "a");
+  const Route* m =
+      second.match(*second.find_virtual_host("l", "x.example.com"), RequestView{.path = "/m"});
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->mirrors.size(), 1u);
+  EXPECT_EQ(second.cluster(m->mirrors[0].first).name, "c");
+  EXPECT_EQ(cluster_for(second, "y.example.com", "/"), "d");
+  EXPECT_EQ(cluster_for(second, "y.example.com", "/two"), "d");
+  EXPECT_EQ(cluster_for(second, "z.example.com", "/z", 0), "a");
+  EXPECT_EQ(cluster_for(second, "z.example.com", "/z", UINT64_MAX), "c");
+
+  // Route ids: unique in the table and below route_id_limit(); the kept routes keep theirs.
+  std::set<uint32_t> ids;
+  for (const VirtualHost& vh : second.virtual_hosts())
+    for (const Route& r : vh.routes) {
+      EXPECT_LT(r.id, second.route_id_limit());
+      EXPECT_TRUE(ids.insert(r.id).second) << r.name;
+    }
+  EXPECT_EQ(ids.size(), second.route_count());
+  EXPECT_EQ(second.route_count(), 5u);
+
+  // With no index free, a new cluster takes the next one; the hosts stay compiled. Removing a
+  // cluster a kept host uses is refused, naming the route.
+  Config c3 = c2;
+  c3.clusters.emplace_back(ClusterConfig{.name = "e"});
+  auto t3 = RouteTable::compile(c3, &second);
+  ASSERT_TRUE(t3.ok()) << t3.status();
+  EXPECT_EQ((*t3)->clusters().size(), 4u);
+  EXPECT_EQ(&static_cast<const VirtualHost&>((*t3)->virtual_hosts()[1]),
+            &static_cast<const VirtualHost&>(second.virtual_hosts()[1]));
+  Config c4 = c3;
+  c4.clusters.erase(c4.clusters.begin());  // d
+  auto t4 = RouteTable::compile(c4, t3->get());
+  ASSERT_FALSE(t4.ok());
+  EXPECT_EQ(t4.status().message(),
+            "virtual_hosts[1].routes[0].forward.cluster: unknown cluster \"d\"");
 }
 
 }  // namespace

@@ -388,7 +388,10 @@ struct IngressRouteStatus {
 };
 
 struct Model {
-  std::vector<VirtualHost> virtual_hosts;                  // sorted by host
+  // Sorted by host. Shared (proxy/shared.h): a BuildCache's Model keeps the unchanged hosts of
+  // the previous build as the same objects, and render() with a RenderCache renders only the
+  // others again.
+  std::vector<proxy::Shared<VirtualHost>> virtual_hosts;
   std::vector<TcpProxy> tcp_proxies;                       // sorted by host
   std::map<std::string, Cluster> clusters;                 // by name
   std::vector<ObjectRef> owned_ingresses;                  // Ingresses of our class, sorted

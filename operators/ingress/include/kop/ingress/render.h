@@ -27,14 +27,19 @@
 //    hosts: once a front door exists, "http" and "https" list theirs explicitly (a listener
 //    with an empty list would serve every virtual host), a never-matching one when they have
 //    none.
-// Threading: pure; any thread.
+// Incremental: with a RenderCache, a model virtual host that is the same object as at the
+// previous render() (a BuildCache keeps unchanged hosts so) gives the same rendered virtual
+// hosts, by pointer, without being rendered again; RouteTable::compile() then keeps their
+// compiled form. The Config is the same as without the cache.
+// Threading: pure without a cache; a RenderCache is used by one render() at a time.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
-
 #include <vector>
 
 #include "kop/ingress/gateway_api.h"
@@ -66,12 +71,38 @@ struct BoundFrontDoor {
   proxy::SocketAddress address;
 };
 
+namespace internal {
+struct RenderedHosts;
+}
+
+// What render() made of each model virtual host, for the next render() (see above). It holds
+// the model hosts it has seen (a reference each) until a render() no longer has them.
+class RenderCache {
+ public:
+  RenderCache();
+  ~RenderCache();
+  RenderCache(RenderCache&&) noexcept;
+  RenderCache& operator=(RenderCache&&) noexcept;
+
+  // Model virtual hosts the last render() rendered / took from the cache.
+  size_t rendered() const;
+  size_t reused() const;
+
+ private:
+  friend proxy::Config render(const Model&, const RenderOptions&,
+                              const std::vector<BoundFrontDoor>&,
+                              const std::map<std::string, Cluster>&, RenderCache*);
+  std::unique_ptr<internal::RenderedHosts> hosts_;
+};
+
 proxy::Config render(const Model& model, const RenderOptions& options);
 // The same plus a listener per front door. Their routes' clusters must be in model.clusters or
 // in `gateway_clusters` (the translator's; a name in both is one cluster: model.clusters' is
-// rendered), so the Model need not be copied to join them.
+// rendered), so the Model need not be copied to join them. `cache` (may be null) makes it
+// incremental.
 proxy::Config render(const Model& model, const RenderOptions& options,
                      const std::vector<BoundFrontDoor>& front_doors,
-                     const std::map<std::string, Cluster>& gateway_clusters = {});
+                     const std::map<std::string, Cluster>& gateway_clusters = {},
+                     RenderCache* cache = nullptr);
 
 }  // namespace kop::ingress

@@ -23,6 +23,7 @@
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
+#include "kop/proxy/shared.h"
 
 namespace kop::proxy {
 
@@ -552,8 +553,10 @@ struct Config {
   std::string version = std::string(kSchemaVersion);
   std::string generation;  // opaque revision label shown by /config_dump; default ""
   std::vector<ListenerConfig> listeners;
-  std::vector<VirtualHostConfig> virtual_hosts;
-  std::vector<ClusterConfig> clusters;
+  // Held shared (shared.h): a Config built from the previous one keeps its unchanged virtual
+  // hosts and clusters by pointer, and RouteTable::compile() reuses their compiled form.
+  std::vector<Shared<VirtualHostConfig>> virtual_hosts;
+  std::vector<Shared<ClusterConfig>> clusters;
   AdminConfig admin;
   ServerSettings server;
   bool operator==(const Config&) const = default;

@@ -25,6 +25,12 @@
 // Clusters are held by shared_ptr: compile(config, previous) reuses every cluster whose
 // ClusterConfig is unchanged and the whole routing part when only clusters changed (the
 // ingress controller's endpoint fast path), so workers keep their load balancers and pools.
+// Virtual hosts are compiled one by one and shared between tables: compile(config, previous)
+// keeps the compiled form of every virtual host equal to one of `previous` (the same Shared
+// first, else an equal value), so a change to one host of 10k compiles that host. What makes
+// this work: a cluster keeps its index while it exists (clusters() may hold null at the index of
+// a removed cluster until a new one takes it), and route ids are unique per table, not dense
+// (arrays indexed by id are sized route_id_limit()).
 // Threading: immutable; any thread may call any method concurrently.
 #pragma once
 
@@ -73,7 +79,9 @@ struct CompiledQueryParamMatch {
 };
 
 struct RouteClusterRef {
-  uint32_t cluster = 0;  // index into RouteTable::clusters(); unused with direct_status
+  // Index into RouteTable::clusters() (stable while the cluster exists); unused with
+  // direct_status.
+  uint32_t cluster = 0;
   uint32_t weight = 1;
   uint64_t cumulative = 0;  // running sum including this one
   // Forward actions: answer this status instead of forwarding (0 = forward to `cluster`).
@@ -82,7 +90,7 @@ struct RouteClusterRef {
 };
 
 struct Route {
-  uint32_t id = 0;   // unique in the table (dense: 0..routes-1), for metrics arrays
+  uint32_t id = 0;   // unique in the table, below RouteTable::route_id_limit(): metrics arrays
   std::string name;  // config name or "<vhost>/<index>"
   const VirtualHost* virtual_host = nullptr;
   const RouteConfig* config = nullptr;  // points into RouteTable::config()
@@ -141,9 +149,10 @@ struct Route {
 };
 
 struct VirtualHost {
-  uint32_t id = 0;
   std::string name;
-  const VirtualHostConfig* config = nullptr;
+  const VirtualHostConfig* config = nullptr;  // source.get(); routes' configs point into it
+  std::shared_ptr<const VirtualHostConfig> source;
+  std::vector<std::string> cluster_names;  // the clusters its routes reference
   std::vector<Route> routes;  // in precedence order (kSpecificity) or listed order (kConfig)
   RouteOrder order = RouteOrder::kSpecificity;
 
@@ -210,8 +219,9 @@ struct Listener {
 class RouteTable {
  public:
   // Validates and compiles. With `previous`, unchanged clusters are reused (same shared_ptr),
-  // surviving endpoints keep their outlier state, and when routing_equal() the compiled
-  // virtual hosts and listeners are shared with `previous` too.
+  // surviving endpoints keep their outlier state, unchanged virtual hosts keep their compiled
+  // form (only their names and cluster references are checked again), and when routing_equal()
+  // the listeners are shared with `previous` too.
   static absl::StatusOr<std::shared_ptr<const RouteTable>> compile(
       const Config& config, const RouteTable* previous = nullptr);
   // The same without copying the Config (the table keeps `config`).
@@ -244,10 +254,14 @@ class RouteTable {
                                        std::string_view host_header) const;
   const Route* match(const VirtualHost& vhost, const RequestView& request) const;
 
-  const std::vector<VirtualHost>& virtual_hosts() const;
+  // In the config's order; each shared with the tables that kept it.
+  const std::vector<Shared<VirtualHost>>& virtual_hosts() const;
   std::size_t route_count() const;
+  // Every Route::id is below it (route ids are not dense: size arrays indexed by id with this).
+  uint32_t route_id_limit() const;
 
-  // ---- Clusters.
+  // ---- Clusters. Indexed by cluster index: null at the index of a removed cluster until a
+  // new cluster takes it (a cluster keeps its index while it exists).
   const std::vector<std::shared_ptr<const Cluster>>& clusters() const { return clusters_; }
   const Cluster& cluster(uint32_t index) const { return *clusters_[index]; }
   std::optional<uint32_t> cluster_index(std::string_view name) const;
