@@ -103,6 +103,7 @@ TEST(IngressTls, ConflictingSecretsForOneHostOldestWins) {
   ASSERT_EQ(c.model.virtual_hosts.size(), 1u);
   EXPECT_EQ(c.model.virtual_hosts[0]->tls->secret.key(), "default/ex");
   std::vector<std::string> reasons;
+  reasons.reserve(c.model.events.size());
   for (const auto& e : c.model.events) reasons.push_back(e.reason + " " + e.object.key());
   EXPECT_EQ(reasons,
             (std::vector<std::string>{"HostPathConflict default/new", "TLSConflict default/new"}));

@@ -806,10 +806,10 @@ Config config(const Value& v) {
   o.array("listeners",
           [&](const Value& e, const std::string& p) { c.listeners.push_back(listener(e, p)); });
   o.array("virtual_hosts", [&](const Value& e, const std::string& p) {
-    c.virtual_hosts.push_back(virtual_host(e, p));
+    c.virtual_hosts.emplace_back(virtual_host(e, p));
   });
   o.array("clusters",
-          [&](const Value& e, const std::string& p) { c.clusters.push_back(cluster(e, p)); });
+          [&](const Value& e, const std::string& p) { c.clusters.emplace_back(cluster(e, p)); });
   if (const Value* a = o.get("admin")) c.admin = admin(*a, "admin");
   if (const Value* s = o.get("server")) c.server = server(*s, "server");
   o.finish();
