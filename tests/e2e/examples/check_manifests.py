@@ -463,16 +463,26 @@ def check_deploy(root, docs):
                 fail(f"{where}: wildcard")
             services = own_services and rule["apiGroups"] == [""] and rule["resources"] == ["services"]
             writes = set(rule["verbs"]) & WRITE_VERBS
-            allowed = services or all(r.endswith("/status") or r in ("events", "leases")
-                                      for r in rule["resources"])
+            # The validating webhook's own objects: its configuration's caBundle and its
+            # certificate Secret, each by name (create cannot be limited to a name, so the
+            # Secret's create is allowed only in kop-system's kop-ingress-webhook-certs Role).
+            webhook_owned = rule.get("resourceNames") in (["kop-ingress"], ["kop-ingress-webhook-certs"]) \
+                and rule["resources"] in (["validatingwebhookconfigurations"], ["secrets"]) \
+                and writes <= {"update"}
+            webhook_secret_create = (own_services and role["metadata"]["name"] == "kop-ingress-webhook-certs"
+                                     and rule["resources"] == ["secrets"] and writes == {"create"}
+                                     and "resourceNames" not in rule)
+            allowed = services or webhook_owned or webhook_secret_create or all(
+                r.endswith("/status") or r in ("events", "leases") for r in rule["resources"])
             if writes and not allowed:
                 fail(f"{where}: write verbs {sorted(writes)} on non-status resources")
             if "delete" in rule["verbs"] and not services:
                 fail(f"{where}: delete is needed only for the Gateway Services in kop-system")
     roles = {tuple(r for rule in role["rules"] for r in rule["resources"])
              for role in find(dep, "Role") if role["metadata"]["namespace"] == "kop-system"}
-    expect(len(find(dep, "Role")) == 2 and roles == {("leases",), ("services",)},
-           "deploy: leases and (Gateway) Services only through Roles in kop-system")
+    expect(len(find(dep, "Role")) == 3 and roles == {("leases",), ("services",), ("secrets", "secrets")},
+           "deploy: leases, (Gateway) Services and the webhook's certificate Secret only through "
+           "Roles in kop-system")
     ic = find(dep, "IngressClass", "kop")
     expect(len(ic) == 1 and ic[0]["spec"]["controller"] == "kop.dev/ingress-controller" and
            ic[0]["metadata"]["annotations"].get("ingressclass.kubernetes.io/is-default-class") == "true",
@@ -483,12 +493,13 @@ def check_deploy(root, docs):
     sc, psc = c["securityContext"], d["spec"]["template"]["spec"]["securityContext"]
     expect(d["spec"]["replicas"] == 2 and "--ingress-class=kop" in c["args"]
            and "--publish-service=kop-system/kop-ingress" in c["args"]
-           and sorted(named.values()) == [8000, 8080, 8443]
+           and sorted(named.values()) == [8000, 8080, 8443, 9443]
+           and "--webhook-addr=:9443" in c["args"]
            and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
            and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
            and named[c["readinessProbe"]["httpGet"]["port"]] == 8000
            and named[c["livenessProbe"]["httpGet"]["port"]] == 8000,
-           "deploy: 2 replicas, class and publish-service args, ports, probes on 8000")
+           "deploy: 2 replicas, class, publish-service and webhook args, ports, probes on 8000")
     expect(psc.get("runAsNonRoot") is True and sc.get("readOnlyRootFilesystem") is True
            and sc.get("allowPrivilegeEscalation") is False and sc["capabilities"]["drop"] == ["ALL"]
            and "requests" in c["resources"] and "limits" in c["resources"],
