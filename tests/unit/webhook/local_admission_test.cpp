@@ -19,20 +19,12 @@
 #include "kop/testing/wait.h"
 #include "kop/webhook/self_managed.h"
 #include "kop/webhook/server.h"
+#include "static_certificates.h"
 
 namespace kop::webhook {
 namespace {
 
 const api::GroupVersionKind kConfigMap{"", "v1", "ConfigMap"};
-
-class StaticCertificates : public CertificateSource {
- public:
-  explicit StaticCertificates(Certificate c) : c_(std::make_shared<Certificate>(std::move(c))) {}
-  absl::StatusOr<std::shared_ptr<const Certificate>> current() override { return c_; }
-
- private:
-  std::shared_ptr<const Certificate> c_;
-};
 
 // Refuses ConfigMaps labelled bad=true, and changes to data.locked.
 class NoBad : public Validator {

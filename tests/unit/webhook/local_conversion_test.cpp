@@ -22,6 +22,7 @@
 #include "kop/testing/env.h"
 #include "kop/testing/gtest.h"
 #include "kop/webhook/server.h"
+#include "static_certificates.h"
 
 namespace kop::webhook {
 namespace {
@@ -30,15 +31,6 @@ namespace fs = std::filesystem;
 
 const api::GroupVersionKind kV1{"conversion.kop.dev", "v1", "Widget"};
 const api::GroupVersionKind kV2{"conversion.kop.dev", "v2", "Widget"};
-
-class StaticCertificates : public CertificateSource {
- public:
-  explicit StaticCertificates(Certificate c) : c_(std::make_shared<Certificate>(std::move(c))) {}
-  absl::StatusOr<std::shared_ptr<const Certificate>> current() override { return c_; }
-
- private:
-  std::shared_ptr<const Certificate> c_;
-};
 
 // v1's spec.size is v2's spec.replicas; a negative one cannot be converted.
 class SizeIsReplicas : public Converter {
