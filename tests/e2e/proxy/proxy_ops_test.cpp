@@ -194,9 +194,15 @@ TEST_F(ProxyOps, AdminEndpointsAndMetrics) {
             std::string::npos);
   EXPECT_NE(m.body.find("code=\"400\"} 1"), std::string::npos);
   EXPECT_NE(m.body.find("kop_proxy_request_duration_seconds_count 4"), std::string::npos);
-  EXPECT_NE(m.body.find("kop_proxy_upstream_endpoint_healthy{cluster=\"be\",endpoint=\"" +
-                        be.address() + "\"} 1"),
+  // A healthy endpoint never ejected, in a cluster without active health checks, is counted
+  // per cluster and has no series of its own.
+  EXPECT_NE(m.body.find("kop_proxy_upstream_cluster_endpoints{cluster=\"be\"} 1\n"),
             std::string::npos);
+  EXPECT_NE(m.body.find("kop_proxy_upstream_cluster_endpoints_healthy{cluster=\"be\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(
+      m.body.find("kop_proxy_upstream_endpoint_healthy{cluster=\"be\",endpoint=\"" + be.address()),
+      std::string::npos);
   EXPECT_NE(m.body.find("kop_proxy_upstream_connections_total"), std::string::npos);
   EXPECT_NE(m.body.find("kop_proxy_downstream_connections_active"), std::string::npos);
   EXPECT_EQ(http(admin, get("/nope", true)).status, 404);

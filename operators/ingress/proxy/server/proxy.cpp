@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <iterator>
 #include <map>
 
 #include <absl/base/thread_annotations.h>
@@ -719,25 +720,52 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_tls_client_hello_rejected_total",
         "Connections closed on a malformed or oversized ClientHello (passthrough listeners).",
         "counter", total.client_hello_rejected);
-  o += "# HELP kop_proxy_upstream_endpoint_healthy 1 when the endpoint is healthy and not "
-       "ejected.\n# TYPE kop_proxy_upstream_endpoint_healthy gauge\n";
+  // Per cluster: its endpoints and how many take traffic now. Per endpoint only where it says
+  // something: every endpoint of a cluster with active health checks, elsewhere the endpoints
+  // ejected now or before. At 10k clusters of 10 endpoints a series for each endpoint was
+  // 200k series and a 45 MB scrape; an endpoint without a series is healthy, never ejected.
+  o += "# HELP kop_proxy_upstream_cluster_endpoints Endpoints of the cluster.\n"
+       "# TYPE kop_proxy_upstream_cluster_endpoints gauge\n";
+  std::string available =
+      "# HELP kop_proxy_upstream_cluster_endpoints_healthy Endpoints of the cluster healthy "
+      "and not ejected.\n# TYPE kop_proxy_upstream_cluster_endpoints_healthy gauge\n";
+  std::string healthy =
+      "# HELP kop_proxy_upstream_endpoint_healthy 1 when the endpoint is healthy and not "
+      "ejected (every endpoint of a cluster with active health checks; elsewhere the endpoints "
+      "ejected now or before).\n# TYPE kop_proxy_upstream_endpoint_healthy gauge\n";
   std::string ejections =
-      "# HELP kop_proxy_upstream_endpoint_ejections_total Outlier ejections.\n"
+      "# HELP kop_proxy_upstream_endpoint_ejections_total Outlier ejections (the endpoints of "
+      "kop_proxy_upstream_endpoint_healthy).\n"
       "# TYPE kop_proxy_upstream_endpoint_ejections_total counter\n";
   if (snap) {
     auto now = MonoClock::now();
     for (const auto& c : snap->table->clusters()) {
       if (!c) continue;
+      std::string cluster = prom_escape(c->name);
+      bool checked = c->config.health_check.has_value();
+      size_t up = 0;
       for (size_t i = 0; i < c->endpoints.size(); ++i) {
-        std::string labels = fmt::format("cluster=\"{}\",endpoint=\"{}\"", prom_escape(c->name),
+        bool ok = c->health().available(i, now);
+        up += ok;
+        uint64_t ejected = c->health().ejections(i);
+        if (!checked && ok && ejected == 0) continue;
+        std::string labels = fmt::format("cluster=\"{}\",endpoint=\"{}\"", cluster,
                                          prom_escape(c->endpoints[i].address_text));
-        o += fmt::format("kop_proxy_upstream_endpoint_healthy{{{}}} {}\n", labels,
-                         c->health().available(i, now) ? 1 : 0);
-        ejections += fmt::format("kop_proxy_upstream_endpoint_ejections_total{{{}}} {}\n", labels,
-                                 c->health().ejections(i));
+        fmt::format_to(std::back_inserter(healthy),
+                       "kop_proxy_upstream_endpoint_healthy{{{}}} {}\n", labels, ok ? 1 : 0);
+        fmt::format_to(std::back_inserter(ejections),
+                       "kop_proxy_upstream_endpoint_ejections_total{{{}}} {}\n", labels, ejected);
       }
+      fmt::format_to(std::back_inserter(o),
+                     "kop_proxy_upstream_cluster_endpoints{{cluster=\"{}\"}} {}\n", cluster,
+                     c->endpoints.size());
+      fmt::format_to(std::back_inserter(available),
+                     "kop_proxy_upstream_cluster_endpoints_healthy{{cluster=\"{}\"}} {}\n", cluster,
+                     up);
     }
   }
+  o += available;
+  o += healthy;
   o += ejections;
   o += "# HELP kop_proxy_config_reloads_total Config reloads by result.\n";
   o += "# TYPE kop_proxy_config_reloads_total counter\n";
