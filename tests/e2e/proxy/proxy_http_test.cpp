@@ -457,6 +457,33 @@ TEST_F(ProxyHttp, Http2PriorKnowledgeOnPlainListener) {
   EXPECT_EQ(http(p.port("http"), get()).status, 200);
 }
 
+TEST_F(ProxyHttp, ReloadKeepsTheIdleConnectionsOfAReplacedClusterAndOpensNoneAhead) {
+  // Pools are made at an endpoint's first request; a reload that replaces the cluster (a new
+  // endpoint) carries over the pools that are alive, so the idle connection to a is reused,
+  // and c, of a cluster no route uses, never gets a connection.
+  Backend a, b, c;
+  auto cfg = [&](const std::vector<std::string>& endpoints) {
+    std::string s =
+        config(forward_all(), cluster("be", endpoints) + "," + cluster("spare", {c.address()}));
+    s.replace(s.find("\"workers\":2"), 11, "\"workers\":1");
+    return s;
+  };
+  ProxyProcess p(dir_, cfg({a.address()}));
+  ASSERT_TRUE(p.started()) << p.output();
+  ASSERT_EQ(http(p.port("http"), get()).status, 200);
+  ASSERT_TRUE(p.reload(cfg({a.address(), b.address()}))) << p.output();
+  int na = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto r = http(p.port("http"), get());
+    ASSERT_EQ(r.status, 200);
+    na += r.body == "backend " + std::to_string(a.port()) + "\n";
+  }
+  EXPECT_EQ(na, 2);               // round robin over a and b
+  EXPECT_EQ(a.connections(), 1);  // the connection from before the reload
+  EXPECT_EQ(b.connections(), 1);  // made at b's first request, then reused
+  EXPECT_EQ(c.connections(), 0);  // never asked for
+}
+
 // ---- smuggling and malformed input: the right status, and nothing leaks upstream.
 
 // max_connections 1 on a slow backend, one worker: the second of two concurrent requests

@@ -80,19 +80,52 @@ void Worker::publish(std::shared_ptr<const Snapshot> snap) {
   asio::post(io_, [this, snap = std::move(snap)]() mutable { adopt(std::move(snap)); });
 }
 
-std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep, const Snapshot& snap,
-                                       const std::shared_ptr<const UpstreamTls>& tls) {
+std::shared_ptr<Pool> Worker::live_pool(const Endpoint& ep, const UpstreamTls* tls) {
+  auto it = pools_.find(Pool::key_for(ep.address_text, tls));
+  return it == pools_.end() ? nullptr : it->second.lock();
+}
+
+std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep,
+                                       const std::shared_ptr<const UpstreamTls>& tls,
+                                       uint64_t idle_timeout_ms) {
   std::string key = Pool::key_for(ep.address_text, tls.get());
+  if (!unused_candidates_.empty()) unused_candidates_.erase(key);
   auto it = pools_.find(key);
-  if (it != pools_.end()) {
-    if (auto p = it->second.lock()) return p;
+  std::shared_ptr<Pool> p = it != pools_.end() ? it->second.lock() : nullptr;
+  if (!p) {
+    // As the newest snapshot resolved the address; a request on an older table may still use
+    // a cluster the current one dropped.
+    tcp::endpoint addr;
+    auto resolved_by = [&](const WorkerSnapshot* ws) {
+      auto r = ws->snap->resolved.find(ep.address_text);
+      if (r == ws->snap->resolved.end()) return false;
+      addr = r->second;
+      return true;
+    };
+    if (!current_ || !resolved_by(current_))
+      for (const WorkerSnapshot* ws : live_)
+        if (resolved_by(ws)) break;
+    p = std::make_shared<Pool>(*this, ep.address_text, addr, ep.address.host, tls);
+    pools_[std::move(key)] = p;
   }
-  tcp::endpoint addr;
-  auto r = snap.resolved.find(ep.address_text);
-  if (r != snap.resolved.end()) addr = r->second;
-  auto p = std::make_shared<Pool>(*this, ep.address_text, addr, ep.address.host, tls);
-  pools_[std::move(key)] = p;
+  p->set_idle_timeout_ms(idle_timeout_ms);
   return p;
+}
+
+const std::shared_ptr<Pool>& EndpointPools::operator[](size_t i) const {
+  if (made_.empty()) made_.resize(cluster_->endpoints.size());
+  std::shared_ptr<Pool>& p = made_[i];
+  if (!p)
+    p = worker_->pool_for(cluster_->endpoints[i], tls_,
+                          static_cast<uint64_t>(cluster_->config.idle_timeout.count()));
+  return p;
+}
+
+void EndpointPools::adopt_live() {
+  for (size_t i = 0; i < cluster_->endpoints.size(); ++i) {
+    if (!worker_->live_pool(cluster_->endpoints[i], tls_.get())) continue;
+    (*this)[i];  // the live pool, with this cluster's idle timeout
+  }
 }
 
 void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
@@ -117,11 +150,10 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
       cs = std::make_shared<ClusterState>();
       cs->cluster = c;
       cs->lb = make_load_balancer(*c, random());
-      for (const Endpoint& ep : c->endpoints) {
-        cs->pools.push_back(pool_for(ep, *snap, snap->upstream_tls[ci]));
-        cs->pools.back()->set_idle_timeout_ms(
-            static_cast<uint64_t>(c->config.idle_timeout.count()));
-      }
+      cs->pools = EndpointPools(this, c.get(), snap->upstream_tls[ci]);
+      // A replaced cluster's endpoints keep their pools and idle connections; the others get
+      // theirs at the first request.
+      if (!pools_.empty()) cs->pools.adopt_live();
       created.push_back(cs.get());
     }
     states[c.get()] = cs;
@@ -131,10 +163,12 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   // every pool here would cost O(endpoints) per reload. Addresses the new clusters use are in
   // use (a replaced cluster usually keeps most of its endpoints).
   for (const auto& dropped : cluster_states_)
-    for (const auto& p : dropped.second->pools) unused_candidates_.insert(p->key());
+    for (const auto& p : dropped.second->pools.made())
+      if (p) unused_candidates_.insert(p->key());
   if (!unused_candidates_.empty())
     for (const ClusterState* cs : created)
-      for (const auto& p : cs->pools) unused_candidates_.erase(p->key());
+      for (const auto& p : cs->pools.made())
+        if (p) unused_candidates_.erase(p->key());
   cluster_states_ = std::move(states);
   ws->route_counters.resize(t.route_id_limit());
   access_log_.set_format(snap->settings.access_log);

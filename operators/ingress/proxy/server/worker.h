@@ -34,6 +34,12 @@ class UpstreamTls;
 
 class Worker {
  public:
+  // The pool of endpoint `ep` (with `tls`): the live one of its address, else a new one (its
+  // address as the newest snapshot still alive on this worker resolved it). Worker thread.
+  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const std::shared_ptr<const UpstreamTls>& tls,
+                                 uint64_t idle_timeout_ms);
+  // The live pool of that address and TLS context, or null.
+  std::shared_ptr<Pool> live_pool(const Endpoint& ep, const UpstreamTls* tls);
   Worker(uint32_t index);
   ~Worker();
   void start();
@@ -93,8 +99,6 @@ class Worker {
   void accept(const std::shared_ptr<Acceptor>& a);
   void tick();
   void adopt(std::shared_ptr<const Snapshot> snap);
-  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const Snapshot& snap,
-                                 const std::shared_ptr<const UpstreamTls>& tls);
   // Erases the pools_ entries of unused_candidates_ whose pool is gone.
   void forget_unused_pools();
   void fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into);
