@@ -481,11 +481,13 @@ absl::StatusOr<ConversionRequest> parse_conversion_review(std::string_view body)
     return absl::InvalidArgumentError(
         fmt::format("ConversionReview: {}", sv(root.status().message())));
   }
-  auto request = review_request(*root, "ConversionReview", {"apiextensions.k8s.io/v1"});
+  auto request =
+      review_request(*root, "ConversionReview", {kConversionReviewV1, kConversionReviewV1beta1});
   if (!request.ok()) return request.status();
   const Value& req = **request;
   FieldReader r("ConversionReview", req);
   ConversionRequest out;
+  out.review_api_version = std::string(root->api_version());
   auto uid = r.string(&req, "uid", "uid", true);
   if (!uid.ok()) return uid.status();
   if (uid->empty()) return r.error("uid", "must not be empty");
@@ -514,12 +516,108 @@ absl::StatusOr<ConversionRequest> parse_conversion_review(std::string_view body)
   return out;
 }
 
-std::string conversion_review_json(const ConversionResponse& response) {
+std::string conversion_request_json(std::string_view review_api_version, std::string_view uid,
+                                    std::string_view desired_api_version,
+                                    const std::vector<const Object*>& objects) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("kind");
+  w.String("ConversionReview");
+  w.Key("apiVersion");
+  write_string(w, review_api_version);
+  w.Key("request");
+  w.StartObject();
+  w.Key("uid");
+  write_string(w, uid);
+  w.Key("desiredAPIVersion");
+  write_string(w, desired_api_version);
+  w.Key("objects");
+  w.StartArray();
+  for (const Object* o : objects) o->doc().Accept(w);
+  w.EndArray();
+  w.EndObject();
+  w.EndObject();
+  return finish(buf);
+}
+
+absl::StatusOr<ConversionResponse> parse_conversion_response(std::string_view body,
+                                                             std::string_view uid,
+                                                             std::string_view review_api_version) {
+  auto root = Object::parse(body);
+  if (!root.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("the answer is not a JSON object: {}", sv(root.status().message())));
+  }
+  const bool v1 = review_api_version == kConversionReviewV1;
+  if (v1 && (root->api_version() != kConversionReviewV1 || root->kind() != "ConversionReview")) {
+    return absl::InvalidArgumentError(
+        fmt::format("expected webhook response of {}, Kind=ConversionReview, got {}, Kind={}",
+                    kConversionReviewV1, root->api_version(), root->kind()));
+  }
+  const Value* resp = json::find(root->doc(), "response");
+  if (resp == nullptr || !resp->IsObject())
+    return absl::InvalidArgumentError("no response provided");
+  ConversionResponse out;
+  out.uid = std::string(json::string_or_empty(resp, "uid"));
+  if (v1 && out.uid != uid) {
+    return absl::InvalidArgumentError(
+        fmt::format("expected response.uid={}, got {}", quote(uid), quote(out.uid)));
+  }
+  const Value* result = json::find(*resp, "result");
+  std::string_view status = json::string_or_empty(result, "status");
+  if (status != "Success") {
+    std::string_view message = json::string_or_empty(result, "message");
+    out.result = absl::InvalidArgumentError(
+        message.empty() ? fmt::format("response.result.status was '{}', not 'Success'", status)
+                        : std::string(message));
+    return out;
+  }
+  const Value* objects = json::find(*resp, "convertedObjects");
+  if (objects == nullptr || objects->IsNull()) return out;
+  FieldReader r("ConversionReview", *resp, "response");
+  if (!objects->IsArray()) return r.error("convertedObjects", "must be an array of objects");
+  out.converted_objects.reserve(objects->Size());
+  for (rapidjson::SizeType i = 0; i < objects->Size(); ++i) {
+    auto obj = Object::from_value((*objects)[i]);
+    if (!obj.ok()) return r.error(fmt::format("convertedObjects[{}]", i), "must be an object");
+    out.converted_objects.push_back(std::move(*obj));
+  }
+  return out;
+}
+
+absl::Status check_converted_object(const Object& original, const Object& converted,
+                                    std::string_view desired_api_version) {
+  if (converted.api_version() != desired_api_version) {
+    return absl::InvalidArgumentError(fmt::format("invalid groupVersion (expected {}, received {})",
+                                                  desired_api_version, converted.api_version()));
+  }
+  struct Field {
+    const char* what;
+    std::string_view was, is;
+  };
+  const Field fields[] = {
+      {"kind", original.kind(), converted.kind()},
+      {"name", original.name(), converted.name()},
+      {"namespace", original.ns(), converted.ns()},
+      {"UID", original.uid(), converted.uid()},
+  };
+  for (const Field& f : fields) {
+    if (f.was != f.is) {
+      return absl::InvalidArgumentError(
+          fmt::format("must have the same {}: {} != {}", f.what, f.was, f.is));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string conversion_review_json(const ConversionResponse& response,
+                                   std::string_view review_api_version) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("apiVersion");
-  w.String("apiextensions.k8s.io/v1");
+  write_string(w, review_api_version);
   w.Key("kind");
   w.String("ConversionReview");
   w.Key("response");

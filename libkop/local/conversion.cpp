@@ -1,17 +1,13 @@
 #include "conversion.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <string>
 
+#include "kop/api/review.h"
 #include "kop/client/errors.h"
 
 namespace kop::local::conversion {
 
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // The API server answers a failed conversion with the error as it is (no reason: it is not an
 // API status error), code 500.
@@ -22,95 +18,15 @@ absl::Status failure(std::string message) {
   return client::to_status(s);
 }
 
-std::string review_body(std::string_view review_api_version, const std::string& uid,
-                        const std::string& desired, const std::vector<const JsonValue*>& objects) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
-  w.StartObject();
-  w.Key("kind");
-  w.String("ConversionReview");
-  w.Key("apiVersion");
-  w.String(review_api_version.data(), static_cast<rapidjson::SizeType>(review_api_version.size()));
-  w.Key("request");
-  w.StartObject();
-  w.Key("uid");
-  w.String(uid.data(), static_cast<rapidjson::SizeType>(uid.size()));
-  w.Key("desiredAPIVersion");
-  w.String(desired.data(), static_cast<rapidjson::SizeType>(desired.size()));
-  w.Key("objects");
-  w.StartArray();
-  for (const JsonValue* o : objects) o->Accept(w);
-  w.EndArray();
-  w.EndObject();
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
-// The first ConversionReview version of `versions` the API server speaks, or "".
+// The ConversionReview apiVersion of the first of `versions` the API server speaks, or "".
 std::string_view review_version(const JsonValue* versions) {
   if (versions == nullptr || !versions->IsArray()) return "";
   for (const auto& v : versions->GetArray()) {
     std::string_view s = json::as_string_view(v);
-    if (s == "v1" || s == "v1beta1") return s;
+    if (s == "v1") return api::kConversionReviewV1;
+    if (s == "v1beta1") return api::kConversionReviewV1beta1;
   }
   return "";
-}
-
-// The convertedObjects of a successful answer; an error in the API server's words otherwise.
-absl::StatusOr<const JsonValue*> converted_objects(const JsonDoc& answer, bool v1,
-                                                   const std::string& uid) {
-  if (!answer.IsObject()) return absl::InvalidArgumentError("the answer is not a JSON object");
-  if (v1) {
-    std::string_view av = json::string_or_empty(&answer, "apiVersion");
-    std::string_view kind = json::string_or_empty(&answer, "kind");
-    if (av != "apiextensions.k8s.io/v1" || kind != "ConversionReview") {
-      return absl::InvalidArgumentError(
-          "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got " +
-          std::string(av) + ", Kind=" + std::string(kind));
-    }
-  }
-  const JsonValue* resp = json::find(answer, "response");
-  if (resp == nullptr || !resp->IsObject()) {
-    return absl::InvalidArgumentError("no response provided");
-  }
-  // v1beta1 answers were never checked for their uid; v1 answers are.
-  if (v1 && json::string_or_empty(resp, "uid") != uid) {
-    return absl::InvalidArgumentError("expected response.uid=\"" + uid + "\", got \"" +
-                                      std::string(json::string_or_empty(resp, "uid")) + "\"");
-  }
-  const JsonValue* result = json::find(*resp, "result");
-  std::string_view status = json::string_or_empty(result, "status");
-  if (status != "Success") {
-    std::string_view message = json::string_or_empty(result, "message");
-    if (!message.empty()) return absl::InvalidArgumentError(std::string(message));
-    return absl::InvalidArgumentError("response.result.status was '" + std::string(status) +
-                                      "', not 'Success'");
-  }
-  return json::find(*resp, "convertedObjects");
-}
-
-// The checks of one converted object against its original (same kind, name, namespace, uid).
-absl::Status same_object(const JsonValue& in, const JsonValue& out) {
-  struct Field {
-    const char* what;
-    std::string_view was, is;
-  };
-  const Field fields[] = {
-      {"kind", json::string_or_empty(&in, "kind"), json::string_or_empty(&out, "kind")},
-      {"name", json::path_string(in, {"metadata", "name"}),
-       json::path_string(out, {"metadata", "name"})},
-      {"namespace", json::path_string(in, {"metadata", "namespace"}),
-       json::path_string(out, {"metadata", "namespace"})},
-      {"UID", json::path_string(in, {"metadata", "uid"}),
-       json::path_string(out, {"metadata", "uid"})},
-  };
-  for (const Field& f : fields) {
-    if (f.was != f.is) {
-      return absl::InvalidArgumentError("must have the same " + std::string(f.what) + ": " +
-                                        std::string(f.was) + " != " + std::string(f.is));
-    }
-  }
-  return absl::OkStatus();
 }
 
 // The converted object with the original's metadata, except labels and annotations, which the
@@ -162,11 +78,11 @@ absl::StatusOr<std::vector<ObjectPtr>> convert(const admission::StoredReader& st
                                                absl::Duration timeout) {
   const std::string desired = t.api_version();
   std::vector<size_t> sent;
-  std::vector<const JsonValue*> docs;
+  std::vector<const api::Object*> docs;
   for (size_t i = 0; i < objects.size(); ++i) {
     if (objects[i]->api_version() != desired) {
       sent.push_back(i);
-      docs.push_back(&objects[i]->doc());
+      docs.push_back(objects[i].get());
     }
   }
   if (sent.empty()) return objects;
@@ -202,44 +118,30 @@ absl::StatusOr<std::vector<ObjectPtr>> convert(const admission::StoredReader& st
                                    "timeout=" + std::to_string(seconds > 0 ? seconds : 1) + "s");
   if (!ep.ok()) return failed(std::string(ep.status().message()));
   const std::string uid = admission::review_uid();
-  auto body = admission::post_review(
-      *ep, review_body("apiextensions.k8s.io/" + std::string(version), uid, desired, docs),
-      timeout);
+  auto body = admission::post_review(*ep, api::conversion_request_json(version, uid, desired, docs),
+                                     timeout);
   if (!body.ok()) return failed(std::string(body.status().message()));
-  std::string parse_error;
-  auto answer = json::parse(*body, &parse_error);
-  if (!answer) return failed("the answer is not JSON: " + parse_error);
-  auto converted = converted_objects(*answer, version == "v1", uid);
-  if (!converted.ok()) return failed(std::string(converted.status().message()));
-  const JsonValue* items = *converted;
-  const size_t count = items != nullptr && items->IsArray() ? items->Size() : 0;
-  if (count != sent.size()) {
-    return failure(prefix + " returned " + std::to_string(count) + " objects, expected " +
+  auto answer = api::parse_conversion_response(*body, uid, version);
+  if (!answer.ok()) return failed(std::string(answer.status().message()));
+  if (!answer->result.ok()) return failed(std::string(answer->result.message()));
+  const std::vector<api::Object>& items = answer->converted_objects;
+  if (items.size() != sent.size()) {
+    return failure(prefix + " returned " + std::to_string(items.size()) + " objects, expected " +
                    std::to_string(sent.size()));
   }
   for (size_t k = 0; k < sent.size(); ++k) {
-    const JsonValue& original = objects[sent[k]]->doc();
-    const JsonValue& out = (*items)[static_cast<rapidjson::SizeType>(k)];
+    const api::Object& original = *objects[sent[k]];
     const std::string at = std::to_string(k);
-    std::string invalid = prefix;
-    invalid += list ? " returned invalid converted object at index "
-                    : " returned invalid object at index ";
-    invalid += at;
-    invalid += ": ";
-    if (!out.IsObject()) return failure(invalid + "not a JSON object");
-    std::string_view got = json::string_or_empty(&out, "apiVersion");
-    if (got != desired) {
-      invalid += "invalid groupVersion (expected ";
-      invalid += desired;
-      invalid += ", received ";
-      invalid += got;
-      invalid += ")";
+    if (auto st = api::check_converted_object(original, items[k], desired); !st.ok()) {
+      std::string invalid = prefix;
+      invalid += list ? " returned invalid converted object at index "
+                      : " returned invalid object at index ";
+      invalid += at;
+      invalid += ": ";
+      invalid += std::string(st.message());
       return failure(std::move(invalid));
     }
-    if (auto st = same_object(original, out); !st.ok()) {
-      return failure(invalid + std::string(st.message()));
-    }
-    auto restored = restore_metadata(original, out);
+    auto restored = restore_metadata(original.doc(), items[k].doc());
     if (!restored.ok()) {
       std::string why = prefix;
       why += list ? " returned invalid metadata in object at index " + at + ": "

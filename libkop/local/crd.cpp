@@ -181,7 +181,6 @@ void check_list_map_keys(const JsonValue& s, const std::string& path, FieldError
 }  // namespace
 
 absl::Status validate_crd(const JsonValue& crd, const JsonValue* old) {
-  (void)old;
   FieldErrors errs;
   std::string_view name = json::path_string(crd, {"metadata", "name"});
   std::string_view group = json::path_string(crd, {"spec", "group"});
@@ -232,6 +231,9 @@ absl::Status validate_crd(const JsonValue& crd, const JsonValue* old) {
                                         "must have exactly one version marked as storage version"));
     }
   }
+  validation::crd_conversion(json::path(crd, {"spec", "conversion"}),
+                             old != nullptr ? json::path(*old, {"spec", "conversion"}) : nullptr,
+                             errs);
   if (errs.empty()) return absl::OkStatus();
   return errors::invalid(std::string(kCrdGroup), "CustomResourceDefinition", name, errs);
 }

@@ -45,5 +45,15 @@ void builtin(const ResourceType& t, const JsonValue& obj, const JsonValue* old, 
 // admissionregistration.k8s.io/v1 Validating/MutatingWebhookConfiguration
 // (validation_webhook.cpp).
 void webhook_configuration(const JsonValue& obj, bool mutating, FieldErrors& errs);
+// A webhook clientConfig at `path` (ValidateWebhookURL / ValidateWebhookService): exactly one of
+// url (https, a host, no user, query or fragment) and service (name, namespace, port, path).
+void webhook_client_config(const JsonValue* client_config, const std::string& path,
+                           FieldErrors& errs);
+// A CRD's spec.conversion (`old_conversion`: the stored CRD's on update, else null): strategy
+// None or Webhook; Webhook needs webhook.clientConfig and conversionReviewVersions naming v1 or
+// v1beta1, None allows neither. Field paths as the API server writes them
+// (spec.conversion.webhookClientConfig, spec.conversion.conversionReviewVersions).
+void crd_conversion(const JsonValue* conversion, const JsonValue* old_conversion,
+                    FieldErrors& errs);
 
 }  // namespace kop::local::validation

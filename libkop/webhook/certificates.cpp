@@ -73,7 +73,19 @@ absl::StatusOr<absl::Time> certificate_expiry(std::string_view cert_pem) {
 
 FileCertificates::FileCertificates(const std::string& dir, const std::string& cert_name,
                                    const std::string& key_name)
-    : cert_path_(detail::cat(dir, "/", cert_name)), key_path_(detail::cat(dir, "/", key_name)) {}
+    : dir_(dir),
+      cert_path_(detail::cat(dir, "/", cert_name)),
+      key_path_(detail::cat(dir, "/", key_name)) {}
+
+absl::Status FileCertificates::check_configuration() {
+  auto cert = current();
+  if (cert.ok()) return absl::OkStatus();
+  return absl::FailedPreconditionError(detail::cat(
+      "no webhook serving certificate in ", dir_, ": ", cert.status().message(),
+      ". FileCertificates reads ", cert_path_, " and ", key_path_,
+      ": put the certificate there (e.g. cert-manager's Secret mounted as a volume), or use "
+      "SelfManagedCertificates (kop/webhook/self_managed.h) and the operator makes its own"));
+}
 
 absl::StatusOr<std::shared_ptr<const Certificate>> FileCertificates::current() {
   absl::MutexLock lock(&mu_);

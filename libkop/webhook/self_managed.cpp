@@ -174,8 +174,44 @@ absl::Status SelfManagedCertificates::sync_secret() {
   return absl::OkStatus();
 }
 
-absl::Status SelfManagedCertificates::inject(const client::ResourceRef& ref, bool crd,
-                                             const std::string& bundle_b64) {
+std::vector<SelfManagedCertificates::Target> SelfManagedCertificates::targets() const {
+  std::vector<Target> out;
+  auto each = [&](const std::vector<std::string>& names, const api::GroupVersionKind& gvk,
+                  bool crd) {
+    for (const auto& name : names) out.push_back({client::ResourceRef::of(gvk, "", name), crd});
+  };
+  each(options_.validating_webhook_configurations, kValidating, false);
+  each(options_.mutating_webhook_configurations, kMutating, false);
+  each(options_.conversion_crds, kCrd, true);
+  return out;
+}
+
+bool SelfManagedCertificates::lacks_bundle(const Object& obj, bool crd) const {
+  std::string bundle;
+  {
+    absl::MutexLock lock(&mu_);
+    // Before the first pass: that pass (or the one after it) writes it.
+    if (current_ == nullptr) return true;
+    bundle = absl::Base64Escape(current_->ca_pem);
+  }
+  if (crd) {
+    return obj.get_string("/spec/conversion/webhook/clientConfig/caBundle") !=
+           std::string_view(bundle);
+  }
+  const auto* hooks = obj.at("/webhooks");
+  size_t n = hooks != nullptr && hooks->IsArray() ? hooks->Size() : 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (obj.get_string(detail::cat("/webhooks/", i, "/clientConfig/caBundle")) !=
+        std::string_view(bundle)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status SelfManagedCertificates::inject(const Target& target, const std::string& bundle_b64) {
+  const client::ResourceRef& ref = target.ref;
+  const bool crd = target.crd;
   auto got = client_.get(ref);
   if (client::is_not_found(got.status())) {
     logger().debug("caBundle target not found (yet)", "object", ref.to_string());
@@ -227,41 +263,104 @@ absl::Status SelfManagedCertificates::sync() {
       absl::MutexLock lock(&mu_);
       bundle = absl::Base64Escape(current_->ca_pem);
     }
-    auto each = [&](const std::vector<std::string>& names, const api::GroupVersionKind& gvk,
-                    bool crd) {
-      for (const auto& name : names) {
-        absl::Status one = inject(client::ResourceRef::of(gvk, "", name), crd, bundle);
-        if (st.ok() && !one.ok()) st = one;
-      }
-    };
-    each(options_.validating_webhook_configurations, kValidating, false);
-    each(options_.mutating_webhook_configurations, kMutating, false);
-    each(options_.conversion_crds, kCrd, true);
+    for (const Target& target : targets()) {
+      absl::Status one = inject(target, bundle);
+      if (st.ok() && !one.ok()) st = one;
+    }
   }
   absl::MutexLock lock(&mu_);
   status_ = st;
   return st;
 }
 
+bool SelfManagedCertificates::wait(absl::Duration timeout, bool kick) {
+  absl::MutexLock lock(&loop_mu_);
+  auto woken = [this, kick]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_mu_) {
+    return stopping_ || (kick && kicked_);
+  };
+  loop_mu_.AwaitWithTimeout(absl::Condition(&woken), timeout);
+  if (stopping_) return true;
+  if (kick) kicked_ = false;
+  return false;
+}
+
+// One target's watch, by name, for as long as the loop runs. An ADDED or MODIFIED state without
+// the current caBundle kicks the loop into a pass. A watch that ends (the server's timeout, an
+// error, a refusal) is opened again after retry_interval; it starts with the current state, so
+// nothing written in between is missed.
+void SelfManagedCertificates::watch(const Target& target) {
+  bool warned = false;
+  do {
+    auto stream = client_.watch(target.ref);
+    if (!stream.ok()) {
+      if (!warned) {
+        logger().warn("cannot watch a caBundle target: it is kept every refresh interval only",
+                      "object", target.ref.to_string(), "error", stream.status());
+        warned = true;
+      }
+      continue;
+    }
+    {
+      absl::MutexLock lock(&loop_mu_);
+      if (stopping_) return;
+      streams_.push_back(stream->get());
+    }
+    while (true) {
+      auto event = (*stream)->next();
+      if (!event.ok() || !event->has_value()) break;
+      const client::WatchEvent& e = **event;
+      if (e.type == client::WatchEvent::Type::kError) {
+        if (!warned && !client::is_gone(e.error)) {
+          logger().warn("cannot watch a caBundle target: it is kept every refresh interval only",
+                        "object", target.ref.to_string(), "error", e.error);
+          warned = true;
+        }
+        break;
+      }
+      if ((e.type == client::WatchEvent::Type::kAdded ||
+           e.type == client::WatchEvent::Type::kModified) &&
+          e.object != nullptr && lacks_bundle(*e.object, target.crd)) {
+        logger().debug("caBundle target changed", "object", target.ref.to_string());
+        absl::MutexLock lock(&loop_mu_);
+        kicked_ = true;
+      }
+    }
+    absl::MutexLock lock(&loop_mu_);
+    std::erase(streams_, stream->get());
+  } while (!wait(options_.retry_interval, /*kick=*/false));
+}
+
 void SelfManagedCertificates::start() {
   if (loop_.joinable()) return;
-  stop_ = std::make_unique<absl::Notification>();
+  {
+    absl::MutexLock lock(&loop_mu_);
+    stopping_ = false;
+    kicked_ = false;
+  }
   loop_ = std::thread([this] {
     do {
       absl::Status st = sync();
       if (!st.ok()) logger().error(st, "webhook certificates");
-      if (stop_->WaitForNotificationWithTimeout(st.ok() ? options_.refresh_interval
-                                                        : options_.retry_interval)) {
+      if (wait(st.ok() ? options_.refresh_interval : options_.retry_interval, /*kick=*/true)) {
         return;
       }
     } while (true);
   });
+  for (const Target& target : targets()) {
+    watchers_.emplace_back([this, target] { watch(target); });
+  }
 }
 
 void SelfManagedCertificates::stop() {
   if (!loop_.joinable()) return;
-  stop_->Notify();
+  {
+    absl::MutexLock lock(&loop_mu_);
+    stopping_ = true;
+    for (client::WatchStream* stream : streams_) stream->cancel();
+  }
   loop_.join();
+  for (auto& t : watchers_) t.join();
+  watchers_.clear();
 }
 
 void SelfManagedCertificates::add_to(manager::Manager& manager) {

@@ -97,7 +97,14 @@ struct Server::Impl {
     absl::MutexLock lock(&tls_mu);
     if (!cert.ok()) {
       std::string err(cert.status().message());
-      if (err != tls_error) logger().error(cert.status(), "no webhook serving certificate");
+      if (err != tls_error) {
+        // Unavailable: not yet (a self-managed certificate before its first pass), no error.
+        if (absl::IsUnavailable(cert.status())) {
+          logger().info("waiting for the webhook serving certificate", "reason", err);
+        } else {
+          logger().error(cert.status(), "no webhook serving certificate");
+        }
+      }
       tls_error = std::move(err);
       return tls;  // keep serving the last good one, if any
     }
@@ -254,8 +261,9 @@ void Server::register_converter(std::string path, std::shared_ptr<Converter> con
       bad.result = request.status();
       return std::pair<int, std::string>(400, api::conversion_review_json(bad));
     }
-    return std::pair<int, std::string>(200,
-                                       api::conversion_review_json(convert(*converter, *request)));
+    return std::pair<int, std::string>(
+        200,
+        api::conversion_review_json(convert(*converter, *request), request->review_api_version));
   });
 }
 
@@ -274,7 +282,14 @@ void Server::add_to(manager::Manager& manager) {
 absl::Status Server::start() {
   if (impl_ != nullptr) return absl::FailedPreconditionError("webhook server already started");
   if (options_.certificates == nullptr) {
-    return absl::InvalidArgumentError("webhook server: no certificate source");
+    return absl::InvalidArgumentError(
+        "webhook server: no serving certificate configured: set ServerOptions::certificates to "
+        "a SelfManagedCertificates (kop/webhook/self_managed.h: the operator makes, shares and "
+        "rotates its own) or a FileCertificates(DIR) (tls.crt and tls.key in DIR, e.g. "
+        "cert-manager's Secret mounted there)");
+  }
+  if (absl::Status st = options_.certificates->check_configuration(); !st.ok()) {
+    return absl::Status(st.code(), detail::cat("webhook server: ", st.message()));
   }
   auto colon = options_.address.rfind(':');
   if (colon == std::string::npos) {
@@ -319,7 +334,7 @@ absl::Status Server::start() {
     return absl::UnavailableError("webhook server: listen on " + options_.address + ": " +
                                   ec.message());
   port_ = impl->acceptor.local_endpoint().port();
-  impl->tls_context();  // load the certificate now: a missing one is logged at start
+  impl->tls_context();  // load the certificate now (one that comes later is waited for)
   asio::co_spawn(impl->io, impl->accept_loop(), asio::detached);
   int n = std::max(1, options_.threads);
   for (int i = 0; i < n; ++i) {

@@ -1,8 +1,8 @@
 // Fuzz target: the review parsers (kop/api/review.h), which read bodies from the network: the
-// webhook server's, and kop::local's reading of a webhook's answer. A body either parses or is
-// refused with InvalidArgument; a parsed admission review answered by a validator and a defaulter
-// gives an AdmissionReview the API server reads (valid JSON, the request's uid and apiVersion); a
-// parsed conversion review's answer too.
+// webhook server's, and kop::local's reading of a webhook's answer (admission and conversion). A
+// body either parses or is refused with InvalidArgument; a parsed admission review answered by a
+// validator and a defaulter gives an AdmissionReview the API server reads (valid JSON, the
+// request's uid and apiVersion); a parsed conversion review's answer too.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -72,8 +72,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   auto conversion = kop::api::parse_conversion_review(body);
   if (conversion.ok()) {
     Identity identity;
-    check_answer(kop::api::conversion_review_json(kop::webhook::convert(identity, *conversion)),
-                 conversion->uid, "apiextensions.k8s.io/v1");
+    check_answer(kop::api::conversion_review_json(kop::webhook::convert(identity, *conversion),
+                                                  conversion->review_api_version),
+                 conversion->uid, conversion->review_api_version);
   } else if (conversion.status().code() != absl::StatusCode::kInvalidArgument) {
     kop::fuzz::fail("conversion review refused without InvalidArgument", body);
   }
@@ -81,6 +82,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     auto answer = kop::api::parse_admission_response(body, "u", mutating);
     if (!answer.ok() && answer.status().code() != absl::StatusCode::kInvalidArgument) {
       kop::fuzz::fail("admission answer refused without InvalidArgument", body);
+    }
+  }
+  for (std::string_view version :
+       {kop::api::kConversionReviewV1, kop::api::kConversionReviewV1beta1}) {
+    auto answer = kop::api::parse_conversion_response(body, "u", version);
+    if (!answer.ok() && answer.status().code() != absl::StatusCode::kInvalidArgument) {
+      kop::fuzz::fail("conversion answer refused without InvalidArgument", body);
     }
   }
   return 0;

@@ -321,8 +321,8 @@ TEST(ConversionReview, ReadsAndAnswers) {
 
 TEST(ConversionReview, RefusesMalformedReviews) {
   const Bad cases[] = {
-      {R"({"apiVersion":"apiextensions.k8s.io/v1beta1","kind":"ConversionReview","request":{}})",
-       "apiVersion \"apiextensions.k8s.io/v1beta1\" is not apiextensions.k8s.io/v1"},
+      {R"({"apiVersion":"apiextensions.k8s.io/v2","kind":"ConversionReview","request":{}})",
+       "apiVersion \"apiextensions.k8s.io/v2\" is not apiextensions.k8s.io/v1"},
       {R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"1"}})",
        "request.desiredAPIVersion: required"},
       {R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"1",
@@ -341,6 +341,106 @@ TEST(ConversionReview, RefusesMalformedReviews) {
     EXPECT_NE(r.status().message().find(c.error), absl::string_view::npos)
         << r.status().message() << "\n want: " << c.error;
   }
+}
+
+// The API server's side writes what the webhook's side reads, and reads what it answers, in
+// both review versions.
+TEST(ConversionReview, BothSidesSpeakOneFormat) {
+  auto a = Object::parse(R"({"apiVersion":"example.com/v1","kind":"Website",
+      "metadata":{"name":"a","namespace":"ns","uid":"1"},"spec":{"size":3}})");
+  auto b = Object::parse(R"({"apiVersion":"example.com/v1","kind":"Website",
+      "metadata":{"name":"b","namespace":"ns","uid":"2"}})");
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (std::string_view version : {kConversionReviewV1, kConversionReviewV1beta1}) {
+    std::string sent = conversion_request_json(version, "u-1", "example.com/v2", {&*a, &*b});
+    auto request = parse_conversion_review(sent);
+    ASSERT_TRUE(request.ok()) << request.status() << "\n" << sent;
+    EXPECT_EQ(request->review_api_version, version);
+    EXPECT_EQ(request->uid, "u-1");
+    EXPECT_EQ(request->desired_api_version, "example.com/v2");
+    ASSERT_EQ(request->objects.size(), 2U);
+    EXPECT_EQ(request->objects[0].get_int("/spec/size"), 3);
+    EXPECT_EQ(request->objects[1].name(), "b");
+
+    ConversionResponse ok{.uid = request->uid, .converted_objects = request->objects, .result = {}};
+    auto read = parse_conversion_response(conversion_review_json(ok, version), "u-1", version);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_TRUE(read->result.ok()) << read->result;
+    ASSERT_EQ(read->converted_objects.size(), 2U);
+    EXPECT_EQ(read->converted_objects[1].uid(), "2");
+
+    ConversionResponse refused{
+        .uid = "u-1", .converted_objects = {}, .result = absl::InternalError("no v2")};
+    auto failed =
+        parse_conversion_response(conversion_review_json(refused, version), "u-1", version);
+    ASSERT_TRUE(failed.ok()) << failed.status();
+    EXPECT_EQ(failed->result.message(), "no v2");
+  }
+}
+
+TEST(ConversionReview, AnswersAreCheckedAsTheApiServerChecksThem) {
+  auto answer = [](std::string_view api_version, std::string_view response) {
+    return std::string(R"({"apiVersion":")") + std::string(api_version) +
+           R"(","kind":"ConversionReview","response":)" + std::string(response) + "}";
+  };
+  const std::string v1(kConversionReviewV1);
+  const Bad cases[] = {
+      {"{", "the answer is not a JSON object: invalid JSON at offset 1"},
+      {answer(kConversionReviewV1beta1, R"({"uid":"u"})"),
+       "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got "
+       "apiextensions.k8s.io/v1beta1, Kind=ConversionReview"},
+      {answer(v1, "null"), "no response provided"},
+      {answer(v1, R"({"uid":"other","result":{"status":"Success"}})"),
+       R"(expected response.uid="u", got "other")"},
+      {answer(v1, R"({"uid":"u","result":{"status":"Success"},"convertedObjects":[1]})"),
+       "ConversionReview response.convertedObjects[0]: must be an object"},
+      {answer(v1, R"({"uid":"u","result":{"status":"Success"},"convertedObjects":{}})"),
+       "ConversionReview response.convertedObjects: must be an array of objects"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_conversion_response(c.body, "u", kConversionReviewV1);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_NE(r.status().message().find(c.error), absl::string_view::npos)
+        << c.body << "\n got: " << r.status().message() << "\n want: " << c.error;
+  }
+  // A Failure without a message still says why.
+  auto failure = parse_conversion_response(
+      answer(v1, R"({"uid":"u","result":{"status":"Failure"}})"), "u", kConversionReviewV1);
+  ASSERT_TRUE(failure.ok()) << failure.status();
+  EXPECT_EQ(failure->result.message(), "response.result.status was 'Failure', not 'Success'");
+  // v1beta1 answers were never checked for their uid or review kind.
+  auto beta = parse_conversion_response(
+      answer(kConversionReviewV1beta1, R"({"uid":"other","result":{"status":"Success"}})"), "u",
+      kConversionReviewV1beta1);
+  ASSERT_TRUE(beta.ok()) << beta.status();
+  EXPECT_TRUE(beta->result.ok());
+}
+
+TEST(ConversionReview, AConvertedObjectKeepsItsIdentity) {
+  auto original = Object::parse(R"({"apiVersion":"example.com/v1","kind":"Website",
+      "metadata":{"name":"a","namespace":"ns","uid":"1"}})");
+  ASSERT_TRUE(original.ok());
+  auto with = [&](std::string_view pointer, std::string_view value) {
+    Object o(*original);
+    (void)o.set_string("/apiVersion", "example.com/v2");
+    (void)o.set_string(pointer, value);
+    return o;
+  };
+  EXPECT_TRUE(check_converted_object(*original, with("/spec/x", "y"), "example.com/v2").ok());
+  EXPECT_EQ(check_converted_object(*original, *original, "example.com/v2").message(),
+            "invalid groupVersion (expected example.com/v2, received example.com/v1)");
+  EXPECT_EQ(check_converted_object(*original, with("/kind", "Blog"), "example.com/v2").message(),
+            "must have the same kind: Website != Blog");
+  EXPECT_EQ(
+      check_converted_object(*original, with("/metadata/name", "b"), "example.com/v2").message(),
+      "must have the same name: a != b");
+  EXPECT_EQ(
+      check_converted_object(*original, with("/metadata/namespace", "other"), "example.com/v2")
+          .message(),
+      "must have the same namespace: ns != other");
+  EXPECT_EQ(
+      check_converted_object(*original, with("/metadata/uid", "9"), "example.com/v2").message(),
+      "must have the same UID: 1 != 9");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "kop/webhook/self_managed.h"
 
 #include <absl/strings/escaping.h>
+#include <absl/time/clock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -210,6 +211,71 @@ TEST_F(SelfManaged, ReissuesWhenANameIsMissingAndReportsBadTargets) {
   EXPECT_NE(st.message().find("spec.conversion.strategy is not Webhook"), absl::string_view::npos)
       << st;
   EXPECT_EQ(bad.status(), st);
+}
+
+// True once `done` holds, polling for up to 10 s (generous: CI runs this under ASan, loaded).
+template <typename F>
+bool eventually(F done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+// A configuration or CRD created after the loop started, or written back without its caBundle,
+// gets it from the watch on its name, not at the next refresh (an hour here).
+TEST_F(SelfManaged, ATargetCreatedOrRewrittenAfterTheStartGetsTheCaBundle) {
+  auto opts = options();
+  opts.refresh_interval = absl::Hours(1);
+  opts.retry_interval = absl::Hours(1);
+  opts.validating_webhook_configurations.emplace_back("late-validation");
+  opts.conversion_crds.emplace_back("gadgets.example.com");
+  SelfManagedCertificates certs(client_, opts);
+  certs.start();
+  ASSERT_TRUE(eventually([&] { return certs.status().ok(); })) << certs.status();
+  const std::string ca = (*certs.current())->ca_pem;
+  for (const auto& bundle : bundles()) EXPECT_EQ(bundle, ca);
+
+  auto late = Object::parse(
+      R"({"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration",
+          "metadata":{"name":"late-validation"},"webhooks":[
+          {"name":"late.example.com","admissionReviewVersions":["v1"],"sideEffects":"None",
+           "clientConfig":{"url":"https://127.0.0.1:9443/late"}}]})");
+  ASSERT_TRUE(late.ok());
+  const auto late_ref = client::ResourceRef::of(*late);
+  ASSERT_TRUE(client_.create(late_ref, *late).ok());
+  auto late_bundle = [&] {
+    auto got = client_.get(late_ref.named("late-validation"));
+    return got.ok() ? decoded(**got, "/webhooks/0/clientConfig/caBundle") : std::string();
+  };
+  EXPECT_TRUE(eventually([&] { return late_bundle() == ca; }));
+
+  auto crd = Object::parse(
+      R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+          "metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com",
+          "names":{"plural":"gadgets","singular":"gadget","kind":"Gadget","listKind":"GadgetList"},
+          "scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,
+          "schema":{"openAPIV3Schema":{"type":"object"}}}],
+          "conversion":{"strategy":"Webhook","webhook":{"conversionReviewVersions":["v1"],
+          "clientConfig":{"url":"https://127.0.0.1:9443/convert"}}}}})");
+  ASSERT_TRUE(crd.ok());
+  const auto crd_ref = client::ResourceRef::of(*crd);
+  ASSERT_TRUE(client_.create(crd_ref, *crd).ok());
+  EXPECT_TRUE(eventually([&] {
+    auto got = client_.get(crd_ref.named("gadgets.example.com"));
+    return got.ok() && decoded(**got, "/spec/conversion/webhook/clientConfig/caBundle") == ca;
+  }));
+
+  // Written back without it, as `kubectl replace` or a Helm upgrade does: set again.
+  auto stored = client_.get(late_ref.named("late-validation"));
+  ASSERT_TRUE(stored.ok());
+  Object replaced(**stored);
+  (void)replaced.remove("/webhooks/0/clientConfig/caBundle");
+  ASSERT_TRUE(client_.update(late_ref.named("late-validation"), replaced).ok());
+  EXPECT_TRUE(eventually([&] { return late_bundle() == ca; }));
+  certs.stop();
 }
 
 TEST_F(SelfManaged, TheServerServesTheSecretsCertificate) {

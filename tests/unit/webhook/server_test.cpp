@@ -3,7 +3,9 @@
 // certificate reload, metrics, and the manager running it.
 #include "kop/webhook/server.h"
 
+#include <absl/base/thread_annotations.h>
 #include <absl/strings/escaping.h>
+#include <absl/synchronization/mutex.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <cstdlib>
@@ -294,32 +296,82 @@ TEST_F(WebhookServer, CountsRequestsWithControllerRuntimesMetricNames) {
             std::string::npos);
 }
 
+// A source whose certificate comes after the server started, as a self-managed one does.
+class LateCertificates : public CertificateSource {
+ public:
+  absl::StatusOr<std::shared_ptr<const Certificate>> current() override {
+    absl::MutexLock lock(&mu_);
+    if (c_ == nullptr) return absl::UnavailableError("not yet");
+    return c_;
+  }
+  void arrive(Certificate c) {
+    absl::MutexLock lock(&mu_);
+    c_ = std::make_shared<Certificate>(std::move(c));
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<const Certificate> c_ ABSL_GUARDED_BY(mu_);
+};
+
 // A certificate that arrives after the start makes the server ready without any connection
 // (before, ready() only looked at the last connection's certificate: a self-managed one, made
 // as the manager starts, left /readyz failing until a first review arrived, which the API server
 // sends only to a ready pod).
 TEST(WebhookServerReady, ReadyOnceItsCertificateArrivesWithoutAConnection) {
-  char tmpl[] = "/tmp/kop-webhook-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  fs::path dir = tmpl;
   metrics::Registry registry;
-  Server server({.address = "127.0.0.1:0",
-                 .certificates = std::make_shared<FileCertificates>(dir.string()),
-                 .registry = &registry});
+  auto late = std::make_shared<LateCertificates>();
+  Server server({.address = "127.0.0.1:0", .certificates = late, .registry = &registry});
   ASSERT_TRUE(server.start().ok());
   EXPECT_FALSE(server.ready().ok());
   auto ca = certs::create_ca("test-ca", absl::Hours(24));
   ASSERT_TRUE(ca.ok());
   auto cert = certs::create_serving_certificate(*ca, {"localhost"}, {"127.0.0.1"}, absl::Hours(1));
   ASSERT_TRUE(cert.ok()) << cert.status();
-  write_file(dir / "tls.key", cert->key_pem);
-  write_file(dir / "tls.crt", cert->cert_pem);
-  // The files are looked at at most once a second; nothing connects meanwhile.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!server.ready().ok() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  late->arrive({.cert_pem = cert->cert_pem, .key_pem = cert->key_pem, .generation = 1});
   EXPECT_TRUE(server.ready().ok()) << server.ready();
   server.stop();
+}
+
+// Without a certificate it could ever serve, the server does not start, and says what to set.
+TEST(WebhookServerStart, NoCertificateIsAClearErrorNamingTheOption) {
+  Server none({.address = "127.0.0.1:0"});
+  absl::Status st = none.start();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("set ServerOptions::certificates to a SelfManagedCertificates"),
+            absl::string_view::npos)
+      << st;
+  EXPECT_NE(st.message().find("FileCertificates(DIR)"), absl::string_view::npos) << st;
+
+  char tmpl[] = "/tmp/kop-webhook-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  fs::path dir = tmpl;
+  metrics::Registry registry;
+  Server empty({.address = "127.0.0.1:0",
+                .certificates = std::make_shared<FileCertificates>(dir.string()),
+                .registry = &registry});
+  st = empty.start();
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_NE(st.message().find("cannot read " + (dir / "tls.crt").string()), absl::string_view::npos)
+      << st;
+  EXPECT_NE(st.message().find("cert-manager's Secret mounted as a volume"), absl::string_view::npos)
+      << st;
+  EXPECT_FALSE(empty.ready().ok());
+
+  // A key that is not the certificate's is refused as well.
+  auto ca = certs::create_ca("test-ca", absl::Hours(1));
+  ASSERT_TRUE(ca.ok());
+  auto cert = certs::create_serving_certificate(*ca, {}, {"127.0.0.1"}, absl::Hours(1));
+  ASSERT_TRUE(cert.ok());
+  write_file(dir / "tls.crt", cert->cert_pem);
+  write_file(dir / "tls.key", ca->key_pem);
+  st = Server({.address = "127.0.0.1:0",
+               .certificates = std::make_shared<FileCertificates>(dir.string()),
+               .registry = &registry})
+           .start();
+  EXPECT_NE(st.message().find("the key does not belong to the certificate"),
+            absl::string_view::npos)
+      << st;
   fs::remove_all(dir);
 }
 

@@ -17,7 +17,10 @@
 // parse_admission_response reads the webhook's answer with kube-apiserver's checks
 // (VerifyAdmissionResponse): the review must be an admission.k8s.io/v1 AdmissionReview whose
 // response.uid is the request's; a mutating webhook's patch comes with patchType JSONPatch and
-// a validating webhook sends neither.
+// a validating webhook sends neither. For conversion, conversion_request_json and
+// parse_conversion_response, with check_converted_object for each object returned (kop::local
+// calls CRD conversion webhooks with them; kop::webhook checks its converters' results with the
+// last).
 //
 // Threads: plain functions and values; no shared state.
 #pragma once
@@ -101,14 +104,27 @@ std::string admission_review_json(const AdmissionResponse& response,
 absl::StatusOr<AdmissionResponse> parse_admission_response(std::string_view body,
                                                            std::string_view uid, bool mutating);
 
+constexpr std::string_view kConversionReviewV1 = "apiextensions.k8s.io/v1";
+constexpr std::string_view kConversionReviewV1beta1 = "apiextensions.k8s.io/v1beta1";
+
 // apiextensions.k8s.io/v1 ConversionRequest.
 struct ConversionRequest {
   std::string uid;
   std::string desired_api_version;  // e.g. "example.com/v2"
   std::vector<Object> objects;
+  // The review's apiVersion (v1, or v1beta1 for a CRD listing it first): the answer uses it.
+  std::string review_api_version = std::string(kConversionReviewV1);
 };
 
+// Reads a whole ConversionReview body (the webhook's side); v1 or v1beta1 (same fields).
 absl::StatusOr<ConversionRequest> parse_conversion_review(std::string_view body);
+
+// The ConversionReview the API server sends (the API server's side): `review_api_version` is
+// kConversionReviewV1 or kConversionReviewV1beta1, the objects are written as they are (not
+// copied).
+std::string conversion_request_json(std::string_view review_api_version, std::string_view uid,
+                                    std::string_view desired_api_version,
+                                    const std::vector<const Object*>& objects);
 
 // apiextensions.k8s.io/v1 ConversionResponse. `result` OK writes status "Success" with the
 // converted objects; an error writes status "Failure" with its message and no objects.
@@ -118,6 +134,26 @@ struct ConversionResponse {
   absl::Status result;
 };
 
-std::string conversion_review_json(const ConversionResponse& response);
+// The ConversionReview the API server expects in answer (the webhook's side), in the request's
+// review apiVersion.
+std::string conversion_review_json(const ConversionResponse& response,
+                                   std::string_view review_api_version = kConversionReviewV1);
+
+// Reads a conversion webhook's answer to the review `uid` sent in `review_api_version` (the API
+// server's side), with kube-apiserver's checks: a v1 answer must be an apiextensions.k8s.io/v1
+// ConversionReview whose response.uid is `uid` (v1beta1 answers were never checked for either);
+// a result.status other than Success comes back as a `result` error with the webhook's message
+// (or "response.result.status was 'Failure', not 'Success'" without one); convertedObjects as
+// sent, each a JSON object. A body that cannot be read is an InvalidArgument naming the field.
+absl::StatusOr<ConversionResponse> parse_conversion_response(std::string_view body,
+                                                             std::string_view uid,
+                                                             std::string_view review_api_version);
+
+// What the API server checks of an object a conversion webhook returned for `original`: the
+// desired apiVersion, the same kind, name, namespace and uid. InvalidArgument in
+// kube-apiserver's words otherwise ("invalid groupVersion (expected example.com/v2, received
+// example.com/v1)", "must have the same name: a != b").
+absl::Status check_converted_object(const Object& original, const Object& converted,
+                                    std::string_view desired_api_version);
 
 }  // namespace kop::api

@@ -37,8 +37,13 @@ struct Certificate {
 class CertificateSource {
  public:
   virtual ~CertificateSource() = default;
-  // The certificate to serve now; an error when there is none (yet).
+  // The certificate to serve now; an error when there is none (yet). Unavailable means "not
+  // yet, expected soon" (a self-managed certificate before the first pass).
   virtual absl::StatusOr<std::shared_ptr<const Certificate>> current() = 0;
+  // Asked once by Server::start(): an error stops the start, for a source that cannot serve as
+  // configured, saying what to do. Defaults to OK (a certificate that comes later, as a
+  // self-managed one does, is not an error).
+  virtual absl::Status check_configuration() { return absl::OkStatus(); }
 };
 
 // OK when `cert_pem` holds a certificate, `key_pem` a private key, and the key is the
@@ -54,8 +59,12 @@ class FileCertificates : public CertificateSource {
   explicit FileCertificates(const std::string& dir, const std::string& cert_name = "tls.crt",
                             const std::string& key_name = "tls.key");
   absl::StatusOr<std::shared_ptr<const Certificate>> current() override;
+  // FailedPrecondition when the files are missing, unreadable or not a matching pair at start,
+  // naming the files and the two ways out (mount the certificate there, or self-managed).
+  absl::Status check_configuration() override;
 
  private:
+  std::string dir_;
   std::string cert_path_;
   std::string key_path_;
   absl::Mutex mu_;

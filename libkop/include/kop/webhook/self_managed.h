@@ -23,19 +23,22 @@
 //   4. The caBundle (ca.crt) is written into every webhook of the named
 //      ValidatingWebhookConfigurations and MutatingWebhookConfigurations and into
 //      spec.conversion.webhook.clientConfig of the named CRDs, when it differs (with the
-//      resourceVersion read; an object not there yet is picked up on a later pass).
+//      resourceVersion read). Each named object is watched (by name: RBAC `watch` with
+//      resourceNames is enough): one created after the start, or written back without the
+//      caBundle (kubectl replace, a Helm upgrade), gets a pass at once. A watch the server
+//      refuses is logged once, and the object is then kept only at every refresh_interval.
 // The certificate served is the Secret's, so after a rotation by any replica every replica
 // serves the new one after its next pass. Errors are retried every retry_interval and shown by
 // status() (the readyz check "webhook-certificates"). Key material is never logged.
 //
 // Threads: current() and status() from any thread; sync() from one thread at a time (the loop
-// add_to() starts, or a test).
+// add_to() starts, or a test). start() adds one thread for the passes and one per named
+// object for its watch; stop() ends them all.
 #pragma once
 
 #include <absl/base/thread_annotations.h>
 #include <absl/status/status.h>
 #include <absl/synchronization/mutex.h>
-#include <absl/synchronization/notification.h>
 #include <absl/time/time.h>
 
 #include <functional>
@@ -106,17 +109,34 @@ class SelfManagedCertificates : public CertificateSource {
   void stop();
 
  private:
+  struct Target {
+    client::ResourceRef ref;
+    bool crd = false;
+  };
+  std::vector<Target> targets() const;
   absl::Status sync_secret();
-  absl::Status inject(const client::ResourceRef& ref, bool crd, const std::string& bundle_b64);
+  absl::Status inject(const Target& target, const std::string& bundle_b64);
   absl::Time now() const;
+  // Whether `obj` (a target's current state) lacks the current CA in a caBundle.
+  bool lacks_bundle(const Object& obj, bool crd) const;
+  void watch(const Target& target);
+  // Waits up to `timeout` for stop() (true) or, with `kick` set, for a kick (false).
+  bool wait(absl::Duration timeout, bool kick);
 
   client::Client& client_;
   SelfManagedOptions options_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const Certificate> current_ ABSL_GUARDED_BY(mu_);
   absl::Status status_ ABSL_GUARDED_BY(mu_) = absl::UnavailableError("certificates not synced yet");
-  std::unique_ptr<absl::Notification> stop_;
+
+  // The loop's wake-ups: stop(), or a watch seeing a target without the caBundle.
+  absl::Mutex loop_mu_;
+  bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
+  bool kicked_ ABSL_GUARDED_BY(loop_mu_) = false;
+  // The open watches, for stop() to cancel.
+  std::vector<client::WatchStream*> streams_ ABSL_GUARDED_BY(loop_mu_);
   std::thread loop_;
+  std::vector<std::thread> watchers_;
 };
 
 }  // namespace kop::webhook

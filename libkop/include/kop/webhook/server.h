@@ -86,7 +86,9 @@ class Server {
   // the readyz check "webhook-server" (fails until serving with a certificate).
   void add_to(manager::Manager& manager);
 
-  // Listens and serves. Errors: bad address, port in use, no certificate source.
+  // Listens and serves. Errors: bad address, port in use, no certificate source or one that
+  // cannot serve as configured (CertificateSource::check_configuration(): FileCertificates
+  // without its files), each saying what to set.
   absl::Status start();
   void stop();
   int port() const { return port_; }
