@@ -340,7 +340,7 @@ TEST_F(ProxyHttp, LargeStreamingUploadAndDownload) {
   Backend be([](const BackendRequest& q) {
     BackendResponse r;
     r.body = std::string(3 << 20, 'd');
-    r.headers.push_back({"x-got", std::to_string(q.body.size())});
+    r.headers.emplace_back("x-got", std::to_string(q.body.size()));
     return r;
   });
   ProxyProcess p(dir_, config(forward_all(), cluster("be", {be.address()})));
