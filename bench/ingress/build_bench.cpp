@@ -3,7 +3,7 @@
 // an endpoint-only change recompiled against the previous table (the fast path), and the
 // whole change path of the controller with a BuildCache: one EndpointSlice replaced, then
 // build_model (incremental), render, compile against the previous table; and the Gateway API's
-// change path at N HTTPRoutes (translate, render, compile), stage by stage.
+// change path at N HTTPRoutes (translate with a TranslateCache, render, compile), stage by stage.
 //   meson setup build-bench -Dbenchmarks=true && ninja -C build-bench
 //   bench/ingress/ingress_build_bench build-bench/bench/ingress/ingress_build_bench
 #include <benchmark/benchmark.h>
@@ -209,8 +209,9 @@ kop::api::ObjectPtr http_route(int i, const std::string& host) {
 
 // One HTTPRoute changed among N on one Gateway (its hostname alternates), with M Ingresses of
 // other apps beside them (args N, M), the controller's path stage by stage: the model (the
-// BuildCache; no Ingress changed) and translate (whole, as the controller does), render with the
-// front door, the comparison with the last Config, compile against the previous table.
+// BuildCache; no Ingress changed) and translate (with a TranslateCache, as the controller does),
+// render with the front door, the comparison with the last Config, compile against the previous
+// table.
 // Counters: CPU milliseconds per stage (thread CPU clock).
 void BM_HTTPRouteChangeStages(benchmark::State& state) {
   namespace gw = kop::ingress::gateway;
@@ -256,7 +257,8 @@ void BM_HTTPRouteChangeStages(benchmark::State& state) {
       doors.push_back({&d, kop::proxy::SocketAddress{"127.0.1.1", 10080}});
     return kop::ingress::render(built, ro, doors, result.clusters, &rendered);
   };
-  auto first = gw::translate(snap, go);
+  gw::TranslateCache translated;
+  auto first = gw::translate(snap, go, &translated);
   if (first.front_doors.size() != 1 || first.front_doors[0].virtual_hosts.size() != size_t(n)) {
     state.SkipWithError("the Gateway does not serve every HTTPRoute");
     return;
@@ -276,7 +278,7 @@ void BM_HTTPRouteChangeStages(benchmark::State& state) {
     double t0 = now();
     const auto& built = cache.build(base, {});
     double tm = now();
-    auto result = gw::translate(snap, go);
+    auto result = gw::translate(snap, go, &translated);
     double t1 = now();
     auto config = std::make_shared<const kop::proxy::Config>(render_all(result, built));
     double t2 = now();

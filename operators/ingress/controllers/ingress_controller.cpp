@@ -364,8 +364,9 @@ absl::Status IngressController::reconcile() {
                   "gateway_front_doors", doors.size(), "clusters", clusters, "events",
                   model.events.size(), "ingresses_translated", build_cache_.translated(),
                   "ingresses_reused", build_cache_.reused(), "hosts_assembled",
-                  build_cache_.hosts_assembled(), "hosts_rendered", render_cache_.rendered(),
-                  "proxy_version", proxy_.version());
+                  build_cache_.hosts_assembled(), "gateway_routes_translated",
+                  gateway_cache_.translated(), "gateway_routes_reused", gateway_cache_.reused(),
+                  "hosts_rendered", render_cache_.rendered(), "proxy_version", proxy_.version());
   }
   log_front_doors(doors);
   ready_.store(true);
@@ -410,7 +411,7 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
              !published.empty()) {
     for (const auto& g : snapshot.gateways) go.addresses[g->key()] = published;
   }
-  return gateway::translate(snapshot, go);
+  return gateway::translate(snapshot, go, &gateway_cache_);
 }
 
 std::vector<BoundFrontDoor> IngressController::bind_front_doors(gateway::Result& result,

@@ -208,8 +208,11 @@ class IngressController {
   // The model's incremental state: an Ingress whose inputs did not change since the last build
   // (e.g. only another Service's EndpointSlice did) is not translated again.
   BuildCache build_cache_;
-  // The rendered virtual hosts of the hosts build_cache_ kept: rendered once, shared by the
-  // Configs, compiled once by the proxy.
+  // The Gateway API's: an HTTPRoute or GRPCRoute whose rules' inputs did not change is not
+  // translated again, and unchanged front door hosts stay the same objects.
+  gateway::TranslateCache gateway_cache_;
+  // The rendered virtual hosts of the hosts build_cache_ and gateway_cache_ kept: rendered once,
+  // shared by the Configs, compiled once by the proxy.
   RenderCache render_cache_;
   // Gateway addresses (with GatewayApiOptions::local) and the front doors already logged.
   LocalGatewayAddresses local_addresses_;

@@ -205,9 +205,24 @@ const BackendTlsPolicy* backend_tls_policy(Translation& t, std::string_view ns,
         PolicyTarget{std::string(ns), std::string(service), std::string(port_name)});
   if (it == t.policy_targets.end())
     it = t.policy_targets.find(PolicyTarget{std::string(ns), std::string(service), ""});
-  if (it == t.policy_targets.end()) return nullptr;
-  it->second.routes.insert(route);
-  return &t.policies[it->second.holder];
+  const BackendTlsPolicy* p = nullptr;
+  if (it != t.policy_targets.end()) {
+    it->second.routes.insert(route);
+    p = &t.policies[it->second.holder];
+  }
+  if (t.queries != nullptr) {
+    RouteQuery q;
+    q.policy = true;
+    q.ns = std::string(ns);
+    q.name = std::string(service);
+    q.port = std::string(port_name);
+    if (p != nullptr) {
+      q.holder = p->ref;
+      q.tls = p->tls;
+    }
+    t.queries->push_back(std::move(q));
+  }
+  return p;
 }
 
 void backend_tls_policy_statuses(Translation& t) {

@@ -42,15 +42,18 @@ bool same_options(const Options& a, const Options& b) {
          a.nginx_annotations == b.nginx_annotations;
 }
 
-// Whether what `e` read is still what the snapshot holds.
-bool still_valid(const Builder& b, const IngressEntry& e) {
-  for (const Recording::Read& r : e.recording.reads) {
+}  // namespace
+
+bool reads_unchanged(const Builder& b, const Recording& recording) {
+  for (const Recording::Read& r : recording.reads) {
     const api::ObjectPtr* now = r.secret ? b.secret(r.ns, r.name) : b.service(r.ns, r.name);
     if (!same_object(r.object, now ? *now : api::ObjectPtr())) return false;
     if (!r.secret && !same_objects(r.slices, b.slices(r.ns, r.name))) return false;
   }
   return true;
 }
+
+namespace {
 
 void replay(Builder& b, const IngressEntry& e) {
   b.owned_ingresses.insert(b.owned_ingresses.end(), e.owned.begin(), e.owned.end());
@@ -97,7 +100,8 @@ void IngressCache::translate(Builder& b, bool replay_all) {
       key = fallback;
     }
     auto it = entries.find(key);
-    if (it != entries.end() && same_object(it->second.ingress, ptr) && still_valid(b, it->second)) {
+    if (it != entries.end() && same_object(it->second.ingress, ptr) &&
+        reads_unchanged(b, it->second.recording)) {
       if (replay_all) replay(b, it->second);
       ++reused;
       it->second.seen = builds;

@@ -66,4 +66,8 @@ struct IngressCache {
 // Whether two objects are the same: one ObjectPtr, or one uid at one resourceVersion.
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b);
 
+// Whether what `recording` read (Services with their EndpointSlices, Secrets) is still what the
+// snapshot of `b` holds (the Gateway API's TranslateCache asks it too).
+bool reads_unchanged(const Builder& b, const Recording& recording);
+
 }  // namespace kop::ingress::internal

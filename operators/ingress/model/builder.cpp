@@ -133,6 +133,10 @@ const api::Object* Builder::read_secret(std::string_view ns, std::string_view na
   return s == nullptr ? nullptr : s->get();
 }
 
+void Builder::note_service_read(std::string_view ns, std::string_view name) {
+  note_read(false, ns, name);
+}
+
 const std::vector<const api::ObjectPtr*>& Builder::slices(std::string_view ns,
                                                           std::string_view name) const {
   static const std::vector<const api::ObjectPtr*> kNone;

@@ -132,6 +132,9 @@ class Builder {
   const api::ObjectPtr* secret(std::string_view ns, std::string_view name) const;
   // secret(), noting the read for the incremental build (as load_tls() does).
   const api::Object* read_secret(std::string_view ns, std::string_view name);
+  // Notes a read of Service ns/name (and its EndpointSlices) as resolve_backend() does, for a
+  // caller that reads it through service().
+  void note_service_read(std::string_view ns, std::string_view name);
   const std::vector<const api::ObjectPtr*>& slices(std::string_view ns,
                                                    std::string_view name) const;
 

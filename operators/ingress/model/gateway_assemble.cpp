@@ -3,8 +3,9 @@
 // TLS relays, clusters, sorted statuses and Events.
 #include <algorithm>
 #include <map>
-#include <numeric>
+#include <memory>
 #include <sstream>
+#include <unordered_map>
 
 #include "gateway_internal.h"
 #include "text_cat.h"
@@ -31,20 +32,19 @@ int path_rank(const PathRule& p) {
       return 2;
   }
 }
-bool precedes(const Placement& a, const Placement& b) {
-  if (path_rank(a.route.path) != path_rank(b.route.path))
-    return path_rank(a.route.path) < path_rank(b.route.path);
-  if (a.route.path.kind == PathKind::kPrefix &&
-      a.route.path.value.size() != b.route.path.value.size())
-    return a.route.path.value.size() > b.route.path.value.size();
-  if (a.route.method.empty() != b.route.method.empty()) return b.route.method.empty();
-  if (a.route.headers.size() != b.route.headers.size())
-    return a.route.headers.size() > b.route.headers.size();
-  if (a.route.query_params.size() != b.route.query_params.size())
-    return a.route.query_params.size() > b.route.query_params.size();
-  if (a.age < b.age || b.age < a.age) return a.age < b.age;
-  if (a.rule != b.rule) return a.rule < b.rule;
-  return a.match < b.match;
+bool precedes(const Placement& pa, const Placement& pb) {
+  const Route& a = pa.route();
+  const Route& b = pb.route();
+  if (path_rank(a.path) != path_rank(b.path)) return path_rank(a.path) < path_rank(b.path);
+  if (a.path.kind == PathKind::kPrefix && a.path.value.size() != b.path.value.size())
+    return a.path.value.size() > b.path.value.size();
+  if (a.method.empty() != b.method.empty()) return b.method.empty();
+  if (a.headers.size() != b.headers.size()) return a.headers.size() > b.headers.size();
+  if (a.query_params.size() != b.query_params.size())
+    return a.query_params.size() > b.query_params.size();
+  if (pa.age() < pb.age() || pb.age() < pa.age()) return pa.age() < pb.age();
+  if (pa.rule != pb.rule) return pa.rule < pb.rule;
+  return pa.match < pb.match;
 }
 // Whether two routes match the same requests (the second could never be reached).
 bool same_match(const Route& a, const Route& b) {
@@ -58,33 +58,137 @@ bool covers(const std::string& g, const std::string& h) {
   return g[0] == '*' && intersect_hostnames(g, h) == h;
 }
 
+// A host's own routes: its placements (indexes into t.placements, in the order placed) in
+// precedence order, a match already served by one that precedes it left out (never reached).
+VirtualHost own_routes(const Translation& t, const std::string& host, std::vector<size_t> placed) {
+  std::stable_sort(placed.begin(), placed.end(),
+                   [&](size_t a, size_t b) { return precedes(t.placements[a], t.placements[b]); });
+  VirtualHost vh;
+  vh.host = host;
+  const Placement& first = t.placements[placed.front()];
+  vh.tls = t.gateways[first.gateway].listeners[first.listener].tls;
+  for (size_t i : placed) {
+    const Placement& p = t.placements[i];
+    const Route& route = p.route();
+    if (std::any_of(vh.routes.begin(), vh.routes.end(),
+                    [&](const Route& r) { return same_match(r, route); }))
+      continue;
+    vh.routes.push_back(route);
+    Route& r = vh.routes.back();
+    // A redirect without scheme and port goes to the listener's port.
+    if (r.redirect && !r.redirect->scheme && !r.redirect->port) r.redirect->port = uint16_t(p.port);
+  }
+  return vh;
+}
+
 // A request is matched against the rules of every hostname that covers its host, the most
 // specific hostname first. The proxy picks one virtual host per request, so each host also
 // carries, after its own routes, those of the wildcards covering it (narrowest first) and of
-// "*"; a match the host already serves is not repeated.
-void inherit_covering_routes(std::map<std::string, VirtualHost>& by_host) {
-  std::vector<const VirtualHost*> covering;
-  for (const auto& [g, vh] : by_host)
-    if (g[0] == '*') covering.push_back(&vh);
+// "*"; a match the host already serves is not repeated. `covering`: the door's wildcard hosts
+// and "*", own routes only, in that order. Null when no host of `covering` covers `own`.
+std::shared_ptr<const VirtualHost> with_covering(const VirtualHost& own,
+                                                 const std::vector<const VirtualHost*>& covering) {
+  std::shared_ptr<VirtualHost> out;
+  for (const VirtualHost* g : covering) {
+    if (!covers(g->host, own.host)) continue;
+    if (!out) out = std::make_shared<VirtualHost>(own);
+    for (const Route& r : g->routes)
+      if (std::none_of(out->routes.begin(), out->routes.end(),
+                       [&](const Route& o) { return same_match(o, r); }))
+        out->routes.push_back(r);
+  }
+  return out;
+}
+
+// The order in which covering hosts lend their routes: narrowest wildcard first, "*" last.
+void sort_covering(std::vector<const VirtualHost*>& covering) {
   std::sort(covering.begin(), covering.end(), [](const VirtualHost* a, const VirtualHost* b) {
     if ((a->host == "*") != (b->host == "*")) return b->host == "*";
     return a->host.size() > b->host.size();
   });
-  std::map<std::string, std::vector<Route>> extra;
-  for (const auto& [h, vh] : by_host) {
-    for (const VirtualHost* g : covering) {
-      if (!covers(g->host, h)) continue;
-      for (const Route& r : g->routes) {
-        auto same = [&](const Route& o) { return same_match(o, r); };
-        std::vector<Route>& mine = extra[h];
-        if (std::none_of(vh.routes.begin(), vh.routes.end(), same) &&
-            std::none_of(mine.begin(), mine.end(), same))
-          mine.push_back(r);
-      }
-    }
+}
+
+// What the placements' listener indexes stand for in this translation.
+ListenersKey listeners_key(const Translation& t) {
+  ListenersKey out;
+  out.reserve(t.gateways.size());
+  for (const Gateway& g : t.gateways) {
+    std::vector<ListenerKey> ls;
+    ls.reserve(g.listeners.size());
+    for (const Listener& l : g.listeners)
+      ls.push_back(ListenerKey{l.name, l.port, l.hostname, l.usable, l.tls});
+    out.emplace_back(g.ref, std::move(ls));
   }
-  for (auto& [h, routes] : extra)
-    for (Route& r : routes) by_host[h].routes.push_back(std::move(r));
+  return out;
+}
+
+// The front door hosts of one door (`by_host`: host -> its placements) into `d`. With a cache, a
+// host placed as at the last translation (same route translations, rules, matches, listeners)
+// whose covering hosts did not change is taken as it was, without being assembled; a host
+// assembled again that equals the last one is that same object, so render and compile keep it.
+void assemble_door(Translation& t, FrontDoor& d,
+                   const std::map<std::string, std::vector<size_t>>& by_host, bool same_listeners,
+                   std::unordered_map<std::string, HostRecord>& next) {
+  struct Host {
+    const std::string* name;
+    HostRecord rec;
+    const HostRecord* last = nullptr;
+    bool own_new = true;
+  };
+  std::vector<Host> hosts;
+  hosts.reserve(by_host.size());
+  std::vector<std::string> covering_names;
+  bool covering_changed = false;
+  for (const auto& [host, placed] : by_host) {
+    Host h{&host, {}, nullptr, true};
+    if (t.cache != nullptr) {
+      for (size_t i : placed) {
+        const Placement& p = t.placements[i];
+        h.rec.placed.emplace_back(p.entry->serial, p.rule, p.match, p.listener);
+      }
+      std::sort(h.rec.placed.begin(), h.rec.placed.end());
+      auto last = t.cache->hosts.find(cat(d.gateway.key(), ":", d.port, "/", host));
+      if (last != t.cache->hosts.end()) h.last = &last->second;
+      h.own_new = !(same_listeners && h.last != nullptr && h.last->placed == h.rec.placed);
+    }
+    h.rec.own =
+        h.own_new ? std::make_shared<const VirtualHost>(own_routes(t, host, placed)) : h.last->own;
+    if (host[0] == '*') {
+      covering_names.push_back(host);
+      covering_changed = covering_changed || h.own_new;
+    }
+    hosts.push_back(std::move(h));
+  }
+  std::string door = cat(d.gateway.key(), ":", d.port);
+  if (t.cache != nullptr) {
+    auto last = t.cache->covering.find(door);
+    if (last == t.cache->covering.end() ? !covering_names.empty() : last->second != covering_names)
+      covering_changed = true;
+  }
+  std::vector<const VirtualHost*> covering;
+  for (const Host& h : hosts)
+    if ((*h.name)[0] == '*') covering.push_back(h.rec.own.get());
+  sort_covering(covering);
+  d.virtual_hosts.reserve(hosts.size());
+  for (Host& h : hosts) {
+    if (!h.own_new && !covering_changed) {
+      h.rec.served = h.last->served;
+    } else {
+      std::shared_ptr<const VirtualHost> served = with_covering(*h.rec.own, covering);
+      if (!served) served = h.rec.own;
+      bool same = h.last != nullptr && *h.last->served == *served;
+      h.rec.served = same ? h.last->served : proxy::Shared<VirtualHost>(std::move(served));
+    }
+    d.virtual_hosts.push_back(h.rec.served);
+    if (t.cache == nullptr) continue;
+    ++(h.last != nullptr && h.last->served.ptr() == h.rec.served.ptr() ? t.cache->hosts_kept
+                                                                       : t.cache->hosts_made);
+    next.emplace(cat(door, "/", *h.name), std::move(h.rec));
+  }
+  if (t.cache != nullptr && !covering_names.empty())
+    t.cache->covering[door] = std::move(covering_names);
+  else if (t.cache != nullptr)
+    t.cache->covering.erase(door);
 }
 
 // TLSRoute relays onto their front doors. One relay per SNI name and door: the oldest route
@@ -173,29 +277,30 @@ void assemble(Translation& t) {
       if (l.tls) d.certificates.emplace_back(l.hostname.empty() ? "*" : l.hostname, *l.tls);
     }
   }
-  // Their order sorted, not the placements: each holds a whole Route (a sort of 20,000
-  // placements moved every Route about 15 times, a tenth of a translation at 10k HTTPRoutes).
-  std::vector<size_t> order(t.placements.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return precedes(t.placements[a], t.placements[b]); });
-  std::map<std::pair<size_t, int64_t>, std::map<std::string, VirtualHost>> hosts;
-  for (size_t i : order) {
-    Placement& p = t.placements[i];
-    VirtualHost& vh = hosts[{p.gateway, p.port}][p.host];
-    if (vh.host.empty()) {
-      vh.host = p.host;
-      vh.tls = t.gateways[p.gateway].listeners[p.listener].tls;
-    }
-    // A match already served on this host by a route that precedes it is never reached.
-    bool shadowed = std::any_of(vh.routes.begin(), vh.routes.end(),
-                                [&](const Route& r) { return same_match(r, p.route); });
-    if (!shadowed) vh.routes.push_back(std::move(p.route));
+  // Each door's hosts from the placements that name them.
+  std::map<std::pair<size_t, int64_t>, std::map<std::string, std::vector<size_t>>> placed;
+  for (size_t i = 0; i < t.placements.size(); ++i) {
+    const Placement& p = t.placements[i];
+    placed[{p.gateway, p.port}][p.host].push_back(i);
   }
-  for (auto& [key, by_host] : hosts) {
-    FrontDoor& d = doors[key];
-    inherit_covering_routes(by_host);
-    for (auto& [host, vh] : by_host) d.virtual_hosts.push_back(std::move(vh));
+  bool same_listeners = false;
+  std::unordered_map<std::string, HostRecord> next;
+  if (t.cache != nullptr) {
+    ListenersKey listeners = listeners_key(t);
+    same_listeners = listeners == t.cache->listeners;
+    if (!same_listeners) t.cache->listeners = std::move(listeners);
+    next.reserve(t.cache->hosts.size());
+  }
+  for (const auto& [key, by_host] : placed)
+    assemble_door(t, doors[key], by_host, same_listeners, next);
+  if (t.cache != nullptr) {
+    t.cache->hosts = std::move(next);
+    // Doors gone: their covering hosts are forgotten.
+    std::erase_if(t.cache->covering, [&](const auto& c) {
+      return std::none_of(doors.begin(), doors.end(), [&](const auto& d) {
+        return cat(d.second.gateway.key(), ":", d.second.port) == c.first;
+      });
+    });
   }
   place_relays(t, doors);
   for (auto& [key, d] : doors) {
@@ -218,7 +323,17 @@ void assemble(Translation& t) {
 }  // namespace internal
 
 Result translate(const Snapshot& snapshot, const Options& options) {
+  return translate(snapshot, options, nullptr);
+}
+
+Result translate(const Snapshot& snapshot, const Options& options, TranslateCache* cache) {
   internal::Translation t(snapshot, options);
+  if (cache != nullptr) {
+    if (!cache->state_) cache->state_ = std::make_unique<internal::TranslateState>();
+    t.cache = cache->state_.get();
+    ++t.cache->translations;
+    t.cache->reused = t.cache->translated = t.cache->hosts_kept = t.cache->hosts_made = 0;
+  }
   internal::translate_classes(t);
   internal::translate_gateways(t);
   internal::read_backend_tls_policies(t);
@@ -228,6 +343,9 @@ Result translate(const Snapshot& snapshot, const Options& options) {
   internal::translate_tls_routes(t);
   internal::backend_tls_policy_statuses(t);
   internal::assemble(t);
+  if (t.cache != nullptr)  // routes gone (or no longer ours) are forgotten
+    std::erase_if(t.cache->routes,
+                  [&](const auto& e) { return e.second.seen != t.cache->translations; });
   return std::move(t.result);
 }
 

@@ -2,16 +2,19 @@
 // GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute and BackendTLSPolicy translators
 // (gateway_class.cpp, gateway_listeners.cpp, http_route.cpp, grpc_route.cpp, tls_route.cpp,
 // backend_tls_policy.cpp, gateway_assemble.cpp), and
-// the ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp). Threading:
-// one Translation per translate() call, used by that call only.
+// the ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp), and what
+// a TranslateCache keeps across translations (gateway_routes.cpp). Threading: one Translation
+// per translate() call, used by that call only.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -68,16 +71,21 @@ struct Gateway {
   GatewayStatus status;
 };
 
-// One route rule's match, placed on one front door's host.
+struct RouteEntry;
+
+// One route rule's match, placed on one front door's host: match `match` of rule `rule` of the
+// route whose rules `entry` holds (a RouteEntry outlives its translation). A redirect without
+// scheme and port goes to `port`.
 struct Placement {
   size_t gateway = 0;   // index into Translation::gateways
   size_t listener = 0;  // index into that Gateway's listeners (its certificate)
   int64_t port = 0;
   std::string host;  // "*" = every host
-  Route route;
-  Age age;  // of the route, for precedence
+  const RouteEntry* entry = nullptr;
   int rule = 0;
   int match = 0;
+  const Route& route() const;
+  const Age& age() const;  // of the route, for precedence
 };
 
 // One TLSRoute hostname on one TLS listener: connections whose SNI is `relay.host` are relayed
@@ -120,6 +128,9 @@ struct PolicyTargetUse {
   std::set<ObjectRef> routes;    // routes whose backendRefs reach the target
 };
 
+struct TranslateState;
+struct RouteQuery;
+
 struct Translation {
   Translation(const Snapshot& snapshot, const Options& options);
 
@@ -137,6 +148,12 @@ struct Translation {
   std::vector<BackendTlsPolicy> policies;  // oldest first, then namespace/name
   std::map<PolicyTarget, PolicyTargetUse> policy_targets;
   Result result;
+  TranslateState* cache = nullptr;  // translate(..., cache): what the last translations kept
+  // Without a cache: the routes' rules of this translation (placements point into them).
+  std::vector<std::unique_ptr<RouteEntry>> entries;
+  // While set, service_backend() notes each ReferenceGrant and BackendTLSPolicy answer into it
+  // (a route's rules being translated for the cache).
+  std::vector<RouteQuery>* queries = nullptr;
 
   Gateway* find_gateway(std::string_view ns, std::string_view name);
   // Labels of Namespace `name` (empty when unknown), with kubernetes.io/metadata.name=<name>
@@ -263,5 +280,92 @@ void request_mirrors(Translation& t, const api::Object& route, const ObjectRef& 
 void rule_backends(Translation& t, const api::Object& route, const ObjectRef& src,
                    const rapidjson::Value* rule, const std::string& field, RouteRule& out,
                    std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight, bool h2c);
+
+// One rule translator (HTTPRoute's, GRPCRoute's): rule `index` of `route` into a RouteRule.
+using RuleTranslator = RouteRule (*)(Translation& t, const api::Object& route, const ObjectRef& src,
+                                     const rapidjson::Value* rule, size_t index);
+// Every HTTPRoute or GRPCRoute of `routes` (`kind`) that names one of our Gateways: its rules by
+// `rule_of` (from the cache when it has them), its parent statuses, and a placement per rule
+// match on each host of each served listener it attaches to (gateway_routes.cpp).
+void translate_routes(Translation& t, const std::vector<api::ObjectPtr>& routes,
+                      std::string_view kind, RuleTranslator rule_of);
+
+// One answer a route's rules got besides Services and EndpointSlices (those are in the
+// Recording), in the order asked: whether a ReferenceGrant lets the route's kind in `from_ns`
+// refer to Service ns/name, or which BackendTLSPolicy applies to port `port` of Service
+// ns/name (and its settings).
+struct RouteQuery {
+  bool policy = false;
+  std::string from_kind;
+  std::string from_ns;
+  std::string ns;
+  std::string name;
+  std::string port;
+  bool permitted = false;
+  std::optional<ObjectRef> holder;
+  std::optional<proxy::UpstreamTlsConfig> tls;
+};
+
+// An HTTPRoute's or GRPCRoute's rules as translated, the Events they recorded and what they
+// read: a TranslateCache keeps one per route and takes it again while the route is the same
+// object, the Services and EndpointSlices read are, and every query gets the same answer.
+struct RouteEntry {
+  api::ObjectPtr route;
+  Age age;
+  // Which translation of which route (unique in a cache): placements of the same serial, rule,
+  // match and listener place the same route.
+  uint64_t serial = 0;
+  std::vector<RouteRule> rules;
+  RuleOutcome outcome;
+  std::vector<Event> events;
+  ingress::internal::Recording recording;  // Services, EndpointSlices, clusters registered
+  std::vector<RouteQuery> queries;
+  uint64_t seen = 0;  // the last translation that had the route
+};
+
+inline const Route& Placement::route() const {
+  return entry->rules[size_t(rule)].routes[size_t(match)];
+}
+inline const Age& Placement::age() const {
+  return entry->age;
+}
+
+// One front door host as the last translation assembled it: what was placed on it (serial, rule,
+// match, listener of each placement, sorted), its own routes, and the host served (its own
+// routes plus those of the hosts covering it).
+struct HostRecord {
+  std::vector<std::tuple<uint64_t, int, int, size_t>> placed;
+  std::shared_ptr<const VirtualHost> own;
+  proxy::Shared<VirtualHost> served;
+};
+
+// What the placements' listener indexes and a host's certificate stand for: our Gateways and
+// their listeners. A host placed the same way is assembled the same way while this is equal.
+struct ListenerKey {
+  std::string name;
+  int64_t port = 0;
+  std::string hostname;
+  bool usable = false;
+  std::optional<Tls> tls;
+  bool operator==(const ListenerKey&) const = default;
+};
+using ListenersKey = std::vector<std::pair<ObjectRef, std::vector<ListenerKey>>>;
+
+// What a TranslateCache keeps (gateway_api.h).
+struct TranslateState {
+  // By "<kind>/<uid>" ("<kind>//<namespace>/<name>" when the object has no uid).
+  std::unordered_map<std::string, RouteEntry> routes;
+  uint64_t serials = 0;
+  // The front doors' hosts of the last translation, by "<gateway ns/name>:<port>/<host>", the
+  // listeners they were placed on, and each door's covering hosts (wildcards and "*").
+  std::unordered_map<std::string, HostRecord> hosts;
+  ListenersKey listeners;
+  std::map<std::string, std::vector<std::string>> covering;
+  uint64_t translations = 0;
+  size_t reused = 0;
+  size_t translated = 0;
+  size_t hosts_kept = 0;
+  size_t hosts_made = 0;
+};
 
 }  // namespace kop::ingress::gateway::internal

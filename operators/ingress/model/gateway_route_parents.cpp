@@ -132,6 +132,26 @@ std::vector<size_t> attach(Translation& t, Gateway& gw, const ParentRef& ref,
   return listeners;
 }
 
+namespace {
+
+// reference_permitted() for a backendRef to a Service, the answer noted for the TranslateCache.
+bool service_permitted(Translation& t, std::string_view from_kind, std::string_view from_ns,
+                       std::string_view ns, std::string_view name) {
+  bool ok = reference_permitted(t.snapshot, from_kind, from_ns, "", "Service", ns, name);
+  if (t.queries != nullptr) {
+    RouteQuery q;
+    q.from_kind = std::string(from_kind);
+    q.from_ns = std::string(from_ns);
+    q.ns = std::string(ns);
+    q.name = std::string(name);
+    q.permitted = ok;
+    t.queries->push_back(std::move(q));
+  }
+  return ok;
+}
+
+}  // namespace
+
 ServiceBackend service_backend(Translation& t, const api::Object& route, const ObjectRef& src,
                                const rapidjson::Value* ref, const std::string& field, bool h2c,
                                bool backend_tls) {
@@ -149,8 +169,7 @@ ServiceBackend service_backend(Translation& t, const api::Object& route, const O
   if (!group.empty() || kind != "Service")
     return problem("InvalidKind", cat(group.empty() ? "core" : group, "/", kind,
                                       " is not a supported backend kind"));
-  if (ns != route.ns() &&
-      !reference_permitted(t.snapshot, src.kind, route.ns(), "", "Service", ns, name))
+  if (ns != route.ns() && !service_permitted(t, src.kind, route.ns(), ns, name))
     return problem("RefNotPermitted", cat("Service \"", ns, "/", name,
                                           "\" is in another namespace and no ReferenceGrant "
                                           "allows it"));
@@ -160,6 +179,8 @@ ServiceBackend service_backend(Translation& t, const api::Object& route, const O
   spec.service = name;
   spec.port_number = int_of(ref, "port");
   spec.h2c = h2c;
+  // Its port's name and appProtocol are read below: a TranslateCache must see the Service change.
+  if (backend_tls) t.builder.note_service_read(ns, name);
   if (backend_tls) {
     std::string_view port_name, app_protocol;
     if (const api::ObjectPtr* svc = t.builder.service(ns, name))

@@ -200,42 +200,7 @@ void route_kind_conflicts(Translation& t) {
 }
 
 void translate_grpc_routes(Translation& t) {
-  for (const auto& ptr : t.snapshot.grpc_routes) {
-    const api::Object& route = *ptr;
-    if (route.is_being_deleted()) continue;
-    ObjectRef src{"GRPCRoute", std::string(route.ns()), std::string(route.name())};
-    Age age = age_of(route, "GRPCRoute");
-
-    std::vector<std::pair<ParentRef, Gateway*>> parents = our_parents(t, route, src);
-    if (parents.empty()) continue;  // not ours to touch
-    size_t given = 0;
-    std::vector<std::string> hosts = route_hostnames(t, route, src, given);
-
-    std::vector<RouteRule> rules;
-    RuleOutcome outcome;
-    for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
-      rules.push_back(translate_rule(t, route, src, rule, rules.size()));
-      count_rule(outcome, rules.back());
-    }
-    RouteStatus st;
-    st.route = src;
-    for (auto& [ref, gw] : parents) {
-      st.parents.emplace_back();
-      std::vector<size_t> listeners = attach(t, *gw, ref, route, src, "GRPCRoute", hosts, given > 0,
-                                             outcome, st.parents.back());
-      size_t gi = size_t(gw - t.gateways.data());
-      for (size_t li : listeners) {
-        Listener& l = gw->listeners[li];
-        if (!l.usable) continue;  // attached, but the listener is not served
-        for (const std::string& host : served_hosts(l, hosts))
-          for (size_t ri = 0; ri < rules.size(); ++ri)
-            for (size_t mi = 0; mi < rules[ri].routes.size(); ++mi)
-              t.placements.push_back(
-                  Placement{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)});
-      }
-    }
-    t.result.route_statuses.push_back(std::move(st));
-  }
+  translate_routes(t, t.snapshot.grpc_routes, "GRPCRoute", translate_rule);
 }
 
 }  // namespace kop::ingress::gateway::internal

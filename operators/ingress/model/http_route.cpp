@@ -491,49 +491,7 @@ std::vector<std::string> served_hosts(const Listener& l, const std::vector<std::
 }
 
 void translate_http_routes(Translation& t) {
-  for (const auto& ptr : t.snapshot.http_routes) {
-    const api::Object& route = *ptr;
-    if (route.is_being_deleted()) continue;
-    ObjectRef src{"HTTPRoute", std::string(route.ns()), std::string(route.name())};
-    Age age = age_of(route, "HTTPRoute");
-
-    // Our parents first: a route that names none of our Gateways is not ours to touch.
-    std::vector<std::pair<ParentRef, Gateway*>> parents = our_parents(t, route, src);
-    if (parents.empty()) continue;
-    size_t hi = 0;
-    std::vector<std::string> hosts = route_hostnames(t, route, src, hi);
-
-    std::vector<RouteRule> rules;
-    RuleOutcome outcome;
-    for (const rapidjson::Value* rule : items_of(route.spec(), "rules")) {
-      rules.push_back(translate_rule(t, route, src, rule, rules.size()));
-      count_rule(outcome, rules.back());
-    }
-
-    RouteStatus st;
-    st.route = src;
-    for (auto& [ref, gw] : parents) {
-      st.parents.emplace_back();
-      std::vector<size_t> listeners =
-          attach(t, *gw, ref, route, src, "HTTPRoute", hosts, hi > 0, outcome, st.parents.back());
-      size_t gi = size_t(gw - t.gateways.data());
-      for (size_t li : listeners) {
-        Listener& l = gw->listeners[li];
-        if (!l.usable) continue;  // attached, but the listener is not served
-        for (const std::string& host : served_hosts(l, hosts)) {
-          for (size_t ri = 0; ri < rules.size(); ++ri) {
-            for (size_t mi = 0; mi < rules[ri].routes.size(); ++mi) {
-              Placement p{gi, li, l.port, host, rules[ri].routes[mi], age, int(ri), int(mi)};
-              if (p.route.redirect && !p.route.redirect->scheme && !p.route.redirect->port)
-                p.route.redirect->port = uint16_t(l.port);
-              t.placements.push_back(std::move(p));
-            }
-          }
-        }
-      }
-    }
-    t.result.route_statuses.push_back(std::move(st));
-  }
+  translate_routes(t, t.snapshot.http_routes, "HTTPRoute", translate_rule);
 }
 
 }  // namespace kop::ingress::gateway::internal

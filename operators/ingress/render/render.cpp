@@ -25,6 +25,14 @@ struct RenderedHosts {
   bool https = false;
   uint64_t renders = 0;
   std::unordered_map<std::string, RenderedHost> by_host;
+  // Gateway front door hosts, by rendered name ("gw/<ns>/<gateway>/<port>/<host>"): the model
+  // host (a TranslateCache keeps unchanged ones) and its rendering.
+  struct DoorHost {
+    std::shared_ptr<const VirtualHost> model;
+    proxy::Shared<proxy::VirtualHostConfig> rendered;
+    uint64_t seen = 0;
+  };
+  std::unordered_map<std::string, DoorHost> door_hosts;
   size_t rendered = 0;
   size_t reused = 0;
 };
@@ -341,23 +349,45 @@ proxy::VirtualHostConfig no_host(std::string name) {
   return none;
 }
 
+// A front door host rendered under `name`.
+proxy::VirtualHostConfig render_door_host(const std::string& name, const VirtualHost& vh) {
+  proxy::VirtualHostConfig v;
+  v.name = name;
+  v.domains = {vh.host};
+  v.route_order = proxy::RouteOrder::kConfig;
+  for (const auto& r : vh.routes) v.routes.push_back(route_config(r, false, 0));
+  return v;
+}
+
 // One Gateway front door: its own listener and virtual hosts, routes in the translator's order,
-// and its TLSRoute relays by SNI.
-void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool& unavailable) {
+// and its TLSRoute relays by SNI. With `kept`, a host that is the same model object as at the
+// last render() is not rendered again.
+void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool& unavailable,
+                       internal::RenderedHosts* kept) {
   const gateway::FrontDoor& d = *bound.door;
   proxy::ListenerConfig l;
   l.name = absl::StrCat("gw/", d.gateway.ns, "/", d.gateway.name, "/", d.port);
   l.address = bound.address;
   // Gateway API's "*.example.com" covers every depth of subdomain, not Ingress's one label.
   l.domain_wildcards = proxy::DomainWildcards::kOneOrMoreLabels;
-  for (const auto& vh : d.virtual_hosts) {
-    proxy::VirtualHostConfig v;
-    v.name = absl::StrCat(l.name, "/", vh.host);
-    v.domains = {vh.host};
-    v.route_order = proxy::RouteOrder::kConfig;
-    for (const auto& r : vh.routes) v.routes.push_back(route_config(r, false, 0));
-    l.virtual_hosts.push_back(v.name);
-    config.virtual_hosts.emplace_back(std::move(v));
+  l.virtual_hosts.reserve(d.virtual_hosts.size());
+  for (const proxy::Shared<VirtualHost>& vh : d.virtual_hosts) {
+    std::string name = absl::StrCat(l.name, "/", vh->host);
+    l.virtual_hosts.push_back(name);
+    if (kept == nullptr) {
+      config.virtual_hosts.emplace_back(render_door_host(name, *vh));
+      continue;
+    }
+    internal::RenderedHosts::DoorHost& r = kept->door_hosts[name];
+    if (r.model != vh.ptr()) {
+      r.model = vh.ptr();
+      r.rendered = render_door_host(name, *vh);
+      ++kept->rendered;
+    } else {
+      ++kept->reused;
+    }
+    r.seen = kept->renders;
+    config.virtual_hosts.push_back(r.rendered);
   }
   if (l.virtual_hosts.empty()) {
     config.virtual_hosts.emplace_back(no_host(l.name + "/-"));
@@ -491,7 +521,10 @@ proxy::Config render(const Model& model, const RenderOptions& options,
     https.tls = std::move(tls);
     config.listeners.push_back(std::move(https));
   }
-  for (const BoundFrontDoor& d : front_doors) render_front_door(d, config, unavailable);
+  for (const BoundFrontDoor& d : front_doors) render_front_door(d, config, unavailable, kept);
+  // Front door hosts gone are forgotten (with the model hosts they hold).
+  if (kept != nullptr)
+    std::erase_if(kept->door_hosts, [&](const auto& e) { return e.second.seen != kept->renders; });
   if (unavailable) {
     proxy::ClusterConfig none;  // no endpoints: such connections are closed
     none.name = std::string(kUnavailableCluster);

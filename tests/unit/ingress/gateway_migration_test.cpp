@@ -47,7 +47,7 @@ gateway::Result serve(const std::string& ingresses_yaml, const std::string& extr
 const VirtualHost* host_of(const gateway::Result& r, uint16_t port, std::string_view host) {
   for (const auto& door : r.front_doors)
     if (door.port == port)
-      for (const auto& vh : door.virtual_hosts)
+      for (const VirtualHost& vh : door.virtual_hosts)
         if (vh.host == host) return &vh;
   ADD_FAILURE() << "no host " << host << " on port " << port << "\n" << describe(r);
   return nullptr;

@@ -21,11 +21,16 @@
 // Guarantees: the same input in any order gives the same Result (lists sorted); bad input only
 // affects its own listener, route rule or backendRef; conditions carry the object's
 // metadata.generation as observedGeneration.
-// Threading: plain values and pure functions; call from any thread.
+// Incremental: translate(snapshot, options, &cache) gives exactly translate(snapshot, options),
+// translating again only the HTTPRoute and GRPCRoute rules whose inputs changed, and keeps the
+// front doors' unchanged hosts as the same objects (TranslateCache below).
+// Threading: plain values and pure functions; call from any thread. A TranslateCache is used by
+// one translate() at a time (the caller serialises translations that share it).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,7 +123,9 @@ struct FrontDoor {
   // tells them apart); "TLS" when only TLS listeners are.
   std::string protocol;
   // Sorted by host; each host's routes in Gateway API precedence order (render keeps it).
-  std::vector<VirtualHost> virtual_hosts;
+  // Shared (proxy/shared.h): with a TranslateCache a host equal to the last translation's is the
+  // same object, so render() with a RenderCache and RouteTable::compile() keep it.
+  std::vector<proxy::Shared<VirtualHost>> virtual_hosts;
   // HTTPS: the certificate of each served listener on this port, by listener hostname ("*" =
   // no hostname), sorted; the TLS client's SNI picks one. Present even before routes attach.
   // TLS Terminate listeners add theirs under each relayed host they do not cover exactly.
@@ -163,6 +170,40 @@ struct Result {
 };
 
 Result translate(const Snapshot& snapshot, const Options& options);
+
+namespace internal {
+struct TranslateState;
+}
+
+// An incremental translate(): each HTTPRoute's and GRPCRoute's rules are kept with what they read
+// (the Services and EndpointSlices of their backendRefs and mirrors, the ReferenceGrant and
+// BackendTLSPolicy answers they got) and taken as they are while the route and all of that are
+// unchanged. Parents, hostnames, attachment, conflicts between routes and statuses are worked
+// out at every translation (they span routes). A front door host equal to the last
+// translation's is that same Shared object. Objects are "the same" as for BuildCache (model.h):
+// one ObjectPtr, or one uid at one resourceVersion. The cache holds the routes and Services it
+// remembers until a translation no longer has them.
+class TranslateCache {
+ public:
+  TranslateCache();
+  ~TranslateCache();
+  TranslateCache(TranslateCache&&) noexcept;
+  TranslateCache& operator=(TranslateCache&&) noexcept;
+
+  // HTTPRoutes and GRPCRoutes whose rules the last translate() took from the cache / translated.
+  size_t reused() const;
+  size_t translated() const;
+  // Front door hosts the last translate() kept as the previous objects / made anew.
+  size_t hosts_kept() const;
+  size_t hosts_made() const;
+
+ private:
+  friend Result translate(const Snapshot&, const Options&, TranslateCache*);
+  std::unique_ptr<internal::TranslateState> state_;
+};
+
+// The same Result as translate(snapshot, options); `cache` (may be null) makes it incremental.
+Result translate(const Snapshot& snapshot, const Options& options, TranslateCache* cache);
 
 // The host a listener hostname ("" = any) and a route hostname ("" = any) both accept, the more
 // specific of the two; "*" when both are empty; nullopt when they share no host. A wildcard

@@ -29,8 +29,9 @@
 //    none.
 // Incremental: with a RenderCache, a model virtual host that is the same object as at the
 // previous render() (a BuildCache keeps unchanged hosts so) gives the same rendered virtual
-// hosts, by pointer, without being rendered again; RouteTable::compile() then keeps their
-// compiled form. The Config is the same as without the cache.
+// hosts, by pointer, without being rendered again; so does a front door host that is the same
+// object (a gateway::TranslateCache keeps unchanged ones so); RouteTable::compile() then keeps
+// their compiled form. The Config is the same as without the cache.
 // Threading: pure without a cache; a RenderCache is used by one render() at a time.
 #pragma once
 
