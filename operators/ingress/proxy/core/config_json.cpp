@@ -407,6 +407,18 @@ class Out {
           if (cert.key_file.empty()) kv("key_pem", secret(cert.key_pem));
           if (cert.min_version)
             kv("min_version", *cert.min_version == TlsVersion::kTls13 ? "1.3" : "1.2");
+          if (cert.client_auth) {
+            const ClientAuthConfig& a = *cert.client_auth;
+            begin_object("client_auth");
+            kv("ca_pem", a.ca_pem);
+            if (!a.crl_pem.empty()) kv("crl_pem", a.crl_pem);
+            kv("verify", to_string(a.verify));
+            kv("depth", a.depth);
+            kv("error_page", a.error_page);
+            kv("pass_certificate", a.pass_certificate);
+            kv("match_subject", a.match_subject);
+            w_.EndObject();
+          }
           w_.EndObject();
         }
         w_.EndArray();

@@ -516,6 +516,31 @@ void pem_pair(Object& c, CertificateConfig& cert) {
   c.str("key_file", &cert.key_file);
 }
 
+ClientAuthConfig client_auth(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ClientAuthConfig a;
+  o.str("ca_pem", &a.ca_pem, true);
+  o.str("crl_pem", &a.crl_pem);
+  if (const Value* mv = o.get("verify")) {
+    std::string_view s = as_string(*mv, o.at("verify"));
+    bool known = false;
+    for (ClientVerify cv : {ClientVerify::kOn, ClientVerify::kOff, ClientVerify::kOptional,
+                            ClientVerify::kOptionalNoCa})
+      if (to_string(cv) == s) {
+        a.verify = cv;
+        known = true;
+      }
+    if (!known)
+      fail(o.at("verify"), cat("must be on, off, optional or optional_no_ca, got ", quote(s)));
+  }
+  o.uint("depth", &a.depth, 0, 100);
+  o.str("error_page", &a.error_page);
+  o.boolean("pass_certificate", &a.pass_certificate);
+  o.str("match_subject", &a.match_subject);
+  o.finish();
+  return a;
+}
+
 TlsConfig tls(const Value& v, const std::string& path) {
   Object o(v, path);
   TlsConfig t;
@@ -527,6 +552,8 @@ TlsConfig tls(const Value& v, const std::string& path) {
     pem_pair(c, cert);
     if (const Value* mv = c.get("min_version"))
       cert.min_version = tls_version(*mv, c.at("min_version"));
+    if (const Value* ca = c.get("client_auth"))
+      cert.client_auth = client_auth(*ca, c.at("client_auth"));
     c.finish();
     t.certificates.push_back(std::move(cert));
   });

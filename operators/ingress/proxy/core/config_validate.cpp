@@ -11,6 +11,7 @@
 #include "core/validate.h"
 #include "kop/proxy/access_control.h"
 #include "kop/proxy/certificate.h"
+#include "kop/proxy/client_auth.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/cors.h"
 #include "kop/proxy/hash_expression.h"
@@ -126,6 +127,20 @@ std::string_view to_string(ServerHeader policy) {
       return "append_if_absent";
     case ServerHeader::kPassThrough:
       return "pass_through";
+  }
+  return "?";
+}
+
+std::string_view to_string(ClientVerify verify) {
+  switch (verify) {
+    case ClientVerify::kOn:
+      return "on";
+    case ClientVerify::kOff:
+      return "off";
+    case ClientVerify::kOptional:
+      return "optional";
+    case ClientVerify::kOptionalNoCa:
+      return "optional_no_ca";
   }
   return "?";
 }
@@ -582,6 +597,10 @@ absl::Status validate_routing(const Config& config,
           return error(cp, "exactly one of key_pem, key_file is required");
         auto loaded = load_certificate(c);
         if (!loaded.ok()) return error(cp, std::string(loaded.status().message()));
+        if (c.client_auth) {
+          auto auth = ClientAuth::compile(*c.client_auth);
+          if (!auth.ok()) return error(cp + ".client_auth", std::string(auth.status().message()));
+        }
       }
       absl::flat_hash_set<std::string> cert_server_names = sni_names;
       absl::flat_hash_set<std::string> passthrough_names;

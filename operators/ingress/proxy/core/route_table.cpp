@@ -438,6 +438,14 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         cert.min_version = lc.tls->min_version;
         if (cc.min_version && *cc.min_version == TlsVersion::kTls13)
           cert.min_version = TlsVersion::kTls13;
+        if (cc.client_auth) {
+          auto auth = ClientAuth::compile(*cc.client_auth);
+          if (!auth.ok())
+            return absl::InvalidArgumentError(cat("listeners[", l, "].tls.certificates[", c,
+                                                  "].client_auth: ", auth.status().message()));
+          cert.client_auth = std::move(*auth);
+          li.client_auth = true;
+        }
         if (cert.name == lc.tls->default_certificate)
           li.default_certificate = static_cast<uint32_t>(c);
         li.certificates.push_back(std::move(cert));
@@ -860,6 +868,11 @@ uint32_t RouteTable::certificate_for_sni(const Listener& listener, std::string_v
   const uint32_t* idx =
       lookup_domain(listener.sni_exact, listener.sni_wildcard, listener.domain_wildcards, sni);
   return idx != nullptr ? *idx : listener.default_certificate;
+}
+
+uint32_t RouteTable::certificate_for_host(const Listener& listener,
+                                          std::string_view host_header) const {
+  return certificate_for_sni(listener, normalize_host(host_header));
 }
 
 namespace {

@@ -152,6 +152,7 @@ void ClientConn::on_client_hello() {
 
 bool ClientConn::on_handshake_done() {
   sni_ = transport_.sni();
+  client_cert_ = transport_.client_certificate();
   state_ = State::kH1;
   if (const ListenerTcpProxy* tp = ws_->snap->table->tcp_proxy_for_sni(*listener_, sni_)) {
     // TLS-terminated TCP proxy: the plaintext is relayed, never parsed as HTTP. The relay

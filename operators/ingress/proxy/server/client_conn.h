@@ -51,6 +51,8 @@ class ClientConn final {
   Transport& transport() { return transport_; }
   const std::string& client_ip() const { return client_ip_; }
   std::string sni_;  // lowercased; from the handshake, or the sniffed ClientHello
+  // The client certificate the handshake asked for; null when none was asked for.
+  const ClientCertificate* client_cert() const { return client_cert_.get(); }
 
   // Lifetime: every pending socket operation holds a reference; its completion calls op_done()
   // first, which is false when the connection closed meanwhile (and frees it once the last
@@ -109,6 +111,7 @@ class ClientConn final {
   bool delete_posted_ = false;
   bool h2_closing_ = false;  // HTTP/2 ends once its last frames (a GOAWAY) are written
   std::string client_ip_;
+  std::unique_ptr<ClientCertificate> client_cert_;
   H1Session h1_;
   std::unique_ptr<H2Session> h2_;
   std::unique_ptr<TcpProxy> tcp_;  // kPassthrough, kTcpProxy

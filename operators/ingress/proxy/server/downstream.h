@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "client_certificate.h"
 #include "http1.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/route_table.h"
@@ -57,7 +58,8 @@ struct DownRequest {
   std::string_view sni;
   std::string_view client_ip;
   const Listener* listener = nullptr;
-  bool has_body = false;  // content_length > 0 or chunked
+  const ClientCertificate* client_cert = nullptr;  // null: none asked for (or plain TCP)
+  bool has_body = false;                           // content_length > 0 or chunked
   bool upgrade_websocket = false;
 };
 

@@ -12,6 +12,7 @@
 #include "kop/proxy/cors.h"
 #include "pool.h"
 #include "request_fields.h"
+#include "tls.h"
 #include "worker.h"
 
 namespace kop::proxy::server {
@@ -143,6 +144,9 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   vhost_ = rt.find_virtual_host(*req.listener, h.host);
   if (req.tls && !req.sni.empty() && !rt.host_allowed_for_sni(*req.listener, req.sni, vhost_))
     return local_reply(421, "misdirected request\n");
+  // Client certificates come before routing, as nginx checks them when the request head is read.
+  client_field_count_ = 0;
+  if (req.listener->client_auth && !client_certificate_allowed()) return;
   if (!vhost_) return local_reply(404, "no virtual host\n");
   view_ = make_view(req_);
   route_ = rt.match(*vhost_, view_);
@@ -183,6 +187,45 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   // the request in authenticated().
   if (route_->basic_auth && !authenticate()) return;
   forward_request();
+}
+
+bool Exchange::client_certificate_allowed() {
+  const Listener& l = *req_.listener;
+  const RouteTable& rt = *ws_->snap->table;
+  // The policy of the certificate the SNI selected; without SNI, of the one the Host names.
+  uint32_t i = req_.sni.empty() ? rt.certificate_for_host(l, req_.head->host)
+                                : rt.certificate_for_sni(l, req_.sni);
+  if (i >= l.certificates.size() || !l.certificates[i].client_auth) return true;
+  const ClientAuth& auth = *l.certificates[i].client_auth;
+  // The handshake's verification counts only when that very context made it: a connection
+  // without SNI was verified by the default certificate's CAs, one from before a reload by
+  // its context of then (contexts are reused across reloads while their settings hold).
+  const PeerCertificate* peer = nullptr;
+  const auto& contexts = ws_->snap->tls;
+  if (req_.client_cert && l.id < contexts.size() && contexts[l.id] &&
+      i < contexts[l.id]->ctxs_.size() && req_.client_cert->ctx == contexts[l.id]->ctx(i))
+    peer = &req_.client_cert->peer;
+  std::string_view refused;
+  switch (auth.check(peer)) {
+    case ClientAuth::Verdict::kAllow:
+      client_field_count_ = static_cast<uint8_t>(auth.upstream_fields(peer, client_fields_));
+      return true;
+    case ClientAuth::Verdict::kSubjectRefused:
+      local_reply(403, kSubjectRefusedBody);
+      return false;
+    case ClientAuth::Verdict::kNoCertificate:
+      refused = kNoCertificateBody;
+      break;
+    case ClientAuth::Verdict::kCertificateError:
+      refused = kCertificateErrorBody;
+      break;
+  }
+  const std::string& page = auth.config().error_page;
+  if (page.empty())
+    local_reply(400, refused);
+  else
+    local_reply(302, "", "location: " + page + "\r\n");
+  return false;
 }
 
 void Exchange::forward_request() {
@@ -453,6 +496,8 @@ void Exchange::send_request_head() {
   size_t bound = kAddedFieldsBound + req_.client_ip.size() + h.host.size() + h.upgrade.size() +
                  upstream_address_view().size() + (host_rewrite ? host_rewrite->size() : 0) +
                  mut.added();
+  for (uint8_t k = 0; k < client_field_count_; ++k)
+    bound += client_fields_[k].name.size() + client_fields_[k].value.size() + 4;
   for (uint32_t i = 0; i < h.header_count; ++i)
     bound += h.headers[i].name.size() + h.headers[i].value.size() + 6;  // ": ", CRLF or ", "
   HeadWriter w(o, bound);
@@ -491,6 +536,9 @@ void Exchange::send_request_head() {
   w.put(req_.tls ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n");
   if (!h.host.empty()) w.field("x-forwarded-host", h.host);
   if (h.request_id_index < 0) w.field("x-request-id", request_id());
+  // The client certificate's fields (the client's own ssl-client-* were never copied above).
+  for (uint8_t k = 0; k < client_field_count_; ++k)
+    w.field(client_fields_[k].name, client_fields_[k].value);
   if (req_.upgrade_websocket) {
     w.put("connection: upgrade\r\n");
     w.field("upgrade", h.upgrade);

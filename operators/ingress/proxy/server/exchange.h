@@ -95,6 +95,9 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   }
   // After access control: the body limit, the cluster and endpoint, the first attempt.
   void forward_request();
+  // The client certificate policy of the request's certificate (client_auth.h): true when the
+  // request may go on (its ssl-client-* fields in client_fields_); otherwise it was answered.
+  bool client_certificate_allowed();
   // Basic authentication: true when the request may go on now; otherwise it was answered, or
   // waits for authenticated() (a verification too slow for the event loop).
   bool authenticate();
@@ -211,6 +214,10 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   HeaderMutation error_fields_;
   char request_id_[36] = {};
   bool request_id_made_ = false;
+  // The ssl-client-* fields sent upstream (views into the connection's ClientCertificate, which
+  // outlives the exchange).
+  ClientField client_fields_[ClientAuth::kMaxFields];
+  uint8_t client_field_count_ = 0;
 };
 
 }  // namespace kop::proxy::server

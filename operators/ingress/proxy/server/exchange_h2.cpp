@@ -153,6 +153,8 @@ void Exchange::send_h2_request(H2UpConn* c) {
   w.ref("x-forwarded-proto", req_.tls ? "https" : "http");
   if (!h.host.empty()) w.ref("x-forwarded-host", h.host);
   if (h.request_id_index < 0) w.ref("x-request-id", request_id());
+  for (uint8_t k = 0; k < client_field_count_; ++k)
+    w.ref(client_fields_[k].name, client_fields_[k].value);
   if (error_code_) {
     if (!h.is_get_like) w.ref("content-length", "0");  // the error request has no body
   } else if (h.content_length >= 0 && !(h.content_length == 0 && h.is_get_like)) {

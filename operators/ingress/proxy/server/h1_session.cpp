@@ -166,6 +166,7 @@ void H1Session::start_request() {
   dr.head = &req_;
   dr.tls = transport_.tls();
   dr.sni = conn_.sni_;
+  dr.client_cert = conn_.client_cert();
   dr.client_ip = conn_.client_ip();
   dr.listener = conn_.listener();
   dr.has_body = !body_done_;

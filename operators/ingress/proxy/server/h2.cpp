@@ -327,6 +327,7 @@ bool H2Stream::start(bool end_stream) {
   dr.head = &head_;
   dr.tls = c.transport().tls();
   dr.sni = c.sni_;
+  dr.client_cert = c.client_cert();
   dr.client_ip = c.client_ip();
   dr.listener = c.listener();
   dr.has_body = !end_stream;

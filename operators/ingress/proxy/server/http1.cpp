@@ -122,6 +122,8 @@ HeaderKind classify(std::string_view n) {
     default:
       break;
   }
+  if (n.size() >= 11 && (p[0] | 0x20) == 's' && ieq_token(p, "ssl-client-", 11))
+    return HeaderKind::kSslClient;
   return HeaderKind::kOther;
 }
 

@@ -42,6 +42,9 @@ enum class HeaderKind : uint8_t {
   kXRequestId,
   kHttp2Settings,
   kServer,  // responses: replaced or kept per the server_header policy
+  // Requests: "ssl-client-*", the names of the client certificate fields the proxy sends
+  // (client_auth.h); a client's own are never forwarded.
+  kSslClient,
 };
 
 // True for the hop-by-hop headers a proxy must not forward (RFC 9110 7.6.1) plus framing ones

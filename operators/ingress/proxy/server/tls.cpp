@@ -3,10 +3,12 @@
 // copies, no extra syscalls).
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -74,6 +76,21 @@ BIO_METHOD* conn_bio_method() {
   return m;
 }
 
+// The handshake completes whatever the client's chain: the verification result is kept and
+// the HTTP layer answers per the policy (nginx's way, so a refused client gets a page, not a
+// handshake alert).
+int accept_any_chain(int, X509_STORE_CTX*) {
+  return 1;
+}
+
+// The client certificate settings of `ctx` on a connection: OpenSSL's SSL_set_SSL_CTX() keeps
+// the verify mode the SSL was created with (the default certificate's), so a context without
+// client_auth must clear it (no CertificateRequest for its hosts) and one with it set it.
+void use_verify_of(SSL* ssl, SSL_CTX* ctx) {
+  SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), SSL_CTX_get_verify_callback(ctx));
+  SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
+}
+
 int sni_callback(SSL* ssl, int*, void*) {
   auto* c = static_cast<ClientConn*>(SSL_get_ex_data(ssl, ssl_conn_index()));
   if (!c) return SSL_TLSEXT_ERR_OK;
@@ -87,7 +104,10 @@ int sni_callback(SSL* ssl, int*, void*) {
   if (!l || !ws || l->id >= ws->snap->tls.size() || !ws->snap->tls[l->id]) return SSL_TLSEXT_ERR_OK;
   uint32_t i = ws->snap->table->certificate_for_sni(*l, sni);
   const TlsContexts& t = *ws->snap->tls[l->id];
-  if (i < t.ctxs_.size() && t.ctxs_[i] != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, t.ctxs_[i]);
+  if (i < t.ctxs_.size() && t.ctxs_[i] != SSL_get_SSL_CTX(ssl)) {
+    SSL_set_SSL_CTX(ssl, t.ctxs_[i]);
+    use_verify_of(ssl, t.ctxs_[i]);
+  }
   return SSL_TLSEXT_ERR_OK;
 }
 
@@ -111,6 +131,19 @@ int client_hello_callback(SSL* ssl, int* alert, void*) {
   uint32_t i = ws->snap->table->certificate_for_sni(*l, sni);
   TlsVersion v = i < l->certificates.size() ? l->certificates[i].min_version : TlsVersion::kTls12;
   SSL_set_min_proto_version(ssl, v == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // Session resumption is decided before the SNI callback switches the context: the session
+  // id context of the certificate the SNI selects is set now, so a session is resumed only
+  // under the client certificate policy that made it (a certificate verified by another
+  // context's CAs is never carried over).
+  if (l->client_auth && l->id < ws->snap->tls.size() && ws->snap->tls[l->id]) {
+    const TlsContexts& t = *ws->snap->tls[l->id];
+    if (i < t.ctxs_.size()) {
+      const std::string& sid = t.sid_ctxs_[i];
+      SSL_set_session_id_context(ssl, reinterpret_cast<const unsigned char*>(sid.data()),
+                                 static_cast<unsigned>(sid.size()));
+      use_verify_of(ssl, t.ctxs_[i]);
+    }
+  }
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
@@ -144,7 +177,52 @@ int alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen,
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion min_version) {
+// The client certificate policy's part of a context: the trusted CAs (also named in the
+// CertificateRequest), revocation lists, the verify mode and depth.
+bool use_client_auth(SSL_CTX* ctx, const ClientAuthConfig& a) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  BIO* b = BIO_new_mem_buf(a.ca_pem.data(), static_cast<int>(a.ca_pem.size()));
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  int cas = 0;
+  while (X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
+    bool ok = X509_STORE_add_cert(store, x) == 1;
+    X509_NAME* name = ok ? X509_NAME_dup(X509_get_subject_name(x)) : nullptr;
+    X509_free(x);
+    if (name == nullptr || sk_X509_NAME_push(names, name) == 0) {
+      X509_NAME_free(name);
+      sk_X509_NAME_pop_free(names, X509_NAME_free);
+      BIO_free(b);
+      return false;
+    }
+    ++cas;
+  }
+  ERR_clear_error();  // the loop ends on a "no start line" error
+  BIO_free(b);
+  SSL_CTX_set_client_CA_list(ctx, names);
+  if (cas == 0) return false;
+  if (!a.crl_pem.empty()) {
+    b = BIO_new_mem_buf(a.crl_pem.data(), static_cast<int>(a.crl_pem.size()));
+    while (X509_CRL* crl = PEM_read_bio_X509_CRL(b, nullptr, nullptr, nullptr)) {
+      int ok = X509_STORE_add_crl(store, crl);
+      X509_CRL_free(crl);
+      if (ok != 1) {
+        BIO_free(b);
+        return false;
+      }
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    // The client's own certificate is checked (its issuer must have a list).
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
+  SSL_CTX_set_verify(ctx, a.verify == ClientVerify::kOff ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
+                     accept_any_chain);
+  SSL_CTX_set_verify_depth(ctx, static_cast<int>(a.depth));
+  return true;
+}
+
+absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion min_version,
+                                  const std::string& sid_ctx) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) return absl::InternalError("SSL_CTX_new failed");
   auto fail = [&](std::string_view what) -> absl::StatusOr<SSL_CTX*> {
@@ -162,8 +240,8 @@ absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion mi
   // two (header, then body). tls_decrypt() checks SSL_has_pending() for what is buffered.
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  static const unsigned char kSid[] = "kop-proxy";
-  SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
+  SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(sid_ctx.data()),
+                                 static_cast<unsigned>(sid_ctx.size()));
   // Certificate chain (leaf first) and key, from memory.
   BIO* b = BIO_new_mem_buf(cert.material.cert_pem.data(),
                            static_cast<int>(cert.material.cert_pem.size()));
@@ -194,6 +272,8 @@ absl::StatusOr<SSL_CTX*> make_ctx(const ListenerCertificate& cert, TlsVersion mi
   ok = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
   if (ok != 1 || SSL_CTX_check_private_key(ctx) != 1) return fail("private key does not match");
+  if (cert.client_auth && !use_client_auth(ctx, cert.client_auth->config()))
+    return fail("cannot load the client certificate CAs");
   SSL_CTX_set_client_hello_cb(ctx, client_hello_callback, nullptr);
   SSL_CTX_set_tlsext_servername_callback(ctx, sni_callback);
   // Trap: after SNI switches the context, OpenSSL uses the new context's ALPN callback, so
@@ -239,6 +319,19 @@ absl::StatusOr<std::shared_ptr<TlsContexts>> TlsContexts::build(const Listener& 
     TlsVersion minv = c.min_version;
     std::string key = absl::StrCat(minv == TlsVersion::kTls13 ? "13|" : "12|", c.material.cert_pem,
                                    "|", c.material.key_pem);
+    // Sessions are resumed only under the policy that made them: a context with client_auth
+    // has a session id context of its own, the digest of everything the handshake verifies by.
+    std::string sid = "kop-proxy";
+    if (c.client_auth) {
+      const ClientAuthConfig& a = c.client_auth->config();
+      absl::StrAppend(&key, "|client_auth|", std::string(to_string(a.verify)), "|", a.depth, "|",
+                      a.ca_pem, "|", a.crl_pem);
+      unsigned char digest[EVP_MAX_MD_SIZE];
+      unsigned int n = 0;
+      EVP_Digest(key.data(), key.size(), digest, &n, EVP_sha256(), nullptr);
+      sid.assign(reinterpret_cast<const char*>(digest),
+                 std::min<unsigned>(n, SSL_MAX_SID_CTX_LENGTH));
+    }
     SSL_CTX* ctx = nullptr;
     if (previous) {
       for (size_t i = 0; i < previous->keys_.size(); ++i) {
@@ -250,12 +343,13 @@ absl::StatusOr<std::shared_ptr<TlsContexts>> TlsContexts::build(const Listener& 
       }
     }
     if (!ctx) {
-      auto made = make_ctx(c, minv);
+      auto made = make_ctx(c, minv, sid);
       if (!made.ok()) return made.status();
       ctx = *made;
     }
     t->keys_.push_back(std::move(key));
     t->ctxs_.push_back(ctx);
+    t->sid_ctxs_.push_back(std::move(sid));
   }
   // A passthrough-only listener has no certificate: hellos its entries do not match are refused.
   if (t->ctxs_.empty() && listener.passthrough.empty())

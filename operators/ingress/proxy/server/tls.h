@@ -31,6 +31,8 @@ class TlsContexts {
   // keeps session tickets valid).
   std::vector<std::string> keys_;
   std::vector<SSL_CTX*> ctxs_;
+  // Each context's session id context: "kop-proxy", or with client_auth the digest of its key.
+  std::vector<std::string> sid_ctxs_;
   uint32_t default_index_ = 0;
 };
 

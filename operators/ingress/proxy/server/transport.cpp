@@ -72,6 +72,15 @@ std::string Transport::sni() const {
   return sni;
 }
 
+std::unique_ptr<ClientCertificate> Transport::client_certificate() const {
+  if ((SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) == 0) return nullptr;
+  auto c = std::make_unique<ClientCertificate>();
+  c->ctx = SSL_get_SSL_CTX(ssl_);
+  // The verify callback accepted every chain (tls.cpp); the result decides per request.
+  c->peer = describe_peer_certificate(SSL_get0_peer_certificate(ssl_), SSL_get_verify_result(ssl_));
+  return c;
+}
+
 void Transport::read() {
   if (reading_ || closed_) return;
   Buffer* b = &in_;

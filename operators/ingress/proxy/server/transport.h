@@ -19,11 +19,13 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "asio.h"
 #include "buffer.h"
+#include "client_certificate.h"
 #include "edge_reader.h"
 #include "send_batch.h"
 
@@ -50,6 +52,9 @@ class Transport final : public BatchedWriter {
   bool alpn_h2() const;
   // After the handshake: the SNI, lowercased ("" without one).
   std::string sni() const;
+  // After the handshake: the certificate the client presented, when the context asked for one
+  // (null otherwise).
+  std::unique_ptr<ClientCertificate> client_certificate() const;
 
   // Received plaintext. Bytes [0, kept) of it are a request head the session still reads in
   // place: compaction keeps them, and the buffer grows up to `limit` while a head is incomplete.

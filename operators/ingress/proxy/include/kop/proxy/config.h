@@ -48,6 +48,35 @@ absl::StatusOr<SocketAddress> parse_socket_address(std::string_view text, bool a
 
 enum class TlsVersion { kTls12, kTls13 };
 
+// How a certificate's handshakes ask for the client's certificate (nginx's ssl_verify_client).
+enum class ClientVerify {
+  kOn,            // requested and required: none, or one that fails verification, gets 400
+  kOff,           // not requested (no CertificateRequest); only ssl-client-verify: NONE is sent
+  kOptional,      // requested: none is accepted; one that fails verification gets 400
+  kOptionalNoCa,  // requested: none, or one whose issuer is not trusted, is accepted
+};
+
+// Client certificates for the connections whose SNI selects a certificate (nginx's
+// ssl_client_certificate / ssl_verify_client / ssl_verify_depth as ingress-nginx's auth-tls-*
+// annotations write them; client_auth.h has the rules). The handshake always completes; the
+// request is answered 400 (or redirected to `error_page`) when the policy refuses the
+// certificate, and the upstream request carries the ssl-client-* fields.
+struct ClientAuthConfig {
+  std::string ca_pem;   // required: the trusted CA certificates, PEM
+  std::string crl_pem;  // revocation lists, PEM; default "": none (then no revocation check)
+  ClientVerify verify = ClientVerify::kOn;  // default on
+  uint32_t depth = 1;  // certificates above the client's in its chain; default 1 (nginx's)
+  // A refused certificate (none, or one that fails verification) is answered 302 to this URL
+  // instead of 400. Default "": 400.
+  std::string error_page;
+  // ssl-client-cert (the URL-escaped PEM) is sent upstream too. Default false.
+  bool pass_certificate = false;
+  // RE2 searched in the subject DN (RFC 2253, "CN=client,O=Example"); a request whose
+  // certificate's subject does not match is answered 403. Default "": any subject.
+  std::string match_subject;
+  bool operator==(const ClientAuthConfig&) const = default;
+};
+
 struct CertificateConfig {
   std::string name;  // unique within the listener; defaults to "cert<index>"
   // SNI names this certificate serves: exact ("a.example.com") or one-label wildcards
@@ -62,6 +91,9 @@ struct CertificateConfig {
   // own floor). Default: unset, the listener's min_version. It can only raise the listener's
   // floor (the stricter of the two applies); TLS 1.2 is the floor everywhere.
   std::optional<TlsVersion> min_version;
+  // Client certificates asked of the connections whose SNI selects this certificate. Default
+  // unset: none asked (no CertificateRequest).
+  std::optional<ClientAuthConfig> client_auth;
   bool operator==(const CertificateConfig&) const = default;
 };
 
@@ -584,6 +616,7 @@ std::string_view to_string(LbPolicy policy);
 std::string_view to_string(UpstreamProtocol protocol);
 std::string_view to_string(PathMatchType type);
 std::string_view to_string(ServerHeader policy);
+std::string_view to_string(ClientVerify verify);  // on, off, optional, optional_no_ca
 // The policy named `name` (overwrite, append_if_absent, pass_through); nullopt when unknown.
 std::optional<ServerHeader> parse_server_header(std::string_view name);
 

@@ -46,6 +46,7 @@
 #include "kop/proxy/access_control.h"
 #include "kop/proxy/basic_auth.h"
 #include "kop/proxy/certificate.h"
+#include "kop/proxy/client_auth.h"
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/rate_limit.h"
@@ -177,6 +178,8 @@ struct ListenerCertificate {
   CertificateMaterial material;
   // The stricter of the listener's min_version and the certificate's own.
   TlsVersion min_version = TlsVersion::kTls12;
+  // config's client_auth, compiled; null: no client certificate is asked for.
+  std::shared_ptr<const ClientAuth> client_auth;
 };
 
 // A TCP relay entry of a listener (TLS passthrough or TLS-terminated tcp_proxy), compiled.
@@ -204,6 +207,7 @@ struct Listener {
   bool tls = false;
   std::vector<ListenerCertificate> certificates;
   uint32_t default_certificate = 0;
+  bool client_auth = false;  // some certificate asks for client certificates
   // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
   ICaseStringMap<uint32_t> sni_exact;
   ICaseStringMap<uint32_t> sni_wildcard;
@@ -237,6 +241,8 @@ class RouteTable {
   // Certificate index in listener.certificates for an SNI name (the default when no name
   // matches or sni is empty). Exact names beat wildcards.
   uint32_t certificate_for_sni(const Listener& listener, std::string_view sni) const;
+  // The certificate a Host header's name would select as SNI (port stripped).
+  uint32_t certificate_for_host(const Listener& listener, std::string_view host_header) const;
   // The passthrough entry an SNI name selects (exact beats wildcard), or null: terminate TLS.
   const ListenerTcpProxy* passthrough_for_sni(const Listener& listener, std::string_view sni) const;
   // The TLS-terminated tcp_proxy entry an SNI name selects (exact beats wildcard), or null:
