@@ -382,6 +382,9 @@ ports: [{name: https, port: )" +
 
 // What an operator deploys: the manager makes the certificates, keeps the configuration's
 // caBundle, and serves; nobody hands the CA to the test.
+// The configuration is created after the manager started, and the certificate loop's refresh is
+// an hour: the caBundle comes from its watch on the configuration's name (against a real API
+// server too: fieldSelector metadata.name over REST).
 TEST_P(LocalAdmission, TheManagerWritesTheCaBundleOfItsConfiguration) {
   const std::string config = "managed-" + env_->namespace_();
   managed_certs_ = std::make_shared<SelfManagedCertificates>(
@@ -389,7 +392,7 @@ TEST_P(LocalAdmission, TheManagerWritesTheCaBundleOfItsConfiguration) {
                                          .secret_name = "webhook-certs",
                                          .ip_addresses = {"127.0.0.1"},
                                          .validating_webhook_configurations = {config},
-                                         .refresh_interval = absl::Milliseconds(200)});
+                                         .refresh_interval = absl::Hours(1)});
   managed_certs_->add_to(env_->manager());
   managed_server_ = std::make_unique<Server>(ServerOptions{
       .address = "127.0.0.1:0", .certificates = managed_certs_, .registry = &registry_});
