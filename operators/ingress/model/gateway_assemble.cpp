@@ -327,6 +327,15 @@ Result translate(const Snapshot& snapshot, const Options& options) {
 }
 
 Result translate(const Snapshot& snapshot, const Options& options, TranslateCache* cache) {
+  // Without any of these there is nothing to serve or report (ReferenceGrants, Namespaces and
+  // ConfigMaps are only read on their behalf): skip the Builder, whose indexes of every Service,
+  // EndpointSlice and Secret cost O(objects) in a cluster that serves Ingresses only.
+  if (snapshot.gateway_classes.empty() && snapshot.gateways.empty() &&
+      snapshot.http_routes.empty() && snapshot.grpc_routes.empty() && snapshot.tls_routes.empty() &&
+      snapshot.backend_tls_policies.empty()) {
+    if (cache != nullptr) cache->state_ = std::make_unique<internal::TranslateState>();
+    return Result{};
+  }
   internal::Translation t(snapshot, options);
   if (cache != nullptr) {
     if (!cache->state_) cache->state_ = std::make_unique<internal::TranslateState>();

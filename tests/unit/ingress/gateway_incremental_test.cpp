@@ -358,5 +358,29 @@ spec:
   EXPECT_TRUE(refused == translate(in->snap, {}));
 }
 
+TEST(GatewayIncremental, WithoutGatewayApiObjectsThereIsNothingToTranslate) {
+  std::string listener = "  - {name: http, port: 80, protocol: HTTP}\n";
+  auto in = gwtest::input(app(1) + service_yaml("default", "app1") + gwtest::kClass +
+                          gwtest::gateway("default", "gw", listener));
+  TranslateCache cache;
+  EXPECT_EQ(translate(in->snap, {}, &cache).front_doors.size(), 1u);
+  EXPECT_EQ(cache.translated(), 1u);
+  // Every Gateway API object gone (Services and a ReferenceGrant stay): an empty Result, as the
+  // reference gives, and the cache forgets the route.
+  in->snap.gateway_classes.clear();
+  in->snap.gateways.clear();
+  in->snap.http_routes.clear();
+  put(in->snap.reference_grants, one(R"(apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: grant, namespace: other}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+  to: [{group: "", kind: Service}]
+)"));
+  EXPECT_TRUE(translate(in->snap, {}, &cache) == Result{});
+  EXPECT_TRUE(translate(in->snap, {}) == Result{});
+  EXPECT_EQ(cache.translated() + cache.reused(), 0u);
+}
+
 }  // namespace
 }  // namespace kop::ingress::gateway
