@@ -447,7 +447,6 @@ bool H2Session::start(uint32_t max_streams, uint32_t max_header_list) {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cb, &H2Session::on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &H2Session::on_frame_recv);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cb, &H2Session::on_frame_send);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &H2Session::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, &H2Session::on_stream_close);
   nghttp2_session_callbacks_set_on_begin_frame_callback(cb, &H2Session::on_begin_frame);
@@ -639,19 +638,6 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* u) 
     // END_STREAM (nghttp2 refuses trailers without it).
     st->end_of_request();
   }
-  return 0;
-}
-
-int H2Session::on_frame_send(nghttp2_session* ng, const nghttp2_frame* f, void*) {
-  // A response complete while the client is still sending its request (a local answer such as
-  // 413, or a backend that answered without reading the body): RFC 9113 8.1 lets the server
-  // stop the upload with RST_STREAM NO_ERROR. Without it a client keeps sending a body nobody
-  // reads, and one that waits for the upload to finish (curl) never completes.
-  if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
-      (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA))
-    return 0;
-  if (nghttp2_session_get_stream_remote_close(ng, f->hd.stream_id) == 0)
-    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
   return 0;
 }
 

@@ -51,7 +51,6 @@ class H2Session {
   static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
                        const uint8_t*, size_t, uint8_t, void*);
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
-  static int on_frame_send(nghttp2_session*, const nghttp2_frame*, void*);
   static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
   static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd*, void*);
