@@ -1,11 +1,12 @@
-// The Builder's shared services: indexes, Events, Service/EndpointSlice resolution, Secrets.
+// The Builder's shared services: indexes, Events, Service/EndpointSlice resolution, Secrets
+// (read through kop/api/views.h: the API's defaults, such as an unset ready being ready).
 #include "builder.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include <absl/strings/escaping.h>
+#include "kop/api/views.h"
 #include "kop/proxy/certificate.h"
 #include "kop/proxy/config.h"
 #include "text_cat.h"
@@ -220,19 +221,13 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
           cat("Service \"", spec.ns, "/", spec.service, "\" not found"));
     return std::nullopt;
   }
-  const rapidjson::Value* svc_spec = svc->spec();
-  const rapidjson::Value* port = nullptr;
-  for (const rapidjson::Value* p : items_of(svc_spec, "ports")) {
-    if (spec.port_number ? int_of(p, "port") == spec.port_number
-                         : str_of(p, "name") == spec.port_name) {
-      port = p;
-      break;
-    }
-  }
+  const api::ServiceView view(*svc);
+  const std::optional<api::ServicePort> port =
+      spec.port_number ? view.find_port(*spec.port_number) : view.find_port(spec.port_name);
   std::string port_label =
       spec.port_number ? std::to_string(*spec.port_number) : std::string(spec.port_name);
-  bool external = str_of(svc_spec, "type") == "ExternalName";
-  if (port == nullptr && !(external && spec.port_number)) {
+  bool external = view.type() == "ExternalName";
+  if (!port && !(external && spec.port_number)) {
     event(source, "ServicePortNotFound", field,
           cat("Service \"", spec.ns, "/", spec.service, "\" has no port \"", port_label, "\""));
     return std::nullopt;
@@ -240,7 +235,7 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   Cluster c;
   c.service = ObjectRef{"Service", spec.ns, spec.service};
   c.port = port_label;
-  c.h2c = port != nullptr && str_of(port, "appProtocol") == "kubernetes.io/h2c";
+  c.h2c = port && port->app_protocol == "kubernetes.io/h2c";
   c.strategy = spec.strategy;
   c.health_check = spec.health_check;
   c.name = cat(spec.ns, "/", spec.service, "/", port_label, strategy_suffix(spec.strategy));
@@ -268,8 +263,8 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   }
   if (external) {
     c.external_name = true;
-    std::string_view host = str_of(svc_spec, "externalName");
-    int64_t number = port != nullptr ? int_of(port, "port").value_or(0) : *spec.port_number;
+    std::string_view host = view.external_name();
+    int64_t number = port ? port->port : *spec.port_number;
     if (host.empty() || number <= 0 || number > 65535) {
       event(source, "ServiceInvalid", field,
             cat("ExternalName Service \"", spec.ns, "/", spec.service,
@@ -278,34 +273,29 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
     }
     c.endpoints.push_back(Endpoint{std::string(host), static_cast<uint16_t>(number)});
   } else if (spec.service_upstream) {
-    std::string_view ip = str_of(svc_spec, "clusterIP");
-    std::optional<int64_t> number = int_of(port, "port");
-    if (ip.empty() || ip == "None" || !number || *number <= 0 || *number > 65535) {
+    std::string_view ip = view.cluster_ip();
+    int64_t number = port->port;
+    if (ip.empty() || view.is_headless() || number <= 0 || number > 65535) {
       event(source, "ServiceInvalid", field,
             cat("Service \"", spec.ns, "/", spec.service,
                 "\" has no cluster IP (headless?): service-upstream needs one"));
       return std::nullopt;
     }
-    c.endpoints.push_back(Endpoint{std::string(ip), static_cast<uint16_t>(*number)});
+    c.endpoints.push_back(Endpoint{std::string(ip), static_cast<uint16_t>(number)});
     c.name += "/service-upstream";
   } else {
     // The target port comes from the EndpointSlices: their port whose name is the Service
     // port's name (the EndpointSlice controller copies it), never from the Service.
-    std::string_view port_name = str_of(port, "name");
-    {
-      for (const api::ObjectPtr* slice_ptr : slices(spec.ns, spec.service)) {
-        const api::Object* slice = slice_ptr->get();
-        std::optional<int64_t> target;
-        for (const rapidjson::Value* sp : items_of(&slice->doc(), "ports"))
-          if (str_of(sp, "name") == port_name) target = int_of(sp, "port");
-        if (!target || *target <= 0 || *target > 65535) continue;
-        for (const rapidjson::Value* ep : items_of(&slice->doc(), "endpoints")) {
-          // conditions.ready unset means ready (discovery.k8s.io/v1).
-          if (bool_of(member(ep, "conditions"), "ready") == false) continue;
-          for (const rapidjson::Value* a : items_of(ep, "addresses"))
-            if (a->IsString())
-              c.endpoints.push_back(Endpoint{a->GetString(), static_cast<uint16_t>(*target)});
-        }
+    for (const api::ObjectPtr* slice_ptr : slices(spec.ns, spec.service)) {
+      const api::EndpointSliceView slice(**slice_ptr);
+      std::optional<int64_t> target;
+      for (const api::EndpointPort& sp : slice.ports())
+        if (sp.name == port->name) target = sp.port;
+      if (!target || *target <= 0 || *target > 65535) continue;
+      for (const api::Endpoint& ep : slice.endpoints()) {
+        if (!ep.is_ready()) continue;  // ready unset means ready (discovery.k8s.io/v1)
+        for (std::string_view a : ep.addresses)
+          c.endpoints.push_back(Endpoint{std::string(a), static_cast<uint16_t>(*target)});
       }
     }
     std::sort(c.endpoints.begin(), c.endpoints.end());
@@ -334,25 +324,22 @@ std::optional<Tls> Builder::load_tls(const ObjectRef& source, const std::string&
     event(source, "SecretNotFound", field, cat("TLS Secret \"", key, "\" not found"));
     return std::nullopt;
   }
-  if (secret->get_string("/type") != "kubernetes.io/tls") {
+  const api::SecretView view(*secret);
+  if (!view.is_tls()) {
     event(source, "SecretInvalid", field,
           cat("Secret \"", key, "\" is not of type kubernetes.io/tls"));
     return std::nullopt;
   }
-  std::string crt, pkey;
-  auto crt64 = secret->get_string("/data/tls.crt");
-  auto key64 = secret->get_string("/data/tls.key");
-  if (!crt64 || !key64 ||
-      !absl::Base64Unescape(absl::string_view(crt64->data(), crt64->size()), &crt) ||
-      !absl::Base64Unescape(absl::string_view(key64->data(), key64->size()), &pkey) ||
-      crt.empty() || pkey.empty()) {
+  std::optional<std::string> crt = view.tls_cert();
+  std::optional<std::string> pkey = view.tls_key();
+  if (!crt || !pkey || crt->empty() || pkey->empty()) {
     event(source, "SecretInvalid", field,
           cat("Secret \"", key, "\" has no valid base64 tls.crt and tls.key"));
     return std::nullopt;
   }
   proxy::CertificateConfig cc;
-  cc.cert_pem = crt;
-  cc.key_pem = pkey;
+  cc.cert_pem = *crt;
+  cc.key_pem = *pkey;
   auto loaded = proxy::load_certificate(cc);
   if (!loaded.ok()) {
     event(source, "SecretInvalid", field,
@@ -361,8 +348,8 @@ std::optional<Tls> Builder::load_tls(const ObjectRef& source, const std::string&
   }
   Tls tls;
   tls.secret = ObjectRef{"Secret", std::string(ns), std::string(name)};
-  tls.cert_pem = std::move(crt);
-  tls.key_pem = std::move(pkey);
+  tls.cert_pem = std::move(*crt);
+  tls.key_pem = std::move(*pkey);
   return tls;
 }
 

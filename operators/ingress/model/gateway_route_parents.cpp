@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "gateway_internal.h"
+#include "kop/api/views.h"
 #include "paths.h"
 
 namespace kop::ingress::gateway::internal {
@@ -184,11 +185,10 @@ ServiceBackend service_backend(Translation& t, const api::Object& route, const O
   if (backend_tls) {
     std::string_view port_name, app_protocol;
     if (const api::ObjectPtr* svc = t.builder.service(ns, name))
-      for (const rapidjson::Value* p : items_of((*svc)->spec(), "ports"))
-        if (int_of(p, "port") == spec.port_number) {
-          port_name = str_of(p, "name");
-          app_protocol = str_of(p, "appProtocol");
-        }
+      if (auto port = api::ServiceView(**svc).find_port(*spec.port_number)) {
+        port_name = port->name;
+        app_protocol = port->app_protocol;
+      }
     const BackendTlsPolicy* policy = backend_tls_policy(t, ns, name, port_name, src);
     // GEP-1911: WebSocket over TLS to an HTTPRoute backend only with a BackendTLSPolicy.
     if (policy == nullptr && app_protocol == "kubernetes.io/wss")

@@ -2,9 +2,8 @@
 #include <algorithm>
 #include <set>
 
-#include <absl/strings/escaping.h>
-
 #include "builder.h"
+#include "kop/api/views.h"
 #include "kop/proxy/certificate.h"
 #include "nginx_ingress.h"
 #include "paths.h"
@@ -61,18 +60,16 @@ void load_proxy_ssl_secret(Builder& b, const api::Object& ing, const ObjectRef& 
     b.event(src, "SecretNotFound", field, cat("Secret \"", key, "\" not found"));
     return;
   }
-  auto decoded = [&](const char* path, std::string& out) {
-    auto b64 = secret->get_string(path);
-    return b64 && absl::Base64Unescape(absl::string_view(b64->data(), b64->size()), &out) &&
-           !out.empty();
-  };
+  const api::SecretView view(*secret);
   proxy::UpstreamTlsConfig with = tls;
-  std::string ca, crt, pkey;
-  if (decoded("/data/ca.crt", ca)) with.ca_pem = ca;
-  if (decoded("/data/tls.crt", crt) && decoded("/data/tls.key", pkey)) {
+  std::string ca = view.ca_cert().value_or("");
+  std::string crt = view.tls_cert().value_or("");
+  std::string pkey = view.tls_key().value_or("");
+  if (!ca.empty()) with.ca_pem = ca;
+  if (!crt.empty() && !pkey.empty()) {
     proxy::CertificateConfig client;
-    client.cert_pem = crt;
-    client.key_pem = pkey;
+    client.cert_pem = std::move(crt);
+    client.key_pem = std::move(pkey);
     with.client_certificate = std::move(client);
   }
   if (ca.empty() && !with.client_certificate) {
@@ -97,12 +94,11 @@ std::optional<std::string> nginx_default_backend(Builder& b, const api::Object& 
   spec.ns = std::string(ing.ns());
   spec.service = name;
   const api::ObjectPtr* svc = b.service(spec.ns, spec.service);
-  auto ports =
-      svc == nullptr ? std::vector<const rapidjson::Value*>{} : items_of((*svc)->spec(), "ports");
-  if (!ports.empty() && int_of(ports[0], "port"))
-    spec.port_number = int_of(ports[0], "port");
+  auto ports = svc == nullptr ? std::vector<api::ServicePort>{} : api::ServiceView(**svc).ports();
+  if (!ports.empty() && ports[0].port != 0)
+    spec.port_number = ports[0].port;
   else if (!ports.empty())
-    spec.port_name = std::string(str_of(ports[0], "name"));
+    spec.port_name = std::string(ports[0].name);
   else
     spec.port_number = 80;  // no Service or no port: resolve_backend's Event says which
   return b.resolve_backend(

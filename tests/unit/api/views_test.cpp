@@ -309,47 +309,6 @@ TEST(LeaseViewTest, Fields) {
   EXPECT_TRUE(e.expired(t0));
 }
 
-TEST(EventViewTest, CoreAndEventsApi) {
-  Object core = parse(R"({"apiVersion":"v1","kind":"Event",
-    "involvedObject":{"kind":"Ingress","namespace":"default","name":"web","uid":"u1",
-                      "apiVersion":"networking.k8s.io/v1"},
-    "reason":"Sync","message":"Scheduled for sync","type":"Normal","count":4,
-    "firstTimestamp":"2024-05-01T12:00:00Z","lastTimestamp":"2024-05-01T12:05:00Z",
-    "source":{"component":"kop-ingress"},"reportingComponent":"kop.dev/ingress"})");
-  EventView v(core);
-  auto io = v.involved_object();
-  EXPECT_EQ(io.kind, "Ingress");
-  EXPECT_EQ(io.namespace_, "default");
-  EXPECT_EQ(io.name, "web");
-  EXPECT_EQ(io.uid, "u1");
-  EXPECT_EQ(io.api_version, "networking.k8s.io/v1");
-  EXPECT_EQ(v.reason(), "Sync");
-  EXPECT_EQ(v.message(), "Scheduled for sync");
-  EXPECT_EQ(v.type(), EventView::kTypeNormal);
-  EXPECT_EQ(v.count(), 4);
-  EXPECT_EQ(v.first_timestamp(), absl::FromUnixSeconds(1714564800));
-  EXPECT_EQ(v.last_timestamp(), absl::FromUnixSeconds(1714565100));
-  EXPECT_EQ(v.source_component(), "kop-ingress");
-  EXPECT_EQ(v.reporting_component(), "kop.dev/ingress");
-
-  Object newer = parse(R"({"apiVersion":"events.k8s.io/v1","kind":"Event",
-    "regarding":{"kind":"Pod","name":"p"},"note":"pulled","type":"Warning",
-    "series":{"count":7},"reportingController":"kubelet"})");
-  EventView n(newer);
-  EXPECT_EQ(n.involved_object().kind, "Pod");
-  EXPECT_EQ(n.message(), "pulled");
-  EXPECT_EQ(n.type(), EventView::kTypeWarning);
-  EXPECT_EQ(n.count(), 7);
-  EXPECT_EQ(n.source_component(), "kubelet");
-  EXPECT_EQ(n.reporting_component(), "kubelet");
-  EXPECT_FALSE(n.first_timestamp().has_value());
-
-  Object empty;
-  EventView e(empty);
-  EXPECT_EQ(e.count(), 0);
-  EXPECT_EQ(e.involved_object().name, "");
-}
-
 TEST(IntOrStringTest, Reads) {
   rapidjson::Document d;
   d.Parse(R"({"i":8080,"s":"http","b":true})");

@@ -205,7 +205,7 @@ TEST_F(DeployManifests, TheServiceAccountMayKeepTheCertificateAndTheCaBundle) {
   for (const char* verb : {"get", "create", "update"})
     EXPECT_TRUE(allowed("", "secrets", verb, secret_name, secret_ns)) << verb << " " << secret;
   const std::string config = flag("webhook-configuration");
-  for (const char* verb : {"get", "update"}) {
+  for (const char* verb : {"get", "update", "watch"}) {
     EXPECT_TRUE(allowed("admissionregistration.k8s.io", "validatingwebhookconfigurations", verb,
                         config, ""))
         << verb << " " << config;

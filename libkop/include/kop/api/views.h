@@ -12,14 +12,13 @@
 //   IngressView        networking.k8s.io/v1 Ingress: class, defaultBackend, rules, tls, status
 //   IngressClassView   networking.k8s.io/v1 IngressClass: controller, parameters, default
 //   LeaseView          coordination.k8s.io/v1 Lease: holder, duration, times, transitions
-//   EventView          v1 Event (and events.k8s.io/v1 names as a fallback)
 //
 // These are the built-in kinds: a custom resource gets its views generated from its CRD by
 // kop-gen (docs/typed-crds.md). Built-in kinds have no CRD, and these carry API semantics a
 // schema cannot (defaults of EndpointSlice conditions, Secret stringData over data, Ingress
-// validation). LeaseView serves leader election, IngressView and IngressClassView kop-ingress'
-// class selection; kop-ingress still reads the other kinds by hand (docs/typed-crds.md,
-// "views.h: what stays and why").
+// validation). Each has a user: LeaseView leader election, the others kop-ingress' model
+// (class selection, backends resolved through Services and EndpointSlices, TLS Secrets);
+// docs/typed-crds.md, "views.h: what stays and why".
 //
 // Lifetime: a view holds a reference to its Object, and the std::string_view members of what it
 // returns point into the Object's document. Keep the Object (e.g. its ObjectPtr) alive and
@@ -278,33 +277,6 @@ class LeaseView {
   // renewTime + leaseDurationSeconds <= now; a lease without a holder, renewTime or duration
   // counts as expired (free to take).
   bool expired(absl::Time now) const;
-
- private:
-  const Object* obj_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Event (core v1; events.k8s.io/v1 field names are read when the core ones are absent)
-
-class EventView {
- public:
-  static constexpr std::string_view kTypeNormal = "Normal";
-  static constexpr std::string_view kTypeWarning = "Warning";
-
-  explicit EventView(const Object& obj) : obj_(&obj) {}
-  const Object& object() const { return *obj_; }
-
-  ObjectReference involved_object() const;  // or events.k8s.io "regarding"
-  std::string_view reason() const;
-  std::string_view message() const;  // or "note"
-  std::string_view type() const;     // "Normal" or "Warning"
-  int64_t count() const;             // or series.count / deprecatedCount; 0 when unset
-  std::string_view first_timestamp_text() const;
-  std::string_view last_timestamp_text() const;
-  std::optional<absl::Time> first_timestamp() const;
-  std::optional<absl::Time> last_timestamp() const;
-  std::string_view source_component() const;  // or reportingController
-  std::string_view reporting_component() const;
 
  private:
   const Object* obj_;
