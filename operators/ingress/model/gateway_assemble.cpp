@@ -410,6 +410,11 @@ std::string describe(const Result& r) {
         if (rt.cors) os << " cors=" << rt.cors->allow_origins.size() << "-origins";
         if (rt.timeout) os << " timeout=" << rt.timeout->count() << "ms";
         if (rt.per_try_timeout) os << " backend-timeout=" << rt.per_try_timeout->count() << "ms";
+        if (const auto& rp = rt.retry_policy) {
+          os << " retry=" << rp->num_retries;
+          for (uint32_t s : rp->statuses) os << "," << s;
+          if (rp->backoff.count() > 0) os << " backoff=" << rp->backoff.count() << "ms";
+        }
         for (const Header& h : rt.request_headers.set)
           os << " req-set " << h.name << "=" << h.value;
         for (const Header& h : rt.request_headers.add)

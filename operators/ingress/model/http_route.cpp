@@ -402,6 +402,65 @@ void request_mirrors(Translation& t, const api::Object& route, const ObjectRef& 
 
 namespace {
 
+// HTTPRoute `retry` (experimental channel, GEP-1731) as the proxy's retry policy of the rule.
+// Connection errors (not connected, connect timeout, reset before an answer) are retried as the
+// type's comment asks, then the listed codes; any method, as Envoy does (a request with a body
+// is retried only when it never reached the backend: the proxy keeps no copy of bodies).
+// `attempts` counts retries after the first try (default 1), each `backoff` after the last.
+void apply_retry(Translation& t, const ObjectRef& src, const rapidjson::Value* rule,
+                 const std::string& field, RouteRule& out, Route& base) {
+  const rapidjson::Value* retry = member(rule, "retry");
+  if (retry == nullptr || retry->IsNull()) return;
+  std::string rf = field + ".retry";
+  if (!retry->IsObject()) {
+    out.unsupported = rf + ": not an object";
+    return;
+  }
+  RetryPolicy p;
+  p.num_retries = 1;
+  p.on_connect_failure = true;
+  p.on_reset = true;
+  p.non_idempotent = true;
+  size_t i = 0;
+  for (const rapidjson::Value* c : items_of(retry, "codes")) {
+    if (!c->IsInt() || c->GetInt() < 400 || c->GetInt() > 599) {
+      out.unsupported = cat(rf, ".codes[", i, "]: must be 400-599");
+      return;
+    }
+    p.statuses.push_back(uint32_t(c->GetInt()));
+    ++i;
+  }
+  std::sort(p.statuses.begin(), p.statuses.end());
+  p.statuses.erase(std::unique(p.statuses.begin(), p.statuses.end()), p.statuses.end());
+  if (member(retry, "attempts") != nullptr) {
+    int64_t attempts = int_of(retry, "attempts").value_or(0);
+    if (attempts < 1) {
+      out.unsupported = rf + ".attempts: must be at least 1";
+      return;
+    }
+    constexpr int64_t kMaxRetries = 10;  // the proxy's bound (docs/proxy-config.md "Retry")
+    if (attempts > kMaxRetries)
+      t.builder.event(src, "UnsupportedValue", rf + ".attempts",
+                      cat(attempts, " retries asked, at most ", kMaxRetries, " are made"));
+    p.num_retries = uint32_t(std::min(attempts, kMaxRetries));
+  }
+  if (std::string_view d = str_of(retry, "backoff"); !d.empty()) {
+    auto ms = parse_duration(d);
+    if (!ms) {
+      out.unsupported = cat(rf, ".backoff: invalid duration \"", d, "\"");
+      return;
+    }
+    p.backoff = *ms;
+  }
+  // The proxy's backendRequest timer runs from the first try: an attempt that reaches it is
+  // answered 504, never retried (GEP-1731 asks for a retry).
+  if (base.per_try_timeout && base.per_try_timeout->count() > 0)
+    t.builder.event(src, "UnsupportedValue", rf,
+                    "an attempt that reaches timeouts.backendRequest is answered 504, not "
+                    "retried: that timeout bounds the first try and its retries together");
+  base.retry_policy = std::move(p);
+}
+
 RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectRef& src,
                          const rapidjson::Value* rule, size_t index) {
   RouteRule out;
@@ -433,6 +492,7 @@ RouteRule translate_rule(Translation& t, const api::Object& route, const ObjectR
   if (base.timeout && base.per_try_timeout && base.timeout->count() > 0 &&
       (base.per_try_timeout->count() == 0 || *base.per_try_timeout > *base.timeout))
     out.unsupported = field + ".timeouts.backendRequest: must not exceed timeouts.request";
+  if (out.unsupported.empty()) apply_retry(t, src, rule, field, out, base);
   std::vector<WeightedCluster> clusters;
   uint32_t invalid_weight = 0;
   rule_backends(t, route, src, rule, field, out, clusters, invalid_weight, false);

@@ -124,6 +124,7 @@ proxy::RetryPolicy retry_policy(const RetryPolicy& p) {
   }
   out.retry_non_idempotent = p.non_idempotent;
   out.retry_window = p.window;
+  out.backoff = p.backoff;
   return out;
 }
 
@@ -202,9 +203,9 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
                                 static_cast<uint32_t>(proxy::RetryOn::k5xx);
     rc.forward.retry.num_retries = *r.retries;
   }
+  if (r.retry_policy) rc.forward.retry = retry_policy(*r.retry_policy);
   // Gateway API timeouts.backendRequest holds with or without retries.
   if (r.per_try_timeout) rc.forward.retry.per_try_timeout = *r.per_try_timeout;
-  if (r.retry_policy) rc.forward.retry = retry_policy(*r.retry_policy);
   if (r.idle_timeout) rc.forward.idle_timeout = *r.idle_timeout;
   if (r.connect_timeout) rc.forward.connect_timeout = *r.connect_timeout;
   if (r.error_pages) {

@@ -1,11 +1,14 @@
 // kop-proxy end to end: the route features Gateway API's extended HTTPRoute support uses
 // (method and query parameter matches, full-path and host rewrites, per-backend headers and
-// directly answered weight shares, CORS, a per-try timeout without retries), and those
+// directly answered weight shares, CORS, a per-try timeout without retries, retries with a
+// backoff), and those
 // ingress-nginx's annotations use (the request body limit, source ranges), with real curl and
 // real backends on loopback.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -351,6 +354,72 @@ TEST_F(ProxyRouteFeatures, BackendRequestTimeoutWithoutRetries) {
   CurlAnswer fast = curl(p.port("http"), "GET", "/fast");
   EXPECT_EQ(fast.status, 200);
   EXPECT_EQ(fast.body, "slow-backend");
+}
+
+// A backend failing the first `failures` requests of each target with `status`, then answering
+// 200; it keeps when each request arrived.
+class FlakyBackend {
+ public:
+  using Clock = std::chrono::steady_clock;
+  FlakyBackend(int status, int failures)
+      : be_([this, status, failures](const BackendRequest& q) {
+          std::lock_guard<std::mutex> lock(mu_);
+          std::vector<Clock::time_point>& seen = arrivals_[q.target];
+          seen.push_back(Clock::now());
+          BackendResponse r;
+          r.status = int(seen.size()) <= failures ? status : 200;
+          r.body = "try " + std::to_string(seen.size());
+          return r;
+        }) {}
+  // Outlier detection off: the failures are the test's, the endpoint must stay in.
+  std::string cluster(const std::string& name) const {
+    return "{\"name\":\"" + name + "\",\"endpoints\":[{\"address\":\"" + be_.address() +
+           "\"}],\"outlier_detection\":{\"enabled\":false}}";
+  }
+  std::vector<Clock::time_point> arrivals(const std::string& target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return arrivals_[target];
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<Clock::time_point>> arrivals_;
+  Backend be_;
+};
+
+TEST_F(ProxyRouteFeatures, RetriesWaitTheirBackoffWithinTheRouteTimeout) {
+  // Gateway API retry: listed codes (a 4xx too), `backoff_ms` between attempts, and the route
+  // timeout covering the first try and every retry.
+  FlakyBackend flaky(500, 2), limited(429, 1), down(503, 1000);
+  std::string routes = R"(
+    {"match":{"prefix":"/flaky"},"forward":{"cluster":"flaky","timeout_ms":20000,
+     "retry":{"retry_on":["retriable-status-codes"],"retriable_status_codes":[500],
+              "num_retries":3,"backoff_ms":300}}},
+    {"match":{"prefix":"/limited"},"forward":{"cluster":"limited","timeout_ms":20000,
+     "retry":{"retry_on":["retriable-status-codes"],"retriable_status_codes":[429],
+              "num_retries":1}}},
+    {"match":{"prefix":"/down"},"forward":{"cluster":"down","timeout_ms":1000,
+     "retry":{"retry_on":["retriable-status-codes"],"retriable_status_codes":[503],
+              "num_retries":10,"backoff_ms":400}}})";
+  ProxyProcess p(dir_, config(routes, {flaky.cluster("flaky"), limited.cluster("limited"),
+                                       down.cluster("down")}));
+  ASSERT_TRUE(p.started()) << p.output();
+
+  CurlAnswer a = curl(p.port("http"), "GET", "/flaky");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "try 3");
+  auto seen = flaky.arrivals("/flaky");
+  ASSERT_EQ(seen.size(), 3U);
+  for (size_t i = 1; i < seen.size(); ++i)  // never sooner than the backoff; later is allowed
+    EXPECT_GE(seen[i] - seen[i - 1], std::chrono::milliseconds(300)) << i;
+
+  CurlAnswer b = curl(p.port("http"), "GET", "/limited");
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.body, "try 2");
+
+  // 10 retries 400 ms apart cannot fit in the route's 1 s: the timeout answers, mid-backoff.
+  EXPECT_EQ(curl(p.port("http"), "GET", "/down").status, 504);
+  EXPECT_LE(down.arrivals("/down").size(), 4U);
 }
 
 // POSTs `size` bytes with curl (HTTP/1.1 with Content-Length or chunked, or h2c): the status.

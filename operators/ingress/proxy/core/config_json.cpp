@@ -185,6 +185,7 @@ class Out {
         kv("num_retries", f.retry.num_retries);
         kv("per_try_timeout_ms", f.retry.per_try_timeout);
         if (f.retry.retry_window.count() > 0) kv("retry_window_ms", f.retry.retry_window);
+        if (f.retry.backoff.count() > 0) kv("backoff_ms", f.retry.backoff);
         kv("retry_non_idempotent", f.retry.retry_non_idempotent);
         begin_array("retriable_status_codes");
         for (uint32_t s : f.retry.retriable_status_codes) w_.Uint(s);

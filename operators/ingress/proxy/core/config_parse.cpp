@@ -264,6 +264,7 @@ RetryPolicy retry_policy(const Value& v, const std::string& path) {
   o.uint("num_retries", &r.num_retries, 0, 10);
   o.millis("per_try_timeout_ms", &r.per_try_timeout);
   o.millis("retry_window_ms", &r.retry_window);
+  o.millis("backoff_ms", &r.backoff);
   o.boolean("retry_non_idempotent", &r.retry_non_idempotent);
   o.array("retriable_status_codes", [&](const Value& e, const std::string& p) {
     r.retriable_status_codes.push_back(static_cast<uint32_t>(as_uint(e, p, 100, 599)));

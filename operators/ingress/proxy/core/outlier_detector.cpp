@@ -40,7 +40,10 @@ bool OutlierDetector::report(std::size_t i, UpstreamResult result, MonoTime now)
 }
 
 bool OutlierDetector::try_eject(std::size_t i, MonoTime now) {
-  if (config_.max_ejection_percent == 0) return false;
+  // A cluster's only endpoint stays: ejecting it would answer 503 to every request for the
+  // ejection time (nginx ignores max_fails for a single server; Envoy's panic mode keeps
+  // sending to it).
+  if (config_.max_ejection_percent == 0 || size_ <= 1) return false;
   std::size_t ejected = ejected_count(now);
   if (ejected > 0 &&
       (ejected + 1) * 100 > static_cast<std::size_t>(config_.max_ejection_percent) * size_)

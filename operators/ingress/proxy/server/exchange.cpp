@@ -138,6 +138,8 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   request_id_made_ = false;
   timer_.fn = &Exchange::on_timer;
   timer_.self = this;
+  backoff_timer_.fn = &Exchange::on_backoff;
+  backoff_timer_.self = this;
 
   const RouteTable& rt = *ws->snap->table;
   const h1::RequestHead& h = *req.head;
@@ -242,7 +244,7 @@ void Exchange::forward_request() {
   cs_ = ws_->clusters[entry.cluster].get();
   const ForwardAction& fw = route_->config->forward;
   if (!fw.websocket) req_.upgrade_websocket = false;
-  attempts_left_ = 1 + std::min<uint32_t>(fw.retry.num_retries, 3);
+  attempts_left_ = 1 + std::min<uint32_t>(fw.retry.num_retries, 10);  // the parser's bound
   uint64_t timeout = static_cast<uint64_t>(fw.timeout.count());
   uint64_t per_try = static_cast<uint64_t>(fw.retry.per_try_timeout.count());
   if (per_try && (!timeout || per_try < timeout)) timeout = per_try;
@@ -742,9 +744,11 @@ void Exchange::handle_response_head() {
   }
   size_t len = rhead_.head_bytes;
   upstream_ms_ = worker_.refresh_now() - sent_ms_;
-  TimerWheel::cancel(timer_);
   int st = rhead_.status;
-  if (retry_on_status(st) || intercept_error(st, /*answered=*/true)) return;
+  // A retry stays within the route's timeout: its timer keeps counting.
+  if (retry_on_status(st)) return;
+  TimerWheel::cancel(timer_);
+  if (intercept_error(st, /*answered=*/true)) return;
   status_ = st;
   response_started_ = true;
   ResponseHead rh;
@@ -794,22 +798,34 @@ bool Exchange::retry_on_status(int st) {
   // Retry per policy on 5xx-class answers, before anything went downstream.
   const RetryPolicy& rp = route_->config->forward.retry;
   bool idempotent = req_.head->is_get_like || rp.retry_non_idempotent;
-  if (st < 500 || attempts_left_ <= 1 || !idempotent || body_started_ || req_.has_body ||
-      !retry_window_open())
+  if (attempts_left_ <= 1 || !idempotent || body_started_ || req_.has_body || !retry_window_open())
     return false;
-  bool want = (rp.retry_on & uint32_t(RetryOn::k5xx)) ||
+  bool want = ((rp.retry_on & uint32_t(RetryOn::k5xx)) && st >= 500) ||
               ((rp.retry_on & uint32_t(RetryOn::kGatewayError)) && st >= 502 && st <= 504);
   if (!want && (rp.retry_on & uint32_t(RetryOn::kRetriableStatusCodes))) {
     for (uint32_t code : rp.retriable_status_codes)
       if (int(code) == st) want = true;
   }
   if (!want) return false;
-  report(UpstreamResult::kHttp5xx);
+  report(st >= 500 ? UpstreamResult::kHttp5xx : UpstreamResult::kSuccess);
   release_upstream(false);
   --attempts_left_;
   ++worker_.stats().retries;
-  attempt();
+  retry();
   return true;
+}
+
+void Exchange::retry() {
+  const Millis backoff = route_->config->forward.retry.backoff;
+  if (backoff.count() == 0) return attempt();
+  // The route's timer keeps running meanwhile: a timeout during the wait answers 504.
+  worker_.timers().arm(backoff_timer_, worker_.refresh_now(),
+                       static_cast<uint64_t>(backoff.count()));
+}
+
+void Exchange::on_backoff(void* self) {
+  auto* e = static_cast<Exchange*>(self);
+  if (e->active_) e->attempt();
 }
 
 bool Exchange::intercept_error(int st, bool answered) {
@@ -1062,7 +1078,7 @@ void Exchange::retry_or_fail(bool connect_phase, bool timeout) {
   if (can) {
     --attempts_left_;
     ++worker_.stats().retries;
-    return attempt();
+    return retry();
   }
   if (timeout && !connect_phase)
     return fail(504, "upstream timeout\n", grpc_reply::kDeadlineExceeded);
@@ -1135,6 +1151,7 @@ void Exchange::finish() {
   if (!active_) return;
   active_ = false;
   TimerWheel::cancel(timer_);
+  TimerWheel::cancel(backoff_timer_);
   for (const auto& m : mirrors_) m->abandon();
   mirrors_.clear();
   mirrors_started_ = false;

@@ -147,6 +147,9 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   void enqueue_pending();
   void dequeue_pending();
   void retry_or_fail(bool connect_phase, bool timeout);
+  // Another attempt: at once, or after the route's retry backoff (backoff_timer_).
+  void retry();
+  static void on_backoff(void* self);
   void release_upstream(bool reuse);
   void finish();
   static void on_timer(void* self);
@@ -173,6 +176,7 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   std::vector<nghttp2_nv> h2_nva_;
   std::string h2_store_;  // the lowercased names and generated values h2_nva_ points into
   Timer timer_;
+  Timer backoff_timer_;  // armed while a retry waits for its backoff
   bool active_ = false;
   bool head_sent_downstream_ = false;
   bool request_done_ = false;  // whole request body handed to the upstream

@@ -203,9 +203,10 @@ MirrorRequest Exchange::mirror_request_h2() const {
 void Exchange::on_h2_response_head(H2UpStream* s) {
   if (s != h2_) return;
   upstream_ms_ = worker_.refresh_now() - sent_ms_;
-  TimerWheel::cancel(timer_);
   int st = s->status();
-  if (retry_on_status(st) || intercept_error(st, /*answered=*/true)) return;
+  if (retry_on_status(st)) return;  // within the route's timeout: its timer keeps counting
+  TimerWheel::cancel(timer_);
+  if (intercept_error(st, /*answered=*/true)) return;
   status_ = st;
   response_started_ = true;
   // The fields as rhead_ views, so the HTTP/1.1 field policy applies unchanged.

@@ -526,6 +526,18 @@ def _server_form(obj, v1_slices):
     return obj
 
 
+def experimental_crds():
+    """The Gateway API experimental channel's CRDs the project ships (scripts/gen-gateway-crds)."""
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE)))),
+                          "crds", "gateway-api", "experimental")
+    crds = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".yaml"):
+            with open(os.path.join(folder, name)) as f:
+                crds.extend(d for d in yaml.safe_load_all(f) if d)
+    return crds
+
+
 class Run(ie2e.Env):
     """The processes of one conformance run (started, logged and found as every kop e2e test
     does: ie2e.Env) and the checks the tests call."""
@@ -700,6 +712,9 @@ class Run(ie2e.Env):
         self.write("base", objs)
         if self.kubeconfig:
             return self.start_kop_ingress_on_server()
+        # The experimental channel's CRDs over the built-in standard ones: the ported tests of
+        # experimental features (HTTPRouteRetry's `retry`) need their fields kept, not pruned.
+        self.write("crds-experimental", experimental_crds())
 
         self.offset = pick_offset()
         self.http_port = free_port()

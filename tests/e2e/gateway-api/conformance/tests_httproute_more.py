@@ -479,7 +479,9 @@ def retry(run):
             ("/retry/code-500-attempts-3", 500, 2, 200), ("/retry/code-500-attempts-3", 500, 4, 500),
             ("/retry/code-500-attempts-3", 503, 2, 503), ("/retry/code-all-attempts-2", 500, 1, 200),
             ("/retry/code-all-attempts-2", 500, 3, 500), ("/retry/code-all-attempts-2", 502, 1, 200),
-            ("/retry/code-all-attempts-2", 502, 3, 502), ("/retry/code-all-attempts-2", 503, 1, 200)]:
+            ("/retry/code-all-attempts-2", 502, 3, 502), ("/retry/code-all-attempts-2", 503, 1, 200),
+            ("/retry/code-all-attempts-2", 503, 3, 503), ("/retry/code-all-attempts-2", 504, 1, 200),
+            ("/retry/code-all-attempts-2", 504, 3, 504)]:
         # A fresh uuid for every request: the echo pod counts attempts per uuid.
         run.expect_fresh(gw, lambda: ok(f"{path}?responseCode={code}&succeedAfter={succeed_after}"
                                         f"&uuid={uuid.uuid4()}", V3, status=want))

@@ -1,6 +1,6 @@
 // Error pages and the per-route timeouts in the proxy config (a forward route's `error_pages`,
-// `connect_timeout_ms` and retry `retry_window_ms`): parsed, rendered back only when set,
-// refused with the JSON path when out of range or naming no cluster, and compiled by the
+// `connect_timeout_ms`, retry `retry_window_ms` and `backoff_ms`): parsed, rendered back only when
+// set, refused with the JSON path when out of range or naming no cluster, and compiled by the
 // RouteTable into the error cluster's index and the statuses it takes.
 #include <gtest/gtest.h>
 
@@ -30,7 +30,8 @@ constexpr std::string_view kErrorPages =
 
 TEST(ErrorPagesConfig, ParsedAndRenderedBack) {
   Config c = parse_or_die(with_forward(
-      std::string(kErrorPages) + R"(,"connect_timeout_ms":2000,"retry":{"retry_window_ms":7000})"));
+      std::string(kErrorPages) +
+      R"(,"connect_timeout_ms":2000,"retry":{"retry_window_ms":7000,"backoff_ms":250})"));
   const ForwardAction& f = c.virtual_hosts[0]->routes[0].forward;
   ASSERT_TRUE(f.error_pages);
   EXPECT_EQ(f.error_pages->statuses, (std::vector<uint32_t>{404, 503}));
@@ -39,12 +40,13 @@ TEST(ErrorPagesConfig, ParsedAndRenderedBack) {
   EXPECT_EQ(f.error_pages->request_headers[0].name, "x-namespace");
   EXPECT_EQ(f.connect_timeout, Millis(2000));
   EXPECT_EQ(f.retry.retry_window, Millis(7000));
+  EXPECT_EQ(f.retry.backoff, Millis(250));
   EXPECT_TRUE(validate(c).ok()) << validate(c);
   EXPECT_EQ(parse_or_die(to_json(c)), c);
   // Unset, none of them is written: configs without them dump as before (the two clusters
   // have a connect_timeout_ms of their own).
   std::string plain = to_json(parse_or_die(with_forward("")));
-  for (std::string_view field : {"error_pages", "retry_window_ms"})
+  for (std::string_view field : {"error_pages", "retry_window_ms", "backoff_ms"})
     EXPECT_EQ(plain.find(field), std::string::npos) << field;
   size_t connect = 0;
   for (size_t at = plain.find("connect_timeout_ms"); at != std::string::npos;

@@ -115,6 +115,13 @@ TEST(OutlierDetector, MaxEjectionPercent) {
   // 0% never ejects.
   OutlierDetector none(config(1, 0, 0), nullptr, 3);
   EXPECT_FALSE(none.report(0, UpstreamResult::kHttp5xx, clock.now));
+  // Nor is a cluster's only endpoint ejected, whatever fails.
+  OutlierDetector single(config(1, 1, 100), nullptr, 1);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_FALSE(single.report(0, UpstreamResult::kHttp5xx, clock.now));
+    EXPECT_FALSE(single.report(0, UpstreamResult::kConnectFailure, clock.now));
+  }
+  EXPECT_TRUE(single.available(0, clock.now));
 }
 
 TEST(OutlierDetector, DisabledNeverEjects) {

@@ -278,7 +278,8 @@ struct RegexRewrite {
   bool operator==(const RegexRewrite&) const = default;
 };
 
-// Retries of a forwarded request (set by ingress-nginx's proxy-next-upstream annotations).
+// Retries of a forwarded request (ingress-nginx's proxy-next-upstream annotations, Gateway API
+// HTTPRoute retry).
 struct RetryPolicy {
   uint32_t num_retries = 0;
   bool on_connect_failure = true;  // the connection could not be made (or timed out)
@@ -288,6 +289,7 @@ struct RetryPolicy {
   // Retries start only this long after the request arrived (proxy-next-upstream-timeout).
   // Default 0: no limit.
   std::chrono::milliseconds window{0};
+  std::chrono::milliseconds backoff{0};  // a retry waits this long first; default 0
   bool operator==(const RetryPolicy&) const = default;
 };
 

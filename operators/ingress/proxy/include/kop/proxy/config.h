@@ -244,6 +244,9 @@ struct RetryPolicy {
   // A retry starts only this long after the request arrived (nginx's
   // proxy_next_upstream_timeout). Default 0: no limit.
   Millis retry_window{0};
+  // A retry starts this long after the failed attempt ended (Gateway API retry.backoff).
+  // Default 0: at once.
+  Millis backoff{0};
   bool operator==(const RetryPolicy&) const = default;
 };
 
