@@ -186,9 +186,10 @@ void review_versions(const V& hook, const std::string& base, FieldErrors& errs) 
 
 }  // namespace
 
-void webhook_client_config(const JsonValue* cc, const std::string& path, FieldErrors& errs) {
-  const V* url = json::find(cc, "url");
-  const V* svc = json::find(cc, "service");
+void webhook_client_config(const JsonValue* client_config, const std::string& path,
+                           FieldErrors& errs) {
+  const V* url = json::find(client_config, "url");
+  const V* svc = json::find(client_config, "service");
   bool has_url = url != nullptr && !url->IsNull();
   bool has_service = svc != nullptr && !svc->IsNull();
   if (has_url == has_service) {

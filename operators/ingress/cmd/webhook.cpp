@@ -29,7 +29,16 @@ absl::StatusOr<std::unique_ptr<Webhook>> add_webhook(const WebhookFlags& flags,
       return absl::InvalidArgumentError(
           "--webhook-configuration: the caBundle is kept only with self-managed certificates "
           "(with --webhook-cert-dir, cert-manager's CA injector keeps it)");
-    out->certificates = std::make_shared<webhook::FileCertificates>(flags.cert_dir);
+    auto files = std::make_shared<webhook::FileCertificates>(flags.cert_dir);
+    // Said here with the flag's name; the server would refuse to start without them anyway.
+    if (auto cert = files->current(); !cert.ok()) {
+      return absl::FailedPreconditionError(
+          "--webhook-cert-dir " + flags.cert_dir + ": " + std::string(cert.status().message()) +
+          ": mount the webhook certificate's Secret there (tls.crt and tls.key, e.g. "
+          "cert-manager's), or leave --webhook-cert-dir unset and kop-ingress makes and rotates "
+          "its own (--webhook-secret)");
+    }
+    out->certificates = std::move(files);
   } else {
     webhook::SelfManagedOptions so;
     std::string secret = flags.secret.empty() ? ns + "/kop-ingress-webhook-certs" : flags.secret;

@@ -2,7 +2,8 @@
 """kop-ingress --webhook-addr against kop-local, which calls admission webhooks as the API
 server does: kop-ingress makes its own CA and serving certificate (a Secret), writes the CA into
 the caBundle of the ValidatingWebhookConfiguration it is told about (--webhook-configuration),
-and answers reviews with its translation's verdict. With kubectl:
+and answers reviews with its translation's verdict; the configuration is created after
+kop-ingress started (it watches it by name). With kubectl:
 - an IngressRoute with a tcpproxy but no TLS, and one claiming the fqdn of another, are refused
   with the reason; a valid one is accepted (its Service not existing yet is not its problem);
 - an HTTPRoute on a Gateway of ours with a filter kop-ingress cannot serve (ExtensionRef) is
@@ -96,20 +97,34 @@ def test(env):
         raise ie2e.Failure("kubectl is not installed (scripts/install-deps installs it)")
     api, kubeconfig = ie2e.start_kop_local(env)
     port = ie2e.free_port()
-    # Installed with kop-ingress, as a deployment does: its certificate loop writes the caBundle
-    # on its first pass (a configuration created later is picked up on the next, 10 min on).
-    accepted(kubeconfig, webhook_configuration(port))
+    # Files named by --webhook-cert-dir that are not there: kop-ingress stops at once, saying
+    # which flag and what to do.
+    missing = os.path.join(env.tmp, "no-such-cert-dir")
+    r = subprocess.run([env.binary("operators/ingress/cmd/kop-ingress"), "--kubeconfig",
+                        kubeconfig, "--webhook-addr", f"127.0.0.1:{port}",
+                        "--webhook-cert-dir", missing,
+                        "--http-addr", f"127.0.0.1:{ie2e.free_port()}", "--https-addr", "",
+                        "--admin-addr", "", "--metrics-addr", f"127.0.0.1:{ie2e.free_port()}"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 2, f"kop-ingress exited {r.returncode}: {r.stderr[-2000:]}")
+    check(f"--webhook-cert-dir {missing}: " in r.stderr and "leave --webhook-cert-dir unset"
+          in r.stderr, f"no clear error for the missing certificate: {r.stderr[-2000:]}")
+    say("--webhook-cert-dir without its files: refused, naming the flag")
+
     ing = ie2e.Ingress(env, kubeconfig, [
         "--webhook-addr", f"127.0.0.1:{port}", "--webhook-hosts", "127.0.0.1",
         "--webhook-configuration", CONFIG])
     say(f"kop-ingress webhook on :{port}")
+    # The configuration created after kop-ingress is up: its watch on the name writes the
+    # caBundle at once, not at the certificate loop's next pass (10 minutes on).
+    accepted(kubeconfig, webhook_configuration(port))
     path = f"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{CONFIG}"
 
     def bundle():
         hooks = api.call("GET", path).get("webhooks", [])
         return hooks[0].get("clientConfig", {}).get("caBundle") if hooks else None
 
-    ca = base64.b64decode(wait_for("kop-ingress to write the caBundle", bundle, 30)).decode()
+    ca = base64.b64decode(wait_for("kop-ingress to write the caBundle", bundle, 20)).decode()
     secret = api.call("GET", "/api/v1/namespaces/default/secrets/kop-ingress-webhook-certs")
     check(base64.b64decode(secret["data"]["ca.crt"]).decode() == ca,
           "the caBundle is not the Secret's CA")
