@@ -292,6 +292,15 @@ std::string app(int i, std::string_view host_suffix = "") {
   return gwtest::route("default", "app" + std::to_string(i), spec.str());
 }
 
+// HTTPRoutes of namespace default may use every Service of namespace other.
+const char* const kGrantToOther = R"(apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: grant, namespace: other}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+  to: [{group: "", kind: Service}]
+)";
+
 TEST(GatewayIncremental, OneChangedRouteTranslatesItsRulesOnly) {
   std::string y = std::string(gwtest::kClass) +
                   gwtest::gateway("default", "gw", "  - {name: http, port: 80, protocol: HTTP}\n");
@@ -335,13 +344,7 @@ TEST(GatewayIncremental, OneChangedRouteTranslatesItsRulesOnly) {
   EXPECT_TRUE(endpoints == translate(in->snap, {}));
 
   // A ReferenceGrant no route asked about changes nothing; one a route needs is seen.
-  put(in->snap.reference_grants, one(R"(apiVersion: gateway.networking.k8s.io/v1beta1
-kind: ReferenceGrant
-metadata: {name: grant, namespace: other}
-spec:
-  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
-  to: [{group: "", kind: Service}]
-)"));
+  put(in->snap.reference_grants, one(kGrantToOther));
   translate(in->snap, {}, &cache);
   EXPECT_EQ(cache.translated(), 0u);
   EXPECT_EQ(cache.reused(), 50u);
@@ -372,13 +375,7 @@ TEST(GatewayIncremental, WithoutGatewayApiObjectsThereIsNothingToTranslate) {
   in->snap.gateway_classes.clear();
   in->snap.gateways.clear();
   in->snap.http_routes.clear();
-  put(in->snap.reference_grants, one(R"(apiVersion: gateway.networking.k8s.io/v1beta1
-kind: ReferenceGrant
-metadata: {name: grant, namespace: other}
-spec:
-  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
-  to: [{group: "", kind: Service}]
-)"));
+  put(in->snap.reference_grants, one(kGrantToOther));
   EXPECT_TRUE(translate(in->snap, {}, &cache) == Result{});
   EXPECT_TRUE(translate(in->snap, {}) == Result{});
   EXPECT_EQ(cache.translated() + cache.reused(), 0u);
