@@ -137,18 +137,15 @@ BENCHMARK(BM_BuildModelEndpointChange)
 
 BENCHMARK(BM_EndpointChangeIncremental)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
-// One Ingress changed at N (its host alternates), the controller's path stage by stage with a
-// BuildCache and a RenderCache: build_model, render, the controller's comparison with the last
-// Config, compile against the previous table. Counters: CPU milliseconds per stage (this
-// thread's CPU clock: steadier than wall time on a shared machine).
-void BM_IngressChangeStages(benchmark::State& state) {
-  int n = static_cast<int>(state.range(0));
+// The controller's path for one change among N apps, stage by stage with a BuildCache and a
+// RenderCache: build_model, render, the controller's comparison with the last Config, compile
+// against the previous table. `change(flip)` alternates one object of `snap` between two
+// versions. Counters: CPU milliseconds per stage (this thread's CPU clock: steadier than wall
+// time on a shared machine).
+template <typename Change>
+void change_stages(benchmark::State& state, kop::ingress::Snapshot& snap, Change change) {
   kop::ingress::RenderOptions ro;
   ro.admin.enabled = false;
-  auto snap = make_snapshot(n, 0);
-  auto original = snap.ingresses[0];
-  auto other = parse(
-      R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"app0","namespace":"default"},"spec":{"rules":[{"host":"moved.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"app0","port":{"number":80}}}}]}}]}})");
   kop::ingress::BuildCache cache;
   kop::ingress::RenderCache rendered;
   auto last = std::make_shared<const kop::proxy::Config>(
@@ -163,7 +160,7 @@ void BM_IngressChangeStages(benchmark::State& state) {
   bool flip = false;
   for (auto _ : state) {
     flip = !flip;
-    snap.ingresses[0] = flip ? other : original;
+    change(flip);
     double t0 = now();
     const auto& model = cache.build(snap, {});
     double t1 = now();
@@ -189,7 +186,25 @@ void BM_IngressChangeStages(benchmark::State& state) {
   state.counters["compare_ms"] = per(compare_s);
   state.counters["compile_ms"] = per(compile_s);
 }
+
+// One Ingress changed at N: its host alternates.
+void BM_IngressChangeStages(benchmark::State& state) {
+  auto snap = make_snapshot(static_cast<int>(state.range(0)), 0);
+  auto original = snap.ingresses[0];
+  auto other = parse(
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"app0","namespace":"default"},"spec":{"rules":[{"host":"moved.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"app0","port":{"number":80}}}}]}}]}})");
+  change_stages(state, snap, [&](bool flip) { snap.ingresses[0] = flip ? other : original; });
+}
 BENCHMARK(BM_IngressChangeStages)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// One EndpointSlice changed at N: its endpoints alternate.
+void BM_EndpointChangeStages(benchmark::State& state) {
+  auto snap = make_snapshot(static_cast<int>(state.range(0)), 0);
+  auto original = snap.endpoint_slices[0];
+  auto other = make_snapshot(1, 1).endpoint_slices[0];
+  change_stages(state, snap, [&](bool flip) { snap.endpoint_slices[0] = flip ? other : original; });
+}
+BENCHMARK(BM_EndpointChangeStages)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 // HTTPRoute app<i> of the Gateway default/scale: hostname `host`, PathPrefix /api and / to
 // Service app<i> port 80 (bench/ingress/scale/gen --gateway writes the same).

@@ -172,8 +172,8 @@ std::string describe(const Model& m) {
     out += cat(" from ", p.source.kind, " ", p.source.key(), "\n");
   }
   for (const auto& [name, c] : m.clusters) {
-    out += cat("cluster ", name, c.external_name ? " (ExternalName)" : "", ":");
-    for (const auto& e : c.endpoints) out += cat(" ", e.address, ":", e.port);
+    out += cat("cluster ", name, c->external_name ? " (ExternalName)" : "", ":");
+    for (const auto& e : c->endpoints) out += cat(" ", e.address, ":", e.port);
     out += cat("\n");
   }
   for (const auto& o : m.owned_ingresses) out += cat("owned ", o.key(), "\n");

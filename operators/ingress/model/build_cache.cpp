@@ -62,7 +62,19 @@ void replay(Builder& b, const IngressEntry& e) {
                             e.default_backends.end());
   b.tls.insert(b.tls.end(), e.tls.begin(), e.tls.end());
   b.events.insert(b.events.end(), e.events.begin(), e.events.end());
-  for (const Cluster& c : e.recording.clusters) b.clusters[c.name] = c;
+  for (const proxy::Shared<Cluster>& c : e.recording.clusters) b.clusters[c->name] = *c;
+}
+
+// A translation's clusters equal to its previous translation's stay the same objects: the
+// Model and the render cache tell unchanged clusters by pointer.
+void keep_equal_clusters(const std::vector<proxy::Shared<Cluster>>& before,
+                         std::vector<proxy::Shared<Cluster>>& after) {
+  for (proxy::Shared<Cluster>& c : after)
+    for (const proxy::Shared<Cluster>& old : before)
+      if (old->name == c->name) {
+        if (*old == *c) c = old;
+        break;
+      }
 }
 
 // Moves what was added to `v` from `from` on into a vector of its own (`keep`: copies instead,
@@ -115,6 +127,8 @@ void IngressCache::translate(Builder& b, bool replay_all) {
     b.recording = &e.recording;
     translate_ingress(b, *ptr);
     b.recording = nullptr;
+    if (it != entries.end())
+      keep_equal_clusters(it->second.recording.clusters, e.recording.clusters);
     e.owned = tail(b.owned_ingresses, owned0, replay_all);
     e.routes = tail(b.routes, routes0, replay_all);
     e.default_backends = tail(b.default_backends, defaults0, replay_all);

@@ -308,7 +308,10 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
         cat(c.name, "/hc:", h.path, ":", h.interval.count(), ":", h.timeout.count(), ":",
             h.healthy_threshold, ":", h.unhealthy_threshold, h.host.empty() ? "" : ":", h.host);
   }
-  if (recording != nullptr) recording->clusters.push_back(c);
+  if (recording != nullptr &&
+      std::none_of(recording->clusters.begin(), recording->clusters.end(),
+                   [&](const proxy::Shared<Cluster>& r) { return r->name == c.name; }))
+    recording->clusters.emplace_back(c);
   std::string name = c.name;
   clusters[name] = std::move(c);
   return name;

@@ -102,7 +102,8 @@ struct Recording {
     std::vector<api::ObjectPtr> slices;
   };
   std::vector<Read> reads;
-  std::vector<Cluster> clusters;
+  // One per name. Shared: the Model holds the same objects (model.h's BuildCache).
+  std::vector<proxy::Shared<Cluster>> clusters;
 };
 
 class Builder {

@@ -298,14 +298,18 @@ void IncrementalState::assemble_all(Builder& b) {
     model.tcp_proxies.push_back(*p);
   }
 
-  // Every cluster is registered by the translations that route to it: this build's (b.clusters)
-  // or a kept entry's. Only those some route uses are in the model.
-  std::unordered_map<std::string_view, const Cluster*> defs;
+  // Every cluster is registered by the translations that route to it: an Ingress entry's (the
+  // model shares it) or this build's IngressRoutes' (b.clusters). Only those some route uses
+  // are in the model.
+  std::unordered_map<std::string_view, const proxy::Shared<Cluster>*> shared;
   for (const auto& [key, e] : ingresses.entries)
-    for (const Cluster& c : e.recording.clusters) defs[c.name] = &c;
-  for (const auto& [name, c] : b.clusters) defs[name] = &c;
-  for (const auto& [name, uses] : cluster_uses)
-    if (auto d = defs.find(name); d != defs.end()) model.clusters.emplace(name, *d->second);
+    for (const proxy::Shared<Cluster>& c : e.recording.clusters) shared[c->name] = &c;
+  for (const auto& [name, uses] : cluster_uses) {
+    if (auto s = shared.find(name); s != shared.end())
+      model.clusters.emplace(name, *s->second);
+    else if (auto c = b.clusters.find(name); c != b.clusters.end())
+      model.clusters.emplace(name, c->second);
+  }
 
   for (const auto& [key, e] : ingresses.entries)
     model.owned_ingresses.insert(model.owned_ingresses.end(), e.owned.begin(), e.owned.end());
@@ -399,21 +403,29 @@ bool IncrementalState::assemble_changed(Builder& b) {
 
   for (const std::string& name : released)
     if (cluster_uses.count(name) == 0) model.clusters.erase(name);
+  // A cluster a route starts to use: shared with the Ingress entry of that route, else this
+  // build's translation of it (an IngressRoute's).
   for (const auto& [name, source] : acquired) {
     if (cluster_uses.count(name) == 0 || model.clusters.count(name) != 0) continue;
-    if (auto c = b.clusters.find(name); c != b.clusters.end()) {
+    if (auto key = entry_of.find(source.key()); source.kind == "Ingress" && key != entry_of.end())
+      for (const proxy::Shared<Cluster>& c : ingresses.entries.at(key->second).recording.clusters)
+        if (c->name == name) model.clusters.emplace(name, c);
+    if (model.clusters.count(name) != 0) continue;
+    if (auto c = b.clusters.find(name); c != b.clusters.end())
       model.clusters.emplace(name, c->second);
-      continue;
-    }
-    auto key = entry_of.find(source.key());
-    if (source.kind != "Ingress" || key == entry_of.end()) continue;
-    for (const Cluster& c : ingresses.entries.at(key->second).recording.clusters)
-      if (c.name == name) model.clusters.emplace(name, c);
   }
-  // Clusters translated again (their Service or EndpointSlices changed) replace the kept ones.
-  for (const auto& [name, c] : b.clusters)
-    if (auto it = model.clusters.find(name); it != model.clusters.end() && !(it->second == c))
-      it->second = c;
+  // Clusters translated again (their Service or EndpointSlices changed) replace the kept ones,
+  // shared with an entry translated this build when one registered them.
+  std::unordered_map<std::string_view, const proxy::Shared<Cluster>*> translated;
+  for (const EntryChange& ch : ingresses.changes)
+    if (ch.after != nullptr)
+      for (const proxy::Shared<Cluster>& c : ch.after->recording.clusters) translated[c->name] = &c;
+  for (const auto& [name, c] : b.clusters) {
+    auto it = model.clusters.find(name);
+    if (it == model.clusters.end() || *it->second == c) continue;
+    auto t = translated.find(name);
+    it->second = t != translated.end() ? *t->second : proxy::Shared<Cluster>(c);
+  }
   return true;
 }
 

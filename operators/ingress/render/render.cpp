@@ -18,13 +18,24 @@ struct RenderedHost {
   uint64_t seen = 0;  // the render() that last had the host
 };
 
+// One model cluster rendered.
+struct RenderedCluster {
+  std::shared_ptr<const Cluster> model;  // keeps the key's address from being reused
+  proxy::Shared<proxy::ClusterConfig> rendered;
+  uint64_t seen = 0;
+};
+
 struct RenderedHosts {
   // What a rendered host depends on besides the model host: the port of https redirects and
   // whether an https listener exists. A render() with others starts afresh.
   uint16_t https_port = 0;
   bool https = false;
+  // What a rendered cluster depends on besides the model cluster: the affinity cookie.
+  std::string affinity_cookie;
+  std::chrono::milliseconds affinity_cookie_ttl{0};
   uint64_t renders = 0;
   std::unordered_map<std::string, RenderedHost> by_host;
+  std::unordered_map<const Cluster*, RenderedCluster> clusters;  // by model cluster
   // Gateway front door hosts, by rendered name ("gw/<ns>/<gateway>/<port>/<host>"): the model
   // host (a TranslateCache keeps unchanged ones) and its rendering.
   struct DoorHost {
@@ -35,6 +46,7 @@ struct RenderedHosts {
   std::unordered_map<std::string, DoorHost> door_hosts;
   size_t rendered = 0;
   size_t reused = 0;
+  size_t clusters_rendered = 0;
 };
 
 }  // namespace internal
@@ -48,6 +60,9 @@ size_t RenderCache::rendered() const {
 }
 size_t RenderCache::reused() const {
   return hosts_ ? hosts_->reused : 0;
+}
+size_t RenderCache::clusters_rendered() const {
+  return hosts_ ? hosts_->clusters_rendered : 0;
 }
 
 namespace {
@@ -342,6 +357,12 @@ internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, boo
   return internal::RenderedHost{shared.ptr(), std::move(plain), std::move(secure), 0};
 }
 
+// How many entries a RenderCache keeps for `live` parts before it drops those no render() had
+// since (a sweep walks every entry: not at every change of a host among 10k).
+size_t stale_limit(size_t live) {
+  return live + live / 8 + 16;
+}
+
 // A virtual host that matches no request: the listener lists it so that it does not serve
 // every virtual host of the config ('-' cannot start a host name, and it has no domains).
 proxy::VirtualHostConfig no_host(std::string name) {
@@ -424,18 +445,53 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   proxy::Config config;
   config.admin = options.admin;
   config.server = options.server;
+  uint16_t https_port = options.redirect_https_port;
+  if (https_port == 0) https_port = options.https_address ? options.https_address->port : 443;
+  const bool secure_listener = options.https_address.has_value();
+  internal::RenderedHosts* kept = cache != nullptr ? cache->hosts_.get() : nullptr;
+  if (kept != nullptr) {
+    if (kept->https != secure_listener || kept->https_port != https_port) {
+      kept->by_host.clear();
+      kept->https = secure_listener;
+      kept->https_port = https_port;
+    }
+    if (kept->affinity_cookie != options.affinity_cookie ||
+        kept->affinity_cookie_ttl != options.affinity_cookie_ttl) {
+      kept->clusters.clear();
+      kept->affinity_cookie = options.affinity_cookie;
+      kept->affinity_cookie_ttl = options.affinity_cookie_ttl;
+    }
+    ++kept->renders;
+    kept->rendered = kept->reused = kept->clusters_rendered = 0;
+  }
+
+  // A model cluster rendered, or taken from the cache when it is the same object as before.
+  auto model_cluster = [&](const proxy::Shared<Cluster>& c) {
+    if (kept == nullptr) return proxy::Shared<proxy::ClusterConfig>(cluster_config(*c, options));
+    auto it = kept->clusters.find(&*c);
+    if (it == kept->clusters.end()) {
+      it = kept->clusters
+               .emplace(&*c, internal::RenderedCluster{c.ptr(), cluster_config(*c, options), 0})
+               .first;
+      ++kept->clusters_rendered;
+    }
+    it->second.seen = kept->renders;
+    return it->second.rendered;
+  };
   // Both maps' clusters in name order, as from their union (the model's on a shared name).
+  config.clusters.reserve(model.clusters.size() + gateway_clusters.size());
   auto gw = gateway_clusters.begin();
   for (const auto& [name, c] : model.clusters) {
     for (; gw != gateway_clusters.end() && gw->first <= name; ++gw)
       if (gw->first != name) config.clusters.emplace_back(cluster_config(gw->second, options));
-    config.clusters.emplace_back(cluster_config(c, options));
+    config.clusters.push_back(model_cluster(c));
   }
   for (; gw != gateway_clusters.end(); ++gw)
     config.clusters.emplace_back(cluster_config(gw->second, options));
-
-  uint16_t https_port = options.redirect_https_port;
-  if (https_port == 0) https_port = options.https_address ? options.https_address->port : 443;
+  // Clusters gone from the model are forgotten (with the model clusters they hold), once they
+  // are more than a few: a sweep walks every entry.
+  if (kept != nullptr && kept->clusters.size() > stale_limit(model.clusters.size()))
+    std::erase_if(kept->clusters, [&](const auto& e) { return e.second.seen != kept->renders; });
 
   proxy::ListenerConfig http;
   http.name = "http";
@@ -446,17 +502,6 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   proxy::TlsConfig tls;
   std::vector<proxy::Shared<proxy::VirtualHostConfig>> secure;
 
-  const bool secure_listener = options.https_address.has_value();
-  internal::RenderedHosts* kept = cache != nullptr ? cache->hosts_.get() : nullptr;
-  if (kept != nullptr) {
-    if (kept->https != secure_listener || kept->https_port != https_port) {
-      kept->by_host.clear();
-      kept->https = secure_listener;
-      kept->https_port = https_port;
-    }
-    ++kept->renders;
-    kept->rendered = kept->reused = 0;
-  }
   config.virtual_hosts.reserve(model.virtual_hosts.size());
   auto emit = [&](const internal::RenderedHost& r) {
     http.virtual_hosts.push_back(r.plain->name);
@@ -485,8 +530,8 @@ proxy::Config render(const Model& model, const RenderOptions& options,
     it->second.seen = kept->renders;
     emit(it->second);
   }
-  // Hosts gone from the model are forgotten (with the model hosts they hold).
-  if (kept != nullptr && kept->by_host.size() > model.virtual_hosts.size())
+  // Hosts gone from the model are forgotten (with the model hosts they hold), as clusters are.
+  if (kept != nullptr && kept->by_host.size() > stale_limit(model.virtual_hosts.size()))
     std::erase_if(kept->by_host, [&](const auto& e) { return e.second.seen != kept->renders; });
   bool unavailable = false;
   if (options.https_address) {

@@ -90,8 +90,8 @@ TEST_F(BuildCacheTest, EqualsFullBuildAndReusesUnchangedIngresses) {
   EXPECT_EQ(cache_.translated(), 1u);
   EXPECT_EQ(cache_.reused(), 2u);
   ASSERT_TRUE(m.clusters.count("default/a/80"));
-  EXPECT_EQ(m.clusters.at("default/a/80").endpoints.size(), 3u);
-  EXPECT_EQ(m.clusters.at("default/a/80").endpoints[0].address, "10.0.7.1");
+  EXPECT_EQ(m.clusters.at("default/a/80")->endpoints.size(), 3u);
+  EXPECT_EQ(m.clusters.at("default/a/80")->endpoints[0].address, "10.0.7.1");
 
   // The missing Service appears: ic's Event goes, its route forwards.
   for (auto& o : parse_objects(service_yaml("default", "missing", 1, 3))) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -200,9 +201,10 @@ std::string describe_table(const proxy::RouteTable& t) {
   }
   for (const proxy::Listener& l : t.listeners()) {
     std::vector<std::string> hosts;
-    for (const auto& [domain, vh] : l.host_exact) hosts.push_back(domain + "=" + vh->name);
+    for (const auto& [domain, vh] : l.host_exact)
+      hosts.push_back(std::string(domain) + "=" + vh->name);
     for (const auto& [domain, vh] : l.host_wildcard)
-      hosts.push_back("*." + domain + "=" + vh->name);
+      hosts.push_back("*." + std::string(domain) + "=" + vh->name);
     if (l.host_catch_all != nullptr) hosts.push_back("*=" + l.host_catch_all->name);
     std::sort(hosts.begin(), hosts.end());
     out << "listener " << l.name;
@@ -300,8 +302,8 @@ TEST(IncrementalBuild, OneChangedIngressAssemblesItsHostsOnly) {
   EXPECT_FALSE(cache.full_assembly());
   EXPECT_EQ(cache.hosts_assembled(), 0u);
   ASSERT_EQ(e.clusters.count("default/app3/80"), 1u);
-  ASSERT_EQ(e.clusters.at("default/app3/80").endpoints.size(), 1u);
-  EXPECT_EQ(e.clusters.at("default/app3/80").endpoints[0].address, "10.0.250.1");
+  ASSERT_EQ(e.clusters.at("default/app3/80")->endpoints.size(), 1u);
+  EXPECT_EQ(e.clusters.at("default/app3/80")->endpoints[0].address, "10.0.250.1");
   EXPECT_TRUE(e == build_model(snap, {}));
 
   // A rule without host reaches every host: everything is assembled.
@@ -316,6 +318,56 @@ spec:
 )"));
   EXPECT_TRUE(cache.build(snap, {}) == build_model(snap, {}));
   EXPECT_TRUE(cache.full_assembly());
+}
+
+// Model clusters are kept as the same objects while their Service and EndpointSlices do not
+// change, even when the Ingress that uses them is translated again; render() with a RenderCache
+// then renders only the new ones, and compile() keeps the compiled clusters of the others.
+TEST(IncrementalBuild, UnchangedClustersStayTheSameObjectsDownToTheCompiledTable) {
+  std::string y;
+  for (int i = 0; i < 20; ++i) y += app_yaml(i);
+  Snapshot snap = testing::snapshot_of(y);
+  BuildCache cache;
+  RenderCache rendered;
+  auto pointers = [](const Model& m) {
+    std::map<std::string, const Cluster*> out;
+    for (const auto& [name, c] : m.clusters) out[name] = &*c;
+    return out;
+  };
+  auto compiled = [](const proxy::RouteTable& t) {
+    std::map<std::string, const proxy::Cluster*> out;
+    for (const auto& c : t.clusters())
+      if (c) out[c->name] = c.get();
+    return out;
+  };
+  auto table = *proxy::RouteTable::compile(
+      render(cache.build(snap, {}), render_options(), {}, {}, &rendered));
+  EXPECT_EQ(rendered.clusters_rendered(), 20u);
+  const auto first = pointers(cache.build(snap, {}));
+  const auto first_compiled = compiled(*table);
+
+  // app7 moves to another host: translated again, same cluster.
+  for (const auto& o : parse_objects(app_yaml(7, "-moved")))
+    if (o->kind() == "Ingress") put(snap.ingresses, o);
+  table = *proxy::RouteTable::compile(
+      render(cache.build(snap, {}), render_options(), {}, {}, &rendered), table.get());
+  EXPECT_EQ(cache.translated(), 1u);
+  EXPECT_EQ(pointers(cache.build(snap, {})), first);
+  EXPECT_EQ(rendered.clusters_rendered(), 0u);
+  EXPECT_EQ(compiled(*table), first_compiled);
+
+  // app3's endpoints change: that cluster alone is new, rendered and compiled.
+  for (const auto& o : parse_objects(service_yaml("default", "app3", 1, 250)))
+    if (o->kind() == "EndpointSlice") put(snap.endpoint_slices, o);
+  table = *proxy::RouteTable::compile(
+      render(cache.build(snap, {}), render_options(), {}, {}, &rendered), table.get());
+  EXPECT_EQ(rendered.clusters_rendered(), 1u);
+  auto now = pointers(cache.build(snap, {}));
+  auto now_compiled = compiled(*table);
+  for (const auto& [name, c] : first) {
+    EXPECT_EQ(now.at(name) == c, name != "default/app3/80") << name;
+    EXPECT_EQ(now_compiled.at(name) == first_compiled.at(name), name != "default/app3/80") << name;
+  }
 }
 
 }  // namespace

@@ -335,7 +335,7 @@ spec:
 )";
   auto m = build_model(snapshot_of(y), {});
   ASSERT_EQ(m.clusters.count("default/s/80"), 1u) << describe(m);
-  EXPECT_EQ(m.clusters["default/s/80"].endpoints,
+  EXPECT_EQ(m.clusters.at("default/s/80")->endpoints,
             (std::vector<Endpoint>{{"10.1.0.1", 8080}, {"10.1.0.2", 8080}}));
 }
 
@@ -358,7 +358,7 @@ spec:
       - {pathType: Prefix, path: /ext, backend: {service: {name: ext, port: {name: https}}}}
 )";
   auto c = compile(snapshot_of(y));
-  EXPECT_TRUE(c.model.clusters.at("default/empty/80").endpoints.empty());
+  EXPECT_TRUE(c.model.clusters.at("default/empty/80")->endpoints.empty());
   EXPECT_EQ(route_of(c, "http", "a.com", "/empty"), "default/empty/80");
   const Cluster& ext = c.model.clusters.at("default/ext/https");
   EXPECT_TRUE(ext.external_name);

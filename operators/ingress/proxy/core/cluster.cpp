@@ -121,10 +121,12 @@ bool Cluster::hash_key(const RequestView& request, uint64_t* key) const {
   return false;
 }
 
-absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const ClusterConfig& config,
+absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<ClusterConfig>& part,
                                                                const Cluster* previous) {
+  const ClusterConfig& config = *part;
   auto c = std::make_shared<Cluster>();
   c->config = config;
+  c->source = part.ptr();
   c->name = config.name;
   c->lb_policy = config.lb_policy;
   c->hash_on = config.hash_on;

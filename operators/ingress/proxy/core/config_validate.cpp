@@ -222,8 +222,7 @@ bool conflict(const SocketAddress& a, const SocketAddress& b) {
 // direct answers and header mutations only in a forward action.
 absl::Status validate_cluster_choice(const std::string& p,
                                      const std::vector<WeightedCluster>& choice,
-                                     const absl::flat_hash_set<std::string>& clusters,
-                                     bool forward) {
+                                     const StringViewSet& clusters, bool forward) {
   if (choice.empty()) return error(p, "one of cluster, clusters is required");
   uint64_t total = 0;
   for (std::size_t i = 0; i < choice.size(); ++i) {
@@ -271,7 +270,7 @@ absl::Status check_cors(const std::string& p, const CorsPolicy& c, ActionType ac
 }
 
 absl::Status validate_route(const std::string& p, const RouteConfig& r,
-                            const absl::flat_hash_set<std::string>& clusters) {
+                            const StringViewSet& clusters) {
   const PathMatch& pm = r.match.path;
   if (pm.type == PathMatchType::kRegex) {
     if (auto s = check_regex(p + ".match.regex", pm.value); !s.ok()) return s;
@@ -419,7 +418,7 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
 // A passthrough or tcp_proxy entry at `p`; its names must not be in `names` (added to it),
 // which holds the names of `users`.
 absl::Status validate_relay(const std::string& p, const TcpProxyConfig& pt,
-                            const absl::flat_hash_set<std::string>& cluster_names,
+                            const StringViewSet& cluster_names,
                             absl::flat_hash_set<std::string>& names, std::string_view users) {
   if (pt.server_names.empty()) return error(p + ".server_names", "must not be empty");
   for (std::size_t k = 0; k < pt.server_names.size(); ++k) {
@@ -437,9 +436,10 @@ absl::Status validate_relay(const std::string& p, const TcpProxyConfig& pt,
 
 namespace internal {
 
-absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names,
+absl::Status validate_clusters(const Config& config, StringViewSet* names,
                                const std::vector<bool>* known_valid) {
-  absl::flat_hash_set<std::string>& cluster_names = *names;
+  StringViewSet& cluster_names = *names;
+  cluster_names.reserve(config.clusters.size());
   for (std::size_t i = 0; i < config.clusters.size(); ++i) {
     const ClusterConfig& c = config.clusters[i];
     std::string p = cat("clusters[", i, "]");
@@ -499,10 +499,10 @@ absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::st
   return absl::OkStatus();
 }
 
-absl::Status validate_routing(const Config& config,
-                              const absl::flat_hash_set<std::string>& cluster_names,
+absl::Status validate_routing(const Config& config, const StringViewSet& cluster_names,
                               const std::vector<bool>* known_valid) {
-  absl::flat_hash_map<std::string, std::size_t> vhost_index;
+  StringViewMap<std::size_t> vhost_index;
+  vhost_index.reserve(config.virtual_hosts.size());
   for (std::size_t i = 0; i < config.virtual_hosts.size(); ++i) {
     const VirtualHostConfig& vh = config.virtual_hosts[i];
     if (vh.name.empty()) return error(cat("virtual_hosts[", i, "].name"), "must not be empty");
@@ -543,11 +543,13 @@ absl::Status validate_routing(const Config& config,
     }
     if (config.admin.enabled && conflict(l.address, config.admin.address))
       return error(p + ".address", "conflicts with admin.address");
-    // Domains must be unique among the virtual hosts one listener serves.
-    absl::flat_hash_map<std::string, std::string> owner;
+    // Domains must be unique among the virtual hosts one listener serves (compared as
+    // normalize_domain() would make them: the map ignores case).
+    ICaseStringViewMap<std::string_view> owner;
+    owner.reserve(l.virtual_hosts.empty() ? config.virtual_hosts.size() : l.virtual_hosts.size());
     auto serve = [&](const VirtualHostConfig& vh) -> absl::Status {
       for (const auto& d : vh.domains) {
-        auto [it, inserted] = owner.emplace(internal::normalize_domain(d), vh.name);
+        auto [it, inserted] = owner.emplace(internal::domain_key(d), vh.name);
         if (!inserted)
           return error(p, cat("domain ", quote(d), " is served by virtual hosts ",
                               quote(it->second), " and ", quote(vh.name)));
@@ -558,7 +560,8 @@ absl::Status validate_routing(const Config& config,
       for (const auto& vh : config.virtual_hosts)
         if (auto s = serve(vh); !s.ok()) return s;
     } else {
-      absl::flat_hash_set<std::string> listed;
+      StringViewSet listed;
+      listed.reserve(l.virtual_hosts.size());
       for (std::size_t j = 0; j < l.virtual_hosts.size(); ++j) {
         auto it = vhost_index.find(l.virtual_hosts[j]);
         std::string vp = cat(p, ".virtual_hosts[", j, "]");
@@ -651,7 +654,7 @@ absl::Status validate_routing(const Config& config,
 absl::Status validate(const Config& config) {
   if (config.version != kSchemaVersion)
     return error("version", cat("unsupported schema ", quote(config.version)));
-  absl::flat_hash_set<std::string> cluster_names;
+  StringViewSet cluster_names;
   if (auto s = internal::validate_clusters(config, &cluster_names, nullptr); !s.ok()) return s;
   return internal::validate_routing(config, cluster_names, nullptr);
 }

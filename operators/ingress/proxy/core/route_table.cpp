@@ -19,10 +19,12 @@ struct RouteTable::Routing {
   std::shared_ptr<const Config> source;  // ListenerConfig/TcpProxyConfig pointers point here
   // In the config's order; each compiled once and shared by the tables that keep it.
   std::vector<Shared<VirtualHost>> virtual_hosts;
-  StringMap<uint32_t> vhost_index;  // name -> position in virtual_hosts
+  StringViewMap<uint32_t> vhost_index;  // name (the compiled host's) -> position
   std::vector<Listener> listeners;
   StringMap<uint32_t> listener_index;
-  std::vector<std::string> cluster_names;  // every cluster a route or relay references
+  // The clusters the listeners' relays reference (the virtual hosts' are in their
+  // cluster_names): what must still exist for a table to reuse this routing.
+  std::vector<std::string_view> relay_clusters;  // views into `source`
   std::size_t route_count = 0;
   uint32_t route_id_limit = 0;  // above every Route::id
 };
@@ -113,16 +115,17 @@ bool before(const SortKey& a, const SortKey& b) {
 }
 
 // The names clusters are referenced by, resolved to the table's cluster indexes (which a
-// cluster keeps while it exists), and the names resolved so far, each once (`seen` for long
-// lists; a virtual host's is short).
+// cluster keeps while it exists), and the names resolved so far, each once: a virtual host's
+// own (a short list), or views of the relays' (a listener may have many; `seen` holds them).
 struct ClusterRefs {
-  const StringMap<uint32_t>& ids;
-  std::vector<std::string>* used;
-  absl::flat_hash_set<std::string>* seen = nullptr;
+  const StringViewMap<uint32_t>& ids;
+  std::vector<std::string>* used = nullptr;
+  std::vector<std::string_view>* used_views = nullptr;
+  StringViewSet* seen = nullptr;
   uint32_t resolve(const std::string& name) const {
-    if (seen != nullptr ? seen->insert(name).second
-                        : std::find(used->begin(), used->end(), name) == used->end())
+    if (used != nullptr && std::find(used->begin(), used->end(), name) == used->end())
       used->push_back(name);
+    if (used_views != nullptr && seen->insert(name).second) used_views->push_back(name);
     return ids.find(name)->second;  // validated: every referenced cluster exists
   }
 };
@@ -290,15 +293,15 @@ class RouteIds {
 // One virtual host compiled: its routes in precedence order, their indexes, the clusters they
 // reference. `v` is its position in the config (for errors).
 absl::StatusOr<std::shared_ptr<const VirtualHost>> compile_virtual_host(
-    const Shared<VirtualHostConfig>& source, std::size_t v, const StringMap<uint32_t>& cluster_ids,
-    RateLimitZones& zones, RouteIds& ids) {
+    const Shared<VirtualHostConfig>& source, std::size_t v,
+    const StringViewMap<uint32_t>& cluster_ids, RateLimitZones& zones, RouteIds& ids) {
   const VirtualHostConfig& vc = *source;
   auto vh = std::make_shared<VirtualHost>();
   vh->name = vc.name;
   vh->source = source.ptr();
   vh->config = &vc;
   vh->order = vc.route_order;
-  ClusterRefs refs{cluster_ids, &vh->cluster_names, nullptr};
+  ClusterRefs refs{cluster_ids, &vh->cluster_names};
   std::vector<Route> routes(vc.routes.size());
   for (std::size_t r = 0; r < vc.routes.size(); ++r) {
     if (auto s = compile_route(vc.routes[r], cat(vc.name, "/", r), refs, &routes[r]); !s.ok())
@@ -338,7 +341,7 @@ absl::StatusOr<std::shared_ptr<const VirtualHost>> compile_virtual_host(
 // virtual host v (its config is equal and its clusters exist), else null.
 absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     const std::shared_ptr<const Config>& source, const RouteTable::Routing* previous,
-    const StringMap<uint32_t>& cluster_ids, std::vector<const Shared<VirtualHost>*> kept) {
+    const StringViewMap<uint32_t>& cluster_ids, std::vector<const Shared<VirtualHost>*> kept) {
   RateLimitZones zones;
   if (previous != nullptr)
     for (const VirtualHost& vh : previous->virtual_hosts)
@@ -376,6 +379,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     hosts[v] = *std::move(vh);
   }
   routing->virtual_hosts.reserve(n);
+  routing->vhost_index.reserve(n);
   for (std::size_t v = 0; v < n; ++v) {
     const VirtualHost& vh = *hosts[v];
     routing->vhost_index.emplace(vh.name, static_cast<uint32_t>(v));
@@ -385,9 +389,9 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     routing->virtual_hosts.emplace_back(std::move(hosts[v]));
   }
 
-  // Every cluster referenced, once (compile() checks them when it reuses the whole routing).
-  absl::flat_hash_set<std::string> seen;
-  ClusterRefs relay_refs{cluster_ids, &routing->cluster_names, &seen};
+  // Every cluster a relay references, once (compile() checks them when it reuses the routing).
+  StringViewSet seen;
+  ClusterRefs relay_refs{cluster_ids, nullptr, &routing->relay_clusters, &seen};
   routing->listeners.resize(config.listeners.size());
   for (std::size_t l = 0; l < config.listeners.size(); ++l) {
     const ListenerConfig& lc = config.listeners[l];
@@ -397,9 +401,10 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     li.config = &lc;
     li.domain_wildcards = lc.domain_wildcards;
     routing->listener_index.emplace(lc.name, static_cast<uint32_t>(l));
+    // Keys are views into the hosts' configs (the maps ignore case, as normalize_domain()).
     auto serve = [&](const VirtualHost& vh) {
       for (const std::string& d : vh.config->domains) {
-        std::string low = internal::normalize_domain(d);
+        std::string_view low = internal::domain_key(d);
         if (low == "*") {
           li.host_catch_all = &vh;
         } else if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
@@ -409,6 +414,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         }
       }
     };
+    li.host_exact.reserve(lc.virtual_hosts.empty() ? n : lc.virtual_hosts.size());
     if (lc.virtual_hosts.empty()) {
       for (const VirtualHost& vh : routing->virtual_hosts) serve(vh);
     } else {
@@ -456,17 +462,24 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         compile_relay(pc, "tcp_proxy", relay_refs, li.tcp_proxy);
     }
   }
-  for (const VirtualHost& vh : routing->virtual_hosts)
-    for (const std::string& name : vh.cluster_names)
-      if (seen.insert(name).second) routing->cluster_names.push_back(name);
   return std::shared_ptr<const RouteTable::Routing>(std::move(routing));
 }
 
-// Looks a lowercase host (or SNI) name up: exact, then the wildcard of the longest suffix
-// after a first label (only that suffix with kOneLabel).
-template <typename V>
-const V* lookup_domain(const ICaseStringMap<V>& exact, const ICaseStringMap<V>& wildcard,
-                       DomainWildcards wildcards, std::string_view host) {
+// Whether every cluster the routing references is in `names`.
+bool references_exist(const RouteTable::Routing& routing, const StringViewSet& names) {
+  for (const VirtualHost& vh : routing.virtual_hosts)
+    for (const std::string& name : vh.cluster_names)
+      if (!names.contains(name)) return false;
+  for (std::string_view name : routing.relay_clusters)
+    if (!names.contains(name)) return false;
+  return true;
+}
+
+// Looks a host (or SNI) name up in maps that ignore case: exact, then the wildcard of the
+// longest suffix after a first label (only that suffix with kOneLabel).
+template <typename Map>
+const typename Map::mapped_type* lookup_domain(const Map& exact, const Map& wildcard,
+                                               DomainWildcards wildcards, std::string_view host) {
   if (!exact.empty()) {
     auto it = exact.find(host);
     if (it != exact.end()) return &it->second;
@@ -750,10 +763,10 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   std::vector<bool> taken(previous != nullptr ? previous->clusters_.size() : 0, false);
   if (previous != nullptr) {
     for (std::size_t i = 0; i < config.clusters.size(); ++i) {
-      const ClusterConfig& c = config.clusters[i];
-      if (auto idx = previous->cluster_index(c.name)) {
+      const Shared<ClusterConfig>& c = config.clusters[i];
+      if (auto idx = previous->cluster_index(c->name)) {
         const auto& prev_ptr = previous->clusters_[*idx];
-        if (prev_ptr->config == c) {
+        if (prev_ptr->source == c.ptr() || prev_ptr->config == *c) {
           reused[i] = prev_ptr;
           known_valid[i] = true;
         }
@@ -761,7 +774,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
       }
     }
   }
-  absl::flat_hash_set<std::string> cluster_names;
+  StringViewSet cluster_names;  // views into `config`
   if (auto s = internal::validate_clusters(config, &cluster_names, &known_valid); !s.ok()) return s;
   uint32_t next_free = 0;
   uint32_t size = 0;
@@ -778,17 +791,12 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   // The constructor is private: std::make_shared cannot call it.
   auto table = std::shared_ptr<RouteTable>(new RouteTable());  // NOLINT(modernize-make-shared)
   table->config_ = std::move(shared_config);
+  table->cluster_ids_.reserve(config.clusters.size());
   for (std::size_t i = 0; i < config.clusters.size(); ++i)
     table->cluster_ids_.emplace(config.clusters[i]->name, index[i]);
-  bool reuse = previous != nullptr && routing_equal(previous->config(), config);
-  if (reuse) {
-    for (const std::string& name : previous->routing_->cluster_names) {
-      if (!cluster_names.contains(name)) {
-        reuse = false;  // a referenced cluster is gone: full validation reports where
-        break;
-      }
-    }
-  }
+  // Unless a referenced cluster is gone (full validation then reports where).
+  bool reuse = previous != nullptr && routing_equal(previous->config(), config) &&
+               references_exist(*previous->routing_, cluster_names);
   if (reuse) {
     table->routing_ = previous->routing_;
   } else {
@@ -820,19 +828,19 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
 
   table->clusters_.resize(size);
   for (std::size_t i = 0; i < config.clusters.size(); ++i) {
-    const ClusterConfig& c = config.clusters[i];
+    const Shared<ClusterConfig>& c = config.clusters[i];
     if (reused[i]) {
       table->clusters_[index[i]] = std::move(reused[i]);
       continue;
     }
     const Cluster* prev = nullptr;
     if (previous != nullptr) {
-      if (auto idx = previous->cluster_index(c.name)) prev = previous->clusters_[*idx].get();
+      if (auto idx = previous->cluster_index(c->name)) prev = previous->clusters_[*idx].get();
     }
     auto compiled = compile_cluster(c, prev);
     if (!compiled.ok())
       return absl::InvalidArgumentError(
-          cat("cluster ", quote(c.name), ": ", compiled.status().message()));
+          cat("cluster ", quote(c->name), ": ", compiled.status().message()));
     table->clusters_[index[i]] = std::move(*compiled);
   }
   return std::shared_ptr<const RouteTable>(std::move(table));

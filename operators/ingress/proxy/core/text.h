@@ -64,6 +64,13 @@ inline std::string normalize_domain(std::string_view d) {
   return to_lower(d);
 }
 
+// The same without a copy, for maps that ignore ASCII case (ICaseStringViewMap): the view
+// without its trailing dot.
+inline std::string_view domain_key(std::string_view d) {
+  if (d.size() > 1 && d.back() == '.') d.remove_suffix(1);
+  return d;
+}
+
 // JSON-ish quoting for error messages.
 inline std::string quote(std::string_view s) {
   std::string out = "\"";

@@ -8,18 +8,18 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/status/status.h>
 #include "kop/proxy/config.h"
+#include "kop/proxy/string_map.h"
 
 namespace kop::proxy::internal {
 
-// Clusters alone; fills `names` with the cluster names. Clusters i with (*known_valid)[i]
-// (equal to a cluster of the previous, valid table) only get the name checks.
-absl::Status validate_clusters(const Config& config, absl::flat_hash_set<std::string>* names,
+// Clusters alone; fills `names` with the cluster names (views into `config`). Clusters i with
+// (*known_valid)[i] (equal to a cluster of the previous, valid table) only get the name checks.
+absl::Status validate_clusters(const Config& config, StringViewSet* names,
                                const std::vector<bool>* known_valid);
 // Listeners and virtual hosts (loads certificates), given the valid cluster names. Virtual
 // hosts i with (*known_valid)[i] (compiled before, their clusters checked by the caller) only get
 // the name checks.
-absl::Status validate_routing(const Config& config,
-                              const absl::flat_hash_set<std::string>& cluster_names,
+absl::Status validate_routing(const Config& config, const StringViewSet& cluster_names,
                               const std::vector<bool>* known_valid);
 
 }  // namespace kop::proxy::internal

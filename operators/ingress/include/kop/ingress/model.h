@@ -394,8 +394,11 @@ struct Model {
   // the previous build as the same objects, and render() with a RenderCache renders only the
   // others again.
   std::vector<proxy::Shared<VirtualHost>> virtual_hosts;
-  std::vector<TcpProxy> tcp_proxies;                       // sorted by host
-  std::map<std::string, Cluster> clusters;                 // by name
+  std::vector<TcpProxy> tcp_proxies;  // sorted by host
+  // By name. Shared like the hosts: a BuildCache keeps a cluster as the same object while its
+  // Service and EndpointSlices are unchanged (the translations that use it share it too), and
+  // render() with a RenderCache renders only the clusters it has not seen.
+  std::map<std::string, proxy::Shared<Cluster>> clusters;
   std::vector<ObjectRef> owned_ingresses;                  // Ingresses of our class, sorted
   std::vector<IngressRouteStatus> ingress_route_statuses;  // sorted by route
   std::vector<Event> events;                               // sorted, no duplicates

@@ -27,11 +27,11 @@
 //    hosts: once a front door exists, "http" and "https" list theirs explicitly (a listener
 //    with an empty list would serve every virtual host), a never-matching one when they have
 //    none.
-// Incremental: with a RenderCache, a model virtual host that is the same object as at the
-// previous render() (a BuildCache keeps unchanged hosts so) gives the same rendered virtual
-// hosts, by pointer, without being rendered again; so does a front door host that is the same
-// object (a gateway::TranslateCache keeps unchanged ones so); RouteTable::compile() then keeps
-// their compiled form. The Config is the same as without the cache.
+// Incremental: with a RenderCache, a model virtual host or cluster that is the same object as at
+// the previous render() (a BuildCache keeps unchanged ones so) gives the same rendered virtual
+// hosts or cluster, by pointer, without being rendered again; so does a front door host that is
+// the same object (a gateway::TranslateCache keeps unchanged ones so); RouteTable::compile()
+// then keeps their compiled form. The Config is the same as without the cache.
 // Threading: pure without a cache; a RenderCache is used by one render() at a time.
 #pragma once
 
@@ -76,8 +76,9 @@ namespace internal {
 struct RenderedHosts;
 }
 
-// What render() made of each model virtual host, for the next render() (see above). It holds
-// the model hosts it has seen (a reference each) until a render() no longer has them.
+// What render() made of each model virtual host and cluster, for the next render() (see above).
+// It holds the model hosts and clusters it has seen (a reference each) until a render() no
+// longer has them, once those are more than an eighth of the live ones.
 class RenderCache {
  public:
   RenderCache();
@@ -88,6 +89,8 @@ class RenderCache {
   // Model virtual hosts the last render() rendered / took from the cache.
   size_t rendered() const;
   size_t reused() const;
+  // Model clusters the last render() rendered (the others it took from the cache).
+  size_t clusters_rendered() const;
 
  private:
   friend proxy::Config render(const Model&, const RenderOptions&,

@@ -29,6 +29,9 @@ struct Endpoint {
 
 struct Cluster {
   ClusterConfig config;  // as given
+  // The Config's part `config` was copied from: RouteTable::compile() keeps this cluster for a
+  // Config that holds the same part (a pointer comparison) or an equal one.
+  std::shared_ptr<const ClusterConfig> source;
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   HashPolicy hash_on;  // name lowercased for headers
@@ -82,7 +85,7 @@ bool find_cookie(const RequestView& request, std::string_view name, std::string_
 
 // Compiles one cluster. When `previous` is given (an older compiled cluster of the same name),
 // endpoints present in both keep their outlier/health state.
-absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const ClusterConfig& config,
+absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<ClusterConfig>& config,
                                                                const Cluster* previous = nullptr);
 
 // A stable 64-bit hash (same value in every process and run) used for consistent hashing.

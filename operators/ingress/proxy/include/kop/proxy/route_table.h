@@ -213,9 +213,10 @@ struct Listener {
   ICaseStringMap<uint32_t> sni_wildcard;
   SniRelays passthrough;  // TLS passthrough entries
   SniRelays tcp_proxy;    // TLS-terminated TCP proxy entries
-  // Host -> virtual host for the virtual hosts this listener serves.
-  ICaseStringMap<const VirtualHost*> host_exact;
-  ICaseStringMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
+  // Host -> virtual host for the virtual hosts this listener serves. Keys are views into the
+  // virtual hosts' domains (their configs live as long as the hosts).
+  ICaseStringViewMap<const VirtualHost*> host_exact;
+  ICaseStringViewMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
   const VirtualHost* host_catch_all = nullptr;
   DomainWildcards domain_wildcards = DomainWildcards::kOneLabel;  // for all three lookups above
 };
@@ -279,7 +280,7 @@ class RouteTable {
   std::shared_ptr<const Config> config_;
   std::shared_ptr<const Routing> routing_;
   std::vector<std::shared_ptr<const Cluster>> clusters_;
-  StringMap<uint32_t> cluster_ids_;
+  StringViewMap<uint32_t> cluster_ids_;  // keys: the names in config_
 };
 
 // Strips the port from a Host header value and validates its shape; returns the host part

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <absl/strings/string_view.h>
 
 namespace kop::proxy {
@@ -143,5 +144,15 @@ template <typename V>
 using StringMap = absl::flat_hash_map<std::string, V, StringHash, StringEq>;
 template <typename V>
 using ICaseStringMap = absl::flat_hash_map<std::string, V, ICaseStringHash, ICaseStringEq>;
+
+// The same keyed by views into strings the map's owner keeps alive (a Config, compiled virtual
+// hosts): filling one copies no string, which is what a map of 10k names rebuilt per compile
+// costs otherwise.
+template <typename V>
+using StringViewMap = absl::flat_hash_map<std::string_view, V, StringHash, StringEq>;
+template <typename V>
+using ICaseStringViewMap = absl::flat_hash_map<std::string_view, V, ICaseStringHash, ICaseStringEq>;
+using StringViewSet = absl::flat_hash_set<std::string_view, StringHash, StringEq>;
+using ICaseStringViewSet = absl::flat_hash_set<std::string_view, ICaseStringHash, ICaseStringEq>;
 
 }  // namespace kop::proxy
