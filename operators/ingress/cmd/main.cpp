@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <absl/strings/numbers.h>
+#include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
 #include "../controllers/ingress_controller.h"
 #include "builtin_crds.h"
@@ -520,6 +521,10 @@ int run(int argc, char** argv) {
 
 // An exception that reaches main is a bug: name it rather than let std::terminate abort.
 int main(int argc, char** argv) {
+  // Debian's abseil is built without NDEBUG, so every absl::Mutex::Lock would run the lock-order
+  // checker (a process-wide spin lock and graph update: ~300 instructions, shared by all
+  // threads). The tests keep it; the program does not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -2,9 +2,10 @@
 // (method and query parameter matches, full-path and host rewrites, per-backend headers and
 // directly answered weight shares, CORS, a per-try timeout without retries, retries with a
 // backoff), and those
-// ingress-nginx's annotations use (the request body limit, source ranges), with real curl and
-// real backends on loopback.
+// ingress-nginx's annotations use (the request body limit, source ranges, basic auth on a
+// kept-alive connection across a reload), with real curl and real backends on loopback.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -479,6 +480,45 @@ TEST_F(ProxyRouteFeatures, SourceRangesJudgeThePeerAddress) {
   CurlAnswer ok = curl(port, "GET", "/loop");
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.body, "v1");
+}
+
+// A connection remembers the credentials last allowed on it (basic_auth.h) only for the route
+// as compiled: after a reload that changes the password, the same connection's old credentials
+// get 401 and the new ones pass.
+TEST_F(ProxyRouteFeatures, BasicAuthOnAKeptAliveConnectionFollowsAReload) {
+  auto routes = [](const std::string& hash) {
+    return R"({"match":{"prefix":"/auth"},"forward":{"cluster":"v1"},
+               "basic_auth":{"realm":"R","users":[{"name":"ann","hash":")" +
+           hash + R"("}]}})";
+  };
+  const std::string bar = "{SHA}Ys23Ag/5IOWqZCw9QGaVDdHwH00=";          // password "bar"
+  const std::string baz = "{SHA}u+lgol6jEdIdQGaek98gA7qbkKI=";          // password "baz"
+  const std::string ann_bar = "Authorization: Basic YW5uOmJhcg==\r\n";  // ann:bar
+  const std::string ann_baz = "Authorization: Basic YW5uOmJheg==\r\n";  // ann:baz
+  ProxyProcess p(dir_, config(routes(bar), clusters()));
+  ASSERT_TRUE(p.started()) << p.output();
+  int fd = connect_to(p.port("http"));
+  ASSERT_GE(fd, 0);
+  std::string pending;
+  auto get = [&](const std::string& fields) {
+    EXPECT_TRUE(send_all(fd, "GET /auth HTTP/1.1\r\nHost: a\r\n" + fields + "\r\n"));
+    return read_response(fd, pending, 10000);
+  };
+  EXPECT_EQ(get(ann_bar).status, 200);
+  EXPECT_EQ(get(ann_bar).status, 200);  // recalled
+  Response wrong = get(ann_baz);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.header("www-authenticate"), "Basic realm=\"R\"");
+  EXPECT_EQ(get("").status, 401);
+  EXPECT_EQ(get(ann_bar).status, 200);
+  EXPECT_EQ(v1_.request_count(), 3u);
+  ASSERT_TRUE(p.reload(config(routes(baz), clusters()))) << p.output();
+  EXPECT_EQ(get(ann_bar).status, 401);
+  EXPECT_EQ(get(ann_baz).status, 200);
+  EXPECT_EQ(get(ann_baz).status, 200);
+  EXPECT_EQ(get(ann_bar).status, 401);
+  EXPECT_EQ(v1_.request_count(), 5u);
+  ::close(fd);
 }
 
 }  // namespace

@@ -88,12 +88,16 @@ absl::StatusOr<SourceRangeFilter> SourceRangeFilter::compile(const SourceRanges&
 
 bool SourceRangeFilter::allows(std::string_view client_ip) const {
   auto ip = parse_ip(client_ip);
-  if (!ip) return false;
+  return allows(ip ? &*ip : nullptr);
+}
+
+bool SourceRangeFilter::allows(const std::array<uint8_t, 16>* address) const {
+  if (address == nullptr) return false;
   for (const auto& r : deny_)
-    if (r.contains(*ip)) return false;
+    if (r.contains(*address)) return false;
   if (allow_.empty()) return true;
   for (const auto& r : allow_)
-    if (r.contains(*ip)) return true;
+    if (r.contains(*address)) return true;
   return false;
 }
 

@@ -31,12 +31,19 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+std::atomic<uint64_t> BasicAuth::next_id_{1};
+
 BasicAuth::Attempt::~Attempt() {
   OPENSSL_cleanse(password.data(), password.size());
 }
 
+BasicAuth::Remembered::~Remembered() {
+  OPENSSL_cleanse(authorization_.data(), authorization_.size());
+}
+
 absl::StatusOr<std::unique_ptr<BasicAuth>> BasicAuth::compile(const BasicAuthConfig& config) {
   auto auth = std::make_unique<BasicAuth>();
+  auth->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
   for (const auto& u : config.users) {
     auto scheme = hash_scheme(u.hash);
     if (!scheme.ok())
@@ -74,14 +81,42 @@ absl::StatusOr<std::unique_ptr<BasicAuth>> BasicAuth::compile(const BasicAuthCon
   return auth;
 }
 
-BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& attempt) const {
+bool BasicAuth::recalled(const Remembered& remembered, std::string_view authorization) const {
+  const std::string& kept = remembered.authorization_;
+  if (remembered.auth_ != id_ || kept.size() != authorization.size()) return false;
+  // In constant time (a connection may carry several users' requests, through a front proxy),
+  // 8 bytes a step: OpenSSL's CRYPTO_memcmp goes a byte at a time, as long as the rest.
+  uint64_t diff = 0;
+  size_t n = kept.size(), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x = 0, y = 0;
+    std::memcpy(&x, kept.data() + i, 8);
+    std::memcpy(&y, authorization.data() + i, 8);
+    diff |= x ^ y;
+  }
+  for (; i < n; ++i) diff |= static_cast<uint8_t>(kept[i] ^ authorization[i]);
+  return diff == 0;
+}
+
+BasicAuth::Outcome BasicAuth::check(std::string_view authorization, Attempt& attempt,
+                                    Remembered* remembered) const {
+  Outcome out = check_value(authorization, attempt);
+  if (out == Outcome::kAllow && remembered != nullptr) {
+    std::string& kept = remembered->authorization_;
+    OPENSSL_cleanse(kept.data(), kept.size());
+    kept.assign(authorization);
+    remembered->auth_ = id_;
+  }
+  return out;
+}
+
+BasicAuth::Outcome BasicAuth::check_value(std::string_view authorization, Attempt& attempt) const {
   // "Basic" 1*SP token68, the scheme case-insensitive (RFC 9110 11.6.2).
-  authorization = trim(authorization);
-  size_t sp = authorization.find(' ');
-  if (sp == std::string_view::npos || !iequal(authorization.substr(0, sp), "basic"))
-    return Outcome::kDeny;
+  std::string_view value = trim(authorization);
+  size_t sp = value.find(' ');
+  if (sp == std::string_view::npos || !iequal(value.substr(0, sp), "basic")) return Outcome::kDeny;
   std::string decoded;
-  if (!absl::Base64Unescape(internal::absl_view(trim(authorization.substr(sp + 1))), &decoded))
+  if (!absl::Base64Unescape(internal::absl_view(trim(value.substr(sp + 1))), &decoded))
     return Outcome::kDeny;
   size_t colon = decoded.find(':');
   Outcome out = Outcome::kDeny;

@@ -63,6 +63,13 @@ void list_field(std::string& out, std::string_view name, const std::vector<std::
   out.append("\r\n");
 }
 
+// The fields of an allowed origin's response after access-control-allow-origin.
+void append_after_origin(const CorsPolicy& policy, std::string& out) {
+  if (policy.allow_credentials) field(out, "access-control-allow-credentials", "true");
+  list_field(out, "access-control-expose-headers", policy.expose_headers);
+  field(out, "vary", "origin");
+}
+
 }  // namespace
 
 bool valid_cors_origin(std::string_view pattern) {
@@ -104,9 +111,26 @@ void append_cors_preflight(const CorsPolicy& policy, std::string_view origin,
 
 void append_cors_response(const CorsPolicy& policy, std::string_view origin, std::string& out) {
   field(out, "access-control-allow-origin", origin);
-  if (policy.allow_credentials) field(out, "access-control-allow-credentials", "true");
-  list_field(out, "access-control-expose-headers", policy.expose_headers);
-  field(out, "vary", "origin");
+  append_after_origin(policy, out);
+}
+
+CorsRules::CorsRules(const CorsPolicy& policy) : after_origin_("\r\n") {
+  for (const std::string& p : policy.allow_origins) {
+    if (p == "*")
+      any_origin_ = true;
+    else
+      (p.find('*') == std::string::npos ? exact_ : wildcard_).push_back(p);
+  }
+  append_after_origin(policy, after_origin_);
+}
+
+bool CorsRules::allows(std::string_view origin) const {
+  if (any_origin_) return true;
+  if (origin.empty() || origin == "null") return false;
+  return std::any_of(exact_.begin(), exact_.end(),
+                     [&](const std::string& p) { return iequals(p, origin); }) ||
+         std::any_of(wildcard_.begin(), wildcard_.end(),
+                     [&](const std::string& p) { return pattern_matches(p, origin); });
 }
 
 }  // namespace kop::proxy

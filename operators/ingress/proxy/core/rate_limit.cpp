@@ -68,20 +68,25 @@ bool RateLimiter::make_room(Shard& s, uint64_t now_ms) {
 RateLimiter::Verdict RateLimiter::admit(std::string_view client_ip, uint64_t now_ms,
                                         ClientAddress* address) {
   auto ip = parse_ip(client_ip);
+  if (ip) *address = *ip;
+  return admit(ip ? &*ip : nullptr, now_ms);
+}
+
+RateLimiter::Verdict RateLimiter::admit(const ClientAddress* address, uint64_t now_ms) {
   // Not an IP peer (a unix socket in tests): nothing to key on, as nginx skips an empty key.
-  if (!ip) return Verdict::kExempt;
+  if (address == nullptr) return Verdict::kExempt;
+  const ClientAddress& ip = *address;
   for (const auto& r : exempt_)
-    if (r.contains(*ip)) return Verdict::kExempt;
-  *address = *ip;
-  Shard& s = shard_of(*ip);
+    if (r.contains(ip)) return Verdict::kExempt;
+  Shard& s = shard_of(ip);
   absl::MutexLock lock(&s.mu);
-  auto it = s.clients.find(*ip);
+  auto it = s.clients.find(ip);
   if (it == s.clients.end()) {
     if (s.clients.size() >= kMaxClients / kShards && !make_room(s, now_ms)) return Verdict::kRefuse;
     Client c;
     c.last_ms = now_ms;
     if (policy_.max_connections) c.in_progress = 1;
-    s.clients.emplace(*ip, c);
+    s.clients.emplace(ip, c);
     return Verdict::kAdmit;
   }
   Client& c = it->second;

@@ -1,14 +1,12 @@
 #include "kop/proxy/request_view.h"
 
 #include "core/text.h"
+#include "kop/proxy/string_map.h"
 
 namespace kop::proxy {
 
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (internal::lower(a[i]) != internal::lower(b[i])) return false;
-  return true;
+  return iequal_fast(a, b);
 }
 
 bool RequestView::header(std::string_view lower_name, std::size_t nth,

@@ -177,6 +177,7 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name, cons
     if (!auth.ok()) return auth.status();
     out->basic_auth = std::move(*auth);
   }
+  if (rc.cors) out->cors = std::make_shared<const CorsRules>(*rc.cors);
   if (rc.action == ActionType::kForward && rc.forward.regex_rewrite) {
     out->rewrite_regex = compile_regex(rc.forward.regex_rewrite->regex);
     if (!out->rewrite_regex)

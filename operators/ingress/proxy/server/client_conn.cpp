@@ -32,6 +32,7 @@ ClientConn::~ClientConn() {
 void ClientConn::start() {
   worker_.add_conn(this);
   client_ip_ = transport_.start();
+  client_address_ = parse_ip(client_ip_);
   ws_ = worker_.current();
   worker_.ref(ws_);
   listener_ = ws_->snap->table->find_listener(listener_name_);

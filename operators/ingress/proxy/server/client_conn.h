@@ -15,11 +15,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "asio.h"
 #include "h1_session.h"
 #include "h2_session.h"
+#include "kop/proxy/basic_auth.h"
 #include "snapshot.h"
 #include "timer_wheel.h"
 #include "transport.h"
@@ -50,6 +52,12 @@ class ClientConn final {
   Worker& worker() { return worker_; }
   Transport& transport() { return transport_; }
   const std::string& client_ip() const { return client_ip_; }
+  // client_ip() parsed (parse_ip), once per connection; null: not an IP peer.
+  const ClientAddress* client_address() const {
+    return client_address_ ? &*client_address_ : nullptr;
+  }
+  // The credentials basic auth last allowed on this connection (any of its requests or streams).
+  BasicAuth::Remembered& credentials() { return credentials_; }
   std::string sni_;  // lowercased; from the handshake, or the sniffed ClientHello
   // The client certificate the handshake asked for; null when none was asked for.
   const ClientCertificate* client_cert() const { return client_cert_.get(); }
@@ -111,6 +119,8 @@ class ClientConn final {
   bool delete_posted_ = false;
   bool h2_closing_ = false;  // HTTP/2 ends once its last frames (a GOAWAY) are written
   std::string client_ip_;
+  std::optional<ClientAddress> client_address_;
+  BasicAuth::Remembered credentials_;
   std::unique_ptr<ClientCertificate> client_cert_;
   H1Session h1_;
   std::unique_ptr<H2Session> h2_;

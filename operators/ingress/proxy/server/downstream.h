@@ -12,6 +12,7 @@
 
 #include "client_certificate.h"
 #include "http1.h"
+#include "kop/proxy/basic_auth.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/route_table.h"
 
@@ -57,10 +58,14 @@ struct DownRequest {
   bool tls = false;
   std::string_view sni;
   std::string_view client_ip;
+  const ClientAddress* client_address = nullptr;  // client_ip parsed once; null: not an IP
   const Listener* listener = nullptr;
   const ClientCertificate* client_cert = nullptr;  // null: none asked for (or plain TCP)
   bool has_body = false;                           // content_length > 0 or chunked
   bool upgrade_websocket = false;
+  // The connection's memory of the credentials basic auth last allowed on it (basic_auth.h);
+  // null: nothing is remembered.
+  BasicAuth::Remembered* credentials = nullptr;
 };
 
 }  // namespace kop::proxy::server

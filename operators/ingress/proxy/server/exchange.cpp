@@ -22,7 +22,8 @@ bool lookup_header(const void* ctx, std::string_view lower_name, std::size_t nth
                    std::string_view* value) {
   const auto* h = static_cast<const h1::RequestHead*>(ctx);
   for (uint32_t i = 0; i < h->header_count; ++i) {
-    if (iequals(h->headers[i].name, lower_name)) {
+    if (h->headers[i].name.size() == lower_name.size() &&
+        iequal_fast(h->headers[i].name, lower_name)) {
       if (nth == 0) {
         *value = h->headers[i].value;
         return true;
@@ -154,7 +155,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   route_ = rt.match(*vhost_, view_);
   if (!route_) return local_reply(404, "no route\n");
   // Access control comes first (nginx's access phase; access_control.h).
-  if (route_->source_filter && !route_->source_filter->allows(req.client_ip))
+  if (route_->source_filter && !route_->source_filter->allows(req.client_address))
     return local_reply(403, "forbidden\n");
   if (route_->config->cors) {
     std::string fields;
@@ -179,11 +180,13 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   }
   // Per-client limits (rate_limit.h): after redirects and preflights, as nginx's preaccess phase.
   if (RateLimiter* limiter = route_->rate_limiter.get()) {
-    RateLimiter::Verdict verdict = limiter->admit(req.client_ip, worker_.now(), &limited_address_);
+    RateLimiter::Verdict verdict = limiter->admit(req.client_address, worker_.now());
     if (verdict == RateLimiter::Verdict::kRefuse)
       return local_reply(static_cast<int>(limiter->policy().status), "request limit exceeded\n");
-    if (verdict == RateLimiter::Verdict::kAdmit && limiter->policy().max_connections)
+    if (verdict == RateLimiter::Verdict::kAdmit && limiter->policy().max_connections) {
       in_progress_at_ = limiter;
+      limited_address_ = *req.client_address;
+    }
   }
   // Basic authentication (basic_auth.h), nginx's access phase; a bcrypt verification resumes
   // the request in authenticated().
@@ -261,8 +264,10 @@ bool Exchange::authenticate() {
   const std::shared_ptr<const BasicAuth>& auth = route_->basic_auth;
   std::string_view value;
   view_.header("authorization", &value);
+  // A keep-alive client's credentials, allowed on this connection before: a byte compare.
+  if (req_.credentials != nullptr && auth->recalled(*req_.credentials, value)) return true;
   auto attempt = std::make_shared<BasicAuth::Attempt>();
-  switch (auth->check(value, *attempt)) {
+  switch (auth->check(value, *attempt, req_.credentials)) {
     case BasicAuth::Outcome::kAllow:
       return true;
     case BasicAuth::Outcome::kDeny:
@@ -880,6 +885,11 @@ void Exchange::write_response_fields() {
   size_t bound = kAddedFieldsBound + mut.added();
   for (uint32_t i = 0; i < rhead_.header_count; ++i)
     bound += rhead_.headers[i].name.size() + rhead_.headers[i].value.size() + 4;
+  // CORS fields for an allowed origin (cors.h), written with the others.
+  const CorsRules* cors = route_->cors.get();
+  std::string_view origin;
+  if (cors && !(view_.header("origin", &origin) && cors->allows(origin))) cors = nullptr;
+  if (cors) bound += CorsRules::kAllowOrigin.size() + origin.size() + cors->after_origin().size();
   HeadWriter w(o, bound);
   const ServerHeader server_policy = ws_->snap->settings.server_header;
   bool has_server = false;
@@ -903,6 +913,11 @@ void Exchange::write_response_fields() {
   w.num(upstream_ms_);
   w.put("\r\n");
   w.mutations(mut);
+  if (cors) {
+    w.put(CorsRules::kAllowOrigin);
+    w.put(origin);
+    w.put(cors->after_origin());
+  }
   w.done();
   // Cookie affinity (rare): appended after the sized part, so it needs no room in the bound.
   if (set_cookie_ != kNoEndpoint) {
@@ -912,11 +927,6 @@ void Exchange::write_response_fields() {
     cl.append_set_cookie(cl.hash_on.cookie_balanced ? std::string(cookie_key_, sizeof(cookie_key_))
                                                     : cl.affinity_value(set_cookie_),
                          route_->path_type == PathMatchType::kRegex ? "" : route_->path, agent, o);
-  }
-  if (const auto& cors = route_->config->cors) {
-    std::string_view origin;
-    if (view_.header("origin", &origin) && cors_origin_allowed(*cors, origin))
-      append_cors_response(*cors, origin, o);
   }
 }
 

@@ -168,6 +168,8 @@ void H1Session::start_request() {
   dr.sni = conn_.sni_;
   dr.client_cert = conn_.client_cert();
   dr.client_ip = conn_.client_ip();
+  dr.client_address = conn_.client_address();
+  dr.credentials = &conn_.credentials();
   dr.listener = conn_.listener();
   dr.has_body = !body_done_;
   dr.upgrade_websocket =

@@ -329,6 +329,8 @@ bool H2Stream::start(bool end_stream) {
   dr.sni = c.sni_;
   dr.client_cert = c.client_cert();
   dr.client_ip = c.client_ip();
+  dr.client_address = c.client_address();
+  dr.credentials = &c.credentials();
   dr.listener = c.listener();
   dr.has_body = !end_stream;
   if (path_.empty() || path_[0] != '/') {

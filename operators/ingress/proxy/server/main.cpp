@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 
+#include <absl/synchronization/mutex.h>
 #include "kop/flags/flags.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/proxy.h"
@@ -74,6 +75,10 @@ int main(int argc, char** argv) {
                    &workers);
   if (std::optional<int> exit = flags.run(argc, argv)) return *exit;
   if (path.empty()) return flags.usage_error("--config is required");
+  // Debian's abseil is built without NDEBUG, so every absl::Mutex::Lock would run the lock-order
+  // checker (a process-wide spin lock and graph update: ~300 instructions, shared by all
+  // workers). The tests keep it; the program does not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Signals are taken synchronously by this thread; workers never see them.
   sigset_t set;

@@ -21,6 +21,7 @@ namespace {
 // ingress-nginx's basic auth example (docs/examples/auth/basic): user foo, password bar.
 constexpr std::string_view kApr1Bar = "$apr1$OFG3Xybp$ckL0FHDAkoXYIlH9.cysT0";
 constexpr std::string_view kShaBar = "{SHA}Ys23Ag/5IOWqZCw9QGaVDdHwH00=";
+constexpr std::string_view kShaBaz = "{SHA}u+lgol6jEdIdQGaek98gA7qbkKI=";  // password baz
 // crypt(3) vectors for "s3cret" (bcrypt cost 4 keeps the test fast).
 constexpr std::string_view kBcrypt2b =
     "$2b$04$vWlX6QEH6dZbTlfzv8itw.weMJLMmqD57i4ySpLkahlMpCa2RnPw2";
@@ -136,6 +137,36 @@ TEST(BasicAuth, SlowHashesAreVerifiedApartThenCached) {
   auto fresh = auth_of({{"ann", std::string(kBcrypt2y)}});
   BasicAuth::Attempt later;
   EXPECT_EQ(fresh->check(basic("ann:s3cret"), later), BasicAuth::Outcome::kVerify);
+}
+
+TEST(BasicAuth, AConnectionRecallsOnlyWhatThisBasicAuthAllowedLast) {
+  auto auth = auth_of({{"foo", std::string(kApr1Bar)}, {"ann", std::string(kBcrypt2y)}});
+  BasicAuth::Remembered conn;
+  EXPECT_FALSE(auth->recalled(conn, ""));
+  EXPECT_FALSE(auth->recalled(conn, basic("foo:bar")));
+  BasicAuth::Attempt a1, a2, a3;
+  ASSERT_EQ(auth->check(basic("foo:bar"), a1, &conn), BasicAuth::Outcome::kAllow);
+  EXPECT_TRUE(auth->recalled(conn, basic("foo:bar")));
+  // The very bytes only: another password, spacing or scheme case is checked in full.
+  EXPECT_FALSE(auth->recalled(conn, basic("foo:baz")));
+  EXPECT_FALSE(auth->recalled(conn, basic("foo:bar") + " "));
+  EXPECT_FALSE(auth->recalled(conn, "basic " + basic("foo:bar").substr(6)));
+  // A denial or a verification still to come changes nothing remembered.
+  EXPECT_EQ(auth->check(basic("foo:baz"), a2, &conn), BasicAuth::Outcome::kDeny);
+  EXPECT_EQ(auth->check(basic("ann:s3cret"), a3, &conn), BasicAuth::Outcome::kVerify);
+  EXPECT_TRUE(auth->recalled(conn, basic("foo:bar")));
+  EXPECT_FALSE(auth->recalled(conn, basic("ann:s3cret")));
+  // The same users compiled again (any new config) recall nothing of the old route's, and a
+  // changed password is refused on the connection that used the old one.
+  auto same = auth_of({{"foo", std::string(kApr1Bar)}});
+  EXPECT_FALSE(same->recalled(conn, basic("foo:bar")));
+  auto changed = auth_of({{"foo", std::string(kShaBaz)}});
+  BasicAuth::Attempt old_password, new_password;
+  EXPECT_EQ(changed->check(basic("foo:bar"), old_password, &conn), BasicAuth::Outcome::kDeny);
+  EXPECT_FALSE(changed->recalled(conn, basic("foo:bar")));
+  EXPECT_EQ(changed->check(basic("foo:baz"), new_password, &conn), BasicAuth::Outcome::kAllow);
+  EXPECT_TRUE(changed->recalled(conn, basic("foo:baz")));
+  EXPECT_FALSE(auth->recalled(conn, basic("foo:bar")));  // one value per connection: the last
 }
 
 TEST(BasicAuth, RealmIsQuotedAndBadHashesAreNamedByUser) {

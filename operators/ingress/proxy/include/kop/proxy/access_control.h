@@ -45,6 +45,8 @@ class SourceRangeFilter {
   // Whether a client at `client_ip` (the TCP peer's address as text) may use the route. An
   // address that does not parse is refused.
   bool allows(std::string_view client_ip) const;
+  // The same for an address parse_ip() gave (null: it did not parse, refused).
+  bool allows(const std::array<uint8_t, 16>* address) const;
 
  private:
   std::vector<AddressRange> allow_;

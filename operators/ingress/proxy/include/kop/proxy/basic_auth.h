@@ -9,13 +9,18 @@
 // loop. The cache holds keyed digests (HMAC-SHA-256 under a random key of this BasicAuth, its
 // inner and outer states computed once) of user and password, never the password; it is bounded
 // (kCacheSlots, a newer entry replaces the one in its slot) and lives as long as the compiled
-// route, so a changed Secret starts afresh. Threading: compile() on the control thread; check() and
-// verify() on any thread (the cache has its own lock).
+// route, so a changed Secret starts afresh. In front of the cache, each client connection keeps
+// a Remembered: the Authorization value this BasicAuth last allowed on it, so a keep-alive
+// client's next requests cost a byte compare (no digest, no lock); a new config compiles a new
+// BasicAuth, under which nothing remembered counts. Threading: compile() on the control thread;
+// check() and verify() on any thread (the cache has its own lock); a Remembered belongs to one
+// connection's thread.
 #pragma once
 
 #include <openssl/types.h>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -47,6 +52,21 @@ class BasicAuth {
     Digest key{};  // the cache key of (user, password)
   };
 
+  // What one client connection remembers of the credentials last allowed on it. The value is
+  // wiped when replaced and on destruction.
+  class Remembered {
+   public:
+    Remembered() = default;
+    Remembered(const Remembered&) = delete;
+    Remembered& operator=(const Remembered&) = delete;
+    ~Remembered();
+
+   private:
+    friend class BasicAuth;
+    uint64_t auth_ = 0;  // the id() of the BasicAuth that allowed it; 0: nothing remembered
+    std::string authorization_;
+  };
+
   enum class Outcome {
     kAllow,   // the credentials are good
     kDeny,    // missing, malformed, unknown user or wrong password: answer 401
@@ -56,8 +76,13 @@ class BasicAuth {
   // Every user's hash must be one hash_scheme() accepts; the error names the user.
   static absl::StatusOr<std::unique_ptr<BasicAuth>> compile(const BasicAuthConfig& config);
 
-  // `authorization`: the request's Authorization field value ("" when absent).
-  Outcome check(std::string_view authorization, Attempt& attempt) const;
+  // `authorization`: the request's Authorization field value ("" when absent). On kAllow the
+  // value goes into `remembered` (when given) for recalled().
+  Outcome check(std::string_view authorization, Attempt& attempt,
+                Remembered* remembered = nullptr) const;
+  // Whether this BasicAuth allowed exactly `authorization` on the connection last (check()
+  // would allow it again: the users do not change for the life of a BasicAuth).
+  bool recalled(const Remembered& remembered, std::string_view authorization) const;
   // Slow (bcrypt): whether the attempt's password is the user's; remembered when it is. An
   // unknown user on a route with slow hashes is also sent here (kVerify) and checked against
   // a decoy hash of the same cost, always denied: the time to a 401 does not tell which
@@ -73,9 +98,14 @@ class BasicAuth {
     std::string hash;
     bool slow = false;
   };
+  Outcome check_value(std::string_view authorization, Attempt& attempt) const;
   bool cached(const Digest& key) const;
   void remember(const Digest& key) const;
 
+  // Unique in the process (never 0), so a Remembered is never taken for another BasicAuth's,
+  // even one allocated where a freed one was.
+  uint64_t id_ = 0;
+  static std::atomic<uint64_t> next_id_;
   std::vector<User> users_;  // sorted by name
   std::string decoy_hash_;   // a slow user's hash (empty: no slow user), see verify()
   std::string challenge_;

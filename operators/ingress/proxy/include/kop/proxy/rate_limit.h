@@ -59,6 +59,9 @@ class RateLimiter {
   // with release(*address) (`address` is set then); kExempt (an address of policy.exempt, or
   // one that does not parse) and kRefuse take nothing.
   Verdict admit(std::string_view client_ip, uint64_t now_ms, ClientAddress* address);
+  // The same for an address parse_ip() gave (null: it did not parse, kExempt); a connection
+  // slot taken is given back with release(*address).
+  Verdict admit(const ClientAddress* address, uint64_t now_ms);
   // The end of a request admitted while the policy limits connections.
   void release(const ClientAddress& address);
 

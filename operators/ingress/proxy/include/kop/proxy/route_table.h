@@ -49,6 +49,7 @@
 #include "kop/proxy/client_auth.h"
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
+#include "kop/proxy/cors.h"
 #include "kop/proxy/rate_limit.h"
 #include "kop/proxy/request_view.h"
 #include "kop/proxy/string_map.h"
@@ -147,6 +148,8 @@ struct Route {
   // config->basic_auth, compiled (its cache of verified credentials lives as long as the
   // table); null: no authentication.
   std::shared_ptr<const BasicAuth> basic_auth;
+  // config->cors, compiled; null: no CORS policy.
+  std::shared_ptr<const CorsRules> cors;
 };
 
 struct VirtualHost {
