@@ -1,15 +1,18 @@
 // kop-proxy end to end: the route features Gateway API's extended HTTPRoute support uses
 // (method and query parameter matches, full-path and host rewrites, per-backend headers and
 // directly answered weight shares, CORS, a per-try timeout without retries, retries with a
-// backoff), and those
-// ingress-nginx's annotations use (the request body limit, source ranges, basic auth on a
-// kept-alive connection across a reload), with real curl and real backends on loopback.
+// backoff), and those ingress-nginx's annotations use (the request body limit, source ranges,
+// basic auth on a kept-alive connection across a reload, response pacing), with real curl and
+// real backends on loopback.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -519,6 +522,79 @@ TEST_F(ProxyRouteFeatures, BasicAuthOnAKeptAliveConnectionFollowsAReload) {
   EXPECT_EQ(get(ann_bar).status, 401);
   EXPECT_EQ(v1_.request_count(), 5u);
   ::close(fd);
+}
+
+// GETs of `urls` with `client` (curl, or nghttp: HTTP/2 streams of one connection at once),
+// bodies dropped: each transfer's status, and the seconds the whole command took.
+struct Transfers {
+  std::vector<int> statuses;
+  double seconds = 0;
+};
+Transfers timed_get(const std::string& client, const std::vector<std::string>& urls) {
+  std::vector<std::string> argv = {"curl",      "-sS", "--max-time",    "30",
+                                   "--http1.1", "-w",  "%{http_code}\n"};
+  for (const auto& u : urls) argv.insert(argv.end(), {"-o", "/dev/null", u});
+  // nghttp -s: one line per stream, "id responseEnd requestStart process code size path".
+  if (client == "nghttp") argv = {"nghttp", "-n", "-s", "-t", "30"};
+  if (client == "nghttp") argv.insert(argv.end(), urls.begin(), urls.end());
+  auto start = std::chrono::steady_clock::now();
+  CmdResult r = run(argv, 40000);
+  Transfers t;
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    if (client != "nghttp" && w.size() == 1) t.statuses.push_back(std::atoi(w[0].c_str()));
+    if (client == "nghttp" && w.size() == 7 && w[6].rfind("/", 0) == 0)
+      t.statuses.push_back(std::atoi(w[4].c_str()));
+  }
+  return t;
+}
+
+class ResponseBandwidth : public ProxyRouteFeatures {
+ protected:
+  // nginx's limit_rate 50k on /paced (limit_rate_after 150k on /after): a 200 KB body.
+  void SetUp() override {
+    proxy_ = std::make_unique<ProxyProcess>(dir_, config(R"(
+      {"match":{"prefix":"/paced"},"forward":{"cluster":"big","response_bytes_per_second":51200}},
+      {"match":{"prefix":"/after"},"forward":{"cluster":"big","response_bytes_per_second":51200,
+       "response_rate_after_bytes":153600}},
+      {"match":{"prefix":"/"},"forward":{"cluster":"big"}})",
+                                                         {cluster("big", big_)}));
+    ASSERT_TRUE(proxy_->started()) << proxy_->output();
+    base_ = "http://127.0.0.1:" + std::to_string(proxy_->port("http"));
+  }
+  Backend big_{[](const BackendRequest&) {
+    BackendResponse r;
+    r.body = std::string(200 * 1024, 'b');
+    return r;
+  }};
+  std::unique_ptr<ProxyProcess> proxy_;
+  std::string base_;
+};
+
+TEST_F(ResponseBandwidth, TwoHundredKbAtFiftyTakeThreeSecondsOverHttp1) {
+  // nginx sends the first second's 50 KB at once, then 50 KB/s: the last byte at 3 s.
+  Transfers paced = timed_get("curl", {base_ + "/paced"});
+  EXPECT_EQ(paced.statuses, std::vector<int>{200});
+  EXPECT_GE(paced.seconds, 2.9);
+  EXPECT_LT(paced.seconds, 15.0);
+  // limit_rate_after 150k: those plus the first second's 50 KB, all of it, at once.
+  Transfers after = timed_get("curl", {base_ + "/after", base_ + "/"});
+  EXPECT_EQ(after.statuses, (std::vector<int>{200, 200}));
+  EXPECT_LT(after.seconds, 2.5);
+}
+
+TEST_F(ResponseBandwidth, EachHttp2StreamIsPacedAlone) {
+  if (!have("nghttp")) GTEST_SKIP() << "nghttp missing (nghttp2-client)";
+  // Two streams of one connection at once: each at the rate, both done after about 3 s (one
+  // rate for the connection would take 7).
+  Transfers h2 = timed_get("nghttp", {base_ + "/paced/1", base_ + "/paced/2"});
+  EXPECT_EQ(h2.statuses, (std::vector<int>{200, 200}));
+  EXPECT_GE(h2.seconds, 2.9);
+  EXPECT_LT(h2.seconds, 6.5);
 }
 
 }  // namespace

@@ -194,6 +194,7 @@ bool settings_equal(const ClusterConfig& a, const ClusterConfig& b) {
     to.protocol = from.protocol;
     to.hash_on = from.hash_on;
     to.ring_size = from.ring_size;
+    to.ring_subset_size = from.ring_subset_size;
     to.maglev_table_size = from.maglev_table_size;
     to.connect_timeout = from.connect_timeout;
     to.idle_timeout = from.idle_timeout;

@@ -218,6 +218,10 @@ class Out {
           w_.EndArray();
           w_.EndObject();
         }
+        if (f.response_bytes_per_second > 0)
+          key("response_bytes_per_second"), w_.Uint64(f.response_bytes_per_second);
+        if (f.response_rate_after_bytes > 0)
+          key("response_rate_after_bytes"), w_.Uint64(f.response_rate_after_bytes);
         w_.EndObject();
         break;
       }
@@ -348,6 +352,7 @@ class Out {
       w_.EndObject();
     }
     kv("ring_size", c.ring_size);
+    if (c.ring_subset_size > 0) kv("ring_subset_size", c.ring_subset_size);
     kv("maglev_table_size", c.maglev_table_size);
     kv("connect_timeout_ms", c.connect_timeout);
     kv("idle_timeout_ms", c.idle_timeout);

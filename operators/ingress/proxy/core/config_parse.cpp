@@ -358,6 +358,8 @@ ForwardAction forward(const Value& v, const std::string& path) {
     f.mirrors.push_back(std::move(mp));
   });
   if (const Value* e = o.get("error_pages")) f.error_pages = error_pages(*e, o.at("error_pages"));
+  o.uint("response_bytes_per_second", &f.response_bytes_per_second, 0, uint64_t{1} << 40);
+  o.uint("response_rate_after_bytes", &f.response_rate_after_bytes, 0, uint64_t{1} << 62);
   o.finish();
   return f;
 }
@@ -735,6 +737,7 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
     ho.finish();
   }
   o.uint("ring_size", &c.ring_size, 1, 8u << 20);
+  o.uint("ring_subset_size", &c.ring_subset_size, 0, 256);
   o.uint("maglev_table_size", &c.maglev_table_size, 3, 5000011);
   if (!is_prime(c.maglev_table_size))
     fail(o.at("maglev_table_size"), cat("must be prime, got ", c.maglev_table_size));

@@ -474,6 +474,10 @@ absl::Status validate_clusters(const Config& config, StringViewSet* names,
     }
     if (c.lb_policy == LbPolicy::kMaglev && c.endpoints.size() >= c.maglev_table_size)
       return error(p + ".maglev_table_size", "must exceed the number of endpoints");
+    if (c.ring_subset_size > 0 && c.lb_policy != LbPolicy::kRingHash)
+      return error(p + ".ring_subset_size", "only ring_hash picks a subset");
+    if (c.ring_subset_size > 256)
+      return error(p + ".ring_subset_size", cat("at most 256, got ", c.ring_subset_size));
     if (c.outlier_detection.base_ejection_time > c.outlier_detection.max_ejection_time)
       return error(p + ".outlier_detection.max_ejection_time_ms", "is below base_ejection_time_ms");
     if (c.tls) {

@@ -2,6 +2,7 @@
 #include "kop/proxy/load_balancer.h"
 
 #include <algorithm>
+#include <array>
 #include <random>
 
 namespace kop::proxy {
@@ -182,6 +183,8 @@ uint32_t LoadBalancer::pick_ring(const LbContext& ctx) {
   std::size_t pos = static_cast<std::size_t>(
       std::lower_bound(ring.begin(), ring.end(), std::pair<uint64_t, uint32_t>(h, 0)) -
       ring.begin());
+  if (cluster_.config.ring_subset_size > 1 && ctx.has_hash)
+    if (uint32_t i = pick_subset(ctx, pos); i != kNoEndpoint) return i;
   // Walk clockwise to the first usable endpoint, so a removed or ejected endpoint only moves
   // its own keys.
   uint32_t excluded_candidate = kNoEndpoint;
@@ -195,6 +198,24 @@ uint32_t LoadBalancer::pick_ring(const LbContext& ctx) {
   }
   uint32_t i = fallback_scan(ctx, ring[pos % ring.size()].second);
   return i != kNoEndpoint ? i : excluded_candidate;
+}
+
+uint32_t LoadBalancer::pick_subset(const LbContext& ctx, std::size_t pos) {
+  const auto& ring = cluster_.ring;
+  uint32_t want = std::min({cluster_.config.ring_subset_size, kMaxRingSubset,
+                            static_cast<uint32_t>(cluster_.endpoints.size())});
+  std::array<uint32_t, kMaxRingSubset> members;
+  uint32_t count = 0;
+  for (std::size_t k = 0; k < ring.size() && count < want; ++k) {
+    uint32_t i = ring[(pos + k) % ring.size()].second;
+    if (std::find(members.begin(), members.begin() + count, i) == members.begin() + count)
+      members[count++] = i;
+  }
+  uint32_t usable_count = 0;
+  for (uint32_t k = 0; k < count; ++k)
+    if (usable(members[k], ctx)) members[usable_count++] = members[k];
+  if (usable_count == 0) return kNoEndpoint;
+  return members[random_index(usable_count)];
 }
 
 uint32_t LoadBalancer::pick_maglev(const LbContext& ctx) {

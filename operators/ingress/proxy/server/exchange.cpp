@@ -10,6 +10,7 @@
 #include "exchange.h"
 #include "grpc_reply.h"
 #include "kop/proxy/cors.h"
+#include "kop/proxy/response_pacer.h"
 #include "pool.h"
 #include "request_fields.h"
 #include "tls.h"
@@ -141,6 +142,10 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   timer_.self = this;
   backoff_timer_.fn = &Exchange::on_backoff;
   backoff_timer_.self = this;
+  paced_bytes_ = 0;
+  pace_wait_ = down_paused_ = false;
+  pace_timer_.fn = &Exchange::on_pace_timer;
+  pace_timer_.self = this;
 
   const RouteTable& rt = *ws->snap->table;
   const h1::RequestHead& h = *req.head;
@@ -943,7 +948,7 @@ void Exchange::pump_response_body() {
         const char* d = c->input().data();
         c->input().rpos += take;
         rremaining_ -= static_cast<int64_t>(take);
-        more = down_->response_body(d, take);
+        more = deliver(d, take);
         if (!active_) return;
       }
       if (rremaining_ == 0) {
@@ -961,7 +966,7 @@ void Exchange::pump_response_body() {
         auto st = rchunk_.decode(c->input().data(), c->input().size(), segs, 16, &consumed, &nseg);
         c->input().rpos += consumed;
         for (size_t i = 0; i < nseg; ++i) {
-          more = down_->response_body(segs[i].data, segs[i].size) && more;
+          more = deliver(segs[i].data, segs[i].size) && more;
           if (!active_) return;
         }
         if (st == h1::ChunkedDecoder::Status::kError) return abort_response();
@@ -980,7 +985,7 @@ void Exchange::pump_response_body() {
         const char* d = c->input().data();
         size_t n = c->input().size();
         c->input().clear();
-        more = down_->response_body(d, n);
+        more = deliver(d, n);
         if (!active_) return;
       }
       if (c->eof()) return finish_response(false);
@@ -996,7 +1001,43 @@ void Exchange::pump_response_body() {
   c->start_read();
 }
 
+bool Exchange::deliver(const char* data, size_t n) {
+  bool more = down_->response_body(data, n);
+  if (!active_) return false;
+  if (!more) down_paused_ = true;
+  return pace(n) && more;
+}
+
+bool Exchange::pace(size_t n) {
+  const ForwardAction& fw = route_->config->forward;
+  if (fw.response_bytes_per_second == 0 || tunnel_) return true;
+  paced_bytes_ += n;
+  uint64_t now = worker_.refresh_now();
+  // The next read goes once one of this size fits the budget too (response_pacer.h).
+  uint64_t wait = pace_delay_ms(fw.response_bytes_per_second, fw.response_rate_after_bytes,
+                                paced_bytes_ + n, now > start_ms_ ? now - start_ms_ : 0);
+  if (wait == 0) return true;
+  pace_wait_ = true;
+  worker_.timers().arm(pace_timer_, now, wait);
+  TimerWheel::cancel(timer_);  // the idle timeout counts the upstream's silences, not ours
+  return false;
+}
+
+void Exchange::on_pace_timer(void* self) {
+  auto* e = static_cast<Exchange*>(self);
+  if (!e->active_ || !e->pace_wait_) return;
+  e->pace_wait_ = false;
+  uint64_t idle = static_cast<uint64_t>(e->route_->config->forward.idle_timeout.count());
+  if (idle) e->worker_.timers().arm(e->timer_, e->worker_.now(), idle);
+  if (!e->down_paused_) e->resume_reading();
+}
+
 void Exchange::resume_response() {
+  down_paused_ = false;
+  if (!pace_wait_) resume_reading();  // else pace_timer_ resumes
+}
+
+void Exchange::resume_reading() {
   if (h2_ && active_) return h2_->resume_response();
   if (!active_ || !paused_response_ || !up_) return;
   pump_response_body();
@@ -1162,6 +1203,8 @@ void Exchange::finish() {
   active_ = false;
   TimerWheel::cancel(timer_);
   TimerWheel::cancel(backoff_timer_);
+  TimerWheel::cancel(pace_timer_);
+  pace_wait_ = false;
   for (const auto& m : mirrors_) m->abandon();
   mirrors_.clear();
   mirrors_started_ = false;

@@ -140,6 +140,14 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   void attempt_h2(uint32_t ep);
   void send_h2_request(H2UpConn* c);
   void pump_response_body();
+  // Body bytes to the downstream: false when reading the upstream must pause, for the
+  // downstream (it calls resume_response()) or for the route's pacing (pace_timer_ resumes).
+  bool deliver(const char* data, size_t n);
+  // forward.response_bytes_per_second (response_pacer.h) after `n` more body bytes: false when
+  // the upstream must wait for pace_timer_.
+  bool pace(size_t n);
+  void resume_reading();
+  static void on_pace_timer(void* self);
   void finish_response(bool reuse);
   void fail(int status, std::string_view body, int grpc_code = -1);
   friend struct PendingQueue;
@@ -222,6 +230,11 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   // outlives the exchange).
   ClientField client_fields_[ClientAuth::kMaxFields];
   uint8_t client_field_count_ = 0;
+  // Response pacing: body bytes handed downstream, and who holds the upstream reading back.
+  uint64_t paced_bytes_ = 0;
+  bool pace_wait_ = false;    // pace_timer_ is armed
+  bool down_paused_ = false;  // the downstream asked to pause and has not resumed yet
+  Timer pace_timer_;
 };
 
 }  // namespace kop::proxy::server

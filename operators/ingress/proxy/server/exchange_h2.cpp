@@ -246,7 +246,7 @@ bool Exchange::on_h2_response_body(H2UpStream* s, const char* data, size_t n) {
   uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
   if (idle) worker_.timers().arm(timer_, worker_.now(), idle);
   if (req_.head->is_head) return true;
-  return down_->response_body(data, n);
+  return deliver(data, n);
 }
 
 void Exchange::on_h2_response_end(H2UpStream* s) {

@@ -48,7 +48,8 @@ constexpr std::string_view kFull = R"({
                     "retry": {"retry_on": ["5xx", "reset", "retriable-status-codes"],
                               "num_retries": 3, "per_try_timeout_ms": 500,
                               "retry_non_idempotent": true, "retriable_status_codes": [409]},
-                    "websocket": true},
+                    "websocket": true, "response_bytes_per_second": 51200,
+                    "response_rate_after_bytes": 1024},
         "response_headers": {"set": [{"name": "x-served-by", "value": "kop"}]}},
        {"match": {"regex": "/item/[0-9]+"}, "forward": {"cluster": "a"}},
        {"match": {"string_prefix": "/st"}, "redirect": {"scheme": "https", "host": "b.example.com",
@@ -62,6 +63,7 @@ constexpr std::string_view kFull = R"({
   "clusters": [
     {"name": "a", "endpoints": [{"address": "10.0.0.1:80", "weight": 2}, "[fd00::1]:8080"],
      "lb_policy": "ring_hash", "hash_on": {"cookie": "session"}, "ring_size": 1024,
+     "ring_subset_size": 3,
      "connect_timeout_ms": 250, "idle_timeout_ms": 1000, "max_connections_per_endpoint": 10,
      "max_connections": 100, "max_pending_requests": 7,
      "outlier_detection": {"enabled": true, "consecutive_5xx": 2, "consecutive_connect_failures": 1,
@@ -110,6 +112,8 @@ TEST(ConfigParse, FullConfigFields) {
                                            static_cast<uint32_t>(RetryOn::kReset) |
                                            static_cast<uint32_t>(RetryOn::kRetriableStatusCodes));
   EXPECT_TRUE(r0.forward.websocket);
+  EXPECT_EQ(r0.forward.response_bytes_per_second, 51200u);
+  EXPECT_EQ(r0.forward.response_rate_after_bytes, 1024u);
   const RouteConfig& r2 = c->virtual_hosts[0]->routes[2];
   EXPECT_EQ(r2.action, ActionType::kRedirect);
   EXPECT_EQ(r2.redirect.code, 308u);
@@ -123,6 +127,7 @@ TEST(ConfigParse, FullConfigFields) {
   EXPECT_EQ(a.endpoints[1].address.host, "fd00::1");
   EXPECT_EQ(a.endpoints[1].weight, 1u);
   EXPECT_EQ(a.hash_on.on, HashOn::kCookie);
+  EXPECT_EQ(a.ring_subset_size, 3u);
   ASSERT_TRUE(a.health_check.has_value());
   EXPECT_EQ(a.health_check->expected_statuses.size(), 2u);
   EXPECT_EQ(a.health_check->expected_statuses[1].end, 302u);
@@ -301,6 +306,8 @@ TEST(ConfigParse, SyntaxErrors) {
 
 TEST(ConfigValidate, SemanticErrorsNameTheJsonPath) {
   const ErrorCase cases[] = {
+      {R"({"version":"kop.proxy/v1","clusters":[{"name":"a","ring_subset_size":2}]})",
+       "clusters[0].ring_subset_size: only ring_hash picks a subset"},
       {R"({"version":"kop.proxy/v1","virtual_hosts":[{"name":"v","routes":[
           {"forward":{"cluster":"nope"}}]}]})",
        "virtual_hosts[0].routes[0].forward.cluster: unknown cluster \"nope\""},

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <vector>
 
 namespace kop::proxy {
@@ -272,6 +273,79 @@ TEST_P(ConsistentHash, WeightsShiftTheShare) {
 INSTANTIATE_TEST_SUITE_P(Policies, ConsistentHash,
                          ::testing::Values(LbPolicy::kRingHash, LbPolicy::kMaglev),
                          [](const auto& info) { return std::string(to_string(info.param)); });
+
+// ring_subset_size (ingress-nginx's upstream-hash-by-subset): a key keeps to its subset.
+std::shared_ptr<const Cluster> subset_cluster(std::size_t endpoints, uint32_t subset) {
+  ClusterConfig cfg = cluster_config(LbPolicy::kRingHash, std::vector<uint32_t>(endpoints, 1));
+  cfg.ring_subset_size = subset;
+  return *compile_cluster(cfg);
+}
+
+std::set<uint32_t> picks(LoadBalancer& lb, uint64_t key, int n) {
+  std::set<uint32_t> seen;
+  for (int i = 0; i < n; ++i)
+    seen.insert(lb.choose(LbContext{.now = kNow, .has_hash = true, .hash = key}));
+  return seen;
+}
+
+TEST(RingSubset, AKeyGoesToItsSubsetOnlyAndSpreadsOverIt) {
+  auto c = subset_cluster(6, 3);
+  LoadBalancer lb(*c, 5);
+  LoadBalancer other_worker(*c, 77);
+  std::set<uint32_t> all;
+  for (uint64_t key : {1ull, 0x9e3779b97f4a7c15ull, 42ull, 1ull << 63, 0xdeadbeefull}) {
+    std::set<uint32_t> seen = picks(lb, key, 200);
+    EXPECT_EQ(seen.size(), 3u) << key;  // all three members, nothing else
+    EXPECT_EQ(picks(other_worker, key, 200), seen) << "another worker, another subset: " << key;
+    all.insert(seen.begin(), seen.end());
+  }
+  EXPECT_GT(all.size(), 3u);  // keys do not share one subset
+}
+
+TEST(RingSubset, SizesOfOneAndAboveTheEndpointCount) {
+  auto single = subset_cluster(6, 1);
+  LoadBalancer lb1(*single, 5);
+  auto plain = make_cluster(LbPolicy::kRingHash, std::vector<uint32_t>(6, 1));
+  LoadBalancer lb0(*plain, 5);
+  for (uint64_t key = 1; key < 200; key += 7) {
+    std::set<uint32_t> seen = picks(lb1, key * 0x9e3779b97f4a7c15ull, 20);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(
+        *seen.begin(),
+        lb0.choose(LbContext{.now = kNow, .has_hash = true, .hash = key * 0x9e3779b97f4a7c15ull}));
+  }
+  auto wide = subset_cluster(4, 10);
+  LoadBalancer lb(*wide, 5);
+  EXPECT_EQ(picks(lb, 99, 400).size(), 4u);  // the subset is every endpoint
+}
+
+TEST(RingSubset, UnavailableMembersAreSkippedThenTheRingDecides) {
+  auto c = subset_cluster(6, 2);
+  LoadBalancer lb(*c, 5);
+  const uint64_t key = 12345;
+  std::set<uint32_t> members = picks(lb, key, 200);
+  ASSERT_EQ(members.size(), 2u);
+  eject(*c, *members.begin());
+  EXPECT_EQ(picks(lb, key, 100), std::set<uint32_t>{*members.rbegin()});
+  eject(*c, *members.rbegin());
+  std::set<uint32_t> after = picks(lb, key, 100);  // both gone: the ring walk's endpoint
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(members.count(*after.begin()), 0u);
+  // A retry excludes what it tried, inside the subset first.
+  auto fresh = subset_cluster(6, 3);
+  LoadBalancer lb2(*fresh, 9);
+  std::set<uint32_t> three = picks(lb2, key, 200);
+  ASSERT_EQ(three.size(), 3u);
+  uint32_t tried = *three.begin();
+  for (int i = 0; i < 50; ++i) {
+    uint32_t e = lb2.choose(LbContext{.now = kNow,
+                                      .has_hash = true,
+                                      .hash = key,
+                                      .exclude = std::span<const uint32_t>(&tried, 1)});
+    EXPECT_NE(e, tried);
+    EXPECT_EQ(three.count(e), 1u);
+  }
+}
 
 TEST(HashKey, HeaderCookieAndSourceIp) {
   ClusterConfig cfg = cluster_config(LbPolicy::kRingHash, {1, 1});

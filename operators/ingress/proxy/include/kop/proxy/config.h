@@ -305,6 +305,11 @@ struct ForwardAction {
   // Clusters that also get a copy of each request (docs/proxy-config.md). Default none.
   std::vector<MirrorPolicy> mirrors;
   std::optional<ErrorPagePolicy> error_pages;  // default none
+  // The response body goes to the client at most this many bytes per second, per request (an
+  // HTTP/2 stream is one), nginx's limit_rate: the first second's worth and
+  // `response_rate_after_bytes` are sent at once (response_pacer.h). Default 0: no limit.
+  uint64_t response_bytes_per_second = 0;
+  uint64_t response_rate_after_bytes = 0;  // nginx's limit_rate_after; default 0
   bool operator==(const ForwardAction&) const = default;
 };
 
@@ -540,6 +545,10 @@ struct ClusterConfig {
   // ring_hash: upper bound of the ring's points, default 4096. Each endpoint gets weight * 2^k
   // points with 2^k the largest power of two that fits (at least 1 per unit of weight).
   uint32_t ring_size = 4096;
+  // ring_hash: a key goes to the subset of this many endpoints that follow it on the ring,
+  // one of them at random per request (ingress-nginx's upstream-hash-by-subset). Default 0: the
+  // key's own endpoint.
+  uint32_t ring_subset_size = 0;
   uint32_t maglev_table_size = 65537;  // maglev: prime table size, default 65537
   Millis connect_timeout{5000};        // default 5s
   Millis idle_timeout{60000};          // pooled upstream connection idle timeout, default 60s

@@ -14,7 +14,10 @@
 // least_request (two random candidates, fewer in-flight/weight wins; in-flight counted per worker
 // through on_request_start/on_request_end), random (weighted), ring_hash and maglev (consistent
 // on LbContext::hash; without a hash they pick at random; an unavailable or excluded pick walks
-// the ring / rehashes deterministically).
+// the ring / rehashes deterministically). ring_hash with ClusterConfig::ring_subset_size > 1
+// (ingress-nginx's upstream-hash-by-subset): the key's subset is the first that many distinct
+// endpoints clockwise from its point, and each request takes one of its available members at
+// random; a subset with none left falls back to the ring walk.
 // Threading: a LoadBalancer belongs to one worker thread. The Cluster must outlive it.
 #pragma once
 
@@ -29,6 +32,8 @@
 namespace kop::proxy {
 
 inline constexpr uint32_t kNoEndpoint = UINT32_MAX;
+// The largest ClusterConfig::ring_subset_size (parse_config refuses more).
+inline constexpr uint32_t kMaxRingSubset = 256;
 
 struct LbContext {
   MonoTime now{};                     // for ejection checks
@@ -68,6 +73,8 @@ class LoadBalancer {
   uint32_t pick_least_request(const LbContext& ctx);
   uint32_t pick_random(const LbContext& ctx);
   uint32_t pick_ring(const LbContext& ctx);
+  // A usable member of the subset starting at ring position `pos`, or kNoEndpoint.
+  uint32_t pick_subset(const LbContext& ctx, std::size_t pos);
   uint32_t pick_maglev(const LbContext& ctx);
   uint32_t fallback_scan(const LbContext& ctx, uint32_t start);
   uint32_t random_index(uint32_t n);
