@@ -55,7 +55,10 @@ inline bool older(const RouteCandidate& a, const RouteCandidate& b) {
 // The reference and the incremental build count uses through this one place.
 template <typename F>
 void for_each_cluster(const Route& route, F&& f) {
-  for (const WeightedCluster& wc : route.clusters) f(wc.cluster);
+  for (const WeightedCluster& wc : route.clusters) {
+    f(wc.cluster);
+    for (const auto& [cluster, per_million] : wc.mirrors) f(cluster);  // a backendRef's mirrors
+  }
   for (const auto& [cluster, per_million] : route.mirrors) f(cluster);  // RequestMirror copies
 }
 

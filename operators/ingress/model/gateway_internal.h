@@ -272,11 +272,11 @@ std::string header_matches(const rapidjson::Value* m, const std::string& field, 
 void request_mirrors(Translation& t, const api::Object& route, const ObjectRef& src,
                      const rapidjson::Value* owner, const std::string& field, RouteRule& out,
                      Route& base, bool h2c);
-// The rule's backendRefs by weight (with their header filters) into `clusters`; the weight of
-// those that cannot be used adds to `invalid_weight`; problems into `out`. `h2c` as for
-// service_backend(); with it (GRPCRoute), a RequestMirror filter on a rule's only backendRef is
-// accepted (left to request_mirrors(): every call forwarded goes to that backend, so its
-// mirrors are the rule's), on one of several backendRefs refused.
+// The rule's backendRefs by weight (with their header filters and RequestMirror filters: the
+// copies of the requests sent to that backendRef) into `clusters`; the weight of those that
+// cannot be used adds to `invalid_weight`; problems into `out`. `h2c` as for service_backend();
+// with it (GRPCRoute), the mirrors of a rule's only backendRef are left to the caller (every
+// call forwarded goes to that backend, so its mirrors are the rule's).
 void rule_backends(Translation& t, const api::Object& route, const ObjectRef& src,
                    const rapidjson::Value* rule, const std::string& field, RouteRule& out,
                    std::vector<WeightedCluster>& clusters, uint32_t& invalid_weight, bool h2c);

@@ -289,9 +289,9 @@ std::string header_matches(const rapidjson::Value* m, const std::string& field, 
 namespace {
 
 // A backendRef's filters: header changes for the requests sent to it and for its responses;
-// `mirror_ok`: RequestMirror too (rule_backends() says when).
+// its RequestMirror filters are rule_backends()'.
 std::string backend_filters(const rapidjson::Value* ref, const std::string& field,
-                            WeightedCluster& entry, bool mirror_ok, bool grpc) {
+                            WeightedCluster& entry) {
   size_t i = 0;
   for (const rapidjson::Value* f : items_of(ref, "filters")) {
     std::string ff = cat(field, ".filters[", i++, "]");
@@ -303,12 +303,8 @@ std::string backend_filters(const rapidjson::Value* ref, const std::string& fiel
     } else if (type == "ResponseHeaderModifier") {
       err = header_policy(member(f, "responseHeaderModifier"), ff + ".responseHeaderModifier",
                           entry.response_headers);
-    } else if (type == "RequestMirror" && mirror_ok) {
-      // The rule's mirrors (request_mirrors()).
-    } else if (type == "RequestMirror" && grpc) {
-      err = ff +
-            ".type: RequestMirror on a backendRef is supported only on a rule's only "
-            "backendRef (else on the rule)";
+    } else if (type == "RequestMirror") {
+      // The backendRef's mirrors (request_mirrors(), called by rule_backends()).
     } else {
       err = cat(ff, ".type: ", type, " is not supported on a backendRef");
     }
@@ -328,7 +324,14 @@ void rule_backends(Translation& t, const api::Object& route, const ObjectRef& sr
     std::string rfield = cat(field, ".backendRefs[", i, "]");
     int64_t weight = int_of(ref, "weight").value_or(1);
     WeightedCluster entry;
-    std::string filters = backend_filters(ref, rfield, entry, h2c && refs.size() == 1, h2c);
+    std::string filters = backend_filters(ref, rfield, entry);
+    // RequestMirror on this backendRef: copies of the requests this entry gets (a GRPCRoute
+    // rule's only backendRef: the rule's, translate_rule() in grpc_route.cpp).
+    if (filters.empty() && !(h2c && refs.size() == 1)) {
+      Route own;
+      request_mirrors(t, route, src, ref, rfield, out, own, h2c);
+      entry.mirrors = std::move(own.mirrors);
+    }
     bool invalid = false;
     if (weight < 0 || weight > 1000000) {
       out.unsupported = rfield + ".weight: must be 0-1000000";

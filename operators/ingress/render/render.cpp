@@ -198,6 +198,8 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
   for (const auto& c : r.clusters) {
     proxy::WeightedCluster wc{c.cluster, c.weight};
     wc.request_headers = mutation(c.request_headers);
+    for (const auto& [cluster, per_million] : c.mirrors)
+      wc.mirrors.push_back(proxy::MirrorPolicy{cluster, per_million});
     wc.response_headers = mutation(c.response_headers);
     rc.forward.clusters.push_back(std::move(wc));
   }

@@ -1,12 +1,15 @@
 // kop-proxy end to end: request mirroring (a forward route's `mirrors`, Gateway API's
 // RequestMirror) over real sockets: the mirror backend gets the request with its headers and
 // body, the client gets only the main backend's answer, and a dead or stalled mirror or a
-// sampled-out one changes nothing for the client. Mirrors of every cluster kind: HTTP/1.1 in
+// sampled-out one changes nothing for the client; a weighted entry's own mirrors copy only
+// the requests that entry gets (Gateway API RequestMirror on one of several backendRefs).
+// Mirrors of every cluster kind: HTTP/1.1 in
 // plain text and over TLS (tls_echo.py), and HTTP/2 (h2c and over TLS) to a second gRPC server
 // (grpc_echo.py, python3-grpcio) whose calls from a real gRPC client arrive there too.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <regex>
@@ -163,6 +166,37 @@ TEST(ProxyMirror, PerMillionSamplesRequests) {
   // 200 draws at one half: 60..140 holds with a probability far above 1 - 1e-8.
   EXPECT_GE(half.request_count(), 60U);
   EXPECT_LE(half.request_count(), 140U);
+}
+
+TEST(ProxyMirror, AnEntrysMirrorCopiesOnlyTheRequestsOfThatEntry) {
+  TempDir dir;
+  Backend a(named("a")), b(named("b")), copy(named("copy"));
+  std::string cfg =
+      R"({"version":"kop.proxy/v1","listeners":[{"name":"http","address":"127.0.0.1:0"}],)"
+      R"("virtual_hosts":[{"name":"vh","domains":["*"],"routes":[{"match":{"prefix":"/"},)"
+      R"("forward":{"clusters":[{"cluster":"a","weight":1,"mirrors":[{"cluster":"copy"}]},)"
+      R"({"cluster":"b","weight":1}]}}]}],"clusters":[)" +
+      cluster("a", a.address()) + "," + cluster("b", b.address()) + "," +
+      cluster("copy", copy.address()) +
+      R"(],"admin":{"address":"127.0.0.1:0"},"server":{"workers":1}})";
+  ProxyProcess p(dir, cfg);
+  ASSERT_TRUE(p.started()) << p.output();
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(http(p.port("http"), "GET /r" + std::to_string(i) +
+                                       " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                  .status,
+              200);
+  ASSERT_EQ(a.request_count() + b.request_count(), 40U);
+  EXPECT_GT(a.request_count(), 0U);  // 40 fair draws: all on one side with probability 2^-39
+  EXPECT_GT(b.request_count(), 0U);
+  EXPECT_TRUE(eventually([&] { return copy.request_count() == a.request_count(); }))
+      << copy.request_count() << " copies of " << a.request_count();
+  std::vector<std::string> sent_to_a, copied;
+  for (const BackendRequest& r : a.requests()) sent_to_a.push_back(r.target);
+  for (const BackendRequest& r : copy.requests()) copied.push_back(r.target);
+  std::sort(sent_to_a.begin(), sent_to_a.end());
+  std::sort(copied.begin(), copied.end());
+  EXPECT_EQ(copied, sent_to_a);  // never one of b's
 }
 
 std::string grpc_echo() {

@@ -1,6 +1,7 @@
 // HTTPRoute RequestMirror into the proxy's route mirrors: one or several backendRefs, percent
 // and fraction as the share per million, a backendRef that cannot be used reported in
-// ResolvedRefs while the rule is served without it, a bad share refusing the rule.
+// ResolvedRefs while the rule is served without it, a bad share refusing the rule; on one of a
+// rule's backendRefs, the mirrors of that weighted entry only.
 #include <gtest/gtest.h>
 
 #include "gateway_test_util.h"
@@ -17,6 +18,30 @@ using gwtest::parent;
 using gwtest::route;
 using gwtest::run;
 using testing::service_yaml;
+
+// The proxy's route serving `path` (nullptr, failing the test, when there is none); `keep`
+// holds the config and the compiled table it lives in.
+const proxy::Route* route_of(const Result& r, std::string_view path, testing::Compiled& keep) {
+  const auto& hosts = r.front_doors.at(0).virtual_hosts;
+  keep.model.virtual_hosts.assign(hosts.begin(), hosts.end());
+  keep.model.clusters = r.clusters;
+  RenderOptions ro;
+  ro.http_address = {"127.0.0.1", 0};
+  ro.https_address.reset();
+  ro.admin.enabled = false;
+  keep.config = render(keep.model, ro);
+  auto table = proxy::RouteTable::compile(keep.config);
+  EXPECT_TRUE(table.ok()) << table.status();
+  if (!table.ok()) return nullptr;
+  keep.table = *table;
+  const proxy::VirtualHost* vh = keep.table->find_virtual_host("http", "x");
+  proxy::RequestView req;
+  req.method = "GET";
+  req.path = path;
+  const proxy::Route* route = vh ? keep.table->match(*vh, req) : nullptr;
+  EXPECT_NE(route, nullptr) << path;
+  return route;
+}
 
 // The proxy's mirrors of the route serving `path` (a failed compile fails the test).
 std::vector<proxy::MirrorPolicy> mirrors_of(const Result& r, std::string_view path,
@@ -96,6 +121,31 @@ TEST(HTTPRouteMirror, AnUnusableMirrorIsLeftOutAndReported) {
   EXPECT_NE(gwtest::find(parent(r, "mirror").conditions, "ResolvedRefs")
                 ->message.find("filters[0].requestMirror.backendRef"),
             std::string::npos);
+}
+
+TEST(HTTPRouteMirror, OnOneOfSeveralBackendRefsOnlyThatEntryIsCopied) {
+  Result r = run(objects(
+      "  - matches: [{path: {value: /split}}]\n"
+      "    backendRefs:\n"
+      "    - {name: v1, port: 80, filters: [{type: RequestMirror, requestMirror: {backendRef: "
+      "{name: v3, port: 80}, percent: 50}}]}\n"
+      "    - {name: v2, port: 80}\n"));
+  testing::Compiled keep;
+  const proxy::Route* route = route_of(r, "/split", keep);
+  ASSERT_NE(route, nullptr) << describe(r);
+  const proxy::ForwardAction& f = route->config->forward;
+  EXPECT_TRUE(f.mirrors.empty());  // not the rule's: only the requests sent to v1 are copied
+  ASSERT_EQ(f.clusters.size(), 2U);
+  EXPECT_NE(f.clusters[0].cluster.find("v1"), std::string::npos) << f.clusters[0].cluster;
+  ASSERT_EQ(f.clusters[0].mirrors.size(), 1U);
+  EXPECT_NE(f.clusters[0].mirrors[0].cluster.find("v3"), std::string::npos);
+  EXPECT_EQ(f.clusters[0].mirrors[0].per_million, 500000U);
+  EXPECT_TRUE(f.clusters[1].mirrors.empty());
+  ASSERT_EQ(route->clusters.size(), 2U);  // compiled per entry
+  EXPECT_EQ(route->clusters[0].mirrors.size(), 1U);
+  EXPECT_TRUE(route->clusters[1].mirrors.empty());
+  EXPECT_EQ(cond(parent(r, "mirror").conditions, "Accepted"), "True Accepted");
+  EXPECT_EQ(cond(parent(r, "mirror").conditions, "ResolvedRefs"), "True ResolvedRefs");
 }
 
 TEST(HTTPRouteMirror, ABadShareRefusesTheRule) {

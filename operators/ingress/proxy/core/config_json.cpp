@@ -32,10 +32,23 @@ class Out {
   void begin_object(std::string_view k) { key(k), w_.StartObject(); }
   void begin_array(std::string_view k) { key(k), w_.StartArray(); }
 
+  void mirrors(const std::vector<MirrorPolicy>& list) {
+    if (list.empty()) return;
+    begin_array("mirrors");
+    for (const MirrorPolicy& m : list) {
+      w_.StartObject();
+      kv("cluster", m.cluster);
+      kv("per_million", m.per_million);
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+
   // The short form for one cluster of weight 1, as it is usually written.
   void cluster_choice(const std::vector<WeightedCluster>& clusters) {
     if (clusters.size() == 1 && clusters[0].weight == 1 && clusters[0].direct_status == 0 &&
-        clusters[0].request_headers.empty() && clusters[0].response_headers.empty()) {
+        clusters[0].request_headers.empty() && clusters[0].response_headers.empty() &&
+        clusters[0].mirrors.empty()) {
       kv("cluster", clusters[0].cluster);
       return;
     }
@@ -50,6 +63,7 @@ class Out {
       kv("weight", wc.weight);
       if (!wc.request_headers.empty()) headers("request_headers", wc.request_headers);
       if (!wc.response_headers.empty()) headers("response_headers", wc.response_headers);
+      mirrors(wc.mirrors);
       w_.EndObject();
     }
     w_.EndArray();
@@ -192,16 +206,7 @@ class Out {
         w_.EndArray();
         w_.EndObject();  // retry
         kv("websocket", f.websocket);
-        if (!f.mirrors.empty()) {
-          begin_array("mirrors");
-          for (const MirrorPolicy& m : f.mirrors) {
-            w_.StartObject();
-            kv("cluster", m.cluster);
-            kv("per_million", m.per_million);
-            w_.EndObject();
-          }
-          w_.EndArray();
-        }
+        mirrors(f.mirrors);
         if (f.error_pages) {
           begin_object("error_pages");
           begin_array("statuses");

@@ -273,8 +273,17 @@ RetryPolicy retry_policy(const Value& v, const std::string& path) {
   return r;
 }
 
+MirrorPolicy mirror_policy(const Value& v, const std::string& path) {
+  Object m(v, path);
+  MirrorPolicy mp;
+  m.str("cluster", &mp.cluster, true);
+  m.uint("per_million", &mp.per_million, 0, 1000000);
+  m.finish();
+  return mp;
+}
+
 // "cluster": "name" or "clusters": [{"cluster", "weight"}...] (forward actions, TCP relays);
-// a forward action's entries may answer directly or carry header mutations.
+// a forward action's entries may answer directly or carry header mutations and mirrors.
 std::vector<WeightedCluster> cluster_choice(Object& o, bool forward) {
   std::vector<WeightedCluster> out;
   std::string_view kind = one_of(o, {"cluster", "clusters"}, true, "cluster, clusters");
@@ -298,6 +307,9 @@ std::vector<WeightedCluster> cluster_choice(Object& o, bool forward) {
           wc.request_headers = header_mutation(*h, c.at("request_headers"));
         if (const Value* h = c.get("response_headers"))
           wc.response_headers = header_mutation(*h, c.at("response_headers"));
+        c.array("mirrors", [&](const Value& m, const std::string& mp) {
+          wc.mirrors.push_back(mirror_policy(m, mp));
+        });
       }
       c.finish();
       out.push_back(std::move(wc));
@@ -349,14 +361,8 @@ ForwardAction forward(const Value& v, const std::string& path) {
   o.millis("connect_timeout_ms", &f.connect_timeout);
   if (const Value* r = o.get("retry")) f.retry = retry_policy(*r, o.at("retry"));
   o.boolean("websocket", &f.websocket);
-  o.array("mirrors", [&](const Value& e, const std::string& p) {
-    Object m(e, p);
-    MirrorPolicy mp;
-    m.str("cluster", &mp.cluster, true);
-    m.uint("per_million", &mp.per_million, 0, 1000000);
-    m.finish();
-    f.mirrors.push_back(std::move(mp));
-  });
+  o.array("mirrors",
+          [&](const Value& e, const std::string& p) { f.mirrors.push_back(mirror_policy(e, p)); });
   if (const Value* e = o.get("error_pages")) f.error_pages = error_pages(*e, o.at("error_pages"));
   o.uint("response_bytes_per_second", &f.response_bytes_per_second, 0, uint64_t{1} << 40);
   o.uint("response_rate_after_bytes", &f.response_rate_after_bytes, 0, uint64_t{1} << 62);

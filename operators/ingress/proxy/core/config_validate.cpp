@@ -219,7 +219,7 @@ bool conflict(const SocketAddress& a, const SocketAddress& b) {
 }
 
 // A cluster choice (forward action or TCP relay) at `p`: known clusters, weights not all 0;
-// direct answers and header mutations only in a forward action.
+// direct answers, header mutations and mirrors only in a forward action.
 absl::Status validate_cluster_choice(const std::string& p,
                                      const std::vector<WeightedCluster>& choice,
                                      const StringViewSet& clusters, bool forward) {
@@ -228,10 +228,14 @@ absl::Status validate_cluster_choice(const std::string& p,
   for (std::size_t i = 0; i < choice.size(); ++i) {
     const WeightedCluster& wc = choice[i];
     std::string ep = cat(p, ".clusters[", i, "]");
-    bool extras =
-        wc.direct_status != 0 || !wc.request_headers.empty() || !wc.response_headers.empty();
+    bool extras = wc.direct_status != 0 || !wc.request_headers.empty() ||
+                  !wc.response_headers.empty() || !wc.mirrors.empty();
     if (extras && !forward)
-      return error(ep, "direct_status and header mutations are for forward actions only");
+      return error(ep, "direct_status, header mutations and mirrors are for forward actions only");
+    for (std::size_t m = 0; m < wc.mirrors.size(); ++m)
+      if (!clusters.contains(wc.mirrors[m].cluster))
+        return error(cat(ep, ".mirrors[", m, "].cluster"),
+                     cat("unknown cluster ", quote(wc.mirrors[m].cluster)));
     if (wc.direct_status != 0) {
       if (wc.direct_status < 100 || wc.direct_status > 599)
         return error(ep + ".direct_status", "must be 100..599");

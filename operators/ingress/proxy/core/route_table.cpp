@@ -137,11 +137,18 @@ void compile_clusters(const std::vector<WeightedCluster>& choice, const ClusterR
   for (const WeightedCluster& wc : choice) {
     if (wc.weight == 0) continue;
     *total_weight += wc.weight;
+    RouteClusterRef& ref = out->emplace_back();
+    ref.weight = wc.weight;
+    ref.cumulative = *total_weight;
+    ref.config = &wc;
     if (wc.direct_status != 0) {
-      out->push_back(RouteClusterRef{UINT32_MAX, wc.weight, *total_weight, wc.direct_status, &wc});
+      ref.cluster = UINT32_MAX;
+      ref.direct_status = wc.direct_status;
       continue;
     }
-    out->push_back(RouteClusterRef{refs.resolve(wc.cluster), wc.weight, *total_weight, 0, &wc});
+    ref.cluster = refs.resolve(wc.cluster);
+    for (const MirrorPolicy& m : wc.mirrors)
+      ref.mirrors.emplace_back(refs.resolve(m.cluster), m.per_million);
   }
 }
 

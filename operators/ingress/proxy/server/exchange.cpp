@@ -119,6 +119,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   active_ = true;
   vhost_ = nullptr;
   route_ = nullptr;
+  entry_ = nullptr;
   cs_ = nullptr;
   in_progress_at_ = nullptr;
   endpoint_ = kNoEndpoint;
@@ -247,6 +248,7 @@ void Exchange::forward_request() {
   if (route_->clusters.empty()) return local_reply(503, "no cluster\n");
   const RouteClusterRef& entry =
       route_->clusters.size() == 1 ? route_->clusters[0] : route_->pick(worker_.random());
+  entry_ = &entry;
   // The share of the route's weight that is answered here (Gateway API: invalid backendRefs).
   if (entry.direct_status != 0) return local_reply(static_cast<int>(entry.direct_status), "");
   cs_ = ws_->clusters[entry.cluster].get();
@@ -583,7 +585,8 @@ void Exchange::send_request_head() {
 bool Exchange::mirrors_wanted() {
   if (mirrors_started_) return false;
   mirrors_started_ = true;
-  return !route_->mirrors.empty() && !req_.upgrade_websocket;
+  return (!route_->mirrors.empty() || (entry_ && !entry_->mirrors.empty())) &&
+         !req_.upgrade_websocket;
 }
 
 MirrorRequest Exchange::mirror_request_h1(std::string_view head, const h1::RequestHead& h) const {
@@ -624,11 +627,15 @@ MirrorRequest Exchange::mirror_request_h1(std::string_view head, const h1::Reque
 
 void Exchange::start_mirrors(const MirrorRequest& req) {
   uint64_t timeout = static_cast<uint64_t>(route_->config->forward.timeout.count());
-  for (const auto& [cluster, per_million] : route_->mirrors) {
-    if (per_million < 1000000 && worker_.random() % 1000000 >= per_million) continue;
-    if (auto m = Mirror::start(worker_, ws_->clusters[cluster], req, timeout))
-      mirrors_.push_back(std::move(m));
-  }
+  auto start = [&](const std::vector<std::pair<uint32_t, uint32_t>>& list) {
+    for (const auto& [cluster, per_million] : list) {
+      if (per_million < 1000000 && worker_.random() % 1000000 >= per_million) continue;
+      if (auto m = Mirror::start(worker_, ws_->clusters[cluster], req, timeout))
+        mirrors_.push_back(std::move(m));
+    }
+  };
+  start(route_->mirrors);
+  if (entry_) start(entry_->mirrors);  // the picked backendRef's own (Gateway API)
   // A request without a body may have ended before the upstream connection was up.
   if (request_done_ && !mirrors_.empty()) end_mirrors({});
 }

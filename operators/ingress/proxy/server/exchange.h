@@ -168,6 +168,7 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   DownRequest req_;
   const VirtualHost* vhost_ = nullptr;
   const Route* route_ = nullptr;
+  const RouteClusterRef* entry_ = nullptr;  // the route's entry picked for this request
   ClusterState* cs_ = nullptr;
   // The route's rate limit zone while this request holds one of its connection slots (the
   // route's table is held through ws_ until finish() gives the slot back).

@@ -248,12 +248,15 @@ TEST(RouteFeaturesWeighted, DirectShareAndPerEntryHeaders) {
 
 TEST(RouteFeaturesWeighted, RoundTripAndBadValues) {
   auto c = parse_config(config_with_routes(R"({"forward":{"clusters":[
-      {"cluster":"c","request_headers":{"remove":["x-a"]}},{"direct_status":500,"weight":3}]}})"));
+      {"cluster":"c","request_headers":{"remove":["x-a"]},
+       "mirrors":[{"cluster":"c","per_million":250000}]},{"direct_status":500,"weight":3}]}})"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(validate(*c).ok()) << validate(*c);
   auto again = parse_config(to_json(*c));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *c);
+  ASSERT_EQ(c->virtual_hosts[0]->routes[0].forward.clusters[0].mirrors.size(), 1U);
+  EXPECT_EQ(c->virtual_hosts[0]->routes[0].forward.clusters[0].mirrors[0].per_million, 250000U);
   struct Case {
     std::string config;
     std::string error;
@@ -267,6 +270,9 @@ TEST(RouteFeaturesWeighted, RoundTripAndBadValues) {
          {"set":[{"name":"bad name","value":"1"}]}}]}})"),
        "virtual_hosts[0].routes[0].forward.clusters[0].request_headers.set[0].name: invalid "
        "header name"},
+      {config_with_routes(
+           R"({"forward":{"clusters":[{"cluster":"c","mirrors":[{"cluster":"x"}]}]}})"),
+       "virtual_hosts[0].routes[0].forward.clusters[0].mirrors[0].cluster: unknown cluster"},
       // TCP relays take clusters only.
       {R"({"version":"kop.proxy/v1","clusters":[{"name":"c"}],"listeners":[{"name":"l",
          "address":"127.0.0.1:0","tls":{"passthrough":[{"server_names":["a.example.com"],

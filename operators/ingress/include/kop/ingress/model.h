@@ -208,6 +208,9 @@ struct WeightedCluster {
   // responses, before the route's own. Default empty.
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;
+  // Gateway API RequestMirror on this backendRef: the requests this entry gets are also copied
+  // to these clusters, each with its share per million. Default none.
+  std::vector<std::pair<std::string, uint32_t>> mirrors;
   bool operator==(const WeightedCluster&) const = default;
 };
 

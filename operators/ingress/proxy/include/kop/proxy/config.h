@@ -111,6 +111,14 @@ struct HeaderMutation {
   bool operator==(const HeaderMutation&) const = default;
 };
 
+// A copy of a forward route's requests sent to another cluster, its response dropped (Gateway
+// API's RequestMirror). Sampled per request: `per_million` of 1,000,000 requests are copied.
+struct MirrorPolicy {
+  std::string cluster;             // required, a cluster of the config
+  uint32_t per_million = 1000000;  // 0..1000000; default 1000000 (every request)
+  bool operator==(const MirrorPolicy&) const = default;
+};
+
 struct WeightedCluster {
   std::string cluster;  // required unless direct_status is set
   uint32_t weight = 1;  // default 1
@@ -122,6 +130,9 @@ struct WeightedCluster {
   // before the route's (Gateway API backendRef filters). Default empty.
   HeaderMutation request_headers;
   HeaderMutation response_headers;
+  // Requests sent to this entry are also copied to these, after the route's own mirrors
+  // (Gateway API RequestMirror on one of a rule's backendRefs). Default none.
+  std::vector<MirrorPolicy> mirrors;
   bool operator==(const WeightedCluster&) const = default;
 };
 
@@ -255,14 +266,6 @@ struct RegexRewrite {
   std::string regex;         // RE2, searched anywhere in the path (unanchored); required
   std::string substitution;  // the new path: $1..$9 are the regex's groups ("" when unset)
   bool operator==(const RegexRewrite&) const = default;
-};
-
-// A copy of a forward route's requests sent to another cluster, its response dropped (Gateway
-// API's RequestMirror). Sampled per request: `per_million` of 1,000,000 requests are copied.
-struct MirrorPolicy {
-  std::string cluster;             // required, a cluster of the config
-  uint32_t per_million = 1000000;  // 0..1000000; default 1000000 (every request)
-  bool operator==(const MirrorPolicy&) const = default;
 };
 
 // nginx's proxy_intercept_errors with error_page to another upstream (ingress-nginx's

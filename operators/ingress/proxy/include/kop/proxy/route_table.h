@@ -89,6 +89,8 @@ struct RouteClusterRef {
   // Forward actions: answer this status instead of forwarding (0 = forward to `cluster`).
   uint32_t direct_status = 0;
   const WeightedCluster* config = nullptr;  // forward actions: the entry (header mutations)
+  // Forward actions: the entry's own mirrors (config->mirrors) as (cluster index, per million).
+  std::vector<std::pair<uint32_t, uint32_t>> mirrors;
 };
 
 struct Route {
