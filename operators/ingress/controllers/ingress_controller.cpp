@@ -17,6 +17,7 @@
 #include "kop/controller/builder.h"
 #include "kop/controller/handler.h"
 #include "kop/controller/predicate.h"
+#include "kop/ingress/nginx_annotations.h"
 #include "kop/log/log.h"
 #include "kop/metrics/registry.h"
 
@@ -100,6 +101,25 @@ bool only_status_changed(const api::Object& before, const api::Object& after) {
          same_except(ma->value, mb->value, {"resourceVersion", "managedFields"});
 }
 
+// A ConfigMap as the builds read it: its identity and `data` (only data's ca.crt unless
+// `all_data`), in a pool of its own size. Labels, annotations (kubectl's last-applied copy of
+// the data among them) and binaryData stay out of the cache.
+api::ObjectPtr config_map_summary(const api::Object& map, bool all_data) {
+  api::Object out(map.gvk());
+  out.set_name(map.name());
+  out.set_namespace(map.ns());
+  if (!map.uid().empty()) out.set_uid(map.uid());
+  if (!map.resource_version().empty()) out.set_resource_version(map.resource_version());
+  if (map.is_being_deleted()) out.set_deletion_timestamp(map.deletion_timestamp());
+  if (all_data) {
+    if (const rapidjson::Value* data = map.at("/data"); data != nullptr && data->IsObject())
+      out.set("/data", *data).IgnoreError();
+  } else if (auto ca = map.get_string("/data/ca.crt")) {
+    out.set_string("/data/ca.crt", *ca).IgnoreError();
+  }
+  return api::share(api::Object(out));  // the copy is sized to the object
+}
+
 }  // namespace
 
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gateway_api,
@@ -107,6 +127,11 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
   cache::ByObject secrets;
   if (!all_secrets) secrets.field_selector = "type=kubernetes.io/tls";
   options.by_object[kinds.secret] = secrets;
+  cache::ByObject maps;
+  maps.transform = [all_data = all_secrets](api::ObjectPtr map) {
+    return config_map_summary(*map, all_data);
+  };
+  options.by_object[kinds.config_map] = std::move(maps);
   struct CrdKind {
     const api::GroupVersionKind* gvk;
     const char* plural;
@@ -217,16 +242,21 @@ absl::Status IngressController::setup() {
     b.watches(*gvk, to_build);
   for (const auto* gvk : {&k.ingress, &k.ingress_route})
     b.watches(*gvk, to_build, {not_status_only});
-  if (options_.gateway.enabled) {
-    for (const auto* gvk : {&k.reference_grant, &k.namespace_}) b.watches(*gvk, to_build);
-    // ConfigMaps matter for their ca.crt only (BackendTLSPolicy CAs): an update that neither
-    // had nor has one (leader-election locks, application settings) asks for no build.
-    controller::Predicate ca_bundles;
-    ca_bundles.update = [](const controller::UpdateEvent& e) {
+  const bool gateway = options_.gateway.enabled;
+  const bool nginx = options_.model.nginx_annotations;
+  if (gateway || nginx) {
+    // ConfigMaps matter for their ca.crt (BackendTLSPolicy CAs) and as custom-headers: an update
+    // of any other (leader-election locks, application settings) asks for no build.
+    controller::Predicate read_maps;
+    read_maps.update = [this, gateway, nginx](const controller::UpdateEvent& e) {
       auto has_ca = [](const auto& o) { return o && o->get_string("/data/ca.crt").has_value(); };
-      return has_ca(e.object_old) || has_ca(e.object_new);
+      if (gateway && (has_ca(e.object_old) || has_ca(e.object_new))) return true;
+      return nginx && e.object_new && names_header_map(*e.object_new);
     };
-    b.watches(k.config_map, to_build, {ca_bundles});
+    b.watches(k.config_map, to_build, {read_maps});
+  }
+  if (gateway) {
+    for (const auto* gvk : {&k.reference_grant, &k.namespace_}) b.watches(*gvk, to_build);
     for (const auto* gvk : {&k.gateway_class, &k.gateway, &k.http_route, &k.grpc_route,
                             &k.tls_route, &k.backend_tls_policy})
       b.watches(*gvk, to_build, {not_status_only});
@@ -292,6 +322,13 @@ absl::Status IngressController::stop_controller(absl::Duration timeout) {
   return s;
 }
 
+bool IngressController::names_header_map(const api::Object& o) const {
+  std::string key(o.ns());
+  key.append("/").append(o.name());
+  absl::MutexLock lock(&header_maps_mu_);
+  return header_maps_.count(key) != 0;
+}
+
 absl::StatusOr<std::vector<api::ObjectPtr>> IngressController::list(
     const api::GroupVersionKind& gvk) {
   // An optional kind that is not served lists as empty.
@@ -315,6 +352,18 @@ absl::Status IngressController::reconcile() {
     auto objects = list(*p.gvk);
     if (!objects.ok()) return objects.status();
     *p.out = std::move(*objects);
+  }
+  if (options_.model.nginx_annotations) {
+    std::set<std::string, std::less<>> maps;
+    for (const auto& ing : snap.ingresses)
+      if (auto key = nginx_custom_headers_key(*ing)) maps.insert(*std::move(key));
+    {
+      absl::MutexLock lock(&header_maps_mu_);
+      header_maps_ = std::move(maps);
+    }
+    auto objects = list(k.config_map);
+    if (!objects.ok()) return objects.status();
+    snap.config_maps = std::move(*objects);
   }
   // Patched in place by the cache: only what the changes reach is built again.
   const Model& model = build_cache_.build(snap, options_.model);

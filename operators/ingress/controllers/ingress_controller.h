@@ -28,7 +28,8 @@
 // not trigger builds.
 // Gateway API (GatewayApiOptions; docs/gateway-api/design.md): GatewayClass, Gateway, HTTPRoute,
 // GRPCRoute, TLSRoute, ReferenceGrant, BackendTLSPolicy (optional kinds, like IngressRoute),
-// Namespace and ConfigMap (the CA certificates of BackendTLSPolicies) are watched too; a build
+// Namespace and ConfigMap (the CA certificates of BackendTLSPolicies; with the ingress-nginx
+// reading, the ConfigMaps of custom-headers too) are watched too; a build
 // translates them (gateway::translate) into front doors, each rendered as its own proxy listener
 // (with --manifests on the Gateway's own loopback address), and their clusters join the
 // model's. The status writer writes GatewayClass and Gateway status, the routes'
@@ -96,7 +97,9 @@ struct Kinds {
 // is not installed, installed or removed) to `options` (the Manager's ManagerOptions::cache).
 // With `gateway_api`, the Gateway API kinds are added too (optional), Namespaces and ConfigMaps.
 // With `all_secrets` (ingress-nginx annotations read: auth-secret names Opaque Secrets), every
-// Secret is watched, as ingress-nginx does.
+// Secret is watched, as ingress-nginx does, and ConfigMaps keep all their data (custom-headers);
+// otherwise only their ca.crt. ConfigMaps are cached without labels, annotations or binaryData
+// (nothing a build reads).
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {}, bool gateway_api = true,
                      bool all_secrets = false);
 
@@ -192,6 +195,10 @@ class IngressController {
   absl::Status start_controller();
   absl::Status stop_controller(absl::Duration timeout);
 
+  // Whether ConfigMap `o` is one an Ingress names in custom-headers (with the ingress-nginx
+  // reading): updates of the others start no build. Any thread (the watch's predicate).
+  bool names_header_map(const api::Object& o) const;
+
   manager::Manager& manager_;
   client::Client& client_;
   cache::Cache& cache_;
@@ -221,6 +228,11 @@ class IngressController {
   // In a cluster: the last build's front-door bindings and the Services they need.
   GatewayBindings bindings_;
   StatusWriter status_;
+  // "namespace/name" of the ConfigMaps the Ingresses name in custom-headers: written by the
+  // reconciling thread before it lists ConfigMaps (so an update the predicate drops is one the
+  // listing already sees), read by the ConfigMap watch's predicate.
+  mutable absl::Mutex header_maps_mu_;
+  std::set<std::string, std::less<>> header_maps_ ABSL_GUARDED_BY(header_maps_mu_);
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<uint64_t> lease_losses_{0};

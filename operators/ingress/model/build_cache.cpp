@@ -45,10 +45,13 @@ bool same_options(const Options& a, const Options& b) {
 }  // namespace
 
 bool reads_unchanged(const Builder& b, const Recording& recording) {
+  using Kind = Recording::Kind;
   for (const Recording::Read& r : recording.reads) {
-    const api::ObjectPtr* now = r.secret ? b.secret(r.ns, r.name) : b.service(r.ns, r.name);
+    const api::ObjectPtr* now = r.kind == Kind::kSecret      ? b.secret(r.ns, r.name)
+                                : r.kind == Kind::kConfigMap ? b.config_map(r.ns, r.name)
+                                                             : b.service(r.ns, r.name);
     if (!same_object(r.object, now ? *now : api::ObjectPtr())) return false;
-    if (!r.secret && !same_objects(r.slices, b.slices(r.ns, r.name))) return false;
+    if (r.kind == Kind::kService && !same_objects(r.slices, b.slices(r.ns, r.name))) return false;
   }
   return true;
 }

@@ -116,6 +116,8 @@ Builder::Builder(const Snapshot& snapshot, const Options& options)
   for (const auto& o : snapshot_.services) services_.emplace(NsName{o->ns(), o->name()}, &o);
   secrets_.reserve(snapshot_.secrets.size());
   for (const auto& o : snapshot_.secrets) secrets_.emplace(NsName{o->ns(), o->name()}, &o);
+  config_maps_.reserve(snapshot_.config_maps.size());
+  for (const auto& o : snapshot_.config_maps) config_maps_.emplace(NsName{o->ns(), o->name()}, &o);
 }
 
 const api::ObjectPtr* Builder::service(std::string_view ns, std::string_view name) const {
@@ -129,13 +131,24 @@ const api::ObjectPtr* Builder::secret(std::string_view ns, std::string_view name
 }
 
 const api::Object* Builder::read_secret(std::string_view ns, std::string_view name) {
-  note_read(true, ns, name);
+  note_read(Recording::Kind::kSecret, ns, name);
   const api::ObjectPtr* s = secret(ns, name);
   return s == nullptr ? nullptr : s->get();
 }
 
 void Builder::note_service_read(std::string_view ns, std::string_view name) {
-  note_read(false, ns, name);
+  note_read(Recording::Kind::kService, ns, name);
+}
+
+const api::ObjectPtr* Builder::config_map(std::string_view ns, std::string_view name) const {
+  auto it = config_maps_.find(NsName{ns, name});
+  return it == config_maps_.end() ? nullptr : it->second;
+}
+
+const api::Object* Builder::read_config_map(std::string_view ns, std::string_view name) {
+  note_read(Recording::Kind::kConfigMap, ns, name);
+  const api::ObjectPtr* m = config_map(ns, name);
+  return m == nullptr ? nullptr : m->get();
 }
 
 const std::vector<const api::ObjectPtr*>& Builder::slices(std::string_view ns,
@@ -145,17 +158,19 @@ const std::vector<const api::ObjectPtr*>& Builder::slices(std::string_view ns,
   return it == slices_.end() ? kNone : it->second;
 }
 
-void Builder::note_read(bool is_secret, std::string_view ns, std::string_view name) {
+void Builder::note_read(Recording::Kind kind, std::string_view ns, std::string_view name) {
   if (recording == nullptr) return;
   for (const auto& r : recording->reads)
-    if (r.secret == is_secret && r.ns == ns && r.name == name) return;
+    if (r.kind == kind && r.ns == ns && r.name == name) return;
   Recording::Read r;
-  r.secret = is_secret;
+  r.kind = kind;
   r.ns = std::string(ns);
   r.name = std::string(name);
-  const api::ObjectPtr* o = is_secret ? secret(ns, name) : service(ns, name);
+  const api::ObjectPtr* o = kind == Recording::Kind::kSecret      ? secret(ns, name)
+                            : kind == Recording::Kind::kConfigMap ? config_map(ns, name)
+                                                                  : service(ns, name);
   if (o != nullptr) r.object = *o;
-  if (!is_secret)
+  if (kind == Recording::Kind::kService)
     for (const api::ObjectPtr* s : slices(ns, name)) r.slices.push_back(*s);
   recording->reads.push_back(std::move(r));
 }
@@ -213,7 +228,7 @@ std::string tls_digest(const proxy::UpstreamTlsConfig& t) {
 std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
                                                     const std::string& field,
                                                     const BackendSpec& spec) {
-  note_read(false, spec.ns, spec.service);
+  note_read(Recording::Kind::kService, spec.ns, spec.service);
   const api::ObjectPtr* svc_ptr = service(spec.ns, spec.service);
   const api::Object* svc = svc_ptr == nullptr ? nullptr : svc_ptr->get();
   if (svc == nullptr) {
@@ -259,7 +274,9 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   }
   if (spec.strategy == Strategy::kHash) {
     c.hash_by = spec.hash_by;
-    c.name += cat(":", spec.hash_by);  // one cluster per expression
+    c.hash_subset_size = spec.hash_subset_size;
+    c.name += cat(":", spec.hash_by);  // one cluster per expression (and subset size)
+    if (spec.hash_subset_size > 0) c.name += cat(":subset", spec.hash_subset_size);
   }
   if (external) {
     c.external_name = true;
@@ -319,7 +336,7 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
 
 std::optional<Tls> Builder::load_tls(const ObjectRef& source, const std::string& field,
                                      std::string_view ns, std::string_view name) {
-  note_read(true, ns, name);
+  note_read(Recording::Kind::kSecret, ns, name);
   const api::ObjectPtr* secret_ptr = secret(ns, name);
   const api::Object* secret = secret_ptr == nullptr ? nullptr : secret_ptr->get();
   std::string key = cat(ns, "/", name);

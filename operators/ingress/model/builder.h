@@ -67,6 +67,7 @@ struct BackendSpec {
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
   std::string hash_by;                   // with Strategy::kHash
+  uint32_t hash_subset_size = 0;         // with Strategy::kHash: Cluster::hash_subset_size
   // The Service's ClusterIP and port as the only endpoint (ingress-nginx service-upstream).
   bool service_upstream = false;
   // HTTP/2 with prior knowledge to the endpoints whatever the port's appProtocol (GRPCRoute);
@@ -94,8 +95,9 @@ struct NsNameHash {
 // The objects one translation read besides its own source, and the clusters it registered:
 // what build_cache.cpp needs to replay the translation or to tell that it is stale.
 struct Recording {
+  enum class Kind { kService, kSecret, kConfigMap };  // a Service with its EndpointSlices
   struct Read {
-    bool secret = false;  // a Secret; otherwise a Service and its EndpointSlices
+    Kind kind = Kind::kService;
     std::string ns;
     std::string name;
     api::ObjectPtr object;  // null when it did not exist
@@ -136,6 +138,9 @@ class Builder {
   // Notes a read of Service ns/name (and its EndpointSlices) as resolve_backend() does, for a
   // caller that reads it through service().
   void note_service_read(std::string_view ns, std::string_view name);
+  const api::ObjectPtr* config_map(std::string_view ns, std::string_view name) const;
+  // config_map(), noting the read.
+  const api::Object* read_config_map(std::string_view ns, std::string_view name);
   const std::vector<const api::ObjectPtr*>& slices(std::string_view ns,
                                                    std::string_view name) const;
 
@@ -154,7 +159,7 @@ class Builder {
  private:
   const Snapshot& snapshot_;
   const Options& options_;
-  void note_read(bool secret, std::string_view ns, std::string_view name);
+  void note_read(Recording::Kind kind, std::string_view ns, std::string_view name);
 
   // (namespace, service name) -> EndpointSlices of that Service.
   std::unordered_map<NsName, std::vector<const api::ObjectPtr*>, NsNameHash> slices_;
@@ -162,6 +167,7 @@ class Builder {
   // are views into the objects: no string is copied to index a snapshot.
   std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> services_;
   std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> secrets_;
+  std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> config_maps_;
 };
 
 // Tolerant JSON reads: absent or wrong-typed members read as absent.

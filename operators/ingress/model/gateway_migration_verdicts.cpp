@@ -32,8 +32,11 @@ std::string_view no_equivalent_reason(std::string_view name) {
     return "HTTPRoute retries are not in the standard channel of v1.6.1";
   if (name == "affinity" || starts_with(name, "session-cookie-"))
     return "session persistence is not in the standard channel of v1.6.1";
-  if (name == "load-balance" || name == "upstream-hash-by")
+  if (name == "load-balance" || starts_with(name, "upstream-hash-by"))
     return "the load-balancing algorithm is the implementation's choice";
+  if (name == "custom-headers")
+    return "its ConfigMap's headers are a ResponseHeaderModifier `set`; migrate reads no "
+           "ConfigMaps: add the filter by hand";
   if (name == "service-upstream")
     return "backendRefs name Services; how their endpoints are reached is the implementation's";
   if (name == "backend-protocol")

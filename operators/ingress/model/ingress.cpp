@@ -170,6 +170,7 @@ void translate_ingress(Builder& b, const api::Object& ing) {
       base.strategy = nginx->strategy;
       base.cookie = nginx->cookie;
       base.hash_by = nginx->hash_by;
+      base.hash_subset_size = nginx->hash_subset_size;
       base.service_upstream = nginx->service_upstream;
       base.h2c = nginx->backend_h2;
       base.tls = nginx->backend_tls;

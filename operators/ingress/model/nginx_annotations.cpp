@@ -38,9 +38,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"auth-tls-pass-certificate-to-upstream",
        "client certificate authentication is not implemented"},
       {"auth-tls-error-page", "client certificate authentication is not implemented"},
-      {"custom-headers", "ConfigMaps are not read"},
-      {"limit-rate", "bandwidth limiting is not implemented"},
-      {"limit-rate-after", "bandwidth limiting is not implemented"},
       {"proxy-buffering", "responses are streamed, never buffered"},
       {"proxy-buffer-size", "responses are streamed, never buffered"},
       {"proxy-buffers-number", "responses are streamed, never buffered"},
@@ -57,8 +54,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
       {"enable-modsecurity", "ModSecurity is not available"},
       {"enable-owasp-core-rules", "ModSecurity is not available"},
       {"modsecurity-transaction-id", "ModSecurity is not available"},
-      {"upstream-hash-by-subset", "hashing on nginx variables is not implemented"},
-      {"upstream-hash-by-subset-size", "hashing on nginx variables is not implemented"},
       {"mirror-target", "request mirroring is not implemented"},
       {"mirror-request-body", "request mirroring is not implemented"},
       {"mirror-host", "request mirroring is not implemented"},
@@ -568,6 +563,20 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
       out.hash_by = *v;
     }
   }
+  // upstream-hash-by-subset(-size): a subset per key, only with upstream-hash-by.
+  static constexpr std::string_view kSubsetSize[] = {"upstream-hash-by-subset-size"};
+  if (in.switched_on("upstream-hash-by-subset", kSubsetSize)) {
+    uint32_t size = 3;  // ingress-nginx's default, for "0" too
+    if (auto n = in.integer("upstream-hash-by-subset-size", 0, 256); n && *n > 0)
+      size = static_cast<uint32_t>(*n);
+    if (out.strategy == Strategy::kHash) {
+      out.hash_subset_size = size;
+    } else {
+      in.ignored("upstream-hash-by-subset", "without upstream-hash-by it does nothing");
+      if (in.has("upstream-hash-by-subset-size"))
+        in.ignored("upstream-hash-by-subset-size", "without upstream-hash-by it does nothing");
+    }
+  }
   static constexpr std::string_view kCookieNames[] = {"session-cookie-name",
                                                       "session-cookie-path",
                                                       "session-cookie-max-age",
@@ -930,6 +939,44 @@ void read_limits(Reader& in, std::string_view zone, NginxAnnotations& out) {
   out.rate_limit = std::move(l);
 }
 
+// limit-rate (KB per second) and limit-rate-after (KB): integers, nginx's `k` of 1024 bytes.
+void read_bandwidth(Reader& in, NginxAnnotations& out) {
+  constexpr int64_t kMaxKb = int64_t{1} << 30;
+  if (auto n = in.integer("limit-rate", 0, kMaxKb))
+    out.limit_rate_bytes = static_cast<uint64_t>(*n) << 10;
+  if (auto n = in.integer("limit-rate-after", 0, kMaxKb)) {
+    out.limit_rate_after_bytes = static_cast<uint64_t>(*n) << 10;
+    if (out.limit_rate_bytes == 0 && *n > 0)
+      in.ignored("limit-rate-after", "without limit-rate it does nothing");
+  }
+}
+
+// custom-headers "namespace/name" or "name": a ConfigMap of the Ingress' own namespace (the
+// model reads it). One it may not read makes the Ingress' paths answer 503, as ingress-nginx
+// denies the locations whose custom headers it cannot apply.
+void read_custom_headers(Reader& in, std::string_view ns, NginxAnnotations& out) {
+  const std::string* v = in.take("custom-headers");
+  if (v == nullptr) return;
+  std::string_view ref = *v;
+  size_t slash = ref.find('/');
+  std::string_view map_ns = slash == std::string_view::npos ? ns : ref.substr(0, slash);
+  std::string_view name = slash == std::string_view::npos ? ref : ref.substr(slash + 1);
+  std::string why;
+  if (map_ns.empty() || name.empty() || name.find('/') != std::string_view::npos)
+    why = cat("invalid value \"", *v, "\": namespace/name of a ConfigMap");
+  else if (map_ns != ns)
+    why = cat("ConfigMap \"", *v,
+              "\" is in another namespace: only the Ingress' own namespace is read");
+  if (!why.empty()) {
+    in.ignored("custom-headers",
+               cat(why, "; the Ingress' paths answer 503, as ingress-nginx denies them"));
+    if (out.denied.empty()) out.denied = "custom-headers";
+    return;
+  }
+  out.custom_headers_namespace = std::string(map_ns);
+  out.custom_headers_name = std::string(name);
+}
+
 }  // namespace
 
 std::optional<uint64_t> parse_nginx_size(std::string_view text) {
@@ -982,6 +1029,13 @@ std::optional<bool> parse_nginx_bool(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::string> nginx_custom_headers_key(const api::Object& ingress) {
+  auto v = ingress.annotation(cat(kNginxAnnotationPrefix, "custom-headers"));
+  if (!v) return std::nullopt;
+  if (v->find('/') != std::string_view::npos) return std::string(*v);
+  return cat(ingress.namespace_(), "/", *v);
+}
+
 NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   Reader in(ingress);
   NginxAnnotations out;
@@ -1029,6 +1083,8 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_access(in, out);
   read_basic_auth(in, ingress.namespace_(), out);
   read_limits(in, cat(ingress.namespace_(), "/", ingress.name()), out);
+  read_bandwidth(in, out);
+  read_custom_headers(in, ingress.namespace_(), out);
   out.verdicts = in.finish(&out.unenforced_access);
   return out;
 }

@@ -4,9 +4,12 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
+#include <absl/strings/ascii.h>
 #include <absl/strings/escaping.h>
+#include <absl/strings/match.h>
 
 #include "kop/proxy/password_hash.h"
 #include "paths.h"
@@ -172,11 +175,77 @@ void load_basic_auth_users(Builder& b, const ObjectRef& src, NginxAnnotations& a
   auth.users = std::move(users);
 }
 
+// ingress-nginx's checks of a custom header (customheaders/main.go): names of letters, digits,
+// '-' and '_'; values of printable ASCII.
+bool custom_header_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+bool custom_header_value(std::string_view value) {
+  return !value.empty() &&
+         std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+// custom-headers: each key of the ConfigMap's data is a response header of the Ingress' paths,
+// set as nginx's more_set_headers sets it (replacing the upstream's), its value literal ('$'
+// included, as ingress-nginx escapes it). A missing ConfigMap, or a name or value ingress-nginx
+// refuses, makes the paths answer 503, as ingress-nginx denies them.
+void load_custom_headers(Builder& b, const ObjectRef& src, NginxAnnotations& a) {
+  std::string field = annotation_field("custom-headers");
+  std::string key = cat(a.custom_headers_namespace, "/", a.custom_headers_name);
+  auto deny = [&](std::string reason, const std::string& why) {
+    b.event(src, std::move(reason), field,
+            cat(why, ": the Ingress' paths answer 503, as ingress-nginx denies them"));
+    if (a.denied.empty()) a.denied = "custom-headers";
+  };
+  const api::Object* map = b.read_config_map(a.custom_headers_namespace, a.custom_headers_name);
+  if (map == nullptr) return deny("ConfigMapNotFound", cat("ConfigMap \"", key, "\" not found"));
+  std::vector<Header> headers;
+  const rapidjson::Value* data = map->at("/data");
+  if (data != nullptr && data->IsObject()) {
+    for (const auto& m : data->GetObject()) {
+      std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      std::string_view value =
+          m.value.IsString() ? std::string_view(m.value.GetString(), m.value.GetStringLength())
+                             : std::string_view();
+      if (!custom_header_name(name))
+        return deny("ConfigMapInvalid", cat("ConfigMap \"", key, "\": \"", name,
+                                            "\" is not a header name (letters, digits, '-', '_')"));
+      if (!custom_header_value(value))
+        return deny("ConfigMapInvalid", cat("ConfigMap \"", key, "\": the value of \"", name,
+                                            "\" is empty or not printable ASCII"));
+      std::string lower = absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
+      static const std::set<std::string, std::less<>> kFraming = {
+          "connection", "content-length",    "keep-alive", "te",
+          "trailer",    "transfer-encoding", "upgrade"};
+      if (kFraming.count(lower) != 0) {
+        b.event(src, "AnnotationDiffers", field,
+                cat("ConfigMap \"", key, "\": header \"", name,
+                    "\" is not set: the proxy frames its responses itself"));
+        continue;
+      }
+      headers.push_back(Header{std::string(name), std::string(value)});
+    }
+  }
+  // They come after configuration-snippet's more_set_headers in ingress-nginx's location, so
+  // a name both set takes the ConfigMap's value.
+  auto& set = a.response_headers.set;
+  std::erase_if(set, [&](const Header& h) {
+    return std::any_of(headers.begin(), headers.end(),
+                       [&](const Header& c) { return absl::EqualsIgnoreCase(c.name, h.name); });
+  });
+  std::sort(headers.begin(), headers.end(),
+            [](const Header& x, const Header& y) { return x.name < y.name; });
+  set.insert(set.end(), headers.begin(), headers.end());
+}
+
 }  // namespace
 
 NginxAnnotations read_nginx(Builder& b, const api::Object& ing, const ObjectRef& src) {
   NginxAnnotations a = read_nginx_annotations(ing);
   if (a.basic_auth) load_basic_auth_users(b, src, a);
+  if (!a.custom_headers_name.empty()) load_custom_headers(b, src, a);
   for (const auto& v : a.verdicts) {
     if (v.support == NginxSupport::kIgnored)
       b.event(src, "AnnotationIgnored", annotation_field(v.annotation), v.note);
@@ -219,6 +288,9 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   if (!a.unenforced_access.empty() && r.action == RouteAction::kForward) {
     r.action = RouteAction::kForbidden;  // fail closed: never serve without the restriction
     r.clusters.clear();
+  } else if (!a.denied.empty() && r.action == RouteAction::kForward) {
+    r.action = RouteAction::kUnavailable;  // ingress-nginx's denied location: 503
+    r.clusters.clear();
   }
   r.timeout = std::chrono::milliseconds(0);
   r.idle_timeout = a.idle_timeout;
@@ -229,6 +301,8 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
     r.max_body_bytes = a.max_body_bytes;
     if (a.basic_auth) r.basic_auth = BasicAuth{a.basic_auth->realm, a.basic_auth->users};
     r.rate_limit = a.rate_limit;
+    r.response_bytes_per_second = a.limit_rate_bytes;
+    r.response_rate_after_bytes = a.limit_rate_after_bytes;
   }
   r.source_ranges = a.source_ranges;
   for (const auto& h : a.request_headers.set) r.request_headers.set.push_back(h);

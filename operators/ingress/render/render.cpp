@@ -235,6 +235,8 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.forward.regex_rewrite =
         proxy::RegexRewrite{r.regex_rewrite->regex, r.regex_rewrite->substitution};
   rc.forward.websocket = r.websocket;
+  rc.forward.response_bytes_per_second = r.response_bytes_per_second;
+  rc.forward.response_rate_after_bytes = r.response_rate_after_bytes;
   rc.request_headers = mutation(r.request_headers);
   rc.response_headers = mutation(r.response_headers);
   if (r.cors)
@@ -299,6 +301,7 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
       cc.lb_policy = proxy::LbPolicy::kRingHash;
       cc.hash_on.on = proxy::HashOn::kExpression;
       cc.hash_on.name = c.hash_by;
+      cc.ring_subset_size = c.hash_subset_size;
       break;
   }
   if (c.health_check) {

@@ -29,6 +29,7 @@ FLAKY = "127.0.0.3"  # answers 503 under /flaky, so retries are seen
 TLS_ECHO = "127.0.0.4"  # the echo over TLS (backend-protocol HTTPS, proxy-ssl-*)
 ERRORS = "127.0.0.5"  # an error backend: answers X-Code (else 404) with what it received
 BLACKHOLE = "127.0.0.6"  # a listener whose accept queue is full: connections never complete
+MORE_ECHOES = ["127.0.0.7", "127.0.0.8", "127.0.0.9", "127.0.0.10"]  # six backends with ECHO, FLAKY
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -36,6 +37,14 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         me = self.server.server_address[0]
+        if self.path.startswith("/big/"):  # /big/N: N bytes of body (limit-rate)
+            body = b"b" * int(self.path.split("/")[2])
+            self.send_response_only(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         status = 503 if me == FLAKY and self.path.startswith("/flaky") else 200
         if self.path.startswith("/slow"):  # a request kept in progress (limit-connections)
             time.sleep(1.5)
@@ -188,7 +197,7 @@ INGRESSES = [
                                       'proxy_set_header X-Team blue;\n'}),
     ingress("bad-snippet", h("bad-snippet"), {"configuration-snippet":
                                               "access_by_lua_block { ngx.exit(403) }\n",
-                                              "limit-rate": "100"}),
+                                              "enable-opentelemetry": "true"}),
     ingress("affinity", h("affinity"), {"affinity": "cookie", "session-cookie-max-age": "3600",
                                         "session-cookie-samesite": "Strict",
                                         "session-cookie-secure": "true"}, service="pair"),
@@ -245,6 +254,14 @@ INGRESSES = [
     ingress("change-session", h("change-session"),
             {"affinity": "cookie", "session-cookie-change-on-failure": "true",
              "proxy-next-upstream": "error timeout http_503"}, service="pair"),
+    ingress("custom-headers", h("custom-headers"), {"custom-headers": "default/custom-headers"}),
+    ingress("custom-headers-missing", h("custom-headers-missing"),
+            {"custom-headers": "default/no-such-map"}),
+    ingress("paced", h("paced"), {"limit-rate": "50", "ssl-redirect": "false"}, tls=True),
+    ingress("paced-after", h("paced-after"), {"limit-rate": "50", "limit-rate-after": "150"}),
+    ingress("subset", h("subset"), {"upstream-hash-by": "$request_uri",
+                                    "upstream-hash-by-subset": "true",
+                                    "upstream-hash-by-subset-size": "3"}, service="six"),
     ingress("main", h("canary"), {}),
     ingress("canary", h("canary"), {"canary": "true", "canary-by-header": "X-Canary",
                                     "canary-by-cookie": "canary"}, service="canary"),
@@ -640,10 +657,70 @@ def backend_tls_cases(port):
         "unverified by default")
 
 
+def curl_timed(urls, opts, resolve):
+    """curl GETs of `urls` (streams of one connection with --parallel over HTTP/2), bodies
+    dropped: ([(status, bytes)...], seconds the command took)."""
+    args = ["curl", "-s", "-k", "--max-time", "30", "-w", "%{http_code} %{size_download}\n",
+            "--resolve", resolve, *opts]
+    for u in urls:
+        args += ["-o", "/dev/null", u]
+    start = time.monotonic()
+    out = subprocess.run(args, capture_output=True, timeout=40).stdout.decode()
+    took = time.monotonic() - start
+    return [tuple(int(x) for x in line.split()) for line in out.splitlines() if line], took
+
+
+def misc_cases(port, tls_port, header_map, header_file):
+    # custom-headers (ingress-nginx's e2e): the ConfigMap's headers, "$" literal; a missing
+    # ConfigMap denies the location (503).
+    code, hdrs, e = request(port, h("custom-headers"), "/")
+    check(code == 200 and e and hdrs.get("my-custom-header") == "42" and
+          hdrs.get("my-custom-header-dollar") == "$remote_addr", f"custom-headers: {code} {hdrs}")
+    code, _, _ = request(port, h("custom-headers-missing"), "/")
+    check(code == 503, f"custom-headers with a missing ConfigMap: {code}, want 503")
+    # A change of the ConfigMap applies at once (ingress-nginx waits for a restart).
+    header_map["data"]["My-Custom-Header"] = "43"
+    with open(header_file + ".tmp", "w") as f:
+        json.dump(header_map, f)
+    os.replace(header_file + ".tmp", header_file)
+    wait_for("the changed custom header",
+             lambda: request(port, h("custom-headers"), "/")[1].get("my-custom-header") == "43", 10)
+    say("custom-headers: the ConfigMap's data are response headers, a change applies at once; a "
+        "missing ConfigMap is 503")
+
+    # limit-rate 50 (KB/s): 200 KB take about 3 s (nginx sends the first second's 50 KB at once),
+    # over HTTP/1.1 and per HTTP/2 stream; limit-rate-after 150 lets them all go at once.
+    size = 200 * 1024
+    url = f"http://{h('paced')}:{port}/big/{size}"
+    got, took = curl_timed([url], ["--http1.1"], f"{h('paced')}:{port}:127.0.0.1")
+    check(got == [(200, size)] and 2.9 <= took < 15, f"limit-rate over HTTP/1.1: {got} {took:.2f} s")
+    tls_url = f"https://{h('paced')}:{tls_port}/big/{size}"
+    got2, took2 = curl_timed([tls_url + "?1", tls_url + "?2"], ["--http2", "--parallel"],
+                             f"{h('paced')}:{tls_port}:127.0.0.1")
+    # Each stream at the rate: both done after about 3 s (one rate for the connection: 7 s).
+    check(got2 == [(200, size), (200, size)] and 2.9 <= took2 < 6.5,
+          f"limit-rate per HTTP/2 stream: {got2} {took2:.2f} s")
+    got3, took3 = curl_timed([f"http://{h('paced-after')}:{port}/big/{size}"], [],
+                             f"{h('paced-after')}:{port}:127.0.0.1")
+    check(got3 == [(200, size)] and took3 < 2.5, f"limit-rate-after: {got3} {took3:.2f} s")
+    say(f"limit-rate 50: 200 KB in {took:.2f} s (HTTP/1.1), two HTTP/2 streams in {took2:.2f} s; "
+        f"limit-rate-after 150: {took3:.2f} s")
+
+    # upstream-hash-by-subset (ingress-nginx's e2e: six pods, subsets of 3): one URI reaches
+    # exactly the three backends of its subset; other URIs reach others.
+    same = {request(port, h("subset"), "/same")[2]["backend"] for _ in range(60)}
+    check(len(same) == 3, f"upstream-hash-by-subset: /same reached {sorted(same)}, want 3")
+    seen = set()
+    for i in range(16):
+        seen |= {request(port, h("subset"), f"/k/{i}")[2]["backend"] for _ in range(6)}
+    check(len(seen) > 3, f"upstream-hash-by-subset: every URI on one subset {sorted(seen)}")
+    say("upstream-hash-by-subset: a URI spreads over its subset of 3 of 6 backends")
+
+
 def test(env):
-    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO, ERRORS, BLACKHOLE])
+    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO, ERRORS, BLACKHOLE, *MORE_ECHOES])
     servers = []
-    for address in (ECHO, FLAKY, TLS_ECHO, ERRORS):
+    for address in (ECHO, FLAKY, TLS_ECHO, ERRORS, *MORE_ECHOES):
         servers.append(EchoServer((address, port), Echo))
     # A listener that never accepts, its accept queue filled: further connections hang in
     # SYN-SENT (the kernel drops their SYNs), as to a backend that does not answer.
@@ -668,7 +745,11 @@ def test(env):
         manifests = os.path.join(env.tmp, "manifests")
         os.makedirs(manifests)
         crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
-                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors")])
+                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors"),
+                                      h("paced")])
+        header_map = {"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": "custom-headers", "namespace": "default"},
+                      "data": {"My-Custom-Header": "42", "My-Custom-Header-Dollar": "$remote_addr"}}
         objects = [
             {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
              "metadata": {"name": "nginx"}, "spec": {"controller": "kop.dev/ingress-controller"}},
@@ -682,6 +763,9 @@ def test(env):
             ie2e.endpoint_slice("blackhole-1", "blackhole", [BLACKHOLE], port),
             ie2e.service("tls-echo"),
             ie2e.endpoint_slice("tls-echo-1", "tls-echo", [TLS_ECHO], port),
+            ie2e.service("six"),
+            ie2e.endpoint_slice("six-1", "six", [ECHO, FLAKY, *MORE_ECHOES], port),
+            header_map,
             # ingress-nginx's proxy-ssl-secret: a TLS Secret with ca.crt (tls.crt + tls.key,
             # here the backend's own pair, are the client certificate the proxy may present).
             {**ie2e.tls_secret("backend-ca", backend_crt, backend_key),
@@ -713,7 +797,10 @@ def test(env):
         error_cases(http_port, https_port)
         timeout_cases(http_port)
         affinity_cases(http_port)
-        # bad-snippet: configuration-snippet + limit-rate; bad-range: whitelist-source-range.
+        misc_cases(http_port, https_port,
+                   header_map, os.path.join(manifests, f"{objects.index(header_map):02d}.yaml"))
+        # bad-snippet: configuration-snippet + enable-opentelemetry; bad-range:
+        # whitelist-source-range.
         _, _, _ = request(http_port, h("canary"), "/")
         c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
         c.request("GET", "/metrics")

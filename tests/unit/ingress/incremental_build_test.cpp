@@ -1,11 +1,12 @@
 // The incremental build (BuildCache::build) against the reference (build_model without a
 // cache): random sequences of changes to Ingresses, Services, EndpointSlices, Secrets,
-// IngressRoutes and the Options, and after every step the same Model (virtual hosts, clusters,
-// owned Ingresses, IngressRoute statuses, Events), the same rendered Config (rendered with a
-// RenderCache, which keeps the unchanged hosts' rendering), and a RouteTable compiled against
-// the previous step's (keeping unchanged virtual hosts) that routes as one compiled from
-// scratch. Plus what a change re-assembles: one Ingress changed among many
-// assembles its host only.
+// IngressRoutes, ConfigMaps (custom-headers) and the Options, and after every step the same
+// Model (virtual hosts, clusters, owned Ingresses, IngressRoute statuses, Events), the same
+// rendered Config (rendered with a RenderCache, which keeps the unchanged hosts' rendering), and
+// a RouteTable compiled against the previous step's (keeping unchanged virtual hosts) that routes
+// as one compiled from scratch; the same with the ingress-nginx reading on. Plus what a change
+// re-assembles or translates again: one Ingress changed among many assembles its host only, a
+// ConfigMap translates the Ingresses that read it only.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -86,6 +87,7 @@ class World {
       options.watch_ingress_without_class = !options.watch_ingress_without_class;
       return "watch_ingress_without_class flipped";
     }
+    if (what < 99) return put_config_map(snap);
     return "nothing";
   }
 
@@ -120,6 +122,10 @@ class World {
     if (annotation == 0) y << "  annotations: {kubernetes.io/ingress.class: other}\n";
     if (annotation == 1)
       y << "  annotations: {ingress.kubernetes.io/force-ssl-redirect: \"true\"}\n";
+    // Read with the ingress-nginx annotations on: a ConfigMap of response headers.
+    if (annotation >= 2 && annotation <= 4)
+      y << "  annotations: {nginx.ingress.kubernetes.io/custom-headers: default/h" << pick(2)
+        << "}\n";
     y << "spec:\n";
     if (pick(12) == 0) y << "  defaultBackend: " << backend() << "\n";
     std::vector<std::string> hosts;
@@ -141,6 +147,22 @@ class World {
     }
     put(snap.ingresses, one(y.str()));
     return "Ingress " + name + ":\n" + y.str();
+  }
+
+  std::string put_config_map(Snapshot& snap) {
+    std::string name = "h" + std::to_string(pick(2));
+    if (pick(4) == 0) {
+      drop(snap.config_maps, name);
+      return "delete ConfigMap " + name;
+    }
+    int version = ++version_;
+    std::ostringstream y;
+    y << "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " << name
+      << ", namespace: default, uid: u-" << name << ", resourceVersion: \"" << version
+      << "\"}\ndata: {X-Version: \"v" << version << "\"" << (pick(5) == 0 ? ", \"X Bad\": x" : "")
+      << "}\n";
+    put(snap.config_maps, one(y.str()));
+    return "ConfigMap " + name + ":\n" + y.str();
   }
 
   std::string put_ingress_route(Snapshot& snap) {
@@ -266,6 +288,31 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
   EXPECT_GT(render_reused, steps) << "rendered hosts reused: " << render_reused;
 }
 
+// With the ingress-nginx reading (custom-headers reads ConfigMaps; its host rules assemble every
+// host each build), the kept translations must still give the full build's Model.
+TEST(IncrementalBuild, NginxReadingEqualsTheFullBuildAfterEveryRandomChange) {
+  size_t steps = 0, reused = 0;
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    World world(seed);
+    Snapshot snap;
+    Options options;
+    options.nginx_annotations = true;
+    BuildCache cache;
+    std::string history;
+    for (int step = 0; step < 60; ++step) {
+      std::string what = world.change(snap, options);
+      history += "--- step " + std::to_string(step) + ": " + what + "\n";
+      const Model& incremental = cache.build(snap, options);
+      Model full = build_model(snap, options);
+      ASSERT_EQ(describe(incremental), describe(full)) << "seed " << seed << "\n" << history;
+      ASSERT_TRUE(incremental == full) << "seed " << seed << "\n" << history;
+      reused += cache.reused();
+      ++steps;
+    }
+  }
+  EXPECT_GT(reused, steps) << "translations kept: " << reused;
+}
+
 std::string app_yaml(int i, std::string_view host_suffix = "") {
   std::ostringstream y;
   y << service_yaml("default", "app" + std::to_string(i), 2, i % 200)
@@ -368,6 +415,64 @@ TEST(IncrementalBuild, UnchangedClustersStayTheSameObjectsDownToTheCompiledTable
     EXPECT_EQ(now.at(name) == c, name != "default/app3/80") << name;
     EXPECT_EQ(now_compiled.at(name) == first_compiled.at(name), name != "default/app3/80") << name;
   }
+}
+
+// A ConfigMap is a dependency of the Ingresses that name it in custom-headers, and of no other.
+TEST(IncrementalBuild, AConfigMapChangeTranslatesOnlyTheIngressesReadingIt) {
+  std::string y;
+  for (int i = 0; i < 10; ++i) y += app_yaml(i);
+  y += R"(---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: hdr
+  namespace: default
+  annotations: {nginx.ingress.kubernetes.io/custom-headers: default/h}
+spec:
+  rules:
+  - host: hdr.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: app1, port: {number: 80}}}}
+)";
+  auto config_map = [](std::string_view name, std::string_view value) {
+    return one(std::string("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ") +
+               std::string(name) +
+               ", namespace: default}\ndata: {X-Version: " + std::string(value) + "}\n");
+  };
+  Snapshot snap = testing::snapshot_of(y);
+  snap.config_maps = {config_map("h", "one"), config_map("other", "one")};
+  Options options;
+  options.nginx_annotations = true;
+  BuildCache cache;
+  cache.build(snap, options);
+  EXPECT_EQ(cache.translated(), 11u);
+  auto header = [](const Model& m) -> std::string {
+    for (const auto& vh : m.virtual_hosts)
+      if (vh->host == "hdr.example.com") {
+        const Route& r = vh->routes.at(0);
+        if (r.action != RouteAction::kForward) return "not forwarded";
+        for (const Header& h : r.response_headers.set)
+          if (h.name == "X-Version") return h.value;
+        return "none";
+      }
+    return "no host";
+  };
+
+  put(snap.config_maps, config_map("other", "two"));  // read by nobody
+  EXPECT_EQ(header(cache.build(snap, options)), "one");
+  EXPECT_EQ(cache.translated(), 0u);
+  EXPECT_EQ(cache.reused(), 11u);
+
+  put(snap.config_maps, config_map("h", "two"));
+  EXPECT_EQ(header(cache.build(snap, options)), "two");
+  EXPECT_EQ(cache.translated(), 1u);
+  EXPECT_TRUE(cache.build(snap, options) == build_model(snap, options));
+
+  drop(snap.config_maps, "h");  // ingress-nginx denies the location: 503
+  EXPECT_EQ(header(cache.build(snap, options)), "not forwarded");
+  EXPECT_EQ(cache.translated(), 1u);
+  EXPECT_TRUE(cache.build(snap, options) == build_model(snap, options));
 }
 
 }  // namespace

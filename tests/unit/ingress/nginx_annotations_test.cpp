@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <absl/strings/escaping.h>
@@ -101,13 +102,13 @@ TEST(NginxAnnotations, BooleansFollowGoParseBool) {
 
 TEST(NginxAnnotations, EveryAnnotationGetsAVerdict) {
   NginxAnnotations a = read({{"use-regex", "\"true\""},
-                             {"limit-rate", "\"5\""},
+                             {"enable-opentelemetry", "\"true\""},
                              {"made-up-thing", "x"},
                              {"server-snippet", "\"return 200;\""}});
   ASSERT_EQ(a.verdicts.size(), 4u);
   EXPECT_EQ(verdict(a, "use-regex")->support, NginxSupport::kSupported);
-  EXPECT_EQ(verdict(a, "limit-rate")->support, NginxSupport::kIgnored);
-  EXPECT_NE(verdict(a, "limit-rate")->note.find("bandwidth limiting"), std::string::npos);
+  EXPECT_EQ(verdict(a, "enable-opentelemetry")->support, NginxSupport::kIgnored);
+  EXPECT_NE(verdict(a, "enable-opentelemetry")->note.find("tracing"), std::string::npos);
   EXPECT_EQ(verdict(a, "made-up-thing")->support, NginxSupport::kIgnored);
   EXPECT_NE(verdict(a, "made-up-thing")->note.find("not an annotation"), std::string::npos);
   EXPECT_NE(verdict(a, "server-snippet")->note.find("never executed"), std::string::npos);
@@ -425,14 +426,14 @@ TEST(NginxIngress, UnenforceableAccessRestrictionsFailClosed) {
 }
 
 TEST(NginxIngress, IgnoredAnnotationsGetAnEventAndTheIngressIsServed) {
-  auto c = compile(
-      snapshot_of(service_yaml("default", "web") +
-                  ingress("a", "a.example.com", "Prefix", "/", "web",
-                          {{"limit-rate", "\"5\""}, {"configuration-snippet", "\"deny all;\""}})),
-      nginx_options());
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"enable-opentelemetry", "\"true\""},
+                                        {"configuration-snippet", "\"deny all;\""}})),
+                   nginx_options());
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
   EXPECT_TRUE(has_event(c.model, "AnnotationIgnored",
-                        "metadata.annotations[nginx.ingress.kubernetes.io/limit-rate]"));
+                        "metadata.annotations[nginx.ingress.kubernetes.io/enable-opentelemetry]"));
   EXPECT_TRUE(has_event(c.model, "AnnotationIgnored",
                         "metadata.annotations[nginx.ingress.kubernetes.io/configuration-snippet]"));
 }
@@ -785,9 +786,37 @@ TEST(NginxAnnotations, LimitsWithIngressNginxDefaults) {
   EXPECT_FALSE(d.rate_limit);
   EXPECT_EQ(verdict(d, "limit-rps")->support, NginxSupport::kIgnored);
   EXPECT_EQ(verdict(d, "limit-burst-multiplier")->support, NginxSupport::kIgnored);
-  // Bandwidth limits stay unsupported.
-  EXPECT_EQ(verdict(read({{"limit-rate", "\"100\""}}), "limit-rate")->support,
-            NginxSupport::kIgnored);
+}
+
+// limit-rate / limit-rate-after: KB (1024 bytes) per second and KB, on each forwarded route.
+TEST(NginxAnnotations, BandwidthLimitsInKilobytes) {
+  NginxAnnotations none = read({});
+  EXPECT_EQ(none.limit_rate_bytes, 0u);
+  EXPECT_EQ(none.limit_rate_after_bytes, 0u);
+  NginxAnnotations a = read({{"limit-rate", "\"50\""}, {"limit-rate-after", "\"100\""}});
+  EXPECT_EQ(a.limit_rate_bytes, 50u * 1024);
+  EXPECT_EQ(a.limit_rate_after_bytes, 100u * 1024);
+  EXPECT_EQ(verdict(a, "limit-rate")->support, NginxSupport::kSupported);
+  EXPECT_EQ(verdict(a, "limit-rate-after")->support, NginxSupport::kSupported);
+  // Not an integer: no limit (ingress-nginx's default 0); after without a rate does nothing.
+  NginxAnnotations b = read({{"limit-rate", "50k"}, {"limit-rate-after", "\"10\""}});
+  EXPECT_EQ(b.limit_rate_bytes, 0u);
+  EXPECT_EQ(verdict(b, "limit-rate")->support, NginxSupport::kIgnored);
+  EXPECT_EQ(verdict(b, "limit-rate-after")->support, NginxSupport::kIgnored);
+  EXPECT_EQ(verdict(read({{"limit-rate", "\"0\""}}), "limit-rate")->support,
+            NginxSupport::kSupported);
+
+  auto c = compile(snapshot_of(service_yaml("default", "web") +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"limit-rate", "\"50\""}, {"limit-rate-after", "\"1\""}}) +
+                               ingress("b", "b.example.com", "Prefix", "/", "web")),
+                   nginx_options());
+  const proxy::RouteConfig* paced = first_route(c, "http/a.example.com");
+  const proxy::RouteConfig* plain = first_route(c, "http/b.example.com");
+  ASSERT_TRUE(paced && plain) << describe(c.model);
+  EXPECT_EQ(paced->forward.response_bytes_per_second, 51200u);
+  EXPECT_EQ(paced->forward.response_rate_after_bytes, 1024u);
+  EXPECT_EQ(plain->forward.response_bytes_per_second, 0u);
 }
 
 TEST(NginxIngress, LimitsReachTheProxyOneZonePerIngress) {
@@ -838,6 +867,110 @@ TEST(NginxIngress, UpstreamHashByBecomesARingHashCluster) {
   EXPECT_EQ(verdict(both, "upstream-hash-by")->support, NginxSupport::kIgnored);
   NginxAnnotations ewma = read({{"load-balance", "ewma"}, {"upstream-hash-by", "\"$uri\""}});
   EXPECT_EQ(ewma.strategy, Strategy::kHash);
+}
+
+// upstream-hash-by-subset(-size): the ring hash cluster picks among a subset (default 3).
+TEST(NginxIngress, UpstreamHashBySubset) {
+  auto c = compile(snapshot_of(service_yaml("default", "web", 6) +
+                               ingress("a", "a.example.com", "Prefix", "/", "web",
+                                       {{"upstream-hash-by", "\"$request_uri\""},
+                                        {"upstream-hash-by-subset", "\"true\""}}) +
+                               ingress("b", "b.example.com", "Prefix", "/", "web",
+                                       {{"upstream-hash-by", "\"$request_uri\""},
+                                        {"upstream-hash-by-subset", "\"true\""},
+                                        {"upstream-hash-by-subset-size", "\"2\""}}) +
+                               ingress("c", "c.example.com", "Prefix", "/", "web",
+                                       {{"upstream-hash-by", "\"$request_uri\""}})),
+                   nginx_options());
+  std::map<std::string, uint32_t> subset_of;  // cluster -> ring_subset_size
+  for (const auto& cl : c.config.clusters) subset_of[cl->name] = cl->ring_subset_size;
+  std::string cluster_a = first_route(c, "http/a.example.com")->forward.clusters[0].cluster;
+  std::string cluster_b = first_route(c, "http/b.example.com")->forward.clusters[0].cluster;
+  std::string cluster_c = first_route(c, "http/c.example.com")->forward.clusters[0].cluster;
+  EXPECT_EQ(subset_of[cluster_a], 3u) << cluster_a;
+  EXPECT_EQ(subset_of[cluster_b], 2u) << cluster_b;
+  EXPECT_EQ(subset_of[cluster_c], 0u) << cluster_c;
+  EXPECT_EQ(std::set<std::string>({cluster_a, cluster_b, cluster_c}).size(), 3u);
+
+  NginxAnnotations off = read({{"upstream-hash-by", "\"$uri\""},
+                               {"upstream-hash-by-subset", "\"false\""},
+                               {"upstream-hash-by-subset-size", "\"4\""}});
+  EXPECT_EQ(off.hash_subset_size, 0u);
+  EXPECT_EQ(verdict(off, "upstream-hash-by-subset-size")->support, NginxSupport::kIgnored);
+  NginxAnnotations no_hash = read({{"upstream-hash-by-subset", "\"true\""}});
+  EXPECT_EQ(no_hash.hash_subset_size, 0u);
+  EXPECT_EQ(verdict(no_hash, "upstream-hash-by-subset")->support, NginxSupport::kIgnored);
+  NginxAnnotations zero = read({{"upstream-hash-by", "\"$uri\""},
+                                {"upstream-hash-by-subset", "\"true\""},
+                                {"upstream-hash-by-subset-size", "\"0\""}});
+  EXPECT_EQ(zero.hash_subset_size, 3u);  // ingress-nginx reads 0 as its default
+}
+
+std::string config_map_yaml(std::string_view ns, std::string_view name,
+                            const std::vector<std::pair<std::string, std::string>>& data) {
+  std::ostringstream y;
+  y << "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: " << name << ", namespace: " << ns
+    << "}\ndata:\n";
+  for (const auto& [k, v] : data) y << "  " << k << ": " << v << "\n";
+  return y.str();
+}
+
+const proxy::HeaderValue* set_header(const proxy::RouteConfig* r, std::string_view name) {
+  if (r == nullptr) return nullptr;
+  for (const auto& h : r->response_headers.set)
+    if (h.name == name) return &h;
+  return nullptr;
+}
+
+// custom-headers: the ConfigMap's data are set on the responses; what ingress-nginx denies
+// answers 503, with an Event naming the Ingress and the annotation.
+TEST(NginxIngress, CustomHeadersFromAConfigMap) {
+  std::string y =
+      service_yaml("default", "web") + service_yaml("other", "web") +
+      config_map_yaml("default", "headers",
+                      {{"X-Frame-Options", "DENY"},
+                       {"My-Custom-Header-Dollar", "\"$remote_addr\""},
+                       {"Content-Length", "\"5\""}}) +
+      config_map_yaml("default", "bad-name", {{"\"X Bad\"", "x"}}) +
+      config_map_yaml("default", "bad-value", {{"X-Ok", "\"caf\\u00e9\""}}) +
+      config_map_yaml("other", "theirs", {{"X-Theirs", "x"}}) +
+      ingress("a", "a.example.com", "Prefix", "/", "web",
+              {{"custom-headers", "default/headers"},
+               {"configuration-snippet", "'more_set_headers \"X-Frame-Options: SAMEORIGIN\";'"}}) +
+      ingress("bare", "bare.example.com", "Prefix", "/", "web", {{"custom-headers", "headers"}}) +
+      ingress("missing", "missing.example.com", "Prefix", "/", "web",
+              {{"custom-headers", "default/nope"}}) +
+      ingress("bad-name", "bad-name.example.com", "Prefix", "/", "web",
+              {{"custom-headers", "default/bad-name"}}) +
+      ingress("bad-value", "bad-value.example.com", "Prefix", "/", "web",
+              {{"custom-headers", "default/bad-value"}}) +
+      ingress("cross", "cross.example.com", "Prefix", "/", "web",
+              {{"custom-headers", "other/theirs"}}) +
+      ingress("plain", "plain.example.com", "Prefix", "/", "web");
+  auto c = compile(snapshot_of(y), nginx_options());
+  const proxy::RouteConfig* a = first_route(c, "http/a.example.com");
+  ASSERT_NE(set_header(a, "X-Frame-Options"), nullptr) << describe(c.model);
+  EXPECT_EQ(set_header(a, "X-Frame-Options")->value, "DENY");  // after the snippet's, as nginx
+  EXPECT_EQ(a->response_headers.set.size(), 2u);
+  ASSERT_NE(set_header(a, "My-Custom-Header-Dollar"), nullptr);
+  EXPECT_EQ(set_header(a, "My-Custom-Header-Dollar")->value, "$remote_addr");  // literal
+  EXPECT_EQ(set_header(a, "Content-Length"), nullptr);
+  EXPECT_TRUE(has_event(c.model, "AnnotationDiffers", "\"Content-Length\" is not set"))
+      << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
+  EXPECT_NE(set_header(first_route(c, "http/bare.example.com"), "X-Frame-Options"), nullptr);
+  EXPECT_TRUE(first_route(c, "http/plain.example.com")->response_headers.set.empty());
+  for (std::string_view host : {"missing", "bad-name", "bad-value", "cross"})
+    EXPECT_EQ(route_of(c, "http", std::string(host) + ".example.com", "/"), "503") << host;
+  EXPECT_TRUE(has_event(c.model, "ConfigMapNotFound",
+                        "Ingress default/missing: "
+                        "metadata.annotations[nginx.ingress.kubernetes.io/custom-headers]: "
+                        "ConfigMap \"default/nope\" not found"))
+      << describe(c.model);
+  EXPECT_TRUE(has_event(c.model, "ConfigMapInvalid", "\"X Bad\" is not a header name"));
+  EXPECT_TRUE(has_event(c.model, "ConfigMapInvalid", "the value of \"X-Ok\""));
+  EXPECT_TRUE(has_event(c.model, "AnnotationIgnored", "another namespace"));
+  EXPECT_EQ(route_of(c, "http", "plain.example.com", "/"), "default/web/80");
 }
 
 TEST(NginxIngress, AffinityCookieSameSiteAndSecure) {

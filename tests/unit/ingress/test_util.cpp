@@ -43,6 +43,8 @@ Snapshot snapshot_of(std::string_view yaml) {
       s.ingress_routes.push_back(o);
     else if (k == "TLSCertificateDelegation")
       s.tls_delegations.push_back(o);
+    else if (k == "ConfigMap")
+      s.config_maps.push_back(o);
   }
   return s;
 }

@@ -87,6 +87,9 @@ struct Snapshot {
   std::vector<api::ObjectPtr> secrets;  // only type kubernetes.io/tls are considered
   std::vector<api::ObjectPtr> ingress_routes;
   std::vector<api::ObjectPtr> tls_delegations;
+  // Read for ingress-nginx's custom-headers (with Options::nginx_annotations); may be empty
+  // otherwise.
+  std::vector<api::ObjectPtr> config_maps;
 };
 
 enum class PathKind {
@@ -185,6 +188,9 @@ struct Cluster {
   std::optional<HealthCheck> health_check;
   std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
   std::string hash_by;                   // with Strategy::kHash: "$request_uri"...
+  // With Strategy::kHash: each key goes to a subset of this many endpoints, one at random per
+  // request (ingress-nginx upstream-hash-by-subset). Default 0: one endpoint per key.
+  uint32_t hash_subset_size = 0;
   bool operator==(const Cluster&) const = default;
 };
 
@@ -339,6 +345,10 @@ struct Route {
   std::optional<BasicAuth> basic_auth;        // forwarded routes only; unset: no authentication
   uint64_t max_body_bytes = 0;                // forwarded routes: larger bodies get 413; 0: none
   std::optional<RateLimit> rate_limit;        // forwarded routes; unset: no limits
+  // Forwarded routes: the response body leaves at most this fast per request, after the first
+  // `response_rate_after_bytes` (ingress-nginx limit-rate, limit-rate-after). 0: no limit.
+  uint64_t response_bytes_per_second = 0;
+  uint64_t response_rate_after_bytes = 0;
   // Clusters that also get a copy of each request (HTTPRoute RequestMirror), each with the
   // share of requests copied, per million. Forwarded routes only; default none.
   std::vector<std::pair<std::string, uint32_t>> mirrors;

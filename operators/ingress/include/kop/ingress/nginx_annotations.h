@@ -2,12 +2,12 @@
 // with ingress-nginx's value syntax and defaults, for Ingresses written for ingress-nginx.
 //
 // read_nginx_annotations() is pure: it looks at the Ingress object only (no Secrets, no
-// ConfigMaps) and returns what the model applies to the Ingress' routes, plus one verdict per
-// annotation of that prefix: supported, supported with a named difference, or not supported
-// (ignored; never executed). The model turns every verdict that is not "supported" into an
-// Event on the Ingress; `kop-ingress migrate` prints them as a report. The table of annotations
-// and their differences is docs/migrating-from-ingress-nginx.md.
-// Threading: pure functions over immutable values; any thread.
+// ConfigMaps: the model reads those it names) and returns what the model applies to the Ingress'
+// routes, plus one verdict per annotation of that prefix: supported, supported with a named
+// difference, or not supported (ignored; never executed). The model turns every verdict that is not
+// "supported" into an Event on the Ingress; `kop-ingress migrate` prints them as a report. The
+// table of annotations and their differences is docs/migrating-from-ingress-nginx.md. Threading:
+// pure functions over immutable values; any thread.
 #pragma once
 
 #include <chrono>
@@ -91,6 +91,10 @@ struct NginxAnnotations {
   // upstream-hash-by: consistent hashing on this nginx expression (Strategy::kHash); affinity
   // cookie wins over it, as in ingress-nginx. Default "".
   std::string hash_by;
+  // upstream-hash-by-subset "true" with upstream-hash-by: each key goes to a subset of
+  // upstream-hash-by-subset-size endpoints (default 3), one at random per request. Default 0:
+  // no subset.
+  uint32_t hash_subset_size = 0;
   // service-upstream: the Service's ClusterIP as the only endpoint. Default false.
   bool service_upstream = false;
   // backend-protocol GRPC, GRPCS, H2C: HTTP/2 to the backend (h2c, or over TLS with GRPCS).
@@ -135,6 +139,18 @@ struct NginxAnnotations {
   // limit-allowlist (or its older name limit-whitelist): per client address, in one zone per
   // Ingress ("namespace/name"). Default unset: no limits.
   std::optional<RateLimit> rate_limit;
+  // limit-rate (KB/s) and limit-rate-after (KB), nginx's `k` (1024 bytes): the response body
+  // of each request leaves at most this fast after the first limit-rate-after. Default 0: none.
+  uint64_t limit_rate_bytes = 0;
+  uint64_t limit_rate_after_bytes = 0;
+  // custom-headers "namespace/name" (or "name"): a ConfigMap of the Ingress' namespace whose
+  // data the model sets on the responses of the Ingress' paths. Empty: none.
+  std::string custom_headers_namespace;
+  std::string custom_headers_name;
+  // What keeps the Ingress' paths answering 503, as ingress-nginx denies a location whose
+  // custom-headers cannot be applied (another namespace's ConfigMap; the model adds a missing
+  // ConfigMap or an invalid header). Default "": none.
+  std::string denied;
   // The first access restriction kop-ingress cannot enforce (auth-type, auth-url,
   // auth-tls-secret, a source range that does not parse): the Ingress' paths then answer 403
   // rather than serve without it (fail closed). Default "": none.
@@ -144,6 +160,11 @@ struct NginxAnnotations {
 };
 
 NginxAnnotations read_nginx_annotations(const api::Object& ingress);
+
+// The "namespace/name" of the ConfigMap `ingress` names in custom-headers (a bare name is in the
+// Ingress' namespace); nullopt without the annotation. The controller builds again when one of
+// these ConfigMaps changes, and for no other ConfigMap of the cluster.
+std::optional<std::string> nginx_custom_headers_key(const api::Object& ingress);
 
 // nginx's size syntax (client_max_body_size): digits with an optional unit k/K, m/M or g/G
 // (1024, 1024^2, 1024^3); nullopt otherwise or on overflow.
