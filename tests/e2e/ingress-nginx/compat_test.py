@@ -257,7 +257,7 @@ INGRESSES = [
     ingress("custom-headers", h("custom-headers"), {"custom-headers": "default/custom-headers"}),
     ingress("custom-headers-missing", h("custom-headers-missing"),
             {"custom-headers": "default/no-such-map"}),
-    ingress("paced", h("paced"), {"limit-rate": "50", "ssl-redirect": "false"}, tls=True),
+    ingress("paced", h("paced"), {"limit-rate": "50"}),
     ingress("paced-after", h("paced-after"), {"limit-rate": "50", "limit-rate-after": "150"}),
     ingress("subset", h("subset"), {"upstream-hash-by": "$request_uri",
                                     "upstream-hash-by-subset": "true",
@@ -694,12 +694,19 @@ def misc_cases(port, tls_port, header_map, header_file):
     url = f"http://{h('paced')}:{port}/big/{size}"
     got, took = curl_timed([url], ["--http1.1"], f"{h('paced')}:{port}:127.0.0.1")
     check(got == [(200, size)] and 2.9 <= took < 15, f"limit-rate over HTTP/1.1: {got} {took:.2f} s")
-    tls_url = f"https://{h('paced')}:{tls_port}/big/{size}"
-    got2, took2 = curl_timed([tls_url + "?1", tls_url + "?2"], ["--http2", "--parallel"],
-                             f"{h('paced')}:{tls_port}:127.0.0.1")
-    # Each stream at the rate: both done after about 3 s (one rate for the connection: 7 s).
-    check(got2 == [(200, size), (200, size)] and 2.9 <= took2 < 6.5,
-          f"limit-rate per HTTP/2 stream: {got2} {took2:.2f} s")
+    # Two streams of one h2c connection at once (nghttp; curl 7.88's --parallel over h2c fails
+    # its first stream): each at the rate, both done after about 3 s (one rate for the
+    # connection: 7 s). nghttp -s prints "id responseEnd requestStart process code size path".
+    start = time.monotonic()
+    out = subprocess.run(["nghttp", "-n", "-s", "-t", "30", "-H", f":authority: {h('paced')}",
+                          f"http://127.0.0.1:{port}/big/{size}?1",
+                          f"http://127.0.0.1:{port}/big/{size}?2"],
+                         capture_output=True, timeout=40).stdout.decode()
+    took2 = time.monotonic() - start
+    got2 = [int(w[4]) for w in (line.split() for line in out.splitlines())
+            if len(w) == 7 and w[6].startswith("/big/")]
+    check(got2 == [200, 200] and 2.9 <= took2 < 6.5,
+          f"limit-rate per HTTP/2 stream: {got2} {took2:.2f} s\n{out}")
     got3, took3 = curl_timed([f"http://{h('paced-after')}:{port}/big/{size}"], [],
                              f"{h('paced-after')}:{port}:127.0.0.1")
     check(got3 == [(200, size)] and took3 < 2.5, f"limit-rate-after: {got3} {took3:.2f} s")
@@ -745,8 +752,7 @@ def test(env):
         manifests = os.path.join(env.tmp, "manifests")
         os.makedirs(manifests)
         crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
-                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors"),
-                                      h("paced")])
+                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors")])
         header_map = {"apiVersion": "v1", "kind": "ConfigMap",
                       "metadata": {"name": "custom-headers", "namespace": "default"},
                       "data": {"My-Custom-Header": "42", "My-Custom-Header-Dollar": "$remote_addr"}}
