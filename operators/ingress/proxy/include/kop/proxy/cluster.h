@@ -85,7 +85,7 @@ bool find_cookie(const RequestView& request, std::string_view name, std::string_
 
 // Compiles one cluster. When `previous` is given (an older compiled cluster of the same name),
 // endpoints present in both keep their outlier/health state.
-absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<ClusterConfig>& config,
+absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<ClusterConfig>& part,
                                                                const Cluster* previous = nullptr);
 
 // A stable 64-bit hash (same value in every process and run) used for consistent hashing.
