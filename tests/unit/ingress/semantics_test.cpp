@@ -70,7 +70,7 @@ TEST(IngressSemantics, KubernetesPathMatchingTable) {
     auto compiled = compile(snapshot_of(ingress_with_paths(c.paths)));
     std::string want = c.want == "404" ? "404" : "default/" + c.want + "/80";
     std::string what;
-    for (const auto& [t, p] : c.paths) what += t + " " + p + "; ";
+    for (const auto& [t, p] : c.paths) what.append(t).append(" ").append(p).append("; ");
     EXPECT_EQ(route_of(compiled, "http", "foo.example.com", c.request), want)
         << "paths: " << what << "request " << c.request;
   }
@@ -292,6 +292,7 @@ spec:
   EXPECT_EQ(route_of(c, "http", "x.com", "/missing"), "503");
   EXPECT_EQ(route_of(c, "http", "x.com", "/badport"), "503");
   std::vector<std::string> reasons;
+  reasons.reserve(c.model.events.size());
   for (const auto& e : c.model.events) reasons.push_back(e.reason + " " + e.field);
   EXPECT_EQ(reasons, (std::vector<std::string>{
                          "HostInvalid spec.rules[1].host",
