@@ -119,7 +119,7 @@ const Cluster* cluster_for(const Result& r, std::string_view path) {
 // Compiles the front doors with the proxy; a refused config fails the test.
 void compiles(const Result& r) {
   ingress::Model m;
-  m.clusters = r.clusters;
+  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
   ro.https_address.reset();

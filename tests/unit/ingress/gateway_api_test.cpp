@@ -38,7 +38,7 @@ testing::Compiled compile_front_door(const Result& r) {
   ingress::Model m;
   const auto& hosts = r.front_doors[0].virtual_hosts;
   m.virtual_hosts.assign(hosts.begin(), hosts.end());
-  m.clusters = r.clusters;
+  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
   ro.https_address.reset();

@@ -24,7 +24,7 @@ using testing::service_yaml;
 const proxy::Route* route_of(const Result& r, std::string_view path, testing::Compiled& keep) {
   const auto& hosts = r.front_doors.at(0).virtual_hosts;
   keep.model.virtual_hosts.assign(hosts.begin(), hosts.end());
-  keep.model.clusters = r.clusters;
+  keep.model.clusters = decltype(keep.model.clusters)(r.clusters.begin(), r.clusters.end());
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
   ro.https_address.reset();
@@ -49,7 +49,7 @@ std::vector<proxy::MirrorPolicy> mirrors_of(const Result& r, std::string_view pa
   ingress::Model m;
   const auto& hosts = r.front_doors.at(0).virtual_hosts;
   m.virtual_hosts.assign(hosts.begin(), hosts.end());
-  m.clusters = r.clusters;
+  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
   ro.https_address.reset();

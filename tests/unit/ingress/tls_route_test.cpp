@@ -43,7 +43,7 @@ const FrontDoor* door(const Result& r, std::string_view gw, uint16_t port) {
 // refused config fails the test.
 std::shared_ptr<const proxy::RouteTable> compile_doors(const Result& r) {
   ingress::Model m;
-  m.clusters = r.clusters;
+  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
   ro.https_address.reset();
