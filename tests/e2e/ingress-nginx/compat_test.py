@@ -38,7 +38,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         me = self.server.server_address[0]
         if self.path.startswith("/big/"):  # /big/N: N bytes of body (limit-rate)
-            body = b"b" * int(self.path.split("/")[2])
+            body = b"b" * int(self.path.split("/")[2].split("?")[0])
             self.send_response_only(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
