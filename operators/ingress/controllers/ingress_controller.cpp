@@ -128,7 +128,7 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
   if (!all_secrets) secrets.field_selector = "type=kubernetes.io/tls";
   options.by_object[kinds.secret] = secrets;
   cache::ByObject maps;
-  maps.transform = [all_data = all_secrets](api::ObjectPtr map) {
+  maps.transform = [all_data = all_secrets](const api::ObjectPtr& map) {
     return config_map_summary(*map, all_data);
   };
   options.by_object[kinds.config_map] = std::move(maps);
