@@ -116,14 +116,25 @@ class ProxyClientCert : public ::testing::Test {
     for (const auto& [name, client_auth] : auth) {
       const Cert& c = certs_[name];
       if (!certs.empty()) certs += ",";
-      certs += "{\"name\":\"" + name + "\",\"server_names\":[\"" + name +
-               ".example.com\"],\"cert_file\":\"" + c.cert_file + "\",\"key_file\":\"" +
-               c.key_file + "\"" + (client_auth.empty() ? "" : ",\"client_auth\":" + client_auth) +
-               "}";
+      certs.append("{\"name\":\"")
+          .append(name)
+          .append("\",\"server_names\":[\"")
+          .append(name)
+          .append(".example.com\"],\"cert_file\":\"")
+          .append(c.cert_file)
+          .append("\",\"key_file\":\"")
+          .append(c.key_file)
+          .append("\"");
+      if (!client_auth.empty()) certs.append(",\"client_auth\":").append(client_auth);
+      certs += "}";
       if (!vhosts.empty()) vhosts += ",";
-      vhosts += "{\"name\":\"" + name + "\",\"domains\":[\"" + name +
-                ".example.com\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"forward\":{"
-                "\"cluster\":\"be\"}}]}";
+      vhosts.append("{\"name\":\"")
+          .append(name)
+          .append("\",\"domains\":[\"")
+          .append(name)
+          .append(
+              ".example.com\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"forward\":{"
+              "\"cluster\":\"be\"}}]}");
     }
     return "{\"version\":\"kop.proxy/v1\",\"listeners\":[{\"name\":\"https\",\"address\":\"127."
            "0.0.1:0\",\"tls\":{\"certificates\":[" +
@@ -140,7 +151,7 @@ class ProxyClientCert : public ::testing::Test {
     std::vector<std::string> argv = {
         "curl", "-sS", "-k", "-D", "-", "-w", "\n%{http_code} %{http_version}"};
     if (!name.empty()) {
-      argv.push_back("--resolve");
+      argv.emplace_back("--resolve");
       argv.push_back(host + ":" + port + ":127.0.0.1");
     }
     for (const auto& e : extra) argv.push_back(e);

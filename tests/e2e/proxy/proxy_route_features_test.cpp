@@ -547,7 +547,7 @@ Transfers timed_get(const std::string& client, const std::vector<std::string>& u
     std::istringstream words(line);
     std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
     if (client != "nghttp" && w.size() == 1) t.statuses.push_back(std::atoi(w[0].c_str()));
-    if (client == "nghttp" && w.size() == 7 && w[6].rfind("/", 0) == 0)
+    if (client == "nghttp" && w.size() == 7 && w[6].rfind('/', 0) == 0)
       t.statuses.push_back(std::atoi(w[4].c_str()));
   }
   return t;
@@ -568,7 +568,7 @@ class ResponseBandwidth : public ProxyRouteFeatures {
   }
   Backend big_{[](const BackendRequest&) {
     BackendResponse r;
-    r.body = std::string(200 * 1024, 'b');
+    r.body = std::string(size_t{200} * 1024, 'b');
     return r;
   }};
   std::unique_ptr<ProxyProcess> proxy_;

@@ -133,7 +133,8 @@ absl::StatusOr<std::shared_ptr<const ClientAuth>> ClientAuth::compile(
       return absl::InvalidArgumentError(
           cat("error_page: ", quote(config.error_page), " holds a space or a control character"));
   if (config.depth > 100) return absl::InvalidArgumentError("depth: at most 100");
-  auto auth = std::shared_ptr<ClientAuth>(new ClientAuth());
+  // The constructor is private (compile() is the way in): make_shared cannot reach it.
+  auto auth = std::shared_ptr<ClientAuth>(new ClientAuth());  // NOLINT(modernize-make-shared)
   auth->config_ = config;
   if (!config.match_subject.empty()) {
     RE2::Options o;

@@ -133,15 +133,14 @@ size_t find_head_end(const char* data, size_t len, size_t* scan_from);
 
 // Parses a complete request head of `len` bytes (as returned by find_head_end).
 // Returns false and fills *err on a malformed head.
-bool parse_request(const char* data, size_t len, const Limits& limits, RequestHead* out,
-                   Error* err);
+bool parse_request(const char* data, size_t len, const Limits& limits, RequestHead* r, Error* err);
 
 // The status to answer when a head grows past the limit without completing: 414 when the
 // request line alone is too long, else 431.
 int oversize_status(const char* data, size_t len, const Limits& limits);
 
 // Parses a complete response head. Returns false on a malformed head (the proxy answers 502).
-bool parse_response(const char* data, size_t len, ResponseHead* out, const char** reason);
+bool parse_response(const char* data, size_t len, ResponseHead* r, const char** reason);
 
 // Incremental decoder of a chunked body. Feeds bytes, yields data segments (views into the
 // input). Trailers are validated and dropped.
@@ -154,10 +153,10 @@ class ChunkedDecoder {
   enum class Status { kOk, kDone, kError };
 
   void reset() { *this = ChunkedDecoder(); }
-  // Consumes from [data, data+len) until the input ends, `max_segments` segments were produced,
+  // Consumes from [data, data+len) until the input ends, `max_segs` segments were produced,
   // or the body ended. *consumed is how much input was used, *nseg the segments produced.
-  Status decode(const char* data, size_t len, Segment* segments, size_t max_segments,
-                size_t* consumed, size_t* nseg);
+  Status decode(const char* data, size_t len, Segment* segs, size_t max_segs, size_t* consumed,
+                size_t* nseg);
   bool done() const { return state_ == State::kDone; }
 
  private:

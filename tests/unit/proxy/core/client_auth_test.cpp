@@ -97,32 +97,32 @@ TEST(ClientAuthConfig, ParsesDumpsAndCompiles) {
       R"(","verify":"optional_no_ca","depth":2,"error_page":"https://errors.example.com/cert",)"
       R"x("pass_certificate":true,"match_subject":"CN=(alice|bob)"})x");
   auto c = parse_config(json);
-ASSERT_TRUE(c.ok()) << c.status();
-ASSERT_TRUE(validate(*c).ok()) << validate(*c);
-const auto& certs = c->listeners[0].tls->certificates;
-ASSERT_TRUE(certs[0].client_auth);
-EXPECT_FALSE(certs[1].client_auth);
-const ClientAuthConfig& a = *certs[0].client_auth;
-EXPECT_EQ(a.ca_pem, ca_pem());
-EXPECT_EQ(a.verify, ClientVerify::kOptionalNoCa);
-EXPECT_EQ(a.depth, 2u);
-EXPECT_EQ(a.error_page, "https://errors.example.com/cert");
-EXPECT_TRUE(a.pass_certificate);
-EXPECT_EQ(a.match_subject, "CN=(alice|bob)");
-auto again = parse_config(to_json(*c));
-ASSERT_TRUE(again.ok()) << again.status();
-EXPECT_EQ(*again, *c);
-// The compiled listener knows which certificate asks for client certificates.
-auto table = RouteTable::compile(*c);
-ASSERT_TRUE(table.ok()) << table.status();
-const Listener& l = (*table)->listeners()[0];
-EXPECT_TRUE(l.client_auth);
-ASSERT_EQ(l.certificates.size(), 2u);
-EXPECT_NE(l.certificates[0].client_auth, nullptr);
-EXPECT_EQ(l.certificates[1].client_auth, nullptr);
-// Without SNI the Host header's name (port and trailing dot dropped) picks the certificate.
-EXPECT_EQ((*table)->certificate_for_host(l, "A.example.com:8443"), 0u);
-EXPECT_EQ((*table)->certificate_for_host(l, "b.example.com."), 1u);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(validate(*c).ok()) << validate(*c);
+  const auto& certs = c->listeners[0].tls->certificates;
+  ASSERT_TRUE(certs[0].client_auth);
+  EXPECT_FALSE(certs[1].client_auth);
+  const ClientAuthConfig& a = *certs[0].client_auth;
+  EXPECT_EQ(a.ca_pem, ca_pem());
+  EXPECT_EQ(a.verify, ClientVerify::kOptionalNoCa);
+  EXPECT_EQ(a.depth, 2u);
+  EXPECT_EQ(a.error_page, "https://errors.example.com/cert");
+  EXPECT_TRUE(a.pass_certificate);
+  EXPECT_EQ(a.match_subject, "CN=(alice|bob)");
+  auto again = parse_config(to_json(*c));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  // The compiled listener knows which certificate asks for client certificates.
+  auto table = RouteTable::compile(*c);
+  ASSERT_TRUE(table.ok()) << table.status();
+  const Listener& l = (*table)->listeners()[0];
+  EXPECT_TRUE(l.client_auth);
+  ASSERT_EQ(l.certificates.size(), 2u);
+  EXPECT_NE(l.certificates[0].client_auth, nullptr);
+  EXPECT_EQ(l.certificates[1].client_auth, nullptr);
+  // Without SNI the Host header's name (port and trailing dot dropped) picks the certificate.
+  EXPECT_EQ((*table)->certificate_for_host(l, "A.example.com:8443"), 0u);
+  EXPECT_EQ((*table)->certificate_for_host(l, "b.example.com."), 1u);
 }
 
 TEST(ClientAuthConfig, Defaults) {
