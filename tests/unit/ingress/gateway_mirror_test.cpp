@@ -17,53 +17,14 @@ using gwtest::kClass;
 using gwtest::parent;
 using gwtest::route;
 using gwtest::run;
+using gwtest::served_route;
 using testing::service_yaml;
-
-// The proxy's route serving `path` (nullptr, failing the test, when there is none); `keep`
-// holds the config and the compiled table it lives in.
-const proxy::Route* route_of(const Result& r, std::string_view path, testing::Compiled& keep) {
-  const auto& hosts = r.front_doors.at(0).virtual_hosts;
-  keep.model.virtual_hosts.assign(hosts.begin(), hosts.end());
-  keep.model.clusters = decltype(keep.model.clusters)(r.clusters.begin(), r.clusters.end());
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  keep.config = render(keep.model, ro);
-  auto table = proxy::RouteTable::compile(keep.config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  if (!table.ok()) return nullptr;
-  keep.table = *table;
-  const proxy::VirtualHost* vh = keep.table->find_virtual_host("http", "x");
-  proxy::RequestView req;
-  req.method = "GET";
-  req.path = path;
-  const proxy::Route* route = vh ? keep.table->match(*vh, req) : nullptr;
-  EXPECT_NE(route, nullptr) << path;
-  return route;
-}
 
 // The proxy's mirrors of the route serving `path` (a failed compile fails the test).
 std::vector<proxy::MirrorPolicy> mirrors_of(const Result& r, std::string_view path,
                                             std::string* main_cluster = nullptr) {
-  ingress::Model m;
-  const auto& hosts = r.front_doors.at(0).virtual_hosts;
-  m.virtual_hosts.assign(hosts.begin(), hosts.end());
-  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  proxy::Config config = render(m, ro);
-  auto table = proxy::RouteTable::compile(config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  if (!table.ok()) return {};
-  const proxy::VirtualHost* vh = (*table)->find_virtual_host("http", "x");
-  proxy::RequestView req;
-  req.method = "GET";
-  req.path = path;
-  const proxy::Route* route = vh ? (*table)->match(*vh, req) : nullptr;
-  EXPECT_NE(route, nullptr) << path;
+  testing::Compiled keep;
+  const proxy::Route* route = served_route(r, path, keep);
   if (route == nullptr) return {};
   if (main_cluster) *main_cluster = route->config->forward.clusters.at(0).cluster;
   return route->config->forward.mirrors;
@@ -131,7 +92,7 @@ TEST(HTTPRouteMirror, OnOneOfSeveralBackendRefsOnlyThatEntryIsCopied) {
       "{name: v3, port: 80}, percent: 50}}]}\n"
       "    - {name: v2, port: 80}\n"));
   testing::Compiled keep;
-  const proxy::Route* route = route_of(r, "/split", keep);
+  const proxy::Route* route = served_route(r, "/split", keep);
   ASSERT_NE(route, nullptr) << describe(r);
   const proxy::ForwardAction& f = route->config->forward;
   EXPECT_TRUE(f.mirrors.empty());  // not the rule's: only the requests sent to v1 are copied

@@ -16,28 +16,13 @@ using gwtest::kClass;
 using gwtest::parent;
 using gwtest::route;
 using gwtest::run;
+using gwtest::served_route;
 using testing::service_yaml;
 
 // The proxy forward action of the route serving `path` (a failed compile fails the test).
 std::optional<proxy::ForwardAction> forward_of(const Result& r, std::string_view path) {
-  ingress::Model m;
-  const auto& hosts = r.front_doors.at(0).virtual_hosts;
-  m.virtual_hosts.assign(hosts.begin(), hosts.end());
-  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  proxy::Config config = render(m, ro);
-  auto table = proxy::RouteTable::compile(config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  if (!table.ok()) return std::nullopt;
-  const proxy::VirtualHost* vh = (*table)->find_virtual_host("http", "x");
-  proxy::RequestView req;
-  req.method = "GET";
-  req.path = path;
-  const proxy::Route* route = vh ? (*table)->match(*vh, req) : nullptr;
-  EXPECT_NE(route, nullptr) << path;
+  testing::Compiled keep;
+  const proxy::Route* route = served_route(r, path, keep);
   if (route == nullptr) return std::nullopt;
   return route->config->forward;
 }

@@ -1,5 +1,6 @@
 // Shared helpers of the Gateway API translator tests (gateway_api_test.cpp, tls_route_test.cpp):
-// objects from YAML into a gateway::Snapshot, object builders, and status lookups.
+// objects from YAML into a gateway::Snapshot, object builders, status lookups, and the proxy
+// route a translation serves for a path.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -106,6 +107,31 @@ inline const RouteParentStatus& parent(const Result& r, std::string_view route_n
 inline std::string route(std::string_view ns, std::string_view name, std::string_view spec,
                          std::string_view created = "2026-01-01T00:00:00Z") {
   return route_of_kind("HTTPRoute", ns, name, spec, created);
+}
+
+// The proxy's route serving GET `path` on host "x" of the first front door (nullptr, failing the
+// test, when there is none); `keep` holds the config and the compiled table it lives in.
+inline const proxy::Route* served_route(const Result& r, std::string_view path,
+                                        ingress::testing::Compiled& keep) {
+  const auto& hosts = r.front_doors.at(0).virtual_hosts;
+  keep.model.virtual_hosts.assign(hosts.begin(), hosts.end());
+  keep.model.clusters = decltype(keep.model.clusters)(r.clusters.begin(), r.clusters.end());
+  RenderOptions ro;
+  ro.http_address = {"127.0.0.1", 0};
+  ro.https_address.reset();
+  ro.admin.enabled = false;
+  keep.config = render(keep.model, ro);
+  auto table = proxy::RouteTable::compile(keep.config);
+  EXPECT_TRUE(table.ok()) << table.status();
+  if (!table.ok()) return nullptr;
+  keep.table = *table;
+  const proxy::VirtualHost* vh = keep.table->find_virtual_host("http", "x");
+  proxy::RequestView req;
+  req.method = "GET";
+  req.path = path;
+  const proxy::Route* route = vh ? keep.table->match(*vh, req) : nullptr;
+  EXPECT_NE(route, nullptr) << path;
+  return route;
 }
 
 }  // namespace kop::ingress::gateway::gwtest
