@@ -16,6 +16,7 @@
 namespace kop::ingress::gateway {
 namespace {
 
+using gwtest::compile_front_door;
 using gwtest::cond;
 using gwtest::find;
 using gwtest::gateway;
@@ -29,26 +30,6 @@ using gwtest::run;
 using testing::service_yaml;
 using testing::snapshot_of;
 using testing::tls_secret_yaml;
-
-// The first front door's hosts as the proxy serves them (on a plain listener named "http"):
-// rendered and compiled by the proxy's RouteTable (a failed compile fails the test).
-testing::Compiled compile_front_door(const Result& r) {
-  testing::Compiled c;
-  if (r.front_doors.empty()) return c;
-  ingress::Model m;
-  const auto& hosts = r.front_doors[0].virtual_hosts;
-  m.virtual_hosts.assign(hosts.begin(), hosts.end());
-  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  c.config = render(m, ro);
-  auto table = proxy::RouteTable::compile(c.config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  if (table.ok()) c.table = *table;
-  return c;
-}
 
 TEST(GatewayClass, OursAcceptedOthersUntouchedParametersRefInvalid) {
   Result r = run(std::string(kClass) + R"(---

@@ -109,22 +109,34 @@ inline std::string route(std::string_view ns, std::string_view name, std::string
   return route_of_kind("HTTPRoute", ns, name, spec, created);
 }
 
-// The proxy's route serving GET `path` on host "x" of the first front door (nullptr, failing the
-// test, when there is none); `keep` holds the config and the compiled table it lives in.
-inline const proxy::Route* served_route(const Result& r, std::string_view path,
-                                        ingress::testing::Compiled& keep) {
-  const auto& hosts = r.front_doors.at(0).virtual_hosts;
-  keep.model.virtual_hosts.assign(hosts.begin(), hosts.end());
-  keep.model.clusters = decltype(keep.model.clusters)(r.clusters.begin(), r.clusters.end());
+// The first front door's hosts as the proxy serves them (on a plain listener named "http"):
+// rendered and compiled by the proxy's RouteTable (a failed compile fails the test).
+inline ingress::testing::Compiled compile_front_door(const Result& r) {
+  ingress::testing::Compiled c;
+  if (r.front_doors.empty()) return c;
+  const auto& hosts = r.front_doors[0].virtual_hosts;
+  c.model.virtual_hosts.assign(hosts.begin(), hosts.end());
+  c.model.clusters = decltype(c.model.clusters)(r.clusters.begin(), r.clusters.end());
   RenderOptions ro;
   ro.http_address = {"127.0.0.1", 0};
   ro.https_address.reset();
   ro.admin.enabled = false;
-  keep.config = render(keep.model, ro);
-  auto table = proxy::RouteTable::compile(keep.config);
+  c.config = render(c.model, ro);
+  auto table = proxy::RouteTable::compile(c.config);
   EXPECT_TRUE(table.ok()) << table.status();
-  if (!table.ok()) return nullptr;
-  keep.table = *table;
+  if (table.ok()) c.table = *table;
+  return c;
+}
+
+// The proxy's route serving GET `path` on host "x" of the first front door (nullptr, failing
+// the test, when there is none); `keep` holds the config and the compiled table it lives in.
+inline const proxy::Route* served_route(const Result& r, std::string_view path,
+                                        ingress::testing::Compiled& keep) {
+  keep = compile_front_door(r);
+  if (!keep.table) {
+    ADD_FAILURE() << "no front door compiled for " << path;
+    return nullptr;
+  }
   const proxy::VirtualHost* vh = keep.table->find_virtual_host("http", "x");
   proxy::RequestView req;
   req.method = "GET";

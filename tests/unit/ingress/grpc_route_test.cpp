@@ -13,6 +13,7 @@
 namespace kop::ingress::gateway {
 namespace {
 
+using gwtest::compile_front_door;
 using gwtest::cond;
 using gwtest::gateway;
 using gwtest::kClass;
@@ -30,25 +31,6 @@ std::string grpc_route(std::string_view ns, std::string_view name, std::string_v
 
 const char* const kHttp = "  - {name: http, port: 8080, protocol: HTTP}\n";
 const char* const kSvc = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
-
-// The first front door rendered on a plain listener "http" and compiled by the proxy.
-testing::Compiled compile_front_door(const Result& r) {
-  testing::Compiled c;
-  if (r.front_doors.empty()) return c;
-  ingress::Model m;
-  const auto& hosts = r.front_doors[0].virtual_hosts;
-  m.virtual_hosts.assign(hosts.begin(), hosts.end());
-  m.clusters = decltype(m.clusters)(r.clusters.begin(), r.clusters.end());
-  RenderOptions ro;
-  ro.http_address = {"127.0.0.1", 0};
-  ro.https_address.reset();
-  ro.admin.enabled = false;
-  c.config = render(m, ro);
-  auto table = proxy::RouteTable::compile(c.config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  if (table.ok()) c.table = *table;
-  return c;
-}
 
 std::string call(const testing::Compiled& c, std::string_view host, const std::string& path,
                  const std::vector<std::pair<std::string, std::string>>& h = {}) {
