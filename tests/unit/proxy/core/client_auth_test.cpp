@@ -20,18 +20,7 @@
 namespace kop::proxy {
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    if (c == '"' || c == '\\') o.push_back('\\');
-    o.push_back(c);
-  }
-  return o;
-}
+using testing::json_escape;
 
 // A listener with certificate "a" (a.example.com, `client_auth` JSON unless empty) and "b"
 // (b.example.com, none).

@@ -16,18 +16,7 @@
 namespace kop::proxy {
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    if (c == '"' || c == '\\') o.push_back('\\');
-    o.push_back(c);
-  }
-  return o;
-}
+using testing::json_escape;
 
 std::string tls_config(const std::string& tls_body,
                        const std::string& clusters = R"({"name": "db", "endpoints": []})") {

@@ -78,6 +78,20 @@ inline TestCertificate make_certificate(const std::vector<std::string>& dns_name
   return out;
 }
 
+// `s` as the inside of a JSON string (PEM blocks into config JSON).
+inline std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    if (c == '"' || c == '\\') o.push_back('\\');
+    o.push_back(c);
+  }
+  return o;
+}
+
 inline std::string write_file(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary) << content;
   return path;
