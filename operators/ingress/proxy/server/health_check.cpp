@@ -27,6 +27,7 @@ struct HealthProbe {
   std::shared_ptr<const Cluster> cluster;
   std::shared_ptr<const UpstreamTls> tls;  // null: plain TCP
   size_t endpoint = 0;
+  std::optional<tcp::endpoint> address;  // as the snapshot resolved it (nullopt: did not)
   int fd = -1;
   bool connected = false;
   bool h2 = false;
@@ -153,6 +154,8 @@ void HealthChecker::loop() {
           HealthProbe p;
           p.cluster = c;
           p.endpoint = i;
+          if (ci < snap->resolved.size() && snap->resolved[ci])
+            p.address = snap->resolved[ci]->addresses[i];
           if (ci < snap->upstream_tls.size()) p.tls = snap->upstream_tls[ci];
           p.h2 = c->config.protocol != UpstreamProtocol::kHttp1;
           std::string host = hc.host.empty() ? c->endpoints[i].address_text : hc.host;
@@ -165,7 +168,7 @@ void HealthChecker::loop() {
     }
     if (!probes.empty()) {
       mu_.Unlock();
-      run(probes, *snap);
+      run(probes);
       mu_.Lock();
       for (HealthProbe& p : probes) {
         if (p.cluster->outlier) p.cluster->health().report_health_check(p.endpoint, p.ok);
@@ -177,18 +180,17 @@ void HealthChecker::loop() {
   mu_.Unlock();
 }
 
-void HealthChecker::run(std::vector<HealthProbe>& probes, const Snapshot& snap) {
+void HealthChecker::run(std::vector<HealthProbe>& probes) {
   // Start every connection.
   Clock::duration longest{0};
   for (HealthProbe& p : probes) {
     const auto& hc = *p.cluster->config.health_check;
     longest = std::max<Clock::duration>(longest, hc.timeout);
-    auto r = snap.resolved.find(p.cluster->endpoints[p.endpoint].address_text);
-    if (r == snap.resolved.end()) {
+    if (!p.address) {
       finish(p);
       continue;
     }
-    const tcp::endpoint& ep = r->second;
+    const tcp::endpoint& ep = *p.address;
     p.fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p.fd < 0) {
       finish(p);

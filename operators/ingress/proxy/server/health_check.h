@@ -28,7 +28,7 @@ class HealthChecker {
 
  private:
   void loop();
-  void run(std::vector<HealthProbe>& probes, const Snapshot& snap);
+  void run(std::vector<HealthProbe>& probes);
 
   absl::Mutex mu_;
   absl::CondVar cv_;  // signalled on update() and stop

@@ -122,6 +122,13 @@ std::string prom_escape(std::string_view s) {
   return o;
 }
 
+// Reads a file at every build (a changed certificate or CA file is taken at the next apply).
+bool reads_files(const UpstreamTlsConfig& tls) {
+  return !tls.ca_file.empty() ||
+         (tls.client_certificate && (!tls.client_certificate->cert_file.empty() ||
+                                     !tls.client_certificate->key_file.empty()));
+}
+
 }  // namespace
 
 class ProxyImpl {
@@ -238,33 +245,48 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
           absl::StrCat("listeners[", l.name, "].tls: ", ctxs.status().message())));
     snap->tls[l.id] = *ctxs;
   }
-  // Upstream TLS: a cluster's context is reused while its settings and material are the same
-  // (pools keep their connections and sessions).
-  snap->upstream_tls.resize(t.clusters().size());
+  // Per cluster: the client TLS context and the resolved addresses. A cluster the previous
+  // table had (the same compiled object at the same index) keeps both, so an apply costs in
+  // proportion to the clusters that changed and dropping the previous snapshot frees only
+  // theirs; names are resolved again and TLS files read again at every apply.
+  const size_t nclusters = t.clusters().size();
+  snap->upstream_tls.resize(nclusters);
+  snap->resolved.resize(nclusters);
   static const std::vector<std::shared_ptr<const UpstreamTls>> kNoContexts;
   const auto& previous_tls = prev ? prev->upstream_tls : kNoContexts;
-  for (size_t i = 0; i < t.clusters().size(); ++i) {
-    if (!t.clusters()[i]) continue;  // a removed cluster's index
-    const ClusterConfig& cc = t.clusters()[i]->config;
-    if (!cc.tls) continue;
-    auto ctx = UpstreamTls::build(cc, previous_tls);
-    if (!ctx.ok())
-      return refuse(absl::InvalidArgumentError(
-          absl::StrCat("clusters[", cc.name, "].tls.", ctx.status().message())));
-    snap->upstream_tls[i] = *ctx;
-  }
-  // Every endpoint is resolved again, reused clusters' too: a host name's addresses may have
-  // changed since the previous apply (a reload is how kop-proxy re-resolves them).
-  if (prev) snap->resolved.reserve(prev->resolved.size());
-  for (const auto& c : t.clusters()) {
-    if (!c) continue;
-    for (const Endpoint& ep : c->endpoints) {
-      auto [it, added] = snap->resolved.try_emplace(ep.address_text);
-      if (!added) continue;
-      if (!resolve(ep.address, &it->second)) {
-        snap->resolved.erase(it);
+  auto resolve_endpoints = [&](const Cluster& c) {
+    auto r = std::make_shared<ResolvedEndpoints>();
+    r->addresses.resize(c.endpoints.size());
+    error_code ec;
+    for (size_t e = 0; e < c.endpoints.size(); ++e) {
+      const Endpoint& ep = c.endpoints[e];
+      asio::ip::make_address(ep.address.host, ec);
+      r->names = r->names || ec;
+      if (tcp::endpoint a; resolve(ep.address, &a))
+        r->addresses[e] = a;
+      else
         event(absl::StrCat("cannot resolve endpoint ", ep.address_text));
-      }
+    }
+    return std::shared_ptr<const ResolvedEndpoints>(std::move(r));
+  };
+  for (size_t i = 0; i < nclusters; ++i) {
+    const std::shared_ptr<const Cluster>& c = t.clusters()[i];
+    if (!c) continue;  // a removed cluster's index
+    const bool kept = prev && i < prev->table->clusters().size() && prev->table->clusters()[i] == c;
+    const ClusterConfig& cc = c->config;
+    if (cc.tls && kept && previous_tls[i] && !reads_files(*cc.tls)) {
+      snap->upstream_tls[i] = previous_tls[i];
+    } else if (cc.tls) {
+      auto ctx = UpstreamTls::build(cc, previous_tls);
+      if (!ctx.ok())
+        return refuse(absl::InvalidArgumentError(
+            absl::StrCat("clusters[", cc.name, "].tls.", ctx.status().message())));
+      snap->upstream_tls[i] = *ctx;
+    }
+    if (kept && prev->resolved[i] && !prev->resolved[i]->names) {
+      snap->resolved[i] = prev->resolved[i];
+    } else {
+      snap->resolved[i] = resolve_endpoints(*c);
     }
   }
   // /config_dump is serialised when asked (config_dump()), not here: at 1k virtual hosts the

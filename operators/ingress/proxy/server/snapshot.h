@@ -9,8 +9,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "asio.h"
@@ -28,6 +28,15 @@ class TlsContexts;
 class UpstreamTls;
 class Worker;
 
+// One cluster's endpoint addresses as the control thread resolved them, per endpoint index
+// (nullopt: the name did not resolve). Shared by the snapshots that keep the cluster: an IP
+// literal cannot change, so only a new or changed cluster, or one naming a host (`names`:
+// resolved again at every apply, the reload is how a name is re-resolved), is resolved again.
+struct ResolvedEndpoints {
+  std::vector<std::optional<tcp::endpoint>> addresses;
+  bool names = false;
+};
+
 struct Snapshot {
   uint64_t version = 0;
   std::shared_ptr<const RouteTable> table;
@@ -37,8 +46,8 @@ struct Snapshot {
   std::vector<std::shared_ptr<const UpstreamTls>> upstream_tls;
   h1::Limits limits;
   ServerSettings settings;
-  // Endpoint address text -> resolved socket address (resolved on the control thread).
-  std::unordered_map<std::string, tcp::endpoint> resolved;
+  // Per cluster index: its endpoints' addresses (null at the index of a removed cluster).
+  std::vector<std::shared_ptr<const ResolvedEndpoints>> resolved;
 };
 
 // Requests of one cluster on one worker waiting for an upstream connection because the
@@ -63,8 +72,9 @@ struct PendingQueue {
 class EndpointPools {
  public:
   EndpointPools() = default;
-  EndpointPools(Worker* w, const Cluster* c, std::shared_ptr<const UpstreamTls> tls)
-      : worker_(w), cluster_(c), tls_(std::move(tls)) {}
+  EndpointPools(Worker* w, const Cluster* c, std::shared_ptr<const UpstreamTls> tls,
+                std::shared_ptr<const ResolvedEndpoints> addresses)
+      : worker_(w), cluster_(c), tls_(std::move(tls)), addresses_(std::move(addresses)) {}
   // Endpoint i's pool: the worker's pool of that address (and TLS context) when one is alive,
   // else a new one. Worker thread only.
   const std::shared_ptr<Pool>& operator[](size_t i) const;
@@ -72,11 +82,15 @@ class EndpointPools {
   const std::vector<std::shared_ptr<Pool>>& made() const { return made_; }
   // Takes the live pools of these endpoints' addresses (a replaced cluster's connections).
   void adopt_live();
+  // The newest snapshot's addresses for this cluster (new pools connect to them).
+  const ResolvedEndpoints* addresses() const { return addresses_.get(); }
+  void set_addresses(std::shared_ptr<const ResolvedEndpoints> a) { addresses_ = std::move(a); }
 
  private:
   Worker* worker_ = nullptr;
   const Cluster* cluster_ = nullptr;  // owned by the ClusterState
   std::shared_ptr<const UpstreamTls> tls_;
+  std::shared_ptr<const ResolvedEndpoints> addresses_;
   mutable std::vector<std::shared_ptr<Pool>> made_;  // per endpoint index; empty until used
 };
 

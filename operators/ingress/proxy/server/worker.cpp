@@ -85,7 +85,7 @@ std::shared_ptr<Pool> Worker::live_pool(const Endpoint& ep, const UpstreamTls* t
   return it == pools_.end() ? nullptr : it->second.lock();
 }
 
-std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep,
+std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep, const tcp::endpoint* address,
                                        const std::shared_ptr<const UpstreamTls>& tls,
                                        uint64_t idle_timeout_ms) {
   std::string key = Pool::key_for(ep.address_text, tls.get());
@@ -93,19 +93,8 @@ std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep,
   auto it = pools_.find(key);
   std::shared_ptr<Pool> p = it != pools_.end() ? it->second.lock() : nullptr;
   if (!p) {
-    // As the newest snapshot resolved the address; a request on an older table may still use
-    // a cluster the current one dropped.
-    tcp::endpoint addr;
-    auto resolved_by = [&](const WorkerSnapshot* ws) {
-      auto r = ws->snap->resolved.find(ep.address_text);
-      if (r == ws->snap->resolved.end()) return false;
-      addr = r->second;
-      return true;
-    };
-    if (!current_ || !resolved_by(current_))
-      for (const WorkerSnapshot* ws : live_)
-        if (resolved_by(ws)) break;
-    p = std::make_shared<Pool>(*this, ep.address_text, addr, ep.address.host, tls);
+    p = std::make_shared<Pool>(*this, ep.address_text, address ? *address : tcp::endpoint(),
+                               ep.address.host, tls);
     pools_[std::move(key)] = p;
   }
   p->set_idle_timeout_ms(idle_timeout_ms);
@@ -115,9 +104,13 @@ std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep,
 const std::shared_ptr<Pool>& EndpointPools::operator[](size_t i) const {
   if (made_.empty()) made_.resize(cluster_->endpoints.size());
   std::shared_ptr<Pool>& p = made_[i];
-  if (!p)
-    p = worker_->pool_for(cluster_->endpoints[i], tls_,
+  if (!p) {
+    const std::optional<tcp::endpoint>* address =
+        addresses_ && i < addresses_->addresses.size() ? &addresses_->addresses[i] : nullptr;
+    p = worker_->pool_for(cluster_->endpoints[i],
+                          address != nullptr && address->has_value() ? &**address : nullptr, tls_,
                           static_cast<uint64_t>(cluster_->config.idle_timeout.count()));
+  }
   return p;
 }
 
@@ -132,44 +125,44 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   auto* ws = new WorkerSnapshot;
   ws->worker = this;
   const RouteTable& t = *snap->table;
-  std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> states;
-  states.reserve(t.clusters().size());
+  // A cluster keeps its index while it exists: the state of a cluster the previous snapshot
+  // had is carried over by index and pointer (no map of every cluster per reload).
+  static const std::vector<std::shared_ptr<ClusterState>> kNone;
+  const std::vector<std::shared_ptr<ClusterState>>& before = current_ ? current_->clusters : kNone;
+  ws->clusters.resize(t.clusters().size());
   std::vector<const ClusterState*> created;
   for (size_t ci = 0; ci < t.clusters().size(); ++ci) {
     const auto& c = t.clusters()[ci];
-    if (!c) {  // the index of a removed cluster: no route refers to it
-      ws->clusters.emplace_back();
+    if (!c) continue;  // the index of a removed cluster: no route refers to it
+    std::shared_ptr<ClusterState>& cs = ws->clusters[ci];
+    if (ci < before.size() && before[ci] && before[ci]->cluster == c) {
+      cs = before[ci];
+      // Names are resolved again at every apply; an IP literal's addresses stay the same object.
+      if (cs->pools.addresses() != snap->resolved[ci].get())
+        cs->pools.set_addresses(snap->resolved[ci]);
       continue;
     }
-    std::shared_ptr<ClusterState> cs;
-    auto it = cluster_states_.find(c.get());
-    if (it != cluster_states_.end()) {
-      cs = std::move(it->second);
-      cluster_states_.erase(it);  // what is left afterwards was dropped or replaced
-    } else {
-      cs = std::make_shared<ClusterState>();
-      cs->cluster = c;
-      cs->lb = make_load_balancer(*c, random());
-      cs->pools = EndpointPools(this, c.get(), snap->upstream_tls[ci]);
-      // A replaced cluster's endpoints keep their pools and idle connections; the others get
-      // theirs at the first request.
-      if (!pools_.empty()) cs->pools.adopt_live();
-      created.push_back(cs.get());
-    }
-    states[c.get()] = cs;
-    ws->clusters.push_back(cs);
+    cs = std::make_shared<ClusterState>();
+    cs->cluster = c;
+    cs->lb = make_load_balancer(*c, random());
+    cs->pools = EndpointPools(this, c.get(), snap->upstream_tls[ci], snap->resolved[ci]);
+    // A replaced cluster's endpoints keep their pools and idle connections; the others get
+    // theirs at the first request.
+    if (!pools_.empty()) cs->pools.adopt_live();
+    created.push_back(cs.get());
   }
   // Only the pools of clusters dropped or replaced now can have lost their last user: scanning
   // every pool here would cost O(endpoints) per reload. Addresses the new clusters use are in
   // use (a replaced cluster usually keeps most of its endpoints).
-  for (const auto& dropped : cluster_states_)
-    for (const auto& p : dropped.second->pools.made())
+  for (size_t ci = 0; ci < before.size(); ++ci) {
+    if (!before[ci] || (ci < ws->clusters.size() && ws->clusters[ci] == before[ci])) continue;
+    for (const auto& p : before[ci]->pools.made())
       if (p) unused_candidates_.insert(p->key());
+  }
   if (!unused_candidates_.empty())
     for (const ClusterState* cs : created)
       for (const auto& p : cs->pools.made())
         if (p) unused_candidates_.erase(p->key());
-  cluster_states_ = std::move(states);
   ws->route_counters.resize(t.route_id_limit());
   access_log_.set_format(snap->settings.access_log);
   ws->snap = std::move(snap);
@@ -352,7 +345,6 @@ void Worker::stop() {
       c->force_close();
       c = nx;
     }
-    cluster_states_.clear();
     if (current_) {
       WorkerSnapshot* ws = current_;
       current_ = nullptr;

@@ -34,9 +34,10 @@ class UpstreamTls;
 
 class Worker {
  public:
-  // The pool of endpoint `ep` (with `tls`): the live one of its address, else a new one (its
-  // address as the newest snapshot still alive on this worker resolved it). Worker thread.
-  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const std::shared_ptr<const UpstreamTls>& tls,
+  // The pool of endpoint `ep` (with `tls`): the live one of its address, else a new one
+  // connecting to `address` (null: the name did not resolve). Worker thread.
+  std::shared_ptr<Pool> pool_for(const Endpoint& ep, const tcp::endpoint* address,
+                                 const std::shared_ptr<const UpstreamTls>& tls,
                                  uint64_t idle_timeout_ms);
   // The live pool of that address and TLS context, or null.
   std::shared_ptr<Pool> live_pool(const Endpoint& ep, const UpstreamTls* tls);
@@ -114,8 +115,7 @@ class Worker {
   std::shared_ptr<H2Allocator> h2_alloc_ = std::make_shared<H2Allocator>();
   WorkerSnapshot* current_ = nullptr;
   std::vector<std::shared_ptr<Acceptor>> acceptors_;
-  std::vector<WorkerSnapshot*> live_;  // snapshots still referenced
-  std::unordered_map<const Cluster*, std::shared_ptr<ClusterState>> cluster_states_;
+  std::vector<WorkerSnapshot*> live_;                           // snapshots still referenced
   std::unordered_map<std::string, std::weak_ptr<Pool>> pools_;  // by Pool::key()
   // Pool keys whose pool may have lost its last user (its cluster was dropped or replaced).
   std::unordered_set<std::string> unused_candidates_;
