@@ -222,7 +222,7 @@ bool conflict(const SocketAddress& a, const SocketAddress& b) {
 // direct answers, header mutations and mirrors only in a forward action.
 absl::Status validate_cluster_choice(const std::string& p,
                                      const std::vector<WeightedCluster>& choice,
-                                     const StringViewSet& clusters, bool forward) {
+                                     const internal::ClusterNames& clusters, bool forward) {
   if (choice.empty()) return error(p, "one of cluster, clusters is required");
   uint64_t total = 0;
   for (std::size_t i = 0; i < choice.size(); ++i) {
@@ -274,7 +274,7 @@ absl::Status check_cors(const std::string& p, const CorsPolicy& c, ActionType ac
 }
 
 absl::Status validate_route(const std::string& p, const RouteConfig& r,
-                            const StringViewSet& clusters) {
+                            const internal::ClusterNames& clusters) {
   const PathMatch& pm = r.match.path;
   if (pm.type == PathMatchType::kRegex) {
     if (auto s = check_regex(p + ".match.regex", pm.value); !s.ok()) return s;
@@ -422,7 +422,7 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
 // A passthrough or tcp_proxy entry at `p`; its names must not be in `names` (added to it),
 // which holds the names of `users`.
 absl::Status validate_relay(const std::string& p, const TcpProxyConfig& pt,
-                            const StringViewSet& cluster_names,
+                            const internal::ClusterNames& cluster_names,
                             absl::flat_hash_set<std::string>& names, std::string_view users) {
   if (pt.server_names.empty()) return error(p + ".server_names", "must not be empty");
   for (std::size_t k = 0; k < pt.server_names.size(); ++k) {
@@ -440,74 +440,78 @@ absl::Status validate_relay(const std::string& p, const TcpProxyConfig& pt,
 
 namespace internal {
 
+absl::Status validate_cluster(const ClusterConfig& c, std::size_t i) {
+  std::string p = cat("clusters[", i, "]");
+  absl::flat_hash_set<std::string> seen;
+  for (std::size_t j = 0; j < c.endpoints.size(); ++j) {
+    const EndpointConfig& e = c.endpoints[j];
+    std::string ep = cat(p, ".endpoints[", j, "]");
+    if (e.address.port == 0) return error(ep + ".address", "invalid port \"0\"");
+    if (e.weight == 0 || e.weight > 128) return error(ep + ".weight", "must be 1..128");
+    if (!seen.insert(e.address.to_string()).second)
+      return error(ep + ".address", cat("duplicate endpoint ", quote(e.address.to_string())));
+  }
+  if ((c.hash_on.on == HashOn::kHeader || c.hash_on.on == HashOn::kCookie) &&
+      !valid_token(c.hash_on.name))
+    return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on.name)));
+  if (c.hash_on.on == HashOn::kExpression)
+    if (auto e = HashExpression::parse(c.hash_on.name); !e.ok())
+      return error(p + ".hash_on.expression", std::string(e.status().message()));
+  if (const std::string& s = c.hash_on.cookie_samesite;
+      !s.empty() && s != "None" && s != "Lax" && s != "Strict")
+    return error(p + ".hash_on.cookie_samesite", cat(quote(s), " is not None, Lax or Strict"));
+  if (c.hash_on.on == HashOn::kCookie && !c.hash_on.cookie_path.empty()) {
+    const std::string& cp = c.hash_on.cookie_path;
+    // Written into a Set-Cookie attribute: no separator or control byte may end it early.
+    bool ok = cp[0] == '/';
+    for (char ch : cp) ok = ok && ch != ';' && ch != ',' && static_cast<unsigned char>(ch) > 0x20;
+    if (!ok) return error(p + ".hash_on.cookie_path", cat("invalid cookie path ", quote(cp)));
+  }
+  if (c.lb_policy == LbPolicy::kMaglev && c.endpoints.size() >= c.maglev_table_size)
+    return error(p + ".maglev_table_size", "must exceed the number of endpoints");
+  if (c.ring_subset_size > 0 && c.lb_policy != LbPolicy::kRingHash)
+    return error(p + ".ring_subset_size", "only ring_hash picks a subset");
+  if (c.ring_subset_size > 256)
+    return error(p + ".ring_subset_size", cat("at most 256, got ", c.ring_subset_size));
+  if (c.outlier_detection.base_ejection_time > c.outlier_detection.max_ejection_time)
+    return error(p + ".outlier_detection.max_ejection_time_ms", "is below base_ejection_time_ms");
+  if (c.tls) {
+    if (auto m = load_upstream_tls(*c.tls); !m.ok()) {
+      // The message starts with the field it is about ("ca_pem: ...").
+      std::string msg(m.status().message());
+      size_t colon = msg.find(": ");
+      if (colon == std::string::npos) return error(p + ".tls", msg);
+      return error(cat(p, ".tls.", msg.substr(0, colon)), msg.substr(colon + 2));
+    }
+  }
+  if (c.health_check) {
+    if (c.health_check->interval.count() == 0)
+      return error(p + ".health_check.interval_ms", "must be positive");
+    if (c.health_check->timeout.count() == 0)
+      return error(p + ".health_check.timeout_ms", "must be positive");
+    if (!valid_header_value(c.health_check->path) || c.health_check->path.empty() ||
+        c.health_check->path[0] != '/')
+      return error(p + ".health_check.path", "must start with '/'");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status validate_clusters(const Config& config, StringViewSet* names,
                                const std::vector<bool>* known_valid) {
   StringViewSet& cluster_names = *names;
   cluster_names.reserve(config.clusters.size());
   for (std::size_t i = 0; i < config.clusters.size(); ++i) {
     const ClusterConfig& c = config.clusters[i];
-    std::string p = cat("clusters[", i, "]");
-    if (c.name.empty()) return error(p + ".name", "must not be empty");
+    if (c.name.empty()) return error(cat("clusters[", i, "].name"), "must not be empty");
     if (!cluster_names.insert(c.name).second)
-      return error(p + ".name", cat("duplicate cluster name ", quote(c.name)));
+      return error(cat("clusters[", i, "].name"), cat("duplicate cluster name ", quote(c.name)));
     if (known_valid != nullptr && (*known_valid)[i]) continue;
-    absl::flat_hash_set<std::string> seen;
-    for (std::size_t j = 0; j < c.endpoints.size(); ++j) {
-      const EndpointConfig& e = c.endpoints[j];
-      std::string ep = cat(p, ".endpoints[", j, "]");
-      if (e.address.port == 0) return error(ep + ".address", "invalid port \"0\"");
-      if (e.weight == 0 || e.weight > 128) return error(ep + ".weight", "must be 1..128");
-      if (!seen.insert(e.address.to_string()).second)
-        return error(ep + ".address", cat("duplicate endpoint ", quote(e.address.to_string())));
-    }
-    if ((c.hash_on.on == HashOn::kHeader || c.hash_on.on == HashOn::kCookie) &&
-        !valid_token(c.hash_on.name))
-      return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on.name)));
-    if (c.hash_on.on == HashOn::kExpression)
-      if (auto e = HashExpression::parse(c.hash_on.name); !e.ok())
-        return error(p + ".hash_on.expression", std::string(e.status().message()));
-    if (const std::string& s = c.hash_on.cookie_samesite;
-        !s.empty() && s != "None" && s != "Lax" && s != "Strict")
-      return error(p + ".hash_on.cookie_samesite", cat(quote(s), " is not None, Lax or Strict"));
-    if (c.hash_on.on == HashOn::kCookie && !c.hash_on.cookie_path.empty()) {
-      const std::string& cp = c.hash_on.cookie_path;
-      // Written into a Set-Cookie attribute: no separator or control byte may end it early.
-      bool ok = cp[0] == '/';
-      for (char ch : cp) ok = ok && ch != ';' && ch != ',' && static_cast<unsigned char>(ch) > 0x20;
-      if (!ok) return error(p + ".hash_on.cookie_path", cat("invalid cookie path ", quote(cp)));
-    }
-    if (c.lb_policy == LbPolicy::kMaglev && c.endpoints.size() >= c.maglev_table_size)
-      return error(p + ".maglev_table_size", "must exceed the number of endpoints");
-    if (c.ring_subset_size > 0 && c.lb_policy != LbPolicy::kRingHash)
-      return error(p + ".ring_subset_size", "only ring_hash picks a subset");
-    if (c.ring_subset_size > 256)
-      return error(p + ".ring_subset_size", cat("at most 256, got ", c.ring_subset_size));
-    if (c.outlier_detection.base_ejection_time > c.outlier_detection.max_ejection_time)
-      return error(p + ".outlier_detection.max_ejection_time_ms", "is below base_ejection_time_ms");
-    if (c.tls) {
-      if (auto m = load_upstream_tls(*c.tls); !m.ok()) {
-        // The message starts with the field it is about ("ca_pem: ...").
-        std::string msg(m.status().message());
-        size_t colon = msg.find(": ");
-        if (colon == std::string::npos) return error(p + ".tls", msg);
-        return error(cat(p, ".tls.", msg.substr(0, colon)), msg.substr(colon + 2));
-      }
-    }
-    if (c.health_check) {
-      if (c.health_check->interval.count() == 0)
-        return error(p + ".health_check.interval_ms", "must be positive");
-      if (c.health_check->timeout.count() == 0)
-        return error(p + ".health_check.timeout_ms", "must be positive");
-      if (!valid_header_value(c.health_check->path) || c.health_check->path.empty() ||
-          c.health_check->path[0] != '/')
-        return error(p + ".health_check.path", "must start with '/'");
-    }
+    if (auto s = validate_cluster(c, i); !s.ok()) return s;
   }
-
   return absl::OkStatus();
 }
 
-absl::Status validate_routing(const Config& config, const StringViewSet& cluster_names,
+absl::Status validate_routing(const Config& config, const ClusterNames& cluster_names,
                               const std::vector<bool>* known_valid) {
   StringViewMap<std::size_t> vhost_index;
   vhost_index.reserve(config.virtual_hosts.size());
@@ -664,7 +668,7 @@ absl::Status validate(const Config& config) {
     return error("version", cat("unsupported schema ", quote(config.version)));
   StringViewSet cluster_names;
   if (auto s = internal::validate_clusters(config, &cluster_names, nullptr); !s.ok()) return s;
-  return internal::validate_routing(config, cluster_names, nullptr);
+  return internal::validate_routing(config, internal::ClusterNames(cluster_names), nullptr);
 }
 
 }  // namespace kop::proxy

@@ -29,6 +29,12 @@ struct RouteTable::Routing {
   uint32_t route_id_limit = 0;  // above every Route::id
 };
 
+struct RouteTable::ClusterIndex {
+  std::string names;            // the keys' bytes (sized once: views into it stay valid)
+  StringViewMap<uint32_t> ids;  // name -> cluster index
+  std::vector<uint32_t> slots;  // config position -> cluster index
+};
+
 namespace {
 
 // Host header -> the name compared (case-insensitively) with domains: port and one trailing
@@ -474,13 +480,44 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
 }
 
 // Whether every cluster the routing references is in `names`.
-bool references_exist(const RouteTable::Routing& routing, const StringViewSet& names) {
+bool references_exist(const RouteTable::Routing& routing, const internal::ClusterNames& names) {
   for (const VirtualHost& vh : routing.virtual_hosts)
     for (const std::string& name : vh.cluster_names)
       if (!names.contains(name)) return false;
   for (std::string_view name : routing.relay_clusters)
     if (!names.contains(name)) return false;
   return true;
+}
+
+// Whether `next` names its clusters as `prev` does, position by position (the same part, or a
+// changed one of the same name): a contiguous scan, comparing names only where parts differ.
+bool same_cluster_names(const Config& prev, const Config& next) {
+  if (prev.clusters.size() != next.clusters.size()) return false;
+  for (std::size_t i = 0; i < next.clusters.size(); ++i) {
+    const Shared<ClusterConfig>& a = prev.clusters[i];
+    const Shared<ClusterConfig>& b = next.clusters[i];
+    if (a.ptr() != b.ptr() && a->name != b->name) return false;
+  }
+  return true;
+}
+
+// The name index of `config`'s clusters placed at `index` (per config position); keys are views
+// into the index's own copy of the names, so tables that share it need not keep this config.
+std::shared_ptr<const RouteTable::ClusterIndex> make_cluster_index(
+    const Config& config, const std::vector<uint32_t>& index) {
+  auto ids = std::make_shared<RouteTable::ClusterIndex>();
+  std::size_t bytes = 0;
+  for (const Shared<ClusterConfig>& c : config.clusters) bytes += c->name.size();
+  ids->names.reserve(bytes);
+  ids->ids.reserve(config.clusters.size());
+  for (std::size_t i = 0; i < config.clusters.size(); ++i) {
+    const std::string& name = config.clusters[i]->name;
+    std::size_t at = ids->names.size();
+    ids->names.append(name);
+    ids->ids.emplace(std::string_view(ids->names).substr(at, name.size()), index[i]);
+  }
+  ids->slots = index;
+  return ids;
 }
 
 // Looks a host (or SNI) name up in maps that ignore case: exact, then the wildcard of the
@@ -764,47 +801,66 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
 
   // Clusters equal to one of the previous table are reused as they are (same shared_ptr).
   std::vector<std::shared_ptr<const Cluster>> reused(config.clusters.size());
-  std::vector<bool> known_valid(config.clusters.size(), false);
-  // A cluster keeps its index from table to table while it exists (compiled routes hold
-  // indexes); a new one takes the lowest index free.
-  std::vector<uint32_t> index(config.clusters.size(), UINT32_MAX);
-  std::vector<bool> taken(previous != nullptr ? previous->clusters_.size() : 0, false);
-  if (previous != nullptr) {
+  // Where each config position's cluster goes: a cluster keeps its index from table to table
+  // while it exists (compiled routes hold indexes); a new one takes the lowest index free.
+  std::vector<uint32_t> index;
+  std::shared_ptr<const ClusterIndex> ids;
+  StringViewSet cluster_names;  // views into `config`; empty when the names are the previous'
+  const bool same_names = previous != nullptr && same_cluster_names(previous->config(), config);
+  if (same_names) {
+    ids = previous->cluster_ids_;
+    index = ids->slots;
     for (std::size_t i = 0; i < config.clusters.size(); ++i) {
       const Shared<ClusterConfig>& c = config.clusters[i];
-      if (auto idx = previous->cluster_index(c->name)) {
-        const auto& prev_ptr = previous->clusters_[*idx];
-        if (prev_ptr->source == c.ptr() || prev_ptr->config == *c) {
-          reused[i] = prev_ptr;
-          known_valid[i] = true;
+      const auto& prev_ptr = previous->clusters_[index[i]];
+      if (prev_ptr->source == c.ptr() || prev_ptr->config == *c) {
+        reused[i] = prev_ptr;
+        continue;
+      }
+      if (auto s = internal::validate_cluster(*c, i); !s.ok()) return s;
+    }
+  } else {
+    index.assign(config.clusters.size(), UINT32_MAX);
+    std::vector<bool> known_valid(config.clusters.size(), false);
+    std::vector<bool> taken(previous != nullptr ? previous->clusters_.size() : 0, false);
+    if (previous != nullptr) {
+      for (std::size_t i = 0; i < config.clusters.size(); ++i) {
+        const Shared<ClusterConfig>& c = config.clusters[i];
+        if (auto idx = previous->cluster_index(c->name)) {
+          const auto& prev_ptr = previous->clusters_[*idx];
+          if (prev_ptr->source == c.ptr() || prev_ptr->config == *c) {
+            reused[i] = prev_ptr;
+            known_valid[i] = true;
+          }
+          index[i] = *idx;
         }
-        index[i] = *idx;
       }
     }
-  }
-  StringViewSet cluster_names;  // views into `config`
-  if (auto s = internal::validate_clusters(config, &cluster_names, &known_valid); !s.ok()) return s;
-  uint32_t next_free = 0;
-  uint32_t size = 0;
-  for (uint32_t idx : index)
-    if (idx != UINT32_MAX) taken[idx] = true;
-  for (uint32_t& idx : index) {
-    if (idx == UINT32_MAX) {
+    if (auto s = internal::validate_clusters(config, &cluster_names, &known_valid); !s.ok())
+      return s;
+    uint32_t next_free = 0;
+    for (uint32_t idx : index)
+      if (idx != UINT32_MAX) taken[idx] = true;
+    for (uint32_t& idx : index) {
+      if (idx != UINT32_MAX) continue;
       while (next_free < taken.size() && taken[next_free]) ++next_free;
       idx = next_free++;
     }
-    size = std::max(size, idx + 1);
+    ids = make_cluster_index(config, index);
   }
+  uint32_t size = 0;
+  for (uint32_t idx : index) size = std::max(size, idx + 1);
+  const internal::ClusterNames names =
+      same_names ? internal::ClusterNames(ids->ids) : internal::ClusterNames(cluster_names);
 
   // The constructor is private: std::make_shared cannot call it.
   auto table = std::shared_ptr<RouteTable>(new RouteTable());  // NOLINT(modernize-make-shared)
   table->config_ = std::move(shared_config);
-  table->cluster_ids_.reserve(config.clusters.size());
-  for (std::size_t i = 0; i < config.clusters.size(); ++i)
-    table->cluster_ids_.emplace(config.clusters[i]->name, index[i]);
+  table->cluster_ids_ = std::move(ids);
   // Unless a referenced cluster is gone (full validation then reports where).
+  // With the previous names every reference still resolves (the previous table was valid).
   bool reuse = previous != nullptr && routing_equal(previous->config(), config) &&
-               references_exist(*previous->routing_, cluster_names);
+               (same_names || references_exist(*previous->routing_, names));
   if (reuse) {
     table->routing_ = previous->routing_;
   } else {
@@ -814,22 +870,34 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
     std::vector<bool> known_host(config.virtual_hosts.size(), false);
     const Routing* before = previous != nullptr ? previous->routing_.get() : nullptr;
     if (before != nullptr) {
+      // Hosts are walked side by side with the previous ones (both in config order): a host
+      // that is the same part as the next previous one, or the one after (a host removed
+      // before it), is found without hashing its name.
+      const std::vector<Shared<VirtualHost>>& hosts = before->virtual_hosts;
+      std::size_t next = 0;
       for (std::size_t v = 0; v < config.virtual_hosts.size(); ++v) {
         const Shared<VirtualHostConfig>& vc = config.virtual_hosts[v];
-        auto it = before->vhost_index.find(vc->name);
-        if (it == before->vhost_index.end()) continue;
-        const Shared<VirtualHost>& pv = before->virtual_hosts[it->second];
+        const Shared<VirtualHost>* found = nullptr;
+        for (std::size_t j = next; j < hosts.size() && j < next + 2 && found == nullptr; ++j)
+          if (hosts[j]->source == vc.ptr()) found = &hosts[j];
+        if (found == nullptr) {
+          auto it = before->vhost_index.find(vc->name);
+          if (it == before->vhost_index.end()) continue;
+          found = &hosts[it->second];
+        }
+        next = static_cast<std::size_t>(found - hosts.data()) + 1;
+        const Shared<VirtualHost>& pv = *found;
         if (pv->source != vc.ptr() && !(*pv->source == *vc)) continue;
         bool clusters_exist = true;
         for (const std::string& name : pv->cluster_names)
-          clusters_exist = clusters_exist && cluster_names.contains(name);
+          clusters_exist = clusters_exist && (same_names || names.contains(name));
         if (!clusters_exist) continue;
         kept[v] = &pv;
         known_host[v] = true;
       }
     }
-    if (auto s = internal::validate_routing(config, cluster_names, &known_host); !s.ok()) return s;
-    auto routing = build_routing(table->config_, before, table->cluster_ids_, std::move(kept));
+    if (auto s = internal::validate_routing(config, names, &known_host); !s.ok()) return s;
+    auto routing = build_routing(table->config_, before, table->cluster_ids_->ids, std::move(kept));
     if (!routing.ok()) return routing.status();
     table->routing_ = std::move(*routing);
   }
@@ -842,7 +910,9 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
       continue;
     }
     const Cluster* prev = nullptr;
-    if (previous != nullptr) {
+    if (same_names) {
+      prev = previous->clusters_[index[i]].get();
+    } else if (previous != nullptr) {
       if (auto idx = previous->cluster_index(c->name)) prev = previous->clusters_[*idx].get();
     }
     auto compiled = compile_cluster(c, prev);
@@ -873,8 +943,8 @@ const Listener* RouteTable::find_listener(std::string_view name) const {
 }
 
 std::optional<uint32_t> RouteTable::cluster_index(std::string_view name) const {
-  auto it = cluster_ids_.find(name);
-  if (it == cluster_ids_.end()) return std::nullopt;
+  auto it = cluster_ids_->ids.find(name);
+  if (it == cluster_ids_->ids.end()) return std::nullopt;
   return it->second;
 }
 

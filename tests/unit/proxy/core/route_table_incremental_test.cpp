@@ -1,6 +1,8 @@
 // RouteTable::compile(config, previous) against compile(config): random sequences of changes
 // to virtual hosts (domains in any case, with trailing dots, wildcards, the catch-all),
-// clusters, the listeners' host lists and a TLS passthrough listener, each Config holding the
+// clusters (endpoints, invalid settings, renamed in place, also with a name another cluster
+// has, dropped and added back), a host changed with a cluster it references, the listeners'
+// host lists and a TLS passthrough listener, each Config holding the
 // unchanged parts of the previous one as the same Shared objects (as the ingress controller's
 // render does). After every step both compiles must agree: the same error, or tables that route
 // every probed Host and path alike, with consistent cluster indexes and route ids.
@@ -49,7 +51,12 @@ class World {
 
   // One random change; says what it was.
   std::string change() {
-    int what = pick(100);
+    if (broken_ >= 0) {  // the cluster broken by the previous change is made good again
+      clusters_[broken_] = cluster(broken_);
+      broken_ = -1;
+    }
+    int what = pick(115);
+    if (what >= 100) return cluster_change(what - 100);
     if (what < 45) {
       int h = pick(kHosts);
       hosts_[h] = host(h);
@@ -124,6 +131,33 @@ class World {
  private:
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
+  // The changes that keep the clusters' names in place (compile's shared name index) or rename
+  // one in place.
+  std::string cluster_change(int what) {
+    int c = pick(kClusters);
+    if (clusters_.count(c) == 0) clusters_[c] = cluster(c);
+    ClusterConfig cc = *clusters_[c];
+    if (what < 5) {  // invalid settings: refused, as by a full compile
+      cc.endpoints.push_back(EndpointConfig{SocketAddress{"10.0.1.1", 80}, pick(2) == 0 ? 0u : 1u});
+      if (pick(2) == 0) cc.endpoints.push_back(cc.endpoints.back());
+      clusters_[c] = cc;
+      broken_ = c;
+      return "bad settings of c" + std::to_string(c);
+    }
+    if (what < 10) {  // renamed in place: its references break, or it takes another's name
+      cc.name = pick(2) == 0 ? "r" + std::to_string(c) : "c" + std::to_string(pick(kClusters));
+      clusters_[c] = cc;
+      broken_ = c;
+      return "c" + std::to_string(c) + " renamed " + cc.name;
+    }
+    int h = pick(kHosts);  // a host changed with the cluster its first route forwards to
+    hosts_[h] = host(h);
+    const std::string& target = hosts_[h]->routes[0].forward.clusters[0].cluster;
+    int t = std::stoi(target.substr(1));
+    clusters_[t] = cluster(t);
+    return "host " + std::to_string(h) + " and its " + target;
+  }
+
   std::string domain() {
     int i = pick(kDomains);
     switch (pick(6)) {
@@ -173,6 +207,7 @@ class World {
   std::map<int, Shared<ClusterConfig>> clusters_;
   std::vector<std::string> listed_;
   std::vector<TcpProxyConfig> passthrough_;
+  int broken_ = -1;  // a cluster the last change made invalid or renamed
 };
 
 // What a table does, by name: per listener and probed Host the virtual host it selects, per
