@@ -789,7 +789,9 @@ void Exchange::handle_response_head() {
   } else {
     rframing_ = Framing::kClose;
   }
-  reuse_ = rhead_.keep_alive() && rframing_ != Framing::kClose;
+  // An answer that came before the whole request body went out: the upstream may not have read
+  // the body (an early 413, or a 200 that ignores it), so its connection is not reused.
+  reuse_ = rhead_.keep_alive() && rframing_ != Framing::kClose && request_done_;
   write_response_fields();
   if (tunnel_) {
     head_buf_.append("connection: upgrade\r\nupgrade: ").append(rhead_.upgrade).append("\r\n");
@@ -1059,11 +1061,7 @@ void Exchange::abort_response() {
 }
 
 void Exchange::finish_response(bool reuse) {
-  if (!request_done_ && !tunnel_) {
-    // The upstream answered before the whole request body went out: it cannot be reused,
-    // and the downstream closes after this response (Downstream sees the unread body).
-    reuse = false;
-  }
+  // The downstream drops the rest of a request body that did not go out (dropped_body.h).
   release_upstream(reuse);
   Downstream* d = down_;
   finish();

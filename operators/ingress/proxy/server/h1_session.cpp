@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "client_conn.h"
+#include "dropped_body.h"
 #include "transport.h"
 #include "worker.h"
 
@@ -21,6 +22,11 @@ void H1Session::on_peer_eof() {
     return;
   }
   if (phase_ == Phase::kReadHead || phase_ == Phase::kBody) return conn_.close();
+  if (phase_ == Phase::kDropBody) {
+    // The body stops short: the response (maybe still queued) goes out, then the close.
+    keep_alive_ = false;
+    return close_after_write();
+  }
   // Waiting for the response: finish it, then close.
 }
 
@@ -28,6 +34,11 @@ void H1Session::on_timeout() {
   // Slow headers (slowloris): 408 and close.
   if (phase_ == Phase::kReadHead && in_.size() > 0)
     return send_local(408, "request header timeout\n", true);
+  if (phase_ == Phase::kDropBody) {
+    // The body's rest did not come in time: the client has its response, the connection ends.
+    keep_alive_ = false;
+    return close_after_write();
+  }
   conn_.close();
 }
 
@@ -117,6 +128,14 @@ void H1Session::process() {
       }
       break;
     }
+    if (phase_ == Phase::kDropBody) {
+      if (!drop_body()) {
+        conn_.read_more();
+        break;
+      }
+      request_complete();  // the body is done: the next request, or the close
+      continue;
+    }
     if (phase_ == Phase::kTunnel) {
       if (in_.size() > 0 && !body_paused_) {
         const char* d = in_.data();
@@ -152,6 +171,7 @@ void H1Session::start_request() {
   if (body_chunked_) body_chunk_.reset();
   body_paused_ = false;
   body_ready_ = false;
+  continue_sent_ = false;
   response_chunked_ = false;
   response_close_delimited_ = false;
   response_trailers_.clear();
@@ -186,6 +206,7 @@ void H1Session::request_body_ready() {
     static const char k100[] = "HTTP/1.1 100 Continue\r\n\r\n";
     iovec iov{const_cast<char*>(k100), sizeof k100 - 1};
     if (!transport_.write(&iov, 1)) return conn_.close();
+    continue_sent_ = true;
   }
   if (!in_process_) process();
 }
@@ -263,7 +284,8 @@ void H1Session::response_head(const ResponseHead& h) {
     keep_alive_ = false;  // HTTP/1.0 client, unknown length: close-delimited
     response_close_delimited_ = true;
   }
-  if (!body_done_ && !h.upgrade) keep_alive_ = false;  // answered before the body was read
+  // Answered before the body was read: the connection stays only when the rest can be dropped.
+  if (!body_done_ && !h.upgrade && !body_droppable()) keep_alive_ = false;
   if (!h.upgrade) {
     if (!keep_alive_)
       o.append("connection: close\r\n");
@@ -358,7 +380,30 @@ void H1Session::abort() {
   close_after_write();
 }
 
+bool H1Session::body_droppable() const {
+  return !body_chunked_ && static_cast<uint64_t>(body_remaining_) <= kDroppedBodyBytes &&
+         (!req_.expect_continue || continue_sent_);
+}
+
+bool H1Session::drop_body() {
+  size_t take = in_.size();
+  if (static_cast<int64_t>(take) > body_remaining_) take = static_cast<size_t>(body_remaining_);
+  in_.rpos += take;
+  body_remaining_ -= static_cast<int64_t>(take);
+  body_done_ = body_remaining_ == 0;
+  return body_done_;
+}
+
 void H1Session::request_complete() {
+  if (!body_done_ && keep_alive_ && !transport_.peer_eof() && !draining_) {
+    // An early response: the body's rest is dropped, within the time bound, before the next
+    // request (response_head() kept the connection only for a droppable body).
+    phase_ = Phase::kDropBody;
+    body_paused_ = false;
+    conn_.arm_timer(kDroppedBodyMs);
+    if (!in_process_) process();
+    return;
+  }
   if (!body_done_) keep_alive_ = false;
   if (!keep_alive_ || transport_.peer_eof() || draining_) {
     close_after_write();

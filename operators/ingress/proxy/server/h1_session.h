@@ -62,7 +62,9 @@ class H1Session final : public Downstream {
   void abort() override;
 
  private:
-  enum class Phase { kReadHead, kBody, kWaitResponse, kTunnel };
+  // kDropBody: the response is complete but the request body is not; its rest is read and
+  // dropped (dropped_body.h) before the next request.
+  enum class Phase { kReadHead, kBody, kWaitResponse, kTunnel, kDropBody };
   void process();
   void start_request();
   void feed_body();
@@ -70,6 +72,11 @@ class H1Session final : public Downstream {
   // The bytes of a proxy-made response (text/plain); false when the connection closed instead.
   bool write_local(int status, std::string_view body, bool close);
   void request_complete();
+  // An early response may keep the connection: the body's rest has a known length within the
+  // bound, and the client was told to send it (no 100-continue still owed).
+  bool body_droppable() const;
+  // kDropBody: drops what arrived of the body; false while more is to come.
+  bool drop_body();
   // After the response: close (through a lingering close) once the send buffer drained.
   void close_after_write();
   void record(int status);
@@ -91,6 +98,7 @@ class H1Session final : public Downstream {
   bool body_done_ = true;
   bool body_paused_ = false;
   bool body_ready_ = false;
+  bool continue_sent_ = false;  // 100 Continue went out for this request
   bool keep_alive_ = true;
   bool closing_after_write_ = false;
   bool draining_ = false;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "client_conn.h"
+#include "dropped_body.h"
 #include "exchange.h"
 #include "h2_fields.h"
 #include "h2_session.h"
@@ -17,8 +18,12 @@ constexpr size_t kDeflateTableBytes = 1024;
 
 class H2Stream final : public Downstream {
  public:
-  H2Stream(H2Session& s, int32_t id) : session_(s), id_(id), exchange_(s.worker()) {}
+  H2Stream(H2Session& s, int32_t id) : session_(s), id_(id), exchange_(s.worker()) {
+    end_timer_.fn = &H2Stream::on_end_timer;
+    end_timer_.self = this;
+  }
   ~H2Stream() override {
+    TimerWheel::cancel(end_timer_);
     if (exchange_.active()) exchange_.cancel();
     if (ws_) session_.worker().unref(ws_);
   }
@@ -66,7 +71,10 @@ class H2Stream final : public Downstream {
   }
   bool start(bool end_stream);
   void data(const uint8_t* d, size_t n) {
-    if (answered_locally_) return;  // no exchange will ever take it
+    body_received_ += n;
+    // Answered already (locally, or a response complete before the body): dropped, while
+    // nghttp2 gives the window back.
+    if (answered_locally_ || !exchange_.active()) return drop(n);
     if (!body_ready_) {
       pending_.append(reinterpret_cast<const char*>(d), n);
       return;
@@ -75,6 +83,7 @@ class H2Stream final : public Downstream {
   }
   void end_of_request() {
     request_ended_ = true;
+    if (body_done_ && !end_released_) release_end(false);  // a held end goes out now
     if (body_ready_ && exchange_.active()) exchange_.request_end(trailers_);
   }
 
@@ -118,11 +127,16 @@ class H2Stream final : public Downstream {
         st->want_resume_ = true;
       }
     }
-    if (st->out_.empty() && st->body_done_) {
+    if (st->out_.empty() && st->body_done_ && (st->request_ended_ || st->end_released_)) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      st->end_sent_ = true;
       if (!st->resp_trailers_.empty() && st->submit_trailers()) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
       }
+      // Past the bounds on the body's rest: the client may stop sending (RFC 9113 8.1). Queued
+      // now, the RST_STREAM follows the stream's last frame.
+      if (st->reset_after_end_)
+        nghttp2_submit_rst_stream(st->session_.ng(), NGHTTP2_FLAG_NONE, st->id_, NGHTTP2_NO_ERROR);
       return static_cast<ssize_t>(n);
     }
     if (n == 0) return NGHTTP2_ERR_DEFERRED;
@@ -171,6 +185,8 @@ class H2Stream final : public Downstream {
     resp_store_.clear();
     resp_trailers_.clear();
     body_ready_ = request_ended_ = body_done_ = want_resume_ = recorded_ = false;
+    hold_end_ = end_released_ = end_sent_ = reset_after_end_ = false;
+    body_received_ = dropped_ = 0;
     start_ms_ = 0;
   }
 
@@ -182,6 +198,25 @@ class H2Stream final : public Downstream {
     return !trailer_nv_.empty() &&
            nghttp2_submit_trailer(session_.ng(), id_, trailer_nv_.data(), trailer_nv_.size()) == 0;
   }
+  // Body bytes after the complete response: past the bound, the client is asked to stop.
+  void drop(size_t n) {
+    if (!body_done_ || reset_after_end_) return;
+    dropped_ += n;
+    if (dropped_ <= kDroppedBodyBytes) return;
+    if (!end_sent_) return release_end(true);
+    reset_after_end_ = true;
+    nghttp2_submit_rst_stream(session_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
+    session_.schedule_flush();
+  }
+  // The end of the response (END_STREAM) goes out; `reset`: followed by RST_STREAM NO_ERROR.
+  void release_end(bool reset) {
+    TimerWheel::cancel(end_timer_);
+    end_released_ = true;
+    reset_after_end_ = reset && !request_ended_;
+    nghttp2_session_resume_data(session_.ng(), id_);
+    session_.schedule_flush();
+  }
+  static void on_end_timer(void* self) { static_cast<H2Stream*>(self)->release_end(true); }
   // Answers the stream with `status` and no body, before any routing (a request the proxy
   // refuses as it would over HTTP/1.1).
   void reply_local(int status);
@@ -233,6 +268,16 @@ class H2Stream final : public Downstream {
   bool body_done_ = false;
   bool want_resume_ = false;
   bool recorded_ = false;
+  // A response complete before the request body (an early 413, or a 200 that ignores it): its
+  // END_STREAM waits for the body's end, within the bounds of dropped_body.h, since a client
+  // (curl 7.88) stops reading, and so stops receiving window updates, once its response ended.
+  bool hold_end_ = false;
+  bool end_released_ = false;
+  bool end_sent_ = false;
+  bool reset_after_end_ = false;  // RST_STREAM NO_ERROR follows (or followed) END_STREAM
+  uint64_t body_received_ = 0;
+  uint64_t dropped_ = 0;  // body bytes after the complete response
+  Timer end_timer_;
   uint64_t start_ms_ = 0;
   friend class H2Session;
 };
@@ -400,9 +445,17 @@ void H2Stream::response_head(const ResponseHead& rh) {
                    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value)), name_len,
                    static_cast<size_t>(line_end - value), NGHTTP2_NV_FLAG_NONE});
   }
+  // A success before the request body's end keeps the stream open until that end (hold_end_),
+  // without content-length: a client (curl) that has all the declared bytes stops reading, and
+  // so never sees the window updates its upload waits for. An error status makes clients stop
+  // sending (curl ends the stream short, which a held stream would reset as malformed): those
+  // end at once, as before; so does a body-less response (one HEADERS frame with END_STREAM,
+  // as a gRPC trailers-only answer must be).
+  hold_end_ = !request_ended_ && !rh.no_body && rh.status < 300 && head_.content_length >= 0;
   char cl[24];
   size_t cl_len = 0;
-  if (rh.content_length >= 0) cl_len = h1::to_dec(static_cast<uint64_t>(rh.content_length), cl);
+  if (rh.content_length >= 0 && !hold_end_)
+    cl_len = h1::to_dec(static_cast<uint64_t>(rh.content_length), cl);
   if (cl_len)
     nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("content-length")),
                    reinterpret_cast<uint8_t*>(cl), 14, cl_len, NGHTTP2_NV_FLAG_NONE});
@@ -422,6 +475,13 @@ void H2Stream::response_head(const ResponseHead& rh) {
 void H2Stream::response_end() {
   record(exchange_.status());
   body_done_ = true;
+  // Before the request body's end: its rest is dropped (data(), within the byte bound) while
+  // END_STREAM waits for it, within the time bound; a response that could not hold its end
+  // (response_head) ends now.
+  if (!request_ended_ && hold_end_)
+    session_.worker().timers().arm(end_timer_, session_.worker().refresh_now(), kDroppedBodyMs);
+  else if (!request_ended_)
+    end_released_ = true;
   nghttp2_session_resume_data(session_.ng(), id_);
   session_.schedule_flush();
 }
@@ -662,6 +722,7 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* u) 
   st->link_prev_ = st->link_next_ = nullptr;
   if (s->last_ == st) s->last_ = nullptr;
   st->closed = true;
+  TimerWheel::cancel(st->end_timer_);
   if (st->exchange_.active()) st->exchange_.cancel();
   if (st->ws_) {
     s->worker_.unref(st->ws_);
