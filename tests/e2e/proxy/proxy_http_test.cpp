@@ -170,6 +170,30 @@ TEST_F(ProxyHttp, GatewayTimeoutOnSlowUpstream) {
   EXPECT_LT(ms, 1400);
 }
 
+// The route's idle timeout counts the upstream's silences while the body flows: a body that
+// trickles a byte every 0.4 s for 3 s passes a 1 s idle timeout; one silent for 2.5 s is cut.
+TEST_F(ProxyHttp, IdleTimeoutRenewedByEachPieceOfResponseBody) {
+  ThreadServer be([](int fd) {
+    std::string in;
+    while (in.find("\r\n\r\n") == std::string::npos)
+      if (!recv_some(fd, in, 5000)) return;
+    bool stall = in.find("GET /stall") == 0;
+    if (!send_all(fd, "HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n")) return;
+    for (int i = 0; i < 8; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(stall && i == 4 ? 2500 : 400));
+      if (!send_all(fd, "x")) return;
+    }
+  });
+  ProxyProcess p(
+      dir_, config(forward_all("be", ",\"idle_timeout_ms\":1000"), cluster("be", {be.address()})));
+  ASSERT_TRUE(p.started()) << p.output();
+  Response steady = http(p.port("http"), get("/steady"), 10000);
+  EXPECT_EQ(steady.status, 200);
+  EXPECT_EQ(steady.body, "xxxxxxxx");
+  Response cut = http(p.port("http"), get("/stall"), 10000);
+  EXPECT_NE(cut.body, "xxxxxxxx");
+}
+
 TEST_F(ProxyHttp, RetriesConnectFailureOnAnotherEndpoint) {
   Backend good;
   RefusedPort dead;

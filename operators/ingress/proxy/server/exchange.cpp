@@ -729,6 +729,10 @@ void Exchange::tunnel_client_eof() {
 void Exchange::on_upstream_data(UpConn* c) {
   if (c != up_) return;
   if (!response_started_) return handle_response_head();
+  // Each read renews the stream idle timeout, as an HTTP/2 upstream's DATA does: a slow but
+  // steady body is not cut.
+  uint64_t idle = static_cast<uint64_t>(route_->config->forward.idle_timeout.count());
+  if (idle && !tunnel_) worker_.timers().arm(timer_, worker_.now(), idle);
   pump_response_body();
 }
 
