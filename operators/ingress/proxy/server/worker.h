@@ -108,6 +108,8 @@ class Worker {
   asio::io_context io_;
   SendBatch batch_;
   asio::steady_timer ticker_;
+  static constexpr uint64_t kIdleTickMs = 100;  // the ticks while no client is connected
+  bool fast_ticks_ = false;
   std::thread thread_;
   TimerWheel timers_;
   uint64_t now_ms_ = 0;
