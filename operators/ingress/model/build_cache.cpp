@@ -2,7 +2,9 @@
 // everything it read are unchanged (build_cache.h, model.h state the contract).
 #include "build_cache.h"
 
+#include <algorithm>
 #include <iterator>
+#include <set>
 
 #include "text_cat.h"
 
@@ -93,13 +95,91 @@ std::vector<T> tail(std::vector<T>& v, size_t from, bool keep) {
 
 }  // namespace
 
-void IngressCache::translate(Builder& b, bool replay_all) {
+std::string_view entry_key(const api::Object& ingress, std::string& buffer) {
+  if (!ingress.uid().empty()) return ingress.uid();
+  buffer = cat("/", ingress.ns(), "/", ingress.name());
+  return buffer;
+}
+
+namespace {
+
+std::string read_key(Recording::Kind kind, std::string_view ns, std::string_view name) {
+  return cat(std::string_view(kind == Recording::Kind::kService  ? "svc/"
+                              : kind == Recording::Kind::kSecret ? "secret/"
+                                                                 : "configmap/"),
+             ns, "/", name);
+}
+
+}  // namespace
+
+void IngressCache::link_reads(const std::string& key, const Recording& recording) {
+  for (const Recording::Read& r : recording.reads)
+    readers[read_key(r.kind, r.ns, r.name)].push_back(key);
+}
+
+void IngressCache::unlink_reads(const std::string& key, const Recording& recording) {
+  for (const Recording::Read& r : recording.reads) {
+    auto it = readers.find(read_key(r.kind, r.ns, r.name));
+    if (it == readers.end()) continue;
+    if (auto pos = std::find(it->second.begin(), it->second.end(), key); pos != it->second.end())
+      it->second.erase(pos);
+    if (it->second.empty()) readers.erase(it);
+  }
+}
+
+void IngressCache::drop(Entries::iterator it) {
+  unlink_reads(it->first, it->second.recording);
+  changes.push_back(EntryChange{std::move(it->second), nullptr});
+  entries.erase(it);
+}
+
+void IngressCache::visit(Builder& b, const api::ObjectPtr& ptr, std::string_view key,
+                         bool replay_all) {
+  auto it = entries.find(key);
+  if (it != entries.end() && same_object(it->second.ingress, ptr) &&
+      reads_unchanged(b, it->second.recording)) {
+    if (replay_all) replay(b, it->second);
+    ++reused;
+    it->second.seen = builds;
+    it->second.ingress = ptr;  // the same object; the snapshot's pointer tells it apart next time
+    return;
+  }
+  IngressEntry e;
+  e.ingress = ptr;
+  e.seen = builds;
+  size_t owned0 = b.owned_ingresses.size(), routes0 = b.routes.size(),
+         defaults0 = b.default_backends.size(), tls0 = b.tls.size(), events0 = b.events.size();
+  b.recording = &e.recording;
+  translate_ingress(b, *ptr);
+  b.recording = nullptr;
+  if (it != entries.end()) keep_equal_clusters(it->second.recording.clusters, e.recording.clusters);
+  e.owned = tail(b.owned_ingresses, owned0, replay_all);
+  e.routes = tail(b.routes, routes0, replay_all);
+  e.default_backends = tail(b.default_backends, defaults0, replay_all);
+  e.tls = tail(b.tls, tls0, replay_all);
+  e.events = tail(b.events, events0, replay_all);
+  ++translated;
+  EntryChange change;
+  if (it != entries.end()) {
+    unlink_reads(it->first, it->second.recording);
+    change.before = std::move(it->second);
+    it->second = std::move(e);
+  } else {
+    it = entries.emplace(std::string(key), std::move(e)).first;
+  }
+  link_reads(it->first, it->second.recording);
+  change.after = &it->second;  // nodes do not move when the map grows
+  changes.push_back(std::move(change));
+}
+
+void IngressCache::translate(Builder& b, bool replay_all, const SnapshotChanges* changed) {
   const Snapshot& snap = b.snapshot();
   context_reset = false;
   changes.clear();
   if (!has_context || !same_options(options, b.options()) ||
       !same_objects(ingress_classes, snap.ingress_classes)) {
     entries.clear();
+    readers.clear();
     options = b.options();
     ingress_classes = snap.ingress_classes;
     has_context = true;
@@ -107,56 +187,56 @@ void IngressCache::translate(Builder& b, bool replay_all) {
   }
   reused = translated = 0;
   ++builds;
-  std::string fallback;
-  for (const api::ObjectPtr& ptr : snap.ingresses) {
-    std::string_view key = ptr->uid();
-    if (key.empty()) {
-      fallback = cat("/", ptr->ns(), "/", ptr->name());
-      key = fallback;
-    }
-    auto it = entries.find(key);
-    if (it != entries.end() && same_object(it->second.ingress, ptr) &&
-        reads_unchanged(b, it->second.recording)) {
-      if (replay_all) replay(b, it->second);
-      ++reused;
-      it->second.seen = builds;
-      continue;
-    }
-    IngressEntry e;
-    e.ingress = ptr;
-    e.seen = builds;
-    size_t owned0 = b.owned_ingresses.size(), routes0 = b.routes.size(),
-           defaults0 = b.default_backends.size(), tls0 = b.tls.size(), events0 = b.events.size();
-    b.recording = &e.recording;
-    translate_ingress(b, *ptr);
-    b.recording = nullptr;
-    if (it != entries.end())
-      keep_equal_clusters(it->second.recording.clusters, e.recording.clusters);
-    e.owned = tail(b.owned_ingresses, owned0, replay_all);
-    e.routes = tail(b.routes, routes0, replay_all);
-    e.default_backends = tail(b.default_backends, defaults0, replay_all);
-    e.tls = tail(b.tls, tls0, replay_all);
-    e.events = tail(b.events, events0, replay_all);
-    ++translated;
-    EntryChange change;
-    if (it != entries.end()) {
-      change.before = std::move(it->second);
-      it->second = std::move(e);
-    } else {
-      it = entries.emplace(std::string(key), std::move(e)).first;
-    }
-    change.after = &it->second;  // nodes do not move when the map grows
-    changes.push_back(std::move(change));
+  if (changed != nullptr && !replay_all && !context_reset) {
+    visit_changed(b, *changed);
+    return;
   }
+  std::string buffer;
+  for (const api::ObjectPtr& ptr : snap.ingresses)
+    visit(b, ptr, entry_key(*ptr, buffer), replay_all);
   // What the snapshot no longer holds is gone.
   for (auto it = entries.begin(); it != entries.end();) {
-    if (it->second.seen == builds) {
-      ++it;
-      continue;
-    }
-    changes.push_back(EntryChange{std::move(it->second), nullptr});
-    it = entries.erase(it);
+    auto next = std::next(it);
+    if (it->second.seen != builds) drop(it);
+    it = next;
   }
+}
+
+void IngressCache::visit_changed(Builder& b, const SnapshotChanges& changed) {
+  std::string buffer;
+  // Added first: an updated Ingress (its old object removed, the new one added) is translated
+  // against its entry, which keeps its clusters' objects when their values are equal.
+  for (const api::ObjectPtr& ptr : changed.ingresses.added)
+    visit(b, ptr, entry_key(*ptr, buffer), false);
+  for (const api::ObjectPtr& ptr : changed.ingresses.removed)
+    if (auto it = entries.find(entry_key(*ptr, buffer));
+        it != entries.end() && it->second.ingress == ptr)
+      drop(it);
+  // The readers of every object added or removed, each visited once: reads_unchanged() tells
+  // whether it must be translated again.
+  std::set<std::string, std::less<>> dirty;
+  auto readers_of = [&](Recording::Kind kind, std::string_view ns, std::string_view name) {
+    auto it = readers.find(read_key(kind, ns, name));
+    if (it != readers.end()) dirty.insert(it->second.begin(), it->second.end());
+  };
+  using Kind = Recording::Kind;
+  for (const ListDiff* d : {&changed.services, &changed.secrets, &changed.config_maps}) {
+    Kind kind = d == &changed.services  ? Kind::kService
+                : d == &changed.secrets ? Kind::kSecret
+                                        : Kind::kConfigMap;
+    for (const auto* side : {&d->added, &d->removed})
+      for (const api::ObjectPtr& o : *side) readers_of(kind, o->ns(), o->name());
+  }
+  for (const auto* side : {&changed.endpoint_slices.added, &changed.endpoint_slices.removed})
+    for (const api::ObjectPtr& o : *side)
+      if (auto service = o->label(kServiceNameLabel)) readers_of(Kind::kService, o->ns(), *service);
+  for (const std::string& key : dirty) {
+    auto it = entries.find(key);
+    if (it == entries.end() || it->second.seen == builds) continue;
+    api::ObjectPtr ptr = it->second.ingress;
+    visit(b, ptr, key, false);
+  }
+  reused = entries.size() - translated;
 }
 
 }  // namespace kop::ingress::internal

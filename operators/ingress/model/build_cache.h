@@ -1,7 +1,9 @@
 // Internal to the model: the per-Ingress part of a BuildCache (model.h). Each Ingress'
 // translation is kept with what it read, and replayed (or just kept) while the Ingress and
 // everything it read are unchanged; the Ingresses translated again or gone are reported as
-// changes, from which incremental.cpp finds the hosts to assemble again.
+// changes, from which incremental.cpp finds the hosts to assemble again. Given what the caches
+// changed since the last build (SnapshotChanges), only the Ingresses changed and those that read
+// a changed object (a reverse index from each object read to its readers) are visited.
 // Threading: used by one build at a time.
 #pragma once
 
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "builder.h"
+#include "kop/ingress/list_diff.h"
 
 namespace kop::ingress::internal {
 
@@ -42,13 +45,25 @@ struct KeyHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
 };
 
+// What the caches' listings changed since the previous build, by kind (list_diff.h).
+struct SnapshotChanges {
+  const ListDiff& ingresses;
+  const ListDiff& services;
+  const ListDiff& endpoint_slices;
+  const ListDiff& secrets;
+  const ListDiff& config_maps;
+};
+
 struct IngressCache {
   // The context every entry was translated in: class selection depends on both.
   bool has_context = false;
   Options options;
   std::vector<api::ObjectPtr> ingress_classes;
   // By uid (or "/namespace/name" when the object has no uid).
-  std::unordered_map<std::string, IngressEntry, KeyHash, std::equal_to<>> entries;
+  using Entries = std::unordered_map<std::string, IngressEntry, KeyHash, std::equal_to<>>;
+  Entries entries;
+  // read_key() of each object some entry read -> the keys of those entries.
+  std::unordered_map<std::string, std::vector<std::string>, KeyHash, std::equal_to<>> readers;
   uint64_t builds = 0;
   size_t reused = 0;
   size_t translated = 0;
@@ -59,9 +74,23 @@ struct IngressCache {
   // Translates the snapshot's Ingresses, taking unchanged ones from `entries`. `replay`: every
   // entry's candidates, clusters and events are added to `b` (as translate_ingresses() would
   // leave them); otherwise they stay in the entries only and `b` gets none of them (the
-  // clusters the translated ones registered stay in b.clusters).
-  void translate(Builder& b, bool replay);
+  // clusters the translated ones registered stay in b.clusters). `changed` (null: unknown) is
+  // how the snapshot differs from the previous build's: without replay only the Ingresses it
+  // names and the readers of the objects it names are visited.
+  void translate(Builder& b, bool replay, const SnapshotChanges* changed = nullptr);
+
+ private:
+  // Reuses or translates the Ingress `ptr` (its entry's key `key`).
+  void visit(Builder& b, const api::ObjectPtr& ptr, std::string_view key, bool replay);
+  void visit_changed(Builder& b, const SnapshotChanges& changed);
+  void link_reads(const std::string& key, const Recording& recording);
+  void unlink_reads(const std::string& key, const Recording& recording);
+  // Drops the entry as gone (a change without `after`).
+  void drop(Entries::iterator it);
 };
+
+// The entry key of an Ingress: its uid, else "/namespace/name" (into `buffer`).
+std::string_view entry_key(const api::Object& ingress, std::string& buffer);
 
 // Whether two objects are the same: one ObjectPtr, or one uid at one resourceVersion.
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b);

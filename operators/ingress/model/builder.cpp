@@ -105,29 +105,20 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 Builder::Builder(const Snapshot& snapshot, const Options& options)
-    : snapshot_(snapshot), options_(options) {
-  slices_.reserve(snapshot_.endpoint_slices.size());
-  for (const auto& slice : snapshot_.endpoint_slices) {
-    auto service = slice->label("kubernetes.io/service-name");
-    if (!service) continue;
-    slices_[NsName{slice->ns(), *service}].push_back(&slice);
-  }
-  services_.reserve(snapshot_.services.size());
-  for (const auto& o : snapshot_.services) services_.emplace(NsName{o->ns(), o->name()}, &o);
-  secrets_.reserve(snapshot_.secrets.size());
-  for (const auto& o : snapshot_.secrets) secrets_.emplace(NsName{o->ns(), o->name()}, &o);
-  config_maps_.reserve(snapshot_.config_maps.size());
-  for (const auto& o : snapshot_.config_maps) config_maps_.emplace(NsName{o->ns(), o->name()}, &o);
-}
+    : snapshot_(snapshot),
+      options_(options),
+      own_index_(std::make_unique<const SnapshotIndex>(snapshot)),
+      index_(*own_index_) {}
+
+Builder::Builder(const Snapshot& snapshot, const Options& options, const SnapshotIndex& index)
+    : snapshot_(snapshot), options_(options), index_(index) {}
 
 const api::ObjectPtr* Builder::service(std::string_view ns, std::string_view name) const {
-  auto it = services_.find(NsName{ns, name});
-  return it == services_.end() ? nullptr : it->second;
+  return index_.service(ns, name);
 }
 
 const api::ObjectPtr* Builder::secret(std::string_view ns, std::string_view name) const {
-  auto it = secrets_.find(NsName{ns, name});
-  return it == secrets_.end() ? nullptr : it->second;
+  return index_.secret(ns, name);
 }
 
 const api::Object* Builder::read_secret(std::string_view ns, std::string_view name) {
@@ -141,8 +132,7 @@ void Builder::note_service_read(std::string_view ns, std::string_view name) {
 }
 
 const api::ObjectPtr* Builder::config_map(std::string_view ns, std::string_view name) const {
-  auto it = config_maps_.find(NsName{ns, name});
-  return it == config_maps_.end() ? nullptr : it->second;
+  return index_.config_map(ns, name);
 }
 
 const api::Object* Builder::read_config_map(std::string_view ns, std::string_view name) {
@@ -151,11 +141,9 @@ const api::Object* Builder::read_config_map(std::string_view ns, std::string_vie
   return m == nullptr ? nullptr : m->get();
 }
 
-const std::vector<const api::ObjectPtr*>& Builder::slices(std::string_view ns,
-                                                          std::string_view name) const {
-  static const std::vector<const api::ObjectPtr*> kNone;
-  auto it = slices_.find(NsName{ns, name});
-  return it == slices_.end() ? kNone : it->second;
+const std::vector<api::ObjectPtr>& Builder::slices(std::string_view ns,
+                                                   std::string_view name) const {
+  return index_.slices(ns, name);
 }
 
 void Builder::note_read(Recording::Kind kind, std::string_view ns, std::string_view name) {
@@ -170,8 +158,7 @@ void Builder::note_read(Recording::Kind kind, std::string_view ns, std::string_v
                             : kind == Recording::Kind::kConfigMap ? config_map(ns, name)
                                                                   : service(ns, name);
   if (o != nullptr) r.object = *o;
-  if (kind == Recording::Kind::kService)
-    for (const api::ObjectPtr* s : slices(ns, name)) r.slices.push_back(*s);
+  if (kind == Recording::Kind::kService) r.slices = slices(ns, name);
   recording->reads.push_back(std::move(r));
 }
 
@@ -303,8 +290,8 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   } else {
     // The target port comes from the EndpointSlices: their port whose name is the Service
     // port's name (the EndpointSlice controller copies it), never from the Service.
-    for (const api::ObjectPtr* slice_ptr : slices(spec.ns, spec.service)) {
-      const api::EndpointSliceView slice(**slice_ptr);
+    for (const api::ObjectPtr& slice_ptr : slices(spec.ns, spec.service)) {
+      const api::EndpointSliceView slice(*slice_ptr);
       std::optional<int64_t> target;
       for (const api::EndpointPort& sp : slice.ports())
         if (sp.name == port->name) target = sp.port;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "kop/ingress/model.h"
 #include "kop/ingress/nginx_annotations.h"
+#include "snapshot_index.h"
 
 namespace kop::ingress::internal {
 
@@ -78,20 +80,6 @@ struct BackendSpec {
   std::optional<proxy::UpstreamTlsConfig> tls;
 };
 
-// (namespace, name) as views into the snapshot's objects, which outlive the Builder.
-struct NsName {
-  std::string_view ns;
-  std::string_view name;
-  bool operator==(const NsName&) const = default;
-};
-struct NsNameHash {
-  size_t operator()(const NsName& k) const {
-    size_t h = std::hash<std::string_view>()(k.ns);
-    return h ^
-           (std::hash<std::string_view>()(k.name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-  }
-};
-
 // The objects one translation read besides its own source, and the clusters it registered:
 // what build_cache.cpp needs to replay the translation or to tell that it is stale.
 struct Recording {
@@ -110,7 +98,11 @@ struct Recording {
 
 class Builder {
  public:
+  // Indexes the snapshot's Services, Secrets, ConfigMaps and EndpointSlices.
   Builder(const Snapshot& snapshot, const Options& options);
+  // Looks them up in `index`, which must index `snapshot` and outlive the Builder (a BuildCache
+  // keeps it patched across builds).
+  Builder(const Snapshot& snapshot, const Options& options, const SnapshotIndex& index);
 
   const Snapshot& snapshot() const { return snapshot_; }
   const Options& options() const { return options_; }
@@ -141,8 +133,7 @@ class Builder {
   const api::ObjectPtr* config_map(std::string_view ns, std::string_view name) const;
   // config_map(), noting the read.
   const api::Object* read_config_map(std::string_view ns, std::string_view name);
-  const std::vector<const api::ObjectPtr*>& slices(std::string_view ns,
-                                                   std::string_view name) const;
+  const std::vector<api::ObjectPtr>& slices(std::string_view ns, std::string_view name) const;
 
   // While set, resolve_backend() and load_tls() note what they read and register into it.
   Recording* recording = nullptr;
@@ -161,13 +152,8 @@ class Builder {
   const Options& options_;
   void note_read(Recording::Kind kind, std::string_view ns, std::string_view name);
 
-  // (namespace, service name) -> EndpointSlices of that Service.
-  std::unordered_map<NsName, std::vector<const api::ObjectPtr*>, NsNameHash> slices_;
-  // (namespace, name) -> Service / Secret, so resolving a backend is O(1), not a scan. Keys
-  // are views into the objects: no string is copied to index a snapshot.
-  std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> services_;
-  std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> secrets_;
-  std::unordered_map<NsName, const api::ObjectPtr*, NsNameHash> config_maps_;
+  std::unique_ptr<const SnapshotIndex> own_index_;  // when built for this Builder
+  const SnapshotIndex& index_;
 };
 
 // Tolerant JSON reads: absent or wrong-typed members read as absent.

@@ -71,6 +71,10 @@ std::string ns_name(const api::Object& o) {
 }  // namespace
 
 struct IncrementalState {
+  // The listings of the last build and the Builder's indexes of them, patched at each build
+  // with what the caches changed.
+  ListTracker ingress_list, service_list, slice_list, secret_list, config_map_list;
+  SnapshotIndex index;
   IngressCache ingresses;
   // `model` and the fields below describe the last build (false: the next one is full).
   bool valid = false;
@@ -446,7 +450,18 @@ void IncrementalState::collect(Builder& b) {
 }
 
 const Model& IncrementalState::build(const Snapshot& snapshot, const Options& options) {
-  Builder b(snapshot, options);
+  const ListDiff ingress_diff = ingress_list.update(snapshot.ingresses);
+  const ListDiff service_diff = service_list.update(snapshot.services);
+  const ListDiff slice_diff = slice_list.update(snapshot.endpoint_slices);
+  const ListDiff secret_diff = secret_list.update(snapshot.secrets);
+  const ListDiff config_map_diff = config_map_list.update(snapshot.config_maps);
+  index.patch_services(service_diff);
+  index.patch_endpoint_slices(slice_diff);
+  index.patch_secrets(secret_diff);
+  index.patch_config_maps(config_map_diff);
+  const SnapshotChanges changed{ingress_diff, service_diff, slice_diff, secret_diff,
+                                config_map_diff};
+  Builder b(snapshot, options, index);
   if (options.nginx_annotations) {
     // ingress-nginx host rules rewrite candidates across hosts: assembled whole every time.
     ingresses.translate(b, /*replay=*/true);
@@ -458,7 +473,7 @@ const Model& IncrementalState::build(const Snapshot& snapshot, const Options& op
     hosts_assembled = model.virtual_hosts.size();
     return model;
   }
-  ingresses.translate(b, /*replay=*/false);
+  ingresses.translate(b, /*replay=*/false, &changed);
   translate_ingress_routes(b);  // b now holds the IngressRoutes' candidates only
   bool same_routes_part = valid && same_routes(b.routes, ir_routes) &&
                           same_routes(b.default_backends, ir_defaults) && same_tls(b.tls, ir_tls) &&
