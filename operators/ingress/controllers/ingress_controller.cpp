@@ -198,6 +198,7 @@ IngressController::IngressController(manager::Manager& manager, proxy::Proxy& pr
       cache_(manager.cache()),
       proxy_(proxy),
       options_(std::move(options)),
+      services_(options_.publish_service, options_.gateway.services),
       status_(
           options_.status_client != nullptr ? *options_.status_client : client_, cache_,
           StatusWriterOptions{.ingress = options_.kinds.ingress,
@@ -353,6 +354,7 @@ absl::Status IngressController::reconcile() {
     if (!objects.ok()) return objects.status();
     *p.out = std::move(*objects);
   }
+  services_.update(snap.services);
   if (options_.model.nginx_annotations) {
     std::set<std::string, std::less<>> maps;
     for (const auto& ing : snap.ingresses)
@@ -372,10 +374,20 @@ absl::Status IngressController::reconcile() {
   std::vector<BoundFrontDoor> doors;
   if (options_.gateway.enabled) {
     gsnap.base = &snap;
-    auto translated = translate_gateways(gsnap);
-    if (!translated.ok()) return translated.status();
-    gw = *std::move(translated);
-    doors = bind_front_doors(gw, gsnap);
+    if (absl::Status listed = list_gateway_objects(gsnap); !listed.ok()) return listed;
+    const bool empty = gsnap.gateway_classes.empty() && gsnap.gateways.empty() &&
+                       gsnap.http_routes.empty() && gsnap.grpc_routes.empty() &&
+                       gsnap.tls_routes.empty() && gsnap.reference_grants.empty() &&
+                       gsnap.backend_tls_policies.empty() && services_.gateway_owned().empty();
+    // Translated once empty (so the translation cache, statuses and bindings are empty too),
+    // nothing to do while it stays so: a cluster serving Ingresses only pays nothing for it.
+    if (!(empty && gateway_empty_)) {
+      auto translated = translate_gateways(gsnap);
+      if (!translated.ok()) return translated.status();
+      gw = *std::move(translated);
+      doors = bind_front_doors(gw, gsnap);
+    }
+    gateway_empty_ = empty;
   }
   // The translator's clusters join the model's in render, not in a copy of the cache's Model
   // (a whole Model per build). Same names, same rules: a cluster both use is one cluster.
@@ -426,7 +438,7 @@ absl::Status IngressController::reconcile() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& snapshot) {
+absl::Status IngressController::list_gateway_objects(gateway::Snapshot& snapshot) {
   const Kinds& k = options_.kinds;
   for (auto [gvk, out] :
        {std::pair{&k.gateway_class, &snapshot.gateway_classes},
@@ -434,9 +446,19 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
         std::pair{&k.grpc_route, &snapshot.grpc_routes},
         std::pair{&k.tls_route, &snapshot.tls_routes},
         std::pair{&k.reference_grant, &snapshot.reference_grants},
-        std::pair{&k.backend_tls_policy, &snapshot.backend_tls_policies},
-        std::pair{&k.config_map, &snapshot.config_maps},
-        std::pair{&k.namespace_, &snapshot.namespaces}}) {
+        std::pair{&k.backend_tls_policy, &snapshot.backend_tls_policies}}) {
+    auto objects = list(*gvk);
+    if (!objects.ok()) return objects.status();
+    *out = std::move(*objects);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& snapshot) {
+  const Kinds& k = options_.kinds;
+  // What the translation reads besides the Gateway API's own objects.
+  for (auto [gvk, out] : {std::pair{&k.config_map, &snapshot.config_maps},
+                          std::pair{&k.namespace_, &snapshot.namespaces}}) {
     auto objects = list(*gvk);
     if (!objects.ok()) return objects.status();
     *out = std::move(*objects);
@@ -455,9 +477,8 @@ absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::S
     gateway_addresses_ = local_addresses_.assign(ours);
     for (const auto& [key, addr] : gateway_addresses_) go.addresses[key] = {addr};
   } else if (options_.gateway.services.type != GatewayServiceType::kNone) {
-    go.addresses = gateway_service_addresses(snapshot.base->services, options_.gateway.services);
-  } else if (auto published = addresses_of_json(published_addresses_json(*snapshot.base));
-             !published.empty()) {
+    go.addresses = gateway_service_addresses(services_.gateway_owned(), options_.gateway.services);
+  } else if (auto published = addresses_of_json(published_addresses_json()); !published.empty()) {
     for (const auto& g : snapshot.gateways) go.addresses[g->key()] = published;
   }
   return gateway::translate(snapshot, go, &gateway_cache_);
@@ -473,10 +494,10 @@ std::vector<BoundFrontDoor> IngressController::bind_front_doors(gateway::Result&
                                options_.render.admin.address.port};
       if (options_.render.https_address) taken.insert(options_.render.https_address->port);
       bindings_ = plan_direct_ports(result.front_doors, snapshot.gateways, taken);
-      for (const auto& s : owned_gateway_services(snapshot.base->services, so))
+      for (const auto& s : services_.gateway_owned())
         bindings_.stale.emplace_back(s->name());  // provisioned before: no longer
     } else {
-      bindings_ = plan_gateway_services(result.front_doors, snapshot.base->services, so);
+      bindings_ = plan_gateway_services(result.front_doors, services_.gateway_owned(), so);
     }
     apply_bindings(bindings_, snapshot.gateways, result);
     for (const gateway::FrontDoor& d : result.front_doors)
@@ -507,7 +528,7 @@ void IngressController::log_front_doors(const std::vector<BoundFrontDoor>& doors
   logged_doors_ = std::move(now);
 }
 
-std::string IngressController::published_addresses_json(const Snapshot& snapshot) const {
+std::string IngressController::published_addresses_json() const {
   // status.loadBalancer.ingress entries: {"ip": ...} or {"hostname": ...}.
   if (!options_.publish_address.empty()) {
     std::string out = "[";
@@ -519,33 +540,58 @@ std::string IngressController::published_addresses_json(const Snapshot& snapshot
     }
     return out + "]";
   }
-  if (!options_.publish_service.empty()) {
-    auto slash = options_.publish_service.find('/');
-    std::string ns = options_.publish_service.substr(0, slash);
-    std::string name = slash == std::string::npos ? "" : options_.publish_service.substr(slash + 1);
-    for (const auto& s : snapshot.services)
-      if (s->ns() == ns && s->name() == name) {
-        const rapidjson::Value* v = s->at("/status/loadBalancer/ingress");
-        return v && v->IsArray() ? json_text::of(v) : "[]";
-      }
+  if (const api::ObjectPtr& s = services_.published()) {
+    const rapidjson::Value* v = s->at("/status/loadBalancer/ingress");
+    return v && v->IsArray() ? json_text::of(v) : "[]";
   }
   return "[]";
 }
 
+void IngressController::update_ingress_statuses(const Snapshot& snapshot, const Model& model) {
+  std::string published = published_addresses_json();
+  const ListDiff ingresses = status_ingress_list_.update(snapshot.ingresses);
+  const ListDiff classes = status_class_list_.update(snapshot.ingress_classes);
+  // An Ingress' status follows from whether it is ours (a function of the Ingress, the
+  // IngressClasses and the options) and the published addresses: only a changed Ingress changes
+  // its own, unless the classes or the addresses changed.
+  const bool all =
+      !ingress_statuses_valid_ || !classes.empty() || published != ingress_statuses_published_;
+  auto status_of = [&](const api::Object& ing) -> std::optional<DesiredIngressStatus> {
+    ObjectRef ref{"Ingress", std::string(ing.ns()), std::string(ing.name())};
+    if (std::binary_search(model.owned_ingresses.begin(), model.owned_ingresses.end(), ref))
+      return DesiredIngressStatus{published, ""};
+    if (published != "[]") return DesiredIngressStatus{"[]", published};  // no longer ours
+    return std::nullopt;
+  };
+  auto key_of = [](const api::Object& ing) {
+    std::string key(ing.ns());
+    return key.append("/").append(ing.name());
+  };
+  if (all) {
+    std::vector<std::pair<std::string, DesiredIngressStatus>> statuses;
+    statuses.reserve(snapshot.ingresses.size());
+    for (const auto& ing : snapshot.ingresses)
+      if (auto s = status_of(*ing)) statuses.emplace_back(key_of(*ing), *std::move(s));
+    ingress_statuses_.assign(std::move(statuses));
+  } else {
+    for (const auto& ing : ingresses.removed) ingress_statuses_.erase(key_of(*ing));
+    for (const auto& ing : ingresses.added) {
+      if (auto s = status_of(*ing))
+        ingress_statuses_.set(key_of(*ing), *std::move(s));
+      else
+        ingress_statuses_.erase(key_of(*ing));
+    }
+  }
+  ingress_statuses_valid_ = true;
+  ingress_statuses_published_ = std::move(published);
+}
+
 std::shared_ptr<const DesiredStatus> IngressController::desired_status(
     const Snapshot& snapshot, const Model& model, const gateway::Snapshot& gateway_snapshot,
-    gateway::Result gateway_result) const {
+    gateway::Result gateway_result) {
   auto d = std::make_shared<DesiredStatus>();
-  std::string published = published_addresses_json(snapshot);
-  std::set<std::string> owned;
-  for (const auto& r : model.owned_ingresses) owned.insert(r.key());
-  for (const auto& ing : snapshot.ingresses) {
-    std::string key = std::string(ing->ns()) + "/" + std::string(ing->name());
-    if (owned.count(ing->key()))
-      d->ingresses[key] = DesiredStatus::IngressStatus{published, ""};
-    else if (published != "[]")
-      d->ingresses[key] = DesiredStatus::IngressStatus{"[]", published};  // no longer ours
-  }
+  update_ingress_statuses(snapshot, model);
+  d->ingresses = ingress_statuses_;  // shares every shard
   d->routes = model.ingress_route_statuses;
   d->events = model.events;
   d->gateway_classes = std::move(gateway_result.class_statuses);

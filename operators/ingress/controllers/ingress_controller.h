@@ -57,12 +57,14 @@
 #include <absl/status/status.h>
 #include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
+#include "controller_services.h"
 #include "gateway_addresses.h"
 #include "gateway_services.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
 #include "kop/controller/controller.h"
 #include "kop/ingress/gateway_api.h"
+#include "kop/ingress/list_diff.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
 #include "kop/manager/manager.h"
@@ -184,14 +186,18 @@ class IngressController {
   absl::StatusOr<std::vector<api::ObjectPtr>> list(const api::GroupVersionKind& gvk);
   std::shared_ptr<const DesiredStatus> desired_status(const Snapshot& snapshot, const Model& model,
                                                       const gateway::Snapshot& gateway_snapshot,
-                                                      gateway::Result gateway_result) const;
-  // Gateway API: translate, and the address each front door binds (none when not bound).
+                                                      gateway::Result gateway_result);
+  // ingress_statuses_ brought to this build's.
+  void update_ingress_statuses(const Snapshot& snapshot, const Model& model);
+  // Gateway API: the objects of its kinds (optional: empty when not installed); then translate,
+  // and the address each front door binds (none when not bound).
+  absl::Status list_gateway_objects(gateway::Snapshot& snapshot);
   absl::StatusOr<gateway::Result> translate_gateways(gateway::Snapshot& snapshot);
   // In a cluster the bindings (gateway_services.h) also correct the listeners' status.
   std::vector<BoundFrontDoor> bind_front_doors(gateway::Result& result,
                                                const gateway::Snapshot& snapshot);
   void log_front_doors(const std::vector<BoundFrontDoor>& doors);
-  std::string published_addresses_json(const Snapshot& snapshot) const;
+  std::string published_addresses_json() const;
   absl::Status start_controller();
   absl::Status stop_controller(absl::Duration timeout);
 
@@ -227,6 +233,18 @@ class IngressController {
   std::set<std::string> logged_doors_;
   // In a cluster: the last build's front-door bindings and the Services they need.
   GatewayBindings bindings_;
+  // The last build translated a snapshot without any Gateway API object (nor a Gateway Service
+  // of ours): until one appears, builds have nothing to translate and skip the translation.
+  bool gateway_empty_ = false;
+  // The --publish-service Service and our Gateway Services, kept from the Services' changes.
+  ControllerServices services_;
+  // The Ingresses' desired statuses, changed per Ingress (all again when the published
+  // addresses or the IngressClasses change), and what they were computed from.
+  IngressStatuses ingress_statuses_;
+  bool ingress_statuses_valid_ = false;
+  std::string ingress_statuses_published_;
+  ListTracker status_ingress_list_;
+  ListTracker status_class_list_;
   StatusWriter status_;
   // "namespace/name" of the ConfigMaps the Ingresses name in custom-headers: written by the
   // reconciling thread before it lists ConfigMaps (so an update the predicate drops is one the

@@ -166,9 +166,12 @@ void StatusWriter::pass(const DesiredStatus& desired) {
     if (o == Outcome::kWritten) ++round_writes_;
     if (o == Outcome::kBackoff) ++pass_backoffs_;
   };
-  for (const auto& [key, want] : desired.ingresses) {
-    if (!keep_going(desired)) return;
-    count(ingress(key, want));
+  for (const auto& shard : desired.ingresses.shards()) {
+    if (!shard) continue;
+    for (const auto& [key, want] : *shard) {
+      if (!keep_going(desired)) return;
+      count(ingress(key, want));
+    }
   }
   for (const auto& st : desired.routes) {
     if (!keep_going(desired)) return;

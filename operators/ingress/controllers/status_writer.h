@@ -46,6 +46,7 @@
 #include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
 #include "gateway_services.h"
+#include "ingress_statuses.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
 #include "kop/ingress/gateway_api.h"
@@ -56,14 +57,8 @@ namespace kop::ingress {
 
 // What the statuses should be, as of one build.
 struct DesiredStatus {
-  struct IngressStatus {
-    // status.loadBalancer.ingress wanted, as a JSON array ("[]" = none).
-    std::string want;
-    // Set on Ingresses we do not own: clear the status only when it is exactly this (the
-    // addresses we publish), so what another controller wrote is left alone.
-    std::string clear_only_if;
-  };
-  std::map<std::string, IngressStatus> ingresses;  // by "namespace/name"
+  using IngressStatus = DesiredIngressStatus;
+  IngressStatuses ingresses;  // by "namespace/name"; shared with the builds before and after
   std::vector<IngressRouteStatus> routes;
   // Gateway API (gateway_status.h says what is written). An HTTPRoute with no parent of ours
   // left but an entry of ours in status.parents is listed with no parents: the entry goes.

@@ -75,7 +75,7 @@ TEST(StatusWriterAtScale, A429PausesEveryWriteForRetryAfterAndTheRoundIsReported
   StatusWriter writer(client, cache, StatusWriterOptions{.retry_base = absl::Milliseconds(10)});
   auto desired = std::make_shared<DesiredStatus>();
   for (int i = 0; i < kIngresses; ++i)
-    desired->ingresses["default/ing-" + std::to_string(i)] = {R"([{"ip":"192.0.2.1"}])", ""};
+    desired->ingresses.set("default/ing-" + std::to_string(i), {R"([{"ip":"192.0.2.1"}])", ""});
   writer.publish(desired);
   writer.set_writing(true);
   writer.start();
