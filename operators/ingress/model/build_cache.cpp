@@ -129,6 +129,7 @@ void IngressCache::unlink_reads(const std::string& key, const Recording& recordi
 
 void IngressCache::drop(Entries::iterator it) {
   unlink_reads(it->first, it->second.recording);
+  if (auto e = with_events.find(it->first); e != with_events.end()) with_events.erase(e);
   changes.push_back(EntryChange{std::move(it->second), nullptr});
   entries.erase(it);
 }
@@ -168,6 +169,10 @@ void IngressCache::visit(Builder& b, const api::ObjectPtr& ptr, std::string_view
     it = entries.emplace(std::string(key), std::move(e)).first;
   }
   link_reads(it->first, it->second.recording);
+  if (!it->second.events.empty())
+    with_events.insert(it->first);
+  else if (auto ev = with_events.find(it->first); ev != with_events.end())
+    with_events.erase(ev);
   change.after = &it->second;  // nodes do not move when the map grows
   changes.push_back(std::move(change));
 }
@@ -180,6 +185,7 @@ void IngressCache::translate(Builder& b, bool replay_all, const SnapshotChanges*
       !same_objects(ingress_classes, snap.ingress_classes)) {
     entries.clear();
     readers.clear();
+    with_events.clear();
     options = b.options();
     ingress_classes = snap.ingress_classes;
     has_context = true;

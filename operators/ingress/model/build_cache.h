@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -62,6 +63,8 @@ struct IngressCache {
   // By uid (or "/namespace/name" when the object has no uid).
   using Entries = std::unordered_map<std::string, IngressEntry, KeyHash, std::equal_to<>>;
   Entries entries;
+  // The keys of the entries with Events (the build collects the Events of these only).
+  std::set<std::string, std::less<>> with_events;
   // read_key() of each object some entry read -> the keys of those entries.
   std::unordered_map<std::string, std::vector<std::string>, KeyHash, std::equal_to<>> readers;
   uint64_t builds = 0;

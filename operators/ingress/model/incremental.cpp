@@ -436,8 +436,10 @@ bool IncrementalState::assemble_changed(Builder& b) {
 // What is rebuilt at every build, from the entries and the IngressRoutes' translation.
 void IncrementalState::collect(Builder& b) {
   std::vector<Event> events = std::move(b.events);
-  for (const auto& [key, e] : ingresses.entries)
+  for (const std::string& key : ingresses.with_events) {
+    const IngressEntry& e = ingresses.entries.at(key);
     events.insert(events.end(), e.events.begin(), e.events.end());
+  }
   events.insert(events.end(), default_events.begin(), default_events.end());
   for (const auto& [host, host_evts] : host_events)
     events.insert(events.end(), host_evts.begin(), host_evts.end());
