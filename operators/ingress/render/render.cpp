@@ -262,7 +262,7 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
   proxy::ClusterConfig cc;
   cc.name = c.name;
   if (c.tls) {
-    cc.tls = c.tls;
+    cc.tls = *c.tls;
     cc.protocol = c.h2c ? proxy::UpstreamProtocol::kH2 : proxy::UpstreamProtocol::kHttp1;
   } else if (c.h2c) {
     cc.protocol = proxy::UpstreamProtocol::kH2c;

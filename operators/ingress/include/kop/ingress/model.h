@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "kop/api/object.h"
+#include "kop/proxy/boxed.h"
 #include "kop/proxy/config.h"
 
 namespace kop::ingress {
@@ -172,6 +173,7 @@ struct AffinityCookie {
   auto operator<=>(const AffinityCookie&) const = default;
 };
 
+// Held once per Service port (shared through proxy::Shared): the rarely set parts are Boxed too.
 struct Cluster {
   std::string name;
   ObjectRef service;
@@ -183,11 +185,11 @@ struct Cluster {
   bool h2c = false;
   // TLS to the endpoints (ingress-nginx backend-protocol HTTPS/GRPCS and proxy-ssl-*); with h2c
   // it is HTTP/2 over TLS. Unset: plain TCP.
-  std::optional<proxy::UpstreamTlsConfig> tls;
+  proxy::Boxed<proxy::UpstreamTlsConfig> tls;
   Strategy strategy = Strategy::kRoundRobin;
-  std::optional<HealthCheck> health_check;
-  std::optional<AffinityCookie> cookie;  // with Strategy::kCookie
-  std::string hash_by;                   // with Strategy::kHash: "$request_uri"...
+  proxy::Boxed<HealthCheck> health_check;
+  proxy::Boxed<AffinityCookie> cookie;  // with Strategy::kCookie
+  std::string hash_by;                  // with Strategy::kHash: "$request_uri"...
   // With Strategy::kHash: each key goes to a subset of this many endpoints, one at random per
   // request (ingress-nginx upstream-hash-by-subset). Default 0: one endpoint per key.
   uint32_t hash_subset_size = 0;
@@ -312,6 +314,8 @@ struct ErrorPages {
   bool operator==(const ErrorPages&) const = default;
 };
 
+// Routes are held many times over (per source's candidates, per host), so the parts few routes
+// set are proxy::Boxed (a pointer while unset) rather than std::optional (their whole size).
 struct Route {
   PathRule path;
   std::string method;                        // "" = any
@@ -324,27 +328,27 @@ struct Route {
   uint32_t invalid_weight = 0;
   // Default 500 (HTTPRoute); 503 for GRPCRoute, which gRPC clients read as UNAVAILABLE.
   uint32_t invalid_status = 500;
-  std::optional<Redirect> redirect;  // with RouteAction::kRedirect
+  proxy::Boxed<Redirect> redirect;  // with RouteAction::kRedirect
   std::optional<std::string> prefix_rewrite;
   std::optional<std::string> path_rewrite;           // replaces the whole path (query kept)
   std::optional<std::string> host_rewrite;           // replaces the Host header sent upstream
   std::optional<std::chrono::milliseconds> timeout;  // 0 = none; unset = proxy default
   std::optional<uint32_t> retries;
   std::optional<std::chrono::milliseconds> per_try_timeout;
-  std::optional<RetryPolicy> retry_policy;  // replaces `retries` when set
-  std::optional<RegexRewrite> regex_rewrite;
+  proxy::Boxed<RetryPolicy> retry_policy;  // replaces `retries` when set
+  proxy::Boxed<RegexRewrite> regex_rewrite;
   std::optional<std::chrono::milliseconds> idle_timeout;  // unset = proxy default
   // Connecting to an endpoint takes at most this long; unset: the cluster's (5 s).
   std::optional<std::chrono::milliseconds> connect_timeout;
-  std::optional<ErrorPages> error_pages;  // forwarded routes only; unset: none
+  proxy::Boxed<ErrorPages> error_pages;  // forwarded routes only; unset: none
   bool websocket = false;
   HeaderPolicy request_headers;
   HeaderPolicy response_headers;
-  std::optional<Cors> cors;                   // forwarded routes only
-  std::optional<SourceRanges> source_ranges;  // unset: every client
-  std::optional<BasicAuth> basic_auth;        // forwarded routes only; unset: no authentication
-  uint64_t max_body_bytes = 0;                // forwarded routes: larger bodies get 413; 0: none
-  std::optional<RateLimit> rate_limit;        // forwarded routes; unset: no limits
+  proxy::Boxed<Cors> cors;                   // forwarded routes only
+  proxy::Boxed<SourceRanges> source_ranges;  // unset: every client
+  proxy::Boxed<BasicAuth> basic_auth;        // forwarded routes only; unset: no authentication
+  uint64_t max_body_bytes = 0;               // forwarded routes: larger bodies get 413; 0: none
+  proxy::Boxed<RateLimit> rate_limit;        // forwarded routes; unset: no limits
   // Forwarded routes: the response body leaves at most this fast per request, after the first
   // `response_rate_after_bytes` (ingress-nginx limit-rate, limit-rate-after). 0: no limit.
   uint64_t response_bytes_per_second = 0;
