@@ -153,6 +153,10 @@ void assemble_door(Translation& t, FrontDoor& d,
     }
     h.rec.own =
         h.own_new ? std::make_shared<const VirtualHost>(own_routes(t, host, placed)) : h.last->own;
+    // Placed anew (its route translated again, as after every status write) but assembled as
+    // before: the previous object, else the cache would keep this copy beside the previous one
+    // that `served` keeps below (every host twice after a round of status writes).
+    if (h.own_new && h.last != nullptr && *h.last->own == *h.rec.own) h.rec.own = h.last->own;
     if (host[0] == '*') {
       covering_names.push_back(host);
       covering_changed = covering_changed || h.own_new;
@@ -176,7 +180,8 @@ void assemble_door(Translation& t, FrontDoor& d,
     } else {
       std::shared_ptr<const VirtualHost> served = with_covering(*h.rec.own, covering);
       if (!served) served = h.rec.own;
-      bool same = h.last != nullptr && *h.last->served == *served;
+      bool same =
+          h.last != nullptr && (h.last->served.ptr() == served || *h.last->served == *served);
       h.rec.served = same ? h.last->served : proxy::Shared<VirtualHost>(std::move(served));
     }
     d.virtual_hosts.push_back(h.rec.served);

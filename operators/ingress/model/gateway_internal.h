@@ -21,6 +21,7 @@
 #include "builder.h"
 #include "kop/api/labels.h"
 #include "kop/ingress/gateway_api.h"
+#include "kop/proxy/boxed.h"
 #include "text_cat.h"
 
 namespace kop::ingress::gateway::internal {
@@ -303,7 +304,7 @@ struct RouteQuery {
   std::string port;
   bool permitted = false;
   std::optional<ObjectRef> holder;
-  std::optional<proxy::UpstreamTlsConfig> tls;
+  proxy::Boxed<proxy::UpstreamTlsConfig> tls;  // kept per backend of every route: rarely set
 };
 
 // An HTTPRoute's or GRPCRoute's rules as translated, the Events they recorded and what they
