@@ -96,6 +96,7 @@ std::shared_ptr<Informer> Cache::make_informer(const api::GroupVersionKind& gvk)
   io.reflector.field_selector = by.field_selector;
   io.indexers = by.indexers;
   io.keep_managed_fields = by.keep_managed_fields.value_or(options_.keep_managed_fields);
+  io.share_objects = options_.share_objects;
   io.transform = by.transform;
   io.default_resync_period = options_.resync_period;
 

@@ -143,7 +143,9 @@ namespace {
 
 ReflectorOptions reflector_options(InformerOptions& options) {
   ReflectorOptions r = std::move(options.reflector);
-  r.transform = make_transform(options.keep_managed_fields, std::move(options.transform));
+  r.transform = options.share_objects
+                    ? make_sharing_transform(std::move(options.transform))
+                    : make_transform(options.keep_managed_fields, std::move(options.transform));
   return r;
 }
 

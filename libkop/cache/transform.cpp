@@ -177,8 +177,13 @@ api::ObjectPtr strip_managed_fields(api::ObjectPtr obj) {
   return compact_copy(obj, true);
 }
 
+TransformFunc make_sharing_transform(TransformFunc user) {
+  if (user) return user;
+  return [](api::ObjectPtr obj) { return obj; };
+}
+
 TransformFunc make_transform(bool keep_managed_fields, TransformFunc user) {
-  TransformFunc base = [keep_managed_fields](api::ObjectPtr obj) {
+  TransformFunc base = [keep_managed_fields](const api::ObjectPtr& obj) {
     return compact_copy(obj, !keep_managed_fields);
   };
   if (!user) return base;

@@ -453,6 +453,8 @@ int run(int argc, char** argv) {
   mo.exit_on_lost_lease = false;
   kop::ingress::configure_cache(mo.cache, options.kinds, options.gateway.enabled,
                                 options.model.nginx_annotations);
+  // With --manifests the cache keeps kop::local's stored objects, not a second copy of each.
+  mo.cache.share_objects = store != nullptr;
   kop::manager::Manager mgr(*client, mo);
   kop::ingress::IngressController controller(mgr, proxy, options);
   std::unique_ptr<kop::ingress::Webhook> webhook;  // outlives the Manager's run (StopFirst)

@@ -267,5 +267,24 @@ TEST(SharedInformer, TransformAndKeepManagedFields) {
   EXPECT_EQ(obj->label("transformed"), "yes");
 }
 
+TEST(SharedInformer, SharedObjectsAreTheClientsOwn) {
+  FakeClient fc;
+  FakeClock clock;
+  api::ObjectPtr listed = make_object("ns", "a", "1", {}, true);
+  api::ObjectPtr watched = make_object("ns", "b", "11", {}, true);
+  fc.queue_list(page({listed}, "10"));
+  auto w = fc.queue_watch();
+  InformerOptions o = options(&clock);
+  o.share_objects = true;  // keep_managed_fields stays false: sharing wins, nothing is copied
+  SharedInformer inf(fc, o);
+  inf.start();
+  ASSERT_TRUE(inf.wait_for_sync(absl::Seconds(5)).ok());
+  w->push(event(WatchEvent::Type::kAdded, watched));
+  EXPECT_EQ(inf.indexer().get("ns/a"), listed);
+  EXPECT_TRUE(inf.indexer().get("ns/a")->has_managed_fields());
+  ASSERT_TRUE(eventually([&] { return inf.indexer().get("ns/b") != nullptr; }));
+  EXPECT_EQ(inf.indexer().get("ns/b"), watched);
+}
+
 }  // namespace
 }  // namespace kop::cache

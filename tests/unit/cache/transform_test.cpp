@@ -66,5 +66,17 @@ TEST(Transform, UserTransformRunsAfterCompaction) {
   EXPECT_EQ(out->label("seen"), "yes");
 }
 
+TEST(Transform, SharingKeepsTheObjectItselfOrTheUsersAnswer) {
+  auto src = parse(kWithManagedFields);
+  EXPECT_EQ(make_sharing_transform(nullptr)(src), src);  // no copy, managedFields and all
+  api::ObjectPtr seen;
+  auto t = make_sharing_transform([&seen](api::ObjectPtr obj) {
+    seen = obj;
+    return obj;
+  });
+  EXPECT_EQ(t(src), src);
+  EXPECT_EQ(seen, src);  // the user's transform gets the client's object, not a copy
+}
+
 }  // namespace
 }  // namespace kop::cache

@@ -89,6 +89,9 @@ struct CacheOptions {
   std::vector<std::string> default_namespaces{};
   // Keep metadata.managedFields. Defaults to false (stripped, as controller-runtime).
   bool keep_managed_fields = false;
+  // Keep the client's objects instead of compact copies (InformerOptions::share_objects): for a
+  // kop::local client. Defaults to false.
+  bool share_objects = false;
   // Re-delivers every object to handlers as update(obj, obj) this often. Defaults to 10 h
   // (controller-runtime's SyncPeriod); 0 = never.
   absl::Duration resync_period = absl::Hours(10);

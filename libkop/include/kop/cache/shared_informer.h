@@ -39,6 +39,12 @@ struct InformerOptions {
   Indexers indexers{};
   // Keep metadata.managedFields in cached objects. Defaults to false (stripped).
   bool keep_managed_fields = false;
+  // Store the objects the client returns as they are (managedFields included, whatever
+  // keep_managed_fields says) instead of a compact copy of each: for an in-process client whose
+  // objects are immutable, exactly sized and held by its store anyway (kop::local), so the
+  // process keeps each object once. Not for a REST client: its decoded objects are not compact.
+  // Defaults to false.
+  bool share_objects = false;
   // Applied to every object before it is stored (after managedFields are stripped). Defaults to
   // none.
   TransformFunc transform{};

@@ -5,7 +5,10 @@
 // apply bookkeeping, often the largest part of small objects and never read by controllers), as
 // controller-runtime does; InformerOptions::keep_managed_fields turns that off. Every stored
 // object is also compacted (one right-sized allocation pool instead of RapidJSON's 64 KiB
-// default), which is what makes a cache of 100k small objects fit in tens of MB.
+// default), which is what makes a cache of 100k small objects fit in tens of MB. An in-process
+// client (kop::local) hands out its store's own immutable, already compact objects: with
+// InformerOptions::share_objects the cache keeps those (managedFields included) instead of a copy
+// of each.
 //
 // Threading: transforms run on the reflector's thread; they must not block and must not keep the
 // object they are given beyond returning it or a replacement.
@@ -32,5 +35,8 @@ api::ObjectPtr strip_managed_fields(api::ObjectPtr obj);
 // The transform an informer applies: a compact copy (managedFields dropped unless
 // `keep_managed_fields`), then `user` (if set).
 TransformFunc make_transform(bool keep_managed_fields, TransformFunc user);
+// The transform of an informer that shares the client's objects: `user` (if set), else the
+// object itself, never copied.
+TransformFunc make_sharing_transform(TransformFunc user);
 
 }  // namespace kop::cache
