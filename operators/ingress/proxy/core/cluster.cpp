@@ -121,12 +121,15 @@ bool Cluster::hash_key(const RequestView& request, uint64_t* key) const {
   return false;
 }
 
+Cluster::Cluster(std::shared_ptr<const ClusterConfig> part)
+    : source(std::move(part)), config(*source) {}
+
+Cluster::Cluster() : Cluster(std::make_shared<const ClusterConfig>()) {}
+
 absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<ClusterConfig>& part,
                                                                const Cluster* previous) {
   const ClusterConfig& config = *part;
-  auto c = std::make_shared<Cluster>();
-  c->config = config;
-  c->source = part.ptr();
+  auto c = std::make_shared<Cluster>(part.ptr());
   c->name = config.name;
   c->lb_policy = config.lb_policy;
   c->hash_on = config.hash_on;
@@ -259,7 +262,9 @@ bool routing_equal(const Config& prev, const Config& next) {
     for (const auto& c : l.tls->certificates)
       if (!c.cert_file.empty() || !c.key_file.empty()) return false;
   }
-  return prev.listeners == next.listeners && prev.virtual_hosts == next.virtual_hosts;
+  // Hosts first: a pointer comparison each, where a change usually is; the listeners' host
+  // name lists are strings.
+  return prev.virtual_hosts == next.virtual_hosts && prev.listeners == next.listeners;
 }
 
 }  // namespace kop::proxy

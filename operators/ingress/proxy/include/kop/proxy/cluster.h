@@ -28,10 +28,17 @@ struct Endpoint {
 };
 
 struct Cluster {
-  ClusterConfig config;  // as given
-  // The Config's part `config` was copied from: RouteTable::compile() keeps this cluster for a
-  // Config that holds the same part (a pointer comparison) or an equal one.
+  // Compiled from `part` (not null), which it keeps.
+  explicit Cluster(std::shared_ptr<const ClusterConfig> part);
+  // An empty cluster (tests fill in what they read).
+  Cluster();
+
+  // The Config's part this cluster was compiled from: RouteTable::compile() keeps this cluster
+  // for a Config that holds the same part (a pointer comparison) or an equal one.
   std::shared_ptr<const ClusterConfig> source;
+  // *source, as given: read through the part, not copied (a copy per compiled cluster was the
+  // third form of every cluster in memory, beside the model's and the rendered one).
+  const ClusterConfig& config;
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   HashPolicy hash_on;  // name lowercased for headers
