@@ -282,6 +282,33 @@ class Out {
       w_.EndArray();
       w_.EndObject();
     }
+    if (r.ext_auth) {
+      const ExtAuthConfig& a = *r.ext_auth;
+      begin_object("ext_auth");
+      kv("cluster", a.cluster);
+      kv("path", a.path);
+      kv("host", a.host);
+      kv("method", a.method);
+      strings("response_headers", a.response_headers);
+      kv("request_redirect", a.request_redirect);
+      kv("signin", a.signin);
+      kv("signin_redirect_param", a.signin_redirect_param);
+      kv("always_set_cookie", a.always_set_cookie);
+      kv("timeout_ms", a.timeout);
+      kv("cache_key", a.cache_key);
+      begin_array("cache_valid");
+      for (const ExtAuthCacheRule& c : a.cache_valid) {
+        w_.StartObject();
+        begin_array("statuses");
+        for (uint32_t st : c.statuses) w_.Uint(st);
+        w_.EndArray();
+        kv("any", c.any);
+        kv("ttl_ms", c.ttl);
+        w_.EndObject();
+      }
+      w_.EndArray();
+      w_.EndObject();
+    }
     if (r.max_request_body_bytes)
       key("max_request_body_bytes"), w_.Uint64(r.max_request_body_bytes);
     if (r.rate_limit) {

@@ -429,6 +429,36 @@ BasicAuthConfig basic_auth(const Value& v, const std::string& path) {
   return a;
 }
 
+ExtAuthConfig ext_auth(const Value& v, const std::string& path) {
+  Object o(v, path);
+  ExtAuthConfig a;
+  o.str("cluster", &a.cluster, true);
+  o.str("path", &a.path);
+  o.str("host", &a.host, true);
+  o.str("method", &a.method);
+  o.strings("response_headers", &a.response_headers);
+  o.str("request_redirect", &a.request_redirect);
+  o.str("signin", &a.signin);
+  o.str("signin_redirect_param", &a.signin_redirect_param);
+  o.boolean("always_set_cookie", &a.always_set_cookie);
+  o.millis("timeout_ms", &a.timeout);
+  o.str("cache_key", &a.cache_key);
+  o.array("cache_valid", [&](const Value& e, const std::string& p) {
+    Object c(e, p);
+    ExtAuthCacheRule rule;
+    c.array("statuses", [&](const Value& s, const std::string& sp) {
+      rule.statuses.push_back(static_cast<uint32_t>(as_uint(s, sp, 100, 599)));
+    });
+    c.boolean("any", &rule.any);
+    c.require("ttl_ms");
+    c.millis("ttl_ms", &rule.ttl);
+    c.finish();
+    a.cache_valid.push_back(std::move(rule));
+  });
+  o.finish();
+  return a;
+}
+
 SourceRanges source_ranges(const Value& v, const std::string& path) {
   Object o(v, path);
   SourceRanges r;
@@ -477,6 +507,7 @@ RouteConfig route(const Value& v, const std::string& path) {
   if (const Value* c = o.get("source_ranges"))
     r.source_ranges = source_ranges(*c, o.at("source_ranges"));
   if (const Value* a = o.get("basic_auth")) r.basic_auth = basic_auth(*a, o.at("basic_auth"));
+  if (const Value* a = o.get("ext_auth")) r.ext_auth = ext_auth(*a, o.at("ext_auth"));
   o.uint("max_request_body_bytes", &r.max_request_body_bytes, 0, uint64_t{1} << 62);
   if (const Value* l = o.get("rate_limit")) r.rate_limit = rate_limit(*l, o.at("rate_limit"));
   o.finish();

@@ -14,6 +14,7 @@
 #include "kop/proxy/client_auth.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/cors.h"
+#include "kop/proxy/ext_auth.h"
 #include "kop/proxy/hash_expression.h"
 #include "kop/proxy/password_hash.h"
 
@@ -414,6 +415,15 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
         if (users[j].name == users[i].name)
           return error(at + ".name", cat("duplicate user ", quote(users[i].name)));
     }
+  }
+  if (r.ext_auth) {
+    if (r.action != ActionType::kForward)
+      return error(p + ".ext_auth", "only a forward route is authenticated");
+    if (!clusters.contains(r.ext_auth->cluster))
+      return error(p + ".ext_auth.cluster", cat("unknown cluster ", quote(r.ext_auth->cluster)));
+    // Its message starts with the field (ext_auth.h).
+    if (auto a = ExtAuth::compile(*r.ext_auth); !a.ok())
+      return absl::InvalidArgumentError(cat(p, ".ext_auth.", a.status().message()));
   }
   if (r.cors) return check_cors(p + ".cors", *r.cors, r.action);
   return absl::OkStatus();

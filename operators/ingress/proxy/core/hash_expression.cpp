@@ -27,13 +27,33 @@ void append_host(std::string_view host, std::string& out) {
   for (char c : host.substr(0, end)) out.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);
 }
 
+// nginx's set_escape_uri: every byte but the unreserved ones as %XX.
+void append_escaped(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      auto b = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 15]);
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<HashExpression> HashExpression::parse(std::string_view text) {
   using internal::cat;
   using internal::quote;
-  static constexpr std::array<std::pair<std::string_view, Kind>, 8> kPlain = {{
+  static constexpr std::array<std::pair<std::string_view, Kind>, 12> kPlain = {{
       {"request_uri", Kind::kRequestUri},
+      {"escaped_request_uri", Kind::kEscapedRequestUri},
+      {"http_host", Kind::kHttpHost},
+      {"scheme", Kind::kScheme},
+      {"pass_access_scheme", Kind::kScheme},
       {"uri", Kind::kUri},
       {"args", Kind::kArgs},
       {"query_string", Kind::kArgs},
@@ -97,8 +117,9 @@ absl::StatusOr<HashExpression> HashExpression::parse(std::string_view text) {
     if (!found)
       return absl::InvalidArgumentError(
           cat("unsupported variable ", quote(cat("$", name)),
-              " (request_uri, uri, args, query_string, host, remote_addr, request_method, "
-              "http_*, cookie_*, arg_*)"));
+              " (request_uri, escaped_request_uri, uri, args, query_string, host, http_host, "
+              "scheme, pass_access_scheme, remote_addr, request_method, http_*, cookie_*, "
+              "arg_*)"));
   }
   return e;
 }
@@ -114,6 +135,13 @@ void HashExpression::evaluate(const RequestView& request, std::string& out) cons
         out.append(request.path);
         if (!request.query.empty()) out.append("?").append(request.query);
         break;
+      case Kind::kEscapedRequestUri:
+        append_escaped(request.path, out);
+        if (!request.query.empty()) {
+          out.append("%3F");
+          append_escaped(request.query, out);
+        }
+        break;
       case Kind::kUri:
         out.append(request.path);
         break;
@@ -122,6 +150,12 @@ void HashExpression::evaluate(const RequestView& request, std::string& out) cons
         break;
       case Kind::kHost:
         append_host(request.host, out);
+        break;
+      case Kind::kHttpHost:
+        out.append(request.host);
+        break;
+      case Kind::kScheme:
+        out.append(request.scheme);
         break;
       case Kind::kRemoteAddr:
         out.append(request.client_address);

@@ -230,6 +230,12 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name, cons
     for (const MirrorPolicy& m : rc.forward.mirrors)
       out->mirrors.emplace_back(refs.resolve(m.cluster), m.per_million);
     if (const auto& e = rc.forward.error_pages) out->error_cluster = refs.resolve(e->cluster);
+    if (rc.ext_auth) {
+      auto auth = ExtAuth::compile(*rc.ext_auth);
+      if (!auth.ok()) return auth.status();
+      out->ext_auth = std::move(*auth);
+      out->ext_auth_cluster = refs.resolve(rc.ext_auth->cluster);
+    }
   }
   return absl::OkStatus();
 }

@@ -42,6 +42,7 @@ RequestView make_view(const DownRequest& r) {
   v.query = r.head->query;
   v.host = r.head->host;
   v.client_address = r.client_ip;
+  v.scheme = r.tls ? "https" : "http";
   v.lookup = &lookup_header;
   v.lookup_ctx = r.head;
   return v;
@@ -136,6 +137,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   paused_response_ = false;
   status_ = 0;
   upstream_ms_ = 0;
+  ext_answer_.reset();
   upstream_address_.clear();
   error_code_ = 0;
   request_id_made_ = false;
@@ -197,7 +199,74 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   // Basic authentication (basic_auth.h), nginx's access phase; a bcrypt verification resumes
   // the request in authenticated().
   if (route_->basic_auth && !authenticate()) return;
-  forward_request();
+  ask_auth_service();
+}
+
+void Exchange::ask_auth_service() {
+  if (!route_->ext_auth) return forward_request();
+  const ExtAuth& auth = *route_->ext_auth;
+  ++worker_.stats().ext_auth_checks;
+  ext_auth_caching_ = auth.cache_key(view_, &ext_auth_key_);
+  if (ext_auth_caching_) {
+    if (auto answer = auth.cached(ext_auth_key_, static_cast<int64_t>(worker_.now()))) {
+      ++worker_.stats().ext_auth_cached;
+      ext_auth_caching_ = false;
+      return ext_auth_decided(std::move(answer));
+    }
+  }
+  // The upstream request carries the same x-request-id as the auth request (request_id()).
+  std::string head;
+  write_ext_auth_request(auth, req_, view_,
+                         req_.head->request_id_index < 0 ? request_id() : std::string_view(),
+                         std::span<const ClientField>(client_fields_, client_field_count_), head);
+  if (!ext_auth_call_.start(ws_->clusters[route_->ext_auth_cluster], std::move(head), auth,
+                            static_cast<uint64_t>(auth.config().timeout.count()), this))
+    return ext_auth_decided(nullptr);
+}
+
+void Exchange::on_ext_auth(std::shared_ptr<const ExtAuth::Answer> answer) {
+  if (!active_) return;
+  if (answer && ext_auth_caching_)
+    route_->ext_auth->remember(ext_auth_key_, answer, static_cast<int64_t>(worker_.now()));
+  ext_auth_decided(std::move(answer));
+}
+
+void Exchange::ext_auth_decided(std::shared_ptr<const ExtAuth::Answer> answer) {
+  WorkerStats& st = worker_.stats();
+  const ExtAuth& auth = *route_->ext_auth;
+  const ExtAuth::Answer& a = answer ? *answer : ExtAuth::failed();
+  ext_answer_ = std::move(answer);
+  if (a.verdict == ExtAuth::Verdict::kAllow) {
+    ++st.ext_auth_allowed;
+    return forward_request();
+  }
+  std::string extra;
+  int status = 500;
+  if (a.verdict == ExtAuth::Verdict::kUnauthorized || a.verdict == ExtAuth::Verdict::kForbidden) {
+    ++st.ext_auth_denied;
+    status = a.verdict == ExtAuth::Verdict::kForbidden ? 403 : 401;
+  } else {
+    ++st.ext_auth_failed;
+  }
+  if (status == 401) {
+    std::string location;
+    if (auth.signin_location(view_, location)) {
+      status = 302;
+      extra.append("location: ").append(location).append("\r\n");
+    } else {
+      for (const std::string& c : a.www_authenticate)
+        extra.append("www-authenticate: ").append(c).append("\r\n");
+    }
+  }
+  if (auth.sets_cookie_on(status))
+    for (const HeaderValue& c : a.cookies.add)
+      extra.append("set-cookie: ").append(c.value).append("\r\n");
+  local_reply(status,
+              status == 302   ? ""
+              : status == 401 ? "unauthorized\n"
+              : status == 403 ? "forbidden\n"
+                              : "external authentication failed\n",
+              extra);
 }
 
 bool Exchange::client_certificate_allowed() {
@@ -304,7 +373,7 @@ void Exchange::authenticated(bool ok) {
   auth_wait_->exchange = nullptr;
   auth_wait_.reset();
   if (!ok) return local_reply(401, "unauthorized\n", route_->basic_auth->challenge_field());
-  forward_request();
+  ask_auth_service();
 }
 
 void Exchange::attempt() {
@@ -484,13 +553,14 @@ void Exchange::on_upstream_connected(UpConn* c) {
 
 void Exchange::send_request_head() {
   const h1::RequestHead& h = *req_.head;
-  static const HeaderMutation kNoMutation;
-  // An error request carries its own fields only (nginx's error location sets its own).
+  // An error request carries its own fields only (nginx's error location sets its own), so
+  // none of external authentication's either.
   const Mutations mut =
       error_code_ ? Mutations(error_fields_, kNoMutation, kNoMutation)
                   : Mutations(entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(),
                                              /*request=*/true),
-                              route_->config->request_headers, vhost_->config->request_headers);
+                              route_->config->request_headers, vhost_->config->request_headers,
+                              ext_answer_ ? ext_answer_->upstream : kNoMutation);
   const ForwardAction& fw = route_->config->forward;
   std::string& o = head_buf_;
   o.clear();
@@ -897,7 +967,9 @@ void Exchange::write_response_fields() {
   // Response fields: everything but hop-by-hop headers, then ours.
   const Mutations mut(
       entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(), /*request=*/false),
-      route_->config->response_headers, vhost_->config->response_headers);
+      route_->config->response_headers, vhost_->config->response_headers,
+      ext_answer_ && route_->ext_auth->sets_cookie_on(status_) ? ext_answer_->cookies
+                                                               : kNoMutation);
   std::string& o = head_buf_;
   o.clear();
   size_t bound = kAddedFieldsBound + mut.added();
@@ -1221,6 +1293,8 @@ void Exchange::finish() {
     auth_wait_->exchange = nullptr;  // a verification still running finds nobody to resume
     auth_wait_.reset();
   }
+  ext_auth_call_.cancel();
+  ext_answer_.reset();
   dequeue_pending();
   if (up_ || h2_) release_upstream(false);
   if (in_progress_at_) {

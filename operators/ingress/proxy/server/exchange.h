@@ -15,6 +15,7 @@
 
 #include "access_log.h"
 #include "downstream.h"
+#include "ext_auth_call.h"
 #include "h2_up_conn.h"
 #include "http1.h"
 #include "kop/proxy/request_view.h"
@@ -35,9 +36,9 @@ struct AuthWait {
   Exchange* exchange = nullptr;
 };
 
-class Exchange final : public UpstreamUser, public H2UpstreamUser {
+class Exchange final : public UpstreamUser, public H2UpstreamUser, public ExtAuthUser {
  public:
-  explicit Exchange(Worker& w) : worker_(w) {}
+  explicit Exchange(Worker& w) : worker_(w), ext_auth_call_(w) {}
   ~Exchange();
   // Starts the exchange. `ws` is held until finish.
   void start(Downstream* down, WorkerSnapshot* ws, const DownRequest& req, uint64_t start_ms);
@@ -80,6 +81,8 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   void on_h2_response_end(H2UpStream* s) override;
   void on_h2_error(H2UpStream* s, H2UpFailure f) override;
   void on_h2_request_writable(H2UpStream* s) override;
+  // From ExtAuthCall.
+  void on_ext_auth(std::shared_ptr<const ExtAuth::Answer> answer) override;
 
  private:
   // The proxy's own answer. To a gRPC client (content-type application/grpc...) a status of
@@ -102,6 +105,10 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   // waits for authenticated() (a verification too slow for the event loop).
   bool authenticate();
   void authenticated(bool ok);
+  // External authentication (ext_auth.h), after basic authentication: the cached answer or the
+  // auth request; then forward_request() or the answer's status.
+  void ask_auth_service();
+  void ext_auth_decided(std::shared_ptr<const ExtAuth::Answer> answer);
   // Off-loop verifications queued per worker before requests needing one get 503.
   static constexpr uint32_t kMaxOffLoopJobs = 256;
   void attempt();
@@ -130,8 +137,8 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   bool retry_window_open();
   // The route's connect timeout, or the cluster's.
   uint64_t connect_timeout_ms() const;
-  // The request id sent upstream when the client gave none: made once, so a retry and an
-  // error request carry the same one.
+  // The request id sent upstream when the client gave none: made once, so the auth request, a
+  // retry and an error request carry the same one.
   std::string_view request_id();
   // The response fields sent downstream: rhead_'s fields but hop-by-hop ones, the server
   // policy, the upstream time, the header mutations, cookie affinity, CORS (into head_buf_).
@@ -220,6 +227,10 @@ class Exchange final : public UpstreamUser, public H2UpstreamUser {
   std::vector<std::shared_ptr<Mirror>> mirrors_;  // copies of this request, while fed
   bool mirrors_started_ = false;
   std::shared_ptr<AuthWait> auth_wait_;  // while a password verification runs off the loop
+  ExtAuthCall ext_auth_call_;            // the auth request, while it runs
+  std::shared_ptr<const ExtAuth::Answer> ext_answer_;  // the auth service's answer, once known
+  ExtAuth::Key ext_auth_key_{};
+  bool ext_auth_caching_ = false;  // remember the answer under ext_auth_key_
   std::string upstream_address_;
   // The status an error request replaces (intercept_error), 0 while none; its fields (x-code,
   // x-format, x-original-uri and the policy's own).

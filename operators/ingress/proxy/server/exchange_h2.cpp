@@ -91,13 +91,13 @@ void Exchange::send_h2_request(H2UpConn* c) {
   const h1::RequestHead& h = *req_.head;
   const ForwardAction& fw = route_->config->forward;
   req_.upgrade_websocket = false;  // HTTP/2 has no 101: an upgrade goes as a plain request
-  static const HeaderMutation kNoMutation;
   // An error request carries its own fields only, as over HTTP/1.1.
   const Mutations mut =
       error_code_ ? Mutations(error_fields_, kNoMutation, kNoMutation)
                   : Mutations(entry_mutation(*route_, *ws_->snap->table, cs_->cluster.get(),
                                              /*request=*/true),
-                              route_->config->request_headers, vhost_->config->request_headers);
+                              route_->config->request_headers, vhost_->config->request_headers,
+                              ext_answer_ ? ext_answer_->upstream : kNoMutation);
   // :path, rewritten or as received ("/" for an error request).
   std::string& path = head_buf_;
   path.clear();

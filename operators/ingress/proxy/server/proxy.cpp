@@ -634,6 +634,11 @@ std::string ProxyImpl::metrics_text() const {
     total.mirror_answered += w.mirror_answered;
     total.mirror_dropped += w.mirror_dropped;
     total.mirror_failed += w.mirror_failed;
+    total.ext_auth_checks += w.ext_auth_checks;
+    total.ext_auth_cached += w.ext_auth_cached;
+    total.ext_auth_allowed += w.ext_auth_allowed;
+    total.ext_auth_denied += w.ext_auth_denied;
+    total.ext_auth_failed += w.ext_auth_failed;
     total.passthrough.add(w.passthrough);
     total.tcp_proxy.add(w.tcp_proxy);
     total.client_hello_rejected += w.client_hello_rejected;
@@ -713,6 +718,21 @@ std::string ProxyImpl::metrics_text() const {
   gauge("kop_proxy_mirror_failed_total",
         "Mirrored requests that failed (no endpoint, connection or write error, timeout).",
         "counter", total.mirror_failed);
+  gauge("kop_proxy_ext_auth_requests_total",
+        "Requests checked by external authentication (auth request or cached answer).", "counter",
+        total.ext_auth_checks);
+  gauge("kop_proxy_ext_auth_cached_total",
+        "External authentication answers taken from a route's cache.", "counter",
+        total.ext_auth_cached);
+  gauge("kop_proxy_ext_auth_allowed_total", "Requests external authentication let through.",
+        "counter", total.ext_auth_allowed);
+  gauge("kop_proxy_ext_auth_denied_total",
+        "Requests external authentication refused (401, 403 or the sign-in redirect).", "counter",
+        total.ext_auth_denied);
+  gauge("kop_proxy_ext_auth_failed_total",
+        "Requests answered 500 because the auth service failed (another status, a connection "
+        "error, a timeout).",
+        "counter", total.ext_auth_failed);
   struct Relay {
     const char* prefix;
     const char* what;

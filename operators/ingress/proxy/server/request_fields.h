@@ -29,14 +29,19 @@ inline bool mutation_drops(std::string_view name, const HeaderMutation& m) {
   return name_in(name, m.remove) || name_in(name, m.set);
 }
 
-// The header mutations of one head, most specific first (weighted entry, route, virtual host),
-// with what writing the head needs worked out once: the lengths of the names they drop (a field
-// of another length is kept without comparing names) and the bytes they add (written inside the
-// head's sized part, so no append reallocates).
+// No header mutation (the default of Mutations' last slot).
+inline const HeaderMutation kNoMutation;
+
+// The header mutations of one head, most specific first (weighted entry, route, virtual host,
+// then the exchange's own: external authentication's fields), with what writing the head needs
+// worked out once: the lengths of the names they drop (a field of another length is kept without
+// comparing names) and the bytes they add (written inside the head's sized part, so no append
+// reallocates).
 class Mutations {
  public:
-  Mutations(const HeaderMutation& entry, const HeaderMutation& route, const HeaderMutation& vhost)
-      : m_{&entry, &route, &vhost} {
+  Mutations(const HeaderMutation& entry, const HeaderMutation& route, const HeaderMutation& vhost,
+            const HeaderMutation& exchange = kNoMutation)
+      : m_{&entry, &route, &vhost, &exchange} {
     for (const HeaderMutation* m : m_) {
       for (const auto& n : m->remove) drop_lengths_ |= length_bit(n.size());
       for (const auto& v : m->set) {
@@ -54,11 +59,11 @@ class Mutations {
   }
   size_t added() const { return added_; }
   const HeaderMutation* const* begin() const { return m_; }
-  const HeaderMutation* const* end() const { return m_ + 3; }
+  const HeaderMutation* const* end() const { return m_ + 4; }
 
  private:
   static uint64_t length_bit(size_t n) { return uint64_t{1} << (n & 63); }
-  const HeaderMutation* m_[3];
+  const HeaderMutation* m_[4];
   uint64_t drop_lengths_ = 0;
   size_t added_ = 0;
 };

@@ -74,6 +74,13 @@ struct WorkerStats {
   uint64_t mirror_answered = 0;
   uint64_t mirror_dropped = 0;
   uint64_t mirror_failed = 0;
+  // External authentication (ext_auth.h): requests checked, answers taken from the cache, and
+  // the verdicts: allowed, denied (401 / 403), failed (another status, no answer: 500).
+  uint64_t ext_auth_checks = 0;
+  uint64_t ext_auth_cached = 0;
+  uint64_t ext_auth_allowed = 0;
+  uint64_t ext_auth_denied = 0;
+  uint64_t ext_auth_failed = 0;
   // TCP relays (tcp_proxy.h): TLS passthrough, TLS-terminated tcp_proxy; the ClientHello
   // reader in front of passthrough.
   RelayCounters passthrough;

@@ -48,6 +48,11 @@ TEST(HashExpression, NginxVariables) {
   EXPECT_EQ(eval("$host$request_uri", r), "shop.example.com/shop/cart?id=7&lang=en");
   EXPECT_EQ(eval("user-$http_x_user/${uri}x", r), "user-ann//shop/cartx");
   EXPECT_EQ(eval("constant", r), "constant");
+  // External authentication's sign-in URL (ext_auth.h) uses these.
+  r.scheme = "https";
+  EXPECT_EQ(eval("$scheme://$http_host", r), "https://Shop.Example.com:8080");
+  EXPECT_EQ(eval("$pass_access_scheme", r), "https");
+  EXPECT_EQ(eval("$escaped_request_uri", r), "%2Fshop%2Fcart%3Fid%3D7%26lang%3Den");
   r.query = {};
   EXPECT_EQ(eval("$request_uri", r), "/shop/cart");
   r.host = "[2001:db8::1]:443";
@@ -55,7 +60,7 @@ TEST(HashExpression, NginxVariables) {
 }
 
 TEST(HashExpression, UnknownVariablesAreErrors) {
-  for (std::string_view bad : {"", "$", "$nosuch", "${uri", "$http_", "${}", "$scheme$uri"}) {
+  for (std::string_view bad : {"", "$", "$nosuch", "${uri", "$http_", "${}", "$server_name$uri"}) {
     auto e = HashExpression::parse(bad);
     EXPECT_FALSE(e.ok()) << bad;
   }

@@ -362,6 +362,44 @@ struct BasicAuthConfig {
   bool operator==(const BasicAuthConfig&) const = default;
 };
 
+// External authentication of a forward route (nginx's auth_request as ingress-nginx's auth-url
+// writes it; ext_auth.h has the rules). Before the request goes upstream, a request with the
+// client's method (or `method`), its fields and no body goes to `cluster`; a 2xx answer lets the
+// request through with `response_headers` copied from that answer, 401 and 403 are passed to
+// the client (401 becomes a redirect to `signin` when set), anything else, a timeout or a failed
+// connection is answered 500.
+struct ExtAuthCacheRule {
+  // The auth answers kept; default none: 200, 301 and 302 (nginx's proxy_cache_valid).
+  std::vector<uint32_t> statuses;
+  bool any = false;  // every status; default false
+  Millis ttl{0};     // required, > 0
+  bool operator==(const ExtAuthCacheRule&) const = default;
+};
+struct ExtAuthConfig {
+  std::string cluster;     // required: a cluster of the config, HTTP/1.1 (plain or TLS)
+  std::string path = "/";  // the auth request's path and query; default "/"
+  std::string host;        // the auth request's Host field; required
+  std::string method;      // default "": the client's method
+  // Fields copied from an allowing answer into the upstream request; the client's own fields of
+  // these names never reach the upstream. Default none.
+  std::vector<std::string> response_headers;
+  // x-auth-request-redirect of the auth request, an expression (hash_expression.h). Default "":
+  // the request target.
+  std::string request_redirect;
+  // Where a 401 is redirected (302), an expression; the original URL is added as the query
+  // parameter `signin_redirect_param` unless the URL names that parameter. Default "": the 401
+  // is passed on.
+  std::string signin;
+  std::string signin_redirect_param = "rd";
+  // The auth answer's Set-Cookie fields go on every response, not only on 2xx and 3xx ones.
+  bool always_set_cookie = false;
+  Millis timeout{60000};  // the whole auth request; default 60s (nginx's proxy_read_timeout)
+  // Answers are remembered per value of this expression (with `cache_valid`); default "": none.
+  std::string cache_key;
+  std::vector<ExtAuthCacheRule> cache_valid;  // required with cache_key
+  bool operator==(const ExtAuthConfig&) const = default;
+};
+
 // Which client addresses may use a route (nginx allow/deny; access_control.h has the rules):
 // IPv4 or IPv6 CIDRs or bare addresses, judged against the TCP peer's address. A client in a
 // `deny` range, or outside every `allow` range when `allow` is not empty, is answered 403.
@@ -402,6 +440,9 @@ struct RouteConfig {
   // Forward routes: checked after redirects and CORS preflights (nginx's access phase comes
   // after its rewrite phase). Default none.
   std::optional<BasicAuthConfig> basic_auth;
+  // Forward routes: checked after basic_auth (nginx's auth_request runs after auth_basic in
+  // its access phase). Default none.
+  std::optional<ExtAuthConfig> ext_auth;
   // Forward routes: a request body larger than this many bytes is answered 413 (a declared
   // Content-Length at once; a chunked or HTTP/2 body when it grows past it, the upstream
   // request then abandoned). Default 0: no limit.

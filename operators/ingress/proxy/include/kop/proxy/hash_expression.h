@@ -1,10 +1,13 @@
-// The key of consistent hashing as an nginx-style expression (ingress-nginx's upstream-hash-by):
-// literal text and variables, concatenated, e.g. "$request_uri", "$host$uri",
-// "$http_x_user-$cookie_session".
+// An nginx-style expression: literal text and variables, concatenated, e.g. "$request_uri",
+// "$host$uri", "$http_x_user-$cookie_session". The key of consistent hashing (ingress-nginx's
+// upstream-hash-by) and external authentication's sign-in URL and cache key (ext_auth.h).
 //
 // Variables (nginx's meaning, read from the request as the client sent it):
 //   $request_uri  the path with "?query" when there is one     $uri   the path
+//   $escaped_request_uri  $request_uri percent-encoded as one query value (nginx's
+//                 set_escape_uri: all but A-Z a-z 0-9 - . _ ~)
 //   $args, $query_string  the query string                     $host  the Host, lowercased
+//   $http_host    the Host as received (port included)        $scheme, $pass_access_scheme
 //   $remote_addr, $binary_remote_addr  the client's address    $request_method
 //   $http_NAME    a request header (NAME lowercase, '_' for '-'), "" when absent
 //   $cookie_NAME  a cookie's value, "" when absent             $arg_NAME  a query parameter
@@ -33,9 +36,12 @@ class HashExpression {
   enum class Kind {
     kText,
     kRequestUri,
+    kEscapedRequestUri,
     kUri,
     kArgs,
     kHost,
+    kHttpHost,
+    kScheme,
     kRemoteAddr,
     kMethod,
     kHeader,

@@ -28,6 +28,7 @@ struct RequestView {
   std::string_view query;                // without '?', may be empty (used by redirects)
   std::string_view host;                 // Host / :authority as received (port allowed)
   std::string_view client_address;       // peer IP text, for hash_on source_ip; may be empty
+  std::string_view scheme;               // "http" or "https" (the client's); may be empty
   std::span<const HeaderField> headers;  // used when lookup is null
   HeaderLookupFn lookup = nullptr;
   const void* lookup_ctx = nullptr;

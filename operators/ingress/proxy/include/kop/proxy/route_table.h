@@ -53,6 +53,7 @@
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/cors.h"
+#include "kop/proxy/ext_auth.h"
 #include "kop/proxy/rate_limit.h"
 #include "kop/proxy/request_view.h"
 #include "kop/proxy/string_map.h"
@@ -155,6 +156,11 @@ struct Route {
   std::shared_ptr<const BasicAuth> basic_auth;
   // config->cors, compiled; null: no CORS policy.
   std::shared_ptr<const CorsRules> cors;
+  // config->ext_auth, compiled (its answer cache lives as long as this compiled route, which a
+  // new table keeps with its unchanged virtual host), and the index of its cluster; null: no
+  // external authentication.
+  std::shared_ptr<const ExtAuth> ext_auth;
+  uint32_t ext_auth_cluster = 0;
 };
 
 struct VirtualHost {
