@@ -60,6 +60,7 @@ void for_each_cluster(const Route& route, F&& f) {
     for (const auto& [cluster, per_million] : wc.mirrors) f(cluster);  // a backendRef's mirrors
   }
   for (const auto& [cluster, per_million] : route.mirrors) f(cluster);  // RequestMirror copies
+  if (route.ext_auth) f(route.ext_auth->cluster);                       // ingress-nginx auth-url
 }
 
 }  // namespace kop::ingress::internal

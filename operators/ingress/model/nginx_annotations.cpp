@@ -6,6 +6,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <span>
@@ -27,11 +28,8 @@ using Annotations = std::map<std::string, std::string, std::less<>>;
 // given to the user. Any other unknown name is reported as unknown.
 const std::map<std::string_view, std::string_view>& not_supported() {
   static const std::map<std::string_view, std::string_view> table = {
-      {"auth-url", "external authentication is not implemented"},
-      {"auth-signin", "external authentication is not implemented"},
-      {"auth-response-headers", "external authentication is not implemented"},
-      {"auth-method", "external authentication is not implemented"},
       {"auth-snippet", "snippets are never executed"},
+      {"auth-proxy-set-headers", "ConfigMaps are not read"},
       {"auth-tls-secret", "client certificate authentication is not implemented"},
       {"auth-tls-verify-client", "client certificate authentication is not implemented"},
       {"auth-tls-verify-depth", "client certificate authentication is not implemented"},
@@ -608,6 +606,7 @@ void read_upstream(Reader& in, NginxAnnotations& out) {
   if (auto n = in.integer("proxy-read-timeout", 1, kWeek)) read = *n;
   if (auto n = in.integer("proxy-send-timeout", 1, kWeek)) send = *n;
   out.idle_timeout = std::chrono::seconds(std::max(read, send));
+  out.read_timeout = std::chrono::seconds(read);
   if (in.has("proxy-read-timeout") && in.has("proxy-send-timeout") && read != send) {
     std::string note =
         "one idle timeout for both directions here: the larger of "
@@ -872,6 +871,221 @@ void read_basic_auth(Reader& in, std::string_view ns, NginxAnnotations& out) {
   out.basic_auth = std::move(a);
 }
 
+// nginx's time syntax for proxy_cache_valid: digits and one unit (ms s m h d w M y).
+std::optional<std::chrono::milliseconds> nginx_time(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  int64_t n = 0;
+  std::from_chars(text.data(), text.data() + digits, n);
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"ms", 1},       {"s", 1000},      {"m", 60000},      {"h", 3600000},
+      {"d", 86400000}, {"w", 604800000}, {"M", 2592000000}, {"y", 31536000000}};
+  for (const auto& [unit, ms] : kUnits)
+    if (text.substr(digits) == unit) return std::chrono::milliseconds(n * ms);
+  return std::nullopt;
+}
+
+// auth-cache-duration: comma-separated "[status...] time" (a status is three digits or "any").
+std::optional<std::vector<proxy::ExtAuthCacheRule>> cache_durations(std::string_view text) {
+  std::vector<proxy::ExtAuthCacheRule> rules;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t comma = std::min(text.find(',', at), text.size());
+    auto words = split_words(text.substr(at, comma - at));
+    at = comma + 1;
+    if (!words || words->empty()) continue;
+    proxy::ExtAuthCacheRule rule;
+    for (size_t i = 0; i + 1 < words->size(); ++i) {
+      const std::string& w = (*words)[i];
+      if (w == "any") {
+        rule.any = true;
+        continue;
+      }
+      if (w.size() != 3 ||
+          !std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+      uint32_t code = static_cast<uint32_t>(std::stoi(w));
+      if (code < 100 || code > 599) return std::nullopt;
+      rule.statuses.push_back(code);
+    }
+    auto ttl = nginx_time(words->back());
+    if (!ttl || ttl->count() == 0) return std::nullopt;
+    rule.ttl = *ttl;
+    rules.push_back(std::move(rule));
+  }
+  if (rules.empty()) return std::nullopt;
+  return rules;
+}
+
+// auth-url: "http[s]://host[:port][/path[?query]]", without variables or user information.
+std::optional<NginxExtAuth> parse_auth_url(std::string_view url, std::string* why) {
+  NginxExtAuth a;
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") {
+    rest = url.substr(7);
+  } else if (url.substr(0, 8) == "https://") {
+    a.tls = true;
+    rest = url.substr(8);
+  } else {
+    *why = "not an http or https URL";
+    return std::nullopt;
+  }
+  if (url.find('$') != std::string_view::npos) {
+    *why = "nginx variables in auth-url are not supported";
+    return std::nullopt;
+  }
+  size_t end = std::min(rest.find_first_of("/?"), rest.size());
+  std::string_view authority = rest.substr(0, end);
+  std::string_view path = rest.substr(end);
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      *why = "unclosed '[' in the host";
+      return std::nullopt;
+    }
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        *why = "not a host";
+        return std::nullopt;
+      }
+      port = authority.substr(close + 2);
+    }
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  bool ip = proxy::parse_ip(host).has_value();
+  bool name = !host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.';
+  });
+  if (host.empty() || authority.find('@') != std::string_view::npos || (!ip && !name) ||
+      (authority.front() == '[' && !ip)) {
+    *why = "not a valid host";
+    return std::nullopt;
+  }
+  a.host = std::string(host);
+  for (char& ch : a.host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  a.port = a.tls ? 443 : 80;
+  if (!port.empty() || authority.back() == ':') {
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (ec != std::errc() || p != port.data() + port.size() || n < 1 || n > 65535) {
+      *why = "not a valid port";
+      return std::nullopt;
+    }
+    a.port = static_cast<uint16_t>(n);
+  }
+  if (path.empty()) path = "/";
+  if (path.front() == '?') {
+    a.config.path = cat("/", path);
+  } else {
+    a.config.path = std::string(path);
+  }
+  if (a.config.path.find_first_of(" \t\r\n#") != std::string::npos) {
+    *why = "spaces or a fragment in the path";
+    return std::nullopt;
+  }
+  // ingress-nginx's Host is the URL's host name, without the port.
+  a.config.host = authority.front() == '[' ? cat("[", host, "]") : std::string(host);
+  return a;
+}
+
+// auth-url with its companions. What would let a request through that ingress-nginx refuses
+// (an auth-url that does not parse, an invalid method, response header list or cache
+// duration, auth-proxy-set-headers, which kop-ingress cannot read) fails closed: 403.
+void read_ext_auth(Reader& in, NginxAnnotations& out) {
+  static constexpr std::string_view kDependents[] = {"auth-method",
+                                                     "auth-signin",
+                                                     "auth-signin-redirect-param",
+                                                     "auth-response-headers",
+                                                     "auth-request-redirect",
+                                                     "auth-cache-key",
+                                                     "auth-cache-duration",
+                                                     "auth-always-set-cookie",
+                                                     "auth-keepalive",
+                                                     "auth-keepalive-share-vars",
+                                                     "auth-keepalive-requests",
+                                                     "auth-keepalive-timeout"};
+  const std::string* url = in.take("auth-url");
+  if (url == nullptr) {
+    for (std::string_view d : kDependents)
+      if (in.take(d)) in.ignored(d, "without auth-url it does nothing");
+    return;
+  }
+  auto refuse = [&](std::string_view name, const std::string& why) {
+    for (std::string_view d : kDependents) in.take(d);
+    in.ignored(name, cat(why, "; the Ingress' paths answer 403 rather than serve without it"));
+    if (out.unenforced_access.empty()) out.unenforced_access = std::string(name);
+  };
+  std::string why;
+  auto parsed = parse_auth_url(*url, &why);
+  if (!parsed) return refuse("auth-url", cat("invalid value \"", *url, "\": ", why));
+  NginxExtAuth a = *std::move(parsed);
+  proxy::ExtAuthConfig& c = a.config;
+  if (const std::string* m = in.take("auth-method")) {
+    static constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST",    "PUT",  "PATCH",
+                                                    "DELETE", "CONNECT", "OPTIONS", "TRACE"};
+    if (std::find(std::begin(kMethods), std::end(kMethods), *m) == std::end(kMethods))
+      return refuse("auth-method", cat("invalid value \"", *m, "\": an HTTP method"));
+    c.method = *m;
+  }
+  if (const std::string* h = in.take("auth-response-headers")) {
+    for (std::string& name : comma_list(*h)) {
+      if (!valid_header_name(name))
+        return refuse("auth-response-headers", cat("invalid header name \"", name, "\""));
+      c.response_headers.push_back(std::move(name));
+    }
+  }
+  if (const std::string* d = in.take("auth-cache-duration")) {
+    auto rules = cache_durations(*d);
+    if (!rules)
+      return refuse("auth-cache-duration",
+                    cat("invalid value \"", *d, "\": \"[status ...] time\", comma-separated"));
+    c.cache_valid = *std::move(rules);
+  }
+  if (in.has("auth-proxy-set-headers"))
+    return refuse("auth-proxy-set-headers",
+                  "its ConfigMap is not read, so the auth service would not get its headers");
+  // Expressions of variables kop-ingress knows (hash_expression.h); another one is ignored
+  // with its default, as ingress-nginx ignores an invalid value.
+  auto expression = [&](std::string_view name, std::string* field) {
+    const std::string* v = in.take(name);
+    if (v == nullptr) return;
+    if (auto e = proxy::HashExpression::parse(*v); !e.ok())
+      in.invalid(name, std::string(e.status().message()));
+    else if (v->find_first_of(" \t\r\n") != std::string::npos)
+      in.invalid(name, "spaces or control characters");
+    else
+      *field = *v;
+  };
+  expression("auth-signin", &c.signin);
+  if (const std::string* p = in.take("auth-signin-redirect-param")) {
+    if (!valid_header_name(*p))
+      in.invalid("auth-signin-redirect-param", "a query parameter name");
+    else
+      c.signin_redirect_param = *p;
+  }
+  expression("auth-request-redirect", &c.request_redirect);
+  expression("auth-cache-key", &c.cache_key);
+  if (!c.cache_key.empty() && c.cache_valid.empty())
+    c.cache_valid = *cache_durations("200 202 401 5m");  // ingress-nginx's default
+  if (c.cache_key.empty()) c.cache_valid.clear();
+  if (auto v = in.boolean("auth-always-set-cookie")) c.always_set_cookie = *v;
+  for (std::string_view k :
+       {std::string_view("auth-keepalive"), std::string_view("auth-keepalive-share-vars"),
+        std::string_view("auth-keepalive-requests"), std::string_view("auth-keepalive-timeout")})
+    if (in.take(k))
+      in.different(k,
+                   "connections to the auth service are always kept alive and pooled; "
+                   "variables are never shared with the auth request");
+  out.ext_auth = std::move(a);
+}
+
 // allowlist-source-range (whitelist-source-range, its older name), denylist-source-range,
 // proxy-body-size, client-body-buffer-size.
 void read_access(Reader& in, NginxAnnotations& out) {
@@ -1082,6 +1296,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_cors(in, out);
   read_access(in, out);
   read_basic_auth(in, ingress.namespace_(), out);
+  read_ext_auth(in, out);
   read_limits(in, cat(ingress.namespace_(), "/", ingress.name()), out);
   read_bandwidth(in, out);
   read_custom_headers(in, ingress.namespace_(), out);

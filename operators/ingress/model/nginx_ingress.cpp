@@ -11,6 +11,7 @@
 #include <absl/strings/escaping.h>
 #include <absl/strings/match.h>
 
+#include "kop/proxy/access_control.h"
 #include "kop/proxy/password_hash.h"
 #include "paths.h"
 #include "text_cat.h"
@@ -238,6 +239,59 @@ void load_custom_headers(Builder& b, const ObjectRef& src, NginxAnnotations& a) 
   std::sort(headers.begin(), headers.end(),
             [](const Header& x, const Header& y) { return x.name < y.name; });
   set.insert(set.end(), headers.begin(), headers.end());
+
+}
+
+// auth-url's service as a cluster of the model: a Service's DNS name (name.namespace.svc, with
+// or without .cluster.local) is that Service port's endpoints, as any backend; another name or
+// an address is a cluster of its own, resolved by the proxy (as ExternalName Services are). A
+// missing Service or port fails closed. https is TLS with the URL's host as SNI and no
+// verification, as ingress-nginx's auth location (proxy_ssl_verify off).
+void resolve_ext_auth(Builder& b, const ObjectRef& src, NginxAnnotations& a) {
+  NginxExtAuth& e = *a.ext_auth;
+  std::optional<proxy::UpstreamTlsConfig> tls;
+  bool ip = proxy::parse_ip(e.host).has_value();
+  if (e.tls) {
+    tls = proxy::UpstreamTlsConfig{};
+    tls->verify = false;
+    if (!ip) tls->server_name = e.host;
+  }
+  std::vector<std::string_view> labels;
+  for (std::string_view rest = e.host; !rest.empty();) {
+    size_t dot = rest.find('.');
+    labels.push_back(rest.substr(0, dot));
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+  }
+  bool service = !ip && labels.size() >= 3 && labels[2] == "svc" &&
+                 (labels.size() == 3 ||
+                  (labels.size() == 5 && labels[3] == "cluster" && labels[4] == "local"));
+  if (service) {
+    BackendSpec spec;
+    spec.ns = std::string(labels[1]);
+    spec.service = std::string(labels[0]);
+    spec.port_number = e.port;
+    spec.tls = tls;
+    auto name = b.resolve_backend(src, annotation_field("auth-url"), spec);
+    if (!name) {
+      // resolve_backend's Event names the Service; the paths answer 403 rather than serve.
+      if (a.unenforced_access.empty()) a.unenforced_access = "auth-url";
+      return;
+    }
+    e.config.cluster = *name;
+    return;
+  }
+  Cluster c;
+  c.name = cat("auth-url/", e.tls ? "https" : "http", "/", e.host, ":", e.port);
+  c.port = std::to_string(e.port);
+  c.external_name = !ip;
+  c.endpoints.push_back(Endpoint{e.host, e.port});
+  c.tls = tls;
+  if (b.recording != nullptr &&
+      std::none_of(b.recording->clusters.begin(), b.recording->clusters.end(),
+                   [&](const proxy::Shared<Cluster>& r) { return r->name == c.name; }))
+    b.recording->clusters.emplace_back(c);  // one per name, as Builder::resolve_backend
+  e.config.cluster = c.name;
+  b.clusters[c.name] = std::move(c);
 }
 
 }  // namespace
@@ -246,6 +300,7 @@ NginxAnnotations read_nginx(Builder& b, const api::Object& ing, const ObjectRef&
   NginxAnnotations a = read_nginx_annotations(ing);
   if (a.basic_auth) load_basic_auth_users(b, src, a);
   if (!a.custom_headers_name.empty()) load_custom_headers(b, src, a);
+  if (a.ext_auth) resolve_ext_auth(b, src, a);
   for (const auto& v : a.verdicts) {
     if (v.support == NginxSupport::kIgnored)
       b.event(src, "AnnotationIgnored", annotation_field(v.annotation), v.note);
@@ -300,6 +355,10 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
     r.cors = a.cors;
     r.max_body_bytes = a.max_body_bytes;
     if (a.basic_auth) r.basic_auth = BasicAuth{a.basic_auth->realm, a.basic_auth->users};
+    if (a.ext_auth && !a.ext_auth->config.cluster.empty()) {
+      r.ext_auth = a.ext_auth->config;
+      r.ext_auth->timeout = a.read_timeout;  // nginx's proxy_read_timeout (auth location)
+    }
     r.rate_limit = a.rate_limit;
     r.response_bytes_per_second = a.limit_rate_bytes;
     r.response_rate_after_bytes = a.limit_rate_after_bytes;

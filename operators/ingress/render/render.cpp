@@ -249,6 +249,7 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     for (const auto& [name, hash] : r.basic_auth->users)
       rc.basic_auth->users.push_back(proxy::BasicAuthUser{name, hash});
   }
+  rc.ext_auth = r.ext_auth;
   if (r.rate_limit) {
     const RateLimit& l = *r.rate_limit;
     rc.rate_limit = proxy::RateLimitPolicy{

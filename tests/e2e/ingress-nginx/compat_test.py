@@ -30,6 +30,7 @@ TLS_ECHO = "127.0.0.4"  # the echo over TLS (backend-protocol HTTPS, proxy-ssl-*
 ERRORS = "127.0.0.5"  # an error backend: answers X-Code (else 404) with what it received
 BLACKHOLE = "127.0.0.6"  # a listener whose accept queue is full: connections never complete
 MORE_ECHOES = ["127.0.0.7", "127.0.0.8", "127.0.0.9", "127.0.0.10"]  # six backends with ECHO, FLAKY
+AUTH = "127.0.0.11"  # the external authentication service (auth-url)
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -92,6 +93,55 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class Auth(http.server.BaseHTTPRequestHandler):
+    """An auth service in the manner of the httpbun ingress-nginx's e2e uses: /basic-auth/U/P
+    answers 200 (with X-User) for those credentials and 401 with a challenge otherwise,
+    /cookies/set/K/V sets a cookie, /status/N answers N, /slow never answers in time. It
+    records each auth request it gets (method, path, fields, body bytes) per path."""
+    protocol_version = "HTTP/1.1"
+    seen = {}  # path without query -> list of (method, path, lowercase fields, body bytes)
+    lock = threading.Lock()
+
+    def handle_one(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = self.path.split("?")[0]
+        with Auth.lock:
+            Auth.seen.setdefault(path, []).append(
+                (self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                 len(body)))
+        parts = path.strip("/").split("/")
+        status, fields = 200, []
+        if parts[0] == "basic-auth" and len(parts) == 3:
+            want = "Basic " + base64.b64encode(f"{parts[1]}:{parts[2]}".encode()).decode()
+            if self.headers.get("Authorization") == want:
+                fields = [("X-User", parts[1])]
+            else:
+                status, fields = 401, [("WWW-Authenticate", 'Basic realm="Fake Realm"')]
+        elif parts[0] == "cookies" and len(parts) == 4:
+            fields = [("Set-Cookie", f"{parts[2]}={parts[3]}")]
+        elif parts[0] == "status":
+            status = int(parts[1])
+        elif parts[0] == "slow":
+            time.sleep(3)
+        out = b"auth\n"
+        self.send_response_only(status)
+        for k, v in fields:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_HEAD = handle_one
+
+    def log_message(self, *args):
+        pass
+
+
+def auth_seen(path):
+    with Auth.lock:
+        return list(Auth.seen.get(path, []))
 
 
 class EchoServer(http.server.ThreadingHTTPServer):
@@ -269,6 +319,147 @@ INGRESSES = [
     ingress("canary-weight", h("weight"), {"canary": "true", "canary-weight": "100"},
             service="canary"),
 ]
+
+
+# ingress-nginx's external authentication e2e (test/e2e/annotations/auth.go), with the auth
+# service named by its Service DNS name or by address.
+AUTH_SVC = "http://auth.default.svc.cluster.local"
+BASIC_URL = AUTH_SVC + "/basic-auth/user/password"
+EXT_AUTH_INGRESSES = [
+    ingress("ext-auth", h("ext-auth"), {"auth-url": BASIC_URL,
+                                        "auth-response-headers": "X-User, Foo"}),
+    ingress("ext-auth-h2", h("ext-auth-h2"), {"auth-url": BASIC_URL}, tls=True),
+    ingress("ext-signin", h("ext-signin"), {"auth-url": BASIC_URL,
+                                            "auth-signin": "http://$host/auth/start"}),
+    ingress("ext-signin-param", h("ext-signin-param"),
+            {"auth-url": BASIC_URL, "auth-signin": "http://$host/auth/start",
+             "auth-signin-redirect-param": "orig"}),
+    ingress("ext-method", h("ext-method"), {"auth-url": AUTH_SVC + "/method-check?x=1",
+                                            "auth-method": "GET"}),
+    ingress("ext-cache", h("ext-cache"), {"auth-url": AUTH_SVC + "/basic-auth/ann/cached",
+                                          "auth-cache-key": "$http_authorization",
+                                          "auth-cache-duration": "200 401 30m"}),
+    ingress("ext-fail", h("ext-fail"), {"auth-url": AUTH_SVC + "/status/503"}),
+    ingress("ext-slow", h("ext-slow"), {"auth-url": AUTH_SVC + "/slow",
+                                        "proxy-read-timeout": "1"}),
+    ingress("ext-missing", h("ext-missing"), {"auth-url": "http://nope.default.svc/x"}),
+]
+
+
+def ext_auth_ingresses(port):
+    """The Ingresses naming the auth service by address (its port is known only now)."""
+    by_ip = f"http://{AUTH}:{port}/cookies/set/alma/armud"
+    down = f"http://{AUTH}:{ie2e.free_port(AUTH)}/nobody-listens"
+    return [ingress("ext-cookie", h("ext-cookie"), {"auth-url": by_ip}),
+            ingress("ext-cookie-error", h("ext-cookie"), {"auth-url": by_ip}, path="/flaky",
+                    service="canary"),
+            ingress("ext-cookie-always", h("ext-cookie-always"),
+                    {"auth-url": by_ip, "auth-always-set-cookie": "true"}, path="/flaky",
+                    service="canary"),
+            ingress("ext-down", h("ext-down"), {"auth-url": down})]
+
+
+def ext_auth_cases(port, tls_port):
+    # Real curl, with and without the credentials the auth service wants.
+    check(curl_auth(port, h("ext-auth"), None) == (401, 'Basic realm="Fake Realm"'),
+          "auth-url without credentials: not the auth service's 401 and challenge")
+    check(curl_auth(port, h("ext-auth"), "user:wrong")[0] == 401, "auth-url wrong password")
+    check(curl_auth(port, h("ext-auth"), "user:password")[0] == 200, "auth-url user:password")
+    auth = "Basic " + base64.b64encode(b"user:password").decode()
+    # auth-response-headers: X-User from the auth answer; the client's Foo never arrives.
+    code, _, e = request(port, h("ext-auth"), "/app/x?q=1",
+                         {"Authorization": auth, "X-User": "evil", "Foo": "bar",
+                          "Cookie": "session=s1"})
+    check(code == 200 and e and e["headers"].get("x-user") == "user" and
+          "foo" not in e["headers"] and e["headers"].get("authorization") == auth,
+          f"auth-response-headers: {code} {e}")
+    method, path, fields, body = auth_seen("/basic-auth/user/password")[-1]
+    check(method == "GET" and path == "/basic-auth/user/password" and body == 0 and
+          fields.get("host") == "auth.default.svc.cluster.local" and
+          fields.get("x-original-url") == f"http://{h('ext-auth')}/app/x?q=1" and
+          fields.get("x-original-method") == "GET" and
+          fields.get("x-sent-from") == "nginx-ingress-controller" and
+          fields.get("x-auth-request-redirect") == "/app/x?q=1" and
+          fields.get("x-forwarded-for") == "127.0.0.1" and
+          fields.get("x-real-ip") == "127.0.0.1" and fields.get("authorization") == auth and
+          fields.get("cookie") == "session=s1" and "content-length" not in fields,
+          f"the auth request: {method} {path} {fields} body {body}")
+    check(e["headers"].get("x-request-id") == fields.get("x-request-id"),
+          "the auth and upstream requests carry different request ids")
+    # A POST's body goes upstream only: the auth request has none.
+    got = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time",
+                          "10", "-u", "user:password", "-H", f"Host: {h('ext-auth')}",
+                          "--data-binary", "hello", f"http://127.0.0.1:{port}/form"],
+                         capture_output=True, timeout=15).stdout.decode()
+    method, _, fields, body = auth_seen("/basic-auth/user/password")[-1]
+    check(got == "200" and method == "POST" and body == 0 and
+          "content-length" not in fields and "transfer-encoding" not in fields,
+          f"auth request of a POST: {got} {method} {fields} body {body}")
+    # HTTP/2 over TLS.
+    for user, want in ((None, "401 2"), ("user:password", "200 2")):
+        args = ["curl", "-s", "-k", "--http2", "-o", "/dev/null", "-w",
+                "%{http_code} %{http_version}", "--max-time", "10", "--resolve",
+                f"{h('ext-auth-h2')}:{tls_port}:127.0.0.1",
+                f"https://{h('ext-auth-h2')}:{tls_port}/"]
+        if user:
+            args[1:1] = ["-u", user]
+        got = subprocess.run(args, capture_output=True, timeout=15).stdout.decode()
+        check(got == want, f"auth-url over HTTP/2 as {user}: {got!r}, want {want!r}")
+    say("auth-url: the auth service's 2xx lets through (auth-response-headers replace the "
+        "client's), its 401 and challenge reach the client; the auth request carries the "
+        "client's fields and X-Original-*, no body; HTTP/1.1 and HTTP/2")
+
+    # auth-signin: 302 to the sign-in URL with rd= the original URL (ingress-nginx's e2e).
+    for host, param in ((h("ext-signin"), "rd"), (h("ext-signin-param"), "orig")):
+        code, hdrs, _ = request(port, host, "/?a=b&c=d")
+        want = f"http://{host}/auth/start?{param}=http://{host}%2F%3Fa%3Db%26c%3Dd"
+        check(code == 302 and hdrs.get("location") == want,
+              f"auth-signin {param}: {code} {hdrs.get('location')}, want {want}")
+        check(request(port, host, "/?a=b&c=d", {"Authorization": auth})[0] == 200,
+              f"auth-signin {param}: signed in is not 200")
+    say("auth-signin (+ auth-signin-redirect-param): 302 to the sign-in URL, the original URL "
+        "escaped in rd")
+
+    code, _, e = request(port, h("ext-method"), "/m?y=2", method="POST")
+    method, path, fields, _ = auth_seen("/method-check")[-1]
+    check(code == 200 and method == "GET" and path == "/method-check?x=1" and
+          fields.get("x-original-method") == "POST" and fields.get("x-original-uri") == "/m?y=2"
+          and fields.get("x-scheme") == "http", f"auth-method GET: {code} {method} {path} {fields}")
+    say("auth-method: the auth request's method, X-Original-URI and X-Scheme with it")
+
+    # auth-cache-key: one auth request per key for the cached statuses.
+    good = "Basic " + base64.b64encode(b"ann:cached").decode()
+    bad = "Basic " + base64.b64encode(b"ann:nope").decode()
+    before = len(auth_seen("/basic-auth/ann/cached"))
+    codes = [request(port, h("ext-cache"), f"/{i}", {"Authorization": a})[0]
+             for i in range(4) for a in (good, bad)]
+    asked = len(auth_seen("/basic-auth/ann/cached")) - before
+    check(codes == [200, 401] * 4 and asked == 2,
+          f"auth-cache-key: {codes}, the auth service asked {asked} times, want 2")
+    say("auth-cache-key / auth-cache-duration: answers cached per key (200 and 401 here)")
+
+    # The auth answer's Set-Cookie: on a 2xx response, not on the backend's 503 unless
+    # auth-always-set-cookie.
+    code, hdrs, _ = request(port, h("ext-cookie"), "/?a=b")
+    check(code == 200 and "alma=armud" in hdrs.get("set-cookie", ""),
+          f"auth cookie on 200: {code} {hdrs}")
+    code, hdrs, _ = request(port, h("ext-cookie"), "/flaky")
+    check(code == 503 and "set-cookie" not in hdrs, f"auth cookie on the 503: {code} {hdrs}")
+    code, hdrs, _ = request(port, h("ext-cookie-always"), "/flaky")
+    check(code == 503 and "alma=armud" in hdrs.get("set-cookie", ""),
+          f"auth-always-set-cookie on the 503: {code} {hdrs}")
+    say("the auth service's Set-Cookie: on 2xx/3xx responses, on every one with "
+        "auth-always-set-cookie (auth-url by address)")
+
+    t0 = time.monotonic()
+    slow = request(port, h("ext-slow"), "/")[0]
+    took = time.monotonic() - t0
+    for host, want in ((h("ext-fail"), 500), (h("ext-down"), 500), (h("ext-missing"), 403)):
+        code = request(port, host, "/")[0]
+        check(code == want, f"{host}: {code}, want {want}")
+    check(slow == 500 and took < 2.5, f"auth service too slow: {slow} after {took:.1f} s")
+    say("auth-url failing: another status, a closed port or a timeout (proxy-read-timeout) "
+        "answer 500; a missing Service fails closed (403)")
 
 
 def cases(port, tls_port):
@@ -725,7 +916,7 @@ def misc_cases(port, tls_port, header_map, header_file):
 
 
 def test(env):
-    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO, ERRORS, BLACKHOLE, *MORE_ECHOES])
+    port = ie2e.port_free_on([ECHO, FLAKY, TLS_ECHO, ERRORS, BLACKHOLE, *MORE_ECHOES, AUTH])
     servers = []
     for address in (ECHO, FLAKY, TLS_ECHO, ERRORS, *MORE_ECHOES):
         servers.append(EchoServer((address, port), Echo))
@@ -740,6 +931,7 @@ def test(env):
         f.setblocking(False)
         f.connect_ex((BLACKHOLE, port))
         fillers.append(f)
+    servers.append(EchoServer((AUTH, port), Auth))
     backend = os.path.join(env.tmp, "backend")
     backend_crt, backend_key, _ = ie2e.make_cert(backend, "backend.compat.internal",
                                                  ["backend.compat.internal"])
@@ -752,7 +944,8 @@ def test(env):
         manifests = os.path.join(env.tmp, "manifests")
         os.makedirs(manifests)
         crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
-                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors")])
+                                     [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors"),
+                                      h("ext-auth-h2")])
         header_map = {"apiVersion": "v1", "kind": "ConfigMap",
                       "metadata": {"name": "custom-headers", "namespace": "default"},
                       "data": {"My-Custom-Header": "42", "My-Custom-Header-Dollar": "$remote_addr"}}
@@ -767,6 +960,8 @@ def test(env):
             ie2e.service("pair2"), ie2e.endpoint_slice("pair2-1", "pair2", [ECHO, FLAKY], port),
             ie2e.service("blackhole"),
             ie2e.endpoint_slice("blackhole-1", "blackhole", [BLACKHOLE], port),
+            ie2e.service("auth"), ie2e.endpoint_slice("auth-1", "auth", [AUTH], port),
+            *EXT_AUTH_INGRESSES, *ext_auth_ingresses(port),
             ie2e.service("tls-echo"),
             ie2e.endpoint_slice("tls-echo-1", "tls-echo", [TLS_ECHO], port),
             ie2e.service("six"),
@@ -799,6 +994,7 @@ def test(env):
 
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
+        ext_auth_cases(http_port, https_port)
         backend_tls_cases(http_port)
         error_cases(http_port, https_port)
         timeout_cases(http_port)
@@ -815,6 +1011,14 @@ def test(env):
         check("\nkop_ingress_nginx_annotations_ignored 3\n" in text,
               "kop_ingress_nginx_annotations_ignored is not 3")
         say("the ignored annotations are counted in kop_ingress_nginx_annotations_ignored")
+        counts = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                  if line.startswith("kop_proxy_ext_auth_")}
+        check(counts.get("kop_proxy_ext_auth_cached_total", 0) >= 6 and
+              counts.get("kop_proxy_ext_auth_failed_total", 0) >= 3 and
+              counts.get("kop_proxy_ext_auth_denied_total", 0) >= 4 and
+              counts.get("kop_proxy_ext_auth_allowed_total", 0) >= 8,
+              f"external authentication metrics: {counts}")
+        say("external authentication is counted in kop_proxy_ext_auth_*_total")
     finally:
         for s in servers:
             s.shutdown()

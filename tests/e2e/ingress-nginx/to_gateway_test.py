@@ -134,6 +134,7 @@ DIFFERENT = [
     (h("basic"), "/", 401, 500),
     (h("basic-map"), "/", 401, 500),
     (h("basic-missing"), "/", 403, 500),
+    (h("ext-auth-echo"), "/", 200, 500),  # auth-url: the echo backend answers the auth request
     (h("locked"), "/", 403, 500),
     (h("allowed"), "/", 200, 500),
     (h("denied"), "/", 403, 500),

@@ -128,6 +128,32 @@ TEST(GatewayMigration, AccessRestrictionsFailClosed) {
     EXPECT_EQ(a.conversion, Conversion::kNoEquivalent) << a.annotation;
 }
 
+// External authentication has no Gateway API form: as basic auth, it is an access restriction,
+// named NOT CONVERTED with its companions, and its rules are closed, never opened.
+TEST(GatewayMigration, ExternalAuthFailsClosed) {
+  std::string in =
+      ingress("sso", "sso.example.com",
+              "nginx.ingress.kubernetes.io/auth-url: "
+              "\"http://auth.default.svc.cluster.local/check\", "
+              "nginx.ingress.kubernetes.io/auth-signin: \"https://$host/oauth2/start\", "
+              "nginx.ingress.kubernetes.io/auth-response-headers: X-User");
+  gateway::Result r = serve(in);
+  const VirtualHost* vh = host_of(r, 80, "sso.example.com");
+  ASSERT_TRUE(vh && !vh->routes.empty());
+  EXPECT_EQ(vh->routes[0].action, RouteAction::kNoBackend);
+  GatewayMigration m = migrate_to_gateway(objects(in), {});
+  ASSERT_EQ(m.ingresses.size(), 1u);
+  const MigratedIngress& sso = m.ingresses[0];
+  ASSERT_EQ(sso.annotations.size(), 3u);
+  for (const auto& a : sso.annotations) {
+    EXPECT_EQ(a.conversion, Conversion::kNoEquivalent) << a.annotation;
+    EXPECT_NE(a.note.find("access control is not part of the Gateway API"), std::string::npos)
+        << a.annotation << ": " << a.note;
+  }
+  ASSERT_EQ(sso.notes.size(), 1u);
+  EXPECT_NE(sso.notes[0].find("an access restriction"), std::string::npos) << sso.notes[0];
+}
+
 TEST(GatewayMigration, CanaryHeaderThenCookieThenWeight) {
   std::string in = ingress("main", "c.example.com", "") +
                    ingress("canary", "c.example.com",

@@ -1092,5 +1092,114 @@ TEST(NginxIngress, AffinityModeChangeOnFailureAndConditionalSameSite) {
             NginxSupport::kIgnored);  // without affinity
 }
 
+// auth-url and its companions with ingress-nginx's syntax and defaults; whatever would let a
+// request through that ingress-nginx refuses fails closed.
+TEST(NginxAnnotations, AuthUrlAndItsCompanions) {
+  NginxAnnotations a =
+      read({{"auth-url", "\"https://auth.sso.svc.cluster.local:8443/verify?x=1\""},
+            {"auth-method", "GET"},
+            {"auth-signin", "\"https://$host/oauth2/start?rd=$escaped_request_uri\""},
+            {"auth-response-headers", "\"X-User, X-Email\""},
+            {"auth-request-redirect", "\"https://$host/back\""},
+            {"auth-cache-key", "\"$http_authorization\""},
+            {"auth-cache-duration", "\"200 202 30m, 401 1m\""},
+            {"auth-always-set-cookie", "\"true\""},
+            {"auth-keepalive", "\"10\""}});
+  ASSERT_TRUE(a.ext_auth);
+  EXPECT_TRUE(a.unenforced_access.empty());
+  const NginxExtAuth& e = *a.ext_auth;
+  EXPECT_TRUE(e.tls);
+  EXPECT_EQ(e.host, "auth.sso.svc.cluster.local");
+  EXPECT_EQ(e.port, 8443);
+  EXPECT_EQ(e.config.host, "auth.sso.svc.cluster.local");  // ingress-nginx: no port
+  EXPECT_EQ(e.config.path, "/verify?x=1");
+  EXPECT_EQ(e.config.method, "GET");
+  EXPECT_EQ(e.config.signin, "https://$host/oauth2/start?rd=$escaped_request_uri");
+  EXPECT_EQ(e.config.response_headers, (std::vector<std::string>{"X-User", "X-Email"}));
+  EXPECT_EQ(e.config.request_redirect, "https://$host/back");
+  EXPECT_EQ(e.config.cache_key, "$http_authorization");
+  ASSERT_EQ(e.config.cache_valid.size(), 2u);
+  EXPECT_EQ(e.config.cache_valid[0].statuses, (std::vector<uint32_t>{200, 202}));
+  EXPECT_EQ(e.config.cache_valid[0].ttl, std::chrono::minutes(30));
+  EXPECT_EQ(e.config.cache_valid[1].ttl, std::chrono::minutes(1));
+  EXPECT_TRUE(e.config.always_set_cookie);
+  EXPECT_EQ(verdict(a, "auth-url")->support, NginxSupport::kSupported);
+  EXPECT_EQ(verdict(a, "auth-keepalive")->support, NginxSupport::kDifferent);
+
+  NginxAnnotations d = read({{"auth-url", "\"http://10.1.2.3/\""}, {"auth-cache-key", "fixed"}});
+  ASSERT_TRUE(d.ext_auth);
+  EXPECT_EQ(d.ext_auth->port, 80);
+  ASSERT_EQ(d.ext_auth->config.cache_valid.size(), 1u);  // ingress-nginx's "200 202 401 5m"
+  EXPECT_EQ(d.ext_auth->config.cache_valid[0].statuses, (std::vector<uint32_t>{200, 202, 401}));
+  EXPECT_EQ(d.ext_auth->config.cache_valid[0].ttl, std::chrono::minutes(5));
+
+  using A = std::vector<std::pair<std::string, std::string>>;
+  for (const A& bad :
+       {A{{"auth-url", "\"ftp://auth/x\""}}, A{{"auth-url", "\"http://$host/auth\""}},
+        A{{"auth-url", "\"http://user@auth/x\""}}, A{{"auth-url", "\"http://auth:99999/x\""}},
+        A{{"auth-url", "\"http://auth/x\""}, {"auth-method", "FETCH"}},
+        A{{"auth-url", "\"http://auth/x\""}, {"auth-response-headers", "\"X User\""}},
+        A{{"auth-url", "\"http://auth/x\""}, {"auth-cache-duration", "\"5x\""}},
+        A{{"auth-url", "\"http://auth/x\""}, {"auth-proxy-set-headers", "cm"}}}) {
+    NginxAnnotations r = read(bad);
+    EXPECT_FALSE(r.unenforced_access.empty()) << bad.back().second;
+    EXPECT_EQ(verdict(r, bad.back().first)->support, NginxSupport::kIgnored);
+  }
+  // A sign-in URL with a variable kop-ingress does not know is ignored: 401s pass unchanged.
+  NginxAnnotations signin =
+      read({{"auth-url", "\"http://auth/x\""}, {"auth-signin", "\"https://$server_name/start\""}});
+  ASSERT_TRUE(signin.ext_auth);
+  EXPECT_TRUE(signin.unenforced_access.empty());
+  EXPECT_EQ(signin.ext_auth->config.signin, "");
+  EXPECT_EQ(verdict(signin, "auth-signin")->support, NginxSupport::kIgnored);
+  // Without auth-url the companions do nothing, and say so; auth-snippet is never executed.
+  NginxAnnotations none = read({{"auth-signin", "\"https://x/start\""}, {"auth-snippet", "x"}});
+  EXPECT_FALSE(none.ext_auth);
+  EXPECT_EQ(verdict(none, "auth-signin")->support, NginxSupport::kIgnored);
+  EXPECT_EQ(verdict(none, "auth-snippet")->support, NginxSupport::kIgnored);
+}
+
+// auth-url naming a Service becomes the route's auth cluster (that Service port's endpoints);
+// an address becomes a cluster of its own; a missing Service fails closed.
+TEST(NginxIngress, AuthUrlReachesTheProxy) {
+  auto c =
+      compile(snapshot_of(service_yaml("default", "web") + service_yaml("sso", "auth", 2, 3) +
+                          ingress("locked", "a.example.com", "Prefix", "/admin", "web",
+                                  {{"auth-url", "\"http://auth.sso.svc.cluster.local/verify\""},
+                                   {"auth-response-headers", "X-User"},
+                                   {"proxy-read-timeout", "\"5\""}}) +
+                          ingress("by-ip", "b.example.com", "Prefix", "/", "web",
+                                  {{"auth-url", "\"http://10.9.8.7:9000/check\""}}) +
+                          ingress("missing", "c.example.com", "Prefix", "/", "web",
+                                  {{"auth-url", "\"http://nope.sso.svc/check\""}}) +
+                          ingress("open", "a.example.com", "Prefix", "/", "web")),
+              nginx_options());
+  const proxy::RouteConfig* locked = nullptr;
+  const proxy::RouteConfig* open = nullptr;
+  for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
+    if (vh.name.find("a.example.com") != std::string::npos)
+      for (const auto& r : vh.routes) (r.match.path.value == "/admin" ? locked : open) = &r;
+  ASSERT_TRUE(locked && open) << describe(c.model);
+  ASSERT_TRUE(locked->ext_auth);
+  EXPECT_FALSE(open->ext_auth);
+  EXPECT_EQ(locked->ext_auth->cluster, "sso/auth/80");
+  EXPECT_EQ(locked->ext_auth->host, "auth.sso.svc.cluster.local");
+  EXPECT_EQ(locked->ext_auth->path, "/verify");
+  EXPECT_EQ(locked->ext_auth->timeout, std::chrono::seconds(5));
+  const proxy::ClusterConfig* auth = cluster_named(c, "sso/auth/80");
+  ASSERT_NE(auth, nullptr);
+  EXPECT_EQ(auth->endpoints.size(), 2u);
+  const proxy::RouteConfig* by_ip = first_route(c, "http/b.example.com");
+  ASSERT_TRUE(by_ip && by_ip->ext_auth);
+  const proxy::ClusterConfig* ip = cluster_named(c, by_ip->ext_auth->cluster);
+  ASSERT_NE(ip, nullptr);
+  ASSERT_EQ(ip->endpoints.size(), 1u);
+  EXPECT_EQ(ip->endpoints[0].address.host, "10.9.8.7");
+  EXPECT_EQ(ip->endpoints[0].address.port, 9000);
+  EXPECT_EQ(route_of(c, "http", "c.example.com", "/"), "403");
+  EXPECT_TRUE(has_event(c.model, "ServiceNotFound", "sso/nope")) << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "a.example.com", "/shop"), "default/web/80");
+}
+
 }  // namespace
 }  // namespace kop::ingress

@@ -353,6 +353,9 @@ struct Route {
   // `response_rate_after_bytes` (ingress-nginx limit-rate, limit-rate-after). 0: no limit.
   uint64_t response_bytes_per_second = 0;
   uint64_t response_rate_after_bytes = 0;
+  // External authentication (ingress-nginx's auth-url), as the proxy takes it; its cluster is
+  // one of the model's. Forwarded routes only; unset: none.
+  std::optional<proxy::ExtAuthConfig> ext_auth;
   // Clusters that also get a copy of each request (HTTPRoute RequestMirror), each with the
   // share of requests copied, per million. Forwarded routes only; default none.
   std::vector<std::pair<std::string, uint32_t>> mirrors;

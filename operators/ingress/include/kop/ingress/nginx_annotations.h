@@ -65,6 +65,19 @@ struct NginxBasicAuth {
   bool operator==(const NginxBasicAuth&) const = default;
 };
 
+// auth-url (http or https; no variables) with auth-method, auth-signin (+ -redirect-param),
+// auth-response-headers, auth-request-redirect, auth-cache-key (+ auth-cache-duration, default
+// "200 202 401 5m") and auth-always-set-cookie. The model turns the URL's host into a cluster:
+// a Service's DNS name (name.namespace.svc[.cluster.local]) becomes that Service port's
+// endpoints, any other name or address a cluster of its own.
+struct NginxExtAuth {
+  bool tls = false;             // https
+  std::string host;             // the URL's host, lowercase (an IPv6 address without brackets)
+  uint16_t port = 0;            // the URL's port; default 80 or 443
+  proxy::ExtAuthConfig config;  // all but `cluster` (and `timeout`, the route's read timeout)
+  bool operator==(const NginxExtAuth&) const = default;
+};
+
 struct NginxAnnotations {
   // canary: "true" (with canary-*). Unset: not a canary Ingress.
   std::optional<NginxCanary> canary;
@@ -108,6 +121,8 @@ struct NginxAnnotations {
   // proxy-read-timeout / proxy-send-timeout (seconds, default 60 each): the larger becomes the
   // route's idle timeout; ingress-nginx has no whole-request timeout, so none is set.
   std::chrono::milliseconds idle_timeout{60000};
+  // proxy-read-timeout alone: it bounds the auth request of auth-url. Default 60s.
+  std::chrono::milliseconds read_timeout{60000};
   // proxy-connect-timeout (seconds). Unset: the cluster's 5 s (ingress-nginx's default too).
   std::optional<std::chrono::milliseconds> connect_timeout;
   // proxy-next-upstream (default "error timeout"), -tries (default 3 attempts) and -timeout
@@ -132,6 +147,8 @@ struct NginxAnnotations {
   std::optional<SourceRanges> source_ranges;
   // auth-type basic (NginxBasicAuth). Default unset: no authentication.
   std::optional<NginxBasicAuth> basic_auth;
+  // auth-url and its companions (NginxExtAuth). Default unset: no external authentication.
+  std::optional<NginxExtAuth> ext_auth;
   // proxy-body-size: the largest request body (nginx's client_max_body_size; 413 beyond it).
   // ingress-nginx's default 1m; "0": no limit.
   uint64_t max_body_bytes = uint64_t{1} << 20;
