@@ -241,6 +241,10 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   c.strategy = spec.strategy;
   c.health_check = spec.health_check;
   c.name = cat(spec.ns, "/", spec.service, "/", port_label, strategy_suffix(spec.strategy));
+  if (spec.http1 && c.h2c) {
+    c.h2c = false;
+    c.name += "/http1";  // apart from the h2c cluster of the same port
+  }
   if (spec.h2c && !c.h2c) {
     c.h2c = true;
     c.name += "/h2c";  // apart from the HTTP/1.1 cluster of the same port

@@ -75,6 +75,9 @@ struct BackendSpec {
   // HTTP/2 with prior knowledge to the endpoints whatever the port's appProtocol (GRPCRoute);
   // such a cluster's name ends in "/h2c" unless the port says kubernetes.io/h2c itself.
   bool h2c = false;
+  // HTTP/1.1 whatever the port's appProtocol (ingress-nginx's auth-url, which nginx calls over
+  // HTTP/1.1); such a cluster's name ends in "/http1" when the port says kubernetes.io/h2c.
+  bool http1 = false;
   // TLS to the endpoints whatever the port's appProtocol (with h2c: HTTP/2 over TLS); such a
   // cluster's name ends in "/tls-<digest of the settings>". Unset: plain TCP.
   std::optional<proxy::UpstreamTlsConfig> tls;

@@ -239,14 +239,15 @@ void load_custom_headers(Builder& b, const ObjectRef& src, NginxAnnotations& a) 
   std::sort(headers.begin(), headers.end(),
             [](const Header& x, const Header& y) { return x.name < y.name; });
   set.insert(set.end(), headers.begin(), headers.end());
-
 }
 
 // auth-url's service as a cluster of the model: a Service's DNS name (name.namespace.svc, with
 // or without .cluster.local) is that Service port's endpoints, as any backend; another name or
 // an address is a cluster of its own, resolved by the proxy (as ExternalName Services are). A
 // missing Service or port fails closed. https is TLS with the URL's host as SNI and no
-// verification, as ingress-nginx's auth location (proxy_ssl_verify off).
+// verification, as ingress-nginx's auth location (proxy_ssl_verify off). The auth request is
+// HTTP/1.1 whatever the port's appProtocol, as nginx sends it: an h2c port gets an Event, since
+// a server that speaks only HTTP/2 will fail every auth request (500).
 void resolve_ext_auth(Builder& b, const ObjectRef& src, NginxAnnotations& a) {
   NginxExtAuth& e = *a.ext_auth;
   std::optional<proxy::UpstreamTlsConfig> tls;
@@ -271,12 +272,18 @@ void resolve_ext_auth(Builder& b, const ObjectRef& src, NginxAnnotations& a) {
     spec.service = std::string(labels[0]);
     spec.port_number = e.port;
     spec.tls = tls;
+    spec.http1 = true;
     auto name = b.resolve_backend(src, annotation_field("auth-url"), spec);
     if (!name) {
       // resolve_backend's Event names the Service; the paths answer 403 rather than serve.
       if (a.unenforced_access.empty()) a.unenforced_access = "auth-url";
       return;
     }
+    if (absl::EndsWith(*name, "/http1"))
+      b.event(src, "AuthServiceProtocol", annotation_field("auth-url"),
+              cat("Service \"", spec.ns, "/", spec.service, "\" port ", e.port,
+                  " has appProtocol kubernetes.io/h2c: the auth request goes as HTTP/1.1, as "
+                  "ingress-nginx sends it, and fails (500) if the service speaks only HTTP/2"));
     e.config.cluster = *name;
     return;
   }

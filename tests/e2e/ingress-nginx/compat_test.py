@@ -329,6 +329,9 @@ EXT_AUTH_INGRESSES = [
     ingress("ext-auth", h("ext-auth"), {"auth-url": BASIC_URL,
                                         "auth-response-headers": "X-User, Foo"}),
     ingress("ext-auth-h2", h("ext-auth-h2"), {"auth-url": BASIC_URL}, tls=True),
+    # The auth Service's port says h2c: nginx still calls it over HTTP/1.1, so does kop-ingress.
+    ingress("ext-auth-h2c", h("ext-auth-h2c"),
+            {"auth-url": "http://auth-h2c.default.svc/basic-auth/user/password"}),
     ingress("ext-signin", h("ext-signin"), {"auth-url": BASIC_URL,
                                             "auth-signin": "http://$host/auth/start"}),
     ingress("ext-signin-param", h("ext-signin-param"),
@@ -344,6 +347,12 @@ EXT_AUTH_INGRESSES = [
                                         "proxy-read-timeout": "1"}),
     ingress("ext-missing", h("ext-missing"), {"auth-url": "http://nope.default.svc/x"}),
 ]
+
+
+def h2c_service(name):
+    svc = ie2e.service(name)
+    svc["spec"]["ports"][0]["appProtocol"] = "kubernetes.io/h2c"
+    return svc
 
 
 def ext_auth_ingresses(port):
@@ -405,9 +414,13 @@ def ext_auth_cases(port, tls_port):
             args[1:1] = ["-u", user]
         got = subprocess.run(args, capture_output=True, timeout=15).stdout.decode()
         check(got == want, f"auth-url over HTTP/2 as {user}: {got!r}, want {want!r}")
+    check(curl_auth(port, h("ext-auth-h2c"), None)[0] == 401 and
+          curl_auth(port, h("ext-auth-h2c"), "user:password")[0] == 200,
+          "auth-url to a port with appProtocol kubernetes.io/h2c is not asked over HTTP/1.1")
     say("auth-url: the auth service's 2xx lets through (auth-response-headers replace the "
         "client's), its 401 and challenge reach the client; the auth request carries the "
-        "client's fields and X-Original-*, no body; HTTP/1.1 and HTTP/2")
+        "client's fields and X-Original-*, no body; HTTP/1.1 and HTTP/2; an h2c Service port "
+        "is asked over HTTP/1.1 as nginx asks it")
 
     # auth-signin: 302 to the sign-in URL with rd= the original URL (ingress-nginx's e2e).
     for host, param in ((h("ext-signin"), "rd"), (h("ext-signin-param"), "orig")):
@@ -961,6 +974,7 @@ def test(env):
             ie2e.service("blackhole"),
             ie2e.endpoint_slice("blackhole-1", "blackhole", [BLACKHOLE], port),
             ie2e.service("auth"), ie2e.endpoint_slice("auth-1", "auth", [AUTH], port),
+            h2c_service("auth-h2c"), ie2e.endpoint_slice("auth-h2c-1", "auth-h2c", [AUTH], port),
             *EXT_AUTH_INGRESSES, *ext_auth_ingresses(port),
             ie2e.service("tls-echo"),
             ie2e.endpoint_slice("tls-echo-1", "tls-echo", [TLS_ECHO], port),

@@ -1201,5 +1201,33 @@ TEST(NginxIngress, AuthUrlReachesTheProxy) {
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/shop"), "default/web/80");
 }
 
+// nginx calls auth-url over HTTP/1.1 whatever the Service port's appProtocol: an h2c port gets
+// an HTTP/1.1 cluster of its own for the auth request (the port's backends keep h2c) and an
+// Event naming the Ingress, since a server speaking only HTTP/2 would fail every auth request.
+TEST(NginxIngress, AuthUrlToAnH2cPortSpeaksHttp1) {
+  std::string h2c_service = service_yaml("default", "grpcauth", 1, 4);
+  const std::string port = "{name: http, port: 80, targetPort: 8080}";
+  h2c_service.replace(h2c_service.find(port), port.size(),
+                      "{name: http, port: 80, targetPort: 8080, appProtocol: kubernetes.io/h2c}");
+  auto c = compile(snapshot_of(service_yaml("default", "web") + h2c_service +
+                               ingress("locked", "a.example.com", "Prefix", "/", "web",
+                                       {{"auth-url", "\"http://grpcauth.default.svc/verify\""}}) +
+                               ingress("grpc", "g.example.com", "Prefix", "/", "grpcauth")),
+                   nginx_options());
+  const proxy::RouteConfig* locked = first_route(c, "http/a.example.com");
+  ASSERT_TRUE(locked && locked->ext_auth) << describe(c.model);
+  EXPECT_EQ(locked->ext_auth->cluster, "default/grpcauth/80/http1");
+  const proxy::ClusterConfig* auth = cluster_named(c, "default/grpcauth/80/http1");
+  ASSERT_NE(auth, nullptr);
+  EXPECT_EQ(auth->protocol, proxy::UpstreamProtocol::kHttp1);
+  EXPECT_EQ(auth->endpoints.size(), 1u);
+  const proxy::ClusterConfig* grpc = cluster_named(c, "default/grpcauth/80");
+  ASSERT_NE(grpc, nullptr);
+  EXPECT_EQ(grpc->protocol, proxy::UpstreamProtocol::kH2c);
+  EXPECT_TRUE(has_event(c.model, "AuthServiceProtocol", "default/grpcauth\" port 80"))
+      << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "g.example.com", "/"), "default/grpcauth/80");
+}
+
 }  // namespace
 }  // namespace kop::ingress
