@@ -350,9 +350,14 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   if (!a.unenforced_access.empty() && r.action == RouteAction::kForward) {
     r.action = RouteAction::kForbidden;  // fail closed: never serve without the restriction
     r.clusters.clear();
-  } else if (!a.denied.empty() && r.action == RouteAction::kForward) {
-    r.action = RouteAction::kUnavailable;  // ingress-nginx's denied location: 503
+  } else if (!a.denied.empty() &&
+             (r.action == RouteAction::kForward || r.action == RouteAction::kRedirect)) {
+    // ingress-nginx's denied location: 503, before its permanent- or temporal-redirect and
+    // the ssl redirect (both come later in the location). app-root and from-to-www-redirect
+    // answer at the server level, before the location: their routes are added apart.
+    r.action = RouteAction::kUnavailable;
     r.clusters.clear();
+    r.redirect.reset();
   }
   r.timeout = std::chrono::milliseconds(0);
   r.idle_timeout = a.idle_timeout;
@@ -373,7 +378,7 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   r.source_ranges = a.source_ranges;
   for (const auto& h : a.request_headers.set) r.request_headers.set.push_back(h);
   for (const auto& h : a.response_headers.set) r.response_headers.set.push_back(h);
-  r.https_redirect = a.ssl_redirect || a.force_ssl_redirect;
+  r.https_redirect = (a.ssl_redirect || a.force_ssl_redirect) && a.denied.empty();
   r.https_redirect_code = 308;  // ingress-nginx's http-redirect-code default
 }
 

@@ -7,7 +7,10 @@
 // stop owning. Status writes never delay a build: with a slow status API a new Ingress is
 // routed while statuses are still being written, failed writes are retried, and a steady state
 // writes nothing. Losing the Lease keeps the replica serving and healthy; it campaigns again
-// and writes at once when it wins.
+// and writes at once when it wins. With the ingress-nginx reading, only an update of a ConfigMap
+// an Ingress names starts a build.
+#include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
 #include <absl/time/time.h>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -31,7 +34,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string http_get(uint16_t port, std::string_view host, std::string_view path) {
+// The whole response to GET `path` on `host` (Connection: close).
+std::string http_response(uint16_t port, std::string_view host, std::string_view path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -51,6 +55,12 @@ std::string http_get(uint16_t port, std::string_view host, std::string_view path
   ssize_t n;
   while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
   close(fd);
+  return out;
+}
+
+// The status line of GET `path` on `host`.
+std::string http_get(uint16_t port, std::string_view host, std::string_view path) {
+  std::string out = http_response(port, host, path);
   return out.substr(0, out.find("\r\n"));
 }
 
@@ -109,6 +119,7 @@ struct Replica {
   std::unique_ptr<manager::Manager> mgr;
   std::unique_ptr<IngressController> controller;
   bool stopped = false;
+  bool nginx_reading = false;  // --ingress-class nginx: ingress-nginx's annotations read
 
   void start(client::Client& client, const std::string& name, const std::string& publish,
              bool leader_election) {
@@ -122,6 +133,10 @@ struct Replica {
     o.render.https_address.reset();
     o.render.admin.enabled = false;
     o.render.server.workers = 1;
+    if (nginx_reading) {
+      o.model.ingress_class = "nginx";
+      o.model.nginx_annotations = true;
+    }
     o.publish_address = publish;
     if (retry_base > absl::ZeroDuration()) o.status_retry_base = retry_base;
     manager::ManagerOptions mo;
@@ -137,7 +152,7 @@ struct Replica {
     mo.leader_election_options.release_on_cancel = false;
     mo.exit_on_lost_lease = false;
     mo.graceful_shutdown_timeout = absl::Seconds(5);
-    configure_cache(mo.cache, o.kinds);
+    configure_cache(mo.cache, o.kinds, o.gateway.enabled, nginx_reading);
     mgr = std::make_unique<manager::Manager>(client, mo);
     controller = std::make_unique<IngressController>(*mgr, proxy, o);
     ASSERT_TRUE(controller->setup().ok());
@@ -544,6 +559,55 @@ spec:
   uint64_t settled = r.controller->builds();
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(r.controller->builds(), settled);
+  loader_->stop();
+  r.stop();
+}
+
+// With the ingress-nginx reading, ConfigMaps are watched for custom-headers: an update of a
+// ConfigMap no Ingress names (application settings, leader-election locks) starts no build,
+// while an update of the one an Ingress names builds and is served.
+TEST_F(ControllerTest, OnlyTheConfigMapsIngressesNameStartBuilds) {
+  App app;
+  std::string text = app_yaml(app.port(), "nginx");
+  const std::string annotations = "annotations: {kubernetes.io/ingress.class: nginx}";
+  text.replace(text.find(annotations), annotations.size(),
+               "annotations: {kubernetes.io/ingress.class: nginx, "
+               "nginx.ingress.kubernetes.io/custom-headers: default/headers}");
+  write("app.yaml", text);
+  auto config_map = [](std::string_view name, std::string_view data) {
+    return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + std::string(name) +
+           ", namespace: default}\ndata: {" + std::string(data) + "}\n";
+  };
+  write("headers.yaml", config_map("headers", "X-Team: a"));
+  write("settings.yaml", config_map("settings", "level: \"1\""));
+  ASSERT_TRUE(loader_->sync().problems.empty());
+  loader_->start();
+  Replica r;
+  r.nginx_reading = true;
+  r.start(*client_, "single", "192.0.2.10", /*leader_election=*/false);
+  auto team = [&](std::string_view value) {
+    std::string out = absl::AsciiStrToLower(http_response(r.port(), "web.example.com", "/"));
+    return out.starts_with("http/1.1 200") &&
+           absl::StrContains(out, "\r\nx-team: " + std::string(value) + "\r\n");
+  };
+  ASSERT_TRUE(eventually([&] { return team("a"); }));
+
+  // The unnamed ConfigMap changes: once the controller's cache holds the change (its watch
+  // event has passed the predicate), no build has started.
+  uint64_t builds = r.controller->builds();
+  write("settings.yaml", config_map("settings", "level: \"2\""));
+  const api::GroupVersionKind kind{"", "v1", "ConfigMap"};
+  EXPECT_TRUE(eventually([&] {
+    auto o = r.mgr->cache().get(kind, "default", "settings");
+    return o.ok() && (*o)->get_string("/data/level") == "2";
+  }));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(r.controller->builds(), builds);
+
+  // The named one changes: a build, and the new header is served.
+  write("headers.yaml", config_map("headers", "X-Team: b"));
+  EXPECT_TRUE(eventually([&] { return team("b"); }));
+  EXPECT_GT(r.controller->builds(), builds);
   loader_->stop();
   r.stop();
 }

@@ -973,6 +973,26 @@ TEST(NginxIngress, CustomHeadersFromAConfigMap) {
   EXPECT_EQ(route_of(c, "http", "plain.example.com", "/"), "default/web/80");
 }
 
+// A location ingress-nginx denies (custom-headers it cannot apply) answers 503 before its
+// permanent-redirect and ssl-redirect; app-root answers at the server level, before it.
+TEST(NginxIngress, DeniedCustomHeadersAnswer503BeforeRedirects) {
+  auto c = compile(
+      snapshot_of(service_yaml("default", "web") + tls_secret_yaml("default", "cert", "example") +
+                  ingress("moved", "moved.example.com", "Prefix", "/", "web",
+                          {{"custom-headers", "default/nope"},
+                           {"permanent-redirect", "https://elsewhere.example.com/"}}) +
+                  ingress("root", "root.example.com", "Prefix", "/", "web",
+                          {{"custom-headers", "default/nope"}, {"app-root", "/app"}}) +
+                  ingress("secure", "secure.example.com", "Prefix", "/", "web",
+                          {{"custom-headers", "default/nope"}}, "cert")),
+      nginx_options());
+  EXPECT_EQ(route_of(c, "http", "moved.example.com", "/x"), "503") << describe(c.model);
+  EXPECT_EQ(route_of(c, "http", "root.example.com", "/"), "302 http://root.example.com/app");
+  EXPECT_EQ(route_of(c, "http", "root.example.com", "/app"), "503");
+  EXPECT_EQ(route_of(c, "http", "secure.example.com", "/"), "503");
+  EXPECT_EQ(route_of(c, "https", "secure.example.com", "/"), "503");
+}
+
 TEST(NginxIngress, AffinityCookieSameSiteAndSecure) {
   auto c = compile(snapshot_of(service_yaml("default", "web") +
                                ingress("a", "a.example.com", "Prefix", "/", "web",
