@@ -118,6 +118,7 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
   req_ = req;
   start_ms_ = start_ms;
   active_ = true;
+  worker_.exchange_started();
   vhost_ = nullptr;
   route_ = nullptr;
   entry_ = nullptr;
@@ -1282,6 +1283,7 @@ void Exchange::local_reply(int status, std::string_view body, std::string_view e
 void Exchange::finish() {
   if (!active_) return;
   active_ = false;
+  worker_.exchange_finished();
   TimerWheel::cancel(timer_);
   TimerWheel::cancel(backoff_timer_);
   TimerWheel::cancel(pace_timer_);

@@ -56,10 +56,11 @@ void Worker::tick() {
   if (stopped_) return;
   now_ms_ = now_ms();
   timers_.advance(now_ms_);
-  // Every 10 ms while clients are connected. Without any, the timers left (idle upstream
-  // connections, a mirror finishing) fire within 100 ms, and an idle proxy wakes ten times
-  // less: at 100 wake-ups a second per worker the ticks were an idle process's CPU.
-  fast_ticks_ = stats_.downstream_active > 0;
+  // Every 10 ms while requests are in flight (their timeouts, retry backoff, pacing). Without
+  // any, the timers left (idle client and upstream connections, header timeouts, a mirror
+  // finishing) fire within 100 ms, and an idle proxy wakes ten times less: at 100 wake-ups a
+  // second per worker the ticks were an idle process's CPU, also with keep-alive clients.
+  fast_ticks_ = exchanges_ > 0;
   ticker_.expires_after(std::chrono::milliseconds(fast_ticks_ ? TimerWheel::kTickMs : kIdleTickMs));
   ticker_.async_wait([this](const error_code& ec) {
     if (!ec) tick();
@@ -301,12 +302,14 @@ void Worker::add_conn(ClientConn* c) {
   ++stats_.downstream_active;
   ++stats_.downstream_total;
   active_conns_.store(stats_.downstream_active, std::memory_order_relaxed);
-  // The first client after a quiet spell: back to 10 ms ticks at once (after this handler, so
-  // no timer fires in the middle of the connection's start).
-  if (!fast_ticks_) {
-    fast_ticks_ = true;
-    asio::post(io_, [this] { tick(); });
-  }
+}
+
+void Worker::speed_up_ticks() {
+  // The first request after a quiet spell: its timers count from now, and the 10 ms ticks
+  // start at once (after this handler, so no timer fires in the middle of the request's start).
+  fast_ticks_ = true;
+  refresh_now();
+  asio::post(io_, [this] { tick(); });
 }
 
 void Worker::remove_conn(ClientConn* c) {

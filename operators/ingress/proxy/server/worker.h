@@ -76,6 +76,13 @@ class Worker {
   uint32_t off_loop_jobs() const { return off_loop_jobs_; }
   void add_conn(ClientConn* c);
   void remove_conn(ClientConn* c);
+  // Exchanges in flight (Exchange::start to its finish): the timers tick every 10 ms while
+  // there are any, else every 100 ms.
+  void exchange_started() {
+    ++exchanges_;
+    if (!fast_ticks_) speed_up_ticks();
+  }
+  void exchange_finished() { --exchanges_; }
   bool draining() const { return draining_; }
   // Written on this thread, taken by the logger thread.
   AccessLog& access_log() { return access_log_; }
@@ -99,6 +106,7 @@ class Worker {
   };
   void accept(const std::shared_ptr<Acceptor>& a);
   void tick();
+  void speed_up_ticks();
   void adopt(std::shared_ptr<const Snapshot> snap);
   // Erases the pools_ entries of unused_candidates_ whose pool is gone.
   void forget_unused_pools();
@@ -108,8 +116,9 @@ class Worker {
   asio::io_context io_;
   SendBatch batch_;
   asio::steady_timer ticker_;
-  static constexpr uint64_t kIdleTickMs = 100;  // the ticks while no client is connected
+  static constexpr uint64_t kIdleTickMs = 100;  // the ticks while no request is in flight
   bool fast_ticks_ = false;
+  uint32_t exchanges_ = 0;
   std::thread thread_;
   TimerWheel timers_;
   uint64_t now_ms_ = 0;
