@@ -68,39 +68,6 @@ bool is_ip(std::string_view s) {
            s.find_first_of("abcdefABCDEF") != std::string_view::npos);
 }
 
-// Whether an update changed anything but the status (and the resourceVersion and managedFields
-// that every write changes): our own status writes must not cause builds.
-bool only_status_changed(const api::Object& before, const api::Object& after) {
-  const rapidjson::Value& a = before.doc();
-  const rapidjson::Value& b = after.doc();
-  if (!a.IsObject() || !b.IsObject()) return false;
-  auto same_except = [](const rapidjson::Value& x, const rapidjson::Value& y,
-                        std::initializer_list<std::string_view> skip) {
-    auto skipped = [&](const rapidjson::Value& name) {
-      std::string_view n(name.GetString(), name.GetStringLength());
-      for (std::string_view s : skip)
-        if (n == s) return true;
-      return false;
-    };
-    size_t nx = 0, ny = 0;
-    for (auto m = x.MemberBegin(); m != x.MemberEnd(); ++m) {
-      if (skipped(m->name)) continue;
-      ++nx;
-      auto o = y.FindMember(m->name);
-      if (o == y.MemberEnd() || !(o->value == m->value)) return false;
-    }
-    for (auto m = y.MemberBegin(); m != y.MemberEnd(); ++m)
-      if (!skipped(m->name)) ++ny;
-    return nx == ny;
-  };
-  auto ma = a.FindMember("metadata");
-  auto mb = b.FindMember("metadata");
-  if (ma == a.MemberEnd() || mb == b.MemberEnd() || !ma->value.IsObject() || !mb->value.IsObject())
-    return false;
-  return same_except(a, b, {"status", "metadata"}) &&
-         same_except(ma->value, mb->value, {"resourceVersion", "managedFields"});
-}
-
 // A ConfigMap as the builds read it: its identity and `data` (only data's ca.crt unless
 // `all_data`), in a pool of its own size. Labels, annotations (kubectl's last-applied copy of
 // the data among them) and binaryData stay out of the cache.
@@ -574,13 +541,19 @@ void IngressController::update_ingress_statuses(const Snapshot& snapshot, const 
       if (auto s = status_of(*ing)) statuses.emplace_back(key_of(*ing), *std::move(s));
     ingress_statuses_.assign(std::move(statuses));
   } else {
-    for (const auto& ing : ingresses.removed) ingress_statuses_.erase(key_of(*ing));
+    // Added first: an Ingress updated (its status written, say) keeps its key, and set()
+    // copies nothing when its status stays the same.
+    std::set<std::string, std::less<>> added;
     for (const auto& ing : ingresses.added) {
+      std::string key = key_of(*ing);
       if (auto s = status_of(*ing))
-        ingress_statuses_.set(key_of(*ing), *std::move(s));
+        ingress_statuses_.set(key, *std::move(s));
       else
-        ingress_statuses_.erase(key_of(*ing));
+        ingress_statuses_.erase(key);
+      added.insert(std::move(key));
     }
+    for (const auto& ing : ingresses.removed)
+      if (std::string key = key_of(*ing); added.count(key) == 0) ingress_statuses_.erase(key);
   }
   ingress_statuses_valid_ = true;
   ingress_statuses_published_ = std::move(published);

@@ -137,7 +137,9 @@ void IngressCache::drop(Entries::iterator it) {
 void IngressCache::visit(Builder& b, const api::ObjectPtr& ptr, std::string_view key,
                          bool replay_all) {
   auto it = entries.find(key);
-  if (it != entries.end() && same_object(it->second.ingress, ptr) &&
+  // A status write (the status writer's own) makes a new object that translates the same.
+  if (it != entries.end() &&
+      (same_object(it->second.ingress, ptr) || only_status_changed(*it->second.ingress, *ptr)) &&
       reads_unchanged(b, it->second.recording)) {
     if (replay_all) replay(b, it->second);
     ++reused;
