@@ -307,6 +307,7 @@ void SharedInformer::replace(Indexer::Replacement replacement, std::string_view)
   objects_gauge_->set(static_cast<double>(indexer_.size()));
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): add() and update() move their object in.
 void SharedInformer::upsert(api::ObjectPtr obj) {
   absl::MutexLock lock(&dispatch_mu_);
   api::ObjectPtr old = indexer_.upsert(obj);

@@ -173,6 +173,7 @@ api::ObjectPtr compact_copy(const api::ObjectPtr& obj, bool drop_managed_fields)
   return api::ObjectPtr(holder, &*holder->object);
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): a TransformFunc, whose shape takes a value.
 api::ObjectPtr strip_managed_fields(api::ObjectPtr obj) {
   return compact_copy(obj, true);
 }

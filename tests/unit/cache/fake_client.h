@@ -23,7 +23,7 @@ namespace kop::cache::testing {
 
 // A small object of kind ConfigMap (or `kind`), with resourceVersion and optional labels.
 inline api::ObjectPtr make_object(std::string_view ns, std::string_view name, std::string_view rv,
-                                  std::map<std::string, std::string> labels = {},
+                                  const std::map<std::string, std::string>& labels = {},
                                   bool managed_fields = false) {
   api::Object obj("v1", "ConfigMap");
   obj.set_name(name);
@@ -63,15 +63,15 @@ class FakeWatch {
  public:
   void push(client::WatchEvent e) {
     absl::MutexLock lock(&mu_);
-    items_.push_back(std::move(e));
+    items_.emplace_back(std::move(e));
   }
   void close() {
     absl::MutexLock lock(&mu_);
-    items_.push_back(std::optional<client::WatchEvent>());
+    items_.emplace_back(std::optional<client::WatchEvent>());
   }
   void fail(absl::Status st) {
     absl::MutexLock lock(&mu_);
-    items_.push_back(std::move(st));
+    items_.emplace_back(std::move(st));
   }
   bool cancelled() const {
     absl::MutexLock lock(&mu_);
@@ -83,6 +83,11 @@ class FakeWatch {
     return items_.empty();
   }
 
+  // Something for next() to return (Await calls it with mu_ held).
+  bool readable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return cancelled_ || ended_ || !items_.empty();
+  }
+
   // The stream half, handed to the reflector.
   class Stream : public client::WatchStream {
    public:
@@ -90,9 +95,7 @@ class FakeWatch {
     ~Stream() override { cancel(); }
     absl::StatusOr<std::optional<client::WatchEvent>> next() override {
       absl::MutexLock lock(&w_->mu_);
-      w_->mu_.Await(absl::Condition(
-          +[](FakeWatch* w) { return w->cancelled_ || w->ended_ || !w->items_.empty(); },
-          w_.get()));
+      w_->mu_.Await(absl::Condition(w_.get(), &FakeWatch::readable));
       if (w_->cancelled_ || w_->ended_) return std::optional<client::WatchEvent>();
       auto item = std::move(w_->items_.front());
       w_->items_.pop_front();
@@ -129,14 +132,14 @@ class FakeClient : public client::Client {
     lists_.push_back(std::move(page));
   }
   // Queues a watch answer; returns the FakeWatch to drive (nullptr for an error answer).
-  std::shared_ptr<FakeWatch> queue_watch(absl::Status error = absl::OkStatus()) {
+  std::shared_ptr<FakeWatch> queue_watch(const absl::Status& error = absl::OkStatus()) {
     absl::MutexLock lock(&mu_);
     if (!error.ok()) {
-      watches_.push_back(error);
+      watches_.emplace_back(error);
       return nullptr;
     }
     auto w = std::make_shared<FakeWatch>();
-    watches_.push_back(w);
+    watches_.emplace_back(w);
     return w;
   }
   void set_list_fn(ListFn fn) {

@@ -253,7 +253,7 @@ TEST(SharedInformer, TransformAndKeepManagedFields) {
   fc.queue_watch();
   InformerOptions o = options(&clock);
   o.keep_managed_fields = true;
-  o.transform = [](api::ObjectPtr obj) {
+  o.transform = [](const api::ObjectPtr& obj) {
     api::Object copy(*obj);
     copy.set_label("transformed", "yes");
     return api::share(std::move(copy));

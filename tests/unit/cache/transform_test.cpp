@@ -56,7 +56,7 @@ TEST(Transform, CopyOutlivesTheSource) {
 }
 
 TEST(Transform, UserTransformRunsAfterCompaction) {
-  auto t = make_transform(false, [](api::ObjectPtr obj) {
+  auto t = make_transform(false, [](const api::ObjectPtr& obj) {
     EXPECT_FALSE(obj->has_managed_fields());
     api::Object c(*obj);
     c.set_label("seen", "yes");

@@ -157,9 +157,9 @@ TEST_F(BuildCacheTest, ClassAndOptionChangesTranslateEverything) {
 }
 
 TEST_F(BuildCacheTest, SameUidAndResourceVersionIsTheSameObject) {
-  auto with_meta = [](std::string_view rv) {
+  auto with_meta = [](std::string_view rv, std::string_view host = "a.example.com") {
     return one(
-        ingress_yaml("ia", "a", "a.example.com", "",
+        ingress_yaml("ia", "a", host, "",
                      std::string("  uid: u-ia\n  resourceVersion: \"") + std::string(rv) + "\"\n"));
   };
   replace(snap_.ingresses, with_meta("5"));
@@ -167,7 +167,11 @@ TEST_F(BuildCacheTest, SameUidAndResourceVersionIsTheSameObject) {
   replace(snap_.ingresses, with_meta("5"));  // parsed again: another ObjectPtr, same version
   check();
   EXPECT_EQ(cache_.reused(), 3u);
+  // A new version whose spec and metadata are the same (a status write) is not translated again.
   replace(snap_.ingresses, with_meta("6"));
+  check();
+  EXPECT_EQ(cache_.translated(), 0u);
+  replace(snap_.ingresses, with_meta("7", "a2.example.com"));
   check();
   EXPECT_EQ(cache_.translated(), 1u);
 }
