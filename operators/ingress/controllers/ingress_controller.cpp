@@ -18,6 +18,7 @@
 #include "kop/controller/handler.h"
 #include "kop/controller/predicate.h"
 #include "kop/ingress/nginx_annotations.h"
+#include "kop/ingress/status_only_change.h"
 #include "kop/log/log.h"
 #include "kop/metrics/registry.h"
 

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <set>
 
+#include "kop/ingress/status_only_change.h"
 #include "text_cat.h"
 
 namespace kop::ingress::internal {

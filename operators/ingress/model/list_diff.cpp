@@ -5,8 +5,6 @@
 #include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
-#include <initializer_list>
-#include <string_view>
 
 namespace kop::ingress {
 
@@ -39,37 +37,6 @@ ListDiff ListTracker::update(const std::vector<api::ObjectPtr>& now) {
   std::erase_if(d.added, was_moved);
   std::erase_if(d.removed, was_moved);
   return d;
-}
-
-bool only_status_changed(const api::Object& before, const api::Object& after) {
-  const rapidjson::Value& a = before.doc();
-  const rapidjson::Value& b = after.doc();
-  if (!a.IsObject() || !b.IsObject()) return false;
-  auto same_except = [](const rapidjson::Value& x, const rapidjson::Value& y,
-                        std::initializer_list<std::string_view> skip) {
-    auto skipped = [&](const rapidjson::Value& name) {
-      std::string_view n(name.GetString(), name.GetStringLength());
-      for (std::string_view s : skip)
-        if (n == s) return true;
-      return false;
-    };
-    size_t nx = 0, ny = 0;
-    for (auto m = x.MemberBegin(); m != x.MemberEnd(); ++m) {
-      if (skipped(m->name)) continue;
-      ++nx;
-      auto o = y.FindMember(m->name);
-      if (o == y.MemberEnd() || !(o->value == m->value)) return false;
-    }
-    for (auto m = y.MemberBegin(); m != y.MemberEnd(); ++m)
-      if (!skipped(m->name)) ++ny;
-    return nx == ny;
-  };
-  auto ma = a.FindMember("metadata");
-  auto mb = b.FindMember("metadata");
-  if (ma == a.MemberEnd() || mb == b.MemberEnd() || !ma->value.IsObject() || !mb->value.IsObject())
-    return false;
-  return same_except(a, b, {"status", "metadata"}) &&
-         same_except(ma->value, mb->value, {"resourceVersion", "managedFields"});
 }
 
 }  // namespace kop::ingress

@@ -33,9 +33,4 @@ class ListTracker {
   std::vector<api::ObjectPtr> last_;
 };
 
-// Whether `after` differs from `before` in its status only (and in the resourceVersion and
-// managedFields that every write changes): a status write, such as the status writer's own,
-// changes nothing a build reads.
-bool only_status_changed(const api::Object& before, const api::Object& after);
-
 }  // namespace kop::ingress

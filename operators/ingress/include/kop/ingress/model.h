@@ -438,8 +438,8 @@ struct IncrementalState;
 // An incremental build: what build_model() derived from each Ingress and each host, kept
 // across builds. Objects are "the same" when they are the same ObjectPtr (the caches share
 // unchanged objects) or carry the same non-empty uid and resourceVersion; an Ingress that
-// differs in its status only (list_diff.h's only_status_changed()) is not translated again. An
-// Ingress whose inputs (itself, the Services, EndpointSlices and Secrets it read, the
+// differs in its status only (status_only_change.h's only_status_changed()) is not translated
+// again. An Ingress whose inputs (itself, the Services, EndpointSlices and Secrets it read, the
 // IngressClasses, the Options) are unchanged is not translated again; only the hosts whose
 // candidate routes or TLS bindings changed are assembled again (conflicts, catch-all and
 // default-backend merge), and the kept Model is patched: unchanged virtual hosts and clusters are
