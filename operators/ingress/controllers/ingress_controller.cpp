@@ -147,7 +147,13 @@ class IngressController::BuildReconciler : public controller::Reconciler {
   explicit BuildReconciler(IngressController& owner) : owner_(owner) {}
   absl::StatusOr<controller::Result> reconcile(const controller::Context&,
                                                const controller::Request&) override {
+    const auto start = std::chrono::steady_clock::now();
     absl::Status s = owner_.reconcile();
+    // With its snapshot released: dropping the listings is part of a build's cost.
+    logger().debug(
+        "build done (ms)", "total",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
     if (!s.ok()) {
       logger().error(s, "build failed");
       return s;  // retried through the controller's rate limiter
@@ -305,7 +311,16 @@ absl::StatusOr<std::vector<api::ObjectPtr>> IngressController::list(
 }
 
 absl::Status IngressController::reconcile() {
-  auto start = std::chrono::steady_clock::now();
+  // Stage times for the debug log: what one change costs between the event and the proxy.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point mark = start;
+  auto lap = [&mark] {
+    const Clock::time_point now = Clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - mark).count();
+    mark = now;
+    return ms;
+  };
   const Kinds& k = options_.kinds;
   Snapshot snap;
   struct Part {
@@ -335,8 +350,10 @@ absl::Status IngressController::reconcile() {
     if (!objects.ok()) return objects.status();
     snap.config_maps = std::move(*objects);
   }
+  const double list_ms = lap();
   // Patched in place by the cache: only what the changes reach is built again.
   const Model& model = build_cache_.build(snap, options_.model);
+  const double model_ms = lap();
   gateway::Snapshot gsnap;
   gateway::Result gw;
   std::vector<BoundFrontDoor> doors;
@@ -357,10 +374,12 @@ absl::Status IngressController::reconcile() {
     }
     gateway_empty_ = empty;
   }
+  const double gateway_ms = lap();
   // The translator's clusters join the model's in render, not in a copy of the cache's Model
   // (a whole Model per build). Same names, same rules: a cluster both use is one cluster.
   proxy::Config config = render(model, options_.render, doors, gw.clusters, &render_cache_);
   gw.clusters.clear();
+  const double render_ms = lap();
   builds_.fetch_add(1);
   Metrics& m = Metrics::get();
   m.builds.inc();
@@ -377,7 +396,9 @@ absl::Status IngressController::reconcile() {
   // The generation label is the only field that differs between two equal builds: borrow the
   // applied one for the comparison.
   if (last_applied_) config.generation = last_applied_->generation;
-  if (!last_applied_ || !(*last_applied_ == config)) {
+  const bool changed = !last_applied_ || !(*last_applied_ == config);
+  const double compare_ms = lap();
+  if (changed) {
     config.generation = std::to_string(applies_.load() + 1);
     // Moved, not copied: the proxy's table and last_applied_ share this one Config.
     auto applied = std::make_shared<const proxy::Config>(std::move(config));
@@ -397,12 +418,16 @@ absl::Status IngressController::reconcile() {
                   gateway_cache_.translated(), "gateway_routes_reused", gateway_cache_.reused(),
                   "hosts_rendered", render_cache_.rendered(), "proxy_version", proxy_.version());
   }
+  const double apply_ms = lap();
   log_front_doors(doors);
   ready_.store(true);
-  m.build_seconds.observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  m.build_seconds.observe(std::chrono::duration<double>(Clock::now() - start).count());
   // The API is written on the status writer's thread, never here.
   status_.publish(desired_status(snap, model, gsnap, std::move(gw)));
+  const double status_ms = lap();
+  logger().debug("build stages (ms)", "list", list_ms, "model", model_ms, "gateway", gateway_ms,
+                 "render", render_ms, "compare", compare_ms, "apply", apply_ms, "status", status_ms,
+                 "applied", changed);
   return absl::OkStatus();
 }
 
