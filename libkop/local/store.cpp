@@ -12,6 +12,8 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "apply.h"
 #include "conversion.h"
@@ -1148,23 +1150,27 @@ struct Store::Impl : admission::StoredReader {
 
   // --- reads -----------------------------------------------------------------------------------
 
-  // The objects of `tab` as they were at `at` (undoing newer events from the history).
-  std::map<std::string, ObjectPtr> snapshot(const Table& tab, uint64_t at) const {
-    std::map<std::string, ObjectPtr> m = tab.objects;
+  // What the objects of `tab` changed after `at` were at `at` (nullptr: absent then), from the
+  // history. A paged list reads these over the live map instead of copying the whole table per
+  // page: any write anywhere moves the global resourceVersion past the list's, so every page of
+  // a long list would otherwise copy 100k entries.
+  std::map<std::string, ObjectPtr> changed_since(const Table& tab, uint64_t at) const {
+    std::map<std::string, ObjectPtr> was;
+    // Newest first: the oldest event after `at` writes last, and its `prev` is the state at `at`.
     for (auto it = tab.history.rbegin(); it != tab.history.rend() && it->rv > at; ++it) {
       switch (it->type) {
         case WatchEvent::Type::kAdded:
-          m.erase(it->key);
+          was[it->key] = nullptr;
           break;
         case WatchEvent::Type::kModified:
         case WatchEvent::Type::kDeleted:
-          m[it->key] = it->prev;
+          was[it->key] = it->prev;
           break;
         default:
           break;
       }
     }
-    return m;
+    return was;
   }
 };
 
@@ -1292,6 +1298,7 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
     if (!from_rv) return client::bad_request("invalid resource version: " + o.resource_version);
   }
   bool from_continue = false;
+  std::optional<int64_t> remaining_before;  // the previous page's remaining count
   if (!o.continue_token.empty()) {
     auto raw = unb64url(o.continue_token);
     std::optional<JsonDoc> tok = raw ? json::parse(*raw) : std::nullopt;
@@ -1302,6 +1309,12 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
     const JsonValue* rvv = json::find(*tok, "rv");
     int64_t crv = rvv && rvv->IsInt64() ? rvv->GetInt64() : 0;
     start = std::string(json::string_or_empty(&*tok, "start"));
+    // kop::local's own addition to the token: the remaining count the previous page gave, so
+    // that later pages need not count the rest of the table again (clients treat the token as
+    // opaque; the API server's own fields are unchanged).
+    if (const JsonValue* rem = json::find(*tok, "rem"); rem && rem->IsInt64()) {
+      remaining_before = rem->GetInt64();
+    }
     if (crv == 0) {
       return client::bad_request(
           "invalid continue token: continue key is not valid: incorrect encoded start "
@@ -1354,29 +1367,46 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
       return client::resource_expired("The resourceVersion for the provided list is too old.");
     }
   }
-  std::map<std::string, ObjectPtr> snap;
-  const std::map<std::string, ObjectPtr>* objs = &tab.objects;
-  if (exact && *exact != current) {
-    snap = impl_->snapshot(tab, *exact);
-    objs = &snap;
-  }
+  std::map<std::string, ObjectPtr> was;  // empty when reading the latest
+  if (exact && *exact != current) was = impl_->changed_since(tab, *exact);
   uint64_t at = exact ? *exact : current;
   std::string prefix = (t.namespaced && !ns.empty()) ? std::string(ns) + "/" : std::string();
   ObjectList r;
   r.api_version = t.api_version();
   r.kind = t.list_kind();
   r.resource_version = std::to_string(at);
-  auto it = objs->lower_bound(prefix + start);
+  // The table as it was at `at`, in key order: the live map merged with `was`, which wins on
+  // equal keys (a null there: the object did not exist yet).
+  auto live = tab.objects.lower_bound(prefix + start);
+  auto old = was.lower_bound(prefix + start);
+  auto in_prefix = [&](const std::string& key) {
+    return key.compare(0, prefix.size(), prefix) == 0;
+  };
+  auto next = [&]() -> std::pair<const std::string*, const ObjectPtr*> {
+    while (true) {
+      bool has_live = live != tab.objects.end() && in_prefix(live->first);
+      bool has_old = old != was.end() && in_prefix(old->first);
+      if (!has_live && !has_old) return {nullptr, nullptr};
+      if (has_old && (!has_live || old->first <= live->first)) {
+        if (has_live && live->first == old->first) ++live;
+        auto at_old = old++;
+        if (at_old->second) return {&at_old->first, &at_old->second};
+        continue;
+      }
+      auto at_live = live++;
+      return {&at_live->first, &at_live->second};
+    }
+  };
   std::string last_key;
   bool more = false;
-  for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    if (!sel->matches(*it->second)) continue;
+  for (auto [key, obj] = next(); key != nullptr; std::tie(key, obj) = next()) {
+    if (!sel->matches(**obj)) continue;
     if (paging && int64_t(r.items.size()) >= o.limit) {
       more = true;
       break;
     }
-    r.items.push_back(impl_->present(t, it->second));
-    last_key = it->first;
+    r.items.push_back(impl_->present(t, *obj));
+    last_key = *key;
   }
   if (more) {
     JsonDoc tokd(rapidjson::kObjectType);
@@ -1386,12 +1416,19 @@ absl::StatusOr<ObjectList> Store::list(const ResourceType& t, std::string_view n
     std::string rel = last_key.substr(prefix.size());
     rel.push_back('\0');
     tokd.AddMember("start", json::make_string(rel, a), a);
-    r.continue_token = b64url(json::to_json(tokd));
     if (sel->empty()) {
+      // The snapshot is fixed, so the count only shrinks by what each page returned.
       int64_t rem = 0;
-      for (; it != objs->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) rem++;
+      if (remaining_before) {
+        rem = *remaining_before - int64_t(r.items.size());
+      } else {
+        rem = 1;  // the one that did not fit
+        for (auto [key, obj] = next(); key != nullptr; std::tie(key, obj) = next()) rem++;
+      }
       r.remaining_item_count = rem;
+      tokd.AddMember("rem", rem, a);
     }
+    r.continue_token = b64url(json::to_json(tokd));
   }
   return r;
 }

@@ -133,6 +133,45 @@ TEST(List, PaginationIsAConsistentSnapshot) {
             (std::vector<std::string>{"c0", "c1", "c2", "c3", "c35", "c5", "c6"}));
 }
 
+// Later pages read the first page's resourceVersion over the live table: objects created and
+// deleted since, changed twice, or changed in another table (which moves the global version
+// only) each read as they were then; the remaining count follows the same snapshot.
+TEST(List, LaterPagesReadTheFirstPagesVersionWhateverChangedSince) {
+  Store s;
+  auto cm = type(s, "", "v1", "configmaps");
+  auto sec = type(s, "", "v1", "secrets");
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(s.create(*cm, "default", configmap("c" + std::to_string(i))).ok());
+  ListOptions o;
+  o.limit = 2;
+  auto p1 = s.list(*cm, "", o);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(names(*p1), (std::vector<std::string>{"c0", "c1"}));
+  EXPECT_EQ(*p1->remaining_item_count, 4);
+  ASSERT_TRUE(s.create(*sec, "default", J(R"({"metadata":{"name":"elsewhere"}})")).ok());
+  ASSERT_TRUE(s.create(*cm, "default", configmap("c25")).ok());  // created and deleted again
+  ASSERT_TRUE(s.remove(*cm, "default", "c25").ok());
+  ASSERT_TRUE(s.create(*cm, "default", configmap("c9")).ok());  // created after the cursor
+  for (const char* v : {"one", "two"}) {
+    std::string patch = std::string(R"({"data":{"k":")") + v + R"("}})";
+    ASSERT_TRUE(s.patch(*cm, "default", "c3", PatchType::kJsonMerge, patch).ok());
+  }
+  ASSERT_TRUE(s.remove(*cm, "default", "c2").ok());
+  o.continue_token = p1->continue_token;
+  auto p2 = s.list(*cm, "", o);
+  ASSERT_TRUE(p2.ok()) << api(p2.status()).message;
+  EXPECT_EQ(names(*p2), (std::vector<std::string>{"c2", "c3"}));
+  EXPECT_EQ(json::path_string(p2->items[1]->doc(), {"data", "k"}), "v");
+  EXPECT_EQ(*p2->remaining_item_count, 2);
+  o.continue_token = p2->continue_token;
+  auto p3 = s.list(*cm, "", o);
+  ASSERT_TRUE(p3.ok());
+  EXPECT_EQ(names(*p3), (std::vector<std::string>{"c4", "c5"}));
+  EXPECT_TRUE(p3->continue_token.empty());
+  EXPECT_EQ(names(*s.list(*cm, "")),
+            (std::vector<std::string>{"c0", "c1", "c3", "c4", "c5", "c9"}));
+}
+
 TEST(List, ContinueWithSelectorsHasNoRemainingCount) {
   Store s;
   auto cm = type(s, "", "v1", "configmaps");
