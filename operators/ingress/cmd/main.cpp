@@ -65,6 +65,7 @@ struct Flags {
   // One status write is in flight at a time (one seat of the server's concurrency); 100/s
   // writes 10k statuses in under 2 minutes while leaving the priority level to other tenants.
   std::string status_qps = "100", status_burst = "100";
+  std::string cache_sync_timeout = "2m";  // controller-runtime's CacheSyncTimeout default
   kop::ingress::WebhookFlags webhook;
 };
 
@@ -101,6 +102,10 @@ void add_flags(kop::flags::FlagSet& set, Flags& f) {
        "server's 429s alone pace them)",
        &f.status_qps);
   text("status-burst", "N", "burst of that limit (default 100)", &f.status_burst);
+  text("cache-sync-timeout", "D",
+       "how long the first lists of every watched kind may take before /healthz fails and the "
+       "controller gives up (default 2m; raise it for 100k objects on a slow API server)",
+       &f.cache_sync_timeout);
   text("http-addr", "HOST:PORT", "plain HTTP listener (default :8080)", &f.http_addr);
   text("https-addr", "HOST:PORT", "HTTPS listener (default :8443; \"\" disables)", &f.https_addr);
   text("admin-addr", "HOST:PORT",
@@ -283,6 +288,9 @@ int run(int argc, char** argv) {
   gs.ns = own_namespace();
   options.publish_service = f.publish_service;
   options.publish_address = f.publish_address;
+  if (!absl::ParseDuration(f.cache_sync_timeout, &options.cache_sync_timeout) ||
+      options.cache_sync_timeout <= absl::ZeroDuration())
+    return flags.usage_error("--cache-sync-timeout: not a duration: " + f.cache_sync_timeout);
   auto http = address(f.http_addr);
   if (!http.ok()) return flags.usage_error("--http-addr: " + std::string(http.status().message()));
   options.render.http_address = *http;

@@ -11,6 +11,7 @@ import sys
 FLAGS = {
     "kop-ingress": ["--kubeconfig", "--manifests", "--install-crds", "--api-addr",
                     "--kube-api-qps", "--kube-api-burst", "--status-qps", "--status-burst",
+                    "--cache-sync-timeout",
                     "--http-addr", "--https-addr", "--admin-addr", "--metrics-addr",
                     "--ingress-class", "--watch-ingress-without-class", "--controller-class",
                     "--nginx-annotations", "--publish-service", "--publish-address",
