@@ -522,7 +522,8 @@ absl::Status validate_clusters(const Config& config, StringViewSet* names,
 }
 
 absl::Status validate_routing(const Config& config, const ClusterNames& cluster_names,
-                              const std::vector<bool>* known_valid) {
+                              const std::vector<bool>* known_valid,
+                              const std::vector<std::vector<bool>>* known_certificates) {
   StringViewMap<std::size_t> vhost_index;
   vhost_index.reserve(config.virtual_hosts.size());
   for (std::size_t i = 0; i < config.virtual_hosts.size(); ++i) {
@@ -620,6 +621,7 @@ absl::Status validate_routing(const Config& config, const ClusterNames& cluster_
           return error(cp, "exactly one of cert_pem, cert_file is required");
         if (c.key_pem.empty() == c.key_file.empty())
           return error(cp, "exactly one of key_pem, key_file is required");
+        if (known_certificates != nullptr && (*known_certificates)[i][j]) continue;
         auto loaded = load_certificate(c);
         if (!loaded.ok()) return error(cp, std::string(loaded.status().message()));
         if (c.client_auth) {

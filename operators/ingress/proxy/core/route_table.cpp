@@ -356,12 +356,52 @@ absl::StatusOr<std::shared_ptr<const VirtualHost>> compile_virtual_host(
   return std::shared_ptr<const VirtualHost>(std::move(vh));
 }
 
+// Per listener and certificate position: the previous table's compiled certificate for an
+// equal CertificateConfig (same listener name and TLS floor, a name of its own, PEM given, not
+// a file, which may have changed), else null. Such a certificate is neither validated nor
+// loaded again: its compiled form is copied.
+using KeptCertificates = std::vector<std::vector<const ListenerCertificate*>>;
+
+KeptCertificates kept_certificates(const Config& config, const RouteTable::Routing* before) {
+  KeptCertificates out(config.listeners.size());
+  for (std::size_t l = 0; l < config.listeners.size(); ++l) {
+    const ListenerConfig& lc = config.listeners[l];
+    if (!lc.tls) continue;
+    out[l].assign(lc.tls->certificates.size(), nullptr);
+    if (before == nullptr) continue;
+    auto it = before->listener_index.find(lc.name);
+    if (it == before->listener_index.end()) continue;
+    const Listener& pl = before->listeners[it->second];
+    if (!pl.config->tls || pl.config->tls->min_version != lc.tls->min_version) continue;
+    const std::vector<CertificateConfig>& prev = pl.config->tls->certificates;
+    StringViewMap<std::size_t> by_name;
+    by_name.reserve(prev.size());
+    for (std::size_t i = 0; i < prev.size(); ++i) by_name.emplace(prev[i].name, i);
+    for (std::size_t c = 0; c < lc.tls->certificates.size(); ++c) {
+      const CertificateConfig& cc = lc.tls->certificates[c];
+      if (cc.name.empty() || !cc.cert_file.empty() || !cc.key_file.empty()) continue;
+      auto found = by_name.find(cc.name);
+      if (found != by_name.end() && prev[found->second] == cc)
+        out[l][c] = &pl.certificates[found->second];
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<bool>> known(const KeptCertificates& kept) {
+  std::vector<std::vector<bool>> out(kept.size());
+  for (std::size_t l = 0; l < kept.size(); ++l)
+    for (const ListenerCertificate* cert : kept[l]) out[l].push_back(cert != nullptr);
+  return out;
+}
+
 // `previous`: the routing of the table being replaced, whose rate limit zones are reused
 // (rate_limit.h). kept[v]: the compiled virtual host of `previous` to keep for the config's
 // virtual host v (its config is equal and its clusters exist), else null.
 absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     const std::shared_ptr<const Config>& source, const RouteTable::Routing* previous,
-    const StringViewMap<uint32_t>& cluster_ids, std::vector<const Shared<VirtualHost>*> kept) {
+    const StringViewMap<uint32_t>& cluster_ids, std::vector<const Shared<VirtualHost>*> kept,
+    const KeptCertificates& kept_certs) {
   RateLimitZones zones;
   if (previous != nullptr)
     for (const VirtualHost& vh : previous->virtual_hosts)
@@ -445,13 +485,19 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
       li.tls = true;
       for (std::size_t c = 0; c < lc.tls->certificates.size(); ++c) {
         const CertificateConfig& cc = lc.tls->certificates[c];
+        const ListenerCertificate* same = kept_certs[l][c];
         ListenerCertificate cert;
         cert.name = cc.name.empty() ? cat("cert", c) : cc.name;
-        auto material = load_certificate(cc);
-        if (!material.ok())
-          return absl::InvalidArgumentError(
-              cat("listeners[", l, "].tls.certificates[", c, "]: ", material.status().message()));
-        cert.material = std::move(*material);
+        if (same != nullptr) {
+          cert.material = same->material;
+          cert.client_auth = same->client_auth;
+        } else {
+          auto material = load_certificate(cc);
+          if (!material.ok())
+            return absl::InvalidArgumentError(
+                cat("listeners[", l, "].tls.certificates[", c, "]: ", material.status().message()));
+          cert.material = std::move(*material);
+        }
         for (const std::string& sn : cc.server_names) {
           std::string low = internal::normalize_domain(sn);
           if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
@@ -464,7 +510,9 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         cert.min_version = lc.tls->min_version;
         if (cc.min_version && *cc.min_version == TlsVersion::kTls13)
           cert.min_version = TlsVersion::kTls13;
-        if (cc.client_auth) {
+        if (cert.client_auth) {
+          li.client_auth = true;
+        } else if (cc.client_auth) {
           auto auth = ClientAuth::compile(*cc.client_auth);
           if (!auth.ok())
             return absl::InvalidArgumentError(cat("listeners[", l, "].tls.certificates[", c,
@@ -902,8 +950,12 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
         known_host[v] = true;
       }
     }
-    if (auto s = internal::validate_routing(config, names, &known_host); !s.ok()) return s;
-    auto routing = build_routing(table->config_, before, table->cluster_ids_->ids, std::move(kept));
+    const KeptCertificates certs = kept_certificates(config, before);
+    const std::vector<std::vector<bool>> known_certs = known(certs);
+    if (auto s = internal::validate_routing(config, names, &known_host, &known_certs); !s.ok())
+      return s;
+    auto routing =
+        build_routing(table->config_, before, table->cluster_ids_->ids, std::move(kept), certs);
     if (!routing.ok()) return routing.status();
     table->routing_ = std::move(*routing);
   }

@@ -39,7 +39,10 @@ absl::Status validate_clusters(const Config& config, StringViewSet* names,
 // Listeners and virtual hosts (loads certificates), given the valid cluster names. Virtual
 // hosts i with (*known_valid)[i] (compiled before, their clusters checked by the caller) only get
 // the name checks.
+// Certificates c of listener l with (*known_certificates)[l][c] (equal to one the previous table
+// loaded) are not loaded again.
 absl::Status validate_routing(const Config& config, const ClusterNames& cluster_names,
-                              const std::vector<bool>* known_valid);
+                              const std::vector<bool>* known_valid,
+                              const std::vector<std::vector<bool>>* known_certificates = nullptr);
 
 }  // namespace kop::proxy::internal

@@ -490,6 +490,55 @@ TEST(RouteTableTls, CertificateForSniAndMisdirectedRequests) {
   EXPECT_FALSE(allowed("other.org", "a.example.com"));
 }
 
+// A compile against the previous table copies the compiled form of every certificate whose
+// config is unchanged (not loaded again), wherever it moved in the list; a changed one is
+// validated and loaded again.
+TEST(RouteTableTls, UnchangedCertificatesAreKeptChangedOnesLoadedAgain) {
+  auto a = testing::make_certificate({"a.example.com"});
+  auto b = testing::make_certificate({"b.example.com"});
+  auto cert = [](std::string name, const testing::TestCertificate& tc, std::string sn) {
+    CertificateConfig cc;
+    cc.name = std::move(name);
+    cc.cert_pem = tc.cert_pem;
+    cc.key_pem = tc.key_pem;
+    cc.server_names = {std::move(sn)};
+    return cc;
+  };
+  Config c = parse_or_die(R"({"version":"kop.proxy/v1",
+    "listeners":[{"name":"tls","address":"0.0.0.0:443"}],
+    "virtual_hosts":[{"name":"a","domains":["a.example.com"]}]})");
+  c.listeners[0].tls = TlsConfig{};
+  c.listeners[0].tls->certificates = {cert("a", a, "a.example.com"), cert("b", b, "b.example.com")};
+  auto first = RouteTable::compile(c);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  // Moved, and a host added (so the routing is compiled again).
+  Config moved = c;
+  std::swap(moved.listeners[0].tls->certificates[0], moved.listeners[0].tls->certificates[1]);
+  VirtualHostConfig other;
+  other.name = "b";
+  other.domains = {"b.example.com"};
+  moved.virtual_hosts.emplace_back(std::move(other));
+  auto second = RouteTable::compile(moved, first->get());
+  ASSERT_TRUE(second.ok()) << second.status();
+  const Listener& l = *(*second)->find_listener("tls");
+  ASSERT_EQ(l.certificates.size(), 2u);
+  EXPECT_EQ(l.certificates[0].name, "b");
+  EXPECT_EQ(l.certificates[0].material.cert_pem, b.cert_pem);
+  EXPECT_EQ(l.certificates[1].material.cert_pem, a.cert_pem);
+  EXPECT_EQ((*second)->certificate_for_sni(l, "a.example.com"), 1u);
+  EXPECT_EQ((*second)->certificate_for_sni(l, "b.example.com"), 0u);
+
+  // A changed certificate is checked again: b's certificate with a's key does not load.
+  Config broken = moved;
+  broken.listeners[0].tls->certificates[0].key_pem = a.key_pem;
+  auto third = RouteTable::compile(broken, second->get());
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status(), RouteTable::compile(broken).status());
+  EXPECT_NE(third.status().message().find("listeners[0].tls.certificates[0]"), std::string::npos)
+      << third.status();
+}
+
 TEST(RouteTableTls, OneOrMoreLabelWildcardCertificates) {
   auto w = testing::make_certificate({"*.example.com"});
   auto d = testing::make_certificate({"default.example.com"});
