@@ -440,6 +440,8 @@ absl::StatusOr<std::vector<api::ObjectPtr>> Cache::list(const api::GroupVersionK
     if (!st.ok()) return st;
   } else {
     candidates = inf.list();
+    // The whole listing unfiltered (a build's snapshot): no second vector of every object.
+    if (options.match_labels.empty() && !options.label_selector) return candidates;
   }
   std::vector<api::ObjectPtr> out;
   out.reserve(candidates.size());

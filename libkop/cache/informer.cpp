@@ -58,6 +58,7 @@ HandlerRegistrationPtr Informer::add_event_handler(std::shared_ptr<EventHandler>
                                                    absl::Duration resync_period) {
   if (parts_.size() == 1) return parts_[0]->add_event_handler(std::move(handler), resync_period);
   std::vector<HandlerRegistrationPtr> regs;
+  regs.reserve(parts_.size());
   for (auto& part : parts_) regs.push_back(part->add_event_handler(handler, resync_period));
   return std::make_shared<MultiRegistration>(std::move(regs));
 }
@@ -74,11 +75,13 @@ absl::Status Informer::remove_event_handler(const HandlerRegistrationPtr& regist
 }
 
 absl::Status Informer::add_indexers(Indexers indexers) {
-  for (auto& part : parts_) {
-    absl::Status st = part->add_indexers(indexers);
+  if (parts_.empty()) return absl::OkStatus();
+  // A copy per part but the last, which takes the original.
+  for (size_t i = 0; i + 1 < parts_.size(); ++i) {
+    absl::Status st = parts_[i]->add_indexers(indexers);
     if (!st.ok()) return st;
   }
-  return absl::OkStatus();
+  return parts_.back()->add_indexers(std::move(indexers));
 }
 
 void Informer::start() {
@@ -110,6 +113,7 @@ absl::Status Informer::wait_for_sync(absl::Duration timeout) const {
 
 std::vector<ReflectorStatus> Informer::statuses() const {
   std::vector<ReflectorStatus> out;
+  out.reserve(parts_.size());
   for (const auto& part : parts_) out.push_back(part->status());
   return out;
 }
@@ -131,6 +135,12 @@ const SharedInformer* Informer::part_for(std::string_view ns) const {
 api::ObjectPtr Informer::get(std::string_view ns, std::string_view name) const {
   const SharedInformer* part = part_for(ns);
   return part ? part->indexer().get(ns, name) : nullptr;
+}
+
+uint64_t Informer::generation() const {
+  uint64_t sum = 0;  // each part's only grows, so the sum changes whenever one does
+  for (const auto& part : parts_) sum += part->indexer().generation();
+  return sum;
 }
 
 std::vector<api::ObjectPtr> Informer::list() const {

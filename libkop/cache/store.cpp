@@ -69,6 +69,7 @@ api::ObjectPtr Indexer::upsert(api::ObjectPtr obj) {
     index_remove(indexers_, indices_, key, *old);
   }
   index_add(indexers_, indices_, key, *obj);
+  generation_.fetch_add(1, std::memory_order_release);
   return old;
 }
 
@@ -80,6 +81,7 @@ api::ObjectPtr Indexer::remove(std::string_view key) {
   std::string k = it->first;
   items_.erase(it);
   index_remove(indexers_, indices_, k, *old);
+  generation_.fetch_add(1, std::memory_order_release);
   return old;
 }
 
@@ -164,12 +166,12 @@ absl::Status Indexer::add_indexers(Indexers indexers) {
       return absl::AlreadyExistsError(absl::StrCat("cache: index \"", name, "\" already exists"));
     }
   }
-  for (auto& [name, fn] : indexers) {
+  for (auto& entry : indexers) {
     Indexers one;
-    one[name] = fn;
-    indices_[name];
+    one[entry.first] = entry.second;
+    indices_[entry.first];
     for (const auto& [key, obj] : items_) index_add(one, indices_, key, *obj);
-    indexers_[name] = std::move(fn);
+    indexers_[entry.first] = std::move(entry.second);
   }
   return absl::OkStatus();
 }
@@ -246,6 +248,7 @@ absl::StatusOr<ReplaceResult> Indexer::commit_replace(Replacement replacement) {
     old_items.swap(items_);
     items_.swap(replacement.items_);
     indices_.swap(replacement.indices_);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   return result;
 }

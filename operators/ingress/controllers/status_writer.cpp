@@ -141,6 +141,7 @@ void StatusWriter::run() {
       if (rerecord_) {
         rerecord_ = false;
         recorded_.clear();
+        checked_informer_ = nullptr;  // a new term compares every Ingress again
       }
     }
     pass(*desired);
@@ -166,13 +167,31 @@ void StatusWriter::pass(const DesiredStatus& desired) {
     if (o == Outcome::kWritten) ++round_writes_;
     if (o == Outcome::kBackoff) ++pass_backoffs_;
   };
-  for (const auto& shard : desired.ingresses.shards()) {
-    if (!shard) continue;
+  // Read before the comparisons: an Ingress written during this pass makes the next one
+  // compare again.
+  std::shared_ptr<cache::Informer> informer = cache_.find_informer(options_.ingress);
+  const uint64_t generation = informer ? informer->generation() : 0;
+  const bool store_unchanged =
+      informer != nullptr && informer == checked_informer_ && generation == checked_generation_;
+  if (!store_unchanged) checked_shards_.fill(nullptr);
+  checked_informer_ = nullptr;  // valid again once this pass has been through every shard
+  const auto& shards = desired.ingresses.shards();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const std::shared_ptr<const IngressStatuses::Shard>& shard = shards[i];
+    if (!shard || (store_unchanged && checked_shards_[i] == shard)) continue;
+    checked_shards_[i] = nullptr;
+    bool as_desired = true;
     for (const auto& [key, want] : *shard) {
       if (!keep_going(desired)) return;
-      count(ingress(key, want));
+      ingresses_compared_.fetch_add(1, std::memory_order_relaxed);
+      const Outcome o = ingress(key, want);
+      count(o);
+      as_desired = as_desired && o == Outcome::kDone;
     }
+    if (as_desired) checked_shards_[i] = shard;
   }
+  checked_informer_ = std::move(informer);
+  checked_generation_ = generation;
   for (const auto& st : desired.routes) {
     if (!keep_going(desired)) return;
     count(route(st));

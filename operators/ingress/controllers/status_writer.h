@@ -32,6 +32,7 @@
 // accessors from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -130,6 +131,8 @@ class StatusWriter {
   uint64_t last_round_writes() const { return last_round_writes_.load(); }
   absl::Duration last_round_duration() const { return absl::Nanoseconds(last_round_nanos_.load()); }
   uint64_t throttled() const { return throttled_.load(); }  // 429s that paused the writer
+  // Ingresses compared with the cache, over all passes (skipped shards count nothing).
+  uint64_t ingresses_compared() const { return ingresses_compared_.load(); }
 
  private:
   struct Retry {
@@ -190,6 +193,15 @@ class StatusWriter {
   absl::Time round_start_ = absl::InfiniteFuture();
   uint64_t round_writes_ = 0;
   int pass_backoffs_ = 0;  // objects of the current pass left for a retry
+  // The Ingress shards a pass found all as desired, with the Ingress store's generation before
+  // that pass: while a DesiredStatus holds the same shard object and no Ingress was written
+  // since, the shard is as desired still and the pass skips it. So a build that changed no
+  // Ingress (an endpoint change) costs no comparison of 10k Ingresses with the cache; any
+  // Ingress written (ours coming back, or someone else's) makes the next pass compare them all.
+  std::array<std::shared_ptr<const IngressStatuses::Shard>, IngressStatuses::kShards>
+      checked_shards_;
+  uint64_t checked_generation_ = 0;
+  std::shared_ptr<const cache::Informer> checked_informer_;  // held: never a reused address
 
   std::atomic<uint64_t> passes_{0};
   std::atomic<uint64_t> writes_{0};
@@ -198,6 +210,7 @@ class StatusWriter {
   std::atomic<uint64_t> last_round_writes_{0};
   std::atomic<int64_t> last_round_nanos_{0};
   std::atomic<uint64_t> throttled_{0};
+  std::atomic<uint64_t> ingresses_compared_{0};
 };
 
 }  // namespace kop::ingress

@@ -15,6 +15,7 @@ using testing::make_object;
 
 std::vector<std::string> sorted_keys(const std::vector<api::ObjectPtr>& objs) {
   std::vector<std::string> keys;
+  keys.reserve(objs.size());
   for (const auto& o : objs) keys.push_back(o->key());
   std::sort(keys.begin(), keys.end());
   return keys;
@@ -144,6 +145,31 @@ TEST(Store, ReplaceReportsAddsUpdatesDeletesAndSharesUnchanged) {
             (std::vector<std::string>{"other/new"}));
 }
 
+TEST(Store, GenerationChangesWithEveryWriteAndOnlyThen) {
+  Indexer store;
+  const uint64_t g0 = store.generation();
+  store.upsert(make_object("ns", "a", "1"));
+  const uint64_t g1 = store.generation();
+  EXPECT_NE(g1, g0);
+  // Reads leave it.
+  EXPECT_NE(store.get("ns/a"), nullptr);
+  EXPECT_EQ(store.list().size(), 1u);
+  EXPECT_EQ(store.generation(), g1);
+  store.upsert(make_object("ns", "a", "2"));  // replaced
+  const uint64_t g2 = store.generation();
+  EXPECT_NE(g2, g1);
+  EXPECT_EQ(store.remove("ns/missing"), nullptr);  // nothing removed: nothing changed
+  EXPECT_EQ(store.generation(), g2);
+  EXPECT_NE(store.remove("ns/a"), nullptr);
+  const uint64_t g3 = store.generation();
+  EXPECT_NE(g3, g2);
+  Indexer::Replacement r = store.begin_replace();
+  r.add(make_object("ns", "b", "3"));
+  EXPECT_EQ(store.generation(), g3);  // not before the commit
+  ASSERT_TRUE(store.commit_replace(std::move(r)).ok());
+  EXPECT_NE(store.generation(), g3);
+}
+
 TEST(Store, ReplaceFromAnotherStoreIsRefused) {
   Indexer a, b;
   auto r = a.begin_replace();
@@ -164,6 +190,7 @@ TEST(Store, ConcurrentReadersAndWriterStayConsistent) {
   std::atomic<bool> done{false};
   std::atomic<int> bad{0};
   std::vector<std::thread> readers;
+  readers.reserve(3);
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
       while (!done.load()) {

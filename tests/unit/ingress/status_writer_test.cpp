@@ -104,5 +104,92 @@ TEST(StatusWriterAtScale, A429PausesEveryWriteForRetryAfterAndTheRoundIsReported
   }
 }
 
+// Polls `done` until it holds or 10 s pass.
+template <typename F>
+bool eventually(F done) {
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// A build that changed no Ingress (an endpoint change, say) hands the writer the same status
+// shards: once they were found as desired and no Ingress was written since, the pass compares
+// none of them with the cache. A status another writer changes is still put back at the next
+// pass.
+TEST(StatusWriterAtScale, UnchangedShardsAreNotComparedAgainUntilAnIngressIsWritten) {
+  constexpr int kIngresses = 20;
+  auto store = std::make_shared<local::Store>();
+  local::LocalClient client(store);
+  client::ResourceRef ingresses{"networking.k8s.io", "v1", "ingresses", "Ingress", "default", ""};
+  for (int i = 0; i < kIngresses; ++i) {
+    auto obj = api::Object::parse(ingress_json(i));
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE(client.create(ingresses, *obj).ok());
+  }
+  cache::CacheOptions co;
+  configure_cache(co);
+  cache::Cache cache(client, co);
+  api::GroupVersionKind gvk{"networking.k8s.io", "v1", "Ingress"};
+  auto informer = cache.get_informer(gvk);
+  ASSERT_TRUE(informer.ok());
+  cache.start();
+  ASSERT_TRUE(cache.wait_for_cache_sync(absl::Seconds(10)).ok());
+  auto cached_ip = [&](int i) {
+    api::ObjectPtr o = (*informer)->get("default", "ing-" + std::to_string(i));
+    return o ? o->get_string("/status/loadBalancer/ingress/0/ip").value_or("") : "";
+  };
+
+  StatusWriter writer(client, cache, StatusWriterOptions{.retry_base = absl::Milliseconds(10)});
+  IngressStatuses statuses;
+  for (int i = 0; i < kIngresses; ++i)
+    statuses.set("default/ing-" + std::to_string(i), {R"([{"ip":"192.0.2.1"}])", ""});
+  // Each build hands over a new DesiredStatus sharing the unchanged shards.
+  auto publish = [&] {
+    auto d = std::make_shared<DesiredStatus>();
+    d->ingresses = statuses;
+    writer.publish(d);
+  };
+  // Publishes and waits until that pass has ended (the next one started: one writer thread).
+  auto pass = [&] {
+    const uint64_t before = writer.passes();
+    publish();
+    ASSERT_TRUE(eventually([&] { return writer.passes() > before; }));
+    publish();
+    ASSERT_TRUE(eventually([&] { return writer.passes() > before + 1; }));
+  };
+  publish();
+  writer.set_writing(true);
+  writer.start();
+  ASSERT_TRUE(eventually([&] { return writer.last_round_writes() == kIngresses; }));
+  ASSERT_TRUE(eventually([&] {
+    for (int i = 0; i < kIngresses; ++i)
+      if (cached_ip(i) != "192.0.2.1") return false;
+    return true;
+  }));
+  pass();  // the writes came back through the watch: every Ingress is compared once more
+  const uint64_t compared = writer.ingresses_compared();
+  pass();
+  pass();
+  EXPECT_EQ(writer.ingresses_compared(), compared);  // nothing written: nothing compared
+
+  // Someone else changes one status; the Ingress store changes, so the next pass compares
+  // again and puts ours back.
+  auto other = client.get(client::ResourceRef::of(gvk, "default", "ing-3"));
+  ASSERT_TRUE(other.ok());
+  api::Object changed(**other);
+  ASSERT_TRUE(
+      changed.set_json("/status/loadBalancer", R"({"ingress":[{"ip":"198.51.100.9"}]})").ok());
+  ASSERT_TRUE(client.update_status(client::ResourceRef::of(gvk, "default", "ing-3"), changed).ok());
+  ASSERT_TRUE(eventually([&] { return cached_ip(3) == "198.51.100.9"; }));
+  publish();
+  EXPECT_TRUE(eventually([&] { return cached_ip(3) == "192.0.2.1"; }));
+  EXPECT_GT(writer.ingresses_compared(), compared);
+  writer.stop();
+  cache.stop();
+}
+
 }  // namespace
 }  // namespace kop::ingress

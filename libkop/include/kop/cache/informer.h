@@ -11,6 +11,7 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ class Informer {
   // Reads over all parts.
   api::ObjectPtr get(std::string_view ns, std::string_view name) const;
   std::vector<api::ObjectPtr> list() const;
+  // The sum of the parts' store generations (Indexer::generation): the same value twice means
+  // no object of this informer was added, replaced or removed in between.
+  uint64_t generation() const;
   // The part for `ns` (or the only part), nullptr when `ns` is not watched.
   const SharedInformer* part_for(std::string_view ns) const;
   const std::vector<std::unique_ptr<SharedInformer>>& parts() const { return parts_; }

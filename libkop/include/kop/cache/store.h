@@ -26,6 +26,8 @@
 #include <absl/status/statusor.h>
 #include <absl/synchronization/mutex.h>
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -79,6 +81,9 @@ class Indexer {
   std::vector<api::ObjectPtr> list() const;
   std::vector<std::string> list_keys() const;
   size_t size() const;
+  // Counts the writes (upsert, remove, commit_replace): a reader that sees the same generation
+  // twice saw the same objects both times, so it may skip looking at them again.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   // Objects whose index `index` has `value`. NotFound names an unknown index.
   absl::StatusOr<std::vector<api::ObjectPtr>> by_index(std::string_view index,
@@ -127,6 +132,7 @@ class Indexer {
   Indexers indexers_ ABSL_GUARDED_BY(mu_);
   ItemMap items_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, IndexMap> indices_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};  // bumped under mu_, read without it
 };
 
 }  // namespace kop::cache
