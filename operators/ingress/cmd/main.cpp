@@ -459,10 +459,11 @@ int run(int argc, char** argv) {
   // Every replica serves traffic: losing the Lease only stops status writes here; the Manager
   // campaigns again and status writing resumes when this replica wins.
   mo.exit_on_lost_lease = false;
+  // With --manifests the cache keeps kop::local's stored objects, not a second copy of each
+  // (set first: configure_cache() leaves shared EndpointSlices whole).
+  mo.cache.share_objects = store != nullptr;
   kop::ingress::configure_cache(mo.cache, options.kinds, options.gateway.enabled,
                                 options.model.nginx_annotations);
-  // With --manifests the cache keeps kop::local's stored objects, not a second copy of each.
-  mo.cache.share_objects = store != nullptr;
   kop::manager::Manager mgr(*client, mo);
   kop::ingress::IngressController controller(mgr, proxy, options);
   std::unique_ptr<kop::ingress::Webhook> webhook;  // outlives the Manager's run (StopFirst)

@@ -11,6 +11,7 @@
 #include <absl/strings/str_split.h>
 #include <absl/time/clock.h>
 #include <absl/time/time.h>
+#include "endpoint_slice_summary.h"
 #include "gateway_status.h"
 #include "json_text.h"
 #include "kop/client/errors.h"
@@ -139,6 +140,10 @@ void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gate
   cache::ByObject slices;
   slices.resource = "endpointslices";
   slices.namespaced = true;
+  // What a build reads of each slice; a cache that shares kop::local's objects keeps them whole
+  // (a summary would be a second copy).
+  if (!options.share_objects)
+    slices.transform = [](const api::ObjectPtr& slice) { return endpoint_slice_summary(*slice); };
   options.by_object[kinds.endpoint_slice] = slices;
 }
 

@@ -101,7 +101,8 @@ struct Kinds {
 // With `all_secrets` (ingress-nginx annotations read: auth-secret names Opaque Secrets), every
 // Secret is watched, as ingress-nginx does, and ConfigMaps keep all their data (custom-headers);
 // otherwise only their ca.crt. ConfigMaps are cached without labels, annotations or binaryData
-// (nothing a build reads).
+// (nothing a build reads). EndpointSlices are cached as endpoint_slice_summary() makes them,
+// unless `options.share_objects` is already set (then whole: kop::local's own objects).
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds = {}, bool gateway_api = true,
                      bool all_secrets = false);
 
