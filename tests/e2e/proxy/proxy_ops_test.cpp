@@ -428,5 +428,41 @@ TEST_F(ProxyOps, GracefulShutdownFinishesInFlightRequests) {
   EXPECT_LT(connect_to(port, 500), 0);
 }
 
+// A cluster's state on a worker is made at its first request (WorkerSnapshot::cluster()), except
+// for a replaced cluster that had one: that is made at the reload, so the endpoints it keeps keep
+// their idle upstream connections (no new connection to `a`), and a new endpoint gets its pool at
+// its first request.
+TEST_F(ProxyOps, AnEndpointChangeKeepsTheIdleConnectionsOfTheEndpointsKept) {
+  Backend a([](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "a";
+    return r;
+  });
+  Backend b([](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "b";
+    return r;
+  });
+  auto one_worker = [](std::string cfg) {
+    cfg.replace(cfg.find("\"workers\":2"), 11, "\"workers\":1");  // one pool per address
+    return cfg;
+  };
+  ProxyProcess p(dir_, one_worker(config({a.address()}, 1)));
+  ASSERT_TRUE(p.started()) << p.output();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(http(p.port("http"), get("/x")).body, "a");
+  EXPECT_EQ(a.connections(), 1);
+  ASSERT_TRUE(p.reload(one_worker(config({a.address(), b.address()}, 2)))) << p.output();
+  int na = 0, nb = 0;
+  for (int i = 0; i < 6; ++i) {
+    std::string body = http(p.port("http"), get("/x")).body;
+    na += body == "a";
+    nb += body == "b";
+  }
+  EXPECT_EQ(na, 3);
+  EXPECT_EQ(nb, 3);
+  EXPECT_EQ(a.connections(), 1);
+  EXPECT_EQ(b.connections(), 1);
+}
+
 }  // namespace
 }  // namespace kop::proxy::e2e

@@ -220,7 +220,7 @@ void Exchange::ask_auth_service() {
   write_ext_auth_request(auth, req_, view_,
                          req_.head->request_id_index < 0 ? request_id() : std::string_view(),
                          std::span<const ClientField>(client_fields_, client_field_count_), head);
-  if (!ext_auth_call_.start(ws_->clusters[route_->ext_auth_cluster], std::move(head), auth,
+  if (!ext_auth_call_.start(ws_->cluster(route_->ext_auth_cluster), std::move(head), auth,
                             static_cast<uint64_t>(auth.config().timeout.count()), this))
     return ext_auth_decided(nullptr);
 }
@@ -321,7 +321,7 @@ void Exchange::forward_request() {
   entry_ = &entry;
   // The share of the route's weight that is answered here (Gateway API: invalid backendRefs).
   if (entry.direct_status != 0) return local_reply(static_cast<int>(entry.direct_status), "");
-  cs_ = ws_->clusters[entry.cluster].get();
+  cs_ = ws_->cluster(entry.cluster).get();
   const ForwardAction& fw = route_->config->forward;
   if (!fw.websocket) req_.upgrade_websocket = false;
   attempts_left_ = 1 + std::min<uint32_t>(fw.retry.num_retries, 10);  // the parser's bound
@@ -701,7 +701,7 @@ void Exchange::start_mirrors(const MirrorRequest& req) {
   auto start = [&](const std::vector<std::pair<uint32_t, uint32_t>>& list) {
     for (const auto& [cluster, per_million] : list) {
       if (per_million < 1000000 && worker_.random() % 1000000 >= per_million) continue;
-      if (auto m = Mirror::start(worker_, ws_->clusters[cluster], req, timeout))
+      if (auto m = Mirror::start(worker_, ws_->cluster(cluster), req, timeout))
         mirrors_.push_back(std::move(m));
     }
   };
@@ -945,7 +945,7 @@ bool Exchange::intercept_error(int st, bool answered) {
   // request_id() made, sent again as for any request.
   for (const HeaderValue& v : policy.request_headers) error_fields_.set.push_back(v);
   req_.upgrade_websocket = false;
-  cs_ = ws_->clusters[route_->error_cluster].get();
+  cs_ = ws_->cluster(route_->error_cluster).get();
   tried_count_ = 0;
   attempts_left_ = 1;  // the error request is not retried
   stale_retry_used_ = false;

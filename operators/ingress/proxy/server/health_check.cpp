@@ -155,7 +155,7 @@ void HealthChecker::loop() {
           p.cluster = c;
           p.endpoint = i;
           if (ci < snap->resolved.size() && snap->resolved[ci])
-            p.address = snap->resolved[ci]->addresses[i];
+            p.address = snap->resolved[ci]->address(*c, i);
           if (ci < snap->upstream_tls.size()) p.tls = snap->upstream_tls[ci];
           p.h2 = c->config.protocol != UpstreamProtocol::kHttp1;
           std::string host = hc.host.empty() ? c->endpoints[i].address_text : hc.host;

@@ -254,7 +254,16 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   snap->resolved.resize(nclusters);
   static const std::vector<std::shared_ptr<const UpstreamTls>> kNoContexts;
   const auto& previous_tls = prev ? prev->upstream_tls : kNoContexts;
-  auto resolve_endpoints = [&](const Cluster& c) {
+  // One object for every cluster whose endpoints are all IP literals (ResolvedEndpoints).
+  static const auto kLiterals =
+      std::make_shared<const ResolvedEndpoints>(ResolvedEndpoints{{}, false, true});
+  auto resolve_endpoints = [&](const Cluster& c) -> std::shared_ptr<const ResolvedEndpoints> {
+    error_code literal;
+    for (const Endpoint& ep : c.endpoints) {
+      asio::ip::make_address(ep.address.host, literal);
+      if (literal) break;
+    }
+    if (!literal) return kLiterals;
     auto r = std::make_shared<ResolvedEndpoints>();
     r->addresses.resize(c.endpoints.size());
     error_code ec;

@@ -54,7 +54,7 @@ void TcpProxy::start(const char* data, size_t n) {
   // The cluster for this connection, by weight (validation guarantees one of weight > 0).
   uint32_t cluster = entry_.clusters.empty() ? UINT32_MAX : entry_.pick_cluster(worker_.random());
   if (cluster >= ws_->clusters.size()) return end("no cluster");
-  cs_ = ws_->clusters[cluster].get();
+  cs_ = ws_->cluster(cluster).get();
   if (!tls_) {
     to_up_.reserve(std::max(kRelayBuffer, n));
     to_up_.append(data, n);

@@ -110,13 +110,34 @@ const std::shared_ptr<Pool>& EndpointPools::operator[](size_t i) const {
   if (made_.empty()) made_.resize(cluster_->endpoints.size());
   std::shared_ptr<Pool>& p = made_[i];
   if (!p) {
-    const std::optional<tcp::endpoint>* address =
-        addresses_ && i < addresses_->addresses.size() ? &addresses_->addresses[i] : nullptr;
-    p = worker_->pool_for(cluster_->endpoints[i],
-                          address != nullptr && address->has_value() ? &**address : nullptr, tls_,
+    std::optional<tcp::endpoint> address =
+        addresses_ ? addresses_->address(*cluster_, i) : std::nullopt;
+    p = worker_->pool_for(cluster_->endpoints[i], address ? &*address : nullptr, tls_,
                           static_cast<uint64_t>(cluster_->config.idle_timeout.count()));
   }
   return p;
+}
+
+const std::shared_ptr<ClusterState>& WorkerSnapshot::cluster(uint32_t index) {
+  std::shared_ptr<ClusterState>& cs = clusters[index];
+  if (!cs) cs = worker->cluster_state(*this, index);
+  return cs;
+}
+
+std::shared_ptr<ClusterState> Worker::cluster_state(const WorkerSnapshot& ws, uint32_t index) {
+  const std::shared_ptr<const Cluster>& c = ws.snap->table->clusters()[index];
+  if (!c) return nullptr;  // the index of a removed cluster: no route refers to it
+  if (current_ != nullptr && current_ != &ws && index < current_->clusters.size() &&
+      current_->snap->table->clusters()[index] == c)
+    return current_->cluster(index);
+  auto cs = std::make_shared<ClusterState>();
+  cs->cluster = c;
+  cs->lb = make_load_balancer(*c, random());
+  cs->pools = EndpointPools(this, c.get(), ws.snap->upstream_tls[index], ws.snap->resolved[index]);
+  // A replaced cluster's endpoints keep their pools and idle connections; the others get
+  // theirs at the first request.
+  if (!pools_.empty()) cs->pools.adopt_live();
+  return cs;
 }
 
 void EndpointPools::adopt_live() {
@@ -129,7 +150,9 @@ void EndpointPools::adopt_live() {
 void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   auto* ws = new WorkerSnapshot;
   ws->worker = this;
-  const RouteTable& t = *snap->table;
+  ws->snap = std::move(snap);
+  const Snapshot& next = *ws->snap;
+  const RouteTable& t = *next.table;
   // A cluster keeps its index while it exists: the state of a cluster the previous snapshot
   // had is carried over by index and pointer (no map of every cluster per reload).
   static const std::vector<std::shared_ptr<ClusterState>> kNone;
@@ -140,20 +163,17 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
     const auto& c = t.clusters()[ci];
     if (!c) continue;  // the index of a removed cluster: no route refers to it
     std::shared_ptr<ClusterState>& cs = ws->clusters[ci];
-    if (ci < before.size() && before[ci] && before[ci]->cluster == c) {
+    if (ci >= before.size() || !before[ci]) continue;  // made at its first use
+    if (before[ci]->cluster == c) {
       cs = before[ci];
       // Names are resolved again at every apply; an IP literal's addresses stay the same object.
-      if (cs->pools.addresses() != snap->resolved[ci].get())
-        cs->pools.set_addresses(snap->resolved[ci]);
+      if (cs->pools.addresses() != next.resolved[ci].get())
+        cs->pools.set_addresses(next.resolved[ci]);
       continue;
     }
-    cs = std::make_shared<ClusterState>();
-    cs->cluster = c;
-    cs->lb = make_load_balancer(*c, random());
-    cs->pools = EndpointPools(this, c.get(), snap->upstream_tls[ci], snap->resolved[ci]);
-    // A replaced cluster's endpoints keep their pools and idle connections; the others get
-    // theirs at the first request.
-    if (!pools_.empty()) cs->pools.adopt_live();
+    // A replaced cluster that had a state: made now, so that it takes over the pools (and idle
+    // connections) of the endpoints it keeps before the old state goes with its snapshot.
+    cs = cluster_state(*ws, static_cast<uint32_t>(ci));
     created.push_back(cs.get());
   }
   // Only the pools of clusters dropped or replaced now can have lost their last user: scanning
@@ -169,8 +189,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
       for (const auto& p : cs->pools.made())
         if (p) unused_candidates_.erase(p->key());
   ws->route_counters.resize(t.route_id_limit());
-  access_log_.set_format(snap->settings.access_log);
-  ws->snap = std::move(snap);
+  access_log_.set_format(next.settings.access_log);
   ws->refs = 1;
   live_.push_back(ws);
   WorkerSnapshot* old = current_;

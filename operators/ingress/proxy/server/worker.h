@@ -76,6 +76,10 @@ class Worker {
   uint32_t off_loop_jobs() const { return off_loop_jobs_; }
   void add_conn(ClientConn* c);
   void remove_conn(ClientConn* c);
+  // A new state for cluster `index` of `ws` (WorkerSnapshot::cluster() keeps it), or the
+  // current snapshot's when that has the same cluster there: one load balancer and one
+  // connection count per cluster and worker, as when every state was made at adopt().
+  std::shared_ptr<ClusterState> cluster_state(const WorkerSnapshot& ws, uint32_t index);
   // Exchanges in flight (Exchange::start to its finish): the timers tick every 10 ms while
   // there are any, else every 100 ms.
   void exchange_started() {
