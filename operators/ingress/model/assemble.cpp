@@ -59,7 +59,9 @@ Model internal::assemble(Builder& b) {
   std::stable_sort(b.tls.begin(), b.tls.end(),
                    [](const auto& x, const auto& y) { return x.age < y.age; });
   std::map<std::string, internal::TlsCandidate> tls_by_host;
+  std::map<std::string, internal::ClientAuthChoice> client_auth;
   for (auto& t : b.tls) {
+    if (auto e = client_auth[t.host].add(t.host, t)) b.events.push_back(std::move(*e));
     auto [it, inserted] = tls_by_host.emplace(t.host, t);
     if (!inserted && it->second.tls.secret != t.tls.secret)
       b.event(t.age.ref, "TLSConflict", t.field,
@@ -87,7 +89,10 @@ Model internal::assemble(Builder& b) {
                   ": this certificate is not served"));
     tls_by_host.erase(t);
   }
-  for (auto& [host, t] : tls_by_host) hosts[host];  // a TLS host gets the catch-all routes
+  for (auto& [host, t] : tls_by_host) {
+    client_auth[host].apply(t.tls);
+    hosts[host];  // a TLS host gets the catch-all routes
+  }
 
   // 3. Rules without a host apply to every host: they join each host's routes unless that
   //    host already routes the same match.
@@ -149,10 +154,11 @@ Model internal::assemble(Builder& b) {
 std::string describe(const Model& m) {
   std::string out;
   for (const VirtualHost& vh : m.virtual_hosts) {
-    out += cat(
-        "vhost ", vh.host,
-        vh.tls ? cat(" tls=", vh.tls->secret.key(), " min=", vh.tls->min_version) : std::string(),
-        "\n");
+    out += cat("vhost ", vh.host,
+               vh.tls ? cat(" tls=", vh.tls->secret.key(), " min=", vh.tls->min_version,
+                            vh.tls->client_auth ? " client-auth" : "")
+                      : std::string(),
+               "\n");
     for (const auto& r : vh.routes) {
       out += cat("  ", kind_name(r.path.kind), " ", r.path.value);
       for (const auto& h : r.headers)

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "builder.h"
+#include "text_cat.h"
 
 namespace kop::ingress::internal {
 
@@ -50,6 +53,33 @@ inline bool older(const RouteCandidate& a, const RouteCandidate& b) {
   if (b.age < a.age) return false;
   return a.order < b.order;
 }
+
+// The client certificates a host asks for (ingress-nginx's auth-tls-*): those of the oldest
+// TLS binding of the host that has some, whichever binding's certificate is served, so that a
+// newer Ingress can neither drop nor weaken them. add() takes the host's bindings oldest first
+// and returns the Event of one whose own settings differ (they are not used).
+class ClientAuthChoice {
+ public:
+  std::optional<Event> add(const std::string& host, const TlsCandidate& t) {
+    if (!t.tls.client_auth) return std::nullopt;
+    if (from_ == nullptr) {
+      from_ = &t;
+      return std::nullopt;
+    }
+    if (*from_->tls.client_auth == *t.tls.client_auth) return std::nullopt;
+    return make_event(t.age.ref, "ClientAuthConflict", t.field,
+                      cat("host \"", host, "\" already asks for client certificates as ",
+                          from_->age.ref.kind, " ", from_->age.ref.key(),
+                          " (older) sets them; this Ingress' auth-tls-* settings are not used "
+                          "for it"));
+  }
+  void apply(Tls& served) const {
+    if (from_ != nullptr) served.client_auth = from_->tls.client_auth;
+  }
+
+ private:
+  const TlsCandidate* from_ = nullptr;
+};
 
 // Calls f(name) for each cluster `route` sends requests to: what keeps a cluster in the Model.
 // The reference and the incremental build count uses through this one place.

@@ -359,7 +359,7 @@ struct Context {
 
 bool fail_closed(const NginxAnnotations& a) {
   return a.basic_auth.has_value() || a.ext_auth.has_value() || a.source_ranges.has_value() ||
-         !a.unenforced_access.empty();
+         a.client_auth.has_value() || !a.unenforced_access.empty();
 }
 
 // The path match of an Ingress path on `host`, and the rewrite-target applied to it (to

@@ -59,6 +59,12 @@ AnnotationConversion convert_annotation(const NginxVerdict& read, const Migratio
   auto none = [&](std::string note) {
     return AnnotationConversion{name, Conversion::kNoEquivalent, std::move(note)};
   };
+  if (starts_with(name, "auth-tls-") && facts.fail_closed)
+    return none(
+        "Gateway API v1.x has no per-route client certificate authentication (client "
+        "certificate validation, where an implementation offers it, covers a whole Gateway "
+        "listener, not a route): the rules it guards have no backendRefs (500) rather than "
+        "serve without it; keep the Ingress on kop-ingress or validate at the listener");
   if (is_access(name)) {
     if (facts.fail_closed)
       return none(

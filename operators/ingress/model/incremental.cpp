@@ -148,7 +148,9 @@ std::optional<VirtualHost> IncrementalState::assemble_host(const std::string& ho
   std::stable_sort(in.tls.begin(), in.tls.end(),
                    [](const TlsCandidate* x, const TlsCandidate* y) { return x->age < y->age; });
   const TlsCandidate* winner = nullptr;
+  ClientAuthChoice client_auth;
   for (const TlsCandidate* t : in.tls) {
+    if (auto e = client_auth.add(host, *t)) events.push_back(std::move(*e));
     if (winner == nullptr) {
       winner = t;
     } else if (winner->tls.secret != t->tls.secret) {
@@ -182,7 +184,10 @@ std::optional<VirtualHost> IncrementalState::assemble_host(const std::string& ho
   if (routes.empty()) return std::nullopt;
   VirtualHost vh;
   vh.host = host;
-  if (winner != nullptr) vh.tls = winner->tls;
+  if (winner != nullptr) {
+    vh.tls = winner->tls;
+    client_auth.apply(*vh.tls);
+  }
   vh.routes.reserve(routes.size());
   for (auto& [key, route] : routes) {
     Route r = std::move(route);

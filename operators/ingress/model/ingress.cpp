@@ -183,6 +183,7 @@ void translate_ingress(Builder& b, const api::Object& ing) {
     const rapidjson::Value* spec = ing.spec();
     bool force_ssl = ing.annotation(kForceSslRedirectAnnotation) == "true";
     int order = 0;
+    size_t first_default = b.default_backends.size();
 
     if (const rapidjson::Value* def = member(spec, "defaultBackend"); def && !canary) {
       auto cluster = ingress_backend(b, ing, src, def, "spec.defaultBackend", base);
@@ -233,6 +234,9 @@ void translate_ingress(Builder& b, const api::Object& ing) {
     }
     if (nginx && !canary) add_nginx_host_routes(b, *nginx, age, first_route, hosts, order);
 
+    const NginxClientAuth* client_auth =
+        nginx && nginx->client_auth ? &*nginx->client_auth : nullptr;
+    std::set<std::string> tls_hosts;  // with client_auth: the hosts whose certificate asks
     auto tls = items_of(spec, "tls");
     for (size_t i = 0; i < tls.size(); ++i) {
       std::string tfield = cat("spec.tls[", i, "]");
@@ -249,6 +253,7 @@ void translate_ingress(Builder& b, const api::Object& ing) {
       }
       auto loaded = b.load_tls(src, tfield + ".secretName", ing.ns(), secret);
       if (!loaded) continue;
+      if (client_auth != nullptr) loaded->client_auth = client_auth->config;
       for (size_t k = 0; k < hosts.size(); ++k) {
         if (!hosts[k]->IsString()) continue;
         auto n = normalize_host(hosts[k]->GetString());
@@ -257,9 +262,12 @@ void translate_ingress(Builder& b, const api::Object& ing) {
                   std::string(n.status().message()));
           continue;
         }
+        if (client_auth != nullptr) tls_hosts.insert(*n);
         b.tls.push_back(TlsCandidate{*n, *loaded, age, tfield});
       }
     }
+    if (client_auth != nullptr)
+      close_hosts_without_tls(b, src, first_route, first_default, tls_hosts);
   }
 }
 

@@ -30,12 +30,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
   static const std::map<std::string_view, std::string_view> table = {
       {"auth-snippet", "snippets are never executed"},
       {"auth-proxy-set-headers", "ConfigMaps are not read"},
-      {"auth-tls-secret", "client certificate authentication is not implemented"},
-      {"auth-tls-verify-client", "client certificate authentication is not implemented"},
-      {"auth-tls-verify-depth", "client certificate authentication is not implemented"},
-      {"auth-tls-pass-certificate-to-upstream",
-       "client certificate authentication is not implemented"},
-      {"auth-tls-error-page", "client certificate authentication is not implemented"},
       {"proxy-buffering", "responses are streamed, never buffered"},
       {"proxy-buffer-size", "responses are streamed, never buffered"},
       {"proxy-buffers-number", "responses are streamed, never buffered"},
@@ -137,7 +131,7 @@ class Reader {
   // Access restrictions among them are named in `access` (the first one), and say that the
   // paths answer 403.
   std::vector<NginxVerdict> finish(std::string* access) {
-    static constexpr std::string_view kAccess[] = {"auth-type", "auth-url", "auth-tls-secret"};
+    static constexpr std::string_view kAccess[] = {"auth-type", "auth-url"};
     for (std::string_view name : kAccess) {
       if (!has(name) || verdicts_.count(name)) continue;
       if (access->empty()) *access = std::string(name);
@@ -871,6 +865,78 @@ void read_basic_auth(Reader& in, std::string_view ns, NginxAnnotations& out) {
   out.basic_auth = std::move(a);
 }
 
+// auth-tls-secret with its companions (client certificates). What keeps them from being
+// enforced (a Secret not named "namespace/name" or of another namespace, a match-cn that is not
+// "CN=" then an RE2) fails closed: the Ingress' paths answer 403. Invalid verify-client and
+// verify-depth values take ingress-nginx's defaults (on, 1), as ingress-nginx does.
+void read_client_auth(Reader& in, std::string_view ns, NginxAnnotations& out) {
+  static constexpr std::string_view kDependents[] = {
+      "auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-error-page",
+      "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn"};
+  const std::string* secret = in.take("auth-tls-secret");
+  if (secret == nullptr) {
+    for (std::string_view d : kDependents)
+      if (in.take(d)) in.ignored(d, "without auth-tls-secret it does nothing");
+    return;
+  }
+  auto refuse = [&](std::string_view name, const std::string& why) {
+    in.ignored(name, cat(why, "; the Ingress' paths answer 403 rather than serve without it"));
+    if (out.unenforced_access.empty()) out.unenforced_access = std::string(name);
+  };
+  NginxClientAuth a;
+  size_t slash = secret->find('/');
+  if (slash != std::string::npos) {
+    a.secret_namespace = secret->substr(0, slash);
+    a.secret_name = secret->substr(slash + 1);
+  }
+  if (a.secret_namespace.empty() || a.secret_name.empty() ||
+      a.secret_name.find('/') != std::string::npos) {
+    for (std::string_view d : kDependents) in.take(d);
+    return refuse("auth-tls-secret", cat("invalid value \"", *secret, "\": namespace/name"));
+  }
+  if (a.secret_namespace != ns) {
+    for (std::string_view d : kDependents) in.take(d);
+    return refuse("auth-tls-secret", cat("Secret \"", *secret,
+                                         "\" is in another namespace: only the Ingress' own "
+                                         "namespace is read (ingress-nginx's "
+                                         "--allow-cross-namespace-resources=false)"));
+  }
+  proxy::ClientAuthConfig& c = a.config;
+  if (const std::string* v = in.take("auth-tls-verify-client")) {
+    if (*v == "on")
+      c.verify = proxy::ClientVerify::kOn;
+    else if (*v == "off")
+      c.verify = proxy::ClientVerify::kOff;
+    else if (*v == "optional")
+      c.verify = proxy::ClientVerify::kOptional;
+    else if (*v == "optional_no_ca")
+      c.verify = proxy::ClientVerify::kOptionalNoCa;
+    else
+      in.invalid("auth-tls-verify-client", "on, off, optional or optional_no_ca (on is used)");
+  }
+  if (auto n = in.integer("auth-tls-verify-depth", 1, 100)) c.depth = static_cast<uint32_t>(*n);
+  if (const std::string* v = in.take("auth-tls-error-page")) {
+    if (v->empty() || std::any_of(v->begin(), v->end(), [](char ch) {
+          return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f;
+        }))
+      in.invalid("auth-tls-error-page", "a URL without spaces or control characters");
+    else
+      c.error_page = *v;
+  }
+  if (auto b = in.boolean("auth-tls-pass-certificate-to-upstream")) c.pass_certificate = *b;
+  if (const std::string* v = in.take("auth-tls-match-cn")) {
+    re2::RE2 re(*v, re2::RE2::Quiet);
+    if (v->rfind("CN=", 0) != 0)
+      return refuse("auth-tls-match-cn", cat("invalid value \"", *v, "\": CN= then a regex"));
+    if (!re.ok())
+      return refuse(
+          "auth-tls-match-cn",
+          cat("invalid value \"", *v, "\": not a regular expression RE2 accepts: ", re.error()));
+    c.match_subject = *v;  // nginx: $ssl_client_s_dn ~ "CN=...", searched in the whole DN
+  }
+  out.client_auth = std::move(a);
+}
+
 // nginx's time syntax for proxy_cache_valid: digits and one unit (ms s m h d w M y).
 std::optional<std::chrono::milliseconds> nginx_time(std::string_view text) {
   size_t digits = 0;
@@ -1297,6 +1363,7 @@ NginxAnnotations read_nginx_annotations(const api::Object& ingress) {
   read_access(in, out);
   read_basic_auth(in, ingress.namespace_(), out);
   read_ext_auth(in, out);
+  read_client_auth(in, ingress.namespace_(), out);
   read_limits(in, cat(ingress.namespace_(), "/", ingress.name()), out);
   read_bandwidth(in, out);
   read_custom_headers(in, ingress.namespace_(), out);

@@ -308,6 +308,7 @@ NginxAnnotations read_nginx(Builder& b, const api::Object& ing, const ObjectRef&
   if (a.basic_auth) load_basic_auth_users(b, src, a);
   if (!a.custom_headers_name.empty()) load_custom_headers(b, src, a);
   if (a.ext_auth) resolve_ext_auth(b, src, a);
+  if (a.client_auth) load_client_auth(b, src, a);
   for (const auto& v : a.verdicts) {
     if (v.support == NginxSupport::kIgnored)
       b.event(src, "AnnotationIgnored", annotation_field(v.annotation), v.note);

@@ -5,6 +5,7 @@
 // Threading: as the Builder (one build at a time).
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,18 @@ namespace kop::ingress::internal {
 
 // Reads the annotations and records an Event for each one not applied as in ingress-nginx.
 NginxAnnotations read_nginx(Builder& b, const api::Object& ing, const ObjectRef& src);
+
+// auth-tls-secret: the Secret's ca.crt (and optional ca.crl) into a.client_auth, checked as the
+// proxy compiles them. A missing Secret or CA, or settings that do not compile, fail closed
+// (a.unenforced_access, the paths answer 403) with an Event naming the annotation and why.
+// (nginx_client_auth.cpp)
+void load_client_auth(Builder& b, const ObjectRef& src, NginxAnnotations& a);
+
+// With auth-tls-secret: the Ingress' forwarded routes (b.routes from `first_route`, its default
+// backend from `first_default`) on hosts not in `tls_hosts` answer 403, with one Event
+// ClientAuthWithoutTLS per host, since no certificate of that host asks for client certificates.
+void close_hosts_without_tls(Builder& b, const ObjectRef& src, size_t first_route,
+                             size_t first_default, const std::set<std::string>& tls_hosts);
 
 // ingress-nginx's reading of a path without use-regex: ImplementationSpecific is a plain
 // string prefix (nginx `location /path`), never a regular expression.

@@ -6,6 +6,8 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "kop/proxy/client_auth.h"
+
 namespace kop::ingress {
 namespace internal {
 
@@ -327,6 +329,7 @@ proxy::CertificateConfig certificate(const std::string& host, const Tls& t) {
   // minimumProtocolVersion per virtual host: the proxy applies it to the SNI that selects
   // this certificate; the listener keeps TLS 1.2 as the floor.
   if (t.min_version == "1.3") cert.min_version = proxy::TlsVersion::kTls13;
+  if (t.client_auth) cert.client_auth = *t.client_auth;
   return cert;
 }
 
@@ -351,7 +354,25 @@ internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, boo
   proxy::VirtualHostConfig plain;
   plain.name = "http/" + vh.host;
   plain.domains = {vh.host};
-  for (const auto& r : vh.routes) plain.routes.push_back(route_config(r, true, https_port));
+  // A host that requires client certificates (ingress-nginx auth-tls-verify-client: on) has
+  // none on plain HTTP: its routes there answer as a TLS request without one would (400),
+  // unless they redirect to https.
+  bool certificate_required =
+      vh.tls && vh.tls->client_auth && vh.tls->client_auth->verify == proxy::ClientVerify::kOn;
+  for (const auto& r : vh.routes) {
+    proxy::RouteConfig rc = route_config(r, true, https_port);
+    if (certificate_required && !r.https_redirect) {
+      proxy::RouteConfig refused;
+      refused.name = std::move(rc.name);
+      refused.match = std::move(rc.match);
+      refused.source_ranges = std::move(rc.source_ranges);
+      refused.action = proxy::ActionType::kDirectResponse;
+      refused.direct_response.status = 400;
+      refused.direct_response.body = std::string(proxy::kNoCertificateBody);
+      rc = std::move(refused);
+    }
+    plain.routes.push_back(std::move(rc));
+  }
   std::optional<proxy::Shared<proxy::VirtualHostConfig>> secure;
   if (vh.tls && https) {
     proxy::VirtualHostConfig s;

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "ingress"))
@@ -473,6 +474,142 @@ def ext_auth_cases(port, tls_port):
     check(slow == 500 and took < 2.5, f"auth service too slow: {slow} after {took:.1f} s")
     say("auth-url failing: another status, a closed port or a timeout (proxy-read-timeout) "
         "answer 500; a missing Service fails closed (403)")
+
+
+# ingress-nginx's client certificate authentication (its docs/examples/auth/client-certs and
+# e2e annotations/authtls.go): a CA Secret with ca.crt, the certificates made by the test.
+CLIENT_CA = "default/client-ca"
+CLIENT_CERT_INGRESSES = [
+    ingress("client-cert", h("client-cert"), {"auth-tls-secret": CLIENT_CA}, tls=True),
+    ingress("client-cert-pass", h("client-cert-pass"),
+            {"auth-tls-secret": CLIENT_CA, "auth-tls-verify-client": "on",
+             "auth-tls-verify-depth": "1", "auth-tls-pass-certificate-to-upstream": "true"},
+            tls=True),
+    ingress("client-cert-optional", h("client-cert-optional"),
+            {"auth-tls-secret": CLIENT_CA, "auth-tls-verify-client": "optional"}, tls=True),
+    ingress("client-cert-error-page", h("client-cert-error-page"),
+            {"auth-tls-secret": CLIENT_CA,
+             "auth-tls-error-page": "https://errors.example.com/cert.html"}, tls=True),
+    ingress("client-cert-cn", h("client-cert-cn"),
+            {"auth-tls-secret": CLIENT_CA, "auth-tls-match-cn": "CN=(alice|bob)"}, tls=True),
+    ingress("client-cert-missing", h("client-cert-missing"),
+            {"auth-tls-secret": "default/no-such-ca"}, tls=True),
+    ingress("client-cert-plain", h("client-cert-plain"),
+            {"auth-tls-secret": CLIENT_CA, "ssl-redirect": "false"}, tls=True),
+]
+CLIENT_CERT_HOSTS = [i["spec"]["rules"][0]["host"] for i in CLIENT_CERT_INGRESSES]
+
+
+def make_client_certs(out):
+    """A CA with a client certificate it signed (CN=client.compat, O=Kop) and a foreign CA with
+    one of its own: {name: (crt path, key path)} for ca, client, foreign."""
+    os.makedirs(out, exist_ok=True)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    paths = {n: (os.path.join(out, n + ".crt"), os.path.join(out, n + ".key"))
+             for n in ("ca", "foreign-ca", "client", "foreign")}
+    for ca in ("ca", "foreign-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-sha256",
+                "-subj", f"/CN=Compat {ca}", "-keyout", paths[ca][1], "-out", paths[ca][0])
+    for leaf, ca in (("client", "ca"), ("foreign", "foreign-ca")):
+        csr = os.path.join(out, leaf + ".csr")
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/O=Kop/CN=client.compat",
+                "-keyout", paths[leaf][1], "-out", csr)
+        openssl("x509", "-req", "-in", csr, "-CA", paths[ca][0], "-CAkey", paths[ca][1],
+                "-set_serial", "2", "-days", "2", "-sha256", "-out", paths[leaf][0])
+    return paths
+
+
+def curl_tls(tls_port, host, path="/", cert=None, http2=False, headers=()):
+    """GET over TLS with real curl (the proxy's certificate not verified), optionally presenting
+    a client certificate (crt, key): (status, HTTP version, Location, body)."""
+    args = ["curl", "-s", "-k", "--http2" if http2 else "--http1.1", "-D", "-",
+            "--max-time", "10", "--resolve", f"{host}:{tls_port}:127.0.0.1",
+            f"https://{host}:{tls_port}{path}"]
+    if cert:
+        args[1:1] = ["--cert", cert[0], "--key", cert[1]]
+    for name, value in headers:
+        args[1:1] = ["-H", f"{name}: {value}"]
+    out = subprocess.run(args, capture_output=True, timeout=15).stdout.decode(errors="replace")
+    head, _, body = out.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    first = lines[0].split()
+    status = int(first[1]) if len(first) > 1 else 0
+    version = first[0].split("/")[1] if first else ""
+    location = ""
+    for line in lines[1:]:
+        if line.lower().startswith("location:"):
+            location = line.split(":", 1)[1].strip()
+    return status, version, location, body
+
+
+def client_cert_cases(port, tls_port, certs):
+    ca, client, foreign = certs["ca"], certs["client"], certs["foreign"]
+    want_subject, want_issuer = "CN=client.compat,O=Kop", "CN=Compat ca"
+    for http2, version in ((False, "1.1"), (True, "2")):
+        got = curl_tls(tls_port, h("client-cert"), http2=http2)
+        check(got[0] == 400 and got[1] == version and
+              "No required SSL certificate was sent" in got[3],
+              f"no client certificate over HTTP/{version}: {got}")
+        got = curl_tls(tls_port, h("client-cert"), cert=foreign, http2=http2)
+        check(got[0] == 400 and "The SSL certificate error" in got[3],
+              f"a foreign CA's certificate over HTTP/{version}: {got}")
+        got = curl_tls(tls_port, h("client-cert"), "/who", cert=client, http2=http2,
+                       headers=(("ssl-client-subject-dn", "CN=admin"),
+                                ("SSL-Client-Cert", "forged")))
+        e = json.loads(got[3]) if got[0] == 200 else {"headers": {}}
+        fields = e["headers"]
+        check(got[0] == 200 and got[1] == version and
+              fields.get("ssl-client-verify") == "SUCCESS" and
+              fields.get("ssl-client-subject-dn") == want_subject and
+              fields.get("ssl-client-issuer-dn") == want_issuer and
+              "ssl-client-cert" not in fields,
+              f"the CA's certificate over HTTP/{version}: {got[:3]} {fields}")
+        got = curl_tls(tls_port, h("client-cert-pass"), cert=client, http2=http2)
+        fields = json.loads(got[3])["headers"] if got[0] == 200 else {}
+        with open(client[0]) as f:
+            pem = f.read()
+        check(got[0] == 200 and
+              urllib.parse.unquote(fields.get("ssl-client-cert", "")).strip() == pem.strip(),
+              f"pass-certificate-to-upstream over HTTP/{version}: {got[0]} "
+              f"{fields.get('ssl-client-cert', '')[:60]}")
+    say("auth-tls-secret (verify on): no certificate and a foreign CA's answer 400 as nginx; the "
+        "CA's certificate is served with ssl-client-verify/-subject-dn/-issuer-dn (and "
+        "ssl-client-cert with pass-certificate-to-upstream), over HTTP/1.1 and HTTP/2; the "
+        "client's own ssl-client-* never reach the backend")
+
+    got = curl_tls(tls_port, h("client-cert-optional"), headers=(("SSL-Client-Verify", "SUCCESS"),))
+    fields = json.loads(got[3])["headers"] if got[0] == 200 else {}
+    check(got[0] == 200 and fields.get("ssl-client-verify") == "NONE" and
+          "ssl-client-subject-dn" not in fields,
+          f"verify-client optional without a certificate: {got[0]} {fields}")
+    got = curl_tls(tls_port, h("client-cert-optional"), cert=client)
+    check(got[0] == 200 and json.loads(got[3])["headers"].get("ssl-client-verify") == "SUCCESS",
+          f"verify-client optional with the CA's certificate: {got[:3]}")
+    say("auth-tls-verify-client optional: served without a certificate (ssl-client-verify NONE, "
+        "the client's own value dropped)")
+
+    for cert in (None, foreign):
+        got = curl_tls(tls_port, h("client-cert-error-page"), cert=cert)
+        check(got[0] == 302 and got[2] == "https://errors.example.com/cert.html",
+              f"auth-tls-error-page ({'foreign' if cert else 'none'}): {got[:3]}")
+    check(curl_tls(tls_port, h("client-cert-error-page"), cert=client)[0] == 200,
+          "auth-tls-error-page: the CA's certificate is not served")
+    got = curl_tls(tls_port, h("client-cert-cn"), cert=client)
+    check(got[0] == 403 and "client certificate unauthorized" in got[3],
+          f"auth-tls-match-cn that does not match: {got}")
+    got = curl_tls(tls_port, h("client-cert-missing"), cert=client)
+    check(got[0] == 403, f"auth-tls-secret naming a missing Secret: {got[:3]}, want 403")
+    code, hdrs, _ = request(port, h("client-cert"), "/x")
+    check(code == 308 and hdrs.get("location", "").startswith(f"https://{h('client-cert')}"),
+          f"plain HTTP of a client-certificate host: {code} {hdrs.get('location')}")
+    code = request(port, h("client-cert-plain"), "/x")[0]
+    check(code == 400, f"plain HTTP with ssl-redirect false and verify on: {code}, want 400")
+    say("auth-tls-error-page: 302 instead of 400; auth-tls-match-cn mismatch: 403; a missing CA "
+        "Secret fails closed (403); plain HTTP redirects (ssl-redirect) or answers 400")
 
 
 def cases(port, tls_port):
@@ -958,7 +1095,10 @@ def test(env):
         os.makedirs(manifests)
         crt, key, _ = ie2e.make_cert(os.path.join(env.tmp, "cert"), h("ssl"),
                                      [h("ssl"), h("ssl-off"), h("basic-h2"), h("errors"),
-                                      h("ext-auth-h2")])
+                                      h("ext-auth-h2"), *CLIENT_CERT_HOSTS])
+        client_certs = make_client_certs(os.path.join(env.tmp, "client-certs"))
+        with open(client_certs["ca"][0]) as f:
+            client_ca = opaque_secret("client-ca", {"ca.crt": f.read()})
         header_map = {"apiVersion": "v1", "kind": "ConfigMap",
                       "metadata": {"name": "custom-headers", "namespace": "default"},
                       "data": {"My-Custom-Header": "42", "My-Custom-Header-Dollar": "$remote_addr"}}
@@ -990,7 +1130,8 @@ def test(env):
             *BACKEND_TLS_INGRESSES,
             ie2e.tls_secret("compat-tls", crt, key),
             opaque_secret("basic-auth", {"auth": HTPASSWD}),
-            opaque_secret("users", {"ann": BCRYPT_S3CRET}), *INGRESSES]
+            opaque_secret("users", {"ann": BCRYPT_S3CRET}), *INGRESSES,
+            client_ca, *CLIENT_CERT_INGRESSES]
         for i, o in enumerate(objects):
             with open(os.path.join(manifests, f"{i:02d}.yaml"), "w") as f:
                 json.dump(o, f)  # JSON is YAML
@@ -1009,6 +1150,7 @@ def test(env):
         wait_for("the Ingresses to be served", served, 30)
         cases(http_port, https_port)
         ext_auth_cases(http_port, https_port)
+        client_cert_cases(http_port, https_port, client_certs)
         backend_tls_cases(http_port)
         error_cases(http_port, https_port)
         timeout_cases(http_port)

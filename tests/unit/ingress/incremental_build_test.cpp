@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include <absl/strings/escaping.h>
+
 #include "kop/ingress/render.h"
 #include "kop/proxy/route_table.h"
 #include "test_util.h"
@@ -79,6 +81,7 @@ class World {
         drop(snap.secrets, name);
         return "delete Secret " + name;
       }
+      if (pick(3) == 0) return put_ca_secret(snap);
       put(snap.secrets, one(tls_secret_yaml("default", name, pick(2) ? "example" : "other")));
       return "Secret " + name;
     }
@@ -126,6 +129,12 @@ class World {
     if (annotation >= 2 && annotation <= 4)
       y << "  annotations: {nginx.ingress.kubernetes.io/custom-headers: default/h" << pick(2)
         << "}\n";
+    // Client certificates (ingress-nginx auth-tls-*): a CA Secret that may be missing, and
+    // settings that differ, so that bindings of one host disagree.
+    if (annotation == 5)
+      y << "  annotations: {nginx.ingress.kubernetes.io/auth-tls-secret: default/ca" << pick(2)
+        << ", nginx.ingress.kubernetes.io/auth-tls-verify-client: " << (pick(2) ? "on" : "optional")
+        << "}\n";
     y << "spec:\n";
     if (pick(12) == 0) y << "  defaultBackend: " << backend() << "\n";
     std::vector<std::string> hosts;
@@ -147,6 +156,21 @@ class World {
     }
     put(snap.ingresses, one(y.str()));
     return "Ingress " + name + ":\n" + y.str();
+  }
+
+  // An Opaque Secret "ca0" or "ca1" whose ca.crt is one of the test certificates.
+  std::string put_ca_secret(Snapshot& snap) {
+    std::string name = "ca" + std::to_string(pick(2));
+    std::string cert = pick(2) ? "example" : "other";
+    std::ostringstream y;
+    y << "apiVersion: v1\nkind: Secret\nmetadata: {name: " << name
+      << ", namespace: default, resourceVersion: \"" << ++version_ << "\"}\ntype: Opaque\ndata:\n"
+      << "  ca.crt: "
+      << absl::Base64Escape(
+             testing::read_file(std::string(KOP_INGRESS_TESTDATA) + "/certs/" + cert + ".crt"))
+      << "\n";
+    put(snap.secrets, one(y.str()));
+    return "CA Secret " + name + " (" + cert + ")";
   }
 
   std::string put_config_map(Snapshot& snap) {

@@ -373,6 +373,9 @@ struct Tls {
   std::string cert_pem;
   std::string key_pem;
   std::string min_version = "1.2";  // "1.2" or "1.3"
+  // Client certificates asked of the connections to this host (ingress-nginx's auth-tls-*),
+  // its CA checked to compile. Unset: none asked.
+  proxy::Boxed<proxy::ClientAuthConfig> client_auth;
   bool operator==(const Tls&) const = default;
 };
 

@@ -78,6 +78,18 @@ struct NginxExtAuth {
   bool operator==(const NginxExtAuth&) const = default;
 };
 
+// auth-tls-secret ("namespace/name", the Ingress' namespace only) with auth-tls-verify-client
+// (on, off, optional, optional_no_ca; default on), -verify-depth (default 1), -error-page,
+// -pass-certificate-to-upstream (default false) and -match-cn ("CN=" then an RE2 searched in
+// the subject DN). The model reads the Secret's ca.crt (and optional ca.crl) into
+// config.ca_pem / crl_pem; the reader leaves them empty.
+struct NginxClientAuth {
+  std::string secret_namespace;
+  std::string secret_name;
+  proxy::ClientAuthConfig config;
+  bool operator==(const NginxClientAuth&) const = default;
+};
+
 struct NginxAnnotations {
   // canary: "true" (with canary-*). Unset: not a canary Ingress.
   std::optional<NginxCanary> canary;
@@ -149,6 +161,9 @@ struct NginxAnnotations {
   std::optional<NginxBasicAuth> basic_auth;
   // auth-url and its companions (NginxExtAuth). Default unset: no external authentication.
   std::optional<NginxExtAuth> ext_auth;
+  // auth-tls-secret and its companions (NginxClientAuth): client certificates asked on the
+  // Ingress' TLS hosts. Default unset: none.
+  std::optional<NginxClientAuth> client_auth;
   // proxy-body-size: the largest request body (nginx's client_max_body_size; 413 beyond it).
   // ingress-nginx's default 1m; "0": no limit.
   uint64_t max_body_bytes = uint64_t{1} << 20;
