@@ -30,7 +30,6 @@ const std::map<std::string_view, std::string_view>& not_supported() {
   static const std::map<std::string_view, std::string_view> table = {
       {"auth-snippet", "snippets are never executed"},
       {"auth-proxy-set-headers", "ConfigMaps are not read"},
-      {"proxy-buffering", "responses are streamed, never buffered"},
       {"proxy-buffer-size", "responses are streamed, never buffered"},
       {"proxy-buffers-number", "responses are streamed, never buffered"},
       {"proxy-request-buffering", "request bodies are streamed, never buffered"},
@@ -1153,7 +1152,7 @@ void read_ext_auth(Reader& in, NginxAnnotations& out) {
 }
 
 // allowlist-source-range (whitelist-source-range, its older name), denylist-source-range,
-// proxy-body-size, client-body-buffer-size.
+// proxy-body-size, client-body-buffer-size, proxy-buffering.
 void read_access(Reader& in, NginxAnnotations& out) {
   SourceRanges ranges;
   bool any = false;
@@ -1178,6 +1177,20 @@ void read_access(Reader& in, NginxAnnotations& out) {
                    "accepted without effect: request bodies are streamed, never buffered");
     else
       in.invalid("client-body-buffer-size", "a size: digits with an optional unit k, m or g");
+  }
+  // "off" is ingress-nginx's default and what the proxy always does; nginx's flag values are
+  // case-insensitive.
+  if (const std::string* v = in.take("proxy-buffering")) {
+    std::string flag = *v;
+    std::transform(flag.begin(), flag.end(), flag.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (flag == "on")
+      in.different("proxy-buffering",
+                   "responses are still streamed as they arrive (nginx reads them whole first): "
+                   "the client gets the same response; a slow client holds the backend connection "
+                   "until it has read it");
+    else if (flag != "off")
+      in.invalid("proxy-buffering", "on or off");
   }
 }
 

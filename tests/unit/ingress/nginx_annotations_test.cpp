@@ -621,6 +621,13 @@ TEST(NginxAnnotations, BodySizeInNginxUnits) {
   EXPECT_EQ(verdict(buffer, "client-body-buffer-size")->support, NginxSupport::kDifferent);
   EXPECT_EQ(verdict(read({{"client-body-buffer-size", "x"}}), "client-body-buffer-size")->support,
             NginxSupport::kIgnored);
+  // proxy-buffering: off (the default) is what the proxy does; on is named as a difference.
+  EXPECT_EQ(verdict(read({{"proxy-buffering", "\"off\""}}), "proxy-buffering")->support,
+            NginxSupport::kSupported);
+  EXPECT_EQ(verdict(read({{"proxy-buffering", "\"On\""}}), "proxy-buffering")->support,
+            NginxSupport::kDifferent);
+  EXPECT_EQ(verdict(read({{"proxy-buffering", "always"}}), "proxy-buffering")->support,
+            NginxSupport::kIgnored);
 }
 
 TEST(NginxIngress, BodySizeReachesTheProxy) {
