@@ -224,18 +224,19 @@ TEST(NginxClientAuth, TheCaReachesTheHostsCertificate) {
 // A missing Secret, a Secret without ca.crt or with one that does not parse: 403 on the
 // Ingress' paths and an Event naming the annotation; other Ingresses of the host are served.
 TEST(NginxClientAuth, MissingOrBadCaFailsClosed) {
-  for (std::string secret : {std::string(), secret_yaml("ca", {{"tls.crt", "x"}}),
-                             secret_yaml("ca", {{"ca.crt", "not a certificate"}})}) {
+  for (const std::string& secret : {std::string(), secret_yaml("ca", {{"tls.crt", "x"}}),
+                                    secret_yaml("ca", {{"ca.crt", "not a certificate"}})}) {
     std::string extra =
         "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: "
         "shop, namespace: default}\nspec:\n  rules:\n  - host: a.example.com\n"
         "    http:\n      paths:\n      - {pathType: Prefix, path: /shop, "
         "backend: {service: {name: web, port: {number: 80}}}}\n";
-    auto c = compile(snapshot_of(world() + secret +
-                                 ingress("locked", "a.example.com",
-                                         {{"auth-tls-secret", "default/ca"}}, "a.example.com") +
-                                 extra),
-                     nginx());
+    std::string yaml = world();
+    yaml += secret;
+    yaml +=
+        ingress("locked", "a.example.com", {{"auth-tls-secret", "default/ca"}}, "a.example.com");
+    yaml += extra;
+    auto c = compile(snapshot_of(yaml), nginx());
     EXPECT_EQ(route_of(c, "https", "a.example.com", "/"), "403") << secret;
     EXPECT_EQ(route_of(c, "https", "a.example.com", "/shop"), "default/web/80");
     EXPECT_FALSE(certificate(c, "a.example.com")->client_auth);
