@@ -54,16 +54,21 @@ std::string ingress_json(int i) {
          R"(","namespace":"default"},"spec":{"rules":[{"host":"h.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"s","port":{"number":80}}}}]}}]}})";
 }
 
-TEST(StatusWriterAtScale, A429PausesEveryWriteForRetryAfterAndTheRoundIsReported) {
-  constexpr int kIngresses = 20;
-  auto store = std::make_shared<local::Store>();
-  ThrottlingClient client(store);
+// Ingresses ing-0 .. ing-(n-1) in default, created through `client`.
+void create_ingresses(client::Client& client, int n) {
   client::ResourceRef ingresses{"networking.k8s.io", "v1", "ingresses", "Ingress", "default", ""};
-  for (int i = 0; i < kIngresses; ++i) {
+  for (int i = 0; i < n; ++i) {
     auto obj = api::Object::parse(ingress_json(i));
     ASSERT_TRUE(obj.ok());
     ASSERT_TRUE(client.create(ingresses, *obj).ok());
   }
+}
+
+TEST(StatusWriterAtScale, A429PausesEveryWriteForRetryAfterAndTheRoundIsReported) {
+  constexpr int kIngresses = 20;
+  auto store = std::make_shared<local::Store>();
+  ThrottlingClient client(store);
+  ASSERT_NO_FATAL_FAILURE(create_ingresses(client, kIngresses));
   cache::CacheOptions co;
   configure_cache(co);
   cache::Cache cache(client, co);
@@ -123,12 +128,7 @@ TEST(StatusWriterAtScale, UnchangedShardsAreNotComparedAgainUntilAnIngressIsWrit
   constexpr int kIngresses = 20;
   auto store = std::make_shared<local::Store>();
   local::LocalClient client(store);
-  client::ResourceRef ingresses{"networking.k8s.io", "v1", "ingresses", "Ingress", "default", ""};
-  for (int i = 0; i < kIngresses; ++i) {
-    auto obj = api::Object::parse(ingress_json(i));
-    ASSERT_TRUE(obj.ok());
-    ASSERT_TRUE(client.create(ingresses, *obj).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(create_ingresses(client, kIngresses));
   cache::CacheOptions co;
   configure_cache(co);
   cache::Cache cache(client, co);
