@@ -7,6 +7,7 @@
 // (their schema prunes them). Internal to kop::local; pure functions, any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,13 @@ namespace kop::local::field_validation {
 // has no table.
 std::vector<std::string> prune_unknown(JsonValue& body, std::string_view api_version,
                                        std::string_view kind);
+
+// What decoding `body` into the kind's Go type would refuse: the first member whose JSON type the
+// Go field cannot hold (a boolean annotation, a string port, a list where an object goes), as
+// the API server's decoder words it: `json: cannot unmarshal bool into Go struct field
+// ObjectMeta.metadata.annotations of type string`. Unknown members are not checked (see
+// prune_unknown). Nothing when the body decodes, or the kind has no table.
+std::optional<std::string> decode_error(const JsonValue& body, std::string_view api_version,
+                                        std::string_view kind);
 
 }  // namespace kop::local::field_validation

@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 std::string ManifestProblem::to_string() const {
   std::string s = file;
   if (document >= 0) s += ": document " + std::to_string(document);
+  if (!object.empty()) s += " (" + object + ")";
   if (!field.empty()) s += ": " + field;
   s += ": " + message;
   return s;
@@ -264,10 +265,13 @@ SyncReport ManifestLoader::sync() {
           auto r = store_->patch(*t, e.key->ns, e.key->name, PatchType::kApply, e.body, po);
           e.problems.clear();
           if (!r.ok()) {
+            std::string object =
+                t->kind + " " + (e.key->ns.empty() ? "" : e.key->ns + "/") + e.key->name;
             auto causes = client::causes_of(r.status());
             if (causes.empty())
-              e.problems.push_back({f, e.document, "", std::string(r.status().message())});
-            for (auto& c : causes) e.problems.push_back({f, e.document, c.field, c.message});
+              e.problems.push_back({f, e.document, "", std::string(r.status().message()), object});
+            for (auto& c : causes)
+              e.problems.push_back({f, e.document, c.field, c.message, object});
             continue;  // the store keeps what it had
           }
           applied_[*e.key] = {f, e.body_hash};

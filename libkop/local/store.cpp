@@ -18,6 +18,7 @@
 #include "apply.h"
 #include "conversion.h"
 #include "crd.h"
+#include "field_validation.h"
 #include "kop/api/time.h"
 #include "kop/log/log.h"
 #include "patch.h"
@@ -505,6 +506,15 @@ struct Store::Impl : admission::StoredReader {
     if (!kind.empty() && kind != t.kind) {
       return client::bad_request("the kind in the data (" + std::string(kind) +
                                  ") does not match the expected kind (" + t.kind + ")");
+    }
+    // A built-in kind's body is decoded into its Go type first: a value of the wrong JSON type
+    // (an unquoted `on` annotation from YAML) is refused, not stored. Custom resources are
+    // checked against their schema instead.
+    if (!t.custom) {
+      if (auto e = field_validation::decode_error(d, t.api_version(), t.kind)) {
+        return client::bad_request(t.kind + " in version \"" + t.version +
+                                   "\" cannot be handled as a " + t.kind + ": " + *e);
+      }
     }
     return absl::OkStatus();
   }

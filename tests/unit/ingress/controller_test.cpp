@@ -202,7 +202,7 @@ class ControllerTest : public ::testing::Test {
   static std::string with_service_label(std::string text) {
     const std::string_view meta = "metadata: {name: web, namespace: default}";
     text.replace(text.find(meta), meta.size(),
-                 "metadata: {name: web, namespace: default, labels: {x: y}}");
+                 "metadata: {name: web, namespace: default, labels: {touched: here}}");
     return text;
   }
   std::string ingress_ip() {

@@ -133,8 +133,8 @@ class World {
     // settings that differ, so that bindings of one host disagree.
     if (annotation == 5)
       y << "  annotations: {nginx.ingress.kubernetes.io/auth-tls-secret: default/ca" << pick(2)
-        << ", nginx.ingress.kubernetes.io/auth-tls-verify-client: " << (pick(2) ? "on" : "optional")
-        << "}\n";
+        << ", nginx.ingress.kubernetes.io/auth-tls-verify-client: "
+        << (pick(2) ? "\"on\"" : "optional") << "}\n";
     y << "spec:\n";
     if (pick(12) == 0) y << "  defaultBackend: " << backend() << "\n";
     std::vector<std::string> hosts;

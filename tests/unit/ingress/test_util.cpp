@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kop/api/json.h"
 #include "kop/api/yaml.h"
 
 namespace kop::ingress::testing {
@@ -18,6 +19,17 @@ std::vector<api::ObjectPtr> parse_objects(std::string_view yaml) {
   if (!docs.ok()) return out;
   for (rapidjson::Document& doc : *docs) {
     if (!doc.IsObject()) continue;
+    // The API server refuses labels and annotations that are not strings (an unquoted `on`,
+    // `true` or `5` in YAML): a test written so would test what no cluster can hold.
+    for (const char* map : {"labels", "annotations"}) {
+      const api::json::Value* m = api::json::path(doc, {"metadata", map});
+      if (m == nullptr || !m->IsObject()) continue;
+      for (const auto& e : m->GetObject()) {
+        EXPECT_TRUE(e.value.IsString() || e.value.IsNull())
+            << api::json::path_string(doc, {"metadata", "name"}) << ": metadata." << map << "."
+            << api::json::as_string_view(e.name) << " is not a string: quote it";
+      }
+    }
     auto obj = api::Object::from_document(std::move(doc));
     EXPECT_TRUE(obj.ok()) << obj.status();
     if (obj.ok()) out.push_back(api::share(std::move(*obj)));

@@ -1,6 +1,7 @@
 // fieldValidation (Strict, Warn, Ignore) on built-in kinds over REST: unknown fields named by
 // their path, refused, warned about or dropped; patches checked as partial objects; custom
-// resources and requests without the parameter left alone.
+// resources and requests without the parameter left alone. Values of the wrong JSON type are
+// refused whatever the parameter, as decoding into the Go type refuses them.
 #include <gtest/gtest.h>
 
 #include "rest.h"
@@ -89,6 +90,51 @@ TEST_F(FieldValidation, WithoutTheParameterTheBodyIsKept) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_TRUE(warnings(r).empty());
   EXPECT_NE(json::find(J(r.body)["spec"], "replicass"), nullptr);
+}
+
+TEST_F(FieldValidation, ValuesOfTheWrongTypeAreRefusedAsTheDecoderWordsThem) {
+  auto message = [](const rest::Response& r) {
+    return std::string(json::path_string(J(r.body), {"message"}));
+  };
+  // An unquoted `on` or `true` in YAML is a boolean: the API server does not store it.
+  auto c = call("POST", "/api/v1/namespaces/default/configmaps",
+                R"({"metadata":{"name":"c","annotations":{"ssl-redirect":true}}})");
+  EXPECT_EQ(c.status, 400);
+  EXPECT_EQ(json::path_string(J(c.body), {"reason"}), "BadRequest");
+  EXPECT_EQ(message(c),
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal "
+            "bool into Go struct field ObjectMeta.metadata.annotations of type string");
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/c", "").status, 404);
+  // In lists of messages, the innermost struct and the path without indices, as Go names them.
+  auto s = call("POST", "/api/v1/namespaces/default/services",
+                R"({"metadata":{"name":"s"},"spec":{"ports":[{"port":"80"}]}})");
+  EXPECT_EQ(message(s),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "string into Go struct field ServicePort.spec.ports.port of type int32");
+  auto l = call("POST", "/api/v1/namespaces/default/services",
+                R"({"metadata":{"name":"s"},"spec":{"ports":{"port":80}}})");
+  EXPECT_EQ(message(l),
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal "
+            "object into Go struct field ServiceSpec.spec.ports of type []v1.ServicePort");
+  auto big = call("POST", "/apis/apps/v1/namespaces/default/deployments",
+                  R"({"metadata":{"name":"d"},"spec":{"replicas":1.5}})");
+  EXPECT_NE(message(big).find("cannot unmarshal number 1.5 into Go struct field "
+                              "DeploymentSpec.spec.replicas of type int32"),
+            std::string::npos)
+      << message(big);
+  // What decodes: int-or-string either way, quantities as numbers, nulls, unknown members.
+  auto ok = call("POST", "/api/v1/namespaces/default/services",
+                 R"({"metadata":{"name":"ok","labels":null,"extra":1},
+                     "spec":{"ports":[{"name":"a","port":80,"targetPort":"http"},
+                                      {"name":"b","port":81,"targetPort":8081}]}})");
+  EXPECT_EQ(ok.status, 201) << ok.body;
+  // A patch whose result holds a wrong type is refused too; the object stays as it was.
+  auto p = call("PATCH", "/api/v1/namespaces/default/services/ok",
+                R"({"metadata":{"annotations":{"a":1}}})", "application/merge-patch+json");
+  EXPECT_EQ(p.status, 400);
+  EXPECT_NE(message(p).find("ObjectMeta.metadata.annotations of type string"), std::string::npos);
+  auto got = call("GET", "/api/v1/namespaces/default/services/ok", "");
+  EXPECT_EQ(json::find(J(got.body)["metadata"], "annotations"), nullptr);
 }
 
 }  // namespace

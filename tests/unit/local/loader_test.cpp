@@ -124,7 +124,8 @@ metadata: {name: x}
   EXPECT_NE(r.problems[0].message.find("line"), std::string::npos) << r.problems[0].message;
   // Problems are in file order: invalid.yaml document 1 (validation), document 2 (unknown kind).
   EXPECT_EQ(r.problems[1].to_string(),
-            "invalid.yaml: document 1: spec.rules[0].http.paths[0].pathType: Required value: "
+            "invalid.yaml: document 1 (Ingress default/bad): "
+            "spec.rules[0].http.paths[0].pathType: Required value: "
             "pathType must be specified");
   EXPECT_EQ(
       r.problems[2].to_string(),
@@ -133,6 +134,28 @@ metadata: {name: x}
   EXPECT_TRUE(store->get(*cm, "default", "good").ok());
   EXPECT_TRUE(store->get(*cm, "default", "fine").ok());
   EXPECT_EQ(l.problems().size(), 3u);
+}
+
+TEST_F(Loader, AnUnquotedBooleanAnnotationIsRefusedNamingTheObjectAndTheOldOneStays) {
+  write("app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  annotations:\n"
+        "    redirect: \"on\"\ndata: {k: v}\n");
+  ManifestLoader l(store, {dir.string()});
+  ASSERT_EQ(l.sync().applied, 1);
+  // YAML reads an unquoted `on` as a boolean; kubectl refuses it, and so does the store.
+  write("app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  annotations:\n"
+        "    redirect: on\ndata: {k: changed}\n");
+  auto r = l.sync();
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].to_string(),
+            "app.yaml: document 0 (ConfigMap default/app): ConfigMap in version \"v1\" cannot be "
+            "handled as a ConfigMap: json: cannot unmarshal bool into Go struct field "
+            "ObjectMeta.metadata.annotations of type string");
+  auto kept = store->get(*cm, "default", "app");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(json::path_string((*kept)->doc(), {"metadata", "annotations", "redirect"}), "on");
+  EXPECT_EQ(json::path_string((*kept)->doc(), {"data", "k"}), "v");
 }
 
 TEST_F(Loader, BackgroundPollingFollowsTheDirectory) {
@@ -151,8 +174,8 @@ TEST_F(Loader, BackgroundPollingFollowsTheDirectory) {
 }
 
 std::string cm_yaml(const std::string& name, const std::string& value) {
-  return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {k: " + value +
-         "}\n---\n";
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {k: \"" + value +
+         "\"}\n---\n";
 }
 
 std::string data_of(Store& store, const ResourceType& cm, const std::string& name) {
@@ -245,8 +268,8 @@ TEST_F(Loader, AListItemDroppedFromAFileGoesAndARefusedChangeIsReportedOnce) {
   r = l.sync();
   ASSERT_THAT(r.problems, ::testing::Not(::testing::IsEmpty()));
   ASSERT_EQ(reported.size(), r.problems.size());
-  EXPECT_THAT(reported, ::testing::Contains(
-                            ::testing::HasSubstr("svc.yaml: document 0: spec.ports[0].port")));
+  EXPECT_THAT(reported, ::testing::Contains(::testing::HasSubstr(
+                            "svc.yaml: document 0 (Service default/web): spec.ports[0].port")));
   write("other.yaml", cm_yaml("other", "v"));
   EXPECT_EQ(l.sync().problems.size(), r.problems.size());
   EXPECT_EQ(reported.size(), r.problems.size());

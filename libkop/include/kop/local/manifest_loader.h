@@ -48,7 +48,9 @@ struct ManifestProblem {
   int document = -1;  // 0-based document index in the file; -1 for the whole file
   std::string field;  // e.g. "spec.rules[0].http.paths[0].pathType"; empty when not about a field
   std::string message;
-  std::string to_string() const;  // "file.yaml: document 2: spec.x: message"
+  std::string object{};  // "Ingress default/web" once the document's kind is known; else empty
+  // "file.yaml: document 2 (Ingress default/web): spec.x: message"
+  std::string to_string() const;
 };
 
 struct ManifestLoaderOptions {
