@@ -10,6 +10,7 @@
 
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kop/ingress/gateway_api.h"
@@ -142,8 +143,12 @@ BENCHMARK(BM_EndpointChangeIncremental)->Arg(1000)->Arg(10000)->Unit(benchmark::
 // against the previous table. `change(flip)` alternates one object of `snap` between two
 // versions. Counters: CPU milliseconds per stage (this thread's CPU clock: steadier than wall
 // time on a shared machine).
+// With `patch`, a build that replaced clusters only patches the last Config as the controller
+// does (render_replaced_clusters); without, every build renders (the reference, and the path
+// before the patch).
 template <typename Change>
-void change_stages(benchmark::State& state, kop::ingress::Snapshot& snap, Change change) {
+void change_stages(benchmark::State& state, kop::ingress::Snapshot& snap, Change change,
+                   bool patch = true) {
   kop::ingress::RenderOptions ro;
   ro.admin.enabled = false;
   kop::ingress::BuildCache cache;
@@ -156,7 +161,7 @@ void change_stages(benchmark::State& state, kop::ingress::Snapshot& snap, Change
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
   };
-  double model_s = 0, render_s = 0, compare_s = 0, compile_s = 0;
+  double model_s = 0, render_s = 0, compare_s = 0, compile_s = 0, patches = 0;
   bool flip = false;
   for (auto _ : state) {
     flip = !flip;
@@ -164,10 +169,16 @@ void change_stages(benchmark::State& state, kop::ingress::Snapshot& snap, Change
     double t0 = now();
     const auto& model = cache.build(snap, {});
     double t1 = now();
+    // As the controller does: a build that replaced clusters only patches the last Config.
+    std::optional<kop::ingress::PatchedConfig> patched;
+    if (patch && cache.clusters_only())
+      patched =
+          kop::ingress::render_replaced_clusters(*last, cache.replaced_clusters(), ro, rendered);
     auto config = std::make_shared<const kop::proxy::Config>(
-        kop::ingress::render(model, ro, {}, {}, &rendered));
+        patched ? std::move(patched->config) : kop::ingress::render(model, ro, {}, {}, &rendered));
     double t2 = now();
-    bool same = *config == *last;
+    patches += patched ? 1 : 0;
+    bool same = patched ? patched->same : *config == *last;
     benchmark::DoNotOptimize(same);
     double t3 = now();
     prev = *kop::proxy::RouteTable::compile(config, prev.get());
@@ -185,6 +196,7 @@ void change_stages(benchmark::State& state, kop::ingress::Snapshot& snap, Change
   state.counters["render_ms"] = per(render_s);
   state.counters["compare_ms"] = per(compare_s);
   state.counters["compile_ms"] = per(compile_s);
+  state.counters["patched"] = patches / static_cast<double>(state.iterations());
 }
 
 // One Ingress changed at N: its host alternates.
@@ -202,9 +214,17 @@ void BM_EndpointChangeStages(benchmark::State& state) {
   auto snap = make_snapshot(static_cast<int>(state.range(0)), 0);
   auto original = snap.endpoint_slices[0];
   auto other = make_snapshot(1, 1).endpoint_slices[0];
-  change_stages(state, snap, [&](bool flip) { snap.endpoint_slices[0] = flip ? other : original; });
+  change_stages(
+      state, snap, [&](bool flip) { snap.endpoint_slices[0] = flip ? other : original; },
+      state.range(1) != 0);
 }
-BENCHMARK(BM_EndpointChangeStages)->Arg(10000)->Unit(benchmark::kMillisecond);
+// Args: apps, whether the Config is patched (1) or rendered whole (0).
+BENCHMARK(BM_EndpointChangeStages)
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Args({100000, 0})
+    ->Args({100000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 // HTTPRoute app<i> of the Gateway default/scale: hostname `host`, PathPrefix /api and / to
 // Service app<i> port 80 (bench/ingress/scale/gen --gateway writes the same).

@@ -358,6 +358,9 @@ absl::Status IngressController::reconcile() {
   const double list_ms = lap();
   // Patched in place by the cache: only what the changes reach is built again.
   const Model& model = build_cache_.build(snap, options_.model);
+  // What the last render made, if this build gets to render: a build that returns early leaves
+  // none, so the next renders in full.
+  std::shared_ptr<const proxy::Config> last_rendered = std::move(last_rendered_);
   const double model_ms = lap();
   gateway::Snapshot gsnap;
   gateway::Result gw;
@@ -382,7 +385,16 @@ absl::Status IngressController::reconcile() {
   const double gateway_ms = lap();
   // The translator's clusters join the model's in render, not in a copy of the cache's Model
   // (a whole Model per build). Same names, same rules: a cluster both use is one cluster.
-  proxy::Config config = render(model, options_.render, doors, gw.clusters, &render_cache_);
+  // A build that replaced clusters only (an EndpointSlice changed) patches the last Config: no
+  // host looked up, no listener list built.
+  const bool plain = doors.empty() && gw.clusters.empty();
+  std::optional<PatchedConfig> patched;
+  if (plain && last_rendered && build_cache_.clusters_only())
+    patched = render_replaced_clusters(*last_rendered, build_cache_.replaced_clusters(),
+                                       options_.render, render_cache_);
+  proxy::Config config = patched
+                             ? std::move(patched->config)
+                             : render(model, options_.render, doors, gw.clusters, &render_cache_);
   gw.clusters.clear();
   const double render_ms = lap();
   builds_.fetch_add(1);
@@ -401,7 +413,10 @@ absl::Status IngressController::reconcile() {
   // The generation label is the only field that differs between two equal builds: borrow the
   // applied one for the comparison.
   if (last_applied_) config.generation = last_applied_->generation;
-  const bool changed = !last_applied_ || !(*last_applied_ == config);
+  // A patch of the applied Config compares its replaced clusters only.
+  const bool changed = patched && last_rendered == last_applied_
+                           ? !patched->same
+                           : !last_applied_ || !(*last_applied_ == config);
   const double compare_ms = lap();
   if (changed) {
     config.generation = std::to_string(applies_.load() + 1);
@@ -413,6 +428,7 @@ absl::Status IngressController::reconcile() {
       return s;
     }
     last_applied_ = std::move(applied);
+    if (plain) last_rendered_ = last_applied_;
     applies_.fetch_add(1);
     m.applies.inc();
     logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(),
@@ -421,7 +437,12 @@ absl::Status IngressController::reconcile() {
                   "ingresses_reused", build_cache_.reused(), "hosts_assembled",
                   build_cache_.hosts_assembled(), "gateway_routes_translated",
                   gateway_cache_.translated(), "gateway_routes_reused", gateway_cache_.reused(),
-                  "hosts_rendered", render_cache_.rendered(), "proxy_version", proxy_.version());
+                  "hosts_rendered", render_cache_.rendered(), "clusters_patched",
+                  patched.has_value(), "proxy_version", proxy_.version());
+  } else if (plain) {
+    last_rendered_ = last_rendered == last_applied_ && patched && patched->same
+                         ? last_applied_
+                         : std::make_shared<const proxy::Config>(std::move(config));
   }
   const double apply_ms = lap();
   log_front_doors(doors);

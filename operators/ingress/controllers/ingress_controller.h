@@ -228,6 +228,11 @@ class IngressController {
   // The rendered virtual hosts of the hosts build_cache_ and gateway_cache_ kept: rendered once,
   // shared by the Configs, compiled once by the proxy.
   RenderCache render_cache_;
+  // The Config render_cache_ rendered from the last build's Model (the same object as
+  // last_applied_ when it was applied), when that render had no front door nor gateway cluster:
+  // a build that changed clusters only patches it (render_replaced_clusters()) instead of
+  // rendering every host. Null after a build that did not get to render.
+  std::shared_ptr<const proxy::Config> last_rendered_;
   // Gateway addresses (with GatewayApiOptions::local) and the front doors already logged.
   LocalGatewayAddresses local_addresses_;
   std::map<std::string, std::string> gateway_addresses_;

@@ -80,6 +80,9 @@ struct IncrementalState {
   bool valid = false;
   bool full = true;
   size_t hosts_assembled = 0;
+  // The clusters assemble_changed() replaced (the build assembled no host when clusters_only).
+  bool clusters_only = false;
+  std::vector<BuildCache::ClusterChange> replaced;
   Model model;
   // The IngressRoutes' candidates of the last build (IngressRoutes are translated whole at
   // every build; a difference makes the build full).
@@ -433,8 +436,11 @@ bool IncrementalState::assemble_changed(Builder& b) {
     auto it = model.clusters.find(name);
     if (it == model.clusters.end() || *it->second == c) continue;
     auto t = translated.find(name);
-    it->second = t != translated.end() ? *t->second : proxy::Shared<Cluster>(c);
+    proxy::Shared<Cluster> after = t != translated.end() ? *t->second : proxy::Shared<Cluster>(c);
+    replaced.push_back(BuildCache::ClusterChange{it->second, after});
+    it->second = std::move(after);
   }
+  clusters_only = dirty.empty();
   return true;
 }
 
@@ -468,6 +474,8 @@ const Model& IncrementalState::build(const Snapshot& snapshot, const Options& op
   index.patch_config_maps(config_map_diff);
   const SnapshotChanges changed{ingress_diff, service_diff, slice_diff, secret_diff,
                                 config_map_diff};
+  clusters_only = false;
+  replaced.clear();
   Builder b(snapshot, options, index);
   if (options.nginx_annotations) {
     // ingress-nginx host rules rewrite candidates across hosts: assembled whole every time.
@@ -492,7 +500,11 @@ const Model& IncrementalState::build(const Snapshot& snapshot, const Options& op
     ir_tcp = std::move(b.tcp_proxies);
   }
   full = !same_routes_part || ingresses.context_reset || !assemble_changed(b);
-  if (full) assemble_all(b);
+  if (full) {
+    clusters_only = false;
+    replaced.clear();
+    assemble_all(b);
+  }
   collect(b);
   valid = true;
   return model;
@@ -520,6 +532,13 @@ bool BuildCache::full_assembly() const {
 }
 size_t BuildCache::hosts_assembled() const {
   return state_ ? state_->hosts_assembled : 0;
+}
+bool BuildCache::clusters_only() const {
+  return state_ && !state_->full && state_->clusters_only;
+}
+const std::vector<BuildCache::ClusterChange>& BuildCache::replaced_clusters() const {
+  static const std::vector<ClusterChange> kNone;
+  return state_ ? state_->replaced : kNone;
 }
 
 }  // namespace kop::ingress

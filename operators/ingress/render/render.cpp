@@ -606,4 +606,51 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   return config;
 }
 
+std::optional<PatchedConfig> render_replaced_clusters(
+    const proxy::Config& last, const std::vector<BuildCache::ClusterChange>& replaced,
+    const RenderOptions& options, RenderCache& cache) {
+  internal::RenderedHosts* kept = cache.hosts_.get();
+  uint16_t https_port = options.redirect_https_port;
+  if (https_port == 0) https_port = options.https_address ? options.https_address->port : 443;
+  if (kept == nullptr || kept->renders == 0 || kept->https != options.https_address.has_value() ||
+      kept->https_port != https_port || kept->affinity_cookie != options.affinity_cookie ||
+      kept->affinity_cookie_ttl != options.affinity_cookie_ttl)
+    return std::nullopt;
+  // The clusters are in name order, but for the unavailable cluster appended last.
+  auto end = last.clusters.end();
+  if (!last.clusters.empty() && last.clusters.back()->name == kUnavailableCluster) --end;
+  std::vector<std::pair<size_t, proxy::Shared<proxy::ClusterConfig>>> patches;
+  patches.reserve(replaced.size());
+  for (const BuildCache::ClusterChange& change : replaced) {
+    auto pos = std::lower_bound(last.clusters.begin(), end, change.before->name,
+                                [](const proxy::Shared<proxy::ClusterConfig>& c,
+                                   const std::string& name) { return c->name < name; });
+    auto was = kept->clusters.find(&*change.before);
+    // `last` must hold what the cache rendered of the replaced cluster, by pointer.
+    if (pos == end || was == kept->clusters.end() || pos->ptr() != was->second.rendered.ptr() ||
+        change.after->name != change.before->name)
+      return std::nullopt;
+    patches.emplace_back(pos - last.clusters.begin(), cluster_config(*change.after, options));
+  }
+  PatchedConfig out{last, true};
+  kept->rendered = kept->reused = kept->clusters_rendered = 0;
+  for (size_t i = 0; i < replaced.size(); ++i) {
+    auto& [index, rendered] = patches[i];
+    // An equal rendering keeps the last one's object, which the compiled table knows.
+    if (*rendered == *out.config.clusters[index])
+      rendered = out.config.clusters[index];
+    else
+      out.same = false;
+    out.config.clusters[index] = rendered;
+    // The cache follows the model: the replaced cluster's entry goes (and the model cluster it
+    // holds with it), its successor's comes, as a render() of this model would leave them.
+    kept->clusters.erase(&*replaced[i].before);
+    kept->clusters.insert_or_assign(
+        &*replaced[i].after,
+        internal::RenderedCluster{replaced[i].after.ptr(), std::move(rendered), kept->renders});
+    ++kept->clusters_rendered;
+  }
+  return out;
+}
+
 }  // namespace kop::ingress

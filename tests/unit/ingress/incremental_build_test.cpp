@@ -269,7 +269,7 @@ std::string describe_table(const proxy::RouteTable& t) {
 }
 
 TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
-  size_t steps = 0, partial = 0, hosts_kept = 0, render_reused = 0;
+  size_t steps = 0, partial = 0, hosts_kept = 0, render_reused = 0, clusters_patched = 0;
   for (uint32_t seed = 1; seed <= 40; ++seed) {
     World world(seed);
     std::mt19937 reorder(seed);
@@ -277,6 +277,7 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
     Options options;
     BuildCache cache;
     RenderCache rendered;
+    std::shared_ptr<const proxy::Config> last;  // the last rendered
     std::shared_ptr<const proxy::RouteTable> table;
     std::string history;
     for (int step = 0; step < 60; ++step) {
@@ -294,9 +295,23 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
       Model full = build_model(snap, options);
       ASSERT_EQ(describe(incremental), describe(full)) << "seed " << seed << "\n" << history;
       ASSERT_TRUE(incremental == full) << "seed " << seed << "\n" << history;
-      proxy::Config config = render(incremental, render_options(), {}, {}, &rendered);
-      render_reused += rendered.reused();
+      // A build that replaced clusters only patches the last Config, as the controller does.
+      std::optional<PatchedConfig> patched;
+      if (last && cache.clusters_only()) {
+        patched =
+            render_replaced_clusters(*last, cache.replaced_clusters(), render_options(), rendered);
+        ASSERT_TRUE(patched.has_value()) << "seed " << seed << "\n" << history;
+        ++clusters_patched;
+      }
+      proxy::Config config = patched ? std::move(patched->config)
+                                     : render(incremental, render_options(), {}, {}, &rendered);
+      if (patched) {
+        ASSERT_EQ(patched->same, config == *last) << "seed " << seed << "\n" << history;
+      }
+      // A patch keeps every rendered host.
+      render_reused += patched ? config.virtual_hosts.size() : rendered.reused();
       ASSERT_TRUE(config == render(full, render_options())) << "seed " << seed << "\n" << history;
+      last = std::make_shared<const proxy::Config>(config);
       // The compile against the last table keeps what did not change; it routes as a fresh one.
       auto next = proxy::RouteTable::compile(config, table.get());
       auto fresh = proxy::RouteTable::compile(config);
@@ -319,6 +334,8 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
   EXPECT_GT(partial, steps / 3) << partial << " of " << steps;
   EXPECT_GT(hosts_kept, steps) << "compiled virtual hosts kept: " << hosts_kept;
   EXPECT_GT(render_reused, steps) << "rendered hosts reused: " << render_reused;
+  EXPECT_GT(clusters_patched, steps / 20) << "Configs patched: " << clusters_patched;
+  RecordProperty("configs_patched", std::to_string(clusters_patched));
 }
 
 // With the ingress-nginx reading (custom-headers reads ConfigMaps; its host rules assemble every
@@ -448,6 +465,60 @@ TEST(IncrementalBuild, UnchangedClustersStayTheSameObjectsDownToTheCompiledTable
     EXPECT_EQ(now.at(name) == c, name != "default/app3/80") << name;
     EXPECT_EQ(now_compiled.at(name) == first_compiled.at(name), name != "default/app3/80") << name;
   }
+}
+
+// An EndpointSlice change replaces one cluster and assembles no host: the last Config patched
+// with that cluster is the full render, and the RenderCache it updated still renders the next
+// build (a host change) as the full render does.
+TEST(IncrementalBuild, AnEndpointChangePatchesTheLastConfigWithItsClusterOnly) {
+  std::string y;
+  for (int i = 0; i < 20; ++i) y += app_yaml(i);
+  Snapshot snap = testing::snapshot_of(y);
+  BuildCache cache;
+  RenderCache rendered;
+  proxy::Config last = render(cache.build(snap, {}), render_options(), {}, {}, &rendered);
+  EXPECT_FALSE(cache.clusters_only());
+
+  for (const auto& o : parse_objects(service_yaml("default", "app3", 1, 250)))
+    if (o->kind() == "EndpointSlice") put(snap.endpoint_slices, o);
+  cache.build(snap, {});
+  ASSERT_TRUE(cache.clusters_only());
+  ASSERT_EQ(cache.replaced_clusters().size(), 1u);
+  EXPECT_EQ(cache.replaced_clusters()[0].after->name, "default/app3/80");
+  auto patched =
+      render_replaced_clusters(last, cache.replaced_clusters(), render_options(), rendered);
+  ASSERT_TRUE(patched.has_value());
+  EXPECT_FALSE(patched->same);
+  EXPECT_EQ(rendered.clusters_rendered(), 1u);
+  EXPECT_TRUE(patched->config == render(build_model(snap, {}), render_options()));
+  for (size_t i = 0; i < last.clusters.size(); ++i)
+    EXPECT_EQ(patched->config.clusters[i].ptr() == last.clusters[i].ptr(),
+              last.clusters[i]->name != "default/app3/80")
+        << last.clusters[i]->name;
+  for (size_t i = 0; i < last.virtual_hosts.size(); ++i)
+    EXPECT_EQ(patched->config.virtual_hosts[i].ptr(), last.virtual_hosts[i].ptr());
+
+  // A Config the cache did not render from the build before is not patched.
+  proxy::Config other = render(build_model(snap, {}), render_options());
+  for (const auto& o : parse_objects(service_yaml("default", "app3", 2, 250)))
+    if (o->kind() == "EndpointSlice") put(snap.endpoint_slices, o);
+  cache.build(snap, {});
+  ASSERT_TRUE(cache.clusters_only());
+  EXPECT_FALSE(
+      render_replaced_clusters(other, cache.replaced_clusters(), render_options(), rendered));
+  auto again = render_replaced_clusters(patched->config, cache.replaced_clusters(),
+                                        render_options(), rendered);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->config == render(build_model(snap, {}), render_options()));
+
+  // app7 moves to another host: a full render with the cache the patches updated.
+  for (const auto& o : parse_objects(app_yaml(7, "-moved")))
+    if (o->kind() == "Ingress") put(snap.ingresses, o);
+  const Model& moved = cache.build(snap, {});
+  EXPECT_FALSE(cache.clusters_only());
+  EXPECT_TRUE(render(moved, render_options(), {}, {}, &rendered) ==
+              render(build_model(snap, {}), render_options()));
+  EXPECT_EQ(rendered.clusters_rendered(), 0u);
 }
 
 // A ConfigMap is a dependency of the Ingresses that name it in custom-headers, and of no other.

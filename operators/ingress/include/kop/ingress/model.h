@@ -468,6 +468,19 @@ class BuildCache {
   // (its host rules span hosts). Otherwise hosts_assembled() hosts were assembled again.
   bool full_assembly() const;
   size_t hosts_assembled() const;
+  // Whether the last build changed clusters only: it assembled no host, so the virtual hosts,
+  // tcp proxies and cluster names are those of the build before, and the clusters that differ
+  // are exactly replaced_clusters() (an EndpointSlice or Service change). A Config rendered
+  // from the build before then needs those clusters rendered again, nothing else
+  // (render_replaced_clusters(), render.h).
+  bool clusters_only() const;
+  // A model cluster the last build replaced: the build before's object and its successor.
+  struct ClusterChange {
+    proxy::Shared<Cluster> before;
+    proxy::Shared<Cluster> after;
+  };
+  // The clusters the last build replaced (meaningful when clusters_only()).
+  const std::vector<ClusterChange>& replaced_clusters() const;
 
  private:
   std::unique_ptr<internal::IncrementalState> state_;

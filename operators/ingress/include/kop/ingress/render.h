@@ -72,6 +72,14 @@ struct BoundFrontDoor {
   proxy::SocketAddress address;
 };
 
+// A Config patched for a build that replaced clusters only.
+struct PatchedConfig {
+  proxy::Config config;
+  // Every replaced cluster rendered to a value equal to the one it replaces: `config` equals
+  // the Config it was patched from.
+  bool same = false;
+};
+
 namespace internal {
 struct RenderedHosts;
 }
@@ -96,6 +104,9 @@ class RenderCache {
   friend proxy::Config render(const Model&, const RenderOptions&,
                               const std::vector<BoundFrontDoor>&,
                               const std::map<std::string, Cluster>&, RenderCache*);
+  friend std::optional<PatchedConfig> render_replaced_clusters(
+      const proxy::Config&, const std::vector<BuildCache::ClusterChange>&, const RenderOptions&,
+      RenderCache&);
   std::unique_ptr<internal::RenderedHosts> hosts_;
 };
 
@@ -108,5 +119,16 @@ proxy::Config render(const Model& model, const RenderOptions& options,
                      const std::vector<BoundFrontDoor>& front_doors,
                      const std::map<std::string, Cluster>& gateway_clusters = {},
                      RenderCache* cache = nullptr);
+
+// What render(model, options, {}, {}, &cache) gives after a build that changed clusters only
+// (BuildCache::clusters_only(): no host assembled, the same cluster names), from `last`, the
+// Config the same `cache` rendered from the build before without front doors or gateway
+// clusters: a copy of `last` with the `replaced` clusters rendered again. No host is looked up
+// and no listener list is built, so it costs the copy and the replaced clusters. nullopt when
+// `last` is not what `cache` rendered (a replaced cluster's rendering is not the one `last`
+// holds, or the options differ): then render() as usual.
+std::optional<PatchedConfig> render_replaced_clusters(
+    const proxy::Config& last, const std::vector<BuildCache::ClusterChange>& replaced,
+    const RenderOptions& options, RenderCache& cache);
 
 }  // namespace kop::ingress
