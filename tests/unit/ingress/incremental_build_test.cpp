@@ -247,10 +247,12 @@ std::string describe_table(const proxy::RouteTable& t) {
   }
   for (const proxy::Listener& l : t.listeners()) {
     std::vector<std::string> hosts;
-    for (const auto& [domain, vh] : l.host_exact)
+    l.host_exact.for_each([&](std::string_view domain, const proxy::VirtualHost* vh) {
       hosts.push_back(std::string(domain) + "=" + vh->name);
-    for (const auto& [domain, vh] : l.host_wildcard)
+    });
+    l.host_wildcard.for_each([&](std::string_view domain, const proxy::VirtualHost* vh) {
       hosts.push_back("*." + std::string(domain) + "=" + vh->name);
+    });
     if (l.host_catch_all != nullptr) hosts.push_back("*=" + l.host_catch_all->name);
     std::sort(hosts.begin(), hosts.end());
     out << "listener " << l.name;

@@ -37,9 +37,9 @@ TEST(IngressTls, SecretBindsListedHostsAndSniPicksTheCertificate) {
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");  // HTTP stays open
   const proxy::Listener* https = c.table->find_listener("https");
   ASSERT_NE(https, nullptr);
-  EXPECT_EQ(https->certificates[c.table->certificate_for_sni(*https, "a.example.com")].name,
+  EXPECT_EQ(https->certificates[c.table->certificate_for_sni(*https, "a.example.com")]->name,
             "a.example.com");
-  EXPECT_EQ(https->certificates[c.table->certificate_for_sni(*https, "b.other.com")].name,
+  EXPECT_EQ(https->certificates[c.table->certificate_for_sni(*https, "b.other.com")]->name,
             "b.other.com");
   // SNI for one host, Host for the other: 421 (HTTP/2 connection coalescing).
   EXPECT_FALSE(c.table->host_allowed_for_sni(*https, "a.example.com",

@@ -521,6 +521,28 @@ absl::Status validate_clusters(const Config& config, StringViewSet* names,
   return absl::OkStatus();
 }
 
+absl::Status validate_virtual_host(const VirtualHostConfig& vh, std::size_t i,
+                                   const ClusterNames& cluster_names) {
+  std::string p = cat("virtual_hosts[", i, "]");
+  if (vh.name.empty()) return error(p + ".name", "must not be empty");
+  absl::flat_hash_set<std::string> domains;
+  for (std::size_t j = 0; j < vh.domains.size(); ++j) {
+    const std::string& d = vh.domains[j];
+    std::string dp = cat(p, ".domains[", j, "]");
+    if (d != "*" && !internal::valid_domain(d, true))
+      return error(dp,
+                   cat("invalid domain ", quote(d), " (exact name, *.suffix for one label, or *)"));
+    if (!domains.insert(internal::normalize_domain(d)).second)
+      return error(dp, cat("duplicate domain ", quote(d)));
+  }
+  for (std::size_t j = 0; j < vh.routes.size(); ++j) {
+    if (auto s = validate_route(cat(p, ".routes[", j, "]"), vh.routes[j], cluster_names); !s.ok())
+      return s;
+  }
+  if (auto s = check_headers(p + ".request_headers", vh.request_headers); !s.ok()) return s;
+  return check_headers(p + ".response_headers", vh.response_headers);
+}
+
 absl::Status validate_routing(const Config& config, const ClusterNames& cluster_names,
                               const std::vector<bool>* known_valid,
                               const std::vector<std::vector<bool>>* known_certificates) {
@@ -533,23 +555,7 @@ absl::Status validate_routing(const Config& config, const ClusterNames& cluster_
       return error(cat("virtual_hosts[", i, "].name"),
                    cat("duplicate virtual host name ", quote(vh.name)));
     if (known_valid != nullptr && (*known_valid)[i]) continue;
-    std::string p = cat("virtual_hosts[", i, "]");
-    absl::flat_hash_set<std::string> domains;
-    for (std::size_t j = 0; j < vh.domains.size(); ++j) {
-      const std::string& d = vh.domains[j];
-      std::string dp = cat(p, ".domains[", j, "]");
-      if (d != "*" && !internal::valid_domain(d, true))
-        return error(
-            dp, cat("invalid domain ", quote(d), " (exact name, *.suffix for one label, or *)"));
-      if (!domains.insert(internal::normalize_domain(d)).second)
-        return error(dp, cat("duplicate domain ", quote(d)));
-    }
-    for (std::size_t j = 0; j < vh.routes.size(); ++j) {
-      if (auto s = validate_route(cat(p, ".routes[", j, "]"), vh.routes[j], cluster_names); !s.ok())
-        return s;
-    }
-    if (auto s = check_headers(p + ".request_headers", vh.request_headers); !s.ok()) return s;
-    if (auto s = check_headers(p + ".response_headers", vh.response_headers); !s.ok()) return s;
+    if (auto s = validate_virtual_host(vh, i, cluster_names); !s.ok()) return s;
   }
 
   absl::flat_hash_set<std::string> listener_names;

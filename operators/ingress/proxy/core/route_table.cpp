@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <absl/container/flat_hash_set.h>
+#include <absl/strings/match.h>
 #include <re2/re2.h>
 #include "core/text.h"
 #include "core/validate.h"
@@ -16,10 +17,19 @@ using internal::cat;
 using internal::quote;
 
 struct RouteTable::Routing {
+  // A virtual host in the name index, with the listeners whose host lists name it (bit l:
+  // listeners[l]; a table with more than 64 listeners is never patched).
+  struct HostEntry {
+    Shared<VirtualHost> host;
+    uint64_t served = 0;
+  };
   std::shared_ptr<const Config> source;  // ListenerConfig/TcpProxyConfig pointers point here
   // In the config's order; each compiled once and shared by the tables that keep it.
   std::vector<Shared<VirtualHost>> virtual_hosts;
-  StringViewMap<uint32_t> vhost_index;  // name (the compiled host's) -> position
+  // Name (the compiled host's) -> host; shards shared with the tables patched from this one.
+  ShardedMap<std::string_view, HostEntry, StringHash, StringEq> vhost_index;
+  std::vector<bool> ids_taken;         // by route id: some route has it
+  std::size_t rate_limited_hosts = 0;  // hosts with a rate-limited route (never patched)
   std::vector<Listener> listeners;
   StringMap<uint32_t> listener_index;
   // The clusters the listeners' relays reference (the virtual hosts' are in their
@@ -36,6 +46,9 @@ struct RouteTable::ClusterIndex {
 };
 
 namespace {
+
+using HostEntry = RouteTable::Routing::HostEntry;
+constexpr std::size_t kMaxPatchedListeners = 64;
 
 // Host header -> the name compared (case-insensitively) with domains: port and one trailing
 // dot stripped. "[v6]:port" keeps the bracketed address (it can only hit the catch-all).
@@ -358,9 +371,9 @@ absl::StatusOr<std::shared_ptr<const VirtualHost>> compile_virtual_host(
 
 // Per listener and certificate position: the previous table's compiled certificate for an
 // equal CertificateConfig (same listener name and TLS floor, a name of its own, PEM given, not
-// a file, which may have changed), else null. Such a certificate is neither validated nor
-// loaded again: its compiled form is copied.
-using KeptCertificates = std::vector<std::vector<const ListenerCertificate*>>;
+// a file, which may have changed), else null. Such a certificate is neither loaded nor
+// validated again, and the proxy keeps its TLS context.
+using KeptCertificates = std::vector<std::vector<const Shared<ListenerCertificate>*>>;
 
 KeptCertificates kept_certificates(const Config& config, const RouteTable::Routing* before) {
   KeptCertificates out(config.listeners.size());
@@ -391,8 +404,30 @@ KeptCertificates kept_certificates(const Config& config, const RouteTable::Routi
 std::vector<std::vector<bool>> known(const KeptCertificates& kept) {
   std::vector<std::vector<bool>> out(kept.size());
   for (std::size_t l = 0; l < kept.size(); ++l)
-    for (const ListenerCertificate* cert : kept[l]) out[l].push_back(cert != nullptr);
+    for (const auto* cert : kept[l]) out[l].push_back(cert != nullptr);
   return out;
+}
+
+// Two policies under one zone name are found while compiling; a fresh compile meets them in
+// config order, one from the previous table meets the kept hosts' zones first. So a conflict is
+// reported where a fresh compile finds it: the first route, in config order, whose policy
+// differs from its zone's first. Other errors pass through.
+absl::Status in_config_order(const Config& config, absl::Status error) {
+  if (!absl::StrContains(error.message(), "has two different policies")) return error;
+  absl::flat_hash_map<std::string_view, const RateLimitPolicy*> zones;
+  for (std::size_t v = 0; v < config.virtual_hosts.size(); ++v) {
+    const std::vector<RouteConfig>& routes = config.virtual_hosts[v]->routes;
+    for (std::size_t r = 0; r < routes.size(); ++r) {
+      const auto& policy = routes[r].rate_limit;
+      if (!policy) continue;
+      auto [it, inserted] = zones.emplace(policy->zone, &*policy);
+      if (!inserted && !(*it->second == *policy))
+        return absl::InvalidArgumentError(cat("virtual_hosts[", v, "].routes[", r,
+                                              "].rate_limit: zone ", quote(policy->zone),
+                                              " has two different policies"));
+    }
+  }
+  return error;
 }
 
 // `previous`: the routing of the table being replaced, whose rate limit zones are reused
@@ -423,8 +458,9 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
       if (!route.rate_limiter) continue;
       auto zone = zones.get(*route.config->rate_limit);
       if (!zone.ok())
-        return absl::InvalidArgumentError(
-            cat("virtual_hosts[", v, "].routes[", r, "].", zone.status().message()));
+        return in_config_order(
+            config, absl::InvalidArgumentError(
+                        cat("virtual_hosts[", v, "].routes[", r, "].", zone.status().message())));
       if (*zone != route.rate_limiter) kept[v] = nullptr;
     }
     if (kept[v] == nullptr) continue;
@@ -435,19 +471,25 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
   for (std::size_t v = 0; v < n; ++v) {
     if (hosts[v]) continue;
     auto vh = compile_virtual_host(config.virtual_hosts[v], v, cluster_ids, zones, ids);
-    if (!vh.ok()) return vh.status();
+    if (!vh.ok()) return in_config_order(config, vh.status());
     hosts[v] = *std::move(vh);
   }
   routing->virtual_hosts.reserve(n);
-  routing->vhost_index.reserve(n);
   for (std::size_t v = 0; v < n; ++v) {
     const VirtualHost& vh = *hosts[v];
-    routing->vhost_index.emplace(vh.name, static_cast<uint32_t>(v));
+    routing->vhost_index.emplace(vh.name, HostEntry{Shared<VirtualHost>(hosts[v])});
     routing->route_count += vh.routes.size();
-    for (const Route& r : vh.routes)
+    bool rate_limited = false;
+    for (const Route& r : vh.routes) {
       routing->route_id_limit = std::max(routing->route_id_limit, r.id + 1);
+      rate_limited = rate_limited || r.rate_limiter != nullptr;
+    }
+    routing->rate_limited_hosts += rate_limited ? 1 : 0;
     routing->virtual_hosts.emplace_back(std::move(hosts[v]));
   }
+  routing->ids_taken.assign(routing->route_id_limit, false);
+  for (const VirtualHost& vh : routing->virtual_hosts)
+    for (const Route& r : vh.routes) routing->ids_taken[r.id] = true;
 
   // Every cluster a relay references, once (compile() checks them when it reuses the routing).
   StringViewSet seen;
@@ -474,30 +516,41 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         }
       }
     };
-    li.host_exact.reserve(lc.virtual_hosts.empty() ? n : lc.virtual_hosts.size());
     if (lc.virtual_hosts.empty()) {
       for (const VirtualHost& vh : routing->virtual_hosts) serve(vh);
     } else {
-      for (const std::string& name : lc.virtual_hosts)
-        serve(routing->virtual_hosts[routing->vhost_index.find(name)->second]);
+      for (const std::string& name : lc.virtual_hosts) {
+        HostEntry& entry = *routing->vhost_index.find_mutable(name);
+        serve(*entry.host);
+        if (l < kMaxPatchedListeners) entry.served |= uint64_t{1} << l;
+      }
     }
     if (lc.tls) {
       li.tls = true;
       for (std::size_t c = 0; c < lc.tls->certificates.size(); ++c) {
         const CertificateConfig& cc = lc.tls->certificates[c];
-        const ListenerCertificate* same = kept_certs[l][c];
+        if (const Shared<ListenerCertificate>* same = kept_certs[l][c]) {
+          const ListenerCertificate& cert = **same;
+          for (const std::string& low : cert.server_names) {
+            if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+              li.sni_wildcard.emplace(low.substr(2), static_cast<uint32_t>(c));
+            } else {
+              li.sni_exact.emplace(low, static_cast<uint32_t>(c));
+            }
+          }
+          li.client_auth = li.client_auth || cert.client_auth != nullptr;
+          if (cert.name == lc.tls->default_certificate)
+            li.default_certificate = static_cast<uint32_t>(c);
+          li.certificates.push_back(*same);
+          continue;
+        }
         ListenerCertificate cert;
         cert.name = cc.name.empty() ? cat("cert", c) : cc.name;
-        if (same != nullptr) {
-          cert.material = same->material;
-          cert.client_auth = same->client_auth;
-        } else {
-          auto material = load_certificate(cc);
-          if (!material.ok())
-            return absl::InvalidArgumentError(
-                cat("listeners[", l, "].tls.certificates[", c, "]: ", material.status().message()));
-          cert.material = std::move(*material);
-        }
+        auto material = load_certificate(cc);
+        if (!material.ok())
+          return absl::InvalidArgumentError(
+              cat("listeners[", l, "].tls.certificates[", c, "]: ", material.status().message()));
+        cert.material = std::move(*material);
         for (const std::string& sn : cc.server_names) {
           std::string low = internal::normalize_domain(sn);
           if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
@@ -510,9 +563,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         cert.min_version = lc.tls->min_version;
         if (cc.min_version && *cc.min_version == TlsVersion::kTls13)
           cert.min_version = TlsVersion::kTls13;
-        if (cert.client_auth) {
-          li.client_auth = true;
-        } else if (cc.client_auth) {
+        if (cc.client_auth) {
           auto auth = ClientAuth::compile(*cc.client_auth);
           if (!auth.ok())
             return absl::InvalidArgumentError(cat("listeners[", l, "].tls.certificates[", c,
@@ -522,7 +573,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
         }
         if (cert.name == lc.tls->default_certificate)
           li.default_certificate = static_cast<uint32_t>(c);
-        li.certificates.push_back(std::move(cert));
+        li.certificates.emplace_back(std::move(cert));
       }
       for (const TcpProxyConfig& pc : lc.tls->passthrough)
         compile_relay(pc, "passthrough", relay_refs, li.passthrough);
@@ -531,6 +582,158 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     }
   }
   return std::shared_ptr<const RouteTable::Routing>(std::move(routing));
+}
+
+// Puts `vh`'s domains into the host maps of the listeners in `served` (bit l: listeners[l]);
+// false when another host already has one of them there (the full build reports it).
+bool serve_host(std::vector<Listener>& listeners, uint64_t served, const VirtualHost& vh) {
+  for (std::size_t l = 0; l < listeners.size(); ++l) {
+    if (((served >> l) & 1U) == 0) continue;
+    Listener& li = listeners[l];
+    for (const std::string& d : vh.config->domains) {
+      std::string_view low = internal::domain_key(d);
+      if (low == "*") {
+        if (li.host_catch_all != nullptr) return false;
+        li.host_catch_all = &vh;
+      } else if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+        if (!li.host_wildcard.emplace(low.substr(2), &vh).second) return false;
+      } else if (!li.host_exact.emplace(low, &vh).second) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Takes `vh`'s domains out of the host maps of the listeners in `served`.
+void unserve_host(std::vector<Listener>& listeners, uint64_t served, const VirtualHost& vh) {
+  auto other = [&](const VirtualHost* owner) { return owner != &vh; };
+  for (std::size_t l = 0; l < listeners.size(); ++l) {
+    if (((served >> l) & 1U) == 0) continue;
+    Listener& li = listeners[l];
+    for (const std::string& d : vh.config->domains) {
+      std::string_view low = internal::domain_key(d);
+      if (low == "*") {
+        if (li.host_catch_all == &vh) li.host_catch_all = nullptr;
+      } else if (low.size() > 2 && low[0] == '*' && low[1] == '.') {
+        li.host_wildcard.erase_unless(low.substr(2), other);
+      } else {
+        li.host_exact.erase_unless(low, other);
+      }
+    }
+  }
+}
+
+// Whether `config`'s listeners can be patched from `before`'s: the same (compared as values: the
+// host lists are strings), at most kMaxPatchedListeners, no certificate read from a file (a
+// file may have changed: a full build reads it again), the same admin address (validated
+// against theirs), the relays' clusters still there.
+bool listeners_patchable(const Config& config, const RouteTable::Routing& before,
+                         const internal::ClusterNames& names) {
+  const Config& prev = *before.source;
+  if (config.listeners.size() != before.listeners.size() ||
+      config.listeners.size() > kMaxPatchedListeners || !(config.admin == prev.admin))
+    return false;
+  for (std::size_t l = 0; l < config.listeners.size(); ++l) {
+    const ListenerConfig& lc = config.listeners[l];
+    if (lc.tls)
+      for (const CertificateConfig& c : lc.tls->certificates)
+        if (!c.cert_file.empty() || !c.key_file.empty()) return false;
+    if (!(lc == *before.listeners[l].config)) return false;
+  }
+  for (std::string_view name : before.relay_clusters)
+    if (!names.contains(name)) return false;
+  return true;
+}
+
+// The routing of `source` as `before` patched: the previous hosts not kept (`removed`, positions
+// in before.virtual_hosts) taken out of the name index and the listeners' host maps, the
+// config's hosts not kept (kept[v] null) validated, compiled and put in, each checked against
+// the hosts already there. Listeners, certificates and relays are `before`'s (the listeners'
+// configs are equal: listeners_patchable()). Null when a new host is invalid or collides with
+// another one, or has a rate limit (zones are shared by name across hosts: the full build
+// handles them): the caller builds the routing whole, which reports the error where it is.
+std::shared_ptr<const RouteTable::Routing> patch_routing(
+    const std::shared_ptr<const Config>& source, const RouteTable::Routing& before,
+    const internal::ClusterNames& names, const StringViewMap<uint32_t>& cluster_ids,
+    const std::vector<const Shared<VirtualHost>*>& kept, const std::vector<std::size_t>& removed) {
+  if (before.rate_limited_hosts != 0) return nullptr;
+  const Config& config = *source;
+  auto routing = std::make_shared<RouteTable::Routing>();
+  routing->source = source;
+  routing->vhost_index = before.vhost_index;
+  routing->ids_taken = before.ids_taken;
+  routing->route_count = before.route_count;
+  routing->route_id_limit = before.route_id_limit;
+  routing->listener_index = before.listener_index;
+  routing->listeners = before.listeners;
+  uint64_t all = 0;  // the listeners serving every host (no host list)
+  StringViewSet seen;
+  ClusterRefs relay_refs{cluster_ids, nullptr, &routing->relay_clusters, &seen};
+  for (std::size_t l = 0; l < config.listeners.size(); ++l) {
+    const ListenerConfig& lc = config.listeners[l];
+    Listener& li = routing->listeners[l];
+    li.config = &lc;
+    if (lc.virtual_hosts.empty()) all |= uint64_t{1} << l;
+    if (!lc.tls) continue;
+    // Relays point into the config: compiled again (a few entries).
+    li.passthrough = {};
+    li.tcp_proxy = {};
+    for (const TcpProxyConfig& pc : lc.tls->passthrough)
+      compile_relay(pc, "passthrough", relay_refs, li.passthrough);
+    for (const TcpProxyConfig& pc : lc.tls->tcp_proxy)
+      compile_relay(pc, "tcp_proxy", relay_refs, li.tcp_proxy);
+  }
+
+  // The hosts that go. A listed one must come back under its name (else a list names a host
+  // that is gone: the full build reports it); `listed` carries its lists to the new host.
+  StringViewMap<uint64_t> listed;
+  for (std::size_t j : removed) {
+    const Shared<VirtualHost>& old = before.virtual_hosts[j];
+    const HostEntry* entry = routing->vhost_index.find(std::string_view(old->name));
+    if (entry == nullptr || entry->host.ptr() != old.ptr()) return nullptr;
+    if (entry->served != 0) listed.emplace(old->name, entry->served);
+    unserve_host(routing->listeners, all | entry->served, *old);
+    routing->vhost_index.erase_unless(std::string_view(old->name),
+                                      [](const HostEntry&) { return false; });
+    for (const Route& r : old->routes) routing->ids_taken[r.id] = false;
+    routing->route_count -= old->routes.size();
+  }
+
+  // The hosts that come.
+  RateLimitZones zones;  // stays empty: a host with a rate limit is not patched
+  RouteIds ids(routing->ids_taken);
+  const std::size_t n = config.virtual_hosts.size();
+  routing->virtual_hosts.reserve(n);
+  for (std::size_t v = 0; v < n; ++v) {
+    if (kept[v] != nullptr) {
+      routing->virtual_hosts.push_back(*kept[v]);
+      continue;
+    }
+    const Shared<VirtualHostConfig>& vc = config.virtual_hosts[v];
+    for (const RouteConfig& rc : vc->routes)
+      if (rc.rate_limit) return nullptr;
+    if (!internal::validate_virtual_host(*vc, v, names).ok()) return nullptr;
+    auto compiled = compile_virtual_host(vc, v, cluster_ids, zones, ids);
+    if (!compiled.ok()) return nullptr;
+    Shared<VirtualHost> vh(*std::move(compiled));
+    uint64_t lists = 0;
+    if (auto it = listed.find(vh->name); it != listed.end()) {
+      lists = it->second;
+      listed.erase(it);
+    }
+    if (!routing->vhost_index.emplace(vh->name, HostEntry{vh, lists}).second) return nullptr;
+    if (!serve_host(routing->listeners, all | lists, *vh)) return nullptr;
+    for (const Route& r : vh->routes) {
+      if (r.id >= routing->ids_taken.size()) routing->ids_taken.resize(r.id + 1, false);
+      routing->ids_taken[r.id] = true;
+      routing->route_id_limit = std::max(routing->route_id_limit, r.id + 1);
+    }
+    routing->route_count += vh->routes.size();
+    routing->virtual_hosts.push_back(std::move(vh));
+  }
+  if (!listed.empty()) return nullptr;
+  return routing;
 }
 
 // Whether every cluster the routing references is in `names`.
@@ -576,19 +779,26 @@ std::shared_ptr<const RouteTable::ClusterIndex> make_cluster_index(
 
 // Looks a host (or SNI) name up in maps that ignore case: exact, then the wildcard of the
 // longest suffix after a first label (only that suffix with kOneLabel).
+template <typename V>
+const V* find_value(const ICaseStringMap<V>& map, std::string_view key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+const VirtualHost* const* find_value(const HostMap& map, std::string_view key) {
+  return map.find(key);
+}
+
 template <typename Map>
-const typename Map::mapped_type* lookup_domain(const Map& exact, const Map& wildcard,
-                                               DomainWildcards wildcards, std::string_view host) {
+auto lookup_domain(const Map& exact, const Map& wildcard, DomainWildcards wildcards,
+                   std::string_view host) -> decltype(find_value(exact, host)) {
   if (!exact.empty()) {
-    auto it = exact.find(host);
-    if (it != exact.end()) return &it->second;
+    if (auto* found = find_value(exact, host)) return found;
   }
   if (!wildcard.empty()) {
     std::size_t dot = host.find('.');
     if (dot == 0) return nullptr;
     for (; dot != std::string_view::npos && dot + 1 < host.size(); dot = host.find('.', dot + 1)) {
-      auto it = wildcard.find(host.substr(dot + 1));
-      if (it != wildcard.end()) return &it->second;
+      if (auto* found = find_value(wildcard, host.substr(dot + 1))) return found;
       if (wildcards == DomainWildcards::kOneLabel) break;
     }
   }
@@ -920,44 +1130,80 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   } else {
     // Virtual hosts equal to one of the previous table (the same Shared, or an equal value)
     // keep their compiled form while the clusters they reference exist.
-    std::vector<const Shared<VirtualHost>*> kept(config.virtual_hosts.size(), nullptr);
-    std::vector<bool> known_host(config.virtual_hosts.size(), false);
+    const std::size_t n = config.virtual_hosts.size();
+    std::vector<const Shared<VirtualHost>*> kept(n, nullptr);
+    std::vector<bool> known_host(n, false);
     const Routing* before = previous != nullptr ? previous->routing_.get() : nullptr;
+    // The previous hosts not kept (positions), to take out when patching.
+    std::vector<std::size_t> removed;
+    bool patchable = before != nullptr && listeners_patchable(config, *before, names);
     if (before != nullptr) {
       // Hosts are walked side by side with the previous ones (both in config order): a host
       // that is the same part as the next previous one, or the one after (a host removed
-      // before it), is found without hashing its name.
+      // before it), is found by comparing the configs' pointers, a contiguous scan; a changed
+      // host in place by its name; others by hashing their name.
       const std::vector<Shared<VirtualHost>>& hosts = before->virtual_hosts;
+      const std::vector<Shared<VirtualHostConfig>>& sources = before->source->virtual_hosts;
+      std::vector<bool> kept_at(hosts.size(), false);
+      absl::flat_hash_set<const VirtualHost*> kept_elsewhere;  // kept, found by name
       std::size_t next = 0;
-      for (std::size_t v = 0; v < config.virtual_hosts.size(); ++v) {
+      for (std::size_t v = 0; v < n; ++v) {
         const Shared<VirtualHostConfig>& vc = config.virtual_hosts[v];
+        std::size_t at = hosts.size();
+        for (std::size_t j = next; j < hosts.size() && j < next + 2 && at == hosts.size(); ++j)
+          if (sources[j].ptr() == vc.ptr()) at = j;
+        if (at == hosts.size() && next < hosts.size() && hosts[next]->name == vc->name) at = next;
         const Shared<VirtualHost>* found = nullptr;
-        for (std::size_t j = next; j < hosts.size() && j < next + 2 && found == nullptr; ++j)
-          if (hosts[j]->source == vc.ptr()) found = &hosts[j];
-        if (found == nullptr) {
-          auto it = before->vhost_index.find(vc->name);
-          if (it == before->vhost_index.end()) continue;
-          found = &hosts[it->second];
+        if (at < hosts.size()) {
+          found = &hosts[at];
+          next = at + 1;
+        } else if (const HostEntry* entry = before->vhost_index.find(std::string_view(vc->name))) {
+          found = &entry->host;
+        } else {
+          continue;
         }
-        next = static_cast<std::size_t>(found - hosts.data()) + 1;
         const Shared<VirtualHost>& pv = *found;
-        if (pv->source != vc.ptr() && !(*pv->source == *vc)) continue;
+        bool same = at < hosts.size() && sources[at].ptr() == vc.ptr();
+        if (!same && pv->source != vc.ptr() && !(*pv->source == *vc)) continue;
         bool clusters_exist = true;
-        for (const std::string& name : pv->cluster_names)
-          clusters_exist = clusters_exist && (same_names || names.contains(name));
+        if (!same_names)
+          for (const std::string& name : pv->cluster_names)
+            clusters_exist = clusters_exist && names.contains(name);
         if (!clusters_exist) continue;
         kept[v] = &pv;
         known_host[v] = true;
+        // A previous host kept twice (two hosts of one name): the full build reports it.
+        if (at < hosts.size()) {
+          patchable = patchable && !kept_at[at];
+          kept_at[at] = true;
+        } else {
+          patchable = patchable && kept_elsewhere.insert(pv.ptr().get()).second;
+        }
       }
+      for (std::size_t j = 0; j < hosts.size() && patchable; ++j) {
+        bool elsewhere = !kept_elsewhere.empty() && kept_elsewhere.contains(hosts[j].ptr().get());
+        if (kept_at[j] && elsewhere) patchable = false;
+        if (!kept_at[j] && !elsewhere) removed.push_back(j);
+      }
+      // Patching pays while few hosts change.
+      patchable = patchable && removed.size() + (n - (hosts.size() - removed.size())) <= n / 4 + 16;
     }
-    const KeptCertificates certs = kept_certificates(config, before);
-    const std::vector<std::vector<bool>> known_certs = known(certs);
-    if (auto s = internal::validate_routing(config, names, &known_host, &known_certs); !s.ok())
-      return s;
-    auto routing =
-        build_routing(table->config_, before, table->cluster_ids_->ids, std::move(kept), certs);
-    if (!routing.ok()) return routing.status();
-    table->routing_ = std::move(*routing);
+    std::shared_ptr<const Routing> patched;
+    if (patchable)
+      patched =
+          patch_routing(table->config_, *before, names, table->cluster_ids_->ids, kept, removed);
+    if (patched != nullptr) {
+      table->routing_ = std::move(patched);
+    } else {
+      const KeptCertificates certs = kept_certificates(config, before);
+      const std::vector<std::vector<bool>> known_certs = known(certs);
+      if (auto s = internal::validate_routing(config, names, &known_host, &known_certs); !s.ok())
+        return s;
+      auto routing =
+          build_routing(table->config_, before, table->cluster_ids_->ids, std::move(kept), certs);
+      if (!routing.ok()) return routing.status();
+      table->routing_ = std::move(*routing);
+    }
   }
 
   table->clusters_.resize(size);

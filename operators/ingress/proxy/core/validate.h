@@ -36,6 +36,10 @@ absl::Status validate_cluster(const ClusterConfig& c, std::size_t i);
 // (*known_valid)[i] (equal to a cluster of the previous, valid table) only get the name checks.
 absl::Status validate_clusters(const Config& config, StringViewSet* names,
                                const std::vector<bool>* known_valid);
+// One virtual host at position `i` (for errors): its name present, its domains valid and
+// distinct, its routes and header mutations (not: its name or domains against other hosts').
+absl::Status validate_virtual_host(const VirtualHostConfig& vh, std::size_t i,
+                                   const ClusterNames& cluster_names);
 // Listeners and virtual hosts (loads certificates), given the valid cluster names. Virtual
 // hosts i with (*known_valid)[i] (compiled before, their clusters checked by the caller) only get
 // the name checks.

@@ -276,8 +276,8 @@ bool Exchange::client_certificate_allowed() {
   // The policy of the certificate the SNI selected; without SNI, of the one the Host names.
   uint32_t i = req_.sni.empty() ? rt.certificate_for_host(l, req_.head->host)
                                 : rt.certificate_for_sni(l, req_.sni);
-  if (i >= l.certificates.size() || !l.certificates[i].client_auth) return true;
-  const ClientAuth& auth = *l.certificates[i].client_auth;
+  if (i >= l.certificates.size() || !l.certificates[i]->client_auth) return true;
+  const ClientAuth& auth = *l.certificates[i]->client_auth;
   // The handshake's verification counts only when that very context made it: a connection
   // without SNI was verified by the default certificate's CAs, one from before a reload by
   // its context of then (contexts are reused across reloads while their settings hold).

@@ -28,9 +28,13 @@ class TlsContexts {
   SSL_CTX* default_ctx() const { return ctxs_[default_index_]; }
   SSL_CTX* ctx(uint32_t i) const { return ctxs_[i]; }
   // The PEM + settings identity of each context (to reuse contexts across reloads, which
-  // keeps session tickets valid).
-  std::vector<std::string> keys_;
+  // keeps session tickets valid), shared with the next contexts that keep it.
+  std::vector<std::shared_ptr<const std::string>> keys_;
   std::vector<SSL_CTX*> ctxs_;
+  // The compiled certificate of each context: an apply whose table kept the certificate object
+  // reuses its context without building the key (compared by address while the previous
+  // table, which holds them, is alive).
+  std::vector<const ListenerCertificate*> certs_;
   // Each context's session id context: "kop-proxy", or with client_auth the digest of its key.
   std::vector<std::string> sid_ctxs_;
   uint32_t default_index_ = 0;

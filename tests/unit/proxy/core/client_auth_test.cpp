@@ -107,8 +107,8 @@ TEST(ClientAuthConfig, ParsesDumpsAndCompiles) {
   const Listener& l = (*table)->listeners()[0];
   EXPECT_TRUE(l.client_auth);
   ASSERT_EQ(l.certificates.size(), 2u);
-  EXPECT_NE(l.certificates[0].client_auth, nullptr);
-  EXPECT_EQ(l.certificates[1].client_auth, nullptr);
+  EXPECT_NE(l.certificates[0]->client_auth, nullptr);
+  EXPECT_EQ(l.certificates[1]->client_auth, nullptr);
   // Without SNI the Host header's name (port and trailing dot dropped) picks the certificate.
   EXPECT_EQ((*table)->certificate_for_host(l, "A.example.com:8443"), 0u);
   EXPECT_EQ((*table)->certificate_for_host(l, "b.example.com."), 1u);

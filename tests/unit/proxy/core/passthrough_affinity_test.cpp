@@ -81,17 +81,17 @@ TEST_F(PassthroughConfig, ParsesRoundTripsAndCompiles) {
   EXPECT_EQ((*table)->passthrough_for_sni(l, "pg.example.com"), nullptr);
   EXPECT_EQ((*table)->passthrough_for_sni(l, "web.example.com"), nullptr);
   EXPECT_EQ((*table)->passthrough_for_sni(l, ""), nullptr);
-  EXPECT_EQ(l.certificates[0].min_version, TlsVersion::kTls13);
+  EXPECT_EQ(l.certificates[0]->min_version, TlsVersion::kTls13);
 }
 
 TEST_F(PassthroughConfig, MinimumVersionIsTheStricterOfListenerAndCertificate) {
   auto t = testing::compile_or_die(tls_config(R"({"min_version": "1.3", "certificates": [)" +
                                               cert(R"(, "min_version": "1.2")") + "]}"));
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->listeners()[0].certificates[0].min_version, TlsVersion::kTls13);
+  EXPECT_EQ(t->listeners()[0].certificates[0]->min_version, TlsVersion::kTls13);
   auto u = testing::compile_or_die(tls_config(R"({"certificates": [)" + cert() + "]}"));
   ASSERT_NE(u, nullptr);
-  EXPECT_EQ(u->listeners()[0].certificates[0].min_version, TlsVersion::kTls12);
+  EXPECT_EQ(u->listeners()[0].certificates[0]->min_version, TlsVersion::kTls12);
 }
 
 TEST_F(PassthroughConfig, ErrorsNameTheJsonPath) {

@@ -1,11 +1,12 @@
 // RouteTable::compile(config, previous) against compile(config): random sequences of changes
-// to virtual hosts (domains in any case, with trailing dots, wildcards, the catch-all),
+// to virtual hosts (domains in any case, with trailing dots, wildcards, the catch-all; renamed,
+// also to another host's name; now and then a rate-limited route),
 // clusters (endpoints, invalid settings, renamed in place, also with a name another cluster
 // has, dropped and added back), a host changed with a cluster it references, the listeners'
-// host lists and a TLS passthrough listener, each Config holding the
-// unchanged parts of the previous one as the same Shared objects (as the ingress controller's
-// render does). After every step both compiles must agree: the same error, or tables that route
-// every probed Host and path alike, with consistent cluster indexes and route ids.
+// host lists and a TLS passthrough listener, each Config
+// holding the unchanged parts of the previous one as the same Shared objects (as the ingress
+// controller's render does). After every step both compiles must agree: the same error, or tables
+// that route every probed Host and path alike, with consistent cluster indexes and route ids.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,9 +24,9 @@
 namespace kop::proxy {
 namespace {
 
-constexpr int kHosts = 12;
 constexpr int kClusters = 6;
-constexpr int kDomains = 100;  // few enough to collide now and then
+constexpr int kBusy = 12;      // host slots that change most often
+constexpr int kDomains = 100;  // the names they draw domains from
 
 // The hosts requests are probed with: every domain of the config as written, in other cases,
 // with a port, with a trailing dot, and names under its wildcards; and a few nothing serves.
@@ -43,9 +44,12 @@ std::vector<std::string> probes(const Config& config) {
 
 class World {
  public:
-  explicit World(uint32_t seed) : rng_(seed) {
+  // `hosts` host slots. The first 12 change most often and draw their domains from 100 names
+  // (few enough to collide now and then); the others, with domains of their own, change now
+  // and then.
+  World(uint32_t seed, int hosts) : rng_(seed), hosts_n_(hosts) {
     for (int c = 0; c < kClusters; ++c) clusters_[c] = cluster(c);
-    for (int h = 0; h < kHosts; ++h)
+    for (int h = 0; h < hosts_n_; ++h)
       if (pick(2) == 0) hosts_[h] = host(h);
   }
 
@@ -57,13 +61,22 @@ class World {
     }
     int what = pick(115);
     if (what >= 100) return cluster_change(what - 100);
-    if (what < 45) {
-      int h = pick(kHosts);
+    if (what < 40) {
+      int h = pick_host();
       hosts_[h] = host(h);
       return "host " + std::to_string(h);
     }
+    if (what < 45) {  // renamed in place: a new name, or another host's (refused)
+      int h = pick_host();
+      if (hosts_.count(h) == 0) hosts_[h] = host(h);
+      VirtualHostConfig vh = *hosts_[h];
+      vh.name = pick(2) == 0 ? "n" + std::to_string(pick(hosts_n_))
+                             : "vh" + std::to_string(pick(hosts_n_));
+      hosts_[h] = vh;
+      return "host " + std::to_string(h) + " renamed " + vh.name;
+    }
     if (what < 55) {
-      int h = pick(kHosts);
+      int h = pick_host();
       hosts_.erase(h);
       return "drop host " + std::to_string(h);
     }
@@ -150,7 +163,7 @@ class World {
       broken_ = c;
       return "c" + std::to_string(c) + " renamed " + cc.name;
     }
-    int h = pick(kHosts);  // a host changed with the cluster its first route forwards to
+    int h = pick_host();  // a host changed with the cluster its first route forwards to
     hosts_[h] = host(h);
     const std::string& target = hosts_[h]->routes[0].forward.clusters[0].cluster;
     int t = std::stoi(target.substr(1));
@@ -158,8 +171,11 @@ class World {
     return "host " + std::to_string(h) + " and its " + target;
   }
 
-  std::string domain() {
-    int i = pick(kDomains);
+  int pick_host() { return pick(10) == 0 ? pick(hosts_n_) : pick(std::min(hosts_n_, kBusy)); }
+
+  // A domain of host slot h: from the busy slots' shared names, or of its own (in any form).
+  std::string domain(int h) {
+    int i = h < kBusy ? pick(kDomains) : kDomains + h;
     switch (pick(6)) {
       case 0:
         return "H" + std::to_string(i) + ".Example.COM";
@@ -168,7 +184,7 @@ class World {
       case 2:
         return "*.w" + std::to_string(i) + ".example.com";
       case 3:
-        return pick(8) == 0 ? "*" : "h" + std::to_string(i) + ".example.com";
+        return pick(8) == 0 && h < kBusy ? "*" : "h" + std::to_string(i) + ".example.com";
       default:
         return "h" + std::to_string(i) + ".example.com";
     }
@@ -177,8 +193,8 @@ class World {
   Shared<VirtualHostConfig> host(int h) {
     VirtualHostConfig vh;
     vh.name = "vh" + std::to_string(h);
-    vh.domains = {domain()};
-    if (pick(8) == 0) vh.domains.push_back(domain());
+    vh.domains = {domain(h)};
+    if (pick(8) == 0 && h < kBusy) vh.domains.push_back(domain(h));
     if (pick(5) == 0) vh.route_order = RouteOrder::kConfig;
     for (int r = pick(3) + 1; r > 0; --r) {
       RouteConfig rc;
@@ -188,6 +204,10 @@ class World {
       if (pick(3) == 0)
         rc.forward.clusters.push_back(WeightedCluster{"c" + std::to_string(pick(kClusters)),
                                                       static_cast<uint32_t>(pick(3) + 1)});
+      // Zones shared by name across hosts; two policies of one are refused.
+      if (h < kBusy && pick(25) == 0)
+        rc.rate_limit = RateLimitPolicy{.zone = "z" + std::to_string(pick(2)),
+                                        .requests_per_second = static_cast<uint32_t>(pick(2) + 1)};
       vh.routes.push_back(std::move(rc));
     }
     return vh;
@@ -203,6 +223,7 @@ class World {
   }
 
   std::mt19937 rng_;
+  int hosts_n_;
   std::map<int, Shared<VirtualHostConfig>> hosts_;
   std::map<int, Shared<ClusterConfig>> clusters_;
   std::vector<std::string> listed_;
@@ -216,6 +237,7 @@ class World {
 std::string describe(const RouteTable& t) {
   std::ostringstream out;
   std::set<uint32_t> ids;
+  out << "routes " << t.route_count() << "\n";
   for (const VirtualHost& vh : t.virtual_hosts()) {
     out << "vhost " << vh.name << "\n";
     for (const Route& r : vh.routes) {
@@ -256,39 +278,58 @@ std::string describe(const RouteTable& t) {
   return out.str();
 }
 
-TEST(RouteTableIncremental, CompileAgainstThePreviousTableEqualsAFreshCompile) {
+// Runs `seeds` random sequences of `steps` changes over `hosts` host slots; counts outcomes.
+struct Outcomes {
   size_t steps = 0, failed = 0, hosts_kept = 0, clusters_kept = 0;
-  for (uint32_t seed = 1; seed <= 60; ++seed) {
-    World world(seed);
+};
+void run(uint32_t seeds, int hosts, int steps, Outcomes& o) {
+  for (uint32_t seed = 1; seed <= seeds; ++seed) {
+    World world(seed, hosts);
     std::shared_ptr<const RouteTable> table;
     std::string history;
-    for (int step = 0; step < 80; ++step) {
+    for (int step = 0; step < steps; ++step) {
       history += "--- step " + std::to_string(step) + ": " + world.change() + "\n";
       Config config = world.config();
       auto next = RouteTable::compile(config, table.get());
       auto fresh = RouteTable::compile(config);
       ASSERT_EQ(next.status(), fresh.status()) << "seed " << seed << "\n" << history;
-      ++steps;
+      ++o.steps;
       if (!next.ok()) {
-        ++failed;
+        ++o.failed;
         continue;
       }
       ASSERT_EQ(describe(**next), describe(**fresh)) << "seed " << seed << "\n" << history;
       if (table) {
+        std::set<const VirtualHost*> before;
+        for (const auto& vh : table->virtual_hosts()) before.insert(vh.ptr().get());
         for (const auto& vh : (*next)->virtual_hosts())
-          for (const auto& before : table->virtual_hosts())
-            hosts_kept += before.ptr() == vh.ptr() ? 1 : 0;
+          o.hosts_kept += before.count(vh.ptr().get());
         for (const auto& c : (*next)->clusters())
-          for (const auto& before : table->clusters()) clusters_kept += c && before == c ? 1 : 0;
+          for (const auto& b : table->clusters()) o.clusters_kept += c && b == c ? 1 : 0;
       }
       table = *next;
     }
   }
+}
+
+TEST(RouteTableIncremental, CompileAgainstThePreviousTableEqualsAFreshCompile) {
+  Outcomes o;
+  run(60, 12, 80, o);
   // Both outcomes and the reuse paths must be common, or the test proves little.
-  EXPECT_GT(failed, steps / 50) << failed << " of " << steps;
-  EXPECT_LT(failed, steps * 2 / 3) << failed << " of " << steps;
-  EXPECT_GT(hosts_kept, steps) << hosts_kept;
-  EXPECT_GT(clusters_kept, steps) << clusters_kept;
+  EXPECT_GT(o.failed, o.steps / 50) << o.failed << " of " << o.steps;
+  EXPECT_LT(o.failed, o.steps * 2 / 3) << o.failed << " of " << o.steps;
+  EXPECT_GT(o.hosts_kept, o.steps) << o.hosts_kept;
+  EXPECT_GT(o.clusters_kept, o.steps) << o.clusters_kept;
+}
+
+// The same with hundreds of hosts: the name index and the listeners' host maps are patched
+// shard by shard (several hosts per shard), and collisions land among many kept hosts.
+TEST(RouteTableIncremental, ManyHostsPatchedShardByShard) {
+  Outcomes o;
+  run(6, 600, 40, o);
+  EXPECT_GT(o.failed, 0u) << o.steps;
+  EXPECT_LT(o.failed, o.steps * 2 / 3) << o.failed << " of " << o.steps;
+  EXPECT_GT(o.hosts_kept, o.steps * 100) << o.hosts_kept << " kept, " << o.failed << " failed";
 }
 
 }  // namespace

@@ -470,7 +470,7 @@ TEST(RouteTableTls, CertificateForSniAndMisdirectedRequests) {
   ASSERT_NE(l, nullptr);
   EXPECT_TRUE(l->tls);
   ASSERT_EQ(l->certificates.size(), 3u);
-  EXPECT_EQ(l->certificates[0].material.cert_pem, a.cert_pem);
+  EXPECT_EQ(l->certificates[0]->material.cert_pem, a.cert_pem);
   EXPECT_EQ(t.certificate_for_sni(*l, "a.example.com"), 0u);
   EXPECT_EQ(t.certificate_for_sni(*l, "A.EXAMPLE.COM"), 0u);
   EXPECT_EQ(t.certificate_for_sni(*l, "b.example.com"), 1u);
@@ -490,7 +490,7 @@ TEST(RouteTableTls, CertificateForSniAndMisdirectedRequests) {
   EXPECT_FALSE(allowed("other.org", "a.example.com"));
 }
 
-// A compile against the previous table copies the compiled form of every certificate whose
+// A compile against the previous table keeps the compiled object of every certificate whose
 // config is unchanged (not loaded again), wherever it moved in the list; a changed one is
 // validated and loaded again.
 TEST(RouteTableTls, UnchangedCertificatesAreKeptChangedOnesLoadedAgain) {
@@ -523,9 +523,13 @@ TEST(RouteTableTls, UnchangedCertificatesAreKeptChangedOnesLoadedAgain) {
   ASSERT_TRUE(second.ok()) << second.status();
   const Listener& l = *(*second)->find_listener("tls");
   ASSERT_EQ(l.certificates.size(), 2u);
-  EXPECT_EQ(l.certificates[0].name, "b");
-  EXPECT_EQ(l.certificates[0].material.cert_pem, b.cert_pem);
-  EXPECT_EQ(l.certificates[1].material.cert_pem, a.cert_pem);
+  EXPECT_EQ(l.certificates[0]->name, "b");
+  EXPECT_EQ(l.certificates[0]->material.cert_pem, b.cert_pem);
+  EXPECT_EQ(l.certificates[1]->material.cert_pem, a.cert_pem);
+  // The same compiled objects (the proxy keeps their TLS contexts by them).
+  const Listener& was = *(*first)->find_listener("tls");
+  EXPECT_EQ(l.certificates[0].ptr(), was.certificates[1].ptr());
+  EXPECT_EQ(l.certificates[1].ptr(), was.certificates[0].ptr());
   EXPECT_EQ((*second)->certificate_for_sni(l, "a.example.com"), 1u);
   EXPECT_EQ((*second)->certificate_for_sni(l, "b.example.com"), 0u);
 
@@ -581,7 +585,7 @@ TEST(RouteTableTls, DefaultCertificateIsTheFirstWhenUnnamed) {
   ASSERT_TRUE(t.ok()) << t.status();
   const Listener* l = (*t)->find_listener("tls");
   EXPECT_EQ((*t)->certificate_for_sni(*l, "zzz"), 0u);
-  EXPECT_EQ(l->certificates[0].name, "cert0");
+  EXPECT_EQ(l->certificates[0]->name, "cert0");
 }
 
 // ---- Incremental compile (the endpoint fast path).

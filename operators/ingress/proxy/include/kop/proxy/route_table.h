@@ -34,6 +34,10 @@
 // this work: a cluster keeps its index while it exists (clusters() may hold null at the index of
 // a removed cluster until a new one takes it), and route ids are unique per table, not dense
 // (arrays indexed by id are sized route_id_limit()).
+// When the listeners are the previous table's, the name index and the listeners' host maps are
+// the previous ones patched (copy-on-write shards, ShardedMap): the hosts that went are taken
+// out, the new ones checked against the rest and put in, so such a compile touches the changed
+// hosts and a pointer per host, no map of every host.
 // Threading: immutable; any thread may call any method concurrently.
 #pragma once
 
@@ -56,6 +60,7 @@
 #include "kop/proxy/ext_auth.h"
 #include "kop/proxy/rate_limit.h"
 #include "kop/proxy/request_view.h"
+#include "kop/proxy/sharded_map.h"
 #include "kop/proxy/string_map.h"
 
 namespace re2 {
@@ -214,12 +219,18 @@ struct SniRelays {
   bool empty() const { return entries.empty(); }
 };
 
+// Host name (ignoring case) -> the virtual host serving it; copy-on-write shards, so a table
+// shares those no changed host touches with the previous one.
+using HostMap = ShardedMap<std::string_view, const VirtualHost*, ICaseStringHash, ICaseStringEq>;
+
 struct Listener {
   uint32_t id = 0;
   std::string name;
   const ListenerConfig* config = nullptr;
   bool tls = false;
-  std::vector<ListenerCertificate> certificates;
+  // Each shared with the tables that got an equal CertificateConfig (loaded once; the proxy
+  // keeps its TLS context by this object).
+  std::vector<Shared<ListenerCertificate>> certificates;
   uint32_t default_certificate = 0;
   bool client_auth = false;  // some certificate asks for client certificates
   // SNI: exact names and wildcard suffixes ("example.com" for "*.example.com") -> certificate.
@@ -228,9 +239,9 @@ struct Listener {
   SniRelays passthrough;  // TLS passthrough entries
   SniRelays tcp_proxy;    // TLS-terminated TCP proxy entries
   // Host -> virtual host for the virtual hosts this listener serves. Keys are views into the
-  // virtual hosts' domains (their configs live as long as the hosts).
-  ICaseStringViewMap<const VirtualHost*> host_exact;
-  ICaseStringViewMap<const VirtualHost*> host_wildcard;  // key: suffix after "*."
+  // virtual hosts' domains (their configs live as long as the hosts, which the table holds).
+  HostMap host_exact;
+  HostMap host_wildcard;  // key: suffix after "*."
   const VirtualHost* host_catch_all = nullptr;
   DomainWildcards domain_wildcards = DomainWildcards::kOneLabel;  // for all three lookups above
 };
