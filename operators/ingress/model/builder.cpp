@@ -2,6 +2,8 @@
 // (read through kop/api/views.h: the API's defaults, such as an unset ready being ready).
 #include "builder.h"
 
+#include <absl/strings/ascii.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -196,6 +198,17 @@ std::string_view strategy_suffix(Strategy s) {
   }
   return "";
 }
+
+// "80" for TCP port 80, "53-udp" for UDP port 53: unique within a Service (the API server
+// refuses two ports with the same number and protocol).
+std::string service_port_label(const api::ServicePort& port) {
+  std::string label = std::to_string(port.port);
+  if (!port.protocol.empty() && port.protocol != "TCP") {
+    label += "-";
+    for (char ch : port.protocol) label += absl::ascii_tolower(static_cast<unsigned char>(ch));
+  }
+  return label;
+}
 }  // namespace
 
 // A short name for a cluster's TLS settings: clusters of one Service port with different
@@ -236,6 +249,10 @@ std::optional<std::string> Builder::resolve_backend(const ObjectRef& source,
   }
   Cluster c;
   c.service = ObjectRef{"Service", spec.ns, spec.service};
+  // One cluster per Service port, however the backend names it: by number or by name, the same
+  // ServicePort has the same endpoints, so it is one cluster (as Contour does), not one per
+  // spelling. A port is (number, protocol) in its Service; the protocol shows when not TCP.
+  if (port) port_label = service_port_label(*port);
   c.port = port_label;
   c.h2c = port && port->app_protocol == "kubernetes.io/h2c";
   c.strategy = spec.strategy;

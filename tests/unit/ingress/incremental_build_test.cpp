@@ -14,6 +14,8 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include <absl/strings/escaping.h>
 
@@ -27,6 +29,13 @@ namespace {
 using testing::parse_objects;
 using testing::service_yaml;
 using testing::tls_secret_yaml;
+
+std::string replace_once(std::string s, std::string_view from, std::string_view to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
 
 api::ObjectPtr one(const std::string& yaml) {
   auto objects = parse_objects(yaml);
@@ -64,7 +73,13 @@ class World {
     if (what < 65) {
       int s = pick(3);
       std::string name = "s" + std::to_string(s);
-      for (const auto& o : parse_objects(service_yaml("default", name, pick(4), s))) {
+      std::string yaml = service_yaml("default", name, pick(4), s);
+      // Now and then the port is renumbered or renamed: the backends naming it by name or by
+      // number resolve to another cluster, or to none.
+      int ports = pick(6);
+      if (ports == 0) yaml = replace_once(yaml, "name: http, port: 80,", "name: http, port: 81,");
+      if (ports == 1) yaml = replace_once(yaml, "name: http, port: 80,", "name: web, port: 80,");
+      for (const auto& o : parse_objects(yaml)) {
         if (o->kind() == "Service") put(snap.services, o);
         if (o->kind() == "EndpointSlice") put(snap.endpoint_slices, o);
       }

@@ -146,8 +146,8 @@ spec:
 )";
   auto c = compile(snapshot_of(y));
   EXPECT_EQ(route_of(c, "http", "web.com", "/app"), "default/web/80");
-  EXPECT_EQ(route_of(c, "http", "web.com", "/other"), "default/fallback/http");
-  EXPECT_EQ(route_of(c, "http", "unknown.com", "/x"), "default/fallback/http");
+  EXPECT_EQ(route_of(c, "http", "web.com", "/other"), "default/fallback/80");
+  EXPECT_EQ(route_of(c, "http", "unknown.com", "/x"), "default/fallback/80");
 }
 
 TEST(IngressSemantics, NoMatchAndNoDefaultBackendIs404) {
@@ -340,6 +340,56 @@ spec:
             (std::vector<Endpoint>{{"10.1.0.1", 8080}, {"10.1.0.2", 8080}}));
 }
 
+// A Service port named by number in one path and by name in another is one cluster (one set of
+// endpoints, compiled and balanced once), named by the port's number; ports of the same number
+// and another protocol stay apart.
+TEST(IngressSemantics, OneServicePortIsOneClusterHoweverABackendNamesIt) {
+  std::string y = service_yaml("default", "web") + R"(
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: default}
+spec:
+  ports:
+  - {name: dns-tcp, port: 53, protocol: TCP}
+  - {name: dns-udp, port: 53, protocol: UDP}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: dns-abc
+  namespace: default
+  labels: {kubernetes.io/service-name: dns}
+addressType: IPv4
+ports: [{name: dns-tcp, port: 5353}, {name: dns-udp, port: 5354}]
+endpoints: [{addresses: [10.9.0.1], conditions: {ready: true}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i, namespace: default}
+spec:
+  rules:
+  - host: a.com
+    http:
+      paths:
+      - {pathType: Prefix, path: /api, backend: {service: {name: web, port: {number: 80}}}}
+      - {pathType: Prefix, path: /, backend: {service: {name: web, port: {name: http}}}}
+      - {pathType: Prefix, path: /tcp, backend: {service: {name: dns, port: {name: dns-tcp}}}}
+      - {pathType: Prefix, path: /udp, backend: {service: {name: dns, port: {name: dns-udp}}}}
+)";
+  auto c = compile(snapshot_of(y));
+  EXPECT_EQ(route_of(c, "http", "a.com", "/api"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.com", "/"), "default/web/80");
+  EXPECT_EQ(route_of(c, "http", "a.com", "/tcp"), "default/dns/53");
+  EXPECT_EQ(route_of(c, "http", "a.com", "/udp"), "default/dns/53-udp");
+  EXPECT_EQ(c.model.clusters.size(), 3u);
+  EXPECT_EQ(c.model.clusters.at("default/web/80")->port, "80");
+  EXPECT_EQ(c.model.clusters.at("default/dns/53")->endpoints,
+            (std::vector<Endpoint>{{"10.9.0.1", 5353}}));
+  EXPECT_EQ(c.model.clusters.at("default/dns/53-udp")->endpoints,
+            (std::vector<Endpoint>{{"10.9.0.1", 5354}}));
+}
+
 TEST(IngressSemantics, NoReadyEndpointIs503FromTheProxyAndExternalNameUsesDns) {
   std::string y = service_yaml("default", "empty", 0) + R"(
 ---
@@ -361,7 +411,7 @@ spec:
   auto c = compile(snapshot_of(y));
   EXPECT_TRUE(c.model.clusters.at("default/empty/80")->endpoints.empty());
   EXPECT_EQ(route_of(c, "http", "a.com", "/empty"), "default/empty/80");
-  const Cluster& ext = c.model.clusters.at("default/ext/https");
+  const Cluster& ext = c.model.clusters.at("default/ext/443");
   EXPECT_TRUE(ext.external_name);
   EXPECT_EQ(ext.endpoints, (std::vector<Endpoint>{{"api.example.org", 443}}));
 }

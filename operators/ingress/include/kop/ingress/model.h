@@ -154,9 +154,9 @@ struct Endpoint {
   auto operator<=>(const Endpoint&) const = default;
 };
 
-// One Service port as traffic reaches it. Name: "ns/service/port" plus "/strategy" and
-// "/hc<n>" suffixes when an IngressRoute asks for a non-default strategy or a health check.
-// The cookie of the Cookie strategy, when a source names its own (ingress-nginx
+// One Service port as traffic reaches it. Name: "ns/service/port" (its number, however named) plus
+// "/strategy" and "/hc<n>" suffixes when an IngressRoute asks for a non-default strategy or a
+// health check. The cookie of the Cookie strategy, when a source names its own (ingress-nginx
 // session-cookie-*); unset: RenderOptions' (kop-session, a session cookie).
 struct AffinityCookie {
   std::string name;
@@ -177,7 +177,7 @@ struct AffinityCookie {
 struct Cluster {
   std::string name;
   ObjectRef service;
-  std::string port;                 // the Service port as the backend named it ("80", "http")
+  std::string port;                 // the Service port's number ("80"; "53-udp": not TCP)
   std::vector<Endpoint> endpoints;  // sorted; ready endpoints only
   bool external_name = false;       // endpoints is the Service's externalName, resolved by DNS
   // The Service port's appProtocol is kubernetes.io/h2c: the proxy speaks HTTP/2 with prior
