@@ -143,6 +143,11 @@ uint64_t Informer::generation() const {
   return sum;
 }
 
+std::optional<WrittenKeys> Informer::keys_written_since(uint64_t since) const {
+  if (parts_.size() != 1) return std::nullopt;
+  return parts_[0]->indexer().keys_written_since(since);
+}
+
 std::vector<api::ObjectPtr> Informer::list() const {
   if (parts_.size() == 1) return parts_[0]->indexer().list();
   std::vector<api::ObjectPtr> out;

@@ -2,6 +2,8 @@
 
 #include <absl/strings/str_cat.h>
 
+#include <algorithm>
+
 namespace kop::cache {
 namespace {
 
@@ -69,7 +71,7 @@ api::ObjectPtr Indexer::upsert(api::ObjectPtr obj) {
     index_remove(indexers_, indices_, key, *old);
   }
   index_add(indexers_, indices_, key, *obj);
-  generation_.fetch_add(1, std::memory_order_release);
+  log_write(generation_.fetch_add(1, std::memory_order_release) + 1, key);
   return old;
 }
 
@@ -81,8 +83,28 @@ api::ObjectPtr Indexer::remove(std::string_view key) {
   std::string k = it->first;
   items_.erase(it);
   index_remove(indexers_, indices_, k, *old);
-  generation_.fetch_add(1, std::memory_order_release);
+  log_write(generation_.fetch_add(1, std::memory_order_release) + 1, k);
   return old;
+}
+
+void Indexer::log_write(uint64_t generation, const std::string& key) {
+  written_.emplace_back(generation, key);
+  if (written_.size() > kWrittenKeysKept) {
+    written_floor_ = written_.front().first;  // a reader at or past it missed nothing
+    written_.pop_front();
+  }
+}
+
+std::optional<WrittenKeys> Indexer::keys_written_since(uint64_t since) const {
+  absl::ReaderMutexLock lock(&mu_);
+  WrittenKeys out;
+  out.generation = generation_.load(std::memory_order_acquire);
+  if (since < written_floor_ || since > out.generation) return std::nullopt;
+  auto it = std::upper_bound(
+      written_.begin(), written_.end(), since,
+      [](uint64_t g, const std::pair<uint64_t, std::string>& w) { return g < w.first; });
+  for (; it != written_.end(); ++it) out.keys.push_back(it->second);
+  return out;
 }
 
 api::ObjectPtr Indexer::get(std::string_view key) const {
@@ -248,7 +270,9 @@ absl::StatusOr<ReplaceResult> Indexer::commit_replace(Replacement replacement) {
     old_items.swap(items_);
     items_.swap(replacement.items_);
     indices_.swap(replacement.indices_);
-    generation_.fetch_add(1, std::memory_order_release);
+    // Any key may have changed: a reader from before this generation compares everything.
+    written_floor_ = generation_.fetch_add(1, std::memory_order_release) + 1;
+    written_.clear();
   }
   return result;
 }

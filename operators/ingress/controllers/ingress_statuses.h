@@ -45,10 +45,10 @@ class IngressStatuses {
 
   // Every status: the shards in order (null ones are empty), each sorted by key.
   const std::array<std::shared_ptr<const Shard>, kShards>& shards() const { return shards_; }
-
- private:
+  // The shard that holds `key`'s status.
   static size_t shard_of(std::string_view key);
 
+ private:
   std::array<std::shared_ptr<const Shard>, kShards> shards_;
   size_t size_ = 0;
 };

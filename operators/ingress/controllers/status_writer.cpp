@@ -2,6 +2,7 @@
 #include "status_writer.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include <absl/time/clock.h>
@@ -170,15 +171,23 @@ void StatusWriter::pass(const DesiredStatus& desired) {
   // Read before the comparisons: an Ingress written during this pass makes the next one
   // compare again.
   std::shared_ptr<cache::Informer> informer = cache_.find_informer(options_.ingress);
-  const uint64_t generation = informer ? informer->generation() : 0;
-  const bool store_unchanged =
-      informer != nullptr && informer == checked_informer_ && generation == checked_generation_;
-  if (!store_unchanged) checked_shards_.fill(nullptr);
+  uint64_t generation = informer ? informer->generation() : 0;
+  // Only the shards of the Ingresses written since the last complete pass are compared again.
+  std::optional<cache::WrittenKeys> written;
+  if (informer != nullptr && informer == checked_informer_)
+    written = informer->keys_written_since(checked_generation_);
+  if (written) {
+    generation = written->generation;
+    for (const std::string& key : written->keys)
+      checked_shards_[IngressStatuses::shard_of(key)] = nullptr;
+  } else {
+    checked_shards_.fill(nullptr);
+  }
   checked_informer_ = nullptr;  // valid again once this pass has been through every shard
   const auto& shards = desired.ingresses.shards();
   for (size_t i = 0; i < shards.size(); ++i) {
     const std::shared_ptr<const IngressStatuses::Shard>& shard = shards[i];
-    if (!shard || (store_unchanged && checked_shards_[i] == shard)) continue;
+    if (!shard || checked_shards_[i] == shard) continue;
     checked_shards_[i] = nullptr;
     bool as_desired = true;
     for (const auto& [key, want] : *shard) {

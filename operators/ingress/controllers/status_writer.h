@@ -194,10 +194,12 @@ class StatusWriter {
   uint64_t round_writes_ = 0;
   int pass_backoffs_ = 0;  // objects of the current pass left for a retry
   // The Ingress shards a pass found all as desired, with the Ingress store's generation before
-  // that pass: while a DesiredStatus holds the same shard object and no Ingress was written
-  // since, the shard is as desired still and the pass skips it. So a build that changed no
-  // Ingress (an endpoint change) costs no comparison of 10k Ingresses with the cache; any
-  // Ingress written (ours coming back, or someone else's) makes the next pass compare them all.
+  // that pass: while a DesiredStatus holds the same shard object and none of its Ingresses was
+  // written since, the shard is as desired still and the pass skips it. So a build that changed
+  // no Ingress (an endpoint change) costs no comparison of 10k Ingresses with the cache, and one
+  // Ingress written (ours coming back, or someone else's) makes the next pass compare its shard
+  // (the store's written keys, Indexer::keys_written_since); all of them when the store cannot
+  // tell (more writes than it keeps, a relist).
   std::array<std::shared_ptr<const IngressStatuses::Shard>, IngressStatuses::kShards>
       checked_shards_;
   uint64_t checked_generation_ = 0;

@@ -170,6 +170,55 @@ TEST(Store, GenerationChangesWithEveryWriteAndOnlyThen) {
   EXPECT_NE(store.generation(), g3);
 }
 
+// A reader that saw generation g asks what was written since: the keys in write order, a
+// removal too; nothing when nothing was; nullopt once the log no longer reaches back to g (more
+// writes than it keeps) or a replace came after g.
+TEST(Store, KeysWrittenSinceAGeneration) {
+  Indexer store;
+  const uint64_t g0 = store.generation();
+  store.upsert(make_object("ns", "a", "1"));
+  store.upsert(make_object("ns", "b", "1"));
+  const uint64_t g1 = store.generation();
+  store.upsert(make_object("ns", "a", "2"));
+  EXPECT_EQ(store.remove("ns/missing"), nullptr);
+  EXPECT_NE(store.remove("ns/b"), nullptr);
+  auto since0 = store.keys_written_since(g0);
+  ASSERT_TRUE(since0.has_value());
+  EXPECT_EQ(since0->keys, (std::vector<std::string>{"ns/a", "ns/b", "ns/a", "ns/b"}));
+  EXPECT_EQ(since0->generation, store.generation());
+  auto since1 = store.keys_written_since(g1);
+  ASSERT_TRUE(since1.has_value());
+  EXPECT_EQ(since1->keys, (std::vector<std::string>{"ns/a", "ns/b"}));
+  auto now = store.keys_written_since(store.generation());
+  ASSERT_TRUE(now.has_value());
+  EXPECT_TRUE(now->keys.empty());
+  EXPECT_FALSE(store.keys_written_since(store.generation() + 1).has_value());  // not yet seen
+
+  // More writes than the log keeps: a reader from before them must look at everything; one
+  // from within the kept ones gets exactly the later writes.
+  const uint64_t before = store.generation();
+  for (size_t i = 0; i < Indexer::kWrittenKeysKept; ++i)
+    store.upsert(make_object("ns", "k" + std::to_string(i), "1"));
+  const uint64_t within = store.generation();
+  store.upsert(make_object("ns", "last", "1"));
+  EXPECT_FALSE(store.keys_written_since(before).has_value());
+  auto later = store.keys_written_since(within);
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->keys, (std::vector<std::string>{"ns/last"}));
+  EXPECT_TRUE(store.keys_written_since(within - 1).has_value());
+
+  // A replace (a relist) may change any key.
+  const uint64_t g2 = store.generation();
+  Indexer::Replacement r = store.begin_replace();
+  r.add(make_object("ns", "c", "1"));
+  ASSERT_TRUE(store.commit_replace(std::move(r)).ok());
+  EXPECT_FALSE(store.keys_written_since(g2).has_value());
+  store.upsert(make_object("ns", "d", "1"));
+  auto after = store.keys_written_since(g2 + 1);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->keys, (std::vector<std::string>{"ns/d"}));
+}
+
 TEST(Store, ReplaceFromAnotherStoreIsRefused) {
   Indexer a, b;
   auto r = a.begin_replace();

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ class Informer {
   // The sum of the parts' store generations (Indexer::generation): the same value twice means
   // no object of this informer was added, replaced or removed in between.
   uint64_t generation() const;
+  // Indexer::keys_written_since of the one part; nullopt with several parts (their generations
+  // are summed).
+  std::optional<WrittenKeys> keys_written_since(uint64_t since) const;
   // The part for `ns` (or the only part), nullptr when `ns` is not watched.
   const SharedInformer* part_for(std::string_view ns) const;
   const std::vector<std::unique_ptr<SharedInformer>>& parts() const { return parts_; }

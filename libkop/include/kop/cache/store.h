@@ -28,9 +28,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +52,13 @@ using Indexers = std::map<std::string, IndexFunc, std::less<>>;
 
 // "namespace/name", or "name" when the namespace is empty.
 std::string object_key(std::string_view ns, std::string_view name);
+
+// The keys written after some generation (Indexer::keys_written_since), oldest first; a key
+// written twice is listed twice. `generation` is the store's as of the list.
+struct WrittenKeys {
+  uint64_t generation = 0;
+  std::vector<std::string> keys;
+};
 
 // What commit_replace() changed, for the informer to turn into events.
 struct ReplaceResult {
@@ -84,6 +93,12 @@ class Indexer {
   // Counts the writes (upsert, remove, commit_replace): a reader that sees the same generation
   // twice saw the same objects both times, so it may skip looking at them again.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // The keys upserted or removed since generation `since`, so a reader that compared every
+  // object at `since` need look at those only (the Ingress status writer at 100k Ingresses).
+  // The store keeps the last kWrittenKeysKept; nullopt when they do not reach back to `since`,
+  // or a replace (a relist) came after it: then everything may have changed.
+  static constexpr size_t kWrittenKeysKept = 256;
+  std::optional<WrittenKeys> keys_written_since(uint64_t since) const;
 
   // Objects whose index `index` has `value`. NotFound names an unknown index.
   absl::StatusOr<std::vector<api::ObjectPtr>> by_index(std::string_view index,
@@ -128,8 +143,15 @@ class Indexer {
   // The stored object under `key` when its resourceVersion is `rv` (for sharing in relists).
   api::ObjectPtr same_version(const std::string& key, std::string_view rv) const;
 
+  // Under mu_, after the generation moved to `generation`.
+  void log_write(uint64_t generation, const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   Indexers indexers_ ABSL_GUARDED_BY(mu_);
+  // (generation after the write, key) of the last kWrittenKeysKept writes; a reader's `since`
+  // below written_floor_ is older than the log.
+  std::deque<std::pair<uint64_t, std::string>> written_ ABSL_GUARDED_BY(mu_);
+  uint64_t written_floor_ ABSL_GUARDED_BY(mu_) = 0;
   ItemMap items_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, IndexMap> indices_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};  // bumped under mu_, read without it
