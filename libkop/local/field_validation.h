@@ -3,8 +3,10 @@
 // Go type does not have is an unknown field, named by its path as the API server names it
 // (`spec.template.spec.containers[0].imagee`). Unknown fields are removed, as decoding into the
 // Go type drops them; Strict refuses the body instead (400 `strict decoding error: unknown field
-// "..."`), Warn answers with a Warning header per field. Custom resources are not checked here
-// (their schema prunes them). Internal to kop::local; pure functions, any thread.
+// "..."`), Warn answers with a Warning header per field. The same tables say which JSON type
+// each known field takes: decode_error() is what decoding into the Go type refuses, whatever the
+// parameter (the store calls it on every write). Custom resources are not checked here (their
+// schema prunes them). Internal to kop::local; pure functions, any thread.
 #pragma once
 
 #include <optional>

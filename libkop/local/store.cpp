@@ -493,7 +493,9 @@ struct Store::Impl : admission::StoredReader {
     return json::clone(r->front()->doc());
   }
 
-  // The request's apiVersion and kind, when it names them, must be `t`'s.
+  // The request's apiVersion and kind, when it names them, must be `t`'s, and a built-in kind's
+  // members must have the JSON types its Go type takes (400 otherwise, as the API server's
+  // decoder answers).
   static absl::Status check_body_type(const ResourceType& t, const JsonDoc& d) {
     if (!d.IsObject()) return client::bad_request("the body of the request must be a JSON object");
     std::string_view av = json::string_or_empty(&d, "apiVersion");
