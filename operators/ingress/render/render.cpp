@@ -390,14 +390,6 @@ size_t stale_limit(size_t live) {
   return live + live / 8 + 16;
 }
 
-// A virtual host that matches no request: the listener lists it so that it does not serve
-// every virtual host of the config ('-' cannot start a host name, and it has no domains).
-proxy::VirtualHostConfig no_host(std::string name) {
-  proxy::VirtualHostConfig none;
-  none.name = std::move(name);
-  return none;
-}
-
 // A front door host rendered under `name`.
 proxy::VirtualHostConfig render_door_host(const std::string& name, const VirtualHost& vh) {
   proxy::VirtualHostConfig v;
@@ -419,10 +411,11 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool&
   l.address = bound.address;
   // Gateway API's "*.example.com" covers every depth of subdomain, not Ingress's one label.
   l.domain_wildcards = proxy::DomainWildcards::kOneOrMoreLabels;
-  l.virtual_hosts.reserve(d.virtual_hosts.size());
+  // Its hosts are named "<listener>/<host>" and selected by that prefix (names and namespaces
+  // hold no '/', so no other listener's hosts share it).
+  l.virtual_host_prefix = l.name + "/";
   for (const proxy::Shared<VirtualHost>& vh : d.virtual_hosts) {
-    std::string name = absl::StrCat(l.name, "/", vh->host);
-    l.virtual_hosts.push_back(name);
+    std::string name = absl::StrCat(l.virtual_host_prefix, vh->host);
     if (kept == nullptr) {
       config.virtual_hosts.emplace_back(render_door_host(name, *vh));
       continue;
@@ -437,10 +430,6 @@ void render_front_door(const BoundFrontDoor& bound, proxy::Config& config, bool&
     }
     r.seen = kept->renders;
     config.virtual_hosts.push_back(r.rendered);
-  }
-  if (l.virtual_hosts.empty()) {
-    config.virtual_hosts.emplace_back(no_host(l.name + "/-"));
-    l.virtual_hosts.push_back(config.virtual_hosts.back()->name);
   }
   if (d.protocol != "HTTP") {
     proxy::TlsConfig tls;
@@ -520,18 +509,21 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   if (kept != nullptr && kept->clusters.size() > stale_limit(model.clusters.size()))
     std::erase_if(kept->clusters, [&](const auto& e) { return e.second.seen != kept->renders; });
 
+  // The two listeners select their hosts by name ("http/<host>", "https/<host>") instead of
+  // listing them: a host that comes or goes changes neither, and render copies no name per host.
   proxy::ListenerConfig http;
   http.name = "http";
   http.address = options.http_address;
+  http.virtual_host_prefix = "http/";
   proxy::ListenerConfig https;
   https.name = "https";
+  https.virtual_host_prefix = "https/";
   if (options.https_address) https.address = *options.https_address;
   proxy::TlsConfig tls;
   std::vector<proxy::Shared<proxy::VirtualHostConfig>> secure;
 
   config.virtual_hosts.reserve(model.virtual_hosts.size());
   auto emit = [&](const internal::RenderedHost& r) {
-    http.virtual_hosts.push_back(r.plain->name);
     config.virtual_hosts.push_back(r.plain);
     if (r.secure) {
       secure.push_back(*r.secure);
@@ -573,24 +565,9 @@ proxy::Config render(const Model& model, const RenderOptions& options,
       tls.tcp_proxy.push_back(std::move(relay));
     }
   }
-  if (!front_doors.empty() && http.virtual_hosts.empty()) {
-    config.virtual_hosts.emplace_back(no_host("http/-"));
-    http.virtual_hosts.push_back(config.virtual_hosts.back()->name);
-  }
   config.listeners.push_back(std::move(http));
   if (!tls.certificates.empty() || !tls.passthrough.empty()) {
-    if (secure.empty() && !tls.certificates.empty()) {
-      // Only tcpproxy certificates: a listener without virtual hosts would serve all of them
-      // (the plain ones) to clients whose SNI selects no tcpproxy. One that matches no host
-      // instead ('-' cannot start a host name).
-      proxy::VirtualHostConfig none;
-      none.name = "https/-";
-      secure.emplace_back(std::move(none));
-    }
-    for (auto& s : secure) {
-      https.virtual_hosts.push_back(s->name);
-      config.virtual_hosts.push_back(std::move(s));
-    }
+    for (auto& s : secure) config.virtual_hosts.push_back(std::move(s));
     https.tls = std::move(tls);
     config.listeners.push_back(std::move(https));
   }

@@ -120,11 +120,11 @@ spec: {controller: kop.dev/ingress-controller}
   EXPECT_EQ(route_of(c, "gw/infra/two/80", "two.example.com", "/"), "infra/v2/80");
   EXPECT_EQ(route_of(c, "gw/infra/two/80", "anything.example.com", "/"), "404");
   EXPECT_EQ(route_of(c, "gw/infra/two/80", "web.example.com", "/"), "404");
-  // The Ingress listener lists its own hosts: no Gateway route there, and vice versa.
+  // The Ingress listener selects its own hosts: no Gateway route there, and vice versa.
   EXPECT_EQ(route_of(c, "http", "web.example.com", "/"), "infra/web/80");
   EXPECT_EQ(route_of(c, "http", "two.example.com", "/"), "404");
   EXPECT_EQ(route_of(c, "http", "anything.example.com", "/"), "404");
-  EXPECT_FALSE(listener(c.config, "http")->virtual_hosts.empty());
+  EXPECT_EQ(listener(c.config, "http")->virtual_host_prefix, "http/");
   // Gateway API order is the translator's: rendered as "config" order.
   for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     if (vh.name.rfind("gw/", 0) == 0) {
@@ -240,9 +240,9 @@ TEST(GatewayFrontDoors, IngressListenerWithoutHostsServesNoGatewayRoute) {
                             "  parentRefs: [{name: one}]\n"
                             "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n"));
   const auto& c = s->compiled;
-  // An empty list would serve every virtual host: the Ingress listener lists one that matches
-  // nothing instead.
-  EXPECT_EQ(listener(c.config, "http")->virtual_hosts, std::vector<std::string>{"http/-"});
+  // The Ingress listener serves its own hosts by name ("http/..."), not the front doors'.
+  EXPECT_EQ(listener(c.config, "http")->virtual_host_prefix, "http/");
+  EXPECT_TRUE(listener(c.config, "http")->virtual_hosts.empty());
   EXPECT_EQ(route_of(c, "http", "anything.example.com", "/"), "404");
   EXPECT_EQ(route_of(c, "gw/infra/one/80", "anything.example.com", "/"), "infra/v1/80");
 }
@@ -264,8 +264,10 @@ TEST(GatewayFrontDoors, HttpsFrontDoorServesEachListenerCertificateEvenWithoutRo
   ASSERT_EQ(l->tls->certificates.size(), 2u);
   EXPECT_EQ(l->tls->certificates[0].server_names, std::vector<std::string>{"a.example.com"});
   EXPECT_EQ(l->tls->certificates[1].server_names, std::vector<std::string>{"b.example.com"});
-  // No route attached yet: a listener that matches no host, not one that serves them all.
-  EXPECT_EQ(l->virtual_hosts, std::vector<std::string>{"gw/infra/secure/443/-"});
+  // No route attached yet: a listener that selects its own hosts by name (none), not one that
+  // serves them all.
+  EXPECT_EQ(l->virtual_host_prefix, "gw/infra/secure/443/");
+  EXPECT_TRUE(l->virtual_hosts.empty());
   EXPECT_EQ(route_of(s->compiled, "gw/infra/secure/443", "a.example.com", "/"), "404");
 }
 

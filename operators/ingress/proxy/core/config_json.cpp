@@ -470,6 +470,8 @@ class Out {
         w_.EndObject();
       }
       strings("virtual_hosts", l.virtual_hosts);
+      // Written only when set, so configs without it dump as before.
+      if (!l.virtual_host_prefix.empty()) kv("virtual_host_prefix", l.virtual_host_prefix);
       // Written only when not the default, so configs without it dump as before.
       if (l.domain_wildcards != DomainWildcards::kOneLabel)
         kv("domain_wildcards", to_string(l.domain_wildcards));

@@ -659,6 +659,7 @@ ListenerConfig listener(const Value& v, const std::string& path) {
   l.address = address(o.require("address"), o.at("address"), /*allow_port_zero=*/true);
   if (const Value* t = o.get("tls")) l.tls = tls(*t, o.at("tls"));
   o.strings("virtual_hosts", &l.virtual_hosts);
+  o.str("virtual_host_prefix", &l.virtual_host_prefix);
   if (const Value* w = o.get("domain_wildcards")) {
     std::string_view s = as_string(*w, o.at("domain_wildcards"));
     if (s == to_string(DomainWildcards::kOneOrMoreLabels))

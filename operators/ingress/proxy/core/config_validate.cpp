@@ -585,9 +585,12 @@ absl::Status validate_routing(const Config& config, const ClusterNames& cluster_
       }
       return absl::OkStatus();
     };
+    if (!l.virtual_host_prefix.empty() && !l.virtual_hosts.empty())
+      return error(p + ".virtual_host_prefix", "exclusive with virtual_hosts");
     if (l.virtual_hosts.empty()) {
       for (const auto& vh : config.virtual_hosts)
-        if (auto s = serve(vh); !s.ok()) return s;
+        if (vh->name.starts_with(l.virtual_host_prefix))
+          if (auto s = serve(vh); !s.ok()) return s;
     } else {
       StringViewSet listed;
       listed.reserve(l.virtual_hosts.size());

@@ -28,8 +28,7 @@ struct RouteTable::Routing {
   std::vector<Shared<VirtualHost>> virtual_hosts;
   // Name (the compiled host's) -> host; shards shared with the tables patched from this one.
   ShardedMap<std::string_view, HostEntry, StringHash, StringEq> vhost_index;
-  std::vector<bool> ids_taken;         // by route id: some route has it
-  std::size_t rate_limited_hosts = 0;  // hosts with a rate-limited route (never patched)
+  std::vector<bool> ids_taken;  // by route id: some route has it
   std::vector<Listener> listeners;
   StringMap<uint32_t> listener_index;
   // The clusters the listeners' relays reference (the virtual hosts' are in their
@@ -479,12 +478,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
     const VirtualHost& vh = *hosts[v];
     routing->vhost_index.emplace(vh.name, HostEntry{Shared<VirtualHost>(hosts[v])});
     routing->route_count += vh.routes.size();
-    bool rate_limited = false;
-    for (const Route& r : vh.routes) {
+    for (const Route& r : vh.routes)
       routing->route_id_limit = std::max(routing->route_id_limit, r.id + 1);
-      rate_limited = rate_limited || r.rate_limiter != nullptr;
-    }
-    routing->rate_limited_hosts += rate_limited ? 1 : 0;
     routing->virtual_hosts.emplace_back(std::move(hosts[v]));
   }
   routing->ids_taken.assign(routing->route_id_limit, false);
@@ -517,7 +512,8 @@ absl::StatusOr<std::shared_ptr<const RouteTable::Routing>> build_routing(
       }
     };
     if (lc.virtual_hosts.empty()) {
-      for (const VirtualHost& vh : routing->virtual_hosts) serve(vh);
+      for (const VirtualHost& vh : routing->virtual_hosts)
+        if (vh.name.starts_with(lc.virtual_host_prefix)) serve(vh);
     } else {
       for (const std::string& name : lc.virtual_hosts) {
         HostEntry& entry = *routing->vhost_index.find_mutable(name);
@@ -646,18 +642,24 @@ bool listeners_patchable(const Config& config, const RouteTable::Routing& before
   return true;
 }
 
+// Whether a route of `vh` has a rate limit.
+bool rate_limited(const VirtualHost& vh) {
+  return std::any_of(vh.routes.begin(), vh.routes.end(),
+                     [](const Route& r) { return r.rate_limiter != nullptr; });
+}
+
 // The routing of `source` as `before` patched: the previous hosts not kept (`removed`, positions
 // in before.virtual_hosts) taken out of the name index and the listeners' host maps, the
 // config's hosts not kept (kept[v] null) validated, compiled and put in, each checked against
 // the hosts already there. Listeners, certificates and relays are `before`'s (the listeners'
 // configs are equal: listeners_patchable()). Null when a new host is invalid or collides with
-// another one, or has a rate limit (zones are shared by name across hosts: the full build
-// handles them): the caller builds the routing whole, which reports the error where it is.
+// another one, or a host that comes or goes has a rate limit (zones are shared by name across
+// hosts: the full build handles them; the kept hosts' zones stay as they are): the caller
+// builds the routing whole, which reports the error where it is.
 std::shared_ptr<const RouteTable::Routing> patch_routing(
     const std::shared_ptr<const Config>& source, const RouteTable::Routing& before,
     const internal::ClusterNames& names, const StringViewMap<uint32_t>& cluster_ids,
     const std::vector<const Shared<VirtualHost>*>& kept, const std::vector<std::size_t>& removed) {
-  if (before.rate_limited_hosts != 0) return nullptr;
   const Config& config = *source;
   auto routing = std::make_shared<RouteTable::Routing>();
   routing->source = source;
@@ -667,14 +669,23 @@ std::shared_ptr<const RouteTable::Routing> patch_routing(
   routing->route_id_limit = before.route_id_limit;
   routing->listener_index = before.listener_index;
   routing->listeners = before.listeners;
-  uint64_t all = 0;  // the listeners serving every host (no host list)
+  // The listeners that serve a host without naming it: no list, and the name starts with
+  // their prefix (if any).
+  auto unlisted = [&](std::string_view name) {
+    uint64_t served = 0;
+    for (std::size_t l = 0; l < config.listeners.size(); ++l) {
+      const ListenerConfig& lc = config.listeners[l];
+      if (lc.virtual_hosts.empty() && name.starts_with(lc.virtual_host_prefix))
+        served |= uint64_t{1} << l;
+    }
+    return served;
+  };
   StringViewSet seen;
   ClusterRefs relay_refs{cluster_ids, nullptr, &routing->relay_clusters, &seen};
   for (std::size_t l = 0; l < config.listeners.size(); ++l) {
     const ListenerConfig& lc = config.listeners[l];
     Listener& li = routing->listeners[l];
     li.config = &lc;
-    if (lc.virtual_hosts.empty()) all |= uint64_t{1} << l;
     if (!lc.tls) continue;
     // Relays point into the config: compiled again (a few entries).
     li.passthrough = {};
@@ -690,10 +701,11 @@ std::shared_ptr<const RouteTable::Routing> patch_routing(
   StringViewMap<uint64_t> listed;
   for (std::size_t j : removed) {
     const Shared<VirtualHost>& old = before.virtual_hosts[j];
+    if (rate_limited(*old)) return nullptr;
     const HostEntry* entry = routing->vhost_index.find(std::string_view(old->name));
     if (entry == nullptr || entry->host.ptr() != old.ptr()) return nullptr;
     if (entry->served != 0) listed.emplace(old->name, entry->served);
-    unserve_host(routing->listeners, all | entry->served, *old);
+    unserve_host(routing->listeners, unlisted(old->name) | entry->served, *old);
     routing->vhost_index.erase_unless(std::string_view(old->name),
                                       [](const HostEntry&) { return false; });
     for (const Route& r : old->routes) routing->ids_taken[r.id] = false;
@@ -723,7 +735,7 @@ std::shared_ptr<const RouteTable::Routing> patch_routing(
       listed.erase(it);
     }
     if (!routing->vhost_index.emplace(vh->name, HostEntry{vh, lists}).second) return nullptr;
-    if (!serve_host(routing->listeners, all | lists, *vh)) return nullptr;
+    if (!serve_host(routing->listeners, unlisted(vh->name) | lists, *vh)) return nullptr;
     for (const Route& r : vh->routes) {
       if (r.id >= routing->ids_taken.size()) routing->ids_taken.resize(r.id + 1, false);
       routing->ids_taken[r.id] = true;
@@ -1194,6 +1206,7 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
           patch_routing(table->config_, *before, names, table->cluster_ids_->ids, kept, removed);
     if (patched != nullptr) {
       table->routing_ = std::move(patched);
+      table->routing_patched_ = true;
     } else {
       const KeptCertificates certs = kept_certificates(config, before);
       const std::vector<std::vector<bool>> known_certs = known(certs);

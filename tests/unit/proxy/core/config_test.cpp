@@ -449,6 +449,34 @@ TEST(ConfigValidate, SameDomainOnDifferentListenersIsFine) {
   EXPECT_TRUE(validate(*c).ok()) << validate(*c);
 }
 
+// A listener may select its virtual hosts by name prefix instead of listing them; the prefix
+// round-trips, is exclusive with a list, and domains are unique among the hosts it selects.
+TEST(ConfigValidate, ListenersSelectHostsByNamePrefix) {
+  auto c = parse_config(R"({"version":"kop.proxy/v1",
+    "listeners":[{"name":"http","address":"0.0.0.0:80","virtual_host_prefix":"http/"},
+                 {"name":"https","address":"0.0.0.0:443","virtual_host_prefix":"https/"}],
+    "virtual_hosts":[{"name":"http/a","domains":["a.com"]},{"name":"https/a","domains":["a.com"]}]})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(validate(*c).ok()) << validate(*c);
+  EXPECT_EQ(c->listeners[0].virtual_host_prefix, "http/");
+  auto again = parse_config(to_json(*c, false));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *c);
+  auto table = RouteTable::compile(*c);
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ((*table)->find_virtual_host("http", "a.com")->name, "http/a");
+  EXPECT_EQ((*table)->find_virtual_host("https", "a.com")->name, "https/a");
+
+  Config both = *c;
+  both.listeners[0].virtual_hosts = {"http/a"};
+  EXPECT_EQ(validate(both).message(),
+            "listeners[0].virtual_host_prefix: exclusive with virtual_hosts");
+  Config twice = *c;
+  twice.listeners[1].virtual_host_prefix = "http";  // now both hosts, one domain
+  EXPECT_EQ(validate(twice).message(),
+            "listeners[1]: domain \"a.com\" is served by virtual hosts \"http/a\" and \"https/a\"");
+}
+
 TEST(ConfigValidate, CertificatePairIsLoadedAndChecked) {
   auto cert = testing::make_certificate({"a.example.com", "*.b.example.com"});
   auto other = testing::make_certificate({"other.example.com"});

@@ -3,7 +3,8 @@
 // also to another host's name; now and then a rate-limited route),
 // clusters (endpoints, invalid settings, renamed in place, also with a name another cluster
 // has, dropped and added back), a host changed with a cluster it references, the listeners'
-// host lists and a TLS passthrough listener, each Config
+// host lists or a name prefix instead, a listener selecting hosts by name prefix and a TLS
+// passthrough listener, each Config
 // holding the unchanged parts of the previous one as the same Shared objects (as the ingress
 // controller's render does). After every step both compiles must agree: the same error, or tables
 // that route every probed Host and path alike, with consistent cluster indexes and route ids.
@@ -97,6 +98,11 @@ class World {
     }
     if (what < 90) {
       listed_.clear();
+      http_prefix_.clear();
+      if (pick(4) == 0) {  // the hosts by name prefix: renamed ones ("n...") or the others
+        http_prefix_ = pick(2) == 0 ? "vh" : "n";
+        return "http serves prefix " + http_prefix_;
+      }
       for (const auto& [h, vh] : hosts_)
         if (pick(3) != 0) listed_.push_back(vh->name);
       return "http lists " + std::to_string(listed_.size()) + " hosts";
@@ -120,6 +126,7 @@ class World {
     ListenerConfig http;
     http.name = "http";
     http.address = SocketAddress{"127.0.0.1", 8080};
+    http.virtual_host_prefix = http_prefix_;
     for (const std::string& name : listed_)
       if (std::any_of(hosts_.begin(), hosts_.end(),
                       [&](const auto& e) { return e.second->name == name; }))
@@ -130,6 +137,11 @@ class World {
     deep.address = SocketAddress{"127.0.0.1", 8081};
     deep.domain_wildcards = DomainWildcards::kOneOrMoreLabels;
     c.listeners.push_back(std::move(deep));
+    ListenerConfig some;  // the hosts named vh1, vh10..vh19, vh100.. (renames come and go)
+    some.name = "some";
+    some.address = SocketAddress{"127.0.0.1", 8082};
+    some.virtual_host_prefix = "vh1";
+    c.listeners.push_back(std::move(some));
     if (!passthrough_.empty()) {
       ListenerConfig tls;
       tls.name = "tls";
@@ -227,6 +239,7 @@ class World {
   std::map<int, Shared<VirtualHostConfig>> hosts_;
   std::map<int, Shared<ClusterConfig>> clusters_;
   std::vector<std::string> listed_;
+  std::string http_prefix_;  // with listed_ empty: http serves the hosts named so
   std::vector<TcpProxyConfig> passthrough_;
   int broken_ = -1;  // a cluster the last change made invalid or renamed
 };
@@ -280,7 +293,7 @@ std::string describe(const RouteTable& t) {
 
 // Runs `seeds` random sequences of `steps` changes over `hosts` host slots; counts outcomes.
 struct Outcomes {
-  size_t steps = 0, failed = 0, hosts_kept = 0, clusters_kept = 0;
+  size_t steps = 0, failed = 0, hosts_kept = 0, clusters_kept = 0, patched = 0;
 };
 void run(uint32_t seeds, int hosts, int steps, Outcomes& o) {
   for (uint32_t seed = 1; seed <= seeds; ++seed) {
@@ -299,6 +312,7 @@ void run(uint32_t seeds, int hosts, int steps, Outcomes& o) {
         continue;
       }
       ASSERT_EQ(describe(**next), describe(**fresh)) << "seed " << seed << "\n" << history;
+      o.patched += (*next)->routing_patched() ? 1 : 0;
       if (table) {
         std::set<const VirtualHost*> before;
         for (const auto& vh : table->virtual_hosts()) before.insert(vh.ptr().get());
@@ -320,6 +334,7 @@ TEST(RouteTableIncremental, CompileAgainstThePreviousTableEqualsAFreshCompile) {
   EXPECT_LT(o.failed, o.steps * 2 / 3) << o.failed << " of " << o.steps;
   EXPECT_GT(o.hosts_kept, o.steps) << o.hosts_kept;
   EXPECT_GT(o.clusters_kept, o.steps) << o.clusters_kept;
+  EXPECT_GT(o.patched, o.steps / 10) << o.patched << " of " << o.steps;
 }
 
 // The same with hundreds of hosts: the name index and the listeners' host maps are patched
@@ -330,6 +345,7 @@ TEST(RouteTableIncremental, ManyHostsPatchedShardByShard) {
   EXPECT_GT(o.failed, 0u) << o.steps;
   EXPECT_LT(o.failed, o.steps * 2 / 3) << o.failed << " of " << o.steps;
   EXPECT_GT(o.hosts_kept, o.steps * 100) << o.hosts_kept << " kept, " << o.failed << " failed";
+  EXPECT_GT(o.patched, o.steps / 8) << o.patched << " of " << o.steps;
 }
 
 }  // namespace

@@ -182,8 +182,13 @@ struct ListenerConfig {
   std::string name;              // unique, required
   SocketAddress address;         // required
   std::optional<TlsConfig> tls;  // absent: plain text (HTTP/1.1 and h2c prior knowledge)
-  // Names of the virtual hosts this listener serves. Default (empty): all virtual hosts.
+  // Names of the virtual hosts this listener serves. Default (empty): all virtual hosts (or
+  // those virtual_host_prefix selects).
   std::vector<std::string> virtual_hosts;
+  // Serve the virtual hosts whose name starts with this, instead of listing them (exclusive
+  // with virtual_hosts): a listener of 10k hosts then names none, so a host that comes or goes
+  // changes no listener. Default empty: virtual_hosts decides.
+  std::string virtual_host_prefix;
   // How wildcard domains (Host), certificate server names and passthrough names (SNI) match on
   // this listener. Defaults to kOneLabel. With kOneOrMoreLabels the longest matching suffix
   // wins ("*.b.example.com" over "*.example.com" for "a.b.example.com").

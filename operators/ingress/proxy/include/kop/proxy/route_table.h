@@ -291,6 +291,9 @@ class RouteTable {
   std::size_t route_count() const;
   // Every Route::id is below it (route ids are not dense: size arrays indexed by id with this).
   uint32_t route_id_limit() const;
+  // Whether compile() patched the previous table's host maps for the hosts that changed (else
+  // it reused the previous routing whole, or built it). For tests and benchmarks.
+  bool routing_patched() const { return routing_patched_; }
 
   // ---- Clusters. Indexed by cluster index: null at the index of a removed cluster until a
   // new cluster takes it (a cluster keeps its index while it exists).
@@ -309,6 +312,7 @@ class RouteTable {
   std::shared_ptr<const Routing> routing_;
   std::vector<std::shared_ptr<const Cluster>> clusters_;
   std::shared_ptr<const ClusterIndex> cluster_ids_;
+  bool routing_patched_ = false;
 };
 
 // Strips the port from a Host header value and validates its shape; returns the host part
