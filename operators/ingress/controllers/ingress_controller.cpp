@@ -309,12 +309,6 @@ bool IngressController::names_header_map(const api::Object& o) const {
   return header_maps_.count(key) != 0;
 }
 
-absl::StatusOr<std::vector<api::ObjectPtr>> IngressController::list(
-    const api::GroupVersionKind& gvk) {
-  // An optional kind that is not served lists as empty.
-  return cache_.list(gvk);
-}
-
 absl::Status IngressController::reconcile() {
   // Stage times for the debug log: what one change costs between the event and the proxy.
   using Clock = std::chrono::steady_clock;
@@ -327,21 +321,21 @@ absl::Status IngressController::reconcile() {
     return ms;
   };
   const Kinds& k = options_.kinds;
-  Snapshot snap;
+  // Kept between builds: each kind's listing is patched with what was written since the last.
+  Snapshot& snap = snapshot_;
   struct Part {
     const api::GroupVersionKind* gvk;
     std::vector<api::ObjectPtr>* out;
+    KindListing* listing;
   };
-  for (const Part& p :
-       {Part{&k.ingress, &snap.ingresses}, Part{&k.ingress_class, &snap.ingress_classes},
-        Part{&k.service, &snap.services}, Part{&k.secret, &snap.secrets},
-        Part{&k.endpoint_slice, &snap.endpoint_slices},
-        Part{&k.ingress_route, &snap.ingress_routes},
-        Part{&k.tls_delegation, &snap.tls_delegations}}) {
-    auto objects = list(*p.gvk);
-    if (!objects.ok()) return objects.status();
-    *p.out = std::move(*objects);
-  }
+  for (const Part& p : {Part{&k.ingress, &snap.ingresses, &listings_.ingresses},
+                        Part{&k.ingress_class, &snap.ingress_classes, &listings_.ingress_classes},
+                        Part{&k.service, &snap.services, &listings_.services},
+                        Part{&k.secret, &snap.secrets, &listings_.secrets},
+                        Part{&k.endpoint_slice, &snap.endpoint_slices, &listings_.endpoint_slices},
+                        Part{&k.ingress_route, &snap.ingress_routes, &listings_.ingress_routes},
+                        Part{&k.tls_delegation, &snap.tls_delegations, &listings_.tls_delegations}})
+    if (absl::Status s = p.listing->refresh(cache_, *p.gvk, *p.out); !s.ok()) return s;
   services_.update(snap.services);
   if (options_.model.nginx_annotations) {
     std::set<std::string, std::less<>> maps;
@@ -351,9 +345,9 @@ absl::Status IngressController::reconcile() {
       absl::MutexLock lock(&header_maps_mu_);
       header_maps_ = std::move(maps);
     }
-    auto objects = list(k.config_map);
-    if (!objects.ok()) return objects.status();
-    snap.config_maps = std::move(*objects);
+    if (absl::Status s = listings_.config_maps.refresh(cache_, k.config_map, snap.config_maps);
+        !s.ok())
+      return s;
   }
   const double list_ms = lap();
   // Patched in place by the cache: only what the changes reach is built again.
@@ -362,7 +356,8 @@ absl::Status IngressController::reconcile() {
   // none, so the next renders in full.
   std::shared_ptr<const proxy::Config> last_rendered = std::move(last_rendered_);
   const double model_ms = lap();
-  gateway::Snapshot gsnap;
+  // Kept between builds as the Snapshot is.
+  gateway::Snapshot& gsnap = gateway_snapshot_;
   gateway::Result gw;
   std::vector<BoundFrontDoor> doors;
   if (options_.gateway.enabled) {
@@ -459,29 +454,26 @@ absl::Status IngressController::reconcile() {
 
 absl::Status IngressController::list_gateway_objects(gateway::Snapshot& snapshot) {
   const Kinds& k = options_.kinds;
-  for (auto [gvk, out] :
-       {std::pair{&k.gateway_class, &snapshot.gateway_classes},
-        std::pair{&k.gateway, &snapshot.gateways}, std::pair{&k.http_route, &snapshot.http_routes},
-        std::pair{&k.grpc_route, &snapshot.grpc_routes},
-        std::pair{&k.tls_route, &snapshot.tls_routes},
-        std::pair{&k.reference_grant, &snapshot.reference_grants},
-        std::pair{&k.backend_tls_policy, &snapshot.backend_tls_policies}}) {
-    auto objects = list(*gvk);
-    if (!objects.ok()) return objects.status();
-    *out = std::move(*objects);
-  }
+  GatewayListings& l = gateway_listings_;
+  for (auto [gvk, out, listing] :
+       {std::tuple{&k.gateway_class, &snapshot.gateway_classes, &l.gateway_classes},
+        std::tuple{&k.gateway, &snapshot.gateways, &l.gateways},
+        std::tuple{&k.http_route, &snapshot.http_routes, &l.http_routes},
+        std::tuple{&k.grpc_route, &snapshot.grpc_routes, &l.grpc_routes},
+        std::tuple{&k.tls_route, &snapshot.tls_routes, &l.tls_routes},
+        std::tuple{&k.reference_grant, &snapshot.reference_grants, &l.reference_grants},
+        std::tuple{&k.backend_tls_policy, &snapshot.backend_tls_policies, &l.backend_tls_policies}})
+    if (absl::Status s = listing->refresh(cache_, *gvk, *out); !s.ok()) return s;
   return absl::OkStatus();
 }
 
 absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& snapshot) {
   const Kinds& k = options_.kinds;
   // What the translation reads besides the Gateway API's own objects.
-  for (auto [gvk, out] : {std::pair{&k.config_map, &snapshot.config_maps},
-                          std::pair{&k.namespace_, &snapshot.namespaces}}) {
-    auto objects = list(*gvk);
-    if (!objects.ok()) return objects.status();
-    *out = std::move(*objects);
-  }
+  GatewayListings& l = gateway_listings_;
+  for (auto [gvk, out, listing] : {std::tuple{&k.config_map, &snapshot.config_maps, &l.config_maps},
+                                   std::tuple{&k.namespace_, &snapshot.namespaces, &l.namespaces}})
+    if (absl::Status s = listing->refresh(cache_, *gvk, *out); !s.ok()) return s;
   gateway::Options go = options_.gateway.translate;
   if (options_.gateway.local) {
     // Gateways whose class names our controller (the translator decides the rest).

@@ -60,6 +60,7 @@
 #include "controller_services.h"
 #include "gateway_addresses.h"
 #include "gateway_services.h"
+#include "kind_listing.h"
 #include "kop/cache/cache.h"
 #include "kop/client/client.h"
 #include "kop/controller/controller.h"
@@ -184,7 +185,6 @@ class IngressController {
 
   // One reconcile of kBuildRequest: build + apply, then publish the desired statuses.
   absl::Status reconcile();
-  absl::StatusOr<std::vector<api::ObjectPtr>> list(const api::GroupVersionKind& gvk);
   std::shared_ptr<const DesiredStatus> desired_status(const Snapshot& snapshot, const Model& model,
                                                       const gateway::Snapshot& gateway_snapshot,
                                                       gateway::Result gateway_result);
@@ -219,6 +219,19 @@ class IngressController {
   // applied, shared with the proxy's route table (which keeps it for /config_dump): kept to
   // skip applying an unchanged Config without holding a second copy of it.
   std::shared_ptr<const proxy::Config> last_applied_;
+  // The last build's listings, patched by the next build with what was written since
+  // (kind_listing.h): a build lists in proportion to the changes.
+  Snapshot snapshot_;
+  struct Listings {
+    KindListing ingresses, ingress_classes, services, secrets, endpoint_slices, ingress_routes,
+        tls_delegations, config_maps;
+  } listings_;
+  // The same for the Gateway API's kinds and what its translation reads besides.
+  gateway::Snapshot gateway_snapshot_;
+  struct GatewayListings {
+    KindListing gateway_classes, gateways, http_routes, grpc_routes, tls_routes, reference_grants,
+        backend_tls_policies, config_maps, namespaces;
+  } gateway_listings_;
   // The model's incremental state: an Ingress whose inputs did not change since the last build
   // (e.g. only another Service's EndpointSlice did) is not translated again.
   BuildCache build_cache_;
