@@ -25,6 +25,7 @@ struct RenderedCluster {
   std::shared_ptr<const Cluster> model;  // keeps the key's address from being reused
   proxy::Shared<proxy::ClusterConfig> rendered;
   uint64_t seen = 0;
+  size_t order = 0;  // its place in RenderedHosts::cluster_order
 };
 
 struct RenderedHosts {
@@ -38,6 +39,14 @@ struct RenderedHosts {
   uint64_t renders = 0;
   std::unordered_map<std::string, RenderedHost> by_host;
   std::unordered_map<const Cluster*, RenderedCluster> clusters;  // by model cluster
+  // The last render()'s entries of by_host and clusters in the model's order, so the next one
+  // finds an unchanged host or cluster by a pointer compare at the same place instead of
+  // hashing its name or address: only what came, went or changed is looked up (at 10k hosts
+  // the lookups were most of an Ingress change's render). Every entry listed is alive: an
+  // entry goes only when a render() did not have it (then it is not in that render's order)
+  // or with the whole map (the order with it).
+  std::vector<RenderedHost*> host_order;
+  std::vector<RenderedCluster*> cluster_order;
   // Gateway front door hosts, by rendered name ("gw/<ns>/<gateway>/<port>/<host>"): the model
   // host (a TranslateCache keeps unchanged ones) and its rendering.
   struct DoorHost {
@@ -384,6 +393,19 @@ internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, boo
   return internal::RenderedHost{shared.ptr(), std::move(plain), std::move(secure), 0};
 }
 
+// The entry of the last render's `order` for model object `model` at place `at`, or at the next
+// place when the one at `at` went; `at` moves past it. Null when neither is it (the object came,
+// changed or moved): then the caller looks it up.
+template <typename Entry, typename Model>
+Entry* next_in_order(const std::vector<Entry*>& order, size_t& at, const Model* model) {
+  if (at < order.size() && order[at]->model.get() == model) return order[at++];
+  if (at + 1 < order.size() && order[at + 1]->model.get() == model) {
+    at += 2;
+    return order[at - 1];
+  }
+  return nullptr;
+}
+
 // How many entries a RenderCache keeps for `live` parts before it drops those no render() had
 // since (a sweep walks every entry: not at every change of a host among 10k).
 size_t stale_limit(size_t live) {
@@ -468,12 +490,14 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   if (kept != nullptr) {
     if (kept->https != secure_listener || kept->https_port != https_port) {
       kept->by_host.clear();
+      kept->host_order.clear();
       kept->https = secure_listener;
       kept->https_port = https_port;
     }
     if (kept->affinity_cookie != options.affinity_cookie ||
         kept->affinity_cookie_ttl != options.affinity_cookie_ttl) {
       kept->clusters.clear();
+      kept->cluster_order.clear();
       kept->affinity_cookie = options.affinity_cookie;
       kept->affinity_cookie_ttl = options.affinity_cookie_ttl;
     }
@@ -482,17 +506,28 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   }
 
   // A model cluster rendered, or taken from the cache when it is the same object as before.
+  std::vector<internal::RenderedCluster*> cluster_order;
+  size_t cluster_at = 0;  // in kept->cluster_order
   auto model_cluster = [&](const proxy::Shared<Cluster>& c) {
     if (kept == nullptr) return proxy::Shared<proxy::ClusterConfig>(cluster_config(*c, options));
-    auto it = kept->clusters.find(&*c);
-    if (it == kept->clusters.end()) {
-      it = kept->clusters
-               .emplace(&*c, internal::RenderedCluster{c.ptr(), cluster_config(*c, options), 0})
-               .first;
-      ++kept->clusters_rendered;
+    const std::vector<internal::RenderedCluster*>& last = kept->cluster_order;
+    internal::RenderedCluster* r = next_in_order(last, cluster_at, &*c);
+    if (r == nullptr) {
+      auto it = kept->clusters.find(&*c);
+      if (it == kept->clusters.end()) {
+        it = kept->clusters
+                 .emplace(&*c, internal::RenderedCluster{c.ptr(), cluster_config(*c, options), 0})
+                 .first;
+        ++kept->clusters_rendered;
+      }
+      r = &it->second;
+      // A cluster replaced (the same name) takes its predecessor's place.
+      if (cluster_at < last.size() && last[cluster_at]->model->name == c->name) ++cluster_at;
     }
-    it->second.seen = kept->renders;
-    return it->second.rendered;
+    r->seen = kept->renders;
+    r->order = cluster_order.size();
+    cluster_order.push_back(r);
+    return r->rendered;
   };
   // Both maps' clusters in name order, as from their union (the model's on a shared name).
   config.clusters.reserve(model.clusters.size() + gateway_clusters.size());
@@ -504,6 +539,7 @@ proxy::Config render(const Model& model, const RenderOptions& options,
   }
   for (; gw != gateway_clusters.end(); ++gw)
     config.clusters.emplace_back(cluster_config(gw->second, options));
+  if (kept != nullptr) kept->cluster_order = std::move(cluster_order);
   // Clusters gone from the model are forgotten (with the model clusters they hold), once they
   // are more than a few: a sweep walks every entry.
   if (kept != nullptr && kept->clusters.size() > stale_limit(model.clusters.size()))
@@ -530,25 +566,41 @@ proxy::Config render(const Model& model, const RenderOptions& options,
       tls.certificates.push_back(certificate(r.model->host, *r.model->tls));
     }
   };
+  std::vector<internal::RenderedHost*> host_order;
+  if (kept != nullptr) host_order.reserve(model.virtual_hosts.size());
+  size_t host_at = 0;  // in kept->host_order
   for (const proxy::Shared<VirtualHost>& shared : model.virtual_hosts) {
     if (kept == nullptr) {
       emit(render_host(shared, secure_listener, https_port));
       continue;
     }
-    auto it = kept->by_host.find(shared->host);
-    if (it == kept->by_host.end()) {
-      it = kept->by_host.emplace(shared->host, render_host(shared, secure_listener, https_port))
-               .first;
-      ++kept->rendered;
-    } else if (it->second.model != shared.ptr()) {
-      it->second = render_host(shared, secure_listener, https_port);
-      ++kept->rendered;
-    } else {
+    const std::vector<internal::RenderedHost*>& last = kept->host_order;
+    internal::RenderedHost* r = next_in_order(last, host_at, &*shared);
+    if (r != nullptr) {
       ++kept->reused;
+    } else {
+      auto it = kept->by_host.find(shared->host);
+      if (it == kept->by_host.end()) {
+        it = kept->by_host.emplace(shared->host, render_host(shared, secure_listener, https_port))
+                 .first;
+        ++kept->rendered;
+      } else if (it->second.model != shared.ptr()) {
+        it->second = render_host(shared, secure_listener, https_port);
+        ++kept->rendered;
+      } else {
+        ++kept->reused;
+      }
+      r = &it->second;
+      // A host changed (the same name) takes its predecessor's place.
+      if (host_at < last.size() &&
+          (last[host_at] == r || last[host_at]->model->host == shared->host))
+        ++host_at;
     }
-    it->second.seen = kept->renders;
-    emit(it->second);
+    r->seen = kept->renders;
+    emit(*r);
+    host_order.push_back(r);
   }
+  if (kept != nullptr) kept->host_order = std::move(host_order);
   // Hosts gone from the model are forgotten (with the model hosts they hold), as clusters are.
   if (kept != nullptr && kept->by_host.size() > stale_limit(model.virtual_hosts.size()))
     std::erase_if(kept->by_host, [&](const auto& e) { return e.second.seen != kept->renders; });
@@ -620,11 +672,22 @@ std::optional<PatchedConfig> render_replaced_clusters(
       out.same = false;
     out.config.clusters[index] = rendered;
     // The cache follows the model: the replaced cluster's entry goes (and the model cluster it
-    // holds with it), its successor's comes, as a render() of this model would leave them.
-    kept->clusters.erase(&*replaced[i].before);
-    kept->clusters.insert_or_assign(
-        &*replaced[i].after,
-        internal::RenderedCluster{replaced[i].after.ptr(), std::move(rendered), kept->renders});
+    // holds with it), its successor's comes in its place, as a render() of this model would
+    // leave them.
+    auto was = kept->clusters.find(&*replaced[i].before);
+    size_t order = kept->cluster_order.size();
+    if (was != kept->clusters.end()) {
+      if (was->second.order < order && kept->cluster_order[was->second.order] == &was->second)
+        order = was->second.order;
+      kept->clusters.erase(was);
+    }
+    auto now = kept->clusters.insert_or_assign(
+        &*replaced[i].after, internal::RenderedCluster{replaced[i].after.ptr(), std::move(rendered),
+                                                       kept->renders, order});
+    if (order < kept->cluster_order.size())
+      kept->cluster_order[order] = &now.first->second;
+    else
+      kept->cluster_order.clear();  // not where it should be: the next render() looks all up
     ++kept->clusters_rendered;
   }
   return out;
