@@ -27,6 +27,18 @@ std::string ManifestProblem::to_string() const {
   return s;
 }
 
+ManifestLoader::Key::Key(std::string_view group, std::string_view resource, std::string_view ns,
+                         std::string_view name) {
+  id_.reserve(group.size() + resource.size() + ns.size() + name.size() + 3);
+  id_.append(group).append("/").append(resource).append("/").append(ns).append("/").append(name);
+}
+
+std::string_view ManifestLoader::Key::part(int index) const {
+  std::string_view rest = id_;
+  for (int i = 0; i < index; ++i) rest.remove_prefix(std::min(rest.size(), rest.find('/') + 1));
+  return rest.substr(0, index == 3 ? rest.size() : rest.find('/'));
+}
+
 // One object of a file.
 struct Entry {
   int document = 0;
@@ -228,9 +240,10 @@ SyncReport ManifestLoader::sync() {
 
   if (changed) {
     // Namespaces, then CRDs, then the rest: each rank may make the next one's kinds known.
-    std::set<Key> defined;
+    // Both keyed by views of the entries' keys, which stay in place until the sync ends.
+    std::set<std::string_view> defined;
     for (int rank = 0; rank <= 2; ++rank) {
-      std::map<Key, const std::string*> owner;  // the first file (in path order) wins
+      std::map<std::string_view, const std::string*> owner;  // the first file (in path order) wins
       for (auto& [f, state] : files_) {
         for (Entry& e : state->entries) {
           if (e.rank != rank) continue;
@@ -239,8 +252,8 @@ SyncReport ManifestLoader::sync() {
             if (obj) resolve(e, *obj, f, *store_, opts_.default_namespace);
           }
           if (!e.key) continue;
-          auto [it, first] = owner.emplace(*e.key, &f);
-          defined.insert(*e.key);
+          auto [it, first] = owner.emplace(e.key->id(), &f);
+          defined.insert(e.key->id());
           if (first || state->broken) continue;
           e.problems = {{f, e.document, "", "duplicate of an object defined in " + *it->second}};
         }
@@ -248,7 +261,7 @@ SyncReport ManifestLoader::sync() {
       for (auto& [f, state] : files_) {
         if (state->broken) continue;
         for (Entry& e : state->entries) {
-          if (e.rank != rank || !e.key || owner[*e.key] != &f) continue;
+          if (e.rank != rank || !e.key || owner[e.key->id()] != &f) continue;
           auto a = applied_.find(*e.key);
           if (a != applied_.end() && a->second.file == f && a->second.body_hash == e.body_hash) {
             e.problems.clear();
@@ -256,17 +269,18 @@ SyncReport ManifestLoader::sync() {
             continue;
           }
           if (e.body.empty() && !ensure_bodies(f, *state)) continue;
-          auto t = store_->registry().any_version(e.key->group, e.key->resource);
+          auto t = store_->registry().any_version(e.key->group(), e.key->resource());
           if (!t) continue;
-          auto before = store_->get(*t, e.key->ns, e.key->name);
+          auto before = store_->get(*t, e.key->ns(), e.key->name());
           PatchOptions po;
           po.field_manager = opts_.field_manager;
           po.force = true;
-          auto r = store_->patch(*t, e.key->ns, e.key->name, PatchType::kApply, e.body, po);
+          auto r = store_->patch(*t, e.key->ns(), e.key->name(), PatchType::kApply, e.body, po);
           e.problems.clear();
           if (!r.ok()) {
-            std::string object =
-                t->kind + " " + (e.key->ns.empty() ? "" : e.key->ns + "/") + e.key->name;
+            std::string object = t->kind + " ";
+            if (!e.key->ns().empty()) object.append(e.key->ns()).append("/");
+            object.append(e.key->name());
             auto causes = client::causes_of(r.status());
             if (causes.empty())
               e.problems.push_back({f, e.document, "", std::string(r.status().message()), object});
@@ -284,16 +298,16 @@ SyncReport ManifestLoader::sync() {
     }
     // Objects no file defines any more (a broken file still defines what it held).
     for (auto it = applied_.begin(); it != applied_.end();) {
-      if (defined.count(it->first)) {
+      if (defined.count(it->first.id())) {
         ++it;
         continue;
       }
-      auto t = store_->registry().any_version(it->first.group, it->first.resource);
+      auto t = store_->registry().any_version(it->first.group(), it->first.resource());
       if (!t) {  // its kind is gone (CRD deleted), and its objects with it
         it = applied_.erase(it);
         continue;
       }
-      auto r = store_->remove(*t, it->first.ns, it->first.name);
+      auto r = store_->remove(*t, it->first.ns(), it->first.name());
       if (r.ok()) rep.deleted++;
       if (r.ok() || client::is_not_found(r.status())) {
         it = applied_.erase(it);

@@ -36,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -93,9 +94,25 @@ class ManifestLoader {
   // Problems of the last sync.
   std::vector<ManifestProblem> problems() const;
 
-  struct Key {
-    std::string group, resource, ns, name;
+  // An object's identity, kept as one string "group/resource/namespace/name" (none of the four
+  // holds a '/'; the group and the namespace may be empty): the loader keeps a key per object
+  // in its file's entry and one per object the store holds from the files, and four strings
+  // each made most of its 14 MB of bookkeeping at 10k apps (30,000 objects).
+  class Key {
+   public:
+    Key(std::string_view group, std::string_view resource, std::string_view ns,
+        std::string_view name);
+    std::string_view group() const { return part(0); }
+    std::string_view resource() const { return part(1); }
+    std::string_view ns() const { return part(2); }
+    std::string_view name() const { return part(3); }
+    // The whole key: what the loader's maps compare.
+    const std::string& id() const { return id_; }
     auto operator<=>(const Key&) const = default;
+
+   private:
+    std::string_view part(int index) const;
+    std::string id_;
   };
   struct FileState;  // one file's identity and objects (defined in manifest_loader.cpp)
 
