@@ -15,6 +15,7 @@ namespace {
 
 using internal::cat;
 using internal::covered;
+using internal::HostRoutes;
 using internal::kind_name;
 using internal::MatchKey;
 using internal::older;
@@ -39,19 +40,18 @@ Model build_model(const Snapshot& snapshot, const Options& options, BuildCache* 
 Model internal::assemble(Builder& b) {
   // 1. One winner per (host, path, header conditions): the oldest source.
   std::sort(b.routes.begin(), b.routes.end(), older);
-  std::map<std::string, std::map<MatchKey, Route>> hosts;
-  std::map<std::string, ObjectRef> owner_of_match;
+  std::map<std::string, HostRoutes> hosts;
   for (auto& c : b.routes) {
     auto& routes = hosts[c.host];
-    MatchKey key{c.route.path, c.route.headers};
-    // try_emplace leaves c.route alone when the match is taken (the Event below reads it).
-    auto [it, inserted] = routes.try_emplace(std::move(key), std::move(c.route));
+    MatchKey key{c.route->path, c.route->headers};
+    auto [it, inserted] = routes.try_emplace(std::move(key), c.route);
     if (!inserted) {
-      b.event(c.route.source, "HostPathConflict", c.route.field,
-              cat("host \"", c.host, "\" path ", kind_name(c.route.path.kind), " \"",
-                  c.route.path.value, "\" is already routed by ", it->second.source.kind, " ",
-                  it->second.source.key(), " (", it->second.field,
-                  "), which is older; this path is ignored"));
+      const Route& taken = *it->second;
+      b.event(
+          c.route->source, "HostPathConflict", c.route->field,
+          cat("host \"", c.host, "\" path ", kind_name(c.route->path.kind), " \"",
+              c.route->path.value, "\" is already routed by ", taken.source.kind, " ",
+              taken.source.key(), " (", taken.field, "), which is older; this path is ignored"));
     }
   }
 
@@ -108,9 +108,9 @@ Model internal::assemble(Builder& b) {
   if (!b.default_backends.empty()) {
     const RouteCandidate& winner = b.default_backends.front();
     for (size_t i = 1; i < b.default_backends.size(); ++i)
-      b.event(b.default_backends[i].route.source, "DefaultBackendConflict", "spec.defaultBackend",
-              cat("the default backend of ", winner.route.source.kind, " ",
-                  winner.route.source.key(), " is older and is used instead"));
+      b.event(b.default_backends[i].route->source, "DefaultBackendConflict", "spec.defaultBackend",
+              cat("the default backend of ", winner.route->source.kind, " ",
+                  winner.route->source.key(), " is older and is used instead"));
     hosts["*"];
     MatchKey root{PathRule{}, {}};
     for (auto& [host, routes] : hosts)
@@ -124,12 +124,10 @@ Model internal::assemble(Builder& b) {
     VirtualHost vh;
     vh.host = host;
     if (auto t = tls_by_host.find(host); t != tls_by_host.end()) vh.tls = t->second.tls;
+    bool can_redirect = vh.tls || tcp_by_host.count(host) != 0;
     for (auto& [key, route] : routes) {
-      Route r = std::move(route);  // `hosts` is not read after this loop
-      // Nowhere to redirect to without a certificate or a tcpproxy for the host.
-      if (!vh.tls && !tcp_by_host.count(host)) r.https_redirect = false;
-      internal::for_each_cluster(r, [&](const std::string& c) { used_clusters.insert(c); });
-      vh.routes.push_back(std::move(r));
+      internal::for_each_cluster(*route, [&](const std::string& c) { used_clusters.insert(c); });
+      vh.routes.push_back(internal::served_route(route, can_redirect));
     }
     std::sort(vh.routes.begin(), vh.routes.end(), internal::route_precedes);
     m.virtual_hosts.emplace_back(std::move(vh));
@@ -159,7 +157,7 @@ std::string describe(const Model& m) {
                             vh.tls->client_auth ? " client-auth" : "")
                       : std::string(),
                "\n");
-    for (const auto& r : vh.routes) {
+    for (const Route& r : vh.routes) {
       out += cat("  ", kind_name(r.path.kind), " ", r.path.value);
       for (const auto& h : r.headers)
         out += cat(" [", h.name, " op", static_cast<int>(h.op), " ", h.value, "]");

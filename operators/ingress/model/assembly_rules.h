@@ -18,6 +18,8 @@ namespace kop::ingress::internal {
 
 // Within one host, one route per (path, header conditions).
 using MatchKey = std::pair<PathRule, std::vector<HeaderCondition>>;
+// A host's routes by match while it is assembled: the candidates' own objects (shared).
+using HostRoutes = std::map<MatchKey, proxy::Shared<Route>>;
 
 inline std::string_view kind_name(PathKind k) {
   switch (k) {
@@ -35,7 +37,7 @@ inline std::string_view kind_name(PathKind k) {
 
 // Whether `routes` already answers what a merged-in route with `key` would: the same match,
 // or, for prefixes, the same path as a Prefix or StringPrefix with the same conditions.
-inline bool covered(const std::map<MatchKey, Route>& routes, const MatchKey& key) {
+inline bool covered(const HostRoutes& routes, const MatchKey& key) {
   if (routes.count(key)) return true;
   auto prefixish = [](PathKind k) {
     return k == PathKind::kPrefix || k == PathKind::kStringPrefix;
@@ -45,6 +47,16 @@ inline bool covered(const std::map<MatchKey, Route>& routes, const MatchKey& key
     if (prefixish(k.first.kind) && k.first.value == key.first.value && k.second == key.second)
       return true;
   return false;
+}
+
+// The route as a host serves it: the candidate's own object, unless it redirects plain HTTP to
+// https and the host has nowhere to redirect to (no certificate, no tcpproxy): then a copy
+// without the redirect.
+inline proxy::Shared<Route> served_route(const proxy::Shared<Route>& route, bool can_redirect) {
+  if (can_redirect || !route->https_redirect) return route;
+  Route r = *route;
+  r.https_redirect = false;
+  return r;
 }
 
 // Conflict order of route candidates: the oldest source, then its own order.

@@ -36,7 +36,9 @@ Age age_of(const api::Object& object, std::string_view kind);
 
 struct RouteCandidate {
   std::string host;  // "" becomes "*"
-  Route route;
+  // Shared with the model's virtual hosts that serve it (an Ingress entry keeps its candidates
+  // across builds): change a copy and assign it back.
+  proxy::Shared<Route> route;
   Age age;
   int order = 0;  // position in its source, to keep duplicates inside one object stable
   // Ingresses read with their ingress-nginx annotations (nginx_ingress.h): the path as

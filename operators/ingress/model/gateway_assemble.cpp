@@ -73,10 +73,10 @@ VirtualHost own_routes(const Translation& t, const std::string& host, std::vecto
     if (std::any_of(vh.routes.begin(), vh.routes.end(),
                     [&](const Route& r) { return same_match(r, route); }))
       continue;
-    vh.routes.push_back(route);
-    Route& r = vh.routes.back();
+    Route r = route;
     // A redirect without scheme and port goes to the listener's port.
     if (r.redirect && !r.redirect->scheme && !r.redirect->port) r.redirect->port = uint16_t(p.port);
+    vh.routes.emplace_back(std::move(r));
   }
   return vh;
 }
@@ -92,10 +92,10 @@ std::shared_ptr<const VirtualHost> with_covering(const VirtualHost& own,
   for (const VirtualHost* g : covering) {
     if (!covers(g->host, own.host)) continue;
     if (!out) out = std::make_shared<VirtualHost>(own);
-    for (const Route& r : g->routes)
+    for (const proxy::Shared<Route>& r : g->routes)
       if (std::none_of(out->routes.begin(), out->routes.end(),
-                       [&](const Route& o) { return same_match(o, r); }))
-        out->routes.push_back(r);
+                       [&](const Route& o) { return same_match(o, *r); }))
+        out->routes.push_back(r);  // the covering host's object, shared
   }
   return out;
 }

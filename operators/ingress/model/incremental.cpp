@@ -91,8 +91,8 @@ struct IncrementalState {
   std::vector<TlsCandidate> ir_tls;
   std::vector<TcpProxyCandidate> ir_tcp;
   // Rules without host after conflicts (merged into every host), and the default backend.
-  std::map<MatchKey, Route> star;
-  std::optional<Route> default_route;
+  HostRoutes star;
+  std::optional<proxy::Shared<Route>> default_route;
   std::vector<Event> default_events;
   std::map<std::string, TcpHost> tcp_hosts;
   // host -> keys of the Ingress entries with a route or TLS candidate for it.
@@ -112,9 +112,8 @@ struct IncrementalState {
   // The host's virtual host (none when it has no route), and the Events of its conflicts.
   std::optional<VirtualHost> assemble_host(const std::string& host, HostInputs in,
                                            std::vector<Event>& events) const;
-  std::map<MatchKey, Route> resolve(const std::string& host,
-                                    std::vector<const RouteCandidate*> candidates,
-                                    std::vector<Event>& events) const;
+  HostRoutes resolve(const std::string& host, std::vector<const RouteCandidate*> candidates,
+                     std::vector<Event>& events) const;
   void use(const VirtualHost& vh, std::map<std::string, ObjectRef>* acquired);
   void release(const VirtualHost& vh, std::set<std::string>& released);
   void link_entry(const std::string& key, const IngressEntry& e);
@@ -122,31 +121,33 @@ struct IncrementalState {
   void collect(Builder& b);
 };
 
-std::map<MatchKey, Route> IncrementalState::resolve(const std::string& host,
-                                                    std::vector<const RouteCandidate*> candidates,
-                                                    std::vector<Event>& events) const {
+HostRoutes IncrementalState::resolve(const std::string& host,
+                                     std::vector<const RouteCandidate*> candidates,
+                                     std::vector<Event>& events) const {
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const RouteCandidate* x, const RouteCandidate* y) { return older(*x, *y); });
-  std::map<MatchKey, Route> routes;
+  HostRoutes routes;
   for (const RouteCandidate* c : candidates) {
-    MatchKey key{c->route.path, c->route.headers};
+    const Route& route = *c->route;
+    MatchKey key{route.path, route.headers};
     auto it = routes.find(key);
     if (it == routes.end()) {
       routes.emplace(std::move(key), c->route);
       continue;
     }
+    const Route& taken = *it->second;
     events.push_back(make_event(
-        c->route.source, "HostPathConflict", c->route.field,
-        cat("host \"", host, "\" path ", kind_name(c->route.path.kind), " \"", c->route.path.value,
-            "\" is already routed by ", it->second.source.kind, " ", it->second.source.key(), " (",
-            it->second.field, "), which is older; this path is ignored")));
+        route.source, "HostPathConflict", route.field,
+        cat("host \"", host, "\" path ", kind_name(route.path.kind), " \"", route.path.value,
+            "\" is already routed by ", taken.source.kind, " ", taken.source.key(), " (",
+            taken.field, "), which is older; this path is ignored")));
   }
   return routes;
 }
 
 std::optional<VirtualHost> IncrementalState::assemble_host(const std::string& host, HostInputs in,
                                                            std::vector<Event>& events) const {
-  std::map<MatchKey, Route> routes = resolve(host, in.routes, events);
+  HostRoutes routes = resolve(host, in.routes, events);
   // TLS: one Secret per host, the oldest binding wins.
   std::stable_sort(in.tls.begin(), in.tls.end(),
                    [](const TlsCandidate* x, const TlsCandidate* y) { return x->age < y->age; });
@@ -192,12 +193,8 @@ std::optional<VirtualHost> IncrementalState::assemble_host(const std::string& ho
     client_auth.apply(*vh.tls);
   }
   vh.routes.reserve(routes.size());
-  for (auto& [key, route] : routes) {
-    Route r = std::move(route);
-    // Nowhere to redirect to without a certificate or a tcpproxy for the host.
-    if (!vh.tls && tcp == tcp_hosts.end()) r.https_redirect = false;
-    vh.routes.push_back(std::move(r));
-  }
+  bool can_redirect = vh.tls || tcp != tcp_hosts.end();
+  for (auto& [key, route] : routes) vh.routes.push_back(served_route(route, can_redirect));
   std::sort(vh.routes.begin(), vh.routes.end(), route_precedes);
   return vh;
 }
@@ -282,13 +279,13 @@ void IncrementalState::assemble_all(Builder& b) {
   std::stable_sort(defaults.begin(), defaults.end(),
                    [](const RouteCandidate* x, const RouteCandidate* y) { return older(*x, *y); });
   if (!defaults.empty()) {
-    const Route& winner = defaults.front()->route;
+    const Route& winner = *defaults.front()->route;
     for (size_t i = 1; i < defaults.size(); ++i)
       default_events.push_back(
-          make_event(defaults[i]->route.source, "DefaultBackendConflict", "spec.defaultBackend",
+          make_event(defaults[i]->route->source, "DefaultBackendConflict", "spec.defaultBackend",
                      cat("the default backend of ", winner.source.kind, " ", winner.source.key(),
                          " is older and is used instead")));
-    default_route = winner;
+    default_route = defaults.front()->route;
     inputs["*"];
   }
   if (auto all = inputs.find("*"); all != inputs.end()) {

@@ -50,9 +50,11 @@ void close_hosts_without_tls(Builder& b, const ObjectRef& src, size_t first_rout
                              size_t first_default, const std::set<std::string>& tls_hosts) {
   std::set<std::string> closed;
   auto close = [&](RouteCandidate& c) {
-    if (tls_hosts.count(c.host) != 0 || c.route.action != RouteAction::kForward) return;
-    c.route.action = RouteAction::kForbidden;
-    c.route.clusters.clear();
+    if (tls_hosts.count(c.host) != 0 || c.route->action != RouteAction::kForward) return;
+    Route closed_route = *c.route;
+    closed_route.action = RouteAction::kForbidden;
+    closed_route.clusters.clear();
+    c.route = std::move(closed_route);
     if (!closed.insert(c.host).second) return;
     b.event(src, "ClientAuthWithoutTLS", secret_field(),
             c.host == "*"

@@ -36,8 +36,10 @@ void add_canary(RouteCandidate& main, const RouteCandidate& c, std::vector<Route
   auto variant = [&](std::vector<HeaderCondition> conditions, bool to_canary) {
     RouteCandidate v = main;
     std::sort(conditions.begin(), conditions.end());
-    v.route.headers = std::move(conditions);
-    if (to_canary) v.route.clusters = c.route.clusters;
+    Route r = *main.route;
+    r.headers = std::move(conditions);
+    if (to_canary) r.clusters = c.route->clusters;
+    v.route = std::move(r);
     extra.push_back(std::move(v));
   };
   std::vector<HeaderCondition> header_undecided;
@@ -69,15 +71,17 @@ void add_canary(RouteCandidate& main, const RouteCandidate& c, std::vector<Route
   if (k.weight == 0) return;
   std::vector<WeightedCluster> split;
   if (k.weight < k.weight_total)
-    for (auto wc : main.route.clusters) {
+    for (auto wc : main.route->clusters) {
       wc.weight *= k.weight_total - k.weight;
       split.push_back(std::move(wc));
     }
-  for (auto wc : c.route.clusters) {
+  for (auto wc : c.route->clusters) {
     wc.weight *= k.weight;
     split.push_back(std::move(wc));
   }
-  main.route.clusters = std::move(split);
+  Route r = *main.route;
+  r.clusters = std::move(split);
+  main.route = std::move(r);
 }
 
 // Each canary path joins the main Ingress' route of the same host and path; a canary without
@@ -86,19 +90,19 @@ void merge_canaries(Builder& b) {
   std::vector<RouteCandidate> extra;
   for (const auto& c : b.routes) {
     if (!c.canary) continue;
-    if (c.route.action != RouteAction::kForward || c.route.clusters.empty()) continue;
+    if (c.route->action != RouteAction::kForward || c.route->clusters.empty()) continue;
     bool found = false;
     for (auto& m : b.routes) {
-      if (m.canary || m.host_fallback || m.host != c.host || m.route.path != c.route.path ||
-          !m.route.headers.empty() || m.route.action != RouteAction::kForward ||
-          m.route.source.kind != "Ingress")
+      if (m.canary || m.host_fallback || m.host != c.host || m.route->path != c.route->path ||
+          !m.route->headers.empty() || m.route->action != RouteAction::kForward ||
+          m.route->source.kind != "Ingress")
         continue;
       found = true;
       add_canary(m, c, extra);
     }
     if (!found)
-      b.event(c.route.source, "CanaryWithoutMain", c.route.field,
-              cat("no main Ingress routes host \"", c.host, "\" path \"", c.route.path.value,
+      b.event(c.route->source, "CanaryWithoutMain", c.route->field,
+              cat("no main Ingress routes host \"", c.host, "\" path \"", c.route->path.value,
                   "\": the canary is not served"));
   }
   std::erase_if(b.routes, [](const RouteCandidate& c) { return c.canary.has_value(); });
@@ -334,10 +338,10 @@ std::string nginx_location_regex(std::string_view path) {
 }
 
 void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, RouteCandidate& c) {
-  Route& r = c.route;
   c.nginx_path = std::string(raw_path.empty() ? "/" : raw_path);
   // A canary's own routing annotations do not apply: its main Ingress' do (merge_canaries).
   if (a.canary) return;
+  Route r = *c.route;
   c.nginx_regex = a.use_regex || a.rewrite_target.has_value();
   // ingress-nginx: `rewrite "(?i)<path>" <target> break;` unless the target is the path.
   if (a.rewrite_target && *a.rewrite_target != *c.nginx_path && r.action == RouteAction::kForward)
@@ -381,6 +385,7 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
   for (const auto& h : a.response_headers.set) r.response_headers.set.push_back(h);
   r.https_redirect = (a.ssl_redirect || a.force_ssl_redirect) && a.denied.empty();
   r.https_redirect_code = 308;  // ingress-nginx's http-redirect-code default
+  c.route = std::move(r);
 }
 
 void add_nginx_host_routes(Builder& b, const NginxAnnotations& a, const Age& age, size_t first,
@@ -446,19 +451,22 @@ void apply_nginx_host_rules(Builder& b) {
       std::string pattern = nginx_location_regex(*c.nginx_path);
       re2::RE2 re(pattern, re2::RE2::Quiet);
       if (!re.ok()) {
-        b.event(c.route.source, "PathInvalid", c.route.field,
+        b.event(c.route->source, "PathInvalid", c.route->field,
                 cat("host \"", c.host, "\" uses regular expressions (use-regex), and path \"",
                     *c.nginx_path, "\" is not one RE2 accepts: ", re.error()));
         continue;
       }
-      if (c.route.regex_rewrite && !re2::RE2(c.route.regex_rewrite->regex, re2::RE2::Quiet).ok()) {
-        b.event(c.route.source, "PathInvalid", c.route.field,
+      if (c.route->regex_rewrite &&
+          !re2::RE2(c.route->regex_rewrite->regex, re2::RE2::Quiet).ok()) {
+        b.event(c.route->source, "PathInvalid", c.route->field,
                 cat("path \"", *c.nginx_path,
                     "\" cannot be rewritten (rewrite-target): not a "
                     "regular expression RE2 accepts"));
         continue;
       }
-      c.route.path = PathRule{PathKind::kRegex, std::move(pattern)};
+      Route r = *c.route;
+      r.path = PathRule{PathKind::kRegex, std::move(pattern)};
+      c.route = std::move(r);
     }
     kept.push_back(std::move(c));
   }

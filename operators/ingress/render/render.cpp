@@ -368,7 +368,7 @@ internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, boo
   // unless they redirect to https.
   bool certificate_required =
       vh.tls && vh.tls->client_auth && vh.tls->client_auth->verify == proxy::ClientVerify::kOn;
-  for (const auto& r : vh.routes) {
+  for (const Route& r : vh.routes) {
     proxy::RouteConfig rc = route_config(r, true, https_port);
     if (certificate_required && !r.https_redirect) {
       proxy::RouteConfig refused;
@@ -387,7 +387,7 @@ internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, boo
     proxy::VirtualHostConfig s;
     s.name = "https/" + vh.host;
     s.domains = {vh.host};
-    for (const auto& r : vh.routes) s.routes.push_back(route_config(r, false, https_port));
+    for (const Route& r : vh.routes) s.routes.push_back(route_config(r, false, https_port));
     secure = std::move(s);
   }
   return internal::RenderedHost{shared.ptr(), std::move(plain), std::move(secure), 0};
@@ -418,7 +418,7 @@ proxy::VirtualHostConfig render_door_host(const std::string& name, const Virtual
   v.name = name;
   v.domains = {vh.host};
   v.route_order = proxy::RouteOrder::kConfig;
-  for (const auto& r : vh.routes) v.routes.push_back(route_config(r, false, 0));
+  for (const Route& r : vh.routes) v.routes.push_back(route_config(r, false, 0));
   return v;
 }
 

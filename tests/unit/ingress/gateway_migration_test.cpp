@@ -100,16 +100,16 @@ TEST(GatewayMigration, TlsHostsRedirectPlainHttpAndServeOn443) {
   gateway::Result r = serve(compat_input());
   const VirtualHost* plain = host_of(r, 80, "ssl.compat.example.com");
   ASSERT_TRUE(plain && !plain->routes.empty());
-  ASSERT_EQ(plain->routes[0].action, RouteAction::kRedirect);
-  EXPECT_EQ(plain->routes[0].redirect->scheme, "https");
-  EXPECT_EQ(plain->routes[0].redirect->code, 308u);
+  ASSERT_EQ(plain->routes[0]->action, RouteAction::kRedirect);
+  EXPECT_EQ(plain->routes[0]->redirect->scheme, "https");
+  EXPECT_EQ(plain->routes[0]->redirect->code, 308u);
   const VirtualHost* tls = host_of(r, 443, "ssl.compat.example.com");
   ASSERT_TRUE(tls && !tls->routes.empty());
-  EXPECT_EQ(tls->routes[0].action, RouteAction::kForward);
+  EXPECT_EQ(tls->routes[0]->action, RouteAction::kForward);
   // ssl-redirect: "false" serves plain HTTP too.
   const VirtualHost* off = host_of(r, 80, "ssl-off.compat.example.com");
   ASSERT_TRUE(off && !off->routes.empty());
-  EXPECT_EQ(off->routes[0].action, RouteAction::kForward);
+  EXPECT_EQ(off->routes[0]->action, RouteAction::kForward);
 }
 
 TEST(GatewayMigration, AccessRestrictionsFailClosed) {
@@ -118,7 +118,7 @@ TEST(GatewayMigration, AccessRestrictionsFailClosed) {
        {"basic.compat.example.com", "locked.compat.example.com", "bad-range.compat.example.com"}) {
     const VirtualHost* vh = host_of(r, 80, host);
     ASSERT_TRUE(vh && !vh->routes.empty()) << host;
-    EXPECT_EQ(vh->routes[0].action, RouteAction::kNoBackend) << host;
+    EXPECT_EQ(vh->routes[0]->action, RouteAction::kNoBackend) << host;
   }
   GatewayMigration m = migrate_to_gateway(objects(compat_input()), {});
   auto basic = std::find_if(m.ingresses.begin(), m.ingresses.end(),
@@ -140,7 +140,7 @@ TEST(GatewayMigration, ExternalAuthFailsClosed) {
   gateway::Result r = serve(in);
   const VirtualHost* vh = host_of(r, 80, "sso.example.com");
   ASSERT_TRUE(vh && !vh->routes.empty());
-  EXPECT_EQ(vh->routes[0].action, RouteAction::kNoBackend);
+  EXPECT_EQ(vh->routes[0]->action, RouteAction::kNoBackend);
   GatewayMigration m = migrate_to_gateway(objects(in), {});
   ASSERT_EQ(m.ingresses.size(), 1u);
   const MigratedIngress& sso = m.ingresses[0];
@@ -171,14 +171,14 @@ TEST(GatewayMigration, CanaryHeaderThenCookieThenWeight) {
     for (const auto& c : rt.clusters) s += c.cluster + "*" + std::to_string(c.weight) + " ";
     return s;
   };
-  EXPECT_EQ(vh->routes[0].headers[0].value, "always");
+  EXPECT_EQ(vh->routes[0]->headers[0].value, "always");
   EXPECT_EQ(to(vh->routes[0]), "default/canary/80*1 ");
-  EXPECT_EQ(vh->routes[1].headers[0].value, "never");
+  EXPECT_EQ(vh->routes[1]->headers[0].value, "never");
   EXPECT_EQ(to(vh->routes[1]), "default/echo/80*1 ");
-  EXPECT_EQ(vh->routes[2].headers[0].name, "cookie");
+  EXPECT_EQ(vh->routes[2]->headers[0].name, "cookie");
   EXPECT_EQ(to(vh->routes[2]), "default/canary/80*1 ");
   EXPECT_EQ(to(vh->routes[3]), "default/echo/80*1 ");
-  EXPECT_TRUE(vh->routes[4].headers.empty());
+  EXPECT_TRUE(vh->routes[4]->headers.empty());
   EXPECT_EQ(to(vh->routes[4]), "default/echo/80*70 default/canary/80*30 ");
 }
 

@@ -434,6 +434,73 @@ spec:
   EXPECT_TRUE(cache.full_assembly());
 }
 
+// A route is one object wherever it is served: the rule without host and the default backend
+// join every host as the candidate's own object (not a copy per host), in the incremental build
+// and in the reference alike, and stay so when another Ingress is translated again.
+TEST(IncrementalBuild, ARouteIsOneObjectInEveryHostThatServesIt) {
+  std::string y;
+  for (int i = 0; i < 5; ++i) y += app_yaml(i);
+  y += R"(---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: all, namespace: default}
+spec:
+  defaultBackend: {service: {name: app0, port: {number: 80}}}
+  rules:
+  - http:
+      paths:
+      - {path: /all, pathType: Prefix, backend: {service: {name: app1, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: side, namespace: default}
+spec:
+  rules:
+  - host: side.example.com
+    http:
+      paths:
+      - {path: /x, pathType: Prefix, backend: {service: {name: app3, port: {number: 80}}}}
+)";
+  Snapshot snap = testing::snapshot_of(y);
+  // Per host: its route objects by path.
+  auto routes_of = [](const Model& m) {
+    std::map<std::string, std::map<std::string, const Route*>> out;
+    for (const VirtualHost& vh : m.virtual_hosts)
+      for (const proxy::Shared<Route>& r : vh.routes) out[vh.host][r->path.value] = r.ptr().get();
+    return out;
+  };
+  // The route of `path` in each of `hosts` (all when empty) is one object.
+  auto expect_one_object = [](const std::map<std::string, std::map<std::string, const Route*>>& by,
+                              std::string_view path, const std::set<std::string>& hosts = {}) {
+    std::set<const Route*> objects;
+    for (const auto& [host, routes] : by) {
+      if (!hosts.empty() && !hosts.count(host)) continue;
+      auto it = routes.find(std::string(path));
+      ASSERT_NE(it, routes.end()) << host << " " << path;
+      objects.insert(it->second);
+    }
+    EXPECT_EQ(objects.size(), 1u) << path;
+  };
+  BuildCache cache;
+  const auto first = routes_of(cache.build(snap, {}));
+  ASSERT_EQ(first.size(), 7u);  // app0 .. app4, side (.example.com) and "*"
+  expect_one_object(first, "/all");
+  // The default backend, where no path "/" of the host's own covers it.
+  expect_one_object(first, "/", {"side.example.com", "*"});
+  expect_one_object(routes_of(build_model(snap, {})), "/all");
+
+  // app2 moves to another host: the other hosts keep their route objects.
+  for (const auto& o : parse_objects(app_yaml(2, "-moved")))
+    if (o->kind() == "Ingress") put(snap.ingresses, o);
+  const auto now = routes_of(cache.build(snap, {}));
+  EXPECT_TRUE(cache.build(snap, {}) == build_model(snap, {}));
+  expect_one_object(now, "/all");
+  for (const auto& [host, routes] : first) {
+    if (host == "app2.example.com") continue;
+    EXPECT_EQ(now.at(host), routes) << host;
+  }
+}
+
 // Model clusters are kept as the same objects while their Service and EndpointSlices do not
 // change, even when the Ingress that uses them is translated again; render() with a RenderCache
 // then renders only the new ones, and compile() keeps the compiled clusters of the others.

@@ -37,6 +37,7 @@
 #include "kop/api/object.h"
 #include "kop/proxy/boxed.h"
 #include "kop/proxy/config.h"
+#include "kop/proxy/shared.h"
 
 namespace kop::ingress {
 
@@ -380,8 +381,11 @@ struct Tls {
 };
 
 struct VirtualHost {
-  std::string host;           // "example.com", "*.example.com", or "*" (all hosts)
-  std::vector<Route> routes;  // sorted by precedence (longest first, Exact before Prefix)
+  std::string host;  // "example.com", "*.example.com", or "*" (all hosts)
+  // Sorted by precedence (longest first, Exact before Prefix). Shared (proxy/shared.h): an
+  // Ingress' route is one object in its BuildCache entry and in every host that serves it (a
+  // rule without host or a default backend joins each host) instead of a copy per holder.
+  std::vector<proxy::Shared<Route>> routes;
   std::optional<Tls> tls;
   bool operator==(const VirtualHost&) const = default;
 };
