@@ -172,6 +172,9 @@ TEST(OptionalKind, PollsWhenCrdsCannotBeListed) {
   env.install();
   env.add_widget("a");
   ASSERT_TRUE(eventually([&] { return tracker->held() == std::set<std::string>{"default/a"}; }));
+  // The handler can see the object before served() turns true (set after presence_changed):
+  // wait for it, or the check below could pass on the first answer.
+  ASSERT_TRUE(eventually([&] { return env.cache->served(kWidget) == true; }));
   env.uninstall();
   ASSERT_TRUE(eventually([&] { return env.cache->served(kWidget) == false; }));
   EXPECT_TRUE(tracker->held().empty());
