@@ -50,6 +50,7 @@ std::string object_json(const api::GroupVersionKind& gvk, const std::string& ns,
 
 std::vector<const api::Object*> pointers(const std::vector<api::ObjectPtr>& objects) {
   std::vector<const api::Object*> out;
+  out.reserve(objects.size());
   for (const api::ObjectPtr& o : objects) out.push_back(o.get());
   std::sort(out.begin(), out.end());
   return out;
@@ -58,6 +59,7 @@ std::vector<const api::Object*> pointers(const std::vector<api::ObjectPtr>& obje
 // "namespace/name@resourceVersion" of each object, sorted.
 std::vector<std::string> versions(const std::vector<api::ObjectPtr>& objects) {
   std::vector<std::string> out;
+  out.reserve(objects.size());
   for (const api::ObjectPtr& o : objects)
     out.push_back(std::string(o->ns()) + "/" + std::string(o->name()) + "@" +
                   std::string(o->resource_version()));
