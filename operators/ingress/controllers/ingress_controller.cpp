@@ -89,6 +89,20 @@ api::ObjectPtr config_map_summary(const api::Object& map, bool all_data) {
   return api::share(api::Object(out));  // the copy is sized to the object
 }
 
+// One kind of a build's snapshot: where its listing goes and the KindListing that keeps it.
+struct ListedKind {
+  const api::GroupVersionKind* gvk;
+  std::vector<api::ObjectPtr>* out;
+  KindListing* listing;
+};
+
+// Brings each kind's listing up to the cache (kind_listing.h); the first error stops.
+absl::Status refresh(cache::Cache& cache, std::initializer_list<ListedKind> kinds) {
+  for (const ListedKind& k : kinds)
+    if (absl::Status s = k.listing->refresh(cache, *k.gvk, *k.out); !s.ok()) return s;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void configure_cache(cache::CacheOptions& options, const Kinds& kinds, bool gateway_api,
@@ -323,19 +337,17 @@ absl::Status IngressController::reconcile() {
   const Kinds& k = options_.kinds;
   // Kept between builds: each kind's listing is patched with what was written since the last.
   Snapshot& snap = snapshot_;
-  struct Part {
-    const api::GroupVersionKind* gvk;
-    std::vector<api::ObjectPtr>* out;
-    KindListing* listing;
-  };
-  for (const Part& p : {Part{&k.ingress, &snap.ingresses, &listings_.ingresses},
-                        Part{&k.ingress_class, &snap.ingress_classes, &listings_.ingress_classes},
-                        Part{&k.service, &snap.services, &listings_.services},
-                        Part{&k.secret, &snap.secrets, &listings_.secrets},
-                        Part{&k.endpoint_slice, &snap.endpoint_slices, &listings_.endpoint_slices},
-                        Part{&k.ingress_route, &snap.ingress_routes, &listings_.ingress_routes},
-                        Part{&k.tls_delegation, &snap.tls_delegations, &listings_.tls_delegations}})
-    if (absl::Status s = p.listing->refresh(cache_, *p.gvk, *p.out); !s.ok()) return s;
+  Listings& l = listings_;
+  if (absl::Status s =
+          refresh(cache_, {{&k.ingress, &snap.ingresses, &l.ingresses},
+                           {&k.ingress_class, &snap.ingress_classes, &l.ingress_classes},
+                           {&k.service, &snap.services, &l.services},
+                           {&k.secret, &snap.secrets, &l.secrets},
+                           {&k.endpoint_slice, &snap.endpoint_slices, &l.endpoint_slices},
+                           {&k.ingress_route, &snap.ingress_routes, &l.ingress_routes},
+                           {&k.tls_delegation, &snap.tls_delegations, &l.tls_delegations}});
+      !s.ok())
+    return s;
   services_.update(snap.services);
   if (options_.model.nginx_annotations) {
     std::set<std::string, std::less<>> maps;
@@ -345,7 +357,7 @@ absl::Status IngressController::reconcile() {
       absl::MutexLock lock(&header_maps_mu_);
       header_maps_ = std::move(maps);
     }
-    if (absl::Status s = listings_.config_maps.refresh(cache_, k.config_map, snap.config_maps);
+    if (absl::Status s = refresh(cache_, {{&k.config_map, &snap.config_maps, &l.config_maps}});
         !s.ok())
       return s;
   }
@@ -455,25 +467,24 @@ absl::Status IngressController::reconcile() {
 absl::Status IngressController::list_gateway_objects(gateway::Snapshot& snapshot) {
   const Kinds& k = options_.kinds;
   GatewayListings& l = gateway_listings_;
-  for (auto [gvk, out, listing] :
-       {std::tuple{&k.gateway_class, &snapshot.gateway_classes, &l.gateway_classes},
-        std::tuple{&k.gateway, &snapshot.gateways, &l.gateways},
-        std::tuple{&k.http_route, &snapshot.http_routes, &l.http_routes},
-        std::tuple{&k.grpc_route, &snapshot.grpc_routes, &l.grpc_routes},
-        std::tuple{&k.tls_route, &snapshot.tls_routes, &l.tls_routes},
-        std::tuple{&k.reference_grant, &snapshot.reference_grants, &l.reference_grants},
-        std::tuple{&k.backend_tls_policy, &snapshot.backend_tls_policies, &l.backend_tls_policies}})
-    if (absl::Status s = listing->refresh(cache_, *gvk, *out); !s.ok()) return s;
-  return absl::OkStatus();
+  return refresh(
+      cache_, {{&k.gateway_class, &snapshot.gateway_classes, &l.gateway_classes},
+               {&k.gateway, &snapshot.gateways, &l.gateways},
+               {&k.http_route, &snapshot.http_routes, &l.http_routes},
+               {&k.grpc_route, &snapshot.grpc_routes, &l.grpc_routes},
+               {&k.tls_route, &snapshot.tls_routes, &l.tls_routes},
+               {&k.reference_grant, &snapshot.reference_grants, &l.reference_grants},
+               {&k.backend_tls_policy, &snapshot.backend_tls_policies, &l.backend_tls_policies}});
 }
 
 absl::StatusOr<gateway::Result> IngressController::translate_gateways(gateway::Snapshot& snapshot) {
   const Kinds& k = options_.kinds;
   // What the translation reads besides the Gateway API's own objects.
   GatewayListings& l = gateway_listings_;
-  for (auto [gvk, out, listing] : {std::tuple{&k.config_map, &snapshot.config_maps, &l.config_maps},
-                                   std::tuple{&k.namespace_, &snapshot.namespaces, &l.namespaces}})
-    if (absl::Status s = listing->refresh(cache_, *gvk, *out); !s.ok()) return s;
+  if (absl::Status s = refresh(cache_, {{&k.config_map, &snapshot.config_maps, &l.config_maps},
+                                        {&k.namespace_, &snapshot.namespaces, &l.namespaces}});
+      !s.ok())
+    return s;
   gateway::Options go = options_.gateway.translate;
   if (options_.gateway.local) {
     // Gateways whose class names our controller (the translator decides the rest).
