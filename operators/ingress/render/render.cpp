@@ -169,40 +169,40 @@ proxy::RouteConfig route_config(const Route& r, bool plain, uint16_t https_port)
     rc.source_ranges = proxy::SourceRanges{r.source_ranges->allow, r.source_ranges->deny};
   if (plain && r.https_redirect) {
     rc.action = proxy::ActionType::kRedirect;
-    rc.redirect.scheme = "https";
-    if (https_port != 443) rc.redirect.port = https_port;
-    rc.redirect.code = r.https_redirect_code;
+    proxy::RedirectAction& redirect = rc.redirect.edit();
+    redirect.scheme = "https";
+    if (https_port != 443) redirect.port = https_port;
+    redirect.code = r.https_redirect_code;
     return rc;
   }
   if (r.action == RouteAction::kRedirect && r.redirect) {
     rc.action = proxy::ActionType::kRedirect;
-    rc.redirect.scheme = r.redirect->scheme;
-    rc.redirect.host = r.redirect->host;
-    rc.redirect.port = r.redirect->port;
-    rc.redirect.path = r.redirect->path;
-    rc.redirect.prefix_rewrite = r.redirect->prefix_rewrite;
-    rc.redirect.code = r.redirect->code;
-    rc.redirect.strip_query = r.redirect->strip_query;
+    proxy::RedirectAction& redirect = rc.redirect.edit();
+    redirect.scheme = r.redirect->scheme;
+    redirect.host = r.redirect->host;
+    redirect.port = r.redirect->port;
+    redirect.path = r.redirect->path;
+    redirect.prefix_rewrite = r.redirect->prefix_rewrite;
+    redirect.code = r.redirect->code;
+    redirect.strip_query = r.redirect->strip_query;
     rc.request_headers = mutation(r.request_headers);
     rc.response_headers = mutation(r.response_headers);
     return rc;
   }
   if (r.action == RouteAction::kForbidden) {
     rc.action = proxy::ActionType::kDirectResponse;
-    rc.direct_response.status = 403;
-    rc.direct_response.body = "this route's access restriction is not supported by kop-ingress\n";
+    rc.direct_response = proxy::DirectResponseAction{
+        403, "this route's access restriction is not supported by kop-ingress\n"};
     return rc;
   }
   if (r.action == RouteAction::kNoBackend) {
     rc.action = proxy::ActionType::kDirectResponse;
-    rc.direct_response.status = 500;
-    rc.direct_response.body = "no valid backend for this route\n";
+    rc.direct_response = proxy::DirectResponseAction{500, "no valid backend for this route\n"};
     return rc;
   }
   if (r.action == RouteAction::kUnavailable) {
     rc.action = proxy::ActionType::kDirectResponse;
-    rc.direct_response.status = 503;
-    rc.direct_response.body = "no backend available for this route\n";
+    rc.direct_response = proxy::DirectResponseAction{503, "no backend available for this route\n"};
     return rc;
   }
   rc.action = proxy::ActionType::kForward;
@@ -291,28 +291,30 @@ proxy::ClusterConfig cluster_config(const Cluster& c, const RenderOptions& optio
     case Strategy::kRandom:
       cc.lb_policy = proxy::LbPolicy::kRandom;
       break;
-    case Strategy::kCookie:
+    case Strategy::kCookie: {
       // Sticky sessions: the proxy sets the cookie (naming the chosen endpoint) when a request
       // lacks it; a cookie naming no available endpoint is hashed onto the ring.
       cc.lb_policy = proxy::LbPolicy::kRingHash;
-      cc.hash_on.on = proxy::HashOn::kCookie;
-      cc.hash_on.name = c.cookie ? c.cookie->name : options.affinity_cookie;
-      cc.hash_on.set_cookie = true;
-      cc.hash_on.cookie_ttl = c.cookie ? c.cookie->max_age : options.affinity_cookie_ttl;
+      proxy::HashPolicy& hash = cc.hash_on.edit();
+      hash.on = proxy::HashOn::kCookie;
+      hash.name = c.cookie ? c.cookie->name : options.affinity_cookie;
+      hash.set_cookie = true;
+      hash.cookie_ttl = c.cookie ? c.cookie->max_age : options.affinity_cookie_ttl;
       if (c.cookie) {
-        cc.hash_on.cookie_path = c.cookie->path;
-        cc.hash_on.cookie_samesite = c.cookie->samesite;
-        cc.hash_on.cookie_secure = c.cookie->secure;
-        cc.hash_on.cookie_balanced = c.cookie->balanced;
-        cc.hash_on.cookie_change_on_failure = c.cookie->change_on_failure;
-        cc.hash_on.cookie_samesite_none_conditional = c.cookie->samesite_none_conditional;
+        hash.cookie_path = c.cookie->path;
+        hash.cookie_samesite = c.cookie->samesite;
+        hash.cookie_secure = c.cookie->secure;
+        hash.cookie_balanced = c.cookie->balanced;
+        hash.cookie_change_on_failure = c.cookie->change_on_failure;
+        hash.cookie_samesite_none_conditional = c.cookie->samesite_none_conditional;
       }
       break;
+    }
     case Strategy::kHash:
       // ingress-nginx's chash: a ring, so an endpoint change moves only its share of the keys.
       cc.lb_policy = proxy::LbPolicy::kRingHash;
-      cc.hash_on.on = proxy::HashOn::kExpression;
-      cc.hash_on.name = c.hash_by;
+      cc.hash_on.edit().on = proxy::HashOn::kExpression;
+      cc.hash_on.edit().name = c.hash_by;
       cc.ring_subset_size = c.hash_subset_size;
       break;
   }
@@ -376,8 +378,8 @@ internal::RenderedHost render_host(const proxy::Shared<VirtualHost>& shared, boo
       refused.match = std::move(rc.match);
       refused.source_ranges = std::move(rc.source_ranges);
       refused.action = proxy::ActionType::kDirectResponse;
-      refused.direct_response.status = 400;
-      refused.direct_response.body = std::string(proxy::kNoCertificateBody);
+      refused.direct_response =
+          proxy::DirectResponseAction{400, std::string(proxy::kNoCertificateBody)};
       rc = std::move(refused);
     }
     plain.routes.push_back(std::move(rc));

@@ -522,7 +522,7 @@ TEST(HTTPRoute, RedirectsRegexHeadersAndAddThroughTheProxy) {
   bool added = false;
   for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& rc : vh.routes)
-      for (const auto& a : rc.request_headers.add) added |= a.name == "x-via" && a.value == "kop";
+      for (const auto& a : rc.request_headers->add) added |= a.name == "x-via" && a.value == "kop";
   EXPECT_TRUE(added) << proxy::to_json(c.config);
   EXPECT_EQ(cond(parent(r, "mix").conditions, "Accepted"), "True Accepted");
 }
@@ -610,7 +610,7 @@ std::string served(const testing::Compiled& c, std::string_view method, std::str
   const proxy::Route* r = vh != nullptr ? c.table->match(*vh, req) : nullptr;
   if (r == nullptr) return "404";
   if (r->action == proxy::ActionType::kDirectResponse)
-    return std::to_string(r->config->direct_response.status);
+    return std::to_string(r->config->direct_response->status);
   std::string name = c.table->cluster(r->clusters.at(0).cluster).name;  // "ns/svc/port"
   return name.substr(name.find('/') + 1, name.rfind('/') - name.find('/') - 1);
 }
@@ -820,9 +820,9 @@ TEST(HTTPRoute, BackendFiltersAndTheShareOfInvalidBackends) {
   ASSERT_NE(split, nullptr);
   const auto& entries = split->config->forward.clusters;
   ASSERT_EQ(entries.size(), 3u) << proxy::to_json(c.config);
-  EXPECT_EQ(entries[0].request_headers.set.at(0).name, "x-backend");
-  EXPECT_EQ(entries[0].response_headers.add.at(0).value, "v1");
-  EXPECT_TRUE(entries[1].request_headers.empty());
+  EXPECT_EQ(entries[0].request_headers->set.at(0).name, "x-backend");
+  EXPECT_EQ(entries[0].response_headers->add.at(0).value, "v1");
+  EXPECT_TRUE(entries[1].request_headers->empty());
   EXPECT_EQ(entries[2].direct_status, 500u);
   EXPECT_EQ(entries[2].weight, 2u);  // the weight-0 foreign ref adds nothing
   EXPECT_EQ(testing::route_of(c, "http", "x", "/split"), "infra/v1/80,infra/v2/80,500");

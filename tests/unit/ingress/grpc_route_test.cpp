@@ -167,8 +167,8 @@ TEST(GRPCRoute, FiltersAndBadInputDropOnlyTheirRule) {
   bool set = false, added = false;
   for (const proxy::VirtualHostConfig& vh : c.config.virtual_hosts)
     for (const auto& rc : vh.routes) {
-      for (const auto& h : rc.request_headers.set) set |= h.name == "x-env" && h.value == "prod";
-      for (const auto& h : rc.response_headers.add)
+      for (const auto& h : rc.request_headers->set) set |= h.name == "x-env" && h.value == "prod";
+      for (const auto& h : rc.response_headers->add)
         added |= h.name == "x-served-by" && h.value == "kop";
     }
   EXPECT_TRUE(set && added) << proxy::to_json(c.config);

@@ -235,16 +235,16 @@ spec:
   EXPECT_EQ(r->match.headers[0].name, "x-env");
   EXPECT_TRUE(r->match.headers[0].invert);
   EXPECT_EQ(r->match.headers[1].type, proxy::HeaderMatchType::kPresent);
-  EXPECT_EQ(r->request_headers.set[0].name, "X-From");
-  EXPECT_EQ(r->request_headers.remove[0], "X-Secret");
-  EXPECT_EQ(r->response_headers.set[0].value, "kop");
+  EXPECT_EQ(r->request_headers->set[0].name, "X-From");
+  EXPECT_EQ(r->request_headers->remove[0], "X-Secret");
+  EXPECT_EQ(r->response_headers->set[0].value, "kop");
   ASSERT_EQ(c.config.clusters.size(), 2u);
   const proxy::ClusterConfig* cookie = nullptr;
   const proxy::ClusterConfig* wlr = nullptr;
   for (const proxy::ClusterConfig& cl : c.config.clusters)
     (cl.lb_policy == proxy::LbPolicy::kRingHash ? cookie : wlr) = &cl;
   ASSERT_TRUE(cookie && wlr);
-  EXPECT_EQ(cookie->hash_on.on, proxy::HashOn::kCookie);
+  EXPECT_EQ(cookie->hash_on->on, proxy::HashOn::kCookie);
   EXPECT_EQ(wlr->lb_policy, proxy::LbPolicy::kLeastRequest);
   ASSERT_TRUE(wlr->health_check.has_value());
   EXPECT_EQ(wlr->health_check->path, "/health");

@@ -454,8 +454,8 @@ TEST(NginxIngress, RouteSettingsReachTheProxyConfig) {
   EXPECT_EQ(route->forward.idle_timeout, proxy::Millis(120000));
   EXPECT_EQ(route->forward.retry.num_retries, 2u);
   EXPECT_EQ(route->forward.retry.retriable_status_codes, (std::vector<uint32_t>{503}));
-  ASSERT_EQ(route->request_headers.set.size(), 1u);
-  EXPECT_EQ(route->request_headers.set[0].name, "x-forwarded-prefix");
+  ASSERT_EQ(route->request_headers->set.size(), 1u);
+  EXPECT_EQ(route->request_headers->set[0].name, "x-forwarded-prefix");
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80/weightedleastrequest");
 }
 
@@ -664,13 +664,13 @@ TEST(NginxIngress, AffinityCookieTakesItsSessionCookieSettings) {
   const proxy::ClusterConfig* named = cluster_named(c, "default/web/80/cookie:route");
   ASSERT_NE(named, nullptr) << describe(c.model);
   EXPECT_EQ(named->lb_policy, proxy::LbPolicy::kRingHash);
-  EXPECT_EQ(named->hash_on.name, "route");
-  EXPECT_EQ(named->hash_on.cookie_path, "/shop");
-  EXPECT_EQ(named->hash_on.cookie_ttl, std::chrono::seconds(172800));
-  EXPECT_TRUE(named->hash_on.set_cookie);
+  EXPECT_EQ(named->hash_on->name, "route");
+  EXPECT_EQ(named->hash_on->cookie_path, "/shop");
+  EXPECT_EQ(named->hash_on->cookie_ttl, std::chrono::seconds(172800));
+  EXPECT_TRUE(named->hash_on->set_cookie);
   const proxy::ClusterConfig* plain = cluster_named(c, "default/web/80/cookie:INGRESSCOOKIE");
   ASSERT_NE(plain, nullptr) << describe(c.model);
-  EXPECT_EQ(plain->hash_on.cookie_ttl, proxy::Millis(0));  // a session cookie
+  EXPECT_EQ(plain->hash_on->cookie_ttl, proxy::Millis(0));  // a session cookie
   EXPECT_FALSE(has_event(c.model, "AnnotationIgnored", "session-cookie-samesite"));
   NginxAnnotations alone = read({{"session-cookie-name", "x"}});
   EXPECT_EQ(verdict(alone, "session-cookie-name")->support, NginxSupport::kIgnored);
@@ -863,8 +863,8 @@ TEST(NginxIngress, UpstreamHashByBecomesARingHashCluster) {
   const proxy::ClusterConfig* hashed = cluster_named(c, "default/web/80/hash");
   ASSERT_NE(hashed, nullptr) << describe(c.model);
   EXPECT_EQ(hashed->lb_policy, proxy::LbPolicy::kRingHash);
-  EXPECT_EQ(hashed->hash_on.on, proxy::HashOn::kExpression);
-  EXPECT_EQ(hashed->hash_on.name, "$host$request_uri");
+  EXPECT_EQ(hashed->hash_on->on, proxy::HashOn::kExpression);
+  EXPECT_EQ(hashed->hash_on->name, "$host$request_uri");
   EXPECT_EQ(first_route(c, "http/b.example.com")->forward.clusters[0].cluster, "default/web/80");
   NginxAnnotations bad = read({{"upstream-hash-by", "\"$upstream_addr\""}});
   EXPECT_EQ(bad.strategy, Strategy::kRoundRobin);
@@ -924,7 +924,7 @@ std::string config_map_yaml(std::string_view ns, std::string_view name,
 
 const proxy::HeaderValue* set_header(const proxy::RouteConfig* r, std::string_view name) {
   if (r == nullptr) return nullptr;
-  for (const auto& h : r->response_headers.set)
+  for (const auto& h : r->response_headers->set)
     if (h.name == name) return &h;
   return nullptr;
 }
@@ -958,7 +958,7 @@ TEST(NginxIngress, CustomHeadersFromAConfigMap) {
   const proxy::RouteConfig* a = first_route(c, "http/a.example.com");
   ASSERT_NE(set_header(a, "X-Frame-Options"), nullptr) << describe(c.model);
   EXPECT_EQ(set_header(a, "X-Frame-Options")->value, "DENY");  // after the snippet's, as nginx
-  EXPECT_EQ(a->response_headers.set.size(), 2u);
+  EXPECT_EQ(a->response_headers->set.size(), 2u);
   ASSERT_NE(set_header(a, "My-Custom-Header-Dollar"), nullptr);
   EXPECT_EQ(set_header(a, "My-Custom-Header-Dollar")->value, "$remote_addr");  // literal
   EXPECT_EQ(set_header(a, "Content-Length"), nullptr);
@@ -966,7 +966,7 @@ TEST(NginxIngress, CustomHeadersFromAConfigMap) {
       << describe(c.model);
   EXPECT_EQ(route_of(c, "http", "a.example.com", "/"), "default/web/80");
   EXPECT_NE(set_header(first_route(c, "http/bare.example.com"), "X-Frame-Options"), nullptr);
-  EXPECT_TRUE(first_route(c, "http/plain.example.com")->response_headers.set.empty());
+  EXPECT_TRUE(first_route(c, "http/plain.example.com")->response_headers->set.empty());
   for (std::string_view host : {"missing", "bad-name", "bad-value", "cross"})
     EXPECT_EQ(route_of(c, "http", std::string(host) + ".example.com", "/"), "503") << host;
   EXPECT_TRUE(has_event(c.model, "ConfigMapNotFound",
@@ -1009,8 +1009,8 @@ TEST(NginxIngress, AffinityCookieSameSiteAndSecure) {
                    nginx_options());
   const proxy::ClusterConfig* sticky = cluster_named(c, "default/web/80/cookie");
   ASSERT_NE(sticky, nullptr) << describe(c.model);
-  EXPECT_EQ(sticky->hash_on.cookie_samesite, "None");
-  EXPECT_TRUE(sticky->hash_on.cookie_secure);
+  EXPECT_EQ(sticky->hash_on->cookie_samesite, "None");
+  EXPECT_TRUE(sticky->hash_on->cookie_secure);
   NginxAnnotations bad = read({{"affinity", "cookie"}, {"session-cookie-samesite", "Sometimes"}});
   ASSERT_TRUE(bad.cookie);
   EXPECT_EQ(bad.cookie->samesite, "");
@@ -1097,16 +1097,16 @@ TEST(NginxIngress, AffinityModeChangeOnFailureAndConditionalSameSite) {
   const proxy::ClusterConfig* a =
       cluster_named(c, first_route(c, "http/a.example.com")->forward.clusters[0].cluster);
   ASSERT_NE(a, nullptr) << describe(c.model);
-  EXPECT_TRUE(a->hash_on.cookie_balanced);
-  EXPECT_FALSE(a->hash_on.cookie_change_on_failure);
-  EXPECT_FALSE(a->hash_on.cookie_samesite_none_conditional);
+  EXPECT_TRUE(a->hash_on->cookie_balanced);
+  EXPECT_FALSE(a->hash_on->cookie_change_on_failure);
+  EXPECT_FALSE(a->hash_on->cookie_samesite_none_conditional);
   const proxy::ClusterConfig* b =
       cluster_named(c, first_route(c, "http/b.example.com")->forward.clusters[0].cluster);
   ASSERT_NE(b, nullptr);
   EXPECT_NE(a->name, b->name);
-  EXPECT_FALSE(b->hash_on.cookie_balanced);
-  EXPECT_TRUE(b->hash_on.cookie_change_on_failure);
-  EXPECT_TRUE(b->hash_on.cookie_samesite_none_conditional);
+  EXPECT_FALSE(b->hash_on->cookie_balanced);
+  EXPECT_TRUE(b->hash_on->cookie_change_on_failure);
+  EXPECT_TRUE(b->hash_on->cookie_samesite_none_conditional);
   EXPECT_EQ(verdict(read({{"affinity", "cookie"}, {"affinity-mode", "sticky"}}), "affinity-mode")
                 ->support,
             NginxSupport::kIgnored);

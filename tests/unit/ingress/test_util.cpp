@@ -115,11 +115,11 @@ std::string route_of(const Compiled& c, std::string_view listener, std::string_v
   if (r == nullptr) return "404";
   switch (r->action) {
     case proxy::ActionType::kDirectResponse:
-      return std::to_string(r->config->direct_response.status);
+      return std::to_string(r->config->direct_response->status);
     case proxy::ActionType::kRedirect: {
       std::string loc;
       r->redirect_location(req, "http", loc);
-      return std::to_string(r->config->redirect.code) + " " + loc;
+      return std::to_string(r->config->redirect->code) + " " + loc;
     }
     case proxy::ActionType::kForward: {
       std::string out;

@@ -47,7 +47,7 @@ class Out {
   // The short form for one cluster of weight 1, as it is usually written.
   void cluster_choice(const std::vector<WeightedCluster>& clusters) {
     if (clusters.size() == 1 && clusters[0].weight == 1 && clusters[0].direct_status == 0 &&
-        clusters[0].request_headers.empty() && clusters[0].response_headers.empty() &&
+        clusters[0].request_headers->empty() && clusters[0].response_headers->empty() &&
         clusters[0].mirrors.empty()) {
       kv("cluster", clusters[0].cluster);
       return;
@@ -61,8 +61,8 @@ class Out {
         kv("cluster", wc.cluster);
       }
       kv("weight", wc.weight);
-      if (!wc.request_headers.empty()) headers("request_headers", wc.request_headers);
-      if (!wc.response_headers.empty()) headers("response_headers", wc.response_headers);
+      if (!wc.request_headers->empty()) headers("request_headers", wc.request_headers);
+      if (!wc.response_headers->empty()) headers("response_headers", wc.response_headers);
       mirrors(wc.mirrors);
       w_.EndObject();
     }
@@ -245,9 +245,9 @@ class Out {
       }
       case ActionType::kDirectResponse:
         begin_object("direct_response");
-        kv("status", r.direct_response.status);
-        kv("body", r.direct_response.body);
-        kv("content_type", r.direct_response.content_type);
+        kv("status", r.direct_response->status);
+        kv("body", r.direct_response->body);
+        kv("content_type", r.direct_response->content_type);
         w_.EndObject();
         break;
     }
@@ -364,23 +364,23 @@ class Out {
     kv("lb_policy", to_string(c.lb_policy));
     kv("protocol", to_string(c.protocol));
     if (c.tls) upstream_tls(*c.tls);
-    if (c.hash_on.on != HashOn::kNone) {
+    if (c.hash_on->on != HashOn::kNone) {
       begin_object("hash_on");
-      if (c.hash_on.on == HashOn::kHeader) kv("header", c.hash_on.name);
-      if (c.hash_on.on == HashOn::kCookie) {
-        kv("cookie", c.hash_on.name);
-        kv("set_cookie", c.hash_on.set_cookie);
-        kv("cookie_ttl_ms", c.hash_on.cookie_ttl);
-        kv("cookie_path", c.hash_on.cookie_path);
-        if (!c.hash_on.cookie_samesite.empty()) kv("cookie_samesite", c.hash_on.cookie_samesite);
-        if (c.hash_on.cookie_secure) kv("cookie_secure", true);
-        if (c.hash_on.cookie_balanced) kv("cookie_balanced", true);
-        if (!c.hash_on.cookie_change_on_failure) kv("cookie_change_on_failure", false);
-        if (c.hash_on.cookie_samesite_none_conditional)
+      if (c.hash_on->on == HashOn::kHeader) kv("header", c.hash_on->name);
+      if (c.hash_on->on == HashOn::kCookie) {
+        kv("cookie", c.hash_on->name);
+        kv("set_cookie", c.hash_on->set_cookie);
+        kv("cookie_ttl_ms", c.hash_on->cookie_ttl);
+        kv("cookie_path", c.hash_on->cookie_path);
+        if (!c.hash_on->cookie_samesite.empty()) kv("cookie_samesite", c.hash_on->cookie_samesite);
+        if (c.hash_on->cookie_secure) kv("cookie_secure", true);
+        if (c.hash_on->cookie_balanced) kv("cookie_balanced", true);
+        if (!c.hash_on->cookie_change_on_failure) kv("cookie_change_on_failure", false);
+        if (c.hash_on->cookie_samesite_none_conditional)
           kv("cookie_samesite_none_conditional", true);
       }
-      if (c.hash_on.on == HashOn::kSourceIp) kv("source_ip", true);
-      if (c.hash_on.on == HashOn::kExpression) kv("expression", c.hash_on.name);
+      if (c.hash_on->on == HashOn::kSourceIp) kv("source_ip", true);
+      if (c.hash_on->on == HashOn::kExpression) kv("expression", c.hash_on->name);
       w_.EndObject();
     }
     kv("ring_size", c.ring_size);

@@ -99,7 +99,9 @@ class Object {
     const Value* v = required ? &require(key) : get(key);
     if (v != nullptr) *out = std::string(as_string(*v, at(key)));
   }
-  void opt_str(std::string_view key, std::optional<std::string>* out) {
+  // `out`: a std::optional<std::string> or a Boxed<std::string>.
+  template <typename Optional>
+  void opt_str(std::string_view key, Optional* out) {
     if (const Value* v = get(key)) *out = std::string(as_string(*v, at(key)));
   }
   void boolean(std::string_view key, bool* out) {
@@ -749,28 +751,29 @@ ClusterConfig cluster(const Value& v, const std::string& path) {
     fail(o.at("protocol"), "\"h2c\" is HTTP/2 over plain TCP: use \"h2\" with tls");
   if (const Value* h = o.get("hash_on")) {
     Object ho(*h, o.at("hash_on"));
+    HashPolicy& hash = c.hash_on.edit();
     std::string_view kind = one_of(ho, {"header", "cookie", "source_ip", "expression"}, true,
                                    "header, cookie, source_ip, expression");
     if (kind == "source_ip") {
       if (!as_bool(ho.require("source_ip"), ho.at("source_ip")))
         fail(ho.at("source_ip"), "must be true");
-      c.hash_on.on = HashOn::kSourceIp;
+      hash.on = HashOn::kSourceIp;
     } else {
-      ho.str(kind, &c.hash_on.name, true);
-      if (c.hash_on.name.empty()) fail(ho.at(kind), "must not be empty");
-      c.hash_on.on = kind == "header"   ? HashOn::kHeader
-                     : kind == "cookie" ? HashOn::kCookie
-                                        : HashOn::kExpression;
+      ho.str(kind, &hash.name, true);
+      if (hash.name.empty()) fail(ho.at(kind), "must not be empty");
+      hash.on = kind == "header"   ? HashOn::kHeader
+                : kind == "cookie" ? HashOn::kCookie
+                                   : HashOn::kExpression;
     }
-    if (c.hash_on.on == HashOn::kCookie) {
-      ho.boolean("set_cookie", &c.hash_on.set_cookie);
-      ho.millis("cookie_ttl_ms", &c.hash_on.cookie_ttl);
-      ho.str("cookie_path", &c.hash_on.cookie_path);
-      ho.str("cookie_samesite", &c.hash_on.cookie_samesite);
-      ho.boolean("cookie_secure", &c.hash_on.cookie_secure);
-      ho.boolean("cookie_balanced", &c.hash_on.cookie_balanced);
-      ho.boolean("cookie_change_on_failure", &c.hash_on.cookie_change_on_failure);
-      ho.boolean("cookie_samesite_none_conditional", &c.hash_on.cookie_samesite_none_conditional);
+    if (hash.on == HashOn::kCookie) {
+      ho.boolean("set_cookie", &hash.set_cookie);
+      ho.millis("cookie_ttl_ms", &hash.cookie_ttl);
+      ho.str("cookie_path", &hash.cookie_path);
+      ho.str("cookie_samesite", &hash.cookie_samesite);
+      ho.boolean("cookie_secure", &hash.cookie_secure);
+      ho.boolean("cookie_balanced", &hash.cookie_balanced);
+      ho.boolean("cookie_change_on_failure", &hash.cookie_change_on_failure);
+      ho.boolean("cookie_samesite_none_conditional", &hash.cookie_samesite_none_conditional);
     }
     ho.finish();
   }

@@ -229,8 +229,8 @@ absl::Status validate_cluster_choice(const std::string& p,
   for (std::size_t i = 0; i < choice.size(); ++i) {
     const WeightedCluster& wc = choice[i];
     std::string ep = cat(p, ".clusters[", i, "]");
-    bool extras = wc.direct_status != 0 || !wc.request_headers.empty() ||
-                  !wc.response_headers.empty() || !wc.mirrors.empty();
+    bool extras = wc.direct_status != 0 || !wc.request_headers->empty() ||
+                  !wc.response_headers->empty() || !wc.mirrors.empty();
     if (extras && !forward)
       return error(ep, "direct_status, header mutations and mirrors are for forward actions only");
     for (std::size_t m = 0; m < wc.mirrors.size(); ++m)
@@ -365,9 +365,9 @@ absl::Status validate_route(const std::string& p, const RouteConfig& r,
       break;
     }
     case ActionType::kDirectResponse:
-      if (r.direct_response.status < 100 || r.direct_response.status > 599)
+      if (r.direct_response->status < 100 || r.direct_response->status > 599)
         return error(p + ".direct_response.status", "must be 100..599");
-      if (!valid_header_value(r.direct_response.content_type))
+      if (!valid_header_value(r.direct_response->content_type))
         return error(p + ".direct_response.content_type", "invalid characters");
       break;
   }
@@ -461,17 +461,17 @@ absl::Status validate_cluster(const ClusterConfig& c, std::size_t i) {
     if (!seen.insert(e.address.to_string()).second)
       return error(ep + ".address", cat("duplicate endpoint ", quote(e.address.to_string())));
   }
-  if ((c.hash_on.on == HashOn::kHeader || c.hash_on.on == HashOn::kCookie) &&
-      !valid_token(c.hash_on.name))
-    return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on.name)));
-  if (c.hash_on.on == HashOn::kExpression)
-    if (auto e = HashExpression::parse(c.hash_on.name); !e.ok())
+  if ((c.hash_on->on == HashOn::kHeader || c.hash_on->on == HashOn::kCookie) &&
+      !valid_token(c.hash_on->name))
+    return error(p + ".hash_on", cat("invalid name ", quote(c.hash_on->name)));
+  if (c.hash_on->on == HashOn::kExpression)
+    if (auto e = HashExpression::parse(c.hash_on->name); !e.ok())
       return error(p + ".hash_on.expression", std::string(e.status().message()));
-  if (const std::string& s = c.hash_on.cookie_samesite;
+  if (const std::string& s = c.hash_on->cookie_samesite;
       !s.empty() && s != "None" && s != "Lax" && s != "Strict")
     return error(p + ".hash_on.cookie_samesite", cat(quote(s), " is not None, Lax or Strict"));
-  if (c.hash_on.on == HashOn::kCookie && !c.hash_on.cookie_path.empty()) {
-    const std::string& cp = c.hash_on.cookie_path;
+  if (c.hash_on->on == HashOn::kCookie && !c.hash_on->cookie_path.empty()) {
+    const std::string& cp = c.hash_on->cookie_path;
     // Written into a Set-Cookie attribute: no separator or control byte may end it early.
     bool ok = cp[0] == '/';
     for (char ch : cp) ok = ok && ch != ';' && ch != ',' && static_cast<unsigned char>(ch) > 0x20;

@@ -238,7 +238,7 @@ absl::Status compile_route(const RouteConfig& rc, std::string default_name, cons
     compile_clusters(rc.forward.clusters, refs, &out->clusters, &out->total_weight);
     for (const RouteClusterRef& ref : out->clusters)
       out->entry_headers |=
-          !ref.config->request_headers.empty() || !ref.config->response_headers.empty();
+          !ref.config->request_headers->empty() || !ref.config->response_headers->empty();
     for (const MirrorPolicy& m : rc.forward.mirrors)
       out->mirrors.emplace_back(refs.resolve(m.cluster), m.per_million);
     if (const auto& e = rc.forward.error_pages) out->error_cluster = refs.resolve(e->cluster);

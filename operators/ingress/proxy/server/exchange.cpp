@@ -176,10 +176,10 @@ void Exchange::start(Downstream* down, WorkerSnapshot* ws, const DownRequest& re
       std::string loc;
       route_->redirect_location(view_, req.tls ? "https" : "http", loc);
       std::string extra = "location: " + loc + "\r\n";
-      return local_reply(static_cast<int>(route_->config->redirect.code), "", extra);
+      return local_reply(static_cast<int>(route_->config->redirect->code), "", extra);
     }
     case ActionType::kDirectResponse: {
-      const auto& d = route_->config->direct_response;
+      const DirectResponseAction& d = route_->config->direct_response;
       std::string extra;
       if (!d.body.empty()) extra = "content-type: " + d.content_type + "\r\n";
       return local_reply(static_cast<int>(d.status), d.body, extra, /*plain=*/false);

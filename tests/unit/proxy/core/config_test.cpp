@@ -116,8 +116,8 @@ TEST(ConfigParse, FullConfigFields) {
   EXPECT_EQ(r0.forward.response_rate_after_bytes, 1024u);
   const RouteConfig& r2 = c->virtual_hosts[0]->routes[2];
   EXPECT_EQ(r2.action, ActionType::kRedirect);
-  EXPECT_EQ(r2.redirect.code, 308u);
-  EXPECT_EQ(*r2.redirect.port, 8443);
+  EXPECT_EQ(r2.redirect->code, 308u);
+  EXPECT_EQ(*r2.redirect->port, 8443);
   const RouteConfig& r4 = c->virtual_hosts[0]->routes[4];
   EXPECT_EQ(r4.action, ActionType::kDirectResponse);
   EXPECT_EQ(r4.match.path.type, PathMatchType::kPrefix);  // default match: Prefix "/"
@@ -126,12 +126,12 @@ TEST(ConfigParse, FullConfigFields) {
   const ClusterConfig& a = c->clusters[0];
   EXPECT_EQ(a.endpoints[1].address.host, "fd00::1");
   EXPECT_EQ(a.endpoints[1].weight, 1u);
-  EXPECT_EQ(a.hash_on.on, HashOn::kCookie);
+  EXPECT_EQ(a.hash_on->on, HashOn::kCookie);
   EXPECT_EQ(a.ring_subset_size, 3u);
   ASSERT_TRUE(a.health_check.has_value());
   EXPECT_EQ(a.health_check->expected_statuses.size(), 2u);
   EXPECT_EQ(a.health_check->expected_statuses[1].end, 302u);
-  EXPECT_EQ(c->clusters[2]->hash_on.on, HashOn::kSourceIp);
+  EXPECT_EQ(c->clusters[2]->hash_on->on, HashOn::kSourceIp);
   EXPECT_EQ(c->clusters[1]->protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(c->server.access_log, AccessLogFormat::kJson);
   EXPECT_EQ(c->server.server_header, ServerHeader::kAppendIfAbsent);
@@ -436,7 +436,7 @@ TEST(ConfigValidate, UpstreamTlsRoundTripsAndLoads) {
   auto d = parse_config(R"({"version":"kop.proxy/v1","clusters":[{"name":"c","tls":{}}]})");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_TRUE(validate(*d).ok()) << validate(*d);
-  EXPECT_EQ(d->clusters[0]->tls, UpstreamTlsConfig{});
+  EXPECT_EQ(d->clusters[0]->tls.optional(), UpstreamTlsConfig{});
   EXPECT_EQ(d->clusters[0]->tls->min_version, TlsVersion::kTls12);
 }
 

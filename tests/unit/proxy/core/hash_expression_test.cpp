@@ -122,8 +122,8 @@ TEST(HashExpression, ConsistentHashingMovesFewKeys) {
 
 TEST(HashExpression, ConfigRoundTripsAndIsValidated) {
   Config c = testing::parse_or_die(cluster_json(2, "$host$request_uri"));
-  EXPECT_EQ(c.clusters[0]->hash_on.on, HashOn::kExpression);
-  EXPECT_EQ(c.clusters[0]->hash_on.name, "$host$request_uri");
+  EXPECT_EQ(c.clusters[0]->hash_on->on, HashOn::kExpression);
+  EXPECT_EQ(c.clusters[0]->hash_on->name, "$host$request_uri");
   auto again = parse_config(to_json(c));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, c);

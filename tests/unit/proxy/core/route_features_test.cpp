@@ -171,8 +171,8 @@ TEST(RouteFeaturesConfig, RoundTripsThroughJson) {
   ASSERT_EQ(r.match.query_params.size(), 3u);
   EXPECT_EQ(r.match.query_params[1].type, QueryParamMatchType::kRegex);
   EXPECT_EQ(r.match.query_params[2].type, QueryParamMatchType::kPresent);
-  EXPECT_EQ(r.forward.path_rewrite, "/b");
-  EXPECT_EQ(r.forward.host_rewrite, "internal.example.com");
+  EXPECT_EQ(r.forward.path_rewrite.optional(), "/b");
+  EXPECT_EQ(r.forward.host_rewrite.optional(), "internal.example.com");
   auto again = parse_config(to_json(*c));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *c);
@@ -235,11 +235,11 @@ TEST(RouteFeaturesWeighted, DirectShareAndPerEntryHeaders) {
   EXPECT_EQ(counts.count("503"), 0u);
   const RouteClusterRef* a = r.entry_for(*t, &t->cluster(*t->cluster_index("a")));
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->config->request_headers.set.at(0).value, "a");
-  EXPECT_EQ(a->config->response_headers.add.at(0).name, "x-from");
+  EXPECT_EQ(a->config->request_headers->set.at(0).value, "a");
+  EXPECT_EQ(a->config->response_headers->add.at(0).name, "x-from");
   const RouteClusterRef* b = r.entry_for(*t, &t->cluster(*t->cluster_index("b")));
   ASSERT_NE(b, nullptr);
-  EXPECT_TRUE(b->config->request_headers.empty());
+  EXPECT_TRUE(b->config->request_headers->empty());
   // Routes without per-entry headers do not look entries up.
   auto plain = compile_or_die(config_with_routes(R"({"forward":{"cluster":"c"}})"));
   ASSERT_NE(plain, nullptr);

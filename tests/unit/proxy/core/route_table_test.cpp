@@ -412,7 +412,7 @@ TEST(RouteTableActions, RedirectLocation) {
   EXPECT_EQ(location("[::1]:8080", "/port", "q"), "http://[::1]:8443/port");
   EXPECT_EQ(location("a.com:8080", "/p", ""), "http://a.com:8080/landing");
   EXPECT_EQ(location("a.com", "/old/page", ""), "http://a.com/new/page");
-  EXPECT_EQ(t->match(v, RequestView{.path = "/moved"})->config->redirect.code, 308u);
+  EXPECT_EQ(t->match(v, RequestView{.path = "/moved"})->config->redirect->code, 308u);
 }
 
 TEST(RouteTable, RouteIdsAreDenseAndRoutesKnowTheirVirtualHost) {
