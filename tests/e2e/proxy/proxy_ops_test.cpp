@@ -206,6 +206,15 @@ TEST_F(ProxyOps, AdminEndpointsAndMetrics) {
   EXPECT_NE(m.body.find("kop_proxy_upstream_connections_total"), std::string::npos);
   EXPECT_NE(m.body.find("kop_proxy_downstream_connections_active"), std::string::npos);
   EXPECT_EQ(http(admin, get("/nope", true)).status, 404);
+  // A reload keeps the counts: the retired table's routes are folded into the totals.
+  ASSERT_TRUE(p.reload(config({be.address()}, 5)));
+  EXPECT_EQ(http(p.port("http"), get("/x")).status, 200);
+  m = http(admin, get("/metrics", true));
+  EXPECT_NE(m.body.find("kop_proxy_requests_total{vhost=\"vh\",route=\"all\",code=\"200\"} 4"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("kop_proxy_requests_total{vhost=\"vh\",route=\"gen\",code=\"200\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(ProxyOps, ConfigDumpRedactsKeysAndPasswordHashes) {

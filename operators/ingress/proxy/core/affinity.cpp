@@ -61,7 +61,7 @@ uint32_t Cluster::affinity_endpoint(std::string_view cookie_value) const {
 
 std::string Cluster::affinity_value(uint32_t endpoint) const {
   static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t id = affinity_id(endpoints[endpoint].address_text);
+  uint64_t id = affinity_id(endpoints[endpoint].address_text());
   std::string out(16, '0');
   for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<std::size_t>(i)] = kHex[id & 15];
   return out;

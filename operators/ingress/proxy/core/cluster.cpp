@@ -37,7 +37,7 @@ void build_ring(Cluster& c, uint32_t ring_size) {
     const Endpoint& e = c.endpoints[i];
     uint64_t replicas = e.weight * per_weight;
     for (uint64_t k = 0; k < replicas; ++k) {
-      key = internal::cat(e.address_text, "_", k);
+      key = internal::cat(e.address_text(), "_", k);
       c.ring.emplace_back(stable_hash(key), i);
     }
   }
@@ -54,7 +54,7 @@ void build_maglev(Cluster& c, uint32_t table_size) {
   std::vector<uint64_t> count(n, 0);
   uint32_t max_weight = 1;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string& name = c.endpoints[i].address_text;
+    std::string_view name = c.endpoints[i].address_text();
     offset[i] = stable_hash(name, 0x6d61676c6576ULL) % m;
     skip[i] = stable_hash(name, 0x736b6970ULL) % (m - 1) + 1;
     max_weight = std::max(max_weight, c.endpoints[i].weight);
@@ -139,10 +139,21 @@ absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<Clus
     if (!e.ok()) return e.status();
     c->hash_expression = std::make_shared<const HashExpression>(*std::move(e));
   }
-  c->endpoints.reserve(config.endpoints.size());
+  std::vector<std::string> texts;
+  texts.reserve(config.endpoints.size());
+  std::size_t text_bytes = 0;
   for (const EndpointConfig& e : config.endpoints) {
     if (e.weight == 0) return absl::InvalidArgumentError("endpoint weight must be positive");
-    c->endpoints.push_back(Endpoint{e.address, e.address.to_string(), e.weight});
+    text_bytes += texts.emplace_back(e.address.to_string()).size();
+  }
+  c->endpoint_texts = std::make_unique<char[]>(text_bytes == 0 ? 1 : text_bytes);
+  c->endpoints.reserve(config.endpoints.size());
+  char* at = c->endpoint_texts.get();
+  for (std::size_t i = 0; i < config.endpoints.size(); ++i) {
+    const EndpointConfig& e = config.endpoints[i];
+    std::copy(texts[i].begin(), texts[i].end(), at);
+    c->endpoints.emplace_back(e.address, std::string_view(at, texts[i].size()), e.weight);
+    at += texts[i].size();
     c->total_weight += e.weight;
     if (e.weight != config.endpoints.front().weight) c->equal_weights = false;
   }
@@ -154,7 +165,7 @@ absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<Clus
   if (c->hash_on.on == HashOn::kCookie && c->hash_on.set_cookie) {
     c->affinity_ids.reserve(c->endpoints.size());
     for (uint32_t i = 0; i < c->endpoints.size(); ++i)
-      c->affinity_ids.emplace_back(affinity_id(c->endpoints[i].address_text), i);
+      c->affinity_ids.emplace_back(affinity_id(c->endpoints[i].address_text()), i);
     std::sort(c->affinity_ids.begin(), c->affinity_ids.end());
   }
   if (c->lb_policy == LbPolicy::kRingHash) build_ring(*c, config.ring_size);
@@ -167,11 +178,11 @@ absl::StatusOr<std::shared_ptr<const Cluster>> compile_cluster(const Shared<Clus
       config.outlier_detection, config.health_check ? &*config.health_check : nullptr,
       c->endpoints.size());
   if (previous != nullptr && previous->outlier) {
-    absl::flat_hash_map<std::string, uint32_t> old_index;
+    absl::flat_hash_map<std::string_view, uint32_t> old_index;
     for (uint32_t i = 0; i < previous->endpoints.size(); ++i)
-      old_index.emplace(previous->endpoints[i].address_text, i);
+      old_index.emplace(previous->endpoints[i].address_text(), i);
     for (uint32_t i = 0; i < c->endpoints.size(); ++i) {
-      auto it = old_index.find(c->endpoints[i].address_text);
+      auto it = old_index.find(c->endpoints[i].address_text());
       if (it != old_index.end()) c->outlier->copy_state_from(*previous->outlier, it->second, i);
     }
   }

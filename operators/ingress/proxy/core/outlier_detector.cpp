@@ -63,7 +63,8 @@ bool OutlierDetector::try_eject(std::size_t i, MonoTime now) {
   if (!s.ejected_until.compare_exchange_strong(prev_until, now_rep + duration,
                                                std::memory_order_relaxed))
     return false;  // another worker ejected it first
-  s.level.store(level + 1, std::memory_order_relaxed);
+  s.level.store(static_cast<uint16_t>(std::min<uint32_t>(level + 1, UINT16_MAX)),
+                std::memory_order_relaxed);
   s.ejections.fetch_add(1, std::memory_order_relaxed);
   s.consecutive_5xx.store(0, std::memory_order_relaxed);
   s.consecutive_connect_failures.store(0, std::memory_order_relaxed);

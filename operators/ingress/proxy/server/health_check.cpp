@@ -63,7 +63,7 @@ void start(HealthProbe& p) {
     return;
   }
   p.session = std::make_unique<UpTlsSession>(
-      p.tls, nullptr, p.cluster->endpoints[p.endpoint].address.host, p.out.get());
+      p.tls, nullptr, p.cluster->endpoints[p.endpoint].address().host, p.out.get());
   if (p.session->handshake() == UpTlsSession::Step::kFailed) finish(p);
 }
 
@@ -143,7 +143,8 @@ void HealthChecker::loop() {
         if (!c || !c->config.health_check) continue;
         const HealthCheckConfig& hc = *c->config.health_check;
         for (size_t i = 0; i < c->endpoints.size(); ++i) {
-          std::string key = c->name + "|" + c->endpoints[i].address_text;
+          std::string key = c->name + "|";
+          key += c->endpoints[i].address_text();
           auto& due = due_[key];
           if (due > now) {
             next = std::min(next, due);
@@ -158,7 +159,8 @@ void HealthChecker::loop() {
             p.address = snap->resolved[ci]->address(*c, i);
           if (ci < snap->upstream_tls.size()) p.tls = snap->upstream_tls[ci];
           p.h2 = c->config.protocol != UpstreamProtocol::kHttp1;
-          std::string host = hc.host.empty() ? c->endpoints[i].address_text : hc.host;
+          std::string host =
+              hc.host.empty() ? std::string(c->endpoints[i].address_text()) : hc.host;
           p.request = p.h2 ? h2_probe_request(p.tls ? "https" : "http", host, hc.path)
                            : "GET " + hc.path + " HTTP/1.1\r\nHost: " + host +
                                  "\r\nUser-Agent: kop-health-check\r\nConnection: close\r\n\r\n";

@@ -18,8 +18,10 @@ Pool::Pool(Worker& w, std::string address_text, const tcp::endpoint& ep, std::st
   if (tls_) resumption_ = std::make_shared<TlsResumption>();
 }
 
-std::string Pool::key_for(const std::string& address_text, const UpstreamTls* tls) {
-  return tls ? absl::StrCat(address_text, "|tls:", absl::Hex(tls->id())) : address_text;
+std::string Pool::key_for(std::string_view address_text, const UpstreamTls* tls) {
+  std::string key(address_text);
+  if (tls) absl::StrAppend(&key, "|tls:", absl::Hex(tls->id()));
+  return key;
 }
 
 bool Pool::should_log_tls_failure(const std::string& error, uint64_t now_ms) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "asio.h"
@@ -43,7 +44,7 @@ class Pool {
   // The worker's key for this pool: the address, plus the TLS context's id for TLS pools (a
   // plain and a TLS cluster naming one address never share connections).
   const std::string& key() const { return key_; }
-  static std::string key_for(const std::string& address_text, const UpstreamTls* tls);
+  static std::string key_for(std::string_view address_text, const UpstreamTls* tls);
   const std::shared_ptr<const UpstreamTls>& tls() const { return tls_; }
   const std::string& host() const { return host_; }
   // The endpoint's last TLS session, offered by the next connection.

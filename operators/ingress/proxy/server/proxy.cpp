@@ -260,7 +260,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   auto resolve_endpoints = [&](const Cluster& c) -> std::shared_ptr<const ResolvedEndpoints> {
     error_code literal;
     for (const Endpoint& ep : c.endpoints) {
-      asio::ip::make_address(ep.address.host, literal);
+      asio::ip::make_address(ep.address().host, literal);
       if (literal) break;
     }
     if (!literal) return kLiterals;
@@ -269,12 +269,12 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
     error_code ec;
     for (size_t e = 0; e < c.endpoints.size(); ++e) {
       const Endpoint& ep = c.endpoints[e];
-      asio::ip::make_address(ep.address.host, ec);
+      asio::ip::make_address(ep.address().host, ec);
       r->names = r->names || ec;
-      if (tcp::endpoint a; resolve(ep.address, &a))
+      if (tcp::endpoint a; resolve(ep.address(), &a))
         r->addresses[e] = a;
       else
-        event(absl::StrCat("cannot resolve endpoint ", ep.address_text));
+        event(absl::StrCat("cannot resolve endpoint ", std::string(ep.address_text())));
     }
     return std::shared_ptr<const ResolvedEndpoints>(std::move(r));
   };
@@ -801,7 +801,7 @@ std::string ProxyImpl::metrics_text() const {
         uint64_t ejected = c->health().ejections(i);
         if (!checked && ok && ejected == 0) continue;
         std::string labels = fmt::format("cluster=\"{}\",endpoint=\"{}\"", cluster,
-                                         prom_escape(c->endpoints[i].address_text));
+                                         prom_escape(c->endpoints[i].address_text()));
         fmt::format_to(std::back_inserter(healthy),
                        "kop_proxy_upstream_endpoint_healthy{{{}}} {}\n", labels, ok ? 1 : 0);
         fmt::format_to(std::back_inserter(ejections),

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "asio.h"
 #include "http1.h"
 #include "kop/proxy/config.h"
@@ -45,7 +47,7 @@ struct ResolvedEndpoints {
   std::optional<tcp::endpoint> address(const Cluster& cluster, size_t i) const {
     if (!literals) return i < addresses.size() ? addresses[i] : std::nullopt;
     error_code ec;
-    const SocketAddress& a = cluster.endpoints[i].address;
+    const SocketAddress& a = cluster.endpoints[i].address();
     auto ip = asio::ip::make_address(a.host, ec);
     if (ec) return std::nullopt;
     return tcp::endpoint(ip, a.port);
@@ -130,7 +132,9 @@ struct WorkerSnapshot {
   // balancer, pools and queues: made for every cluster they were 13 MB at 10k apps and two
   // workers.
   std::vector<std::shared_ptr<ClusterState>> clusters;
-  std::vector<RouteCounters> route_counters;  // per Route::id
+  // The routes that answered a request on this snapshot: a reload neither sizes nor walks an
+  // array of every route (20k at 10k apps), only these are folded into the totals.
+  absl::flat_hash_map<const Route*, RouteCounters> route_counters;
   uint32_t refs = 0;
   Worker* worker = nullptr;
   // The state of cluster `index` of snap's table (null for the index of a removed cluster).

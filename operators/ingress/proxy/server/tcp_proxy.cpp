@@ -297,7 +297,7 @@ void TcpProxy::log_access() {
   a.sni = conn_.sni_;
   a.passthrough = !tls_;
   a.cluster = cs_ ? cs_->cluster->name : entry_.name;
-  if (connected_ && cs_) a.upstream = cs_->cluster->endpoints[endpoint_].address_text;
+  if (connected_ && cs_) a.upstream = cs_->cluster->endpoints[endpoint_].address_text();
   a.bytes_up = bytes_up_;
   a.bytes_down = bytes_down_;
   a.duration_ms = worker_.refresh_now() - start_ms_;

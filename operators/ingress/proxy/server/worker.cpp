@@ -86,20 +86,20 @@ void Worker::publish(std::shared_ptr<const Snapshot> snap) {
 }
 
 std::shared_ptr<Pool> Worker::live_pool(const Endpoint& ep, const UpstreamTls* tls) {
-  auto it = pools_.find(Pool::key_for(ep.address_text, tls));
+  auto it = pools_.find(Pool::key_for(ep.address_text(), tls));
   return it == pools_.end() ? nullptr : it->second.lock();
 }
 
 std::shared_ptr<Pool> Worker::pool_for(const Endpoint& ep, const tcp::endpoint* address,
                                        const std::shared_ptr<const UpstreamTls>& tls,
                                        uint64_t idle_timeout_ms) {
-  std::string key = Pool::key_for(ep.address_text, tls.get());
+  std::string key = Pool::key_for(ep.address_text(), tls.get());
   if (!unused_candidates_.empty()) unused_candidates_.erase(key);
   auto it = pools_.find(key);
   std::shared_ptr<Pool> p = it != pools_.end() ? it->second.lock() : nullptr;
   if (!p) {
-    p = std::make_shared<Pool>(*this, ep.address_text, address ? *address : tcp::endpoint(),
-                               ep.address.host, tls);
+    p = std::make_shared<Pool>(*this, std::string(ep.address_text()),
+                               address ? *address : tcp::endpoint(), ep.address().host, tls);
     pools_[std::move(key)] = p;
   }
   p->set_idle_timeout_ms(idle_timeout_ms);
@@ -188,7 +188,6 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
     for (const ClusterState* cs : created)
       for (const auto& p : cs->pools.made())
         if (p) unused_candidates_.erase(p->key());
-  ws->route_counters.resize(t.route_id_limit());
   access_log_.set_format(next.settings.access_log);
   ws->refs = 1;
   live_.push_back(ws);
@@ -218,16 +217,12 @@ void Worker::forget_unused_pools() {
 }
 
 void Worker::fold(WorkerSnapshot* ws, std::map<MetricKey, uint64_t>& into) {
-  const RouteTable& t = *ws->snap->table;
-  for (const VirtualHost& vh : t.virtual_hosts()) {
-    for (const Route& r : vh.routes) {
-      if (r.id >= ws->route_counters.size()) continue;
-      const RouteCounters& rc = ws->route_counters[r.id];
-      for (const CodeCount& c : rc.codes) {
-        if (c.code) into[MetricKey{vh.name, r.name, c.code}] += c.count;
-      }
-      if (rc.other) into[MetricKey{vh.name, r.name, 0}] += rc.other;
+  for (const auto& [r, rc] : ws->route_counters) {
+    const std::string& host = r->virtual_host->name;
+    for (const CodeCount& c : rc.codes) {
+      if (c.code) into[MetricKey{host, r->name, c.code}] += c.count;
     }
+    if (rc.other) into[MetricKey{host, r->name, 0}] += rc.other;
   }
 }
 
@@ -245,8 +240,8 @@ void Worker::unref(WorkerSnapshot* ws) {
 }
 
 void Worker::count_request(const VirtualHost* vh, const Route* r, int code, WorkerSnapshot* ws) {
-  if (r && ws && r->id < ws->route_counters.size()) {
-    ws->route_counters[r->id].add(code);
+  if (r && ws) {
+    ws->route_counters[r].add(code);
     return;
   }
   ++stats_.requests[MetricKey{vh ? vh->name : std::string(), std::string(), code}];

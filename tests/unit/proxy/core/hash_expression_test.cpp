@@ -92,7 +92,7 @@ std::vector<std::string> placement(const RouteTable& t, const std::vector<std::s
     ctx.has_hash = c.hash_key(r, &key);
     ctx.hash = key;
     uint32_t ep = lb->choose(ctx);
-    out.push_back(ep == kNoEndpoint ? "-" : c.endpoints[ep].address_text);
+    out.push_back(ep == kNoEndpoint ? "-" : std::string(c.endpoints[ep].address_text()));
   }
   return out;
 }

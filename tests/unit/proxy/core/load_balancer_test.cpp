@@ -233,7 +233,7 @@ TEST_P(ConsistentHash, RemovingAnEndpointMovesOnlyItsKeys) {
     if (a[i] == 7) continue;
     ++others;
     // Compare by address: indexes shift after the removed one.
-    if (c1->endpoints[a[i]].address_text == c2->endpoints[b[i]].address_text) ++kept;
+    if (c1->endpoints[a[i]].address_text() == c2->endpoints[b[i]].address_text()) ++kept;
   }
   double stable = static_cast<double>(kept) / others;
   if (GetParam() == LbPolicy::kRingHash) {

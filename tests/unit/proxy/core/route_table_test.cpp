@@ -629,7 +629,7 @@ TEST(RouteTableIncremental, EndpointChangeReusesRoutingAndUnchangedClusters) {
   EXPECT_NE(second.clusters()[b2], first.clusters()[b1]);
   const Cluster& nb = second.cluster(b2);
   ASSERT_EQ(nb.endpoints.size(), 2u);
-  EXPECT_EQ(nb.endpoints[0].address_text, "10.0.0.2:80");
+  EXPECT_EQ(nb.endpoints[0].address_text(), "10.0.0.2:80");
   EXPECT_TRUE(nb.health().is_ejected(0, now));   // state carried over by address
   EXPECT_FALSE(nb.health().is_ejected(1, now));  // the new endpoint starts fresh
   ASSERT_TRUE(second.cluster_index("unused").has_value());

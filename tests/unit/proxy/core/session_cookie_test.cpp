@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -58,7 +59,8 @@ TEST(SameSiteNone, ChromiumsIncompatibleClients) {
   EXPECT_FALSE(samesite_none_incompatible("curl/7.88.1"));
 }
 
-Cluster compiled(std::string_view hash_on) {
+// The compiled cluster keeps its config part (its endpoints point into it).
+std::shared_ptr<const Cluster> compiled(std::string_view hash_on) {
   Config c = parse_or_die(
       std::string(R"({"version":"kop.proxy/v1","clusters":[{"name":"c","lb_policy":"ring_hash",)"
                   R"("endpoints":[{"address":"10.0.0.1:80"},{"address":"10.0.0.2:80"}],)"
@@ -66,44 +68,40 @@ Cluster compiled(std::string_view hash_on) {
       std::string(hash_on) + "}]}");
   auto cl = compile_cluster(c.clusters.at(0));
   EXPECT_TRUE(cl.ok()) << cl.status();
-  Cluster out;
-  out.hash_on = (*cl)->hash_on;
-  out.ring = (*cl)->ring;
-  out.endpoints = (*cl)->endpoints;
-  return out;
+  return *std::move(cl);
 }
 
 TEST(SessionCookie, ValueGivenAndSameSiteNoneByClient) {
-  Cluster c =
+  auto c =
       compiled(R"({"cookie":"s","set_cookie":true,"cookie_samesite":"None","cookie_balanced":true,)"
                R"("cookie_samesite_none_conditional":true,"cookie_change_on_failure":false})");
-  EXPECT_TRUE(c.hash_on.cookie_balanced);
-  EXPECT_FALSE(c.hash_on.cookie_change_on_failure);
+  EXPECT_TRUE(c->hash_on.cookie_balanced);
+  EXPECT_FALSE(c->hash_on.cookie_change_on_failure);
   std::string out;
-  c.append_set_cookie("0123456789abcdef", "/shop", kChrome120, out);
+  c->append_set_cookie("0123456789abcdef", "/shop", kChrome120, out);
   EXPECT_EQ(out, "set-cookie: s=0123456789abcdef; Path=/shop; SameSite=None; HttpOnly\r\n");
   out.clear();
-  c.append_set_cookie("0123456789abcdef", "/shop", kChrome60, out);
+  c->append_set_cookie("0123456789abcdef", "/shop", kChrome60, out);
   EXPECT_EQ(out, "set-cookie: s=0123456789abcdef; Path=/shop; HttpOnly\r\n");
   // Without the condition every client gets SameSite=None.
-  Cluster plain = compiled(R"({"cookie":"s","set_cookie":true,"cookie_samesite":"None"})");
+  auto plain = compiled(R"({"cookie":"s","set_cookie":true,"cookie_samesite":"None"})");
   out.clear();
-  plain.append_set_cookie("k", "", kChrome60, out);
+  plain->append_set_cookie("k", "", kChrome60, out);
   EXPECT_EQ(out, "set-cookie: s=k; Path=/; SameSite=None; HttpOnly\r\n");
 }
 
 TEST(SessionCookie, RingEndpointIsWhereTheBalancerPutsAKey) {
-  Cluster c = compiled(R"({"cookie":"s","set_cookie":true,"cookie_balanced":true})");
-  ASSERT_FALSE(c.ring.empty());
+  auto c = compiled(R"({"cookie":"s","set_cookie":true,"cookie_balanced":true})");
+  ASSERT_FALSE(c->ring.empty());
   int seen[2] = {0, 0};
   for (int i = 0; i < 200; ++i) {
     uint64_t h = stable_hash("key-" + std::to_string(i));
-    uint32_t at = c.ring_endpoint(h);
+    uint32_t at = c->ring_endpoint(h);
     ASSERT_LT(at, 2U);
     ++seen[at];
     // The first ring point at or after the hash, wrapping to the start.
-    auto it = std::lower_bound(c.ring.begin(), c.ring.end(), std::pair<uint64_t, uint32_t>{h, 0});
-    EXPECT_EQ(at, it == c.ring.end() ? c.ring.front().second : it->second);
+    auto it = std::lower_bound(c->ring.begin(), c->ring.end(), std::pair<uint64_t, uint32_t>{h, 0});
+    EXPECT_EQ(at, it == c->ring.end() ? c->ring.front().second : it->second);
   }
   EXPECT_GT(seen[0], 40);
   EXPECT_GT(seen[1], 40);

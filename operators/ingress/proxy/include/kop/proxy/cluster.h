@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -21,9 +22,26 @@
 
 namespace kop::proxy {
 
-struct Endpoint {
-  SocketAddress address;
-  std::string address_text;  // "host:port" / "[v6]:port", for logs and metrics
+// One endpoint of a compiled Cluster, 24 bytes: its address is the one in the cluster's config
+// (which the Cluster keeps) and its text is in the cluster's one buffer of texts, where a copy
+// of each was 80 bytes and a heap block per endpoint at 200k endpoints (13 MB at 10k apps).
+class Endpoint {
+ public:
+  Endpoint(const SocketAddress& address, std::string_view text, uint32_t weight)
+      : address_(&address),
+        text_(text.data()),
+        text_size_(static_cast<uint32_t>(text.size())),
+        weight(weight) {}
+  const SocketAddress& address() const { return *address_; }
+  // "host:port" / "[v6]:port", for logs, metrics and pool keys.
+  std::string_view address_text() const { return {text_, text_size_}; }
+
+ private:
+  const SocketAddress* address_;
+  const char* text_;
+  uint32_t text_size_;
+
+ public:
   uint32_t weight = 1;
 };
 
@@ -44,7 +62,10 @@ struct Cluster {
   HashPolicy hash_on;  // name lowercased for headers
   // hash_on.name compiled (HashOn::kExpression only).
   std::shared_ptr<const HashExpression> hash_expression;
+  // Point into *source and endpoint_texts: a copy of the vector is only valid while this
+  // cluster lives.
   std::vector<Endpoint> endpoints;
+  std::unique_ptr<char[]> endpoint_texts;  // the endpoints' address texts, one after another
   uint64_t total_weight = 0;
   bool equal_weights = true;
   std::vector<uint64_t> cumulative_weights;  // kRandom with unequal weights
