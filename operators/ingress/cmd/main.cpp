@@ -37,6 +37,16 @@
 #include "migrate.h"
 #include "webhook.h"
 
+// Sanitizer builds free every object before exiting, so that LeakSanitizer still checks that
+// the process can (see the end of run()).
+#if defined(__SANITIZE_ADDRESS__)
+#define KOP_FREE_AT_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KOP_FREE_AT_EXIT 1
+#endif
+#endif
+
 namespace {
 
 struct Flags {
@@ -525,6 +535,14 @@ int run(int argc, char** argv) {
   if (absl::Status s = mgr.stop(); !s.ok()) log.warn("graceful shutdown incomplete", "error", s);
   probes.stop();
   proxy.shutdown();
+#ifndef KOP_FREE_AT_EXIT
+  // Everything has stopped: threads joined, connections drained, the Lease given up. What is
+  // left (caches, the model, the proxy's tables) needs no destructor, and freeing it block by
+  // block takes seconds at 100k Ingresses (glibc consolidating its free lists), time a pod's
+  // termination grace period is better spent on. The log writes straight to its fd.
+  std::fflush(nullptr);
+  std::_Exit(0);
+#endif
   return 0;
 }
 
