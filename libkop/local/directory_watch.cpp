@@ -49,7 +49,7 @@ void DirectoryWatch::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-bool DirectoryWatch::drain() {
+bool DirectoryWatch::drain(Changes& out) {
   alignas(inotify_event) char buf[16384];
   bool changed = false;
   for (;;) {
@@ -58,24 +58,34 @@ bool DirectoryWatch::drain() {
     for (char* p = buf; p < buf + n;) {
       auto* e = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + e->len;
+      changed = true;
       if (e->mask & IN_Q_OVERFLOW) {
-        changed = true;  // events were lost: the loader looks at everything anyway
+        out.everything = true;  // events were lost
         continue;
       }
       if (e->mask & IN_IGNORED) {
         dirs_.erase(e->wd);  // the directory is gone; the loader adds it again if it comes back
-        changed = true;
+        out.everything = true;
         continue;
       }
-      changed = true;
-      if ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO)) && e->len > 0) {
-        if (auto d = dirs_.find(e->wd); d != dirs_.end()) add(d->second + "/" + e->name);
+      auto d = dirs_.find(e->wd);
+      // A directory's own change, or one of its subdirectories': the files under it are
+      // not named one by one.
+      if (d == dirs_.end() || e->len == 0 ||
+          (e->mask & (IN_ISDIR | IN_DELETE_SELF | IN_MOVE_SELF))) {
+        out.everything = true;
+        if ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO)) && e->len > 0 &&
+            d != dirs_.end())
+          add(d->second + "/" + e->name);
+        continue;
       }
+      out.paths.push_back(d->second + "/" + e->name);
     }
   }
 }
 
-bool DirectoryWatch::wait(std::chrono::milliseconds timeout, std::chrono::milliseconds settle) {
+bool DirectoryWatch::wait(std::chrono::milliseconds timeout, std::chrono::milliseconds settle,
+                          Changes& out) {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   int r = ::poll(fds, 2, static_cast<int>(timeout.count()));
   if (r <= 0) return false;
@@ -84,13 +94,13 @@ bool DirectoryWatch::wait(std::chrono::milliseconds timeout, std::chrono::millis
     [[maybe_unused]] ssize_t n = ::read(wake_fd_, &v, sizeof v);
     return false;
   }
-  bool changed = drain();
+  bool changed = drain(out);
   // A burst (an editor's write + rename, a tool writing many files) wakes the loader once; a
   // writer that never pauses still gets its changes loaded after a second.
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (changed && std::chrono::steady_clock::now() < give_up &&
          ::poll(fds, 1, static_cast<int>(settle.count())) > 0)
-    drain();
+    drain(out);
   return changed;
 }
 

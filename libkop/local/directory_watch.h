@@ -1,6 +1,7 @@
 // DirectoryWatch — wakes the manifest loader's thread when something under a directory tree may
-// have changed (Linux inotify), so that an idle loader makes no system calls at all. It only
-// says "look again": which files changed is decided by the loader from their stat() identity.
+// have changed (Linux inotify), so that an idle loader makes no system calls at all, and names
+// the files the events were about, so that the loader looks at those only (whether they
+// changed is decided by the loader from their bytes).
 //
 // Events watched on every directory added: a file closed after writing, created, deleted or
 // renamed in or out, and the directory itself deleted or moved. A directory created (or moved in)
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kop::local {
 
@@ -28,16 +30,24 @@ class DirectoryWatch {
   // Watches `dir` (not its subdirectories: add each). Adding a watched directory again is cheap
   // and harmless. False when it cannot be watched (gone, or out of inotify watches).
   bool add(const std::string& dir);
+  // What the events of one wait() were about.
+  struct Changes {
+    // Directories came, went or moved, or events were lost: anything may have changed.
+    bool everything = false;
+    std::vector<std::string> paths;  // files created, written, deleted or renamed (either name)
+  };
   // Waits up to `timeout` for changes. True when something changed (all queued events are
   // consumed, including those arriving within `settle` of the previous one, for at most a
-  // second, so that a burst of writes makes one wake-up); false on timeout or wake().
-  bool wait(std::chrono::milliseconds timeout, std::chrono::milliseconds settle);
+  // second, so that a burst of writes makes one wake-up), described in `out`; false on
+  // timeout or wake().
+  bool wait(std::chrono::milliseconds timeout, std::chrono::milliseconds settle, Changes& out);
   void wake();
 
  private:
   DirectoryWatch(int inotify_fd, int wake_fd);
-  // Reads the queued events; true when any was a change. Watches new subdirectories.
-  bool drain();
+  // Reads the queued events into `out`; true when any was a change. Watches new
+  // subdirectories.
+  bool drain(Changes& out);
 
   int inotify_fd_;
   int wake_fd_;

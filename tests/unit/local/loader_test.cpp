@@ -8,10 +8,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "directory_watch.h"
+#include "kop/api/yaml.h"
 #include "kop/local/manifest_loader.h"
+#include "manifest_split.h"
 #include "test_util.h"
 
 namespace kop::local {
@@ -356,6 +361,244 @@ TEST_F(Loader, InotifyLoadsEachChangeAtOnceWithoutPolling) {
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, WatchEvent::Type::kDeleted);
   l.stop();
+}
+
+}  // namespace
+}  // namespace kop::local
+
+namespace kop::local {
+namespace {
+
+// The documents split_documents() cuts, each parsed alone, are the whole stream's documents
+// with the same indices; what it cannot cut safely it refuses.
+TEST(SplitDocuments, PiecesParseAsTheWholeStreamWithTheSameIndices) {
+  const std::vector<std::string> texts = {
+      "",
+      "# only a comment\n",
+      "a: 1\n",
+      "a: 1\n---\nb: 2\n",
+      "---\na: 1\n---\nb: 2\n---\n",
+      "# head\n\n---\na: 1\n",
+      "a: 1\n---\n---\n# empty above, comment here\n---\nb: 2\n",
+      "---\r\na: 1\r\n---\r\nb: 2\r\n",
+      "a: |\n  x\n  ---\n  y\n---\nb: [1, 2]\n",
+      "---a: 1\n",  // not a marker: a key "---a"
+      "--- {a: 1}\n--- [1]\n",
+      "- x\n---\nkind: List\nitems: [{a: 1}]\n",
+  };
+  for (const std::string& text : texts) {
+    SCOPED_TRACE(text);
+    std::vector<std::pair<size_t, std::string>> whole, cut;
+    ASSERT_TRUE(api::for_each_yaml_document(text, "", [&](JsonDoc&& d, size_t i) {
+                  whole.emplace_back(i, json::to_json(d));
+                }).ok());
+    auto pieces = split_documents(text);
+    ASSERT_TRUE(pieces);
+    std::string joined;
+    for (const DocumentText& p : *pieces) {
+      joined += p.text;
+      ASSERT_TRUE(api::for_each_yaml_document(p.text, "", [&](JsonDoc&& d, size_t i) {
+                    EXPECT_EQ(i, 0u);
+                    cut.emplace_back(p.index, json::to_json(d));
+                  }).ok());
+    }
+    EXPECT_EQ(cut, whole);
+    EXPECT_EQ(text.substr(text.size() - joined.size()), joined);  // nothing lost but a preamble
+  }
+  EXPECT_FALSE(
+      split_documents("\xEF\xBB\xBF"
+                      "a: 1\n"));
+  EXPECT_FALSE(split_documents("%YAML 1.2\n---\na: 1\n"));
+  EXPECT_FALSE(split_documents("a: 1\n...\n---\nb: 2\n"));
+  EXPECT_FALSE(split_documents(std::string("\0a\0:", 4) + " 1\n"));  // UTF-16
+}
+
+TEST_F(Loader, OneDocumentEditedInALargeFileIsTheOnlyOneParsedAndApplied) {
+  auto file = [](int changed, bool extra) {
+    std::string text;
+    for (int i = 0; i < 3000; ++i)
+      text += cm_yaml("c" + std::to_string(i), i == changed ? "edited" : "v");
+    if (extra) text = cm_yaml("first", "v") + text;  // every document's index moves by one
+    return text;
+  };
+  write("all.yaml", file(-1, false));
+  ManifestLoader l(store, {dir.string()});
+  auto first = l.sync();
+  EXPECT_EQ(first.applied, 3000);
+  EXPECT_EQ(first.documents_parsed, 3001);  // the empty one after the last "---" too
+  auto w = store->watch(*cm, "default",
+                        {.resource_version = std::to_string(store->current_resource_version())});
+  ASSERT_TRUE(w.ok());
+  write("all.yaml", file(1234, false));
+  auto r = l.sync();
+  EXPECT_EQ(r.files_parsed, 1);
+  EXPECT_EQ(r.documents_parsed, 1);
+  EXPECT_EQ(r.applied, 1);
+  EXPECT_EQ(r.unchanged, 2999);
+  auto ev = next(*w, 2000);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(meta(ev->object, "name"), "c1234");
+  EXPECT_FALSE(next(*w, 50));
+  // A document added at the top: one parsed, the others keep their objects with new indices.
+  write("all.yaml", file(1234, true) + "- not an object\n");
+  r = l.sync();
+  EXPECT_EQ(r.documents_parsed, 2);  // the new first one and the last
+  EXPECT_EQ(r.applied, 1);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].to_string(), "all.yaml: document 3001: not an object");
+  ev = next(*w, 2000);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(meta(ev->object, "name"), "first");
+  EXPECT_FALSE(next(*w, 50));
+}
+
+// Random edits of several files (documents added, changed, removed and moved, Lists, objects
+// defined twice, refused objects, unknown kinds, files renamed, removed and broken), each
+// followed by a sync of the whole directory or of the files named: the store always equals
+// what a fresh loader makes of the files (broken files as they last parsed), and so do the
+// problems of the files that parse.
+TEST_F(Loader, RandomEditsKeepTheStoreEqualToAFreshLoad) {
+  std::mt19937 rng(18);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  auto random_document = [&]() -> std::string {
+    std::string name = "c" + std::to_string(pick(8));
+    std::string value = "v" + std::to_string(pick(4));
+    switch (pick(10)) {
+      case 0:
+        return "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, "
+               "metadata: {name: " +
+               name + "}, data: {k: " + value +
+               "}}\n"
+               "- {apiVersion: v1, kind: ConfigMap, metadata: {name: c" +
+               std::to_string(pick(8)) + "}, data: {k: " + value + "}}\n";
+      case 1:
+        return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_" + std::to_string(pick(3)) +
+               "}\n";
+      case 2:
+        return "apiVersion: example.com/v1\nkind: Nothing\nmetadata: {name: " + name + "}\n";
+      case 3:
+        return pick(2) ? "- not an object\n" : "# an empty document\n";
+      default:
+        return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name +
+               "}\ndata: {k: " + value + "}\n";
+    }
+  };
+  const std::vector<std::string> names = {"a.yaml", "b.yaml", "sub/c.yaml", "sub/d.yml"};
+  std::map<std::string, std::vector<std::string>> docs;  // the files that parse
+  std::map<std::string, std::vector<std::string>> good;  // broken files: as last read
+  std::set<std::string> broken;
+  std::map<std::string, std::vector<std::string>> seen;  // as the last sync read them
+  auto render = [](const std::vector<std::string>& d) {
+    std::string text;
+    for (size_t i = 0; i < d.size(); ++i) text += (i ? "---\n" : "") + d[i];
+    return text;
+  };
+  fs::path ref_dir = dir.string() + "-ref";
+  ManifestLoader l(store, {dir.string()});
+  for (int step = 0; step < 300; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    std::set<std::string> touched;
+    for (int ops = 1 + pick(3); ops > 0; --ops) {
+      const std::string& f = names[static_cast<size_t>(pick(static_cast<int>(names.size())))];
+      bool exists = docs.count(f) || broken.count(f);
+      int op = exists ? pick(8) : 7;
+      touched.insert(f);
+      if (op == 5) {  // renamed (or moved between directories)
+        const std::string& to = names[static_cast<size_t>(pick(static_cast<int>(names.size())))];
+        if (to == f || docs.count(to) || broken.count(to)) continue;
+        touched.insert(to);
+        fs::create_directories((dir / to).parent_path());
+        fs::rename(dir / f, dir / to);
+        if (broken.count(f)) {
+          broken.erase(f);
+          broken.insert(to);
+        } else {
+          docs[to] = std::move(docs[f]);
+          docs.erase(f);
+        }
+        continue;
+      }
+      if (op == 6) {  // removed
+        fs::remove(dir / f);
+        docs.erase(f);
+        broken.erase(f);
+        continue;
+      }
+      if (op == 4 && docs.count(f)) {  // broken: an error added to what the loader last read
+        write(f, render(seen.count(f) ? seen[f] : docs[f]) +
+                     "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n");
+        docs.erase(f);
+        broken.insert(f);
+        continue;
+      }
+      std::vector<std::string> d = docs.count(f) ? docs[f] : std::vector<std::string>{};
+      if (op == 7) d.clear();
+      int n = static_cast<int>(d.size());
+      if (op == 7) {
+        for (int i = pick(5); i > 0; --i) d.push_back(random_document());
+      } else if (op == 0 && n > 0) {
+        d[static_cast<size_t>(pick(n))] = random_document();
+      } else if (op == 1 || n == 0) {
+        d.insert(d.begin() + pick(n + 1), random_document());
+      } else if (op == 2) {
+        d.erase(d.begin() + pick(n));
+      } else {
+        std::swap(d[static_cast<size_t>(pick(n))], d[static_cast<size_t>(pick(n))]);
+      }
+      broken.erase(f);
+      docs[f] = d;
+      write(f, render(d));
+    }
+    // A broken file's objects stay as the loader last read that path.
+    good.clear();
+    for (auto& f : broken) {
+      if (seen.count(f)) good[f] = seen[f];
+    }
+    SyncReport got;
+    if (pick(2)) {
+      got = l.sync();
+    } else {
+      got = l.sync(std::vector<std::string>(touched.begin(), touched.end()));
+    }
+    seen = docs;
+    seen.insert(good.begin(), good.end());
+
+    fs::remove_all(ref_dir);
+    fs::create_directories(ref_dir / "sub");
+    for (auto* files : {&docs, &good}) {
+      for (auto& [f, d] : *files) std::ofstream(ref_dir / f) << render(d);
+    }
+    auto fresh_store = std::make_shared<Store>();
+    ManifestLoader fresh(fresh_store, {ref_dir.string()});
+    auto want = fresh.sync();
+    auto objects = [&](Store& s) {
+      std::map<std::string, std::string> out;
+      auto list = s.list(*cm, "default");
+      EXPECT_TRUE(list.ok());
+      if (!list.ok()) return out;
+      for (auto& o : list->items)
+        out[std::string(json::path_string(o->doc(), {"metadata", "name"}))] =
+            std::string(json::path_string(o->doc(), {"data", "k"}));
+      return out;
+    };
+    auto dump = [&] {
+      std::string out;
+      for (auto& [f, d] : docs) out += "== " + f + "\n" + render(d);
+      for (auto& [f, d] : good) out += "== broken " + f + "\n" + render(d);
+      for (auto& f : touched) out += "touched " + f + "\n";
+      return out;
+    };
+    ASSERT_EQ(objects(*store), objects(*fresh_store)) << dump();
+    auto problems = [&](const std::vector<ManifestProblem>& ps) {
+      std::vector<std::string> out;
+      for (auto& p : ps) {
+        if (!broken.count(p.file) || p.document >= 0) out.push_back(p.to_string());
+      }
+      return out;
+    };
+    ASSERT_EQ(problems(got.problems), problems(want.problems));
+  }
+  fs::remove_all(ref_dir);
 }
 
 }  // namespace

@@ -6,17 +6,23 @@
 // and are no longer in any file are deleted. Namespaces and CustomResourceDefinitions go first so
 // what depends on them can follow in the same pass. A bad file (YAML error) or a bad object
 // (unknown kind, missing name, rejected by validation) is reported with file, document index and
-// field, and touches nothing: the objects of good files are applied, and the objects a broken
-// file held before are kept as they were. An object defined twice is taken from the first file
-// in path order; the later definition is reported.
+// field, and touches nothing: the objects of good files are applied, and a broken file keeps the
+// documents of its last good read (its objects stay; it still defines them). An object defined
+// twice is taken from the first file in path order (then document order); the later definition
+// is reported. A broken file that comes first for an object another file held takes it over
+// when its document can be read from the broken text alone (a YAML error elsewhere in the
+// file), else the store keeps what it had until the file parses.
 //
 // Work is proportional to what changed, so an unchanged directory costs nothing:
 //  - a file whose stat() identity (inode, size, mtime, ctime) is unchanged is not read; one whose
-//    identity changed is read and hashed, and parsed only when its bytes changed;
-//  - of a changed file, only the objects whose content changed are applied, and the objects it
-//    no longer holds are deleted;
-//  - a rejected object (unknown kind, validation error, duplicate) is tried again when any file
-//    changes (its CRD or Namespace may have arrived).
+//    identity changed is read and hashed, and parsed only when its bytes changed; with inotify,
+//    only the files named by its events are looked at (the whole directory at start, every
+//    `recheck`, and when a directory comes or goes);
+//  - of a changed file, only the documents whose text changed are parsed (a document's text is
+//    compared by hash with the last read), only the objects whose content changed are applied,
+//    and the objects it no longer holds are deleted; objects of other files are not visited;
+//  - a rejected object (unknown kind, validation error) is tried again at every sync (its CRD or
+//    Namespace may have arrived).
 // The loader remembers what it applied, not what the store holds: an object changed or deleted
 // through the API keeps that state until its file changes (as with kubectl apply).
 //
@@ -35,6 +41,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -74,11 +82,12 @@ struct ManifestLoaderOptions {
 };
 
 struct SyncReport {
-  int applied = 0;       // objects created or changed
-  int deleted = 0;       // objects deleted
-  int unchanged = 0;     // objects from the files that the store already held as they are
-  int files_read = 0;    // files whose bytes were read (their stat() identity changed)
-  int files_parsed = 0;  // files parsed (their bytes changed)
+  int applied = 0;           // objects created or changed
+  int deleted = 0;           // objects deleted
+  int unchanged = 0;         // objects the store holds from the files that this sync did not change
+  int files_read = 0;        // files whose bytes were read (their stat() identity changed)
+  int files_parsed = 0;      // files parsed (their bytes changed)
+  int documents_parsed = 0;  // of those files, the documents parsed (their text changed)
   // Every current problem, in path and document order (those of unchanged files included).
   std::vector<ManifestProblem> problems;
 };
@@ -89,15 +98,18 @@ class ManifestLoader {
   ~ManifestLoader();
 
   SyncReport sync();
+  // Looks at these files only (paths relative to dir, each created, changed, renamed or
+  // removed), as the inotify thread does with the names its events carry.
+  SyncReport sync(const std::vector<std::string>& changed_files);
   void start();
   void stop();
   // Problems of the last sync.
   std::vector<ManifestProblem> problems() const;
 
   // An object's identity, kept as one string "group/resource/namespace/name" (none of the four
-  // holds a '/'; the group and the namespace may be empty): the loader keeps a key per object
-  // in its file's entry and one per object the store holds from the files, and four strings
-  // each made most of its 14 MB of bookkeeping at 10k apps (30,000 objects).
+  // holds a '/'; the group and the namespace may be empty): the loader keeps one per object (its
+  // files' entries point at it), and four strings each made most of its 14 MB of bookkeeping
+  // at 10k apps (30,000 objects).
   class Key {
    public:
     Key(std::string_view group, std::string_view resource, std::string_view ns,
@@ -114,23 +126,55 @@ class ManifestLoader {
     std::string_view part(int index) const;
     std::string id_;
   };
-  struct FileState;  // one file's identity and objects (defined in manifest_loader.cpp)
+  struct FileState;  // one file's identity and documents (defined in manifest_loader.cpp)
+  struct Doc;        // one document of a file: its text's hash and its objects
+  struct Entry;      // one object of a document
 
  private:
   struct Applied {
     std::string file;    // the file the store's object came from
     uint64_t body_hash;  // of the JSON applied
   };
+  // An object some file defines or the store holds from the files.
+  struct Object {
+    std::optional<Applied> applied;  // what the store holds from the files
+    // The entries defining it, in path and document order once evaluated: the first wins.
+    std::vector<Entry*> definers;
+    bool queued = false;  // in queue_
+  };
+  using Objects = std::map<Key, Object>;
+  struct Sync;  // one sync's report and the files whose problems changed
+
   void run_thread();
-  bool ensure_bodies(const std::string& file, FileState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // only: paths relative to dir that may have changed (from inotify); null: every file.
+  SyncReport sync_locked(const std::vector<std::string>* only) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void look_at(const std::string& file, bool named, Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void update_documents(FileState& state, std::string_view text, Sync& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void remove_file(std::map<std::string, std::unique_ptr<FileState>>::iterator it, Sync& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void link(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void unlink(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void queue(Objects::value_type& o) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void evaluate(Objects::value_type& o, Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void remove_undefined(Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ensure_body(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<Store> store_;
   ManifestLoaderOptions opts_;
   mutable absl::Mutex mu_;
   // By path relative to dir, in path order.
   std::map<std::string, std::unique_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
-  // What the store holds from the files.
-  std::map<Key, Applied> applied_ ABSL_GUARDED_BY(mu_);
-  // Directories seen by the last sync (to watch).
+  Objects objects_ ABSL_GUARDED_BY(mu_);
+  int held_ ABSL_GUARDED_BY(mu_) = 0;  // objects_ with `applied`
+  // Objects to evaluate at this sync (each once: Object::queued).
+  std::vector<Objects::value_type*> queue_ ABSL_GUARDED_BY(mu_);
+  // Entries whose kind was unknown or whose apply was refused: tried again at each sync.
+  std::set<Entry*> pending_ ABSL_GUARDED_BY(mu_);
+  // Objects no file defines whose delete failed: tried again at each sync.
+  std::set<Objects::value_type*> undeleted_ ABSL_GUARDED_BY(mu_);
+  // Files with problems (their FileState keeps them), so a sync reports without a walk.
+  std::set<std::string> problem_files_ ABSL_GUARDED_BY(mu_);
+  // Directories seen by the last sync of the whole directory (to watch).
   std::vector<std::string> dirs_ ABSL_GUARDED_BY(mu_);
   std::vector<ManifestProblem> problems_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
