@@ -117,14 +117,14 @@ std::string url_rewrite_path(const rapidjson::Value* path, const std::string& ff
   std::string_view type = str_of(path, "type");
   if (type == "ReplacePrefixMatch" && r.path.kind == PathKind::kPrefix) {
     r.prefix_rewrite = std::string(str_of(path, "replacePrefixMatch"));
-    if (r.prefix_rewrite->empty()) r.prefix_rewrite = "/";
+    if (r.prefix_rewrite->empty()) r.prefix_rewrite = std::string("/");
     if ((*r.prefix_rewrite)[0] != '/' || !is_path(*r.prefix_rewrite))
       return ff + ".urlRewrite.path.replacePrefixMatch: must be a path starting with '/'";
     return "";
   }
   if (type == "ReplaceFullPath") {
     r.path_rewrite = std::string(str_of(path, "replaceFullPath"));
-    if (r.path_rewrite->empty()) r.path_rewrite = "/";
+    if (r.path_rewrite->empty()) r.path_rewrite = std::string("/");
     if ((*r.path_rewrite)[0] != '/' || !is_path(*r.path_rewrite))
       return ff + ".urlRewrite.path.replaceFullPath: must be a path starting with '/'";
     return "";

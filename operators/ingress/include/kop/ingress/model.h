@@ -330,9 +330,10 @@ struct Route {
   // Default 500 (HTTPRoute); 503 for GRPCRoute, which gRPC clients read as UNAVAILABLE.
   uint32_t invalid_status = 500;
   proxy::Boxed<Redirect> redirect;  // with RouteAction::kRedirect
-  std::optional<std::string> prefix_rewrite;
-  std::optional<std::string> path_rewrite;           // replaces the whole path (query kept)
-  std::optional<std::string> host_rewrite;           // replaces the Host header sent upstream
+  // Boxed (proxy/boxed.h) like the other rarely set parts: a pointer while unset.
+  proxy::Boxed<std::string> prefix_rewrite;
+  proxy::Boxed<std::string> path_rewrite;            // replaces the whole path (query kept)
+  proxy::Boxed<std::string> host_rewrite;            // replaces the Host header sent upstream
   std::optional<std::chrono::milliseconds> timeout;  // 0 = none; unset = proxy default
   std::optional<uint32_t> retries;
   std::optional<std::chrono::milliseconds> per_try_timeout;
@@ -355,8 +356,8 @@ struct Route {
   uint64_t response_bytes_per_second = 0;
   uint64_t response_rate_after_bytes = 0;
   // External authentication (ingress-nginx's auth-url), as the proxy takes it; its cluster is
-  // one of the model's. Forwarded routes only; unset: none.
-  std::optional<proxy::ExtAuthConfig> ext_auth;
+  // one of the model's. Forwarded routes only; unset: none. Boxed: 328 bytes inline.
+  proxy::Boxed<proxy::ExtAuthConfig> ext_auth;
   // Clusters that also get a copy of each request (HTTPRoute RequestMirror), each with the
   // share of requests copied, per million. Forwarded routes only; default none.
   std::vector<std::pair<std::string, uint32_t>> mirrors;
@@ -386,7 +387,7 @@ struct VirtualHost {
   // Ingress' route is one object in its BuildCache entry and in every host that serves it (a
   // rule without host or a default backend joins each host) instead of a copy per holder.
   std::vector<proxy::Shared<Route>> routes;
-  std::optional<Tls> tls;
+  proxy::Boxed<Tls> tls;  // Boxed: most hosts of ten thousand have none (200 bytes inline)
   bool operator==(const VirtualHost&) const = default;
 };
 
