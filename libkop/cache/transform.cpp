@@ -3,7 +3,6 @@
 #include <rapidjson/allocators.h>
 #include <rapidjson/document.h>
 
-#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -142,13 +141,6 @@ class SizeCounter {
   }
 };
 
-// An Object and the pool its document allocates from, in one allocation owned by the ObjectPtr.
-struct CompactObject {
-  explicit CompactObject(size_t chunk) : pool(chunk) {}
-  Pool pool;
-  std::optional<api::Object> object;  // destroyed before `pool` (declared after it)
-};
-
 }  // namespace
 
 api::ObjectPtr compact_copy(const api::ObjectPtr& obj, bool drop_managed_fields) {
@@ -157,20 +149,22 @@ api::ObjectPtr compact_copy(const api::ObjectPtr& obj, bool drop_managed_fields)
   SizeCounter counter;
   CopyFilter<SizeCounter> count(counter, drop_managed_fields);
   src.Accept(count);
-  // One chunk for the whole object (RapidJSON's default is 64 KiB per document, which would
-  // dominate the memory of a cache of small objects).
-  auto holder = std::make_shared<CompactObject>(counter.bytes + 64);
-  rapidjson::Document doc(&holder->pool);
+  // The filtered document in a scratch pool of one chunk, then copied into an Object sized to
+  // it (Object::from_value: its storage and one buffer). Keeping the filtered document in a
+  // pool of its own held more per object (the pool's holder and base allocator, the adopted
+  // document's storage and stack allocator): 1.5 MB more for kop-ingress' 20k Ingresses and
+  // Services at 10k apps (heaptrack).
+  Pool scratch(counter.bytes + 64);
+  rapidjson::Document doc(&scratch);
   auto generate = [&](rapidjson::Document& out) {
     CopyFilter<rapidjson::Document> copy(out, drop_managed_fields);
     return src.Accept(copy);
   };
   doc.Populate(generate);
   if (doc.HasParseError() || !doc.IsObject()) return obj;
-  absl::StatusOr<api::Object> copy = api::Object::from_document(std::move(doc));
+  absl::StatusOr<api::Object> copy = api::Object::from_value(doc);
   if (!copy.ok()) return obj;
-  holder->object.emplace(std::move(*copy));
-  return api::ObjectPtr(holder, &*holder->object);
+  return api::share(*std::move(copy));
 }
 
 // NOLINTNEXTLINE(performance-unnecessary-value-param): a TransformFunc, whose shape takes a value.
