@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "directory_watch.h"
@@ -71,7 +72,8 @@ struct ManifestLoader::FileState {
   bool broken = false;  // the last read did not parse: `docs` are those of the read before
   std::vector<ManifestProblem> problems;  // of the file itself (a YAML error)
   std::vector<std::unique_ptr<Doc>> docs;
-  bool problems_changed = false;          // in Sync::problems_changed: `reported` is rebuilt
+  std::vector<uint64_t> doc_hashes;  // docs[i]->text_hash side by side: compared without a walk
+  bool problems_changed = false;     // in Sync::problems_changed: `reported` is rebuilt
   std::vector<ManifestProblem> reported;  // all its problems, in document order
 };
 
@@ -210,24 +212,27 @@ absl::StatusOr<std::vector<ParsedDoc>> parse_whole(std::string_view text, const 
   return out;
 }
 
+// Read straight into the string (a 15 MB file is copied once, not through a stream's buffers).
 std::optional<std::string> read_file(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  std::string out;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[65536];
+  size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  std::string out(size + 1, '\0');  // one more: a file that grew is read to its end
+  size_t got = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (got == out.size()) out.resize(out.size() * 2 + 4096);
+    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
       return std::nullopt;
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    got += static_cast<size_t>(n);
   }
   ::close(fd);
+  out.resize(got);
   return out;
 }
 
@@ -325,7 +330,7 @@ void ManifestLoader::update_documents(FileState& state, std::string_view text, S
     std::vector<bool> taken(state.docs.size(), false);
     auto at = [&](long j, uint64_t h) {
       return j >= 0 && j < static_cast<long>(state.docs.size()) && !taken[static_cast<size_t>(j)] &&
-             state.docs[static_cast<size_t>(j)]->text_hash == h;
+             state.doc_hashes[static_cast<size_t>(j)] == h;
     };
     for (size_t i = 0; i < pieces->size(); ++i) {
       const DocumentText& p = (*pieces)[i];
@@ -343,8 +348,8 @@ void ManifestLoader::update_documents(FileState& state, std::string_view text, S
       } else if (++misplaced > 16) {
         if (!indexed) {
           for (size_t k = 0; k < state.docs.size(); ++k) {
-            if (state.docs[k]->text_hash != 0)
-              old_by_hash[state.docs[k]->text_hash].push_back(static_cast<int>(k));
+            if (state.doc_hashes[k] != 0)
+              old_by_hash[state.doc_hashes[k]].push_back(static_cast<int>(k));
           }
           indexed = true;
         }
@@ -391,10 +396,13 @@ void ManifestLoader::update_documents(FileState& state, std::string_view text, S
   state.problems.clear();
   std::vector<std::unique_ptr<Doc>> docs;
   docs.reserve(order.size());
+  std::vector<uint64_t> hashes;
+  hashes.reserve(order.size());
   std::vector<bool> kept(state.docs.size(), false);
   for (const Place& p : order) {
     if (p.old >= 0) {
       kept[static_cast<size_t>(p.old)] = true;
+      hashes.push_back(state.doc_hashes[static_cast<size_t>(p.old)]);
       docs.push_back(std::move(state.docs[static_cast<size_t>(p.old)]));
       if (docs.back()->document != p.document) set_document(*docs.back(), p.document);
       continue;
@@ -406,6 +414,7 @@ void ManifestLoader::update_documents(FileState& state, std::string_view text, S
     d->document = p.document;
     d->problems = std::move(f.problems);
     d->entries.resize(f.objects.size());
+    hashes.push_back(d->text_hash);
     docs.push_back(std::move(d));
   }
   // Gone documents leave first, so an object moved between documents keeps its definers right.
@@ -414,6 +423,7 @@ void ManifestLoader::update_documents(FileState& state, std::string_view text, S
     for (Entry& e : state.docs[j]->entries) unlink(e);
   }
   state.docs = std::move(docs);
+  state.doc_hashes = std::move(hashes);
   for (size_t i = 0; i < order.size(); ++i) {
     Doc& d = *state.docs[i];
     if (order[i].old >= 0) {

@@ -41,9 +41,12 @@ std::optional<std::vector<DocumentText>> split_documents(std::string_view text) 
   for (size_t pos = 0; pos < text.size();) {
     size_t end = text.find('\n', pos);
     end = end == std::string_view::npos ? text.size() : end + 1;
-    std::string_view line = text.substr(pos, end - pos);
-    if (!line.empty() && (line[0] == '%' || is_marker(line, "..."))) return std::nullopt;
-    if (is_marker(line, "---")) starts.push_back(pos);
+    char c = text[pos];  // most lines start otherwise: one look
+    if (c == '%' || c == '.' || c == '-') {
+      std::string_view line = text.substr(pos, end - pos);
+      if (c == '%' || is_marker(line, "...")) return std::nullopt;
+      if (is_marker(line, "---")) starts.push_back(pos);
+    }
     pos = end;
   }
   std::vector<DocumentText> out;
