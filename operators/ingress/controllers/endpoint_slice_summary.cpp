@@ -20,18 +20,25 @@ api::ObjectPtr endpoint_slice_summary(const api::Object& slice) {
     out.set_label(api::EndpointSliceView::kServiceNameLabel, *service);
   for (std::string_view field : {"/addressType", "/ports"})
     if (const Value* v = slice.at(field); v != nullptr) out.set(field, *v).IgnoreError();
+  // A build reads the addresses of the ready endpoints only (builder.cpp): they are kept as
+  // the addresses of one endpoint without conditions (unset ready reads as ready), in their
+  // order. An endpoint as the API writes it costs about 130 bytes of DOM; an address in this
+  // list, 16.
   if (const Value* endpoints = slice.at("/endpoints");
       endpoints != nullptr && endpoints->IsArray()) {
     api::Object::Allocator& a = out.allocator();
+    Value addresses(rapidjson::kArrayType);
+    for (const api::Endpoint& ep : api::EndpointSliceView(slice).endpoints()) {
+      if (!ep.is_ready()) continue;
+      for (std::string_view address : ep.addresses)
+        addresses.PushBack(
+            Value(address.data(), static_cast<rapidjson::SizeType>(address.size()), a), a);
+    }
     Value kept(rapidjson::kArrayType);
-    kept.Reserve(endpoints->Size(), a);
-    for (const Value& ep : endpoints->GetArray()) {
-      if (!ep.IsObject()) continue;
-      Value e(rapidjson::kObjectType);
-      for (const char* member : {"addresses", "conditions"})
-        if (auto m = ep.FindMember(member); m != ep.MemberEnd())
-          e.AddMember(Value(member, a), Value(m->value, a), a);
-      kept.PushBack(std::move(e), a);
+    if (!addresses.Empty()) {
+      Value endpoint(rapidjson::kObjectType);
+      endpoint.AddMember(Value("addresses", a), std::move(addresses), a);
+      kept.PushBack(std::move(endpoint), a);
     }
     out.doc().AddMember(Value("endpoints", a), std::move(kept), a);
   }
