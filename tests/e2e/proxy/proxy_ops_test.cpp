@@ -473,5 +473,69 @@ TEST_F(ProxyOps, AnEndpointChangeKeepsTheIdleConnectionsOfTheEndpointsKept) {
   EXPECT_EQ(b.connections(), 1);
 }
 
+// Hundreds of clusters, each its host's: the tables and snapshots share the chunks of clusters
+// an apply did not change (ChunkedVector), so an endpoint change in one chunk must reach its
+// host, leave the others' clusters (and their idle connections) as they were, and a later
+// change in another chunk must not bring back the first one's old endpoints.
+std::string many_clusters(const std::vector<std::string>& backend_of, int generation) {
+  std::string hosts, clusters;
+  for (size_t i = 0; i < backend_of.size(); ++i) {
+    const std::string n = std::to_string(i);
+    if (i > 0) {
+      hosts += ',';
+      clusters += ',';
+    }
+    for (const std::string& part :
+         {std::string("{\"name\":\"h"), n, std::string("\",\"domains\":[\"h"), n,
+          std::string(".example\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"forward\":{"
+                      "\"cluster\":\"c"),
+          n, std::string("\"}}]}")})
+      hosts += part;
+    for (const std::string& part :
+         {std::string("{\"name\":\"c"), n, std::string("\",\"endpoints\":[{\"address\":\""),
+          backend_of[i], std::string("\"}]}")})
+      clusters += part;
+  }
+  return "{\"version\":\"kop.proxy/v1\",\"generation\":\"g" + std::to_string(generation) +
+         "\",\"listeners\":[{\"name\":\"http\",\"address\":\"127.0.0.1:0\"}],"
+         "\"virtual_hosts\":[" +
+         hosts + "],\"clusters\":[" + clusters +
+         "],\"admin\":{\"address\":\"127.0.0.1:0\"},\"server\":{\"workers\":1}}";
+}
+
+TEST_F(ProxyOps, AnEndpointChangeAmongHundredsOfClustersChangesOnlyItsCluster) {
+  Backend a([](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "a";
+    return r;
+  });
+  Backend b([](const BackendRequest&) {
+    BackendResponse r;
+    r.body = "b";
+    return r;
+  });
+  std::vector<std::string> backend_of(300, a.address());
+  ProxyProcess p(dir_, many_clusters(backend_of, 1));
+  ASSERT_TRUE(p.started()) << p.output();
+  auto body = [&](int host) {
+    return http(p.port("http"),
+                "GET / HTTP/1.1\r\nHost: h" + std::to_string(host) + ".example\r\n\r\n")
+        .body;
+  };
+  for (int h : {5, 150, 290}) EXPECT_EQ(body(h), "a") << h;
+  EXPECT_EQ(a.connections(), 1);  // one worker: one pool per address
+  backend_of[290] = b.address();
+  ASSERT_TRUE(p.reload(many_clusters(backend_of, 2))) << p.output();
+  EXPECT_EQ(body(290), "b");
+  for (int h : {5, 150, 289, 291}) EXPECT_EQ(body(h), "a") << h;
+  backend_of[5] = b.address();
+  ASSERT_TRUE(p.reload(many_clusters(backend_of, 3))) << p.output();
+  EXPECT_EQ(body(5), "b");
+  EXPECT_EQ(body(290), "b");
+  for (int h : {4, 150, 299}) EXPECT_EQ(body(h), "a") << h;
+  EXPECT_EQ(a.connections(), 1);  // the kept clusters kept their pool and idle connection
+  EXPECT_EQ(b.connections(), 1);
+}
+
 }  // namespace
 }  // namespace kop::proxy::e2e

@@ -1076,7 +1076,10 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
     return absl::InvalidArgumentError(cat("version: unsupported schema ", quote(config.version)));
 
   // Clusters equal to one of the previous table are reused as they are (same shared_ptr).
-  std::vector<std::shared_ptr<const Cluster>> reused(config.clusters.size());
+  std::vector<std::shared_ptr<const Cluster>> reused;
+  // With the previous names: the config positions whose cluster is compiled anew (the others
+  // keep the previous table's cluster at their index, in the chunks the tables share).
+  std::vector<std::size_t> changed;
   // Where each config position's cluster goes: a cluster keeps its index from table to table
   // while it exists (compiled routes hold indexes); a new one takes the lowest index free.
   std::vector<uint32_t> index;
@@ -1085,17 +1088,20 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
   const bool same_names = previous != nullptr && same_cluster_names(previous->config(), config);
   if (same_names) {
     ids = previous->cluster_ids_;
-    index = ids->slots;
+    const std::vector<Shared<ClusterConfig>>& before = previous->config().clusters;
     for (std::size_t i = 0; i < config.clusters.size(); ++i) {
       const Shared<ClusterConfig>& c = config.clusters[i];
-      const auto& prev_ptr = previous->clusters_[index[i]];
-      if (prev_ptr->source == c.ptr() || prev_ptr->config == *c) {
-        reused[i] = prev_ptr;
-        continue;
-      }
+      // The previous Config's part at this position first: the compiled cluster there was
+      // reused or compiled for an equal part, and the comparison reads the two Configs' arrays,
+      // not the compiled cluster (a cache miss per cluster at 10k).
+      if (before[i].ptr() == c.ptr()) continue;
+      const Cluster& prev = *previous->clusters_[ids->slots[i]];
+      if (prev.source == c.ptr() || prev.config == *c) continue;
       if (auto s = internal::validate_cluster(*c, i); !s.ok()) return s;
+      changed.push_back(i);
     }
   } else {
+    reused.resize(config.clusters.size());
     index.assign(config.clusters.size(), UINT32_MAX);
     std::vector<bool> known_valid(config.clusters.size(), false);
     std::vector<bool> taken(previous != nullptr ? previous->clusters_.size() : 0, false);
@@ -1124,8 +1130,6 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
     }
     ids = make_cluster_index(config, index);
   }
-  uint32_t size = 0;
-  for (uint32_t idx : index) size = std::max(size, idx + 1);
   const internal::ClusterNames names =
       same_names ? internal::ClusterNames(ids->ids) : internal::ClusterNames(cluster_names);
 
@@ -1219,24 +1223,37 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::compile(
     }
   }
 
+  if (same_names) {
+    // The previous table's clusters, each chunk shared until a changed cluster is put in it.
+    table->clusters_ = previous->clusters_;
+    for (std::size_t i : changed) {
+      const uint32_t at = table->cluster_ids_->slots[i];
+      const Shared<ClusterConfig>& c = config.clusters[i];
+      auto compiled = compile_cluster(c, previous->clusters_[at].get());
+      if (!compiled.ok())
+        return absl::InvalidArgumentError(
+            cat("cluster ", quote(c->name), ": ", compiled.status().message()));
+      table->clusters_.set(at, std::move(*compiled));
+    }
+    return std::shared_ptr<const RouteTable>(std::move(table));
+  }
+  uint32_t size = 0;
+  for (uint32_t idx : index) size = std::max(size, idx + 1);
   table->clusters_.resize(size);
   for (std::size_t i = 0; i < config.clusters.size(); ++i) {
     const Shared<ClusterConfig>& c = config.clusters[i];
     if (reused[i]) {
-      table->clusters_[index[i]] = std::move(reused[i]);
+      table->clusters_.set(index[i], std::move(reused[i]));
       continue;
     }
     const Cluster* prev = nullptr;
-    if (same_names) {
-      prev = previous->clusters_[index[i]].get();
-    } else if (previous != nullptr) {
+    if (previous != nullptr)
       if (auto idx = previous->cluster_index(c->name)) prev = previous->clusters_[*idx].get();
-    }
     auto compiled = compile_cluster(c, prev);
     if (!compiled.ok())
       return absl::InvalidArgumentError(
           cat("cluster ", quote(c->name), ": ", compiled.status().message()));
-    table->clusters_[index[i]] = std::move(*compiled);
+    table->clusters_.set(index[i], std::move(*compiled));
   }
   return std::shared_ptr<const RouteTable>(std::move(table));
 }

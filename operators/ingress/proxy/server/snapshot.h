@@ -17,6 +17,7 @@
 
 #include "asio.h"
 #include "http1.h"
+#include "kop/proxy/chunked_vector.h"
 #include "kop/proxy/config.h"
 #include "kop/proxy/load_balancer.h"
 #include "kop/proxy/route_table.h"
@@ -60,11 +61,16 @@ struct Snapshot {
   // Per listener id: the TLS contexts (null for plain listeners).
   std::vector<std::shared_ptr<TlsContexts>> tls;
   // Per cluster index: the client TLS context towards its endpoints (null: plain TCP).
-  std::vector<std::shared_ptr<const UpstreamTls>> upstream_tls;
+  // Chunked as the table's clusters: a snapshot shares with the previous one the chunks whose
+  // clusters the tables share, so an apply touches the changed clusters' chunks only.
+  ChunkedVector<std::shared_ptr<const UpstreamTls>> upstream_tls;
   h1::Limits limits;
   ServerSettings settings;
   // Per cluster index: its endpoints' addresses (null at the index of a removed cluster).
-  std::vector<std::shared_ptr<const ResolvedEndpoints>> resolved;
+  ChunkedVector<std::shared_ptr<const ResolvedEndpoints>> resolved;
+  // The cluster indexes whose context or addresses are made again at every apply although the
+  // cluster is kept (endpoint names are resolved again, TLS files read again): few, if any.
+  std::vector<uint32_t> refreshed;
 };
 
 // Requests of one cluster on one worker waiting for an upstream connection because the

@@ -122,7 +122,8 @@ UpstreamTls::~UpstreamTls() {
 }
 
 absl::StatusOr<std::shared_ptr<const UpstreamTls>> UpstreamTls::build(
-    const ClusterConfig& cluster, const std::vector<std::shared_ptr<const UpstreamTls>>& previous) {
+    const ClusterConfig& cluster,
+    const ChunkedVector<std::shared_ptr<const UpstreamTls>>& previous) {
   const UpstreamTlsConfig& c = *cluster.tls;
   auto material = load_upstream_tls(c);
   if (!material.ok()) return material.status();

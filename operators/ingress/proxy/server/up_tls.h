@@ -26,6 +26,7 @@
 
 #include <absl/status/statusor.h>
 #include "buffer.h"
+#include "kop/proxy/chunked_vector.h"
 #include "kop/proxy/config.h"
 
 namespace kop::proxy::server {
@@ -39,7 +40,7 @@ class UpstreamTls {
   // key is the same, else a new one. Errors name the field ("ca_pem: ...").
   static absl::StatusOr<std::shared_ptr<const UpstreamTls>> build(
       const ClusterConfig& cluster,
-      const std::vector<std::shared_ptr<const UpstreamTls>>& previous);
+      const ChunkedVector<std::shared_ptr<const UpstreamTls>>& previous);
   SSL_CTX* ctx() const { return ctx_; }
   const UpstreamTlsConfig& config() const { return config_; }
   // HTTP/2 cluster: the endpoint must select ALPN "h2".

@@ -154,35 +154,58 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   const Snapshot& next = *ws->snap;
   const RouteTable& t = *next.table;
   // A cluster keeps its index while it exists: the state of a cluster the previous snapshot
-  // had is carried over by index and pointer (no map of every cluster per reload).
+  // had is carried over by index and pointer (no map of every cluster per reload). Where the
+  // tables share a chunk of clusters (ChunkedVector) every cluster in it is kept: its states
+  // are copied without a look at the clusters.
   static const std::vector<std::shared_ptr<ClusterState>> kNone;
   const std::vector<std::shared_ptr<ClusterState>>& before = current_ ? current_->clusters : kNone;
-  ws->clusters.resize(t.clusters().size());
+  const auto* before_table = current_ ? &current_->snap->table->clusters() : nullptr;
+  const size_t n = t.clusters().size();
+  const size_t chunk = ChunkedVector<int>::kChunkSize;
+  auto shared = [&](size_t k) {
+    return before_table != nullptr && t.clusters().shares_chunk(*before_table, k);
+  };
+  ws->clusters.resize(n);
   std::vector<const ClusterState*> created;
-  for (size_t ci = 0; ci < t.clusters().size(); ++ci) {
-    const auto& c = t.clusters()[ci];
-    if (!c) continue;  // the index of a removed cluster: no route refers to it
-    std::shared_ptr<ClusterState>& cs = ws->clusters[ci];
-    if (ci >= before.size() || !before[ci]) continue;  // made at its first use
-    if (before[ci]->cluster == c) {
-      cs = before[ci];
-      // Names are resolved again at every apply; an IP literal's addresses stay the same object.
-      if (cs->pools.addresses() != next.resolved[ci].get())
-        cs->pools.set_addresses(next.resolved[ci]);
+  for (size_t k = 0; k < t.clusters().chunk_count(); ++k) {
+    const size_t end = std::min(n, (k + 1) * chunk);
+    if (shared(k)) {
+      for (size_t ci = k * chunk; ci < std::min(end, before.size()); ++ci)
+        ws->clusters[ci] = before[ci];
       continue;
     }
-    // A replaced cluster that had a state: made now, so that it takes over the pools (and idle
-    // connections) of the endpoints it keeps before the old state goes with its snapshot.
-    cs = cluster_state(*ws, static_cast<uint32_t>(ci));
-    created.push_back(cs.get());
+    for (size_t ci = k * chunk; ci < end; ++ci) {
+      const auto& c = t.clusters()[ci];
+      if (!c) continue;  // the index of a removed cluster: no route refers to it
+      std::shared_ptr<ClusterState>& cs = ws->clusters[ci];
+      if (ci >= before.size() || !before[ci]) continue;  // made at its first use
+      if (before[ci]->cluster == c) {
+        cs = before[ci];
+        continue;
+      }
+      // A replaced cluster that had a state: made now, so that it takes over the pools (and
+      // idle connections) of the endpoints it keeps before the old state goes with its snapshot.
+      cs = cluster_state(*ws, static_cast<uint32_t>(ci));
+      created.push_back(cs.get());
+    }
+  }
+  // Names are resolved again at every apply (the snapshot's `refreshed` indexes, the others'
+  // addresses are the same objects); an IP literal's addresses stay the same object.
+  for (uint32_t ci : next.refreshed) {
+    if (ci >= n || !ws->clusters[ci]) continue;
+    ClusterState& cs = *ws->clusters[ci];
+    if (cs.pools.addresses() != next.resolved[ci].get()) cs.pools.set_addresses(next.resolved[ci]);
   }
   // Only the pools of clusters dropped or replaced now can have lost their last user: scanning
   // every pool here would cost O(endpoints) per reload. Addresses the new clusters use are in
   // use (a replaced cluster usually keeps most of its endpoints).
-  for (size_t ci = 0; ci < before.size(); ++ci) {
-    if (!before[ci] || (ci < ws->clusters.size() && ws->clusters[ci] == before[ci])) continue;
-    for (const auto& p : before[ci]->pools.made())
-      if (p) unused_candidates_.insert(p->key());
+  for (size_t k = 0; k * chunk < before.size(); ++k) {
+    if (shared(k)) continue;
+    for (size_t ci = k * chunk; ci < std::min(before.size(), (k + 1) * chunk); ++ci) {
+      if (!before[ci] || (ci < ws->clusters.size() && ws->clusters[ci] == before[ci])) continue;
+      for (const auto& p : before[ci]->pools.made())
+        if (p) unused_candidates_.insert(p->key());
+    }
   }
   if (!unused_candidates_.empty())
     for (const ClusterState* cs : created)

@@ -25,7 +25,6 @@
 namespace kop::proxy {
 namespace {
 
-constexpr int kClusters = 6;
 constexpr int kBusy = 12;      // host slots that change most often
 constexpr int kDomains = 100;  // the names they draw domains from
 
@@ -48,8 +47,9 @@ class World {
   // `hosts` host slots. The first 12 change most often and draw their domains from 100 names
   // (few enough to collide now and then); the others, with domains of their own, change now
   // and then.
-  World(uint32_t seed, int hosts) : rng_(seed), hosts_n_(hosts) {
-    for (int c = 0; c < kClusters; ++c) clusters_[c] = cluster(c);
+  World(uint32_t seed, int hosts, int clusters = 6)
+      : rng_(seed), hosts_n_(hosts), clusters_n_(clusters) {
+    for (int c = 0; c < clusters_n_; ++c) clusters_[c] = cluster(c);
     for (int h = 0; h < hosts_n_; ++h)
       if (pick(2) == 0) hosts_[h] = host(h);
   }
@@ -82,9 +82,9 @@ class World {
       return "drop host " + std::to_string(h);
     }
     if (what < 75) {
-      int c = pick(kClusters);
+      int c = pick(clusters_n_);
       clusters_[c] = cluster(c);
-      for (int gone = 0; gone < kClusters; ++gone)  // and one dropped cluster comes back
+      for (int gone = 0; gone < clusters_n_; ++gone)  // and one dropped cluster comes back
         if (clusters_.count(gone) == 0) {
           clusters_[gone] = cluster(gone);
           break;
@@ -92,7 +92,7 @@ class World {
       return "endpoints of c" + std::to_string(c);
     }
     if (what < 78) {
-      int c = pick(kClusters);
+      int c = pick(clusters_n_);
       clusters_.erase(c);
       return "drop cluster c" + std::to_string(c);
     }
@@ -111,7 +111,7 @@ class World {
     for (int p = pick(3); p > 0; --p) {
       TcpProxyConfig relay;
       relay.server_names = {"tls" + std::to_string(p + pick(2)) + ".example.com"};
-      relay.clusters = {WeightedCluster{"c" + std::to_string(pick(kClusters)), 1}};
+      relay.clusters = {WeightedCluster{"c" + std::to_string(pick(clusters_n_)), 1}};
       passthrough_.push_back(std::move(relay));
     }
     return "passthrough entries";
@@ -159,7 +159,7 @@ class World {
   // The changes that keep the clusters' names in place (compile's shared name index) or rename
   // one in place.
   std::string cluster_change(int what) {
-    int c = pick(kClusters);
+    int c = pick(clusters_n_);
     if (clusters_.count(c) == 0) clusters_[c] = cluster(c);
     ClusterConfig cc = *clusters_[c];
     if (what < 5) {  // invalid settings: refused, as by a full compile
@@ -170,7 +170,7 @@ class World {
       return "bad settings of c" + std::to_string(c);
     }
     if (what < 10) {  // renamed in place: its references break, or it takes another's name
-      cc.name = pick(2) == 0 ? "r" + std::to_string(c) : "c" + std::to_string(pick(kClusters));
+      cc.name = pick(2) == 0 ? "r" + std::to_string(c) : "c" + std::to_string(pick(clusters_n_));
       clusters_[c] = cc;
       broken_ = c;
       return "c" + std::to_string(c) + " renamed " + cc.name;
@@ -212,9 +212,9 @@ class World {
       RouteConfig rc;
       rc.match.path = PathMatch{pick(3) == 0 ? PathMatchType::kExact : PathMatchType::kPrefix,
                                 pick(2) == 0 ? "/" : "/p" + std::to_string(pick(3))};
-      rc.forward.clusters = {WeightedCluster{"c" + std::to_string(pick(kClusters)), 1}};
+      rc.forward.clusters = {WeightedCluster{"c" + std::to_string(pick(clusters_n_)), 1}};
       if (pick(3) == 0)
-        rc.forward.clusters.push_back(WeightedCluster{"c" + std::to_string(pick(kClusters)),
+        rc.forward.clusters.push_back(WeightedCluster{"c" + std::to_string(pick(clusters_n_)),
                                                       static_cast<uint32_t>(pick(3) + 1)});
       // Zones shared by name across hosts; two policies of one are refused.
       if (h < kBusy && pick(25) == 0)
@@ -236,6 +236,7 @@ class World {
 
   std::mt19937 rng_;
   int hosts_n_;
+  int clusters_n_;
   std::map<int, Shared<VirtualHostConfig>> hosts_;
   std::map<int, Shared<ClusterConfig>> clusters_;
   std::vector<std::string> listed_;
@@ -294,10 +295,12 @@ std::string describe(const RouteTable& t) {
 // Runs `seeds` random sequences of `steps` changes over `hosts` host slots; counts outcomes.
 struct Outcomes {
   size_t steps = 0, failed = 0, hosts_kept = 0, clusters_kept = 0, patched = 0;
+  // Chunks of clusters a table shared with the previous one, or held of its own.
+  size_t chunks_shared = 0, chunks_own = 0;
 };
-void run(uint32_t seeds, int hosts, int steps, Outcomes& o) {
+void run(uint32_t seeds, int hosts, int steps, Outcomes& o, int clusters = 6) {
   for (uint32_t seed = 1; seed <= seeds; ++seed) {
-    World world(seed, hosts);
+    World world(seed, hosts, clusters);
     std::shared_ptr<const RouteTable> table;
     std::string history;
     for (int step = 0; step < steps; ++step) {
@@ -320,6 +323,9 @@ void run(uint32_t seeds, int hosts, int steps, Outcomes& o) {
           o.hosts_kept += before.count(vh.ptr().get());
         for (const auto& c : (*next)->clusters())
           for (const auto& b : table->clusters()) o.clusters_kept += c && b == c ? 1 : 0;
+        for (size_t k = 0; k < (*next)->clusters().chunk_count(); ++k)
+          ++((*next)->clusters().shares_chunk(table->clusters(), k) ? o.chunks_shared
+                                                                    : o.chunks_own);
       }
       table = *next;
     }
@@ -346,6 +352,18 @@ TEST(RouteTableIncremental, ManyHostsPatchedShardByShard) {
   EXPECT_LT(o.failed, o.steps * 2 / 3) << o.failed << " of " << o.steps;
   EXPECT_GT(o.hosts_kept, o.steps * 100) << o.hosts_kept << " kept, " << o.failed << " failed";
   EXPECT_GT(o.patched, o.steps / 8) << o.patched << " of " << o.steps;
+}
+
+// The same with hundreds of clusters (several chunks of ChunkedVector): a table compiled with
+// the previous names shares the chunks no changed cluster is in and copies the others.
+TEST(RouteTableIncremental, ManyClustersSharedChunkByChunk) {
+  Outcomes o;
+  run(10, 40, 60, o, 300);
+  EXPECT_GT(o.failed, 0u) << o.steps;
+  EXPECT_LT(o.failed, o.steps * 2 / 3) << o.failed << " of " << o.steps;
+  EXPECT_GT(o.clusters_kept, o.steps * 100) << o.clusters_kept;
+  EXPECT_GT(o.chunks_shared, o.steps) << o.chunks_shared << " shared, " << o.chunks_own << " own";
+  EXPECT_GT(o.chunks_own, o.steps / 10) << o.chunks_shared << " shared, " << o.chunks_own << " own";
 }
 
 }  // namespace

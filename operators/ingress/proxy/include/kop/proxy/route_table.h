@@ -53,6 +53,7 @@
 #include "kop/proxy/access_control.h"
 #include "kop/proxy/basic_auth.h"
 #include "kop/proxy/certificate.h"
+#include "kop/proxy/chunked_vector.h"
 #include "kop/proxy/client_auth.h"
 #include "kop/proxy/cluster.h"
 #include "kop/proxy/config.h"
@@ -296,8 +297,10 @@ class RouteTable {
   bool routing_patched() const { return routing_patched_; }
 
   // ---- Clusters. Indexed by cluster index: null at the index of a removed cluster until a
-  // new cluster takes it (a cluster keeps its index while it exists).
-  const std::vector<std::shared_ptr<const Cluster>>& clusters() const { return clusters_; }
+  // new cluster takes it (a cluster keeps its index while it exists). A table compiled from
+  // the previous one shares the chunks holding no changed cluster with it (ChunkedVector):
+  // what changed between the two is in the chunks they do not share.
+  const ChunkedVector<std::shared_ptr<const Cluster>>& clusters() const { return clusters_; }
   const Cluster& cluster(uint32_t index) const { return *clusters_[index]; }
   std::optional<uint32_t> cluster_index(std::string_view name) const;
 
@@ -310,7 +313,7 @@ class RouteTable {
  private:
   std::shared_ptr<const Config> config_;
   std::shared_ptr<const Routing> routing_;
-  std::vector<std::shared_ptr<const Cluster>> clusters_;
+  ChunkedVector<std::shared_ptr<const Cluster>> clusters_;
   std::shared_ptr<const ClusterIndex> cluster_ids_;
   bool routing_patched_ = false;
 };
