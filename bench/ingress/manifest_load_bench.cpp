@@ -29,16 +29,20 @@ const char* manifests_dir() {
   return d != nullptr && fs::is_directory(d) ? d : nullptr;
 }
 
+std::string read_whole(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
 void BM_Parse(benchmark::State& state) {
   const char* dir = manifests_dir();
   if (dir == nullptr) return state.SkipWithError("set KOP_SCALE_MANIFESTS to a gen directory");
   int64_t bytes = 0, documents = 0;
   for (auto _ : state) {
     for (auto& f : fs::directory_iterator(dir)) {
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      std::string text = std::move(ss).str();
+      std::string text = read_whole(f.path());
       auto read = kop::api::for_each_yaml_document(
           text, f.path().string(), [&](rapidjson::Document&&, size_t) { ++documents; });
       if (!read.ok()) return state.SkipWithError(std::string(read.message()).c_str());
@@ -59,10 +63,7 @@ void BM_ParsePieces(benchmark::State& state) {
   int64_t documents = 0;
   for (auto _ : state) {
     for (auto& f : fs::directory_iterator(dir)) {
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      std::string text = std::move(ss).str();
+      std::string text = read_whole(f.path());
       auto pieces = kop::local::split_documents(text);
       if (!pieces) return state.SkipWithError("not split");
       for (const auto& p : *pieces) {
@@ -120,10 +121,7 @@ void BM_OneDocumentChanged(benchmark::State& state) {
     fs::copy_file(f.path(), copy / f.path().filename());
     if (file.empty() || f.path().filename() < file.filename()) file = copy / f.path().filename();
   }
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = std::move(ss).str();
+  const std::string text = read_whole(file);
   auto store = std::make_shared<kop::local::Store>();
   kop::local::ManifestLoader loader(store, {copy.string()});
   loader.sync();

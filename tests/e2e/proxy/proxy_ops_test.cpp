@@ -34,6 +34,15 @@ std::string config(const std::vector<std::string>& backends, int generation,
          (server.empty() ? "" : "," + server) + "}}";
 }
 
+// A backend's handler answering 200 with `body` to every request.
+Backend::Handler answering(std::string body) {
+  return [body = std::move(body)](const BackendRequest&) {
+    BackendResponse r;
+    r.body = body;
+    return r;
+  };
+}
+
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -257,11 +266,7 @@ TEST_F(ProxyOps, ActiveHealthChecksTakeEndpointsOutAndBack) {
     r.body = "bad";
     return r;
   });
-  Backend good([](const BackendRequest&) {
-    BackendResponse r;
-    r.body = "good";
-    return r;
-  });
+  Backend good(answering("good"));
   std::string cfg = config({bad.address(), good.address()}, 1);
   cfg.replace(cfg.find("]}],\"admin\""), 4,
               "],\"health_check\":{\"path\":\"/healthz\",\"interval_ms\":100,\"timeout_ms\":500,"
@@ -303,11 +308,7 @@ TEST_F(ProxyOps, RoundRobinSpreadsAndOutliersAreEjectedThenReturn) {
     if (failing) r.status = 500;
     return r;
   });
-  Backend b([](const BackendRequest&) {
-    BackendResponse r;
-    r.body = "b";
-    return r;
-  });
+  Backend b(answering("b"));
   std::string cfg = config({a.address(), b.address()}, 1);
   cfg.replace(cfg.find("\"workers\":2"), 11, "\"workers\":1");  // one round-robin cursor
   cfg.replace(cfg.find("]}],\"admin\""), 4,
@@ -442,16 +443,8 @@ TEST_F(ProxyOps, GracefulShutdownFinishesInFlightRequests) {
 // their idle upstream connections (no new connection to `a`), and a new endpoint gets its pool at
 // its first request.
 TEST_F(ProxyOps, AnEndpointChangeKeepsTheIdleConnectionsOfTheEndpointsKept) {
-  Backend a([](const BackendRequest&) {
-    BackendResponse r;
-    r.body = "a";
-    return r;
-  });
-  Backend b([](const BackendRequest&) {
-    BackendResponse r;
-    r.body = "b";
-    return r;
-  });
+  Backend a(answering("a"));
+  Backend b(answering("b"));
   auto one_worker = [](std::string cfg) {
     cfg.replace(cfg.find("\"workers\":2"), 11, "\"workers\":1");  // one pool per address
     return cfg;
@@ -504,16 +497,8 @@ std::string many_clusters(const std::vector<std::string>& backend_of, int genera
 }
 
 TEST_F(ProxyOps, AnEndpointChangeAmongHundredsOfClustersChangesOnlyItsCluster) {
-  Backend a([](const BackendRequest&) {
-    BackendResponse r;
-    r.body = "a";
-    return r;
-  });
-  Backend b([](const BackendRequest&) {
-    BackendResponse r;
-    r.body = "b";
-    return r;
-  });
+  Backend a(answering("a"));
+  Backend b(answering("b"));
   std::vector<std::string> backend_of(300, a.address());
   ProxyProcess p(dir_, many_clusters(backend_of, 1));
   ASSERT_TRUE(p.started()) << p.output();
