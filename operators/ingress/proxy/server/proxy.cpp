@@ -289,7 +289,8 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   auto put = [](auto& v, size_t i, const auto& value) {
     if (v[i] != value) v.set(i, value);
   };
-  const auto* before = prev ? &prev->table->clusters() : nullptr;
+  static const ChunkedVector<std::shared_ptr<const Cluster>> kNoClusters;
+  const auto& before = prev ? prev->table->clusters() : kNoClusters;
   absl::Status failed;
   auto update = [&](size_t i) {
     const std::shared_ptr<const Cluster>& c = t.clusters()[i];
@@ -298,7 +299,7 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
       put(snap->resolved, i, nullptr);
       return;
     }
-    const bool kept = before != nullptr && i < before->size() && (*before)[i] == c;
+    const bool kept = i < before.size() && before[i] == c;
     // A kept cluster's config is not read unless it has a TLS context (the previous snapshot
     // built one exactly for the clusters with `tls`): at 10k clusters reading each was a cache
     // miss per cluster.
@@ -328,15 +329,14 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
         snap->refreshed.push_back(static_cast<uint32_t>(i));
     }
   };
+  t.clusters().for_each_unshared_index(before, [&](size_t i) {
+    update(i);
+    return failed.ok();
+  });
   const size_t chunk = ChunkedVector<int>::kChunkSize;
-  for (size_t k = 0; k < t.clusters().chunk_count() && failed.ok(); ++k) {
-    if (before != nullptr && t.clusters().shares_chunk(*before, k)) continue;
-    for (size_t i = k * chunk; i < std::min(nclusters, (k + 1) * chunk) && failed.ok(); ++i)
-      update(i);
-  }
   if (prev)
     for (uint32_t i : prev->refreshed)
-      if (failed.ok() && i < nclusters && t.clusters().shares_chunk(*before, i / chunk)) update(i);
+      if (failed.ok() && i < nclusters && t.clusters().shares_chunk(before, i / chunk)) update(i);
   if (!failed.ok()) return refuse(failed);
   // /config_dump is serialised when asked (config_dump()), not here: at 1k virtual hosts the
   // pretty-printed Config is megabytes, and most applies are never dumped.
@@ -421,14 +421,13 @@ absl::Status ProxyImpl::apply(const std::shared_ptr<const Config>& shared) {
   // The health checker starts with the first cluster that has checks: while there is none,
   // only the clusters in chunks the previous table does not share can have some.
   bool any_hc = false;
-  for (size_t k = 0; k < t.clusters().chunk_count() && !health_ && !any_hc; ++k) {
-    if (before != nullptr && t.clusters().shares_chunk(*before, k)) continue;
-    for (size_t i = k * chunk; i < std::min(nclusters, (k + 1) * chunk) && !any_hc; ++i) {
+  if (!health_)
+    t.clusters().for_each_unshared_index(before, [&](size_t i) {
       const std::shared_ptr<const Cluster>& c = t.clusters()[i];
       any_hc = c && c->config.health_check;
-    }
-  }
-  if (any_hc && !health_) health_ = std::make_unique<HealthChecker>();
+      return !any_hc;
+    });
+  if (any_hc) health_ = std::make_unique<HealthChecker>();
   if (health_) health_->update(snap);
   for (const auto& name : removed)
     for (Worker* w : workers) w->remove_listener(name);

@@ -155,40 +155,30 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   const RouteTable& t = *next.table;
   // A cluster keeps its index while it exists: the state of a cluster the previous snapshot
   // had is carried over by index and pointer (no map of every cluster per reload). Where the
-  // tables share a chunk of clusters (ChunkedVector) every cluster in it is kept: its states
-  // are copied without a look at the clusters.
+  // tables share a chunk of clusters (ChunkedVector) every cluster in it is kept: the states
+  // are all copied, then only the indexes in the other chunks are looked at.
   static const std::vector<std::shared_ptr<ClusterState>> kNone;
+  static const ChunkedVector<std::shared_ptr<const Cluster>> kNoClusters;
   const std::vector<std::shared_ptr<ClusterState>>& before = current_ ? current_->clusters : kNone;
-  const auto* before_table = current_ ? &current_->snap->table->clusters() : nullptr;
+  const auto& before_table = current_ ? current_->snap->table->clusters() : kNoClusters;
   const size_t n = t.clusters().size();
-  const size_t chunk = ChunkedVector<int>::kChunkSize;
-  auto shared = [&](size_t k) {
-    return before_table != nullptr && t.clusters().shares_chunk(*before_table, k);
-  };
+  ws->clusters.assign(before.begin(), before.begin() + std::min(n, before.size()));
   ws->clusters.resize(n);
   std::vector<const ClusterState*> created;
-  for (size_t k = 0; k < t.clusters().chunk_count(); ++k) {
-    const size_t end = std::min(n, (k + 1) * chunk);
-    if (shared(k)) {
-      for (size_t ci = k * chunk; ci < std::min(end, before.size()); ++ci)
-        ws->clusters[ci] = before[ci];
-      continue;
+  t.clusters().for_each_unshared_index(before_table, [&](size_t ci) {
+    const auto& c = t.clusters()[ci];
+    std::shared_ptr<ClusterState>& cs = ws->clusters[ci];
+    // The index of a removed cluster (no route refers to it), or a state made at its first use.
+    if (!c || !cs) {
+      cs = nullptr;
+      return;
     }
-    for (size_t ci = k * chunk; ci < end; ++ci) {
-      const auto& c = t.clusters()[ci];
-      if (!c) continue;  // the index of a removed cluster: no route refers to it
-      std::shared_ptr<ClusterState>& cs = ws->clusters[ci];
-      if (ci >= before.size() || !before[ci]) continue;  // made at its first use
-      if (before[ci]->cluster == c) {
-        cs = before[ci];
-        continue;
-      }
-      // A replaced cluster that had a state: made now, so that it takes over the pools (and
-      // idle connections) of the endpoints it keeps before the old state goes with its snapshot.
-      cs = cluster_state(*ws, static_cast<uint32_t>(ci));
-      created.push_back(cs.get());
-    }
-  }
+    if (cs->cluster == c) return;
+    // A replaced cluster that had a state: made now, so that it takes over the pools (and
+    // idle connections) of the endpoints it keeps before the old state goes with its snapshot.
+    cs = cluster_state(*ws, static_cast<uint32_t>(ci));
+    created.push_back(cs.get());
+  });
   // Names are resolved again at every apply (the snapshot's `refreshed` indexes, the others'
   // addresses are the same objects); an IP literal's addresses stay the same object.
   for (uint32_t ci : next.refreshed) {
@@ -199,14 +189,11 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snap) {
   // Only the pools of clusters dropped or replaced now can have lost their last user: scanning
   // every pool here would cost O(endpoints) per reload. Addresses the new clusters use are in
   // use (a replaced cluster usually keeps most of its endpoints).
-  for (size_t k = 0; k * chunk < before.size(); ++k) {
-    if (shared(k)) continue;
-    for (size_t ci = k * chunk; ci < std::min(before.size(), (k + 1) * chunk); ++ci) {
-      if (!before[ci] || (ci < ws->clusters.size() && ws->clusters[ci] == before[ci])) continue;
-      for (const auto& p : before[ci]->pools.made())
-        if (p) unused_candidates_.insert(p->key());
-    }
-  }
+  before_table.for_each_unshared_index(t.clusters(), [&](size_t ci) {
+    if (!before[ci] || (ci < ws->clusters.size() && ws->clusters[ci] == before[ci])) return;
+    for (const auto& p : before[ci]->pools.made())
+      if (p) unused_candidates_.insert(p->key());
+  });
   if (!unused_candidates_.empty())
     for (const ClusterState* cs : created)
       for (const auto& p : cs->pools.made())

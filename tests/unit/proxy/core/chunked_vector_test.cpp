@@ -1,7 +1,8 @@
 // ChunkedVector (chunked_vector.h): a copy shares every chunk, a write to either vector copies
 // the chunk it touches first, so the other reads what it held; two vectors sharing chunk k hold
-// equal elements there. Checked against std::vector copies over random writes and resizes to a
-// chain of vectors, each copied from the one before.
+// equal elements there, so a walk over the indexes of the chunks two vectors do not share
+// (for_each_unshared_index) visits every index where they differ. Checked against std::vector
+// copies over random writes and resizes to a chain of vectors, each copied from the one before.
 #include "kop/proxy/chunked_vector.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,18 @@ constexpr std::size_t kChunk = Vec::kChunkSize;
 std::vector<std::shared_ptr<const std::string>> contents(const Vec& v) {
   std::vector<std::shared_ptr<const std::string>> out;
   for (const auto& e : v) out.push_back(e);
+  return out;
+}
+
+std::vector<std::size_t> unshared_indexes(const Vec& v, const Vec& other) {
+  std::vector<std::size_t> out;
+  v.for_each_unshared_index(other, [&](std::size_t i) { out.push_back(i); });
+  return out;
+}
+
+std::vector<std::size_t> range(std::size_t from, std::size_t to) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = from; i < to; ++i) out.push_back(i);
   return out;
 }
 
@@ -81,8 +94,41 @@ TEST(ChunkedVector, ShrinkingACopyLeavesTheOriginalWhole) {
   EXPECT_FALSE(copy.shares_chunk(v, 1));
 }
 
+TEST(ChunkedVector, WalksTheIndexesOfTheChunksACopyDoesNotShare) {
+  Vec v;
+  v.resize(3 * kChunk + 10);
+  const Vec empty;
+  EXPECT_EQ(unshared_indexes(v, empty), range(0, 3 * kChunk + 10));  // nothing shared
+  Vec copy = v;
+  EXPECT_TRUE(unshared_indexes(copy, v).empty());
+  copy.set(kChunk + 7, std::make_shared<const std::string>("b"));
+  EXPECT_EQ(unshared_indexes(copy, v), range(kChunk, 2 * kChunk));
+  copy.push_back(nullptr);  // the last chunk, now copied, stops at the copy's size
+  std::vector<std::size_t> expected = range(kChunk, 2 * kChunk);
+  for (std::size_t i : range(3 * kChunk, 3 * kChunk + 11)) expected.push_back(i);
+  EXPECT_EQ(unshared_indexes(copy, v), expected);
+  // The other way round: v's indexes in the chunks copy does not share, up to v's size.
+  expected.pop_back();
+  EXPECT_EQ(unshared_indexes(v, copy), expected);
+  copy.resize(kChunk + 1);  // chunks past the copy's end are v's alone
+  expected = range(kChunk, 3 * kChunk + 10);
+  EXPECT_EQ(unshared_indexes(v, copy), expected);
+}
+
+TEST(ChunkedVector, AWalkStopsWhenItsFunctionReturnsFalse) {
+  Vec v;
+  v.resize(2 * kChunk);
+  std::vector<std::size_t> seen;
+  v.for_each_unshared_index(Vec(), [&](std::size_t i) {
+    seen.push_back(i);
+    return i < kChunk + 2;
+  });
+  EXPECT_EQ(seen, range(0, kChunk + 3));
+}
+
 // Random sets, resizes and copies along a chain: each vector matches its std::vector model,
-// and a chunk two vectors share holds equal elements in both.
+// a chunk two vectors share holds equal elements in both, and the walk over the chunks they do
+// not share visits every index where they differ.
 TEST(ChunkedVector, MatchesVectorsOverRandomWritesToCopies) {
   std::mt19937 rng(18);
   std::vector<std::shared_ptr<const std::string>> values;
@@ -124,6 +170,13 @@ TEST(ChunkedVector, MatchesVectorsOverRandomWritesToCopies) {
         if (!x.shares_chunk(y, k)) continue;
         for (std::size_t i = k * kChunk; i < (k + 1) * kChunk; ++i)
           ASSERT_EQ(i < x.size() ? x[i] : nullptr, i < y.size() ? y[i] : nullptr) << i;
+      }
+      std::vector<bool> walked(x.size());
+      for (std::size_t i : unshared_indexes(x, y)) walked[i] = true;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (i >= y.size() || x[i] != y[i]) {
+          ASSERT_TRUE(walked[i]) << i;
+        }
       }
     }
   }

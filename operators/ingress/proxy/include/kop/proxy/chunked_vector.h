@@ -13,10 +13,12 @@
 // vector writes nothing to it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <iterator>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -58,6 +60,23 @@ class ChunkedVector {
   // Whether `other` holds the same chunk at position k (then the elements there are equal).
   bool shares_chunk(const ChunkedVector& other, std::size_t k) const {
     return k < chunks_.size() && k < other.chunks_.size() && chunks_[k] == other.chunks_[k];
+  }
+  // Calls f(i), in order, for every index i of this vector in a chunk `other` does not hold too:
+  // when this vector was patched from a copy of `other`, the indexes that can differ (all of
+  // them when `other` is empty). f may return a bool: false stops the walk.
+  template <typename F>
+  void for_each_unshared_index(const ChunkedVector& other, F&& f) const {
+    for (std::size_t k = 0; k < chunks_.size(); ++k) {
+      if (shares_chunk(other, k)) continue;
+      const std::size_t end = std::min(size_, (k + 1) << kChunkBits);
+      for (std::size_t i = k << kChunkBits; i < end; ++i) {
+        if constexpr (std::is_same_v<std::invoke_result_t<F&, std::size_t>, bool>) {
+          if (!f(i)) return;
+        } else {
+          f(i);
+        }
+      }
+    }
   }
 
   class const_iterator {
