@@ -1,15 +1,19 @@
 #include "file_stamp.h"
 
 #include <sys/stat.h>
+#include <cerrno>
 #include <ctime>
 
 #include <functional>
 
 namespace kop::local {
 
-std::optional<FileStamp> stamp_of(const std::string& path) {
+std::optional<FileStamp> stamp_of(const std::string& path, int* error) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (error != nullptr) *error = errno;
+    return std::nullopt;
+  }
   FileStamp s;
   s.device = st.st_dev;
   s.inode = st.st_ino;

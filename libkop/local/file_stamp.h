@@ -18,8 +18,8 @@ struct FileStamp {
 };
 
 // stat() of `path` (symbolic links followed, as a mounted ConfigMap's files are links);
-// nullopt when it cannot be read.
-std::optional<FileStamp> stamp_of(const std::string& path);
+// nullopt when it cannot be read, with its errno in `*error` when given.
+std::optional<FileStamp> stamp_of(const std::string& path, int* error = nullptr);
 
 // False while the file was modified less than a second before `now_ns` (CLOCK_REALTIME): file
 // times have the kernel tick's granularity, so a second write of the same size within the same

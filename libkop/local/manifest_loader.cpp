@@ -70,6 +70,9 @@ struct ManifestLoader::FileState {
   bool stamp_settled = false;  // see settled(): else the bytes are hashed again at the next look
   uint64_t content_hash = 0;
   bool broken = false;  // the last read did not parse: `docs` are those of the read before
+  // The last look could not read it (`problems` says why): `docs` are those of the read before,
+  // and the next look reads it again, even with the same stat() identity.
+  bool unreadable = false;
   std::vector<ManifestProblem> problems;  // of the file itself (a YAML error)
   std::vector<std::unique_ptr<Doc>> docs;
   std::vector<uint64_t> doc_hashes;  // docs[i]->text_hash side by side: compared without a walk
@@ -212,12 +215,37 @@ absl::StatusOr<std::vector<ParsedDoc>> parse_whole(std::string_view text, const 
   return out;
 }
 
+// A manifest file's bytes, or why they could not be read.
+struct FileRead {
+  std::optional<std::string> text;
+  int error = 0;    // unset `text`: the errno (ENOENT, ENOTDIR: no file there any more), or 0
+  std::string why;  // unset `text`: what to report
+  bool gone() const { return error == ENOENT || error == ENOTDIR; }
+};
+
+FileRead read_error(int error) {
+  return {std::nullopt, error, std::error_code(error, std::generic_category()).message()};
+}
+
 // Read straight into the string (a 15 MB file is copied once, not through a stream's buffers).
-std::optional<std::string> read_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+// Opened without blocking and read only when regular: a FIFO named like a manifest has no
+// writer to wait for.
+FileRead read_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return read_error(errno);
   struct stat st {};
-  size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  FileRead refused;
+  if (::fstat(fd, &st) != 0)
+    refused = read_error(errno);
+  else if (S_ISDIR(st.st_mode))
+    refused = read_error(EISDIR);
+  else if (!S_ISREG(st.st_mode))
+    refused.why = "not a regular file";
+  if (!refused.why.empty()) {
+    ::close(fd);
+    return refused;
+  }
+  size_t size = st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
   std::string out(size + 1, '\0');  // one more: a file that grew is read to its end
   size_t got = 0;
   for (;;) {
@@ -225,15 +253,16 @@ std::optional<std::string> read_file(const fs::path& path) {
     ssize_t n = ::read(fd, out.data() + got, out.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      FileRead r = read_error(errno);
       ::close(fd);
-      return std::nullopt;
+      return r;
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
   ::close(fd);
   out.resize(got);
-  return out;
+  return {std::move(out)};
 }
 
 // A document's text hash, without its bare "---" line: the first document of a file often has
@@ -457,50 +486,64 @@ void ManifestLoader::look_at(const std::string& file, bool named, Sync& s) {
   fs::path path = fs::path(opts_.dir) / file;
   if (named && !is_manifest(path)) return;
   auto it = files_.find(file);
-  std::error_code ec;
-  auto stamp = stamp_of(path.string());
-  if (!stamp || (named && !fs::is_regular_file(path, ec))) {  // gone
+  int stat_error = 0;
+  auto stamp = stamp_of(path.string(), &stat_error);
+  if (stamp && it != files_.end() && !named && it->second->stamp == *stamp &&
+      it->second->stamp_settled)
+    return;
+  FileRead read = stamp ? read_file(path) : read_error(stat_error);
+  if (read.gone()) {  // its objects go
     if (it != files_.end()) {
       remove_file(it, s);
       s.changed = true;
     }
     return;
   }
-  if (it != files_.end() && !named && it->second->stamp == *stamp && it->second->stamp_settled)
-    return;
-  auto text = read_file(path);
-  if (!text) {
-    if (it != files_.end()) {
-      remove_file(it, s);
-      s.changed = true;
-    }
+  if (!read.text) {
+    // A directory that was never a file here is walked for its files, not reported.
+    if (it == files_.end() && read.error == EISDIR) return;
+    unreadable(it != files_.end() ? *it->second : add_file(file), read.why, s);
     return;
   }
+  const std::string& text = *read.text;
   s.rep.files_read++;
-  uint64_t hash = content_hash(*text);
+  uint64_t hash = content_hash(text);
   bool now_settled = settled(*stamp, realtime_now_ns());
-  if (it != files_.end() && it->second->content_hash == hash) {
+  if (it != files_.end() && !it->second->unreadable && it->second->content_hash == hash) {
     it->second->stamp = *stamp;
     it->second->stamp_settled = now_settled;
     return;
   }
   s.rep.files_parsed++;
   s.changed = true;
-  if (it == files_.end()) {
-    it = files_.emplace(file, std::make_unique<FileState>()).first;
-    it->second->path = &it->first;
-  }
-  FileState& state = *it->second;
+  FileState& state = it != files_.end() ? *it->second : add_file(file);
   state.stamp = *stamp;
   state.stamp_settled = now_settled;
   state.content_hash = hash;
-  update_documents(state, *text, s);
+  state.unreadable = false;
+  update_documents(state, text, s);
+}
+
+ManifestLoader::FileState& ManifestLoader::add_file(const std::string& file) {
+  auto it = files_.emplace(file, std::make_unique<FileState>()).first;
+  it->second->path = &it->first;
+  return *it->second;
+}
+
+// A file that is there but cannot be read (EACCES, EIO, a directory or a FIFO in its place) is
+// reported, not taken for removed: its objects stay as they were until it is read or removed.
+void ManifestLoader::unreadable(FileState& state, const std::string& why, Sync& s) {
+  state.unreadable = true;
+  state.stamp_settled = false;  // read again at every look: an EIO may pass
+  state.problems = {{*state.path, -1, "", "cannot read the file: " + why}};
+  s.touch(&state);
 }
 
 bool ManifestLoader::ensure_body(Entry& e) {
   FileState& state = *e.doc->file;
-  auto text = read_file(fs::path(opts_.dir) / *state.path);
-  // Changed since it was parsed: the next sync parses it again.
+  FileRead read = read_file(fs::path(opts_.dir) / *state.path);
+  const std::optional<std::string>& text = read.text;
+  // Changed since it was parsed (or unreadable now): the next sync looks at it again.
   if (!text || content_hash(*text) != state.content_hash) return false;
   std::vector<ParsedDoc> again;
   auto pieces = e.doc->text_hash != 0 ? split_documents(*text) : std::nullopt;
@@ -638,18 +681,20 @@ SyncReport ManifestLoader::sync_locked(const std::vector<std::string>* only) {
     dirs_ = {opts_.dir};
     for (auto it = fs::recursive_directory_iterator(opts_.dir, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory()) dirs_.push_back(it->path().string());
-      if (it->is_regular_file() && is_manifest(it->path()))
+      std::error_code type_ec;  // a type that cannot be read lists the entry: look_at() says why
+      const bool directory = it->is_directory(type_ec);
+      if (directory) dirs_.push_back(it->path().string());
+      // Not only regular files: a FIFO named like a manifest is reported, not skipped.
+      if (!directory && is_manifest(it->path()))
         files.push_back(fs::relative(it->path(), opts_.dir).string());
     }
     std::sort(files.begin(), files.end());
     for (const std::string& f : files) look_at(f, false, s);
+    // A file no longer listed is gone, or something the walk does not list is in its place (a
+    // directory), or the walk stopped early (a directory it cannot read): look_at() tells.
     for (auto it = files_.begin(); it != files_.end();) {
       auto next = std::next(it);
-      if (!std::binary_search(files.begin(), files.end(), it->first)) {
-        remove_file(it, s);
-        s.changed = true;
-      }
+      if (!std::binary_search(files.begin(), files.end(), it->first)) look_at(it->first, false, s);
       it = next;
     }
   }

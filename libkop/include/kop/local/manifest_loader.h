@@ -7,11 +7,14 @@
 // what depends on them can follow in the same pass. A bad file (YAML error) or a bad object
 // (unknown kind, missing name, rejected by validation) is reported with file, document index and
 // field, and touches nothing: the objects of good files are applied, and a broken file keeps the
-// documents of its last good read (its objects stay; it still defines them). An object defined
-// twice is taken from the first file in path order (then document order); the later definition
-// is reported. A broken file that comes first for an object another file held takes it over
-// when its document can be read from the broken text alone (a YAML error elsewhere in the
-// file), else the store keeps what it had until the file parses.
+// documents of its last good read (its objects stay; it still defines them). So does a file that
+// is there but cannot be read (EACCES, EIO; a directory or a FIFO in its place), reported with
+// the errno's text until it is read again; a file removed (ENOENT, which a symbolic link to a
+// removed file gives too) takes its objects with it. An object defined twice is taken from the
+// first file in path order (then document order); the later definition is reported. A broken
+// file that comes first for an object another file held takes it over when its document can be
+// read from the broken text alone (a YAML error elsewhere in the file), else the store keeps
+// what it had until the file parses.
 //
 // Work is proportional to what changed, so an unchanged directory costs nothing:
 //  - a file whose stat() identity (inode, size, mtime, ctime) is unchanged is not read; one whose
@@ -149,6 +152,9 @@ class ManifestLoader {
   // only: paths relative to dir that may have changed (from inotify); null: every file.
   SyncReport sync_locked(const std::vector<std::string>* only) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void look_at(const std::string& file, bool named, Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  FileState& add_file(const std::string& file) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void unreadable(FileState& state, const std::string& why, Sync& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void update_documents(FileState& state, std::string_view text, Sync& s)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void remove_file(std::map<std::string, std::unique_ptr<FileState>>::iterator it, Sync& s)
