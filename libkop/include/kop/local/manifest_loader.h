@@ -129,7 +129,7 @@ class ManifestLoader {
     std::string_view part(int index) const;
     std::string id_;
   };
-  struct FileState;  // one file's identity and documents (defined in manifest_loader.cpp)
+  struct FileState;  // one file's identity and documents (defined in manifest_state.h)
   struct Doc;        // one document of a file: its text's hash and its objects
   struct Entry;      // one object of a document
 
@@ -162,6 +162,7 @@ class ManifestLoader {
   void link(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void unlink(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void queue(Objects::value_type& o) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void evaluate_changed(Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void evaluate(Objects::value_type& o, Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void remove_undefined(Sync& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ensure_body(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
