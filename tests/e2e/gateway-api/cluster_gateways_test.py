@@ -94,14 +94,6 @@ def three_in_a_row(what, fn, want, timeout=20):
     wait_for(f"{what} == {want!r} three times in a row", ok, timeout)
 
 
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return False
-    except ConnectionRefusedError:
-        return True
-
-
 def ports_of(svc):
     return sorted((p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"])
 
@@ -212,7 +204,7 @@ def test(env):
     api.call("DELETE", gw_path("gateways", "default", "one"), ok=(200, 202))
     wait_for(f"Service {NS}/{one} deleted",
              lambda: api.call("GET", svc_path(one), ok=(200, 404)).get("kind") == "Status", 15)
-    wait_for(f"port {first} to refuse connections", lambda: refused(first), 15)
+    wait_for(f"port {first} to refuse connections", lambda: ie2e.refused(first), 15)
     three_in_a_row("Gateway two after one's deletion", lambda: pod_at(first + 1),
                    (200, "pod-two"))
     say("Gateway one deleted: Service deleted, its port closed, two still served")

@@ -16,7 +16,6 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -56,14 +55,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def refuses(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return False
-    except ConnectionRefusedError:
-        return True
-
-
 def test(env):
     backend = Backend()
     threading.Thread(target=backend.serve_forever, daemon=True).start()
@@ -77,12 +68,8 @@ def test(env):
     with open(os.path.join(manifests, "objects.yaml"), "w") as f:  # JSON documents are YAML
         f.write("---\n".join(json.dumps(d) + "\n" for d in docs))
 
-    http_port, https, admin, metrics = (ie2e.free_port() for _ in range(4))
-    proc = env.start("kop-ingress", [
-        env.binary("operators/ingress/cmd/kop-ingress"), "--manifests", manifests,
-        "--http-addr", f"127.0.0.1:{http_port}", "--https-addr", f"127.0.0.1:{https}",
-        "--admin-addr", f"127.0.0.1:{admin}", "--metrics-addr", f"127.0.0.1:{metrics}",
-        "--ingress-class", "contour", "--workers", "2"])
+    ingress = ie2e.Ingress(env, None, manifests=manifests)
+    proc, http_port = ingress.proc, ingress.http
 
     def answers(host):
         check(proc.poll() is None, "kop-ingress exited:\n" + env.log("kop-ingress"))
@@ -104,7 +91,7 @@ def test(env):
     wait_for("the slow request to reach the backend", backend.arrived.is_set, 10)
 
     proc.send_signal(signal.SIGTERM)
-    wait_for("kop-ingress to stop listening", lambda: refuses(http_port), 20)
+    wait_for("kop-ingress to stop listening", lambda: ie2e.refused(http_port), 20)
     check(proc.poll() is None, "kop-ingress exited with a request in flight:\n" +
           env.log("kop-ingress"))
     released = time.monotonic()

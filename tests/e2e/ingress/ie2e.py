@@ -63,6 +63,15 @@ def free_port(host="127.0.0.1"):
     return port
 
 
+def refused(port):
+    """Whether a connection to 127.0.0.1:port is refused (nothing listens there)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
 def port_free_on(hosts):
     """A port that is free on every address in hosts (bind-tested, then released)."""
     for _ in range(50):
@@ -286,13 +295,16 @@ def start_kop_local(env):
 
 
 class Ingress:
-    """A running kop-ingress; its ports."""
+    """A running kop-ingress, on `kubeconfig`'s API server or (kubeconfig None) on the
+    --manifests directory `manifests`; its ports."""
 
-    def __init__(self, env, kubeconfig, extra=(), name="kop-ingress", wait_ready=True):
+    def __init__(self, env, kubeconfig, extra=(), name="kop-ingress", wait_ready=True,
+                 manifests=None):
         self.env = env
         self.name = name
         self.http, self.https, self.admin, self.metrics = (free_port() for _ in range(4))
-        argv = [env.binary("operators/ingress/cmd/kop-ingress"), "--kubeconfig", kubeconfig,
+        source = ["--kubeconfig", kubeconfig] if kubeconfig else ["--manifests", manifests]
+        argv = [env.binary("operators/ingress/cmd/kop-ingress"), *source,
                 "--http-addr", f"127.0.0.1:{self.http}", "--https-addr", f"127.0.0.1:{self.https}",
                 "--admin-addr", f"127.0.0.1:{self.admin}",
                 "--metrics-addr", f"127.0.0.1:{self.metrics}", "--ingress-class", "contour",
