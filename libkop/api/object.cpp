@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "kop/api/json.h"
 #include "kop/api/time.h"
@@ -227,21 +228,30 @@ size_t copy_bytes(const Value& v) {
 
 }  // namespace
 
-// The pool's first chunk is a buffer sized for the expected content; later chunks are small, so
-// a few edits do not double the footprint.
+// The storage and the pool's first chunk, sized for the expected content, are one allocation
+// (the chunk follows the storage); later chunks are small, so a few edits do not double the
+// footprint. One block instead of two, and a chunk header of RapidJSON's size instead of 64
+// bytes with room to spare: about 60 bytes less per object, which counts for caches holding
+// hundreds of thousands of them.
 struct Object::Storage {
   static constexpr size_t kGrowthChunk = 1024;
-  static constexpr size_t kHeader = 64;  // the pool's chunk header, with room to spare
+  // RapidJSON's chunk header (capacity, size, next). Were it larger, the pool would only start
+  // a growth chunk sooner.
+  static constexpr size_t kChunkHeader = 2 * sizeof(size_t) + sizeof(void*);
 
-  explicit Storage(size_t expected_bytes)
-      : buffer(new char[expected_bytes + kHeader]),
-        pool(buffer.get(), expected_bytes + kHeader, kGrowthChunk),
-        doc(&pool),
-        first_chunk(pool.Capacity()) {}
-  explicit Storage(Document&& d) : pool(kGrowthChunk), doc(std::move(d)) {}
-
+  // A storage whose pool starts with room for `expected_bytes` of content.
+  static std::unique_ptr<Storage> sized(size_t expected_bytes) {
+    static_assert(sizeof(Storage) % 8 == 0, "the chunk after the storage must be 8-byte aligned");
+    // At least one aligned block, so that the chunk is larger than its header.
+    const size_t chunk = kChunkHeader + std::max<size_t>(align(expected_bytes), 8);
+    return std::unique_ptr<Storage>(new (Trailing{chunk}) Storage(chunk));
+  }
+  // A storage adopting `d` with the allocator it has.
+  static std::unique_ptr<Storage> adopting(Document&& d) {
+    return std::unique_ptr<Storage>(new (Trailing{0}) Storage(std::move(d)));
+  }
   static std::unique_ptr<Storage> empty_object() {
-    auto st = std::make_unique<Storage>(256);
+    auto st = sized(256);
     st->doc.SetObject();
     return st;
   }
@@ -253,10 +263,28 @@ struct Object::Storage {
     return copy_bytes(doc);
   }
 
-  std::unique_ptr<char[]> buffer;  // outlives `pool` (declared before it)
   rapidjson::MemoryPoolAllocator<> pool;
   Document doc;
   size_t first_chunk = 0;  // capacity of the sized first chunk; 0 for an adopted document
+
+  // The bytes after the storage that hold the first chunk. A storage is made by sized() or
+  // adopting() only, and freed by `delete` (std::unique_ptr's), which these pair with.
+  struct Trailing {
+    size_t bytes;
+  };
+  static void* operator new(size_t size, Trailing trailing) {
+    return ::operator new(size + trailing.bytes);
+  }
+  static void operator delete(void* p, Trailing) { ::operator delete(p); }  // a throwing ctor
+  static void operator delete(void* p) { ::operator delete(p); }
+
+ private:
+  static size_t align(size_t n) { return (n + 7) & ~size_t{7}; }
+  char* chunk_start() { return reinterpret_cast<char*>(this) + sizeof(Storage); }
+
+  explicit Storage(size_t chunk_bytes)
+      : pool(chunk_start(), chunk_bytes, kGrowthChunk), doc(&pool), first_chunk(pool.Capacity()) {}
+  explicit Storage(Document&& d) : pool(kGrowthChunk), doc(std::move(d)) {}
 };
 
 // ---- construction ----
@@ -276,7 +304,7 @@ Object::Object(std::unique_ptr<Storage> storage) : storage_(std::move(storage)) 
 
 absl::StatusOr<Object> Object::parse(std::string_view json) {
   // The DOM of compact JSON takes about twice the text (measured on Pods and Ingresses).
-  auto st = std::make_unique<Storage>(json.size() * 9 / 4 + 64);
+  auto st = Storage::sized(json.size() * 9 / 4 + 64);
   Document& doc = st->doc;
   // Numbers read exactly, so an object written back is the object read (json::parse_into).
   if (rapidjson::ParseResult parsed = json::parse_into(doc, json); parsed.IsError()) {
@@ -293,24 +321,24 @@ absl::StatusOr<Object> Object::parse(std::string_view json) {
 
 absl::StatusOr<Object> Object::from_value(const Value& value) {
   if (!value.IsObject()) return absl::InvalidArgumentError("value is not a JSON object");
-  auto st = std::make_unique<Storage>(copy_bytes(value));
+  auto st = Storage::sized(copy_bytes(value));
   st->doc.CopyFrom(value, st->doc.GetAllocator());
   return Object(std::move(st));
 }
 
 absl::StatusOr<Object> Object::from_document(Document&& doc) {
   if (!doc.IsObject()) return absl::InvalidArgumentError("document root is not a JSON object");
-  return Object(std::make_unique<Storage>(std::move(doc)));
+  return Object(Storage::adopting(std::move(doc)));
 }
 
 Object::Object(const Object& other)
-    : storage_(std::make_unique<Storage>(other.storage_ ? other.storage_->copy_size() : 0)) {
+    : storage_(Storage::sized(other.storage_ ? other.storage_->copy_size() : 0)) {
   storage_->doc.CopyFrom(other.root(), storage_->doc.GetAllocator());
 }
 
 Object& Object::operator=(const Object& other) {
   if (this != &other) {
-    auto st = std::make_unique<Storage>(other.storage_ ? other.storage_->copy_size() : 0);
+    auto st = Storage::sized(other.storage_ ? other.storage_->copy_size() : 0);
     st->doc.CopyFrom(other.root(), st->doc.GetAllocator());
     storage_ = std::move(st);
   }

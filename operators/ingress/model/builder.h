@@ -44,7 +44,8 @@ struct RouteCandidate {
   // Ingresses read with their ingress-nginx annotations (nginx_ingress.h): the path as
   // written, which becomes a regex when a route of the host asks for one (`nginx_regex`), and
   // redirects that exist only while no other route claims their host (from-to-www-redirect).
-  std::optional<std::string> nginx_path;
+  // Boxed: unset but for those Ingresses (40 bytes inline in each of 200k candidates at 100k).
+  proxy::Boxed<std::string> nginx_path;
   bool nginx_regex = false;
   bool host_fallback = false;
   // A path of a canary Ingress: merged into the main's. Boxed: rare, 144 bytes inline.

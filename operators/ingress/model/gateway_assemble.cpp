@@ -404,8 +404,8 @@ std::string describe(const Result& r) {
           os << " ->";
           for (const WeightedCluster& c : rt.clusters) {
             os << " " << c.cluster << "*" << c.weight;
-            for (const Header& h : c.request_headers.set) os << "(req-set " << h.name << ")";
-            for (const Header& h : c.response_headers.set) os << "(resp-set " << h.name << ")";
+            for (const Header& h : c.request_headers->set) os << "(req-set " << h.name << ")";
+            for (const Header& h : c.response_headers->set) os << "(resp-set " << h.name << ")";
           }
           if (rt.invalid_weight > 0) os << " 500*" << rt.invalid_weight;
         }
@@ -420,16 +420,16 @@ std::string describe(const Result& r) {
           for (uint32_t s : rp->statuses) os << "," << s;
           if (rp->backoff.count() > 0) os << " backoff=" << rp->backoff.count() << "ms";
         }
-        for (const Header& h : rt.request_headers.set)
+        for (const Header& h : rt.request_headers->set)
           os << " req-set " << h.name << "=" << h.value;
-        for (const Header& h : rt.request_headers.add)
+        for (const Header& h : rt.request_headers->add)
           os << " req-add " << h.name << "=" << h.value;
-        for (const std::string& h : rt.request_headers.remove) os << " req-remove " << h;
-        for (const Header& h : rt.response_headers.set)
+        for (const std::string& h : rt.request_headers->remove) os << " req-remove " << h;
+        for (const Header& h : rt.response_headers->set)
           os << " resp-set " << h.name << "=" << h.value;
-        for (const Header& h : rt.response_headers.add)
+        for (const Header& h : rt.response_headers->add)
           os << " resp-add " << h.name << "=" << h.value;
-        for (const std::string& h : rt.response_headers.remove) os << " resp-remove " << h;
+        for (const std::string& h : rt.response_headers->remove) os << " resp-remove " << h;
         os << "  (" << rt.source.key() << " " << rt.field << ")\n";
       }
     }

@@ -258,9 +258,9 @@ std::vector<std::string> served_hosts(const Listener& l, const std::vector<std::
 // What the proxy refuses in a whole config is refused for one rule only: header names are
 // HTTP tokens, values have no CR, LF or NUL.
 bool is_token(std::string_view name);
-// A RequestHeaderModifier/ResponseHeaderModifier into `policy`; else "field: why".
+// A RequestHeaderModifier/ResponseHeaderModifier added to `policy`; else "field: why".
 std::string header_policy(const rapidjson::Value* mod, const std::string& field,
-                          HeaderPolicy& policy);
+                          proxy::OnHeap<HeaderPolicy>& policy);
 // The `headers` of match `m` (Exact, RegularExpression; the first of one name counts) into
 // `r`; else "field: why".
 std::string header_matches(const rapidjson::Value* m, const std::string& field, Route& r);

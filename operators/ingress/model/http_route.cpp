@@ -41,10 +41,8 @@ bool is_path(std::string_view p) {
   });
 }
 
-}  // namespace
-
-std::string header_policy(const rapidjson::Value* mod, const std::string& field,
-                          HeaderPolicy& policy) {
+std::string read_header_policy(const rapidjson::Value* mod, const std::string& field,
+                               HeaderPolicy& policy) {
   for (const char* op : {"set", "add"}) {
     size_t i = 0;
     for (const rapidjson::Value* h : items_of(mod, op)) {
@@ -65,6 +63,17 @@ std::string header_policy(const rapidjson::Value* mod, const std::string& field,
     ++i;
   }
   return "";
+}
+
+}  // namespace
+
+std::string header_policy(const rapidjson::Value* mod, const std::string& field,
+                          proxy::OnHeap<HeaderPolicy>& policy) {
+  // Filled apart and assigned: a policy left empty stays off the heap.
+  HeaderPolicy filled = *policy;
+  std::string error = read_header_policy(mod, field, filled);
+  policy = std::move(filled);
+  return error;
 }
 
 namespace {

@@ -381,8 +381,14 @@ void apply_nginx_route(const NginxAnnotations& a, std::string_view raw_path, Rou
     r.response_rate_after_bytes = a.limit_rate_after_bytes;
   }
   r.source_ranges = a.source_ranges;
-  for (const auto& h : a.request_headers.set) r.request_headers.set.push_back(h);
-  for (const auto& h : a.response_headers.set) r.response_headers.set.push_back(h);
+  if (!a.request_headers.set.empty()) {
+    auto& set = r.request_headers.edit().set;
+    set.insert(set.end(), a.request_headers.set.begin(), a.request_headers.set.end());
+  }
+  if (!a.response_headers.set.empty()) {
+    auto& set = r.response_headers.edit().set;
+    set.insert(set.end(), a.response_headers.set.begin(), a.response_headers.set.end());
+  }
   r.https_redirect = (a.ssl_redirect || a.force_ssl_redirect) && a.denied.empty();
   r.https_redirect_code = 308;  // ingress-nginx's http-redirect-code default
   c.route = std::move(r);

@@ -640,7 +640,7 @@ spec:
       if (vh->host == "hdr.example.com") {
         const Route& r = vh->routes.at(0);
         if (r.action != RouteAction::kForward) return "not forwarded";
-        for (const Header& h : r.response_headers.set)
+        for (const Header& h : r.response_headers->set)
           if (h.name == "X-Version") return h.value;
         return "none";
       }
