@@ -62,7 +62,7 @@ bool reads_unchanged(const Builder& b, const Recording& recording) {
 namespace {
 
 void replay(Builder& b, const IngressEntry& e) {
-  b.owned_ingresses.insert(b.owned_ingresses.end(), e.owned.begin(), e.owned.end());
+  if (e.owned) b.owned_ingresses.push_back(owned_ref(e));
   b.routes.insert(b.routes.end(), e.routes.begin(), e.routes.end());
   b.default_backends.insert(b.default_backends.end(), e.default_backends.begin(),
                             e.default_backends.end());
@@ -95,6 +95,10 @@ std::vector<T> tail(std::vector<T>& v, size_t from, bool keep) {
 }
 
 }  // namespace
+
+ObjectRef owned_ref(const IngressEntry& e) {
+  return ObjectRef{"Ingress", std::string(e.ingress->ns()), std::string(e.ingress->name())};
+}
 
 std::string_view entry_key(const api::Object& ingress, std::string& buffer) {
   if (!ingress.uid().empty()) return ingress.uid();
@@ -157,7 +161,11 @@ void IngressCache::visit(Builder& b, const api::ObjectPtr& ptr, std::string_view
   translate_ingress(b, *ptr);
   b.recording = nullptr;
   if (it != entries.end()) keep_equal_clusters(it->second.recording.clusters, e.recording.clusters);
-  e.owned = tail(b.owned_ingresses, owned0, replay_all);
+  // translate_ingress() lists the Ingress itself as owned, or nothing.
+  e.owned = b.owned_ingresses.size() > owned0;
+  if (!replay_all)
+    b.owned_ingresses.erase(b.owned_ingresses.begin() + static_cast<std::ptrdiff_t>(owned0),
+                            b.owned_ingresses.end());
   e.routes = tail(b.routes, routes0, replay_all);
   e.default_backends = tail(b.default_backends, defaults0, replay_all);
   e.tls = tail(b.tls, tls0, replay_all);

@@ -24,7 +24,9 @@ namespace kop::ingress::internal {
 // One Ingress' translation: what it added to the Builder, and what it read.
 struct IngressEntry {
   api::ObjectPtr ingress;
-  std::vector<ObjectRef> owned;
+  // Whether the Ingress is of our class (Model::owned_ingresses lists it, as owned_ref()): the
+  // reference is made when needed, not kept (a vector of one ObjectRef: 120 bytes an entry).
+  bool owned = false;
   std::vector<RouteCandidate> routes;
   std::vector<RouteCandidate> default_backends;
   std::vector<TlsCandidate> tls;
@@ -94,6 +96,9 @@ struct IngressCache {
 
 // The entry key of an Ingress: its uid, else "/namespace/name" (into `buffer`).
 std::string_view entry_key(const api::Object& ingress, std::string& buffer);
+
+// The reference Model::owned_ingresses holds for an owned entry's Ingress.
+ObjectRef owned_ref(const IngressEntry& e);
 
 // Whether two objects are the same: one ObjectPtr, or one uid at one resourceVersion.
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b);

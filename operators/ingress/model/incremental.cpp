@@ -321,7 +321,7 @@ void IncrementalState::assemble_all(Builder& b) {
   }
 
   for (const auto& [key, e] : ingresses.entries)
-    model.owned_ingresses.insert(model.owned_ingresses.end(), e.owned.begin(), e.owned.end());
+    if (e.owned) model.owned_ingresses.push_back(owned_ref(e));
   std::sort(model.owned_ingresses.begin(), model.owned_ingresses.end());
 }
 
@@ -354,7 +354,8 @@ bool IncrementalState::assemble_changed(Builder& b) {
                 ? cat("/", ch.before->ingress->ns(), "/", ch.before->ingress->name())
                 : std::string(ch.before->ingress->uid());
       unlink_entry(key, *ch.before);
-      for (const ObjectRef& o : ch.before->owned) {
+      if (ch.before->owned) {
+        const ObjectRef o = owned_ref(*ch.before);
         auto it = std::lower_bound(model.owned_ingresses.begin(), model.owned_ingresses.end(), o);
         if (it != model.owned_ingresses.end() && *it == o) model.owned_ingresses.erase(it);
       }
@@ -364,9 +365,11 @@ bool IncrementalState::assemble_changed(Builder& b) {
                 ? cat("/", ch.after->ingress->ns(), "/", ch.after->ingress->name())
                 : std::string(ch.after->ingress->uid());
       link_entry(key, *ch.after);
-      for (const ObjectRef& o : ch.after->owned)
+      if (ch.after->owned) {
+        const ObjectRef o = owned_ref(*ch.after);
         model.owned_ingresses.insert(
             std::upper_bound(model.owned_ingresses.begin(), model.owned_ingresses.end(), o), o);
+      }
     }
   }
 
