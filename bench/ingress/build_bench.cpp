@@ -4,7 +4,8 @@
 // whole change path of the controller with a BuildCache: one EndpointSlice replaced, then
 // build_model (incremental), render, compile against the previous table; and the Gateway API's
 // change path at N HTTPRoutes (translate with a TranslateCache, render, compile), stage by stage.
-// The Ingress and EndpointSlice change stages run at 10k and 100k apps (issue 18's two scales).
+// The Ingress and EndpointSlice change stages run at 10k and 100k apps (issue 18's two scales);
+// the first Ingress change after a round of status writes at 10k.
 //   meson setup build-bench -Dbenchmarks=true && ninja -C build-bench
 //   bench/ingress/ingress_build_bench build-bench/bench/ingress/ingress_build_bench
 #include <benchmark/benchmark.h>
@@ -17,6 +18,7 @@
 #include "kop/ingress/gateway_api.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
+#include "kop/ingress/status_only_replacements.h"
 #include "kop/proxy/route_table.h"
 
 namespace {
@@ -209,6 +211,41 @@ void BM_IngressChangeStages(benchmark::State& state) {
   change_stages(state, snap, [&](bool flip) { snap.ingresses[0] = flip ? other : original; });
 }
 BENCHMARK(BM_IngressChangeStages)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// After a round of status writes (every Ingress replaced by an object that differs in its status
+// only, as --publish-address makes them), one Ingress changed at N: the first change after the
+// round. Args: apps, whether the writes are recorded as the controller's event filter records
+// them (Snapshot::status_only, 1) or not (each written Ingress compared with its entry, 0: the
+// path before the record).
+void BM_StatusRoundThenIngressChange(benchmark::State& state) {
+  auto snap = make_snapshot(static_cast<int>(state.range(0)), 0);
+  const bool recorded = state.range(1) != 0;
+  auto original = snap.ingresses[0];
+  auto other = parse(
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"app0","namespace":"default"},"spec":{"rules":[{"host":"moved.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"app0","port":{"number":80}}}}]}}]}})");
+  kop::ingress::StatusOnlyReplacements writes;
+  int round = 0;
+  change_stages(state, snap, [&](bool flip) {
+    writes = {};
+    ++round;
+    for (auto& ing : snap.ingresses) {
+      Object w(*ing);
+      w.set_json("/status", R"({"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}})").IgnoreError();
+      w.set_resource_version(std::to_string(round));
+      auto written = kop::api::share(std::move(w));
+      writes.record(ing, written, recorded);
+      ing = std::move(written);
+    }
+    auto changed = flip ? other : original;
+    writes.record(snap.ingresses[0], changed, false);
+    snap.ingresses[0] = changed;
+    snap.status_only = &writes;
+  });
+}
+BENCHMARK(BM_StatusRoundThenIngressChange)
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 // One EndpointSlice changed at N: its endpoints alternate.
 void BM_EndpointChangeStages(benchmark::State& state) {

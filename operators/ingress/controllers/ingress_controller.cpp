@@ -7,6 +7,7 @@
 #include <optional>
 #include <tuple>
 
+#include <absl/cleanup/cleanup.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
 #include <absl/time/clock.h>
@@ -20,6 +21,7 @@
 #include "kop/controller/predicate.h"
 #include "kop/ingress/nginx_annotations.h"
 #include "kop/ingress/status_only_change.h"
+#include "kop/ingress/status_only_replacements.h"
 #include "kop/log/log.h"
 #include "kop/metrics/registry.h"
 
@@ -227,9 +229,15 @@ absl::Status IngressController::setup() {
   const Kinds& k = options_.kinds;
   // Status-only updates of Ingresses and IngressRoutes (the status writer's own writes) change
   // nothing a build reads. Services keep them: --publish-service reads a Service's status.
+  // The answer is recorded for the next build, which then takes the replaced objects by pointer
+  // (status_only_replacements.h: after a status round, every Ingress).
   controller::Predicate not_status_only;
-  not_status_only.update = [](const controller::UpdateEvent& e) {
-    return !e.object_old || !e.object_new || !only_status_changed(*e.object_old, *e.object_new);
+  not_status_only.update = [this](const controller::UpdateEvent& e) {
+    if (!e.object_old || !e.object_new) return true;
+    const bool status_only = only_status_changed(*e.object_old, *e.object_new);
+    absl::MutexLock lock(&status_only_mu_);
+    status_only_.record(e.object_old, e.object_new, status_only);
+    return !status_only;
   };
   for (const auto* gvk :
        {&k.ingress_class, &k.service, &k.secret, &k.endpoint_slice, &k.tls_delegation})
@@ -338,6 +346,16 @@ absl::Status IngressController::reconcile() {
   // Kept between builds: each kind's listing is patched with what was written since the last.
   Snapshot& snap = snapshot_;
   Listings& l = listings_;
+  // The status-only updates recorded so far, taken before the listings: each replacement they
+  // name is then in the listings (or replaced again since, and compared). Dropped with this
+  // build: they hold the objects replaced.
+  StatusOnlyReplacements status_only;
+  {
+    absl::MutexLock lock(&status_only_mu_);
+    std::swap(status_only, status_only_);
+  }
+  snap.status_only = &status_only;
+  absl::Cleanup forget_status_only = [&snap] { snap.status_only = nullptr; };
   if (absl::Status s =
           refresh(cache_, {{&k.ingress, &snap.ingresses, &l.ingresses},
                            {&k.ingress_class, &snap.ingress_classes, &l.ingress_classes},
@@ -364,6 +382,7 @@ absl::Status IngressController::reconcile() {
   const double list_ms = lap();
   // Patched in place by the cache: only what the changes reach is built again.
   const Model& model = build_cache_.build(snap, options_.model);
+  status_only_taken_.fetch_add(build_cache_.status_only_taken());
   // What the last render made, if this build gets to render: a build that returns early leaves
   // none, so the next renders in full.
   std::shared_ptr<const proxy::Config> last_rendered = std::move(last_rendered_);
@@ -441,7 +460,8 @@ absl::Status IngressController::reconcile() {
     logger().info("config applied", "virtual_hosts", model.virtual_hosts.size(),
                   "gateway_front_doors", doors.size(), "clusters", clusters, "events",
                   model.events.size(), "ingresses_translated", build_cache_.translated(),
-                  "ingresses_reused", build_cache_.reused(), "hosts_assembled",
+                  "ingresses_reused", build_cache_.reused(), "ingresses_status_only",
+                  build_cache_.status_only_taken(), "hosts_assembled",
                   build_cache_.hosts_assembled(), "gateway_routes_translated",
                   gateway_cache_.translated(), "gateway_routes_reused", gateway_cache_.reused(),
                   "hosts_rendered", render_cache_.rendered(), "clusters_patched",
@@ -571,7 +591,8 @@ std::string IngressController::published_addresses_json() const {
 
 void IngressController::update_ingress_statuses(const Snapshot& snapshot, const Model& model) {
   std::string published = published_addresses_json();
-  const ListDiff ingresses = status_ingress_list_.update(snapshot.ingresses);
+  // A status write changes no desired status (status_of() reads no status): not in the diff.
+  const ListDiff ingresses = status_ingress_list_.update(snapshot.ingresses, snapshot.status_only);
   const ListDiff classes = status_class_list_.update(snapshot.ingress_classes);
   // An Ingress' status follows from whether it is ours (a function of the Ingress, the
   // IngressClasses and the options) and the published addresses: only a changed Ingress changes

@@ -68,6 +68,7 @@
 #include "kop/ingress/list_diff.h"
 #include "kop/ingress/model.h"
 #include "kop/ingress/render.h"
+#include "kop/ingress/status_only_replacements.h"
 #include "kop/manager/manager.h"
 #include "kop/proxy/proxy.h"
 #include "status_writer.h"
@@ -174,6 +175,9 @@ class IngressController {
   uint64_t lease_losses() const { return lease_losses_.load(); }
   uint64_t builds() const { return builds_.load(); }
   uint64_t applies() const { return applies_.load(); }
+  // Ingresses the builds took by pointer as status-only replacements (status writes recorded by
+  // the event filter), over all builds.
+  uint64_t status_only_taken() const { return status_only_taken_.load(); }
   // Status writer passes (each compares the desired statuses with the cache, as the leader).
   uint64_t status_passes() const { return status_.passes(); }
   // Status subresource writes done, and Events written, by this replica.
@@ -270,11 +274,16 @@ class IngressController {
   // listing already sees), read by the ConfigMap watch's predicate.
   mutable absl::Mutex header_maps_mu_;
   std::set<std::string, std::less<>> header_maps_ ABSL_GUARDED_BY(header_maps_mu_);
+  // Status-only updates of the kinds filtered for them, recorded by the filter (on the watches'
+  // threads) and taken by the next build (Snapshot::status_only).
+  absl::Mutex status_only_mu_;
+  StatusOnlyReplacements status_only_ ABSL_GUARDED_BY(status_only_mu_);
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<uint64_t> lease_losses_{0};
   std::atomic<uint64_t> builds_{0};
   std::atomic<uint64_t> applies_{0};
+  std::atomic<uint64_t> status_only_taken_{0};
 };
 
 }  // namespace kop::ingress

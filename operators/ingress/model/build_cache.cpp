@@ -7,6 +7,7 @@
 #include <set>
 
 #include "kop/ingress/status_only_change.h"
+#include "kop/ingress/status_only_replacements.h"
 #include "text_cat.h"
 
 namespace kop::ingress::internal {
@@ -139,12 +140,20 @@ void IngressCache::drop(Entries::iterator it) {
   entries.erase(it);
 }
 
+bool same_but_status(const Snapshot& snapshot, const api::ObjectPtr& kept,
+                     const api::ObjectPtr& now) {
+  return same_object(kept, now) || (snapshot.status_only != nullptr && kept != nullptr &&
+                                    snapshot.status_only->replaced(now.get()) == kept.get());
+}
+
 void IngressCache::visit(Builder& b, const api::ObjectPtr& ptr, std::string_view key,
                          bool replay_all) {
   auto it = entries.find(key);
-  // A status write (the status writer's own) makes a new object that translates the same.
+  // A status write (the status writer's own) makes a new object that translates the same: known
+  // from the update's record, else compared.
   if (it != entries.end() &&
-      (same_object(it->second.ingress, ptr) || only_status_changed(*it->second.ingress, *ptr)) &&
+      (same_but_status(b.snapshot(), it->second.ingress, ptr) ||
+       only_status_changed(*it->second.ingress, *ptr)) &&
       reads_unchanged(b, it->second.recording)) {
     if (replay_all) replay(b, it->second);
     ++reused;
@@ -202,7 +211,7 @@ void IngressCache::translate(Builder& b, bool replay_all, const SnapshotChanges*
     has_context = true;
     context_reset = true;
   }
-  reused = translated = 0;
+  reused = translated = status_only = 0;
   ++builds;
   if (changed != nullptr && !replay_all && !context_reset) {
     visit_changed(b, *changed);
@@ -221,6 +230,17 @@ void IngressCache::translate(Builder& b, bool replay_all, const SnapshotChanges*
 
 void IngressCache::visit_changed(Builder& b, const SnapshotChanges& changed) {
   std::string buffer;
+  // A status write (a status round: every Ingress) translates the same: its entry takes the new
+  // object, nothing else is looked at (its reads are checked below if one of them changed).
+  for (const ListDiff::Replaced& r : changed.ingresses.status_only) {
+    std::string_view key = entry_key(*r.after, buffer);
+    if (auto it = entries.find(key); it != entries.end() && it->second.ingress == r.before) {
+      it->second.ingress = r.after;
+      ++status_only;
+    } else {
+      visit(b, r.after, key, false);  // the entry holds another object: compared as an update
+    }
+  }
   // Added first: an updated Ingress (its old object removed, the new one added) is translated
   // against its entry, which keeps its clusters' objects when their values are equal.
   for (const api::ObjectPtr& ptr : changed.ingresses.added)

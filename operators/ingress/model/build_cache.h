@@ -72,6 +72,8 @@ struct IngressCache {
   uint64_t builds = 0;
   size_t reused = 0;
   size_t translated = 0;
+  // Of the reused: the entries that took a status-only replacement by pointer (ListDiff).
+  size_t status_only = 0;
   // This build dropped every entry (Options or IngressClasses changed): nothing is comparable.
   bool context_reset = false;
   std::vector<EntryChange> changes;
@@ -102,6 +104,11 @@ ObjectRef owned_ref(const IngressEntry& e);
 
 // Whether two objects are the same: one ObjectPtr, or one uid at one resourceVersion.
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b);
+
+// Whether `now` is `kept` (same_object()) or replaced it by status-only updates as `snapshot`
+// records them (Snapshot::status_only): either way it translates as `kept` did.
+bool same_but_status(const Snapshot& snapshot, const api::ObjectPtr& kept,
+                     const api::ObjectPtr& now);
 
 // Whether what `recording` read (Services with their EndpointSlices, Secrets) is still what the
 // snapshot of `b` holds (the Gateway API's TranslateCache asks it too).

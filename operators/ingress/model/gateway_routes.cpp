@@ -61,10 +61,18 @@ const RouteEntry& route_rules(Translation& t, const api::ObjectPtr& ptr, const O
   std::string key = ptr->uid().empty() ? cat(src.kind, "//", src.ns, "/", src.name)
                                        : cat(src.kind, "/", ptr->uid());
   auto it = c.routes.find(key);
-  if (it != c.routes.end() && ingress::internal::same_object(it->second.route, ptr) &&
+  // A status write (ours, at every route's first translation) gives a new object with the same
+  // rules: known from the update's record (Snapshot::status_only).
+  auto same_rules = [&](const api::ObjectPtr& kept) {
+    return t.snapshot.base != nullptr
+               ? ingress::internal::same_but_status(*t.snapshot.base, kept, ptr)
+               : ingress::internal::same_object(kept, ptr);
+  };
+  if (it != c.routes.end() && same_rules(it->second.route) &&
       ingress::internal::reads_unchanged(t.builder, it->second.recording) &&
       same_answers(t, it->second, src)) {
     RouteEntry& e = it->second;
+    e.route = ptr;  // the kept object goes: the next translation compares with this one
     t.builder.events.insert(t.builder.events.end(), e.events.begin(), e.events.end());
     for (const Cluster& cl : e.recording.clusters) t.builder.clusters[cl.name] = cl;
     e.seen = c.translations;

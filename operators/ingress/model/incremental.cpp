@@ -463,7 +463,7 @@ void IncrementalState::collect(Builder& b) {
 }
 
 const Model& IncrementalState::build(const Snapshot& snapshot, const Options& options) {
-  const ListDiff ingress_diff = ingress_list.update(snapshot.ingresses);
+  const ListDiff ingress_diff = ingress_list.update(snapshot.ingresses, snapshot.status_only);
   const ListDiff service_diff = service_list.update(snapshot.services);
   const ListDiff slice_diff = slice_list.update(snapshot.endpoint_slices);
   const ListDiff secret_diff = secret_list.update(snapshot.secrets);
@@ -526,6 +526,9 @@ size_t BuildCache::reused() const {
 }
 size_t BuildCache::translated() const {
   return state_ ? state_->ingresses.translated : 0;
+}
+size_t BuildCache::status_only_taken() const {
+  return state_ ? state_->ingresses.status_only : 0;
 }
 bool BuildCache::full_assembly() const {
   return !state_ || state_->full;

@@ -6,9 +6,10 @@
 // takes over within the lease duration, writes status at once and clears it from an Ingress we
 // stop owning. Status writes never delay a build: with a slow status API a new Ingress is
 // routed while statuses are still being written, failed writes are retried, and a steady state
-// writes nothing. Losing the Lease keeps the replica serving and healthy; it campaigns again
-// and writes at once when it wins. With the ingress-nginx reading, only an update of a ConfigMap
-// an Ingress names starts a build.
+// writes nothing. After a round of status writes the next build takes the written Ingresses by
+// pointer, and a status someone else wrote is put back. Losing the Lease keeps the replica
+// serving and healthy; it campaigns again and writes at once when it wins. With the
+// ingress-nginx reading, only an update of a ConfigMap an Ingress names starts a build.
 #include <absl/strings/ascii.h>
 #include <absl/strings/match.h>
 #include <absl/time/time.h>
@@ -562,6 +563,66 @@ spec:
   uint64_t settled = r.controller->builds();
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(r.controller->builds(), settled);
+  loader_->stop();
+  r.stop();
+}
+
+// After a round of status writes, the next build takes every written Ingress by pointer (the
+// event filter recorded each write as status-only) instead of comparing it again; a status that
+// someone else wrote meanwhile (kubectl edit, a second controller) is still put back by the
+// writer after that build.
+TEST_F(ControllerTest, AfterAStatusRoundTheNextBuildTakesTheWrittenIngressesAndOursIsPutBack) {
+  App app;
+  constexpr int kIngresses = 30;
+  std::string text = app_yaml(app.port());
+  for (int i = 0; i < kIngresses; ++i)
+    text += "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing-" +
+            std::to_string(i) + ", namespace: default}\nspec:\n  rules:\n  - host: h" +
+            std::to_string(i) +
+            ".example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, "
+            "backend: {service: {name: web, port: {number: 80}}}}\n";
+  write("app.yaml", text);
+  ASSERT_TRUE(loader_->sync().problems.empty());
+  loader_->start();
+  Replica r;
+  r.start(*client_, "single", "192.0.2.10", /*leader_election=*/false);
+  client::ResourceRef ing3{"networking.k8s.io", "v1", "ingresses", "Ingress", "default", "ing-3"};
+  auto ip_of = [&](const client::ResourceRef& ref) {
+    auto o = client_->get(ref);
+    return o.ok() ? std::string((*o)->get_string("/status/loadBalancer/ingress/0/ip").value_or(""))
+                  : "error";
+  };
+  ASSERT_TRUE(eventually([&] {
+    return r.controller->status_writes() >= static_cast<uint64_t>(kIngresses + 1) &&
+           ip_of(ing3) == "192.0.2.10" && ip_of(ingress_ref_) == "192.0.2.10";
+  }));
+  // The writes start no build, and no build has taken them yet.
+  EXPECT_EQ(r.controller->status_only_taken(), 0u);
+
+  // Someone else's status on ing-3.
+  auto other = client_->get(ing3);
+  ASSERT_TRUE(other.ok());
+  api::Object changed(**other);
+  ASSERT_TRUE(
+      changed.set_json("/status/loadBalancer", R"({"ingress":[{"ip":"198.51.100.9"}]})").ok());
+  ASSERT_TRUE(client_->update_status(ing3, changed).ok());
+  ASSERT_EQ(ip_of(ing3), "198.51.100.9");
+  // In the replica's cache too (its event filter sees the write right after).
+  auto informer = r.mgr->cache().find_informer({"networking.k8s.io", "v1", "Ingress"});
+  ASSERT_NE(informer, nullptr);
+  ASSERT_TRUE(eventually([&] {
+    api::ObjectPtr o = informer->get("default", "ing-3");
+    return o && o->get_string("/status/loadBalancer/ingress/0/ip") == "198.51.100.9";
+  }));
+
+  // A change that builds: every written Ingress is taken by pointer (the foreign write went on
+  // ing-3's run of writes), and ours is written on ing-3 again.
+  const uint64_t builds = r.controller->builds();
+  write("app.yaml", with_service_label(text));
+  ASSERT_TRUE(eventually([&] { return r.controller->builds() > builds; }));
+  EXPECT_EQ(r.controller->status_only_taken(), static_cast<uint64_t>(kIngresses + 1));
+  EXPECT_TRUE(eventually([&] { return ip_of(ing3) == "192.0.2.10"; })) << ip_of(ing3);
+  EXPECT_EQ(http_get(r.port(), "h3.example.com", "/"), "HTTP/1.1 200 OK");
   loader_->stop();
   r.stop();
 }

@@ -3,8 +3,10 @@
 // GRPCRoutes, ReferenceGrants, BackendTLSPolicies, Services, EndpointSlices and Namespaces, and
 // after every step the same Result (front doors, clusters, statuses, Events), the same Config
 // rendered with a RenderCache, and a RouteTable compiled against the previous step's that
-// compiles as a fresh one. Plus what a change translates again: one HTTPRoute changed among many
-// translates its own rules only and keeps every other host as the same object.
+// compiles as a fresh one; status writes on the routes are interleaved, most recorded as the
+// controller's event filter records them (ingress::Snapshot::status_only). Plus what a change
+// translates again: one HTTPRoute changed among many translates its own rules only and keeps
+// every other host as the same object; a round of status writes translates no rules.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -14,6 +16,7 @@
 #include "gateway_test_util.h"
 #include "kop/ingress/gateway_api.h"
 #include "kop/ingress/render.h"
+#include "kop/ingress/status_only_replacements.h"
 #include "kop/proxy/route_table.h"
 
 namespace kop::ingress::gateway {
@@ -39,6 +42,28 @@ void put(std::vector<api::ObjectPtr>& list, api::ObjectPtr o) {
 
 void drop(std::vector<api::ObjectPtr>& list, std::string_view ns, std::string_view name) {
   std::erase_if(list, [&](const api::ObjectPtr& p) { return p->ns() == ns && p->name() == name; });
+}
+
+// Status writes on some routes (`all`: every HTTPRoute and GRPCRoute, a status round): new objects
+// with a status.parents entry and a new resourceVersion, recorded in `writes` unless `rng` says
+// the record was missed. Says how many.
+std::string write_route_statuses(Snapshot& snap, std::mt19937& rng, bool all,
+                                 ingress::StatusOnlyReplacements& writes) {
+  size_t n = 0;
+  for (auto* routes : {&snap.http_routes, &snap.grpc_routes})
+    for (api::ObjectPtr& r : *routes) {
+      if (!all && rng() % 3 != 0) continue;
+      api::Object w(*r);
+      EXPECT_TRUE(w.set_json("/status", R"({"parents":[{"controllerName":"kop.dev/gateway-)"
+                                        R"(controller","parentRef":{"name":"g0"}}]})")
+                      .ok());
+      w.set_resource_version(std::string(r->resource_version()) + "s");
+      api::ObjectPtr after = api::share(std::move(w));
+      writes.record(r, after, rng() % 5 != 0);
+      r = std::move(after);
+      ++n;
+    }
+  return " + " + std::to_string(n) + " route status writes";
 }
 
 // Everything translate() reads, kept apart from the Snapshot that points into it.
@@ -254,9 +279,15 @@ TEST(GatewayIncremental, EqualsTheFullTranslationAfterEveryRandomChange) {
     RenderCache rendered;
     std::shared_ptr<const proxy::RouteTable> table;
     std::string history;
+    std::mt19937 statuses(seed);
     for (int step = 0; step < 50; ++step) {
-      history += "--- step " + std::to_string(step) + ": " + world.change(s) + "\n";
+      std::string what = world.change(s);
+      ingress::StatusOnlyReplacements writes;  // taken by this translation
+      if (statuses() % 3 == 0) what += write_route_statuses(s.snap, statuses, false, writes);
+      history += "--- step " + std::to_string(step) + ": " + what + "\n";
+      s.base.status_only = &writes;
       Result incremental = translate(s.snap, options, &cache);
+      s.base.status_only = nullptr;
       Result full = translate(s.snap, options);
       ASSERT_EQ(describe(incremental), describe(full)) << "seed " << seed << "\n" << history;
       ASSERT_TRUE(incremental == full) << "seed " << seed << "\n" << history;
@@ -361,6 +392,41 @@ TEST(GatewayIncremental, OneChangedRouteTranslatesItsRulesOnly) {
   EXPECT_EQ(gwtest::cond(gwtest::parent(refused, "app9").conditions, "ResolvedRefs"),
             "False RefNotPermitted");
   EXPECT_TRUE(refused == translate(in->snap, {}));
+}
+
+// kop-ingress writes every route's status after its first translation; those writes start no
+// build, so the next translation finds every route replaced. Recorded as the event filter
+// records them, no route's rules are translated again and every host is kept.
+TEST(GatewayIncremental, AStatusRoundTranslatesNoRulesAgain) {
+  std::string y = std::string(gwtest::kClass) +
+                  gwtest::gateway("default", "gw", "  - {name: http, port: 80, protocol: HTTP}\n");
+  for (int i = 0; i < 50; ++i) y += app(i) + service_yaml("default", "app" + std::to_string(i));
+  auto in = gwtest::input(y);
+  TranslateCache cache;
+  translate(in->snap, {}, &cache);
+  EXPECT_EQ(cache.translated(), 50u);
+
+  ingress::StatusOnlyReplacements writes;
+  for (api::ObjectPtr& r : in->snap.http_routes) {
+    api::Object w(*r);
+    ASSERT_TRUE(w.set_json("/status", R"({"parents":[]})").ok());
+    w.set_resource_version("written");
+    api::ObjectPtr after = api::share(std::move(w));
+    writes.record(r, after, true);
+    r = std::move(after);
+  }
+  put(in->snap.http_routes, one(app(7, "-moved")));  // and one real change
+  in->base.status_only = &writes;
+  Result after = translate(in->snap, {}, &cache);
+  in->base.status_only = nullptr;
+  EXPECT_EQ(cache.translated(), 1u);
+  EXPECT_EQ(cache.reused(), 49u);
+  EXPECT_EQ(cache.hosts_made(), 1u);
+  EXPECT_TRUE(after == translate(in->snap, {}));
+  // The kept rules now belong to the written objects: the next translation compares with them.
+  translate(in->snap, {}, &cache);
+  EXPECT_EQ(cache.translated(), 0u);
+  EXPECT_EQ(cache.reused(), 50u);
 }
 
 TEST(GatewayIncremental, WithoutGatewayApiObjectsThereIsNothingToTranslate) {

@@ -4,9 +4,11 @@
 // Model (virtual hosts, clusters, owned Ingresses, IngressRoute statuses, Events), the same
 // rendered Config (rendered with a RenderCache, which keeps the unchanged hosts' rendering), and
 // a RouteTable compiled against the previous step's (keeping unchanged virtual hosts) that routes
-// as one compiled from scratch; the same with the ingress-nginx reading on. Plus what a change
+// as one compiled from scratch; the same with the ingress-nginx reading on. Status writes are
+// interleaved with the changes, most recorded as the controller's event filter records them
+// (Snapshot::status_only: taken by pointer), some not (compared). Plus what a change
 // re-assembles or translates again: one Ingress changed among many assembles its host only, a
-// ConfigMap translates the Ingresses that read it only.
+// ConfigMap translates the Ingresses that read it only, a status round translates nothing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <absl/strings/escaping.h>
 
 #include "kop/ingress/render.h"
+#include "kop/ingress/status_only_replacements.h"
 #include "kop/proxy/route_table.h"
 #include "test_util.h"
 
@@ -54,6 +57,36 @@ void put(std::vector<api::ObjectPtr>& list, api::ObjectPtr o) {
 
 void drop(std::vector<api::ObjectPtr>& list, std::string_view name) {
   std::erase_if(list, [&](const api::ObjectPtr& p) { return p->name() == name; });
+}
+
+// A copy of `o` with its status.loadBalancer written and a new resourceVersion, as a status
+// write comes back through the watch.
+api::ObjectPtr status_written(const api::ObjectPtr& o, std::string_view ip) {
+  api::Object w(*o);
+  EXPECT_TRUE(w.set_json("/status", std::string(R"({"loadBalancer":{"ingress":[{"ip":")") +
+                                        std::string(ip) + R"("}]}})")
+                  .ok());
+  w.set_resource_version(std::string(o->resource_version()) + "s");
+  return api::share(std::move(w));
+}
+
+// Status writes on some of the snapshot's Ingresses (none, one, or all of them: a status round),
+// each recorded in `writes` as the controller's event filter records it, or now and then not (a
+// record the build missed: the Ingress is compared). Says what it did.
+std::string write_statuses(Snapshot& snap, std::mt19937& rng, StatusOnlyReplacements& writes) {
+  if (snap.ingresses.empty()) return "";
+  const bool round = rng() % 4 == 0;
+  size_t n = round ? snap.ingresses.size() : 1 + rng() % 2, unrecorded = 0;
+  for (size_t i = 0; i < n; ++i) {
+    api::ObjectPtr& o = snap.ingresses[round ? i : rng() % snap.ingresses.size()];
+    api::ObjectPtr w = status_written(o, "192.0.2." + std::to_string(rng() % 3));
+    const bool recorded = rng() % 5 != 0;
+    writes.record(o, w, recorded);
+    unrecorded += recorded ? 0 : 1;
+    o = std::move(w);
+  }
+  return " + " + std::to_string(n) + " status writes (" + std::to_string(unrecorded) +
+         " unrecorded)";
 }
 
 // Random objects over a small world, so that hosts, paths, Services and Secrets collide.
@@ -286,10 +319,12 @@ std::string describe_table(const proxy::RouteTable& t) {
 }
 
 TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
-  size_t steps = 0, partial = 0, hosts_kept = 0, render_reused = 0, clusters_patched = 0;
+  size_t steps = 0, partial = 0, hosts_kept = 0, render_reused = 0, clusters_patched = 0,
+         status_only_taken = 0;
   for (uint32_t seed = 1; seed <= 40; ++seed) {
     World world(seed);
     std::mt19937 reorder(seed);
+    std::mt19937 statuses(seed + 1000);
     Snapshot snap;
     Options options;
     BuildCache cache;
@@ -298,7 +333,18 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
     std::shared_ptr<const proxy::RouteTable> table;
     std::string history;
     for (int step = 0; step < 60; ++step) {
-      std::string what = world.change(snap, options);
+      // Status writes before and after the change (the change may replace a written Ingress:
+      // its run of writes ends there), recorded until the build takes them.
+      StatusOnlyReplacements writes;
+      std::string what;
+      if (statuses() % 3 == 0) what += write_statuses(snap, statuses, writes);
+      const std::vector<api::ObjectPtr> written = snap.ingresses;
+      what.insert(0, world.change(snap, options));
+      for (const api::ObjectPtr& before : written)  // what the change replaced, as the watch says
+        for (const api::ObjectPtr& after : snap.ingresses)
+          if (after != before && after->name() == before->name())
+            writes.record(before, after, false);
+      if (statuses() % 3 == 0) what += write_statuses(snap, statuses, writes);
       // Sometimes a listing comes in another order (a cache's map grew): the objects that only
       // moved are no change.
       if (reorder() % 4 == 0) {
@@ -308,7 +354,10 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
         what += " (listings reordered)";
       }
       history += "--- step " + std::to_string(step) + ": " + what + "\n";
+      snap.status_only = &writes;
       const Model& incremental = cache.build(snap, options);
+      snap.status_only = nullptr;
+      status_only_taken += cache.status_only_taken();
       Model full = build_model(snap, options);
       ASSERT_EQ(describe(incremental), describe(full)) << "seed " << seed << "\n" << history;
       ASSERT_TRUE(incremental == full) << "seed " << seed << "\n" << history;
@@ -352,6 +401,8 @@ TEST(IncrementalBuild, EqualsTheFullBuildAfterEveryRandomChange) {
   EXPECT_GT(hosts_kept, steps) << "compiled virtual hosts kept: " << hosts_kept;
   EXPECT_GT(render_reused, steps) << "rendered hosts reused: " << render_reused;
   EXPECT_GT(clusters_patched, steps / 20) << "Configs patched: " << clusters_patched;
+  EXPECT_GT(status_only_taken, steps / 2)
+      << "status writes taken by pointer: " << status_only_taken;
   RecordProperty("configs_patched", std::to_string(clusters_patched));
 }
 
@@ -366,10 +417,15 @@ TEST(IncrementalBuild, NginxReadingEqualsTheFullBuildAfterEveryRandomChange) {
     options.nginx_annotations = true;
     BuildCache cache;
     std::string history;
+    std::mt19937 statuses(seed);
     for (int step = 0; step < 60; ++step) {
       std::string what = world.change(snap, options);
+      StatusOnlyReplacements writes;
+      if (statuses() % 3 == 0) what += write_statuses(snap, statuses, writes);
       history += "--- step " + std::to_string(step) + ": " + what + "\n";
+      snap.status_only = &writes;
       const Model& incremental = cache.build(snap, options);
+      snap.status_only = nullptr;
       Model full = build_model(snap, options);
       ASSERT_EQ(describe(incremental), describe(full)) << "seed " << seed << "\n" << history;
       ASSERT_TRUE(incremental == full) << "seed " << seed << "\n" << history;
@@ -739,35 +795,63 @@ spec:
 // What kop-ingress sees after a round of status writes (--publish-address): its event filter
 // asks for no build on a status-only update, so the next build, for one spec change, finds
 // every Ingress replaced (new objects, new resourceVersions). Only the changed one is
-// translated and only its hosts assembled, and the Model equals a fresh build.
+// translated and only its hosts assembled, and the Model equals a fresh build. With the writes
+// recorded as the filter records them (Snapshot::status_only) the others are taken by pointer;
+// without (the record missed), each is compared and found the same.
 TEST(IncrementalBuild, AStatusRoundThenOneChangeTranslatesThatIngressOnly) {
   constexpr int kApps = 200;
   std::string y;
   for (int i = 0; i < kApps; ++i) y += app_yaml(i);
-  Snapshot snap = testing::snapshot_of(y);
-  BuildCache cache;
-  cache.build(snap, {});
-  EXPECT_EQ(cache.translated(), size_t{kApps});
+  for (bool recorded : {true, false}) {
+    SCOPED_TRACE(recorded ? "recorded" : "not recorded");
+    Snapshot snap = testing::snapshot_of(y);
+    BuildCache cache;
+    cache.build(snap, {});
+    EXPECT_EQ(cache.translated(), size_t{kApps});
 
-  for (api::ObjectPtr& ing : snap.ingresses) {
-    api::Object written(*ing);
-    ASSERT_TRUE(
-        written.set_json("/status", R"({"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}})").ok());
-    written.set_resource_version(std::string(ing->resource_version()) + "-status");
-    ing = api::share(std::move(written));
+    StatusOnlyReplacements writes;
+    for (api::ObjectPtr& ing : snap.ingresses) {
+      api::ObjectPtr w = status_written(ing, "192.0.2.10");
+      if (recorded) writes.record(ing, w, true);
+      ing = std::move(w);
+    }
+    for (const auto& o : parse_objects(app_yaml(42, "-moved")))
+      if (o->kind() == "Ingress") {
+        for (const api::ObjectPtr& before : snap.ingresses)
+          if (before->name() == o->name()) writes.record(before, o, false);
+        put(snap.ingresses, o);
+      }
+    snap.status_only = &writes;
+    const Model& m = cache.build(snap, {});
+    snap.status_only = nullptr;
+    EXPECT_TRUE(m == build_model(snap, {}));
+    EXPECT_EQ(cache.translated(), 1u);
+    EXPECT_EQ(cache.reused(), size_t{kApps - 1});
+    EXPECT_EQ(cache.status_only_taken(), recorded ? size_t{kApps - 1} : 0u);
+    EXPECT_FALSE(cache.full_assembly());
+    EXPECT_EQ(cache.hosts_assembled(), 2u);  // app42's old host and its new one
+
+    // The next build after it changes nothing.
+    EXPECT_TRUE(cache.build(snap, {}) == build_model(snap, {}));
+    EXPECT_EQ(cache.translated(), 0u);
+
+    // A Service changed after another round: its reader is translated again, from its
+    // written object, the others are taken by pointer.
+    StatusOnlyReplacements more;
+    for (api::ObjectPtr& ing : snap.ingresses) {
+      api::ObjectPtr w = status_written(ing, "192.0.2.11");
+      if (recorded) more.record(ing, w, true);
+      ing = std::move(w);
+    }
+    for (const auto& o : parse_objects(service_yaml("default", "app7", 3, 7)))
+      put(o->kind() == "Service" ? snap.services : snap.endpoint_slices, o);
+    snap.status_only = &more;
+    const Model& after = cache.build(snap, {});
+    snap.status_only = nullptr;
+    EXPECT_TRUE(after == build_model(snap, {}));
+    EXPECT_EQ(cache.translated(), 1u);
+    EXPECT_EQ(cache.status_only_taken(), recorded ? size_t{kApps} : 0u);
   }
-  for (const auto& o : parse_objects(app_yaml(42, "-moved")))
-    if (o->kind() == "Ingress") put(snap.ingresses, o);
-  const Model& m = cache.build(snap, {});
-  EXPECT_TRUE(m == build_model(snap, {}));
-  EXPECT_EQ(cache.translated(), 1u);
-  EXPECT_EQ(cache.reused(), size_t{kApps - 1});
-  EXPECT_FALSE(cache.full_assembly());
-  EXPECT_EQ(cache.hosts_assembled(), 2u);  // app42's old host and its new one
-
-  // The next build after it changes nothing.
-  EXPECT_TRUE(cache.build(snap, {}) == build_model(snap, {}));
-  EXPECT_EQ(cache.translated(), 0u);
 }
 
 }  // namespace

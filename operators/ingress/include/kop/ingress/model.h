@@ -42,6 +42,8 @@
 
 namespace kop::ingress {
 
+class StatusOnlyReplacements;
+
 // The controller name IngressClasses must carry for kop-ingress to own them.
 inline constexpr std::string_view kControllerName = "kop.dev/ingress-controller";
 // The legacy class annotation and the default-class annotation of IngressClass.
@@ -93,6 +95,11 @@ struct Snapshot {
   // Read for ingress-nginx's custom-headers (with Options::nginx_annotations); may be empty
   // otherwise.
   std::vector<api::ObjectPtr> config_maps;
+  // Optional, for incremental builds (BuildCache, the Gateway API's TranslateCache): listed
+  // objects known to have replaced an earlier one by status-only updates since the previous
+  // build (status_only_replacements.h), taken by pointer instead of compared again. Not owned;
+  // null: every replaced object is compared. A full build_model() ignores it.
+  const StatusOnlyReplacements* status_only = nullptr;
 };
 
 enum class PathKind {
@@ -471,6 +478,9 @@ class BuildCache {
   // Ingresses whose translation the last build took from the cache / translated again.
   size_t reused() const;
   size_t translated() const;
+  // Of the reused: Ingresses replaced by status-only updates that the last build took by
+  // pointer, neither compared nor looked at further (Snapshot::status_only).
+  size_t status_only_taken() const;
   // Whether the last build assembled every host: the first build, Options, IngressClasses or
   // IngressRoutes (or TLSCertificateDelegations, or their Services) changed, a change touched
   // the rules without host ("*") or a default backend, or the ingress-nginx reading is on
