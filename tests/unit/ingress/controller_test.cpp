@@ -243,6 +243,19 @@ spec:
 )";
   }
 
+  // Ingresses ing-0 .. ing-<n-1> of hosts h<i>.example.com, each to Service web, as documents
+  // to append to app_yaml().
+  static std::string ingresses_yaml(int n) {
+    std::string text;
+    for (int i = 0; i < n; ++i)
+      text += "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing-" +
+              std::to_string(i) + ", namespace: default}\nspec:\n  rules:\n  - host: h" +
+              std::to_string(i) +
+              ".example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, "
+              "backend: {service: {name: web, port: {number: 80}}}}\n";
+    return text;
+  }
+
   std::shared_ptr<local::Store> store_;
   std::unique_ptr<local::LocalClient> client_;
   std::filesystem::path dir_;
@@ -497,13 +510,7 @@ class SlowStatusClient : public local::LocalClient {
 TEST_F(ControllerTest, StatusWritesNeverDelayBuildsAndSteadyStateWritesNothing) {
   App app;
   constexpr int kIngresses = 40;
-  std::string text = app_yaml(app.port());
-  for (int i = 0; i < kIngresses; ++i)
-    text += "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing-" +
-            std::to_string(i) + ", namespace: default}\nspec:\n  rules:\n  - host: h" +
-            std::to_string(i) +
-            ".example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, "
-            "backend: {service: {name: web, port: {number: 80}}}}\n";
+  const std::string text = app_yaml(app.port()) + ingresses_yaml(kIngresses);
   write("app.yaml", text);
   ASSERT_TRUE(loader_->sync().problems.empty());
   loader_->start();
@@ -574,13 +581,7 @@ spec:
 TEST_F(ControllerTest, AfterAStatusRoundTheNextBuildTakesTheWrittenIngressesAndOursIsPutBack) {
   App app;
   constexpr int kIngresses = 30;
-  std::string text = app_yaml(app.port());
-  for (int i = 0; i < kIngresses; ++i)
-    text += "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing-" +
-            std::to_string(i) + ", namespace: default}\nspec:\n  rules:\n  - host: h" +
-            std::to_string(i) +
-            ".example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, "
-            "backend: {service: {name: web, port: {number: 80}}}}\n";
+  const std::string text = app_yaml(app.port()) + ingresses_yaml(kIngresses);
   write("app.yaml", text);
   ASSERT_TRUE(loader_->sync().problems.empty());
   loader_->start();
