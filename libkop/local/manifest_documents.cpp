@@ -98,20 +98,14 @@ void take_document(JsonDoc&& doc, int document, const std::string& file, const S
   add(std::move(doc));
 }
 
-// One piece of split_documents() parsed alone; false when it is not exactly one document that
-// parses (the caller then parses the whole file, whose errors name the file's lines).
+// One piece of split_documents() parsed alone (read_piece()); false when the caller must parse
+// the whole file, whose errors name the file's lines.
 bool parse_piece(const DocumentText& piece, const std::string& file, const Store& store,
                  const std::string& default_namespace, ParsedDoc& out) {
   out.document = static_cast<int>(piece.index);
-  bool one = true;
-  auto read = api::for_each_yaml_document(piece.text, "", [&](JsonDoc&& doc, size_t index) {
-    if (index != 0) {
-      one = false;
-      return;
-    }
+  return read_piece(piece, [&](JsonDoc&& doc) {
     take_document(std::move(doc), out.document, file, store, default_namespace, out);
   });
-  return read.ok() && one;
 }
 
 // The whole file at once: every document, or the file's YAML error.

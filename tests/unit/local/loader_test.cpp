@@ -495,6 +495,11 @@ TEST(SplitDocuments, PiecesParseAsTheWholeStreamWithTheSameIndices) {
       split_documents("\xEF\xBB\xBF"
                       "a: 1\n"));
   EXPECT_FALSE(split_documents("%YAML 1.2\n---\na: 1\n"));
+  // A head of comments is left out of the pieces: the whole stream checks its characters.
+  EXPECT_FALSE(split_documents("# caf\xF9\n---\na: 1\n"));
+  EXPECT_FALSE(split_documents("# a\x01b\n"));
+  EXPECT_FALSE(split_documents("\xFF\xFE# UTF-16 with a byte order mark\n---\na: 1\n"));
+  EXPECT_TRUE(split_documents("# plain\n\t\r\n---\na: 1\n"));
   EXPECT_FALSE(split_documents("a: 1\n...\n---\nb: 2\n"));
   EXPECT_FALSE(split_documents(std::string("\0a\0:", 4) + " 1\n"));  // UTF-16
 }
