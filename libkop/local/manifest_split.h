@@ -1,7 +1,8 @@
-// Cuts a YAML stream into the texts of its documents at the "---" lines, without parsing, so
-// that the manifest loader parses only the documents whose text changed (a 14 MB file of
-// 30,000 objects with one of them edited parses one document, not 30,000). Internal to
-// kop::local. Pure functions, any thread.
+// The manifest loader's document cut: split_documents() cuts a YAML stream into the texts of its
+// documents at the "---" lines, without parsing, and read_piece() reads one of them alone as the
+// whole stream would, so that the loader parses only the documents whose text changed (a 14 MB
+// file of 30,000 objects with one of them edited parses one document, not 30,000). Internal to
+// kop::local. Pure functions, any thread; fuzzed by tests/fuzz/manifest_split.cpp.
 //
 // YAML forbids "---" at the start of a line inside a document's content, so each cut is a
 // document boundary; what a cut cannot see (a directive, a "..." end marker, another encoding
