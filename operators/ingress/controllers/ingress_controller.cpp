@@ -645,26 +645,41 @@ std::shared_ptr<const DesiredStatus> IngressController::desired_status(
   d->events = model.events;
   d->gateway_classes = std::move(gateway_result.class_statuses);
   d->gateways = std::move(gateway_result.gateway_statuses);
-  std::set<ObjectRef> have;
-  for (gateway::RouteStatus& r : gateway_result.route_statuses) {
-    have.insert(r.route);
-    (r.route.kind == "TLSRoute"    ? d->tls_routes
-     : r.route.kind == "GRPCRoute" ? d->grpc_routes
-                                   : d->http_routes)
-        .push_back(std::move(r));
-  }
+  // Sorted by route (gateway::Result says so; checked, as a route missed here would lose its
+  // status): the routes with a status are found by binary search, no set of 10k names made.
+  std::vector<gateway::RouteStatus>& statuses = gateway_result.route_statuses;
+  auto by_route = [](const gateway::RouteStatus& a, const gateway::RouteStatus& b) {
+    return a.route < b.route;
+  };
+  if (!std::is_sorted(statuses.begin(), statuses.end(), by_route))
+    std::sort(statuses.begin(), statuses.end(), by_route);
+  auto has_status = [&statuses](std::string_view kind, std::string_view ns, std::string_view name) {
+    auto key = [](const ObjectRef& r) {
+      return std::tuple<std::string_view, std::string_view, std::string_view>(r.kind, r.ns, r.name);
+    };
+    const std::tuple<std::string_view, std::string_view, std::string_view> want{kind, ns, name};
+    auto it = std::lower_bound(
+        statuses.begin(), statuses.end(), want,
+        [&key](const gateway::RouteStatus& s, const auto& w) { return key(s.route) < w; });
+    return it != statuses.end() && key(it->route) == want;
+  };
   // Routes that no longer name one of our Gateways: our old status.parents entries go.
-  for (auto [kind, routes, out] :
-       {std::tuple{"HTTPRoute", &gateway_snapshot.http_routes, &d->http_routes},
-        std::tuple{"GRPCRoute", &gateway_snapshot.grpc_routes, &d->grpc_routes},
-        std::tuple{"TLSRoute", &gateway_snapshot.tls_routes, &d->tls_routes}}) {
-    for (const auto& r : *routes) {
-      ObjectRef ref{kind, std::string(r->ns()), std::string(r->name())};
-      if (have.count(ref) == 0 &&
+  std::vector<gateway::RouteStatus> unparented;
+  for (auto [kind, routes] : {std::pair{"HTTPRoute", &gateway_snapshot.http_routes},
+                              std::pair{"GRPCRoute", &gateway_snapshot.grpc_routes},
+                              std::pair{"TLSRoute", &gateway_snapshot.tls_routes}}) {
+    for (const auto& r : *routes)
+      if (!has_status(kind, r->ns(), r->name()) &&
           gateway_status::has_parent_of(*r, options_.gateway.translate.controller_name))
-        out->push_back(gateway::RouteStatus{ref, {}});
-    }
+        unparented.push_back(gateway::RouteStatus{
+            ObjectRef{kind, std::string(r->ns()), std::string(r->name())}, {}});
   }
+  for (std::vector<gateway::RouteStatus>* list : {&statuses, &unparented})
+    for (gateway::RouteStatus& r : *list)
+      (r.route.kind == "TLSRoute"    ? d->tls_routes
+       : r.route.kind == "GRPCRoute" ? d->grpc_routes
+                                     : d->http_routes)
+          .push_back(std::move(r));
   // BackendTLSPolicies: ours, and those no route of ours uses any more (our entries go).
   std::set<ObjectRef> policies;
   for (const gateway::PolicyStatus& p : gateway_result.policy_statuses) policies.insert(p.policy);

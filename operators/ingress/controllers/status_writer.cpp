@@ -71,6 +71,18 @@ std::string api_version_of(const std::string& kind) {
   return "v1";
 }
 
+template <typename Status>
+bool equal_statuses(const void* a, const void* b) {
+  return *static_cast<const Status*>(a) == *static_cast<const Status*>(b);
+}
+
+// `st`, an element of `*desired`, held through it.
+template <typename Status>
+std::shared_ptr<const void> held(const std::shared_ptr<const DesiredStatus>& desired,
+                                 const Status& st) {
+  return {desired, &st};
+}
+
 }  // namespace
 
 StatusWriter::StatusWriter(client::Client& client, cache::Cache& cache, StatusWriterOptions options)
@@ -143,9 +155,10 @@ void StatusWriter::run() {
         rerecord_ = false;
         recorded_.clear();
         checked_informer_ = nullptr;  // a new term compares every Ingress again
+        checked_gateway_objects_.clear();
       }
     }
-    pass(*desired);
+    pass(desired);
   }
 }
 
@@ -157,8 +170,9 @@ bool StatusWriter::keep_going(const DesiredStatus& desired) {
   return !options_.may_write || options_.may_write();
 }
 
-void StatusWriter::pass(const DesiredStatus& desired) {
-  passes_.fetch_add(1);
+void StatusWriter::pass(const std::shared_ptr<const DesiredStatus>& desired_ptr) {
+  const DesiredStatus& desired = *desired_ptr;
+  pass_id_ = passes_.fetch_add(1) + 1;
   absl::Time start = absl::Now();
   earliest_retry_ = absl::InfiniteFuture();
   pass_backoffs_ = 0;
@@ -208,6 +222,7 @@ void StatusWriter::pass(const DesiredStatus& desired) {
   for (const auto& st : desired.gateway_classes) {
     if (!keep_going(desired)) return;
     count(gateway_object(options_.gateway_class, "", st.name,
+                         {held(desired_ptr, st), equal_statuses<gateway::ClassStatus>},
                          [&st](const api::Object& o, std::string_view now) {
                            return gateway_status::gateway_class(o, st, now);
                          }));
@@ -215,6 +230,7 @@ void StatusWriter::pass(const DesiredStatus& desired) {
   for (const auto& st : desired.gateways) {
     if (!keep_going(desired)) return;
     count(gateway_object(options_.gateway, st.gateway.ns, st.gateway.name,
+                         {held(desired_ptr, st), equal_statuses<gateway::GatewayStatus>},
                          [&st](const api::Object& o, std::string_view now) {
                            return gateway_status::gateway(o, st, now);
                          }));
@@ -224,20 +240,26 @@ void StatusWriter::pass(const DesiredStatus& desired) {
                              std::pair{&options_.tls_route, &desired.tls_routes}}) {
     for (const auto& st : *routes) {
       if (!keep_going(desired)) return;
-      count(gateway_object(
-          *gvk, st.route.ns, st.route.name, [&](const api::Object& o, std::string_view now) {
-            return gateway_status::route(o, st, options_.gateway_controller_name, now);
-          }));
+      count(gateway_object(*gvk, st.route.ns, st.route.name,
+                           {held(desired_ptr, st), equal_statuses<gateway::RouteStatus>},
+                           [&](const api::Object& o, std::string_view now) {
+                             return gateway_status::route(o, st, options_.gateway_controller_name,
+                                                          now);
+                           }));
     }
   }
   for (const auto& st : desired.backend_tls_policies) {
     if (!keep_going(desired)) return;
     count(gateway_object(options_.backend_tls_policy, st.policy.ns, st.policy.name,
+                         {held(desired_ptr, st), equal_statuses<gateway::PolicyStatus>},
                          [&](const api::Object& o, std::string_view now) {
                            return gateway_status::policy(o, st, options_.gateway_controller_name,
                                                          now);
                          }));
   }
+  // Every Gateway API object of this DesiredStatus was seen: those not seen are no longer in it.
+  std::erase_if(checked_gateway_objects_,
+                [this](const auto& entry) { return entry.second.pass != pass_id_; });
   for (const auto& want : desired.gateway_services) {
     if (!keep_going(desired)) return;
     count(gateway_service(want));
@@ -416,21 +438,37 @@ StatusWriter::Outcome StatusWriter::route(const IngressRouteStatus& st) {
 
 StatusWriter::Outcome StatusWriter::gateway_object(
     const api::GroupVersionKind& gvk, const std::string& ns, const std::string& name,
+    const Wanted& want,
     const std::function<std::string(const api::Object&, std::string_view)>& status_json) {
   const std::string wkey = gvk.kind + "|" + key_of(ns, name);
-  absl::Time now = absl::Now();
   std::shared_ptr<cache::Informer> informer = cache_.find_informer(gvk);
   api::ObjectPtr obj = informer ? informer->get(ns, name) : nullptr;
   if (!obj) {
     retries_.erase(wkey);
     written_.erase(wkey);
+    checked_gateway_objects_.erase(wkey);
     return Outcome::kDone;
   }
+  auto checked = checked_gateway_objects_.find(wkey);
+  if (checked != checked_gateway_objects_.end()) {
+    Checked& c = checked->second;
+    if (c.resource_version == obj->resource_version() &&
+        (c.status == want.status || want.equal(c.status.get(), want.status.get()))) {
+      c.status = want.status;  // the older DesiredStatus need not be held for it
+      c.pass = pass_id_;
+      return Outcome::kDone;
+    }
+    checked_gateway_objects_.erase(checked);
+  }
+  gateway_objects_compared_.fetch_add(1, std::memory_order_relaxed);
+  absl::Time now = absl::Now();
   // Without a time: equal for equal statuses, whatever the clock says.
   std::string value = status_json(*obj, "");
   if (gateway_status::unchanged(*obj, value)) {
     retries_.erase(wkey);
     written_.erase(wkey);
+    checked_gateway_objects_[wkey] =
+        Checked{std::string(obj->resource_version()), want.status, pass_id_};
     return Outcome::kDone;
   }
   if (auto w = written_.find(wkey); w != written_.end()) {

@@ -41,6 +41,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <absl/base/thread_annotations.h>
@@ -133,6 +134,9 @@ class StatusWriter {
   uint64_t throttled() const { return throttled_.load(); }  // 429s that paused the writer
   // Ingresses compared with the cache, over all passes (skipped shards count nothing).
   uint64_t ingresses_compared() const { return ingresses_compared_.load(); }
+  // Gateway API objects whose status JSON was made to compare it with the cache, over all
+  // passes (objects found as desired before, unchanged since, count nothing).
+  uint64_t gateway_objects_compared() const { return gateway_objects_compared_.load(); }
 
  private:
   struct Retry {
@@ -146,17 +150,30 @@ class StatusWriter {
     std::string value;
   };
   enum class Outcome { kDone, kWritten, kBackoff, kAborted };
+  // One desired status of a Gateway API object: an element of a DesiredStatus, held through it
+  // (an aliasing pointer), and how two of its type compare.
+  struct Wanted {
+    std::shared_ptr<const void> status;
+    bool (*equal)(const void*, const void*);
+  };
+  // A Gateway API object found with its desired status in place, at this resourceVersion.
+  struct Checked {
+    std::string resource_version;
+    std::shared_ptr<const void> status;  // the desired status it was found with
+    uint64_t pass = 0;                   // the last pass that found it so
+  };
 
   void run();
   // One pass; false when it was cut short (writing off, stop, or a newer DesiredStatus).
-  void pass(const DesiredStatus& desired);
+  void pass(const std::shared_ptr<const DesiredStatus>& desired_ptr);
   bool keep_going(const DesiredStatus& desired);
   Outcome ingress(const std::string& key, const DesiredStatus::IngressStatus& want);
   Outcome route(const IngressRouteStatus& st);
   // A Gateway API object's whole status, as `status_json(current, now)` makes it (now = ""
-  // gives the value compared with what was last written).
+  // gives the value compared with what was last written) from `want`.
   Outcome gateway_object(
       const api::GroupVersionKind& gvk, const std::string& ns, const std::string& name,
+      const Wanted& want,
       const std::function<std::string(const api::Object&, std::string_view)>& status_json);
   void events(const DesiredStatus& desired);
   // A Gateway's Service made or brought in line, or an owned Service deleted
@@ -204,6 +221,15 @@ class StatusWriter {
       checked_shards_;
   uint64_t checked_generation_ = 0;
   std::shared_ptr<const cache::Informer> checked_informer_;  // held: never a reused address
+  // The Gateway API objects (by the key of written_) found with their desired status in place.
+  // The status JSON is a function of the object and the desired status alone, so while the
+  // cache holds the same resourceVersion and the desired status is equal (compared as structs,
+  // no JSON), the object is as desired still: a build that changed one route costs no status
+  // JSON of the 10k others. Someone else's write (kubectl edit of the status, another
+  // controller) changes the resourceVersion: that object is compared again and ours put back.
+  // Entries not found by a complete pass go (they would hold an old DesiredStatus).
+  std::unordered_map<std::string, Checked> checked_gateway_objects_;
+  uint64_t pass_id_ = 0;
 
   std::atomic<uint64_t> passes_{0};
   std::atomic<uint64_t> writes_{0};
@@ -213,6 +239,7 @@ class StatusWriter {
   std::atomic<int64_t> last_round_nanos_{0};
   std::atomic<uint64_t> throttled_{0};
   std::atomic<uint64_t> ingresses_compared_{0};
+  std::atomic<uint64_t> gateway_objects_compared_{0};
 };
 
 }  // namespace kop::ingress
