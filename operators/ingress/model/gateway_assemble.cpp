@@ -247,8 +247,12 @@ Condition condition(std::string_view type, std::string_view status, std::string_
   return c;
 }
 
-Translation::Translation(const Snapshot& s, const Options& o)
-    : snapshot(s), options(o), builder(s.base ? *s.base : empty_base(), ingress_options) {}
+Translation::Translation(const Snapshot& s, const Options& o,
+                         const ingress::internal::SnapshotIndex* index)
+    : snapshot(s),
+      options(o),
+      builder(index != nullptr ? Builder(s.base ? *s.base : empty_base(), ingress_options, *index)
+                               : Builder(s.base ? *s.base : empty_base(), ingress_options)) {}
 
 Gateway* Translation::find_gateway(std::string_view ns, std::string_view name) {
   for (Gateway& g : gateways)
@@ -341,9 +345,15 @@ Result translate(const Snapshot& snapshot, const Options& options, TranslateCach
     if (cache != nullptr) cache->state_ = std::make_unique<internal::TranslateState>();
     return Result{};
   }
-  internal::Translation t(snapshot, options);
+  if (cache != nullptr && !cache->state_)
+    cache->state_ = std::make_unique<internal::TranslateState>();
+  // The cache's index of the base snapshot, patched: indexing every Service and EndpointSlice
+  // again was 5.5 % of the process per HTTPRoute change at 10k.
+  internal::Translation t(snapshot, options,
+                          cache != nullptr && snapshot.base != nullptr
+                              ? &cache->state_->index.update(*snapshot.base)
+                              : nullptr);
   if (cache != nullptr) {
-    if (!cache->state_) cache->state_ = std::make_unique<internal::TranslateState>();
     t.cache = cache->state_.get();
     ++t.cache->translations;
     t.cache->reused = t.cache->translated = t.cache->hosts_kept = t.cache->hosts_made = 0;

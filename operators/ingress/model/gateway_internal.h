@@ -23,6 +23,7 @@
 #include "kop/ingress/gateway_api.h"
 #include "kop/proxy/boxed.h"
 #include "text_cat.h"
+#include "tracked_index.h"
 
 namespace kop::ingress::gateway::internal {
 
@@ -133,7 +134,10 @@ struct TranslateState;
 struct RouteQuery;
 
 struct Translation {
-  Translation(const Snapshot& snapshot, const Options& options);
+  // `index` (may be null: the Builder indexes the base snapshot itself) must index the base
+  // snapshot and outlive the Translation (a TranslateCache keeps it patched).
+  Translation(const Snapshot& snapshot, const Options& options,
+              const ingress::internal::SnapshotIndex* index = nullptr);
 
   const Snapshot& snapshot;
   const Options& options;
@@ -362,6 +366,9 @@ struct TranslateState {
   std::unordered_map<std::string, HostRecord> hosts;
   ListenersKey listeners;
   std::map<std::string, std::vector<std::string>> covering;
+  // The Builder's index of the base snapshot (Services, EndpointSlices, Secrets), patched from
+  // what its listings changed instead of built again at every translation.
+  ingress::internal::TrackedIndex index;
   uint64_t translations = 0;
   size_t reused = 0;
   size_t translated = 0;
