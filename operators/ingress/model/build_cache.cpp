@@ -12,6 +12,16 @@
 
 namespace kop::ingress::internal {
 
+void keep_equal_clusters(const std::vector<proxy::Shared<Cluster>>& before,
+                         std::vector<proxy::Shared<Cluster>>& after) {
+  for (proxy::Shared<Cluster>& c : after)
+    for (const proxy::Shared<Cluster>& old : before)
+      if (old->name == c->name) {
+        if (*old == *c) c = old;
+        break;
+      }
+}
+
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
@@ -70,18 +80,6 @@ void replay(Builder& b, const IngressEntry& e) {
   b.tls.insert(b.tls.end(), e.tls.begin(), e.tls.end());
   b.events.insert(b.events.end(), e.events.begin(), e.events.end());
   for (const proxy::Shared<Cluster>& c : e.recording.clusters) b.clusters[c->name] = *c;
-}
-
-// A translation's clusters equal to its previous translation's stay the same objects: the
-// Model and the render cache tell unchanged clusters by pointer.
-void keep_equal_clusters(const std::vector<proxy::Shared<Cluster>>& before,
-                         std::vector<proxy::Shared<Cluster>>& after) {
-  for (proxy::Shared<Cluster>& c : after)
-    for (const proxy::Shared<Cluster>& old : before)
-      if (old->name == c->name) {
-        if (*old == *c) c = old;
-        break;
-      }
 }
 
 // Moves what was added to `v` from `from` on into a vector of its own (`keep`: copies instead,

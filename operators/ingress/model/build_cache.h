@@ -102,6 +102,11 @@ std::string_view entry_key(const api::Object& ingress, std::string& buffer);
 // The reference Model::owned_ingresses holds for an owned entry's Ingress.
 ObjectRef owned_ref(const IngressEntry& e);
 
+// A translation's clusters equal (by value) to its previous translation's of the same name become
+// those objects: the Model and the render cache tell unchanged clusters by pointer.
+void keep_equal_clusters(const std::vector<proxy::Shared<Cluster>>& before,
+                         std::vector<proxy::Shared<Cluster>>& after);
+
 // Whether two objects are the same: one ObjectPtr, or one uid at one resourceVersion.
 bool same_object(const api::ObjectPtr& a, const api::ObjectPtr& b);
 

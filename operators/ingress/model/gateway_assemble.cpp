@@ -318,7 +318,8 @@ void assemble(Translation& t) {
     t.result.front_doors.push_back(std::move(d));
   }
   for (Gateway& g : t.gateways) t.result.gateway_statuses.push_back(std::move(g.status));
-  t.result.clusters = std::move(t.builder.clusters);
+  // The cached routes' clusters are in already (shared); the others were registered here.
+  for (auto& [name, c] : t.builder.clusters) t.result.clusters.try_emplace(name, std::move(c));
   t.result.events = std::move(t.builder.events);
   std::sort(t.result.class_statuses.begin(), t.result.class_statuses.end(),
             [](const ClassStatus& a, const ClassStatus& b) { return a.name < b.name; });

@@ -74,7 +74,8 @@ const RouteEntry& route_rules(Translation& t, const api::ObjectPtr& ptr, const O
     RouteEntry& e = it->second;
     e.route = ptr;  // the kept object goes: the next translation compares with this one
     t.builder.events.insert(t.builder.events.end(), e.events.begin(), e.events.end());
-    for (const Cluster& cl : e.recording.clusters) t.builder.clusters[cl.name] = cl;
+    for (const proxy::Shared<Cluster>& cl : e.recording.clusters)
+      t.result.clusters.try_emplace(cl->name, cl);  // shared, not copied: render keeps them
     e.seen = c.translations;
     ++c.reused;
     return e;
@@ -86,10 +87,15 @@ const RouteEntry& route_rules(Translation& t, const api::ObjectPtr& ptr, const O
   e.seen = c.translations;
   translate_rules(t, *ptr, src, rule_of, e, true);
   ++c.translated;
-  if (it == c.routes.end())
+  if (it == c.routes.end()) {
     it = c.routes.emplace(std::move(key), std::move(e)).first;
-  else
+  } else {
+    // Clusters equal to the last translation's stay its objects (render keeps their rendering).
+    ingress::internal::keep_equal_clusters(it->second.recording.clusters, e.recording.clusters);
     it->second = std::move(e);
+  }
+  for (const proxy::Shared<Cluster>& cl : it->second.recording.clusters)
+    t.result.clusters.try_emplace(cl->name, cl);
   return it->second;
 }
 

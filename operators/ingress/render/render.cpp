@@ -481,7 +481,8 @@ proxy::Config render(const Model& model, const RenderOptions& options) {
 
 proxy::Config render(const Model& model, const RenderOptions& options,
                      const std::vector<BoundFrontDoor>& front_doors,
-                     const std::map<std::string, Cluster>& gateway_clusters, RenderCache* cache) {
+                     const std::map<std::string, proxy::Shared<Cluster>>& gateway_clusters,
+                     RenderCache* cache) {
   proxy::Config config;
   config.admin = options.admin;
   config.server = options.server;
@@ -507,7 +508,8 @@ proxy::Config render(const Model& model, const RenderOptions& options,
     kept->rendered = kept->reused = kept->clusters_rendered = 0;
   }
 
-  // A model cluster rendered, or taken from the cache when it is the same object as before.
+  // A model or gateway cluster rendered, or taken from the cache when it is the same object as
+  // before.
   std::vector<internal::RenderedCluster*> cluster_order;
   size_t cluster_at = 0;  // in kept->cluster_order
   auto model_cluster = [&](const proxy::Shared<Cluster>& c) {
@@ -531,20 +533,23 @@ proxy::Config render(const Model& model, const RenderOptions& options,
     cluster_order.push_back(r);
     return r->rendered;
   };
-  // Both maps' clusters in name order, as from their union (the model's on a shared name).
+  // Both maps' clusters in name order, as from their union (the model's on a shared name). The
+  // gateway's go through the cache as the model's do: a TranslateCache keeps unchanged ones as
+  // the same objects, so only those that changed are rendered (at 10k HTTPRoutes, rendering
+  // every gateway cluster again was most of render).
   config.clusters.reserve(model.clusters.size() + gateway_clusters.size());
   auto gw = gateway_clusters.begin();
   for (const auto& [name, c] : model.clusters) {
     for (; gw != gateway_clusters.end() && gw->first <= name; ++gw)
-      if (gw->first != name) config.clusters.emplace_back(cluster_config(gw->second, options));
+      if (gw->first != name) config.clusters.push_back(model_cluster(gw->second));
     config.clusters.push_back(model_cluster(c));
   }
-  for (; gw != gateway_clusters.end(); ++gw)
-    config.clusters.emplace_back(cluster_config(gw->second, options));
+  for (; gw != gateway_clusters.end(); ++gw) config.clusters.push_back(model_cluster(gw->second));
   if (kept != nullptr) kept->cluster_order = std::move(cluster_order);
   // Clusters gone from the model are forgotten (with the model clusters they hold), once they
   // are more than a few: a sweep walks every entry.
-  if (kept != nullptr && kept->clusters.size() > stale_limit(model.clusters.size()))
+  if (kept != nullptr &&
+      kept->clusters.size() > stale_limit(model.clusters.size() + gateway_clusters.size()))
     std::erase_if(kept->clusters, [&](const auto& e) { return e.second.seen != kept->renders; });
 
   // The two listeners select their hosts by name ("http/<host>", "https/<host>") instead of

@@ -113,7 +113,7 @@ const Cluster* cluster_for(const Result& r, std::string_view path) {
   const Route* rt = route_for(r, path);
   if (rt == nullptr || rt->clusters.size() != 1) return nullptr;
   auto c = r.clusters.find(rt->clusters[0].cluster);
-  return c == r.clusters.end() ? nullptr : &c->second;
+  return c == r.clusters.end() ? nullptr : &*c->second;
 }
 
 // Compiles the front doors with the proxy; a refused config fails the test.
@@ -322,8 +322,8 @@ TEST(BackendTlsPolicy, GrpcRouteGetsHttp2OverTlsAndTlsRouteIsUntouched) {
                                        "2026-01-01T00:00:00Z"));
   bool h2_tls = false, relay_plain = false;
   for (const auto& [name, c] : r.clusters) {
-    if (c.tls && c.h2c) h2_tls = true;
-    if (!c.tls && !c.h2c) relay_plain = true;  // the passthrough relay's cluster
+    if (c->tls && c->h2c) h2_tls = true;
+    if (!c->tls && !c->h2c) relay_plain = true;  // the passthrough relay's cluster
   }
   EXPECT_TRUE(h2_tls) << describe(r);
   EXPECT_TRUE(relay_plain) << describe(r);

@@ -345,6 +345,7 @@ TEST(GatewayIncremental, OneChangedRouteTranslatesItsRulesOnly) {
   ASSERT_EQ(first.front_doors[0].virtual_hosts.size(), 50u);
   render_doors(first, &rendered);
   EXPECT_EQ(rendered.rendered(), 50u);
+  EXPECT_EQ(rendered.clusters_rendered(), 50u);
 
   // app7 moves to another host: its rules are translated again, every other host is kept.
   put(in->snap.http_routes, one(app(7, "-moved")));
@@ -359,9 +360,16 @@ TEST(GatewayIncremental, OneChangedRouteTranslatesItsRulesOnly) {
     for (const auto& before : first.front_doors[0].virtual_hosts)
       same += vh.ptr() == before.ptr() ? 1 : 0;
   EXPECT_EQ(same, 49u);
+  // Every cluster is the same object (app7's translated again to an equal value), so none is
+  // rendered again.
+  size_t same_clusters = 0;
+  for (const auto& [name, c] : moved.clusters)
+    same_clusters += first.clusters.count(name) && first.clusters.at(name).ptr() == c.ptr();
+  EXPECT_EQ(same_clusters, 50u);
   render_doors(moved, &rendered);
   EXPECT_EQ(rendered.rendered(), 1u);
   EXPECT_EQ(rendered.reused(), 49u);
+  EXPECT_EQ(rendered.clusters_rendered(), 0u);
 
   // Only app3's endpoints: its rules are translated again (their cluster changed), its host is
   // the same and is kept.
@@ -371,8 +379,12 @@ TEST(GatewayIncremental, OneChangedRouteTranslatesItsRulesOnly) {
   EXPECT_EQ(cache.translated(), 1u);
   EXPECT_EQ(cache.hosts_made(), 0u);
   ASSERT_EQ(endpoints.clusters.count("default/app3/80"), 1u);
-  EXPECT_EQ(endpoints.clusters.at("default/app3/80").endpoints.size(), 3u);
+  EXPECT_EQ(endpoints.clusters.at("default/app3/80")->endpoints.size(), 3u);
   EXPECT_TRUE(endpoints == translate(in->snap, {}));
+  // Only the cluster that read the EndpointSlice is rendered again; no host is.
+  render_doors(endpoints, &rendered);
+  EXPECT_EQ(rendered.clusters_rendered(), 1u);
+  EXPECT_EQ(rendered.rendered(), 0u);
 
   // A ReferenceGrant no route asked about changes nothing; one a route needs is seen.
   put(in->snap.reference_grants, one(kGrantToOther));

@@ -162,7 +162,7 @@ metadata: {name: kop}
 spec: {controller: kop.dev/ingress-controller}
 )");
   Model model = build_model(s->base, Options{.ingress_class = "kop"});
-  std::map<std::string, Cluster> gateway_clusters = s->gateways.clusters;
+  std::map<std::string, proxy::Shared<Cluster>> gateway_clusters = s->gateways.clusters;
   ASSERT_EQ(gateway_clusters.count("infra/web/80"), 1u);  // both sources use it
   ASSERT_EQ(model.clusters.count("infra/web/80"), 1u);
   ASSERT_EQ(model.clusters.count("infra/v1/80"), 0u);  // the Gateway's alone
@@ -172,7 +172,9 @@ spec: {controller: kop.dev/ingress-controller}
     c.name = name;
     gateway_clusters.emplace(name, std::move(c));
   }
-  gateway_clusters.at("infra/web/80").endpoints.clear();
+  Cluster emptied = gateway_clusters.at("infra/web/80");
+  emptied.endpoints.clear();
+  gateway_clusters.at("infra/web/80") = std::move(emptied);
   std::vector<BoundFrontDoor> doors;
   for (const auto& d : s->gateways.front_doors)
     doors.push_back(BoundFrontDoor{&d, proxy::SocketAddress{"127.0.1.1", 10080}});

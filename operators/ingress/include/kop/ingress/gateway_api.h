@@ -159,8 +159,11 @@ struct Options {
 };
 
 struct Result {
-  std::vector<FrontDoor> front_doors;           // sorted by gateway, port
-  std::map<std::string, Cluster> clusters;      // by name
+  std::vector<FrontDoor> front_doors;  // sorted by gateway, port
+  // By name. Shared: with a TranslateCache a cluster of a route whose rules were kept (or
+  // translated again to an equal value) is the last Result's object, so render() with a
+  // RenderCache takes its rendering back by pointer.
+  std::map<std::string, proxy::Shared<Cluster>> clusters;
   std::vector<ClassStatus> class_statuses;      // sorted by name
   std::vector<GatewayStatus> gateway_statuses;  // sorted by gateway
   std::vector<RouteStatus> route_statuses;      // sorted by route

@@ -29,8 +29,9 @@
 //    none.
 // Incremental: with a RenderCache, a model virtual host or cluster that is the same object as at
 // the previous render() (a BuildCache keeps unchanged ones so) gives the same rendered virtual
-// hosts or cluster, by pointer, without being rendered again; so does a front door host that is
-// the same object (a gateway::TranslateCache keeps unchanged ones so); RouteTable::compile()
+// hosts or cluster, by pointer, without being rendered again; so does a front door host or a
+// gateway cluster that is the same object (a gateway::TranslateCache keeps unchanged ones so);
+// RouteTable::compile()
 // then keeps their compiled form. The Config is the same as without the cache.
 // Threading: pure without a cache; a RenderCache is used by one render() at a time.
 #pragma once
@@ -103,7 +104,7 @@ class RenderCache {
  private:
   friend proxy::Config render(const Model&, const RenderOptions&,
                               const std::vector<BoundFrontDoor>&,
-                              const std::map<std::string, Cluster>&, RenderCache*);
+                              const std::map<std::string, proxy::Shared<Cluster>>&, RenderCache*);
   friend std::optional<PatchedConfig> render_replaced_clusters(
       const proxy::Config&, const std::vector<BuildCache::ClusterChange>&, const RenderOptions&,
       RenderCache&);
@@ -117,7 +118,7 @@ proxy::Config render(const Model& model, const RenderOptions& options);
 // incremental.
 proxy::Config render(const Model& model, const RenderOptions& options,
                      const std::vector<BoundFrontDoor>& front_doors,
-                     const std::map<std::string, Cluster>& gateway_clusters = {},
+                     const std::map<std::string, proxy::Shared<Cluster>>& gateway_clusters = {},
                      RenderCache* cache = nullptr);
 
 // What render(model, options, {}, {}, &cache) gives after a build that changed clusters only
