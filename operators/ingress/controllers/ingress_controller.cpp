@@ -230,14 +230,15 @@ absl::Status IngressController::setup() {
   // Status-only updates of Ingresses and IngressRoutes (the status writer's own writes) change
   // nothing a build reads. Services keep them: --publish-service reads a Service's status.
   // The answer is recorded for the next build, which then takes the replaced objects by pointer
-  // (status_only_replacements.h: after a status round, every Ingress).
+  // (status_only_replacements.h: after a status round, every Ingress); past
+  // status_only_build_at of them, a build is asked for so the record lets the old objects go.
   controller::Predicate not_status_only;
   not_status_only.update = [this](const controller::UpdateEvent& e) {
     if (!e.object_old || !e.object_new) return true;
     const bool status_only = only_status_changed(*e.object_old, *e.object_new);
     absl::MutexLock lock(&status_only_mu_);
     status_only_.record(e.object_old, e.object_new, status_only);
-    return !status_only;
+    return !status_only || status_only_.size() >= options_.status_only_build_at;
   };
   for (const auto* gvk :
        {&k.ingress_class, &k.service, &k.secret, &k.endpoint_slice, &k.tls_delegation})

@@ -151,6 +151,11 @@ struct ControllerOptions {
   // limit, --status-qps, so that 10k statuses do not queue behind the watches' limit). Must
   // outlive the controller. Default nullptr: the Manager's client.
   client::Client* status_client = nullptr;
+  // Status-only updates recorded for the next build (status_only_replacements.h) past which one
+  // of them asks for a build: the record holds the objects they replaced until a build takes it,
+  // so without a bound a status round with no change after it held every old object (10k
+  // Ingresses or HTTPRoutes, 100k at scale). Such a build takes them by pointer. Default 4096.
+  size_t status_only_build_at = 4096;
 };
 
 class IngressController {

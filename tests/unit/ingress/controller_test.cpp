@@ -120,7 +120,8 @@ struct Replica {
   std::unique_ptr<manager::Manager> mgr;
   std::unique_ptr<IngressController> controller;
   bool stopped = false;
-  bool nginx_reading = false;  // --ingress-class nginx: ingress-nginx's annotations read
+  bool nginx_reading = false;       // --ingress-class nginx: ingress-nginx's annotations read
+  size_t status_only_build_at = 0;  // 0: the default
 
   void start(client::Client& client, const std::string& name, const std::string& publish,
              bool leader_election) {
@@ -140,6 +141,7 @@ struct Replica {
     }
     o.publish_address = publish;
     if (retry_base > absl::ZeroDuration()) o.status_retry_base = retry_base;
+    if (status_only_build_at > 0) o.status_only_build_at = status_only_build_at;
     manager::ManagerOptions mo;
     mo.leader_election = leader_election;
     mo.leader_election_id = "kop-ingress-test";
@@ -623,6 +625,31 @@ TEST_F(ControllerTest, AfterAStatusRoundTheNextBuildTakesTheWrittenIngressesAndO
   ASSERT_TRUE(eventually([&] { return r.controller->builds() > builds; }));
   EXPECT_EQ(r.controller->status_only_taken(), static_cast<uint64_t>(kIngresses + 1));
   EXPECT_TRUE(eventually([&] { return ip_of(ing3) == "192.0.2.10"; })) << ip_of(ing3);
+  EXPECT_EQ(http_get(r.port(), "h3.example.com", "/"), "HTTP/1.1 200 OK");
+  loader_->stop();
+  r.stop();
+}
+
+// The record of status-only writes holds the Ingresses they replaced until a build takes it: past
+// its bound, a write asks for a build, so a status round with no change after it does not hold
+// every old Ingress (the builds take the written ones by pointer).
+TEST_F(ControllerTest, AStatusRoundPastTheRecordsBoundBuildsWithoutAChange) {
+  App app;
+  constexpr int kIngresses = 30;
+  constexpr size_t kBound = 8;
+  write("app.yaml", app_yaml(app.port()) + ingresses_yaml(kIngresses));
+  ASSERT_TRUE(loader_->sync().problems.empty());
+  loader_->start();
+  Replica r;
+  r.status_only_build_at = kBound;
+  r.start(*client_, "single", "192.0.2.10", /*leader_election=*/false);
+  ASSERT_TRUE(eventually(
+      [&] { return r.controller->status_writes() >= static_cast<uint64_t>(kIngresses + 1); }));
+  // Nothing but the status writes: the builds they asked for took all but the last few.
+  EXPECT_TRUE(eventually([&] {
+    return r.controller->status_only_taken() >= static_cast<uint64_t>(kIngresses + 1 - kBound);
+  })) << r.controller->status_only_taken();
+  EXPECT_LE(r.controller->status_only_taken(), static_cast<uint64_t>(kIngresses + 1));
   EXPECT_EQ(http_get(r.port(), "h3.example.com", "/"), "HTTP/1.1 200 OK");
   loader_->stop();
   r.stop();
