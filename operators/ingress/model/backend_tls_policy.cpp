@@ -226,8 +226,9 @@ const BackendTlsPolicy* backend_tls_policy(Translation& t, std::string_view ns,
 }
 
 void backend_tls_policy_statuses(Translation& t) {
+  if (t.policy_targets.empty()) return;  // no policy used: no map of every route's status
   std::map<ObjectRef, const RouteStatus*> routes;
-  for (const RouteStatus& s : t.result.route_statuses) routes[s.route] = &s;
+  for (const RouteStatus* s : t.route_statuses) routes[s->route] = s;
   // Per policy, every Gateway of ours that accepts a route using one of its targets (held or
   // lost to an older policy: a Conflicted policy is reported where it would have applied).
   std::vector<std::set<ParentRef>> ancestors(t.policies.size());

@@ -58,24 +58,25 @@ bool covers(const std::string& g, const std::string& h) {
   return g[0] == '*' && intersect_hostnames(g, h) == h;
 }
 
-// A host's own routes: its placements (indexes into t.placements, in the order placed) in
-// precedence order, a match already served by one that precedes it left out (never reached).
-VirtualHost own_routes(const Translation& t, const std::string& host, std::vector<size_t> placed) {
+// A host's own routes: its placements (in the order placed) in precedence order, a match already
+// served by one that precedes it left out (never reached).
+VirtualHost own_routes(const Translation& t, const std::string& host,
+                       std::vector<const Placement*> placed) {
   std::stable_sort(placed.begin(), placed.end(),
-                   [&](size_t a, size_t b) { return precedes(t.placements[a], t.placements[b]); });
+                   [&](const Placement* a, const Placement* b) { return precedes(*a, *b); });
   VirtualHost vh;
   vh.host = host;
-  const Placement& first = t.placements[placed.front()];
+  const Placement& first = *placed.front();
   vh.tls = t.gateways[first.gateway].listeners[first.listener].tls;
-  for (size_t i : placed) {
-    const Placement& p = t.placements[i];
-    const Route& route = p.route();
+  for (const Placement* p : placed) {
+    const Route& route = p->route();
     if (std::any_of(vh.routes.begin(), vh.routes.end(),
                     [&](const Route& r) { return same_match(r, route); }))
       continue;
     Route r = route;
     // A redirect without scheme and port goes to the listener's port.
-    if (r.redirect && !r.redirect->scheme && !r.redirect->port) r.redirect->port = uint16_t(p.port);
+    if (r.redirect && !r.redirect->scheme && !r.redirect->port)
+      r.redirect->port = uint16_t(p->port);
     vh.routes.emplace_back(std::move(r));
   }
   return vh;
@@ -108,92 +109,79 @@ void sort_covering(std::vector<const VirtualHost*>& covering) {
   });
 }
 
-// What the placements' listener indexes stand for in this translation.
-ListenersKey listeners_key(const Translation& t) {
-  ListenersKey out;
-  out.reserve(t.gateways.size());
+// What attaching and placing routes reads of our Gateways in this translation.
+GatewaysKey gateways_key(const Translation& t) {
+  GatewaysKey out;
+  out.gateways.reserve(t.gateways.size());
+  bool selects = false;
   for (const Gateway& g : t.gateways) {
     std::vector<ListenerKey> ls;
     ls.reserve(g.listeners.size());
-    for (const Listener& l : g.listeners)
-      ls.push_back(ListenerKey{l.name, l.port, l.hostname, l.usable, l.tls});
-    out.emplace_back(g.ref, std::move(ls));
+    for (const Listener& l : g.listeners) {
+      ls.push_back(ListenerKey{l.name, l.port, l.hostname, l.usable, l.admits_routes, l.kinds,
+                               l.from, l.selector, l.tls, l.status});
+      selects = selects || l.from == "Selector";
+    }
+    out.gateways.emplace_back(g.ref, g.admits_routes, std::move(ls));
   }
+  if (selects) out.namespaces = t.snapshot.namespaces;
   return out;
 }
 
-// The front door hosts of one door (`by_host`: host -> its placements) into `d`. With a cache, a
-// host placed as at the last translation (same route translations, rules, matches, listeners)
-// whose covering hosts did not change is taken as it was, without being assembled; a host
-// assembled again that equals the last one is that same object, so render and compile keep it.
-void assemble_door(Translation& t, FrontDoor& d,
-                   const std::map<std::string, std::vector<size_t>>& by_host, bool same_listeners,
-                   std::unordered_map<std::string, HostRecord>& next) {
-  struct Host {
-    const std::string* name;
-    HostRecord rec;
-    const HostRecord* last = nullptr;
-    bool own_new = true;
-  };
-  std::vector<Host> hosts;
-  hosts.reserve(by_host.size());
-  std::vector<std::string> covering_names;
-  bool covering_changed = false;
-  for (const auto& [host, placed] : by_host) {
-    Host h{&host, {}, nullptr, true};
-    if (t.cache != nullptr) {
-      for (size_t i : placed) {
-        const Placement& p = t.placements[i];
-        h.rec.placed.emplace_back(p.entry->serial, p.rule, p.match, p.listener);
-      }
-      std::sort(h.rec.placed.begin(), h.rec.placed.end());
-      auto last = t.cache->hosts.find(cat(d.gateway.key(), ":", d.port, "/", host));
-      if (last != t.cache->hosts.end()) h.last = &last->second;
-      h.own_new = !(same_listeners && h.last != nullptr && h.last->placed == h.rec.placed);
-    }
-    h.rec.own =
-        h.own_new ? std::make_shared<const VirtualHost>(own_routes(t, host, placed)) : h.last->own;
-    // Placed anew (its route translated again, as after every status write) but assembled as
-    // before: the previous object, else the cache would keep this copy beside the previous one
-    // that `served` keeps below (every host twice after a round of status writes).
-    if (h.own_new && h.last != nullptr && *h.last->own == *h.rec.own) h.rec.own = h.last->own;
-    if (host[0] == '*') {
-      covering_names.push_back(host);
-      covering_changed = covering_changed || h.own_new;
-    }
-    hosts.push_back(std::move(h));
-  }
-  std::string door = cat(d.gateway.key(), ":", d.port);
-  if (t.cache != nullptr) {
-    auto last = t.cache->covering.find(door);
-    if (last == t.cache->covering.end() ? !covering_names.empty() : last->second != covering_names)
-      covering_changed = true;
-  }
+// The key under which a host's last assembly is looked up after the doors were rebuilt.
+std::string host_key(const FrontDoor& d, std::string_view host) {
+  return cat(d.gateway.key(), ":", d.port, "/", host);
+}
+
+// The hosts of one door into `d`: a host whose placements did not change is taken as it was;
+// one assembled again that equals its last assembly is that same object, so render and compile
+// keep it. Every host's served routes are put together again when the door's covering hosts
+// changed.
+void assemble_door(Translation& t, FrontDoor& d, DoorState& door) {
+  TranslateState& c = t.cache;
   std::vector<const VirtualHost*> covering;
-  for (const Host& h : hosts)
-    if ((*h.name)[0] == '*') covering.push_back(h.rec.own.get());
-  sort_covering(covering);
-  d.virtual_hosts.reserve(hosts.size());
-  for (Host& h : hosts) {
-    if (!h.own_new && !covering_changed) {
-      h.rec.served = h.last->served;
-    } else {
-      std::shared_ptr<const VirtualHost> served = with_covering(*h.rec.own, covering);
-      if (!served) served = h.rec.own;
-      bool same =
-          h.last != nullptr && (h.last->served.ptr() == served || *h.last->served == *served);
-      h.rec.served = same ? h.last->served : proxy::Shared<VirtualHost>(std::move(served));
+  for (auto it = door.hosts.begin(); it != door.hosts.end();) {
+    const std::string& host = it->first;
+    HostState& h = it->second;
+    if (h.placed.empty()) {  // its last placement went
+      door.covering = door.covering || host[0] == '*';
+      it = door.hosts.erase(it);
+      continue;
     }
-    d.virtual_hosts.push_back(h.rec.served);
-    if (t.cache == nullptr) continue;
-    ++(h.last != nullptr && h.last->served.ptr() == h.rec.served.ptr() ? t.cache->hosts_kept
-                                                                       : t.cache->hosts_made);
-    next.emplace(cat(door, "/", *h.name), std::move(h.rec));
+    if (!h.own) {  // new here: as the doors were before check_gateways() rebuilt them, if it was
+      if (auto last = c.last_hosts.find(host_key(d, host)); last != c.last_hosts.end())
+        std::tie(h.own, h.served) = last->second;
+      h.changed = true;
+    }
+    if (h.changed) {
+      auto own = std::make_shared<const VirtualHost>(own_routes(t, host, h.placed));
+      // Placed anew (its route translated again) but assembled as before: the previous object.
+      h.changed = !h.own || !(*h.own == *own);
+      if (h.changed) h.own = std::move(own);
+      door.covering = door.covering || (h.changed && host[0] == '*');
+    }
+    if (host[0] == '*') covering.push_back(h.own.get());
+    ++it;
   }
-  if (t.cache != nullptr && !covering_names.empty())
-    t.cache->covering[door] = std::move(covering_names);
-  else if (t.cache != nullptr)
-    t.cache->covering.erase(door);
+  sort_covering(covering);
+  d.virtual_hosts.reserve(door.hosts.size());
+  for (auto& [host, h] : door.hosts) {
+    if (h.changed || door.covering || !h.served) {
+      std::shared_ptr<const VirtualHost> served = with_covering(*h.own, covering);
+      if (!served) served = h.own;
+      if (!h.served || !(h.served->ptr() == served || **h.served == *served)) {
+        h.served = proxy::Shared<VirtualHost>(std::move(served));
+        ++c.hosts_made;
+      } else {
+        ++c.hosts_kept;
+      }
+    } else {
+      ++c.hosts_kept;
+    }
+    h.changed = false;
+    d.virtual_hosts.push_back(*h.served);
+  }
+  door.covering = false;
 }
 
 // TLSRoute relays onto their front doors. One relay per SNI name and door: the oldest route
@@ -247,12 +235,13 @@ Condition condition(std::string_view type, std::string_view status, std::string_
   return c;
 }
 
-Translation::Translation(const Snapshot& s, const Options& o,
+Translation::Translation(const Snapshot& s, const Options& o, TranslateState& c,
                          const ingress::internal::SnapshotIndex* index)
     : snapshot(s),
       options(o),
       builder(index != nullptr ? Builder(s.base ? *s.base : empty_base(), ingress_options, *index)
-                               : Builder(s.base ? *s.base : empty_base(), ingress_options)) {}
+                               : Builder(s.base ? *s.base : empty_base(), ingress_options)),
+      cache(c) {}
 
 Gateway* Translation::find_gateway(std::string_view ns, std::string_view name) {
   for (Gateway& g : gateways)
@@ -286,31 +275,12 @@ void assemble(Translation& t) {
       if (l.tls) d.certificates.emplace_back(l.hostname.empty() ? "*" : l.hostname, *l.tls);
     }
   }
-  // Each door's hosts from the placements that name them.
-  std::map<std::pair<size_t, int64_t>, std::map<std::string, std::vector<size_t>>> placed;
-  for (size_t i = 0; i < t.placements.size(); ++i) {
-    const Placement& p = t.placements[i];
-    placed[{p.gateway, p.port}][p.host].push_back(i);
+  // Each door's hosts, as the routes' placements left them.
+  for (auto it = t.cache.doors.begin(); it != t.cache.doors.end();) {
+    assemble_door(t, doors[it->first], it->second);
+    it = it->second.hosts.empty() ? t.cache.doors.erase(it) : std::next(it);
   }
-  bool same_listeners = false;
-  std::unordered_map<std::string, HostRecord> next;
-  if (t.cache != nullptr) {
-    ListenersKey listeners = listeners_key(t);
-    same_listeners = listeners == t.cache->listeners;
-    if (!same_listeners) t.cache->listeners = std::move(listeners);
-    next.reserve(t.cache->hosts.size());
-  }
-  for (const auto& [key, by_host] : placed)
-    assemble_door(t, doors[key], by_host, same_listeners, next);
-  if (t.cache != nullptr) {
-    t.cache->hosts = std::move(next);
-    // Doors gone: their covering hosts are forgotten.
-    std::erase_if(t.cache->covering, [&](const auto& c) {
-      return std::none_of(doors.begin(), doors.end(), [&](const auto& d) {
-        return cat(d.second.gateway.key(), ":", d.second.port) == c.first;
-      });
-    });
-  }
+  t.cache.last_hosts.clear();
   place_relays(t, doors);
   for (auto& [key, d] : doors) {
     std::sort(d.certificates.begin(), d.certificates.end(),
@@ -323,54 +293,76 @@ void assemble(Translation& t) {
   t.result.events = std::move(t.builder.events);
   std::sort(t.result.class_statuses.begin(), t.result.class_statuses.end(),
             [](const ClassStatus& a, const ClassStatus& b) { return a.name < b.name; });
-  std::sort(t.result.route_statuses.begin(), t.result.route_statuses.end(),
-            [](const RouteStatus& a, const RouteStatus& b) { return a.route < b.route; });
+  // Sorted as pointers (a RouteStatus is costly to move), then copied in that order.
+  std::sort(t.route_statuses.begin(), t.route_statuses.end(),
+            [](const RouteStatus* a, const RouteStatus* b) { return a->route < b->route; });
+  std::vector<RouteStatus> statuses;
+  statuses.reserve(t.route_statuses.size());
+  for (const RouteStatus* s : t.route_statuses) statuses.push_back(*s);
+  t.result.route_statuses = std::move(statuses);
   std::sort(t.result.events.begin(), t.result.events.end());
   t.result.events.erase(std::unique(t.result.events.begin(), t.result.events.end()),
                         t.result.events.end());
 }
 
+void check_gateways(Translation& t) {
+  TranslateState& c = t.cache;
+  GatewaysKey now = gateways_key(t);
+  if (now == c.gateways) return;
+  // Every route attaches again, onto doors rebuilt from scratch; each host's last assembly is
+  // kept aside by name (the doors' Gateway indexes may change) so that a host assembled the
+  // same stays the same object.
+  c.last_hosts.clear();
+  for (auto& [door, state] : c.doors) {
+    const ObjectRef& gw = std::get<0>(c.gateways.gateways.at(door.first));
+    for (auto& [host, h] : state.hosts)
+      if (h.own && h.served)
+        c.last_hosts.try_emplace(cat(gw.key(), ":", door.second, "/", host), std::move(h.own),
+                                 std::move(*h.served));
+  }
+  c.doors.clear();
+  for (auto& [key, e] : c.routes) e.attachment.valid = false;
+  c.gateways = std::move(now);
+}
+
 }  // namespace internal
 
 Result translate(const Snapshot& snapshot, const Options& options) {
-  return translate(snapshot, options, nullptr);
+  TranslateCache fresh;  // the reference: everything translated, nothing kept
+  return translate(snapshot, options, &fresh);
 }
 
 Result translate(const Snapshot& snapshot, const Options& options, TranslateCache* cache) {
+  if (cache == nullptr) return translate(snapshot, options);
   // Without any of these there is nothing to serve or report (ReferenceGrants, Namespaces and
   // ConfigMaps are only read on their behalf): skip the Builder, whose indexes of every Service,
   // EndpointSlice and Secret cost O(objects) in a cluster that serves Ingresses only.
   if (snapshot.gateway_classes.empty() && snapshot.gateways.empty() &&
       snapshot.http_routes.empty() && snapshot.grpc_routes.empty() && snapshot.tls_routes.empty() &&
       snapshot.backend_tls_policies.empty()) {
-    if (cache != nullptr) cache->state_ = std::make_unique<internal::TranslateState>();
+    cache->state_ = std::make_unique<internal::TranslateState>();
     return Result{};
   }
-  if (cache != nullptr && !cache->state_)
-    cache->state_ = std::make_unique<internal::TranslateState>();
+  if (!cache->state_) cache->state_ = std::make_unique<internal::TranslateState>();
+  internal::TranslateState& c = *cache->state_;
+  ++c.translations;
+  c.reused = c.translated = c.hosts_kept = c.hosts_made = 0;
   // The cache's index of the base snapshot, patched: indexing every Service and EndpointSlice
   // again was 5.5 % of the process per HTTPRoute change at 10k.
-  internal::Translation t(snapshot, options,
-                          cache != nullptr && snapshot.base != nullptr
-                              ? &cache->state_->index.update(*snapshot.base)
-                              : nullptr);
-  if (cache != nullptr) {
-    t.cache = cache->state_.get();
-    ++t.cache->translations;
-    t.cache->reused = t.cache->translated = t.cache->hosts_kept = t.cache->hosts_made = 0;
-  }
+  internal::Translation t(snapshot, options, c,
+                          snapshot.base != nullptr ? &c.index.update(*snapshot.base) : nullptr);
   internal::translate_classes(t);
   internal::translate_gateways(t);
+  internal::check_gateways(t);
   internal::read_backend_tls_policies(t);
   internal::route_kind_conflicts(t);
   internal::translate_http_routes(t);
   internal::translate_grpc_routes(t);
   internal::translate_tls_routes(t);
+  for (const RouteStatus& s : t.result.route_statuses) t.route_statuses.push_back(&s);
+  internal::forget_unseen_routes(t);
   internal::backend_tls_policy_statuses(t);
   internal::assemble(t);
-  if (t.cache != nullptr)  // routes gone (or no longer ours) are forgotten
-    std::erase_if(t.cache->routes,
-                  [&](const auto& e) { return e.second.seen != t.cache->translations; });
   return std::move(t.result);
 }
 

@@ -76,8 +76,8 @@ struct Gateway {
 struct RouteEntry;
 
 // One route rule's match, placed on one front door's host: match `match` of rule `rule` of the
-// route whose rules `entry` holds (a RouteEntry outlives its translation). A redirect without
-// scheme and port goes to `port`.
+// route whose rules `entry` holds (kept in the entry's attachment, across translations). A
+// redirect without scheme and port goes to `port`.
 struct Placement {
   size_t gateway = 0;   // index into Translation::gateways
   size_t listener = 0;  // index into that Gateway's listeners (its certificate)
@@ -136,8 +136,8 @@ struct RouteQuery;
 struct Translation {
   // `index` (may be null: the Builder indexes the base snapshot itself) must index the base
   // snapshot and outlive the Translation (a TranslateCache keeps it patched).
-  Translation(const Snapshot& snapshot, const Options& options,
-              const ingress::internal::SnapshotIndex* index = nullptr);
+  Translation(const Snapshot& snapshot, const Options& options, TranslateState& cache,
+              const ingress::internal::SnapshotIndex* index);
 
   const Snapshot& snapshot;
   const Options& options;
@@ -145,17 +145,20 @@ struct Translation {
   Builder builder;
   std::set<std::string, std::less<>> classes;  // our accepted GatewayClasses
   std::vector<Gateway> gateways;               // ours, sorted by ref
-  std::vector<Placement> placements;
   std::vector<RelayPlacement> relays;
   // (route, gateway index, listener index): an HTTPRoute or GRPCRoute that lost a hostname it
   // shares on that listener with a route of the other kind (route_kind_conflicts()).
   std::set<std::tuple<ObjectRef, size_t, size_t>> lost;
   std::vector<BackendTlsPolicy> policies;  // oldest first, then namespace/name
   std::map<PolicyTarget, PolicyTargetUse> policy_targets;
+  // Every route's status, in the order translated: the HTTPRoutes' and GRPCRoutes' in their
+  // cache entries, the TLSRoutes' in result.route_statuses (pointed to once all are there);
+  // assemble() sorts the pointers and copies each status into the Result once.
+  std::vector<const RouteStatus*> route_statuses;
   Result result;
-  TranslateState* cache = nullptr;  // translate(..., cache): what the last translations kept
-  // Without a cache: the routes' rules of this translation (placements point into them).
-  std::vector<std::unique_ptr<RouteEntry>> entries;
+  // What the last translations kept (a fresh one for translate() without a TranslateCache: the
+  // reference the incremental path is tested against).
+  TranslateState& cache;
   // While set, service_backend() notes each ReferenceGrant and BackendTLSPolicy answer into it
   // (a route's rules being translated for the cache).
   std::vector<RouteQuery>* queries = nullptr;
@@ -290,10 +293,17 @@ void rule_backends(Translation& t, const api::Object& route, const ObjectRef& sr
 using RuleTranslator = RouteRule (*)(Translation& t, const api::Object& route, const ObjectRef& src,
                                      const rapidjson::Value* rule, size_t index);
 // Every HTTPRoute or GRPCRoute of `routes` (`kind`) that names one of our Gateways: its rules by
-// `rule_of` (from the cache when it has them), its parent statuses, and a placement per rule
-// match on each host of each served listener it attaches to (gateway_routes.cpp).
+// `rule_of`, its parent statuses, and a placement per rule match on each host of each served
+// listener it attaches to, all taken from the cache while the route, what its rules read and
+// our Gateways' listeners are unchanged (gateway_routes.cpp).
 void translate_routes(Translation& t, const std::vector<api::ObjectPtr>& routes,
                       std::string_view kind, RuleTranslator rule_of);
+// After the route translators: the routes no translator saw this time (deleted, or no longer
+// ours) taken off their hosts and forgotten.
+void forget_unseen_routes(Translation& t);
+// Before the route translators: whether our Gateways' listeners (and the Namespaces a listener
+// selects) are as at the last translation; if not, every route is attached and placed again.
+void check_gateways(Translation& t);
 
 // One answer a route's rules got besides Services and EndpointSlices (those are in the
 // Recording), in the order asked: whether a ReferenceGrant lets the route's kind in `from_ns`
@@ -311,20 +321,31 @@ struct RouteQuery {
   proxy::Boxed<proxy::UpstreamTlsConfig> tls;  // kept per backend of every route: rarely set
 };
 
+// What a route came to on our Gateways, for the statuses and the front doors: its parent
+// statuses, the Events of its hostnames and parents, the listeners it counts in and where its
+// rule matches are placed. Kept while the route, its rules and our Gateways are unchanged.
+struct RouteAttachment {
+  bool valid = false;
+  RouteStatus status;
+  std::vector<Event> events;
+  std::vector<std::pair<size_t, size_t>> attached;  // (gateway, its status.listeners index)
+  // Translation::lost's listeners of the route when attached: (gateway, listener).
+  std::vector<std::pair<size_t, size_t>> lost;
+  std::vector<Placement> placements;  // on the hosts of TranslateState::doors
+};
+
 // An HTTPRoute's or GRPCRoute's rules as translated, the Events they recorded and what they
 // read: a TranslateCache keeps one per route and takes it again while the route is the same
 // object, the Services and EndpointSlices read are, and every query gets the same answer.
 struct RouteEntry {
   api::ObjectPtr route;
   Age age;
-  // Which translation of which route (unique in a cache): placements of the same serial, rule,
-  // match and listener place the same route.
-  uint64_t serial = 0;
   std::vector<RouteRule> rules;
   RuleOutcome outcome;
   std::vector<Event> events;
   ingress::internal::Recording recording;  // Services, EndpointSlices, clusters registered
   std::vector<RouteQuery> queries;
+  RouteAttachment attachment;
   uint64_t seen = 0;  // the last translation that had the route
 };
 
@@ -335,37 +356,60 @@ inline const Age& Placement::age() const {
   return entry->age;
 }
 
-// One front door host as the last translation assembled it: what was placed on it (serial, rule,
-// match, listener of each placement, sorted), its own routes, and the host served (its own
-// routes plus those of the hosts covering it).
-struct HostRecord {
-  std::vector<std::tuple<uint64_t, int, int, size_t>> placed;
+// One host of a front door: the rule matches placed on it (into the routes' attachments) and
+// the host as the last translation assembled it: its own routes, and the host served (its own
+// routes plus those of the hosts covering it). `changed`: placements came or went since.
+struct HostState {
+  std::vector<const Placement*> placed;
+  bool changed = true;
   std::shared_ptr<const VirtualHost> own;
-  proxy::Shared<VirtualHost> served;
+  std::optional<proxy::Shared<VirtualHost>> served;  // unset until first assembled
 };
 
-// What the placements' listener indexes and a host's certificate stand for: our Gateways and
-// their listeners. A host placed the same way is assembled the same way while this is equal.
+// The hosts of one front door, by name (the order FrontDoor::virtual_hosts has). `covering`:
+// its wildcard hosts and "*" changed (came, went or were placed on) since the last assembly,
+// so every host's served routes are put together again.
+struct DoorState {
+  std::map<std::string, HostState, std::less<>> hosts;
+  bool covering = true;
+};
+
+// What attaching a route reads of our Gateways and what a placement's listener index stands for
+// (its port and certificate): while equal, an unchanged route attaches and places as before.
 struct ListenerKey {
   std::string name;
   int64_t port = 0;
   std::string hostname;
   bool usable = false;
+  bool admits_routes = false;
+  std::vector<RouteGroupKind> kinds;
+  std::string from;
+  api::LabelSelector selector = api::LabelSelector::nothing();
   std::optional<Tls> tls;
+  size_t status = 0;
   bool operator==(const ListenerKey&) const = default;
 };
-using ListenersKey = std::vector<std::pair<ObjectRef, std::vector<ListenerKey>>>;
+struct GatewaysKey {
+  std::vector<std::tuple<ObjectRef, bool, std::vector<ListenerKey>>> gateways;
+  // The Namespaces, when a listener selects them by label (their labels then decide).
+  std::vector<api::ObjectPtr> namespaces;
+  bool operator==(const GatewaysKey&) const = default;
+};
 
 // What a TranslateCache keeps (gateway_api.h).
 struct TranslateState {
   // By "<kind>/<uid>" ("<kind>//<namespace>/<name>" when the object has no uid).
   std::unordered_map<std::string, RouteEntry> routes;
-  uint64_t serials = 0;
-  // The front doors' hosts of the last translation, by "<gateway ns/name>:<port>/<host>", the
-  // listeners they were placed on, and each door's covering hosts (wildcards and "*").
-  std::unordered_map<std::string, HostRecord> hosts;
-  ListenersKey listeners;
-  std::map<std::string, std::vector<std::string>> covering;
+  GatewaysKey gateways;
+  // Front door hosts by (index of the Gateway in Translation::gateways, port): valid while
+  // `gateways` is; rebuilt from every route's placements when it changes.
+  std::map<std::pair<size_t, int64_t>, DoorState> doors;
+  // Set by check_gateways() when `gateways` changed: the hosts of the last translation, by
+  // "<gateway ns/name>:<port>/<host>", so a host assembled again equal to its last assembly
+  // stays the same object (render and compile keep it).
+  std::unordered_map<std::string,
+                     std::pair<std::shared_ptr<const VirtualHost>, proxy::Shared<VirtualHost>>>
+      last_hosts;
   // The Builder's index of the base snapshot (Services, EndpointSlices, Secrets), patched from
   // what its listings changed instead of built again at every translation.
   ingress::internal::TrackedIndex index;
