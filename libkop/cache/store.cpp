@@ -37,22 +37,23 @@ Indexer::Indexer(Indexers indexers) : indexers_(with_namespace_index(std::move(i
 }
 
 void Indexer::index_add(const Indexers& indexers, absl::flat_hash_map<std::string, IndexMap>& idx,
-                        const std::string& key, const api::Object& obj) {
+                        const api::ObjectPtr& obj) {
   for (const auto& [name, fn] : indexers) {
     IndexMap& index = idx[name];
-    for (std::string& value : fn(obj)) index[std::move(value)].insert(key);
+    for (std::string& value : fn(*obj)) index[std::move(value)].insert(obj);
   }
 }
 
+// `obj` must be the object the index holds (the one stored under its key until now).
 void Indexer::index_remove(const Indexers& indexers,
-                           absl::flat_hash_map<std::string, IndexMap>& idx, const std::string& key,
-                           const api::Object& obj) {
+                           absl::flat_hash_map<std::string, IndexMap>& idx,
+                           const api::ObjectPtr& obj) {
   for (const auto& [name, fn] : indexers) {
     IndexMap& index = idx[name];
-    for (const std::string& value : fn(obj)) {
+    for (const std::string& value : fn(*obj)) {
       auto it = index.find(value);
       if (it == index.end()) continue;
-      it->second.erase(key);
+      it->second.erase(obj);
       // Drop empty value sets so index_values() only lists live values and memory is returned.
       if (it->second.empty()) index.erase(it);
     }
@@ -68,9 +69,9 @@ api::ObjectPtr Indexer::upsert(api::ObjectPtr obj) {
   if (!inserted) {
     old = std::move(it->second);
     it->second = obj;
-    index_remove(indexers_, indices_, key, *old);
+    index_remove(indexers_, indices_, old);
   }
-  index_add(indexers_, indices_, key, *obj);
+  index_add(indexers_, indices_, obj);
   log_write(generation_.fetch_add(1, std::memory_order_release) + 1, key);
   return old;
 }
@@ -82,7 +83,7 @@ api::ObjectPtr Indexer::remove(std::string_view key) {
   api::ObjectPtr old = std::move(it->second);
   std::string k = it->first;
   items_.erase(it);
-  index_remove(indexers_, indices_, k, *old);
+  index_remove(indexers_, indices_, old);
   log_write(generation_.fetch_add(1, std::memory_order_release) + 1, k);
   return old;
 }
@@ -146,11 +147,7 @@ absl::StatusOr<std::vector<api::ObjectPtr>> Indexer::by_index(std::string_view i
   std::vector<api::ObjectPtr> out;
   auto keys = idx->second.find(std::string(value));
   if (keys == idx->second.end()) return out;
-  out.reserve(keys->second.size());
-  for (const std::string& key : keys->second) {
-    auto it = items_.find(key);
-    if (it != items_.end()) out.push_back(it->second);
-  }
+  out.assign(keys->second.begin(), keys->second.end());
   return out;
 }
 
@@ -160,8 +157,11 @@ absl::StatusOr<std::vector<std::string>> Indexer::index_keys(std::string_view in
   auto idx = indices_.find(std::string(index));
   if (idx == indices_.end()) return unknown_index(index);
   auto keys = idx->second.find(std::string(value));
-  if (keys == idx->second.end()) return std::vector<std::string>{};
-  return std::vector<std::string>(keys->second.begin(), keys->second.end());
+  std::vector<std::string> out;
+  if (keys == idx->second.end()) return out;
+  out.reserve(keys->second.size());
+  for (const api::ObjectPtr& obj : keys->second) out.push_back(obj->key());
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Indexer::index_values(std::string_view index) const {
@@ -192,7 +192,7 @@ absl::Status Indexer::add_indexers(Indexers indexers) {
     Indexers one;
     one[entry.first] = entry.second;
     indices_[entry.first];
-    for (const auto& [key, obj] : items_) index_add(one, indices_, key, *obj);
+    for (const auto& [key, obj] : items_) index_add(one, indices_, obj);
     indexers_[entry.first] = std::move(entry.second);
   }
   return absl::OkStatus();
@@ -221,10 +221,10 @@ void Indexer::Replacement::add(api::ObjectPtr obj) {
   }
   auto [it, inserted] = items_.try_emplace(key, obj);
   if (!inserted) {
-    index_remove(indexers_, indices_, key, *it->second);
+    index_remove(indexers_, indices_, it->second);
     it->second = obj;
   }
-  index_add(indexers_, indices_, key, *obj);
+  index_add(indexers_, indices_, obj);
 }
 
 Indexer::Replacement Indexer::begin_replace() const {
@@ -264,7 +264,7 @@ absl::StatusOr<ReplaceResult> Indexer::commit_replace(Replacement replacement) {
       Indexers one;
       one[name] = fn;
       for (const auto& [key, obj] : replacement.items_) {
-        index_add(one, replacement.indices_, key, *obj);
+        index_add(one, replacement.indices_, obj);
       }
     }
     old_items.swap(items_);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
+#include <string_view>
 #include <thread>
 
 #include "fake_client.h"
@@ -88,6 +90,38 @@ TEST(Store, CustomIndexFollowsUpdatesAndDeletes) {
   auto values = store.index_values("app");
   ASSERT_TRUE(values.ok());
   EXPECT_EQ(*values, (std::vector<std::string>{"db"}));  // empty value sets are dropped
+}
+
+// The indexes hold the stored objects themselves: an update or a delete must leave no index
+// holding (and keeping alive) the object it replaced, and by_index gives the stored pointer.
+TEST(Store, IndexesHoldOnlyTheStoredObjects) {
+  Indexer store(app_index());
+  auto v1 = make_object("ns", "a", "1", {{"app", "web"}});
+  std::weak_ptr<const api::Object> gone = v1;
+  store.upsert(v1);
+  v1.reset();
+  auto v2 = make_object("ns", "a", "2", {{"app", "web"}});  // the same index values
+  store.upsert(v2);
+  EXPECT_TRUE(gone.expired());
+  for (std::string_view index : {kNamespaceIndex, std::string_view("app")}) {
+    auto got = store.by_index(index, index == kNamespaceIndex ? "ns" : "web");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u) << index;
+    EXPECT_EQ(got->front(), v2) << index;
+  }
+  // A relist that replaces it drops the old one from the indexes too.
+  gone = v2;
+  v2.reset();
+  Indexer::Replacement r = store.begin_replace();
+  r.add(make_object("ns", "a", "3", {{"app", "db"}}));
+  ASSERT_TRUE(store.commit_replace(std::move(r)).ok());
+  EXPECT_TRUE(gone.expired());
+  EXPECT_TRUE(store.by_index("app", "web")->empty());
+  EXPECT_EQ(*store.index_keys("app", "db"), (std::vector<std::string>{"ns/a"}));
+  gone = store.get("ns/a");
+  store.remove("ns/a");
+  EXPECT_TRUE(gone.expired());
+  EXPECT_TRUE(store.by_index(kNamespaceIndex, "ns")->empty());
 }
 
 TEST(Store, UnknownIndexIsNotFound) {
