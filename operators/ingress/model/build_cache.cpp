@@ -116,12 +116,12 @@ std::string read_key(Recording::Kind kind, std::string_view ns, std::string_view
 
 }  // namespace
 
-void IngressCache::link_reads(const std::string& key, const Recording& recording) {
+void IngressCache::link_reads(const EntryKey& key, const Recording& recording) {
   for (const Recording::Read& r : recording.reads)
     readers[read_key(r.kind, r.ns, r.name)].push_back(key);
 }
 
-void IngressCache::unlink_reads(const std::string& key, const Recording& recording) {
+void IngressCache::unlink_reads(const EntryKey& key, const Recording& recording) {
   for (const Recording::Read& r : recording.reads) {
     auto it = readers.find(read_key(r.kind, r.ns, r.name));
     if (it == readers.end()) continue;
@@ -184,7 +184,7 @@ void IngressCache::visit(Builder& b, const api::ObjectPtr& ptr, std::string_view
     change.before = std::move(it->second);
     it->second = std::move(e);
   } else {
-    it = entries.emplace(std::string(key), std::move(e)).first;
+    it = entries.emplace(EntryKey(key), std::move(e)).first;
   }
   link_reads(it->first, it->second.recording);
   if (!it->second.events.empty())
@@ -249,7 +249,7 @@ void IngressCache::visit_changed(Builder& b, const SnapshotChanges& changed) {
       drop(it);
   // The readers of every object added or removed, each visited once: reads_unchanged() tells
   // whether it must be translated again.
-  std::set<std::string, std::less<>> dirty;
+  std::set<EntryKey, std::less<>> dirty;  // shares the keys
   auto readers_of = [&](Recording::Kind kind, std::string_view ns, std::string_view name) {
     auto it = readers.find(read_key(kind, ns, name));
     if (it != readers.end()) dirty.insert(it->second.begin(), it->second.end());
@@ -265,7 +265,7 @@ void IngressCache::visit_changed(Builder& b, const SnapshotChanges& changed) {
   for (const auto* side : {&changed.endpoint_slices.added, &changed.endpoint_slices.removed})
     for (const api::ObjectPtr& o : *side)
       if (auto service = o->label(kServiceNameLabel)) readers_of(Kind::kService, o->ns(), *service);
-  for (const std::string& key : dirty) {
+  for (const EntryKey& key : dirty) {
     auto it = entries.find(key);
     if (it == entries.end() || it->second.seen == builds) continue;
     api::ObjectPtr ptr = it->second.ingress;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "builder.h"
+#include "entry_key.h"
 #include "kop/ingress/list_diff.h"
 
 namespace kop::ingress::internal {
@@ -62,13 +63,14 @@ struct IngressCache {
   bool has_context = false;
   Options options;
   std::vector<api::ObjectPtr> ingress_classes;
-  // By uid (or "/namespace/name" when the object has no uid).
-  using Entries = std::unordered_map<std::string, IngressEntry, KeyHash, std::equal_to<>>;
+  // By uid (or "/namespace/name" when the object has no uid). The indexes below and the
+  // BuildCache's share each entry's key (entry_key.h) instead of copying its text.
+  using Entries = std::unordered_map<EntryKey, IngressEntry, KeyHash, std::equal_to<>>;
   Entries entries;
   // The keys of the entries with Events (the build collects the Events of these only).
-  std::set<std::string, std::less<>> with_events;
+  std::set<EntryKey, std::less<>> with_events;
   // read_key() of each object some entry read -> the keys of those entries.
-  std::unordered_map<std::string, std::vector<std::string>, KeyHash, std::equal_to<>> readers;
+  std::unordered_map<std::string, std::vector<EntryKey>, KeyHash, std::equal_to<>> readers;
   uint64_t builds = 0;
   size_t reused = 0;
   size_t translated = 0;
@@ -90,8 +92,8 @@ struct IngressCache {
   // Reuses or translates the Ingress `ptr` (its entry's key `key`).
   void visit(Builder& b, const api::ObjectPtr& ptr, std::string_view key, bool replay);
   void visit_changed(Builder& b, const SnapshotChanges& changed);
-  void link_reads(const std::string& key, const Recording& recording);
-  void unlink_reads(const std::string& key, const Recording& recording);
+  void link_reads(const EntryKey& key, const Recording& recording);
+  void unlink_reads(const EntryKey& key, const Recording& recording);
   // Drops the entry as gone (a change without `after`).
   void drop(Entries::iterator it);
 };

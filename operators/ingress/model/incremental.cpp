@@ -96,13 +96,13 @@ struct IncrementalState {
   std::vector<Event> default_events;
   std::map<std::string, TcpHost> tcp_hosts;
   // host -> keys of the Ingress entries with a route or TLS candidate for it.
-  std::unordered_map<std::string, std::vector<std::string>> host_entries;
+  std::unordered_map<std::string, std::vector<EntryKey>> host_entries;
   // host -> the Events its assembly recorded (conflicts); only hosts that have some.
   std::unordered_map<std::string, std::vector<Event>> host_events;
   // cluster name -> references from the model's routes and tcp proxies.
   std::unordered_map<std::string, size_t> cluster_uses;
   // "namespace/name" of an Ingress -> its entry key, to find the entry behind a route's source.
-  std::unordered_map<std::string, std::string> entry_of;
+  std::unordered_map<std::string, EntryKey> entry_of;
 
   const Model& build(const Snapshot& snapshot, const Options& options);
 
@@ -116,8 +116,8 @@ struct IncrementalState {
                      std::vector<Event>& events) const;
   void use(const VirtualHost& vh, std::map<std::string, ObjectRef>* acquired);
   void release(const VirtualHost& vh, std::set<std::string>& released);
-  void link_entry(const std::string& key, const IngressEntry& e);
-  void unlink_entry(const std::string& key, const IngressEntry& e);
+  void link_entry(const EntryKey& key, const IngressEntry& e);
+  void unlink_entry(std::string_view key, const IngressEntry& e);
   void collect(Builder& b);
 };
 
@@ -218,7 +218,7 @@ void IncrementalState::release(const VirtualHost& vh, std::set<std::string>& rel
     });
 }
 
-void IncrementalState::link_entry(const std::string& key, const IngressEntry& e) {
+void IncrementalState::link_entry(const EntryKey& key, const IngressEntry& e) {
   entry_of[ns_name(*e.ingress)] = key;
   auto add = [&](const std::string& host) {
     auto& keys = host_entries[host];
@@ -228,7 +228,7 @@ void IncrementalState::link_entry(const std::string& key, const IngressEntry& e)
   for (const TlsCandidate& t : e.tls) add(t.host);
 }
 
-void IncrementalState::unlink_entry(const std::string& key, const IngressEntry& e) {
+void IncrementalState::unlink_entry(std::string_view key, const IngressEntry& e) {
   if (auto it = entry_of.find(ns_name(*e.ingress)); it != entry_of.end() && it->second == key)
     entry_of.erase(it);
   auto drop = [&](const std::string& host) {
@@ -364,7 +364,9 @@ bool IncrementalState::assemble_changed(Builder& b) {
       key = ch.after->ingress->uid().empty()
                 ? cat("/", ch.after->ingress->ns(), "/", ch.after->ingress->name())
                 : std::string(ch.after->ingress->uid());
-      link_entry(key, *ch.after);
+      // The entry's own key, shared by the indexes.
+      if (auto it = ingresses.entries.find(key); it != ingresses.entries.end())
+        link_entry(it->first, *ch.after);
       if (ch.after->owned) {
         const ObjectRef o = owned_ref(*ch.after);
         model.owned_ingresses.insert(
@@ -378,7 +380,7 @@ bool IncrementalState::assemble_changed(Builder& b) {
   for (const std::string& host : dirty) {
     HostInputs in;
     if (auto keys = host_entries.find(host); keys != host_entries.end())
-      for (const std::string& key : keys->second) {
+      for (const EntryKey& key : keys->second) {
         const IngressEntry& e = ingresses.entries.at(key);
         for (const RouteCandidate& c : e.routes)
           if (c.host == host) in.routes.push_back(&c);
@@ -447,7 +449,7 @@ bool IncrementalState::assemble_changed(Builder& b) {
 // What is rebuilt at every build, from the entries and the IngressRoutes' translation.
 void IncrementalState::collect(Builder& b) {
   std::vector<Event> events = std::move(b.events);
-  for (const std::string& key : ingresses.with_events) {
+  for (const EntryKey& key : ingresses.with_events) {
     const IngressEntry& e = ingresses.entries.at(key);
     events.insert(events.end(), e.events.begin(), e.events.end());
   }
