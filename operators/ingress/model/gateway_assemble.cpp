@@ -351,6 +351,9 @@ Result translate(const Snapshot& snapshot, const Options& options, TranslateCach
   // again was 5.5 % of the process per HTTPRoute change at 10k.
   internal::Translation t(snapshot, options, c,
                           snapshot.base != nullptr ? &c.index.update(*snapshot.base) : nullptr);
+  // Every route kept has its reads checked (or made) against the last translation's index.
+  t.reads_as_before = c.indexed && snapshot.base != nullptr && !c.index.changed();
+  c.indexed = snapshot.base != nullptr;
   internal::translate_classes(t);
   internal::translate_gateways(t);
   internal::check_gateways(t);

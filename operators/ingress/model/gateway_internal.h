@@ -159,6 +159,9 @@ struct Translation {
   // What the last translations kept (a fresh one for translate() without a TranslateCache: the
   // reference the incremental path is tested against).
   TranslateState& cache;
+  // Nothing a route's rules read (Services, EndpointSlices, Secrets, ConfigMaps) changed since
+  // the last translation: a route kept then still reads the same (no reads_unchanged() each).
+  bool reads_as_before = false;
   // While set, service_backend() notes each ReferenceGrant and BackendTLSPolicy answer into it
   // (a route's rules being translated for the cache).
   std::vector<RouteQuery>* queries = nullptr;
@@ -413,6 +416,7 @@ struct TranslateState {
   // The Builder's index of the base snapshot (Services, EndpointSlices, Secrets), patched from
   // what its listings changed instead of built again at every translation.
   ingress::internal::TrackedIndex index;
+  bool indexed = false;  // the last translation's Builder used `index`
   uint64_t translations = 0;
   size_t reused = 0;
   size_t translated = 0;

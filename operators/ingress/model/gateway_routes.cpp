@@ -158,9 +158,10 @@ void translate_routes(Translation& t, const std::vector<api::ObjectPtr>& routes,
         named = ObjectRef{std::string(kind), std::string(route.ns()), std::string(route.name())};
       return *named;
     };
-    const bool same_rules = same_route &&
-                            ingress::internal::reads_unchanged(t.builder, kept->recording) &&
-                            (kept->queries.empty() || same_answers(t, *kept, src()));
+    const bool same_rules =
+        same_route &&
+        (t.reads_as_before || ingress::internal::reads_unchanged(t.builder, kept->recording)) &&
+        (kept->queries.empty() || same_answers(t, *kept, src()));
     if (same_rules && kept->attachment.valid &&
         (t.lost.empty() ? kept->attachment.lost.empty()
                         : kept->attachment.lost == lost_listeners(t, src()))) {

@@ -4,10 +4,15 @@
 namespace kop::ingress::internal {
 
 const SnapshotIndex& TrackedIndex::update(const Snapshot& snapshot) {
-  index_.patch_services(services_.update(snapshot.services));
-  index_.patch_endpoint_slices(slices_.update(snapshot.endpoint_slices));
-  index_.patch_secrets(secrets_.update(snapshot.secrets));
-  index_.patch_config_maps(config_maps_.update(snapshot.config_maps));
+  ListDiff services = services_.update(snapshot.services);
+  ListDiff slices = slices_.update(snapshot.endpoint_slices);
+  ListDiff secrets = secrets_.update(snapshot.secrets);
+  ListDiff config_maps = config_maps_.update(snapshot.config_maps);
+  changed_ = !services.empty() || !slices.empty() || !secrets.empty() || !config_maps.empty();
+  index_.patch_services(services);
+  index_.patch_endpoint_slices(slices);
+  index_.patch_secrets(secrets);
+  index_.patch_config_maps(config_maps);
   return index_;
 }
 

@@ -18,8 +18,12 @@ class TrackedIndex {
   // last call's snapshot, patched with the objects added and removed since. Valid until the
   // next call; it holds the objects it indexes.
   const SnapshotIndex& update(const Snapshot& snapshot);
+  // Whether the last update() changed the index (anything added or removed since the one
+  // before; true after the first).
+  bool changed() const { return changed_; }
 
  private:
+  bool changed_ = true;
   ListTracker services_, slices_, secrets_, config_maps_;
   SnapshotIndex index_;
 };
