@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "../../../operators/ingress/controllers/ingress_controller.h"
+#include "eventually.h"
 #include "kop/local/local_client.h"
 #include "kop/local/manifest_loader.h"
 #include "test_util.h"
@@ -65,16 +66,7 @@ std::string http_get(uint16_t port, std::string_view host, std::string_view path
   return out.substr(0, out.find("\r\n"));
 }
 
-// Polls `f` every 50 ms for up to `limit`.
-template <typename F>
-bool eventually(F f, milliseconds limit = milliseconds(10000)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return f();
-}
+using testing::eventually;
 
 // The app: a listener on 127.0.0.1 that answers every request 200 "ok".
 class App {

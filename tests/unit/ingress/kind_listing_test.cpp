@@ -4,6 +4,7 @@
 // (the same pointers, no duplicate), and it got there by patching when the store remembered the
 // writes and by listing in full when it did not.
 #include "../../../operators/ingress/controllers/kind_listing.h"
+#include "eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -21,21 +22,10 @@
 namespace kop::ingress {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 const api::GroupVersionKind kConfigMap{"", "v1", "ConfigMap"};
 const api::GroupVersionKind kIngressClass{"networking.k8s.io", "v1", "IngressClass"};
 
-// Polls `done` until it holds or 10 s pass.
-template <typename F>
-bool eventually(F done) {
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using testing::eventually;
 
 std::string object_json(const api::GroupVersionKind& gvk, const std::string& ns,
                         const std::string& name, int value) {

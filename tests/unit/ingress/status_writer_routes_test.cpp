@@ -2,6 +2,7 @@
 // not compared again (no status JSON made) while neither it nor its desired status changes; a
 // status someone else overwrites is put back, their entry kept.
 #include "../../../operators/ingress/controllers/status_writer.h"
+#include "eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -15,8 +16,6 @@
 namespace kop::ingress {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 const api::GroupVersionKind kHTTPRoute{"gateway.networking.k8s.io", "v1", "HTTPRoute"};
 constexpr int kRoutes = 10;
 constexpr std::string_view kOthers = "example.com/other-controller";
@@ -25,16 +24,7 @@ std::string route_name(int i) {
   return "route-" + std::to_string(i);
 }
 
-// Polls `done` until it holds or 10 s pass.
-template <typename F>
-bool eventually(F done) {
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using testing::eventually;
 
 // Our status of route i: Accepted under Gateway default/gw, with `reason`.
 gateway::RouteStatus route_status(int i, const std::string& reason) {

@@ -2,6 +2,7 @@
 // every write for its Retry-After, not only the one object's; a round of writes is reported
 // (count, duration, gauges) once every status is as desired.
 #include "../../../operators/ingress/controllers/status_writer.h"
+#include "eventually.h"
 
 #include <gtest/gtest.h>
 
@@ -109,16 +110,7 @@ TEST(StatusWriterAtScale, A429PausesEveryWriteForRetryAfterAndTheRoundIsReported
   }
 }
 
-// Polls `done` until it holds or 10 s pass.
-template <typename F>
-bool eventually(F done) {
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using testing::eventually;
 
 // A build that changed no Ingress (an endpoint change, say) hands the writer the same status
 // shards: once they were found as desired and no Ingress was written since, the pass compares
