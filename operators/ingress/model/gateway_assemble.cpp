@@ -128,9 +128,10 @@ GatewaysKey gateways_key(const Translation& t) {
   return out;
 }
 
-// The key under which a host's last assembly is looked up after the doors were rebuilt.
-std::string host_key(const FrontDoor& d, std::string_view host) {
-  return cat(d.gateway.key(), ":", d.port, "/", host);
+// The key under which a host's last assembly is kept aside (check_gateways()) and looked up
+// (assemble_door()) when the doors are rebuilt: by the Gateway's name, not its index.
+std::string host_key(const ObjectRef& gateway, int64_t port, std::string_view host) {
+  return cat(gateway.key(), ":", port, "/", host);
 }
 
 // The hosts of one door into `d`: a host whose placements did not change is taken as it was;
@@ -149,7 +150,8 @@ void assemble_door(Translation& t, FrontDoor& d, DoorState& door) {
       continue;
     }
     if (!h.own) {  // new here: as the doors were before check_gateways() rebuilt them, if it was
-      if (auto last = c.last_hosts.find(host_key(d, host)); last != c.last_hosts.end())
+      if (auto last = c.last_hosts.find(host_key(d.gateway, d.port, host));
+          last != c.last_hosts.end())
         std::tie(h.own, h.served) = last->second;
       h.changed = true;
     }
@@ -317,7 +319,7 @@ void check_gateways(Translation& t) {
     const ObjectRef& gw = std::get<0>(c.gateways.gateways.at(door.first));
     for (auto& [host, h] : state.hosts)
       if (h.own && h.served)
-        c.last_hosts.try_emplace(cat(gw.key(), ":", door.second, "/", host), std::move(h.own),
+        c.last_hosts.try_emplace(host_key(gw, door.second, host), std::move(h.own),
                                  std::move(*h.served));
   }
   c.doors.clear();

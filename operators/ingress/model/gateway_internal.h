@@ -3,8 +3,9 @@
 // (gateway_class.cpp, gateway_listeners.cpp, http_route.cpp, grpc_route.cpp, tls_route.cpp,
 // backend_tls_policy.cpp, gateway_assemble.cpp), and
 // the ReferenceGrant, hostname and parentRef rules they use (gateway_route_parents.cpp), and what
-// a TranslateCache keeps across translations (gateway_routes.cpp). Threading: one Translation
-// per translate() call, used by that call only.
+// a TranslateCache keeps across translations (TranslateState): each route's rules and attachment
+// (gateway_routes.cpp) and each front door's hosts (gateway_assemble.cpp). Threading: one
+// Translation per translate() call, used by that call only.
 #pragma once
 
 #include <map>
@@ -305,7 +306,8 @@ void translate_routes(Translation& t, const std::vector<api::ObjectPtr>& routes,
 // ours) taken off their hosts and forgotten.
 void forget_unseen_routes(Translation& t);
 // Before the route translators: whether our Gateways' listeners (and the Namespaces a listener
-// selects) are as at the last translation; if not, every route is attached and placed again.
+// selects) are as at the last translation; if not, every route is attached and placed again
+// onto doors rebuilt from scratch (gateway_assemble.cpp, beside the doors' assembly).
 void check_gateways(Translation& t);
 
 // One answer a route's rules got besides Services and EndpointSlices (those are in the
@@ -361,7 +363,8 @@ inline const Age& Placement::age() const {
 
 // One host of a front door: the rule matches placed on it (into the routes' attachments) and
 // the host as the last translation assembled it: its own routes, and the host served (its own
-// routes plus those of the hosts covering it). `changed`: placements came or went since.
+// routes plus those of the hosts covering it). `changed`: placements came or went since the
+// last assembly (place()/unplace()); during assemble_door(), whether its own routes differ.
 struct HostState {
   std::vector<const Placement*> placed;
   bool changed = true;
